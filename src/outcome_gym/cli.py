@@ -82,6 +82,74 @@ def scenarios() -> None:
         typer.echo(f"{name:<20} {desc}")
 
 
+def _parse_params(items: list[str]) -> dict[str, object]:
+    """Parse ``key=value`` pairs; values are read as YAML scalars (numbers, booleans, text)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected key=value, got {item!r}", param_hint="--param")
+        out[key.strip()] = yaml.safe_load(raw) if raw else ""
+    return out
+
+
+def _summary_lines(result: object) -> list[str]:
+    summary = result.summary  # type: ignore[attr-defined]
+    lines = []
+    lines.append(
+        f"{'segment':<14}{'users':>7}{'sessions':>10}{'clicks':>9}{'minutes':>9}"
+        f"{'opens':>7}{'progress':>10}{'trust':>7}{'churn':>7}{'distance':>9}{'ctx fail':>9}"
+    )
+    for seg, s in summary["segments"].items():
+        e, f = s["engagement"], s["fragmentation"]
+        lines.append(
+            f"{seg:<14}{s['n_users']:>7}{e['sessions_per_user']:>10.1f}{e['clicks_per_user']:>9.1f}"
+            f"{e['minutes_per_user']:>9.0f}{e['opens_per_user']:>7.1f}"
+            f"{s['goal_progress_per_user']:>10.1f}{s['trust_final_mean']:>7.2f}"
+            f"{s['churned_share']:>7.1%}{f['layout_distance_mean']:>9.2f}"
+            f"{f['context_failure_rate_all']:>9.1%}"
+        )
+    if summary["outcomes"]:
+        lines.append("")
+        lines.append(f"{'outcome':<22}{'segment':<14}{'metric':<22}{'value':>10}")
+        for oid, o in summary["outcomes"].items():
+            lines.append(f"{oid:<22}{o['segment']:<14}{o['metric']:<22}{o['value']:>10.3f}")
+    return lines
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or bundled name.")],
+    policy: Annotated[str, typer.Option(help="Policy registry name.")] = "static",
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Policy parameter key=value.")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Write the run folder here.")] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
+    ] = False,
+) -> None:
+    """Simulate a scenario under one policy and seed; print a summary, optionally write results."""
+    from outcome_gym.runner import run as run_sim
+
+    sc = load_scenario(scenario)
+    result = run_sim(sc, policy, seed, policy_params=_parse_params(param or []), progress=not quiet)
+    if out is not None:
+        result.write(out)
+    if not quiet:
+        typer.echo(
+            f"{sc.name}: policy {policy}, seed {seed}, {sc.population.size} users, "
+            f"{sc.clock.n_steps} steps"
+        )
+        for line in _summary_lines(result):
+            typer.echo(line)
+        if out is not None:
+            typer.echo(f"results written to {out}")
+
+
 def main() -> None:
     """Entry point: run the app and turn any outcome-gym error into exit code 2."""
     try:

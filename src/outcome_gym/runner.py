@@ -1,0 +1,175 @@
+"""Running one policy on one scenario under one seed, and writing the result.
+
+scenario -> SimulationModel(scenario, seed) -> loop {obs = model.observe(); action = policy.act(obs);
+record = model.advance(action); policy.update(obs, action, record.feedback); collect(record)}
+-> RunResult (tables + summary + manifest)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from outcome_gym.errors import OutcomeGymError, PolicyError, ResultsError
+from outcome_gym.metrics.summary import summarize
+from outcome_gym.metrics.tables import StepCollector
+from outcome_gym.policies import make
+from outcome_gym.scenario import Scenario, scenario_hash, scenario_to_dict
+from outcome_gym.sim.model import SimulationModel
+
+DEPENDENCIES = ("numpy", "pandas", "pyarrow", "mesa", "gymnasium", "pydantic", "networkx")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The tidy outcome of one run."""
+
+    steps: pd.DataFrame
+    users: pd.DataFrame
+    positions: pd.DataFrame
+    elements: pd.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the run folder atomically (a temporary folder renamed into place)."""
+        return write_result(self, out_dir)
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("outcome-gym", *DEPENDENCIES):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def manifest_for(
+    scenario: Scenario, policy_name: str, params: dict[str, Any], seed: int
+) -> dict[str, Any]:
+    """Everything needed to reproduce a run (no timestamps: results stay byte-reproducible)."""
+    return {
+        "scenario": scenario_to_dict(scenario),
+        "scenario_hash": scenario_hash(scenario),
+        "policy": {"name": policy_name, "params": params},
+        "seed": seed,
+        "versions": _versions(),
+        "python": sys.version.split()[0],
+        "platform": {"system": platform.system(), "machine": platform.machine()},
+    }
+
+
+def run(
+    scenario: Scenario,
+    policy: Any = "static",
+    seed: int = 0,
+    *,
+    policy_params: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> RunResult:
+    """Simulate ``scenario`` under ``policy`` with ``seed``.
+
+    Args:
+        scenario: A validated scenario.
+        policy: A registry name or a policy object.
+        seed: The root seed.
+        policy_params: Hyperparameters when ``policy`` is a name.
+        progress: Show a progress bar on stderr.
+    """
+    params = dict(policy_params or {})
+    if isinstance(policy, str):
+        name, pol = policy, make(policy, **params)
+    else:
+        name, pol = getattr(policy, "name", type(policy).__name__), policy
+        params = pol.get_params() if hasattr(pol, "get_params") else {}
+    model = SimulationModel(scenario, seed, mesa_agents=False)
+    pol.reset(model.context, model.streams.policy_seed())
+    collector = StepCollector(model.world.segment_ids, model.world.element_ids)
+    bar = tqdm(
+        total=model.world.n_steps,
+        disable=not progress,
+        file=sys.stderr,
+        unit="step",
+        desc=f"{scenario.name}/{name}/seed {seed}",
+        leave=False,
+    )
+    with bar:
+        while not model.done:
+            obs = model.observe()
+            action = _act(pol, name, obs, model.t)
+            record = model.advance(action)
+            pol.update(obs, action, record.feedback)
+            collector.update(record)
+            bar.update(1)
+    steps = collector.steps_table()
+    users = pd.DataFrame(model.user_state())
+    users["segment"] = pd.Categorical(users["segment"], categories=list(model.world.segment_ids))
+    return RunResult(
+        steps=steps,
+        users=users,
+        positions=collector.positions_table(),
+        elements=collector.elements_table(),
+        summary=summarize(scenario, steps, users),
+        manifest=manifest_for(scenario, name, params, seed),
+    )
+
+
+def _act(policy: Any, name: str, obs: Any, step: int) -> Any:
+    try:
+        return policy.act(obs)
+    except OutcomeGymError:
+        raise
+    except Exception as exc:
+        raise PolicyError(
+            f"policy '{name}' raised at step {step}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, path, compression="zstd")
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON-serializable: {type(o).__name__}")
+
+
+def write_result(result: RunResult, out_dir: str | Path) -> Path:
+    """Write manifest.json, summary.json and the Parquet tables into ``out_dir`` atomically."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        (tmp / "manifest.json").write_text(_json(result.manifest))
+        (tmp / "summary.json").write_text(_json(result.summary))
+        for name in ("steps", "users", "positions", "elements"):
+            _write_parquet(getattr(result, name), tmp / f"{name}.parquet")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ResultsError(f"cannot write results to {out}: {exc}") from exc
+    return out

@@ -1,0 +1,182 @@
+"""The data that crosses the model's boundary: what a policy sees, what it returns, what a step
+records. Everything here is immutable (frozen dataclasses holding read-only arrays), so a policy
+cannot change the world by writing into an observation, and a record cannot change after the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from outcome_gym.errors import ActionError
+from outcome_gym.scenario.schema import Scenario
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only view of an array (the caller keeps no writable alias to it)."""
+    v = a.view()
+    v.setflags(write=False)
+    return v
+
+
+def frozen_map(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    """A read-only mapping of read-only arrays."""
+    return MappingProxyType({k: readonly(np.asarray(v)) for k, v in d.items()})
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy may know before the run: the product and its users' public labels.
+
+    Attributes:
+        scenario: The resolved scenario (product, segments, outcome specs, guardrail config).
+        n_users: N.
+        element_ids: All element ids (index = element index used in layouts).
+        layout_elements: Indices of elements that may be laid out.
+        pushed_elements: Element index of each notification column (M).
+        default_layout: S element indices.
+        core_slot: S bools, positions holding a core element in the default.
+        segment: N segment index of each user (a targeting label the product knows).
+        instrumented: Names of the outcome events the product observes.
+    """
+
+    scenario: Scenario
+    n_users: int
+    element_ids: tuple[str, ...]
+    layout_elements: np.ndarray
+    pushed_elements: np.ndarray
+    default_layout: np.ndarray
+    core_slot: np.ndarray
+    segment: np.ndarray
+    instrumented: tuple[str, ...]
+    slots_per_day: int
+    n_steps: int
+
+    @property
+    def n_slots(self) -> int:
+        """S."""
+        return int(self.default_layout.shape[0])
+
+    @property
+    def n_pushed(self) -> int:
+        """M."""
+        return int(self.pushed_elements.shape[0])
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the product can observe at the start of a step (behaviour of the previous step).
+
+    Attributes:
+        step, day, slot, weekday: The clock now.
+        active: N users still using the product.
+        session: N users who had a session in the previous step.
+        clicks: N x E engagements per element in the previous step.
+        minutes: N time in app in the previous step.
+        delivered, opened: N x M notifications delivered and opened in the previous step.
+        receptivity: N noisy receptivity score for now (AUC from the scenario).
+        events: Instrumented outcome events now visible, keyed '<goal>.<event>' (N counts).
+        layout: N x S layout each user had in the previous step.
+    """
+
+    step: int
+    day: int
+    slot: int
+    weekday: int
+    active: np.ndarray
+    session: np.ndarray
+    clicks: np.ndarray
+    minutes: np.ndarray
+    delivered: np.ndarray
+    opened: np.ndarray
+    receptivity: np.ndarray
+    events: Mapping[str, np.ndarray]
+    layout: np.ndarray
+
+
+@dataclass(frozen=True)
+class Action:
+    """A decision for every user this step.
+
+    Attributes:
+        layout: N x S element indices (each a laid-out element).
+        notify: N x M bools, send notification m to user n now.
+        guardrail_counts: Modifications the guardrail layer made, by kind: N per-user counts
+            (filled by the guardrail layer; kinds in ``model.GUARDRAIL_KINDS``).
+    """
+
+    layout: np.ndarray
+    notify: np.ndarray
+    guardrail_counts: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+
+def validate_action(
+    action: Action, ctx: PolicyContext, policy: str = "policy", step: int = 0
+) -> Action:
+    """Check shapes, dtypes and ranges; raise :class:`ActionError` naming the user and slot."""
+    if not isinstance(action, Action):
+        raise ActionError(
+            f"{policy} at step {step}: expected an Action, got {type(action).__name__}"
+        )
+    lay, note = np.asarray(action.layout), np.asarray(action.notify)
+    want_l, want_n = (ctx.n_users, ctx.n_slots), (ctx.n_users, ctx.n_pushed)
+    if lay.shape != want_l:
+        raise ActionError(
+            f"{policy} at step {step}: expected layout of shape {want_l}, got {lay.shape}"
+        )
+    if note.shape != want_n:
+        raise ActionError(
+            f"{policy} at step {step}: expected notify of shape {want_n}, got {note.shape}"
+        )
+    if not np.issubdtype(lay.dtype, np.integer):
+        raise ActionError(f"{policy} at step {step}: expected integer layout, got {lay.dtype}")
+    if note.dtype != np.bool_:
+        raise ActionError(f"{policy} at step {step}: expected boolean notify, got {note.dtype}")
+    allowed = np.zeros(len(ctx.element_ids), dtype=bool)
+    allowed[ctx.layout_elements] = True
+    in_range = (lay >= 0) & (lay < allowed.shape[0])
+    ok = in_range & allowed[np.where(in_range, lay, 0)]
+    if not ok.all():
+        n, s = np.argwhere(~ok)[0]
+        raise ActionError(
+            f"{policy} at step {step}: user {n}, slot {s}: expected a laid-out "
+            f"element index, got {lay[n, s]}"
+        )
+    return action
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Per-user signals a learning policy receives after a step (all observable by the product)."""
+
+    clicks: np.ndarray
+    minutes: np.ndarray
+    sessions: np.ndarray
+    opens: np.ndarray
+    events: Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """Everything a step produced that metrics may read.
+
+    Attributes:
+        step, day, slot, weekday: When.
+        segment_metrics: Metric name -> K per-segment sums (or means where named ``*_mean``).
+        position_clicks, position_views: S, clicks and scans per layout position.
+        element_clicks: E engagements per element (laid out or opened notifications).
+        feedback: The per-user feedback for learning policies.
+    """
+
+    step: int
+    day: int
+    slot: int
+    weekday: int
+    segment_metrics: Mapping[str, np.ndarray]
+    position_clicks: np.ndarray
+    position_views: np.ndarray
+    element_clicks: np.ndarray
+    feedback: Feedback

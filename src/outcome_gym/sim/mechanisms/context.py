@@ -1,0 +1,84 @@
+"""Context events and what makes them fail (DESIGN step 9).
+
+Per active user and slot, each kind happens with probability rate_per_day / S:
+
+* device switch (users with 2+ devices): the other device still shows the layout of the user's
+  previous session;
+* colleague share (users with a teammate): the colleague's current layout;
+* support contact: support's instructions assume the default layout.
+
+A context event fails with probability
+
+    p_fail = base_failure + (1 - base_failure) * (1 - exp(-distance_sensitivity * d))
+
+where d is the core-weighted layout distance (:func:`~outcome_gym.sim.layout.layout_distance`)
+between the user's layout and the one the other context assumes. A failure costs
+``failure_minutes`` of attention, adds focus residue and a support ticket, and costs trust at day
+end. No published effect size exists for these failures under personalized UIs (CALIBRATION.md,
+mechanism 9): the form rests on transfer (polson1986), awareness (findlater2008) and the stability
+results (mitchell1989, sears1994); every size here is a design choice (D).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from outcome_gym.scenario.schema import ContextEvents
+from outcome_gym.sim.layout import layout_distance
+
+KINDS = ("device_switch", "colleague_share", "support_contact")
+
+
+@dataclass(frozen=True)
+class ContextOutcome:
+    """Per-user events and failures of each kind (N bools), plus the distances involved."""
+
+    events: dict[str, np.ndarray]
+    failures: dict[str, np.ndarray]
+    distance: dict[str, np.ndarray]
+
+
+def failure_probability(ctx: ContextEvents, distance: np.ndarray) -> np.ndarray:
+    """Chance a context event fails at a given weighted layout distance (monotone in distance)."""
+    return ctx.base_failure + (1 - ctx.base_failure) * (
+        1 - np.exp(-ctx.distance_sensitivity * distance)
+    )
+
+
+def context_events(
+    ctx: ContextEvents,
+    slots_per_day: int,
+    active: np.ndarray,
+    can_switch: np.ndarray,
+    has_colleague: np.ndarray,
+    layout: np.ndarray,
+    last_layout: np.ndarray,
+    colleague_layout: np.ndarray,
+    default: np.ndarray,
+    weight: np.ndarray,
+    u: np.ndarray,
+) -> ContextOutcome:
+    """Draw this slot's context events and their failures.
+
+    Args:
+        ctx: Context parameters.
+        slots_per_day: S.
+        active, can_switch, has_colleague: N bools.
+        layout: N x S current layouts; last_layout: at each user's previous session;
+            colleague_layout: of a drawn teammate; default: S.
+        weight: S position weights for the distance.
+        u: N x 6 uniforms from the ``context`` stream (3 occurrence, 3 failure).
+    """
+    rates = (ctx.device_switch_per_day, ctx.colleague_share_per_day, ctx.support_contact_per_day)
+    eligible = (active & can_switch, active & has_colleague, active)
+    others = (last_layout, colleague_layout, np.broadcast_to(default, layout.shape))
+    events, failures, distances = {}, {}, {}
+    for i, kind in enumerate(KINDS):
+        happens = eligible[i] & (u[:, i] < rates[i] / slots_per_day)
+        d = layout_distance(layout, others[i], weight)
+        events[kind] = happens
+        failures[kind] = happens & (u[:, 3 + i] < failure_probability(ctx, d))
+        distances[kind] = d
+    return ContextOutcome(events=events, failures=failures, distance=distances)

@@ -1,0 +1,353 @@
+"""Goal dynamics for the three goal kinds (DESIGN step 7).
+
+Every goal state exposes the same small interface, vectorized over users:
+
+* ``need()``: urgency weight (0 when nothing is pending) used in choice and session start;
+* ``remaining()``: progress still needed now;
+* ``day_start(day, step, rng)``: exogenous arrivals/spending for the day (same draws under every
+  policy), window closes;
+* ``apply(credit, step)``: credit progress made this step; returns the step's events;
+* ``step_end(step)``: deadlines that passed.
+
+Events are per-user integer arrays keyed ``<event>``; :data:`~outcome_gym.scenario.schema.GOAL_EVENTS`
+lists them per kind.
+
+**Tasks** arrive as Poisson(arrival_rate) per day into at most ``max_pending`` places (overflow
+fails at once), each needing ``effort`` progress before ``deadline_days``; progress goes to the
+earliest deadline first. Need = 1 + lateness share of the most urgent task.
+
+**Budget**: limit 1 per window of W days. Daily spend = spend_ratio/W * multiplier * exp(sigma Z -
+sigma^2/2). Projected = spent + today's rate x days left; the user is *over* when projected > 1 (the
+first such day is the crossing). While over and not adjusted the user needs ``effort`` progress on
+budget-valued elements to adjust, which removes ``adjustment`` of the projected excess by lowering the
+rate for the rest of the window — so the value of acting decays through the window on its own (fewer
+days left to change; grubb2025 just-in-time vs early warning, atalay2026, karlan2016). An adjustment
+counts as in time up to day ``act_by_day``.
+
+**Practice**: ``effort`` progress in a day counts as practised; the practice habit follows
+:func:`~outcome_gym.sim.mechanisms.habits.update_habit` (lally2010).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from outcome_gym.scenario.distributions import Param, sample_param
+from outcome_gym.scenario.schema import BudgetGoal, PracticeGoal, Scenario, TasksGoal
+from outcome_gym.sim.mechanisms.habits import update_habit
+
+Events = dict[str, np.ndarray]
+
+
+def _per_user(
+    scenario: Scenario,
+    goal_id: str,
+    key: str,
+    default: Param,
+    segment: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draw a goal parameter per user, using a segment's override where it has one."""
+    out = np.empty(segment.shape[0], dtype=np.float64)
+    for k, seg in enumerate(scenario.population.segments):
+        mask = segment == k
+        param = seg.goal_params.get(goal_id, {}).get(key, default)
+        out[mask] = sample_param(param, rng, int(mask.sum()))
+    return out
+
+
+class TasksState:
+    """Arriving tasks with deadlines (see module docstring)."""
+
+    kind = "tasks"
+    event_keys = ("arrived", "completed", "completed_on_time", "failed", "ttc_steps")
+
+    def __init__(
+        self,
+        goal: TasksGoal,
+        scenario: Scenario,
+        has: np.ndarray,
+        segment: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        n, q = has.shape[0], goal.max_pending
+        self.has = has
+        self.rate = (
+            np.clip(
+                _per_user(scenario, goal.id, "arrival_rate", goal.arrival_rate, segment, rng),
+                0,
+                None,
+            )
+            * has
+        )
+        self.effort = np.clip(
+            _per_user(scenario, goal.id, "effort", goal.effort, segment, rng), 0.01, None
+        ).astype(np.float32)
+        s = scenario.clock.slots_per_day
+        days = np.clip(
+            _per_user(scenario, goal.id, "deadline_days", goal.deadline_days, segment, rng),
+            0.01,
+            None,
+        )
+        self.span = np.maximum(np.rint(days * s), 1).astype(np.int32)
+        self.arrive = np.full((n, q), -1, dtype=np.int32)
+        self.deadline = np.zeros((n, q), dtype=np.int32)
+        self.left = np.zeros((n, q), dtype=np.float32)
+        self.step = 0
+
+    def need(self) -> np.ndarray:
+        """1 + share of the most urgent task's time used up; 0 with nothing pending."""
+        pending = self.arrive >= 0
+        soonest = np.where(pending, self.deadline, np.iinfo(np.int32).max).min(axis=1)
+        used = 1.0 - (soonest - self.step) / self.span
+        return np.where(pending.any(axis=1), 1.0 + np.clip(used, 0.0, 1.0), 0.0)
+
+    def remaining(self) -> np.ndarray:
+        """Effort left over all pending tasks."""
+        return np.where(self.arrive >= 0, self.left, 0.0).sum(axis=1)
+
+    def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
+        """Poisson arrivals for the day (drawn for every user: common random numbers)."""
+        self.step = step
+        k = rng.poisson(self.rate).astype(np.int64)
+        arrived = k.copy()
+        for q in range(self.arrive.shape[1]):
+            fill = (self.arrive[:, q] < 0) & (k > 0)
+            self.arrive[fill, q] = step
+            self.deadline[fill, q] = step + self.span[fill]
+            self.left[fill, q] = self.effort[fill]
+            k -= fill
+        return {"arrived": arrived, "failed": k}  # overflow fails at once
+
+    def apply(self, credit: np.ndarray, step: int) -> Events:
+        """Credit progress earliest-deadline-first; record completions."""
+        self.step = step
+        n, q = self.arrive.shape
+        completed = np.zeros(n, dtype=np.int64)
+        on_time = np.zeros(n, dtype=np.int64)
+        ttc = np.zeros(n, dtype=np.int64)
+        credit = credit.astype(np.float64).copy()
+        if not (credit > 0).any():
+            return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
+        order = np.argsort(
+            np.where(self.arrive >= 0, self.deadline, np.iinfo(np.int32).max), axis=1, kind="stable"
+        )
+        rows = np.arange(n)
+        for j in range(q):
+            col = order[:, j]
+            pending = self.arrive[rows, col] >= 0
+            take = np.where(pending, np.minimum(self.left[rows, col], credit), 0.0)
+            self.left[rows, col] -= take.astype(np.float32)
+            credit -= take
+            done = pending & (self.left[rows, col] <= 1e-6)
+            completed += done
+            on_time += done & (step < self.deadline[rows, col])
+            ttc += np.where(done, step - self.arrive[rows, col], 0)
+            self.arrive[rows[done], col[done]] = -1
+        return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
+
+    def step_end(self, step: int) -> Events:
+        """Tasks whose deadline is the next step fail now."""
+        late = (self.arrive >= 0) & (self.deadline <= step + 1)
+        self.arrive[late] = -1
+        return {"failed": late.sum(axis=1).astype(np.int64)}
+
+
+class BudgetState:
+    """A spending limit over a recurring window (see module docstring)."""
+
+    kind = "budget"
+    event_keys = (
+        "crossed",
+        "adjusted",
+        "adjusted_in_time",
+        "tta_steps",
+        "window_closed",
+        "window_under_budget",
+        "overspend",
+    )
+
+    def __init__(
+        self,
+        goal: BudgetGoal,
+        scenario: Scenario,
+        has: np.ndarray,
+        segment: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        n = has.shape[0]
+        self.goal = goal
+        self.has = has
+        self.slots = scenario.clock.slots_per_day
+        ratio = np.clip(
+            _per_user(scenario, goal.id, "spend_ratio", goal.spend_ratio, segment, rng), 0, None
+        )
+        self.base = (ratio / goal.window_days).astype(np.float64)
+        self.effort = np.clip(
+            _per_user(scenario, goal.id, "effort", goal.effort, segment, rng), 0.01, None
+        )
+        self.spent = np.zeros(n)
+        self.mult = np.ones(n)
+        self.adjusted = np.zeros(n, dtype=bool)
+        self.progress = np.zeros(n)
+        self.crossed = np.zeros(n, dtype=bool)
+        self.crossed_step = np.full(n, -1, dtype=np.int64)
+        self.day_in_window = 0
+
+    def _days_left(self) -> int:
+        return self.goal.window_days - self.day_in_window - 1
+
+    def projected(self) -> np.ndarray:
+        """Window spend if today's rate holds to the window's end."""
+        return self.spent + self.base * self.mult * self._days_left()
+
+    def over(self) -> np.ndarray:
+        """Users projected over the limit who have not adjusted."""
+        return self.has & ~self.adjusted & (self.projected() > 1.0)
+
+    def need(self) -> np.ndarray:
+        """1 while over and not adjusted."""
+        return self.over().astype(np.float64)
+
+    def remaining(self) -> np.ndarray:
+        """Progress still needed to adjust (0 unless over)."""
+        return np.where(self.over(), np.maximum(self.effort - self.progress, 0.0), 0.0)
+
+    def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
+        """Close a finished window, then add today's spending (noise drawn for every user)."""
+        n = self.spent.shape[0]
+        w = self.goal.window_days
+        ev: Events = {
+            "window_closed": np.zeros(n, np.int64),
+            "window_under_budget": np.zeros(n, np.int64),
+            "overspend": np.zeros(n),
+        }
+        self.day_in_window = day % w
+        if self.day_in_window == 0 and day > 0:
+            ev["window_closed"] = self.has.astype(np.int64)
+            ev["window_under_budget"] = (self.has & (self.spent <= 1.0)).astype(np.int64)
+            ev["overspend"] = np.where(self.has, np.maximum(self.spent - 1.0, 0.0), 0.0)
+            self.spent[:] = 0.0
+            self.mult[:] = 1.0
+            self.adjusted[:] = False
+            self.progress[:] = 0.0
+            self.crossed[:] = False
+            self.crossed_step[:] = -1
+        sigma = self.goal.daily_noise
+        noise = np.exp(sigma * rng.standard_normal(n) - 0.5 * sigma**2)
+        self.spent += np.where(self.has, self.base * self.mult * noise, 0.0)
+        new_cross = self.has & ~self.crossed & (self.projected() > 1.0)
+        self.crossed |= new_cross
+        self.crossed_step[new_cross] = step
+        ev["crossed"] = new_cross.astype(np.int64)
+        return ev
+
+    def apply(self, credit: np.ndarray, step: int) -> Events:
+        """Credit progress; adjust spending where it reaches the effort."""
+        over = self.over()
+        self.progress += np.where(over, credit, 0.0)
+        adjust = over & (self.progress >= self.effort)
+        days_left = self._days_left()
+        if adjust.any() and days_left > 0:
+            proj = self.projected()[adjust]
+            target = proj - self.goal.adjustment * (proj - 1.0)
+            rate = (target - self.spent[adjust]) / (self.base[adjust] * days_left)
+            self.mult[adjust] = np.clip(rate, 0.0, self.mult[adjust])
+        self.adjusted |= adjust
+        in_time = adjust & (self.day_in_window <= self.goal.act_by_day)
+        tta = np.where(adjust & (self.crossed_step >= 0), step - self.crossed_step, 0)
+        return {
+            "adjusted": adjust.astype(np.int64),
+            "adjusted_in_time": in_time.astype(np.int64),
+            "tta_steps": tta.astype(np.int64),
+        }
+
+    def step_end(self, step: int) -> Events:
+        """Nothing expires within a day."""
+        return {}
+
+
+class PracticeState:
+    """Daily practice and the habit it builds (see module docstring)."""
+
+    kind = "practice"
+    event_keys = ("practised",)
+
+    def __init__(
+        self,
+        goal: PracticeGoal,
+        scenario: Scenario,
+        has: np.ndarray,
+        segment: np.ndarray,
+        rng: np.random.Generator,
+        habit_rate: np.ndarray,
+        fade: float,
+    ) -> None:
+        n = has.shape[0]
+        self.has = has
+        self.effort = np.clip(
+            _per_user(scenario, goal.id, "effort", goal.effort, segment, rng), 0.01, None
+        )
+        self.habit_rate = habit_rate
+        self.fade = fade
+        self.today = np.zeros(n)
+        self.done_today = np.zeros(n, dtype=bool)
+        self.habit = np.zeros(n, dtype=np.float32)
+        self.missed = np.zeros(n, dtype=np.uint8)
+        self.started = False
+
+    def need(self) -> np.ndarray:
+        """1 until today's practice is done."""
+        return (self.has & ~self.done_today).astype(np.float64)
+
+    def remaining(self) -> np.ndarray:
+        """Progress still needed today."""
+        return np.where(self.has & ~self.done_today, self.effort - self.today, 0.0)
+
+    def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
+        """Close yesterday: habit grows on a practised day, fades after two missed days."""
+        if self.started:
+            h, m = update_habit(
+                self.habit, self.habit_rate, self.done_today, self.missed, self.fade
+            )
+            self.habit = np.where(self.has, h, 0.0).astype(np.float32)
+            self.missed = m
+        self.started = True
+        self.today[:] = 0.0
+        self.done_today[:] = False
+        return {}
+
+    def apply(self, credit: np.ndarray, step: int) -> Events:
+        """Credit progress; a day counts once its effort is reached."""
+        self.today += np.where(self.has, credit, 0.0)
+        new = self.has & ~self.done_today & (self.today >= self.effort)
+        self.done_today |= new
+        return {"practised": new.astype(np.int64)}
+
+    def step_end(self, step: int) -> Events:
+        """Nothing expires within a day."""
+        return {}
+
+
+GoalState = TasksState | BudgetState | PracticeState
+
+
+def build_goal_states(
+    scenario: Scenario,
+    has_goal: np.ndarray,
+    segment: np.ndarray,
+    habit_rate: np.ndarray,
+    fade: float,
+    rng: np.random.Generator,
+) -> list[GoalState]:
+    """One state object per scenario goal, in goal order."""
+    states: list[GoalState] = []
+    for g, goal in enumerate(scenario.goals):
+        has = has_goal[:, g]
+        if isinstance(goal, TasksGoal):
+            states.append(TasksState(goal, scenario, has, segment, rng))
+        elif isinstance(goal, BudgetGoal):
+            states.append(BudgetState(goal, scenario, has, segment, rng))
+        else:
+            states.append(PracticeState(goal, scenario, has, segment, rng, habit_rate, fade))
+    return states

@@ -1,0 +1,72 @@
+"""What the product can observe (DESIGN step 10): behaviour logs, a noisy receptivity signal, and
+only the instrumented outcome events, late and noisy.
+
+Receptivity signal: the true state (available now) is hidden. The policy sees
+``z = d' * receptive + N(0, 1)`` with ``d' = sqrt(2) * Phi^-1(AUC)``, which gives exactly the
+scenario's AUC for telling receptive from not (katevas2017: about 0.7).
+
+Instrumented events (``<goal>.<event>``) enter a ring buffer and are seen ``delay_steps`` later; a
+real event is missed with ``miss_rate``, and a spurious one appears with ``false_rate`` per
+user-step.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+
+from outcome_gym.scenario.schema import Instrumentation
+
+
+def signal_separation(auc: float) -> float:
+    """D' of an equal-variance Gaussian signal with the given AUC."""
+    if auc >= 1.0:
+        return 12.0
+    return float(np.sqrt(2.0) * NormalDist().inv_cdf(auc))
+
+
+def receptivity_signal(receptive: np.ndarray, auc: float, z: np.ndarray) -> np.ndarray:
+    """Noisy receptivity score (higher = more likely receptive). ``z`` is N standard normals."""
+    return (signal_separation(auc) * receptive + z).astype(np.float32)
+
+
+class EventPipe:
+    """Delays and corrupts instrumented outcome events before the policy sees them."""
+
+    def __init__(self, inst: Instrumentation, n: int) -> None:
+        self.specs = list(inst.events)
+        self.buffers = [np.zeros((ev.delay_steps + 1, n), dtype=np.int32) for ev in self.specs]
+        self.step = 0
+
+    @property
+    def names(self) -> list[str]:
+        """Instrumented event names in order."""
+        return [ev.event for ev in self.specs]
+
+    def push(
+        self, step: int, events: dict[str, np.ndarray], u: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Record this step's true events; return what becomes visible now.
+
+        Args:
+            step: Current step.
+            events: True per-user counts keyed '<goal>.<event>'.
+            u: (2 x n_events) x N uniforms from the ``instrumentation`` stream.
+        """
+        self.step = step
+        seen: dict[str, np.ndarray] = {}
+        for i, (spec, buf) in enumerate(zip(self.specs, self.buffers, strict=True)):
+            true = events.get(spec.event)
+            true = np.zeros(buf.shape[1], np.int32) if true is None else true.astype(np.int32)
+            kept = np.where(u[2 * i] < spec.miss_rate, 0, true)
+            spurious = (u[2 * i + 1] < spec.false_rate).astype(np.int32)
+            buf[step % buf.shape[0]] = kept + spurious
+            out = (
+                buf[(step - spec.delay_steps) % buf.shape[0]].copy()
+                if step >= spec.delay_steps
+                else np.zeros(buf.shape[1], np.int32)
+            )
+            out.setflags(write=False)
+            seen[spec.event] = out
+        return seen

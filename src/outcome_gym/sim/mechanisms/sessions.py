@@ -1,0 +1,36 @@
+"""Session start (DESIGN step 5).
+
+An available user opens the product in this slot with probability
+
+    p = 1 - exp(-(propensity / S) * exp(session_habit * app_habit) * (1 + session_need * need)
+                * (0.5 + trust))
+
+where ``need`` is the user's summed goal urgency and S the slots per day, so that ``propensity`` reads
+as self-initiated sessions per day for a user available in every slot, without habit or need.
+Opening a notification always starts a session (the tap leads into the product). Habit raises self-initiated use (lally2010, buyalskaya2023);
+trust below the start value lowers it (kleinberg2024: low reflective value, later quitting).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from outcome_gym.scenario.schema import UserModel
+
+
+def session_start(
+    um: UserModel,
+    available: np.ndarray,
+    opened_any: np.ndarray,
+    propensity: np.ndarray,
+    app_habit: np.ndarray,
+    need: np.ndarray,
+    trust: np.ndarray,
+    slots_per_day: int,
+    u: np.ndarray,
+) -> np.ndarray:
+    """Who starts a session this slot (N bools)."""
+    rate = (propensity / slots_per_day) * np.exp(um.session_habit * app_habit)
+    rate = rate * (1.0 + um.session_need * need) * (0.5 + trust)
+    p = 1.0 - np.exp(-rate)
+    return available & ((u < p) | opened_any)

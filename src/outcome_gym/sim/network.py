@@ -1,0 +1,84 @@
+"""The team network: users grouped into teams (cliques) whose members share screens.
+
+Teams are stored as compressed rows (members sorted by team), so drawing a random colleague for
+many users at once is a few array operations. :func:`team_graph` builds the same structure as a
+``networkx.Graph`` for inspection and for Mesa's network tooling at small N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from outcome_gym.scenario.distributions import Param, sample_param
+
+
+@dataclass(frozen=True)
+class Teams:
+    """Team membership in compressed form.
+
+    Attributes:
+        team: N team index per user.
+        members: N user indices sorted by team.
+        start: T+1 offsets into ``members``; team t is ``members[start[t]:start[t+1]]``.
+        position: N position of each user inside its team's member list.
+    """
+
+    team: np.ndarray
+    members: np.ndarray
+    start: np.ndarray
+    position: np.ndarray
+
+    def size_of(self, users: np.ndarray) -> np.ndarray:
+        """Team size of each user in ``users``."""
+        t = self.team[users]
+        return self.start[t + 1] - self.start[t]
+
+    def colleague(self, users: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """A uniformly drawn other member of each user's team (the user itself if alone).
+
+        Args:
+            users: User indices.
+            u: Uniform(0, 1) draws, one per user.
+        """
+        t = self.team[users]
+        size = self.start[t + 1] - self.start[t]
+        offset = 1 + np.floor(u * np.maximum(size - 1, 1)).astype(np.int64)
+        pos = (self.position[users] + np.where(size > 1, offset, 0)) % np.maximum(size, 1)
+        return self.members[self.start[t] + pos]
+
+
+def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:
+    """Partition N users into teams with sizes drawn from ``size`` (users in random order)."""
+    sizes: list[np.ndarray] = []
+    total = 0
+    while total < n:
+        draw = np.maximum(np.rint(sample_param(size, rng, max(16, n // 2 + 1))), 1).astype(np.int64)
+        sizes.append(draw)
+        total += int(draw.sum())
+    all_sizes = np.concatenate(sizes)
+    cut = int(np.searchsorted(np.cumsum(all_sizes), n))
+    all_sizes = all_sizes[: cut + 1].copy()
+    all_sizes[-1] -= int(all_sizes.sum()) - n
+    all_sizes = all_sizes[all_sizes > 0]
+    order = rng.permutation(n)
+    team_of_slot = np.repeat(np.arange(all_sizes.shape[0], dtype=np.int32), all_sizes)
+    team = np.empty(n, dtype=np.int32)
+    team[order] = team_of_slot
+    start = np.concatenate([[0], np.cumsum(all_sizes)]).astype(np.int64)
+    members = order.astype(np.int64)  # already grouped by team in slot order
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n) - start[team_of_slot]
+    return Teams(team=team, members=members, start=start, position=position)
+
+
+def team_graph(teams: Teams) -> nx.Graph:
+    """The team network as a graph: one node per user, an edge between any two teammates."""
+    g = nx.Graph()
+    g.add_nodes_from(range(teams.team.shape[0]))
+    for t in range(teams.start.shape[0] - 1):
+        members = teams.members[teams.start[t] : teams.start[t + 1]].tolist()
+        g.add_edges_from((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
+    return g

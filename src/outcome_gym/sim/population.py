@@ -1,0 +1,159 @@
+"""The population as a struct of arrays: one entry per user, no Python objects per user.
+
+Static traits are drawn once from the scenario's segment distributions (stream ``population``);
+dynamic state starts at its initial values. Dtypes are chosen so that a user's whole state stays
+well under 1 KiB (see ``benchmarks/bench_step.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from outcome_gym.scenario.distributions import sample_param
+from outcome_gym.sim.world import World
+
+F = np.float32
+
+
+@dataclass
+class Population:
+    """Every user's traits and state. Length-N arrays unless noted."""
+
+    # --- traits (drawn once) ---
+    segment: np.ndarray  # int16 segment index
+    has_goal: np.ndarray  # N x G bool
+    attention_budget: np.ndarray  # minutes per day
+    avail_scale: np.ndarray  # multiplier on the segment's weekday x slot availability
+    susceptibility: np.ndarray  # weight on appeal (impulsive self)
+    goal_weight: np.ndarray  # weight on goal value (reflective self)
+    propensity: np.ndarray  # self-initiated sessions per day when available
+    habit_rate: np.ndarray  # c in h <- h + c (1 - h)
+    fatigue_rate: np.ndarray
+    fatigue_recovery: np.ndarray
+    churn_sensitivity: np.ndarray
+    devices: np.ndarray  # int8
+    team: np.ndarray  # int32 team index
+    # --- state ---
+    active: np.ndarray  # bool, not churned
+    churn_day: np.ndarray  # int32, -1 while active
+    attention_left: np.ndarray  # minutes left today
+    trust: np.ndarray
+    channel_trust: np.ndarray  # N x C
+    opted_out: np.ndarray  # N x C bool
+    fatigue: np.ndarray
+    wear: np.ndarray  # N x M template wear
+    sent_today: np.ndarray  # N x C int16
+    habit: np.ndarray  # N x E automaticity per element
+    app_habit: np.ndarray  # automaticity of opening the product
+    used_today: np.ndarray  # N x E bool
+    missed_days: np.ndarray  # N x E uint8 consecutive days without use
+    session_today: np.ndarray  # bool
+    app_missed: np.ndarray  # uint8 consecutive days without a session
+    residue: np.ndarray  # focus lost to distraction and interruption (0..1)
+    progress_today: np.ndarray  # goal progress today (for trust)
+    waste_today: np.ndarray  # distraction minutes today (for trust)
+    failures_today: np.ndarray  # context failures today (for trust)
+    last_layout: np.ndarray  # N x S int16, layout at the user's last session
+
+    @property
+    def n(self) -> int:
+        """Number of users."""
+        return int(self.segment.shape[0])
+
+    def nbytes(self) -> int:
+        """Bytes held by all arrays."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+def _segment_of(n: int, shares: list[float]) -> np.ndarray:
+    """Deterministic largest-remainder allocation of N users to segments, in segment order.
+
+    Deterministic counts (rather than a multinomial draw) keep segment sizes identical across
+    seeds, so per-segment comparisons never lose a segment to chance at small N.
+    """
+    raw = np.asarray(shares, dtype=np.float64) * n
+    counts = np.floor(raw).astype(np.int64)
+    rest = n - counts.sum()
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[:rest]] += 1
+    return np.repeat(np.arange(len(shares), dtype=np.int16), counts)
+
+
+def habit_rate_from_days(days: np.ndarray) -> np.ndarray:
+    """C such that daily repetition reaches 95% of the plateau after ``days`` days.
+
+    From h_D = 1 - (1 - c)^D = 0.95 (source: lally2010 for days; the update form is D).
+    """
+    return 1.0 - np.power(0.05, 1.0 / np.maximum(days, 1.0))
+
+
+def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -> Population:
+    """Draw every user's traits from the scenario and set the initial state.
+
+    Args:
+        world: The compiled scenario.
+        rng: The ``population`` stream.
+        team: Team index per user (from :func:`outcome_gym.sim.network.build_teams`).
+    """
+    sc = world.scenario
+    n = sc.population.size
+    segs = sc.population.segments
+    segment = _segment_of(n, [s.share for s in segs])
+    gidx = sc.goal_index()
+    has_goal = np.zeros((n, world.n_goals), dtype=bool)
+
+    def draw(attr: str, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
+        out = np.empty(n, dtype=np.float64)
+        for k, seg in enumerate(segs):
+            mask = segment == k
+            out[mask] = sample_param(getattr(seg, attr), rng, int(mask.sum()))
+        return np.clip(out, lo, hi).astype(F)
+
+    for k, seg in enumerate(segs):
+        for g in seg.goals:
+            has_goal[segment == k, gidx[g]] = True
+    scale = np.empty(n, dtype=np.float64)
+    for k, seg in enumerate(segs):
+        mask = segment == k
+        scale[mask] = sample_param(seg.availability.scale, rng, int(mask.sum()))
+    c = len(world.channel_ids)
+    s_slots = world.n_slots
+    pop = Population(
+        segment=segment,
+        has_goal=has_goal,
+        attention_budget=draw("attention_budget", 0.0),
+        avail_scale=np.clip(scale, 0.0, 1.0).astype(F),
+        susceptibility=draw("susceptibility", 0.0),
+        goal_weight=draw("goal_weight", 0.0),
+        propensity=draw("session_propensity", 0.0),
+        habit_rate=habit_rate_from_days(draw("habit_days", 1.0)).astype(F),
+        fatigue_rate=draw("fatigue_rate", 0.0, 1.0),
+        fatigue_recovery=draw("fatigue_recovery", 0.0, 1.0),
+        churn_sensitivity=draw("churn_sensitivity", 0.0),
+        devices=np.rint(draw("devices", 1.0, 4.0)).astype(np.int8),
+        team=team.astype(np.int32),
+        active=np.ones(n, dtype=bool),
+        churn_day=np.full(n, -1, dtype=np.int32),
+        attention_left=np.zeros(n, dtype=F),
+        trust=draw("trust", 0.0, 1.0),
+        channel_trust=np.repeat(draw("channel_trust", 0.0, 1.0)[:, None], c, axis=1),
+        opted_out=np.zeros((n, c), dtype=bool),
+        fatigue=np.zeros(n, dtype=F),
+        wear=np.zeros((n, world.n_pushed), dtype=F),
+        sent_today=np.zeros((n, c), dtype=np.int16),
+        habit=np.zeros((n, world.n_elements), dtype=F),
+        app_habit=np.zeros(n, dtype=F),
+        used_today=np.zeros((n, world.n_elements), dtype=bool),
+        missed_days=np.zeros((n, world.n_elements), dtype=np.uint8),
+        session_today=np.zeros(n, dtype=bool),
+        app_missed=np.zeros(n, dtype=np.uint8),
+        residue=np.zeros(n, dtype=F),
+        progress_today=np.zeros(n, dtype=F),
+        waste_today=np.zeros(n, dtype=F),
+        failures_today=np.zeros(n, dtype=np.int16),
+        last_layout=np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16),
+    )
+    del s_slots
+    return pop

@@ -1,0 +1,65 @@
+"""One root ``SeedSequence`` per run, one child stream per mechanism.
+
+Children are spawned once, in the fixed order of :data:`STREAMS`, so each mechanism's stream depends
+only on the run's seed and its own name — never on worker count, hash order or what other
+mechanisms drew. Exogenous streams (population, arrivals, availability, context) draw the same
+number of values every step whatever the policy does, so the same seed gives the same population and
+the same exogenous events under every policy (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+STREAMS = (
+    "population",  # who the users are (exogenous)
+    "team",  # who works with whom (exogenous)
+    "arrivals",  # task arrivals and daily spending (exogenous)
+    "availability",  # time and context to act (exogenous)
+    "context",  # device switches, shared screens, support contacts (exogenous)
+    "notifications",  # opens and opt-outs (endogenous)
+    "sessions",  # session starts (endogenous)
+    "choice",  # in-session choices (endogenous)
+    "churn",  # quitting (endogenous)
+    "instrumentation",  # what the product observes: receptivity signal, event noise
+    "policy",  # handed to the policy's reset()
+)
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The named generators of one run."""
+
+    seed: int
+    generators: dict[str, np.random.Generator]
+
+    def __getitem__(self, name: str) -> np.random.Generator:
+        return self.generators[name]
+
+    def policy_seed(self) -> np.random.SeedSequence:
+        """A SeedSequence for the policy (so it can spawn its own children)."""
+        return np.random.SeedSequence(self.seed, spawn_key=(STREAMS.index("policy"), 1))
+
+
+def make_streams(seed: int) -> Streams:
+    """Spawn the child streams of a run from its root seed.
+
+    Args:
+        seed: A non-negative integer; the only source of randomness in the run.
+
+    Returns:
+        The named generators (PCG64), one per entry of :data:`STREAMS`.
+    """
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"expected a non-negative integer seed, got {seed!r}")
+    root = np.random.SeedSequence(int(seed))
+    children = root.spawn(len(STREAMS))
+    return Streams(
+        seed=int(seed),
+        generators={
+            name: np.random.Generator(np.random.PCG64(c))
+            for name, c in zip(STREAMS, children, strict=True)
+        },
+    )

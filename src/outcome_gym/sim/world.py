@@ -1,0 +1,141 @@
+"""The scenario compiled into arrays: elements, layout, goals, schedule (shared by all users)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from outcome_gym.scenario.schema import WEEKDAYS, Scenario
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class World:
+    """Array view of a scenario's product, goals and clock.
+
+    Attributes:
+        n_elements: E, all elements (laid out and pushed).
+        appeal, cost, core, pushed: per element.
+        value: E x G progress toward each goal per engagement.
+        channel: per element, channel index (-1 for laid-out elements).
+        layout_elements: indices of elements that can be laid out.
+        pushed_elements: indices of the M pushable elements (notification column order).
+        default_layout: S element indices.
+        core_slot: S bools, True where the default has a core element (locked position).
+        slot_weight: S weights used in layout distance (core_weight on core slots, else 1).
+        goal_kinds: per goal, 'tasks' | 'budget' | 'practice'.
+    """
+
+    scenario: Scenario
+    n_elements: int
+    element_ids: tuple[str, ...]
+    appeal: np.ndarray
+    cost: np.ndarray
+    core: np.ndarray
+    pushed: np.ndarray
+    value: np.ndarray
+    channel: np.ndarray
+    layout_elements: np.ndarray
+    pushed_elements: np.ndarray
+    default_layout: np.ndarray
+    core_slot: np.ndarray
+    slot_weight: np.ndarray
+    goal_ids: tuple[str, ...]
+    goal_kinds: tuple[str, ...]
+    segment_ids: tuple[str, ...]
+    channel_ids: tuple[str, ...]
+    background_per_day: np.ndarray
+    slots_per_day: int
+    n_steps: int
+    start_weekday: int
+
+    @property
+    def n_slots(self) -> int:
+        """S, positions in a layout."""
+        return int(self.default_layout.shape[0])
+
+    @property
+    def n_pushed(self) -> int:
+        """M, pushable elements (notification columns)."""
+        return int(self.pushed_elements.shape[0])
+
+    @property
+    def n_goals(self) -> int:
+        """G, goals."""
+        return len(self.goal_ids)
+
+    def time_of(self, step: int) -> tuple[int, int, int]:
+        """(day, slot, weekday) of a step."""
+        day, slot = divmod(step, self.slots_per_day)
+        return day, slot, (self.start_weekday + day) % 7
+
+    def default_notify(self, step: int, segment: np.ndarray) -> np.ndarray:
+        """The default schedule's sends at ``step`` for users of ``segment`` (N x M bools)."""
+        day, slot, weekday = self.time_of(step)
+        out = np.zeros((segment.shape[0], self.n_pushed), dtype=bool)
+        col = {int(e): m for m, e in enumerate(self.pushed_elements)}
+        eidx = {e: i for i, e in enumerate(self.element_ids)}
+        sidx = {s: i for i, s in enumerate(self.segment_ids)}
+        names = self.scenario.clock.names
+        for item in self.scenario.product.schedule:
+            item_slot = item.slot if isinstance(item.slot, int) else names.index(item.slot)
+            if item_slot != slot or day % item.period_days != item.on_day:
+                continue
+            if item.weekdays is not None and WEEKDAYS[weekday] not in item.weekdays:
+                continue
+            m = col[eidx[item.element]]
+            if item.segments is None:
+                out[:, m] = True
+            else:
+                out[:, m] |= np.isin(segment, [sidx[s] for s in item.segments])
+        return out
+
+
+def compile_world(scenario: Scenario) -> World:
+    """Turn a validated scenario into the arrays the mechanisms use."""
+    els = scenario.product.elements
+    eidx = scenario.element_index()
+    gidx = scenario.goal_index()
+    cidx = {c.id: i for i, c in enumerate(scenario.product.channels)}
+    value = np.zeros((len(els), len(scenario.goals)), dtype=np.float64)
+    for i, e in enumerate(els):
+        for g, v in e.value.items():
+            value[i, gidx[g]] = v
+    pushed = np.array([e.pushed for e in els], dtype=bool)
+    core = np.array([e.core for e in els], dtype=bool)
+    default = np.array([eidx[x] for x in scenario.product.layout.default], dtype=np.int16)
+    core_slot = core[default]
+    weight = np.where(core_slot, scenario.context.core_weight, 1.0)
+    return World(
+        scenario=scenario,
+        n_elements=len(els),
+        element_ids=tuple(e.id for e in els),
+        appeal=_frozen(np.array([e.appeal for e in els], dtype=np.float64)),
+        cost=_frozen(np.array([e.attention_cost for e in els], dtype=np.float64)),
+        core=_frozen(core),
+        pushed=_frozen(pushed),
+        value=_frozen(value),
+        channel=_frozen(
+            np.array([cidx.get(e.channel, -1) if e.channel else -1 for e in els], dtype=np.int16)
+        ),
+        layout_elements=_frozen(np.flatnonzero(~pushed).astype(np.int16)),
+        pushed_elements=_frozen(np.flatnonzero(pushed).astype(np.int16)),
+        default_layout=_frozen(default),
+        core_slot=_frozen(core_slot),
+        slot_weight=_frozen(weight),
+        goal_ids=tuple(g.id for g in scenario.goals),
+        goal_kinds=tuple(g.kind for g in scenario.goals),
+        segment_ids=tuple(s.id for s in scenario.population.segments),
+        channel_ids=tuple(c.id for c in scenario.product.channels),
+        background_per_day=_frozen(
+            np.array([c.background_per_day for c in scenario.product.channels], dtype=np.float64)
+        ),
+        slots_per_day=scenario.clock.slots_per_day,
+        n_steps=scenario.clock.n_steps,
+        start_weekday=WEEKDAYS.index(scenario.clock.start_weekday),
+    )

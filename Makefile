@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install outcome-gym with its test tools
 
 run: $(STAMP)  ## the main job: simulate a bundled scenario and write its results
-	$(BIN)/outcome-gym run tests/fixtures/tiny.yaml --policy static --seed 0 --out $(OUT)
+	$(BIN)/outcome-gym run productivity_tool --policy static --seed 0 --out $(OUT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

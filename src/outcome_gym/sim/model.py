@@ -378,6 +378,7 @@ class SimulationModel(mesa.Model):
             pop.sent_today[:, c] += delivered[:, ch == c].sum(axis=1).astype(np.int16)
         el = w.pushed_elements.astype(np.int64)
         relevance = need @ w.value[el].T
+        avail = avail & (pop.attention_left > 0)  # no attention left: nothing is taken in
         bg = w.background_per_day[ch] if ch.size else np.zeros(0)
         logit = notifications.open_logit(
             um,

@@ -1,0 +1,219 @@
+"""Hand-worked expectations for each mechanism (no simulation runs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from outcome_gym.scenario.schema import ContextEvents, Instrumentation, UserModel
+from outcome_gym.sim.layout import core_consistent, layout_distance
+from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions, trust
+from outcome_gym.sim.mechanisms.availability import available
+from outcome_gym.sim.mechanisms.habits import update_habit
+from outcome_gym.sim.mechanisms.observation import EventPipe, receptivity_signal, signal_separation
+from outcome_gym.sim.population import habit_rate_from_days
+
+UM = UserModel()
+
+
+def test_availability_is_weekday_times_slot_times_scale():
+    table = np.zeros((1, 7, 2))
+    table[0, 2, 1] = 0.5
+    seg = np.zeros(3, dtype=np.int16)
+    scale = np.array([1.0, 0.5, 1.0])
+    active = np.array([True, True, False])
+    u = np.array([0.49, 0.24, 0.0])
+    # user 0: p = 0.5 > 0.49; user 1: p = 0.25 > 0.24; user 2 churned
+    assert available(table, seg, scale, active, 2, 1, u).tolist() == [True, True, False]
+    assert available(table, seg, scale, active, 2, 1, u + 0.02).tolist() == [False, False, False]
+
+
+def test_habit_reaches_95_percent_after_d_days():
+    days = np.array([18.0, 66.0, 254.0])
+    c = habit_rate_from_days(days)
+    h = np.zeros(3)
+    missed = np.zeros(3, dtype=np.uint8)
+    for d in range(254):
+        h_before = h.copy()
+        h, missed = update_habit(h, c, np.ones(3, bool), missed, 0.01)
+        if d + 1 == 18:
+            assert h[0] == pytest.approx(0.95)
+        if d + 1 == 66:
+            assert h[1] == pytest.approx(0.95)
+    assert h[2] == pytest.approx(0.95)
+    assert (h >= h_before).all()
+
+
+def test_one_missed_day_does_not_fade_two_do():
+    h = np.array([0.5])
+    c = np.array([0.1])
+    h1, m1 = update_habit(h, c, np.array([False]), np.array([0], np.uint8), 0.1)
+    assert h1[0] == 0.5 and m1[0] == 1
+    h2, m2 = update_habit(h1, c, np.array([False]), m1, 0.1)
+    assert h2[0] == pytest.approx(0.45) and m2[0] == 2
+    h3, m3 = update_habit(h2, c, np.array([True]), m2, 0.1)
+    assert h3[0] == pytest.approx(0.45 + 0.1 * 0.55) and m3[0] == 0
+
+
+def test_scan_depth_inverts_geometric():
+    u = np.array([0.0, 0.34, 0.36, 0.99])
+    # P(depth >= 2) = 0.65: u < 0.35 -> depth 1 (log1p(-u)/log(0.65) < 1)
+    d = engagement.scan_depth(u, 0.65, 5)
+    assert d.tolist() == [1, 1, 2, 5]
+    assert engagement.scan_depth(u, 1.0, 3).tolist() == [3, 3, 3, 3]
+
+
+def _one_user_inputs(layout, **kw):
+    n_el = 2
+    base = dict(layout=np.array([layout], dtype=np.int16), susceptibility=np.array([1.0]),
+                goal_weight=np.array([1.0]), habit=np.zeros((1, n_el)), fatigue=np.zeros(1),
+                need=np.zeros((1, 1)), remaining=np.zeros((1, 1)),
+                attention_left=np.array([100.0]), residue=np.zeros(1))
+    base.update(kw)
+    return engagement.SessionInputs(**base)
+
+
+@pytest.mark.parametrize(("u_choice", "expected_pos"), [(0.30, 0), (0.50, 1), (0.70, None)])
+def test_choice_is_logit_with_position_discount_and_no_click(u_choice, expected_pos):
+    um = UserModel(cascade_continue=1.0, max_engagements=1)
+    appeal = np.array([0.0, np.log(2.0)])
+    cost = np.array([1.0, 2.0])
+    value = np.zeros((2, 1))
+    # weights: w0 = e^0 * 1 = 1; w1 = 2 * 2^-0.8 = 1.1487; total = 1 + 1 + 1.1487 = 3.1487
+    # cumulative shares: pos 0 below 0.3176, pos 1 below 0.6824, else no click
+    u = np.array([[0.5, u_choice, 0.9, 0.9]])
+    out = engagement.run_sessions(um, _one_user_inputs([0, 1]), appeal, cost, value, u)
+    if expected_pos is None:
+        assert out.clicks[0] == 0
+    else:
+        assert out.clicks[0] == 1
+        assert out.position_clicks[expected_pos] == 1
+        assert out.minutes[0] == cost[expected_pos]
+
+
+def test_goal_progress_uses_focus_and_distraction_leaves_residue():
+    um = UserModel(cascade_continue=1.0, max_engagements=2, residue=0.2, need_met_exit=0.0,
+                   no_click_mass=1e-9)
+    appeal = np.array([5.0, -50.0])  # element 0 (distraction) is all but certain to be chosen
+    cost = np.array([1.0, 1.0])
+    value = np.array([[0.0], [1.0]])
+    u = np.full((1, 6), 0.01)
+    inp = _one_user_inputs([0, 1], need=np.ones((1, 1)), remaining=np.ones((1, 1)))
+    out = engagement.run_sessions(um, inp, appeal, cost, value, u)
+    assert out.clicks[0] == 2
+    assert out.distraction_minutes[0] == 2.0
+    assert out.residue[0] == pytest.approx(1 - 0.8 * 0.8)
+    assert out.progress[0, 0] == 0.0
+
+
+def test_useful_engagement_progress_is_value_times_focus():
+    um = UserModel(cascade_continue=1.0, max_engagements=1, no_click_mass=1e-9)
+    appeal = np.array([-50.0, 5.0])
+    value = np.array([[0.0], [0.6]])
+    inp = _one_user_inputs([0, 1], need=np.ones((1, 1)), remaining=np.ones((1, 1)),
+                           residue=np.array([0.5]))
+    out = engagement.run_sessions(um, inp, appeal, np.ones(2), value, np.full((1, 4), 0.5))
+    assert out.progress[0, 0] == pytest.approx(0.3)
+    assert out.goal_minutes[0] == 1.0
+
+
+def test_session_ends_when_attention_runs_out():
+    um = UserModel(cascade_continue=1.0, max_engagements=8, no_click_mass=1e-9)
+    out = engagement.run_sessions(um, _one_user_inputs([0, 1], attention_left=np.array([3.0])),
+                                  np.array([5.0, -50.0]), np.array([2.0, 1.0]), np.zeros((2, 1)),
+                                  np.full((1, 18), 0.5))
+    assert out.clicks[0] == 2 and out.attention_left[0] == 0.0
+
+
+def test_fatigue_saturates():
+    f = notifications.add_fatigue(np.array([0.0, 0.5]), np.array([0.1, 0.1]), np.array([1, 2]))
+    assert f.tolist() == pytest.approx([0.1, 1 - 0.5 * 0.81])
+
+
+def test_open_logit_hand_worked():
+    um = UserModel()
+    logit = notifications.open_logit(
+        um, appeal=np.array([0.5]), susceptibility=np.array([2.0]), goal_weight=np.array([1.0]),
+        relevance=np.array([[0.4]]), receptive=np.array([True]), fatigue=np.array([0.2]),
+        wear=np.array([[1.0]]), channel_trust=np.array([[0.7]]), background=np.array([56.0]))
+    expected = -1.6 + 2 * 0.5 + 1.5 * 0.4 + 1.0 - 1.0 * 0.2 - 0.6 * 1.0 + 1.0 * 0.2
+    assert logit[0, 0] == pytest.approx(expected)
+
+
+def test_optout_hazard_grows_with_volume_and_only_unreceptive_cannot_open():
+    um = UserModel(optout_base=0.01, optout_volume=1.0)
+    delivered = np.ones((2, 1), bool)
+    sent = np.array([[1], [5]], dtype=np.int16)
+    trust_c = np.full((2, 1), 0.5)
+    u_out = np.array([[0.02], [0.02]])  # hazard: 0.01 * 1 * 1 = 0.01 vs 0.01 * 5 * 1 = 0.05
+    d = notifications.deliver(um, delivered, np.full((2, 1), 10.0), np.array([False, False]), sent,
+                              trust_c, np.array([0]), 1, np.zeros((2, 1)), u_out)
+    assert d.opened.sum() == 0  # unavailable users do not open
+    assert d.opted_out[:, 0].tolist() == [False, True]
+    assert d.interruption_minutes.tolist() == [0.25, 0.25]
+
+
+def test_session_start_probability():
+    um = UserModel()
+    u = np.array([0.2, 0.2, 0.9])
+    # rate = 4/4 * e^0 * (1 + 0) * (0.5 + 0.5) = 1 -> p = 1 - e^-1 = 0.632
+    out = sessions.session_start(um, np.array([True, False, True]), np.array([False, False, True]),
+                                 np.full(3, 4.0), np.zeros(3), np.zeros(3), np.full(3, 0.5), 4, u)
+    assert out.tolist() == [True, False, True]  # unavailable never; opened always
+
+
+def test_trust_update_and_churn_hazard():
+    um = UserModel(trust_gain=0.1, trust_waste=0.01, trust_overload=0.05, overload_free=3,
+                   churn_trust=0.4, churn_rate=0.2)
+    t = trust.update_trust(um, np.array([0.5]), np.array([2.0]), np.array([10.0]),
+                           np.array([5]), np.array([1]), 0.02)
+    assert t[0] == pytest.approx(0.5 + 0.2 - 0.1 - 0.1 - 0.02)
+    h = trust.churn_hazard(um, np.array([0.1, 0.5]), np.array([1.0, 1.0]))
+    assert h.tolist() == pytest.approx([0.2 * 0.75, 0.0])
+
+
+def test_layout_distance_weights_core():
+    w = np.array([4.0, 1.0, 1.0])
+    a = np.array([[0, 1, 2]])
+    assert layout_distance(a, np.array([[0, 2, 1]]), w)[0] == pytest.approx(2 / 6)
+    assert layout_distance(a, np.array([[9, 1, 2]]), w)[0] == pytest.approx(4 / 6)
+    assert core_consistent(np.array([[0, 2, 1], [1, 0, 2]]), np.array([0, 1, 2]),
+                           np.array([True, False, False])).tolist() == [True, False]
+
+
+def test_context_failure_probability_monotone_in_distance():
+    ctx = ContextEvents(base_failure=0.05, distance_sensitivity=1.5)
+    d = np.linspace(0, 1, 11)
+    p = context.failure_probability(ctx, d)
+    assert p[0] == pytest.approx(0.05)
+    assert np.all(np.diff(p) > 0)
+    assert p[-1] == pytest.approx(0.05 + 0.95 * (1 - np.exp(-1.5)))
+
+
+def test_receptivity_signal_has_the_stated_auc():
+    rng = np.random.default_rng(1)
+    n = 200_000
+    receptive = rng.random(n) < 0.4
+    z = receptivity_signal(receptive, 0.7, rng.standard_normal(n))
+    pos, neg = z[receptive], z[~receptive]
+    # AUC = P(score of a receptive > score of a non-receptive), estimated on random pairs
+    auc = (rng.choice(pos, 100_000) > rng.choice(neg, 100_000)).mean()
+    assert auc == pytest.approx(0.7, abs=0.01)
+    assert signal_separation(0.5) == pytest.approx(0.0)
+
+
+def test_event_pipe_delays_and_drops():
+    inst = Instrumentation.model_validate({"events": [
+        {"event": "g.completed", "delay_steps": 2},
+        {"event": "g.failed", "delay_steps": 0, "miss_rate": 1.0}]})
+    pipe = EventPipe(inst, 3)
+    zeros = np.zeros((4, 3))
+    seen = [pipe.push(t, {"g.completed": np.array([t, 0, 1]), "g.failed": np.ones(3)}, zeros)
+            for t in range(4)]
+    assert seen[0]["g.completed"].tolist() == [0, 0, 0]
+    assert seen[1]["g.completed"].tolist() == [0, 0, 0]
+    assert seen[2]["g.completed"].tolist() == [0, 0, 1]
+    assert seen[3]["g.completed"].tolist() == [1, 0, 1]
+    assert all(s["g.failed"].sum() == 0 for s in seen)
+    with pytest.raises(ValueError):
+        seen[3]["g.completed"][0] = 5  # read-only

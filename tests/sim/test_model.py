@@ -1,0 +1,101 @@
+"""The Mesa model: agents are views onto the arrays; records are immutable; bad actions refused."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pytest
+
+from outcome_gym.errors import ActionError, NumericalError
+from outcome_gym.sim.interface import Action
+from outcome_gym.sim.model import SimulationModel, UserAgent
+
+
+def test_agents_are_views_onto_population(tiny):
+    m = SimulationModel(tiny, 0)
+    assert len(m.agents) == tiny.population.size
+    for _ in range(8):
+        m.step()
+    agg = m.agents.agg("trust", np.sum)
+    assert agg == pytest.approx(float(m.pop.trust.sum()), rel=1e-5)
+    workers = m.agents.select(lambda a: a.segment == "worker")
+    assert len(workers) == int((m.pop.segment == 0).sum())
+    a = m.agents.select(lambda a: a.index == 3)[0]
+    a.trust = 0.123
+    assert m.pop.trust[3] == pytest.approx(0.123)
+    assert isinstance(a, UserAgent) and m.steps == 8
+
+
+def test_datacollector_reads_real_state(tiny):
+    m = SimulationModel(tiny, 0)
+    dc = mesa.DataCollector(model_reporters={"sessions": lambda mm: float(
+        mm.totals.get("sessions", np.zeros(1)).sum())}, agent_reporters={"trust": "trust"})
+    for _ in range(4):
+        m.step()
+        dc.collect(m)
+    df = dc.get_agent_vars_dataframe()
+    assert len(df) == 4 * tiny.population.size
+    assert dc.get_model_vars_dataframe()["sessions"].is_monotonic_increasing
+
+
+def test_team_graph_matches_teams(tiny):
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    g = m.team_graph()
+    assert g.number_of_nodes() == tiny.population.size
+    for u, v in list(g.edges)[:50]:
+        assert m.pop.team[u] == m.pop.team[v]
+    sizes = np.bincount(m.pop.team)
+    assert g.number_of_edges() == int((sizes * (sizes - 1) // 2).sum())
+    # colleagues are teammates other than oneself
+    users = np.arange(tiny.population.size)
+    col = m.teams.colleague(users, np.full(users.size, 0.5))
+    multi = m.teams.size_of(users) > 1
+    assert (m.pop.team[col] == m.pop.team).all()
+    assert (col[multi] != users[multi]).all()
+
+
+def test_records_are_read_only(tiny):
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    rec = m.advance(m.default_action())
+    with pytest.raises(ValueError):
+        rec.position_clicks[0] = 1
+    with pytest.raises(TypeError):
+        rec.segment_metrics["clicks"] = np.zeros(2)  # type: ignore[index]
+    obs = m.observe()
+    with pytest.raises(ValueError):
+        obs.active[0] = False
+
+
+@pytest.mark.parametrize(("mutate", "match"), [
+    (lambda lay, note: (lay[:, :-1], note), "layout of shape"),
+    (lambda lay, note: (lay.astype(float), note), "integer layout"),
+    (lambda lay, note: (lay, note.astype(int)), "boolean notify"),
+    (lambda lay, note: (np.where(np.arange(lay.shape[0])[:, None] == 5, 99, lay), note),
+     r"user 5, slot 0: expected a laid-out element index, got 99"),
+])
+def test_bad_actions_raise_typed_errors(tiny, mutate, match):
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    a = m.default_action()
+    lay, note = mutate(a.layout, a.notify)
+    with pytest.raises(ActionError, match=match):
+        m.advance(Action(layout=lay, notify=note))
+
+
+def test_pushed_element_cannot_be_laid_out(tiny):
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    a = m.default_action()
+    lay = a.layout.copy()
+    lay[2, 3] = m.world.pushed_elements[0]
+    with pytest.raises(ActionError, match="user 2, slot 3"):
+        m.advance(Action(layout=lay, notify=a.notify))
+
+
+def test_non_finite_values_raise_numerical_error(tiny, monkeypatch):
+    from outcome_gym.sim.mechanisms import notifications
+
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    real = notifications.open_logit
+    monkeypatch.setattr(notifications, "open_logit",
+                        lambda *a, **k: real(*a, **k) * np.nan)
+    with pytest.raises(NumericalError, match=r"mechanism 'notifications'.*step 0"):
+        m.advance(m.default_action())

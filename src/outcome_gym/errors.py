@@ -47,7 +47,9 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line else self.file
         key = f" {self.path}:" if self.path else ""
         hint = f" (did you mean '{self.suggestion}'?)" if self.suggestion else ""
-        return f"{where}:{key} {self.message}{hint}"
+        text = f"{where}:{key} {self.message}{hint}"
+        # One problem, one line: a key or value from the file may contain line breaks.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ScenarioError(OutcomeGymError):

@@ -15,6 +15,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+class FieldValueError(ValueError):
+    """A model-level check that blames one field: the loader points the problem at that key."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class StrictModel(BaseModel):
     """Base of every schema model: strict types, no unknown keys, no NaN/inf, immutable."""
 
@@ -30,7 +38,9 @@ class _Clipped(StrictModel):
     @model_validator(mode="after")
     def _check_bounds(self) -> _Clipped:
         if self.low is not None and self.high is not None and self.low > self.high:
-            raise ValueError(f"expected low <= high, got low={self.low}, high={self.high}")
+            raise FieldValueError(
+                "high", f"expected low <= high, got low={self.low}, high={self.high}"
+            )
         return self
 
     def _clip(self, x: np.ndarray) -> np.ndarray:
@@ -64,7 +74,9 @@ class Uniform(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> Uniform:
         if self.low > self.high:
-            raise ValueError(f"expected low <= high, got low={self.low}, high={self.high}")
+            raise FieldValueError(
+                "high", f"expected low <= high, got low={self.low}, high={self.high}"
+            )
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -120,7 +132,9 @@ class Beta(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> Beta:
         if self.low > self.high:
-            raise ValueError(f"expected low <= high, got low={self.low}, high={self.high}")
+            raise FieldValueError(
+                "high", f"expected low <= high, got low={self.low}, high={self.high}"
+            )
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -142,13 +156,14 @@ class Categorical(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> Categorical:
         if len(self.values) != len(self.probs):
-            raise ValueError(
+            raise FieldValueError(
+                "probs",
                 f"expected as many probs as values, got {len(self.probs)} probs "
-                f"for {len(self.values)} values"
+                f"for {len(self.values)} values",
             )
         total = sum(self.probs)
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"expected probs summing to 1, got {total:.6g}")
+            raise FieldValueError("probs", f"expected probs summing to 1, got {total:.6g}")
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -7,8 +7,10 @@ expected, what was given and, for a misspelt key, the closest valid one.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
+import re
 import types
 import typing
 from functools import cache
@@ -19,7 +21,8 @@ from pydantic import BaseModel, ValidationError
 
 from outcome_gym.errors import Problem, ScenarioValidationError
 from outcome_gym.scenario.checks import cross_check
-from outcome_gym.scenario.schema import Scenario
+from outcome_gym.scenario.distributions import FieldValueError
+from outcome_gym.scenario.schema import EVENT_PATTERN, IDENTIFIER_PATTERN, Scenario
 from outcome_gym.scenario.yamlio import (
     KeyPath,
     dump_yaml,
@@ -160,7 +163,67 @@ def _given(value: Any) -> str:
         text = f"boolean {value}"
     elif isinstance(value, str):
         text = f"text {value[:60]!r}"
+    elif value is None:
+        text = "nothing (null)"
+    elif isinstance(value, datetime.date):
+        text = f"a date {value.isoformat()}"
+    elif isinstance(value, bytes):
+        text = "binary data"
+    elif isinstance(value, set | frozenset):
+        text = "a set"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+IDENTIFIER_HELP = (
+    "an identifier (lower-case letters, digits and '_', starting with a letter, "
+    "at most 48 characters)"
+)
+# pydantic error type -> what was expected ({...} filled from the error's context).
+_EXPECTED: dict[str, str] = {
+    "greater_than": "a number > {gt}",
+    "greater_than_equal": "a number >= {ge}",
+    "less_than": "a number < {lt}",
+    "less_than_equal": "a number <= {le}",
+    "too_short": "at least {min_length} item(s)",
+    "too_long": "at most {max_length} item(s)",
+    "string_too_short": "at least {min_length} character(s)",
+    "string_too_long": "at most {max_length} character(s)",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "string_type": "text",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "finite_number": "a finite number",
+}
+
+
+def _expected(err: Any) -> str | None:
+    """What a pydantic error expected, as 'expected X' (None when its own message is kept)."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    loc = tuple(err["loc"])
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern")
+        if pattern == IDENTIFIER_PATTERN:
+            return f"expected {IDENTIFIER_HELP}"
+        if pattern == EVENT_PATTERN:
+            return "expected '<goal id>.<event>' such as 'work.completed'"
+        return f"expected text matching {pattern}"
+    if kind in ("model_type", "model_attributes_type") and any(
+        isinstance(part, str) and part.startswith("tagged-union[") for part in loc
+    ):
+        return "expected a distribution mapping ({dist: ...})"
+    if kind in _EXPECTED:
+        # 1.0 -> 1 so that limits read as written in the schema
+        nums = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()}
+        try:
+            return "expected " + _EXPECTED[kind].format(**nums)
+        except (KeyError, IndexError, ValueError):
+            return None
+    return None
 
 
 def _problem_from_error(
@@ -168,8 +231,19 @@ def _problem_from_error(
 ) -> Problem | None:
     loc = tuple(err["loc"])
     kind = err["type"]
-    if "float" in loc and isinstance(err.get("input"), dict):
+    given = err.get("input")
+    if "float" in loc and isinstance(given, dict):
         return None  # a distribution mapping was given: the plain-number branch is noise
+    if (
+        isinstance(given, int | float)
+        and not isinstance(given, bool)
+        and loc
+        and str(loc[-1]).startswith("tagged-union[")
+    ):
+        return None  # a number was given: the distribution-mapping branch is noise
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, FieldValueError):
+        loc = (*loc, error.field)  # a model-level check that blames one of its keys
     path = _data_path(loc, data, absent_ok=kind in ("missing", "extra_forbidden"))
     suggestion = None
     if kind == "extra_forbidden":
@@ -186,15 +260,23 @@ def _problem_from_error(
         close = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1)
         suggestion = close[0] if close else None
         message = (
-            f"expected {ctx.get('discriminator', 'tag')} to be one of {', '.join(tags)}, "
-            f"got {ctx.get('tag')!r}"
+            f"expected {str(ctx.get('discriminator', 'tag')).strip(chr(39))} to be one of "
+            f"{', '.join(tags)}, got {ctx.get('tag')!r}"
         )
     elif kind == "union_tag_not_found":
-        message = f"expected a '{err.get('ctx', {}).get('discriminator')}' key, got none"
+        tag = str(err.get("ctx", {}).get("discriminator")).strip("'")
+        message = f"expected a '{tag}' key, got none"
+    elif kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        close = difflib.get_close_matches(str(given), options, n=1) if options else []
+        suggestion = close[0] if close else None
+        message = f"expected one of {', '.join(options)}, got {_given(given)}"
+    elif (expected := _expected(err)) is not None:
+        message = f"{expected}, got {_given(given)}"
     else:
         msg = err["msg"]
         msg = msg.replace("Input should be", "expected").replace("Value error, ", "")
-        message = msg if "got" in msg else f"{msg}, got {_given(err.get('input'))}"
+        message = msg if "got" in msg else f"{msg}, got {_given(given)}"
     return Problem(
         file=file,
         path=format_path(path),
@@ -205,7 +287,7 @@ def _problem_from_error(
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
-    """Unions report one error per member; keep the most informative per path."""
+    """Unions report one error per member; merge them into one problem per path."""
     by_path: dict[str, list[Problem]] = {}
     for p in problems:
         by_path.setdefault(p.path, []).append(p)
@@ -214,12 +296,14 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
         if len(group) == 1:
             out.extend(group)
             continue
-        # A 'fixed number or distribution' union: prefer the distribution's message if the
-        # user wrote a mapping, else the number's.
         messages = list(dict.fromkeys(g.message for g in group))
-        if any("valid number" in m for m in messages) and any("dictionary" in m for m in messages):
-            given = messages[0].rsplit(", got ", 1)[-1]
-            messages = [f"expected a number or a distribution mapping ({{dist: ...}}), got {given}"]
+        parts = [m.rsplit(", got ", 1) for m in messages]
+        if all(len(p) == 2 and p[0].startswith("expected ") for p in parts) and (
+            len({p[1] for p in parts}) == 1
+        ):
+            # 'expected A, got G' + 'expected B, got G' -> 'expected A or B, got G'
+            wanted = " or ".join(p[0].removeprefix("expected ") for p in parts)
+            messages = [f"expected {wanted}, got {parts[0][1]}"]
         out.append(
             Problem(
                 file=group[0].file,

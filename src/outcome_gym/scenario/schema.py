@@ -13,12 +13,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from outcome_gym.scenario.distributions import Param, StrictModel
+from outcome_gym.scenario.distributions import FieldValueError, Param, StrictModel
+
+IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
+EVENT_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z_]+$"
 
 Identifier = Annotated[
     str,
     Field(
-        pattern=r"^[a-z][a-z0-9_]{0,47}$",
+        pattern=IDENTIFIER_PATTERN,
         description="lower-case letters, digits and '_', starting with a letter, at most 48 chars",
     ),
 ]
@@ -53,12 +56,13 @@ class Clock(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> Clock:
         if self.slot_names is not None and len(self.slot_names) != self.slots_per_day:
-            raise ValueError(
+            raise FieldValueError(
+                "slot_names",
                 f"expected {self.slots_per_day} slot_names (one per slot), "
-                f"got {len(self.slot_names)}"
+                f"got {len(self.slot_names)}",
             )
         if self.slot_names is not None and len(set(self.slot_names)) != len(self.slot_names):
-            raise ValueError("expected distinct slot_names, got a repeated name")
+            raise FieldValueError("slot_names", "expected distinct slot_names, got a repeated name")
         return self
 
     @property
@@ -141,8 +145,9 @@ class ScheduledNotification(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> ScheduledNotification:
         if self.on_day >= self.period_days:
-            raise ValueError(
-                f"expected on_day < period_days ({self.period_days}), got on_day={self.on_day}"
+            raise FieldValueError(
+                "on_day",
+                f"expected on_day < period_days ({self.period_days}), got on_day={self.on_day}",
             )
         return self
 
@@ -261,8 +266,9 @@ class BudgetGoal(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> BudgetGoal:
         if self.act_by_day >= self.window_days:
-            raise ValueError(
-                f"expected act_by_day < window_days ({self.window_days}), got {self.act_by_day}"
+            raise FieldValueError(
+                "act_by_day",
+                f"expected act_by_day < window_days ({self.window_days}), got {self.act_by_day}",
             )
         return self
 
@@ -313,7 +319,9 @@ class Window(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> Window:
         if self.end_day is not None and self.end_day <= self.start_day:
-            raise ValueError(f"expected end_day > start_day ({self.start_day}), got {self.end_day}")
+            raise FieldValueError(
+                "end_day", f"expected end_day > start_day ({self.start_day}), got {self.end_day}"
+            )
         return self
 
 
@@ -334,7 +342,7 @@ class OutcomeSpec(StrictModel):
 class InstrumentedEvent(StrictModel):
     """An outcome event the product can observe, with delay and noise."""
 
-    event: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z_]+$", description="'<goal>.<event>'.")
+    event: str = Field(pattern=EVENT_PATTERN, description="'<goal>.<event>'.")
     delay_steps: int = Field(default=0, ge=0, le=1000)
     miss_rate: Probability = Field(default=0.0, description="Chance a real event is not seen.")
     false_rate: Probability = Field(
@@ -384,7 +392,7 @@ class ContextEvents(StrictModel):
     colleague_share_per_day: NonNegative = Field(default=0.1, le=50)
     support_contact_per_day: NonNegative = Field(default=0.02, le=50)
     base_failure: Probability = Field(default=0.05)
-    distance_sensitivity: NonNegative = Field(default=3.0, le=100)
+    distance_sensitivity: NonNegative = Field(default=1.5, le=100)
     core_weight: float = Field(default=4.0, ge=1, le=100)
     failure_minutes: NonNegative = Field(default=3.0, le=240)
     failure_trust_cost: Probability = Field(default=0.02)
@@ -409,7 +417,6 @@ class UserModel(StrictModel):
     optout_volume: NonNegative = Field(default=1.0, le=5, description="Hazard ~ (sent/day)^this.")
     session_habit: NonNegative = Field(default=1.5, le=20)
     session_need: NonNegative = Field(default=0.5, le=20)
-    session_slot_share: Probability = Field(default=0.5)
     habit_utility: NonNegative = Field(default=1.0, le=20)
     goal_utility: NonNegative = Field(default=2.0, le=20)
     fatigue_utility: NonNegative = Field(default=0.5, le=20)
@@ -422,12 +429,13 @@ class UserModel(StrictModel):
     trust_gain: NonNegative = Field(default=0.05, le=5)
     trust_waste: NonNegative = Field(default=0.002, le=5)
     trust_overload: NonNegative = Field(default=0.01, le=5)
-    trust_memory: Probability = Field(default=0.7, description="source: recsim_lts")
+    channel_trust_gain: Probability = Field(default=0.02, description="Per useful open.")
+    channel_trust_loss: Probability = Field(default=0.002, description="Per ignored delivery.")
+    overload_free: int = Field(default=3, ge=0, le=1000, description="Daily sends before overload.")
     churn_trust: Probability = Field(default=0.3, description="Trust below which churn rises.")
     churn_rate: NonNegative = Field(
         default=0.05, le=1, description="Daily churn hazard at 0 trust."
     )
-    crowd_out: Probability = Field(default=0.31, description="source: medina2021")
 
 
 class Scenario(StrictModel):

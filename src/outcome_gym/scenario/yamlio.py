@@ -17,7 +17,7 @@ import yaml
 from outcome_gym.errors import Problem, ScenarioFileError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
-MAX_NODES = 200_000
+MAX_NODES = 50_000
 MAX_DEPTH = 64
 
 KeyPath = tuple[str | int, ...]
@@ -35,7 +35,38 @@ def format_path(path: KeyPath) -> str:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that builds the key-path -> line map and rejects duplicates."""
+    """SafeLoader that stops composing as soon as the document is too deep or too large.
+
+    PyYAML is pure Python here: without these early stops a 2 MB file of small values, or one
+    nested thousands deep, takes seconds before any check could run.
+    """
+
+    def __init__(self, stream: str, file: str) -> None:
+        super().__init__(stream)
+        self.file = file
+        self.depth = 0
+        self.nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        """Compose one node, counting depth and nodes (aliases count once here)."""
+        self.depth += 1
+        self.nodes += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise _fail(
+                    self.file,
+                    f"expected nesting at most {MAX_DEPTH} deep, got deeper",
+                    self.peek_event().start_mark.line + 1,
+                )
+            if self.nodes > MAX_NODES:
+                raise _fail(
+                    self.file,
+                    f"expected at most {MAX_NODES} values, got more",
+                    self.peek_event().start_mark.line + 1,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _fail(file: str, message: str, line: int | None = None, path: str = "") -> ScenarioFileError:
@@ -69,8 +100,8 @@ def _walk(
     if id(node) in active:
         raise _fail(
             file,
-            "expected a tree, got a recursive alias",
-            node.start_mark.line + 1,
+            "expected a tree, got a recursive alias (a value that contains itself)",
+            lines.get(path, node.start_mark.line + 1),
             format_path(path),
         )
     lines.setdefault(path, node.start_mark.line + 1)
@@ -78,32 +109,40 @@ def _walk(
         active.add(id(node))
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _fail(
+                    file,
+                    "expected plain keys, got a YAML merge key '<<' (write the keys out instead)",
+                    key_node.start_mark.line + 1,
+                    format_path(path),
+                )
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _fail(
+                    file,
+                    f"expected text keys, got {_node_kind(key_node)} as a key",
+                    key_node.start_mark.line + 1,
+                    format_path(path),
+                )
+            if key_node.tag != "tag:yaml.org,2002:str":
                 raise _fail(
                     file,
                     f"expected text keys, got {key_node.tag.rsplit(':', 1)[-1]} key "
-                    f"{key_node.value if isinstance(key_node, yaml.ScalarNode) else '...'!r}",
+                    f"{key_node.value!r} (quote it to make it text)",
                     key_node.start_mark.line + 1,
                     format_path(path),
                 )
             key = key_node.value
-            if key == "<<":
-                raise _fail(
-                    file,
-                    "expected plain keys, got a YAML merge key '<<'",
-                    key_node.start_mark.line + 1,
-                    format_path(path),
-                )
             if key in seen:
                 raise _fail(
                     file,
-                    f"duplicate key '{key}' (first on line {seen[key]})",
+                    f"expected each key once, got duplicate key '{key}' "
+                    f"(first on line {seen[key]})",
                     key_node.start_mark.line + 1,
                     format_path(path),
                 )
             seen[key] = key_node.start_mark.line + 1
-            _walk(value_node, (*path, key), lines, file, budget, depth + 1, active)
             lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines, file, budget, depth + 1, active)
         active.discard(id(node))
     elif isinstance(node, yaml.SequenceNode):
         active.add(id(node))
@@ -129,13 +168,17 @@ def read_text(path: Path) -> str:
             f"expected a file of at most {MAX_FILE_BYTES // 1024} KiB, got {size / 1024:.0f} KiB",
         )
     data = path.read_bytes()
-    if b"\x00" in data:
-        raise _fail(file, "expected UTF-8 text, got binary data (NUL bytes)")
+    if (nul := data.find(b"\x00")) >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise _fail(file, "expected UTF-8 text, got binary data (NUL bytes)", line)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise _fail(
-            file, f"expected UTF-8 text, got an invalid byte at offset {exc.start}"
+            file,
+            f"expected UTF-8 text, got an invalid byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            line,
         ) from None
 
 
@@ -159,7 +202,7 @@ def load_yaml_mapping(
     if not text.strip():
         raise _fail(file, "expected a YAML mapping, got an empty file")
     try:
-        loader = _Loader(text)
+        loader = _Loader(text, file)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -180,8 +223,16 @@ def load_yaml_mapping(
         line = mark.line + 1 if mark else None
         what = exc.problem or exc.context or "invalid YAML"
         raise _fail(file, f"expected valid YAML, got a syntax error: {what}", line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        char = (
+            exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        )
+        raise _fail(
+            file, f"expected printable text, got the control character #x{char:04x}", line
+        ) from None
     except yaml.YAMLError as exc:
-        raise _fail(file, f"expected valid YAML, got: {exc}") from None
+        raise _fail(file, f"expected valid YAML, got: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise _fail(file, f"expected nesting at most {MAX_DEPTH} deep, got deeper") from None
     return data, lines
@@ -190,6 +241,10 @@ def load_yaml_mapping(
 def _node_kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.SequenceNode):
         return "a list"
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+        return "nothing (an empty or null document)"
     if isinstance(node, yaml.ScalarNode):
         return f"a scalar {node.value[:40]!r}"
     return "something else"

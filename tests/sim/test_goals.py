@@ -44,6 +44,17 @@ def test_tasks_fail_at_deadline_and_overflow(tiny):
     assert ev["failed"].tolist() == [2]  # only one place: two fail at once
     assert st.step_end(6)["failed"].tolist() == [0]
     assert st.step_end(7)["failed"].tolist() == [1]  # deadline step 8 (2 days x 4 slots)
+    assert st.remaining().tolist() == [1.0]  # late, still pending for late_days (1 day)
+    out = st.apply(np.array([1.0]), step=9)
+    assert out["completed"].tolist() == [1] and out["completed_on_time"].tolist() == [0]
+
+
+def test_late_tasks_are_abandoned_after_late_days(tiny):
+    st = _tasks(tiny, n=1, late_days=0.5)
+    st.day_start(0, 0, _ZeroPoisson([1]))
+    assert st.step_end(7)["failed"].tolist() == [1]
+    assert st.step_end(8)["abandoned"].tolist() == [0]
+    assert st.step_end(9)["abandoned"].tolist() == [1]  # deadline 8 + 2 late steps
     assert st.remaining().tolist() == [0.0]
 
 

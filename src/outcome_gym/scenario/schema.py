@@ -242,6 +242,9 @@ class TasksGoal(StrictModel):
     deadline_days: Param = Field(default=3.0, description="Days from arrival to deadline.")
     effort: Param = Field(default=1.0, description="Progress needed to finish one task.")
     max_pending: int = Field(default=4, ge=1, le=16, description="Tasks a user can hold at once.")
+    late_days: float = Field(
+        default=1.0, ge=0, le=366, description="Days a late task is still worked on, then dropped."
+    )
 
 
 class BudgetGoal(StrictModel):
@@ -285,7 +288,7 @@ class PracticeGoal(StrictModel):
 Goal = Annotated[TasksGoal | BudgetGoal | PracticeGoal, Field(discriminator="kind")]
 
 GOAL_EVENTS: dict[str, tuple[str, ...]] = {
-    "tasks": ("arrived", "completed", "completed_on_time", "failed"),
+    "tasks": ("arrived", "completed", "completed_on_time", "failed", "abandoned"),
     "budget": ("crossed", "adjusted", "adjusted_in_time", "window_under_budget"),
     "practice": ("practised",),
 }
@@ -421,6 +424,9 @@ class UserModel(StrictModel):
     goal_utility: NonNegative = Field(default=2.0, le=20)
     fatigue_utility: NonNegative = Field(default=0.5, le=20)
     residue: Probability = Field(default=0.2, description="Focus lost per distracting engagement.")
+    residue_carry: Probability = Field(
+        default=0.5, description="Share of focus residue carried into the next slot (D)."
+    )
     breakpoint_multiplier: Probability = Field(default=0.5, description="source: iqbal_bailey")
     resumption_minutes: NonNegative = Field(default=0.25, le=10, description="source: altmann2007")
     max_engagements: int = Field(default=8, ge=1, le=64, description="Per session.")

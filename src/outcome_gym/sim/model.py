@@ -242,7 +242,10 @@ class SimulationModel(mesa.Model):
         if slot == 0:
             self._day_start(day, t)
         layout = np.asarray(action.layout, dtype=np.int16)
-        avail = self._available_now()
+        # drawn with the observation; users who churned at today's start are no longer available
+        avail = self._available_now() & self.pop.active
+        # attention residue from interruptions and distraction fades between slots (mark2005)
+        self.pop.residue *= self.scenario.user_model.residue_carry
         need, remaining = self._needs()
         dlv = self._notifications(action.notify, avail, need)
         started = self._sessions(avail, dlv.opened.any(axis=1), need)
@@ -326,6 +329,7 @@ class SimulationModel(mesa.Model):
         pop.fatigue *= 1.0 - pop.fatigue_recovery
         pop.wear *= 1.0 - um.wear_recovery
         pop.sent_today[:] = 0
+        pop.residue[:] = 0.0  # a night's rest clears residue
 
     def _close_day(self, day: int) -> None:
         pop, um = self.pop, self.scenario.user_model
@@ -426,7 +430,7 @@ class SimulationModel(mesa.Model):
         u = self.streams["sessions"].random(pop.n)
         return sessions.session_start(
             um,
-            avail,
+            avail & (pop.attention_left > 0),  # no attention left today: no session
             opened_any,
             pop.propensity,
             pop.app_habit,
@@ -448,7 +452,7 @@ class SimulationModel(mesa.Model):
         pop, w, um = self.pop, self.world, self.scenario.user_model
         n = pop.n
         idx = np.flatnonzero(started)
-        residue_start = np.where(started, 0.0, pop.residue)  # a new session starts refocused
+        residue_start = pop.residue.astype(np.float64)  # interruption residue of this slot
         progress = np.zeros((n, w.n_goals))
         rem = remaining.copy()
         minutes = np.zeros(n)
@@ -460,10 +464,8 @@ class SimulationModel(mesa.Model):
             who = np.flatnonzero(dlv.opened[:, m])
             if who.size == 0:
                 continue
-            pending = rem[who] > 0
-            gain = np.maximum(
-                w.value[e][None, :] * (1.0 - residue_start[who])[:, None] * pending, 0.0
-            )
+            gain = np.clip(w.value[e][None, :] * (1.0 - residue_start[who])[:, None], 0.0, None)
+            gain = np.minimum(gain, np.maximum(rem[who], 0.0))
             progress[who] += gain
             rem[who] -= gain
             useful = (gain > 0).any(axis=1)

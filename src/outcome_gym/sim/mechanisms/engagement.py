@@ -12,7 +12,8 @@ positions k < depth, the user engages with the element at k with multinomial-log
 
 with alpha = position_exponent (trecs: -0.8) and no_click mass 1.0 (recsim). Choosing no-click
 ends the session (abandonment). An engagement spends ``attention_cost`` minutes of the day's
-attention and makes goal progress value * focus on every goal the user still needs; an element that
+attention and makes goal progress min(value * focus, still needed) on every goal the user still
+needs; an element that
 serves none of the user's pending goals is a distraction and leaves residue, focus <- focus * (1 -
 residue), for the rest of the session (mark2005, altmann2007). The session also ends when attention
 runs out, or, once every pending need is met, with probability ``need_met_exit`` (outcome-serving
@@ -139,8 +140,9 @@ def run_sessions(
         minutes[go] += c
         attention[go] -= c
         pending = remaining[go] > 0
-        gain = value[e] * (1.0 - residue[go])[:, None] * pending
-        gain = np.maximum(gain, 0.0)
+        # progress counts only toward what is still needed (no credit beyond the need)
+        gain = np.clip(value[e] * (1.0 - residue[go])[:, None], 0.0, None)
+        gain = np.minimum(gain, np.maximum(remaining[go], 0.0))
         progress[go] += gain
         remaining[go] -= gain
         useful = (serves[e] & pending).any(axis=1)

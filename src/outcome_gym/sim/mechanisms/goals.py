@@ -14,7 +14,9 @@ lists them per kind.
 
 **Tasks** arrive as Poisson(arrival_rate) per day into at most ``max_pending`` places (overflow
 fails at once), each needing ``effort`` progress before ``deadline_days``; progress goes to the
-earliest deadline first. Need = 1 + lateness share of the most urgent task.
+earliest deadline first. A task that misses its deadline counts as failed and stays pending, late,
+for ``late_days`` more (it can still be completed, not on time), then is abandoned.
+Need = 1 + share of the most urgent task's time used up.
 
 **Budget**: limit 1 per window of W days. Daily spend = spend_ratio/W * multiplier * exp(sigma Z -
 sigma^2/2). Projected = spent + today's rate x days left; the user is *over* when projected > 1 (the
@@ -60,7 +62,7 @@ class TasksState:
     """Arriving tasks with deadlines (see module docstring)."""
 
     kind = "tasks"
-    event_keys = ("arrived", "completed", "completed_on_time", "failed", "ttc_steps")
+    event_keys = ("arrived", "completed", "completed_on_time", "failed", "abandoned", "ttc_steps")
 
     def __init__(
         self,
@@ -90,6 +92,7 @@ class TasksState:
             None,
         )
         self.span = np.maximum(np.rint(days * s), 1).astype(np.int32)
+        self.late_span = round(goal.late_days * s)
         self.arrive = np.full((n, q), -1, dtype=np.int32)
         self.deadline = np.zeros((n, q), dtype=np.int32)
         self.left = np.zeros((n, q), dtype=np.float32)
@@ -147,10 +150,15 @@ class TasksState:
         return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
 
     def step_end(self, step: int) -> Events:
-        """Tasks whose deadline is the next step fail now."""
-        late = (self.arrive >= 0) & (self.deadline <= step + 1)
-        self.arrive[late] = -1
-        return {"failed": late.sum(axis=1).astype(np.int64)}
+        """Tasks whose deadline is the next step fail now (missed); they stay pending, late, for
+        ``late_days`` more and are then abandoned.
+        """
+        pending = self.arrive >= 0
+        missed = pending & (self.deadline == step + 1)
+        dropped = pending & (self.deadline + self.late_span <= step + 1)
+        self.arrive[dropped] = -1
+        return {"failed": missed.sum(axis=1).astype(np.int64),
+                "abandoned": dropped.sum(axis=1).astype(np.int64)}
 
 
 class BudgetState:

@@ -28,7 +28,9 @@ from outcome_gym.errors import OutcomeGymError, PolicyError, ResultsError
 from outcome_gym.metrics.summary import summarize
 from outcome_gym.metrics.tables import StepCollector
 from outcome_gym.policies import make
+from outcome_gym.policies.guardrails import make_guardrails
 from outcome_gym.scenario import Scenario, scenario_hash, scenario_to_dict
+from outcome_gym.sim.interface import validate_action
 from outcome_gym.sim.model import SimulationModel
 
 DEPENDENCIES = ("numpy", "pandas", "pyarrow", "mesa", "gymnasium", "pydantic", "networkx")
@@ -61,13 +63,18 @@ def _versions() -> dict[str, str]:
 
 
 def manifest_for(
-    scenario: Scenario, policy_name: str, params: dict[str, Any], seed: int
+    scenario: Scenario,
+    policy_name: str,
+    params: dict[str, Any],
+    seed: int,
+    guardrails: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything needed to reproduce a run (no timestamps: results stay byte-reproducible)."""
     return {
         "scenario": scenario_to_dict(scenario),
         "scenario_hash": scenario_hash(scenario),
         "policy": {"name": policy_name, "params": params},
+        "guardrails": guardrails,
         "seed": seed,
         "versions": _versions(),
         "python": sys.version.split()[0],
@@ -82,6 +89,8 @@ def run(
     *,
     policy_params: dict[str, Any] | None = None,
     progress: bool = False,
+    guardrails: Any = None,
+    guardrail_mode: str = "project",
 ) -> RunResult:
     """Simulate ``scenario`` under ``policy`` with ``seed``.
 
@@ -91,6 +100,9 @@ def run(
         seed: The root seed.
         policy_params: Hyperparameters when ``policy`` is a name.
         progress: Show a progress bar on stderr.
+        guardrails: ``None`` (the scenario's), ``False`` (off), or overrides (see
+            :func:`~outcome_gym.policies.guardrails.make_guardrails`).
+        guardrail_mode: ``project`` (correct and count), ``strict`` (raise) or ``off``.
     """
     params = dict(policy_params or {})
     if isinstance(policy, str):
@@ -100,6 +112,7 @@ def run(
         params = pol.get_params() if hasattr(pol, "get_params") else {}
     model = SimulationModel(scenario, seed, mesa_agents=False)
     pol.reset(model.context, model.streams.policy_seed())
+    guard = make_guardrails(model.context, guardrails, guardrail_mode)  # type: ignore[arg-type]
     collector = StepCollector(model.world.segment_ids, model.world.element_ids)
     bar = tqdm(
         total=model.world.n_steps,
@@ -113,6 +126,8 @@ def run(
         while not model.done:
             obs = model.observe()
             action = _act(pol, name, obs, model.t)
+            validate_action(action, model.context, name, model.t)
+            action = guard.apply(action, obs)
             record = model.advance(action)
             pol.update(obs, action, record.feedback)
             collector.update(record)
@@ -126,7 +141,10 @@ def run(
         positions=collector.positions_table(),
         elements=collector.elements_table(),
         summary=summarize(scenario, steps, users),
-        manifest=manifest_for(scenario, name, params, seed),
+        manifest=manifest_for(
+            scenario, name, params, seed,
+            {"mode": guard.mode, "config": guard.config.model_dump(mode="json")},
+        ),
     )
 
 

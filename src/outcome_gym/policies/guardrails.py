@@ -1,0 +1,151 @@
+"""Guardrails: constraints applied after the policy and before users see anything (DESIGN step 2).
+
+The layer projects every action into the allowed set and counts each modification per user, by kind:
+
+* ``core_restored`` — a core position not showing its default element is put back; a core element
+  shown in a non-core position is replaced by that position's default element (``lock_core``);
+* ``layout_reverted`` — while a layout's core-weighted distance from the default exceeds
+  ``max_layout_distance``, differing positions are reverted to the default, bottom first;
+* ``quiet_slot`` — every send in a quiet slot is dropped;
+* ``notification_capped`` — sends beyond ``max_notifications_per_day`` (per user, counting what the
+  guardrail let through earlier today) are dropped, keeping the first columns.
+
+Modes: ``project`` (default: project and count), ``strict`` (raise :class:`ActionError` naming the
+user and slot on the first violation — for CI of a policy that must never need correcting), ``off``
+(no constraints, to show what the guardrails prevent). The scenario's ``guardrails`` section is the
+default configuration; a run may override it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from outcome_gym.errors import ActionError
+from outcome_gym.scenario.schema import Guardrails
+from outcome_gym.sim.interface import Action, Observation, PolicyContext
+from outcome_gym.sim.layout import layout_distance
+from outcome_gym.sim.model import GUARDRAIL_KINDS as KINDS
+
+Mode = Literal["project", "strict", "off"]
+
+
+class GuardrailLayer:
+    """Projects actions into the allowed set and counts every change.
+
+    Args:
+        config: Guardrail settings (usually the scenario's).
+        mode: ``project``, ``strict`` or ``off``.
+    """
+
+    def __init__(self, config: Guardrails, mode: Mode = "project") -> None:
+        if mode not in ("project", "strict", "off"):
+            raise ValueError(f"expected mode project, strict or off, got {mode!r}")
+        self.config = config
+        self.mode = mode
+
+    def reset(self, ctx: PolicyContext) -> None:
+        """Prepare for a run (per-user daily send counts start at zero)."""
+        self.ctx = ctx
+        default = np.asarray(ctx.default_layout, dtype=np.int64)
+        self._default = default
+        self._core_slot = np.asarray(ctx.core_slot, dtype=bool)
+        core_elements = np.zeros(len(ctx.element_ids), dtype=bool)
+        core_elements[default[self._core_slot]] = True
+        self._core_element = core_elements
+        weight = np.where(self._core_slot, ctx.scenario.context.core_weight, 1.0)
+        self._weight = weight
+        names = ctx.scenario.clock.names
+        self._quiet = {q if isinstance(q, int) else names.index(q)
+                       for q in self.config.quiet_slots}
+        self._sent_today = np.zeros(ctx.n_users, dtype=np.int64)
+        self._day = -1
+
+    def apply(self, action: Action, obs: Observation) -> Action:
+        """The projected action, with per-user modification counts in ``guardrail_counts``."""
+        if self.mode == "off":
+            return action
+        n = self.ctx.n_users
+        layout = np.array(action.layout, dtype=np.int64, copy=True)
+        notify = np.array(action.notify, dtype=bool, copy=True)
+        counts = {k: np.zeros(n, dtype=np.int64) for k in KINDS}
+        if self.config.lock_core:
+            self._lock_core(layout, counts["core_restored"])
+        if self.config.max_layout_distance is not None:
+            self._limit_distance(layout, counts["layout_reverted"])
+        if obs.day != self._day:
+            self._day, self._sent_today[:] = obs.day, 0
+        if obs.slot in self._quiet:
+            counts["quiet_slot"] += notify.sum(axis=1)
+            self._strict(counts["quiet_slot"], "sends a notification in quiet slot", obs.slot)
+            notify[:] = False
+        cap = self.config.max_notifications_per_day
+        if cap is not None:
+            allowed = np.maximum(cap - self._sent_today, 0)
+            rank = np.cumsum(notify, axis=1)
+            over = notify & (rank > allowed[:, None])
+            counts["notification_capped"] += over.sum(axis=1)
+            self._strict(counts["notification_capped"], "exceeds the daily notification cap", None)
+            notify &= ~over
+        self._sent_today += notify.sum(axis=1)
+        merged = {k: counts[k] + np.asarray(action.guardrail_counts.get(k, 0)) for k in KINDS}
+        return Action(layout=layout, notify=notify, guardrail_counts=merged)
+
+    def _strict(self, count: np.ndarray, what: str, slot: int | None) -> None:
+        if self.mode == "strict" and count.any():
+            user = int(np.flatnonzero(count)[0])
+            where = f", slot {slot}" if slot is not None else ""
+            raise ActionError(f"guardrail: user {user}{where} {what}")
+
+    def _lock_core(self, layout: np.ndarray, count: np.ndarray) -> None:
+        core = self._core_slot
+        wrong_core = layout[:, core] != self._default[core]
+        misplaced = self._core_element[layout] & ~core[None, :]
+        if self.mode == "strict" and (wrong_core.any() or misplaced.any()):
+            bad = np.zeros_like(layout, dtype=bool)
+            bad[:, core] = wrong_core
+            bad |= misplaced
+            user, slot = np.argwhere(bad)[0]
+            raise ActionError(f"guardrail: user {user}, slot {slot}: a core element was moved "
+                              f"(got element {layout[user, slot]})")
+        count += wrong_core.sum(axis=1) + misplaced.sum(axis=1)
+        layout[:, core] = self._default[core]
+        layout[misplaced] = np.broadcast_to(self._default, layout.shape)[misplaced]
+
+    def _limit_distance(self, layout: np.ndarray, count: np.ndarray) -> None:
+        limit = float(self.config.max_layout_distance or 0.0)
+        default = np.broadcast_to(self._default, layout.shape)
+        for k in range(layout.shape[1] - 1, -1, -1):  # bottom first; loop over slots, not users
+            dist = layout_distance(layout, default, self._weight)
+            over = (dist > limit + 1e-12) & (layout[:, k] != default[:, k])
+            if not over.any():
+                continue
+            if self.mode == "strict":
+                user = int(np.flatnonzero(over)[0])
+                raise ActionError(f"guardrail: user {user}, slot {k}: layout distance "
+                                  f"{dist[user]:.2f} exceeds max_layout_distance {limit}")
+            layout[over, k] = default[over, k]
+            count += over
+
+
+def make_guardrails(ctx: PolicyContext, guardrails: Any = None,
+                    mode: Mode = "project") -> GuardrailLayer:
+    """The guardrail layer for a run.
+
+    Args:
+        ctx: The run's policy context (its scenario's ``guardrails`` is the default config).
+        guardrails: ``None`` for the scenario's config, ``False`` to switch them off, a
+            :class:`Guardrails` or a mapping of overrides on top of the scenario's config.
+        mode: ``project``, ``strict`` or ``off``.
+    """
+    base = ctx.scenario.guardrails
+    if guardrails is False:
+        mode = "off"
+    elif isinstance(guardrails, Guardrails):
+        base = guardrails
+    elif isinstance(guardrails, dict):
+        base = Guardrails.model_validate({**base.model_dump(), **guardrails})
+    layer = GuardrailLayer(base, mode)
+    layer.reset(ctx)
+    return layer

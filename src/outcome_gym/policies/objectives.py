@@ -1,0 +1,123 @@
+"""Objectives: the per-user signal a learning policy maximises, computed from feedback only.
+
+* ``engagement``: clicks + sessions + opens + minutes / 10 (what the product's dashboards count);
+* ``outcome``: the instrumented outcome events behind the scenario's outcome specs (+1 per event
+  whose metric should increase, -1 per event whose metric should decrease); events the product does
+  not instrument cannot be used — exactly the blind spot of a real product;
+* ``mixed``: ``(1 - weight) * engagement / scale_e + weight * outcome / scale_o``, where each scale is
+  the running mean magnitude of that component (so ``weight`` = lambda trades them on a common
+  scale; sweep it to trace the engagement/outcome frontier).
+
+Register more with :func:`register_objective`; an objective is a factory ``(context, **params) ->
+callable(feedback) -> N rewards``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from outcome_gym.errors import PolicyError
+from outcome_gym.sim.interface import Feedback, PolicyContext
+
+Objective = Callable[[Feedback], np.ndarray]
+
+# Which instrumented event moves each outcome metric.
+METRIC_EVENTS: dict[str, str] = {
+    "completed": "completed",
+    "completed_on_time": "completed_on_time",
+    "on_time_rate": "completed_on_time",
+    "failed": "failed",
+    "time_to_completion": "completed_on_time",
+    "adjusted_in_time": "adjusted_in_time",
+    "under_budget": "adjusted_in_time",
+    "overspend": "adjusted_in_time",
+    "time_to_adjust": "adjusted",
+    "days_practised": "practised",
+    "habit_strength": "practised",
+}
+
+
+def engagement_objective(ctx: PolicyContext) -> Objective:
+    """Clicks + sessions + opens + minutes / 10 per user."""
+
+    def reward(fb: Feedback) -> np.ndarray:
+        return (np.asarray(fb.clicks, np.float64) + np.asarray(fb.sessions, np.float64)
+                + np.asarray(fb.opens, np.float64) + np.asarray(fb.minutes, np.float64) / 10.0)
+
+    return reward
+
+
+def outcome_weights(ctx: PolicyContext) -> dict[str, float]:
+    """Instrumented event name -> reward weight, from the scenario's outcome specs."""
+    weights: dict[str, float] = {}
+    for spec in ctx.scenario.outcomes:
+        event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
+        # every metric is moved by a good event (time_to_completion falls as on-time completions
+        # rise), except 'failed', whose event is itself the bad outcome
+        if event in ctx.instrumented:
+            weights[event] = -1.0 if spec.metric == "failed" else 1.0
+    return weights
+
+
+def outcome_objective(ctx: PolicyContext) -> Objective:
+    """Weighted count of the instrumented outcome events behind the outcome specs."""
+    weights = outcome_weights(ctx)
+
+    def reward(fb: Feedback) -> np.ndarray:
+        out = np.zeros(np.asarray(fb.clicks).shape[0])
+        for event, w in weights.items():
+            if event in fb.events:
+                out += w * np.asarray(fb.events[event], np.float64)
+        return out
+
+    return reward
+
+
+def mixed_objective(ctx: PolicyContext, weight: float = 0.5) -> Objective:
+    """``(1 - weight) * engagement + weight * outcome``, each on its running mean scale."""
+    if not 0.0 <= weight <= 1.0:
+        raise PolicyError(f"objective 'mixed': expected weight in [0, 1], got {weight}")
+    eng, out = engagement_objective(ctx), outcome_objective(ctx)
+    scale = {"e": 0.0, "o": 0.0, "n": 0}
+
+    def reward(fb: Feedback) -> np.ndarray:
+        e, o = eng(fb), out(fb)
+        scale["n"] += 1
+        scale["e"] += (np.abs(e).mean() - scale["e"]) / scale["n"]
+        scale["o"] += (np.abs(o).mean() - scale["o"]) / scale["n"]
+        se = scale["e"] if scale["e"] > 0 else 1.0
+        so = scale["o"] if scale["o"] > 0 else 1.0
+        return (1 - weight) * e / se + weight * o / so
+
+    return reward
+
+
+_OBJECTIVES: dict[str, Callable[..., Objective]] = {
+    "engagement": engagement_objective,
+    "outcome": outcome_objective,
+    "mixed": mixed_objective,
+}
+
+
+def register_objective(name: str, factory: Callable[..., Objective]) -> None:
+    """Register an objective factory under ``name``."""
+    _OBJECTIVES[name] = factory
+
+
+def objective_names() -> list[str]:
+    """Known objective names."""
+    return sorted(_OBJECTIVES)
+
+
+def make_objective(name: str, ctx: PolicyContext, **params: Any) -> Objective:
+    """Build an objective for a run's context."""
+    if name not in _OBJECTIVES:
+        close = difflib.get_close_matches(name, list(_OBJECTIVES), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise PolicyError(f"unknown objective '{name}'; known: {', '.join(objective_names())}."
+                          f"{hint}")
+    return _OBJECTIVES[name](ctx, **params)

@@ -131,12 +131,27 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
+    guardrails: Annotated[
+        str, typer.Option(help="project (correct and count), strict (fail on a violation), off.")
+    ] = "project",
 ) -> None:
     """Simulate a scenario under one policy and seed; print a summary, optionally write results."""
     from outcome_gym.runner import run as run_sim
 
     sc = load_scenario(scenario)
-    result = run_sim(sc, policy, seed, policy_params=_parse_params(param or []), progress=not quiet)
+    if guardrails not in ("project", "strict", "off"):
+        raise typer.BadParameter(
+            f"expected project, strict or off, got {guardrails!r}", param_hint="--guardrails"
+        )
+    result = run_sim(
+        sc,
+        policy,
+        seed,
+        policy_params=_parse_params(param or []),
+        progress=not quiet,
+        guardrails=False if guardrails == "off" else None,
+        guardrail_mode=guardrails,
+    )
     if out is not None:
         result.write(out)
     if not quiet:
@@ -148,6 +163,15 @@ def run(
             typer.echo(line)
         if out is not None:
             typer.echo(f"results written to {out}")
+
+
+@app.command()
+def policies() -> None:
+    """List the registered policies (built-in and from installed packages)."""
+    from outcome_gym.policies import registry
+
+    for name in registry.names():
+        typer.echo(f"{name:<20} {registry.describe(name)}")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.baseline import RandomPolicy, StaticPolicy
+from outcome_gym.policies.rules import RulesPolicy
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 
@@ -33,6 +34,18 @@ def _entry_point_policies() -> dict[str, Any]:
 def names() -> list[str]:
     """All registered and entry-point policy names, sorted."""
     return sorted(set(_REGISTRY) | set(_entry_point_policies()))
+
+
+def describe(name: str) -> str:
+    """First docstring line of a registered policy (or where it comes from)."""
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        ep = _entry_point_policies().get(name)
+        return f"(from package entry point {ep.value})" if ep else "(unknown)"
+    target = getattr(factory, "func", factory)
+    doc = (getattr(target, "__doc__", None) or "").strip().split("\n\n")[0]
+    text = " ".join(doc.split())
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def make(name: str, **params: Any) -> Any:
@@ -57,3 +70,4 @@ def make(name: str, **params: Any) -> Any:
 
 register("static", StaticPolicy)
 register("random", RandomPolicy)
+register("rules", RulesPolicy)

@@ -127,6 +127,13 @@ def scenario_hash(scenario: Scenario) -> str:
 # --- turning pydantic errors into readable problems -------------------------------------------
 
 
+def problems_from_validation_error(exc: ValidationError, data: Any, file: str,
+                                   lines: dict[KeyPath, int]) -> list[Problem]:
+    """Readable problems (file, key path, line, expected vs given) from a pydantic error."""
+    found = (_problem_from_error(err, data, file, lines) for err in exc.errors())
+    return _dedupe([p for p in found if p is not None])
+
+
 def _data_path(loc: tuple[Any, ...], data: Any, absent_ok: bool) -> KeyPath:
     """Keep the parts of a pydantic location that exist in the data (drops union/tag names).
 

@@ -1,0 +1,5 @@
+"""An example third-party outcome-gym policy package."""
+
+from og_nudge.policy import EveningNudge
+
+__all__ = ["EveningNudge"]

@@ -1,0 +1,142 @@
+"""Helpers for testing policies, for our own suite and for third-party policy authors.
+
+``check_policy`` is the conformance check a policy author runs (like Gymnasium's ``check_env``)::
+
+    from outcome_gym.testing import check_policy
+    check_policy(lambda: MyPolicy(alpha=0.1), "productivity_tool")
+
+It raises :class:`PolicyCheckError` (an ``AssertionError``, so test runners show it as a failure)
+naming the check, the step and what was wrong; it returns the list of checks passed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from outcome_gym.errors import ActionError, OutcomeGymError
+from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.sim.interface import Action, Observation, validate_action
+from outcome_gym.sim.model import SimulationModel
+
+
+class PolicyCheckError(AssertionError):
+    """A policy failed a conformance check."""
+
+
+def _scenario(source: Scenario | str | Path, **changes: Any) -> Scenario:
+    sc = source if isinstance(source, Scenario) else load_scenario(source)
+    if not changes:
+        return sc
+    data = scenario_to_dict(sc)
+    for dotted, value in changes.items():
+        node = data
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    return validate_scenario(data)
+
+
+def _fresh(policy: Any) -> Any:
+    if isinstance(policy, type) or (callable(policy) and not hasattr(policy, "act")):
+        return policy()  # a class or a factory
+    return copy.deepcopy(policy)
+
+
+def _snapshot(obs: Observation) -> dict[str, np.ndarray]:
+    out = {k: np.array(getattr(obs, k), copy=True) for k in
+           ("active", "session", "clicks", "minutes", "delivered", "opened", "receptivity",
+            "layout")}
+    out.update({f"event:{k}": np.array(v, copy=True) for k, v in obs.events.items()})
+    return out
+
+
+def _rollout(policy: Any, scenario: Scenario, seed: int, steps: int, name: str) -> list[Action]:
+    model = SimulationModel(scenario, seed, mesa_agents=False)
+    try:
+        policy.reset(model.context, model.streams.policy_seed())
+    except OutcomeGymError:
+        raise
+    except Exception as exc:
+        raise PolicyCheckError(f"{name}: reset() raised {type(exc).__name__}: {exc}") from exc
+    actions = []
+    for _ in range(min(steps, model.world.n_steps)):
+        obs = model.observe()
+        before = _snapshot(obs)
+        try:
+            action = policy.act(obs)
+        except Exception as exc:
+            raise PolicyCheckError(f"{name}: act() raised at step {model.t}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+        try:
+            validate_action(action, model.context, name, model.t)
+        except ActionError as exc:
+            raise PolicyCheckError(f"{name}: invalid action: {exc}") from exc
+        for key, arr in before.items():
+            now = _snapshot(obs)[key]
+            if not np.array_equal(arr, now):
+                raise PolicyCheckError(f"{name}: act() mutated the observation ('{key}') "
+                                       f"at step {model.t}")
+        for key in ("layout", "notify"):
+            for okey in ("layout", "clicks", "opened", "delivered"):
+                if np.shares_memory(np.asarray(getattr(action, key)), np.asarray(getattr(obs, okey))):
+                    raise PolicyCheckError(f"{name}: action.{key} shares memory with "
+                                           f"observation.{okey} at step {model.t}")
+        record = model.advance(action)
+        try:
+            policy.update(obs, action, record.feedback)
+        except Exception as exc:
+            raise PolicyCheckError(f"{name}: update() raised at step {record.step}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+        actions.append(Action(layout=np.array(action.layout, copy=True),
+                              notify=np.array(action.notify, copy=True)))
+    return actions
+
+
+def check_policy(policy: Any, scenario: Scenario | str | Path = "productivity_tool", *,
+                 seed: int = 0, steps: int = 24, name: str | None = None) -> list[str]:
+    """Run the conformance checks on a policy.
+
+    Args:
+        policy: A policy object (deep-copied for each check) or a zero-argument factory.
+        scenario: A scenario object, bundled name or path.
+        seed: Seed for the checks.
+        steps: Steps per rollout (capped at the horizon).
+        name: Name used in messages (default: the policy's ``name`` or class name).
+
+    Returns:
+        The names of the checks passed.
+
+    Raises:
+        PolicyCheckError: The first check that failed, with what and where.
+    """
+    probe = _fresh(policy)
+    name = name or getattr(probe, "name", type(probe).__name__)
+    for method in ("reset", "act", "update"):
+        if not callable(getattr(probe, method, None)):
+            raise PolicyCheckError(f"{name}: missing method {method}() of the Policy protocol")
+    passed = ["protocol"]
+    base = _scenario(scenario, **{"population.size": 60})
+    first = _rollout(_fresh(policy), base, seed, steps, name)
+    passed.append("valid actions on every step, observation untouched, no aliasing")
+    again = _rollout(_fresh(policy), base, seed, steps, name)
+    for t, (a, b) in enumerate(zip(first, again, strict=True)):
+        if not (np.array_equal(a.layout, b.layout) and np.array_equal(a.notify, b.notify)):
+            raise PolicyCheckError(f"{name}: not deterministic under a seed: actions differ at "
+                                   f"step {t}")
+    passed.append("deterministic under a seed")
+    churny = _scenario(base, **{"user_model.churn_rate": 1.0, "user_model.churn_trust": 1.0})
+    _rollout(_fresh(policy), churny, seed, max(steps, 3 * churny.clock.slots_per_day), name)
+    passed.append("handles churned users")
+    for size in (1, 7):
+        _rollout(_fresh(policy), _scenario(base, **{"population.size": size}), seed, 4, name)
+    passed.append("respects the shapes of other population sizes")
+    return passed
+
+
+PolicyFactory = Callable[[], Any]

@@ -1,0 +1,85 @@
+"""The guardrail layer: projection, counting, strict mode, off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from outcome_gym.errors import ActionError
+from outcome_gym.policies.guardrails import make_guardrails
+from outcome_gym.runner import run
+from outcome_gym.sim.interface import Action
+from outcome_gym.sim.model import SimulationModel
+from tests.conftest import variant
+
+
+def _setup(tiny, **overrides):
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    layer = make_guardrails(m.context, overrides or None)
+    return m, layer
+
+
+def test_core_positions_are_restored_and_counted(tiny):
+    m, layer = _setup(tiny)
+    obs = m.observe()
+    a = m.default_action()
+    lay = a.layout.astype(np.int64)
+    lay[0, [0, 1]] = lay[0, [1, 0]]  # swap the two core elements (home, tasks_list) for user 0
+    lay[1, 2] = m.world.default_layout[0]  # core 'home' shown in a non-core slot for user 1
+    out = layer.apply(Action(layout=lay, notify=a.notify), obs)
+    assert (out.layout[:, :2] == m.world.default_layout[:2]).all()
+    assert out.layout[1, 2] == m.world.default_layout[2]
+    counts = out.guardrail_counts["core_restored"]
+    assert counts[0] == 2 and counts[1] == 1 and counts[2:].sum() == 0
+
+
+def test_layout_distance_limited_bottom_first(tiny):
+    m, layer = _setup(tiny, max_layout_distance=0.25)
+    obs = m.observe()
+    d = m.world.default_layout.astype(np.int64)
+    lay = np.broadcast_to(d, (m.pop.n, d.size)).copy()
+    lay[0, 2:] = np.roll(d[2:], 1)  # 4 non-core positions differ: distance 4 / (2*4 + 4) = 1/3
+    out = layer.apply(Action(layout=lay, notify=m.default_action().notify), obs)
+    # reverting the bottom slot gives 3/12 = 0.25 <= 0.25
+    assert out.guardrail_counts["layout_reverted"][0] == 1
+    assert out.layout[0, -1] == d[-1] and (out.layout[0, 2:5] == np.roll(d[2:], 1)[:3]).all()
+
+
+def test_quiet_slots_and_daily_cap(tiny):
+    m, layer = _setup(tiny, max_notifications_per_day=1, quiet_slots=["night"])
+    n, mm = m.pop.n, m.world.n_pushed
+    sent = []
+    for _ in range(4):  # one day: morning, afternoon, evening, night
+        obs = m.observe()
+        out = layer.apply(Action(layout=m.default_action().layout,
+                                 notify=np.ones((n, mm), bool)), obs)
+        sent.append(out.notify.sum(axis=1))
+        m.advance(out)
+    sent = np.array(sent)
+    assert (sent.sum(axis=0) == 1).all()  # cap of one per day
+    assert (sent[3] == 0).all()  # night is quiet
+    assert layer._sent_today.max() == 1
+
+
+def test_strict_mode_names_user_and_slot(tiny):
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    layer = make_guardrails(m.context, None, mode="strict")
+    a = m.default_action()
+    lay = a.layout.astype(np.int64)
+    lay[4, [0, 1]] = lay[4, [1, 0]]
+    with pytest.raises(ActionError, match=r"user 4, slot 0: a core element was moved"):
+        layer.apply(Action(layout=lay, notify=a.notify), m.observe())
+
+
+def test_off_lets_everything_through_and_run_shows_the_difference(tiny):
+    sc = variant(tiny, **{"population.size": 100})
+    guarded = run(sc, "random", 0, policy_params={"keep_core": False})
+    free = run(sc, "random", 0, policy_params={"keep_core": False}, guardrails=False)
+    fg = guarded.summary["segments"]["worker"]["fragmentation"]
+    ff = free.summary["segments"]["worker"]["fragmentation"]
+    assert fg["core_consistency"] == 1.0 and ff["core_consistency"] < 0.5
+    assert guarded.steps["guardrail_core_restored"].sum() > 0
+    assert free.steps["guardrail_core_restored"].sum() == 0
+    assert ff["context_failure_rate_all"] > fg["context_failure_rate_all"]
+    assert guarded.manifest["guardrails"]["mode"] == "project"
+    assert free.manifest["guardrails"]["mode"] == "off"

@@ -22,6 +22,10 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b) if b > 0 else 0.0
 
 
+def _col(df: pd.DataFrame, name: str) -> float:
+    return float(df[name].sum()) if name in df else 0.0
+
+
 def segment_summary(steps: pd.DataFrame, users: pd.DataFrame, segment: str) -> dict[str, Any]:
     """Engagement, attention, fragmentation, trust and churn for one segment."""
     st = steps[steps["segment"] == segment]
@@ -86,7 +90,13 @@ def outcome_value(
             "completed_on_time": ev("completed_on_time") / n,
             "on_time_rate": _ratio(ev("completed_on_time"), finished),
             "failed": ev("failed") / n,
-            "time_to_completion": _ratio(ev("ttc_steps"), ev("completed")) / slots_per_day,
+            # restricted mean: unfinished tasks count with the time they were open (censored at
+            # abandonment or at the end of the run), so slow policies are not flattered by
+            # dropping the tasks they never finish
+            "time_to_completion": _ratio(
+                ev("ttc_steps") + ev("censored_steps") + _col(us, f"{g}.pending_age_steps"),
+                ev("completed") + ev("abandoned") + _col(us, f"{g}.pending"),
+            ) / slots_per_day,
         }
     elif kind == "budget":
         values = {

@@ -222,8 +222,11 @@ class SimulationModel(mesa.Model):
             "goal_weight": pop.goal_weight.astype(np.float64),
         }
         for g, state in enumerate(self.goals):
+            gid = self.world.goal_ids[g]
             if state.kind == "practice":
-                out[f"{self.world.goal_ids[g]}.habit"] = state.habit.astype(np.float64)
+                out[f"{gid}.habit"] = state.habit.astype(np.float64)
+            elif state.kind == "tasks":
+                out[f"{gid}.pending"], out[f"{gid}.pending_age_steps"] = state.pending_state(self.t)
         for name in sorted(self.totals):
             if not name.startswith("guardrail_"):
                 out[name] = self.totals[name].copy()

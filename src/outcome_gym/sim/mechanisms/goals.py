@@ -62,7 +62,8 @@ class TasksState:
     """Arriving tasks with deadlines (see module docstring)."""
 
     kind = "tasks"
-    event_keys = ("arrived", "completed", "completed_on_time", "failed", "abandoned", "ttc_steps")
+    event_keys = ("arrived", "completed", "completed_on_time", "failed", "abandoned", "ttc_steps",
+                  "censored_steps")
 
     def __init__(
         self,
@@ -156,9 +157,17 @@ class TasksState:
         pending = self.arrive >= 0
         missed = pending & (self.deadline == step + 1)
         dropped = pending & (self.deadline + self.late_span <= step + 1)
+        age = np.where(dropped, step + 1 - self.arrive, 0).sum(axis=1)
         self.arrive[dropped] = -1
         return {"failed": missed.sum(axis=1).astype(np.int64),
-                "abandoned": dropped.sum(axis=1).astype(np.int64)}
+                "abandoned": dropped.sum(axis=1).astype(np.int64),
+                "censored_steps": age.astype(np.int64)}
+
+    def pending_state(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Tasks still pending at ``step`` and their summed age in steps (censored at the end)."""
+        pending = self.arrive >= 0
+        age = np.where(pending, step - self.arrive, 0).sum(axis=1)
+        return pending.sum(axis=1).astype(np.int64), age.astype(np.int64)
 
 
 class BudgetState:

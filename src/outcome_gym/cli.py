@@ -166,6 +166,44 @@ def run(
 
 
 @app.command()
+def compare(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or bundled name.")],
+    policies: Annotated[
+        str,
+        typer.Option(help="Comma-separated policies; parameters as name:key=value;key=value "
+                          "(or a YAML policy file)."),
+    ] = "static,random",
+    reference: Annotated[str | None, typer.Option(help="Reference policy (default: first).")] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Paired seeds per policy.")] = 20,
+    first_seed: Annotated[int, typer.Option(min=0, help="First seed.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Compare policies on paired seeds: lifts with intervals, verdicts, and a report."""
+    from outcome_gym.analysis.compare import compare as run_compare
+
+    specs = [p.strip().replace(";", ",") for p in _split_policies(policies)]
+    cmp = run_compare(scenario, specs, reference, seeds, workers=workers, out=out,
+                      first_seed=first_seed, progress=not quiet)
+    for line in cmp.headline():
+        typer.echo(line)
+    if out is not None:
+        typer.echo(f"report written to {out / 'report.md'} and {out / 'report.html'}")
+
+
+def _split_policies(text: str) -> list[str]:
+    """Split on commas that start a new policy (not those inside name:key=value,key=value)."""
+    parts: list[str] = []
+    for chunk in text.split(","):
+        if parts and "=" in chunk and ":" not in chunk and ":" in parts[-1]:
+            parts[-1] += ";" + chunk  # a further key=value of the previous policy
+        elif chunk.strip():
+            parts.append(chunk)
+    return parts
+
+
+@app.command()
 def policies() -> None:
     """List the registered policies (built-in and from installed packages)."""
     from outcome_gym.policies import registry

@@ -1,0 +1,1 @@
+"""Comparing policies: paired runs over seeds, bootstrap intervals, effect sizes, verdicts."""

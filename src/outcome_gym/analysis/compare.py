@@ -1,0 +1,277 @@
+"""``compare``: policies x seeds on one scenario, paired by seed, with intervals and verdicts.
+
+    from outcome_gym import compare
+    cmp = compare("productivity_tool", ["static", "engagement_bandit", "outcome_bandit"],
+                  reference="static", seeds=20, workers=2, out="results/cmp")
+    cmp.table()        # every metric of every policy against the reference, with intervals
+    cmp.verdicts       # policy -> Verdict (trap / harm / aligned / quiet win / no effect)
+    cmp.figures()      # PNG paths (after write) or matplotlib figures
+
+Every policy runs on the same seeds (common random numbers), in worker processes started with an
+explicit ``spawn`` context (``import mesa`` forces the global start method; we never rely on it).
+Each finished run is written to ``out/runs/<policy>/seed-<k>/`` as it completes, so a failure later
+in the comparison loses nothing already done.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import re
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from tqdm import tqdm
+
+from outcome_gym.analysis.metrics import MetricInfo, describe, flatten
+from outcome_gym.analysis.stats import PairedStat, paired, resample_indices
+from outcome_gym.analysis.verdict import Verdict, decide
+from outcome_gym.errors import OutcomeGymError, PolicyError
+from outcome_gym.policies import make
+from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+
+DAILY = ("clicks", "sessions", "opens", "minutes", "delivered", "goal_progress",
+         "goal_minutes", "distraction_minutes", "support_tickets", "churned")
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A policy to compare: display label, registry name and hyperparameters."""
+
+    label: str
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def safe_name(text: str) -> str:
+    """A label made safe to use as a folder name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("._")
+    return cleaned[:80] or "policy"
+
+
+def parse_policy_spec(text: str) -> PolicySpec:
+    """``name``, ``name:key=value,key=value`` or a YAML file ``{policy, params, label}``."""
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        data = yaml.safe_load(path.read_text())
+        if not isinstance(data, dict) or "policy" not in data:
+            raise PolicyError(f"{path}: expected a mapping with 'policy' (and 'params', 'label')")
+        extra = set(data) - {"policy", "params", "label"}
+        if extra:
+            raise PolicyError(f"{path}: unknown key(s) {sorted(extra)}; expected policy, params, "
+                              "label")
+        return PolicySpec(label=str(data.get("label", path.stem)), name=str(data["policy"]),
+                          params=dict(data.get("params") or {}))
+    name, _, rest = text.partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise PolicyError(f"policy '{text}': expected key=value parameters, got {item!r}")
+        params[key.strip()] = yaml.safe_load(raw)
+    return PolicySpec(label=text, name=name.strip(), params=params)
+
+
+def _daily(steps: pd.DataFrame, n_users: int) -> pd.DataFrame:
+    cols = [c for c in DAILY if c in steps] + [c for c in steps if c.endswith("_failures")]
+    day = steps.groupby("day")[cols].sum() / max(n_users, 1)
+    return day.reset_index()
+
+
+def _run_one(task: tuple[dict[str, Any], PolicySpec, int, Any, str | None]) -> dict[str, Any]:
+    """Worker: one policy on one seed (top-level so the spawn context can pickle it)."""
+    from outcome_gym.runner import run
+
+    sc_data, spec, seed, guardrails, out = task
+    scenario = validate_scenario(sc_data)
+    res = run(scenario, spec.name, seed, policy_params=spec.params, guardrails=guardrails)
+    if out is not None:
+        res.write(out)
+    return {"label": spec.label, "seed": seed, "metrics": flatten(scenario, res.summary),
+            "summary": res.summary, "daily": _daily(res.steps, scenario.population.size)}
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`."""
+
+    scenario: Scenario
+    policies: list[PolicySpec]
+    reference: str
+    seeds: list[int]
+    runs: pd.DataFrame
+    daily: pd.DataFrame
+    stats: dict[str, dict[str, PairedStat]]
+    verdicts: dict[str, Verdict]
+    info: dict[str, MetricInfo]
+    out: Path | None = None
+    summaries: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """One row per policy x metric: means, difference and lift with intervals, effect size."""
+        rows = []
+        for label, by_metric in self.stats.items():
+            for name, st in by_metric.items():
+                i = self.info[name]
+                rows.append({"policy": label, "metric": name, "family": i.family,
+                             "direction": i.direction, "segment": i.segment, **st.as_dict()})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict[str, Any]:
+        """Every number behind the report (JSON-ready)."""
+        return {
+            "scenario": self.scenario.name,
+            "reference": self.reference,
+            "policies": [{"label": p.label, "name": p.name, "params": p.params}
+                         for p in self.policies],
+            "seeds": self.seeds,
+            "verdicts": {k: v.as_dict() for k, v in self.verdicts.items()},
+            "stats": {p: {m: s.as_dict() for m, s in by.items()} for p, by in self.stats.items()},
+            "means": {label: {m: float(g[m].mean()) for m in self.info}
+                      for label, g in self.runs.groupby("policy", sort=False)},
+            "metrics": {m: i.__dict__ for m, i in self.info.items()},
+        }
+
+    def headline(self) -> list[str]:
+        """Plain-language one-liners, one per compared policy."""
+        from outcome_gym.report.render import headline_lines
+
+        return headline_lines(self)
+
+    def figures(self, out_dir: str | Path | None = None) -> dict[str, Any]:
+        """Draw the report's figures; PNG paths if ``out_dir`` is given, else Figure objects."""
+        from outcome_gym.report.figures import draw_all
+
+        return draw_all(self, Path(out_dir) if out_dir else None)
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write summary.json, runs.csv, report.md, report.html and figures/*.png."""
+        from outcome_gym.report.render import write_report
+
+        return write_report(self, Path(out_dir))
+
+
+def _validate_policies(specs: list[PolicySpec]) -> None:
+    for spec in specs:
+        make(spec.name, **spec.params)  # raises PolicyError with a suggestion for typos
+
+
+def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
+            reference: str | None = None, seeds: int | list[int] = 20, *, workers: int = 1,
+            out: str | Path | None = None, guardrails: Any = None, first_seed: int = 0,
+            progress: bool = False) -> Comparison:
+    """Run every policy on the same seeds and compare each against the reference.
+
+    Args:
+        scenario: A scenario object, bundled name or path.
+        policies: Policy specs (``name``, ``name:key=value,...``, a YAML file, or PolicySpec).
+        reference: Label of the reference policy (default: the first).
+        seeds: How many seeds (``first_seed`` .. ``first_seed + n - 1``) or an explicit list.
+        workers: Worker processes (1 runs in this process).
+        out: Folder for the runs and the report (written as runs finish).
+        guardrails: Guardrail override for every run (see :func:`outcome_gym.runner.run`).
+        first_seed: First seed when ``seeds`` is a count.
+        progress: Show a progress bar over runs on stderr.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    specs = [p if isinstance(p, PolicySpec) else parse_policy_spec(p) for p in policies]
+    labels = [s.label for s in specs]
+    if len(set(labels)) != len(labels):
+        raise PolicyError(f"expected distinct policies, got {labels}")
+    reference = reference or labels[0]
+    if reference not in labels:
+        ref_spec = parse_policy_spec(reference)
+        specs.insert(0, ref_spec)
+        reference = ref_spec.label
+    _validate_policies(specs)
+    seed_list = list(range(first_seed, first_seed + seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seed_list:
+        raise PolicyError("expected at least one seed, got none")
+    out_path = Path(out) if out is not None else None
+    sc_data = scenario_to_dict(sc)
+    tasks = [(sc_data, spec, seed, guardrails,
+              str(out_path / "runs" / safe_name(spec.label) / f"seed-{seed}") if out_path else None)
+             for seed in seed_list for spec in specs]
+    results = _execute(tasks, workers, progress)
+    cmp = _assemble(sc, specs, reference, seed_list, results)
+    cmp.out = out_path
+    if out_path is not None:
+        cmp.write(out_path)
+    return cmp
+
+
+def _execute(tasks: list[tuple], workers: int, progress: bool) -> list[dict[str, Any]]:
+    bar = tqdm(total=len(tasks), disable=not progress, file=sys.stderr, unit="run", desc="runs")
+    results: list[dict[str, Any]] = []
+    error: BaseException | None = None
+    with bar:
+        if workers <= 1:
+            for task in tasks:
+                results.append(_run_one(task))
+                bar.update(1)
+            return results
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            pending = {pool.submit(_run_one, t) for t in tasks}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        results.append(fut.result())
+                    except BaseException as exc:  # keep finishing the others, then raise
+                        error = error or exc
+                    bar.update(1)
+    if error is not None:
+        if isinstance(error, OutcomeGymError):
+            raise error
+        raise PolicyError(f"a run failed: {type(error).__name__}: {error}") from error
+    return results
+
+
+def _assemble(sc: Scenario, specs: list[PolicySpec], reference: str, seeds: list[int],
+              results: list[dict[str, Any]]) -> Comparison:
+    order = {s.label: i for i, s in enumerate(specs)}
+    results.sort(key=lambda r: (order[r["label"]], r["seed"]))
+    runs = pd.DataFrame([{"policy": r["label"], "seed": r["seed"], **r["metrics"]}
+                         for r in results])
+    daily = pd.concat([r["daily"].assign(policy=r["label"], seed=r["seed"]) for r in results],
+                      ignore_index=True)
+    names = [c for c in runs.columns if c not in ("policy", "seed")]
+    info = {m: describe(sc, m) for m in names}
+    ref = runs[runs["policy"] == reference].set_index("seed").loc[seeds]
+    idx = resample_indices(len(seeds))
+    k = max(len(sc.outcomes), 1)
+    stats: dict[str, dict[str, PairedStat]] = {}
+    verdicts: dict[str, Verdict] = {}
+    for spec in specs:
+        if spec.label == reference:
+            continue
+        pol = runs[runs["policy"] == spec.label].set_index("seed").loc[seeds]
+        stats[spec.label] = {m: paired(ref[m].to_numpy(), pol[m].to_numpy(), idx=idx)
+                             for m in names}
+        outcomes = {m: (info[m], paired(ref[m].to_numpy(), pol[m].to_numpy(),
+                                        level=1 - 0.05 / k, idx=idx))
+                    for m in names if info[m].family == "outcome"}
+        flag, why = _coherence(sc, pol)
+        verdicts[spec.label] = decide(spec.label, reference, stats[spec.label]["engagement.index"],
+                                      outcomes, flag, why)
+    summaries = {(r["label"], r["seed"]): r["summary"] for r in results}
+    return Comparison(scenario=sc, policies=specs, reference=reference, seeds=seeds, runs=runs,
+                      daily=daily, stats=stats, verdicts=verdicts, info=info,
+                      summaries=summaries)
+
+
+def _coherence(sc: Scenario, pol: pd.DataFrame) -> tuple[bool, list[str]]:
+    th = sc.guardrails.thresholds
+    why = []
+    core = float(pol["fragmentation.core_consistency"].mean())
+    if core < th.core_consistency_min:
+        why.append(f"core consistency {core:.1%} below {th.core_consistency_min:.0%}")
+    fail = float(pol["fragmentation.context_failure_rate"].mean())
+    if th.context_failure_max is not None and fail > th.context_failure_max:
+        why.append(f"context-failure rate {fail:.1%} above {th.context_failure_max:.0%}")
+    return bool(why), why

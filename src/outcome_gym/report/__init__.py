@@ -1,0 +1,1 @@
+"""Reports: matplotlib figures, markdown and a self-contained HTML page."""

@@ -1,0 +1,96 @@
+"""compare(): paired runs, the report's numbers against summary.json and the tables, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from outcome_gym import compare
+from outcome_gym.analysis.compare import parse_policy_spec, safe_name
+from outcome_gym.cli import app
+from outcome_gym.errors import PolicyError
+from tests.conftest import TINY, variant
+
+
+@pytest.fixture(scope="module")
+def cmp_small(tmp_path_factory, tiny):
+    out = tmp_path_factory.mktemp("cmp")
+    sc = variant(tiny, **{"population.size": 120})
+    return compare(sc, ["static", "random:keep_core=false", "random"], seeds=4, workers=2,
+                   out=out), out
+
+
+def test_every_policy_runs_on_the_same_seeds(cmp_small):
+    cmp, out = cmp_small
+    assert sorted(cmp.runs.groupby("policy")["seed"].apply(tuple).unique()) == [(0, 1, 2, 3)]
+    for label in ("static", "random:keep_core=false", "random"):
+        for seed in range(4):
+            assert (out / "runs" / safe_name(label) / f"seed-{seed}" / "summary.json").exists()
+
+
+def test_report_numbers_match_summary_and_tables(cmp_small):
+    _, out = cmp_small
+    summary = json.loads((out / "summary.json").read_text())
+    runs = pd.read_csv(out / "runs.csv")
+    for label, by in summary["stats"].items():
+        for metric, st in by.items():
+            pol = runs.loc[runs["policy"] == label, metric].mean()
+            ref = runs.loc[runs["policy"] == "static", metric].mean()
+            assert st["pol_mean"] == pytest.approx(pol, rel=1e-9, abs=1e-12)
+            assert st["ref_mean"] == pytest.approx(ref, rel=1e-9, abs=1e-12)
+    # the per-run metric equals what the run's own summary.json says
+    run0 = json.loads((out / "runs" / "random" / "seed-2" / "summary.json").read_text())
+    row = runs[(runs["policy"] == "random") & (runs["seed"] == 2)].iloc[0]
+    assert row["outcome.on_time"] == pytest.approx(run0["outcomes"]["on_time"]["value"])
+    md = (out / "report.md").read_text()
+    for line in summary["headline"]:
+        assert line in md
+    # every lift printed in the markdown tables matches summary.json
+    st = summary["stats"]["random"]["engagement.index"]
+    assert f"{st['lift']:+.0%} [{st['lift_low']:+.0%}, {st['lift_high']:+.0%}]" in md
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 5 and "<img" in html
+    assert not re.search(r"src=['\"](?!data:)", html)  # self-contained: no external files
+    for name in ("trap_quadrant", "timeseries", "outcomes", "fragmentation", "attention"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 5000
+
+
+def test_table_and_verdicts(cmp_small):
+    cmp, _ = cmp_small
+    table = cmp.table()
+    assert set(table["policy"]) == {"random:keep_core=false", "random"}
+    assert {"engagement.index", "outcome.on_time", "fragmentation.layout_distance"} <= set(
+        table["metric"])
+    assert set(cmp.verdicts) == {"random:keep_core=false", "random"}
+    frag = table[(table["metric"] == "fragmentation.layout_distance")]
+    assert (frag["pol_mean"] > frag["ref_mean"]).all()
+
+
+def test_policy_specs():
+    spec = parse_policy_spec("outcome_bandit:epsilon=0.05,granularity=segment")
+    assert spec.name == "outcome_bandit"
+    assert spec.params == {"epsilon": 0.05, "granularity": "segment"}
+    assert safe_name("../../etc/passwd") == "etc_passwd"
+    with pytest.raises(PolicyError, match="key=value"):
+        parse_policy_spec("random:keep_core")
+
+
+def test_bad_policy_fails_before_any_run(tmp_path, tiny):
+    with pytest.raises(PolicyError, match="Did you mean 'random'"):
+        compare(tiny, ["static", "randon"], seeds=2, out=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_compare(tmp_path):
+    res = CliRunner().invoke(app, ["compare", str(TINY), "--policies",
+                                   "static,random:keep_core=false,notify_prob=0.2", "--seeds", "3",
+                                   "--out", str(tmp_path / "r"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "random:keep_core=false,notify_prob=0.2: engagement" in res.stdout
+    assert (tmp_path / "r" / "report.html").exists()
+    res = CliRunner().invoke(app, ["compare", str(TINY), "--policies", "static,nope", "-q"])
+    assert res.exit_code != 0

@@ -108,4 +108,4 @@ def paired(ref: np.ndarray, pol: np.ndarray, level: float = 0.95,
     es = float(d.mean() / sd) if sd > 1e-12 else 0.0
     return PairedStat(n=n, ref_mean=ref_m, pol_mean=pol_m, diff=float(d.mean()),
                       diff_low=float(lo), diff_high=float(hi), lift=lift, lift_low=lift_lo,
-                      lift_high=lift_hi, effect_size=es, p_value=sign_flip_p(d))
+                      lift_high=lift_hi, effect_size=es, p_value=sign_flip_p(d), level=level)

@@ -6,8 +6,10 @@ policy). Problems go to stderr one per line; results and listings go to stdout.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +30,20 @@ app = typer.Typer(
 EXIT_BAD_INPUT = 2
 
 
+def _bad_input_exits_2(fn: Callable[..., None]) -> Callable[..., None]:
+    """Turn an outcome-gym error (bad file, unknown policy, ...) into one message and exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        try:
+            fn(*args, **kwargs)
+        except OutcomeGymError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return wrapper
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"outcome-gym {__version__}")
@@ -44,6 +60,7 @@ def _main(
 
 
 @app.command()
+@_bad_input_exits_2
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files (or bundled names).")],
 ) -> None:
@@ -64,6 +81,7 @@ def validate(
 
 
 @app.command()
+@_bad_input_exits_2
 def schema(
     indent: Annotated[int, typer.Option(help="JSON indentation.")] = 2,
 ) -> None:
@@ -72,6 +90,7 @@ def schema(
 
 
 @app.command()
+@_bad_input_exits_2
 def scenarios() -> None:
     """List the bundled scenarios with a one-line description."""
     for name, path in bundled_scenarios().items():
@@ -120,6 +139,7 @@ def _summary_lines(result: object) -> list[str]:
 
 
 @app.command()
+@_bad_input_exits_2
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario file or bundled name.")],
     policy: Annotated[str, typer.Option(help="Policy registry name.")] = "static",
@@ -166,6 +186,7 @@ def run(
 
 
 @app.command()
+@_bad_input_exits_2
 def compare(
     scenario: Annotated[str, typer.Argument(help="Scenario file or bundled name.")],
     policies: Annotated[
@@ -204,6 +225,36 @@ def _split_policies(text: str) -> list[str]:
 
 
 @app.command()
+@_bad_input_exits_2
+def check(
+    contracts: Annotated[list[Path], typer.Argument(help="Contract files.")],
+    update_baseline: Annotated[
+        bool, typer.Option("--update-baseline", help="Rewrite the contracts' baselines.")
+    ] = False,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    summary: Annotated[Path | None, typer.Option(help="Write a markdown summary here.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Check policy contracts: exit 0 if every expectation holds, 1 on a regression, 2 on bad input."""
+    from outcome_gym.check import load_contract, run_contract
+    from outcome_gym.check.output import markdown_summary, table_lines, write_junit
+
+    loaded = [load_contract(c) for c in contracts]  # bad input fails before anything runs
+    reports = [run_contract(c, base, workers=workers, update_baseline=update_baseline)
+               for c, base in loaded]
+    for line in table_lines(reports):
+        typer.echo(line)
+    if junit is not None:
+        write_junit(reports, junit)
+    if summary is not None:
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        summary.write_text(markdown_summary(reports))
+    if not all(r.passed for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+@_bad_input_exits_2
 def policies() -> None:
     """List the registered policies (built-in and from installed packages)."""
     from outcome_gym.policies import registry

@@ -140,3 +140,52 @@ def check_policy(policy: Any, scenario: Scenario | str | Path = "productivity_to
 
 
 PolicyFactory = Callable[[], Any]
+
+
+# --- assertions for a team's own pytest suite ------------------------------------------------
+
+
+def _stat(cmp: Any, policy: str, metric: str) -> Any:
+    if policy not in cmp.stats:
+        raise PolicyCheckError(f"policy '{policy}' is not in the comparison "
+                               f"(compared: {list(cmp.stats)})")
+    if metric not in cmp.stats[policy]:
+        raise PolicyCheckError(f"metric '{metric}' is not in the comparison")
+    return cmp.stats[policy][metric]
+
+
+def assert_outcome_lift(cmp: Any, policy: str, outcome: str, *, min_lift: float | None = None,
+                        max_lift: float | None = None) -> None:
+    """Fail when an outcome spec's lift interval lies entirely beyond a bound.
+
+    Args:
+        cmp: A :class:`~outcome_gym.analysis.compare.Comparison`.
+        policy: The compared policy's label.
+        outcome: The outcome spec id.
+        min_lift, max_lift: Bounds on the relative lift against the reference.
+    """
+    from outcome_gym.check.evaluate import _check_interval
+
+    st = _stat(cmp, policy, f"outcome.{outcome}")
+    ok, msg = _check_interval(st.lift, st.lift_low, st.lift_high, min_lift, max_lift, True,
+                              f"{policy}: outcome '{outcome}' lift")
+    if not ok:
+        raise PolicyCheckError(msg)
+
+
+def assert_not_trap(cmp: Any, policy: str, verdicts: tuple[str, ...] = ("trap", "harm")) -> None:
+    """Fail when the policy's verdict against the reference is one of ``verdicts``."""
+    if policy not in cmp.verdicts:
+        raise PolicyCheckError(f"policy '{policy}' is not in the comparison")
+    v = cmp.verdicts[policy]
+    if v.verdict in verdicts:
+        raise PolicyCheckError(f"{policy}: verdict against '{cmp.reference}' is {v.verdict}: "
+                               + "; ".join(v.reasons))
+
+
+def assert_core_consistent(cmp: Any, policy: str, minimum: float = 0.95) -> None:
+    """Fail when the policy's core consistency (seed mean) is below ``minimum``."""
+    st = _stat(cmp, policy, "fragmentation.core_consistency")
+    if not np.isfinite(st.pol_mean) or st.pol_mean < minimum:
+        raise PolicyCheckError(f"{policy}: core consistency {st.pol_mean:.1%} is below "
+                               f"{minimum:.0%}")

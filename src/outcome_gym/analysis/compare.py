@@ -66,7 +66,9 @@ def parse_policy_spec(text: str) -> PolicySpec:
                               "label")
         return PolicySpec(label=str(data.get("label", path.stem)), name=str(data["policy"]),
                           params=dict(data.get("params") or {}))
-    name, _, rest = text.partition(":")
+    # 'name', 'name:k=v,...', 'package.module:Class' or 'package.module:Class:k=v,...'
+    head, sep, tail = text.rpartition(":")
+    name, rest = (head, tail) if sep and "=" in tail else (text, "")
     params: dict[str, Any] = {}
     for item in filter(None, rest.split(",")):
         key, sep, raw = item.partition("=")

@@ -1,7 +1,19 @@
 """Personalization policies: the protocol, built-ins and the registry."""
 
+from outcome_gym.policies.bandits import EpsilonGreedyPolicy, LinUCBPolicy, ThompsonPolicy
 from outcome_gym.policies.base import BasePolicy, Policy
 from outcome_gym.policies.baseline import RandomPolicy, StaticPolicy
 from outcome_gym.policies.registry import make, names, register
 
-__all__ = ["BasePolicy", "Policy", "RandomPolicy", "StaticPolicy", "make", "names", "register"]
+__all__ = [
+    "BasePolicy",
+    "EpsilonGreedyPolicy",
+    "LinUCBPolicy",
+    "Policy",
+    "RandomPolicy",
+    "StaticPolicy",
+    "ThompsonPolicy",
+    "make",
+    "names",
+    "register",
+]

@@ -9,11 +9,13 @@ Third-party packages register policies under the ``outcome_gym.policies`` entry-
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
 from outcome_gym.errors import PolicyError
+from outcome_gym.policies.bandits import EpsilonGreedyPolicy, LinUCBPolicy, ThompsonPolicy
 from outcome_gym.policies.baseline import RandomPolicy, StaticPolicy
 from outcome_gym.policies.rules import RulesPolicy
 
@@ -39,6 +41,8 @@ def names() -> list[str]:
 def describe(name: str) -> str:
     """First docstring line of a registered policy (or where it comes from)."""
     factory = _REGISTRY.get(name)
+    if factory is None and ":" in name:
+        factory = _import_object(name)
     if factory is None:
         ep = _entry_point_policies().get(name)
         return f"(from package entry point {ep.value})" if ep else "(unknown)"
@@ -48,13 +52,29 @@ def describe(name: str) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
+def _import_object(spec: str) -> Any:
+    """Import ``package.module:Attribute`` (a team's own policy class, without registering it)."""
+    import importlib
+
+    module, _, attr = spec.partition(":")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise PolicyError(f"cannot import policy '{spec}': {exc}") from None
+    return obj
+
+
 def make(name: str, **params: Any) -> Any:
-    """Build a policy by registry name with hyperparameters.
+    """Build a policy by registry name, entry-point name or ``module:Class``, with parameters.
 
     Raises:
         PolicyError: Unknown name (with the closest known names) or bad parameters.
     """
     factory = _REGISTRY.get(name)
+    if factory is None and ":" in name:
+        factory = _import_object(name)
     if factory is None:
         ep = _entry_point_policies().get(name)
         if ep is None:
@@ -71,3 +91,9 @@ def make(name: str, **params: Any) -> Any:
 register("static", StaticPolicy)
 register("random", RandomPolicy)
 register("rules", RulesPolicy)
+register("epsilon_greedy", EpsilonGreedyPolicy)
+register("thompson", ThompsonPolicy)
+register("linucb", LinUCBPolicy)
+register("engagement_bandit", functools.partial(EpsilonGreedyPolicy, objective="engagement"))
+register("outcome_bandit", functools.partial(EpsilonGreedyPolicy, objective="outcome"))
+register("sb3", lambda **kw: __import__("outcome_gym.policies.sb3").policies.sb3.SB3Policy(**kw))

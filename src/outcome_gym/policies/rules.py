@@ -117,7 +117,9 @@ def load_rules(source: str | Path | dict[str, Any]) -> RulesSpec:
     try:
         return RulesSpec.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(problems_from_validation_error(exc, data, file, lines)) from None
+        raise ScenarioError(
+            problems_from_validation_error(exc, data, file, lines, RulesSpec)
+        ) from None
 
 
 class RulesPolicy(BasePolicy):

@@ -128,9 +128,13 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 def problems_from_validation_error(exc: ValidationError, data: Any, file: str,
-                                   lines: dict[KeyPath, int]) -> list[Problem]:
-    """Readable problems (file, key path, line, expected vs given) from a pydantic error."""
-    found = (_problem_from_error(err, data, file, lines) for err in exc.errors())
+                                   lines: dict[KeyPath, int],
+                                   root: type[BaseModel] | None = None) -> list[Problem]:
+    """Readable problems (file, key path, line, expected vs given) from a pydantic error.
+
+    ``root`` is the model that was validated (for 'did you mean' suggestions; default Scenario).
+    """
+    found = (_problem_from_error(err, data, file, lines, root or Scenario) for err in exc.errors())
     return _dedupe([p for p in found if p is not None])
 
 
@@ -233,9 +237,8 @@ def _expected(err: Any) -> str | None:
     return None
 
 
-def _problem_from_error(
-    err: Any, data: Any, file: str, lines: dict[KeyPath, int]
-) -> Problem | None:
+def _problem_from_error(err: Any, data: Any, file: str, lines: dict[KeyPath, int],
+                        root: type[BaseModel] = Scenario) -> Problem | None:
     loc = tuple(err["loc"])
     kind = err["type"]
     given = err.get("input")
@@ -255,7 +258,7 @@ def _problem_from_error(
     suggestion = None
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else str(loc[-1])
-        allowed = _allowed_keys(path[:-1], data)
+        allowed = _allowed_keys(path[:-1], data, root)
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         suggestion = close[0] if close else None
         message = f"unknown key '{key}' (expected one of: {', '.join(sorted(allowed)) or 'none'})"
@@ -360,9 +363,9 @@ def _step(types_: list[Any], part: str | int) -> list[Any]:
     return out
 
 
-def _allowed_keys(parent: KeyPath, data: Any) -> list[str]:
+def _allowed_keys(parent: KeyPath, data: Any, root: type[BaseModel] = Scenario) -> list[str]:
     """Keys the schema allows at ``parent`` (follows the data to pick tagged union members)."""
-    current: list[Any] = [Scenario]
+    current: list[Any] = [root]
     node = data
     for part in parent:
         node = node[part] if isinstance(node, dict | list) else None

@@ -1,0 +1,155 @@
+"""Contract files: what a team's CI promises about its personalization policy.
+
+A contract names the scenario(s), the seeds, the candidate policy (a registry id, an entry-point
+name, or ``package.module:Class`` from the team's own code), the reference policy, and expectations::
+
+    name: nudge_contract
+    scenarios: [productivity_tool]
+    population: 600              # optional: a smaller population for a fast CI check
+    horizon_days: 14             # optional
+    seeds: {count: 10, first: 0}
+    candidate: {policy: og_nudge.policy:EveningNudge, params: {threshold: 0.8}}
+    reference: {policy: static}
+    baseline: nudge_baseline.json  # optional, relative to the contract file
+    expectations:
+      - {kind: verdict_not, verdicts: [trap, harm]}
+      - {kind: outcome_lift, outcome: on_time_pros, min: -0.05}
+      - {kind: engagement_lift, max: 0.5}
+      - {kind: core_consistency, min: 0.95}
+      - {kind: context_failure_rate, max: 0.15}
+      - {kind: guardrail_modifications, guardrail: core_restored, max: 0}
+      - {kind: notifications_per_user_day, max: 3}
+
+Bounds on lifts and rates are *behavioural*: an expectation fails only when its 95% interval lies
+entirely beyond the bound (the evidence says the bound is broken), so unchanged code on fresh seeds
+rarely fails while a real regression does (``benchmarks/check_calibration.py`` measures both).
+Guardrail counts and notification rates are checked on their seed means.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from outcome_gym.errors import ScenarioError
+from outcome_gym.scenario.distributions import StrictModel
+from outcome_gym.scenario.loading import problems_from_validation_error
+from outcome_gym.scenario.schema import Identifier
+from outcome_gym.scenario.yamlio import load_yaml_mapping, read_text
+
+
+class PolicyRef(StrictModel):
+    """A policy by registry id, entry-point name or ``package.module:Class``, with parameters."""
+
+    policy: str = Field(min_length=1, max_length=300)
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = Field(default=None, max_length=120)
+
+
+class Seeds(StrictModel):
+    """Seeds ``first`` .. ``first + count - 1`` (paired between candidate and reference)."""
+
+    count: int = Field(default=10, ge=2, le=1000)
+    first: int = Field(default=0, ge=0)
+
+
+class _Bounds(StrictModel):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> _Bounds:
+        if self.min is None and self.max is None:
+            raise ValueError("expected min, max or both, got neither")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"expected min <= max, got min={self.min}, max={self.max}")
+        return self
+
+
+class VerdictNot(StrictModel):
+    """The verdict against the reference is none of these."""
+
+    kind: Literal["verdict_not"]
+    verdicts: list[Literal["trap", "harm", "aligned", "quiet win", "no effect"]] = Field(
+        default_factory=lambda: ["trap", "harm"], min_length=1)
+
+
+class OutcomeLift(_Bounds):
+    """Relative lift of one outcome spec against the reference, within bounds."""
+
+    kind: Literal["outcome_lift"]
+    outcome: Identifier
+
+
+class EngagementLift(_Bounds):
+    """Relative lift of the engagement index against the reference, within bounds."""
+
+    kind: Literal["engagement_lift"]
+
+
+class CoreConsistency(_Bounds):
+    """Share of user-steps whose core matches the default."""
+
+    kind: Literal["core_consistency"]
+
+
+class ContextFailureRate(_Bounds):
+    """Share of context events (device switch, shared screen, support) that fail."""
+
+    kind: Literal["context_failure_rate"]
+
+
+class GuardrailModifications(_Bounds):
+    """Guardrail modifications per user over the run (one kind, or all)."""
+
+    kind: Literal["guardrail_modifications"]
+    guardrail: Literal["core_restored", "layout_reverted", "notification_capped", "quiet_slot",
+                       "all"] = "all"
+
+
+class NotificationsPerUserDay(_Bounds):
+    """Notifications delivered per user per day."""
+
+    kind: Literal["notifications_per_user_day"]
+
+
+Expectation = Annotated[
+    VerdictNot | OutcomeLift | EngagementLift | CoreConsistency | ContextFailureRate
+    | GuardrailModifications | NotificationsPerUserDay,
+    Field(discriminator="kind"),
+]
+
+
+class Contract(StrictModel):
+    """A CI contract for one candidate policy."""
+
+    name: Identifier
+    description: str = Field(default="", max_length=2000)
+    scenarios: list[str] = Field(min_length=1, max_length=20)
+    population: int | None = Field(default=None, ge=1, le=1_000_000)
+    horizon_days: int | None = Field(default=None, ge=1, le=3650)
+    seeds: Seeds = Field(default_factory=Seeds)
+    candidate: PolicyRef
+    reference: PolicyRef = Field(default_factory=lambda: PolicyRef(policy="static"))
+    baseline: str | None = None
+    tolerance: float = Field(default=1e-9, ge=0, le=1,
+                             description="Relative tolerance of the exact-reproduction check.")
+    expectations: list[Expectation] = Field(min_length=1, max_length=100)
+
+
+def load_contract(path: str | Path) -> tuple[Contract, Path]:
+    """Load and validate a contract; returns it and the folder its relative paths resolve from.
+
+    Raises:
+        ScenarioError: Unreadable file, or a schema problem (file, key path, line, expected/given).
+    """
+    path = Path(path)
+    data, lines = load_yaml_mapping(read_text(path), str(path))
+    try:
+        return Contract.model_validate(data), path.resolve().parent
+    except ValidationError as exc:
+        raise ScenarioError(
+            problems_from_validation_error(exc, data, str(path), lines, Contract)
+        ) from None

@@ -1,0 +1,247 @@
+"""Evaluating a contract: run the comparison, check each expectation, compare with the baseline.
+
+Every expectation yields one :class:`CheckResult` with the bound, the observed value and its 95%
+interval, pass/fail and — on failure — one sentence on what moved. NaN never passes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from outcome_gym.analysis.compare import Comparison, PolicySpec, compare
+from outcome_gym.analysis.stats import PairedStat
+from outcome_gym.check import baseline as bl
+from outcome_gym.check.contract import (
+    ContextFailureRate,
+    Contract,
+    CoreConsistency,
+    EngagementLift,
+    GuardrailModifications,
+    NotificationsPerUserDay,
+    OutcomeLift,
+    VerdictNot,
+)
+from outcome_gym.errors import PolicyError
+from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One expectation checked on one scenario."""
+
+    contract: str
+    scenario: str
+    expectation: str
+    bound: str
+    observed: str
+    passed: bool
+    message: str = ""
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass
+class ContractReport:
+    """All results of one contract."""
+
+    contract: Contract
+    results: list[CheckResult] = field(default_factory=list)
+    baseline_note: str = ""
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Every expectation held."""
+        return all(r.passed for r in self.results)
+
+
+def _scenario_for(contract: Contract, source: str, base: Path) -> Scenario:
+    path = Path(source)
+    if not path.is_absolute() and (base / path).exists():
+        path = base / path
+    sc = load_scenario(path if path.exists() else source)
+    data = scenario_to_dict(sc)
+    if contract.population is not None:
+        data["population"]["size"] = contract.population
+    if contract.horizon_days is not None:
+        data["clock"]["horizon_days"] = contract.horizon_days
+    return validate_scenario(data, file=str(source))
+
+
+def _fmt(x: float | None, pct: bool | str = False) -> str:
+    """Lifts (pct=True) are signed percentages; rates (pct="rate") plain percentages."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if pct == "rate":
+        return f"{x:.1%}"
+    return f"{x:+.1%}" if pct else f"{x:.4g}"
+
+
+def _interval(value: float | None, low: float | None, high: float | None, pct: bool | str) -> str:
+    if low is None or high is None:
+        return _fmt(value, pct)
+    return f"{_fmt(value, pct)} [{_fmt(low, pct)}, {_fmt(high, pct)}]"
+
+
+def _bound_text(lo: float | None, hi: float | None, pct: bool | str) -> str:
+    parts = []
+    if lo is not None:
+        parts.append(f">= {_fmt(lo, pct)}")
+    if hi is not None:
+        parts.append(f"<= {_fmt(hi, pct)}")
+    return " and ".join(parts)
+
+
+def _finite(*xs: float | None) -> bool:
+    return all(x is not None and math.isfinite(x) for x in xs)
+
+
+def _check_interval(value: float | None, low: float | None, high: float | None,
+                    lo: float | None, hi: float | None, pct: bool | str,
+                    what: str) -> tuple[bool, str]:
+    """Fail only when the whole interval is beyond a bound; NaN or missing never passes."""
+    if not _finite(value, low, high):
+        return False, f"{what} could not be measured (no finite value)"
+    assert low is not None and high is not None and value is not None
+    if lo is not None and high < lo:
+        return False, (f"{what} fell to {_interval(value, low, high, pct)}, below the floor of "
+                       f"{_fmt(lo, pct)}")
+    if hi is not None and low > hi:
+        return False, (f"{what} rose to {_interval(value, low, high, pct)}, above the ceiling of "
+                       f"{_fmt(hi, pct)}")
+    return True, ""
+
+
+def _check_mean(value: float, lo: float | None, hi: float | None, what: str) -> tuple[bool, str]:
+    if not math.isfinite(value):
+        return False, f"{what} could not be measured (no finite value)"
+    if lo is not None and value < lo:
+        return False, f"{what} is {value:.4g}, below the floor of {lo:.4g}"
+    if hi is not None and value > hi:
+        return False, f"{what} is {value:.4g}, above the ceiling of {hi:.4g}"
+    return True, ""
+
+
+def _seed_ci(cmp: Comparison, label: str, metric: str) -> tuple[float, float, float]:
+    """Mean of a candidate metric over seeds with a t interval."""
+    from scipy.stats import t as student_t
+
+    v = cmp.runs.loc[cmp.runs["policy"] == label, metric].to_numpy(dtype=float)
+    m = float(v.mean())
+    if v.size < 2:
+        return m, m, m
+    half = float(student_t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return m, m - half, m + half
+
+
+def _lift_parts(st: PairedStat) -> tuple[float | None, float | None, float | None]:
+    if st.lift is None:
+        return None, None, None
+    return st.lift, st.lift_low, st.lift_high
+
+
+def evaluate_expectation(exp: Any, contract: Contract, sc: Scenario, cmp: Comparison,
+                         label: str) -> CheckResult:
+    """Check one expectation against a finished comparison."""
+    base = {"contract": contract.name, "scenario": sc.name}
+    stats = cmp.stats[label]
+    if isinstance(exp, VerdictNot):
+        v = cmp.verdicts[label]
+        ok = v.verdict not in exp.verdicts
+        msg = "" if ok else (f"verdict against '{cmp.reference}' is {v.verdict}: "
+                             + "; ".join(v.reasons))
+        return CheckResult(**base, expectation="verdict", bound=f"not {', '.join(exp.verdicts)}",
+                           observed=v.verdict, passed=ok, message=msg)
+    if isinstance(exp, OutcomeLift | EngagementLift):
+        metric = "engagement.index" if isinstance(exp, EngagementLift) else f"outcome.{exp.outcome}"
+        value, low, high = _lift_parts(stats[metric])
+        what = ("engagement lift" if isinstance(exp, EngagementLift)
+                else f"outcome '{exp.outcome}' lift")
+        ok, msg = _check_interval(value, low, high, exp.min, exp.max, True, what)
+        return CheckResult(**base, expectation=f"{what}", bound=_bound_text(exp.min, exp.max, True),
+                           observed=_interval(value, low, high, True), passed=ok, message=msg,
+                           value=value, low=low, high=high)
+    if isinstance(exp, CoreConsistency | ContextFailureRate):
+        metric = ("fragmentation.core_consistency" if isinstance(exp, CoreConsistency)
+                  else "fragmentation.context_failure_rate")
+        what = "core consistency" if isinstance(exp, CoreConsistency) else "context-failure rate"
+        m, lo, hi = _seed_ci(cmp, label, metric)
+        ok, msg = _check_interval(m, lo, hi, exp.min, exp.max, "rate", what)
+        return CheckResult(**base, expectation=what, bound=_bound_text(exp.min, exp.max, "rate"),
+                           observed=_interval(m, lo, hi, "rate"), passed=ok, message=msg,
+                           value=m, low=lo, high=hi)
+    if isinstance(exp, GuardrailModifications):
+        kinds = (["core_restored", "layout_reverted", "notification_capped", "quiet_slot"]
+                 if exp.guardrail == "all" else [exp.guardrail])
+        rows = cmp.runs[cmp.runs["policy"] == label]
+        m = float(sum(rows[f"guardrails.{k}"].mean() for k in kinds))
+        what = f"guardrail modifications ({exp.guardrail}) per user"
+        ok, msg = _check_mean(m, exp.min, exp.max, what)
+        return CheckResult(**base, expectation=what, bound=_bound_text(exp.min, exp.max, False),
+                           observed=_fmt(m), passed=ok, message=msg, value=m)
+    if isinstance(exp, NotificationsPerUserDay):
+        days = sc.clock.n_steps / sc.clock.slots_per_day
+        per_day = [s["overall_delivered"] / days for s in
+                   _delivered(cmp, label)]
+        m = float(sum(per_day) / len(per_day)) if per_day else math.nan
+        what = "notifications per user per day"
+        ok, msg = _check_mean(m, exp.min, exp.max, what)
+        return CheckResult(**base, expectation=what, bound=_bound_text(exp.min, exp.max, False),
+                           observed=_fmt(m), passed=ok, message=msg, value=m)
+    raise PolicyError(f"unknown expectation {exp!r}")  # pragma: no cover
+
+
+def _delivered(cmp: Comparison, label: str) -> list[dict[str, float]]:
+    out = []
+    for (lab, _seed), summary in cmp.summaries.items():
+        if lab != label:
+            continue
+        segs = summary["segments"].values()
+        n = sum(s["n_users"] for s in segs) or 1
+        out.append({"overall_delivered": sum(s["engagement"]["delivered_per_user"] * s["n_users"]
+                                             for s in segs) / n})
+    return out
+
+
+def _validate_refs(contract: Contract, sc: Scenario) -> None:
+    specs = {o.id for o in sc.outcomes}
+    for exp in contract.expectations:
+        if isinstance(exp, OutcomeLift) and exp.outcome not in specs:
+            raise PolicyError(f"contract '{contract.name}': expectation names outcome "
+                              f"'{exp.outcome}', which scenario '{sc.name}' does not define "
+                              f"(outcomes: {sorted(specs)})")
+
+
+def run_contract(contract: Contract, base: Path, *, workers: int = 1,
+                 update_baseline: bool = False, progress: bool = False) -> ContractReport:
+    """Run a contract: every scenario, every expectation, then the baseline comparison."""
+    report = ContractReport(contract=contract)
+    cand = PolicySpec(label=contract.candidate.label or "candidate",
+                      name=contract.candidate.policy, params=contract.candidate.params)
+    ref = PolicySpec(label=contract.reference.label or "reference",
+                     name=contract.reference.policy, params=contract.reference.params)
+    scenarios = [_scenario_for(contract, s, base) for s in contract.scenarios]
+    for sc in scenarios:
+        _validate_refs(contract, sc)
+    for sc in scenarios:
+        cmp = compare(sc, [ref, cand], reference=ref.label, seeds=contract.seeds.count,
+                      first_seed=contract.seeds.first, workers=workers, progress=progress)
+        report.comparisons[sc.name] = cmp
+        for exp in contract.expectations:
+            report.results.append(evaluate_expectation(exp, contract, sc, cmp, cand.label))
+    if contract.baseline:
+        path = Path(contract.baseline)
+        path = path if path.is_absolute() else base / path
+        metrics = {name: bl.metrics_of(cmp) for name, cmp in report.comparisons.items()}
+        if update_baseline:
+            bl.write_baseline(path, contract, metrics)
+            report.baseline_note = f"baseline written to {path}"
+        else:
+            note, results = bl.compare_baseline(path, contract, metrics)
+            report.baseline_note = note
+            report.results.extend(results)
+    return report

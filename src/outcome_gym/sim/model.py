@@ -21,6 +21,7 @@ import numpy as np
 from outcome_gym.errors import NumericalError
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
+from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.layout import core_consistent, layout_distance
 from outcome_gym.sim.mechanisms import context as ctx_mech
 from outcome_gym.sim.mechanisms import engagement, notifications, sessions, trust
@@ -251,7 +252,7 @@ class SimulationModel(mesa.Model):
         self.pop.residue *= self.scenario.user_model.residue_carry
         need, remaining = self._needs()
         dlv = self._notifications(action.notify, avail, need)
-        started = self._sessions(avail, dlv.opened.any(axis=1), need)
+        started = self._sessions(avail, rowany(dlv.opened), need)
         out = self._engage(started, layout, dlv, remaining, need)
         events = self._goals_apply(out["progress"], t)
         ctx_out = self._context(layout, started)
@@ -348,7 +349,7 @@ class SimulationModel(mesa.Model):
             pop.trust,
             pop.progress_today,
             pop.waste_today,
-            pop.sent_today.sum(axis=1),
+            rowsum(pop.sent_today),
             pop.failures_today,
             self.scenario.context.failure_trust_cost,
         )
@@ -369,6 +370,8 @@ class SimulationModel(mesa.Model):
         n, g = self.pop.n, self.world.n_goals
         need, rem = np.zeros((n, g)), np.zeros((n, g))
         for j, state in enumerate(self.goals):
+            if state.kind == "tasks":
+                state.step = self.t  # urgency is measured now, not at the last credited step
             need[:, j] = state.need()
             rem[:, j] = state.remaining()
         return need, rem
@@ -382,7 +385,7 @@ class SimulationModel(mesa.Model):
             np.asarray(notify, bool), pop.active, pop.opted_out, ch
         )
         for c in range(pop.sent_today.shape[1]):
-            pop.sent_today[:, c] += delivered[:, ch == c].sum(axis=1).astype(np.int16)
+            pop.sent_today[:, c] += rowsum(delivered[:, ch == c]).astype(np.int16)
         el = w.pushed_elements.astype(np.int64)
         relevance = need @ w.value[el].T
         avail = avail & (pop.attention_left > 0)  # no attention left: nothing is taken in
@@ -414,14 +417,14 @@ class SimulationModel(mesa.Model):
             u[1],
         )
         pop.fatigue = notifications.add_fatigue(
-            pop.fatigue, pop.fatigue_rate, delivered.sum(axis=1)
+            pop.fatigue, pop.fatigue_rate, rowsum(delivered)
         ).astype(np.float32)
         pop.wear += delivered
         pop.opted_out |= dlv.opted_out
         pop.attention_left = np.maximum(pop.attention_left - dlv.interruption_minutes, 0).astype(
             np.float32
         )
-        busy = delivered.any(axis=1) & ~avail
+        busy = rowany(delivered) & ~avail
         pop.residue = np.where(
             busy, pop.residue + um.residue * (1 - pop.residue), pop.residue
         ).astype(np.float32)
@@ -433,11 +436,12 @@ class SimulationModel(mesa.Model):
         u = self.streams["sessions"].random(pop.n)
         return sessions.session_start(
             um,
-            avail & (pop.attention_left > 0),  # no attention left today: no session
+            # no attention left today: no session, except for a user who just opened a notification
+            avail & ((pop.attention_left > 0) | opened_any),
             opened_any,
             pop.propensity,
             pop.app_habit,
-            need.sum(axis=1),
+            rowsum(need),
             pop.trust,
             self.world.slots_per_day,
             u,
@@ -461,7 +465,7 @@ class SimulationModel(mesa.Model):
         minutes = np.zeros(n)
         goal_min = np.zeros(n)
         distr = np.zeros(n)
-        el_clicks = np.zeros((n, w.n_elements), dtype=np.int64)
+        el_clicks = np.zeros((n, w.n_elements), dtype=np.int16)  # <= max_engagements + M per step
         useful_m = np.zeros_like(dlv.opened)
         for m, e in enumerate(w.pushed_elements.astype(np.int64)):  # loop over notifications
             who = np.flatnonzero(dlv.opened[:, m])
@@ -471,12 +475,15 @@ class SimulationModel(mesa.Model):
             gain = np.minimum(gain, np.maximum(rem[who], 0.0))
             progress[who] += gain
             rem[who] -= gain
-            useful = (gain > 0).any(axis=1)
+            useful = rowany(gain > 0)
             useful_m[who, m] = useful
             minutes[who] += w.cost[e]
             goal_min[who] += np.where(useful, w.cost[e], 0.0)
             distr[who] += np.where(useful, 0.0, w.cost[e])
+            idle = who[~useful]  # a distracting open leaves residue, as a distracting pick does
+            residue_start[idle] += um.residue * (1.0 - residue_start[idle])
             el_clicks[who, e] += 1
+        notified_clicks = rowsum(el_clicks)
         attention = np.maximum(pop.attention_left - minutes, 0.0)
         u = self.streams["choice"].random((idx.size, 2 + 2 * um.max_engagements))
         inp = engagement.SessionInputs(
@@ -502,7 +509,8 @@ class SimulationModel(mesa.Model):
         residue = residue_start.copy()
         residue[idx] = res.residue
         pop.residue = residue.astype(np.float32)
-        clicks = el_clicks.sum(axis=1)
+        clicks = notified_clicks
+        clicks[idx] += res.clicks
         notifications_ct = notifications.update_channel_trust(
             um, pop.channel_trust, dlv.delivered, dlv.opened, useful_m, self._channel_of_m
         )
@@ -538,16 +546,20 @@ class SimulationModel(mesa.Model):
     def _context(self, layout: np.ndarray, started: np.ndarray) -> ctx_mech.ContextOutcome:
         pop, w = self.pop, self.world
         u = self.streams["context"].random((pop.n, 7))
-        colleague = self.teams.colleague(np.arange(pop.n), u[:, 6])
+        if not hasattr(self, "_ctx_static"):
+            users = np.arange(pop.n)
+            self._ctx_static = (users, pop.devices >= 2, self.teams.size_of(users) >= 2)
+        users, can_switch, has_colleague = self._ctx_static
+        colleague = self.teams.colleague(users, u[:, 6])
         out = ctx_mech.context_events(
             self.scenario.context,
             w.slots_per_day,
             pop.active,
-            pop.devices >= 2,
-            self.teams.size_of(np.arange(pop.n)) >= 2,
+            can_switch,
+            has_colleague,
             layout,
             pop.last_layout,
-            layout[colleague],
+            colleague,
             w.default_layout,
             w.slot_weight,
             u[:, :6],
@@ -556,6 +568,9 @@ class SimulationModel(mesa.Model):
         cost = self.scenario.context.failure_minutes * failed
         pop.attention_left = np.maximum(pop.attention_left - cost, 0).astype(np.float32)
         pop.failures_today += failed.astype(np.int16)
+        # a failed hand-over leaves the user confused: focus residue, like a distraction
+        hit = failed > 0
+        pop.residue[hit] += self.scenario.user_model.residue * (1 - pop.residue[hit])
         return out
 
     def _bookkeep(
@@ -570,7 +585,7 @@ class SimulationModel(mesa.Model):
         pop.used_today |= out["element_clicks"] > 0
         pop.session_today |= started
         pop.last_layout[started] = layout[started]
-        pop.progress_today += out["progress"].sum(axis=1).astype(np.float32)
+        pop.progress_today += rowsum(out["progress"]).astype(np.float32)
         pop.waste_today += out["distraction_minutes"].astype(np.float32)
 
     def _record(
@@ -600,11 +615,11 @@ class SimulationModel(mesa.Model):
             "sessions": started,
             "clicks": out["clicks"],
             "minutes": out["minutes"],
-            "delivered": dlv.delivered.sum(axis=1),
-            "opens": dlv.opened.sum(axis=1),
-            "opt_outs": dlv.opted_out.sum(axis=1),
+            "delivered": rowsum(dlv.delivered),
+            "opens": rowsum(dlv.opened),
+            "opt_outs": rowsum(dlv.opted_out),
             "churned": churned if churned is not None else np.zeros(pop.n, bool),
-            "goal_progress": out["progress"].sum(axis=1),
+            "goal_progress": rowsum(out["progress"]),
             "goal_minutes": out["goal_minutes"],
             "distraction_minutes": out["distraction_minutes"],
             "interruption_minutes": dlv.interruption_minutes,
@@ -627,7 +642,7 @@ class SimulationModel(mesa.Model):
         seen = self._events.push(
             t, events, self.streams["instrumentation"].random((2 * len(self._events.names), pop.n))
         )
-        clicks16 = np.minimum(out["element_clicks"], np.iinfo(np.int16).max).astype(np.int16)
+        clicks16 = out["element_clicks"]
         self._last = _Last(
             session=started,
             clicks=clicks16,

@@ -55,30 +55,34 @@ def context_events(
     has_colleague: np.ndarray,
     layout: np.ndarray,
     last_layout: np.ndarray,
-    colleague_layout: np.ndarray,
+    colleague: np.ndarray,
     default: np.ndarray,
     weight: np.ndarray,
     u: np.ndarray,
 ) -> ContextOutcome:
     """Draw this slot's context events and their failures.
 
-    Args:
-        ctx: Context parameters.
-        slots_per_day: S.
-        active, can_switch, has_colleague: N bools.
-        layout: N x S current layouts; last_layout: at each user's previous session;
-            colleague_layout: of a drawn teammate; default: S.
-        weight: S position weights for the distance.
-        u: N x 6 uniforms from the ``context`` stream (3 occurrence, 3 failure).
+    Distances (and the failure draw's comparison) are only computed for the users an event
+    happens to; ``distance`` is 0 elsewhere. The uniforms are drawn for every user regardless.
     """
     rates = (ctx.device_switch_per_day, ctx.colleague_share_per_day, ctx.support_contact_per_day)
     eligible = (active & can_switch, active & has_colleague, active)
-    others = (last_layout, colleague_layout, np.broadcast_to(default, layout.shape))
+    n = layout.shape[0]
     events, failures, distances = {}, {}, {}
     for i, kind in enumerate(KINDS):
         happens = eligible[i] & (u[:, i] < rates[i] / slots_per_day)
-        d = layout_distance(layout, others[i], weight)
+        rows = np.flatnonzero(happens)
+        if i == 0:
+            other = last_layout[rows]
+        elif i == 1:
+            other = layout[colleague[rows]]
+        else:
+            other = default[None, :]
+        d = np.zeros(n)
+        d[rows] = layout_distance(layout[rows], other, weight)
+        fail = np.zeros(n, dtype=bool)
+        fail[rows] = u[rows, 3 + i] < failure_probability(ctx, d[rows])
         events[kind] = happens
-        failures[kind] = happens & (u[:, 3 + i] < failure_probability(ctx, d))
+        failures[kind] = fail
         distances[kind] = d
     return ContextOutcome(events=events, failures=failures, distance=distances)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.scenario.schema import UserModel
+from outcome_gym.sim._rows import rowany, rowsum
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def run_sessions(
     disc = position_discount(s, um.position_exponent)[None, :] * visible
     serves = value > 0  # E x G
     remaining = inp.remaining.astype(np.float64).copy()
-    had_need = (remaining > 0).any(axis=1)
+    had_need = rowany(remaining > 0)
     attention = inp.attention_left.astype(np.float64).copy()
     residue = inp.residue.astype(np.float64).copy()
     clicks = np.zeros(n, dtype=np.int64)
@@ -110,50 +111,67 @@ def run_sessions(
     engaged = np.zeros((n, n_el), dtype=np.int64)
     pos_clicks = np.zeros(s, dtype=np.int64)
     alive = attention > 0
+    layout = inp.layout.astype(np.int64)
     base = (
-        inp.susceptibility[:, None] * appeal[inp.layout]
-        + um.habit_utility * np.take_along_axis(inp.habit, inp.layout.astype(np.int64), 1)
+        inp.susceptibility[:, None] * appeal[layout]
+        + um.habit_utility * np.take_along_axis(inp.habit, layout, 1)
         - um.fatigue_utility * inp.fatigue[:, None]
     )
+    goals = range(value.shape[1])
+    value_at = [value[:, g][layout] for g in goals]  # n x S value of the shown element, per goal
+    gu_weight = um.goal_utility * inp.goal_weight
+    hits_user, hits_el = [], []
     for r in range(um.max_engagements):
         idx = np.flatnonzero(alive)
         if idx.size == 0:
             break
-        lay = inp.layout[idx]
-        need_now = inp.need[idx] * (remaining[idx] > 0)
-        rel = (need_now @ value.T)[np.arange(idx.size)[:, None], lay]
-        util = base[idx] + um.goal_utility * inp.goal_weight[idx, None] * rel
+        rem_now = remaining[idx]
+        need_now = inp.need[idx] * (rem_now > 0)
+        rel = need_now[:, :1] * value_at[0][idx]
+        for g in goals[1:]:
+            rel += need_now[:, g : g + 1] * value_at[g][idx]
+        util = base[idx] + gu_weight[idx, None] * rel
         w = np.exp(np.minimum(util, 50.0)) * disc[idx]
-        cum = np.cumsum(w, axis=1)
-        total = um.no_click_mass + cum[:, -1]
-        target = u[idx, 1 + r] * total
-        picked = target < cum[:, -1]
-        k = np.argmax(cum > target[:, None], axis=1)
-        stop = idx[~picked]
-        alive[stop] = False
+        # cascade pick by inversion: k = number of cumulative weights <= target (columns, not rows)
+        total_w = rowsum(w)
+        target = u[idx, 1 + r] * (um.no_click_mass + total_w)
+        picked = target < total_w
+        acc = w[:, 0].copy()
+        k = (acc <= target).astype(np.int64)
+        for j in range(1, s):
+            acc += w[:, j]
+            k += acc <= target
+        alive[idx[~picked]] = False
         go, k = idx[picked], k[picked]
-        e = inp.layout[go, k].astype(np.int64)
+        e = layout[go, k]
         c = cost[e]
         pos_clicks += np.bincount(k, minlength=s)
-        engaged[go, e] += 1
+        hits_user.append(go)
+        hits_el.append(e)
         clicks[go] += 1
         minutes[go] += c
         attention[go] -= c
-        pending = remaining[go] > 0
+        rem_go = rem_now[picked]
+        pending = rem_go > 0
         # progress counts only toward what is still needed (no credit beyond the need)
-        gain = np.clip(value[e] * (1.0 - residue[go])[:, None], 0.0, None)
-        gain = np.minimum(gain, np.maximum(remaining[go], 0.0))
+        res_go = residue[go]
+        gain = np.clip(value[e] * (1.0 - res_go)[:, None], 0.0, None)
+        gain = np.minimum(gain, np.maximum(rem_go, 0.0))
         progress[go] += gain
-        remaining[go] -= gain
-        useful = (serves[e] & pending).any(axis=1)
+        rem_go -= gain
+        remaining[go] = rem_go
+        useful = rowany(serves[e] & pending)
         goal_min[go] += np.where(useful, c, 0.0)
         distr_min[go] += np.where(useful, 0.0, c)
-        residue[go] = np.where(useful, residue[go], residue[go] + um.residue * (1 - residue[go]))
-        met = had_need[go] & ~(remaining[go] > 0).any(axis=1)
+        residue[go] = np.where(useful, res_go, res_go + um.residue * (1 - res_go))
+        met = had_need[go] & ~rowany(rem_go > 0)
         leave = (attention[go] <= 0) | (
             met & (u[go, 1 + um.max_engagements + r] < um.need_met_exit)
         )
         alive[go[leave]] = False
+    if hits_user:
+        flat = np.concatenate(hits_user) * n_el + np.concatenate(hits_el)
+        engaged = np.bincount(flat, minlength=n * n_el).reshape(n, n_el)
     views = visible.sum(axis=0)
     return SessionOutcome(
         clicks=clicks,

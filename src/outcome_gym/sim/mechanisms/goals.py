@@ -36,6 +36,7 @@ import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
 from outcome_gym.scenario.schema import BudgetGoal, PracticeGoal, Scenario, TasksGoal
+from outcome_gym.sim._rows import rowany, rowmin, rowsum
 from outcome_gym.sim.mechanisms.habits import update_habit
 
 Events = dict[str, np.ndarray]
@@ -102,13 +103,13 @@ class TasksState:
     def need(self) -> np.ndarray:
         """1 + share of the most urgent task's time used up; 0 with nothing pending."""
         pending = self.arrive >= 0
-        soonest = np.where(pending, self.deadline, np.iinfo(np.int32).max).min(axis=1)
+        soonest = rowmin(np.where(pending, self.deadline, np.iinfo(np.int32).max))
         used = 1.0 - (soonest - self.step) / self.span
-        return np.where(pending.any(axis=1), 1.0 + np.clip(used, 0.0, 1.0), 0.0)
+        return np.where(rowany(pending), 1.0 + np.clip(used, 0.0, 1.0), 0.0)
 
     def remaining(self) -> np.ndarray:
         """Effort left over all pending tasks."""
-        return np.where(self.arrive >= 0, self.left, 0.0).sum(axis=1)
+        return rowsum(np.where(self.arrive >= 0, self.left, 0.0))
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
@@ -130,24 +131,31 @@ class TasksState:
         completed = np.zeros(n, dtype=np.int64)
         on_time = np.zeros(n, dtype=np.int64)
         ttc = np.zeros(n, dtype=np.int64)
-        credit = credit.astype(np.float64).copy()
-        if not (credit > 0).any():
+        rows = np.flatnonzero(credit > 0)  # only users who made progress this step
+        if rows.size == 0:
             return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
+        credit = credit[rows].astype(np.float64)
+        arrive, deadline, left = self.arrive[rows], self.deadline[rows], self.left[rows]
         order = np.argsort(
-            np.where(self.arrive >= 0, self.deadline, np.iinfo(np.int32).max), axis=1, kind="stable"
+            np.where(arrive >= 0, deadline, np.iinfo(np.int32).max), axis=1, kind="stable"
         )
-        rows = np.arange(n)
+        local = np.arange(rows.size)
+        c_done = np.zeros(rows.size, dtype=np.int64)
+        c_on_time = np.zeros(rows.size, dtype=np.int64)
+        c_ttc = np.zeros(rows.size, dtype=np.int64)
         for j in range(q):
             col = order[:, j]
-            pending = self.arrive[rows, col] >= 0
-            take = np.where(pending, np.minimum(self.left[rows, col], credit), 0.0)
-            self.left[rows, col] -= take.astype(np.float32)
+            pending = arrive[local, col] >= 0
+            take = np.where(pending, np.minimum(left[local, col], credit), 0.0)
+            left[local, col] -= take.astype(np.float32)
             credit -= take
-            done = pending & (self.left[rows, col] <= 1e-6)
-            completed += done
-            on_time += done & (step < self.deadline[rows, col])
-            ttc += np.where(done, step - self.arrive[rows, col], 0)
-            self.arrive[rows[done], col[done]] = -1
+            done = pending & (left[local, col] <= 1e-6)
+            c_done += done
+            c_on_time += done & (step < deadline[local, col])
+            c_ttc += np.where(done, step - arrive[local, col], 0)
+            arrive[local[done], col[done]] = -1
+        self.arrive[rows], self.left[rows] = arrive, left
+        completed[rows], on_time[rows], ttc[rows] = c_done, c_on_time, c_ttc
         return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
 
     def step_end(self, step: int) -> Events:
@@ -157,10 +165,10 @@ class TasksState:
         pending = self.arrive >= 0
         missed = pending & (self.deadline == step + 1)
         dropped = pending & (self.deadline + self.late_span <= step + 1)
-        age = np.where(dropped, step + 1 - self.arrive, 0).sum(axis=1)
+        age = rowsum(np.where(dropped, step + 1 - self.arrive, 0))
         self.arrive[dropped] = -1
-        return {"failed": missed.sum(axis=1).astype(np.int64),
-                "abandoned": dropped.sum(axis=1).astype(np.int64),
+        return {"failed": rowsum(missed).astype(np.int64),
+                "abandoned": rowsum(dropped).astype(np.int64),
                 "censored_steps": age.astype(np.int64)}
 
     def pending_state(self, step: int) -> tuple[np.ndarray, np.ndarray]:

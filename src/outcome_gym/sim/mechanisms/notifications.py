@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.scenario.schema import UserModel
+from outcome_gym.sim._rows import rowany, rowsum
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ def deliver(
     out_m = delivered & ~opened & (u_out < hazard)
     opted = np.zeros((delivered.shape[0], n_channels), dtype=bool)
     for c in range(n_channels):  # loop over channels, not users
-        opted[:, c] = out_m[:, channel_of == c].any(axis=1)
-    per_user = delivered.sum(axis=1)
+        opted[:, c] = rowany(out_m[:, channel_of == c])
+    per_user = rowsum(delivered)
     minutes = um.resumption_minutes * per_user * np.where(receptive, um.breakpoint_multiplier, 1.0)
     return Delivery(
         delivered=delivered,
@@ -130,8 +131,8 @@ def update_channel_trust(
     out = channel_trust.copy()
     for c in range(channel_trust.shape[1]):
         cols = channel_of == c
-        gain = (opened[:, cols] & useful[:, cols]).sum(axis=1)
-        loss = (delivered[:, cols] & ~opened[:, cols]).sum(axis=1)
+        gain = rowsum(opened[:, cols] & useful[:, cols])
+        loss = rowsum(delivered[:, cols] & ~opened[:, cols])
         out[:, c] += (
             um.channel_trust_gain * gain * (1 - out[:, c])
             - um.channel_trust_loss * loss * out[:, c]

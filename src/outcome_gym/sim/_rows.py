@@ -1,0 +1,50 @@
+"""Reductions over the short last axis of N x k arrays (k = goals, slots, notifications, ...).
+
+NumPy reduces ``a.sum(axis=1)`` on a C-ordered N x k array with an inner loop of length k per row,
+which for k <= ~20 costs 20-60x more than adding the k columns as whole vectors. These helpers do
+the latter; for k < 8 they add in the same left-to-right order as NumPy, so results are bitwise
+identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def rowsum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` (same dtype as NumPy's), column by column."""
+    dtype = np.add.reduce(a[:0], axis=1).dtype
+    if a.shape[1] == 0:
+        return np.zeros(a.shape[0], dtype=dtype)
+    out = a[:, 0].astype(dtype)
+    for j in range(1, a.shape[1]):
+        out += a[:, j]
+    return out
+
+
+def rowany(a: np.ndarray) -> np.ndarray:
+    """``a.any(axis=1)`` for a boolean array, column by column."""
+    if a.shape[1] == 0:
+        return np.zeros(a.shape[0], dtype=bool)
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        out |= a[:, j]
+    return out
+
+
+def rowall(a: np.ndarray) -> np.ndarray:
+    """``a.all(axis=1)`` for a boolean array, column by column."""
+    if a.shape[1] == 0:
+        return np.ones(a.shape[0], dtype=bool)
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        out &= a[:, j]
+    return out
+
+
+def rowmin(a: np.ndarray) -> np.ndarray:
+    """``a.min(axis=1)``, column by column."""
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        np.minimum(out, a[:, j], out=out)
+    return out

@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install outcome-gym with its test tools
 
-run: $(STAMP)  ## the main job: simulate a bundled scenario and write its results
-	$(BIN)/outcome-gym run productivity_tool --policy static --seed 0 --out $(OUT)
+run: $(STAMP)  ## the main job: compare policies on a bundled scenario and write the report
+	$(BIN)/outcome-gym compare productivity_tool --policies static,engagement_bandit,outcome_bandit --seeds 10 --workers 2 --out $(OUT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -53,10 +53,10 @@ def trap_quadrant(cmp: Comparison) -> plt.Figure:
             ax.text(x, y, text, transform=ax.transAxes, ha="right" if x > 0.5 else "left",
                     va="top" if y > 0.5 else "bottom", fontsize=8, color="dimgrey")
         info = cmp.info[spec]
-        better = " (better = up)" if info.direction != "decrease" else " (better = up: sign flipped)"
+        flipped = ", sign flipped" if info.direction == "decrease" else ""
         ax.set_xlabel("engagement lift vs reference, %")
-        ax.set_ylabel(f"{info.label}{better}, % lift", fontsize=8)
-        ax.set_title(spec, fontsize=9)
+        ax.set_ylabel(f"outcome lift, % (up = better{flipped})", fontsize=8)
+        ax.set_title(info.label, fontsize=9)
         ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, -0.45))
     fig.suptitle(f"{cmp.scenario.name}: engagement vs outcome against '{cmp.reference}'")
     fig.tight_layout()

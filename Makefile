@@ -2,29 +2,40 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HASH := $(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(HASH)
+STAMP_EXTRAS := $(VENV)/.installed-extras-$(HASH)
 OUT ?= results/demo
 
-.PHONY: install run test test-slow test-all lint bench clean
+.PHONY: install install-extras run test test-slow test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	rm -f $(VENV)/.installed-[0-9]* && touch $(STAMP)
+
+# The optional extras the slow suites exercise: Stable-Baselines3 (rl) and Dask (cluster).
+# torch is installed first, pinned to the CPU build (an unpinned torch pulls a multi-GB CUDA build).
+$(STAMP_EXTRAS): $(STAMP)
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[test,rl,cluster]"
+	rm -f $(VENV)/.installed-extras-* && touch $(STAMP_EXTRAS)
 
 install: $(STAMP)  ## create .venv and install outcome-gym with its test tools
+
+install-extras: $(STAMP_EXTRAS)  ## also the rl (Stable-Baselines3, CPU torch) and cluster (Dask) extras
 
 run: $(STAMP)  ## the main job: compare policies on a bundled scenario and write the report
 	$(BIN)/outcome-gym compare productivity_tool --policies static,engagement_bandit,outcome_bandit --seeds 10 --workers 2 --out $(OUT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
 
 test: $(STAMP) lint  ## the default test run (fast suites; under ~10 minutes on 2 cores)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-slow: $(STAMP)  ## the slower statistical and end-to-end suites
+test-slow: $(STAMP_EXTRAS)  ## the slower statistical, end-to-end, training and cluster suites
 	$(BIN)/python -m pytest -q -m slow
 
 test-all: test test-slow

@@ -1,0 +1,269 @@
+"""``PersonalizationEnv``: one synthetic population as a Gymnasium environment.
+
+The run loop of :func:`outcome_gym.runner.run` with the policy outside: ``reset`` builds a fresh
+:class:`~outcome_gym.sim.model.SimulationModel` from the env's ``np_random``; ``step`` checks the
+native action, passes it through the guardrail layer and advances the model one time slot.
+
+* reward: the mean over all N users of the objective's per-user reward (churned users count 0);
+* terminated: every user has churned; truncated: the scenario's horizon is reached;
+* info: the step record's per-segment metrics summed over segments, as plain floats (the
+  ``guardrail_<kind>`` entries count what the guardrail layer changed), plus the clock.
+
+Seeding follows Gymnasium: ``reset(seed=s)`` reseeds ``np_random``, and each reset draws the
+model's integer seed from it, so ``reset(seed=s)`` then ``reset()`` gives a reproducible sequence of
+distinct populations. ``reset(options={"model_seed": k})`` runs the population that
+``outcome_gym.runner.run(scenario, seed=k)`` would (common random numbers with the runner).
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import gymnasium as gym
+import numpy as np
+from gymnasium.error import ResetNeeded
+
+from outcome_gym.env.spaces import (
+    action_space,
+    decode_action,
+    encode_observation,
+    layout_lookup,
+    observation_space,
+)
+from outcome_gym.policies.guardrails import Mode, make_guardrails
+from outcome_gym.policies.objectives import make_objective
+from outcome_gym.policies.variants import Variants, build_variants
+from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.sim.interface import Action, Observation, PolicyContext, StepRecord
+from outcome_gym.sim.model import SimulationModel
+
+MAX_MODEL_SEED = 2**63 - 1
+_LIVE = ("_model", "_objective", "_guard", "_obs", "last_record")
+
+
+def resolve_scenario(
+    scenario: str | Path | Scenario,
+    population: int | None = None,
+    horizon_days: int | None = None,
+) -> Scenario:
+    """A scenario from a bundled name, a path or an object, with optional overrides.
+
+    Args:
+        scenario: A bundled scenario name, a path to a scenario file, or a :class:`Scenario`.
+        population: Replaces ``population.size`` (small populations train faster).
+        horizon_days: Replaces ``clock.horizon_days``.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ScenarioError: The file cannot be read, or an override breaks the schema.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if population is None and horizon_days is None:
+        return sc
+    data = scenario_to_dict(sc)
+    if population is not None:
+        data["population"]["size"] = population
+    if horizon_days is not None:
+        data["clock"]["horizon_days"] = horizon_days
+    return validate_scenario(data, file=f"<scenario '{sc.name}' with env overrides>")
+
+
+class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
+    """A population of synthetic users under a personalization policy that is the agent.
+
+    Args:
+        scenario: A bundled scenario name, a path to a scenario file, or a :class:`Scenario`.
+        objective: ``engagement``, ``outcome`` or ``mixed`` (or any registered objective).
+        objective_params: Parameters of the objective, e.g. ``{"weight": 0.5}`` for ``mixed``.
+        population: Override of ``population.size``.
+        horizon_days: Override of ``clock.horizon_days``.
+        guardrails: ``None`` for the scenario's guardrails, ``False`` to switch them off, or
+            overrides (a mapping or a ``Guardrails``).
+        guardrail_mode: ``project`` (correct and count) or ``strict`` (raise ``ActionError`` on
+            the first violation).
+
+    Raises:
+        ScenarioError: The scenario cannot be loaded or an override is invalid.
+        PolicyError: Unknown objective or bad objective parameters.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 - Gymnasium's class attribute
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = "productivity_tool",
+        objective: str = "outcome",
+        objective_params: dict[str, Any] | None = None,
+        population: int | None = None,
+        horizon_days: int | None = None,
+        guardrails: Any = None,
+        guardrail_mode: Mode = "project",
+    ) -> None:
+        self.scenario = resolve_scenario(scenario, population, horizon_days)
+        self.objective = objective
+        self.objective_params = dict(objective_params or {})
+        self.guardrails = guardrails
+        self.guardrail_mode = guardrail_mode
+        # Segments are allocated deterministically, so any seed's context is every seed's context.
+        self.context: PolicyContext = SimulationModel(self.scenario, 0, mesa_agents=False).context
+        make_objective(objective, self.context, **self.objective_params)  # fail fast
+        make_guardrails(self.context, guardrails, guardrail_mode)
+        self._lookup = layout_lookup(self.context)
+        self._variants: Variants | None = None
+        self.observation_space = observation_space(self.context)
+        self.action_space = action_space(self.context)
+        self._model: SimulationModel | None = None
+        self._objective: Any = None
+        self._guard: Any = None
+        self._obs: Observation | None = None
+        self._ended = False
+        self.model_seed: int | None = None
+        self.last_record: StepRecord | None = None
+
+    # --- Gymnasium API ----------------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start a new episode with a fresh population.
+
+        Args:
+            seed: Reseeds ``np_random`` (Gymnasium convention); the model's seed is drawn from it.
+            options: ``{"model_seed": k}`` runs the population of runner seed ``k`` instead.
+
+        Returns:
+            The first observation and an info dict with the clock and ``model_seed``.
+        """
+        super().reset(seed=seed)
+        options = dict(options or {})
+        model_seed = options.pop("model_seed", None)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; known: ['model_seed']")
+        if model_seed is None:
+            model_seed = int(self.np_random.integers(0, MAX_MODEL_SEED))
+        self.model_seed = int(model_seed)
+        self._model = SimulationModel(self.scenario, self.model_seed, mesa_agents=False)
+        ctx = self._model.context
+        self._objective = make_objective(self.objective, ctx, **self.objective_params)
+        self._guard = make_guardrails(ctx, self.guardrails, self.guardrail_mode)
+        self._ended = False
+        self.last_record = None
+        obs = self._observe()
+        return self._encode(obs), {**self._clock(obs), "model_seed": self.model_seed}
+
+    def step(
+        self, action: dict[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Apply ``action`` for every user for one time slot.
+
+        Args:
+            action: ``{"layout": N x S laid-out element indices, "notify": N x M 0/1}``.
+
+        Returns:
+            Observation, mean per-user reward, terminated, truncated, info.
+
+        Raises:
+            ActionError: The action has the wrong type, shape, dtype or an out-of-range element
+                (naming the user and slot), or breaks a guardrail in ``strict`` mode.
+            ResetNeeded: The episode has not started or has ended.
+        """
+        model = self._require_model()
+        if self._ended:
+            raise ResetNeeded("the episode has ended; call reset() before step()")
+        where = f"{type(self).__name__} at step {model.t}"
+        decoded = decode_action(action, self.context, where)
+        return self._advance(decoded)
+
+    # --- helpers for wrappers and policies ------------------------------------------------
+
+    @property
+    def variants(self) -> Variants:
+        """The scenario's named layout variants and notification plans."""
+        if self._variants is None:
+            self._variants = build_variants(self.context)
+        return self._variants
+
+    @property
+    def model(self) -> SimulationModel:
+        """The current episode's simulation model (read it, do not step it)."""
+        return self._require_model()
+
+    def default_notify(self) -> np.ndarray:
+        """N x M booleans: the scenario's default notification schedule at the current step."""
+        return np.asarray(self._require_model().default_action().notify, dtype=bool)
+
+    def layout_index(self, layout: np.ndarray) -> np.ndarray:
+        """Element indices -> the laid-out indices the action space uses.
+
+        Args:
+            layout: Element indices (any shape), all laid-out elements.
+
+        Returns:
+            The same shape of int64 indices into ``context.layout_elements``.
+        """
+        return self._lookup[np.asarray(layout, dtype=np.int64)]
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _require_model(self) -> SimulationModel:
+        if self._model is None:
+            raise ResetNeeded("call reset() before step()")
+        return self._model
+
+    def _observe(self) -> Observation:
+        self._obs = self._require_model().observe()
+        return self._obs
+
+    def _encode(self, obs: Observation) -> dict[str, np.ndarray]:
+        return encode_observation(obs, self.context, self._lookup)
+
+    def _advance(
+        self, action: Action
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        model, before = self._require_model(), self._obs
+        assert before is not None  # set by reset() and by every step
+        action = self._guard.apply(action, before)
+        record = model.advance(action)
+        self.last_record = record
+        reward = float(np.mean(self._objective(record.feedback)))
+        obs = self._observe()
+        terminated = not bool(np.asarray(obs.active).any())
+        truncated = bool(model.done) and not terminated
+        self._ended = terminated or truncated
+        return self._encode(obs), reward, terminated, truncated, self._info(record)
+
+    @staticmethod
+    def _clock(obs: Observation) -> dict[str, Any]:
+        return {"step": obs.step, "day": obs.day, "slot": obs.slot, "weekday": obs.weekday}
+
+    @staticmethod
+    def _info(record: StepRecord) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "step": record.step,
+            "day": record.day,
+            "slot": record.slot,
+            "weekday": record.weekday,
+        }
+        for name, per_segment in record.segment_metrics.items():
+            info[name] = float(np.sum(per_segment))
+        return info
+
+    # --- pickling ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The model's cached observation holds read-only mappings and objectives are closures
+        # (``mixed`` keeps running scales in one); cloudpickle keeps both, by value.
+        state = self.__dict__.copy()
+        state["_live"] = cloudpickle.dumps({k: state.pop(k) for k in _LIVE})
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        live = pickle.loads(state.pop("_live"))
+        self.__dict__.update(state)
+        self.__dict__.update(live)

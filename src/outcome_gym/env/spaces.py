@@ -1,0 +1,223 @@
+"""The environment's native spaces and the conversions between them and the simulator's types.
+
+Observation (a ``Dict`` of ``float32`` ``Box`` arrays, N users; only what a product can observe,
+never hidden state):
+
+=============== ========= ===================================================================
+key             shape     meaning (previous step unless noted)
+=============== ========= ===================================================================
+``active``      N         1 while the user has not churned (now)
+``session``     N         1 if the user had a session
+``minutes``     N         time in app
+``clicks``      N x E     engagements per element (capped at 32767, as the simulator logs them)
+``delivered``   N x M     notifications delivered
+``opened``      N x M     notifications opened
+``receptivity`` N         noisy receptivity score for now (unbounded: signal plus N(0, 1))
+``events``      N x V     instrumented outcome events now visible (only when V > 0)
+``layout``      N x S     layout each user had, as laid-out element indices (see below)
+``segment``     N x K     one-hot segment label
+``slot``        D         one-hot time slot of the day (now)
+``weekday``     7         one-hot weekday, Monday first (now)
+=============== ========= ===================================================================
+
+Action (a ``Dict``): ``layout`` is ``MultiDiscrete`` of shape N x S whose values index the L
+laid-out elements (``context.layout_elements``; index ``i`` means element
+``layout_elements[i]``), so every member of the space is a layout the simulator accepts;
+``notify`` is ``MultiBinary`` of shape N x M (send notification column m to user n now).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from outcome_gym.errors import ActionError
+from outcome_gym.sim.interface import Action, Observation, PolicyContext
+
+CLICK_CAP = float(np.iinfo(np.int16).max)
+N_WEEKDAYS = 7
+
+
+def layout_lookup(ctx: PolicyContext) -> np.ndarray:
+    """Element index -> laid-out index (``-1`` for elements that cannot be laid out).
+
+    Args:
+        ctx: The run's policy context.
+
+    Returns:
+        An E array of int64.
+    """
+    local = np.full(len(ctx.element_ids), -1, dtype=np.int64)
+    local[np.asarray(ctx.layout_elements, dtype=np.int64)] = np.arange(
+        len(ctx.layout_elements), dtype=np.int64
+    )
+    return local
+
+
+def _box(shape: tuple[int, ...], low: float, high: float) -> spaces.Box:
+    return spaces.Box(low=low, high=high, shape=shape, dtype=np.float32)
+
+
+def observation_space(ctx: PolicyContext) -> spaces.Dict:
+    """The native observation space of a population (see the module docstring).
+
+    Args:
+        ctx: The run's policy context.
+
+    Returns:
+        A ``Dict`` of ``float32`` ``Box`` spaces.
+    """
+    n, s, m = ctx.n_users, ctx.n_slots, ctx.n_pushed
+    e, n_lay = len(ctx.element_ids), len(ctx.layout_elements)
+    k = len(ctx.scenario.population.segments)
+    inf = float(np.inf)
+    parts: dict[str, spaces.Space[Any]] = {
+        "active": _box((n,), 0.0, 1.0),
+        "session": _box((n,), 0.0, 1.0),
+        "minutes": _box((n,), 0.0, inf),
+        "clicks": _box((n, e), 0.0, CLICK_CAP),
+        "delivered": _box((n, m), 0.0, 1.0),
+        "opened": _box((n, m), 0.0, 1.0),
+        "receptivity": _box((n,), -inf, inf),
+        "layout": _box((n, s), 0.0, float(n_lay - 1)),
+        "segment": _box((n, k), 0.0, 1.0),
+        "slot": _box((ctx.slots_per_day,), 0.0, 1.0),
+        "weekday": _box((N_WEEKDAYS,), 0.0, 1.0),
+    }
+    if ctx.instrumented:
+        parts["events"] = _box((n, len(ctx.instrumented)), 0.0, inf)
+    return spaces.Dict(parts)
+
+
+def _f32(a: Any) -> np.ndarray:
+    """A fresh float32 array (never a view of the simulator's buffers)."""
+    return np.array(a, dtype=np.float32, copy=True)
+
+
+def _one_hot(index: np.ndarray | int, size: int) -> np.ndarray:
+    return np.eye(size, dtype=np.float32)[np.asarray(index, dtype=np.int64)]
+
+
+def encode_observation(
+    obs: Observation, ctx: PolicyContext, lookup: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """The native observation of an :class:`Observation`: fresh ``float32`` arrays every call.
+
+    Args:
+        obs: The simulator's observation.
+        ctx: The run's policy context.
+        lookup: :func:`layout_lookup` of ``ctx`` (computed when omitted).
+
+    Returns:
+        A dict matching :func:`observation_space`.
+    """
+    lookup = layout_lookup(ctx) if lookup is None else lookup
+    k = len(ctx.scenario.population.segments)
+    out = {
+        "active": _f32(obs.active),
+        "session": _f32(obs.session),
+        "minutes": _f32(obs.minutes),
+        "clicks": _f32(obs.clicks),
+        "delivered": _f32(obs.delivered),
+        "opened": _f32(obs.opened),
+        "receptivity": _f32(obs.receptivity),
+        "layout": _f32(lookup[np.asarray(obs.layout, dtype=np.int64)]),
+        "segment": _one_hot(ctx.segment, k),
+        "slot": _one_hot(obs.slot, ctx.slots_per_day),
+        "weekday": _one_hot(obs.weekday, N_WEEKDAYS),
+    }
+    if ctx.instrumented:
+        out["events"] = np.stack(
+            [np.asarray(obs.events[name], dtype=np.float32) for name in ctx.instrumented], axis=1
+        )
+    return out
+
+
+def action_space(ctx: PolicyContext) -> spaces.Dict:
+    """The native action space: ``layout`` (laid-out element indices) and ``notify`` (0/1).
+
+    Args:
+        ctx: The run's policy context.
+
+    Returns:
+        ``Dict(layout=MultiDiscrete(N x S), notify=MultiBinary(N x M))``.
+    """
+    n, s, m = ctx.n_users, ctx.n_slots, ctx.n_pushed
+    nvec = np.full((n, s), len(ctx.layout_elements), dtype=np.int64)
+    return spaces.Dict(
+        {"layout": spaces.MultiDiscrete(nvec), "notify": spaces.MultiBinary((n, m))}
+    )
+
+
+def encode_action(action: Action, ctx: PolicyContext, lookup: np.ndarray | None = None) -> dict:
+    """The native action of a simulator :class:`Action` (the inverse of :func:`decode_action`).
+
+    Args:
+        action: An action with element indices in ``layout`` and booleans in ``notify``.
+        ctx: The run's policy context.
+        lookup: :func:`layout_lookup` of ``ctx`` (computed when omitted).
+
+    Returns:
+        ``{"layout": N x S int64 laid-out indices, "notify": N x M int8}``.
+    """
+    lookup = layout_lookup(ctx) if lookup is None else lookup
+    return {
+        "layout": lookup[np.asarray(action.layout, dtype=np.int64)],
+        "notify": np.asarray(action.notify, dtype=np.int8).copy(),
+    }
+
+
+def decode_action(action: Any, ctx: PolicyContext, where: str = "action") -> Action:
+    """Check a native action and turn it into a simulator :class:`Action`.
+
+    Args:
+        action: A mapping with ``layout`` (N x S integers in ``[0, L)``) and ``notify`` (N x M of
+            0/1 or booleans).
+        ctx: The run's policy context.
+        where: Who and when, for error messages (e.g. ``"PersonalizationEnv at step 3"``).
+
+    Returns:
+        The action with element indices in ``layout`` and booleans in ``notify``.
+
+    Raises:
+        ActionError: Wrong type, shape, dtype or range, naming the user and slot (or notification
+            column) of the first bad element.
+    """
+    if not isinstance(action, Mapping) or set(action) != {"layout", "notify"}:
+        got = sorted(action) if isinstance(action, Mapping) else type(action).__name__
+        raise ActionError(f"{where}: expected a dict with keys 'layout' and 'notify', got {got}")
+    n, s, m = ctx.n_users, ctx.n_slots, ctx.n_pushed
+    n_lay = len(ctx.layout_elements)
+    layout, notify = np.asarray(action["layout"]), np.asarray(action["notify"])
+    _check_shape(layout, (n, s), "layout", where)
+    _check_shape(notify, (n, m), "notify", where)
+    if not np.issubdtype(layout.dtype, np.integer):
+        raise ActionError(f"{where}: expected an integer layout, got dtype {layout.dtype}")
+    bad = (layout < 0) | (layout >= n_lay)
+    if bad.any():
+        user, slot = np.argwhere(bad)[0]
+        raise ActionError(
+            f"{where}: user {user}, slot {slot}: expected a laid-out element index in "
+            f"[0, {n_lay}), got {layout[user, slot]}"
+        )
+    if notify.dtype != np.bool_:
+        if not np.issubdtype(notify.dtype, np.integer):
+            raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype {notify.dtype}")
+        bad = (notify != 0) & (notify != 1)
+        if bad.any():
+            user, col = np.argwhere(bad)[0]
+            raise ActionError(
+                f"{where}: user {user}, notification {col}: expected 0 or 1, got "
+                f"{notify[user, col]}"
+            )
+    elements = np.asarray(ctx.layout_elements, dtype=np.int64)[layout.astype(np.int64)]
+    return Action(layout=elements, notify=notify.astype(bool))
+
+
+def _check_shape(a: np.ndarray, want: tuple[int, ...], name: str, where: str) -> None:
+    if a.shape != want:
+        raise ActionError(f"{where}: expected {name} of shape {want}, got {a.shape}")
+

@@ -1,0 +1,199 @@
+"""Wrappers that let standard RL libraries train out of the box.
+
+* :class:`VariantActions`: the action becomes ``MultiDiscrete`` of length 2G, per chooser a layout
+  variant and a notification plan from :mod:`outcome_gym.policies.variants` (chooser ``g`` picks
+  with elements ``2g`` and ``2g + 1``). A chooser is a user (``per="user"``, G = N), a segment
+  (``per="segment"``: everyone in a segment gets the same variant, as a product team ships to a
+  segment) or the whole population (``per="all"``);
+* observation flattening is Gymnasium's own :class:`gymnasium.wrappers.FlattenObservation`;
+* :func:`make_flat_env` builds both around a :class:`PersonalizationEnv` (the entry point of
+  ``outcome_gym/PersonalizationVariants-v0``).
+
+:func:`variant_choices` and :func:`variants_to_action` are the same mapping as plain functions, for
+policies that replay a trained agent outside the env (:class:`~outcome_gym.policies.sb3.SB3Policy`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.wrappers import FlattenObservation
+
+from outcome_gym.env.env import PersonalizationEnv
+from outcome_gym.env.spaces import encode_action
+from outcome_gym.errors import ActionError
+from outcome_gym.policies.variants import Variants
+from outcome_gym.scenario import Scenario
+from outcome_gym.sim.interface import Action, PolicyContext
+
+PER = ("user", "segment", "all")
+
+
+def choosers(ctx: PolicyContext, per: str = "user") -> tuple[np.ndarray, int]:
+    """Which chooser decides for each user, and how many choosers there are.
+
+    Args:
+        ctx: The run's policy context.
+        per: ``user``, ``segment`` or ``all``.
+
+    Returns:
+        N chooser indices and G.
+    """
+    if per == "user":
+        return np.arange(ctx.n_users), ctx.n_users
+    if per == "segment":
+        return np.asarray(ctx.segment, dtype=np.int64), len(ctx.scenario.population.segments)
+    if per == "all":
+        return np.zeros(ctx.n_users, dtype=np.int64), 1
+    raise ValueError(f"expected per to be one of {PER}, got {per!r}")
+
+
+def variant_action_space(variants: Variants, n_choosers: int) -> spaces.MultiDiscrete:
+    """``MultiDiscrete`` of length 2G: ``[layout_0, plan_0, layout_1, plan_1, ...]``.
+
+    Args:
+        variants: The scenario's variant sets.
+        n_choosers: G (N users, K segments, or 1).
+
+    Returns:
+        The action space.
+    """
+    return spaces.MultiDiscrete(np.tile([variants.n_layouts, variants.n_notify], n_choosers))
+
+
+def variant_choices(
+    action: Any, variants: Variants, n_users: int, where: str = "action", unit: str = "user"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split and check a variant action.
+
+    Args:
+        action: 2N integers, per user a layout variant index then a notification plan index.
+        variants: The scenario's variant sets.
+        n_users: The number of choosers G (N for per-user actions).
+        where: Who and when, for error messages.
+        unit: What a chooser is ('user', 'segment', 'all'), for error messages.
+
+    Returns:
+        G layout variant indices and G plan indices.
+
+    Raises:
+        ActionError: Wrong shape, dtype, or an index out of range (naming the user).
+    """
+    a = np.asarray(action)
+    if a.shape != (2 * n_users,):
+        raise ActionError(f"{where}: expected a variant action of shape {(2 * n_users,)}, "
+                          f"got {a.shape}")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise ActionError(f"{where}: expected integer variant indices, got dtype {a.dtype}")
+    pairs = a.reshape(n_users, 2).astype(np.int64)
+    for col, size, what in ((0, variants.n_layouts, "layout variant"),
+                            (1, variants.n_notify, "notification plan")):
+        bad = (pairs[:, col] < 0) | (pairs[:, col] >= size)
+        if bad.any():
+            user = int(np.flatnonzero(bad)[0])
+            raise ActionError(f"{where}: {unit} {user}: expected a {what} index in [0, {size}), "
+                              f"got {pairs[user, col]}")
+    return pairs[:, 0], pairs[:, 1]
+
+
+def variants_to_action(
+    action: Any, variants: Variants, ctx: PolicyContext, default_notify: np.ndarray,
+    where: str = "action", per: str = "user",
+) -> Action:
+    """A simulator :class:`Action` (element indices) from a variant action.
+
+    Args:
+        action: 2N integers (see :func:`variant_action_space`).
+        variants: The scenario's variant sets.
+        ctx: The run's policy context.
+        default_notify: N x M, the scenario's default schedule at this step.
+        where: Who and when, for error messages.
+        per: Who chooses: ``user``, ``segment`` or ``all``.
+
+    Returns:
+        The layouts and sends the chosen variants and plans stand for.
+
+    Raises:
+        ActionError: See :func:`variant_choices`.
+    """
+    group, n_groups = choosers(ctx, per)
+    lay, plan = variant_choices(action, variants, n_groups, where, per)
+    return Action(layout=variants.layout_for(lay[group]),
+                  notify=variants.notify_for(plan[group], np.asarray(default_notify, dtype=bool)))
+
+
+class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
+    """Per user, pick one of a few named layout variants and notification plans.
+
+    The action space is ``MultiDiscrete`` of length 2N (see :func:`variant_action_space`); the
+    variant names are in ``self.variants``. Wraps a :class:`PersonalizationEnv` (possibly already
+    wrapped, e.g. by :class:`~gymnasium.wrappers.FlattenObservation`).
+
+    Args:
+        env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
+        per: Who chooses a variant: each ``user``, each ``segment`` or ``all`` users together.
+
+    Raises:
+        TypeError: ``env.unwrapped`` is not a :class:`PersonalizationEnv`.
+    """
+
+    def __init__(self, env: gym.Env, per: str = "user") -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, per=per)
+        gym.ActionWrapper.__init__(self, env)
+        base = env.unwrapped
+        if not isinstance(base, PersonalizationEnv):
+            raise TypeError(f"VariantActions wraps a PersonalizationEnv, got {type(base).__name__}")
+        self.base: PersonalizationEnv = base
+        self.variants: Variants = base.variants
+        self.per = per
+        _, n_groups = choosers(base.context, per)
+        self.action_space = variant_action_space(self.variants, n_groups)
+
+    def action(self, action: Any) -> dict[str, np.ndarray]:
+        """The native action (laid-out indices, 0/1 sends) for a variant action.
+
+        Args:
+            action: 2N integers, per user a layout variant and a notification plan.
+
+        Returns:
+            The native action of the wrapped env.
+
+        Raises:
+            ActionError: Wrong shape, dtype, or an index out of range (naming the user).
+        """
+        base = self.base
+        where = f"VariantActions at step {base.model.t}"
+        act = variants_to_action(action, self.variants, base.context, base.default_notify(), where,
+                                 self.per)
+        return encode_action(act, base.context)
+
+
+def make_flat_env(
+    scenario: str | Path | Scenario = "productivity_tool",
+    objective: str = "outcome",
+    *,
+    variants: bool = True,
+    per: str = "user",
+    **env_kwargs: Any,
+) -> gym.Env:
+    """A :class:`PersonalizationEnv` with flattened observations and (by default) variant actions.
+
+    Args:
+        scenario: A bundled scenario name, a path, or a :class:`Scenario`.
+        objective: ``engagement``, ``outcome`` or ``mixed``.
+        variants: Wrap with :class:`VariantActions` (``MultiDiscrete`` actions, what SB3 needs).
+        per: Who chooses a variant (see :class:`VariantActions`).
+        **env_kwargs: Further :class:`PersonalizationEnv` arguments (``objective_params``,
+            ``population``, ``horizon_days``, ``guardrails``, ``guardrail_mode``).
+
+    Returns:
+        ``FlattenObservation(VariantActions(PersonalizationEnv(...)))``.
+    """
+    env: gym.Env = PersonalizationEnv(scenario, objective, **env_kwargs)
+    if variants:
+        env = VariantActions(env, per=per)
+    return FlattenObservation(env)

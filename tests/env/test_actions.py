@@ -1,0 +1,170 @@
+"""Bad actions raise ActionError naming the user and slot; guardrails project or refuse."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.error import ResetNeeded
+
+from outcome_gym.env import NATIVE_ID, VARIANTS_ID, PersonalizationEnv, VariantActions
+from outcome_gym.errors import ActionError, PolicyError, ScenarioValidationError
+
+
+@pytest.fixture
+def env():
+    e = PersonalizationEnv("productivity_tool", population=6, horizon_days=2)
+    e.reset(seed=0)
+    return e
+
+
+def _default(env):
+    """The unpersonalized native action (default layout, default schedule)."""
+    n, s = env.context.n_users, env.context.n_slots
+    layout = np.broadcast_to(env.layout_index(env.context.default_layout), (n, s)).copy()
+    return {"layout": layout, "notify": env.default_notify().astype(np.int8)}
+
+
+def test_the_default_action_is_in_the_space_and_steps(env):
+    action = _default(env)
+    assert env.action_space.contains(action)
+    env.step(action)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda a: a.update(layout=a["layout"][:, :-1]), r"expected layout of shape \(6, 7\)"),
+        (lambda a: a.update(notify=a["notify"][:3]), r"expected notify of shape \(6, 3\)"),
+        (lambda a: a.update(layout=a["layout"].astype(float)), "expected an integer layout"),
+        (lambda a: a["layout"].__setitem__((3, 5), 7), r"step 0: user 3, slot 5: .* \[0, 7\), got 7"),
+        (lambda a: a["layout"].__setitem__((2, 4), -1), r"user 2, slot 4: .* got -1"),
+        (lambda a: a["notify"].__setitem__((1, 2), 2), r"user 1, notification 2: expected 0 or 1"),
+        (lambda a: a.update(notify=a["notify"] * 0.5), "expected 0/1 or boolean notify"),
+        (lambda a: a.pop("notify"), "expected a dict with keys 'layout' and 'notify'"),
+    ],
+)
+def test_bad_native_actions_raise_action_error(env, change, match):
+    action = _default(env)
+    change(action)
+    with pytest.raises(ActionError, match=match):
+        env.step(action)
+
+
+def test_a_non_dict_action_raises(env):
+    with pytest.raises(ActionError, match=r"expected a dict .* got ndarray"):
+        env.step(np.zeros(3))
+
+
+def test_step_before_reset_and_after_the_end_needs_reset():
+    env = PersonalizationEnv(population=4, horizon_days=1)
+    with pytest.raises(ResetNeeded):
+        env.step(env.action_space.sample())
+    env.reset(seed=1)
+    done = False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        done = terminated or truncated
+    with pytest.raises(ResetNeeded, match="episode has ended"):
+        env.step(env.action_space.sample())
+
+
+def _move_core(env):
+    action = _default(env)
+    layout = action["layout"]
+    layout[0, [0, 2]] = layout[0, [2, 0]]  # user 0 swaps a core element out of slot 0
+    return action
+
+
+def test_guardrails_project_a_moved_core_and_count_it(env):
+    _, _, _, _, info = env.step(_move_core(env))
+    assert info["guardrail_core_restored"] == 2.0  # the core slot and the misplaced core element
+    assert env.model.observe().layout[0, 0] == env.context.default_layout[0]
+
+
+def test_strict_guardrails_raise_naming_user_and_slot():
+    env = PersonalizationEnv(population=6, horizon_days=2, guardrail_mode="strict")
+    env.reset(seed=0)
+    with pytest.raises(ActionError, match=r"user 0, slot 0: a core element was moved"):
+        env.step(_move_core(env))
+
+
+def test_without_guardrails_nothing_is_projected():
+    env = PersonalizationEnv(population=6, horizon_days=2, guardrails=False)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(_move_core(env))
+    assert all(info[f"guardrail_{k}"] == 0.0 for k in
+               ("core_restored", "layout_reverted", "notification_capped", "quiet_slot"))
+    assert env.model.observe().layout[0, 0] == env.context.default_layout[2]
+
+
+def test_guardrail_counts_reach_info_in_a_quiet_slot():
+    env = PersonalizationEnv(population=5, horizon_days=1)
+    env.reset(seed=0)
+    everything = {"layout": _default(env)["layout"], "notify": np.ones((5, 3), np.int8)}
+    counts = [env.step(everything)[4] for _ in range(4)]
+    night = counts[3]
+    assert night["slot"] == 3  # the scenario's quiet slot
+    assert night["guardrail_quiet_slot"] == 15.0 and night["delivered"] == 0.0
+    assert sum(c["guardrail_notification_capped"] for c in counts) > 0
+
+
+def test_variant_actions_raise_naming_the_user():
+    env = gym.make(VARIANTS_ID)
+    env.reset(seed=0)
+    action = np.zeros(40, dtype=np.int64)
+    action[2 * 4] = 5  # user 4: layout variant 5 of 5
+    with pytest.raises(ActionError, match=r"user 4: expected a layout variant index in \[0, 5\)"):
+        env.step(action)
+    action[2 * 4], action[2 * 7 + 1] = 0, -1
+    with pytest.raises(ActionError, match=r"user 7: expected a notification plan index"):
+        env.step(action)
+    with pytest.raises(ActionError, match=r"shape \(40,\)"):
+        env.step(np.zeros(39, dtype=np.int64))
+
+
+def test_variant_actions_map_to_the_named_variants():
+    base = PersonalizationEnv(population=3, horizon_days=1)
+    env = VariantActions(base)
+    env.reset(seed=0)
+    v = env.variants
+    tips = v.layout_names.index("promote:tips")
+    send = v.notify_names.index("send:social_activity")
+    native = env.action(np.array([tips, send, 0, 0, 0, 1]))
+    assert np.array_equal(base.context.layout_elements[native["layout"][0]], v.layouts[tips])
+    assert native["notify"][0].tolist() == [0, 1, 0]
+    assert native["notify"][1].tolist() == [0, 0, 0]  # plan 'none'
+    assert native["notify"][2].tolist() == base.default_notify()[2].astype(int).tolist()
+
+
+def test_variant_actions_need_a_personalization_env():
+    with pytest.raises(TypeError, match="wraps a PersonalizationEnv"):
+        VariantActions(gym.make("CartPole-v1"))
+
+
+def test_bad_constructor_arguments_are_typed_errors():
+    with pytest.raises(PolicyError, match=r"unknown objective 'outcom'.*Did you mean 'outcome'"):
+        gym.make(NATIVE_ID, objective="outcom")
+    with pytest.raises(PolicyError, match="weight in"):
+        PersonalizationEnv(objective="mixed", objective_params={"weight": 2.0})
+    with pytest.raises(ScenarioValidationError, match=r"population\.size"):
+        PersonalizationEnv(population=0)
+    with pytest.raises(ScenarioValidationError, match="productivity_tool"):
+        PersonalizationEnv(scenario="productivity_tol")
+
+
+def test_segment_variants_give_everyone_in_a_segment_the_same_variant():
+    base = PersonalizationEnv(population=30, horizon_days=1)
+    env = VariantActions(base, per="segment")
+    env.reset(seed=0)
+    k = len(base.context.scenario.population.segments)
+    assert env.action_space.shape == (2 * k,)
+    choice = np.array([1, 0] * k)
+    choice[2 * (k - 1)] = 2  # the last segment gets layout variant 2
+    native = env.action(choice)
+    seg = np.asarray(base.context.segment)
+    lay = np.asarray(native["layout"])
+    assert (lay[seg == k - 1] == lay[seg == k - 1][0]).all()
+    assert not np.array_equal(lay[seg == 0][0], lay[seg == k - 1][0])
+    with pytest.raises(ActionError, match=r"segment 0: expected a layout variant index"):
+        env.action(np.array([99, 0] * k))

@@ -1,0 +1,101 @@
+"""The ``sb3`` policy: a Stable-Baselines3 agent replayed through the runner (needs the rl extra)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from outcome_gym.env import make_flat_env
+from outcome_gym.errors import PolicyError
+from outcome_gym.policies import make
+from outcome_gym.runner import run
+from outcome_gym.testing import check_policy
+from tests.env.helpers import assert_same
+
+N = 20
+
+
+def test_importing_policies_and_making_sb3_does_not_import_torch():
+    code = (
+        "import sys\n"
+        "from outcome_gym.policies import make, names\n"
+        "p = make('sb3', model='agent.zip')\n"
+        "assert 'sb3' in names()\n"
+        "print('torch' in sys.modules, 'stable_baselines3' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.fixture(scope="module")
+def agent():
+    """An untrained PPO agent (random weights): enough to check the plumbing, not the learning."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    env = make_flat_env(population=N, horizon_days=2)
+    return env, sb3.PPO("MlpPolicy", env, n_steps=64, batch_size=32, seed=0, device="cpu")
+
+
+def _env_rollout(env, model, model_seed):
+    obs, _ = env.reset(options={"model_seed": model_seed})
+    infos, done = [], False
+    while not done:
+        action, _ = model.predict(obs, deterministic=True)
+        obs, _, terminated, truncated, info = env.step(action)
+        infos.append(info)
+        done = terminated or truncated
+    return infos
+
+
+def test_sb3_policy_in_the_runner_acts_exactly_as_the_agent_in_the_env(agent):
+    from outcome_gym.policies.sb3 import SB3Policy
+
+    env, model = agent
+    infos = _env_rollout(env, model, model_seed=3)
+    result = run(env.unwrapped.scenario, SB3Policy(model), seed=3)
+    per_step = result.steps.drop(columns=["segment"]).groupby("step").sum()
+    for name in ("sessions", "clicks", "opens", "delivered", "guardrail_core_restored",
+                 "guardrail_quiet_slot", "layout_distance_sum"):
+        assert np.allclose([i[name] for i in infos], per_step[name].to_numpy(), atol=1e-9), name
+    assert result.manifest["policy"]["params"]["model"] == "PPO"
+    again = run(env.unwrapped.scenario, SB3Policy(model), seed=3)
+    assert_same(result.steps.to_dict("list"), again.steps.to_dict("list"))
+
+
+def test_sb3_policy_loads_a_saved_model_by_registry_name(agent, tmp_path):
+    env, model = agent
+    path = tmp_path / "agent.zip"
+    model.save(path)
+    policy = make("sb3", model=str(path))
+    a = run(env.unwrapped.scenario, policy, seed=1).steps
+    b = run(env.unwrapped.scenario, make("sb3", model=model), seed=1).steps
+    assert_same(a.to_dict("list"), b.to_dict("list"))
+
+
+def test_sb3_policy_refuses_another_population_size(agent):
+    from outcome_gym.policies.sb3 import SB3Policy
+
+    env, model = agent
+    # check_policy's first three checks (valid actions, determinism, churn) run at 60 users, so
+    # only a 60-user agent gets that far; it then refuses the other sizes it cannot act for.
+    sb3 = pytest.importorskip("stable_baselines3")
+    env60 = make_flat_env(population=60, horizon_days=2)
+    agent60 = sb3.PPO("MlpPolicy", env60, n_steps=64, batch_size=32, seed=0, device="cpu")
+    with pytest.raises(PolicyError, match=r"population of 1 users needs"):
+        check_policy(lambda: SB3Policy(agent60), env.unwrapped.scenario, steps=12)
+    with pytest.raises(PolicyError, match=r"train on a population of the same size"):
+        run(env60.unwrapped.scenario, SB3Policy(model), seed=0)
+
+
+def test_sb3_policy_reports_a_missing_file_or_algorithm(agent, tmp_path):
+    env, _ = agent
+    with pytest.raises(PolicyError, match="no saved model"):
+        run(env.unwrapped.scenario, make("sb3", model=str(tmp_path / "none.zip")), seed=0)
+    (tmp_path / "x.zip").write_bytes(b"")
+    with pytest.raises(PolicyError, match="unknown algorithm 'PPOO'"):
+        run(env.unwrapped.scenario, make("sb3", model=str(tmp_path / "x.zip"), algorithm="PPOO"),
+            seed=0)

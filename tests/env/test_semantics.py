@@ -1,0 +1,89 @@
+"""What the env's reward, termination, truncation and info mean, checked against the simulator."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from outcome_gym.env import PersonalizationEnv, encode_action
+from outcome_gym.policies.objectives import make_objective
+from outcome_gym.runner import run
+from tests.conftest import variant
+
+
+@pytest.mark.parametrize("objective", ["engagement", "outcome"])
+def test_reward_is_the_user_mean_of_the_objective(objective):
+    env = PersonalizationEnv(objective=objective, population=12, horizon_days=2)
+    env.reset(seed=4)
+    reference = make_objective(objective, env.context)
+    rewards = []
+    while True:
+        _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        record = env.last_record
+        assert reward == pytest.approx(float(np.mean(reference(record.feedback))), abs=1e-12)
+        for name, per_segment in record.segment_metrics.items():
+            assert info[name] == float(np.sum(per_segment))
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    assert len(rewards) == env.context.n_steps and truncated and not terminated
+    assert any(r != 0 for r in rewards)
+
+
+def test_the_env_under_the_default_action_is_the_runner_under_static():
+    """Common random numbers with the runner: model_seed k is runner seed k."""
+    env = PersonalizationEnv(population=40, horizon_days=3)
+    env.reset(options={"model_seed": 7})
+    infos = []
+    done = False
+    while not done:
+        native = encode_action(env.model.default_action(), env.context)
+        _, _, terminated, truncated, info = env.step(native)
+        infos.append(info)
+        done = terminated or truncated
+    steps = run(env.scenario, "static", seed=7).steps
+    per_step = steps.drop(columns=["segment"]).groupby("step").sum()
+    for name in ("sessions", "clicks", "minutes", "opens", "goal_progress",
+                 "guardrail_notification_capped"):
+        got = np.array([i[name] for i in infos])
+        assert np.allclose(got, per_step[name].to_numpy(), rtol=0, atol=1e-9), name
+
+
+def test_terminated_when_every_user_has_churned(tiny):
+    doomed = variant(
+        tiny,
+        **{"user_model.churn_rate": 1.0, "user_model.churn_trust": 1.0,
+           "population.segments.0.trust": 0.0, "population.segments.1.trust": 0.0,
+           "population.segments.0.churn_sensitivity": 50.0,
+           "population.segments.1.churn_sensitivity": 50.0},
+    )
+    env = PersonalizationEnv(doomed, population=8)
+    env.reset(seed=0)
+    steps = 0
+    for steps in range(1, env.context.n_steps + 1):  # noqa: B007 - read after the loop
+        obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated:
+            break
+    assert terminated and not truncated
+    assert steps < env.context.n_steps and not obs["active"].any()
+
+
+def test_overrides_and_objects_are_accepted(tiny):
+    env = PersonalizationEnv(tiny, population=9, horizon_days=2)
+    assert env.context.n_users == 9 and env.context.n_steps == 8
+    assert env.scenario.name == "tiny" and tiny.population.size == 200  # the original is untouched
+
+
+def test_make_with_the_module_prefix_registers_on_demand():
+    code = (
+        "import gymnasium as gym, sys\n"
+        "env = gym.make('outcome_gym.env:outcome_gym/Personalization-v0', population=5)\n"
+        "obs, info = env.reset(seed=0)\n"
+        "assert 'outcome_gym.env' in sys.modules\n"
+        "print(sorted(obs))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "receptivity" in out.stdout

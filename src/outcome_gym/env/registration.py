@@ -42,7 +42,7 @@ ENV_IDS: dict[str, dict[str, Any]] = {
         "kwargs": {
             "scenario": "productivity_tool",
             "objective": "outcome",
-            "population": 60,
+            "population": 200,
             "horizon_days": 7,
             "per": "segment",
         },

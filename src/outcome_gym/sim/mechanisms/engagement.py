@@ -13,9 +13,9 @@ positions k < depth, the user engages with the element at k with multinomial-log
 with alpha = position_exponent (trecs: -0.8) and no_click mass 1.0 (recsim). Choosing no-click
 ends the session (abandonment). An engagement spends ``attention_cost`` minutes of the day's
 attention and makes goal progress min(value * focus, still needed) on every goal the user still
-needs; an element that
-serves none of the user's pending goals is a distraction and leaves residue, focus <- focus * (1 -
-residue), for the rest of the session (mark2005, altmann2007). The session also ends when attention
+needs; an element that serves none of the user's pending goals is a distraction and leaves residue,
+focus <- focus * (1 - residue), for the rest of the session and, fading by ``residue_carry`` per
+slot, into the next ones (mark2005, altmann2007). The session also ends when attention
 runs out, or, once every pending need is met, with probability ``need_met_exit`` (outcome-serving
 sessions are short).
 """

@@ -7,9 +7,9 @@ An available user opens the product in this slot with probability
 
 where ``need`` is the user's summed goal urgency and S the slots per day, so that ``propensity`` reads
 as self-initiated sessions per day for a user available in every slot, without habit or need.
-Opening a notification starts a session (the tap leads into the product) when attention is left. Habit raises
-self-initiated use (lally2010, buyalskaya2023); low trust lowers it
-(kleinberg2024: low reflective value, later quitting).
+Opening a notification always starts a session (the tap leads into the product); a self-initiated
+session needs attention left today. Habit raises self-initiated use (lally2010, buyalskaya2023); low
+trust lowers it (kleinberg2024: low reflective value, later quitting).
 """
 
 from __future__ import annotations

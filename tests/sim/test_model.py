@@ -99,3 +99,18 @@ def test_non_finite_values_raise_numerical_error(tiny, monkeypatch):
                         lambda *a, **k: real(*a, **k) * np.nan)
     with pytest.raises(NumericalError, match=r"mechanism 'notifications'.*step 0"):
         m.advance(m.default_action())
+
+
+def test_model_pickles_mid_run_and_continues_identically(tiny):
+    import pickle
+
+    m = SimulationModel(tiny, 3, mesa_agents=False)
+    for _ in range(5):
+        m.observe()
+        m.advance(m.default_action())
+    m.observe()
+    twin = pickle.loads(pickle.dumps(m))
+    for _ in range(6):
+        a, b = m.advance(m.default_action()), twin.advance(twin.default_action())
+        for k in a.segment_metrics:
+            assert np.array_equal(a.segment_metrics[k], b.segment_metrics[k])

@@ -5,9 +5,8 @@ cannot change the world by writing into an observation, and a record cannot chan
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 
@@ -22,9 +21,36 @@ def readonly(a: np.ndarray) -> np.ndarray:
     return v
 
 
+class FrozenMap(Mapping[str, np.ndarray]):
+    """A read-only, picklable mapping (``MappingProxyType`` cannot be pickled)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, np.ndarray]) -> None:
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("FrozenMap is read-only")
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, np.ndarray]]]:
+        return (FrozenMap, (self._data,))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({list(self._data)})"
+
+
 def frozen_map(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
     """A read-only mapping of read-only arrays."""
-    return MappingProxyType({k: readonly(np.asarray(v)) for k, v in d.items()})
+    return FrozenMap({k: readonly(np.asarray(v)) for k, v in d.items()})
 
 
 @dataclass(frozen=True)

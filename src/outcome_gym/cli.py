@@ -263,6 +263,82 @@ def policies() -> None:
         typer.echo(f"{name:<20} {registry.describe(name)}")
 
 
+@app.command()
+@_bad_input_exits_2
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Experiment file (experiments/*.yaml).")],
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="Worker processes (default: the CPUs available; 0 runs in this "
+                                 "process, for debugging)."),
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="local (process pool) or dask (default: local, or dask "
+                                      "with --address).")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip finished runs in the output folder.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the expansion (one line per run); run nothing.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Sweep folder (default: results/<experiment name>).")
+    ] = None,
+    retries: Annotated[
+        int, typer.Option(min=1, help="Times a run may kill its worker before it counts as failed.")
+    ] = 2,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run an experiment: scenarios x grid x policies x seeds. Exit 1 if any run failed."""
+    from outcome_gym.experiments.sweep import dry_run_lines, plan_sweep
+    from outcome_gym.experiments.sweep import sweep as run_sweep
+
+    chosen = backend or ("dask" if address else "local")
+    if chosen not in ("local", "dask"):
+        typer.echo(f"error: --backend: expected local or dask, got {chosen!r}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if address and chosen != "dask":
+        typer.echo("error: --address needs --backend dask", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        plan = plan_sweep(file)
+    except ScenarioError as exc:  # every problem of every point, one per line
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if dry_run:
+        for line in dry_run_lines(plan, out or Path("results") / plan.name):
+            typer.echo(line)
+        return
+    try:
+        result = run_sweep(plan, out=out, workers=workers, backend=chosen, address=address,
+                           resume=resume, progress=not quiet, retries=retries)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished runs are kept; run again with --resume", err=True)
+        raise typer.Exit(130) from None
+    for line in result.lines():
+        typer.echo(line, err=line.startswith(("  ", "failed runs", "warning")))
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@_bad_input_exits_2
+def report(
+    sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder (results/<experiment>).")],
+    out: Annotated[Path | None, typer.Option(help="Report folder (default: SWEEP_DIR/report).")]
+    = None,
+) -> None:
+    """Draw a sweep's figures and write report.md and a self-contained report.html."""
+    from outcome_gym.experiments.report import write_sweep_report
+
+    path = write_sweep_report(sweep_dir, out)
+    typer.echo(f"report written to {path / 'report.md'} and {path / 'report.html'}")
+
+
 def main() -> None:
     """Entry point: run the app and turn any outcome-gym error into exit code 2."""
     try:

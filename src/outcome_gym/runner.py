@@ -7,6 +7,7 @@ record = model.advance(action); policy.update(obs, action, record.feedback); col
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -52,6 +53,7 @@ class RunResult:
         return write_result(self, out_dir)
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
     out = {}
     for name in ("outcome-gym", *DEPENDENCIES):
@@ -76,7 +78,7 @@ def manifest_for(
         "policy": {"name": policy_name, "params": params},
         "guardrails": guardrails,
         "seed": seed,
-        "versions": _versions(),
+        "versions": dict(_versions()),
         "python": sys.version.split()[0],
         "platform": {"system": platform.system(), "machine": platform.machine()},
     }

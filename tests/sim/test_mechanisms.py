@@ -217,3 +217,20 @@ def test_event_pipe_delays_and_drops():
     assert all(s["g.failed"].sum() == 0 for s in seen)
     with pytest.raises(ValueError):
         seen[3]["g.completed"][0] = 5  # read-only
+
+
+def test_sampled_divergence_two_equal_halves():
+    from outcome_gym.sim.layout import sampled_divergence
+
+    n = 400
+    layout = np.zeros((n, 3), dtype=np.int16)
+    layout[n // 2:, 2] = 7  # half the users differ in one of three equally weighted positions
+    weight = np.ones(3)
+    d, pairs, distinct, bits = sampled_divergence(layout, np.ones(n, bool), 0, n, weight,
+                                                  np.random.default_rng(0), pairs=20_000)
+    # P(two distinct users differ) = (n/2)^2 * 2 / (n (n - 1)); their distance is 1/3
+    expected = (n / 2) ** 2 * 2 / (n * (n - 1)) / 3
+    assert d / pairs == pytest.approx(expected, rel=0.03)
+    assert distinct == 2 and bits == pytest.approx(1.0, abs=0.01)
+    assert sampled_divergence(layout, np.zeros(n, bool), 0, n, weight,
+                              np.random.default_rng(0)) == (0.0, 0, 0, 0.0)

@@ -68,6 +68,12 @@ def flatten(scenario: Scenario, summary: dict[str, Any]) -> dict[str, float]:
                                                               "layout_distance_mean"))
     out["fragmentation.core_consistency"] = _overall(summary, ("fragmentation",
                                                                "core_consistency"))
+    out["fragmentation.pairwise_distance"] = _overall(summary, ("fragmentation",
+                                                                "pairwise_distance_mean"))
+    out["fragmentation.distinct_layouts"] = _overall(summary, ("fragmentation",
+                                                               "distinct_layouts_mean"))
+    out["fragmentation.layout_entropy_bits"] = _overall(summary, ("fragmentation",
+                                                                  "layout_entropy_bits_mean"))
     out["fragmentation.context_failure_rate"] = _overall(summary, ("fragmentation",
                                                                    "context_failure_rate_all"))
     for k in KINDS:

@@ -108,10 +108,12 @@ def outcome_bars(cmp: Comparison) -> plt.Figure:
 def fragmentation_panel(cmp: Comparison) -> plt.Figure:
     """Layout distance, core consistency, context failures and support tickets per policy."""
     panels = [("fragmentation.layout_distance", "layout distance from default"),
+              ("fragmentation.pairwise_distance", "distance between two users"),
+              ("fragmentation.layout_entropy_bits", "entropy of experiences, bits"),
               ("fragmentation.core_consistency", "core consistency"),
               ("fragmentation.context_failure_rate", "context-event failure rate"),
               ("fragmentation.support_tickets", "support tickets per user")]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
     for ax, (metric, title) in zip(axes, panels, strict=True):
         _bars(ax, cmp, metric, title)
     fig.tight_layout()

@@ -26,3 +26,44 @@ def core_consistent(layout: np.ndarray, default: np.ndarray, core_slot: np.ndarr
     if not core_slot.any():
         return np.ones(layout.shape[0], dtype=bool)
     return rowall(layout[:, core_slot] == default[core_slot])
+
+
+def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop: int,
+                       weight: np.ndarray, rng: np.random.Generator,
+                       pairs: int = 1000) -> tuple[float, int, int, float]:
+    """How far apart the experiences of one segment's users are, from a random sample.
+
+    Estimators (users ``start`` .. ``stop - 1``; inactive users are skipped):
+
+    * pairwise distance: mean of ``layout_distance`` over ``pairs`` pairs of distinct users drawn
+      uniformly with replacement — unbiased for the mean over all pairs (hannak2013 measure the same
+      quantity between two users' personalized results);
+    * distinct experiences: number of different layouts among up to ``pairs`` sampled users, and
+      the Shannon entropy (bits) of their frequencies — exact when the segment has at most
+      ``pairs`` active users, otherwise a lower bound on the segment's count.
+
+    Args:
+        layout: N x S layouts.
+        active: N active flags.
+        start, stop: The segment's user block.
+        weight: S position weights.
+        rng: The ``metrics`` stream (drawn the same amount every step whatever the policy does).
+        pairs: Sample size.
+
+    Returns:
+        (sum of sampled pair distances, number of pairs, distinct layouts, entropy in bits).
+    """
+    u = rng.random((3, pairs))  # fixed draw count: common random numbers across policies
+    users = start + np.flatnonzero(active[start:stop])
+    n = users.size
+    if n < 2:
+        return 0.0, 0, int(n), 0.0
+    ia = (u[0] * n).astype(np.int64)
+    ib = (u[1] * (n - 1)).astype(np.int64)
+    ib += ib >= ia  # a uniformly drawn other user
+    d = layout_distance(layout[users[ia]], layout[users[ib]], weight)
+    sample = users if n <= pairs else users[np.unique((u[2] * n).astype(np.int64))]
+    rows = np.ascontiguousarray(layout[sample])
+    _, counts = np.unique(rows, axis=0, return_counts=True)
+    p = counts / counts.sum()
+    return float(d.sum()), int(pairs), int(counts.size), float(-(p * np.log2(p)).sum())

@@ -22,7 +22,7 @@ from outcome_gym.errors import NumericalError
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._rows import rowany, rowsum
-from outcome_gym.sim.layout import core_consistent, layout_distance
+from outcome_gym.sim.layout import core_consistent, layout_distance, sampled_divergence
 from outcome_gym.sim.mechanisms import context as ctx_mech
 from outcome_gym.sim.mechanisms import engagement, notifications, sessions, trust
 from outcome_gym.sim.mechanisms.availability import availability_table, available
@@ -639,6 +639,7 @@ class SimulationModel(mesa.Model):
             )
         self._accumulate(per_user)
         seg = self._segment_sums(per_user)
+        seg.update(self._divergence(layout))
         seen = self._events.push(
             t, events, self.streams["instrumentation"].random((2 * len(self._events.names), pop.n))
         )
@@ -670,6 +671,22 @@ class SimulationModel(mesa.Model):
             element_clicks=itf.readonly(out["element_clicks"].sum(axis=0)),
             feedback=fb,
         )
+
+    def _divergence(self, layout: np.ndarray) -> dict[str, np.ndarray]:
+        """Sampled pairwise distance and distinct experiences within each segment."""
+        k = len(self.world.segment_ids)
+        out = {name: np.zeros(k) for name in ("pair_distance_sum", "pairs", "distinct_layouts",
+                                              "layout_entropy_bits")}
+        stops = np.r_[self._seg_starts[1:], self.pop.n]
+        rng = self.streams["metrics"]
+        for start, stop, seg in zip(self._seg_starts, stops, self._seg_ids, strict=True):
+            d, n, distinct, entropy = sampled_divergence(
+                layout, self.pop.active, int(start), int(stop), self.world.slot_weight, rng)
+            out["pair_distance_sum"][seg] = d
+            out["pairs"][seg] = n
+            out["distinct_layouts"][seg] = distinct
+            out["layout_entropy_bits"][seg] = entropy
+        return out
 
     def _segment_sums(self, per_user: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Per-segment sums (users are stored in contiguous segment blocks)."""

@@ -25,6 +25,7 @@ STREAMS = (
     "churn",  # quitting (endogenous)
     "instrumentation",  # what the product observes: receptivity signal, event noise
     "policy",  # handed to the policy's reset()
+    "metrics",  # sampling for diversity metrics (appended last: earlier streams are unchanged)
 )
 
 

@@ -94,3 +94,10 @@ def test_cli_compare(tmp_path):
     assert (tmp_path / "r" / "report.html").exists()
     res = CliRunner().invoke(app, ["compare", str(TINY), "--policies", "static,nope", "-q"])
     assert res.exit_code != 0
+
+
+def test_too_few_seeds_warns(cmp_small):
+    cmp, out = cmp_small
+    assert cmp.warnings and "use at least 7 seeds" in cmp.warnings[0]
+    assert "use at least 7 seeds" in (out / "report.md").read_text()
+    assert json.loads((out / "summary.json").read_text())["warnings"] == cmp.warnings

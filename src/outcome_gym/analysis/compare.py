@@ -113,6 +113,20 @@ class Comparison:
     out: Path | None = None
     summaries: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Caveats a reader must see (e.g. too few seeds for any difference to be significant)."""
+        n = len(self.seeds)
+        k = max(len(self.scenario.outcomes), 1)
+        smallest_p = 2.0 / 2.0**n  # exact sign-flip test: the all-same-sign patterns
+        out = []
+        if smallest_p >= 0.05 / k:
+            need = next(m for m in range(n, 40) if 2.0 / 2.0**m < 0.05 / k)
+            out.append(f"with {n} seeds no outcome difference can reach significance (smallest "
+                       f"possible p = {smallest_p:.3g} vs {0.05 / k:.3g} needed): every verdict is "
+                       f"'no effect' by construction; use at least {need} seeds")
+        return out
+
     def table(self) -> pd.DataFrame:
         """One row per policy x metric: means, difference and lift with intervals, effect size."""
         rows = []
@@ -136,6 +150,7 @@ class Comparison:
             "means": {label: {m: float(g[m].mean()) for m in self.info}
                       for label, g in self.runs.groupby("policy", sort=False)},
             "metrics": {m: i.__dict__ for m, i in self.info.items()},
+            "warnings": self.warnings,
         }
 
     def headline(self) -> list[str]:

@@ -46,7 +46,7 @@ def headline_lines(cmp: Comparison) -> list[str]:
         flag = " (coherence flag: " + "; ".join(r for r in v.reasons if "consisten" in r
                                                  or "failure" in r) + ")" if v.coherence_flag else ""
         lines.append(f"{label}: " + ", ".join(parts) + f" → {v.verdict}{flag}")
-    return lines
+    return lines + [f"warning: {w}" for w in cmp.warnings]
 
 
 def _row(label: str, st: PairedStat) -> list[str]:

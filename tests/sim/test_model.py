@@ -114,3 +114,7 @@ def test_model_pickles_mid_run_and_continues_identically(tiny):
         a, b = m.advance(m.default_action()), twin.advance(twin.default_action())
         for k in a.segment_metrics:
             assert np.array_equal(a.segment_metrics[k], b.segment_metrics[k])
+    sa, sb = m.user_state(), twin.user_state()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert np.array_equal(sa[k], sb[k]), k

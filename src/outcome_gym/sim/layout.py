@@ -30,7 +30,7 @@ def core_consistent(layout: np.ndarray, default: np.ndarray, core_slot: np.ndarr
 
 def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop: int,
                        weight: np.ndarray, rng: np.random.Generator,
-                       pairs: int = 1000) -> tuple[float, int, int, float]:
+                       pairs: int = 500) -> tuple[float, int, int, float]:
     """How far apart the experiences of one segment's users are, from a random sample.
 
     Estimators (users ``start`` .. ``stop - 1``; inactive users are skipped):
@@ -63,7 +63,18 @@ def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop:
     ib += ib >= ia  # a uniformly drawn other user
     d = layout_distance(layout[users[ia]], layout[users[ib]], weight)
     sample = users if n <= pairs else users[np.unique((u[2] * n).astype(np.int64))]
-    rows = np.ascontiguousarray(layout[sample])
-    _, counts = np.unique(rows, axis=0, return_counts=True)
+    _, counts = np.unique(_row_keys(layout[sample]), axis=0, return_counts=True)
     p = counts / counts.sum()
     return float(d.sum()), int(pairs), int(counts.size), float(-(p * np.log2(p)).sum())
+
+
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """One exact integer key per layout row (positional base-E code) when it fits in int64,
+    else the rows themselves; a 1-D unique is ~10x faster than ``unique(axis=0)``."""
+    base = int(rows.max(initial=0)) + 1
+    if rows.shape[1] * np.log2(max(base, 2)) >= 62:
+        return np.ascontiguousarray(rows)
+    keys = np.zeros(rows.shape[0], dtype=np.int64)
+    for k in range(rows.shape[1]):  # loop over positions, not users
+        keys = keys * base + rows[:, k]
+    return keys

@@ -69,8 +69,10 @@ def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop:
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:
-    """One exact integer key per layout row (positional base-E code) when it fits in int64,
-    else the rows themselves; a 1-D unique is ~10x faster than ``unique(axis=0)``."""
+    """One exact integer key per layout row (positional base-E code) when it fits in int64.
+
+    Otherwise the rows themselves; a 1-D unique is ~10x faster than ``unique(axis=0)``.
+    """
     base = int(rows.max(initial=0)) + 1
     if rows.shape[1] * np.log2(max(base, 2)) >= 62:
         return np.ascontiguousarray(rows)

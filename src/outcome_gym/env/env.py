@@ -17,11 +17,9 @@ distinct populations. ``reset(options={"model_seed": k})`` runs the population t
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
-import cloudpickle
 import gymnasium as gym
 import numpy as np
 from gymnasium.error import ResetNeeded
@@ -41,7 +39,6 @@ from outcome_gym.sim.interface import Action, Observation, PolicyContext, StepRe
 from outcome_gym.sim.model import SimulationModel
 
 MAX_MODEL_SEED = 2**63 - 1
-_LIVE = ("_model", "_objective", "_guard", "_obs", "last_record")
 
 
 def resolve_scenario(
@@ -252,18 +249,3 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         for name, per_segment in record.segment_metrics.items():
             info[name] = float(np.sum(per_segment))
         return info
-
-    # --- pickling ----------------------------------------------------------------------------
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The model's cached observation holds read-only mappings and objectives are closures
-        # (``mixed`` keeps running scales in one); cloudpickle keeps both, by value.
-        state = self.__dict__.copy()
-        state["_live"] = cloudpickle.dumps({k: state.pop(k) for k in _LIVE})
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        live = pickle.loads(state.pop("_live"))
-        self.__dict__.update(state)
-        self.__dict__.update(live)

@@ -41,14 +41,19 @@ METRIC_EVENTS: dict[str, str] = {
 }
 
 
-def engagement_objective(ctx: PolicyContext) -> Objective:
-    """Clicks + sessions + opens + minutes / 10 per user."""
+class EngagementObjective:
+    """Clicks + sessions + opens + minutes / 10 per user (a picklable callable)."""
 
-    def reward(fb: Feedback) -> np.ndarray:
+    def __call__(self, fb: Feedback) -> np.ndarray:
+        """Per-user reward of one step's feedback."""
         return (np.asarray(fb.clicks, np.float64) + np.asarray(fb.sessions, np.float64)
                 + np.asarray(fb.opens, np.float64) + np.asarray(fb.minutes, np.float64) / 10.0)
 
-    return reward
+
+def engagement_objective(ctx: PolicyContext) -> Objective:
+    """Clicks + sessions + opens + minutes / 10 per user."""
+    del ctx
+    return EngagementObjective()
 
 
 def outcome_weights(ctx: PolicyContext) -> dict[str, float]:
@@ -63,37 +68,53 @@ def outcome_weights(ctx: PolicyContext) -> dict[str, float]:
     return weights
 
 
-def outcome_objective(ctx: PolicyContext) -> Objective:
-    """Weighted count of the instrumented outcome events behind the outcome specs."""
-    weights = outcome_weights(ctx)
+class OutcomeObjective:
+    """Weighted count of instrumented outcome events (a picklable callable)."""
 
-    def reward(fb: Feedback) -> np.ndarray:
+    def __init__(self, weights: dict[str, float]) -> None:
+        self.weights = dict(weights)
+
+    def __call__(self, fb: Feedback) -> np.ndarray:
+        """Per-user reward of one step's feedback."""
         out = np.zeros(np.asarray(fb.clicks).shape[0])
-        for event, w in weights.items():
+        for event, w in self.weights.items():
             if event in fb.events:
                 out += w * np.asarray(fb.events[event], np.float64)
         return out
 
-    return reward
+
+def outcome_objective(ctx: PolicyContext) -> Objective:
+    """Weighted count of the instrumented outcome events behind the outcome specs."""
+    return OutcomeObjective(outcome_weights(ctx))
+
+
+class MixedObjective:
+    """``(1 - weight) * engagement + weight * outcome``, each on its running mean magnitude."""
+
+    def __init__(self, weights: dict[str, float], weight: float) -> None:
+        self.engagement = EngagementObjective()
+        self.outcome = OutcomeObjective(weights)
+        self.weight = weight
+        self.n = 0
+        self.scale_e = 0.0
+        self.scale_o = 0.0
+
+    def __call__(self, fb: Feedback) -> np.ndarray:
+        """Per-user reward of one step's feedback (updates the running scales)."""
+        e, o = self.engagement(fb), self.outcome(fb)
+        self.n += 1
+        self.scale_e += (np.abs(e).mean() - self.scale_e) / self.n
+        self.scale_o += (np.abs(o).mean() - self.scale_o) / self.n
+        se = self.scale_e if self.scale_e > 0 else 1.0
+        so = self.scale_o if self.scale_o > 0 else 1.0
+        return (1 - self.weight) * e / se + self.weight * o / so
 
 
 def mixed_objective(ctx: PolicyContext, weight: float = 0.5) -> Objective:
     """``(1 - weight) * engagement + weight * outcome``, each on its running mean scale."""
     if not 0.0 <= weight <= 1.0:
         raise PolicyError(f"objective 'mixed': expected weight in [0, 1], got {weight}")
-    eng, out = engagement_objective(ctx), outcome_objective(ctx)
-    scale = {"e": 0.0, "o": 0.0, "n": 0}
-
-    def reward(fb: Feedback) -> np.ndarray:
-        e, o = eng(fb), out(fb)
-        scale["n"] += 1
-        scale["e"] += (np.abs(e).mean() - scale["e"]) / scale["n"]
-        scale["o"] += (np.abs(o).mean() - scale["o"]) / scale["n"]
-        se = scale["e"] if scale["e"] > 0 else 1.0
-        so = scale["o"] if scale["o"] > 0 else 1.0
-        return (1 - weight) * e / se + weight * o / so
-
-    return reward
+    return MixedObjective(outcome_weights(ctx), weight)
 
 
 _OBJECTIVES: dict[str, Callable[..., Objective]] = {

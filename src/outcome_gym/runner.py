@@ -7,24 +7,19 @@ record = model.advance(action); policy.update(obs, action, record.feedback); col
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import platform
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from outcome_gym._io import dumps, package_versions, write_parquet
 from outcome_gym.errors import OutcomeGymError, PolicyError, ResultsError
 from outcome_gym.metrics.summary import summarize
 from outcome_gym.metrics.tables import StepCollector
@@ -53,17 +48,6 @@ class RunResult:
         return write_result(self, out_dir)
 
 
-@functools.cache
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in ("outcome-gym", *DEPENDENCIES):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
 def manifest_for(
     scenario: Scenario,
     policy_name: str,
@@ -78,7 +62,7 @@ def manifest_for(
         "policy": {"name": policy_name, "params": params},
         "guardrails": guardrails,
         "seed": seed,
-        "versions": dict(_versions()),
+        "versions": package_versions(("outcome-gym", *DEPENDENCIES)),
         "python": sys.version.split()[0],
         "platform": {"system": platform.system(), "machine": platform.machine()},
     }
@@ -161,31 +145,16 @@ def _act(policy: Any, name: str, obs: Any, step: int) -> Any:
         ) from exc
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table, path, compression="zstd")
-
-
-def _json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON-serializable: {type(o).__name__}")
-
-
 def write_result(result: RunResult, out_dir: str | Path) -> Path:
     """Write manifest.json, summary.json and the Parquet tables into ``out_dir`` atomically."""
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        (tmp / "manifest.json").write_text(_json(result.manifest))
-        (tmp / "summary.json").write_text(_json(result.summary))
+        (tmp / "manifest.json").write_text(dumps(result.manifest))
+        (tmp / "summary.json").write_text(dumps(result.summary))
         for name in ("steps", "users", "positions", "elements"):
-            _write_parquet(getattr(result, name), tmp / f"{name}.parquet")
+            write_parquet(getattr(result, name), tmp / f"{name}.parquet")
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

@@ -59,7 +59,7 @@ def test_expectations_pass_and_fail_with_sentences(tmp_path):
     p = _contract(tmp_path, params={"keep_core": False}, expectations=[
         {"kind": "core_consistency", "min": 0.99},
         {"kind": "guardrail_modifications", "guardrail": "core_restored", "max": 0},
-        {"kind": "layout" if False else "context_failure_rate", "max": 0.9},
+        {"kind": "context_failure_rate", "max": 0.9},
         {"kind": "notifications_per_user_day", "max": 10},
         {"kind": "engagement_lift", "max": 5.0},
     ])

@@ -94,7 +94,7 @@ def _run_one(task: tuple[dict[str, Any], PolicySpec, int, Any, str | None]) -> d
     if out is not None:
         res.write(out)
     return {"label": spec.label, "seed": seed, "metrics": flatten(scenario, res.summary),
-            "summary": res.summary, "daily": _daily(res.steps, scenario.population.size)}
+            "daily": _daily(res.steps, scenario.population.size)}
 
 
 @dataclass
@@ -111,7 +111,6 @@ class Comparison:
     verdicts: dict[str, Verdict]
     info: dict[str, MetricInfo]
     out: Path | None = None
-    summaries: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[str]:
@@ -276,10 +275,8 @@ def _assemble(sc: Scenario, specs: list[PolicySpec], reference: str, seeds: list
         flag, why = _coherence(sc, pol)
         verdicts[spec.label] = decide(spec.label, reference, stats[spec.label]["engagement.index"],
                                       outcomes, flag, why)
-    summaries = {(r["label"], r["seed"]): r["summary"] for r in results}
     return Comparison(scenario=sc, policies=specs, reference=reference, seeds=seeds, runs=runs,
-                      daily=daily, stats=stats, verdicts=verdicts, info=info,
-                      summaries=summaries)
+                      daily=daily, stats=stats, verdicts=verdicts, info=info)
 
 
 def _coherence(sc: Scenario, pol: pd.DataFrame) -> tuple[bool, list[str]]:

@@ -54,6 +54,7 @@ def flatten(scenario: Scenario, summary: dict[str, Any]) -> dict[str, float]:
     for m in ("clicks", "sessions", "opens", "minutes"):
         out[f"engagement.{m}"] = _overall(summary, ("engagement", f"{m}_per_user"))
     out["engagement.open_rate"] = _overall(summary, ("engagement", "open_rate"))
+    out["engagement.delivered"] = _overall(summary, ("engagement", "delivered_per_user"))
     for sid, s in segs.items():
         out[f"engagement.index[{sid}]"] = engagement_index(s)
     for oid, o in summary["outcomes"].items():

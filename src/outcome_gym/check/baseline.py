@@ -19,10 +19,10 @@ import json
 import math
 import platform
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from outcome_gym._io import package_versions
 from outcome_gym.errors import Problem, ScenarioError, ScenarioFileError
 
 if TYPE_CHECKING:
@@ -36,12 +36,7 @@ PACKAGES = ("outcome-gym", "numpy", "pandas", "pyarrow", "scipy", "mesa", "pydan
 
 def fingerprint() -> dict[str, str]:
     """Versions and platform that decide whether results reproduce bit for bit."""
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
+    out = package_versions(PACKAGES)
     out["python"] = sys.version.split()[0]
     out["system"] = platform.system()
     out["machine"] = platform.machine()

@@ -185,26 +185,13 @@ def evaluate_expectation(exp: Any, contract: Contract, sc: Scenario, cmp: Compar
                            observed=_fmt(m), passed=ok, message=msg, value=m)
     if isinstance(exp, NotificationsPerUserDay):
         days = sc.clock.n_steps / sc.clock.slots_per_day
-        per_day = [s["overall_delivered"] / days for s in
-                   _delivered(cmp, label)]
-        m = float(sum(per_day) / len(per_day)) if per_day else math.nan
+        delivered = cmp.runs.loc[cmp.runs["policy"] == label, "engagement.delivered"]
+        m = float(delivered.mean() / days) if len(delivered) else math.nan
         what = "notifications per user per day"
         ok, msg = _check_mean(m, exp.min, exp.max, what)
         return CheckResult(**base, expectation=what, bound=_bound_text(exp.min, exp.max, False),
                            observed=_fmt(m), passed=ok, message=msg, value=m)
     raise PolicyError(f"unknown expectation {exp!r}")  # pragma: no cover
-
-
-def _delivered(cmp: Comparison, label: str) -> list[dict[str, float]]:
-    out = []
-    for (lab, _seed), summary in cmp.summaries.items():
-        if lab != label:
-            continue
-        segs = summary["segments"].values()
-        n = sum(s["n_users"] for s in segs) or 1
-        out.append({"overall_delivered": sum(s["engagement"]["delivered_per_user"] * s["n_users"]
-                                             for s in segs) / n})
-    return out
 
 
 def _validate_refs(contract: Contract, sc: Scenario) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from outcome_gym.errors import OutcomeGymError, Problem, ScenarioError, ScenarioValidationError
 from outcome_gym.experiments.loading import ExperimentFile
-from outcome_gym.experiments.policy import build_policy
+from outcome_gym.policies import make as make_policy
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
 from outcome_gym.scenario.yamlio import KeyPath, format_path
 
@@ -420,7 +420,7 @@ class _Expander:
         key = canonical([spec.name, params])
         if key not in self._policy_cache:
             try:
-                build_policy(spec.name, params)
+                make_policy(spec.name, **params)
                 self._policy_cache[key] = None
             except Exception as exc:  # a constructor may raise anything; report it, run nothing
                 self._policy_cache[key] = f"{type(exc).__name__}: {exc}" if not isinstance(

@@ -20,14 +20,12 @@ writes them byte for byte as an uninterrupted one does.
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 import shutil
 import sys
 import tempfile
 import uuid
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from outcome_gym._io import dumps, package_versions, parquet_bytes
 from outcome_gym.analysis.metrics import describe, flatten
 from outcome_gym.errors import ResultsError
 
@@ -47,24 +46,6 @@ DATASET = "dataset"
 DEPENDENCIES = ("outcome-gym", "numpy", "pandas", "pyarrow", "mesa", "gymnasium", "pydantic",
                 "networkx")
 FIXED_COLUMNS = ("run_id", "scenario", "scenario_source", "policy", "policy_name", "params")
-
-
-def dumps(obj: Any) -> str:
-    """JSON as every file of the store writes it: sorted keys, two-space indent, newline."""
-    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON-serializable: {type(o).__name__}")
-
-
-def parquet_bytes(df: pd.DataFrame) -> bytes:
-    """A table as Parquet bytes (zstd, no index), as ``RunResult.write`` stores it."""
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf, compression="zstd")
-    return buf.getvalue()
 
 
 # --- one run's folder --------------------------------------------------------------------------
@@ -192,16 +173,6 @@ def _axis_column(kind: str, values: list[Any]) -> pd.Series:
                      dtype=object)
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in DEPENDENCIES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
@@ -303,7 +274,7 @@ def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
         "columns": {"fixed": list(FIXED_COLUMNS), "axes": [a.key for a in plan.axes],
                     "metrics": metric_cols},
         "metrics": metrics,
-        "versions": _versions(),
+        "versions": package_versions(DEPENDENCIES),
         "python": sys.version.split()[0],
     }
 

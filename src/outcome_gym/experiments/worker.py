@@ -58,12 +58,12 @@ def run_manifest(task: RunTask, base: dict[str, Any]) -> dict[str, Any]:
 
 def simulate(task: RunTask) -> tuple[dict[str, bytes], int]:
     """Run the simulation; return the run folder's files and the user-steps simulated."""
-    from outcome_gym.experiments.policy import build_policy
+    from outcome_gym.policies import make as make_policy
     from outcome_gym.runner import run
     from outcome_gym.scenario import validate_scenario
 
     scenario = validate_scenario(task.scenario_data(), file=f"run {task.run_id}")
-    policy = build_policy(task.policy, dict(task.params))
+    policy = make_policy(task.policy, **dict(task.params))
     result = run(scenario, policy, task.seed)
     files = {"manifest.json": dumps(run_manifest(task, result.manifest)).encode(),
              "summary.json": dumps(result.summary).encode()}

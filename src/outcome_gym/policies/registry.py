@@ -53,16 +53,27 @@ def describe(name: str) -> str:
 
 
 def _import_object(spec: str) -> Any:
-    """Import ``package.module:Attribute`` (a team's own policy class, without registering it)."""
+    """Import ``package.module:Attribute`` (a team's own policy class, without registering it).
+
+    This is also how spawned sweep workers and other machines find a policy: a ``register()`` call
+    in the driver alone does not exist there, an importable module does.
+    """
     import importlib
 
     module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise PolicyError(f"expected 'package.module:Class', got {spec!r}")
     try:
         obj: Any = importlib.import_module(module)
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise PolicyError(f"cannot import policy '{spec}': {exc}") from None
+        raise PolicyError(
+            f"cannot import policy '{spec}': {type(exc).__name__}: {exc} (is '{module}' importable "
+            "in every worker, e.g. installed or on PYTHONPATH?)"
+        ) from None
+    if not callable(obj):
+        raise PolicyError(f"policy '{spec}' is not a class or factory, got {type(obj).__name__}")
     return obj
 
 

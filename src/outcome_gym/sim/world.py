@@ -53,6 +53,7 @@ class World:
     slots_per_day: int
     n_steps: int
     start_weekday: int
+    schedule: tuple[ScheduledSend, ...] = ()
 
     @property
     def n_slots(self) -> int:
@@ -78,22 +79,47 @@ class World:
         """The default schedule's sends at ``step`` for users of ``segment`` (N x M bools)."""
         day, slot, weekday = self.time_of(step)
         out = np.zeros((segment.shape[0], self.n_pushed), dtype=bool)
-        col = {int(e): m for m, e in enumerate(self.pushed_elements)}
-        eidx = {e: i for i, e in enumerate(self.element_ids)}
-        sidx = {s: i for i, s in enumerate(self.segment_ids)}
-        names = self.scenario.clock.names
-        for item in self.scenario.product.schedule:
-            item_slot = item.slot if isinstance(item.slot, int) else names.index(item.slot)
-            if item_slot != slot or day % item.period_days != item.on_day:
+        for item in self.schedule:
+            if item.slot != slot or day % item.period_days != item.on_day:
                 continue
-            if item.weekdays is not None and WEEKDAYS[weekday] not in item.weekdays:
+            if item.weekdays is not None and weekday not in item.weekdays:
                 continue
-            m = col[eidx[item.element]]
             if item.segments is None:
-                out[:, m] = True
+                out[:, item.column] = True
             else:
-                out[:, m] |= np.isin(segment, [sidx[s] for s in item.segments])
+                out[:, item.column] |= np.isin(segment, item.segments)
         return out
+
+
+@dataclass(frozen=True)
+class ScheduledSend:
+    """One default-schedule entry resolved to indices (built once, read every step)."""
+
+    column: int
+    slot: int
+    period_days: int
+    on_day: int
+    weekdays: frozenset[int] | None
+    segments: tuple[int, ...] | None
+
+
+def _resolve_schedule(scenario: Scenario, pushed: np.ndarray) -> tuple[ScheduledSend, ...]:
+    col = {int(e): m for m, e in enumerate(pushed)}
+    eidx = scenario.element_index()
+    sidx = scenario.segment_index()
+    names = scenario.clock.names
+    return tuple(
+        ScheduledSend(
+            column=col[eidx[item.element]],
+            slot=item.slot if isinstance(item.slot, int) else names.index(item.slot),
+            period_days=item.period_days,
+            on_day=item.on_day,
+            weekdays=None if item.weekdays is None else frozenset(
+                WEEKDAYS.index(w) for w in item.weekdays),
+            segments=None if item.segments is None else tuple(sidx[x] for x in item.segments),
+        )
+        for item in scenario.product.schedule
+    )
 
 
 def compile_world(scenario: Scenario) -> World:
@@ -138,4 +164,5 @@ def compile_world(scenario: Scenario) -> World:
         slots_per_day=scenario.clock.slots_per_day,
         n_steps=scenario.clock.n_steps,
         start_weekday=WEEKDAYS.index(scenario.clock.start_weekday),
+        schedule=_resolve_schedule(scenario, np.flatnonzero(pushed)),
     )

@@ -1,0 +1,55 @@
+"""The one way outcome-gym writes JSON and Parquet, and reads package versions.
+
+Run folders, sweep stores and baselines all go through these, so the same data gives the same
+bytes wherever it is written (sorted keys, two-space indent, zstd Parquet without the index).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON-serializable: {type(o).__name__}")
+
+
+def dumps(obj: Any) -> str:
+    """JSON with sorted keys, two-space indent and a final newline (numpy scalars unwrapped)."""
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """A table as Parquet bytes (zstd, no index)."""
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf, compression="zstd")
+    return buf.getvalue()
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as Parquet (the same bytes as :func:`parquet_bytes`)."""
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, compression="zstd")
+
+
+@functools.cache
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Installed version of each package ('not installed' if absent), looked up once a process."""
+    return {name: _version(name) for name in names}

@@ -327,6 +327,47 @@ def sweep(
 
 @app.command()
 @_bad_input_exits_2
+def experiment(
+    studies: Annotated[
+        list[str],
+        typer.Argument(help="Study names (trap, timing, crowdout, volume, fragmentation, "
+                            "frontier, adaptive), 'all', or experiment files "
+                            "(experiments/*.yaml)."),
+    ],
+    fast: Annotated[
+        bool, typer.Option("--fast", help="The small version the test suite runs (a quick look; "
+                                          "written under results/_scratch/ by default).")
+    ] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    out: Annotated[
+        Path | None, typer.Option(help="Results root; each study writes <out>/<study>/ "
+                                       "(default: results, or results/_scratch with --fast).")
+    ] = None,
+    readme: Annotated[
+        bool, typer.Option(help="Rewrite <out>/README.md (the table of every fact) afterwards.")
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run experiments that test the stylized facts; write results/<study>/ and results/README.md."""
+    from outcome_gym.studies import run_study, write_study
+    from outcome_gym.studies.readme import write_readme
+    from outcome_gym.studies.spec import STUDIES, resolve
+
+    root = out or Path("results") / ("_scratch" if fast else "")
+    names = list(STUDIES) if studies == ["all"] else studies
+    chosen = [resolve(s, fast) for s in names]  # validate everything before running anything
+    for name, params in chosen:
+        result = run_study(name, params, workers=workers, progress=not quiet)
+        path = write_study(result, root / name)
+        for f in result.facts:
+            typer.echo(f"{name}: {f.fact} [{f.scope}] {f.status.upper()}: {f.produced}")
+        typer.echo(f"written to {path}/report.md")
+    if readme:
+        typer.echo(f"table of facts: {write_readme(root)}")
+
+
+@app.command()
+@_bad_input_exits_2
 def report(
     sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder (results/<experiment>).")],
     out: Annotated[Path | None, typer.Option(help="Report folder (default: SWEEP_DIR/report).")]

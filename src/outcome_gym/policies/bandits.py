@@ -13,7 +13,10 @@ Shared hyperparameters:
 * ``weight``: lambda of the ``mixed`` objective (ignored by the others);
 * ``granularity``: whose data an arm's estimate pools: ``user`` (each user learns alone),
   ``segment`` (all users of a segment share estimates; the default) or ``global`` (everyone);
-* ``notify_cost``: a penalty subtracted from the reward per notification sent (default 0).
+* ``notify_cost``: a penalty subtracted from the reward per notification sent (default 0);
+* ``levers``: what the policy personalizes: ``both`` (the default), ``layout`` (notifications follow
+  the scenario's schedule) or ``notify`` (everyone keeps the default layout). Teams often own one
+  surface; the experiments also use it to separate what each lever does.
 
 Users who are no longer active get the default layout and no notifications.
 
@@ -50,6 +53,7 @@ from outcome_gym.policies.variants import build_variants
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext, frozen_map
 
 GRANULARITIES = ("user", "segment", "global")
+LEVERS = ("both", "layout", "notify")
 BANDITS = ("layout", "notify")
 # Per-user LinUCB keeps a d x d matrix per user and arm; refuse more than 512 MiB of them.
 _USER_LINUCB_MAX_BYTES = 1 << 29
@@ -146,11 +150,13 @@ class _FactoredBandit(BasePolicy):
         weight: float = 0.5,
         granularity: str = "segment",
         notify_cost: float = 0.0,
+        levers: str = "both",
     ) -> None:
         self.objective = objective
         self.weight = weight
         self.granularity = granularity
         self.notify_cost = notify_cost
+        self.levers = levers
 
     # --- protocol ---------------------------------------------------------------------------
 
@@ -175,6 +181,7 @@ class _FactoredBandit(BasePolicy):
         self.group_rows_ = [_as_index(np.flatnonzero(self.group_ == g)) for g in pooled]
         self.default_arm_ = self.variants_.layout_names.index("default")
         self.silent_arm_ = self.variants_.notify_names.index("none")
+        self.schedule_arm_ = self.variants_.notify_names.index("default")
         self.n_arms_ = (self.variants_.n_layouts, self.variants_.n_notify)
         self.state_ = tuple(self._new_state(self.n_groups_, a) for a in self.n_arms_)
         self.delays_ = {
@@ -189,8 +196,15 @@ class _FactoredBandit(BasePolicy):
         active = np.asarray(observation.active, dtype=bool)
         self._learn_ready(active)
         moment = self._features(observation)
-        layout_arm = np.where(active, self._choose(self.state_[0], moment), self.default_arm_)
-        notify_arm = np.where(active, self._choose(self.state_[1], moment), self.silent_arm_)
+        n = active.shape[0]
+        if self.levers == "notify":
+            layout_arm = np.full(n, self.default_arm_, dtype=np.int64)
+        else:
+            layout_arm = np.where(active, self._choose(self.state_[0], moment), self.default_arm_)
+        if self.levers == "layout":
+            notify_arm = np.where(active, self.schedule_arm_, self.silent_arm_)
+        else:
+            notify_arm = np.where(active, self._choose(self.state_[1], moment), self.silent_arm_)
         layout = self.variants_.layout_for(layout_arm)
         notify = self.variants_.notify_for(notify_arm, self.default_notify(observation))
         notify &= active[:, None]
@@ -230,6 +244,13 @@ class _FactoredBandit(BasePolicy):
             raise PolicyError(
                 f"policy '{self.name}': expected granularity one of {', '.join(GRANULARITIES)}, "
                 f"got {self.granularity!r}.{hint}"
+            )
+        if self.levers not in LEVERS:
+            close = difflib.get_close_matches(str(self.levers), LEVERS, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise PolicyError(
+                f"policy '{self.name}': expected levers one of {', '.join(LEVERS)}, "
+                f"got {self.levers!r}.{hint}"
             )
         if not np.isfinite(self.notify_cost) or self.notify_cost < 0:
             raise PolicyError(
@@ -345,6 +366,7 @@ class EpsilonGreedyPolicy(_CountingBandit):
         weight: Lambda of the ``mixed`` objective (outcome share, in [0, 1]).
         granularity: ``user``, ``segment`` or ``global``: whose data an arm's mean pools.
         notify_cost: Reward penalty per notification sent.
+        levers: ``both``, ``layout`` or ``notify``: what the policy personalizes.
         epsilon: Exploration probability per user and step, in [0, 1].
     """
 
@@ -356,9 +378,10 @@ class EpsilonGreedyPolicy(_CountingBandit):
         weight: float = 0.5,
         granularity: str = "segment",
         notify_cost: float = 0.0,
+        levers: str = "both",
         epsilon: float = 0.1,
     ) -> None:
-        super().__init__(objective, weight, granularity, notify_cost)
+        super().__init__(objective, weight, granularity, notify_cost, levers)
         self.epsilon = epsilon
 
     def _check_params(self) -> None:
@@ -403,6 +426,7 @@ class ThompsonPolicy(_CountingBandit):
         weight: Lambda of the ``mixed`` objective (outcome share, in [0, 1]).
         granularity: ``user``, ``segment`` or ``global``: whose data a posterior pools.
         notify_cost: Reward penalty per notification sent.
+        levers: ``both``, ``layout`` or ``notify``: what the policy personalizes.
         prior_mean: Prior mean of every arm's mean reward.
         prior_var: Prior variance of every arm's mean reward (> 0).
         noise_var: Known reward noise variance (> 0), or ``None`` to estimate it.
@@ -416,11 +440,12 @@ class ThompsonPolicy(_CountingBandit):
         weight: float = 0.5,
         granularity: str = "segment",
         notify_cost: float = 0.0,
+        levers: str = "both",
         prior_mean: float = 0.0,
         prior_var: float = 1.0,
         noise_var: float | None = None,
     ) -> None:
-        super().__init__(objective, weight, granularity, notify_cost)
+        super().__init__(objective, weight, granularity, notify_cost, levers)
         self.prior_mean = prior_mean
         self.prior_var = prior_var
         self.noise_var = noise_var
@@ -627,6 +652,7 @@ class LinUCBPolicy(_FactoredBandit):
         weight: Lambda of the ``mixed`` objective (outcome share, in [0, 1]).
         granularity: ``user``, ``segment`` or ``global``: whose data an arm's regression pools.
         notify_cost: Reward penalty per notification sent.
+        levers: ``both``, ``layout`` or ``notify``: what the policy personalizes.
         alpha: Exploration weight on the confidence width (>= 0), in units of the reward:
             lower it for a sparse objective (on tiny.yaml the outcome objective gains ~12% more
             outcome events with 0.3 than with 1).
@@ -645,11 +671,12 @@ class LinUCBPolicy(_FactoredBandit):
         weight: float = 0.5,
         granularity: str = "segment",
         notify_cost: float = 0.0,
+        levers: str = "both",
         alpha: float = 1.0,
         ridge: float = 1.0,
         activity_decay: float = 0.7,
     ) -> None:
-        super().__init__(objective, weight, granularity, notify_cost)
+        super().__init__(objective, weight, granularity, notify_cost, levers)
         self.alpha = alpha
         self.ridge = ridge
         self.activity_decay = activity_decay

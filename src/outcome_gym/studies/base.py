@@ -1,0 +1,208 @@
+"""What every study shares: facts with numbers and a verdict, results, and the files they become.
+
+A *study* is one experiment of ``experiments/``: it runs many simulations (:mod:`.runs`), reduces
+them to tables and figures, and judges each stylized fact of CALIBRATION.md it is about as a
+:class:`Fact` — what the literature says, what outcome-gym produced (a number with its interval),
+and whether that passes the fact's stated criterion. :func:`write_study` writes
+``results/<name>/``: ``facts.json``, one CSV per table, ``figures/*.png`` and ``report.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy.stats import t as student_t
+
+from outcome_gym._io import dumps, package_versions
+from outcome_gym.errors import ResultsError
+
+PASS, FAIL, PARTIAL, UNTESTED = "pass", "fail", "partial", "not testable"
+STATUSES = (PASS, FAIL, PARTIAL, UNTESTED)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with a 95% Student-t interval over independent replicates (seeds)."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Any, level: float = 0.95) -> Estimate:
+        """Mean and t interval of the finite values."""
+        v = np.asarray(values, dtype=np.float64).ravel()
+        v = v[np.isfinite(v)]
+        n = int(v.size)
+        if n == 0:
+            return cls(math.nan, math.nan, math.nan, 0)
+        mean = float(v.mean())
+        if n < 2:
+            return cls(mean, math.nan, math.nan, n)
+        half = float(student_t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
+        return cls(mean, mean - half, mean + half, n)
+
+    def text(self, fmt: str = "{:+.1%}") -> str:
+        """``mean [low, high]`` in ``fmt``."""
+        if not math.isfinite(self.mean):
+            return "n/a"
+        if not math.isfinite(self.low):
+            return fmt.format(self.mean)
+        return f"{fmt.format(self.mean)} [{fmt.format(self.low)}, {fmt.format(self.high)}]"
+
+    def as_dict(self) -> dict[str, float | int]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One stylized fact or claim as a study judged it.
+
+    Attributes:
+        fact: The CALIBRATION.md fact it tests (e.g. ``"1 trap"``).
+        scope: Where it was tested (scenario, arm).
+        literature: What the literature says (with CALIBRATION.md keys).
+        criterion: The pass criterion, stated before the run.
+        produced: What outcome-gym produced, numbers with 95% intervals.
+        status: ``pass``, ``fail``, ``partial`` or ``not testable``.
+        explanation: For anything but a pass: which mechanism is missing or what differs.
+        values: The numbers behind ``produced`` (tests read these).
+    """
+
+    fact: str
+    scope: str
+    literature: str
+    criterion: str
+    produced: str
+    status: str
+    explanation: str = ""
+    values: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"expected status one of {STATUSES}, got {self.status!r}")
+
+
+def status(ok: bool) -> str:
+    """``pass`` or ``fail``."""
+    return PASS if ok else FAIL
+
+
+@dataclass
+class StudyResult:
+    """Everything a study produced.
+
+    Attributes:
+        name: The study's name (the ``results/`` folder).
+        title: One line.
+        command: The command that regenerates it.
+        params: The parameters it ran with.
+        facts: The facts it judged.
+        tables: Named tables (each becomes ``<name>.csv``).
+        figures: Named figures (each becomes ``figures/<name>.png``).
+        notes: Paragraphs for the report (method, caveats).
+    """
+
+    name: str
+    title: str
+    command: str
+    params: dict[str, Any]
+    facts: list[Fact] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, plt.Figure] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def fact(self, scope: str) -> Fact:
+        """The fact judged in ``scope``."""
+        for f in self.facts:
+            if f.scope == scope:
+                return f
+        raise KeyError(f"no fact with scope {scope!r}; have {[f.scope for f in self.facts]}")
+
+
+def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float | np.floating):
+            return floatfmt.format(v) if math.isfinite(v) else "n/a"
+        return str(v).replace("|", "\\|")
+
+    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    rule = "|" + "---|" * len(df.columns)
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
+
+
+def facts_frame(facts: list[Fact]) -> pd.DataFrame:
+    """The facts as a table (without their raw values)."""
+    return pd.DataFrame([{k: getattr(f, k) for k in ("fact", "scope", "literature", "criterion",
+                                                     "produced", "status", "explanation")}
+                         for f in facts])
+
+
+def render_report(result: StudyResult) -> str:
+    """The study's ``report.md``."""
+    lines = [f"# {result.title}", "", f"Regenerate with `{result.command}`.", ""]
+    for note in result.notes:
+        lines += [note, ""]
+    lines += ["## Facts", ""]
+    for f in result.facts:
+        lines += [f"- **{f.fact} — {f.scope}: {f.status}.** {f.produced}. "
+                  f"Criterion: {f.criterion}. Literature: {f.literature}."
+                  + (f" {f.explanation}" if f.explanation else "")]
+    lines.append("")
+    for name in result.figures:
+        lines += [f"![{name}](figures/{name}.png)", ""]
+    for name, df in result.tables.items():
+        lines += [f"## {name}", "", _md_table(df), ""]
+    lines += ["## Parameters", "", "```json", dumps(result.params).strip(), "```", ""]
+    return "\n".join(lines)
+
+
+def write_study(result: StudyResult, out: str | Path) -> Path:
+    """Write ``facts.json``, the tables, figures and ``report.md`` into ``out`` (atomically).
+
+    Raises:
+        ResultsError: The folder cannot be written.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        payload = {
+            "study": result.name,
+            "title": result.title,
+            "command": result.command,
+            "params": result.params,
+            "facts": [asdict(f) for f in result.facts],
+            "versions": package_versions(("outcome-gym", "numpy", "mesa")),
+        }
+        (tmp / "facts.json").write_text(dumps(payload))
+        for name, df in result.tables.items():
+            df.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
+        if result.figures:
+            (tmp / "figures").mkdir()
+        for name, fig in result.figures.items():
+            fig.savefig(tmp / "figures" / f"{name}.png", dpi=110, bbox_inches="tight",
+                        metadata={"Software": None})
+            plt.close(fig)
+        (tmp / "report.md").write_text(render_report(result))
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ResultsError(f"cannot write study results to {out}: {exc}") from exc
+    return out

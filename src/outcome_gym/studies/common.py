@@ -1,0 +1,87 @@
+"""Small helpers the studies share: grouping results, paired lifts, per-run values, plotting."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from outcome_gym.analysis.stats import paired
+from outcome_gym.studies.base import Estimate
+from outcome_gym.studies.runs import JobResult
+
+
+def group(results: Sequence[JobResult]) -> dict[tuple[str, str], list[JobResult]]:
+    """``(scenario, tag) -> results`` ordered by seed (so two groups pair seed by seed)."""
+    out: dict[tuple[str, str], list[JobResult]] = defaultdict(list)
+    for r in results:
+        out[(r.job.scenario, r.job.tag)].append(r)
+    return {k: sorted(v, key=lambda r: r.job.seed) for k, v in out.items()}
+
+
+def values(runs: Sequence[JobResult], fn: Callable[[JobResult], float]) -> np.ndarray:
+    """One value per run."""
+    return np.array([float(fn(r)) for r in runs], dtype=np.float64)
+
+
+def metric(name: str) -> Callable[[JobResult], float]:
+    """A flat metric (``engagement.index``, ``outcome.<id>``...) of a run."""
+    return lambda r: r.metrics[name]
+
+
+def segment_value(segment: str, *path: str) -> Callable[[JobResult], float]:
+    """A value of one segment's summary, e.g. ``("engagement", "sessions_per_user")``."""
+
+    def get(r: JobResult) -> float:
+        node: Any = r.summary["segments"][segment]
+        for p in path:
+            node = node[p]
+        return float(node)
+
+    return get
+
+
+def ratio(num: Callable[[JobResult], float], den: Callable[[JobResult], float]
+          ) -> Callable[[JobResult], float]:
+    """``num / den`` per run (NaN when the denominator is 0)."""
+
+    def get(r: JobResult) -> float:
+        d = den(r)
+        return num(r) / d if d else math.nan
+
+    return get
+
+
+def _check_paired(ref: Sequence[JobResult], pol: Sequence[JobResult]) -> None:
+    seeds_r, seeds_p = [r.job.seed for r in ref], [r.job.seed for r in pol]
+    if seeds_r != seeds_p:
+        raise ValueError(f"expected the same seeds in both arms, got {seeds_r} and {seeds_p}")
+
+
+def lift(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobResult], float]
+         ) -> tuple[Estimate, float]:
+    """Relative lift of ``pol`` over ``ref`` (paired bootstrap 95% interval) and its sign-flip p."""
+    _check_paired(ref, pol)
+    st = paired(values(ref, fn), values(pol, fn))
+    if st.lift is None:
+        return Estimate(math.nan, math.nan, math.nan, st.n), st.p_value
+    low = st.lift_low if st.lift_low is not None else math.nan
+    high = st.lift_high if st.lift_high is not None else math.nan
+    return Estimate(st.lift, low, high, st.n), st.p_value
+
+
+def diff(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobResult], float]
+         ) -> Estimate:
+    """Paired difference ``pol - ref`` with a Student-t 95% interval."""
+    _check_paired(ref, pol)
+    return Estimate.of(values(pol, fn) - values(ref, fn))
+
+
+def significant(est: Estimate) -> int:
+    """+1 when the interval is above 0, -1 when below, 0 when it covers 0."""
+    if not (math.isfinite(est.low) and math.isfinite(est.high)):
+        return 0
+    return 1 if est.low > 0 else -1 if est.high < 0 else 0

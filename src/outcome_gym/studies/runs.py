@@ -1,0 +1,145 @@
+"""Running the many simulations behind a study: jobs in, per-run results out, in job order.
+
+A :class:`Job` names a scenario (bundled name or file), dotted-key overrides applied to it (the same
+key language as sweeps: ``population.size``, ``population.segments.professional.trust``...), a
+policy spec (``name`` or ``name:key=value,...``, as ``compare`` takes them), guardrail overrides and
+a seed. :func:`run_jobs` runs them in a process pool started with an explicit ``spawn`` context
+(``import mesa`` forces spawn anyway; being explicit keeps the pool independent of it) and returns
+results in job order, so a study's output depends only on its jobs, never on scheduling.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing as mp
+import sys
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from outcome_gym.analysis.compare import parse_policy_spec
+from outcome_gym.analysis.metrics import flatten
+from outcome_gym.errors import OutcomeGymError, SimulationError
+from outcome_gym.experiments.expand import set_key
+from outcome_gym.scenario.loading import load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.scenario.schema import Scenario
+
+KEEP = ("users", "steps")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One simulation.
+
+    Attributes:
+        scenario: Bundled scenario name or path.
+        policy: Policy spec text (``name`` or ``name:key=value,...``).
+        seed: Root seed.
+        overrides: ``(dotted key, value)`` pairs applied to the scenario in order.
+        guardrails: ``None`` (the scenario's), ``False`` (off) or guardrail overrides.
+        tag: A free label the study groups results by (e.g. the arm of an experiment).
+    """
+
+    scenario: str
+    policy: str = "static"
+    seed: int = 0
+    overrides: tuple[tuple[str, Any], ...] = ()
+    guardrails: Any = None
+    tag: str = ""
+
+
+@dataclass
+class JobResult:
+    """What one run produced.
+
+    Attributes:
+        job: The job.
+        summary: The run's summary (``outcome_gym.metrics.summary``).
+        metrics: The flat metrics ``compare`` reports (``engagement.index``, ``outcome.<id>``...).
+        users: The per-user table, when kept.
+        steps: The step x segment table, when kept.
+    """
+
+    job: Job
+    summary: dict[str, Any]
+    metrics: dict[str, float]
+    users: pd.DataFrame | None = None
+    steps: pd.DataFrame | None = field(default=None, repr=False)
+
+
+def _key(scenario: str, overrides: tuple[tuple[str, Any], ...]) -> str:
+    return json.dumps([scenario, [list(o) for o in overrides]], sort_keys=True, default=str)
+
+
+@functools.lru_cache(maxsize=64)
+def _scenario_cached(key: str) -> Scenario:
+    name, overrides = json.loads(key)
+    data = scenario_to_dict(load_scenario(name))
+    for dotted, value in overrides:
+        set_key(data, tuple(str(dotted).split(".")), value)
+    return validate_scenario(data, file=f"{name} (with {len(overrides)} override(s))")
+
+
+def job_scenario(job: Job) -> Scenario:
+    """The job's scenario with its overrides applied and validated."""
+    return _scenario_cached(_key(job.scenario, job.overrides))
+
+
+def run_job(job: Job, keep: tuple[str, ...] = ("users",)) -> JobResult:
+    """Run one job in this process (top-level so a spawn pool can pickle it)."""
+    from outcome_gym.runner import run
+
+    scenario = job_scenario(job)
+    spec = parse_policy_spec(job.policy)
+    res = run(scenario, spec.name, job.seed, policy_params=spec.params, guardrails=job.guardrails)
+    return JobResult(
+        job=job,
+        summary=res.summary,
+        metrics=flatten(scenario, res.summary),
+        users=res.users if "users" in keep else None,
+        steps=res.steps if "steps" in keep else None,
+    )
+
+
+def run_jobs(jobs: Sequence[Job], workers: int = 1, keep: tuple[str, ...] = ("users",),
+             progress: bool = False, desc: str = "runs") -> list[JobResult]:
+    """Run every job (in a spawn pool when ``workers`` > 1) and return results in job order.
+
+    Raises:
+        OutcomeGymError: The first failing run's error, after the others finished.
+    """
+    bad = set(keep) - set(KEEP)
+    if bad:
+        raise ValueError(f"expected keep among {KEEP}, got {sorted(bad)}")
+    for job in jobs:  # fail before any run on a bad scenario or override
+        job_scenario(job)
+    out: list[JobResult | None] = [None] * len(jobs)
+    bar = tqdm(total=len(jobs), disable=not progress, file=sys.stderr, unit="run", desc=desc)
+    error: BaseException | None = None
+    with bar:
+        if workers <= 1:
+            for i, job in enumerate(jobs):
+                out[i] = run_job(job, keep)
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+                index = {pool.submit(run_job, job, keep): i for i, job in enumerate(jobs)}
+                pending = set(index)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        try:
+                            out[index[fut]] = fut.result()
+                        except BaseException as exc:  # let the others finish, then raise
+                            error = error or exc
+                        bar.update(1)
+    if error is not None:
+        if isinstance(error, OutcomeGymError):
+            raise error
+        raise SimulationError(f"a study run failed: {type(error).__name__}: {error}") from error
+    return [r for r in out if r is not None]

@@ -1,0 +1,277 @@
+"""Experiment 1, the trap: engagement- vs outcome-optimised personalization vs the static product.
+
+CALIBRATION.md stylized facts 1 and 2. On every bundled scenario, ``engagement_bandit`` and
+``outcome_bandit`` (epsilon-greedy over layout variants, pooled per segment) run against ``static``
+on the same seeds (common random numbers):
+
+* **Fact 1 (trap):** the engagement policy raises the engagement index against the outcome policy
+  while the target segment's primary outcome (the scenario's first outcome spec) is flat or lower.
+  Across users (within each run of the engagement policy), Spearman's rho between engagement and
+  welfare — the user's progress on their own goals, the reflective value of mechanism 1 — is below
+  0.3.
+* **Fact 2:** against the engagement policy, the outcome policy gives the target segment fewer
+  interactions (clicks) and shorter sessions (minutes per session), with a higher primary outcome
+  and, where the scenario measures it, a shorter time to completion.
+
+The main arms personalize the layout only (``levers=layout``; notifications follow the scenario's
+schedule): that is the in-app ranking the literature's trap is about. The study also runs both
+bandits with both levers (layout and notifications) and reports them in the tables: per-step
+bandits credit a notification with the opens it earns at once and never see the fatigue, opt-outs
+and trust it costs later, so they over-send — a finding, not a fact of CALIBRATION.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from pydantic import Field
+from scipy.stats import spearmanr
+
+from outcome_gym.scenario.schema import Scenario
+from outcome_gym.studies.base import PARTIAL, Estimate, Fact, StudyResult, status
+from outcome_gym.studies.common import group, lift, metric, ratio, segment_value, values
+from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
+from outcome_gym.studies.spec import StudyParams, params_dict
+
+NAME = "trap"
+TITLE = "The personalization trap: engagement- vs outcome-optimised personalization (facts 1, 2)"
+COMMAND = "outcome-gym experiment experiments/trap.yaml --workers 2"
+RHO_MAX = 0.3
+
+
+class Params(StudyParams):
+    """Parameters of the trap experiment."""
+
+    scenarios: list[str] = Field(
+        default_factory=lambda: ["productivity_tool", "finance_alerts", "learning_habits"],
+        min_length=1, description="Bundled scenario names or paths.")
+    users: int | None = Field(default=None, ge=10, description="Population size override.")
+    horizon_days: int | None = Field(default=None, ge=7, description="Horizon override.")
+    reference: str = "static"
+    engagement_policy: str = "engagement_bandit:levers=layout"
+    outcome_policy: str = "outcome_bandit:levers=layout"
+    extra_policies: list[str] = Field(
+        default_factory=lambda: ["engagement_bandit", "outcome_bandit"],
+        description="Also run and tabulated (both levers: layout and notifications).")
+
+
+FAST = {"seeds": 6, "users": 600, "scenarios": ["productivity_tool"], "extra_policies": []}
+
+
+def _overrides(p: Params) -> tuple[tuple[str, object], ...]:
+    out: list[tuple[str, object]] = []
+    if p.users is not None:
+        out.append(("population.size", p.users))
+    if p.horizon_days is not None:
+        out.append(("clock.horizon_days", p.horizon_days))
+    return tuple(out)
+
+
+def _arms(p: Params) -> dict[str, str]:
+    arms = {"reference": p.reference, "engagement": p.engagement_policy,
+            "outcome": p.outcome_policy}
+    for pol in p.extra_policies:
+        arms[pol] = pol
+    return arms
+
+
+def jobs(p: Params) -> list[Job]:
+    """Every run of the study."""
+    ov = _overrides(p)
+    return [Job(scenario=s, policy=pol, seed=seed, overrides=ov, tag=tag)
+            for s in p.scenarios for tag, pol in _arms(p).items() for seed in p.seed_list()]
+
+
+def user_engagement(users: pd.DataFrame) -> np.ndarray:
+    """Per-user engagement index (clicks + sessions + opens + minutes / 10, as the objective)."""
+    return (users["clicks"] + users["sessions"] + users["opens"] + users["minutes"] / 10.0).to_numpy()
+
+
+def spearman_rho(r: JobResult, segment: str | None) -> float:
+    """Spearman's rho of per-user engagement and goal progress (welfare) within one run."""
+    users = r.users
+    if users is None:
+        raise ValueError("the trap study needs per-user tables")
+    if segment is not None:
+        users = users[users["segment"] == segment]
+    e, w = user_engagement(users), users["goal_progress"].to_numpy()
+    if e.size < 3 or np.ptp(e) == 0 or np.ptp(w) == 0:
+        return math.nan
+    return float(spearmanr(e, w).statistic)
+
+
+def _targets(sc: Scenario) -> tuple[str, str, str | None, str]:
+    """Primary outcome id, its segment, a time-to-completion outcome id (or None), direction."""
+    first = sc.outcomes[0]
+    ttc = next((o.id for o in sc.outcomes if o.metric in ("time_to_completion", "time_to_adjust")
+                and o.segment == first.segment), None)
+    from outcome_gym.analysis.metrics import describe
+
+    direction = describe(sc, f"outcome.{first.id}").direction
+    return first.id, first.segment or "", ttc, direction
+
+
+def _sig(est: Estimate, p: float) -> int:
+    """+1 / -1 when significant (sign-flip p < 0.05) in that direction, else 0."""
+    if p >= 0.05 or not math.isfinite(est.mean):
+        return 0
+    return 1 if est.mean > 0 else -1
+
+
+def _fact1(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
+    primary, _seg, _, direction = _targets(sc)
+    eng, p_eng = lift(runs["outcome"], runs["engagement"], metric("engagement.index"))
+    out, p_out = lift(runs["outcome"], runs["engagement"], metric(f"outcome.{primary}"))
+    better = _sig(out, p_out) == (1 if direction == "increase" else -1)
+    eng_up = _sig(eng, p_eng) == 1
+    ok = eng_up and not better
+    why = []
+    if not eng_up:
+        why.append("engagement is not significantly higher under the engagement policy")
+    if better:
+        why.append(f"{primary} is significantly better under the engagement policy")
+    return Fact(
+        fact="1 trap", scope=name,
+        literature="against an outcome-optimised policy, engagement-optimised ranking raises "
+                   "clicks and time while goal completion is flat or lower (kleinberg2024)",
+        criterion="engagement index significantly up (paired sign-flip p<0.05) and the primary "
+                  "outcome not significantly better",
+        produced=f"engagement policy vs outcome policy: engagement {eng.text()}, {primary} "
+                 f"{out.text()}",
+        status=status(ok), explanation="; ".join(why) + ("." if why else ""),
+        values={"engagement_lift": eng.mean, "engagement_p": p_eng, "outcome_lift": out.mean,
+                "outcome_p": p_out, "outcome_direction": 1.0 if direction == "increase" else -1.0})
+
+
+def _fact1_rho(name: str, runs: dict[str, list[JobResult]]) -> Fact:
+    rho = Estimate.of([spearman_rho(r, None) for r in runs["engagement"]])
+    ok = rho.high < RHO_MAX
+    return Fact(
+        fact="1 trap: weak correlation", scope=name,
+        literature="across users engagement and welfare correlate weakly, rho < 0.3; about 31% of "
+                   "use is self-control driven (allcott2022)",
+        criterion="upper 95% bound of Spearman rho(per-user engagement, per-user goal progress) "
+                  "under the engagement policy < 0.3",
+        produced=f"rho {rho.text('{:.2f}')}", status=status(ok),
+        explanation="" if ok else (
+            "In outcome-gym every unit of goal progress is made inside the app (a session is "
+            "where tasks get done), so users who engage more also progress more; users' progress "
+            "outside the product — what keeps the correlation weak in the field — is not "
+            "modelled."),
+        values={"rho": rho.mean, "rho_low": rho.low, "rho_high": rho.high})
+
+
+def _fact2(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
+    primary, seg, ttc, direction = _targets(sc)
+    want = 1 if direction == "increase" else -1
+    ref, pol = runs["engagement"], runs["outcome"]
+    if seg:
+        clicks_fn = segment_value(seg, "engagement", "clicks_per_user")
+        minutes_fn = segment_value(seg, "engagement", "minutes_per_user")
+        sessions_fn = segment_value(seg, "engagement", "sessions_per_user")
+    else:
+        clicks_fn, minutes_fn = metric("engagement.clicks"), metric("engagement.minutes")
+        sessions_fn = metric("engagement.sessions")
+    checks = {
+        "clicks": (lift(ref, pol, clicks_fn), -1),
+        "session_minutes": (lift(ref, pol, ratio(minutes_fn, sessions_fn)), -1),
+        primary: (lift(ref, pol, metric(f"outcome.{primary}")), want),
+    }
+    if ttc is not None:
+        checks[ttc] = (lift(ref, pol, metric(f"outcome.{ttc}")), -1)
+    held = {k: _sig(est, p) == sign for k, ((est, p), sign) in checks.items()}
+    n_ok = sum(held.values())
+    st = status(n_ok == len(held)) if n_ok in (0, len(held)) else PARTIAL
+    produced = "outcome policy vs engagement policy" + (f" ({seg})" if seg else "") + ": " + ", ".join(
+        f"{k} {est.text()}" for k, ((est, _p), _s) in checks.items())
+    why = ""
+    if st != "pass":
+        missed = [k for k, ok in held.items() if not ok]
+        why = (f"Not significant in the predicted direction: {', '.join(missed)}. "
+               + ("Sessions here end when the user's need is met or attention runs out, so a "
+                  "layout that serves the goal need not shorten them much."
+                  if "session_minutes" in missed else ""))
+    return Fact(
+        fact="2 outcome policies look worse on engagement", scope=name,
+        literature="welfare-motivated ranking costs about 5% of time (facebook2018, S) with fewer "
+                   "interactions and better completion (kleinberg2024)",
+        criterion="clicks and minutes per session significantly lower, primary outcome (and time "
+                  "to completion) significantly better, paired sign-flip p<0.05",
+        produced=produced, status=st, explanation=why.strip(),
+        values={f"{k}_lift": est.mean for k, ((est, _p), _s) in checks.items()}
+        | {f"{k}_p": p for k, ((_e, p), _s) in checks.items()} | {"held": float(n_ok)})
+
+
+def _table(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> list[dict[str, object]]:
+    rows = []
+    metrics = ["engagement.index", "engagement.clicks", "engagement.sessions",
+               "engagement.minutes", "engagement.opens", "engagement.delivered",
+               "wellbeing.goal_progress", "wellbeing.trust",
+               *(f"outcome.{o.id}" for o in sc.outcomes)]
+    ref = runs["reference"]
+    for tag, arm in runs.items():
+        row: dict[str, object] = {"scenario": name, "arm": tag, "policy": arm[0].job.policy,
+                                  "seeds": len(arm)}
+        for m in metrics:
+            row[m] = float(values(arm, metric(m)).mean())
+            if tag != "reference":
+                est, _p = lift(ref, arm, metric(m))
+                row[f"{m} lift"] = est.text()
+        row["rho(engagement, goal progress)"] = Estimate.of(
+            [spearman_rho(r, None) for r in arm]).text("{:.2f}")
+        rows.append(row)
+    return rows
+
+
+def _figure(per_scenario: dict[str, dict[str, list[JobResult]]],
+            scenarios: dict[str, Scenario]) -> plt.Figure:
+    fig, axes = plt.subplots(1, len(per_scenario), figsize=(4.6 * len(per_scenario), 4),
+                             squeeze=False)
+    for ax, (name, runs) in zip(axes[0], per_scenario.items(), strict=True):
+        primary = scenarios[name].outcomes[0].id
+        for i, (tag, arm) in enumerate(runs.items()):
+            if tag == "reference":
+                continue
+            e, _ = lift(runs["reference"], arm, metric("engagement.index"))
+            o, _ = lift(runs["reference"], arm, metric(f"outcome.{primary}"))
+            ax.errorbar(e.mean * 100, o.mean * 100,
+                        xerr=[[max(e.mean - e.low, 0) * 100], [max(e.high - e.mean, 0) * 100]],
+                        yerr=[[max(o.mean - o.low, 0) * 100], [max(o.high - o.mean, 0) * 100]],
+                        fmt="o", color=f"C{i}", label=arm[0].job.policy, capsize=3)
+        ax.axhline(0, color="0.6", lw=0.8)
+        ax.axvline(0, color="0.6", lw=0.8)
+        ax.set_title(name)
+        ax.set_xlabel("engagement index lift vs static (%)")
+        ax.set_ylabel(f"{primary} lift vs static (%)")
+        ax.legend(fontsize=7)
+    fig.suptitle("Lower right = the trap (engagement up, outcome not)")
+    fig.tight_layout()
+    return fig
+
+
+def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+    """Run the trap experiment."""
+    results = run_jobs(jobs(params), workers=workers, keep=("users",), progress=progress,
+                       desc=NAME)
+    grouped = group(results)
+    tags = list(_arms(params))
+    facts, rows = [], []
+    per_scenario: dict[str, dict[str, list[JobResult]]] = {}
+    scenarios: dict[str, Scenario] = {}
+    for name in params.scenarios:
+        runs = {tag: grouped[(name, tag)] for tag in tags}
+        sc = job_scenario(runs["reference"][0].job)
+        per_scenario[name], scenarios[name] = runs, sc
+        facts += [_fact1(name, runs, sc), _fact1_rho(name, runs), _fact2(name, runs, sc)]
+        rows += _table(name, runs, sc)
+    for r in results:  # per-user tables are large; keep only what the result needs
+        r.users = None
+    return StudyResult(
+        name=NAME, title=TITLE, command=COMMAND, params=params_dict(params), facts=facts,
+        tables={"arms": pd.DataFrame(rows)},
+        figures={"trap_quadrant": _figure(per_scenario, scenarios)},
+        notes=[__doc__.split("\n\n", 1)[1].strip()],
+    )

@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed-$(HASH)
 STAMP_EXTRAS := $(VENV)/.installed-extras-$(HASH)
 OUT ?= results/demo
 
-.PHONY: install install-extras run test test-slow test-all lint bench clean
+STUDIES := trap timing crowdout volume fragmentation frontier adaptive
+
+.PHONY: install install-extras run experiments test test-slow test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +30,9 @@ install-extras: $(STAMP_EXTRAS)  ## also the rl (Stable-Baselines3, CPU torch) a
 
 run: $(STAMP)  ## the main job: compare policies on a bundled scenario and write the report
 	$(BIN)/outcome-gym compare productivity_tool --policies static,engagement_bandit,outcome_bandit --seeds 10 --workers 2 --out $(OUT)
+
+experiments: $(STAMP)  ## every experiment of experiments/ (full versions): results/<study>/ and results/README.md
+	$(BIN)/outcome-gym experiment $(addprefix experiments/,$(addsuffix .yaml,$(STUDIES))) --workers 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

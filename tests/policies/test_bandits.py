@@ -97,7 +97,7 @@ def test_registered_names_and_effective_params():
     pol = make("outcome_bandit", epsilon=0.05)
     assert isinstance(pol, EpsilonGreedyPolicy)
     assert pol.get_params() == {"objective": "outcome", "weight": 0.5, "granularity": "segment",
-                                "notify_cost": 0.0, "epsilon": 0.05}
+                                "notify_cost": 0.0, "levers": "both", "epsilon": 0.05}
     assert make("engagement_bandit").get_params()["objective"] == "engagement"
     assert make("thompson", prior_var=2.0).get_params()["prior_var"] == 2.0
     assert make("linucb", alpha=0.5).get_params()["alpha"] == 0.5
@@ -119,6 +119,7 @@ def test_constructor_only_stores_hyperparameters(cls, tiny):
     ({"objective": "mixed", "weight": 1.5}, "expected weight in \\[0, 1\\]"),
     ({"notify_cost": -1.0}, "expected notify_cost >= 0"),
     ({"epsilon": 1.5}, "expected epsilon in \\[0, 1\\], got 1.5"),
+    ({"levers": "layouts"}, "expected levers one of both, layout, notify.*Did you mean 'layout'"),
 ])
 def test_bad_hyperparameters_are_refused_at_reset(tiny, params, match):
     with pytest.raises(PolicyError, match=match):
@@ -335,6 +336,29 @@ def test_inactive_users_get_the_default_and_no_sends(cls, no_delay):
         pol.update(obs, act, feedback(ctx, clicks=np.ones(ctx.n_users)))
     if cls is not LinUCBPolicy:
         assert pol.state_[0].n.sum() == 4 * active.sum()  # 4 steps learned, inactive never
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_levers_leave_the_other_surface_as_the_static_product(cls, no_delay):
+    """levers=layout sends exactly the default schedule; levers=notify keeps the default layout."""
+    ctx = context(no_delay)
+    static = started(make("static"), ctx)
+    only_layout = started(cls(levers="layout", epsilon=1.0) if cls is EpsilonGreedyPolicy
+                          else cls(levers="layout"), ctx)
+    only_notify = started(cls(levers="notify"), ctx)
+    moved = sent_extra = 0
+    for step in range(8):
+        obs = observe(ctx, step)
+        ref = static.act(obs)
+        a, b = only_layout.act(obs), only_notify.act(obs)
+        np.testing.assert_array_equal(a.notify, ref.notify)
+        np.testing.assert_array_equal(b.layout, ref.layout)
+        moved += int((a.layout != ref.layout).any())
+        sent_extra += int((b.notify != ref.notify).any())
+        fb = feedback(ctx, clicks=np.ones(ctx.n_users))
+        only_layout.update(obs, a, fb)
+        only_notify.update(obs, b, fb)
+    assert moved and sent_extra  # each still personalizes its own surface
 
 
 def test_churned_users_do_not_update_estimates(no_delay):

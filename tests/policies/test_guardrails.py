@@ -27,8 +27,11 @@ def test_core_positions_are_restored_and_counted(tiny):
     lay[0, [0, 1]] = lay[0, [1, 0]]  # swap the two core elements (home, tasks_list) for user 0
     lay[1, 2] = m.world.default_layout[0]  # core 'home' shown in a non-core slot for user 1
     out = layer.apply(Action(layout=lay, notify=a.notify), obs)
-    assert (out.layout[:, :2] == m.world.default_layout[:2]).all()
-    assert out.layout[1, 2] == m.world.default_layout[2]
+    d = m.world.default_layout
+    assert (out.layout[:, :2] == d[:2]).all()
+    # user 1's free slots keep the policy's order of its non-core elements (d3, d4, d5), and the
+    # one it dropped to show 'home' twice (d2) comes last: every element exactly once
+    assert out.layout[1, 2:].tolist() == [d[3], d[4], d[5], d[2]]
     counts = out.guardrail_counts["core_restored"]
     assert counts[0] == 2 and counts[1] == 1 and counts[2:].sum() == 0
 
@@ -42,7 +45,29 @@ def test_layout_distance_limited_bottom_first(tiny):
     out = layer.apply(Action(layout=lay, notify=m.default_action().notify), obs)
     # reverting the bottom slot gives 3/12 = 0.25 <= 0.25
     assert out.guardrail_counts["layout_reverted"][0] == 1
-    assert out.layout[0, -1] == d[-1] and (out.layout[0, 2:5] == np.roll(d[2:], 1)[:3]).all()
+    # d[5] is swapped back into the bottom slot from slot 2, whose element d[4] moves up into
+    # it (overwriting would show d[5] twice and drop d[4])
+    assert out.layout[0, 2:].tolist() == [d[4], d[2], d[3], d[5]]
+
+
+@pytest.mark.parametrize("limit", [None, 0.0, 0.2, 0.5])
+def test_projection_keeps_every_layout_a_permutation(tiny, limit):
+    """Random layouts through lock_core and max_layout_distance: each element shown exactly once."""
+    m, layer = _setup(tiny, max_layout_distance=limit)
+    obs = m.observe()
+    d = m.world.default_layout.astype(np.int64)
+    rng = np.random.default_rng(5)
+    lay = np.stack([rng.permutation(d) for _ in range(m.pop.n)])
+    out = layer.apply(Action(layout=lay, notify=m.default_action().notify), obs)
+    assert (np.sort(out.layout, axis=1) == np.sort(d)).all()
+    core = np.asarray(m.context.core_slot)
+    assert (out.layout[:, core] == d[core]).all()
+    if limit is not None:
+        from outcome_gym.sim.layout import layout_distance
+
+        w = np.where(core, m.scenario.context.core_weight, 1.0)
+        dist = layout_distance(out.layout, np.broadcast_to(d, out.layout.shape), w)
+        assert (dist <= limit + 1e-12).all()
 
 
 def test_quiet_slots_and_daily_cap(tiny):

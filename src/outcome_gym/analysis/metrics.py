@@ -38,6 +38,31 @@ def _overall(summary: dict[str, Any], path: tuple[str, ...]) -> float:
     return total / n if n else 0.0
 
 
+def _pooled_rate(summary: dict[str, Any], rate: tuple[str, ...],
+                 weights: list[tuple[str, ...]]) -> float:
+    """A rate pooled over segments, weighted by each segment's denominator (events, deliveries).
+
+    Weighting by users instead would count a segment with no events (one device: no device
+    switches) as a 0% failure rate and dilute the population's rate.
+    """
+    num = den = 0.0
+    for seg in summary["segments"].values():
+        w = 0.0
+        for path in weights:
+            v: Any = seg
+            for p in path:
+                v = v[p]
+            w += float(v)
+        w *= seg["n_users"]
+        r: Any = seg
+        for p in rate:
+            r = r[p]
+        if w > 0:
+            num += float(r) * w
+            den += w
+    return num / den if den else 0.0
+
+
 def engagement_index(seg: dict[str, Any]) -> float:
     """Clicks + sessions + opens + minutes / 10 per user (the engagement objective's measure)."""
     e = seg["engagement"]
@@ -53,7 +78,8 @@ def flatten(scenario: Scenario, summary: dict[str, Any]) -> dict[str, float]:
     out["engagement.index"] = sum(engagement_index(s) * s["n_users"] for s in segs.values()) / n_total
     for m in ("clicks", "sessions", "opens", "minutes"):
         out[f"engagement.{m}"] = _overall(summary, ("engagement", f"{m}_per_user"))
-    out["engagement.open_rate"] = _overall(summary, ("engagement", "open_rate"))
+    out["engagement.open_rate"] = _pooled_rate(summary, ("engagement", "open_rate"),
+                                               [("engagement", "delivered_per_user")])
     out["engagement.delivered"] = _overall(summary, ("engagement", "delivered_per_user"))
     for sid, s in segs.items():
         out[f"engagement.index[{sid}]"] = engagement_index(s)
@@ -75,11 +101,12 @@ def flatten(scenario: Scenario, summary: dict[str, Any]) -> dict[str, float]:
                                                                "distinct_layouts_mean"))
     out["fragmentation.layout_entropy_bits"] = _overall(summary, ("fragmentation",
                                                                   "layout_entropy_bits_mean"))
-    out["fragmentation.context_failure_rate"] = _overall(summary, ("fragmentation",
-                                                                   "context_failure_rate_all"))
+    events = ("fragmentation", "context_events_per_user")
+    out["fragmentation.context_failure_rate"] = _pooled_rate(
+        summary, ("fragmentation", "context_failure_rate_all"), [(*events, k) for k in KINDS])
     for k in KINDS:
-        out[f"fragmentation.{k}_failure_rate"] = _overall(
-            summary, ("fragmentation", "context_failure_rate", k))
+        out[f"fragmentation.{k}_failure_rate"] = _pooled_rate(
+            summary, ("fragmentation", "context_failure_rate", k), [(*events, k)])
     out["fragmentation.support_tickets"] = _overall(summary, ("fragmentation",
                                                               "support_tickets_per_user"))
     out["wellbeing.goal_progress"] = _overall(summary, ("goal_progress_per_user",))

@@ -110,8 +110,39 @@ class GuardrailLayer:
             raise ActionError(f"guardrail: user {user}, slot {slot}: a core element was moved "
                               f"(got element {layout[user, slot]})")
         count += wrong_core.sum(axis=1) + misplaced.sum(axis=1)
-        layout[:, core] = self._default[core]
-        layout[misplaced] = np.broadcast_to(self._default, layout.shape)[misplaced]
+        fix = np.flatnonzero(wrong_core.any(axis=1) | misplaced.any(axis=1))
+        if fix.size:
+            layout[fix] = self._restore_core(layout[fix])
+
+    def _restore_core(self, rows: np.ndarray) -> np.ndarray:
+        """Core elements back in their slots; the free slots keep the policy's order of the rest.
+
+        Overwriting only the offending slots would show an element twice and drop another (a core
+        element moved down would leave its copy behind while the element it displaced vanished).
+        Instead every row is rebuilt as: core slots from the default, free slots filled with the
+        row's non-core elements in the order the policy chose them, then — if the policy left out
+        core elements and so showed fewer non-core ones than there are free slots — with the
+        default's non-core elements it did not show, in default order. A distinct row stays
+        distinct.
+        """
+        core = self._core_slot
+        free = np.flatnonzero(~core)
+        out = np.broadcast_to(self._default, rows.shape).copy()
+        if not free.size:
+            return out
+        noncore = ~self._core_element[rows]
+        # stable sort: the row's non-core elements first, in slot order
+        order = np.argsort(~noncore, axis=1, kind="stable")
+        kept = np.take_along_axis(rows, order, axis=1)
+        n_kept = noncore.sum(axis=1)
+        fill = self._default[free]
+        short = np.flatnonzero(n_kept < free.size)
+        for i in short:  # rare (a policy that dropped a core element): a loop over such rows only
+            have = set(kept[i, : n_kept[i]].tolist())
+            extra = [e for e in fill.tolist() if e not in have]
+            kept[i, n_kept[i]: free.size] = extra[: free.size - n_kept[i]]
+        out[:, free] = kept[:, : free.size]
+        return out
 
     def _limit_distance(self, layout: np.ndarray, count: np.ndarray) -> None:
         limit = float(self.config.max_layout_distance or 0.0)
@@ -125,7 +156,17 @@ class GuardrailLayer:
                 user = int(np.flatnonzero(over)[0])
                 raise ActionError(f"guardrail: user {user}, slot {k}: layout distance "
                                   f"{dist[user]:.2f} exceeds max_layout_distance {limit}")
-            layout[over, k] = default[over, k]
+            # swap the default element into slot k (rather than overwrite it) so no element is
+            # shown twice: where it sits elsewhere, the element it displaces takes its place
+            rows = np.flatnonzero(over)
+            want = default[rows, k]
+            sub = layout[rows]
+            at = sub == want[:, None]
+            has = at.any(axis=1)
+            j = np.argmax(at, axis=1)
+            sub[has, j[has]] = sub[has, k]
+            sub[:, k] = want
+            layout[rows] = sub
             count += over
 
 

@@ -54,8 +54,8 @@ def collect(results_dir: Path) -> list[dict[str, Any]]:
 def render(rows: list[dict[str, Any]], minutes: str = "an hour") -> str:
     """The README text."""
     lines = [HEADER.replace("{minutes}", minutes), "",
-             "| fact | where | literature | criterion | outcome-gym produced | result | why, "
-             "if not a pass | regenerate |",
+             "| fact | where | literature | criterion | outcome-gym produced | result | why (mechanism), "
+             "caveats | regenerate |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append("| " + " | ".join(_cell(x) for x in (

@@ -1,0 +1,719 @@
+"""Experiment 5, fragmentation: personalization strength, the locked core and what they break.
+
+CALIBRATION.md stylized fact 9 (mechanism 9: mitchell1989, findlater2004, sears1994, polson1986,
+hannak2013). On ``productivity_tool`` an engagement-optimising layout bandit (:class:`LayoutBandit`:
+epsilon-greedy, pooled per segment, rewarded by the engagement index, notifications on the
+schedule — ``engagement_bandit:levers=layout`` — over the product's own variant family, "promote
+one element to the top") personalizes the layout at a **strength** from none to full: no arm may
+move a user's layout further than ``strength`` from the default (core-weighted layout distance,
+the guardrails' ``max_layout_distance``). Each strength runs twice on the same seeds: with the core
+unlocked (the top is position 0: navigation and key workflows may move) and with the locked core
+(``lock_core``: only the other positions are personalized; these arms are exactly
+``engagement_bandit``'s). The policy keeps within the run's guardrails itself, so the guardrail
+layer corrects nothing (its count is in the arms table as a check); arms whose layouts are
+identical (every locked strength above what the non-core positions allow) are run once.
+
+* **Fact 9:** the failure rate of the context event whose instructions assume the default layout
+  (a support contact) rises with personalization strength, i.e. with the mean layout distance, in
+  both sweeps; device switches (the other device shows the previous session's layout) and
+  colleague shares (the colleague's layout) are reported beside it.
+* **Fact 9, per user:** pooled over every arm and seed, support-contact failure rises
+  monotonically with a user's own mean layout distance (users binned by it).
+* **Fact 9, locked core:** at full strength the locked core lowers the failure rate (core
+  consistency 1) at a measurable, reported cost in the optimised metric, the engagement index
+  (paired lift, locked vs unlocked). What the lock costs depends on what the optimiser can learn in
+  the horizon; a sensitivity pair repeats it with orders that bring two elements to the top.
+
+The pairwise divergence between two users' layouts is compared with hannak2013's 12% (10-16%) as
+context only: that is a divergence between result lists, this a core-weighted share of differing
+layout positions. No published effect size exists for support-desk, screen-sharing or
+device-switch failures under personalized UIs (CALIBRATION.md mechanism 9): the failure
+probability ``base + (1 - base)(1 - exp(-k d))`` is a design choice (docs/model.md section 4.9), so
+the fact tests that the mechanism and the policies together give the published direction, not a
+size. Failure rates here are failures / events over all users (:func:`failure_rate`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import multiprocessing as mp
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+from tqdm import tqdm
+
+from outcome_gym.errors import OutcomeGymError, SimulationError
+from outcome_gym.policies.bandits import EpsilonGreedyPolicy
+from outcome_gym.sim.interface import Action, Observation, PolicyContext
+from outcome_gym.sim.layout import layout_distance
+from outcome_gym.sim.mechanisms.context import KINDS
+from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
+from outcome_gym.studies.common import diff, group, lift, metric, values
+from outcome_gym.studies.runs import Job, JobResult, job_scenario
+from outcome_gym.studies.spec import StudyParams, params_dict
+
+NAME = "fragmentation"
+TITLE = "Fragmentation: personalization strength, the locked core and context failures (fact 9)"
+COMMAND = "outcome-gym experiment experiments/fragmentation.yaml --workers 2"
+POLICY = "outcome_gym.studies.fragmentation:LayoutBandit"
+HANNAK = (0.117, 0.10, 0.16)  # hannak2013: 11.7% (Google), 15.8% (Bing); CALIBRATION row 12% 10-16%
+KIND_LABEL = {"device_switch": "device switch", "colleague_share": "colleague share",
+              "support_contact": "support contact"}
+USER_COLUMNS = ("segment", *(f"{k}_{x}" for k in KINDS for x in ("events", "failures")),
+                "support_tickets")
+
+
+# --- the personalization ---------------------------------------------------------------------
+
+
+def toward(default: np.ndarray, target: np.ndarray, weight: np.ndarray, budget: float
+           ) -> np.ndarray:
+    """Move ``default`` toward ``target`` by swaps, top position first, staying within ``budget``.
+
+    A selection sort: for each position from the top, the target's element is swapped in from
+    where it is, unless that would take the layout's core-weighted distance from the default
+    (:func:`~outcome_gym.sim.layout.layout_distance`) above ``budget``. Every intermediate layout
+    is a permutation of the default, so no element is lost or shown twice. With ``budget >= 1``
+    the target is reached.
+
+    Args:
+        default: S element indices.
+        target: S element indices, a permutation of ``default``.
+        weight: S position weights (core weight at core positions, else 1).
+        budget: Largest allowed distance from the default, in [0, 1].
+    """
+    layout = default.copy()
+    for k in range(layout.size):  # a loop over positions
+        want = target[k]
+        if layout[k] == want:
+            continue
+        cand = layout.copy()
+        j = int(np.flatnonzero(layout == want)[0])
+        cand[j], cand[k] = layout[k], want
+        if layout_distance(cand[None, :], default[None, :], weight)[0] <= budget + 1e-12:
+            layout = cand
+    return layout
+
+
+def candidate_targets(default: np.ndarray, movable: np.ndarray, depth: int = 2
+                      ) -> list[np.ndarray]:
+    """The default, then every order that brings 1..``depth`` movable elements to the top.
+
+    Args:
+        default: S element indices.
+        movable: S bools, positions the personalization may change.
+        depth: Most elements brought to the top of the movable positions (the rest keep their
+            default order).
+    """
+    slots = np.flatnonzero(movable)
+    elems = [int(e) for e in default[slots]]
+    out = [default.copy()]
+    for r in range(1, min(depth, len(elems)) + 1):
+        for head in itertools.permutations(elems, r):
+            lay = default.copy()
+            lay[slots] = list(head) + [e for e in elems if e not in head]
+            out.append(lay)
+    return out
+
+
+def arm_layouts(default: np.ndarray, core: np.ndarray, core_weight: float, strength: float,
+                keep_core: bool, depth: int) -> list[np.ndarray]:
+    """The bandit's arms: each candidate order moved toward within ``strength``, duplicates dropped.
+
+    Arm 0 is the default layout.
+
+    Args:
+        default: S element indices.
+        core: S bools, core positions.
+        core_weight: Weight of a core position in the layout distance.
+        strength: Largest distance from the default, [0, 1].
+        keep_core: Only non-core positions move.
+        depth: Most elements an order brings to the top.
+    """
+    weight = np.where(core, core_weight, 1.0)
+    movable = ~core if keep_core else np.ones_like(core)
+    layouts: list[np.ndarray] = []
+    for target in candidate_targets(default, movable, depth):
+        lay = toward(default, target, weight, strength)
+        if not any((lay == other).all() for other in layouts):
+            layouts.append(lay)
+    return layouts
+
+
+class LayoutBandit(EpsilonGreedyPolicy):
+    """Engagement-optimising layout bandit whose layouts stay within ``strength`` of the default.
+
+    Epsilon-greedy over layouts (as ``engagement_bandit:levers=layout``: engagement objective,
+    notifications on the scenario's schedule), but the arms are the orders of
+    :func:`candidate_targets` — with ``keep_core=False`` these move core elements too — each moved
+    toward by :func:`toward` within ``strength``. It records every user's mean layout distance
+    from the default (``distance_sum_ / active_steps_``) for the per-user analysis.
+
+    When to use: the fragmentation experiment's dose: ``strength`` 0 is the static product,
+    ``strength`` 1 lets the bandit use any of its orders.
+
+    Args:
+        strength: Largest core-weighted layout distance from the default an arm may have, [0, 1].
+        keep_core: Personalize only the non-core positions (what ``lock_core`` allows).
+        epsilon: Exploration probability per user and step.
+        granularity: ``user``, ``segment`` or ``global``: whose data an arm's mean pools.
+        depth: Most elements an order brings to the top: 1 (the default) is the product's own
+            variant family (``promote:<id>``, :mod:`~outcome_gym.policies.variants`), with the
+            top at position 0 when the core may move.
+    """
+
+    name = "layout_bandit"
+
+    def __init__(self, strength: float = 1.0, keep_core: bool = True, epsilon: float = 0.1,
+                 granularity: str = "segment", depth: int = 1) -> None:
+        super().__init__(objective="engagement", granularity=granularity, levers="layout",
+                         epsilon=epsilon)
+        self.strength = strength
+        self.keep_core = keep_core
+        self.depth = depth
+
+    def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
+        """Build the budget-limited arms (duplicates dropped; arm 0 is the default)."""
+        super().reset(context, seed)
+        if not 0.0 <= float(self.strength) <= 1.0:
+            raise ValueError(f"expected strength in [0, 1], got {self.strength!r}")
+        default = np.asarray(context.default_layout, dtype=np.int64)
+        core = np.asarray(context.core_slot, dtype=bool)
+        cw = context.scenario.context.core_weight
+        weight = np.where(core, cw, 1.0)
+        layouts = arm_layouts(default, core, cw, float(self.strength), bool(self.keep_core),
+                              int(self.depth))
+        ids = context.element_ids
+        names = tuple("default" if (lay == default).all()
+                      else "order:" + ",".join(ids[e] for e in lay) for lay in layouts)
+        self.variants_ = dataclasses.replace(self.variants_, layout_names=names,
+                                             layouts=np.stack(layouts))
+        self.default_arm_ = 0
+        self.n_arms_ = (self.variants_.n_layouts, self.variants_.n_notify)
+        self.state_ = tuple(self._new_state(self.n_groups_, a) for a in self.n_arms_)
+        self.default_layout_, self.weight_ = default, weight
+        self.distance_sum_ = np.zeros(context.n_users)
+        self.active_steps_ = np.zeros(context.n_users)
+
+    def act(self, observation: Observation) -> Action:
+        """The bandit's layouts; adds each active user's distance from the default to the record."""
+        action = super().act(observation)
+        active = np.asarray(observation.active, dtype=bool)
+        d = layout_distance(np.asarray(action.layout)[active], self.default_layout_[None, :],
+                            self.weight_)
+        self.distance_sum_[active] += d
+        self.active_steps_[active] += 1
+        return action
+
+
+# --- parameters and runs ---------------------------------------------------------------------
+
+
+class Params(StudyParams):
+    """Parameters of the fragmentation experiment."""
+
+    seeds: int = Field(default=20, ge=2, le=1000, description="Paired seeds per arm.")
+    scenario: str = Field(default="productivity_tool", description="Bundled name or path.")
+    users: int | None = Field(default=None, ge=10, description="Population size override.")
+    horizon_days: int | None = Field(default=None, ge=7, description="Horizon override.")
+    strengths: list[float] = Field(
+        default_factory=lambda: [0.2, 0.4, 0.6, 0.8, 1.0], min_length=1,
+        description="Personalization strengths above none (0, always run): each arm's largest "
+                    "layout distance from the default, in (0, 1], increasing.")
+    epsilon: float = Field(default=0.1, ge=0, le=1, description="The bandit's exploration.")
+    granularity: str = Field(default="segment", pattern="^(user|segment|global)$")
+    depth: int = Field(default=1, ge=1, le=3, description="Elements an order brings to the top.")
+    distance_bins: list[float] = Field(
+        default_factory=lambda: [0.0, 0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 1.0],
+        min_length=3, description="Bin edges of a user's mean layout distance (per-user curve).")
+    min_bin_events: int = Field(default=100, ge=1,
+                                description="Bins with fewer support contacts are not judged.")
+    sensitivity_depths: list[int] = Field(
+        default_factory=lambda: [2],
+        description="Also run the full-strength locked/unlocked pair with these depths (the "
+                    "lock's cost depends on what the optimiser can learn).")
+
+    @field_validator("strengths")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(not 0.0 < s <= 1.0 for s in v) or any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError(f"expected increasing strengths in (0, 1], got {v}")
+        return v
+
+    @field_validator("distance_bins")
+    @classmethod
+    def _edges(cls, v: list[float]) -> list[float]:
+        if v[0] != 0.0 or v[-1] < 1.0 or any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError(f"expected increasing bin edges from 0 to at least 1, got {v}")
+        return v
+
+
+FAST = {"seeds": 4, "users": 600, "strengths": [0.4, 1.0], "min_bin_events": 40,
+        "sensitivity_depths": []}
+
+
+def _overrides(p: Params) -> tuple[tuple[str, object], ...]:
+    out: list[tuple[str, object]] = []
+    if p.users is not None:
+        out.append(("population.size", p.users))
+    if p.horizon_days is not None:
+        out.append(("clock.horizon_days", p.horizon_days))
+    return tuple(out)
+
+
+def _spec(p: Params, strength: float, lock: bool, depth: int) -> str:
+    return (f"{POLICY}:strength={strength:g},keep_core={str(lock).lower()},"
+            f"epsilon={p.epsilon:g},granularity={p.granularity},depth={depth}")
+
+
+def arms(p: Params) -> dict[str, tuple[float, bool, int]]:
+    """Arm tag -> (strength, locked core, depth). ``none`` is strength 0 (the static product).
+
+    The sensitivity arms (``... depth <d>``) repeat the full-strength pair with other depths.
+    """
+    out = {"none": (0.0, True, p.depth)}
+    for s in p.strengths:
+        out[f"unlocked {s:g}"] = (s, False, p.depth)
+        out[f"locked {s:g}"] = (s, True, p.depth)
+    for d in p.sensitivity_depths:
+        full = p.strengths[-1]
+        out[f"unlocked {full:g} depth {d}"] = (full, False, d)
+        out[f"locked {full:g} depth {d}"] = (full, True, d)
+    return out
+
+
+def canonical(p: Params) -> dict[str, str]:
+    """Arm tag -> the tag of the first arm with the same policy arms (same lock and depth).
+
+    Two such arms are the same runs (same layouts in the same order, same seeds; the guardrail
+    corrects neither), e.g. every locked strength above the largest distance the non-core
+    positions allow; each is run once.
+    """
+    sc = job_scenario(Job(scenario=p.scenario, overrides=_overrides(p)))
+    from outcome_gym.sim.world import compile_world
+
+    world = compile_world(sc)
+    default = np.asarray(world.default_layout, dtype=np.int64)
+    core = np.asarray(world.core_slot, dtype=bool)
+    seen: dict[tuple[Any, ...], str] = {}
+    out = {}
+    for tag, (s, lock, depth) in arms(p).items():
+        lays = arm_layouts(default, core, sc.context.core_weight, s, lock, depth)
+        key = (lock, depth, tuple(tuple(int(e) for e in lay) for lay in lays))
+        out[tag] = seen.setdefault(key, tag)
+    return out
+
+
+def jobs(p: Params) -> list[Job]:
+    """Every distinct run of the study (the guardrails match what each arm's policy allows)."""
+    ov = _overrides(p)
+    canon = canonical(p)
+    return [Job(scenario=p.scenario, policy=_spec(p, s, lock, depth), seed=seed, overrides=ov,
+                guardrails={"lock_core": lock, "max_layout_distance": s}, tag=tag)
+            for tag, (s, lock, depth) in arms(p).items() if canon[tag] == tag
+            for seed in p.seed_list()]
+
+
+def run_job(job: Job) -> JobResult:
+    """Run one job and add each user's mean layout distance (``layout_distance_mean``).
+
+    The per-user table keeps only the context-event columns (top-level so a spawn pool can
+    pickle it).
+    """
+    from outcome_gym.analysis.compare import parse_policy_spec
+    from outcome_gym.analysis.metrics import flatten
+    from outcome_gym.policies import make
+    from outcome_gym.runner import run
+
+    scenario = job_scenario(job)
+    spec = parse_policy_spec(job.policy)
+    policy = make(spec.name, **spec.params)
+    res = run(scenario, policy, job.seed, guardrails=job.guardrails)
+    users = res.users[list(USER_COLUMNS)].copy()
+    users["layout_distance_mean"] = policy.distance_sum_ / np.maximum(policy.active_steps_, 1)
+    return JobResult(job=job, summary=res.summary, metrics=flatten(scenario, res.summary),
+                     users=users)
+
+
+def run_all(job_list: Sequence[Job], workers: int = 1, progress: bool = False) -> list[JobResult]:
+    """Run every job (a spawn pool when ``workers`` > 1); results in job order.
+
+    Raises:
+        OutcomeGymError: The first failing run's error, after the others finished.
+    """
+    for job in job_list:  # fail before any run on a bad scenario or override
+        job_scenario(job)
+    out: list[JobResult | None] = [None] * len(job_list)
+    error: BaseException | None = None
+    with tqdm(total=len(job_list), disable=not progress, file=sys.stderr, unit="run",
+              desc=NAME) as bar:
+        if workers <= 1:
+            for i, job in enumerate(job_list):
+                out[i] = run_job(job)
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=workers,
+                                     mp_context=mp.get_context("spawn")) as pool:
+                index = {pool.submit(run_job, job): i for i, job in enumerate(job_list)}
+                pending = set(index)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        try:
+                            out[index[fut]] = fut.result()
+                        except BaseException as exc:  # let the others finish, then raise
+                            error = error or exc
+                        bar.update(1)
+    if error is not None:
+        if isinstance(error, OutcomeGymError):
+            raise error
+        raise SimulationError(f"a study run failed: {type(error).__name__}: {error}") from error
+    return [r for r in out if r is not None]
+
+
+# --- analysis --------------------------------------------------------------------------------
+
+
+def failure_rate(kind: str | None = None) -> Callable[[JobResult], float]:
+    """Context-event failure rate of a run, failures / events over every user (``None``: all kinds).
+
+    Computed from the per-segment counts. The flat ``fragmentation.<kind>_failure_rate`` metrics
+    average the segments' rates weighted by users, so a segment without any event of a kind (one
+    device: no device switch) pulls the rate toward 0; this is the event-weighted rate.
+    """
+    kinds = KINDS if kind is None else (kind,)
+
+    def get(r: JobResult) -> float:
+        events = failures = 0.0
+        for seg in r.summary["segments"].values():
+            fr = seg["fragmentation"]
+            for k in kinds:
+                ev = fr["context_events_per_user"][k] * seg["n_users"]
+                events += ev
+                failures += fr["context_failure_rate"][k] * ev
+        return failures / events if events else math.nan
+
+    return get
+
+
+def _wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    if n <= 0:
+        return math.nan, math.nan
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return mid - half, mid + half
+
+
+def _two_prop_z(k1: float, n1: float, k2: float, n2: float) -> float:
+    """The z statistic of p2 - p1 (pooled two-proportion test)."""
+    p = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2)) if 0 < p < 1 else math.inf
+    return (k2 / n2 - k1 / n1) / se if se > 0 else 0.0
+
+
+def user_bins(results: Sequence[JobResult], edges: Sequence[float]) -> pd.DataFrame:
+    """Context events and failures of every user of every run, binned by mean layout distance."""
+    frames = [r.users for r in results if r.users is not None]
+    users = pd.concat(frames, ignore_index=True)
+    cut = pd.cut(users["layout_distance_mean"], bins=list(edges), include_lowest=True, right=False)
+    rows = []
+    for interval, g in users.groupby(cut, observed=False):
+        row: dict[str, Any] = {"distance_bin": f"[{interval.left:.2f}, {interval.right:.2f})",
+                               "users": len(g),
+                               "mean_distance": float(g["layout_distance_mean"].mean())
+                               if len(g) else math.nan}
+        ev_all = fail_all = 0.0
+        for kind in KINDS:
+            ev, fa = float(g[f"{kind}_events"].sum()), float(g[f"{kind}_failures"].sum())
+            ev_all, fail_all = ev_all + ev, fail_all + fa
+            lo, hi = _wilson(fa, ev)
+            row |= {f"{kind}_events": ev, f"{kind}_failures": fa,
+                    f"{kind}_rate": fa / ev if ev else math.nan,
+                    f"{kind}_low": lo, f"{kind}_high": hi}
+        row |= {"all_events": ev_all, "all_failures": fail_all,
+                "all_rate": fail_all / ev_all if ev_all else math.nan}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def monotone_bins(bins: pd.DataFrame, kind: str, min_events: int) -> dict[str, float]:
+    """Is ``kind``'s failure rate non-decreasing across the judged bins?
+
+    Bins with fewer than ``min_events`` events are not judged. A decrease between consecutive
+    judged bins counts only when significant (two-proportion z < -1.96); the last judged bin must
+    be significantly above the first (z > 1.96).
+    """
+    b = bins[bins[f"{kind}_events"] >= min_events].reset_index(drop=True)
+    if len(b) < 2:
+        return {"bins": float(len(b)), "drops": math.nan, "worst_z": math.nan,
+                "first": math.nan, "last": math.nan, "span_z": math.nan}
+    ev, fa = b[f"{kind}_events"].to_numpy(), b[f"{kind}_failures"].to_numpy()
+    zs = [_two_prop_z(fa[i], ev[i], fa[i + 1], ev[i + 1]) for i in range(len(b) - 1)]
+    return {"bins": float(len(b)), "drops": float(sum(z < -1.96 for z in zs)),
+            "worst_z": float(min(zs)), "first": float(fa[0] / ev[0]),
+            "last": float(fa[-1] / ev[-1]), "span_z": _two_prop_z(fa[0], ev[0], fa[-1], ev[-1])}
+
+
+def _sweep(p: Params, lock: bool) -> list[str]:
+    return ["none", *(f"{'locked' if lock else 'unlocked'} {s:g}" for s in p.strengths)]
+
+
+def _fact_arms(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
+    kind = "support_contact"
+    checks, parts, vals = [], [], {}
+    for lock in (False, True):
+        tags = _sweep(p, lock)
+        dist = [float(values(runs[t], metric("fragmentation.layout_distance")).mean())
+                for t in tags]
+        rates = [float(values(runs[t], failure_rate(kind)).mean()) for t in tags]
+        bad = []
+        for a, b, da, db in zip(tags, tags[1:], dist, dist[1:], strict=False):
+            if db - da <= 0.01:  # the distance did not move (e.g. the locked core saturates)
+                continue
+            est = diff(runs[a], runs[b], failure_rate(kind))
+            if est.high < 0:  # significantly lower at a larger distance
+                bad.append(f"{a} -> {b}")
+        full = diff(runs["none"], runs[tags[-1]], failure_rate(kind))
+        ok = not bad and full.low > 0
+        checks.append(ok)
+        name = "locked" if lock else "unlocked"
+        parts.append(f"{name}: support failure {' -> '.join(f'{r:.1%}' for r in rates)} at mean "
+                     f"distance {' -> '.join(f'{d:.2f}' for d in dist)}"
+                     + (f" (drops: {', '.join(bad)})" if bad else ""))
+        vals |= {f"{name}_full_minus_none": full.mean, f"{name}_full_minus_none_low": full.low,
+                 f"{name}_drops": float(len(bad)), f"{name}_rate_full": rates[-1],
+                 f"{name}_distance_full": dist[-1]}
+    vals["rate_none"] = float(values(runs["none"], failure_rate(kind)).mean())
+    full_tag = f"unlocked {p.strengths[-1]:g}"
+    others = ", ".join(
+        f"{KIND_LABEL[k]} {Estimate.of(values(runs['none'], failure_rate(k))).text('{:.1%}')}"
+        f" -> {Estimate.of(values(runs[full_tag], failure_rate(k))).text('{:.1%}')}"
+        for k in KINDS if k != kind)
+    pair = Estimate.of(values(runs[full_tag], metric("fragmentation.pairwise_distance")))
+    vals["pairwise_full"] = pair.mean
+    ok = all(checks)
+    return Fact(
+        fact="9 fragmentation", scope=scope,
+        literature="instructions written for one layout fail more often the further the user's "
+                   "layout diverges: transfer follows shared procedural elements (polson1986), "
+                   "adaptive layouts cost recognition (mitchell1989, findlater2004, sears1994); no "
+                   "published effect size for support-desk or shared-screen failures",
+        criterion="support-contact (default-layout instructions) failure rate never significantly "
+                  "lower at a larger strength (paired t, 95%) and significantly higher at full "
+                  "strength than with none, in both the unlocked and the locked sweep",
+        produced="; ".join(parts) + f"; none -> unlocked full: {others}; pairwise divergence "
+                 f"between two users at full strength {pair.text('{:.1%}')} "
+                 f"(hannak2013: 12%, 10-16%, context only)",
+        status=status(ok),
+        explanation="" if ok else (
+            "The support failure rate did not rise with strength in every sweep; see the arms "
+            "table."),
+        values=vals)
+
+
+def _fact_users(bins: pd.DataFrame, p: Params, scope: str) -> Fact:
+    kind = "support_contact"
+    m = monotone_bins(bins, kind, p.min_bin_events)
+    m_all = monotone_bins(bins.rename(columns={"all_events": "x_events",
+                                               "all_failures": "x_failures"}), "x",
+                          p.min_bin_events)
+    judged = bins[bins[f"{kind}_events"] >= p.min_bin_events]
+    curve = ", ".join(f"{r.distance_bin} {getattr(r, f'{kind}_rate'):.0%}"
+                      for r in judged.itertuples())
+    ok = m["bins"] >= 3 and m["drops"] == 0 and m["span_z"] > 1.96
+    return Fact(
+        fact="9 fragmentation: per user", scope=scope,
+        literature="success following default-layout instructions falls monotonically as a "
+                   "user's layout diverges from the default (CALIBRATION.md fact 9; polson1986)",
+        criterion=f"users of every arm and seed binned by their mean layout distance: in bins "
+                  f"with >= {p.min_bin_events} support contacts the failure rate never drops "
+                  "significantly from one bin to the next (two-proportion z < -1.96) and the "
+                  "last bin is significantly above the first, over >= 3 bins",
+        produced=f"support-contact failure by user's mean distance: {curve}; all context kinds "
+                 f"pooled: {m_all['first']:.0%} -> {m_all['last']:.0%} "
+                 f"({m_all['drops']:.0f} significant drops)",
+        status=status(ok),
+        explanation="" if ok else (
+            f"{m['drops']:.0f} significant drop(s), {m['bins']:.0f} judged bin(s), first-to-last "
+            f"z = {m['span_z']:.1f}."),
+        values={f"support_{k}": v for k, v in m.items()} | {f"all_{k}": v for k, v in
+                                                            m_all.items()})
+
+
+def _fact_lock(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
+    s = p.strengths[-1]
+    un, lo = runs[f"unlocked {s:g}"], runs[f"locked {s:g}"]
+    none = runs["none"]
+    eng, p_eng = lift(un, lo, metric("engagement.index"))
+    sup = diff(un, lo, failure_rate("support_contact"))
+    allr = diff(un, lo, failure_rate())
+    tickets, _ = lift(un, lo, metric("fragmentation.support_tickets"))
+    core = Estimate.of(values(lo, metric("fragmentation.core_consistency")))
+    r_un = values(un, failure_rate("support_contact"))
+    r_lo = values(lo, failure_rate("support_contact"))
+    r_no = values(none, failure_rate("support_contact"))
+    restored = Estimate.of((r_un - r_lo) / np.where(r_un - r_no != 0, r_un - r_no, np.nan))
+    eng_none, _ = lift(none, un, metric("engagement.index"))
+    eng_none_lo, _ = lift(none, lo, metric("engagement.index"))
+    restores = sup.high < 0 and core.mean >= 1.0 - 1e-9
+    cost = math.isfinite(eng.high) and eng.high < 0 and p_eng < 0.05
+    st = PASS if restores and cost else FAIL if not restores else PARTIAL
+    why = ""
+    if not restores:
+        why = "Locking the core did not significantly lower the support failure rate."
+    elif not cost:
+        why = (f"The locked core costs no significant engagement: what the bandit gains with the "
+               f"core free ({eng_none.text()} vs none) is no more than it gains within the "
+               f"non-core positions ({eng_none_lo.text()}).")
+    sens = []
+    for d in p.sensitivity_depths:
+        est, pd_ = lift(runs[f"unlocked {s:g} depth {d}"], runs[f"locked {s:g} depth {d}"],
+                        metric("engagement.index"))
+        sens.append(f"with depth-{d} orders (more arms to learn) {est.text()} (p={pd_:.3f})")
+    return Fact(
+        fact="9 fragmentation: locked core", scope=scope,
+        literature="a consistent core excluded from personalization keeps instructions working "
+                   "(DESIGN.md; polson1986), at a cost in what the policy optimises",
+        criterion=f"at strength {s:g}, locked vs unlocked core (paired): support-contact failure "
+                  "rate significantly lower, core consistency 1, and the engagement index "
+                  "significantly lower (sign-flip p<0.05) — the cost, reported",
+        produced=f"support failure {sup.text('{:+.1%}')} (points; share of the personalization's "
+                 f"rise undone {restored.text('{:.0%}')}), all context failures "
+                 f"{allr.text('{:+.1%}')}, support tickets {tickets.text()}, core consistency "
+                 f"{core.mean:.3f}; cost in the optimised metric: engagement index "
+                 f"{eng.text()} (p={p_eng:.3f}); vs none the unlocked bandit gains "
+                 f"{eng_none.text()}, the locked {eng_none_lo.text()}"
+                 + (f"; sensitivity: {'; '.join(sens)}" if sens else ""),
+        status=st, explanation=why,
+        values={"engagement_lift": eng.mean, "engagement_low": eng.low,
+                "engagement_high": eng.high, "engagement_p": p_eng,
+                "support_diff": sup.mean, "support_diff_high": sup.high,
+                "all_diff": allr.mean, "restored": restored.mean,
+                "core_consistency": core.mean, "unlocked_gain": eng_none.mean,
+                "locked_gain": eng_none_lo.mean})
+
+
+ARM_METRICS = ("fragmentation.layout_distance", "fragmentation.pairwise_distance",
+               "fragmentation.core_consistency", "fragmentation.distinct_layouts",
+               "fragmentation.support_tickets", "engagement.index", "wellbeing.goal_progress",
+               "wellbeing.trust")
+
+
+def _arms_table(runs: dict[str, list[JobResult]], p: Params, sc_outcomes: list[str]
+                ) -> pd.DataFrame:
+    rows = []
+    for tag, (s, lock, depth) in arms(p).items():
+        arm = runs[tag]
+        row: dict[str, Any] = {"arm": tag, "strength": s, "core": "locked" if lock else
+                               "unlocked", "depth": depth, "seeds": len(arm)}
+        for m in ARM_METRICS[:4]:
+            row[m] = float(values(arm, metric(m)).mean())
+        for k in (*KINDS, None):
+            row[f"{k or 'all'} failure rate"] = float(values(arm, failure_rate(k)).mean())
+        for m in (*ARM_METRICS[4:], *sc_outcomes):
+            row[m] = float(values(arm, metric(m)).mean())
+        if tag != "none":
+            row["engagement lift vs none"] = lift(runs["none"], arm,
+                                                  metric("engagement.index"))[0].text()
+        row["guardrail corrections"] = float(np.mean(
+            [sum(r.summary["guardrails"].values()) for r in arm]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _lock_table(runs: dict[str, list[JobResult]], p: Params) -> pd.DataFrame:
+    rows = []
+    pairs = [(s, p.depth, "") for s in p.strengths]
+    pairs += [(p.strengths[-1], d, f" depth {d}") for d in p.sensitivity_depths]
+    for s, depth, suffix in pairs:
+        un, lo = runs[f"unlocked {s:g}{suffix}"], runs[f"locked {s:g}{suffix}"]
+        eng, p_eng = lift(un, lo, metric("engagement.index"))
+        rows.append({
+            "strength": s,
+            "depth": depth,
+            "engagement index lift (locked vs unlocked)": eng.text(),
+            "engagement p": p_eng,
+            "support failure diff": diff(un, lo, failure_rate("support_contact")).text(
+                "{:+.1%}"),
+            "all context failures diff": diff(un, lo, failure_rate()).text("{:+.1%}"),
+            "support tickets lift": lift(un, lo, metric("fragmentation.support_tickets"))[0].text(),
+            "on-time (professionals) lift": lift(un, lo, metric("outcome.on_time_pros"))[0].text()
+            if "outcome.on_time_pros" in un[0].metrics else "n/a",
+        })
+    return pd.DataFrame(rows)
+
+
+def _figure(runs: dict[str, list[JobResult]], p: Params, bins: pd.DataFrame) -> plt.Figure:
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for lock, ls in ((False, "-"), (True, "--")):
+        tags = _sweep(p, lock)
+        x = [float(values(runs[t], metric("fragmentation.layout_distance")).mean()) for t in tags]
+        for i, kind in enumerate(KINDS):
+            est = [Estimate.of(values(runs[t], failure_rate(kind))) for t in tags]
+            axes[0].errorbar(x, [e.mean for e in est],
+                             yerr=[[e.mean - e.low for e in est], [e.high - e.mean for e in est]],
+                             fmt="o" + ls, color=f"C{i}", capsize=2,
+                             label=f"{KIND_LABEL[kind]} ({'locked' if lock else 'unlocked'})")
+        eng = [lift(runs["none"], runs[t], metric("engagement.index"))[0] if t != "none"
+               else Estimate(0.0, 0.0, 0.0, 0) for t in tags]
+        axes[2].errorbar([0.0, *p.strengths], [100 * e.mean for e in eng],
+                         yerr=[[100 * (e.mean - e.low) for e in eng],
+                               [100 * (e.high - e.mean) for e in eng]],
+                         fmt="o" + ls, color="k", capsize=2,
+                         label="locked core" if lock else "unlocked core")
+    axes[0].set_xlabel("mean layout distance from the default (core-weighted)")
+    axes[0].set_ylabel("context-event failure rate")
+    axes[0].set_title("Arms: failure rate by kind")
+    axes[0].legend(fontsize=6)
+    for i, kind in enumerate(KINDS):
+        bk = bins[bins[f"{kind}_events"] >= p.min_bin_events]
+        axes[1].errorbar(bk["mean_distance"], bk[f"{kind}_rate"],
+                         yerr=[bk[f"{kind}_rate"] - bk[f"{kind}_low"],
+                               bk[f"{kind}_high"] - bk[f"{kind}_rate"]],
+                         fmt="o-", color=f"C{i}", capsize=2, label=KIND_LABEL[kind])
+    axes[1].set_xlabel("user's mean layout distance (binned)")
+    axes[1].set_ylabel("failure rate (pooled, Wilson 95%)")
+    axes[1].set_title("Per user, every arm and seed")
+    axes[1].legend(fontsize=7)
+    axes[2].axhline(0, color="0.6", lw=0.8)
+    axes[2].set_xlabel("personalization strength (largest layout distance)")
+    axes[2].set_ylabel("engagement index lift vs none (%)")
+    axes[2].set_title("The optimised metric")
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+    """Run the fragmentation experiment."""
+    canon = canonical(params)
+    results = run_all(jobs(params), workers=workers, progress=progress)
+    grouped = group(results)
+    runs = {tag: grouped[(params.scenario, canon[tag])] for tag in arms(params)}
+    sc = job_scenario(runs["none"][0].job)
+    scope = f"{params.scenario}, strength 0 -> {params.strengths[-1]:g}"
+    main = {canon[t] for t in arms(params) if " depth " not in t}
+    bins = user_bins([r for r in results if r.job.tag in main], params.distance_bins)
+    facts = [_fact_arms(runs, params, scope), _fact_users(bins, params, scope),
+             _fact_lock(runs, params, scope)]
+    outcomes = [f"outcome.{o.id}" for o in sc.outcomes]
+    tables = {"arms": _arms_table(runs, params, outcomes), "lock_cost": _lock_table(runs, params),
+              "user_bins": bins}
+    figure = _figure(runs, params, bins)
+    for r in results:
+        r.users = None
+    return StudyResult(
+        name=NAME, title=TITLE, command=COMMAND, params=params_dict(params), facts=facts,
+        tables=tables, figures={"fragmentation": figure},
+        notes=[__doc__.split("\n\n", 1)[1].strip()],
+    )

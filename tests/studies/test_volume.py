@@ -131,11 +131,22 @@ def test_fast_volume_sends_what_it_says(fast):
         delivered = weekly.loc[(k, 1), "delivered"]
         assert 0.9 * 7 * k <= delivered <= 7 * k, (k, delivered)
     assert weekly.loc[(0, 1), "delivered"] == 0
-    assert fast.facts[-1].status == UNTESTED  # four weeks cannot test a year-long fact
+    fact4 = next(f for f in fast.facts if f.fact.startswith("4 "))
+    assert fact4.status == UNTESTED  # four weeks cannot test a year-long fact
+
+
+def test_fast_open_rate_is_below_the_calibrated_range(fast):
+    """The documented calibration miss: 8.3% .. 8.7% over 12 seed sets (first seeds 0, 3, .. 33),
+    against pielot2018's 15-25%. Bounds 7% .. 10.5%: a change to the notification mechanisms that
+    moves the open rate (towards the range or further away) shows here and in results/README.md."""
+    f = next(f for f in fast.facts if f.fact == "3 volume: open rate calibration")
+    assert f.status == "fail"
+    assert 0.07 <= f.values["open_rate"] <= 0.105, f.values["open_rate"]
 
 
 def test_fast_fact3_lies_within_the_seed_spread(fast):
-    assert [f.fact for f in fast.facts] == ["3 volume", "4 fewer, better notifications"]
+    assert [f.fact for f in fast.facts] == ["3 volume", "4 fewer, better notifications",
+                                            "3 volume: open rate calibration"]
     assert all(f.status in STATUSES for f in fast.facts)
     v = fast.facts[0].values
     assert FIRST_SLOPE_LOW <= v["first_slope"] <= FIRST_SLOPE_HIGH, v["first_slope"]
@@ -148,7 +159,8 @@ def test_fast_fact3_lies_within_the_seed_spread(fast):
 
 def test_fast_year_fact4_lies_within_the_seed_spread(fast_year):
     assert [f.fact for f in fast_year.facts] == ["3 volume", "3 volume",
-                                                  "4 fewer, better notifications"]
+                                                  "4 fewer, better notifications",
+                                                  "3 volume: open rate calibration"]
     assert [f.status for f in fast_year.facts[:2]] == [UNTESTED, UNTESTED]  # two volumes only
     fact = fast_year.facts[2]
     assert fact.status in STATUSES

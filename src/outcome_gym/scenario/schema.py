@@ -197,8 +197,8 @@ class Segment(StrictModel):
             "dist": "lognormal",
             "median": 66.0,
             "sigma": 0.65,
-            "low": 10.0,
-            "high": 400.0,
+            "low": 18.0,
+            "high": 254.0,
         },
         description="Days of daily repetition to reach 95% of habit plateau (source: lally2010).",
     )

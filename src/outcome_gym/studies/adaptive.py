@@ -46,24 +46,20 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing as mp
-import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
-from tqdm import tqdm
 
-from outcome_gym.errors import OutcomeGymError, PolicyError, SimulationError
+from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Estimate, Fact, StudyResult
 from outcome_gym.studies.common import group, lift, metric, values
-from outcome_gym.studies.runs import Job, JobResult, job_scenario
+from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict
 
 NAME = "adaptive"
@@ -243,39 +239,12 @@ def run_job(job: Job) -> JobResult:
 
 
 def run_all(job_list: Sequence[Job], workers: int = 1, progress: bool = False) -> list[JobResult]:
-    """Run every job (a spawn pool when ``workers`` > 1); results in job order.
+    """Run every job with :func:`run_job` (a spawn pool when ``workers`` > 1); results in job order.
 
     Raises:
         OutcomeGymError: The first failing run's error, after the others finished.
     """
-    for job in job_list:  # fail before any run on a bad scenario or override
-        job_scenario(job)
-    out: list[JobResult | None] = [None] * len(job_list)
-    error: BaseException | None = None
-    with tqdm(total=len(job_list), disable=not progress, file=sys.stderr, unit="run",
-              desc=NAME) as bar:
-        if workers <= 1:
-            for i, job in enumerate(job_list):
-                out[i] = run_job(job)
-                bar.update(1)
-        else:
-            with ProcessPoolExecutor(max_workers=workers,
-                                     mp_context=mp.get_context("spawn")) as pool:
-                index = {pool.submit(run_job, job): i for i, job in enumerate(job_list)}
-                pending = set(index)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        try:
-                            out[index[fut]] = fut.result()
-                        except BaseException as exc:  # let the others finish, then raise
-                            error = error or exc
-                        bar.update(1)
-    if error is not None:
-        if isinstance(error, OutcomeGymError):
-            raise error
-        raise SimulationError(f"a study run failed: {type(error).__name__}: {error}") from error
-    return [r for r in out if r is not None]
+    return run_jobs(job_list, workers=workers, progress=progress, desc=NAME, runner=run_job)
 
 
 # --- parameters ------------------------------------------------------------------------------

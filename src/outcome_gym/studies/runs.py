@@ -14,7 +14,7 @@ import functools
 import json
 import multiprocessing as mp
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,8 +107,18 @@ def run_job(job: Job, keep: tuple[str, ...] = ("users",)) -> JobResult:
 
 
 def run_jobs(jobs: Sequence[Job], workers: int = 1, keep: tuple[str, ...] = ("users",),
-             progress: bool = False, desc: str = "runs") -> list[JobResult]:
+             progress: bool = False, desc: str = "runs",
+             runner: Callable[[Job], JobResult] | None = None) -> list[JobResult]:
     """Run every job (in a spawn pool when ``workers`` > 1) and return results in job order.
+
+    Args:
+        jobs: The runs.
+        workers: Worker processes (1 runs here).
+        keep: Tables each result keeps (``users``, ``steps``); ignored with ``runner``.
+        progress: Show a progress bar on stderr.
+        desc: The progress bar's label.
+        runner: A module-level function running one job (a study that needs more than
+            :func:`run_job` gives, e.g. per-user policy statistics); default :func:`run_job`.
 
     Raises:
         OutcomeGymError: The first failing run's error, after the others finished.
@@ -116,6 +126,7 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, keep: tuple[str, ...] = ("us
     bad = set(keep) - set(KEEP)
     if bad:
         raise ValueError(f"expected keep among {KEEP}, got {sorted(bad)}")
+    one = runner if runner is not None else functools.partial(run_job, keep=tuple(keep))
     for job in jobs:  # fail before any run on a bad scenario or override
         job_scenario(job)
     out: list[JobResult | None] = [None] * len(jobs)
@@ -124,11 +135,11 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, keep: tuple[str, ...] = ("us
     with bar:
         if workers <= 1:
             for i, job in enumerate(jobs):
-                out[i] = run_job(job, keep)
+                out[i] = one(job)
                 bar.update(1)
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-                index = {pool.submit(run_job, job, keep): i for i, job in enumerate(jobs)}
+                index = {pool.submit(one, job): i for i, job in enumerate(jobs)}
                 pending = set(index)
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)

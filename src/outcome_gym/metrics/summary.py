@@ -71,9 +71,15 @@ def segment_summary(steps: pd.DataFrame, users: pd.DataFrame, segment: str) -> d
 
 
 def outcome_value(
-    spec: OutcomeSpec, kind: str, steps: pd.DataFrame, users: pd.DataFrame, slots_per_day: int
+    spec: OutcomeSpec, kind: str, steps: pd.DataFrame, users: pd.DataFrame, slots_per_day: int,
+    window_days: int | None = None,
 ) -> dict[str, Any]:
-    """The value of one outcome spec's metric over its window, for its segment."""
+    """The value of one outcome spec's metric over its window, for its segment.
+
+    ``window_days`` (budget goals) lets ``adjusted_in_time`` count only adjustments made in
+    budget windows that closed during the run, like its denominator (closed windows): the last,
+    unfinished window would otherwise add adjustments without adding windows.
+    """
     st = steps[steps["segment"] == spec.segment]
     st = st[st["day"] >= spec.window.start_day]
     if spec.window.end_day is not None:
@@ -103,8 +109,15 @@ def outcome_value(
             ) / slots_per_day,
         }
     elif kind == "budget":
+        in_time = ev("adjusted_in_time")
+        if window_days and len(steps):
+            last_day = int(steps["day"].max())
+            closed_until = (last_day // window_days) * window_days  # days before it are closed
+            col = f"{g}.adjusted_in_time"
+            if col in st:
+                in_time = float(st.loc[st["day"] < closed_until, col].sum())
         values = {
-            "adjusted_in_time": _ratio(ev("adjusted_in_time"), ev("window_closed")),
+            "adjusted_in_time": _ratio(in_time, ev("window_closed")),
             "under_budget": _ratio(ev("window_under_budget"), ev("window_closed")),
             "overspend": _ratio(ev("overspend"), ev("window_closed")),
             "time_to_adjust": _ratio(ev("tta_steps"), ev("adjusted")) / slots_per_day,
@@ -129,9 +142,11 @@ def outcome_value(
 def summarize(scenario: Scenario, steps: pd.DataFrame, users: pd.DataFrame) -> dict[str, Any]:
     """The whole run's summary (JSON-ready)."""
     kinds = {g.id: g.kind for g in scenario.goals}
+    windows = {g.id: getattr(g, "window_days", None) for g in scenario.goals}
     segments = {s.id: segment_summary(steps, users, s.id) for s in scenario.population.segments}
     outcomes = {
-        o.id: outcome_value(o, kinds[o.goal], steps, users, scenario.clock.slots_per_day)
+        o.id: outcome_value(o, kinds[o.goal], steps, users, scenario.clock.slots_per_day,
+                            windows[o.goal])
         for o in scenario.outcomes
     }
     tot = steps.sum(numeric_only=True)

@@ -485,7 +485,10 @@ class SimulationModel(mesa.Model):
             el_clicks[who, e] += 1
         notified_clicks = rowsum(el_clicks)
         attention = np.maximum(pop.attention_left - minutes, 0.0)
-        u = self.streams["choice"].random((idx.size, 2 + 2 * um.max_engagements))
+        # drawn for every user, then indexed: user i's draws must not depend on who else is in a
+        # session, or one policy change anywhere re-deals everyone's later choices and per-user
+        # common random numbers (user i under policy A vs B) are lost
+        u = self.streams["choice"].random((pop.n, 2 + 2 * um.max_engagements))[idx]
         inp = engagement.SessionInputs(
             layout=layout[idx],
             susceptibility=pop.susceptibility[idx],

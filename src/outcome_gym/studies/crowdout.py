@@ -16,10 +16,10 @@ failure* a bill that missed its deadline (``bills.failed``). A user's budget fai
 when the user has fewer budget failures under the alert than under the reference; the study reports
 the share of averted users whose bill failures rose.
 
-Individual trajectories are paired only as far as the simulator's random streams allow: the
-exogenous draws are common, but in-session choices draw one row of random numbers per user *in a
-session*, so once any session differs between the arms every later choice draw moves to another
-user and the two runs' per-user histories decorrelate. The study measures that as a *noise floor*:
+Individual trajectories are paired by common random numbers: every stream draws per user, and
+in-session choices read row i of a draw made for every user (this study found that they once drew
+rows only for users in a session, which re-dealt every later user's choices as soon as one session
+differed, and the simulator was fixed). The study still measures the pairing as a *noise floor*:
 the share whose bill failures rose among users at risk (a budget failure under the reference) whose
 budget failures did not change. When users are paired (floor at most 10%), the share among the
 averted users is judged against medina2021's 0.1-0.4; when they are not, the fact is *not testable*
@@ -208,8 +208,7 @@ def _fact(df: pd.DataFrame, p: Params) -> Fact:
             f"stay common. Most users counted as averted are noise ({est['worsened'].mean:.0f} "
             f"per run had more budget failures instead), and a one-failure crowd-out is lost in "
             f"a noisy bill count, so the share is biased toward the floor and cannot be judged. "
-            f"Drawing the choice numbers per user (N rows, rows of the session users used) "
-            f"restores the pairing.")
+            f"Check that every stream draws per user (docs/model.md section 5).")
     elif st != PASS:
         why = (
             "The shared daily attention budget is the only path to crowd-out in outcome-gym "

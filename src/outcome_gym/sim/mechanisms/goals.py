@@ -22,9 +22,13 @@ Need = 1 + share of the most urgent task's time used up.
 sigma^2/2). Projected = spent + today's rate x days left; the user is *over* when projected > 1 (the
 first such day is the crossing). While over and not adjusted the user needs ``effort`` progress on
 budget-valued elements to adjust, which removes ``adjustment`` of the projected excess by lowering the
-rate for the rest of the window — so the value of acting decays through the window on its own (fewer
-days left to change; grubb2025 just-in-time vs early warning, atalay2026, karlan2016). An adjustment
-counts as in time up to day ``act_by_day``.
+rate for the rest of the window. Acting late therefore costs only when the rate would have to fall
+below zero (the money is already spent); otherwise day 2 and day 20 end the window at the same
+overspend. The literature's timing effects (grubb2025 just-in-time vs early warning, atalay2026,
+karlan2016) need the value of acting to decay with the days already spent, and spending that drifts
+above the budget during the window (with a constant rate the projection is over from day 0): both
+are known gaps, reported by the timing experiment (results/README.md). An adjustment counts as in
+time up to day ``act_by_day``.
 
 **Practice**: ``effort`` progress in a day counts as practised; the practice habit follows
 :func:`~outcome_gym.sim.mechanisms.habits.update_habit` (lally2010).

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(HASH)
 STAMP_EXTRAS := $(VENV)/.installed-extras-$(HASH)
 OUT ?= results/demo
 
-STUDIES := trap timing crowdout volume fragmentation frontier adaptive
+STUDIES := trap timing crowdout volume fragmentation frontier adaptive mechanisms
 
 .PHONY: install install-extras run experiments test test-slow test-all lint bench clean
 

@@ -51,7 +51,7 @@ def collect(results_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def render(rows: list[dict[str, Any]], minutes: str = "an hour") -> str:
+def render(rows: list[dict[str, Any]], minutes: str = "12 minutes") -> str:
     """The README text."""
     lines = [HEADER.replace("{minutes}", minutes), "",
              "| fact | where | literature | criterion | outcome-gym produced | result | why (mechanism), "
@@ -71,7 +71,7 @@ def render(rows: list[dict[str, Any]], minutes: str = "an hour") -> str:
     return "\n".join(lines)
 
 
-def write_readme(results_dir: str | Path, minutes: str = "an hour") -> Path:
+def write_readme(results_dir: str | Path, minutes: str = "12 minutes") -> Path:
     """Write ``results_dir/README.md`` from the studies found there."""
     results_dir = Path(results_dir)
     path = results_dir / "README.md"

@@ -36,6 +36,7 @@ STUDIES: dict[str, str] = {
     "fragmentation": "fragmentation",
     "frontier": "frontier",
     "adaptive": "adaptive",
+    "mechanisms": "mechanisms",
 }
 
 

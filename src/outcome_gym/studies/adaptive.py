@@ -60,7 +60,7 @@ from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Estimate, Fact, StudyResult
 from outcome_gym.studies.common import group, lift, metric, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
-from outcome_gym.studies.spec import StudyParams, params_dict
+from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "adaptive"
 TITLE = "The cost of adaptive layouts: reordering by predicted need at a given accuracy (fact 10)"
@@ -274,15 +274,6 @@ class Params(StudyParams):
 FAST = {"seeds": 6, "users": 600, "accuracies": [0.0, 1.0]}
 
 
-def _overrides(p: Params) -> tuple[tuple[str, object], ...]:
-    out: list[tuple[str, object]] = []
-    if p.users is not None:
-        out.append(("population.size", p.users))
-    if p.horizon_days is not None:
-        out.append(("clock.horizon_days", p.horizon_days))
-    return tuple(out)
-
-
 def arms(p: Params) -> dict[str, str]:
     """Arm tag -> policy spec."""
     out = {"static": "static",
@@ -294,7 +285,7 @@ def arms(p: Params) -> dict[str, str]:
 
 def jobs(p: Params) -> list[Job]:
     """Every run of the study (the scenario's guardrails)."""
-    ov = _overrides(p)
+    ov = size_overrides(p)
     return [Job(scenario=p.scenario, policy=pol, seed=seed, overrides=ov, tag=tag)
             for tag, pol in arms(p).items() for seed in p.seed_list()]
 

@@ -50,7 +50,7 @@ from outcome_gym.studies.base import (
 )
 from outcome_gym.studies.common import group
 from outcome_gym.studies.runs import Job, JobResult, run_jobs
-from outcome_gym.studies.spec import StudyParams, params_dict
+from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "crowdout"
 TITLE = "Crowd-out: alerting the budget and the bills nobody alerted (fact 6)"
@@ -78,18 +78,9 @@ class Params(StudyParams):
 FAST = {"seeds": 4, "users": 2000, "horizon_days": 51}
 
 
-def _overrides(p: Params) -> tuple[tuple[str, object], ...]:
-    out: list[tuple[str, object]] = []
-    if p.users is not None:
-        out.append(("population.size", p.users))
-    if p.horizon_days is not None:
-        out.append(("clock.horizon_days", p.horizon_days))
-    return tuple(out)
-
-
 def jobs(p: Params) -> list[Job]:
     """Every run of the study."""
-    ov = _overrides(p)
+    ov = size_overrides(p)
     return [Job(scenario=p.scenario, policy=pol, seed=seed, overrides=ov, tag=tag)
             for tag, pol in (("reference", p.reference), ("alert", p.alert))
             for seed in p.seed_list()]

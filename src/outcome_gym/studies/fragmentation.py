@@ -53,7 +53,7 @@ from outcome_gym.sim.mechanisms.context import KINDS
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
 from outcome_gym.studies.common import diff, group, lift, metric, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
-from outcome_gym.studies.spec import StudyParams, params_dict
+from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "fragmentation"
 TITLE = "Fragmentation: personalization strength, the locked core and context failures (fact 9)"
@@ -255,15 +255,6 @@ FAST = {"seeds": 4, "users": 600, "strengths": [0.4, 1.0], "min_bin_events": 40,
         "sensitivity_depths": []}
 
 
-def _overrides(p: Params) -> tuple[tuple[str, object], ...]:
-    out: list[tuple[str, object]] = []
-    if p.users is not None:
-        out.append(("population.size", p.users))
-    if p.horizon_days is not None:
-        out.append(("clock.horizon_days", p.horizon_days))
-    return tuple(out)
-
-
 def _spec(p: Params, strength: float, lock: bool, depth: int) -> str:
     return (f"{POLICY}:strength={strength:g},keep_core={str(lock).lower()},"
             f"epsilon={p.epsilon:g},granularity={p.granularity},depth={depth}")
@@ -292,7 +283,7 @@ def canonical(p: Params) -> dict[str, str]:
     corrects neither), e.g. every locked strength above the largest distance the non-core
     positions allow; each is run once.
     """
-    sc = job_scenario(Job(scenario=p.scenario, overrides=_overrides(p)))
+    sc = job_scenario(Job(scenario=p.scenario, overrides=size_overrides(p)))
     from outcome_gym.sim.world import compile_world
 
     world = compile_world(sc)
@@ -309,7 +300,7 @@ def canonical(p: Params) -> dict[str, str]:
 
 def jobs(p: Params) -> list[Job]:
     """Every distinct run of the study (the guardrails match what each arm's policy allows)."""
-    ov = _overrides(p)
+    ov = size_overrides(p)
     canon = canonical(p)
     return [Job(scenario=p.scenario, policy=_spec(p, s, lock, depth), seed=seed, overrides=ov,
                 guardrails={"lock_core": lock, "max_layout_distance": s}, tag=tag)

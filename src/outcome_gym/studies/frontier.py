@@ -54,7 +54,7 @@ from outcome_gym.scenario.schema import Scenario
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
 from outcome_gym.studies.common import group, lift, metric, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
-from outcome_gym.studies.spec import StudyParams, params_dict
+from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "frontier"
 TITLE = "The engagement/outcome frontier of the mixed objective (experiment 6)"
@@ -106,15 +106,6 @@ FAST = {"seeds": 6, "users": 600, "scenarios": ["productivity_tool", "learning_h
         "weights": [0.0, 0.5, 1.0]}
 
 
-def _overrides(p: Params) -> tuple[tuple[str, object], ...]:
-    out: list[tuple[str, object]] = []
-    if p.users is not None:
-        out.append(("population.size", p.users))
-    if p.horizon_days is not None:
-        out.append(("clock.horizon_days", p.horizon_days))
-    return tuple(out)
-
-
 def tag(weight: float) -> str:
     """The arm tag of one λ."""
     return f"lambda={weight:g}"
@@ -134,7 +125,7 @@ def _arms(p: Params) -> dict[str, str]:
 
 def jobs(p: Params) -> list[Job]:
     """Every run of the study."""
-    ov = _overrides(p)
+    ov = size_overrides(p)
     return [Job(scenario=s, policy=pol, seed=seed, overrides=ov, tag=t)
             for s in p.scenarios for t, pol in _arms(p).items() for seed in p.seed_list()]
 

@@ -51,6 +51,17 @@ class StudyParams(StrictModel):
         return list(range(self.first_seed, self.first_seed + self.seeds))
 
 
+def size_overrides(params: StudyParams) -> tuple[tuple[str, object], ...]:
+    """Scenario overrides from a study's ``users`` and ``horizon_days`` parameters (None: keep)."""
+    out: list[tuple[str, object]] = []
+    users, days = getattr(params, "users", None), getattr(params, "horizon_days", None)
+    if users is not None:
+        out.append(("population.size", users))
+    if days is not None:
+        out.append(("clock.horizon_days", days))
+    return tuple(out)
+
+
 def study_module(name: str) -> ModuleType:
     """The module of study ``name``.
 

@@ -44,7 +44,7 @@ from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult
 from outcome_gym.studies.common import diff, group, lift, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
-from outcome_gym.studies.spec import StudyParams, params_dict
+from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "timing"
 TITLE = "Timing of spending alerts: just-in-time vs early warning vs month-end summary (fact 5)"
@@ -225,15 +225,6 @@ class Params(StudyParams):
 FAST = {"seeds": 4, "users": 600, "horizon_days": 61, "midweek_policy": None}
 
 
-def _overrides(p: Params) -> tuple[tuple[str, object], ...]:
-    out: list[tuple[str, object]] = []
-    if p.users is not None:
-        out.append(("population.size", p.users))
-    if p.horizon_days is not None:
-        out.append(("clock.horizon_days", p.horizon_days))
-    return tuple(out)
-
-
 def arms(p: Params) -> dict[str, str]:
     """Arm name -> policy spec."""
     out = {"none": p.none_policy, "summary": p.summary_policy, "early": p.early_policy,
@@ -245,7 +236,7 @@ def arms(p: Params) -> dict[str, str]:
 
 def jobs(p: Params) -> list[Job]:
     """Every run of the study."""
-    ov = _overrides(p)
+    ov = size_overrides(p)
     return [Job(scenario=p.scenario, policy=pol, seed=seed, overrides=ov, tag=tag)
             for tag, pol in arms(p).items() for seed in p.seed_list()]
 
@@ -395,7 +386,7 @@ def _fact_summary(runs: dict[str, list[JobResult]], p: Params) -> Fact:
 
 def _summary_note(p: Params) -> str:
     """Why the summary can do little, when it comes on a window's last day."""
-    sc = job_scenario(Job(scenario=p.scenario, overrides=_overrides(p)))
+    sc = job_scenario(Job(scenario=p.scenario, overrides=size_overrides(p)))
     goal = next((g for g in sc.goals if g.id == p.goal), None)
     summary = AlertTiming().summary_element
     days = {(item.on_day, item.period_days) for item in sc.product.schedule

@@ -34,7 +34,7 @@ from outcome_gym.scenario.schema import Scenario
 from outcome_gym.studies.base import PARTIAL, Estimate, Fact, StudyResult, status
 from outcome_gym.studies.common import group, lift, metric, ratio, segment_value, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
-from outcome_gym.studies.spec import StudyParams, params_dict
+from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "trap"
 TITLE = "The personalization trap: engagement- vs outcome-optimised personalization (facts 1, 2)"
@@ -61,15 +61,6 @@ class Params(StudyParams):
 FAST = {"seeds": 6, "users": 1500, "scenarios": ["productivity_tool"], "extra_policies": []}
 
 
-def _overrides(p: Params) -> tuple[tuple[str, object], ...]:
-    out: list[tuple[str, object]] = []
-    if p.users is not None:
-        out.append(("population.size", p.users))
-    if p.horizon_days is not None:
-        out.append(("clock.horizon_days", p.horizon_days))
-    return tuple(out)
-
-
 def _arms(p: Params) -> dict[str, str]:
     arms = {"reference": p.reference, "engagement": p.engagement_policy,
             "outcome": p.outcome_policy}
@@ -80,7 +71,7 @@ def _arms(p: Params) -> dict[str, str]:
 
 def jobs(p: Params) -> list[Job]:
     """Every run of the study."""
-    ov = _overrides(p)
+    ov = size_overrides(p)
     return [Job(scenario=s, policy=pol, seed=seed, overrides=ov, tag=tag)
             for s in p.scenarios for tag, pol in _arms(p).items() for seed in p.seed_list()]
 

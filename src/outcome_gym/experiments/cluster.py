@@ -88,8 +88,11 @@ class DaskRunner:
                 raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: {exc}") \
                     from None
             return client, None
+        # worker-saturation 1.0: a worker holds only the run it is executing, so when a run kills
+        # its worker no innocent run queued behind it on that worker is blamed for the death
         with dask.config.set({"distributed.worker.multiprocessing-method": "spawn",
-                              "distributed.scheduler.allowed-failures": self.allowed_failures}):
+                              "distributed.scheduler.allowed-failures": self.allowed_failures,
+                              "distributed.scheduler.worker-saturation": 1.0}):
             cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, silence_logs=level,
@@ -133,14 +136,18 @@ class DaskRunner:
         pending: dict[Any, RunTask] = {}
         queue = distributed.as_completed()
 
+        second: set[str] = set()  # runs given a second chance after a KilledWorker
+
+        def send(task: RunTask, key: str) -> None:
+            fut = client.submit(_ship, task, key=key, pure=False, retries=0)
+            pending[fut] = task
+            queue.add(fut)
+
         def submit() -> bool:
             task = next(tasks, None)
             if task is None:
                 return False
-            fut = client.submit(_ship, task, key=f"outcome-gym-run-{task.run_id}", pure=False,
-                                retries=0)
-            pending[fut] = task
-            queue.add(fut)
+            send(task, f"outcome-gym-run-{task.run_id}")
             return True
 
         while len(pending) < window and submit():
@@ -150,6 +157,14 @@ class DaskRunner:
             try:
                 status = fut.result()
             except distributed.KilledWorker as exc:
+                if task.run_id not in second:
+                    # a scheduler blames every run that was on a dying worker, including ones
+                    # merely queued there (a remote cluster's own saturation setting): run it
+                    # once more under a fresh key; a run that kills its worker fails again
+                    second.add(task.run_id)
+                    fut.release()
+                    send(task, f"outcome-gym-run-{task.run_id}-again")
+                    continue
                 status = _failed(task, f"WorkerDied: the workers running it kept dying ({exc})")
             except Exception as exc:  # the task itself never raises; this is infrastructure
                 status = _failed(task, f"{type(exc).__name__}: {exc}")

@@ -1,4 +1,4 @@
-"""The one way outcome-gym writes JSON and Parquet, and reads package versions.
+"""The one way outcome-gym writes JSON, Parquet and result folders, and reads package versions.
 
 Run folders, sweep stores and baselines all go through these, so the same data gives the same
 bytes wherever it is written (sorted keys, two-space indent, zstd Parquet without the index).
@@ -6,9 +6,14 @@ bytes wherever it is written (sorted keys, two-space indent, zstd Parquet withou
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from outcome_gym.errors import ResultsError
 
 
 def _json_default(o: Any) -> Any:
@@ -53,3 +60,29 @@ def _version(name: str) -> str:
 def package_versions(names: tuple[str, ...]) -> dict[str, str]:
     """Installed version of each package ('not installed' if absent), looked up once a process."""
     return {name: _version(name) for name in names}
+
+
+@contextlib.contextmanager
+def atomic_dir(out: str | Path, what: str = "results") -> Iterator[Path]:
+    """A fresh folder beside ``out`` to write into; it replaces ``out`` when the block succeeds.
+
+    A reader never sees a half-written ``out``: the folder appears whole or not at all, and a
+    failed write leaves the previous ``out`` in place.
+
+    Raises:
+        ResultsError: The folder cannot be written (the temporary folder is removed).
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ResultsError(f"cannot write {what} to {out}: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

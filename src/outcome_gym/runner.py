@@ -7,11 +7,8 @@ record = model.advance(action); policy.update(obs, action, record.feedback); col
 
 from __future__ import annotations
 
-import os
 import platform
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,8 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from outcome_gym._io import dumps, package_versions, write_parquet
-from outcome_gym.errors import OutcomeGymError, PolicyError, ResultsError
+from outcome_gym._io import atomic_dir, dumps, package_versions, write_parquet
+from outcome_gym.errors import OutcomeGymError, PolicyError
 from outcome_gym.metrics.summary import summarize
 from outcome_gym.metrics.tables import StepCollector
 from outcome_gym.policies import make
@@ -147,18 +144,9 @@ def _act(policy: Any, name: str, obs: Any, step: int) -> Any:
 
 def write_result(result: RunResult, out_dir: str | Path) -> Path:
     """Write manifest.json, summary.json and the Parquet tables into ``out_dir`` atomically."""
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         (tmp / "manifest.json").write_text(dumps(result.manifest))
         (tmp / "summary.json").write_text(dumps(result.summary))
         for name in ("steps", "users", "positions", "elements"):
             write_parquet(getattr(result, name), tmp / f"{name}.parquet")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ResultsError(f"cannot write results to {out}: {exc}") from exc
-    return out
+    return Path(out_dir)

@@ -13,12 +13,8 @@ import pytest
 
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.runner import run
-from outcome_gym.scenario.distributions import LogNormal
-from outcome_gym.scenario.schema import Segment, UserModel
 from outcome_gym.sim.interface import Action
-from outcome_gym.sim.mechanisms import engagement
-from outcome_gym.sim.mechanisms.habits import update_habit
-from outcome_gym.sim.population import habit_rate_from_days
+from outcome_gym.studies.mechanisms import cascade_sessions, habit_curve
 from tests.conftest import variant
 
 SEEDS = (0, 1, 2)
@@ -46,44 +42,17 @@ def test_fact3_volume_concave_opens_falling_rate_rising_optouts(tiny):
 
 
 def test_fact7_habit_curve_median_tail_and_missed_day():
-    # The default habit_days distribution of a segment (lally2010: median 66, range 18-254).
-    dist = Segment.model_fields["habit_days"].get_default(call_default_factory=True)
-    dist = LogNormal.model_validate(dist)
-    days = dist.sample(np.random.default_rng(0), 20_000)
-    c = habit_rate_from_days(days)
-    h = np.zeros_like(c)
-    missed = np.zeros(c.shape, np.uint8)
-    reached = np.full(c.shape, np.inf)
-    for d in range(400):
-        h, missed = update_habit(h, c, np.ones(c.shape, bool), missed, 0.01)
-        reached = np.where(np.isinf(reached) & (h >= 0.95 - 1e-9), d + 1, reached)
+    # The default habit_days distribution of a segment (lally2010: median 66, range 18-254);
+    # one missed day (day 40) changes day-84 habit by under 5%.
+    reached, miss_max = habit_curve(0, 20_000)
     med = np.median(reached)
     assert 50 <= med <= 80
     assert np.quantile(reached, 0.95) > 150
-
-    # one missed day (day 40) changes day-84 habit by under 5%
-    def day84(skip):
-        hh = np.zeros_like(c)
-        mm = np.zeros(c.shape, np.uint8)
-        for d in range(84):
-            hh, mm = update_habit(hh, c, np.full(c.shape, d != skip), mm, 0.01)
-        return hh
-
-    full, skipped = day84(-1), day84(40)
-    assert np.max((full - skipped) / full) < 0.05
+    assert miss_max < 0.05
 
 
 def _sessions(layout, appeal, n=40_000, seed=0):
-    um = UserModel(max_engagements=1)
-    rng = np.random.default_rng(seed)
-    n_el = appeal.shape[0]
-    inp = engagement.SessionInputs(
-        layout=np.repeat(np.asarray(layout, np.int16)[None, :], n, axis=0),
-        susceptibility=np.ones(n), goal_weight=np.ones(n), habit=np.zeros((n, n_el)),
-        fatigue=np.zeros(n), need=np.zeros((n, 1)), remaining=np.zeros((n, 1)),
-        attention_left=np.full(n, 60.0), residue=np.zeros(n))
-    u = rng.random((n, 2 + 2 * um.max_engagements))
-    return engagement.run_sessions(um, inp, appeal, np.ones(n_el), np.zeros((n_el, 1)), u)
+    return cascade_sessions(layout, appeal, n, seed)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -15,22 +15,19 @@ in the comparison loses nothing already done.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import re
-import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
-from tqdm import tqdm
 
+from outcome_gym._pool import map_spawn
 from outcome_gym.analysis.metrics import MetricInfo, describe, flatten
 from outcome_gym.analysis.stats import PairedStat, paired, resample_indices
 from outcome_gym.analysis.verdict import Verdict, decide
-from outcome_gym.errors import OutcomeGymError, PolicyError
+from outcome_gym.errors import PolicyError
 from outcome_gym.policies import make
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
 
@@ -212,40 +209,12 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
     tasks = [(sc_data, spec, seed, guardrails,
               str(out_path / "runs" / safe_name(spec.label) / f"seed-{seed}") if out_path else None)
              for seed in seed_list for spec in specs]
-    results = _execute(tasks, workers, progress)
+    results = map_spawn(_run_one, tasks, workers, progress, failure=PolicyError)
     cmp = _assemble(sc, specs, reference, seed_list, results)
     cmp.out = out_path
     if out_path is not None:
         cmp.write(out_path)
     return cmp
-
-
-def _execute(tasks: list[tuple], workers: int, progress: bool) -> list[dict[str, Any]]:
-    bar = tqdm(total=len(tasks), disable=not progress, file=sys.stderr, unit="run", desc="runs")
-    results: list[dict[str, Any]] = []
-    error: BaseException | None = None
-    with bar:
-        if workers <= 1:
-            for task in tasks:
-                results.append(_run_one(task))
-                bar.update(1)
-            return results
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            pending = {pool.submit(_run_one, t) for t in tasks}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    try:
-                        results.append(fut.result())
-                    except BaseException as exc:  # keep finishing the others, then raise
-                        error = error or exc
-                    bar.update(1)
-    if error is not None:
-        if isinstance(error, OutcomeGymError):
-            raise error
-        raise PolicyError(f"a run failed: {type(error).__name__}: {error}") from error
-    return results
 
 
 def _assemble(sc: Scenario, specs: list[PolicySpec], reference: str, seeds: list[int],

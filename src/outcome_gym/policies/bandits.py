@@ -238,24 +238,19 @@ class _FactoredBandit(BasePolicy):
     # --- shared helpers ---------------------------------------------------------------------
 
     def _check_params(self) -> None:
-        if self.granularity not in GRANULARITIES:
-            close = difflib.get_close_matches(str(self.granularity), GRANULARITIES, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise PolicyError(
-                f"policy '{self.name}': expected granularity one of {', '.join(GRANULARITIES)}, "
-                f"got {self.granularity!r}.{hint}"
-            )
-        if self.levers not in LEVERS:
-            close = difflib.get_close_matches(str(self.levers), LEVERS, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise PolicyError(
-                f"policy '{self.name}': expected levers one of {', '.join(LEVERS)}, "
-                f"got {self.levers!r}.{hint}"
-            )
+        self._check_choice("granularity", self.granularity, GRANULARITIES)
+        self._check_choice("levers", self.levers, LEVERS)
         if not np.isfinite(self.notify_cost) or self.notify_cost < 0:
             raise PolicyError(
                 f"policy '{self.name}': expected notify_cost >= 0, got {self.notify_cost!r}"
             )
+
+    def _check_choice(self, param: str, value: object, allowed: tuple[str, ...]) -> None:
+        if value not in allowed:
+            close = difflib.get_close_matches(str(value), allowed, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise PolicyError(f"policy '{self.name}': expected {param} one of "
+                              f"{', '.join(allowed)}, got {value!r}.{hint}")
 
     def _learn_ready(self, active_now: np.ndarray) -> None:
         """Confirm the previous step's users, then learn every complete, confirmed step in order."""

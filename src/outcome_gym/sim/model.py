@@ -139,6 +139,10 @@ class SimulationModel(mesa.Model):
         self._seg_ids = self.pop.segment[self._seg_starts]
         self._events = EventPipe(scenario.instrumentation, n)
         self._channel_of_m = self.world.channel[self.world.pushed_elements].astype(np.int64)
+        # who can have each context event never changes: devices and teams are fixed at build
+        self._users = np.arange(n)
+        self._can_switch = self.pop.devices >= 2
+        self._has_colleague = self.teams.size_of(self._users) >= 2
         self.t = 0
         self.totals: dict[str, np.ndarray] = {}
         self._pending_day_events: dict[int, dict[str, np.ndarray]] = {}
@@ -549,17 +553,13 @@ class SimulationModel(mesa.Model):
     def _context(self, layout: np.ndarray, started: np.ndarray) -> ctx_mech.ContextOutcome:
         pop, w = self.pop, self.world
         u = self.streams["context"].random((pop.n, 7))
-        if not hasattr(self, "_ctx_static"):
-            users = np.arange(pop.n)
-            self._ctx_static = (users, pop.devices >= 2, self.teams.size_of(users) >= 2)
-        users, can_switch, has_colleague = self._ctx_static
-        colleague = self.teams.colleague(users, u[:, 6])
+        colleague = self.teams.colleague(self._users, u[:, 6])
         out = ctx_mech.context_events(
             self.scenario.context,
             w.slots_per_day,
             pop.active,
-            can_switch,
-            has_colleague,
+            self._can_switch,
+            self._has_colleague,
             layout,
             pop.last_layout,
             colleague,

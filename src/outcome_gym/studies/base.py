@@ -10,8 +10,6 @@ and whether that passes the fact's stated criterion. :func:`write_study` writes
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from outcome_gym._io import dumps, package_versions
-from outcome_gym.errors import ResultsError
+from outcome_gym._io import atomic_dir, dumps, package_versions
 
 PASS, FAIL, PARTIAL, UNTESTED = "pass", "fail", "partial", "not testable"
 STATUSES = (PASS, FAIL, PARTIAL, UNTESTED)
@@ -125,13 +122,6 @@ class StudyResult:
     figures: dict[str, plt.Figure] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def fact(self, scope: str) -> Fact:
-        """The fact judged in ``scope``."""
-        for f in self.facts:
-            if f.scope == scope:
-                return f
-        raise KeyError(f"no fact with scope {scope!r}; have {[f.scope for f in self.facts]}")
-
 
 def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
     def cell(v: Any) -> str:
@@ -143,13 +133,6 @@ def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
     rule = "|" + "---|" * len(df.columns)
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join([head, rule, *rows])
-
-
-def facts_frame(facts: list[Fact]) -> pd.DataFrame:
-    """The facts as a table (without their raw values)."""
-    return pd.DataFrame([{k: getattr(f, k) for k in ("fact", "scope", "literature", "criterion",
-                                                     "produced", "status", "explanation")}
-                         for f in facts])
 
 
 def render_report(result: StudyResult) -> str:
@@ -177,10 +160,7 @@ def write_study(result: StudyResult, out: str | Path) -> Path:
     Raises:
         ResultsError: The folder cannot be written.
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_dir(out, "study results") as tmp:
         payload = {
             "study": result.name,
             "title": result.title,
@@ -199,10 +179,4 @@ def write_study(result: StudyResult, out: str | Path) -> Path:
                         metadata={"Software": None})
             plt.close(fig)
         (tmp / "report.md").write_text(render_report(result))
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ResultsError(f"cannot write study results to {out}: {exc}") from exc
-    return out
+    return Path(out)

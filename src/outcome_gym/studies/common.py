@@ -78,10 +78,3 @@ def diff(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobRe
     """Paired difference ``pol - ref`` with a Student-t 95% interval."""
     _check_paired(ref, pol)
     return Estimate.of(values(pol, fn) - values(ref, fn))
-
-
-def significant(est: Estimate) -> int:
-    """+1 when the interval is above 0, -1 when below, 0 when it covers 0."""
-    if not (math.isfinite(est.low) and math.isfinite(est.high)):
-        return 0
-    return 1 if est.low > 0 else -1 if est.high < 0 else 0

@@ -44,7 +44,7 @@ class Params(StudyParams):
 FAST = {"seeds": 4, "users": 4000}
 
 
-def _habit_days(seed: int, n: int) -> tuple[np.ndarray, float]:
+def habit_curve(seed: int, n: int) -> tuple[np.ndarray, float]:
     """Days to 95% of the plateau per user, and the largest relative day-84 change from a miss."""
     dist = LogNormal.model_validate(
         Segment.model_fields["habit_days"].get_default(call_default_factory=True))
@@ -65,7 +65,9 @@ def _habit_days(seed: int, n: int) -> tuple[np.ndarray, float]:
     return reached, float(np.max((full - skipped) / full))
 
 
-def _sessions(layout: list[int], appeal: np.ndarray, n: int, seed: int) -> engagement.SessionOutcome:
+def cascade_sessions(layout: list[int], appeal: np.ndarray, n: int,
+                     seed: int) -> engagement.SessionOutcome:
+    """One engagement each for ``n`` neutral users shown ``layout`` (no habit, need or fatigue)."""
     um = UserModel(max_engagements=1)
     n_el = appeal.shape[0]
     inp = engagement.SessionInputs(
@@ -86,16 +88,18 @@ def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult
     del workers, progress
     seeds = params.seed_list()
     medians, tails, misses, ctrs, swaps = [], [], [], [], []
+    first_reached = None
     for seed in seeds:
-        reached, miss = _habit_days(seed, params.users)
+        reached, miss = habit_curve(seed, params.users)
+        first_reached = reached if first_reached is None else first_reached
         medians.append(float(np.median(reached)))
         tails.append(float(np.quantile(reached, 0.95)))
         misses.append(miss)
-        ctrs.append(_ctr(_sessions(list(range(params.slots)), np.zeros(params.slots),
+        ctrs.append(_ctr(cascade_sessions(list(range(params.slots)), np.zeros(params.slots),
                                    params.users, seed)))
         appeal = np.array([1.0, 0.0, 0.0])
-        a = _ctr(_sessions([0, 1, 2], appeal, params.users, 10_000 + seed))
-        b = _ctr(_sessions([1, 0, 2], appeal, params.users, 20_000 + seed))
+        a = _ctr(cascade_sessions([0, 1, 2], appeal, params.users, 10_000 + seed))
+        b = _ctr(cascade_sessions([1, 0, 2], appeal, params.users, 20_000 + seed))
         swaps.append((a[0], a[1], b[0], b[1]))
     med, tail, miss = Estimate.of(medians), Estimate.of(tails), Estimate.of(misses)
     ctr = np.array(ctrs)
@@ -138,9 +142,8 @@ def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult
                           "ctr": [e.mean for e in ctr_est], "ctr_low": [e.low for e in ctr_est],
                           "ctr_high": [e.high for e in ctr_est]})
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
-    reached, _ = _habit_days(seeds[0], params.users)
-    ax[0].hist(np.minimum(reached, 300), bins=60, color="C0")
-    ax[0].axvline(np.median(reached), color="k", lw=1)
+    ax[0].hist(np.minimum(first_reached, 300), bins=60, color="C0")
+    ax[0].axvline(np.median(first_reached), color="k", lw=1)
     ax[0].set_xlabel(f"days of daily repetition to 95% of plateau (seed {seeds[0]})")
     ax[0].set_ylabel("users")
     ax[1].errorbar(table["position"], table["ctr"],

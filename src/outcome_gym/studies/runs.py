@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import functools
 import json
-import multiprocessing as mp
-import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
+from outcome_gym._pool import map_spawn
 from outcome_gym.analysis.compare import parse_policy_spec
 from outcome_gym.analysis.metrics import flatten
-from outcome_gym.errors import OutcomeGymError, SimulationError
+from outcome_gym.errors import SimulationError
 from outcome_gym.experiments.expand import set_key
 from outcome_gym.scenario.loading import load_scenario, scenario_to_dict, validate_scenario
 from outcome_gym.scenario.schema import Scenario
@@ -129,28 +126,5 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, keep: tuple[str, ...] = ("us
     one = runner if runner is not None else functools.partial(run_job, keep=tuple(keep))
     for job in jobs:  # fail before any run on a bad scenario or override
         job_scenario(job)
-    out: list[JobResult | None] = [None] * len(jobs)
-    bar = tqdm(total=len(jobs), disable=not progress, file=sys.stderr, unit="run", desc=desc)
-    error: BaseException | None = None
-    with bar:
-        if workers <= 1:
-            for i, job in enumerate(jobs):
-                out[i] = one(job)
-                bar.update(1)
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-                index = {pool.submit(one, job): i for i, job in enumerate(jobs)}
-                pending = set(index)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        try:
-                            out[index[fut]] = fut.result()
-                        except BaseException as exc:  # let the others finish, then raise
-                            error = error or exc
-                        bar.update(1)
-    if error is not None:
-        if isinstance(error, OutcomeGymError):
-            raise error
-        raise SimulationError(f"a study run failed: {type(error).__name__}: {error}") from error
-    return [r for r in out if r is not None]
+    return map_spawn(one, jobs, workers, progress, desc, failure=SimulationError,
+                     what="a study run")

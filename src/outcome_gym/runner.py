@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ def run(
     progress: bool = False,
     guardrails: Any = None,
     guardrail_mode: str = "project",
+    before_act: Callable[[SimulationModel], None] | None = None,
 ) -> RunResult:
     """Simulate ``scenario`` under ``policy`` with ``seed``.
 
@@ -86,6 +88,8 @@ def run(
         guardrails: ``None`` (the scenario's), ``False`` (off), or overrides (see
             :func:`~outcome_gym.policies.guardrails.make_guardrails`).
         guardrail_mode: ``project`` (correct and count), ``strict`` (raise) or ``off``.
+        before_act: Called with the model after each observation, before the policy acts (an
+            experiment's oracle reads hidden state here; it must not change the model).
     """
     params = dict(policy_params or {})
     if isinstance(policy, str):
@@ -108,6 +112,8 @@ def run(
     with bar:
         while not model.done:
             obs = model.observe()
+            if before_act is not None:
+                before_act(model)
             action = _act(pol, name, obs, model.t)
             validate_action(action, model.context, name, model.t)
             action = guard.apply(action, obs)

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -58,7 +58,7 @@ from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Estimate, Fact, StudyResult
-from outcome_gym.studies.common import group, lift, metric, values
+from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, ratio, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -193,58 +193,32 @@ class PredictiveReorder(BasePolicy):
 
 
 def run_job(job: Job) -> JobResult:
-    """One run, the runner's loop plus the oracle feed (top-level so a spawn pool can pickle it).
+    """One run with the oracle feed (top-level so a spawn pool can pickle it).
 
-    The loop is :func:`outcome_gym.runner.run`'s (observe, act, validate, guardrails, advance,
-    update, collect); before each ``act`` a policy with a ``peek`` method gets the users' current
-    need and remaining progress (``SimulationModel._needs``, read-only: it sets only the task
-    goals' current step, which ``advance`` sets again). Policy statistics (``stats()``) join the
-    flat metrics.
+    :func:`outcome_gym.runner.run` calls back before each ``act``; there a policy with a ``peek``
+    method gets the users' current need and remaining progress (``SimulationModel._needs``,
+    read-only: it sets only the task goals' current step, which ``advance`` sets again). Policy
+    statistics (``stats()``) join the flat metrics.
     """
     from outcome_gym.analysis.compare import parse_policy_spec
     from outcome_gym.analysis.metrics import flatten
-    from outcome_gym.metrics.summary import summarize
-    from outcome_gym.metrics.tables import StepCollector
     from outcome_gym.policies import make
-    from outcome_gym.policies.guardrails import make_guardrails
-    from outcome_gym.sim.interface import validate_action
-    from outcome_gym.sim.model import SimulationModel
+    from outcome_gym.runner import run
 
     scenario = job_scenario(job)
     spec = parse_policy_spec(job.policy)
     policy = make(spec.name, **spec.params)
-    model = SimulationModel(scenario, job.seed, mesa_agents=False)
-    policy.reset(model.context, model.streams.policy_seed())
-    guard = make_guardrails(model.context, job.guardrails)
-    collector = StepCollector(model.world.segment_ids, model.world.element_ids)
     peek = getattr(policy, "peek", None)
-    while not model.done:
-        obs = model.observe()
-        if peek is not None:
-            peek(*model._needs())  # the oracle: hidden state, see the docstring
-        action = policy.act(obs)
-        validate_action(action, model.context, spec.name, model.t)
-        action = guard.apply(action, obs)
-        record = model.advance(action)
-        policy.update(obs, action, record.feedback)
-        collector.update(record)
-    steps = collector.steps_table()
-    users = pd.DataFrame(model.user_state())
-    users["segment"] = pd.Categorical(users["segment"], categories=list(model.world.segment_ids))
-    summary = summarize(scenario, steps, users)
-    metrics = flatten(scenario, summary)
+
+    def oracle(model: Any) -> None:
+        peek(*model._needs())  # the oracle: hidden state, see the docstring
+
+    res = run(scenario, policy, job.seed, guardrails=job.guardrails,
+              before_act=oracle if peek is not None else None)
+    metrics = flatten(scenario, res.summary)
     if hasattr(policy, "stats"):
         metrics |= policy.stats()
-    return JobResult(job=job, summary=summary, metrics=metrics)
-
-
-def run_all(job_list: Sequence[Job], workers: int = 1, progress: bool = False) -> list[JobResult]:
-    """Run every job with :func:`run_job` (a spawn pool when ``workers`` > 1); results in job order.
-
-    Raises:
-        OutcomeGymError: The first failing run's error, after the others finished.
-    """
-    return run_jobs(job_list, workers=workers, progress=progress, desc=NAME, runner=run_job)
+    return JobResult(job=job, summary=res.summary, metrics=metrics)
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -293,10 +267,8 @@ def jobs(p: Params) -> list[Job]:
 # --- analysis --------------------------------------------------------------------------------
 
 
-def minutes_per_progress(r: JobResult) -> float:
-    """Minutes of attention in the product per unit of goal progress (lower: more efficient)."""
-    prog = r.metrics["wellbeing.goal_progress"]
-    return r.metrics["engagement.minutes"] / prog if prog else math.nan
+# minutes of attention in the product per unit of goal progress (lower: more efficient)
+minutes_per_progress = ratio(metric("engagement.minutes"), metric("wellbeing.goal_progress"))
 
 
 def _sig(est: Estimate, p: float) -> int:
@@ -314,8 +286,7 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
     low, p_low = lift(runs["static"], runs[lo_tag], _speed(p))
     high, p_high = lift(runs["static"], runs[hi_tag], _speed(p))
     inst, p_inst = lift(runs["stable random"], runs[lo_tag], _speed(p))
-    inst_ds = Estimate.of(values(runs[lo_tag], _device_rate)
-                          - values(runs["stable random"], _device_rate))
+    inst_ds = diff(runs["stable random"], runs[lo_tag], _device_rate)
     inst_min, p_inst_min = lift(runs["stable random"], runs[lo_tag], minutes_per_progress)
     slower, faster, costly = _sig(low, p_low) == 1, _sig(high, p_high) == -1, _sig(inst, p_inst) == 1
     curve = ", ".join(
@@ -384,14 +355,7 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
     return [fact10, fact10i]
 
 
-def _device_rate(r: JobResult) -> float:
-    events = failures = 0.0
-    for seg in r.summary["segments"].values():
-        fr = seg["fragmentation"]
-        ev = fr["context_events_per_user"]["device_switch"] * seg["n_users"]
-        events += ev
-        failures += fr["context_failure_rate"]["device_switch"] * ev
-    return failures / events if events else math.nan
+_device_rate = failure_rate("device_switch")
 
 
 def _table(runs: dict[str, list[JobResult]], p: Params, outcomes: list[str]) -> pd.DataFrame:
@@ -446,7 +410,7 @@ def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult
     if params.speed not in {o.id for o in sc.outcomes}:
         raise ValueError(f"expected speed to be an outcome id of {params.scenario}, "
                          f"got {params.speed!r}")
-    results = run_all(job_list, workers=workers, progress=progress)
+    results = run_jobs(job_list, workers=workers, progress=progress, desc=NAME, runner=run_job)
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, tag)] for tag in arms(params)}
     scope = f"{params.scenario}, accuracy {params.accuracies[0]:g} -> {params.accuracies[-1]:g}"

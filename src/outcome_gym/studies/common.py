@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.analysis.stats import paired
+from outcome_gym.sim.mechanisms.context import KINDS
 from outcome_gym.studies.base import Estimate
 from outcome_gym.studies.runs import JobResult
 
@@ -78,3 +79,24 @@ def diff(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobRe
     """Paired difference ``pol - ref`` with a Student-t 95% interval."""
     _check_paired(ref, pol)
     return Estimate.of(values(pol, fn) - values(ref, fn))
+
+
+def failure_rate(kind: str | None = None) -> Callable[[JobResult], float]:
+    """Context-event failure rate of a run, failures / events over every user (``None``: all kinds).
+
+    Pooled over segments by events, as the flat ``fragmentation.<kind>_failure_rate`` metrics
+    are, but NaN (not 0) for a run without any such event, so means over runs skip it.
+    """
+    kinds = KINDS if kind is None else (kind,)
+
+    def get(r: JobResult) -> float:
+        events = failures = 0.0
+        for seg in r.summary["segments"].values():
+            fr = seg["fragmentation"]
+            for k in kinds:
+                ev = fr["context_events_per_user"][k] * seg["n_users"]
+                events += ev
+                failures += fr["context_failure_rate"][k] * ev
+        return failures / events if events else math.nan
+
+    return get

@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -51,7 +51,7 @@ from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.sim.layout import layout_distance
 from outcome_gym.sim.mechanisms.context import KINDS
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
-from outcome_gym.studies.common import diff, group, lift, metric, values
+from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -329,38 +329,7 @@ def run_job(job: Job) -> JobResult:
                      users=users)
 
 
-def run_all(job_list: Sequence[Job], workers: int = 1, progress: bool = False) -> list[JobResult]:
-    """Run every job with :func:`run_job` (a spawn pool when ``workers`` > 1); results in job order.
-
-    Raises:
-        OutcomeGymError: The first failing run's error, after the others finished.
-    """
-    return run_jobs(job_list, workers=workers, progress=progress, desc=NAME, runner=run_job)
-
-
 # --- analysis --------------------------------------------------------------------------------
-
-
-def failure_rate(kind: str | None = None) -> Callable[[JobResult], float]:
-    """Context-event failure rate of a run, failures / events over every user (``None``: all kinds).
-
-    Computed from the per-segment counts. The flat ``fragmentation.<kind>_failure_rate`` metrics
-    average the segments' rates weighted by users, so a segment without any event of a kind (one
-    device: no device switch) pulls the rate toward 0; this is the event-weighted rate.
-    """
-    kinds = KINDS if kind is None else (kind,)
-
-    def get(r: JobResult) -> float:
-        events = failures = 0.0
-        for seg in r.summary["segments"].values():
-            fr = seg["fragmentation"]
-            for k in kinds:
-                ev = fr["context_events_per_user"][k] * seg["n_users"]
-                events += ev
-                failures += fr["context_failure_rate"][k] * ev
-        return failures / events if events else math.nan
-
-    return get
 
 
 def _wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
@@ -656,7 +625,8 @@ def _figure(runs: dict[str, list[JobResult]], p: Params, bins: pd.DataFrame) -> 
 def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
     """Run the fragmentation experiment."""
     canon = canonical(params)
-    results = run_all(jobs(params), workers=workers, progress=progress)
+    results = run_jobs(jobs(params), workers=workers, progress=progress, desc=NAME,
+                       runner=run_job)
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, canon[tag])] for tag in arms(params)}
     sc = job_scenario(runs["none"][0].job)

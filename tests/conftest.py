@@ -6,6 +6,7 @@ import pytest
 
 from outcome_gym.scenario import load_scenario, scenario_to_dict, validate_scenario
 
+REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "tiny.yaml"
 

@@ -25,16 +25,12 @@ e.g. if attention were no longer shared between the goals or an alert took more 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from outcome_gym.studies import STUDIES, crowdout, resolve
+from outcome_gym.studies import crowdout
 from outcome_gym.studies.runs import Job, run_jobs
-from outcome_gym.studies.spec import load_study_file
 
-REPO = Path(__file__).resolve().parents[2]
 AVERTED_MIN = 20.0
 BOUNDS = {"share_rose": (0.01, 0.15), "noise_floor": (0.0, 0.05), "crowd_out": (0.0, 0.13),
           "bills_per_user": (-0.01, 0.03)}
@@ -44,14 +40,6 @@ BOUNDS = {"share_rose": (0.01, 0.15), "noise_floor": (0.0, 0.05), "crowd_out": (
 def fast():
     """The fast version, one process (about 12 s on one core)."""
     return crowdout.run(crowdout.Params(**crowdout.FAST), workers=1)
-
-
-def test_experiment_file_validates_and_equals_the_defaults():
-    name, params = load_study_file(REPO / "experiments" / "crowdout.yaml")
-    assert name == "crowdout" and STUDIES["crowdout"] == "crowdout"
-    assert params == crowdout.Params() == resolve("crowdout")[1]
-    _, quick = load_study_file(REPO / "experiments" / "crowdout.yaml", fast=True)
-    assert quick == crowdout.Params(**crowdout.FAST)
 
 
 def test_paired_users_counts_averted_failures_and_bill_changes():

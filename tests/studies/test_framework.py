@@ -17,9 +17,9 @@ from outcome_gym.studies import STUDIES, Estimate, Fact, StudyResult, write_stud
 from outcome_gym.studies.common import lift
 from outcome_gym.studies.readme import collect, render
 from outcome_gym.studies.runs import Job, run_jobs
-from outcome_gym.studies.spec import load_study_file, resolve
+from outcome_gym.studies.spec import default_params, load_study_file, resolve, study_module
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "fixtures" / "tiny.yaml")
 
 
@@ -69,14 +69,15 @@ def test_fast_overrides_apply_on_top_of_the_file(tmp_path):
     assert resolve("trap")[1] == load_study_file(REPO / "experiments" / "trap.yaml")[1]
 
 
-def test_every_experiment_file_matches_its_study_defaults():
-    """experiments/<study>.yaml is the full version: it must not drift from the code's defaults."""
-    for name in STUDIES:
-        path = REPO / "experiments" / f"{name}.yaml"
-        if path.exists():
-            study, params = load_study_file(path)
-            assert study == name
-            assert params == resolve(name)[1], name
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_every_experiment_file_matches_its_study_defaults(name):
+    """experiments/<study>.yaml is the full version: it must not drift from the code's defaults,
+    and ``--fast`` on it gives the test-suite version."""
+    path = REPO / "experiments" / f"{name}.yaml"
+    study, params = load_study_file(path)
+    assert study == name
+    assert params == study_module(name).Params()
+    assert load_study_file(path, fast=True)[1] == default_params(name, fast=True)
 
 
 def test_runs_come_back_in_job_order_identical_with_and_without_a_pool():

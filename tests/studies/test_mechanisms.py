@@ -7,12 +7,7 @@ change from one missed day 0.70%; CTR at position 1 0.384 .. 0.396, at position 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from outcome_gym.studies import mechanisms, resolve
-from outcome_gym.studies.spec import load_study_file
-
-REPO = Path(__file__).resolve().parents[2]
+from outcome_gym.studies import mechanisms
 
 
 def test_fast_facts_within_the_seed_spread():
@@ -27,6 +22,3 @@ def test_fast_facts_within_the_seed_spread():
     assert list(res.tables["ctr_by_position"]["position"]) == [1, 2, 3, 4, 5]
 
 
-def test_experiment_file_equals_the_defaults():
-    name, params = load_study_file(REPO / "experiments" / "mechanisms.yaml")
-    assert name == "mechanisms" and params == resolve("mechanisms")[1]

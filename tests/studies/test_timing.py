@@ -23,18 +23,13 @@ overspend bounds fail if the alerts' effect on spending grew or reversed beyond 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from outcome_gym.policies.rules import RulesPolicy
-from outcome_gym.studies import STUDIES, resolve, timing
-from outcome_gym.studies.base import STATUSES
-from outcome_gym.studies.spec import load_study_file
+from outcome_gym.studies import timing
 from outcome_gym.testing import check_policy
 
-REPO = Path(__file__).resolve().parents[2]
 JIT_LOW, JIT_HIGH = -0.12, 0.12
 EARLY_LOW, EARLY_HIGH = -0.12, 0.11
 SUMMARY_LOW, SUMMARY_HIGH = -0.07, 0.06
@@ -45,14 +40,6 @@ TTA_LOW, TTA_HIGH = -0.18, -0.025
 def fast():
     """The fast version, one process (about 25 s on one core)."""
     return timing.run(timing.Params(**timing.FAST), workers=1)
-
-
-def test_experiment_file_validates_and_equals_the_defaults():
-    name, params = load_study_file(REPO / "experiments" / "timing.yaml")
-    assert name == "timing" and STUDIES["timing"] == "timing"
-    assert params == timing.Params() == resolve("timing")[1]
-    _, quick = load_study_file(REPO / "experiments" / "timing.yaml", fast=True)
-    assert quick == timing.Params(**timing.FAST)
 
 
 def test_policies_pass_the_conformance_check():
@@ -85,7 +72,6 @@ def test_fast_facts_lie_within_the_seed_spread(fast):
                                              "5 timing: early warning adds little",
                                              "5 timing: month-end summary",
                                              "5 timing: time to adjust"]
-    assert all(f.status in STATUSES for f in fast.facts)
     jit = fast.facts[0].values["lift"]
     early = fast.facts[1].values["extra"]
     summary = fast.facts[2].values["lift"]

@@ -45,10 +45,10 @@ import pytest
 from pydantic import ValidationError
 
 from outcome_gym.scenario import load_scenario
-from outcome_gym.studies import STUDIES, resolve, volume
-from outcome_gym.studies.base import STATUSES, UNTESTED
+from outcome_gym.studies import volume
+from outcome_gym.studies.base import UNTESTED
 from outcome_gym.studies.spec import load_study_file
-from tests.studies.test_framework import REPO
+from tests.conftest import REPO
 
 # fact 3, FAST (four weeks)
 FIRST_SLOPE_LOW, FIRST_SLOPE_HIGH = 2.0, 2.7
@@ -78,13 +78,8 @@ def fast_year():
     return volume.run(volume.Params(**volume.FAST_YEAR), workers=1)
 
 
-def test_experiment_file_validates_and_equals_the_defaults():
-    name, params = load_study_file(REPO / "experiments" / "volume.yaml")
-    assert name == "volume" and STUDIES["volume"] == "volume"
-    assert params == volume.Params() == resolve("volume")[1]
-    assert params.horizon_days >= 364  # fact 4 is about a year
-    _, quick = load_study_file(REPO / "experiments" / "volume.yaml", fast=True)
-    assert quick == volume.Params(**volume.FAST)
+def test_experiment_file_runs_a_year():
+    assert load_study_file(REPO / "experiments" / "volume.yaml")[1].horizon_days >= 364
 
 
 def test_params_reject_inconsistent_volumes():
@@ -147,7 +142,6 @@ def test_fast_open_rate_is_below_the_calibrated_range(fast):
 def test_fast_fact3_lies_within_the_seed_spread(fast):
     assert [f.fact for f in fast.facts] == ["3 volume", "4 fewer, better notifications",
                                             "3 volume: open rate calibration"]
-    assert all(f.status in STATUSES for f in fast.facts)
     v = fast.facts[0].values
     assert FIRST_SLOPE_LOW <= v["first_slope"] <= FIRST_SLOPE_HIGH, v["first_slope"]
     assert CURVATURE_LOW <= v["curvature"] <= CURVATURE_HIGH, v["curvature"]  # diminishing
@@ -163,7 +157,6 @@ def test_fast_year_fact4_lies_within_the_seed_spread(fast_year):
                                                   "3 volume: open rate calibration"]
     assert [f.status for f in fast_year.facts[:2]] == [UNTESTED, UNTESTED]  # two volumes only
     fact = fast_year.facts[2]
-    assert fact.status in STATUSES
     v = fact.values
     assert v["week1_diff"] <= WEEK1_HIGH, v["week1_diff"]  # low volume loses at first
     assert v["early_diff"] <= EARLY_HIGH, v["early_diff"]

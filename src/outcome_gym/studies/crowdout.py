@@ -98,6 +98,25 @@ def _share(mask: np.ndarray, where: np.ndarray) -> float:
     return float(mask[where].mean()) if where.any() else math.nan
 
 
+def _arrays(ref: JobResult, alert: JobResult, p: Params
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Budget and bill failures per user under the reference and the alert (the segment's users).
+
+    Returns:
+        ``(budget_ref, bills_ref, budget_alert, bills_alert)``, user i in row i of each.
+    """
+    if ref.users is None or alert.users is None:
+        raise ValueError("the crowd-out study needs per-user tables")
+    ua, ub = ref.users, alert.users
+    if not np.array_equal(ua["user"].to_numpy(), ub["user"].to_numpy()):
+        raise ValueError("expected the same users in both arms")
+    keep = np.ones(len(ua), dtype=bool) if p.segment is None else (
+        ua["segment"].to_numpy() == p.segment)
+    f0, b0 = _failures(ua, p)
+    f1, b1 = _failures(ub, p)
+    return f0[keep], b0[keep], f1[keep], b1[keep]
+
+
 def paired_users(ref: JobResult, alert: JobResult, p: Params) -> dict[str, float]:
     """The per-user comparison of one seed: user i under the alert vs user i under the reference.
 
@@ -109,16 +128,7 @@ def paired_users(ref: JobResult, alert: JobResult, p: Params) -> dict[str, float
         ``bills_per_user`` (average change in bill failures), ``bills_lift`` (relative) and
         ``ratio`` (extra bill failures per budget failure averted, population totals).
     """
-    if ref.users is None or alert.users is None:
-        raise ValueError("the crowd-out study needs per-user tables")
-    ua, ub = ref.users, alert.users
-    if not np.array_equal(ua["user"].to_numpy(), ub["user"].to_numpy()):
-        raise ValueError("expected the same users in both arms")
-    keep = np.ones(len(ua), dtype=bool) if p.segment is None else (
-        ua["segment"].to_numpy() == p.segment)
-    f0, b0 = _failures(ua, p)
-    f1, b1 = _failures(ub, p)
-    f0, b0, f1, b1 = f0[keep], b0[keep], f1[keep], b1[keep]
+    f0, b0, f1, b1 = _arrays(ref, alert, p)
     averted, worsened = f1 < f0, f1 > f0
     stayed = (f0 >= 1) & (f1 == f0)
     db = b1 - b0
@@ -127,7 +137,7 @@ def paired_users(ref: JobResult, alert: JobResult, p: Params) -> dict[str, float
     share = _share(rose, averted)
     floor = _share(rose, stayed)
     return {
-        "users": float(keep.sum()),
+        "users": float(f0.size),
         "at_risk": float((f0 >= 1).sum()),
         "averted": float(averted.sum()),
         "worsened": float(worsened.sum()),
@@ -192,12 +202,12 @@ def _fact(df: pd.DataFrame, p: Params) -> Fact:
     if not paired:
         why = (
             f"Not testable per user in this simulator: the noise floor is {floor.mean:.0%}, so "
-            f"user i's two runs are not paired. In-session choices draw one row of random "
-            f"numbers per user in a session (model._engage: choice stream of shape sessions x "
-            f"draws), so once any session differs between the arms every later choice draw "
-            f"moves to another user, and individual histories decorrelate while exogenous draws "
-            f"stay common. Most users counted as averted are noise ({est['worsened'].mean:.0f} "
-            f"per run had more budget failures instead), and a one-failure crowd-out is lost in "
+            f"user i's two runs are not paired: some random stream deals its draws by who is "
+            f"in a session (or similar policy-dependent state) rather than per user, so once any "
+            f"session differs between the arms later draws move to other users, and individual "
+            f"histories decorrelate while exogenous draws stay common. Most users counted as "
+            f"averted are noise ({est['worsened'].mean:.0f} per run had more budget failures "
+            f"instead), and a one-failure crowd-out is lost in "
             f"a noisy bill count, so the share is biased toward the floor and cannot be judged. "
             f"Check that every stream draws per user (docs/model.md section 5).")
     elif st != PASS:
@@ -252,14 +262,10 @@ def _figure(df: pd.DataFrame, deltas: dict[str, np.ndarray]) -> plt.Figure:
 def _deltas(runs: dict[str, list[JobResult]], p: Params) -> dict[str, np.ndarray]:
     out: dict[str, list[np.ndarray]] = {"averted": [], "at risk, not averted": []}
     for ref, alert in zip(runs["reference"], runs["alert"], strict=True):
-        assert ref.users is not None and alert.users is not None
-        keep = np.ones(len(ref.users), dtype=bool) if p.segment is None else (
-            ref.users["segment"].to_numpy() == p.segment)
-        f0, b0 = _failures(ref.users, p)
-        f1, b1 = _failures(alert.users, p)
-        db = (b1 - b0)[keep]
-        out["averted"].append(db[(f1 < f0)[keep]])
-        out["at risk, not averted"].append(db[((f0 >= 1) & (f1 == f0))[keep]])
+        f0, b0, f1, b1 = _arrays(ref, alert, p)
+        db = b1 - b0
+        out["averted"].append(db[f1 < f0])
+        out["at risk, not averted"].append(db[(f0 >= 1) & (f1 == f0)])
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
 
 
@@ -271,15 +277,13 @@ def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult
 
 
 def analyse(params: Params, results: list[JobResult]) -> StudyResult:
-    """The fact, tables and figure from the study's runs (frees their per-user tables)."""
+    """The fact, tables and figure from the study's runs."""
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, tag)] for tag in ("reference", "alert")}
     df = per_seed(runs, params)
     segs = per_segment(runs, params)
     fig = _figure(df, _deltas(runs, params))
     fact = _fact(df, params)
-    for r in results:  # per-user tables are large; keep only what the result needs
-        r.users = None
     tables: dict[str, Any] = {"per_seed": df, "per_segment": segs}
     return StudyResult(
         name=NAME, title=TITLE, command=COMMAND, params=params_dict(params), facts=[fact],

@@ -298,10 +298,13 @@ def canonical(p: Params) -> dict[str, str]:
     return out
 
 
-def jobs(p: Params) -> list[Job]:
-    """Every distinct run of the study (the guardrails match what each arm's policy allows)."""
+def jobs(p: Params, canon: dict[str, str] | None = None) -> list[Job]:
+    """Every distinct run of the study (the guardrails match what each arm's policy allows).
+
+    ``canon`` is :func:`canonical`'s answer when the caller already has it.
+    """
     ov = size_overrides(p)
-    canon = canonical(p)
+    canon = canonical(p) if canon is None else canon
     return [Job(scenario=p.scenario, policy=_spec(p, s, lock, depth), seed=seed, overrides=ov,
                 guardrails={"lock_core": lock, "max_layout_distance": s}, tag=tag)
             for tag, (s, lock, depth) in arms(p).items() if canon[tag] == tag
@@ -452,9 +455,7 @@ def _fact_arms(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
 def _fact_users(bins: pd.DataFrame, p: Params, scope: str) -> Fact:
     kind = "support_contact"
     m = monotone_bins(bins, kind, p.min_bin_events)
-    m_all = monotone_bins(bins.rename(columns={"all_events": "x_events",
-                                               "all_failures": "x_failures"}), "x",
-                          p.min_bin_events)
+    m_all = monotone_bins(bins, "all", p.min_bin_events)
     judged = bins[bins[f"{kind}_events"] >= p.min_bin_events]
     curve = ", ".join(f"{r.distance_bin} {getattr(r, f'{kind}_rate'):.0%}"
                       for r in judged.itertuples())
@@ -625,7 +626,7 @@ def _figure(runs: dict[str, list[JobResult]], p: Params, bins: pd.DataFrame) -> 
 def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
     """Run the fragmentation experiment."""
     canon = canonical(params)
-    results = run_jobs(jobs(params), workers=workers, progress=progress, desc=NAME,
+    results = run_jobs(jobs(params, canon), workers=workers, progress=progress, desc=NAME,
                        runner=run_job)
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, canon[tag])] for tag in arms(params)}
@@ -639,8 +640,6 @@ def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult
     tables = {"arms": _arms_table(runs, params, outcomes), "lock_cost": _lock_table(runs, params),
               "user_bins": bins}
     figure = _figure(runs, params, bins)
-    for r in results:
-        r.users = None
     return StudyResult(
         name=NAME, title=TITLE, command=COMMAND, params=params_dict(params), facts=facts,
         tables=tables, figures={"fragmentation": figure},

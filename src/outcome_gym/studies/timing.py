@@ -53,7 +53,6 @@ HERE = "outcome_gym.studies.timing"
 JIT_RANGE = (-0.25, -0.05)  # grubb2025 -17 to -19% (unarranged), -4 to -8% (arranged); atalay2026
 EARLY_EXTRA_MAX = 0.05  # grubb2025: an early warning added nothing significant
 SUMMARY_MAX = 0.05  # fca2015 (S): annual summaries, no effect
-ARMS = ("none", "summary", "early", "jit", "early_jit", "midweek")
 
 
 # --- policies --------------------------------------------------------------------------------
@@ -503,7 +502,7 @@ def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult
 
 
 def analyse(params: Params, results: list[JobResult]) -> StudyResult:
-    """Facts, tables and figure from the study's runs (frees their per-user and step tables)."""
+    """Facts, tables and figure from the study's runs."""
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, tag)] for tag in arms(params)}
     sc = job_scenario(runs["summary"][0].job)
@@ -517,9 +516,6 @@ def analyse(params: Params, results: list[JobResult]) -> StudyResult:
     table = _table(runs, params)
     crossing = pd.DataFrame({"day_of_window": np.arange(cross.size), "share_of_crossings": cross})
     fig = _figure(runs, params, cross)
-    for r in results:  # per-user and step tables are large; keep only what the result needs
-        r.users = None
-        r.steps = None
     return StudyResult(
         name=NAME, title=TITLE, command=COMMAND, params=params_dict(params), facts=facts,
         tables={"arms": table, "crossing_days": crossing}, figures={"timing": fig},

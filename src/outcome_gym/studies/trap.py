@@ -270,8 +270,6 @@ def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult
             e, _ = lift(runs["reference"], runs[tag], metric("engagement.index"))
             notes.append(f"{name}, `{tag}` (both levers) vs static: notifications delivered "
                          f"{d.text()}, open rate {o.text()}, engagement index {e.text()}.")
-    for r in results:  # per-user tables are large; keep only what the result needs
-        r.users = None
     return StudyResult(
         name=NAME, title=TITLE, command=COMMAND, params=params_dict(params), facts=facts,
         tables={"arms": pd.DataFrame(rows)},

@@ -34,6 +34,7 @@ from pydantic import Field, model_validator
 
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Estimate, Fact, StudyResult
+from outcome_gym.studies.common import group
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict
 
@@ -221,15 +222,26 @@ def per_run(arm: Weeks, fn: Callable[[pd.DataFrame], float]) -> np.ndarray:
     return np.array([fn(w) for w in arm], dtype=np.float64)
 
 
+def _weeks(p: Params) -> tuple[int, int]:
+    """Whole weeks simulated, and the weeks fact 3's short window covers."""
+    weeks = p.horizon_days // 7
+    return weeks, min(p.short_weeks, weeks)
+
+
+def _sessions_diff(s_lo: np.ndarray, s_hi: np.ndarray, p: Params
+                   ) -> tuple[Estimate, Estimate, Estimate]:
+    """Low minus high sessions per user per week (seeds x weeks): early window, week 1, late window."""
+    early = Estimate.of(s_lo[:, :p.early_weeks].mean(axis=1) - s_hi[:, :p.early_weeks].mean(axis=1))
+    week1 = Estimate.of(s_lo[:, 0] - s_hi[:, 0])
+    late = Estimate.of(s_lo[:, -p.late_weeks:].mean(axis=1) - s_hi[:, -p.late_weeks:].mean(axis=1))
+    return early, week1, late
+
+
 def nanmean(a: np.ndarray) -> float:
     """Mean of the finite values (NaN, without a warning, when there are none)."""
     a = np.asarray(a, dtype=np.float64)
     a = a[np.isfinite(a)]
     return float(a.mean()) if a.size else math.nan
-
-
-def _est(a: np.ndarray) -> Estimate:
-    return Estimate.of(a)
 
 
 def _fmt(v: float, fmt: str) -> str:
@@ -262,12 +274,12 @@ def _fact3(arms: dict[int, Weeks], weeks: int, scope: str) -> Fact:
     rate = {v: per_run(arms[v], window_rate(0, weeks)) for v in nonzero}
     optout = {v: per_run(arms[v], window("opt_outs", 0, weeks)) for v in vols}
     slopes = [(opens[b] - opens[a]) / (b - a) for a, b in itertools.pairwise(vols)]
-    convex = [_est(s2 - s1) for s1, s2 in itertools.pairwise(slopes)]
-    first_slope, curvature = _est(slopes[0]), _est(slopes[-1] - slopes[0])
-    rate_steps = [_est(rate[b] - rate[a]) for a, b in itertools.pairwise(nonzero)]
-    rate_all = _est(rate[nonzero[-1]] - rate[nonzero[0]])
-    out_steps = [_est(optout[b] - optout[a]) for a, b in itertools.pairwise(nonzero)]
-    out_all = _est(optout[nonzero[-1]] - optout[nonzero[0]])
+    convex = [Estimate.of(s2 - s1) for s1, s2 in itertools.pairwise(slopes)]
+    first_slope, curvature = Estimate.of(slopes[0]), Estimate.of(slopes[-1] - slopes[0])
+    rate_steps = [Estimate.of(rate[b] - rate[a]) for a, b in itertools.pairwise(nonzero)]
+    rate_all = Estimate.of(rate[nonzero[-1]] - rate[nonzero[0]])
+    out_steps = [Estimate.of(optout[b] - optout[a]) for a, b in itertools.pairwise(nonzero)]
+    out_all = Estimate.of(optout[nonzero[-1]] - optout[nonzero[0]])
 
     held = {
         "concave": first_slope.low > 0 and curvature.high < 0 and all(c.low <= 0 for c in convex),
@@ -370,7 +382,7 @@ def _fact4(p: Params, arms: dict[int, Weeks]) -> Fact:
                  f"(matches or beats); the low arm's open rate is above the high arm's in every "
                  f"{BLOCK_WEEKS}-week block (means over seeds) and significantly so in both "
                  f"windows; horizon at least {YEAR_DAYS} days")
-    weeks = p.horizon_days // 7
+    weeks = _weeks(p)[0]
     if p.horizon_days < YEAR_DAYS or weeks < p.early_weeks + p.late_weeks:
         return Fact(fact="4 fewer, better notifications", scope=scope, literature=literature,
                     criterion=criterion, produced=f"horizon {p.horizon_days} days",
@@ -379,14 +391,11 @@ def _fact4(p: Params, arms: dict[int, Weeks]) -> Fact:
                                 f"{YEAR_DAYS} days.")
     low, high = arms[lo], arms[hi]
     s_lo, s_hi = weekly_matrix(low, "sessions"), weekly_matrix(high, "sessions")
-    early = _est(s_lo[:, :p.early_weeks].mean(axis=1) - s_hi[:, :p.early_weeks].mean(axis=1))
-    week1 = _est(s_lo[:, 0] - s_hi[:, 0])
-    late_lo = s_lo[:, -p.late_weeks:].mean(axis=1)
+    early, week1, late = _sessions_diff(s_lo, s_hi, p)
     late_hi = s_hi[:, -p.late_weeks:].mean(axis=1)
-    late = _est(late_lo - late_hi)
-    r_early = _est(per_run(low, window_rate(0, p.early_weeks))
+    r_early = Estimate.of(per_run(low, window_rate(0, p.early_weeks))
                    - per_run(high, window_rate(0, p.early_weeks)))
-    r_late = _est(per_run(low, window_rate(weeks - p.late_weeks, weeks))
+    r_late = Estimate.of(per_run(low, window_rate(weeks - p.late_weeks, weeks))
                   - per_run(high, window_rate(weeks - p.late_weeks, weeks)))
     b_lo, b_hi = block_rates(low, weeks), block_rates(high, weeks)
     block_diff = np.array([nanmean(b_lo[:, j]) - nanmean(b_hi[:, j]) for j in range(b_lo.shape[1])])
@@ -450,8 +459,7 @@ def _fact4(p: Params, arms: dict[int, Weeks]) -> Fact:
 
 def _table(p: Params, arms: dict[int, Weeks], results: dict[int, list[JobResult]]
            ) -> pd.DataFrame:
-    weeks = p.horizon_days // 7
-    short = min(p.short_weeks, weeks)
+    weeks, short = _weeks(p)
     order = _order(p)
     rows = []
     for k, runs in arms.items():
@@ -477,17 +485,15 @@ def _table(p: Params, arms: dict[int, Weeks], results: dict[int, list[JobResult]
 
 def _pairs_table(p: Params, arms: dict[int, Weeks]) -> pd.DataFrame:
     """Fact 4's comparison for every pair of non-zero volumes (low minus high)."""
-    weeks = p.horizon_days // 7
+    weeks = _weeks(p)[0]
     rows = []
     nonzero = [v for v in sorted(arms) if v > 0]
     if weeks < p.early_weeks + p.late_weeks:
         return pd.DataFrame(rows)
     for lo, hi in itertools.combinations(nonzero, 2):
         s_lo, s_hi = weekly_matrix(arms[lo], "sessions"), weekly_matrix(arms[hi], "sessions")
-        early = _est(s_lo[:, :p.early_weeks].mean(axis=1) - s_hi[:, :p.early_weeks].mean(axis=1))
-        late = _est(s_lo[:, -p.late_weeks:].mean(axis=1) - s_hi[:, -p.late_weeks:].mean(axis=1))
-        first = _est(s_lo[:, 0] - s_hi[:, 0])
-        rate = _est(per_run(arms[lo], window_rate(0, weeks))
+        early, first, late = _sessions_diff(s_lo, s_hi, p)
+        rate = Estimate.of(per_run(arms[lo], window_rate(0, weeks))
                     - per_run(arms[hi], window_rate(0, weeks)))
         cross = crossing_week(s_lo, s_hi)
         rows.append({"low": lo, "high": hi, "week 1 sessions diff": first.text("{:+.2f}"),
@@ -523,8 +529,7 @@ def _band(ax: plt.Axes, x: np.ndarray, m: np.ndarray, color: str, label: str) ->
 
 
 def _figures(p: Params, arms: dict[int, Weeks]) -> dict[str, plt.Figure]:
-    weeks = p.horizon_days // 7
-    short = min(p.short_weeks, weeks)
+    weeks, short = _weeks(p)
     vols = sorted(arms)
     fig1, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for label, w1, ls in ((f"first {short} weeks", short, "--"), ("whole run", weeks, "-")):
@@ -548,7 +553,7 @@ def _figures(p: Params, arms: dict[int, Weeks]) -> dict[str, plt.Figure]:
     fig1.suptitle(f"{p.scenario}: volume response (means, 95% intervals over {p.seeds} seeds)")
     fig1.tight_layout()
     figs = {"volume_response": fig1}
-    if p.horizon_days // 7 >= 2:
+    if weeks >= 2:
         fig2, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
         x = np.arange(1, weeks + 1)
         for i, v in enumerate(vols):
@@ -583,38 +588,34 @@ def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult
     """Run the volume experiment."""
     results = run_jobs(jobs(params), workers=workers, keep=("steps",), progress=progress,
                        desc=NAME)
-    by_volume: dict[int, list[JobResult]] = {
-        k: sorted([r for r in results if r.job.tag == _tag(k)], key=lambda r: r.job.seed)
-        for k in params.volumes}
+    grouped = group(results)
+    by_volume = {k: grouped[(params.scenario, _tag(k))] for k in params.volumes}
     arms = {k: [weekly(r) for r in runs] for k, runs in by_volume.items()}
-    weeks = params.horizon_days // 7
-    short = min(params.short_weeks, weeks)
+    weeks, short = _weeks(params)
     facts = [_fact3(arms, short, f"{params.scenario}: first {short} weeks")]
     if weeks > short:
         facts.append(_fact3(arms, weeks, f"{params.scenario}: whole run ({weeks} weeks)"))
     facts.append(_fact4(params, arms))
-    open_rate = _fact_open_rate(params, arms)
+    note = _calibration_note(params, arms)
+    open_rate = _fact_open_rate(params, arms, note)
     if open_rate is not None:
         facts.append(open_rate)
     tables = {"volumes": _table(params, arms, by_volume), "pairs": _pairs_table(params, arms),
               "weekly": _weekly_table(arms)}
     figures = _figures(params, arms)
-    for r in results:  # step tables are large; keep only what the result needs
-        r.steps = None
     return StudyResult(
         name=NAME, title=TITLE, command=COMMAND, params=params_dict(params), facts=facts,
         tables=tables, figures=figures,
-        notes=[__doc__.split("\n\n", 1)[1].strip(), _calibration_note(params, arms)],
+        notes=[__doc__.split("\n\n", 1)[1].strip(), note],
     )
 
 
-def _fact_open_rate(p: Params, arms: dict[int, Weeks]) -> Fact | None:
+def _fact_open_rate(p: Params, arms: dict[int, Weeks], note: str) -> Fact | None:
     """The calibration row "open probability, non-messaging notification 0.20 (0.15-0.25)"."""
     lo = min((v for v in arms if v > 0), default=None)
     if lo is None:
         return None
-    weeks = p.horizon_days // 7
-    short = min(p.short_weeks, weeks)
+    short = _weeks(p)[1]
     est = Estimate.of(per_run(arms[lo], window_rate(0, short)))
     ok = 0.15 <= est.mean <= 0.25
     return Fact(
@@ -623,14 +624,13 @@ def _fact_open_rate(p: Params, arms: dict[int, Weeks]) -> Fact | None:
         criterion=f"mean open rate per delivery over the first {short} weeks at {lo} send(s) a "
                   "day within 15-25%",
         produced=f"open rate {est.text('{:.1%}')}", status=PASS if ok else FAIL,
-        explanation="" if ok else _calibration_note(p, arms).replace("Calibration caveat: ", ""),
+        explanation="" if ok else note.replace("Calibration caveat: ", ""),
         values={"open_rate": est.mean, "open_rate_low": est.low, "open_rate_high": est.high})
 
 
 def _calibration_note(p: Params, arms: dict[int, Weeks]) -> str:
     """What the open rates say about the notification parameters (not a fact; a caveat)."""
-    weeks = p.horizon_days // 7
-    short = min(p.short_weeks, weeks)
+    weeks, short = _weeks(p)
     lo = min((v for v in arms if v > 0), default=None)
     if lo is None:
         return ""

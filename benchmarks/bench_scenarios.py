@@ -34,7 +34,7 @@ sc = job_scenario(Job(name, overrides=(("population.size", users),)))
 t0, c0 = time.perf_counter(), time.process_time()
 run(sc, policy, 0)
 print(json.dumps({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
-                  "steps": sc.clock.horizon_days * sc.clock.slots_per_day,
+                  "steps": sc.clock.n_steps,
                   "days": sc.clock.horizon_days}))
 """
 

@@ -168,6 +168,13 @@ def step_days(model: Any, step: Any, days: int, cpu: list[float] | None = None) 
 # --- workers (run in a child process) --------------------------------------------------------------
 
 
+def _timings(n: int, cpu: int | None, builds: list[float], times: list[float],
+             cpu_times: list[float], steps: int) -> dict[str, Any]:
+    """The figures both workers report (JSON-ready)."""
+    return {"n": n, "cpu": cpu, "build_s": float(np.median(builds)), "window_s": times,
+            "window_cpu_s": cpu_times, "steps": steps}
+
+
 def worker_vectorized(n: int, reps: int, window: int) -> dict[str, Any]:
     """``reps`` fresh models; each steps days 0-1 untimed, then the timed window of whole days.
 
@@ -209,15 +216,8 @@ def worker_vectorized(n: int, reps: int, window: int) -> dict[str, Any]:
             mem["rss_growth"] = peak_rss_bytes() - rss0
         del model, step
         gc.collect()
-    return {
-        "n": n,
-        "cpu": cpu,
-        "build_s": float(np.median(builds)),
-        "window_s": times,
-        "window_cpu_s": cpu_times,
-        "steps": window * scenario.clock.slots_per_day,
-        **mem,
-    }
+    return {**_timings(n, cpu, builds, times, cpu_times, window * scenario.clock.slots_per_day),
+            **mem}
 
 
 def worker_reference(n: int, reps: int, window: int) -> dict[str, Any]:
@@ -233,14 +233,7 @@ def worker_reference(n: int, reps: int, window: int) -> dict[str, Any]:
         times.append(step_days(model, model.step, window, cpu_times))
         del model
         gc.collect()
-    return {
-        "n": n,
-        "cpu": cpu,
-        "build_s": float(np.median(builds)),
-        "window_s": times,
-        "window_cpu_s": cpu_times,
-        "steps": window * scenario.clock.slots_per_day,
-    }
+    return _timings(n, cpu, builds, times, cpu_times, window * scenario.clock.slots_per_day)
 
 
 def worker_profile(n: int, days: int, top: int) -> str:
@@ -296,10 +289,6 @@ def spread(res: dict[str, Any]) -> str:
         return "  (1 rep)"
     med = np.median(w)
     return f"{100 * (w.min() / med - 1):+4.0f}/{100 * (w.max() / med - 1):+3.0f}%"
-
-
-def fmt_bytes(b: float) -> str:
-    return f"{b:8.1f}"
 
 
 def print_env() -> None:

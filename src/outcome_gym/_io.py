@@ -40,11 +40,11 @@ def dumps(obj: Any) -> str:
 def parquet_bytes(df: pd.DataFrame) -> bytes:
     """A table as Parquet bytes (zstd, no index)."""
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf, compression="zstd")
+    write_parquet(df, buf)
     return buf.getvalue()
 
 
-def write_parquet(df: pd.DataFrame, path: Path) -> None:
+def write_parquet(df: pd.DataFrame, path: Path | io.BytesIO) -> None:
     """Write a table as Parquet (the same bytes as :func:`parquet_bytes`)."""
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, compression="zstd")
 

@@ -111,7 +111,6 @@ def test_run_ids_hash_the_resolved_spec_not_the_label(tmp_path):
     assert [r.run_id for r in a.runs] == [r.run_id for r in b.runs]
     c = plan_of(tmp_path, policies=["random"])
     assert not {r.run_id for r in a.runs} & {r.run_id for r in c.runs}
-    # 40 and 40.0 users are different specs only if the scenario differs: population.size is int
     r = a.runs[0]
     assert r.run_id == run_id_for(r.scenario_sha256, "random", {"keep_core": False}, r.seed)
     assert run_id_for(r.scenario_sha256, "random", {"keep_core": False}, r.seed + 1) != r.run_id

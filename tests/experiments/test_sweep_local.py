@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from outcome_gym._io import dumps
 from outcome_gym.analysis.metrics import flatten
 from outcome_gym.cli import app
 from outcome_gym.errors import ResultsError
 from outcome_gym.experiments import expand, load_experiment, read_dataset, sweep
-from outcome_gym.experiments.store import dumps
 from outcome_gym.runner import run
 from outcome_gym.scenario import validate_scenario
 from tests.experiments.helpers import (

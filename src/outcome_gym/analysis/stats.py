@@ -19,8 +19,10 @@ The bootstrap resamples seed indices with one fixed generator, so intervals are 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import product
+from typing import Any
 
 import numpy as np
 from scipy.stats import t as student_t
@@ -80,6 +82,20 @@ def sign_flip_p(diff: np.ndarray, seed: int = 0) -> float:
     stats = np.abs((signs * diff).mean(axis=1))
     return float(((stats >= obs - 1e-12).sum() + (0 if n <= 16 else 1))
                  / (signs.shape[0] + (0 if n <= 16 else 1)))
+
+
+def t_interval(values: Any, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean, low, high (Student-t over the finite values) and n; NaN bounds when n < 2."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    n = int(v.size)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(v.mean())
+    if n < 2:
+        return mean, math.nan, math.nan, n
+    half = float(student_t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half, n
 
 
 def paired(ref: np.ndarray, pol: np.ndarray, level: float = 0.95,

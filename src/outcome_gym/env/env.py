@@ -192,7 +192,8 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def default_notify(self) -> np.ndarray:
         """N x M booleans: the scenario's default notification schedule at the current step."""
-        return np.asarray(self._require_model().default_action().notify, dtype=bool)
+        m = self._require_model()
+        return m.world.default_notify(m.t, m.pop.segment)
 
     def layout_index(self, layout: np.ndarray) -> np.ndarray:
         """Element indices -> the laid-out indices the action space uses.

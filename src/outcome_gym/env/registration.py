@@ -6,8 +6,9 @@
   (:func:`~outcome_gym.env.wrappers.make_flat_env`), 20 users over 7 days by default so RL trains
   fast, one variant choice per user;
 * ``outcome_gym/PersonalizationSegments-v0``: the same with one variant choice per segment (what a
-  product team ships: a layout and a notification plan per target segment) — the id Stable-Baselines3
-  PPO is tested on.
+  product team ships: a layout and a notification plan per target segment). Stable-Baselines3 PPO
+  is tested on this id's population with ``per="all"`` (one choice for everyone): with a head per
+  segment or user, each head's effect on a mean reward is too small to learn in the test budget.
 
 Gymnasium 1.x has no plugin entry points, so ``import outcome_gym.env`` first, or name the module
 in the id: ``gymnasium.make("outcome_gym.env:outcome_gym/Personalization-v0")``.

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from outcome_gym.errors import OutcomeGymError
-from outcome_gym.experiments.worker import RunTask, execute
+from outcome_gym.experiments.worker import RunTask, execute, failed_status
 
 Status = dict[str, Any]
 
@@ -165,20 +165,15 @@ class DaskRunner:
                     fut.release()
                     send(task, f"outcome-gym-run-{task.run_id}-again")
                     continue
-                status = _failed(task, f"WorkerDied: the workers running it kept dying ({exc})")
+                status = failed_status(task, f"WorkerDied: the workers running it kept dying ({exc})")
             except Exception as exc:  # the task itself never raises; this is infrastructure
-                status = _failed(task, f"{type(exc).__name__}: {exc}")
+                status = failed_status(task, f"{type(exc).__name__}: {exc}")
             fut.release()
             on_status(status)
             if finished % 64 == 0:
                 window = self._window(client)
             while len(pending) < window and submit():
                 pass
-
-
-def _failed(task: RunTask, message: str) -> Status:
-    return {"run_id": task.run_id, "status": "failed", "error": message,
-            "traceback": message + "\n", "user_steps": 0, "seconds": 0.0}
 
 
 __all__ = ["ClusterError", "DaskRunner"]

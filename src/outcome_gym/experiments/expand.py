@@ -125,11 +125,6 @@ class RunSpec:
     seed: int
     values: dict[str, Any]
 
-    def spec(self) -> dict[str, Any]:
-        """The hashed part of the run spec (plus the run id)."""
-        return {"run_id": self.run_id, "scenario_sha256": self.scenario_sha256,
-                "policy": self.policy, "params": self.params, "seed": self.seed}
-
     def describe(self) -> str:
         """A one-line description: scenario, policy, seed and the axis values."""
         vals = " ".join(f"{k}={_short(v)}" for k, v in self.values.items())

@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from outcome_gym.errors import OutcomeGymError
-from outcome_gym.experiments.worker import RunTask, execute
+from outcome_gym.experiments.worker import RunTask, execute, failed_status
 
 Status = dict[str, Any]
 MAX_IDLE_BREAKS = 3
@@ -75,7 +75,6 @@ class LocalPool:
         self.retries = max(1, retries)
         self.window = 2 * self.workers
         self.ctx = mp.get_context("spawn")
-        self.pool_breaks = 0
         self._alone: str | None = None
 
     def _new_pool(self) -> tuple[ProcessPoolExecutor, Any]:
@@ -111,7 +110,6 @@ class LocalPool:
                 lost += self._collect(rest, inflight, on_status, started)
                 codes = self._exit_codes(pool)
                 pool.shutdown(wait=True, cancel_futures=True)
-                self.pool_breaks += 1
                 suspects = [t for t in lost if t.run_id in started]
                 retry.extendleft(reversed([t for t in lost if t.run_id not in started]))
                 if not suspects:
@@ -189,8 +187,7 @@ def _drain(queue: Any, started: set[str]) -> None:
 def _death_status(task: RunTask, codes: list[int], breaks: int) -> Status:
     message = (f"WorkerDied: {_describe_exit(codes)} while running this run "
                f"({breaks} time(s), the last ones with no other run in the pool)")
-    return {"run_id": task.run_id, "status": "failed", "error": message,
-            "traceback": message + "\n", "user_steps": 0, "seconds": 0.0}
+    return failed_status(task, message)
 
 
 def run_in_process(tasks: Iterable[RunTask], runs_dir: str,

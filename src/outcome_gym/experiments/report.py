@@ -30,9 +30,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from outcome_gym.analysis.compare import safe_name
+from outcome_gym.analysis.stats import t_interval
 from outcome_gym.errors import ResultsError
 from outcome_gym.experiments.store import axis_kind, read_dataset
 from outcome_gym.report.render import CSS
@@ -42,18 +42,7 @@ CONTEXT_METRICS = ("wellbeing.trust", "fragmentation.context_failure_rate")
 MAX_LABELLED_POINTS = 12
 
 
-def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
-    """Mean, low, high (Student-t over the values) and n; NaN bounds when n < 2."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    n = int(v.size)
-    if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    mean = float(v.mean())
-    if n < 2:
-        return mean, math.nan, math.nan, n
-    half = float(student_t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half, n
+interval = t_interval  # the sweep report's name for it
 
 
 def _fmt(mean: float, low: float, high: float) -> str:

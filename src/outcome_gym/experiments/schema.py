@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from typing import Any, Literal
 
 import yaml
@@ -261,8 +262,9 @@ def _axis_problem(key: str, values: list[Any]) -> str | None:
     except ValueError as exc:
         return str(exc)
     canon = [json.dumps(v, sort_keys=True) for v in values]
+    counts = Counter(canon)
     for v, c in zip(values, canon, strict=True):
-        if canon.count(c) > 1:
+        if counts[c] > 1:
             return f"expected distinct values for '{key}', got {v!r} more than once"
     return None
 

@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from outcome_gym._io import dumps, package_versions, parquet_bytes
+from outcome_gym._io import dumps, package_versions
 from outcome_gym.analysis.metrics import describe, flatten
 from outcome_gym.errors import ResultsError
 
@@ -305,9 +305,7 @@ __all__ = [
     "clean_temporaries",
     "collect",
     "combine",
-    "dumps",
     "failure_files",
-    "parquet_bytes",
     "read_dataset",
     "run_state",
     "sweep_manifest",

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outcome_gym.experiments.store import dumps, parquet_bytes, write_run
+from outcome_gym._io import dumps, parquet_bytes
+from outcome_gym.experiments.store import write_run
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,9 @@ def execute(task: RunTask, runs_dir: str | None) -> dict[str, Any]:
 
 
 __all__ = ["RunTask", "execute", "run_manifest", "simulate"]
+
+
+def failed_status(task: RunTask, message: str) -> dict[str, Any]:
+    """The status record of a run the infrastructure lost (its worker died), never run to the end."""
+    return {"run_id": task.run_id, "status": "failed", "error": message,
+            "traceback": message + "\n", "user_steps": 0, "seconds": 0.0}

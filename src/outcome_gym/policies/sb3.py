@@ -78,17 +78,16 @@ class SB3Policy(BasePolicy):
         Raises:
             PolicyError: The model cannot be loaded, or its spaces do not match the population.
         """
-        from outcome_gym.env.spaces import observation_space
-        from outcome_gym.env.wrappers import variant_action_space
+        from outcome_gym.env.spaces import layout_lookup, observation_space
+        from outcome_gym.env.wrappers import choosers, variant_action_space
         from outcome_gym.policies.variants import build_variants
 
         super().reset(context, seed)
         self.model_ = self._load()
         self.variants_ = build_variants(context)
         self.obs_space_ = observation_space(context)
+        self.lookup_ = layout_lookup(context)  # built once, not at every step
         flat = spaces.flatten_space(self.obs_space_)
-        from outcome_gym.env.wrappers import choosers
-
         _, n_groups = choosers(context, self.per)
         want_act = variant_action_space(self.variants_, n_groups)
         got_obs = getattr(self.model_.observation_space, "shape", None)
@@ -117,7 +116,7 @@ class SB3Policy(BasePolicy):
         from outcome_gym.env.wrappers import variants_to_action
 
         ctx = self.context_
-        flat = spaces.flatten(self.obs_space_, encode_observation(observation, ctx))
+        flat = spaces.flatten(self.obs_space_, encode_observation(observation, ctx, self.lookup_))
         if self.obs_normalizer is not None:
             flat = np.asarray(self.obs_normalizer(flat), dtype=np.float32)
         choice, _ = self.model_.predict(flat, deterministic=self.deterministic)

@@ -20,9 +20,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from outcome_gym._io import atomic_dir, dumps, package_versions
+from outcome_gym.analysis.stats import t_interval
 
 PASS, FAIL, PARTIAL, UNTESTED = "pass", "fail", "partial", "not testable"
 STATUSES = (PASS, FAIL, PARTIAL, UNTESTED)
@@ -40,16 +40,7 @@ class Estimate:
     @classmethod
     def of(cls, values: Any, level: float = 0.95) -> Estimate:
         """Mean and t interval of the finite values."""
-        v = np.asarray(values, dtype=np.float64).ravel()
-        v = v[np.isfinite(v)]
-        n = int(v.size)
-        if n == 0:
-            return cls(math.nan, math.nan, math.nan, 0)
-        mean = float(v.mean())
-        if n < 2:
-            return cls(mean, math.nan, math.nan, n)
-        half = float(student_t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
-        return cls(mean, mean - half, mean + half, n)
+        return cls(*t_interval(values, level))
 
     def text(self, fmt: str = "{:+.1%}") -> str:
         """``mean [low, high]`` in ``fmt``."""

@@ -57,8 +57,8 @@ from pydantic import Field, field_validator
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
-from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Estimate, Fact, StudyResult
-from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, ratio, values
+from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Fact, StudyResult
+from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, moved, ratio, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -271,12 +271,6 @@ def jobs(p: Params) -> list[Job]:
 minutes_per_progress = ratio(metric("engagement.minutes"), metric("wellbeing.goal_progress"))
 
 
-def _sig(est: Estimate, p: float) -> int:
-    if p >= 0.05 or not math.isfinite(est.mean):
-        return 0
-    return 1 if est.mean > 0 else -1
-
-
 def _speed(p: Params) -> Callable[[JobResult], float]:
     return metric(f"outcome.{p.speed}")
 
@@ -288,7 +282,7 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
     inst, p_inst = lift(runs["stable random"], runs[lo_tag], _speed(p))
     inst_ds = diff(runs["stable random"], runs[lo_tag], _device_rate)
     inst_min, p_inst_min = lift(runs["stable random"], runs[lo_tag], minutes_per_progress)
-    slower, faster, costly = _sig(low, p_low) == 1, _sig(high, p_high) == -1, _sig(inst, p_inst) == 1
+    slower, faster, costly = moved(low, p_low) == 1, moved(high, p_high) == -1, moved(inst, p_inst) == 1
     curve = ", ".join(
         f"{a:g}: {lift(runs['static'], runs[f'reorder {a:g}'], _speed(p))[0].text()}"
         for a in p.accuracies)

@@ -74,6 +74,13 @@ def lift(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobRe
     return Estimate(st.lift, low, high, st.n), st.p_value
 
 
+def moved(est: Estimate, p: float, alpha: float = 0.05) -> int:
+    """+1 / -1 when a paired change is significant (sign-flip p < ``alpha``) that way, else 0."""
+    if p >= alpha or not math.isfinite(est.mean):
+        return 0
+    return 1 if est.mean > 0 else -1
+
+
 def diff(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobResult], float]
          ) -> Estimate:
     """Paired difference ``pol - ref`` with a Student-t 95% interval."""

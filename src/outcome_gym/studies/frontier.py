@@ -52,7 +52,7 @@ from outcome_gym.analysis.compare import parse_policy_spec
 from outcome_gym.analysis.stats import sign_flip_p
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
-from outcome_gym.studies.common import group, lift, metric, values
+from outcome_gym.studies.common import group, lift, metric, moved, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -140,9 +140,7 @@ def _primary(sc: Scenario) -> tuple[str, int]:
 
 def _signed(est: Estimate, p: float, want: int) -> int:
     """+1 significantly in direction ``want``, -1 significantly against it, else 0."""
-    if p >= ALPHA or not math.isfinite(est.mean) or est.mean == 0:
-        return 0
-    return 1 if (est.mean > 0) == (want > 0) else -1
+    return moved(est, p, ALPHA) * (1 if want > 0 else -1)
 
 
 def exact_spearman_p(x: np.ndarray, y: np.ndarray) -> float:

@@ -32,7 +32,7 @@ from scipy.stats import spearmanr
 
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.studies.base import PARTIAL, Estimate, Fact, StudyResult, status
-from outcome_gym.studies.common import group, lift, metric, ratio, segment_value, values
+from outcome_gym.studies.common import group, lift, metric, moved, ratio, segment_value, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -105,19 +105,12 @@ def _targets(sc: Scenario) -> tuple[str, str, str | None, str]:
     return first.id, first.segment or "", ttc, direction
 
 
-def _sig(est: Estimate, p: float) -> int:
-    """+1 / -1 when significant (sign-flip p < 0.05) in that direction, else 0."""
-    if p >= 0.05 or not math.isfinite(est.mean):
-        return 0
-    return 1 if est.mean > 0 else -1
-
-
 def _fact1(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
     primary, _seg, _, direction = _targets(sc)
     eng, p_eng = lift(runs["outcome"], runs["engagement"], metric("engagement.index"))
     out, p_out = lift(runs["outcome"], runs["engagement"], metric(f"outcome.{primary}"))
-    better = _sig(out, p_out) == (1 if direction == "increase" else -1)
-    eng_up = _sig(eng, p_eng) == 1
+    better = moved(out, p_out) == (1 if direction == "increase" else -1)
+    eng_up = moved(eng, p_eng) == 1
     ok = eng_up and not better
     why = []
     if not eng_up:
@@ -173,7 +166,7 @@ def _fact2(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
     }
     if ttc is not None:
         checks[ttc] = (lift(ref, pol, metric(f"outcome.{ttc}")), -1)
-    held = {k: _sig(est, p) == sign for k, ((est, p), sign) in checks.items()}
+    held = {k: moved(est, p) == sign for k, ((est, p), sign) in checks.items()}
     n_ok = sum(held.values())
     st = status(n_ok == len(held)) if n_ok in (0, len(held)) else PARTIAL
     produced = "outcome policy vs engagement policy" + (f" ({seg})" if seg else "") + ": " + ", ".join(

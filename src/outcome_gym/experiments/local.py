@@ -78,6 +78,7 @@ class LocalPool:
         self._alone: str | None = None
 
     def _new_pool(self) -> tuple[ProcessPoolExecutor, Any]:
+        self._procs: dict[int, Any] = {}  # the pool's processes, as seen while it ran
         queue = self.ctx.SimpleQueue()
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx,
                                    initializer=_init_worker, initargs=(queue,))
@@ -97,6 +98,9 @@ class LocalPool:
         try:
             while True:
                 alone = self._fill(pool, inflight, fresh, retry, solo)
+                # keep our own references: a broken executor may drop dead processes from its
+                # table before we read their exit codes (then the signal could not be named)
+                self._procs.update(getattr(pool, "_processes", None) or {})
                 if not inflight:
                     break
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
@@ -164,14 +168,14 @@ class LocalPool:
             on_status(status)
         return lost
 
-    @staticmethod
-    def _exit_codes(pool: ProcessPoolExecutor) -> list[int]:
+    def _exit_codes(self, pool: ProcessPoolExecutor) -> list[int]:
         """Exit codes of the pool's dead processes, other than SIGTERM.
 
         SIGTERM is how the pool stops the survivors after a death. This reads a private attribute
-        of the executor and returns nothing if it is not there.
+        of the executor (and the references taken while it ran) and returns nothing if neither is
+        there.
         """
-        procs = dict(getattr(pool, "_processes", None) or {})
+        procs = {**self._procs, **dict(getattr(pool, "_processes", None) or {})}
         for p in procs.values():
             p.join(timeout=5)
         return [p.exitcode for p in procs.values()

@@ -32,7 +32,7 @@ run: $(STAMP)  ## the main job: compare policies on a bundled scenario and write
 	$(BIN)/outcome-gym compare productivity_tool --policies static,engagement_bandit:levers=layout,outcome_bandit:levers=layout,engagement_bandit --seeds 10 --workers 2 --out $(OUT)
 
 experiments: $(STAMP)  ## every experiment of experiments/ (full versions): results/<study>/ and results/README.md
-	$(BIN)/outcome-gym experiment $(addprefix experiments/,$(addsuffix .yaml,$(STUDIES))) --workers 2
+	$(BIN)/outcome-gym experiment $(addprefix experiments/studies/,$(addsuffix .yaml,$(STUDIES))) --workers 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -19,7 +19,7 @@ BLAS/OpenMP thread pools set to 1 before numpy is imported, stepping
   per-user totals); "traced" is tracemalloc's count after day 0 and "traced peak" its peak during
   day 0; "RSS growth" is the process's peak resident set minus its size after imports.
 
-The per-agent Mesa reference (``mesa_reference.py``) is timed over the same days at N = 1e3 and
+The per-agent Mesa reference (``tests/oracle/mesa_reference.py``) is timed over the same days at N = 1e3 and
 1e4 in the same run. Run with ``PYTHONPATH=<other src>`` to measure another copy of the package
 (the header prints which one was measured).
 """
@@ -56,7 +56,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests" / "oracle"))
 
 from mesa_reference import ReferenceModel, load_bench_scenario  # noqa: E402
 
@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine)."
     )
 
-    print("\nPer-agent Mesa reference (mesa_reference.py), same window, same run")
+    print("\nPer-agent Mesa reference (tests/oracle/mesa_reference.py), same window, same run")
     hdr2 = (
         f"{'N':>10} {'reps':>4} {'spread':>9} {'vectorized':>12} {'per-agent':>10} "
         f"{'us/user-step':>12} {'ratio':>7} {'CPU ratio':>9}"

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_sweep.py --quick    # smoke run (20 runs, small world)
     .venv/bin/python benchmarks/bench_sweep.py --memory   # also: driver peak RSS, 500 vs 2000 runs
 
-What is measured, end to end through ``outcome_gym.experiments.sweep`` (expansion, pool start-up,
+What is measured, end to end through ``outcome_gym.sweeps.sweep`` (expansion, pool start-up,
 runs, atomic run folders, combined dataset), on ``bench_scenario.yaml`` with ``--population`` users
 and ``--days`` days (default 1000 users x 14 days x 4 slots = 56,000 user-steps per run):
 
@@ -57,7 +57,7 @@ def experiment(folder: Path, name: str, population: int, days: int, seeds: int) 
 
 
 def timed_sweep(path: Path, out: Path, workers: int, backend: str = "local") -> dict[str, float]:
-    from outcome_gym.experiments import sweep
+    from outcome_gym.sweeps import sweep
 
     t0 = time.perf_counter()
     res = sweep(path, out=out, workers=workers, backend=backend)
@@ -115,7 +115,7 @@ def dask_overhead(tmp: Path, small: int, large: int) -> None:
 
 MEMORY_CHILD = """
 import json, resource, sys
-from outcome_gym.experiments import sweep
+from outcome_gym.sweeps import sweep
 if __name__ == "__main__":
     res = sweep(sys.argv[1], out=sys.argv[2], workers=2)
     print(json.dumps({"runs": res.ran,

@@ -28,9 +28,10 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(EXAMPLE / "teampolicy" / "src"), os.environ.get("PYTHONPATH", "")])
 sys.path.insert(0, str(EXAMPLE / "teampolicy" / "src"))
 
-from outcome_gym.analysis.compare import PolicySpec, _assemble, _run_one  # noqa: E402
 from outcome_gym.check import load_contract  # noqa: E402
 from outcome_gym.check.evaluate import _scenario_for, evaluate_expectation  # noqa: E402
+from outcome_gym.compare import _assemble, _run_one  # noqa: E402
+from outcome_gym.policies.spec import PolicySpec  # noqa: E402
 from outcome_gym.scenario import scenario_to_dict  # noqa: E402
 
 POLICIES = {
@@ -51,7 +52,7 @@ def main() -> None:
     sc = _scenario_for(contract, contract.scenarios[0], base)
     data = scenario_to_dict(sc)
     t0 = time.perf_counter()
-    tasks = [(data, PolicySpec(label, name), seed, None, None)
+    tasks = [(data, PolicySpec(policy=name, label=label), seed, None, None)
              for label, name in POLICIES.items() for seed in range(args.pool)]
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
         results = list(pool.map(_run_one, tasks, chunksize=8))
@@ -64,7 +65,8 @@ def main() -> None:
     for _ in range(args.checks):
         seeds = rng.choice(args.pool, size=n, replace=False).tolist()
         for cand in fails:
-            specs = [PolicySpec("reference", "static"), PolicySpec("candidate", POLICIES[cand])]
+            specs = [PolicySpec(policy="static", label="reference"),
+                     PolicySpec(policy=POLICIES[cand], label="candidate")]
             chosen = []
             for label, key in (("reference", "reference"), ("candidate", cand)):
                 for i, s in enumerate(seeds):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
+import subprocess
+import sys
+import textwrap
+
 import outcome_gym
 import outcome_gym.policies
 import outcome_gym.scenario
 
 EXPECTED = {
-    "outcome_gym": {"OutcomeGymError", "Scenario", "__version__", "check_policy", "compare",
-                    "load_scenario", "make_policy", "run"},
+    "outcome_gym": {"ENV_IDS", "Comparison", "InputError", "OutcomeGymError", "PolicyError",
+                    "PolicySpec", "RunResult", "Scenario", "__version__", "check_policy",
+                    "compare", "load_scenario", "make_policy", "parse_policy", "register_policy",
+                    "run"},
     "outcome_gym.scenario": {"Scenario", "bundled_scenarios", "dump_scenario", "load_scenario",
                              "parse_scenario", "scenario_hash", "scenario_json_schema",
                              "scenario_to_dict", "validate_scenario"},
@@ -26,3 +33,51 @@ def test_policies_export_the_builtins():
     for name in ("Policy", "BasePolicy", "StaticPolicy", "RandomPolicy", "make", "names",
                  "register", "EpsilonGreedyPolicy", "ThompsonPolicy", "LinUCBPolicy"):
         assert name in outcome_gym.policies.__all__
+
+
+def test_api_functions_keep_their_signatures():
+    """No ``(*args, **kwargs)`` wrappers: help() and IDEs see the real parameters."""
+    for name in ("compare", "run", "load_scenario", "check_policy", "make_policy"):
+        params = inspect.signature(getattr(outcome_gym, name)).parameters
+        kinds = {p.kind for p in params.values()}
+        assert inspect.Parameter.VAR_POSITIONAL not in kinds, name
+    assert "seeds" in inspect.signature(outcome_gym.compare).parameters
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_import_registers_the_gymnasium_ids_and_keeps_the_start_method():
+    res = _python("""
+        import multiprocessing as mp
+        before = mp.get_start_method(allow_none=True)
+        import gymnasium as gym
+        import outcome_gym
+        import outcome_gym.env, outcome_gym.sim.model  # the modules that import Mesa
+        assert mp.get_start_method(allow_none=True) == before, mp.get_start_method(True)
+        gym.register_envs(outcome_gym)
+        env = gym.make("outcome_gym/Personalization-v0")
+        env.reset(seed=0)
+        print("ok")
+    """)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+def test_a_script_without_main_guard_can_compare_with_workers(tmp_path):
+    """Workers use an explicit spawn context; the user's start method and script are untouched."""
+    from tests.conftest import TINY
+
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(f"""
+        import multiprocessing as mp
+        import outcome_gym
+        cmp = outcome_gym.compare({str(TINY)!r}, ["static", "random"], seeds=2, workers=2)
+        print(sorted(cmp.verdicts), mp.get_start_method(allow_none=True))
+    """))
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[0] == "['random']"

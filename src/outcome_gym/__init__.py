@@ -1,57 +1,53 @@
 """outcome-gym: see what an AI personalization policy does to people before you ship it.
 
-The public API::
+The public API (everything in ``__all__``; the rest of the package is reached through its modules)::
 
-    from outcome_gym import load_scenario, run, compare, make_policy, check_policy
+    import outcome_gym as og
+
+    scenario = og.load_scenario("productivity_tool")
+    result = og.run(scenario, "engagement_bandit:levers=layout", seed=0)
+    cmp = og.compare("productivity_tool", ["static", "engagement_bandit:levers=layout"], seeds=10)
+    cmp.verdicts
+
+Importing the package registers the Gymnasium ids (``outcome_gym/Personalization-v0`` and the
+variant and segment ids), so ``gymnasium.register_envs(outcome_gym)`` and ``gymnasium.make`` work
+without importing ``outcome_gym.env``. It never changes the process's multiprocessing start method.
 """
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 try:
     __version__ = version("outcome-gym")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+unknown"
 
-from outcome_gym.errors import OutcomeGymError
+from outcome_gym._registration import ENV_IDS, register_envs
+from outcome_gym.compare import Comparison, compare
+from outcome_gym.errors import InputError, OutcomeGymError, PolicyError
+from outcome_gym.policies.registry import make as make_policy
+from outcome_gym.policies.registry import register as register_policy
+from outcome_gym.policies.spec import PolicySpec, parse_policy
+from outcome_gym.runner import RunResult, run
 from outcome_gym.scenario import Scenario, load_scenario
+from outcome_gym.testing import check_policy
 
-
-def compare(*args: Any, **kwargs: Any) -> Any:
-    """Compare policies on paired seeds (see :func:`outcome_gym.analysis.compare.compare`)."""
-    from outcome_gym.analysis.compare import compare as _compare
-
-    return _compare(*args, **kwargs)
-
-
-def run(*args: Any, **kwargs: Any) -> Any:
-    """Run one policy on one seed (see :func:`outcome_gym.runner.run`)."""
-    from outcome_gym.runner import run as _run
-
-    return _run(*args, **kwargs)
-
-
-def make_policy(name: str, **params: Any) -> Any:
-    """Build a registered policy (see :func:`outcome_gym.policies.make`)."""
-    from outcome_gym.policies import make
-
-    return make(name, **params)
-
-
-def check_policy(*args: Any, **kwargs: Any) -> Any:
-    """Conformance-check a policy (see :func:`outcome_gym.testing.check_policy`)."""
-    from outcome_gym.testing import check_policy as _check
-
-    return _check(*args, **kwargs)
-
+register_envs()
 
 __all__ = [
+    "ENV_IDS",
+    "Comparison",
+    "InputError",
     "OutcomeGymError",
+    "PolicyError",
+    "PolicySpec",
+    "RunResult",
     "Scenario",
     "__version__",
     "check_policy",
     "compare",
     "load_scenario",
     "make_policy",
+    "parse_policy",
+    "register_policy",
     "run",
 ]

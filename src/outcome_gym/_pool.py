@@ -1,17 +1,25 @@
-"""One function over many items, in a spawn process pool, results in item order.
+"""Worker processes: the one multiprocessing context, and one function mapped over many items.
 
-Shared by ``compare`` and the studies. The pool uses an explicit ``spawn`` context: ``import mesa``
-forces spawn for the whole process anyway, and being explicit keeps the pool independent of it.
-Results come back in the order of the items whatever order the workers finish in, so what a caller
-builds from them depends only on its items.
+Every pool outcome-gym starts uses :func:`worker_context`: ``spawn`` (fresh interpreters, safe with
+threads, the same on every platform), except that a worker does not re-import the parent's
+``__main__``. Workers only run outcome-gym's own module-level functions, which they import by
+name; re-running the user's script in every worker is what makes ``spawn`` demand an
+``if __name__ == "__main__":`` guard. So a script without one can call ``compare(...,
+workers=2)``, and nothing depends on the process-wide start method.
+
+:func:`map_spawn` returns results in the order of the items whatever order the workers finish in,
+so what a caller builds from them depends only on its items.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import sys
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import context as mp_context
 from typing import Any, TypeVar
 
 from tqdm import tqdm
@@ -19,6 +27,46 @@ from tqdm import tqdm
 from outcome_gym.errors import OutcomeGymError
 
 T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Show ``multiprocessing.spawn`` a bare ``__main__`` while it describes the parent."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+if sys.platform != "win32":
+    from multiprocessing import popen_spawn_posix
+
+    class _Popen(popen_spawn_posix.Popen):
+        def _launch(self, process_obj: Any) -> None:
+            with _main_hidden():
+                super()._launch(process_obj)
+
+    class _Process(mp_context.SpawnProcess):
+        _start_method = "spawn"
+
+        @staticmethod
+        def _Popen(process_obj: Any) -> Any:  # noqa: N802 (multiprocessing's name)
+            return _Popen(process_obj)
+
+    class _WorkerContext(mp_context.SpawnContext):
+        Process = _Process
+
+    _CONTEXT: Any = _WorkerContext()
+else:  # pragma: no cover - Windows spawns through another Popen; keep its plain behaviour
+    _CONTEXT = mp.get_context("spawn")
+
+
+def worker_context() -> Any:
+    """The multiprocessing context of every pool: spawn, without re-importing ``__main__``."""
+    return _CONTEXT
 
 
 def map_spawn(fn: Callable[[Any], T], items: Sequence[Any], workers: int = 1,
@@ -49,7 +97,7 @@ def map_spawn(fn: Callable[[Any], T], items: Sequence[Any], workers: int = 1,
                 out[i] = fn(item)
                 bar.update(1)
             return out
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
             index = {pool.submit(fn, item): i for i, item in enumerate(items)}
             pending = set(index)
             while pending:

@@ -101,19 +101,6 @@ def scenarios() -> None:
         typer.echo(f"{name:<20} {desc}")
 
 
-def _parse_params(items: list[str]) -> dict[str, object]:
-    """Parse ``key=value`` pairs; values are read as YAML scalars (numbers, booleans, text)."""
-    import yaml
-
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"expected key=value, got {item!r}", param_hint="--param")
-        out[key.strip()] = yaml.safe_load(raw) if raw else ""
-    return out
-
-
 def _summary_lines(result: object) -> list[str]:
     summary = result.summary  # type: ignore[attr-defined]
     lines = []
@@ -142,7 +129,9 @@ def _summary_lines(result: object) -> list[str]:
 @_bad_input_exits_2
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario file or bundled name.")],
-    policy: Annotated[str, typer.Option(help="Policy registry name.")] = "static",
+    policy: Annotated[
+        str, typer.Option(help="Policy: name, name:key=value,... or package.module:Class.")
+    ] = "static",
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Policy parameter key=value.")
     ] = None,
@@ -156,8 +145,16 @@ def run(
     ] = "project",
 ) -> None:
     """Simulate a scenario under one policy and seed; print a summary, optionally write results."""
+    from outcome_gym.policies.spec import PolicySpec, parse_params, parse_policy
     from outcome_gym.runner import run as run_sim
 
+    base = parse_policy(policy)
+    try:
+        extra = parse_params(param or [], " (--param)")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--param") from None
+    spec = PolicySpec(policy=base.policy, params={**base.params, **extra})
+    spec.check()
     sc = load_scenario(scenario)
     if guardrails not in ("project", "strict", "off"):
         raise typer.BadParameter(
@@ -165,9 +162,9 @@ def run(
         )
     result = run_sim(
         sc,
-        policy,
+        spec.policy,
         seed,
-        policy_params=_parse_params(param or []),
+        policy_params=spec.params,
         progress=not quiet,
         guardrails=False if guardrails == "off" else None,
         guardrail_mode=guardrails,
@@ -191,8 +188,8 @@ def compare(
     scenario: Annotated[str, typer.Argument(help="Scenario file or bundled name.")],
     policies: Annotated[
         str,
-        typer.Option(help="Comma-separated policies; parameters as name:key=value;key=value "
-                          "(or a YAML policy file)."),
+        typer.Option(help="Comma-separated policies, each name, name:key=value,... (more "
+                          "parameters may follow after ';' or ',') or a YAML policy file."),
     ] = "static,random",
     reference: Annotated[str | None, typer.Option(help="Reference policy (default: first).")] = None,
     seeds: Annotated[int, typer.Option(min=1, help="Paired seeds per policy.")] = 20,
@@ -202,26 +199,16 @@ def compare(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Compare policies on paired seeds: lifts with intervals, verdicts, and a report."""
-    from outcome_gym.analysis.compare import compare as run_compare
+    from outcome_gym.compare import compare as run_compare
+    from outcome_gym.policies.spec import split_policy_list
 
-    specs = [p.strip().replace(";", ",") for p in _split_policies(policies)]
+    specs = split_policy_list(policies)
     cmp = run_compare(scenario, specs, reference, seeds, workers=workers, out=out,
                       first_seed=first_seed, progress=not quiet)
     for line in cmp.headline():
         typer.echo(line)
     if out is not None:
         typer.echo(f"report written to {out / 'report.md'} and {out / 'report.html'}")
-
-
-def _split_policies(text: str) -> list[str]:
-    """Split on commas that start a new policy (not those inside name:key=value,key=value)."""
-    parts: list[str] = []
-    for chunk in text.split(","):
-        if parts and "=" in chunk and ":" not in chunk and ":" in parts[-1]:
-            parts[-1] += ";" + chunk  # a further key=value of the previous policy
-        elif chunk.strip():
-            parts.append(chunk)
-    return parts
 
 
 @app.command()
@@ -294,8 +281,8 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run an experiment: scenarios x grid x policies x seeds. Exit 1 if any run failed."""
-    from outcome_gym.experiments.sweep import dry_run_lines, plan_sweep
-    from outcome_gym.experiments.sweep import sweep as run_sweep
+    from outcome_gym.sweeps.sweep import dry_run_lines, plan_sweep
+    from outcome_gym.sweeps.sweep import sweep as run_sweep
 
     chosen = backend or ("dask" if address else "local")
     if chosen not in ("local", "dask"):
@@ -374,7 +361,7 @@ def report(
     = None,
 ) -> None:
     """Draw a sweep's figures and write report.md and a self-contained report.html."""
-    from outcome_gym.experiments.report import write_sweep_report
+    from outcome_gym.sweeps.report import write_sweep_report
 
     path = write_sweep_report(sweep_dir, out)
     typer.echo(f"report written to {path / 'report.md'} and {path / 'report.html'}")

@@ -22,7 +22,7 @@ from outcome_gym.errors import OutcomeGymError, PolicyError
 from outcome_gym.metrics.summary import summarize
 from outcome_gym.metrics.tables import StepCollector
 from outcome_gym.policies import make
-from outcome_gym.policies.guardrails import make_guardrails
+from outcome_gym.product.guardrails import make_guardrails
 from outcome_gym.scenario import Scenario, scenario_hash, scenario_to_dict
 from outcome_gym.sim.interface import validate_action
 from outcome_gym.sim.model import SimulationModel
@@ -86,7 +86,7 @@ def run(
         policy_params: Hyperparameters when ``policy`` is a name.
         progress: Show a progress bar on stderr.
         guardrails: ``None`` (the scenario's), ``False`` (off), or overrides (see
-            :func:`~outcome_gym.policies.guardrails.make_guardrails`).
+            :func:`~outcome_gym.product.guardrails.make_guardrails`).
         guardrail_mode: ``project`` (correct and count), ``strict`` (raise) or ``off``.
         before_act: Called with the model after each observation, before the policy acts (an
             experiment's oracle reads hidden state here; it must not change the model).

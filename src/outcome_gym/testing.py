@@ -159,7 +159,7 @@ def assert_outcome_lift(cmp: Any, policy: str, outcome: str, *, min_lift: float 
     """Fail when an outcome spec's lift interval lies entirely beyond a bound.
 
     Args:
-        cmp: A :class:`~outcome_gym.analysis.compare.Comparison`.
+        cmp: A :class:`~outcome_gym.compare.Comparison`.
         policy: The compared policy's label.
         outcome: The outcome spec id.
         min_lift, max_lift: Bounds on the relative lift against the reference.

@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from outcome_gym import compare
-from outcome_gym.analysis.compare import parse_policy_spec, safe_name
 from outcome_gym.cli import app
+from outcome_gym.compare import safe_name
 from outcome_gym.errors import PolicyError
+from outcome_gym.policies.spec import parse_policy
 from tests.conftest import TINY, variant
 
 
@@ -71,12 +72,12 @@ def test_table_and_verdicts(cmp_small):
 
 
 def test_policy_specs():
-    spec = parse_policy_spec("outcome_bandit:epsilon=0.05,granularity=segment")
-    assert spec.name == "outcome_bandit"
+    spec = parse_policy("outcome_bandit:epsilon=0.05,granularity=segment")
+    assert spec.policy == "outcome_bandit"
     assert spec.params == {"epsilon": 0.05, "granularity": "segment"}
     assert safe_name("../../etc/passwd") == "etc_passwd"
     with pytest.raises(PolicyError, match="key=value"):
-        parse_policy_spec("random:keep_core=true,notify")
+        parse_policy("random:keep_core=true,notify")
 
 
 def test_bad_policy_fails_before_any_run(tmp_path, tiny):

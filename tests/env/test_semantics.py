@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.env import PersonalizationEnv, encode_action
-from outcome_gym.policies.objectives import make_objective
+from outcome_gym.product.objectives import make_objective
 from outcome_gym.runner import run
 from tests.conftest import variant
 

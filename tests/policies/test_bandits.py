@@ -22,8 +22,8 @@ from outcome_gym.policies.bandits import (
     _linucb_scores,
     _linucb_user_update,
 )
-from outcome_gym.policies.objectives import outcome_weights
-from outcome_gym.policies.variants import build_variants
+from outcome_gym.product.objectives import outcome_weights
+from outcome_gym.product.variants import build_variants
 from outcome_gym.runner import run
 from outcome_gym.sim.interface import Feedback, Observation, frozen_map
 from outcome_gym.sim.model import SimulationModel

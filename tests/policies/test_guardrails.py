@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.errors import ActionError
-from outcome_gym.policies.guardrails import make_guardrails
+from outcome_gym.product.guardrails import make_guardrails
 from outcome_gym.runner import run
 from outcome_gym.sim.interface import Action
 from outcome_gym.sim.model import SimulationModel

@@ -1,6 +1,6 @@
 """The vectorized simulator and the per-agent Mesa reference agree in aggregate (issue #3).
 
-``benchmarks/mesa_reference.py`` re-implements every mechanism per agent in plain Python with its
+``tests/oracle/mesa_reference.py`` re-implements every mechanism per agent in plain Python with its
 own random draws, so the two models never agree draw for draw; they must agree in distribution.
 Both run the benchmark scenario (3 segments, one goal of each kind) under the static policy for two
 simulated weeks at N = 400, for the same 10 seeds each; 17 per-user rates (sessions, clicks,
@@ -71,7 +71,7 @@ def _reference_module():
     name = "mesa_reference"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / "mesa_reference.py")
+    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "oracle" / "mesa_reference.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

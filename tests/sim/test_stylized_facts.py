@@ -1,4 +1,4 @@
-"""CALIBRATION.md stylized facts this issue alone can show: 3 (volume), 7 (habit curve),
+"""docs/calibration.md stylized facts this issue alone can show: 3 (volume), 7 (habit curve),
 8 (position) and the mechanism of 9 (context failures rise with layout distance).
 
 Each runs a few fixed seeds. The same assertions were run on 21 other seeds (seven groups of three,

@@ -1,4 +1,4 @@
-"""Experiment 7, the cost of adaptive layouts (CALIBRATION.md fact 10): the fast version's numbers
+"""Experiment 7, the cost of adaptive layouts (docs/calibration.md fact 10): the fast version's numbers
 lie where many seeds put them.
 
 The bounds come from the fast version (``adaptive.FAST``: 600 users, 28 days, 6 seeds, accuracy

@@ -1,4 +1,4 @@
-"""Experiment 3, crowd-out (CALIBRATION.md fact 6): the fast version's numbers lie where many seeds put
+"""Experiment 3, crowd-out (docs/calibration.md fact 6): the fast version's numbers lie where many seeds put
 them.
 
 The bounds come from the fast version (``crowdout.FAST``: 2000 users, 51 days, 4 seeds) run with 20

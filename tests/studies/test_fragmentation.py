@@ -1,4 +1,4 @@
-"""Experiment 5, fragmentation (CALIBRATION.md fact 9): the fast version's numbers lie where many
+"""Experiment 5, fragmentation (docs/calibration.md fact 9): the fast version's numbers lie where many
 seeds put them.
 
 The bounds come from the fast version (``fragmentation.FAST``: 600 users, 28 days, 4 seeds,
@@ -76,7 +76,7 @@ def test_toward_stays_within_budget_and_is_a_permutation():
 
 
 def test_arms_are_the_product_variants_when_the_core_is_locked():
-    from outcome_gym.policies.variants import build_variants
+    from outcome_gym.product.variants import build_variants
     from outcome_gym.sim.model import SimulationModel
 
     sc = load_scenario("productivity_tool")

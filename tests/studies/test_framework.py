@@ -66,14 +66,14 @@ def test_fast_overrides_apply_on_top_of_the_file(tmp_path):
     assert name == "trap" and params.seeds == 12
     _, fast = load_study_file(p, fast=True)
     assert fast.users == 1500 and fast.seeds == 6
-    assert resolve("trap")[1] == load_study_file(REPO / "experiments" / "trap.yaml")[1]
+    assert resolve("trap")[1] == load_study_file(REPO / "experiments" / "studies" / "trap.yaml")[1]
 
 
 @pytest.mark.parametrize("name", list(STUDIES))
 def test_every_experiment_file_matches_its_study_defaults(name):
     """experiments/<study>.yaml is the full version: it must not drift from the code's defaults,
     and ``--fast`` on it gives the test-suite version."""
-    path = REPO / "experiments" / f"{name}.yaml"
+    path = REPO / "experiments" / "studies" / f"{name}.yaml"
     study, params = load_study_file(path)
     assert study == name
     assert params == study_module(name).Params()

@@ -1,4 +1,4 @@
-"""Experiment 2, timing (CALIBRATION.md fact 5): the fast version's facts lie where many seeds put them.
+"""Experiment 2, timing (docs/calibration.md fact 5): the fast version's facts lie where many seeds put them.
 
 The bounds come from the fast version (``timing.FAST``: 600 users, 61 days, 4 seeds, no rules arm)
 run with 20 disjoint seed sets (``first_seed`` = 0, 4, ..., 76); each bound holds for all 20 with a

@@ -1,4 +1,4 @@
-"""Experiment 1 (the trap, CALIBRATION.md facts 1 and 2), fast version, as a statistical test.
+"""Experiment 1 (the trap, docs/calibration.md facts 1 and 2), fast version, as a statistical test.
 
 The fast version runs ``productivity_tool`` at 1,500 users, 6 paired seeds, static vs
 ``engagement_bandit:levers=layout`` vs ``outcome_bandit:levers=layout``. Bounds were set from the

@@ -1,4 +1,4 @@
-"""Experiment 4, volume (CALIBRATION.md facts 3, 4): the fast versions lie where many seeds put them.
+"""Experiment 4, volume (docs/calibration.md facts 3, 4): the fast versions lie where many seeds put them.
 
 Two fast versions, each run with 20 disjoint seed sets; every bound below holds for all 20 with a
 margin. Measured ranges (min .. max over the 20 sets):
@@ -79,7 +79,7 @@ def fast_year():
 
 
 def test_experiment_file_runs_a_year():
-    assert load_study_file(REPO / "experiments" / "volume.yaml")[1].horizon_days >= 364
+    assert load_study_file(REPO / "experiments" / "studies" / "volume.yaml")[1].horizon_days >= 364
 
 
 def test_params_reject_inconsistent_volumes():

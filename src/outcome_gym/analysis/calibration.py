@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from outcome_gym.analysis.compare import PolicySpec, _assemble, _run_one
+from outcome_gym.compare import _assemble, _run_one
+from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario import Scenario, scenario_to_dict
 
 
 def run_pool(scenario: Scenario, policy: str, seeds: range | list[int]) -> list[dict[str, Any]]:
     """One run per seed (in this process)."""
     data = scenario_to_dict(scenario)
-    spec = PolicySpec(label=policy, name=policy)
+    spec = PolicySpec(policy=policy)
     return [_run_one((data, spec, s, None, None)) for s in seeds]
 
 
@@ -30,7 +31,7 @@ def aa_trials(scenario: Scenario, pool: list[dict[str, Any]], n_seeds: int, tria
     """Verdict counts over ``trials`` A/A comparisons drawn from ``pool``."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, trials, n_seeds]))
     counts: Counter = Counter()
-    specs = [PolicySpec("A", "static"), PolicySpec("B", "static")]
+    specs = [PolicySpec(policy="static", label="A"), PolicySpec(policy="static", label="B")]
     for _ in range(trials):
         pick = rng.choice(len(pool), size=2 * n_seeds, replace=False)
         results = []

@@ -26,9 +26,9 @@ from outcome_gym._io import package_versions
 from outcome_gym.errors import Problem, ScenarioError, ScenarioFileError
 
 if TYPE_CHECKING:
-    from outcome_gym.analysis.compare import Comparison
     from outcome_gym.check.contract import Contract
     from outcome_gym.check.evaluate import CheckResult
+    from outcome_gym.compare import Comparison
 
 FORMAT = 1
 PACKAGES = ("outcome-gym", "numpy", "pandas", "pyarrow", "scipy", "mesa", "pydantic")

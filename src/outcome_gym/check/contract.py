@@ -29,23 +29,16 @@ Guardrail counts and notification rates are checked on their seed means.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
 from outcome_gym.errors import ScenarioError
+from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.loading import problems_from_validation_error
 from outcome_gym.scenario.schema import Identifier
 from outcome_gym.scenario.yamlio import load_yaml_mapping, read_text
-
-
-class PolicyRef(StrictModel):
-    """A policy by registry id, entry-point name or ``package.module:Class``, with parameters."""
-
-    policy: str = Field(min_length=1, max_length=300)
-    params: dict[str, Any] = Field(default_factory=dict)
-    label: str | None = Field(default=None, max_length=120)
 
 
 class Seeds(StrictModel):
@@ -131,8 +124,8 @@ class Contract(StrictModel):
     population: int | None = Field(default=None, ge=1, le=1_000_000)
     horizon_days: int | None = Field(default=None, ge=1, le=3650)
     seeds: Seeds = Field(default_factory=Seeds)
-    candidate: PolicyRef
-    reference: PolicyRef = Field(default_factory=lambda: PolicyRef(policy="static"))
+    candidate: PolicySpec
+    reference: PolicySpec = Field(default_factory=lambda: PolicySpec(policy="static"))
     baseline: str | None = None
     tolerance: float = Field(default=1e-9, ge=0, le=1,
                              description="Relative tolerance of the exact-reproduction check.")

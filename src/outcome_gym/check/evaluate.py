@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outcome_gym.analysis.compare import Comparison, PolicySpec, compare
 from outcome_gym.analysis.stats import PairedStat
 from outcome_gym.check import baseline as bl
 from outcome_gym.check.contract import (
@@ -24,6 +23,7 @@ from outcome_gym.check.contract import (
     OutcomeLift,
     VerdictNot,
 )
+from outcome_gym.compare import Comparison, compare
 from outcome_gym.errors import PolicyError
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
 
@@ -207,19 +207,17 @@ def run_contract(contract: Contract, base: Path, *, workers: int = 1,
                  update_baseline: bool = False, progress: bool = False) -> ContractReport:
     """Run a contract: every scenario, every expectation, then the baseline comparison."""
     report = ContractReport(contract=contract)
-    cand = PolicySpec(label=contract.candidate.label or "candidate",
-                      name=contract.candidate.policy, params=contract.candidate.params)
-    ref = PolicySpec(label=contract.reference.label or "reference",
-                     name=contract.reference.policy, params=contract.reference.params)
+    cand = contract.candidate.model_copy(update={"label": contract.candidate.label or "candidate"})
+    ref = contract.reference.model_copy(update={"label": contract.reference.label or "reference"})
     scenarios = [_scenario_for(contract, s, base) for s in contract.scenarios]
     for sc in scenarios:
         _validate_refs(contract, sc)
     for sc in scenarios:
-        cmp = compare(sc, [ref, cand], reference=ref.label, seeds=contract.seeds.count,
+        cmp = compare(sc, [ref, cand], reference=ref.display, seeds=contract.seeds.count,
                       first_seed=contract.seeds.first, workers=workers, progress=progress)
         report.comparisons[sc.name] = cmp
         for exp in contract.expectations:
-            report.results.append(evaluate_expectation(exp, contract, sc, cmp, cand.label))
+            report.results.append(evaluate_expectation(exp, contract, sc, cmp, cand.display))
     if contract.baseline:
         path = Path(contract.baseline)
         path = path if path.is_absolute() else base / path

@@ -9,14 +9,14 @@ Importing this package registers the ``outcome_gym/...`` ids::
                    objective="outcome")
 """
 
-from outcome_gym.env.env import PersonalizationEnv, resolve_scenario
-from outcome_gym.env.registration import (
+from outcome_gym._registration import (
     ENV_IDS,
     NATIVE_ID,
     SEGMENTS_ID,
     VARIANTS_ID,
     register_envs,
 )
+from outcome_gym.env.env import PersonalizationEnv, resolve_scenario
 from outcome_gym.env.spaces import (
     action_space,
     decode_action,

@@ -31,9 +31,9 @@ from outcome_gym.env.spaces import (
     layout_lookup,
     observation_space,
 )
-from outcome_gym.policies.guardrails import Mode, make_guardrails
-from outcome_gym.policies.objectives import make_objective
-from outcome_gym.policies.variants import Variants, build_variants
+from outcome_gym.product.guardrails import Mode, make_guardrails
+from outcome_gym.product.objectives import make_objective
+from outcome_gym.product.variants import Variants, build_variants
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
 from outcome_gym.sim.interface import Action, Observation, PolicyContext, StepRecord
 from outcome_gym.sim.model import SimulationModel

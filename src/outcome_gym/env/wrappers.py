@@ -1,7 +1,7 @@
 """Wrappers that let standard RL libraries train out of the box.
 
 * :class:`VariantActions`: the action becomes ``MultiDiscrete`` of length 2G, per chooser a layout
-  variant and a notification plan from :mod:`outcome_gym.policies.variants` (chooser ``g`` picks
+  variant and a notification plan from :mod:`outcome_gym.product.variants` (chooser ``g`` picks
   with elements ``2g`` and ``2g + 1``). A chooser is a user (``per="user"``, G = N), a segment
   (``per="segment"``: everyone in a segment gets the same variant, as a product team ships to a
   segment) or the whole population (``per="all"``);
@@ -26,7 +26,7 @@ from gymnasium.wrappers import FlattenObservation
 from outcome_gym.env.env import PersonalizationEnv
 from outcome_gym.env.spaces import encode_action
 from outcome_gym.errors import ActionError
-from outcome_gym.policies.variants import Variants
+from outcome_gym.product.variants import Variants
 from outcome_gym.scenario import Scenario
 from outcome_gym.sim.interface import Action, PolicyContext
 

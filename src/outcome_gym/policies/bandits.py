@@ -2,9 +2,9 @@
 
 Each policy runs two factored bandits side by side. Every step, for every active user, one bandit
 picks a layout variant and the other a notification plan from
-:func:`~outcome_gym.policies.variants.build_variants` (``default`` / ``promote:<id>`` layouts;
+:func:`~outcome_gym.product.variants.build_variants` (``default`` / ``promote:<id>`` layouts;
 ``none`` / ``default`` / ``send:<id>`` plans). After the step, the user's reward from the objective
-(:func:`~outcome_gym.policies.objectives.make_objective`), minus ``notify_cost`` per notification
+(:func:`~outcome_gym.product.objectives.make_objective`), minus ``notify_cost`` per notification
 actually sent, is credited to both arms that user was given.
 
 Shared hyperparameters:
@@ -48,8 +48,8 @@ import numpy as np
 
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
-from outcome_gym.policies.objectives import make_objective
-from outcome_gym.policies.variants import build_variants
+from outcome_gym.product.objectives import make_objective
+from outcome_gym.product.variants import build_variants
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext, frozen_map
 
 GRANULARITIES = ("user", "segment", "global")

@@ -1,4 +1,4 @@
-"""The policy protocol (DESIGN.md section 9).
+"""The policy protocol (docs/design.md section 9).
 
 A policy is any object with three methods. Its constructor only stores hyperparameters (under the
 same names); everything learned is created in ``reset`` and ends in ``_``.

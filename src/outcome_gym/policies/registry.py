@@ -14,7 +14,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from outcome_gym.errors import PolicyError
+from outcome_gym.errors import PolicySpecError
 from outcome_gym.policies.bandits import EpsilonGreedyPolicy, LinUCBPolicy, ThompsonPolicy
 from outcome_gym.policies.baseline import RandomPolicy, StaticPolicy
 from outcome_gym.policies.rules import RulesPolicy
@@ -25,7 +25,7 @@ _REGISTRY: dict[str, Callable[..., Any]] = {}
 def register(name: str, factory: Callable[..., Any], *, overwrite: bool = False) -> None:
     """Register a policy factory (usually a class) under ``name``."""
     if name in _REGISTRY and not overwrite:
-        raise PolicyError(f"policy '{name}' is already registered")
+        raise ValueError(f"policy '{name}' is already registered (pass overwrite=True)")
     _REGISTRY[name] = factory
 
 
@@ -62,26 +62,26 @@ def _import_object(spec: str) -> Any:
 
     module, _, attr = spec.partition(":")
     if not module or not attr:
-        raise PolicyError(f"expected 'package.module:Class', got {spec!r}")
+        raise PolicySpecError.one(f"expected 'package.module:Class', got {spec!r}")
     try:
         obj: Any = importlib.import_module(module)
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise PolicyError(
+        raise PolicySpecError.one(
             f"cannot import policy '{spec}': {type(exc).__name__}: {exc} (is '{module}' importable "
             "in every worker, e.g. installed or on PYTHONPATH?)"
         ) from None
     if not callable(obj):
-        raise PolicyError(f"policy '{spec}' is not a class or factory, got {type(obj).__name__}")
+        raise PolicySpecError.one(f"policy '{spec}' is not a class or factory, got {type(obj).__name__}")
     return obj
 
 
-def make(name: str, **params: Any) -> Any:
-    """Build a policy by registry name, entry-point name or ``module:Class``, with parameters.
+def resolve(name: str) -> Callable[..., Any]:
+    """The factory behind a registry name, entry-point name or ``module:Attribute``.
 
     Raises:
-        PolicyError: Unknown name (with the closest known names) or bad parameters.
+        PolicySpecError: Unknown name (with the closest known names) or an import failure.
     """
     factory = _REGISTRY.get(name)
     if factory is None and ":" in name:
@@ -91,12 +91,27 @@ def make(name: str, **params: Any) -> Any:
         if ep is None:
             close = difflib.get_close_matches(name, names(), n=3)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise PolicyError(f"unknown policy '{name}'; known: {', '.join(names())}.{hint}")
+            raise PolicySpecError.one(f"unknown policy '{name}'; known: {', '.join(names())}."
+                                      f"{hint}")
         factory = ep.load()
+    return factory
+
+
+def make(name: str, **params: Any) -> Any:
+    """Build a policy by registry name, entry-point name or ``module:Attribute``, with parameters.
+
+    Raises:
+        PolicySpecError: Unknown name, a parameter the policy does not take (naming the valid
+            keys), or a value its constructor rejected.
+    """
+    from outcome_gym.policies.spec import check_param_names
+
+    factory = resolve(name)
+    check_param_names(name, factory, params)
     try:
         return factory(**params)
-    except TypeError as exc:
-        raise PolicyError(f"policy '{name}': bad parameters {params}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise PolicySpecError.one(f"policy '{name}': bad parameters {params}: {exc}") from None
 
 
 register("static", StaticPolicy)

@@ -80,7 +80,7 @@ class SB3Policy(BasePolicy):
         """
         from outcome_gym.env.spaces import layout_lookup, observation_space
         from outcome_gym.env.wrappers import choosers, variant_action_space
-        from outcome_gym.policies.variants import build_variants
+        from outcome_gym.product.variants import build_variants
 
         super().reset(context, seed)
         self.model_ = self._load()

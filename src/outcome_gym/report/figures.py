@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 if TYPE_CHECKING:
-    from outcome_gym.analysis.compare import Comparison
+    from outcome_gym.compare import Comparison
 
 COLORS = plt.get_cmap("tab10").colors
 

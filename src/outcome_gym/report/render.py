@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from outcome_gym.report.figures import draw_all
 
 if TYPE_CHECKING:
-    from outcome_gym.analysis.compare import Comparison
     from outcome_gym.analysis.stats import PairedStat
+    from outcome_gym.compare import Comparison
 
 SECTIONS = (
     ("Engagement", "engagement"),

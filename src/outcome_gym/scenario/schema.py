@@ -2,7 +2,7 @@
 
 Every model is strict (no type coercion), forbids unknown keys, refuses NaN/inf and is frozen. The
 field descriptions double as the documentation exported in the JSON Schema (``outcome-gym schema``)
-and in ``docs/scenarios.md``. Defaults of the user model come from ``CALIBRATION.md``; each cites its
+and in ``docs/scenarios.md``. Defaults of the user model come from ``docs/calibration.md``; each cites its
 row. Cross-references between sections (a layout naming an element, an outcome naming a segment) are
 checked in :mod:`outcome_gym.scenario.checks`, so that every problem in a file is reported at once.
 """
@@ -387,7 +387,7 @@ class Guardrails(StrictModel):
 class ContextEvents(StrictModel):
     """Device switches, shared screens and support contacts, and what makes them fail.
 
-    No published effect size exists for these failures under personalized UIs (CALIBRATION.md,
+    No published effect size exists for these failures under personalized UIs (docs/calibration.md,
     mechanism 9); the form is justified by the transfer and awareness results, the sizes are D.
     """
 
@@ -402,7 +402,7 @@ class ContextEvents(StrictModel):
 
 
 class UserModel(StrictModel):
-    """Mechanism parameters shared by all users; defaults cite CALIBRATION.md rows."""
+    """Mechanism parameters shared by all users; defaults cite docs/calibration.md rows."""
 
     no_click_mass: float = Field(default=1.0, gt=0, le=100, description="source: recsim")
     cascade_continue: Probability = Field(default=0.65, description="source: recsim")

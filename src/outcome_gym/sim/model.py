@@ -3,7 +3,7 @@
 The model is a ``mesa.Model`` whose users are :class:`UserAgent` views onto the struct-of-arrays
 population, so Mesa tooling (``model.agents``, ``select``, ``agg``, ``DataCollector``) reads real
 per-user state while a step stays one vectorized pass with no Python loop over users. The step is a
-sequence of named hooks, one per mechanism of DESIGN.md section 4.
+sequence of named hooks, one per mechanism of docs/design.md section 4.
 
 Use :meth:`SimulationModel.advance` with an :class:`~outcome_gym.sim.interface.Action` to step and
 get the :class:`~outcome_gym.sim.interface.StepRecord`; Mesa's ``step()`` advances with the default
@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import mesa
 import numpy as np
 
 from outcome_gym.errors import NumericalError
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
+from outcome_gym.sim._mesa import mesa
 from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.layout import core_consistent, layout_distance, sampled_divergence
 from outcome_gym.sim.mechanisms import context as ctx_mech

@@ -1,6 +1,6 @@
 """Experiment 7, the cost of adaptive layouts: reordering by predicted need at a given accuracy.
 
-CALIBRATION.md stylized fact 10 (mechanism 9): frequently reordered layouts are slower than a
+docs/calibration.md stylized fact 10 (mechanism 9): frequently reordered layouts are slower than a
 static one when their predictions are poor and faster when they are good (mitchell1989: adaptive
 menus slower, 81% preferred static; sears1994: stable personalization 17-58% faster; gajos2008:
 prediction accuracy matters more than predictability; findlater2004, findlater2008).
@@ -64,7 +64,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "adaptive"
 TITLE = "The cost of adaptive layouts: reordering by predicted need at a given accuracy (fact 10)"
-COMMAND = "outcome-gym experiment experiments/adaptive.yaml --workers 2"
+COMMAND = "outcome-gym experiment experiments/studies/adaptive.yaml --workers 2"
 POLICY = "outcome_gym.studies.adaptive:PredictiveReorder"
 
 
@@ -200,14 +200,12 @@ def run_job(job: Job) -> JobResult:
     read-only: it sets only the task goals' current step, which ``advance`` sets again). Policy
     statistics (``stats()``) join the flat metrics.
     """
-    from outcome_gym.analysis.compare import parse_policy_spec
     from outcome_gym.analysis.metrics import flatten
-    from outcome_gym.policies import make
+    from outcome_gym.policies.spec import parse_policy
     from outcome_gym.runner import run
 
     scenario = job_scenario(job)
-    spec = parse_policy_spec(job.policy)
-    policy = make(spec.name, **spec.params)
+    policy = parse_policy(job.policy).build()
     peek = getattr(policy, "peek", None)
 
     def oracle(model: Any) -> None:

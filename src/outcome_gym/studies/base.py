@@ -1,7 +1,7 @@
 """What every study shares: facts with numbers and a verdict, results, and the files they become.
 
 A *study* is one experiment of ``experiments/``: it runs many simulations (:mod:`.runs`), reduces
-them to tables and figures, and judges each stylized fact of CALIBRATION.md it is about as a
+them to tables and figures, and judges each stylized fact of docs/calibration.md it is about as a
 :class:`Fact` — what the literature says, what outcome-gym produced (a number with its interval),
 and whether that passes the fact's stated criterion. :func:`write_study` writes
 ``results/<name>/``: ``facts.json``, one CSV per table, ``figures/*.png`` and ``report.md``.
@@ -60,9 +60,9 @@ class Fact:
     """One stylized fact or claim as a study judged it.
 
     Attributes:
-        fact: The CALIBRATION.md fact it tests (e.g. ``"1 trap"``).
+        fact: The docs/calibration.md fact it tests (e.g. ``"1 trap"``).
         scope: Where it was tested (scenario, arm).
-        literature: What the literature says (with CALIBRATION.md keys).
+        literature: What the literature says (with docs/calibration.md keys).
         criterion: The pass criterion, stated before the run.
         produced: What outcome-gym produced, numbers with 95% intervals.
         status: ``pass``, ``fail``, ``partial`` or ``not testable``.

@@ -1,6 +1,6 @@
 """Experiment 3, crowd-out: does alerting one goal make users fail another, un-alerted one?
 
-CALIBRATION.md stylized fact 6 and mechanism 2 (medina2021): payment reminders cut late fees, yet
+docs/calibration.md stylized fact 6 and mechanism 2 (medina2021): payment reminders cut late fees, yet
 31% of those who avoided the late fee paid an overdraft fee instead — attention is finite, and
 raising the salience of one task lowers others. On the bundled ``finance_alerts`` scenario two arms
 run on the same seeds (common random numbers: the same seed gives the same users, spending,
@@ -54,9 +54,9 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "crowdout"
 TITLE = "Crowd-out: alerting the budget and the bills nobody alerted (fact 6)"
-COMMAND = "outcome-gym experiment experiments/crowdout.yaml --workers 2"
+COMMAND = "outcome-gym experiment experiments/studies/crowdout.yaml --workers 2"
 TIMING = "outcome_gym.studies.timing"
-SHARE_RANGE = (0.10, 0.40)  # medina2021: 31% (CALIBRATION.md range 0.1-0.4)
+SHARE_RANGE = (0.10, 0.40)  # medina2021: 31% (docs/calibration.md range 0.1-0.4)
 NOISE_MAX = 0.10  # above this noise floor, user i's two runs are not paired (see module docstring)
 
 

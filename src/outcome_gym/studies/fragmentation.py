@@ -1,6 +1,6 @@
 """Experiment 5, fragmentation: personalization strength, the locked core and what they break.
 
-CALIBRATION.md stylized fact 9 (mechanism 9: mitchell1989, findlater2004, sears1994, polson1986,
+docs/calibration.md stylized fact 9 (mechanism 9: mitchell1989, findlater2004, sears1994, polson1986,
 hannak2013). On ``productivity_tool`` an engagement-optimising layout bandit (:class:`LayoutBandit`:
 epsilon-greedy, pooled per segment, rewarded by the engagement index, notifications on the
 schedule — ``engagement_bandit:levers=layout`` — over the product's own variant family, "promote
@@ -27,7 +27,7 @@ identical (every locked strength above what the non-core positions allow) are ru
 The pairwise divergence between two users' layouts is compared with hannak2013's 12% (10-16%) as
 context only: that is a divergence between result lists, this a core-weighted share of differing
 layout positions. No published effect size exists for support-desk, screen-sharing or
-device-switch failures under personalized UIs (CALIBRATION.md mechanism 9): the failure
+device-switch failures under personalized UIs (docs/calibration.md mechanism 9): the failure
 probability ``base + (1 - base)(1 - exp(-k d))`` is a design choice (docs/model.md section 4.9), so
 the fact tests that the mechanism and the policies together give the published direction, not a
 size. Failure rates here are failures / events over all users (:func:`failure_rate`).
@@ -57,7 +57,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "fragmentation"
 TITLE = "Fragmentation: personalization strength, the locked core and context failures (fact 9)"
-COMMAND = "outcome-gym experiment experiments/fragmentation.yaml --workers 2"
+COMMAND = "outcome-gym experiment experiments/studies/fragmentation.yaml --workers 2"
 POLICY = "outcome_gym.studies.fragmentation:LayoutBandit"
 HANNAK = (0.117, 0.10, 0.16)  # hannak2013: 11.7% (Google), 15.8% (Bing); CALIBRATION row 12% 10-16%
 KIND_LABEL = {"device_switch": "device switch", "colleague_share": "colleague share",
@@ -161,7 +161,7 @@ class LayoutBandit(EpsilonGreedyPolicy):
         epsilon: Exploration probability per user and step.
         granularity: ``user``, ``segment`` or ``global``: whose data an arm's mean pools.
         depth: Most elements an order brings to the top: 1 (the default) is the product's own
-            variant family (``promote:<id>``, :mod:`~outcome_gym.policies.variants`), with the
+            variant family (``promote:<id>``, :mod:`~outcome_gym.product.variants`), with the
             top at position 0 when the core may move.
     """
 
@@ -317,14 +317,12 @@ def run_job(job: Job) -> JobResult:
     The per-user table keeps only the context-event columns (top-level so a spawn pool can
     pickle it).
     """
-    from outcome_gym.analysis.compare import parse_policy_spec
     from outcome_gym.analysis.metrics import flatten
-    from outcome_gym.policies import make
+    from outcome_gym.policies.spec import parse_policy
     from outcome_gym.runner import run
 
     scenario = job_scenario(job)
-    spec = parse_policy_spec(job.policy)
-    policy = make(spec.name, **spec.params)
+    policy = parse_policy(job.policy).build()
     res = run(scenario, policy, job.seed, guardrails=job.guardrails)
     users = res.users[list(USER_COLUMNS)].copy()
     users["layout_distance_mean"] = policy.distance_sum_ / np.maximum(policy.active_steps_, 1)
@@ -463,7 +461,7 @@ def _fact_users(bins: pd.DataFrame, p: Params, scope: str) -> Fact:
     return Fact(
         fact="9 fragmentation: per user", scope=scope,
         literature="success following default-layout instructions falls monotonically as a "
-                   "user's layout diverges from the default (CALIBRATION.md fact 9; polson1986)",
+                   "user's layout diverges from the default (docs/calibration.md fact 9; polson1986)",
         criterion=f"users of every arm and seed binned by their mean layout distance: in bins "
                   f"with >= {p.min_bin_events} support contacts the failure rate never drops "
                   "significantly from one bin to the next (two-proportion z < -1.96) and the "
@@ -512,7 +510,7 @@ def _fact_lock(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
     return Fact(
         fact="9 fragmentation: locked core", scope=scope,
         literature="a consistent core excluded from personalization keeps instructions working "
-                   "(DESIGN.md; polson1986), at a cost in what the policy optimises",
+                   "(docs/design.md; polson1986), at a cost in what the policy optimises",
         criterion=f"at strength {s:g}, locked vs unlocked core (paired): support-contact failure "
                   "rate significantly lower, core consistency 1, and the engagement index "
                   "significantly lower (sign-flip p<0.05) — the cost, reported",

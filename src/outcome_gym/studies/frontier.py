@@ -1,7 +1,7 @@
 """Experiment 6, the frontier: how much engagement does a weight on the outcome cost?
 
 A learning policy with the ``mixed`` objective maximises ``(1 - λ)·engagement/scale_e +
-λ·outcome/scale_o`` (:mod:`outcome_gym.policies.objectives`). Sweeping λ from 0 (engagement only)
+λ·outcome/scale_o`` (:mod:`outcome_gym.product.objectives`). Sweeping λ from 0 (engagement only)
 to 1 (outcome only) on each scenario, against ``static`` on the same seeds (common random numbers),
 traces the engagement index against the primary outcome (the scenario's first outcome spec), both
 as paired lifts over the static product with 95% intervals. Three claims are judged:
@@ -11,7 +11,7 @@ as paired lifts over the static product with 95% intervals. Three claims are jud
   within-seed Spearman rho between λ and the metric (paired through common random numbers), tested
   with a sign flip over seeds.
 * **(b) the price of a welfare-motivated change:** at the λ that gains most outcome, engagement is
-  a few percent (1–10%) below the engagement-optimised λ=0 — CALIBRATION.md's "engagement cost of a
+  a few percent (1–10%) below the engagement-optimised λ=0 — docs/calibration.md's "engagement cost of a
   welfare-motivated ranking change ≈5% time" (facebook2018, status S). Judged on the engagement
   index and on time (minutes) in app.
 * **(c) free lunch (reported, not required):** whether an interior λ dominates an end point —
@@ -48,8 +48,8 @@ import pandas as pd
 from pydantic import Field, field_validator
 from scipy.stats import rankdata, spearmanr
 
-from outcome_gym.analysis.compare import parse_policy_spec
 from outcome_gym.analysis.stats import sign_flip_p
+from outcome_gym.policies.spec import parse_policy
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
 from outcome_gym.studies.common import group, lift, metric, moved, values
@@ -58,7 +58,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "frontier"
 TITLE = "The engagement/outcome frontier of the mixed objective (experiment 6)"
-COMMAND = "outcome-gym experiment experiments/frontier.yaml --workers 2"
+COMMAND = "outcome-gym experiment experiments/studies/frontier.yaml --workers 2"
 ALPHA = 0.05
 COST_BAND = (0.01, 0.10)  # "a few percent": distinguishable from nothing, under ten percent
 RESERVED = ("objective", "weight")
@@ -95,7 +95,7 @@ class Params(StudyParams):
     @field_validator("policy")
     @classmethod
     def _check_policy(cls, v: str) -> str:
-        taken = sorted(set(parse_policy_spec(v).params) & set(RESERVED))
+        taken = sorted(set(parse_policy(v).params) & set(RESERVED))
         if taken:
             raise ValueError(f"expected a policy spec without {', '.join(taken)} (the study sets "
                              f"objective=mixed and weight=λ), got {v!r}")
@@ -113,10 +113,9 @@ def tag(weight: float) -> str:
 
 def policy_spec(p: Params, weight: float) -> str:
     """The policy spec text of the arm with ``weight`` = λ (``name`` or ``name:key=value,...``)."""
-    head, sep, tail = p.policy.rpartition(":")  # as parse_policy_spec splits it
-    name, rest = (head, tail) if sep and "=" in tail else (p.policy, "")
-    extra = f",{rest}" if rest else ""
-    return f"{name}:objective=mixed,weight={weight:g}{extra}"
+    base = parse_policy(p.policy)
+    extra = "".join(f",{k}={v}" for k, v in base.params.items())
+    return f"{base.policy}:objective=mixed,weight={weight:g}{extra}"
 
 
 def _arms(p: Params) -> dict[str, str]:
@@ -186,7 +185,7 @@ def _served_instead(sc: Scenario, lo: list[JobResult], hi: list[JobResult]) -> s
     that moves a frequent secondary event outscores one that moves a rare primary event.
     """
     from outcome_gym.analysis.metrics import describe
-    from outcome_gym.policies.objectives import METRIC_EVENTS
+    from outcome_gym.product.objectives import METRIC_EVENTS
 
     primary = sc.outcomes[0]
     best, best_est = None, None
@@ -337,7 +336,7 @@ def _fact_c(name: str, runs: dict[float, list[JobResult]], sc: Scenario) -> Fact
     ok = bool(found)
     return Fact(
         fact="frontier (c) interior λ dominates an end", scope=name,
-        literature="no CALIBRATION.md fact: reported, not required (a mixed objective that beats "
+        literature="no docs/calibration.md fact: reported, not required (a mixed objective that beats "
                    "an end point on one axis at no significant cost on the other is a free lunch)",
         criterion=f"some interior λ is better than λ=0 or λ=1 on engagement or {primary} "
                   f"(sign-flip p<{level:.4f}, Bonferroni over {2 * len(interior)} comparisons) and "

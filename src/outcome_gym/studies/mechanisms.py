@@ -1,6 +1,6 @@
 """Facts 7 and 8 at the mechanism level: the habit curve and position effects.
 
-CALIBRATION.md stylized fact 7 (lally2010): with daily repetition, the median time to 95% of the
+docs/calibration.md stylized fact 7 (lally2010): with daily repetition, the median time to 95% of the
 habit plateau is 50-80 days with a right tail past 150 days, and one missed day changes day-84
 habit by under 5%. Fact 8 (recsim, trecs, craswell2008): click-through falls with rank, and
 swapping the top two elements does not fully swap their rates (appeal and position both matter).
@@ -30,7 +30,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict
 
 NAME = "mechanisms"
 TITLE = "Mechanism-level facts: the habit curve (fact 7) and position effects (fact 8)"
-COMMAND = "outcome-gym experiment experiments/mechanisms.yaml"
+COMMAND = "outcome-gym experiment experiments/studies/mechanisms.yaml"
 HABIT_FADE = 0.01  # the user model's default daily fade after two missed days
 
 

@@ -15,12 +15,12 @@ from outcome_gym.studies.spec import STUDIES
 
 HEADER = """# Results: does outcome-gym reproduce what is known?
 
-Each row is one stylized fact or claim of `CALIBRATION.md` as one experiment of `experiments/`
+Each row is one stylized fact or claim of `docs/calibration.md` as one experiment of `experiments/`
 tested it: what the literature says, the criterion fixed before the run, what outcome-gym produced
 (mean with a 95% interval over seeds; lifts are paired against the reference on the same seeds),
 pass or fail, and the command that regenerates it. Where a fact is not reproduced the row says so
 and names the mechanism that is missing or what differs. No scenario was tuned to make a number
-appear; every parameter is inside CALIBRATION.md's ranges (the scenario files cite their rows).
+appear; every parameter is inside docs/calibration.md's ranges (the scenario files cite their rows).
 One calibration target is missed and has its own row: the realised open rate of a notification.
 
 This file is written by `outcome-gym experiment` from `results/<study>/facts.json`; each study's

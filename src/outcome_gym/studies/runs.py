@@ -19,12 +19,12 @@ from typing import Any
 import pandas as pd
 
 from outcome_gym._pool import map_spawn
-from outcome_gym.analysis.compare import parse_policy_spec
 from outcome_gym.analysis.metrics import flatten
 from outcome_gym.errors import SimulationError
-from outcome_gym.experiments.expand import set_key
+from outcome_gym.policies.spec import parse_policy
 from outcome_gym.scenario.loading import load_scenario, scenario_to_dict, validate_scenario
 from outcome_gym.scenario.schema import Scenario
+from outcome_gym.sweeps.expand import set_key
 
 KEEP = ("users", "steps")
 
@@ -92,8 +92,8 @@ def run_job(job: Job, keep: tuple[str, ...] = ("users",)) -> JobResult:
     from outcome_gym.runner import run
 
     scenario = job_scenario(job)
-    spec = parse_policy_spec(job.policy)
-    res = run(scenario, spec.name, job.seed, policy_params=spec.params, guardrails=job.guardrails)
+    spec = parse_policy(job.policy)
+    res = run(scenario, spec.policy, job.seed, policy_params=spec.params, guardrails=job.guardrails)
     return JobResult(
         job=job,
         summary=res.summary,

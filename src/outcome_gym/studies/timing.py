@@ -1,6 +1,6 @@
 """Experiment 2, timing: when should a spending alert reach an overspender?
 
-CALIBRATION.md stylized fact 5 (mechanism 8: grubb2025, atalay2026, fca2015, karlan2016). On the
+docs/calibration.md stylized fact 5 (mechanism 8: grubb2025, atalay2026, fca2015, karlan2016). On the
 bundled ``finance_alerts`` scenario, six arms run on the same seeds (common random numbers):
 
 * ``none``: no budget notification at all (the scenario's other sends, the Saturday promo, stay);
@@ -48,7 +48,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "timing"
 TITLE = "Timing of spending alerts: just-in-time vs early warning vs month-end summary (fact 5)"
-COMMAND = "outcome-gym experiment experiments/timing.yaml --workers 2"
+COMMAND = "outcome-gym experiment experiments/studies/timing.yaml --workers 2"
 HERE = "outcome_gym.studies.timing"
 JIT_RANGE = (-0.25, -0.05)  # grubb2025 -17 to -19% (unarranged), -4 to -8% (arranged); atalay2026
 EARLY_EXTRA_MAX = 0.05  # grubb2025: an early warning added nothing significant

@@ -1,6 +1,6 @@
 """Experiment 1, the trap: engagement- vs outcome-optimised personalization vs the static product.
 
-CALIBRATION.md stylized facts 1 and 2. On every bundled scenario, ``engagement_bandit`` and
+docs/calibration.md stylized facts 1 and 2. On every bundled scenario, ``engagement_bandit`` and
 ``outcome_bandit`` (epsilon-greedy over layout variants, pooled per segment) run against ``static``
 on the same seeds (common random numbers):
 
@@ -17,7 +17,7 @@ The main arms personalize the layout only (``levers=layout``; notifications foll
 schedule): that is the in-app ranking the literature's trap is about. The study also runs both
 bandits with both levers (layout and notifications) and reports them in the tables: per-step
 bandits credit a notification with the opens it earns at once and never see the fatigue, opt-outs
-and trust it costs later, so they over-send — a finding, not a fact of CALIBRATION.md.
+and trust it costs later, so they over-send — a finding, not a fact of docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "trap"
 TITLE = "The personalization trap: engagement- vs outcome-optimised personalization (facts 1, 2)"
-COMMAND = "outcome-gym experiment experiments/trap.yaml --workers 2"
+COMMAND = "outcome-gym experiment experiments/studies/trap.yaml --workers 2"
 RHO_MAX = 0.3
 
 

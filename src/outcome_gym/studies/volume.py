@@ -1,6 +1,6 @@
 """Experiment 4, notification volume: diminishing returns, and fewer, better notifications.
 
-CALIBRATION.md stylized facts 3 and 4 (mechanism 3: pielot2018, pinterest2018, linkedin,
+docs/calibration.md stylized facts 3 and 4 (mechanism 3: pielot2018, pinterest2018, linkedin,
 yancey2020, meta2022). The unpersonalized product (``static``) of one bundled scenario sends ``k``
 notifications a day, for each ``k`` of a sweep (0, 1, 2, 3, 5, 8), on the same seeds (common
 random numbers), for a simulated year. The sends are nested — volume ``k`` sends the first ``k``
@@ -40,7 +40,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict
 
 NAME = "volume"
 TITLE = "Notification volume: diminishing returns and fewer, better notifications (facts 3, 4)"
-COMMAND = "outcome-gym experiment experiments/volume.yaml --workers 2"
+COMMAND = "outcome-gym experiment experiments/studies/volume.yaml --workers 2"
 YEAR_DAYS = 364
 BLOCK_WEEKS = 4  # open rate "throughout" is checked in blocks of this many weeks
 

@@ -14,7 +14,7 @@ A context event fails with probability
 where d is the core-weighted layout distance (:func:`~outcome_gym.sim.layout.layout_distance`)
 between the user's layout and the one the other context assumes. A failure costs
 ``failure_minutes`` of attention, adds focus residue and a support ticket, and costs trust at day
-end. No published effect size exists for these failures under personalized UIs (CALIBRATION.md,
+end. No published effect size exists for these failures under personalized UIs (docs/calibration.md,
 mechanism 9): the form rests on transfer (polson1986), awareness (findlater2008) and the stability
 results (mitchell1989, sears1994); every size here is a design choice (D).
 """

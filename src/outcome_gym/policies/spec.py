@@ -1,0 +1,251 @@
+"""A policy to run: the one :class:`PolicySpec` and the one policy-text grammar.
+
+Every place that names a policy — ``--policy``/``--policies`` on the command line, a sweep file, a
+CI contract, a study — goes through this module, so the same text means the same thing everywhere::
+
+    name                                   a registered or entry-point policy
+    name:key=value,key=value               ... with parameters (values read as YAML scalars)
+    package.module:Attribute               a class or factory importable in every worker
+    package.module:Attribute:key=value     ... with parameters
+    path/to/policy.yaml                    a file {policy, params, label} (command line only)
+
+After a registered name, text after the colon is parameters (``random:keep_core`` is a parameter
+without a value, an error); after any other name, text without ``=`` names an attribute, so
+``my_module:make_policy`` and ``rules:file=a.yaml`` read as written. :meth:`PolicySpec.check`
+resolves the name and checks the parameter names against the policy's signature, with a
+did-you-mean, before any run starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from outcome_gym.errors import InputError, PolicySpecError
+from outcome_gym.scenario.distributions import StrictModel
+
+
+def plain_value(value: Any, where: str) -> None:
+    """Refuse what a run id cannot hold: NaN/inf, dates, sets, non-text keys."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected finite numbers{where}, got {value}")
+        return
+    if isinstance(value, list):
+        for item in value:
+            plain_value(item, where)
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"expected text keys{where}, got {k!r}")
+            plain_value(v, where)
+        return
+    raise ValueError(
+        f"expected numbers, text, booleans, lists or mappings{where}, got {type(value).__name__} "
+        f"{value!r}"
+    )
+
+
+def _split(text: str) -> tuple[str, str]:
+    """``(policy name, parameter text)`` of a policy reference."""
+    head, sep, rest = text.partition(":")
+    if not sep:
+        return head.strip(), ""
+    if not rest.strip():
+        raise ValueError(f"expected key=value parameters or an attribute after ':', got {text!r}")
+    from outcome_gym.policies.registry import names
+
+    first, sep2, more = rest.partition(":")
+    if "=" not in first and head.strip() not in names():  # package.module:Attribute[:k=v,...]
+        if not first.strip():
+            raise ValueError(f"expected 'name:key=value,...' or 'module:Attribute', got {text!r}")
+        return f"{head.strip()}:{first.strip()}", more if sep2 else ""
+    return head.strip(), rest
+
+
+def parse_params(items: list[str] | str, where: str = "") -> dict[str, Any]:
+    """``key=value`` items (a list, or text separated by commas) as a mapping of YAML scalars.
+
+    Raises:
+        ValueError: An item without ``=`` or without a key.
+    """
+    parts = items.split(",") if isinstance(items, str) else items
+    params: dict[str, Any] = {}
+    for item in filter(None, (p.strip() for p in parts)):
+        key, eq, raw = item.partition("=")
+        if not eq or not key.strip():
+            raise ValueError(f"expected key=value policy parameters, got {item!r}{where}")
+        try:
+            params[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            params[key.strip()] = raw  # unparsable as YAML: keep the text as given
+    return params
+
+
+def _text_mapping(text: str) -> dict[str, Any]:
+    """A policy reference as the mapping ``{policy, params, label}`` (see the module docstring).
+
+    Raises:
+        ValueError: Malformed text (a parameter without ``=``, an empty attribute).
+    """
+    name, params_text = _split(text)
+    if not name:
+        raise ValueError(f"expected a policy name, got {text!r}")
+    return {"policy": name, "params": parse_params(params_text, f" in {text!r}"),
+            "label": text.strip()}
+
+
+def split_policy_list(text: str) -> list[str]:
+    """Policy references from a comma-separated list (``static,random:keep_core=true,epsilon=0.1``).
+
+    A comma starts a new policy unless the chunk after it is a further ``key=value`` of the
+    previous policy (it has ``=`` and no ``:``); ``;`` may separate parameters too.
+    """
+    parts: list[str] = []
+    for chunk in text.split(","):
+        if parts and "=" in chunk and ":" not in chunk and ":" in parts[-1]:
+            parts[-1] += "," + chunk.strip()
+        elif chunk.strip():
+            parts.append(chunk.strip())
+    return [p.replace(";", ",") for p in parts]
+
+
+class PolicySpec(StrictModel):
+    """A policy to run: its name, constructor parameters and the label it has in tables.
+
+    Written as text (``random``, ``random:keep_core=false``, ``my_pkg.policies:MyPolicy``) or as
+    a mapping ``{policy, params, label}`` in sweep and contract files.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    policy: str = Field(
+        min_length=1, max_length=300,
+        description="Registry name, entry-point name or 'package.module:Attribute'.",
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="Constructor parameters.")
+    label: str | None = Field(
+        default=None, min_length=1, max_length=120, pattern=r"^[^\n\r\t]+$",
+        description="Name in tables and figures (default: the policy and its parameters).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return _text_mapping(data)
+        return data
+
+    @field_validator("params")
+    @classmethod
+    def _plain(cls, value: dict[str, Any]) -> dict[str, Any]:
+        plain_value(value, " in params")
+        return value
+
+    @property
+    def display(self) -> str:
+        """The label, or ``name`` / ``name:key=value,...`` when none was given."""
+        if self.label:
+            return self.label
+        if not self.params:
+            return self.policy
+        return self.policy + ":" + ",".join(f"{k}={v}" for k, v in self.params.items())
+
+    def factory(self) -> Callable[..., Any]:
+        """The class or factory the name resolves to.
+
+        Raises:
+            PolicySpecError: Unknown name (with the closest known names), or an import failure.
+        """
+        from outcome_gym.policies.registry import resolve
+
+        return resolve(self.policy)
+
+    def check(self) -> None:
+        """Resolve the name and check every parameter name against the policy's signature.
+
+        Raises:
+            PolicySpecError: Unknown policy, or a parameter the policy does not take (one line
+                naming the valid keys and the closest one).
+        """
+        check_param_names(self.policy, self.factory(), self.params)
+
+    def build(self) -> Any:
+        """A fresh policy object (names checked first).
+
+        Raises:
+            PolicySpecError: As :meth:`check`, or the constructor rejected a value.
+        """
+        self.check()
+        from outcome_gym.policies.registry import make
+
+        return make(self.policy, **self.params)
+
+
+def check_param_names(name: str, factory: Callable[..., Any], params: dict[str, Any]) -> None:
+    """Raise :class:`PolicySpecError` for a parameter ``factory`` does not accept.
+
+    A factory taking ``**kwargs`` accepts every name; its own constructor checks them.
+    """
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C callable without a signature
+        return
+    accepted = [p.name for p in sig.parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    for key in params:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            valid = ", ".join(accepted) if accepted else "none"
+            raise PolicySpecError.one(
+                f"policy '{name}' takes no parameter '{key}'; valid keys: {valid}{hint}")
+
+
+def parse_policy(source: str | PolicySpec | dict[str, Any]) -> PolicySpec:
+    """A :class:`PolicySpec` from text, a YAML file ``{policy, params, label}``, or a mapping.
+
+    Raises:
+        PolicySpecError: Malformed text, or a file that is not such a mapping.
+    """
+    if isinstance(source, PolicySpec):
+        return source
+    if isinstance(source, str) and Path(source).suffix in (".yaml", ".yml") and Path(source).is_file():
+        return _from_file(Path(source))
+    from pydantic import ValidationError
+
+    try:
+        return PolicySpec.model_validate(source)
+    except ValidationError as exc:
+        msgs = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise PolicySpecError.one(f"policy {source!r}: {msgs}") from None
+
+
+def _from_file(path: Path) -> PolicySpec:
+    from pydantic import ValidationError
+
+    from outcome_gym.scenario.loading import problems_from_validation_error
+    from outcome_gym.scenario.yamlio import load_yaml_mapping, read_text
+
+    try:
+        data, lines = load_yaml_mapping(read_text(path), str(path))
+    except InputError as exc:
+        raise exc.as_kind(PolicySpecError) from None
+    data.setdefault("label", path.stem)
+    try:
+        return PolicySpec.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_validation_error(exc, data, str(path), lines, root=PolicySpec)
+        raise PolicySpecError(problems) from None

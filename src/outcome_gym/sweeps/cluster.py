@@ -1,0 +1,179 @@
+"""The Dask backend: the same sweep on a ``distributed.LocalCluster`` or any scheduler address.
+
+Needs the ``cluster`` extra (``pip install 'outcome-gym[cluster]'``). Workers run a task and ship
+the run folder's files back (bytes: summary.json, manifest.json and the kept tables); the driver
+writes each folder atomically as it arrives. Workers therefore need no shared filesystem, and the
+driver holds one run's files at a time.
+
+A worker that dies is Dask's business: the scheduler reschedules the runs it held on other workers;
+a run whose workers die more than the scheduler's ``allowed-failures`` times (``retries`` on the
+LocalCluster this module starts) comes back as ``KilledWorker`` and is recorded as failed. A run
+executed twice (rescheduled after its worker died once it had finished) produces one result: Dask
+keeps one result per task key, and the run folder is written once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from outcome_gym.errors import OutcomeGymError
+from outcome_gym.sweeps.worker import RunTask, execute, failed_status
+
+Status = dict[str, Any]
+
+
+class ClusterError(OutcomeGymError):
+    """The Dask backend is not installed, the scheduler cannot be reached, or workers differ."""
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ClusterError(
+            "the dask backend needs Dask distributed: pip install 'outcome-gym[cluster]'"
+        ) from None
+    return distributed
+
+
+def _reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast (not after the client's timeout) when nothing listens at a tcp:// address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address.startswith("tcp://"):
+        return
+    parts = urlsplit(address)
+    try:
+        with socket.create_connection((parts.hostname or "", parts.port or 8786), timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def _ship(task: RunTask) -> Status:
+    """Worker side: run and return the files (no filesystem needed on the worker)."""
+    return execute(task, None)
+
+
+def _worker_version() -> str:
+    import outcome_gym
+
+    return str(outcome_gym.__version__)
+
+
+class DaskRunner:
+    """Runs tasks on a Dask cluster: a LocalCluster of ``workers`` processes, or ``address``."""
+
+    def __init__(self, workers: int, address: str | None = None, allowed_failures: int = 2,
+                 quiet: bool = True) -> None:
+        self.workers = max(1, workers)
+        self.address = address
+        self.allowed_failures = allowed_failures
+        self.quiet = quiet
+        self.warnings: list[str] = []
+
+    def _client(self) -> tuple[Any, Any]:
+        distributed = _import_distributed()
+        import dask
+
+        level = logging.ERROR if self.quiet else logging.WARNING
+        if self.address:
+            _reachable(self.address)
+            try:
+                client = distributed.Client(self.address, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: {exc}") \
+                    from None
+            return client, None
+        # worker-saturation 1.0: a worker holds only the run it is executing, so when a run kills
+        # its worker no innocent run queued behind it on that worker is blamed for the death
+        with dask.config.set({"distributed.worker.multiprocessing-method": "spawn",
+                              "distributed.scheduler.allowed-failures": self.allowed_failures,
+                              "distributed.scheduler.worker-saturation": 1.0}):
+            cluster = distributed.LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=level,
+            )
+            return distributed.Client(cluster), cluster
+
+    def _check_workers(self, client: Any) -> None:
+        import outcome_gym
+
+        try:
+            versions = client.run(_worker_version)
+        except Exception as exc:  # any failure here means workers cannot run outcome-gym
+            raise ClusterError(f"the Dask workers cannot import outcome_gym: {exc}") from None
+        odd = {w: v for w, v in versions.items() if v != outcome_gym.__version__}
+        if odd:
+            self.warnings.append(f"workers run other outcome-gym versions than the driver "
+                                 f"({outcome_gym.__version__}): {odd}")
+
+    def _window(self, client: Any) -> int:
+        try:
+            threads = sum(client.nthreads().values())
+        except Exception:  # a scheduler hiccup: keep a sensible window
+            threads = self.workers
+        return max(2, 2 * threads)
+
+    def run(self, tasks: Iterable[RunTask], on_status: Callable[[Status], None]) -> None:
+        """Execute every task; call ``on_status`` with each status record (with ``files``)."""
+        distributed = _import_distributed()
+        client, cluster = self._client()
+        try:
+            self._check_workers(client)
+            self._loop(client, distributed, iter(tasks), on_status)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    def _loop(self, client: Any, distributed: Any, tasks: Iterator[RunTask],
+              on_status: Callable[[Status], None]) -> None:
+        window = self._window(client)
+        pending: dict[Any, RunTask] = {}
+        queue = distributed.as_completed()
+
+        second: set[str] = set()  # runs given a second chance after a KilledWorker
+
+        def send(task: RunTask, key: str) -> None:
+            fut = client.submit(_ship, task, key=key, pure=False, retries=0)
+            pending[fut] = task
+            queue.add(fut)
+
+        def submit() -> bool:
+            task = next(tasks, None)
+            if task is None:
+                return False
+            send(task, f"outcome-gym-run-{task.run_id}")
+            return True
+
+        while len(pending) < window and submit():
+            pass
+        for finished, fut in enumerate(queue, 1):
+            task = pending.pop(fut)
+            try:
+                status = fut.result()
+            except distributed.KilledWorker as exc:
+                if task.run_id not in second:
+                    # a scheduler blames every run that was on a dying worker, including ones
+                    # merely queued there (a remote cluster's own saturation setting): run it
+                    # once more under a fresh key; a run that kills its worker fails again
+                    second.add(task.run_id)
+                    fut.release()
+                    send(task, f"outcome-gym-run-{task.run_id}-again")
+                    continue
+                status = failed_status(task, f"WorkerDied: the workers running it kept dying ({exc})")
+            except Exception as exc:  # the task itself never raises; this is infrastructure
+                status = failed_status(task, f"{type(exc).__name__}: {exc}")
+            fut.release()
+            on_status(status)
+            if finished % 64 == 0:
+                window = self._window(client)
+            while len(pending) < window and submit():
+                pass
+
+
+__all__ = ["ClusterError", "DaskRunner"]

@@ -1,0 +1,409 @@
+"""The sweep report: figures, report.md and a self-contained report.html.
+
+Per scenario:
+
+* **metric vs parameter**, one figure per swept axis: engagement, each outcome spec, trust and the
+  context-failure rate against the axis's values, one line per policy. A point is the mean over the
+  other axes and seeds; its bar is a 95% Student-t interval over seeds (the per-seed means over the
+  other axes are the sample). A policy the axis does not apply to (an axis scoped to another
+  policy) is drawn as a dashed band: its mean and interval over everything it ran.
+* **engagement-vs-outcome frontier**: for each outcome spec, engagement index (x) against the
+  outcome (y), one point per parameter point per policy with 95% intervals over seeds on both axes;
+  a policy's points are joined in axis order when one axis varies.
+
+Everything is read from the sweep folder (``manifest.json`` and ``dataset/``), so a report can be
+drawn again at any time without running anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from outcome_gym.analysis.stats import t_interval
+from outcome_gym.compare import safe_name
+from outcome_gym.errors import ResultsError
+from outcome_gym.report.render import CSS
+from outcome_gym.sweeps.store import axis_kind, read_dataset
+
+COLORS = plt.get_cmap("tab10").colors
+CONTEXT_METRICS = ("wellbeing.trust", "fragmentation.context_failure_rate")
+MAX_LABELLED_POINTS = 12
+
+
+interval = t_interval  # the sweep report's name for it
+
+
+def _fmt(mean: float, low: float, high: float) -> str:
+    if not math.isfinite(mean):
+        return "–"
+    if not math.isfinite(low):
+        return f"{mean:.4g}"
+    return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+class SweepData:
+    """A finished sweep read back: manifest, rows, axes and metric descriptions."""
+
+    def __init__(self, sweep_dir: str | Path) -> None:
+        self.dir = Path(sweep_dir)
+        path = self.dir / "manifest.json"
+        if not path.is_file():
+            raise ResultsError(f"{sweep_dir}: no manifest.json (is this a sweep folder?)")
+        try:
+            self.manifest = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ResultsError(f"{path}: not valid JSON: {exc}") from exc
+        self.df = read_dataset(self.dir)
+        self.ok = self.df[self.df["status"] == "ok"]
+        self.axes: list[dict[str, Any]] = self.manifest["axes"]
+        self.labels = [p["label"] for p in self.manifest["policies"]]
+        self.name = self.manifest["experiment"]["name"]
+
+    def axis_values(self, axis: dict[str, Any]) -> list[Any]:
+        """The axis's values as they appear in the dataset's column, in the file's order."""
+        kind = axis_kind(tuple(axis["values"]))
+        if kind == "json":
+            return [json.dumps(v, sort_keys=True) for v in axis["values"]]
+        return list(axis["values"])
+
+    def numeric(self, axis: dict[str, Any]) -> bool:
+        """Whether the axis's values are numbers (plotted at their values)."""
+        return axis_kind(tuple(axis["values"])) in ("int", "float")
+
+    def metrics(self, scenario: str) -> list[str]:
+        """The metrics to draw for a scenario: engagement, outcomes, trust, context failures."""
+        info = self.manifest["metrics"].get(scenario, {})
+        outcomes = [m for m, i in info.items() if i["family"] == "outcome"]
+        return ["engagement.index", *outcomes, *[m for m in CONTEXT_METRICS if m in info]]
+
+    def label(self, scenario: str, metric: str) -> str:
+        """A metric's label with the direction that counts as better."""
+        i = self.manifest["metrics"].get(scenario, {}).get(metric, {})
+        better = {"increase": " (higher is better)", "decrease": " (lower is better)"}
+        return f"{i.get('label', metric)}{better.get(i.get('direction', ''), '')}"
+
+
+def _per_seed(rows: pd.DataFrame, metric: str) -> np.ndarray:
+    return rows.groupby("seed")[metric].mean().to_numpy()
+
+
+def _applies(rows: pd.DataFrame, key: str) -> bool:
+    return bool(rows[key].notna().any())
+
+
+def axis_stats(data: SweepData, scenario: str, axis: dict[str, Any], metric: str
+               ) -> list[dict[str, Any]]:
+    """Mean and 95% interval over seeds of ``metric`` per policy and axis value."""
+    sub = data.ok[data.ok["scenario"] == scenario]
+    out = []
+    for label in data.labels:
+        rows = sub[sub["policy"] == label]
+        if rows.empty:
+            continue
+        if not _applies(rows, axis["key"]):
+            mean, low, high, n = interval(_per_seed(rows, metric))
+            out.append({"policy": label, "value": None, "mean": mean, "low": low, "high": high,
+                        "n": n})
+            continue
+        for value in data.axis_values(axis):
+            at = rows[rows[axis["key"]] == value]
+            mean, low, high, n = interval(_per_seed(at, metric)) if len(at) else (
+                math.nan, math.nan, math.nan, 0)
+            out.append({"policy": label, "value": value, "mean": mean, "low": low, "high": high,
+                        "n": n})
+    return out
+
+
+def _positions(data: SweepData, axis: dict[str, Any]) -> tuple[dict[Any, float], list[str]]:
+    values = data.axis_values(axis)
+    if data.numeric(axis):
+        return {v: float(v) for v in values}, []
+    return {v: float(i) for i, v in enumerate(values)}, [_short(v) for v in axis["values"]]
+
+
+def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> plt.Figure:
+    """One panel per metric: the metric against the axis's values, a line per policy."""
+    metrics = data.metrics(scenario)
+    cols = min(3, len(metrics))
+    nrows = math.ceil(len(metrics) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.6 * cols, 3.5 * nrows), squeeze=False)
+    pos, ticks = _positions(data, axis)
+    xs = list(pos.values())
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        stats = axis_stats(data, scenario, axis, metric)
+        for k, label in enumerate(data.labels):
+            mine = [s for s in stats if s["policy"] == label]
+            color = COLORS[k % 10]
+            if len(mine) == 1 and mine[0]["value"] is None:
+                s = mine[0]
+                ax.axhline(s["mean"], color=color, ls="--", lw=1.2, label=f"{label} (not swept)")
+                if math.isfinite(s["low"]):
+                    ax.axhspan(s["low"], s["high"], color=color, alpha=0.12)
+                continue
+            pts = [s for s in mine if math.isfinite(s["mean"])]
+            if not pts:
+                continue
+            x = np.array([pos[s["value"]] for s in pts])
+            y = np.array([s["mean"] for s in pts])
+            lo = np.array([s["low"] for s in pts])
+            hi = np.array([s["high"] for s in pts])
+            err = np.nan_to_num(np.vstack([y - lo, hi - y]))
+            ax.errorbar(x, y, yerr=err, fmt="o-", color=color, capsize=3, lw=1.4, ms=4,
+                        label=label)
+        ax.set_title(data.label(scenario, metric), fontsize=8)
+        ax.set_xlabel(axis["key"], fontsize=7)
+        if ticks:
+            ax.set_xticks(xs, ticks, rotation=20, ha="right", fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"{scenario}: metrics vs {axis['key']} (mean, 95% interval over seeds)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def frontier_points(data: SweepData, scenario: str, outcome: str) -> list[dict[str, Any]]:
+    """Per policy and parameter point: engagement and outcome means with intervals over seeds."""
+    sub = data.ok[data.ok["scenario"] == scenario]
+    keys = [a["key"] for a in data.axes]
+    out = []
+    for label in data.labels:
+        rows = sub[sub["policy"] == label]
+        if rows.empty:
+            continue
+        swept = [k for k in keys if _applies(rows, k) and rows[k].nunique() > 1]
+        groups = rows.groupby(swept, dropna=False, sort=True) if swept else [((), rows)]
+        for values, g in groups:
+            vals = values if isinstance(values, tuple) else (values,)
+            ex, exl, exh, n = interval(_per_seed(g, "engagement.index"))
+            oy, oyl, oyh, _ = interval(_per_seed(g, outcome))
+            out.append({"policy": label, "values": dict(zip(swept, vals, strict=True)),
+                        "x": ex, "x_low": exl, "x_high": exh, "y": oy, "y_low": oyl,
+                        "y_high": oyh, "n": n})
+    return out
+
+
+def _err(mean: float, low: float, high: float) -> list[list[float]]:
+    if not math.isfinite(low):
+        return [[0.0], [0.0]]
+    return [[mean - low], [high - mean]]
+
+
+def frontier(data: SweepData, scenario: str) -> plt.Figure:
+    """Engagement index vs each outcome spec: one point per parameter point, per policy."""
+    outcomes = [m for m in data.metrics(scenario) if m.startswith("outcome.")] or [
+        "wellbeing.goal_progress"]
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes), 4.4), squeeze=False)
+    for ax, outcome in zip(axes[0], outcomes, strict=True):
+        pts = frontier_points(data, scenario, outcome)
+        for k, label in enumerate(data.labels):
+            mine = [p for p in pts if p["policy"] == label and math.isfinite(p["x"])]
+            if not mine:
+                continue
+            color = COLORS[k % 10]
+            for p in mine:
+                ax.errorbar(p["x"], p["y"], xerr=_err(p["x"], p["x_low"], p["x_high"]),
+                            yerr=_err(p["y"], p["y_low"], p["y_high"]), fmt="o", color=color,
+                            capsize=2, ms=4)
+            swept = list(mine[0]["values"])
+            if swept:  # join the points along the first axis, one line per value of the others
+                lines: dict[str, list[dict[str, Any]]] = {}
+                for p in mine:
+                    rest = json.dumps([str(p["values"][k]) for k in swept[1:]])
+                    lines.setdefault(rest, []).append(p)
+                for line in lines.values():
+                    ax.plot([p["x"] for p in line], [p["y"] for p in line], "-", color=color,
+                            lw=1, alpha=0.8)
+            if len(mine) <= MAX_LABELLED_POINTS and swept:
+                for p in mine:
+                    text = ", ".join(_short(v) for v in p["values"].values())
+                    ax.annotate(text, (p["x"], p["y"]), textcoords="offset points",
+                                xytext=(4, 4), fontsize=6, color=color)
+            ax.plot([], [], "o-", color=color, label=label)
+        ax.set_xlabel("engagement index (per user)")
+        ax.set_ylabel(data.label(scenario, outcome), fontsize=8)
+        ax.set_title(outcome, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{scenario}: engagement vs outcome, one point per parameter point "
+                 "(95% intervals over seeds)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def draw_figures(data: SweepData, out_dir: Path) -> list[tuple[str, str, Path]]:
+    """Every figure as PNG: (scenario, title, path)."""
+    figures = []
+    for scenario in sorted(set(data.ok["scenario"])):
+        figures.append((scenario, "engagement vs outcome frontier",
+                        _save(frontier(data, scenario), out_dir / f"{scenario}__frontier.png")))
+        for axis in data.axes:
+            if len(axis["values"]) < 2:
+                continue
+            name = f"{scenario}__{safe_name(axis['key'])}.png"
+            figures.append((scenario, f"metrics vs {axis['key']}",
+                            _save(metric_vs_axis(data, scenario, axis), out_dir / name)))
+    return figures
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def axis_table(data: SweepData, scenario: str, axis: dict[str, Any]) -> tuple[list[str],
+                                                                              list[list[str]]]:
+    """Rows per policy and axis value: seeds, then each metric's mean [95% interval]."""
+    metrics = data.metrics(scenario)
+    stats = {m: axis_stats(data, scenario, axis, m) for m in metrics}
+    head = ["policy", axis["key"], "seeds", *metrics]
+    rows = []
+    for i, s in enumerate(stats[metrics[0]]):
+        value = "(not swept)" if s["value"] is None else _short(s["value"])
+        rows.append([s["policy"], value, str(s["n"]),
+                     *[_fmt(stats[m][i]["mean"], stats[m][i]["low"], stats[m][i]["high"])
+                       for m in metrics]])
+    return head, rows
+
+
+def _setup_tables(data: SweepData) -> list[tuple[str, list[str], list[list[str]]]]:
+    m = data.manifest
+    axes = [[a["key"], "grid" if a["group"] is None else f"zip {a['group']}",
+             a["label"] or ("every policy" if a["param"] else "scenario"),
+             ", ".join(_short(v) for v in a["values"])] for a in m["axes"]]
+    pols = [[p["label"], p["name"], json.dumps(p["params"], sort_keys=True)]
+            for p in m["policies"]]
+    out = [("Policies", ["label", "policy", "parameters"], pols)]
+    if axes:
+        out.insert(0, ("Swept axes", ["key", "kind", "applies to", "values"], axes))
+    return out
+
+
+def _failures(data: SweepData) -> list[list[str]]:
+    bad = data.df[data.df["status"] != "ok"]
+    return [[r.run_id, r.scenario, r.policy, str(r.seed), str(r.error or r.status).splitlines()[0]]
+            for r in bad.itertuples()]
+
+
+def _intro(data: SweepData) -> list[str]:
+    m = data.manifest
+    c = m["counts"]
+    seeds = m["seeds"]
+    return [
+        f"{c['runs']} runs ({c['points']} parameter points x {len(m['policies'])} policies x "
+        f"{len(seeds)} seeds" + (f", {c['merged']} identical runs merged" if c["merged"] else "")
+        + f"): {c['ok']} finished, {c['failed']} failed" + (f", {c['missing']} missing"
+                                                             if c["missing"] else "") + ".",
+        "Each point is the mean over the other axes and the seeds; intervals are 95% Student-t "
+        "intervals over seeds (the per-seed means are the sample).",
+    ]
+
+
+def render_markdown(data: SweepData, figures: list[tuple[str, str, Path]]) -> str:
+    """The report as markdown, figures linked relative to it."""
+    m = data.manifest
+    out = [f"# Sweep `{data.name}`", ""]
+    if m["experiment"]["description"]:
+        out += [m["experiment"]["description"].strip(), ""]
+    out += [*_intro(data), ""]
+    for title, head, rows in _setup_tables(data):
+        out += [f"## {title}", "", _md_table(head, rows), ""]
+    for scenario in sorted(set(data.ok["scenario"])):
+        for sc, title, path in figures:
+            if sc != scenario:
+                continue
+            out += [f"## {scenario}: {title}", "", f"![{title}](figures/{path.name})", ""]
+            axis = next((a for a in data.axes if title == f"metrics vs {a['key']}"), None)
+            if axis is not None:
+                head, rows = axis_table(data, scenario, axis)
+                out += [_md_table(head, rows), ""]
+    failures = _failures(data)
+    if failures:
+        out += ["## Failed runs", "", "Tracebacks are in `runs/<run_id>/failed.json`; "
+                "`outcome-gym sweep FILE --resume` runs them again.", "",
+                _md_table(["run_id", "scenario", "policy", "seed", "error"], failures), ""]
+    return "\n".join(out)
+
+
+def render_html(data: SweepData, figures: list[tuple[str, str, Path]]) -> str:
+    """One self-contained HTML page (figures embedded as base64 PNG)."""
+    m = data.manifest
+    esc = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(data.name)}</title>"
+             f"<style>{CSS}</style></head><body><h1>Sweep <code>{esc(data.name)}</code></h1>"]
+    if m["experiment"]["description"]:
+        parts.append(f"<p>{esc(m['experiment']['description'].strip())}</p>")
+    parts += [f"<p>{esc(line)}</p>" for line in _intro(data)]
+    for title, head, rows in _setup_tables(data):
+        parts.append(f"<h2>{esc(title)}</h2>" + _html_table(head, rows))
+    for scenario in sorted(set(data.ok["scenario"])):
+        for sc, title, path in figures:
+            if sc != scenario:
+                continue
+            img = base64.b64encode(path.read_bytes()).decode("ascii")
+            parts.append(f"<h2>{esc(scenario)}: {esc(title)}</h2><img alt='{esc(title)}' "
+                         f"src='data:image/png;base64,{img}'>")
+            axis = next((a for a in data.axes if title == f"metrics vs {a['key']}"), None)
+            if axis is not None:
+                parts.append(_html_table(*axis_table(data, scenario, axis)))
+    failures = _failures(data)
+    if failures:
+        parts.append("<h2>Failed runs</h2>" + _html_table(
+            ["run_id", "scenario", "policy", "seed", "error"], failures))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.md``, ``report.html`` and ``figures/*.png`` (default: SWEEP_DIR/report).
+
+    Raises:
+        ResultsError: ``sweep_dir`` is not a finished sweep folder.
+    """
+    data = SweepData(sweep_dir)
+    if data.ok.empty:
+        raise ResultsError(f"{sweep_dir}: no finished runs to report on")
+    dest = Path(out) if out is not None else data.dir / "report"
+    dest.mkdir(parents=True, exist_ok=True)
+    figures = draw_figures(data, dest / "figures")
+    (dest / "report.md").write_text(render_markdown(data, figures))
+    (dest / "report.html").write_text(render_html(data, figures))
+    return dest
+
+
+__all__ = ["SweepData", "axis_stats", "frontier_points", "interval", "write_sweep_report"]

@@ -1,0 +1,313 @@
+"""The result store of a sweep: one folder per run, written atomically, and the combined dataset.
+
+::
+
+    <out>/
+      runs/<run_id>/         manifest.json (run spec, resolved scenario, versions) and either
+                             summary.json + the kept *.parquet tables (finished), or
+                             failed.json (error and traceback; re-run by --resume)
+      runs.csv               one row per run, sorted by run id: scenario, policy, parameters,
+                             axis values, seed, status, error, flat summary metrics
+      dataset/scenario=<name>/part-0.parquet   the same rows as partitioned Parquet
+      manifest.json          the experiment, axes, policies, seeds, counts, metric descriptions
+
+A run folder is built under a temporary name and renamed into place, so a crash never leaves a
+half-written run. The combined files hold nothing that depends on when, where or how fast the sweep
+ran (no timestamps, host names, durations, worker counts), so a sweep that was killed and resumed
+writes them byte for byte as an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from outcome_gym._io import dumps, package_versions
+from outcome_gym.analysis.metrics import describe, flatten
+from outcome_gym.errors import ResultsError
+
+if TYPE_CHECKING:
+    from outcome_gym.sweeps.expand import Plan, RunSpec
+
+RUNS = "runs"
+DATASET = "dataset"
+DEPENDENCIES = ("outcome-gym", "numpy", "pandas", "pyarrow", "mesa", "gymnasium", "pydantic",
+                "networkx")
+FIXED_COLUMNS = ("run_id", "scenario", "scenario_source", "policy", "policy_name", "params")
+
+
+# --- one run's folder --------------------------------------------------------------------------
+
+
+def run_state(dest: Path, keep: list[str]) -> str | None:
+    """``ok`` (summary and every kept table present), ``failed`` or ``None`` (not run)."""
+    if (dest / "summary.json").is_file():
+        if all((dest / f"{t}.parquet").is_file() for t in keep):
+            return "ok"
+        return None  # finished under a smaller `keep`: run again for the missing tables
+    if (dest / "failed.json").is_file():
+        return "failed"
+    return None
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_run(dest: Path, files: dict[str, bytes]) -> bool:
+    """Write a run folder atomically: a temporary folder renamed into place.
+
+    A finished copy already in place that holds every file being written (the same run executed
+    twice, e.g. rescheduled by Dask after its worker died) is kept: runs are deterministic, so both
+    copies are identical. Anything else in place (a failure record, a copy with fewer tables) is
+    replaced.
+
+    Returns:
+        True if this call put the folder in place, False if a finished copy was kept.
+
+    Raises:
+        ResultsError: The folder cannot be written.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    try:
+        for name, data in sorted(files.items()):
+            with open(tmp / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        placed = _place(tmp, dest, [n for n in files if n != "failed.json"])
+        _fsync_dir(dest.parent)
+        return placed
+    except OSError as exc:
+        raise ResultsError(f"cannot write run folder {dest}: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _place(tmp: Path, dest: Path, names: list[str]) -> bool:
+    for _ in range(5):
+        try:
+            os.rename(tmp, dest)  # atomic; fails if dest exists and is not empty
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR):
+                raise
+        if (dest / "summary.json").is_file() and all((dest / n).is_file() for n in names):
+            return False
+        aside = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+        try:
+            os.rename(dest, aside)
+        except FileNotFoundError:
+            continue  # someone else moved it; try again
+        shutil.rmtree(aside, ignore_errors=True)
+    raise OSError(errno.EEXIST, f"{dest} keeps reappearing (another writer?)")
+
+
+def failure_files(manifest: dict[str, Any], error: str, trace: str) -> dict[str, bytes]:
+    """The files of a failure record."""
+    return {"manifest.json": dumps(manifest).encode(),
+            "failed.json": dumps({"error": error, "traceback": trace}).encode()}
+
+
+def clean_temporaries(runs_dir: Path) -> int:
+    """Remove temporary folders left by writers that were killed; return how many."""
+    if not runs_dir.is_dir():
+        return 0
+    n = 0
+    for p in runs_dir.iterdir():
+        if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name):
+            shutil.rmtree(p, ignore_errors=True)
+            n += 1
+    return n
+
+
+# --- the combined dataset ----------------------------------------------------------------------
+
+
+def axis_kind(values: tuple[Any, ...]) -> str:
+    """How an axis's column is typed: ``int``, ``float``, ``bool``, ``str`` or ``json`` (text)."""
+    if all(isinstance(v, bool) for v in values):
+        return "bool"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "int"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "float"
+    if all(isinstance(v, str) for v in values):
+        return "str"
+    return "json"
+
+
+def _axis_column(kind: str, values: list[Any]) -> pd.Series:
+    if kind == "int":
+        return pd.Series(values, dtype="Int64")
+    if kind == "float":
+        return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
+    if kind == "bool":
+        return pd.Series(values, dtype="boolean")
+    if kind == "str":
+        return pd.Series(values, dtype=object)
+    return pd.Series([None if v is None else json.dumps(v, sort_keys=True) for v in values],
+                     dtype=object)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from exc
+
+
+def collect(plan: Plan, out: Path) -> pd.DataFrame:
+    """One row per planned run, sorted by run id, read from the run folders."""
+    from outcome_gym.sweeps.expand import canonical
+
+    runs_dir = out / RUNS
+    rows: list[dict[str, Any]] = []
+    ordered: list[RunSpec] = sorted(plan.runs, key=lambda r: r.run_id)
+    for run in ordered:
+        dest = runs_dir / run.run_id
+        state = run_state(dest, plan.keep)
+        row: dict[str, Any] = {"run_id": run.run_id, "scenario": run.scenario,
+                               "scenario_source": run.source, "policy": run.label,
+                               "policy_name": run.policy, "params": canonical(run.params),
+                               "seed": run.seed, "status": state or "missing", "error": None}
+        if state == "ok":
+            summary = _read_json(dest / "summary.json")
+            row.update(flatten(plan.base_scenario(run), summary))
+        elif state == "failed":
+            row["error"] = str(_read_json(dest / "failed.json").get("error", ""))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    head = list(FIXED_COLUMNS)
+    for a in plan.axes:
+        values = [r.values.get(a.key) for r in ordered]
+        df[a.key] = _axis_column(axis_kind(a.values), values).set_axis(df.index)
+    axis_cols = [a.key for a in plan.axes]
+    rest = [c for c in df.columns if c not in head and c not in axis_cols
+            and c not in ("seed", "status", "error")]
+    df = df[[*head, *axis_cols, "seed", "status", "error", *rest]]
+    for col in rest:
+        df[col] = df[col].astype("float64")
+    return df
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.write_text(text, newline="\n")
+    os.replace(tmp, path)
+
+
+def _write_dataset(df: pd.DataFrame, dest: Path) -> None:
+    table = pa.Table.from_pandas(df.drop(columns=["scenario"]), preserve_index=False)
+    i = table.schema.get_field_index("error")
+    if pa.types.is_null(table.schema.field(i).type):  # no failures: still a text column
+        table = table.set_column(i, "error", table.column(i).cast(pa.large_string()))
+    tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    scen = df["scenario"].to_numpy()
+    for name in sorted(set(scen)):
+        part = tmp / f"scenario={name}"
+        part.mkdir()
+        mask = pa.array(scen == name)
+        pq.write_table(table.filter(mask), part / "part-0.parquet", compression="zstd")
+    if dest.exists():
+        aside = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(dest, aside)
+        shutil.rmtree(aside, ignore_errors=True)
+    os.rename(tmp, dest)
+
+
+def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
+    """The combined manifest: what was swept and what came out (no times, hosts or paths)."""
+    exp = plan.file.experiment
+    counts = {"points": plan.n_points, "runs": len(plan.runs), "merged": plan.merged,
+              **{s: int((df["status"] == s).sum()) for s in ("ok", "failed", "missing")}}
+    metric_cols = [c for c in df.columns if "." in c and c not in {a.key for a in plan.axes}]
+    metrics: dict[str, dict[str, Any]] = {}
+    for source, sc in plan.scenarios.items():
+        names = {r.scenario for r in plan.runs if r.source == source}
+        info = {}
+        for m in metric_cols:
+            try:
+                i = describe(sc, m)
+            except StopIteration:  # an outcome of another scenario
+                continue
+            info[m] = {"family": i.family, "direction": i.direction, "label": i.label,
+                       "segment": i.segment, "threshold": i.threshold}
+        for name in sorted(names):
+            metrics[name] = info
+    return {
+        "experiment": {"name": exp.name, "description": exp.description,
+                       "file_sha256": plan.file.sha256,
+                       "definition": exp.model_dump(mode="json")},
+        "scenarios": [{"source": s, "name": sc.name} for s, sc in plan.scenarios.items()],
+        "axes": [{"key": a.key, "group": a.group, "param": a.param, "label": a.label,
+                  "values": list(a.values)} for a in plan.axes],
+        "policies": [{"label": p.display, "name": p.policy, "params": p.params}
+                     for p in plan.policies],
+        "seeds": plan.seeds,
+        "keep": ["summary", *plan.keep],
+        "counts": counts,
+        "columns": {"fixed": list(FIXED_COLUMNS), "axes": [a.key for a in plan.axes],
+                    "metrics": metric_cols},
+        "metrics": metrics,
+        "versions": package_versions(DEPENDENCIES),
+        "python": sys.version.split()[0],
+    }
+
+
+def combine(plan: Plan, out: Path) -> pd.DataFrame:
+    """Write runs.csv, dataset/ and manifest.json from the run folders; return the rows."""
+    df = collect(plan, out)
+    _atomic_text(out / "runs.csv", df.to_csv(index=False, lineterminator="\n"))
+    _write_dataset(df, out / DATASET)
+    _atomic_text(out / "manifest.json", dumps(sweep_manifest(plan, df)))
+    return df
+
+
+def read_dataset(sweep_dir: str | Path) -> pd.DataFrame:
+    """The combined dataset of a sweep folder as one DataFrame, sorted by run id."""
+    path = Path(sweep_dir) / DATASET
+    if not path.is_dir():
+        raise ResultsError(f"{sweep_dir}: no {DATASET}/ folder (is this a finished sweep?)")
+    df = pd.read_parquet(path)
+    df["scenario"] = df["scenario"].astype(str)
+    return df.sort_values("run_id", kind="stable").reset_index(drop=True)
+
+
+__all__ = [
+    "DATASET",
+    "RUNS",
+    "axis_kind",
+    "clean_temporaries",
+    "collect",
+    "combine",
+    "failure_files",
+    "read_dataset",
+    "run_state",
+    "sweep_manifest",
+    "write_run",
+]

@@ -1,0 +1,286 @@
+"""``sweep``: expand an experiment, run what is not finished yet, combine the results.
+
+    from outcome_gym.sweeps import sweep
+    res = sweep("experiments/sweeps/example_sweep.yaml", workers=2, progress=True)
+    res.exit_code          # 0, or 1 if any run failed
+    res.out / "runs.csv"   # one row per run
+
+Every run is validated before the first one starts. Workers write (or, on Dask, ship back) one
+folder per run as it finishes; a failing run leaves a failure record with its traceback and the
+sweep goes on. ``resume=True`` skips runs whose folders are finished, so a killed sweep continues
+where it stopped and its combined output is byte-identical to an uninterrupted sweep's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from outcome_gym.errors import ResultsError
+from outcome_gym.sweeps.expand import Plan, RunSpec, expand
+from outcome_gym.sweeps.loading import ExperimentFile, load_experiment
+from outcome_gym.sweeps.store import (
+    RUNS,
+    clean_temporaries,
+    combine,
+    failure_files,
+    run_state,
+    write_run,
+)
+from outcome_gym.sweeps.worker import RunTask, run_manifest
+
+BACKENDS = ("local", "dask")
+
+
+def default_workers() -> int:
+    """CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did.
+
+    Attributes:
+        out: The sweep folder.
+        plan: The expanded experiment.
+        ran: Runs executed in this call.
+        skipped: Runs already finished (``resume``).
+        ok: Finished runs in the combined dataset.
+        failed: Failed runs in the combined dataset.
+        failures: (run, error) of each failed run.
+        seconds: Wall time of the runs in this call.
+        user_steps: Users x steps simulated in this call.
+        run_seconds: Time spent inside the runs (summed over workers), for throughput studies.
+        warnings: Things worth knowing (e.g. worker versions differ).
+    """
+
+    out: Path
+    plan: Plan
+    ran: int = 0
+    skipped: int = 0
+    ok: int = 0
+    failed: int = 0
+    failures: list[tuple[RunSpec, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    user_steps: int = 0
+    run_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every run finished, 1 when any failed."""
+        return 1 if self.failed else 0
+
+    def lines(self, max_failures: int = 10) -> list[str]:
+        """A plain summary: counts, speed, failures and where the results are."""
+        rate = self.ran / self.seconds if self.seconds > 0 else 0.0
+        out = [f"sweep {self.plan.name}: {len(self.plan.runs)} runs: {self.ok} ok, "
+               f"{self.failed} failed ({self.ran} run now in {self.seconds:.1f} s, {rate:.2f} "
+               f"runs/s; {self.skipped} already finished)"]
+        if self.failures:
+            out.append(f"failed runs (traceback in {self.out / RUNS}/<run_id>/failed.json):")
+            for run, error in self.failures[:max_failures]:
+                out.append(f"  {run.run_id}  {run.describe()}: {error.splitlines()[0]}")
+            if len(self.failures) > max_failures:
+                out.append(f"  ... and {len(self.failures) - max_failures} more (see runs.csv)")
+        out.append(f"results: {self.out}/ (runs.csv, dataset/, manifest.json, runs/)")
+        out += [f"warning: {w}" for w in self.warnings]
+        return out
+
+
+def plan_sweep(experiment: str | Path | ExperimentFile) -> Plan:
+    """Load and expand an experiment, validating every run (nothing runs)."""
+    ef = experiment if isinstance(experiment, ExperimentFile) else load_experiment(experiment)
+    return expand(ef)
+
+
+def _task(plan: Plan, run: RunSpec) -> RunTask:
+    return RunTask(run_id=run.run_id, scenario=plan._scenario_json[run.scenario_sha256],
+                   policy=run.policy, params=run.params, seed=run.seed, keep=tuple(plan.keep),
+                   info={"experiment": plan.name, "label": run.label, "scenario": run.scenario,
+                         "scenario_source": run.source, "values": run.values})
+
+
+@contextlib.contextmanager
+def _lock(out: Path) -> Iterator[None]:
+    """One sweep at a time per folder (the lock dies with its process, even on SIGKILL)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ResultsError(f"{out}: another sweep is running in this folder") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def states(plan: Plan, out: Path) -> dict[str, str | None]:
+    """Run id -> ``ok``, ``failed`` or ``None`` (not run) from the run folders."""
+    runs_dir = out / RUNS
+    if not runs_dir.is_dir():
+        return {r.run_id: None for r in plan.runs}
+    return {r.run_id: run_state(runs_dir / r.run_id, plan.keep) for r in plan.runs}
+
+
+def _has_runs(runs_dir: Path) -> bool:
+    return runs_dir.is_dir() and any(not p.name.startswith(".") for p in runs_dir.iterdir())
+
+
+def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | None = None,
+          workers: int | None = None, backend: str = "local", address: str | None = None,
+          resume: bool = False, progress: bool = False, retries: int = 2) -> SweepResult:
+    """Run an experiment and write its result store.
+
+    Args:
+        experiment: An experiment file, a loaded one, or an expanded :class:`Plan`.
+        out: The sweep folder (default ``results/<experiment name>``).
+        workers: Worker processes (default: the CPUs available; 0 runs in this process, for
+            debugging). Ignored with ``address`` (the cluster has its workers).
+        backend: ``local`` (a process pool) or ``dask``.
+        address: A Dask scheduler (``tcp://host:8786``); default: a LocalCluster of ``workers``.
+        resume: Skip finished runs in ``out`` (failed ones run again).
+        progress: Show a progress bar with ETA on stderr.
+        retries: Times a run may kill its worker process before it is recorded as failed.
+
+    Raises:
+        ScenarioError: The experiment or one of its points is invalid (nothing ran).
+        ResultsError: ``out`` already holds runs and ``resume`` is off, or cannot be written.
+    """
+    if backend not in BACKENDS:
+        raise ResultsError(f"expected backend local or dask, got {backend!r}")
+    plan = experiment if isinstance(experiment, Plan) else plan_sweep(experiment)
+    out_path = Path(out) if out is not None else Path("results") / plan.name
+    n_workers = default_workers() if workers is None else workers
+    if not resume and _has_runs(out_path / RUNS):
+        raise ResultsError(
+            f"{out_path} already holds runs; pass --resume to continue that sweep (finished runs "
+            "are skipped) or --out to start a new one elsewhere")
+    with _lock(out_path):
+        return _run(plan, out_path, n_workers, backend, address, progress, retries)
+
+
+def _run(plan: Plan, out: Path, workers: int, backend: str, address: str | None,
+         progress: bool, retries: int) -> SweepResult:
+    runs_dir = out / RUNS
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    clean_temporaries(runs_dir)
+    done = states(plan, out)
+    todo = [r for r in plan.runs if done[r.run_id] != "ok"]
+    result = SweepResult(out=out, plan=plan, skipped=len(plan.runs) - len(todo))
+    by_id = {r.run_id: r for r in todo}
+    bar = tqdm(total=len(todo), disable=not progress, file=sys.stderr, unit="run",
+               desc=plan.name, dynamic_ncols=True, smoothing=0.1)
+    failed_now = 0
+
+    def on_status(status: dict[str, Any]) -> None:
+        nonlocal failed_now
+        run = by_id[status["run_id"]]
+        dest = runs_dir / run.run_id
+        files = status.pop("files", None)
+        if status["status"] == "ok" and files is not None:
+            write_run(dest, files)
+        elif status["status"] != "ok":
+            failed_now += 1
+            manifest = run_manifest(_task(plan, run), {"scenario": plan.scenario_data(run)})
+            if run_state(dest, plan.keep) != "ok":
+                write_run(dest, failure_files(manifest, status["error"], status["traceback"]))
+            bar.set_postfix(failed=failed_now)
+        result.ran += 1
+        result.user_steps += int(status.get("user_steps", 0))
+        result.run_seconds += float(status.get("seconds", 0.0))
+        bar.update(1)
+
+    start = time.perf_counter()
+    tasks = (_task(plan, r) for r in todo)
+    with bar:
+        if todo:
+            _execute(tasks, runs_dir, workers, backend, address, retries, on_status, result)
+    result.seconds = time.perf_counter() - start
+    df = combine(plan, out)
+    result.ok = int((df["status"] == "ok").sum())
+    result.failed = int((df["status"] != "ok").sum())
+    status = dict(zip(df["run_id"], df["status"], strict=True))
+    errors = dict(zip(df["run_id"], df["error"], strict=True))
+    result.failures = [(r, str(errors[r.run_id] or status[r.run_id]))
+                       for r in sorted(plan.runs, key=lambda r: r.run_id)
+                       if status[r.run_id] != "ok"]
+    return result
+
+
+def _execute(tasks: Iterator[RunTask], runs_dir: Path, workers: int, backend: str,
+             address: str | None, retries: int, on_status: Any, result: SweepResult) -> None:
+    if backend == "dask":
+        from outcome_gym.sweeps.cluster import DaskRunner
+
+        runner = DaskRunner(workers, address, allowed_failures=retries)
+        runner.run(tasks, on_status)
+        result.warnings += runner.warnings
+    elif workers == 0:
+        from outcome_gym.sweeps.local import run_in_process
+
+        run_in_process(tasks, str(runs_dir), on_status)
+    else:
+        from outcome_gym.sweeps.local import LocalPool
+
+        LocalPool(workers, str(runs_dir), retries=retries).run(tasks, on_status)
+
+
+def dry_run_lines(plan: Plan, out: Path | None = None) -> list[str]:
+    """The expansion, one line per run (with its state when ``out`` holds results)."""
+    seeds = plan.seeds
+    shown = ", ".join(map(str, seeds[:10])) + (f", ... ({len(seeds)})" if len(seeds) > 10 else "")
+    total = plan.n_points * len(plan.policies) * len(seeds)
+    lines = [f"experiment {plan.name}: {plan.n_points} point(s) x {len(plan.policies)} "
+             f"policies x {len(seeds)} seeds = {total} runs"
+             + (f", {len(plan.runs)} distinct ({plan.merged} identical: axes scoped to other "
+                "policies)" if plan.merged else ""),
+             "scenarios: " + ", ".join(f"{sc.name} ({s})" for s, sc in plan.scenarios.items()),
+             "policies: " + "; ".join(p.display for p in plan.policies),
+             f"seeds: {shown}",
+             f"keep: summary{''.join(', ' + t for t in plan.keep)}"]
+    if plan.axes:
+        lines.append("axes:")
+        for a in plan.axes:
+            kind = "grid" if a.group is None else f"zip {a.group}"
+            scope = f" ({a.label} only)" if a.label else ""
+            lines.append(f"  {kind:<6} {a.key}{scope}: {list(a.values)}")
+    state = states(plan, out) if out is not None and (out / RUNS).is_dir() else {}
+    if state:
+        n_ok = sum(v == "ok" for v in state.values())
+        n_failed = sum(v == "failed" for v in state.values())
+        lines.append(f"{out}: {n_ok} finished, {n_failed} failed, "
+                     f"{len(plan.runs) - n_ok} to run with --resume")
+    lines.append("")
+    ws = max([len("scenario"), *(len(r.scenario) for r in plan.runs)]) + 2
+    wp = max([len("policy"), *(len(p.display) for p in plan.policies)]) + 2
+    lines.append(f"{'run_id':<14}{'point':>6}  {'state':<8}{'scenario':<{ws}}{'policy':<{wp}}"
+                 f"{'seed':>6}  values")
+    for r in plan.runs:
+        vals = " ".join(f"{k}={v}" for k, v in r.values.items())
+        st = state.get(r.run_id) or "todo"
+        lines.append(f"{r.run_id:<14}{r.point:>6}  {st:<8}{r.scenario:<{ws}}{r.label:<{wp}}"
+                     f"{r.seed:>6}  {vals}")
+    return lines
+
+
+__all__ = ["BACKENDS", "SweepResult", "default_workers", "dry_run_lines", "plan_sweep", "states",
+           "sweep"]

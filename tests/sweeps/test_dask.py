@@ -1,0 +1,71 @@
+"""The Dask backend on a local cluster: same results as the local pool, a worker killed mid-sweep
+is rescheduled, nothing is lost or written twice."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from outcome_gym.cli import app
+from outcome_gym.sweeps import sweep
+from tests.sweeps.helpers import CRASH, RAISE, combined_files, run_folders, write_experiment
+
+distributed = pytest.importorskip("distributed")
+
+# `make test-slow` installs the cluster extra; the default run may not have Dask
+pytestmark = pytest.mark.slow
+
+runner = CliRunner()
+
+
+def test_dask_killed_worker_and_raising_run_match_a_local_sweep(tmp_path):
+    marker = tmp_path / "killed-once"
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 4}, keep=["users"], policies=[
+        "static",
+        {"policy": CRASH, "params": {"marker": str(marker)}, "label": "crash"},
+        {"policy": RAISE, "params": {"fail_seed": 2}, "label": "raising"}])
+    res = sweep(path, out=tmp_path / "dask", workers=2, backend="dask")
+    assert marker.exists()  # a Dask worker was SIGKILLed mid-run; the scheduler rescheduled it
+    assert (res.ok, res.failed, res.ran) == (11, 1, 12)
+    runs = pd.read_csv(tmp_path / "dask" / "runs.csv")
+    assert runs["run_id"].is_unique and len(runs) == 12
+    assert run_folders(tmp_path / "dask") == sorted(runs["run_id"])
+    assert runs.loc[runs["status"] == "failed", "error"].str.contains("boom at seed 2").all()
+    # the same experiment on the local pool (the marker exists now: nobody dies) writes the
+    # same bytes: results depend on the run specs only, not on the backend
+    assert sweep(path, out=tmp_path / "local", workers=0).exit_code == 1
+    assert combined_files(tmp_path / "dask") == combined_files(tmp_path / "local")
+
+
+def test_cli_against_a_scheduler_address(tmp_path):
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 3},
+                            policies=["static", "random"])
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        res = runner.invoke(app, ["sweep", str(path), "--address", cluster.scheduler_address,
+                                  "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "6 runs: 6 ok, 0 failed" in res.stdout
+    assert sweep(path, out=tmp_path / "local", workers=0).exit_code == 0
+    assert combined_files(tmp_path / "out") == combined_files(tmp_path / "local")
+
+
+def test_unreachable_scheduler_is_bad_input(tmp_path):
+    path = write_experiment(tmp_path / "exp.yaml", seeds=1)
+    res = runner.invoke(app, ["sweep", str(path), "--address", "tcp://127.0.0.1:9",
+                              "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 2 and "cannot reach the Dask scheduler" in res.stderr
+
+
+def test_dask_run_that_always_kills_its_worker_is_recorded(tmp_path):
+    from tests.sweeps.helpers import CRASH_ALWAYS
+
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 2},
+                            policies=["static", {"policy": CRASH_ALWAYS, "label": "poison"}])
+    res = sweep(path, out=tmp_path / "out", workers=2, backend="dask", retries=1)
+    assert (res.ok, res.failed) == (2, 2)
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    bad = runs[runs["status"] == "failed"]
+    assert set(bad["policy"]) == {"poison"}
+    assert bad["error"].str.startswith("WorkerDied: the workers running it kept dying").all()

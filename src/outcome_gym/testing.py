@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.errors import ActionError, OutcomeGymError
-from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.scenario import Scenario
+from outcome_gym.scenario.overrides import with_overrides
 from outcome_gym.sim.interface import Action, Observation, validate_action
 from outcome_gym.sim.model import SimulationModel
 
@@ -29,17 +30,7 @@ class PolicyCheckError(AssertionError):
 
 
 def _scenario(source: Scenario | str | Path, **changes: Any) -> Scenario:
-    sc = source if isinstance(source, Scenario) else load_scenario(source)
-    if not changes:
-        return sc
-    data = scenario_to_dict(sc)
-    for dotted, value in changes.items():
-        node = data
-        *parents, last = dotted.split(".")
-        for p in parents:
-            node = node[p]
-        node[last] = value
-    return validate_scenario(data)
+    return with_overrides(source, changes)
 
 
 def _fresh(policy: Any) -> Any:

@@ -25,7 +25,8 @@ from outcome_gym.check.contract import (
 )
 from outcome_gym.compare import Comparison, compare
 from outcome_gym.errors import PolicyError
-from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.scenario import Scenario
+from outcome_gym.scenario.overrides import size_overrides, with_overrides
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,9 @@ def _scenario_for(contract: Contract, source: str, base: Path) -> Scenario:
     path = Path(source)
     if not path.is_absolute() and (base / path).exists():
         path = base / path
-    sc = load_scenario(path if path.exists() else source)
-    data = scenario_to_dict(sc)
-    if contract.population is not None:
-        data["population"]["size"] = contract.population
-    if contract.horizon_days is not None:
-        data["clock"]["horizon_days"] = contract.horizon_days
-    return validate_scenario(data, file=str(source))
+    return with_overrides(path if path.exists() else source,
+                          size_overrides(contract.population, contract.horizon_days),
+                          file=str(source))
 
 
 def _fmt(x: float | None, pct: bool | str = False) -> str:

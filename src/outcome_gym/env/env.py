@@ -34,7 +34,8 @@ from outcome_gym.env.spaces import (
 from outcome_gym.product.guardrails import Mode, make_guardrails
 from outcome_gym.product.objectives import make_objective
 from outcome_gym.product.variants import Variants, build_variants
-from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.scenario import Scenario, load_scenario
+from outcome_gym.scenario.overrides import size_overrides, with_overrides
 from outcome_gym.sim.interface import Action, Observation, PolicyContext, StepRecord
 from outcome_gym.sim.model import SimulationModel
 
@@ -60,14 +61,8 @@ def resolve_scenario(
         ScenarioError: The file cannot be read, or an override breaks the schema.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if population is None and horizon_days is None:
-        return sc
-    data = scenario_to_dict(sc)
-    if population is not None:
-        data["population"]["size"] = population
-    if horizon_days is not None:
-        data["clock"]["horizon_days"] = horizon_days
-    return validate_scenario(data, file=f"<scenario '{sc.name}' with env overrides>")
+    return with_overrides(sc, size_overrides(population, horizon_days),
+                          file=f"<scenario '{sc.name}' with env overrides>")
 
 
 class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):

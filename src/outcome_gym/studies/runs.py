@@ -22,9 +22,8 @@ from outcome_gym._pool import map_spawn
 from outcome_gym.analysis.metrics import flatten
 from outcome_gym.errors import SimulationError
 from outcome_gym.policies.spec import parse_policy
-from outcome_gym.scenario.loading import load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.scenario.overrides import with_overrides
 from outcome_gym.scenario.schema import Scenario
-from outcome_gym.sweeps.expand import set_key
 
 KEEP = ("users", "steps")
 
@@ -76,10 +75,7 @@ def _key(scenario: str, overrides: tuple[tuple[str, Any], ...]) -> str:
 @functools.lru_cache(maxsize=64)
 def _scenario_cached(key: str) -> Scenario:
     name, overrides = json.loads(key)
-    data = scenario_to_dict(load_scenario(name))
-    for dotted, value in overrides:
-        set_key(data, tuple(str(dotted).split(".")), value)
-    return validate_scenario(data, file=f"{name} (with {len(overrides)} override(s))")
+    return with_overrides(name, overrides, file=f"{name} (with {len(overrides)} override(s))")
 
 
 def job_scenario(job: Job) -> Scenario:

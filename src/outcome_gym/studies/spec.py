@@ -25,6 +25,7 @@ from pydantic import Field, ValidationError, create_model
 from outcome_gym.errors import Problem, ScenarioValidationError
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.loading import problems_from_validation_error
+from outcome_gym.scenario.overrides import size_overrides as scenario_sizes
 from outcome_gym.scenario.yamlio import load_yaml_mapping, read_text
 
 # name -> module under outcome_gym.studies (imported on demand)
@@ -53,13 +54,8 @@ class StudyParams(StrictModel):
 
 def size_overrides(params: StudyParams) -> tuple[tuple[str, object], ...]:
     """Scenario overrides from a study's ``users`` and ``horizon_days`` parameters (None: keep)."""
-    out: list[tuple[str, object]] = []
-    users, days = getattr(params, "users", None), getattr(params, "horizon_days", None)
-    if users is not None:
-        out.append(("population.size", users))
-    if days is not None:
-        out.append(("clock.horizon_days", days))
-    return tuple(out)
+    return tuple(scenario_sizes(getattr(params, "users", None),
+                                getattr(params, "horizon_days", None)).items())
 
 
 def study_module(name: str) -> ModuleType:

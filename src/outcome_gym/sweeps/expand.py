@@ -17,8 +17,6 @@ outcomes, channels) by id; other lists by index (``population.segments.saver.ava
 
 from __future__ import annotations
 
-import copy
-import difflib
 import hashlib
 import itertools
 import json
@@ -32,6 +30,7 @@ from outcome_gym.errors import OutcomeGymError, Problem, ScenarioError, Scenario
 from outcome_gym.policies import make as make_policy
 from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.scenario.overrides import KeyPathError, set_key
 from outcome_gym.scenario.yamlio import KeyPath, format_path
 from outcome_gym.sweeps.loading import ExperimentFile
 
@@ -185,80 +184,6 @@ def resolve_scenarios(ef: ExperimentFile) -> dict[str, Scenario]:
     if problems:
         raise ScenarioValidationError(problems)
     return out
-
-
-# --- setting dotted keys -----------------------------------------------------------------------
-
-
-class KeyPathError(OutcomeGymError):
-    """A dotted key does not lead anywhere in the scenario."""
-
-
-def _what(node: Any) -> str:
-    if node is None:
-        return "null"
-    if isinstance(node, bool):
-        return f"the boolean {node}"
-    if isinstance(node, int | float):
-        return f"the number {node}"
-    if isinstance(node, str):
-        return f"the text {node[:30]!r}"
-    return type(node).__name__
-
-
-def _list_index(node: list[Any], part: str, shown: str) -> int:
-    if part.isdigit():
-        idx = int(part)
-        if idx >= len(node):
-            raise KeyPathError(f"'{shown}' has {len(node)} item(s); index {idx} is out of range")
-        return idx
-    ids = [item.get("id") for item in node if isinstance(item, dict)]
-    if ids and len(ids) == len(node) and all(isinstance(i, str) for i in ids):
-        if part in ids:
-            return ids.index(part)
-        close = difflib.get_close_matches(part, ids, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise KeyPathError(f"'{shown}' has no item with id '{part}' (ids: {', '.join(ids)}){hint}")
-    raise KeyPathError(
-        f"'{shown}' is a list of {len(node)} item(s) without ids: address an item by its index "
-        f"(0..{len(node) - 1}), got '{part}'"
-    )
-
-
-def set_key(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> KeyPath:
-    """Set a dotted key in scenario data in place; return its key path with list indices.
-
-    Missing mapping keys are created (validation then rejects unknown ones by name).
-
-    Raises:
-        KeyPathError: A part names a missing list item, or the path runs through a plain value.
-    """
-    node: Any = data
-    path: list[str | int] = []
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        shown = ".".join(parts[:depth]) or "(top)"
-        if isinstance(node, dict):
-            if last:
-                node[part] = copy.deepcopy(value)
-                return (*path, part)
-            if part not in node:
-                node[part] = {}
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list):
-            idx = _list_index(node, part, shown)
-            if last:
-                node[idx] = copy.deepcopy(value)
-                return (*path, idx)
-            path.append(idx)
-            node = node[idx]
-        else:
-            raise KeyPathError(
-                f"'{shown}' is {_what(node)}, not a mapping or list, so it has no '{part}' "
-                f"(sweep '{shown}' itself, e.g. with numbers or distribution mappings)"
-            )
-    raise KeyPathError("expected a non-empty key")  # pragma: no cover - keys are non-empty
 
 
 # --- axes, points and policies --------------------------------------------------------------
@@ -481,7 +406,6 @@ def expand(ef: ExperimentFile) -> Plan:
 
 __all__ = [
     "Axis",
-    "KeyPathError",
     "Plan",
     "RunSpec",
     "canonical",
@@ -489,5 +413,4 @@ __all__ = [
     "expand",
     "iter_points",
     "run_id_for",
-    "set_key",
 ]

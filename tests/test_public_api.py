@@ -81,3 +81,9 @@ def test_a_script_without_main_guard_can_compare_with_workers(tmp_path):
                          timeout=300, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[0] == "['random']"
+
+
+def test_python_dash_m_runs_the_command_line():
+    res = subprocess.run([sys.executable, "-m", "outcome_gym", "--version"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("outcome-gym ")

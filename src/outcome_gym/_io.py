@@ -1,7 +1,10 @@
-"""The one way outcome-gym writes JSON, Parquet and result folders, and reads package versions.
+"""The one way outcome-gym writes JSON, Parquet, result folders and report files.
 
-Run folders, sweep stores and baselines all go through these, so the same data gives the same
-bytes wherever it is written (sorted keys, two-space indent, zstd Parquet without the index).
+It also reads package versions.
+
+Run folders, sweep stores, baselines and reports all go through these, so the same data gives the
+same bytes wherever it is written (sorted keys, two-space indent, zstd Parquet without the index,
+UTF-8 text with Unix line ends), and a reader never sees a half-written folder or file.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ import functools
 import io
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -73,8 +76,10 @@ def atomic_dir(out: str | Path, what: str = "results") -> Iterator[Path]:
         ResultsError: The folder cannot be written (the temporary folder is removed).
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        tmp = _fresh_sibling(out, os.mkdir)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {what} to {out}: {exc}") from exc
     try:
         yield tmp
         if out.exists():
@@ -86,3 +91,45 @@ def atomic_dir(out: str | Path, what: str = "results") -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def atomic_write(path: str | Path, data: str | bytes, what: str = "report") -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` through a file beside it renamed into place.
+
+    A reader sees the old file or the new one, never a part; a failed write leaves the old file.
+
+    Raises:
+        ResultsError: The file cannot be written (the temporary file is removed).
+    """
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        tmp = _fresh_sibling(path, lambda t: open(t, "xb").close())
+    except OSError as exc:
+        raise ResultsError(f"cannot write {what} to {path}: {exc}") from exc
+    try:
+        tmp.write_bytes(raw)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ResultsError(f"cannot write {what} to {path}: {exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _fresh_sibling(path: Path, create: Any) -> Path:
+    """A new hidden ``.<name>.tmp-<random>`` beside ``path``, made by ``create(tmp)``.
+
+    Made by name (``os.mkdir``, ``open(..., "x")``) rather than ``tempfile``, so it gets the
+    permissions the user's umask gives any new file or folder, not ``tempfile``'s private 0700.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(6)}"
+        try:
+            create(tmp)
+        except FileExistsError:  # pragma: no cover - a 48-bit name already taken
+            continue
+        return tmp

@@ -361,7 +361,7 @@ def report(
     = None,
 ) -> None:
     """Draw a sweep's figures and write report.md and a self-contained report.html."""
-    from outcome_gym.sweeps.report import write_sweep_report
+    from outcome_gym.report.sweep import write_sweep_report
 
     path = write_sweep_report(sweep_dir, out)
     typer.echo(f"report written to {path / 'report.md'} and {path / 'report.html'}")

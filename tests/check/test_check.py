@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from outcome_gym.check import load_contract, run_contract
 from outcome_gym.check.baseline import fingerprint
-from outcome_gym.check.output import markdown_summary, write_junit
+from outcome_gym.check.output import markdown_summary, write_junit, write_markdown_summary
 from outcome_gym.cli import app
 from outcome_gym.errors import ScenarioError
 from tests.conftest import TINY
@@ -132,3 +132,16 @@ def test_markdown_and_junit_writers_on_empty_report(tmp_path):
     write_junit([], tmp_path / "e.xml")
     assert ET.parse(tmp_path / "e.xml").getroot().tag == "testsuites"
     assert markdown_summary([]).startswith("# outcome-gym check")
+
+
+def test_markdown_summary_escapes_cells_and_is_written_whole(tmp_path):
+    from types import SimpleNamespace as Ns
+
+    result = Ns(scenario="a|b", expectation="verdict_not", bound="harm", observed="trap",
+                passed=False, message="verdict is trap")
+    rep = Ns(contract=Ns(name="c"), passed=False, results=[result], baseline_note=None)
+    text = markdown_summary([rep])
+    assert "| scenario | expectation | bound | observed | result |\n|---|---|---|---|---|" in text
+    assert "| a\\|b | verdict_not | harm | trap | **FAIL** |" in text
+    path = write_markdown_summary([rep], tmp_path / "out" / "s.md")
+    assert path.read_text() == text and sorted(p.name for p in path.parent.iterdir()) == ["s.md"]

@@ -16,7 +16,7 @@ from outcome_gym.policies import (
     make,
     names,
 )
-from outcome_gym.policies.bandits import (
+from outcome_gym.policies.bandits.linear import (
     _Linear,
     _linucb_pooled_update,
     _linucb_scores,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outcome_gym.errors import PolicyError, ScenarioError
+from outcome_gym.errors import PolicyError, RulesFileError
 from outcome_gym.policies import make
 from outcome_gym.policies.rules import load_rules
 from outcome_gym.runner import run
@@ -44,8 +44,18 @@ def test_rules_unknown_ids_are_policy_errors(tiny):
 def test_rules_file_validation_names_key(tmp_path):
     p = tmp_path / "r.yaml"
     p.write_text("rules:\n  - id: a\n    then: {notfy: [x]}\n")
-    with pytest.raises(ScenarioError, match=r"r.yaml:3: rules\[0\].then.notfy: unknown key"):
+    with pytest.raises(RulesFileError, match=r"r.yaml:3: rules\[0\].then.notfy: unknown key"):
         load_rules(p)
+
+
+def test_unreadable_rules_file_is_a_rules_file_error(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(RulesFileError, match=r"missing.yaml: file not found") as info:
+        load_rules(missing)
+    assert [p.file for p in info.value.problems] == [str(missing)]
+    (tmp_path / "bad.yaml").write_text("rules: [\n")
+    with pytest.raises(RulesFileError, match="expected valid YAML"):
+        load_rules(tmp_path / "bad.yaml")
 
 
 def test_promote_layout_applies_to_matching_users(tiny):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from outcome_gym._io import atomic_write
 from outcome_gym.check.evaluate import ContractReport
 
 
@@ -33,7 +35,13 @@ def table_lines(reports: list[ContractReport]) -> list[str]:
 
 
 def write_junit(reports: list[ContractReport], path: Path) -> None:
-    """One testsuite per contract, one testcase per expectation (failures carry the sentence)."""
+    """One testsuite per contract, one testcase per expectation (failures carry the sentence).
+
+    Written atomically, so a CI system never reads half a file.
+
+    Raises:
+        ResultsError: The file cannot be written.
+    """
     suites = ET.Element("testsuites", name="outcome-gym check")
     for rep in reports:
         failures = sum(not r.passed for r in rep.results)
@@ -51,20 +59,22 @@ def write_junit(reports: list[ContractReport], path: Path) -> None:
         if rep.baseline_note:
             props = ET.SubElement(suite, "properties")
             ET.SubElement(props, "property", name="baseline", value=rep.baseline_note)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+    buf = io.BytesIO()
+    ET.ElementTree(suites).write(buf, encoding="utf-8", xml_declaration=True)
+    atomic_write(path, buf.getvalue(), "JUnit XML")
 
 
 def markdown_summary(reports: list[ContractReport]) -> str:
     """Markdown fit for a CI job summary."""
+    from outcome_gym.report.tables import md_table  # report/ sits above check/
+
     out = ["# outcome-gym check", ""]
     for rep in reports:
         mark = "✅" if rep.passed else "❌"
         out += [f"## {mark} {rep.contract.name}", ""]
-        out += ["| scenario | expectation | bound | observed | result |", "|---|---|---|---|---|"]
-        for r in rep.results:
-            out.append(f"| {r.scenario} | {r.expectation} | {r.bound} | {r.observed} | "
-                       f"{'pass' if r.passed else '**FAIL**'} |")
+        rows = [[r.scenario, r.expectation, r.bound, r.observed,
+                 "pass" if r.passed else "**FAIL**"] for r in rep.results]
+        out.append(md_table(["scenario", "expectation", "bound", "observed", "result"], rows))
         fails = [r for r in rep.results if not r.passed]
         if fails:
             out += ["", "**What moved:**", ""] + [f"- {r.scenario}: {r.message}" for r in fails]
@@ -72,3 +82,12 @@ def markdown_summary(reports: list[ContractReport]) -> str:
             out += ["", f"_Baseline: {rep.baseline_note}_"]
         out.append("")
     return "\n".join(out)
+
+
+def write_markdown_summary(reports: list[ContractReport], path: Path) -> Path:
+    """Write :func:`markdown_summary` to ``path`` (atomically).
+
+    Raises:
+        ResultsError: The file cannot be written.
+    """
+    return atomic_write(path, markdown_summary(reports), "markdown summary")

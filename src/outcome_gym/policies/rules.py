@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from outcome_gym.errors import PolicyError, ScenarioError
+from outcome_gym.errors import InputError, PolicyError, RulesFileError
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.loading import problems_from_validation_error
@@ -106,18 +106,25 @@ class RulesSpec(StrictModel):
 
 
 def load_rules(source: str | Path | dict[str, Any]) -> RulesSpec:
-    """Load and validate a rules file (or mapping); errors name file, key path and line."""
+    """Load and validate a rules file (or mapping); errors name file, key path and line.
+
+    Raises:
+        RulesFileError: The file cannot be read as a YAML mapping, or breaks the rules schema.
+    """
     from pydantic import ValidationError
 
     if isinstance(source, dict):
         data, lines, file = source, {}, "<rules>"
     else:
         file = str(source)
-        data, lines = load_yaml_mapping(read_text(Path(source)), file)
+        try:
+            data, lines = load_yaml_mapping(read_text(Path(source)), file)
+        except InputError as exc:
+            raise exc.as_kind(RulesFileError) from None
     try:
         return RulesSpec.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(
+        raise RulesFileError(
             problems_from_validation_error(exc, data, file, lines, RulesSpec)
         ) from None
 

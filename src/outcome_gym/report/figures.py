@@ -1,20 +1,65 @@
-"""The comparison report's figures (matplotlib, Agg backend: no screen needed)."""
+"""Figure helpers for every report, and the comparison report's figures.
+
+matplotlib is imported only when a figure is drawn, and :func:`pyplot` selects the non-interactive
+Agg backend right then (no screen needed), so importing outcome_gym never imports pyplot nor
+changes the backend of a program that does not draw.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
+from outcome_gym._io import atomic_write
+from outcome_gym.report.style import BAD, GOOD, NEUTRAL, color
+
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from outcome_gym.compare import Comparison
 
-COLORS = plt.get_cmap("tab10").colors
+
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot`` with the Agg backend selected: call it right before drawing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig: Figure, path: Path, *, tight: bool = False) -> Path:
+    """Save ``fig`` as a PNG at ``path`` (atomically, no timestamp or version inside) and close it.
+
+    Args:
+        fig: The figure.
+        path: Where to write it; missing folders are created.
+        tight: Crop the figure to its drawn content.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None},
+                **({"bbox_inches": "tight"} if tight else {}))
+    import matplotlib.pyplot as plt  # already imported by whoever drew the figure
+
+    plt.close(fig)
+    return atomic_write(path, buf.getvalue(), "figure")
+
+
+def png_img(path: Path, alt: str) -> str:
+    """An ``<img>`` with the PNG at ``path`` embedded (base64), so the page works offline."""
+    import html
+
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+
+
+# --- the comparison report's figures ---------------------------------------------------------
 
 
 def _pct(x: float | None) -> float:
@@ -27,8 +72,9 @@ def _err(st: Any) -> tuple[float, float]:
     return 100 * (st.lift - st.lift_low), 100 * (st.lift_high - st.lift)
 
 
-def trap_quadrant(cmp: Comparison) -> plt.Figure:
+def trap_quadrant(cmp: Comparison) -> Figure:
     """Engagement lift vs outcome lift per policy and outcome spec, with 95% intervals."""
+    plt = pyplot()
     specs = [m for m, i in cmp.info.items() if i.family == "outcome"] or ["engagement.index"]
     fig, axes = plt.subplots(1, len(specs), figsize=(5.2 * len(specs), 4.6), squeeze=False)
     for ax, spec in zip(axes[0], specs, strict=True):
@@ -38,7 +84,7 @@ def trap_quadrant(cmp: Comparison) -> plt.Figure:
             y = sign * _pct(o.lift)
             yerr = _err(o)[::-1] if sign < 0 else _err(o)
             ax.errorbar(_pct(e.lift), y, xerr=[[_err(e)[0]], [_err(e)[1]]],
-                        yerr=[[yerr[0]], [yerr[1]]], fmt="o", color=COLORS[k % 10], capsize=3,
+                        yerr=[[yerr[0]], [yerr[1]]], fmt="o", color=color(k), capsize=3,
                         label=f"{label}: {cmp.verdicts[label].verdict}")
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(0, color="grey", lw=0.8)
@@ -63,14 +109,15 @@ def trap_quadrant(cmp: Comparison) -> plt.Figure:
     return fig
 
 
-def timeseries(cmp: Comparison) -> plt.Figure:
+def timeseries(cmp: Comparison) -> Figure:
     """Daily per-user metrics per policy (mean over seeds)."""
+    plt = pyplot()
     cols = [c for c in ("clicks", "opens", "goal_progress", "support_tickets") if c in cmp.daily]
     fig, axes = plt.subplots(1, len(cols), figsize=(4.2 * len(cols), 3.4), squeeze=False)
     mean = cmp.daily.groupby(["policy", "day"], sort=False)[cols].mean().reset_index()
     for ax, col in zip(axes[0], cols, strict=True):
         for k, (label, g) in enumerate(mean.groupby("policy", sort=False)):
-            ax.plot(g["day"], g[col], color=COLORS[k % 10], label=label, lw=1.4)
+            ax.plot(g["day"], g[col], color=color(k), label=label, lw=1.4)
         ax.set_title(f"{col} per user per day", fontsize=9)
         ax.set_xlabel("day")
     axes[0][0].legend(fontsize=7)
@@ -89,13 +136,14 @@ def _bars(ax: Any, cmp: Comparison, metric: str, title: str) -> None:
         lows.append(v.mean() - lo)
         highs.append(hi - v.mean())
     ax.bar(range(len(labels)), means, yerr=[lows, highs], capsize=3,
-           color=[COLORS[k % 10] for k in range(len(labels))])
+           color=[color(k) for k in range(len(labels))])
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=7)
     ax.set_title(title, fontsize=9)
 
 
-def outcome_bars(cmp: Comparison) -> plt.Figure:
+def outcome_bars(cmp: Comparison) -> Figure:
     """Per-segment outcome spec values per policy, mean over seeds with 95% intervals."""
+    plt = pyplot()
     specs = [m for m, i in cmp.info.items() if i.family == "outcome"]
     fig, axes = plt.subplots(1, max(len(specs), 1), figsize=(4 * max(len(specs), 1), 3.6),
                              squeeze=False)
@@ -105,8 +153,9 @@ def outcome_bars(cmp: Comparison) -> plt.Figure:
     return fig
 
 
-def fragmentation_panel(cmp: Comparison) -> plt.Figure:
+def fragmentation_panel(cmp: Comparison) -> Figure:
     """Layout distance, core consistency, context failures and support tickets per policy."""
+    plt = pyplot()
     panels = [("fragmentation.layout_distance", "layout distance from default"),
               ("fragmentation.pairwise_distance", "distance between two users"),
               ("fragmentation.layout_entropy_bits", "entropy of experiences, bits"),
@@ -120,17 +169,18 @@ def fragmentation_panel(cmp: Comparison) -> plt.Figure:
     return fig
 
 
-def attention_use(cmp: Comparison) -> plt.Figure:
+def attention_use(cmp: Comparison) -> Figure:
     """Minutes per user spent on goals, on distraction and lost to interruptions."""
+    plt = pyplot()
     labels = list(dict.fromkeys(cmp.runs["policy"]))
-    parts = [("attention.goal_minutes", "goal", "tab:green"),
-             ("attention.distraction_minutes", "distraction", "tab:red"),
-             ("attention.interruption_minutes", "interruptions", "tab:grey")]
+    parts = [("attention.goal_minutes", "goal", GOOD),
+             ("attention.distraction_minutes", "distraction", BAD),
+             ("attention.interruption_minutes", "interruptions", NEUTRAL)]
     fig, ax = plt.subplots(figsize=(1.6 * len(labels) + 3, 3.8))
     bottom = np.zeros(len(labels))
-    for metric, name, color in parts:
+    for metric, name, shade in parts:
         vals = np.array([cmp.runs.loc[cmp.runs["policy"] == lab, metric].mean() for lab in labels])
-        ax.bar(range(len(labels)), vals, bottom=bottom, label=name, color=color)
+        ax.bar(range(len(labels)), vals, bottom=bottom, label=name, color=shade)
         bottom += vals
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel("minutes per user over the run")
@@ -149,12 +199,5 @@ def draw_all(cmp: Comparison, out_dir: Path | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, fn in FIGURES.items():
         fig = fn(cmp)
-        if out_dir is None:
-            out[name] = fig
-            continue
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"{name}.png"
-        fig.savefig(path, dpi=110, metadata={"Software": None})
-        plt.close(fig)
-        out[name] = path
+        out[name] = fig if out_dir is None else save_png(fig, out_dir / f"{name}.png")
     return out

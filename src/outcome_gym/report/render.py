@@ -1,15 +1,16 @@
-"""The comparison report: summary.json, runs.csv, report.md and a self-contained report.html."""
+"""The comparison report: summary.json, runs/daily CSVs, report.md and a self-contained HTML."""
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from outcome_gym.report.figures import draw_all
+from outcome_gym._io import atomic_dir, atomic_write, dumps
+from outcome_gym.report.figures import draw_all, png_img
+from outcome_gym.report.style import PAGE_END, page_start
+from outcome_gym.report.tables import html_table, md_table
 
 if TYPE_CHECKING:
     from outcome_gym.analysis.stats import PairedStat
@@ -57,12 +58,6 @@ def _row(label: str, st: PairedStat) -> list[str]:
 HEAD = ["metric", "reference", "policy", "lift [95% CI]", "d_z", "p", "seeds"]
 
 
-def _md_table(rows: list[list[str]], head: list[str]) -> str:
-    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
 def _section_rows(cmp: Comparison, label: str, family: str) -> list[list[str]]:
     by = cmp.stats[label]
     return [_row(cmp.info[m].label, st) for m, st in by.items() if cmp.info[m].family == family]
@@ -80,7 +75,7 @@ def render_markdown(cmp: Comparison, figures: dict[str, Path]) -> str:
     out += [f"- {line}" for line in headline_lines(cmp)] + [""]
     rows = [[lab, v.verdict, "yes" if v.coherence_flag else "no", "; ".join(v.reasons)]
             for lab, v in cmp.verdicts.items()]
-    out += [_md_table(rows, ["policy", "verdict", "coherence flag", "why"]), ""]
+    out += [md_table(["policy", "verdict", "coherence flag", "why"], rows), ""]
     for name in ("trap_quadrant", "outcomes", "timeseries", "attention", "fragmentation"):
         if name in figures:
             out += [f"![{name}](figures/{figures[name].name})", ""]
@@ -89,28 +84,14 @@ def render_markdown(cmp: Comparison, figures: dict[str, Path]) -> str:
         for title, family in SECTIONS:
             rows = _section_rows(cmp, label, family)
             if rows:
-                out += [f"### {title}", "", _md_table(rows, HEAD), ""]
+                out += [f"### {title}", "", md_table(HEAD, rows), ""]
     return "\n".join(out)
-
-
-def _html_table(rows: list[list[str]], head: list[str]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;
-padding:3px 8px;font-size:13px;text-align:left}th{background:#f3f3f3}img{max-width:100%}
-.trap{color:#b00020;font-weight:bold}.harm{color:#b00020}.aligned,.quiet{color:#1b7f3b}"""
 
 
 def render_html(cmp: Comparison, figures: dict[str, Path]) -> str:
     """A single self-contained HTML page (figures embedded as base64 PNG; opens offline)."""
     sc = cmp.scenario
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(sc.name)}"
-             f"</title><style>{CSS}</style></head><body>",
+    parts = [page_start(sc.name),
              f"<h1>{html.escape(sc.name)}: policies compared against "
              f"<code>{html.escape(cmp.reference)}</code></h1>",
              f"<p>{len(cmp.seeds)} paired seeds, {sc.population.size} users, "
@@ -121,18 +102,16 @@ def render_html(cmp: Comparison, figures: dict[str, Path]) -> str:
     parts.append("</ul>")
     rows = [[lab, v.verdict, "yes" if v.coherence_flag else "no", "; ".join(v.reasons)]
             for lab, v in cmp.verdicts.items()]
-    parts.append(_html_table(rows, ["policy", "verdict", "coherence flag", "why"]))
+    parts.append(html_table(["policy", "verdict", "coherence flag", "why"], rows))
     for name, path in figures.items():
-        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        parts.append(f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' "
-                     f"src='data:image/png;base64,{data}'>")
+        parts.append(f"<h3>{html.escape(name)}</h3>" + png_img(path, name))
     for label in cmp.stats:
         parts.append(f"<h2>{html.escape(label)} vs {html.escape(cmp.reference)}</h2>")
         for title, family in SECTIONS:
             rows = _section_rows(cmp, label, family)
             if rows:
-                parts.append(f"<h3>{html.escape(title)}</h3>" + _html_table(rows, HEAD))
-    parts.append("</body></html>")
+                parts.append(f"<h3>{html.escape(title)}</h3>" + html_table(HEAD, rows))
+    parts.append(PAGE_END)
     return "\n".join(parts)
 
 
@@ -150,14 +129,22 @@ def _clean(obj: Any) -> Any:
 
 
 def write_report(cmp: Comparison, out: Path) -> Path:
-    """Write summary.json, runs.csv, daily.csv, report.md, report.html and figures/*.png."""
-    out.mkdir(parents=True, exist_ok=True)
-    figures = draw_all(cmp, out / "figures")
+    """Write summary.json, runs.csv, daily.csv, report.md, report.html and figures/*.png.
+
+    Each file is written atomically and ``figures/`` is replaced as a whole; anything else in
+    ``out`` (the comparison's ``runs/``) is left alone.
+
+    Raises:
+        ResultsError: A file cannot be written.
+    """
+    with atomic_dir(out / "figures", "report figures") as tmp:
+        drawn = draw_all(cmp, tmp)
+    figures = {name: out / "figures" / path.name for name, path in drawn.items()}
     summary = cmp.summary()
     summary["headline"] = headline_lines(cmp)
-    (out / "summary.json").write_text(json.dumps(_clean(summary), indent=2, sort_keys=True) + "\n")
-    cmp.runs.to_csv(out / "runs.csv", index=False)
-    cmp.daily.to_csv(out / "daily.csv", index=False)
-    (out / "report.md").write_text(render_markdown(cmp, figures))
-    (out / "report.html").write_text(render_html(cmp, figures))
+    atomic_write(out / "summary.json", dumps(_clean(summary)))
+    atomic_write(out / "runs.csv", cmp.runs.to_csv(index=False))
+    atomic_write(out / "daily.csv", cmp.daily.to_csv(index=False))
+    atomic_write(out / "report.md", render_markdown(cmp, figures))
+    atomic_write(out / "report.html", render_html(cmp, figures))
     return out

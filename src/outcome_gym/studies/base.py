@@ -12,17 +12,16 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from outcome_gym._io import atomic_dir, dumps, package_versions
 from outcome_gym.analysis.stats import t_interval
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PASS, FAIL, PARTIAL, UNTESTED = "pass", "fail", "partial", "not testable"
 STATUSES = (PASS, FAIL, PARTIAL, UNTESTED)
@@ -110,20 +109,19 @@ class StudyResult:
     params: dict[str, Any]
     facts: list[Fact] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    figures: dict[str, plt.Figure] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
 def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+    from outcome_gym.report.tables import md_table  # report/ sits above studies/
+
     def cell(v: Any) -> str:
         if isinstance(v, float | np.floating):
             return floatfmt.format(v) if math.isfinite(v) else "n/a"
-        return str(v).replace("|", "\\|")
+        return str(v)
 
-    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
-    rule = "|" + "---|" * len(df.columns)
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, rule, *rows])
+    return md_table(df.columns, [[cell(v) for v in row] for row in df.itertuples(index=False)])
 
 
 def render_report(result: StudyResult) -> str:
@@ -151,6 +149,8 @@ def write_study(result: StudyResult, out: str | Path) -> Path:
     Raises:
         ResultsError: The folder cannot be written.
     """
+    from outcome_gym.report.figures import save_png  # report/ sits above studies/
+
     with atomic_dir(out, "study results") as tmp:
         payload = {
             "study": result.name,
@@ -163,11 +163,7 @@ def write_study(result: StudyResult, out: str | Path) -> Path:
         (tmp / "facts.json").write_text(dumps(payload))
         for name, df in result.tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
-        if result.figures:
-            (tmp / "figures").mkdir()
         for name, fig in result.figures.items():
-            fig.savefig(tmp / "figures" / f"{name}.png", dpi=110, bbox_inches="tight",
-                        metadata={"Software": None})
-            plt.close(fig)
+            save_png(fig, tmp / "figures" / f"{name}.png", tight=True)
         (tmp / "report.md").write_text(render_report(result))
     return Path(out)

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from outcome_gym._io import atomic_write
 from outcome_gym.studies.spec import STUDIES
 
 HEADER = """# Results: does outcome-gym reproduce what is known?
@@ -34,10 +35,6 @@ def _fact_key(fact: dict[str, Any]) -> tuple[int, str]:
     return (int(m.group(1)) if m else 99, str(fact.get("fact", "")))
 
 
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def collect(results_dir: Path) -> list[dict[str, Any]]:
     """Every fact of every study folder under ``results_dir``, with its study and command."""
     rows = []
@@ -54,14 +51,13 @@ def collect(results_dir: Path) -> list[dict[str, Any]]:
 
 def render(rows: list[dict[str, Any]], minutes: str = "12 minutes") -> str:
     """The README text."""
-    lines = [HEADER.replace("{minutes}", minutes), "",
-             "| fact | where | literature | criterion | outcome-gym produced | result | why (mechanism), "
-             "caveats | regenerate |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append("| " + " | ".join(_cell(x) for x in (
-            r["fact"], r["scope"], r["literature"], r["criterion"], r["produced"],
-            f"**{r['status']}**", r.get("explanation", ""), f"`{r['command']}`")) + " |")
+    from outcome_gym.report.tables import md_table  # report/ sits above studies/
+
+    head = ["fact", "where", "literature", "criterion", "outcome-gym produced", "result",
+            "why (mechanism), caveats", "regenerate"]
+    cells = [[r["fact"], r["scope"], r["literature"], r["criterion"], r["produced"],
+              f"**{r['status']}**", r.get("explanation", ""), f"`{r['command']}`"] for r in rows]
+    lines = [HEADER.replace("{minutes}", minutes), "", md_table(head, cells)]
     missing = [n for n in STUDIES if not any(r["study"] == n for r in rows)]
     if missing:
         lines += ["", f"Not yet run here: {', '.join(missing)}."]
@@ -73,8 +69,10 @@ def render(rows: list[dict[str, Any]], minutes: str = "12 minutes") -> str:
 
 
 def write_readme(results_dir: str | Path, minutes: str = "12 minutes") -> Path:
-    """Write ``results_dir/README.md`` from the studies found there."""
+    """Write ``results_dir/README.md`` (atomically) from the studies found there.
+
+    Raises:
+        ResultsError: The file cannot be written.
+    """
     results_dir = Path(results_dir)
-    path = results_dir / "README.md"
-    path.write_text(render(collect(results_dir), minutes))
-    return path
+    return atomic_write(results_dir / "README.md", render(collect(results_dir), minutes), "README")

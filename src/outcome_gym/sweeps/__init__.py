@@ -20,7 +20,7 @@ def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None) -> 
 
     Imported on first use: matplotlib stays out of the workers and the CLI's start-up.
     """
-    from outcome_gym.sweeps.report import write_sweep_report as _write
+    from outcome_gym.report.sweep import write_sweep_report as _write
 
     return _write(sweep_dir, out)
 

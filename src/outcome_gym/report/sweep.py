@@ -17,27 +17,27 @@ drawn again at any time without running anything.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from outcome_gym._io import atomic_dir, atomic_write
 from outcome_gym.analysis.stats import t_interval
 from outcome_gym.compare import safe_name
 from outcome_gym.errors import ResultsError
-from outcome_gym.report.render import CSS
+from outcome_gym.report.figures import png_img, pyplot, save_png
+from outcome_gym.report.style import PAGE_END, color, page_start
+from outcome_gym.report.tables import html_table, md_table
 from outcome_gym.sweeps.store import axis_kind, read_dataset
 
-COLORS = plt.get_cmap("tab10").colors
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 CONTEXT_METRICS = ("wellbeing.trust", "fragmentation.context_failure_rate")
 MAX_LABELLED_POINTS = 12
 
@@ -140,8 +140,9 @@ def _positions(data: SweepData, axis: dict[str, Any]) -> tuple[dict[Any, float],
     return {v: float(i) for i, v in enumerate(values)}, [_short(v) for v in axis["values"]]
 
 
-def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> plt.Figure:
+def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> Figure:
     """One panel per metric: the metric against the axis's values, a line per policy."""
+    plt = pyplot()
     metrics = data.metrics(scenario)
     cols = min(3, len(metrics))
     nrows = math.ceil(len(metrics) / cols)
@@ -152,12 +153,12 @@ def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> plt.
         stats = axis_stats(data, scenario, axis, metric)
         for k, label in enumerate(data.labels):
             mine = [s for s in stats if s["policy"] == label]
-            color = COLORS[k % 10]
+            shade = color(k)
             if len(mine) == 1 and mine[0]["value"] is None:
                 s = mine[0]
-                ax.axhline(s["mean"], color=color, ls="--", lw=1.2, label=f"{label} (not swept)")
+                ax.axhline(s["mean"], color=shade, ls="--", lw=1.2, label=f"{label} (not swept)")
                 if math.isfinite(s["low"]):
-                    ax.axhspan(s["low"], s["high"], color=color, alpha=0.12)
+                    ax.axhspan(s["low"], s["high"], color=shade, alpha=0.12)
                 continue
             pts = [s for s in mine if math.isfinite(s["mean"])]
             if not pts:
@@ -167,7 +168,7 @@ def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> plt.
             lo = np.array([s["low"] for s in pts])
             hi = np.array([s["high"] for s in pts])
             err = np.nan_to_num(np.vstack([y - lo, hi - y]))
-            ax.errorbar(x, y, yerr=err, fmt="o-", color=color, capsize=3, lw=1.4, ms=4,
+            ax.errorbar(x, y, yerr=err, fmt="o-", color=shade, capsize=3, lw=1.4, ms=4,
                         label=label)
         ax.set_title(data.label(scenario, metric), fontsize=8)
         ax.set_xlabel(axis["key"], fontsize=7)
@@ -210,8 +211,9 @@ def _err(mean: float, low: float, high: float) -> list[list[float]]:
     return [[mean - low], [high - mean]]
 
 
-def frontier(data: SweepData, scenario: str) -> plt.Figure:
+def frontier(data: SweepData, scenario: str) -> Figure:
     """Engagement index vs each outcome spec: one point per parameter point, per policy."""
+    plt = pyplot()
     outcomes = [m for m in data.metrics(scenario) if m.startswith("outcome.")] or [
         "wellbeing.goal_progress"]
     fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes), 4.4), squeeze=False)
@@ -221,10 +223,10 @@ def frontier(data: SweepData, scenario: str) -> plt.Figure:
             mine = [p for p in pts if p["policy"] == label and math.isfinite(p["x"])]
             if not mine:
                 continue
-            color = COLORS[k % 10]
+            shade = color(k)
             for p in mine:
                 ax.errorbar(p["x"], p["y"], xerr=_err(p["x"], p["x_low"], p["x_high"]),
-                            yerr=_err(p["y"], p["y_low"], p["y_high"]), fmt="o", color=color,
+                            yerr=_err(p["y"], p["y_low"], p["y_high"]), fmt="o", color=shade,
                             capsize=2, ms=4)
             swept = list(mine[0]["values"])
             if swept:  # join the points along the first axis, one line per value of the others
@@ -233,14 +235,14 @@ def frontier(data: SweepData, scenario: str) -> plt.Figure:
                     rest = json.dumps([str(p["values"][k]) for k in swept[1:]])
                     lines.setdefault(rest, []).append(p)
                 for line in lines.values():
-                    ax.plot([p["x"] for p in line], [p["y"] for p in line], "-", color=color,
+                    ax.plot([p["x"] for p in line], [p["y"] for p in line], "-", color=shade,
                             lw=1, alpha=0.8)
             if len(mine) <= MAX_LABELLED_POINTS and swept:
                 for p in mine:
                     text = ", ".join(_short(v) for v in p["values"].values())
                     ax.annotate(text, (p["x"], p["y"]), textcoords="offset points",
-                                xytext=(4, 4), fontsize=6, color=color)
-            ax.plot([], [], "o-", color=color, label=label)
+                                xytext=(4, 4), fontsize=6, color=shade)
+            ax.plot([], [], "o-", color=shade, label=label)
         ax.set_xlabel("engagement index (per user)")
         ax.set_ylabel(data.label(scenario, outcome), fontsize=8)
         ax.set_title(outcome, fontsize=9)
@@ -251,39 +253,19 @@ def frontier(data: SweepData, scenario: str) -> plt.Figure:
     return fig
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path
-
-
 def draw_figures(data: SweepData, out_dir: Path) -> list[tuple[str, str, Path]]:
     """Every figure as PNG: (scenario, title, path)."""
     figures = []
     for scenario in sorted(set(data.ok["scenario"])):
         figures.append((scenario, "engagement vs outcome frontier",
-                        _save(frontier(data, scenario), out_dir / f"{scenario}__frontier.png")))
+                        save_png(frontier(data, scenario), out_dir / f"{scenario}__frontier.png")))
         for axis in data.axes:
             if len(axis["values"]) < 2:
                 continue
             name = f"{scenario}__{safe_name(axis['key'])}.png"
             figures.append((scenario, f"metrics vs {axis['key']}",
-                            _save(metric_vs_axis(data, scenario, axis), out_dir / name)))
+                            save_png(metric_vs_axis(data, scenario, axis), out_dir / name)))
     return figures
-
-
-def _md_table(head: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def _html_table(head: list[str], rows: list[list[str]]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def axis_table(data: SweepData, scenario: str, axis: dict[str, Any]) -> tuple[list[str],
@@ -342,7 +324,7 @@ def render_markdown(data: SweepData, figures: list[tuple[str, str, Path]]) -> st
         out += [m["experiment"]["description"].strip(), ""]
     out += [*_intro(data), ""]
     for title, head, rows in _setup_tables(data):
-        out += [f"## {title}", "", _md_table(head, rows), ""]
+        out += [f"## {title}", "", md_table(head, rows), ""]
     for scenario in sorted(set(data.ok["scenario"])):
         for sc, title, path in figures:
             if sc != scenario:
@@ -351,12 +333,12 @@ def render_markdown(data: SweepData, figures: list[tuple[str, str, Path]]) -> st
             axis = next((a for a in data.axes if title == f"metrics vs {a['key']}"), None)
             if axis is not None:
                 head, rows = axis_table(data, scenario, axis)
-                out += [_md_table(head, rows), ""]
+                out += [md_table(head, rows), ""]
     failures = _failures(data)
     if failures:
         out += ["## Failed runs", "", "Tracebacks are in `runs/<run_id>/failed.json`; "
                 "`outcome-gym sweep FILE --resume` runs them again.", "",
-                _md_table(["run_id", "scenario", "policy", "seed", "error"], failures), ""]
+                md_table(["run_id", "scenario", "policy", "seed", "error"], failures), ""]
     return "\n".join(out)
 
 
@@ -364,45 +346,46 @@ def render_html(data: SweepData, figures: list[tuple[str, str, Path]]) -> str:
     """One self-contained HTML page (figures embedded as base64 PNG)."""
     m = data.manifest
     esc = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(data.name)}</title>"
-             f"<style>{CSS}</style></head><body><h1>Sweep <code>{esc(data.name)}</code></h1>"]
+    parts = [page_start(data.name) + f"<h1>Sweep <code>{esc(data.name)}</code></h1>"]
     if m["experiment"]["description"]:
         parts.append(f"<p>{esc(m['experiment']['description'].strip())}</p>")
     parts += [f"<p>{esc(line)}</p>" for line in _intro(data)]
     for title, head, rows in _setup_tables(data):
-        parts.append(f"<h2>{esc(title)}</h2>" + _html_table(head, rows))
+        parts.append(f"<h2>{esc(title)}</h2>" + html_table(head, rows))
     for scenario in sorted(set(data.ok["scenario"])):
         for sc, title, path in figures:
             if sc != scenario:
                 continue
-            img = base64.b64encode(path.read_bytes()).decode("ascii")
-            parts.append(f"<h2>{esc(scenario)}: {esc(title)}</h2><img alt='{esc(title)}' "
-                         f"src='data:image/png;base64,{img}'>")
+            parts.append(f"<h2>{esc(scenario)}: {esc(title)}</h2>" + png_img(path, title))
             axis = next((a for a in data.axes if title == f"metrics vs {a['key']}"), None)
             if axis is not None:
-                parts.append(_html_table(*axis_table(data, scenario, axis)))
+                parts.append(html_table(*axis_table(data, scenario, axis)))
     failures = _failures(data)
     if failures:
-        parts.append("<h2>Failed runs</h2>" + _html_table(
+        parts.append("<h2>Failed runs</h2>" + html_table(
             ["run_id", "scenario", "policy", "seed", "error"], failures))
-    parts.append("</body></html>")
+    parts.append(PAGE_END)
     return "\n".join(parts)
 
 
 def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write ``report.md``, ``report.html`` and ``figures/*.png`` (default: SWEEP_DIR/report).
 
+    Each file is written atomically and ``figures/`` is replaced as a whole; anything else in the
+    report folder is left alone.
+
     Raises:
-        ResultsError: ``sweep_dir`` is not a finished sweep folder.
+        ResultsError: ``sweep_dir`` is not a finished sweep folder, or a file cannot be written.
     """
     data = SweepData(sweep_dir)
     if data.ok.empty:
         raise ResultsError(f"{sweep_dir}: no finished runs to report on")
     dest = Path(out) if out is not None else data.dir / "report"
-    dest.mkdir(parents=True, exist_ok=True)
-    figures = draw_figures(data, dest / "figures")
-    (dest / "report.md").write_text(render_markdown(data, figures))
-    (dest / "report.html").write_text(render_html(data, figures))
+    with atomic_dir(dest / "figures", "report figures") as tmp:
+        drawn = draw_figures(data, tmp)
+    figures = [(scenario, title, dest / "figures" / path.name) for scenario, title, path in drawn]
+    atomic_write(dest / "report.md", render_markdown(data, figures))
+    atomic_write(dest / "report.html", render_html(data, figures))
     return dest
 
 

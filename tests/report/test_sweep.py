@@ -11,8 +11,8 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from outcome_gym.cli import app
+from outcome_gym.report.sweep import interval
 from outcome_gym.sweeps import sweep
-from outcome_gym.sweeps.report import interval
 from tests.sweeps.helpers import write_experiment
 
 runner = CliRunner()

@@ -1,14 +1,11 @@
 """``SimulationModel``: the population of one scenario under one seed, stepped one slot at a time.
 
-The model is a ``mesa.Model`` whose users are :class:`~outcome_gym.sim.agents.UserAgent` views onto
-the struct-of-arrays population. :meth:`SimulationModel.advance` is the step of docs/design.md
-section 4 as a sequence of named hooks, one per mechanism; each hook draws its uniforms from its
-own stream, calls the mechanism's pure functions (``sim/mechanisms/``) on the compiled world's
-arrays and parameters, and writes the results back into the population. What the step recorded
-is built by :class:`~outcome_gym.sim.recording.Recorder`. Guardrails (step 2) belong to the
-product layer (:class:`outcome_gym.product.Product`): ``advance`` applies no constraint.
-
-Mesa's ``step()`` advances with the default (unpersonalized) action.
+A ``mesa.Model`` whose users are :class:`~outcome_gym.sim.agents.UserAgent` views onto the
+struct-of-arrays population. :meth:`SimulationModel.advance` is the step of docs/design.md section 4
+as a sequence of named hooks: each draws from its own stream, calls its mechanism's pure functions
+(``sim/mechanisms/``) on the compiled world and writes the results back into the population; the
+:class:`~outcome_gym.sim.recording.Recorder` builds the record. Guardrails (step 2) belong to the
+product layer (:class:`outcome_gym.product.Product`). Mesa's ``step()`` uses the default action.
 """
 
 from __future__ import annotations
@@ -70,7 +67,7 @@ class SimulationModel(mesa.Model):
         self.t = 0
         self._avail_step, self._avail_now = -1, np.zeros(n, bool)
         self._obs: itf.Observation | None = None
-        self.context = self._policy_context()
+        self.context = self.world.policy_context(self.pop.segment, self.recorder.pipe.names)
         if mesa_agents if mesa_agents is not None else n <= AGENT_VIEW_LIMIT:
             add_agents(self, n)
 
@@ -98,16 +95,10 @@ class SimulationModel(mesa.Model):
         """
         if self._obs is not None and self._obs.step == self.t:
             return self._obs
-        day, slot, weekday = self.world.time_of(self.t)
         rec = receptivity_signal(self._available_now(), self.params.receptivity_auc,
                                  self.streams["instrumentation"].standard_normal(self.pop.n))
-        last, ro = self.recorder.last, itf.readonly
-        self._obs = itf.Observation(
-            step=self.t, day=day, slot=slot, weekday=weekday, active=ro(self.pop.active.copy()),
-            session=ro(last.session), clicks=ro(last.clicks), minutes=ro(last.minutes),
-            delivered=ro(last.delivered), opened=ro(last.opened), receptivity=ro(rec),
-            events=itf.frozen_map(last.events), layout=ro(last.layout),
-        )
+        self._obs = self.recorder.last.observation(self.t, *self.world.time_of(self.t),
+                                                   self.pop.active.copy(), rec)
         return self._obs
 
     def needs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -150,17 +141,6 @@ class SimulationModel(mesa.Model):
         return record
 
     # --- hooks, in step order ----------------------------------------------------------------
-
-    def _policy_context(self) -> itf.PolicyContext:
-        w = self.world
-        return itf.PolicyContext(
-            scenario=self.scenario, n_users=self.pop.n, element_ids=w.element_ids,
-            layout_elements=w.layout_elements, pushed_elements=w.pushed_elements,
-            default_layout=w.default_layout, core_slot=w.core_slot,
-            segment=itf.readonly(self.pop.segment.copy()),
-            instrumented=tuple(self.recorder.pipe.names), slots_per_day=w.slots_per_day,
-            n_steps=w.n_steps,
-        )
 
     def _available_now(self) -> np.ndarray:
         """Step 3: availability for the current step, drawn once per step (later calls reuse it)."""

@@ -14,7 +14,9 @@ from typing import Any
 
 from outcome_gym.scenario.schema import (
     BudgetGoal,
+    ContextEvents,
     Goal,
+    Instrumentation,
     Scenario,
     Segment,
     TasksGoal,
@@ -71,7 +73,15 @@ def choice_params(um: UserModel) -> ChoiceParams:
 
 def compile_params(scenario: Scenario) -> Params:
     """Copy the scenario's mechanism parameters into the mechanisms' records."""
-    um, ctx = scenario.user_model, scenario.context
+    return params_of(scenario.user_model, scenario.context, scenario.instrumentation)
+
+
+def params_of(
+    um: UserModel, ctx: ContextEvents | None = None, inst: Instrumentation | None = None
+) -> Params:
+    """The records of a user model, context block and instrumentation (defaults where omitted)."""
+    ctx = ctx if ctx is not None else ContextEvents()
+    inst = inst if inst is not None else Instrumentation()
     return Params(
         notifications=_pick(NotificationParams, um),
         sessions=_pick(SessionParams, um),
@@ -89,10 +99,9 @@ def compile_params(scenario: Scenario) -> Params:
             failure_minutes=ctx.failure_minutes,
         ),
         day=_pick(DayParams, um),
-        receptivity_auc=scenario.instrumentation.receptivity_auc,
+        receptivity_auc=inst.receptivity_auc,
         events=tuple(
-            EventSpec(ev.event, ev.delay_steps, ev.miss_rate, ev.false_rate)
-            for ev in scenario.instrumentation.events
+            EventSpec(ev.event, ev.delay_steps, ev.miss_rate, ev.false_rate) for ev in inst.events
         ),
     )
 

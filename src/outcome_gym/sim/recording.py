@@ -95,6 +95,18 @@ class Last:
         )
 
 
+    def observation(self, step: int, day: int, slot: int, weekday: int, active: np.ndarray,
+                    receptivity: np.ndarray) -> itf.Observation:
+        """What the product observes at ``step``: this behaviour, the clock and the signals."""
+        ro = itf.readonly
+        return itf.Observation(
+            step=step, day=day, slot=slot, weekday=weekday, active=ro(active),
+            session=ro(self.session), clicks=ro(self.clicks), minutes=ro(self.minutes),
+            delivered=ro(self.delivered), opened=ro(self.opened), receptivity=ro(receptivity),
+            events=itf.frozen_map(self.events), layout=ro(self.layout),
+        )
+
+
 class SegmentSums:
     """Per-segment sums of per-user arrays (users sit in contiguous segment blocks).
 

@@ -7,12 +7,14 @@ Nothing below ``sim/world.py`` reads the scenario schema: the model and its mech
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from outcome_gym.scenario.distributions import Param
 from outcome_gym.scenario.schema import WEEKDAYS, Scenario
+from outcome_gym.sim.interface import PolicyContext, readonly
 from outcome_gym.sim.mechanisms.availability import availability_table
 from outcome_gym.sim.mechanisms.goals import GoalSpec
 from outcome_gym.sim.params import Params, compile_params, goal_spec
@@ -93,6 +95,22 @@ class World:
         """(day, slot, weekday) of a step."""
         day, slot = divmod(step, self.slots_per_day)
         return day, slot, (self.start_weekday + day) % 7
+
+    def policy_context(self, segment: np.ndarray, instrumented: Sequence[str]) -> PolicyContext:
+        """What a policy may know before a run of this world with these users' segments."""
+        return PolicyContext(
+            scenario=self.scenario,
+            n_users=int(segment.shape[0]),
+            element_ids=self.element_ids,
+            layout_elements=self.layout_elements,
+            pushed_elements=self.pushed_elements,
+            default_layout=self.default_layout,
+            core_slot=self.core_slot,
+            segment=readonly(segment.copy()),
+            instrumented=tuple(instrumented),
+            slots_per_day=self.slots_per_day,
+            n_steps=self.n_steps,
+        )
 
     def default_notify(self, step: int, segment: np.ndarray) -> np.ndarray:
         """The default schedule's sends at ``step`` for users of ``segment`` (N x M bools)."""

@@ -36,10 +36,10 @@ time up to day ``act_by_day``.
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
 from outcome_gym.sim._rows import rowany, rowmin, rowsum

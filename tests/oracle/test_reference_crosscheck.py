@@ -51,11 +51,17 @@ RATES = (
     "minutes",
     "opens",
     "delivered",
+    "interruption_minutes",
     "goal_progress",
     "goal_minutes",
     "distraction_minutes",
+    "device_switch_events",
+    "colleague_share_events",
+    "support_contact_events",
     "support_tickets",
+    "work.arrived",
     "work.completed",
+    "work.ttc_steps",
     "work.completed_on_time",
     "work.failed",
     "work.abandoned",
@@ -143,3 +149,16 @@ def test_per_agent_reference_agrees_with_vectorized_model(variant):
     assert (vec.mean(axis=0) > 0).all(), "every compared rate must be exercised by the scenario"
     bad = [line for line, d, s in zip(lines, diff, se, strict=True) if abs(d) > Z * s + 1e-12]
     assert not bad, "aggregates differ by more than 4 SE:\n" + "\n".join(bad)
+
+
+def test_reference_records_every_total_the_model_records():
+    """A per-user total added to ``sim/`` must be added to the reference too (and vice versa)."""
+    ref = _reference_module()
+    scenario = ref.load_bench_scenario(40, 2)
+    model = SimulationModel(scenario, 0, mesa_agents=False)
+    while not model.done:
+        model.advance(model.default_action())
+    reference = ref.ReferenceModel(scenario, 0)
+    while not reference.done:
+        reference.step()
+    assert set(model.totals) == set(reference.per_user_means()) - {"churned"}

@@ -1,4 +1,4 @@
-"""Guardrails: constraints applied after the policy and before users see anything (DESIGN step 2).
+"""Guardrails: constraints applied after the policy and before users see anything (docs/design.md, step 2).
 
 The layer projects every action into the allowed set and counts each modification per user, by kind:
 

@@ -20,11 +20,11 @@ from outcome_gym.sim import interface as itf
 from outcome_gym.sim._mesa import mesa
 from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
-from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions, trust
+from outcome_gym.sim.daily import start_day
+from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
 from outcome_gym.sim.mechanisms.goals import Goals
-from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.mechanisms.observation import receptivity_signal
 from outcome_gym.sim.network import Teams, build_teams, team_graph
 from outcome_gym.sim.population import Population, build_population
@@ -119,7 +119,8 @@ class SimulationModel(mesa.Model):
         self.observe()  # draws this step's observation noise whether or not the caller looked
         t = self.t
         day, slot, weekday = self.world.time_of(t)
-        churned = self._start_day(day, t) if slot == 0 else np.zeros(self.pop.n, bool)
+        churned = (start_day(self.pop, self.goals, self.params, self.streams, day, t)
+                   if slot == 0 else np.zeros(self.pop.n, bool))
         layout = np.asarray(action.layout, dtype=np.int16)
         # drawn with the observation; users who churned at today's start are no longer available
         avail = self._available_now() & self.pop.active
@@ -152,35 +153,6 @@ class SimulationModel(mesa.Model):
                                         pop.active, weekday, slot, u)
             self._avail_step = self.t
         return self._avail_now
-
-    def _start_day(self, day: int, step: int) -> np.ndarray:
-        """Close yesterday (step 8), then refill attention and start the goals' day; who churned."""
-        pop, p = self.pop, self.params
-        churned = self._close_day(day) if day > 0 else np.zeros(pop.n, bool)
-        pop.attention_left[:] = np.where(pop.active, pop.attention_budget, 0.0)
-        self.goals.day_start(day, step, self.streams["arrivals"])
-        pop.fatigue *= 1.0 - pop.fatigue_recovery
-        pop.wear *= 1.0 - p.day.wear_recovery
-        pop.sent_today[:] = 0
-        pop.residue[:] = 0.0  # a night's rest clears residue
-        return churned
-
-    def _close_day(self, day: int) -> np.ndarray:
-        """Step 8, once a day: habits, trust and churn from the day's accumulators."""
-        pop, p = self.pop, self.params
-        pop.habit, pop.missed_days = update_habit(
-            pop.habit, pop.habit_rate[:, None], pop.used_today, pop.missed_days, p.day.habit_fade)
-        pop.app_habit, pop.app_missed = update_habit(
-            pop.app_habit, pop.habit_rate, pop.session_today, pop.app_missed, p.day.habit_fade)
-        pop.trust = trust.update_trust(p.trust, pop.trust, pop.progress_today, pop.waste_today,
-                                       rowsum(pop.sent_today), pop.failures_today)
-        quit_now = trust.churn(p.trust, pop.trust, pop.churn_sensitivity, pop.active,
-                               self.streams["churn"].random(pop.n))
-        pop.active &= ~quit_now
-        pop.churn_day[quit_now] = day
-        pop.reset_day()
-        self._check("habits/trust", pop.trust, pop.app_habit)
-        return quit_now
 
     def _notifications(
         self, notify: np.ndarray, avail: np.ndarray, need: np.ndarray

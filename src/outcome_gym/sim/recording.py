@@ -1,5 +1,7 @@
-"""What a step records (DESIGN step 10): per-user metrics, their per-segment sums, the run's
-per-user totals, layout divergence, and what the product gets to see of it.
+"""What a step records (docs/design.md, step 10).
+
+Per-user metrics, their per-segment sums, the run's per-user totals, layout divergence, and what
+the product gets to see of it.
 
 The model hands one :class:`StepOutcome` (what the step did to every user) to its
 :class:`Recorder`, which returns the immutable :class:`~outcome_gym.sim.interface.StepRecord`

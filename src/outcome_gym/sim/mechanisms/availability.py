@@ -1,4 +1,4 @@
-"""Availability: whether a user has time and context to act in this slot (DESIGN step 3).
+"""Availability: whether a user has time and context to act in this slot (docs/design.md, step 3).
 
     p[n] = weekday[seg(n), w] * slot[seg(n), s] * scale[n];   available = active and U < p
 

@@ -1,4 +1,4 @@
-"""Context events and what makes them fail (DESIGN step 9).
+"""Context events and what makes them fail (docs/design.md, step 9).
 
 Per active user and slot, each kind happens with probability rate_per_day / S:
 

@@ -1,4 +1,4 @@
-"""In-session scanning, choice, attention and focus (DESIGN step 6).
+"""In-session scanning, choice, attention and focus (docs/design.md, step 6).
 
 A session is a short sequence of rounds (at most ``max_engagements``), vectorized over all users in
 session. At the start the user draws how deep they scan: depth = 1 + Geometric(1 - cascade_continue)

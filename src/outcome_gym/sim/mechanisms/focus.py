@@ -1,4 +1,4 @@
-"""Focus residue and the day's attention budget (DESIGN steps 4, 6 and 9).
+"""Focus residue and the day's attention budget (docs/design.md, steps 4, 6 and 9).
 
 Attention residue: a distraction, an interruption or a failed hand-over leaves part of the mind on
 what was left, and focus drops by the residue for what follows (mark2005, altmann2007):

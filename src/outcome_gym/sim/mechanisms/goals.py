@@ -1,4 +1,4 @@
-"""Goal dynamics for the three goal kinds (DESIGN step 7).
+"""Goal dynamics for the three goal kinds (docs/design.md, step 7).
 
 Every goal state exposes the same small interface, vectorized over users:
 
@@ -49,40 +49,37 @@ Events = dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
-class TasksSpec:
-    """A tasks goal, compiled (see the scenario's ``TasksGoal`` for each field's meaning).
+class _Spec:
+    """A goal, compiled: its id and, per per-user parameter, one distribution per segment.
 
-    ``per_user`` maps ``arrival_rate``, ``deadline_days`` and ``effort`` to one distribution per
-    segment (the segment's ``goal_params`` override, else the goal's own).
+    Each segment's distribution is its ``goal_params`` override, else the goal's own.
     """
 
     id: str
     per_user: Mapping[str, tuple[Param, ...]]
-    max_pending: int
-    late_days: float
-    kind: str = "tasks"
 
 
 @dataclass(frozen=True)
-class BudgetSpec:
-    """A budget goal, compiled (``per_user``: ``spend_ratio`` and ``effort`` per segment)."""
+class TasksSpec(_Spec):
+    """A tasks goal (``per_user``: ``arrival_rate``, ``deadline_days``, ``effort``)."""
 
-    id: str
-    per_user: Mapping[str, tuple[Param, ...]]
+    max_pending: int
+    late_days: float
+
+
+@dataclass(frozen=True)
+class BudgetSpec(_Spec):
+    """A budget goal (``per_user``: ``spend_ratio``, ``effort``)."""
+
     window_days: int
     daily_noise: float
     adjustment: float
     act_by_day: int
-    kind: str = "budget"
 
 
 @dataclass(frozen=True)
-class PracticeSpec:
-    """A practice goal, compiled (``per_user``: ``effort`` per segment)."""
-
-    id: str
-    per_user: Mapping[str, tuple[Param, ...]]
-    kind: str = "practice"
+class PracticeSpec(_Spec):
+    """A practice goal (``per_user``: ``effort``)."""
 
 
 GoalSpec = TasksSpec | BudgetSpec | PracticeSpec

@@ -1,4 +1,4 @@
-"""What the product can observe (DESIGN step 10): behaviour logs, a noisy receptivity signal, and
+"""What the product can observe (docs/design.md, step 10): behaviour logs, a noisy receptivity signal, and
 only the instrumented outcome events, late and noisy.
 
 Receptivity signal: the true state (available now) is hidden. The policy sees

@@ -1,4 +1,4 @@
-"""Session start (DESIGN step 5).
+"""Session start (docs/design.md, step 5).
 
 An available user opens the product in this slot with probability
 

@@ -1,4 +1,4 @@
-"""Trust and churn (DESIGN step 8).
+"""Trust and churn (docs/design.md, step 8).
 
 Once a day:
 

@@ -25,6 +25,7 @@ from outcome_gym.product.guardrails import KINDS, GuardrailLayer, Mode, make_gua
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.interface import (
     Action,
+    Feedback,
     Observation,
     PolicyContext,
     StepRecord,
@@ -54,7 +55,7 @@ class StepResult:
     guardrail_counts: Mapping[str, np.ndarray]
 
     @property
-    def feedback(self) -> Any:
+    def feedback(self) -> Feedback:
         """The per-user feedback for a learning policy (``record.feedback``)."""
         return self.record.feedback
 

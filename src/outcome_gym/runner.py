@@ -1,7 +1,8 @@
 """Running one policy on one scenario under one seed, and writing the result.
 
-scenario -> SimulationModel(scenario, seed) -> loop {obs = model.observe(); action = policy.act(obs);
-record = model.advance(action); policy.update(obs, action, record.feedback); collect(record)}
+scenario -> Product(scenario, seed, guardrails) -> loop {obs = product.observe();
+action = policy.act(obs); result = product.step(action)  (validate -> guard -> advance);
+policy.update(obs, result.action, result.feedback); collect(result.record)}
 -> RunResult (tables + summary + manifest)
 """
 
@@ -22,9 +23,8 @@ from outcome_gym.errors import OutcomeGymError, PolicyError
 from outcome_gym.metrics.summary import summarize
 from outcome_gym.metrics.tables import StepCollector
 from outcome_gym.policies import make
-from outcome_gym.product.guardrails import make_guardrails
+from outcome_gym.product import Product
 from outcome_gym.scenario import Scenario, scenario_hash, scenario_to_dict
-from outcome_gym.sim.interface import validate_action
 from outcome_gym.sim.model import SimulationModel
 
 DEPENDENCIES = ("numpy", "pandas", "pyarrow", "mesa", "gymnasium", "pydantic", "networkx")
@@ -97,9 +97,10 @@ def run(
     else:
         name, pol = getattr(policy, "name", type(policy).__name__), policy
         params = pol.get_params() if hasattr(pol, "get_params") else {}
-    model = SimulationModel(scenario, seed, mesa_agents=False)
+    product = Product(scenario, seed, guardrails=guardrails,
+                      guardrail_mode=guardrail_mode)  # type: ignore[arg-type]
+    model, guard = product.model, product.guardrails
     pol.reset(model.context, model.streams.policy_seed())
-    guard = make_guardrails(model.context, guardrails, guardrail_mode)  # type: ignore[arg-type]
     collector = StepCollector(model.world.segment_ids, model.world.element_ids)
     bar = tqdm(
         total=model.world.n_steps,
@@ -110,16 +111,13 @@ def run(
         leave=False,
     )
     with bar:
-        while not model.done:
-            obs = model.observe()
+        while not product.done:
+            obs = product.observe()
             if before_act is not None:
                 before_act(model)
-            action = _act(pol, name, obs, model.t)
-            validate_action(action, model.context, name, model.t)
-            action = guard.apply(action, obs)
-            record = model.advance(action)
-            pol.update(obs, action, record.feedback)
-            collector.update(record)
+            step = product.step(_act(pol, name, obs, model.t), who=name)
+            pol.update(obs, step.action, step.feedback)
+            collector.update(step.record)
             bar.update(1)
     steps = collector.steps_table()
     users = pd.DataFrame(model.user_state())

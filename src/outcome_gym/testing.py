@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.errors import ActionError, OutcomeGymError
+from outcome_gym.product import Product
 from outcome_gym.scenario import Scenario
 from outcome_gym.scenario.overrides import with_overrides
-from outcome_gym.sim.interface import Action, Observation, validate_action
-from outcome_gym.sim.model import SimulationModel
+from outcome_gym.sim.interface import Action, Observation
 
 
 class PolicyCheckError(AssertionError):
@@ -48,45 +48,50 @@ def _snapshot(obs: Observation) -> dict[str, np.ndarray]:
 
 
 def _rollout(policy: Any, scenario: Scenario, seed: int, steps: int, name: str) -> list[Action]:
-    model = SimulationModel(scenario, seed, mesa_agents=False)
+    """Run ``policy`` as a run does (through ``Product.step``), checking each step on the way."""
+    product = Product(scenario, seed)
     try:
-        policy.reset(model.context, model.streams.policy_seed())
+        policy.reset(product.context, product.model.streams.policy_seed())
     except OutcomeGymError:
         raise
     except Exception as exc:
         raise PolicyCheckError(f"{name}: reset() raised {type(exc).__name__}: {exc}") from exc
     actions = []
-    for _ in range(min(steps, model.world.n_steps)):
-        obs = model.observe()
+    for _ in range(min(steps, product.model.world.n_steps)):
+        obs = product.observe()
         before = _snapshot(obs)
         try:
             action = policy.act(obs)
         except Exception as exc:
-            raise PolicyCheckError(f"{name}: act() raised at step {model.t}: "
+            raise PolicyCheckError(f"{name}: act() raised at step {product.t}: "
                                    f"{type(exc).__name__}: {exc}") from exc
         try:
-            validate_action(action, model.context, name, model.t)
+            step = product.step(action, who=name)
         except ActionError as exc:
             raise PolicyCheckError(f"{name}: invalid action: {exc}") from exc
-        for key, arr in before.items():
-            now = _snapshot(obs)[key]
-            if not np.array_equal(arr, now):
-                raise PolicyCheckError(f"{name}: act() mutated the observation ('{key}') "
-                                       f"at step {model.t}")
-        for key in ("layout", "notify"):
-            for okey in ("layout", "clicks", "opened", "delivered"):
-                if np.shares_memory(np.asarray(getattr(action, key)), np.asarray(getattr(obs, okey))):
-                    raise PolicyCheckError(f"{name}: action.{key} shares memory with "
-                                           f"observation.{okey} at step {model.t}")
-        record = model.advance(action)
+        _check_untouched(name, obs, before, action, step.record.step)
         try:
-            policy.update(obs, action, record.feedback)
+            policy.update(obs, step.action, step.feedback)
         except Exception as exc:
-            raise PolicyCheckError(f"{name}: update() raised at step {record.step}: "
+            raise PolicyCheckError(f"{name}: update() raised at step {step.record.step}: "
                                    f"{type(exc).__name__}: {exc}") from exc
         actions.append(Action(layout=np.array(action.layout, copy=True),
                               notify=np.array(action.notify, copy=True)))
     return actions
+
+
+def _check_untouched(name: str, obs: Observation, before: dict[str, np.ndarray], action: Action,
+                     t: int) -> None:
+    """``act()`` left the observation as it was and returned arrays of its own."""
+    now = _snapshot(obs)
+    for key, arr in before.items():
+        if not np.array_equal(arr, now[key]):
+            raise PolicyCheckError(f"{name}: act() mutated the observation ('{key}') at step {t}")
+    for key in ("layout", "notify"):
+        for okey in ("layout", "clicks", "opened", "delivered"):
+            if np.shares_memory(np.asarray(getattr(action, key)), np.asarray(getattr(obs, okey))):
+                raise PolicyCheckError(f"{name}: action.{key} shares memory with "
+                                       f"observation.{okey} at step {t}")
 
 
 def check_policy(policy: Any, scenario: Scenario | str | Path = "productivity_tool", *,

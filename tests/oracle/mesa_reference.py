@@ -11,19 +11,21 @@ in distribution, not draw for draw.
 
 It exists for two reasons only: the per-agent baseline of the speed ratio printed by
 ``benchmarks/bench_step.py``, and the statistical cross-check in
-``tests/sim/test_reference_crosscheck.py``. It runs the static policy (default layout, default
+``tests/oracle/test_reference_crosscheck.py``. It runs the static policy (default layout, default
 notification schedule for everyone); guardrails never change a static action.
 
-Known places where this file mirrors the vectorized code literally rather than the design text
-(kept identical on purpose so that aggregates agree; see the benchmark report):
+Places where this file mirrors the vectorized code literally rather than the design text (kept
+identical on purpose so that aggregates agree):
 
-* a task's urgency uses the step last seen by the task state (``TasksState.need`` reads
-  ``self.step``, set at day start and in ``apply``), i.e. the previous step within a day;
-* a context failure costs attention and trust only (no focus residue, no progress loss);
+* a task's urgency is measured at the current step, before this step's progress;
+* a context failure costs attention, focus residue and trust (no progress is lost);
 * goals of churned users keep ticking (tasks arrive and fail, budgets are spent);
-* an opened notification is engaged (minutes, progress) even when its own interruption used up the
-  last attention so that no session starts, and an opened notification that serves no goal leaves
-  no focus residue (a distracting pick in the session does).
+* opening a notification starts a session even when its own interruption used up the last
+  attention (the session then engages nothing), and an opened notification that serves no goal
+  leaves focus residue, as a distracting pick in the session does.
+
+When a mechanism in ``outcome_gym.sim`` changes, change it here too: the cross-check
+(``tests/oracle/test_reference_crosscheck.py``) compares the two on a small world.
 """
 
 from __future__ import annotations
@@ -368,13 +370,15 @@ class ReferenceUser(mesa.Agent):
         need = [0.0] * m.n_goals
         remaining = [0.0] * m.n_goals
         for g, state in self.goals:
+            if state.kind == "tasks":
+                state.step = m.t  # urgency is measured now, not at the last credited step
             need[g] = state.need()
             remaining[g] = state.remaining()
         opened = self.notifications(available, need) if self.active else []
-        started = (
-            available
-            and self.attention_left > 0  # no attention left today: no session
-            and (bool(opened) or m.random.random() < self.session_probability(need))
+        # no attention left today: no session, except for a user who just opened a notification
+        started = available and (
+            bool(opened)
+            or (self.attention_left > 0 and m.random.random() < self.session_probability(need))
         )
         progress = [0.0] * m.n_goals
         if opened or started:
@@ -532,8 +536,9 @@ class ReferenceUser(mesa.Agent):
             if useful:
                 goal_min += cost
                 useful_opens.append(j)
-            else:
+            else:  # a distracting open leaves residue, as a distracting pick does
                 distraction += cost
+                residue += m.um.residue * (1.0 - residue)
             clicks += 1
             self.used_today[e] = True
         if opened:
@@ -545,7 +550,7 @@ class ReferenceUser(mesa.Agent):
             minutes += more[1]
             goal_min += more[2]
             distraction += more[3]
-            self.residue = residue
+        self.residue = residue
         self.attention_left = attention
         total_progress = sum(progress)
         self.progress_today += total_progress
@@ -681,6 +686,8 @@ class ReferenceUser(mesa.Agent):
             self.attention_left = max(self.attention_left - ctx.failure_minutes * failed, 0.0)
             self.failures_today += failed
             self.totals["support_tickets"] += failed
+            # a failed hand-over leaves the user confused: focus residue, like a distraction
+            self.residue += m.um.residue * (1.0 - self.residue)
 
     def record_events(self) -> None:
         """Instrumented events reach the product late and noisy (observation.EventPipe)."""

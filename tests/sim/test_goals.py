@@ -7,6 +7,7 @@ import pytest
 
 from outcome_gym.scenario.schema import BudgetGoal, PracticeGoal, TasksGoal
 from outcome_gym.sim.mechanisms.goals import BudgetState, PracticeState, TasksState
+from outcome_gym.sim.params import goal_spec
 
 
 class _ZeroPoisson:
@@ -22,7 +23,8 @@ class _ZeroPoisson:
 
 def _tasks(tiny, n=2, **kw):
     goal = TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2, effort=1.0, **kw)
-    return TasksState(goal, tiny, np.ones(n, bool), np.zeros(n, np.int16), np.random.default_rng(0))
+    return TasksState(goal_spec(goal, tiny.population.segments), tiny.clock.slots_per_day,
+                      np.ones(n, bool), np.zeros(n, np.int16), np.random.default_rng(0))
 
 
 def test_tasks_arrive_complete_earliest_deadline_first(tiny):
@@ -61,7 +63,8 @@ def test_late_tasks_are_abandoned_after_late_days(tiny):
 def _budget(tiny, ratio=1.2):
     goal = BudgetGoal(kind="budget", id="budget", window_days=10, spend_ratio=ratio,
                       daily_noise=0.0, effort=1.0, act_by_day=5, adjustment=1.0)
-    return BudgetState(goal, tiny, np.ones(1, bool), np.zeros(1, np.int16), np.random.default_rng(0))
+    return BudgetState(goal_spec(goal, tiny.population.segments), np.ones(1, bool),
+                       np.zeros(1, np.int16), np.random.default_rng(0))
 
 
 def test_budget_crossing_and_adjustment_removes_projected_excess(tiny):
@@ -99,7 +102,8 @@ def test_budget_late_adjustment_saves_less(tiny):
 
 def test_practice_counts_a_day_once_and_builds_habit(tiny):
     goal = PracticeGoal(kind="practice", id="practice", effort=1.0)
-    st = PracticeState(goal, tiny, np.ones(2, bool), np.zeros(2, np.int16),
+    st = PracticeState(goal_spec(goal, tiny.population.segments), np.ones(2, bool),
+                       np.zeros(2, np.int16),
                        np.random.default_rng(0), np.full(2, 0.5, np.float32), 0.01)
     st.day_start(0, 0, None)
     assert st.apply(np.array([0.6, 1.0]), 0)["practised"].tolist() == [0, 1]

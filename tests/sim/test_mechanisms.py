@@ -11,6 +11,7 @@ from outcome_gym.sim.mechanisms import context, engagement, notifications, sessi
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.mechanisms.observation import EventPipe, receptivity_signal, signal_separation
+from outcome_gym.sim.params import params_of
 from outcome_gym.sim.population import habit_rate_from_days
 
 UM = UserModel()
@@ -82,7 +83,7 @@ def test_choice_is_logit_with_position_discount_and_no_click(u_choice, expected_
     # weights: w0 = e^0 * 1 = 1; w1 = 2 * 2^-0.8 = 1.1487; total = 1 + 1 + 1.1487 = 3.1487
     # cumulative shares: pos 0 below 0.3176, pos 1 below 0.6824, else no click
     u = np.array([[0.5, u_choice, 0.9, 0.9]])
-    out = engagement.run_sessions(um, _one_user_inputs([0, 1]), appeal, cost, value, u)
+    out = engagement.run_sessions(params_of(um).choice, _one_user_inputs([0, 1]), appeal, cost, value, u)
     if expected_pos is None:
         assert out.clicks[0] == 0
     else:
@@ -99,7 +100,7 @@ def test_goal_progress_uses_focus_and_distraction_leaves_residue():
     value = np.array([[0.0], [1.0]])
     u = np.full((1, 6), 0.01)
     inp = _one_user_inputs([0, 1], need=np.ones((1, 1)), remaining=np.ones((1, 1)))
-    out = engagement.run_sessions(um, inp, appeal, cost, value, u)
+    out = engagement.run_sessions(params_of(um).choice, inp, appeal, cost, value, u)
     assert out.clicks[0] == 2
     assert out.distraction_minutes[0] == 2.0
     assert out.residue[0] == pytest.approx(1 - 0.8 * 0.8)
@@ -112,16 +113,16 @@ def test_useful_engagement_progress_is_value_times_focus():
     value = np.array([[0.0], [0.6]])
     inp = _one_user_inputs([0, 1], need=np.ones((1, 1)), remaining=np.ones((1, 1)),
                            residue=np.array([0.5]))
-    out = engagement.run_sessions(um, inp, appeal, np.ones(2), value, np.full((1, 4), 0.5))
+    out = engagement.run_sessions(params_of(um).choice, inp, appeal, np.ones(2), value, np.full((1, 4), 0.5))
     assert out.progress[0, 0] == pytest.approx(0.3)
     assert out.goal_minutes[0] == 1.0
 
 
 def test_session_ends_when_attention_runs_out():
     um = UserModel(cascade_continue=1.0, max_engagements=8, no_click_mass=1e-9)
-    out = engagement.run_sessions(um, _one_user_inputs([0, 1], attention_left=np.array([3.0])),
-                                  np.array([5.0, -50.0]), np.array([2.0, 1.0]), np.zeros((2, 1)),
-                                  np.full((1, 18), 0.5))
+    inp = _one_user_inputs([0, 1], attention_left=np.array([3.0]))
+    out = engagement.run_sessions(params_of(um).choice, inp, np.array([5.0, -50.0]),
+                                  np.array([2.0, 1.0]), np.zeros((2, 1)), np.full((1, 18), 0.5))
     assert out.clicks[0] == 2 and out.attention_left[0] == 0.0
 
 
@@ -131,7 +132,7 @@ def test_fatigue_saturates():
 
 
 def test_open_logit_hand_worked():
-    um = UserModel()
+    um = params_of(UserModel()).notifications
     logit = notifications.open_logit(
         um, appeal=np.array([0.5]), susceptibility=np.array([2.0]), goal_weight=np.array([1.0]),
         relevance=np.array([[0.4]]), receptive=np.array([True]), fatigue=np.array([0.2]),
@@ -146,8 +147,9 @@ def test_optout_hazard_grows_with_volume_and_only_unreceptive_cannot_open():
     sent = np.array([[1], [5]], dtype=np.int16)
     trust_c = np.full((2, 1), 0.5)
     u_out = np.array([[0.02], [0.02]])  # hazard: 0.01 * 1 * 1 = 0.01 vs 0.01 * 5 * 1 = 0.05
-    d = notifications.deliver(um, delivered, np.full((2, 1), 10.0), np.array([False, False]), sent,
-                              trust_c, np.array([0]), 1, np.zeros((2, 1)), u_out)
+    d = notifications.deliver(params_of(um).notifications, delivered, np.full((2, 1), 10.0),
+                              np.array([False, False]), sent, trust_c, np.array([0]), 1,
+                              np.zeros((2, 1)), u_out)
     assert d.opened.sum() == 0  # unavailable users do not open
     assert d.opted_out[:, 0].tolist() == [False, True]
     assert d.interruption_minutes.tolist() == [0.25, 0.25]
@@ -157,18 +159,20 @@ def test_session_start_probability():
     um = UserModel()
     u = np.array([0.2, 0.2, 0.9])
     # rate = 4/4 * e^0 * (1 + 0) * (0.5 + 0.5) = 1 -> p = 1 - e^-1 = 0.632
-    out = sessions.session_start(um, np.array([True, False, True]), np.array([False, False, True]),
-                                 np.full(3, 4.0), np.zeros(3), np.zeros(3), np.full(3, 0.5), 4, u)
+    out = sessions.session_start(params_of(um).sessions, np.array([True, False, True]),
+                                 np.array([False, False, True]), np.full(3, 4.0), np.zeros(3),
+                                 np.zeros(3), np.full(3, 0.5), 4, u)
     assert out.tolist() == [True, False, True]  # unavailable never; opened always
 
 
 def test_trust_update_and_churn_hazard():
     um = UserModel(trust_gain=0.1, trust_waste=0.01, trust_overload=0.05, overload_free=3,
                    churn_trust=0.4, churn_rate=0.2)
-    t = trust.update_trust(um, np.array([0.5]), np.array([2.0]), np.array([10.0]),
-                           np.array([5]), np.array([1]), 0.02)
+    tp = params_of(um, ContextEvents(failure_trust_cost=0.02)).trust
+    t = trust.update_trust(tp, np.array([0.5]), np.array([2.0]), np.array([10.0]),
+                           np.array([5]), np.array([1]))
     assert t[0] == pytest.approx(0.5 + 0.2 - 0.1 - 0.1 - 0.02)
-    h = trust.churn_hazard(um, np.array([0.1, 0.5]), np.array([1.0, 1.0]))
+    h = trust.churn_hazard(tp, np.array([0.1, 0.5]), np.array([1.0, 1.0]))
     assert h.tolist() == pytest.approx([0.2 * 0.75, 0.0])
 
 
@@ -184,7 +188,7 @@ def test_layout_distance_weights_core():
 def test_context_failure_probability_monotone_in_distance():
     ctx = ContextEvents(base_failure=0.05, distance_sensitivity=1.5)
     d = np.linspace(0, 1, 11)
-    p = context.failure_probability(ctx, d)
+    p = context.failure_probability(params_of(UM, ctx).context, d)
     assert p[0] == pytest.approx(0.05)
     assert np.all(np.diff(p) > 0)
     assert p[-1] == pytest.approx(0.05 + 0.95 * (1 - np.exp(-1.5)))
@@ -206,7 +210,7 @@ def test_event_pipe_delays_and_drops():
     inst = Instrumentation.model_validate({"events": [
         {"event": "g.completed", "delay_steps": 2},
         {"event": "g.failed", "delay_steps": 0, "miss_rate": 1.0}]})
-    pipe = EventPipe(inst, 3)
+    pipe = EventPipe(params_of(UM, inst=inst).events, 3)
     zeros = np.zeros((4, 3))
     seen = [pipe.push(t, {"g.completed": np.array([t, 0, 1]), "g.failed": np.ones(3)}, zeros)
             for t in range(4)]

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from outcome_gym.errors import ActionError, NumericalError
+from outcome_gym.sim.agents import UserAgent
 from outcome_gym.sim.interface import Action
-from outcome_gym.sim.model import SimulationModel, UserAgent
+from outcome_gym.sim.model import SimulationModel
 
 
 def test_agents_are_views_onto_population(tiny):

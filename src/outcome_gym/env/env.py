@@ -1,8 +1,8 @@
 """``PersonalizationEnv``: one synthetic population as a Gymnasium environment.
 
 The run loop of :func:`outcome_gym.runner.run` with the policy outside: ``reset`` builds a fresh
-:class:`~outcome_gym.sim.model.SimulationModel` from the env's ``np_random``; ``step`` checks the
-native action, passes it through the guardrail layer and advances the model one time slot.
+:class:`~outcome_gym.product.Product` (model + guardrail layer) from the env's ``np_random``;
+``step`` decodes the native action and hands it to ``Product.step`` (validate -> guard -> advance).
 
 * reward: the mean over all N users of the objective's per-user reward (churned users count 0);
 * terminated: every user has churned; truncated: the scenario's horizon is reached;
@@ -31,7 +31,8 @@ from outcome_gym.env.spaces import (
     layout_lookup,
     observation_space,
 )
-from outcome_gym.product.guardrails import Mode, make_guardrails
+from outcome_gym.product import Product
+from outcome_gym.product.guardrails import Mode
 from outcome_gym.product.objectives import make_objective
 from outcome_gym.product.variants import Variants, build_variants
 from outcome_gym.scenario import Scenario, load_scenario
@@ -101,18 +102,18 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self.objective_params = dict(objective_params or {})
         self.guardrails = guardrails
         self.guardrail_mode = guardrail_mode
-        # Segments are allocated deterministically, so any seed's context is every seed's context.
-        self.context: PolicyContext = SimulationModel(self.scenario, 0, mesa_agents=False).context
+        # Segments are allocated deterministically, so any seed's context is every seed's context;
+        # building the product once also checks the guardrail overrides (fail fast).
+        self.context: PolicyContext = Product(
+            self.scenario, 0, guardrails=guardrails, guardrail_mode=guardrail_mode
+        ).context
         make_objective(objective, self.context, **self.objective_params)  # fail fast
-        make_guardrails(self.context, guardrails, guardrail_mode)
         self._lookup = layout_lookup(self.context)
         self._variants: Variants | None = None
         self.observation_space = observation_space(self.context)
         self.action_space = action_space(self.context)
-        self._model: SimulationModel | None = None
+        self._product: Product | None = None
         self._objective: Any = None
-        self._guard: Any = None
-        self._obs: Observation | None = None
         self._ended = False
         self.model_seed: int | None = None
         self.last_record: StepRecord | None = None
@@ -139,13 +140,13 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         if model_seed is None:
             model_seed = int(self.np_random.integers(0, MAX_MODEL_SEED))
         self.model_seed = int(model_seed)
-        self._model = SimulationModel(self.scenario, self.model_seed, mesa_agents=False)
-        ctx = self._model.context
-        self._objective = make_objective(self.objective, ctx, **self.objective_params)
-        self._guard = make_guardrails(ctx, self.guardrails, self.guardrail_mode)
+        product = Product(self.scenario, self.model_seed, guardrails=self.guardrails,
+                          guardrail_mode=self.guardrail_mode)
+        self._product = product
+        self._objective = make_objective(self.objective, product.context, **self.objective_params)
         self._ended = False
         self.last_record = None
-        obs = self._observe()
+        obs = product.observe()
         return self._encode(obs), {**self._clock(obs), "model_seed": self.model_seed}
 
     def step(
@@ -204,13 +205,12 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
     # --- internals ---------------------------------------------------------------------------
 
     def _require_model(self) -> SimulationModel:
-        if self._model is None:
-            raise ResetNeeded("call reset() before step()")
-        return self._model
+        return self._require_product().model
 
-    def _observe(self) -> Observation:
-        self._obs = self._require_model().observe()
-        return self._obs
+    def _require_product(self) -> Product:
+        if self._product is None:
+            raise ResetNeeded("call reset() before step()")
+        return self._product
 
     def _encode(self, obs: Observation) -> dict[str, np.ndarray]:
         return encode_observation(obs, self.context, self._lookup)
@@ -218,15 +218,13 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
     def _advance(
         self, action: Action
     ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        model, before = self._require_model(), self._obs
-        assert before is not None  # set by reset() and by every step
-        action = self._guard.apply(action, before)
-        record = model.advance(action)
+        product = self._require_product()
+        record = product.step(action, who=type(self).__name__).record
         self.last_record = record
         reward = float(np.mean(self._objective(record.feedback)))
-        obs = self._observe()
+        obs = product.observe()
         terminated = not bool(np.asarray(obs.active).any())
-        truncated = bool(model.done) and not terminated
+        truncated = bool(product.done) and not terminated
         self._ended = terminated or truncated
         return self._encode(obs), reward, terminated, truncated, self._info(record)
 

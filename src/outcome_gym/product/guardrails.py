@@ -1,4 +1,4 @@
-"""Guardrails: constraints applied after the policy and before users see anything (DESIGN step 2).
+"""Guardrails: constraints applied after the policy and before users see anything (docs/design.md, step 2).
 
 The layer projects every action into the allowed set and counts each modification per user, by kind:
 
@@ -18,6 +18,8 @@ default configuration; a run may override it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -26,9 +28,23 @@ from outcome_gym.errors import ActionError
 from outcome_gym.scenario.schema import Guardrails
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.sim.layout import layout_distance
-from outcome_gym.sim.model import GUARDRAIL_KINDS as KINDS
 
 Mode = Literal["project", "strict", "off"]
+KINDS = ("core_restored", "layout_reverted", "notification_capped", "quiet_slot")
+"""The kinds of modification the layer counts (step metrics ``guardrail_<kind>``)."""
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """An action after the guardrail layer, and what the layer changed to get it.
+
+    Attributes:
+        action: What users will see.
+        counts: Per kind in :data:`KINDS`, N per-user modification counts (zeros when ``off``).
+    """
+
+    action: Action
+    counts: Mapping[str, np.ndarray]
 
 
 class GuardrailLayer:
@@ -62,14 +78,14 @@ class GuardrailLayer:
         self._sent_today = np.zeros(ctx.n_users, dtype=np.int64)
         self._day = -1
 
-    def apply(self, action: Action, obs: Observation) -> Action:
-        """The projected action, with per-user modification counts in ``guardrail_counts``."""
-        if self.mode == "off":
-            return action
+    def apply(self, action: Action, obs: Observation) -> Guarded:
+        """The projected action and the per-user modification counts by kind."""
         n = self.ctx.n_users
+        counts = {k: np.zeros(n, dtype=np.int64) for k in KINDS}
+        if self.mode == "off":
+            return Guarded(action, counts)
         layout = np.array(action.layout, dtype=np.int64, copy=True)
         notify = np.array(action.notify, dtype=bool, copy=True)
-        counts = {k: np.zeros(n, dtype=np.int64) for k in KINDS}
         if self.config.lock_core:
             self._lock_core(layout, counts["core_restored"])
         if self.config.max_layout_distance is not None:
@@ -89,8 +105,7 @@ class GuardrailLayer:
             self._strict(counts["notification_capped"], "exceeds the daily notification cap", None)
             notify &= ~over
         self._sent_today += notify.sum(axis=1)
-        merged = {k: counts[k] + np.asarray(action.guardrail_counts.get(k, 0)) for k in KINDS}
-        return Action(layout=layout, notify=notify, guardrail_counts=merged)
+        return Guarded(Action(layout=layout, notify=notify), counts)
 
     def _strict(self, count: np.ndarray, what: str, slot: int | None) -> None:
         if self.mode == "strict" and count.any():

@@ -6,7 +6,7 @@ cannot change the world by writing into an observation, and a record cannot chan
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -127,16 +127,16 @@ class Observation:
 class Action:
     """A decision for every user this step.
 
+    What the guardrail layer changed travels on the product's step result
+    (:class:`outcome_gym.product.StepResult`), not on the policy's action.
+
     Attributes:
         layout: N x S element indices (each a laid-out element).
         notify: N x M bools, send notification m to user n now.
-        guardrail_counts: Modifications the guardrail layer made, by kind: N per-user counts
-            (filled by the guardrail layer; kinds in ``model.GUARDRAIL_KINDS``).
     """
 
     layout: np.ndarray
     notify: np.ndarray
-    guardrail_counts: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 def validate_action(

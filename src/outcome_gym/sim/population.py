@@ -62,6 +62,14 @@ class Population:
         """Number of users."""
         return int(self.segment.shape[0])
 
+    def reset_day(self) -> None:
+        """Empty the day's accumulators once the day's close has read them."""
+        self.used_today[:] = False
+        self.session_today[:] = False
+        self.progress_today[:] = 0
+        self.waste_today[:] = 0
+        self.failures_today[:] = 0
+
     def nbytes(self) -> int:
         """Bytes held by all arrays."""
         return sum(getattr(self, f.name).nbytes for f in fields(self))

@@ -1,12 +1,23 @@
-"""The scenario compiled into arrays: elements, layout, goals, schedule (shared by all users)."""
+"""The scenario compiled into arrays and small records: elements, layout, goals, schedule,
+availability profiles and every mechanism's parameters (shared by all users, built once per model).
+
+Nothing below ``sim/world.py`` reads the scenario schema: the model and its mechanisms take what
+:func:`compile_world` built.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from outcome_gym.scenario.distributions import Param
 from outcome_gym.scenario.schema import WEEKDAYS, Scenario
+from outcome_gym.sim.interface import PolicyContext, readonly
+from outcome_gym.sim.mechanisms.availability import availability_table
+from outcome_gym.sim.mechanisms.goals import GoalSpec
+from outcome_gym.sim.params import Params, compile_params, goal_spec
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -29,6 +40,11 @@ class World:
         core_slot: S bools, True where the default has a core element (locked position).
         slot_weight: S weights used in layout distance (core_weight on core slots, else 1).
         goal_kinds: per goal, 'tasks' | 'budget' | 'practice'.
+        goals: per goal, its compiled spec (per-user parameter distributions per segment).
+        availability: K x 7 x S availability by segment, weekday and slot.
+        n_users: N.
+        team_size: Distribution of team sizes.
+        params: Every mechanism's parameters.
     """
 
     scenario: Scenario
@@ -53,6 +69,11 @@ class World:
     slots_per_day: int
     n_steps: int
     start_weekday: int
+    goals: tuple[GoalSpec, ...]
+    availability: np.ndarray
+    n_users: int
+    team_size: Param
+    params: Params
     schedule: tuple[ScheduledSend, ...] = ()
 
     @property
@@ -74,6 +95,22 @@ class World:
         """(day, slot, weekday) of a step."""
         day, slot = divmod(step, self.slots_per_day)
         return day, slot, (self.start_weekday + day) % 7
+
+    def policy_context(self, segment: np.ndarray, instrumented: Sequence[str]) -> PolicyContext:
+        """What a policy may know before a run of this world with these users' segments."""
+        return PolicyContext(
+            scenario=self.scenario,
+            n_users=int(segment.shape[0]),
+            element_ids=self.element_ids,
+            layout_elements=self.layout_elements,
+            pushed_elements=self.pushed_elements,
+            default_layout=self.default_layout,
+            core_slot=self.core_slot,
+            segment=readonly(segment.copy()),
+            instrumented=tuple(instrumented),
+            slots_per_day=self.slots_per_day,
+            n_steps=self.n_steps,
+        )
 
     def default_notify(self, step: int, segment: np.ndarray) -> np.ndarray:
         """The default schedule's sends at ``step`` for users of ``segment`` (N x M bools)."""
@@ -164,5 +201,12 @@ def compile_world(scenario: Scenario) -> World:
         slots_per_day=scenario.clock.slots_per_day,
         n_steps=scenario.clock.n_steps,
         start_weekday=WEEKDAYS.index(scenario.clock.start_weekday),
+        goals=tuple(goal_spec(g, scenario.population.segments) for g in scenario.goals),
+        availability=_frozen(availability_table(
+            [(s.availability.weekday, s.availability.slot) for s in scenario.population.segments]
+        )),
+        n_users=scenario.population.size,
+        team_size=scenario.population.team.size,
+        params=compile_params(scenario),
         schedule=_resolve_schedule(scenario, np.flatnonzero(pushed)),
     )

@@ -196,7 +196,7 @@ def run_job(job: Job) -> JobResult:
     """One run with the oracle feed (top-level so a spawn pool can pickle it).
 
     :func:`outcome_gym.runner.run` calls back before each ``act``; there a policy with a ``peek``
-    method gets the users' current need and remaining progress (``SimulationModel._needs``,
+    method gets the users' current need and remaining progress (``SimulationModel.needs``,
     read-only: it sets only the task goals' current step, which ``advance`` sets again). Policy
     statistics (``stats()``) join the flat metrics.
     """
@@ -209,7 +209,7 @@ def run_job(job: Job) -> JobResult:
     peek = getattr(policy, "peek", None)
 
     def oracle(model: Any) -> None:
-        peek(*model._needs())  # the oracle: hidden state, see the docstring
+        peek(*model.needs())  # the oracle: hidden state, see the docstring
 
     res = run(scenario, policy, job.seed, guardrails=job.guardrails,
               before_act=oracle if peek is not None else None)

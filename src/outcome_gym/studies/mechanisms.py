@@ -24,6 +24,7 @@ from outcome_gym.scenario.distributions import LogNormal
 from outcome_gym.scenario.schema import Segment, UserModel
 from outcome_gym.sim.mechanisms import engagement
 from outcome_gym.sim.mechanisms.habits import update_habit
+from outcome_gym.sim.params import choice_params
 from outcome_gym.sim.population import habit_rate_from_days
 from outcome_gym.studies.base import Estimate, Fact, StudyResult, status
 from outcome_gym.studies.spec import StudyParams, params_dict
@@ -68,7 +69,7 @@ def habit_curve(seed: int, n: int) -> tuple[np.ndarray, float]:
 def cascade_sessions(layout: list[int], appeal: np.ndarray, n: int,
                      seed: int) -> engagement.SessionOutcome:
     """One engagement each for ``n`` neutral users shown ``layout`` (no habit, need or fatigue)."""
-    um = UserModel(max_engagements=1)
+    um = choice_params(UserModel(max_engagements=1))
     n_el = appeal.shape[0]
     inp = engagement.SessionInputs(
         layout=np.repeat(np.asarray(layout, np.int16)[None, :], n, axis=0),

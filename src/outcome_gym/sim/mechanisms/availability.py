@@ -1,4 +1,4 @@
-"""Availability: whether a user has time and context to act in this slot (DESIGN step 3).
+"""Availability: whether a user has time and context to act in this slot (docs/design.md, step 3).
 
     p[n] = weekday[seg(n), w] * slot[seg(n), s] * scale[n];   available = active and U < p
 
@@ -9,19 +9,20 @@ policy does, so availability is a common random number across policies.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from outcome_gym.scenario.schema import Scenario
 
+def availability_table(
+    profiles: Sequence[tuple[Sequence[float], Sequence[float]]],
+) -> np.ndarray:
+    """K x 7 x S probabilities: segment x weekday x slot (before the per-user scale).
 
-def availability_table(scenario: Scenario) -> np.ndarray:
-    """K x 7 x S probabilities: segment x weekday x slot (before the per-user scale)."""
-    return np.stack(
-        [
-            np.outer(np.asarray(s.availability.weekday), np.asarray(s.availability.slot))
-            for s in scenario.population.segments
-        ]
-    )
+    Args:
+        profiles: Per segment, its 7 weekday and S slot availabilities.
+    """
+    return np.stack([np.outer(np.asarray(wd), np.asarray(sl)) for wd, sl in profiles])
 
 
 def available(
@@ -36,7 +37,7 @@ def available(
     """Who is available now.
 
     Args:
-        table: From :func:`availability_table`.
+        table: From :func:`availability_table` (``World.availability``).
         segment: N segment indices.
         scale: N per-user multipliers.
         active: N not-churned flags.

@@ -1,4 +1,4 @@
-"""Context events and what makes them fail (DESIGN step 9).
+"""Context events and what makes them fail (docs/design.md, step 9).
 
 Per active user and slot, each kind happens with probability rate_per_day / S:
 
@@ -25,10 +25,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from outcome_gym.scenario.schema import ContextEvents
 from outcome_gym.sim.layout import layout_distance
 
 KINDS = ("device_switch", "colleague_share", "support_contact")
+
+
+@dataclass(frozen=True)
+class ContextParams:
+    """The scenario's ``context`` block as this mechanism reads it (docs/model.md section 4.9).
+
+    Attributes:
+        per_day: Events per active user and day, one per kind in :data:`KINDS` order.
+        base_failure: Failure chance at distance 0.
+        distance_sensitivity: Growth of the failure chance with layout distance.
+        failure_minutes: Attention a failure costs.
+    """
+
+    per_day: tuple[float, float, float]
+    base_failure: float
+    distance_sensitivity: float
+    failure_minutes: float
 
 
 @dataclass(frozen=True)
@@ -39,8 +55,12 @@ class ContextOutcome:
     failures: dict[str, np.ndarray]
     distance: dict[str, np.ndarray]
 
+    def failed(self) -> np.ndarray:
+        """N int16 failures of any kind (each one a support ticket)."""
+        return sum(f.astype(np.int16) for f in self.failures.values())  # type: ignore[return-value]
 
-def failure_probability(ctx: ContextEvents, distance: np.ndarray) -> np.ndarray:
+
+def failure_probability(ctx: ContextParams, distance: np.ndarray) -> np.ndarray:
     """Chance a context event fails at a given weighted layout distance (monotone in distance)."""
     return ctx.base_failure + (1 - ctx.base_failure) * (
         1 - np.exp(-ctx.distance_sensitivity * distance)
@@ -48,7 +68,7 @@ def failure_probability(ctx: ContextEvents, distance: np.ndarray) -> np.ndarray:
 
 
 def context_events(
-    ctx: ContextEvents,
+    ctx: ContextParams,
     slots_per_day: int,
     active: np.ndarray,
     can_switch: np.ndarray,
@@ -65,7 +85,7 @@ def context_events(
     Distances (and the failure draw's comparison) are only computed for the users an event
     happens to; ``distance`` is 0 elsewhere. The uniforms are drawn for every user regardless.
     """
-    rates = (ctx.device_switch_per_day, ctx.colleague_share_per_day, ctx.support_contact_per_day)
+    rates = ctx.per_day
     eligible = (active & can_switch, active & has_colleague, active)
     n = layout.shape[0]
     events, failures, distances = {}, {}, {}

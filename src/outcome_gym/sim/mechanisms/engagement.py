@@ -1,4 +1,4 @@
-"""In-session scanning, choice, attention and focus (DESIGN step 6).
+"""In-session scanning, choice, attention and focus (docs/design.md, step 6).
 
 A session is a short sequence of rounds (at most ``max_engagements``), vectorized over all users in
 session. At the start the user draws how deep they scan: depth = 1 + Geometric(1 - cascade_continue)
@@ -18,21 +18,50 @@ focus <- focus * (1 - residue), for the rest of the session and, fading by ``res
 slot, into the next ones (mark2005, altmann2007). The session also ends when attention
 runs out, or, once every pending need is met, with probability ``need_met_exit`` (outcome-serving
 sessions are short).
+
+Opened notifications are engaged before the session (:func:`engage_opened`): the tap leads to the
+element, which costs its attention and credits its value at the user's current focus; an open that
+serves no pending goal is a distraction and leaves residue like a distracting pick.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from outcome_gym.scenario.schema import UserModel
 from outcome_gym.sim._rows import rowany, rowsum
+from outcome_gym.sim.mechanisms.focus import add_residue
+
+
+@dataclass(frozen=True)
+class ChoiceParams:
+    """The ``user_model`` coefficients of in-session choice (docs/model.md section 4.6).
+
+    Attributes:
+        no_click_mass: Weight of not clicking (recsim).
+        cascade_continue: Chance to scan one position further (recsim, craswell2008).
+        position_exponent: Position discount exponent alpha (trecs).
+        habit_utility, goal_utility, fatigue_utility: Utility weights (module docstring).
+        residue: Focus lost per distracting engagement (mark2005).
+        max_engagements: Rounds per session.
+        need_met_exit: Chance to leave once every pending need is met.
+    """
+
+    no_click_mass: float
+    cascade_continue: float
+    position_exponent: float
+    habit_utility: float
+    goal_utility: float
+    fatigue_utility: float
+    residue: float
+    max_engagements: int
+    need_met_exit: float
 
 
 @dataclass(frozen=True)
 class SessionInputs:
-    """Per-session-user inputs (n rows = users in session)."""
+    """Per-user inputs of engagement (rows = users; a subset of them inside :func:`run_sessions`)."""
 
     layout: np.ndarray  # n x S element indices
     susceptibility: np.ndarray
@@ -61,6 +90,41 @@ class SessionOutcome:
     position_views: np.ndarray  # S, users who scanned each position
 
 
+@dataclass(frozen=True)
+class OpenedOutcome:
+    """What engaging the opened notifications produced (N rows)."""
+
+    progress: np.ndarray  # N x G credited progress
+    remaining: np.ndarray  # N x G progress still needed afterwards
+    minutes: np.ndarray
+    goal_minutes: np.ndarray
+    distraction_minutes: np.ndarray
+    engaged: np.ndarray  # N x E int16 engagement counts
+    useful: np.ndarray  # N x M, the open made goal progress
+    residue: np.ndarray  # N, focus residue afterwards
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """Everything engaged this slot, opened notifications and sessions together (N rows).
+
+    ``attention_left`` and ``residue`` are the users' new state; ``useful_opens`` (N x M) feeds
+    channel trust.
+    """
+
+    progress: np.ndarray  # N x G
+    minutes: np.ndarray
+    goal_minutes: np.ndarray
+    distraction_minutes: np.ndarray
+    element_clicks: np.ndarray  # N x E int16
+    clicks: np.ndarray
+    position_clicks: np.ndarray  # S
+    position_views: np.ndarray  # S
+    attention_left: np.ndarray
+    residue: np.ndarray
+    useful_opens: np.ndarray
+
+
 def position_discount(n_slots: int, alpha: float) -> np.ndarray:
     """(k + 1)^alpha for k = 0..S-1."""
     return np.power(np.arange(1, n_slots + 1, dtype=np.float64), alpha)
@@ -77,7 +141,7 @@ def scan_depth(u: np.ndarray, cont: float, n_slots: int) -> np.ndarray:
 
 
 def run_sessions(
-    um: UserModel,
+    um: ChoiceParams,
     inp: SessionInputs,
     appeal: np.ndarray,
     cost: np.ndarray,
@@ -87,7 +151,7 @@ def run_sessions(
     """Run every session of this slot.
 
     Args:
-        um: User-model parameters.
+        um: The mechanism's coefficients.
         inp: Inputs per session user.
         appeal, cost: Per element (E).
         value: E x G progress per engagement.
@@ -163,7 +227,7 @@ def run_sessions(
         useful = rowany(serves[e] & pending)
         goal_min[go] += np.where(useful, c, 0.0)
         distr_min[go] += np.where(useful, 0.0, c)
-        residue[go] = np.where(useful, res_go, res_go + um.residue * (1 - res_go))
+        residue[go] = np.where(useful, res_go, add_residue(res_go, um.residue))
         met = had_need[go] & ~rowany(rem_go > 0)
         leave = (attention[go] <= 0) | (
             met & (u[go, 1 + um.max_engagements + r] < um.need_met_exit)
@@ -185,3 +249,117 @@ def run_sessions(
         position_clicks=pos_clicks,
         position_views=views.astype(np.int64),
     )
+
+
+def engage_opened(
+    residue_size: float,
+    opened: np.ndarray,
+    pushed: np.ndarray,
+    cost: np.ndarray,
+    value: np.ndarray,
+    remaining: np.ndarray,
+    residue: np.ndarray,
+    n_elements: int,
+) -> OpenedOutcome:
+    """Engage every opened notification, in column order (a loop over notifications, not users).
+
+    Args:
+        residue_size: Focus lost per distracting open (``user_model.residue``).
+        opened: N x M opened notifications.
+        pushed: M element index of each notification column.
+        cost: E attention cost per element.
+        value: E x G progress per engagement.
+        remaining: N x G progress still needed.
+        residue: N focus residue at the start of this slot's engagement.
+        n_elements: E.
+    """
+    n, g = remaining.shape
+    residue = residue.astype(np.float64)
+    progress = np.zeros((n, g))
+    rem = remaining.copy()
+    minutes = np.zeros(n)
+    goal_min = np.zeros(n)
+    distr = np.zeros(n)
+    engaged = np.zeros((n, n_elements), dtype=np.int16)  # <= max_engagements + M per step
+    useful_m = np.zeros_like(opened)
+    for m, e in enumerate(pushed.astype(np.int64)):
+        who = np.flatnonzero(opened[:, m])
+        if who.size == 0:
+            continue
+        gain = np.clip(value[e][None, :] * (1.0 - residue[who])[:, None], 0.0, None)
+        gain = np.minimum(gain, np.maximum(rem[who], 0.0))
+        progress[who] += gain
+        rem[who] -= gain
+        useful = rowany(gain > 0)
+        useful_m[who, m] = useful
+        minutes[who] += cost[e]
+        goal_min[who] += np.where(useful, cost[e], 0.0)
+        distr[who] += np.where(useful, 0.0, cost[e])
+        idle = who[~useful]  # a distracting open leaves residue, as a distracting pick does
+        residue[idle] = add_residue(residue[idle], residue_size)
+        engaged[who, e] += 1
+    return OpenedOutcome(progress, rem, minutes, goal_min, distr, engaged, useful_m, residue)
+
+
+def engage(
+    um: ChoiceParams,
+    inp: SessionInputs,
+    opened: np.ndarray,
+    started: np.ndarray,
+    pushed: np.ndarray,
+    appeal: np.ndarray,
+    cost: np.ndarray,
+    value: np.ndarray,
+    u: np.ndarray,
+) -> Engagement:
+    """Opened notifications first, then the sessions of the users who started one.
+
+    Args:
+        um: The mechanism's coefficients.
+        inp: Inputs for all N users (``remaining``, ``attention_left`` and ``residue`` as the slot
+            stands before engagement).
+        opened: N x M opened notifications.
+        started: N users who started a session.
+        pushed: M element index of each notification column.
+        appeal, cost: Per element (E).
+        value: E x G progress per engagement.
+        u: n x (2 + 2 * max_engagements) uniforms from the ``choice`` stream for the users in
+            session only (drawn for all N and indexed by the caller, so one user's draws never
+            depend on who else is in a session).
+    """
+    idx = np.flatnonzero(started)
+    op = engage_opened(um.residue, opened, pushed, cost, value, inp.remaining, inp.residue,
+                       appeal.shape[0])
+    attention = np.maximum(inp.attention_left - op.minutes, 0.0)
+    now = replace(inp, remaining=op.remaining, attention_left=attention, residue=op.residue)
+    res = run_sessions(um, _rows(now, idx), appeal, cost, value, u)
+    progress, minutes = op.progress, op.minutes
+    progress[idx] += res.progress
+    minutes[idx] += res.minutes
+    op.goal_minutes[idx] += res.goal_minutes
+    op.distraction_minutes[idx] += res.distraction_minutes
+    clicks = rowsum(op.engaged)
+    el_clicks = op.engaged
+    el_clicks[idx] += res.engaged
+    attention[idx] = res.attention_left
+    residue = op.residue.copy()
+    residue[idx] = res.residue
+    clicks[idx] += res.clicks
+    return Engagement(
+        progress=progress,
+        minutes=minutes,
+        goal_minutes=op.goal_minutes,
+        distraction_minutes=op.distraction_minutes,
+        element_clicks=el_clicks,
+        clicks=clicks,
+        position_clicks=res.position_clicks,
+        position_views=res.position_views,
+        attention_left=attention,
+        residue=residue,
+        useful_opens=op.useful,
+    )
+
+
+def _rows(inp: SessionInputs, idx: np.ndarray) -> SessionInputs:
+    """The inputs of the users ``idx``."""
+    return SessionInputs(**{f: getattr(inp, f)[idx] for f in SessionInputs.__dataclass_fields__})

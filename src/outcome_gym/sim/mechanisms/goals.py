@@ -1,4 +1,4 @@
-"""Goal dynamics for the three goal kinds (DESIGN step 7).
+"""Goal dynamics for the three goal kinds (docs/design.md, step 7).
 
 Every goal state exposes the same small interface, vectorized over users:
 
@@ -36,29 +36,62 @@ time up to day ``act_by_day``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
-from outcome_gym.scenario.schema import BudgetGoal, PracticeGoal, Scenario, TasksGoal
 from outcome_gym.sim._rows import rowany, rowmin, rowsum
 from outcome_gym.sim.mechanisms.habits import update_habit
 
 Events = dict[str, np.ndarray]
 
 
+@dataclass(frozen=True)
+class _Spec:
+    """A goal, compiled: its id and, per per-user parameter, one distribution per segment.
+
+    Each segment's distribution is its ``goal_params`` override, else the goal's own.
+    """
+
+    id: str
+    per_user: Mapping[str, tuple[Param, ...]]
+
+
+@dataclass(frozen=True)
+class TasksSpec(_Spec):
+    """A tasks goal (``per_user``: ``arrival_rate``, ``deadline_days``, ``effort``)."""
+
+    max_pending: int
+    late_days: float
+
+
+@dataclass(frozen=True)
+class BudgetSpec(_Spec):
+    """A budget goal (``per_user``: ``spend_ratio``, ``effort``)."""
+
+    window_days: int
+    daily_noise: float
+    adjustment: float
+    act_by_day: int
+
+
+@dataclass(frozen=True)
+class PracticeSpec(_Spec):
+    """A practice goal (``per_user``: ``effort``)."""
+
+
+GoalSpec = TasksSpec | BudgetSpec | PracticeSpec
+
+
 def _per_user(
-    scenario: Scenario,
-    goal_id: str,
-    key: str,
-    default: Param,
-    segment: np.ndarray,
-    rng: np.random.Generator,
+    spec: GoalSpec, key: str, segment: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Draw a goal parameter per user, using a segment's override where it has one."""
+    """Draw a goal parameter per user from its segment's distribution (segments in order)."""
     out = np.empty(segment.shape[0], dtype=np.float64)
-    for k, seg in enumerate(scenario.population.segments):
+    for k, param in enumerate(spec.per_user[key]):
         mask = segment == k
-        param = seg.goal_params.get(goal_id, {}).get(key, default)
         out[mask] = sample_param(param, rng, int(mask.sum()))
     return out
 
@@ -72,33 +105,21 @@ class TasksState:
 
     def __init__(
         self,
-        goal: TasksGoal,
-        scenario: Scenario,
+        spec: TasksSpec,
+        slots_per_day: int,
         has: np.ndarray,
         segment: np.ndarray,
         rng: np.random.Generator,
     ) -> None:
-        n, q = has.shape[0], goal.max_pending
+        n, q = has.shape[0], spec.max_pending
         self.has = has
-        self.rate = (
-            np.clip(
-                _per_user(scenario, goal.id, "arrival_rate", goal.arrival_rate, segment, rng),
-                0,
-                None,
-            )
-            * has
+        self.rate = np.clip(_per_user(spec, "arrival_rate", segment, rng), 0, None) * has
+        self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None).astype(
+            np.float32
         )
-        self.effort = np.clip(
-            _per_user(scenario, goal.id, "effort", goal.effort, segment, rng), 0.01, None
-        ).astype(np.float32)
-        s = scenario.clock.slots_per_day
-        days = np.clip(
-            _per_user(scenario, goal.id, "deadline_days", goal.deadline_days, segment, rng),
-            0.01,
-            None,
-        )
-        self.span = np.maximum(np.rint(days * s), 1).astype(np.int32)
-        self.late_span = round(goal.late_days * s)
+        days = np.clip(_per_user(spec, "deadline_days", segment, rng), 0.01, None)
+        self.span = np.maximum(np.rint(days * slots_per_day), 1).astype(np.int32)
+        self.late_span = round(spec.late_days * slots_per_day)
         self.arrive = np.full((n, q), -1, dtype=np.int32)
         self.deadline = np.zeros((n, q), dtype=np.int32)
         self.left = np.zeros((n, q), dtype=np.float32)
@@ -198,23 +219,17 @@ class BudgetState:
 
     def __init__(
         self,
-        goal: BudgetGoal,
-        scenario: Scenario,
+        spec: BudgetSpec,
         has: np.ndarray,
         segment: np.ndarray,
         rng: np.random.Generator,
     ) -> None:
         n = has.shape[0]
-        self.goal = goal
+        self.goal = spec
         self.has = has
-        self.slots = scenario.clock.slots_per_day
-        ratio = np.clip(
-            _per_user(scenario, goal.id, "spend_ratio", goal.spend_ratio, segment, rng), 0, None
-        )
-        self.base = (ratio / goal.window_days).astype(np.float64)
-        self.effort = np.clip(
-            _per_user(scenario, goal.id, "effort", goal.effort, segment, rng), 0.01, None
-        )
+        ratio = np.clip(_per_user(spec, "spend_ratio", segment, rng), 0, None)
+        self.base = (ratio / spec.window_days).astype(np.float64)
+        self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None)
         self.spent = np.zeros(n)
         self.mult = np.ones(n)
         self.adjusted = np.zeros(n, dtype=bool)
@@ -304,8 +319,7 @@ class PracticeState:
 
     def __init__(
         self,
-        goal: PracticeGoal,
-        scenario: Scenario,
+        spec: PracticeSpec,
         has: np.ndarray,
         segment: np.ndarray,
         rng: np.random.Generator,
@@ -314,9 +328,7 @@ class PracticeState:
     ) -> None:
         n = has.shape[0]
         self.has = has
-        self.effort = np.clip(
-            _per_user(scenario, goal.id, "effort", goal.effort, segment, rng), 0.01, None
-        )
+        self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None)
         self.habit_rate = habit_rate
         self.fade = fade
         self.today = np.zeros(n)
@@ -361,22 +373,89 @@ class PracticeState:
 GoalState = TasksState | BudgetState | PracticeState
 
 
-def build_goal_states(
-    scenario: Scenario,
-    has_goal: np.ndarray,
-    segment: np.ndarray,
-    habit_rate: np.ndarray,
-    fade: float,
-    rng: np.random.Generator,
-) -> list[GoalState]:
-    """One state object per scenario goal, in goal order."""
-    states: list[GoalState] = []
-    for g, goal in enumerate(scenario.goals):
-        has = has_goal[:, g]
-        if isinstance(goal, TasksGoal):
-            states.append(TasksState(goal, scenario, has, segment, rng))
-        elif isinstance(goal, BudgetGoal):
-            states.append(BudgetState(goal, scenario, has, segment, rng))
-        else:
-            states.append(PracticeState(goal, scenario, has, segment, rng, habit_rate, fade))
-    return states
+class Goals:
+    """Every goal's state, in goal order, stepped together (one call per phase of a step).
+
+    Args:
+        specs: The compiled goals (``World.goals``).
+        slots_per_day: S.
+        has_goal: N x G, who pursues each goal.
+        segment: N segment indices.
+        habit_rate: N habit growth rates (practice goals build a habit).
+        fade: Daily habit fade after two missed days.
+        rng: The ``population`` stream (per-user goal parameters are traits).
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[GoalSpec],
+        slots_per_day: int,
+        has_goal: np.ndarray,
+        segment: np.ndarray,
+        habit_rate: np.ndarray,
+        fade: float,
+        rng: np.random.Generator,
+    ) -> None:
+        self.ids = tuple(spec.id for spec in specs)
+        self.states: list[GoalState] = []
+        for g, spec in enumerate(specs):
+            has = has_goal[:, g]
+            if isinstance(spec, TasksSpec):
+                self.states.append(TasksState(spec, slots_per_day, has, segment, rng))
+            elif isinstance(spec, BudgetSpec):
+                self.states.append(BudgetState(spec, has, segment, rng))
+            else:
+                self.states.append(PracticeState(spec, has, segment, rng, habit_rate, fade))
+        self.n = int(segment.shape[0])
+        self._day_events: dict[int, Events] = {}
+
+    def __iter__(self) -> Iterator[GoalState]:
+        return iter(self.states)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def day_start(self, day: int, step: int, rng: np.random.Generator) -> None:
+        """Exogenous arrivals and spending (the ``arrivals`` stream); events wait for :meth:`apply`."""
+        for g, state in enumerate(self.states):
+            self._day_events[g] = state.day_start(day, step, rng)
+
+    def needs(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """N x G urgency and remaining progress now (0 for goals a user does not have)."""
+        need, rem = np.zeros((self.n, len(self.states))), np.zeros((self.n, len(self.states)))
+        for j, state in enumerate(self.states):
+            if state.kind == "tasks":
+                state.step = step  # urgency is measured now, not at the last credited step
+            need[:, j] = state.need()
+            rem[:, j] = state.remaining()
+        return need, rem
+
+    def apply(self, progress: np.ndarray, step: int) -> Events:
+        """Credit progress to every goal; the step's events keyed '<goal>.<event>' (N arrays).
+
+        Each goal's events are the day's (at its first step), those of crediting progress and the
+        deadlines that passed, summed.
+        """
+        events: Events = {}
+        for g, state in enumerate(self.states):
+            merged: Events = {k: np.zeros(self.n) for k in state.event_keys}
+            for source in (
+                self._day_events.pop(g, {}),
+                state.apply(progress[:, g], step),
+                state.step_end(step),
+            ):
+                for k, v in source.items():
+                    merged[k] = merged[k] + v
+            for k, v in merged.items():
+                events[f"{self.ids[g]}.{k}"] = v
+        return events
+
+    def user_state(self, step: int) -> dict[str, np.ndarray]:
+        """Per-user goal state at the end of a run: practice habit, pending tasks and their age."""
+        out: dict[str, np.ndarray] = {}
+        for gid, state in zip(self.ids, self.states, strict=True):
+            if state.kind == "practice":
+                out[f"{gid}.habit"] = state.habit.astype(np.float64)
+            elif state.kind == "tasks":
+                out[f"{gid}.pending"], out[f"{gid}.pending_age_steps"] = state.pending_state(step)
+        return out

@@ -1,4 +1,4 @@
-"""Habit growth and fade (DESIGN step 8).
+"""Habit growth and fade (docs/design.md, step 8).
 
 On a day with use:            h <- h + c (1 - h),  c = 1 - 0.05^(1/D)
 After 2+ consecutive missed:  h <- h (1 - habit_fade)

@@ -23,8 +23,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from outcome_gym.scenario.schema import UserModel
 from outcome_gym.sim._rows import rowany, rowsum
+
+
+@dataclass(frozen=True)
+class NotificationParams:
+    """The ``user_model`` coefficients of this mechanism (docs/model.md section 4.4).
+
+    Attributes:
+        open_base, open_relevance, open_receptive, open_fatigue, open_wear, open_trust: Terms of
+            the open log-odds (see the module docstring).
+        optout_base, optout_volume: Opt-out hazard per delivery and its growth with the day's
+            volume.
+        resumption_minutes, breakpoint_multiplier: Attention an interruption costs, and the share
+            of it paid at a breakpoint (altmann2007, iqbal_bailey).
+        channel_trust_gain, channel_trust_loss: Channel-trust drift per useful open and per
+            ignored delivery (meta2022).
+    """
+
+    open_base: float
+    open_relevance: float
+    open_receptive: float
+    open_fatigue: float
+    open_wear: float
+    open_trust: float
+    optout_base: float
+    optout_volume: float
+    resumption_minutes: float
+    breakpoint_multiplier: float
+    channel_trust_gain: float
+    channel_trust_loss: float
 
 
 @dataclass(frozen=True)
@@ -45,7 +73,7 @@ def deliverable(
 
 
 def open_logit(
-    um: UserModel,
+    um: NotificationParams,
     appeal: np.ndarray,
     susceptibility: np.ndarray,
     goal_weight: np.ndarray,
@@ -71,7 +99,7 @@ def open_logit(
 
 
 def deliver(
-    um: UserModel,
+    um: NotificationParams,
     delivered: np.ndarray,
     logit: np.ndarray,
     receptive: np.ndarray,
@@ -85,7 +113,7 @@ def deliver(
     """Draw opens and opt-outs for delivered notifications.
 
     Args:
-        um: User-model parameters.
+        um: The mechanism's coefficients.
         delivered: N x M deliveries.
         logit: N x M open log-odds from :func:`open_logit`.
         receptive: N available flags (only receptive users open).
@@ -114,13 +142,25 @@ def deliver(
     )
 
 
+def count_sent(sent_today: np.ndarray, delivered: np.ndarray, channel_of: np.ndarray) -> np.ndarray:
+    """Add this step's deliveries to the per-channel daily counts (N x C int16, in place)."""
+    for c in range(sent_today.shape[1]):  # loop over channels, not users
+        sent_today[:, c] += rowsum(delivered[:, channel_of == c]).astype(np.int16)
+    return sent_today
+
+
+def relevance(need: np.ndarray, value_pushed: np.ndarray) -> np.ndarray:
+    """N x M relevance of each notification: the user's goal urgency times its value per goal."""
+    return need @ value_pushed.T
+
+
 def add_fatigue(fatigue: np.ndarray, rate: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Saturating fatigue after ``count`` deliveries: f <- 1 - (1 - f)(1 - rate)^count."""
     return 1.0 - (1.0 - fatigue) * np.power(1.0 - rate, count)
 
 
 def update_channel_trust(
-    um: UserModel,
+    um: NotificationParams,
     channel_trust: np.ndarray,
     delivered: np.ndarray,
     opened: np.ndarray,

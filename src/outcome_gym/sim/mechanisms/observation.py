@@ -1,4 +1,4 @@
-"""What the product can observe (DESIGN step 10): behaviour logs, a noisy receptivity signal, and
+"""What the product can observe (docs/design.md, step 10): behaviour logs, a noisy receptivity signal, and
 only the instrumented outcome events, late and noisy.
 
 Receptivity signal: the true state (available now) is hidden. The policy sees
@@ -12,11 +12,28 @@ user-step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 
-from outcome_gym.scenario.schema import Instrumentation
+
+@dataclass(frozen=True)
+class EventSpec:
+    """How one instrumented event reaches the product (the scenario's ``instrumentation``).
+
+    Attributes:
+        event: '<goal>.<event>'.
+        delay_steps: Steps before the product sees it.
+        miss_rate: Chance a real event is missed.
+        false_rate: Chance of a spurious event per user-step.
+    """
+
+    event: str
+    delay_steps: int
+    miss_rate: float
+    false_rate: float
 
 
 def signal_separation(auc: float) -> float:
@@ -34,8 +51,8 @@ def receptivity_signal(receptive: np.ndarray, auc: float, z: np.ndarray) -> np.n
 class EventPipe:
     """Delays and corrupts instrumented outcome events before the policy sees them."""
 
-    def __init__(self, inst: Instrumentation, n: int) -> None:
-        self.specs = list(inst.events)
+    def __init__(self, specs: Sequence[EventSpec], n: int) -> None:
+        self.specs = list(specs)
         self.buffers = [np.zeros((ev.delay_steps + 1, n), dtype=np.int32) for ev in self.specs]
         self.step = 0
 

@@ -1,4 +1,4 @@
-"""Session start (DESIGN step 5).
+"""Session start (docs/design.md, step 5).
 
 An available user opens the product in this slot with probability
 
@@ -14,13 +14,26 @@ trust lowers it (kleinberg2024: low reflective value, later quitting).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from outcome_gym.scenario.schema import UserModel
+
+@dataclass(frozen=True)
+class SessionParams:
+    """The ``user_model`` coefficients of session start (docs/model.md section 4.5).
+
+    Attributes:
+        session_habit: Multiplier of app habit in the exponent (lally2010, buyalskaya2023).
+        session_need: Weight of summed goal urgency.
+    """
+
+    session_habit: float
+    session_need: float
 
 
 def session_start(
-    um: UserModel,
+    um: SessionParams,
     available: np.ndarray,
     opened_any: np.ndarray,
     propensity: np.ndarray,

@@ -28,11 +28,11 @@ def test_core_positions_are_restored_and_counted(tiny):
     lay[1, 2] = m.world.default_layout[0]  # core 'home' shown in a non-core slot for user 1
     out = layer.apply(Action(layout=lay, notify=a.notify), obs)
     d = m.world.default_layout
-    assert (out.layout[:, :2] == d[:2]).all()
+    assert (out.action.layout[:, :2] == d[:2]).all()
     # user 1's free slots keep the policy's order of its non-core elements (d3, d4, d5), and the
     # one it dropped to show 'home' twice (d2) comes last: every element exactly once
-    assert out.layout[1, 2:].tolist() == [d[3], d[4], d[5], d[2]]
-    counts = out.guardrail_counts["core_restored"]
+    assert out.action.layout[1, 2:].tolist() == [d[3], d[4], d[5], d[2]]
+    counts = out.counts["core_restored"]
     assert counts[0] == 2 and counts[1] == 1 and counts[2:].sum() == 0
 
 
@@ -44,10 +44,10 @@ def test_layout_distance_limited_bottom_first(tiny):
     lay[0, 2:] = np.roll(d[2:], 1)  # 4 non-core positions differ: distance 4 / (2*4 + 4) = 1/3
     out = layer.apply(Action(layout=lay, notify=m.default_action().notify), obs)
     # reverting the bottom slot gives 3/12 = 0.25 <= 0.25
-    assert out.guardrail_counts["layout_reverted"][0] == 1
+    assert out.counts["layout_reverted"][0] == 1
     # d[5] is swapped back into the bottom slot from slot 2, whose element d[4] moves up into
     # it (overwriting would show d[5] twice and drop d[4])
-    assert out.layout[0, 2:].tolist() == [d[4], d[2], d[3], d[5]]
+    assert out.action.layout[0, 2:].tolist() == [d[4], d[2], d[3], d[5]]
 
 
 @pytest.mark.parametrize("limit", [None, 0.0, 0.2, 0.5])
@@ -59,14 +59,14 @@ def test_projection_keeps_every_layout_a_permutation(tiny, limit):
     rng = np.random.default_rng(5)
     lay = np.stack([rng.permutation(d) for _ in range(m.pop.n)])
     out = layer.apply(Action(layout=lay, notify=m.default_action().notify), obs)
-    assert (np.sort(out.layout, axis=1) == np.sort(d)).all()
+    assert (np.sort(out.action.layout, axis=1) == np.sort(d)).all()
     core = np.asarray(m.context.core_slot)
-    assert (out.layout[:, core] == d[core]).all()
+    assert (out.action.layout[:, core] == d[core]).all()
     if limit is not None:
         from outcome_gym.sim.layout import layout_distance
 
         w = np.where(core, m.scenario.context.core_weight, 1.0)
-        dist = layout_distance(out.layout, np.broadcast_to(d, out.layout.shape), w)
+        dist = layout_distance(out.action.layout, np.broadcast_to(d, out.action.layout.shape), w)
         assert (dist <= limit + 1e-12).all()
 
 
@@ -78,8 +78,8 @@ def test_quiet_slots_and_daily_cap(tiny):
         obs = m.observe()
         out = layer.apply(Action(layout=m.default_action().layout,
                                  notify=np.ones((n, mm), bool)), obs)
-        sent.append(out.notify.sum(axis=1))
-        m.advance(out)
+        sent.append(out.action.notify.sum(axis=1))
+        m.advance(out.action)
     sent = np.array(sent)
     assert (sent.sum(axis=0) == 1).all()  # cap of one per day
     assert (sent[3] == 0).all()  # night is quiet

@@ -1,0 +1,136 @@
+"""``Product``: the personalized product around one simulated population — the one way to run a
+policy's action.
+
+A step is validate -> guard -> advance (docs/design.md section 4, steps 1-2): the policy's action is
+checked (shapes, dtypes, element indices), projected into the allowed set by the guardrail layer
+(which counts every change), and only then shown to the users by
+:meth:`SimulationModel.advance <outcome_gym.sim.model.SimulationModel.advance>`. The guardrail
+counts travel on the :class:`StepResult`: per user in ``guardrail_counts`` and as per-segment sums
+``guardrail_<kind>`` in the record's ``segment_metrics``, beside the model's own metrics.
+
+The runner (:func:`outcome_gym.runner.run`), the Gymnasium env
+(:class:`outcome_gym.env.PersonalizationEnv`) and the conformance check
+(:func:`outcome_gym.testing.check_policy`) all step through :meth:`Product.step`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from outcome_gym.product.guardrails import KINDS, GuardrailLayer, Mode, make_guardrails
+from outcome_gym.scenario.schema import Scenario
+from outcome_gym.sim.interface import (
+    Action,
+    Feedback,
+    Observation,
+    PolicyContext,
+    StepRecord,
+    frozen_map,
+    validate_action,
+)
+from outcome_gym.sim.model import SimulationModel
+from outcome_gym.sim.recording import SegmentSums
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one product step did.
+
+    Attributes:
+        observation: What the policy observed before acting.
+        action: What users saw (the policy's action after guardrails).
+        record: The step's record, with ``guardrail_<kind>`` per-segment sums in
+            ``segment_metrics``.
+        guardrail_counts: Per kind (:data:`~outcome_gym.product.guardrails.KINDS`), N per-user
+            counts of what the guardrail layer changed (zeros with guardrails off).
+    """
+
+    observation: Observation
+    action: Action
+    record: StepRecord
+    guardrail_counts: Mapping[str, np.ndarray]
+
+    @property
+    def feedback(self) -> Feedback:
+        """The per-user feedback for a learning policy (``record.feedback``)."""
+        return self.record.feedback
+
+
+class Product:
+    """One population under one seed, behind the guardrail layer.
+
+    Args:
+        scenario: A validated scenario.
+        seed: The run's root seed.
+        guardrails: ``None`` (the scenario's), ``False`` (off), or overrides (see
+            :func:`~outcome_gym.product.guardrails.make_guardrails`).
+        guardrail_mode: ``project`` (correct and count), ``strict`` (raise ``ActionError`` on the
+            first violation) or ``off``.
+        mesa_agents: Create Mesa agent views of the users (off by default: runs do not need them).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        *,
+        guardrails: Any = None,
+        guardrail_mode: Mode = "project",
+        mesa_agents: bool = False,
+    ) -> None:
+        self.model = SimulationModel(scenario, seed, mesa_agents=mesa_agents)
+        self.guardrails: GuardrailLayer = make_guardrails(
+            self.model.context, guardrails, guardrail_mode
+        )
+        world = self.model.world
+        self._segment_sums = SegmentSums(self.model.pop.segment, len(world.segment_ids))
+
+    @property
+    def context(self) -> PolicyContext:
+        """What a policy may know before the run."""
+        return self.model.context
+
+    @property
+    def t(self) -> int:
+        """The current step."""
+        return self.model.t
+
+    @property
+    def done(self) -> bool:
+        """True once the horizon is reached."""
+        return self.model.done
+
+    def observe(self) -> Observation:
+        """What the product observes now (the same object until the next step)."""
+        return self.model.observe()
+
+    def step(self, action: Action, *, who: str = "policy") -> StepResult:
+        """Validate ``action``, pass it through the guardrails and advance one time slot.
+
+        Args:
+            action: The policy's decision for every user.
+            who: Names the decider in error messages.
+
+        Raises:
+            ActionError: The action has the wrong type, shape, dtype or element index (naming the
+                user and slot), or breaks a guardrail in ``strict`` mode.
+        """
+        obs = self.model.observe()
+        validate_action(action, self.model.context, who, self.model.t)
+        guarded = self.guardrails.apply(action, obs)
+        record = self.model.advance(guarded.action)
+        return StepResult(
+            observation=obs,
+            action=guarded.action,
+            record=self._with_counts(record, guarded.counts),
+            guardrail_counts=guarded.counts,
+        )
+
+    def _with_counts(self, record: StepRecord, counts: Mapping[str, np.ndarray]) -> StepRecord:
+        """The record with the guardrail counts summed per segment among its metrics."""
+        sums = self._segment_sums({f"guardrail_{k}": counts[k] for k in KINDS})
+        return replace(record, segment_metrics=frozen_map({**record.segment_metrics, **sums}))

@@ -1,0 +1,275 @@
+"""What a step records (docs/design.md, step 10).
+
+Per-user metrics, their per-segment sums, the run's per-user totals, layout divergence, and what
+the product gets to see of it.
+
+The model hands one :class:`StepOutcome` (what the step did to every user) to its
+:class:`Recorder`, which returns the immutable :class:`~outcome_gym.sim.interface.StepRecord`
+and keeps the previous step's outputs (:class:`Last`) for the next observation. Metric names and
+meanings are listed in docs/model.md section 7.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from outcome_gym.sim import interface as itf
+from outcome_gym.sim._rows import rowsum
+from outcome_gym.sim.layout import core_consistent, layout_distance, sampled_divergence
+from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
+from outcome_gym.sim.mechanisms.engagement import Engagement
+from outcome_gym.sim.mechanisms.goals import Goals
+from outcome_gym.sim.mechanisms.notifications import Delivery
+from outcome_gym.sim.mechanisms.observation import EventPipe
+from outcome_gym.sim.population import Population
+from outcome_gym.sim.rng import Streams
+from outcome_gym.sim.world import World
+
+NOT_TOTALLED = frozenset(
+    {"active_users", "available", "trust_sum", "layout_distance_sum", "core_consistent", "churned"}
+)
+"""Per-user metrics that are states or flags of the moment, not counts to add up over a run."""
+
+DIVERGENCE = ("pair_distance_sum", "pairs", "distinct_layouts", "layout_entropy_bits")
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one step did to every user (N arrays): the input of its record.
+
+    Attributes:
+        step, day, slot, weekday: When.
+        available: Users with time and context to act.
+        started: Users who had a session.
+        layout: N x S layout users saw (after guardrails).
+        delivery: Notifications delivered, opened, opt-outs, interruption minutes.
+        engagement: Clicks, minutes, progress of opened notifications and sessions.
+        events: True goal events keyed '<goal>.<event>'.
+        context: Context events and failures.
+        churned: Users who quit at today's start (all False on other steps).
+        active: Users still active after the step.
+        trust: Trust after the step.
+    """
+
+    step: int
+    day: int
+    slot: int
+    weekday: int
+    available: np.ndarray
+    started: np.ndarray
+    layout: np.ndarray
+    delivery: Delivery
+    engagement: Engagement
+    events: dict[str, np.ndarray]
+    context: ContextOutcome
+    churned: np.ndarray
+    active: np.ndarray
+    trust: np.ndarray
+
+
+@dataclass
+class Last:
+    """The previous step's per-user outputs, for the next observation."""
+
+    session: np.ndarray
+    clicks: np.ndarray
+    minutes: np.ndarray
+    delivered: np.ndarray
+    opened: np.ndarray
+    events: dict[str, np.ndarray]
+    layout: np.ndarray
+
+    @classmethod
+    def empty(cls, world: World, names: list[str]) -> Last:
+        """Before the first step: nothing happened, everyone had the default layout."""
+        n = world.n_users
+        return cls(
+            session=np.zeros(n, bool),
+            clicks=np.zeros((n, world.n_elements), np.int16),
+            minutes=np.zeros(n, np.float32),
+            delivered=np.zeros((n, world.n_pushed), bool),
+            opened=np.zeros((n, world.n_pushed), bool),
+            events={e: np.zeros(n, np.int32) for e in names},
+            layout=np.repeat(world.default_layout[None, :], n, axis=0),
+        )
+
+
+    def observation(self, step: int, day: int, slot: int, weekday: int, active: np.ndarray,
+                    receptivity: np.ndarray) -> itf.Observation:
+        """What the product observes at ``step``: this behaviour, the clock and the signals."""
+        ro = itf.readonly
+        return itf.Observation(
+            step=step, day=day, slot=slot, weekday=weekday, active=ro(active),
+            session=ro(self.session), clicks=ro(self.clicks), minutes=ro(self.minutes),
+            delivered=ro(self.delivered), opened=ro(self.opened), receptivity=ro(receptivity),
+            events=itf.frozen_map(self.events), layout=ro(self.layout),
+        )
+
+
+class SegmentSums:
+    """Per-segment sums of per-user arrays (users sit in contiguous segment blocks).
+
+    Args:
+        segment: N segment index per user, in contiguous blocks.
+        n_segments: K (segments without users get 0).
+    """
+
+    def __init__(self, segment: np.ndarray, n_segments: int) -> None:
+        self.starts = np.flatnonzero(np.r_[True, np.diff(segment) != 0])
+        self.ids = segment[self.starts]
+        self.stops = np.r_[self.starts[1:], segment.shape[0]]
+        self.k = n_segments
+
+    def blocks(self) -> Iterator[tuple[int, int, int]]:
+        """(start, stop, segment) of each block of users."""
+        for start, stop, seg in zip(self.starts, self.stops, self.ids, strict=True):
+            yield int(start), int(stop), int(seg)
+
+    def __call__(self, per_user: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """K sums of each per-user metric."""
+        out = {}
+        for name, v in per_user.items():
+            sums = np.add.reduceat(np.asarray(v, dtype=np.float64), self.starts)
+            full = np.zeros(self.k)
+            full[self.ids] = sums
+            out[name] = full
+        return out
+
+
+class Recorder:
+    """Builds each step's record, keeps the run's per-user totals and the previous step's outputs.
+
+    Args:
+        world: The compiled scenario.
+        segment: N segment index per user.
+        streams: The run's streams (``metrics`` for divergence sampling, ``instrumentation`` for
+            event noise).
+    """
+
+    def __init__(self, world: World, segment: np.ndarray, streams: Streams) -> None:
+        self.world = world
+        self.streams = streams
+        self.segments = SegmentSums(segment, len(world.segment_ids))
+        self.pipe = EventPipe(world.params.events, world.n_users)
+        self.totals: dict[str, np.ndarray] = {}
+        self.last = Last.empty(world, self.pipe.names)
+
+    def record(self, out: StepOutcome) -> itf.StepRecord:
+        """The step's record; totals and :attr:`last` are updated."""
+        eng, dlv = out.engagement, out.delivery
+        per_user = self.per_user(out)
+        self.accumulate(per_user)
+        seg = self.segments(per_user)
+        seg.update(self.divergence(out.layout, out.active))
+        seen = self.pipe.push(
+            out.step,
+            out.events,
+            self.streams["instrumentation"].random((2 * len(self.pipe.names), self.world.n_users)),
+        )
+        self.last = Last(
+            session=out.started,
+            clicks=eng.element_clicks,
+            minutes=eng.minutes.astype(np.float32),
+            delivered=dlv.delivered,
+            opened=dlv.opened,
+            events=seen,
+            layout=out.layout,
+        )
+        ro = itf.readonly
+        feedback = itf.Feedback(
+            clicks=ro(eng.clicks),
+            minutes=ro(eng.minutes),
+            sessions=ro(out.started),
+            opens=ro(per_user["opens"]),
+            events=itf.frozen_map(seen),
+        )
+        return itf.StepRecord(
+            step=out.step,
+            day=out.day,
+            slot=out.slot,
+            weekday=out.weekday,
+            segment_metrics=itf.frozen_map(seg),
+            position_clicks=ro(eng.position_clicks),
+            position_views=ro(eng.position_views),
+            element_clicks=ro(eng.element_clicks.sum(axis=0)),
+            feedback=feedback,
+        )
+
+    def per_user(self, out: StepOutcome) -> dict[str, np.ndarray]:
+        """Every per-user metric of the step (docs/model.md section 7)."""
+        w, eng, dlv, active = self.world, out.engagement, out.delivery, out.active
+        dist = layout_distance(out.layout, w.default_layout, w.slot_weight)
+        per_user: dict[str, np.ndarray] = {
+            "active_users": active,
+            "available": out.available,
+            "sessions": out.started,
+            "clicks": eng.clicks,
+            "minutes": eng.minutes,
+            "delivered": rowsum(dlv.delivered),
+            "opens": rowsum(dlv.opened),
+            "opt_outs": rowsum(dlv.opted_out),
+            "churned": out.churned,
+            "goal_progress": rowsum(eng.progress),
+            "goal_minutes": eng.goal_minutes,
+            "distraction_minutes": eng.distraction_minutes,
+            "interruption_minutes": dlv.interruption_minutes,
+            "trust_sum": np.where(active, out.trust, 0.0),
+            "layout_distance_sum": np.where(active, dist, 0.0),
+            "core_consistent": active & core_consistent(out.layout, w.default_layout, w.core_slot),
+        }
+        for kind in KINDS:
+            per_user[f"{kind}_events"] = out.context.events[kind]
+            per_user[f"{kind}_failures"] = out.context.failures[kind]
+        per_user["support_tickets"] = sum(
+            f.astype(np.int64) for f in out.context.failures.values()
+        )  # type: ignore[assignment]
+        per_user.update(out.events)
+        return per_user
+
+    def accumulate(self, per_user: dict[str, np.ndarray]) -> None:
+        """Add the step's counts to the run's per-user totals."""
+        for name, v in per_user.items():
+            if name in NOT_TOTALLED:
+                continue
+            if name not in self.totals:
+                self.totals[name] = np.zeros(self.world.n_users, dtype=np.float64)
+            self.totals[name] += v
+
+    def divergence(self, layout: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
+        """Sampled pairwise distance and distinct experiences within each segment."""
+        out = {name: np.zeros(self.segments.k) for name in DIVERGENCE}
+        rng = self.streams["metrics"]
+        for start, stop, seg in self.segments.blocks():
+            values = sampled_divergence(layout, active, start, stop, self.world.slot_weight, rng)
+            for name, value in zip(DIVERGENCE, values, strict=True):
+                out[name][seg] = value
+        return out
+
+
+def user_state(
+    world: World, pop: Population, goals: Goals, totals: dict[str, np.ndarray], step: int
+) -> dict[str, np.ndarray]:
+    """Final state and totals per user (the per-user record of a run)."""
+    out: dict[str, np.ndarray] = {
+        "user": np.arange(pop.n, dtype=np.int64),
+        "segment": np.asarray(world.segment_ids, dtype=object)[pop.segment],
+        "team": pop.team.astype(np.int64),
+        "devices": pop.devices.astype(np.int64),
+        "active": pop.active.copy(),
+        "churn_day": pop.churn_day.astype(np.int64),
+        "trust": pop.trust.astype(np.float64),
+        "app_habit": pop.app_habit.astype(np.float64),
+        "habit_mean": pop.habit.mean(axis=1).astype(np.float64),
+        "fatigue": pop.fatigue.astype(np.float64),
+        "opted_out": pop.opted_out.any(axis=1),
+        "attention_budget": pop.attention_budget.astype(np.float64),
+        "susceptibility": pop.susceptibility.astype(np.float64),
+        "goal_weight": pop.goal_weight.astype(np.float64),
+    }
+    out.update(goals.user_state(step))
+    for name in sorted(totals):
+        out[name] = totals[name].copy()
+    return out

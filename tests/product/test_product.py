@@ -1,0 +1,84 @@
+"""``Product.step``: validate -> guard -> advance, with the guardrail counts on the step's result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from outcome_gym.env import PersonalizationEnv
+from outcome_gym.errors import ActionError
+from outcome_gym.policies import make
+from outcome_gym.product import Product, StepResult
+from outcome_gym.product.guardrails import KINDS
+from outcome_gym.runner import run
+from outcome_gym.sim.interface import Action
+from outcome_gym.sim.model import SimulationModel
+from outcome_gym.testing import check_policy
+from tests.conftest import variant
+
+
+def _send_everything(product: Product) -> Action:
+    ctx = product.context
+    layout = np.broadcast_to(ctx.default_layout, (ctx.n_users, ctx.n_slots)).copy()
+    return Action(layout=layout, notify=np.ones((ctx.n_users, ctx.n_pushed), bool))
+
+
+def test_step_guards_and_counts_on_the_result(tiny):
+    product = Product(tiny, 0, guardrails={"quiet_slots": ["morning"]})
+    n, m = product.context.n_users, product.context.n_pushed
+    result = product.step(_send_everything(product))  # step 0 is the morning slot: quiet
+    assert isinstance(result, StepResult) and result.record.step == 0 and product.t == 1
+    assert not result.action.notify.any()
+    assert result.guardrail_counts["quiet_slot"].tolist() == [m] * n
+    metrics = result.record.segment_metrics
+    assert metrics["guardrail_quiet_slot"].sum() == n * m
+    assert metrics["delivered"].sum() == 0
+    assert set(result.guardrail_counts) == set(KINDS)
+    assert {f"guardrail_{k}" for k in KINDS} <= set(metrics)
+    assert result.feedback is result.record.feedback
+
+
+def test_guardrails_off_count_zero_and_let_everything_through(tiny):
+    product = Product(tiny, 0, guardrails=False)
+    result = product.step(_send_everything(product))
+    assert result.action.notify.all()
+    assert all(not c.any() for c in result.guardrail_counts.values())
+    assert result.record.segment_metrics["guardrail_quiet_slot"].sum() == 0
+
+
+def test_invalid_action_names_the_decider_and_the_step(tiny):
+    product = Product(tiny, 0)
+    bad = Action(layout=np.zeros((3, 1), np.int64), notify=np.zeros((3, 1), bool))
+    with pytest.raises(ActionError, match=r"mine at step 0: expected layout of shape"):
+        product.step(bad, who="mine")
+    assert product.t == 0  # nothing advanced
+
+
+def test_the_model_alone_records_no_guardrail_metrics(tiny):
+    model = SimulationModel(tiny, 0, mesa_agents=False)
+    record = model.advance(model.default_action())
+    assert not any(name.startswith("guardrail_") for name in record.segment_metrics)
+    assert not hasattr(model.default_action(), "guardrail_counts")
+
+
+def test_runner_env_and_check_policy_all_step_through_product(tiny, monkeypatch):
+    calls: list[str] = []
+    real = Product.step
+
+    def counting(self, action, *, who="policy"):
+        calls.append(who)
+        return real(self, action, who=who)
+
+    monkeypatch.setattr(Product, "step", counting)
+    small = variant(tiny, **{"population.size": 20, "clock.horizon_days": 1})
+    run(small, "static", 0)
+    assert calls == ["static"] * small.clock.n_steps
+    calls.clear()
+    env = PersonalizationEnv(small)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    env.step(env.action_space.sample())
+    assert calls == ["PersonalizationEnv"]
+    calls.clear()
+    check_policy(lambda: make("static"), small, steps=2)
+    assert calls and set(calls) == {"static"}

@@ -10,6 +10,7 @@ UTF-8 text with Unix line ends), and a reader never sees a half-written folder o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -32,11 +33,16 @@ from outcome_gym.errors import ResultsError
 def _json_default(o: Any) -> Any:
     if isinstance(o, np.generic):
         return o.item()
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):  # e.g. a RunSummary
+        return dataclasses.asdict(o)
     raise TypeError(f"not JSON-serializable: {type(o).__name__}")
 
 
 def dumps(obj: Any) -> str:
-    """JSON with sorted keys, two-space indent and a final newline (numpy scalars unwrapped)."""
+    """JSON with sorted keys, two-space indent and a final newline.
+
+    Numpy scalars are unwrapped and dataclasses written as their fields.
+    """
     return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
 
 

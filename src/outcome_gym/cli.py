@@ -11,13 +11,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from outcome_gym import __version__
 from outcome_gym.errors import OutcomeGymError, ScenarioError
 from outcome_gym.scenario import bundled_scenarios, load_scenario, scenario_json_schema
+
+if TYPE_CHECKING:
+    from outcome_gym.metrics.summary import RunSummary
 
 app = typer.Typer(
     name="outcome-gym",
@@ -102,26 +105,26 @@ def scenarios() -> None:
 
 
 def _summary_lines(result: object) -> list[str]:
-    summary = result.summary  # type: ignore[attr-defined]
+    summary: RunSummary = result.summary  # type: ignore[attr-defined]
     lines = []
     lines.append(
         f"{'segment':<14}{'users':>7}{'sessions':>10}{'clicks':>9}{'minutes':>9}"
         f"{'opens':>7}{'progress':>10}{'trust':>7}{'churn':>7}{'distance':>9}{'ctx fail':>9}"
     )
-    for seg, s in summary["segments"].items():
-        e, f = s["engagement"], s["fragmentation"]
+    for seg, s in summary.segments.items():
+        e, f = s.engagement, s.fragmentation
         lines.append(
-            f"{seg:<14}{s['n_users']:>7}{e['sessions_per_user']:>10.1f}{e['clicks_per_user']:>9.1f}"
-            f"{e['minutes_per_user']:>9.0f}{e['opens_per_user']:>7.1f}"
-            f"{s['goal_progress_per_user']:>10.1f}{s['trust_final_mean']:>7.2f}"
-            f"{s['churned_share']:>7.1%}{f['layout_distance_mean']:>9.2f}"
-            f"{f['context_failure_rate_all']:>9.1%}"
+            f"{seg:<14}{s.n_users:>7}{e.sessions_per_user:>10.1f}{e.clicks_per_user:>9.1f}"
+            f"{e.minutes_per_user:>9.0f}{e.opens_per_user:>7.1f}"
+            f"{s.goal_progress_per_user:>10.1f}{s.trust_final_mean:>7.2f}"
+            f"{s.churned_share:>7.1%}{f.layout_distance_mean:>9.2f}"
+            f"{f.context_failure_rate_all:>9.1%}"
         )
-    if summary["outcomes"]:
+    if summary.outcomes:
         lines.append("")
         lines.append(f"{'outcome':<22}{'segment':<14}{'metric':<22}{'value':>10}")
-        for oid, o in summary["outcomes"].items():
-            lines.append(f"{oid:<22}{o['segment']:<14}{o['metric']:<22}{o['value']:>10.3f}")
+        for oid, o in summary.outcomes.items():
+            lines.append(f"{oid:<22}{o.segment:<14}{o.metric:<22}{o.value:>10.3f}")
     return lines
 
 

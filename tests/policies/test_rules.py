@@ -62,7 +62,7 @@ def test_promote_layout_applies_to_matching_users(tiny):
     rules = {"rules": [{"id": "p", "when": {"segments": ["worker"]},
                         "then": {"promote": "lesson"}}]}
     res = run(tiny, make("rules", rules=rules), 0)
-    w = res.summary["segments"]["worker"]["fragmentation"]["layout_distance_mean"]
-    s = res.summary["segments"]["saver"]["fragmentation"]["layout_distance_mean"]
+    w = res.summary.segments["worker"].fragmentation.layout_distance_mean
+    s = res.summary.segments["saver"].fragmentation.layout_distance_mean
     assert w > 0 and s == 0.0
     assert np.isclose(w, 2 / 12)  # lesson moved up one: 2 non-core positions differ (weights 1)

@@ -100,11 +100,11 @@ def test_off_lets_everything_through_and_run_shows_the_difference(tiny):
     sc = variant(tiny, **{"population.size": 100})
     guarded = run(sc, "random", 0, policy_params={"keep_core": False})
     free = run(sc, "random", 0, policy_params={"keep_core": False}, guardrails=False)
-    fg = guarded.summary["segments"]["worker"]["fragmentation"]
-    ff = free.summary["segments"]["worker"]["fragmentation"]
-    assert fg["core_consistency"] == 1.0 and ff["core_consistency"] < 0.5
+    fg = guarded.summary.segments["worker"].fragmentation
+    ff = free.summary.segments["worker"].fragmentation
+    assert fg.core_consistency == 1.0 and ff.core_consistency < 0.5
     assert guarded.steps["guardrail_core_restored"].sum() > 0
     assert free.steps["guardrail_core_restored"].sum() == 0
-    assert ff["context_failure_rate_all"] > fg["context_failure_rate_all"]
+    assert ff.context_failure_rate_all > fg.context_failure_rate_all
     assert guarded.manifest["guardrails"]["mode"] == "project"
     assert free.manifest["guardrails"]["mode"] == "off"

@@ -22,7 +22,7 @@ def _finite(result):
         elif isinstance(o, float):
             assert np.isfinite(o)
 
-    walk(result.summary)
+    walk(result.summary.as_dict())
 
 
 CASES = {
@@ -51,7 +51,7 @@ def test_one_element_layout(tiny):
     sc = variant(tiny, **data)
     result = run(sc, "random", 0)
     _finite(result)
-    assert result.summary["segments"]["worker"]["fragmentation"]["layout_distance_mean"] == 0.0
+    assert result.summary.segments["worker"].fragmentation.layout_distance_mean == 0.0
 
 
 def test_zero_attention_means_no_engagement(tiny):

@@ -103,7 +103,7 @@ def test_fact9_context_failures_rise_with_layout_distance(tiny):
             st = r.steps.sum(numeric_only=True)
             fails += st["support_contact_failures"]
             events += st["support_contact_events"]
-            dist += r.summary["segments"]["worker"]["fragmentation"]["layout_distance_mean"]
+            dist += r.summary.segments["worker"].fragmentation.layout_distance_mean
         rates.append(fails / events)
         dists.append(dist / len(SEEDS))
     assert np.all(np.diff(dists) > 0)

@@ -7,9 +7,11 @@ outcome metrics, the segment and the spec's success threshold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from outcome_gym.metrics.summary import RunSummary, SegmentSummary
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.mechanisms.context import KINDS
 
@@ -26,94 +28,102 @@ class MetricInfo:
     threshold: float = 0.0
 
 
-def _overall(summary: dict[str, Any], path: tuple[str, ...]) -> float:
+SegmentValue = Callable[[SegmentSummary], float]
+
+
+def _overall(summary: RunSummary, value: SegmentValue) -> float:
     """User-weighted mean over segments of a per-user (or rate) metric."""
     total = n = 0.0
-    for seg in summary["segments"].values():
-        v: Any = seg
-        for p in path:
-            v = v[p]
-        total += float(v) * seg["n_users"]
-        n += seg["n_users"]
+    for seg in summary.segments.values():
+        total += float(value(seg)) * seg.n_users
+        n += seg.n_users
     return total / n if n else 0.0
 
 
-def _pooled_rate(summary: dict[str, Any], rate: tuple[str, ...],
-                 weights: list[tuple[str, ...]]) -> float:
+def _pooled_rate(summary: RunSummary, rate: SegmentValue, weight: SegmentValue) -> float:
     """A rate pooled over segments, weighted by each segment's denominator (events, deliveries).
 
     Weighting by users instead would count a segment with no events (one device: no device
     switches) as a 0% failure rate and dilute the population's rate.
     """
     num = den = 0.0
-    for seg in summary["segments"].values():
-        w = 0.0
-        for path in weights:
-            v: Any = seg
-            for p in path:
-                v = v[p]
-            w += float(v)
-        w *= seg["n_users"]
-        r: Any = seg
-        for p in rate:
-            r = r[p]
+    for seg in summary.segments.values():
+        w = float(weight(seg)) * seg.n_users
         if w > 0:
-            num += float(r) * w
+            num += float(rate(seg)) * w
             den += w
     return num / den if den else 0.0
 
 
-def engagement_index(seg: dict[str, Any]) -> float:
+def engagement_index(seg: SegmentSummary) -> float:
     """Clicks + sessions + opens + minutes / 10 per user (the engagement objective's measure)."""
-    e = seg["engagement"]
-    return (e["clicks_per_user"] + e["sessions_per_user"] + e["opens_per_user"]
-            + e["minutes_per_user"] / 10.0)
+    e = seg.engagement
+    return e.clicks_per_user + e.sessions_per_user + e.opens_per_user + e.minutes_per_user / 10.0
 
 
-def flatten(scenario: Scenario, summary: dict[str, Any]) -> dict[str, float]:
-    """Metric name -> value for one run."""
+# flat name -> how a segment's value is read; pooled over segments by user count
+_PER_USER: dict[str, SegmentValue] = {
+    "engagement.clicks": lambda s: s.engagement.clicks_per_user,
+    "engagement.sessions": lambda s: s.engagement.sessions_per_user,
+    "engagement.opens": lambda s: s.engagement.opens_per_user,
+    "engagement.minutes": lambda s: s.engagement.minutes_per_user,
+}
+_ATTENTION: dict[str, SegmentValue] = {
+    "attention.goal_minutes": lambda s: s.attention.goal_minutes_per_user,
+    "attention.distraction_minutes": lambda s: s.attention.distraction_minutes_per_user,
+    "attention.interruption_minutes": lambda s: s.attention.interruption_minutes_per_user,
+    "attention.goal_share": lambda s: s.attention.goal_share,
+    "fragmentation.layout_distance": lambda s: s.fragmentation.layout_distance_mean,
+    "fragmentation.core_consistency": lambda s: s.fragmentation.core_consistency,
+    "fragmentation.pairwise_distance": lambda s: s.fragmentation.pairwise_distance_mean,
+    "fragmentation.distinct_layouts": lambda s: s.fragmentation.distinct_layouts_mean,
+    "fragmentation.layout_entropy_bits": lambda s: s.fragmentation.layout_entropy_bits_mean,
+}
+_WELLBEING: dict[str, SegmentValue] = {
+    "fragmentation.support_tickets": lambda s: s.fragmentation.support_tickets_per_user,
+    "wellbeing.goal_progress": lambda s: s.goal_progress_per_user,
+    "wellbeing.trust": lambda s: s.trust_final_mean,
+    "wellbeing.churned_share": lambda s: s.churned_share,
+    "wellbeing.opted_out_share": lambda s: s.opted_out_share,
+}
+
+
+def _events(kind: str) -> SegmentValue:
+    return lambda s: s.fragmentation.context_events_per_user[kind]
+
+
+def _all_events(s: SegmentSummary) -> float:
+    return sum(s.fragmentation.context_events_per_user[k] for k in KINDS)
+
+
+def flatten(scenario: Scenario, summary: RunSummary | dict[str, Any]) -> dict[str, float]:
+    """Metric name -> value for one run (``summary`` may be read back from summary.json)."""
+    if isinstance(summary, dict):
+        summary = RunSummary.from_dict(summary)
     out: dict[str, float] = {}
-    segs = summary["segments"]
-    n_total = sum(s["n_users"] for s in segs.values()) or 1
-    out["engagement.index"] = sum(engagement_index(s) * s["n_users"] for s in segs.values()) / n_total
-    for m in ("clicks", "sessions", "opens", "minutes"):
-        out[f"engagement.{m}"] = _overall(summary, ("engagement", f"{m}_per_user"))
-    out["engagement.open_rate"] = _pooled_rate(summary, ("engagement", "open_rate"),
-                                               [("engagement", "delivered_per_user")])
-    out["engagement.delivered"] = _overall(summary, ("engagement", "delivered_per_user"))
+    segs = summary.segments
+    n_total = sum(s.n_users for s in segs.values()) or 1
+    out["engagement.index"] = sum(engagement_index(s) * s.n_users for s in segs.values()) / n_total
+    for name in ("engagement.clicks", "engagement.sessions", "engagement.opens",
+                 "engagement.minutes"):
+        out[name] = _overall(summary, _PER_USER[name])
+    out["engagement.open_rate"] = _pooled_rate(summary, lambda s: s.engagement.open_rate,
+                                               lambda s: s.engagement.delivered_per_user)
+    out["engagement.delivered"] = _overall(summary, lambda s: s.engagement.delivered_per_user)
     for sid, s in segs.items():
         out[f"engagement.index[{sid}]"] = engagement_index(s)
-    for oid, o in summary["outcomes"].items():
-        out[f"outcome.{oid}"] = o["value"]
-    out["attention.goal_minutes"] = _overall(summary, ("attention", "goal_minutes_per_user"))
-    out["attention.distraction_minutes"] = _overall(summary, ("attention",
-                                                              "distraction_minutes_per_user"))
-    out["attention.interruption_minutes"] = _overall(summary, ("attention",
-                                                               "interruption_minutes_per_user"))
-    out["attention.goal_share"] = _overall(summary, ("attention", "goal_share"))
-    out["fragmentation.layout_distance"] = _overall(summary, ("fragmentation",
-                                                              "layout_distance_mean"))
-    out["fragmentation.core_consistency"] = _overall(summary, ("fragmentation",
-                                                               "core_consistency"))
-    out["fragmentation.pairwise_distance"] = _overall(summary, ("fragmentation",
-                                                                "pairwise_distance_mean"))
-    out["fragmentation.distinct_layouts"] = _overall(summary, ("fragmentation",
-                                                               "distinct_layouts_mean"))
-    out["fragmentation.layout_entropy_bits"] = _overall(summary, ("fragmentation",
-                                                                  "layout_entropy_bits_mean"))
-    events = ("fragmentation", "context_events_per_user")
+    for oid, o in summary.outcomes.items():
+        out[f"outcome.{oid}"] = o.value
+    for name, value in _ATTENTION.items():
+        out[name] = _overall(summary, value)
     out["fragmentation.context_failure_rate"] = _pooled_rate(
-        summary, ("fragmentation", "context_failure_rate_all"), [(*events, k) for k in KINDS])
+        summary, lambda s: s.fragmentation.context_failure_rate_all, _all_events)
     for k in KINDS:
         out[f"fragmentation.{k}_failure_rate"] = _pooled_rate(
-            summary, ("fragmentation", "context_failure_rate", k), [(*events, k)])
-    out["fragmentation.support_tickets"] = _overall(summary, ("fragmentation",
-                                                              "support_tickets_per_user"))
-    out["wellbeing.goal_progress"] = _overall(summary, ("goal_progress_per_user",))
-    out["wellbeing.trust"] = _overall(summary, ("trust_final_mean",))
-    out["wellbeing.churned_share"] = _overall(summary, ("churned_share",))
-    out["wellbeing.opted_out_share"] = _overall(summary, ("opted_out_share",))
-    for kind, count in summary["guardrails"].items():
+            summary, lambda s, k=k: s.fragmentation.context_failure_rate[k], _events(k))
+    for name, value in _WELLBEING.items():
+        out[name] = _overall(summary, value)
+    for kind, count in summary.guardrails.items():
         out[f"guardrails.{kind}"] = float(count) / n_total
     del scenario
     return out

@@ -2,10 +2,14 @@
 
 Everything here is computed from the tidy tables of a run (``steps`` and ``users``), never from
 the model. Outcome metrics follow the scenario's outcome specs (segment, goal, metric, window).
+A summary is a typed :class:`RunSummary`; ``summary.json`` is its :meth:`RunSummary.as_dict`, and
+:meth:`RunSummary.from_dict` reads it back.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +21,116 @@ from outcome_gym.sim.mechanisms.context import KINDS
 ENGAGEMENT = ("clicks", "minutes", "sessions", "opens")
 
 
+@dataclass(frozen=True)
+class Engagement:
+    """What the product's dashboards count, per user of the segment."""
+
+    clicks_per_user: float
+    minutes_per_user: float
+    sessions_per_user: float
+    opens_per_user: float
+    open_rate: float
+    delivered_per_user: float
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Where the segment's minutes went."""
+
+    goal_minutes_per_user: float
+    distraction_minutes_per_user: float
+    interruption_minutes_per_user: float
+    goal_share: float
+
+
+@dataclass(frozen=True)
+class Fragmentation:
+    """How far the segment's layouts drifted apart, and what failed because of it."""
+
+    layout_distance_mean: float
+    core_consistency: float
+    support_tickets_per_user: float
+    pairwise_distance_mean: float
+    distinct_layouts_mean: float
+    layout_entropy_bits_mean: float
+    context_failure_rate: dict[str, float]
+    context_events_per_user: dict[str, float]
+    context_failure_rate_all: float
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    """One segment's run: engagement, attention, fragmentation, progress, trust and churn."""
+
+    n_users: int
+    engagement: Engagement
+    attention: Attention
+    fragmentation: Fragmentation
+    goal_progress_per_user: float
+    trust_final_mean: float
+    churned_share: float
+    opted_out_share: float
+
+
+@dataclass(frozen=True)
+class OutcomeValue:
+    """One outcome spec's metric over its window, for its segment."""
+
+    segment: str
+    goal: str
+    metric: str
+    value: float
+    direction: str
+    threshold: float
+    n_users: int
+
+
+@dataclass(frozen=True)
+class Overall:
+    """Engagement, progress and churn over every user."""
+
+    clicks_per_user: float
+    minutes_per_user: float
+    sessions_per_user: float
+    opens_per_user: float
+    goal_progress_per_user: float
+    churned_share: float
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run's summary: per segment, per outcome spec, overall, and guardrail modifications.
+
+    Attributes:
+        segments: Segment id -> its summary, in the scenario's order.
+        outcomes: Outcome spec id -> its value, in the scenario's order.
+        overall: Over every user.
+        guardrails: Modification kind -> how many the guardrail layer made in the run.
+    """
+
+    segments: dict[str, SegmentSummary]
+    outcomes: dict[str, OutcomeValue]
+    overall: Overall
+    guardrails: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (what ``summary.json`` holds)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSummary:
+        """A summary read back from :meth:`as_dict`'s data (e.g. a run folder's summary.json)."""
+        segments = {
+            k: SegmentSummary(**{**v, "engagement": Engagement(**v["engagement"]),
+                                 "attention": Attention(**v["attention"]),
+                                 "fragmentation": Fragmentation(**v["fragmentation"])})
+            for k, v in data["segments"].items()
+        }
+        return cls(segments=segments,
+                   outcomes={k: OutcomeValue(**v) for k, v in data["outcomes"].items()},
+                   overall=Overall(**data["overall"]), guardrails=dict(data["guardrails"]))
+
+
 def _ratio(a: float, b: float) -> float:
     """A / b, and 0.0 (not NaN) when nothing happened."""
     return float(a / b) if b > 0 else 0.0
@@ -26,54 +140,52 @@ def _col(df: pd.DataFrame, name: str) -> float:
     return float(df[name].sum()) if name in df else 0.0
 
 
-def segment_summary(steps: pd.DataFrame, users: pd.DataFrame, segment: str) -> dict[str, Any]:
+def segment_summary(steps: pd.DataFrame, users: pd.DataFrame, segment: str) -> SegmentSummary:
     """Engagement, attention, fragmentation, trust and churn for one segment."""
     st = steps[steps["segment"] == segment]
     us = users[users["segment"] == segment]
     n = max(len(us), 1)
     tot = st.sum(numeric_only=True)
     active_steps = float(tot.get("active_users", 0.0))
-    fr: dict[str, Any] = {
-        "layout_distance_mean": _ratio(tot["layout_distance_sum"], active_steps),
-        "core_consistency": _ratio(tot["core_consistent"], active_steps),
-        "support_tickets_per_user": float(tot["support_tickets"]) / n,
-        # sampled within the segment each step (estimators in sim.layout.sampled_divergence)
-        "pairwise_distance_mean": _ratio(tot.get("pair_distance_sum", 0.0), tot.get("pairs", 0.0)),
-        "distinct_layouts_mean": float(st["distinct_layouts"].mean()) if len(st) else 0.0,
-        "layout_entropy_bits_mean": float(st["layout_entropy_bits"].mean()) if len(st) else 0.0,
-        "context_failure_rate": {
-            k: _ratio(tot[f"{k}_failures"], tot[f"{k}_events"]) for k in KINDS
-        },
-        "context_events_per_user": {k: float(tot[f"{k}_events"]) / n for k in KINDS},
-    }
     events = sum(float(tot[f"{k}_events"]) for k in KINDS)
-    fr["context_failure_rate_all"] = _ratio(sum(float(tot[f"{k}_failures"]) for k in KINDS), events)
+    fr = Fragmentation(
+        layout_distance_mean=_ratio(tot["layout_distance_sum"], active_steps),
+        core_consistency=_ratio(tot["core_consistent"], active_steps),
+        support_tickets_per_user=float(tot["support_tickets"]) / n,
+        # sampled within the segment each step (estimators in sim.layout.sampled_divergence)
+        pairwise_distance_mean=_ratio(tot.get("pair_distance_sum", 0.0), tot.get("pairs", 0.0)),
+        distinct_layouts_mean=float(st["distinct_layouts"].mean()) if len(st) else 0.0,
+        layout_entropy_bits_mean=float(st["layout_entropy_bits"].mean()) if len(st) else 0.0,
+        context_failure_rate={k: _ratio(tot[f"{k}_failures"], tot[f"{k}_events"]) for k in KINDS},
+        context_events_per_user={k: float(tot[f"{k}_events"]) / n for k in KINDS},
+        context_failure_rate_all=_ratio(sum(float(tot[f"{k}_failures"]) for k in KINDS), events),
+    )
     goal_min, distr = float(tot["goal_minutes"]), float(tot["distraction_minutes"])
-    return {
-        "n_users": len(us),
-        "engagement": {f"{m}_per_user": float(tot[m]) / n for m in ENGAGEMENT}
-        | {
-            "open_rate": _ratio(tot["opens"], tot["delivered"]),
-            "delivered_per_user": float(tot["delivered"]) / n,
-        },
-        "attention": {
-            "goal_minutes_per_user": goal_min / n,
-            "distraction_minutes_per_user": distr / n,
-            "interruption_minutes_per_user": float(tot["interruption_minutes"]) / n,
-            "goal_share": _ratio(goal_min, goal_min + distr),
-        },
-        "fragmentation": fr,
-        "goal_progress_per_user": float(tot["goal_progress"]) / n,
-        "trust_final_mean": float(us["trust"].mean()) if len(us) else 0.0,
-        "churned_share": float((~us["active"]).mean()) if len(us) else 0.0,
-        "opted_out_share": float(us["opted_out"].mean()) if len(us) else 0.0,
-    }
+    return SegmentSummary(
+        n_users=len(us),
+        engagement=Engagement(
+            **{f"{m}_per_user": float(tot[m]) / n for m in ENGAGEMENT},
+            open_rate=_ratio(tot["opens"], tot["delivered"]),
+            delivered_per_user=float(tot["delivered"]) / n,
+        ),
+        attention=Attention(
+            goal_minutes_per_user=goal_min / n,
+            distraction_minutes_per_user=distr / n,
+            interruption_minutes_per_user=float(tot["interruption_minutes"]) / n,
+            goal_share=_ratio(goal_min, goal_min + distr),
+        ),
+        fragmentation=fr,
+        goal_progress_per_user=float(tot["goal_progress"]) / n,
+        trust_final_mean=float(us["trust"].mean()) if len(us) else 0.0,
+        churned_share=float((~us["active"]).mean()) if len(us) else 0.0,
+        opted_out_share=float(us["opted_out"].mean()) if len(us) else 0.0,
+    )
 
 
 def outcome_value(
     spec: OutcomeSpec, kind: str, steps: pd.DataFrame, users: pd.DataFrame, slots_per_day: int,
     window_days: int | None = None,
-) -> dict[str, Any]:
+) -> OutcomeValue:
     """The value of one outcome spec's metric over its window, for its segment.
 
     ``window_days`` (budget goals) lets ``adjusted_in_time`` count only adjustments made in
@@ -128,19 +240,17 @@ def outcome_value(
             "days_practised": ev("practised") / n,
             "habit_strength": float(us[habit_col].mean()) if habit_col in us and len(us) else 0.0,
         }
-    return {
-        "segment": spec.segment,
-        "goal": g,
-        "metric": m,
-        "value": float(values[m]),
-        "direction": OUTCOME_METRICS[kind][m],
-        "threshold": spec.threshold,
-        "n_users": len(us),
-    }
+    return OutcomeValue(segment=spec.segment, goal=g, metric=m, value=float(values[m]),
+                        direction=OUTCOME_METRICS[kind][m], threshold=spec.threshold,
+                        n_users=len(us))
 
 
-def summarize(scenario: Scenario, steps: pd.DataFrame, users: pd.DataFrame) -> dict[str, Any]:
-    """The whole run's summary (JSON-ready)."""
+def summarize(scenario: Scenario, steps: pd.DataFrame, users: pd.DataFrame) -> RunSummary:
+    """The whole run's summary.
+
+    Raises:
+        NumericalError: A summary value is NaN or infinite.
+    """
     kinds = {g.id: g.kind for g in scenario.goals}
     windows = {g.id: getattr(g, "window_days", None) for g in scenario.goals}
     segments = {s.id: segment_summary(steps, users, s.id) for s in scenario.population.segments}
@@ -151,16 +261,18 @@ def summarize(scenario: Scenario, steps: pd.DataFrame, users: pd.DataFrame) -> d
     }
     tot = steps.sum(numeric_only=True)
     n = max(len(users), 1)
-    overall = {f"{m}_per_user": float(tot[m]) / n for m in ENGAGEMENT}
-    overall["goal_progress_per_user"] = float(tot["goal_progress"]) / n
-    overall["churned_share"] = float((~users["active"]).mean()) if len(users) else 0.0
+    overall = Overall(
+        **{f"{m}_per_user": float(tot[m]) / n for m in ENGAGEMENT},
+        goal_progress_per_user=float(tot["goal_progress"]) / n,
+        churned_share=float((~users["active"]).mean()) if len(users) else 0.0,
+    )
     guard = {
         c.removeprefix("guardrail_"): float(tot[c])
         for c in steps.columns
         if c.startswith("guardrail_")
     }
-    out = {"segments": segments, "outcomes": outcomes, "overall": overall, "guardrails": guard}
-    _assert_finite(out)
+    out = RunSummary(segments=segments, outcomes=outcomes, overall=overall, guardrails=guard)
+    _assert_finite(out.as_dict())
     return out
 
 

@@ -37,9 +37,9 @@ def segment_value(segment: str, *path: str) -> Callable[[JobResult], float]:
     """A value of one segment's summary, e.g. ``("engagement", "sessions_per_user")``."""
 
     def get(r: JobResult) -> float:
-        node: Any = r.summary["segments"][segment]
+        node: Any = r.summary.segments[segment]
         for p in path:
-            node = node[p]
+            node = getattr(node, p)
         return float(node)
 
     return get
@@ -98,12 +98,12 @@ def failure_rate(kind: str | None = None) -> Callable[[JobResult], float]:
 
     def get(r: JobResult) -> float:
         events = failures = 0.0
-        for seg in r.summary["segments"].values():
-            fr = seg["fragmentation"]
+        for seg in r.summary.segments.values():
+            fr = seg.fragmentation
             for k in kinds:
-                ev = fr["context_events_per_user"][k] * seg["n_users"]
+                ev = fr.context_events_per_user[k] * seg.n_users
                 events += ev
-                failures += fr["context_failure_rate"][k] * ev
+                failures += fr.context_failure_rate[k] * ev
         return failures / events if events else math.nan
 
     return get

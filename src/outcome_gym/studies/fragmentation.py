@@ -553,7 +553,7 @@ def _arms_table(runs: dict[str, list[JobResult]], p: Params, sc_outcomes: list[s
             row["engagement lift vs none"] = lift(runs["none"], arm,
                                                   metric("engagement.index"))[0].text()
         row["guardrail corrections"] = float(np.mean(
-            [sum(r.summary["guardrails"].values()) for r in arm]))
+            [sum(r.summary.guardrails.values()) for r in arm]))
         rows.append(row)
     return pd.DataFrame(rows)
 

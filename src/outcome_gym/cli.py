@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from outcome_gym import __version__
-from outcome_gym.errors import OutcomeGymError, ScenarioError
+from outcome_gym.errors import InputError, OutcomeGymError, ScenarioError
 from outcome_gym.scenario import bundled_scenarios, load_scenario, scenario_json_schema
 
 app = typer.Typer(
@@ -293,7 +293,7 @@ def sweep(
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
         plan = plan_sweep(file)
-    except ScenarioError as exc:  # every problem of every point, one per line
+    except InputError as exc:  # every problem of every point, one per line
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None

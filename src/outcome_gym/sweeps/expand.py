@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outcome_gym.errors import OutcomeGymError, Problem, ScenarioError, ScenarioValidationError
+from outcome_gym.errors import (
+    OutcomeGymError,
+    Problem,
+    ScenarioError,
+    ScenarioValidationError,
+    SweepFileError,
+)
 from outcome_gym.policies import make as make_policy
 from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
@@ -168,7 +174,7 @@ def resolve_scenarios(ef: ExperimentFile) -> dict[str, Scenario]:
                 f"'{names[sc.name]}' and '{source}' (rename one: results are grouped by name)")))
         names[sc.name] = source
     if problems:
-        raise ScenarioValidationError(problems)
+        raise SweepFileError(problems)
     return out
 
 
@@ -198,7 +204,7 @@ def parse_axes(ef: ExperimentFile, labels: list[str]) -> list[Axis]:
                 param = rest
         axes.append(Axis(key, tuple(values), where, group, param, label))
     if problems:
-        raise ScenarioValidationError(problems)
+        raise SweepFileError(problems)
     return axes
 
 
@@ -332,7 +338,7 @@ def expand(ef: ExperimentFile) -> Plan:
     """Expand and validate every run of the experiment (no run starts).
 
     Raises:
-        ScenarioValidationError: A scenario, key, point or policy is invalid; every problem is
+        SweepFileError: A scenario, key, point or policy is invalid; every problem is
             listed with the point it belongs to.
     """
     exp = ef.experiment
@@ -343,7 +349,7 @@ def expand(ef: ExperimentFile) -> Plan:
     n_points = count_points(ef)
     total = n_points * len(policies) * len(seeds)
     if total > MAX_RUNS:
-        raise ScenarioValidationError([ef.problem(("grid",), (
+        raise SweepFileError([ef.problem(("grid",), (
             f"expected at most {MAX_RUNS:,} runs, got {total:,} ({n_points:,} points x "
             f"{len(policies)} policies x {len(seeds)} seeds)"))])
     ex = _Expander(ef)
@@ -383,7 +389,7 @@ def expand(ef: ExperimentFile) -> Plan:
                             "that resolve to the same scenario, policy and parameters"))
     problems = ex.problems()
     if problems:
-        raise ScenarioValidationError(problems)
+        raise SweepFileError(problems)
     return Plan(file=ef, scenarios=scenarios, axes=axes, policies=policies, seeds=seeds,
                 keep=exp.tables(), runs=list(runs.values()), n_points=n_points, merged=merged,
                 _scenario_json=ex.scenario_json)

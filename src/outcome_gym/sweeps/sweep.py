@@ -150,7 +150,7 @@ def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | N
         retries: Times a run may kill its worker process before it is recorded as failed.
 
     Raises:
-        ScenarioError: The experiment or one of its points is invalid (nothing ran).
+        SweepFileError: The experiment or one of its points is invalid (nothing ran).
         ResultsError: ``out`` already holds runs and ``resume`` is off, or cannot be written.
     """
     if backend not in BACKENDS:

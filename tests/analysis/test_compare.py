@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -99,6 +100,31 @@ def test_cli_compare(tmp_path):
     assert (tmp_path / "r" / "report.html").exists()
     res = CliRunner().invoke(app, ["compare", str(TINY), "--policies", "static,nope", "-q"])
     assert res.exit_code != 0
+
+
+def test_a_second_compare_reuses_the_finished_runs(cmp_small, tiny, tmp_path):
+    cmp, out = cmp_small
+    shutil.copytree(out / "runs", tmp_path / "runs")
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("summary.json")}
+    sc = variant(tiny, **{"population.size": 120})
+    again = compare(sc, ["static", "random"], seeds=[2, 3], out=tmp_path)  # a subset: none runs
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("summary.json")} == stamps
+    pd.testing.assert_frame_equal(
+        again.runs.set_index(["policy", "seed"]),
+        cmp.runs[cmp.runs["policy"].isin(["static", "random"]) & (cmp.runs["seed"] >= 2)]
+        .set_index(["policy", "seed"]))
+
+
+def test_a_failing_run_stops_the_comparison_with_its_error(tmp_path, tiny):
+    from tests.sweeps.helpers import RAISE
+
+    sc = variant(tiny, **{"population.size": 30, "clock.horizon_days": 2})
+    bad = f"{RAISE}:fail_seed=1"
+    with pytest.raises(PolicyError, match=r"1 of 4 run\(s\) failed; the first, .* seed 1: "
+                                          r"PolicyError: .*boom at seed 1\n.*Traceback"):
+        compare(sc, ["static", bad], seeds=2)
+    with pytest.raises(PolicyError, match=r"boom at seed 1 \(traceback in .*failed.json\)"):
+        compare(sc, ["static", bad], seeds=2, out=tmp_path / "o")
 
 
 def test_too_few_seeds_warns(cmp_small):

@@ -100,6 +100,9 @@ def test_cli_compare(tmp_path):
     assert (tmp_path / "r" / "report.html").exists()
     res = CliRunner().invoke(app, ["compare", str(TINY), "--policies", "static,nope", "-q"])
     assert res.exit_code != 0
+    res = CliRunner().invoke(app, ["compare", str(TINY), "--backend", "local", "--address",
+                                   "tcp://127.0.0.1:1", "-q"])
+    assert res.exit_code == 2 and "--address needs --backend dask" in res.stderr
 
 
 def test_a_second_compare_reuses_the_finished_runs(cmp_small, tiny, tmp_path):

@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from outcome_gym.analysis.calibration import aa_trials, false_alarm_rate, run_pool
+from outcome_gym.check.calibration import aa_trials, false_alarm_rate, run_pool
 from outcome_gym.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

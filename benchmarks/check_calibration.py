@@ -13,14 +13,13 @@ false-alarm rate of the good policy (promise: at most 5%) and the catch rate of 
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "ci"
@@ -30,9 +29,8 @@ sys.path.insert(0, str(EXAMPLE / "teampolicy" / "src"))
 
 from outcome_gym.check import load_contract  # noqa: E402
 from outcome_gym.check.evaluate import _scenario_for, evaluate_expectation  # noqa: E402
-from outcome_gym.compare import _assemble, _run_one  # noqa: E402
+from outcome_gym.compare import assemble, run_all  # noqa: E402
 from outcome_gym.policies.spec import PolicySpec  # noqa: E402
-from outcome_gym.scenario import scenario_to_dict  # noqa: E402
 
 POLICIES = {
     "reference": "static",
@@ -50,13 +48,11 @@ def main() -> None:
     args = ap.parse_args()
     contract, base = load_contract(EXAMPLE / "contract.yaml")
     sc = _scenario_for(contract, contract.scenarios[0], base)
-    data = scenario_to_dict(sc)
     t0 = time.perf_counter()
-    tasks = [(data, PolicySpec(policy=name, label=label), seed, None, None)
-             for label, name in POLICIES.items() for seed in range(args.pool)]
-    with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
-        results = list(pool.map(_run_one, tasks, chunksize=8))
-    by = {(r["label"], r["seed"]): r for r in results}
+    specs = [PolicySpec(policy=name, label=label) for label, name in POLICIES.items()]
+    # the executor's workers inherit PYTHONPATH (set above), so they import the team's policies
+    results, _ = run_all(sc, specs, list(range(args.pool)), workers=args.workers, progress=True)
+    by = {label: g.set_index("seed") for label, g in results.groupby("policy")}
     t1 = time.perf_counter()
     n = contract.seeds.count
     rng = np.random.default_rng(np.random.SeedSequence([2026, args.checks]))
@@ -65,15 +61,13 @@ def main() -> None:
     for _ in range(args.checks):
         seeds = rng.choice(args.pool, size=n, replace=False).tolist()
         for cand in fails:
-            specs = [PolicySpec(policy="static", label="reference"),
-                     PolicySpec(policy=POLICIES[cand], label="candidate")]
-            chosen = []
-            for label, key in (("reference", "reference"), ("candidate", cand)):
-                for i, s in enumerate(seeds):
-                    r = dict(by[(key, s)])
-                    r["label"], r["seed"] = label, i
-                    chosen.append(r)
-            cmp = _assemble(sc, specs, "reference", list(range(n)), chosen)
+            pair = [PolicySpec(policy="static", label="reference"),
+                    PolicySpec(policy=POLICIES[cand], label="candidate")]
+            # the i-th drawn seed of each policy becomes seed i of the paired comparison
+            chosen = pd.concat([by[key].loc[seeds].assign(policy=label, seed=range(n))
+                                for label, key in (("reference", "reference"), ("candidate", cand))],
+                               ignore_index=True)
+            cmp = assemble(sc, pair, "reference", list(range(n)), chosen)
             res = [evaluate_expectation(e, contract, sc, cmp, "candidate")
                    for e in contract.expectations]
             failed = [r.expectation for r in res if not r.passed]

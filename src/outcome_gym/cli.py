@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from outcome_gym import __version__
-from outcome_gym.errors import OutcomeGymError, ScenarioError
+from outcome_gym.errors import InputError, OutcomeGymError, ScenarioError
 from outcome_gym.scenario import bundled_scenarios, load_scenario, scenario_json_schema
 
 if TYPE_CHECKING:
@@ -102,6 +102,27 @@ def scenarios() -> None:
         except (ScenarioError, IndexError):
             desc = "(invalid or undescribed)"
         typer.echo(f"{name:<20} {desc}")
+
+
+def _backend(backend: str | None, address: str | None) -> str:
+    """The executor backend of ``--backend``/``--address`` (exit 2 on a bad combination)."""
+    chosen = backend or ("dask" if address else "local")
+    if chosen not in ("local", "dask"):
+        typer.echo(f"error: --backend: expected local or dask, got {chosen!r}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if address and chosen != "dask":
+        typer.echo("error: --address needs --backend dask", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return chosen
+
+
+BackendOption = Annotated[
+    str | None, typer.Option(help="local (process pool) or dask (default: local, or dask with "
+                                  "--address).")
+]
+AddressOption = Annotated[
+    str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+]
 
 
 def _summary_lines(result: object) -> list[str]:
@@ -198,16 +219,22 @@ def compare(
     seeds: Annotated[int, typer.Option(min=1, help="Paired seeds per policy.")] = 20,
     first_seed: Annotated[int, typer.Option(min=0, help="First seed.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    out: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder; runs are kept (and reused) in OUT/runs/.")
+    ] = None,
+    backend: BackendOption = None,
+    address: AddressOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Compare policies on paired seeds: lifts with intervals, verdicts, and a report."""
     from outcome_gym.compare import compare as run_compare
     from outcome_gym.policies.spec import split_policy_list
 
+    chosen = _backend(backend, address)
     specs = split_policy_list(policies)
     cmp = run_compare(scenario, specs, reference, seeds, workers=workers, out=out,
-                      first_seed=first_seed, progress=not quiet)
+                      first_seed=first_seed, progress=not quiet, backend=chosen,
+                      address=address)
     for line in cmp.headline():
         typer.echo(line)
     if out is not None:
@@ -262,13 +289,8 @@ def sweep(
         typer.Option(min=0, help="Worker processes (default: the CPUs available; 0 runs in this "
                                  "process, for debugging)."),
     ] = None,
-    backend: Annotated[
-        str | None, typer.Option(help="local (process pool) or dask (default: local, or dask "
-                                      "with --address).")
-    ] = None,
-    address: Annotated[
-        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
-    ] = None,
+    backend: BackendOption = None,
+    address: AddressOption = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip finished runs in the output folder.")
     ] = False,
@@ -287,16 +309,10 @@ def sweep(
     from outcome_gym.sweeps.sweep import dry_run_lines, plan_sweep
     from outcome_gym.sweeps.sweep import sweep as run_sweep
 
-    chosen = backend or ("dask" if address else "local")
-    if chosen not in ("local", "dask"):
-        typer.echo(f"error: --backend: expected local or dask, got {chosen!r}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
-    if address and chosen != "dask":
-        typer.echo("error: --address needs --backend dask", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
+    chosen = _backend(backend, address)
     try:
         plan = plan_sweep(file)
-    except ScenarioError as exc:  # every problem of every point, one per line
+    except InputError as exc:  # every problem of every point, one per line
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None

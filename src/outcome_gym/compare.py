@@ -7,61 +7,72 @@
     cmp.verdicts       # policy -> Verdict (trap / harm / aligned / quiet win / no effect)
     cmp.figures()      # PNG paths (after write) or matplotlib figures
 
-Every policy runs on the same seeds (common random numbers), in worker processes started with an
-explicit ``spawn`` context (``import mesa`` forces the global start method; we never rely on it).
-Each finished run is written to ``out/runs/<policy>/seed-<k>/`` as it completes, so a failure later
-in the comparison loses nothing already done.
+The workflow, one step each: plan the runs (scenario x policy x seed -> :class:`RunTask`) ->
+run them on the one executor (:func:`outcome_gym.sweeps.execute`) -> read the summaries and daily
+series back -> the paired analysis (:mod:`outcome_gym.analysis.paired`, pure) -> the report
+(:mod:`outcome_gym.report`). Every policy runs on the same seeds (common random numbers). With
+``out``, runs are written to ``out/runs/<run_id>/`` as they finish (``run_id`` is a column of
+``runs.csv``), so a failure or a kill later loses nothing done, and running the same comparison
+again, or a larger one, reuses every finished run; without ``out`` they go to a temporary folder
+removed afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
-from outcome_gym._pool import map_spawn
-from outcome_gym.analysis.metrics import MetricInfo, describe, flatten
-from outcome_gym.analysis.stats import PairedStat, paired, resample_indices
-from outcome_gym.analysis.verdict import Verdict, decide
-from outcome_gym.errors import PolicyError
+from outcome_gym.analysis.metrics import MetricInfo, flatten
+from outcome_gym.analysis.paired import daily_series, paired_analysis
+from outcome_gym.analysis.stats import PairedStat
+from outcome_gym.analysis.verdict import Verdict
+from outcome_gym.errors import PolicyError, SimulationError
 from outcome_gym.policies.spec import PolicySpec, parse_policy
-from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.scenario import Scenario, load_scenario
+from outcome_gym.sweeps import RunTask, execute, read_summary, read_table
 
-DAILY = ("clicks", "sessions", "opens", "minutes", "delivered", "goal_progress",
-         "goal_minutes", "distraction_minutes", "support_tickets", "churned")
+TABLES = ("steps", "users", "positions", "elements")
+"""What a run folder under ``out/runs`` keeps: every table, as ``outcome-gym run --out`` writes."""
 
 
 def safe_name(text: str) -> str:
-    """A label made safe to use as a folder name."""
+    """A label made safe to use as a file or folder name."""
     cleaned = re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("._")
     return cleaned[:80] or "policy"
 
 
-def _daily(steps: pd.DataFrame, n_users: int) -> pd.DataFrame:
-    cols = [c for c in DAILY if c in steps] + [c for c in steps if c.endswith("_failures")]
-    day = steps.groupby("day")[cols].sum() / max(n_users, 1)
-    return day.reset_index()
+class PlannedRun(NamedTuple):
+    """One run of a comparison: the policy's label, the seed and the executor's task."""
 
-
-def _run_one(task: tuple[dict[str, Any], PolicySpec, int, Any, str | None]) -> dict[str, Any]:
-    """Worker: one policy on one seed (top-level so the spawn context can pickle it)."""
-    from outcome_gym.runner import run
-
-    sc_data, spec, seed, guardrails, out = task
-    scenario = validate_scenario(sc_data)
-    res = run(scenario, spec.policy, seed, policy_params=spec.params, guardrails=guardrails)
-    if out is not None:
-        res.write(out)
-    return {"label": spec.display, "seed": seed, "metrics": flatten(scenario, res.summary),
-            "daily": _daily(res.steps, scenario.population.size)}
+    label: str
+    seed: int
+    task: RunTask
 
 
 @dataclass
 class Comparison:
-    """The result of :func:`compare`."""
+    """The result of :func:`compare`.
+
+    Attributes:
+        scenario: The scenario every run simulated.
+        policies: The compared policies, the reference among them.
+        reference: The reference's label.
+        seeds: The paired seeds.
+        runs: One row per run: ``policy``, ``seed``, ``run_id`` (its folder under ``out/runs``)
+            and the flat metrics.
+        daily: Per-user daily totals, one row per policy x seed x day.
+        stats: Policy label -> metric -> paired statistic against the reference.
+        verdicts: Policy label -> verdict.
+        info: Metric -> what it measures.
+        out: The report folder, when written.
+    """
 
     scenario: Scenario
     policies: list[PolicySpec]
@@ -138,23 +149,10 @@ def _validate_policies(specs: list[PolicySpec]) -> None:
         spec.build()  # raises PolicySpecError with a suggestion for typos
 
 
-def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
-            reference: str | None = None, seeds: int | list[int] = 20, *, workers: int = 1,
-            out: str | Path | None = None, guardrails: Any = None, first_seed: int = 0,
-            progress: bool = False) -> Comparison:
-    """Run every policy on the same seeds and compare each against the reference.
-
-    Args:
-        scenario: A scenario object, bundled name or path.
-        policies: Policy specs (``name``, ``name:key=value,...``, a YAML file, or PolicySpec).
-        reference: Label of the reference policy (default: the first).
-        seeds: How many seeds (``first_seed`` .. ``first_seed + n - 1``) or an explicit list.
-        workers: Worker processes (1 runs in this process).
-        out: Folder for the runs and the report (written as runs finish).
-        guardrails: Guardrail override for every run (see :func:`outcome_gym.runner.run`).
-        first_seed: First seed when ``seeds`` is a count.
-        progress: Show a progress bar over runs on stderr.
-    """
+def _inputs(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
+            reference: str | None, seeds: int | list[int],
+            first_seed: int) -> tuple[Scenario, list[PolicySpec], str, list[int]]:
+    """The scenario, the specs (reference first if added), the reference label and the seeds."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     specs = [parse_policy(p) for p in policies]
     labels = [s.display for s in specs]
@@ -169,57 +167,134 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
     seed_list = list(range(first_seed, first_seed + seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise PolicyError("expected at least one seed, got none")
+    return sc, specs, reference, seed_list
+
+
+def plan_runs(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
+              keep: tuple[str, ...] = ("steps",), guardrails: Any = None) -> list[PlannedRun]:
+    """Every policy on every seed, seed by seed (so policies advance together on a progress bar)."""
+    return [PlannedRun(spec.display, seed,
+                       RunTask.make(scenario, spec, seed, keep=keep, guardrails=guardrails,
+                                    info={"compare": scenario.name, "label": spec.display}))
+            for seed in seeds for spec in specs]
+
+
+@contextlib.contextmanager
+def _runs_dir(out: Path | None) -> Iterator[Path]:
+    """``out/runs``, or a temporary folder this call creates and removes."""
+    if out is not None:
+        yield out / "runs"
+        return
+    with tempfile.TemporaryDirectory(prefix="outcome-gym-compare-") as tmp:
+        yield Path(tmp)
+
+
+def _raise_failures(planned: list[PlannedRun], statuses: list[dict[str, Any]], runs_dir: Path,
+                    kept: bool) -> None:
+    """Stop the comparison when a run failed: its numbers would be incomplete."""
+    bad = [(p, s) for p, s in zip(planned, statuses, strict=True) if s["status"] != "ok"]
+    if not bad:
+        return
+    first, status = bad[0]
+    where = (f" (traceback in {runs_dir / first.task.run_id / 'failed.json'})" if kept
+             else f"\n{status['traceback'].rstrip()}")
+    policy_error = status["error"].startswith(("PolicyError", "ActionError", "PolicySpecError"))
+    raise (PolicyError if policy_error else SimulationError)(
+        f"{len(bad)} of {len(statuses)} run(s) failed; the first, {first.label} seed {first.seed}: "
+        f"{status['error']}{where}")
+
+
+def read_runs(scenario: Scenario, planned: list[PlannedRun], order: list[str],
+              runs_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs table and the daily series, read back from the run folders.
+
+    Rows are ordered by policy (in ``order``), then seed, whatever order the runs finished in.
+    """
+    rank = {label: i for i, label in enumerate(order)}
+    rows, days = [], []
+    for p in sorted(planned, key=lambda p: (rank[p.label], p.seed)):
+        folder = runs_dir / p.task.run_id
+        metrics = flatten(scenario, read_summary(folder))
+        rows.append({"policy": p.label, "seed": p.seed, "run_id": p.task.run_id, **metrics})
+        daily = daily_series(read_table(folder, "steps"), scenario.population.size)
+        days.append(daily.assign(policy=p.label, seed=p.seed))
+    return pd.DataFrame(rows), pd.concat(days, ignore_index=True)
+
+
+def assemble(scenario: Scenario, specs: list[PolicySpec], reference: str, seeds: list[int],
+             runs: pd.DataFrame, daily: pd.DataFrame | None = None) -> Comparison:
+    """A :class:`Comparison` from a runs table (the paired analysis of every policy)."""
+    result = paired_analysis(scenario, [s.display for s in specs], reference, seeds, runs)
+    return Comparison(scenario=scenario, policies=specs, reference=reference, seeds=seeds,
+                      runs=runs, daily=daily if daily is not None else pd.DataFrame(),
+                      stats=result.stats, verdicts=result.verdicts, info=result.info)
+
+
+def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
+            reference: str | None = None, seeds: int | list[int] = 20, *, workers: int = 1,
+            out: str | Path | None = None, guardrails: Any = None, first_seed: int = 0,
+            progress: bool = False, backend: str = "local",
+            address: str | None = None) -> Comparison:
+    """Run every policy on the same seeds and compare each against the reference.
+
+    Args:
+        scenario: A scenario object, bundled name or path.
+        policies: Policy specs (``name``, ``name:key=value,...``, a YAML file, or PolicySpec).
+        reference: Label of the reference policy (default: the first).
+        seeds: How many seeds (``first_seed`` .. ``first_seed + n - 1``) or an explicit list.
+        workers: Worker processes (1 runs in this process).
+        out: Folder for the runs (``out/runs/<run_id>/``, reused when finished) and the report.
+        guardrails: Guardrail override for every run (see :func:`outcome_gym.runner.run`).
+        first_seed: First seed when ``seeds`` is a count.
+        progress: Show a progress bar over runs on stderr.
+        backend: ``local`` (this process or a process pool) or ``dask``.
+        address: A Dask scheduler address (with ``backend="dask"``).
+
+    Raises:
+        PolicyError: A bad policy or seed list (before any run), or a run whose policy failed.
+        SimulationError: A run failed otherwise.
+    """
+    sc, specs, reference, seed_list = _inputs(scenario, policies, reference, seeds, first_seed)
     out_path = Path(out) if out is not None else None
-    sc_data = scenario_to_dict(sc)
-    tasks = [(sc_data, spec, seed, guardrails,
-              str(out_path / "runs" / safe_name(spec.display) / f"seed-{seed}") if out_path else None)
-             for seed in seed_list for spec in specs]
-    results = map_spawn(_run_one, tasks, workers, progress, failure=PolicyError)
-    cmp = _assemble(sc, specs, reference, seed_list, results)
+    runs, daily = run_all(sc, specs, seed_list, out=out_path, workers=workers,
+                          guardrails=guardrails, progress=progress, backend=backend,
+                          address=address)
+    cmp = assemble(sc, specs, reference, seed_list, runs, daily)
     cmp.out = out_path
     if out_path is not None:
         cmp.write(out_path)
     return cmp
 
 
-def _assemble(sc: Scenario, specs: list[PolicySpec], reference: str, seeds: list[int],
-              results: list[dict[str, Any]]) -> Comparison:
-    order = {s.display: i for i, s in enumerate(specs)}
-    results.sort(key=lambda r: (order[r["label"]], r["seed"]))
-    runs = pd.DataFrame([{"policy": r["label"], "seed": r["seed"], **r["metrics"]}
-                         for r in results])
-    daily = pd.concat([r["daily"].assign(policy=r["label"], seed=r["seed"]) for r in results],
-                      ignore_index=True)
-    names = [c for c in runs.columns if c not in ("policy", "seed")]
-    info = {m: describe(sc, m) for m in names}
-    ref = runs[runs["policy"] == reference].set_index("seed").loc[seeds]
-    idx = resample_indices(len(seeds))
-    k = max(len(sc.outcomes), 1)
-    stats: dict[str, dict[str, PairedStat]] = {}
-    verdicts: dict[str, Verdict] = {}
-    for spec in specs:
-        if spec.display == reference:
-            continue
-        pol = runs[runs["policy"] == spec.display].set_index("seed").loc[seeds]
-        stats[spec.display] = {m: paired(ref[m].to_numpy(), pol[m].to_numpy(), idx=idx)
-                             for m in names}
-        outcomes = {m: (info[m], paired(ref[m].to_numpy(), pol[m].to_numpy(),
-                                        level=1 - 0.05 / k, idx=idx))
-                    for m in names if info[m].family == "outcome"}
-        flag, why = _coherence(sc, pol)
-        verdicts[spec.display] = decide(spec.display, reference, stats[spec.display]["engagement.index"],
-                                      outcomes, flag, why)
-    return Comparison(scenario=sc, policies=specs, reference=reference, seeds=seeds, runs=runs,
-                      daily=daily, stats=stats, verdicts=verdicts, info=info)
+def run_all(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
+            out: Path | None = None, workers: int = 1, guardrails: Any = None,
+            progress: bool = False, backend: str = "local",
+            address: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every policy on every seed through the executor; the runs table and the daily series.
+
+    Args:
+        scenario: The scenario.
+        specs: The policies (validated).
+        seeds: The seeds.
+        out: Keep the runs in ``out/runs/<run_id>/`` (every table); default: a temporary folder.
+        workers: Worker processes (1 runs in this process).
+        guardrails: Guardrail override for every run.
+        progress: Show a progress bar over runs on stderr.
+        backend: ``local`` or ``dask``.
+        address: A Dask scheduler address.
+
+    Raises:
+        PolicyError: A run whose policy failed.
+        SimulationError: A run failed otherwise.
+    """
+    planned = plan_runs(scenario, specs, seeds, guardrails=guardrails,
+                        keep=TABLES if out is not None else ("steps",))
+    with _runs_dir(out) as runs_dir:
+        statuses = execute([p.task for p in planned], runs_dir, workers=workers, backend=backend,
+                           address=address, progress=progress, desc="compare")
+        _raise_failures(planned, statuses, runs_dir, kept=out is not None)
+        return read_runs(scenario, planned, [s.display for s in specs], runs_dir)
 
 
-def _coherence(sc: Scenario, pol: pd.DataFrame) -> tuple[bool, list[str]]:
-    th = sc.guardrails.thresholds
-    why = []
-    core = float(pol["fragmentation.core_consistency"].mean())
-    if core < th.core_consistency_min:
-        why.append(f"core consistency {core:.1%} below {th.core_consistency_min:.0%}")
-    fail = float(pol["fragmentation.context_failure_rate"].mean())
-    if th.context_failure_max is not None and fail > th.context_failure_max:
-        why.append(f"context-failure rate {fail:.1%} above {th.context_failure_max:.0%}")
-    return bool(why), why
+__all__ = ["Comparison", "PlannedRun", "assemble", "compare", "plan_runs", "read_runs", "run_all",
+           "safe_name"]

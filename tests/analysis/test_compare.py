@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -28,9 +29,13 @@ def cmp_small(tmp_path_factory, tiny):
 def test_every_policy_runs_on_the_same_seeds(cmp_small):
     cmp, out = cmp_small
     assert sorted(cmp.runs.groupby("policy")["seed"].apply(tuple).unique()) == [(0, 1, 2, 3)]
-    for label in ("static", "random:keep_core=false", "random"):
-        for seed in range(4):
-            assert (out / "runs" / safe_name(label) / f"seed-{seed}" / "summary.json").exists()
+    # every run in its run-id folder (named in runs.csv), with every table
+    for row in cmp.runs.itertuples():
+        folder = out / "runs" / row.run_id
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "elements.parquet", "manifest.json", "positions.parquet", "steps.parquet",
+            "summary.json", "users.parquet"]
+    assert cmp.runs["run_id"].is_unique and len(cmp.runs) == 12
 
 
 def test_report_numbers_match_summary_and_tables(cmp_small):
@@ -44,8 +49,8 @@ def test_report_numbers_match_summary_and_tables(cmp_small):
             assert st["pol_mean"] == pytest.approx(pol, rel=1e-9, abs=1e-12)
             assert st["ref_mean"] == pytest.approx(ref, rel=1e-9, abs=1e-12)
     # the per-run metric equals what the run's own summary.json says
-    run0 = json.loads((out / "runs" / "random" / "seed-2" / "summary.json").read_text())
     row = runs[(runs["policy"] == "random") & (runs["seed"] == 2)].iloc[0]
+    run0 = json.loads((out / "runs" / row["run_id"] / "summary.json").read_text())
     assert row["outcome.on_time"] == pytest.approx(run0["outcomes"]["on_time"]["value"])
     md = (out / "report.md").read_text()
     for line in summary["headline"]:
@@ -95,6 +100,34 @@ def test_cli_compare(tmp_path):
     assert (tmp_path / "r" / "report.html").exists()
     res = CliRunner().invoke(app, ["compare", str(TINY), "--policies", "static,nope", "-q"])
     assert res.exit_code != 0
+    res = CliRunner().invoke(app, ["compare", str(TINY), "--backend", "local", "--address",
+                                   "tcp://127.0.0.1:1", "-q"])
+    assert res.exit_code == 2 and "--address needs --backend dask" in res.stderr
+
+
+def test_a_second_compare_reuses_the_finished_runs(cmp_small, tiny, tmp_path):
+    cmp, out = cmp_small
+    shutil.copytree(out / "runs", tmp_path / "runs")
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("summary.json")}
+    sc = variant(tiny, **{"population.size": 120})
+    again = compare(sc, ["static", "random"], seeds=[2, 3], out=tmp_path)  # a subset: none runs
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("summary.json")} == stamps
+    pd.testing.assert_frame_equal(
+        again.runs.set_index(["policy", "seed"]),
+        cmp.runs[cmp.runs["policy"].isin(["static", "random"]) & (cmp.runs["seed"] >= 2)]
+        .set_index(["policy", "seed"]))
+
+
+def test_a_failing_run_stops_the_comparison_with_its_error(tmp_path, tiny):
+    from tests.sweeps.helpers import RAISE
+
+    sc = variant(tiny, **{"population.size": 30, "clock.horizon_days": 2})
+    bad = f"{RAISE}:fail_seed=1"
+    with pytest.raises(PolicyError, match=r"1 of 4 run\(s\) failed; the first, .* seed 1: "
+                                          r"PolicyError: .*boom at seed 1\n.*Traceback"):
+        compare(sc, ["static", bad], seeds=2)
+    with pytest.raises(PolicyError, match=r"boom at seed 1 \(traceback in .*failed.json\)"):
+        compare(sc, ["static", bad], seeds=2, out=tmp_path / "o")
 
 
 def test_too_few_seeds_warns(cmp_small):

@@ -12,7 +12,7 @@ from outcome_gym.check import load_contract, run_contract
 from outcome_gym.check.baseline import fingerprint
 from outcome_gym.check.output import markdown_summary, write_junit, write_markdown_summary
 from outcome_gym.cli import app
-from outcome_gym.errors import ScenarioError
+from outcome_gym.errors import ContractError
 from tests.conftest import TINY
 
 runner = CliRunner()
@@ -38,10 +38,23 @@ def test_bad_contract_reports_key_path_and_line(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text("name: x\nscenarios: [tiny]\ncandidate: {policy: static}\n"
                  "expectations:\n  - {kind: outcome_lift, outcom: on_time, min: 0}\n")
-    with pytest.raises(ScenarioError, match=r"bad.yaml:5: expectations\[0\].outcom: unknown key"):
+    with pytest.raises(ContractError, match=r"bad.yaml:5: expectations\[0\].outcom: unknown key"):
         load_contract(p)
     res = runner.invoke(app, ["check", str(p)])
     assert res.exit_code == 2
+
+
+def test_contract_problems_are_contract_errors(tmp_path):
+    from outcome_gym.errors import ScenarioError
+
+    with pytest.raises(ContractError, match=r"nope\.yaml") as info:
+        load_contract(tmp_path / "nope.yaml")  # unreadable: still named a contract problem
+    assert not isinstance(info.value, ScenarioError)
+    p = tmp_path / "typo.yaml"
+    p.write_text("name: x\nscenarios: [tiny]\ncandidate: {policy: static}\nexpectation: []\n")
+    with pytest.raises(ContractError, match=r"typo.yaml:4: expectation: .*did you mean "
+                                            r"'expectations'"):
+        load_contract(p)
 
 
 def test_missing_policy_is_bad_input(tmp_path):
@@ -50,9 +63,11 @@ def test_missing_policy_is_bad_input(tmp_path):
 
 
 def test_unknown_outcome_is_bad_input(tmp_path):
-    p = _contract(tmp_path, expectations=[{"kind": "outcome_lift", "outcome": "nope", "min": 0}])
+    p = _contract(tmp_path, expectations=[{"kind": "outcome_lift", "outcome": "on_tme", "min": 0}])
     res = runner.invoke(app, ["check", str(p)])
     assert res.exit_code == 2
+    assert "expectations[0].outcome: contract 'c' names outcome 'on_tme'" in res.stderr
+    assert "did you mean 'on_time'" in res.stderr
 
 
 def test_expectations_pass_and_fail_with_sentences(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from outcome_gym.errors import ScenarioValidationError
+from outcome_gym.errors import SweepFileError
 from outcome_gym.sweeps import expand, load_experiment, sweep
 from outcome_gym.sweeps.expand import run_id_for
 from tests.sweeps.helpers import write_experiment
@@ -98,9 +98,9 @@ def test_policy_axes_scoped_to_one_policy_merge_identical_runs(tmp_path):
 
 
 def test_policy_axis_for_every_policy_must_fit_every_policy(tmp_path):
-    with pytest.raises(ScenarioValidationError, match=r"policy 'static'.*notify_prob"):
+    with pytest.raises(SweepFileError, match=r"policy 'static'.*notify_prob"):
         plan_of(tmp_path, policies=["static", "random"], grid={"policy.notify_prob": [0.1]})
-    with pytest.raises(ScenarioValidationError, match=r"labels \['static'\].*policy.randm.x"):
+    with pytest.raises(SweepFileError, match=r"labels \['static'\].*policy.randm.x"):
         plan_of(tmp_path, grid={"policy.randm.x": [1]})
 
 
@@ -149,7 +149,7 @@ def test_seeds_from_entropy_are_spawned_children(tmp_path):
     ({"scenarios": ["no_such_world"]}, r"scenarios\[0\]: cannot use scenario 'no_such_world'"),
 ])
 def test_bad_experiment_files_name_file_key_and_line(tmp_path, fields, pattern):
-    with pytest.raises(ScenarioValidationError, match=pattern):
+    with pytest.raises(SweepFileError, match=pattern):
         plan_of(tmp_path, **fields)
 
 
@@ -158,7 +158,7 @@ def test_one_invalid_point_stops_everything_and_names_it(tmp_path):
                                                          "population.size": [40, 0, 50]})
     line = next(i for i, t in enumerate(path.read_text().splitlines(), 1)
                 if "population.size" in t)
-    with pytest.raises(ScenarioValidationError) as info:
+    with pytest.raises(SweepFileError) as info:
         sweep(path, out=tmp_path / "out", workers=1)
     [problem] = info.value.problems
     assert problem.line == line and problem.path == "grid.population.size"
@@ -168,7 +168,7 @@ def test_one_invalid_point_stops_everything_and_names_it(tmp_path):
 
 
 def test_cross_check_failures_blame_the_keys_that_caused_them(tmp_path):
-    with pytest.raises(ScenarioValidationError) as info:
+    with pytest.raises(SweepFileError) as info:
         plan_of(tmp_path, grid={"population.size": [30],
                                 "population.segments.worker.share": [0.6, 0.7]})
     text = str(info.value)
@@ -185,10 +185,23 @@ def test_cross_check_failures_blame_the_keys_that_caused_them(tmp_path):
     ("population.sise", r"unknown key 'sise'.*did you mean 'size'"),
 ])
 def test_keys_that_lead_nowhere(tmp_path, key, pattern):
-    with pytest.raises(ScenarioValidationError, match=pattern):
+    with pytest.raises(SweepFileError, match=pattern):
         plan_of(tmp_path, grid={key: [1]})
 
 
 def test_same_simulation_from_two_values_is_an_error(tmp_path):
-    with pytest.raises(ScenarioValidationError, match="runs the same simulation as point 1"):
+    with pytest.raises(SweepFileError, match="runs the same simulation as point 1"):
         plan_of(tmp_path, grid={"context.base_failure": [0, 0.0]})
+
+
+def test_sweep_file_problems_are_sweep_file_errors(tmp_path):
+    from outcome_gym.errors import ScenarioError
+
+    with pytest.raises(SweepFileError, match=r"nope\.yaml") as info:
+        load_experiment(tmp_path / "nope.yaml")  # unreadable: named as a sweep file's problem
+    assert not isinstance(info.value, ScenarioError)
+    (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(SweepFileError, match=r"bad\.yaml"):
+        load_experiment(tmp_path / "bad.yaml")
+    with pytest.raises(SweepFileError, match="policies"):
+        plan_of(tmp_path, policies=[])

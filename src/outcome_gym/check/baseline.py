@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outcome_gym._io import package_versions
-from outcome_gym.errors import Problem, ScenarioError, ScenarioFileError
+from outcome_gym.errors import ContractError, Problem
 
 if TYPE_CHECKING:
     from outcome_gym.check.contract import Contract
@@ -67,17 +67,17 @@ def write_baseline(path: Path, contract: Contract,
 
 
 def read_baseline(path: Path) -> dict[str, Any]:
-    """Read a baseline file; a missing or malformed one is bad input."""
+    """Read a baseline file; a missing or malformed one is bad input (a :class:`ContractError`)."""
     if not path.exists():
-        raise ScenarioFileError([Problem(str(path), "", "baseline file not found; create it "
+        raise ContractError([Problem(str(path), "", "baseline file not found; create it "
                                          "deliberately with `outcome-gym check --update-baseline`")])
     try:
         doc = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise ScenarioFileError([Problem(str(path), "", f"expected JSON, got: {exc.msg}",
+        raise ContractError([Problem(str(path), "", f"expected JSON, got: {exc.msg}",
                                          exc.lineno)]) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or "metrics" not in doc:
-        raise ScenarioError([Problem(str(path), "", f"expected an outcome-gym baseline of format "
+        raise ContractError([Problem(str(path), "", f"expected an outcome-gym baseline of format "
                                      f"{FORMAT}")])
     return doc
 

@@ -33,7 +33,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from outcome_gym.errors import ScenarioError
+from outcome_gym.errors import ContractError, InputError
 from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.loading import problems_from_validation_error
@@ -136,13 +136,17 @@ def load_contract(path: str | Path) -> tuple[Contract, Path]:
     """Load and validate a contract; returns it and the folder its relative paths resolve from.
 
     Raises:
-        ScenarioError: Unreadable file, or a schema problem (file, key path, line, expected/given).
+        ContractError: Unreadable file, or a schema problem (file, key path, line, expected/given,
+            and the closest valid key for a misspelt one).
     """
     path = Path(path)
-    data, lines = load_yaml_mapping(read_text(path), str(path))
+    try:
+        data, lines = load_yaml_mapping(read_text(path), str(path))
+    except InputError as exc:  # the shared reader names scenario files; this is a contract
+        raise exc.as_kind(ContractError) from None
     try:
         return Contract.model_validate(data), path.resolve().parent
     except ValidationError as exc:
-        raise ScenarioError(
+        raise ContractError(
             problems_from_validation_error(exc, data, str(path), lines, Contract)
         ) from None

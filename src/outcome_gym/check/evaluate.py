@@ -6,12 +6,15 @@ interval, pass/fail and — on failure — one sentence on what moved. NaN never
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outcome_gym.analysis.stats import PairedStat
+import numpy as np
+
+from outcome_gym.analysis.stats import PairedStat, t_interval
 from outcome_gym.check import baseline as bl
 from outcome_gym.check.contract import (
     ContextFailureRate,
@@ -24,7 +27,7 @@ from outcome_gym.check.contract import (
     VerdictNot,
 )
 from outcome_gym.compare import Comparison, compare
-from outcome_gym.errors import PolicyError
+from outcome_gym.errors import ContractError, PolicyError
 from outcome_gym.scenario import Scenario
 from outcome_gym.scenario.overrides import size_overrides, with_overrides
 
@@ -124,15 +127,12 @@ def _check_mean(value: float, lo: float | None, hi: float | None, what: str) -> 
 
 
 def _seed_ci(cmp: Comparison, label: str, metric: str) -> tuple[float, float, float]:
-    """Mean of a candidate metric over seeds with a t interval."""
-    from scipy.stats import t as student_t
-
+    """Mean of a candidate metric over seeds with its 95% t interval (NaN if any run's is NaN)."""
     v = cmp.runs.loc[cmp.runs["policy"] == label, metric].to_numpy(dtype=float)
-    m = float(v.mean())
-    if v.size < 2:
-        return m, m, m
-    half = float(student_t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return m, m - half, m + half
+    if not np.isfinite(v).all():  # t_interval drops non-finite values; a check must not
+        return math.nan, math.nan, math.nan
+    mean, low, high, _ = t_interval(v)
+    return mean, low, high
 
 
 def _lift_parts(st: PairedStat) -> tuple[float | None, float | None, float | None]:
@@ -193,11 +193,13 @@ def evaluate_expectation(exp: Any, contract: Contract, sc: Scenario, cmp: Compar
 
 def _validate_refs(contract: Contract, sc: Scenario) -> None:
     specs = {o.id for o in sc.outcomes}
-    for exp in contract.expectations:
+    for i, exp in enumerate(contract.expectations):
         if isinstance(exp, OutcomeLift) and exp.outcome not in specs:
-            raise PolicyError(f"contract '{contract.name}': expectation names outcome "
-                              f"'{exp.outcome}', which scenario '{sc.name}' does not define "
-                              f"(outcomes: {sorted(specs)})")
+            close = difflib.get_close_matches(exp.outcome, sorted(specs), n=1)
+            raise ContractError.one(
+                f"contract '{contract.name}' names outcome '{exp.outcome}', which scenario "
+                f"'{sc.name}' does not define (outcomes: {sorted(specs)})",
+                path=f"expectations[{i}].outcome", suggestion=close[0] if close else None)
 
 
 def run_contract(contract: Contract, base: Path, *, workers: int = 1,

@@ -17,7 +17,6 @@ outcomes, channels) by id; other lists by index (``population.segments.saver.ava
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import zlib
@@ -26,30 +25,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outcome_gym.errors import OutcomeGymError, Problem, ScenarioError, ScenarioValidationError
+from outcome_gym.errors import (
+    OutcomeGymError,
+    Problem,
+    ScenarioError,
+    ScenarioValidationError,
+    SweepFileError,
+)
 from outcome_gym.policies import make as make_policy
 from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
 from outcome_gym.scenario.overrides import KeyPathError, set_key
 from outcome_gym.scenario.yamlio import KeyPath, format_path
+from outcome_gym.sweeps.ids import canonical, pack_scenario, run_id_for
 from outcome_gym.sweeps.loading import ExperimentFile
 
-RUN_ID_LENGTH = 12
-SPEC_VERSION = 1
 MAX_RUNS = 5_000_000
 MAX_PROBLEMS = 20
-
-
-def canonical(obj: Any) -> str:
-    """Compact JSON with sorted keys: the form that is hashed."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def run_id_for(scenario_sha256: str, policy: str, params: dict[str, Any], seed: int) -> str:
-    """The short hash of a resolved run spec."""
-    spec = {"v": SPEC_VERSION, "scenario_sha256": scenario_sha256, "policy": policy,
-            "params": params, "seed": seed}
-    return hashlib.sha256(canonical(spec).encode()).hexdigest()[:RUN_ID_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -182,7 +174,7 @@ def resolve_scenarios(ef: ExperimentFile) -> dict[str, Scenario]:
                 f"'{names[sc.name]}' and '{source}' (rename one: results are grouped by name)")))
         names[sc.name] = source
     if problems:
-        raise ScenarioValidationError(problems)
+        raise SweepFileError(problems)
     return out
 
 
@@ -212,7 +204,7 @@ def parse_axes(ef: ExperimentFile, labels: list[str]) -> list[Axis]:
                 param = rest
         axes.append(Axis(key, tuple(values), where, group, param, label))
     if problems:
-        raise ScenarioValidationError(problems)
+        raise SweepFileError(problems)
     return axes
 
 
@@ -319,9 +311,8 @@ class _Expander:
             return None
         if broken:
             return None
-        blob = canonical(scenario_to_dict(sc))
-        sha = hashlib.sha256(blob.encode()).hexdigest()
-        self.scenario_json.setdefault(sha, zlib.compress(blob.encode(), 6))
+        sha, packed = pack_scenario(sc)
+        self.scenario_json.setdefault(sha, packed)
         self._scenario_cache[key] = (sha, sc.name)
         return self._scenario_cache[key]
 
@@ -347,7 +338,7 @@ def expand(ef: ExperimentFile) -> Plan:
     """Expand and validate every run of the experiment (no run starts).
 
     Raises:
-        ScenarioValidationError: A scenario, key, point or policy is invalid; every problem is
+        SweepFileError: A scenario, key, point or policy is invalid; every problem is
             listed with the point it belongs to.
     """
     exp = ef.experiment
@@ -358,7 +349,7 @@ def expand(ef: ExperimentFile) -> Plan:
     n_points = count_points(ef)
     total = n_points * len(policies) * len(seeds)
     if total > MAX_RUNS:
-        raise ScenarioValidationError([ef.problem(("grid",), (
+        raise SweepFileError([ef.problem(("grid",), (
             f"expected at most {MAX_RUNS:,} runs, got {total:,} ({n_points:,} points x "
             f"{len(policies)} policies x {len(seeds)} seeds)"))])
     ex = _Expander(ef)
@@ -398,7 +389,7 @@ def expand(ef: ExperimentFile) -> Plan:
                             "that resolve to the same scenario, policy and parameters"))
     problems = ex.problems()
     if problems:
-        raise ScenarioValidationError(problems)
+        raise SweepFileError(problems)
     return Plan(file=ef, scenarios=scenarios, axes=axes, policies=policies, seeds=seeds,
                 keep=exp.tables(), runs=list(runs.values()), n_points=n_points, merged=merged,
                 _scenario_json=ex.scenario_json)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from outcome_gym.errors import Problem, ScenarioValidationError
+from outcome_gym.errors import InputError, Problem, SweepFileError
 from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario.loading import problems_from_validation_error
 from outcome_gym.scenario.yamlio import KeyPath, format_path, load_yaml_mapping, read_text
@@ -52,16 +52,23 @@ def load_experiment(path: str | Path) -> ExperimentFile:
     """Load and validate an experiment file.
 
     Raises:
-        ScenarioFileError: The file cannot be read as a YAML mapping.
-        ScenarioValidationError: The content breaks the schema or a cross-check.
+        SweepFileError: The file cannot be read as a YAML mapping, or its content breaks the
+            schema or a cross-check.
     """
     p = Path(path)
-    return parse_experiment(read_text(p), file=str(p), base_dir=p.resolve().parent)
+    try:
+        text = read_text(p)
+    except InputError as exc:  # the shared reader names scenario files; this is a sweep file
+        raise exc.as_kind(SweepFileError) from None
+    return parse_experiment(text, file=str(p), base_dir=p.resolve().parent)
 
 
 def parse_experiment(text: str, file: str = "<string>", base_dir: Path | None = None) -> ExperimentFile:
     """Validate experiment YAML text (see :func:`load_experiment`)."""
-    data, lines = load_yaml_mapping(text, file)
+    try:
+        data, lines = load_yaml_mapping(text, file)
+    except InputError as exc:
+        raise exc.as_kind(SweepFileError) from None
     return validate_experiment(data, file=file, lines=lines, base_dir=base_dir,
                                sha256=hashlib.sha256(text.encode()).hexdigest())
 
@@ -75,11 +82,11 @@ def validate_experiment(data: dict[str, Any], file: str = "<data>",
         exp = Experiment.model_validate(data)
     except ValidationError as exc:
         problems = [_fix_unknown(p) for p in problems_from_validation_error(exc, data, file, lines)]
-        raise ScenarioValidationError(_drop_union_noise(problems)) from None
+        raise SweepFileError(_drop_union_noise(problems)) from None
     out = ExperimentFile(exp, file, base_dir or Path.cwd(), lines, sha256)
     found = check_experiment(exp)
     if found:
-        raise ScenarioValidationError([out.problem(p, m) for p, m in found])
+        raise SweepFileError([out.problem(p, m) for p, m in found])
     return out
 
 

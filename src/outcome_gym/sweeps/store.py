@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from outcome_gym._io import dumps, package_versions
 from outcome_gym.analysis.metrics import describe, flatten
 from outcome_gym.errors import ResultsError
+from outcome_gym.sweeps.ids import canonical
 
 if TYPE_CHECKING:
     from outcome_gym.sweeps.expand import Plan, RunSpec
@@ -182,8 +183,6 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def collect(plan: Plan, out: Path) -> pd.DataFrame:
     """One row per planned run, sorted by run id, read from the run folders."""
-    from outcome_gym.sweeps.expand import canonical
-
     runs_dir = out / RUNS
     rows: list[dict[str, Any]] = []
     ordered: list[RunSpec] = sorted(plan.runs, key=lambda r: r.run_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from outcome_gym.analysis.calibration import aa_trials, false_alarm_rate, run_pool
+from outcome_gym.check.calibration import aa_trials, false_alarm_rate, run_pool
 from tests.conftest import variant
 
 

@@ -1,0 +1,107 @@
+"""A paired comparison's numbers: per-seed metrics in, statistics and verdicts out (pure).
+
+The input is one row per run — ``policy`` (the label), ``seed``, optionally ``run_id``, and the flat
+metrics of :func:`~outcome_gym.analysis.metrics.flatten` — so the same function serves
+:func:`outcome_gym.compare`, the A/A and contract calibrations (rows drawn from a pool of runs) and
+anyone holding run summaries. Each policy is paired with the reference seed by seed; every metric
+gets a :class:`~outcome_gym.analysis.stats.PairedStat` at 95%, and the outcome specs a second one at
+the Bonferroni level 0.05/K that the verdict rules (:mod:`.verdict`) read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from outcome_gym.analysis.metrics import MetricInfo, describe
+from outcome_gym.analysis.stats import PairedStat, paired, resample_indices
+from outcome_gym.analysis.verdict import Verdict, decide
+from outcome_gym.scenario import Scenario
+
+DAILY = ("clicks", "sessions", "opens", "minutes", "delivered", "goal_progress",
+         "goal_minutes", "distraction_minutes", "support_tickets", "churned")
+"""Columns of a run's steps table summed per day for the daily series."""
+
+ID_COLUMNS = ("policy", "seed", "run_id")
+"""Columns of a runs table that identify a run; every other column is a metric."""
+
+
+@dataclass(frozen=True)
+class PairedAnalysis:
+    """Every policy against the reference.
+
+    Attributes:
+        stats: Policy label -> metric -> paired statistic (95%).
+        verdicts: Policy label -> verdict.
+        info: Metric -> what it measures (family, direction, threshold).
+    """
+
+    stats: dict[str, dict[str, PairedStat]]
+    verdicts: dict[str, Verdict]
+    info: dict[str, MetricInfo]
+
+
+def daily_series(steps: pd.DataFrame, n_users: int) -> pd.DataFrame:
+    """Per-user daily totals of a run's steps table (one row per day)."""
+    cols = [c for c in DAILY if c in steps] + [c for c in steps if c.endswith("_failures")]
+    day = steps.groupby("day")[cols].sum() / max(n_users, 1)
+    return day.reset_index()
+
+
+def metric_names(runs: pd.DataFrame) -> list[str]:
+    """The metric columns of a runs table, in column order."""
+    return [c for c in runs.columns if c not in ID_COLUMNS]
+
+
+def coherence(scenario: Scenario, pol: pd.DataFrame) -> tuple[bool, list[str]]:
+    """The coherence flag of a policy's runs against the scenario's thresholds, and why."""
+    th = scenario.guardrails.thresholds
+    why = []
+    core = float(pol["fragmentation.core_consistency"].mean())
+    if core < th.core_consistency_min:
+        why.append(f"core consistency {core:.1%} below {th.core_consistency_min:.0%}")
+    fail = float(pol["fragmentation.context_failure_rate"].mean())
+    if th.context_failure_max is not None and fail > th.context_failure_max:
+        why.append(f"context-failure rate {fail:.1%} above {th.context_failure_max:.0%}")
+    return bool(why), why
+
+
+def paired_analysis(scenario: Scenario, labels: list[str], reference: str, seeds: list[int],
+                    runs: pd.DataFrame) -> PairedAnalysis:
+    """Statistics and verdicts of every policy in ``labels`` against ``reference``.
+
+    Args:
+        scenario: The scenario the runs simulated (its outcome specs and thresholds).
+        labels: Policy labels, the reference among them.
+        reference: The reference's label.
+        seeds: The seeds every policy ran, in pairing order.
+        runs: One row per (policy, seed) with the flat metrics.
+
+    Raises:
+        KeyError: A policy lacks a run on one of ``seeds``.
+    """
+    names = metric_names(runs)
+    info = {m: describe(scenario, m) for m in names}
+    ref = runs[runs["policy"] == reference].set_index("seed").loc[seeds]
+    idx = resample_indices(len(seeds))
+    k = max(len(scenario.outcomes), 1)
+    stats: dict[str, dict[str, PairedStat]] = {}
+    verdicts: dict[str, Verdict] = {}
+    for label in labels:
+        if label == reference:
+            continue
+        pol = runs[runs["policy"] == label].set_index("seed").loc[seeds]
+        stats[label] = {m: paired(ref[m].to_numpy(), pol[m].to_numpy(), idx=idx) for m in names}
+        # outcome specs at the Bonferroni level: K specs share the 5% of a false harm
+        outcomes = {m: (info[m], paired(ref[m].to_numpy(), pol[m].to_numpy(),
+                                        level=1 - 0.05 / k, idx=idx))
+                    for m in names if info[m].family == "outcome"}
+        flag, why = coherence(scenario, pol)
+        verdicts[label] = decide(label, reference, stats[label]["engagement.index"], outcomes,
+                                 flag, why)
+    return PairedAnalysis(stats=stats, verdicts=verdicts, info=info)
+
+
+__all__ = ["DAILY", "ID_COLUMNS", "PairedAnalysis", "coherence", "daily_series", "metric_names",
+           "paired_analysis"]

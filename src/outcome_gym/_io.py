@@ -15,6 +15,7 @@ import functools
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -139,3 +140,9 @@ def _fresh_sibling(path: Path, create: Any) -> Path:
         except FileExistsError:  # pragma: no cover - a 48-bit name already taken
             continue
         return tmp
+
+
+def safe_name(text: str) -> str:
+    """A name from user input (a policy label, a sweep key) made safe as a file or folder name."""
+    cleaned = re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("._")
+    return cleaned[:80] or "unnamed"

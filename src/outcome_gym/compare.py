@@ -20,7 +20,6 @@ removed afterwards.
 from __future__ import annotations
 
 import contextlib
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,23 +28,17 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from outcome_gym.analysis.metrics import MetricInfo, flatten
 from outcome_gym.analysis.paired import daily_series, paired_analysis
 from outcome_gym.analysis.stats import PairedStat
 from outcome_gym.analysis.verdict import Verdict
 from outcome_gym.errors import PolicyError, SimulationError
+from outcome_gym.metrics.flat import MetricInfo, flatten
 from outcome_gym.policies.spec import PolicySpec, parse_policy
 from outcome_gym.scenario import Scenario, load_scenario
 from outcome_gym.sweeps import RunTask, execute, read_summary, read_table
 
 TABLES = ("steps", "users", "positions", "elements")
 """What a run folder under ``out/runs`` keeps: every table, as ``outcome-gym run --out`` writes."""
-
-
-def safe_name(text: str) -> str:
-    """A label made safe to use as a file or folder name."""
-    cleaned = re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("._")
-    return cleaned[:80] or "policy"
 
 
 class PlannedRun(NamedTuple):
@@ -296,5 +289,4 @@ def run_all(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
         return read_runs(scenario, planned, [s.display for s in specs], runs_dir)
 
 
-__all__ = ["Comparison", "PlannedRun", "assemble", "compare", "plan_runs", "read_runs", "run_all",
-           "safe_name"]
+__all__ = ["Comparison", "PlannedRun", "assemble", "compare", "plan_runs", "read_runs", "run_all"]

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from outcome_gym import compare
+from outcome_gym._io import safe_name
 from outcome_gym.cli import app
-from outcome_gym.compare import safe_name
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.spec import parse_policy
 from tests.conftest import TINY, variant

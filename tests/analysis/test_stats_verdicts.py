@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outcome_gym.analysis.metrics import MetricInfo
 from outcome_gym.analysis.stats import PairedStat, paired, sign_flip_p
 from outcome_gym.analysis.verdict import decide
+from outcome_gym.metrics.flat import MetricInfo
 
 
 def test_paired_means_lift_and_effect_size():

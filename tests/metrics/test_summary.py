@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from outcome_gym.analysis.metrics import flatten
+from outcome_gym.metrics.flat import flatten
 from outcome_gym.metrics.summary import RunSummary, SegmentSummary
 from outcome_gym.runner import run
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outcome_gym.analysis.metrics import flatten
+from outcome_gym.metrics.flat import flatten
 from outcome_gym.runner import run
 from outcome_gym.scenario import load_scenario
 from outcome_gym.sim.layout import layout_distance

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from outcome_gym._io import dumps
-from outcome_gym.analysis.metrics import flatten
 from outcome_gym.cli import app
 from outcome_gym.errors import ResultsError
+from outcome_gym.metrics.flat import flatten
 from outcome_gym.runner import run
 from outcome_gym.scenario import validate_scenario
 from outcome_gym.sweeps import expand, load_experiment, read_dataset, sweep

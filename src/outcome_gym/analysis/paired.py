@@ -1,7 +1,7 @@
 """A paired comparison's numbers: per-seed metrics in, statistics and verdicts out (pure).
 
 The input is one row per run — ``policy`` (the label), ``seed``, optionally ``run_id``, and the flat
-metrics of :func:`~outcome_gym.analysis.metrics.flatten` — so the same function serves
+metrics of :func:`~outcome_gym.metrics.flat.flatten` — so the same function serves
 :func:`outcome_gym.compare`, the A/A and contract calibrations (rows drawn from a pool of runs) and
 anyone holding run summaries. Each policy is paired with the reference seed by seed; every metric
 gets a :class:`~outcome_gym.analysis.stats.PairedStat` at 95%, and the outcome specs a second one at
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from outcome_gym.analysis.metrics import MetricInfo, describe
 from outcome_gym.analysis.stats import PairedStat, paired, resample_indices
 from outcome_gym.analysis.verdict import Verdict, decide
+from outcome_gym.metrics.flat import MetricInfo, describe
 from outcome_gym.scenario import Scenario
 
 DAILY = ("clicks", "sessions", "opens", "minutes", "delivered", "goal_progress",

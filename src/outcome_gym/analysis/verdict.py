@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from outcome_gym.analysis.metrics import MetricInfo
 from outcome_gym.analysis.stats import PairedStat
+from outcome_gym.metrics.flat import MetricInfo
 
 VERDICTS = ("trap", "harm", "aligned", "quiet win", "no effect")
 

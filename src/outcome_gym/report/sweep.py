@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from outcome_gym._io import atomic_dir, atomic_write
+from outcome_gym._io import atomic_dir, atomic_write, safe_name
 from outcome_gym.analysis.stats import t_interval
-from outcome_gym.compare import safe_name
 from outcome_gym.errors import ResultsError
 from outcome_gym.report.figures import png_img, pyplot, save_png
 from outcome_gym.report.style import PAGE_END, color, page_start

@@ -200,7 +200,7 @@ def run_job(job: Job) -> JobResult:
     read-only: it sets only the task goals' current step, which ``advance`` sets again). Policy
     statistics (``stats()``) join the flat metrics.
     """
-    from outcome_gym.analysis.metrics import flatten
+    from outcome_gym.metrics.flat import flatten
     from outcome_gym.policies.spec import parse_policy
     from outcome_gym.runner import run
 

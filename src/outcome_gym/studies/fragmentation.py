@@ -317,7 +317,7 @@ def run_job(job: Job) -> JobResult:
     The per-user table keeps only the context-event columns (top-level so a spawn pool can
     pickle it).
     """
-    from outcome_gym.analysis.metrics import flatten
+    from outcome_gym.metrics.flat import flatten
     from outcome_gym.policies.spec import parse_policy
     from outcome_gym.runner import run
 

@@ -131,7 +131,7 @@ def jobs(p: Params) -> list[Job]:
 
 def _primary(sc: Scenario) -> tuple[str, int]:
     """The primary outcome's id and its better direction (+1 increase, -1 decrease)."""
-    from outcome_gym.analysis.metrics import describe
+    from outcome_gym.metrics.flat import describe
 
     first = sc.outcomes[0].id
     return first, 1 if describe(sc, f"outcome.{first}").direction == "increase" else -1
@@ -184,7 +184,7 @@ def _served_instead(sc: Scenario, lo: list[JobResult], hi: list[JobResult]) -> s
     The ``outcome`` objective sums the instrumented events behind every outcome spec, so an arm
     that moves a frequent secondary event outscores one that moves a rare primary event.
     """
-    from outcome_gym.analysis.metrics import describe
+    from outcome_gym.metrics.flat import describe
     from outcome_gym.product.objectives import METRIC_EVENTS
 
     primary = sc.outcomes[0]

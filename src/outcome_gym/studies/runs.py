@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 
 from outcome_gym._pool import map_spawn
-from outcome_gym.analysis.metrics import flatten
 from outcome_gym.errors import SimulationError
+from outcome_gym.metrics.flat import flatten
 from outcome_gym.policies.spec import parse_policy
 from outcome_gym.scenario.overrides import with_overrides
 from outcome_gym.scenario.schema import Scenario

@@ -99,7 +99,7 @@ def _targets(sc: Scenario) -> tuple[str, str, str | None, str]:
     first = sc.outcomes[0]
     ttc = next((o.id for o in sc.outcomes if o.metric in ("time_to_completion", "time_to_adjust")
                 and o.segment == first.segment), None)
-    from outcome_gym.analysis.metrics import describe
+    from outcome_gym.metrics.flat import describe
 
     direction = describe(sc, f"outcome.{first.id}").direction
     return first.id, first.segment or "", ttc, direction

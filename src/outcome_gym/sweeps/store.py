@@ -35,8 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from outcome_gym._io import dumps, package_versions
-from outcome_gym.analysis.metrics import describe, flatten
 from outcome_gym.errors import ResultsError
+from outcome_gym.metrics.flat import describe, flatten
 from outcome_gym.sweeps.ids import canonical
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -101,7 +102,8 @@ def run_job(job: Job, keep: tuple[str, ...] = ("users",)) -> JobResult:
 
 def run_jobs(jobs: Sequence[Job], workers: int = 1, keep: tuple[str, ...] = ("users",),
              progress: bool = False, desc: str = "runs",
-             runner: Callable[[Job], JobResult] | None = None) -> list[JobResult]:
+             runner: Callable[[Job], JobResult] | None = None,
+             runs_dir: Path | None = None) -> list[JobResult]:
     """Run every job (in a spawn pool when ``workers`` > 1) and return results in job order.
 
     Args:
@@ -112,6 +114,7 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, keep: tuple[str, ...] = ("us
         desc: The progress bar's label.
         runner: A module-level function running one job (a study that needs more than
             :func:`run_job` gives, e.g. per-user policy statistics); default :func:`run_job`.
+        runs_dir: Where run folders are kept and reused (not yet used).
 
     Raises:
         OutcomeGymError: The first failing run's error, after the others finished.

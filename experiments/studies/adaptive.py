@@ -47,6 +47,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -64,8 +65,8 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "adaptive"
 TITLE = "The cost of adaptive layouts: reordering by predicted need at a given accuracy (fact 10)"
-COMMAND = "outcome-gym experiment experiments/studies/adaptive.yaml --workers 2"
-POLICY = "outcome_gym.studies.adaptive:PredictiveReorder"
+COMMAND = "outcome-gym study adaptive --workers 2"
+POLICY = f"{__name__}:PredictiveReorder"  # studies.adaptive:PredictiveReorder
 
 
 # --- the adaptive policy ---------------------------------------------------------------------
@@ -131,7 +132,7 @@ class PredictiveReorder(BasePolicy):
     def _oracle(self) -> np.ndarray:
         if self.need_ is None:
             raise PolicyError(f"policy '{self.name}': accuracy > 0 needs the users' need; run it "
-                              "with outcome_gym.studies.adaptive.run_job")
+                              "with studies.adaptive.run_job")
         score = self.need_ @ self.value_.T + 1e-3 * self.value_.sum(axis=1)[None, :]
         return self.elements_[np.argmax(score, axis=1)]
 
@@ -395,14 +396,16 @@ def _figure(runs: dict[str, list[JobResult]], p: Params) -> plt.Figure:
     return fig
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the adaptive-cost experiment."""
     job_list = jobs(params)
     sc = job_scenario(job_list[0])
     if params.speed not in {o.id for o in sc.outcomes}:
         raise ValueError(f"expected speed to be an outcome id of {params.scenario}, "
                          f"got {params.speed!r}")
-    results = run_jobs(job_list, workers=workers, progress=progress, desc=NAME, runner=run_job)
+    results = run_jobs(job_list, workers=workers, runs_dir=runs_dir, progress=progress, desc=NAME,
+                       runner=run_job)
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, tag)] for tag in arms(params)}
     scope = f"{params.scenario}, accuracy {params.accuracies[0]:g} -> {params.accuracies[-1]:g}"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,7 +41,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict
 
 NAME = "volume"
 TITLE = "Notification volume: diminishing returns and fewer, better notifications (facts 3, 4)"
-COMMAND = "outcome-gym experiment experiments/studies/volume.yaml --workers 2"
+COMMAND = "outcome-gym study volume --workers 2"
 YEAR_DAYS = 364
 BLOCK_WEEKS = 4  # open rate "throughout" is checked in blocks of this many weeks
 
@@ -584,10 +585,11 @@ def _figures(p: Params, arms: dict[int, Weeks]) -> dict[str, plt.Figure]:
     return figs
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the volume experiment."""
-    results = run_jobs(jobs(params), workers=workers, keep=("steps",), progress=progress,
-                       desc=NAME)
+    results = run_jobs(jobs(params), workers=workers, runs_dir=runs_dir, keep=("steps",),
+                       progress=progress, desc=NAME)
     grouped = group(results)
     by_volume = {k: grouped[(params.scenario, _tag(k))] for k in params.volumes}
     arms = {k: [weekly(r) for r in runs] for k, runs in by_volume.items()}

@@ -234,11 +234,11 @@ def test_workers_send_back_a_few_hundred_bytes_per_run(tmp_path):
     import pickle
 
     from outcome_gym.sweeps.sweep import _task
-    from outcome_gym.sweeps.worker import execute
+    from outcome_gym.sweeps.worker import run_task
 
     path = write_experiment(tmp_path / "exp.yaml", seeds=1, keep=["steps", "users"])
     plan = expand(load_experiment(path))
-    status = execute(_task(plan, plan.runs[0]), str(tmp_path / "runs"))
+    status = run_task(_task(plan, plan.runs[0]), str(tmp_path / "runs"))
     assert status["status"] == "ok" and "files" not in status
     assert len(pickle.dumps(status)) < 500
     assert (tmp_path / "runs" / plan.runs[0].run_id / "users.parquet").is_file()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from outcome_gym.errors import OutcomeGymError
-from outcome_gym.sweeps.worker import RunTask, execute, failed_status
+from outcome_gym.sweeps.worker import RunTask, failed_status, run_task
 
 Status = dict[str, Any]
 
@@ -55,7 +55,7 @@ def _reachable(address: str, timeout: float = 10.0) -> None:
 
 def _ship(task: RunTask) -> Status:
     """Worker side: run and return the files (no filesystem needed on the worker)."""
-    return execute(task, None)
+    return run_task(task, None)
 
 
 def _worker_version() -> str:

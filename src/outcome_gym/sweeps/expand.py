@@ -17,7 +17,6 @@ outcomes, channels) by id; other lists by index (``population.segments.saver.ava
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import zlib
@@ -32,24 +31,11 @@ from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
 from outcome_gym.scenario.overrides import KeyPathError, set_key
 from outcome_gym.scenario.yamlio import KeyPath, format_path
+from outcome_gym.sweeps.ids import canonical, pack_scenario, run_id_for
 from outcome_gym.sweeps.loading import ExperimentFile
 
-RUN_ID_LENGTH = 12
-SPEC_VERSION = 1
 MAX_RUNS = 5_000_000
 MAX_PROBLEMS = 20
-
-
-def canonical(obj: Any) -> str:
-    """Compact JSON with sorted keys: the form that is hashed."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def run_id_for(scenario_sha256: str, policy: str, params: dict[str, Any], seed: int) -> str:
-    """The short hash of a resolved run spec."""
-    spec = {"v": SPEC_VERSION, "scenario_sha256": scenario_sha256, "policy": policy,
-            "params": params, "seed": seed}
-    return hashlib.sha256(canonical(spec).encode()).hexdigest()[:RUN_ID_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -319,9 +305,8 @@ class _Expander:
             return None
         if broken:
             return None
-        blob = canonical(scenario_to_dict(sc))
-        sha = hashlib.sha256(blob.encode()).hexdigest()
-        self.scenario_json.setdefault(sha, zlib.compress(blob.encode(), 6))
+        sha, packed = pack_scenario(sc)
+        self.scenario_json.setdefault(sha, packed)
         self._scenario_cache[key] = (sha, sc.name)
         return self._scenario_cache[key]
 

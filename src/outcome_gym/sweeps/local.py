@@ -24,7 +24,7 @@ from typing import Any
 
 from outcome_gym._pool import worker_context
 from outcome_gym.errors import OutcomeGymError
-from outcome_gym.sweeps.worker import RunTask, execute, failed_status
+from outcome_gym.sweeps.worker import RunTask, failed_status, run_task
 
 Status = dict[str, Any]
 MAX_IDLE_BREAKS = 3
@@ -46,7 +46,7 @@ def _init_worker(queue: Any) -> None:
 def _pool_execute(task: RunTask, runs_dir: str) -> Status:
     if _started is not None:
         _started.put(task.run_id)  # SimpleQueue.put writes to the pipe before returning
-    return execute(task, runs_dir)
+    return run_task(task, runs_dir)
 
 
 def _describe_exit(codes: list[int]) -> str:
@@ -198,7 +198,7 @@ def run_in_process(tasks: Iterable[RunTask], runs_dir: str,
                    on_status: Callable[[Status], None]) -> None:
     """Run every task in this process, one after another (``--workers 0``: for debugging)."""
     for task in tasks:
-        on_status(execute(task, runs_dir))
+        on_status(run_task(task, runs_dir))
 
 
 __all__ = ["LocalPool", "WorkerDeathError", "run_in_process"]

@@ -15,29 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
 
 from outcome_gym.errors import ResultsError
+from outcome_gym.sweeps.executor import BACKENDS, execute
 from outcome_gym.sweeps.expand import Plan, RunSpec, expand
 from outcome_gym.sweeps.loading import ExperimentFile, load_experiment
-from outcome_gym.sweeps.store import (
-    RUNS,
-    clean_temporaries,
-    combine,
-    failure_files,
-    run_state,
-    write_run,
-)
-from outcome_gym.sweeps.worker import RunTask, run_manifest
-
-BACKENDS = ("local", "dask")
+from outcome_gym.sweeps.store import RUNS, combine, run_state
+from outcome_gym.sweeps.worker import RunTask
 
 
 def default_workers() -> int:
@@ -180,41 +168,18 @@ def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | N
 
 def _run(plan: Plan, out: Path, workers: int, backend: str, address: str | None,
          progress: bool, retries: int) -> SweepResult:
-    runs_dir = out / RUNS
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    clean_temporaries(runs_dir)
-    done = states(plan, out)
-    todo = [r for r in plan.runs if done[r.run_id] != "ok"]
-    result = SweepResult(out=out, plan=plan, skipped=len(plan.runs) - len(todo))
-    by_id = {r.run_id: r for r in todo}
-    bar = tqdm(total=len(todo), disable=not progress, file=sys.stderr, unit="run",
-               desc=plan.name, dynamic_ncols=True, smoothing=0.1)
-    failed_now = 0
-
-    def on_status(status: dict[str, Any]) -> None:
-        nonlocal failed_now
-        run = by_id[status["run_id"]]
-        dest = runs_dir / run.run_id
-        files = status.pop("files", None)
-        if status["status"] == "ok" and files is not None:
-            write_run(dest, files)
-        elif status["status"] != "ok":
-            failed_now += 1
-            manifest = run_manifest(_task(plan, run), {"scenario": plan.scenario_data(run)})
-            if run_state(dest, plan.keep) != "ok":
-                write_run(dest, failure_files(manifest, status["error"], status["traceback"]))
-            bar.set_postfix(failed=failed_now)
-        result.ran += 1
-        result.user_steps += int(status.get("user_steps", 0))
-        result.run_seconds += float(status.get("seconds", 0.0))
-        bar.update(1)
-
+    result = SweepResult(out=out, plan=plan)
     start = time.perf_counter()
-    tasks = (_task(plan, r) for r in todo)
-    with bar:
-        if todo:
-            _execute(tasks, runs_dir, workers, backend, address, retries, on_status, result)
+    # --workers 0 runs in this process (debugging); 1 is a pool of one, so a run that kills
+    # its process cannot take the sweep down with it
+    statuses = execute([_task(plan, r) for r in plan.runs], out / RUNS, workers=workers,
+                       backend=backend, address=address, retries=retries, progress=progress,
+                       desc=plan.name, in_process=workers == 0, warnings=result.warnings)
     result.seconds = time.perf_counter() - start
+    fresh = [s for s in statuses if not s["skipped"]]
+    result.ran, result.skipped = len(fresh), len(statuses) - len(fresh)
+    result.user_steps = sum(int(s.get("user_steps", 0)) for s in fresh)
+    result.run_seconds = sum(float(s.get("seconds", 0.0)) for s in fresh)
     df = combine(plan, out)
     result.ok = int((df["status"] == "ok").sum())
     result.failed = int((df["status"] != "ok").sum())
@@ -224,24 +189,6 @@ def _run(plan: Plan, out: Path, workers: int, backend: str, address: str | None,
                        for r in sorted(plan.runs, key=lambda r: r.run_id)
                        if status[r.run_id] != "ok"]
     return result
-
-
-def _execute(tasks: Iterator[RunTask], runs_dir: Path, workers: int, backend: str,
-             address: str | None, retries: int, on_status: Any, result: SweepResult) -> None:
-    if backend == "dask":
-        from outcome_gym.sweeps.cluster import DaskRunner
-
-        runner = DaskRunner(workers, address, allowed_failures=retries)
-        runner.run(tasks, on_status)
-        result.warnings += runner.warnings
-    elif workers == 0:
-        from outcome_gym.sweeps.local import run_in_process
-
-        run_in_process(tasks, str(runs_dir), on_status)
-    else:
-        from outcome_gym.sweeps.local import LocalPool
-
-        LocalPool(workers, str(runs_dir), retries=retries).run(tasks, on_status)
 
 
 def dry_run_lines(plan: Plan, out: Path | None = None) -> list[str]:

@@ -7,21 +7,35 @@ itself (killed, out of memory) escapes, and the backends deal with that.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import time
 import traceback
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outcome_gym._io import dumps, parquet_bytes
+from outcome_gym.sweeps.ids import pack_scenario, run_id_for
 from outcome_gym.sweeps.store import write_run
+
+if TYPE_CHECKING:
+    from outcome_gym.policies.spec import PolicySpec
+    from outcome_gym.runner import RunResult
+    from outcome_gym.scenario import Scenario
+
+Status = dict[str, Any]
+RunFunction = Callable[..., "RunResult"]
 
 
 @dataclass(frozen=True)
 class RunTask:
     """Everything a worker needs for one run (small to pickle: the scenario is compressed JSON).
+
+    Build one with :meth:`make`, which computes the content-addressed ``run_id``.
 
     Attributes:
         run_id: The run's id (its folder name).
@@ -29,8 +43,13 @@ class RunTask:
         policy: Registry name or ``module:Class``.
         params: Policy parameters.
         seed: Root seed.
-        keep: Parquet tables to write besides summary.json.
-        info: Sweep context for the run's manifest (experiment, label, axis values).
+        keep: Parquet tables to write besides summary.json (attributes of the run's result).
+        info: Context for the run's manifest (experiment, label, axis values); not hashed.
+        runner: ``module:function`` called as ``fn(scenario, spec, seed) -> RunResult`` instead
+            of :func:`outcome_gym.runner.run` (a study adding per-user columns or an oracle);
+            empty for the default.
+        guardrails: Guardrail overrides for the run (a mapping, or ``False`` for none); ``None``
+            keeps the scenario's. A custom ``runner`` then receives them as ``guardrails=``.
     """
 
     run_id: str
@@ -40,6 +59,37 @@ class RunTask:
     seed: int
     keep: tuple[str, ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
+    runner: str = ""
+    guardrails: Any = None
+
+    @classmethod
+    def make(cls, scenario: Scenario, spec: PolicySpec, seed: int, *, keep: tuple[str, ...] = (),
+             runner: str = "", info: dict[str, Any] | None = None,
+             guardrails: Any = None) -> RunTask:
+        """A task with its content-addressed run id (the id sweeps give the same run).
+
+        Args:
+            scenario: A validated scenario.
+            spec: The policy to run (its label is not part of the id).
+            seed: Root seed.
+            keep: Tables to write besides summary.json (``steps``, ``users``, ...).
+            runner: ``module:function`` replacing the default run (part of the id when given).
+            info: Context recorded in the manifest (not part of the id).
+            guardrails: Guardrail overrides: ``None`` (the scenario's), ``False`` (off), a mapping
+                or a :class:`~outcome_gym.scenario.schema.Guardrails` (part of the id when given).
+
+        Raises:
+            ValueError: ``runner`` is not an importable ``module:function``.
+        """
+        if runner:
+            resolve_runner(runner)  # a typo fails here, not in every worker
+        if hasattr(guardrails, "model_dump"):
+            guardrails = guardrails.model_dump(mode="json")
+        sha, packed = pack_scenario(scenario)
+        params = dict(spec.params)
+        rid = run_id_for(sha, spec.policy, params, seed, runner=runner, guardrails=guardrails)
+        return cls(run_id=rid, scenario=packed, policy=spec.policy, params=params, seed=seed,
+                   keep=tuple(keep), info=dict(info or {}), runner=runner, guardrails=guardrails)
 
     def scenario_data(self) -> dict[str, Any]:
         """The resolved scenario as plain data."""
@@ -47,8 +97,43 @@ class RunTask:
 
     def spec(self) -> dict[str, Any]:
         """The run spec the id hashes (plus the id)."""
-        return {"run_id": self.run_id, "policy": self.policy, "params": self.params,
-                "seed": self.seed}
+        out = {"run_id": self.run_id, "policy": self.policy, "params": self.params,
+               "seed": self.seed}
+        if self.runner:
+            out["runner"] = self.runner
+        if self.guardrails is not None:
+            out["guardrails"] = self.guardrails
+        return out
+
+
+@functools.lru_cache(maxsize=32)
+def resolve_runner(text: str) -> RunFunction:
+    """The function a ``module:function`` reference names.
+
+    Raises:
+        ValueError: Malformed text, a module that does not import, or a missing attribute.
+    """
+    module, sep, name = text.partition(":")
+    if not sep or not module or not name:
+        raise ValueError(f"expected a runner 'package.module:function', got {text!r}")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot import runner {text!r}: {exc}") from None
+    if not callable(fn):
+        raise ValueError(f"expected runner {text!r} to be callable, got {type(fn).__name__}")
+    return fn
+
+
+def default_runner(scenario: Scenario, spec: PolicySpec, seed: int, *,
+                   guardrails: Any = None) -> RunResult:
+    """:func:`outcome_gym.runner.run` with the spec's policy and parameters."""
+    from outcome_gym.policies import make as make_policy
+    from outcome_gym.runner import run
+
+    # the built object, not its name: messages then name the policy as it names itself
+    policy = make_policy(spec.policy, **dict(spec.params))
+    return run(scenario, policy, seed, guardrails=guardrails)
 
 
 def run_manifest(task: RunTask, base: dict[str, Any]) -> dict[str, Any]:
@@ -59,13 +144,14 @@ def run_manifest(task: RunTask, base: dict[str, Any]) -> dict[str, Any]:
 
 def simulate(task: RunTask) -> tuple[dict[str, bytes], int]:
     """Run the simulation; return the run folder's files and the user-steps simulated."""
-    from outcome_gym.policies import make as make_policy
-    from outcome_gym.runner import run
+    from outcome_gym.policies.spec import PolicySpec
     from outcome_gym.scenario import validate_scenario
 
     scenario = validate_scenario(task.scenario_data(), file=f"run {task.run_id}")
-    policy = make_policy(task.policy, **dict(task.params))
-    result = run(scenario, policy, task.seed)
+    spec = PolicySpec(policy=task.policy, params=task.params)
+    fn = resolve_runner(task.runner) if task.runner else default_runner
+    extra = {} if task.guardrails is None else {"guardrails": task.guardrails}
+    result = fn(scenario, spec, task.seed, **extra)
     files = {"manifest.json": dumps(run_manifest(task, result.manifest)).encode(),
              "summary.json": dumps(result.summary).encode()}
     for name in task.keep:
@@ -73,7 +159,7 @@ def simulate(task: RunTask) -> tuple[dict[str, bytes], int]:
     return files, scenario.population.size * scenario.clock.n_steps
 
 
-def execute(task: RunTask, runs_dir: str | None) -> dict[str, Any]:
+def run_task(task: RunTask, runs_dir: str | None) -> Status:
     """Run one task; write its folder under ``runs_dir`` (or return the files if ``None``).
 
     Returns:
@@ -81,7 +167,7 @@ def execute(task: RunTask, runs_dir: str | None) -> dict[str, Any]:
         ``traceback`` for a failure, ``seconds``, ``user_steps``, and ``files`` when shipping.
     """
     start = time.perf_counter()
-    status: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "user_steps": 0}
+    status: Status = {"run_id": task.run_id, "status": "ok", "user_steps": 0}
     try:
         files, status["user_steps"] = simulate(task)
         if runs_dir is None:
@@ -95,10 +181,11 @@ def execute(task: RunTask, runs_dir: str | None) -> dict[str, Any]:
     return status
 
 
-__all__ = ["RunTask", "execute", "run_manifest", "simulate"]
-
-
-def failed_status(task: RunTask, message: str) -> dict[str, Any]:
+def failed_status(task: RunTask, message: str) -> Status:
     """The status record of a run the infrastructure lost (its worker died), never run to the end."""
     return {"run_id": task.run_id, "status": "failed", "error": message,
             "traceback": message + "\n", "user_steps": 0, "seconds": 0.0}
+
+
+__all__ = ["RunTask", "default_runner", "failed_status", "resolve_runner", "run_manifest",
+           "run_task", "simulate"]

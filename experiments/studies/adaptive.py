@@ -57,10 +57,13 @@ from pydantic import Field, field_validator
 
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
+from outcome_gym.policies.spec import PolicySpec
+from outcome_gym.runner import RunResult
+from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Fact, StudyResult
 from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, moved, ratio, values
-from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
+from outcome_gym.studies.runs import EXTRA_METRICS, Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "adaptive"
@@ -83,7 +86,7 @@ class PredictiveReorder(BasePolicy):
     leaves the default unchanged when the core is kept).
 
     The need is the user's hidden state: a real product cannot see it. It is fed by the study's
-    run loop (:func:`run_job`) through :meth:`peek`, so that accuracy is a parameter the experiment
+    run loop (:func:`run_with_oracle`) through :meth:`peek`, so that accuracy is a parameter the experiment
     controls, as in the lab studies of adaptive menus (gajos2008).
 
     Args:
@@ -132,7 +135,7 @@ class PredictiveReorder(BasePolicy):
     def _oracle(self) -> np.ndarray:
         if self.need_ is None:
             raise PolicyError(f"policy '{self.name}': accuracy > 0 needs the users' need; run it "
-                              "with studies.adaptive.run_job")
+                              "with studies.adaptive.run_with_oracle")
         score = self.need_ @ self.value_.T + 1e-3 * self.value_.sum(axis=1)[None, :]
         return self.elements_[np.argmax(score, axis=1)]
 
@@ -193,31 +196,36 @@ class PredictiveReorder(BasePolicy):
 # --- running with the oracle -----------------------------------------------------------------
 
 
-def run_job(job: Job) -> JobResult:
-    """One run with the oracle feed (top-level so a spawn pool can pickle it).
+def run_with_oracle(scenario: Scenario, spec: PolicySpec, seed: int, *,
+                    guardrails: Any = None) -> RunResult:
+    """One run with the oracle feed: the executor's run function for this study (:data:`RUNNER`).
 
     :func:`outcome_gym.runner.run` calls back before each ``act``; there a policy with a ``peek``
     method gets the users' current need and remaining progress (``SimulationModel._needs``,
     read-only: it sets only the task goals' current step, which ``advance`` sets again). Policy
-    statistics (``stats()``) join the flat metrics.
+    statistics (``stats()``) go to ``summary[EXTRA_METRICS]`` and join the flat metrics.
     """
-    from outcome_gym.analysis.metrics import flatten
-    from outcome_gym.policies.spec import parse_policy
     from outcome_gym.runner import run
 
-    scenario = job_scenario(job)
-    policy = parse_policy(job.policy).build()
+    policy = spec.build()
     peek = getattr(policy, "peek", None)
 
     def oracle(model: Any) -> None:
         peek(*model._needs())  # the oracle: hidden state, see the docstring
 
-    res = run(scenario, policy, job.seed, guardrails=job.guardrails,
+    res = run(scenario, policy, seed, guardrails=guardrails,
               before_act=oracle if peek is not None else None)
-    metrics = flatten(scenario, res.summary)
     if hasattr(policy, "stats"):
-        metrics |= policy.stats()
-    return JobResult(job=job, summary=res.summary, metrics=metrics)
+        res.summary[EXTRA_METRICS] = policy.stats()
+    return res
+
+
+RUNNER = f"{__name__}:run_with_oracle"  # studies.adaptive:run_with_oracle, run in the workers
+
+
+def run_job(job: Job) -> JobResult:
+    """One job with the oracle feed, here (a check of :func:`run_with_oracle`)."""
+    return run_jobs([job], keep=(), runner=RUNNER)[0]
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -404,8 +412,8 @@ def run(params: Params, workers: int = 1, progress: bool = False,
     if params.speed not in {o.id for o in sc.outcomes}:
         raise ValueError(f"expected speed to be an outcome id of {params.scenario}, "
                          f"got {params.speed!r}")
-    results = run_jobs(job_list, workers=workers, runs_dir=runs_dir, progress=progress, desc=NAME,
-                       runner=run_job)
+    results = run_jobs(job_list, workers=workers, runs_dir=runs_dir, keep=(), progress=progress,
+                       desc=NAME, runner=RUNNER)
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, tag)] for tag in arms(params)}
     scope = f"{params.scenario}, accuracy {params.accuracies[0]:g} -> {params.accuracies[-1]:g}"

@@ -35,6 +35,7 @@ size. Failure rates here are failures / events over all users (:func:`failure_ra
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -46,6 +47,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
+from outcome_gym.policies.spec import PolicySpec
+from outcome_gym.runner import RunResult
+from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.mechanisms.context import KINDS
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
 from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, values
@@ -169,23 +173,28 @@ def jobs(p: Params, canon: dict[str, str] | None = None) -> list[Job]:
             for seed in p.seed_list()]
 
 
-def run_job(job: Job) -> JobResult:
-    """Run one job and add each user's mean layout distance (``layout_distance_mean``).
+def run_layout_bandit(scenario: Scenario, spec: PolicySpec, seed: int, *,
+                      guardrails: Any = None) -> RunResult:
+    """One run that adds each user's mean layout distance (``layout_distance_mean``).
 
-    The per-user table keeps only the context-event columns (top-level so a spawn pool can
-    pickle it).
+    The executor's run function for this study (:data:`RUNNER`); the per-user table keeps only
+    the context-event columns.
     """
-    from outcome_gym.analysis.metrics import flatten
-    from outcome_gym.policies.spec import parse_policy
     from outcome_gym.runner import run
 
-    scenario = job_scenario(job)
-    policy = parse_policy(job.policy).build()
-    res = run(scenario, policy, job.seed, guardrails=job.guardrails)
+    policy = spec.build()
+    res = run(scenario, policy, seed, guardrails=guardrails)
     users = res.users[list(USER_COLUMNS)].copy()
     users["layout_distance_mean"] = policy.distance_sum_ / np.maximum(policy.active_steps_, 1)
-    return JobResult(job=job, summary=res.summary, metrics=flatten(scenario, res.summary),
-                     users=users)
+    return dataclasses.replace(res, users=users)
+
+
+RUNNER = f"{__name__}:run_layout_bandit"  # studies.fragmentation:run_layout_bandit
+
+
+def run_job(job: Job) -> JobResult:
+    """One job with :func:`run_layout_bandit`, here (its per-user table kept)."""
+    return run_jobs([job], keep=("users",), runner=RUNNER)[0]
 
 
 # --- analysis --------------------------------------------------------------------------------
@@ -483,8 +492,8 @@ def run(params: Params, workers: int = 1, progress: bool = False,
         runs_dir: Path | None = None) -> StudyResult:
     """Run the fragmentation experiment."""
     canon = canonical(params)
-    results = run_jobs(jobs(params, canon), workers=workers, runs_dir=runs_dir, progress=progress,
-                       desc=NAME, runner=run_job)
+    results = run_jobs(jobs(params, canon), workers=workers, runs_dir=runs_dir, keep=("users",),
+                       progress=progress, desc=NAME, runner=RUNNER)
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, canon[tag])] for tag in arms(params)}
     sc = job_scenario(runs["none"][0].job)

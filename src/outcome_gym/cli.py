@@ -344,12 +344,13 @@ def study(
     """Run studies that test the stylized facts; write results/<study>/ and results/README.md."""
     from outcome_gym.studies import resolve, study_names, write_study
     from outcome_gym.studies.readme import write_readme
+    from outcome_gym.studies.runs import runs_cache
 
     root = out or Path("results") / ("_scratch" if fast else "")
     names = study_names(studies_dir) if studies == ["all"] else studies
     chosen = [resolve(s, fast, studies_dir) for s in names]  # check everything before any run
     for mod, params in chosen:
-        result = mod.run(params, workers=workers, progress=not quiet, runs_dir=root / "_runs")
+        result = mod.run(params, workers=workers, progress=not quiet, runs_dir=runs_cache(root))
         path = write_study(result, root / mod.NAME)
         for f in result.facts:
             typer.echo(f"{mod.NAME}: {f.fact} [{f.scope}] {f.status.upper()}: {f.produced}")

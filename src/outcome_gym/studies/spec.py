@@ -151,7 +151,7 @@ def resolve(source: str, fast: bool = False, directory: str | Path | None = None
     yaml_file = Path(mod.__file__).with_suffix(".yaml")  # type: ignore[attr-defined]
     if yaml_file.is_file():
         return load_study_file(yaml_file, fast, directory)
-    return mod, mod.Params(**(mod.FAST if fast else {}))
+    return mod, default_params(source, fast, directory)
 
 
 class _FoundStudies(Sequence[str]):

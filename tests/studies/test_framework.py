@@ -245,3 +245,26 @@ def test_the_library_never_imports_a_study():
     imports = re.compile(r"^\s*(from|import)\s+studies\b|import_module\(\s*[\"']studies\.", re.M)
     for path in (REPO / "src" / "outcome_gym").rglob("*.py"):
         assert not imports.search(path.read_text()), path
+
+
+def test_a_second_call_reuses_the_finished_run_folders(tmp_path):
+    from outcome_gym.studies.runs import runs_cache
+
+    runs = runs_cache(tmp_path)
+    assert (runs / ".gitignore").read_text().endswith("*\n")
+    jobs = [Job(TINY, "static", s, guardrails={"lock_core": False}) for s in (0, 1)]
+    first = run_jobs(jobs, keep=("users",), runs_dir=runs)
+    stamps = {p: p.stat().st_mtime_ns for p in runs.glob("*/summary.json")}
+    assert len(stamps) == 2
+    again = run_jobs(jobs, keep=("users",), runs_dir=runs)
+    assert {p: p.stat().st_mtime_ns for p in runs.glob("*/summary.json")} == stamps
+    assert [r.metrics for r in again] == [r.metrics for r in first]
+    assert all(a.users.equals(b.users) for a, b in zip(first, again, strict=True))
+
+
+def test_a_bad_policy_fails_before_any_run(tmp_path):
+    from outcome_gym.errors import PolicySpecError
+
+    with pytest.raises(PolicySpecError, match="unknown policy 'statik'.*Did you mean 'static'"):
+        run_jobs([Job(TINY, "statik", 0)], runs_dir=tmp_path)
+    assert not any(tmp_path.iterdir())

@@ -32,7 +32,7 @@ import pandas as pd
 
 from outcome_gym.analysis.metrics import flatten
 from outcome_gym.errors import SimulationError
-from outcome_gym.policies.spec import parse_policy
+from outcome_gym.policies.spec import PolicySpec, parse_policy
 from outcome_gym.scenario.overrides import with_overrides
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sweeps import RunTask, execute, read_summary, read_table
@@ -98,15 +98,22 @@ def job_scenario(job: Job) -> Scenario:
     return _scenario_cached(_key(job.scenario, job.overrides))
 
 
+@functools.lru_cache(maxsize=256)
+def _checked_policy(text: str) -> PolicySpec:
+    spec = parse_policy(text)
+    spec.check()
+    return spec
+
+
 def job_task(job: Job, keep: tuple[str, ...] = ("users",), runner: str = "") -> RunTask:
     """The executor's task for ``job`` (scenario, policy and run function checked here).
 
     Raises:
         ScenarioError: A bad scenario or override.
-        PolicySpecError: Malformed policy text.
+        PolicySpecError: Malformed policy text, an unknown policy or parameter name.
         ValueError: ``runner`` is not an importable ``module:function``.
     """
-    return RunTask.make(job_scenario(job), parse_policy(job.policy), job.seed, keep=keep,
+    return RunTask.make(job_scenario(job), _checked_policy(job.policy), job.seed, keep=keep,
                         runner=runner, guardrails=job.guardrails,
                         info={"scenario": job.scenario, "tag": job.tag})
 

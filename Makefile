@@ -31,11 +31,11 @@ install-extras: $(STAMP_EXTRAS)  ## also the rl (Stable-Baselines3, CPU torch) a
 run: $(STAMP)  ## the main job: compare policies on a bundled scenario and write the report
 	$(BIN)/outcome-gym compare productivity_tool --policies static,engagement_bandit:levers=layout,outcome_bandit:levers=layout,engagement_bandit --seeds 10 --workers 2 --out $(OUT)
 
-experiments: $(STAMP)  ## every experiment of experiments/ (full versions): results/<study>/ and results/README.md
-	$(BIN)/outcome-gym experiment $(addprefix experiments/studies/,$(addsuffix .yaml,$(STUDIES))) --workers 2
+experiments: $(STAMP)  ## every study of experiments/studies/ (full versions): results/<study>/ and results/README.md
+	$(BIN)/outcome-gym study $(STUDIES) --workers 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples experiments
 
 test: $(STAMP) lint  ## the default test run (fast suites; under ~10 minutes on 2 cores)
 	$(BIN)/python -m pytest -q -m "not slow"

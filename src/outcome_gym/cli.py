@@ -333,12 +333,13 @@ def sweep(
 
 @app.command()
 @_bad_input_exits_2
-def experiment(
+def study(
     studies: Annotated[
         list[str],
-        typer.Argument(help="Study names (trap, timing, crowdout, volume, fragmentation, "
-                            "frontier, adaptive), 'all', or experiment files "
-                            "(experiments/*.yaml)."),
+        typer.Argument(help="Study names (experiments/studies/NAME.py with its NAME.yaml), "
+                            "'all', or study files (a .yaml beside its study's .py, or naming "
+                            "its 'study').",
+                       metavar="NAME|FILE..."),
     ],
     fast: Annotated[
         bool, typer.Option("--fast", help="The small version the test suite runs (a quick look; "
@@ -346,27 +347,32 @@ def experiment(
     ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     out: Annotated[
-        Path | None, typer.Option(help="Results root; each study writes <out>/<study>/ "
+        Path | None, typer.Option(help="Results root; each study writes <out>/<study>/ and keeps "
+                                       "its run folders in <out>/_runs/ for the next time "
                                        "(default: results, or results/_scratch with --fast).")
+    ] = None,
+    studies_dir: Annotated[
+        Path | None, typer.Option(envvar="OUTCOME_GYM_STUDIES",
+                                  help="The studies folder (default: experiments/studies).")
     ] = None,
     readme: Annotated[
         bool, typer.Option(help="Rewrite <out>/README.md (the table of every fact) afterwards.")
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Run experiments that test the stylized facts; write results/<study>/ and results/README.md."""
-    from outcome_gym.studies import run_study, write_study
+    """Run studies that test the stylized facts; write results/<study>/ and results/README.md."""
+    from outcome_gym.studies import resolve, study_names, write_study
     from outcome_gym.studies.readme import write_readme
-    from outcome_gym.studies.spec import STUDIES, resolve
+    from outcome_gym.studies.runs import runs_cache
 
     root = out or Path("results") / ("_scratch" if fast else "")
-    names = list(STUDIES) if studies == ["all"] else studies
-    chosen = [resolve(s, fast) for s in names]  # validate everything before running anything
-    for name, params in chosen:
-        result = run_study(name, params, workers=workers, progress=not quiet)
-        path = write_study(result, root / name)
+    names = study_names(studies_dir) if studies == ["all"] else studies
+    chosen = [resolve(s, fast, studies_dir) for s in names]  # check everything before any run
+    for mod, params in chosen:
+        result = mod.run(params, workers=workers, progress=not quiet, runs_dir=runs_cache(root))
+        path = write_study(result, root / mod.NAME)
         for f in result.facts:
-            typer.echo(f"{name}: {f.fact} [{f.scope}] {f.status.upper()}: {f.produced}")
+            typer.echo(f"{mod.NAME}: {f.fact} [{f.scope}] {f.status.upper()}: {f.produced}")
         typer.echo(f"written to {path}/report.md")
     if readme:
         typer.echo(f"table of facts: {write_readme(root)}")

@@ -14,8 +14,11 @@ import pytest
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.runner import run
 from outcome_gym.sim.interface import Action
-from outcome_gym.studies.mechanisms import cascade_sessions, habit_curve
-from tests.conftest import variant
+from outcome_gym.studies import study_module
+from tests.conftest import REPO, variant
+
+_mechanisms = study_module("mechanisms", REPO / "experiments" / "studies")
+cascade_sessions, habit_curve = _mechanisms.cascade_sessions, _mechanisms.habit_curve
 
 SEEDS = (0, 1, 2)
 

@@ -27,9 +27,12 @@ import numpy as np
 import pytest
 
 from outcome_gym.errors import PolicyError
-from outcome_gym.studies import adaptive
+from outcome_gym.studies import study_module
 from outcome_gym.studies.runs import Job, run_jobs
 from outcome_gym.testing import check_policy
+from tests.studies import STUDIES_DIR
+
+adaptive = study_module("adaptive", STUDIES_DIR)
 
 
 @pytest.fixture(scope="module")

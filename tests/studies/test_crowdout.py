@@ -28,8 +28,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from outcome_gym.studies import crowdout
+from outcome_gym.studies import study_module
 from outcome_gym.studies.runs import Job, run_jobs
+from tests.studies import STUDIES_DIR
+
+crowdout = study_module("crowdout", STUDIES_DIR)
 
 AVERTED_MIN = 20.0
 BOUNDS = {"share_rose": (0.01, 0.15), "noise_floor": (0.0, 0.05), "crowd_out": (0.0, 0.13),

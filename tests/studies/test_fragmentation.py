@@ -35,10 +35,13 @@ from outcome_gym.metrics.flat import flatten
 from outcome_gym.runner import run
 from outcome_gym.scenario import load_scenario
 from outcome_gym.sim.layout import layout_distance
-from outcome_gym.studies import fragmentation
+from outcome_gym.studies import study_module
 from outcome_gym.studies.runs import Job
 from outcome_gym.testing import check_policy
 from tests.conftest import variant
+from tests.studies import STUDIES_DIR
+
+fragmentation = study_module("fragmentation", STUDIES_DIR)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,11 @@
-"""The study framework: experiment files, estimates, paired lifts, result folders, the README table."""
+"""The study framework: finding studies, study files, estimates, paired lifts, result folders, the
+README table, the ``study`` command."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +14,23 @@ import pytest
 from typer.testing import CliRunner
 
 from outcome_gym.cli import app
-from outcome_gym.errors import ScenarioError
-from outcome_gym.studies import STUDIES, Estimate, Fact, StudyResult, write_study
+from outcome_gym.errors import StudyFileError
+from outcome_gym.studies import (
+    Estimate,
+    Fact,
+    StudyResult,
+    default_params,
+    load_study_file,
+    resolve,
+    study_module,
+    study_names,
+    write_study,
+)
 from outcome_gym.studies.common import lift
 from outcome_gym.studies.readme import collect, render
 from outcome_gym.studies.runs import Job, run_jobs
-from outcome_gym.studies.spec import default_params, load_study_file, resolve, study_module
 from tests.conftest import REPO
+from tests.studies import STUDIES_DIR
 
 TINY = str(REPO / "tests" / "fixtures" / "tiny.yaml")
 
@@ -46,38 +58,47 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_experiment_file_errors_name_file_key_line_and_expectation(tmp_path):
     p = _write(tmp_path, "study: trap\nparams:\n  seeds: 10\n  sedes: 3\n  users: five\n")
-    with pytest.raises(ScenarioError) as exc:
+    with pytest.raises(StudyFileError) as exc:
         load_study_file(p)
     text = str(exc.value)
     assert str(p) in text
     assert "params.sedes" in text and "seeds" in text  # the misspelling, with a suggestion
     assert "params.users" in text and ":5" in text  # file:line of the bad value
     p = _write(tmp_path, "study: trapp\n")
-    with pytest.raises(ScenarioError, match="Did you mean 'trap'"):
+    with pytest.raises(StudyFileError, match=r"exp.yaml:1: study: no study 'trapp' .*did you mean 'trap'"):
         load_study_file(p)
     p = _write(tmp_path, "study: trap\nextra: 1\n")
-    with pytest.raises(ScenarioError, match="extra"):
+    with pytest.raises(StudyFileError, match="extra"):
+        load_study_file(p)
+    p = _write(tmp_path, "params:\n  seeds: 3\n")
+    with pytest.raises(StudyFileError, match="expected the study's name"):
         load_study_file(p)
 
 
 def test_fast_overrides_apply_on_top_of_the_file(tmp_path):
     p = _write(tmp_path, "study: trap\nparams:\n  seeds: 12\n")
-    name, params = load_study_file(p)
-    assert name == "trap" and params.seeds == 12
+    study, params = load_study_file(p)
+    assert study.NAME == "trap" and params.seeds == 12
     _, fast = load_study_file(p, fast=True)
     assert fast.users == 1500 and fast.seeds == 6
     assert resolve("trap")[1] == load_study_file(REPO / "experiments" / "studies" / "trap.yaml")[1]
 
 
-@pytest.mark.parametrize("name", list(STUDIES))
-def test_every_experiment_file_matches_its_study_defaults(name):
-    """experiments/<study>.yaml is the full version: it must not drift from the code's defaults,
-    and ``--fast`` on it gives the test-suite version."""
-    path = REPO / "experiments" / "studies" / f"{name}.yaml"
+def test_the_studies_folder_holds_the_eight_studies():
+    assert study_names(STUDIES_DIR) == ["adaptive", "crowdout", "fragmentation", "frontier",
+                                        "mechanisms", "timing", "trap", "volume"]
+
+
+@pytest.mark.parametrize("name", study_names(STUDIES_DIR))
+def test_every_study_file_matches_its_study_defaults(name):
+    """experiments/studies/<study>.yaml is the full version: it must not drift from the code's
+    defaults, and ``--fast`` on it gives the test-suite version."""
+    path = STUDIES_DIR / f"{name}.yaml"
     study, params = load_study_file(path)
-    assert study == name
+    assert name == study.NAME and study.__name__ == f"studies.{name}"  # type: ignore[attr-defined]
     assert params == study_module(name).Params()
     assert load_study_file(path, fast=True)[1] == default_params(name, fast=True)
+    assert study.COMMAND.startswith(f"outcome-gym study {name}")
 
 
 def test_runs_come_back_in_job_order_identical_with_and_without_a_pool():
@@ -117,22 +138,133 @@ def test_study_folder_and_readme_table(tmp_path):
     assert [r["fact"] for r in rows] == ["1 trap", "3 volume"]  # ordered by fact number
     text = render(rows)
     assert "lit a\\|b" in text and "**fail**" in text and "missing x" in text
-    assert "Not yet run here: timing" in text
+    assert "Not yet run here: adaptive, crowdout, fragmentation, frontier, mechanisms, timing" in text
     assert "Totals: 1 fail, 1 pass." in text
 
 
-def test_cli_experiment_fast_end_to_end(tmp_path):
-    result = CliRunner().invoke(app, ["experiment", "trap", "--fast", "--out", str(tmp_path), "-q"])
+def test_cli_study_fast_end_to_end(tmp_path):
+    result = CliRunner().invoke(app, ["study", "trap", "--fast", "--out", str(tmp_path), "-q"])
     assert result.exit_code == 0, result.output
     assert "trap: 1 trap [productivity_tool]" in result.output
     assert (tmp_path / "trap" / "report.md").exists()
     assert "| 1 trap | productivity_tool |" in (tmp_path / "README.md").read_text()
 
 
-def test_cli_experiment_bad_input_exits_2(tmp_path):
+def test_cli_study_bad_input_exits_2(tmp_path):
     bad = _write(tmp_path, "study: trap\nparams:\n  seeds: 1\n")
-    result = CliRunner().invoke(app, ["experiment", str(bad), "--out", str(tmp_path)])
+    result = CliRunner().invoke(app, ["study", str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "exp.yaml:3: params.seeds: expected a number >= 2, got 1" in result.output
-    result = CliRunner().invoke(app, ["experiment", "tarp"])
-    assert result.exit_code == 2 and "Did you mean 'trap'" in result.output
+    result = CliRunner().invoke(app, ["study", "tarp"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: study: no study 'tarp' in {STUDIES_DIR}; expected one of adaptive, crowdout, "
+        "fragmentation, frontier, mechanisms, timing, trap, volume (did you mean 'trap'?)"]
+
+
+TOY = '''"""A toy study: its policy is defined here and must be rebuilt, by name, in spawn workers."""
+
+from pathlib import Path
+
+from outcome_gym.policies.baseline import StaticPolicy
+from outcome_gym.studies.base import Fact, StudyResult
+from outcome_gym.studies.common import group, metric, values
+from outcome_gym.studies.runs import Job, run_jobs
+from outcome_gym.studies.spec import StudyParams, params_dict
+
+NAME = "toy"
+TITLE = "A toy"
+COMMAND = "outcome-gym study toy"
+FAST = {"seeds": 2}
+TINY = "%s"
+
+
+class Still(StaticPolicy):
+    """The static product under another name."""
+
+
+class Params(StudyParams):
+    """Parameters of the toy."""
+
+
+def run(params, workers=1, progress=False, runs_dir=None):
+    jobs = [Job(TINY, pol, s, tag=pol) for pol in ("static", f"{__name__}:Still")
+            for s in params.seed_list()]
+    res = group(run_jobs(jobs, workers=workers, runs_dir=runs_dir, keep=()))
+    a, b = (values(res[(TINY, pol)], metric("engagement.index")) for pol in
+            ("static", f"{__name__}:Still"))
+    fact = Fact("0 toy", __name__, "lit", "crit", f"{a.tolist() == b.tolist()}", "pass")
+    return StudyResult(NAME, TITLE, COMMAND, params_dict(params), [fact])
+'''
+
+
+@pytest.fixture
+def toy_folder(tmp_path: Path) -> Path:
+    """A studies folder of its own, named like no other package (``<tmp>/toystudies_<n>``)."""
+    d = tmp_path / f"toystudies_{tmp_path.name.replace('-', '_')}"
+    d.mkdir()
+    (d / "__init__.py").write_text("")
+    (d / "toy.py").write_text(TOY % TINY)
+    (d / "toy.yaml").write_text("description: the toy\nparams:\n  seeds: 3\n")
+    return d
+
+
+def test_a_study_elsewhere_runs_by_file_and_its_policies_run_in_spawn_workers(toy_folder, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["study", str(toy_folder / "toy.yaml"), "--workers", "2",
+                                      "--out", str(out), "-q", "--no-readme"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "toy" / "facts.json").read_text())
+    assert data["params"]["seeds"] == 3  # from the file beside the module
+    assert data["facts"][0]["scope"] == f"{toy_folder.name}.toy"  # imported by its stable name
+    assert data["facts"][0]["produced"] == "True"  # Still == static, run in a worker
+
+
+def test_a_study_is_found_by_name_in_another_folder(toy_folder):
+    mod, params = resolve("toy", directory=toy_folder)
+    assert mod.NAME == "toy" and params.seeds == 3
+    assert resolve("toy", fast=True, directory=toy_folder)[1].seeds == 2
+    other = toy_folder.parent / "variant.yaml"
+    other.write_text("study: toy\nparams:\n  seeds: 4\n")
+    assert load_study_file(other, directory=toy_folder)[1].seeds == 4
+    (toy_folder / "toy.yaml").write_text("study: trap\n")
+    with pytest.raises(StudyFileError, match=r"toy.yaml:1: study: expected 'toy' \(the study beside"):
+        resolve("toy", directory=toy_folder)
+
+
+def test_a_module_that_is_not_a_study_is_refused(toy_folder):
+    (toy_folder / "half.py").write_text("NAME = 'whole'\nTITLE = 't'\n")
+    with pytest.raises(StudyFileError) as exc:
+        study_module("half", toy_folder)
+    text = str(exc.value)
+    assert "half.py: expected a module-level 'COMMAND'" in text
+    assert "expected NAME to be the file's stem 'half', got 'whole'" in text
+
+
+def test_the_library_never_imports_a_study():
+    imports = re.compile(r"^\s*(from|import)\s+studies\b|import_module\(\s*[\"']studies\.", re.M)
+    for path in (REPO / "src" / "outcome_gym").rglob("*.py"):
+        assert not imports.search(path.read_text()), path
+
+
+def test_a_second_call_reuses_the_finished_run_folders(tmp_path):
+    from outcome_gym.studies.runs import runs_cache
+
+    runs = runs_cache(tmp_path)
+    assert (runs / ".gitignore").read_text().endswith("*\n")
+    jobs = [Job(TINY, "static", s, guardrails={"lock_core": False}) for s in (0, 1)]
+    first = run_jobs(jobs, keep=("users",), runs_dir=runs)
+    stamps = {p: p.stat().st_mtime_ns for p in runs.glob("*/summary.json")}
+    assert len(stamps) == 2
+    again = run_jobs(jobs, keep=("users",), runs_dir=runs)
+    assert {p: p.stat().st_mtime_ns for p in runs.glob("*/summary.json")} == stamps
+    assert [r.metrics for r in again] == [r.metrics for r in first]
+    assert all(a.users.equals(b.users) for a, b in zip(first, again, strict=True))
+
+
+def test_a_bad_policy_fails_before_any_run(tmp_path):
+    from outcome_gym.errors import PolicySpecError
+
+    with pytest.raises(PolicySpecError, match=r"unknown policy 'statik'.*Did you mean 'static'"):
+        run_jobs([Job(TINY, "statik", 0)], runs_dir=tmp_path)
+    assert not any(tmp_path.iterdir())

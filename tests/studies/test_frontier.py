@@ -36,10 +36,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from outcome_gym.errors import ScenarioError
-from outcome_gym.studies import frontier
+from outcome_gym.errors import StudyFileError
+from outcome_gym.studies import study_module
 from outcome_gym.studies.runs import Job, JobResult, job_scenario
 from outcome_gym.studies.spec import load_study_file
+from tests.studies import STUDIES_DIR
+
+frontier = study_module("frontier", STUDIES_DIR)
 
 # scope -> value name -> (low, high), from 23 seed sets (module docstring)
 BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
@@ -114,7 +117,7 @@ def test_policy_spec_adds_the_objective_and_the_weight():
 def test_experiment_file_refuses_bad_parameters(tmp_path, text, match):
     p = tmp_path / "frontier.yaml"
     p.write_text(f"study: frontier\nparams:\n  {text}\n")
-    with pytest.raises(ScenarioError, match=match):
+    with pytest.raises(StudyFileError, match=match):
         load_study_file(p)
 
 

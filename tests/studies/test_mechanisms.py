@@ -7,7 +7,10 @@ change from one missed day 0.70%; CTR at position 1 0.384 .. 0.396, at position 
 
 from __future__ import annotations
 
-from outcome_gym.studies import mechanisms
+from outcome_gym.studies import study_module
+from tests.studies import STUDIES_DIR
+
+mechanisms = study_module("mechanisms", STUDIES_DIR)
 
 
 def test_fast_facts_within_the_seed_spread():

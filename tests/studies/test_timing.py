@@ -27,8 +27,11 @@ import numpy as np
 import pytest
 
 from outcome_gym.policies.rules import RulesPolicy
-from outcome_gym.studies import timing
+from outcome_gym.studies import study_module
 from outcome_gym.testing import check_policy
+from tests.studies import STUDIES_DIR
+
+timing = study_module("timing", STUDIES_DIR)
 
 JIT_LOW, JIT_HIGH = -0.12, 0.12
 EARLY_LOW, EARLY_HIGH = -0.12, 0.11

@@ -45,10 +45,13 @@ import pytest
 from pydantic import ValidationError
 
 from outcome_gym.scenario import load_scenario
-from outcome_gym.studies import volume
+from outcome_gym.studies import study_module
 from outcome_gym.studies.base import UNTESTED
 from outcome_gym.studies.spec import load_study_file
 from tests.conftest import REPO
+from tests.studies import STUDIES_DIR
+
+volume = study_module("volume", STUDIES_DIR)
 
 # fact 3, FAST (four weeks)
 FIRST_SLOPE_LOW, FIRST_SLOPE_HIGH = 2.0, 2.7

@@ -99,7 +99,7 @@ def _all_events(s: SegmentSummary) -> float:
 def flatten(scenario: Scenario, summary: RunSummary | dict[str, Any]) -> dict[str, float]:
     """Metric name -> value for one run (``summary`` may be read back from summary.json)."""
     if isinstance(summary, dict):
-        summary = RunSummary.from_dict(summary)
+        summary = RunSummary.from_dict(summary, scenario)
     out: dict[str, float] = {}
     segs = summary.segments
     n_total = sum(s.n_users for s in segs.values()) or 1
@@ -125,7 +125,7 @@ def flatten(scenario: Scenario, summary: RunSummary | dict[str, Any]) -> dict[st
         out[name] = _overall(summary, value)
     for kind, count in summary.guardrails.items():
         out[f"guardrails.{kind}"] = float(count) / n_total
-    del scenario
+    out.update(summary.extra)
     return out
 
 

@@ -106,29 +106,50 @@ class RunSummary:
         outcomes: Outcome spec id -> its value, in the scenario's order.
         overall: Over every user.
         guardrails: Modification kind -> how many the guardrail layer made in the run.
+        extra: Further per-run numbers a custom run function adds (a study's policy statistics);
+            they join the run's flat metrics under their own names.
     """
 
     segments: dict[str, SegmentSummary]
     outcomes: dict[str, OutcomeValue]
     overall: Overall
     guardrails: dict[str, float]
+    extra: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (what ``summary.json`` holds)."""
         return dataclasses.asdict(self)
 
+    def with_extra(self, extra: dict[str, float]) -> RunSummary:
+        """This summary with further per-run numbers (see ``extra``)."""
+        return dataclasses.replace(self, extra={**self.extra, **extra})
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunSummary:
-        """A summary read back from :meth:`as_dict`'s data (e.g. a run folder's summary.json)."""
+    def from_dict(cls, data: dict[str, Any], scenario: Scenario | None = None) -> RunSummary:
+        """A summary read back from :meth:`as_dict`'s data (e.g. a run folder's summary.json).
+
+        ``summary.json`` is written with sorted keys; given the run's ``scenario``, segments and
+        outcomes come back in the scenario's order, as the run built them, so sums over segments
+        add in the same order and every derived number is bitwise the in-memory run's.
+        """
+        segs, outs = data["segments"], data["outcomes"]
+        if scenario is not None:
+            segs = _ordered(segs, [s.id for s in scenario.population.segments])
+            outs = _ordered(outs, [o.id for o in scenario.outcomes])
         segments = {
             k: SegmentSummary(**{**v, "engagement": Engagement(**v["engagement"]),
                                  "attention": Attention(**v["attention"]),
                                  "fragmentation": Fragmentation(**v["fragmentation"])})
-            for k, v in data["segments"].items()
+            for k, v in segs.items()
         }
-        return cls(segments=segments,
-                   outcomes={k: OutcomeValue(**v) for k, v in data["outcomes"].items()},
-                   overall=Overall(**data["overall"]), guardrails=dict(data["guardrails"]))
+        return cls(segments=segments, outcomes={k: OutcomeValue(**v) for k, v in outs.items()},
+                   overall=Overall(**data["overall"]), guardrails=dict(data["guardrails"]),
+                   extra=dict(data.get("extra", {})))
+
+
+def _ordered(part: dict[str, Any], ids: list[str]) -> dict[str, Any]:
+    """``part`` with the keys in ``ids`` first, in that order."""
+    return {i: part[i] for i in ids if i in part} | part
 
 
 def _ratio(a: float, b: float) -> float:

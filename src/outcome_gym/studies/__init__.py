@@ -1,22 +1,41 @@
-"""Experiments that test outcome-gym against the published stylized facts (``experiments/``).
+"""The study framework: what a stylized-fact study provides, how one is found, run and written.
 
-Each study is a module with ``NAME``, ``TITLE``, a strict ``Params`` model (defaults: the full
-version), ``FAST`` (overrides for the test suite) and ``run(params, workers, progress) ->
-StudyResult``. ``outcome-gym experiment <name>`` runs one and writes ``results/<name>/``.
+The studies themselves are research, not library: each is a module ``experiments/studies/<name>.py``
+beside its parameters ``<name>.yaml``, found by :func:`study_module` and run by ``outcome-gym study
+<name>``. A study module satisfies :class:`Study` (``NAME``, ``TITLE``, ``COMMAND``, a strict
+``Params`` model whose defaults are the full version, ``FAST`` overrides for the test suite and
+``run(params, workers, progress, runs_dir) -> StudyResult``); it submits its simulations through
+:mod:`.runs`, reduces them with :mod:`.common`, judges each fact as a :class:`Fact` and returns a
+:class:`StudyResult` that :func:`write_study` turns into ``results/<name>/``.
 """
 
 from __future__ import annotations
 
-from outcome_gym.studies.base import Estimate, Fact, StudyResult, write_study
-from outcome_gym.studies.spec import STUDIES, StudyParams, default_params, resolve, study_module
+from pathlib import Path
 
-__all__ = ["STUDIES", "Estimate", "Fact", "StudyParams", "StudyResult", "default_params",
-           "resolve", "run_study", "study_module", "write_study"]
+from outcome_gym.studies.base import Estimate, Fact, StudyResult, write_study
+from outcome_gym.studies.finding import studies_dir, study_module, study_names
+from outcome_gym.studies.protocol import Study
+from outcome_gym.studies.spec import StudyParams, default_params, load_study_file, resolve
+
+__all__ = ["Estimate", "Fact", "Study", "StudyParams", "StudyResult", "default_params",
+           "load_study_file", "resolve", "run_study", "studies_dir", "study_module", "study_names",
+           "write_study"]
 
 
 def run_study(name: str, params: StudyParams | None = None, workers: int = 1,
-              progress: bool = False) -> StudyResult:
-    """Run study ``name`` with ``params`` (default: its full version)."""
-    mod = study_module(name)
+              progress: bool = False, runs_dir: Path | None = None,
+              directory: str | Path | None = None) -> StudyResult:
+    """Run the study ``name`` of the studies folder with ``params`` (default: its full version).
+
+    Args:
+        name: The study's name.
+        params: Its parameters (default: the code's defaults).
+        workers: Worker processes.
+        progress: Show a progress bar on stderr.
+        runs_dir: Where its run folders are kept and reused (``None``: a temporary folder).
+        directory: The studies folder (default: :func:`studies_dir`).
+    """
+    mod = study_module(name, directory)
     return mod.run(params if params is not None else mod.Params(), workers=workers,
-                   progress=progress)
+                   progress=progress, runs_dir=runs_dir)

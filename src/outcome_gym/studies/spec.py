@@ -1,44 +1,37 @@
-"""Study parameters and the experiment files that hold them (``experiments/<name>.yaml``).
+"""Study parameters and the study files that hold them (``experiments/studies/<name>.yaml``).
 
 Every study has a strict parameter model (subclass of :class:`StudyParams`) whose defaults are the
 full, published version, and a ``FAST`` dict of overrides for the small version the test suite runs.
-An experiment file names its study and may override any parameter::
+A study file may override any parameter::
 
-    study: trap
+    study: trap            # optional beside trap.py; names the study for a file elsewhere
+    description: ...
     params:
       seeds: 10
       users: 10000
 
-The file is read with the project's safe YAML loader and validated strictly; every problem names
-the file, key path, line, what was expected and what was given.
+The study of a file is the sibling module ``<stem>.py`` when there is one, else the ``study:`` key
+looked up in the studies folder (:mod:`.finding`). The file is read with the project's safe YAML
+loader and validated strictly; every problem (a :class:`~outcome_gym.errors.StudyFileError`) names
+the file, line, key path, what was expected and what was given, with the closest valid key.
 """
 
 from __future__ import annotations
 
-import importlib
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import Field, ValidationError, create_model
 
-from outcome_gym.errors import Problem, ScenarioValidationError
+from outcome_gym.errors import InputError, Problem, StudyFileError
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.loading import problems_from_validation_error
 from outcome_gym.scenario.overrides import size_overrides as scenario_sizes
 from outcome_gym.scenario.yamlio import load_yaml_mapping, read_text
-
-# name -> module under outcome_gym.studies (imported on demand)
-STUDIES: dict[str, str] = {
-    "trap": "trap",
-    "timing": "timing",
-    "crowdout": "crowdout",
-    "volume": "volume",
-    "fragmentation": "fragmentation",
-    "frontier": "frontier",
-    "adaptive": "adaptive",
-    "mechanisms": "mechanisms",
-}
+from outcome_gym.studies.finding import study_module, study_names
+from outcome_gym.studies.protocol import Study
 
 
 class StudyParams(StrictModel):
@@ -58,56 +51,74 @@ def size_overrides(params: StudyParams) -> tuple[tuple[str, object], ...]:
                                 getattr(params, "horizon_days", None)).items())
 
 
-def study_module(name: str) -> ModuleType:
-    """The module of study ``name``.
-
-    Raises:
-        ScenarioValidationError: No such study.
-    """
-    if name not in STUDIES:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(STUDIES), n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ScenarioValidationError([Problem(
-            file="<command line>", path="study",
-            message=f"expected one of {', '.join(STUDIES)}, got {name!r}.{hint}")])
-    return importlib.import_module(f"outcome_gym.studies.{STUDIES[name]}")
+def params_dict(params: StudyParams) -> dict[str, Any]:
+    """JSON-ready parameters."""
+    return params.model_dump(mode="json")
 
 
-def default_params(name: str, fast: bool = False) -> StudyParams:
-    """A study's parameters: the full defaults, or the test-suite version when ``fast``."""
-    mod = study_module(name)
+def default_params(name: str, fast: bool = False, directory: str | Path | None = None
+                   ) -> StudyParams:
+    """A study's parameters: the code's defaults (the full version), or ``FAST`` when ``fast``."""
+    mod = study_module(name, directory)
     return mod.Params(**(mod.FAST if fast else {}))
 
 
-def load_study_file(path: str | Path, fast: bool = False) -> tuple[str, StudyParams]:
-    """Read ``experiments/<name>.yaml``: the study's name and its validated parameters.
+def _with_fast(mod: Study, params: StudyParams) -> StudyParams:
+    return mod.Params(**{**params.model_dump(), **mod.FAST})
 
-    ``fast`` applies the study's ``FAST`` overrides on top of the file (for a quick look).
+
+def _file_study(path: Path, data: dict[str, Any], lines: dict[Any, int],
+                directory: str | Path | None) -> Study:
+    """The study a file belongs to: its sibling ``<stem>.py``, else its ``study:`` key."""
+    study = data.get("study")
+    line = lines.get(("study",))
+    if path.with_suffix(".py").is_file() and not path.stem.startswith("_"):
+        if study is not None and study != path.stem:
+            raise StudyFileError([Problem(
+                file=str(path), path="study", line=line,
+                message=f"expected {path.stem!r} (the study beside this file, "
+                        f"{path.with_suffix('.py').name}) or no 'study' key, got {study!r}")])
+        return study_module(path.stem, path.parent)
+    if not isinstance(study, str):
+        names = ", ".join(study_names(directory)) or "none found"
+        raise StudyFileError([Problem(
+            file=str(path), path="study", line=line,
+            message=f"expected the study's name (no {path.stem}.py beside the file), one of "
+                    f"{names}, got {study!r}")])
+    try:
+        return study_module(study, directory)
+    except StudyFileError as exc:  # re-point an unknown name at the file's line
+        first = exc.problems[0]
+        raise StudyFileError([Problem(file=str(path), path="study", line=line,
+                                      message=first.message, suggestion=first.suggestion)]
+                             ) from None
+
+
+def load_study_file(path: str | Path, fast: bool = False, directory: str | Path | None = None
+                    ) -> tuple[Study, StudyParams]:
+    """Read a study file: the study module and its validated parameters.
+
+    Args:
+        path: The YAML file (``experiments/studies/<name>.yaml`` or one elsewhere naming its
+            ``study``).
+        fast: Apply the study's ``FAST`` overrides on top of the file (a quick look).
+        directory: The studies folder a ``study:`` key is looked up in (default:
+            :func:`~outcome_gym.studies.finding.studies_dir`).
 
     Raises:
-        ScenarioFileError: Unreadable or not a YAML mapping.
-        ScenarioValidationError: Unknown study, unknown keys, wrong types or values.
+        StudyFileError: Unreadable or not a YAML mapping; unknown study; unknown keys, wrong types
+            or values (every problem, each with file, line and key path).
     """
     p = Path(path)
-    text = read_text(p)
-    data, lines = load_yaml_mapping(text, str(p))
-    study = data.get("study")
-    if not isinstance(study, str):
-        raise ScenarioValidationError([Problem(
-            file=str(p), path="study", line=lines.get(("study",)),
-            message=f"expected the study's name, one of {', '.join(STUDIES)}, got {study!r}")])
     try:
-        mod = study_module(study)
-    except ScenarioValidationError as exc:
-        raise ScenarioValidationError([Problem(
-            file=str(p), path="study", line=lines.get(("study",)), message=exc.problems[0].message)
-        ]) from None
+        data, lines = load_yaml_mapping(read_text(p), str(p))
+    except InputError as exc:
+        raise exc.as_kind(StudyFileError) from None
+    mod = _file_study(p, data, lines, directory)
     model = create_model(
-        "ExperimentFile",
+        "StudyFile",
         __base__=StrictModel,
-        study=(Literal[study], ...),  # type: ignore[valid-type]
+        study=(Literal[mod.NAME], mod.NAME),  # type: ignore[valid-type]
         description=(str, ""),
         params=(mod.Params, mod.Params()),
     )
@@ -115,24 +126,50 @@ def load_study_file(path: str | Path, fast: bool = False) -> tuple[str, StudyPar
         parsed = model.model_validate(data)
     except ValidationError as exc:
         problems = problems_from_validation_error(exc, data, str(p), lines, root=model)
-        raise ScenarioValidationError(problems) from None
+        raise StudyFileError(problems) from None
     params: StudyParams = parsed.params  # type: ignore[attr-defined]
-    if fast:
-        params = mod.Params(**{**params.model_dump(), **mod.FAST})
-    return study, params
+    return mod, _with_fast(mod, params) if fast else params
 
 
-def resolve(source: str, fast: bool = False) -> tuple[str, StudyParams]:
-    """A study name (its defaults) or an experiment file: the name and the parameters."""
-    if source in STUDIES:
-        return source, default_params(source, fast)
-    p = Path(source)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        return load_study_file(p, fast)
-    study_module(source)  # raises with a suggestion
-    raise AssertionError("unreachable")  # pragma: no cover
+def _is_file(source: str) -> bool:
+    return Path(source).suffix in (".yaml", ".yml") or "/" in source or os.sep in source
 
 
-def params_dict(params: StudyParams) -> dict[str, Any]:
-    """JSON-ready parameters."""
-    return params.model_dump(mode="json")
+def resolve(source: str, fast: bool = False, directory: str | Path | None = None
+            ) -> tuple[Study, StudyParams]:
+    """A study name or a study file: the study module and the parameters to run it with.
+
+    A name ``NAME`` is ``<studies folder>/NAME.py`` with the parameters of ``NAME.yaml`` beside it
+    (the code's defaults when there is none).
+
+    Raises:
+        StudyFileError: As :func:`load_study_file`, or an unknown name (one line, did-you-mean).
+    """
+    if _is_file(source):
+        return load_study_file(source, fast, directory)
+    mod = study_module(source, directory)
+    yaml_file = Path(mod.__file__).with_suffix(".yaml")  # type: ignore[attr-defined]
+    if yaml_file.is_file():
+        return load_study_file(yaml_file, fast, directory)
+    return mod, default_params(source, fast, directory)
+
+
+class _FoundStudies(Sequence[str]):
+    """The study names of the default studies folder, looked up on every use."""
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        return study_names()[i]
+
+    def __len__(self) -> int:
+        return len(study_names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(study_names())
+
+
+STUDIES: Sequence[str] = _FoundStudies()
+"""The studies of the default folder (``results/README.md`` lists missing ones by it)."""

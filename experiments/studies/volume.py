@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -38,9 +39,14 @@ from outcome_gym.studies.common import group
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict
 
+from ._volume_sends import default_slots as default_slots
+from ._volume_sends import default_templates as default_templates
+from ._volume_sends import schedule as schedule
+from ._volume_sends import send_order as send_order
+
 NAME = "volume"
 TITLE = "Notification volume: diminishing returns and fewer, better notifications (facts 3, 4)"
-COMMAND = "outcome-gym experiment experiments/studies/volume.yaml --workers 2"
+COMMAND = "outcome-gym study volume --workers 2"
 YEAR_DAYS = 364
 BLOCK_WEEKS = 4  # open rate "throughout" is checked in blocks of this many weeks
 
@@ -99,52 +105,6 @@ FAST_YEAR = {"seeds": 2, "users": 200, "volumes": [1, 5]}
 
 def _base_scenario(p: Params) -> Scenario:
     return job_scenario(Job(scenario=p.scenario))
-
-
-def default_templates(sc: Scenario) -> list[str]:
-    """Pushed elements, most valuable first (summed goal value, then appeal, then file order)."""
-    pushed = [(i, e) for i, e in enumerate(sc.product.elements) if e.pushed]
-    pushed.sort(key=lambda ie: (-sum(ie[1].value.values()), -ie[1].appeal, ie[0]))
-    return [e.id for _i, e in pushed]
-
-
-def _slot_names(sc: Scenario) -> list[str]:
-    names = sc.clock.slot_names
-    return list(names) if names is not None else [str(s) for s in range(sc.clock.slots_per_day)]
-
-
-def default_slots(sc: Scenario) -> list[str]:
-    """Non-quiet slots, most receptive first: share-weighted mean availability of each slot."""
-    names = _slot_names(sc)
-    quiet = {names[q] if isinstance(q, int) else q for q in sc.guardrails.quiet_slots}
-    score = np.zeros(len(names))
-    for seg in sc.population.segments:
-        score += seg.share * float(np.mean(seg.availability.weekday)) * np.asarray(
-            seg.availability.slot, dtype=np.float64)
-    order = sorted(range(len(names)), key=lambda s: (-score[s], s))
-    return [names[s] for s in order if names[s] not in quiet]
-
-
-def send_order(templates: Sequence[str], slots: Sequence[str]) -> list[tuple[str, str]]:
-    """Every (template, slot) pair once, best first, each template used once before any twice.
-
-    Round ``r`` sends template ``(i + r) mod T`` at slot ``i``: round 0 puts the best template at
-    the best slot, the second-best at the second slot, and so on.
-    """
-    t = len(templates)
-    return [(templates[(i + r) % t], slots[i]) for r in range(t) for i in range(len(slots))]
-
-
-def schedule(order: Sequence[tuple[str, str]], k: int) -> list[dict[str, str]]:
-    """The product's daily schedule at volume ``k``: the first ``k`` sends of ``order``.
-
-    Raises:
-        ValueError: ``k`` is larger than the number of distinct (template, slot) sends.
-    """
-    if k > len(order):
-        raise ValueError(f"expected at most {len(order)} sends a day (templates x non-quiet "
-                         f"slots), got {k}")
-    return [{"element": e, "slot": s} for e, s in order[:k]]
 
 
 def _order(p: Params) -> list[tuple[str, str]]:
@@ -584,10 +544,11 @@ def _figures(p: Params, arms: dict[int, Weeks]) -> dict[str, plt.Figure]:
     return figs
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the volume experiment."""
-    results = run_jobs(jobs(params), workers=workers, keep=("steps",), progress=progress,
-                       desc=NAME)
+    results = run_jobs(jobs(params), workers=workers, runs_dir=runs_dir, keep=("steps",),
+                       progress=progress, desc=NAME)
     grouped = group(results)
     by_volume = {k: grouped[(params.scenario, _tag(k))] for k in params.volumes}
     arms = {k: [weekly(r) for r in runs] for k, runs in by_volume.items()}

@@ -15,6 +15,8 @@ nudge moves habitual users less) is not measured here.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -31,7 +33,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict
 
 NAME = "mechanisms"
 TITLE = "Mechanism-level facts: the habit curve (fact 7) and position effects (fact 8)"
-COMMAND = "outcome-gym experiment experiments/studies/mechanisms.yaml"
+COMMAND = "outcome-gym study mechanisms"
 HABIT_FADE = 0.01  # the user model's default daily fade after two missed days
 
 
@@ -84,9 +86,10 @@ def _ctr(out: engagement.SessionOutcome) -> np.ndarray:
     return out.position_clicks / np.maximum(out.position_views, 1)
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
-    """Run the mechanism study (single process: each part is one vectorized pass)."""
-    del workers, progress
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
+    """Run the mechanism study (single process: each part is one vectorized pass, no runs)."""
+    del workers, progress, runs_dir
     seeds = params.seed_list()
     medians, tails, misses, ctrs, swaps = [], [], [], [], []
     first_reached = None

@@ -8,7 +8,7 @@ bill arrivals and availability under both policies):
 
 * ``reference``: no budget notification (the scenario's other sends stay);
 * ``alert``: the same plus a just-in-time spending alert when the product sees the user's spending
-  cross the budget (:class:`outcome_gym.studies.timing.AlertTiming`). Bills are never alerted.
+  cross the budget (:class:`studies.timing.AlertTiming`). Bills are never alerted.
 
 Per user and seed, a *budget failure* is a budget window whose spending crossed the budget without
 an adjustment by ``act_by_day`` (the scenario's primary outcome, ``adjusted_in_time``), and a *bill
@@ -32,6 +32,7 @@ averted, as a randomised trial estimates it) and the average effect of the alert
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -54,8 +55,8 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "crowdout"
 TITLE = "Crowd-out: alerting the budget and the bills nobody alerted (fact 6)"
-COMMAND = "outcome-gym experiment experiments/studies/crowdout.yaml --workers 2"
-TIMING = "outcome_gym.studies.timing"
+COMMAND = "outcome-gym study crowdout --workers 2"
+TIMING = f"{__package__}.timing"  # studies.timing, whose AlertTiming this study runs
 SHARE_RANGE = (0.10, 0.40)  # medina2021: 31% (docs/calibration.md range 0.1-0.4)
 NOISE_MAX = 0.10  # above this noise floor, user i's two runs are not paired (see module docstring)
 
@@ -269,10 +270,11 @@ def _deltas(runs: dict[str, list[JobResult]], p: Params) -> dict[str, np.ndarray
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the crowd-out experiment."""
-    results = run_jobs(jobs(params), workers=workers, keep=("users",), progress=progress,
-                       desc=NAME)
+    results = run_jobs(jobs(params), workers=workers, runs_dir=runs_dir, keep=("users",),
+                       progress=progress, desc=NAME)
     return analyse(params, results)
 
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from itertools import pairwise, permutations
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,7 +59,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "frontier"
 TITLE = "The engagement/outcome frontier of the mixed objective (experiment 6)"
-COMMAND = "outcome-gym experiment experiments/studies/frontier.yaml --workers 2"
+COMMAND = "outcome-gym study frontier --workers 2"
 ALPHA = 0.05
 COST_BAND = (0.01, 0.10)  # "a few percent": distinguishable from nothing, under ten percent
 RESERVED = ("objective", "weight")
@@ -406,9 +407,11 @@ def _figure(frames: pd.DataFrame, primaries: dict[str, str]) -> plt.Figure:
     return fig
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the frontier experiment."""
-    results = run_jobs(jobs(params), workers=workers, keep=(), progress=progress, desc=NAME)
+    results = run_jobs(jobs(params), workers=workers, runs_dir=runs_dir, keep=(), progress=progress,
+                       desc=NAME)
     grouped = group(results)
     facts: list[Fact] = []
     rows: list[dict[str, object]] = []

@@ -48,8 +48,8 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "timing"
 TITLE = "Timing of spending alerts: just-in-time vs early warning vs month-end summary (fact 5)"
-COMMAND = "outcome-gym experiment experiments/studies/timing.yaml --workers 2"
-HERE = "outcome_gym.studies.timing"
+COMMAND = "outcome-gym study timing --workers 2"
+HERE = __name__  # studies.timing; its policies are "studies.timing:AlertTiming..."
 JIT_RANGE = (-0.25, -0.05)  # grubb2025 -17 to -19% (unarranged), -4 to -8% (arranged); atalay2026
 EARLY_EXTRA_MAX = 0.05  # grubb2025: an early warning added nothing significant
 SUMMARY_MAX = 0.05  # fca2015 (S): annual summaries, no effect
@@ -494,10 +494,11 @@ def _why(runs: dict[str, list[JobResult]], p: Params, cross: np.ndarray) -> str:
         f"acting decays with the days already spent).")
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the timing experiment."""
-    results = run_jobs(jobs(params), workers=workers, keep=("users", "steps"), progress=progress,
-                       desc=NAME)
+    results = run_jobs(jobs(params), workers=workers, runs_dir=runs_dir, keep=("users", "steps"),
+                       progress=progress, desc=NAME)
     return analyse(params, results)
 
 

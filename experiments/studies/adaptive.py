@@ -44,9 +44,11 @@ low accuracy only (the share of steps with a change is in the fact).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -56,6 +58,9 @@ from pydantic import Field, field_validator
 
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
+from outcome_gym.policies.spec import PolicySpec
+from outcome_gym.runner import RunResult
+from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Fact, StudyResult
 from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, moved, ratio, values
@@ -64,8 +69,8 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "adaptive"
 TITLE = "The cost of adaptive layouts: reordering by predicted need at a given accuracy (fact 10)"
-COMMAND = "outcome-gym experiment experiments/studies/adaptive.yaml --workers 2"
-POLICY = "outcome_gym.studies.adaptive:PredictiveReorder"
+COMMAND = "outcome-gym study adaptive --workers 2"
+POLICY = f"{__name__}:PredictiveReorder"  # studies.adaptive:PredictiveReorder
 
 
 # --- the adaptive policy ---------------------------------------------------------------------
@@ -82,7 +87,7 @@ class PredictiveReorder(BasePolicy):
     leaves the default unchanged when the core is kept).
 
     The need is the user's hidden state: a real product cannot see it. It is fed by the study's
-    run loop (:func:`run_job`) through :meth:`peek`, so that accuracy is a parameter the experiment
+    run loop (:func:`run_with_oracle`) through :meth:`peek`, so that accuracy is a parameter the experiment
     controls, as in the lab studies of adaptive menus (gajos2008).
 
     Args:
@@ -131,7 +136,7 @@ class PredictiveReorder(BasePolicy):
     def _oracle(self) -> np.ndarray:
         if self.need_ is None:
             raise PolicyError(f"policy '{self.name}': accuracy > 0 needs the users' need; run it "
-                              "with outcome_gym.studies.adaptive.run_job")
+                              "with studies.adaptive.run_with_oracle")
         score = self.need_ @ self.value_.T + 1e-3 * self.value_.sum(axis=1)[None, :]
         return self.elements_[np.argmax(score, axis=1)]
 
@@ -192,31 +197,36 @@ class PredictiveReorder(BasePolicy):
 # --- running with the oracle -----------------------------------------------------------------
 
 
-def run_job(job: Job) -> JobResult:
-    """One run with the oracle feed (top-level so a spawn pool can pickle it).
+def run_with_oracle(scenario: Scenario, spec: PolicySpec, seed: int, *,
+                    guardrails: Any = None) -> RunResult:
+    """One run with the oracle feed: the executor's run function for this study (:data:`RUNNER`).
 
     :func:`outcome_gym.runner.run` calls back before each ``act``; there a policy with a ``peek``
     method gets the users' current need and remaining progress (``SimulationModel.needs``,
     read-only: it sets only the task goals' current step, which ``advance`` sets again). Policy
-    statistics (``stats()``) join the flat metrics.
+    statistics (``stats()``) go to the summary's ``extra`` numbers and join the flat metrics.
     """
-    from outcome_gym.metrics.flat import flatten
-    from outcome_gym.policies.spec import parse_policy
     from outcome_gym.runner import run
 
-    scenario = job_scenario(job)
-    policy = parse_policy(job.policy).build()
+    policy = spec.build()
     peek = getattr(policy, "peek", None)
 
     def oracle(model: Any) -> None:
         peek(*model.needs())  # the oracle: hidden state, see the docstring
 
-    res = run(scenario, policy, job.seed, guardrails=job.guardrails,
+    res = run(scenario, policy, seed, guardrails=guardrails,
               before_act=oracle if peek is not None else None)
-    metrics = flatten(scenario, res.summary)
     if hasattr(policy, "stats"):
-        metrics |= policy.stats()
-    return JobResult(job=job, summary=res.summary, metrics=metrics)
+        return dataclasses.replace(res, summary=res.summary.with_extra(policy.stats()))
+    return res
+
+
+RUNNER = f"{__name__}:run_with_oracle"  # studies.adaptive:run_with_oracle, run in the workers
+
+
+def run_job(job: Job) -> JobResult:
+    """One job with the oracle feed, here (a check of :func:`run_with_oracle`)."""
+    return run_jobs([job], keep=(), runner=RUNNER)[0]
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -395,14 +405,16 @@ def _figure(runs: dict[str, list[JobResult]], p: Params) -> plt.Figure:
     return fig
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the adaptive-cost experiment."""
     job_list = jobs(params)
     sc = job_scenario(job_list[0])
     if params.speed not in {o.id for o in sc.outcomes}:
         raise ValueError(f"expected speed to be an outcome id of {params.scenario}, "
                          f"got {params.speed!r}")
-    results = run_jobs(job_list, workers=workers, progress=progress, desc=NAME, runner=run_job)
+    results = run_jobs(job_list, workers=workers, runs_dir=runs_dir, keep=(), progress=progress,
+                       desc=NAME, runner=RUNNER)
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, tag)] for tag in arms(params)}
     scope = f"{params.scenario}, accuracy {params.accuracies[0]:g} -> {params.accuracies[-1]:g}"

@@ -1,17 +1,17 @@
 """Experiment 5, fragmentation: personalization strength, the locked core and what they break.
 
-docs/calibration.md stylized fact 9 (mechanism 9: mitchell1989, findlater2004, sears1994, polson1986,
-hannak2013). On ``productivity_tool`` an engagement-optimising layout bandit (:class:`LayoutBandit`:
-epsilon-greedy, pooled per segment, rewarded by the engagement index, notifications on the
-schedule — ``engagement_bandit:levers=layout`` — over the product's own variant family, "promote
-one element to the top") personalizes the layout at a **strength** from none to full: no arm may
-move a user's layout further than ``strength`` from the default (core-weighted layout distance,
-the guardrails' ``max_layout_distance``). Each strength runs twice on the same seeds: with the core
-unlocked (the top is position 0: navigation and key workflows may move) and with the locked core
-(``lock_core``: only the other positions are personalized; these arms are exactly
-``engagement_bandit``'s). The policy keeps within the run's guardrails itself, so the guardrail
-layer corrects nothing (its count is in the arms table as a check); arms whose layouts are
-identical (every locked strength above what the non-core positions allow) are run once.
+docs/calibration.md stylized fact 9 (mechanism 9: mitchell1989, findlater2004, sears1994,
+polson1986, hannak2013). On ``productivity_tool`` an engagement-optimising layout bandit
+(:class:`LayoutBandit` of ``_layout_bandit.py``: epsilon-greedy, pooled per segment, rewarded by the
+engagement index, notifications on the schedule — ``engagement_bandit:levers=layout`` — over the
+product's own variant family, "promote one element to the top") personalizes the layout at a
+**strength** from none to full: no arm may move a user's layout further than ``strength`` from the
+default (core-weighted layout distance, the guardrails' ``max_layout_distance``). Each strength runs
+twice on the same seeds: with the core unlocked (the top is position 0: navigation and key workflows
+may move) and with the locked core (``lock_core``: only the other positions are personalized; these
+arms are exactly ``engagement_bandit``'s). The policy keeps within the run's guardrails itself, so
+the guardrail layer corrects nothing (its count is in the arms table as a check); arms whose layouts
+are identical (every locked strength above what the non-core positions allow) are run once.
 
 * **Fact 9:** the failure rate of the context event whose instructions assume the default layout
   (a support contact) rises with personalization strength, i.e. with the mean layout distance, in
@@ -39,6 +39,7 @@ import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -46,167 +47,28 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from outcome_gym.policies.bandits import EpsilonGreedyPolicy
-from outcome_gym.sim.interface import Action, Observation, PolicyContext
-from outcome_gym.sim.layout import layout_distance
+from outcome_gym.policies.spec import PolicySpec
+from outcome_gym.runner import RunResult
+from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.mechanisms.context import KINDS
 from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
 from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
+from ._layout_bandit import LayoutBandit as LayoutBandit  # the study's policy, re-exported
+from ._layout_bandit import arm_layouts
+from ._layout_bandit import toward as toward
+
 NAME = "fragmentation"
 TITLE = "Fragmentation: personalization strength, the locked core and context failures (fact 9)"
-COMMAND = "outcome-gym experiment experiments/studies/fragmentation.yaml --workers 2"
-POLICY = "outcome_gym.studies.fragmentation:LayoutBandit"
+COMMAND = "outcome-gym study fragmentation --workers 2"
+POLICY = f"{__package__}._layout_bandit:LayoutBandit"  # studies._layout_bandit:LayoutBandit
 HANNAK = (0.117, 0.10, 0.16)  # hannak2013: 11.7% (Google), 15.8% (Bing); CALIBRATION row 12% 10-16%
 KIND_LABEL = {"device_switch": "device switch", "colleague_share": "colleague share",
               "support_contact": "support contact"}
 USER_COLUMNS = ("segment", *(f"{k}_{x}" for k in KINDS for x in ("events", "failures")),
                 "support_tickets")
-
-
-# --- the personalization ---------------------------------------------------------------------
-
-
-def toward(default: np.ndarray, target: np.ndarray, weight: np.ndarray, budget: float
-           ) -> np.ndarray:
-    """Move ``default`` toward ``target`` by swaps, top position first, staying within ``budget``.
-
-    A selection sort: for each position from the top, the target's element is swapped in from
-    where it is, unless that would take the layout's core-weighted distance from the default
-    (:func:`~outcome_gym.sim.layout.layout_distance`) above ``budget``. Every intermediate layout
-    is a permutation of the default, so no element is lost or shown twice. With ``budget >= 1``
-    the target is reached.
-
-    Args:
-        default: S element indices.
-        target: S element indices, a permutation of ``default``.
-        weight: S position weights (core weight at core positions, else 1).
-        budget: Largest allowed distance from the default, in [0, 1].
-    """
-    layout = default.copy()
-    for k in range(layout.size):  # a loop over positions
-        want = target[k]
-        if layout[k] == want:
-            continue
-        cand = layout.copy()
-        j = int(np.flatnonzero(layout == want)[0])
-        cand[j], cand[k] = layout[k], want
-        if layout_distance(cand[None, :], default[None, :], weight)[0] <= budget + 1e-12:
-            layout = cand
-    return layout
-
-
-def candidate_targets(default: np.ndarray, movable: np.ndarray, depth: int = 2
-                      ) -> list[np.ndarray]:
-    """The default, then every order that brings 1..``depth`` movable elements to the top.
-
-    Args:
-        default: S element indices.
-        movable: S bools, positions the personalization may change.
-        depth: Most elements brought to the top of the movable positions (the rest keep their
-            default order).
-    """
-    slots = np.flatnonzero(movable)
-    elems = [int(e) for e in default[slots]]
-    out = [default.copy()]
-    for r in range(1, min(depth, len(elems)) + 1):
-        for head in itertools.permutations(elems, r):
-            lay = default.copy()
-            lay[slots] = list(head) + [e for e in elems if e not in head]
-            out.append(lay)
-    return out
-
-
-def arm_layouts(default: np.ndarray, core: np.ndarray, core_weight: float, strength: float,
-                keep_core: bool, depth: int) -> list[np.ndarray]:
-    """The bandit's arms: each candidate order moved toward within ``strength``, duplicates dropped.
-
-    Arm 0 is the default layout.
-
-    Args:
-        default: S element indices.
-        core: S bools, core positions.
-        core_weight: Weight of a core position in the layout distance.
-        strength: Largest distance from the default, [0, 1].
-        keep_core: Only non-core positions move.
-        depth: Most elements an order brings to the top.
-    """
-    weight = np.where(core, core_weight, 1.0)
-    movable = ~core if keep_core else np.ones_like(core)
-    layouts: list[np.ndarray] = []
-    for target in candidate_targets(default, movable, depth):
-        lay = toward(default, target, weight, strength)
-        if not any((lay == other).all() for other in layouts):
-            layouts.append(lay)
-    return layouts
-
-
-class LayoutBandit(EpsilonGreedyPolicy):
-    """Engagement-optimising layout bandit whose layouts stay within ``strength`` of the default.
-
-    Epsilon-greedy over layouts (as ``engagement_bandit:levers=layout``: engagement objective,
-    notifications on the scenario's schedule), but the arms are the orders of
-    :func:`candidate_targets` — with ``keep_core=False`` these move core elements too — each moved
-    toward by :func:`toward` within ``strength``. It records every user's mean layout distance
-    from the default (``distance_sum_ / active_steps_``) for the per-user analysis.
-
-    When to use: the fragmentation experiment's dose: ``strength`` 0 is the static product,
-    ``strength`` 1 lets the bandit use any of its orders.
-
-    Args:
-        strength: Largest core-weighted layout distance from the default an arm may have, [0, 1].
-        keep_core: Personalize only the non-core positions (what ``lock_core`` allows).
-        epsilon: Exploration probability per user and step.
-        granularity: ``user``, ``segment`` or ``global``: whose data an arm's mean pools.
-        depth: Most elements an order brings to the top: 1 (the default) is the product's own
-            variant family (``promote:<id>``, :mod:`~outcome_gym.product.variants`), with the
-            top at position 0 when the core may move.
-    """
-
-    name = "layout_bandit"
-
-    def __init__(self, strength: float = 1.0, keep_core: bool = True, epsilon: float = 0.1,
-                 granularity: str = "segment", depth: int = 1) -> None:
-        super().__init__(objective="engagement", granularity=granularity, levers="layout",
-                         epsilon=epsilon)
-        self.strength = strength
-        self.keep_core = keep_core
-        self.depth = depth
-
-    def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
-        """Build the budget-limited arms (duplicates dropped; arm 0 is the default)."""
-        super().reset(context, seed)
-        if not 0.0 <= float(self.strength) <= 1.0:
-            raise ValueError(f"expected strength in [0, 1], got {self.strength!r}")
-        default = np.asarray(context.default_layout, dtype=np.int64)
-        core = np.asarray(context.core_slot, dtype=bool)
-        cw = context.scenario.context.core_weight
-        weight = np.where(core, cw, 1.0)
-        layouts = arm_layouts(default, core, cw, float(self.strength), bool(self.keep_core),
-                              int(self.depth))
-        ids = context.element_ids
-        names = tuple("default" if (lay == default).all()
-                      else "order:" + ",".join(ids[e] for e in lay) for lay in layouts)
-        self.variants_ = dataclasses.replace(self.variants_, layout_names=names,
-                                             layouts=np.stack(layouts))
-        self.default_arm_ = 0
-        self.n_arms_ = (self.variants_.n_layouts, self.variants_.n_notify)
-        self.state_ = tuple(self._new_state(self.n_groups_, a) for a in self.n_arms_)
-        self.default_layout_, self.weight_ = default, weight
-        self.distance_sum_ = np.zeros(context.n_users)
-        self.active_steps_ = np.zeros(context.n_users)
-
-    def act(self, observation: Observation) -> Action:
-        """The bandit's layouts; adds each active user's distance from the default to the record."""
-        action = super().act(observation)
-        active = np.asarray(observation.active, dtype=bool)
-        d = layout_distance(np.asarray(action.layout)[active], self.default_layout_[None, :],
-                            self.weight_)
-        self.distance_sum_[active] += d
-        self.active_steps_[active] += 1
-        return action
 
 
 # --- parameters and runs ---------------------------------------------------------------------
@@ -311,23 +173,28 @@ def jobs(p: Params, canon: dict[str, str] | None = None) -> list[Job]:
             for seed in p.seed_list()]
 
 
-def run_job(job: Job) -> JobResult:
-    """Run one job and add each user's mean layout distance (``layout_distance_mean``).
+def run_layout_bandit(scenario: Scenario, spec: PolicySpec, seed: int, *,
+                      guardrails: Any = None) -> RunResult:
+    """One run that adds each user's mean layout distance (``layout_distance_mean``).
 
-    The per-user table keeps only the context-event columns (top-level so a spawn pool can
-    pickle it).
+    The executor's run function for this study (:data:`RUNNER`); the per-user table keeps only
+    the context-event columns.
     """
-    from outcome_gym.metrics.flat import flatten
-    from outcome_gym.policies.spec import parse_policy
     from outcome_gym.runner import run
 
-    scenario = job_scenario(job)
-    policy = parse_policy(job.policy).build()
-    res = run(scenario, policy, job.seed, guardrails=job.guardrails)
+    policy = spec.build()
+    res = run(scenario, policy, seed, guardrails=guardrails)
     users = res.users[list(USER_COLUMNS)].copy()
     users["layout_distance_mean"] = policy.distance_sum_ / np.maximum(policy.active_steps_, 1)
-    return JobResult(job=job, summary=res.summary, metrics=flatten(scenario, res.summary),
-                     users=users)
+    return dataclasses.replace(res, users=users)
+
+
+RUNNER = f"{__name__}:run_layout_bandit"  # studies.fragmentation:run_layout_bandit
+
+
+def run_job(job: Job) -> JobResult:
+    """One job with :func:`run_layout_bandit`, here (its per-user table kept)."""
+    return run_jobs([job], keep=("users",), runner=RUNNER)[0]
 
 
 # --- analysis --------------------------------------------------------------------------------
@@ -621,11 +488,12 @@ def _figure(runs: dict[str, list[JobResult]], p: Params, bins: pd.DataFrame) -> 
     return fig
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the fragmentation experiment."""
     canon = canonical(params)
-    results = run_jobs(jobs(params, canon), workers=workers, progress=progress, desc=NAME,
-                       runner=run_job)
+    results = run_jobs(jobs(params, canon), workers=workers, runs_dir=runs_dir, keep=("users",),
+                       progress=progress, desc=NAME, runner=RUNNER)
     grouped = group(results)
     runs = {tag: grouped[(params.scenario, canon[tag])] for tag in arms(params)}
     sc = job_scenario(runs["none"][0].job)

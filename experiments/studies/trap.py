@@ -23,6 +23,7 @@ and trust it costs later, so they over-send — a finding, not a fact of docs/ca
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -38,7 +39,7 @@ from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
 NAME = "trap"
 TITLE = "The personalization trap: engagement- vs outcome-optimised personalization (facts 1, 2)"
-COMMAND = "outcome-gym experiment experiments/studies/trap.yaml --workers 2"
+COMMAND = "outcome-gym study trap --workers 2"
 RHO_MAX = 0.3
 
 
@@ -240,10 +241,11 @@ def _figure(per_scenario: dict[str, dict[str, list[JobResult]]],
     return fig
 
 
-def run(params: Params, workers: int = 1, progress: bool = False) -> StudyResult:
+def run(params: Params, workers: int = 1, progress: bool = False,
+        runs_dir: Path | None = None) -> StudyResult:
     """Run the trap experiment."""
-    results = run_jobs(jobs(params), workers=workers, keep=("users",), progress=progress,
-                       desc=NAME)
+    results = run_jobs(jobs(params), workers=workers, runs_dir=runs_dir, keep=("users",),
+                       progress=progress, desc=NAME)
     grouped = group(results)
     tags = list(_arms(params))
     facts, rows = [], []

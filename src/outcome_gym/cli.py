@@ -254,7 +254,7 @@ def check(
 ) -> None:
     """Check policy contracts: exit 0 if every expectation holds, 1 on a regression, 2 on bad input."""
     from outcome_gym.check import load_contract, run_contract
-    from outcome_gym.check.output import markdown_summary, table_lines, write_junit
+    from outcome_gym.report.check import table_lines, write_junit, write_markdown_summary
 
     loaded = [load_contract(c) for c in contracts]  # bad input fails before anything runs
     reports = [run_contract(c, base, workers=workers, update_baseline=update_baseline)
@@ -265,7 +265,7 @@ def check(
         write_junit(reports, junit)
     if summary is not None:
         summary.parent.mkdir(parents=True, exist_ok=True)
-        summary.write_text(markdown_summary(reports))
+        write_markdown_summary(reports, summary)
     if not all(r.passed for r in reports):
         raise typer.Exit(1)
 
@@ -361,8 +361,8 @@ def study(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run studies that test the stylized facts; write results/<study>/ and results/README.md."""
-    from outcome_gym.studies import resolve, study_names, write_study
-    from outcome_gym.studies.readme import write_readme
+    from outcome_gym.report.study import write_readme, write_study
+    from outcome_gym.studies import resolve, study_names
     from outcome_gym.studies.runs import runs_cache
 
     root = out or Path("results") / ("_scratch" if fast else "")
@@ -375,7 +375,7 @@ def study(
             typer.echo(f"{mod.NAME}: {f.fact} [{f.scope}] {f.status.upper()}: {f.produced}")
         typer.echo(f"written to {path}/report.md")
     if readme:
-        typer.echo(f"table of facts: {write_readme(root)}")
+        typer.echo(f"table of facts: {write_readme(root, studies=study_names(studies_dir))}")
 
 
 @app.command()

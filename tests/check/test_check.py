@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from outcome_gym.check import load_contract, run_contract
 from outcome_gym.check.baseline import fingerprint
-from outcome_gym.check.output import markdown_summary, write_junit, write_markdown_summary
 from outcome_gym.cli import app
 from outcome_gym.errors import ContractError
+from outcome_gym.report.check import markdown_summary, write_junit, write_markdown_summary
 from tests.conftest import TINY
 
 runner = CliRunner()

@@ -83,7 +83,7 @@ def _python(code):
 
 def test_importing_never_imports_pyplot_drawing_selects_agg():
     code = ("import sys, outcome_gym, outcome_gym.report, outcome_gym.report.render, "
-            "outcome_gym.report.sweep, outcome_gym.check.output, outcome_gym.studies.readme\n"
+            "outcome_gym.report.sweep, outcome_gym.report.check, outcome_gym.report.study\n"
             "print('matplotlib.pyplot' in sys.modules)\n"
             "from outcome_gym.report.figures import pyplot\n"
             "import matplotlib\n"

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from outcome_gym.cli import app
 from outcome_gym.errors import StudyFileError
+from outcome_gym.report.study import collect, render, write_study
 from outcome_gym.studies import (
     Estimate,
     Fact,
@@ -24,10 +25,8 @@ from outcome_gym.studies import (
     resolve,
     study_module,
     study_names,
-    write_study,
 )
 from outcome_gym.studies.common import lift
-from outcome_gym.studies.readme import collect, render
 from outcome_gym.studies.runs import Job, run_jobs
 from tests.conftest import REPO
 from tests.studies import STUDIES_DIR
@@ -136,7 +135,7 @@ def test_study_folder_and_readme_table(tmp_path):
     assert (out / "figures" / "f.png").stat().st_size > 1000
     rows = collect(tmp_path)
     assert [r["fact"] for r in rows] == ["1 trap", "3 volume"]  # ordered by fact number
-    text = render(rows)
+    text = render(rows, studies=study_names(STUDIES_DIR))
     assert "lit a\\|b" in text and "**fail**" in text and "missing x" in text
     assert "Not yet run here: adaptive, crowdout, fragmentation, frontier, mechanisms, timing" in text
     assert "Totals: 1 fail, 1 pass." in text

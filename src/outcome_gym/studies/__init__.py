@@ -6,21 +6,21 @@ beside its parameters ``<name>.yaml``, found by :func:`study_module` and run by 
 ``Params`` model whose defaults are the full version, ``FAST`` overrides for the test suite and
 ``run(params, workers, progress, runs_dir) -> StudyResult``); it submits its simulations through
 :mod:`.runs`, reduces them with :mod:`.common`, judges each fact as a :class:`Fact` and returns a
-:class:`StudyResult` that :func:`write_study` turns into ``results/<name>/``.
+:class:`StudyResult`, which :func:`outcome_gym.report.study.write_study` turns into
+``results/<name>/``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from outcome_gym.studies.base import Estimate, Fact, StudyResult, write_study
+from outcome_gym.studies.base import Estimate, Fact, StudyResult
 from outcome_gym.studies.finding import studies_dir, study_module, study_names
 from outcome_gym.studies.protocol import Study
 from outcome_gym.studies.spec import StudyParams, default_params, load_study_file, resolve
 
 __all__ = ["Estimate", "Fact", "Study", "StudyParams", "StudyResult", "default_params",
-           "load_study_file", "resolve", "run_study", "studies_dir", "study_module", "study_names",
-           "write_study"]
+           "load_study_file", "resolve", "run_study", "studies_dir", "study_module", "study_names"]
 
 
 def run_study(name: str, params: StudyParams | None = None, workers: int = 1,

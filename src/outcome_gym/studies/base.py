@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from outcome_gym._io import atomic_dir, dumps, package_versions
 from outcome_gym.analysis.stats import t_interval
 
 if TYPE_CHECKING:
@@ -111,59 +108,3 @@ class StudyResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
-    from outcome_gym.report.tables import md_table  # report/ sits above studies/
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float | np.floating):
-            return floatfmt.format(v) if math.isfinite(v) else "n/a"
-        return str(v)
-
-    return md_table(df.columns, [[cell(v) for v in row] for row in df.itertuples(index=False)])
-
-
-def render_report(result: StudyResult) -> str:
-    """The study's ``report.md``."""
-    lines = [f"# {result.title}", "", f"Regenerate with `{result.command}`.", ""]
-    for note in result.notes:
-        lines += [note, ""]
-    lines += ["## Facts", ""]
-    for f in result.facts:
-        lines += [f"- **{f.fact} — {f.scope}: {f.status}.** {f.produced}. "
-                  f"Criterion: {f.criterion}. Literature: {f.literature}."
-                  + (f" {f.explanation}" if f.explanation else "")]
-    lines.append("")
-    for name in result.figures:
-        lines += [f"![{name}](figures/{name}.png)", ""]
-    for name, df in result.tables.items():
-        lines += [f"## {name}", "", _md_table(df), ""]
-    lines += ["## Parameters", "", "```json", dumps(result.params).strip(), "```", ""]
-    return "\n".join(lines)
-
-
-def write_study(result: StudyResult, out: str | Path) -> Path:
-    """Write ``facts.json``, the tables, figures and ``report.md`` into ``out`` (atomically).
-
-    Raises:
-        ResultsError: The folder cannot be written.
-    """
-    from outcome_gym.report.figures import save_png  # report/ sits above studies/
-
-    with atomic_dir(out, "study results") as tmp:
-        payload = {
-            "study": result.name,
-            "title": result.title,
-            "command": result.command,
-            "params": result.params,
-            "facts": [asdict(f) for f in result.facts],
-            "versions": package_versions(("outcome-gym", "numpy", "mesa")),
-        }
-        (tmp / "facts.json").write_text(dumps(payload))
-        for name, df in result.tables.items():
-            df.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
-        for name, fig in result.figures.items():
-            save_png(fig, tmp / "figures" / f"{name}.png", tight=True)
-        (tmp / "report.md").write_text(render_report(result))
-    return Path(out)

@@ -19,9 +19,8 @@ the file, line, key path, what was expected and what was given, with the closest
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, create_model
 
@@ -152,24 +151,3 @@ def resolve(source: str, fast: bool = False, directory: str | Path | None = None
     if yaml_file.is_file():
         return load_study_file(yaml_file, fast, directory)
     return mod, default_params(source, fast, directory)
-
-
-class _FoundStudies(Sequence[str]):
-    """The study names of the default studies folder, looked up on every use."""
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[str]: ...
-    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
-        return study_names()[i]
-
-    def __len__(self) -> int:
-        return len(study_names())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(study_names())
-
-
-STUDIES: Sequence[str] = _FoundStudies()
-"""The studies of the default folder (``results/README.md`` lists missing ones by it)."""

@@ -196,7 +196,11 @@ def test_a_run_that_always_kills_its_worker_is_recorded_as_failed(tmp_path):
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     bad = runs[runs["status"] == "failed"]
     assert set(bad["policy"]) == {"poison"}
-    assert bad["error"].str.contains("WorkerDied: the worker process died: SIGKILL").all()
+    assert bad["error"].str.startswith("WorkerDied: the worker process died").all()
+    # the signal is named from the dead process's exit code; under heavy load the executor has
+    # (rarely, seen in 1 of ~10 loaded runs) already dropped the process, so one run may say
+    # only that it died: require the name on at least one, not on every one
+    assert bad["error"].str.contains("died: SIGKILL").any()
 
 
 def test_cli_exit_codes_and_dry_run(tmp_path):

@@ -310,8 +310,8 @@ def sweep(
     from outcome_gym.sweeps.sweep import sweep as run_sweep
 
     chosen = _backend(backend, address)
-    try:
-        plan = plan_sweep(file)
+    try:  # a dry run calls nothing the file names; a real sweep builds each policy once first
+        plan = plan_sweep(file, build=not dry_run)
     except InputError as exc:  # every problem of every point, one per line
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

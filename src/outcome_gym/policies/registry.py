@@ -175,5 +175,16 @@ register("thompson", ThompsonPolicy)
 register("linucb", LinUCBPolicy)
 register("engagement_bandit", functools.partial(EpsilonGreedyPolicy, objective="engagement"))
 register("outcome_bandit", functools.partial(EpsilonGreedyPolicy, objective="outcome"))
-# sb3 loads a saved model: a zip with pickled objects, so load only your own (docs/security.md)
-register("sb3", lambda **kw: __import__("outcome_gym.policies.sb3").policies.sb3.SB3Policy(**kw))
+
+
+def _sb3(**kw: Any) -> Any:
+    """A trained Stable-Baselines3 model; its file unpickles objects: load only your own models.
+
+    (docs/security.md: a saved SB3 model is code.) Stable-Baselines3 is imported only here.
+    """
+    from outcome_gym.policies.sb3 import SB3Policy
+
+    return SB3Policy(**kw)
+
+
+register("sb3", _sb3)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -208,7 +209,7 @@ def test_a_valid_value_reaches_the_policy_as_written():
 class _Tripwire:
     """A policy class whose constructor must not run in a dry run."""
 
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def __init__(self, x: float = 0.0) -> None:
         _Tripwire.calls.append("built")

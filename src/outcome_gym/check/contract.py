@@ -28,7 +28,7 @@ Guardrail counts and notification rates are checked on their seed means.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -39,7 +39,7 @@ from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.loading import problems_from_validation_error
 from outcome_gym.scenario.schema import Identifier
-from outcome_gym.scenario.yamlio import KeyPath, load_yaml_mapping, read_text
+from outcome_gym.scenario.yamlio import load_yaml_mapping, nearest_line, read_text
 
 
 class Seeds(StrictModel):
@@ -133,16 +133,6 @@ class Contract(StrictModel):
     expectations: list[Expectation] = Field(min_length=1, max_length=100)
 
 
-def _line_of(lines: dict[KeyPath, int]) -> Callable[[KeyPath], int | None]:
-    """The line of a key path, or of its closest ancestor in the file."""
-    def line(path: KeyPath) -> int | None:
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in lines:
-                return lines[path[:cut]]
-        return None
-    return line
-
-
 def load_contract(path: str | Path) -> tuple[Contract, Path]:
     """Load and validate a contract; returns it and the folder its relative paths resolve from.
 
@@ -167,7 +157,8 @@ def load_contract(path: str | Path) -> tuple[Contract, Path]:
             problems_from_validation_error(exc, data, str(path), lines, Contract)
         ) from None
     problems = [p for key in ("candidate", "reference")
-                for p in getattr(contract, key).located(str(path), (key,), _line_of(lines))]
+                for p in getattr(contract, key).located(str(path), (key,),
+                                                    functools.partial(nearest_line, lines))]
     if problems:
         raise ContractError(problems)
     return contract, path.resolve().parent

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from outcome_gym.errors import InputError, Problem, PolicySpecError
+from outcome_gym.errors import InputError, PolicySpecError, Problem
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.yamlio import KeyPath, format_path
 

@@ -1,7 +1,7 @@
 """The reading order holds: no module imports against it (docs/design.md section 5).
 
 scenario -> sim -> product -> env -> policies -> metrics -> runner -> sweeps -> analysis ->
-compare -> check / studies -> report -> testing / cli. Every import of an outcome_gym module is
+compare -> check / studies -> report -> testing / validation / cli. Every import of an outcome_gym module is
 counted, at module level or inside a function, so a lazy import cannot hide a cycle. The one
 exception: a Comparison draws its own report (compare -> report), lazily, when asked to write.
 """
@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"compare"},
     {"check", "studies"},
     {"report"},
-    {"testing", "cli", "__main__"},
+    {"testing", "validation", "cli", "__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 ALLOWED = {("compare", "report")}

@@ -65,19 +65,34 @@ def _main(
 @app.command()
 @_bad_input_exits_2
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files (or bundled names).")],
+    files: Annotated[list[Path], typer.Argument(
+        help="Files of any kind — scenario (or a bundled name), sweep, contract, rules or study; "
+             "the kind is read from the top-level keys.")],
+    kind: Annotated[
+        str | None, typer.Option(help="Treat every file as this kind: scenario, sweep, contract, "
+                                      "rules or study (default: detect).")
+    ] = None,
 ) -> None:
-    """Check scenario files; print one line per problem. Exit 0 if all are valid, 2 if not."""
+    """Check files; print one line per problem. Exit 0 if all are valid, 2 if not.
+
+    Runs nothing, builds no policy and writes nothing; a policy named as package.module:Class
+    (and a study's module) is imported to inspect it, which runs that module's top-level code.
+    """
+    from outcome_gym.validation import KINDS, validate_file
+
+    if kind is not None and kind not in KINDS:
+        raise typer.BadParameter(f"expected one of {', '.join(KINDS)}, got {kind!r}",
+                                 param_hint="--kind")
     bad = 0
     for f in files:
         try:
-            load_scenario(f)
-        except ScenarioError as exc:
+            what = validate_file(f, kind)
+        except InputError as exc:
             bad += 1
             for problem in exc.problems:
                 typer.echo(str(problem), err=True)
         else:
-            typer.echo(f"{f}: valid")
+            typer.echo(f"{f}: valid" + (f" {what}" if what else ""))
     if bad:
         typer.echo(f"{bad} of {len(files)} file(s) invalid", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -251,12 +266,22 @@ def check(
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     summary: Annotated[Path | None, typer.Option(help="Write a markdown summary here.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate the contracts and print what would run; "
+                                             "run nothing, build no policy, write nothing.")
+    ] = False,
 ) -> None:
     """Check policy contracts: exit 0 if every expectation holds, 1 on a regression, 2 on bad input."""
-    from outcome_gym.check import load_contract, run_contract
+    from outcome_gym.check import load_contract, plan_lines, run_contract
     from outcome_gym.report.check import table_lines, write_junit, write_markdown_summary
 
     loaded = [load_contract(c) for c in contracts]  # bad input fails before anything runs
+    plans = [plan_lines(c, base) for c, base in loaded]  # every scenario too
+    if dry_run:
+        for lines in plans:
+            for line in lines:
+                typer.echo(line)
+        return
     reports = [run_contract(c, base, workers=workers, update_baseline=update_baseline)
                for c, base in loaded]
     for line in table_lines(reports):
@@ -310,8 +335,8 @@ def sweep(
     from outcome_gym.sweeps.sweep import sweep as run_sweep
 
     chosen = _backend(backend, address)
-    try:
-        plan = plan_sweep(file)
+    try:  # a dry run calls nothing the file names; a real sweep builds each policy once first
+        plan = plan_sweep(file, build=not dry_run)
     except InputError as exc:  # every problem of every point, one per line
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

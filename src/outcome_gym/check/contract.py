@@ -28,6 +28,7 @@ Guardrail counts and notification rates are checked on their seed means.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -38,7 +39,7 @@ from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.loading import problems_from_validation_error
 from outcome_gym.scenario.schema import Identifier
-from outcome_gym.scenario.yamlio import load_yaml_mapping, read_text
+from outcome_gym.scenario.yamlio import load_yaml_mapping, nearest_line, read_text
 
 
 class Seeds(StrictModel):
@@ -135,9 +136,14 @@ class Contract(StrictModel):
 def load_contract(path: str | Path) -> tuple[Contract, Path]:
     """Load and validate a contract; returns it and the folder its relative paths resolve from.
 
+    The candidate and reference policies are resolved and their parameters checked against their
+    signatures (names and annotated types) without calling anything; a ``module:Class`` module is
+    imported to inspect the class.
+
     Raises:
-        ContractError: Unreadable file, or a schema problem (file, key path, line, expected/given,
-            and the closest valid key for a misspelt one).
+        ContractError: Unreadable file, a schema problem (file, key path, line, expected/given,
+            and the closest valid key for a misspelt one), or a policy that does not resolve to a
+            policy class or registered factory, or takes no such parameter or value.
     """
     path = Path(path)
     try:
@@ -145,8 +151,14 @@ def load_contract(path: str | Path) -> tuple[Contract, Path]:
     except InputError as exc:  # the shared reader names scenario files; this is a contract
         raise exc.as_kind(ContractError) from None
     try:
-        return Contract.model_validate(data), path.resolve().parent
+        contract = Contract.model_validate(data)
     except ValidationError as exc:
         raise ContractError(
             problems_from_validation_error(exc, data, str(path), lines, Contract)
         ) from None
+    problems = [p for key in ("candidate", "reference")
+                for p in getattr(contract, key).located(str(path), (key,),
+                                                    functools.partial(nearest_line, lines))]
+    if problems:
+        raise ContractError(problems)
+    return contract, path.resolve().parent

@@ -202,15 +202,50 @@ def _validate_refs(contract: Contract, sc: Scenario) -> None:
                 path=f"expectations[{i}].outcome", suggestion=close[0] if close else None)
 
 
+def contract_scenarios(contract: Contract, base: Path) -> list[Scenario]:
+    """The contract's scenarios (with its size overrides), each checked against its expectations.
+
+    Raises:
+        ScenarioError: A scenario that does not load.
+        ContractError: An expectation naming an outcome a scenario does not define.
+    """
+    scenarios = [_scenario_for(contract, s, base) for s in contract.scenarios]
+    for sc in scenarios:
+        _validate_refs(contract, sc)
+    return scenarios
+
+
+def plan_lines(contract: Contract, base: Path) -> list[str]:
+    """What ``check`` would run for ``contract`` (``check --dry-run``): runs nothing, builds no
+    policy, writes nothing.
+
+    Raises:
+        ScenarioError, ContractError: As :func:`contract_scenarios`.
+    """
+    scenarios = contract_scenarios(contract, base)
+    seeds = contract.seeds
+    n_runs = 2 * seeds.count * len(scenarios)
+    lines = [f"contract {contract.name}: {len(scenarios)} scenario(s) x 2 policies x "
+             f"{seeds.count} seeds = {n_runs} runs",
+             "scenarios: " + ", ".join(f"{sc.name} ({sc.population.size} users, "
+                                       f"{sc.clock.n_steps} steps)" for sc in scenarios),
+             f"candidate: {contract.candidate.display}",
+             f"reference: {contract.reference.display}",
+             f"seeds: {seeds.first}..{seeds.first + seeds.count - 1}",
+             f"expectations: {', '.join(e.kind for e in contract.expectations)}"]
+    if contract.baseline:
+        path = Path(contract.baseline)
+        lines.append(f"baseline: {path if path.is_absolute() else base / path}")
+    return [*lines, ""]
+
+
 def run_contract(contract: Contract, base: Path, *, workers: int = 1,
                  update_baseline: bool = False, progress: bool = False) -> ContractReport:
     """Run a contract: every scenario, every expectation, then the baseline comparison."""
     report = ContractReport(contract=contract)
     cand = contract.candidate.model_copy(update={"label": contract.candidate.label or "candidate"})
     ref = contract.reference.model_copy(update={"label": contract.reference.label or "reference"})
-    scenarios = [_scenario_for(contract, s, base) for s in contract.scenarios]
-    for sc in scenarios:
-        _validate_refs(contract, sc)
+    scenarios = contract_scenarios(contract, base)
     for sc in scenarios:
         cmp = compare(sc, [ref, cand], reference=ref.display, seeds=contract.seeds.count,
                       first_seed=contract.seeds.first, workers=workers, progress=progress)

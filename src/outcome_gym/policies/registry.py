@@ -4,12 +4,21 @@ Third-party packages register policies under the ``outcome_gym.policies`` entry-
 
     [project.entry-points."outcome_gym.policies"]
     my_policy = "my_package.policies:MyPolicy"
+
+What a name may resolve to (docs/security.md): a factory registered by name — with
+:func:`register` or through the entry-point group, any callable, because registering is code the
+user chose to run — or, for a ``package.module:Attribute`` reference, a **policy class** only (a
+:class:`~outcome_gym.policies.base.BasePolicy` subclass, or a class whose ``reset`` and ``act`` are
+callable). The class is inspected without being instantiated; anything else (a function,
+``os:system``, ``subprocess:Popen``, ``builtins:exec``, a module) is refused before it is called.
+Importing the module runs its top-level code, as ``import`` does.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import inspect
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
@@ -43,7 +52,7 @@ def describe(name: str) -> str:
     factory = _REGISTRY.get(name)
     if factory is None and ":" in name:
         factory = _import_object(name)
-    if factory is None:
+    if factory is None:  # listing an entry point does not import (run) its package
         ep = _entry_point_policies().get(name)
         return f"(from package entry point {ep.value})" if ep else "(unknown)"
     target = getattr(factory, "func", factory)
@@ -72,16 +81,57 @@ def _import_object(spec: str) -> Any:
             f"cannot import policy '{spec}': {type(exc).__name__}: {exc} (is '{module}' importable "
             "in every worker, e.g. installed or on PYTHONPATH?)"
         ) from None
-    if not callable(obj):
-        raise PolicySpecError.one(f"policy '{spec}' is not a class or factory, got {type(obj).__name__}")
+    if not is_policy_class(obj):
+        raise PolicySpecError.one(
+            f"policy '{spec}' resolves to {what_is(obj)}; refused without calling it: a "
+            "'module:Attribute' policy must be a class with reset() and act() (e.g. a BasePolicy "
+            "subclass)")
     return obj
 
 
+def _callable_on_class(cls: type, name: str) -> bool:
+    """Whether ``cls`` defines a callable ``name``, read without running descriptors."""
+    try:
+        attr = inspect.getattr_static(cls, name)
+    except AttributeError:
+        return False
+    attr = getattr(attr, "__func__", attr)  # staticmethod / classmethod
+    return callable(attr)
+
+
+def is_policy_class(obj: Any) -> bool:
+    """Whether ``obj`` is a class implementing the policy protocol (checked, not instantiated)."""
+    from outcome_gym.policies.base import BasePolicy
+
+    if not isinstance(obj, type):
+        return False
+    if BasePolicy in obj.__mro__:
+        return True
+    return _callable_on_class(obj, "reset") and _callable_on_class(obj, "act")
+
+
+def what_is(obj: Any) -> str:
+    """A short description of ``obj`` for a refusal: ``the built-in function os.system``."""
+    if isinstance(obj, type):
+        missing = [m for m in ("reset", "act") if not _callable_on_class(obj, m)]
+        return (f"the class {obj.__module__}.{obj.__qualname__}, which has no "
+                f"{' or '.join(m + '()' for m in missing)}")
+    if inspect.ismodule(obj):
+        return f"the module {obj.__name__}, not a class"
+    if inspect.isbuiltin(obj):
+        module = getattr(obj, "__module__", None) or "builtins"
+        return f"the built-in function {module}.{getattr(obj, '__qualname__', '?')}, not a class"
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return f"the function {obj.__module__}.{obj.__qualname__}, not a class"
+    return f"a {type(obj).__module__}.{type(obj).__qualname__} object, not a class"
+
+
 def resolve(name: str) -> Callable[..., Any]:
-    """The factory behind a registry name, entry-point name or ``module:Attribute``.
+    """The factory behind a registry name, entry-point name or ``module:Attribute``; never called.
 
     Raises:
-        PolicySpecError: Unknown name (with the closest known names) or an import failure.
+        PolicySpecError: Unknown name (with the closest known names), an import failure, or a
+            ``module:Attribute`` that is not a policy class (naming what it is).
     """
     factory = _REGISTRY.get(name)
     if factory is None and ":" in name:
@@ -100,9 +150,12 @@ def resolve(name: str) -> Callable[..., Any]:
 def make(name: str, **params: Any) -> Any:
     """Build a policy by registry name, entry-point name or ``module:Attribute``, with parameters.
 
+    The factory is resolved and checked (see the module docstring) and the parameter names are
+    checked against its signature before it is called.
+
     Raises:
-        PolicySpecError: Unknown name, a parameter the policy does not take (naming the valid
-            keys), or a value its constructor rejected.
+        PolicySpecError: Unknown name, a reference that is not a policy class, a parameter the
+            policy does not take (naming the valid keys), or a value its constructor rejected.
     """
     from outcome_gym.policies.spec import check_param_names
 
@@ -122,4 +175,16 @@ register("thompson", ThompsonPolicy)
 register("linucb", LinUCBPolicy)
 register("engagement_bandit", functools.partial(EpsilonGreedyPolicy, objective="engagement"))
 register("outcome_bandit", functools.partial(EpsilonGreedyPolicy, objective="outcome"))
-register("sb3", lambda **kw: __import__("outcome_gym.policies.sb3").policies.sb3.SB3Policy(**kw))
+
+
+def _sb3(**kw: Any) -> Any:
+    """A trained Stable-Baselines3 model; its file unpickles objects: load only your own models.
+
+    (docs/security.md: a saved SB3 model is code.) Stable-Baselines3 is imported only here.
+    """
+    from outcome_gym.policies.sb3 import SB3Policy
+
+    return SB3Policy(**kw)
+
+
+register("sb3", _sb3)

@@ -15,6 +15,10 @@ the check machinery (paired seeds, verdicts), e.g.::
 Stable-Baselines3 (and torch) are imported only when the policy loads a model: install the ``rl``
 extra. ``deterministic=False`` samples actions with SB3's own generators, seeded from the run's
 policy seed through ``set_random_seed`` (which seeds torch's and NumPy's global generators).
+
+Security: a model saved by Stable-Baselines3 is a zip whose parts are unpickled when it loads, and
+unpickling can run any code. Loading a model file is running it: load only models you trained
+yourself or got from someone you would let run code on your machine (docs/security.md).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ class SB3Policy(BasePolicy):
     """A trained Stable-Baselines3 model acting for every user through variant actions.
 
     Args:
-        model: A trained SB3 model object, or the path of one saved with ``model.save``.
+        model: A trained SB3 model object, or the path of one saved with ``model.save`` (a
+            pickle inside a zip: load only your own, see the module docstring).
         algorithm: The SB3 class that loads ``model`` when it is a path (e.g. ``PPO``, ``A2C``).
         deterministic: Take the most likely action (default) instead of sampling.
         obs_normalizer: Optional callable applied to the flat observation before ``predict``

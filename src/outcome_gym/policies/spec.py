@@ -11,14 +11,20 @@ CI contract, a study — goes through this module, so the same text means the sa
 
 After a registered name, text after the colon is parameters (``random:keep_core`` is a parameter
 without a value, an error); after any other name, text without ``=`` names an attribute, so
-``my_module:make_policy`` and ``rules:file=a.yaml`` read as written. :meth:`PolicySpec.check`
-resolves the name and checks the parameter names against the policy's signature, with a
-did-you-mean, before any run starts.
+``my_module:MyPolicy`` and ``rules:file=a.yaml`` read as written.
+
+Resolve, check, then build. :meth:`PolicySpec.check` resolves the name (a ``module:Attribute``
+must be a policy class; see :mod:`outcome_gym.policies.registry`) and checks every parameter
+against the policy's signature — its name (with a did-you-mean) and, where the parameter is
+annotated, whether the value can be read as that type (``epsilon=abc`` for a ``float``) — without
+calling anything the reference names. Only :meth:`PolicySpec.build` constructs the policy, with
+the values as given (the type check validates, it does not convert).
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import math
 from collections.abc import Callable
@@ -28,8 +34,9 @@ from typing import Any
 import yaml
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from outcome_gym.errors import InputError, PolicySpecError
+from outcome_gym.errors import InputError, PolicySpecError, Problem
 from outcome_gym.scenario.distributions import StrictModel
+from outcome_gym.scenario.yamlio import KeyPath, format_path
 
 
 def plain_value(value: Any, where: str) -> None:
@@ -171,17 +178,40 @@ class PolicySpec(StrictModel):
 
         return resolve(self.policy)
 
+    def problems(self) -> list[tuple[KeyPath, str]]:
+        """Every problem of this spec, each with its key path inside the spec; nothing is called.
+
+        ``("policy",)`` for a name that does not resolve to a policy, ``("params", key)`` for a
+        parameter the policy does not take or a value its annotation cannot read.
+        """
+        try:
+            factory = self.factory()
+        except PolicySpecError as exc:
+            return [(("policy",), p.message) for p in exc.problems]
+        return param_problems(self.policy, factory, self.params)
+
+    def located(self, file: str, where: KeyPath,
+                line: Callable[[KeyPath], int | None]) -> list[Problem]:
+        """:meth:`problems` as problems of a file, the spec sitting at key path ``where``."""
+        return [Problem(file=file, path=format_path(where + rel), message=msg,
+                        line=line(where + rel)) for rel, msg in self.problems()]
+
     def check(self) -> None:
-        """Resolve the name and check every parameter name against the policy's signature.
+        """Resolve the name and check every parameter against the policy's signature.
+
+        Nothing the reference names is called; a ``module:Attribute`` module is imported.
 
         Raises:
-            PolicySpecError: Unknown policy, or a parameter the policy does not take (one line
-                naming the valid keys and the closest one).
+            PolicySpecError: Unknown policy, a reference that is not a policy class, a parameter
+                the policy does not take (naming the valid keys and the closest one), or a value
+                that cannot be read as the parameter's annotated type; one line each.
         """
-        check_param_names(self.policy, self.factory(), self.params)
+        problems = self.problems()
+        if problems:
+            raise PolicySpecError([Problem(file="", path="", message=m) for _, m in problems])
 
     def build(self) -> Any:
-        """A fresh policy object (names checked first).
+        """A fresh policy object (checked first, then constructed with the values as given).
 
         Raises:
             PolicySpecError: As :meth:`check`, or the constructor rejected a value.
@@ -190,6 +220,99 @@ class PolicySpec(StrictModel):
         from outcome_gym.policies.registry import make
 
         return make(self.policy, **self.params)
+
+
+def _signature(factory: Callable[..., Any]) -> inspect.Signature | None:
+    """The factory's signature with its annotations evaluated where possible (never calls it)."""
+    try:
+        return inspect.signature(factory, eval_str=True)
+    except Exception:  # an annotation that does not evaluate (TYPE_CHECKING imports, ...)
+        try:
+            return inspect.signature(factory)
+        except (TypeError, ValueError):  # a builtin or C callable without a signature
+            return None
+
+
+@functools.lru_cache(maxsize=256)
+def _adapter(annotation: Any) -> Any:
+    """A pydantic TypeAdapter for ``annotation``, or None when pydantic cannot check it."""
+    from pydantic import ConfigDict, TypeAdapter
+
+    try:
+        return TypeAdapter(annotation, config=ConfigDict(coerce_numbers_to_str=True))
+    except Exception:  # an arbitrary class, a forward reference, a config-carrying model, ...
+        try:
+            return TypeAdapter(annotation)
+        except Exception:
+            return None
+
+
+def _type_problem(name: str, key: str, annotation: Any, value: Any) -> str | None:
+    """Why ``value`` cannot be read as ``annotation``, or None (also when it cannot be checked)."""
+    from pydantic import ValidationError
+
+    if annotation is inspect.Parameter.empty or isinstance(annotation, str):
+        return None
+    try:
+        adapter = _adapter(annotation)
+    except TypeError:  # unhashable annotation
+        adapter = None
+    if adapter is None:
+        return None
+    try:
+        adapter.validate_python(value)
+    except ValidationError as exc:
+        why = "; ".join(e["msg"] for e in exc.errors()[:2])
+        shown = inspect.formatannotation(annotation)
+        return (f"policy '{name}': parameter '{key}' expects {shown}, got {value!r} "
+                f"({why})")
+    except Exception:  # a validator of the annotation's own raised: leave it to the constructor
+        return None
+    return None
+
+
+def param_problems(name: str, factory: Callable[..., Any],
+                   params: dict[str, Any]) -> list[tuple[KeyPath, str]]:
+    """Parameters ``factory`` does not accept, or whose value its annotation cannot read.
+
+    Only plain values (as from text or YAML) are type-checked; the factory is never called, and
+    the values are not converted. A factory taking ``**kwargs`` accepts every name.
+    """
+    sig = _signature(factory)
+    if sig is None:
+        return []
+    out: list[tuple[KeyPath, str]] = [(("params", k), m) for k, m in
+                                      _unknown_names(name, sig, params)]
+    for key, value in params.items():
+        param = sig.parameters.get(key)
+        if param is None or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            continue
+        try:
+            plain_value(value, "")
+        except ValueError:
+            continue  # an object given from Python: its type is the caller's business
+        msg = _type_problem(name, key, param.annotation, value)
+        if msg:
+            out.append((("params", key), msg))
+    return out
+
+
+def _unknown_names(name: str, sig: inspect.Signature,
+                   params: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(key, message)`` for each parameter ``sig`` does not accept (none with ``**kwargs``)."""
+    accepted = [p.name for p in sig.parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return []
+    out = []
+    for key in params:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            valid = ", ".join(accepted) if accepted else "none"
+            out.append((key, f"policy '{name}' takes no parameter '{key}'; valid keys: "
+                             f"{valid}{hint}"))
+    return out
 
 
 def check_param_names(name: str, factory: Callable[..., Any], params: dict[str, Any]) -> None:
@@ -201,17 +324,9 @@ def check_param_names(name: str, factory: Callable[..., Any], params: dict[str, 
         sig = inspect.signature(factory)
     except (TypeError, ValueError):  # a builtin or C callable without a signature
         return
-    accepted = [p.name for p in sig.parameters.values()
-                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    for key in params:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, accepted, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            valid = ", ".join(accepted) if accepted else "none"
-            raise PolicySpecError.one(
-                f"policy '{name}' takes no parameter '{key}'; valid keys: {valid}{hint}")
+    bad = _unknown_names(name, sig, params)
+    if bad:
+        raise PolicySpecError.one(bad[0][1])
 
 
 def parse_policy(source: str | PolicySpec | dict[str, Any]) -> PolicySpec:

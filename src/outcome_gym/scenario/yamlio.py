@@ -23,6 +23,14 @@ MAX_DEPTH = 64
 KeyPath = tuple[str | int, ...]
 
 
+def nearest_line(lines: dict[KeyPath, int], path: KeyPath) -> int | None:
+    """The line of ``path``, or of its closest ancestor, in a :func:`load_yaml_mapping` line map."""
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in lines:
+            return lines[path[:cut]]
+    return None
+
+
 def format_path(path: KeyPath) -> str:
     """Render a key path as ``a.b[0].c``."""
     out = ""

@@ -1,9 +1,13 @@
 """Expanding an experiment into run specs, validated before any run starts.
 
 Runs = scenarios x crossed ``grid`` x zipped groups x policies x seeds. Each point's scenario is the
-base scenario with the point's dotted keys set, validated like a scenario file; each policy is built
-once with the point's parameters. Any problem anywhere stops the expansion with every problem
-listed, each naming the point, the offending key and its line in the experiment file.
+base scenario with the point's dotted keys set, validated like a scenario file; each policy is
+checked with the point's parameters — resolved to a policy class or registered factory, every
+parameter's name and annotated type checked against its signature — without calling anything
+(a dry run runs no user code). A real sweep (``build=True``) then also builds each policy once,
+so a value its constructor rejects stops the sweep before the first run. Any problem anywhere
+stops the expansion with every problem listed, each naming the point, the offending key and its
+line in the experiment file.
 
 A run id is a short hash of the resolved run spec — the resolved scenario (its canonical JSON
 digest), the policy name, its parameters and the seed — so the same simulation gets the same id in
@@ -33,7 +37,7 @@ from outcome_gym.errors import (
     SweepFileError,
 )
 from outcome_gym.policies import make as make_policy
-from outcome_gym.policies.spec import PolicySpec
+from outcome_gym.policies.spec import PolicySpec, param_problems
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
 from outcome_gym.scenario.overrides import KeyPathError, set_key
 from outcome_gym.scenario.yamlio import KeyPath, format_path
@@ -316,26 +320,55 @@ class _Expander:
         self._scenario_cache[key] = (sha, sc.name)
         return self._scenario_cache[key]
 
-    def policy(self, spec: PolicySpec, params: dict[str, Any], where: KeyPath, text: str) -> bool:
-        """Whether the policy builds with these parameters (problem recorded if not)."""
+    def policy(self, spec: PolicySpec, params: dict[str, Any], where: tuple[KeyPath, KeyPath],
+               param_where: dict[str, KeyPath], text: str, build: bool) -> bool:
+        """Whether the policy checks (and, with ``build``, builds) with these parameters.
+
+        ``where`` is (the policy's entry, the last axis that set one of its parameters or the
+        entry). A name that does not resolve is recorded at the entry; a bad parameter at the
+        axis that set it (``param_where``) or at the entry's ``params.<key>``; a constructor's
+        refusal at the last axis.
+        """
+        entry, last = where
         key = canonical([spec.policy, params])
         if key not in self._policy_cache:
-            try:
-                make_policy(spec.policy, **params)
-                self._policy_cache[key] = None
-            except Exception as exc:  # a constructor may raise anything; report it, run nothing
-                self._policy_cache[key] = f"{type(exc).__name__}: {exc}" if not isinstance(
-                    exc, OutcomeGymError) else str(exc)
-        error = self._policy_cache[key]
-        if error is not None:
+            self._policy_cache[key] = self._policy_problems(spec, params, build)
+        found = self._policy_cache[key]
+        for rel, error in found:
+            at = (entry if rel == ("policy",) else last if not rel
+                  else param_where.get(str(rel[1]), entry + rel))
             named = error.startswith((f"policy '{spec.policy}'", "unknown policy", "cannot import"))
-            self.add(where, text, error if named and spec.display == spec.policy
+            self.add(at, text, error if named and spec.display == spec.policy
                      else f"policy '{spec.display}': {error}")
-        return error is None
+        return not found
+
+    @staticmethod
+    def _policy_problems(spec: PolicySpec, params: dict[str, Any],
+                         build: bool) -> list[tuple[KeyPath, str]]:
+        from outcome_gym.policies.registry import resolve
+
+        try:
+            factory = resolve(spec.policy)
+        except OutcomeGymError as exc:
+            return [(("policy",), str(exc))]
+        found = param_problems(spec.policy, factory, params)
+        if found or not build:
+            return found
+        try:  # a checked policy class or registered factory: safe to construct
+            make_policy(spec.policy, **params)
+        except Exception as exc:  # a constructor may raise anything; report it, run nothing
+            return [((), str(exc) if isinstance(exc, OutcomeGymError)
+                     else f"{type(exc).__name__}: {exc}")]
+        return []
 
 
-def expand(ef: ExperimentFile) -> Plan:
+def expand(ef: ExperimentFile, *, build: bool = False) -> Plan:
     """Expand and validate every run of the experiment (no run starts).
+
+    Args:
+        ef: The loaded experiment.
+        build: Also build each distinct policy once (a real sweep, before its first run); without
+            it nothing the experiment names is called (a dry run, ``validate``).
 
     Raises:
         SweepFileError: A scenario, key, point or policy is invalid; every problem is
@@ -364,11 +397,13 @@ def expand(ef: ExperimentFile) -> Plan:
             for i, spec in enumerate(policies):
                 params = dict(spec.params)
                 where: KeyPath = ("policies", i)
+                param_where: dict[str, KeyPath] = {}
                 for a in axes:
                     if a.is_policy and a.applies_to(spec.display):
                         params[str(a.param)] = point[a.key]
-                        where = a.where
-                if not ex.policy(spec, params, where, text) or resolved is None:
+                        where = param_where[str(a.param)] = a.where
+                if (not ex.policy(spec, params, (("policies", i), where), param_where, text, build)
+                        or resolved is None):
                     continue
                 sha, name = resolved
                 values = {a.key: point[a.key] for a in axes if a.applies_to(spec.display)}

@@ -13,7 +13,13 @@ from pydantic import BaseModel, ValidationError
 from outcome_gym.errors import InputError, Problem, SweepFileError
 from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario.loading import problems_from_validation_error
-from outcome_gym.scenario.yamlio import KeyPath, format_path, load_yaml_mapping, read_text
+from outcome_gym.scenario.yamlio import (
+    KeyPath,
+    format_path,
+    load_yaml_mapping,
+    nearest_line,
+    read_text,
+)
 from outcome_gym.sweeps.schema import Experiment, Seeds, check_experiment
 
 
@@ -37,10 +43,7 @@ class ExperimentFile:
 
     def line(self, path: KeyPath) -> int | None:
         """The line of ``path`` or of its closest ancestor in the file."""
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.lines:
-                return self.lines[path[:cut]]
-        return None
+        return nearest_line(self.lines, path)
 
     def problem(self, path: KeyPath, message: str) -> Problem:
         """A problem located at ``path`` in this file."""

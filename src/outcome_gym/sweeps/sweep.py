@@ -88,10 +88,15 @@ class SweepResult:
         return out
 
 
-def plan_sweep(experiment: str | Path | ExperimentFile) -> Plan:
-    """Load and expand an experiment, validating every run (nothing runs)."""
+def plan_sweep(experiment: str | Path | ExperimentFile, *, build: bool = False) -> Plan:
+    """Load and expand an experiment, validating every run (nothing runs).
+
+    Without ``build`` nothing the experiment names is called (policies are resolved and their
+    parameters checked against their signatures: a dry run); with it each distinct policy is
+    also built once, so a value its constructor rejects is reported before the first run.
+    """
     ef = experiment if isinstance(experiment, ExperimentFile) else load_experiment(experiment)
-    return expand(ef)
+    return expand(ef, build=build)
 
 
 def _task(plan: Plan, run: RunSpec) -> RunTask:
@@ -155,7 +160,7 @@ def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | N
     """
     if backend not in BACKENDS:
         raise ResultsError(f"expected backend local or dask, got {backend!r}")
-    plan = experiment if isinstance(experiment, Plan) else plan_sweep(experiment)
+    plan = experiment if isinstance(experiment, Plan) else plan_sweep(experiment, build=True)
     out_path = Path(out) if out is not None else Path("results") / plan.name
     n_workers = default_workers() if workers is None else workers
     if not resume and _has_runs(out_path / RUNS):

@@ -138,6 +138,10 @@ BackendOption = Annotated[
 AddressOption = Annotated[
     str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
 ]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an earlier output of this command in --out "
+                                           "(only what it wrote; other files are kept).")
+]
 
 
 def _summary_lines(result: object) -> list[str]:
@@ -175,7 +179,10 @@ def run(
         list[str] | None, typer.Option("--param", "-p", help="Policy parameter key=value.")
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Write the run folder here.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the run folder here (a new or empty folder, or an earlier run folder with "
+             "--overwrite).")] = None,
+    overwrite: OverwriteOption = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
@@ -184,6 +191,7 @@ def run(
     ] = "project",
 ) -> None:
     """Simulate a scenario under one policy and seed; print a summary, optionally write results."""
+    from outcome_gym._io import check_out_dir
     from outcome_gym.policies.spec import PolicySpec, parse_params, parse_policy
     from outcome_gym.runner import run as run_sim
 
@@ -199,6 +207,8 @@ def run(
         raise typer.BadParameter(
             f"expected project, strict or off, got {guardrails!r}", param_hint="--guardrails"
         )
+    if out is not None:
+        check_out_dir(out, "run", overwrite=overwrite)  # before the simulation, not after
     result = run_sim(
         sc,
         spec.policy,
@@ -209,7 +219,7 @@ def run(
         guardrail_mode=guardrails,
     )
     if out is not None:
-        result.write(out)
+        result.write(out, overwrite=overwrite)
     if not quiet:
         typer.echo(
             f"{sc.name}: policy {policy}, seed {seed}, {sc.population.size} users, "
@@ -235,8 +245,10 @@ def compare(
     first_seed: Annotated[int, typer.Option(min=0, help="First seed.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     out: Annotated[
-        Path | None, typer.Option(help="Report folder; runs are kept (and reused) in OUT/runs/.")
+        Path | None, typer.Option(help="Report folder (new or empty, or an earlier comparison "
+                                       "with --overwrite); runs are kept (and reused) in OUT/runs/.")
     ] = None,
+    overwrite: OverwriteOption = False,
     backend: BackendOption = None,
     address: AddressOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -249,7 +261,7 @@ def compare(
     specs = split_policy_list(policies)
     cmp = run_compare(scenario, specs, reference, seeds, workers=workers, out=out,
                       first_seed=first_seed, progress=not quiet, backend=chosen,
-                      address=address)
+                      address=address, overwrite=overwrite)
     for line in cmp.headline():
         typer.echo(line)
     if out is not None:
@@ -383,9 +395,14 @@ def study(
     readme: Annotated[
         bool, typer.Option(help="Rewrite <out>/README.md (the table of every fact) afterwards.")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace earlier results of these studies in "
+                                               "<out>/<study>/.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run studies that test the stylized facts; write results/<study>/ and results/README.md."""
+    from outcome_gym._io import check_out_dir, claim_dir
     from outcome_gym.report.study import write_readme, write_study
     from outcome_gym.studies import resolve, study_names
     from outcome_gym.studies.runs import runs_cache
@@ -393,9 +410,12 @@ def study(
     root = out or Path("results") / ("_scratch" if fast else "")
     names = study_names(studies_dir) if studies == ["all"] else studies
     chosen = [resolve(s, fast, studies_dir) for s in names]  # check everything before any run
+    claim_dir(root, "results", overwrite=True)  # a results root collects studies
+    for mod, _ in chosen:
+        check_out_dir(root / mod.NAME, "study", overwrite=overwrite)
     for mod, params in chosen:
         result = mod.run(params, workers=workers, progress=not quiet, runs_dir=runs_cache(root))
-        path = write_study(result, root / mod.NAME)
+        path = write_study(result, root / mod.NAME, overwrite=overwrite)
         for f in result.facts:
             typer.echo(f"{mod.NAME}: {f.fact} [{f.scope}] {f.status.upper()}: {f.produced}")
         typer.echo(f"written to {path}/report.md")
@@ -409,11 +429,12 @@ def report(
     sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder (results/<experiment>).")],
     out: Annotated[Path | None, typer.Option(help="Report folder (default: SWEEP_DIR/report).")]
     = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Draw a sweep's figures and write report.md and a self-contained report.html."""
     from outcome_gym.report.sweep import write_sweep_report
 
-    path = write_sweep_report(sweep_dir, out)
+    path = write_sweep_report(sweep_dir, out, overwrite=overwrite)
     typer.echo(f"report written to {path / 'report.md'} and {path / 'report.html'}")
 
 

@@ -41,9 +41,9 @@ class RunResult:
     summary: dict[str, Any]
     manifest: dict[str, Any]
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the run folder atomically (a temporary folder renamed into place)."""
-        return write_result(self, out_dir)
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the run folder atomically (see :func:`write_result`)."""
+        return write_result(self, out_dir, overwrite=overwrite)
 
 
 def manifest_for(
@@ -146,9 +146,17 @@ def _act(policy: Any, name: str, obs: Any, step: int) -> Any:
         ) from exc
 
 
-def write_result(result: RunResult, out_dir: str | Path) -> Path:
-    """Write manifest.json, summary.json and the Parquet tables into ``out_dir`` atomically."""
-    with atomic_dir(out_dir) as tmp:
+def write_result(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+    """Write manifest.json, summary.json and the Parquet tables into ``out_dir`` atomically.
+
+    ``out_dir`` must be new, empty, or an earlier run folder with ``overwrite`` (only what that
+    run wrote is replaced).
+
+    Raises:
+        ResultsError: ``out_dir`` is a file, a folder outcome-gym did not write, an earlier run
+            without ``overwrite``, or cannot be written.
+    """
+    with atomic_dir(out_dir, "run results", kind="run", overwrite=overwrite) as tmp:
         (tmp / "manifest.json").write_text(dumps(result.manifest))
         (tmp / "summary.json").write_text(dumps(result.summary))
         for name in ("steps", "users", "positions", "elements"):

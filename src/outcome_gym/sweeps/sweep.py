@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from outcome_gym._io import claim_dir
 from outcome_gym.errors import ResultsError
 from outcome_gym.sweeps.executor import BACKENDS, execute
 from outcome_gym.sweeps.expand import Plan, RunSpec, expand
@@ -156,7 +157,8 @@ def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | N
 
     Raises:
         SweepFileError: The experiment or one of its points is invalid (nothing ran).
-        ResultsError: ``out`` already holds runs and ``resume`` is off, or cannot be written.
+        ResultsError: ``out`` already holds runs and ``resume`` is off, is a file or a non-empty
+            folder outcome-gym did not write, or cannot be written.
     """
     if backend not in BACKENDS:
         raise ResultsError(f"expected backend local or dask, got {backend!r}")
@@ -167,6 +169,7 @@ def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | N
         raise ResultsError(
             f"{out_path} already holds runs; pass --resume to continue that sweep (finished runs "
             "are skipped) or --out to start a new one elsewhere")
+    claim_dir(out_path, "sweep", overwrite=True)  # a sweep folder is resumed, never replaced
     with _lock(out_path):
         return _run(plan, out_path, n_workers, backend, address, progress, retries)
 

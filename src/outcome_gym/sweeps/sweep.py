@@ -14,27 +14,19 @@ where it stopped and its combined output is byte-identical to an uninterrupted s
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from outcome_gym._io import claim_dir
+from outcome_gym._pool import default_workers
 from outcome_gym.errors import ResultsError
 from outcome_gym.sweeps.executor import BACKENDS, execute
 from outcome_gym.sweeps.expand import Plan, RunSpec, expand
 from outcome_gym.sweeps.loading import ExperimentFile, load_experiment
 from outcome_gym.sweeps.store import RUNS, combine, run_state
 from outcome_gym.sweeps.worker import RunTask
-
-
-def default_workers() -> int:
-    """CPUs this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
 
 
 @dataclass

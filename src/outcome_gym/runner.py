@@ -24,7 +24,7 @@ from outcome_gym.metrics.summary import summarize
 from outcome_gym.metrics.tables import StepCollector
 from outcome_gym.policies import make
 from outcome_gym.product import Product
-from outcome_gym.scenario import Scenario, scenario_hash, scenario_to_dict
+from outcome_gym.scenario import Scenario, load_scenario, scenario_hash, scenario_to_dict
 from outcome_gym.sim.model import SimulationModel
 
 DEPENDENCIES = ("numpy", "pandas", "pyarrow", "mesa", "gymnasium", "pydantic", "networkx")
@@ -67,7 +67,7 @@ def manifest_for(
 
 
 def run(
-    scenario: Scenario,
+    scenario: Scenario | str | Path,
     policy: Any = "static",
     seed: int = 0,
     *,
@@ -80,7 +80,8 @@ def run(
     """Simulate ``scenario`` under ``policy`` with ``seed``.
 
     Args:
-        scenario: A validated scenario.
+        scenario: A scenario object, a bundled scenario's name (``"productivity_tool"``) or the
+            path of a scenario file, as :func:`outcome_gym.compare` takes.
         policy: A registry name or a policy object.
         seed: The root seed.
         policy_params: Hyperparameters when ``policy`` is a name.
@@ -90,7 +91,12 @@ def run(
         guardrail_mode: ``project`` (correct and count), ``strict`` (raise) or ``off``.
         before_act: Called with the model after each observation, before the policy acts (an
             experiment's oracle reads hidden state here; it must not change the model).
+
+    Raises:
+        ScenarioError: ``scenario`` names no bundled scenario or a missing or invalid file.
     """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
     params = dict(policy_params or {})
     if isinstance(policy, str):
         name, pol = policy, make(policy, **params)

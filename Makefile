@@ -29,10 +29,10 @@ install: $(STAMP)  ## create .venv and install outcome-gym with its test tools
 install-extras: $(STAMP_EXTRAS)  ## also the rl (Stable-Baselines3, CPU torch) and cluster (Dask) extras
 
 run: $(STAMP)  ## the main job: compare policies on a bundled scenario and write the report
-	$(BIN)/outcome-gym compare productivity_tool --policies static,engagement_bandit:levers=layout,outcome_bandit:levers=layout,engagement_bandit --seeds 10 --workers 2 --out $(OUT)
+	$(BIN)/outcome-gym compare productivity_tool --policies static,engagement_bandit:levers=layout,outcome_bandit:levers=layout,engagement_bandit --seeds 10 --workers 2 --out $(OUT) --overwrite
 
 experiments: $(STAMP)  ## every study of experiments/studies/ (full versions): results/<study>/ and results/README.md
-	$(BIN)/outcome-gym study $(STUDIES) --workers 2
+	$(BIN)/outcome-gym study $(STUDIES) --workers 2 --overwrite
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples experiments

@@ -7,6 +7,9 @@ import subprocess
 import sys
 import textwrap
 
+import pandas as pd
+import pytest
+
 import outcome_gym
 import outcome_gym.policies
 import outcome_gym.scenario
@@ -87,3 +90,27 @@ def test_python_dash_m_runs_the_command_line():
     res = subprocess.run([sys.executable, "-m", "outcome_gym", "--version"], capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0 and res.stdout.startswith("outcome-gym ")
+
+
+def test_run_accepts_a_scenario_a_bundled_name_or_a_path(monkeypatch):
+    from outcome_gym import runner
+    from outcome_gym.errors import ScenarioError
+    from tests.conftest import TINY
+
+    by_object = outcome_gym.run(outcome_gym.load_scenario(TINY), "random", seed=1)
+    for source in (TINY, str(TINY)):
+        by_path = outcome_gym.run(source, "random", seed=1)
+        pd.testing.assert_frame_equal(by_path.steps, by_object.steps)
+        assert by_path.manifest == by_object.manifest
+    loaded = []
+
+    def product_of(scenario, *args, **kwargs):  # stop after loading: a bundled run is long
+        loaded.append(scenario.name)
+        raise RuntimeError("loaded")
+
+    monkeypatch.setattr(runner, "Product", product_of)
+    with pytest.raises(RuntimeError, match="loaded"):
+        outcome_gym.run("productivity_tool", "static")
+    assert loaded == ["productivity_tool"]
+    with pytest.raises(ScenarioError):
+        outcome_gym.run("no_such_scenario")

@@ -72,26 +72,143 @@ def package_versions(names: tuple[str, ...]) -> dict[str, str]:
     return {name: _version(name) for name in names}
 
 
-@contextlib.contextmanager
-def atomic_dir(out: str | Path, what: str = "results") -> Iterator[Path]:
-    """A fresh folder beside ``out`` to write into; it replaces ``out`` when the block succeeds.
+MARKER = ".outcome-gym"
+"""The small JSON file (``{"kind": ..., "files": [...]}``) that marks a folder outcome-gym wrote.
 
-    A reader never sees a half-written ``out``: the folder appears whole or not at all, and a
-    failed write leaves the previous ``out`` in place.
+Only a folder holding it (or, from before the marker existed, the files its kind always writes)
+is ever replaced, and only the entries it lists are deleted.
+"""
+
+# Output folders written before the marker existed, recognised by the files their kind always has.
+_LEGACY: dict[str, Any] = {
+    "run": lambda p: (p / "manifest.json").is_file() and (p / "steps.parquet").is_file(),
+    "study": lambda p: (p / "facts.json").is_file() and (p / "report.md").is_file(),
+    "results": lambda p: (p / "_runs").is_dir() or ((p / "README.md").is_file() and (
+        p / "README.md").read_text(errors="replace").startswith("# Results: does outcome-gym")),
+    "sweep": lambda p: (p / ".lock").is_file() or ((p / "manifest.json").is_file()
+    and (p / "runs").is_dir()),
+    "compare": lambda p: (p / "report.md").is_file() and (p / "summary.json").is_file(),
+    "report": lambda p: (p / "report.md").is_file() and (p / "report.html").is_file(),
+    "figures": lambda p: all(e.suffix == ".png" for e in p.iterdir()),
+}
+
+
+def _marker(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("kind"), str) else None
+
+
+def check_out_dir(out: str | Path, kind: str, *, overwrite: bool = False) -> bool:
+    """Check that ``kind`` output may be written to folder ``out``; True if it holds output.
+
+    ``out`` may be missing, an empty folder, or an earlier output of the same kind (replaced only
+    with ``overwrite``). Anything else is refused: a file, a non-empty folder outcome-gym did not
+    write, another kind of output. Nothing is written.
 
     Raises:
-        ResultsError: The folder cannot be written (the temporary folder is removed).
+        ResultsError: ``out`` may not be written, with one line naming it.
     """
     out = Path(out)
+    if not out.exists() and not out.is_symlink():
+        return False
+    if not out.is_dir():
+        raise ResultsError(f"{out} is a file, not a folder; name a new or empty folder")
     try:
-        tmp = _fresh_sibling(out, os.mkdir)
+        entries = [e for e in out.iterdir() if e.name != MARKER]
+    except OSError as exc:
+        raise ResultsError(f"cannot read folder {out}: {exc}") from exc
+    marker = _marker(out)
+    own = marker["kind"] if marker else None
+    if own is None and not entries:
+        return False
+    if own is None and kind in _LEGACY and _LEGACY[kind](out):
+        own = kind
+    if own is None:
+        raise ResultsError(f"refusing to write into {out}: it is not empty and not an outcome-gym "
+                           "output folder; name a new or empty folder")
+    if own != kind:
+        raise ResultsError(f"refusing to write into {out}: it holds outcome-gym {own} output, "
+                           f"not {kind} output")
+    if not overwrite:
+        raise ResultsError(f"{out} holds an earlier outcome-gym {kind} output; pass --overwrite "
+                           "(overwrite=True) to replace it")
+    return True
+
+
+def claim_dir(out: str | Path, kind: str, *, overwrite: bool = False) -> Path:
+    """Make ``out`` a ``kind`` output folder (checked by :func:`check_out_dir`, then marked).
+
+    For a folder a command fills piece by piece (a comparison, a sweep, a results root, a
+    report): only its own files are written in it afterwards.
+
+    Raises:
+        ResultsError: ``out`` may not be written (see :func:`check_out_dir`).
+    """
+    out = Path(out)
+    check_out_dir(out, kind, overwrite=overwrite)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if _marker(out) is None:
+            _write_marker(out, kind, None)
+    except OSError as exc:
+        raise ResultsError(f"cannot write to {out}: {exc}") from exc
+    return out
+
+
+def _write_marker(folder: Path, kind: str, files: list[str] | None) -> None:
+    data: dict[str, Any] = {"kind": kind}
+    if files is not None:
+        data["files"] = sorted(files)
+    (folder / MARKER).write_text(dumps(data), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_dir(out: str | Path, what: str = "results", *, kind: str = "output",
+               overwrite: bool = False) -> Iterator[Path]:
+    """A fresh folder to write ``kind`` output into; it becomes ``out`` when the block succeeds.
+
+    ``out`` must be new, empty, or an earlier ``kind`` output with ``overwrite`` (see
+    :func:`check_out_dir`); the check comes before the block runs. A new ``out`` is written beside
+    it and renamed into place, so a reader sees it whole or not at all. An existing ``out`` is
+    filled inside: the folder is written in ``out/.outcome-gym.tmp-*``, then the entries the
+    earlier output listed in its marker (or, for one from before markers, those being written
+    again) are replaced; nothing else in ``out`` is touched. A failed write leaves ``out`` as it
+    was (a failure while replacing may leave a part of it). Folders get the user's umask.
+
+    Raises:
+        ResultsError: ``out`` may not be written, or cannot be (the temporary folder is removed).
+    """
+    out = Path(out)
+    check_out_dir(out, kind, overwrite=overwrite)
+    existing = out.is_dir()
+    try:
+        tmp = _fresh_sibling(out / "outcome-gym" if existing else out, os.mkdir)
     except OSError as exc:
         raise ResultsError(f"cannot write {what} to {out}: {exc}") from exc
     try:
         yield tmp
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        names = [e.name for e in tmp.iterdir()]
+        if existing:
+            marker = _marker(out)
+            old = marker.get("files", names) if marker else names
+            for name in set(old) | set(names):
+                if name == MARKER or "/" in name or name in ("", ".", ".."):
+                    continue
+                target = out / name
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                elif target.exists() or target.is_symlink():
+                    target.unlink()
+            for name in names:
+                os.replace(tmp / name, out / name)
+            tmp.rmdir()
+            _write_marker(out, kind, names)
+        else:
+            _write_marker(tmp, kind, names)
+            os.replace(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ResultsError(f"cannot write {what} to {out}: {exc}") from exc

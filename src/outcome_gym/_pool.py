@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import sys
 import types
 from collections.abc import Iterator
@@ -19,6 +20,14 @@ from multiprocessing import context as mp_context
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def default_workers() -> int:
+    """CPUs this process may use: every command's default ``--workers``."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

@@ -1,7 +1,10 @@
 """The ``outcome-gym`` command line.
 
 Exit codes: 0 success, 1 a finding (e.g. a failed check), 2 bad input (an invalid file, an unknown
-policy). Problems go to stderr one per line; results and listings go to stdout.
+policy). Problems, warnings and progress bars go to stderr; results and listings go to stdout.
+Progress bars are drawn only when stderr is a terminal (``--progress``/``--no-progress`` force
+it), and every command that runs simulations in parallel defaults to ``--workers`` = the CPUs
+this process may use.
 """
 
 from __future__ import annotations
@@ -138,6 +141,41 @@ BackendOption = Annotated[
 AddressOption = Annotated[
     str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
 ]
+ProgressOption = Annotated[
+    bool | None, typer.Option("--progress/--no-progress",
+                              help="Draw a progress bar on stderr (default: only when stderr is a "
+                                   "terminal).", show_default=False)
+]
+WorkersOption = Annotated[
+    int | None, typer.Option(min=1, help="Worker processes (default: the CPUs available; 1 runs "
+                                         "in this process).", show_default=False)
+]
+
+
+def _show_progress(progress: bool | None, quiet: bool = False) -> bool:
+    """Whether to draw progress bars: as forced, else not with --quiet, else if stderr is a tty."""
+    if progress is not None:
+        return progress
+    return not quiet and sys.stderr.isatty()
+
+
+def _workers(workers: int | None) -> int:
+    """``--workers``, or the CPUs this process may use (the one default of every command)."""
+    from outcome_gym._pool import default_workers
+
+    return default_workers() if workers is None else workers
+
+
+def _echo_results(lines: list[str]) -> None:
+    """Results to stdout, warnings to stderr."""
+    for line in lines:
+        typer.echo(line, err=line.startswith("warning"))
+
+
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an earlier output of this command in --out "
+                                           "(only what it wrote; other files are kept).")
+]
 
 
 def _summary_lines(result: object) -> list[str]:
@@ -175,15 +213,20 @@ def run(
         list[str] | None, typer.Option("--param", "-p", help="Policy parameter key=value.")
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Write the run folder here.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the run folder here (a new or empty folder, or an earlier run folder with "
+             "--overwrite).")] = None,
+    overwrite: OverwriteOption = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
+    progress: ProgressOption = None,
     guardrails: Annotated[
         str, typer.Option(help="project (correct and count), strict (fail on a violation), off.")
     ] = "project",
 ) -> None:
     """Simulate a scenario under one policy and seed; print a summary, optionally write results."""
+    from outcome_gym._io import check_out_dir
     from outcome_gym.policies.spec import PolicySpec, parse_params, parse_policy
     from outcome_gym.runner import run as run_sim
 
@@ -199,17 +242,19 @@ def run(
         raise typer.BadParameter(
             f"expected project, strict or off, got {guardrails!r}", param_hint="--guardrails"
         )
+    if out is not None:
+        check_out_dir(out, "run", overwrite=overwrite)  # before the simulation, not after
     result = run_sim(
         sc,
         spec.policy,
         seed,
         policy_params=spec.params,
-        progress=not quiet,
+        progress=_show_progress(progress, quiet),
         guardrails=False if guardrails == "off" else None,
         guardrail_mode=guardrails,
     )
     if out is not None:
-        result.write(out)
+        result.write(out, overwrite=overwrite)
     if not quiet:
         typer.echo(
             f"{sc.name}: policy {policy}, seed {seed}, {sc.population.size} users, "
@@ -233,13 +278,16 @@ def compare(
     reference: Annotated[str | None, typer.Option(help="Reference policy (default: first).")] = None,
     seeds: Annotated[int, typer.Option(min=1, help="Paired seeds per policy.")] = 20,
     first_seed: Annotated[int, typer.Option(min=0, help="First seed.")] = 0,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: WorkersOption = None,
     out: Annotated[
-        Path | None, typer.Option(help="Report folder; runs are kept (and reused) in OUT/runs/.")
+        Path | None, typer.Option(help="Report folder (new or empty, or an earlier comparison "
+                                       "with --overwrite); runs are kept (and reused) in OUT/runs/.")
     ] = None,
+    overwrite: OverwriteOption = False,
     backend: BackendOption = None,
     address: AddressOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    progress: ProgressOption = None,
 ) -> None:
     """Compare policies on paired seeds: lifts with intervals, verdicts, and a report."""
     from outcome_gym.compare import compare as run_compare
@@ -247,11 +295,11 @@ def compare(
 
     chosen = _backend(backend, address)
     specs = split_policy_list(policies)
-    cmp = run_compare(scenario, specs, reference, seeds, workers=workers, out=out,
-                      first_seed=first_seed, progress=not quiet, backend=chosen,
-                      address=address)
-    for line in cmp.headline():
-        typer.echo(line)
+    cmp = run_compare(scenario, specs, reference, seeds, workers=_workers(workers), out=out,
+                      first_seed=first_seed, progress=_show_progress(progress, quiet),
+                      backend=chosen,
+                      address=address, overwrite=overwrite)
+    _echo_results(cmp.headline())
     if out is not None:
         typer.echo(f"report written to {out / 'report.md'} and {out / 'report.html'}")
 
@@ -265,7 +313,7 @@ def check(
     ] = False,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     summary: Annotated[Path | None, typer.Option(help="Write a markdown summary here.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: WorkersOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate the contracts and print what would run; "
                                              "run nothing, build no policy, write nothing.")
@@ -282,7 +330,7 @@ def check(
             for line in lines:
                 typer.echo(line)
         return
-    reports = [run_contract(c, base, workers=workers, update_baseline=update_baseline)
+    reports = [run_contract(c, base, workers=_workers(workers), update_baseline=update_baseline)
                for c, base in loaded]
     for line in table_lines(reports):
         typer.echo(line)
@@ -312,7 +360,7 @@ def sweep(
     workers: Annotated[
         int | None,
         typer.Option(min=0, help="Worker processes (default: the CPUs available; 0 runs in this "
-                                 "process, for debugging)."),
+                                 "process, for debugging).", show_default=False),
     ] = None,
     backend: BackendOption = None,
     address: AddressOption = None,
@@ -329,6 +377,7 @@ def sweep(
         int, typer.Option(min=1, help="Times a run may kill its worker before it counts as failed.")
     ] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    progress: ProgressOption = None,
 ) -> None:
     """Run an experiment: scenarios x grid x policies x seeds. Exit 1 if any run failed."""
     from outcome_gym.sweeps.sweep import dry_run_lines, plan_sweep
@@ -346,8 +395,9 @@ def sweep(
             typer.echo(line)
         return
     try:
-        result = run_sweep(plan, out=out, workers=workers, backend=chosen, address=address,
-                           resume=resume, progress=not quiet, retries=retries)
+        result = run_sweep(plan, out=out, workers=_workers(workers), backend=chosen,
+                           address=address, resume=resume,
+                           progress=_show_progress(progress, quiet), retries=retries)
     except KeyboardInterrupt:
         typer.echo("interrupted: finished runs are kept; run again with --resume", err=True)
         raise typer.Exit(130) from None
@@ -370,7 +420,7 @@ def study(
         bool, typer.Option("--fast", help="The small version the test suite runs (a quick look; "
                                           "written under results/_scratch/ by default).")
     ] = False,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: WorkersOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Results root; each study writes <out>/<study>/ and keeps "
                                        "its run folders in <out>/_runs/ for the next time "
@@ -383,9 +433,15 @@ def study(
     readme: Annotated[
         bool, typer.Option(help="Rewrite <out>/README.md (the table of every fact) afterwards.")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace earlier results of these studies in "
+                                               "<out>/<study>/.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    progress: ProgressOption = None,
 ) -> None:
     """Run studies that test the stylized facts; write results/<study>/ and results/README.md."""
+    from outcome_gym._io import check_out_dir, claim_dir
     from outcome_gym.report.study import write_readme, write_study
     from outcome_gym.studies import resolve, study_names
     from outcome_gym.studies.runs import runs_cache
@@ -393,9 +449,13 @@ def study(
     root = out or Path("results") / ("_scratch" if fast else "")
     names = study_names(studies_dir) if studies == ["all"] else studies
     chosen = [resolve(s, fast, studies_dir) for s in names]  # check everything before any run
+    claim_dir(root, "results", overwrite=True)  # a results root collects studies
+    for mod, _ in chosen:
+        check_out_dir(root / mod.NAME, "study", overwrite=overwrite)
     for mod, params in chosen:
-        result = mod.run(params, workers=workers, progress=not quiet, runs_dir=runs_cache(root))
-        path = write_study(result, root / mod.NAME)
+        result = mod.run(params, workers=_workers(workers),
+                         progress=_show_progress(progress, quiet), runs_dir=runs_cache(root))
+        path = write_study(result, root / mod.NAME, overwrite=overwrite)
         for f in result.facts:
             typer.echo(f"{mod.NAME}: {f.fact} [{f.scope}] {f.status.upper()}: {f.produced}")
         typer.echo(f"written to {path}/report.md")
@@ -409,11 +469,12 @@ def report(
     sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder (results/<experiment>).")],
     out: Annotated[Path | None, typer.Option(help="Report folder (default: SWEEP_DIR/report).")]
     = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Draw a sweep's figures and write report.md and a self-contained report.html."""
     from outcome_gym.report.sweep import write_sweep_report
 
-    path = write_sweep_report(sweep_dir, out)
+    path = write_sweep_report(sweep_dir, out, overwrite=overwrite)
     typer.echo(f"report written to {path / 'report.md'} and {path / 'report.html'}")
 
 

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from outcome_gym._io import claim_dir
 from outcome_gym.analysis.paired import daily_series, paired_analysis
 from outcome_gym.analysis.stats import PairedStat
 from outcome_gym.analysis.verdict import Verdict
@@ -130,11 +131,14 @@ class Comparison:
 
         return draw_all(self, Path(out_dir) if out_dir else None)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write summary.json, runs.csv, report.md, report.html and figures/*.png."""
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+        """Write summary.json, runs.csv, report.md, report.html and figures/*.png.
+
+        ``out_dir`` must be new, empty, or an earlier comparison folder with ``overwrite``.
+        """
         from outcome_gym.report.render import write_report
 
-        return write_report(self, Path(out_dir))
+        return write_report(self, Path(out_dir), overwrite=overwrite)
 
 
 def _validate_policies(specs: list[PolicySpec]) -> None:
@@ -227,7 +231,7 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
             reference: str | None = None, seeds: int | list[int] = 20, *, workers: int = 1,
             out: str | Path | None = None, guardrails: Any = None, first_seed: int = 0,
             progress: bool = False, backend: str = "local",
-            address: str | None = None) -> Comparison:
+            address: str | None = None, overwrite: bool = False) -> Comparison:
     """Run every policy on the same seeds and compare each against the reference.
 
     Args:
@@ -242,20 +246,26 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
         progress: Show a progress bar over runs on stderr.
         backend: ``local`` (this process or a process pool) or ``dask``.
         address: A Dask scheduler address (with ``backend="dask"``).
+        overwrite: Replace an earlier comparison in ``out`` (its finished runs are reused);
+            without it such a folder is refused, as is a non-empty folder outcome-gym did not
+            write.
 
     Raises:
+        ResultsError: ``out`` may not be written (checked before any run).
         PolicyError: A bad policy or seed list (before any run), or a run whose policy failed.
         SimulationError: A run failed otherwise.
     """
     sc, specs, reference, seed_list = _inputs(scenario, policies, reference, seeds, first_seed)
     out_path = Path(out) if out is not None else None
+    if out_path is not None:
+        claim_dir(out_path, "compare", overwrite=overwrite)
     runs, daily = run_all(sc, specs, seed_list, out=out_path, workers=workers,
                           guardrails=guardrails, progress=progress, backend=backend,
                           address=address)
     cmp = assemble(sc, specs, reference, seed_list, runs, daily)
     cmp.out = out_path
     if out_path is not None:
-        cmp.write(out_path)
+        cmp.write(out_path, overwrite=True)
     return cmp
 
 

@@ -24,7 +24,7 @@ from outcome_gym.metrics.summary import summarize
 from outcome_gym.metrics.tables import StepCollector
 from outcome_gym.policies import make
 from outcome_gym.product import Product
-from outcome_gym.scenario import Scenario, scenario_hash, scenario_to_dict
+from outcome_gym.scenario import Scenario, load_scenario, scenario_hash, scenario_to_dict
 from outcome_gym.sim.model import SimulationModel
 
 DEPENDENCIES = ("numpy", "pandas", "pyarrow", "mesa", "gymnasium", "pydantic", "networkx")
@@ -41,9 +41,9 @@ class RunResult:
     summary: dict[str, Any]
     manifest: dict[str, Any]
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write the run folder atomically (a temporary folder renamed into place)."""
-        return write_result(self, out_dir)
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the run folder atomically (see :func:`write_result`)."""
+        return write_result(self, out_dir, overwrite=overwrite)
 
 
 def manifest_for(
@@ -67,7 +67,7 @@ def manifest_for(
 
 
 def run(
-    scenario: Scenario,
+    scenario: Scenario | str | Path,
     policy: Any = "static",
     seed: int = 0,
     *,
@@ -80,7 +80,8 @@ def run(
     """Simulate ``scenario`` under ``policy`` with ``seed``.
 
     Args:
-        scenario: A validated scenario.
+        scenario: A scenario object, a bundled scenario's name (``"productivity_tool"``) or the
+            path of a scenario file, as :func:`outcome_gym.compare` takes.
         policy: A registry name or a policy object.
         seed: The root seed.
         policy_params: Hyperparameters when ``policy`` is a name.
@@ -90,7 +91,12 @@ def run(
         guardrail_mode: ``project`` (correct and count), ``strict`` (raise) or ``off``.
         before_act: Called with the model after each observation, before the policy acts (an
             experiment's oracle reads hidden state here; it must not change the model).
+
+    Raises:
+        ScenarioError: ``scenario`` names no bundled scenario or a missing or invalid file.
     """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
     params = dict(policy_params or {})
     if isinstance(policy, str):
         name, pol = policy, make(policy, **params)
@@ -146,9 +152,17 @@ def _act(policy: Any, name: str, obs: Any, step: int) -> Any:
         ) from exc
 
 
-def write_result(result: RunResult, out_dir: str | Path) -> Path:
-    """Write manifest.json, summary.json and the Parquet tables into ``out_dir`` atomically."""
-    with atomic_dir(out_dir) as tmp:
+def write_result(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+    """Write manifest.json, summary.json and the Parquet tables into ``out_dir`` atomically.
+
+    ``out_dir`` must be new, empty, or an earlier run folder with ``overwrite`` (only what that
+    run wrote is replaced).
+
+    Raises:
+        ResultsError: ``out_dir`` is a file, a folder outcome-gym did not write, an earlier run
+            without ``overwrite``, or cannot be written.
+    """
+    with atomic_dir(out_dir, "run results", kind="run", overwrite=overwrite) as tmp:
         (tmp / "manifest.json").write_text(dumps(result.manifest))
         (tmp / "summary.json").write_text(dumps(result.summary))
         for name in ("steps", "users", "positions", "elements"):

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from outcome_gym import compare
 from outcome_gym._io import safe_name
 from outcome_gym.cli import app
-from outcome_gym.errors import PolicyError
+from outcome_gym.errors import PolicyError, ResultsError
 from outcome_gym.policies.spec import parse_policy
 from tests.conftest import TINY, variant
 
@@ -107,11 +107,15 @@ def test_cli_compare(tmp_path):
 
 def test_a_second_compare_reuses_the_finished_runs(cmp_small, tiny, tmp_path):
     cmp, out = cmp_small
-    shutil.copytree(out / "runs", tmp_path / "runs")
-    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("summary.json")}
+    again_out = tmp_path / "again"
+    shutil.copytree(out, again_out)
+    stamps = {p: p.stat().st_mtime_ns for p in (again_out / "runs").rglob("summary.json")}
     sc = variant(tiny, **{"population.size": 120})
-    again = compare(sc, ["static", "random"], seeds=[2, 3], out=tmp_path)  # a subset: none runs
-    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("summary.json")} == stamps
+    with pytest.raises(ResultsError, match="--overwrite"):  # an earlier comparison is kept ...
+        compare(sc, ["static", "random"], seeds=[2, 3], out=again_out)
+    again = compare(sc, ["static", "random"], seeds=[2, 3], out=again_out,  # ... unless told
+                    overwrite=True)  # a subset of the runs: none runs again
+    assert {p: p.stat().st_mtime_ns for p in (again_out / "runs").rglob("summary.json")} == stamps
     pd.testing.assert_frame_equal(
         again.runs.set_index(["policy", "seed"]),
         cmp.runs[cmp.runs["policy"].isin(["static", "random"]) & (cmp.runs["seed"] >= 2)]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from outcome_gym._io import atomic_dir, atomic_write
+from outcome_gym._io import MARKER, atomic_dir, atomic_write
 from outcome_gym.errors import ResultsError
 from outcome_gym.report.style import PALETTE, color, page_start
 from outcome_gym.report.tables import html_table, md_table
@@ -98,15 +98,20 @@ def test_compare_report_leaves_runs_and_replaces_figures_whole(tmp_path, tiny):
     sc = variant(tiny, **{"population.size": 30, "clock.horizon_days": 2})
     cmp = compare(sc, ["static", "random"], seeds=2)
     out = tmp_path / "cmp"
-    (out / "runs").mkdir(parents=True)
-    (out / "runs" / "keep.txt").write_text("mine")
-    (out / "figures").mkdir()
-    (out / "figures" / "stale.png").write_bytes(b"old")
     cmp.write(out)
+    (out / "runs").mkdir()
+    (out / "runs" / "keep.txt").write_text("mine")
+    # an earlier report's figure that is no longer drawn (listed in the figures' marker)
+    (out / "figures" / "stale.png").write_bytes(b"old")
+    marker = out / "figures" / MARKER
+    marker.write_text(marker.read_text().replace('"attention.png"', '"attention.png", "stale.png"'))
+    with pytest.raises(ResultsError, match="--overwrite"):
+        cmp.write(out)
+    cmp.write(out, overwrite=True)
     assert (out / "runs" / "keep.txt").read_text() == "mine"
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
-        "attention.png", "fragmentation.png", "outcomes.png", "timeseries.png",
+        MARKER, "attention.png", "fragmentation.png", "outcomes.png", "timeseries.png",
         "trap_quadrant.png"]
-    assert sorted(p.name for p in out.iterdir()) == ["daily.csv", "figures", "report.html",
-                                                     "report.md", "runs", "runs.csv",
-                                                     "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "daily.csv", "figures",
+                                                     "report.html", "report.md", "runs",
+                                                     "runs.csv", "summary.json"]

@@ -6,7 +6,7 @@ import mesa
 import numpy as np
 import pytest
 
-from outcome_gym.errors import ActionError, NumericalError
+from outcome_gym.errors import ActionError, NumericalError, SimulationError
 from outcome_gym.sim.agents import UserAgent
 from outcome_gym.sim.interface import Action
 from outcome_gym.sim.model import SimulationModel
@@ -119,3 +119,48 @@ def test_model_pickles_mid_run_and_continues_identically(tiny):
     assert sa.keys() == sb.keys()
     for k in sa:
         assert np.array_equal(sa[k], sb[k]), k
+
+
+def _small(tiny):
+    from tests.conftest import variant
+
+    return variant(tiny, **{"population.size": 20, "clock.horizon_days": 1})
+
+
+def test_running_turns_false_at_the_horizon_and_stepping_past_it_is_refused(tiny):
+    sc = _small(tiny)
+    m = SimulationModel(sc, 0, mesa_agents=False)
+    n = m.world.n_steps
+    steps = 0
+    while m.running:  # the Mesa idiom
+        m.step()
+        steps += 1
+    assert steps == n and m.done and m.steps == n
+    with pytest.raises(SimulationError, match=r"the run is over: .* has \d+ steps"):
+        m.step()
+    with pytest.raises(SimulationError, match=r"model\.running is False"):
+        m.advance(m.default_action())
+    assert m.steps == n and m.t == n and not m.running
+
+
+def test_seed_and_rng_keywords_follow_mesa(tiny):
+    sc = _small(tiny)
+
+    def trust_after(model):
+        while model.running:
+            model.step()
+        return model.pop.trust.copy()
+
+    base = trust_after(SimulationModel(sc, 5, mesa_agents=False))
+    np.testing.assert_array_equal(trust_after(SimulationModel(sc, seed=5, mesa_agents=False)), base)
+    np.testing.assert_array_equal(trust_after(SimulationModel(sc, rng=5, mesa_agents=False)), base)
+    assert SimulationModel(sc, rng=5, mesa_agents=False).seed == 5
+    g1 = SimulationModel(sc, rng=np.random.default_rng(1), mesa_agents=False)
+    g2 = SimulationModel(sc, rng=np.random.default_rng(1), mesa_agents=False)
+    assert g1.seed == g2.seed and isinstance(g1.seed, int)
+    np.testing.assert_array_equal(trust_after(g1), trust_after(g2))
+    assert isinstance(SimulationModel(sc, mesa_agents=False).seed, int)  # OS entropy
+    with pytest.raises(ValueError, match="either seed or rng"):
+        SimulationModel(sc, seed=1, rng=1)
+    with pytest.raises(ValueError, match="non-negative integer seed"):
+        SimulationModel(sc, rng=-1)

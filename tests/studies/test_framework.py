@@ -128,8 +128,8 @@ def test_study_folder_and_readme_table(tmp_path):
                       tables={"arms": pd.DataFrame({"a": [1.5, np.nan], "b": ["x", "y"]})},
                       figures={"f": fig}, notes=["note"])
     out = write_study(res, tmp_path / "trap")
-    assert sorted(p.name for p in out.iterdir()) == ["arms.csv", "facts.json", "figures",
-                                                     "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [".outcome-gym", "arms.csv", "facts.json",
+                                                     "figures", "report.md"]
     data = json.loads((out / "facts.json").read_text())
     assert [f["status"] for f in data["facts"]] == ["pass", "fail"]
     assert (out / "figures" / "f.png").stat().st_size > 1000

@@ -79,13 +79,19 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             overrides (a mapping or a ``Guardrails``).
         guardrail_mode: ``project`` (correct and count) or ``strict`` (raise ``ActionError`` on
             the first violation).
+        render_mode: ``None``, ``"ansi"`` (:meth:`render` returns a text frame: the clock, each
+            segment's engagement and goal progress so far, the layout most users see) or
+            ``"rgb_array"`` (an H x W x 3 image: one row of coloured slots per user, up to 64
+            users, by the element laid out there; users who churned are grey).
 
     Raises:
         ScenarioError: The scenario cannot be loaded or an override is invalid.
         PolicyError: Unknown objective or bad objective parameters.
+        ValueError: An unknown ``render_mode``.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 - Gymnasium's class attribute
+    metadata: dict[str, Any] = {  # noqa: RUF012 - Gymnasium's class attribute
+        "render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -96,7 +102,12 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         horizon_days: int | None = None,
         guardrails: Any = None,
         guardrail_mode: Mode = "project",
+        render_mode: str | None = None,
     ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"expected render_mode None or one of "
+                             f"{self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
         self.scenario = resolve_scenario(scenario, population, horizon_days)
         self.objective = objective
         self.objective_params = dict(objective_params or {})
@@ -172,6 +183,19 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         decoded = decode_action(action, self.context, where)
         return self._advance(decoded)
 
+    def render(self) -> str | np.ndarray | None:  # type: ignore[override]
+        """The current state as ``render_mode`` asks (``None`` without a render mode).
+
+        Raises:
+            ResetNeeded: No episode has started.
+        """
+        if self.render_mode is None:
+            gym.logger.warn("render() without a render_mode; pass render_mode='ansi' or "
+                            "'rgb_array' to the environment")
+            return None
+        model = self._require_model()
+        return render_ansi(model) if self.render_mode == "ansi" else render_rgb(model)
+
     # --- helpers for wrappers and policies ------------------------------------------------
 
     @property
@@ -243,3 +267,53 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         for name, per_segment in record.segment_metrics.items():
             info[name] = float(np.sum(per_segment))
         return info
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+RENDER_USERS = 64
+CELL = 6
+
+
+def render_ansi(model: SimulationModel) -> str:
+    """A short text frame: clock, per-segment engagement and progress so far, the common layout."""
+    w = model.world
+    t = min(model.t, w.n_steps - 1)
+    day, slot, weekday = w.time_of(t)
+    when = (f"step {model.t}/{w.n_steps}  day {day + 1}/{w.n_steps // w.slots_per_day} "
+            f"({WEEKDAYS[weekday % 7]})  slot {slot + 1}/{w.slots_per_day}")
+    lines = [f"{model.scenario.name}  {when}" + ("  (over)" if model.done else "")]
+    lines.append(f"{'segment':<14}{'active':>9}{'sessions':>10}{'clicks':>8}{'minutes':>9}"
+                 f"{'progress':>10}   per user so far")
+    seg, k = model.pop.segment, len(w.segment_ids)
+    n_seg = np.bincount(seg, minlength=k)
+    active = np.bincount(seg, weights=model.pop.active, minlength=k)
+
+    def mean(name: str) -> np.ndarray:
+        total = model.totals.get(name)
+        if total is None:
+            return np.zeros(k)
+        return np.bincount(seg, weights=total, minlength=k) / np.maximum(n_seg, 1)
+
+    cols = [mean(n) for n in ("sessions", "clicks", "minutes", "goal_progress")]
+    for i, name in enumerate(w.segment_ids):
+        lines.append(f"{name:<14}{f'{int(active[i])}/{n_seg[i]}':>9}{cols[0][i]:>10.1f}"
+                     f"{cols[1][i]:>8.1f}{cols[2][i]:>9.0f}{cols[3][i]:>10.2f}")
+    layouts, counts = np.unique(np.asarray(model.recorder.last.layout), axis=0,
+                                return_counts=True)
+    top = layouts[int(np.argmax(counts))]
+    share = counts.max() / max(counts.sum(), 1)
+    lines.append(f"layout of {share:.0%} of users: " + " | ".join(w.element_ids[e] for e in top))
+    return "\n".join(lines) + "\n"
+
+
+def render_rgb(model: SimulationModel) -> np.ndarray:
+    """An image of the layouts: one row per user (up to 64), one coloured cell per slot."""
+    layout = np.asarray(model.recorder.last.layout)[:RENDER_USERS]
+    active = np.asarray(model.pop.active)[:RENDER_USERS]
+    n_el = len(model.world.element_ids)
+    hues = np.linspace(0.0, 1.0, max(n_el, 1), endpoint=False)
+    palette = np.stack([0.5 + 0.45 * np.cos(2 * np.pi * (hues + off)) for off in (0, 1 / 3, 2 / 3)],
+                       axis=1)
+    colours = (palette[layout] * 255).astype(np.uint8)  # users x slots x 3
+    colours[~active] = 128
+    return np.repeat(np.repeat(colours, CELL, axis=0), CELL, axis=1)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from outcome_gym._io import atomic_dir, atomic_write, dumps
+from outcome_gym._io import atomic_dir, atomic_write, claim_dir, dumps
 from outcome_gym.report.figures import draw_all, png_img
 from outcome_gym.report.style import PAGE_END, page_start
 from outcome_gym.report.tables import html_table, md_table
@@ -128,16 +128,19 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def write_report(cmp: Comparison, out: Path) -> Path:
+def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path:
     """Write summary.json, runs.csv, daily.csv, report.md, report.html and figures/*.png.
 
-    Each file is written atomically and ``figures/`` is replaced as a whole; anything else in
-    ``out`` (the comparison's ``runs/``) is left alone.
+    ``out`` must be new, empty, or an earlier comparison folder with ``overwrite``. Each file is
+    written atomically and ``figures/`` is replaced as a whole; anything else in ``out`` (the
+    comparison's ``runs/``) is left alone.
 
     Raises:
-        ResultsError: A file cannot be written.
+        ResultsError: ``out`` may not be written (see :func:`outcome_gym._io.check_out_dir`) or a
+            file cannot be written.
     """
-    with atomic_dir(out / "figures", "report figures") as tmp:
+    claim_dir(out, "compare", overwrite=overwrite)
+    with atomic_dir(out / "figures", "report figures", kind="figures", overwrite=True) as tmp:
         drawn = draw_all(cmp, tmp)
     figures = {name: out / "figures" / path.name for name, path in drawn.items()}
     summary = cmp.summary()

@@ -53,13 +53,16 @@ def render_report(result: StudyResult) -> str:
     return "\n".join(lines)
 
 
-def write_study(result: StudyResult, out: str | Path) -> Path:
+def write_study(result: StudyResult, out: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``facts.json``, the tables, figures and ``report.md`` into ``out`` (atomically).
 
+    ``out`` must be new, empty, or an earlier study folder with ``overwrite``.
+
     Raises:
-        ResultsError: The folder cannot be written.
+        ResultsError: The folder may not be written (see :func:`outcome_gym._io.check_out_dir`)
+            or cannot be.
     """
-    with atomic_dir(out, "study results") as tmp:
+    with atomic_dir(out, "study results", kind="study", overwrite=overwrite) as tmp:
         payload = {
             "study": result.name,
             "title": result.title,

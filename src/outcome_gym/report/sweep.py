@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from outcome_gym._io import atomic_dir, atomic_write, safe_name
+from outcome_gym._io import atomic_dir, atomic_write, claim_dir, safe_name
 from outcome_gym.analysis.stats import t_interval
 from outcome_gym.errors import ResultsError
 from outcome_gym.report.figures import png_img, pyplot, save_png
@@ -367,20 +367,24 @@ def render_html(data: SweepData, figures: list[tuple[str, str, Path]]) -> str:
     return "\n".join(parts)
 
 
-def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
+def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None, *,
+                       overwrite: bool = False) -> Path:
     """Write ``report.md``, ``report.html`` and ``figures/*.png`` (default: SWEEP_DIR/report).
 
-    Each file is written atomically and ``figures/`` is replaced as a whole; anything else in the
-    report folder is left alone.
+    The report folder must be new, empty, or an earlier report with ``overwrite``. Each file is
+    written atomically and ``figures/`` is replaced as a whole; anything else in the report
+    folder is left alone.
 
     Raises:
-        ResultsError: ``sweep_dir`` is not a finished sweep folder, or a file cannot be written.
+        ResultsError: ``sweep_dir`` is not a finished sweep folder, the report folder may not be
+            written, or a file cannot be written.
     """
     data = SweepData(sweep_dir)
     if data.ok.empty:
         raise ResultsError(f"{sweep_dir}: no finished runs to report on")
     dest = Path(out) if out is not None else data.dir / "report"
-    with atomic_dir(dest / "figures", "report figures") as tmp:
+    claim_dir(dest, "report", overwrite=overwrite)
+    with atomic_dir(dest / "figures", "report figures", kind="figures", overwrite=True) as tmp:
         drawn = draw_figures(data, tmp)
     figures = [(scenario, title, dest / "figures" / path.name) for scenario, title, path in drawn]
     atomic_write(dest / "report.md", render_markdown(data, figures))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from outcome_gym.errors import NumericalError
+from outcome_gym.errors import NumericalError, SimulationError
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._mesa import mesa
@@ -36,14 +36,26 @@ from outcome_gym.sim.world import World, compile_world
 class SimulationModel(mesa.Model):
     """Synthetic users living through a scenario, one time slot per step.
 
+    As other Mesa 3 models, it takes ``seed=`` or ``rng=`` (not both): an integer gives the same
+    run either way; a ``numpy.random.Generator`` (or anything ``numpy.random.default_rng`` takes)
+    draws the root seed from it; neither draws one from the operating system. ``running`` turns
+    False at the horizon, and stepping past it raises :class:`~outcome_gym.errors.SimulationError`.
+
     Args:
         scenario: A validated scenario.
-        seed: The run's root seed (the only randomness).
+        seed: The run's root seed, a non-negative integer (the only randomness).
+        rng: Instead of ``seed``: an integer (the same as ``seed``) or a generator or seed-like
+            value the root seed is drawn from.
         mesa_agents: Create :class:`~outcome_gym.sim.agents.UserAgent` views (default: when
             N <= 100,000).
+
+    Raises:
+        ValueError: Both ``seed`` and ``rng``, or a seed that is not a non-negative integer.
     """
 
-    def __init__(self, scenario: Scenario, seed: int, *, mesa_agents: bool | None = None) -> None:
+    def __init__(self, scenario: Scenario, seed: int | None = None, *, rng: Any = None,
+                 mesa_agents: bool | None = None) -> None:
+        seed = _root_seed(seed, rng)
         streams = make_streams(seed)
         super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,))))
         self.scenario = scenario
@@ -70,8 +82,16 @@ class SimulationModel(mesa.Model):
         self.context = self.world.policy_context(self.pop.segment, self.recorder.pipe.names)
         if mesa_agents if mesa_agents is not None else n <= AGENT_VIEW_LIMIT:
             add_agents(self, n)
+        self.running = not self.done
 
     # --- public ------------------------------------------------------------------------------
+
+    def _refuse_past_horizon(self) -> None:
+        if self.done:
+            self.steps = self.t  # Mesa's step wrapper counted a step that does not happen
+            raise SimulationError(
+                f"the run is over: {self.scenario.name} has {self.world.n_steps} steps and all "
+                "have run (model.running is False); build a new model to run again")
 
     @property
     def done(self) -> bool:
@@ -110,11 +130,21 @@ class SimulationModel(mesa.Model):
         return user_state(self.world, self.pop, self.goals, self.totals, self.t)
 
     def step(self) -> None:
-        """Mesa-style step: advance one slot with the default action."""
+        """Mesa-style step: advance one slot with the default action.
+
+        Raises:
+            SimulationError: The horizon is reached (``running`` is False).
+        """
+        self._refuse_past_horizon()
         self.advance(self.default_action())
 
     def advance(self, action: itf.Action) -> itf.StepRecord:
-        """Advance one time slot under ``action`` (as users see it) and return what happened."""
+        """Advance one time slot under ``action`` (as users see it) and return what happened.
+
+        Raises:
+            SimulationError: The horizon is reached (``running`` is False).
+        """
+        self._refuse_past_horizon()
         itf.validate_action(action, self.context, step=self.t)
         self.observe()  # draws this step's observation noise whether or not the caller looked
         t = self.t
@@ -139,6 +169,7 @@ class SimulationModel(mesa.Model):
         ))
         self.t += 1
         self.steps = self.t
+        self.running = not self.done
         return record
 
     # --- hooks, in step order ----------------------------------------------------------------
@@ -248,3 +279,14 @@ class SimulationModel(mesa.Model):
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+def _root_seed(seed: int | None, rng: Any) -> int:
+    """The run's root seed from Mesa's ``seed=``/``rng=`` conventions (see SimulationModel)."""
+    if seed is not None and rng is not None:
+        raise ValueError("pass either seed or rng, not both")
+    if seed is None and isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        seed = int(rng)
+    elif seed is None:  # a generator, a SeedSequence, ... or None (entropy from the OS)
+        seed = int(np.random.default_rng(rng).integers(0, 2**63 - 1))
+    return seed

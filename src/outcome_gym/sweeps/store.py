@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from outcome_gym._io import dumps, package_versions
+from outcome_gym._io import _fresh_sibling, dumps, package_versions
 from outcome_gym.errors import ResultsError
 from outcome_gym.metrics.flat import describe, flatten
 from outcome_gym.sweeps.ids import canonical
@@ -91,7 +90,7 @@ def write_run(dest: Path, files: dict[str, bytes]) -> bool:
         ResultsError: The folder cannot be written.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    tmp = _fresh_sibling(dest, os.mkdir)  # the user's umask, not mkdtemp's 0700
     try:
         for name, data in sorted(files.items()):
             with open(tmp / name, "wb") as fh:

@@ -14,26 +14,19 @@ where it stopped and its combined output is byte-identical to an uninterrupted s
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from outcome_gym._io import claim_dir
+from outcome_gym._pool import default_workers
 from outcome_gym.errors import ResultsError
 from outcome_gym.sweeps.executor import BACKENDS, execute
 from outcome_gym.sweeps.expand import Plan, RunSpec, expand
 from outcome_gym.sweeps.loading import ExperimentFile, load_experiment
 from outcome_gym.sweeps.store import RUNS, combine, run_state
 from outcome_gym.sweeps.worker import RunTask
-
-
-def default_workers() -> int:
-    """CPUs this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
 
 
 @dataclass
@@ -156,7 +149,8 @@ def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | N
 
     Raises:
         SweepFileError: The experiment or one of its points is invalid (nothing ran).
-        ResultsError: ``out`` already holds runs and ``resume`` is off, or cannot be written.
+        ResultsError: ``out`` already holds runs and ``resume`` is off, is a file or a non-empty
+            folder outcome-gym did not write, or cannot be written.
     """
     if backend not in BACKENDS:
         raise ResultsError(f"expected backend local or dask, got {backend!r}")
@@ -167,6 +161,7 @@ def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | N
         raise ResultsError(
             f"{out_path} already holds runs; pass --resume to continue that sweep (finished runs "
             "are skipped) or --out to start a new one elsewhere")
+    claim_dir(out_path, "sweep", overwrite=True)  # a sweep folder is resumed, never replaced
     with _lock(out_path):
         return _run(plan, out_path, n_workers, backend, address, progress, retries)
 

@@ -47,6 +47,18 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON file written by outcome-gym (a run's summary, a failure record).
+
+    Raises:
+        ResultsError: The file cannot be read or is not JSON.
+    """
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from exc
+
+
 def parquet_bytes(df: pd.DataFrame) -> bytes:
     """A table as Parquet bytes (zstd, no index)."""
     buf = io.BytesIO()

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from outcome_gym.errors import PolicySpecError
+from outcome_gym.errors import PolicySpecError, Problem
 from outcome_gym.policies.bandits import EpsilonGreedyPolicy, LinUCBPolicy, ThompsonPolicy
 from outcome_gym.policies.baseline import RandomPolicy, StaticPolicy
 from outcome_gym.policies.rules import RulesPolicy
@@ -150,17 +150,21 @@ def resolve(name: str) -> Callable[..., Any]:
 def make(name: str, **params: Any) -> Any:
     """Build a policy by registry name, entry-point name or ``module:Attribute``, with parameters.
 
-    The factory is resolved and checked (see the module docstring) and the parameter names are
-    checked against its signature before it is called.
+    The factory is resolved and checked (see the module docstring), and the parameters are
+    checked against its signature (names, and values against their annotations) before it is
+    called.
 
     Raises:
         PolicySpecError: Unknown name, a reference that is not a policy class, a parameter the
-            policy does not take (naming the valid keys), or a value its constructor rejected.
+            policy does not take (naming the valid keys), a value its annotation cannot read, or
+            a value its constructor rejected; one line per problem.
     """
-    from outcome_gym.policies.spec import check_param_names
+    from outcome_gym.policies.spec import param_problems
 
     factory = resolve(name)
-    check_param_names(name, factory, params)
+    problems = param_problems(name, factory, params)
+    if problems:
+        raise PolicySpecError([Problem(file="", path="", message=m) for _, m in problems])
     try:
         return factory(**params)
     except (TypeError, ValueError) as exc:

@@ -28,6 +28,7 @@ from outcome_gym.scenario.yamlio import (
     dump_yaml,
     format_path,
     load_yaml_mapping,
+    nearest_line,
     read_text,
 )
 
@@ -91,7 +92,7 @@ def validate_scenario(
     if found:
         raise ScenarioValidationError(
             [
-                Problem(file=file, path=format_path(p), message=m, line=_line_for(p, lines))
+                Problem(file=file, path=format_path(p), message=m, line=nearest_line(lines, p))
                 for p, m in found
             ]
         )
@@ -155,13 +156,6 @@ def _data_path(loc: tuple[Any, ...], data: Any, absent_ok: bool) -> KeyPath:
             path.append(part)  # a missing or unknown key: name it although it is absent
             node = None
     return tuple(path)
-
-
-def _line_for(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
-    for cut in range(len(path), -1, -1):
-        if path[:cut] in lines:
-            return lines[path[:cut]]
-    return None
 
 
 def _given(value: Any) -> str:
@@ -291,7 +285,7 @@ def _problem_from_error(err: Any, data: Any, file: str, lines: dict[KeyPath, int
         file=file,
         path=format_path(path),
         message=message,
-        line=_line_for(path, lines),
+        line=nearest_line(lines, path),
         suggestion=suggestion,
     )
 

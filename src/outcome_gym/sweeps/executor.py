@@ -17,7 +17,6 @@ survives worker deaths; ``backend="dask"`` uses a Dask cluster (:mod:`.cluster`)
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from outcome_gym._io import read_json
 from outcome_gym.errors import ResultsError
 from outcome_gym.sweeps.store import clean_temporaries, failure_files, run_state, write_run
 from outcome_gym.sweeps.worker import RunTask, Status, run_manifest
@@ -143,13 +143,6 @@ def _settle(task: RunTask, status: Status, runs: Path) -> None:
         write_run(dest, failure_files(manifest, status["error"], status["traceback"]))
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"cannot read {path}: {exc}") from exc
-
-
 def read_summary(run_dir: str | Path) -> dict[str, Any]:
     """The ``summary.json`` of a finished run folder.
 
@@ -158,11 +151,11 @@ def read_summary(run_dir: str | Path) -> dict[str, Any]:
     """
     path = Path(run_dir)
     if not (path / "summary.json").is_file() and (path / "failed.json").is_file():
-        error = _read_json(path / "failed.json").get("error", "")
+        error = read_json(path / "failed.json").get("error", "")
         raise ResultsError(f"{path}: the run failed: {error}")
     if not (path / "summary.json").is_file():
         raise ResultsError(f"{path}: no summary.json (has this run finished?)")
-    return _read_json(path / "summary.json")
+    return read_json(path / "summary.json")
 
 
 def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:

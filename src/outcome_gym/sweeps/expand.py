@@ -37,7 +37,7 @@ from outcome_gym.errors import (
     SweepFileError,
 )
 from outcome_gym.policies import make as make_policy
-from outcome_gym.policies.spec import PolicySpec, param_problems
+from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
 from outcome_gym.scenario.overrides import KeyPathError, set_key
 from outcome_gym.scenario.yamlio import KeyPath, format_path
@@ -345,13 +345,7 @@ class _Expander:
     @staticmethod
     def _policy_problems(spec: PolicySpec, params: dict[str, Any],
                          build: bool) -> list[tuple[KeyPath, str]]:
-        from outcome_gym.policies.registry import resolve
-
-        try:
-            factory = resolve(spec.policy)
-        except OutcomeGymError as exc:
-            return [(("policy",), str(exc))]
-        found = param_problems(spec.policy, factory, params)
+        found = spec.model_copy(update={"params": params}).problems()
         if found or not build:
             return found
         try:  # a checked policy class or registered factory: safe to construct

@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from outcome_gym._io import _fresh_sibling, dumps, package_versions
+from outcome_gym._io import _fresh_sibling, atomic_write, dumps, package_versions, read_json
 from outcome_gym.errors import ResultsError
 from outcome_gym.metrics.flat import describe, flatten
 from outcome_gym.sweeps.ids import canonical
@@ -173,13 +173,6 @@ def _axis_column(kind: str, values: list[Any]) -> pd.Series:
                      dtype=object)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"cannot read {path}: {exc}") from exc
-
-
 def collect(plan: Plan, out: Path) -> pd.DataFrame:
     """One row per planned run, sorted by run id, read from the run folders."""
     runs_dir = out / RUNS
@@ -193,10 +186,10 @@ def collect(plan: Plan, out: Path) -> pd.DataFrame:
                                "policy_name": run.policy, "params": canonical(run.params),
                                "seed": run.seed, "status": state or "missing", "error": None}
         if state == "ok":
-            summary = _read_json(dest / "summary.json")
+            summary = read_json(dest / "summary.json")
             row.update(flatten(plan.base_scenario(run), summary))
         elif state == "failed":
-            row["error"] = str(_read_json(dest / "failed.json").get("error", ""))
+            row["error"] = str(read_json(dest / "failed.json").get("error", ""))
         rows.append(row)
     df = pd.DataFrame(rows)
     head = list(FIXED_COLUMNS)
@@ -210,12 +203,6 @@ def collect(plan: Plan, out: Path) -> pd.DataFrame:
     for col in rest:
         df[col] = df[col].astype("float64")
     return df
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text, newline="\n")
-    os.replace(tmp, path)
 
 
 def _write_dataset(df: pd.DataFrame, dest: Path) -> None:
@@ -280,9 +267,9 @@ def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
 def combine(plan: Plan, out: Path) -> pd.DataFrame:
     """Write runs.csv, dataset/ and manifest.json from the run folders; return the rows."""
     df = collect(plan, out)
-    _atomic_text(out / "runs.csv", df.to_csv(index=False, lineterminator="\n"))
+    atomic_write(out / "runs.csv", df.to_csv(index=False, lineterminator="\n"), "runs.csv")
     _write_dataset(df, out / DATASET)
-    _atomic_text(out / "manifest.json", dumps(sweep_manifest(plan, df)))
+    atomic_write(out / "manifest.json", dumps(sweep_manifest(plan, df)), "sweep manifest")
     return df
 
 

@@ -4,6 +4,8 @@ scenario -> sim -> product -> env -> policies -> metrics -> runner -> sweeps -> 
 compare -> check / studies -> report -> testing / validation / cli. Every import of an outcome_gym module is
 counted, at module level or inside a function, so a lazy import cannot hide a cycle. The one
 exception: a Comparison draws its own report (compare -> report), lazily, when asked to write.
+Mechanisms also never read the scenario schema: they take the compiled world's arrays and
+parameter records (sim/world.py and sim/params.py compile them).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "outcome_gym"
 
 LAYERS: list[set[str]] = [
-    {"errors", "_io", "_pool", "_registration", "__init__"},
+    {"errors", "_io", "_pool", "_progress", "_registration", "__init__"},
     {"scenario", "bundled"},
     {"sim"},
     {"product"},
@@ -73,4 +75,12 @@ def test_no_import_against_the_reading_order(path):
         other = _unit(module)
         if other in RANK and RANK[other] > RANK[me] and (me, other) not in ALLOWED:
             bad.append(f"{path.relative_to(SRC)}:{line} imports {module} ({me} -> {other})")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "sim" / "mechanisms").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_mechanisms_never_read_the_scenario_schema(path):
+    bad = [f"{path.name}:{line} imports {module}" for line, module in _imports(path)
+           if module.startswith("outcome_gym.scenario.schema")]
     assert not bad, "\n".join(bad)

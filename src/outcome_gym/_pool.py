@@ -32,14 +32,21 @@ def default_workers() -> int:
 
 @contextlib.contextmanager
 def _main_hidden() -> Iterator[None]:
-    """Show ``multiprocessing.spawn`` a bare ``__main__`` while it describes the parent."""
+    """Show ``multiprocessing.spawn`` a bare ``__main__`` while it describes the parent.
+
+    Describing the parent also reads the process-wide start method, which fixes it to the
+    platform default as a side effect; it is put back as it was, so the user can still choose.
+    """
     main = sys.modules.get("__main__")
+    method = mp.get_start_method(allow_none=True)
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
         yield
     finally:
         if main is not None:
             sys.modules["__main__"] = main
+        if method is None:
+            mp.set_start_method(None, force=True)
 
 
 if sys.platform != "win32":

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from outcome_gym._io import atomic_dir, dumps, package_versions, write_parquet
+from outcome_gym._progress import progress_bar
 from outcome_gym.errors import OutcomeGymError, PolicyError
 from outcome_gym.metrics.summary import summarize
 from outcome_gym.metrics.tables import StepCollector
@@ -108,14 +108,8 @@ def run(
     model, guard = product.model, product.guardrails
     pol.reset(model.context, model.streams.policy_seed())
     collector = StepCollector(model.world.segment_ids, model.world.element_ids)
-    bar = tqdm(
-        total=model.world.n_steps,
-        disable=not progress,
-        file=sys.stderr,
-        unit="step",
-        desc=f"{scenario.name}/{name}/seed {seed}",
-        leave=False,
-    )
+    bar = progress_bar(total=model.world.n_steps, enabled=progress, unit="step",
+                       desc=f"{scenario.name}/{name}/seed {seed}", leave=False)
     with bar:
         while not product.done:
             obs = product.observe()

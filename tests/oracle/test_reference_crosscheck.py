@@ -38,8 +38,6 @@ weeks) and compares the churned share there as well.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
 
@@ -47,6 +45,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.sim.model import SimulationModel
+from tests.oracle import mesa_reference
 
 REPO = Path(__file__).resolve().parents[2]
 N_USERS = 400
@@ -79,18 +78,6 @@ RATES = (
     "practice.practised",
 )
 STATE = ("trust", "app_habit", "habit", "fatigue", "channel_trust")  # population means at the end
-
-
-def _reference_module():
-    name = "mesa_reference"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "oracle" / "mesa_reference.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _vectorized_rates(scenario, seed: int, names: tuple[str, ...]) -> list[float]:
@@ -134,7 +121,7 @@ VARIANTS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_per_agent_reference_agrees_with_vectorized_model(variant):
-    ref = _reference_module()
+    ref = mesa_reference
     user_model, names = VARIANTS[variant]
     scenario = ref.load_bench_scenario(N_USERS, DAYS)
     scenario = scenario.model_copy(
@@ -161,7 +148,7 @@ def test_per_agent_reference_agrees_with_vectorized_model(variant):
 
 def test_reference_records_every_total_the_model_records():
     """A per-user total added to ``sim/`` must be added to the reference too (and vice versa)."""
-    ref = _reference_module()
+    ref = mesa_reference
     scenario = ref.load_bench_scenario(40, 2)
     model = SimulationModel(scenario, 0, mesa_agents=False)
     while not model.done:

@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 
 from outcome_gym.cli import app
 from outcome_gym.errors import StudyFileError
+from outcome_gym.metrics.flat import flatten
 from outcome_gym.report.study import collect, render, write_study
+from outcome_gym.runner import run
 from outcome_gym.studies import (
     Estimate,
     Fact,
@@ -27,7 +29,7 @@ from outcome_gym.studies import (
     study_names,
 )
 from outcome_gym.studies.common import lift
-from outcome_gym.studies.runs import Job, run_jobs
+from outcome_gym.studies.runs import Job, job_scenario, run_jobs
 from tests.conftest import REPO
 from tests.studies import STUDIES_DIR
 
@@ -106,6 +108,10 @@ def test_runs_come_back_in_job_order_identical_with_and_without_a_pool():
     two = run_jobs(jobs, workers=2, keep=())
     assert [r.job for r in one] == jobs == [r.job for r in two]
     assert [r.metrics for r in one] == [r.metrics for r in two]
+    # each result is its own job's run, not merely the same mapping in both calls
+    for r in one:
+        sc = job_scenario(r.job)
+        assert r.metrics == flatten(sc, run(sc, r.job.policy, r.job.seed).summary)
 
 
 def test_lift_pairs_seed_by_seed():
@@ -168,7 +174,9 @@ from pathlib import Path
 from outcome_gym.policies.baseline import StaticPolicy
 from outcome_gym.studies.base import Fact, StudyResult
 from outcome_gym.studies.common import group, metric, values
-from outcome_gym.studies.runs import Job, run_jobs
+from outcome_gym.metrics.flat import flatten
+from outcome_gym.runner import run
+from outcome_gym.studies.runs import Job, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict
 
 NAME = "toy"

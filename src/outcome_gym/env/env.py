@@ -37,6 +37,7 @@ from outcome_gym.product.objectives import make_objective
 from outcome_gym.product.variants import Variants, build_variants
 from outcome_gym.scenario import Scenario, load_scenario
 from outcome_gym.scenario.overrides import size_overrides, with_overrides
+from outcome_gym.scenario.schema import WEEKDAYS
 from outcome_gym.sim.interface import Action, Observation, PolicyContext, StepRecord
 from outcome_gym.sim.model import SimulationModel
 
@@ -269,7 +270,6 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         return info
 
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 RENDER_USERS = 64
 CELL = 6
 
@@ -280,7 +280,7 @@ def render_ansi(model: SimulationModel) -> str:
     t = min(model.t, w.n_steps - 1)
     day, slot, weekday = w.time_of(t)
     when = (f"step {model.t}/{w.n_steps}  day {day + 1}/{w.n_steps // w.slots_per_day} "
-            f"({WEEKDAYS[weekday % 7]})  slot {slot + 1}/{w.slots_per_day}")
+            f"({WEEKDAYS[weekday].capitalize()})  slot {slot + 1}/{w.slots_per_day}")
     lines = [f"{model.scenario.name}  {when}" + ("  (over)" if model.done else "")]
     lines.append(f"{'segment':<14}{'active':>9}{'sessions':>10}{'clicks':>8}{'minutes':>9}"
                  f"{'progress':>10}   per user so far")

@@ -103,10 +103,9 @@ def flatten(scenario: Scenario, summary: RunSummary | dict[str, Any]) -> dict[st
     out: dict[str, float] = {}
     segs = summary.segments
     n_total = sum(s.n_users for s in segs.values()) or 1
-    out["engagement.index"] = sum(engagement_index(s) * s.n_users for s in segs.values()) / n_total
-    for name in ("engagement.clicks", "engagement.sessions", "engagement.opens",
-                 "engagement.minutes"):
-        out[name] = _overall(summary, _PER_USER[name])
+    out["engagement.index"] = _overall(summary, engagement_index)
+    for name, value in _PER_USER.items():
+        out[name] = _overall(summary, value)
     out["engagement.open_rate"] = _pooled_rate(summary, lambda s: s.engagement.open_rate,
                                                lambda s: s.engagement.delivered_per_user)
     out["engagement.delivered"] = _overall(summary, lambda s: s.engagement.delivered_per_user)

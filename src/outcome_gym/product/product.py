@@ -33,7 +33,6 @@ from outcome_gym.sim.interface import (
     validate_action,
 )
 from outcome_gym.sim.model import SimulationModel
-from outcome_gym.sim.recording import SegmentSums
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,6 @@ class StepResult:
     """What one product step did.
 
     Attributes:
-        observation: What the policy observed before acting.
         action: What users saw (the policy's action after guardrails).
         record: The step's record, with ``guardrail_<kind>`` per-segment sums in
             ``segment_metrics``.
@@ -49,7 +47,6 @@ class StepResult:
             counts of what the guardrail layer changed (zeros with guardrails off).
     """
 
-    observation: Observation
     action: Action
     record: StepRecord
     guardrail_counts: Mapping[str, np.ndarray]
@@ -86,8 +83,6 @@ class Product:
         self.guardrails: GuardrailLayer = make_guardrails(
             self.model.context, guardrails, guardrail_mode
         )
-        world = self.model.world
-        self._segment_sums = SegmentSums(self.model.pop.segment, len(world.segment_ids))
 
     @property
     def context(self) -> PolicyContext:
@@ -124,7 +119,6 @@ class Product:
         guarded = self.guardrails.apply(action, obs)
         record = self.model.advance(guarded.action)
         return StepResult(
-            observation=obs,
             action=guarded.action,
             record=self._with_counts(record, guarded.counts),
             guardrail_counts=guarded.counts,
@@ -132,5 +126,5 @@ class Product:
 
     def _with_counts(self, record: StepRecord, counts: Mapping[str, np.ndarray]) -> StepRecord:
         """The record with the guardrail counts summed per segment among its metrics."""
-        sums = self._segment_sums({f"guardrail_{k}": counts[k] for k in KINDS})
+        sums = self.model.recorder.segments({f"guardrail_{k}": counts[k] for k in KINDS})
         return replace(record, segment_metrics=frozen_map({**record.segment_metrics, **sums}))

@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 
 from outcome_gym._io import atomic_write
 from outcome_gym.check.evaluate import ContractReport
+from outcome_gym.report.tables import md_table
 
 
 def table_lines(reports: list[ContractReport]) -> list[str]:
@@ -66,8 +67,6 @@ def write_junit(reports: list[ContractReport], path: Path) -> None:
 
 def markdown_summary(reports: list[ContractReport]) -> str:
     """Markdown fit for a CI job summary."""
-    from outcome_gym.report.tables import md_table  # report/ sits above check/
-
     out = ["# outcome-gym check", ""]
     for rep in reports:
         mark = "✅" if rep.passed else "❌"

@@ -253,7 +253,7 @@ class SimulationModel(mesa.Model):
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
                                      self._has_colleague, layout, pop.last_layout, colleague,
                                      w.default_layout, w.slot_weight, u[:, :6])
-        failed = out.failed()
+        failed = out.failed
         pop.attention_left = spend_attention(pop.attention_left,
                                              p.context.failure_minutes * failed)
         pop.failures_today += failed.astype(np.int16)

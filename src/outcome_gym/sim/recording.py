@@ -223,9 +223,7 @@ class Recorder:
         for kind in KINDS:
             per_user[f"{kind}_events"] = out.context.events[kind]
             per_user[f"{kind}_failures"] = out.context.failures[kind]
-        per_user["support_tickets"] = sum(
-            f.astype(np.int64) for f in out.context.failures.values()
-        )  # type: ignore[assignment]
+        per_user["support_tickets"] = out.context.failed
         per_user.update(out.events)
         return per_user
 

@@ -17,15 +17,14 @@ survives worker deaths; ``backend="dask"`` uses a Dask cluster (:mod:`.cluster`)
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from outcome_gym._io import read_json
+from outcome_gym._progress import progress_bar
 from outcome_gym.errors import ResultsError
 from outcome_gym.sweeps.store import clean_temporaries, failure_files, run_state, write_run
 from outcome_gym.sweeps.worker import RunTask, Status, run_manifest
@@ -99,8 +98,8 @@ def _run(todo: list[RunTask], runs: Path, done: dict[str, Status], *, workers: i
          in_process: bool, warnings: list[str]) -> None:
     """Dispatch ``todo`` to a backend; record each status (and write its folder) as it arrives."""
     by_id = {t.run_id: t for t in todo}
-    bar = tqdm(total=len(todo), disable=not progress, file=sys.stderr, unit="run", desc=desc,
-               dynamic_ncols=True, smoothing=0.1)
+    bar = progress_bar(total=len(todo), enabled=progress, unit="run", desc=desc,
+                       dynamic_ncols=True, smoothing=0.1)
     failed = 0
 
     def on_status(status: Status) -> None:

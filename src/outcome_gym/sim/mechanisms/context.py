@@ -21,6 +21,7 @@ results (mitchell1989, sears1994); every size here is a design choice (D).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,8 +56,9 @@ class ContextOutcome:
     failures: dict[str, np.ndarray]
     distance: dict[str, np.ndarray]
 
+    @functools.cached_property
     def failed(self) -> np.ndarray:
-        """N int16 failures of any kind (each one a support ticket)."""
+        """N int16 failures of any kind (each one a support ticket), computed once per step."""
         return sum(f.astype(np.int16) for f in self.failures.values())  # type: ignore[return-value]
 
 

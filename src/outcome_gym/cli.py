@@ -321,23 +321,25 @@ def check(
 ) -> None:
     """Check policy contracts: exit 0 if every expectation holds, 1 on a regression, 2 on bad input."""
     from outcome_gym.check import load_contract, plan_lines, run_contract
+    from outcome_gym.check.evaluate import contract_scenarios
     from outcome_gym.report.check import table_lines, write_junit, write_markdown_summary
 
-    loaded = [load_contract(c) for c in contracts]  # bad input fails before anything runs
-    plans = [plan_lines(c, base) for c, base in loaded]  # every scenario too
+    # bad input (a contract, a policy, a scenario) fails before anything runs
+    loaded = [(c, base, contract_scenarios(c, base))
+              for c, base in (load_contract(path) for path in contracts)]
     if dry_run:
-        for lines in plans:
-            for line in lines:
+        for c, base, scenarios in loaded:
+            for line in plan_lines(c, base, scenarios):
                 typer.echo(line)
         return
-    reports = [run_contract(c, base, workers=_workers(workers), update_baseline=update_baseline)
-               for c, base in loaded]
+    reports = [run_contract(c, base, workers=_workers(workers), update_baseline=update_baseline,
+                            scenarios=scenarios)
+               for c, base, scenarios in loaded]
     for line in table_lines(reports):
         typer.echo(line)
     if junit is not None:
         write_junit(reports, junit)
     if summary is not None:
-        summary.parent.mkdir(parents=True, exist_ok=True)
         write_markdown_summary(reports, summary)
     if not all(r.passed for r in reports):
         raise typer.Exit(1)

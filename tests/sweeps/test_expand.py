@@ -15,7 +15,7 @@ import pytest
 
 from outcome_gym.errors import SweepFileError
 from outcome_gym.sweeps import expand, load_experiment, sweep
-from outcome_gym.sweeps.expand import run_id_for
+from outcome_gym.sweeps.ids import run_id_for
 from tests.sweeps.helpers import write_experiment
 
 ROOT = Path(__file__).resolve().parents[2]

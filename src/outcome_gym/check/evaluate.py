@@ -215,14 +215,16 @@ def contract_scenarios(contract: Contract, base: Path) -> list[Scenario]:
     return scenarios
 
 
-def plan_lines(contract: Contract, base: Path) -> list[str]:
+def plan_lines(contract: Contract, base: Path,
+               scenarios: list[Scenario] | None = None) -> list[str]:
     """What ``check`` would run for ``contract`` (``check --dry-run``): runs nothing, builds no
-    policy, writes nothing.
+    policy, writes nothing. ``scenarios``: :func:`contract_scenarios`' result, if already had.
 
     Raises:
         ScenarioError, ContractError: As :func:`contract_scenarios`.
     """
-    scenarios = contract_scenarios(contract, base)
+    if scenarios is None:
+        scenarios = contract_scenarios(contract, base)
     seeds = contract.seeds
     n_runs = 2 * seeds.count * len(scenarios)
     lines = [f"contract {contract.name}: {len(scenarios)} scenario(s) x 2 policies x "
@@ -240,12 +242,17 @@ def plan_lines(contract: Contract, base: Path) -> list[str]:
 
 
 def run_contract(contract: Contract, base: Path, *, workers: int = 1,
-                 update_baseline: bool = False, progress: bool = False) -> ContractReport:
-    """Run a contract: every scenario, every expectation, then the baseline comparison."""
+                 update_baseline: bool = False, progress: bool = False,
+                 scenarios: list[Scenario] | None = None) -> ContractReport:
+    """Run a contract: every scenario, every expectation, then the baseline comparison.
+
+    ``scenarios``: :func:`contract_scenarios`' result, if the caller already loaded them.
+    """
     report = ContractReport(contract=contract)
     cand = contract.candidate.model_copy(update={"label": contract.candidate.label or "candidate"})
     ref = contract.reference.model_copy(update={"label": contract.reference.label or "reference"})
-    scenarios = contract_scenarios(contract, base)
+    if scenarios is None:
+        scenarios = contract_scenarios(contract, base)
     for sc in scenarios:
         cmp = compare(sc, [ref, cand], reference=ref.display, seeds=contract.seeds.count,
                       first_seed=contract.seeds.first, workers=workers, progress=progress)

@@ -212,11 +212,6 @@ def parse_axes(ef: ExperimentFile, labels: list[str]) -> list[Axis]:
     return axes
 
 
-def policy_specs(ef: ExperimentFile) -> list[PolicySpec]:
-    """The experiment's policies, in file order."""
-    return list(ef.experiment.policies)
-
-
 def iter_points(axes: list[Axis]) -> Iterator[dict[str, Any]]:
     """Every combination: grid axes crossed with each zip group (its axes move together)."""
     grid = [a for a in axes if a.group is None]
@@ -370,7 +365,7 @@ def expand(ef: ExperimentFile, *, build: bool = False) -> Plan:
     """
     exp = ef.experiment
     scenarios = resolve_scenarios(ef)
-    policies = policy_specs(ef)
+    policies = list(ef.experiment.policies)
     axes = parse_axes(ef, [p.display for p in policies])
     seeds = exp.seed_list()
     n_points = count_points(ef)
@@ -428,9 +423,7 @@ __all__ = [
     "Axis",
     "Plan",
     "RunSpec",
-    "canonical",
     "count_points",
     "expand",
     "iter_points",
-    "run_id_for",
 ]

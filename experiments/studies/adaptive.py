@@ -62,7 +62,16 @@ from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.runner import RunResult
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
-from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Fact, StudyResult
+from outcome_gym.studies.base import (
+    EMERGENT,
+    FAIL,
+    MECHANISM,
+    PARTIAL,
+    PASS,
+    UNTESTED,
+    Fact,
+    StudyResult,
+)
 from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, moved, ratio, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
@@ -334,6 +343,10 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
                  f"changes {changes}; realised hit rate (predicted element engaged in the "
                  f"session) {hits}",
         status=st, explanation=why,
+        label=EMERGENT,
+        label_why="whether adapting pays is the balance of what right predictions save and what "
+                  "re-finding moved elements costs over many sessions; no one equation sets it",
+        p_values={"slower at low accuracy": p_low, "faster at high accuracy": p_high},
         values={"low_lift": low.mean, "low_p": p_low, "high_lift": high.mean, "high_p": p_high,
                 "instability_lift": inst.mean, "instability_p": p_inst})
     fact10i = Fact(
@@ -352,6 +365,10 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
             "changes costs no search time; the only cost of change is the device-switch failure "
             "(the other device shows the previous session's layout), which costs attention and "
             "trust but does not measurably move task completion."),
+        label=MECHANISM,
+        label_why="a cost of re-finding moved elements is what the layout-memory mechanism's "
+                  "equation charges; the row checks it reaches task completion",
+        p_values={"reordering slower": p_inst},
         values={"lift": inst.mean, "p": p_inst, "minutes_lift": inst_min.mean,
                 "minutes_p": p_inst_min, "device_switch_diff": inst_ds.mean})
     return [fact10, fact10i]

@@ -41,6 +41,7 @@ import pandas as pd
 from pydantic import Field
 
 from outcome_gym.studies.base import (
+    EMERGENT,
     FAIL,
     PARTIAL,
     PASS,
@@ -229,6 +230,10 @@ def _fact(df: pd.DataFrame, p: Params) -> Fact:
                   "users whose un-alerted bill failures rose between 0.10 and 0.40 with its 95% "
                   "interval above 0 (partial: one of the two); not testable when unpaired",
         produced=produced, status=st, explanation=why,
+        label=EMERGENT,
+        label_why="no equation links an alert to un-alerted bills: the effect runs through the "
+                  "shared daily attention budget, sessions and the budget goal together",
+        p_values={"share above 0": est["share_rose"].p_value()} if paired else {},
         values={f"{k}{suffix}": getattr(e, attr) for k, e in est.items()
                 for suffix, attr in (("", "mean"), ("_low", "low"), ("_high", "high"))})
 

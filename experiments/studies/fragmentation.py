@@ -46,12 +46,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
+from scipy.stats import norm
 
 from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.runner import RunResult
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.mechanisms.context import KINDS
-from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult, status
+from outcome_gym.studies.base import (
+    FAIL,
+    MECHANISM,
+    PARTIAL,
+    PASS,
+    Estimate,
+    Fact,
+    StudyResult,
+    status,
+)
 from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
@@ -267,6 +277,7 @@ def _sweep(p: Params, lock: bool) -> list[str]:
 def _fact_arms(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
     kind = "support_contact"
     checks, parts, vals = [], [], {}
+    p_full: dict[str, float] = {}
     for lock in (False, True):
         tags = _sweep(p, lock)
         dist = [float(values(runs[t], metric("fragmentation.layout_distance")).mean())
@@ -286,6 +297,7 @@ def _fact_arms(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
         parts.append(f"{name}: support failure {' -> '.join(f'{r:.1%}' for r in rates)} at mean "
                      f"distance {' -> '.join(f'{d:.2f}' for d in dist)}"
                      + (f" (drops: {', '.join(bad)})" if bad else ""))
+        p_full[f"{name} full above none"] = full.p_value()
         vals |= {f"{name}_full_minus_none": full.mean, f"{name}_full_minus_none_low": full.low,
                  f"{name}_drops": float(len(bad)), f"{name}_rate_full": rates[-1],
                  f"{name}_distance_full": dist[-1]}
@@ -314,7 +326,10 @@ def _fact_arms(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
         explanation="" if ok else (
             "The support failure rate did not rise with strength in every sweep; see the arms "
             "table."),
-        values=vals)
+        label=MECHANISM,
+        label_why="the context mechanism's failure probability rises with layout distance by its "
+                  "own equation (docs/model.md, context events)",
+        p_values=p_full, values=vals)
 
 
 def _fact_users(bins: pd.DataFrame, p: Params, scope: str) -> Fact:
@@ -340,6 +355,11 @@ def _fact_users(bins: pd.DataFrame, p: Params, scope: str) -> Fact:
         explanation="" if ok else (
             f"{m['drops']:.0f} significant drop(s), {m['bins']:.0f} judged bin(s), first-to-last "
             f"z = {m['span_z']:.1f}."),
+        label=MECHANISM,
+        label_why="the same context equation, read per user: failure probability is a rising "
+                  "function of the user's layout distance",
+        p_values={"last bin above first": float(2 * norm.sf(abs(m["span_z"])))
+                  if math.isfinite(m["span_z"]) else math.nan},
         values={f"support_{k}": v for k, v in m.items()} | {f"all_{k}": v for k, v in
                                                             m_all.items()})
 
@@ -389,6 +409,10 @@ def _fact_lock(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
                  f"{eng_none.text()}, the locked {eng_none_lo.text()}"
                  + (f"; sensitivity: {'; '.join(sens)}" if sens else ""),
         status=st, explanation=why,
+        label=MECHANISM,
+        label_why="the guardrail keeps core elements at their default positions by rule, and the "
+                  "context equation weights core positions: restoring follows from both",
+        p_values={"support failure lower": sup.p_value(), "engagement lower": p_eng},
         values={"engagement_lift": eng.mean, "engagement_low": eng.low,
                 "engagement_high": eng.high, "engagement_p": p_eng,
                 "support_diff": sup.mean, "support_diff_high": sup.high,

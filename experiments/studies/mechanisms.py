@@ -28,7 +28,7 @@ from outcome_gym.sim.mechanisms import engagement
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.params import choice_params
 from outcome_gym.sim.population import habit_rate_from_days
-from outcome_gym.studies.base import Estimate, Fact, StudyResult, status
+from outcome_gym.studies.base import MECHANISM, Estimate, Fact, StudyResult, status
 from outcome_gym.studies.spec import StudyParams, params_dict
 
 NAME = "mechanisms"
@@ -125,6 +125,9 @@ def run(params: Params, workers: int = 1, progress: bool = False,
                       f"days; largest day-84 change from one missed day {miss.text('{:.2%}')}",
              status=status(ok7),
              explanation="" if ok7 else "The habit-days distribution or the update moved.",
+             label=MECHANISM,
+             label_why="the habit update's own equation with the segment's habit-days "
+                       "distribution (lally2010's fit) reproduces the curve by construction",
              values={"median": med.mean, "p95": tail.mean, "miss_max": miss.mean}),
         Fact(fact="8 position", scope=f"cascade, {params.slots} equally appealing elements",
              literature="click-through falls with rank; the cascade fits top ranks; swapping the "
@@ -139,6 +142,9 @@ def run(params: Params, workers: int = 1, progress: bool = False,
                         f"{sw[:, 2].mean():.3f}",
              status=status(falls and partial_swap),
              explanation="" if falls and partial_swap else "The position discount or choice moved.",
+             label=MECHANISM,
+             label_why="the cascade's position discount and the choice equation give falling "
+                       "click-through and a partial swap by themselves",
              values={"ctr_first": float(ctr[:, 0].mean()), "ctr_last": float(ctr[:, -1].mean()),
                      "falls": float(falls), "partial_swap": float(partial_swap)}),
     ]

@@ -41,7 +41,16 @@ from outcome_gym.policies.base import BasePolicy
 from outcome_gym.policies.rules import RulesPolicy
 from outcome_gym.scenario.schema import BudgetGoal
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
-from outcome_gym.studies.base import FAIL, PARTIAL, PASS, Estimate, Fact, StudyResult
+from outcome_gym.studies.base import (
+    EMERGENT,
+    FAIL,
+    INPUTS,
+    PARTIAL,
+    PASS,
+    Estimate,
+    Fact,
+    StudyResult,
+)
 from outcome_gym.studies.common import diff, group, lift, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
@@ -53,6 +62,10 @@ HERE = __name__  # studies.timing; its policies are "studies.timing:AlertTiming.
 JIT_RANGE = (-0.25, -0.05)  # grubb2025 -17 to -19% (unarranged), -4 to -8% (arranged); atalay2026
 EARLY_EXTRA_MAX = 0.05  # grubb2025: an early warning added nothing significant
 SUMMARY_MAX = 0.05  # fca2015 (S): annual summaries, no effect
+# why the alert rows are emergent: no equation says when an alert pays; it runs through opens,
+# sessions, goal progress and the budget's spending over the window together
+CHAIN = ("no equation ties an alert's timing to overspend: the effect runs through opens, "
+         "sessions, budget progress and the window's spending together")
 
 
 # --- policies --------------------------------------------------------------------------------
@@ -335,6 +348,7 @@ def _fact_jit(runs: dict[str, list[JobResult]], p: Params, why: str) -> Fact:
         produced=f"overspend {est.text()} (p={pval:.3f}); "
                  f"{_mean(runs['summary'], fn):.4f} -> {_mean(runs['jit'], fn):.4f} per window",
         status=st, explanation="" if st == PASS else why,
+        label=EMERGENT, label_why=CHAIN, p_values={"overspend lower": pval},
         values={"lift": est.mean, "low": est.low, "high": est.high, "p": pval})
 
 
@@ -358,6 +372,8 @@ def _fact_early(runs: dict[str, list[JobResult]], p: Params, why: str) -> Fact:
         produced=f"early warning on top of jit: {extra.text('{:+.1%}')} points; early warning "
                  f"alone vs summary-only: {early.text()}",
         status=st, explanation="" if st == PASS else why,
+        label=EMERGENT, label_why=CHAIN,
+        p_values={"extra above -5 points": extra.p_beyond(-EARLY_EXTRA_MAX, 1)},
         values={"extra": extra.mean, "low": extra.low, "high": extra.high,
                 "early_alone": early.mean})
 
@@ -380,6 +396,11 @@ def _fact_summary(runs: dict[str, list[JobResult]], p: Params) -> Fact:
                   "within +-5% (partial: mean within)",
         produced=f"overspend {est.text()} (p={pval:.3f})",
         status=st, explanation=note,
+        label=INPUTS,
+        label_why="the scenario sends the summary on the budget window's last day, when no "
+                  "adjustment can change that window's spending any more",
+        p_values={"above -5%": est.p_beyond(-SUMMARY_MAX, 1),
+                  "below +5%": est.p_beyond(SUMMARY_MAX, -1)},
         values={"lift": est.mean, "low": est.low, "high": est.high, "p": pval})
 
 
@@ -418,6 +439,7 @@ def _fact_tta(runs: dict[str, list[JobResult]], p: Params) -> Fact:
             "An opened alert credits budget progress and starts a session, and a session is "
             "where users adjust; here the alerts are opened too rarely, or are worth too little, "
             "to move adjustments earlier."),
+        label=EMERGENT, label_why=CHAIN, p_values={"time to adjust shorter": pval},
         values={"lift": est.mean, "low": est.low, "high": est.high, "p": pval,
                 "days_diff": d.mean})
 

@@ -34,7 +34,17 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from outcome_gym.scenario.schema import Scenario
-from outcome_gym.studies.base import FAIL, PARTIAL, PASS, UNTESTED, Estimate, Fact, StudyResult
+from outcome_gym.studies.base import (
+    EMERGENT,
+    FAIL,
+    MECHANISM,
+    PARTIAL,
+    PASS,
+    UNTESTED,
+    Estimate,
+    Fact,
+    StudyResult,
+)
 from outcome_gym.studies.common import group
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict
@@ -49,6 +59,10 @@ TITLE = "Notification volume: diminishing returns and fewer, better notification
 COMMAND = "outcome-gym study volume --workers 2"
 YEAR_DAYS = 364
 BLOCK_WEEKS = 4  # open rate "throughout" is checked in blocks of this many weeks
+VOLUME_WHY = ("fatigue and template wear lower the open log-odds with every send and the opt-out "
+              "hazard rises with the day's volume, each by its own equation")
+REVERSAL_WHY = ("no equation makes fewer sends win later: a reversal has to come from fatigue, "
+                "opt-outs, trust and churn accumulating over months together")
 
 
 class Params(StudyParams):
@@ -229,6 +243,7 @@ def _fact3(arms: dict[int, Weeks], weeks: int, scope: str) -> Fact:
     if len(vols) < 3 or len(nonzero) < 2:
         return Fact(fact="3 volume", scope=scope, literature=literature, criterion=criterion,
                     produced="fewer than three volumes", status=UNTESTED,
+                    label=MECHANISM, label_why=VOLUME_WHY,
                     explanation="Concavity needs at least three volumes, two of them non-zero.")
     opens = {v: per_run(arms[v], window("opens", 0, weeks)) for v in vols}
     rate = {v: per_run(arms[v], window_rate(0, weeks)) for v in nonzero}
@@ -293,6 +308,11 @@ def _fact3(arms: dict[int, Weeks], weeks: int, scope: str) -> Fact:
     return Fact(
         fact="3 volume", scope=scope, literature=literature, criterion=criterion,
         produced=produced, status=st, explanation="; ".join(why) + ("." if why else ""),
+        label=MECHANISM, label_why=VOLUME_WHY,
+        p_values={"first slope above 0": first_slope.p_beyond(0, 1),
+                  "last slope below first": curvature.p_beyond(0, -1),
+                  "open rate lower at the highest volume": rate_all.p_beyond(0, -1),
+                  "opt-outs higher at the highest volume": out_all.p_beyond(0, 1)},
         values={"peak_volume": float(peak), "first_slope": first_slope.mean,
                 "curvature": curvature.mean, "curvature_high": curvature.high,
                 "max_convexity_low": max(c.low for c in convex),
@@ -346,7 +366,7 @@ def _fact4(p: Params, arms: dict[int, Weeks]) -> Fact:
     if p.horizon_days < YEAR_DAYS or weeks < p.early_weeks + p.late_weeks:
         return Fact(fact="4 fewer, better notifications", scope=scope, literature=literature,
                     criterion=criterion, produced=f"horizon {p.horizon_days} days",
-                    status=UNTESTED,
+                    status=UNTESTED, label=EMERGENT, label_why=REVERSAL_WHY,
                     explanation=f"The fact is about many months; it needs a horizon of at least "
                                 f"{YEAR_DAYS} days.")
     low, high = arms[lo], arms[hi]
@@ -400,6 +420,11 @@ def _fact4(p: Params, arms: dict[int, Weeks]) -> Fact:
         fact="4 fewer, better notifications", scope=scope, literature=literature,
         criterion=criterion, produced=produced, status=st,
         explanation=("; ".join(why) + ". " if why else "") + mech,
+        label=EMERGENT, label_why=REVERSAL_WHY,
+        p_values={"low arm loses early": early.p_beyond(0, -1),
+                  "low arm matches late": late.p_beyond(-margin, 1),
+                  "open rate higher early": r_early.p_beyond(0, 1),
+                  "open rate higher late": r_late.p_beyond(0, 1)},
         values={"week1_diff": week1.mean, "early_diff": early.mean, "early_low": early.low,
                 "early_high": early.high,
                 "late_diff": late.mean, "late_low": late.low, "late_high": late.high,
@@ -586,6 +611,9 @@ def _fact_open_rate(p: Params, arms: dict[int, Weeks], note: str) -> Fact | None
                   "day within 15-25%",
         produced=f"open rate {est.text('{:.1%}')}", status=PASS if ok else FAIL,
         explanation="" if ok else note.replace("Calibration caveat: ", ""),
+        label=MECHANISM,
+        label_why="the open equation's intercept and wear are fitted to this target, so a pass "
+                  "checks the fit (and the tray and availability that shape it)",
         values={"open_rate": est.mean, "open_rate_low": est.low, "open_rate_high": est.high})
 
 

@@ -445,7 +445,7 @@ def study(
     """Run studies that test the stylized facts; write results/<study>/ and results/README.md."""
     from outcome_gym._io import check_out_dir, claim_dir
     from outcome_gym.report.study import write_readme, write_study
-    from outcome_gym.studies import resolve, study_names
+    from outcome_gym.studies import resolve, run_study, study_names
     from outcome_gym.studies.runs import runs_cache
 
     root = out or Path("results") / ("_scratch" if fast else "")
@@ -455,8 +455,8 @@ def study(
     for mod, _ in chosen:
         check_out_dir(root / mod.NAME, "study", overwrite=overwrite)
     for mod, params in chosen:
-        result = mod.run(params, workers=_workers(workers),
-                         progress=_show_progress(progress, quiet), runs_dir=runs_cache(root))
+        result = run_study(mod, params, workers=_workers(workers),
+                           progress=_show_progress(progress, quiet), runs_dir=runs_cache(root))
         path = write_study(result, root / mod.NAME, overwrite=overwrite)
         for f in result.facts:
             typer.echo(f"{mod.NAME}: {f.fact} [{f.scope}] {f.status.upper()}: {f.produced}")

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from outcome_gym.analysis.stats import holm
 from outcome_gym.cli import app
 from outcome_gym.errors import StudyFileError
 from outcome_gym.metrics.flat import flatten
@@ -28,6 +29,7 @@ from outcome_gym.studies import (
     study_module,
     study_names,
 )
+from outcome_gym.studies.base import EMERGENT, MECHANISM, holm_within_facts
 from outcome_gym.studies.common import lift
 from outcome_gym.studies.runs import Job, job_scenario, run_jobs
 from tests.conftest import REPO
@@ -46,9 +48,73 @@ def test_estimate_is_mean_with_student_t_interval():
     assert Estimate.of([0.1]).text() == "+10.0%"
 
 
-def test_fact_refuses_unknown_status():
+L = {"label": MECHANISM, "label_why": "one equation"}
+
+
+def test_fact_refuses_unknown_status_and_a_missing_label():
     with pytest.raises(ValueError, match="status"):
-        Fact("1 trap", "x", "lit", "crit", "produced", status="maybe")
+        Fact("1 trap", "x", "lit", "crit", "produced", status="maybe", **L)
+    with pytest.raises(ValueError, match="label one of"):
+        Fact("1 trap", "x", "lit", "crit", "produced", status="pass")
+    with pytest.raises(ValueError, match="label_why"):
+        Fact("1 trap", "x", "lit", "crit", "produced", status="pass", label=EMERGENT)
+
+
+def test_holm_adjusts_by_hand():
+    # sorted p 0.01, 0.03, 0.04 (m = 3): 0.01*3 = 0.03; 0.03*2 = 0.06; 0.04*1 = 0.04 -> kept
+    # monotone at 0.06; NaN stays NaN and does not count in m
+    assert holm([0.04, 0.01, math.nan, 0.03]) == pytest.approx([0.06, 0.03, math.nan, 0.06],
+                                                                nan_ok=True)
+    assert holm([0.9, 0.8]) == [1.0, 1.0]  # capped at 1
+    assert holm([]) == []
+
+
+def test_t_p_value_from_an_interval_equals_the_t_test():
+    from scipy.stats import ttest_1samp
+
+    v = np.array([0.3, 1.1, 0.2, 0.9, 0.6])
+    est = Estimate.of(v)
+    assert est.p_value() == pytest.approx(ttest_1samp(v, 0.0).pvalue, rel=1e-9)
+    assert est.p_beyond(0.25, 1) == pytest.approx(ttest_1samp(v, 0.25).pvalue, rel=1e-9)
+    assert est.p_beyond(0.25, -1) == 1.0  # the mean is not below 0.25: no evidence it is
+    assert math.isnan(Estimate.of([1.0]).p_value())
+
+
+def _fact(fact: str, status: str, **p: float) -> Fact:
+    return Fact(fact, "s", "lit", "crit", "x", status, p_values=p, **L)
+
+
+def test_holm_within_facts_demotes_a_pass_that_does_not_survive():
+    facts = [_fact("1 trap", "pass", a=0.02), _fact("1 trap: rho", "pass", a=0.001, b=0.03),
+             _fact("2 other", "pass", a=0.04), _fact("1 trap", "fail", a=0.5),
+             _fact("1 trap", "pass")]
+    out = holm_within_facts(facts)
+    # fact 1's claims: row p = max of its claims -> 0.02, 0.03, 0.5 (the last row makes none);
+    # Holm: 0.02*3 = 0.06, 0.03*2 = 0.06, 0.5*1 = 0.5
+    assert out[0].p_holm == pytest.approx(0.06) and out[1].p_holm == pytest.approx(0.06)
+    assert out[3].p_holm == pytest.approx(0.5) and out[4].p_holm is None
+    assert out[2].p_holm == pytest.approx(0.04) and out[2].status == "pass"  # alone in fact 2
+    assert [f.status for f in out] == ["partial", "partial", "pass", "fail", "pass"]
+    assert "not after Holm's correction over the 3 rows of fact 1" in out[0].explanation
+    assert facts[0].status == "pass"  # the input is not changed
+
+
+def test_study_source_records_git_blob_hashes(tmp_path):
+    import subprocess
+
+    from outcome_gym.studies.source import blob_hash, study_source
+
+    f = tmp_path / "x.py"
+    f.write_text("print('hi')\n")
+    (tmp_path / "x.yaml").write_text("params: {}\n")
+    want = subprocess.run(["git", "hash-object", str(f)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert blob_hash(f) == want
+    src = study_source(f)
+    assert [s["file"] for s in src] == ["x.py", "x.yaml"]
+    assert src[0]["commit"] is None and src[0]["committed"] is False  # not in a git checkout
+    trap = study_source(STUDIES_DIR / "trap.py")
+    assert trap[0]["blob"] == blob_hash(STUDIES_DIR / "trap.py")
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -128,8 +194,9 @@ def test_study_folder_and_readme_table(tmp_path):
 
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
-    facts = [Fact("3 volume", "s", "lit", "crit", "+1%", "pass"),
-             Fact("1 trap", "s", "lit a|b", "crit", "-2%", "fail", explanation="missing x")]
+    facts = [Fact("3 volume", "s", "lit", "crit", "+1%", "pass", label=EMERGENT,
+                  label_why="several mechanisms", p_values={"up": 0.01}, p_holm=0.02),
+             Fact("1 trap", "s", "lit a|b", "crit", "-2%", "fail", explanation="missing x", **L)]
     res = StudyResult(name="trap", title="T", command="cmd", params={"seeds": 2}, facts=facts,
                       tables={"arms": pd.DataFrame({"a": [1.5, np.nan], "b": ["x", "y"]})},
                       figures={"f": fig}, notes=["note"])
@@ -145,6 +212,10 @@ def test_study_folder_and_readme_table(tmp_path):
     assert "lit a\\|b" in text and "**fail**" in text and "missing x" in text
     assert "Not yet run here: adaptive, crowdout, fragmentation, frontier, mechanisms, timing" in text
     assert "Totals: 1 fail, 1 pass." in text
+    assert "*emergent*: several mechanisms" in text and "| p=0.01 → Holm 0.02 |" in text
+    assert ("By kind: emergent: 1 of 1 rows pass (1 distinct facts); mechanism check: 0 of 1 "
+            "rows pass.") in text
+    assert data["facts"][0]["p"] == 0.01 and data["facts"][1]["p"] is None
 
 
 def test_cli_study_fast_end_to_end(tmp_path):
@@ -200,7 +271,8 @@ def run(params, workers=1, progress=False, runs_dir=None):
     res = group(run_jobs(jobs, workers=workers, runs_dir=runs_dir, keep=()))
     a, b = (values(res[(TINY, pol)], metric("engagement.index")) for pol in
             ("static", f"{__name__}:Still"))
-    fact = Fact("0 toy", __name__, "lit", "crit", f"{a.tolist() == b.tolist()}", "pass")
+    fact = Fact("0 toy", __name__, "lit", "crit", f"{a.tolist() == b.tolist()}", "pass",
+                label="mechanism check", label_why="the same policy")
     return StudyResult(NAME, TITLE, COMMAND, params_dict(params), [fact])
 '''
 
@@ -225,6 +297,7 @@ def test_a_study_elsewhere_runs_by_file_and_its_policies_run_in_spawn_workers(to
     assert data["params"]["seeds"] == 3  # from the file beside the module
     assert data["facts"][0]["scope"] == f"{toy_folder.name}.toy"  # imported by its stable name
     assert data["facts"][0]["produced"] == "True"  # Still == static, run in a worker
+    assert [s["file"] for s in data["source"]] == ["toy.py", "toy.yaml"]  # the files' hashes
 
 
 def test_a_study_is_found_by_name_in_another_folder(toy_folder):

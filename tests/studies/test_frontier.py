@@ -108,11 +108,24 @@ def test_policy_spec_adds_the_objective_and_the_weight():
     assert len(jobs) == 2 * 4 * 6 and len({j.policy for j in jobs}) == 4
 
 
+def test_lambda_star_is_tested_on_held_apart_seeds(fast):
+    p = frontier.Params(**frontier.FAST)
+    held = frontier.test_jobs(p, {"productivity_tool": 0.5, "learning_habits": 0.0})
+    assert {j.seed for j in held} == set(range(1000, 1006))
+    assert not {j.seed for j in held} & set(p.seed_list())
+    assert sorted({(j.scenario, j.tag) for j in held}) == [
+        ("learning_habits", "test lambda=0"), ("productivity_tool", "test lambda=0"),
+        ("productivity_tool", "test lambda=0.5")]
+    b = next(f for f in fast.facts if f.fact.startswith("frontier (b)"))
+    assert "held-apart" in b.criterion and "(held-apart seeds)" in b.produced
+
+
 @pytest.mark.parametrize(("text", "match"), [
     ("weights: [0.0, 1.0]", "at least 3"),
     ("weights: [0.0, 0.6, 0.5, 1.0]", "increasing"),
     ("weights: [0.1, 0.5, 1.0]", "from 0 to 1"),
     ("policy: 'thompson:weight=0.3'", "without weight"),
+    ("seeds: 10\n  test_first_seed: 5", "disjoint from the sweep's seeds"),
 ])
 def test_experiment_file_refuses_bad_parameters(tmp_path, text, match):
     p = tmp_path / "frontier.yaml"

@@ -44,7 +44,7 @@ def test_outcome_policy_gives_fewer_clicks_and_better_completion(fast):
 def test_engagement_and_progress_correlate_strongly_in_this_world(fast):
     f = next(f for f in fast.facts if f.fact == "1 trap: weak correlation")
     assert f.status == "fail"
-    assert 0.70 < f.values["rho"] < 0.86
+    assert 0.70 < f.values["pooled_rho"] < 0.86
 
 
 def test_report_tables_and_figure(fast):

@@ -20,6 +20,7 @@ The bootstrap resamples seed indices with one fixed generator, so intervals are 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -125,3 +126,40 @@ def paired(ref: np.ndarray, pol: np.ndarray, level: float = 0.95,
     return PairedStat(n=n, ref_mean=ref_m, pol_mean=pol_m, diff=float(d.mean()),
                       diff_low=float(lo), diff_high=float(hi), lift=lift, lift_low=lift_lo,
                       lift_high=lift_hi, effect_size=es, p_value=sign_flip_p(d), level=level)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control, any dependence).
+
+    The i-th smallest p is multiplied by ``m - i`` (i from 0), then made monotone non-decreasing
+    in that order and capped at 1 (Holm 1979). NaN p-values are left NaN and not counted in ``m``.
+
+    Args:
+        p_values: The family's raw p-values, in any order.
+
+    Returns:
+        The adjusted p-values, in the input's order.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, math.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    running = 0.0
+    for rank, i in enumerate(ok[np.argsort(p[ok], kind="stable")]):
+        running = max(running, min(1.0, float(p[i]) * (m - rank)))
+        out[i] = running
+    return [float(v) for v in out]
+
+
+def t_p_value(mean: float, low: float, high: float, n: int, level: float = 0.95) -> float:
+    """Two-sided one-sample t p-value for mean = 0, recovered from a Student-t interval.
+
+    The interval's half-width is ``t_{n-1} * se``, so ``se`` and the t statistic follow; NaN when
+    the interval is undefined (n < 2).
+    """
+    if n < 2 or not all(math.isfinite(v) for v in (mean, low, high)):
+        return math.nan
+    se = (high - low) / 2 / float(student_t.ppf(0.5 + level / 2, n - 1))
+    if se <= 0:
+        return 1.0 if mean == 0 else 0.0
+    return float(2 * student_t.sf(abs(mean) / se, n - 1))

@@ -12,7 +12,6 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pandas as pd
 from outcome_gym._io import atomic_dir, atomic_write, dumps, package_versions
 from outcome_gym.report.figures import save_png
 from outcome_gym.report.tables import md_table
-from outcome_gym.studies.base import StudyResult
+from outcome_gym.studies.base import StudyResult, fact_family
 
 
 def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
@@ -41,9 +40,11 @@ def render_report(result: StudyResult) -> str:
         lines += [note, ""]
     lines += ["## Facts", ""]
     for f in result.facts:
-        lines += [f"- **{f.fact} — {f.scope}: {f.status}.** {f.produced}. "
-                  f"Criterion: {f.criterion}. Literature: {f.literature}."
-                  + (f" {f.explanation}" if f.explanation else "")]
+        lines += [f"- **{f.fact} — {f.scope}: {f.status}** ({f.label}: {f.label_why}). "
+                  f"{f.produced}. Criterion: {f.criterion}{_p_text(f.as_dict())}. "
+                  f"Literature: {f.literature}." + (f" {f.explanation}" if f.explanation else "")]
+    if result.source:
+        lines += ["", "Study files: " + "; ".join(_source_text(s) for s in result.source) + "."]
     lines.append("")
     for name in result.figures:
         lines += [f"![{name}](figures/{name}.png)", ""]
@@ -68,7 +69,8 @@ def write_study(result: StudyResult, out: str | Path, *, overwrite: bool = False
             "title": result.title,
             "command": result.command,
             "params": result.params,
-            "facts": [asdict(f) for f in result.facts],
+            "facts": [f.as_dict() for f in result.facts],
+            "source": result.source,
             "versions": package_versions(("outcome-gym", "numpy", "mesa")),
         }
         (tmp / "facts.json").write_text(dumps(payload))
@@ -83,20 +85,55 @@ def write_study(result: StudyResult, out: str | Path, *, overwrite: bool = False
 HEADER = """# Results: does outcome-gym reproduce what is known?
 
 Each row is one stylized fact or claim of `docs/calibration.md` as one study of
-`experiments/studies/` tested it: what the literature says, the criterion fixed before the run,
-what outcome-gym produced (mean with a 95% interval over seeds; lifts are paired against the
-reference on the same seeds), pass or fail, and the command that regenerates it. Where a fact is
-not reproduced the row says so and names the mechanism that is missing or what differs. Every
-parameter is inside docs/calibration.md's ranges (the scenario files cite their rows). One scenario
-was changed while a study was being written: productivity_tool's default layout was reordered in
-the commit that added the trap study (focus mode 4th, feed 6th; the scenario file says so), a design
-choice, not a calibrated number. One calibration target is missed and has its own row: the
-realised open rate of a notification.
+`experiments/studies/` tested it: what the literature says, the criterion, what outcome-gym
+produced (mean with a 95% interval over seeds; lifts are paired against the reference on the same
+seeds), pass or fail, and the command that regenerates it. Where a fact is not reproduced the row
+says so and names the mechanism that is missing or what differs.
+
+**What a pass is evidence of.** The *kind* column labels every row before its result is read:
+*emergent* — the criterion is implied neither by any single mechanism's equation nor by the
+scenario's inputs, so a pass is evidence the mechanisms together produce the fact; *mechanism
+check* — one mechanism's equation produces it by itself (a pass checks the implementation and the
+calibration, nothing more); *follows from inputs* — the scenario's inputs imply it (for example
+elements whose appeal and value are negatively correlated make any appeal-chasing learner lose
+value). One line says why.
+
+**Criteria and multiplicity.** Criteria are written in the study's module and its parameters in
+its YAML file before the run; the *study files* column gives both files' git blob hashes and
+whether they were committed unchanged when the row was produced (`git log --find-object=<hash>`
+finds the commit). The *p* column is the largest p-value of the row's significance claims (all must
+hold) and, after the arrow, that p after Holm's correction over the rows of the same fact; a pass
+that does not survive the correction is shown as partial. Selected-then-tested rows (frontier b's
+best λ) are tested on seeds held apart from the selection.
+
+**Scenario changes made while studies were written** (from `git log` of
+`src/outcome_gym/bundled/`; disclosed here): productivity_tool's default layout was reordered in
+the commit that added the trap study (6fa8ca6: focus mode moved from 3rd to 4th, "neither the
+engagement- nor the outcome-optimal order, so both kinds of personalization have room to move it")
+— a design choice made while the trap study was being written, not a calibrated number; and
+learning_habits' habit-days clip was narrowed from 10–400 to lally2010's 18–254 days in the commit
+that added the frontier study (5a3dfa0). No bundled scenario was changed for model v2 (issue #14)
+except to add optional keys whose defaults leave the old behaviour.
 
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with
 `make experiments` (about {minutes} on 2 cores).
 """
+
+
+def _p_text(fact: dict[str, Any]) -> str:
+    p = fact.get("p")
+    if p is None:
+        return ""
+    text = f" (p={p:.3g}" if math.isfinite(p) else " (p=n/a"
+    holm = fact.get("p_holm")
+    return text + (f" → Holm {holm:.3g})" if isinstance(holm, float) and math.isfinite(holm)
+                   else ")")
+
+
+def _source_text(source: dict[str, Any]) -> str:
+    state = "committed" if source.get("committed") else "uncommitted changes"
+    return f"{source['file']} {str(source['blob'])[:10]} ({state})"
 
 
 def _fact_key(fact: dict[str, Any]) -> tuple[int, str]:
@@ -111,18 +148,39 @@ def collect(results_dir: Path) -> list[dict[str, Any]]:
         data = json.loads(path.read_text())
         for fact in data["facts"]:
             rows.append({**fact, "study": data.get("study", path.parent.name),
-                         "command": data["command"]})
+                         "command": data["command"], "source": data.get("source", [])})
     rows.sort(key=_fact_key)
     return rows
+
+
+def _kind_text(row: dict[str, Any]) -> str:
+    label = row.get("label") or "unlabelled"
+    return f"*{label}*: {row['label_why']}" if row.get("label_why") else f"*{label}*"
+
+
+def _label_totals(rows: list[dict[str, Any]]) -> str:
+    """Passes by kind, and how many distinct facts the emergent passes cover."""
+    parts = []
+    for label in ("emergent", "mechanism check", "follows from inputs", "unlabelled"):
+        mine = [r for r in rows if (r.get("label") or "unlabelled") == label]
+        if not mine:
+            continue
+        passes = [r for r in mine if r["status"] == "pass"]
+        facts = sorted({fact_family(str(r['fact'])) for r in passes})
+        parts.append(f"{label}: {len(passes)} of {len(mine)} rows pass"
+                     + (f" ({len(facts)} distinct facts)" if label == "emergent" else ""))
+    return "By kind: " + "; ".join(parts) + "."
 
 
 def render(rows: list[dict[str, Any]], minutes: str = "12 minutes",
            studies: Sequence[str] = ()) -> str:
     """The README text (``studies``: every study there is, to name those not yet run)."""
-    head = ["fact", "where", "literature", "criterion", "outcome-gym produced", "result",
-            "why (mechanism), caveats", "regenerate"]
-    cells = [[r["fact"], r["scope"], r["literature"], r["criterion"], r["produced"],
-              f"**{r['status']}**", r.get("explanation", ""), f"`{r['command']}`"] for r in rows]
+    head = ["fact", "where", "kind", "literature", "criterion", "outcome-gym produced", "p → Holm",
+            "result", "why (mechanism), caveats", "study files", "regenerate"]
+    cells = [[r["fact"], r["scope"], _kind_text(r), r["literature"], r["criterion"],
+              r["produced"], _p_text(r).strip(" ()"), f"**{r['status']}**",
+              r.get("explanation", ""), "; ".join(_source_text(s) for s in r["source"]),
+              f"`{r['command']}`"] for r in rows]
     lines = [HEADER.replace("{minutes}", minutes), "", md_table(head, cells)]
     missing = [n for n in studies if not any(r["study"] == n for r in rows)]
     if missing:
@@ -130,7 +188,8 @@ def render(rows: list[dict[str, Any]], minutes: str = "12 minutes",
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    lines += ["", "Totals: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".", ""]
+    lines += ["", "Totals: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + "."]
+    lines += [_label_totals(rows), ""]
     return "\n".join(lines)
 
 

@@ -10,18 +10,26 @@ and whether that passes the fact's stated criterion. :func:`write_study` writes
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from outcome_gym.analysis.stats import t_interval
+from outcome_gym.analysis.stats import holm, t_interval, t_p_value
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PASS, FAIL, PARTIAL, UNTESTED = "pass", "fail", "partial", "not testable"
 STATUSES = (PASS, FAIL, PARTIAL, UNTESTED)
+
+# What a row's pass is evidence of (docs/experiments.md, "Honest rows"):
+EMERGENT = "emergent"  # implied by no single mechanism's equation and not by the scenario's inputs
+MECHANISM = "mechanism check"  # one mechanism's equation reproduces the fact by itself
+INPUTS = "follows from inputs"  # the scenario's inputs (e.g. appeal-value correlation) imply it
+LABELS = (EMERGENT, MECHANISM, INPUTS)
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,20 @@ class Estimate:
             return fmt.format(self.mean)
         return f"{fmt.format(self.mean)} [{fmt.format(self.low)}, {fmt.format(self.high)}]"
 
+    def p_value(self) -> float:
+        """Two-sided t p-value for mean = 0 from the interval (NaN when n < 2)."""
+        return t_p_value(self.mean, self.low, self.high, self.n)
+
+    def p_beyond(self, bound: float, side: int) -> float:
+        """p-value of the claim "the mean is above (``side`` = +1) / below (-1) ``bound``".
+
+        The two-sided t test of mean = ``bound`` when the mean lies on the claimed side (its 95%
+        interval excludes ``bound`` exactly when p < 0.05), else 1.
+        """
+        if not side * (self.mean - bound) > 0:
+            return 1.0
+        return t_p_value(self.mean - bound, self.low - bound, self.high - bound, self.n)
+
     def as_dict(self) -> dict[str, float | int]:
         """JSON-ready."""
         return asdict(self)
@@ -64,6 +86,13 @@ class Fact:
         status: ``pass``, ``fail``, ``partial`` or ``not testable``.
         explanation: For anything but a pass: which mechanism is missing or what differs.
         values: The numbers behind ``produced`` (tests read these).
+        label: What a pass would be evidence of: ``emergent``, ``mechanism check`` or
+            ``follows from inputs`` (:data:`LABELS`); required.
+        label_why: One line justifying the label.
+        p_values: The p-value of every significance claim the criterion makes (all must hold,
+            so the row's p is their maximum); empty when the criterion makes none.
+        p_holm: The row's p after Holm's correction across the rows of its fact that make
+            significance claims (set by :func:`holm_within_facts`).
     """
 
     fact: str
@@ -74,15 +103,78 @@ class Fact:
     status: str
     explanation: str = ""
     values: dict[str, float] = field(default_factory=dict)
+    label: str = ""
+    label_why: str = ""
+    p_values: dict[str, float] = field(default_factory=dict)
+    p_holm: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"expected status one of {STATUSES}, got {self.status!r}")
+        if self.label not in LABELS:
+            raise ValueError(f"expected label one of {LABELS}, got {self.label!r} "
+                             f"(fact {self.fact!r}, {self.scope!r})")
+        if not self.label_why.strip():
+            raise ValueError(f"expected a one-line label_why for fact {self.fact!r}")
+
+    @property
+    def p(self) -> float | None:
+        """The row's p: the largest p of its significance claims (``None``: it makes none)."""
+        finite = [v for v in self.p_values.values() if math.isfinite(v)]
+        if len(finite) < len(self.p_values):
+            return math.nan
+        return max(finite) if finite else None
+
+    @property
+    def family(self) -> str:
+        """The fact a row belongs to for multiplicity (:func:`fact_family`)."""
+        return fact_family(self.fact)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the row's ``p``."""
+        return {**asdict(self), "p": self.p}
+
+
+def fact_family(fact: str) -> str:
+    """A row's fact: its leading number, else its name up to the first ':'.
+
+    ``"1 trap: weak correlation"`` -> ``"1"``; ``"frontier (b) price"`` -> ``"frontier (b) price"``.
+    """
+    m = re.match(r"\s*(\d+)", fact)
+    return m.group(1) if m else fact.split(":")[0].strip()
 
 
 def status(ok: bool) -> str:
     """``pass`` or ``fail``."""
     return PASS if ok else FAIL
+
+
+def holm_within_facts(facts: list[Fact], alpha: float = ALPHA) -> list[Fact]:
+    """Holm's correction within each fact; a pass that does not survive it becomes a partial.
+
+    The family of a row is :attr:`Fact.family`; only rows making significance claims take part
+    (``m`` is their number). A passing row whose adjusted p is at least ``alpha`` is demoted to
+    ``partial`` with a sentence saying so; every participating row gets ``p_holm``.
+    """
+    out = list(facts)
+    families: dict[str, list[int]] = {}
+    for i, f in enumerate(facts):
+        if f.p is not None:
+            families.setdefault(f.family, []).append(i)
+    for members in families.values():
+        adjusted = holm([facts[i].p for i in members])  # type: ignore[misc]
+        for i, adj in zip(members, adjusted, strict=True):
+            f = facts[i]
+            change: dict[str, Any] = {"p_holm": adj}
+            if f.status == PASS and not adj < alpha:
+                change["status"] = PARTIAL
+                change["explanation"] = " ".join(filter(None, [
+                    f.explanation,
+                    f"Significant alone (p={f.p:.3g}) but not after Holm's correction over the "
+                    f"{len(members)} rows of fact {f.family} that make significance claims "
+                    f"(adjusted p={adj:.3g})."]))
+            out[i] = replace(f, **change)
+    return out
 
 
 @dataclass
@@ -98,6 +190,7 @@ class StudyResult:
         tables: Named tables (each becomes ``<name>.csv``).
         figures: Named figures (each becomes ``figures/<name>.png``).
         notes: Paragraphs for the report (method, caveats).
+        source: The study files that produced it (:func:`outcome_gym.studies.source.study_source`).
     """
 
     name: str
@@ -108,3 +201,4 @@ class StudyResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    source: list[dict[str, Any]] = field(default_factory=list)

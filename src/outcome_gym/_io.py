@@ -47,6 +47,27 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
 
 
+def confined(path: Path, base_dir: Path, *, what: str = "file") -> Path:
+    """``path`` resolved against ``base_dir``, refusing a relative path that leaves the folder.
+
+    A file named inside another file (a rules file in a sweep, a scenario in a contract) is read
+    relative to that file's folder; an absolute path is the user's explicit choice and is kept.
+
+    Raises:
+        ValueError: A relative path whose normalised form (``..`` and symlinks resolved) lies
+            outside ``base_dir``.
+    """
+    if path.is_absolute():
+        return path
+    base = base_dir.resolve()
+    target = (base / path).resolve()
+    if not target.is_relative_to(base):
+        raise ValueError(f"expected a {what} inside {base} (a relative path may not leave the "
+                         f"folder of the file that names it; give an absolute path to read one "
+                         f"elsewhere), got '{path}'")
+    return base / path
+
+
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON file written by outcome-gym (a run's summary, a failure record).
 

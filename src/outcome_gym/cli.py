@@ -14,13 +14,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from outcome_gym import __version__
 from outcome_gym.errors import InputError, OutcomeGymError, ScenarioError
-from outcome_gym.scenario import bundled_scenarios, load_scenario, scenario_json_schema
+from outcome_gym.scenario import bundled_scenarios, load_scenario
 
 if TYPE_CHECKING:
     from outcome_gym.metrics.summary import RunSummary
@@ -65,6 +65,12 @@ def _main(
     """Simulate what a personalization policy does to engagement, outcomes and coherence."""
 
 
+def _refuse(option: str, message: str) -> NoReturn:
+    """One line on stderr naming the option, exit 2 (bad input)."""
+    typer.echo(f"error: {option}: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
 @app.command()
 @_bad_input_exits_2
 def validate(
@@ -75,6 +81,10 @@ def validate(
         str | None, typer.Option(help="Treat every file as this kind: scenario, sweep, contract, "
                                       "rules or study (default: detect).")
     ] = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="Check rules files' ids (segments, slots, events, "
+                                      "elements) against this scenario (a bundled name or path).")
+    ] = None,
 ) -> None:
     """Check files; print one line per problem. Exit 0 if all are valid, 2 if not.
 
@@ -84,12 +94,11 @@ def validate(
     from outcome_gym.validation import KINDS, validate_file
 
     if kind is not None and kind not in KINDS:
-        raise typer.BadParameter(f"expected one of {', '.join(KINDS)}, got {kind!r}",
-                                 param_hint="--kind")
+        _refuse("--kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
     bad = 0
     for f in files:
         try:
-            what = validate_file(f, kind)
+            what = validate_file(f, kind, scenario)
         except InputError as exc:
             bad += 1
             for problem in exc.problems:
@@ -104,10 +113,17 @@ def validate(
 @app.command()
 @_bad_input_exits_2
 def schema(
+    kind: Annotated[
+        str, typer.Option(help="The file kind: scenario, sweep, contract, rules or study.")
+    ] = "scenario",
     indent: Annotated[int, typer.Option(help="JSON indentation.")] = 2,
 ) -> None:
-    """Print the JSON Schema of scenario files (point your editor's YAML plugin at it)."""
-    typer.echo(json.dumps(scenario_json_schema(), indent=indent))
+    """Print the JSON Schema of a file kind (point your editor's YAML plugin at it)."""
+    from outcome_gym.validation import KINDS, json_schema
+
+    if kind not in KINDS:
+        _refuse("--kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
+    typer.echo(json.dumps(json_schema(kind), indent=indent))
 
 
 @app.command()
@@ -126,8 +142,7 @@ def _backend(backend: str | None, address: str | None) -> str:
     """The executor backend of ``--backend``/``--address`` (exit 2 on a bad combination)."""
     chosen = backend or ("dask" if address else "local")
     if chosen not in ("local", "dask"):
-        typer.echo(f"error: --backend: expected local or dask, got {chosen!r}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        _refuse("--backend", f"expected local or dask, got {chosen!r}")
     if address and chosen != "dask":
         typer.echo("error: --address needs --backend dask", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)

@@ -49,8 +49,11 @@ def detect_kind(source: str | Path) -> str:
     return "scenario"
 
 
-def validate_file(source: str | Path, kind: str | None = None) -> str:
+def validate_file(source: str | Path, kind: str | None = None,
+                  scenario: str | Path | None = None) -> str:
     """Validate ``source`` as ``kind`` (detected when None); a short description when valid.
+
+    ``scenario`` (a bundled name or path): check a rules file's ids against it too.
 
     Raises:
         InputError: Every problem found (a ScenarioError, SweepFileError, ContractError,
@@ -60,6 +63,8 @@ def validate_file(source: str | Path, kind: str | None = None) -> str:
     kind = kind or detect_kind(source)
     if kind not in KINDS:
         raise ValueError(f"expected a kind among {', '.join(KINDS)}, got {kind!r}")
+    if kind == "rules":
+        return _rules(source, scenario)
     return _VALIDATORS[kind](source)
 
 
@@ -85,11 +90,47 @@ def _contract(source: str | Path) -> str:
     return "contract file"
 
 
-def _rules(source: str | Path) -> str:
-    from outcome_gym.policies.rules import load_rules
+def _rules(source: str | Path, scenario: str | Path | None = None) -> str:
+    from outcome_gym.errors import RulesFileError
+    from outcome_gym.policies.rules import read_rules, rules_problems
 
-    spec = load_rules(Path(source))
-    return f"rules file ({len(spec.rules)} rules)"
+    spec, file, lines = read_rules(Path(source))
+    if scenario is None:
+        return f"rules file ({len(spec.rules)} rules; give --scenario to check its ids)"
+    from outcome_gym.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    problems = rules_problems(spec, sc, file, lines)
+    if problems:
+        raise RulesFileError(problems)
+    return f"rules file ({len(spec.rules)} rules, checked against {sc.name})"
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of a file kind (for editors and external validators).
+
+    A study file's ``params`` is an open object here: each study checks its own (``outcome-gym
+    validate`` does).
+
+    Raises:
+        ValueError: An unknown ``kind``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"expected a kind among {', '.join(KINDS)}, got {kind!r}")
+    from outcome_gym.check.contract import Contract
+    from outcome_gym.policies.rules import RulesSpec
+    from outcome_gym.scenario import scenario_json_schema
+    from outcome_gym.studies.spec import StudyFileSchema
+    from outcome_gym.sweeps.schema import Experiment
+
+    if kind == "scenario":
+        return scenario_json_schema()
+    model = {"sweep": Experiment, "contract": Contract, "rules": RulesSpec,
+             "study": StudyFileSchema}[kind]
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"outcome-gym {kind} file"
+    return schema
 
 
 def _study(source: str | Path) -> str:
@@ -102,4 +143,4 @@ def _study(source: str | Path) -> str:
 _VALIDATORS: dict[str, Any] = {"scenario": _scenario, "sweep": _sweep, "contract": _contract,
                                "rules": _rules, "study": _study}
 
-__all__ = ["KINDS", "detect_kind", "validate_file"]
+__all__ = ["KINDS", "detect_kind", "json_schema", "validate_file"]

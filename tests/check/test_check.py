@@ -160,3 +160,30 @@ def test_markdown_summary_escapes_cells_and_is_written_whole(tmp_path):
     assert "| a\\|b | verdict_not | harm | trap | **FAIL** |" in text
     path = write_markdown_summary([rep], tmp_path / "out" / "s.md")
     assert path.read_text() == text and sorted(p.name for p in path.parent.iterdir()) == ["s.md"]
+
+
+def test_paths_a_contract_names_may_not_leave_its_folder(tmp_path):
+    (tmp_path / "sub").mkdir()
+    p = _contract(tmp_path / "sub", baseline="../elsewhere.json")
+    res = runner.invoke(app, ["check", str(p), "--dry-run"])
+    assert res.exit_code == 2
+    assert "baseline: expected a baseline file inside" in res.stderr
+    assert not (tmp_path / "elsewhere.json").exists()
+    doc = json.loads(p.read_text())
+    doc.pop("baseline")
+    doc["scenarios"] = ["../tiny.yaml"]
+    p.write_text(json.dumps(doc))
+    res = runner.invoke(app, ["validate", str(p)])
+    assert res.exit_code == 2
+    assert "scenarios[0]: expected a scenario file inside" in res.stderr
+
+
+def test_a_contract_reads_a_rules_file_from_its_own_folder(tmp_path):
+    from tests.conftest import FIXTURES
+
+    (tmp_path / "rules.yaml").write_text((FIXTURES / "tiny_rules.yaml").read_text())
+    p = _contract(tmp_path, candidate="rules", params={"rules": "rules.yaml"})
+    contract, base = load_contract(p)
+    report = run_contract(contract, base)  # run from any working directory
+    assert [s.display for s in report.comparisons["tiny"].policies] == ["reference", "candidate"]
+    assert report.comparisons["tiny"].policies[1].params["rules"]["name"] == "midweek_alerts"

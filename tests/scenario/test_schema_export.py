@@ -144,3 +144,35 @@ def test_schema_command_in_a_subprocess() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     jsonschema.Draft202012Validator.check_schema(json.loads(proc.stdout))
+
+
+REPO = Path(__file__).resolve().parents[2]
+# every shipped file of each kind: the printed schema must accept it, and reject a stray key
+SHIPPED = {
+    "sweep": sorted((REPO / "experiments" / "sweeps").glob("*.yaml")),
+    "contract": sorted((REPO / "examples" / "ci").glob("*contract*.yaml")),
+    "rules": [REPO / "tests" / "fixtures" / "tiny_rules.yaml"],
+    "study": sorted((REPO / "experiments" / "studies").glob("*.yaml")),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SHIPPED))
+def test_schema_of_each_file_kind_accepts_the_shipped_files_and_rejects_a_stray_key(kind):
+    result = CliRunner().invoke(app, ["schema", "--kind", kind])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["title"] == f"outcome-gym {kind} file"
+    validator = jsonschema.Draft202012Validator(schema)
+    assert SHIPPED[kind], f"no shipped {kind} file found"
+    for path in SHIPPED[kind]:
+        data = yaml.safe_load(path.read_text())
+        assert _messages(validator, data) == [], path
+    assert _messages(validator, {**data, "stray_key": 1})
+
+
+def test_schema_refuses_an_unknown_kind():
+    result = CliRunner().invoke(app, ["schema", "--kind", "nope"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error: --kind: expected one of scenario, sweep, contract, "
+                                     "rules, study, got 'nope'")

@@ -11,6 +11,7 @@ Each behaves like ``static`` (so its results match a static run) until its trigg
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -71,7 +72,10 @@ class SlowPolicy(StaticPolicy):
 def write_experiment(path: Path, **fields) -> Path:
     """An experiment file on tests/fixtures/tiny.yaml (small population, few days) by default."""
     tiny = Path(__file__).resolve().parents[1] / "fixtures" / "tiny.yaml"
-    doc = {"name": "t", "scenarios": [os.path.relpath(tiny, path.parent)],
+    beside = path.parent / "tiny.yaml"  # a relative path may not leave the file's folder
+    if not beside.exists():
+        shutil.copyfile(tiny, beside)
+    doc = {"name": "t", "scenarios": ["tiny.yaml"],
            "grid": {"population.size": [40], "clock.horizon_days": [2]},
            "policies": ["static"], "seeds": {"count": 2}}
     doc.update(fields)

@@ -205,3 +205,22 @@ def test_sweep_file_problems_are_sweep_file_errors(tmp_path):
         load_experiment(tmp_path / "bad.yaml")
     with pytest.raises(SweepFileError, match="policies"):
         plan_of(tmp_path, policies=[])
+
+
+def test_paths_a_sweep_file_names_may_not_leave_its_folder(tmp_path):
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(SweepFileError, match=r"exp.yaml:\d+: scenarios\[0\]: expected a scenario "
+                                             r"file inside .* got '\.\./tiny.yaml'"):
+        plan_of(tmp_path / "sub", scenarios=["../tiny.yaml"])
+    rules = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_rules.yaml"
+    (tmp_path / "r.yaml").write_text(rules.read_text())
+    with pytest.raises(SweepFileError, match=r"policy 'rules:rules=\.\./r\.yaml': .*expected a "
+                                             r"rules file inside"):
+        plan_of(tmp_path / "sub", policies=["rules:rules=../r.yaml"])
+    plan = plan_of(tmp_path, policies=["rules:rules=r.yaml"])  # beside the file: read from there
+    assert plan.runs[0].params["rules"]["name"] == "midweek_alerts"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(rules.read_text().replace("segments: [saver]", "segments: [savers]"))
+    with pytest.raises(SweepFileError, match=r"bad.yaml:\d+: rules\[0\].when.segments\[0\]: "
+                                             r"expected a segment id, got 'savers'"):
+        plan_of(tmp_path, policies=["rules:rules=bad.yaml"])

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from outcome_gym._io import confined
 from outcome_gym.analysis.stats import PairedStat, t_interval
 from outcome_gym.check import baseline as bl
 from outcome_gym.check.contract import (
@@ -29,6 +30,7 @@ from outcome_gym.check.contract import (
 from outcome_gym.compare import Comparison, compare
 from outcome_gym.errors import ContractError, PolicyError
 from outcome_gym.scenario import Scenario
+from outcome_gym.scenario.loading import scenario_source
 from outcome_gym.scenario.overrides import size_overrides, with_overrides
 
 
@@ -63,13 +65,28 @@ class ContractReport:
         return all(r.passed for r in self.results)
 
 
-def _scenario_for(contract: Contract, source: str, base: Path) -> Scenario:
-    path = Path(source)
-    if not path.is_absolute() and (base / path).exists():
-        path = base / path
-    return with_overrides(path if path.exists() else source,
-                          size_overrides(contract.population, contract.horizon_days),
+def _scenario_for(contract: Contract, i: int, base: Path) -> Scenario:
+    source = contract.scenarios[i]
+    try:
+        target = scenario_source(source, base)
+    except ValueError as exc:
+        raise ContractError.one(str(exc), path=f"scenarios[{i}]") from None
+    return with_overrides(target, size_overrides(contract.population, contract.horizon_days),
                           file=str(source))
+
+
+def baseline_path(contract: Contract, base: Path) -> Path | None:
+    """Where the contract's baseline file is (``None``: it has none).
+
+    Raises:
+        ContractError: A relative path that leaves the contract's folder.
+    """
+    if not contract.baseline:
+        return None
+    try:
+        return confined(Path(contract.baseline), base, what="baseline file")
+    except ValueError as exc:
+        raise ContractError.one(str(exc), path="baseline") from None
 
 
 def _fmt(x: float | None, pct: bool | str = False) -> str:
@@ -209,7 +226,7 @@ def contract_scenarios(contract: Contract, base: Path) -> list[Scenario]:
         ScenarioError: A scenario that does not load.
         ContractError: An expectation naming an outcome a scenario does not define.
     """
-    scenarios = [_scenario_for(contract, s, base) for s in contract.scenarios]
+    scenarios = [_scenario_for(contract, i, base) for i in range(len(contract.scenarios))]
     for sc in scenarios:
         _validate_refs(contract, sc)
     return scenarios
@@ -235,9 +252,9 @@ def plan_lines(contract: Contract, base: Path,
              f"reference: {contract.reference.display}",
              f"seeds: {seeds.first}..{seeds.first + seeds.count - 1}",
              f"expectations: {', '.join(e.kind for e in contract.expectations)}"]
-    if contract.baseline:
-        path = Path(contract.baseline)
-        lines.append(f"baseline: {path if path.is_absolute() else base / path}")
+    path = baseline_path(contract, base)
+    if path is not None:
+        lines.append(f"baseline: {path}")
     return [*lines, ""]
 
 
@@ -253,15 +270,17 @@ def run_contract(contract: Contract, base: Path, *, workers: int = 1,
     ref = contract.reference.model_copy(update={"label": contract.reference.label or "reference"})
     if scenarios is None:
         scenarios = contract_scenarios(contract, base)
+    baseline = baseline_path(contract, base)
     for sc in scenarios:
-        cmp = compare(sc, [ref, cand], reference=ref.display, seeds=contract.seeds.count,
+        # relative paths in the policies' parameters (a rules file) are the contract folder's
+        cmp = compare(sc, [ref.resolved(sc, base), cand.resolved(sc, base)],
+                      reference=ref.display, seeds=contract.seeds.count,
                       first_seed=contract.seeds.first, workers=workers, progress=progress)
         report.comparisons[sc.name] = cmp
         for exp in contract.expectations:
             report.results.append(evaluate_expectation(exp, contract, sc, cmp, cand.display))
-    if contract.baseline:
-        path = Path(contract.baseline)
-        path = path if path.is_absolute() else base / path
+    if baseline is not None:
+        path = baseline
         metrics = {name: bl.metrics_of(cmp) for name, cmp in report.comparisons.items()}
         if update_baseline:
             bl.write_baseline(path, contract, metrics)

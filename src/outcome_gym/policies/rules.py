@@ -27,6 +27,15 @@ indices), ``active_within_days`` (a session observed within that many days), ``i
 event seen within that many days), ``receptivity_above`` (the noisy receptivity signal).
 Actions: ``notify`` (notification/alert ids), ``promote`` (an element moved into the first non-core
 position), ``layout`` (explicit element ids for the non-core positions, in order), ``once_per_days``.
+
+Every id a rule names is checked against the scenario before any run (:func:`rules_problems`,
+called by :meth:`RulesPolicy.resolve_params` when a run is planned and by ``outcome-gym validate
+RULES --scenario S``), each problem with the file, line, key path and the closest valid id. Core
+elements cannot be promoted or laid out: the rules reorder only the non-core positions and the
+``lock_core`` guardrail keeps core elements where they are, so such a rule would be undone on every
+step. A rules file named by a relative path is read relative to the folder of the file that names
+it (a sweep or contract file) and may not leave that folder; the run then carries the rules'
+content, not the path, so its content-addressed run id changes when the rules do.
 """
 
 from __future__ import annotations
@@ -37,12 +46,20 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from outcome_gym.errors import InputError, PolicyError, RulesFileError
+from outcome_gym._io import confined
+from outcome_gym.errors import InputError, Problem, RulesFileError
 from outcome_gym.policies.base import BasePolicy
+from outcome_gym.scenario.checks import expected_ref
 from outcome_gym.scenario.distributions import StrictModel
 from outcome_gym.scenario.loading import problems_from_validation_error
-from outcome_gym.scenario.schema import WEEKDAYS, Identifier
-from outcome_gym.scenario.yamlio import load_yaml_mapping, read_text
+from outcome_gym.scenario.schema import PUSHED_KINDS, WEEKDAYS, Identifier, Scenario
+from outcome_gym.scenario.yamlio import (
+    KeyPath,
+    format_path,
+    load_yaml_mapping,
+    nearest_line,
+    read_text,
+)
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -105,11 +122,12 @@ class RulesSpec(StrictModel):
     rules: list[Rule] = Field(default_factory=list, max_length=256)
 
 
-def load_rules(source: str | Path | dict[str, Any]) -> RulesSpec:
-    """Load and validate a rules file (or mapping); errors name file, key path and line.
+def read_rules(source: str | Path | dict[str, Any]) -> tuple[RulesSpec, str, dict[KeyPath, int]]:
+    """Load and validate a rules file (or mapping): the rules, the file's name and its line map.
 
     Raises:
-        RulesFileError: The file cannot be read as a YAML mapping, or breaks the rules schema.
+        RulesFileError: The file cannot be read as a YAML mapping, or breaks the rules schema
+            (every problem, with file, key path and line).
     """
     from pydantic import ValidationError
 
@@ -122,11 +140,73 @@ def load_rules(source: str | Path | dict[str, Any]) -> RulesSpec:
         except InputError as exc:
             raise exc.as_kind(RulesFileError) from None
     try:
-        return RulesSpec.model_validate(data)
+        return RulesSpec.model_validate(data), file, lines
     except ValidationError as exc:
         raise RulesFileError(
             problems_from_validation_error(exc, data, file, lines, RulesSpec)
         ) from None
+
+
+def load_rules(source: str | Path | dict[str, Any]) -> RulesSpec:
+    """Load and validate a rules file (or mapping); errors name file, key path and line.
+
+    Raises:
+        RulesFileError: As :func:`read_rules`.
+    """
+    return read_rules(source)[0]
+
+
+def rules_problems(spec: RulesSpec, scenario: Scenario, file: str = "<rules>",
+                   lines: dict[KeyPath, int] | None = None) -> list[Problem]:
+    """Every id the rules name that ``scenario`` does not have, or that they may not move.
+
+    Checks segments, slot names, instrumented events, notification ids, and promoted or laid-out
+    elements (which must be non-core elements of the layout); each problem has the file, line, key
+    path and the closest valid id.
+    """
+    lines = lines or {}
+    elements = {e.id: e for e in scenario.product.elements}
+    laid = list(scenario.product.layout.default)
+    pushed = [e.id for e in scenario.product.elements if e.kind in PUSHED_KINDS]
+    found: list[Problem] = []
+
+    def bad(path: KeyPath, message: str) -> None:
+        found.append(Problem(file=file, path=format_path(path), message=message,
+                             line=nearest_line(lines, path)))
+
+    for i, rule in enumerate(spec.rules):
+        at: KeyPath = ("rules", i)
+        for j, seg in enumerate(rule.when.segments or []):
+            if seg not in scenario.segment_index():
+                bad((*at, "when", "segments", j),
+                    expected_ref("segment id", seg, list(scenario.segment_index())))
+        for j, slot in enumerate(rule.when.slots or []):
+            names = scenario.clock.names
+            if isinstance(slot, str) and slot not in names:
+                bad((*at, "when", "slots", j), expected_ref("slot name", slot, list(names)))
+            elif isinstance(slot, int) and not 0 <= slot < len(names):
+                bad((*at, "when", "slots", j),
+                    f"expected a slot index 0..{len(names) - 1}, got {slot}")
+        ev = rule.when.event_within_days
+        seen = [e.event for e in scenario.instrumentation.events]
+        if ev is not None and ev.event not in seen:
+            bad((*at, "when", "event_within_days", "event"),
+                expected_ref("instrumented event (the product sees only these)", ev.event, seen))
+        for j, e in enumerate(rule.then.notify):
+            if e not in pushed:
+                bad((*at, "then", "notify", j), expected_ref("notification or alert id", e, pushed))
+        targets = ([((*at, "then", "promote"), rule.then.promote)] if rule.then.promote else
+                   [((*at, "then", "layout", j), e) for j, e in enumerate(rule.then.layout or [])])
+        free = [e for e in laid if not elements[e].core]
+        for path, e in targets:
+            if e not in laid:
+                bad(path, expected_ref("non-core element of the layout", e, free))
+            elif elements[e].core:
+                bad(path, f"expected a non-core element, got core element '{e}': the rules "
+                          "reorder only the non-core positions and guardrails.lock_core keeps "
+                          "core elements in place, so this would be undone on every step "
+                          f"(non-core elements: {', '.join(free) or 'none'})")
+    return found
 
 
 class RulesPolicy(BasePolicy):
@@ -145,17 +225,56 @@ class RulesPolicy(BasePolicy):
     def __init__(self, rules: str | Path | dict[str, Any]) -> None:
         self.rules = rules
 
+    @classmethod
+    def resolve_params(cls, params: dict[str, Any], scenario: Scenario,
+                       base_dir: Path | None = None) -> dict[str, Any]:
+        """The parameters a planned run carries: the rules' content, checked against ``scenario``.
+
+        Called before any run (``RunTask.make``). A relative path is read from ``base_dir`` (the
+        folder of the file that names it) and may not leave it; ``None`` reads it from the
+        working directory, as given on the command line.
+
+        Raises:
+            RulesFileError: The file is missing, unreadable, escapes ``base_dir``, breaks the rules
+                schema, or names ids the scenario does not have (every problem, with line).
+        """
+        rules = params.get("rules")
+        if isinstance(rules, str | Path):
+            path = Path(rules)
+            if base_dir is not None:
+                try:
+                    path = confined(path, base_dir, what="rules file")
+                except ValueError as exc:
+                    raise RulesFileError.one(str(exc), path="rules") from None
+            spec, file, lines = read_rules(path)
+        elif isinstance(rules, dict):
+            spec, file, lines = read_rules(rules)
+        else:
+            return params  # a wrong type is the signature check's to report
+        problems = rules_problems(spec, scenario, file, lines)
+        if problems:
+            raise RulesFileError(problems)
+        return {**params, "rules": spec.model_dump(mode="json")}
+
     def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
-        """Compile the rules against the scenario; checks every id they name."""
+        """Compile the rules against the scenario; checks every id they name.
+
+        Raises:
+            RulesFileError: As :meth:`resolve_params`.
+        """
         super().reset(context, seed)
-        self.spec_ = load_rules(self.rules) if not isinstance(self.rules, RulesSpec) else self.rules
         ctx = context
+        if isinstance(self.rules, RulesSpec):
+            self.spec_, file, lines = self.rules, "<rules>", {}
+        else:
+            self.spec_, file, lines = read_rules(self.rules)
+        problems = rules_problems(self.spec_, ctx.scenario, file, lines)
+        if problems:
+            raise RulesFileError(problems)
         self.eidx_ = {e: i for i, e in enumerate(ctx.element_ids)}
         self.sidx_ = {s.id: i for i, s in enumerate(ctx.scenario.population.segments)}
         self.col_ = {int(e): m for m, e in enumerate(ctx.pushed_elements)}
         self.slot_names_ = ctx.scenario.clock.names
-        for rule in self.spec_.rules:
-            self._check_rule(rule)
         n = ctx.n_users
         never = np.iinfo(np.int64).min // 2
         self.last_session_ = np.full(n, never, dtype=np.int64)
@@ -163,27 +282,6 @@ class RulesPolicy(BasePolicy):
                             for r in self.spec_.rules if r.when.event_within_days}
         self.last_fired_ = {r.id: np.full(n, never, dtype=np.int64) for r in self.spec_.rules}
         self.layouts_ = {r.id: self._layout_of(r) for r in self.spec_.rules}
-
-    def _check_rule(self, rule: Rule) -> None:
-        def fail(msg: str) -> None:
-            raise PolicyError(f"rules '{self.spec_.name}', rule '{rule.id}': {msg}")
-
-        for s in rule.when.segments or []:
-            if s not in self.sidx_:
-                fail(f"expected a segment id, got '{s}' (segments: {sorted(self.sidx_)})")
-        for s in rule.when.slots or []:
-            if isinstance(s, str) and s not in self.slot_names_:
-                fail(f"expected a slot name, got '{s}' (slots: {self.slot_names_})")
-        ev = rule.when.event_within_days
-        if ev and ev.event not in self.context_.instrumented:
-            fail(f"event '{ev.event}' is not instrumented (the product cannot see it; "
-                 f"instrumented: {list(self.context_.instrumented)})")
-        for e in rule.then.notify:
-            if e not in self.eidx_ or self.eidx_[e] not in self.col_:
-                fail(f"expected a notification or alert id, got '{e}'")
-        for e in [rule.then.promote] if rule.then.promote else rule.then.layout or []:
-            if e not in self.eidx_ or self.eidx_[e] not in set(self.context_.layout_elements.tolist()):
-                fail(f"expected a laid-out element id, got '{e}'")
 
     def _layout_of(self, rule: Rule) -> np.ndarray | None:
         ctx = self.context_

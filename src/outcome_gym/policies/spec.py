@@ -153,6 +153,14 @@ class PolicySpec(StrictModel):
             return _text_mapping(data)
         return data
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        # the text form ("name" or "name:key=value,...") is accepted too (see _from_text)
+        mapping = handler(core_schema)
+        text = {"type": "string", "minLength": 1, "maxLength": 2000,
+                "description": "'name' or 'name:key=value,...' (see docs/policies.md)."}
+        return {"anyOf": [text, mapping]}
+
     @field_validator("params")
     @classmethod
     def _plain(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +217,23 @@ class PolicySpec(StrictModel):
         problems = self.problems()
         if problems:
             raise PolicySpecError([Problem(file="", path="", message=m) for _, m in problems])
+
+    def resolved(self, scenario: Any, base_dir: Path | None = None) -> PolicySpec:
+        """This spec as a planned run carries it, checked against ``scenario`` before any run.
+
+        A policy class may define ``resolve_params(params, scenario, base_dir) -> params``
+        (classmethod): it checks what only the scenario can tell (the ids a rules file names) and
+        makes the parameters self-contained (a file's content instead of its path), so the run's
+        content-addressed id follows the content. Others are returned unchanged.
+
+        Raises:
+            InputError: What the policy's ``resolve_params`` refuses (e.g. a RulesFileError).
+        """
+        hook = getattr(self.factory(), "resolve_params", None)
+        if hook is None:
+            return self
+        params = hook(dict(self.params), scenario, base_dir)
+        return self if params == self.params else self.model_copy(update={"params": params})
 
     def build(self) -> Any:
         """A fresh policy object (checked first, then constructed with the values as given).

@@ -43,7 +43,7 @@ GOAL_BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-def _ref(what: str, got: str, options: Iterable[str]) -> str:
+def expected_ref(what: str, got: str, options: Iterable[str]) -> str:
     """'expected a <what>, got '<got>' (one of: ...)', plus the closest option for a typo."""
     names = list(dict.fromkeys(options)) if isinstance(options, list | dict) else sorted(options)
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
@@ -77,13 +77,13 @@ def _elements(s: Scenario) -> Found:
         seen.add(e.id)
         for g in e.value:
             if g not in goals:
-                yield (*path, "value", g), _ref("goal id", g, goals)
+                yield (*path, "value", g), expected_ref("goal id", g, goals)
         if e.pushed and e.channel is None:
             yield (*path, "channel"), f"expected a channel for a {e.kind}, got none"
         if e.channel is not None and e.channel not in channels:
             yield (
                 (*path, "channel"),
-                _ref("channel id", e.channel, channels),
+                expected_ref("channel id", e.channel, channels),
             )
         if e.pushed and e.core:
             yield (*path, "core"), f"expected core only on laid-out elements, got a core {e.kind}"
@@ -98,7 +98,7 @@ def _layout(s: Scenario) -> Found:
     for k, eid in enumerate(default):
         path = ("product", "layout", "default", k)
         if eid not in by_id:
-            yield path, _ref("element id", eid, by_id)
+            yield path, expected_ref("element id", eid, by_id)
         elif by_id[eid].pushed:
             yield path, f"expected a laid-out element, got {by_id[eid].kind} '{eid}'"
     for i, e in enumerate(s.product.elements):
@@ -117,7 +117,7 @@ def _schedule(s: Scenario) -> Found:
     for i, n in enumerate(s.product.schedule):
         path = ("product", "schedule", i)
         if n.element not in by_id:
-            yield (*path, "element"), _ref("element id", n.element, by_id)
+            yield (*path, "element"), expected_ref("element id", n.element, by_id)
         elif not by_id[n.element].pushed:
             yield (
                 (*path, "element"),
@@ -126,7 +126,7 @@ def _schedule(s: Scenario) -> Found:
         yield from _slot_ref(s, n.slot, (*path, "slot"))
         for j, seg in enumerate(n.segments or []):
             if seg not in segs:
-                yield (*path, "segments", j), _ref("segment id", seg, segs)
+                yield (*path, "segments", j), expected_ref("segment id", seg, segs)
 
 
 def _slot_ref(s: Scenario, slot: str | int, path: KeyPath) -> Found:
@@ -135,7 +135,7 @@ def _slot_ref(s: Scenario, slot: str | int, path: KeyPath) -> Found:
         if not 0 <= slot < s.clock.slots_per_day:
             yield path, f"expected a slot index in [0, {s.clock.slots_per_day - 1}], got {slot}"
     elif slot not in names:
-        yield path, _ref("slot name", slot, names)
+        yield path, expected_ref("slot name", slot, names)
 
 
 def _population(s: Scenario) -> Found:
@@ -160,7 +160,7 @@ def _population(s: Scenario) -> Found:
             )
         for j, g in enumerate(seg.goals):
             if g not in goals:
-                yield (*path, "goals", j), _ref("goal id", g, goals)
+                yield (*path, "goals", j), expected_ref("goal id", g, goals)
         for key, (lo, hi) in SEGMENT_BOUNDS.items():
             msg = _bounded(getattr(seg, key), lo, hi)
             if msg:
@@ -181,7 +181,7 @@ def _goal_params(overrides: dict, goals: dict, path: KeyPath) -> Found:
     for gid, params in overrides.items():
         gpath = (*path, "goal_params", gid)
         if gid not in goals:
-            yield gpath, _ref("goal id", gid, goals)
+            yield gpath, expected_ref("goal id", gid, goals)
             continue
         allowed = GOAL_PARAM_KEYS[goals[gid].kind]
         for key, val in params.items():
@@ -211,9 +211,9 @@ def _outcomes(s: Scenario) -> Found:
     for i, o in enumerate(s.outcomes):
         path = ("outcomes", i)
         if o.segment not in segs:
-            yield (*path, "segment"), _ref("segment id", o.segment, segs)
+            yield (*path, "segment"), expected_ref("segment id", o.segment, segs)
         if o.goal not in goals:
-            yield (*path, "goal"), _ref("goal id", o.goal, goals)
+            yield (*path, "goal"), expected_ref("goal id", o.goal, goals)
             continue
         metrics = OUTCOME_METRICS[goals[o.goal].kind]
         if o.metric not in metrics:
@@ -240,7 +240,7 @@ def _instrumentation(s: Scenario) -> Found:
         gid, _, name = ev.event.partition(".")
         path = ("instrumentation", "events", i, "event")
         if gid not in goals:
-            yield path, _ref("goal id before the '.'", gid, goals)
+            yield path, expected_ref("goal id before the '.'", gid, goals)
         elif name not in GOAL_EVENTS[goals[gid].kind]:
             yield (
                 path,

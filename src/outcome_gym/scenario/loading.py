@@ -19,6 +19,7 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
 
+from outcome_gym._io import confined
 from outcome_gym.errors import Problem, ScenarioValidationError
 from outcome_gym.scenario.checks import cross_check
 from outcome_gym.scenario.distributions import FieldValueError
@@ -40,10 +41,29 @@ def bundled_scenarios() -> dict[str, Path]:
     return {p.stem: p for p in sorted(BUNDLED_DIR.glob("*.yaml"))}
 
 
+def looks_like_path(source: str | Path) -> bool:
+    """Whether ``source`` names a file (a .yaml/.yml name or more than one path part) rather
+    than a bundled scenario.
+    """
+    p = Path(source)
+    return p.suffix in (".yaml", ".yml") or len(p.parts) > 1
+
+
+def scenario_source(source: str, base_dir: Path) -> str | Path:
+    """A scenario named inside a file in ``base_dir``: a bundled name as is, a path read from
+    that folder (a relative path may not leave it; an absolute one is kept).
+
+    Raises:
+        ValueError: A relative path that leaves ``base_dir`` (the message says so).
+    """
+    return confined(Path(source), base_dir, what="scenario file") if looks_like_path(source) \
+        else source
+
+
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
     """A path as given if it exists or looks like a path, else the bundled scenario of that name."""
     p = Path(name_or_path)
-    if p.exists() or p.suffix in (".yaml", ".yml") or len(p.parts) > 1:
+    if p.exists() or looks_like_path(p):
         return p
     bundled = bundled_scenarios()
     if str(name_or_path) in bundled:

@@ -44,6 +44,16 @@ class StudyParams(StrictModel):
         return list(range(self.first_seed, self.first_seed + self.seeds))
 
 
+class StudyFileSchema(StrictModel):
+    """The shape of every study file (its ``params`` are checked by the study's own model)."""
+
+    study: str | None = Field(default=None, description="The study's name (default: the "
+                                                         "<stem>.py beside the file).")
+    description: str = ""
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="Overrides of the study's parameters.")
+
+
 def size_overrides(params: StudyParams) -> tuple[tuple[str, object], ...]:
     """Scenario overrides from a study's ``users`` and ``horizon_days`` parameters (None: keep)."""
     return tuple(scenario_sizes(getattr(params, "users", None),

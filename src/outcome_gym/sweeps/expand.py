@@ -26,10 +26,10 @@ import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from outcome_gym.errors import (
+    InputError,
     OutcomeGymError,
     Problem,
     ScenarioError,
@@ -39,6 +39,7 @@ from outcome_gym.errors import (
 from outcome_gym.policies import make as make_policy
 from outcome_gym.policies.spec import PolicySpec
 from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, validate_scenario
+from outcome_gym.scenario.loading import scenario_source
 from outcome_gym.scenario.overrides import KeyPathError, set_key
 from outcome_gym.scenario.yamlio import KeyPath, format_path
 from outcome_gym.sweeps.ids import canonical, pack_scenario, run_id_for
@@ -154,16 +155,16 @@ def _short(value: Any) -> str:
 # --- scenarios -------------------------------------------------------------------------------
 
 
-def _looks_like_path(source: str) -> bool:
-    return source.endswith((".yaml", ".yml")) or "/" in source or "\\" in source
-
-
 def resolve_scenarios(ef: ExperimentFile) -> dict[str, Scenario]:
     """Load every scenario of the experiment (paths relative to the experiment file)."""
     out: dict[str, Scenario] = {}
     problems: list[Problem] = []
     for i, source in enumerate(ef.experiment.scenarios):
-        target: str | Path = (ef.base_dir / source) if _looks_like_path(source) else source
+        try:
+            target = scenario_source(source, ef.base_dir)
+        except ValueError as exc:
+            problems.append(ef.problem(("scenarios", i), str(exc)))
+            continue
         try:
             out[source] = load_scenario(target)
         except ScenarioError as exc:
@@ -262,6 +263,8 @@ class _Expander:
         self.scenario_json: dict[str, bytes] = {}
         self._scenario_cache: dict[tuple[str, str], tuple[str, str] | None] = {}
         self._policy_cache: dict[str, str | None] = {}
+        self._objects: dict[str, Scenario] = {}  # sha -> the point's validated scenario
+        self._resolved: dict[str, dict[str, Any] | None] = {}
 
     def add(self, where: KeyPath, text: str, message: str) -> None:
         """Record a problem once; the same problem at later points is only counted."""
@@ -312,8 +315,26 @@ class _Expander:
             return None
         sha, packed = pack_scenario(sc)
         self.scenario_json.setdefault(sha, packed)
+        self._objects.setdefault(sha, sc)
         self._scenario_cache[key] = (sha, sc.name)
         return self._scenario_cache[key]
+
+    def resolved_params(self, spec: PolicySpec, params: dict[str, Any], sha: str,
+                        where: KeyPath, text: str) -> dict[str, Any] | None:
+        """The parameters the runs carry, checked against the point's scenario (``None``: a
+        problem was recorded). Relative paths in them are read from the sweep file's folder and
+        may not leave it (:meth:`~outcome_gym.policies.spec.PolicySpec.resolved`).
+        """
+        key = canonical([sha, spec.policy, params])
+        if key not in self._resolved:
+            try:
+                self._resolved[key] = spec.model_copy(update={"params": params}).resolved(
+                    self._objects[sha], self.ef.base_dir).params
+            except InputError as exc:
+                self._resolved[key] = None
+                for p in exc.problems:
+                    self.add(where, text, f"policy '{spec.display}': {p}")
+        return self._resolved[key]
 
     def policy(self, spec: PolicySpec, params: dict[str, Any], where: tuple[KeyPath, KeyPath],
                param_where: dict[str, KeyPath], text: str, build: bool) -> bool:
@@ -395,6 +416,10 @@ def expand(ef: ExperimentFile, *, build: bool = False) -> Plan:
                         or resolved is None):
                     continue
                 sha, name = resolved
+                carried = ex.resolved_params(spec, params, sha, where, text)
+                if carried is None:
+                    continue
+                params = carried
                 values = {a.key: point[a.key] for a in axes if a.applies_to(spec.display)}
                 for seed in seeds:
                     rid = run_id_for(sha, spec.policy, params, seed)

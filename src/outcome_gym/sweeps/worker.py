@@ -65,7 +65,7 @@ class RunTask:
     @classmethod
     def make(cls, scenario: Scenario, spec: PolicySpec, seed: int, *, keep: tuple[str, ...] = (),
              runner: str = "", info: dict[str, Any] | None = None,
-             guardrails: Any = None) -> RunTask:
+             guardrails: Any = None, base_dir: Path | None = None) -> RunTask:
         """A task with its content-addressed run id (the id sweeps give the same run).
 
         Args:
@@ -77,12 +77,18 @@ class RunTask:
             info: Context recorded in the manifest (not part of the id).
             guardrails: Guardrail overrides: ``None`` (the scenario's), ``False`` (off), a mapping
                 or a :class:`~outcome_gym.scenario.schema.Guardrails` (part of the id when given).
+            base_dir: The folder of the file that named the policy (a sweep or contract file):
+                relative paths in its parameters are read from there and may not leave it
+                (``None``: the working directory, as given on the command line).
 
         Raises:
             ValueError: ``runner`` is not an importable ``module:function``.
+            InputError: The policy's parameters do not fit the scenario
+                (:meth:`~outcome_gym.policies.spec.PolicySpec.resolved`), before any run.
         """
         if runner:
             resolve_runner(runner)  # a typo fails here, not in every worker
+        spec = spec.resolved(scenario, base_dir)
         if hasattr(guardrails, "model_dump"):
             guardrails = guardrails.model_dump(mode="json")
         sha, packed = pack_scenario(scenario)

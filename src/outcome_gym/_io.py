@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import io
 import json
+import math
 import os
 import re
 import secrets
@@ -37,6 +38,21 @@ def _json_default(o: Any) -> Any:
     if dataclasses.is_dataclass(o) and not isinstance(o, type):  # e.g. a RunSummary
         return dataclasses.asdict(o)
     raise TypeError(f"not JSON-serializable: {type(o).__name__}")
+
+
+def json_ready(obj: Any) -> Any:
+    """``obj`` with every float finite (NaN and infinities become ``null``) and numpy scalars
+    unwrapped: strict JSON that any reader accepts.
+    """
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, str):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def dumps(obj: Any) -> str:

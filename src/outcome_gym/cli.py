@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -34,6 +34,7 @@ app = typer.Typer(
 )
 
 EXIT_BAD_INPUT = 2
+JSON_FORMAT = 1  # the --json documents' format version (docs/json.md); bump on a breaking change
 
 
 def _bad_input_exits_2(fn: Callable[..., None]) -> Callable[..., None]:
@@ -187,6 +188,19 @@ def _echo_results(lines: list[str]) -> None:
         typer.echo(line, err=line.startswith("warning"))
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout instead of text "
+                                      "(keys in docs/json.md); warnings stay on stderr.")
+]
+
+
+def _echo_json(kind: str, payload: dict[str, Any]) -> None:
+    """The ``--json`` document of a command: ``{"kind", "format", ...}``, strict JSON."""
+    from outcome_gym._io import dumps, json_ready
+
+    typer.echo(dumps(json_ready({"kind": kind, "format": JSON_FORMAT, **payload})), nl=False)
+
+
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace an earlier output of this command in --out "
                                            "(only what it wrote; other files are kept).")
@@ -239,6 +253,7 @@ def run(
     guardrails: Annotated[
         str, typer.Option(help="project (correct and count), strict (fail on a violation), off.")
     ] = "project",
+    as_json: JsonOption = False,
 ) -> None:
     """Simulate a scenario under one policy and seed; print a summary, optionally write results."""
     from outcome_gym._io import check_out_dir
@@ -270,7 +285,11 @@ def run(
     )
     if out is not None:
         result.write(out, overwrite=overwrite)
-    if not quiet:
+    if as_json:
+        _echo_json("run", {"scenario": sc.name, "policy": spec.policy, "params": spec.params,
+                           "seed": seed, "users": sc.population.size, "steps": sc.clock.n_steps,
+                           "summary": result.summary, "out": str(out) if out else None})
+    elif not quiet:
         typer.echo(
             f"{sc.name}: policy {policy}, seed {seed}, {sc.population.size} users, "
             f"{sc.clock.n_steps} steps"
@@ -303,6 +322,7 @@ def compare(
     address: AddressOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     progress: ProgressOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Compare policies on paired seeds: lifts with intervals, verdicts, and a report."""
     from outcome_gym.compare import compare as run_compare
@@ -314,7 +334,14 @@ def compare(
                       first_seed=first_seed, progress=_show_progress(progress, quiet),
                       backend=chosen,
                       address=address, overwrite=overwrite)
-    _echo_results(cmp.headline())
+    lines = cmp.headline()
+    if as_json:
+        _echo_results([h for h in lines if h.startswith("warning")])
+        _echo_json("compare", {**cmp.summary(),
+                               "headline": [h for h in lines if not h.startswith("warning")],
+                               "out": str(out) if out else None})
+        return
+    _echo_results(lines)
     if out is not None:
         typer.echo(f"report written to {out / 'report.md'} and {out / 'report.html'}")
 
@@ -333,6 +360,7 @@ def check(
         bool, typer.Option("--dry-run", help="Validate the contracts and print what would run; "
                                              "run nothing, build no policy, write nothing.")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Check policy contracts: exit 0 if every expectation holds, 1 on a regression, 2 on bad input."""
     from outcome_gym.check import load_contract, plan_lines, run_contract
@@ -350,8 +378,12 @@ def check(
     reports = [run_contract(c, base, workers=_workers(workers), update_baseline=update_baseline,
                             scenarios=scenarios)
                for c, base, scenarios in loaded]
-    for line in table_lines(reports):
-        typer.echo(line)
+    if as_json:
+        _echo_json("check", {"passed": all(r.passed for r in reports),
+                             "contracts": [r.as_dict() for r in reports]})
+    else:
+        for line in table_lines(reports):
+            typer.echo(line)
     if junit is not None:
         write_junit(reports, junit)
     if summary is not None:
@@ -395,6 +427,7 @@ def sweep(
     ] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     progress: ProgressOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run an experiment: scenarios x grid x policies x seeds. Exit 1 if any run failed."""
     from outcome_gym.sweeps.sweep import dry_run_lines, plan_sweep
@@ -418,8 +451,13 @@ def sweep(
     except KeyboardInterrupt:
         typer.echo("interrupted: finished runs are kept; run again with --resume", err=True)
         raise typer.Exit(130) from None
-    for line in result.lines():
-        typer.echo(line, err=line.startswith(("  ", "failed runs", "warning")))
+    if as_json:
+        for w in result.warnings:
+            typer.echo(f"warning: {w}", err=True)
+        _echo_json("sweep", result.as_dict())
+    else:
+        for line in result.lines():
+            typer.echo(line, err=line.startswith(("  ", "failed runs", "warning")))
     raise typer.Exit(result.exit_code)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,12 @@ class ContractReport:
     def passed(self) -> bool:
         """Every expectation held."""
         return all(r.passed for r in self.results)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What ``outcome-gym check --json`` prints per contract (docs/json.md)."""
+        return {"contract": self.contract.name, "passed": self.passed,
+                "results": [asdict(r) for r in self.results],
+                "baseline_note": self.baseline_note}
 
 
 def _scenario_for(contract: Contract, i: int, base: Path) -> Scenario:

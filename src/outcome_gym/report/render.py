@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from outcome_gym._io import atomic_dir, atomic_write, claim_dir, dumps
+from outcome_gym._io import atomic_dir, atomic_write, claim_dir, dumps, json_ready
 from outcome_gym.report.figures import draw_all, png_img
 from outcome_gym.report.style import PAGE_END, page_start
 from outcome_gym.report.tables import html_table, md_table
@@ -115,19 +114,6 @@ def render_html(cmp: Comparison, figures: dict[str, Path]) -> str:
     return "\n".join(parts)
 
 
-def _clean(obj: Any) -> Any:
-    """JSON-ready: floats finite (NaN/inf never written), numpy scalars unwrapped."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, str):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path:
     """Write summary.json, runs.csv, daily.csv, report.md, report.html and figures/*.png.
 
@@ -145,7 +131,7 @@ def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path
     figures = {name: out / "figures" / path.name for name, path in drawn.items()}
     summary = cmp.summary()
     summary["headline"] = headline_lines(cmp)
-    atomic_write(out / "summary.json", dumps(_clean(summary)))
+    atomic_write(out / "summary.json", dumps(json_ready(summary)))
     atomic_write(out / "runs.csv", cmp.runs.to_csv(index=False))
     atomic_write(out / "daily.csv", cmp.daily.to_csv(index=False))
     atomic_write(out / "report.md", render_markdown(cmp, figures))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from outcome_gym._io import claim_dir
 from outcome_gym._pool import default_workers
@@ -63,6 +64,18 @@ class SweepResult:
     def exit_code(self) -> int:
         """0 when every run finished, 1 when any failed."""
         return 1 if self.failed else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """What ``outcome-gym sweep --json`` prints (docs/json.md)."""
+        return {
+            "name": self.plan.name, "out": str(self.out), "runs": len(self.plan.runs),
+            "ran": self.ran, "skipped": self.skipped, "ok": self.ok, "failed": self.failed,
+            "failures": [{"run_id": run.run_id, "run": run.describe(),
+                          "error": error.splitlines()[0] if error else ""}
+                         for run, error in self.failures],
+            "seconds": self.seconds, "user_steps": self.user_steps,
+            "warnings": list(self.warnings), "exit_code": self.exit_code,
+        }
 
     def lines(self, max_failures: int = 10) -> list[str]:
         """A plain summary: counts, speed, failures and where the results are."""

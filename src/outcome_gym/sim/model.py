@@ -21,6 +21,7 @@ from outcome_gym.sim._mesa import mesa
 from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.daily import start_day
+from outcome_gym.sim.footprint import check_footprint
 from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
@@ -56,6 +57,7 @@ class SimulationModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | None = None, *, rng: Any = None,
                  mesa_agents: bool | None = None) -> None:
         seed = _root_seed(seed, rng)
+        check_footprint(scenario)  # refuse a world that cannot fit before allocating any of it
         streams = make_streams(seed)
         super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,))))
         self.scenario = scenario

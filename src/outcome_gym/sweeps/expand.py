@@ -42,6 +42,7 @@ from outcome_gym.scenario import Scenario, load_scenario, scenario_to_dict, vali
 from outcome_gym.scenario.loading import scenario_source
 from outcome_gym.scenario.overrides import KeyPathError, set_key
 from outcome_gym.scenario.yamlio import KeyPath, format_path
+from outcome_gym.sim.footprint import check_footprint
 from outcome_gym.sweeps.ids import canonical, pack_scenario, run_id_for
 from outcome_gym.sweeps.loading import ExperimentFile
 
@@ -312,6 +313,14 @@ class _Expander:
                                       f"{p.path or '(top)'}: {p.message}{hint}")
             return None
         if broken:
+            return None
+        try:
+            check_footprint(sc)
+        except ScenarioValidationError as exc:
+            blamed = [k for k in mine if "population" in k] or list(mine)
+            where = by_key[blamed[0]].where if blamed else ("scenarios",)
+            for p in exc.problems:
+                self.add(where, text, f"scenario '{source}': {p.path}: {p.message}")
             return None
         sha, packed = pack_scenario(sc)
         self.scenario_json.setdefault(sha, packed)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outcome_gym._io import dumps, parquet_bytes
+from outcome_gym.sim.footprint import check_footprint
 from outcome_gym.sweeps.ids import pack_scenario, run_id_for
 from outcome_gym.sweeps.store import write_run
 
@@ -88,6 +89,7 @@ class RunTask:
         """
         if runner:
             resolve_runner(runner)  # a typo fails here, not in every worker
+        check_footprint(scenario)  # a world too large for memory fails here, not in a worker
         spec = spec.resolved(scenario, base_dir)
         if hasattr(guardrails, "model_dump"):
             guardrails = guardrails.model_dump(mode="json")

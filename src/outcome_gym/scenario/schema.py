@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from outcome_gym.scenario.distributions import FieldValueError, Param, StrictModel
+from outcome_gym.scenario.generate import GeneratedElements, expand_generate
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
 EVENT_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z_]+$"
@@ -155,12 +156,23 @@ class ScheduledNotification(StrictModel):
 class Product(StrictModel):
     """What the product can show and how it behaves unpersonalized."""
 
+    generate: GeneratedElements | None = Field(
+        default=None,
+        description="Generate laid-out elements at a chosen appeal-value correlation "
+        "(scenario/generate.py); expanded into elements (and the default layout, if not given) "
+        "before validation.",
+    )
     elements: list[Element] = Field(min_length=1, max_length=256)
     channels: list[Channel] = Field(default_factory=list, max_length=16)
     layout: Layout
     schedule: list[ScheduledNotification] = Field(
         default_factory=list, max_length=256, description="Default notification schedule."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand(cls, data: object) -> object:
+        return expand_generate(data)
 
 
 class Availability(StrictModel):

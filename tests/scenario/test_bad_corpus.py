@@ -9,7 +9,6 @@ through ``outcome-gym validate`` (exit code 2, one stderr line per problem).
 from __future__ import annotations
 
 import re
-
 import subprocess
 import sys
 import time

@@ -14,6 +14,7 @@ from outcome_gym.scenario.generate import (
     appeal_value_correlation,
     generate_elements,
 )
+from outcome_gym.scenario.overrides import with_overrides
 
 TEXT = """
 name: gen_world
@@ -44,7 +45,8 @@ def _world(corr: float = 0.0, text: str = TEXT):
 @pytest.mark.parametrize("corr", [-0.8, -0.4, 0.0, 0.4, 0.8])
 def test_generated_elements_have_exactly_the_chosen_correlation(corr):
     sc = _world(corr)
-    assert appeal_value_correlation(sc.product.elements) == pytest.approx(corr, abs=1e-5)  # values rounded to 6 places
+    # values are rounded to 6 places
+    assert appeal_value_correlation(sc.product.elements) == pytest.approx(corr, abs=1e-5)
     # generated after the hand-written ones; the default layout is the generated elements
     assert [e.id for e in sc.product.elements] == ["ping", *[f"gen{i}" for i in range(6)]]
     assert sc.product.layout.default == [f"gen{i}" for i in range(6)]
@@ -57,10 +59,17 @@ def test_generation_is_deterministic_in_its_own_seed():
     assert generate_elements(spec) == generate_elements(spec)
     other = generate_elements(spec.model_copy(update={"seed": 12}))
     assert other != generate_elements(spec)
-    # the scenario dumped into a run's manifest holds the elements and loads to the same world
+    # the scenario dumped into a run's manifest (block and elements) loads to the same world
     sc = _world(0.3)
     again = validate_scenario(yaml.safe_load(yaml.safe_dump(scenario_to_dict(sc))))
-    assert again == sc
+    assert again == sc and len(again.product.elements) == 7
+
+
+@pytest.mark.parametrize("corr", [-0.8, 0.0, 0.8])
+def test_a_sweep_can_override_the_correlation(corr):
+    sc = with_overrides(_world(0.3), [("product.generate.correlation", corr)])
+    assert appeal_value_correlation(sc.product.elements) == pytest.approx(corr, abs=1e-5)
+    assert [e.id for e in sc.product.elements] == ["ping", *[f"gen{i}" for i in range(6)]]
 
 
 def test_generated_elements_are_validated_like_written_ones():

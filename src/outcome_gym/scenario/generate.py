@@ -86,9 +86,12 @@ def generate_elements(spec: GeneratedElements) -> list[dict[str, Any]]:
 
 
 def expand_generate(product: Any) -> Any:
-    """A raw ``product`` mapping with its ``generate`` block replaced by the elements it makes.
+    """A raw ``product`` mapping with the elements its ``generate`` block makes appended.
 
-    Anything that is not a mapping with a ``generate`` key is returned unchanged.
+    The block stays (so ``product.generate.correlation`` can be overridden and swept); elements
+    generated earlier (a dumped scenario: same id, description starting "generated (") are
+    replaced, so expanding a dump again gives the same product. Anything that is not a mapping
+    with a ``generate`` block is returned unchanged.
 
     Raises:
         FieldValueError: The block is not a valid :class:`GeneratedElements`.
@@ -96,17 +99,25 @@ def expand_generate(product: Any) -> Any:
     if not isinstance(product, dict) or GENERATE_KEY not in product:
         return product
     raw = dict(product)
-    block = raw.pop(GENERATE_KEY)
-    if block is None:  # a dumped scenario: its elements are already there
+    block = raw.get(GENERATE_KEY)
+    if block is None:
         return raw
     try:
         spec = GeneratedElements.model_validate(block)
     except ValidationError as exc:
         raise FieldValueError(GENERATE_KEY, _problem(exc)) from None
     made = generate_elements(spec)
-    raw["elements"] = [*list(raw.get("elements") or []), *made]
+    ids = {e["id"] for e in made}
+    written = [e for e in list(raw.get("elements") or []) if not _generated_before(e, ids)]
+    raw["elements"] = [*written, *made]
     raw.setdefault("layout", {"default": [e["id"] for e in made]})
     return raw
+
+
+def _generated_before(element: Any, ids: set[str]) -> bool:
+    """An element a previous expansion made (a dumped scenario holds them)."""
+    return (isinstance(element, dict) and element.get("id") in ids
+            and str(element.get("description", "")).startswith("generated ("))
 
 
 def _problem(exc: ValidationError) -> str:

@@ -159,8 +159,8 @@ class Product(StrictModel):
     generate: GeneratedElements | None = Field(
         default=None,
         description="Generate laid-out elements at a chosen appeal-value correlation "
-        "(scenario/generate.py); expanded into elements (and the default layout, if not given) "
-        "before validation.",
+        "(scenario/generate.py); appended to the elements (and the default layout, if not "
+        "given) before validation.",
     )
     elements: list[Element] = Field(min_length=1, max_length=256)
     channels: list[Channel] = Field(default_factory=list, max_length=16)

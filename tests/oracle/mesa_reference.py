@@ -19,7 +19,10 @@ identical on purpose so that aggregates agree):
 
 * a task's urgency is measured at the current step, before this step's progress;
 * a context failure costs attention, focus residue and trust (no progress is lost);
-* goals of churned users keep ticking (tasks arrive and fail, budgets are spent);
+* goals of churned users keep ticking (tasks arrive and fail, budgets are spent), and they make
+  outside progress with their whole attention budget (mechanisms/outside.py);
+* context events run before the goals, so the day's outside progress (last slot) sees the attention
+  a failed hand-over cost;
 * opening a notification starts a session even when its own interruption used up the last
   attention (the session then engages nothing), and an opened notification that serves no goal
   leaves focus residue, as a distracting pick in the session does.

@@ -70,9 +70,10 @@ def validate_file(source: str | Path, kind: str | None = None,
 
 def _scenario(source: str | Path) -> str:
     from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.generate import appeal_value_correlation
 
-    load_scenario(source)
-    return ""
+    rho = appeal_value_correlation(load_scenario(source).product.elements)
+    return "" if rho is None else f"(appeal-value correlation of the laid-out elements {rho:+.2f})"
 
 
 def _sweep(source: str | Path) -> str:

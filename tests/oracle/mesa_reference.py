@@ -19,7 +19,10 @@ identical on purpose so that aggregates agree):
 
 * a task's urgency is measured at the current step, before this step's progress;
 * a context failure costs attention, focus residue and trust (no progress is lost);
-* goals of churned users keep ticking (tasks arrive and fail, budgets are spent);
+* goals of churned users keep ticking (tasks arrive and fail, budgets are spent), and they make
+  outside progress with their whole attention budget (mechanisms/outside.py);
+* context events run before the goals, so the day's outside progress (last slot) sees the attention
+  a failed hand-over cost;
 * opening a notification starts a session even when its own interruption used up the last
   attention (the session then engages nothing), and an opened notification that serves no goal
   leaves focus residue, as a distracting pick in the session does.
@@ -194,11 +197,14 @@ class BudgetGoalState:
         rnd = model.random
         self.goal = goal
         self.model = model
-        self.base = max(draw(params.get("spend_ratio", goal.spend_ratio), rnd), 0.0)
-        self.base /= goal.window_days
+        ratio = max(draw(params.get("spend_ratio", goal.spend_ratio), rnd), 0.0)
+        self.drift = draw(params.get("drift", goal.drift), rnd)
+        w = goal.window_days
+        # k: the first day's rate, so that the window's expected total is spend_ratio
+        self.scale = ratio / sum(math.exp(self.drift * d) for d in range(w))
         self.effort = max(draw(params.get("effort", goal.effort), rnd), 0.01)
         self.spent = 0.0
-        self.mult = 1.0
+        self.rate = 0.0
         self.adjusted = False
         self.progress = 0.0
         self.crossed = False
@@ -208,7 +214,7 @@ class BudgetGoalState:
         return self.goal.window_days - self.model.day % self.goal.window_days - 1
 
     def projected(self) -> float:
-        return self.spent + self.base * self.mult * self._days_left()
+        return self.spent + self.rate * self._days_left()
 
     def over(self) -> bool:
         return not self.adjusted and self.projected() > 1.0
@@ -224,10 +230,12 @@ class BudgetGoalState:
             ev["window_closed"] += 1
             ev["window_under_budget"] += self.spent <= 1.0
             ev["overspend"] += max(self.spent - 1.0, 0.0)
-            self.spent, self.mult, self.adjusted, self.progress = 0.0, 1.0, False, 0.0
+            self.spent, self.adjusted, self.progress = 0.0, False, 0.0
             self.crossed, self.crossed_step = False, -1
+        if not self.adjusted:  # the drift stops once the user has adjusted
+            self.rate = self.scale * math.exp(self.drift * (day % self.goal.window_days))
         sigma = self.goal.daily_noise
-        self.spent += self.base * self.mult * math.exp(sigma * rnd.gauss(0.0, 1.0) - 0.5 * sigma**2)
+        self.spent += self.rate * math.exp(sigma * rnd.gauss(0.0, 1.0) - 0.5 * sigma**2)
         if not self.crossed and self.projected() > 1.0:
             self.crossed, self.crossed_step = True, step
             ev["crossed"] += 1
@@ -238,12 +246,9 @@ class BudgetGoalState:
         self.progress += credit
         if self.progress < self.effort:
             return
-        days_left = self._days_left()
-        if days_left > 0:
-            proj = self.projected()
-            target = proj - self.goal.adjustment * (proj - 1.0)
-            rate = (target - self.spent) / (self.base * days_left)
-            self.mult = min(max(rate, 0.0), self.mult)
+        # from tomorrow on, part of the rate's excess over the on-budget rate goes; spent stays spent
+        on_budget = 1.0 / self.goal.window_days
+        self.rate -= self.goal.adjustment * max(self.rate - on_budget, 0.0)
         self.adjusted = True
         ev["adjusted"] += 1
         ev["adjusted_in_time"] += self.model.day % self.goal.window_days <= self.goal.act_by_day
@@ -318,6 +323,7 @@ class ReferenceUser(mesa.Agent):
         self.devices = round(min(max(draw(seg.devices, rnd), 1.0), 4.0))
         self.trust = min(max(draw(seg.trust, rnd), 0.0), 1.0)
         ct = min(max(draw(seg.channel_trust, rnd), 0.0), 1.0)
+        self.outside_rate = max(draw(seg.outside_rate, rnd), 0.0)
         n_el, n_ch = len(model.element_ids), len(model.channel_ids)
         self.channel_trust = [ct] * n_ch
         self.opted_out = [False] * n_ch
@@ -383,9 +389,11 @@ class ReferenceUser(mesa.Agent):
         progress = [0.0] * m.n_goals
         if opened or started:
             self.engage(need, remaining, opened, started, progress)
-        self.advance_goals(progress)
         if self.active:
             self.context_events(started)
+        if m.slot == m.slots_per_day - 1:
+            self.outside_progress(need, remaining, progress)
+        self.advance_goals(progress)
         if started:
             self.session_today = True
             self.last_layout = self.layout
@@ -561,6 +569,7 @@ class ReferenceUser(mesa.Agent):
         t["goal_minutes"] += goal_min
         t["distraction_minutes"] += distraction
         t["goal_progress"] += total_progress
+        t["app_progress"] += total_progress
 
     def session(
         self,
@@ -587,20 +596,22 @@ class ReferenceUser(mesa.Agent):
         else:
             depth = min(1 + math.floor(math.log1p(-rnd.random()) / math.log(cont)), len(layout))
         shown = layout[:depth]
+        impulse = [um.appeal_utility * self.susceptibility * m.appeal[e] for e in shown]
         base = [
-            self.susceptibility * m.appeal[e]
+            impulse[k]
             + um.habit_utility * self.habit[e]
             - um.fatigue_utility * self.fatigue
-            for e in shown
+            for k, e in enumerate(shown)
         ]
         had_need = any(r > 0 for r in rem)
         for _ in range(um.max_engagements if attention > 0 else 0):
             need_now = [n if r > 0 else 0.0 for n, r in zip(need, rem, strict=True)]
-            weights = []
+            weights, calm = [], []  # calm: the same choice without the impulsive term
             for k, e in enumerate(shown):
                 rel = sum(n * v for n, v in zip(need_now, m.value[e], strict=True))
                 util = base[k] + um.goal_utility * self.goal_weight * rel
                 weights.append(math.exp(min(util, 50.0)) * m.discount[k])
+                calm.append(math.exp(min(util - impulse[k], 50.0)) * m.discount[k])
             total = sum(weights)
             target = rnd.random() * (um.no_click_mass + total)
             if target >= total:
@@ -613,6 +624,9 @@ class ReferenceUser(mesa.Agent):
             cost = m.cost[e]
             clicks += 1
             minutes += cost
+            p_full = weights[k] / (um.no_click_mass + total)
+            p_calm = calm[k] / (um.no_click_mass + sum(calm))
+            self.totals["self_control_minutes"] += cost * min(max(1.0 - p_calm / p_full, 0.0), 1.0)
             attention -= cost
             self.used_today[e] = True
             useful = False
@@ -642,6 +656,28 @@ class ReferenceUser(mesa.Agent):
                 ct = self.channel_trust[c]
                 ct += um.channel_trust_gain * gain * (1 - ct) - um.channel_trust_loss * loss * ct
                 self.channel_trust[c] = min(max(ct, 0.0), 1.0)
+
+    def outside_progress(
+        self, need: list[float], remaining: list[float], progress: list[float]
+    ) -> None:
+        """The day's progress outside the app (mechanisms/outside.py), added to ``progress``.
+
+        Time outside is the attention the app left over (all of it for a user who quit), split
+        over the goals still pending by urgency, never beyond what each still needs.
+        """
+        minutes = max(self.attention_left, 0.0) if self.active else self.attention_budget
+        rem = [max(r - p, 0.0) for r, p in zip(remaining, progress, strict=True)]
+        weights = [n if r > 0 else 0.0 for n, r in zip(need, rem, strict=True)]
+        total_w = sum(weights)
+        if total_w <= 0:
+            return
+        made = 0.0
+        for g, w in enumerate(weights):
+            gain = min(self.outside_rate * minutes * w / total_w, rem[g])
+            progress[g] += gain
+            made += gain
+        self.totals["outside_progress"] += made
+        self.totals["goal_progress"] += made
 
     def advance_goals(self, progress: list[float]) -> None:
         m = self.model
@@ -761,6 +797,9 @@ class ReferenceModel(mesa.Model):
             "opens",
             "opt_outs",
             "goal_progress",
+            "app_progress",
+            "outside_progress",
+            "self_control_minutes",
             "goal_minutes",
             "distraction_minutes",
             "interruption_minutes",

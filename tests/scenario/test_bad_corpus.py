@@ -8,6 +8,7 @@ through ``outcome-gym validate`` (exit code 2, one stderr line per problem).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -266,13 +267,15 @@ def test_cli_accepts_good_file(path: Path) -> None:
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
-    assert result.stdout == f"{path}: valid\n"
+    # a valid scenario reports the appeal-value correlation of its laid-out elements (#14)
+    assert re.fullmatch(re.escape(f"{path}: valid (appeal-value correlation of the laid-out "
+                                  "elements ") + r"[+-]\d\.\d\d\)\n", result.stdout)
 
 
 def test_cli_accepts_all_good_files_together() -> None:
     result = runner.invoke(app, ["validate", *map(str, GOOD)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.count(": valid\n") == len(GOOD)
+    assert result.stdout.count(": valid (appeal-value correlation") == len(GOOD)
 
 
 def test_cli_mixed_good_and_bad_exits_2() -> None:

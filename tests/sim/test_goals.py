@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.scenario.schema import BudgetGoal, PracticeGoal, TasksGoal
-from outcome_gym.sim.mechanisms.goals import BudgetState, PracticeState, TasksState
+from outcome_gym.sim.mechanisms.goals import BudgetState, PracticeState, TasksState, drift_sum
 from outcome_gym.sim.params import goal_spec
 
 
@@ -60,27 +60,30 @@ def test_late_tasks_are_abandoned_after_late_days(tiny):
     assert st.remaining().tolist() == [0.0]
 
 
-def _budget(tiny, ratio=1.2):
+def _budget(tiny, ratio=1.2, drift=0.0):
     goal = BudgetGoal(kind="budget", id="budget", window_days=10, spend_ratio=ratio,
-                      daily_noise=0.0, effort=1.0, act_by_day=5, adjustment=1.0)
+                      daily_noise=0.0, effort=1.0, act_by_day=5, adjustment=1.0, drift=drift)
     return BudgetState(goal_spec(goal, tiny.population.segments), np.ones(1, bool),
                        np.zeros(1, np.int16), np.random.default_rng(0))
 
 
-def test_budget_crossing_and_adjustment_removes_projected_excess(tiny):
+def test_budget_adjustment_cuts_the_rate_but_spent_money_stays_spent(tiny):
     st = _budget(tiny)
     ev = st.day_start(0, 0, _ZeroPoisson([0]))
-    # spent 0.12 after day 0, projected 0.12 + 0.12 * 9 = 1.2 > 1 -> crossing on day 0
+    # no drift: rate 1.2 / 10 = 0.12; spent 0.12, projected 0.12 + 0.12 * 9 = 1.2 > 1 -> day 0
     assert ev["crossed"].tolist() == [1]
     assert st.need().tolist() == [1.0]
     out = st.apply(np.array([1.0]), step=2)
     assert out["adjusted"].tolist() == [1] and out["adjusted_in_time"].tolist() == [1]
     assert out["tta_steps"].tolist() == [2]
-    assert st.projected()[0] == pytest.approx(1.0)  # adjustment=1 removes all the excess
+    # adjustment=1 cuts the rate to the on-budget 1/10 = 0.1; day 0's extra 0.02 stays spent:
+    # projected 0.12 + 0.1 * 9 = 1.02
+    assert st.rate[0] == pytest.approx(0.1)
+    assert st.projected()[0] == pytest.approx(1.02)
     assert st.need().tolist() == [0.0]
 
 
-def test_budget_late_adjustment_saves_less(tiny):
+def test_budget_late_adjustment_costs_the_days_waited(tiny):
     early, late = _budget(tiny, ratio=1.5), _budget(tiny, ratio=1.5)
     for day in range(10):
         early.day_start(day, day * 4, _ZeroPoisson([0]))
@@ -93,11 +96,55 @@ def test_budget_late_adjustment_saves_less(tiny):
     ev_e = early.day_start(10, 40, _ZeroPoisson([0]))
     ev_l = late.day_start(10, 40, _ZeroPoisson([0]))
     assert ev_e["window_closed"].tolist() == [1]
-    assert ev_e["window_under_budget"].tolist() == [1]
-    # the late adjuster had spent 8 x 0.15 = 1.2 already: nothing left to change
+    # rate 0.15; early: 2 days x 0.15 + 8 x 0.10 = 1.10; late: 8 x 0.15 + 2 x 0.10 = 1.40
+    assert ev_e["overspend"][0] == pytest.approx(0.10)
+    assert ev_l["overspend"][0] == pytest.approx(0.40)
     assert ev_l["window_under_budget"].tolist() == [0]
-    assert ev_l["overspend"][0] == pytest.approx(0.2)
-    assert late.mult[0] == 1.0 and early.mult[0] == 1.0  # reset for the new window
+    # the new window starts from the drifting rate again, not the adjusted one
+    assert early.rate[0] == pytest.approx(0.15) and not early.adjusted[0]
+
+
+def test_drift_sum_closed_form():
+    # sum_{d<10} e^{0.1 d} = (e - 1) / (e^0.1 - 1) = 1.718282 / 0.105171 = 16.3380
+    assert drift_sum(np.array([0.1]), 10)[0] == pytest.approx(16.3380, abs=1e-3)
+    assert drift_sum(np.array([0.0, -0.0]), 30).tolist() == [30.0, 30.0]
+    d = np.array([-0.05, 0.03])
+    assert drift_sum(d, 7) == pytest.approx(np.exp(d[:, None] * np.arange(7)).sum(axis=1))
+
+
+def test_budget_drift_crosses_inside_the_window(tiny):
+    st = _budget(tiny, ratio=1.1, drift=0.1)
+    crossed = []
+    for day in range(10):
+        crossed.append(int(st.day_start(day, day * 4, _ZeroPoisson([0]))["crossed"][0]))
+    # k = 1.1 / 16.338 = 0.067328; projected on day d = k (sum_{j<=d} e^{0.1 j} + e^{0.1 d}(9-d)):
+    # day 5: k (7.8170 + 1.64872 x 4) = 0.9703 < 1; day 6: k (9.6391 + 1.82212 x 3) = 1.0170 > 1
+    assert crossed.index(1) == 6 and sum(crossed) == 1
+    assert st.spent[0] == pytest.approx(1.1)  # spend_ratio stays the window total
+
+
+def test_budget_default_drift_moves_crossings_off_day_zero():
+    """Users just under the limit (spend_ratio 0.9..1.0): without drift almost none would cross,
+    all on day 0 if any. With the default drift (normal, sd 0.02) those drifting down start fast
+    and cross on day 0, those drifting up cross later. Measured over seeds 0..49 (N = 2000): of the
+    crossers (63%), 0.63 to 0.68 cross on day 0 and 0.25 to 0.30 on day 10 or later.
+    """
+    goal = BudgetGoal(kind="budget", id="budget", spend_ratio={"dist": "uniform", "low": 0.9,
+                                                               "high": 1.0})
+    spec = goal_spec(goal, [])
+    spec = type(spec)(spec.id, {k: (v,) for k, v in {
+        "spend_ratio": goal.spend_ratio, "effort": goal.effort, "drift": goal.drift}.items()},
+        spec.window_days, spec.daily_noise, spec.adjustment, spec.act_by_day)
+    for seed in (3, 11):
+        rng = np.random.default_rng(seed)
+        st = BudgetState(spec, np.ones(2000, bool), np.zeros(2000, np.int16), rng)
+        first = np.full(2000, -1)
+        for day in range(30):
+            ev = st.day_start(day, day, rng)
+            first[(first < 0) & (ev["crossed"] > 0)] = day
+        crossed = first >= 0
+        assert 0.55 < (first[crossed] == 0).mean() < 0.75
+        assert 0.20 < (first[crossed] >= 10).mean() < 0.35
 
 
 def test_practice_counts_a_day_once_and_builds_habit(tiny):

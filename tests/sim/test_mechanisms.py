@@ -76,7 +76,7 @@ def _one_user_inputs(layout, **kw):
 
 @pytest.mark.parametrize(("u_choice", "expected_pos"), [(0.30, 0), (0.50, 1), (0.70, None)])
 def test_choice_is_logit_with_position_discount_and_no_click(u_choice, expected_pos):
-    um = UserModel(cascade_continue=1.0, max_engagements=1)
+    um = UserModel(cascade_continue=1.0, max_engagements=1, appeal_utility=1.0)
     appeal = np.array([0.0, np.log(2.0)])
     cost = np.array([1.0, 2.0])
     value = np.zeros((2, 1))

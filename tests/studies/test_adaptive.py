@@ -5,10 +5,14 @@ The bounds come from the fast version (``adaptive.FAST``: 600 users, 28 days, 6 
 0 and 1) run with 22 disjoint seed sets (``first_seed`` = 0, 6, ..., 126); each bound holds for all
 22 with a margin. Measured ranges (min .. max over the 22 sets of the mean over 6 seeds):
 
-* time to completion (professionals) vs static, reordering at accuracy 0: +1.4% .. +3.4%
-  (sign-flip p 0.031 .. 0.063); at accuracy 1: -3.2% .. -1.2% (p 0.031 .. 0.094);
-* reordering at accuracy 0 vs the same promotions held still: -0.9% .. +0.8% (p 0.09 .. 0.94);
-  minutes per unit of progress -0.5% .. +0.6%; device-switch failure rate +19.7 .. +21.3 points;
+* time to completion (professionals) vs static, reordering at accuracy 0: +7.3% .. +8.0%; at
+  accuracy 1: -0.81% .. -0.27% (re-measured after issue #14's outside progress, budget drift and
+  appeal_utility fit, over the first 21 of the 22 sets; before: +1.4% .. +3.4% and -3.2% .. -1.2%);
+* reordering at accuracy 0 vs the same promotions held still: -1.4% .. +0.3% (re-measured, same
+  sets); device-switch failure rate +19.8 .. +21.3 points (re-measured);
+* not re-measured after issue #14 (values from before): sign-flip p 0.031 .. 0.063 at accuracy 0
+  and 0.031 .. 0.094 at 1; instability p 0.09 .. 0.94; minutes per unit of progress -0.5% .. +0.6%;
+  and the two lines below;
 * share of steps a user's layout changes: 0.727 .. 0.730 at accuracy 0, 0.118 .. 0.120 at 1;
   realised hit rate (predicted element engaged in the session): 0.273 .. 0.279 at 0, 0.252 ..
   0.260 at 1;
@@ -118,8 +122,8 @@ def test_fast_facts_lie_within_the_seed_spread(fast):
 
 
 BOUNDS: dict[str, tuple[float, float]] = {
-    "low_lift": (0.005, 0.05),
-    "high_lift": (-0.05, -0.004),
+    "low_lift": (0.055, 0.10),  # measured 0.073 .. 0.080 (issue #14 model)
+    "high_lift": (-0.03, -0.001),  # measured -0.0081 .. -0.0027
     "instability": (-0.015, 0.015),
     "device_switch": (0.17, 0.24),
 }

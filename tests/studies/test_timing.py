@@ -13,7 +13,10 @@ margin. Measured ranges (min .. max over the 20 sets; mean, sd):
 * just-in-time vs summary-only, time-to-adjust lift: -0.116 .. -0.054 (-0.083, 0.016); bound
   -0.18 .. -0.025; status pass 19, fail 1;
 * extra alerts delivered per overspender in each alert arm: 2.95 .. 3.00 (bound > 0); share of the
-  overspenders' crossings on a window's first day: 0.995 .. 0.999 (bound > 0.9).
+  overspenders' crossings on a window's first day: 0.995 .. 0.999 before issue #14; with spending
+  drift within the window (goals.py) 0.82 .. 0.84, measured on 3 sets only (first seeds 0, 100,
+  200; bound 0.70 .. 0.95). The other ranges above are from before issue #14 (not re-measured; the
+  first seed set's values lie inside every bound: jit -0.028, time to adjust -0.102).
 
 The time-to-adjust bound fails if alerts stopped moving adjustments earlier (an alert's value, its
 open or its session start removed); the summary bound fails if the month-end summary started to
@@ -88,4 +91,5 @@ def test_fast_facts_lie_within_the_seed_spread(fast):
     # alerts are delivered: each alert arm sends the overspenders more than the summary-only arm
     assert (arms.loc[["early", "jit", "early_jit"], "delivered"] > arms.loc["summary", "delivered"]).all()
     cross = fast.tables["crossing_days"]["share_of_crossings"].to_numpy()
-    assert cross.sum() == pytest.approx(1.0) and cross[0] > 0.9  # overspenders cross on day 0
+    # most overspenders cross on day 0; drift moves the rest into the window (issue #14)
+    assert cross.sum() == pytest.approx(1.0) and 0.70 < cross[0] < 0.95

@@ -9,9 +9,11 @@ fast version on 20 other seed sets (first seeds 1000, 1010, ..., 1190); observed
 * outcome policy vs engagement policy: clicks -5.3% .. -0.6% (< 0), on-time +1.0% .. +5.8% (> 0),
   time to completion -5.8% .. -1.1% (< 0); minutes per session -2.9% .. +11% (not asserted: in
   this world focus mode, what the outcome policy promotes, is a long element);
-* Spearman rho(engagement, goal progress) across users: 0.768 .. 0.798 (bounds 0.70 .. 0.86). The
-  published fact (rho < 0.3) fails here, and results/README.md says why; this bound makes any
-  change to that documented failure visible.
+* Spearman rho(engagement, goal progress) across users: 0.768 .. 0.798 before issue #14; with
+  progress outside the app (goal progress now includes it) 0.657 .. 0.731, re-measured on only 4
+  seed sets (first seeds 0, 1000, 1010, 1020), so the bounds 0.55 .. 0.82 are wider than the old
+  margin. The published fact (rho < 0.3) still fails here (pooled over segments; within segments
+  0.45 .. 0.67); this bound makes any change to that documented failure visible.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def test_outcome_policy_gives_fewer_clicks_and_better_completion(fast):
 def test_engagement_and_progress_correlate_strongly_in_this_world(fast):
     f = next(f for f in fast.facts if f.fact == "1 trap: weak correlation")
     assert f.status == "fail"
-    assert 0.70 < f.values["pooled_rho"] < 0.86
+    assert 0.55 < f.values["pooled_rho"] < 0.82
 
 
 def test_report_tables_and_figure(fast):

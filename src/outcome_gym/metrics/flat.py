@@ -73,6 +73,7 @@ _ATTENTION: dict[str, SegmentValue] = {
     "attention.distraction_minutes": lambda s: s.attention.distraction_minutes_per_user,
     "attention.interruption_minutes": lambda s: s.attention.interruption_minutes_per_user,
     "attention.goal_share": lambda s: s.attention.goal_share,
+    "attention.self_control_share": lambda s: s.attention.self_control_share,
     "fragmentation.layout_distance": lambda s: s.fragmentation.layout_distance_mean,
     "fragmentation.core_consistency": lambda s: s.fragmentation.core_consistency,
     "fragmentation.pairwise_distance": lambda s: s.fragmentation.pairwise_distance_mean,
@@ -82,6 +83,7 @@ _ATTENTION: dict[str, SegmentValue] = {
 _WELLBEING: dict[str, SegmentValue] = {
     "fragmentation.support_tickets": lambda s: s.fragmentation.support_tickets_per_user,
     "wellbeing.goal_progress": lambda s: s.goal_progress_per_user,
+    "wellbeing.outside_progress": lambda s: s.outside_progress_per_user,
     "wellbeing.trust": lambda s: s.trust_final_mean,
     "wellbeing.churned_share": lambda s: s.churned_share,
     "wellbeing.opted_out_share": lambda s: s.opted_out_share,
@@ -143,7 +145,9 @@ def describe(scenario: Scenario, name: str) -> MetricInfo:
         "engagement": "none", "attention.goal_minutes": "increase",
         "attention.distraction_minutes": "decrease", "attention.interruption_minutes": "decrease",
         "attention.goal_share": "increase", "fragmentation.core_consistency": "increase",
+        "attention.self_control_share": "decrease",
         "wellbeing.goal_progress": "increase", "wellbeing.trust": "increase",
+        "wellbeing.outside_progress": "increase",
     }
     direction = better.get(name, better.get(family, "decrease" if family in (
         "fragmentation", "wellbeing", "guardrails") else "none"))

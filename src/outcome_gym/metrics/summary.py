@@ -41,6 +41,9 @@ class Attention:
     distraction_minutes_per_user: float
     interruption_minutes_per_user: float
     goal_share: float
+    self_control_minutes_per_user: float = 0.0
+    self_control_share: float = 0.0
+    """Share of app minutes that are self-control driven (sim/mechanisms/engagement.py)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class SegmentSummary:
     trust_final_mean: float
     churned_share: float
     opted_out_share: float
+    outside_progress_per_user: float = 0.0
+    """Of ``goal_progress_per_user``, the progress made outside the app (mechanisms/outside.py)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class Overall:
     opens_per_user: float
     goal_progress_per_user: float
     churned_share: float
+    self_control_share: float = 0.0
+    outside_progress_per_user: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -194,12 +201,15 @@ def segment_summary(steps: pd.DataFrame, users: pd.DataFrame, segment: str) -> S
             distraction_minutes_per_user=distr / n,
             interruption_minutes_per_user=float(tot["interruption_minutes"]) / n,
             goal_share=_ratio(goal_min, goal_min + distr),
+            self_control_minutes_per_user=float(tot.get("self_control_minutes", 0.0)) / n,
+            self_control_share=_ratio(tot.get("self_control_minutes", 0.0), tot["minutes"]),
         ),
         fragmentation=fr,
         goal_progress_per_user=float(tot["goal_progress"]) / n,
         trust_final_mean=float(us["trust"].mean()) if len(us) else 0.0,
         churned_share=float((~us["active"]).mean()) if len(us) else 0.0,
         opted_out_share=float(us["opted_out"].mean()) if len(us) else 0.0,
+        outside_progress_per_user=float(tot.get("outside_progress", 0.0)) / n,
     )
 
 
@@ -286,6 +296,8 @@ def summarize(scenario: Scenario, steps: pd.DataFrame, users: pd.DataFrame) -> R
         **{f"{m}_per_user": float(tot[m]) / n for m in ENGAGEMENT},
         goal_progress_per_user=float(tot["goal_progress"]) / n,
         churned_share=float((~users["active"]).mean()) if len(users) else 0.0,
+        self_control_share=_ratio(tot.get("self_control_minutes", 0.0), tot["minutes"]),
+        outside_progress_per_user=float(tot.get("outside_progress", 0.0)) / n,
     )
     guard = {
         c.removeprefix("guardrail_"): float(tot[c])

@@ -62,14 +62,22 @@ def _section_rows(cmp: Comparison, label: str, family: str) -> list[list[str]]:
     return [_row(cmp.info[m].label, st) for m, st in by.items() if cmp.info[m].family == family]
 
 
+def _correlation(cmp: Comparison) -> str:
+    """', appeal-value correlation of the elements -0.74' (empty when it is undefined)."""
+    from outcome_gym.scenario.generate import appeal_value_correlation
+
+    rho = appeal_value_correlation(cmp.scenario.product.elements)
+    return "" if rho is None else f", appeal-value correlation of the elements {rho:+.2f}"
+
+
 def render_markdown(cmp: Comparison, figures: dict[str, Path]) -> str:
     """The report as markdown (figures linked relative to the report)."""
     sc = cmp.scenario
     out = [f"# {sc.name}: policies compared against `{cmp.reference}`", ""]
     out += [f"{sc.description}", ""] if sc.description else []
     out += [f"{len(cmp.seeds)} paired seeds ({cmp.seeds[0]}–{cmp.seeds[-1]}), "
-            f"{sc.population.size} users, {sc.clock.horizon_days} days. Intervals are 95% paired "
-            "bootstrap intervals over seeds; verdicts follow the rules in "
+            f"{sc.population.size} users, {sc.clock.horizon_days} days{_correlation(cmp)}. "
+            "Intervals are 95% paired bootstrap intervals over seeds; verdicts follow the rules in "
             "`outcome_gym.analysis.verdict`.", "", "## Summary", ""]
     out += [f"- {line}" for line in headline_lines(cmp)] + [""]
     rows = [[lab, v.verdict, "yes" if v.coherence_flag else "no", "; ".join(v.reasons)]
@@ -94,7 +102,8 @@ def render_html(cmp: Comparison, figures: dict[str, Path]) -> str:
              f"<h1>{html.escape(sc.name)}: policies compared against "
              f"<code>{html.escape(cmp.reference)}</code></h1>",
              f"<p>{len(cmp.seeds)} paired seeds, {sc.population.size} users, "
-             f"{sc.clock.horizon_days} days; 95% paired bootstrap intervals.</p><h2>Summary</h2><ul>"]
+             f"{sc.clock.horizon_days} days{html.escape(_correlation(cmp))}; 95% paired bootstrap "
+             "intervals.</p><h2>Summary</h2><ul>"]
     for line in headline_lines(cmp):
         verdict = line.rsplit("→ ", 1)[-1].split(" ")[0]
         parts.append(f"<li class='{html.escape(verdict)}'>{html.escape(line)}</li>")

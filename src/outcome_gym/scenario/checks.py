@@ -18,7 +18,7 @@ Found = Iterator[tuple[KeyPath, str]]
 MAX_USER_STEPS = 5_000_000_000
 GOAL_PARAM_KEYS = {
     "tasks": ("arrival_rate", "deadline_days", "effort"),
-    "budget": ("spend_ratio", "effort"),
+    "budget": ("spend_ratio", "effort", "drift"),
     "practice": ("effort",),
 }
 # Parameters that must stay inside a range for every user (path inside a segment -> bounds).
@@ -34,12 +34,14 @@ SEGMENT_BOUNDS: dict[str, tuple[float, float]] = {
     "trust": (0.0, 1.0),
     "devices": (1.0, 4.0),
     "churn_sensitivity": (0.0, 100.0),
+    "outside_rate": (0.0, 10.0),
 }
 GOAL_BOUNDS: dict[str, tuple[float, float]] = {
     "arrival_rate": (0.0, 50.0),
     "deadline_days": (0.01, 366.0),
     "effort": (0.01, 100.0),
     "spend_ratio": (0.0, 10.0),
+    "drift": (-0.5, 0.5),  # log-rate per day: exp(0.5 * 30) would be absurd already
 }
 
 

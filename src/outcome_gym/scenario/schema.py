@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from outcome_gym.scenario.distributions import FieldValueError, Param, StrictModel
+from outcome_gym.scenario.generate import GeneratedElements, expand_generate
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
 EVENT_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z_]+$"
@@ -155,12 +156,23 @@ class ScheduledNotification(StrictModel):
 class Product(StrictModel):
     """What the product can show and how it behaves unpersonalized."""
 
+    generate: GeneratedElements | None = Field(
+        default=None,
+        description="Generate laid-out elements at a chosen appeal-value correlation "
+        "(scenario/generate.py); appended to the elements (and the default layout, if not "
+        "given) before validation.",
+    )
     elements: list[Element] = Field(min_length=1, max_length=256)
     channels: list[Channel] = Field(default_factory=list, max_length=16)
     layout: Layout
     schedule: list[ScheduledNotification] = Field(
         default_factory=list, max_length=256, description="Default notification schedule."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand(cls, data: object) -> object:
+        return expand_generate(data)
 
 
 class Availability(StrictModel):
@@ -212,6 +224,12 @@ class Segment(StrictModel):
     churn_sensitivity: Param = Field(
         default=1.0, description="Multiplier on the churn hazard from low trust."
     )
+    outside_rate: Param = Field(
+        default=0.02,
+        description="Goal progress per minute of the daily attention budget not spent in the app "
+        "(progress made outside the product; app minutes displace it). Guess: a fifth of a "
+        "goal-serving app minute in the bundled worlds (docs/calibration.md, outside progress).",
+    )
     goal_params: dict[Identifier, dict[Identifier, Param]] = Field(
         default_factory=dict,
         description="Per-goal overrides of the goal's user parameters for this segment.",
@@ -258,12 +276,22 @@ class BudgetGoal(StrictModel):
         default=0.9, description="Window spending / limit if the user never adjusts."
     )
     daily_noise: float = Field(default=0.5, ge=0, le=3, description="Log-sd of daily spending.")
+    drift: Param = Field(
+        default_factory=lambda: {"dist": "normal", "mean": 0.0, "sd": 0.02, "low": -0.1,
+                                 "high": 0.1},
+        description="Per-user drift of daily spending within a window: the rate grows by "
+        "exp(drift) a day (log-rate per day), normalised so spend_ratio stays the window total "
+        "without adjusting. Guess (docs/calibration.md, budget drift).",
+    )
     effort: Param = Field(default=1.0, description="Progress needed to adjust spending.")
     act_by_day: int = Field(
         default=20, ge=1, description="Day of the window by which adjusting still matters."
     )
     adjustment: Probability = Field(
-        default=0.9, description="Share of the projected excess removed by adjusting."
+        default=0.9,
+        description="Share of the daily spending rate's excess over the on-budget rate "
+        "(1 / window_days) removed by adjusting, from the next day to the window's end; money "
+        "already spent stays spent.",
     )
 
     @model_validator(mode="after")
@@ -422,6 +450,11 @@ class UserModel(StrictModel):
     session_need: NonNegative = Field(default=0.5, le=20)
     habit_utility: NonNegative = Field(default=1.0, le=20)
     goal_utility: NonNegative = Field(default=2.0, le=20)
+    appeal_utility: NonNegative = Field(
+        default=3.6, le=20,
+        description="Weight on susceptibility x appeal in in-session choice (fitted: the share of "
+        "self-control-driven app minutes to 0.31, allcott2022; docs/calibration.md).",
+    )
     fatigue_utility: NonNegative = Field(default=0.5, le=20)
     residue: Probability = Field(default=0.2, description="Focus lost per distracting engagement.")
     residue_carry: Probability = Field(

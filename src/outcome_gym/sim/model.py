@@ -22,7 +22,7 @@ from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.daily import start_day
 from outcome_gym.sim.footprint import check_footprint
-from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions
+from outcome_gym.sim.mechanisms import context, engagement, notifications, outside, sessions
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -161,13 +161,16 @@ class SimulationModel(mesa.Model):
         dlv = self._notifications(action.notify, avail, need)
         started = self._sessions(avail, rowany(dlv.opened), need)
         eng = self._engage(started, layout, dlv, remaining, need)
-        events = self.goals.apply(eng.progress, t)
+        # context failures spend attention the outside progress of the day's last slot reads
+        # (its own stream: moving it before the goals changes no draw)
         ctx = self._context(layout)
+        off_app = self._outside(slot, need, remaining - eng.progress)
+        events = self.goals.apply(eng.progress + off_app, t)
         self._bookkeep(started, layout, eng)
         record = self.recorder.record(StepOutcome(
             step=t, day=day, slot=slot, weekday=weekday, available=avail, started=started,
             layout=layout, delivery=dlv, engagement=eng, events=events, context=ctx,
-            churned=churned, active=self.pop.active, trust=self.pop.trust,
+            churned=churned, active=self.pop.active, trust=self.pop.trust, outside=off_app,
         ))
         self.t += 1
         self.steps = self.t
@@ -263,6 +266,14 @@ class SimulationModel(mesa.Model):
         hit = failed > 0
         pop.residue[hit] = add_residue(pop.residue[hit], p.focus.residue)
         return out
+
+    def _outside(self, slot: int, need: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+        """Step 7b: at the day's last slot, the day's progress outside the app (N x G)."""
+        if slot != self.world.slots_per_day - 1:
+            return np.zeros_like(remaining)
+        pop = self.pop
+        minutes = outside.outside_minutes(pop.attention_left, pop.attention_budget, pop.active)
+        return outside.outside_credit(pop.outside_rate, minutes, need, remaining)
 
     def _bookkeep(self, started: np.ndarray, layout: np.ndarray,
                   eng: engagement.Engagement) -> None:

@@ -120,6 +120,6 @@ def goal_spec(goal: Goal, segments: Sequence[Segment]) -> GoalSpec:
         return TasksSpec(goal.id, per_segment("arrival_rate", "effort", "deadline_days"),
                          goal.max_pending, goal.late_days)
     if isinstance(goal, BudgetGoal):
-        return BudgetSpec(goal.id, per_segment("spend_ratio", "effort"), goal.window_days,
+        return BudgetSpec(goal.id, per_segment("spend_ratio", "effort", "drift"), goal.window_days,
                           goal.daily_noise, goal.adjustment, goal.act_by_day)
     return PracticeSpec(goal.id, per_segment("effort"))

@@ -35,6 +35,7 @@ class Population:
     churn_sensitivity: np.ndarray
     devices: np.ndarray  # int8
     team: np.ndarray  # int32 team index
+    outside_rate: np.ndarray  # goal progress per minute outside the app (mechanisms/outside.py)
     # --- state ---
     active: np.ndarray  # bool, not churned
     churn_day: np.ndarray  # int32, -1 while active
@@ -162,6 +163,8 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
         waste_today=np.zeros(n, dtype=F),
         failures_today=np.zeros(n, dtype=np.int16),
         last_layout=np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16),
+        # drawn last so that adding it left every earlier trait's draws unchanged
+        outside_rate=draw("outside_rate", 0.0),
     )
     del s_slots
     return pop

@@ -52,6 +52,8 @@ class StepOutcome:
         churned: Users who quit at today's start (all False on other steps).
         active: Users still active after the step.
         trust: Trust after the step.
+        outside: N x G progress made outside the app this step (mechanisms/outside.py; non-zero
+            at the day's last slot only).
     """
 
     step: int
@@ -68,6 +70,7 @@ class StepOutcome:
     churned: np.ndarray
     active: np.ndarray
     trust: np.ndarray
+    outside: np.ndarray
 
 
 @dataclass
@@ -212,9 +215,13 @@ class Recorder:
             "opens": rowsum(dlv.opened),
             "opt_outs": rowsum(dlv.opted_out),
             "churned": out.churned,
-            "goal_progress": rowsum(eng.progress),
+            # welfare: progress on the user's own goals, in the app and outside it
+            "goal_progress": rowsum(eng.progress) + rowsum(out.outside),
+            "app_progress": rowsum(eng.progress),
+            "outside_progress": rowsum(out.outside),
             "goal_minutes": eng.goal_minutes,
             "distraction_minutes": eng.distraction_minutes,
+            "self_control_minutes": eng.self_control_minutes,
             "interruption_minutes": dlv.interruption_minutes,
             "trust_sum": np.where(active, out.trust, 0.0),
             "layout_distance_sum": np.where(active, dist, 0.0),

@@ -6,7 +6,7 @@ positions, capped at S (cascade model; recsim, craswell2008). Each round, among 
 positions k < depth, the user engages with the element at k with multinomial-logit probability
 
     w_k = exp(u_k) * (k + 1)^alpha,           P(k) = w_k / (no_click + sum_j w_j)
-    u_k = susceptibility * appeal_e                   (impulsive self, kleinberg2024)
+    u_k = appeal_utility * susceptibility * appeal_e  (impulsive self, kleinberg2024)
           + goal_utility * goal_weight * relevance_e  (reflective self: value x current need)
           + habit_utility * habit_e - fatigue_utility * fatigue
 
@@ -18,6 +18,16 @@ focus <- focus * (1 - residue), for the rest of the session and, fading by ``res
 slot, into the next ones (mark2005, altmann2007). The session also ends when attention
 runs out, or, once every pending need is met, with probability ``need_met_exit`` (outcome-serving
 sessions are short).
+
+Self-control-driven minutes (allcott2022's "use due to self-control problems"): each pick of element
+k is attributed the share of its probability that exists only because of the impulsive term,
+
+    sc_k = max(0, 1 - P0(k) / P(k)),   P0 = the same logit without appeal_utility * susc * appeal,
+
+and ``self_control_minutes`` adds ``sc_k * attention_cost`` per pick: the minutes the user's own
+goal, habit and fatigue utilities would not have chosen. Opened notifications are attributed 0 (their
+open decision is the notification mechanism's). ``appeal_utility`` is fitted so that these minutes
+are ~31% of app minutes (docs/model.md section 4.6).
 
 Opened notifications are engaged before the session (:func:`engage_opened`): the tap leads to the
 element, which costs its attention and credits its value at the user's current focus; an open that
@@ -43,6 +53,8 @@ class ChoiceParams:
         cascade_continue: Chance to scan one position further (recsim, craswell2008).
         position_exponent: Position discount exponent alpha (trecs).
         habit_utility, goal_utility, fatigue_utility: Utility weights (module docstring).
+        appeal_utility: Weight on susceptibility x appeal (fitted to allcott2022's
+            self-control share; docs/model.md section 4.6).
         residue: Focus lost per distracting engagement (mark2005).
         max_engagements: Rounds per session.
         need_met_exit: Chance to leave once every pending need is met.
@@ -57,6 +69,7 @@ class ChoiceParams:
     residue: float
     max_engagements: int
     need_met_exit: float
+    appeal_utility: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,7 @@ class SessionOutcome:
     minutes: np.ndarray
     goal_minutes: np.ndarray
     distraction_minutes: np.ndarray
+    self_control_minutes: np.ndarray
     progress: np.ndarray  # n x G credited progress
     engaged: np.ndarray  # n x E engagement counts
     attention_left: np.ndarray
@@ -116,6 +130,7 @@ class Engagement:
     minutes: np.ndarray
     goal_minutes: np.ndarray
     distraction_minutes: np.ndarray
+    self_control_minutes: np.ndarray
     element_clicks: np.ndarray  # N x E int16
     clicks: np.ndarray
     position_clicks: np.ndarray  # S
@@ -171,13 +186,15 @@ def run_sessions(
     minutes = np.zeros(n)
     goal_min = np.zeros(n)
     distr_min = np.zeros(n)
+    sc_min = np.zeros(n)
     progress = np.zeros_like(remaining)
     engaged = np.zeros((n, n_el), dtype=np.int64)
     pos_clicks = np.zeros(s, dtype=np.int64)
     alive = attention > 0
     layout = inp.layout.astype(np.int64)
+    impulse = um.appeal_utility * inp.susceptibility[:, None] * appeal[layout]
     base = (
-        inp.susceptibility[:, None] * appeal[layout]
+        impulse
         + um.habit_utility * np.take_along_axis(inp.habit, layout, 1)
         - um.fatigue_utility * inp.fatigue[:, None]
     )
@@ -196,6 +213,8 @@ def run_sessions(
             rel += need_now[:, g : g + 1] * value_at[g][idx]
         util = base[idx] + gu_weight[idx, None] * rel
         w = np.exp(np.minimum(util, 50.0)) * disc[idx]
+        # the same choice without the impulsive term (self-control attribution, module docstring)
+        w0 = np.exp(np.minimum(util - impulse[idx], 50.0)) * disc[idx]
         # cascade pick by inversion: k = number of cumulative weights <= target (columns, not rows)
         total_w = rowsum(w)
         target = u[idx, 1 + r] * (um.no_click_mass + total_w)
@@ -207,6 +226,8 @@ def run_sessions(
             k += acc <= target
         alive[idx[~picked]] = False
         go, k = idx[picked], k[picked]
+        p_full = w[picked, k] / (um.no_click_mass + total_w[picked])
+        p_calm = w0[picked, k] / (um.no_click_mass + rowsum(w0[picked]))
         e = layout[go, k]
         c = cost[e]
         pos_clicks += np.bincount(k, minlength=s)
@@ -214,6 +235,7 @@ def run_sessions(
         hits_el.append(e)
         clicks[go] += 1
         minutes[go] += c
+        sc_min[go] += c * np.clip(1.0 - p_calm / p_full, 0.0, 1.0)
         attention[go] -= c
         rem_go = rem_now[picked]
         pending = rem_go > 0
@@ -242,6 +264,7 @@ def run_sessions(
         minutes=minutes,
         goal_minutes=goal_min,
         distraction_minutes=distr_min,
+        self_control_minutes=sc_min,
         progress=progress,
         engaged=engaged,
         attention_left=np.maximum(attention, 0.0),
@@ -338,6 +361,8 @@ def engage(
     minutes[idx] += res.minutes
     op.goal_minutes[idx] += res.goal_minutes
     op.distraction_minutes[idx] += res.distraction_minutes
+    self_control = np.zeros(inp.attention_left.shape[0])
+    self_control[idx] = res.self_control_minutes  # opens are attributed 0 (module docstring)
     clicks = rowsum(op.engaged)
     el_clicks = op.engaged
     el_clicks[idx] += res.engaged
@@ -350,6 +375,7 @@ def engage(
         minutes=minutes,
         goal_minutes=op.goal_minutes,
         distraction_minutes=op.distraction_minutes,
+        self_control_minutes=self_control,
         element_clicks=el_clicks,
         clicks=clicks,
         position_clicks=res.position_clicks,

@@ -18,17 +18,25 @@ earliest deadline first. A task that misses its deadline counts as failed and st
 for ``late_days`` more (it can still be completed, not on time), then is abandoned.
 Need = 1 + share of the most urgent task's time used up.
 
-**Budget**: limit 1 per window of W days. Daily spend = spend_ratio/W * multiplier * exp(sigma Z -
-sigma^2/2). Projected = spent + today's rate x days left; the user is *over* when projected > 1 (the
-first such day is the crossing). While over and not adjusted the user needs ``effort`` progress on
-budget-valued elements to adjust, which removes ``adjustment`` of the projected excess by lowering the
-rate for the rest of the window. Acting late therefore costs only when the rate would have to fall
-below zero (the money is already spent); otherwise day 2 and day 20 end the window at the same
-overspend. The literature's timing effects (grubb2025 just-in-time vs early warning, atalay2026,
-karlan2016) need the value of acting to decay with the days already spent, and spending that drifts
-above the budget during the window (with a constant rate the projection is over from day 0): both
-are known gaps, reported by the timing experiment (results/README.md). An adjustment counts as in
-time up to day ``act_by_day``.
+**Budget**: limit 1 per window of W days. On day d of the window (d = 0..W-1) the user spends
+
+    rate_d = k * exp(drift * d),   k = spend_ratio / sum_{j<W} exp(drift * j)
+    spend_d = rate_d * exp(sigma Z - sigma^2/2)
+
+with a per-user ``drift`` (log-rate change per day; > 0: spending creeps up through the window) and
+``k`` chosen so that ``spend_ratio`` stays the expected window total of a user who never adjusts.
+Projected = spent + today's rate x days left; the user is *over* when projected > 1 (the first such
+day is the crossing): with drift > 0 the projection rises through the window, so crossings fall
+inside it rather than on day 0. While over and not adjusted the user needs ``effort`` progress on
+budget-valued elements (or outside progress) to adjust. Adjusting is a change of behaviour, not of
+the total: it removes ``adjustment`` of the daily rate's excess over the on-budget rate 1/W,
+
+    rate <- rate - adjustment * max(rate - 1/W, 0)      and the drift stops for the window,
+
+from the next day's spending on (a day's spending is added at its start). Money spent before the
+adjustment stays spent, so every day of waiting adds the excess of one more day: acting late costs,
+and the value of an alert decays with the days of the window already gone (grubb2025, karlan2016).
+An adjustment counts as in time up to day ``act_by_day``.
 
 **Practice**: ``effort`` progress in a day counts as practised; the practice habit follows
 :func:`~outcome_gym.sim.mechanisms.habits.update_habit` (lally2010).
@@ -69,7 +77,7 @@ class TasksSpec(_Spec):
 
 @dataclass(frozen=True)
 class BudgetSpec(_Spec):
-    """A budget goal (``per_user``: ``spend_ratio``, ``effort``)."""
+    """A budget goal (``per_user``: ``spend_ratio``, ``effort``, ``drift``)."""
 
     window_days: int
     daily_noise: float
@@ -83,6 +91,22 @@ class PracticeSpec(_Spec):
 
 
 GoalSpec = TasksSpec | BudgetSpec | PracticeSpec
+
+
+def drift_sum(drift: np.ndarray, window_days: int) -> np.ndarray:
+    """sum_{d<W} exp(drift * d): the window total of a rate that starts at 1 and drifts.
+
+    >>> float(drift_sum(np.array([0.0]), 30)[0])
+    30.0
+    """
+    small = np.abs(drift) < 1e-9
+    safe = np.where(small, 1.0, drift)
+    return np.where(small, float(window_days), np.expm1(safe * window_days) / np.expm1(safe))
+
+
+def adjusted_rate(rate: np.ndarray, window_days: int, adjustment: float) -> np.ndarray:
+    """The daily rate after adjusting: ``adjustment`` of its excess over 1/W removed."""
+    return rate - adjustment * np.maximum(rate - 1.0 / window_days, 0.0)
 
 
 def _per_user(
@@ -227,11 +251,13 @@ class BudgetState:
         n = has.shape[0]
         self.goal = spec
         self.has = has
+        w = spec.window_days
         ratio = np.clip(_per_user(spec, "spend_ratio", segment, rng), 0, None)
-        self.base = (ratio / spec.window_days).astype(np.float64)
+        self.drift = _per_user(spec, "drift", segment, rng)
+        self.scale = ratio / drift_sum(self.drift, w)  # k: rate on the window's first day
         self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None)
         self.spent = np.zeros(n)
-        self.mult = np.ones(n)
+        self.rate = np.zeros(n)  # today's spending rate (frozen once adjusted)
         self.adjusted = np.zeros(n, dtype=bool)
         self.progress = np.zeros(n)
         self.crossed = np.zeros(n, dtype=bool)
@@ -243,7 +269,7 @@ class BudgetState:
 
     def projected(self) -> np.ndarray:
         """Window spend if today's rate holds to the window's end."""
-        return self.spent + self.base * self.mult * self._days_left()
+        return self.spent + self.rate * self._days_left()
 
     def over(self) -> np.ndarray:
         """Users projected over the limit who have not adjusted."""
@@ -272,14 +298,15 @@ class BudgetState:
             ev["window_under_budget"] = (self.has & (self.spent <= 1.0)).astype(np.int64)
             ev["overspend"] = np.where(self.has, np.maximum(self.spent - 1.0, 0.0), 0.0)
             self.spent[:] = 0.0
-            self.mult[:] = 1.0
             self.adjusted[:] = False
             self.progress[:] = 0.0
             self.crossed[:] = False
             self.crossed_step[:] = -1
+        drifted = self.scale * np.exp(self.drift * self.day_in_window)
+        self.rate = np.where(self.adjusted, self.rate, drifted)
         sigma = self.goal.daily_noise
         noise = np.exp(sigma * rng.standard_normal(n) - 0.5 * sigma**2)
-        self.spent += np.where(self.has, self.base * self.mult * noise, 0.0)
+        self.spent += np.where(self.has, self.rate * noise, 0.0)
         new_cross = self.has & ~self.crossed & (self.projected() > 1.0)
         self.crossed |= new_cross
         self.crossed_step[new_cross] = step
@@ -287,16 +314,12 @@ class BudgetState:
         return ev
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress; adjust spending where it reaches the effort."""
+        """Credit progress; adjust the spending rate where it reaches the effort."""
         over = self.over()
         self.progress += np.where(over, credit, 0.0)
         adjust = over & (self.progress >= self.effort)
-        days_left = self._days_left()
-        if adjust.any() and days_left > 0:
-            proj = self.projected()[adjust]
-            target = proj - self.goal.adjustment * (proj - 1.0)
-            rate = (target - self.spent[adjust]) / (self.base[adjust] * days_left)
-            self.mult[adjust] = np.clip(rate, 0.0, self.mult[adjust])
+        self.rate = np.where(adjust, adjusted_rate(self.rate, self.goal.window_days,
+                                                   self.goal.adjustment), self.rate)
         self.adjusted |= adjust
         in_time = adjust & (self.day_in_window <= self.goal.act_by_day)
         tta = np.where(adjust & (self.crossed_step >= 0), step - self.crossed_step, 0)

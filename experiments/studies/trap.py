@@ -13,6 +13,15 @@ on the same seeds (common random numbers):
   interactions (clicks) and shorter sessions (minutes per session), with a higher primary outcome
   and, where the scenario measures it, a shorter time to completion.
 
+**Generated worlds.** In the bundled worlds the elements' appeal and value correlate (r = -0.74,
+-0.72, -0.63 across laid-out elements), so a learner that chases appeal loses value by the inputs
+alone and a trap there *follows from inputs*. To ask whether the mechanisms produce it without that
+help, the study rebuilds ``generated_base`` with its non-core laid-out elements replaced by
+generated ones (``product.generate``: appeal and value at an exact sample correlation r, swept from
+-0.8 to +0.8, ``generated_worlds`` element draws per r) and runs the engagement and outcome
+policies on each (seeds x worlds are the replicates). One row per r reports whether the trap
+arises there; at r = 0 a trap is *emergent*.
+
 The main arms personalize the layout only (``levers=layout``; notifications follow the scenario's
 schedule): that is the in-app ranking the literature's trap is about. The study also runs both
 bandits with both levers (layout and notifications) and reports them in the tables: per-step
@@ -22,6 +31,7 @@ and trust it costs later, so they over-send — a finding, not a fact of docs/ca
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -31,6 +41,7 @@ import pandas as pd
 from pydantic import Field
 from scipy.stats import spearmanr
 
+from outcome_gym.scenario.generate import appeal_value_correlation
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.studies.base import (
     EMERGENT,
@@ -73,9 +84,17 @@ class Params(StudyParams):
     extra_policies: list[str] = Field(
         default_factory=lambda: ["engagement_bandit", "outcome_bandit"],
         description="Also run and tabulated (both levers: layout and notifications).")
+    generated_base: str = Field(default="productivity_tool",
+                                description="The world whose non-core elements are generated.")
+    generated_correlations: list[float] = Field(
+        default_factory=lambda: [-0.8, -0.4, 0.0, 0.4, 0.8],
+        description="Appeal-value correlations of the generated elements (empty: none).")
+    generated_worlds: int = Field(default=2, ge=1, le=50,
+                                  description="Element draws (generation seeds) per correlation.")
 
 
-FAST = {"seeds": 6, "users": 1500, "scenarios": ["productivity_tool"], "extra_policies": []}
+FAST = {"seeds": 6, "users": 1500, "scenarios": ["productivity_tool"], "extra_policies": [],
+        "generated_correlations": [0.0], "generated_worlds": 1}
 
 
 def _arms(p: Params) -> dict[str, str]:
@@ -87,10 +106,41 @@ def _arms(p: Params) -> dict[str, str]:
 
 
 def jobs(p: Params) -> list[Job]:
-    """Every run of the study."""
+    """Every run of the study: the bundled worlds' arms, then the generated worlds'."""
     ov = size_overrides(p)
-    return [Job(scenario=s, policy=pol, seed=seed, overrides=ov, tag=tag)
-            for s in p.scenarios for tag, pol in _arms(p).items() for seed in p.seed_list()]
+    bundled = [Job(scenario=s, policy=pol, seed=seed, overrides=ov, tag=tag)
+               for s in p.scenarios for tag, pol in _arms(p).items() for seed in p.seed_list()]
+    base = job_scenario(Job(scenario=p.generated_base, overrides=ov))
+    generated = [Job(scenario=p.generated_base, policy=pol, seed=seed,
+                     overrides=ov + generated_overrides(base, r, world), tag=gen_tag(r, world, tag))
+                 for r in p.generated_correlations for world in range(p.generated_worlds)
+                 for tag, pol in (("engagement", p.engagement_policy),
+                                  ("outcome", p.outcome_policy))
+                 for seed in p.seed_list()]
+    return bundled + generated
+
+
+def gen_tag(r: float, world: int, arm: str) -> str:
+    """The tag of a generated world's arm."""
+    return f"generated r={r:+g} world {world} {arm}"
+
+
+def generated_overrides(base: Scenario, r: float, world: int) -> tuple[tuple[str, object], ...]:
+    """``base`` with its non-core laid-out elements replaced by generated ones at correlation r.
+
+    Core elements, notifications and alerts are kept; as many elements are generated as were
+    replaced (at least 3), each serving the goal of the scenario's primary outcome, with the
+    generator's default appeal and value spreads; generation seed ``world``.
+    """
+    kept = [e.model_dump(mode="json", exclude_none=True) for e in base.product.elements
+            if e.core or e.pushed]
+    core = [i for i in base.product.layout.default
+            if next(e for e in base.product.elements if e.id == i).core]
+    n = max(len(base.product.layout.default) - len(core), 3)
+    goal = next(o.goal for o in base.outcomes if o.id == base.outcomes[0].id)
+    gen = {"n": n, "correlation": r, "seed": world, "goals": [goal]}
+    return (("product.elements", kept), ("product.generate", gen),
+            ("product.layout.default", core + [f"gen{i}" for i in range(n)]))
 
 
 def user_engagement(users: pd.DataFrame) -> np.ndarray:
@@ -223,6 +273,29 @@ def _fact2(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
         | {f"{k}_p": p for k, ((_e, p), _s) in checks.items()} | {"held": float(n_ok)})
 
 
+def _fact_generated(p: Params, grouped: dict[tuple[str, str], list[JobResult]], r: float
+                    ) -> Fact:
+    """Fact 1 on the generated worlds at correlation r, pooled over worlds x seeds."""
+    runs = {arm: [res for w in range(p.generated_worlds)
+                  for res in grouped[(p.generated_base, gen_tag(r, w, arm))]]
+            for arm in ("engagement", "outcome")}
+    fact = _fact1(f"{p.generated_base}, generated elements r={r:+.1f}", runs,
+                  job_scenario(runs["engagement"][0].job))
+    worlds = [job_scenario(grouped[(p.generated_base, gen_tag(r, w, "engagement"))][0].job)
+              for w in range(p.generated_worlds)]
+    shown = [appeal_value_correlation(w.product.elements) for w in worlds]
+    label, why = input_label(worlds[0])
+    return dataclasses.replace(
+        fact, fact="1 trap: generated worlds",
+        literature="the trap should come from how users choose and what engagement credits, not "
+                   "from a world built so that appealing elements are useless (issue #14)",
+        criterion=fact.criterion + f"; replicates: {p.generated_worlds} generated element draws "
+                                   f"x {len(p.seed_list())} seeds",
+        produced=fact.produced + "; laid-out appeal-value r per world (core elements included) "
+                 + ", ".join("n/a" if x is None else f"{x:+.2f}" for x in shown),
+        label=label, label_why=why)
+
+
 def _table(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> list[dict[str, object]]:
     """One row per metric: the reference's mean, then each arm's mean and lift vs the reference."""
     metrics = ["engagement.index", "engagement.clicks", "engagement.sessions",
@@ -290,6 +363,7 @@ def run(params: Params, workers: int = 1, progress: bool = False,
         per_scenario[name], scenarios[name] = runs, sc
         facts += [_fact1(name, runs, sc), _fact1_rho(name, runs, sc), _fact2(name, runs, sc)]
         rows += _table(name, runs, sc)
+    facts += [_fact_generated(params, grouped, r) for r in params.generated_correlations]
     notes = [__doc__.split("\n\n", 1)[1].strip()]
     for name, runs in per_scenario.items():
         for tag in params.extra_policies:

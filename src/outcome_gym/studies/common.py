@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.analysis.stats import paired
+from outcome_gym.scenario.generate import appeal_value_correlation
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.mechanisms.context import KINDS
 from outcome_gym.studies.base import EMERGENT, INPUTS, Estimate
@@ -20,26 +21,18 @@ from outcome_gym.studies.runs import JobResult
 INPUT_CORRELATION = 0.3
 
 
-def appeal_value_correlation(sc: Scenario) -> float:
-    """Pearson r across elements of appeal and summed value over goals (NaN if either is flat)."""
-    appeal = np.array([e.appeal for e in sc.product.elements])
-    value = np.array([sum(e.value.values()) for e in sc.product.elements])
-    if appeal.std() == 0 or value.std() == 0:
-        return math.nan
-    return float(np.corrcoef(appeal, value)[0, 1])
-
-
 def input_label(sc: Scenario) -> tuple[str, str]:
     """The kind of a row about optimising engagement vs outcome in ``sc``, and why.
 
     *Follows from inputs* when the elements' appeal and value correlate (|r| >= 0.3): a learner
     that chases appeal then moves value by the inputs alone. *Emergent* otherwise.
     """
-    r = appeal_value_correlation(sc)
-    if math.isfinite(r) and abs(r) >= INPUT_CORRELATION:
+    r = appeal_value_correlation(sc.product.elements)
+    if r is not None and abs(r) >= INPUT_CORRELATION:
         return INPUTS, (f"the elements' appeal and value correlate r={r:+.2f}, so a learner that "
                         "chases appeal moves value by the inputs alone")
-    return EMERGENT, (f"the elements' appeal and value are not correlated (r={r:+.2f}): no input "
+    shown = "undefined" if r is None else f"{r:+.2f}"
+    return EMERGENT, (f"the elements' appeal and value are not correlated (r={shown}): no input "
                       "ties chasing engagement to losing value, only the mechanisms can")
 
 

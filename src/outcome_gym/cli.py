@@ -24,6 +24,7 @@ from outcome_gym.scenario import bundled_scenarios, load_scenario, scenario_json
 
 if TYPE_CHECKING:
     from outcome_gym.metrics.summary import RunSummary
+    from outcome_gym.sensitivity import SensitivityResult
 
 app = typer.Typer(
     name="outcome-gym",
@@ -573,11 +574,8 @@ def sensitivity(
     typer.echo(f"report written to {path / 'report.md'}")
 
 
-def _sensitivity_lines(res: object) -> list[str]:
+def _sensitivity_lines(res: SensitivityResult) -> list[str]:
     """Per policy: verdict shares and the three parameters that move its lifts most."""
-    from outcome_gym.sensitivity import SensitivityResult
-
-    assert isinstance(res, SensitivityResult)
     key = "mu_star" if res.design.method == "morris" else "ST"
     lines = []
     for policy, g in res.shares.groupby("policy", sort=False):

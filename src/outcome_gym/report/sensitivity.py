@@ -129,12 +129,14 @@ def markdown(res: SensitivityResult, command: str, has_figure: bool) -> str:
               + ("mu*: mean absolute elementary effect, i.e. the change of the response across the "
                  "parameter's whole range, linearly extrapolated (a lift of 0.10 = 10 points); "
                  "mu_star_conf: its 95% bootstrap half-width; sigma: spread of the effects "
-                 "(interactions or curvature)." if d.method == "morris" else
+                 "(interactions or curvature); mu: their signed mean (the direction, when the "
+                 "effects agree in sign)." if d.method == "morris" else
                  "S1: first-order share of the response's variance; ST: total share, with "
                  "interactions; _conf: 95% bootstrap half-widths."), ""]
     for (policy, resp), g in res.indices.groupby(["policy", "response"], sort=False):
         lines += [f"### {policy}: {resp}", ""]
-        cols = ["parameter", key, conf] + (["sigma"] if d.method == "morris" else ["S1", "S1_conf"])
+        cols = ["parameter", key, conf] + (["sigma", "mu"] if d.method == "morris"
+                                           else ["S1", "S1_conf"])
         lines += [*_md_table(g[cols].head(TOP)), ""]
     if res.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in res.notes] + [""]

@@ -116,6 +116,22 @@ def plan(base: Scenario, design: Design, specs: list[PolicySpec],
     return out
 
 
+def read_points(planned: list[tuple[Scenario, list[tuple[str, int, RunTask]]]],
+                labels: list[str], reference: str, seeds: list[int],
+                runs_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each point's runs read back and compared: the responses and the verdicts tables."""
+    rows, verdict_rows = [], []
+    for i, (sc, triples) in enumerate(planned):
+        runs = pd.DataFrame([{"policy": label, "seed": seed, **flatten(
+            sc, read_summary(runs_dir / t.run_id))} for label, seed, t in triples])
+        lifts, verdicts = _responses(sc, labels, reference, seeds, runs)
+        rows += [{"point": i, "policy": p, **v} for p, v in lifts.items()]
+        verdict_rows += [{"point": i, "policy": p, "verdict": v} for p, v in verdicts.items()]
+    verdicts_df = pd.DataFrame(verdict_rows)
+    responses = pd.DataFrame(rows).merge(verdict_indicators(verdicts_df), on=["point", "policy"])
+    return responses, verdicts_df
+
+
 def run_sensitivity(scenario: Scenario | str | Path, policies: list[str | PolicySpec], *,
                     method: str = "morris", params: list[str] | None = None,
                     ranges: dict[str, tuple[float, float]] | None = None, size: int = 10,
@@ -165,16 +181,8 @@ def run_sensitivity(scenario: Scenario | str | Path, policies: list[str | Policy
                        progress=progress, desc="sensitivity")
     seconds = time.perf_counter() - start
     _raise_failures(statuses, runs_dir)
-    labels = [s.display for s in specs]
-    rows, verdict_rows = [], []
-    for i, (point_sc, triples) in enumerate(planned):
-        runs = pd.DataFrame([{"policy": label, "seed": seed, **flatten(
-            point_sc, read_summary(runs_dir / t.run_id))} for label, seed, t in triples])
-        lifts, verdicts = _responses(point_sc, labels, ref, seed_list, runs)
-        rows += [{"point": i, "policy": p, **v} for p, v in lifts.items()]
-        verdict_rows += [{"point": i, "policy": p, "verdict": v} for p, v in verdicts.items()]
-    verdicts_df = pd.DataFrame(verdict_rows)
-    responses = pd.DataFrame(rows).merge(verdict_indicators(verdicts_df), on=["point", "policy"])
+    responses, verdicts_df = read_points(planned, [s.display for s in specs], ref, seed_list,
+                                         runs_dir)
     table, notes = all_indices(design, responses)
     need = min_seeds(len(base.outcomes))
     if len(seed_list) < need:
@@ -197,4 +205,4 @@ def _raise_failures(statuses: list[dict[str, Any]], runs_dir: Path) -> None:
                               f"{runs_dir / bad[0]['run_id'] / 'failed.json'})")
 
 
-__all__ = ["DEFAULT_POPULATION", "SensitivityResult", "plan", "run_sensitivity"]
+__all__ = ["DEFAULT_POPULATION", "SensitivityResult", "plan", "read_points", "run_sensitivity"]

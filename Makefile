@@ -9,7 +9,7 @@ OUT ?= results/demo
 
 STUDIES := trap timing crowdout volume fragmentation frontier adaptive mechanisms
 
-.PHONY: install install-extras run experiments test test-slow test-all lint bench clean
+.PHONY: install install-extras run experiments sensitivity test test-slow test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,3 +50,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist src/*.egg-info
+
+# Global sensitivity (issue #14 item 7): a Morris screening of 20 user parameters (r = 10, 210
+# points) of productivity_tool, engagement_bandit vs static, 7 paired seeds per point, 500 users,
+# 14 days: about 10 minutes on 2 cores. Runs are kept in results/sensitivity/runs/ (git-ignored).
+SENS_PARAMS := no_click_mass,cascade_continue,position_exponent,open_base,open_relevance,open_wear,session_habit,habit_utility,goal_utility,fatigue_utility,residue,need_met_exit,max_engagements,trust_gain,churn_rate,susceptibility,goal_weight,attention_budget,session_propensity,habit_days
+
+sensitivity: $(STAMP)  ## the committed sensitivity report: results/sensitivity/
+	$(BIN)/outcome-gym sensitivity productivity_tool --policies engagement_bandit --method morris --params $(SENS_PARAMS) --trajectories 10 --workers 2 --out results/sensitivity --overwrite

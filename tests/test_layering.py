@@ -1,9 +1,10 @@
 """The reading order holds: no module imports against it (docs/design.md section 5).
 
 scenario -> sim -> product -> env -> policies -> metrics -> runner -> sweeps -> analysis ->
-compare -> check / studies -> report -> testing / validation / cli. Every import of an outcome_gym module is
-counted, at module level or inside a function, so a lazy import cannot hide a cycle. The one
-exception: a Comparison draws its own report (compare -> report), lazily, when asked to write.
+compare -> check / studies / sensitivity -> report -> testing / validation / cli. Every import
+of an outcome_gym module is counted, at module level or inside a function, so a lazy import
+cannot hide a cycle. The one exception: a Comparison draws its own report (compare -> report),
+lazily, when asked to write.
 Mechanisms also never read the scenario schema: they take the compiled world's arrays and
 parameter records (sim/world.py and sim/params.py compile them).
 """
@@ -29,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"sweeps"},
     {"analysis"},
     {"compare"},
-    {"check", "studies"},
+    {"check", "studies", "sensitivity"},
     {"report"},
     {"testing", "validation", "cli", "__main__"},
 ]

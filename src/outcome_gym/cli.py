@@ -24,6 +24,7 @@ from outcome_gym.scenario import bundled_scenarios, load_scenario
 
 if TYPE_CHECKING:
     from outcome_gym.metrics.summary import RunSummary
+    from outcome_gym.sensitivity import SensitivityResult
 
 app = typer.Typer(
     name="outcome-gym",
@@ -531,6 +532,115 @@ def report(
 
     path = write_sweep_report(sweep_dir, out, overwrite=overwrite)
     typer.echo(f"report written to {path / 'report.md'} and {path / 'report.html'}")
+
+
+@app.command()
+@_bad_input_exits_2
+def params(
+    scenario: Annotated[str | None, typer.Option(
+        help="Show this scenario's values (per segment for a segment parameter) as the "
+             "default.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    = False,
+) -> None:
+    """List every user parameter: default, plausible range, source (or 'guess')."""
+    from outcome_gym.scenario.provenance import table_rows
+
+    rows = table_rows(load_scenario(scenario) if scenario else None)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{'name':<32}{'default':<26}{'range':<22}{'source':<14}note")
+    for r in rows:
+        scaled = r["how"] != "value"
+        rng = ("-" if r["low"] is None else f"x[{r['low']:g}, {r['high']:g}]" if scaled
+               else f"[{r['low']:g}, {r['high']:g}]")
+        default = _short(r["default"])
+        typer.echo(f"{r['name']:<32}{default:<26}{rng:<22}{r['source']:<14}{r['note']}")
+
+
+def _short(value: object, width: int = 24) -> str:
+    """A default as compact text (a distribution as its mapping), cut to ``width``."""
+    text = "(per scenario)" if value is None else (
+        json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else f"{value:g}"
+        if isinstance(value, float) else str(value))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@app.command()
+@_bad_input_exits_2
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="Scenario file or bundled name.")],
+    out: Annotated[Path, typer.Option(
+        help="Report folder (new or empty, or an earlier sensitivity output with --overwrite); "
+             "runs are kept (and reused) in OUT/runs/.")],
+    policies: Annotated[str, typer.Option(
+        help="Comma-separated policies whose lift and verdict are analysed.")]
+    = "engagement_bandit",
+    method: Annotated[str, typer.Option(help="morris (screening) or sobol (variance shares).")]
+    = "morris",
+    params: Annotated[str | None, typer.Option(
+        "--params", help="Comma-separated parameter names (`outcome-gym params`; default: every "
+                         "parameter with a range).")] = None,
+    ranges: Annotated[Path | None, typer.Option(
+        help="YAML file {name: [low, high]} overriding registry ranges.")] = None,
+    trajectories: Annotated[int, typer.Option(
+        help="Morris trajectories r (points = r x (parameters + 1)).")] = 10,
+    samples: Annotated[int, typer.Option(
+        help="Sobol base sample N, a power of 2 (points = N x (parameters + 2)).")] = 64,
+    seeds: Annotated[int | None, typer.Option(
+        min=1, help="Paired seeds per point (default: the fewest at which every verdict can be "
+                    "reached: 7 with 3 outcome specs).", show_default=False)] = None,
+    reference: Annotated[str, typer.Option(help="Reference policy.")] = "static",
+    population: Annotated[int, typer.Option(
+        min=1, help="Users per run (overrides the scenario's).")] = 500,
+    horizon_days: Annotated[int, typer.Option(
+        min=0, help="Days per run (0: the scenario's).")] = 14,
+    workers: WorkersOption = None,
+    backend: BackendOption = None,
+    address: AddressOption = None,
+    overwrite: OverwriteOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    progress: ProgressOption = None,
+) -> None:
+    """Vary the user parameters over their ranges: what moves each policy's lift and verdict."""
+    from outcome_gym._io import check_out_dir
+    from outcome_gym.policies.spec import split_policy_list
+    from outcome_gym.report.sensitivity import write_sensitivity_report
+    from outcome_gym.sensitivity import load_ranges, run_sensitivity
+
+    chosen = _backend(backend, address)
+    check_out_dir(out, "sensitivity", overwrite=overwrite)  # before anything runs
+    names = [p.strip() for p in params.split(",") if p.strip()] if params else None
+    res = run_sensitivity(
+        scenario, split_policy_list(policies), method=method, params=names,
+        ranges=load_ranges(ranges) if ranges else None,
+        size=trajectories if method == "morris" else samples, seeds=seeds,
+        reference=reference, population=population, horizon_days=horizon_days or None, out=out,
+        overwrite=overwrite, workers=_workers(workers), backend=chosen, address=address,
+        progress=_show_progress(progress, quiet))
+    command = "outcome-gym " + " ".join(sys.argv[1:]) if sys.argv[0].endswith(
+        ("outcome-gym", "__main__.py")) else ""
+    path = write_sensitivity_report(res, out, command=command, overwrite=True)
+    for line in _sensitivity_lines(res):
+        typer.echo(line)
+    typer.echo(f"report written to {path / 'report.md'}")
+
+
+def _sensitivity_lines(res: SensitivityResult) -> list[str]:
+    """Per policy: verdict shares and the three parameters that move its lifts most."""
+    key = "mu_star" if res.design.method == "morris" else "ST"
+    lines = []
+    for policy, g in res.shares.groupby("policy", sort=False):
+        held = ", ".join(f"{r.verdict} {r.share:.0%}" for r in g.itertuples() if r.points)
+        lines.append(f"{policy} vs {res.reference}: {held} of {len(res.design.points)} points")
+        if res.indices.empty:
+            continue
+        sub = res.indices[res.indices["policy"] == policy]
+        for resp, h in sub.groupby("response", sort=False):
+            top = ", ".join(f"{r.parameter} {getattr(r, key):.3g}" for r in h.head(3).itertuples())
+            lines.append(f"  {resp}: {top}")
+    return lines
 
 
 def main() -> None:

@@ -69,3 +69,17 @@ def test_dask_run_that_always_kills_its_worker_is_recorded(tmp_path):
     bad = runs[runs["status"] == "failed"]
     assert set(bad["policy"]) == {"poison"}
     assert bad["error"].str.startswith("WorkerDied: the workers running it kept dying").all()
+
+
+def test_sensitivity_on_dask_matches_the_local_pool(tmp_path):
+    """The sensitivity analysis submits its runs to the one executor, so Dask gives the same."""
+    from tests.conftest import TINY
+
+    common = ["sensitivity", str(TINY), "--params", "open_base,goal_utility", "--trajectories",
+              "2", "--seeds", "2", "--population", "30", "--horizon-days", "2", "--workers", "2",
+              "--no-progress"]
+    assert runner.invoke(app, [*common, "--out", str(tmp_path / "local")]).exit_code == 0
+    res = runner.invoke(app, [*common, "--backend", "dask", "--out", str(tmp_path / "dask")])
+    assert res.exit_code == 0, res.output
+    for name in ("indices.csv", "verdicts.csv", "responses.csv"):
+        assert (tmp_path / "dask" / name).read_text() == (tmp_path / "local" / name).read_text()

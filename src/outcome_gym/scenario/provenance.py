@@ -125,6 +125,8 @@ ENTRIES: tuple[Entry, ...] = (
     _row(_U + "habit_utility", 0.3, 2.0, GUESS, "utility weight on habit (kleinberg2024: form)"),
     _row(_U + "goal_utility", 1.0, 4.0, GUESS, "utility weight on goal value (kleinberg2024: form)"),
     _row(_U + "fatigue_utility", 0.1, 1.5, GUESS, "utility weight on fatigue"),
+    _row(_U + "appeal_utility", 3.0, 4.3, "allcott2022", "impulse weight fitted to 31% "
+         "self-control-driven use (calibration.md); range: shares 0.27-0.35"),
     _row(_U + "residue", 0.05, 0.4, GUESS, "focus lost per distraction (mark2005: direction)"),
     _row(_U + "residue_carry", 0.2, 0.8, GUESS, "residue carried per slot (mark2005: direction)"),
     _row(_U + "breakpoint_multiplier", 0.3, 0.8, "iqbal_bailey", "direction V, size D; range: "
@@ -157,7 +159,7 @@ ENTRIES: tuple[Entry, ...] = (
     # per-segment distributions: the range is a factor on every user's value
     _row(_S + "attention_budget", 0.5, 1.5, GUESS, "minutes/day per scenario; factor a guess"),
     _row(_S + "susceptibility", 0.6, 1.4, "allcott2022", "impulsive share 0.31 (0.2-0.4) -> "
-         "+-35%; no fitted mapping yet"),
+         "+-35%; the level is fitted through appeal_utility"),
     _row(_S + "goal_weight", 0.6, 1.4, GUESS, "reflective weight (kleinberg2024: form)"),
     _row(_S + "session_propensity", 0.5, 1.5, GUESS, "self-initiated sessions per day"),
     _row(_S + "habit_days", 0.5, 2.0, "lally2010", "median 66 (18-254); buyalskaya2023: speed "
@@ -169,6 +171,8 @@ ENTRIES: tuple[Entry, ...] = (
     _row(_S + "devices", None, None, GUESS, "whole devices per user (google2012: multi-screen); "
          "a factor would break whole numbers, so not varied"),
     _row(_S + "churn_sensitivity", 0.5, 2.0, GUESS, "multiplier on the churn hazard"),
+    _row(_S + "outside_rate", 0.25, 2.5, GUESS, "goal progress per unused attention minute "
+         "outside the app (about a fifth of a goal-serving app minute)"),
 )
 """The registry: one row per user parameter (module docstring)."""
 

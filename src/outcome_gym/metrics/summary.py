@@ -41,6 +41,7 @@ class Attention:
     distraction_minutes_per_user: float
     interruption_minutes_per_user: float
     goal_share: float
+    search_minutes_per_user: float = 0.0  # finding elements in the layout (layout memory)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def segment_summary(steps: pd.DataFrame, users: pd.DataFrame, segment: str) -> S
             distraction_minutes_per_user=distr / n,
             interruption_minutes_per_user=float(tot["interruption_minutes"]) / n,
             goal_share=_ratio(goal_min, goal_min + distr),
+            search_minutes_per_user=float(tot.get("search_minutes", 0.0)) / n,
         ),
         fragmentation=fr,
         goal_progress_per_user=float(tot["goal_progress"]) / n,

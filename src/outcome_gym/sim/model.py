@@ -21,7 +21,7 @@ from outcome_gym.sim._mesa import mesa
 from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.daily import start_day
-from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions
+from outcome_gym.sim.mechanisms import context, engagement, memory, notifications, sessions
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -151,6 +151,8 @@ class SimulationModel(mesa.Model):
         day, slot, weekday = self.world.time_of(t)
         churned = (start_day(self.pop, self.goals, self.params, self.streams, day, t)
                    if slot == 0 else np.zeros(self.pop.n, bool))
+        if slot == 0 and day > 0:
+            self._forget()
         layout = np.asarray(action.layout, dtype=np.int16)
         # drawn with the observation; users who churned at today's start are no longer available
         avail = self._available_now() & self.pop.active
@@ -231,10 +233,12 @@ class SimulationModel(mesa.Model):
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
         u = self.streams["choice"].random((pop.n, 2 + 2 * p.choice.max_engagements))[started]
+        expert = memory.expertise(p.memory, pop.memory_count, pop.memory_element, layout)
         inp = engagement.SessionInputs(
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
-            attention_left=pop.attention_left, residue=pop.residue)
+            attention_left=pop.attention_left, residue=pop.residue, expertise=expert,
+            select_minutes=memory.selection_minutes(p.memory, expert))
         eng = engagement.engage(p.choice, inp, dlv.opened, started, w.pushed_elements, w.appeal,
                                 w.cost, w.value, u)
         self._check("engagement", eng.minutes, eng.progress)
@@ -243,7 +247,19 @@ class SimulationModel(mesa.Model):
         pop.channel_trust = notifications.update_channel_trust(
             p.notifications, pop.channel_trust, dlv.delivered, dlv.opened, eng.useful_opens,
             self._channel_of_m).astype(np.float32)
+        self._remember(layout, eng.seen_positions)
         return eng
+
+    def _remember(self, layout: np.ndarray, seen: np.ndarray) -> None:
+        """Layout memory learns the positions seen in this step's sessions (mechanisms/memory)."""
+        pop = self.pop
+        rows = np.flatnonzero(rowany(seen))
+        pop.memory_count[rows], pop.memory_element[rows] = memory.learn(
+            pop.memory_count[rows], pop.memory_element[rows], layout[rows], seen[rows])
+
+    def _forget(self) -> None:
+        """A day's fading of layout memory (at each day start after the first)."""
+        self.pop.memory_count = memory.fade(self.params.memory, self.pop.memory_count)
 
     def _context(self, layout: np.ndarray) -> context.ContextOutcome:
         """Step 9: device switches, shared screens, support contacts; failures cost focus."""

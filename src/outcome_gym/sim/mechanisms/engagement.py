@@ -72,6 +72,9 @@ class SessionInputs:
     remaining: np.ndarray  # n x G progress still needed now
     attention_left: np.ndarray
     residue: np.ndarray
+    # layout memory (mechanisms/memory.py); None: no memory, the cascade alone (as before v2)
+    expertise: np.ndarray | None = None  # n x S, reach of positions beyond the scan depth
+    select_minutes: np.ndarray | None = None  # n x S, minutes to find and select each position
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,9 @@ class SessionOutcome:
     attention_left: np.ndarray
     residue: np.ndarray
     position_clicks: np.ndarray  # S, summed over users
-    position_views: np.ndarray  # S, users who scanned each position
+    position_views: np.ndarray  # S, users who saw each position (scanned or reached from memory)
+    search_minutes: np.ndarray  # n, selection time charged to attention (layout memory)
+    seen: np.ndarray  # n x S bool, positions seen (what layout memory learns from)
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,8 @@ class Engagement:
     attention_left: np.ndarray
     residue: np.ndarray
     useful_opens: np.ndarray
+    search_minutes: np.ndarray  # N, selection time of the sessions' engagements
+    seen_positions: np.ndarray  # N x S bool, positions seen in a session
 
 
 def position_discount(n_slots: int, alpha: float) -> np.ndarray:
@@ -161,7 +168,11 @@ def run_sessions(
     n_el = appeal.shape[0]
     depth = scan_depth(u[:, 0], um.cascade_continue, s)
     visible = np.arange(s)[None, :] < depth[:, None]
-    disc = position_discount(s, um.position_exponent)[None, :] * visible
+    # beyond the scan depth, a position is reached only from memory, with weight = expertise
+    reach = visible if inp.expertise is None else np.where(visible, 1.0, inp.expertise)
+    disc = position_discount(s, um.position_exponent)[None, :] * reach
+    seen = visible.copy()
+    search_min = np.zeros(n)
     serves = value > 0  # E x G
     remaining = inp.remaining.astype(np.float64).copy()
     had_need = rowany(remaining > 0)
@@ -212,9 +223,14 @@ def run_sessions(
         pos_clicks += np.bincount(k, minlength=s)
         hits_user.append(go)
         hits_el.append(e)
+        seen[go, k] = True
         clicks[go] += 1
         minutes[go] += c
         attention[go] -= c
+        if inp.select_minutes is not None:  # finding the element costs attention too
+            sm = inp.select_minutes[go, k]
+            search_min[go] += sm
+            attention[go] -= sm
         rem_go = rem_now[picked]
         pending = rem_go > 0
         # progress counts only toward what is still needed (no credit beyond the need)
@@ -236,7 +252,7 @@ def run_sessions(
     if hits_user:
         flat = np.concatenate(hits_user) * n_el + np.concatenate(hits_el)
         engaged = np.bincount(flat, minlength=n * n_el).reshape(n, n_el)
-    views = visible.sum(axis=0)
+    views = seen.sum(axis=0)
     return SessionOutcome(
         clicks=clicks,
         minutes=minutes,
@@ -248,6 +264,8 @@ def run_sessions(
         residue=residue,
         position_clicks=pos_clicks,
         position_views=views.astype(np.int64),
+        search_minutes=search_min,
+        seen=seen,
     )
 
 
@@ -345,6 +363,10 @@ def engage(
     residue = op.residue.copy()
     residue[idx] = res.residue
     clicks[idx] += res.clicks
+    search = np.zeros(inp.layout.shape[0])
+    search[idx] = res.search_minutes
+    seen = np.zeros(inp.layout.shape, dtype=bool)
+    seen[idx] = res.seen
     return Engagement(
         progress=progress,
         minutes=minutes,
@@ -357,9 +379,12 @@ def engage(
         attention_left=attention,
         residue=residue,
         useful_opens=op.useful,
+        search_minutes=search,
+        seen_positions=seen,
     )
 
 
 def _rows(inp: SessionInputs, idx: np.ndarray) -> SessionInputs:
     """The inputs of the users ``idx``."""
-    return SessionInputs(**{f: getattr(inp, f)[idx] for f in SessionInputs.__dataclass_fields__})
+    return SessionInputs(**{f: None if (v := getattr(inp, f)) is None else v[idx]
+                            for f in SessionInputs.__dataclass_fields__})

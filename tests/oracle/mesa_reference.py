@@ -627,9 +627,10 @@ class ReferenceUser(mesa.Agent):
             cost = m.cost[e]
             # finding it: novice linear search -> expert Hick-Hyman, plus Fitts pointing (seconds)
             ex = expert[k]
-            select = ((1.0 - ex) * um.search_seconds * (k + 1)
-                      + ex * um.decision_seconds * math.log2(n_pos + 1)
-                      + um.pointing_seconds * math.log2(k + 2)) / 60.0
+            scan = um.search_seconds * (k + 1)
+            decide = min(scan, um.decision_seconds * math.log2(n_pos + 1))
+            select = ((1.0 - ex) * scan + ex * decide + um.pointing_seconds * math.log2(k + 2)) / 60
+
             self.totals["search_minutes"] += select
             clicks += 1
             minutes += cost

@@ -10,12 +10,14 @@ power law of practice in its hyperbolic form e = L (1 - 1/t) with t = n + 1 the 
 so a position whose element changed since the user learned it is back to novice. Selecting the
 element at position k (0-based) of a P-position layout then takes (seconds)
 
-    T[k] = (1 - e) * search_seconds * (k + 1)               # linear visual search (novice)
-         + e * decision_seconds * log2(P + 1)                # Hick-Hyman decision (expert)
+    V[k] = search_seconds * (k + 1)                          # linear visual search (novice)
+    H    = decision_seconds * log2(P + 1)                    # Hick-Hyman decision (expert)
+    T[k] = (1 - e) * V[k] + e * min(V[k], H)                 # the novice-to-expert transition
          + pointing_seconds * log2(k + 2)                    # Fitts, distance k + 1 item widths
 
 (cockburn2007's decomposition; the intercepts are left out because they do not depend on the
-layout and belong to the element's own ``attention_cost``). The selection time is charged to the
+layout and belong to the element's own ``attention_cost``; the ``min`` keeps an expert from being
+slower than reading the first few positions would be). The selection time is charged to the
 day's attention. Expertise also widens the consideration set: a position beyond the session's
 scan depth is considered with weight e[k] (the user goes straight to an element they know is
 there), so a moved element is reachable only by scanning again. Learning: every position the
@@ -70,7 +72,8 @@ def selection_minutes(p: MemoryParams, e: np.ndarray) -> np.ndarray:
     """Minutes (n x P) to find and select the element at each position, at expertise ``e``."""
     n_pos = e.shape[1]
     k1 = np.arange(1, n_pos + 1, dtype=np.float64)[None, :]
-    search = (1.0 - e) * (p.search_seconds * k1) + e * (p.decision_seconds * np.log2(n_pos + 1))
+    scan = p.search_seconds * k1
+    search = (1.0 - e) * scan + e * np.minimum(scan, p.decision_seconds * np.log2(n_pos + 1))
     return (search + p.pointing_seconds * np.log2(k1 + 1.0)) / 60.0
 
 

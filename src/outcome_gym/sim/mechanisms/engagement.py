@@ -19,6 +19,12 @@ slot, into the next ones (mark2005, altmann2007). The session also ends when att
 runs out, or, once every pending need is met, with probability ``need_met_exit`` (outcome-serving
 sessions are short).
 
+Layout memory (:mod:`~outcome_gym.sim.mechanisms.memory`, docs/model.md section 4.6a) enters through
+two optional inputs: ``expertise`` lets a user reach a known position beyond the scan depth
+(weight = expertise instead of 0), and ``select_minutes`` charges each engagement's time to find
+and select its element to attention (recorded as ``search_minutes``, not ``minutes``). Without
+them the cascade is as above.
+
 Opened notifications are engaged before the session (:func:`engage_opened`): the tap leads to the
 element, which costs its attention and credits its value at the user's current focus; an open that
 serves no pending goal is a distraction and leaves residue like a distracting pick.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -130,3 +131,22 @@ def test_reordering_every_step_costs_selection_time_against_the_same_layouts_hel
     # failure and still fails if memory stopped charging for moved elements (ratio ~1).
     ratios = [_selection_per_click(s, True) / _selection_per_click(s, False) for s in (0, 1, 2)]
     assert min(ratios) > 1.08, ratios
+
+
+def test_memory_off_is_the_cascade_without_memory():
+    """Zero expertise and zero selection time give exactly the session without memory inputs."""
+    um = UserModel(cascade_continue=0.65, max_engagements=3)
+    rng = np.random.default_rng(5)
+    n = 50
+    inp = _inputs(layout=np.tile(np.array([[0, 1]], dtype=np.int16), (n, 1)),
+                  susceptibility=np.ones(n), goal_weight=np.ones(n), habit=np.zeros((n, 2)),
+                  fatigue=np.zeros(n), need=np.ones((n, 1)), remaining=np.ones((n, 1)),
+                  attention_left=np.full(n, 10.0), residue=np.zeros(n))
+    args = (np.array([0.5, 0.0]), np.array([1.0, 2.0]), np.array([[0.0], [0.5]]),
+            rng.random((n, 8)))
+    plain = engagement.run_sessions(params_of(um).choice, inp, *args)
+    off = engagement.run_sessions(params_of(um).choice, replace(
+        inp, expertise=np.zeros((n, 2)), select_minutes=np.zeros((n, 2))), *args)
+    for name in ("clicks", "minutes", "progress", "engaged", "attention_left", "residue"):
+        assert np.array_equal(getattr(plain, name), getattr(off, name)), name
+    assert plain.clicks.sum() > 0  # the comparison is exercised

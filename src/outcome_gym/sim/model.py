@@ -233,27 +233,32 @@ class SimulationModel(mesa.Model):
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
         u = self.streams["choice"].random((pop.n, 2 + 2 * p.choice.max_engagements))[started]
-        expert = memory.expertise(p.memory, pop.memory_count, pop.memory_element, layout)
         inp = engagement.SessionInputs(
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
-            attention_left=pop.attention_left, residue=pop.residue, expertise=expert,
-            select_minutes=memory.selection_minutes(p.memory, expert))
+            attention_left=pop.attention_left, residue=pop.residue)
         eng = engagement.engage(p.choice, inp, dlv.opened, started, w.pushed_elements, w.appeal,
-                                w.cost, w.value, u)
+                                w.cost, w.value, u, memory_rows=self._recall(layout, started))
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
         pop.channel_trust = notifications.update_channel_trust(
             p.notifications, pop.channel_trust, dlv.delivered, dlv.opened, eng.useful_opens,
             self._channel_of_m).astype(np.float32)
-        self._remember(layout, eng.seen_positions)
+        self._remember(layout, started, eng.seen_positions)
         return eng
 
-    def _remember(self, layout: np.ndarray, seen: np.ndarray) -> None:
+    def _recall(self, layout: np.ndarray, started: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expertise and selection minutes (n x S) of the users in session, in user order."""
+        pop, p = self.pop, self.params.memory
+        rows = np.flatnonzero(started)
+        e = memory.expertise(p, pop.memory_count[rows], pop.memory_element[rows], layout[rows])
+        return e, memory.selection_minutes(p, e)
+
+    def _remember(self, layout: np.ndarray, started: np.ndarray, seen: np.ndarray) -> None:
         """Layout memory learns the positions seen in this step's sessions (mechanisms/memory)."""
         pop = self.pop
-        rows = np.flatnonzero(rowany(seen))
+        rows = np.flatnonzero(started)  # a session sees at least its first position
         pop.memory_count[rows], pop.memory_element[rows] = memory.learn(
             pop.memory_count[rows], pop.memory_element[rows], layout[rows], seen[rows])
 

@@ -335,6 +335,7 @@ def engage(
     cost: np.ndarray,
     value: np.ndarray,
     u: np.ndarray,
+    memory_rows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Engagement:
     """Opened notifications first, then the sessions of the users who started one.
 
@@ -350,13 +351,19 @@ def engage(
         u: n x (2 + 2 * max_engagements) uniforms from the ``choice`` stream for the users in
             session only (drawn for all N and indexed by the caller, so one user's draws never
             depend on who else is in a session).
+        memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
+            in session only, in user order (computed for those rows alone, to keep the cost
+            proportional to the sessions); ``None``: the ones in ``inp``, if any.
     """
     idx = np.flatnonzero(started)
     op = engage_opened(um.residue, opened, pushed, cost, value, inp.remaining, inp.residue,
                        appeal.shape[0])
     attention = np.maximum(inp.attention_left - op.minutes, 0.0)
     now = replace(inp, remaining=op.remaining, attention_left=attention, residue=op.residue)
-    res = run_sessions(um, _rows(now, idx), appeal, cost, value, u)
+    rows = _rows(now, idx)
+    if memory_rows is not None:
+        rows = replace(rows, expertise=memory_rows[0], select_minutes=memory_rows[1])
+    res = run_sessions(um, rows, appeal, cost, value, u)
     progress, minutes = op.progress, op.minutes
     progress[idx] += res.progress
     minutes[idx] += res.minutes

@@ -325,10 +325,13 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
                                            ("the cost of reordering itself (instability row)",
                                             costly)) if not ok) + ".")
         if not faster and high.mean > 0:
-            why += (" Even the accurate reordering is slower than static: it changes the layout "
-                    "whenever the user's need changes, and each change sends the positions below "
-                    "the promoted element back to novice search (layout memory), which costs more "
-                    "than the promotion saves.")
+            held, p_held = lift(runs["static"], runs["stable predicted"], _speed(p))
+            why += (" Even the accurate reordering is slower than static, and not because it "
+                    "moves things: the same accurate prediction held still (stable predicted) is "
+                    f"slower still ({p.speed} {held.text()} vs static, p={p_held:.2f}). The "
+                    "need-weighted most valuable element (usually focus_mode) does not shorten "
+                    "task completion when promoted, and promoting it shifts the elements below it, "
+                    "which users had learned where they were (layout memory).")
     fact10 = Fact(
         fact="10 adaptive cost", scope=scope,
         literature="adaptive menus slower than static, 81% preferred static (mitchell1989); "

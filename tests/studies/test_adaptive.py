@@ -114,7 +114,7 @@ def test_fast_facts_lie_within_the_seed_spread(fast):
     assert BOUNDS["reorder_selection"][0] <= sel["reorder_lift"] <= BOUNDS["reorder_selection"][1]
     # reordering pays for instability, but even accurate reordering is slower than static
     assert [f.status for f in fast.facts] == ["partial", "pass", "partial"]
-    assert "layout memory" in fast.facts[0].explanation
+    assert "stable predicted" in fast.facts[0].explanation
     assert "nearer the top" in fast.facts[2].explanation
     arms = fast.tables["arms"].set_index("arm")
     assert arms.loc["reorder 1", "adaptive.oracle_share"] == 1.0

@@ -345,6 +345,9 @@ class ReferenceUser(mesa.Agent):
         self.failures_today = 0
         self.last_layout = model.default_layout
         self.layout = model.default_layout
+        # layout memory: the element last seen at each position and its faded practice count
+        self.memory_element = [-1] * len(model.default_layout)
+        self.memory_count = [0.0] * len(model.default_layout)
         self.notify: tuple[bool, ...] = ()
         self.teammates: list[ReferenceUser] = []
         self.goals: list[tuple[int, Any]] = []
@@ -419,6 +422,8 @@ class ReferenceUser(mesa.Agent):
         self.wear = [w * (1.0 - m.um.wear_recovery) for w in self.wear]
         self.sent_today = [0] * len(self.sent_today)
         self.residue = 0.0  # a night's rest clears residue
+        if day > 0:  # a day's forgetting of layout positions
+            self.memory_count = [n * (1.0 - m.um.memory_fade) for n in self.memory_count]
 
     def close_day(self, day: int) -> None:
         m, um = self.model, self.model.um
@@ -595,23 +600,31 @@ class ReferenceUser(mesa.Agent):
             depth = len(layout)
         else:
             depth = min(1 + math.floor(math.log1p(-rnd.random()) / math.log(cont)), len(layout))
-        shown = layout[:depth]
-        impulse = [um.appeal_utility * self.susceptibility * m.appeal[e] for e in shown]
+        n_pos = len(layout)
+        # layout memory: expertise where the remembered element is still there (cockburn2007)
+        expert = [
+            um.memory_max * n / (n + 1.0) if self.memory_element[k] == e else 0.0
+            for k, (e, n) in enumerate(zip(layout, self.memory_count, strict=True))
+        ]
+        # beyond the scan depth a position is reached from memory only, weighted by expertise
+        reach = [1.0 if k < depth else expert[k] for k in range(n_pos)]
+        seen = [k < depth for k in range(n_pos)]
+        impulse = [um.appeal_utility * self.susceptibility * m.appeal[e] for e in layout]
         base = [
             impulse[k]
             + um.habit_utility * self.habit[e]
             - um.fatigue_utility * self.fatigue
-            for k, e in enumerate(shown)
+            for k, e in enumerate(layout)
         ]
         had_need = any(r > 0 for r in rem)
         for _ in range(um.max_engagements if attention > 0 else 0):
             need_now = [n if r > 0 else 0.0 for n, r in zip(need, rem, strict=True)]
             weights, calm = [], []  # calm: the same choice without the impulsive term
-            for k, e in enumerate(shown):
+            for k, e in enumerate(layout):
                 rel = sum(n * v for n, v in zip(need_now, m.value[e], strict=True))
                 util = base[k] + um.goal_utility * self.goal_weight * rel
-                weights.append(math.exp(min(util, 50.0)) * m.discount[k])
-                calm.append(math.exp(min(util - impulse[k], 50.0)) * m.discount[k])
+                weights.append(math.exp(min(util, 50.0)) * m.discount[k] * reach[k])
+                calm.append(math.exp(min(util - impulse[k], 50.0)) * m.discount[k] * reach[k])
             total = sum(weights)
             target = rnd.random() * (um.no_click_mass + total)
             if target >= total:
@@ -620,14 +633,22 @@ class ReferenceUser(mesa.Agent):
             while acc <= target:
                 k += 1
                 acc += weights[k]
-            e = shown[k]
+            e = layout[k]
+            seen[k] = True
             cost = m.cost[e]
+            # finding it: novice linear search -> expert Hick-Hyman, plus Fitts pointing (seconds)
+            ex = expert[k]
+            scan = um.search_seconds * (k + 1)
+            decide = min(scan, um.decision_seconds * math.log2(n_pos + 1))
+            select = ((1.0 - ex) * scan + ex * decide + um.pointing_seconds * math.log2(k + 2)) / 60
+
+            self.totals["search_minutes"] += select
             clicks += 1
             minutes += cost
             p_full = weights[k] / (um.no_click_mass + total)
             p_calm = calm[k] / (um.no_click_mass + sum(calm))
             self.totals["self_control_minutes"] += cost * min(max(1.0 - p_calm / p_full, 0.0), 1.0)
-            attention -= cost
+            attention -= cost + select
             self.used_today[e] = True
             useful = False
             for g, v in enumerate(m.value[e]):
@@ -644,6 +665,11 @@ class ReferenceUser(mesa.Agent):
             met = had_need and not any(r > 0 for r in rem)
             if attention <= 0 or (met and rnd.random() < um.need_met_exit):
                 break
+        for k in range(n_pos):  # learn what was seen where
+            if seen[k]:
+                same = self.memory_element[k] == layout[k]
+                self.memory_count[k] = self.memory_count[k] + 1.0 if same else 1.0
+                self.memory_element[k] = layout[k]
         return max(attention, 0.0), residue, (clicks, minutes, goal_min, distraction)
 
     def update_channel_trust(self, delivered: Any, opened: Any, useful: Any) -> None:
@@ -803,6 +829,7 @@ class ReferenceModel(mesa.Model):
             "goal_minutes",
             "distraction_minutes",
             "interruption_minutes",
+            "search_minutes",
             "support_tickets",
             "churned",
             *(f"{k}_{x}" for k in KINDS for x in ("events", "failures")),

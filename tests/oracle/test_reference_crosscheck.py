@@ -59,6 +59,7 @@ RATES = (
     "opens",
     "delivered",
     "interruption_minutes",
+    "search_minutes",
     "goal_progress",
     "goal_minutes",
     "distraction_minutes",

@@ -74,6 +74,7 @@ _ATTENTION: dict[str, SegmentValue] = {
     "attention.interruption_minutes": lambda s: s.attention.interruption_minutes_per_user,
     "attention.goal_share": lambda s: s.attention.goal_share,
     "attention.self_control_share": lambda s: s.attention.self_control_share,
+    "attention.search_minutes": lambda s: s.attention.search_minutes_per_user,
     "fragmentation.layout_distance": lambda s: s.fragmentation.layout_distance_mean,
     "fragmentation.core_consistency": lambda s: s.fragmentation.core_consistency,
     "fragmentation.pairwise_distance": lambda s: s.fragmentation.pairwise_distance_mean,
@@ -144,6 +145,7 @@ def describe(scenario: Scenario, name: str) -> MetricInfo:
     better = {
         "engagement": "none", "attention.goal_minutes": "increase",
         "attention.distraction_minutes": "decrease", "attention.interruption_minutes": "decrease",
+        "attention.search_minutes": "decrease",
         "attention.goal_share": "increase", "fragmentation.core_consistency": "increase",
         "attention.self_control_share": "decrease",
         "wellbeing.goal_progress": "increase", "wellbeing.trust": "increase",

@@ -44,6 +44,7 @@ class Attention:
     self_control_minutes_per_user: float = 0.0
     self_control_share: float = 0.0
     """Share of app minutes that are self-control driven (sim/mechanisms/engagement.py)."""
+    search_minutes_per_user: float = 0.0  # finding elements in the layout (layout memory)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def segment_summary(steps: pd.DataFrame, users: pd.DataFrame, segment: str) -> S
             goal_share=_ratio(goal_min, goal_min + distr),
             self_control_minutes_per_user=float(tot.get("self_control_minutes", 0.0)) / n,
             self_control_share=_ratio(tot.get("self_control_minutes", 0.0), tot["minutes"]),
+            search_minutes_per_user=float(tot.get("search_minutes", 0.0)) / n,
         ),
         fragmentation=fr,
         goal_progress_per_user=float(tot["goal_progress"]) / n,

@@ -475,6 +475,22 @@ class UserModel(StrictModel):
     churn_rate: NonNegative = Field(
         default=0.05, le=1, description="Daily churn hazard at 0 trust."
     )
+    # layout memory (sim/mechanisms/memory.py; cockburn2007's form, every size a guess)
+    memory_max: Probability = Field(
+        default=0.9, description="Largest expertise L at a learned layout position, "
+        "e = L n/(n+1) after n sessions (form: cockburn2007; value: guess). 0 turns memory off.")
+    memory_fade: Probability = Field(
+        default=0.05, description="Share of a position's practice count forgotten per day "
+        "(guess).")
+    search_seconds: NonNegative = Field(
+        default=0.3, le=10, description="Novice visual search time per position scanned, seconds "
+        "(form: cockburn2007, linear search; value: guess).")
+    decision_seconds: NonNegative = Field(
+        default=0.15, le=10, description="Expert Hick-Hyman decision time per bit, seconds "
+        "(form: cockburn2007; value: guess).")
+    pointing_seconds: NonNegative = Field(
+        default=0.1, le=10, description="Fitts pointing time per bit of index of difficulty, "
+        "seconds (form: cockburn2007; value: guess).")
 
 
 class Scenario(StrictModel):

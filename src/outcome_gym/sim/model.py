@@ -22,7 +22,14 @@ from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.daily import start_day
 from outcome_gym.sim.footprint import check_footprint
-from outcome_gym.sim.mechanisms import context, engagement, notifications, outside, sessions
+from outcome_gym.sim.mechanisms import (
+    context,
+    engagement,
+    memory,
+    notifications,
+    outside,
+    sessions,
+)
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -153,6 +160,8 @@ class SimulationModel(mesa.Model):
         day, slot, weekday = self.world.time_of(t)
         churned = (start_day(self.pop, self.goals, self.params, self.streams, day, t)
                    if slot == 0 else np.zeros(self.pop.n, bool))
+        if slot == 0 and day > 0:
+            self._forget()
         layout = np.asarray(action.layout, dtype=np.int16)
         # drawn with the observation; users who churned at today's start are no longer available
         avail = self._available_now() & self.pop.active
@@ -241,14 +250,33 @@ class SimulationModel(mesa.Model):
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
             attention_left=pop.attention_left, residue=pop.residue)
         eng = engagement.engage(p.choice, inp, dlv.opened, started, w.pushed_elements, w.appeal,
-                                w.cost, w.value, u)
+                                w.cost, w.value, u, memory_rows=self._recall(layout, started))
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
         pop.channel_trust = notifications.update_channel_trust(
             p.notifications, pop.channel_trust, dlv.delivered, dlv.opened, eng.useful_opens,
             self._channel_of_m).astype(np.float32)
+        self._remember(layout, started, eng.seen_positions)
         return eng
+
+    def _recall(self, layout: np.ndarray, started: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expertise and selection minutes (n x S) of the users in session, in user order."""
+        pop, p = self.pop, self.params.memory
+        rows = np.flatnonzero(started)
+        e = memory.expertise(p, pop.memory_count[rows], pop.memory_element[rows], layout[rows])
+        return e, memory.selection_minutes(p, e)
+
+    def _remember(self, layout: np.ndarray, started: np.ndarray, seen: np.ndarray) -> None:
+        """Layout memory learns the positions seen in this step's sessions (mechanisms/memory)."""
+        pop = self.pop
+        rows = np.flatnonzero(started)  # a session sees at least its first position
+        pop.memory_count[rows], pop.memory_element[rows] = memory.learn(
+            pop.memory_count[rows], pop.memory_element[rows], layout[rows], seen[rows])
+
+    def _forget(self) -> None:
+        """A day's fading of layout memory (at each day start after the first)."""
+        self.pop.memory_count = memory.fade(self.params.memory, self.pop.memory_count)
 
     def _context(self, layout: np.ndarray) -> context.ContextOutcome:
         """Step 9: device switches, shared screens, support contacts; failures cost focus."""

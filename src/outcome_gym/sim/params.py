@@ -26,6 +26,7 @@ from outcome_gym.sim.mechanisms.context import ContextParams
 from outcome_gym.sim.mechanisms.engagement import ChoiceParams
 from outcome_gym.sim.mechanisms.focus import FocusParams
 from outcome_gym.sim.mechanisms.goals import BudgetSpec, GoalSpec, PracticeSpec, TasksSpec
+from outcome_gym.sim.mechanisms.memory import MemoryParams
 from outcome_gym.sim.mechanisms.notifications import NotificationParams
 from outcome_gym.sim.mechanisms.observation import EventSpec
 from outcome_gym.sim.mechanisms.sessions import SessionParams
@@ -58,6 +59,7 @@ class Params:
     day: DayParams
     receptivity_auc: float
     events: tuple[EventSpec, ...]
+    memory: MemoryParams
 
 
 def _pick(record: type, um: UserModel, **extra: Any) -> Any:
@@ -103,6 +105,7 @@ def params_of(
         events=tuple(
             EventSpec(ev.event, ev.delay_steps, ev.miss_rate, ev.false_rate) for ev in inst.events
         ),
+        memory=_pick(MemoryParams, um),
     )
 
 

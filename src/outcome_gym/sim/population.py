@@ -57,6 +57,8 @@ class Population:
     waste_today: np.ndarray  # distraction minutes today (for trust)
     failures_today: np.ndarray  # context failures today (for trust)
     last_layout: np.ndarray  # N x S int16, layout at the user's last session
+    memory_count: np.ndarray  # N x S float32, faded sessions the remembered element was seen there
+    memory_element: np.ndarray  # N x S int16, element the user expects at each position (-1: none)
 
     @property
     def n(self) -> int:
@@ -165,6 +167,9 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
         last_layout=np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16),
         # drawn last so that adding it left every earlier trait's draws unchanged
         outside_rate=draw("outside_rate", 0.0),
+        # new users know no positions yet (novices: mechanisms/memory.py)
+        memory_count=np.zeros((n, world.n_slots), dtype=F),
+        memory_element=np.full((n, world.n_slots), -1, dtype=np.int16),
     )
     del s_slots
     return pop

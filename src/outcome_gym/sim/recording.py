@@ -223,6 +223,7 @@ class Recorder:
             "distraction_minutes": eng.distraction_minutes,
             "self_control_minutes": eng.self_control_minutes,
             "interruption_minutes": dlv.interruption_minutes,
+            "search_minutes": eng.search_minutes,
             "trust_sum": np.where(active, out.trust, 0.0),
             "layout_distance_sum": np.where(active, dist, 0.0),
             "core_consistent": active & core_consistent(out.layout, w.default_layout, w.core_slot),

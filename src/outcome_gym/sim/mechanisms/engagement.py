@@ -29,6 +29,12 @@ goal, habit and fatigue utilities would not have chosen. Opened notifications ar
 open decision is the notification mechanism's). ``appeal_utility`` is fitted so that these minutes
 are ~31% of app minutes (docs/model.md section 4.6).
 
+Layout memory (:mod:`~outcome_gym.sim.mechanisms.memory`, docs/model.md section 4.6a) enters through
+two optional inputs: ``expertise`` lets a user reach a known position beyond the scan depth
+(weight = expertise instead of 0), and ``select_minutes`` charges each engagement's time to find
+and select its element to attention (recorded as ``search_minutes``, not ``minutes``). Without
+them the cascade is as above.
+
 Opened notifications are engaged before the session (:func:`engage_opened`): the tap leads to the
 element, which costs its attention and credits its value at the user's current focus; an open that
 serves no pending goal is a distraction and leaves residue like a distracting pick.
@@ -85,6 +91,9 @@ class SessionInputs:
     remaining: np.ndarray  # n x G progress still needed now
     attention_left: np.ndarray
     residue: np.ndarray
+    # layout memory (mechanisms/memory.py); None: no memory, the cascade alone (as before v2)
+    expertise: np.ndarray | None = None  # n x S, reach of positions beyond the scan depth
+    select_minutes: np.ndarray | None = None  # n x S, minutes to find and select each position
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,9 @@ class SessionOutcome:
     attention_left: np.ndarray
     residue: np.ndarray
     position_clicks: np.ndarray  # S, summed over users
-    position_views: np.ndarray  # S, users who scanned each position
+    position_views: np.ndarray  # S, users who saw each position (scanned or reached from memory)
+    search_minutes: np.ndarray  # n, selection time charged to attention (layout memory)
+    seen: np.ndarray  # n x S bool, positions seen (what layout memory learns from)
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,8 @@ class Engagement:
     attention_left: np.ndarray
     residue: np.ndarray
     useful_opens: np.ndarray
+    search_minutes: np.ndarray  # N, selection time of the sessions' engagements
+    seen_positions: np.ndarray  # N x S bool, positions seen in a session
 
 
 def position_discount(n_slots: int, alpha: float) -> np.ndarray:
@@ -176,7 +189,11 @@ def run_sessions(
     n_el = appeal.shape[0]
     depth = scan_depth(u[:, 0], um.cascade_continue, s)
     visible = np.arange(s)[None, :] < depth[:, None]
-    disc = position_discount(s, um.position_exponent)[None, :] * visible
+    # beyond the scan depth, a position is reached only from memory, with weight = expertise
+    reach = visible if inp.expertise is None else np.where(visible, 1.0, inp.expertise)
+    disc = position_discount(s, um.position_exponent)[None, :] * reach
+    seen = visible.copy()
+    search_min = np.zeros(n)
     serves = value > 0  # E x G
     remaining = inp.remaining.astype(np.float64).copy()
     had_need = rowany(remaining > 0)
@@ -233,10 +250,15 @@ def run_sessions(
         pos_clicks += np.bincount(k, minlength=s)
         hits_user.append(go)
         hits_el.append(e)
+        seen[go, k] = True
         clicks[go] += 1
         minutes[go] += c
         sc_min[go] += c * np.clip(1.0 - p_calm / p_full, 0.0, 1.0)
         attention[go] -= c
+        if inp.select_minutes is not None:  # finding the element costs attention too
+            sm = inp.select_minutes[go, k]
+            search_min[go] += sm
+            attention[go] -= sm
         rem_go = rem_now[picked]
         pending = rem_go > 0
         # progress counts only toward what is still needed (no credit beyond the need)
@@ -258,7 +280,7 @@ def run_sessions(
     if hits_user:
         flat = np.concatenate(hits_user) * n_el + np.concatenate(hits_el)
         engaged = np.bincount(flat, minlength=n * n_el).reshape(n, n_el)
-    views = visible.sum(axis=0)
+    views = seen.sum(axis=0)
     return SessionOutcome(
         clicks=clicks,
         minutes=minutes,
@@ -271,6 +293,8 @@ def run_sessions(
         residue=residue,
         position_clicks=pos_clicks,
         position_views=views.astype(np.int64),
+        search_minutes=search_min,
+        seen=seen,
     )
 
 
@@ -334,6 +358,7 @@ def engage(
     cost: np.ndarray,
     value: np.ndarray,
     u: np.ndarray,
+    memory_rows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Engagement:
     """Opened notifications first, then the sessions of the users who started one.
 
@@ -349,13 +374,19 @@ def engage(
         u: n x (2 + 2 * max_engagements) uniforms from the ``choice`` stream for the users in
             session only (drawn for all N and indexed by the caller, so one user's draws never
             depend on who else is in a session).
+        memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
+            in session only, in user order (computed for those rows alone, to keep the cost
+            proportional to the sessions); ``None``: the ones in ``inp``, if any.
     """
     idx = np.flatnonzero(started)
     op = engage_opened(um.residue, opened, pushed, cost, value, inp.remaining, inp.residue,
                        appeal.shape[0])
     attention = np.maximum(inp.attention_left - op.minutes, 0.0)
     now = replace(inp, remaining=op.remaining, attention_left=attention, residue=op.residue)
-    res = run_sessions(um, _rows(now, idx), appeal, cost, value, u)
+    rows = _rows(now, idx)
+    if memory_rows is not None:
+        rows = replace(rows, expertise=memory_rows[0], select_minutes=memory_rows[1])
+    res = run_sessions(um, rows, appeal, cost, value, u)
     progress, minutes = op.progress, op.minutes
     progress[idx] += res.progress
     minutes[idx] += res.minutes
@@ -370,6 +401,10 @@ def engage(
     residue = op.residue.copy()
     residue[idx] = res.residue
     clicks[idx] += res.clicks
+    search = np.zeros(inp.layout.shape[0])
+    search[idx] = res.search_minutes
+    seen = np.zeros(inp.layout.shape, dtype=bool)
+    seen[idx] = res.seen
     return Engagement(
         progress=progress,
         minutes=minutes,
@@ -383,9 +418,12 @@ def engage(
         attention_left=attention,
         residue=residue,
         useful_opens=op.useful,
+        search_minutes=search,
+        seen_positions=seen,
     )
 
 
 def _rows(inp: SessionInputs, idx: np.ndarray) -> SessionInputs:
     """The inputs of the users ``idx``."""
-    return SessionInputs(**{f: getattr(inp, f)[idx] for f in SessionInputs.__dataclass_fields__})
+    return SessionInputs(**{f: None if (v := getattr(inp, f)) is None else v[idx]
+                            for f in SessionInputs.__dataclass_fields__})

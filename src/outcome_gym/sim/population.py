@@ -56,6 +56,10 @@ class Population:
     waste_today: np.ndarray  # distraction minutes today (for trust)
     failures_today: np.ndarray  # context failures today (for trust)
     last_layout: np.ndarray  # N x S int16, layout at the user's last session
+    # --- notification tray and trust memory (mechanisms/notifications.py, trust.py) ---
+    tray_sent: np.ndarray  # N x M int32 step a waiting notification was delivered, -1 if none
+    tray_due: np.ndarray  # N x M int32 step the user attends to it
+    trust_npe: np.ndarray  # discounted sum of daily experience (RecSim LTS's NPE)
 
     @property
     def n(self) -> int:
@@ -162,6 +166,9 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
         waste_today=np.zeros(n, dtype=F),
         failures_today=np.zeros(n, dtype=np.int16),
         last_layout=np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16),
+        tray_sent=np.full((n, world.n_pushed), -1, dtype=np.int32),
+        tray_due=np.full((n, world.n_pushed), -1, dtype=np.int32),
+        trust_npe=np.zeros(n, dtype=F),
     )
     del s_slots
     return pop

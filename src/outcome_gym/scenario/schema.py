@@ -417,7 +417,8 @@ class UserModel(StrictModel):
     open_wear: NonNegative = Field(default=0.6, le=20)
     open_trust: NonNegative = Field(default=1.0, le=20)
     wear_recovery: Probability = Field(default=0.3, description="Share of wear shed per day.")
-    optout_base: Probability = Field(default=0.0005, description="Opt-out hazard per delivery.")
+    optout_base: Probability = Field(
+        default=0.0005, description="Opt-out hazard per dismissed notification.")
     optout_volume: NonNegative = Field(default=1.0, le=5, description="Hazard ~ (sent/day)^this.")
     session_habit: NonNegative = Field(default=1.5, le=20)
     session_need: NonNegative = Field(default=0.5, le=20)
@@ -437,7 +438,8 @@ class UserModel(StrictModel):
     trust_waste: NonNegative = Field(default=0.002, le=5)
     trust_overload: NonNegative = Field(default=0.01, le=5)
     channel_trust_gain: Probability = Field(default=0.02, description="Per useful open.")
-    channel_trust_loss: Probability = Field(default=0.002, description="Per ignored delivery.")
+    channel_trust_loss: Probability = Field(
+        default=0.002, description="Per notification dismissed, replaced or expired.")
     overload_free: int = Field(default=3, ge=0, le=1000, description="Daily sends before overload.")
     churn_trust: Probability = Field(default=0.3, description="Trust below which churn rises.")
     churn_rate: NonNegative = Field(

@@ -136,3 +136,18 @@ def test_trust_does_not_saturate_and_static_churn_follows_the_benchmark():
     assert 0.3 < float(np.mean(model.pop.trust)) < 0.95
     model, _ = _static(_scenario("productivity_tool", 31, 1000), 1)
     assert abs(float(np.mean(model.pop.active)) - 0.961) < 0.03
+
+
+def test_a_users_response_delays_do_not_depend_on_what_others_were_sent(tiny):
+    """Per-user common random numbers: user 0's tray is the same whether user 1 is sent or not."""
+    trays = []
+    for spare_user_1 in (False, True):
+        model = SimulationModel(tiny, 3, mesa_agents=False)
+        for _ in range(6):
+            action = model.default_action()
+            notify = np.ones_like(action.notify)
+            notify[1] = not spare_user_1
+            model.advance(type(action)(layout=action.layout, notify=notify))
+        trays.append((model.pop.tray_due[0].copy(), model.pop.tray_sent[1].copy()))
+    assert np.array_equal(trays[0][0], trays[1][0])
+    assert (trays[1][1] == -1).all() and not np.array_equal(trays[0][1], trays[1][1])

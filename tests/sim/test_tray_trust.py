@@ -110,7 +110,7 @@ def _static(sc, seed: int) -> tuple[SimulationModel, float]:
 
 
 def test_the_tray_raises_the_open_rate():
-    """Waiting a day instead of one slot: +9.1 points (20 seeds: sd 0.3, min +8.5); bound +5."""
+    """Waiting a day instead of one slot: +9.1 points (20 seeds: sd 0.3, min +8.6); bound +5."""
     for seed in (0, 1):
         _, waiting = _static(_scenario("productivity_tool", 14, 400), seed)
         _, one_slot = _static(_scenario("productivity_tool", 14, 400, tray_expiry_hours=6.0),

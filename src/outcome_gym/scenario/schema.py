@@ -452,7 +452,7 @@ class UserModel(StrictModel):
                     "'typically viewed within minutes'; the number is a guess).")
     tray_delay_sigma: NonNegative = Field(
         default=1.5, le=5,
-        description="Log-sd of the response delay (guess: a tail of hours, mehrotra2016).")
+        description="Log-sd of the response delay (guess: a tail of hours; mehrotra2016).")
     tray_expiry_hours: float = Field(
         default=24.0, gt=0, le=24 * 30,
         description="Age at which an unattended notification leaves the tray, hours (guess).")

@@ -16,8 +16,8 @@ attends to it after a response delay ``D`` (hours) drawn at delivery,
     due = delivery step + floor(u + D / slot_hours),                  u ~ U(0, 1)
 
 (``u`` places the delivery within its slot; pielot2014: notifications are typically viewed within
-minutes; mehrotra2016: response times run from seconds to hours; the lognormal form and its two
-numbers are guesses within those findings). From its due step on, the first time the user is
+minutes; mehrotra2016: response times vary with content, sender and task; the lognormal form and
+its two numbers are guesses within those findings). From its due step on, the first time the user is
 receptive the user decides once: open with the logit below (state of that step), else dismiss it.
 An entry not attended within ``tray_expiry_hours`` of its delivery expires unseen (a guess: the
 product withdraws stale notifications, as Android's ``setTimeoutAfter`` does). Each delivery adds

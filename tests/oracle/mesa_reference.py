@@ -25,7 +25,10 @@ identical on purpose so that aggregates agree):
   a failed hand-over cost;
 * opening a notification starts a session even when its own interruption used up the last
   attention (the session then engages nothing), and an opened notification that serves no goal
-  leaves focus residue, as a distracting pick in the session does.
+  leaves focus residue, as a distracting pick in the session does;
+* the open log-odds of a notification waiting in the tray uses the wear and fatigue of the step
+  it is attended in, before that step's deliveries; a churned user's tray, trust and channel
+  trust stay as they were.
 
 When a mechanism in ``outcome_gym.sim`` changes, change it here too: the cross-check
 (``tests/oracle/test_reference_crosscheck.py``) compares the two on a small world.
@@ -329,6 +332,9 @@ class ReferenceUser(mesa.Agent):
         self.opted_out = [False] * n_ch
         self.sent_today = [0] * n_ch
         self.wear = [0.0] * len(model.pushed)
+        self.tray_sent = [-1] * len(model.pushed)  # step each waiting notification arrived
+        self.tray_due = [-1] * len(model.pushed)  # step the user attends to it
+        self.trust_npe = 0.0
         self.fatigue = 0.0
         self.habit = [0.0] * n_el
         self.missed_days = [0] * n_el
@@ -439,15 +445,19 @@ class ReferenceUser(mesa.Agent):
             self.app_habit, self.habit_rate, self.session_today, self.app_missed, um.habit_fade
         )
         overload = max(sum(self.sent_today) - um.overload_free, 0)
-        delta = (
+        x = (
             um.trust_gain * self.progress_today
             - um.trust_waste * self.waste_today
             - um.trust_overload * overload
             - m.scenario.context.failure_trust_cost * self.failures_today
         )
-        self.trust = min(max(self.trust + delta, 0.0), 1.0)
+        if self.active:  # long-term satisfaction with memory (mechanisms/trust.py)
+            npe = um.trust_memory * self.trust_npe + x
+            q = min(max(self.trust, 1e-6), 1.0 - 1e-6)
+            z = math.log(q / (1.0 - q)) + npe - self.trust_npe
+            self.trust, self.trust_npe = 1.0 / (1.0 + math.exp(-z)), npe
         gap = max(um.churn_trust - self.trust, 0.0) / max(um.churn_trust, 1e-9)
-        hazard = min(max(um.churn_rate * self.churn_sensitivity * gap, 0.0), 1.0)
+        hazard = min(max(um.churn_base + um.churn_rate * self.churn_sensitivity * gap, 0.0), 1.0)
         if self.active and m.random.random() < hazard:
             self.active = False
             self.churn_day = day
@@ -464,18 +474,31 @@ class ReferenceUser(mesa.Agent):
         self.receptivity = m.receptivity_dprime * available + m.random.gauss(0.0, 1.0)
 
     def notifications(self, available: bool, need: list[float]) -> list[int]:
-        """Deliver this slot's sends; return the indices of the opened ones (in column order)."""
+        """Deliver into the tray, attend what is due; return the opened indices (column order)."""
         m, um = self.model, self.model.um
         delivered = [
             j for j, send in enumerate(self.notify) if send and not self.opted_out[m.channel_of[j]]
         ]
-        if not delivered:
-            return []
         for j in delivered:
             self.sent_today[m.channel_of[j]] += 1
         receptive = available and self.attention_left > 0  # no attention left: nothing taken in
+        slot_hours = 24.0 / m.slots_per_day
+        expiry = max(1, math.ceil(um.tray_expiry_hours / slot_hours - 1e-9))
+        ignored = []
+        for j in range(len(self.tray_sent)):  # expired, or replaced by a newer delivery
+            if self.tray_sent[j] >= 0 and (m.t - self.tray_sent[j] >= expiry or j in delivered):
+                ignored.append(j)
+                self.tray_sent[j] = self.tray_due[j] = -1
+        for j in delivered:  # response delay: lognormal hours, placed uniformly in the slot
+            hours = um.tray_delay_median_minutes / 60.0 * math.exp(
+                um.tray_delay_sigma * m.random.gauss(0.0, 1.0))
+            self.tray_sent[j] = m.t
+            self.tray_due[j] = m.t + math.floor(m.random.random() + min(hours / slot_hours, 1e6))
         opened = []
-        for j in delivered:
+        for j in range(len(self.tray_sent)):
+            if not (receptive and 0 <= self.tray_due[j] <= m.t):
+                continue
+            self.tray_sent[j] = self.tray_due[j] = -1
             e, c = m.pushed[j], m.channel_of[j]
             relevance = sum(n * v for n, v in zip(need, m.value[e], strict=True))
             logit = (
@@ -488,28 +511,29 @@ class ReferenceUser(mesa.Agent):
                 + um.open_trust * (self.channel_trust[c] - 0.5)
                 + m.channel_load[c]
             )
-            if receptive and m.random.random() < 1.0 / (1.0 + math.exp(-logit)):
+            if m.random.random() < 1.0 / (1.0 + math.exp(-logit)):
                 opened.append(j)
                 continue
+            ignored.append(j)  # dismissed: seen and not opened
             hazard = um.optout_base * max(self.sent_today[c], 1) ** um.optout_volume
             hazard *= 2.0 * (1.0 - self.channel_trust[c])
             if m.random.random() < hazard and not self.opted_out[c]:
                 self.opted_out[c] = True
                 self.totals["opt_outs"] += 1
-        self.delivered = delivered
+        self.ignored = ignored
         count = len(delivered)
         minutes = um.resumption_minutes * count * (um.breakpoint_multiplier if receptive else 1.0)
         self.fatigue = 1.0 - (1.0 - self.fatigue) * (1.0 - self.fatigue_rate) ** count
         for j in delivered:
             self.wear[j] += 1.0
         self.attention_left = max(self.attention_left - minutes, 0.0)
-        if not receptive:
+        if count and not receptive:
             self.residue += um.residue * (1.0 - self.residue)
         self.totals["delivered"] += count
         self.totals["opens"] += len(opened)
         self.totals["interruption_minutes"] += minutes
         if not opened:
-            self.update_channel_trust(delivered, (), ())
+            self.update_channel_trust(ignored, ())
         return opened
 
     def session_probability(self, need: list[float]) -> float:
@@ -555,7 +579,7 @@ class ReferenceUser(mesa.Agent):
             clicks += 1
             self.used_today[e] = True
         if opened:
-            self.update_channel_trust(self.delivered, opened, useful_opens)
+            self.update_channel_trust(self.ignored, useful_opens)
         attention = max(self.attention_left - minutes, 0.0)
         if started:
             attention, residue, more = self.session(need, rem, attention, residue, progress)
@@ -672,12 +696,12 @@ class ReferenceUser(mesa.Agent):
                 self.memory_element[k] = layout[k]
         return max(attention, 0.0), residue, (clicks, minutes, goal_min, distraction)
 
-    def update_channel_trust(self, delivered: Any, opened: Any, useful: Any) -> None:
-        """Up per useful open, down per ignored delivery (notifications.update_channel_trust)."""
+    def update_channel_trust(self, ignored: Any, useful: Any) -> None:
+        """Up per useful open, down per ignored one (notifications.update_channel_trust)."""
         m, um = self.model, self.model.um
         for c in range(len(self.channel_trust)):
             gain = sum(1 for j in useful if m.channel_of[j] == c)
-            loss = sum(1 for j in delivered if m.channel_of[j] == c and j not in opened)
+            loss = sum(1 for j in ignored if m.channel_of[j] == c)
             if gain or loss:
                 ct = self.channel_trust[c]
                 ct += um.channel_trust_gain * gain * (1 - ct) - um.channel_trust_loss * loss * ct

@@ -137,22 +137,27 @@ def test_open_logit_hand_worked():
         um, appeal=np.array([0.5]), susceptibility=np.array([2.0]), goal_weight=np.array([1.0]),
         relevance=np.array([[0.4]]), receptive=np.array([True]), fatigue=np.array([0.2]),
         wear=np.array([[1.0]]), channel_trust=np.array([[0.7]]), background=np.array([56.0]))
-    expected = -1.6 + 2 * 0.5 + 1.5 * 0.4 + 1.0 - 1.0 * 0.2 - 0.6 * 1.0 + 1.0 * 0.2
+    # open_base -1.36 (refit to pielot2018's 0.20, issue #14): -1.36 + 1 + 0.6 + 1 - 0.2 - 0.6 + 0.2
+    expected = -1.36 + 2 * 0.5 + 1.5 * 0.4 + 1.0 - 1.0 * 0.2 - 0.6 * 1.0 + 1.0 * 0.2
     assert logit[0, 0] == pytest.approx(expected)
 
 
 def test_optout_hazard_grows_with_volume_and_only_unreceptive_cannot_open():
-    um = UserModel(optout_base=0.01, optout_volume=1.0)
-    delivered = np.ones((2, 1), bool)
-    sent = np.array([[1], [5]], dtype=np.int16)
-    trust_c = np.full((2, 1), 0.5)
-    u_out = np.array([[0.02], [0.02]])  # hazard: 0.01 * 1 * 1 = 0.01 vs 0.01 * 5 * 1 = 0.05
-    d = notifications.deliver(params_of(um).notifications, delivered, np.full((2, 1), 10.0),
-                              np.array([False, False]), sent, trust_c, np.array([0]), 1,
-                              np.zeros((2, 1)), u_out)
-    assert d.opened.sum() == 0  # unavailable users do not open
-    assert d.opted_out[:, 0].tolist() == [False, True]
-    assert d.interruption_minutes.tolist() == [0.25, 0.25]
+    um = params_of(UserModel(optout_base=0.01, optout_volume=1.0)).notifications
+    tray = notifications.Tray(np.zeros((3, 1), np.int32), np.zeros((3, 1), np.int32))
+    sent = np.array([[1], [5], [5]], dtype=np.int16)
+    trust_c = np.full((3, 1), 0.5)
+    # logit -50: nobody opens, so receptive users 0 and 1 dismiss; user 2 is not receptive.
+    # hazard: 0.01 * 1 * 2 * (1 - 0.5) = 0.01 < 0.02 vs 0.01 * 5 * 1 = 0.05 > 0.02
+    u_out = np.full((3, 1), 0.02)
+    left, opened, dismissed, opted = notifications.deliver(
+        um, tray, 0, np.full((3, 1), -50.0), np.array([True, True, False]), sent, trust_c,
+        np.array([0]), 1, np.full((3, 1), 0.5), u_out)
+    assert opened.sum() == 0 and dismissed[:, 0].tolist() == [True, True, False]
+    assert opted[:, 0].tolist() == [False, True, False]  # user 2 never saw it: no opt-out
+    assert left.sent[:, 0].tolist() == [-1, -1, 0]  # user 2's notification still waits
+    minutes = notifications.interruption(um, np.ones((2, 1), bool), np.array([True, False]))
+    assert minutes.tolist() == [0.125, 0.25]  # 15 s, halved at a breakpoint
 
 
 def test_session_start_probability():
@@ -167,13 +172,20 @@ def test_session_start_probability():
 
 def test_trust_update_and_churn_hazard():
     um = UserModel(trust_gain=0.1, trust_waste=0.01, trust_overload=0.05, overload_free=3,
-                   churn_trust=0.4, churn_rate=0.2)
+                   churn_trust=0.4, churn_rate=0.2, trust_memory=0.9, churn_base=0.001)
     tp = params_of(um, ContextEvents(failure_trust_cost=0.02)).trust
-    t = trust.update_trust(tp, np.array([0.5]), np.array([2.0]), np.array([10.0]),
-                           np.array([5]), np.array([1]))
-    assert t[0] == pytest.approx(0.5 + 0.2 - 0.1 - 0.1 - 0.02)
+    # x = 0.1*2 - 0.01*10 - 0.05*(5 - 3) - 0.02*1 = -0.02
+    x = trust.experience(tp, np.array([2.0]), np.array([10.0]), np.array([5]), np.array([1]))
+    assert x[0] == pytest.approx(-0.02)
+    # day 1: npe = 0.9*0 - 0.02 = -0.02, trust = sigmoid(logit(0.5) - 0.02) = sigmoid(-0.02)
+    t, npe = trust.update_trust(tp, np.array([0.5]), np.array([0.0]), x)
+    assert npe[0] == pytest.approx(-0.02) and t[0] == pytest.approx(1 / (1 + np.exp(0.02)))
+    # day 2 without experience: npe = -0.018, log-odds back up by 0.002 (memory fades)
+    t, npe = trust.update_trust(tp, t, npe, np.array([0.0]))
+    assert npe[0] == pytest.approx(-0.018) and t[0] == pytest.approx(1 / (1 + np.exp(0.018)))
+    # hazard: 0.001 + 1 * 0.2 * (0.4 - 0.1)/0.4 = 0.151; at trust 0.5 only the base 0.001
     h = trust.churn_hazard(tp, np.array([0.1, 0.5]), np.array([1.0, 1.0]))
-    assert h.tolist() == pytest.approx([0.2 * 0.75, 0.0])
+    assert h.tolist() == pytest.approx([0.001 + 0.2 * 0.75, 0.001])
 
 
 def test_layout_distance_weights_core():

@@ -2,16 +2,17 @@
 
 The bounds come from the fast version (``timing.FAST``: 600 users, 61 days, 4 seeds, no rules arm)
 run with 20 disjoint seed sets (``first_seed`` = 0, 4, ..., 76); each bound holds for all 20 with a
-margin. Measured ranges (min .. max over the 20 sets; mean, sd):
+margin. Measured ranges (min .. max over the 20 sets; mean, sd), re-derived for issue #14 (the
+notification tray and the open_base refit open more alerts, later; trust with memory):
 
-* just-in-time vs summary-only, overspend lift: -0.048 .. +0.060 (-0.011, 0.029); bound -0.12 ..
-  +0.12; status fail 17, partial 3;
-* early warning on top of just-in-time, points of summary-only overspend: -0.055 .. +0.043
-  (-0.008, 0.026); bound -0.12 .. +0.11; status partial 17, pass 2, fail 1;
-* summary-only vs no notification, overspend lift: -0.031 .. +0.021 (-0.002, 0.014); bound -0.07 ..
-  +0.06; status pass 16, partial 4;
-* just-in-time vs summary-only, time-to-adjust lift: -0.116 .. -0.054 (-0.083, 0.016); bound
-  -0.18 .. -0.025; status pass 19, fail 1;
+* just-in-time vs summary-only, overspend lift: -0.049 .. +0.008 (-0.024, 0.017); bound -0.12 ..
+  +0.12; status partial 12, fail 8;
+* early warning on top of just-in-time, points of summary-only overspend: -0.024 .. +0.018
+  (-0.001, 0.011); bound -0.12 .. +0.11; status pass 15, partial 5;
+* summary-only vs no notification, overspend lift: -0.005 .. +0.004 (+0.001, 0.002); bound -0.07 ..
+  +0.06; status pass 20;
+* just-in-time vs summary-only, time-to-adjust lift: -0.255 .. -0.218 (-0.238, 0.012); bound
+  -0.31 .. -0.18 (before issue #14: -0.116 .. -0.054, bound -0.18 .. -0.025); status pass 20;
 * extra alerts delivered per overspender in each alert arm: 2.95 .. 3.00 (bound > 0); share of the
   overspenders' crossings on a window's first day: 0.995 .. 0.999 before issue #14; with spending
   drift within the window (goals.py) 0.82 .. 0.84, measured on 3 sets only (first seeds 0, 100,
@@ -39,7 +40,7 @@ timing = study_module("timing", STUDIES_DIR)
 JIT_LOW, JIT_HIGH = -0.12, 0.12
 EARLY_LOW, EARLY_HIGH = -0.12, 0.11
 SUMMARY_LOW, SUMMARY_HIGH = -0.07, 0.06
-TTA_LOW, TTA_HIGH = -0.18, -0.025
+TTA_LOW, TTA_HIGH = -0.31, -0.18
 
 
 @pytest.fixture(scope="module")

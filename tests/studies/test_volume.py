@@ -133,13 +133,15 @@ def test_fast_volume_sends_what_it_says(fast):
     assert fact4.status == UNTESTED  # four weeks cannot test a year-long fact
 
 
-def test_fast_open_rate_is_below_the_calibrated_range(fast):
-    """The documented calibration miss: 8.3% .. 8.7% over 12 seed sets (first seeds 0, 3, .. 33),
-    against pielot2018's 15-25%. Bounds 7% .. 10.5%: a change to the notification mechanisms that
-    moves the open rate (towards the range or further away) shows here and in results/README.md."""
+def test_fast_open_rate_is_in_the_calibrated_range(fast):
+    """Issue #14 closed the documented calibration miss (8.3% .. 8.7% before, over 12 seed sets):
+    with the notification tray and ``open_base`` refit to pielot2018's 0.20, the 1/day arm opens
+    at about 0.167 (20 seeds of 500 users over 4 weeks: 0.160 .. 0.171,
+    benchmarks/calibrate_tray_trust.py). The bound is the published range itself, 15-25%: a change
+    that moves the open rate out of it shows here and in results/README.md."""
     f = next(f for f in fast.facts if f.fact == "3 volume: open rate calibration")
-    assert f.status == "fail"
-    assert 0.07 <= f.values["open_rate"] <= 0.105, f.values["open_rate"]
+    assert f.status == "pass"
+    assert 0.15 <= f.values["open_rate"] <= 0.25, f.values["open_rate"]
 
 
 def test_fast_fact3_lies_within_the_seed_spread(fast):

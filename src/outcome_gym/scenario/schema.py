@@ -436,7 +436,8 @@ class UserModel(StrictModel):
     cascade_continue: Probability = Field(default=0.65, description="source: recsim")
     position_exponent: float = Field(default=-0.8, ge=-5, le=0, description="source: trecs")
     open_base: float = Field(
-        default=-1.6, ge=-10, le=10, description="Open log-odds intercept (pielot2018: ~0.2)."
+        default=-1.36, ge=-10, le=10,
+        description="Open log-odds intercept (fitted: open rate 0.20 near 1/day, pielot2018).",
     )
     open_relevance: NonNegative = Field(default=1.5, le=20)
     open_receptive: NonNegative = Field(default=1.0, le=20)
@@ -444,7 +445,8 @@ class UserModel(StrictModel):
     open_wear: NonNegative = Field(default=0.6, le=20)
     open_trust: NonNegative = Field(default=1.0, le=20)
     wear_recovery: Probability = Field(default=0.3, description="Share of wear shed per day.")
-    optout_base: Probability = Field(default=0.0005, description="Opt-out hazard per delivery.")
+    optout_base: Probability = Field(
+        default=0.0005, description="Opt-out hazard per dismissed notification.")
     optout_volume: NonNegative = Field(default=1.0, le=5, description="Hazard ~ (sent/day)^this.")
     session_habit: NonNegative = Field(default=1.5, le=20)
     session_need: NonNegative = Field(default=0.5, le=20)
@@ -469,11 +471,12 @@ class UserModel(StrictModel):
     trust_waste: NonNegative = Field(default=0.002, le=5)
     trust_overload: NonNegative = Field(default=0.01, le=5)
     channel_trust_gain: Probability = Field(default=0.02, description="Per useful open.")
-    channel_trust_loss: Probability = Field(default=0.002, description="Per ignored delivery.")
+    channel_trust_loss: Probability = Field(
+        default=0.002, description="Per notification dismissed, replaced or expired.")
     overload_free: int = Field(default=3, ge=0, le=1000, description="Daily sends before overload.")
     churn_trust: Probability = Field(default=0.3, description="Trust below which churn rises.")
     churn_rate: NonNegative = Field(
-        default=0.05, le=1, description="Daily churn hazard at 0 trust."
+        default=0.05, le=1, description="Daily churn hazard added at 0 trust (D)."
     )
     # layout memory (sim/mechanisms/memory.py; cockburn2007's form, every size a guess)
     memory_max: Probability = Field(
@@ -491,6 +494,25 @@ class UserModel(StrictModel):
     pointing_seconds: NonNegative = Field(
         default=0.1, le=10, description="Fitts pointing time per bit of index of difficulty, "
         "seconds (form: cockburn2007; value: guess).")
+    # --- notification tray (mechanisms/notifications.py; docs/model.md 4.4) ---
+    tray_delay_median_minutes: float = Field(
+        default=5.0, gt=0, le=1440,
+        description="Median response delay to a notification, minutes (lognormal; pielot2014: "
+                    "'typically viewed within minutes'; the number is a guess).")
+    tray_delay_sigma: NonNegative = Field(
+        default=1.5, le=5,
+        description="Log-sd of the response delay (guess: a tail of hours; mehrotra2016).")
+    tray_expiry_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30,
+        description="Age at which an unattended notification leaves the tray, hours (guess).")
+    # --- trust as long-term satisfaction (mechanisms/trust.py; docs/model.md 4.8) ---
+    trust_memory: Probability = Field(
+        default=0.95,
+        description="Daily discount of past experience in trust (recsim_lts form; value D).")
+    churn_base: Probability = Field(
+        default=0.00132,
+        description="Daily churn hazard at any trust (fitted: recurly2023, 3.95% voluntary "
+                    "churn a month).")
 
 
 class Scenario(StrictModel):

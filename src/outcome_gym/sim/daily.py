@@ -1,10 +1,11 @@
 """The day's boundary, run at the first slot of every day (docs/design.md, step 8).
 
-Closing yesterday: element and app habits grow or fade (mechanisms/habits.py), trust moves with the
-day's progress, waste, overload and context failures, and low trust makes users quit
-(mechanisms/trust.py). Starting today: attention is refilled, tasks arrive and spending is added
-(mechanisms/goals.py, the ``arrivals`` stream), fatigue and template wear recover, and a night's
-rest clears focus residue (mechanisms/focus.py). The last simulated day is never closed.
+Closing yesterday: element and app habits grow or fade (mechanisms/habits.py), trust (a discounted
+memory of the days' progress, waste, overload and context failures) moves, and users quit at a
+base rate raised by low trust (mechanisms/trust.py). Starting today: attention is refilled, tasks
+arrive and spending is added (mechanisms/goals.py, the ``arrivals`` stream), fatigue and template
+wear recover, and a night's rest clears focus residue (mechanisms/focus.py). The last simulated day
+is never closed.
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int)
     pop.app_habit, pop.app_missed = update_habit(
         pop.app_habit, pop.habit_rate, pop.session_today, pop.app_missed, p.day.habit_fade
     )
-    pop.trust = trust.update_trust(p.trust, pop.trust, pop.progress_today, pop.waste_today,
-                                   rowsum(pop.sent_today), pop.failures_today)
+    x = trust.experience(p.trust, pop.progress_today, pop.waste_today, rowsum(pop.sent_today),
+                         pop.failures_today)
+    new_trust, new_npe = trust.update_trust(p.trust, pop.trust, pop.trust_npe, x)
+    # a churned user's trust stays where it was when they left (they have no more experience)
+    pop.trust = np.where(pop.active, new_trust, pop.trust)
+    pop.trust_npe = np.where(pop.active, new_npe, pop.trust_npe)
     quit_now = trust.churn(p.trust, pop.trust, pop.churn_sensitivity, pop.active,
                            streams["churn"].random(pop.n))
     pop.active &= ~quit_now

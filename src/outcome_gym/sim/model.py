@@ -81,6 +81,7 @@ class SimulationModel(mesa.Model):
         self.recorder = Recorder(self.world, self.pop.segment, streams)
         self.totals: dict[str, np.ndarray] = self.recorder.totals
         self._channel_of_m = self.world.channel[self.world.pushed_elements].astype(np.int64)
+        self._slot_hours = 24.0 / self.world.slots_per_day
         # who can have each context event never changes: devices and teams are fixed at build
         self._users = np.arange(n)
         self._can_switch = self.pop.devices >= 2
@@ -202,7 +203,9 @@ class SimulationModel(mesa.Model):
     def _notifications(
         self, notify: np.ndarray, avail: np.ndarray, need: np.ndarray
     ) -> notifications.Delivery:
-        """Step 4: deliver, open, opt out; fatigue, wear, interruption cost and residue."""
+        """Step 4: deliver into the tray, open or dismiss what is due, opt out; fatigue, wear,
+        interruption cost and residue.
+        """
         pop, w, p = self.pop, self.world, self.params.notifications
         ch, el = self._channel_of_m, w.pushed_elements.astype(np.int64)
         delivered = notifications.deliverable(np.asarray(notify, bool), pop.active,
@@ -214,8 +217,22 @@ class SimulationModel(mesa.Model):
             notifications.relevance(need, w.value[el]), receptive, pop.fatigue, pop.wear,
             pop.channel_trust[:, ch], w.background_per_day[ch] if ch.size else np.zeros(0))
         u = self.streams["notifications"].random((2, pop.n, w.n_pushed))
-        dlv = notifications.deliver(p, delivered, logit, receptive, pop.sent_today,
-                                    pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1])
+        u_pos, z = self._tray_draws(pop.n, w.n_pushed)
+        offset = np.zeros(delivered.shape, np.int32)  # only deliveries read theirs
+        offset[delivered] = notifications.due_offset(p, self._slot_hours, u_pos[delivered],
+                                                     z[delivered])
+        tray, lapsed = notifications.fill_tray(
+            notifications.Tray(pop.tray_sent, pop.tray_due), delivered, self.t, offset,
+            notifications.expiry_slots(p, self._slot_hours))
+        tray, opened, dismissed, opted = notifications.deliver(
+            p, tray, self.t, logit, receptive, pop.sent_today, pop.channel_trust, ch,
+            pop.channel_trust.shape[1], u[0], u[1])
+        pop.tray_sent, pop.tray_due = tray.sent, tray.due
+        dlv = notifications.Delivery(
+            delivered=delivered, opened=opened, opted_out=opted,
+            interruption_minutes=notifications.interruption(p, delivered, receptive),
+            # a churned user's channel trust stays where it was (their tray just empties)
+            ignored=(lapsed | dismissed) & pop.active[:, None])
         pop.fatigue = notifications.add_fatigue(
             pop.fatigue, pop.fatigue_rate, rowsum(delivered)).astype(np.float32)
         pop.wear += delivered
@@ -226,6 +243,17 @@ class SimulationModel(mesa.Model):
                                pop.residue).astype(np.float32)
         self._check("notifications", logit, pop.fatigue)
         return dlv
+
+    def _tray_draws(self, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """N x M uniforms (place in the slot) and normals (delay) from the ``tray`` stream.
+
+        Drawn every step for every user and template, delivered or not, so a user's delays never
+        depend on what was sent to anyone (per-user common random numbers).
+        """
+        rng = self.streams["tray"]
+        # float32 halves the cost of the draws; the delay needs no more precision than that
+        return (rng.random((n, m), dtype=np.float32),
+                rng.standard_normal((n, m), dtype=np.float32))
 
     def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray) -> np.ndarray:
         """Step 5: who starts a session (anyone who opened a notification does)."""
@@ -255,7 +283,7 @@ class SimulationModel(mesa.Model):
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
         pop.channel_trust = notifications.update_channel_trust(
-            p.notifications, pop.channel_trust, dlv.delivered, dlv.opened, eng.useful_opens,
+            p.notifications, pop.channel_trust, dlv.ignored, dlv.opened, eng.useful_opens,
             self._channel_of_m).astype(np.float32)
         self._remember(layout, started, eng.seen_positions)
         return eng

@@ -59,6 +59,10 @@ class Population:
     last_layout: np.ndarray  # N x S int16, layout at the user's last session
     memory_count: np.ndarray  # N x S float32, faded sessions the remembered element was seen there
     memory_element: np.ndarray  # N x S int16, element the user expects at each position (-1: none)
+    # --- notification tray and trust memory (mechanisms/notifications.py, trust.py) ---
+    tray_sent: np.ndarray  # N x M int32 step a waiting notification was delivered, -1 if none
+    tray_due: np.ndarray  # N x M int32 step the user attends to it
+    trust_npe: np.ndarray  # discounted sum of daily experience (RecSim LTS's NPE)
 
     @property
     def n(self) -> int:
@@ -170,6 +174,9 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
         # new users know no positions yet (novices: mechanisms/memory.py)
         memory_count=np.zeros((n, world.n_slots), dtype=F),
         memory_element=np.full((n, world.n_slots), -1, dtype=np.int16),
+        tray_sent=np.full((n, world.n_pushed), -1, dtype=np.int32),
+        tray_due=np.full((n, world.n_pushed), -1, dtype=np.int32),
+        trust_npe=np.zeros(n, dtype=F),
     )
     del s_slots
     return pop

@@ -26,6 +26,7 @@ STREAMS = (
     "instrumentation",  # what the product observes: receptivity signal, event noise
     "policy",  # handed to the policy's reset()
     "metrics",  # sampling for diversity metrics (appended last: earlier streams are unchanged)
+    "tray",  # response delay of each delivered notification (endogenous; appended last)
 )
 
 

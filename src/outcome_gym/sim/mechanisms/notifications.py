@@ -1,4 +1,5 @@
-"""Notification delivery, opening, fatigue, template wear-out, channel trust and opt-out (step 4).
+"""Notification delivery, the tray, opening, fatigue, template wear-out, channel trust and opt-out
+(step 4).
 
 Opening (logit; source rows: pielot2018 for the ~0.2 base rate of non-messaging notifications,
 pradhan2017 for the share ignored, yancey2020 for template wear, pinterest2018/linkedin for volume):
@@ -7,11 +8,24 @@ pradhan2017 for the share ignored, yancey2020 for template wear, pinterest2018/l
               + open_receptive*receptive - open_fatigue*fatigue - open_wear*wear
               + open_trust*(channel_trust - 0.5) - 0.5*log(background/56)
 
-A notification can only be opened by a receptive (available) user in its slot. Each delivery adds
+A delivered notification waits in the user's tray (one place per template: a newer delivery of the
+same template replaces the older one, as a notification posted under the same tag does). The user
+attends to it after a response delay ``D`` (hours) drawn at delivery,
+
+    D = tray_delay_median_minutes / 60 * exp(tray_delay_sigma * z),   z ~ N(0, 1)   (lognormal)
+    due = delivery step + floor(u + D / slot_hours),                  u ~ U(0, 1)
+
+(``u`` places the delivery within its slot; pielot2014: notifications are typically viewed within
+minutes; mehrotra2016: response times vary with content, sender and task; the lognormal form and
+its two numbers are guesses within those findings). From its due step on, the first time the user is
+receptive the user decides once: open with the logit below (state of that step), else dismiss it.
+An entry not attended within ``tray_expiry_hours`` of its delivery expires unseen (a guess: the
+product withdraws stale notifications, as Android's ``setTimeoutAfter`` does). Each delivery adds
 fatigue ``f <- f + rate*(1-f)`` and one unit of wear for that template; both recover daily. Each
 delivery carries an opt-out hazard ``optout_base * sent_today^optout_volume * 2*(1-channel_trust)``
-that grows with the day's volume. Channel trust moves slowly: up by ``channel_trust_gain`` when an
-opened notification made goal progress, down by ``channel_trust_loss`` for every ignored delivery.
+that grows with the day's volume, drawn when the user dismisses it (an unseen one cannot annoy).
+Channel trust moves slowly: up by ``channel_trust_gain`` when an opened notification made goal
+progress, down by ``channel_trust_loss`` for every notification dismissed, replaced or expired.
 A delivery to an unavailable user interrupts: it costs ``resumption_minutes`` of attention and adds
 focus residue; at a breakpoint (available) it costs ``breakpoint_multiplier`` times less
 (altmann2007, iqbal_bailey).
@@ -38,7 +52,10 @@ class NotificationParams:
         resumption_minutes, breakpoint_multiplier: Attention an interruption costs, and the share
             of it paid at a breakpoint (altmann2007, iqbal_bailey).
         channel_trust_gain, channel_trust_loss: Channel-trust drift per useful open and per
-            ignored delivery (meta2022).
+            ignored notification (meta2022).
+        tray_delay_median_minutes, tray_delay_sigma: Lognormal response delay (pielot2014,
+            mehrotra2016; numbers are guesses).
+        tray_expiry_hours: Age at which an unattended notification leaves the tray (guess).
     """
 
     open_base: float
@@ -53,16 +70,47 @@ class NotificationParams:
     breakpoint_multiplier: float
     channel_trust_gain: float
     channel_trust_loss: float
+    tray_delay_median_minutes: float
+    tray_delay_sigma: float
+    tray_expiry_hours: float
+
+
+@dataclass(frozen=True)
+class Tray:
+    """Every user's notification tray: one place per template (N x M int32, -1 where empty).
+
+    Attributes:
+        sent: Step the waiting notification was delivered.
+        due: First step the user attends to it (delivery step plus the response delay).
+    """
+
+    sent: np.ndarray
+    due: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int, m: int) -> Tray:
+        """No notification waiting."""
+        return cls(np.full((n, m), -1, np.int32), np.full((n, m), -1, np.int32))
+
+    @property
+    def waiting(self) -> np.ndarray:
+        """N x M, a notification waits in this place."""
+        return self.sent >= 0
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """What happened to this step's notifications (N x M arrays unless noted)."""
+    """What happened to this step's notifications (N x M arrays unless noted).
+
+    ``opened`` counts opens this step, from the tray, of this step's or earlier deliveries;
+    ``ignored`` the notifications dismissed, replaced by a newer one or expired this step.
+    """
 
     delivered: np.ndarray
     opened: np.ndarray
     opted_out: np.ndarray  # N x C, new opt-outs this step
     interruption_minutes: np.ndarray  # N
+    ignored: np.ndarray
 
 
 def deliverable(
@@ -98,9 +146,46 @@ def open_logit(
     )
 
 
+def expiry_slots(um: NotificationParams, slot_hours: float) -> int:
+    """Steps a notification may wait before it expires (at least 1: its own slot)."""
+    return max(1, int(np.ceil(um.tray_expiry_hours / slot_hours - 1e-9)))
+
+
+def due_offset(
+    um: NotificationParams, slot_hours: float, u_pos: np.ndarray, z: np.ndarray
+) -> np.ndarray:
+    """Steps from delivery until the user attends: floor(u + D / slot_hours), D lognormal (hours).
+
+    Args:
+        um: The mechanism's coefficients.
+        slot_hours: Hours in a slot (24 / slots per day).
+        u_pos: N x M uniforms, where in its slot the delivery falls.
+        z: N x M standard normals of the delay.
+    """
+    hours = um.tray_delay_median_minutes / 60.0 * np.exp(um.tray_delay_sigma * z)
+    steps = np.floor(u_pos + np.minimum(hours / slot_hours, 1e6))
+    return steps.astype(np.int32)
+
+
+def fill_tray(tray: Tray, delivered: np.ndarray, step: int, offset: np.ndarray,
+              expiry: int) -> tuple[Tray, np.ndarray]:
+    """Expire old entries and put this step's deliveries in; returns the tray and what lapsed.
+
+    An entry lapses (N x M) when it reached ``expiry`` steps of age or a new delivery of the same
+    template replaces it.
+    """
+    waiting = tray.waiting
+    lapsed = waiting & (((step - tray.sent) >= expiry) | delivered)
+    keep = waiting & ~lapsed
+    sent = np.where(delivered, step, np.where(keep, tray.sent, -1)).astype(np.int32)
+    due = np.where(delivered, step + offset, np.where(keep, tray.due, -1)).astype(np.int32)
+    return Tray(sent, due), lapsed
+
+
 def deliver(
     um: NotificationParams,
-    delivered: np.ndarray,
+    tray: Tray,
+    step: int,
     logit: np.ndarray,
     receptive: np.ndarray,
     sent_today: np.ndarray,
@@ -109,37 +194,49 @@ def deliver(
     n_channels: int,
     u_open: np.ndarray,
     u_out: np.ndarray,
-) -> Delivery:
-    """Draw opens and opt-outs for delivered notifications.
+) -> tuple[Tray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw opens and opt-outs for the tray's notifications that are due now.
+
+    Every waiting entry whose due step has come is attended by a receptive user once: opened with
+    probability sigmoid(logit), else dismissed (and the dismissal may trigger an opt-out).
 
     Args:
         um: The mechanism's coefficients.
-        delivered: N x M deliveries.
+        tray: The tray after :func:`fill_tray` (this step's deliveries are in it).
+        step: The current step.
         logit: N x M open log-odds from :func:`open_logit`.
-        receptive: N available flags (only receptive users open).
+        receptive: N available flags with attention left (only they attend).
         sent_today: N x C deliveries so far today, including this step's.
         channel_trust: N x C.
         channel_of: M channel index per notification.
         n_channels: C.
         u_open, u_out: N x M uniforms from the ``notifications`` stream.
+
+    Returns:
+        The tray afterwards, and N x M opened and dismissed flags, and N x C new opt-outs.
     """
+    attend = tray.waiting & (tray.due <= step) & receptive[:, None]
     p_open = 1.0 / (1.0 + np.exp(-logit))
-    opened = delivered & receptive[:, None] & (u_open < p_open)
+    opened = attend & (u_open < p_open)
+    dismissed = attend & ~opened
     volume = sent_today[:, channel_of].astype(np.float64)
     hazard = um.optout_base * np.power(np.maximum(volume, 1.0), um.optout_volume)
     hazard = hazard * 2.0 * (1.0 - channel_trust[:, channel_of])
-    out_m = delivered & ~opened & (u_out < hazard)
-    opted = np.zeros((delivered.shape[0], n_channels), dtype=bool)
+    out_m = dismissed & (u_out < hazard)
+    opted = np.zeros((attend.shape[0], n_channels), dtype=bool)
     for c in range(n_channels):  # loop over channels, not users
         opted[:, c] = rowany(out_m[:, channel_of == c])
+    left = Tray(np.where(attend, -1, tray.sent).astype(np.int32),
+                np.where(attend, -1, tray.due).astype(np.int32))
+    return left, opened, dismissed, opted
+
+
+def interruption(um: NotificationParams, delivered: np.ndarray,
+                 receptive: np.ndarray) -> np.ndarray:
+    """N minutes of attention this step's deliveries cost (less at a breakpoint)."""
     per_user = rowsum(delivered)
-    minutes = um.resumption_minutes * per_user * np.where(receptive, um.breakpoint_multiplier, 1.0)
-    return Delivery(
-        delivered=delivered,
-        opened=opened,
-        opted_out=opted,
-        interruption_minutes=minutes.astype(np.float64),
-    )
+    return (um.resumption_minutes * per_user
+            * np.where(receptive, um.breakpoint_multiplier, 1.0)).astype(np.float64)
 
 
 def count_sent(sent_today: np.ndarray, delivered: np.ndarray, channel_of: np.ndarray) -> np.ndarray:
@@ -162,17 +259,20 @@ def add_fatigue(fatigue: np.ndarray, rate: np.ndarray, count: np.ndarray) -> np.
 def update_channel_trust(
     um: NotificationParams,
     channel_trust: np.ndarray,
-    delivered: np.ndarray,
+    ignored: np.ndarray,
     opened: np.ndarray,
     useful: np.ndarray,
     channel_of: np.ndarray,
 ) -> np.ndarray:
-    """Slow channel-trust drift: up per useful open, down per ignored delivery (meta2022: months)."""
+    """Slow channel-trust drift: up per useful open, down per ignored one (meta2022: months).
+
+    ``ignored`` (N x M) holds the notifications dismissed, replaced or expired this step.
+    """
     out = channel_trust.copy()
     for c in range(channel_trust.shape[1]):
         cols = channel_of == c
         gain = rowsum(opened[:, cols] & useful[:, cols])
-        loss = rowsum(delivered[:, cols] & ~opened[:, cols])
+        loss = rowsum(ignored[:, cols])
         out[:, c] += (
             um.channel_trust_gain * gain * (1 - out[:, c])
             - um.channel_trust_loss * loss * out[:, c]

@@ -107,7 +107,8 @@ ENTRIES: tuple[Entry, ...] = (
     _row(_U + "position_exponent", -1.5, 0.0, "trecs", "rank^alpha; range: calibration row "
          "(position bias contested, schultheiss2018)"),
     # notifications (open logit, wear, opt-out)
-    _row(_U + "open_base", -2.5, -0.7, "pielot2018", "intent: open ~0.2 at 1/day (realised 8.5%, "
+    _row(_U + "open_base", -1.75, -1.1, "pielot2018", "fitted: open rate 0.20 at 1-1.7/day with the tray "
+         "(calibration.md, Fits); range: rates 0.15-0.25 (was -1.6, realised 8.5% without a tray, "
          "issue #14); range a guess"),
     _row(_U + "open_relevance", 0.5, 3.0, GUESS, "open logit weight on relevance"),
     _row(_U + "open_receptive", 0.3, 2.0, GUESS, "open logit weight on receptivity (katevas2017 "
@@ -136,6 +137,20 @@ ENTRIES: tuple[Entry, ...] = (
     _row(_U + "need_met_exit", 0.4, 0.9, GUESS, "chance to leave once the need is met"),
     _row(_U + "habit_fade", 0.0, 0.03, GUESS, "daily fade after 2+ missed days (lally2010: one "
          "missed day does not matter)"),
+    # layout memory (sim/mechanisms/memory.py): cockburn2007's form, every size a guess
+    _row(_U + "memory_max", 0.5, 1.0, "cockburn2007", "largest expertise; form from the source, "
+         "value a guess"),
+    _row(_U + "memory_fade", 0.0, 0.2, GUESS, "practice forgotten per day"),
+    _row(_U + "search_seconds", 0.1, 0.5, "cockburn2007", "novice linear search per position; "
+         "value a guess"),
+    _row(_U + "decision_seconds", 0.05, 0.3, "cockburn2007", "Hick-Hyman time per bit; value a "
+         "guess"),
+    _row(_U + "pointing_seconds", 0.05, 0.3, "cockburn2007", "Fitts time per bit; value a guess"),
+    # notification tray (mechanisms/notifications.py)
+    _row(_U + "tray_delay_median_minutes", 1.0, 30.0, "pielot2014", "'typically viewed within "
+         "minutes'; the number a guess"),
+    _row(_U + "tray_delay_sigma", 1.0, 2.5, GUESS, "a tail of hours (mehrotra2016: variation)"),
+    _row(_U + "tray_expiry_hours", 6.0, 72.0, GUESS, "an unattended notification leaves the tray"),
     # trust and churn
     _row(_U + "trust_gain", 0.01, 0.1, GUESS, "trust per useful session"),
     _row(_U + "trust_waste", 0.0005, 0.005, GUESS, "trust lost per wasted minute"),
@@ -145,6 +160,10 @@ ENTRIES: tuple[Entry, ...] = (
     _row(_U + "overload_free", 1, 6, GUESS, "daily sends before overload"),
     _row(_U + "churn_trust", 0.1, 0.5, GUESS, "trust below which churn rises"),
     _row(_U + "churn_rate", 0.01, 0.1, GUESS, "daily churn hazard at 0 trust"),
+    _row(_U + "trust_memory", 0.85, 0.98, "recsim_lts", "daily discount of past experience; form "
+         "from recsim's long-term satisfaction, value a guess"),
+    _row(_U + "churn_base", 0.0008, 0.0024, "recurly2023", "fitted: 3.95% voluntary churn a month "
+         "(industry benchmark); range: 2.4-7% a month"),
     # context failures: no published effect size (docs/calibration.md mechanism 9)
     _row(_C + "device_switch_per_day", 0.1, 1.0, GUESS, "google2012: 90% switch screens (S); "
          "rate a guess"),

@@ -88,7 +88,7 @@ def test_params_lists_every_parameter():
     rows = json.loads(res.stdout)
     assert [r["path"] for r in rows] == [e.path for e in ENTRIES]
     row = next(r for r in rows if r["name"] == "open_base")
-    assert row["default"] == -1.6 and row["source"] == "pielot2018"
+    assert row["default"] == -1.36 and row["source"] == "pielot2018"
     text = runner.invoke(app, ["params"]).stdout
     assert "context.base_failure" in text and "guess" in text and "x[0.6, 1.4]" in text
 

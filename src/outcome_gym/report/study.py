@@ -112,8 +112,9 @@ the commit that added the trap study (6fa8ca6: focus mode moved from 3rd to 4th,
 engagement- nor the outcome-optimal order, so both kinds of personalization have room to move it")
 — a design choice made while the trap study was being written, not a calibrated number; and
 learning_habits' habit-days clip was narrowed from 10–400 to lally2010's 18–254 days in the commit
-that added the frontier study (5a3dfa0). No bundled scenario was changed for model v2 (issue #14)
-except to add optional keys whose defaults leave the old behaviour.
+that added the frontier study (5a3dfa0). No bundled scenario was changed for model v2 (issue #14);
+its mechanisms' new coefficients were fitted to published targets on the user model's defaults
+(docs/calibration.md, Fits), never to a study's result.
 
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with

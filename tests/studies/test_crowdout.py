@@ -18,6 +18,14 @@ choices drawn per user so user i's two runs are paired (common random numbers):
 * the fact's status: partial in 11 and fail in 9 of the 20 (the share's interval reaches 10% or
   not); asserted to be judged (not "not testable") and never a pass.
 
+Re-measured for the model of issue #14 (outside progress, tray, trust memory, layout memory) on 6
+seed sets (``first_seed`` = 1000, 1010, ..., 1050: ``python experiments/bounds.py crowdout --sets
+6``): budget failures averted 122 .. 134 per run (the tray opens more alerts); share of averted
+users whose bill failures rose 0.060 .. 0.097; noise floor 0.027 .. 0.038; difference 0.032 ..
+0.060; bills per user -0.016 .. +0.003 (the bound below re-set to -0.04 .. +0.03); status partial
+in all 6, and a pass in the test's own set (the share's interval can now clear 0 and the 10% floor
+of the range), so a pass is allowed; "not testable" (unpaired users) is not.
+
 The averted-failures bound fails if the alert stopped averting budget failures; the crowd-out and
 bills bounds fail if alerting the budget started to cost (or save) bills beyond the seed spread,
 e.g. if attention were no longer shared between the goals or an alert took more of it.
@@ -36,7 +44,7 @@ crowdout = study_module("crowdout", STUDIES_DIR)
 
 AVERTED_MIN = 20.0
 BOUNDS = {"share_rose": (0.01, 0.15), "noise_floor": (0.0, 0.05), "crowd_out": (0.0, 0.13),
-          "bills_per_user": (-0.01, 0.03)}
+          "bills_per_user": (-0.04, 0.03)}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +74,7 @@ def test_paired_users_counts_averted_failures_and_bill_changes():
 
 def test_fast_fact_lies_within_the_seed_spread(fast):
     (fact,) = fast.facts
-    assert fact.fact == "6 crowd-out" and fact.status in ("fail", "partial")
+    assert fact.fact == "6 crowd-out" and fact.status in ("fail", "partial", "pass")
     v = fact.values
     assert v["budget_failures_averted"] >= AVERTED_MIN, v
     for key, (low, high) in BOUNDS.items():

@@ -324,6 +324,13 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
                                            ("faster at high accuracy", faster),
                                            ("the cost of reordering itself (instability row)",
                                             costly)) if not ok) + ".")
+        if low.mean < 0:
+            why += (" Reordering is faster than static here, not slower. A hypothesis, not checked "
+                    "by an ablation: a layout that keeps moving lowers what users reach from "
+                    "memory, so they spend less of the day's attention in the app, and progress "
+                    "outside the app (docs/model.md section 4.7b) turns the attention left over "
+                    "into task progress; before outside progress was merged the same study gave "
+                    "+7% to +9% (slower), as the fact says.")
         if not faster and high.mean > 0:
             held, p_held = lift(runs["static"], runs["stable predicted"], _speed(p))
             why += (" Even the accurate reordering is slower than static, and not because it "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import io
 import json
 import math
@@ -109,6 +110,22 @@ def write_parquet(df: pd.DataFrame, path: Path | io.BytesIO) -> None:
 
 
 @functools.cache
+@functools.cache
+def code_fingerprint() -> str:
+    """A digest of this package's Python source: which code produced a run.
+
+    Run folders are named by what was run (scenario, policy, parameters, seed), not by the code
+    that ran it; each run's manifest records this digest, and the executor runs a finished folder
+    again when it came from other code (a changed mechanism must not be served from old runs).
+    """
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def _version(name: str) -> str:
     try:
         return version(name)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from outcome_gym._io import atomic_dir, dumps, package_versions, write_parquet
+from outcome_gym._io import atomic_dir, code_fingerprint, dumps, package_versions, write_parquet
 from outcome_gym._progress import progress_bar
 from outcome_gym.errors import OutcomeGymError, PolicyError
 from outcome_gym.metrics.summary import summarize
@@ -61,6 +61,7 @@ def manifest_for(
         "guardrails": guardrails,
         "seed": seed,
         "versions": package_versions(("outcome-gym", *DEPENDENCIES)),
+        "code": code_fingerprint(),
         "python": sys.version.split()[0],
         "platform": {"system": platform.system(), "machine": platform.machine()},
     }

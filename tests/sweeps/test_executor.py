@@ -98,3 +98,24 @@ def test_a_custom_runner_and_guardrails_reach_the_run(small, tmp_path):
 def test_unknown_backend_is_refused(tmp_path):
     with pytest.raises(ValueError, match="expected backend local or dask"):
         execute([], tmp_path, backend="slurm")
+
+
+def test_a_finished_run_made_by_other_code_runs_again(tmp_path, small):
+    """Run folders are named by what was run, not by the code: a folder whose manifest records
+    another code fingerprint (an older model) is run again and replaced, never served."""
+    import json as _json
+
+    from outcome_gym._io import code_fingerprint
+
+    task = RunTask.make(small, PolicySpec(policy="random"), 0)
+    (first,) = execute([task], tmp_path / "runs")
+    assert first["status"] == "ok" and not first["skipped"]
+    manifest_path = tmp_path / "runs" / task.run_id / "manifest.json"
+    manifest = _json.loads(manifest_path.read_text())
+    assert manifest["code"] == code_fingerprint()
+    (again,) = execute([task], tmp_path / "runs")
+    assert again["skipped"]  # the same code: reused
+    manifest_path.write_text(_json.dumps({**manifest, "code": "someoldcode0000"}))
+    (rerun,) = execute([task], tmp_path / "runs")
+    assert not rerun["skipped"]
+    assert _json.loads(manifest_path.read_text())["code"] == code_fingerprint()  # replaced

@@ -26,7 +26,13 @@ import pandas as pd
 from outcome_gym._io import read_json
 from outcome_gym._progress import progress_bar
 from outcome_gym.errors import ResultsError
-from outcome_gym.sweeps.store import clean_temporaries, failure_files, run_state, write_run
+from outcome_gym.sweeps.store import (
+    clean_temporaries,
+    failure_files,
+    is_current,
+    run_state,
+    write_run,
+)
 from outcome_gym.sweeps.worker import RunTask, Status, run_manifest
 
 BACKENDS = ("local", "dask")
@@ -76,7 +82,8 @@ def execute(tasks: Sequence[RunTask], runs_dir: str | Path, *, workers: int = 1,
     for task in tasks:
         if task.run_id in done or task.run_id in todo:
             continue
-        if run_state(runs / task.run_id, list(task.keep)) == "ok":
+        dest = runs / task.run_id
+        if run_state(dest, list(task.keep)) == "ok" and is_current(dest):
             done[task.run_id] = _skipped(task)
         else:
             todo[task.run_id] = task

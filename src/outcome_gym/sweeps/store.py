@@ -33,7 +33,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from outcome_gym._io import _fresh_sibling, atomic_write, dumps, package_versions, read_json
+from outcome_gym._io import (
+    _fresh_sibling,
+    atomic_write,
+    code_fingerprint,
+    dumps,
+    package_versions,
+    read_json,
+)
 from outcome_gym.errors import ResultsError
 from outcome_gym.metrics.flat import describe, flatten
 from outcome_gym.sweeps.ids import canonical
@@ -49,6 +56,24 @@ FIXED_COLUMNS = ("run_id", "scenario", "scenario_source", "policy", "policy_name
 
 
 # --- one run's folder --------------------------------------------------------------------------
+
+
+def made_by(folder: Path) -> str | None:
+    """The code fingerprint a run folder's manifest records (``None``: none, or unreadable)."""
+    try:
+        code = json.loads((folder / "manifest.json").read_text()).get("code")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) else None
+
+
+def is_current(dest: Path) -> bool:
+    """Whether a finished run folder was made by this code (:func:`outcome_gym._io.code_fingerprint`).
+
+    A folder from other code — an older model, or one written before manifests recorded the code —
+    is run again by the executor (and replaced), never served as this code's result.
+    """
+    return made_by(dest) == code_fingerprint()
 
 
 def run_state(dest: Path, keep: list[str]) -> str | None:
@@ -115,8 +140,9 @@ def _place(tmp: Path, dest: Path, names: list[str]) -> bool:
         except OSError as exc:
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR):
                 raise
-        if (dest / "summary.json").is_file() and all((dest / n).is_file() for n in names):
-            return False
+        if ((dest / "summary.json").is_file() and all((dest / n).is_file() for n in names)
+                and made_by(dest) == made_by(tmp)):
+            return False  # the same run by the same code: identical, keep it
         aside = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
         try:
             os.rename(dest, aside)

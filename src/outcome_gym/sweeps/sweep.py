@@ -26,7 +26,7 @@ from outcome_gym.errors import ResultsError
 from outcome_gym.sweeps.executor import BACKENDS, execute
 from outcome_gym.sweeps.expand import Plan, RunSpec, expand
 from outcome_gym.sweeps.loading import ExperimentFile, load_experiment
-from outcome_gym.sweeps.store import RUNS, combine, run_state
+from outcome_gym.sweeps.store import RUNS, combine, is_current, run_state
 from outcome_gym.sweeps.worker import RunTask
 
 
@@ -133,11 +133,18 @@ def _lock(out: Path) -> Iterator[None]:
 
 
 def states(plan: Plan, out: Path) -> dict[str, str | None]:
-    """Run id -> ``ok``, ``failed`` or ``None`` (not run) from the run folders."""
+    """Run id -> ``ok``, ``stale`` (finished by other code: runs again), ``failed`` or ``None``
+    (not run) from the run folders.
+    """
     runs_dir = out / RUNS
     if not runs_dir.is_dir():
         return {r.run_id: None for r in plan.runs}
-    return {r.run_id: run_state(runs_dir / r.run_id, plan.keep) for r in plan.runs}
+    out_states: dict[str, str | None] = {}
+    for r in plan.runs:
+        state = run_state(runs_dir / r.run_id, plan.keep)
+        stale = state == "ok" and not is_current(runs_dir / r.run_id)
+        out_states[r.run_id] = "stale" if stale else state
+    return out_states
 
 
 def _has_runs(runs_dir: Path) -> bool:
@@ -227,8 +234,10 @@ def dry_run_lines(plan: Plan, out: Path | None = None) -> list[str]:
     if state:
         n_ok = sum(v == "ok" for v in state.values())
         n_failed = sum(v == "failed" for v in state.values())
+        n_stale = sum(v == "stale" for v in state.values())
         lines.append(f"{out}: {n_ok} finished, {n_failed} failed, "
-                     f"{len(plan.runs) - n_ok} to run with --resume")
+                     + (f"{n_stale} finished by other code, " if n_stale else "")
+                     + f"{len(plan.runs) - n_ok} to run with --resume")
     lines.append("")
     ws = max([len("scenario"), *(len(r.scenario) for r in plan.runs)]) + 2
     wp = max([len("policy"), *(len(p.display) for p in plan.policies)]) + 2

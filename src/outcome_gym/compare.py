@@ -31,7 +31,7 @@ import pandas as pd
 from outcome_gym._io import claim_dir
 from outcome_gym.analysis.paired import daily_series, paired_analysis
 from outcome_gym.analysis.stats import PairedStat
-from outcome_gym.analysis.verdict import Verdict
+from outcome_gym.analysis.verdict import Verdict, min_seeds
 from outcome_gym.errors import PolicyError, SimulationError
 from outcome_gym.metrics.flat import MetricInfo, flatten
 from outcome_gym.policies.spec import PolicySpec, parse_policy
@@ -86,8 +86,8 @@ class Comparison:
         k = max(len(self.scenario.outcomes), 1)
         smallest_p = 2.0 / 2.0**n  # exact sign-flip test: the all-same-sign patterns
         out = []
-        if smallest_p >= 0.05 / k:
-            need = next(m for m in range(n, 40) if 2.0 / 2.0**m < 0.05 / k)
+        need = min_seeds(k)
+        if n < need:
             out.append(f"with {n} seeds no outcome difference can reach significance (smallest "
                        f"possible p = {smallest_p:.3g} vs {0.05 / k:.3g} needed): every verdict is "
                        f"'no effect' by construction; use at least {need} seeds")
@@ -146,9 +146,9 @@ def _validate_policies(specs: list[PolicySpec]) -> None:
         spec.build()  # raises PolicySpecError with a suggestion for typos
 
 
-def _inputs(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
-            reference: str | None, seeds: int | list[int],
-            first_seed: int) -> tuple[Scenario, list[PolicySpec], str, list[int]]:
+def comparison_inputs(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
+                      reference: str | None, seeds: int | list[int],
+                      first_seed: int) -> tuple[Scenario, list[PolicySpec], str, list[int]]:
     """The scenario, the specs (reference first if added), the reference label and the seeds."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     specs = [parse_policy(p) for p in policies]
@@ -255,7 +255,8 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
         PolicyError: A bad policy or seed list (before any run), or a run whose policy failed.
         SimulationError: A run failed otherwise.
     """
-    sc, specs, reference, seed_list = _inputs(scenario, policies, reference, seeds, first_seed)
+    sc, specs, reference, seed_list = comparison_inputs(scenario, policies, reference, seeds,
+                                                       first_seed)
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         claim_dir(out_path, "compare", overwrite=overwrite)

@@ -15,12 +15,14 @@ from outcome_gym.sim.footprint import CHECK_FROM, bytes_per_user, check_footprin
 from tests.conftest import TINY
 
 
-def test_bytes_per_user_is_measured_and_plausible():
+def test_bytes_per_user_is_measured_and_plausible(monkeypatch):
     per_user = bytes_per_user(with_overrides(TINY, {"population.size": 50}))
     # the population's own state is a few hundred bytes per user (sim/population.py); a step's
     # temporaries and the per-user table add as much again: well under 10 kB
     assert 200 < per_user < 10_000
-    assert bytes_per_user(with_overrides(TINY, {"population.size": 999})) == per_user  # cached
+    # the same world at another size is the same probe: measured once, then read from the cache
+    monkeypatch.setattr(footprint, "_measure", lambda probe: pytest.fail("measured twice"))
+    assert bytes_per_user(with_overrides(TINY, {"population.size": 999})) == per_user
 
 
 def test_small_worlds_are_never_probed(monkeypatch):

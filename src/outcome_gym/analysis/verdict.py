@@ -30,6 +30,21 @@ from outcome_gym.analysis.stats import PairedStat
 from outcome_gym.metrics.flat import MetricInfo
 
 VERDICTS = ("trap", "harm", "aligned", "quiet win", "no effect")
+OUTCOME_ALPHA = 0.05  # family-wise level of the outcome specs' tests (Bonferroni: 0.05 / K each)
+
+
+def min_seeds(n_outcomes: int) -> int:
+    """The fewest paired seeds at which every verdict can be reached.
+
+    The verdict's sign-flip test over n seeds cannot give p below 2 / 2^n, and an outcome spec is
+    tested at 0.05 / K (K specs): with fewer seeds no outcome can be significantly better or worse,
+    and every verdict would be "trap" or "no effect" by construction.
+    """
+    k = max(n_outcomes, 1)
+    n = 1
+    while 2.0 / 2.0**n >= OUTCOME_ALPHA / k:
+        n += 1
+    return n
 
 
 @dataclass(frozen=True)

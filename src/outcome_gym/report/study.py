@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,8 +39,9 @@ def render_report(result: StudyResult) -> str:
         lines += [note, ""]
     lines += ["## Facts", ""]
     for f in result.facts:
+        p_cell = _p_cell(f.as_dict())
         lines += [f"- **{f.fact} — {f.scope}: {f.status}** ({f.label}: {f.label_why}). "
-                  f"{f.produced}. Criterion: {f.criterion}{_p_text(f.as_dict())}. "
+                  f"{f.produced}. Criterion: {f.criterion}{f' ({p_cell})' if p_cell else ''}. "
                   f"Literature: {f.literature}." + (f" {f.explanation}" if f.explanation else "")]
     if result.source:
         lines += ["", "Study files: " + "; ".join(_source_text(s) for s in result.source) + "."]
@@ -122,14 +122,15 @@ folder also has its `report.md`, tables (CSV) and figures. Regenerate everything
 """
 
 
-def _p_text(fact: dict[str, Any]) -> str:
+def _p_cell(fact: dict[str, Any]) -> str:
+    """``p=… → Holm …`` of a row that makes significance claims, else empty."""
     p = fact.get("p")
     if p is None:
         return ""
-    text = f" (p={p:.3g}" if math.isfinite(p) else " (p=n/a"
+    text = f"p={p:.3g}" if math.isfinite(p) else "p=n/a"
     holm = fact.get("p_holm")
-    return text + (f" → Holm {holm:.3g})" if isinstance(holm, float) and math.isfinite(holm)
-                   else ")")
+    return text + (f" → Holm {holm:.3g}" if isinstance(holm, float) and math.isfinite(holm)
+                   else "")
 
 
 def _source_text(source: dict[str, Any]) -> str:
@@ -138,8 +139,9 @@ def _source_text(source: dict[str, Any]) -> str:
 
 
 def _fact_key(fact: dict[str, Any]) -> tuple[int, str]:
-    m = re.match(r"\s*(\d+)", str(fact.get("fact", "")))
-    return (int(m.group(1)) if m else 99, str(fact.get("fact", "")))
+    name = str(fact.get("fact", ""))
+    family = fact_family(name)
+    return (int(family) if family.isdigit() else 99, name)
 
 
 def collect(results_dir: Path) -> list[dict[str, Any]]:
@@ -179,7 +181,7 @@ def render(rows: list[dict[str, Any]], minutes: str = "12 minutes",
     head = ["fact", "where", "kind", "literature", "criterion", "outcome-gym produced", "p → Holm",
             "result", "why (mechanism), caveats", "study files", "regenerate"]
     cells = [[r["fact"], r["scope"], _kind_text(r), r["literature"], r["criterion"],
-              r["produced"], _p_text(r).strip(" ()"), f"**{r['status']}**",
+              r["produced"], _p_cell(r), f"**{r['status']}**",
               r.get("explanation", ""), "; ".join(_source_text(s) for s in r["source"]),
               f"`{r['command']}`"] for r in rows]
     lines = [HEADER.replace("{minutes}", minutes), "", md_table(head, cells)]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from outcome_gym.analysis.verdict import min_seeds
 from outcome_gym.errors import InputError, Problem
 from outcome_gym.scenario import Scenario
 from outcome_gym.scenario.loading import scenario_to_dict
@@ -155,20 +156,6 @@ def check_size(method: str, size: int, n_factors: int) -> None:
             f"Sobol needs a base sample N that is a power of 2 and at least {MIN_SOBOL_N}, got "
             f"{size} (try {ok}: {ok * (n_factors + 2)} points for {n_factors} parameters)",
             path="--samples")
-
-
-def min_seeds(n_outcomes: int) -> int:
-    """The fewest paired seeds at which every verdict can be reached.
-
-    The verdict's sign-flip test over n seeds cannot give p below 2 / 2^n, and an outcome spec is
-    tested at 0.05 / K (K specs): with fewer seeds no outcome can be significantly better or worse,
-    and every verdict would be "trap" or "no effect" by construction.
-    """
-    k = max(n_outcomes, 1)
-    n = 1
-    while 2.0 / 2.0**n >= 0.05 / k:
-        n += 1
-    return n
 
 
 def sample(method: str, factors: list[Factor], size: int, seed: int = SAMPLE_SEED) -> Design:

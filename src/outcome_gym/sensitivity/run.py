@@ -28,7 +28,7 @@ import pandas as pd
 
 from outcome_gym._io import claim_dir
 from outcome_gym.analysis.paired import paired_analysis
-from outcome_gym.compare import _inputs
+from outcome_gym.compare import comparison_inputs
 from outcome_gym.errors import SimulationError
 from outcome_gym.metrics.flat import flatten
 from outcome_gym.policies.spec import PolicySpec
@@ -168,7 +168,7 @@ def run_sensitivity(scenario: Scenario | str | Path, policies: list[str | Policy
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     n_seeds = seeds if seeds is not None else min_seeds(len(sc.outcomes))
-    base, specs, ref, seed_list = _inputs(sc, policies, reference, n_seeds, 0)
+    base, specs, ref, seed_list = comparison_inputs(sc, policies, reference, n_seeds, 0)
     base = with_overrides(base, size_overrides(population, horizon_days))
     factors = resolve_factors(params, ranges)
     design = sample(method, factors, size)

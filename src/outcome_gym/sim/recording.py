@@ -205,6 +205,7 @@ class Recorder:
         """Every per-user metric of the step (docs/model.md section 7)."""
         w, eng, dlv, active = self.world, out.engagement, out.delivery, out.active
         dist = layout_distance(out.layout, w.default_layout, w.slot_weight)
+        app, outside = rowsum(eng.progress), rowsum(out.outside)
         per_user: dict[str, np.ndarray] = {
             "active_users": active,
             "available": out.available,
@@ -216,9 +217,9 @@ class Recorder:
             "opt_outs": rowsum(dlv.opted_out),
             "churned": out.churned,
             # welfare: progress on the user's own goals, in the app and outside it
-            "goal_progress": rowsum(eng.progress) + rowsum(out.outside),
-            "app_progress": rowsum(eng.progress),
-            "outside_progress": rowsum(out.outside),
+            "goal_progress": app + outside,
+            "app_progress": app,
+            "outside_progress": outside,
             "goal_minutes": eng.goal_minutes,
             "distraction_minutes": eng.distraction_minutes,
             "self_control_minutes": eng.self_control_minutes,

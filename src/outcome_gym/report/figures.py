@@ -280,15 +280,17 @@ def _level_figure(cmp: Comparison, title: str,
     for ax in axes[0][1:]:
         ax.set_ylabel("")
         ax.tick_params(axis="y", labelleft=False)
-    fig.suptitle(f"{cmp.scenario.name}: {title}\npoints: mean over {_n_seeds(cmp)} seeds with "
+    fig.suptitle(f"{cmp.scenario.name}: {title}\npoints: mean over {_seeds(cmp)} with "
                  f"95% interval; notes: the mean and the paired change vs '{cmp.reference}' "
                  "[95% interval]", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def _n_seeds(cmp: Comparison) -> int:
-    return len(cmp.seeds) if cmp.seeds else int(cmp.runs["seed"].nunique())
+def _seeds(cmp: Comparison) -> str:
+    """'6 seeds' (or '1 seed')."""
+    n = len(cmp.seeds) if cmp.seeds else int(cmp.runs["seed"].nunique())
+    return f"{n} seed" + ("" if n == 1 else "s")
 
 
 def _days(cmp: Comparison) -> float:
@@ -419,7 +421,7 @@ def outcome_bars(cmp: Comparison) -> Figure:
         ax.set_ylabel("")
         ax.tick_params(axis="y", labelleft=False)
     fig.suptitle(f"{cmp.scenario.name}: outcomes against '{cmp.reference}' (paired over "
-                 f"{_n_seeds(cmp)} seeds, 95% intervals; change and relative change above each bar)",
+                 f"{_seeds(cmp)}, 95% intervals; change and relative change above each bar)",
                  fontsize=9)
     fig.tight_layout()
     return fig
@@ -520,11 +522,12 @@ def trap_quadrant(cmp: Comparison) -> Figure:
     if not titled:  # no outcome specs: goal progress, the welfare measure, stands in
         titled = [("wellbeing.goal_progress",
                    "no outcome specs: goal progress per user (in app + outside)")]
-    fig, axes = plt.subplots(1, len(titled), figsize=(4.8 * len(titled), 5.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(titled), figsize=(max(4.8 * len(titled), 8.0), 5.0),
+                             squeeze=False)
     for ax, (spec, title) in zip(axes[0], titled, strict=True):
         _quadrant_panel(ax, cmp, spec, title)
     fig.suptitle(f"{cmp.scenario.name}: engagement vs outcome against '{cmp.reference}' "
-                 f"(paired, {_n_seeds(cmp)} seeds, 95% intervals)", fontsize=10)
+                 f"(paired, {_seeds(cmp)}, 95% intervals)", fontsize=10)
     _legend(fig, cmp, verdicts=True)
     _legend_room(fig, cmp)
     return fig
@@ -548,6 +551,8 @@ def _daily(cmp: Comparison) -> tuple[Any, list[tuple[str, str, str]]]:
 def timeseries(cmp: Comparison) -> Figure:
     """Daily per-user series per policy (mean over seeds): time in app beside engagement first."""
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     mean, panels = _daily(cmp)
     cols = 3 if len(panels) > 2 else max(len(panels), 1)
     rows = max(math.ceil(len(panels) / cols), 1)
@@ -567,11 +572,12 @@ def timeseries(cmp: Comparison) -> Figure:
                     zorder=2 if st.is_reference else 3)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("day", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(panels) if panels else 1:]:
         ax.set_visible(False)
-    fig.suptitle(f"{cmp.scenario.name}: daily per-user series (mean over {_n_seeds(cmp)} seeds)",
+    fig.suptitle(f"{cmp.scenario.name}: daily per-user series (mean over {_seeds(cmp)})",
                  fontsize=10)
     _legend(fig, cmp)
     _legend_room(fig, cmp)
@@ -588,5 +594,6 @@ def draw_all(cmp: Comparison, out_dir: Path | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, fn in FIGURES.items():
         fig = fn(cmp)
-        out[name] = fig if out_dir is None else save_png(fig, out_dir / f"{name}.png")
+        # cropped to what is drawn: a long title or legend is never cut at the figure's edge
+        out[name] = fig if out_dir is None else save_png(fig, out_dir / f"{name}.png", tight=True)
     return out

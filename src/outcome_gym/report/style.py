@@ -17,8 +17,9 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#0
 REFERENCE_COLOR = "#8C8C8C"
 
 #: Markers repeat the colour's information in shape (legible in greyscale print and for readers
-#: who cannot tell two palette colours apart); the reference's diamond is not among them.
-MARKERS = ("o", "s", "^", "v", "P", "X", "h", "p")
+#: who cannot tell two palette colours apart); the reference's diamond is not among them. Seven
+#: markers against eight colours: no two of the first 56 policies share both.
+MARKERS = ("o", "s", "^", "v", "P", "X", "h")
 REFERENCE_MARKER = "D"
 
 #: The colour of a threshold or limit drawn on a figure (never a policy's colour).

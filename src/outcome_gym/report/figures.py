@@ -148,20 +148,21 @@ def _finite(*xs: float | None) -> bool:
     return all(x is not None and math.isfinite(x) for x in xs)
 
 
-def _fmt_change(st: Any, scale: float = 1.0) -> str:
+def _fmt_change(st: Any, scale: float = 1.0, unit: str = "") -> str:
     """'+3% [+1%, +5%]': the paired change, or its absolute size when no lift exists.
 
     Args:
         st: A paired statistic.
         scale: The axis's unit per unit of the metric (for the absolute difference, shown when
             the reference's mean is 0).
+        unit: Written after that absolute difference.
     """
     lift = getattr(st, "lift", None)
     if lift is None or not math.isfinite(lift):
         d, lo, hi = (scale * x if x is not None else math.nan
                      for x in (st.diff, st.diff_low, st.diff_high))
         band = f" [{lo:+.3g}, {hi:+.3g}]" if _finite(lo, hi) else ""
-        return f"{d:+.3g}{band}"
+        return f"{d:+.3g}{unit}{band}"
     lo, hi = st.lift_low, st.lift_high
     band = f" [{lo:+.0%}, {hi:+.0%}]" if _finite(lo, hi) else ""
     return f"{lift:+.0%}{band}"
@@ -219,7 +220,7 @@ def _pad_xlim(ax: Any, xs: list[float]) -> None:
 
 def level_panel(ax: Any, cmp: Comparison, metric: str, *, xlabel: str, title: str,
                 scale: float = 1.0, thresholds: tuple[tuple[float, str], ...] = (),
-                domain: tuple[float, float] = (0.0, math.inf)) -> None:
+                domain: tuple[float, float] = (0.0, math.inf), diff_unit: str = "") -> None:
     """One metric per policy: mean over seeds with its 95% interval, the reference's as a line.
 
     Each compared policy's point is noted with its paired change against the reference (from
@@ -235,6 +236,7 @@ def level_panel(ax: Any, cmp: Comparison, metric: str, *, xlabel: str, title: st
         scale: Multiplies the per-run value (a per-day rate, a percentage).
         thresholds: ``(x, text)`` limits to draw (already scaled).
         domain: The values the metric can take (scaled); intervals are cut to it.
+        diff_unit: Appended to an absolute change (shown when the reference's mean is 0).
     """
     labels = policy_labels(cmp)
     if metric not in cmp.runs or not labels:
@@ -255,7 +257,7 @@ def level_panel(ax: Any, cmp: Comparison, metric: str, *, xlabel: str, title: st
         if st.is_reference or paired is None:
             _note(ax, row, f"{mean:.3g}")
         else:
-            _note(ax, row, f"{mean:.3g}; vs reference {_fmt_change(paired, scale)}")
+            _note(ax, row, f"{mean:.3g}; vs reference {_fmt_change(paired, scale, diff_unit)}")
         if st.is_reference:
             ax.axvline(mean, color=REFERENCE_COLOR, ls="--", lw=1, zorder=0)
     _pad_xlim(ax, xs)
@@ -332,17 +334,20 @@ def fragmentation_panel(cmp: Comparison) -> Figure:
     return _level_figure(cmp, "fragmentation", [
         ("fragmentation.layout_distance", {
             "title": "layout distance from the default", "scale": 100.0, "domain": PERCENT,
-            "xlabel": "% of slots that differ from the default layout",
+            "xlabel": "% of slots that differ from the default\n(core slots weighted)",
+            "diff_unit": " pp",
             "thresholds": ((100 * cap, f"guardrail cap {cap:.0%}"),) if cap is not None else ()}),
         ("fragmentation.core_consistency", {
             "title": "core consistency (more is better)", "scale": 100.0, "domain": PERCENT,
-            "xlabel": "% of core elements where every user has them",
+            "xlabel": "% of active user-steps with every core\nelement in its default place",
+            "diff_unit": " pp",
             "thresholds": ((100 * g.thresholds.core_consistency_min,
                             f"min {g.thresholds.core_consistency_min:.0%}"),)}),
         ("fragmentation.context_failure_rate", {
             "title": "context-event failures (less is better)", "scale": 100.0,
             "domain": PERCENT,
             "xlabel": "% of device switches, shared screens\nand support contacts that fail",
+            "diff_unit": " pp",
             "thresholds": ((100 * fail_max, f"max {fail_max:.0%}"),)
             if fail_max is not None else ()}),
     ])

@@ -59,9 +59,10 @@ def test_report_numbers_match_summary_and_tables(cmp_small):
     st = summary["stats"]["random"]["engagement.index"]
     assert f"{st['lift']:+.0%} [{st['lift_low']:+.0%}, {st['lift_high']:+.0%}]" in md
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 5 and "<img" in html
+    assert html.count("data:image/png;base64,") == 6 and "<img" in html  # every figure
     assert not re.search(r"src=['\"](?!data:)", html)  # self-contained: no external files
-    for name in ("trap_quadrant", "timeseries", "outcomes", "fragmentation", "attention"):
+    for name in ("trap_quadrant", "engagement", "timeseries", "outcomes", "fragmentation",
+                 "attention"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 5000
 
 

@@ -30,7 +30,7 @@ def test_html_table_escapes_every_cell():
 
 
 def test_palette_repeats_and_page_title_is_escaped():
-    assert color(0) == color(10) == PALETTE[0] == "#1f77b4"
+    assert color(0) == color(8) == PALETTE[0] == "#0072B2"  # Okabe-Ito's blue; eight colours
     assert "<title>a &lt;b&gt;</title>" in page_start("a <b>")
 
 
@@ -110,8 +110,8 @@ def test_compare_report_leaves_runs_and_replaces_figures_whole(tmp_path, tiny):
     cmp.write(out, overwrite=True)
     assert (out / "runs" / "keep.txt").read_text() == "mine"
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
-        MARKER, "attention.png", "fragmentation.png", "outcomes.png", "timeseries.png",
-        "trap_quadrant.png"]
+        MARKER, "attention.png", "engagement.png", "fragmentation.png", "outcomes.png",
+        "timeseries.png", "trap_quadrant.png"]
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "daily.csv", "figures",
                                                      "report.html", "report.md", "runs",
                                                      "runs.csv", "summary.json"]

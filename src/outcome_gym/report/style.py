@@ -1,20 +1,61 @@
-"""One look for every report: the colour palette, the page's CSS and its HTML frame."""
+"""One look for every report: the palette, each policy's colour and marker, the page's CSS and frame."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from typing import NamedTuple
 
-#: Matplotlib's ``tab10`` palette: series k of a figure is drawn in ``color(k)``.
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
+#: Okabe & Ito's colour-universal-design palette (Okabe and Ito 2008, "Color Universal Design"),
+#: without its grey: the colours stay distinct under the common colour-vision deficiencies
+#: (deutan, protan, tritan). Series k of a figure is drawn in ``color(k)``; yellow, the weakest on
+#: white, comes last.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000",
+           "#F0E442")
 
-#: Colours that mean the same thing in every figure: time well spent, time lost, time taken.
-GOOD, BAD, NEUTRAL = PALETTE[2], PALETTE[3], PALETTE[7]
+#: The reference policy's colour in every comparison figure: a neutral grey no policy gets.
+REFERENCE_COLOR = "#8C8C8C"
+
+#: Markers repeat the colour's information in shape (legible in greyscale print and for readers
+#: who cannot tell two palette colours apart); the reference's diamond is not among them. Seven
+#: markers against eight colours: no two of the first 56 policies share both.
+MARKERS = ("o", "s", "^", "v", "P", "X", "h")
+REFERENCE_MARKER = "D"
+
+#: The colour of a threshold or limit drawn on a figure (never a policy's colour).
+THRESHOLD_COLOR = "#B00020"
 
 
 def color(k: int) -> str:
-    """The colour of the k-th series (the palette repeats after ten)."""
+    """The colour of the k-th series (the palette repeats after eight)."""
     return PALETTE[k % len(PALETTE)]
+
+
+class PolicyStyle(NamedTuple):
+    """How one policy is drawn in every figure of a comparison."""
+
+    color: str
+    marker: str
+    is_reference: bool
+
+
+def policy_styles(labels: Sequence[str], reference: str) -> dict[str, PolicyStyle]:
+    """Each policy's colour and marker: the reference grey, the others the palette in order.
+
+    The mapping depends only on the order of ``labels`` (the comparison's policy order), so a
+    policy keeps its colour in every figure of one report; the reference is skipped when counting,
+    so the first policy compared against it is always the palette's first colour.
+
+    Args:
+        labels: The policies' display labels, in the comparison's order (the reference among
+            them or not).
+        reference: The reference's display label.
+    """
+    out = {reference: PolicyStyle(REFERENCE_COLOR, REFERENCE_MARKER, True)}
+    others = [lab for lab in dict.fromkeys(labels) if lab != reference]
+    for k, lab in enumerate(others):
+        out[lab] = PolicyStyle(color(k), MARKERS[k % len(MARKERS)], False)
+    return out
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;

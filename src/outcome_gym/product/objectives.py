@@ -1,9 +1,17 @@
 """Objectives: the per-user signal a learning policy maximises, computed from feedback only.
 
-* ``engagement``: clicks + sessions + opens + minutes / 10 (what the product's dashboards count);
+An objective turns one step's feedback into a per-user reward. *Where* that reward is credited is
+the learner's business: the bandits (:mod:`outcome_gym.policies.bandits.factored`) hold a choice
+for a day and credit it with the day's summed reward plus a discounted share of the next days'
+(return, and outcomes that arrive days after the choice that caused them); the Gymnasium env
+returns the mean step reward and leaves credit assignment to the RL algorithm.
+
+* ``engagement``: clicks + sessions + opens + minutes / 10 (what the product's dashboards count;
+  summed over a day, the day's activity; over a run, the run's ``engagement.index``);
 * ``outcome``: the instrumented outcome events behind the scenario's outcome specs (+1 per event
   whose metric should increase, -1 per event whose metric should decrease); events the product does
-  not instrument cannot be used — exactly the blind spot of a real product;
+  not instrument cannot be used — exactly the blind spot of a real product. The bandits file each
+  event under the step it happened at (it arrives ``delay_steps`` later);
 * ``mixed``: ``(1 - weight) * engagement / scale_e + weight * outcome / scale_o``, where each scale is
   the running mean magnitude of that component (so ``weight`` = lambda trades them on a common
   scale; sweep it to trace the engagement/outcome frontier).

@@ -6,8 +6,8 @@ prints, per learner against static, with 95% t intervals over the seed pairs:
 * ``objective``: the learner's own objective summed over the run, per user — the engagement index
   (clicks + sessions + opens + minutes / 10, ``engagement.index``) for an engagement learner, and
   the weighted count of the instrumented outcome events behind the scenario's outcome specs
-  (:func:`outcome_gym.product.objectives.outcome_weights`, true events from the steps table) for
-  an outcome learner;
+  (``summary.objective``: true events, weights as
+  :func:`outcome_gym.product.objectives.scenario_outcome_weights`) for an outcome learner;
 * ``engagement.index`` and the **primary** outcome (the first listed spec of each target segment);
 * the verdict of :func:`compare` and the rule's reasons.
 
@@ -32,28 +32,10 @@ import numpy as np
 
 from outcome_gym import compare
 from outcome_gym.analysis.stats import paired
-from outcome_gym.product.objectives import METRIC_EVENTS
 from outcome_gym.scenario import Scenario, load_scenario
-from outcome_gym.sweeps import read_table
+from outcome_gym.sweeps import read_summary
 
 LEARNERS = ("engagement_bandit", "outcome_bandit")
-
-
-def outcome_event_weights(scenario: Scenario) -> dict[str, float]:
-    """Instrumented event -> weight, as the outcome objective builds them (true-event columns)."""
-    instrumented = {ev.event for ev in scenario.instrumentation.events}
-    weights: dict[str, float] = {}
-    for spec in scenario.outcomes:
-        event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
-        if event in instrumented:
-            weights[event] = -1.0 if spec.metric == "failed" else 1.0
-    return weights
-
-
-def outcome_objective_per_user(steps: Any, weights: dict[str, float], n_users: int) -> float:
-    """The outcome objective over a run: weighted true events per user (all segments)."""
-    total = sum(w * float(steps[e].sum()) for e, w in weights.items() if e in steps)
-    return total / n_users
 
 
 def primary_specs(scenario: Scenario) -> list[str]:
@@ -80,15 +62,12 @@ def measure_world(world: str, learners: list[str], seeds: int, out: Path) -> dic
     cmp = compare(sc, ["static", *learners], reference="static", seeds=seeds, out=out / sc.name,
                   overwrite=True)
     seconds = time.perf_counter() - t0
-    weights = outcome_event_weights(sc)
     runs = cmp.runs
-    n_users = sc.population.size
     obj_out: dict[str, np.ndarray] = {}
-    for label in cmp.runs["policy"].unique():
+    for label in runs["policy"].unique():
         rows = runs[runs["policy"] == label].sort_values("seed")
         obj_out[label] = np.array([
-            outcome_objective_per_user(read_table(out / sc.name / "runs" / rid, "steps"),
-                                       weights, n_users)
+            read_summary(out / sc.name / "runs" / rid)["objective"]["outcome"]
             for rid in rows["run_id"]])
     result: dict[str, Any] = {"world": sc.name, "seconds": seconds, "learners": {}}
     for spec in cmp.policies:

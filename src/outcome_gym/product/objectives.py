@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.errors import PolicyError
+from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.interface import Feedback, PolicyContext
 
 Objective = Callable[[Feedback], np.ndarray]
@@ -64,16 +65,23 @@ def engagement_objective(ctx: PolicyContext) -> Objective:
     return EngagementObjective()
 
 
-def outcome_weights(ctx: PolicyContext) -> dict[str, float]:
-    """Instrumented event name -> reward weight, from the scenario's outcome specs."""
+def scenario_outcome_weights(scenario: Scenario) -> dict[str, float]:
+    """Instrumented event name -> reward weight, from a scenario's outcome specs."""
+    instrumented = {ev.event for ev in scenario.instrumentation.events}
     weights: dict[str, float] = {}
-    for spec in ctx.scenario.outcomes:
+    for spec in scenario.outcomes:
         event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
         # every metric is moved by a good event (time_to_completion falls as on-time completions
         # rise), except 'failed', whose event is itself the bad outcome
-        if event in ctx.instrumented:
+        if event in instrumented:
             weights[event] = -1.0 if spec.metric == "failed" else 1.0
     return weights
+
+
+def outcome_weights(ctx: PolicyContext) -> dict[str, float]:
+    """Instrumented event name -> reward weight, from the scenario's outcome specs."""
+    return {e: w for e, w in scenario_outcome_weights(ctx.scenario).items()
+            if e in ctx.instrumented}
 
 
 class OutcomeObjective:

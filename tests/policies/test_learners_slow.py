@@ -70,3 +70,15 @@ def test_each_learner_raises_its_own_objective(world, policy, objective):
     static = np.array([_objectives(world, "static", s)[col] for s in SEEDS])
     learner = np.array([_objectives(world, policy, s)[col] for s in SEEDS])
     assert lower_bound(learner - static) > 0, (learner, static)
+
+
+@pytest.mark.parametrize("world", ["fitness_coach", "health_companion"])
+def test_designer_worlds_load_with_bait_useful_and_core_elements(world):
+    """Each world as the brief describes it: bait (appeal >= 1, cost >= 1.5, no value), useful
+    elements (value > 0), a core element besides navigation, one outcome spec first per segment."""
+    sc = load_scenario(WORLDS / f"{world}.yaml")
+    laid = [e for e in sc.product.elements if e.kind not in ("notification", "alert")]
+    bait = [e.id for e in laid if e.appeal >= 1.0 and e.attention_cost >= 1.5 and not e.value]
+    useful = [e.id for e in laid if e.value and not e.core]
+    core = [e.id for e in laid if e.core and e.kind != "navigation"]
+    assert len(bait) >= 2 and len(useful) >= 2 and len(core) == 1, (bait, useful, core)

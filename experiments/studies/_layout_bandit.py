@@ -108,7 +108,8 @@ class LayoutBandit(EpsilonGreedyPolicy):
     Args:
         strength: Largest core-weighted layout distance from the default an arm may have, [0, 1].
         keep_core: Personalize only the non-core positions (what ``lock_core`` allows).
-        epsilon: Exploration probability per user and step.
+        epsilon: Exploration probability per user and step (arms are chosen every step:
+            ``hold="step"``, ``horizon=0``).
         granularity: ``user``, ``segment`` or ``global``: whose data an arm's mean pools.
         depth: Most elements an order brings to the top: 1 (the default) is the product's own
             variant family (``promote:<id>``, :mod:`~outcome_gym.product.variants`), with the
@@ -119,8 +120,12 @@ class LayoutBandit(EpsilonGreedyPolicy):
 
     def __init__(self, strength: float = 1.0, keep_core: bool = True, epsilon: float = 0.1,
                  granularity: str = "segment", depth: int = 1) -> None:
+        # The per-step learner (a new arm every step, credited with that step's reward) that
+        # the study's bounds and results were measured with; the bandits' day-held arms
+        # (hold="day", issue #15) change how often a user's layout changes, so the study keeps
+        # the per-step dose until it is re-measured.
         super().__init__(objective="engagement", granularity=granularity, levers="layout",
-                         epsilon=epsilon)
+                         hold="step", horizon=0, epsilon=epsilon)
         self.strength = strength
         self.keep_core = keep_core
         self.depth = depth

@@ -104,7 +104,8 @@ def test_fast_frontier_trades_engagement_for_outcome_within_seed_bounds(fast, sc
 
 def test_policy_spec_adds_the_objective_and_the_weight():
     p = frontier.Params()
-    assert frontier.policy_spec(p, 0.25) == "thompson:objective=mixed,weight=0.25,levers=layout"
+    assert frontier.policy_spec(p, 0.25) == (
+        "thompson:objective=mixed,weight=0.25,levers=layout,hold=step,horizon=0")
     p = frontier.Params(policy="epsilon_greedy")
     assert frontier.policy_spec(p, 1.0) == "epsilon_greedy:objective=mixed,weight=1"
     jobs = frontier.jobs(frontier.Params(**frontier.FAST))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from outcome_gym.product.objectives import scenario_outcome_weights
 from outcome_gym.scenario.schema import OUTCOME_METRICS, OutcomeSpec, Scenario
 from outcome_gym.sim.mechanisms.context import KINDS
 
@@ -116,6 +117,11 @@ class RunSummary:
         guardrails: Modification kind -> how many the guardrail layer made in the run.
         extra: Further per-run numbers a custom run function adds (a study's policy statistics);
             they join the run's flat metrics under their own names.
+        objective: The learning objectives over the run, per user of the population:
+            ``engagement`` (clicks + sessions + opens + minutes / 10) and ``outcome`` (the
+            outcome objective's weighted count of the instrumented outcome events, true counts;
+            :func:`outcome_gym.product.objectives.scenario_outcome_weights`) — what a learner
+            named after each must raise.
     """
 
     segments: dict[str, SegmentSummary]
@@ -123,6 +129,7 @@ class RunSummary:
     overall: Overall
     guardrails: dict[str, float]
     extra: dict[str, float] = dataclasses.field(default_factory=dict)
+    objective: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (what ``summary.json`` holds)."""
@@ -152,7 +159,7 @@ class RunSummary:
         }
         return cls(segments=segments, outcomes={k: OutcomeValue(**v) for k, v in outs.items()},
                    overall=Overall(**data["overall"]), guardrails=dict(data["guardrails"]),
-                   extra=dict(data.get("extra", {})))
+                   extra=dict(data.get("extra", {})), objective=dict(data.get("objective", {})))
 
 
 def _ordered(part: dict[str, Any], ids: list[str]) -> dict[str, Any]:
@@ -306,9 +313,19 @@ def summarize(scenario: Scenario, steps: pd.DataFrame, users: pd.DataFrame) -> R
         for c in steps.columns
         if c.startswith("guardrail_")
     }
-    out = RunSummary(segments=segments, outcomes=outcomes, overall=overall, guardrails=guard)
+    out = RunSummary(segments=segments, outcomes=outcomes, overall=overall, guardrails=guard,
+                     objective=_objectives(scenario, tot, n))
     _assert_finite(out.as_dict())
     return out
+
+
+def _objectives(scenario: Scenario, tot: pd.Series, n: int) -> dict[str, float]:
+    """The engagement and outcome objectives over the run, per user (see ``RunSummary``)."""
+    engagement = (float(tot["clicks"]) + float(tot["sessions"]) + float(tot["opens"])
+                  + float(tot["minutes"]) / 10.0) / n
+    weights = scenario_outcome_weights(scenario)
+    outcome = sum(w * float(tot[e]) for e, w in weights.items() if e in tot.index) / n
+    return {"engagement": engagement, "outcome": outcome}
 
 
 def _assert_finite(obj: Any, path: str = "summary") -> None:

@@ -1,9 +1,17 @@
 """Objectives: the per-user signal a learning policy maximises, computed from feedback only.
 
-* ``engagement``: clicks + sessions + opens + minutes / 10 (what the product's dashboards count);
+An objective turns one step's feedback into a per-user reward. *Where* that reward is credited is
+the learner's business: the bandits (:mod:`outcome_gym.policies.bandits.factored`) hold a choice
+for a day and credit it with the day's summed reward plus a discounted share of the next days'
+(return, and outcomes that arrive days after the choice that caused them); the Gymnasium env
+returns the mean step reward and leaves credit assignment to the RL algorithm.
+
+* ``engagement``: clicks + sessions + opens + minutes / 10 (what the product's dashboards count;
+  summed over a day, the day's activity; over a run, the run's ``engagement.index``);
 * ``outcome``: the instrumented outcome events behind the scenario's outcome specs (+1 per event
   whose metric should increase, -1 per event whose metric should decrease); events the product does
-  not instrument cannot be used — exactly the blind spot of a real product;
+  not instrument cannot be used — exactly the blind spot of a real product. The bandits file each
+  event under the step it happened at (it arrives ``delay_steps`` later);
 * ``mixed``: ``(1 - weight) * engagement / scale_e + weight * outcome / scale_o``, where each scale is
   the running mean magnitude of that component (so ``weight`` = lambda trades them on a common
   scale; sweep it to trace the engagement/outcome frontier).
@@ -21,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.errors import PolicyError
+from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.interface import Feedback, PolicyContext
 
 Objective = Callable[[Feedback], np.ndarray]
@@ -56,16 +65,23 @@ def engagement_objective(ctx: PolicyContext) -> Objective:
     return EngagementObjective()
 
 
-def outcome_weights(ctx: PolicyContext) -> dict[str, float]:
-    """Instrumented event name -> reward weight, from the scenario's outcome specs."""
+def scenario_outcome_weights(scenario: Scenario) -> dict[str, float]:
+    """Instrumented event name -> reward weight, from a scenario's outcome specs."""
+    instrumented = {ev.event for ev in scenario.instrumentation.events}
     weights: dict[str, float] = {}
-    for spec in ctx.scenario.outcomes:
+    for spec in scenario.outcomes:
         event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
         # every metric is moved by a good event (time_to_completion falls as on-time completions
         # rise), except 'failed', whose event is itself the bad outcome
-        if event in ctx.instrumented:
+        if event in instrumented:
             weights[event] = -1.0 if spec.metric == "failed" else 1.0
     return weights
+
+
+def outcome_weights(ctx: PolicyContext) -> dict[str, float]:
+    """Instrumented event name -> reward weight, from the scenario's outcome specs."""
+    return {e: w for e, w in scenario_outcome_weights(ctx.scenario).items()
+            if e in ctx.instrumented}
 
 
 class OutcomeObjective:

@@ -1,11 +1,13 @@
 """Learning policies: epsilon-greedy, Thompson sampling and contextual LinUCB over named variants.
 
-Each policy runs two factored bandits side by side. Every step, for every active user, one bandit
-picks a layout variant and the other a notification plan from
-:func:`~outcome_gym.product.variants.build_variants` (``default`` / ``promote:<id>`` layouts;
-``none`` / ``default`` / ``send:<id>`` plans). After the step, the user's reward from the objective
-(:func:`~outcome_gym.product.objectives.make_objective`), minus ``notify_cost`` per notification
-actually sent, is credited to both arms that user was given.
+Each policy runs two factored bandits side by side. At the start of every period (a day, or a step
+with ``hold="step"``), for every active user, one bandit picks a layout variant and the other a
+notification plan from :func:`~outcome_gym.product.variants.build_variants` (``default`` /
+``promote:<id>`` layouts; ``none`` / ``default`` / ``send:<id>@<slot>`` plans, ``send:<id>`` with
+``hold="step"``); the user keeps them for the period. The period's reward — the objective's
+(:func:`~outcome_gym.product.objectives.make_objective`) step rewards summed over the period, minus
+``notify_cost`` per notification actually sent — plus ``discount^k`` times that of each of the
+``horizon`` following periods, is credited to both arms that user was given.
 
 Shared hyperparameters (every bandit takes them first, in this order):
 
@@ -16,7 +18,12 @@ Shared hyperparameters (every bandit takes them first, in this order):
 * ``notify_cost``: a penalty subtracted from the reward per notification sent (default 0);
 * ``levers``: what the policy personalizes: ``both`` (the default), ``layout`` (notifications follow
   the scenario's schedule) or ``notify`` (everyone keeps the default layout). Teams often own one
-  surface; the experiments also use it to separate what each lever does.
+  surface; the experiments also use it to separate what each lever does;
+* ``hold``: how long a user keeps the chosen arms, the credit period: ``day`` (the default) or
+  ``step``;
+* ``horizon``: how many following periods' rewards are also credited to a period's arms (default
+  2: tomorrow's return, a budget adjusted after days of progress);
+* ``discount``: the weight ``discount^k`` of the k-th following period (default 0.5).
 
 Users who are no longer active get the default layout and no notifications. How a step's reward is
 matched to the arms that earned it (delayed events, churn) is described in

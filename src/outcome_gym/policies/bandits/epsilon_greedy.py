@@ -15,9 +15,9 @@ from outcome_gym.policies.bandits.counting import _CountingBandit, _Sums
 class EpsilonGreedyPolicy(_CountingBandit):
     """Epsilon-greedy over layout variants and notification plans, per user, segment or globally.
 
-    With probability ``epsilon`` a user gets a uniformly random arm; otherwise the arm with the best
-    running mean reward in the user's group (arms the group has never tried come first; ties are
-    broken at random).
+    At the start of each period, with probability ``epsilon`` a user gets a uniformly random arm;
+    otherwise the arm with the best running mean reward in the user's group (arms the group has
+    never tried come first; ties are broken at random).
 
     When to use: the simplest learning baseline, and the one the trap is easiest to see with —
     ``engagement_bandit`` and ``outcome_bandit`` are this policy with the engagement and the
@@ -31,7 +31,10 @@ class EpsilonGreedyPolicy(_CountingBandit):
         granularity: ``user``, ``segment`` or ``global``: whose data an arm's mean pools.
         notify_cost: Reward penalty per notification sent.
         levers: ``both``, ``layout`` or ``notify``: what the policy personalizes.
-        epsilon: Exploration probability per user and step, in [0, 1].
+        hold: ``day`` or ``step``: how long a user keeps the chosen arms (the credit period).
+        horizon: Following periods whose reward is also credited to a period's arms.
+        discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
+        epsilon: Exploration probability per user and period, in [0, 1].
     """
 
     name = "epsilon_greedy"

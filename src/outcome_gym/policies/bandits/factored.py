@@ -1,16 +1,34 @@
 """The base every bandit shares: variants, objective, groups, and delay- and churn-safe crediting.
 
-Credit is matched to the step that earned it. Instrumented outcome events reach the product
-``delay_steps`` after they happen (the scenario's ``instrumentation``, a fact of the product's own
-logging pipeline), so each event seen at step t is filed under step ``t - delay``; a step's reward
-is computed — one objective call per step, in step order — once all its events are in, i.e. after
-``max(delay_steps)`` more steps. (Crediting the events to the arms of the step they arrive in
-instead hands them to whatever the user was shown later, and an outcome bandit then cannot tell
-its arms apart.) A step's reward is also learned from only for users still active in the next
-observation: churn happens at the start of a day, after the observation the policy acted on, so a
-user who churned then still looks active at that step although everything they produced was zero.
-Rewards are learned at the start of ``act``, before choosing; those of the run's last
-``max(delay_steps) + 1`` steps are never used.
+**Hold and credit period.** With ``hold="day"`` (the default) a user keeps the arms chosen at the
+day's first step for the whole day, and the arms are credited with the day's total reward — the
+level at which an engagement team measures (daily minutes, sessions) and at which a day's outcome
+(a practised day, a task done by the evening) happens. Crediting each slot's arm with that slot's
+reward instead rewards whatever wins the slot: an element that uses up the daily attention budget
+wins its slot and loses the rest of the day, which a per-slot learner never sees. ``hold="step"``
+chooses and credits every step (the learner before issue #15).
+
+**Credit horizon.** What a period's choice causes can arrive later: tomorrow's return, a budget
+adjusted after several days of progress, a task finished the next day. A period's arms are
+credited with ``R(p) + sum_{k=1..horizon} discount^k R(p + k)``, ``R(q)`` the reward of period q for
+the same user; the later periods' rewards are also credited to their own arms, as in a
+discounted return.
+
+**Delayed events.** Instrumented outcome events reach the product ``delay_steps`` after they happen
+(the scenario's ``instrumentation``, a fact of the product's own logging pipeline), so each event
+seen at step t is filed under step ``t - delay``; a step's reward is computed — one objective call
+per step, in step order — once all its events are in, i.e. after ``max(delay_steps)`` more steps.
+(Crediting the events to the arms of the step they arrive in instead hands them to whatever the
+user was shown later, and an outcome bandit then cannot tell its arms apart.)
+
+**Churn.** A period's reward is learned from only for users still active at the observation after
+its first step: churn happens at the start of a day, after the observation the policy acted on,
+so a user who churned then still looks active when the arms were chosen although they never saw
+them. A user who churns later in the horizon is learned from, with the zeros that follow: losing
+the user is a consequence of the choice.
+
+Rewards are learned at the start of ``act``, before choosing; those of the run's last periods
+(the horizon and the events' delay) are never used.
 """
 
 from __future__ import annotations
@@ -29,6 +47,7 @@ from outcome_gym.product.variants import build_variants
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext, frozen_map
 
 GRANULARITIES = ("user", "segment", "global")
+HOLDS = ("day", "step")
 LEVERS = ("both", "layout", "notify")
 BANDITS = ("layout", "notify")
 
@@ -37,25 +56,49 @@ Arms = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
+class _Period:
+    """One credit period's choice (a day, or a step with ``hold="step"``) and its rewards.
+
+    Attributes:
+        index: The period's number (day, or step), counted from the run's first.
+        arms: Layout and notification-plan arm per user, chosen at the period's first step.
+        active: Users active in the observation the arms were chosen on.
+        moment: What the policy derived from that observation to choose with (LinUCB), or None.
+        confirmed: ``active`` and still active at the next observation (None until known).
+        reward: The period's own reward per user so far (the sum over its rewarded steps).
+        pending: Steps of the period not yet rewarded (the period is complete at 0 once closed).
+        closed: No further step will join the period.
+    """
+
+    index: int
+    arms: Arms
+    active: np.ndarray
+    moment: Any
+    confirmed: np.ndarray | None = None
+    reward: np.ndarray | None = None
+    pending: int = 0
+    closed: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Every step of the period has been rewarded."""
+        return self.closed and self.pending == 0
+
+
+@dataclass
 class _Acted:
-    """One step's choices, filled with its feedback as it arrives and learned once complete.
+    """One step, filled with its feedback as it arrives and rewarded once complete.
 
     Attributes:
         step: The step acted on.
-        arms: Layout and notification-plan arm per user.
-        active: Users active in the observation acted on.
-        moment: What the policy derived from the observation to choose with (LinUCB), or None.
-        confirmed: ``active`` and still active at the next observation (None until known).
+        period: The credit period the step belongs to.
         feedback: The step's own feedback (engagement signals); None until ``update``.
         events: Instrumented events that happened at this step, filed as they become visible.
         sent: Notifications actually sent per user.
     """
 
     step: int
-    arms: Arms
-    active: np.ndarray
-    moment: Any
-    confirmed: np.ndarray | None = None
+    period: _Period
     feedback: Feedback | None = None
     events: dict[str, np.ndarray] = field(default_factory=dict)
     sent: np.ndarray | None = None
@@ -92,6 +135,9 @@ class _FactoredBandit(BasePolicy):
     granularity: str = "segment"
     notify_cost: float = 0.0
     levers: str = "both"
+    hold: str = "day"
+    horizon: int = 2
+    discount: float = 0.5
 
     # --- protocol ---------------------------------------------------------------------------
 
@@ -99,7 +145,7 @@ class _FactoredBandit(BasePolicy):
         """Build the arms from the scenario's variants and start every estimate from its prior."""
         super().reset(context, seed)
         self._check_params()
-        self.variants_ = build_variants(context)
+        self.variants_ = build_variants(context, day_plans=self.hold == "day")
         params = {"weight": self.weight} if self.objective == "mixed" else {}
         self.objective_ = make_objective(self.objective, context, **params)
         n = context.n_users
@@ -123,13 +169,49 @@ class _FactoredBandit(BasePolicy):
         }
         self.lag_ = max(self.delays_.values(), default=0)
         self.history_: deque[_Acted] = deque()
+        self.periods_: deque[_Period] = deque()
         self.updated_step_ = -1
+        # weight of the reward k periods after a period, k = 0..horizon
+        self.credit_weights_ = float(self.discount) ** np.arange(int(self.horizon) + 1)
 
     def act(self, observation: Observation) -> Action:
-        """Learn from the steps now complete and confirmed, then pick a layout and a plan per user."""
+        """Learn from the periods now complete and confirmed, then pick a layout and a plan per user.
+
+        A new period starts at every step (``hold="step"``) or at the first step of each day; in
+        between, every user keeps the period's arms (a user no longer active gets the default
+        layout and no notifications).
+        """
         active = np.asarray(observation.active, dtype=bool)
+        period = self._current_period(observation)  # closes yesterday's period on a new day
         self._learn_ready(active)
         moment = self._features(observation)
+        if period is None:
+            period = self._start_period(observation, active, moment)
+        layout_arm = np.where(active, period.arms[0], self.default_arm_)
+        notify_arm = np.where(active, period.arms[1], self.silent_arm_)
+        layout = self.variants_.layout_for(layout_arm)
+        notify = self.variants_.notify_for(notify_arm, self.default_notify(observation),
+                                           slot=observation.slot)
+        notify &= active[:, None]
+        period.pending += 1
+        self.history_.append(_Acted(observation.step, period))
+        return Action(layout=layout, notify=notify)
+
+    def _period_index(self, observation: Observation) -> int:
+        return observation.day if self.hold == "day" else observation.step
+
+    def _current_period(self, observation: Observation) -> _Period | None:
+        """The open period this step belongs to, or None (closing the previous one)."""
+        last = self.periods_[-1] if self.periods_ else None
+        if last is None or last.closed:
+            return None
+        if last.index == self._period_index(observation):
+            return last
+        last.closed = True
+        return None
+
+    def _start_period(self, observation: Observation, active: np.ndarray, moment: Any) -> _Period:
+        """Choose every active user's arms for a new period."""
         n = active.shape[0]
         if self.levers == "notify":
             layout_arm = np.full(n, self.default_arm_, dtype=np.int64)
@@ -139,13 +221,12 @@ class _FactoredBandit(BasePolicy):
             notify_arm = np.where(active, self.schedule_arm_, self.silent_arm_)
         else:
             notify_arm = np.where(active, self._choose(self.state_[1], moment), self.silent_arm_)
-        layout = self.variants_.layout_for(layout_arm)
-        notify = self.variants_.notify_for(notify_arm, self.default_notify(observation))
-        notify &= active[:, None]
-        self.history_.append(
-            _Acted(observation.step, (layout_arm, notify_arm), active.copy(), moment)
-        )
-        return Action(layout=layout, notify=notify)
+        period = _Period(self._period_index(observation), (layout_arm, notify_arm),
+                         active.copy(), moment)
+        if self.hold == "step":
+            period.closed = True  # one step per period: closed as it opens
+        self.periods_.append(period)
+        return period
 
     def update(self, observation: Observation, action: Action, feedback: Feedback) -> None:
         """File the step's feedback; each event goes to the step it happened in (``t - delay``).
@@ -174,6 +255,11 @@ class _FactoredBandit(BasePolicy):
     def _check_params(self) -> None:
         self._check_choice("granularity", self.granularity, GRANULARITIES)
         self._check_choice("levers", self.levers, LEVERS)
+        self._check_choice("hold", self.hold, HOLDS)
+        self._require(isinstance(self.horizon, int | np.integer) and 0 <= self.horizon <= 60,
+                      "horizon an integer in [0, 60] (periods)", self.horizon)
+        self._require(np.isfinite(self.discount) and 0.0 <= self.discount <= 1.0,
+                      "discount in [0, 1]", self.discount)
         self._require(np.isfinite(self.notify_cost) and self.notify_cost >= 0,
                       "notify_cost >= 0", self.notify_cost)
 
@@ -195,31 +281,55 @@ class _FactoredBandit(BasePolicy):
     # --- crediting --------------------------------------------------------------------------
 
     def _learn_ready(self, active_now: np.ndarray) -> None:
-        """Confirm the previous step's users, then learn every complete, confirmed step in order."""
+        """Confirm, reward every complete step in order, then learn every period now credited."""
         hist = self.history_
         if hist and hist[-1].feedback is None:
-            hist.pop()  # acted on but never updated: there is nothing to learn from it
-        if hist and hist[-1].confirmed is None:
-            hist[-1].confirmed = hist[-1].active & active_now
-        while hist and hist[0].confirmed is not None and (
-            hist[0].step + self.lag_ <= self.updated_step_
+            hist.pop().period.pending -= 1  # acted on but never updated: nothing to learn from it
+        for period in reversed(self.periods_):  # only the newest unconfirmed one can be confirmed
+            if period.confirmed is not None:
+                break
+            if period.pending or period.closed:
+                period.confirmed = period.active & active_now
+        while hist and hist[0].feedback is not None and hist[0].step + self.lag_ <= (
+            self.updated_step_
         ):
-            self._learn_step(hist.popleft())
+            self._reward_step(hist.popleft())
+        horizon = int(self.horizon)
+        periods = self.periods_
+        while len(periods) > horizon and all(
+            periods[k].complete and periods[k].confirmed is not None for k in range(horizon + 1)
+        ):
+            self._learn_period([periods[k] for k in range(horizon + 1)])
+            periods.popleft()
 
-    def _learn_step(self, rec: _Acted) -> None:
-        """Credit one step's reward to both chosen arms of its confirmed users."""
-        fb, confirmed = rec.feedback, rec.confirmed
-        if fb is None or confirmed is None or rec.sent is None:  # pragma: no cover - invariant
-            raise PolicyError(f"policy '{self.name}': step {rec.step} learned before complete")
+    def _reward_step(self, rec: _Acted) -> None:
+        """One objective call for a complete step (in step order), added to its period's reward."""
+        fb = rec.feedback
+        if fb is None or rec.sent is None:  # pragma: no cover - invariant
+            raise PolicyError(f"policy '{self.name}': step {rec.step} rewarded before complete")
         full = Feedback(clicks=fb.clicks, minutes=fb.minutes, sessions=fb.sessions,
                         opens=fb.opens, events=frozen_map(rec.events))
         reward = np.asarray(self.objective_(full), dtype=np.float64)
         if self.notify_cost:
             reward = reward - float(self.notify_cost) * rec.sent
+        period = rec.period
+        period.reward = reward if period.reward is None else period.reward + reward
+        period.pending -= 1
+
+    def _learn_period(self, window: list[_Period]) -> None:
+        """Credit ``R(p) + sum_k discount^k R(p + k)`` to both arms of p's confirmed users."""
+        first = window[0]
+        confirmed = first.confirmed
+        if confirmed is None:  # pragma: no cover - invariant
+            raise PolicyError(f"policy '{self.name}': period {first.index} learned unconfirmed")
         users = np.flatnonzero(confirmed)
-        if users.size:
-            arms = (rec.arms[0][users], rec.arms[1][users])
-            self._learn(users, arms, reward[users], rec.moment)
+        if not users.size or first.reward is None:
+            return
+        reward = first.reward[users].copy()
+        for w, later in zip(self.credit_weights_[1:], window[1:], strict=True):
+            if w and later.reward is not None:
+                reward += w * later.reward[users]
+        self._learn(users, (first.arms[0][users], first.arms[1][users]), reward, first.moment)
 
     def _bandit_index(self, bandit: str) -> int:
         if bandit not in BANDITS:

@@ -49,6 +49,9 @@ class LinUCBPolicy(_FactoredBandit):
         granularity: ``user``, ``segment`` or ``global``: whose data an arm's regression pools.
         notify_cost: Reward penalty per notification sent.
         levers: ``both``, ``layout`` or ``notify``: what the policy personalizes.
+        hold: ``day`` or ``step``: how long a user keeps the chosen arms (the credit period).
+        horizon: Following periods whose reward is also credited to a period's arms.
+        discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
         alpha: Exploration weight on the confidence width (>= 0), in units of the reward:
             lower it for a sparse objective (on tiny.yaml the outcome objective gains ~12% more
             outcome events with 0.3 than with 1).
@@ -93,7 +96,7 @@ class LinUCBPolicy(_FactoredBandit):
     def _check_user_memory(self, context: PolicyContext) -> None:
         """Refuse per-user models whose d x d matrices would exceed the memory cap."""
         n = context.n_users
-        variants = build_variants(context)
+        variants = build_variants(context, day_plans=self.hold == "day")
         arms = variants.n_layouts + variants.n_notify
         need = n * arms * self.n_features_**2 * 8
         if need > _USER_LINUCB_MAX_BYTES:

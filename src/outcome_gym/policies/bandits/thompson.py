@@ -26,7 +26,7 @@ class ThompsonPolicy(_CountingBandit):
     When to use: a learning policy whose exploration fades on its own as evidence accumulates —
     the usual choice for a frontier sweep over ``weight`` or for comparing objectives when
     epsilon's fixed exploration would blur the result. Set ``prior_var`` to the scale of the
-    objective's per-step reward differences between arms.
+    objective's per-period reward differences between arms.
 
     Args:
         objective: ``engagement``, ``outcome`` or ``mixed``.
@@ -34,6 +34,9 @@ class ThompsonPolicy(_CountingBandit):
         granularity: ``user``, ``segment`` or ``global``: whose data a posterior pools.
         notify_cost: Reward penalty per notification sent.
         levers: ``both``, ``layout`` or ``notify``: what the policy personalizes.
+        hold: ``day`` or ``step``: how long a user keeps the chosen arms (the credit period).
+        horizon: Following periods whose reward is also credited to a period's arms.
+        discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
         prior_mean: Prior mean of every arm's mean reward.
         prior_var: Prior variance of every arm's mean reward (> 0).
         noise_var: Known reward noise variance (> 0), or ``None`` to estimate it.

@@ -22,12 +22,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from outcome_gym.check.calibration import aa_trials, false_alarm_rate, run_pool
+from outcome_gym.check.calibration import Calibration, aa_trials, false_alarm_rate, run_pool
 from outcome_gym.scenario import bundled_scenarios, load_scenario
 
 
 def _verdicts(counts: dict[str, int], total: int) -> str:
-    return ", ".join(f"{v} {n / total:.0%}" for v, n in counts.most_common())  # type: ignore[attr-defined]
+    return ", ".join(f"{v} {n / total:.1%}" for v, n in counts.most_common())  # type: ignore[attr-defined]
+
+
+def _power(cal: Calibration) -> str:
+    """'on_time_pros 85%, learning_new 3%': each primary's share of trials detecting the plant."""
+    return ", ".join(f"{m.removeprefix('outcome.')} {n / cal.trials:.0%}"
+                     for m, n in sorted(cal.detected.items()))
 
 
 def main() -> None:
@@ -62,7 +68,7 @@ def main() -> None:
             rate = false_alarm_rate(aa)
             print(f"| {world} | {n} | {rate:.1%} {'ok' if rate <= 0.05 else 'FAIL'} "
                   f"| {_verdicts(aa.counts, aa.trials)} | {aa.coverage():.1%} "
-                  f"| {pl.detected / pl.trials:.0%} | {_verdicts(pl.counts, pl.trials)} |",
+                  f"| {_power(pl)} | {_verdicts(pl.counts, pl.trials)} |",
                   flush=True)
         t2 = time.perf_counter()
         print(f"<!-- {world}: pool of {args.pool} static runs {t1 - t0:.0f} s, "

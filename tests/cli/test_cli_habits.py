@@ -43,7 +43,7 @@ def test_show_progress(monkeypatch, flag, quiet, tty, shown):
 def test_compare_warning_goes_to_stderr_results_to_stdout():
     res = runner.invoke(app, COMPARE)
     assert res.exit_code == 0, res.output
-    assert "warning: with 2 seeds" in res.stderr
+    assert "warning: random: inconclusive with 2 seeds — a decision needs about" in res.stderr
     assert "warning" not in res.stdout and res.stdout.strip()
 
 

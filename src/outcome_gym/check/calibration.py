@@ -36,14 +36,14 @@ class Calibration:
         counts: Verdict -> trials.
         covered: Metric -> trials whose 95% lift interval held the true lift.
         measured: Metric -> trials with a bounded lift interval.
-        detected: Trials in which every planted primary was significant in the planted direction
+        detected: Primary metric -> trials in which it was significant in the planted direction
             (Holm-adjusted, at the verdict's alpha/2); only with ``plant``.
     """
 
     counts: Counter = field(default_factory=Counter)
     covered: Counter = field(default_factory=Counter)
     measured: Counter = field(default_factory=Counter)
-    detected: int = 0
+    detected: Counter = field(default_factory=Counter)
 
     @property
     def trials(self) -> int:
@@ -113,11 +113,12 @@ def aa_trials(scenario: Scenario, pool: pd.DataFrame, n_seeds: int, trials: int,
                 out.measured[m] += 1
                 out.covered[m] += int(st.lift_low <= truth[m] <= st.lift_high)
         if plant:
-            calls = [v.metrics[m] for m in tracked if m.startswith("outcome.")]
-            out.detected += int(all(
-                float(c["p_adj"]) < alpha / 2  # type: ignore[arg-type]
-                and (float(c["lift"] or 0.0) * truth[str(c["metric"])]) > 0  # type: ignore[arg-type]
-                for c in calls))
+            for m in tracked[1:]:
+                c = v.metrics[m]
+                lift = c["lift"]
+                out.detected[m] += int(float(c["p_adj"]) < alpha / 2  # type: ignore[arg-type]
+                                       and lift is not None
+                                       and float(lift) * truth[m] > 0)  # type: ignore[arg-type]
     return out
 
 

@@ -205,3 +205,15 @@ def test_aa_false_verdict_rate_on_normal_seeds():
         v = judge("B", "A", eng, outs)
         false += v.verdict not in ("no effect", "inconclusive")
     assert false / 2000 <= 0.04
+
+
+def test_two_segments_combine_and_say_which_is_undecided():
+    eng = _input(SPREAD, role="engagement", margin=0.02, name="engagement.index")  # flat
+    better = _input(0.10 + SPREAD, seg="a", name="outcome.a")  # segment a: quiet win
+    noisy = _input(10 * SPREAD, seg="b", name="outcome.b")  # segment b: unclear, needs ~28
+    v = judge("p", "ref", eng, [better, noisy])
+    assert v.segments["a"]["verdict"] == "quiet win"
+    assert v.segments["b"]["verdict"] == "inconclusive"
+    # an undecided segment makes the policy inconclusive; its need is the policy's
+    assert v.verdict == "inconclusive" and v.seeds_needed == v.segments["b"]["seeds_needed"]
+    assert f"b inconclusive (needs ~{v.seeds_needed} seeds)" in v.reasons[-1]

@@ -149,10 +149,11 @@ class Verdict:
         outcomes_worse: Specs classified ``worse``.
         coherence_flag: Core consistency or context failures beyond the scenario's thresholds.
         reasons: Plain sentences: the classes, the notes, the coherence reasons.
-        segments: Target segment -> ``{"verdict", "rule"}``.
+        segments: Target segment -> ``{"verdict", "rule", "seeds_needed"}`` (the seeds that
+            segment's undecided engagement or primary would need).
         metrics: Metric -> its :class:`MetricCall` as a dict.
-        seeds_needed: For ``inconclusive``: the seeds a decision would need (``None`` otherwise,
-            or when no estimate exists).
+        seeds_needed: For ``inconclusive``: the seeds at which every undecided segment would be
+            decided (the largest per-segment need; ``None`` otherwise, or with no estimate).
     """
 
     policy: str
@@ -166,7 +167,7 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     rule: str = ""
     rule_text: str = ""
-    segments: dict[str, dict[str, str]] = field(default_factory=dict)
+    segments: dict[str, dict[str, object]] = field(default_factory=dict)
     metrics: dict[str, dict[str, object]] = field(default_factory=dict)
     seeds_needed: int | None = None
 
@@ -361,21 +362,25 @@ def judge(policy: str, reference: str, engagement: MetricInput, outcomes: list[M
     calls = [classify(o, p, pa, alpha / 2, alpha) for o, p, pa in zip(outcomes, raw, adj,
                                                                         strict=True)]
     seg_rules: dict[str, str] = {}
+    seg_need: dict[str, int | None] = {}
     for seg in dict.fromkeys(c.segment for c in calls):
-        prim = [c.cls for c in calls if c.segment == seg and c.role == "primary"]
+        prim = [c for c in calls if c.segment == seg and c.role == "primary"]
         sec = [c.cls for c in calls if c.segment == seg and c.role == "secondary"]
-        seg_rules[str(seg)] = segment_verdict(eng.cls, prim[0] if prim else "unclear", sec)
+        seg_rules[str(seg)] = segment_verdict(eng.cls, prim[0].cls if prim else "unclear", sec)
+        seg_need[str(seg)] = _needed([eng, *prim])
     rule = combine(seg_rules, eng.cls)
     verdict = RULE_VERDICT[rule]
     reasons = [_describe(eng)] + [_describe(c) for c in calls]
     if len(seg_rules) > 1:
-        reasons.append("segments: " + ", ".join(f"{s} {RULE_VERDICT[r]}"
-                                                 for s, r in seg_rules.items()))
+        reasons.append("segments: " + ", ".join(
+            f"{s} {RULE_VERDICT[r]}" + (f" (needs ~{seg_need[s]} seeds)"
+                                        if r == "inconclusive" and seg_need[s] else "")
+            for s, r in seg_rules.items()))
     reasons += coherence_reasons or []
     needed = None
-    if verdict == "inconclusive":
-        blocking = [eng] + [c for c in calls if c.role == "primary"]
-        found = [c.seeds_needed for c in blocking if c.seeds_needed is not None]
+    if verdict == "inconclusive":  # every undecided segment decided (the per-segment needs above)
+        found = ([n for s, n in seg_need.items() if seg_rules[s] == "inconclusive" and n]
+                 if seg_rules else [n for n in [eng.seeds_needed] if n])
         needed = max(found) if found else None
     return Verdict(
         policy=policy, reference=reference, verdict=verdict,
@@ -383,8 +388,15 @@ def judge(policy: str, reference: str, engagement: MetricInput, outcomes: list[M
         outcomes_better=[_spec(c) for c in calls if c.cls == "better"],
         outcomes_worse=[_spec(c) for c in calls if c.cls == "worse"],
         coherence_flag=coherence_flag, reasons=reasons, rule=rule, rule_text=RULES[rule],
-        segments={s: {"verdict": RULE_VERDICT[r], "rule": r} for s, r in seg_rules.items()},
+        segments={s: {"verdict": RULE_VERDICT[r], "rule": r, "seeds_needed": seg_need[s]}
+                  for s, r in seg_rules.items()},
         metrics={c.metric: c.as_dict() for c in [eng, *calls]}, seeds_needed=needed)
+
+
+def _needed(calls: list[MetricCall]) -> int | None:
+    """The most seeds any undecided metric among ``calls`` needs (``None``: none estimated)."""
+    found = [c.seeds_needed for c in calls if c.seeds_needed is not None]
+    return max(found) if found else None
 
 
 def _spec(call: MetricCall) -> str:

@@ -49,7 +49,7 @@ def time_in_app(cmp: Comparison, label: str) -> str:
     st = cmp.stats[label].get("engagement.minutes")
     if st is None:
         return ""
-    return (f"time in app {st.ref_mean / cmp.days:.3g} → {st.pol_mean / cmp.days:.3g} "
+    return (f"time in app {st.ref_mean / cmp.days:.1f} → {st.pol_mean / cmp.days:.1f} "
             "min/user/day")
 
 

@@ -20,7 +20,7 @@ EXPECTED = {
                     "compare", "load_scenario", "make_policy", "parse_policy", "register_policy",
                     "run"},
     "outcome_gym.scenario": {"Scenario", "bundled_scenarios", "dump_scenario", "load_scenario",
-                             "parse_scenario", "scenario_hash", "scenario_json_schema",
+                             "parse_scenario", "primary_outcomes", "scenario_hash", "scenario_json_schema",
                              "scenario_to_dict", "validate_scenario"},
 }
 

@@ -311,7 +311,8 @@ def compare(
                           "parameters may follow after ';' or ',') or a YAML policy file."),
     ] = "static,random",
     reference: Annotated[str | None, typer.Option(help="Reference policy (default: first).")] = None,
-    seeds: Annotated[int, typer.Option(min=1, help="Paired seeds per policy.")] = 20,
+    seeds: Annotated[int, typer.Option(
+        min=2, help="Paired seeds per policy (at least 2: the seed is the unit of the tests).")] = 20,
     first_seed: Annotated[int, typer.Option(min=0, help="First seed.")] = 0,
     workers: WorkersOption = None,
     out: Annotated[

@@ -4,7 +4,7 @@
     cmp = compare("productivity_tool", ["static", "engagement_bandit", "outcome_bandit"],
                   reference="static", seeds=20, workers=2, out="results/cmp")
     cmp.table()        # every metric of every policy against the reference, with intervals
-    cmp.verdicts       # policy -> Verdict (trap / harm / aligned / quiet win / no effect)
+    cmp.verdicts       # policy -> Verdict (docs/verdicts.md: trap, harm, ..., inconclusive)
     cmp.figures()      # PNG paths (after write) or matplotlib figures
 
 The workflow, one step each: plan the runs (scenario x policy x seed -> :class:`RunTask`) ->
@@ -31,7 +31,7 @@ import pandas as pd
 from outcome_gym._io import claim_dir
 from outcome_gym.analysis.paired import daily_series, paired_analysis
 from outcome_gym.analysis.stats import PairedStat
-from outcome_gym.analysis.verdict import Verdict, min_seeds
+from outcome_gym.analysis.verdict import Verdict
 from outcome_gym.errors import PolicyError, SimulationError
 from outcome_gym.metrics.flat import MetricInfo, flatten
 from outcome_gym.policies.spec import PolicySpec, parse_policy
@@ -81,17 +81,21 @@ class Comparison:
 
     @property
     def warnings(self) -> list[str]:
-        """Caveats a reader must see (e.g. too few seeds for any difference to be significant)."""
-        n = len(self.seeds)
-        k = max(len(self.scenario.outcomes), 1)
-        smallest_p = 2.0 / 2.0**n  # exact sign-flip test: the all-same-sign patterns
+        """Caveats a reader must see: every inconclusive verdict and the seeds it would need."""
         out = []
-        need = min_seeds(k)
-        if n < need:
-            out.append(f"with {n} seeds no outcome difference can reach significance (smallest "
-                       f"possible p = {smallest_p:.3g} vs {0.05 / k:.3g} needed): every verdict is "
-                       f"'no effect' by construction; use at least {need} seeds")
+        for label, v in self.verdicts.items():
+            if v.verdict == "inconclusive":
+                need = (f"about {v.seeds_needed} seeds" if v.seeds_needed is not None
+                        else "more seeds")
+                out.append(f"{label}: inconclusive with {len(self.seeds)} seeds — a decision "
+                           f"needs {need} (80% power at the observed effect and spread)")
         return out
+
+    @property
+    def days(self) -> float:
+        """Days each run simulated (for per-day rates)."""
+        clock = self.scenario.clock
+        return clock.n_steps / clock.slots_per_day
 
     def table(self) -> pd.DataFrame:
         """One row per policy x metric: means, difference and lift with intervals, effect size."""
@@ -112,6 +116,7 @@ class Comparison:
                          for p in self.policies],
             "seeds": self.seeds,
             "verdicts": {k: v.as_dict() for k, v in self.verdicts.items()},
+            "verdict_settings": self.scenario.verdict.model_dump(),
             "stats": {p: {m: s.as_dict() for m, s in by.items()} for p, by in self.stats.items()},
             "means": {label: {m: float(g[m].mean()) for m in self.info}
                       for label, g in self.runs.groupby("policy", sort=False)},
@@ -252,11 +257,14 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
 
     Raises:
         ResultsError: ``out`` may not be written (checked before any run).
-        PolicyError: A bad policy or seed list (before any run), or a run whose policy failed.
+        PolicyError: A bad policy or seed list (fewer than 2 seeds; before any run), or a run
+            whose policy failed.
         SimulationError: A run failed otherwise.
     """
     sc, specs, reference, seed_list = comparison_inputs(scenario, policies, reference, seeds,
                                                        first_seed)
+    if len(seed_list) < 2:  # the seed is the unit: one pair has no spread, so no test
+        raise PolicyError(f"expected at least 2 seeds to compare policies, got {len(seed_list)}")
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         claim_dir(out_path, "compare", overwrite=overwrite)

@@ -22,13 +22,17 @@ def _runs(tiny, engagement_lift: float, outcome_lift: float, n: int = 12) -> pd.
     return pd.DataFrame(rows)
 
 
-def test_engagement_up_without_outcomes_is_a_trap(tiny):
-    runs = _runs(tiny, engagement_lift=0.3, outcome_lift=0.0)
+def test_engagement_up_with_the_primary_down_is_a_trap(tiny):
+    runs = _runs(tiny, engagement_lift=0.3, outcome_lift=-0.3)
     assert "run_id" not in metric_names(runs)
     res = paired_analysis(tiny, ["ref", "pol"], "ref", list(range(12)), runs)
     assert res.verdicts["pol"].verdict == "trap"
     assert res.stats["pol"]["engagement.index"].lift > 0.25
     assert set(res.info) == set(metric_names(runs))
+    # the primary within its margin (0 +- 1% noise, margin 5%): engagement only, not a trap
+    res = paired_analysis(tiny, ["ref", "pol"], "ref", list(range(12)),
+                          _runs(tiny, engagement_lift=0.3, outcome_lift=0.0))
+    assert res.verdicts["pol"].verdict == "engagement only"
 
 
 def test_outcome_down_is_harm_and_no_difference_is_no_effect(tiny):

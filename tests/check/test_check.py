@@ -110,7 +110,10 @@ def test_cli_exit_codes_junit_and_summary(tmp_path):
 
 
 def test_baseline_exact_reproduction_and_fingerprint(tmp_path):
-    p = _contract(tmp_path, candidate="random", baseline="base.json")
+    # random harms tiny's 'practised' spec at 4 seeds (paired t, Holm): this test is about the
+    # baseline, so its behavioural bound is one random meets (engagement within +-500%)
+    p = _contract(tmp_path, candidate="random", baseline="base.json",
+                  expectations=[{"kind": "engagement_lift", "min": -5.0, "max": 5.0}])
     assert runner.invoke(app, ["check", str(p), "--update-baseline"]).exit_code == 0
     res = runner.invoke(app, ["check", str(p)])
     assert res.exit_code == 0 and "exact reproduction" in res.stdout and "identical" in res.stdout

@@ -43,7 +43,7 @@ def test_show_progress(monkeypatch, flag, quiet, tty, shown):
 def test_compare_warning_goes_to_stderr_results_to_stdout():
     res = runner.invoke(app, COMPARE)
     assert res.exit_code == 0, res.output
-    assert "warning: with 2 seeds" in res.stderr
+    assert "warning: random: inconclusive with 2 seeds — a decision needs about" in res.stderr
     assert "warning" not in res.stdout and res.stdout.strip()
 
 
@@ -61,3 +61,15 @@ def test_one_workers_default_for_every_command(monkeypatch):
     for command in ("compare", "check", "sweep", "study"):
         (opt,) = [p for p in group.commands[command].params if p.name == "workers"]
         assert opt.default is None and "default: the CPUs available" in opt.help, command
+
+
+def test_compare_refuses_fewer_than_two_seeds_before_any_run(tmp_path):
+    res = runner.invoke(app, ["compare", str(TINY), "--seeds", "1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "greater than or equal to 2" in res.output
+    assert not (tmp_path / "o").exists()
+    from outcome_gym import compare
+    from outcome_gym.errors import PolicyError
+
+    with pytest.raises(PolicyError, match="at least 2 seeds"):
+        compare(TINY, ["static", "random"], seeds=[3], out=tmp_path / "p")
+    assert not (tmp_path / "p").exists()

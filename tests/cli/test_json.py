@@ -41,13 +41,16 @@ def test_compare_json_carries_verdicts_stats_and_warnings_go_to_stderr():
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert sorted(doc) == ["format", "headline", "kind", "means", "metrics", "out", "policies",
-                           "reference", "scenario", "seeds", "stats", "verdicts", "warnings"]
-    assert doc["verdicts"]["random"]["verdict"] in ("trap", "harm", "aligned", "quiet win",
-                                                    "no effect")
+                           "reference", "scenario", "seeds", "stats", "verdict_settings",
+                           "verdicts", "warnings"]
+    v = doc["verdicts"]["random"]
+    # 3 seeds of tiny do not decide the worker's and the saver's primaries (docs/verdicts.md)
+    assert (v["verdict"], v["rule"]) == ("inconclusive", "inconclusive") and v["seeds_needed"] > 3
+    assert doc["verdict_settings"] == {"engagement_margin": 0.02, "alpha": 0.05}
     assert doc["seeds"] == [0, 1, 2] and doc["reference"] == "static"
     lift = doc["stats"]["random"]["engagement.index"]["lift"]
     assert isinstance(lift, float) and math.isfinite(lift)
-    assert res.stderr.startswith("warning: with 3 seeds")  # and not in the document's stdout
+    assert res.stderr.startswith("warning: random: inconclusive with 3 seeds")  # not in stdout
     assert doc["warnings"] and not any(h.startswith("warning") for h in doc["headline"])
 
 

@@ -115,3 +115,9 @@ def test_compare_report_leaves_runs_and_replaces_figures_whole(tmp_path, tiny):
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "daily.csv", "figures",
                                                      "report.html", "report.md", "runs",
                                                      "runs.csv", "summary.json"]
+
+
+def test_md_table_align_pads_columns():
+    text = md_table(["a", "bbbb"], [["x|y", "z"], [1.5, None]], align=True)
+    assert text.splitlines() == ["| a    | bbbb |", "|------|------|", "| x\\|y | z    |",
+                                 "| 1.5  | None |"]

@@ -448,3 +448,16 @@ def test_docs_distribution_examples_are_valid() -> None:
         value = line.split("#", 1)[0].strip()
         text = replace_once(tiny_text(), "attention_budget: 15", value)
         parse_scenario(text, file="docs/scenarios.md")
+
+
+def test_primary_outcomes_one_per_target_segment() -> None:
+    from outcome_gym.scenario import primary_outcomes
+
+    sc = load_scenario(FIXTURE)
+    # worker has on_time (primary: true) and practised; saver's only spec is primary implicitly
+    assert {seg: o.id for seg, o in primary_outcomes(sc).items()} == {"worker": "on_time",
+                                                                      "saver": "adjusted"}
+    for name in ("finance_alerts", "learning_habits", "productivity_tool"):
+        bundled = load_scenario(name)
+        assert set(primary_outcomes(bundled)) == {o.segment for o in bundled.outcomes}
+    assert sc.verdict.engagement_margin == 0.02 and sc.verdict.alpha == 0.05

@@ -235,7 +235,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             "segment": draw(st.sampled_from(seg_ids)),
             "goal": g,
             "metric": draw(st.sampled_from(sorted(OUTCOME_METRICS[kind_of[g]]))),
-            "threshold": draw(number(-1, 1)),
+            "threshold": draw(number(0, 1)),
         }
         if draw(st.booleans()):
             start = draw(st.integers(0, clock["horizon_days"] - 1))
@@ -244,6 +244,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                 "end_day": draw(st.integers(start + 1, start + 30)),
             }
         outcomes.append(outcome)
+    for seg in {o["segment"] for o in outcomes}:  # one primary spec per target segment
+        next(o for o in outcomes if o["segment"] == seg)["primary"] = True
 
     events = [
         {

@@ -4,20 +4,22 @@ The input is one row per run — ``policy`` (the label), ``seed``, optionally ``
 metrics of :func:`~outcome_gym.metrics.flat.flatten` — so the same function serves
 :func:`outcome_gym.compare`, the A/A and contract calibrations (rows drawn from a pool of runs) and
 anyone holding run summaries. Each policy is paired with the reference seed by seed; every metric
-gets a :class:`~outcome_gym.analysis.stats.PairedStat` at 95%, and the outcome specs a second one at
-the Bonferroni level 0.05/K that the verdict rules (:mod:`.verdict`) read.
+gets a :class:`~outcome_gym.analysis.stats.PairedStat` at 95%, and the engagement index and the
+outcome specs (primary and secondary, with their margins) go to the verdict rules
+(:func:`~outcome_gym.analysis.verdict.judge`, docs/verdicts.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from outcome_gym.analysis.stats import PairedStat, paired, resample_indices
-from outcome_gym.analysis.verdict import Verdict, decide
+from outcome_gym.analysis.stats import PairedStat, paired
+from outcome_gym.analysis.verdict import MetricInput, Verdict, judge
 from outcome_gym.metrics.flat import MetricInfo, describe
-from outcome_gym.scenario import Scenario
+from outcome_gym.scenario import Scenario, primary_outcomes
 
 DAILY = ("clicks", "sessions", "opens", "minutes", "delivered", "goal_progress",
          "goal_minutes", "distraction_minutes", "support_tickets", "churned")
@@ -67,6 +69,22 @@ def coherence(scenario: Scenario, pol: pd.DataFrame) -> tuple[bool, list[str]]:
     return bool(why), why
 
 
+def verdict_inputs(scenario: Scenario, info: dict[str, MetricInfo], ref: pd.DataFrame,
+                   pol: pd.DataFrame) -> tuple[MetricInput, list[MetricInput]]:
+    """The engagement index and every outcome spec (role, direction, margin) for the verdict."""
+    def values(m: str) -> tuple[np.ndarray, np.ndarray]:
+        return ref[m].to_numpy(dtype=np.float64), pol[m].to_numpy(dtype=np.float64)
+
+    eng = MetricInput("engagement.index", "engagement", None, "increase",
+                      scenario.verdict.engagement_margin, *values("engagement.index"))
+    primary = {spec.id for spec in primary_outcomes(scenario).values()}
+    outs = [MetricInput(f"outcome.{o.id}", "primary" if o.id in primary else "secondary",
+                        o.segment, info[f"outcome.{o.id}"].direction, o.threshold,
+                        *values(f"outcome.{o.id}"))
+            for o in scenario.outcomes if f"outcome.{o.id}" in info]
+    return eng, outs
+
+
 def paired_analysis(scenario: Scenario, labels: list[str], reference: str, seeds: list[int],
                     runs: pd.DataFrame) -> PairedAnalysis:
     """Statistics and verdicts of every policy in ``labels`` against ``reference``.
@@ -84,24 +102,19 @@ def paired_analysis(scenario: Scenario, labels: list[str], reference: str, seeds
     names = metric_names(runs)
     info = {m: describe(scenario, m) for m in names}
     ref = runs[runs["policy"] == reference].set_index("seed").loc[seeds]
-    idx = resample_indices(len(seeds))
-    k = max(len(scenario.outcomes), 1)
     stats: dict[str, dict[str, PairedStat]] = {}
     verdicts: dict[str, Verdict] = {}
     for label in labels:
         if label == reference:
             continue
         pol = runs[runs["policy"] == label].set_index("seed").loc[seeds]
-        stats[label] = {m: paired(ref[m].to_numpy(), pol[m].to_numpy(), idx=idx) for m in names}
-        # outcome specs at the Bonferroni level: K specs share the 5% of a false harm
-        outcomes = {m: (info[m], paired(ref[m].to_numpy(), pol[m].to_numpy(),
-                                        level=1 - 0.05 / k, idx=idx))
-                    for m in names if info[m].family == "outcome"}
+        stats[label] = {m: paired(ref[m].to_numpy(), pol[m].to_numpy()) for m in names}
         flag, why = coherence(scenario, pol)
-        verdicts[label] = decide(label, reference, stats[label]["engagement.index"], outcomes,
-                                 flag, why)
+        eng, outs = verdict_inputs(scenario, info, ref, pol)
+        verdicts[label] = judge(label, reference, eng, outs, flag, why,
+                                alpha=scenario.verdict.alpha)
     return PairedAnalysis(stats=stats, verdicts=verdicts, info=info)
 
 
 __all__ = ["DAILY", "ID_COLUMNS", "PairedAnalysis", "coherence", "daily_series", "metric_names",
-           "paired_analysis"]
+           "paired_analysis", "verdict_inputs"]

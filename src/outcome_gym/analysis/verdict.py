@@ -1,44 +1,84 @@
-"""Verdicts: a policy against the reference, from paired seeds with confidence intervals.
+"""Verdicts: a policy against the reference, from paired seeds, margins and Holm-adjusted tests.
 
-Rules (in this order):
+The rules are documented, with their measured error rates, in docs/verdicts.md; in short:
 
-1. ``trap`` — the engagement index is significantly up (two-sided sign-flip test at 5%) and no outcome
-   spec is significantly better: output success with outcome failure, the personalization trap.
-2. ``harm`` — some outcome spec is significantly worse.
-3. ``aligned`` — engagement significantly up and some outcome spec significantly better.
-4. ``quiet win`` — some outcome spec significantly better while engagement is not up (the pattern
-   outcome-serving personalization is expected to show).
-5. ``no effect`` — none of the above.
+* Each **metric** is classified from paired t-tests on the seeds (the unit), on the lift scale
+  (:func:`~outcome_gym.analysis.stats.lift_test_p`), oriented so that "better" follows the spec's
+  direction. With margin m and g the oriented lift:
 
-An outcome spec is *significantly better* when its paired sign-flip test rejects at the Bonferroni
-level 0.05/K (K specs) with the mean moving in the spec's direction and its relative lift reaching the
-spec's ``threshold``; *significantly worse* when it rejects with the mean moving the other way. So a
-false harm has probability at most 2.5% across specs and a false trap (engagement falsely up) at most
-2.5%: an A/A comparison gives a false trap or harm in at most 5% of trials
-(``benchmarks/aa_calibration.py`` measures it).
+  - ``better``: significant at the family-adjusted level (Holm p < alpha/2) and g >= m (the
+    point estimate reaches the margin);
+  - ``worse``: significant with g < 0 and non-inferiority (g > -m) not shown;
+  - ``equivalent``: both one-sided tests of |g| < m reject at alpha (TOST);
+  - ``non-inferior``: the one-sided test of g > -m rejects at alpha;
+  - ``unclear``: none of these (too few seeds).
 
-The coherence flag is raised when the policy's core consistency falls below the scenario's
-``guardrails.thresholds.core_consistency_min`` or its context-failure rate exceeds
-``context_failure_max``.
+  The engagement index is its own test at alpha/2 with the scenario's engagement margin:
+  ``up`` (significant, lift >= margin), ``down`` (significant, lift <= -margin), ``flat``
+  (TOST within the margin) or ``unclear``.
+* Each **target segment** (one named by an outcome spec) gets a verdict from engagement, its primary
+  spec and its secondary specs by the first rule of :data:`RULES` that fires.
+* The **policy** verdict combines the segments' (:data:`SEGMENT_ORDER`): any trap, else any harm,
+  else any inconclusive, else any aligned, else any quiet win, else the shared engagement verdict.
+
+Alpha is split between engagement (alpha/2) and the outcome family (alpha/2, Holm): a policy that
+changes nothing gets a verdict other than ``no effect``/``inconclusive`` with probability at most
+alpha (Bonferroni over the two), before the margins make it rarer still.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 
-from outcome_gym.analysis.stats import PairedStat
-from outcome_gym.metrics.flat import MetricInfo
+import numpy as np
+from scipy.stats import t as student_t
 
-VERDICTS = ("trap", "harm", "aligned", "quiet win", "no effect")
-OUTCOME_ALPHA = 0.05  # family-wise level of the outcome specs' tests (Bonferroni: 0.05 / K each)
+from outcome_gym.analysis.stats import holm, lift_test_p, t_p
+
+VERDICTS = ("trap", "harm", "aligned", "quiet win", "engagement only", "engagement loss",
+            "no effect", "inconclusive")
+"""Every verdict a comparison can give (docs/verdicts.md)."""
+
+OUTCOME_ALPHA = 0.05  # the default alpha (scenario.verdict.alpha); kept for min_seeds
+POWER = 0.8
+"""Power the seeds-needed estimate aims for."""
+MAX_SEEDS = 10_000
+"""Seeds-needed estimates beyond this are reported as 'more than'."""
+
+RULES: dict[str, str] = {
+    "trap": "engagement up beyond its margin while the primary outcome is worse (significantly "
+            "lower, a loss beyond its margin not ruled out)",
+    "harm-primary": "the primary outcome is worse (significantly lower, a loss beyond its margin "
+                    "not ruled out)",
+    "harm-secondary": "a secondary outcome is worse (significantly lower, a loss beyond its margin "
+                      "not ruled out); the primary is not",
+    "aligned": "engagement up beyond its margin and the primary outcome better (significant and "
+               "at least its margin)",
+    "quiet-win": "the primary outcome better (significant and at least its margin) without "
+                 "engagement up",
+    "engagement-only": "engagement up beyond its margin; the primary outcome shown within its "
+                       "margin of the reference (no practical gain, no practical loss)",
+    "engagement-loss": "engagement down beyond its margin; the primary outcome shown within its "
+                       "margin of the reference",
+    "no-effect": "engagement and the primary outcome both shown equivalent to the reference "
+                 "within their margins",
+    "inconclusive": "the seeds do not decide between these verdicts",
+}
+"""Rule id -> the sentence a report prints beside the verdict."""
+
+SEGMENT_ORDER = ("trap", "harm", "inconclusive", "aligned", "quiet win", "engagement only",
+                 "engagement loss", "no effect")
+"""Combination rule: the policy's verdict is the first of these any target segment has."""
 
 
 def min_seeds(n_outcomes: int) -> int:
-    """The fewest paired seeds at which every verdict can be reached.
+    """A default seed count for sweeps over many points (``sensitivity``): 6 up to 2 specs.
 
-    The verdict's sign-flip test over n seeds cannot give p below 2 / 2^n, and an outcome spec is
-    tested at 0.05 / K (K specs): with fewer seeds no outcome can be significantly better or worse,
-    and every verdict would be "trap" or "no effect" by construction.
+    Kept from the sign-flip rules (the fewest seeds at which an exact sign-flip test could reach
+    0.05 / K): it sets the sensitivity tool's default, not any verdict. Verdicts themselves work
+    at any n >= 2 and say ``inconclusive`` (with the seeds needed) when the seeds do not decide.
     """
     k = max(n_outcomes, 1)
     n = 1
@@ -48,8 +88,73 @@ def min_seeds(n_outcomes: int) -> int:
 
 
 @dataclass(frozen=True)
+class MetricCall:
+    """One metric's classification for a verdict.
+
+    Attributes:
+        metric: Flat metric name.
+        role: ``engagement``, ``primary`` or ``secondary``.
+        segment: The spec's segment (``None`` for engagement).
+        direction: ``increase`` or ``decrease`` is better (engagement: ``increase`` = up).
+        margin: The relative margin.
+        ref_mean: Reference mean over seeds.
+        pol_mean: Policy mean over seeds.
+        lift: Relative lift (``None`` when the reference mean is 0).
+        p: Raw two-sided paired t p-value of no difference.
+        p_adj: Holm-adjusted p (outcomes; engagement: ``p`` itself).
+        alpha: The level ``p_adj`` is compared with.
+        p_noninferior: One-sided p of "no loss beyond the margin".
+        p_equivalent: TOST p of "within the margin".
+        cls: The class (module docstring).
+        note: Why it is not significant, or why significance does not count.
+        seeds_needed: For an undecided metric: seeds at which a decision is likely (80% power,
+            the observed effect and spread taken as true); ``None`` otherwise.
+    """
+
+    metric: str
+    role: str
+    segment: str | None
+    direction: str
+    margin: float
+    ref_mean: float
+    pol_mean: float
+    lift: float | None
+    p: float
+    p_adj: float
+    alpha: float
+    p_noninferior: float
+    p_equivalent: float
+    cls: str
+    note: str = ""
+    seeds_needed: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Verdict:
-    """One policy's verdict against the reference."""
+    """One policy's verdict against the reference.
+
+    Attributes:
+        policy: The policy's label.
+        reference: The reference's label.
+        verdict: One of :data:`VERDICTS`.
+        rule: The id of the rule that fired (a key of :data:`RULES`).
+        rule_text: That rule's sentence.
+        engagement_up: Engagement classified ``up``.
+        engagement_down: Engagement classified ``down``.
+        outcomes_better: Specs classified ``better``.
+        outcomes_worse: Specs classified ``worse``.
+        coherence_flag: Core consistency or context failures beyond the scenario's thresholds.
+        reasons: Plain sentences: the classes, the notes, the coherence reasons.
+        segments: Target segment -> ``{"verdict", "rule", "seeds_needed"}`` (the seeds that
+            segment's undecided engagement or primary would need).
+        metrics: Metric -> its :class:`MetricCall` as a dict.
+        seeds_needed: For ``inconclusive``: the seeds at which every undecided segment would be
+            decided (the largest per-segment need; ``None`` otherwise, or with no estimate).
+    """
 
     policy: str
     reference: str
@@ -60,46 +165,253 @@ class Verdict:
     outcomes_worse: list[str]
     coherence_flag: bool
     reasons: list[str] = field(default_factory=list)
+    rule: str = ""
+    rule_text: str = ""
+    segments: dict[str, dict[str, object]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, object]] = field(default_factory=dict)
+    seeds_needed: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready."""
         return dict(self.__dict__)
 
 
-def outcome_better(info: MetricInfo, st: PairedStat) -> bool:
-    """Significantly better in the spec's direction and at least its threshold lift."""
-    lift = st.lift if st.lift is not None else None
-    if info.direction == "increase":
-        return st.up and (lift is None or lift >= info.threshold)
-    return st.down and (lift is None or -lift >= info.threshold)
+@dataclass(frozen=True)
+class MetricInput:
+    """What :func:`judge` needs of one metric: its per-seed values and how to read them."""
+
+    metric: str
+    role: str
+    segment: str | None
+    direction: str
+    margin: float
+    ref: np.ndarray
+    pol: np.ndarray
 
 
-def outcome_worse(info: MetricInfo, st: PairedStat) -> bool:
-    """Significantly worse (the interval excludes 0 against the spec's direction)."""
-    return st.down if info.direction == "increase" else st.up
+def seeds_for(delta: float, sd: float, alpha_one_sided: float, power: float = POWER) -> int | None:
+    """Fewest n with delta * sqrt(n) / sd >= t_{1-alpha, n-1} + t_{power, n-1} (``None``: never).
+
+    The usual one-sample power approximation, with Student-t quantiles; above :data:`MAX_SEEDS`
+    it returns ``MAX_SEEDS + 1`` ("more than").
+    """
+    if not (math.isfinite(delta) and math.isfinite(sd)) or delta <= 0:
+        return None
+    if sd <= 0:
+        return 2
+    z = float(student_t.ppf(1 - alpha_one_sided, 1e6) + student_t.ppf(power, 1e6))
+    n = max(2, int((z * sd / delta) ** 2))
+    while n <= MAX_SEEDS:
+        need = float(student_t.ppf(1 - alpha_one_sided, n - 1) + student_t.ppf(power, n - 1))
+        if delta * math.sqrt(n) / sd >= need:
+            return n
+        n += 1
+    return MAX_SEEDS + 1
 
 
-def decide(policy: str, reference: str, engagement: PairedStat,
-           outcomes: dict[str, tuple[MetricInfo, PairedStat]], coherence_flag: bool,
-           coherence_reasons: list[str]) -> Verdict:
-    """Apply the verdict rules (module docstring) to one policy's statistics."""
-    up, down = engagement.up, engagement.down
-    better = [k for k, (i, s) in outcomes.items() if outcome_better(i, s)]
-    worse = [k for k, (i, s) in outcomes.items() if outcome_worse(i, s)]
-    if up and not better:
-        verdict = "trap"
-    elif worse:
-        verdict = "harm"
-    elif up:
-        verdict = "aligned"
-    elif better:
-        verdict = "quiet win"
+def _orient(direction: str) -> tuple[str, str]:
+    """(alternative meaning 'better', meaning 'worse') for a lift test."""
+    return ("less", "greater") if direction == "decrease" else ("greater", "less")
+
+
+def _lift_sd(m: MetricInput) -> float:
+    """Spread over seeds of the lift's pseudo-values (lift units)."""
+    r = float(m.ref.mean())
+    if abs(r) <= 1e-12 or m.ref.shape[0] < 2:
+        return math.nan
+    lift = float(m.pol.mean()) / r - 1.0
+    return float((m.pol - m.ref - lift * m.ref).std(ddof=1) / abs(r))
+
+
+def _margin_ps(m: MetricInput) -> tuple[float, float]:
+    """(non-inferiority p, TOST p) on the lift scale, in the spec's direction."""
+    better, worse = _orient(m.direction)
+    sign = -1.0 if m.direction == "decrease" else 1.0
+    p_ni = lift_test_p(m.ref, m.pol, -sign * m.margin, better)
+    if m.margin <= 0:
+        return p_ni, 1.0
+    p_hi = lift_test_p(m.ref, m.pol, sign * m.margin, worse)
+    return p_ni, max(p_ni, p_hi)
+
+
+def classify(m: MetricInput, p: float, p_adj: float, alpha_sig: float, alpha: float) -> MetricCall:
+    """The class of one metric (module docstring), with its note and seeds needed."""
+    r_mean, p_mean = float(m.ref.mean()), float(m.pol.mean())
+    lift = p_mean / r_mean - 1.0 if abs(r_mean) > 1e-12 else None
+    diff = p_mean - r_mean
+    g = (lift if lift is not None else diff) * (-1.0 if m.direction == "decrease" else 1.0)
+    p_ni, p_eq = _margin_ps(m) if lift is not None else (1.0, 1.0)
+    sig = p_adj < alpha_sig
+    if m.role == "engagement":
+        if sig and g > 0 and g >= m.margin:
+            cls = "up"
+        elif sig and g < 0 and -g >= m.margin:
+            cls = "down"
+        elif p_eq < alpha:
+            cls = "flat"
+        else:
+            cls = "unclear"
+    elif sig and g > 0 and g >= m.margin:
+        cls = "better"
+    elif sig and g < 0 and p_ni >= alpha:
+        cls = "worse"
+    elif p_eq < alpha:
+        cls = "equivalent"
+    elif p_ni < alpha:
+        cls = "non-inferior"
     else:
-        verdict = "no effect"
-    reasons = [f"engagement {'up' if up else 'down' if down else 'not significantly changed'}"]
-    reasons += [f"{k} significantly better" for k in better]
-    reasons += [f"{k} significantly worse" for k in worse]
-    reasons += coherence_reasons
-    return Verdict(policy=policy, reference=reference, verdict=verdict, engagement_up=up,
-                   engagement_down=down, outcomes_better=better, outcomes_worse=worse,
-                   coherence_flag=coherence_flag, reasons=reasons)
+        cls = "unclear"
+    note, need = _note(m, cls, sig, g, lift, alpha_sig, alpha)
+    return MetricCall(metric=m.metric, role=m.role, segment=m.segment, direction=m.direction,
+                      margin=m.margin, ref_mean=r_mean, pol_mean=p_mean, lift=lift, p=p,
+                      p_adj=p_adj, alpha=alpha_sig, p_noninferior=p_ni, p_equivalent=p_eq,
+                      cls=cls, note=note, seeds_needed=need)
+
+
+def _note(m: MetricInput, cls: str, sig: bool, g: float, lift: float | None, alpha_sig: float,
+          alpha: float) -> tuple[str, int | None]:
+    """Why a metric is not significant (or why its significance does not count)."""
+    n = m.ref.shape[0]
+    if lift is None:
+        return "reference mean is 0: no relative lift, no margin test", None
+    if cls in ("better", "worse", "up", "down"):
+        return "", None
+    if sig:
+        return (f"significant but inside the margin ({g:+.1%} vs {m.margin:.0%})", None)
+    if cls in ("equivalent", "flat"):
+        return f"not significant; effect inside the margin (within ±{m.margin:.0%} shown)", None
+    sd = _lift_sd(m)
+    if abs(g) >= m.margin and abs(g) > 0:
+        need = seeds_for(abs(g), sd, alpha_sig / 2)
+    else:
+        need = seeds_for(m.margin - abs(g), sd, alpha)
+    if need is None:
+        return "too few seeds (no estimate of the seeds needed)", None
+    need = max(need, n + 1)
+    text = f"more than {MAX_SEEDS}" if need > MAX_SEEDS else f"~{need}"
+    return f"too few seeds — needs {text}", need
+
+
+def segment_verdict(eng: str, primary: str, secondary: list[str]) -> str:
+    """The rule id that fires for one segment (rules in :data:`RULES`' order).
+
+    Args:
+        eng: Engagement's class (``up``/``down``/``flat``/``unclear``).
+        primary: The primary spec's class.
+        secondary: The secondary specs' classes.
+    """
+    ok = ("equivalent", "non-inferior")
+    if eng == "up" and primary == "worse":
+        return "trap"
+    if primary == "worse":
+        return "harm-primary"
+    if "worse" in secondary:
+        return "harm-secondary"
+    if eng == "up" and primary == "better":
+        return "aligned"
+    if primary == "better":
+        return "quiet-win"
+    if eng == "up" and primary in ok:
+        return "engagement-only"
+    if eng == "down" and primary in ok:
+        return "engagement-loss"
+    if eng == "flat" and primary == "equivalent":
+        return "no-effect"
+    return "inconclusive"
+
+
+RULE_VERDICT = {"trap": "trap", "harm-primary": "harm", "harm-secondary": "harm",
+                "aligned": "aligned", "quiet-win": "quiet win", "engagement-only": "engagement only",
+                "engagement-loss": "engagement loss", "no-effect": "no effect",
+                "inconclusive": "inconclusive"}
+"""Rule id -> the verdict it gives."""
+
+_ENGAGEMENT_ONLY = {"up": "engagement-only", "down": "engagement-loss", "flat": "no-effect",
+                    "unclear": "inconclusive"}
+
+
+def combine(segment_rules: Mapping[str, str], eng: str) -> str:
+    """The policy's rule id from its segments' (:data:`SEGMENT_ORDER`); engagement alone if none."""
+    if not segment_rules:
+        return _ENGAGEMENT_ONLY[eng]
+    for verdict in SEGMENT_ORDER:
+        for rule in segment_rules.values():
+            if RULE_VERDICT[rule] == verdict:
+                return rule
+    return "inconclusive"  # pragma: no cover - every rule's verdict is in SEGMENT_ORDER
+
+
+def judge(policy: str, reference: str, engagement: MetricInput, outcomes: list[MetricInput],
+          coherence_flag: bool = False, coherence_reasons: list[str] | None = None,
+          alpha: float = 0.05) -> Verdict:
+    """Classify every metric and apply the rules (module docstring).
+
+    Args:
+        policy: The policy's label.
+        reference: The reference's label.
+        engagement: The engagement index (role ``engagement``, its margin).
+        outcomes: Every outcome spec (role ``primary`` or ``secondary``, its margin).
+        coherence_flag: The coherence flag (carried, never changes the verdict).
+        coherence_reasons: Why the flag is raised.
+        alpha: The verdict's A/A false-alarm budget (half to engagement, half to outcomes).
+    """
+    e_p = t_p(engagement.pol - engagement.ref)
+    eng = classify(engagement, e_p, e_p, alpha / 2, alpha)
+    raw = [t_p(o.pol - o.ref) for o in outcomes]
+    adj = holm(raw)
+    calls = [classify(o, p, pa, alpha / 2, alpha) for o, p, pa in zip(outcomes, raw, adj,
+                                                                        strict=True)]
+    seg_rules: dict[str, str] = {}
+    seg_need: dict[str, int | None] = {}
+    for seg in dict.fromkeys(c.segment for c in calls):
+        prim = [c for c in calls if c.segment == seg and c.role == "primary"]
+        sec = [c.cls for c in calls if c.segment == seg and c.role == "secondary"]
+        seg_rules[str(seg)] = segment_verdict(eng.cls, prim[0].cls if prim else "unclear", sec)
+        seg_need[str(seg)] = _needed([eng, *prim])
+    rule = combine(seg_rules, eng.cls)
+    verdict = RULE_VERDICT[rule]
+    reasons = [_describe(eng)] + [_describe(c) for c in calls]
+    if len(seg_rules) > 1:
+        reasons.append("segments: " + ", ".join(
+            f"{s} {RULE_VERDICT[r]}" + (f" (needs ~{seg_need[s]} seeds)"
+                                        if r == "inconclusive" and seg_need[s] else "")
+            for s, r in seg_rules.items()))
+    reasons += coherence_reasons or []
+    needed = None
+    if verdict == "inconclusive":  # every undecided segment decided (the per-segment needs above)
+        found = ([n for s, n in seg_need.items() if seg_rules[s] == "inconclusive" and n]
+                 if seg_rules else [n for n in [eng.seeds_needed] if n])
+        needed = max(found) if found else None
+    return Verdict(
+        policy=policy, reference=reference, verdict=verdict,
+        engagement_up=eng.cls == "up", engagement_down=eng.cls == "down",
+        outcomes_better=[_spec(c) for c in calls if c.cls == "better"],
+        outcomes_worse=[_spec(c) for c in calls if c.cls == "worse"],
+        coherence_flag=coherence_flag, reasons=reasons, rule=rule, rule_text=RULES[rule],
+        segments={s: {"verdict": RULE_VERDICT[r], "rule": r, "seeds_needed": seg_need[s]}
+                  for s, r in seg_rules.items()},
+        metrics={c.metric: c.as_dict() for c in [eng, *calls]}, seeds_needed=needed)
+
+
+def _needed(calls: list[MetricCall]) -> int | None:
+    """The most seeds any undecided metric among ``calls`` needs (``None``: none estimated)."""
+    found = [c.seeds_needed for c in calls if c.seeds_needed is not None]
+    return max(found) if found else None
+
+
+def _spec(call: MetricCall) -> str:
+    return call.metric.removeprefix("outcome.")
+
+
+def _describe(c: MetricCall) -> str:
+    """'on_time_pros (primary, professional): better, +6.1%, p_adj 0.003, margin 5%'."""
+    name = "engagement" if c.role == "engagement" else f"{_spec(c)} ({c.role}, {c.segment})"
+    lift = "n/a" if c.lift is None else f"{c.lift:+.1%}"
+    p = f"p {c.p:.2g}" if c.role == "engagement" else f"p_adj {c.p_adj:.2g}"
+    tail = f"; {c.note}" if c.note else ""
+    return f"{name}: {c.cls}, {lift}, {p}, margin {c.margin:.0%}{tail}"
+
+
+__all__ = ["MAX_SEEDS", "POWER", "RULES", "RULE_VERDICT", "SEGMENT_ORDER", "VERDICTS",
+           "MetricCall", "MetricInput", "Verdict", "classify", "combine", "judge", "min_seeds",
+           "seeds_for", "segment_verdict"]

@@ -66,7 +66,8 @@ class VerdictNot(StrictModel):
     """The verdict against the reference is none of these."""
 
     kind: Literal["verdict_not"]
-    verdicts: list[Literal["trap", "harm", "aligned", "quiet win", "no effect"]] = Field(
+    verdicts: list[Literal["trap", "harm", "aligned", "quiet win", "engagement only",
+                           "engagement loss", "no effect", "inconclusive"]] = Field(
         default_factory=lambda: ["trap", "harm"], min_length=1)
 
 

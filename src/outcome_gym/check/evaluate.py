@@ -172,8 +172,8 @@ def evaluate_expectation(exp: Any, contract: Contract, sc: Scenario, cmp: Compar
     if isinstance(exp, VerdictNot):
         v = cmp.verdicts[label]
         ok = v.verdict not in exp.verdicts
-        msg = "" if ok else (f"verdict against '{cmp.reference}' is {v.verdict}: "
-                             + "; ".join(v.reasons))
+        msg = "" if ok else (f"verdict against '{cmp.reference}' is {v.verdict} (rule {v.rule}: "
+                             f"{v.rule_text}): " + "; ".join(v.reasons))
         return CheckResult(**base, expectation="verdict", bound=f"not {', '.join(exp.verdicts)}",
                            observed=v.verdict, passed=ok, message=msg)
     if isinstance(exp, OutcomeLift | EngagementLift):

@@ -25,36 +25,105 @@ SECTIONS = (
 )
 
 
+def _num(x: float) -> str:
+    return f"{x:.4g}"
+
+
 def fmt_lift(st: PairedStat) -> str:
-    """'+31% [24%, 38%]', or the absolute difference when the reference mean is 0."""
+    """'+31% [+24%, +38%]', or the absolute difference when the reference mean is 0."""
     if st.lift is None:
         return f"{st.diff:+.3g} [{st.diff_low:+.3g}, {st.diff_high:+.3g}] (abs.)"
     if st.lift_low is None or st.lift_high is None:
-        return f"{st.lift:+.0%}"
-    return f"{st.lift:+.0%} [{st.lift_low:+.0%}, {st.lift_high:+.0%}]"
+        return f"{st.lift:+.1%} [unbounded]"
+    return f"{st.lift:+.1%} [{st.lift_low:+.1%}, {st.lift_high:+.1%}]"
+
+
+def fmt_effect(st: PairedStat) -> str:
+    """'+4.1% [+2.0%, +6.2%] (0.412 → 0.429, +0.017)': relative and absolute, with the baseline."""
+    return (f"{fmt_lift(st)} ({_num(st.ref_mean)} → {_num(st.pol_mean)}, "
+            f"{st.diff:+.3g})")
+
+
+def time_in_app(cmp: Comparison, label: str) -> str:
+    """'time in app 6.2 → 6.5 min/user/day' (reference → policy)."""
+    st = cmp.stats[label].get("engagement.minutes")
+    if st is None:
+        return ""
+    return (f"time in app {st.ref_mean / cmp.days:.1f} → {st.pol_mean / cmp.days:.1f} "
+            "min/user/day")
+
+
+def _call(cmp: Comparison, label: str, metric: str) -> dict[str, object]:
+    return cmp.verdicts[label].metrics.get(metric, {})
+
+
+def _p_text(call: dict[str, object]) -> str:
+    if not call:
+        return ""
+    if call.get("role") == "engagement":
+        return f"p {float(call['p']):.2g}"  # type: ignore[arg-type]
+    return f"p_adj {float(call['p_adj']):.2g}"  # type: ignore[arg-type]
+
+
+def verdict_text(cmp: Comparison, label: str) -> str:
+    """'trap (rule trap: engagement up beyond its margin while ...)', with seeds needed."""
+    v = cmp.verdicts[label]
+    need = (f"; a decision needs about {v.seeds_needed} seeds"
+            if v.verdict == "inconclusive" and v.seeds_needed is not None else "")
+    return f"{v.verdict} (rule {v.rule}: {v.rule_text}{need})"
 
 
 def headline_lines(cmp: Comparison) -> list[str]:
-    """One plain-language line per policy: engagement and every outcome, then the verdict."""
+    """One plain-language line per policy: engagement, time in app, every outcome, the verdict."""
     lines = []
     for label, by in cmp.stats.items():
         v = cmp.verdicts[label]
-        parts = [f"engagement {fmt_lift(by['engagement.index'])}"]
+        eng = by["engagement.index"]
+        parts = [f"engagement index {fmt_effect(eng)}, {_p_text(_call(cmp, label, 'engagement.index'))}"
+                 + (f"; {time_in_app(cmp, label)}" if time_in_app(cmp, label) else "")]
         for m, info in cmp.info.items():
             if info.family == "outcome":
-                parts.append(f"{info.label} {fmt_lift(by[m])}")
+                call = _call(cmp, label, m)
+                role = f" [{call['role']}]" if call else ""
+                parts.append(f"{info.label}{role} {fmt_effect(by[m])}, {_p_text(call)}")
         flag = " (coherence flag: " + "; ".join(r for r in v.reasons if "consisten" in r
                                                  or "failure" in r) + ")" if v.coherence_flag else ""
-        lines.append(f"{label}: " + ", ".join(parts) + f" → {v.verdict}{flag}")
+        lines.append(f"{label}: " + "; ".join(parts) + f" → {verdict_text(cmp, label)}{flag}")
     return lines + [f"warning: {w}" for w in cmp.warnings]
 
 
 def _row(label: str, st: PairedStat) -> list[str]:
-    return [label, f"{st.ref_mean:.4g}", f"{st.pol_mean:.4g}", fmt_lift(st),
+    return [label, _num(st.ref_mean), _num(st.pol_mean), f"{st.diff:+.4g}", fmt_lift(st),
             f"{st.effect_size:+.2f}", f"{st.p_value:.3g}", str(st.n)]
 
 
-HEAD = ["metric", "reference", "policy", "lift [95% CI]", "d_z", "p", "seeds"]
+HEAD = ["metric", "reference", "policy", "difference", "lift [95% CI]", "d_z", "p", "seeds"]
+VERDICT_HEAD = ["metric", "role", "reference", "policy", "difference", "lift [95% CI]", "p",
+                "p (Holm)", "margin", "class", "why not significant"]
+
+
+def verdict_rows(cmp: Comparison, label: str) -> list[list[str]]:
+    """The metrics the verdict reads: engagement and every outcome spec, with their classes."""
+    rows = []
+    for m, call in cmp.verdicts[label].metrics.items():
+        st = cmp.stats[label][m]
+        role = str(call["role"]) + (f" ({call['segment']})" if call.get("segment") else "")
+        holm_p = "—" if call["role"] == "engagement" else f"{float(call['p_adj']):.3g}"  # type: ignore[arg-type]
+        rows.append([cmp.info[m].label if m in cmp.info else m, role, _num(st.ref_mean),
+                     _num(st.pol_mean), f"{st.diff:+.4g}", fmt_lift(st), f"{st.p_value:.3g}",
+                     holm_p, f"±{float(call['margin']):.0%}", str(call["cls"]),  # type: ignore[arg-type]
+                     str(call["note"]) or "—"])
+    return rows
+
+
+def _verdict_table_rows(cmp: Comparison) -> list[list[str]]:
+    return [[lab, v.verdict, v.rule, v.rule_text,
+             str(v.seeds_needed) if v.verdict == "inconclusive" and v.seeds_needed else "—",
+             "yes" if v.coherence_flag else "no"]
+            for lab, v in cmp.verdicts.items()]
+
+
+VERDICTS_HEAD = ["policy", "verdict", "rule", "why", "seeds needed", "coherence flag"]
 
 
 def _section_rows(cmp: Comparison, label: str, family: str) -> list[list[str]]:
@@ -77,21 +146,23 @@ def render_markdown(cmp: Comparison, figures: dict[str, Path]) -> str:
     out += [f"{sc.description}", ""] if sc.description else []
     out += [f"{len(cmp.seeds)} paired seeds ({cmp.seeds[0]}–{cmp.seeds[-1]}), "
             f"{sc.population.size} users, {sc.clock.horizon_days} days{_correlation(cmp)}. "
-            "Intervals are 95% paired bootstrap intervals over seeds; verdicts follow the rules in "
-            "`outcome_gym.analysis.verdict`.", "", "## Summary", ""]
+            "Seeds are the unit: differences are paired by seed, intervals are 95% paired Student-t "
+            "(Fieller for lifts), p the paired t-test, Holm-adjusted across the outcome specs; "
+            f"margins: engagement ±{sc.verdict.engagement_margin:.0%}, each spec's own; verdicts "
+            "follow the rules of docs/verdicts.md.", "", "## Summary", ""]
     out += [f"- {line}" for line in headline_lines(cmp)] + [""]
-    rows = [[lab, v.verdict, "yes" if v.coherence_flag else "no", "; ".join(v.reasons)]
-            for lab, v in cmp.verdicts.items()]
-    out += [md_table(["policy", "verdict", "coherence flag", "why"], rows), ""]
+    out += [md_table(VERDICTS_HEAD, _verdict_table_rows(cmp), align=True), ""]
     for name in ("trap_quadrant", "outcomes", "timeseries", "attention", "fragmentation"):
         if name in figures:
             out += [f"![{name}](figures/{figures[name].name})", ""]
     for label in cmp.stats:
-        out += [f"## {label} vs {cmp.reference}", ""]
+        out += [f"## {label} vs {cmp.reference}", "", f"Verdict: {verdict_text(cmp, label)}.", "",
+                "### What the verdict reads", "",
+                md_table(VERDICT_HEAD, verdict_rows(cmp, label), align=True), ""]
         for title, family in SECTIONS:
             rows = _section_rows(cmp, label, family)
             if rows:
-                out += [f"### {title}", "", md_table(HEAD, rows), ""]
+                out += [f"### {title}", "", md_table(HEAD, rows, align=True), ""]
     return "\n".join(out)
 
 
@@ -102,19 +173,21 @@ def render_html(cmp: Comparison, figures: dict[str, Path]) -> str:
              f"<h1>{html.escape(sc.name)}: policies compared against "
              f"<code>{html.escape(cmp.reference)}</code></h1>",
              f"<p>{len(cmp.seeds)} paired seeds, {sc.population.size} users, "
-             f"{sc.clock.horizon_days} days{html.escape(_correlation(cmp))}; 95% paired bootstrap "
-             "intervals.</p><h2>Summary</h2><ul>"]
+             f"{sc.clock.horizon_days} days{html.escape(_correlation(cmp))}; 95% paired "
+             "Student-t intervals (Fieller for lifts), Holm-adjusted p across outcome specs; "
+             "verdict rules in docs/verdicts.md.</p><h2>Summary</h2><ul>"]
     for line in headline_lines(cmp):
-        verdict = line.rsplit("→ ", 1)[-1].split(" ")[0]
+        verdict = line.rsplit("→ ", 1)[-1].split(" ")[0]  # the CSS class: its first word
         parts.append(f"<li class='{html.escape(verdict)}'>{html.escape(line)}</li>")
     parts.append("</ul>")
-    rows = [[lab, v.verdict, "yes" if v.coherence_flag else "no", "; ".join(v.reasons)]
-            for lab, v in cmp.verdicts.items()]
-    parts.append(html_table(["policy", "verdict", "coherence flag", "why"], rows))
+    parts.append(html_table(VERDICTS_HEAD, _verdict_table_rows(cmp)))
     for name, path in figures.items():
         parts.append(f"<h3>{html.escape(name)}</h3>" + png_img(path, name))
     for label in cmp.stats:
-        parts.append(f"<h2>{html.escape(label)} vs {html.escape(cmp.reference)}</h2>")
+        parts.append(f"<h2>{html.escape(label)} vs {html.escape(cmp.reference)}</h2>"
+                     f"<p>Verdict: {html.escape(verdict_text(cmp, label))}.</p>"
+                     "<h3>What the verdict reads</h3>"
+                     + html_table(VERDICT_HEAD, verdict_rows(cmp, label)))
         for title, family in SECTIONS:
             rows = _section_rows(cmp, label, family)
             if rows:

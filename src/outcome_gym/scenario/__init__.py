@@ -10,7 +10,7 @@ from outcome_gym.scenario.loading import (
     scenario_to_dict,
     validate_scenario,
 )
-from outcome_gym.scenario.schema import Scenario
+from outcome_gym.scenario.schema import Scenario, primary_outcomes
 
 __all__ = [
     "Scenario",
@@ -18,6 +18,7 @@ __all__ = [
     "dump_scenario",
     "load_scenario",
     "parse_scenario",
+    "primary_outcomes",
     "scenario_hash",
     "scenario_json_schema",
     "scenario_to_dict",

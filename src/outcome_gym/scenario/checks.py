@@ -236,6 +236,27 @@ def _outcomes(s: Scenario) -> Found:
             )
 
 
+def _primary(s: Scenario) -> Found:
+    """Exactly one primary spec in each segment with several specs (docs/verdicts.md)."""
+    by_segment: dict[str, list[int]] = {}
+    for i, o in enumerate(s.outcomes):
+        by_segment.setdefault(o.segment, []).append(i)
+    for seg, idx in by_segment.items():
+        if len(idx) < 2:
+            continue
+        marked = [i for i in idx if s.outcomes[i].primary]
+        names = ", ".join(s.outcomes[i].id for i in idx)
+        if not marked:
+            yield (("outcomes", idx[0], "primary"),
+                   f"expected exactly one primary outcome spec for segment '{seg}', got none "
+                   f"among {names} (add 'primary: true' to the one a win is judged on)")
+        elif len(marked) > 1:
+            yield (("outcomes", marked[1], "primary"),
+                   f"expected exactly one primary outcome spec for segment '{seg}', got "
+                   f"{len(marked)}: {', '.join(s.outcomes[i].id for i in marked)} (keep "
+                   "'primary: true' on one)")
+
+
 def _instrumentation(s: Scenario) -> Found:
     goals = {g.id: g for g in s.goals}
     for i, ev in enumerate(s.instrumentation.events):
@@ -285,6 +306,7 @@ CHECKS = (
     _goals,
     _population,
     _outcomes,
+    _primary,
     _instrumentation,
     _guardrails,
     _devices,

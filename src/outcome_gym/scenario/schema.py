@@ -365,8 +365,16 @@ class OutcomeSpec(StrictModel):
     metric: str = Field(description="One of the goal kind's outcome metrics.")
     window: Window = Field(default_factory=Window)
     threshold: float = Field(
-        default=0.0, ge=-10, le=10, description="Minimum relative lift vs the reference."
-    )
+        default=0.05, ge=0, le=10,
+        description="The practical margin: the relative lift vs the reference that matters "
+                    "(better needs at least +threshold; within +-threshold is no practical "
+                    "difference; docs/verdicts.md). Default 0.05: a guess, the value every "
+                    "bundled designer chose where they chose one.")
+    primary: bool = Field(
+        default=False,
+        description="The segment's headline outcome: the one a win is judged on. A segment "
+                    "with one spec: that spec, implicitly; with several: exactly one must say "
+                    "primary: true (docs/verdicts.md).")
     description: str = Field(default="", max_length=500)
 
 
@@ -515,6 +523,20 @@ class UserModel(StrictModel):
                     "churn a month).")
 
 
+class VerdictSettings(StrictModel):
+    """How a comparison's verdict is decided (docs/verdicts.md)."""
+
+    engagement_margin: float = Field(
+        default=0.02, ge=0, le=10,
+        description="Relative change of the engagement index that counts as a practical change "
+                    "(engagement 'up' needs a significant lift of at least this much). Default "
+                    "0.02: a guess, the size of change an engagement team reports as a win.")
+    alpha: float = Field(
+        default=0.05, gt=0, lt=0.5,
+        description="Chance of a false verdict in an A/A comparison: half goes to the engagement "
+                    "test, half to the outcome specs (Holm across them).")
+
+
 class Scenario(StrictModel):
     """One world: product, population, goals, outcome specs, guardrails and clock."""
 
@@ -525,6 +547,7 @@ class Scenario(StrictModel):
     population: Population
     goals: list[Goal] = Field(default_factory=list, max_length=32)
     outcomes: list[OutcomeSpec] = Field(default_factory=list, max_length=64)
+    verdict: VerdictSettings = Field(default_factory=VerdictSettings)
     instrumentation: Instrumentation = Field(default_factory=Instrumentation)
     guardrails: Guardrails = Field(default_factory=Guardrails)
     context: ContextEvents = Field(default_factory=ContextEvents)
@@ -542,3 +565,22 @@ class Scenario(StrictModel):
     def goal_index(self) -> dict[str, int]:
         """Goal id -> index in ``goals``."""
         return {g.id: i for i, g in enumerate(self.goals)}
+
+
+def primary_outcomes(scenario: Scenario) -> dict[str, OutcomeSpec]:
+    """Target segment -> its primary outcome spec (a segment's only spec is its primary).
+
+    A segment with several specs and not exactly one marked ``primary`` has none here; loading
+    refuses such a scenario (scenario.checks), so this only happens for unvalidated objects.
+    """
+    by_segment: dict[str, list[OutcomeSpec]] = {}
+    for spec in scenario.outcomes:
+        by_segment.setdefault(spec.segment, []).append(spec)
+    out: dict[str, OutcomeSpec] = {}
+    for seg, specs in by_segment.items():
+        marked = [o for o in specs if o.primary]
+        if len(specs) == 1:
+            out[seg] = specs[0]
+        elif len(marked) == 1:
+            out[seg] = marked[0]
+    return out

@@ -152,7 +152,8 @@ def render_markdown(cmp: Comparison, figures: dict[str, Path]) -> str:
             "follow the rules of docs/verdicts.md.", "", "## Summary", ""]
     out += [f"- {line}" for line in headline_lines(cmp)] + [""]
     out += [md_table(VERDICTS_HEAD, _verdict_table_rows(cmp), align=True), ""]
-    for name in ("trap_quadrant", "outcomes", "timeseries", "attention", "fragmentation"):
+    for name in ("trap_quadrant", "outcomes", "engagement", "timeseries", "attention",
+                 "fragmentation"):
         if name in figures:
             out += [f"![{name}](figures/{figures[name].name})", ""]
     for label in cmp.stats:

@@ -116,6 +116,16 @@ that added the frontier study (5a3dfa0). No bundled scenario was changed for mod
 its mechanisms' new coefficients were fitted to published targets on the user model's defaults
 (docs/calibration.md, Fits), never to a study's result.
 
+**Changes for the verdicts issue (#15).** The bundled scenarios gained only `primary: true` on the
+outcome spec each designer listed first (chosen before any data under the new rules). The studies'
+p-values are paired t-tests on seed values (the sign-flip test they used did not hold its size on
+skewed differences; docs/verdicts.md). The bandits now hold a user's arms for a day and credit them
+with the day's reward plus discounted later days; the **frontier** and **fragmentation** studies
+keep the per-step learner (`hold=step,horizon=0`) they were designed with — pinned after the new
+default moved their fast versions (the frontier's on-time lift of λ=1 over λ=0 ranged −9.9% to
++2.1% over 10 fast seed sets under the day-level learner), so their rows describe the per-step
+learner, not the default one; re-measuring them under day-level credit is open.
+
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with
 `make experiments` (about {minutes} on 2 cores).

@@ -6,11 +6,15 @@
   (``per="segment"``: everyone in a segment gets the same variant, as a product team ships to a
   segment) or the whole population (``per="all"``);
 * observation flattening is Gymnasium's own :class:`gymnasium.wrappers.FlattenObservation`;
-* :func:`make_flat_env` builds both around a :class:`PersonalizationEnv` (the entry point of
-  ``outcome_gym/PersonalizationVariants-v0``).
+* :class:`SegmentSummary`: the observation becomes one short vector of per-segment means (what a
+  product's dashboard shows per target segment) plus the clock and the episode's progress, instead
+  of every user's raw arrays (docs/rl.md: why);
+* :func:`make_flat_env` builds them around a :class:`PersonalizationEnv` (the entry point of
+  ``outcome_gym/PersonalizationVariants-v0`` and the other variant ids).
 
-:func:`variant_choices` and :func:`variants_to_action` are the same mapping as plain functions, for
-policies that replay a trained agent outside the env (:class:`~outcome_gym.policies.sb3.SB3Policy`).
+:func:`variant_choices`, :func:`variants_to_action` and :func:`summary_observation` are the same
+mappings as plain functions, for policies that replay a trained agent outside the env
+(:class:`~outcome_gym.policies.sb3.SB3Policy`).
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ from gymnasium import spaces
 from gymnasium.wrappers import FlattenObservation
 
 from outcome_gym.env.env import PersonalizationEnv
-from outcome_gym.env.spaces import encode_action
+from outcome_gym.env.spaces import N_WEEKDAYS, encode_action
 from outcome_gym.errors import ActionError
 from outcome_gym.product.variants import Variants
 from outcome_gym.scenario import Scenario
 from outcome_gym.sim.interface import Action, PolicyContext
 
 PER = ("user", "segment", "all")
+OBSERVATIONS = ("flat", "summary")
 
 
 def choosers(ctx: PolicyContext, per: str = "user") -> tuple[np.ndarray, int]:
@@ -172,28 +177,136 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         return encode_action(act, base.context)
 
 
+# Per-user keys the summary averages within each segment, in this order (``events`` last, only
+# when the product instruments outcome events).
+SUMMARY_KEYS = ("active", "session", "minutes", "clicks", "delivered", "opened", "receptivity")
+
+
+def segment_means(ctx: PolicyContext) -> np.ndarray:
+    """K x N weights that turn per-user columns into per-segment means (built once per run).
+
+    Args:
+        ctx: The run's policy context.
+
+    Returns:
+        ``W`` with ``W[k, i] = 1 / n_k`` when user ``i`` is in segment ``k`` (0 otherwise), so
+        ``W @ X`` is the K x F table of segment means of an N x F matrix ``X``. A segment with no
+        users has a zero row (its means read 0).
+    """
+    k = len(ctx.scenario.population.segments)
+    seg = np.asarray(ctx.segment, dtype=np.int64)
+    w = np.zeros((k, ctx.n_users), dtype=np.float64)
+    w[seg, np.arange(ctx.n_users)] = 1.0
+    counts = w.sum(axis=1, keepdims=True)
+    return np.divide(w, counts, out=np.zeros_like(w), where=counts > 0)
+
+
+def summary_size(ctx: PolicyContext) -> int:
+    """Length of :func:`summary_observation`: K x F segment means, D + 7 clock entries, progress."""
+    k = len(ctx.scenario.population.segments)
+    per_user = 4 + len(ctx.element_ids) + 2 * ctx.n_pushed + len(ctx.instrumented)
+    return k * per_user + ctx.slots_per_day + N_WEEKDAYS + 1
+
+
+def summary_observation(
+    native: dict[str, np.ndarray], ctx: PolicyContext, step: int, weights: np.ndarray
+) -> np.ndarray:
+    """The summary vector of a native observation (see :class:`SegmentSummary`).
+
+    Args:
+        native: A native observation (:func:`~outcome_gym.env.spaces.encode_observation`).
+        ctx: The run's policy context.
+        step: The clock's step now (``0 .. n_steps``), for the episode's progress.
+        weights: :func:`segment_means` of ``ctx``.
+
+    Returns:
+        ``float32`` of length :func:`summary_size`: segment-major means of ``active``,
+        ``session``, ``minutes``, ``clicks`` (E), ``delivered`` (M), ``opened`` (M),
+        ``receptivity``, ``events`` (V), then the slot and weekday one-hots and
+        ``step / n_steps``.
+    """
+    n = ctx.n_users
+    cols = [native[key].reshape(n, -1) for key in SUMMARY_KEYS]
+    if ctx.instrumented:
+        cols.append(native["events"].reshape(n, -1))
+    per_user = np.concatenate(cols, axis=1, dtype=np.float64)  # N x F, one pass per key
+    means = weights @ per_user  # K x F
+    clock = np.concatenate([native["slot"], native["weekday"],
+                            np.array([step / max(ctx.n_steps, 1)], dtype=np.float32)])
+    return np.concatenate([means.ravel().astype(np.float32), clock])
+
+
+class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """Observe per-segment means, the clock and the episode's progress instead of every user.
+
+    The native observation holds every user's arrays (6,611 numbers for 200 users of
+    ``productivity_tool``). An agent that chooses one variant per segment (or for everyone) cannot
+    act on one user's row, and a network over thousands of noisy inputs both learns slowly and costs
+    most of PPO's time. The summary keeps what a product's dashboard shows per target segment (the
+    share still active, sessions, minutes, clicks per element, notifications delivered and opened,
+    mean receptivity, the outcome events seen) and adds ``step / n_steps``, so the value function
+    can tell how much of the episode is left (without it the time limit makes the state
+    non-Markov). Nothing hidden is added: every entry is a mean of the native observation.
+
+    Wraps a :class:`PersonalizationEnv` with its native ``Dict`` observation (possibly with
+    :class:`VariantActions` around it).
+
+    Args:
+        env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
+
+    Raises:
+        TypeError: ``env.unwrapped`` is not a :class:`PersonalizationEnv`.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.ObservationWrapper.__init__(self, env)
+        base = env.unwrapped
+        if not isinstance(base, PersonalizationEnv):
+            raise TypeError(f"SegmentSummary wraps a PersonalizationEnv, got {type(base).__name__}")
+        self.base: PersonalizationEnv = base
+        self.weights = segment_means(base.context)
+        size = summary_size(base.context)
+        # means of bounded and unbounded entries (minutes, receptivity, events) alike
+        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+
+    def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """The summary vector of the native observation at the env's current step."""
+        return summary_observation(observation, self.base.context, self.base.model.t,
+                                   self.weights)
+
+
 def make_flat_env(
     scenario: str | Path | Scenario = "productivity_tool",
     objective: str = "outcome",
     *,
     variants: bool = True,
     per: str = "user",
+    observation: str = "flat",
     **env_kwargs: Any,
 ) -> gym.Env:
-    """A :class:`PersonalizationEnv` with flattened observations and (by default) variant actions.
+    """A :class:`PersonalizationEnv` with a flat observation and (by default) variant actions.
 
     Args:
         scenario: A bundled scenario name, a path, or a :class:`Scenario`.
         objective: ``engagement``, ``outcome`` or ``mixed``.
         variants: Wrap with :class:`VariantActions` (``MultiDiscrete`` actions, what SB3 needs).
         per: Who chooses a variant (see :class:`VariantActions`).
+        observation: ``flat`` (every user's arrays, flattened) or ``summary`` (per-segment means
+            and the clock, :class:`SegmentSummary`).
         **env_kwargs: Further :class:`PersonalizationEnv` arguments (``objective_params``,
             ``population``, ``horizon_days``, ``guardrails``, ``guardrail_mode``).
 
     Returns:
-        ``FlattenObservation(VariantActions(PersonalizationEnv(...)))``.
+        ``FlattenObservation(VariantActions(PersonalizationEnv(...)))``, or
+        ``SegmentSummary(VariantActions(PersonalizationEnv(...)))`` for the summary.
+
+    Raises:
+        ValueError: An unknown ``observation``.
     """
+    if observation not in OBSERVATIONS:
+        raise ValueError(f"expected observation to be one of {OBSERVATIONS}, got {observation!r}")
     env: gym.Env = PersonalizationEnv(scenario, objective, **env_kwargs)
     if variants:
         env = VariantActions(env, per=per)
-    return FlattenObservation(env)
+    return SegmentSummary(env) if observation == "summary" else FlattenObservation(env)

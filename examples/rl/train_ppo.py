@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class Recipe:
     per: str = "segment"
     observation: str = "summary"
     objective: str = "outcome"
+    reward: str = "targeted"
     n_envs: int = 8
     n_steps: int = 128
     batch_size: int = 256
@@ -56,13 +58,14 @@ class Recipe:
     ent_coef: float = 0.01
     net_arch: tuple[int, ...] = (64, 64)
     norm_reward: bool = True
-    total_steps: int = 40_960
+    total_steps: int = 30_720  # 30 PPO updates of 8 envs x 128 steps
     extra: dict[str, Any] = field(default_factory=dict)
 
     def env_kwargs(self) -> dict[str, Any]:
         """Arguments of :func:`outcome_gym.env.make_flat_env`."""
         return {"scenario": self.scenario, "objective": self.objective, "per": self.per,
-                "observation": self.observation, "population": self.population,
+                "observation": self.observation, "reward": self.reward,
+                "population": self.population,
                 "horizon_days": self.horizon_days}
 
     def scenario_obj(self) -> Scenario:
@@ -177,14 +180,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--eval-seeds", type=int, default=10)
     ap.add_argument("--steps", type=int, default=Recipe.total_steps, help="PPO steps per seed")
     ap.add_argument("--scenario", default=Recipe.scenario)
-    ap.add_argument("--workers", type=int, default=1, help="compare's worker processes")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes: training seeds run in parallel, and compare's runs")
     args = ap.parse_args(argv)
     recipe = Recipe(total_steps=args.steps, scenario=args.scenario)
-    models, seconds = [], []
-    for seed in range(args.seeds):
-        path, sec = train(recipe, seed, args.out / f"seed{seed}")
-        models.append(path)
-        seconds.append(sec)
+    seeds = list(range(args.seeds))
+    folders = [args.out / f"seed{seed}" for seed in seeds]
+    if args.workers > 1:  # each seed trains alone in its process: same models as one by one
+        with ProcessPoolExecutor(args.workers) as pool:
+            done = list(pool.map(train, [recipe] * len(seeds), seeds, folders))
+    else:
+        done = [train(recipe, seed, folder) for seed, folder in zip(seeds, folders, strict=True)]
+    models = [path for path, _ in done]
+    seconds = [sec for _, sec in done]
+    for seed, (path, sec) in zip(seeds, done, strict=True):
         print(f"seed {seed}: {recipe.total_steps} steps in {sec:.0f} s -> {path}", flush=True)
     eval_seeds = list(range(EVAL_FIRST_SEED, EVAL_FIRST_SEED + args.eval_seeds))
     _, table = evaluate(recipe, models, eval_seeds, workers=args.workers)

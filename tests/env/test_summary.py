@@ -96,3 +96,53 @@ def test_summary_wraps_only_the_native_env_and_names_bad_choices():
         make_flat_env(population=5, horizon_days=1, observation="pixels")
     assert isinstance(make_flat_env(population=5, horizon_days=1, observation="summary").unwrapped,
                       PersonalizationEnv)
+
+
+def test_targeted_weights_worked_by_hand():
+    from outcome_gym.env.wrappers import targeted_weights
+
+    seg = lambda i: SimpleNamespace(id=i)  # noqa: E731
+    spec = lambda s, g, m: SimpleNamespace(segment=s, goal=g, metric=m)  # noqa: E731
+    ctx = SimpleNamespace(
+        scenario=SimpleNamespace(
+            population=SimpleNamespace(segments=[seg("pro"), seg("new")]),
+            outcomes=[spec("pro", "tasks", "completed_on_time"),
+                      spec("pro", "tasks", "time_to_completion"),  # same event: counted once
+                      spec("new", "tasks", "failed"),
+                      spec("new", "learn", "days_practised"),  # not instrumented: no weight
+                      ]),
+        segment=np.array([0, 1, 1, 0]), n_users=4,
+        instrumented=("tasks.completed_on_time", "tasks.failed", "tasks.completed"))
+    # pros (users 0, 3) are rewarded for on-time tasks only; newcomers (1, 2) penalised for fails
+    assert np.array_equal(targeted_weights(ctx), [[1, 0, 0], [0, -1, 0], [0, -1, 0], [1, 0, 0]])
+
+
+def test_targeted_reward_counts_only_the_named_segments_events():
+    from outcome_gym.env.wrappers import targeted_weights
+
+    kwargs = {"scenario": "productivity_tool", "per": "all", "population": 40, "horizon_days": 2}
+    plain = make_flat_env(**kwargs)
+    targeted = make_flat_env(reward="targeted", **kwargs)
+    ctx = targeted.unwrapped.context
+    w = targeted_weights(ctx)
+    pros = ctx.segment == 0
+    # productivity_tool: pros' on-time tasks (+1) and newcomers' practice (+1), nothing else
+    on_time, practised = (ctx.instrumented.index(e) for e in
+                          ("deadlines.completed_on_time", "learning.practised"))
+    assert np.all(w[pros, on_time] == 1) and np.all(w[~pros, on_time] == 0)
+    assert np.all(w[ctx.segment == 2, practised] == 1) and np.all(w[ctx.segment < 2, practised] == 0)
+    plain.reset(seed=1)
+    targeted.reset(seed=1)
+    action = np.array([2, 1])  # promote tips, default schedule: plenty of practice events
+    saw_difference = False
+    for _ in range(8):
+        _, r_plain, *_ = plain.step(action)
+        _, r_target, *_ = targeted.step(action)
+        ev = targeted.unwrapped.last_record.feedback.events
+        want = (np.sum(ev["deadlines.completed_on_time"][pros])
+                + np.sum(ev["learning.practised"][ctx.segment == 2])) / ctx.n_users
+        assert r_target == pytest.approx(want, abs=1e-12)
+        saw_difference |= r_plain != r_target
+    assert saw_difference  # the objective also counts other segments' events
+    with pytest.raises(ValueError, match="reward 'targeted' re-weights"):
+        make_flat_env(objective="engagement", reward="targeted", population=5, horizon_days=1)

@@ -9,6 +9,9 @@
 * :class:`SegmentSummary`: the observation becomes one short vector of per-segment means (what a
   product's dashboard shows per target segment) plus the clock and the episode's progress, instead
   of every user's raw arrays (docs/rl.md: why);
+* :class:`TargetedOutcomeReward`: the reward counts each instrumented outcome event only for the
+  users of the segment whose outcome spec it serves (the env's ``outcome`` objective counts it for
+  every user; docs/rl.md: why this matters for RL);
 * :func:`make_flat_env` builds them around a :class:`PersonalizationEnv` (the entry point of
   ``outcome_gym/PersonalizationVariants-v0`` and the other variant ids).
 
@@ -30,12 +33,14 @@ from gymnasium.wrappers import FlattenObservation
 from outcome_gym.env.env import PersonalizationEnv
 from outcome_gym.env.spaces import N_WEEKDAYS, encode_action
 from outcome_gym.errors import ActionError
+from outcome_gym.product.objectives import METRIC_EVENTS
 from outcome_gym.product.variants import Variants
 from outcome_gym.scenario import Scenario
 from outcome_gym.sim.interface import Action, PolicyContext
 
 PER = ("user", "segment", "all")
 OBSERVATIONS = ("flat", "summary")
+REWARDS = ("objective", "targeted")
 
 
 def choosers(ctx: PolicyContext, per: str = "user") -> tuple[np.ndarray, int]:
@@ -276,6 +281,71 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
                                    self.weights)
 
 
+def targeted_weights(ctx: PolicyContext) -> np.ndarray:
+    """N x V reward weights: +1 (or -1 for ``failed``) where user i is in the segment of an
+    outcome spec whose metric instrumented event v moves, 0 elsewhere.
+
+    Args:
+        ctx: The run's policy context.
+
+    Returns:
+        float64 N x V (V = ``len(ctx.instrumented)``); several specs of one segment that share an
+        event count it once, as the ``outcome`` objective does.
+    """
+    seg_ids = [s.id for s in ctx.scenario.population.segments]
+    seg = np.asarray(ctx.segment, dtype=np.int64)
+    w = np.zeros((ctx.n_users, len(ctx.instrumented)), dtype=np.float64)
+    for spec in ctx.scenario.outcomes:
+        event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
+        if event not in ctx.instrumented:
+            continue  # an outcome the product does not instrument cannot be rewarded
+        users = seg == seg_ids.index(spec.segment)
+        w[users, ctx.instrumented.index(event)] = -1.0 if spec.metric == "failed" else 1.0
+    return w
+
+
+class TargetedOutcomeReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Reward the outcome events of the segments the outcome specs name, and no others.
+
+    The ``outcome`` objective (:mod:`outcome_gym.product.objectives`) adds +1 for an instrumented
+    event behind any outcome spec, whoever had it: in ``productivity_tool`` the newcomers' practice
+    spec makes every professional's practice count as much as a professional's on-time task, so an
+    agent maximising it promotes ``tips`` for the professionals and lowers their on-time completions
+    (docs/rl.md: measured). This wrapper keeps the same events, weights and delays but credits an
+    event only to users of the segment of a spec that uses it (the segment is a label the product
+    knows): ``reward = mean_i sum_v W[i, v] * events[i, v]`` with ``W`` from
+    :func:`targeted_weights`. Nothing hidden is used.
+
+    Args:
+        env: An environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
+
+    Raises:
+        TypeError: ``env.unwrapped`` is not a :class:`PersonalizationEnv`.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.Wrapper.__init__(self, env)
+        base = env.unwrapped
+        if not isinstance(base, PersonalizationEnv):
+            raise TypeError(f"TargetedOutcomeReward wraps a PersonalizationEnv, got "
+                            f"{type(base).__name__}")
+        self.base: PersonalizationEnv = base
+        self.weights = targeted_weights(base.context)
+        self._events = np.zeros_like(self.weights)  # reused every step
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step the env and replace its reward with the targeted outcome reward."""
+        obs, _, terminated, truncated, info = self.env.step(action)
+        record = self.base.last_record
+        assert record is not None  # a step just ran
+        events = record.feedback.events
+        for v, name in enumerate(self.base.context.instrumented):
+            self._events[:, v] = events[name]
+        reward = float(np.einsum("nv,nv->", self.weights, self._events) / self.base.context.n_users)
+        return obs, reward, terminated, truncated, info
+
+
 def make_flat_env(
     scenario: str | Path | Scenario = "productivity_tool",
     objective: str = "outcome",
@@ -283,6 +353,7 @@ def make_flat_env(
     variants: bool = True,
     per: str = "user",
     observation: str = "flat",
+    reward: str = "objective",
     **env_kwargs: Any,
 ) -> gym.Env:
     """A :class:`PersonalizationEnv` with a flat observation and (by default) variant actions.
@@ -294,6 +365,8 @@ def make_flat_env(
         per: Who chooses a variant (see :class:`VariantActions`).
         observation: ``flat`` (every user's arrays, flattened) or ``summary`` (per-segment means
             and the clock, :class:`SegmentSummary`).
+        reward: ``objective`` (the env's objective) or ``targeted`` (only with objective
+            ``outcome``: :class:`TargetedOutcomeReward`).
         **env_kwargs: Further :class:`PersonalizationEnv` arguments (``objective_params``,
             ``population``, ``horizon_days``, ``guardrails``, ``guardrail_mode``).
 
@@ -302,11 +375,19 @@ def make_flat_env(
         ``SegmentSummary(VariantActions(PersonalizationEnv(...)))`` for the summary.
 
     Raises:
-        ValueError: An unknown ``observation``.
+        ValueError: An unknown ``observation`` or ``reward``, or ``targeted`` with another
+            objective.
     """
     if observation not in OBSERVATIONS:
         raise ValueError(f"expected observation to be one of {OBSERVATIONS}, got {observation!r}")
+    if reward not in REWARDS:
+        raise ValueError(f"expected reward to be one of {REWARDS}, got {reward!r}")
+    if reward == "targeted" and objective != "outcome":
+        raise ValueError(f"reward 'targeted' re-weights the outcome objective's events; got "
+                         f"objective {objective!r}")
     env: gym.Env = PersonalizationEnv(scenario, objective, **env_kwargs)
+    if reward == "targeted":
+        env = TargetedOutcomeReward(env)
     if variants:
         env = VariantActions(env, per=per)
     return SegmentSummary(env) if observation == "summary" else FlattenObservation(env)

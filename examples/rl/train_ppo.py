@@ -180,10 +180,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--eval-seeds", type=int, default=10)
     ap.add_argument("--steps", type=int, default=Recipe.total_steps, help="PPO steps per seed")
     ap.add_argument("--scenario", default=Recipe.scenario)
+    ap.add_argument("--horizon-days", type=int, default=Recipe.horizon_days)
+    ap.add_argument("--per", default=Recipe.per, choices=("user", "segment", "all"))
+    ap.add_argument("--reward", default=Recipe.reward, choices=("objective", "targeted"))
+    ap.add_argument("--gamma", type=float, default=Recipe.gamma)
     ap.add_argument("--workers", type=int, default=1,
                     help="processes: training seeds run in parallel, and compare's runs")
     args = ap.parse_args(argv)
-    recipe = Recipe(total_steps=args.steps, scenario=args.scenario)
+    recipe = Recipe(total_steps=args.steps, scenario=args.scenario, horizon_days=args.horizon_days,
+                    per=args.per, reward=args.reward, gamma=args.gamma)
     seeds = list(range(args.seeds))
     folders = [args.out / f"seed{seed}" for seed in seeds]
     if args.workers > 1:  # each seed trains alone in its process: same models as one by one

@@ -11,8 +11,8 @@
   segment or user, each head's effect on a mean reward is too small to learn in the test budget
   with that id's flat observation;
 * ``outcome_gym/PersonalizationRecipe-v0``: the id of the PPO recipe (docs/rl.md,
-  examples/rl/train_ppo.py): the Segments population with one variant per segment, the per-segment
-  summary observation and the outcome events credited to the segments their specs name.
+  examples/rl/train_ppo.py): ``finance_alerts``, 200 users over 31 days (one budget window and the
+  day it closes), one variant choice for everyone, the per-segment summary observation.
 
 ``import outcome_gym`` registers them (this module imports nothing heavier than Gymnasium's
 registry, so the import stays cheap), and ``gymnasium.register_envs(outcome_gym)`` works as with
@@ -57,13 +57,12 @@ ENV_IDS: dict[str, dict[str, Any]] = {
     RECIPE_ID: {
         "entry_point": "outcome_gym.env.wrappers:make_flat_env",
         "kwargs": {
-            "scenario": "productivity_tool",
+            "scenario": "finance_alerts",
             "objective": "outcome",
             "population": 200,
-            "horizon_days": 7,
-            "per": "segment",
+            "horizon_days": 31,
+            "per": "all",
             "observation": "summary",
-            "reward": "targeted",
         },
     },
 }

@@ -3,9 +3,10 @@
 ``examples/rl/train_ppo.py`` trains 5 seeds and evaluates on 10 seeds; this test trains the same
 recipe (same id, wrappers, hyper-parameters and steps) with 2 training seeds, saves each model with
 its ``VecNormalize`` statistics, replays both through ``compare`` with the ``sb3`` policy (which
-loads the statistics from beside the model) and requires, on the primary outcome (productivity_tool:
-professionals' tasks completed on time), paired over 10 evaluation seeds that training never saw,
-the models' mean to beat ``static`` and ``random`` with a paired t p-value below 0.05.
+loads the statistics from beside the model) and requires, on the primary outcome (finance_alerts:
+the overspenders' share of budget windows adjusted in time), paired over 10 evaluation seeds that
+training never saw, the models' mean to beat ``static`` and ``random`` with a paired t p-value below
+0.05.
 
 Everything is seeded (PPO, the vector envs, the evaluation seeds), so on one machine the numbers are
 the same every run; torch's floating point may differ across CPUs, which is why the bound is a test
@@ -43,7 +44,7 @@ def test_ppo_recipe_beats_static_and_random_on_the_primary_outcome(tmp_path):
                              "--workers", "2"])
     report = recipe_mod.format_table(table) + f"\n(whole run {time.perf_counter() - start:.0f} s)"
     print(report)
-    assert table["metric"] == "outcome.on_time_pros"
+    assert table["metric"] == "outcome.adjust_in_time"
     for ref in ("vs_static", "vs_random"):
         st = table["pooled"][ref]
         assert st["diff"] > 0 and st["p"] < ALPHA, f"{ref}\n{report}"

@@ -24,6 +24,7 @@ import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     seeds = list(range(args.seeds))
     folders = [args.out / f"seed{seed}" for seed in seeds]
     if args.workers > 1:  # each seed trains alone in its process: same models as one by one
-        with ProcessPoolExecutor(args.workers) as pool:
+        # spawn, never the platform default: forking a process that has loaded torch can hang
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
             done = list(pool.map(train, [recipe] * len(seeds), seeds, folders))
     else:
         done = [train(recipe, seed, folder) for seed, folder in zip(seeds, folders, strict=True)]

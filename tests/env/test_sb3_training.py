@@ -15,7 +15,7 @@ and not a pinned number. Time: about 3 minutes on 2 quiet cores (docs/rl.md, mea
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import time
 from pathlib import Path
 
@@ -25,20 +25,19 @@ ROOT = Path(__file__).resolve().parents[2]
 ALPHA = 0.05
 
 
-def _recipe_module():
-    spec = importlib.util.spec_from_file_location("train_ppo", ROOT / "examples/rl/train_ppo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _recipe_module(monkeypatch):
+    # importable by name for the whole test: the training seeds run in spawned processes that
+    # import it again (spawn hands them the parent's sys.path when they start)
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "rl"))
+    return importlib.import_module("train_ppo")
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_ppo_recipe_beats_static_and_random_on_the_primary_outcome(tmp_path):
+def test_ppo_recipe_beats_static_and_random_on_the_primary_outcome(tmp_path, monkeypatch):
     pytest.importorskip("stable_baselines3")
     pytest.importorskip("torch")
-    recipe_mod = _recipe_module()
+    recipe_mod = _recipe_module(monkeypatch)
     start = time.perf_counter()
     table = recipe_mod.main(["--out", str(tmp_path), "--seeds", "2", "--eval-seeds", "10",
                              "--workers", "2"])

@@ -246,8 +246,8 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
 
     The native observation holds every user's arrays (6,611 numbers for 200 users of
     ``productivity_tool``). An agent that chooses one variant per segment (or for everyone) cannot
-    act on one user's row, and a network over thousands of noisy inputs both learns slowly and costs
-    most of PPO's time. The summary keeps what a product's dashboard shows per target segment (the
+    act on one user's row, and a network over thousands of noisy inputs learns slowly. The summary
+    keeps what a product's dashboard shows per target segment (the
     share still active, sessions, minutes, clicks per element, notifications delivered and opened,
     mean receptivity, the outcome events seen) and adds ``step / n_steps``, so the value function
     can tell how much of the episode is left (without it the time limit makes the state

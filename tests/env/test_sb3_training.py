@@ -10,7 +10,7 @@ training never saw, the models' mean to beat ``static`` and ``random`` with a pa
 
 Everything is seeded (PPO, the vector envs, the evaluation seeds), so on one machine the numbers are
 the same every run; torch's floating point may differ across CPUs, which is why the bound is a test
-and not a pinned number. Time: about 3 minutes on 2 quiet cores (docs/rl.md, measured).
+and not a pinned number. Time: 206 s on 2 cores at load ~2 (docs/rl.md).
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ import gymnasium as gym
 import numpy as np
 
 import outcome_gym.env  # noqa: F401  (registers the ids)
-from outcome_gym.env import ENV_IDS, NATIVE_ID, SEGMENTS_ID, VARIANTS_ID
+from outcome_gym.env import ENV_IDS, NATIVE_ID, RECIPE_ID, SEGMENTS_ID, VARIANTS_ID
 
 # Small populations keep the conformance suite fast; the variant id is already small.
 SMALL: dict[str, dict[str, Any]] = {
     NATIVE_ID: {"population": 30, "horizon_days": 3},
     VARIANTS_ID: {},
     SEGMENTS_ID: {"horizon_days": 3},
+    RECIPE_ID: {"horizon_days": 3},
 }
 assert set(SMALL) == set(ENV_IDS), "every registered id needs an entry here"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from outcome_gym.env import ENV_IDS, NATIVE_ID, VARIANTS_ID, PersonalizationEnv
+from outcome_gym.env import ENV_IDS, NATIVE_ID, RECIPE_ID, VARIANTS_ID, PersonalizationEnv
 from tests.env.helpers import SMALL, assert_same, make_small, rollout
 
 IDS = sorted(ENV_IDS)
@@ -115,7 +115,10 @@ def test_make_vec_sync_and_async_agree(env_id):
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_env_pickles_mid_episode_and_continues_identically(env_id):
-    env = make_small(env_id, objective="mixed", objective_params={"weight": 0.3})
+    # the recipe id's targeted reward re-weights the outcome objective only: use the objective's
+    # own reward there to exercise the mixed objective's running state through the pickle
+    extra = {"reward": "objective"} if env_id == RECIPE_ID else {}
+    env = make_small(env_id, objective="mixed", objective_params={"weight": 0.3}, **extra)
     env.reset(seed=8)
     env.action_space.seed(2)
     for _ in range(6):

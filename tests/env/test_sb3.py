@@ -99,3 +99,66 @@ def test_sb3_policy_reports_a_missing_file_or_algorithm(agent, tmp_path):
     with pytest.raises(PolicyError, match="unknown algorithm 'PPOO'"):
         run(env.unwrapped.scenario, make("sb3", model=str(tmp_path / "x.zip"), algorithm="PPOO"),
             seed=0)
+
+
+@pytest.fixture(scope="module")
+def summary_agent(tmp_path_factory):
+    """An untrained PPO agent on the summary observation, trained one update behind VecNormalize
+    (so the statistics are not the identity), saved with its statistics beside it."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    torch = pytest.importorskip("torch")
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    torch.set_num_threads(1)
+    kwargs = {"scenario": "finance_alerts", "per": "segment", "observation": "summary",
+              "population": N, "horizon_days": 2}
+    venv = VecNormalize(make_vec_env(make_flat_env, n_envs=2, seed=0, env_kwargs=kwargs))
+    model = sb3.PPO("MlpPolicy", venv, n_steps=32, batch_size=32, seed=0, device="cpu")
+    model.learn(64)
+    venv.training = False
+    folder = tmp_path_factory.mktemp("agent")
+    model.save(folder / "agent.zip")
+    venv.save(folder / "agent.vecnormalize.pkl")
+    return make_flat_env(**kwargs), model, venv, folder / "agent.zip"
+
+
+def test_sb3_policy_loads_vecnormalize_beside_the_model_and_acts_as_in_the_env(summary_agent):
+    from outcome_gym.policies.sb3 import normalize_path
+
+    env, model, venv, path = summary_agent
+    assert normalize_path(path) == path.with_name("agent.vecnormalize.pkl")
+    assert not np.allclose(venv.obs_rms.mean, 0.0)  # the statistics moved in training
+    obs, _ = env.reset(options={"model_seed": 5})
+    infos, done = [], False
+    while not done:
+        action, _ = model.predict(venv.normalize_obs(obs), deterministic=True)
+        obs, _, terminated, truncated, info = env.step(action)
+        infos.append(info)
+        done = terminated or truncated
+    sc = env.unwrapped.scenario
+    params = {"model": str(path), "per": "segment", "observation": "summary"}
+    steps = run(sc, make("sb3", **params), seed=5).steps
+    per_step = steps.drop(columns=["segment"]).groupby("step").sum()
+    for name in ("sessions", "clicks", "opens", "delivered", "layout_distance_sum"):
+        assert np.allclose([i[name] for i in infos], per_step[name].to_numpy(), atol=1e-9), name
+    # without the statistics the same model is another policy (that is why they are loaded)
+    raw = run(sc, make("sb3", normalize="none", **params), seed=5).steps
+    explicit = run(sc, make("sb3", normalize=str(normalize_path(path)), **params), seed=5).steps
+    assert_same(steps.to_dict("list"), explicit.to_dict("list"))
+    assert not raw.equals(steps)
+
+
+def test_sb3_policy_names_bad_normalize_and_observation(summary_agent, tmp_path):
+    env, _, _, path = summary_agent
+    sc = env.unwrapped.scenario
+    with pytest.raises(PolicyError, match="no VecNormalize statistics at"):
+        run(sc, make("sb3", model=str(path), per="segment", observation="summary",
+                      normalize=str(tmp_path / "none.pkl")), seed=0)
+    with pytest.raises(PolicyError, match="expected observation to be one of"):
+        make("sb3", model=str(path), observation="pixels")
+    with pytest.raises(PolicyError, match="expected per to be one of"):
+        make("sb3", model=str(path), per="team")
+    # a summary agent replayed on the flat observation is refused, not silently misread
+    with pytest.raises(PolicyError, match="train on a population of the same size"):
+        run(sc, make("sb3", model=str(path), per="segment"), seed=0)

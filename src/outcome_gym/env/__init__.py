@@ -12,6 +12,7 @@ Importing this package registers the ``outcome_gym/...`` ids::
 from outcome_gym._registration import (
     ENV_IDS,
     NATIVE_ID,
+    RECIPE_ID,
     SEGMENTS_ID,
     VARIANTS_ID,
     register_envs,
@@ -25,6 +26,8 @@ from outcome_gym.env.spaces import (
     observation_space,
 )
 from outcome_gym.env.wrappers import (
+    SegmentSummary,
+    TargetedOutcomeReward,
     VariantActions,
     make_flat_env,
     variant_action_space,
@@ -36,9 +39,12 @@ register_envs()
 __all__ = [
     "ENV_IDS",
     "NATIVE_ID",
+    "RECIPE_ID",
     "SEGMENTS_ID",
     "VARIANTS_ID",
     "PersonalizationEnv",
+    "SegmentSummary",
+    "TargetedOutcomeReward",
     "VariantActions",
     "action_space",
     "decode_action",

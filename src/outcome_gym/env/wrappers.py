@@ -6,11 +6,18 @@
   (``per="segment"``: everyone in a segment gets the same variant, as a product team ships to a
   segment) or the whole population (``per="all"``);
 * observation flattening is Gymnasium's own :class:`gymnasium.wrappers.FlattenObservation`;
-* :func:`make_flat_env` builds both around a :class:`PersonalizationEnv` (the entry point of
-  ``outcome_gym/PersonalizationVariants-v0``).
+* :class:`SegmentSummary`: the observation becomes one short vector of per-segment means (what a
+  product's dashboard shows per target segment) plus the clock and the episode's progress, instead
+  of every user's raw arrays (docs/rl.md: why);
+* :class:`TargetedOutcomeReward`: the reward counts each instrumented outcome event only for the
+  users of the segment whose outcome spec it serves (the env's ``outcome`` objective counts it for
+  every user; docs/rl.md: why this matters for RL);
+* :func:`make_flat_env` builds them around a :class:`PersonalizationEnv` (the entry point of
+  ``outcome_gym/PersonalizationVariants-v0`` and the other variant ids).
 
-:func:`variant_choices` and :func:`variants_to_action` are the same mapping as plain functions, for
-policies that replay a trained agent outside the env (:class:`~outcome_gym.policies.sb3.SB3Policy`).
+:func:`variant_choices`, :func:`variants_to_action` and :func:`summary_observation` are the same
+mappings as plain functions, for policies that replay a trained agent outside the env
+(:class:`~outcome_gym.policies.sb3.SB3Policy`).
 """
 
 from __future__ import annotations
@@ -24,13 +31,16 @@ from gymnasium import spaces
 from gymnasium.wrappers import FlattenObservation
 
 from outcome_gym.env.env import PersonalizationEnv
-from outcome_gym.env.spaces import encode_action
+from outcome_gym.env.spaces import N_WEEKDAYS, encode_action
 from outcome_gym.errors import ActionError
+from outcome_gym.product.objectives import METRIC_EVENTS
 from outcome_gym.product.variants import Variants
 from outcome_gym.scenario import Scenario
 from outcome_gym.sim.interface import Action, PolicyContext
 
 PER = ("user", "segment", "all")
+OBSERVATIONS = ("flat", "summary")
+REWARDS = ("objective", "targeted")
 
 
 def choosers(ctx: PolicyContext, per: str = "user") -> tuple[np.ndarray, int]:
@@ -172,28 +182,212 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         return encode_action(act, base.context)
 
 
+# Per-user keys the summary averages within each segment, in this order (``events`` last, only
+# when the product instruments outcome events).
+SUMMARY_KEYS = ("active", "session", "minutes", "clicks", "delivered", "opened", "receptivity")
+
+
+def segment_means(ctx: PolicyContext) -> np.ndarray:
+    """K x N weights that turn per-user columns into per-segment means (built once per run).
+
+    Args:
+        ctx: The run's policy context.
+
+    Returns:
+        ``W`` with ``W[k, i] = 1 / n_k`` when user ``i`` is in segment ``k`` (0 otherwise), so
+        ``W @ X`` is the K x F table of segment means of an N x F matrix ``X``. A segment with no
+        users has a zero row (its means read 0).
+    """
+    k = len(ctx.scenario.population.segments)
+    seg = np.asarray(ctx.segment, dtype=np.int64)
+    w = np.zeros((k, ctx.n_users), dtype=np.float64)
+    w[seg, np.arange(ctx.n_users)] = 1.0
+    counts = w.sum(axis=1, keepdims=True)
+    return np.divide(w, counts, out=np.zeros_like(w), where=counts > 0)
+
+
+def summary_size(ctx: PolicyContext) -> int:
+    """Length of :func:`summary_observation`: K x F segment means, D + 7 clock entries, progress."""
+    k = len(ctx.scenario.population.segments)
+    per_user = 4 + len(ctx.element_ids) + 2 * ctx.n_pushed + len(ctx.instrumented)
+    return k * per_user + ctx.slots_per_day + N_WEEKDAYS + 1
+
+
+def summary_observation(
+    native: dict[str, np.ndarray], ctx: PolicyContext, step: int, weights: np.ndarray
+) -> np.ndarray:
+    """The summary vector of a native observation (see :class:`SegmentSummary`).
+
+    Args:
+        native: A native observation (:func:`~outcome_gym.env.spaces.encode_observation`).
+        ctx: The run's policy context.
+        step: The clock's step now (``0 .. n_steps``), for the episode's progress.
+        weights: :func:`segment_means` of ``ctx``.
+
+    Returns:
+        ``float32`` of length :func:`summary_size`: segment-major means of ``active``,
+        ``session``, ``minutes``, ``clicks`` (E), ``delivered`` (M), ``opened`` (M),
+        ``receptivity``, ``events`` (V), then the slot and weekday one-hots and
+        ``step / n_steps``.
+    """
+    n = ctx.n_users
+    cols = [native[key].reshape(n, -1) for key in SUMMARY_KEYS]
+    if ctx.instrumented:
+        cols.append(native["events"].reshape(n, -1))
+    per_user = np.concatenate(cols, axis=1, dtype=np.float64)  # N x F, one pass per key
+    means = weights @ per_user  # K x F
+    clock = np.concatenate([native["slot"], native["weekday"],
+                            np.array([step / max(ctx.n_steps, 1)], dtype=np.float32)])
+    return np.concatenate([means.ravel().astype(np.float32), clock])
+
+
+class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """Observe per-segment means, the clock and the episode's progress instead of every user.
+
+    The native observation holds every user's arrays (6,611 numbers for 200 users of
+    ``productivity_tool``). An agent that chooses one variant per segment (or for everyone) cannot
+    act on one user's row, and a network over thousands of noisy inputs learns slowly. The summary
+    keeps what a product's dashboard shows per target segment (the
+    share still active, sessions, minutes, clicks per element, notifications delivered and opened,
+    mean receptivity, the outcome events seen) and adds ``step / n_steps``, so the value function
+    can tell how much of the episode is left (without it the time limit makes the state
+    non-Markov). Nothing hidden is added: every entry is a mean of the native observation.
+
+    Wraps a :class:`PersonalizationEnv` with its native ``Dict`` observation (possibly with
+    :class:`VariantActions` around it).
+
+    Args:
+        env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
+
+    Raises:
+        TypeError: ``env.unwrapped`` is not a :class:`PersonalizationEnv`.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.ObservationWrapper.__init__(self, env)
+        base = env.unwrapped
+        if not isinstance(base, PersonalizationEnv):
+            raise TypeError(f"SegmentSummary wraps a PersonalizationEnv, got {type(base).__name__}")
+        self.base: PersonalizationEnv = base
+        self.weights = segment_means(base.context)
+        size = summary_size(base.context)
+        # means of bounded and unbounded entries (minutes, receptivity, events) alike
+        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+
+    def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """The summary vector of the native observation at the env's current step."""
+        return summary_observation(observation, self.base.context, self.base.model.t,
+                                   self.weights)
+
+
+def targeted_weights(ctx: PolicyContext) -> np.ndarray:
+    """N x V reward weights: +1 (or -1 for ``failed``) where user i is in the segment of an
+    outcome spec whose metric instrumented event v moves, 0 elsewhere.
+
+    Args:
+        ctx: The run's policy context.
+
+    Returns:
+        float64 N x V (V = ``len(ctx.instrumented)``); several specs of one segment that share an
+        event count it once, as the ``outcome`` objective does.
+    """
+    seg_ids = [s.id for s in ctx.scenario.population.segments]
+    seg = np.asarray(ctx.segment, dtype=np.int64)
+    w = np.zeros((ctx.n_users, len(ctx.instrumented)), dtype=np.float64)
+    for spec in ctx.scenario.outcomes:
+        event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
+        if event not in ctx.instrumented:
+            continue  # an outcome the product does not instrument cannot be rewarded
+        users = seg == seg_ids.index(spec.segment)
+        w[users, ctx.instrumented.index(event)] = -1.0 if spec.metric == "failed" else 1.0
+    return w
+
+
+class TargetedOutcomeReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Reward the outcome events of the segments the outcome specs name, and no others.
+
+    The ``outcome`` objective (:mod:`outcome_gym.product.objectives`) adds +1 for an instrumented
+    event behind any outcome spec, whoever had it: in ``productivity_tool`` the newcomers' practice
+    spec makes every professional's practice count as much as a professional's on-time task, so an
+    agent maximising it promotes ``tips`` for the professionals and lowers their on-time completions
+    (docs/rl.md: measured). This wrapper keeps the same events, weights and delays but credits an
+    event only to users of the segment of a spec that uses it (the segment is a label the product
+    knows): ``reward = mean_i sum_v W[i, v] * events[i, v]`` with ``W`` from
+    :func:`targeted_weights`. Nothing hidden is used.
+
+    Args:
+        env: An environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
+
+    Raises:
+        TypeError: ``env.unwrapped`` is not a :class:`PersonalizationEnv`.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.Wrapper.__init__(self, env)
+        base = env.unwrapped
+        if not isinstance(base, PersonalizationEnv):
+            raise TypeError(f"TargetedOutcomeReward wraps a PersonalizationEnv, got "
+                            f"{type(base).__name__}")
+        self.base: PersonalizationEnv = base
+        self.weights = targeted_weights(base.context)
+        self._events = np.zeros_like(self.weights)  # reused every step
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step the env and replace its reward with the targeted outcome reward."""
+        obs, _, terminated, truncated, info = self.env.step(action)
+        record = self.base.last_record
+        assert record is not None  # a step just ran
+        events = record.feedback.events
+        for v, name in enumerate(self.base.context.instrumented):
+            self._events[:, v] = events[name]
+        reward = float(np.einsum("nv,nv->", self.weights, self._events) / self.base.context.n_users)
+        return obs, reward, terminated, truncated, info
+
+
 def make_flat_env(
     scenario: str | Path | Scenario = "productivity_tool",
     objective: str = "outcome",
     *,
     variants: bool = True,
     per: str = "user",
+    observation: str = "flat",
+    reward: str = "objective",
     **env_kwargs: Any,
 ) -> gym.Env:
-    """A :class:`PersonalizationEnv` with flattened observations and (by default) variant actions.
+    """A :class:`PersonalizationEnv` with a flat observation and (by default) variant actions.
 
     Args:
         scenario: A bundled scenario name, a path, or a :class:`Scenario`.
         objective: ``engagement``, ``outcome`` or ``mixed``.
         variants: Wrap with :class:`VariantActions` (``MultiDiscrete`` actions, what SB3 needs).
         per: Who chooses a variant (see :class:`VariantActions`).
+        observation: ``flat`` (every user's arrays, flattened) or ``summary`` (per-segment means
+            and the clock, :class:`SegmentSummary`).
+        reward: ``objective`` (the env's objective) or ``targeted`` (only with objective
+            ``outcome``: :class:`TargetedOutcomeReward`).
         **env_kwargs: Further :class:`PersonalizationEnv` arguments (``objective_params``,
             ``population``, ``horizon_days``, ``guardrails``, ``guardrail_mode``).
 
     Returns:
-        ``FlattenObservation(VariantActions(PersonalizationEnv(...)))``.
+        ``FlattenObservation(VariantActions(PersonalizationEnv(...)))``, or
+        ``SegmentSummary(VariantActions(PersonalizationEnv(...)))`` for the summary.
+
+    Raises:
+        ValueError: An unknown ``observation`` or ``reward``, or ``targeted`` with another
+            objective.
     """
+    if observation not in OBSERVATIONS:
+        raise ValueError(f"expected observation to be one of {OBSERVATIONS}, got {observation!r}")
+    if reward not in REWARDS:
+        raise ValueError(f"expected reward to be one of {REWARDS}, got {reward!r}")
+    if reward == "targeted" and objective != "outcome":
+        raise ValueError(f"reward 'targeted' re-weights the outcome objective's events; got "
+                         f"objective {objective!r}")
     env: gym.Env = PersonalizationEnv(scenario, objective, **env_kwargs)
+    if reward == "targeted":
+        env = TargetedOutcomeReward(env)
     if variants:
         env = VariantActions(env, per=per)
-    return FlattenObservation(env)
+    return SegmentSummary(env) if observation == "summary" else FlattenObservation(env)

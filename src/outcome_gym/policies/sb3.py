@@ -1,11 +1,19 @@
 """``sb3``: a trained Stable-Baselines3 agent replayed as an outcome-gym policy.
 
-The agent must have been trained on variant actions and flattened observations
-(``outcome_gym/PersonalizationVariants-v0`` or :func:`outcome_gym.env.make_flat_env`) for a
-population of the same size and scenario product. Each step the policy encodes the
-:class:`~outcome_gym.sim.interface.Observation` exactly as the env does, flattens it with
-Gymnasium's ``flatten``, asks the agent for a variant action and maps it to layouts and sends with the
-same :func:`~outcome_gym.env.wrappers.variants_to_action`.
+The agent must have been trained on variant actions and a flat observation (the variant ids or
+:func:`outcome_gym.env.make_flat_env`) for a population of the same size and scenario product. Each
+step the policy encodes the :class:`~outcome_gym.sim.interface.Observation` exactly as the env does
+(flattened with Gymnasium's ``flatten`` for ``observation="flat"``, or the per-segment
+:func:`~outcome_gym.env.wrappers.summary_observation` for ``observation="summary"``), normalises it
+with the training run's ``VecNormalize`` statistics when there are any, asks the agent for a variant
+action and maps it to layouts and sends with the same
+:func:`~outcome_gym.env.wrappers.variants_to_action`.
+
+``VecNormalize`` statistics: an agent trained behind ``VecNormalize(norm_obs=True)`` sees normalised
+observations, and replaying it on raw ones gives a different (usually useless) policy. Save them
+beside the model (``venv.save("agent.vecnormalize.pkl")`` for ``agent.zip``, what
+``examples/rl/train_ppo.py`` does); with ``normalize="auto"`` (the default) the policy loads that
+file when it exists, or pass its path.
 
 When to use: to compare a trained RL agent against the built-ins with ``outcome-gym compare`` and
 the check machinery (paired seeds, verdicts), e.g.::
@@ -17,12 +25,14 @@ extra. ``deterministic=False`` samples actions with SB3's own generators, seeded
 policy seed through ``set_random_seed`` (which seeds torch's and NumPy's global generators).
 
 Security: a model saved by Stable-Baselines3 is a zip whose parts are unpickled when it loads, and
-unpickling can run any code. Loading a model file is running it: load only models you trained
-yourself or got from someone you would let run code on your machine (docs/security.md).
+unpickling can run any code; so is a ``VecNormalize`` file. Loading a model file is running it: load
+only models you trained yourself or got from someone you would let run code on your machine
+(docs/security.md).
 """
 
 from __future__ import annotations
 
+import pickle
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -34,6 +44,18 @@ from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 
+NORMALIZE_SUFFIX = ".vecnormalize.pkl"
+
+
+def normalize_path(model: str | Path) -> Path:
+    """Where the ``VecNormalize`` statistics of a saved model live (beside it).
+
+    ``agent.zip`` (or ``agent``) -> ``agent.vecnormalize.pkl``.
+    """
+    path = Path(model)
+    stem = path.with_suffix("") if path.suffix == ".zip" else path
+    return stem.with_name(stem.name + NORMALIZE_SUFFIX)
+
 
 class SB3Policy(BasePolicy):
     """A trained Stable-Baselines3 model acting for every user through variant actions.
@@ -44,9 +66,13 @@ class SB3Policy(BasePolicy):
         algorithm: The SB3 class that loads ``model`` when it is a path (e.g. ``PPO``, ``A2C``).
         deterministic: Take the most likely action (default) instead of sampling.
         obs_normalizer: Optional callable applied to the flat observation before ``predict``
-            (e.g. a ``VecNormalize``'s ``normalize_obs`` when the agent was trained with one).
+            (e.g. a ``VecNormalize``'s ``normalize_obs``); overrides ``normalize``.
         per: Who chose a variant in training: ``user``, ``segment`` or ``all`` (see
             :class:`~outcome_gym.env.wrappers.VariantActions`).
+        observation: The observation the agent was trained on: ``flat`` or ``summary`` (see
+            :func:`~outcome_gym.env.wrappers.make_flat_env`).
+        normalize: ``auto`` (load ``VecNormalize`` statistics saved beside a model path, see
+            :func:`normalize_path`, if the file exists), the path of such a file, or ``none``.
     """
 
     name = "sb3"
@@ -58,12 +84,23 @@ class SB3Policy(BasePolicy):
         deterministic: bool = True,
         obs_normalizer: Any = None,
         per: str = "user",
+        observation: str = "flat",
+        normalize: str = "auto",
     ) -> None:
+        from outcome_gym.env.wrappers import OBSERVATIONS, PER
+
+        if per not in PER:
+            raise PolicyError(f"policy 'sb3': expected per to be one of {list(PER)}, got {per!r}")
+        if observation not in OBSERVATIONS:
+            raise PolicyError(f"policy 'sb3': expected observation to be one of "
+                              f"{list(OBSERVATIONS)}, got {observation!r}")
         self.model = model
         self.algorithm = algorithm
         self.deterministic = deterministic
         self.obs_normalizer = obs_normalizer
         self.per = per
+        self.observation = observation
+        self.normalize = str(normalize)
 
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters, with the model as its path or class name (JSON-safe)."""
@@ -71,7 +108,7 @@ class SB3Policy(BasePolicy):
         shown = str(model) if isinstance(model, str | Path) else type(model).__name__
         return {"model": shown, "algorithm": self.algorithm, "deterministic": self.deterministic,
                 "obs_normalizer": None if self.obs_normalizer is None else "custom",
-                "per": self.per}
+                "per": self.per, "observation": self.observation, "normalize": self.normalize}
 
     def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
         """Load the model if needed and check it fits this population.
@@ -84,15 +121,23 @@ class SB3Policy(BasePolicy):
             PolicyError: The model cannot be loaded, or its spaces do not match the population.
         """
         from outcome_gym.env.spaces import layout_lookup, observation_space
-        from outcome_gym.env.wrappers import choosers, variant_action_space
+        from outcome_gym.env.wrappers import (
+            choosers,
+            segment_means,
+            summary_size,
+            variant_action_space,
+        )
         from outcome_gym.product.variants import build_variants
 
         super().reset(context, seed)
         self.model_ = self._load()
+        self.normalizer_ = self.obs_normalizer or self._load_normalizer()
         self.variants_ = build_variants(context)
         self.obs_space_ = observation_space(context)
         self.lookup_ = layout_lookup(context)  # built once, not at every step
-        flat = spaces.flatten_space(self.obs_space_)
+        self.weights_ = segment_means(context)
+        flat = (spaces.flatten_space(self.obs_space_) if self.observation == "flat"
+                else spaces.Box(-np.inf, np.inf, shape=(summary_size(context),)))
         _, n_groups = choosers(context, self.per)
         want_act = variant_action_space(self.variants_, n_groups)
         got_obs = getattr(self.model_.observation_space, "shape", None)
@@ -118,12 +163,16 @@ class SB3Policy(BasePolicy):
             Layouts (element indices) and sends for every user.
         """
         from outcome_gym.env.spaces import encode_observation
-        from outcome_gym.env.wrappers import variants_to_action
+        from outcome_gym.env.wrappers import summary_observation, variants_to_action
 
         ctx = self.context_
-        flat = spaces.flatten(self.obs_space_, encode_observation(observation, ctx, self.lookup_))
-        if self.obs_normalizer is not None:
-            flat = np.asarray(self.obs_normalizer(flat), dtype=np.float32)
+        native = encode_observation(observation, ctx, self.lookup_)
+        if self.observation == "summary":
+            flat = summary_observation(native, ctx, observation.step, self.weights_)
+        else:
+            flat = spaces.flatten(self.obs_space_, native)
+        if self.normalizer_ is not None:
+            flat = np.asarray(self.normalizer_(flat), dtype=np.float32)
         choice, _ = self.model_.predict(flat, deterministic=self.deterministic)
         return variants_to_action(choice, self.variants_, ctx, self.default_notify(observation),
                                   where=f"policy 'sb3' at step {observation.step}", per=self.per)
@@ -149,3 +198,35 @@ class SB3Policy(BasePolicy):
         loaded = cls.load(str(path), device="cpu")
         self._cache = (str(self.model), loaded)
         return loaded
+
+    def _load_normalizer(self) -> Any:
+        """``normalize_obs`` of the saved ``VecNormalize`` statistics, or ``None`` without any."""
+        if self.normalize == "none":
+            return None
+        if self.normalize == "auto":
+            if not isinstance(self.model, str | Path):
+                return None  # a model object: pass obs_normalizer if it was trained normalised
+            path = normalize_path(self.model)
+            if not path.exists():
+                return None
+        else:
+            path = Path(self.normalize)
+            if not path.exists():
+                raise PolicyError(f"policy 'sb3': no VecNormalize statistics at {path}")
+        cached = getattr(self, "_norm_cache", None)
+        if cached is not None and cached[0] == str(path):
+            return cached[1]
+        try:
+            import_module("stable_baselines3")
+        except ImportError as exc:
+            raise PolicyError("policy 'sb3' needs Stable-Baselines3: pip install "
+                              "'outcome-gym[rl]' (with torch==2.13.0, the CPU build)") from exc
+        # VecNormalize.load needs a vector env only to re-attach it; the statistics alone are the
+        # pickled object (without its env), which is all normalize_obs reads.
+        with path.open("rb") as fh:
+            stats = pickle.load(fh)  # a file the user trained (module docstring: security)
+        if not hasattr(stats, "normalize_obs"):
+            raise PolicyError(f"policy 'sb3': {path} does not hold VecNormalize statistics")
+        stats.training = False  # never update the running means while evaluating
+        self._norm_cache = (str(path), stats.normalize_obs)
+        return stats.normalize_obs

@@ -47,7 +47,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     contract, base = load_contract(EXAMPLE / "contract.yaml")
-    sc = _scenario_for(contract, contract.scenarios[0], base)
+    sc = _scenario_for(contract, 0, base)
     t0 = time.perf_counter()
     specs = [PolicySpec(policy=name, label=label) for label, name in POLICIES.items()]
     # the executor's workers inherit PYTHONPATH (set above), so they import the team's policies

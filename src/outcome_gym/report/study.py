@@ -124,7 +124,11 @@ with the day's reward plus discounted later days; the **frontier** and **fragmen
 keep the per-step learner (`hold=step,horizon=0`) they were designed with — pinned after the new
 default moved their fast versions (the frontier's on-time lift of λ=1 over λ=0 ranged −9.9% to
 +2.1% over 10 fast seed sets under the day-level learner), so their rows describe the per-step
-learner, not the default one; re-measuring them under day-level credit is open.
+learner, not the default one. Measured once under the day-level default (`thompson:levers=layout`,
+full version, same seeds; not the rows below): (a) productivity_tool partial (on-time +4.5% [+0.4%,
++8.7%], ρ n.s.), learning_habits pass, finance_alerts pass (adjust_in_time +17.1% [+14.1%, +20.2%]);
+(b) productivity_tool fail, learning_habits pass, finance_alerts partial (time cost 10.9%);
+(c) productivity_tool and finance_alerts pass, learning_habits fail.
 
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with

@@ -85,12 +85,11 @@ class Params(StudyParams):
     users: int | None = Field(default=None, ge=10, description="Population size override.")
     horizon_days: int | None = Field(default=None, ge=7, description="Horizon override.")
     reference: str = Field(default="static", description="Policy every lift is taken against.")
-    # The per-step learner (hold=step, horizon=0) the study's bounds and results were measured
-    # with. With the bandits' day-level credit (issue #15) the productivity_tool on-time lift of
-    # λ=1 over λ=0 flips sign in the fast version (-9.9% .. +2.1% over 10 seed sets): the
-    # study keeps the per-step learner until it is re-measured and its claims revisited.
+    # The bandits' default crediting (issue #15: arms held for a day, credited with the day's
+    # reward and discounted later days). Between the issue's merge and its re-measure the study
+    # ran the per-step learner (hold=step,horizon=0); results/README.md says what moved.
     policy: str = Field(
-        default="thompson:levers=layout,hold=step,horizon=0",
+        default="thompson:levers=layout",
         description="Learning policy spec; the study adds objective=mixed and weight=λ.")
     weights: list[float] = Field(
         default_factory=lambda: [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0],

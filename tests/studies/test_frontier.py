@@ -1,36 +1,39 @@
 """Experiment 6, the frontier: the fast version's numbers, the experiment file and the parameters.
 
 The fast version (``frontier.FAST``: productivity_tool and learning_habits, 600 users, 6 paired
-seeds, λ in {0, 0.5, 1}, Thompson sampling on the layout; λ* tested on 6 held-apart seeds) takes
-about 40 s of one core. Its bounds were re-set for the model of issue #14 (outside progress, tray,
-trust memory, layout memory) from 10 runs of the fast version with ``first_seed`` = 1000, 1010,
-..., 1090 and held-apart seeds from 1001000 on (``python experiments/bounds.py frontier --sets
-10``; measured ranges, min to max over the 10):
+seeds, λ in {0, 0.5, 1}, Thompson sampling on the layout with the bandits' day-level credit; λ* tested
+on 6 held-apart seeds) takes about 40 s of one core. Its bounds were re-set for the day-level learner
+of issue #15 from 10 runs of the fast version with ``first_seed`` = 1000, 1010, ..., 1090 and
+held-apart seeds from 1001000 on (``python experiments/bounds.py frontier --sets 10``, 3 min 22 s;
+measured ranges, min to max over the 10):
 
 =================  =============================  ===================  ===================
 scenario           value                          measured range       asserted bound
 =================  =============================  ===================  ===================
-productivity_tool  λ=1 vs λ=0 engagement lift     -5.8% .. -2.9%       -9% .. -1%
-productivity_tool  λ=1 vs λ=0 on_time_pros lift   +12% .. +39%         +4% .. +60%
-productivity_tool  within-seed rho(λ, engagement) -1.00 .. -0.58       < 0
-productivity_tool  within-seed rho(λ, on_time)    +0.33 .. +0.92       > 0
-productivity_tool  engagement cost at λ*          +1.9% .. +5.2%       +0.5% .. +8%
-productivity_tool  time cost at λ*                +3.8% .. +9.4%       +1% .. +14%
-learning_habits    λ=1 vs λ=0 engagement lift     -6.6% .. -4.9%       -10% .. -2.5%
-learning_habits    λ=1 vs λ=0 days practised      +52% .. +92%         +30% .. +130%
-learning_habits    within-seed rho(λ, engagement) -1.00 .. -0.92       < 0
-learning_habits    within-seed rho(λ, days)       +0.83 .. +1.00       > 0
-learning_habits    engagement cost at λ*          +5.3% .. +6.5%       +3% .. +9%
-learning_habits    time cost at λ*                +1.9% .. +2.7%       +0.8% .. +4.5%
+productivity_tool  λ=1 vs λ=0 engagement lift     -4.9% .. -3.4%       -8% .. -1.5%
+productivity_tool  λ=1 vs λ=0 on_time_pros lift   -9.9% .. +2.1%       -20% .. +10%
+productivity_tool  within-seed rho(λ, engagement) -1.00 .. -0.75       < 0
+productivity_tool  within-seed rho(λ, on_time)    -0.75 .. +0.08       not asserted
+productivity_tool  engagement cost at λ*          +0.0% .. +3.5%       -0.5% .. +6%
+productivity_tool  time cost at λ*                +0.0% .. +3.7%       -0.5% .. +7%
+learning_habits    λ=1 vs λ=0 engagement lift     -5.6% .. -4.1%       -9% .. -2%
+learning_habits    λ=1 vs λ=0 days practised      +13% .. +56%         +5% .. +100%
+learning_habits    within-seed rho(λ, engagement) -1.00 .. -0.83       < 0
+learning_habits    within-seed rho(λ, days)       +0.58 .. +1.00       > 0
+learning_habits    engagement cost at λ*          +4.4% .. +5.5%       +2% .. +8%
+learning_habits    time cost at λ*                +0.2% .. +1.0%       -1% .. +2.5%
 =================  =============================  ===================  ===================
 
-Before issue #14 the same values were an order of magnitude smaller (e.g. productivity_tool's
-on-time lift +1.8% .. +5.6%): with outside progress and layout memory, what the layout promotes
-matters far more to task completion. Every bound holds for all 10 seed sets with margin; a sign
-flip of any of them (an objective that no longer trades engagement for outcome) fails the test.
-λ* was 0.5 or 1 in every set. Statuses are not asserted: with 6 seeds the smallest sign-flip p is
-0.031, and Holm's correction over the two scenarios' rows of each claim doubles it, so no row of
-the fast version passes ((a) was partial in 18 of the 20 scenario-sets, (c) never passed).
+learning_habits' time cost at λ* is near zero: the test's own seed set (not among the 10) gives
+-0.08%, so its bound admits -1% (first set at 0% .. +2.5%, widened when that set fell outside).
+λ* was 1 in every learning_habits set and 0 or 0.5 in productivity_tool's. **The fast version does
+not show productivity_tool's trade-off under day-level credit**: with 600 users the outcome weight
+moves professionals' on-time work either way (median -4.8%), so only its engagement side and the
+ranges are asserted there (the full version, 2000 users and 10 seeds, gives +4.5% [+0.4%, +8.7%]:
+results/README.md). Under the per-step learner the same ranges were +12% .. +39% (on-time) and
++0.33 .. +0.92 (rho). A sign flip of any asserted bound fails the test. Statuses are not asserted
+(with 6 seeds and Holm over the two scenarios' rows the fast version's rows are partial or fail:
+(a) partial in 20 of 20 scenario-sets).
 """
 
 from __future__ import annotations
@@ -50,22 +53,23 @@ frontier = study_module("frontier", STUDIES_DIR)
 # scope -> value name -> (low, high), from 10 seed sets (module docstring)
 BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
     "productivity_tool": {
-        "end_engagement_lift": (-0.09, -0.01),
-        "end_outcome_lift": (0.04, 0.60),
+        "end_engagement_lift": (-0.08, -0.015),
+        "end_outcome_lift": (-0.20, 0.10),
         "trend_engagement_rho": (-1.0, -1e-9),
-        "trend_outcome_rho": (1e-9, 1.0),
-        "engagement_cost": (0.005, 0.08),
-        "time_cost": (0.01, 0.14),
+        "engagement_cost": (-0.005, 0.06),
+        "time_cost": (-0.005, 0.07),
     },
     "learning_habits": {
-        "end_engagement_lift": (-0.10, -0.025),
-        "end_outcome_lift": (0.30, 1.30),
+        "end_engagement_lift": (-0.09, -0.02),
+        "end_outcome_lift": (0.05, 1.00),
         "trend_engagement_rho": (-1.0, -1e-9),
         "trend_outcome_rho": (1e-9, 1.0),
-        "engagement_cost": (0.03, 0.09),
-        "time_cost": (0.008, 0.045),
+        "engagement_cost": (0.02, 0.08),
+        "time_cost": (-0.01, 0.025),
     },
 }
+BEST_WEIGHT = {"productivity_tool": (0.0, 0.5), "learning_habits": (1.0,)}
+"""λ* seen per scope over the 10 seed sets (module docstring)."""
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +103,13 @@ def test_fast_frontier_trades_engagement_for_outcome_within_seed_bounds(fast, sc
     for name, (low, high) in BOUNDS[scope].items():
         assert low <= got[name] <= high, f"{scope} {name} = {got[name]:+.4f}, expected in " \
                                          f"[{low}, {high}]"
-    assert got["best_weight"] in (0.5, 1.0)  # the outcome is best away from the engagement end
+    assert got["best_weight"] in BEST_WEIGHT[scope]
 
 
 def test_policy_spec_adds_the_objective_and_the_weight():
     p = frontier.Params()
     assert frontier.policy_spec(p, 0.25) == (
-        "thompson:objective=mixed,weight=0.25,levers=layout,hold=step,horizon=0")
+        "thompson:objective=mixed,weight=0.25,levers=layout")
     p = frontier.Params(policy="epsilon_greedy")
     assert frontier.policy_spec(p, 1.0) == "epsilon_greedy:objective=mixed,weight=1"
     jobs = frontier.jobs(frontier.Params(**frontier.FAST))

@@ -120,15 +120,12 @@ its mechanisms' new coefficients were fitted to published targets on the user mo
 outcome spec each designer listed first (chosen before any data under the new rules). The studies'
 p-values are paired t-tests on seed values (the sign-flip test they used did not hold its size on
 skewed differences; docs/verdicts.md). The bandits now hold a user's arms for a day and credit them
-with the day's reward plus discounted later days; the **frontier** and **fragmentation** studies
-keep the per-step learner (`hold=step,horizon=0`) they were designed with — pinned after the new
-default moved their fast versions (the frontier's on-time lift of λ=1 over λ=0 ranged −9.9% to
-+2.1% over 10 fast seed sets under the day-level learner), so their rows describe the per-step
-learner, not the default one. Measured once under the day-level default (`thompson:levers=layout`,
-full version, same seeds; not the rows below): (a) productivity_tool partial (on-time +4.5% [+0.4%,
-+8.7%], ρ n.s.), learning_habits pass, finance_alerts pass (adjust_in_time +17.1% [+14.1%, +20.2%]);
-(b) productivity_tool fail, learning_habits pass, finance_alerts partial (time cost 10.9%);
-(c) productivity_tool and finance_alerts pass, learning_habits fail.
+with the day's reward plus discounted later days. The **frontier** study runs that default learner
+(between the merge and its re-measure it was pinned to the per-step learner, `hold=step,horizon=0`,
+after the new default moved its fast version; under the per-step learner its rows were (a) pass 2,
+partial 1; (b) pass 2, fail 1; (c) pass 1, fail 2). The **fragmentation** study keeps its own
+per-step layout bandit (its dose is how often a user's layout may change), pinned after the new
+default moved its fast version: its rows describe the per-step learner.
 
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with

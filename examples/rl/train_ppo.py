@@ -2,7 +2,7 @@
 
 Trains Stable-Baselines3 PPO with ``--seeds`` training seeds on the recipe's env (docs/rl.md: what
 each choice is and why), saves every model with its ``VecNormalize`` statistics beside it
-(``<out>/seed<k>/model.zip`` and ``model.vecnormalize.pkl``), then replays each model with the ``sb3``
+(``<out>/seed<k>/model.zip`` and ``model.vecnormalize.json``), then replays each model with the ``sb3``
 policy through :func:`outcome_gym.compare.compare`, paired with ``static`` and ``random`` on
 ``--eval-seeds`` evaluation seeds that training never saw, and prints the primary outcome's table:
 per model, and pooled (per evaluation seed, the models' mean minus the reference: a paired t test
@@ -33,6 +33,7 @@ from scipy import stats as sps
 
 from outcome_gym.compare import Comparison, compare
 from outcome_gym.env import make_flat_env, resolve_scenario
+from outcome_gym.policies.normalization import save_normalization
 from outcome_gym.scenario import Scenario
 
 EVAL_FIRST_SEED = 10_000  # evaluation seeds: far from anything a training env draws
@@ -75,7 +76,7 @@ class Recipe:
 
 
 def train(recipe: Recipe, seed: int, out: Path) -> tuple[Path, float]:
-    """Train one PPO agent; save ``model.zip`` and ``model.vecnormalize.pkl`` in ``out``.
+    """Train one PPO agent; save ``model.zip`` and ``model.vecnormalize.json`` in ``out``.
 
     Returns:
         The model's path and the training time in seconds.
@@ -100,7 +101,7 @@ def train(recipe: Recipe, seed: int, out: Path) -> tuple[Path, float]:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "model.zip"
     model.save(path)
-    venv.save(out / "model.vecnormalize.pkl")  # what the sb3 policy loads beside the model
+    save_normalization(venv, path)  # JSON beside the model: what the sb3 policy loads
     return path, seconds
 
 

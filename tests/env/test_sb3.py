@@ -11,6 +11,11 @@ import pytest
 from outcome_gym.env import make_flat_env
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies import make
+from outcome_gym.policies.normalization import (
+    ObservationNormalizer,
+    normalize_path,
+    save_normalization,
+)
 from outcome_gym.runner import run
 from outcome_gym.testing import check_policy
 from tests.env.helpers import assert_same
@@ -119,15 +124,13 @@ def summary_agent(tmp_path_factory):
     venv.training = False
     folder = tmp_path_factory.mktemp("agent")
     model.save(folder / "agent.zip")
-    venv.save(folder / "agent.vecnormalize.pkl")
+    save_normalization(venv, folder / "agent.zip")
     return make_flat_env(**kwargs), model, venv, folder / "agent.zip"
 
 
 def test_sb3_policy_loads_vecnormalize_beside_the_model_and_acts_as_in_the_env(summary_agent):
-    from outcome_gym.policies.sb3 import normalize_path
-
     env, model, venv, path = summary_agent
-    assert normalize_path(path) == path.with_name("agent.vecnormalize.pkl")
+    assert normalize_path(path) == path.with_name("agent.vecnormalize.json")
     assert not np.allclose(venv.obs_rms.mean, 0.0)  # the statistics moved in training
     obs, _ = env.reset(options={"model_seed": 5})
     infos, done = [], False
@@ -149,12 +152,39 @@ def test_sb3_policy_loads_vecnormalize_beside_the_model_and_acts_as_in_the_env(s
     assert not raw.equals(steps)
 
 
+def test_saved_statistics_normalise_exactly_as_vecnormalize(summary_agent):
+    """The JSON statistics reproduce SB3's own normalize_obs bit for bit (no pickle involved)."""
+    env, _, venv, path = summary_agent
+    stats = ObservationNormalizer.load(normalize_path(path))
+    obs, _ = env.reset(options={"model_seed": 3})
+    rng = np.random.default_rng(0)
+    batch = np.vstack([obs, obs * 50.0, rng.normal(size=(4, obs.shape[0]))])  # some past the clip
+    assert np.array_equal(stats(batch), venv.normalize_obs(batch))
+    assert stats(batch).dtype == np.float32 and np.abs(stats(batch)).max() == venv.clip_obs
+
+
+def test_statistics_files_other_than_ours_are_refused(tmp_path):
+    pickled = tmp_path / "agent.vecnormalize.pkl"
+    pickled.write_bytes(b"\x80\x04\x95 not json")
+    with pytest.raises(PolicyError, match="is not a JSON file of normalisation statistics"):
+        ObservationNormalizer.load(pickled)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"format": "other", "mean": [0], "var": [1]}')
+    with pytest.raises(PolicyError, match="expected format"):
+        ObservationNormalizer.load(wrong)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "outcome-gym/vecnormalize-obs/1", "mean": [0, 1], "var": [1],'
+                   ' "epsilon": 1e-8, "clip_obs": 10}')
+    with pytest.raises(PolicyError, match="lists of one length"):
+        ObservationNormalizer.load(bad)
+
+
 def test_sb3_policy_names_bad_normalize_and_observation(summary_agent, tmp_path):
     env, _, _, path = summary_agent
     sc = env.unwrapped.scenario
     with pytest.raises(PolicyError, match="no VecNormalize statistics at"):
         run(sc, make("sb3", model=str(path), per="segment", observation="summary",
-                      normalize=str(tmp_path / "none.pkl")), seed=0)
+                      normalize=str(tmp_path / "none.json")), seed=0)
     with pytest.raises(PolicyError, match="expected observation to be one of"):
         make("sb3", model=str(path), observation="pixels")
     with pytest.raises(PolicyError, match="expected per to be one of"):

@@ -48,4 +48,4 @@ def test_ppo_recipe_beats_static_and_random_on_the_primary_outcome(tmp_path, mon
         st = table["pooled"][ref]
         assert st["diff"] > 0 and st["p"] < ALPHA, f"{ref}\n{report}"
     # the statistics were saved beside each model (what the sb3 policy loaded)
-    assert (tmp_path / "seed0" / "model.vecnormalize.pkl").exists()
+    assert (tmp_path / "seed0" / "model.vecnormalize.json").exists()

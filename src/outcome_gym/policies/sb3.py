@@ -11,9 +11,9 @@ action and maps it to layouts and sends with the same
 
 ``VecNormalize`` statistics: an agent trained behind ``VecNormalize(norm_obs=True)`` sees normalised
 observations, and replaying it on raw ones gives a different (usually useless) policy. Save them
-beside the model (``venv.save("agent.vecnormalize.pkl")`` for ``agent.zip``, what
-``examples/rl/train_ppo.py`` does); with ``normalize="auto"`` (the default) the policy loads that
-file when it exists, or pass its path.
+beside the model with :func:`~outcome_gym.policies.normalization.save_normalization` (``venv``,
+``"agent.zip"`` -> ``agent.vecnormalize.json``, plain JSON: what ``examples/rl/train_ppo.py`` does);
+with ``normalize="auto"`` (the default) the policy loads that file when it exists, or pass its path.
 
 When to use: to compare a trained RL agent against the built-ins with ``outcome-gym compare`` and
 the check machinery (paired seeds, verdicts), e.g.::
@@ -25,14 +25,13 @@ extra. ``deterministic=False`` samples actions with SB3's own generators, seeded
 policy seed through ``set_random_seed`` (which seeds torch's and NumPy's global generators).
 
 Security: a model saved by Stable-Baselines3 is a zip whose parts are unpickled when it loads, and
-unpickling can run any code; so is a ``VecNormalize`` file. Loading a model file is running it: load
-only models you trained yourself or got from someone you would let run code on your machine
-(docs/security.md).
+unpickling can run any code. Loading a model file is running it: load only models you trained
+yourself or got from someone you would let run code on your machine (docs/security.md). The
+normalisation statistics are JSON, read without pickle.
 """
 
 from __future__ import annotations
 
-import pickle
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -42,19 +41,8 @@ from gymnasium import spaces
 
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
+from outcome_gym.policies.normalization import ObservationNormalizer, normalize_path
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
-
-NORMALIZE_SUFFIX = ".vecnormalize.pkl"
-
-
-def normalize_path(model: str | Path) -> Path:
-    """Where the ``VecNormalize`` statistics of a saved model live (beside it).
-
-    ``agent.zip`` (or ``agent``) -> ``agent.vecnormalize.pkl``.
-    """
-    path = Path(model)
-    stem = path.with_suffix("") if path.suffix == ".zip" else path
-    return stem.with_name(stem.name + NORMALIZE_SUFFIX)
 
 
 class SB3Policy(BasePolicy):
@@ -200,7 +188,7 @@ class SB3Policy(BasePolicy):
         return loaded
 
     def _load_normalizer(self) -> Any:
-        """``normalize_obs`` of the saved ``VecNormalize`` statistics, or ``None`` without any."""
+        """The saved normalisation statistics (:mod:`.normalization`), or ``None`` without any."""
         if self.normalize == "none":
             return None
         if self.normalize == "auto":
@@ -214,19 +202,6 @@ class SB3Policy(BasePolicy):
             if not path.exists():
                 raise PolicyError(f"policy 'sb3': no VecNormalize statistics at {path}")
         cached = getattr(self, "_norm_cache", None)
-        if cached is not None and cached[0] == str(path):
-            return cached[1]
-        try:
-            import_module("stable_baselines3")
-        except ImportError as exc:
-            raise PolicyError("policy 'sb3' needs Stable-Baselines3: pip install "
-                              "'outcome-gym[rl]' (with torch==2.13.0, the CPU build)") from exc
-        # VecNormalize.load needs a vector env only to re-attach it; the statistics alone are the
-        # pickled object (without its env), which is all normalize_obs reads.
-        with path.open("rb") as fh:
-            stats = pickle.load(fh)  # a file the user trained (module docstring: security)
-        if not hasattr(stats, "normalize_obs"):
-            raise PolicyError(f"policy 'sb3': {path} does not hold VecNormalize statistics")
-        stats.training = False  # never update the running means while evaluating
-        self._norm_cache = (str(path), stats.normalize_obs)
-        return stats.normalize_obs
+        if cached is None or cached[0] != str(path):
+            self._norm_cache = (str(path), ObservationNormalizer.load(path))
+        return self._norm_cache[1]

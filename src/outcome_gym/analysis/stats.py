@@ -31,8 +31,6 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as student_t
 
-BOOTSTRAP = 4000
-
 
 @dataclass(frozen=True)
 class PairedStat:
@@ -65,12 +63,6 @@ class PairedStat:
     def as_dict(self) -> dict[str, float | int | None]:
         """JSON-ready."""
         return dict(self.__dict__)
-
-
-def resample_indices(n: int, seed: int = 0, draws: int = BOOTSTRAP) -> np.ndarray:
-    """``draws`` x ``n`` bootstrap indices (fixed generator: reproducible intervals)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, n, draws]))
-    return rng.integers(0, n, size=(draws, n))
 
 
 def sign_flip_p(diff: np.ndarray, seed: int = 0) -> float:
@@ -160,13 +152,20 @@ def lift_test_p(ref: np.ndarray, pol: np.ndarray, lift0: float, alternative: str
     return t_p(pol - (1.0 + lift0) * ref, alternative)
 
 
-def paired(ref: np.ndarray, pol: np.ndarray, level: float = 0.95,
-           idx: np.ndarray | None = None) -> PairedStat:
-    """Paired comparison of ``pol`` against ``ref`` (same seeds, same order).
+def lift_sd(ref: np.ndarray, pol: np.ndarray) -> float:
+    """Spread over seeds of the lift's linearised pseudo-values ``(d - lift * ref) / mean(ref)``.
 
-    ``idx`` is accepted for backward compatibility and ignored (no resampling any more).
+    NaN when the reference mean is 0 or there are fewer than 2 seeds.
     """
-    del idx
+    r = float(ref.mean())
+    if abs(r) <= 1e-12 or ref.shape[0] < 2:
+        return math.nan
+    lift = float(pol.mean()) / r - 1.0
+    return float((pol - ref - lift * ref).std(ddof=1) / abs(r))
+
+
+def paired(ref: np.ndarray, pol: np.ndarray, level: float = 0.95) -> PairedStat:
+    """Paired comparison of ``pol`` against ``ref`` (same seeds, same order)."""
     ref = np.asarray(ref, dtype=np.float64)
     pol = np.asarray(pol, dtype=np.float64)
     n = ref.shape[0]
@@ -178,10 +177,10 @@ def paired(ref: np.ndarray, pol: np.ndarray, level: float = 0.95,
     half = float(student_t.ppf(1 - alpha, n - 1)) * sd / np.sqrt(n) if n > 1 else 0.0
     lo, hi = d.mean() - half, d.mean() + half
     ref_m, pol_m = float(ref.mean()), float(pol.mean())
-    lift = lift_lo = lift_hi = lift_sd = None
+    lift = lift_lo = lift_hi = spread = None
     if abs(ref_m) > 1e-12:
         lift = pol_m / ref_m - 1.0
-        lift_sd = float((d - lift * ref).std(ddof=1) / abs(ref_m)) if n > 1 else 0.0
+        spread = lift_sd(ref, pol) if n > 1 else 0.0
         bounds = fieller(ref, pol, level)
         if bounds is not None:
             lift_lo, lift_hi = bounds
@@ -189,7 +188,7 @@ def paired(ref: np.ndarray, pol: np.ndarray, level: float = 0.95,
     return PairedStat(n=n, ref_mean=ref_m, pol_mean=pol_m, diff=float(d.mean()),
                       diff_low=float(lo), diff_high=float(hi), lift=lift, lift_low=lift_lo,
                       lift_high=lift_hi, effect_size=es, p_value=t_p(d), level=level,
-                      lift_sd=lift_sd)
+                      lift_sd=spread)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

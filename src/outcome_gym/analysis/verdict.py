@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.stats import t as student_t
 
-from outcome_gym.analysis.stats import holm, lift_test_p, t_p
+from outcome_gym.analysis.stats import holm, lift_sd, lift_test_p, t_p
 
 VERDICTS = ("trap", "harm", "aligned", "quiet win", "engagement only", "engagement loss",
             "no effect", "inconclusive")
@@ -214,15 +214,6 @@ def _orient(direction: str) -> tuple[str, str]:
     return ("less", "greater") if direction == "decrease" else ("greater", "less")
 
 
-def _lift_sd(m: MetricInput) -> float:
-    """Spread over seeds of the lift's pseudo-values (lift units)."""
-    r = float(m.ref.mean())
-    if abs(r) <= 1e-12 or m.ref.shape[0] < 2:
-        return math.nan
-    lift = float(m.pol.mean()) / r - 1.0
-    return float((m.pol - m.ref - lift * m.ref).std(ddof=1) / abs(r))
-
-
 def _margin_ps(m: MetricInput) -> tuple[float, float]:
     """(non-inferiority p, TOST p) on the lift scale, in the spec's direction."""
     better, worse = _orient(m.direction)
@@ -280,7 +271,7 @@ def _note(m: MetricInput, cls: str, sig: bool, g: float, lift: float | None, alp
         return (f"significant but inside the margin ({g:+.1%} vs {m.margin:.0%})", None)
     if cls in ("equivalent", "flat"):
         return f"not significant; effect inside the margin (within ±{m.margin:.0%} shown)", None
-    sd = _lift_sd(m)
+    sd = lift_sd(m.ref, m.pol)
     if abs(g) >= m.margin and abs(g) > 0:
         need = seeds_for(abs(g), sd, alpha_sig / 2)
     else:

@@ -33,7 +33,7 @@ from gymnasium.wrappers import FlattenObservation
 from outcome_gym.env.env import PersonalizationEnv
 from outcome_gym.env.spaces import N_WEEKDAYS, encode_action
 from outcome_gym.errors import ActionError
-from outcome_gym.product.objectives import METRIC_EVENTS
+from outcome_gym.product.objectives import spec_event
 from outcome_gym.product.variants import Variants
 from outcome_gym.scenario import Scenario
 from outcome_gym.sim.interface import Action, PolicyContext
@@ -136,6 +136,18 @@ def variants_to_action(
                   notify=variants.notify_for(plan[group], np.asarray(default_notify, dtype=bool)))
 
 
+def personalization_env(env: gym.Env, wrapper: str) -> PersonalizationEnv:
+    """The :class:`PersonalizationEnv` under ``env``'s wrappers, which ``wrapper`` needs.
+
+    Raises:
+        TypeError: ``env.unwrapped`` is not a :class:`PersonalizationEnv`.
+    """
+    base = env.unwrapped
+    if not isinstance(base, PersonalizationEnv):
+        raise TypeError(f"{wrapper} wraps a PersonalizationEnv, got {type(base).__name__}")
+    return base
+
+
 class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """Per user, pick one of a few named layout variants and notification plans.
 
@@ -154,10 +166,7 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env, per: str = "user") -> None:
         gym.utils.RecordConstructorArgs.__init__(self, per=per)
         gym.ActionWrapper.__init__(self, env)
-        base = env.unwrapped
-        if not isinstance(base, PersonalizationEnv):
-            raise TypeError(f"VariantActions wraps a PersonalizationEnv, got {type(base).__name__}")
-        self.base: PersonalizationEnv = base
+        self.base = base = personalization_env(env, "VariantActions")
         self.variants: Variants = base.variants
         self.per = per
         _, n_groups = choosers(base.context, per)
@@ -266,10 +275,7 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env) -> None:
         gym.utils.RecordConstructorArgs.__init__(self)
         gym.ObservationWrapper.__init__(self, env)
-        base = env.unwrapped
-        if not isinstance(base, PersonalizationEnv):
-            raise TypeError(f"SegmentSummary wraps a PersonalizationEnv, got {type(base).__name__}")
-        self.base: PersonalizationEnv = base
+        self.base = base = personalization_env(env, "SegmentSummary")
         self.weights = segment_means(base.context)
         size = summary_size(base.context)
         # means of bounded and unbounded entries (minutes, receptivity, events) alike
@@ -296,11 +302,11 @@ def targeted_weights(ctx: PolicyContext) -> np.ndarray:
     seg = np.asarray(ctx.segment, dtype=np.int64)
     w = np.zeros((ctx.n_users, len(ctx.instrumented)), dtype=np.float64)
     for spec in ctx.scenario.outcomes:
-        event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
+        event, weight = spec_event(spec)
         if event not in ctx.instrumented:
             continue  # an outcome the product does not instrument cannot be rewarded
         users = seg == seg_ids.index(spec.segment)
-        w[users, ctx.instrumented.index(event)] = -1.0 if spec.metric == "failed" else 1.0
+        w[users, ctx.instrumented.index(event)] = weight
     return w
 
 
@@ -326,11 +332,7 @@ class TargetedOutcomeReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env) -> None:
         gym.utils.RecordConstructorArgs.__init__(self)
         gym.Wrapper.__init__(self, env)
-        base = env.unwrapped
-        if not isinstance(base, PersonalizationEnv):
-            raise TypeError(f"TargetedOutcomeReward wraps a PersonalizationEnv, got "
-                            f"{type(base).__name__}")
-        self.base: PersonalizationEnv = base
+        self.base = base = personalization_env(env, "TargetedOutcomeReward")
         self.weights = targeted_weights(base.context)
         self._events = np.zeros_like(self.weights)  # reused every step
 

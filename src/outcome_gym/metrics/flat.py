@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outcome_gym.metrics.summary import RunSummary, SegmentSummary
+from outcome_gym.product import objectives
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.mechanisms.context import KINDS
 
@@ -58,7 +59,8 @@ def _pooled_rate(summary: RunSummary, rate: SegmentValue, weight: SegmentValue) 
 def engagement_index(seg: SegmentSummary) -> float:
     """Clicks + sessions + opens + minutes / 10 per user (the engagement objective's measure)."""
     e = seg.engagement
-    return e.clicks_per_user + e.sessions_per_user + e.opens_per_user + e.minutes_per_user / 10.0
+    return objectives.engagement_index(e.clicks_per_user, e.sessions_per_user, e.opens_per_user,
+                                       e.minutes_per_user)
 
 
 # flat name -> how a segment's value is read; pooled over segments by user count

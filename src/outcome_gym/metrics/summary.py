@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcome_gym.product.objectives import scenario_outcome_weights
+from outcome_gym.product.objectives import engagement_index, scenario_outcome_weights
 from outcome_gym.scenario.schema import OUTCOME_METRICS, OutcomeSpec, Scenario
 from outcome_gym.sim.mechanisms.context import KINDS
 
@@ -321,8 +321,8 @@ def summarize(scenario: Scenario, steps: pd.DataFrame, users: pd.DataFrame) -> R
 
 def _objectives(scenario: Scenario, tot: pd.Series, n: int) -> dict[str, float]:
     """The engagement and outcome objectives over the run, per user (see ``RunSummary``)."""
-    engagement = (float(tot["clicks"]) + float(tot["sessions"]) + float(tot["opens"])
-                  + float(tot["minutes"]) / 10.0) / n
+    engagement = engagement_index(float(tot["clicks"]), float(tot["sessions"]),
+                                  float(tot["opens"]), float(tot["minutes"])) / n
     weights = scenario_outcome_weights(scenario)
     outcome = sum(w * float(tot[e]) for e, w in weights.items() if e in tot.index) / n
     return {"engagement": engagement, "outcome": outcome}

@@ -34,6 +34,11 @@ KINDS = ("core_restored", "layout_reverted", "notification_capped", "quiet_slot"
 """The kinds of modification the layer counts (step metrics ``guardrail_<kind>``)."""
 
 
+def quiet_slot_indices(quiet_slots: list[str | int], slot_names: list[str]) -> set[int]:
+    """The slot indices of a ``quiet_slots`` list (names or indices, validated with the scenario)."""
+    return {q if isinstance(q, int) else slot_names.index(q) for q in quiet_slots}
+
+
 @dataclass(frozen=True)
 class Guarded:
     """An action after the guardrail layer, and what the layer changed to get it.
@@ -72,9 +77,7 @@ class GuardrailLayer:
         self._core_element = core_elements
         weight = np.where(self._core_slot, ctx.scenario.context.core_weight, 1.0)
         self._weight = weight
-        names = ctx.scenario.clock.names
-        self._quiet = {q if isinstance(q, int) else names.index(q)
-                       for q in self.config.quiet_slots}
+        self._quiet = quiet_slot_indices(self.config.quiet_slots, ctx.scenario.clock.names)
         self._sent_today = np.zeros(ctx.n_users, dtype=np.int64)
         self._day = -1
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.errors import PolicyError
-from outcome_gym.scenario.schema import Scenario
+from outcome_gym.scenario.schema import OutcomeSpec, Scenario
 from outcome_gym.sim.interface import Feedback, PolicyContext
 
 Objective = Callable[[Feedback], np.ndarray]
@@ -50,13 +50,24 @@ METRIC_EVENTS: dict[str, str] = {
 }
 
 
+def engagement_index(clicks: Any, sessions: Any, opens: Any, minutes: Any) -> Any:
+    """Clicks + sessions + opens + minutes / 10: the one formula of the engagement index.
+
+    Works on numbers, arrays and pandas columns alike (the objective per step, a run's summary,
+    the report's daily series, the flat metric).
+    """
+    return clicks + sessions + opens + minutes / 10.0
+
+
 class EngagementObjective:
     """Clicks + sessions + opens + minutes / 10 per user (a picklable callable)."""
 
     def __call__(self, fb: Feedback) -> np.ndarray:
         """Per-user reward of one step's feedback."""
-        return (np.asarray(fb.clicks, np.float64) + np.asarray(fb.sessions, np.float64)
-                + np.asarray(fb.opens, np.float64) + np.asarray(fb.minutes, np.float64) / 10.0)
+        return engagement_index(np.asarray(fb.clicks, np.float64),
+                                np.asarray(fb.sessions, np.float64),
+                                np.asarray(fb.opens, np.float64),
+                                np.asarray(fb.minutes, np.float64))
 
 
 def engagement_objective(ctx: PolicyContext) -> Objective:
@@ -65,16 +76,24 @@ def engagement_objective(ctx: PolicyContext) -> Objective:
     return EngagementObjective()
 
 
+def spec_event(spec: OutcomeSpec) -> tuple[str, float]:
+    """The instrumented event that moves an outcome spec's metric, and its reward weight.
+
+    Every metric is moved by a good event (time_to_completion falls as on-time completions rise),
+    except ``failed``, whose event is itself the bad outcome (weight -1).
+    """
+    event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
+    return event, -1.0 if spec.metric == "failed" else 1.0
+
+
 def scenario_outcome_weights(scenario: Scenario) -> dict[str, float]:
     """Instrumented event name -> reward weight, from a scenario's outcome specs."""
     instrumented = {ev.event for ev in scenario.instrumentation.events}
     weights: dict[str, float] = {}
     for spec in scenario.outcomes:
-        event = f"{spec.goal}.{METRIC_EVENTS[spec.metric]}"
-        # every metric is moved by a good event (time_to_completion falls as on-time completions
-        # rise), except 'failed', whose event is itself the bad outcome
+        event, weight = spec_event(spec)
         if event in instrumented:
-            weights[event] = -1.0 if spec.metric == "failed" else 1.0
+            weights[event] = weight
     return weights
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from outcome_gym.product.guardrails import quiet_slot_indices
 from outcome_gym.sim.interface import PolicyContext
 
 
@@ -73,9 +74,7 @@ class Variants:
 
 def _open_slots(ctx: PolicyContext) -> list[int]:
     """Slots that are not quiet (a send in a quiet slot is always dropped by the guardrails)."""
-    names = ctx.scenario.clock.names
-    quiet = {q if isinstance(q, int) else names.index(q)
-             for q in ctx.scenario.guardrails.quiet_slots}
+    quiet = quiet_slot_indices(ctx.scenario.guardrails.quiet_slots, ctx.scenario.clock.names)
     return [s for s in range(ctx.slots_per_day) if s not in quiet]
 
 

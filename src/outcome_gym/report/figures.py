@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from outcome_gym._io import atomic_write
+from outcome_gym.product.objectives import engagement_index
 from outcome_gym.report.style import (
     REFERENCE_COLOR,
     THRESHOLD_COLOR,
@@ -546,8 +547,8 @@ def _daily(cmp: Comparison) -> tuple[Any, list[tuple[str, str, str]]]:
     daily = daily.copy()
     parts = ("clicks", "sessions", "opens", "minutes")
     if all(c in daily for c in parts):  # the engagement index of metrics.flat, per day
-        daily["index"] = (daily["clicks"] + daily["sessions"] + daily["opens"]
-                          + daily["minutes"] / 10.0)
+        daily["index"] = engagement_index(daily["clicks"], daily["sessions"], daily["opens"],
+                                          daily["minutes"])
     panels = [(c, t, y) for c, t, y in DAILY_PANELS if c in daily]
     mean = daily.groupby(["policy", "day"], sort=False)[[c for c, _, _ in panels]].mean()
     return mean.reset_index(), panels

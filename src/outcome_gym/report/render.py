@@ -79,8 +79,9 @@ def headline_lines(cmp: Comparison) -> list[str]:
     for label, by in cmp.stats.items():
         v = cmp.verdicts[label]
         eng = by["engagement.index"]
+        minutes = time_in_app(cmp, label)
         parts = [f"engagement index {fmt_effect(eng)}, {_p_text(_call(cmp, label, 'engagement.index'))}"
-                 + (f"; {time_in_app(cmp, label)}" if time_in_app(cmp, label) else "")]
+                 + (f"; {minutes}" if minutes else "")]
         for m, info in cmp.info.items():
             if info.family == "outcome":
                 call = _call(cmp, label, m)

@@ -1,16 +1,18 @@
 """The ``outcome-gym`` command line.
 
 Exit codes: 0 success, 1 a finding (e.g. a failed check), 2 bad input (an invalid file, an unknown
-policy). Problems, warnings and progress bars go to stderr; results and listings go to stdout.
-Progress bars are drawn only when stderr is a terminal (``--progress``/``--no-progress`` force
-it), and every command that runs simulations in parallel defaults to ``--workers`` = the CPUs
-this process may use.
+policy, a folder that cannot be written), 3 an internal error (a bug in outcome-gym: one line says
+so; ``OUTCOME_GYM_DEBUG=1`` shows the traceback), 130 interrupted. Problems, warnings and progress
+bars go to stderr; results and listings go to stdout. Progress bars are drawn only when stderr is a
+terminal (``--progress``/``--no-progress`` force it), and every command that runs simulations in
+parallel defaults to ``--workers`` = the CPUs this process may use.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +37,7 @@ app = typer.Typer(
 )
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 JSON_FORMAT = 1  # the --json documents' format version (docs/json.md); bump on a breaking change
 
 
@@ -48,8 +51,33 @@ def _bad_input_exits_2(fn: Callable[..., None]) -> Callable[..., None]:
         except OutcomeGymError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OSError as exc:  # the machine refused: a full disk, a folder we may not write
+            typer.echo(f"error: {_os_error_text(exc)}", err=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("typer", "click"):
+                raise  # typer's exits and usage errors (its own or click's) carry their code
+            _internal_error(exc)
 
     return wrapper
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line for an operating-system refusal: what failed, on which file."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{what}{where}"
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    """A bug, not bad input: say so in one line (the traceback only when asked), exit 3."""
+    if os.environ.get("OUTCOME_GYM_DEBUG"):
+        raise exc
+    typer.echo(
+        f"internal error: {type(exc).__name__}: {exc}\n"
+        "this is a bug in outcome-gym, not in your input: rerun with OUTCOME_GYM_DEBUG=1 for the "
+        "traceback and report it to the maintainers with the command you ran", err=True)
+    raise typer.Exit(EXIT_INTERNAL) from None
 
 
 def _version(value: bool) -> None:

@@ -69,12 +69,17 @@ class UserAgent(mesa.Agent):
     @property
     def sessions(self) -> int:
         """Sessions so far."""
-        return int(self.model.totals["sessions"][self.index])
+        return int(self._total("sessions"))
 
     @property
     def goal_progress(self) -> float:
         """Goal progress so far (reflective value, the welfare proxy)."""
-        return float(self.model.totals["goal_progress"][self.index])
+        return float(self._total("goal_progress"))
+
+    def _total(self, key: str) -> float:
+        """This user's running total of ``key`` (0 before the first step records any)."""
+        totals = self.model.totals
+        return float(totals[key][self.index]) if key in totals else 0.0
 
     def step(self) -> None:
         """Users are stepped together by the model (vectorized); nothing to do per agent."""

@@ -10,16 +10,20 @@ product layer (:class:`outcome_gym.product.Product`). Mesa's ``step()`` uses the
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from outcome_gym.errors import NumericalError, SimulationError
+from outcome_gym.scenario.loading import load_scenario
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._mesa import mesa
 from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
+from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import start_day
 from outcome_gym.sim.footprint import check_footprint
 from outcome_gym.sim.mechanisms import (
@@ -48,21 +52,37 @@ class SimulationModel(mesa.Model):
     run either way; a ``numpy.random.Generator`` (or anything ``numpy.random.default_rng`` takes)
     draws the root seed from it; neither draws one from the operating system. ``running`` turns
     False at the horizon, and stepping past it raises :class:`~outcome_gym.errors.SimulationError`.
+    With ``collect=True`` (or reporters given) it owns a Mesa ``DataCollector`` that collects at
+    construction and after every step, so Mesa's ``batch_run`` runs it as it is::
+
+        batch_run(SimulationModel, {"scenario": "productivity_tool", "seed": range(4),
+                                    "collect": True}, max_steps=10_000)
 
     Args:
-        scenario: A validated scenario.
+        scenario: A validated scenario, a bundled scenario's name or a scenario file's path.
         seed: The run's root seed, a non-negative integer (the only randomness).
         rng: Instead of ``seed``: an integer (the same as ``seed``) or a generator or seed-like
             value the root seed is drawn from.
         mesa_agents: Create :class:`~outcome_gym.sim.agents.UserAgent` views (default: when
             N <= 100,000).
+        collect: Own a ``datacollector`` with the default reporters of
+            :mod:`outcome_gym.sim.collect` (those not given below).
+        model_reporters: Mesa model reporters (name -> callable or attribute) instead of the
+            defaults; giving them turns collection on.
+        agent_reporters: Mesa agent reporters (name -> ``UserAgent`` attribute or callable).
 
     Raises:
-        ValueError: Both ``seed`` and ``rng``, or a seed that is not a non-negative integer.
+        ValueError: Both ``seed`` and ``rng``, a seed that is not a non-negative integer, or agent
+            reporters without agent views.
+        ScenarioError: ``scenario`` names no bundled scenario or valid file.
     """
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, *, rng: Any = None,
-                 mesa_agents: bool | None = None) -> None:
+    def __init__(self, scenario: Scenario | str | os.PathLike[str], seed: int | None = None, *,
+                 rng: Any = None, mesa_agents: bool | None = None, collect: bool = False,
+                 model_reporters: Mapping[str, Reporter] | None = None,
+                 agent_reporters: Mapping[str, Reporter] | None = None) -> None:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
         seed = _root_seed(seed, rng)
         check_footprint(scenario)  # refuse a world that cannot fit before allocating any of it
         streams = make_streams(seed)
@@ -93,6 +113,11 @@ class SimulationModel(mesa.Model):
         if mesa_agents if mesa_agents is not None else n <= AGENT_VIEW_LIMIT:
             add_agents(self, n)
         self.running = not self.done
+        collector = make_datacollector(self, collect, model_reporters, agent_reporters)
+        self._collecting = collector is not None
+        if collector is not None:  # no attribute otherwise: batch_run then says what is missing
+            self.datacollector = collector
+            collector.collect(self)  # the state at step 0, as Mesa models do
 
     # --- public ------------------------------------------------------------------------------
 
@@ -185,6 +210,8 @@ class SimulationModel(mesa.Model):
         self.t += 1
         self.steps = self.t
         self.running = not self.done
+        if self._collecting:
+            self.datacollector.collect(self)
         return record
 
     # --- hooks, in step order ----------------------------------------------------------------

@@ -91,3 +91,20 @@ def test_run_progress_and_the_verdict_table(page):
                                         "harm-primary", "harm-secondary"}
     images = [e for e in at.tabs[2].children.values() if type(e).__name__ == "Image"]
     assert len(images) == 6  # the report's figures: trap quadrant, outcomes, ..., fragmentation
+
+
+@pytest.mark.slow
+def test_side_by_side_runs_both_variants(page):
+    at = page()
+    at.multiselect(key="policies").set_value(["random"]).run()
+    at.number_input(key="seeds").set_value(2).run()
+    variant = at.text_area(key="variant-b").value
+    assert "lock_core: false" in variant  # B starts as A with the core lock flipped
+    at.button(key="run-both").click().run()
+    start = time.monotonic()
+    while len(at.tabs[3].dataframe) < 2:  # each column shows its verdict table when finished
+        assert time.monotonic() - start < 300, _texts(at)
+        time.sleep(0.5)
+        at.run()
+    a, b = (t.value for t in at.tabs[3].dataframe)
+    assert list(a["policy"]) == list(b["policy"]) == ["random"]

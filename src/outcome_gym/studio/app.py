@@ -9,6 +9,7 @@ comparison is :mod:`.results`.
 from __future__ import annotations
 
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from outcome_gym.errors import OutcomeGymError
 from outcome_gym.policies import registry
 from outcome_gym.policies.spec import declared_parameters
 from outcome_gym.scenario.loading import bundled_scenarios
+from outcome_gym.scenario.schema import ElementKind
 from outcome_gym.studio import forms
 from outcome_gym.studio.draft import Checked, Drafts, check_text, source_text, studio_home
 from outcome_gym.studio.jobs import Job, Jobs, Request
@@ -30,6 +32,7 @@ name: my_rules
 default: {notify: schedule}
 rules: []
 """
+ELEMENT_KINDS = list(typing.get_args(ElementKind))
 HIDDEN_POLICIES = {"sb3"}  # needs a trained agent file: not something to pick from a list
 
 
@@ -127,7 +130,9 @@ def _table(name: str, title: str, prefix: str, data: dict[str, Any], checked: Ch
     rows = forms.rows(name, data)
     cols = [c for c, _ in forms.columns(name, data)]
     frame = pd.DataFrame(rows, columns=cols).astype(object)
-    edited = st.data_editor(frame, num_rows="dynamic", width="stretch",
+    config = {"kind": st.column_config.SelectboxColumn(options=ELEMENT_KINDS)} \
+        if name == "elements" else None
+    edited = st.data_editor(frame, num_rows="dynamic", width="stretch", column_config=config,
                             key=f"{name}-{st.session_state.rev}", hide_index=True)
     new_rows = edited.astype(object).where(edited.notna(), None).to_dict("records")
     if new_rows != frame.where(frame.notna(), None).to_dict("records"):

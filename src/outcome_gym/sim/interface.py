@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -91,6 +92,14 @@ class PolicyContext:
         """M."""
         return int(self.pushed_elements.shape[0])
 
+    @cached_property
+    def layout_allowed(self) -> np.ndarray:
+        """E bools: the element may be laid out (built once per context, read every step)."""
+        allowed = np.zeros(len(self.element_ids), dtype=bool)
+        allowed[self.layout_elements] = True
+        allowed.setflags(write=False)
+        return allowed
+
 
 @dataclass(frozen=True)
 class Observation:
@@ -161,8 +170,7 @@ def validate_action(
         raise ActionError(f"{policy} at step {step}: expected integer layout, got {lay.dtype}")
     if note.dtype != np.bool_:
         raise ActionError(f"{policy} at step {step}: expected boolean notify, got {note.dtype}")
-    allowed = np.zeros(len(ctx.element_ids), dtype=bool)
-    allowed[ctx.layout_elements] = True
+    allowed = ctx.layout_allowed
     in_range = (lay >= 0) & (lay < allowed.shape[0])
     ok = in_range & allowed[np.where(in_range, lay, 0)]
     if not ok.all():

@@ -91,3 +91,74 @@ def test_really_read_only_package(tmp_path):
     finally:
         for p in root.rglob("*"):
             p.chmod(p.stat().st_mode | 0o200)
+
+
+def _session_args(n: int, seed: int = 5):
+    """run_sessions arguments for n users of 6 elements, 4 slots, 2 goals, with layout memory."""
+    from dataclasses import replace as _replace
+
+    import numpy as np
+
+    from outcome_gym.scenario.schema import UserModel
+    from outcome_gym.sim.mechanisms import engagement
+    from outcome_gym.sim.params import params_of
+
+    rng = np.random.default_rng(seed)
+    um = params_of(UserModel(max_engagements=4)).choice
+    inp = engagement.SessionInputs(
+        layout=rng.integers(0, 6, (n, 4)).astype(np.int16),
+        susceptibility=rng.random(n).astype(np.float32),
+        goal_weight=rng.random(n).astype(np.float32),
+        habit=rng.random((n, 6)).astype(np.float32),
+        fatigue=(0.3 * rng.random(n)).astype(np.float32),
+        need=rng.random((n, 2)),
+        remaining=rng.random((n, 2)) * (rng.random((n, 2)) < 0.7),
+        attention_left=(30 * rng.random(n)).astype(np.float32),
+        residue=(0.2 * rng.random(n)).astype(np.float32),
+    )
+    inp = _replace(inp, expertise=rng.random((n, 4)), select_minutes=0.1 * rng.random((n, 4)))
+    appeal, cost = rng.normal(size=6), 0.5 + rng.random(6)
+    value = rng.random((6, 2)) * (rng.random((6, 2)) < 0.5)
+    u = rng.random((n, 2 + 2 * um.max_engagements))
+    return um, inp, appeal, cost, value, u
+
+
+def _fields(out):
+    import dataclasses
+
+    return {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
+
+
+def test_compiled_rounds_equal_the_plain_python_rounds(monkeypatch):
+    # the kernel is one function: compiled and interpreted it must give the same bits
+    import numpy as np
+
+    from outcome_gym.sim.mechanisms import engagement
+
+    args = _session_args(300)
+    compiled = _fields(engagement.run_sessions(*args))
+    monkeypatch.setattr(engagement.session_rounds, "_dispatcher",
+                        engagement.session_rounds.py_func)
+    plain = _fields(engagement.run_sessions(*args))
+    assert compiled["clicks"].sum() > 100  # sessions happened
+    for name, value in compiled.items():
+        assert np.array_equal(value, plain[name]), name
+
+
+def test_a_users_session_does_not_depend_on_the_other_users():
+    # per-user common random numbers: user i's row is the same alone or among 300 others
+    import numpy as np
+
+    from outcome_gym.sim.mechanisms import engagement
+    from outcome_gym.sim.mechanisms.engagement import SessionInputs, _rows
+
+    um, inp, appeal, cost, value, u = _session_args(300)
+    full = _fields(engagement.run_sessions(um, inp, appeal, cost, value, u))
+    for i in (0, 17, 299):
+        idx = np.array([i])
+        one = _fields(engagement.run_sessions(um, _rows(inp, idx), appeal, cost, value, u[idx]))
+        for name, value_one in one.items():
+            if name in ("position_clicks", "position_views"):
+                continue  # sums over users
+            assert np.array_equal(value_one[0], full[name][i]), (i, name)
+    assert isinstance(inp, SessionInputs)

@@ -42,6 +42,7 @@ serves no pending goal is a distraction and leaves residue like a distracting pi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -284,8 +285,9 @@ def session_rounds(  # the arrays are passed in and written in place
                     if remaining[i, g] > 0:
                         rel += need[i, g] * value[e, g]
                 util = base[i, k] + gu_weight[i] * rel
-                w[k] = np.exp(min(util, 50.0)) * disc[i, k]
-                w0[k] = np.exp(min(util - impulse[i, k], 50.0)) * disc[i, k]
+                # math.exp: the C library's exp, the same bits compiled or interpreted
+                w[k] = math.exp(min(util, 50.0)) * disc[i, k]
+                w0[k] = math.exp(min(util - impulse[i, k], 50.0)) * disc[i, k]
                 total += w[k]
                 total0 += w0[k]
             target = u[i, 1 + r] * (no_click + total)

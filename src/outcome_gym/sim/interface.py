@@ -50,8 +50,11 @@ class FrozenMap(Mapping[str, np.ndarray]):
 
 
 def frozen_map(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
-    """A read-only mapping of read-only arrays."""
-    return FrozenMap({k: readonly(np.asarray(v)) for k, v in d.items()})
+    """A read-only mapping of read-only arrays (arrays already read-only are kept as they are:
+    re-wrapping a record's metrics, as the product does every step, costs no new views).
+    """
+    return FrozenMap({k: v if isinstance(v, np.ndarray) and not v.flags.writeable
+                      else readonly(np.asarray(v)) for k, v in d.items()})
 
 
 @dataclass(frozen=True)

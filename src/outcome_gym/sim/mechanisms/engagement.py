@@ -237,9 +237,31 @@ def run_sessions(
     return out
 
 
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`session_rounds` now, on one user's inputs.
+
+    For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
+    first call's compilation would otherwise be counted as the step's.
+    """
+    one = SessionInputs(
+        layout=np.zeros((1, 1), dtype=np.int64), susceptibility=np.zeros(1),
+        goal_weight=np.zeros(1), habit=np.zeros((1, 1)), fatigue=np.zeros(1),
+        need=np.zeros((1, 1)), remaining=np.zeros((1, 1)), attention_left=np.ones(1),
+        residue=np.zeros(1))
+    um = ChoiceParams(no_click_mass=1.0, cascade_continue=0.5, position_exponent=0.0,
+                      habit_utility=0.0, goal_utility=0.0, fatigue_utility=0.0, residue=0.0,
+                      max_engagements=1, need_met_exit=0.0)
+    run_sessions(um, one, np.zeros(1), np.ones(1), np.zeros((1, 1)), np.full((1, 4), 0.5))
+
+
 def _f64(a: np.ndarray) -> np.ndarray:
-    """A C-contiguous float64 array (no copy when it already is one): one compiled signature."""
-    return np.ascontiguousarray(a, dtype=np.float64)
+    """A writable C-contiguous float64 array (no copy when it already is one).
+
+    numba compiles one version per argument type, and a read-only array (the world's ``value``
+    and ``cost``) is a different type: copying those few numbers keeps one compiled signature.
+    """
+    out = np.ascontiguousarray(a, dtype=np.float64)
+    return out if out.flags.writeable else out.copy()
 
 
 @compiled

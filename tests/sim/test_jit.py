@@ -185,3 +185,13 @@ def test_footprint_probe_does_not_count_the_compiler(tmp_path):
     assert proc.returncode == 0, proc.stderr
     cold, warm = json.loads(proc.stdout.strip().splitlines()[-1])
     assert cold == pytest.approx(warm, rel=0.05)
+
+
+def test_the_compiled_function_pickles_by_name():
+    # a model or a mechanism reference may cross to a worker process: it travels by name
+    import pickle
+
+    from outcome_gym.sim.mechanisms import engagement
+
+    engagement.compile_kernel()
+    assert pickle.loads(pickle.dumps(engagement.session_rounds)) is engagement.session_rounds

@@ -16,6 +16,7 @@ goes to ``$NUMBA_CACHE_DIR`` if set, else to ``$XDG_CACHE_HOME/outcome_gym/numba
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -88,5 +89,10 @@ class compiled:  # noqa: N801 - used as a decorator, like numba.njit
         return self.dispatcher(*args)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # pickled as the plain function's module-level name (workers compile or load their own)
-        return (getattr, (__import__(self.py_func.__module__, fromlist=["_"]), self.__name__))
+        # pickled by its module-level name (each process compiles or loads its own machine code)
+        return (_by_name, (self.py_func.__module__, self.__name__))
+
+
+def _by_name(module: str, name: str) -> Any:
+    """The module-level object ``module.name`` (how a :class:`compiled` function unpickles)."""
+    return getattr(importlib.import_module(module), name)

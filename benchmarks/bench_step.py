@@ -467,10 +467,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if baseline:
         print(f"\nBaseline: the package under {args.baseline_src}, same sizes, same run")
-        print(f"{'N':>10} {'this':>12} {'baseline':>12} {'ratio':>7}")
+        print(f"{'N':>10} {'this':>12} {'baseline':>12} {'ratio':>7}   {'per CPU-s:':>10} "
+              f"{'this':>10} {'baseline':>10} {'ratio':>7}")
         for n, r in baseline.items():
             v, b = user_steps_per_s(vec[n]), user_steps_per_s(r)
-            print(f"{n:>10,} {v:>12,.0f} {b:>12,.0f} {v / b:>6.2f}x")
+            vc, bc = (user_steps_per_s(vec[n], "window_cpu_s"),
+                      user_steps_per_s(r, "window_cpu_s"))
+            print(f"{n:>10,} {v:>12,.0f} {b:>12,.0f} {v / b:>6.2f}x   {'':>10} {vc:>10,.0f} "
+                  f"{bc:>10,.0f} {vc / bc:>6.2f}x")
         for n, r in ref.items():
             b = user_steps_per_s(baseline[n]) / user_steps_per_s(r)
             print(f"  baseline / per-agent at N = {n:,}: {b:.1f}x")

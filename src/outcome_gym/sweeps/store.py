@@ -382,7 +382,9 @@ def read_dataset(sweep_dir: str | Path) -> pd.DataFrame:
     path = Path(sweep_dir) / DATASET
     if not path.is_dir():
         raise ResultsError(f"{sweep_dir}: no {DATASET}/ folder (is this a finished sweep?)")
-    part = ds.partitioning(pa.schema([(k, pa.string()) for k in PARTITIONS]), flavor="hive")
+    # a sweep written before the policy partition has scenario=<name>/ folders only
+    keys = PARTITIONS if any(path.glob("*=*/*=*")) else PARTITIONS[:1]
+    part = ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
     try:
         table = ds.dataset(path, format="parquet", partitioning=part).to_table()
     except (OSError, ValueError, pa.ArrowException) as exc:

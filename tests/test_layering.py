@@ -32,7 +32,7 @@ LAYERS: list[set[str]] = [
     {"compare"},
     {"check", "studies", "sensitivity"},
     {"report"},
-    {"testing", "validation", "cli", "__main__"},
+    {"testing", "validation", "examples", "cli", "__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 ALLOWED = {("compare", "report")}

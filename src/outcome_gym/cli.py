@@ -672,6 +672,17 @@ def _sensitivity_lines(res: SensitivityResult) -> list[str]:
     return lines
 
 
+@app.command()
+@_bad_input_exits_2
+def examples(dest: Annotated[Path, typer.Argument(help="A new or empty folder.")],
+             overwrite: OverwriteOption = False) -> None:
+    """Copy the README's example files (designer worlds, CI contract, sweep, studies) to DEST."""
+    from outcome_gym.examples import copy_examples, next_steps
+
+    copy_examples(dest, overwrite=overwrite)
+    _echo_results(next_steps(dest))
+
+
 def main() -> None:
     """Entry point: run the app and turn any outcome-gym error into exit code 2."""
     try:

@@ -71,9 +71,36 @@ def test_workers_end_when_the_driver_is_killed(tmp_path):
     for p in alive:  # do not leave them behind if the test fails
         os.kill(p, signal.SIGKILL)
     assert not alive, f"workers {alive} outlived their driver"
+    # the resource tracker cleaned up after the driver without printing on the user's terminal
+    assert "leaked semaphore" not in (tmp_path / "driver.log").read_text()
     res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out),
                               "--resume", "-q"])
     assert res.exit_code == 0, res.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_killed_resource_tracker_leaves_the_terminal_clean(tmp_path):
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 8},
+                            policies=[{"policy": SLOW, "params": {"delay": 0.5}, "label": "slow"}])
+    out = tmp_path / "out"
+    log = (tmp_path / "driver.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "outcome_gym", "sweep", str(path), "--workers",
+                             "2", "--out", str(out), "-q"], cwd=ROOT, stdout=log, stderr=log)
+    deadline = time.monotonic() + 180
+    tracker = None
+    while tracker is None:
+        assert proc.poll() is None and time.monotonic() < deadline, \
+            (tmp_path / "driver.log").read_text()
+        tracker = next((p for p in _children(proc.pid) if b"resource_tracker" in
+                        (Path("/proc") / str(p) / "cmdline").read_bytes()), None)
+        time.sleep(0.05)
+    os.kill(tracker, signal.SIGKILL)
+    assert proc.wait(timeout=300) == 0
+    log.close()
+    time.sleep(1.0)  # a relaunched tracker would print after the driver ends
+    text = (tmp_path / "driver.log").read_text()
+    assert "Traceback" not in text and "leaked" not in text and "relaunching" not in text, text
 
 
 def test_a_full_disk_is_one_line_and_never_a_finished_run(tmp_path, monkeypatch):

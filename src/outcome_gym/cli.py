@@ -644,6 +644,11 @@ def _sensitivity_lines(res: SensitivityResult) -> list[str]:
     return lines
 
 
+from outcome_gym.story_cli import story as _story  # noqa: E402  (its own module: issue 21)
+
+app.command(name="story")(_bad_input_exits_2(_story))
+
+
 def main() -> None:
     """Entry point: run the app and turn any outcome-gym error into exit code 2."""
     try:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from outcome_gym._io import atomic_dir, atomic_write, claim_dir, dumps, json_ready
 from outcome_gym.report.figures import draw_all, png_img
+from outcome_gym.report.harm import harm_html, harm_markdown, story_figures
 from outcome_gym.report.style import PAGE_END, page_start
 from outcome_gym.report.tables import html_table, md_table
 
@@ -165,6 +166,7 @@ def render_markdown(cmp: Comparison, figures: dict[str, Path]) -> str:
             rows = _section_rows(cmp, label, family)
             if rows:
                 out += [f"### {title}", "", md_table(HEAD, rows, align=True), ""]
+        out += harm_markdown(cmp, label, figures)
     return "\n".join(out)
 
 
@@ -184,6 +186,8 @@ def render_html(cmp: Comparison, figures: dict[str, Path]) -> str:
     parts.append("</ul>")
     parts.append(html_table(VERDICTS_HEAD, _verdict_table_rows(cmp)))
     for name, path in figures.items():
+        if name.startswith("story-"):  # shown in its policy's "Who is harmed" section
+            continue
         parts.append(f"<h3>{html.escape(name)}</h3>" + png_img(path, name))
     for label in cmp.stats:
         parts.append(f"<h2>{html.escape(label)} vs {html.escape(cmp.reference)}</h2>"
@@ -194,6 +198,7 @@ def render_html(cmp: Comparison, figures: dict[str, Path]) -> str:
             rows = _section_rows(cmp, label, family)
             if rows:
                 parts.append(f"<h3>{html.escape(title)}</h3>" + html_table(HEAD, rows))
+        parts.append(harm_html(cmp, label, figures))
     parts.append(PAGE_END)
     return "\n".join(parts)
 
@@ -212,6 +217,7 @@ def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path
     claim_dir(out, "compare", overwrite=overwrite)
     with atomic_dir(out / "figures", "report figures", kind="figures", overwrite=True) as tmp:
         drawn = draw_all(cmp, tmp)
+        drawn.update(story_figures(cmp, tmp))
     figures = {name: out / "figures" / path.name for name, path in drawn.items()}
     summary = cmp.summary()
     summary["headline"] = headline_lines(cmp)

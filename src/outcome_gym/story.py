@@ -280,7 +280,7 @@ def tell(scenario: Scenario | str | Path, policy: str | PolicySpec, reference: s
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     n = sc.population.size
     if not 0 <= int(user) < n:
-        raise InputError(f"user {user} does not exist: expected 0..{n - 1}")
+        raise InputError.one(f"user {user} does not exist: expected 0..{n - 1}")
     pol, ref = parse_policy(policy), parse_policy(reference)
     tr_ref, res = _replay(sc, ref, seed, int(user), guardrails)
     tr_pol, _ = _replay(sc, pol, seed, int(user), guardrails)
@@ -334,7 +334,8 @@ def read_source(folder: str | Path) -> Source:
                    for r in runs.itertuples()}
         first = next(iter(folders.values()), None)
         if first is None or not (first / "manifest.json").is_file():
-            raise InputError(f"{path} is a comparison without its runs (runs/ was not kept)")
+            raise InputError.one(
+                f"{path} is a comparison without its runs (runs/ was not kept)")
         m = _manifest(first)
         specs = [PolicySpec(policy=p["name"], params=p["params"] or {}, label=p["label"])
                  for p in summary["policies"]]
@@ -349,7 +350,7 @@ def read_source(folder: str | Path) -> Source:
         return Source(validate_scenario(m["scenario"]), PolicySpec(policy="static"), [pol],
                       [int(m["seed"])], {(pol.display, int(m["seed"])): path},
                       (m.get("guardrails") or {}).get("config"))
-    raise InputError(f"{path} is not a run or compare output (expected manifest.json or "
+    raise InputError.one(f"{path} is not a run or compare output (expected manifest.json or "
                      "runs.csv and summary.json in it)")
 
 
@@ -362,9 +363,8 @@ def spec_metric(scenario: Scenario, name: str) -> str:
     names = [o.id for o in scenario.outcomes] + ["engagement"]
     if name not in names:
         close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise InputError(f"no outcome spec '{name}' in {scenario.name} (specs: "
-                         f"{', '.join(names)}){hint}")
+        raise InputError.one(f"no outcome spec '{name}' in {scenario.name} (specs: "
+                             f"{', '.join(names)})", suggestion=close[0] if close else None)
     return "engagement.index" if name == "engagement" else f"outcome.{name}"
 
 
@@ -384,7 +384,7 @@ def most_harmed(values: pd.DataFrame, reference: str, label: str, metric: str,
         if best is None or signed[i] < best[0]:
             best = (float(signed[i]), int(seed), int(ref["user"].iloc[i]), float(d[i]))
     if best is None:
-        raise InputError(f"no per-user values of '{label}'")
+        raise InputError.one(f"no per-user values of '{label}'")
     return best[1], best[2], best[3]
 
 
@@ -439,17 +439,18 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
     label = policy or labels[0]
     if label not in labels:
         close = difflib.get_close_matches(label, labels, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise InputError(f"no policy '{label}' in {folder} (policies: {', '.join(labels)}){hint}")
+        raise InputError.one(f"no policy '{label}' in {folder} (policies: {', '.join(labels)})",
+                             suggestion=close[0] if close else None)
     if seed is not None and seed not in src.seeds:
-        raise InputError(f"seed {seed} is not one of {folder}'s seeds ({src.seeds})")
+        raise InputError.one(f"seed {seed} is not one of {folder}'s seeds ({src.seeds})")
     pol = next(p for p in src.policies if p.display == label)
     sc = src.scenario
     if (user is None) == (most_harmed_spec is None):
-        raise InputError("expected exactly one of --user and --most-harmed")
+        raise InputError.one("expected exactly one of --user and --most-harmed")
     if user is not None:
         if not 0 <= user < sc.population.size:
-            raise InputError(f"user {user} does not exist: expected 0..{sc.population.size - 1}")
+            raise InputError.one(
+                f"user {user} does not exist: expected 0..{sc.population.size - 1}")
         return tell(sc, pol, src.reference, seed=seed if seed is not None else src.seeds[0],
                     user=user, guardrails=src.guardrails)
     metric = spec_metric(sc, str(most_harmed_spec))

@@ -258,8 +258,11 @@ def _summary(ref: Timeline, pol: Timeline, user: int, events: list[tuple[int, st
     return lines
 
 
-def _replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int, guardrails: Any,
-            runner_fn: Any = None) -> tuple[_Tracker, Any]:
+def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
+           guardrails: Any = None) -> tuple[Timeline, dict[str, Any]]:
+    """One side of a story: the run of ``spec`` on ``seed`` followed for ``user``; its timeline
+    and the user's row of the run's users table (a module-level function: pools can run it).
+    """
     from outcome_gym.policies import make as make_policy
     from outcome_gym.runner import run
 
@@ -267,12 +270,41 @@ def _replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int, guardrai
     res = run(scenario, make_policy(spec.policy, **dict(spec.params)), seed,
               guardrails=guardrails, before_act=tr)
     tr.finish()
-    return tr, res
+    row = res.users.iloc[user].to_dict()
+    return _timeline(spec.display, tr, tr.model.world.element_ids), row
+
+
+def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any]],
+             workers: int) -> list[tuple[Timeline, dict[str, Any]]]:
+    """Every replay, in a process pool when ``workers`` > 1 (a story's two sides are independent
+    runs, so they take the wall time of one run with two workers).
+    """
+    if workers <= 1 or len(tasks) < 2:
+        return [replay(*t) for t in tasks]
+    from concurrent.futures import ProcessPoolExecutor
+
+    from outcome_gym._pool import worker_context
+
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=worker_context()) as pool:
+        return list(pool.map(replay, *zip(*tasks, strict=True)))
+
+
+def _story(scenario: Scenario, seed: int, user: int, ref: tuple[Timeline, dict[str, Any]],
+           pol: tuple[Timeline, dict[str, Any]]) -> Story:
+    (a, row), (b, _) = ref, pol
+    events = _events(a, b)
+    traits = {k: float(row[k]) for k in ("attention_budget", "susceptibility", "goal_weight",
+                                         "trust_start", "devices") if k in row}
+    return Story(scenario=scenario.name, seed=int(seed), user=int(user),
+                 segment=str(row["segment"]), traits=traits, reference=a, policy=b,
+                 events=events, summary=_summary(a, b, int(user), events))
 
 
 def tell(scenario: Scenario | str | Path, policy: str | PolicySpec, reference: str | PolicySpec
-         = "static", *, seed: int = 0, user: int = 0, guardrails: Any = None) -> Story:
-    """Replay ``user`` on ``seed`` under ``reference`` and ``policy`` (see module doc).
+         = "static", *, seed: int = 0, user: int = 0, guardrails: Any = None,
+         workers: int = 1) -> Story:
+    """Replay ``user`` on ``seed`` under ``reference`` and ``policy`` (see module doc);
+    ``workers`` > 1 replays the two sides in parallel.
 
     Raises:
         InputError: ``user`` is not a user of the scenario (the valid range is named).
@@ -282,17 +314,9 @@ def tell(scenario: Scenario | str | Path, policy: str | PolicySpec, reference: s
     if not 0 <= int(user) < n:
         raise InputError.one(f"user {user} does not exist: expected 0..{n - 1}")
     pol, ref = parse_policy(policy), parse_policy(reference)
-    tr_ref, res = _replay(sc, ref, seed, int(user), guardrails)
-    tr_pol, _ = _replay(sc, pol, seed, int(user), guardrails)
-    ids = tr_ref.model.world.element_ids
-    a, b = _timeline(ref.display, tr_ref, ids), _timeline(pol.display, tr_pol, ids)
-    events = _events(a, b)
-    row = res.users.iloc[int(user)]
-    traits = {k: float(row[k]) for k in ("attention_budget", "susceptibility", "goal_weight",
-                                         "trust_start", "devices") if k in row}
-    return Story(scenario=sc.name, seed=int(seed), user=int(user), segment=str(row["segment"]),
-                 traits=traits, reference=a, policy=b, events=events,
-                 summary=_summary(a, b, int(user), events))
+    a, b = _replays([(sc, ref, int(seed), int(user), guardrails),
+                     (sc, pol, int(seed), int(user), guardrails)], workers)
+    return _story(sc, int(seed), int(user), a, b)
 
 
 # --- from a run or compare folder ---------------------------------------------------------------
@@ -394,7 +418,7 @@ def _direction(scenario: Scenario, metric: str) -> str:
     return next((t.direction for t in targets(scenario)[0] if t.metric == metric), "increase")
 
 
-def most_harmed_stories(cmp: Any, guardrails: Any = None) -> dict[str, Story]:
+def most_harmed_stories(cmp: Any, guardrails: Any = None, workers: int = 1) -> dict[str, Story]:
     """Per policy of a comparison: the story of its most harmed user of the primary outcome
     (the scenario's first primary spec; engagement when it has none).
     """
@@ -405,18 +429,18 @@ def most_harmed_stories(cmp: Any, guardrails: Any = None) -> dict[str, Story]:
     if cmp.users.empty or metric not in cmp.users:
         return {}
     specs = {s.display: s for s in cmp.policies}
-    out = {}
-    for label in cmp.stats:
-        seed, user, _ = most_harmed(cmp.users, cmp.reference, label, metric,
-                                    _direction(cmp.scenario, metric))
-        out[label] = tell(cmp.scenario, specs[label], specs[cmp.reference], seed=seed, user=user,
-                          guardrails=guardrails)
-    return out
+    who = {label: most_harmed(cmp.users, cmp.reference, label, metric,
+                              _direction(cmp.scenario, metric))[:2] for label in cmp.stats}
+    tasks = [(cmp.scenario, specs[side], seed, user, guardrails)
+             for label, (seed, user) in who.items() for side in (cmp.reference, label)]
+    done = _replays(tasks, workers)
+    return {label: _story(cmp.scenario, seed, user, done[2 * i], done[2 * i + 1])
+            for i, (label, (seed, user)) in enumerate(who.items())}
 
 
 def story_from_dir(folder: str | Path, *, user: int | None = None,
                    most_harmed_spec: str | None = None, policy: str | None = None,
-                   seed: int | None = None) -> Story:
+                   seed: int | None = None, workers: int = 1) -> Story:
     """A story from a compare output or run folder (``outcome-gym story``).
 
     Args:
@@ -427,6 +451,7 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
         policy: The policy's label (default: the first compared policy).
         seed: The seed (default: the first; with ``most_harmed_spec``, the search is limited to
             it when given).
+        workers: Replay the two sides in parallel when > 1.
 
     Raises:
         InputError: Not a run or compare folder, an unknown policy, seed, user or spec.
@@ -452,7 +477,7 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
             raise InputError.one(
                 f"user {user} does not exist: expected 0..{sc.population.size - 1}")
         return tell(sc, pol, src.reference, seed=seed if seed is not None else src.seeds[0],
-                    user=user, guardrails=src.guardrails)
+                    user=user, guardrails=src.guardrails, workers=workers)
     metric = spec_metric(sc, str(most_harmed_spec))
     seeds = [seed] if seed is not None else src.seeds
     rows = []
@@ -471,8 +496,8 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
                                             src.reference.display, label, metric,
                                             _direction(sc, metric))
     return tell(sc, pol, src.reference, seed=found_seed, user=found_user,
-                guardrails=src.guardrails)
+                guardrails=src.guardrails, workers=workers)
 
 
 __all__ = ["Source", "Story", "Timeline", "most_harmed", "most_harmed_stories", "read_source",
-           "spec_metric", "story_from_dir", "tell"]
+           "replay", "spec_metric", "story_from_dir", "tell"]

@@ -351,7 +351,8 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
     if story if story is not None else out_path is not None:
         from outcome_gym.story import most_harmed_stories
 
-        cmp.stories = most_harmed_stories(cmp, guardrails=guardrails, workers=workers)
+        # in this process: starting worker processes costs more than two runs of a usual world
+        cmp.stories = most_harmed_stories(cmp, guardrails=guardrails)
     if out_path is not None:
         cmp.write(out_path, overwrite=True)
     return cmp

@@ -276,8 +276,8 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
 
 def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any]],
              workers: int) -> list[tuple[Timeline, dict[str, Any]]]:
-    """Every replay, in a process pool when ``workers`` > 1 (a story's two sides are independent
-    runs, so they take the wall time of one run with two workers).
+    """Every replay, in a process pool when ``workers`` > 1 (the sides are independent runs;
+    worth it only when a run takes much longer than starting a worker process, seconds).
     """
     if workers <= 1 or len(tasks) < 2:
         return [replay(*t) for t in tasks]

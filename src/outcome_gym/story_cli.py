@@ -28,19 +28,18 @@ def story(
     = None,
     json_out: Annotated[bool, typer.Option(
         "--json", help="Print one JSON document on stdout (docs/json.md).")] = False,
-    workers: Annotated[int | None, typer.Option(
-        min=1, help="Processes for the two replays (default: the CPUs available; 1 runs them "
-                    "in this process).", show_default=False)] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Processes for the two replays (1: both in this process, the faster choice "
+                    "unless a run takes much longer than starting a worker).")] = 1,
 ) -> None:
     """Replay one user under the reference and the policy: day by day, events, a summary."""
     from outcome_gym._io import check_out_dir, claim_dir
-    from outcome_gym._pool import default_workers
     from outcome_gym.story import story_from_dir
 
     if out is not None:
         check_out_dir(out, "story", overwrite=True)  # refused before the replay
     st = story_from_dir(folder, user=user, most_harmed_spec=most_harmed, policy=policy,
-                        seed=seed, workers=default_workers() if workers is None else workers)
+                        seed=seed, workers=workers)
     if out is not None:
         claim_dir(out, "story", overwrite=True)
         st.write(out)

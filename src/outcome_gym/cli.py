@@ -683,6 +683,11 @@ def examples(dest: Annotated[Path, typer.Argument(help="A new or empty folder.")
     _echo_results(next_steps(dest))
 
 
+from outcome_gym.story_cli import story as _story  # noqa: E402  (its own module: issue 21)
+
+app.command(name="story")(_bad_input_exits_2(_story))
+
+
 def main() -> None:
     """Entry point: run the app and turn any outcome-gym error into exit code 2."""
     try:

@@ -10,6 +10,7 @@ from markdown_it import MarkdownIt
 
 from outcome_gym._io import atomic_dir, atomic_write, claim_dir, dumps, json_ready
 from outcome_gym.report.figures import draw_all
+from outcome_gym.report.harm import harm_markdown, story_figures
 from outcome_gym.report.style import PAGE_END, page_start
 from outcome_gym.report.tables import md_table
 
@@ -169,6 +170,7 @@ def render_markdown(cmp: Comparison, figures: dict[str, Path]) -> str:
             rows = _section_rows(cmp, label, family)
             if rows:
                 out += [f"### {title}", "", md_table(HEAD, rows, align=True), ""]
+        out += harm_markdown(cmp, label, figures)
     return "\n".join(out)
 
 
@@ -233,6 +235,7 @@ def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path
     claim_dir(out, "compare", overwrite=overwrite)
     with atomic_dir(out / "figures", "report figures", kind="figures", overwrite=True) as tmp:
         drawn = draw_all(cmp, tmp)
+        drawn.update(story_figures(cmp, tmp))
     figures = {name: out / "figures" / path.name for name, path in drawn.items()}
     summary = cmp.summary()
     summary["headline"] = headline_lines(cmp)

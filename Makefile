@@ -49,8 +49,11 @@ test-slow: $(STAMP_EXTRAS)  ## the slower statistical, end-to-end, training and 
 
 test-all: test test-slow
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_step.py
+# BASELINE=<dir>/src also times another copy of the package (e.g. the plain-numpy step) in the
+# same run; docs/performance.md explains every figure.
+bench: $(STAMP)  ## step speed and memory (1e3 .. 1e6, vs the per-agent reference) and env steps/s
+	$(BIN)/python benchmarks/bench_step.py $(if $(BASELINE),--baseline-src $(BASELINE))
+	$(BIN)/python benchmarks/bench_env.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist src/*.egg-info

@@ -11,10 +11,13 @@ workers=2)``, and nothing depends on the process-wide start method.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing as mp
 import os
 import sys
+import threading
 import types
+import warnings
 from collections.abc import Iterator
 from multiprocessing import context as mp_context
 from typing import Any, TypeVar
@@ -73,5 +76,53 @@ else:  # pragma: no cover - Windows spawns through another Popen; keep its plain
 
 
 def worker_context() -> Any:
-    """The multiprocessing context of every pool: spawn, without re-importing ``__main__``."""
+    """The multiprocessing context of every pool: spawn, without re-importing ``__main__``.
+
+    Its resource tracker is started quiet (:func:`quiet_resource_tracker`).
+    """
+    quiet_resource_tracker()
     return _CONTEXT
+
+
+_QUIET_LOCK = threading.Lock()
+
+
+def quiet_resource_tracker() -> None:
+    """Launch multiprocessing's resource tracker with its stderr on the null device.
+
+    The tracker is a helper process that outlives a killed driver to unlink the pool's
+    semaphores. It does that job either way; what it also does is print "There appear to be N
+    leaked semaphore objects" (or, after a relaunch, ``KeyError`` tracebacks) onto the user's
+    terminal after the prompt has returned. Every launch, the first and any relaunch, goes through
+    here once this has run: the tracker inherits file descriptor 2, so it is pointed at the null
+    device for the moment of the spawn and restored at once. Idempotent; POSIX only.
+    """
+    if sys.platform == "win32":  # pragma: no cover - no resource tracker on Windows
+        return
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    # a relaunch is quiet and complete (the tracker re-registers nothing we still hold): the
+    # driver's own "relaunching, some resources might leak" would only alarm
+    warnings.filterwarnings("ignore", message="resource_tracker: process died unexpectedly")
+    with _QUIET_LOCK:
+        if getattr(tracker.ensure_running, "_outcome_gym_quiet", False):
+            return
+        launch = functools.partial(_launch_quietly, tracker.ensure_running)
+        launch._outcome_gym_quiet = True  # type: ignore[attr-defined]
+        tracker.ensure_running = launch  # this instance only: register/unregister call it
+
+
+def _launch_quietly(ensure_running: Any) -> None:
+    """``ensure_running`` with file descriptor 2 on the null device while it may spawn."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)

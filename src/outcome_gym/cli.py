@@ -693,6 +693,22 @@ def studio(
     raise typer.Exit(launch(scenario, workdir=workdir, port=port, address=address))
 
 
+@app.command()
+@_bad_input_exits_2
+def examples(dest: Annotated[Path, typer.Argument(help="A new or empty folder.")],
+             overwrite: OverwriteOption = False) -> None:
+    """Copy the README's example files (designer worlds, CI contract, sweep, studies) to DEST."""
+    from outcome_gym.examples import copy_examples, next_steps
+
+    copy_examples(dest, overwrite=overwrite)
+    _echo_results(next_steps(dest))
+
+
+from outcome_gym.story_cli import story as _story  # noqa: E402  (its own module: issue 21)
+
+app.command(name="story")(_bad_input_exits_2(_story))
+
+
 def main() -> None:
     """Entry point: run the app and turn any outcome-gym error into exit code 2."""
     try:

@@ -22,14 +22,17 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
 
 from outcome_gym._io import claim_dir
+from outcome_gym.analysis import placebo as placebo_run
+from outcome_gym.analysis.harm_rules import HarmRule, harm_rules
 from outcome_gym.analysis.paired import daily_series, paired_analysis
+from outcome_gym.analysis.per_user import UserEffects, user_effects, user_values
 from outcome_gym.analysis.stats import PairedStat
 from outcome_gym.analysis.verdict import Verdict
 from outcome_gym.errors import PolicyError, SimulationError
@@ -40,6 +43,10 @@ from outcome_gym.sweeps import RunTask, execute, read_summary, read_table
 
 TABLES = ("steps", "users", "positions", "elements")
 """What a run folder under ``out/runs`` keeps: every table, as ``outcome-gym run --out`` writes."""
+
+PLACEBO_SEEDS = 4
+"""Seeds the placebo runs on when a report is written (the first ones; docs/who-is-harmed.md):
+each seed's noise floor is already a share over thousands of users, so a few seeds pin it."""
 
 
 class PlannedRun(NamedTuple):
@@ -66,6 +73,12 @@ class Comparison:
         verdicts: Policy label -> verdict.
         info: Metric -> what it measures.
         out: The report folder, when written.
+        users: Per-user values of every run (:func:`~outcome_gym.analysis.per_user.user_values`
+            with ``policy`` and ``seed``), the placebo's among them.
+        harm: Per-user paired effects (docs/who-is-harmed.md).
+        rules: Policy label -> the harm rules that held on held-apart seeds (at most three).
+        stories: Policy label -> the story of its most harmed user of the primary outcome
+            (:class:`~outcome_gym.story.Story`), when one was told.
     """
 
     scenario: Scenario
@@ -78,6 +91,10 @@ class Comparison:
     verdicts: dict[str, Verdict]
     info: dict[str, MetricInfo]
     out: Path | None = None
+    users: pd.DataFrame = field(default_factory=pd.DataFrame)
+    harm: UserEffects | None = None
+    rules: dict[str, list[HarmRule]] = field(default_factory=dict)
+    stories: dict[str, Any] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[str]:
@@ -122,7 +139,16 @@ class Comparison:
                       for label, g in self.runs.groupby("policy", sort=False)},
             "metrics": {m: i.__dict__ for m, i in self.info.items()},
             "warnings": self.warnings,
+            "who_is_harmed": self.who_is_harmed(),
         }
+
+    def who_is_harmed(self) -> dict[str, Any] | None:
+        """The per-user effects, the harm rules and the stories told (JSON-ready; docs/json.md)."""
+        if self.harm is None:
+            return None
+        return {**self.harm.as_dict(),
+                "rules": {p: [r.as_dict() for r in rs] for p, rs in self.rules.items()},
+                "stories": {p: s.as_dict() for p, s in self.stories.items()}}
 
     def headline(self) -> list[str]:
         """Plain-language one-liners, one per compared policy."""
@@ -173,12 +199,22 @@ def comparison_inputs(scenario: Scenario | str | Path, policies: list[str | Poli
 
 
 def plan_runs(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
-              keep: tuple[str, ...] = ("steps",), guardrails: Any = None) -> list[PlannedRun]:
-    """Every policy on every seed, seed by seed (so policies advance together on a progress bar)."""
-    return [PlannedRun(spec.display, seed,
-                       RunTask.make(scenario, spec, seed, keep=keep, guardrails=guardrails,
-                                    info={"compare": scenario.name, "label": spec.display}))
-            for seed in seeds for spec in specs]
+              keep: tuple[str, ...] = ("steps", "users"), guardrails: Any = None,
+              placebo: PolicySpec | None = None, placebo_seeds: int = 0) -> list[PlannedRun]:
+    """Every policy on every seed, seed by seed (so policies advance together on a progress bar);
+    then the placebo of ``placebo`` (the reference) on the first ``placebo_seeds`` seeds.
+    """
+    planned = [PlannedRun(spec.display, seed,
+                          RunTask.make(scenario, spec, seed, keep=keep, guardrails=guardrails,
+                                       info={"compare": scenario.name, "label": spec.display}))
+               for seed in seeds for spec in specs]
+    if placebo is not None:
+        planned += [PlannedRun(placebo_run.LABEL, seed, RunTask.make(
+            scenario, placebo, seed, keep=keep, guardrails=guardrails,
+            runner=placebo_run.RUNNER, info={"compare": scenario.name,
+                                             "label": placebo_run.LABEL}))
+            for seed in seeds[:placebo_seeds]]
+    return planned
 
 
 @contextlib.contextmanager
@@ -206,37 +242,67 @@ def _raise_failures(planned: list[PlannedRun], statuses: list[dict[str, Any]], r
         f"{status['error']}{where}")
 
 
-def read_runs(scenario: Scenario, planned: list[PlannedRun], order: list[str],
-              runs_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The runs table and the daily series, read back from the run folders.
+class RunsRead(NamedTuple):
+    """What a comparison reads back from its run folders."""
 
-    Rows are ordered by policy (in ``order``), then seed, whatever order the runs finished in.
+    runs: pd.DataFrame
+    daily: pd.DataFrame
+    users: pd.DataFrame
+
+
+def read_runs(scenario: Scenario, planned: list[PlannedRun], order: list[str],
+              runs_dir: Path) -> RunsRead:
+    """The runs table, the daily series and the per-user values, read back from the run folders.
+
+    Rows are ordered by policy (in ``order``), then seed, whatever order the runs finished in;
+    the placebo's runs give per-user values only. Per-user values need the ``users`` table (empty
+    when the runs did not keep it).
     """
     rank = {label: i for i, label in enumerate(order)}
-    rows, days = [], []
+    rank[placebo_run.LABEL] = len(order)
+    rows, days, users = [], [], []
     for p in sorted(planned, key=lambda p: (rank[p.label], p.seed)):
         folder = runs_dir / p.task.run_id
+        if "users" in p.task.keep:
+            users.append(user_values(scenario, read_table(folder, "users"))
+                         .assign(policy=p.label, seed=p.seed))
+        if p.label == placebo_run.LABEL:
+            continue
         metrics = flatten(scenario, read_summary(folder))
         rows.append({"policy": p.label, "seed": p.seed, "run_id": p.task.run_id, **metrics})
         daily = daily_series(read_table(folder, "steps"), scenario.population.size)
         days.append(daily.assign(policy=p.label, seed=p.seed))
-    return pd.DataFrame(rows), pd.concat(days, ignore_index=True)
+    return RunsRead(pd.DataFrame(rows), pd.concat(days, ignore_index=True),
+                    pd.concat(users, ignore_index=True) if users else pd.DataFrame())
 
 
 def assemble(scenario: Scenario, specs: list[PolicySpec], reference: str, seeds: list[int],
-             runs: pd.DataFrame, daily: pd.DataFrame | None = None) -> Comparison:
-    """A :class:`Comparison` from a runs table (the paired analysis of every policy)."""
-    result = paired_analysis(scenario, [s.display for s in specs], reference, seeds, runs)
-    return Comparison(scenario=scenario, policies=specs, reference=reference, seeds=seeds,
-                      runs=runs, daily=daily if daily is not None else pd.DataFrame(),
-                      stats=result.stats, verdicts=result.verdicts, info=result.info)
+             runs: pd.DataFrame, daily: pd.DataFrame | None = None,
+             users: pd.DataFrame | None = None) -> Comparison:
+    """A :class:`Comparison` from a runs table (the paired analysis of every policy) and, given
+    per-user values, the per-user effects and harm rules.
+    """
+    labels = [s.display for s in specs]
+    result = paired_analysis(scenario, labels, reference, seeds, runs)
+    cmp = Comparison(scenario=scenario, policies=specs, reference=reference, seeds=seeds,
+                     runs=runs, daily=daily if daily is not None else pd.DataFrame(),
+                     stats=result.stats, verdicts=result.verdicts, info=result.info)
+    if users is not None and not users.empty:
+        has_placebo = bool((users["policy"] == placebo_run.LABEL).any())
+        cmp.users = users
+        cmp.harm = user_effects(scenario, users, labels, reference, seeds,
+                                placebo=placebo_run.LABEL if has_placebo else None)
+        cmp.rules = harm_rules(users, labels, reference, cmp.harm.targets, seeds,
+                               scenario.verdict.user_margin)
+    return cmp
 
 
 def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
             reference: str | None = None, seeds: int | list[int] = 20, *, workers: int = 1,
             out: str | Path | None = None, guardrails: Any = None, first_seed: int = 0,
             progress: bool = False, backend: str = "local",
-            address: str | None = None, overwrite: bool = False) -> Comparison:
+            address: str | None = None, overwrite: bool = False,
+            placebo_seeds: int | None = None, story: bool | None = None) -> Comparison:
     """Run every policy on the same seeds and compare each against the reference.
 
     Args:
@@ -254,6 +320,10 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
         overwrite: Replace an earlier comparison in ``out`` (its finished runs are reused);
             without it such a folder is refused, as is a non-empty folder outcome-gym did not
             write.
+        placebo_seeds: Seeds the placebo runs on (docs/who-is-harmed.md; default
+            :data:`PLACEBO_SEEDS` when a report is written to ``out``, else 0).
+        story: Replay the most harmed user of the primary outcome for each policy (two runs
+            each; default: when a report is written to ``out``).
 
     Raises:
         ResultsError: ``out`` may not be written (checked before any run).
@@ -268,11 +338,21 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         claim_dir(out_path, "compare", overwrite=overwrite)
-    runs, daily = run_all(sc, specs, seed_list, out=out_path, workers=workers,
-                          guardrails=guardrails, progress=progress, backend=backend,
-                          address=address)
-    cmp = assemble(sc, specs, reference, seed_list, runs, daily)
+    n_placebo = (PLACEBO_SEEDS if out_path is not None else 0) if placebo_seeds is None \
+        else placebo_seeds
+    if n_placebo < 0:
+        raise PolicyError(f"expected placebo_seeds >= 0, got {n_placebo}")
+    ref_spec = next(s for s in specs if s.display == reference)
+    read = _run_all(sc, specs, seed_list, out=out_path, workers=workers, guardrails=guardrails,
+                    progress=progress, backend=backend, address=address,
+                    placebo=ref_spec if n_placebo else None, placebo_seeds=n_placebo)
+    cmp = assemble(sc, specs, reference, seed_list, read.runs, read.daily, read.users)
     cmp.out = out_path
+    if story if story is not None else out_path is not None:
+        from outcome_gym.story import most_harmed_stories
+
+        # in this process: starting worker processes costs more than two runs of a usual world
+        cmp.stories = most_harmed_stories(cmp, guardrails=guardrails)
     if out_path is not None:
         cmp.write(out_path, overwrite=True)
     return cmp
@@ -299,8 +379,19 @@ def run_all(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
         PolicyError: A run whose policy failed.
         SimulationError: A run failed otherwise.
     """
+    read = _run_all(scenario, specs, seeds, out=out, workers=workers, guardrails=guardrails,
+                    progress=progress, backend=backend, address=address)
+    return read.runs, read.daily
+
+
+def _run_all(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
+             out: Path | None = None, workers: int = 1, guardrails: Any = None,
+             progress: bool = False, backend: str = "local", address: str | None = None,
+             placebo: PolicySpec | None = None, placebo_seeds: int = 0) -> RunsRead:
+    """:func:`run_all` with the per-user values, and the placebo runs when asked."""
     planned = plan_runs(scenario, specs, seeds, guardrails=guardrails,
-                        keep=TABLES if out is not None else ("steps",))
+                        keep=TABLES if out is not None else ("steps", "users"),
+                        placebo=placebo, placebo_seeds=placebo_seeds)
     with _runs_dir(out) as runs_dir:
         statuses = execute([p.task for p in planned], runs_dir, workers=workers, backend=backend,
                            address=address, progress=progress, desc="compare")
@@ -308,4 +399,5 @@ def run_all(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
         return read_runs(scenario, planned, [s.display for s in specs], runs_dir)
 
 
-__all__ = ["Comparison", "PlannedRun", "assemble", "compare", "plan_runs", "read_runs", "run_all"]
+__all__ = ["PLACEBO_SEEDS", "Comparison", "PlannedRun", "RunsRead", "assemble", "compare",
+           "plan_runs", "read_runs", "run_all"]

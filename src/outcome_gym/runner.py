@@ -108,6 +108,7 @@ def run(
                       guardrail_mode=guardrail_mode)  # type: ignore[arg-type]
     model, guard = product.model, product.guardrails
     pol.reset(model.context, model.streams.policy_seed())
+    start = start_traits(model)  # before the first step changes any state
     collector = StepCollector(model.world.segment_ids, model.world.element_ids)
     bar = progress_bar(total=model.world.n_steps, enabled=progress, unit="step",
                        desc=f"{scenario.name}/{name}/seed {seed}", leave=False)
@@ -123,6 +124,7 @@ def run(
     steps = collector.steps_table()
     users = pd.DataFrame(model.user_state())
     users["segment"] = pd.Categorical(users["segment"], categories=list(model.world.segment_ids))
+    users = users.assign(**start)
     return RunResult(
         steps=steps,
         users=users,
@@ -134,6 +136,19 @@ def run(
             {"mode": guard.mode, "config": guard.config.model_dump(mode="json")},
         ),
     )
+
+
+START_TRAITS = {"trust_start": "trust", "session_propensity": "propensity",
+                "habit_rate": "habit_rate", "churn_sensitivity": "churn_sensitivity",
+                "avail_scale": "avail_scale"}
+"""Users-table column -> population array read before the first step: the traits the 'who is
+harmed' rules split on (docs/who-is-harmed.md) that the final state does not keep."""
+
+
+def start_traits(model: SimulationModel) -> dict[str, Any]:
+    """Each user's traits and starting state as the run began (float64 copies)."""
+    return {col: getattr(model.pop, attr).astype("float64")
+            for col, attr in START_TRAITS.items()}
 
 
 def _act(policy: Any, name: str, obs: Any, step: int) -> Any:

@@ -62,7 +62,8 @@ def test_report_numbers_match_summary_and_tables(cmp_small):
     for v in summary["verdicts"].values():
         assert f"{v['verdict']} (rule {v['rule']}: " in md
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 6 and "<img" in html  # every figure
+    # every figure: the six of the report and one story per compared policy (who is harmed)
+    assert html.count("data:image/png;base64,") == 6 + 2 and "<img" in html
     assert not re.search(r"src=['\"](?!data:)", html)  # self-contained: no external files
     for name in ("trap_quadrant", "engagement", "timeseries", "outcomes", "fragmentation",
                  "attention"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -190,3 +191,35 @@ def test_a_contract_reads_a_rules_file_from_its_own_folder(tmp_path):
     report = run_contract(contract, base)  # run from any working directory
     assert [s.display for s in report.comparisons["tiny"].policies] == ["reference", "candidate"]
     assert report.comparisons["tiny"].policies[1].params["rules"]["name"] == "midweek_alerts"
+
+
+def test_share_worse_off_clause(tmp_path):
+    """'share of <segment> worse off on <spec> <= X' (docs/who-is-harmed.md): judged on the 95%
+    interval across seeds, like every bound on a rate."""
+    c, base = load_contract(_contract(tmp_path, expectations=[
+        {"kind": "share_worse_off", "outcome": "on_time", "max": 0.0},  # random is not harmless
+        {"kind": "share_worse_off", "outcome": "on_time", "max": 1.0},
+        {"kind": "share_worse_off", "outcome": "engagement", "segment": "saver", "max": 1.0}]))
+    rep = run_contract(c, base)
+    strict, lax, eng = rep.results
+    cmp = rep.comparisons["tiny"]
+    t = cmp.harm.table()
+    row = t[(t["policy"] == "candidate") & (t["metric"] == "outcome.on_time")
+            & (t["segment"] == "worker") & (t["stat"] == "share_worse")].iloc[0]
+    assert (strict.value, strict.low, strict.high) == (row["mean"], row["low"], row["high"])
+    assert row["low"] > 0 and not strict.passed and "share of worker worse off on on_time" in \
+        strict.message and "above the ceiling of 0.0%" in strict.message
+    assert lax.passed and eng.passed and eng.expectation == "share of saver worse off on engagement"
+
+
+@pytest.mark.parametrize("exp, message", [
+    ({"outcome": "on_tme"}, "did you mean 'on_time'"),
+    ({"outcome": "on_time", "segment": "saver"}, "for segments ['worker'], not 'saver'"),
+])
+def test_share_worse_off_names_what_exists(tmp_path, exp, message):
+    from outcome_gym.check.evaluate import contract_scenarios
+
+    c, base = load_contract(_contract(tmp_path, expectations=[
+        {"kind": "share_worse_off", "max": 0.1, **exp}]))
+    with pytest.raises(ContractError, match=re.escape(message)):
+        contract_scenarios(c, base)

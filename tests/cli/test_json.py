@@ -42,11 +42,19 @@ def test_compare_json_carries_verdicts_stats_and_warnings_go_to_stderr():
     doc = json.loads(res.stdout)
     assert sorted(doc) == ["format", "headline", "kind", "means", "metrics", "out", "policies",
                            "reference", "scenario", "seeds", "stats", "verdict_settings",
-                           "verdicts", "warnings"]
+                           "verdicts", "warnings", "who_is_harmed"]
+    # per-user effects ride along (docs/json.md); no placebo nor story without --out
+    harm = doc["who_is_harmed"]
+    assert sorted(harm) == ["effects", "margin", "placebo", "reference", "rules",
+                            "skipped_specs", "stories"]
+    assert harm["placebo"] is None and harm["stories"] == {} and harm["margin"] == 0.05
+    worse = harm["effects"]["random"]["outcome.on_time"]["worker"]["share_worse"]
+    assert worse["seeds"] == 3 and worse["low"] <= worse["mean"] <= worse["high"]
     v = doc["verdicts"]["random"]
     # 3 seeds of tiny do not decide the worker's and the saver's primaries (docs/verdicts.md)
     assert (v["verdict"], v["rule"]) == ("inconclusive", "inconclusive") and v["seeds_needed"] > 3
-    assert doc["verdict_settings"] == {"engagement_margin": 0.02, "alpha": 0.05}
+    assert doc["verdict_settings"] == {"engagement_margin": 0.02, "alpha": 0.05,
+                                       "user_margin": 0.05}
     assert doc["seeds"] == [0, 1, 2] and doc["reference"] == "static"
     lift = doc["stats"]["random"]["engagement.index"]["lift"]
     assert isinstance(lift, float) and math.isfinite(lift)

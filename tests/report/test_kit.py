@@ -12,7 +12,7 @@ import pytest
 from outcome_gym._io import MARKER, atomic_dir, atomic_write
 from outcome_gym.errors import ResultsError
 from outcome_gym.report.style import PALETTE, color, page_start
-from outcome_gym.report.tables import html_table, md_table
+from outcome_gym.report.tables import md_table
 from tests.conftest import REPO, variant
 
 
@@ -21,12 +21,6 @@ def test_md_table_escapes_pipes_and_folds_line_breaks():
     assert text.splitlines() == ["| a\\|b | c |", "|---|---|", "| x\\|y | two lines |",
                                  "| 1.5 | None |"]
     assert md_table(["only"], []) == "| only |\n|---|"
-
-
-def test_html_table_escapes_every_cell():
-    text = html_table(["<h>"], [["a & b"], ["<script>"]])
-    assert text == ("<table><thead><tr><th>&lt;h&gt;</th></tr></thead><tbody>"
-                    "<tr><td>a &amp; b</td></tr><tr><td>&lt;script&gt;</td></tr></tbody></table>")
 
 
 def test_palette_repeats_and_page_title_is_escaped():

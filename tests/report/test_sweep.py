@@ -52,7 +52,7 @@ def test_report_tables_match_the_dataset(reported):
     runs = pd.read_csv(reported / "runs.csv")
     md = (reported / "report" / "report.md").read_text()
     # random at notify_prob 0.5: per-seed means over the median axis, then a t interval
-    rows = runs[(runs["policy"] == "random") & (runs["policy.random.notify_prob"] == 0.5)]
+    rows = runs[(runs["policy"] == "random") & (runs["param.policy.random.notify_prob"] == 0.5)]
     per_seed = rows.groupby("seed")["engagement.index"].mean().to_numpy()
     mean = per_seed.mean()
     low, high = stats.t.interval(0.95, len(per_seed) - 1, loc=mean, scale=stats.sem(per_seed))

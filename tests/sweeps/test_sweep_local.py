@@ -15,6 +15,7 @@ from outcome_gym.metrics.flat import flatten
 from outcome_gym.runner import run
 from outcome_gym.scenario import validate_scenario
 from outcome_gym.sweeps import expand, load_experiment, read_dataset, sweep
+from outcome_gym.sweeps.store import read_runs_csv
 from tests.sweeps.helpers import (
     CRASH,
     CRASH_ALWAYS,
@@ -91,8 +92,8 @@ def test_runs_csv_rows_are_sorted_and_hold_the_flat_summary(failing_sweep):
     runs = pd.read_csv(out / "runs.csv")
     assert list(runs["run_id"]) == sorted(r.run_id for r in plan.runs)
     assert list(runs.columns[:8]) == ["run_id", "scenario", "scenario_source", "policy",
-                                      "policy_name", "params", "population.size",
-                                      "clock.horizon_days"]
+                                      "policy_name", "params", "param.population.size",
+                                      "param.clock.horizon_days"]
     row = runs[runs["status"] == "ok"].iloc[3]
     summary = json.loads((out / "runs" / row["run_id"] / "summary.json").read_text())
     for metric, value in flatten(plan.scenarios[row["scenario_source"]], summary).items():
@@ -103,13 +104,20 @@ def test_the_dataset_reads_back_with_pandas(failing_sweep):
     _, out, _ = failing_sweep
     df = read_dataset(out)
     runs = pd.read_csv(out / "runs.csv")
-    assert (out / "dataset" / "scenario=tiny" / "part-0.parquet").is_file()
+    # hive-partitioned by scenario and policy; a label's ':' and '=' are percent-encoded
+    parts = sorted(str(p.relative_to(out / "dataset")) for p in (out / "dataset").rglob("*.parquet"))
+    assert parts == ["scenario=tiny/policy=raising/part-0.parquet",
+                     "scenario=tiny/policy=random%3Akeep_core%3Dfalse/part-0.parquet",
+                     "scenario=tiny/policy=static/part-0.parquet"]
     assert list(df["run_id"]) == list(runs["run_id"])
-    raw = pd.read_parquet(out / "dataset")
+    assert list(df.columns) == list(runs.columns)
+    raw = pd.read_parquet(out / "dataset")  # pandas alone: one dataset, labels decoded
     assert set(raw["scenario"].astype(str)) == {"tiny"} and len(raw) == 9
-    for col in ("engagement.index", "outcome.on_time", "seed", "population.size"):
-        pd.testing.assert_series_equal(df[col], runs[col], check_dtype=False, check_names=False)
-    assert pd.api.types.is_integer_dtype(df["population.size"])
+    assert set(raw["policy"].astype(str)) == {"static", "random:keep_core=false", "raising"}
+    for col in ("engagement.index", "outcome.on_time", "seed", "param.population.size",
+                "policy"):
+        pd.testing.assert_series_equal(df[col], runs[col], check_names=False)
+    assert pd.api.types.is_integer_dtype(df["param.population.size"])
 
 
 def test_the_dataset_reads_back_with_duckdb(failing_sweep):
@@ -127,6 +135,62 @@ def test_the_dataset_reads_back_with_duckdb(failing_sweep):
         ("tiny", p, int(expected.loc[p, "count"])) for p in sorted(expected.index)]
     for r in rows:
         assert r[3] == pytest.approx(expected.loc[r[1], "mean"], rel=1e-12)
+
+
+def test_the_dataset_reads_back_with_pyarrow_and_polars(failing_sweep):
+    import pyarrow.dataset as pads
+
+    _, out, _ = failing_sweep
+    runs = pd.read_csv(out / "runs.csv")
+    table = pads.dataset(out / "dataset", format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == 9
+    assert sorted(table.column("run_id").to_pylist()) == sorted(runs["run_id"])
+    assert set(table.column("policy").to_pylist()) == set(runs["policy"])
+    try:
+        import polars as pl
+    except ImportError:  # not a dependency: checked where it is installed
+        return
+    frame = pl.read_parquet(str(out / "dataset" / "**" / "*.parquet"), hive_partitioning=True)
+    assert frame.height == 9 and set(frame["policy"].to_list()) == set(runs["policy"])
+
+
+def test_csv_and_parquet_carry_the_same_types(failing_sweep):
+    """Both files of the sweep, read back by DuckDB and by pandas, have one type per column."""
+    duckdb = pytest.importorskip("duckdb")
+    _, out, _ = failing_sweep
+    csv = {r[0]: r[1] for r in duckdb.sql(
+        f"describe select * from read_csv('{out / 'runs.csv'}')").fetchall()}
+    glob = str(out / "dataset" / "**" / "*.parquet")
+    pq_types = {r[0]: r[1] for r in duckdb.sql(
+        f"describe select * from read_parquet('{glob}', hive_partitioning = true)").fetchall()}
+    assert csv == pq_types
+    # pandas through outcome-gym's readers: identical dtypes and values
+    a, b = read_dataset(out), read_runs_csv(out)
+    pd.testing.assert_frame_equal(a, b)
+    # pandas alone differs only where it cannot know better: the partition columns become
+    # categories, and a text column empty in every row has no type in a CSV
+    raw_csv, raw_pq = pd.read_csv(out / "runs.csv"), pd.read_parquet(out / "dataset")
+    differ = {c for c in raw_csv.columns if raw_csv[c].dtype != raw_pq[c].dtype}
+    assert differ == {"scenario", "policy"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [c["name"] for c in manifest["schema"]] == list(raw_csv.columns)
+    assert manifest["partitioning"] == ["scenario", "policy"]
+
+
+def test_a_second_sweep_into_a_running_sweeps_folder_is_refused(tmp_path):
+    import filelock
+
+    path = write_experiment(tmp_path / "exp.yaml")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".lock").touch()  # a sweep's folder, as a running sweep leaves it
+    held = filelock.FileLock(out / ".lock", thread_local=False, preserve_lock_file=True)
+    with held:
+        with pytest.raises(ResultsError, match="another sweep is running in this folder"):
+            sweep(path, out=out, workers=0)
+        assert not (out / "runs").exists()
+    assert sweep(path, out=out, workers=0).exit_code == 0  # released: it runs
+    assert (out / ".lock").is_file()
 
 
 def test_the_combined_manifest_has_no_times_or_hosts(failing_sweep):

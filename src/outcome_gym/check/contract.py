@@ -19,11 +19,15 @@ name, or ``package.module:Class`` from the team's own code), the reference polic
       - {kind: context_failure_rate, max: 0.15}
       - {kind: guardrail_modifications, guardrail: core_restored, max: 0}
       - {kind: notifications_per_user_day, max: 3}
+      - {kind: share_worse_off, outcome: learning_new, max: 0.10}
 
 Bounds on lifts and rates are *behavioural*: an expectation fails only when its 95% interval lies
 entirely beyond the bound (the evidence says the bound is broken), so unchanged code on fresh seeds
 rarely fails while a real regression does (``benchmarks/check_calibration.py`` measures both).
-Guardrail counts and notification rates are checked on their seed means.
+Guardrail counts and notification rates are checked on their seed means. ``share_worse_off``
+bounds the share of a segment's users worse off on an outcome spec (or ``engagement``) beyond the
+scenario's per-user margin, against the reference on the same seed (docs/who-is-harmed.md); it too
+fails only when its 95% interval across seeds lies beyond the bound.
 """
 
 from __future__ import annotations
@@ -110,9 +114,18 @@ class NotificationsPerUserDay(_Bounds):
     kind: Literal["notifications_per_user_day"]
 
 
+class ShareWorseOff(_Bounds):
+    """Share of a segment's users worse off on one outcome spec (or the engagement index)."""
+
+    kind: Literal["share_worse_off"]
+    outcome: Identifier = Field(description="An outcome spec id, or 'engagement'.")
+    segment: Identifier | None = Field(
+        default=None, description="Default: the spec's segment; for engagement, every user.")
+
+
 Expectation = Annotated[
     VerdictNot | OutcomeLift | EngagementLift | CoreConsistency | ContextFailureRate
-    | GuardrailModifications | NotificationsPerUserDay,
+    | GuardrailModifications | NotificationsPerUserDay | ShareWorseOff,
     Field(discriminator="kind"),
 ]
 

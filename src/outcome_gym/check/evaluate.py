@@ -25,6 +25,7 @@ from outcome_gym.check.contract import (
     GuardrailModifications,
     NotificationsPerUserDay,
     OutcomeLift,
+    ShareWorseOff,
     VerdictNot,
 )
 from outcome_gym.compare import Comparison, compare
@@ -211,18 +212,71 @@ def evaluate_expectation(exp: Any, contract: Contract, sc: Scenario, cmp: Compar
         ok, msg = _check_mean(m, exp.min, exp.max, what)
         return CheckResult(**base, expectation=what, bound=_bound_text(exp.min, exp.max, False),
                            observed=_fmt(m), passed=ok, message=msg, value=m)
+    if isinstance(exp, ShareWorseOff):
+        return _share_worse_off(exp, sc, cmp, label, base)
     raise PolicyError(f"unknown expectation {exp!r}")  # pragma: no cover
+
+
+def share_worse_target(exp: ShareWorseOff, sc: Scenario) -> tuple[str, str]:
+    """The per-user metric and segment a ``share_worse_off`` expectation reads."""
+    if exp.outcome == "engagement":
+        return "engagement.index", exp.segment or "all"
+    spec = next(o for o in sc.outcomes if o.id == exp.outcome)
+    return f"outcome.{spec.id}", exp.segment or spec.segment
+
+
+def _share_worse_off(exp: ShareWorseOff, sc: Scenario, cmp: Comparison, label: str,
+                     base: dict[str, str]) -> CheckResult:
+    metric, segment = share_worse_target(exp, sc)
+    what = f"share of {segment} worse off on {exp.outcome}"
+    tab = cmp.harm.table() if cmp.harm is not None else None
+    row = (tab[(tab["policy"] == label) & (tab["metric"] == metric) & (tab["segment"] == segment)
+               & (tab["stat"] == "share_worse")] if tab is not None else None)
+    if row is None or row.empty:
+        m = lo = hi = math.nan
+    else:
+        m, lo, hi = (float(row[c].iloc[0]) for c in ("mean", "low", "high"))
+    ok, msg = _check_interval(m, lo, hi, exp.min, exp.max, "rate", what)
+    return CheckResult(**base, expectation=what, bound=_bound_text(exp.min, exp.max, "rate"),
+                       observed=_interval(m, lo, hi, "rate"), passed=ok, message=msg,
+                       value=m, low=lo, high=hi)
 
 
 def _validate_refs(contract: Contract, sc: Scenario) -> None:
     specs = {o.id for o in sc.outcomes}
     for i, exp in enumerate(contract.expectations):
+        if isinstance(exp, ShareWorseOff):
+            _validate_share(contract, sc, exp, i)
         if isinstance(exp, OutcomeLift) and exp.outcome not in specs:
             close = difflib.get_close_matches(exp.outcome, sorted(specs), n=1)
             raise ContractError.one(
                 f"contract '{contract.name}' names outcome '{exp.outcome}', which scenario "
                 f"'{sc.name}' does not define (outcomes: {sorted(specs)})",
                 path=f"expectations[{i}].outcome", suggestion=close[0] if close else None)
+
+
+def _validate_share(contract: Contract, sc: Scenario, exp: ShareWorseOff, i: int) -> None:
+    """A ``share_worse_off`` names an outcome spec (or engagement) and a segment it covers."""
+    from outcome_gym.analysis.per_user import targets
+
+    names = [t.metric.removeprefix("outcome.") for t in targets(sc)[0][1:]] + ["engagement"]
+    if exp.outcome not in names:
+        close = difflib.get_close_matches(exp.outcome, names, n=1)
+        raise ContractError.one(
+            f"contract '{contract.name}' names outcome '{exp.outcome}', which scenario "
+            f"'{sc.name}' does not define for per-user effects (choices: {names})",
+            path=f"expectations[{i}].outcome", suggestion=close[0] if close else None)
+    if exp.segment is None:
+        return
+    spec = next((o for o in sc.outcomes if o.id == exp.outcome), None)
+    allowed = [spec.segment] if spec is not None else [s.id for s in sc.population.segments] + [
+        "all"]
+    if exp.segment not in allowed:
+        close = difflib.get_close_matches(exp.segment, allowed, n=1)
+        raise ContractError.one(
+            f"contract '{contract.name}': '{exp.outcome}' has per-user effects for segments "
+            f"{allowed}, not '{exp.segment}'", path=f"expectations[{i}].segment",
+            suggestion=close[0] if close else None)
 
 
 def contract_scenarios(contract: Contract, base: Path) -> list[Scenario]:

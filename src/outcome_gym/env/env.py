@@ -25,9 +25,9 @@ import numpy as np
 from gymnasium.error import ResetNeeded
 
 from outcome_gym.env.spaces import (
+    ObservationEncoder,
     action_space,
     decode_action,
-    encode_observation,
     layout_lookup,
     observation_space,
 )
@@ -121,6 +121,8 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         ).context
         make_objective(objective, self.context, **self.objective_params)  # fail fast
         self._lookup = layout_lookup(self.context)
+        # the static parts of every observation (segment one-hot, clock tables), built once
+        self._encoder = ObservationEncoder(self.context, self._lookup)
         self._variants: Variants | None = None
         self.observation_space = observation_space(self.context)
         self.action_space = action_space(self.context)
@@ -238,7 +240,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         return self._product
 
     def _encode(self, obs: Observation) -> dict[str, np.ndarray]:
-        return encode_observation(obs, self.context, self._lookup)
+        return self._encoder(obs)
 
     def _advance(
         self, action: Action
@@ -266,7 +268,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             "weekday": record.weekday,
         }
         for name, per_segment in record.segment_metrics.items():
-            info[name] = float(np.sum(per_segment))
+            info[name] = float(per_segment.sum())  # the array method: no np.sum dispatch
         return info
 
 

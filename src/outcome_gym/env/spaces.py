@@ -114,26 +114,51 @@ def encode_observation(
     Returns:
         A dict matching :func:`observation_space`.
     """
-    lookup = layout_lookup(ctx) if lookup is None else lookup
-    k = len(ctx.scenario.population.segments)
-    out = {
-        "active": _f32(obs.active),
-        "session": _f32(obs.session),
-        "minutes": _f32(obs.minutes),
-        "clicks": _f32(obs.clicks),
-        "delivered": _f32(obs.delivered),
-        "opened": _f32(obs.opened),
-        "receptivity": _f32(obs.receptivity),
-        "layout": _f32(lookup[np.asarray(obs.layout, dtype=np.int64)]),
-        "segment": _one_hot(ctx.segment, k),
-        "slot": _one_hot(obs.slot, ctx.slots_per_day),
-        "weekday": _one_hot(obs.weekday, N_WEEKDAYS),
-    }
-    if ctx.instrumented:
-        out["events"] = np.stack(
-            [np.asarray(obs.events[name], dtype=np.float32) for name in ctx.instrumented], axis=1
-        )
-    return out
+    return ObservationEncoder(ctx, lookup)(obs)
+
+
+class ObservationEncoder:
+    """:func:`encode_observation` with everything static about the run built once.
+
+    The segment one-hot (N x K), the slot and weekday one-hot tables and the layout lookup never
+    change during a run, so an env builds them at construction and each step only converts the
+    step's arrays (every returned array is still a fresh ``float32`` array, never a view).
+
+    Args:
+        ctx: The run's policy context.
+        lookup: :func:`layout_lookup` of ``ctx`` (computed when omitted).
+    """
+
+    def __init__(self, ctx: PolicyContext, lookup: np.ndarray | None = None) -> None:
+        self.ctx = ctx
+        self.lookup = layout_lookup(ctx) if lookup is None else lookup
+        k = len(ctx.scenario.population.segments)
+        self._segment = _one_hot(ctx.segment, k)
+        self._slots = np.eye(ctx.slots_per_day, dtype=np.float32)
+        self._weekdays = np.eye(N_WEEKDAYS, dtype=np.float32)
+
+    def __call__(self, obs: Observation) -> dict[str, np.ndarray]:
+        """The native observation of ``obs`` (see :func:`encode_observation`)."""
+        ctx = self.ctx
+        out = {
+            "active": _f32(obs.active),
+            "session": _f32(obs.session),
+            "minutes": _f32(obs.minutes),
+            "clicks": _f32(obs.clicks),
+            "delivered": _f32(obs.delivered),
+            "opened": _f32(obs.opened),
+            "receptivity": _f32(obs.receptivity),
+            "layout": self.lookup[obs.layout].astype(np.float32),
+            "segment": self._segment.copy(),
+            "slot": self._slots[obs.slot].copy(),
+            "weekday": self._weekdays[obs.weekday].copy(),
+        }
+        if ctx.instrumented:
+            events = np.empty((ctx.n_users, len(ctx.instrumented)), dtype=np.float32)
+            for v, name in enumerate(ctx.instrumented):
+                events[:, v] = obs.events[name]
+            out["events"] = events
+        return out
 
 
 def action_space(ctx: PolicyContext) -> spaces.Dict:

@@ -2,10 +2,11 @@
 
 The kit:
 
-* :mod:`.tables`: markdown and HTML tables (with their escaping);
+* :mod:`.tables`: markdown tables (with their escaping); :func:`.render.markdown_page` turns a
+  report's markdown into its HTML page (markdown-it-py);
 * :mod:`.style`: the palette, the CSS and the frame of a self-contained HTML page;
 * :mod:`.figures`: :func:`~.figures.pyplot` (Agg selected right before drawing, never at import),
-  :func:`~.figures.save_png` and :func:`~.figures.png_img` (a PNG embedded in a page);
+  and :func:`~.figures.save_png`;
 * :func:`outcome_gym._io.atomic_write` and :func:`outcome_gym._io.atomic_dir`: every report file and
   folder is written atomically.
 

@@ -7,7 +7,6 @@ changes the backend of a program that does not draw.
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 from pathlib import Path
@@ -56,14 +55,6 @@ def save_png(fig: Figure, path: Path, *, tight: bool = False) -> Path:
 
     plt.close(fig)
     return atomic_write(path, buf.getvalue(), "figure")
-
-
-def png_img(path: Path, alt: str) -> str:
-    """An ``<img>`` with the PNG at ``path`` embedded (base64), so the page works offline."""
-    import html
-
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
 
 
 # --- the comparison report's figures ---------------------------------------------------------

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import html
+import base64
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from markdown_it import MarkdownIt
+
 from outcome_gym._io import atomic_dir, atomic_write, claim_dir, dumps, json_ready
-from outcome_gym.report.figures import draw_all, png_img
+from outcome_gym.report.figures import draw_all
+from outcome_gym.report.harm import harm_markdown, story_figures
 from outcome_gym.report.style import PAGE_END, page_start
-from outcome_gym.report.tables import html_table, md_table
+from outcome_gym.report.tables import md_table
 
 if TYPE_CHECKING:
+    from markdown_it.token import Token
+
     from outcome_gym.analysis.stats import PairedStat
     from outcome_gym.compare import Comparison
 
@@ -165,37 +170,55 @@ def render_markdown(cmp: Comparison, figures: dict[str, Path]) -> str:
             rows = _section_rows(cmp, label, family)
             if rows:
                 out += [f"### {title}", "", md_table(HEAD, rows, align=True), ""]
+        out += harm_markdown(cmp, label, figures)
     return "\n".join(out)
 
 
-def render_html(cmp: Comparison, figures: dict[str, Path]) -> str:
-    """A single self-contained HTML page (figures embedded as base64 PNG; opens offline)."""
-    sc = cmp.scenario
-    parts = [page_start(sc.name),
-             f"<h1>{html.escape(sc.name)}: policies compared against "
-             f"<code>{html.escape(cmp.reference)}</code></h1>",
-             f"<p>{len(cmp.seeds)} paired seeds, {sc.population.size} users, "
-             f"{sc.clock.horizon_days} days{html.escape(_correlation(cmp))}; 95% paired "
-             "Student-t intervals (Fieller for lifts), Holm-adjusted p across outcome specs; "
-             "verdict rules in docs/verdicts.md.</p><h2>Summary</h2><ul>"]
-    for line in headline_lines(cmp):
-        verdict = line.rsplit("→ ", 1)[-1].split(" ")[0]  # the CSS class: its first word
-        parts.append(f"<li class='{html.escape(verdict)}'>{html.escape(line)}</li>")
-    parts.append("</ul>")
-    parts.append(html_table(VERDICTS_HEAD, _verdict_table_rows(cmp)))
-    for name, path in figures.items():
-        parts.append(f"<h3>{html.escape(name)}</h3>" + png_img(path, name))
-    for label in cmp.stats:
-        parts.append(f"<h2>{html.escape(label)} vs {html.escape(cmp.reference)}</h2>"
-                     f"<p>Verdict: {html.escape(verdict_text(cmp, label))}.</p>"
-                     "<h3>What the verdict reads</h3>"
-                     + html_table(VERDICT_HEAD, verdict_rows(cmp, label)))
-        for title, family in SECTIONS:
-            rows = _section_rows(cmp, label, family)
-            if rows:
-                parts.append(f"<h3>{html.escape(title)}</h3>" + html_table(HEAD, rows))
-    parts.append(PAGE_END)
-    return "\n".join(parts)
+def _embed_images(tokens: list[Token], base: Path) -> None:
+    """Replace every image's relative ``src`` by its PNG inlined as a data URI (works offline)."""
+    for tok in tokens:
+        for child in tok.children or ():
+            if child.type == "image":
+                src = str(child.attrGet("src") or "")
+                if not src.startswith("data:"):
+                    data = base64.b64encode((base / src).read_bytes()).decode("ascii")
+                    child.attrSet("src", f"data:image/png;base64,{data}")
+
+
+def _mark_verdicts(tokens: list[Token]) -> None:
+    """Give each summary bullet ending in '→ <verdict> (...)' the verdict as its CSS class."""
+    for i, tok in enumerate(tokens):
+        if tok.type != "list_item_open":
+            continue
+        text = next((t.content for t in tokens[i + 1:] if t.type == "inline"), "")
+        if "→ " in text:
+            tok.attrSet("class", text.rsplit("→ ", 1)[-1].split(" ")[0])
+
+
+def markdown_page(text: str, title: str, base: Path) -> str:
+    """A report's markdown as one self-contained HTML page, converted by markdown-it-py.
+
+    CommonMark plus tables; raw HTML in the text (a scenario's description, a policy label) is
+    escaped, never passed through. Images linked relative to ``base`` are embedded as base64 PNG.
+    """
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text)
+    _embed_images(tokens, base)
+    _mark_verdicts(tokens)
+    return page_start(title) + md.renderer.render(tokens, md.options, {}) + PAGE_END
+
+
+def render_html(cmp: Comparison, figures: dict[str, Path], base: Path) -> str:
+    """The report as a single self-contained HTML page: :func:`render_markdown`, converted.
+
+    Figures the markdown does not link are appended, so the page holds every figure drawn.
+    """
+    text = render_markdown(cmp, figures)
+    rest = [f"![{name}](figures/{path.name})" for name, path in figures.items()
+            if f"(figures/{path.name})" not in text]
+    if rest:
+        text += "\n## More figures\n\n" + "\n\n".join(rest) + "\n"
+    return markdown_page(text, cmp.scenario.name, base)
 
 
 def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path:
@@ -212,6 +235,7 @@ def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path
     claim_dir(out, "compare", overwrite=overwrite)
     with atomic_dir(out / "figures", "report figures", kind="figures", overwrite=True) as tmp:
         drawn = draw_all(cmp, tmp)
+        drawn.update(story_figures(cmp, tmp))
     figures = {name: out / "figures" / path.name for name, path in drawn.items()}
     summary = cmp.summary()
     summary["headline"] = headline_lines(cmp)
@@ -219,5 +243,5 @@ def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path
     atomic_write(out / "runs.csv", cmp.runs.to_csv(index=False))
     atomic_write(out / "daily.csv", cmp.daily.to_csv(index=False))
     atomic_write(out / "report.md", render_markdown(cmp, figures))
-    atomic_write(out / "report.html", render_html(cmp, figures))
+    atomic_write(out / "report.html", render_html(cmp, figures, out))
     return out

@@ -17,7 +17,6 @@ drawn again at any time without running anything.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from pathlib import Path
@@ -29,9 +28,9 @@ import pandas as pd
 from outcome_gym._io import atomic_dir, atomic_write, claim_dir, safe_name
 from outcome_gym.analysis.stats import t_interval
 from outcome_gym.errors import ResultsError
-from outcome_gym.report.figures import png_img, pyplot, save_png
-from outcome_gym.report.style import PAGE_END, color, page_start
-from outcome_gym.report.tables import html_table, md_table
+from outcome_gym.report.figures import pyplot, save_png
+from outcome_gym.report.style import color
+from outcome_gym.report.tables import md_table
 from outcome_gym.sweeps.store import axis_kind, read_dataset
 
 if TYPE_CHECKING:
@@ -105,6 +104,11 @@ def _per_seed(rows: pd.DataFrame, metric: str) -> np.ndarray:
     return rows.groupby("seed")[metric].mean().to_numpy()
 
 
+def column(axis: dict[str, Any]) -> str:
+    """The dataset column of a swept axis (``param.<key>``; the bare key in older sweeps)."""
+    return str(axis.get("column", axis["key"]))
+
+
 def _applies(rows: pd.DataFrame, key: str) -> bool:
     return bool(rows[key].notna().any())
 
@@ -118,13 +122,13 @@ def axis_stats(data: SweepData, scenario: str, axis: dict[str, Any], metric: str
         rows = sub[sub["policy"] == label]
         if rows.empty:
             continue
-        if not _applies(rows, axis["key"]):
+        if not _applies(rows, column(axis)):
             mean, low, high, n = interval(_per_seed(rows, metric))
             out.append({"policy": label, "value": None, "mean": mean, "low": low, "high": high,
                         "n": n})
             continue
         for value in data.axis_values(axis):
-            at = rows[rows[axis["key"]] == value]
+            at = rows[rows[column(axis)] == value]
             mean, low, high, n = interval(_per_seed(at, metric)) if len(at) else (
                 math.nan, math.nan, math.nan, 0)
             out.append({"policy": label, "value": value, "mean": mean, "low": low, "high": high,
@@ -186,7 +190,8 @@ def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> Figu
 def frontier_points(data: SweepData, scenario: str, outcome: str) -> list[dict[str, Any]]:
     """Per policy and parameter point: engagement and outcome means with intervals over seeds."""
     sub = data.ok[data.ok["scenario"] == scenario]
-    keys = [a["key"] for a in data.axes]
+    keys = [column(a) for a in data.axes]
+    names = {column(a): a["key"] for a in data.axes}
     out = []
     for label in data.labels:
         rows = sub[sub["policy"] == label]
@@ -198,7 +203,8 @@ def frontier_points(data: SweepData, scenario: str, outcome: str) -> list[dict[s
             vals = values if isinstance(values, tuple) else (values,)
             ex, exl, exh, n = interval(_per_seed(g, "engagement.index"))
             oy, oyl, oyh, _ = interval(_per_seed(g, outcome))
-            out.append({"policy": label, "values": dict(zip(swept, vals, strict=True)),
+            out.append({"policy": label,
+                        "values": dict(zip([names[k] for k in swept], vals, strict=True)),
                         "x": ex, "x_low": exl, "x_high": exh, "y": oy, "y_low": oyl,
                         "y_high": oyh, "n": n})
     return out
@@ -341,30 +347,11 @@ def render_markdown(data: SweepData, figures: list[tuple[str, str, Path]]) -> st
     return "\n".join(out)
 
 
-def render_html(data: SweepData, figures: list[tuple[str, str, Path]]) -> str:
-    """One self-contained HTML page (figures embedded as base64 PNG)."""
-    m = data.manifest
-    esc = html.escape
-    parts = [page_start(data.name) + f"<h1>Sweep <code>{esc(data.name)}</code></h1>"]
-    if m["experiment"]["description"]:
-        parts.append(f"<p>{esc(m['experiment']['description'].strip())}</p>")
-    parts += [f"<p>{esc(line)}</p>" for line in _intro(data)]
-    for title, head, rows in _setup_tables(data):
-        parts.append(f"<h2>{esc(title)}</h2>" + html_table(head, rows))
-    for scenario in sorted(set(data.ok["scenario"])):
-        for sc, title, path in figures:
-            if sc != scenario:
-                continue
-            parts.append(f"<h2>{esc(scenario)}: {esc(title)}</h2>" + png_img(path, title))
-            axis = next((a for a in data.axes if title == f"metrics vs {a['key']}"), None)
-            if axis is not None:
-                parts.append(html_table(*axis_table(data, scenario, axis)))
-    failures = _failures(data)
-    if failures:
-        parts.append("<h2>Failed runs</h2>" + html_table(
-            ["run_id", "scenario", "policy", "seed", "error"], failures))
-    parts.append(PAGE_END)
-    return "\n".join(parts)
+def render_html(data: SweepData, figures: list[tuple[str, str, Path]], base: Path) -> str:
+    """One self-contained HTML page: :func:`render_markdown` converted, figures embedded."""
+    from outcome_gym.report.render import markdown_page
+
+    return markdown_page(render_markdown(data, figures), data.name, base)
 
 
 def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None, *,
@@ -388,7 +375,7 @@ def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None, *,
         drawn = draw_figures(data, tmp)
     figures = [(scenario, title, dest / "figures" / path.name) for scenario, title, path in drawn]
     atomic_write(dest / "report.md", render_markdown(data, figures))
-    atomic_write(dest / "report.html", render_html(data, figures))
+    atomic_write(dest / "report.html", render_html(data, figures, dest))
     return dest
 
 

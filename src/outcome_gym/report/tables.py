@@ -6,7 +6,6 @@ into spaces (either would break the table), HTML cells are HTML-escaped.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 
 
@@ -36,11 +35,3 @@ def md_table(head: Sequence[object], rows: Iterable[Sequence[object]], *,
     out = [line(cells[0]), "|" + "|".join("-" * (w + 2) for w in width) + "|"]
     out += [line(r) for r in cells[1:]]
     return "\n".join(out)
-
-
-def html_table(head: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
-    """An HTML ``<table>`` with a header row, on one line."""
-    th = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"

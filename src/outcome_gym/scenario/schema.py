@@ -535,6 +535,13 @@ class VerdictSettings(StrictModel):
         default=0.05, gt=0, lt=0.5,
         description="Chance of a false verdict in an A/A comparison: half goes to the engagement "
                     "test, half to the outcome specs (Holm across them).")
+    user_margin: float = Field(
+        default=0.05, ge=0, le=10, allow_inf_nan=False,
+        description="Per-user margin of the 'who is harmed' analysis (docs/who-is-harmed.md): a "
+                    "user is worse (better) off on a metric when their own difference against the "
+                    "reference, on the same seed, is beyond this share of the segment's mean "
+                    "reference value per user; within it, unchanged. Default 0.05: a guess, the "
+                    "same size as an outcome spec's default threshold.")
 
 
 class Scenario(StrictModel):

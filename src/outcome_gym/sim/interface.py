@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -49,8 +50,11 @@ class FrozenMap(Mapping[str, np.ndarray]):
 
 
 def frozen_map(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
-    """A read-only mapping of read-only arrays."""
-    return FrozenMap({k: readonly(np.asarray(v)) for k, v in d.items()})
+    """A read-only mapping of read-only arrays (arrays already read-only are kept as they are:
+    re-wrapping a record's metrics, as the product does every step, costs no new views).
+    """
+    return FrozenMap({k: v if isinstance(v, np.ndarray) and not v.flags.writeable
+                      else readonly(np.asarray(v)) for k, v in d.items()})
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,14 @@ class PolicyContext:
     def n_pushed(self) -> int:
         """M."""
         return int(self.pushed_elements.shape[0])
+
+    @cached_property
+    def layout_allowed(self) -> np.ndarray:
+        """E bools: the element may be laid out (built once per context, read every step)."""
+        allowed = np.zeros(len(self.element_ids), dtype=bool)
+        allowed[self.layout_elements] = True
+        allowed.setflags(write=False)
+        return allowed
 
 
 @dataclass(frozen=True)
@@ -161,8 +173,7 @@ def validate_action(
         raise ActionError(f"{policy} at step {step}: expected integer layout, got {lay.dtype}")
     if note.dtype != np.bool_:
         raise ActionError(f"{policy} at step {step}: expected boolean notify, got {note.dtype}")
-    allowed = np.zeros(len(ctx.element_ids), dtype=bool)
-    allowed[ctx.layout_elements] = True
+    allowed = ctx.layout_allowed
     in_range = (lay >= 0) & (lay < allowed.shape[0])
     ok = in_range & allowed[np.where(in_range, lay, 0)]
     if not ok.all():

@@ -15,7 +15,10 @@ replaces each broken one.
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -28,6 +31,8 @@ from outcome_gym.sweeps.worker import RunTask, failed_status, run_task
 
 Status = dict[str, Any]
 MAX_IDLE_BREAKS = 3
+EXIT_ORPHANED = 3
+"""A worker's exit code when it ends itself because its driver died."""
 
 _started: Any = None
 
@@ -36,11 +41,31 @@ class WorkerDeathError(OutcomeGymError):
     """Worker processes die before running anything (a broken environment, not a run)."""
 
 
-def _init_worker(queue: Any) -> None:
+PARENT_POLL_SECONDS = 0.5
+
+
+def _exit_with_parent(parent: int, poll: float = PARENT_POLL_SECONDS) -> None:
+    """End this worker when its driver is gone (SIGKILL, a crash): no orphan keeps simulating.
+
+    A killed driver's children are re-parented (to init or a subreaper), so the parent id
+    differs from the driver's; checked every ``poll`` seconds from a daemon thread. The driver
+    passes its id: read here at start-up, it would already be the new parent's when the driver
+    died while this worker was still importing. A run cut short leaves only a
+    temporary folder, which the next sweep removes (:func:`~.store.clean_temporaries`).
+    """
+    while True:
+        time.sleep(poll)
+        if os.getppid() != parent:
+            os._exit(EXIT_ORPHANED)
+
+
+def _init_worker(queue: Any, driver: int) -> None:
     global _started
     _started = queue
     # Ctrl-C reaches the whole process group: let the driver decide, finish the current run
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(driver,), daemon=True,
+                     name="outcome-gym-parent-watch").start()
 
 
 def _pool_execute(task: RunTask, runs_dir: str) -> Status:
@@ -81,7 +106,7 @@ class LocalPool:
         self._procs: dict[int, Any] = {}  # the pool's processes, as seen while it ran
         queue = self.ctx.SimpleQueue()
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx,
-                                   initializer=_init_worker, initargs=(queue,))
+                                   initializer=_init_worker, initargs=(queue, os.getpid()))
         return pool, queue
 
     def run(self, tasks: Iterable[RunTask], on_status: Callable[[Status], None]) -> None:

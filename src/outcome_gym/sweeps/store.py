@@ -7,9 +7,15 @@
                              summary.json + the kept *.parquet tables (finished), or
                              failed.json (error and traceback; re-run by --resume)
       runs.csv               one row per run, sorted by run id: scenario, policy, parameters,
-                             axis values, seed, status, error, flat summary metrics
-      dataset/scenario=<name>/part-0.parquet   the same rows as partitioned Parquet
-      manifest.json          the experiment, axes, policies, seeds, counts, metric descriptions
+                             one typed ``param.<key>`` column per swept key, seed, status, error,
+                             flat summary metrics
+      dataset/scenario=<name>/policy=<label>/part-0.parquet
+                             the same rows as hive-partitioned Parquet (partition values
+                             percent-encoded), with the same column types as runs.csv
+      manifest.json          the experiment, axes, policies, seeds, counts, metric descriptions,
+                             the tables' schema (column -> type)
+
+docs/data.md documents every column.
 
 A run folder is built under a temporary name and renamed into place, so a crash never leaves a
 half-written run. The combined files hold nothing that depends on when, where or how fast the sweep
@@ -27,10 +33,12 @@ import sys
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from outcome_gym._io import (
@@ -53,6 +61,12 @@ DATASET = "dataset"
 DEPENDENCIES = ("outcome-gym", "numpy", "pandas", "pyarrow", "mesa", "gymnasium", "pydantic",
                 "networkx")
 FIXED_COLUMNS = ("run_id", "scenario", "scenario_source", "policy", "policy_name", "params")
+PARTITIONS = ("scenario", "policy")
+"""The dataset's hive partition keys: what a researcher filters on first."""
+PARAM = "param."
+"""Prefix of a swept key's column (``param.population.size``): no metric name starts with it."""
+ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(),
+               "json": pa.string()}
 
 
 # --- one run's folder --------------------------------------------------------------------------
@@ -199,6 +213,11 @@ def _axis_column(kind: str, values: list[Any]) -> pd.Series:
                      dtype=object)
 
 
+def param_column(key: str) -> str:
+    """The dataset column of a swept key."""
+    return PARAM + key
+
+
 def collect(plan: Plan, out: Path) -> pd.DataFrame:
     """One row per planned run, sorted by run id, read from the run folders."""
     runs_dir = out / RUNS
@@ -213,7 +232,12 @@ def collect(plan: Plan, out: Path) -> pd.DataFrame:
                                "seed": run.seed, "status": state or "missing", "error": None}
         if state == "ok":
             summary = read_json(dest / "summary.json")
-            row.update(flatten(plan.base_scenario(run), summary))
+            metrics = flatten(plan.base_scenario(run), summary)
+            clash = [m for m in metrics if m.startswith(PARAM) or m in row]
+            if clash:  # a summary's extra metric named like a fixed or parameter column
+                raise ResultsError(f"run {run.run_id}: metric name(s) {clash} clash with the "
+                                   f"dataset's fixed or {PARAM}* columns")
+            row.update(metrics)
         elif state == "failed":
             row["error"] = str(read_json(dest / "failed.json").get("error", ""))
         rows.append(row)
@@ -221,8 +245,8 @@ def collect(plan: Plan, out: Path) -> pd.DataFrame:
     head = list(FIXED_COLUMNS)
     for a in plan.axes:
         values = [r.values.get(a.key) for r in ordered]
-        df[a.key] = _axis_column(axis_kind(a.values), values).set_axis(df.index)
-    axis_cols = [a.key for a in plan.axes]
+        df[param_column(a.key)] = _axis_column(axis_kind(a.values), values).set_axis(df.index)
+    axis_cols = [param_column(a.key) for a in plan.axes]
     rest = [c for c in df.columns if c not in head and c not in axis_cols
             and c not in ("seed", "status", "error")]
     df = df[[*head, *axis_cols, "seed", "status", "error", *rest]]
@@ -231,24 +255,60 @@ def collect(plan: Plan, out: Path) -> pd.DataFrame:
     return df
 
 
-def _write_dataset(df: pd.DataFrame, dest: Path) -> None:
-    table = pa.Table.from_pandas(df.drop(columns=["scenario"]), preserve_index=False)
-    i = table.schema.get_field_index("error")
-    if pa.types.is_null(table.schema.field(i).type):  # no failures: still a text column
-        table = table.set_column(i, "error", table.column(i).cast(pa.large_string()))
+def schema(plan: Plan, df: pd.DataFrame) -> pa.Schema:
+    """The Arrow type of every column, the one both runs.csv and dataset/ are read with.
+
+    Text: string; ``seed``: int64; a swept key: by :func:`axis_kind` (a JSON text column for
+    mixed values); metrics: float64. No pandas metadata is attached, so pandas reads the Parquet
+    as it reads the CSV: an int64 column with empty cells (a key swept for another policy only)
+    becomes float64 in both.
+    """
+    kinds = {param_column(a.key): axis_kind(a.values) for a in plan.axes}
+    fields = []
+    for col in df.columns:
+        if col in kinds:
+            typ = ARROW_TYPES[kinds[col]]
+        elif col == "seed":
+            typ = pa.int64()
+        elif col in (*FIXED_COLUMNS, "status", "error"):
+            typ = pa.string()
+        else:
+            typ = pa.float64()
+        fields.append(pa.field(col, typ))
+    return pa.schema(fields)
+
+
+def schema_record(sch: pa.Schema) -> list[dict[str, str]]:
+    """The schema as ``[{"name", "type"}]`` in column order (the manifest's ``schema``)."""
+    return [{"name": f.name, "type": str(f.type)} for f in sch]
+
+
+def partition_dir(values: tuple[str, ...]) -> str:
+    """``scenario=<s>/policy=<p>``, each value percent-encoded (``:``, ``=``, ``/`` in labels)."""
+    return "/".join(f"{k}={quote(v, safe='')}" for k, v in zip(PARTITIONS, values, strict=True))
+
+
+def _write_dataset(df: pd.DataFrame, sch: pa.Schema, dest: Path) -> None:
+    """dataset/ as hive-partitioned Parquet, built beside ``dest`` and renamed into place."""
+    table = pa.Table.from_pandas(df, schema=sch, preserve_index=False).replace_schema_metadata(None)
+    table = table.drop_columns(list(PARTITIONS))
     tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
-    scen = df["scenario"].to_numpy()
-    for name in sorted(set(scen)):
-        part = tmp / f"scenario={name}"
-        part.mkdir()
-        mask = pa.array(scen == name)
-        pq.write_table(table.filter(mask), part / "part-0.parquet", compression="zstd")
-    if dest.exists():
-        aside = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
-        os.rename(dest, aside)
-        shutil.rmtree(aside, ignore_errors=True)
-    os.rename(tmp, dest)
+    try:
+        keys = list(zip(*(df[k].astype(str).to_numpy() for k in PARTITIONS), strict=True))
+        for values in sorted(set(keys)):
+            part = tmp / partition_dir(values)
+            part.mkdir(parents=True)
+            mask = pa.array([k == values for k in keys])
+            pq.write_table(table.filter(mask), part / "part-0.parquet", compression="zstd")
+        if dest.exists():
+            aside = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+            os.rename(dest, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
@@ -256,7 +316,7 @@ def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
     exp = plan.file.experiment
     counts = {"points": plan.n_points, "runs": len(plan.runs), "merged": plan.merged,
               **{s: int((df["status"] == s).sum()) for s in ("ok", "failed", "missing")}}
-    metric_cols = [c for c in df.columns if "." in c and c not in {a.key for a in plan.axes}]
+    metric_cols = [c for c in df.columns if "." in c and not c.startswith(PARAM)]
     metrics: dict[str, dict[str, Any]] = {}
     for source, sc in plan.scenarios.items():
         names = {r.scenario for r in plan.runs if r.source == source}
@@ -275,15 +335,18 @@ def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
                        "file_sha256": plan.file.sha256,
                        "definition": exp.model_dump(mode="json")},
         "scenarios": [{"source": s, "name": sc.name} for s, sc in plan.scenarios.items()],
-        "axes": [{"key": a.key, "group": a.group, "param": a.param, "label": a.label,
-                  "values": list(a.values)} for a in plan.axes],
+        "axes": [{"key": a.key, "column": param_column(a.key), "group": a.group,
+                  "param": a.param, "label": a.label, "values": list(a.values)}
+                 for a in plan.axes],
         "policies": [{"label": p.display, "name": p.policy, "params": p.params}
                      for p in plan.policies],
         "seeds": plan.seeds,
         "keep": ["summary", *plan.keep],
         "counts": counts,
-        "columns": {"fixed": list(FIXED_COLUMNS), "axes": [a.key for a in plan.axes],
-                    "metrics": metric_cols},
+        "columns": {"fixed": list(FIXED_COLUMNS),
+                    "axes": [param_column(a.key) for a in plan.axes], "metrics": metric_cols},
+        "schema": schema_record(schema(plan, df)),
+        "partitioning": list(PARTITIONS),
         "metrics": metrics,
         "versions": package_versions(DEPENDENCIES),
         "python": sys.version.split()[0],
@@ -294,31 +357,72 @@ def combine(plan: Plan, out: Path) -> pd.DataFrame:
     """Write runs.csv, dataset/ and manifest.json from the run folders; return the rows."""
     df = collect(plan, out)
     atomic_write(out / "runs.csv", df.to_csv(index=False, lineterminator="\n"), "runs.csv")
-    _write_dataset(df, out / DATASET)
+    try:
+        _write_dataset(df, schema(plan, df), out / DATASET)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {out / DATASET}: {exc}") from exc
     atomic_write(out / "manifest.json", dumps(sweep_manifest(plan, df)), "sweep manifest")
     return df
 
 
+def _manifest_schema(sweep_dir: Path) -> list[dict[str, str]]:
+    try:
+        found = json.loads((sweep_dir / "manifest.json").read_text()).get("schema")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return found if isinstance(found, list) else []
+
+
 def read_dataset(sweep_dir: str | Path) -> pd.DataFrame:
-    """The combined dataset of a sweep folder as one DataFrame, sorted by run id."""
+    """The combined dataset of a sweep folder as one DataFrame, sorted by run id.
+
+    The partition columns come back as text (pandas alone makes them categories), in the
+    column order of runs.csv: the same dtypes :func:`read_runs_csv` gives.
+    """
     path = Path(sweep_dir) / DATASET
     if not path.is_dir():
         raise ResultsError(f"{sweep_dir}: no {DATASET}/ folder (is this a finished sweep?)")
-    df = pd.read_parquet(path)
-    df["scenario"] = df["scenario"].astype(str)
+    # a sweep written before the policy partition has scenario=<name>/ folders only
+    keys = PARTITIONS if any(path.glob("*=*/*=*")) else PARTITIONS[:1]
+    part = ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
+    try:
+        table = ds.dataset(path, format="parquet", partitioning=part).to_table()
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from exc
+    df = table.to_pandas()
+    order = [c["name"] for c in _manifest_schema(Path(sweep_dir)) if c.get("name") in df.columns]
+    if len(order) == len(df.columns):
+        df = df[order]
     return df.sort_values("run_id", kind="stable").reset_index(drop=True)
+
+
+def read_runs_csv(sweep_dir: str | Path) -> pd.DataFrame:
+    """runs.csv read with the manifest's schema: text columns stay text (an empty ``error``
+    column, a label like ``1``), so the dtypes are those of :func:`read_dataset`.
+    """
+    sweep_dir = Path(sweep_dir)
+    text = [c["name"] for c in _manifest_schema(sweep_dir) if c.get("type") == "string"]
+    try:
+        return pd.read_csv(sweep_dir / "runs.csv", dtype=dict.fromkeys(text, str))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"cannot read {sweep_dir / 'runs.csv'}: {exc}") from exc
 
 
 __all__ = [
     "DATASET",
+    "PARAM",
+    "PARTITIONS",
     "RUNS",
     "axis_kind",
     "clean_temporaries",
     "collect",
     "combine",
     "failure_files",
+    "param_column",
     "read_dataset",
+    "read_runs_csv",
     "run_state",
+    "schema",
     "sweep_manifest",
     "write_run",
 ]

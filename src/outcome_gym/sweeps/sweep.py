@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from outcome_gym._io import claim_dir
 from outcome_gym._pool import default_workers
 from outcome_gym.errors import ResultsError
@@ -114,22 +116,23 @@ def _task(plan: Plan, run: RunSpec) -> RunTask:
 
 @contextlib.contextmanager
 def _lock(out: Path) -> Iterator[None]:
-    """One sweep at a time per folder (the lock dies with its process, even on SIGKILL)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock
-        yield
-        return
+    """One sweep at a time per folder, with :mod:`filelock` (an OS lock: it dies with its
+    process, even on SIGKILL, so a killed sweep never leaves the folder locked).
+    """
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".lock", "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise ResultsError(f"{out}: another sweep is running in this folder") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    # the lock file stays in place (it marks the folder as a sweep's, _io._LEGACY); keeping it
+    # also rules out filelock's soft fallback, a marker file that a SIGKILL would leave behind
+    lock = filelock.FileLock(out / ".lock", thread_local=False, preserve_lock_file=True)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise ResultsError(f"{out}: another sweep is running in this folder") from None
+    except OSError as exc:
+        raise ResultsError(f"cannot lock {out / '.lock'}: {exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def states(plan: Plan, out: Path) -> dict[str, str | None]:

@@ -42,10 +42,12 @@ serves no pending goal is a distraction and leaves residue like a distracting pi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim._rows import rowany, rowsum
 from outcome_gym.sim.mechanisms.focus import add_residue
 
@@ -178,6 +180,10 @@ def run_sessions(
 ) -> SessionOutcome:
     """Run every session of this slot.
 
+    The per-user quantities fixed for the whole session (scan depth, position discount and reach,
+    the impulsive and habit utilities) are whole-array numpy expressions; the rounds of choice
+    (:func:`session_rounds`) are one compiled pass over the users (sim/_jit.py).
+
     Args:
         um: The mechanism's coefficients.
         inp: Inputs per session user.
@@ -186,28 +192,12 @@ def run_sessions(
         u: n x (2 + 2 * max_engagements) uniforms from the ``choice`` stream.
     """
     n, s = inp.layout.shape
-    n_el = appeal.shape[0]
+    n_el, n_goals = value.shape
     depth = scan_depth(u[:, 0], um.cascade_continue, s)
     visible = np.arange(s)[None, :] < depth[:, None]
     # beyond the scan depth, a position is reached only from memory, with weight = expertise
     reach = visible if inp.expertise is None else np.where(visible, 1.0, inp.expertise)
     disc = position_discount(s, um.position_exponent)[None, :] * reach
-    seen = visible.copy()
-    search_min = np.zeros(n)
-    serves = value > 0  # E x G
-    remaining = inp.remaining.astype(np.float64).copy()
-    had_need = rowany(remaining > 0)
-    attention = inp.attention_left.astype(np.float64).copy()
-    residue = inp.residue.astype(np.float64).copy()
-    clicks = np.zeros(n, dtype=np.int64)
-    minutes = np.zeros(n)
-    goal_min = np.zeros(n)
-    distr_min = np.zeros(n)
-    sc_min = np.zeros(n)
-    progress = np.zeros_like(remaining)
-    engaged = np.zeros((n, n_el), dtype=np.int64)
-    pos_clicks = np.zeros(s, dtype=np.int64)
-    alive = attention > 0
     layout = inp.layout.astype(np.int64)
     impulse = um.appeal_utility * inp.susceptibility[:, None] * appeal[layout]
     base = (
@@ -215,87 +205,154 @@ def run_sessions(
         + um.habit_utility * np.take_along_axis(inp.habit, layout, 1)
         - um.fatigue_utility * inp.fatigue[:, None]
     )
-    goals = range(value.shape[1])
-    value_at = [value[:, g][layout] for g in goals]  # n x S value of the shown element, per goal
-    gu_weight = um.goal_utility * inp.goal_weight
-    hits_user, hits_el = [], []
-    for r in range(um.max_engagements):
-        idx = np.flatnonzero(alive)
-        if idx.size == 0:
-            break
-        rem_now = remaining[idx]
-        need_now = inp.need[idx] * (rem_now > 0)
-        rel = need_now[:, :1] * value_at[0][idx]
-        for g in goals[1:]:
-            rel += need_now[:, g : g + 1] * value_at[g][idx]
-        util = base[idx] + gu_weight[idx, None] * rel
-        w = np.exp(np.minimum(util, 50.0)) * disc[idx]
-        # the same choice without the impulsive term (self-control attribution, module docstring)
-        w0 = np.exp(np.minimum(util - impulse[idx], 50.0)) * disc[idx]
-        # cascade pick by inversion: k = number of cumulative weights <= target (columns, not rows)
-        total_w = rowsum(w)
-        target = u[idx, 1 + r] * (um.no_click_mass + total_w)
-        picked = target < total_w
-        acc = w[:, 0].copy()
-        k = (acc <= target).astype(np.int64)
-        for j in range(1, s):
-            acc += w[:, j]
-            k += acc <= target
-        alive[idx[~picked]] = False
-        go, k = idx[picked], k[picked]
-        p_full = w[picked, k] / (um.no_click_mass + total_w[picked])
-        p_calm = w0[picked, k] / (um.no_click_mass + rowsum(w0[picked]))
-        e = layout[go, k]
-        c = cost[e]
-        pos_clicks += np.bincount(k, minlength=s)
-        hits_user.append(go)
-        hits_el.append(e)
-        seen[go, k] = True
-        clicks[go] += 1
-        minutes[go] += c
-        sc_min[go] += c * np.clip(1.0 - p_calm / p_full, 0.0, 1.0)
-        attention[go] -= c
-        if inp.select_minutes is not None:  # finding the element costs attention too
-            sm = inp.select_minutes[go, k]
-            search_min[go] += sm
-            attention[go] -= sm
-        rem_go = rem_now[picked]
-        pending = rem_go > 0
-        # progress counts only toward what is still needed (no credit beyond the need)
-        res_go = residue[go]
-        gain = np.clip(value[e] * (1.0 - res_go)[:, None], 0.0, None)
-        gain = np.minimum(gain, np.maximum(rem_go, 0.0))
-        progress[go] += gain
-        rem_go -= gain
-        remaining[go] = rem_go
-        useful = rowany(serves[e] & pending)
-        goal_min[go] += np.where(useful, c, 0.0)
-        distr_min[go] += np.where(useful, 0.0, c)
-        residue[go] = np.where(useful, res_go, add_residue(res_go, um.residue))
-        met = had_need[go] & ~rowany(rem_go > 0)
-        leave = (attention[go] <= 0) | (
-            met & (u[go, 1 + um.max_engagements + r] < um.need_met_exit)
-        )
-        alive[go[leave]] = False
-    if hits_user:
-        flat = np.concatenate(hits_user) * n_el + np.concatenate(hits_el)
-        engaged = np.bincount(flat, minlength=n * n_el).reshape(n, n_el)
-    views = seen.sum(axis=0)
-    return SessionOutcome(
-        clicks=clicks,
-        minutes=minutes,
-        goal_minutes=goal_min,
-        distraction_minutes=distr_min,
-        self_control_minutes=sc_min,
-        progress=progress,
-        engaged=engaged,
-        attention_left=np.maximum(attention, 0.0),
-        residue=residue,
-        position_clicks=pos_clicks,
-        position_views=views.astype(np.int64),
-        search_minutes=search_min,
-        seen=seen,
+    remaining = inp.remaining.astype(np.float64)  # a copy the rounds spend
+    out = SessionOutcome(
+        clicks=np.zeros(n, dtype=np.int64),
+        minutes=np.zeros(n),
+        goal_minutes=np.zeros(n),
+        distraction_minutes=np.zeros(n),
+        self_control_minutes=np.zeros(n),
+        progress=np.zeros((n, n_goals)),
+        engaged=np.zeros((n, n_el), dtype=np.int64),
+        attention_left=inp.attention_left.astype(np.float64),  # a copy the rounds spend
+        residue=inp.residue.astype(np.float64),
+        position_clicks=np.zeros(s, dtype=np.int64),
+        position_views=np.zeros(s, dtype=np.int64),
+        search_minutes=np.zeros(n),
+        seen=visible.copy(),
     )
+    select = inp.select_minutes
+    session_rounds(
+        layout, _f64(base), _f64(impulse), _f64(disc), _f64(inp.need),
+        _f64(um.goal_utility * inp.goal_weight), _f64(value), _f64(cost), _f64(u),
+        np.zeros((n, s)) if select is None else _f64(select), select is not None,
+        float(um.no_click_mass), float(um.residue), int(um.max_engagements),
+        float(um.need_met_exit), remaining, out.attention_left, out.residue, out.seen,
+        out.clicks, out.minutes, out.goal_minutes, out.distraction_minutes,
+        out.self_control_minutes, out.search_minutes, out.progress, out.engaged,
+        out.position_clicks,
+    )
+    np.maximum(out.attention_left, 0.0, out=out.attention_left)
+    out.position_views[:] = out.seen.sum(axis=0)
+    return out
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`session_rounds` now, on one user's inputs.
+
+    For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
+    first call's compilation would otherwise be counted as the step's.
+    """
+    one = SessionInputs(
+        layout=np.zeros((1, 1), dtype=np.int64), susceptibility=np.zeros(1),
+        goal_weight=np.zeros(1), habit=np.zeros((1, 1)), fatigue=np.zeros(1),
+        need=np.zeros((1, 1)), remaining=np.zeros((1, 1)), attention_left=np.ones(1),
+        residue=np.zeros(1))
+    um = ChoiceParams(no_click_mass=1.0, cascade_continue=0.5, position_exponent=0.0,
+                      habit_utility=0.0, goal_utility=0.0, fatigue_utility=0.0, residue=0.0,
+                      max_engagements=1, need_met_exit=0.0)
+    run_sessions(um, one, np.zeros(1), np.ones(1), np.zeros((1, 1)), np.full((1, 4), 0.5))
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    """A writable C-contiguous float64 array (no copy when it already is one).
+
+    numba compiles one version per argument type, and a read-only array (the world's ``value``
+    and ``cost``) is a different type: copying those few numbers keeps one compiled signature.
+    """
+    out = np.ascontiguousarray(a, dtype=np.float64)
+    return out if out.flags.writeable else out.copy()
+
+
+@compiled
+def session_rounds(  # the arrays are passed in and written in place
+    layout, base, impulse, disc, need, gu_weight, value, cost, u, select, has_select,
+    no_click, residue_size, max_engagements, need_met_exit,
+    remaining, attention, residue, seen,
+    clicks, minutes, goal_min, distr_min, sc_min, search_min, progress, engaged, pos_clicks,
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The rounds of choice of every session, one user at a time (module docstring).
+
+    Per user ``i`` and round ``r`` (until no-click, attention <= 0, or the need is met and
+    ``u[i, 1 + R + r] < need_met_exit``; R = ``max_engagements``):
+
+        rel_k  = sum over goals g still needed of need_g * value[e_k, g]
+        util_k = base_k + gu_weight * rel_k,     w_k = exp(min(util_k, 50)) * disc_k
+        w0_k   = exp(min(util_k - impulse_k, 50)) * disc_k          (the calm self's weights)
+        pick k = #{k : w_0 + ... + w_k <= u[i, 1 + r] * (no_click + sum w)}  (no-click if = S)
+
+    A pick spends the element's cost (and its selection minutes) of attention, credits
+    ``min(max(value * (1 - residue), 0), max(remaining, 0))`` per goal, and is a distraction
+    (residue grows as :func:`~outcome_gym.sim.mechanisms.focus.add_residue`, inlined: compiled
+    code cannot call a plain Python function) unless it serves a goal still pending. Arrays from
+    ``remaining`` on are written in place; sums run left to right, as the numpy rowsum did.
+    """
+    n, s = layout.shape
+    n_goals = value.shape[1]
+    w = np.empty(s)
+    w0 = np.empty(s)
+    for i in range(n):
+        if not attention[i] > 0:
+            continue
+        had_need = False
+        for g in range(n_goals):
+            had_need = had_need or remaining[i, g] > 0
+        for r in range(max_engagements):
+            total = 0.0
+            total0 = 0.0
+            for k in range(s):
+                e = layout[i, k]
+                rel = 0.0
+                for g in range(n_goals):
+                    if remaining[i, g] > 0:
+                        rel += need[i, g] * value[e, g]
+                util = base[i, k] + gu_weight[i] * rel
+                # math.exp: the C library's exp, the same bits compiled or interpreted
+                w[k] = math.exp(min(util, 50.0)) * disc[i, k]
+                w0[k] = math.exp(min(util - impulse[i, k], 50.0)) * disc[i, k]
+                total += w[k]
+                total0 += w0[k]
+            target = u[i, 1 + r] * (no_click + total)
+            if not target < total:
+                break  # no click: the session ends
+            acc = 0.0
+            pick = 0
+            for k in range(s):  # cascade pick by inversion
+                acc += w[k]
+                if acc <= target:
+                    pick += 1
+            e = layout[i, pick]
+            c = cost[e]
+            p_full = w[pick] / (no_click + total)
+            p_calm = w0[pick] / (no_click + total0)
+            pos_clicks[pick] += 1
+            engaged[i, e] += 1
+            seen[i, pick] = True
+            clicks[i] += 1
+            minutes[i] += c
+            sc_min[i] += c * min(max(1.0 - p_calm / p_full, 0.0), 1.0)
+            attention[i] -= c
+            if has_select:  # finding the element costs attention too
+                search_min[i] += select[i, pick]
+                attention[i] -= select[i, pick]
+            useful = False
+            still = False
+            for g in range(n_goals):
+                pending = remaining[i, g] > 0
+                # progress counts only toward what is still needed (no credit beyond the need)
+                gain = min(max(value[e, g] * (1.0 - residue[i]), 0.0), max(remaining[i, g], 0.0))
+                progress[i, g] += gain
+                remaining[i, g] -= gain
+                useful = useful or (value[e, g] > 0 and pending)
+                still = still or remaining[i, g] > 0
+            if useful:
+                goal_min[i] += c
+            else:
+                distr_min[i] += c
+                residue[i] = residue[i] + residue_size * (1 - residue[i])
+            met = had_need and not still
+            if attention[i] <= 0 or (met and u[i, 1 + max_engagements + r] < need_met_exit):
+                break
 
 
 def engage_opened(

@@ -1,0 +1,98 @@
+"""Compiled per-user loops (numba), built on first use and cached on disk (issue #18).
+
+A mechanism whose natural form is a loop over users (a session: rounds of choice until the user
+leaves) is written once as a plain Python function over one row at a time, and :func:`compiled`
+turns it into machine code with ``numba.njit(cache=True)``. Nothing random happens inside: every
+draw comes from ``sim/rng.py``'s streams as a fixed-shape array over all users, passed in.
+``fastmath`` stays off (IEEE arithmetic, the same bits in every process).
+
+numba is imported only when the first compiled function is called, so ``import outcome_gym`` and
+commands that never step a model do not pay for it. The compiled code is cached next to the
+source (``__pycache__``); when the package directory is read-only (a system install), the cache
+goes to ``$NUMBA_CACHE_DIR`` if set, else to ``$XDG_CACHE_HOME/outcome_gym/numba`` (default
+``~/.cache/outcome_gym/numba``). ``NUMBA_DISABLE_JIT=1`` runs the same functions as plain Python
+(slow, for debugging and coverage).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def user_cache_dir() -> Path:
+    """Where compiled code is cached when the package directory is read-only."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "outcome_gym" / "numba"
+
+
+def _writable(directory: Path) -> bool:
+    """Can a file be created in ``directory`` (or in the directory that would hold it)?"""
+    probe = directory if directory.exists() else directory.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=probe):
+            return True
+    except OSError:
+        return False
+
+
+def configure_cache() -> None:
+    """Point numba's cache at a user directory when the package's own is not writable.
+
+    Must run before numba is first imported (numba reads ``NUMBA_CACHE_DIR`` at import); a
+    ``NUMBA_CACHE_DIR`` the user set is kept.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    pycache = PACKAGE_DIR / "sim" / "mechanisms" / "__pycache__"
+    if _writable(pycache):
+        return
+    target = user_cache_dir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # numba then warns that it cannot cache and compiles every run
+    os.environ["NUMBA_CACHE_DIR"] = str(target)
+
+
+class compiled:  # noqa: N801 - used as a decorator, like numba.njit
+    """A function compiled with ``numba.njit(cache=True)`` on its first call.
+
+    Args:
+        fn: A plain Python function numba can compile (scalars and arrays, no Python objects).
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.py_func = fn
+        self._dispatcher: Any = None
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+        self.__wrapped__ = fn
+
+    @property
+    def dispatcher(self) -> Any:
+        """The numba dispatcher (compiling, or loading from the cache, on first access)."""
+        if self._dispatcher is None:
+            configure_cache()
+            import numba
+
+            self._dispatcher = numba.njit(cache=True, fastmath=False)(self.py_func)
+        return self._dispatcher
+
+    def __call__(self, *args: Any) -> Any:
+        return self.dispatcher(*args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled by its module-level name (each process compiles or loads its own machine code)
+        return (_by_name, (self.py_func.__module__, self.__name__))
+
+
+def _by_name(module: str, name: str) -> Any:
+    """The module-level object ``module.name`` (how a :class:`compiled` function unpickles)."""
+    return getattr(importlib.import_module(module), name)

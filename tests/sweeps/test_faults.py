@@ -1,0 +1,135 @@
+"""Faults a sweep must survive: a killed driver leaves no workers behind; a full disk is one line."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from outcome_gym.cli import app
+from outcome_gym.sweeps import store, sweep
+from tests.sweeps.helpers import SLOW, combined_files, run_folders, write_experiment
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_workers_end_when_the_driver_is_killed(tmp_path):
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 12},
+                            policies=[{"policy": SLOW, "params": {"delay": 1.0}, "label": "slow"}])
+    out = tmp_path / "out"
+    log = (tmp_path / "driver.log").open("w")  # not a pipe: the workers inherit it
+    proc = subprocess.Popen([sys.executable, "-m", "outcome_gym", "sweep", str(path), "--workers",
+                             "2", "--out", str(out), "-q"], cwd=ROOT, stdout=log, stderr=log)
+    deadline = time.monotonic() + 180
+    while not any((p / "summary.json").is_file() for p in (out / "runs").glob("*")):
+        assert proc.poll() is None, (tmp_path / "driver.log").read_text()
+        assert time.monotonic() < deadline, "no run finished in time"
+        time.sleep(0.05)
+    workers = _children(proc.pid)  # the pool's workers and multiprocessing's resource tracker
+    assert len(workers) >= 2
+    os.kill(proc.pid, signal.SIGKILL)  # the driver alone, as a crash or the OOM killer would
+    proc.wait()
+    log.close()
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [p for p in workers if _alive(p)]
+    for p in alive:  # do not leave them behind if the test fails
+        os.kill(p, signal.SIGKILL)
+    assert not alive, f"workers {alive} outlived their driver"
+    # the resource tracker cleaned up after the driver without printing on the user's terminal
+    assert "leaked semaphore" not in (tmp_path / "driver.log").read_text()
+    res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out),
+                              "--resume", "-q"])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_killed_resource_tracker_leaves_the_terminal_clean(tmp_path):
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 8},
+                            policies=[{"policy": SLOW, "params": {"delay": 0.5}, "label": "slow"}])
+    out = tmp_path / "out"
+    log = (tmp_path / "driver.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "outcome_gym", "sweep", str(path), "--workers",
+                             "2", "--out", str(out), "-q"], cwd=ROOT, stdout=log, stderr=log)
+    deadline = time.monotonic() + 180
+    tracker = None
+    while tracker is None:
+        assert proc.poll() is None and time.monotonic() < deadline, \
+            (tmp_path / "driver.log").read_text()
+        tracker = next((p for p in _children(proc.pid) if b"resource_tracker" in
+                        (Path("/proc") / str(p) / "cmdline").read_bytes()), None)
+        time.sleep(0.05)
+    os.kill(tracker, signal.SIGKILL)
+    assert proc.wait(timeout=300) == 0
+    log.close()
+    time.sleep(1.0)  # a relaunched tracker would print after the driver ends
+    text = (tmp_path / "driver.log").read_text()
+    assert "Traceback" not in text and "leaked" not in text and "relaunching" not in text, text
+
+
+def test_a_full_disk_is_one_line_and_never_a_finished_run(tmp_path, monkeypatch):
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 4}, keep=["steps"])
+    reference = tmp_path / "reference"
+    assert sweep(path, out=reference, workers=0).exit_code == 0
+    out = tmp_path / "out"
+    real_fsync = os.fsync
+    calls = {"n": 0}
+
+    def full_disk(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] > 7:  # the first run's files, then the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(store.os, "fsync", full_disk)
+    res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out), "-q"])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "No space left on device" in lines[0], res.stderr
+    assert "Traceback" not in res.output and lines[0].startswith("error: cannot write")
+    # nothing half-written is in place: each run folder is whole, no temporary left
+    for name in run_folders(out):
+        folder = out / "runs" / name
+        assert not name.startswith(".") and store.run_state(folder, ["steps"]) == "ok", name
+    assert not (out / "runs.csv").exists()
+    monkeypatch.setattr(store.os, "fsync", real_fsync)  # space again: resume completes
+    res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out),
+                              "--resume", "-q"])
+    assert res.exit_code == 0, res.output
+    assert combined_files(out) == combined_files(reference)

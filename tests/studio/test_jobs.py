@@ -39,6 +39,9 @@ def test_a_comparison_runs_reports_progress_and_is_found_again(tmp_path):
     assert job.progress == (4, 4)
     result = Result.read(job.out)
     assert list(result.verdicts()["policy"]) == ["random"]
+    harm = result.harm()  # who is harmed: the policy's rows, and the placebo as a floor
+    shares = harm["worse off"].dropna()  # a ratio metric is undefined for users without cases
+    assert set(harm["policy"]) == {"random"} and len(shares) and shares.between(0, 1).all()
     assert {p.stem for p in result.figures()} >= {"trap_quadrant", "outcomes"}
     summary = json.loads((job.out / "summary.json").read_text())
     assert summary["seeds"] == [0, 1] and summary["reference"] == "static"

@@ -312,10 +312,29 @@ def _show(result: Result, *, compact: bool = False) -> None:
     for path in result.figures()[:2 if compact else None]:
         st.image(str(path), caption=path.stem.replace("_", " "))
     if not compact:
+        _who_is_harmed(result)
         c1, c2 = st.columns(2)
         c1.download_button("report.md", result.report("md").read_bytes(), "report.md")
         c2.download_button("report.html", result.report("html").read_bytes(), "report.html")
         st.caption(f"Run folder: `{result.folder}`")
+
+
+def _who_is_harmed(result: Result) -> None:
+    """The per-user effects: who is worse off, the rules found, the most harmed user's story."""
+    table = result.harm()
+    if table.empty:
+        return
+    st.subheader("Who is harmed")
+    st.caption("Each user against themself under the reference, same seed; shares beyond the "
+               "per-user margin, mean over seeds with a 95% interval; the placebo's share is the "
+               "noise floor (docs/who-is-harmed.md).")
+    st.dataframe(table, hide_index=True, width="stretch")
+    for label, rules in result.harm_rules().items():
+        for rule in rules:
+            st.markdown(f"**{label}**: {rule}")
+    for label, lines in result.stories().items():
+        with st.expander(f"{label}: the most harmed user's story"):
+            st.markdown("\n".join(f"- {line}" for line in lines))
 
 
 def _results_tab() -> None:

@@ -52,6 +52,42 @@ class Result:
                              "margin": m.get("margin"), "note": m.get("note", "")})
         return pd.DataFrame(rows)
 
+    def harm(self) -> pd.DataFrame:
+        """Who is harmed, one row per policy x metric x segment.
+
+        The share of users worse off (with its interval), better off, the per-user quartiles, and
+        the placebo's share worse off (the noise floor).
+        """
+        who = self.summary.get("who_is_harmed") or {}
+        effects = who.get("effects") or {}
+        placebo = effects.get(who.get("placebo") or "", {})
+        rows = []
+        for label, by_metric in effects.items():
+            if label == who.get("placebo"):
+                continue
+            for metric, by_segment in by_metric.items():
+                for segment, st in by_segment.items():
+                    worse = st["share_worse"]
+                    floor = placebo.get(metric, {}).get(segment, {}).get("share_worse", {})
+                    rows.append({
+                        "policy": label, "metric": metric, "segment": segment,
+                        "worse off": worse["mean"], "low": worse["low"], "high": worse["high"],
+                        "placebo worse off": floor.get("mean"),
+                        "better off": st["share_better"]["mean"],
+                        "q25": st["q25"]["mean"], "median": st["q50"]["mean"],
+                        "q75": st["q75"]["mean"]})
+        return pd.DataFrame(rows)
+
+    def harm_rules(self) -> dict[str, list[str]]:
+        """Policy -> the harm rules that held on the held-apart seeds, in words."""
+        rules = (self.summary.get("who_is_harmed") or {}).get("rules") or {}
+        return {label: [r["text"] for r in found] for label, found in rules.items()}
+
+    def stories(self) -> dict[str, list[str]]:
+        """Policy -> the plain-language story of its most harmed user of the primary outcome."""
+        stories = (self.summary.get("who_is_harmed") or {}).get("stories") or {}
+        return {label: list(st.get("summary", [])) for label, st in stories.items()}
+
     def reasons(self) -> dict[str, list[str]]:
         """Policy -> the verdict's reasons, one line per metric and segment."""
         return {label: list(v.get("reasons", [])) for label, v in self.summary["verdicts"].items()}

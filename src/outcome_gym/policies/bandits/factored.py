@@ -42,7 +42,7 @@ import numpy as np
 
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
-from outcome_gym.product.objectives import make_objective
+from outcome_gym.product.objectives import make_objective, objective_events
 from outcome_gym.product.variants import build_variants
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext, frozen_map
 
@@ -167,7 +167,11 @@ class _FactoredBandit(BasePolicy):
         self.delays_ = {
             ev.event: int(ev.delay_steps) for ev in context.scenario.instrumentation.events
         }
-        self.lag_ = max(self.delays_.values(), default=0)
+        # a step is rewarded once the events the objective reads have arrived (engagement: none)
+        read = objective_events(self.objective_, self.delays_)
+        self.lag_ = max((self.delays_[e] for e in read if e in self.delays_), default=0)
+        # per group: whether it has learned from a credited period yet (False: still launching)
+        self.launched_ = np.zeros(self.n_groups_, dtype=bool)
         self.history_: deque[_Acted] = deque()
         self.periods_: deque[_Period] = deque()
         self.updated_step_ = -1
@@ -216,17 +220,38 @@ class _FactoredBandit(BasePolicy):
         if self.levers == "notify":
             layout_arm = np.full(n, self.default_arm_, dtype=np.int64)
         else:
-            layout_arm = np.where(active, self._choose(self.state_[0], moment), self.default_arm_)
+            chosen = self._choose_or_launch(0, moment, self.default_arm_)
+            layout_arm = np.where(active, chosen, self.default_arm_)
         if self.levers == "layout":
             notify_arm = np.where(active, self.schedule_arm_, self.silent_arm_)
         else:
-            notify_arm = np.where(active, self._choose(self.state_[1], moment), self.silent_arm_)
+            chosen = self._choose_or_launch(1, moment, self.schedule_arm_)
+            notify_arm = np.where(active, chosen, self.silent_arm_)
         period = _Period(self._period_index(observation), (layout_arm, notify_arm),
                          active.copy(), moment)
         if self.hold == "step":
             period.closed = True  # one step per period: closed as it opens
         self.periods_.append(period)
         return period
+
+    def _choose_or_launch(self, bandit: int, moment: Any, default: int) -> np.ndarray:
+        """Every user's arm: the bandit's own choice, or the launch choice while launching.
+
+        **Launch.** A group that has not yet learned from any credited period has no evidence
+        to prefer any arm, so it keeps what the product ships — ``default`` (the default layout,
+        the scenario's schedule) — except a share ``launch_share`` of its users per period, each
+        given an arm drawn uniformly (the default included): the exploration whose rewards the
+        bandit's own rule starts from. Draws are made over all users (fixed shapes).
+        """
+        choice = self._choose(self.state_[bandit], moment)
+        if self.launched_.all():
+            return choice
+        launching = ~self.launched_[self.group_]
+        n_arms = self.n_arms_[bandit]
+        explore = self.rng_.random(choice.shape[0]) < self._launch_share()
+        drawn = self.rng_.integers(n_arms, size=choice.shape[0])
+        launch = np.where(explore, drawn, default)
+        return np.where(launching, launch, choice)
 
     def update(self, observation: Observation, action: Action, feedback: Feedback) -> None:
         """File the step's feedback; each event goes to the step it happened in (``t - delay``).
@@ -330,6 +355,7 @@ class _FactoredBandit(BasePolicy):
             if w and later.reward is not None:
                 reward += w * later.reward[users]
         self._learn(users, (first.arms[0][users], first.arms[1][users]), reward, first.moment)
+        self.launched_[self.group_[users]] = True
 
     def _bandit_index(self, bandit: str) -> int:
         if bandit not in BANDITS:
@@ -340,6 +366,10 @@ class _FactoredBandit(BasePolicy):
 
     def _features(self, observation: Observation) -> Any:
         return None
+
+    def _launch_share(self) -> float:  # pragma: no cover - abstract
+        """Share of a launching group's users given a uniformly drawn arm each period."""
+        raise NotImplementedError
 
     def _new_state(self, n_groups: int, n_arms: int) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,4 +1,5 @@
-"""The launch rule: every bandit starts from what the product ships and explores from there.
+"""The launch rule (``launch="default"``): a bandit starts from what the product ships and
+explores from there; and the default ``launch="untried"`` is the earlier learner.
 
 Hand-worked on tests/fixtures/tiny.yaml (200 users, 4 layout variants with ``default`` first,
 4 slots a day; the default notification plan is the scenario's schedule).
@@ -34,9 +35,9 @@ def run_days(pol, ctx, days):
 
 
 @pytest.mark.parametrize("policy", [
-    EpsilonGreedyPolicy(epsilon=0.0),
-    ThompsonPolicy(launch_share=0.0),
-    LinUCBPolicy(launch_share=0.0),
+    EpsilonGreedyPolicy(epsilon=0.0, launch="default"),
+    ThompsonPolicy(launch_share=0.0, launch="default"),
+    LinUCBPolicy(launch_share=0.0, launch="default"),
 ])
 def test_day_zero_every_arm_untried_and_everyone_on_the_default(tiny, policy):
     """Day 0: no arm has a reward; with no launch exploration every user gets the default layout
@@ -57,9 +58,9 @@ def test_epsilon_greedy_departs_from_the_default_only_by_exploration(tiny):
     binomial sd of 6.8). Without exploration nobody departs, on any day: after the launch the only
     arm tried is the default and untried arms are left to exploration."""
     ctx = context(tiny)
-    day0 = run_days(started(EpsilonGreedyPolicy(epsilon=0.5), ctx), ctx, 1)[0][0]
+    day0 = run_days(started(EpsilonGreedyPolicy(epsilon=0.5, launch="default"), ctx), ctx, 1)[0][0]
     assert 75 - 4 * 6.8 < (day0 != 0).sum() < 75 + 4 * 6.8
-    pol = started(EpsilonGreedyPolicy(epsilon=0.0), ctx)
+    pol = started(EpsilonGreedyPolicy(epsilon=0.0, launch="default"), ctx)
     days = run_days(pol, ctx, 5)
     assert pol.launched_.all()  # days 0 and 1 credited by day 4's start
     assert all((layout == 0).all() for layout, _ in days)
@@ -72,7 +73,7 @@ def test_thompson_first_departs_when_the_launch_ends(tiny):
     day 3 every user departs from the default."""
     ctx = context(tiny)
     pol = started(ThompsonPolicy(launch_share=0.0, prior_mean=100.0, noise_var=1.0,
-                                 granularity="global"), ctx)
+                                 granularity="global", launch="default"), ctx)
     days = run_days(pol, ctx, 4)
     assert all((layout == 0).all() for layout, _ in days[:3])
     mean, _ = pol.posterior("layout")
@@ -88,8 +89,8 @@ def test_epsilon_greedy_exploits_the_best_lower_confidence_bound(tiny):
     At caution 0 (the running mean) arm 1 wins: 1.5 > 1."""
     ctx = context(tiny)
     for caution, best in ((1.645, 0), (0.0, 1)):
-        pol = started(EpsilonGreedyPolicy(epsilon=0.0, caution=caution, granularity="global"),
-                      ctx)
+        pol = started(EpsilonGreedyPolicy(epsilon=0.0, caution=caution, granularity="global",
+                                          launch="default"), ctx)
         st = pol.state_[0]
         st.n[0, :2] = 8, 2
         st.s[0, :2] = 8.0, 3.0
@@ -101,7 +102,8 @@ def test_untried_default_is_kept_until_it_can_be_compared(tiny):
     """Arm 2 tried (mean 5), the default not: the default stays (+inf); once it has a reward,
     the means decide."""
     ctx = context(tiny)
-    pol = started(EpsilonGreedyPolicy(epsilon=0.0, caution=0.0, granularity="global"), ctx)
+    pol = started(EpsilonGreedyPolicy(epsilon=0.0, caution=0.0, granularity="global",
+                                      launch="default"), ctx)
     st = pol.state_[0]
     st.n[0, 2], st.s[0, 2], st.ss[0, 2] = 1, 5.0, 25.0
     assert (pol._choose(st, None) == 0).all()
@@ -131,7 +133,16 @@ def test_a_learner_waits_only_for_the_events_its_objective_reads(tiny):
     (ThompsonPolicy, {"launch_share": 1.5}, "launch_share in"),
     (LinUCBPolicy, {"launch_share": -0.1}, "launch_share in"),
     (EpsilonGreedyPolicy, {"caution": -1.0}, "caution >= 0"),
+    (EpsilonGreedyPolicy, {"launch": "defualt"}, "Did you mean 'default'"),
 ])
 def test_bad_launch_parameters_are_refused(tiny, cls, params, match):
     with pytest.raises(PolicyError, match=match):
         started(cls(**params), context(tiny))
+
+
+def test_untried_launch_is_the_earlier_learner(tiny):
+    """``launch="untried"`` (the default): with epsilon 0 every arm is untried on day 0, so every
+    user gets a uniformly drawn arm (all 4 layouts appear among 200 users)."""
+    ctx = context(tiny)
+    day0 = run_days(started(EpsilonGreedyPolicy(epsilon=0.0), ctx), ctx, 1)[0][0]
+    assert len(np.unique(day0)) == 4

@@ -111,7 +111,8 @@ def test_registered_names_and_effective_params():
     assert isinstance(pol, EpsilonGreedyPolicy)
     assert pol.get_params() == {"objective": "outcome", "weight": 0.5, "granularity": "segment",
                                 "notify_cost": 0.0, "levers": "both", "hold": "day",
-                                "horizon": 2, "discount": 0.5, "epsilon": 0.05, "caution": 1.645}
+                                "horizon": 2, "discount": 0.5, "launch": "untried",
+                                "epsilon": 0.05, "caution": 0.0}
     assert make("engagement_bandit").get_params()["objective"] == "engagement"
     assert make("thompson", prior_var=2.0).get_params()["prior_var"] == 2.0
     assert make("linucb", alpha=0.5).get_params()["alpha"] == 0.5
@@ -333,9 +334,7 @@ def test_granularity_decides_whose_data_an_estimate_pools(no_delay):
             assert mean[lucky, arms0[lucky]] == 5.0
             workers = np.flatnonzero(seg == 0)
             assert np.nansum(mean[workers]) == 5.0  # nobody else learned from the lucky one
-            # untried arms are left to exploration; an untried default is kept (the incumbent
-            # stays until it can be compared), so everyone is back on the default
-            assert (arms1 == 0).all()
+            assert (arms1 != arms0).all()  # each tries an arm it has not tried yet
         else:
             assert (arms1 == arms0[lucky]).all()
 

@@ -17,10 +17,11 @@ class EpsilonGreedyPolicy(_CountingBandit):
 
     At the start of each period, with probability ``epsilon`` a user gets a uniformly random arm;
     otherwise the arm with the best lower confidence bound ``mean - caution * se`` of its mean
-    reward in the user's group, among the arms the group has tried (ties broken at random); ``se``
-    is the arm's standard error from the group's pooled within-arm variance. ``caution=0`` is the
-    classic running-mean rule. Arms never tried are reached only by exploration; the default
-    arm, while untried, is kept (the product launches the learner from what it ships: see
+    reward in the user's group (ties broken at random); ``se`` is the arm's standard error from
+    the group's pooled within-arm variance, and ``caution=0`` (the default) is the classic
+    running-mean rule. With ``launch="untried"`` (the default) arms the group has never tried come
+    first; with ``launch="default"`` they are reached only by exploration and the default arm,
+    while untried, is kept (the product launches the learner from what it ships: see
     :mod:`~outcome_gym.policies.bandits.factored`, whose launch share is ``epsilon`` here).
 
     When to use: the simplest learning baseline, and the one the trap is easiest to see with —
@@ -38,16 +39,18 @@ class EpsilonGreedyPolicy(_CountingBandit):
         hold: ``day`` or ``step``: how long a user keeps the chosen arms (the credit period).
         horizon: Following periods whose reward is also credited to a period's arms.
         discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
+        launch: ``untried`` or ``default``: how the bandit starts (see
+            :mod:`~outcome_gym.policies.bandits.factored`).
         epsilon: Exploration probability per user and period, in [0, 1].
         caution: Standard errors subtracted from an arm's mean before the greedy choice (>= 0;
-            1.645, a one-sided 95% bound: an arm explored by a few users replaces one known
-            from many only when its evidence says it is better).
+            0 the running mean; 1.645 a one-sided 95% bound, with which an arm explored by a few
+            users replaces one known from many only when its evidence says it is better).
     """
 
     name = "epsilon_greedy"
 
     epsilon: float = 0.1
-    caution: float = 1.645
+    caution: float = 0.0
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -64,14 +67,15 @@ class EpsilonGreedyPolicy(_CountingBandit):
         return float(self.epsilon)
 
     def _choose(self, state: _Sums, moment: Any) -> np.ndarray:
-        # exploit the best lower confidence bound: a handful of lucky explorers must not move
-        # a group's traffic off an arm known from thousands of periods (the winner's curse)
-        value = _mean(state, -np.inf)
+        # with caution > 0, the best lower confidence bound: a handful of lucky explorers must
+        # not move a group's traffic off an arm known from thousands of periods
+        value = _mean(state, np.inf if self.launch == "untried" else -np.inf)
         if self.caution:
             value -= self.caution * _standard_error(state)
-        default = self.default_arm_ if state is self.state_[0] else self.schedule_arm_
-        untried_default = state.n[:, default] == 0
-        value[untried_default, default] = np.inf  # the incumbent stays until it can be compared
+        if self.launch == "default":
+            default = self.default_arm_ if state is self.state_[0] else self.schedule_arm_
+            untried_default = state.n[:, default] == 0
+            value[untried_default, default] = np.inf  # the incumbent stays until comparable
         choice = _group_argmax_random_ties(value, self.group_, self.rng_)
         explore = np.flatnonzero(self.rng_.random(choice.shape[0]) < self.epsilon)
         choice[explore] = self.rng_.integers(state.n.shape[1], size=explore.size)

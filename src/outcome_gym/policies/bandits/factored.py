@@ -48,6 +48,7 @@ from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyConte
 
 GRANULARITIES = ("user", "segment", "global")
 HOLDS = ("day", "step")
+LAUNCHES = ("untried", "default")
 LEVERS = ("both", "layout", "notify")
 BANDITS = ("layout", "notify")
 
@@ -138,6 +139,7 @@ class _FactoredBandit(BasePolicy):
     hold: str = "day"
     horizon: int = 2
     discount: float = 0.5
+    launch: str = "untried"
 
     # --- protocol ---------------------------------------------------------------------------
 
@@ -237,14 +239,15 @@ class _FactoredBandit(BasePolicy):
     def _choose_or_launch(self, bandit: int, moment: Any, default: int) -> np.ndarray:
         """Every user's arm: the bandit's own choice, or the launch choice while launching.
 
-        **Launch.** A group that has not yet learned from any credited period has no evidence
+        ``launch="untried"`` (the default): always the bandit's own choice (epsilon-greedy tries
+        untried arms first; Thompson and LinUCB start from their priors). ``launch="default"``: A group that has not yet learned from any credited period has no evidence
         to prefer any arm, so it keeps what the product ships — ``default`` (the default layout,
         the scenario's schedule) — except a share ``launch_share`` of its users per period, each
         given an arm drawn uniformly (the default included): the exploration whose rewards the
         bandit's own rule starts from. Draws are made over all users (fixed shapes).
         """
         choice = self._choose(self.state_[bandit], moment)
-        if self.launched_.all():
+        if self.launch == "untried" or self.launched_.all():
             return choice
         launching = ~self.launched_[self.group_]
         n_arms = self.n_arms_[bandit]
@@ -281,6 +284,7 @@ class _FactoredBandit(BasePolicy):
         self._check_choice("granularity", self.granularity, GRANULARITIES)
         self._check_choice("levers", self.levers, LEVERS)
         self._check_choice("hold", self.hold, HOLDS)
+        self._check_choice("launch", self.launch, LAUNCHES)
         self._require(isinstance(self.horizon, int | np.integer) and 0 <= self.horizon <= 60,
                       "horizon an integer in [0, 60] (periods)", self.horizon)
         self._require(np.isfinite(self.discount) and 0.0 <= self.discount <= 1.0,

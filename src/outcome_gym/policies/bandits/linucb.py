@@ -52,6 +52,8 @@ class LinUCBPolicy(_FactoredBandit):
         hold: ``day`` or ``step``: how long a user keeps the chosen arms (the credit period).
         horizon: Following periods whose reward is also credited to a period's arms.
         discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
+        launch: ``untried`` or ``default``: how the bandit starts (see
+            :mod:`~outcome_gym.policies.bandits.factored`).
         alpha: Exploration weight on the confidence width (>= 0), in units of the reward:
             lower it for a sparse objective (on tiny.yaml the outcome objective gains ~12% more
             outcome events with 0.3 than with 1).

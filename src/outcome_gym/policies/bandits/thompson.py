@@ -37,6 +37,8 @@ class ThompsonPolicy(_CountingBandit):
         hold: ``day`` or ``step``: how long a user keeps the chosen arms (the credit period).
         horizon: Following periods whose reward is also credited to a period's arms.
         discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
+        launch: ``untried`` or ``default``: how the bandit starts (see
+            :mod:`~outcome_gym.policies.bandits.factored`).
         prior_mean: Prior mean of every arm's mean reward.
         prior_var: Prior variance of every arm's mean reward (> 0).
         noise_var: Known reward noise variance (> 0), or ``None`` to estimate it.

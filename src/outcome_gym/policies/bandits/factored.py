@@ -14,10 +14,18 @@ credited with ``R(p) + sum_{k=1..horizon} discount^k R(p + k)``, ``R(q)`` the re
 the same user; the later periods' rewards are also credited to their own arms, as in a
 discounted return.
 
+**Launch.** ``launch="untried"`` (the default) starts with the bandit's own rule (epsilon-greedy
+tries untried arms first, so its first credited periods are spent on uniformly drawn arms);
+``launch="default"`` starts as a product launches a learner: a group that has not yet learned from
+any credited period keeps the default layout and the scheduled plan, except a launch share of its
+users per period given a uniformly drawn arm (see :meth:`_FactoredBandit._choose_or_launch`).
+
 **Delayed events.** Instrumented outcome events reach the product ``delay_steps`` after they happen
 (the scenario's ``instrumentation``, a fact of the product's own logging pipeline), so each event
 seen at step t is filed under step ``t - delay``; a step's reward is computed — one objective call
-per step, in step order — once all its events are in, i.e. after ``max(delay_steps)`` more steps.
+per step, in step order — once all the events the objective reads are in, i.e. after the largest
+of their ``delay_steps`` (:func:`~outcome_gym.product.objectives.objective_events`; none for the
+engagement objective).
 (Crediting the events to the arms of the step they arrive in instead hands them to whatever the
 user was shown later, and an outcome bandit then cannot tell its arms apart.)
 
@@ -240,11 +248,13 @@ class _FactoredBandit(BasePolicy):
         """Every user's arm: the bandit's own choice, or the launch choice while launching.
 
         ``launch="untried"`` (the default): always the bandit's own choice (epsilon-greedy tries
-        untried arms first; Thompson and LinUCB start from their priors). ``launch="default"``: A group that has not yet learned from any credited period has no evidence
-        to prefer any arm, so it keeps what the product ships — ``default`` (the default layout,
-        the scenario's schedule) — except a share ``launch_share`` of its users per period, each
-        given an arm drawn uniformly (the default included): the exploration whose rewards the
-        bandit's own rule starts from. Draws are made over all users (fixed shapes).
+        untried arms first; Thompson and LinUCB start from their priors). ``launch="default"``: a
+        group that has not yet learned from any credited period has no evidence to prefer any
+        arm, so it keeps what the product ships — ``default`` (the default layout, the scenario's
+        schedule) — except a launch share of its users per period (``_launch_share``: epsilon, or
+        ``launch_share``), each given an arm drawn uniformly (the default included): the
+        exploration whose rewards the bandit's own rule starts from. Draws are made over all
+        users (fixed shapes), and only while some group is launching.
         """
         choice = self._choose(self.state_[bandit], moment)
         if self.launch == "untried" or self.launched_.all():

@@ -108,8 +108,8 @@ class LayoutBandit(EpsilonGreedyPolicy):
     Args:
         strength: Largest core-weighted layout distance from the default an arm may have, [0, 1].
         keep_core: Personalize only the non-core positions (what ``lock_core`` allows).
-        epsilon: Exploration probability per user and step (arms are chosen every step:
-            ``hold="step"``, ``horizon=0``).
+        epsilon: Exploration probability per user and day (arms are held for a day and
+            credited over the bandits' default horizon, as ``engagement_bandit``).
         granularity: ``user``, ``segment`` or ``global``: whose data an arm's mean pools.
         depth: Most elements an order brings to the top: 1 (the default) is the product's own
             variant family (``promote:<id>``, :mod:`~outcome_gym.product.variants`), with the
@@ -120,12 +120,11 @@ class LayoutBandit(EpsilonGreedyPolicy):
 
     def __init__(self, strength: float = 1.0, keep_core: bool = True, epsilon: float = 0.1,
                  granularity: str = "segment", depth: int = 1) -> None:
-        # The per-step learner (a new arm every step, credited with that step's reward) that
-        # the study's bounds and results were measured with; the bandits' day-held arms
-        # (hold="day", issue #15) change how often a user's layout changes, so the study keeps
-        # the per-step dose until it is re-measured.
+        # The project's day-level learner (engagement_bandit:levers=layout): arms held for a
+        # day and credited with the day's engagement plus the discounted next days', launched
+        # from the default layout (policies/bandits/factored.py).
         super().__init__(objective="engagement", granularity=granularity, levers="layout",
-                         hold="step", horizon=0, epsilon=epsilon)
+                         epsilon=epsilon)
         self.strength = strength
         self.keep_core = keep_core
         self.depth = depth

@@ -2,8 +2,9 @@
 
 docs/calibration.md stylized fact 9 (mechanism 9: mitchell1989, findlater2004, sears1994,
 polson1986, hannak2013). On ``productivity_tool`` an engagement-optimising layout bandit
-(:class:`LayoutBandit` of ``_layout_bandit.py``: epsilon-greedy, pooled per segment, rewarded by the
-engagement index, notifications on the schedule — ``engagement_bandit:levers=layout`` — over the
+(:class:`LayoutBandit` of ``_layout_bandit.py``: epsilon-greedy, pooled per segment, arms held for a
+day and credited with the day's engagement index plus the discounted next days', notifications on
+the schedule — the project's day-level ``engagement_bandit:levers=layout`` — over the
 product's own variant family, "promote one element to the top") personalizes the layout at a
 **strength** from none to full: no arm may move a user's layout further than ``strength`` from the
 default (core-weighted layout distance, the guardrails' ``max_layout_distance``). Each strength runs

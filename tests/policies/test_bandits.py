@@ -91,6 +91,16 @@ def started(policy, ctx, seed=1):
     return policy
 
 
+def act_exploring(pol, obs):
+    """``pol.act(obs)`` with every user exploring (epsilon 1: the launch gives every user a
+    uniformly drawn arm, as the hand-worked tests of crediting need several arms tried)."""
+    keep, pol.epsilon = pol.epsilon, 1.0
+    try:
+        return pol.act(obs)
+    finally:
+        pol.epsilon = keep
+
+
 # --- registry and hyperparameters ------------------------------------------------------------
 
 
@@ -101,7 +111,8 @@ def test_registered_names_and_effective_params():
     assert isinstance(pol, EpsilonGreedyPolicy)
     assert pol.get_params() == {"objective": "outcome", "weight": 0.5, "granularity": "segment",
                                 "notify_cost": 0.0, "levers": "both", "hold": "day",
-                                "horizon": 2, "discount": 0.5, "epsilon": 0.05}
+                                "horizon": 2, "discount": 0.5, "launch": "untried",
+                                "epsilon": 0.05, "caution": 0.0}
     assert make("engagement_bandit").get_params()["objective"] == "engagement"
     assert make("thompson", prior_var=2.0).get_params()["prior_var"] == 2.0
     assert make("linucb", alpha=0.5).get_params()["alpha"] == 0.5
@@ -167,7 +178,7 @@ def test_epsilon_zero_picks_the_best_running_mean(no_delay):
     ctx = context(no_delay)
     pol = started(EpsilonGreedyPolicy(epsilon=0.0, granularity="global", **STEP), ctx)
     obs = observe(ctx, 0)
-    act0 = pol.act(obs)  # nothing tried yet: every user gets a random untried arm
+    act0 = act_exploring(pol, obs)  # every user explores: each gets a uniformly drawn arm
     arms0, plans0 = layout_arms(ctx, act0), pol.periods_[-1].arms[1].copy()
     assert len(np.unique(arms0)) == 4 and len(np.unique(plans0)) == 4
     reward = np.where(arms0 == 2, 3.0, 1.0)  # promote:feed earns 3 clicks, every other layout 1
@@ -304,7 +315,7 @@ def test_granularity_decides_whose_data_an_estimate_pools(no_delay):
     for granularity, n_groups in (("segment", 2), ("user", ctx.n_users), ("global", 1)):
         pol = started(EpsilonGreedyPolicy(epsilon=0.0, granularity=granularity, **STEP), ctx)
         obs = observe(ctx, 0)
-        act0 = pol.act(obs)
+        act0 = act_exploring(pol, obs)
         arms0 = layout_arms(ctx, act0)
         clicks = np.zeros(ctx.n_users)
         clicks[lucky] = 5.0
@@ -383,7 +394,8 @@ def test_churned_users_do_not_update_estimates(no_delay):
 
 
 def test_delayed_events_are_credited_to_the_step_that_earned_them(tiny):
-    """tiny.yaml: practice.practised is seen one step late; the longest delay is two steps."""
+    """tiny.yaml: practice.practised, the outcome objective's only event, is seen one step late
+    (budget.adjusted's two steps are not waited for: the objective does not read it)."""
     ctx = context(tiny)
     assert outcome_weights(ctx) == {"practice.practised": 1.0}
     pol = started(EpsilonGreedyPolicy(objective="outcome", granularity="user", epsilon=0.0,
@@ -391,7 +403,7 @@ def test_delayed_events_are_credited_to_the_step_that_earned_them(tiny):
     arms = []
     for step in range(4):
         obs = observe(ctx, step)
-        act = pol.act(obs)
+        act = act_exploring(pol, obs) if step < 2 else pol.act(obs)
         arms.append(layout_arms(ctx, act))
         ev = np.zeros(ctx.n_users, np.int32)
         if step == 1:  # a user who practised at step 0 (the product sees it at step 1), whose
@@ -399,21 +411,25 @@ def test_delayed_events_are_credited_to_the_step_that_earned_them(tiny):
             ev[user] = 1
         pol.update(obs, act, feedback(ctx, events={"practice.practised": ev}))
     pol.act(observe(ctx, 4))
-    counts, mean = pol.estimates("layout")
-    assert counts.sum() == 2 * ctx.n_users  # steps 0 and 1 complete and learned, 2 and 3 not yet
-    assert np.nansum(mean) == 1.0
-    assert mean[user, arms[0][user]] == 1.0  # the arm the user had at step 0, not at step 1
+    counts, _ = pol.estimates("layout")
+    assert counts.sum() == 3 * ctx.n_users  # steps 0-2 complete and learned, 3 not yet
+    sums = pol.state_[0].s
+    assert sums.sum() == 1.0
+    assert sums[user, arms[0][user]] == 1.0  # the arm the user had at step 0, not at step 1
 
 
 # --- day-level crediting ---------------------------------------------------------------------
 
 
-def run_day(pol, ctx, day, rewards, active=None, events=None):
-    """Act and update through one day of tiny.yaml (4 slots); ``rewards[slot]`` per user."""
+def run_day(pol, ctx, day, rewards, active=None, events=None, explore=False):
+    """Act and update through one day of tiny.yaml (4 slots); ``rewards[slot]`` per user.
+
+    ``explore``: every user explores when the day's arms are chosen (:func:`act_exploring`).
+    """
     acts = []
     for slot in range(ctx.slots_per_day):
         obs = observe(ctx, day * ctx.slots_per_day + slot, active=active)
-        act = pol.act(obs)
+        act = act_exploring(pol, obs) if explore and slot == 0 else pol.act(obs)
         acts.append(act)
         ev = (events or {}).get(slot)
         pol.update(obs, act, feedback(ctx, clicks=rewards(slot, layout_arms(ctx, act)),
@@ -433,7 +449,7 @@ def test_day_hold_keeps_the_arms_all_day_and_credits_the_day_total(no_delay):
         return np.where(arms == 2, 0.0, 1.0)
 
     day = started(EpsilonGreedyPolicy(epsilon=0.0, granularity="global", horizon=0), ctx)
-    acts = run_day(day, ctx, 0, rewards)
+    acts = run_day(day, ctx, 0, rewards, explore=True)
     arms0 = layout_arms(ctx, acts[0])
     for act in acts[1:]:  # the same arm in every slot of the day
         np.testing.assert_array_equal(layout_arms(ctx, act), arms0)
@@ -446,7 +462,7 @@ def test_day_hold_keeps_the_arms_all_day_and_credits_the_day_total(no_delay):
 
     step = started(EpsilonGreedyPolicy(epsilon=0.0, granularity="global", **STEP), ctx)
     obs = observe(ctx, 0)
-    act = step.act(obs)
+    act = act_exploring(step, obs)
     step.update(obs, act, feedback(ctx, clicks=rewards(0, layout_arms(ctx, act))))
     assert (layout_arms(ctx, step.act(observe(ctx, 1))) == 2).all()  # the slot's winner
 
@@ -483,25 +499,23 @@ def test_later_days_are_credited_with_the_discount(no_delay):
 
 
 def test_an_event_of_the_day_seen_the_next_day_is_credited_to_that_day(tiny):
-    """tiny.yaml: practice.practised is seen one step late, budget.adjusted two (lag 2). A user
-    who practised in day 0's last slot (step 3) is seen at step 4, in day 1 — under day 1's arms.
-    Day 0 is learned once step 3 + 2 has been updated, at the act of step 6; its reward for that
-    user is the event, 1, on day 0's arm (horizon 0)."""
+    """tiny.yaml: practice.practised, the outcome objective's only event, is seen one step late
+    (lag 1). A user who practised in day 0's last slot (step 3) is seen at step 4, in day 1 —
+    under day 1's arms. Day 0 is learned once step 3 + 1 has been updated, at the act of step 5;
+    its reward for that user is the event, 1, on day 0's arm (horizon 0)."""
     ctx = context(tiny)
     pol = started(EpsilonGreedyPolicy(objective="outcome", granularity="user", epsilon=0.0,
                                       horizon=0), ctx)
-    acts = run_day(pol, ctx, 0, lambda slot, arms: np.zeros(ctx.n_users))
+    acts = run_day(pol, ctx, 0, lambda slot, arms: np.zeros(ctx.n_users), explore=True)
     arms0 = layout_arms(ctx, acts[0])
     user = 7
     seen = np.zeros(ctx.n_users, np.int32)
     seen[user] = 1
-    for step in (4, 5):
-        obs = observe(ctx, step)
-        act = pol.act(obs)
-        ev = {"practice.practised": seen} if step == 4 else None
-        pol.update(obs, act, feedback(ctx, events=ev))
-    assert pol.estimates("layout")[0].sum() == 0  # step 3's budget events are not all in yet
-    pol.act(observe(ctx, 6))
+    obs = observe(ctx, 4)
+    act = pol.act(obs)
+    assert pol.estimates("layout")[0].sum() == 0  # step 3's events are not in yet
+    pol.update(obs, act, feedback(ctx, events={"practice.practised": seen}))
+    pol.act(observe(ctx, 5))
     counts, mean = pol.estimates("layout")
     assert counts.sum() == ctx.n_users  # day 0 learned, day 1 not
     assert np.nansum(mean) == 1.0 and mean[user, arms0[user]] == 1.0

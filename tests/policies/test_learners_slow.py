@@ -21,15 +21,17 @@ from outcome_gym.scenario import load_scenario
 WORLDS = Path(__file__).resolve().parents[2] / "examples" / "designer_worlds"
 SEEDS = range(10)
 
-# Per-seed paired differences (learner - static, per user over the run) over seeds 0-39, measured
-# when this test was written (default hyperparameters: hold=day, horizon=2, discount=0.5):
-#   fitness_coach     engagement_bandit, engagement: mean +8.93 (+4.1%), sd 2.63, min +0.12
+# Per-seed paired differences (learner - static, per user over the run) over seeds 0-39, re-measured
+# after a learner waits only for its objective's events (issue #15, second pass; defaults
+# hold=day, horizon=2, discount=0.5, launch=untried, caution=0):
+#   fitness_coach     engagement_bandit, engagement: mean +8.30 (+3.8%), sd 3.71, min -1.75
 #   fitness_coach     outcome_bandit, outcome:       mean +0.715 (+97%), sd 0.067, min +0.60
 #   health_companion  outcome_bandit, outcome:       mean +0.395 (+128%), sd 0.037, min +0.33
-#   health_companion  engagement_bandit, engagement: mean -1.13 (-0.6%), sd 1.00, 35 of 40 below 0
+#   health_companion  engagement_bandit, engagement: mean -0.57 (-0.3%), sd 1.09, 29 of 40 below 0
+# (first measured: +8.93 sd 2.63; +0.715; +0.395; -1.13 sd 1.00, 35 of 40 below 0).
 # The test asks the 95% t interval of the mean over 10 seeds (0-9) to lie above 0; on the four
-# 10-seed sets of seeds 0-39 its lower end was >= +5.3, +0.65 and +0.36 for the first three
-# (each more than 7 standard errors clear: a false failure is out of reach), and <= -1.6 for the
+# 10-seed sets of seeds 0-39 its lower end was >= +4.1, +0.65 and +0.36 for the first three
+# (each several standard errors clear: a false failure is out of reach), and <= -0.6 for the
 # fourth, which is expected to fail (strict: it fails the suite if it starts passing).
 CASES = [
     ("fitness_coach", "engagement_bandit", "engagement"),
@@ -38,10 +40,12 @@ CASES = [
     pytest.param(
         "health_companion", "engagement_bandit", "engagement",
         marks=pytest.mark.xfail(strict=True, reason=(
-            "not reached: the static product already shows the bait (health_news) first; the "
-            "learner settles on promote:daily_quiz and the default plan (seed 0: +0.8% with "
-            "epsilon=0, +0.3% at the default epsilon=0.1), and exploring 10% of users a day "
-            "costs about as much as that gains")),
+            "not reached: the learner starts every user on uniformly drawn arms (launch="
+            "'untried') for days 0-2 (-29%, -23%, -18% engagement a day against static: most "
+            "plans drop the schedule's two sends), and the layout it then settles on "
+            "(promote:daily_quiz, +1% to +7% a day) does not win that back in 35 days; "
+            "launch='default' with caution=1.645 reaches +0.7% here but loses fitness_coach's "
+            "gain (docs/policies.md)")),
     ),
 ]
 

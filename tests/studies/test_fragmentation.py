@@ -26,6 +26,19 @@ strength 0.899 .. 0.937, locked failure 0.322 .. 0.397), but what the bandit win
 lift vs none, unlocked +11.8% .. +19.1%, locked +2.5% .. +7.3%, and locked vs unlocked -10.9% ..
 -6.6% (p 0.125 in every set); the three engagement bounds below were re-set from these.
 
+Re-measured for the day-level learner (issue #15, second pass: arms held for a day, credited
+with the day's engagement plus the discounted next days', as ``engagement_bandit``) on the same 6
+seed sets (``python experiments/bounds.py fragmentation --sets 6``): support failure, none
+0.042 .. 0.057, full strength unlocked 0.726 .. 0.750, locked 0.369 .. 0.393; mean distance at full
+strength unlocked 0.880 .. 0.915, locked 0.283 .. 0.308; pairwise divergence 0.137 .. 0.141 (was
+0.097 .. 0.106 under the per-step learner: a user now keeps one layout all day, so two users'
+layouts differ more often); per user, lowest judged bin 0.041 .. 0.057, highest 0.738 .. 0.763;
+locked vs unlocked: support failure -0.380 .. -0.343, share undone 0.506 .. 0.540, engagement lift
+-9.7% .. -7.0% (p 3e-5 .. 0.009: the cost is now significant in every set, so all three facts
+passed in 6 of 6); engagement lift vs none, unlocked +15.2% .. +17.9%, locked +6.2% .. +7.1%. The
+bounds below were re-set from these ranges, each widened by the larger of its range and 10% of
+its median (kept where the earlier bound already held that).
+
 The failure-rate bounds fail if context failures stopped growing with layout distance (or the core
 weight, the distance sensitivity or the base rate changed); the distance bounds fail if the
 bandit's arms or the budget projection changed; the lock bounds fail if locking the core stopped
@@ -135,7 +148,7 @@ def test_fast_facts_lie_within_the_seed_spread(fast):
     arm, user, lock = (f.values for f in fast.facts)
     # the policies respect the run's guardrails: the guardrail layer corrects nothing
     assert fast.tables["arms"]["guardrail corrections"].sum() == 0
-    assert fast.facts[0].status == "pass" and fast.facts[1].status == "pass"
+    assert [f.status for f in fast.facts] == ["pass", "pass", "pass"]
     assert BOUNDS["rate_none"][0] <= arm["rate_none"] <= BOUNDS["rate_none"][1]
     for key in ("unlocked_rate_full", "locked_rate_full", "unlocked_distance_full",
                 "locked_distance_full", "pairwise_full"):
@@ -151,16 +164,16 @@ def test_fast_facts_lie_within_the_seed_spread(fast):
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "rate_none": (0.03, 0.075),
-    "unlocked_rate_full": (0.50, 0.82),
-    "locked_rate_full": (0.18, 0.46),
-    "unlocked_distance_full": (0.60, 0.98),
-    "locked_distance_full": (0.12, 0.32),
-    "pairwise_full": (0.085, 0.12),
+    "unlocked_rate_full": (0.65, 0.83),
+    "locked_rate_full": (0.33, 0.43),
+    "unlocked_distance_full": (0.79, 1.0),
+    "locked_distance_full": (0.25, 0.34),
+    "pairwise_full": (0.122, 0.155),
     "support_first": (0.03, 0.08),
     "support_last": (0.66, 0.85),
-    "support_diff": (-0.52, -0.20),
-    "restored": (0.35, 0.80),
-    "engagement_lift": (-0.16, -0.02),
-    "unlocked_gain": (0.06, 0.26),
-    "locked_gain": (0.0, 0.11),
+    "support_diff": (-0.42, -0.30),
+    "restored": (0.45, 0.60),
+    "engagement_lift": (-0.125, -0.043),
+    "unlocked_gain": (0.12, 0.21),
+    "locked_gain": (0.05, 0.085),
 }

@@ -17,7 +17,9 @@ returns the mean step reward and leaves credit assignment to the RL algorithm.
   scale; sweep it to trace the engagement/outcome frontier).
 
 Register more with :func:`register_objective`; an objective is a factory ``(context, **params) ->
-callable(feedback) -> N rewards``.
+callable(feedback) -> N rewards``. The callable may carry ``events``, the instrumented event names
+it reads (the built-ins do): a learner then waits only for those events' delay before rewarding a
+step (:func:`objective_events`); without it, a learner waits for every instrumented event.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ def engagement_index(clicks: Any, sessions: Any, opens: Any, minutes: Any) -> An
 
 class EngagementObjective:
     """Clicks + sessions + opens + minutes / 10 per user (a picklable callable)."""
+
+    #: The instrumented events this objective reads: none (a learner need not wait for any).
+    events: tuple[str, ...] = ()
 
     def __call__(self, fb: Feedback) -> np.ndarray:
         """Per-user reward of one step's feedback."""
@@ -108,6 +113,8 @@ class OutcomeObjective:
 
     def __init__(self, weights: dict[str, float]) -> None:
         self.weights = dict(weights)
+        #: The instrumented events this objective reads (a learner waits for their delay).
+        self.events = tuple(self.weights)
 
     def __call__(self, fb: Feedback) -> np.ndarray:
         """Per-user reward of one step's feedback."""
@@ -129,6 +136,7 @@ class MixedObjective:
     def __init__(self, weights: dict[str, float], weight: float) -> None:
         self.engagement = EngagementObjective()
         self.outcome = OutcomeObjective(weights)
+        self.events = self.outcome.events
         self.weight = weight
         self.n = 0
         self.scale_e = 0.0
@@ -162,6 +170,16 @@ _OBJECTIVES: dict[str, Callable[..., Objective]] = {
 def register_objective(name: str, factory: Callable[..., Objective]) -> None:
     """Register an objective factory under ``name``."""
     _OBJECTIVES[name] = factory
+
+
+def objective_events(objective: Objective, instrumented: Any) -> tuple[str, ...]:
+    """The instrumented events an objective reads: its ``events`` attribute, else all of them.
+
+    A learner waits ``max(delay_steps)`` over these before it rewards a step; an objective
+    registered without ``events`` may read any event, so it waits for every one.
+    """
+    events = getattr(objective, "events", None)
+    return tuple(instrumented) if events is None else tuple(events)
 
 
 def objective_names() -> list[str]:

@@ -123,9 +123,10 @@ skewed differences; docs/verdicts.md). The bandits now hold a user's arms for a 
 with the day's reward plus discounted later days. The **frontier** study runs that default learner
 (between the merge and its re-measure it was pinned to the per-step learner, `hold=step,horizon=0`,
 after the new default moved its fast version; under the per-step learner its rows were (a) pass 2,
-partial 1; (b) pass 2, fail 1; (c) pass 1, fail 2). The **fragmentation** study keeps its own
-per-step layout bandit (its dose is how often a user's layout may change), pinned after the new
-default moved its fast version: its rows describe the per-step learner.
+partial 1; (b) pass 2, fail 1; (c) pass 1, fail 2). The **fragmentation** study runs the same
+day-level learner over its strength-limited layouts (it ran the per-step learner until issue #15's
+second pass). A learner now waits only for the delays of the events its objective reads (an
+engagement learner for none).
 
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with

@@ -24,6 +24,11 @@ Shared hyperparameters (every bandit takes them first, in this order):
 * ``horizon``: how many following periods' rewards are also credited to a period's arms (default
   2: tomorrow's return, a budget adjusted after days of progress);
 * ``discount``: the weight ``discount^k`` of the k-th following period (default 0.5).
+* ``launch``: how a bandit starts: ``untried`` (the default, the earlier learner: epsilon-greedy
+  tries untried arms first, Thompson and LinUCB start from their priors) or ``default`` (a group
+  keeps the default layout and the scheduled plan until it has learned from a credited period,
+  except a launch share of users given uniformly drawn arms: ``epsilon`` for epsilon-greedy,
+  ``launch_share`` for Thompson and LinUCB).
 
 Users who are no longer active get the default layout and no notifications. How a step's reward is
 matched to the arms that earned it (delayed events, churn) is described in

@@ -14,10 +14,18 @@ credited with ``R(p) + sum_{k=1..horizon} discount^k R(p + k)``, ``R(q)`` the re
 the same user; the later periods' rewards are also credited to their own arms, as in a
 discounted return.
 
+**Launch.** ``launch="untried"`` (the default) starts with the bandit's own rule (epsilon-greedy
+tries untried arms first, so its first credited periods are spent on uniformly drawn arms);
+``launch="default"`` starts as a product launches a learner: a group that has not yet learned from
+any credited period keeps the default layout and the scheduled plan, except a launch share of its
+users per period given a uniformly drawn arm (see :meth:`_FactoredBandit._choose_or_launch`).
+
 **Delayed events.** Instrumented outcome events reach the product ``delay_steps`` after they happen
 (the scenario's ``instrumentation``, a fact of the product's own logging pipeline), so each event
 seen at step t is filed under step ``t - delay``; a step's reward is computed — one objective call
-per step, in step order — once all its events are in, i.e. after ``max(delay_steps)`` more steps.
+per step, in step order — once all the events the objective reads are in, i.e. after the largest
+of their ``delay_steps`` (:func:`~outcome_gym.product.objectives.objective_events`; none for the
+engagement objective).
 (Crediting the events to the arms of the step they arrive in instead hands them to whatever the
 user was shown later, and an outcome bandit then cannot tell its arms apart.)
 
@@ -42,12 +50,13 @@ import numpy as np
 
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
-from outcome_gym.product.objectives import make_objective
+from outcome_gym.product.objectives import make_objective, objective_events
 from outcome_gym.product.variants import build_variants
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext, frozen_map
 
 GRANULARITIES = ("user", "segment", "global")
 HOLDS = ("day", "step")
+LAUNCHES = ("untried", "default")
 LEVERS = ("both", "layout", "notify")
 BANDITS = ("layout", "notify")
 
@@ -138,6 +147,7 @@ class _FactoredBandit(BasePolicy):
     hold: str = "day"
     horizon: int = 2
     discount: float = 0.5
+    launch: str = "untried"
 
     # --- protocol ---------------------------------------------------------------------------
 
@@ -167,7 +177,11 @@ class _FactoredBandit(BasePolicy):
         self.delays_ = {
             ev.event: int(ev.delay_steps) for ev in context.scenario.instrumentation.events
         }
-        self.lag_ = max(self.delays_.values(), default=0)
+        # a step is rewarded once the events the objective reads have arrived (engagement: none)
+        read = objective_events(self.objective_, self.delays_)
+        self.lag_ = max((self.delays_[e] for e in read if e in self.delays_), default=0)
+        # per group: whether it has learned from a credited period yet (False: still launching)
+        self.launched_ = np.zeros(self.n_groups_, dtype=bool)
         self.history_: deque[_Acted] = deque()
         self.periods_: deque[_Period] = deque()
         self.updated_step_ = -1
@@ -216,17 +230,41 @@ class _FactoredBandit(BasePolicy):
         if self.levers == "notify":
             layout_arm = np.full(n, self.default_arm_, dtype=np.int64)
         else:
-            layout_arm = np.where(active, self._choose(self.state_[0], moment), self.default_arm_)
+            chosen = self._choose_or_launch(0, moment, self.default_arm_)
+            layout_arm = np.where(active, chosen, self.default_arm_)
         if self.levers == "layout":
             notify_arm = np.where(active, self.schedule_arm_, self.silent_arm_)
         else:
-            notify_arm = np.where(active, self._choose(self.state_[1], moment), self.silent_arm_)
+            chosen = self._choose_or_launch(1, moment, self.schedule_arm_)
+            notify_arm = np.where(active, chosen, self.silent_arm_)
         period = _Period(self._period_index(observation), (layout_arm, notify_arm),
                          active.copy(), moment)
         if self.hold == "step":
             period.closed = True  # one step per period: closed as it opens
         self.periods_.append(period)
         return period
+
+    def _choose_or_launch(self, bandit: int, moment: Any, default: int) -> np.ndarray:
+        """Every user's arm: the bandit's own choice, or the launch choice while launching.
+
+        ``launch="untried"`` (the default): always the bandit's own choice (epsilon-greedy tries
+        untried arms first; Thompson and LinUCB start from their priors). ``launch="default"``: a
+        group that has not yet learned from any credited period has no evidence to prefer any
+        arm, so it keeps what the product ships — ``default`` (the default layout, the scenario's
+        schedule) — except a launch share of its users per period (``_launch_share``: epsilon, or
+        ``launch_share``), each given an arm drawn uniformly (the default included): the
+        exploration whose rewards the bandit's own rule starts from. Draws are made over all
+        users (fixed shapes), and only while some group is launching.
+        """
+        choice = self._choose(self.state_[bandit], moment)
+        if self.launch == "untried" or self.launched_.all():
+            return choice
+        launching = ~self.launched_[self.group_]
+        n_arms = self.n_arms_[bandit]
+        explore = self.rng_.random(choice.shape[0]) < self._launch_share()
+        drawn = self.rng_.integers(n_arms, size=choice.shape[0])
+        launch = np.where(explore, drawn, default)
+        return np.where(launching, launch, choice)
 
     def update(self, observation: Observation, action: Action, feedback: Feedback) -> None:
         """File the step's feedback; each event goes to the step it happened in (``t - delay``).
@@ -256,6 +294,7 @@ class _FactoredBandit(BasePolicy):
         self._check_choice("granularity", self.granularity, GRANULARITIES)
         self._check_choice("levers", self.levers, LEVERS)
         self._check_choice("hold", self.hold, HOLDS)
+        self._check_choice("launch", self.launch, LAUNCHES)
         self._require(isinstance(self.horizon, int | np.integer) and 0 <= self.horizon <= 60,
                       "horizon an integer in [0, 60] (periods)", self.horizon)
         self._require(np.isfinite(self.discount) and 0.0 <= self.discount <= 1.0,
@@ -330,6 +369,7 @@ class _FactoredBandit(BasePolicy):
             if w and later.reward is not None:
                 reward += w * later.reward[users]
         self._learn(users, (first.arms[0][users], first.arms[1][users]), reward, first.moment)
+        self.launched_[self.group_[users]] = True
 
     def _bandit_index(self, bandit: str) -> int:
         if bandit not in BANDITS:
@@ -340,6 +380,10 @@ class _FactoredBandit(BasePolicy):
 
     def _features(self, observation: Observation) -> Any:
         return None
+
+    def _launch_share(self) -> float:  # pragma: no cover - abstract
+        """Share of a launching group's users given a uniformly drawn arm each period."""
+        raise NotImplementedError
 
     def _new_state(self, n_groups: int, n_arms: int) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -52,12 +52,17 @@ class LinUCBPolicy(_FactoredBandit):
         hold: ``day`` or ``step``: how long a user keeps the chosen arms (the credit period).
         horizon: Following periods whose reward is also credited to a period's arms.
         discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
+        launch: ``untried`` or ``default``: how the bandit starts (see
+            :mod:`~outcome_gym.policies.bandits.factored`).
         alpha: Exploration weight on the confidence width (>= 0), in units of the reward:
             lower it for a sparse objective (on tiny.yaml the outcome objective gains ~12% more
             outcome events with 0.3 than with 1).
         ridge: Ridge penalty, the prior precision of the coefficients (> 0).
         activity_decay: Smoothing of the recent-activity feature, in [0, 1): the share of the old
             value kept each step.
+        launch_share: Share of a launching group's users given a uniformly drawn arm per period
+            (the rest keep the default), in [0, 1]; see
+            :mod:`~outcome_gym.policies.bandits.factored`.
     """
 
     name = "linucb"
@@ -67,6 +72,7 @@ class LinUCBPolicy(_FactoredBandit):
     alpha: float = 1.0
     ridge: float = 1.0
     activity_decay: float = 0.7
+    launch_share: float = 0.1
 
     def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
         """Build the arms and the feature layout; start every regression at its prior."""
@@ -109,6 +115,8 @@ class LinUCBPolicy(_FactoredBandit):
 
     def _check_params(self) -> None:
         super()._check_params()
+        self._require(0.0 <= self.launch_share <= 1.0, "launch_share in [0, 1]",
+                      self.launch_share)
         self._require(np.isfinite(self.alpha) and self.alpha >= 0, "alpha >= 0", self.alpha)
         self._require(np.isfinite(self.ridge) and self.ridge > 0, "ridge > 0", self.ridge)
         self._require(0.0 <= self.activity_decay < 1.0, "activity_decay in [0, 1)",
@@ -170,6 +178,9 @@ class LinUCBPolicy(_FactoredBandit):
             a = np.broadcast_to(eye * self.ridge, (n_groups, n_arms, d, d)).copy()
         zeros = np.zeros((n_groups, n_arms, d))
         return _Linear(a=a, a_inv=a_inv, b=zeros, theta=zeros.copy())
+
+    def _launch_share(self) -> float:
+        return float(self.launch_share)
 
     def _choose(self, state: _Linear, moment: _Moment) -> np.ndarray:
         return _argmax_random_ties(self._scores(state, moment), self.rng_)

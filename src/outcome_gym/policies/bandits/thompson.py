@@ -37,9 +37,14 @@ class ThompsonPolicy(_CountingBandit):
         hold: ``day`` or ``step``: how long a user keeps the chosen arms (the credit period).
         horizon: Following periods whose reward is also credited to a period's arms.
         discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
+        launch: ``untried`` or ``default``: how the bandit starts (see
+            :mod:`~outcome_gym.policies.bandits.factored`).
         prior_mean: Prior mean of every arm's mean reward.
         prior_var: Prior variance of every arm's mean reward (> 0).
         noise_var: Known reward noise variance (> 0), or ``None`` to estimate it.
+        launch_share: Share of a launching group's users given a uniformly drawn arm per period
+            (the rest keep the default), in [0, 1]; see
+            :mod:`~outcome_gym.policies.bandits.factored`.
     """
 
     name = "thompson"
@@ -47,9 +52,12 @@ class ThompsonPolicy(_CountingBandit):
     prior_mean: float = 0.0
     prior_var: float = 1.0
     noise_var: float | None = None
+    launch_share: float = 0.1
 
     def _check_params(self) -> None:
         super()._check_params()
+        self._require(0.0 <= self.launch_share <= 1.0, "launch_share in [0, 1]",
+                      self.launch_share)
         self._require(np.isfinite(self.prior_var) and self.prior_var > 0,
                       "prior_var > 0", self.prior_var)
         self._require(
@@ -71,6 +79,9 @@ class ThompsonPolicy(_CountingBandit):
         precision = 1.0 / self.prior_var + st.n / s2
         mean = (self.prior_mean / self.prior_var + st.s / s2) / precision
         return mean, 1.0 / precision
+
+    def _launch_share(self) -> float:
+        return float(self.launch_share)
 
     def _choose(self, state: _Sums, moment: Any) -> np.ndarray:
         mean, var = self._posterior(state)

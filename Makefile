@@ -9,7 +9,7 @@ OUT ?= results/demo
 
 STUDIES := trap timing crowdout volume fragmentation frontier adaptive mechanisms
 
-.PHONY: install install-extras run experiments sensitivity test test-slow test-all lint bench clean
+.PHONY: install install-extras studio run experiments sensitivity test test-slow test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,16 +17,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	rm -f $(VENV)/.installed-[0-9]* && touch $(STAMP)
 
-# The optional extras the slow suites exercise: Stable-Baselines3 (rl) and Dask (cluster).
+# The optional extras the slow suites exercise: Stable-Baselines3 (rl), Dask (cluster), Streamlit
+# (studio) and Playwright (browser; the browser itself is Debian's chromium, see .ci/run).
 # torch is installed first, pinned to the CPU build (an unpinned torch pulls a multi-GB CUDA build).
 $(STAMP_EXTRAS): $(STAMP)
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[test,rl,cluster]"
+	$(BIN)/python -m pip install -q -e ".[test,rl,cluster,studio,browser]"
 	rm -f $(VENV)/.installed-extras-* && touch $(STAMP_EXTRAS)
 
 install: $(STAMP)  ## create .venv and install outcome-gym with its test tools
 
 install-extras: $(STAMP_EXTRAS)  ## also the rl (Stable-Baselines3, CPU torch) and cluster (Dask) extras
+
+studio: $(STAMP)  ## the designer studio on http://127.0.0.1:8501 (Ctrl-C stops it)
+	$(BIN)/outcome-gym studio
 
 run: $(STAMP)  ## the main job: compare policies on a bundled scenario and write the report
 	$(BIN)/outcome-gym compare productivity_tool --policies static,engagement_bandit:levers=layout,outcome_bandit:levers=layout,engagement_bandit --seeds 10 --workers 2 --out $(OUT) --overwrite

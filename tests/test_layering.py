@@ -32,7 +32,7 @@ LAYERS: list[set[str]] = [
     {"compare", "story"},
     {"check", "studies", "sensitivity"},
     {"report"},
-    {"testing", "validation", "examples", "cli", "story_cli", "__main__"},
+    {"testing", "validation", "examples", "studio", "cli", "story_cli", "__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 ALLOWED = {("compare", "report"), ("story", "report")}

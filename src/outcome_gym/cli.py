@@ -674,6 +674,27 @@ def _sensitivity_lines(res: SensitivityResult) -> list[str]:
 
 @app.command()
 @_bad_input_exits_2
+def studio(
+    scenario: Annotated[str | None, typer.Argument(
+        help="Scenario file or bundled name to open first (default: the first bundled).")] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Local port.")] = 8501,
+    address: Annotated[str, typer.Option(
+        help="Address to bind (localhost by default; anything else exposes the page).")]
+    = "127.0.0.1",
+    workdir: Annotated[Path | None, typer.Option(
+        help="Where drafts and comparisons are kept (default ~/.cache/outcome-gym/studio).")]
+    = None,
+) -> None:
+    """Start the designer studio: a local page to edit a scenario, run policies, read verdicts."""
+    from outcome_gym.studio import launch
+
+    if scenario is not None:
+        load_scenario(scenario)  # a bad file is refused here, with the CLI's message
+    raise typer.Exit(launch(scenario, workdir=workdir, port=port, address=address))
+
+
+@app.command()
+@_bad_input_exits_2
 def examples(dest: Annotated[Path, typer.Argument(help="A new or empty folder.")],
              overwrite: OverwriteOption = False) -> None:
     """Copy the README's example files (designer worlds, CI contract, sweep, studies) to DEST."""

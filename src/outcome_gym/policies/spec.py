@@ -28,6 +28,7 @@ import functools
 import inspect
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +256,45 @@ def _signature(factory: Callable[..., Any]) -> inspect.Signature | None:
             return inspect.signature(factory)
         except (TypeError, ValueError):  # a builtin or C callable without a signature
             return None
+
+
+@dataclass(frozen=True)
+class DeclaredParam:
+    """One parameter a policy declares (from its signature, never by calling it).
+
+    Attributes:
+        name: The keyword.
+        annotation: Its annotation as text (``float``, ``str | None``, ...; empty if none).
+        default: Its default, or None when it has none (``required`` says which).
+        required: It has no default.
+    """
+
+    name: str
+    annotation: str
+    default: Any
+    required: bool
+
+
+def declared_parameters(name: str) -> list[DeclaredParam]:
+    """The keyword parameters policy ``name`` declares (forms are generated from them).
+
+    Raises:
+        PolicySpecError: An unknown policy name (with the closest one).
+    """
+    from outcome_gym.policies.registry import resolve
+
+    sig = _signature(resolve(name))
+    if sig is None:
+        return []
+    out = []
+    for p in sig.parameters.values():
+        if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) or p.name == "self":
+            continue
+        shown = "" if p.annotation is p.empty else (
+            p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation))
+        required = p.default is p.empty
+        out.append(DeclaredParam(p.name, shown, None if required else p.default, required))
+    return out
 
 
 @functools.lru_cache(maxsize=256)

@@ -103,6 +103,35 @@ def test_a_killed_resource_tracker_leaves_the_terminal_clean(tmp_path):
     assert "Traceback" not in text and "leaked" not in text and "relaunching" not in text, text
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_ctrl_c_is_exit_130_one_line_and_resumable(tmp_path):
+    """Ctrl-C at a terminal: SIGINT to the whole foreground group (driver and workers)."""
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 10},
+                            policies=[{"policy": SLOW, "params": {"delay": 0.5}, "label": "slow"}])
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "outcome_gym", "sweep", str(path), "--workers",
+                             "2", "--out", str(out), "-q"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while not any((p / "summary.json").is_file() for p in (out / "runs").glob("*")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    text = err.decode()
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text and len(text.strip().splitlines()) == 1, text
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)], "workers outlived an interrupted sweep"
+    res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out),
+                              "--resume", "-q"])
+    assert res.exit_code == 0, res.output
+
+
 def test_a_full_disk_is_one_line_and_never_a_finished_run(tmp_path, monkeypatch):
     path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 4}, keep=["steps"])
     reference = tmp_path / "reference"

@@ -18,7 +18,8 @@ from tests.sweeps.helpers import write_experiment
 DOC = Path(__file__).resolve().parents[2] / "docs" / "data.md"
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "tiny.yaml"
 IDS = {"<goal>": r"[^.\[\]]+", "<segment>": r"[^.\[\]]+", "<outcome>": r"[^.\[\]]+",
-       "<param>": r".+"}
+       "<param>": r".+", "<metric>": r"(engagement\.index|outcome\.[^.\[\]]+)",
+       "<verdict>": r"[a-z ]+", "<parameter>": r"(?!point\Z)[a-z_]+"}
 
 
 def doc_tables() -> dict[str, list[tuple[str, str]]]:
@@ -106,3 +107,24 @@ def test_sweep_tables_match_the_doc(tmp_path):
     check("sweep", stored)
     assert stored["param.policy.random.notify_prob"] == "float64"
     assert stored["param.population.size"] == "int64"
+
+
+def test_sensitivity_tables_match_the_doc(tmp_path):
+    """Morris and Sobol on the tiny world (30 users, 2 days): every CSV against docs/data.md."""
+    from typer.testing import CliRunner
+
+    from outcome_gym.cli import app
+
+    fast = ["--population", "30", "--horizon-days", "2", "--workers", "1", "--seeds", "2",
+            "--params", "open_base,goal_utility", "--no-progress"]
+    runner = CliRunner()
+    indices: dict[str, str] = {}
+    for method, size in (("morris", ["--trajectories", "2"]), ("sobol", ["--samples", "8"])):
+        out = tmp_path / method
+        res = runner.invoke(app, ["sensitivity", str(TINY), "--out", str(out), "--method",
+                                  method, *size, *fast])
+        assert res.exit_code == 0, res.output
+        for name in ("points", "responses", "verdicts", "shares"):
+            check(f"sens_{name}", csv_types(out / f"{name}.csv"))
+        indices.update(csv_types(out / "indices.csv"))
+    check("sens_indices", indices)

@@ -2,7 +2,9 @@
 
 Running the CLI itself (not a copy of its steps) keeps one way to compare: the same validation,
 executor, cache of finished runs and report, and the same wall time. A request is identified by its
-content (the scenario's text, the rules files' text, policies, reference, seeds), so its folder
+content (the scenario's text, the rules files' text, policies, reference, seeds) and by the code
+that runs it (:func:`outcome_gym._io.code_fingerprint`: a new version never serves an old
+version's verdicts; compare still reuses the runs that are current), so its folder
 ``home/comparisons/<key>/`` is found again when the same comparison is asked for: re-opening a
 finished one is instant, and a cancelled one resumes with its finished runs. Progress is the share
 of run folders written (each appears atomically when its run finishes). Cancel sends SIGINT to the
@@ -11,6 +13,7 @@ process group (compare exits 130 and its pool workers go with it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,9 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from outcome_gym._io import atomic_write
+from outcome_gym._io import atomic_write, code_fingerprint
 
 State = Literal["running", "finished", "failed", "cancelled", "idle"]
+
+
+@functools.cache
+def _code() -> str:
+    """This package's code fingerprint (read once per process)."""
+    return code_fingerprint()
 
 
 @dataclass(frozen=True)
@@ -49,9 +58,9 @@ class Request:
 
     @property
     def key(self) -> str:
-        """A content hash naming this comparison's folder."""
+        """A hash of the content and of the code, naming this comparison's folder."""
         blob = json.dumps([self.scenario_text, list(self.policies), self.reference, self.seeds,
-                           self.first_seed, list(self.rules)], sort_keys=True)
+                           self.first_seed, list(self.rules), _code()], sort_keys=True)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
     @property

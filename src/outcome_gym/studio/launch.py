@@ -22,9 +22,13 @@ SERVER_FLAGS = {
 
 
 def streamlit_command(port: int = 8501, address: str = "127.0.0.1") -> list[str]:
-    """The command line that serves the studio page (``python -m streamlit run app.py ...``)."""
+    """The command line that serves the studio page.
+
+    It is ``streamlit run app.py FLAGS`` after the page's imports are warm
+    (:mod:`outcome_gym.studio.serve`).
+    """
     flags = {**SERVER_FLAGS, "server.address": address, "server.port": str(port)}
-    return [sys.executable, "-m", "streamlit", "run", str(APP),
+    return [sys.executable, "-m", "outcome_gym.studio.serve",
             *[f"--{k}={v}" for k, v in flags.items()]]
 
 

@@ -45,34 +45,38 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
-def test_workers_end_when_the_driver_is_killed(tmp_path):
-    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 12},
-                            policies=[{"policy": SLOW, "params": {"delay": 1.0}, "label": "slow"}])
+def _slow_sweep(tmp_path: Path, count: int, delay: float,
+                **popen: object) -> tuple[Path, Path, subprocess.Popen[bytes]]:
+    """A sweep of slow runs on two workers, started as the command line in its own process."""
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": count},
+                            policies=[{"policy": SLOW, "params": {"delay": delay},
+                                       "label": "slow"}])
     out = tmp_path / "out"
-    log = (tmp_path / "driver.log").open("w")  # not a pipe: the workers inherit it
     proc = subprocess.Popen([sys.executable, "-m", "outcome_gym", "sweep", str(path), "--workers",
-                             "2", "--out", str(out), "-q"], cwd=ROOT, stdout=log, stderr=log)
+                             "2", "--out", str(out), "-q"], cwd=ROOT, **popen)  # type: ignore[call-overload]
+    return path, out, proc
+
+
+def _wait_for_a_finished_run(proc: subprocess.Popen[bytes], out: Path) -> None:
     deadline = time.monotonic() + 180
     while not any((p / "summary.json").is_file() for p in (out / "runs").glob("*")):
-        assert proc.poll() is None, (tmp_path / "driver.log").read_text()
+        assert proc.poll() is None, "the sweep ended early"
         assert time.monotonic() < deadline, "no run finished in time"
         time.sleep(0.05)
-    workers = _children(proc.pid)  # the pool's workers and multiprocessing's resource tracker
-    assert len(workers) >= 2
-    os.kill(proc.pid, signal.SIGKILL)  # the driver alone, as a crash or the OOM killer would
-    proc.wait()
-    log.close()
-    deadline = time.monotonic() + 15
-    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+
+
+def _still_alive(pids: list[int], wait: float = 15.0) -> list[int]:
+    """The processes of ``pids`` still alive after up to ``wait`` seconds (killed, if any)."""
+    deadline = time.monotonic() + wait
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    alive = [p for p in workers if _alive(p)]
+    alive = [p for p in pids if _alive(p)]
     for p in alive:  # do not leave them behind if the test fails
         os.kill(p, signal.SIGKILL)
-    assert not alive, f"workers {alive} outlived their driver"
-    # the resource tracker cleaned up after the driver without printing on the user's terminal
-    assert "leaked semaphore" not in (tmp_path / "driver.log").read_text()
+    return alive
+
+
+def _resume(path: Path, out: Path) -> None:
     res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out),
                               "--resume", "-q"])
     assert res.exit_code == 0, res.output
@@ -80,13 +84,27 @@ def test_workers_end_when_the_driver_is_killed(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_workers_end_when_the_driver_is_killed(tmp_path):
+    log = (tmp_path / "driver.log").open("w")  # not a pipe: the workers inherit it
+    path, out, proc = _slow_sweep(tmp_path, 12, 1.0, stdout=log, stderr=log)
+    _wait_for_a_finished_run(proc, out)
+    workers = _children(proc.pid)  # the pool's workers and multiprocessing's resource tracker
+    assert len(workers) >= 2
+    os.kill(proc.pid, signal.SIGKILL)  # the driver alone, as a crash or the OOM killer would
+    proc.wait()
+    log.close()
+    alive = _still_alive(workers)
+    assert not alive, f"workers {alive} outlived their driver"
+    # the resource tracker cleaned up after the driver without printing on the user's terminal
+    assert "leaked semaphore" not in (tmp_path / "driver.log").read_text()
+    _resume(path, out)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_a_killed_resource_tracker_leaves_the_terminal_clean(tmp_path):
-    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 8},
-                            policies=[{"policy": SLOW, "params": {"delay": 0.5}, "label": "slow"}])
-    out = tmp_path / "out"
     log = (tmp_path / "driver.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "outcome_gym", "sweep", str(path), "--workers",
-                             "2", "--out", str(out), "-q"], cwd=ROOT, stdout=log, stderr=log)
+    _, _, proc = _slow_sweep(tmp_path, 8, 0.5, stdout=log, stderr=log)
     deadline = time.monotonic() + 180
     tracker = None
     while tracker is None:
@@ -107,29 +125,17 @@ def test_a_killed_resource_tracker_leaves_the_terminal_clean(tmp_path):
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_ctrl_c_is_exit_130_one_line_and_resumable(tmp_path):
     """Ctrl-C at a terminal: SIGINT to the whole foreground group (driver and workers)."""
-    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": 10},
-                            policies=[{"policy": SLOW, "params": {"delay": 0.5}, "label": "slow"}])
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "outcome_gym", "sweep", str(path), "--workers",
-                             "2", "--out", str(out), "-q"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 180
-    while not any((p / "summary.json").is_file() for p in (out / "runs").glob("*")):
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+    path, out, proc = _slow_sweep(tmp_path, 10, 0.5, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, start_new_session=True)
+    _wait_for_a_finished_run(proc, out)
     workers = _children(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     text = err.decode()
     assert proc.returncode == 130, text
     assert "Traceback" not in text and len(text.strip().splitlines()) == 1, text
-    deadline = time.monotonic() + 15
-    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [p for p in workers if _alive(p)], "workers outlived an interrupted sweep"
-    res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out),
-                              "--resume", "-q"])
-    assert res.exit_code == 0, res.output
+    assert not _still_alive(workers), "workers outlived an interrupted sweep"
+    _resume(path, out)
 
 
 def test_a_full_disk_is_one_line_and_never_a_finished_run(tmp_path, monkeypatch):

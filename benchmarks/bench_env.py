@@ -62,8 +62,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ppo", type=int, default=0, help="also time PPO for this many steps")
     args = ap.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
-          f"{os.getloadavg()[2]:.2f} (a shared machine: figures are from a loaded machine)")
+    load = os.getloadavg()
+    busy = load[0] > 0.5 * (os.cpu_count() or 1)
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+          + (" (a loaded machine: read the figures as lower bounds)" if busy else ""))
     print(f"{'env id':<44}{'N':>6}{'steps/s (median)':>18}   repeats")
     for env_id in ENV_IDS:
         rates = [env_rate(env_id, args.population, args.steps) for _ in range(args.repeats)]

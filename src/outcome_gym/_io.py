@@ -110,7 +110,6 @@ def write_parquet(df: pd.DataFrame, path: Path | io.BytesIO) -> None:
 
 
 @functools.cache
-@functools.cache
 def code_fingerprint() -> str:
     """A digest of this package's Python source: which code produced a run.
 

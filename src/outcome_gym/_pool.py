@@ -102,12 +102,12 @@ def quiet_resource_tracker() -> None:
     from multiprocessing import resource_tracker
 
     tracker = resource_tracker._resource_tracker
-    # a relaunch is quiet and complete (the tracker re-registers nothing we still hold): the
-    # driver's own "relaunching, some resources might leak" would only alarm
-    warnings.filterwarnings("ignore", message="resource_tracker: process died unexpectedly")
     with _QUIET_LOCK:
         if getattr(tracker.ensure_running, "_outcome_gym_quiet", False):
             return
+        # the relaunched tracker is quiet too; the driver's own "relaunching, some resources
+        # might leak" would only alarm (the tracker still unlinks what it knows of)
+        warnings.filterwarnings("ignore", message="resource_tracker: process died unexpectedly")
         launch = functools.partial(_launch_quietly, tracker.ensure_running)
         launch._outcome_gym_quiet = True  # type: ignore[attr-defined]
         tracker.ensure_running = launch  # this instance only: register/unregister call it

@@ -380,17 +380,22 @@ def run_all(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
         SimulationError: A run failed otherwise.
     """
     read = _run_all(scenario, specs, seeds, out=out, workers=workers, guardrails=guardrails,
-                    progress=progress, backend=backend, address=address)
+                    progress=progress, backend=backend, address=address, keep_users=False)
     return read.runs, read.daily
 
 
 def _run_all(scenario: Scenario, specs: list[PolicySpec], seeds: list[int], *,
              out: Path | None = None, workers: int = 1, guardrails: Any = None,
              progress: bool = False, backend: str = "local", address: str | None = None,
-             placebo: PolicySpec | None = None, placebo_seeds: int = 0) -> RunsRead:
-    """:func:`run_all` with the per-user values, and the placebo runs when asked."""
+             placebo: PolicySpec | None = None, placebo_seeds: int = 0,
+             keep_users: bool = True) -> RunsRead:
+    """:func:`run_all` with the per-user values and, when asked, the placebo runs.
+
+    ``keep_users=False`` skips the users table without ``out`` (run_all's callers discard it).
+    """
+    in_temp = ("steps", "users") if keep_users else ("steps",)
     planned = plan_runs(scenario, specs, seeds, guardrails=guardrails,
-                        keep=TABLES if out is not None else ("steps", "users"),
+                        keep=TABLES if out is not None else in_temp,
                         placebo=placebo, placebo_seeds=placebo_seeds)
     with _runs_dir(out) as runs_dir:
         statuses = execute([p.task for p in planned], runs_dir, workers=workers, backend=backend,

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from outcome_gym._io import read_json
 from outcome_gym.errors import InputError
 from outcome_gym.policies.spec import PolicySpec, parse_policy
 from outcome_gym.scenario import Scenario, load_scenario
@@ -335,7 +336,7 @@ class Source:
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / "manifest.json").read_text())
+    return read_json(folder / "manifest.json")
 
 
 def _spec(m: dict[str, Any], label: str | None = None) -> PolicySpec:
@@ -352,7 +353,7 @@ def read_source(folder: str | Path) -> Source:
 
     path = Path(folder)
     if (path / "runs.csv").is_file() and (path / "summary.json").is_file():
-        summary = json.loads((path / "summary.json").read_text())
+        summary = read_json(path / "summary.json")
         runs = pd.read_csv(path / "runs.csv")
         folders = {(str(r.policy), int(r.seed)): path / "runs" / str(r.run_id)
                    for r in runs.itertuples()}
@@ -429,8 +430,9 @@ def most_harmed_stories(cmp: Any, guardrails: Any = None, workers: int = 1) -> d
     if cmp.users.empty or metric not in cmp.users:
         return {}
     specs = {s.display: s for s in cmp.policies}
-    who = {label: most_harmed(cmp.users, cmp.reference, label, metric,
-                              _direction(cmp.scenario, metric))[:2] for label in cmp.stats}
+    direction = _direction(cmp.scenario, metric)
+    who = {label: most_harmed(cmp.users, cmp.reference, label, metric, direction)[:2]
+           for label in cmp.stats}
     tasks = [(cmp.scenario, specs[side], seed, user, guardrails)
              for label, (seed, user) in who.items() for side in (cmp.reference, label)]
     done = _replays(tasks, workers)
@@ -472,10 +474,7 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
     sc = src.scenario
     if (user is None) == (most_harmed_spec is None):
         raise InputError.one("expected exactly one of --user and --most-harmed")
-    if user is not None:
-        if not 0 <= user < sc.population.size:
-            raise InputError.one(
-                f"user {user} does not exist: expected 0..{sc.population.size - 1}")
+    if user is not None:  # tell checks the user's range
         return tell(sc, pol, src.reference, seed=seed if seed is not None else src.seeds[0],
                     user=user, guardrails=src.guardrails, workers=workers)
     metric = spec_metric(sc, str(most_harmed_spec))
@@ -486,10 +485,11 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
             folder_s = src.runs.get((who, s))
             if folder_s is not None and (folder_s / "users.parquet").is_file():
                 users = read_table(folder_s, "users")
-            else:  # a run folder: the reference is replayed
+            else:  # a run folder: the side without its users table is replayed
                 from outcome_gym.runner import run
 
-                users = run(sc, src.reference.policy, s, policy_params=src.reference.params,
+                side = src.reference if who == src.reference.display else pol
+                users = run(sc, side.policy, s, policy_params=side.params,
                             guardrails=src.guardrails).users
             rows.append(user_values(sc, users).assign(policy=who, seed=s))
     found_seed, found_user, _ = most_harmed(pd.concat(rows, ignore_index=True),

@@ -137,6 +137,9 @@ def test_compiled_rounds_equal_the_plain_python_rounds(monkeypatch):
 
     args = _session_args(300)
     compiled = _fields(engagement.run_sessions(*args))
+    # the first side really ran compiled: a numba dispatcher with a compiled signature
+    assert engagement.session_rounds._dispatcher is not engagement.session_rounds.py_func
+    assert engagement.session_rounds.dispatcher.signatures
     monkeypatch.setattr(engagement.session_rounds, "_dispatcher",
                         engagement.session_rounds.py_func)
     plain = _fields(engagement.run_sessions(*args))

@@ -50,7 +50,7 @@ def test_an_edit_is_checked_saved_and_survives_a_reload(page, tmp_path):
     assert next(c for c in again.checkbox if c.label == "Lock the core").value is False
 
 
-def test_bad_yaml_shows_the_clis_message_and_the_page_keeps_working(page):
+def test_bad_yaml_shows_the_clis_message_and_the_page_keeps_working(page, tmp_path):
     at = page()
     at.text_area(key="yaml-1").set_value("population: {size: -5}\n").run()
     at.button[[b.label for b in at.button].index("Apply YAML")].click().run()
@@ -60,8 +60,11 @@ def test_bad_yaml_shows_the_clis_message_and_the_page_keeps_working(page):
     at.multiselect(key="policies").set_value(["random"]).run()
     assert at.button(key="run").disabled  # nothing runs on a scenario with problems
     # the designer's text is kept as a draft even though it is invalid
+    draft = tmp_path / "home" / "drafts" / "small.yaml"
+    assert draft.read_text() == "population: {size: -5}\n"
     at.sidebar.button[0].click().run()  # Discard my edits: back to the file as opened
     assert at.success[0].value.startswith("small: valid")
+    assert not draft.exists()
 
 
 def test_policy_parameter_forms_build_the_cli_spec(page):

@@ -158,7 +158,8 @@ def test_a_full_disk_is_one_line_and_never_a_finished_run(tmp_path, monkeypatch)
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "No space left on device" in lines[0], res.stderr
     assert "Traceback" not in res.output and lines[0].startswith("error: cannot write")
-    # nothing half-written is in place: each run folder is whole, no temporary left
+    # nothing half-written is in place: the one run that landed is whole, no temporary left
+    assert len(run_folders(out)) == 1
     for name in run_folders(out):
         folder = out / "runs" / name
         assert not name.startswith(".") and store.run_state(folder, ["steps"]) == "ok", name

@@ -257,7 +257,8 @@ def find_rules(values: pd.DataFrame, label: str, reference: str, target: Target,
     min_leaf = max(20, int(MIN_LEAF * len(frame)))
     rules = []
     for conds, sibling in fit_tree(frame, y, feats, min_leaf):
-        if y[_covered(frame, conds)].mean() <= y[~_covered(frame, conds)].mean():
+        covered = _covered(frame, conds)
+        if y[covered].mean() <= y[~covered].mean():
             continue  # on the fitted seeds, not where the harm is
         sh = _shares(held, conds, None)
         excess = _interval(sh["worse"] - sh["other"])

@@ -18,6 +18,7 @@ Ratio metrics (on-time rate, adjusted in time, ...) are undefined for a user wit
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,6 +189,11 @@ class UserEffects:
 
     def table(self) -> pd.DataFrame:
         """One row per policy x metric x segment x statistic: mean over seeds, 95% t interval."""
+        return self._table.copy()
+
+    @functools.cached_property
+    def _table(self) -> pd.DataFrame:
+        """:meth:`table`, computed once (the report and the summary each read it per policy)."""
         rows = []
         keys = ["policy", "metric", "segment"]
         for key, g in self.per_seed.groupby(keys, sort=False):

@@ -108,7 +108,7 @@ class SB3Policy(BasePolicy):
         Raises:
             PolicyError: The model cannot be loaded, or its spaces do not match the population.
         """
-        from outcome_gym.env.spaces import layout_lookup, observation_space
+        from outcome_gym.env.spaces import ObservationEncoder, observation_space
         from outcome_gym.env.wrappers import (
             choosers,
             segment_means,
@@ -122,7 +122,7 @@ class SB3Policy(BasePolicy):
         self.normalizer_ = self.obs_normalizer or self._load_normalizer()
         self.variants_ = build_variants(context)
         self.obs_space_ = observation_space(context)
-        self.lookup_ = layout_lookup(context)  # built once, not at every step
+        self.encoder_ = ObservationEncoder(context)  # its static parts built once, not per step
         self.weights_ = segment_means(context)
         flat = (spaces.flatten_space(self.obs_space_) if self.observation == "flat"
                 else spaces.Box(-np.inf, np.inf, shape=(summary_size(context),)))
@@ -150,11 +150,10 @@ class SB3Policy(BasePolicy):
         Returns:
             Layouts (element indices) and sends for every user.
         """
-        from outcome_gym.env.spaces import encode_observation
         from outcome_gym.env.wrappers import summary_observation, variants_to_action
 
         ctx = self.context_
-        native = encode_observation(observation, ctx, self.lookup_)
+        native = self.encoder_(observation)
         if self.observation == "summary":
             flat = summary_observation(native, ctx, observation.step, self.weights_)
         else:

@@ -287,13 +287,9 @@ def _seeds(cmp: Comparison) -> str:
     return f"{n} seed" + ("" if n == 1 else "s")
 
 
-def _days(cmp: Comparison) -> float:
-    return float(cmp.scenario.clock.horizon_days)
-
-
 def engagement(cmp: Comparison) -> Figure:
     """The engagement index beside time in app, both per user per day, per policy."""
-    per_day = 1.0 / _days(cmp)
+    per_day = 1.0 / cmp.days
     return _level_figure(cmp, "engagement and time in app", [
         ("engagement.index", {"title": "engagement index", "scale": per_day,
                               "xlabel": "clicks + sessions + opens + minutes/10,\nper user per "
@@ -305,7 +301,7 @@ def engagement(cmp: Comparison) -> Figure:
 
 def attention_use(cmp: Comparison) -> Figure:
     """Minutes per user per day spent on goals, on distraction and lost to interruptions."""
-    per_day = 1.0 / _days(cmp)
+    per_day = 1.0 / cmp.days
     return _level_figure(cmp, "attention use", [
         ("attention.goal_minutes", {"title": "on goals (more is better)", "scale": per_day,
                                     "xlabel": "minutes per user per day"}),

@@ -6,10 +6,10 @@ on held-apart seeds, and the story of the most harmed user of the primary outcom
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from outcome_gym._io import safe_name
 from outcome_gym.report.tables import md_table
 
 if TYPE_CHECKING:
@@ -61,14 +61,9 @@ def _intro(cmp: Comparison) -> str:
             f"kept only when they hold on the other half (docs/who-is-harmed.md).{skipped}")
 
 
-def slug(label: str) -> str:
-    """A file-name-safe form of a policy label."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
-
-
 def story_figures(cmp: Comparison, out_dir: Path) -> dict[str, Path]:
     """Draw each told story's figure into ``out_dir`` (``story-<policy>.png``)."""
-    return {f"story-{slug(label)}": st.figure(out_dir / f"story-{slug(label)}.png")
+    return {f"story-{safe_name(label)}": st.figure(out_dir / f"story-{safe_name(label)}.png")
             for label, st in cmp.stories.items()}
 
 
@@ -89,10 +84,10 @@ def harm_markdown(cmp: Comparison, label: str, figures: dict[str, Path]) -> list
                 f"seed {st.seed} (`outcome-gym story OUT --policy '{label}' --seed {st.seed} "
                 f"--user {st.user}` tells it day by day).", ""]
         out += [f"- {line}" for line in st.summary] + [""]
-        fig = figures.get(f"story-{slug(label)}")
+        fig = figures.get(f"story-{safe_name(label)}")
         if fig is not None:
             out += [f"![story of user {st.user}](figures/{fig.name})", ""]
     return out
 
 
-__all__ = ["HEAD", "effect_rows", "harm_markdown", "slug", "story_figures"]
+__all__ = ["HEAD", "effect_rows", "harm_markdown", "story_figures"]

@@ -208,12 +208,14 @@ def markdown_page(text: str, title: str, base: Path) -> str:
     return page_start(title) + md.renderer.render(tokens, md.options, {}) + PAGE_END
 
 
-def render_html(cmp: Comparison, figures: dict[str, Path], base: Path) -> str:
+def render_html(cmp: Comparison, figures: dict[str, Path], base: Path,
+                text: str | None = None) -> str:
     """The report as a single self-contained HTML page: :func:`render_markdown`, converted.
 
-    Figures the markdown does not link are appended, so the page holds every figure drawn.
+    ``text`` is that markdown when the caller has it already. Figures the markdown does not link
+    are appended, so the page holds every figure drawn.
     """
-    text = render_markdown(cmp, figures)
+    text = render_markdown(cmp, figures) if text is None else text
     rest = [f"![{name}](figures/{path.name})" for name, path in figures.items()
             if f"(figures/{path.name})" not in text]
     if rest:
@@ -242,6 +244,7 @@ def write_report(cmp: Comparison, out: Path, *, overwrite: bool = False) -> Path
     atomic_write(out / "summary.json", dumps(json_ready(summary)))
     atomic_write(out / "runs.csv", cmp.runs.to_csv(index=False))
     atomic_write(out / "daily.csv", cmp.daily.to_csv(index=False))
-    atomic_write(out / "report.md", render_markdown(cmp, figures))
-    atomic_write(out / "report.html", render_html(cmp, figures, out))
+    text = render_markdown(cmp, figures)
+    atomic_write(out / "report.md", text)
+    atomic_write(out / "report.html", render_html(cmp, figures, out, text))
     return out

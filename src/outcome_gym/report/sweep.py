@@ -347,12 +347,6 @@ def render_markdown(data: SweepData, figures: list[tuple[str, str, Path]]) -> st
     return "\n".join(out)
 
 
-def render_html(data: SweepData, figures: list[tuple[str, str, Path]], base: Path) -> str:
-    """One self-contained HTML page: :func:`render_markdown` converted, figures embedded."""
-    from outcome_gym.report.render import markdown_page
-
-    return markdown_page(render_markdown(data, figures), data.name, base)
-
 
 def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None, *,
                        overwrite: bool = False) -> Path:
@@ -374,8 +368,11 @@ def write_sweep_report(sweep_dir: str | Path, out: str | Path | None = None, *,
     with atomic_dir(dest / "figures", "report figures", kind="figures", overwrite=True) as tmp:
         drawn = draw_figures(data, tmp)
     figures = [(scenario, title, dest / "figures" / path.name) for scenario, title, path in drawn]
-    atomic_write(dest / "report.md", render_markdown(data, figures))
-    atomic_write(dest / "report.html", render_html(data, figures, dest))
+    from outcome_gym.report.render import markdown_page
+
+    text = render_markdown(data, figures)  # report.html is the same text, converted
+    atomic_write(dest / "report.md", text)
+    atomic_write(dest / "report.html", markdown_page(text, data.name, dest))
     return dest
 
 

@@ -46,10 +46,6 @@ def _jobs() -> Jobs:
     return _job_table(str(studio_home()))
 
 
-def _home() -> Path:
-    return studio_home()
-
-
 # --- the scenario being edited --------------------------------------------------------------
 
 def _open(name_or_path: str) -> None:
@@ -62,7 +58,7 @@ def _open(name_or_path: str) -> None:
     st.session_state.open_error = ""
     st.session_state.name = name
     st.session_state.original = original
-    _set_text(Drafts(_home()).load(name) or original, bump=True)
+    _set_text(Drafts(studio_home()).load(name) or original, bump=True)
 
 
 def _set_text(text: str, *, bump: bool = False) -> None:
@@ -70,7 +66,7 @@ def _set_text(text: str, *, bump: bool = False) -> None:
     st.session_state.text = text
     st.session_state.checked = check_text(text, file=f"{st.session_state.name}.yaml")
     if text != st.session_state.get("original"):
-        Drafts(_home()).save(st.session_state.name, text)
+        Drafts(studio_home()).save(st.session_state.name, text)
     if bump:
         st.session_state.rev = st.session_state.get("rev", 0) + 1
 
@@ -112,10 +108,10 @@ def _sidebar() -> None:
         if st.session_state.get("open_error"):
             st.error(st.session_state.open_error)
         if st.button("Discard my edits", help="Back to the scenario as it was opened"):
-            Drafts(_home()).discard(st.session_state.name)
+            Drafts(studio_home()).discard(st.session_state.name)
             _set_text(st.session_state.original, bump=True)
             st.rerun()
-        st.caption(f"Drafts and runs are kept in `{_home()}`.")
+        st.caption(f"Drafts and runs are kept in `{studio_home()}`.")
 
 
 # --- scenario tab -----------------------------------------------------------------------------

@@ -7,7 +7,6 @@ under the work folder, so nothing typed is lost to a failed run or a page reload
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -98,8 +97,3 @@ class Drafts:
     def discard(self, name: str) -> None:
         """Forget the draft of ``name`` (the studio wrote it; nothing else is touched)."""
         self.path(name).unlink(missing_ok=True)
-
-
-def text_key(text: str) -> str:
-    """A short content hash of a text (names files the studio writes for a run)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -13,7 +13,6 @@ process group (compare exits 130 and its pool workers go with it).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -28,12 +27,6 @@ from typing import Literal
 from outcome_gym._io import atomic_write, code_fingerprint
 
 State = Literal["running", "finished", "failed", "cancelled", "idle"]
-
-
-@functools.cache
-def _code() -> str:
-    """This package's code fingerprint (read once per process)."""
-    return code_fingerprint()
 
 
 @dataclass(frozen=True)
@@ -60,7 +53,7 @@ class Request:
     def key(self) -> str:
         """A hash of the content and of the code, naming this comparison's folder."""
         blob = json.dumps([self.scenario_text, list(self.policies), self.reference, self.seeds,
-                           self.first_seed, list(self.rules), _code()], sort_keys=True)
+                           self.first_seed, list(self.rules), code_fingerprint()], sort_keys=True)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
     @property

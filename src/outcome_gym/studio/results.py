@@ -88,10 +88,6 @@ class Result:
         stories = (self.summary.get("who_is_harmed") or {}).get("stories") or {}
         return {label: list(st.get("summary", [])) for label, st in stories.items()}
 
-    def reasons(self) -> dict[str, list[str]]:
-        """Policy -> the verdict's reasons, one line per metric and segment."""
-        return {label: list(v.get("reasons", [])) for label, v in self.summary["verdicts"].items()}
-
     @property
     def headline(self) -> list[str]:
         """The report's plain-language lines (and its warnings)."""

@@ -51,7 +51,7 @@ import numpy as np
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.product.objectives import make_objective, objective_events
-from outcome_gym.product.variants import build_variants
+from outcome_gym.product.variants import Variants, build_variants
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext, frozen_map
 
 GRANULARITIES = ("user", "segment", "global")
@@ -151,11 +151,15 @@ class _FactoredBandit(BasePolicy):
 
     # --- protocol ---------------------------------------------------------------------------
 
+    def _build_variants(self, context: PolicyContext) -> Variants:
+        """The arms this bandit chooses among (day plans when it holds arms for a day)."""
+        return build_variants(context, day_plans=self.hold == "day")
+
     def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
         """Build the arms from the scenario's variants and start every estimate from its prior."""
         super().reset(context, seed)
         self._check_params()
-        self.variants_ = build_variants(context, day_plans=self.hold == "day")
+        self.variants_ = self._build_variants(context)
         params = {"weight": self.weight} if self.objective == "mixed" else {}
         self.objective_ = make_objective(self.objective, context, **params)
         n = context.n_users

@@ -19,7 +19,6 @@ from outcome_gym.policies.bandits.linear import (
     _quadratic_terms,
     _refresh,
 )
-from outcome_gym.product.variants import build_variants
 from outcome_gym.sim.interface import Observation, PolicyContext
 
 # Per-user LinUCB keeps a d x d matrix per user and arm; refuse more than 512 MiB of them.
@@ -102,7 +101,7 @@ class LinUCBPolicy(_FactoredBandit):
     def _check_user_memory(self, context: PolicyContext) -> None:
         """Refuse per-user models whose d x d matrices would exceed the memory cap."""
         n = context.n_users
-        variants = build_variants(context, day_plans=self.hold == "day")
+        variants = self._build_variants(context)
         arms = variants.n_layouts + variants.n_notify
         need = n * arms * self.n_features_**2 * 8
         if need > _USER_LINUCB_MAX_BYTES:

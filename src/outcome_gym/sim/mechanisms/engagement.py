@@ -225,7 +225,7 @@ def run_sessions(
     session_rounds(
         layout, _f64(base), _f64(impulse), _f64(disc), _f64(inp.need),
         _f64(um.goal_utility * inp.goal_weight), _f64(value), _f64(cost), _f64(u),
-        np.zeros((n, s)) if select is None else _f64(select), select is not None,
+        np.zeros((1, 1)) if select is None else _f64(select), select is not None,
         float(um.no_click_mass), float(um.residue), int(um.max_engagements),
         float(um.need_met_exit), remaining, out.attention_left, out.residue, out.seen,
         out.clicks, out.minutes, out.goal_minutes, out.distraction_minutes,

@@ -29,7 +29,7 @@ m = SimulationModel(sc, 0, mesa_agents=False)
 while not m.done:
     m.advance(m.default_action())
 import numba
-d = engagement.session_rounds.dispatcher
+d = engagement.engage_rows.dispatcher
 print(json.dumps({"cache_dir": os.environ.get("NUMBA_CACHE_DIR"),
                   "hits": sum(d.stats.cache_hits.values()),
                   "misses": sum(d.stats.cache_misses.values()),
@@ -123,6 +123,14 @@ def _session_args(n: int, seed: int = 5):
     return um, inp, appeal, cost, value, u
 
 
+def _rows(inp, idx):
+    """The session inputs of the users ``idx``."""
+    import dataclasses
+
+    return dataclasses.replace(inp, **{f.name: None if (v := getattr(inp, f.name)) is None
+                                       else v[idx] for f in dataclasses.fields(inp)})
+
+
 def _fields(out):
     import dataclasses
 
@@ -138,10 +146,10 @@ def test_compiled_rounds_equal_the_plain_python_rounds(monkeypatch):
     args = _session_args(300)
     compiled = _fields(engagement.run_sessions(*args))
     # the first side really ran compiled: a numba dispatcher with a compiled signature
-    assert engagement.session_rounds._dispatcher is not engagement.session_rounds.py_func
-    assert engagement.session_rounds.dispatcher.signatures
-    monkeypatch.setattr(engagement.session_rounds, "_dispatcher",
-                        engagement.session_rounds.py_func)
+    assert engagement.engage_rows._dispatcher is not engagement.engage_rows.py_func
+    assert engagement.engage_rows.dispatcher.signatures
+    monkeypatch.setattr(engagement.engage_rows, "_dispatcher",
+                        engagement.engage_rows.py_func)
     plain = _fields(engagement.run_sessions(*args))
     assert compiled["clicks"].sum() > 100  # sessions happened
     for name, value in compiled.items():
@@ -153,7 +161,7 @@ def test_a_users_session_does_not_depend_on_the_other_users():
     import numpy as np
 
     from outcome_gym.sim.mechanisms import engagement
-    from outcome_gym.sim.mechanisms.engagement import SessionInputs, _rows
+    from outcome_gym.sim.mechanisms.engagement import SessionInputs
 
     um, inp, appeal, cost, value, u = _session_args(300)
     full = _fields(engagement.run_sessions(um, inp, appeal, cost, value, u))
@@ -197,4 +205,4 @@ def test_the_compiled_function_pickles_by_name():
     from outcome_gym.sim.mechanisms import engagement
 
     engagement.compile_kernel()
-    assert pickle.loads(pickle.dumps(engagement.session_rounds)) is engagement.session_rounds
+    assert pickle.loads(pickle.dumps(engagement.engage_rows)) is engagement.engage_rows

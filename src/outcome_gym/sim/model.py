@@ -299,7 +299,7 @@ class SimulationModel(mesa.Model):
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
-        u = self.streams["choice"].random((pop.n, 2 + 2 * p.choice.max_engagements))[started]
+        u = self.streams["choice"].random((pop.n, 2 + 2 * p.choice.max_engagements))
         inp = engagement.SessionInputs(
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,

@@ -18,7 +18,7 @@ import numpy as np
 
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._rows import rowsum
-from outcome_gym.sim.layout import core_consistent, layout_distance, sampled_divergence
+from outcome_gym.sim.layout import blocks_divergence, core_consistent, layout_distance
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
 from outcome_gym.sim.mechanisms.engagement import Engagement
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -34,6 +34,8 @@ NOT_TOTALLED = frozenset(
 """Per-user metrics that are states or flags of the moment, not counts to add up over a run."""
 
 DIVERGENCE = ("pair_distance_sum", "pairs", "distinct_layouts", "layout_entropy_bits")
+PAIRS = 500
+"""Users sampled per segment and step for the divergence estimators (sim/layout.py)."""
 
 
 @dataclass(frozen=True)
@@ -248,11 +250,14 @@ class Recorder:
     def divergence(self, layout: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
         """Sampled pairwise distance and distinct experiences within each segment."""
         out = {name: np.zeros(self.segments.k) for name in DIVERGENCE}
-        rng = self.streams["metrics"]
-        for start, stop, seg in self.segments.blocks():
-            values = sampled_divergence(layout, active, start, stop, self.world.slot_weight, rng)
-            for name, value in zip(DIVERGENCE, values, strict=True):
-                out[name][seg] = value
+        seg = self.segments
+        # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
+        u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
+        values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
+                                   u)
+        for s, row in zip(seg.ids, values, strict=True):
+            for name, value in zip(DIVERGENCE, row, strict=True):
+                out[name][s] = value
         return out
 
 

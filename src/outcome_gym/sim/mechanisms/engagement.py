@@ -35,9 +35,10 @@ two optional inputs: ``expertise`` lets a user reach a known position beyond the
 and select its element to attention (recorded as ``search_minutes``, not ``minutes``). Without
 them the cascade is as above.
 
-Opened notifications are engaged before the session (:func:`engage_rows`, one compiled pass): the tap leads to the
-element, which costs its attention and credits its value at the user's current focus; an open that
-serves no pending goal is a distraction and leaves residue like a distracting pick.
+Opened notifications are engaged before the session (in the same compiled pass,
+:func:`engage_rows`): the tap leads to the element, which costs its attention and credits its value
+at the user's current focus; an open that serves no pending goal is a distraction and leaves
+residue like a distracting pick.
 """
 
 from __future__ import annotations

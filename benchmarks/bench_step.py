@@ -184,13 +184,16 @@ def _timings(n: int, cpu: int | None, builds: list[float], times: list[float],
 
 
 def warm_kernel() -> float:
-    """Compile (or load from the cache) the compiled session loop; seconds (0 without one)."""
+    """Compile (or load from the cache) the compiled passes of a step; seconds (0 without any)."""
     t0 = time.perf_counter()
     try:
-        from outcome_gym.sim.mechanisms.engagement import compile_kernel
-    except ImportError:  # a baseline copy without the compiled loop
-        return 0.0
-    compile_kernel()
+        from outcome_gym.sim.model import compile_kernels
+    except ImportError:  # a baseline copy without them, or with only the session loop
+        try:
+            from outcome_gym.sim.mechanisms.engagement import compile_kernel as compile_kernels
+        except ImportError:
+            return 0.0
+    compile_kernels()
     return time.perf_counter() - t0
 
 

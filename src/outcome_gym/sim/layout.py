@@ -88,6 +88,12 @@ def blocks_divergence(layout: np.ndarray, active: np.ndarray, starts: np.ndarray
     return out
 
 
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`sample_blocks` now (see engagement.compile_kernel)."""
+    blocks_divergence(np.zeros((2, 1), np.int16), np.ones(2, bool), np.zeros(1, np.int64),
+                      np.full(1, 2, np.int64), np.ones(1), np.full((1, 3, 2), 0.5))
+
+
 @compiled
 def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, distinct
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)

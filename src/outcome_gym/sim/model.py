@@ -377,6 +377,18 @@ class SimulationModel(mesa.Model):
         return self.__dict__.copy()
 
 
+def compile_kernels() -> None:
+    """Compile (or load from the cache) every compiled pass of a step now (sim/_jit.py).
+
+    For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
+    first step's compilation would otherwise be counted as the step's.
+    """
+    from outcome_gym.sim import layout
+
+    engagement.compile_kernel()
+    layout.compile_kernel()
+
+
 def _root_seed(seed: int | None, rng: Any) -> int:
     """The run's root seed from Mesa's ``seed=``/``rng=`` conventions (see SimulationModel)."""
     if seed is not None and rng is not None:

@@ -248,18 +248,16 @@ class SimulationModel(mesa.Model):
         offset = np.zeros(delivered.shape, np.int32)  # only deliveries read theirs
         offset[delivered] = notifications.due_offset(p, self._slot_hours, u_pos[delivered],
                                                      z[delivered])
-        tray, lapsed = notifications.fill_tray(
-            notifications.Tray(pop.tray_sent, pop.tray_due), delivered, self.t, offset,
-            notifications.expiry_slots(p, self._slot_hours))
-        tray, opened, dismissed, opted = notifications.deliver(
-            p, tray, self.t, logit, receptive, pop.sent_today, pop.channel_trust, ch,
-            pop.channel_trust.shape[1], u[0], u[1])
-        pop.tray_sent, pop.tray_due = tray.sent, tray.due
+        # the tray's arrays are updated in place
+        tray = notifications.tray_step(
+            p, notifications.Tray(pop.tray_sent, pop.tray_due), self.t, delivered, offset,
+            notifications.expiry_slots(p, self._slot_hours), logit, receptive, pop.sent_today,
+            pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1])
         dlv = notifications.Delivery(
-            delivered=delivered, opened=opened, opted_out=opted,
+            delivered=delivered, opened=tray.opened, opted_out=tray.opted,
             interruption_minutes=notifications.interruption(p, delivered, receptive),
             # a churned user's channel trust stays where it was (their tray just empties)
-            ignored=(lapsed | dismissed) & pop.active[:, None])
+            ignored=(tray.lapsed | tray.dismissed) & pop.active[:, None])
         pop.fatigue = notifications.add_fatigue(
             pop.fatigue, pop.fatigue_rate, rowsum(delivered)).astype(np.float32)
         pop.wear += delivered
@@ -387,6 +385,7 @@ def compile_kernels() -> None:
 
     engagement.compile_kernel()
     layout.compile_kernel()
+    notifications.compile_kernel()
 
 
 def _root_seed(seed: int | None, rng: Any) -> int:

@@ -170,6 +170,7 @@ class Recorder:
         self._names: tuple[str, ...] = ()
         self._stack_buffer = np.empty((0, world.n_users))
         self._row_of: list[int] = []
+        self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, world.n_users))
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
@@ -276,6 +277,7 @@ class Recorder:
         order = totalled + [name for name in names if name in NOT_TOTALLED]
         self._row_of = [order.index(name) for name in names]
         old = dict(self.totals)
+        self._totalled_names = tuple(totalled)
         self._totals_matrix = np.zeros((len(totalled), n))
         for row, name in zip(self._totals_matrix, totalled, strict=True):
             if name in old:
@@ -284,6 +286,13 @@ class Recorder:
         self.totals.update(zip(totalled, self._totals_matrix, strict=True))
         for name, v in old.items():
             self.totals.setdefault(name, v)
+
+    def __setstate__(self, state: dict) -> None:
+        # a pickle holds the totals and their matrix as separate arrays: make the totals views of
+        # the matrix again (the dict itself is the model's too, so it is updated in place)
+        self.__dict__.update(state)
+        for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
+            self.totals[name] = row
 
     def divergence(self, layout: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
         """Sampled pairwise distance and distinct experiences within each segment."""

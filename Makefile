@@ -53,7 +53,7 @@ test-all: test test-slow
 # same run; docs/performance.md explains every figure.
 bench: $(STAMP)  ## step speed and memory (1e3 .. 1e6, vs the per-agent reference) and env steps/s
 	$(BIN)/python benchmarks/bench_step.py $(if $(BASELINE),--baseline-src $(BASELINE))
-	$(BIN)/python benchmarks/bench_env.py
+	$(BIN)/python benchmarks/bench_env.py $(if $(BASELINE),--baseline-src $(BASELINE))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist src/*.egg-info

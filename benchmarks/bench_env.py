@@ -3,21 +3,28 @@
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_env.py [--population 200] [--steps 300] [--repeats 3]
-        [--ppo STEPS]
+        [--ppo STEPS] [--baseline-src DIR]
 
 Each id is built with ``gym.make(id, population=N)`` (the native id too), reset with a fixed
 seed, and stepped with actions sampled from a seeded action space (sampling is outside the timed
 region: the figure is the env's own cost). The median of ``--repeats`` runs is printed. With
 ``--ppo STEPS`` it also times Stable-Baselines3 PPO (defaults, one torch thread) for STEPS steps on
-``outcome_gym/PersonalizationRecipe-v0`` (docs/rl.md's recipe).
+``outcome_gym/PersonalizationRecipe-v0`` (docs/rl.md's recipe). With ``--baseline-src DIR`` the same
+figures are measured, in the same run, for the copy of the package under ``DIR`` (a checkout of
+the plain-numpy step; bench_step.py's docstring says how to make one), in a child process, and
+printed beside with their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 
@@ -54,6 +61,35 @@ def ppo_seconds(steps: int) -> float:
     return time.perf_counter() - t0
 
 
+def warm() -> None:
+    """Compile (or load) the step's compiled passes, in whichever form this copy has them."""
+    try:
+        from outcome_gym.sim.model import compile_kernels
+    except ImportError:  # a copy with only the compiled session loop, or none
+        try:
+            from outcome_gym.sim.mechanisms.engagement import compile_kernel as compile_kernels
+        except ImportError:
+            return
+    compile_kernels()
+
+
+def measure(population: int, steps: int, repeats: int, ppo: int) -> dict:
+    """Every figure of this copy of the package: steps/s per env id (all repeats), PPO seconds."""
+    warm()  # compiled (or loaded from the cache) outside the timed steps
+    rates = {env_id: [env_rate(env_id, population, steps) for _ in range(repeats)]
+             for env_id in ENV_IDS}
+    return {"rates": rates, "ppo": ppo_seconds(ppo) if ppo else None}
+
+
+def baseline(src: str, args: argparse.Namespace) -> dict:
+    """:func:`measure` of the package under ``src``, in a child process."""
+    env = {**os.environ, "PYTHONPATH": src}
+    cmd = [sys.executable, __file__, "--json", "--population", str(args.population), "--steps",
+           str(args.steps), "--repeats", str(args.repeats), "--ppo", str(args.ppo)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     """Print steps/s per env id (median of repeats) and optionally the PPO wall time."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -61,19 +97,37 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ppo", type=int, default=0, help="also time PPO for this many steps")
+    ap.add_argument("--baseline-src", default=None,
+                    help="also measure the package under this src directory, same run")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.json:  # a baseline child
+        print(json.dumps(measure(args.population, args.steps, args.repeats, args.ppo)))
+        return
     load = os.getloadavg()
     busy = load[0] > 0.5 * (os.cpu_count() or 1)
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
           + (" (a loaded machine: read the figures as lower bounds)" if busy else ""))
-    print(f"{'env id':<44}{'N':>6}{'steps/s (median)':>18}   repeats")
-    for env_id in ENV_IDS:
-        rates = [env_rate(env_id, args.population, args.steps) for _ in range(args.repeats)]
-        print(f"{env_id:<44}{args.population:>6}{statistics.median(rates):>18,.0f}   "
-              + " ".join(f"{r:,.0f}" for r in rates))
+    import outcome_gym
+
+    print(f"measured: {Path(outcome_gym.__file__).parent}"
+          + (f"; baseline: {args.baseline_src}" if args.baseline_src else ""))
+    this = measure(args.population, args.steps, args.repeats, args.ppo)
+    base = baseline(args.baseline_src, args) if args.baseline_src else None
+    head = f"{'env id':<44}{'N':>6}{'steps/s (median)':>18}"
+    print(head + (f"{'baseline':>10}{'ratio':>8}" if base else "") + "   repeats")
+    for env_id, rates in this["rates"].items():
+        med = statistics.median(rates)
+        line = f"{env_id:<44}{args.population:>6}{med:>18,.0f}"
+        if base:
+            b = statistics.median(base["rates"][env_id])
+            line += f"{b:>10,.0f}{med / b:>7.2f}x"
+        print(line + "   " + " ".join(f"{r:,.0f}" for r in rates))
     if args.ppo:
-        secs = ppo_seconds(args.ppo)
-        print(f"PPO {args.ppo} steps (SB3 defaults, 1 torch thread, recipe id): {secs:.1f} s")
+        line = f"PPO {args.ppo} steps (SB3 defaults, 1 torch thread, recipe id): {this['ppo']:.1f} s"
+        if base:
+            line += f"; baseline {base['ppo']:.1f} s ({base['ppo'] / this['ppo']:.2f}x)"
+        print(line)
 
 
 if __name__ == "__main__":

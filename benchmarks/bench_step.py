@@ -27,7 +27,7 @@ The per-agent Mesa reference (``tests/oracle/mesa_reference.py``) is timed over 
 plain-numpy step before the compiled session loop: ``git worktree add /tmp/numpy-step <commit>``,
 then ``--baseline-src /tmp/numpy-step/src``) at the same sizes in the same run and prints the
 ratios. The full run also steps N = 1e6 for 28 days in one process and reports its peak resident
-set (``--skip-memory`` leaves it out). The compiled session loop (sim/_jit.py) is compiled or
+set (``--skip-memory`` leaves it out). The compiled passes of a step (sim/_jit.py) are compiled or
 loaded from its cache on a small model before any measurement, so neither compile time nor
 numba's own memory is counted in the timed window or in the per-user RSS growth.
 """
@@ -184,13 +184,16 @@ def _timings(n: int, cpu: int | None, builds: list[float], times: list[float],
 
 
 def warm_kernel() -> float:
-    """Compile (or load from the cache) the compiled session loop; seconds (0 without one)."""
+    """Compile (or load from the cache) the compiled passes of a step; seconds (0 without any)."""
     t0 = time.perf_counter()
     try:
-        from outcome_gym.sim.mechanisms.engagement import compile_kernel
-    except ImportError:  # a baseline copy without the compiled loop
-        return 0.0
-    compile_kernel()
+        from outcome_gym.sim.model import compile_kernels
+    except ImportError:  # a baseline copy without them, or with only the session loop
+        try:
+            from outcome_gym.sim.mechanisms.engagement import compile_kernel as compile_kernels
+        except ImportError:
+            return 0.0
+    compile_kernels()
     return time.perf_counter() - t0
 
 
@@ -482,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nN = 1,000,000 for {memory['days']} days in one process: peak RSS "
               f"{memory['peak_rss'] / 2**30:.2f} GiB, state {(memory['pop'] + memory['goals']) / 1e6:.0f}"
               f" B/user, all arrays {memory['all_arrays'] / 1e6:.0f} B/user, {memory['wall_s']:.0f} s")
-    print(f"compile or cache load of the session loop (outside every timing): "
+    print(f"compile or cache load of the compiled passes (outside every timing): "
           f"{vec[min(vec)]['warm_s']:.2f} s in the first worker")
 
     print("\nTargets (issue #18)")

@@ -108,3 +108,21 @@ def test_off_lets_everything_through_and_run_shows_the_difference(tiny):
     assert ff.context_failure_rate_all > fg.context_failure_rate_all
     assert guarded.manifest["guardrails"]["mode"] == "project"
     assert free.manifest["guardrails"]["mode"] == "off"
+
+
+def test_revert_layout_by_hand():
+    # default [0, 1, 2], weights [4, 1, 1] (sum 6).
+    # row 0 = [3, 4, 2], limit 1/3: distance (4 + 1) / 6 > 1/3; slot 2 already default; slot 1:
+    #   4 -> 1 (1 is nowhere else) -> [3, 1, 2], distance 4/6 still > 1/3; slot 0: 3 -> 0.
+    #   Two reverts, the default layout.
+    # row 1 = [1, 0, 2]: distance 5/6; slot 1 wants 1, which sits in slot 0: swapped ->
+    #   [0, 1, 2], one revert (slot 0 is then default).
+    # row 2 = [0, 1, 5]: distance 1/6 <= 1/3, kept.
+    from outcome_gym.product.guardrails import DISTANCE_TOLERANCE, revert_layout
+
+    layout = np.array([[3, 4, 2], [1, 0, 2], [0, 1, 5]], dtype=np.int64)
+    count = np.zeros(3, dtype=np.int64)
+    revert_layout(layout, np.array([0, 1, 2]), np.array([4.0, 1.0, 1.0]), 6.0,
+                  1 / 3 + DISTANCE_TOLERANCE, count)
+    assert layout.tolist() == [[0, 1, 2], [0, 1, 2], [0, 1, 5]]
+    assert count.tolist() == [2, 1, 0]

@@ -29,7 +29,7 @@ m = SimulationModel(sc, 0, mesa_agents=False)
 while not m.done:
     m.advance(m.default_action())
 import numba
-d = engagement.session_rounds.dispatcher
+d = engagement.engage_rows.dispatcher
 print(json.dumps({"cache_dir": os.environ.get("NUMBA_CACHE_DIR"),
                   "hits": sum(d.stats.cache_hits.values()),
                   "misses": sum(d.stats.cache_misses.values()),
@@ -123,6 +123,14 @@ def _session_args(n: int, seed: int = 5):
     return um, inp, appeal, cost, value, u
 
 
+def _rows(inp, idx):
+    """The session inputs of the users ``idx``."""
+    import dataclasses
+
+    return dataclasses.replace(inp, **{f.name: None if (v := getattr(inp, f.name)) is None
+                                       else v[idx] for f in dataclasses.fields(inp)})
+
+
 def _fields(out):
     import dataclasses
 
@@ -138,10 +146,10 @@ def test_compiled_rounds_equal_the_plain_python_rounds(monkeypatch):
     args = _session_args(300)
     compiled = _fields(engagement.run_sessions(*args))
     # the first side really ran compiled: a numba dispatcher with a compiled signature
-    assert engagement.session_rounds._dispatcher is not engagement.session_rounds.py_func
-    assert engagement.session_rounds.dispatcher.signatures
-    monkeypatch.setattr(engagement.session_rounds, "_dispatcher",
-                        engagement.session_rounds.py_func)
+    assert engagement.engage_rows._dispatcher is not engagement.engage_rows.py_func
+    assert engagement.engage_rows.dispatcher.signatures
+    monkeypatch.setattr(engagement.engage_rows, "_dispatcher",
+                        engagement.engage_rows.py_func)
     plain = _fields(engagement.run_sessions(*args))
     assert compiled["clicks"].sum() > 100  # sessions happened
     for name, value in compiled.items():
@@ -153,7 +161,7 @@ def test_a_users_session_does_not_depend_on_the_other_users():
     import numpy as np
 
     from outcome_gym.sim.mechanisms import engagement
-    from outcome_gym.sim.mechanisms.engagement import SessionInputs, _rows
+    from outcome_gym.sim.mechanisms.engagement import SessionInputs
 
     um, inp, appeal, cost, value, u = _session_args(300)
     full = _fields(engagement.run_sessions(um, inp, appeal, cost, value, u))
@@ -197,4 +205,97 @@ def test_the_compiled_function_pickles_by_name():
     from outcome_gym.sim.mechanisms import engagement
 
     engagement.compile_kernel()
-    assert pickle.loads(pickle.dumps(engagement.session_rounds)) is engagement.session_rounds
+    assert pickle.loads(pickle.dumps(engagement.engage_rows)) is engagement.engage_rows
+
+
+COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
+            "outcome_gym.sim.layout:sample_blocks",
+            "outcome_gym.product.guardrails:revert_layout",
+            "outcome_gym.sim.mechanisms.notifications:tray_rows")
+
+
+def test_every_compiled_pass_equals_its_plain_python(monkeypatch):
+    # one implementation: a run (personalized layouts, guardrails projecting, notifications
+    # opened) gives the same bits compiled and with every compiled pass run as plain Python
+    import importlib
+
+    import numpy as np
+
+    from outcome_gym.runner import run
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(150, 3), file="<t>")
+    guard = {"max_layout_distance": 0.2}  # the random policy's layouts get reverted
+    fast = run(sc, "random", seed=4, guardrails=guard)
+    kernels = [getattr(importlib.import_module(m), f) for m, f in
+               (name.split(":") for name in COMPILED)]
+    for k in kernels:
+        assert k._dispatcher is not None and k._dispatcher.signatures  # really compiled
+        monkeypatch.setattr(k, "_dispatcher", k.py_func)
+    slow = run(sc, "random", seed=4, guardrails=guard)
+    assert fast.steps["guardrail_layout_reverted"].sum() > 0
+    assert fast.steps["opens"].sum() > 0 and fast.steps["clicks"].sum() > 0
+    for table in ("steps", "users", "positions", "elements"):
+        a, b = getattr(fast, table), getattr(slow, table)
+        assert list(a.columns) == list(b.columns)
+        for col in a.columns:
+            assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), (table, col)
+
+
+def test_opened_notifications_then_the_session_by_hand():
+    # Two users, one goal (remaining 0.3), one notification column (element 1), residue 0.2,
+    # residue size 0.5, attention 10; element 1 costs 2 minutes.
+    # user 0 opens element 1 (value 0.5): gain = min(0.5 * (1 - 0.2), 0.3) = 0.3 -> useful,
+    #   goal minutes 2, residue stays 0.2; then no click in the session (u = 0.999 >= the click
+    #   share), so attention = 10 - 2 = 8, clicks 1, progress 0.3.
+    # user 1 opens element 0 (value 0, a distraction) and has no session: distraction minutes 1
+    #   (element 0 costs 1), residue 0.2 + 0.5 * (1 - 0.2) = 0.6, attention 10 - 1 = 9.
+    import numpy as np
+
+    from outcome_gym.sim.mechanisms import engagement
+
+    um = engagement.ChoiceParams(
+        no_click_mass=1.0, cascade_continue=0.5, position_exponent=0.0, habit_utility=0.0,
+        goal_utility=0.0, fatigue_utility=0.0, residue=0.5, max_engagements=2,
+        need_met_exit=0.0, appeal_utility=0.0)
+    inp = engagement.SessionInputs(
+        layout=np.array([[0, 1], [0, 1]], np.int16), susceptibility=np.zeros(2, np.float32),
+        goal_weight=np.zeros(2, np.float32), habit=np.zeros((2, 2), np.float32),
+        fatigue=np.zeros(2, np.float32), need=np.ones((2, 1)), remaining=np.full((2, 1), 0.3),
+        attention_left=np.full(2, 10.0, np.float32), residue=np.full(2, 0.2, np.float32))
+    opened = np.array([[False, True], [True, False]])
+    u = np.full((2, 2 + 2 * um.max_engagements), 0.999)
+    out = engagement.engage(um, inp, opened, np.array([True, False]), np.array([0, 1]),
+                            np.zeros(2), np.array([1.0, 2.0]), np.array([[0.0], [0.5]]), u)
+    np.testing.assert_allclose(out.progress[:, 0], [0.3, 0.0])
+    np.testing.assert_allclose(out.goal_minutes, [2.0, 0.0])
+    np.testing.assert_allclose(out.distraction_minutes, [0.0, 1.0])
+    np.testing.assert_allclose(out.residue, [np.float32(0.2), 0.2 + 0.5 * 0.8], rtol=1e-6)
+    np.testing.assert_allclose(out.attention_left, [8.0, 9.0])
+    assert out.clicks.tolist() == [1, 1]
+    assert out.element_clicks.tolist() == [[0, 1], [1, 0]]
+    assert out.useful_opens.tolist() == [[False, True], [False, False]]
+    assert out.self_control_minutes.tolist() == [0.0, 0.0]
+    assert out.seen_positions[1].tolist() == [False, False]  # no session, nothing seen
+    assert out.seen_positions[0, 0]  # a session sees at least its first position
+
+
+def test_one_draw_for_all_segments_is_the_draw_per_segment():
+    # the divergence of every segment from one (B, 3, P) draw equals the per-segment estimator
+    # fed from the same stream in turn (the numbers the metrics stream gave before)
+    import numpy as np
+
+    from outcome_gym.sim.layout import blocks_divergence, sampled_divergence
+
+    rng = np.random.default_rng(3)
+    layout = rng.integers(0, 4, (900, 3)).astype(np.int16)
+    active = rng.random(900) < 0.8
+    starts, stops, w = np.array([0, 100, 101]), np.array([100, 101, 900]), np.array([4.0, 1, 1])
+    together = blocks_divergence(layout, active, starts, stops, w,
+                                 np.random.default_rng(9).random((3, 3, 500)))
+    g = np.random.default_rng(9)
+    in_turn = [sampled_divergence(layout, active, a, b, w, g) for a, b in zip(starts, stops, strict=True)]
+    assert together == in_turn
+    assert together[1][1:] == (0, int(active[100]), 0.0)  # one user: no pairs
+    assert together[2][2] == 64  # 4^3 layouts, all present among 500 sampled of ~640 users

@@ -26,6 +26,7 @@ import numpy as np
 
 from outcome_gym.errors import ActionError
 from outcome_gym.scenario.schema import Guardrails
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.sim.layout import layout_distance
 
@@ -164,28 +165,60 @@ class GuardrailLayer:
 
     def _limit_distance(self, layout: np.ndarray, count: np.ndarray) -> None:
         limit = float(self.config.max_layout_distance or 0.0)
-        default = np.broadcast_to(self._default, layout.shape)
-        for k in range(layout.shape[1] - 1, -1, -1):  # bottom first; loop over slots, not users
-            dist = layout_distance(layout, default, self._weight)
-            over = (dist > limit + 1e-12) & (layout[:, k] != default[:, k])
-            if not over.any():
+        if self.mode == "strict":
+            self._strict_distance(layout, limit)
+            return
+        # one compiled pass over the rows (a loop over slots of whole-array numpy before)
+        revert_layout(layout, self._default, np.ascontiguousarray(self._weight, dtype=np.float64),
+                      float(self._weight.sum()), limit + DISTANCE_TOLERANCE, count)
+
+    def _strict_distance(self, layout: np.ndarray, limit: float) -> None:
+        """Raise at the first violation, in the order projection would revert (bottom slot first).
+
+        Nothing has been reverted when the first violation is found, so it is: the bottom-most
+        slot where some over-limit layout differs from the default, and the first such user.
+        """
+        dist = layout_distance(layout, np.broadcast_to(self._default, layout.shape), self._weight)
+        over = (dist > limit + DISTANCE_TOLERANCE)[:, None] & (layout != self._default[None, :])
+        if not over.any():
+            return
+        k = int(np.flatnonzero(over.any(axis=0))[-1])
+        user = int(np.flatnonzero(over[:, k])[0])
+        raise ActionError(f"guardrail: user {user}, slot {k}: layout distance "
+                          f"{dist[user]:.2f} exceeds max_layout_distance {limit}")
+
+
+DISTANCE_TOLERANCE = 1e-12
+"""A layout exactly at ``max_layout_distance`` is allowed (sums of weights round)."""
+
+
+@compiled
+def revert_layout(layout, default, weight, weight_sum, bound, count
+                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Revert positions to the default, bottom first, while a row's distance exceeds ``bound``.
+
+    Per row and slot k = S-1 .. 0: if sum_j weight_j [layout_j != default_j] / weight_sum >
+    ``bound`` and layout_k != default_k, the default element is swapped into slot k (where it sat
+    elsewhere, at its first position j, the element it displaces takes its place, so no element
+    is shown twice) and ``count`` of the row grows by one. ``layout`` is written in place.
+    """
+    n, s = layout.shape
+    for i in range(n):
+        for k in range(s - 1, -1, -1):
+            if layout[i, k] == default[k]:
                 continue
-            if self.mode == "strict":
-                user = int(np.flatnonzero(over)[0])
-                raise ActionError(f"guardrail: user {user}, slot {k}: layout distance "
-                                  f"{dist[user]:.2f} exceeds max_layout_distance {limit}")
-            # swap the default element into slot k (rather than overwrite it) so no element is
-            # shown twice: where it sits elsewhere, the element it displaces takes its place
-            rows = np.flatnonzero(over)
-            want = default[rows, k]
-            sub = layout[rows]
-            at = sub == want[:, None]
-            has = at.any(axis=1)
-            j = np.argmax(at, axis=1)
-            sub[has, j[has]] = sub[has, k]
-            sub[:, k] = want
-            layout[rows] = sub
-            count += over
+            diff = 0.0
+            for j in range(s):
+                if layout[i, j] != default[j]:
+                    diff += weight[j]
+            if not diff / weight_sum > bound:
+                continue
+            for j in range(s):
+                if layout[i, j] == default[k]:
+                    layout[i, j] = layout[i, k]
+                    break
+            layout[i, k] = default[k]
+            count[i] += 1
 
 
 def make_guardrails(ctx: PolicyContext, guardrails: Any = None,

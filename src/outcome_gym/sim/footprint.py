@@ -42,10 +42,9 @@ _MEASURED: dict[str, float] = {}  # probe scenario hash -> bytes per user
 
 def _measure(probe: Scenario) -> float:
     """Peak traced bytes per user of a probe-sized world."""
-    from outcome_gym.sim.mechanisms.engagement import compile_kernel
-    from outcome_gym.sim.model import SimulationModel
+    from outcome_gym.sim.model import SimulationModel, compile_kernels
 
-    compile_kernel()  # numba's compiler allocates far more than the world: keep it out of the peak
+    compile_kernels()  # numba's compiler allocates far more than the world: keep it out of the peak
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()

@@ -248,18 +248,16 @@ class SimulationModel(mesa.Model):
         offset = np.zeros(delivered.shape, np.int32)  # only deliveries read theirs
         offset[delivered] = notifications.due_offset(p, self._slot_hours, u_pos[delivered],
                                                      z[delivered])
-        tray, lapsed = notifications.fill_tray(
-            notifications.Tray(pop.tray_sent, pop.tray_due), delivered, self.t, offset,
-            notifications.expiry_slots(p, self._slot_hours))
-        tray, opened, dismissed, opted = notifications.deliver(
-            p, tray, self.t, logit, receptive, pop.sent_today, pop.channel_trust, ch,
-            pop.channel_trust.shape[1], u[0], u[1])
-        pop.tray_sent, pop.tray_due = tray.sent, tray.due
+        # the tray's arrays are updated in place
+        tray = notifications.tray_step(
+            p, notifications.Tray(pop.tray_sent, pop.tray_due), self.t, delivered, offset,
+            notifications.expiry_slots(p, self._slot_hours), logit, receptive, pop.sent_today,
+            pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1])
         dlv = notifications.Delivery(
-            delivered=delivered, opened=opened, opted_out=opted,
+            delivered=delivered, opened=tray.opened, opted_out=tray.opted,
             interruption_minutes=notifications.interruption(p, delivered, receptive),
             # a churned user's channel trust stays where it was (their tray just empties)
-            ignored=(lapsed | dismissed) & pop.active[:, None])
+            ignored=(tray.lapsed | tray.dismissed) & pop.active[:, None])
         pop.fatigue = notifications.add_fatigue(
             pop.fatigue, pop.fatigue_rate, rowsum(delivered)).astype(np.float32)
         pop.wear += delivered
@@ -299,7 +297,7 @@ class SimulationModel(mesa.Model):
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
-        u = self.streams["choice"].random((pop.n, 2 + 2 * p.choice.max_engagements))[started]
+        u = self.streams["choice"].random((pop.n, 2 + 2 * p.choice.max_engagements))
         inp = engagement.SessionInputs(
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
@@ -375,6 +373,19 @@ class SimulationModel(mesa.Model):
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+def compile_kernels() -> None:
+    """Compile (or load from the cache) every compiled pass of a step now (sim/_jit.py).
+
+    For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
+    first step's compilation would otherwise be counted as the step's.
+    """
+    from outcome_gym.sim import layout
+
+    engagement.compile_kernel()
+    layout.compile_kernel()
+    notifications.compile_kernel()
 
 
 def _root_seed(seed: int | None, rng: Any) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._rows import rowsum
-from outcome_gym.sim.layout import core_consistent, layout_distance, sampled_divergence
+from outcome_gym.sim.layout import blocks_divergence, core_consistent, layout_distance
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
 from outcome_gym.sim.mechanisms.engagement import Engagement
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -34,6 +34,8 @@ NOT_TOTALLED = frozenset(
 """Per-user metrics that are states or flags of the moment, not counts to add up over a run."""
 
 DIVERGENCE = ("pair_distance_sum", "pairs", "distinct_layouts", "layout_entropy_bits")
+PAIRS = 500
+"""Users sampled per segment and step for the divergence estimators (sim/layout.py)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,12 @@ class SegmentSums:
             out[name] = full
         return out
 
+    def rows(self, stacked: np.ndarray) -> np.ndarray:
+        """K sums of each row of an R x N stack of per-user metrics (R x K; the same sums)."""
+        full = np.zeros((stacked.shape[0], self.k))
+        full[:, self.ids] = np.add.reduceat(stacked, self.starts, axis=1)
+        return full
+
 
 class Recorder:
     """Builds each step's record, keeps the run's per-user totals and the previous step's outputs.
@@ -159,13 +167,22 @@ class Recorder:
         self.pipe = EventPipe(world.params.events, world.n_users)
         self.totals: dict[str, np.ndarray] = {}
         self.last = Last.empty(world, self.pipe.names)
+        self._names: tuple[str, ...] = ()
+        self._stack_buffer = np.empty((0, world.n_users))
+        self._row_of: list[int] = []
+        self._totalled_names: tuple[str, ...] = ()
+        self._totals_matrix = np.empty((0, world.n_users))
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
         eng, dlv = out.engagement, out.delivery
         per_user = self.per_user(out)
-        self.accumulate(per_user)
-        seg = self.segments(per_user)
+        stacked = self._stack(per_user)
+        # the run's totals: one whole-matrix add over the totalled rows (their dict entries are
+        # views of this matrix), the same sums as one add per metric
+        self._totals_matrix += stacked[:self._totals_matrix.shape[0]]
+        sums = self.segments.rows(stacked)
+        seg = {name: sums[row] for name, row in zip(per_user, self._row_of, strict=True)}
         seg.update(self.divergence(out.layout, out.active))
         seen = self.pipe.push(
             out.step,
@@ -236,23 +253,58 @@ class Recorder:
         per_user.update(out.events)
         return per_user
 
-    def accumulate(self, per_user: dict[str, np.ndarray]) -> None:
-        """Add the step's counts to the run's per-user totals."""
-        for name, v in per_user.items():
-            if name in NOT_TOTALLED:
-                continue
-            if name not in self.totals:
-                self.totals[name] = np.zeros(self.world.n_users, dtype=np.float64)
-            self.totals[name] += v
+    def _stack(self, per_user: dict[str, np.ndarray]) -> np.ndarray:
+        """The step's per-user metrics as the rows of one R x N float64 matrix (reused): the
+        totalled metrics first, then the others (:data:`NOT_TOTALLED`).
+
+        The metric names are the same every step; should they change, the matrix and the totals
+        are laid out again (totals kept by name).
+        """
+        names = tuple(per_user)
+        if names != self._names:
+            self._layout(names)
+        buf = self._stack_buffer
+        for row, v in zip(self._row_of, per_user.values(), strict=True):
+            buf[row] = v
+        return buf
+
+    def _layout(self, names: tuple[str, ...]) -> None:
+        n = self.world.n_users
+        self._names = names
+        self._stack_buffer = np.empty((len(names), n))
+        totalled = [name for name in names if name not in NOT_TOTALLED]
+        # totalled metrics in the first rows: their totals add one contiguous block
+        order = totalled + [name for name in names if name in NOT_TOTALLED]
+        self._row_of = [order.index(name) for name in names]
+        old = dict(self.totals)
+        self._totalled_names = tuple(totalled)
+        self._totals_matrix = np.zeros((len(totalled), n))
+        for row, name in zip(self._totals_matrix, totalled, strict=True):
+            if name in old:
+                row[:] = old[name]
+        self.totals.clear()  # the same dict object: model.totals holds it
+        self.totals.update(zip(totalled, self._totals_matrix, strict=True))
+        for name, v in old.items():
+            self.totals.setdefault(name, v)
+
+    def __setstate__(self, state: dict) -> None:
+        # a pickle holds the totals and their matrix as separate arrays: make the totals views of
+        # the matrix again (the dict itself is the model's too, so it is updated in place)
+        self.__dict__.update(state)
+        for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
+            self.totals[name] = row
 
     def divergence(self, layout: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
         """Sampled pairwise distance and distinct experiences within each segment."""
         out = {name: np.zeros(self.segments.k) for name in DIVERGENCE}
-        rng = self.streams["metrics"]
-        for start, stop, seg in self.segments.blocks():
-            values = sampled_divergence(layout, active, start, stop, self.world.slot_weight, rng)
-            for name, value in zip(DIVERGENCE, values, strict=True):
-                out[name][seg] = value
+        seg = self.segments
+        # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
+        u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
+        values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
+                                   u)
+        for s, row in zip(seg.ids, values, strict=True):
+            for name, value in zip(DIVERGENCE, row, strict=True):
+                out[name][s] = value
         return out
 
 

@@ -1,6 +1,6 @@
 """In-session scanning, choice, attention and focus (docs/design.md, step 6).
 
-A session is a short sequence of rounds (at most ``max_engagements``), vectorized over all users in
+A session is a short sequence of rounds (at most ``max_engagements``), run for every user in
 session. At the start the user draws how deep they scan: depth = 1 + Geometric(1 - cascade_continue)
 positions, capped at S (cascade model; recsim, craswell2008). Each round, among the scanned
 positions k < depth, the user engages with the element at k with multinomial-logit probability
@@ -35,21 +35,20 @@ two optional inputs: ``expertise`` lets a user reach a known position beyond the
 and select its element to attention (recorded as ``search_minutes``, not ``minutes``). Without
 them the cascade is as above.
 
-Opened notifications are engaged before the session (:func:`engage_opened`): the tap leads to the
-element, which costs its attention and credits its value at the user's current focus; an open that
-serves no pending goal is a distraction and leaves residue like a distracting pick.
+Opened notifications are engaged before the session (in the same compiled pass,
+:func:`engage_rows`): the tap leads to the element, which costs its attention and credits its value
+at the user's current focus; an open that serves no pending goal is a distraction and leaves
+residue like a distracting pick.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import rowany, rowsum
-from outcome_gym.sim.mechanisms.focus import add_residue
 
 
 @dataclass(frozen=True)
@@ -118,20 +117,6 @@ class SessionOutcome:
 
 
 @dataclass(frozen=True)
-class OpenedOutcome:
-    """What engaging the opened notifications produced (N rows)."""
-
-    progress: np.ndarray  # N x G credited progress
-    remaining: np.ndarray  # N x G progress still needed afterwards
-    minutes: np.ndarray
-    goal_minutes: np.ndarray
-    distraction_minutes: np.ndarray
-    engaged: np.ndarray  # N x E int16 engagement counts
-    useful: np.ndarray  # N x M, the open made goal progress
-    residue: np.ndarray  # N, focus residue afterwards
-
-
-@dataclass(frozen=True)
 class Engagement:
     """Everything engaged this slot, opened notifications and sessions together (N rows).
 
@@ -178,11 +163,10 @@ def run_sessions(
     value: np.ndarray,
     u: np.ndarray,
 ) -> SessionOutcome:
-    """Run every session of this slot.
+    """Run a session for every row of ``inp`` (no notifications opened before it).
 
-    The per-user quantities fixed for the whole session (scan depth, position discount and reach,
-    the impulsive and habit utilities) are whole-array numpy expressions; the rounds of choice
-    (:func:`session_rounds`) are one compiled pass over the users (sim/_jit.py).
+    The same compiled pass as :func:`engage` (:func:`engage_rows`), with no opened notifications
+    and every row in session.
 
     Args:
         um: The mechanism's coefficients.
@@ -191,54 +175,22 @@ def run_sessions(
         value: E x G progress per engagement.
         u: n x (2 + 2 * max_engagements) uniforms from the ``choice`` stream.
     """
-    n, s = inp.layout.shape
-    n_el, n_goals = value.shape
-    depth = scan_depth(u[:, 0], um.cascade_continue, s)
-    visible = np.arange(s)[None, :] < depth[:, None]
-    # beyond the scan depth, a position is reached only from memory, with weight = expertise
-    reach = visible if inp.expertise is None else np.where(visible, 1.0, inp.expertise)
-    disc = position_discount(s, um.position_exponent)[None, :] * reach
-    layout = inp.layout.astype(np.int64)
-    impulse = um.appeal_utility * inp.susceptibility[:, None] * appeal[layout]
-    base = (
-        impulse
-        + um.habit_utility * np.take_along_axis(inp.habit, layout, 1)
-        - um.fatigue_utility * inp.fatigue[:, None]
-    )
-    remaining = inp.remaining.astype(np.float64)  # a copy the rounds spend
-    out = SessionOutcome(
-        clicks=np.zeros(n, dtype=np.int64),
-        minutes=np.zeros(n),
-        goal_minutes=np.zeros(n),
-        distraction_minutes=np.zeros(n),
-        self_control_minutes=np.zeros(n),
-        progress=np.zeros((n, n_goals)),
-        engaged=np.zeros((n, n_el), dtype=np.int64),
-        attention_left=inp.attention_left.astype(np.float64),  # a copy the rounds spend
-        residue=inp.residue.astype(np.float64),
-        position_clicks=np.zeros(s, dtype=np.int64),
-        position_views=np.zeros(s, dtype=np.int64),
-        search_minutes=np.zeros(n),
-        seen=visible.copy(),
-    )
-    select = inp.select_minutes
-    session_rounds(
-        layout, _f64(base), _f64(impulse), _f64(disc), _f64(inp.need),
-        _f64(um.goal_utility * inp.goal_weight), _f64(value), _f64(cost), _f64(u),
-        np.zeros((1, 1)) if select is None else _f64(select), select is not None,
-        float(um.no_click_mass), float(um.residue), int(um.max_engagements),
-        float(um.need_met_exit), remaining, out.attention_left, out.residue, out.seen,
-        out.clicks, out.minutes, out.goal_minutes, out.distraction_minutes,
-        out.self_control_minutes, out.search_minutes, out.progress, out.engaged,
-        out.position_clicks,
-    )
-    np.maximum(out.attention_left, 0.0, out=out.attention_left)
-    out.position_views[:] = out.seen.sum(axis=0)
-    return out
+    n = inp.layout.shape[0]
+    rows = np.arange(n)
+    res = _engage_all(um, inp, np.zeros((n, 0), dtype=bool), rows, np.zeros(0, np.int64),
+                      appeal, cost, value, u, (inp.expertise, inp.select_minutes))
+    return SessionOutcome(
+        clicks=res.clicks, minutes=res.minutes, goal_minutes=res.goal_minutes,
+        distraction_minutes=res.distraction_minutes,
+        self_control_minutes=res.self_control_minutes, progress=res.progress,
+        engaged=res.element_clicks.astype(np.int64), attention_left=res.attention_left,
+        residue=res.residue, position_clicks=res.position_clicks,
+        position_views=res.position_views, search_minutes=res.search_minutes,
+        seen=res.seen_positions)
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`session_rounds` now, on one user's inputs.
+    """Compile (or load from the cache) :func:`engage_rows` now, on one user's inputs.
 
     For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
     first call's compilation would otherwise be counted as the step's.
@@ -251,7 +203,8 @@ def compile_kernel() -> None:
     um = ChoiceParams(no_click_mass=1.0, cascade_continue=0.5, position_exponent=0.0,
                       habit_utility=0.0, goal_utility=0.0, fatigue_utility=0.0, residue=0.0,
                       max_engagements=1, need_met_exit=0.0)
-    run_sessions(um, one, np.zeros(1), np.ones(1), np.zeros((1, 1)), np.full((1, 4), 0.5))
+    engage(um, one, np.ones((1, 1), bool), np.ones(1, bool), np.zeros(1, np.int64), np.zeros(1),
+           np.ones(1), np.zeros((1, 1)), np.full((1, 4), 0.5))
 
 
 def _f64(a: np.ndarray) -> np.ndarray:
@@ -264,145 +217,158 @@ def _f64(a: np.ndarray) -> np.ndarray:
     return out if out.flags.writeable else out.copy()
 
 
-@compiled
-def session_rounds(  # the arrays are passed in and written in place
-    layout, base, impulse, disc, need, gu_weight, value, cost, u, select, has_select,
-    no_click, residue_size, max_engagements, need_met_exit,
-    remaining, attention, residue, seen,
-    clicks, minutes, goal_min, distr_min, sc_min, search_min, progress, engaged, pos_clicks,
-):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """The rounds of choice of every session, one user at a time (module docstring).
+def _i64(a: np.ndarray) -> np.ndarray:
+    """A writable C-contiguous int64 array (one compiled signature, as :func:`_f64`)."""
+    out = np.ascontiguousarray(a, dtype=np.int64)
+    return out if out.flags.writeable else out.copy()
 
-    Per user ``i`` and round ``r`` (until no-click, attention <= 0, or the need is met and
-    ``u[i, 1 + R + r] < need_met_exit``; R = ``max_engagements``):
+
+@compiled
+def engage_rows(  # the arrays from ``remaining`` on are written in place
+    opened, pushed, rows, layout, depth, base, impulse, disc, need, gu_weight, value, cost, u,
+    select, has_select, no_click, residue_size, max_engagements, need_met_exit,
+    remaining, attention, residue,
+    progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
+    pos_clicks,
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Opened notifications, then the session, of every user: one pass, one user at a time.
+
+    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``, ``base``,
+    ``impulse``, ``disc``, ``gu_weight``, ``select``) is user ``rows[j]`` (rows ascending).
+
+    **Opened notifications** (module docstring), in column order m: element e = pushed[m] credits
+    ``min(max(value[e, g] * (1 - residue), 0), max(remaining_g, 0))`` per goal, costs its minutes,
+    counts as a goal minute if it credited anything (``useful_m``) and else leaves residue. Then
+    ``attention = max(attention - open minutes, 0)``.
+
+    **Session rounds** (user in ``rows``; r < R = ``max_engagements``, until no-click, attention
+    <= 0, or the need is met and ``u[i, 1 + R + r] < need_met_exit``)::
 
         rel_k  = sum over goals g still needed of need_g * value[e_k, g]
         util_k = base_k + gu_weight * rel_k,     w_k = exp(min(util_k, 50)) * disc_k
         w0_k   = exp(min(util_k - impulse_k, 50)) * disc_k          (the calm self's weights)
         pick k = #{k : w_0 + ... + w_k <= u[i, 1 + r] * (no_click + sum w)}  (no-click if = S)
 
-    A pick spends the element's cost (and its selection minutes) of attention, credits
-    ``min(max(value * (1 - residue), 0), max(remaining, 0))`` per goal, and is a distraction
-    (residue grows as :func:`~outcome_gym.sim.mechanisms.focus.add_residue`, inlined: compiled
-    code cannot call a plain Python function) unless it serves a goal still pending. Arrays from
-    ``remaining`` on are written in place; sums run left to right, as the numpy rowsum did.
+    A pick spends the element's cost (and its selection minutes) of attention, credits as an open
+    does, and is a distraction (residue grows as
+    :func:`~outcome_gym.sim.mechanisms.focus.add_residue`, inlined: compiled code cannot call a
+    plain Python function) unless it serves a goal still pending. The session's own sums start at
+    zero and are added to the opens' at its end, and sums run left to right: the same order, so
+    the same bits, as the numpy opens-then-sessions they replace. Attention ends >= 0.
     """
     n, s = layout.shape
     n_goals = value.shape[1]
+    n_push = pushed.shape[0]
     w = np.empty(s)
     w0 = np.empty(s)
+    gain_s = np.empty(n_goals)
+    j = 0
     for i in range(n):
-        if not attention[i] > 0:
-            continue
-        had_need = False
-        for g in range(n_goals):
-            had_need = had_need or remaining[i, g] > 0
-        for r in range(max_engagements):
-            total = 0.0
-            total0 = 0.0
-            for k in range(s):
-                e = layout[i, k]
-                rel = 0.0
-                for g in range(n_goals):
-                    if remaining[i, g] > 0:
-                        rel += need[i, g] * value[e, g]
-                util = base[i, k] + gu_weight[i] * rel
-                # math.exp: the C library's exp, the same bits compiled or interpreted
-                w[k] = math.exp(min(util, 50.0)) * disc[i, k]
-                w0[k] = math.exp(min(util - impulse[i, k], 50.0)) * disc[i, k]
-                total += w[k]
-                total0 += w0[k]
-            target = u[i, 1 + r] * (no_click + total)
-            if not target < total:
-                break  # no click: the session ends
-            acc = 0.0
-            pick = 0
-            for k in range(s):  # cascade pick by inversion
-                acc += w[k]
-                if acc <= target:
-                    pick += 1
-            e = layout[i, pick]
-            c = cost[e]
-            p_full = w[pick] / (no_click + total)
-            p_calm = w0[pick] / (no_click + total0)
-            pos_clicks[pick] += 1
-            engaged[i, e] += 1
-            seen[i, pick] = True
-            clicks[i] += 1
-            minutes[i] += c
-            sc_min[i] += c * min(max(1.0 - p_calm / p_full, 0.0), 1.0)
-            attention[i] -= c
-            if has_select:  # finding the element costs attention too
-                search_min[i] += select[i, pick]
-                attention[i] -= select[i, pick]
+        # --- opened notifications, in column order ---
+        op_min = 0.0
+        for m in range(n_push):
+            if not opened[i, m]:
+                continue
+            e = pushed[m]
             useful = False
-            still = False
             for g in range(n_goals):
-                pending = remaining[i, g] > 0
-                # progress counts only toward what is still needed (no credit beyond the need)
                 gain = min(max(value[e, g] * (1.0 - residue[i]), 0.0), max(remaining[i, g], 0.0))
                 progress[i, g] += gain
                 remaining[i, g] -= gain
-                useful = useful or (value[e, g] > 0 and pending)
-                still = still or remaining[i, g] > 0
+                useful = useful or gain > 0
+            useful_m[i, m] = useful
+            op_min += cost[e]
             if useful:
-                goal_min[i] += c
+                goal_min[i] += cost[e]
             else:
-                distr_min[i] += c
+                distr_min[i] += cost[e]
                 residue[i] = residue[i] + residue_size * (1 - residue[i])
-            met = had_need and not still
-            if attention[i] <= 0 or (met and u[i, 1 + max_engagements + r] < need_met_exit):
-                break
-
-
-def engage_opened(
-    residue_size: float,
-    opened: np.ndarray,
-    pushed: np.ndarray,
-    cost: np.ndarray,
-    value: np.ndarray,
-    remaining: np.ndarray,
-    residue: np.ndarray,
-    n_elements: int,
-) -> OpenedOutcome:
-    """Engage every opened notification, in column order (a loop over notifications, not users).
-
-    Args:
-        residue_size: Focus lost per distracting open (``user_model.residue``).
-        opened: N x M opened notifications.
-        pushed: M element index of each notification column.
-        cost: E attention cost per element.
-        value: E x G progress per engagement.
-        remaining: N x G progress still needed.
-        residue: N focus residue at the start of this slot's engagement.
-        n_elements: E.
-    """
-    n, g = remaining.shape
-    residue = residue.astype(np.float64)
-    progress = np.zeros((n, g))
-    rem = remaining.copy()
-    minutes = np.zeros(n)
-    goal_min = np.zeros(n)
-    distr = np.zeros(n)
-    engaged = np.zeros((n, n_elements), dtype=np.int16)  # <= max_engagements + M per step
-    useful_m = np.zeros_like(opened)
-    for m, e in enumerate(pushed.astype(np.int64)):
-        who = np.flatnonzero(opened[:, m])
-        if who.size == 0:
+            engaged[i, e] += 1
+            clicks[i] += 1
+        minutes[i] = op_min
+        attention[i] = max(attention[i] - op_min, 0.0)
+        if j >= rows.shape[0] or rows[j] != i:
             continue
-        gain = np.clip(value[e][None, :] * (1.0 - residue[who])[:, None], 0.0, None)
-        gain = np.minimum(gain, np.maximum(rem[who], 0.0))
-        progress[who] += gain
-        rem[who] -= gain
-        useful = rowany(gain > 0)
-        useful_m[who, m] = useful
-        minutes[who] += cost[e]
-        goal_min[who] += np.where(useful, cost[e], 0.0)
-        distr[who] += np.where(useful, 0.0, cost[e])
-        idle = who[~useful]  # a distracting open leaves residue, as a distracting pick does
-        residue[idle] = add_residue(residue[idle], residue_size)
-        engaged[who, e] += 1
-    return OpenedOutcome(progress, rem, minutes, goal_min, distr, engaged, useful_m, residue)
+        # --- the session of session row j ---
+        for k in range(s):
+            seen[i, k] = k < depth[j]
+        if attention[i] > 0:
+            sess_min = 0.0
+            sess_goal = 0.0
+            sess_distr = 0.0
+            sess_sc = 0.0
+            sess_search = 0.0
+            for g in range(n_goals):
+                gain_s[g] = 0.0
+            had_need = False
+            for g in range(n_goals):
+                had_need = had_need or remaining[i, g] > 0
+            for r in range(max_engagements):
+                total = 0.0
+                total0 = 0.0
+                for k in range(s):
+                    e = layout[i, k]
+                    rel = 0.0
+                    for g in range(n_goals):
+                        if remaining[i, g] > 0:
+                            rel += need[i, g] * value[e, g]
+                    util = base[j, k] + gu_weight[j] * rel
+                    # math.exp: the C library's exp, the same bits compiled or interpreted
+                    w[k] = math.exp(min(util, 50.0)) * disc[j, k]
+                    w0[k] = math.exp(min(util - impulse[j, k], 50.0)) * disc[j, k]
+                    total += w[k]
+                    total0 += w0[k]
+                target = u[i, 1 + r] * (no_click + total)
+                if not target < total:
+                    break  # no click: the session ends
+                acc = 0.0
+                pick = 0
+                for k in range(s):  # cascade pick by inversion
+                    acc += w[k]
+                    if acc <= target:
+                        pick += 1
+                e = layout[i, pick]
+                c = cost[e]
+                p_full = w[pick] / (no_click + total)
+                p_calm = w0[pick] / (no_click + total0)
+                pos_clicks[pick] += 1
+                engaged[i, e] += 1
+                seen[i, pick] = True
+                clicks[i] += 1
+                sess_min += c
+                sess_sc += c * min(max(1.0 - p_calm / p_full, 0.0), 1.0)
+                attention[i] -= c
+                if has_select:  # finding the element costs attention too
+                    sess_search += select[j, pick]
+                    attention[i] -= select[j, pick]
+                useful = False
+                still = False
+                for g in range(n_goals):
+                    pending = remaining[i, g] > 0
+                    # progress counts only toward what is still needed (no credit beyond it)
+                    gain = min(max(value[e, g] * (1.0 - residue[i]), 0.0),
+                               max(remaining[i, g], 0.0))
+                    gain_s[g] += gain
+                    remaining[i, g] -= gain
+                    useful = useful or (value[e, g] > 0 and pending)
+                    still = still or remaining[i, g] > 0
+                if useful:
+                    sess_goal += c
+                else:
+                    sess_distr += c
+                    residue[i] = residue[i] + residue_size * (1 - residue[i])
+                met = had_need and not still
+                if attention[i] <= 0 or (met and u[i, 1 + max_engagements + r] < need_met_exit):
+                    break
+            for g in range(n_goals):
+                progress[i, g] += gain_s[g]
+            minutes[i] += sess_min
+            goal_min[i] += sess_goal
+            distr_min[i] += sess_distr
+            sc_min[i] = sess_sc
+            search_min[i] = sess_search
+            attention[i] = max(attention[i], 0.0)
+        j += 1
 
 
 def engage(
@@ -415,7 +381,7 @@ def engage(
     cost: np.ndarray,
     value: np.ndarray,
     u: np.ndarray,
-    memory_rows: tuple[np.ndarray, np.ndarray] | None = None,
+    memory_rows: tuple[np.ndarray | None, np.ndarray | None] | None = None,
 ) -> Engagement:
     """Opened notifications first, then the sessions of the users who started one.
 
@@ -428,59 +394,72 @@ def engage(
         pushed: M element index of each notification column.
         appeal, cost: Per element (E).
         value: E x G progress per engagement.
-        u: n x (2 + 2 * max_engagements) uniforms from the ``choice`` stream for the users in
-            session only (drawn for all N and indexed by the caller, so one user's draws never
-            depend on who else is in a session).
+        u: N x (2 + 2 * max_engagements) uniforms from the ``choice`` stream, drawn for every
+            user (only the rows of users in session are read), so one user's draws never depend
+            on who else is in a session.
         memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
             in session only, in user order (computed for those rows alone, to keep the cost
-            proportional to the sessions); ``None``: the ones in ``inp``, if any.
+            proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
     """
-    idx = np.flatnonzero(started)
-    op = engage_opened(um.residue, opened, pushed, cost, value, inp.remaining, inp.residue,
-                       appeal.shape[0])
-    attention = np.maximum(inp.attention_left - op.minutes, 0.0)
-    now = replace(inp, remaining=op.remaining, attention_left=attention, residue=op.residue)
-    rows = _rows(now, idx)
-    if memory_rows is not None:
-        rows = replace(rows, expertise=memory_rows[0], select_minutes=memory_rows[1])
-    res = run_sessions(um, rows, appeal, cost, value, u)
-    progress, minutes = op.progress, op.minutes
-    progress[idx] += res.progress
-    minutes[idx] += res.minutes
-    op.goal_minutes[idx] += res.goal_minutes
-    op.distraction_minutes[idx] += res.distraction_minutes
-    self_control = np.zeros(inp.attention_left.shape[0])
-    self_control[idx] = res.self_control_minutes  # opens are attributed 0 (module docstring)
-    clicks = rowsum(op.engaged)
-    el_clicks = op.engaged
-    el_clicks[idx] += res.engaged
-    attention[idx] = res.attention_left
-    residue = op.residue.copy()
-    residue[idx] = res.residue
-    clicks[idx] += res.clicks
-    search = np.zeros(inp.layout.shape[0])
-    search[idx] = res.search_minutes
-    seen = np.zeros(inp.layout.shape, dtype=bool)
-    seen[idx] = res.seen
-    return Engagement(
-        progress=progress,
-        minutes=minutes,
-        goal_minutes=op.goal_minutes,
-        distraction_minutes=op.distraction_minutes,
-        self_control_minutes=self_control,
-        element_clicks=el_clicks,
-        clicks=clicks,
-        position_clicks=res.position_clicks,
-        position_views=res.position_views,
-        attention_left=attention,
-        residue=residue,
-        useful_opens=op.useful,
-        search_minutes=search,
-        seen_positions=seen,
+    rows = np.flatnonzero(started)
+    if memory_rows is None:
+        memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
+    return _engage_all(um, inp, opened, rows, pushed, appeal, cost, value, u, memory_rows)
+
+
+def _engage_all(
+    um: ChoiceParams, inp: SessionInputs, opened: np.ndarray, rows: np.ndarray,
+    pushed: np.ndarray, appeal: np.ndarray, cost: np.ndarray, value: np.ndarray, u: np.ndarray,
+    memory_rows: tuple[np.ndarray | None, np.ndarray | None],
+) -> Engagement:
+    """:func:`engage` for the session rows ``rows`` (ascending): setup, then the compiled pass."""
+    n, s = inp.layout.shape
+    n_el, n_goals = value.shape
+    layout = _i64(inp.layout)
+    lay = layout[rows]
+    expertise, select = memory_rows
+    # fixed for a whole session: scan depth, position discount x reach, fixed utilities
+    depth = scan_depth(u[rows, 0], um.cascade_continue, s)
+    visible = np.arange(s)[None, :] < depth[:, None]
+    # beyond the scan depth, a position is reached only from memory, with weight = expertise
+    reach = visible if expertise is None else np.where(visible, 1.0, expertise)
+    disc = position_discount(s, um.position_exponent)[None, :] * reach
+    impulse = um.appeal_utility * inp.susceptibility[rows][:, None] * appeal[lay]
+    base = (
+        impulse
+        + um.habit_utility * np.take_along_axis(inp.habit[rows], lay, 1)
+        - um.fatigue_utility * inp.fatigue[rows][:, None]
     )
+    out = Engagement(
+        progress=np.zeros((n, n_goals)),
+        minutes=np.zeros(n),
+        goal_minutes=np.zeros(n),
+        distraction_minutes=np.zeros(n),
+        self_control_minutes=np.zeros(n),  # opens are attributed 0 (module docstring)
+        element_clicks=np.zeros((n, n_el), dtype=np.int16),  # <= max_engagements + M per step
+        clicks=np.zeros(n, dtype=np.int64),
+        position_clicks=np.zeros(s, dtype=np.int64),
+        position_views=np.zeros(s, dtype=np.int64),
+        attention_left=_f64(inp.attention_left).copy(),  # copies the pass spends
+        residue=_f64(inp.residue).copy(),
+        useful_opens=np.zeros(opened.shape, dtype=bool),
+        search_minutes=np.zeros(n),
+        seen_positions=np.zeros((n, s), dtype=bool),
+    )
+    engage_rows(
+        np.ascontiguousarray(opened, dtype=bool), _i64(pushed), _i64(rows), layout,
+        _i64(depth), _f64(base), _f64(impulse), _f64(disc), _f64(inp.need),
+        _f64(um.goal_utility * inp.goal_weight[rows]), _f64(value), _f64(cost), _f64(u),
+        np.zeros((1, 1)) if select is None else _f64(select), select is not None,
+        float(um.no_click_mass), float(um.residue), int(um.max_engagements),
+        float(um.need_met_exit), _f64(inp.remaining).copy(), out.attention_left, out.residue,
+        out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
+        out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
+        out.useful_opens, out.seen_positions, out.position_clicks,
+    )
+    out.position_views[:] = out.seen_positions.sum(axis=0)
+    return out
 
 
-def _rows(inp: SessionInputs, idx: np.ndarray) -> SessionInputs:
-    """The inputs of the users ``idx``."""
-    return SessionInputs(**{f: None if (v := getattr(inp, f)) is None else v[idx]
-                            for f in SessionInputs.__dataclass_fields__})
+def _take(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if a is None else a[rows]

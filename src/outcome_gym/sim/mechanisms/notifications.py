@@ -37,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from outcome_gym.sim._rows import rowany, rowsum
+from outcome_gym.sim._jit import compiled
+from outcome_gym.sim._rows import rowsum
 
 
 @dataclass(frozen=True)
@@ -172,14 +173,13 @@ def fill_tray(tray: Tray, delivered: np.ndarray, step: int, offset: np.ndarray,
     """Expire old entries and put this step's deliveries in; returns the tray and what lapsed.
 
     An entry lapses (N x M) when it reached ``expiry`` steps of age or a new delivery of the same
-    template replaces it.
+    template replaces it. (:func:`tray_step` with nobody receptive: nothing is attended.)
     """
-    waiting = tray.waiting
-    lapsed = waiting & (((step - tray.sent) >= expiry) | delivered)
-    keep = waiting & ~lapsed
-    sent = np.where(delivered, step, np.where(keep, tray.sent, -1)).astype(np.int32)
-    due = np.where(delivered, step + offset, np.where(keep, tray.due, -1)).astype(np.int32)
-    return Tray(sent, due), lapsed
+    n, m = delivered.shape
+    out = tray_step(None, Tray(tray.sent.copy(), tray.due.copy()), step, delivered, offset,
+                    expiry, np.zeros((n, m)), np.zeros(n, bool), np.zeros((n, 1), np.int16),
+                    np.ones((n, 1)), np.zeros(m, np.int64), 1, np.ones((n, m)), np.ones((n, m)))
+    return out.tray, out.lapsed
 
 
 def deliver(
@@ -199,6 +199,7 @@ def deliver(
 
     Every waiting entry whose due step has come is attended by a receptive user once: opened with
     probability sigmoid(logit), else dismissed (and the dismissal may trigger an opt-out).
+    (:func:`tray_step` with no delivery and nothing expiring.)
 
     Args:
         um: The mechanism's coefficients.
@@ -215,20 +216,116 @@ def deliver(
     Returns:
         The tray afterwards, and N x M opened and dismissed flags, and N x C new opt-outs.
     """
-    attend = tray.waiting & (tray.due <= step) & receptive[:, None]
+    never = np.iinfo(np.int32).max  # no entry reaches this age
+    out = tray_step(um, Tray(tray.sent.copy(), tray.due.copy()), step,
+                    np.zeros(logit.shape, bool), np.zeros(logit.shape, np.int32), never, logit,
+                    receptive, sent_today, channel_trust, channel_of, n_channels, u_open, u_out)
+    return out.tray, out.opened, out.dismissed, out.opted
+
+
+@dataclass(frozen=True)
+class TrayStep:
+    """What :func:`tray_step` did (N x M unless noted)."""
+
+    tray: Tray
+    lapsed: np.ndarray  # expired or replaced before attending
+    opened: np.ndarray
+    dismissed: np.ndarray
+    opted: np.ndarray  # N x C new opt-outs
+
+
+def tray_step(
+    um: NotificationParams | None, tray: Tray, step: int, delivered: np.ndarray,
+    offset: np.ndarray, expiry: int, logit: np.ndarray, receptive: np.ndarray,
+    sent_today: np.ndarray, channel_trust: np.ndarray, channel_of: np.ndarray, n_channels: int,
+    u_open: np.ndarray, u_out: np.ndarray,
+) -> TrayStep:
+    """Fill the tray with this step's deliveries, then attend what is due: one compiled pass.
+
+    The open probability and the opt-out hazard's volume term are whole-array numpy (their ``exp``
+    and ``power`` stay numpy's, so the bits stay the same); the tray's bookkeeping, the opens,
+    dismissals and opt-outs are :func:`tray_rows`. ``tray`` is updated in place.
+
+    Args:
+        um: The mechanism's coefficients (``None``: no opt-out can happen, as for
+            :func:`fill_tray`).
+        tray: Every user's tray before this step's deliveries.
+        step: The current step.
+        delivered: N x M this step's deliveries.
+        offset: N x M steps from delivery to due (:func:`due_offset`; read where delivered).
+        expiry: Age in steps at which an entry lapses (:func:`expiry_slots`).
+        logit, receptive, sent_today, channel_trust, channel_of, n_channels, u_open, u_out: As
+            :func:`deliver` takes them.
+    """
+    n, m = delivered.shape
     p_open = 1.0 / (1.0 + np.exp(-logit))
-    opened = attend & (u_open < p_open)
-    dismissed = attend & ~opened
-    volume = sent_today[:, channel_of].astype(np.float64)
-    hazard = um.optout_base * np.power(np.maximum(volume, 1.0), um.optout_volume)
-    hazard = hazard * 2.0 * (1.0 - channel_trust[:, channel_of])
-    out_m = dismissed & (u_out < hazard)
-    opted = np.zeros((attend.shape[0], n_channels), dtype=bool)
-    for c in range(n_channels):  # loop over channels, not users
-        opted[:, c] = rowany(out_m[:, channel_of == c])
-    left = Tray(np.where(attend, -1, tray.sent).astype(np.int32),
-                np.where(attend, -1, tray.due).astype(np.int32))
-    return left, opened, dismissed, opted
+    if um is None or m == 0:
+        volume_hazard = np.zeros(1)
+    else:  # optout_base * max(volume, 1)^optout_volume, one entry per possible volume
+        top = int(sent_today.max(initial=0)) + 1
+        volume_hazard = um.optout_base * np.power(
+            np.maximum(np.arange(top, dtype=np.float64), 1.0), um.optout_volume)
+    out = TrayStep(tray=tray, lapsed=np.zeros((n, m), bool), opened=np.zeros((n, m), bool),
+                   dismissed=np.zeros((n, m), bool), opted=np.zeros((n, n_channels), bool))
+    distrust = 1.0 - channel_trust  # in the trust's own dtype, as the hazard always took it
+    tray_rows(np.ascontiguousarray(delivered, dtype=bool),
+              np.ascontiguousarray(offset, dtype=np.int32), int(step), int(expiry),
+              np.ascontiguousarray(p_open, dtype=np.float64),
+              np.ascontiguousarray(receptive, dtype=bool),
+              np.ascontiguousarray(sent_today, dtype=np.int64), volume_hazard,
+              np.ascontiguousarray(distrust, dtype=np.float64),
+              np.ascontiguousarray(channel_of, dtype=np.int64),
+              np.ascontiguousarray(u_open, dtype=np.float64),
+              np.ascontiguousarray(u_out, dtype=np.float64), um is not None,
+              tray.sent, tray.due, out.lapsed, out.opened, out.dismissed, out.opted)
+    return out
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`tray_rows` now (see engagement.compile_kernel)."""
+    fill_tray(Tray.empty(1, 1), np.ones((1, 1), bool), 0, np.zeros((1, 1), np.int32), 1)
+
+
+@compiled
+def tray_rows(delivered, offset, step, expiry, p_open, receptive, sent_today, volume_hazard,
+              distrust, channel_of, u_open, u_out, can_opt_out,
+              sent, due, lapsed, opened, dismissed, opted
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user and template (module docstring), writing ``sent``, ``due`` and the flags.
+
+    ::
+
+        lapsed    = waiting and (step - sent >= expiry or delivered now)
+        sent, due = (step, step + offset) if delivered, else unchanged if still waiting, else -1
+        attend    = waiting and due <= step and receptive
+        opened    = attend and u_open < p_open;   dismissed = attend and not opened
+        opt out   = dismissed and u_out < volume_hazard[sent_today] * 2 * distrust  (its channel)
+
+    Attended entries leave the tray (sent = due = -1).
+    """
+    n, m = delivered.shape
+    for i in range(n):
+        for j in range(m):
+            waiting = sent[i, j] >= 0
+            lapse = waiting and ((step - sent[i, j]) >= expiry or delivered[i, j])
+            lapsed[i, j] = lapse
+            if delivered[i, j]:
+                sent[i, j] = step
+                due[i, j] = step + offset[i, j]
+            elif lapse or not waiting:
+                sent[i, j] = -1
+                due[i, j] = -1
+            if not (sent[i, j] >= 0 and due[i, j] <= step and receptive[i]):
+                continue
+            sent[i, j] = -1
+            due[i, j] = -1
+            if u_open[i, j] < p_open[i, j]:
+                opened[i, j] = True
+                continue
+            dismissed[i, j] = True
+            c = channel_of[j]
+            if can_opt_out and u_out[i, j] < volume_hazard[sent_today[i, c]] * 2.0 * distrust[i, c]:
+                opted[i, c] = True
 
 
 def interruption(um: NotificationParams, delivered: np.ndarray,

@@ -51,7 +51,7 @@ import numpy as np
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.product.objectives import make_objective, objective_events
-from outcome_gym.product.variants import Variants, build_variants
+from outcome_gym.product.variants import PLAN_FAMILIES, Variants, build_variants
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext, frozen_map
 
 GRANULARITIES = ("user", "segment", "global")
@@ -148,12 +148,13 @@ class _FactoredBandit(BasePolicy):
     horizon: int = 2
     discount: float = 0.5
     launch: str = "untried"
+    plans: str = "local"
 
     # --- protocol ---------------------------------------------------------------------------
 
     def _build_variants(self, context: PolicyContext) -> Variants:
         """The arms this bandit chooses among (day plans when it holds arms for a day)."""
-        return build_variants(context, day_plans=self.hold == "day")
+        return build_variants(context, day_plans=self.hold == "day", family=self.plans)
 
     def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
         """Build the arms from the scenario's variants and start every estimate from its prior."""
@@ -299,6 +300,7 @@ class _FactoredBandit(BasePolicy):
         self._check_choice("levers", self.levers, LEVERS)
         self._check_choice("hold", self.hold, HOLDS)
         self._check_choice("launch", self.launch, LAUNCHES)
+        self._check_choice("plans", self.plans, PLAN_FAMILIES)
         self._require(isinstance(self.horizon, int | np.integer) and 0 <= self.horizon <= 60,
                       "horizon an integer in [0, 60] (periods)", self.horizon)
         self._require(np.isfinite(self.discount) and 0.0 <= self.discount <= 1.0,

@@ -20,6 +20,12 @@ tries untried arms first, so its first credited periods are spent on uniformly d
 any credited period keeps the default layout and the scheduled plan, except a launch share of its
 users per period given a uniformly drawn arm (see :meth:`_FactoredBandit._choose_or_launch`).
 
+**Day plans.** With ``hold="day"`` the notification plans are the ``plans`` family of
+:func:`~outcome_gym.product.variants.build_variants`: by default (``local``) the schedule and its
+neighbours one edit away that add no (notification, slot) pair, so exploring keeps most of what
+the product already sends and never raises its volume on a day-level reward that cannot see the
+weeks-long cost of sending more.
+
 **Delayed events.** Instrumented outcome events reach the product ``delay_steps`` after they happen
 (the scenario's ``instrumentation``, a fact of the product's own logging pipeline), so each event
 seen at step t is filed under step ``t - delay``; a step's reward is computed — one objective call

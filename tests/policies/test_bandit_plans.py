@@ -91,9 +91,11 @@ def test_single_is_the_earlier_family(tiny):
     assert not v.notify_for(np.array([4]), np.array([[True, False]]), slot=0).any()
 
 
-def test_an_empty_schedule_is_explored_by_its_one_send_plans(tiny):
-    """No pair to drop or replace: none, default (= none here) and the 2 x 3 one-send plans."""
-    v = build_variants(context(variant(tiny, **{"product.schedule": []})), day_plans=True)
+@pytest.mark.parametrize("schedule", [[], [{"element": "task_reminder", "slot": "night"}]])
+def test_an_empty_schedule_is_explored_by_its_one_send_plans(tiny, schedule):
+    """No pair to drop or replace (none at all, or one only in the quiet night, never sent):
+    none, default (sends nothing here) and the 2 x 3 one-send plans."""
+    v = build_variants(context(variant(tiny, **{"product.schedule": schedule})), day_plans=True)
     assert v.notify_names == ("none", "default", "default+task_reminder@morning",
                               "default+task_reminder@afternoon", "default+task_reminder@evening",
                               "default+spend_alert@morning", "default+spend_alert@afternoon",

@@ -135,8 +135,12 @@ Edit = tuple[str, tuple[int, int] | None, tuple[int, int] | None, bool]
 
 
 def _day_plan_edits(ctx: PolicyContext, family: str) -> list[Edit]:
-    """Each day plan after ``none`` and ``default``: (name, added pair, dropped pair, follows
-    the schedule); a pair is (notification column, slot)."""
+    """Each day plan after ``none`` and ``default``.
+
+    Returns:
+        (name, added pair, dropped pair, follows the schedule) per plan; a pair is
+        (notification column, slot).
+    """
     pushed = [ctx.element_ids[int(e)] for e in ctx.pushed_elements]
     slot_names = ctx.scenario.clock.names
     open_slots = _open_slots(ctx)
@@ -147,14 +151,14 @@ def _day_plan_edits(ctx: PolicyContext, family: str) -> list[Edit]:
     everywhere = [(m, s) for m in range(len(pushed)) for s in open_slots]
     if family == "single":
         return [(f"send:{at(p)}", p, None, False) for p in everywhere]
-    pairs = schedule_pairs(ctx)
-    dropped = [p for p in pairs if p[1] in open_slots]
+    # the schedule's pairs that are ever sent (a send in a quiet slot is always dropped)
+    pairs = [p for p in schedule_pairs(ctx) if p[1] in open_slots]
     free = [p for p in everywhere if p not in pairs]
     added = [(f"default+{at(p)}", p, None, True) for p in free]
     if not pairs:  # an empty schedule's neighbours are its one-send plans
         return added
-    edits: list[Edit] = [(f"default-{at(d)}", None, d, True) for d in dropped]
-    edits += [(f"default-{at(d)}+{at(p)}", p, d, True) for d in dropped for p in free]
+    edits: list[Edit] = [(f"default-{at(d)}", None, d, True) for d in pairs]
+    edits += [(f"default-{at(d)}+{at(p)}", p, d, True) for d in pairs for p in free]
     cap = ctx.scenario.guardrails.max_notifications_per_day
     if family == "grow" and (cap is None or len(pairs) < cap):  # beyond the cap: dropped
         edits += added

@@ -111,7 +111,7 @@ def test_registered_names_and_effective_params():
     assert isinstance(pol, EpsilonGreedyPolicy)
     assert pol.get_params() == {"objective": "outcome", "weight": 0.5, "granularity": "segment",
                                 "notify_cost": 0.0, "levers": "both", "hold": "day",
-                                "horizon": 2, "discount": 0.5, "launch": "untried",
+                                "horizon": 2, "discount": 0.5, "launch": "untried", "plans": "local",
                                 "epsilon": 0.05, "caution": 0.0}
     assert make("engagement_bandit").get_params()["objective"] == "engagement"
     assert make("thompson", prior_var=2.0).get_params()["prior_var"] == 2.0
@@ -522,9 +522,10 @@ def test_an_event_of_the_day_seen_the_next_day_is_credited_to_that_day(tiny):
 
 
 def test_day_plans_send_once_in_their_slot(tiny):
-    """tiny.yaml: two pushed elements, night is quiet: 2 + 2 x 3 day plans."""
+    """tiny.yaml: two pushed elements, night is quiet: 2 + 2 x 3 day plans of the single-send
+    family (the default family, ``local``, is tested in test_bandit_plans.py)."""
     ctx = context(tiny)
-    v = build_variants(ctx, day_plans=True)
+    v = build_variants(ctx, day_plans=True, family="single")
     assert v.notify_names == ("none", "default", "send:task_reminder@morning",
                               "send:task_reminder@afternoon", "send:task_reminder@evening",
                               "send:spend_alert@morning", "send:spend_alert@afternoon",

@@ -6,10 +6,21 @@ few designed variants instead. From a scenario this module builds:
 * **layout variants**: ``default``, then for every laid-out non-core element of the default layout
   (and every laid-out element not in it), ``promote:<id>`` — that element moved into the first
   non-core position, the others shifting down (core positions never move);
-* **notification plans**: ``none``, ``default`` (the scenario's schedule at this step), and
-  ``send:<id>`` for every notification or alert — or, for a plan held for a whole day
-  (``day_plans=True``), ``send:<id>@<slot>`` for every notification and every slot that is not
-  quiet (a day's plan sends once, in its slot, rather than at every step of the day).
+* **notification plans** chosen per step: ``none``, ``default`` (the scenario's schedule at this
+  step), and ``send:<id>`` for every notification or alert;
+* **day plans** (``day_plans=True``: a plan held for a whole day), in one of two families:
+
+  - ``local`` (the default): the plans one send away from the schedule the product already has —
+    ``none``, ``default`` (the schedule), ``default-<id>@<slot>`` (the schedule without one of its
+    sends) for every distinct (notification, slot) pair of the schedule in a slot that is not
+    quiet, and ``default+<id>@<slot>`` (the schedule plus ``<id>`` sent once in ``<slot>``) for
+    every notification and open slot the schedule does not already pair, while the schedule's
+    pairs leave room under ``max_notifications_per_day``;
+  - ``single`` (the family before issue #15's third pass): ``none``, ``default`` and
+    ``send:<id>@<slot>`` (only ``<id>``, once, in ``<slot>``; the schedule's sends dropped).
+
+  A day plan sends only in the slot it names; ``default`` and its neighbours follow the schedule
+  (weekdays, periods, segments) in every other respect.
 """
 
 from __future__ import annotations
@@ -21,6 +32,9 @@ import numpy as np
 from outcome_gym.product.guardrails import quiet_slot_indices
 from outcome_gym.sim.interface import PolicyContext
 
+#: Day-plan families (see the module docstring).
+PLAN_FAMILIES = ("local", "grow", "single")
+
 
 @dataclass(frozen=True)
 class Variants:
@@ -30,10 +44,13 @@ class Variants:
         layout_names: A_L names; ``layouts[a]`` is the S element indices of variant a.
         layouts: A_L x S.
         notify_names: A_N names.
-        notify_send: A_N x M bools of what each plan sends besides the schedule.
-        notify_uses_default: A_N bools, True for the plan that follows the default schedule.
-        notify_slot: A_N slot in which each plan sends what it sends besides the schedule (-1:
-            every slot); None means -1 for every plan.
+        notify_send: A_N x M bools of what each plan sends besides the schedule, at every step
+            (step plans; all False for day plans, which use ``notify_add``).
+        notify_uses_default: A_N bools, True for the plans that follow the default schedule.
+        notify_add: A_N x D x M bools (D slots a day): what each day plan sends besides the
+            schedule in each slot; None for step plans.
+        notify_drop: A_N x D x M bools: the scheduled sends a day plan leaves out in each slot;
+            None for step plans.
     """
 
     layout_names: tuple[str, ...]
@@ -41,7 +58,8 @@ class Variants:
     notify_names: tuple[str, ...]
     notify_send: np.ndarray
     notify_uses_default: np.ndarray
-    notify_slot: np.ndarray | None = None
+    notify_add: np.ndarray | None = None
+    notify_drop: np.ndarray | None = None
 
     @property
     def n_layouts(self) -> int:
@@ -61,15 +79,18 @@ class Variants:
                    slot: int | None = None) -> np.ndarray:
         """N x M sends for N plan indices, given this step's default schedule (N x M) and slot.
 
-        A plan bound to a slot (``send:<id>@<slot>``) sends only in that slot; ``slot=None``
-        treats every plan as unbound.
+        A day plan sends what it adds only in its slot and leaves out the scheduled sends it
+        drops only in theirs: ``add[plan, slot] | (schedule & uses_default[plan] &
+        ~drop[plan, slot])``. ``slot=None`` treats a day plan as adding in every slot and
+        dropping nothing.
         """
         choice = np.asarray(choice, dtype=np.int64)
-        send = self.notify_send[choice]
-        if self.notify_slot is not None and slot is not None:
-            bound = self.notify_slot[choice]
-            send = send & ((bound < 0) | (bound == slot))[:, None]
-        return send | (default_notify & self.notify_uses_default[choice][:, None])
+        keep = default_notify & self.notify_uses_default[choice][:, None]
+        if self.notify_add is None or self.notify_drop is None:
+            return self.notify_send[choice] | keep
+        if slot is None:
+            return self.notify_add[choice].any(axis=1) | keep
+        return self.notify_add[choice, slot] | (keep & ~self.notify_drop[choice, slot])
 
 
 def _open_slots(ctx: PolicyContext) -> list[int]:
@@ -78,14 +99,22 @@ def _open_slots(ctx: PolicyContext) -> list[int]:
     return [s for s in range(ctx.slots_per_day) if s not in quiet]
 
 
-def build_variants(ctx: PolicyContext, day_plans: bool = False) -> Variants:
-    """The variant sets for a scenario (deterministic order).
+def schedule_pairs(ctx: PolicyContext) -> list[tuple[int, int]]:
+    """The distinct (notification column, slot) pairs of the default schedule, in its order."""
+    column = {int(e): m for m, e in enumerate(ctx.pushed_elements)}
+    eidx = ctx.scenario.element_index()
+    names = ctx.scenario.clock.names
+    pairs: list[tuple[int, int]] = []
+    for item in ctx.scenario.product.schedule:
+        slot = item.slot if isinstance(item.slot, int) else names.index(item.slot)
+        pair = (column[eidx[item.element]], slot)
+        if pair not in pairs:
+            pairs.append(pair)
+    return pairs
 
-    Args:
-        ctx: The run's context.
-        day_plans: Notification plans held for a day: ``send:<id>@<slot>`` per open slot instead
-            of ``send:<id>`` (which would send at every step the plan is held).
-    """
+
+def _layout_variants(ctx: PolicyContext) -> tuple[list[str], list[np.ndarray]]:
+    """``default`` and ``promote:<id>`` layouts (duplicates of an earlier layout left out)."""
     default = np.asarray(ctx.default_layout, dtype=np.int64)
     free = np.flatnonzero(~np.asarray(ctx.core_slot))
     names, layouts = ["default"], [default.copy()]
@@ -99,23 +128,78 @@ def build_variants(ctx: PolicyContext, day_plans: bool = False) -> Variants:
             if not any((lay == other).all() for other in layouts):
                 names.append(f"promote:{ctx.element_ids[e]}")
                 layouts.append(lay)
+    return names, layouts
+
+
+Edit = tuple[str, tuple[int, int] | None, tuple[int, int] | None, bool]
+
+
+def _day_plan_edits(ctx: PolicyContext, family: str) -> list[Edit]:
+    """Each day plan after ``none`` and ``default``.
+
+    Returns:
+        (name, added pair, dropped pair, follows the schedule) per plan; a pair is
+        (notification column, slot).
+    """
     pushed = [ctx.element_ids[int(e)] for e in ctx.pushed_elements]
-    slots: list[int] = _open_slots(ctx) if day_plans else [-1]
     slot_names = ctx.scenario.clock.names
-    plans = [(j, s) for j in range(len(pushed)) for s in slots]
-    send = np.zeros((2 + len(plans), len(pushed)), dtype=bool)
-    for i, (j, _) in enumerate(plans):
-        send[2 + i, j] = True
-    uses_default = np.zeros(2 + len(plans), dtype=bool)
+    open_slots = _open_slots(ctx)
+
+    def at(pair: tuple[int, int]) -> str:
+        return f"{pushed[pair[0]]}@{slot_names[pair[1]]}"
+
+    everywhere = [(m, s) for m in range(len(pushed)) for s in open_slots]
+    if family == "single":
+        return [(f"send:{at(p)}", p, None, False) for p in everywhere]
+    # the schedule's pairs that are ever sent (a send in a quiet slot is always dropped)
+    pairs = [p for p in schedule_pairs(ctx) if p[1] in open_slots]
+    free = [p for p in everywhere if p not in pairs]
+    added = [(f"default+{at(p)}", p, None, True) for p in free]
+    if not pairs:  # an empty schedule's neighbours are its one-send plans
+        return added
+    edits: list[Edit] = [(f"default-{at(d)}", None, d, True) for d in pairs]
+    edits += [(f"default-{at(d)}+{at(p)}", p, d, True) for d in pairs for p in free]
+    cap = ctx.scenario.guardrails.max_notifications_per_day
+    if family == "grow" and (cap is None or len(pairs) < cap):  # beyond the cap: dropped
+        edits += added
+    return edits
+
+
+def build_variants(ctx: PolicyContext, day_plans: bool = False,
+                   family: str = "local") -> Variants:
+    """The variant sets for a scenario (deterministic order).
+
+    Args:
+        ctx: The run's context.
+        day_plans: Notification plans held for a day, bound to a slot (see the module
+            docstring), instead of ``send:<id>`` (which would send at every step it is held).
+        family: The day-plan family, ``local``, ``grow`` or ``single`` (ignored for step plans).
+    """
+    if family not in PLAN_FAMILIES:
+        raise ValueError(f"expected family one of {', '.join(PLAN_FAMILIES)}, got {family!r}")
+    names, layouts = _layout_variants(ctx)
+    n_pushed = int(ctx.pushed_elements.shape[0])
+    layout_kw = {"layout_names": tuple(names), "layouts": np.stack(layouts).astype(np.int64)}
+    if not day_plans:
+        pushed = [ctx.element_ids[int(e)] for e in ctx.pushed_elements]
+        send = np.zeros((2 + n_pushed, n_pushed), dtype=bool)
+        send[2:] = np.eye(n_pushed, dtype=bool)
+        uses_default = np.zeros(2 + n_pushed, dtype=bool)
+        uses_default[1] = True
+        return Variants(**layout_kw, notify_names=("none", "default", *(f"send:{p}" for p in pushed)),
+                        notify_send=send, notify_uses_default=uses_default)
+    edits = _day_plan_edits(ctx, family)
+    n_plans = 2 + len(edits)
+    add = np.zeros((n_plans, ctx.slots_per_day, n_pushed), dtype=bool)
+    drop = np.zeros_like(add)
+    uses_default = np.zeros(n_plans, dtype=bool)
     uses_default[1] = True
-
-    def plan_name(j: int, s: int) -> str:
-        if s < 0:
-            return f"send:{pushed[j]}"
-        return f"send:{pushed[j]}@{slot_names[s]}"
-
-    plan_names = ("none", "default", *(plan_name(j, s) for j, s in plans))
-    bound = np.array([-1, -1, *(s for _, s in plans)], dtype=np.int64)
-    return Variants(layout_names=tuple(names), layouts=np.stack(layouts).astype(np.int64),
-                    notify_names=plan_names, notify_send=send, notify_uses_default=uses_default,
-                    notify_slot=bound if day_plans else None)
+    for i, (_, added, dropped, follows) in enumerate(edits, start=2):
+        if added is not None:
+            add[i, added[1], added[0]] = True
+        if dropped is not None:
+            drop[i, dropped[1], dropped[0]] = True
+        uses_default[i] = follows
+    return Variants(**layout_kw, notify_names=("none", "default", *(e[0] for e in edits)),
+                    notify_send=np.zeros((n_plans, n_pushed), dtype=bool),
+                    notify_uses_default=uses_default, notify_add=add, notify_drop=drop)

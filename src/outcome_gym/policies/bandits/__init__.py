@@ -3,7 +3,8 @@
 Each policy runs two factored bandits side by side. At the start of every period (a day, or a step
 with ``hold="step"``), for every active user, one bandit picks a layout variant and the other a
 notification plan from :func:`~outcome_gym.product.variants.build_variants` (``default`` /
-``promote:<id>`` layouts; ``none`` / ``default`` / ``send:<id>@<slot>`` plans, ``send:<id>`` with
+``promote:<id>`` layouts; ``none`` / ``default`` and the schedule's one-edit neighbours
+``default-<id>@<slot>`` / ``default-<id>@<slot>+<id>@<slot>`` as day plans, ``send:<id>`` with
 ``hold="step"``); the user keeps them for the period. The period's reward — the objective's
 (:func:`~outcome_gym.product.objectives.make_objective`) step rewards summed over the period, minus
 ``notify_cost`` per notification actually sent — plus ``discount^k`` times that of each of the
@@ -29,6 +30,10 @@ Shared hyperparameters (every bandit takes them first, in this order):
   keeps the default layout and the scheduled plan until it has learned from a credited period,
   except a launch share of users given uniformly drawn arms: ``epsilon`` for epsilon-greedy,
   ``launch_share`` for Thompson and LinUCB).
+* ``plans``: the day-plan family (with ``hold="day"``): ``local`` (the default: the schedule, the
+  schedule without one of its sends, the schedule with one send replaced, ``none``), ``grow``
+  (``local`` plus the schedule with one more send) or ``single`` (one send, the schedule
+  dropped: the family before issue #15's third pass).
 
 Users who are no longer active get the default layout and no notifications. How a step's reward is
 matched to the arms that earned it (delayed events, churn) is described in

@@ -41,6 +41,9 @@ class EpsilonGreedyPolicy(_CountingBandit):
         discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
         launch: ``untried`` or ``default``: how the bandit starts (see
             :mod:`~outcome_gym.policies.bandits.factored`).
+        plans: Day-plan family with ``hold="day"``: ``local`` (the schedule and its neighbours
+            one send away at no more pairs), ``grow`` (also the schedule plus one send) or
+            ``single`` (one send, the schedule dropped); see :mod:`outcome_gym.product.variants`.
         epsilon: Exploration probability per user and period, in [0, 1].
         caution: Standard errors subtracted from an arm's mean before the greedy choice (>= 0;
             0 the running mean; 1.645 a one-sided 95% bound, with which an arm explored by a few

@@ -20,6 +20,12 @@ tries untried arms first, so its first credited periods are spent on uniformly d
 any credited period keeps the default layout and the scheduled plan, except a launch share of its
 users per period given a uniformly drawn arm (see :meth:`_FactoredBandit._choose_or_launch`).
 
+**Day plans.** With ``hold="day"`` the notification plans are the ``plans`` family of
+:func:`~outcome_gym.product.variants.build_variants`: by default (``local``) the schedule and its
+neighbours one edit away that add no (notification, slot) pair, so exploring keeps most of what
+the product already sends and never raises its volume on a day-level reward that cannot see the
+weeks-long cost of sending more.
+
 **Delayed events.** Instrumented outcome events reach the product ``delay_steps`` after they happen
 (the scenario's ``instrumentation``, a fact of the product's own logging pipeline), so each event
 seen at step t is filed under step ``t - delay``; a step's reward is computed — one objective call
@@ -51,7 +57,7 @@ import numpy as np
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
 from outcome_gym.product.objectives import make_objective, objective_events
-from outcome_gym.product.variants import Variants, build_variants
+from outcome_gym.product.variants import PLAN_FAMILIES, Variants, build_variants
 from outcome_gym.sim.interface import Action, Feedback, Observation, PolicyContext, frozen_map
 
 GRANULARITIES = ("user", "segment", "global")
@@ -148,12 +154,13 @@ class _FactoredBandit(BasePolicy):
     horizon: int = 2
     discount: float = 0.5
     launch: str = "untried"
+    plans: str = "local"
 
     # --- protocol ---------------------------------------------------------------------------
 
     def _build_variants(self, context: PolicyContext) -> Variants:
         """The arms this bandit chooses among (day plans when it holds arms for a day)."""
-        return build_variants(context, day_plans=self.hold == "day")
+        return build_variants(context, day_plans=self.hold == "day", family=self.plans)
 
     def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
         """Build the arms from the scenario's variants and start every estimate from its prior."""
@@ -299,6 +306,7 @@ class _FactoredBandit(BasePolicy):
         self._check_choice("levers", self.levers, LEVERS)
         self._check_choice("hold", self.hold, HOLDS)
         self._check_choice("launch", self.launch, LAUNCHES)
+        self._check_choice("plans", self.plans, PLAN_FAMILIES)
         self._require(isinstance(self.horizon, int | np.integer) and 0 <= self.horizon <= 60,
                       "horizon an integer in [0, 60] (periods)", self.horizon)
         self._require(np.isfinite(self.discount) and 0.0 <= self.discount <= 1.0,

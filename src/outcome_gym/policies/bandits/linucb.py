@@ -53,6 +53,9 @@ class LinUCBPolicy(_FactoredBandit):
         discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
         launch: ``untried`` or ``default``: how the bandit starts (see
             :mod:`~outcome_gym.policies.bandits.factored`).
+        plans: Day-plan family with ``hold="day"``: ``local`` (the schedule and its neighbours
+            one send away at no more pairs), ``grow`` (also the schedule plus one send) or
+            ``single`` (one send, the schedule dropped); see :mod:`outcome_gym.product.variants`.
         alpha: Exploration weight on the confidence width (>= 0), in units of the reward:
             lower it for a sparse objective (on tiny.yaml the outcome objective gains ~12% more
             outcome events with 0.3 than with 1).

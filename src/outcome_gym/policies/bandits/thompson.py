@@ -39,6 +39,9 @@ class ThompsonPolicy(_CountingBandit):
         discount: Weight ``discount^k`` of the k-th following period's reward, in [0, 1].
         launch: ``untried`` or ``default``: how the bandit starts (see
             :mod:`~outcome_gym.policies.bandits.factored`).
+        plans: Day-plan family with ``hold="day"``: ``local`` (the schedule and its neighbours
+            one send away at no more pairs), ``grow`` (also the schedule plus one send) or
+            ``single`` (one send, the schedule dropped); see :mod:`outcome_gym.product.variants`.
         prior_mean: Prior mean of every arm's mean reward.
         prior_var: Prior variance of every arm's mean reward (> 0).
         noise_var: Known reward noise variance (> 0), or ``None`` to estimate it.

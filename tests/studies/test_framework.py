@@ -151,9 +151,9 @@ def test_fast_overrides_apply_on_top_of_the_file(tmp_path):
     assert resolve("trap")[1] == load_study_file(REPO / "experiments" / "studies" / "trap.yaml")[1]
 
 
-def test_the_studies_folder_holds_the_eight_studies():
+def test_the_studies_folder_holds_the_nine_studies():
     assert study_names(STUDIES_DIR) == ["adaptive", "crowdout", "fragmentation", "frontier",
-                                        "mechanisms", "timing", "trap", "volume"]
+                                        "mechanisms", "timing", "trap", "volume", "volume_worlds"]
 
 
 @pytest.mark.parametrize("name", study_names(STUDIES_DIR))
@@ -235,7 +235,8 @@ def test_cli_study_bad_input_exits_2(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         f"error: study: no study 'tarp' in {STUDIES_DIR}; expected one of adaptive, crowdout, "
-        "fragmentation, frontier, mechanisms, timing, trap, volume (did you mean 'trap'?)"]
+        "fragmentation, frontier, mechanisms, timing, trap, volume, volume_worlds (did you mean "
+        "'trap'?)"]
 
 
 TOY = '''"""A toy study: its policy is defined here and must be rebuilt, by name, in spawn workers."""

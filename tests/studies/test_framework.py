@@ -240,7 +240,8 @@ def test_study_folder_and_readme_table(tmp_path):
     assert [r["fact"] for r in rows] == ["1 trap", "3 volume"]  # ordered by fact number
     text = render(rows, studies=study_names(STUDIES_DIR))
     assert "lit a\\|b" in text and "**fail**" in text and "missing x" in text
-    assert "Not yet run here: adaptive, crowdout, fragmentation, frontier, mechanisms, timing" in text
+    assert ("Not yet run here: adaptive, crowdout, fragmentation, frontier, mechanisms, nudge, "
+            "timing, volume, volume_worlds.") in text
     assert "Totals: 1 fail, 1 pass." in text
     assert "*emergent*: several mechanisms" in text and "| p=0.01 → Holm 0.02 |" in text
     assert ("By kind: emergent: 1 of 1 rows pass (1 distinct facts); mechanism check: 0 of 1 "

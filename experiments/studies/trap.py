@@ -20,7 +20,10 @@ help, the study rebuilds ``generated_base`` with its non-core laid-out elements 
 generated ones (``product.generate``: appeal and value at an exact sample correlation r, swept from
 -0.8 to +0.8, ``generated_worlds`` element draws per r) and runs the engagement and outcome
 policies on each (seeds x worlds are the replicates). One row per r reports whether the trap
-arises there; at r = 0 a trap is *emergent*.
+arises there; at r = 0 a trap is *emergent*. A second row per r judges fact 2 on the same runs
+(does the outcome policy cost engagement and buy the outcome where appeal and value are
+unrelated?), with fact 2's criterion unchanged; these rows were added (issue #14, second pass)
+and committed before they were first run.
 
 The main arms personalize the layout only (``levers=layout``; notifications follow the scenario's
 schedule): that is the in-app ranking the literature's trap is about. The study also runs both
@@ -296,6 +299,29 @@ def _fact_generated(p: Params, grouped: dict[tuple[str, str], list[JobResult]], 
         label=label, label_why=why)
 
 
+def _fact2_generated(p: Params, grouped: dict[tuple[str, str], list[JobResult]], r: float
+                     ) -> Fact:
+    """Fact 2 on the generated worlds at correlation r, pooled over worlds x seeds.
+
+    Added for issue #14 before these rows were first run: the same runs as fact 1's generated
+    rows, judged by fact 2's criterion (unchanged from the bundled rows), labelled by the laid-out
+    appeal-value correlation of the generated world as every generated row is.
+    """
+    runs = {arm: [res for w in range(p.generated_worlds)
+                  for res in grouped[(p.generated_base, gen_tag(r, w, arm))]]
+            for arm in ("engagement", "outcome")}
+    world = job_scenario(runs["engagement"][0].job)
+    fact = _fact2(f"{p.generated_base}, generated elements r={r:+.1f}", runs, world)
+    label, why = input_label(world)
+    return dataclasses.replace(
+        fact, fact="2 outcome policies look worse on engagement: generated worlds",
+        literature=fact.literature + "; in a world whose appeal and value are unrelated the cost "
+                   "would have to come from the mechanisms (issue #14)",
+        criterion=fact.criterion + f"; replicates: {p.generated_worlds} generated element draws "
+                                   f"x {len(p.seed_list())} seeds (row added before its first run)",
+        label=label, label_why=why)
+
+
 def _table(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> list[dict[str, object]]:
     """One row per metric: the reference's mean, then each arm's mean and lift vs the reference."""
     metrics = ["engagement.index", "engagement.clicks", "engagement.sessions",
@@ -364,6 +390,7 @@ def run(params: Params, workers: int = 1, progress: bool = False,
         facts += [_fact1(name, runs, sc), _fact1_rho(name, runs, sc), _fact2(name, runs, sc)]
         rows += _table(name, runs, sc)
     facts += [_fact_generated(params, grouped, r) for r in params.generated_correlations]
+    facts += [_fact2_generated(params, grouped, r) for r in params.generated_correlations]
     notes = [__doc__.split("\n\n", 1)[1].strip()]
     for name, runs in per_scenario.items():
         for tag in params.extra_policies:

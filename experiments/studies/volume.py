@@ -16,6 +16,11 @@ kept.
   never rise significantly, and the last is significantly below the first), the open rate per
   delivery falls and the share of users who opted out rises with volume. Judged twice: over the
   first weeks (the length of a volume A/B test) and over the whole run.
+* **Fact 3 at the level of use (sessions peak; added for issue #14 before its first run):** over
+  the whole run, the lowest non-zero volume has more sessions per user than no notifications, and
+  the highest volume fewer than at least one lower volume (Bonferroni over those comparisons).
+  Not blind: fact 4's published row already said the 1/day arm matches or beats 5/day in the last
+  12 weeks; this row asks about the whole run and the whole sweep.
 * **Fact 4 (fewer, better; meta2022):** the low-volume product has fewer sessions per user per
   week than the high-volume one in the first weeks, matches or beats it in the last months of the
   year, and its open rate is higher throughout.
@@ -61,6 +66,9 @@ YEAR_DAYS = 364
 BLOCK_WEEKS = 4  # open rate "throughout" is checked in blocks of this many weeks
 VOLUME_WHY = ("fatigue and template wear lower the open log-odds with every send and the opt-out "
               "hazard rises with the day's volume, each by its own equation")
+SESSIONS_WHY = ("sessions are no single equation's output: the sends' opens start sessions and "
+                "build the app habit, while fatigue, template wear, opt-outs, trust overload and "
+                "churn take sessions away; whether use peaks, and where, is their balance")
 REVERSAL_WHY = ("no equation makes fewer sends win later: a reversal has to come from fatigue, "
                 "opt-outs, trust and churn accumulating over months together")
 
@@ -325,6 +333,63 @@ def _fact3(arms: dict[int, Weeks], weeks: int, scope: str) -> Fact:
         | {f"opted_out_{v}": float(optout[v].mean()) for v in vols})
 
 
+def _fact3_sessions(arms: dict[int, Weeks], weeks: int, scope: str) -> Fact:
+    """Fact 3 at the level of use: do sessions rise with the first sends and fall past a peak?
+
+    Added for issue #14 (second pass) and committed before its first run. Opens, the open rate
+    and opt-outs each follow from one equation; total sessions do not: the sends' opens start
+    sessions and build the app habit, while fatigue, template wear, opt-outs, the trust overload
+    and churn take sessions away, and only their balance says whether (and where) use peaks.
+    """
+    vols = sorted(arms)
+    nonzero = [v for v in vols if v > 0]
+    literature = ("notifications raise use with diminishing returns, and past some volume the "
+                  "unsubscribes and lost trust they cause lower it (pinterest2018; linkedin: "
+                  "-50% email volume, -65% complaints, little loss of engagement)")
+    criterion = ("sessions per user over the whole run: the lowest non-zero volume above no "
+                 "notifications, and the highest volume below at least one lower non-zero volume "
+                 "(paired Student-t over seeds; the second claim's p is the smallest of its "
+                 "comparisons times their number, Bonferroni); added before its first run")
+    if 0 not in vols or len(nonzero) < 2:
+        return Fact(fact="3 volume: sessions peak", scope=scope, literature=literature,
+                    criterion=criterion, produced="needs 0/day and two non-zero volumes",
+                    status=UNTESTED, label=EMERGENT, label_why=SESSIONS_WHY,
+                    explanation="The row needs the no-notification arm and two non-zero volumes.")
+    sess = {v: per_run(arms[v], window("sessions", 0, weeks)) for v in vols}
+    lo, top = nonzero[0], nonzero[-1]
+    gain = Estimate.of(sess[lo] - sess[0])
+    drops = {v: Estimate.of(sess[v] - sess[top]) for v in nonzero[:-1]}
+    p_gain = gain.p_beyond(0, 1)
+    p_drop = min(1.0, min(e.p_beyond(0, 1) for e in drops.values()) * len(drops))
+    held = {"first sends add sessions": p_gain < 0.05, "highest volume past the peak": p_drop < 0.05}
+    n_ok = sum(held.values())
+    st = PASS if n_ok == len(held) else FAIL if n_ok == 0 else PARTIAL
+    means = {v: float(sess[v].mean()) for v in vols}
+    peak = max(vols, key=lambda v: (means[v], -v))
+    produced = (
+        f"sessions per user over {weeks} weeks at {vols}/day: "
+        f"{', '.join(Estimate.of(sess[v]).text('{:.1f}') for v in vols)} (peak at {peak}/day); "
+        f"{lo}/day minus 0/day {gain.text('{:+.1f}')}; each lower volume minus {top}/day: "
+        + ", ".join(f"{v}/day {e.text('{:+.1f}')}" for v, e in drops.items()))
+    why = []
+    if not held["first sends add sessions"]:
+        why.append(f"{lo}/day does not add sessions over no notifications")
+    if not held["highest volume past the peak"]:
+        why.append(f"no lower volume has significantly more sessions than {top}/day: within this "
+                   "range the opens' sessions outweigh what fatigue, opt-outs, trust and churn "
+                   "take away")
+    return Fact(
+        fact="3 volume: sessions peak", scope=scope, literature=literature, criterion=criterion,
+        produced=produced, status=st, explanation="; ".join(why) + ("." if why else ""),
+        label=EMERGENT, label_why=SESSIONS_WHY,
+        p_values={f"{lo}/day above 0/day": p_gain,
+                  f"{top}/day below a lower volume (Bonferroni x{len(drops)})": p_drop},
+        values={"peak_volume": float(peak), "gain": gain.mean, "gain_low": gain.low,
+                "p_gain": p_gain, "p_drop": p_drop,
+                "max_drop": max(e.mean for e in drops.values()), "held": float(n_ok)}
+        | {f"sessions_{v}": means[v] for v in vols})
+
+
 # ---------------------------------------------------------------------------------------------
 # fact 4
 # ---------------------------------------------------------------------------------------------
@@ -581,6 +646,7 @@ def run(params: Params, workers: int = 1, progress: bool = False,
     facts = [_fact3(arms, short, f"{params.scenario}: first {short} weeks")]
     if weeks > short:
         facts.append(_fact3(arms, weeks, f"{params.scenario}: whole run ({weeks} weeks)"))
+    facts.append(_fact3_sessions(arms, weeks, f"{params.scenario}: whole run ({weeks} weeks)"))
     facts.append(_fact4(params, arms))
     note = _calibration_note(params, arms)
     open_rate = _fact_open_rate(params, arms, note)

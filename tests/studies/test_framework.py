@@ -29,7 +29,7 @@ from outcome_gym.studies import (
     study_module,
     study_names,
 )
-from outcome_gym.studies.base import EMERGENT, MECHANISM, holm_within_facts
+from outcome_gym.studies.base import EMERGENT, MECHANISM, holm_across_studies, holm_within_facts
 from outcome_gym.studies.common import lift
 from outcome_gym.studies.runs import Job, job_scenario, run_jobs
 from tests.conftest import REPO
@@ -99,6 +99,35 @@ def test_holm_within_facts_demotes_a_pass_that_does_not_survive():
     assert facts[0].status == "pass"  # the input is not changed
 
 
+def test_holm_across_studies_makes_one_family_of_a_fact_tested_by_two_studies():
+    # study A corrects fact 4 alone (one row, p 0.02: passes); study B corrects its two rows of
+    # fact 4 (p 0.01 and 0.03: Holm 0.01*2 = 0.02, 0.03*1 = 0.03, both pass). Across both
+    # studies fact 4 has three rows: sorted 0.01, 0.02, 0.03 -> 0.01*3 = 0.03, 0.02*2 = 0.04,
+    # 0.03*1 = 0.03, made monotone -> 0.03, 0.04, 0.04: all still pass.
+    a = {**_fact("4 fewer", "pass", a=0.02).as_dict(), "study": "A"}
+    b1 = {**_fact("4 fewer", "pass", a=0.01).as_dict(), "study": "B"}
+    b2 = {**_fact("4 fewer", "pass", a=0.03).as_dict(), "study": "B"}
+    alone = {**_fact("5 timing", "pass", a=0.04).as_dict(), "study": "B", "p_holm": 0.04}
+    out = holm_across_studies([a, b1, b2, alone])
+    assert [r["p_holm"] for r in out[:3]] == pytest.approx([0.04, 0.03, 0.04])
+    assert [r["status"] for r in out] == ["pass"] * 4
+    assert out[3] == alone  # a fact one study tests keeps its study's correction
+    b2_late = {**_fact("4 fewer", "pass", a=0.06).as_dict(), "study": "B"}
+    out = holm_across_studies([a, b1, b2_late])
+    # sorted 0.01, 0.02, 0.06 -> 0.03, 0.04, 0.06: the third row does not survive
+    assert [r["status"] for r in out] == ["pass", "pass", "partial"]
+    assert "over the 3 rows of fact 4" in out[2]["explanation"]
+    # a row B demoted within its own two rows (0.03 and 0.04 -> Holm 0.06, 0.06) is re-judged
+    # over all three: 0.02*3 = 0.06 -> still partial, with the note naming 3 rows
+    demoted = holm_within_facts([_fact("4 fewer", "pass", a=0.03), _fact("4 fewer", "pass",
+                                                                         a=0.04)])
+    assert [f.status for f in demoted] == ["partial", "partial"]
+    out = holm_across_studies([a] + [{**f.as_dict(), "study": "B"} for f in demoted])
+    assert [r["status"] for r in out] == ["partial"] * 3
+    assert all(r["explanation"].count("Significant alone") == 1 for r in out)
+    assert "over the 3 rows of fact 4" in out[1]["explanation"]
+
+
 def test_study_source_records_git_blob_hashes(tmp_path):
     import subprocess
 
@@ -151,9 +180,10 @@ def test_fast_overrides_apply_on_top_of_the_file(tmp_path):
     assert resolve("trap")[1] == load_study_file(REPO / "experiments" / "studies" / "trap.yaml")[1]
 
 
-def test_the_studies_folder_holds_the_eight_studies():
+def test_the_studies_folder_holds_the_ten_studies():
     assert study_names(STUDIES_DIR) == ["adaptive", "crowdout", "fragmentation", "frontier",
-                                        "mechanisms", "timing", "trap", "volume"]
+                                        "mechanisms", "nudge", "timing", "trap", "volume",
+                                        "volume_worlds"]
 
 
 @pytest.mark.parametrize("name", study_names(STUDIES_DIR))
@@ -210,7 +240,8 @@ def test_study_folder_and_readme_table(tmp_path):
     assert [r["fact"] for r in rows] == ["1 trap", "3 volume"]  # ordered by fact number
     text = render(rows, studies=study_names(STUDIES_DIR))
     assert "lit a\\|b" in text and "**fail**" in text and "missing x" in text
-    assert "Not yet run here: adaptive, crowdout, fragmentation, frontier, mechanisms, timing" in text
+    assert ("Not yet run here: adaptive, crowdout, fragmentation, frontier, mechanisms, nudge, "
+            "timing, volume, volume_worlds.") in text
     assert "Totals: 1 fail, 1 pass." in text
     assert "*emergent*: several mechanisms" in text and "| p=0.01 → Holm 0.02 |" in text
     assert ("By kind: emergent: 1 of 1 rows pass (1 distinct facts); mechanism check: 0 of 1 "
@@ -235,7 +266,8 @@ def test_cli_study_bad_input_exits_2(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         f"error: study: no study 'tarp' in {STUDIES_DIR}; expected one of adaptive, crowdout, "
-        "fragmentation, frontier, mechanisms, timing, trap, volume (did you mean 'trap'?)"]
+        "fragmentation, frontier, mechanisms, nudge, timing, trap, volume, volume_worlds (did you "
+        "mean 'trap'?)"]
 
 
 TOY = '''"""A toy study: its policy is defined here and must be rebuilt, by name, in spawn workers."""

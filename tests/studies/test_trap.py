@@ -64,6 +64,23 @@ def test_generated_world_row_is_labelled_by_its_own_correlation(fast):
     assert bundled.label == "follows from inputs" and "r=-0.74" in bundled.label_why
 
 
+def test_generated_world_fact2_row_uses_the_same_runs_and_label(fast):
+    """Fact 2 on the generated world (added for issue #14 before its first run). The same runs
+    as fact 1's generated row, compared the other way round (outcome policy vs engagement
+    policy): fact 1's bounds there (on-time -1.5% .. +0.8%, engagement -2.0% .. +0.8%) become
+    x -> -x / (1 + x): on-time -0.8% .. +1.5%; the bound below is fact 1's +-5% band likewise."""
+    (f,) = [f for f in fast.facts if f.fact == "2 outcome policies look worse on engagement: "
+                                                "generated worlds"]
+    (g,) = [g for g in fast.facts if g.fact == "1 trap: generated worlds"]
+    assert f.scope == g.scope and f.label == g.label and f.label_why == g.label_why
+    assert "added before its first run" in f.criterion
+    assert -0.05 < f.values["on_time_pros_lift"] < 0.05
+    # the pairing is the same: the outcome lift of fact 2 is fact 1's reversed
+    x = g.values["outcome_lift"]
+    assert f.values["on_time_pros_lift"] == pytest.approx(-x / (1 + x), abs=0.02)
+    assert set(f.p_values) == {"clicks", "session_minutes", "on_time_pros", "ttc_pros"}
+
+
 def test_report_tables_and_figure(fast):
     assert set(fast.tables) == {"arms"} and set(fast.figures) == {"trap_quadrant"}
     arms = fast.tables["arms"]

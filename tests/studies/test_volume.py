@@ -160,7 +160,8 @@ def test_fast_open_rate_is_in_the_calibrated_range(fast):
 
 
 def test_fast_fact3_lies_within_the_seed_spread(fast):
-    assert [f.fact for f in fast.facts] == ["3 volume", "4 fewer, better notifications",
+    assert [f.fact for f in fast.facts] == ["3 volume", "3 volume: sessions peak",
+                                            "4 fewer, better notifications",
                                             "3 volume: open rate calibration"]
     v = fast.facts[0].values
     assert FIRST_SLOPE_LOW <= v["first_slope"] <= FIRST_SLOPE_HIGH, v["first_slope"]
@@ -171,12 +172,32 @@ def test_fast_fact3_lies_within_the_seed_spread(fast):
     assert v["opted_out_8"] > v["opted_out_5"] > v["opted_out_3"] > v["opted_out_1"]
 
 
+def test_fast_sessions_peak_lies_within_the_seed_spread(fast):
+    """Fact 3 at the level of use (added for issue #14 before its first run). FAST on 6 seed
+    sets (``first_seed`` 1000, 1010, ..., 1050; ``python experiments/bounds.py volume --sets 6``):
+    sessions per user over the 4 weeks at 0, 1, 2, 3, 5, 8 a day 21.3 .. 22.0, 22.9 .. 23.4,
+    24.1 .. 24.5, 25.2 .. 25.5, 23.8 .. 24.2, 22.1 .. 22.7: peak at 3 a day in all 6; 1/day minus
+    0/day +1.40 .. +1.62 (bounds +1.0 .. +2.0); the largest lower-volume minus 8/day +2.80 ..
+    +3.13 (bounds +2.2 .. +3.7); status pass in 6 of 6. The bounds fail if opens stopped starting
+    sessions, or if heavy volume stopped costing sessions (no fatigue, opt-outs, trust overload or
+    churn)."""
+    f = next(f for f in fast.facts if f.fact == "3 volume: sessions peak")
+    assert f.label == "emergent" and f.status == "pass"
+    v = f.values
+    assert 1.0 <= v["gain"] <= 2.0, v["gain"]
+    assert 2.2 <= v["max_drop"] <= 3.7, v["max_drop"]
+    assert v["peak_volume"] == PEAK
+    assert v["sessions_3"] > v["sessions_5"] > v["sessions_8"]
+
+
 def test_fast_year_fact4_lies_within_the_seed_spread(fast_year):
     assert [f.fact for f in fast_year.facts] == ["3 volume", "3 volume",
+                                                  "3 volume: sessions peak",
                                                   "4 fewer, better notifications",
                                                   "3 volume: open rate calibration"]
-    assert [f.status for f in fast_year.facts[:2]] == [UNTESTED, UNTESTED]  # two volumes only
-    fact = fast_year.facts[2]
+    # two volumes only, and no 0/day arm for the sessions row
+    assert [f.status for f in fast_year.facts[:3]] == [UNTESTED, UNTESTED, UNTESTED]
+    fact = fast_year.facts[3]
     v = fact.values
     assert v["week1_diff"] <= WEEK1_HIGH, v["week1_diff"]  # low volume loses at first
     assert v["early_diff"] <= EARLY_HIGH, v["early_diff"]

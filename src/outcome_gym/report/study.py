@@ -20,7 +20,7 @@ import pandas as pd
 from outcome_gym._io import atomic_dir, atomic_write, dumps, package_versions
 from outcome_gym.report.figures import save_png
 from outcome_gym.report.tables import md_table
-from outcome_gym.studies.base import StudyResult, fact_family
+from outcome_gym.studies.base import StudyResult, fact_family, holm_across_studies
 
 
 def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
@@ -102,9 +102,10 @@ value). One line says why.
 its YAML file before the run; the *study files* column gives both files' git blob hashes and
 whether they were committed unchanged when the row was produced (`git log --find-object=<hash>`
 finds the commit). The *p* column is the largest p-value of the row's significance claims (all must
-hold) and, after the arrow, that p after Holm's correction over the rows of the same fact; a pass
-that does not survive the correction is shown as partial. Selected-then-tested rows (frontier b's
-best λ) are tested on seeds held apart from the selection.
+hold) and, after the arrow, that p after Holm's correction over the rows of the same fact (of
+every study that tests it); a pass that does not survive the correction is shown as partial.
+Selected-then-tested rows (frontier b's best λ) are tested on seeds held apart from the
+selection.
 
 **Scenario changes made while studies were written** (from `git log` of
 `src/outcome_gym/bundled/`; disclosed here): productivity_tool's default layout was reordered in
@@ -165,7 +166,7 @@ def collect(results_dir: Path) -> list[dict[str, Any]]:
             rows.append({**fact, "study": data.get("study", path.parent.name),
                          "command": data["command"], "source": data.get("source", [])})
     rows.sort(key=_fact_key)
-    return rows
+    return holm_across_studies(rows)  # a fact tested by several studies is one Holm family
 
 
 def _kind_text(row: dict[str, Any]) -> str:

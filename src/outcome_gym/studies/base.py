@@ -177,6 +177,55 @@ def holm_within_facts(facts: list[Fact], alpha: float = ALPHA) -> list[Fact]:
     return out
 
 
+HOLM_NOTE = re.compile(r"\s*Significant alone \(p=[^)]*\) but not after Holm's correction over "
+                       r"the \d+ rows of fact .*? that make significance claims "
+                       r"\(adjusted p=[^)]*\)\.")
+
+
+def holm_across_studies(rows: list[dict[str, Any]], alpha: float = ALPHA) -> list[dict[str, Any]]:
+    """Holm's correction within each fact over the rows of *every* study (``facts.json`` dicts).
+
+    :func:`holm_within_facts` corrects within one study; a fact tested by two studies (fact 4 by
+    ``volume`` and its replication ``volume_worlds``) needs its family to span both. Families
+    found in one study only are returned unchanged (the study already corrected them). In a
+    family that spans studies every row's ``p_holm`` is recomputed over all its rows; a row that
+    passed (before any demotion: a study's demotion note marks it) and does not survive becomes
+    ``partial`` with the note re-written for the larger family.
+
+    Args:
+        rows: Facts as dicts (:meth:`Fact.as_dict` plus ``study``), in any order.
+        alpha: The family-wise level.
+
+    Returns:
+        New dicts, in the input's order.
+    """
+    out = [dict(r) for r in rows]
+    families: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        if r.get("p") is not None:
+            families.setdefault(fact_family(str(r["fact"])), []).append(i)
+    for family, members in families.items():
+        if len({rows[i].get("study") for i in members}) < 2:
+            continue
+        adjusted = holm([float(rows[i]["p"]) for i in members])
+        for i, adj in zip(members, adjusted, strict=True):
+            r = out[i]
+            note = HOLM_NOTE.search(str(r.get("explanation", "")))
+            passed = r["status"] == PASS or (r["status"] == PARTIAL and note is not None)
+            base = HOLM_NOTE.sub("", str(r.get("explanation", ""))).strip()
+            r["p_holm"] = adj
+            if passed and not adj < alpha:
+                r["status"] = PARTIAL
+                r["explanation"] = " ".join(filter(None, [
+                    base,
+                    f"Significant alone (p={float(r['p']):.3g}) but not after Holm's correction "
+                    f"over the {len(members)} rows of fact {family} that make significance claims "
+                    f"(adjusted p={adj:.3g}; the rows of every study testing the fact)."]))
+            elif passed:
+                r["status"], r["explanation"] = PASS, base
+    return out
+
+
 @dataclass
 class StudyResult:
     """Everything a study produced.

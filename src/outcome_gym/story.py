@@ -264,14 +264,13 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
     """One side of a story: the run of ``spec`` on ``seed`` followed for ``user``; its timeline
     and the user's row of the run's users table (a module-level function: pools can run it).
     """
-    from outcome_gym.policies import make as make_policy
-    from outcome_gym.runner import run
+    from outcome_gym.runner import simulate
 
     tr = _Tracker(user)
-    res = run(scenario, make_policy(spec.policy, **dict(spec.params)), seed,
-              guardrails=guardrails, before_act=tr)
+    sim = simulate(scenario, spec.policy, seed, policy_params=dict(spec.params),
+                   guardrails=guardrails, before_act=tr)
     tr.finish()
-    row = res.users.iloc[user].to_dict()
+    row = sim.users().iloc[user].to_dict()
     return _timeline(spec.display, tr, tr.model.world.element_ids), row
 
 

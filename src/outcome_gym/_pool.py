@@ -6,6 +6,9 @@ threads, the same on every platform), except that a worker does not re-import th
 name; re-running the user's script in every worker is what makes ``spawn`` demand an
 ``if __name__ == "__main__":`` guard. So a script without one can call ``compare(...,
 workers=2)``, and nothing depends on the process-wide start method.
+
+One kind of job forks instead (:func:`fork_context`): a story's replays, which only simulate and
+take about as long as starting a spawned interpreter with outcome-gym's imports.
 """
 
 from __future__ import annotations
@@ -82,6 +85,21 @@ def worker_context() -> Any:
     """
     quiet_resource_tracker()
     return _CONTEXT
+
+
+def fork_context() -> Any | None:
+    """A ``fork`` context for short jobs that only simulate, or None where forking is unsafe.
+
+    A spawned worker pays an interpreter start and outcome-gym's imports (1-2 s with numba), as
+    long as a run of a thousand users, so spawning for two replays gains nothing; a forked child
+    starts in milliseconds with the parent's imports and compiled kernels. A child forked while
+    another thread holds a lock can wait on it forever, so this is None unless the caller is the
+    process's only Python thread; and None off Linux (macOS's system libraries are not fork-safe).
+    """
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return None
+    quiet_resource_tracker()
+    return mp.get_context("fork")
 
 
 _QUIET_LOCK = threading.Lock()

@@ -351,8 +351,9 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
     if story if story is not None else out_path is not None:
         from outcome_gym.story import most_harmed_stories
 
-        # in this process: starting worker processes costs more than two runs of a usual world
-        cmp.stories = most_harmed_stories(cmp, guardrails=guardrails)
+        # the replays fork side by side up to ``workers`` (story._replays); with Dask, here
+        cmp.stories = most_harmed_stories(cmp, guardrails=guardrails,
+                                          workers=workers if backend == "local" else 1)
     if out_path is not None:
         cmp.write(out_path, overwrite=True)
     return cmp

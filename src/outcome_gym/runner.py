@@ -3,7 +3,7 @@
 scenario -> Product(scenario, seed, guardrails) -> loop {obs = product.observe();
 action = policy.act(obs); result = product.step(action)  (validate -> guard -> advance);
 policy.update(obs, result.action, result.feedback); collect(result.record)}
--> RunResult (tables + summary + manifest)
+-> RunResult (tables + summary + manifest). :func:`simulate` is the loop alone.
 """
 
 from __future__ import annotations
@@ -67,6 +67,69 @@ def manifest_for(
     }
 
 
+@dataclass(frozen=True)
+class Simulated:
+    """What the step loop of a run leaves: the model at its end and what was collected."""
+
+    model: SimulationModel
+    collector: StepCollector
+    start: dict[str, Any]
+    name: str
+    params: dict[str, Any]
+    guard: Any
+
+    def users(self) -> pd.DataFrame:
+        """The users table: each user's final state, segment and starting traits."""
+        model = self.model
+        users = pd.DataFrame(model.user_state())
+        users["segment"] = pd.Categorical(users["segment"],
+                                          categories=list(model.world.segment_ids))
+        return users.assign(**self.start)
+
+
+def simulate(
+    scenario: Scenario | str | Path,
+    policy: Any = "static",
+    seed: int = 0,
+    *,
+    policy_params: dict[str, Any] | None = None,
+    progress: bool = False,
+    guardrails: Any = None,
+    guardrail_mode: str = "project",
+    before_act: Callable[[SimulationModel], None] | None = None,
+) -> Simulated:
+    """The step loop of :func:`run` (same arguments), without the tables and summary it builds.
+
+    A story's replay (:mod:`outcome_gym.story`) reads one user from it.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    params = dict(policy_params or {})
+    if isinstance(policy, str):
+        name, pol = policy, make(policy, **params)
+    else:
+        name, pol = getattr(policy, "name", type(policy).__name__), policy
+        params = pol.get_params() if hasattr(pol, "get_params") else {}
+    product = Product(scenario, seed, guardrails=guardrails,
+                      guardrail_mode=guardrail_mode)  # type: ignore[arg-type]
+    model = product.model
+    pol.reset(model.context, model.streams.policy_seed())
+    start = start_traits(model)  # before the first step changes any state
+    collector = StepCollector(model.world.segment_ids, model.world.element_ids)
+    bar = progress_bar(total=model.world.n_steps, enabled=progress, unit="step",
+                       desc=f"{scenario.name}/{name}/seed {seed}", leave=False)
+    with bar:
+        while not product.done:
+            obs = product.observe()
+            if before_act is not None:
+                before_act(model)
+            step = product.step(_act(pol, name, obs, model.t), who=name)
+            pol.update(obs, step.action, step.feedback)
+            collector.update(step.record)
+            bar.update(1)
+    return Simulated(model, collector, start, name, params, product.guardrails)
+
+
 def run(
     scenario: Scenario | str | Path,
     policy: Any = "static",
@@ -98,41 +161,17 @@ def run(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    params = dict(policy_params or {})
-    if isinstance(policy, str):
-        name, pol = policy, make(policy, **params)
-    else:
-        name, pol = getattr(policy, "name", type(policy).__name__), policy
-        params = pol.get_params() if hasattr(pol, "get_params") else {}
-    product = Product(scenario, seed, guardrails=guardrails,
-                      guardrail_mode=guardrail_mode)  # type: ignore[arg-type]
-    model, guard = product.model, product.guardrails
-    pol.reset(model.context, model.streams.policy_seed())
-    start = start_traits(model)  # before the first step changes any state
-    collector = StepCollector(model.world.segment_ids, model.world.element_ids)
-    bar = progress_bar(total=model.world.n_steps, enabled=progress, unit="step",
-                       desc=f"{scenario.name}/{name}/seed {seed}", leave=False)
-    with bar:
-        while not product.done:
-            obs = product.observe()
-            if before_act is not None:
-                before_act(model)
-            step = product.step(_act(pol, name, obs, model.t), who=name)
-            pol.update(obs, step.action, step.feedback)
-            collector.update(step.record)
-            bar.update(1)
-    steps = collector.steps_table()
-    users = pd.DataFrame(model.user_state())
-    users["segment"] = pd.Categorical(users["segment"], categories=list(model.world.segment_ids))
-    users = users.assign(**start)
+    sim = simulate(scenario, policy, seed, policy_params=policy_params, progress=progress,
+                   guardrails=guardrails, guardrail_mode=guardrail_mode, before_act=before_act)
+    steps, users, guard = sim.collector.steps_table(), sim.users(), sim.guard
     return RunResult(
         steps=steps,
         users=users,
-        positions=collector.positions_table(),
-        elements=collector.elements_table(),
+        positions=sim.collector.positions_table(),
+        elements=sim.collector.elements_table(),
         summary=summarize(scenario, steps, users),
         manifest=manifest_for(
-            scenario, name, params, seed,
+            scenario, sim.name, sim.params, seed,
             {"mode": guard.mode, "config": guard.config.model_dump(mode="json")},
         ),
     )

@@ -264,29 +264,36 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
     """One side of a story: the run of ``spec`` on ``seed`` followed for ``user``; its timeline
     and the user's row of the run's users table (a module-level function: pools can run it).
     """
-    from outcome_gym.policies import make as make_policy
-    from outcome_gym.runner import run
+    from outcome_gym.runner import simulate
 
     tr = _Tracker(user)
-    res = run(scenario, make_policy(spec.policy, **dict(spec.params)), seed,
-              guardrails=guardrails, before_act=tr)
+    sim = simulate(scenario, spec.policy, seed, policy_params=dict(spec.params),
+                   guardrails=guardrails, before_act=tr)
     tr.finish()
-    row = res.users.iloc[user].to_dict()
+    row = sim.users().iloc[user].to_dict()
     return _timeline(spec.display, tr, tr.model.world.element_ids), row
 
 
 def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any]],
-             workers: int) -> list[tuple[Timeline, dict[str, Any]]]:
-    """Every replay, in a process pool when ``workers`` > 1 (the sides are independent runs;
-    worth it only when a run takes much longer than starting a worker process, seconds).
+             workers: int | None = None) -> list[tuple[Timeline, dict[str, Any]]]:
+    """Every replay; side by side in forked children when there are cores to spare.
+
+    The sides are independent runs, so on two cores a story takes the time of one run. A forked
+    child starts in milliseconds (:func:`outcome_gym._pool.fork_context`); where forking is
+    unsafe, replays run here one after the other, or in spawned workers (seconds to start: worth
+    it only for long runs) when ``workers`` > 1 is asked for. ``workers`` None: every usable CPU.
     """
-    if workers <= 1 or len(tasks) < 2:
+    from outcome_gym._pool import default_workers, fork_context, worker_context
+
+    n = min(len(tasks), default_workers() if workers is None else workers)
+    ctx = fork_context() if n > 1 else None
+    if ctx is None and workers is not None and n > 1:
+        ctx = worker_context()
+    if ctx is None:
         return [replay(*t) for t in tasks]
     from concurrent.futures import ProcessPoolExecutor
 
-    from outcome_gym._pool import worker_context
-
-    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=worker_context()) as pool:
+    with ProcessPoolExecutor(n, mp_context=ctx) as pool:
         return list(pool.map(replay, *zip(*tasks, strict=True)))
 
 
@@ -303,9 +310,9 @@ def _story(scenario: Scenario, seed: int, user: int, ref: tuple[Timeline, dict[s
 
 def tell(scenario: Scenario | str | Path, policy: str | PolicySpec, reference: str | PolicySpec
          = "static", *, seed: int = 0, user: int = 0, guardrails: Any = None,
-         workers: int = 1) -> Story:
+         workers: int | None = None) -> Story:
     """Replay ``user`` on ``seed`` under ``reference`` and ``policy`` (see module doc);
-    ``workers`` > 1 replays the two sides in parallel.
+    ``workers`` caps the processes of the replays (None: every usable CPU; 1: this one).
 
     Raises:
         InputError: ``user`` is not a user of the scenario (the valid range is named).
@@ -419,7 +426,8 @@ def _direction(scenario: Scenario, metric: str) -> str:
     return next((t.direction for t in targets(scenario)[0] if t.metric == metric), "increase")
 
 
-def most_harmed_stories(cmp: Any, guardrails: Any = None, workers: int = 1) -> dict[str, Story]:
+def most_harmed_stories(cmp: Any, guardrails: Any = None,
+                        workers: int | None = None) -> dict[str, Story]:
     """Per policy of a comparison: the story of its most harmed user of the primary outcome
     (the scenario's first primary spec; engagement when it has none).
     """
@@ -442,7 +450,7 @@ def most_harmed_stories(cmp: Any, guardrails: Any = None, workers: int = 1) -> d
 
 def story_from_dir(folder: str | Path, *, user: int | None = None,
                    most_harmed_spec: str | None = None, policy: str | None = None,
-                   seed: int | None = None, workers: int = 1) -> Story:
+                   seed: int | None = None, workers: int | None = None) -> Story:
     """A story from a compare output or run folder (``outcome-gym story``).
 
     Args:
@@ -453,7 +461,7 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
         policy: The policy's label (default: the first compared policy).
         seed: The seed (default: the first; with ``most_harmed_spec``, the search is limited to
             it when given).
-        workers: Replay the two sides in parallel when > 1.
+        workers: Processes for the replays (None: every usable CPU; 1: this one).
 
     Raises:
         InputError: Not a run or compare folder, an unknown policy, seed, user or spec.

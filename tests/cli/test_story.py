@@ -3,7 +3,9 @@ numbers are the runs' own, and bad input refused with one line, exit 2, nothing 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 from outcome_gym import compare
 from outcome_gym.cli import app
 from outcome_gym.errors import InputError
+from outcome_gym.policies.spec import parse_policy
 from outcome_gym.runner import run
 from outcome_gym.story import most_harmed, story_from_dir, tell
 from tests.conftest import variant
@@ -31,19 +34,62 @@ def cmp_dir(tmp_path_factory, small):
 
 
 def test_the_story_adds_up_to_the_runs_own_totals(small):
-    st = tell(small, "random", "static", seed=1, user=7)
+    st = tell(small, "random", "static", seed=1, user=7, workers=1)
     for tl, policy in ((st.reference, "static"), (st.policy, "random")):
         users = run(small, policy, 1).users
         row = users.iloc[7]
         assert len(tl.days) == 8
         for col in ("sessions", "minutes", "delivered", "opens", "goal_progress"):
             assert tl.days[col].sum() == pytest.approx(row[col], rel=1e-9, abs=1e-9), col
-    # deterministic: told again, the same story, also with the two sides in worker processes
+    # deterministic: told again with the two sides in forked children, the same story
     again = tell(small, "random", "static", seed=1, user=7, workers=2)
     assert again.markdown() == st.markdown()
     md = st.markdown("story.png")
     assert md.startswith("# User 7 of tiny, seed 1: random vs static")
     assert "## Day by day" in md and "![the two timelines](story.png)" in md
+
+
+@contextlib.contextmanager
+def _another_thread():
+    stop = threading.Event()
+    th = threading.Thread(target=stop.wait)
+    th.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        th.join()
+
+
+def test_replays_fork_only_from_a_single_threaded_process(small, monkeypatch):
+    """Forked children start in milliseconds, but a child forked while another thread holds a
+    lock can hang: with a second thread alive the replays run here (default) or spawn (asked).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from outcome_gym import _pool, story
+
+    contexts = []
+
+    def pool(n, mp_context):
+        contexts.append(mp_context)
+        return ProcessPoolExecutor(n, mp_context=mp_context)
+
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", pool)
+    monkeypatch.setattr(_pool, "default_workers", lambda: 2)
+    task = (small, parse_policy("static"), 0, 1, None)
+    assert _pool.fork_context() is not None, threading.enumerate()
+    story._replays([task, task])
+    assert [c.get_start_method() for c in contexts] == ["fork"]
+    with _another_thread():
+        assert _pool.fork_context() is None
+        serial = story._replays([task, task])  # no pool: in this process
+        assert len(contexts) == 1
+        story._replays([task, task], workers=2)
+    assert [c.get_start_method() for c in contexts] == ["fork", "spawn"]
+    assert serial[0][0].days.equals(serial[1][0].days)
+    assert story._replays([task, task], workers=1)[0][0].days.equals(serial[0][0].days)
+    assert len(contexts) == 2
 
 
 def test_a_user_that_does_not_exist_names_the_valid_range(small):

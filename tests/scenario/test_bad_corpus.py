@@ -3,7 +3,9 @@
 tests/bad_scenarios/expected.yaml says, per file, which error class to expect, substrings the
 problems must contain and, where it matters, the line one of them must point at. The loader must
 reject each file within a second and without large memory, both through the Python API and
-through ``outcome-gym validate`` (exit code 2, one stderr line per problem).
+through ``outcome-gym validate`` (exit code 2, one stderr line per problem). The seconds are this
+process's CPU seconds (``time.process_time``): a guard against work that grows with a huge input,
+not a speed claim, so it must not fail because other jobs share the machine.
 """
 
 from __future__ import annotations
@@ -159,10 +161,10 @@ def test_bad_file_problems_are_complete_and_readable(path: Path) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=file_id)
 def test_bad_file_is_rejected_fast_and_with_little_memory(path: Path) -> None:
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(ScenarioError):
         load_scenario(path)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert elapsed < MAX_SECONDS, f"{elapsed:.2f} s"
 
     tracemalloc.start()
@@ -197,11 +199,11 @@ def fifty_megabytes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_fifty_megabyte_file_is_rejected_fast_with_low_memory(fifty_megabytes: Path) -> None:
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         with pytest.raises(ScenarioFileError, match="expected a file of at most") as info:
             load_scenario(fifty_megabytes)
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -213,10 +215,10 @@ def test_fifty_megabyte_file_is_rejected_fast_with_low_memory(fifty_megabytes: P
 
 def test_fifty_megabytes_of_text_is_rejected_before_parsing() -> None:
     text = "name: tiny\n" + "#" * (50 * 2**20) + "\n"
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(ScenarioFileError, match="KiB of text"):
         parse_scenario(text, file="big.yaml")
-    assert time.perf_counter() - start < MAX_SECONDS
+    assert time.process_time() - start < MAX_SECONDS
 
 
 def test_many_small_values_under_the_size_cap_stop_early(tmp_path: Path) -> None:
@@ -224,10 +226,10 @@ def test_many_small_values_under_the_size_cap_stop_early(tmp_path: Path) -> None
     n_items = 300_000
     path = tmp_path / "many_values.yaml"
     path.write_text("name: tiny\nfoo:\n" + "- 1\n" * n_items, encoding="utf-8")
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(ScenarioFileError, match="values") as info:
         load_scenario(path)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     # Reading stopped at the value cap, long before the end of the file ...
     (problem,) = info.value.problems
     assert problem.line is not None

@@ -86,7 +86,7 @@ def fast():
 
 def test_fast_nudge_row(fast):
     (f,) = fast.facts
-    assert f.fact == "7 habit curve: nudge" and f.label == "emergent"
+    assert f.fact == "7 habit curve: nudge" and f.label == "mechanism check"
     assert f.status != "not testable"  # the arms are paired before the nudge
     v = f.values
     assert 1.3 <= v["effect_0"] <= 2.2, v["effect_0"]

@@ -35,6 +35,7 @@ TINY = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tiny.yaml"
 
 
 def _median(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` over ``repeats`` calls."""
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -44,6 +45,7 @@ def _median(fn: Callable[[], object], repeats: int) -> float:
 
 
 def main() -> None:
+    """Print, per world, one run's time, the serial and the default story's, and their ratio."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true")

@@ -117,17 +117,17 @@ def run_with_snapshot(scenario: Scenario, spec: PolicySpec, seed: int, *,
     """
     from outcome_gym.runner import run
 
-    start = int(spec.params.get("start_day", 28)) * scenario.clock.slots_per_day
+    policy = spec.build()
+    start = int(policy.start_day) * scenario.clock.slots_per_day
     snap: dict[str, np.ndarray] = {}
 
     def snapshot(model: Any) -> None:
         if model.t == start and not snap:
             snap["app_habit"] = model.pop.app_habit.astype(np.float64).copy()
             for name in SNAPSHOT[1:]:
-                snap[name] = model.totals.get(name, np.zeros(model.pop.n)).astype(
-                    np.float64).copy()
+                snap[name] = model.totals[name].astype(np.float64).copy()  # a rename raises
 
-    res = run(scenario, spec.build(), seed, guardrails=guardrails, before_act=snapshot)
+    res = run(scenario, policy, seed, guardrails=guardrails, before_act=snapshot)
     if not snap:
         raise ValueError(f"the run never reached step {start} (start_day x slots per day)")
     users = res.users.assign(**{f"{k}_at_start": v for k, v in snap.items()})

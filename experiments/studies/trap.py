@@ -312,14 +312,12 @@ def _fact2_generated(p: Params, grouped: dict[tuple[str, str], list[JobResult]],
             for arm in ("engagement", "outcome")}
     world = job_scenario(runs["engagement"][0].job)
     fact = _fact2(f"{p.generated_base}, generated elements r={r:+.1f}", runs, world)
-    label, why = input_label(world)
     return dataclasses.replace(
         fact, fact="2 outcome policies look worse on engagement: generated worlds",
         literature=fact.literature + "; in a world whose appeal and value are unrelated the cost "
                    "would have to come from the mechanisms (issue #14)",
         criterion=fact.criterion + f"; replicates: {p.generated_worlds} generated element draws "
-                                   f"x {len(p.seed_list())} seeds (row added before its first run)",
-        label=label, label_why=why)
+                                   f"x {len(p.seed_list())} seeds (row added before its first run)")
 
 
 def _table(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> list[dict[str, object]]:

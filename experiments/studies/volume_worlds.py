@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field
 
-from outcome_gym.studies.base import PASS, StudyResult
+from outcome_gym.studies.base import PASS, UNTESTED, StudyResult
 from outcome_gym.studies.common import group
 from outcome_gym.studies.runs import Job, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict
@@ -50,7 +50,7 @@ class Params(StudyParams):
     scenarios: list[str] = Field(default_factory=lambda: ["learning_habits", "finance_alerts"],
                                  min_length=1, description="Bundled scenario names or paths.")
     users: int = Field(default=1000, ge=10, description="Population size override.")
-    horizon_days: int = Field(default=volume.YEAR_DAYS, ge=14, le=1820,
+    horizon_days: int = Field(default=volume.YEAR_DAYS, ge=364, le=1820,
                               description="Simulated days (fact 4 needs at least 364).")
     low_volume: int = Field(default=1, ge=1, description="The 'fewer, better' arm (sends a day).")
     high_volume: int = Field(default=5, ge=2, description="The high-volume arm (sends a day).")
@@ -80,10 +80,14 @@ def jobs(p: Params) -> list[Job]:
 
 
 def _explanation(status: str, why: str) -> str:
-    """The volume study's reasons minus its productivity_tool-specific paragraph."""
-    lead = why.split("In outcome-gym")[0].strip()
+    """The volume study's reasons minus its productivity_tool-specific paragraph (a row that
+    could not be tested keeps the volume study's reason as it is).
+    """
     if status == PASS:
         return ""
+    if status == UNTESTED:
+        return why
+    lead = why.split("In outcome-gym")[0].strip()
     return (lead.rstrip(".") + ". " if lead else "") + (
         "Replication with the criterion, arms and windows of the productivity_tool row "
         "unchanged; the mechanisms that can carry a reversal are the same (trust overload above "

@@ -351,9 +351,10 @@ def compare(scenario: Scenario | str | Path, policies: list[str | PolicySpec],
     if story if story is not None else out_path is not None:
         from outcome_gym.story import most_harmed_stories
 
-        # the replays fork side by side up to ``workers`` (story._replays); with Dask, here
-        cmp.stories = most_harmed_stories(cmp, guardrails=guardrails,
-                                          workers=workers if backend == "local" else 1)
+        # side by side in forked children when workers > 1 (story._replays; None never spawns
+        # interpreters for them, which would cost more than the replays); with Dask, here
+        cmp.stories = most_harmed_stories(
+            cmp, guardrails=guardrails, workers=None if backend == "local" and workers > 1 else 1)
     if out_path is not None:
         cmp.write(out_path, overwrite=True)
     return cmp

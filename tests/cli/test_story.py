@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 
 import pytest
@@ -61,6 +62,7 @@ def _another_thread():
         th.join()
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="replays fork on Linux only")
 def test_replays_fork_only_from_a_single_threaded_process(small, monkeypatch):
     """Forked children start in milliseconds, but a child forked while another thread holds a
     lock can hang: with a second thread alive the replays run here (default) or spawn (asked).

@@ -63,6 +63,8 @@ def test_local_plans_send_the_schedule_with_one_edit(tiny):
     assert not v.notify_for(np.array([0]), morning[:1], slot=0).any()
     assert v.notify_for(np.array([3, 3]), np.array([[True, False], [False, True]]),
                         slot=2).tolist() == [[True, False], [False, False]]
+    with pytest.raises(ValueError, match="slot"):  # a day plan's sends depend on the slot
+        v.notify_for(plans, morning)
 
 
 def test_grow_adds_the_schedule_plus_one_send_under_the_cap(tiny):
@@ -78,17 +80,6 @@ def test_grow_adds_the_schedule_plus_one_send_under_the_cap(tiny):
     capped = variant(tiny, **{"guardrails.max_notifications_per_day": 2})
     assert build_variants(context(capped), day_plans=True, family="grow").notify_names == (
         TINY_LOCAL)
-
-
-def test_single_is_the_earlier_family(tiny):
-    v = build_variants(context(tiny), day_plans=True, family="single")
-    assert v.notify_names == ("none", "default", "send:task_reminder@morning",
-                              "send:task_reminder@afternoon", "send:task_reminder@evening",
-                              "send:spend_alert@morning", "send:spend_alert@afternoon",
-                              "send:spend_alert@evening")
-    assert v.notify_for(np.array([4, 1]), np.array([[True, False]] * 2), slot=2).tolist() == [
-        [True, False], [True, False]]  # send:task_reminder@evening; default follows the input
-    assert not v.notify_for(np.array([4]), np.array([[True, False]]), slot=0).any()
 
 
 @pytest.mark.parametrize("schedule", [[], [{"element": "task_reminder", "slot": "night"}]])
@@ -132,7 +123,7 @@ def test_every_bandit_takes_the_family(tiny, cls):
         started(cls(plans="locl"), ctx)
 
 
-def test_first_choices_try_each_plan_once_per_segment(tiny):
+def test_first_choices_draw_every_plan(tiny):
     """epsilon 0, launch untried: on day 0 every plan is untried (value +inf), so each user's plan
     is a uniformly drawn tied arm; over the 200 users all 12 plans are tried, and through the day
     a user on plan 2 sends nothing in the morning while the schedule would send the reminder."""

@@ -126,3 +126,28 @@ def test_revert_layout_by_hand():
                   1 / 3 + DISTANCE_TOLERANCE, count)
     assert layout.tolist() == [[0, 1, 2], [0, 1, 2], [0, 1, 5]]
     assert count.tolist() == [2, 1, 0]
+    # stopping part-way, limit 0.2: [0, 4, 5] is at 2/6 > 0.2; slot 2: 5 -> 2 gives [0, 4, 2] at
+    # 1/6 <= 0.2, so slot 1 keeps 4 and one revert is counted
+    layout, count = np.array([[0, 4, 5]], dtype=np.int64), np.zeros(1, dtype=np.int64)
+    revert_layout(layout, np.array([0, 1, 2]), np.array([4.0, 1.0, 1.0]), 6.0,
+                  0.2 + DISTANCE_TOLERANCE, count)
+    assert layout.tolist() == [[0, 4, 2]] and count.tolist() == [1]
+
+
+def test_strict_mode_names_the_first_layout_over_the_distance(tiny):
+    """tiny: default [0..5], slots 0-1 core. Limit 0: any moved element is over. User 7 swaps slots
+    2 and 3, users 5 and 9 slots 4 and 5: projection would revert the bottom slot (5) first, where
+    user 5 is the first to differ, so strict mode names user 5, slot 5 (distance 2 / weight sum)."""
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    layer = make_guardrails(m.context, {"max_layout_distance": 0.0}, mode="strict")
+    a = m.default_action()
+    lay = a.layout.astype(np.int64)
+    lay[7, [2, 3]] = lay[7, [3, 2]]
+    lay[[5, 9], 4], lay[[5, 9], 5] = lay[[5, 9], 5], lay[[5, 9], 4]
+    weight_sum = 2 * tiny.context.core_weight + 4
+    with pytest.raises(ActionError, match=rf"user 5, slot 5: layout distance "
+                                          rf"{2 / weight_sum:.2f} exceeds max_layout_distance 0.0"):
+        layer.apply(Action(layout=lay, notify=a.notify), m.observe())
+    lay[[5, 9], 4:] = m.world.default_layout[4:]  # only user 7 left: slot 3 is the bottom one
+    with pytest.raises(ActionError, match=r"user 7, slot 3: "):
+        layer.apply(Action(layout=lay, notify=a.notify), m.observe())

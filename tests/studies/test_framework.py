@@ -380,3 +380,26 @@ def test_a_bad_policy_fails_before_any_run(tmp_path):
     with pytest.raises(PolicySpecError, match=r"unknown policy 'statik'.*Did you mean 'static'"):
         run_jobs([Job(TINY, "statik", 0)], runs_dir=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_input_label_follows_the_claims_sign():
+    """Rows about chasing engagement losing value: only a negative appeal-value correlation
+    implies them; a positive one works against them (hand-worked: appeal 1, 2, 3 against value
+    3, 2, 1 is r = -1; against 1, 2, 3 it is +1; against 1, 3, 2 it is +0.5, against 2, 1, 2
+    it is 0)."""
+    from types import SimpleNamespace
+
+    from outcome_gym.studies.base import EMERGENT, INPUTS
+    from outcome_gym.studies.common import input_label
+
+    def world(values):
+        els = [SimpleNamespace(pushed=False, appeal=float(a), value={"g": float(v)})
+               for a, v in zip((1, 2, 3), values, strict=True)]
+        return SimpleNamespace(product=SimpleNamespace(elements=els))
+
+    assert input_label(world((3, 2, 1)))[0] == INPUTS
+    label, why = input_label(world((1, 2, 3)))
+    assert label == EMERGENT and "work against the claim" in why and "r=+1.00" in why
+    assert input_label(world((1, 3, 2)))[0] == EMERGENT
+    label, why = input_label(world((2, 1, 2)))
+    assert label == EMERGENT and "not correlated (r=+0.00)" in why

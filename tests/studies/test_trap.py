@@ -77,7 +77,7 @@ def test_generated_world_fact2_row_uses_the_same_runs_and_label(fast):
     assert -0.05 < f.values["on_time_pros_lift"] < 0.05
     # the pairing is the same: the outcome lift of fact 2 is fact 1's reversed
     x = g.values["outcome_lift"]
-    assert f.values["on_time_pros_lift"] == pytest.approx(-x / (1 + x), abs=0.02)
+    assert f.values["on_time_pros_lift"] == pytest.approx(-x / (1 + x), rel=1e-9, abs=1e-12)
     assert set(f.p_values) == {"clicks", "session_minutes", "on_time_pros", "ttc_pros"}
 
 

@@ -74,6 +74,8 @@ CURVATURE_LOW, CURVATURE_HIGH = -7.0, -4.8
 PEAK = 3.0
 RATE_CHANGE_LOW, RATE_CHANGE_HIGH = -0.18, -0.11
 OPTOUT_CHANGE_LOW, OPTOUT_CHANGE_HIGH = 0.15, 0.32
+# fact 3's sessions peak, FAST_YEAR (a year, 0 .. 8 a day): the volume with the most sessions
+SESSIONS_PEAK = 3.0
 # fact 4, FAST_YEAR (a year, 1 vs 5 a day)
 WEEK1_HIGH = -0.35
 EARLY_HIGH = -0.05
@@ -186,7 +188,7 @@ def test_fast_sessions_peak_lies_within_the_seed_spread(fast):
     v = f.values
     assert 1.0 <= v["gain"] <= 2.0, v["gain"]
     assert 2.2 <= v["max_drop"] <= 3.7, v["max_drop"]
-    assert v["peak_volume"] == PEAK
+    assert v["peak_volume"] == SESSIONS_PEAK
     assert v["sessions_3"] > v["sessions_5"] > v["sessions_8"]
 
 

@@ -192,6 +192,14 @@ DISTANCE_TOLERANCE = 1e-12
 """A layout exactly at ``max_layout_distance`` is allowed (sums of weights round)."""
 
 
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`revert_layout` now, with the argument types
+    :meth:`Guardrails._limit_distance` passes (see sim.model.compile_kernels).
+    """
+    revert_layout(np.zeros((1, 1), np.int64), np.zeros(1, np.int64), np.ones(1), 1.0, 0.0,
+                  np.zeros(1, np.int64))
+
+
 @compiled
 def revert_layout(layout, default, weight, weight_sum, bound, count
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)

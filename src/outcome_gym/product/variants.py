@@ -8,14 +8,16 @@ few designed variants instead. From a scenario this module builds:
   non-core position, the others shifting down (core positions never move);
 * **notification plans** chosen per step: ``none``, ``default`` (the scenario's schedule at this
   step), and ``send:<id>`` for every notification or alert;
-* **day plans** (``day_plans=True``: a plan held for a whole day), in one of two families:
+* **day plans** (``day_plans=True``: a plan held for a whole day), in one of three families:
 
-  - ``local`` (the default): the plans one send away from the schedule the product already has —
-    ``none``, ``default`` (the schedule), ``default-<id>@<slot>`` (the schedule without one of its
-    sends) for every distinct (notification, slot) pair of the schedule in a slot that is not
-    quiet, and ``default+<id>@<slot>`` (the schedule plus ``<id>`` sent once in ``<slot>``) for
-    every notification and open slot the schedule does not already pair, while the schedule's
-    pairs leave room under ``max_notifications_per_day``;
+  - ``local`` (the default): the schedule and its neighbours one edit away that add no
+    (notification, slot) pair — ``none``, ``default`` (the schedule), ``default-<a>@<s>`` (the
+    schedule without its pair (a, s)) for every distinct pair of the schedule in a slot that is
+    not quiet, and ``default-<a>@<s>+<b>@<t>`` (that pair replaced by (b, t)) for every pair
+    (b, t) in an open slot the schedule does not use; a schedule with no pair gets the one-send
+    plans ``default+<b>@<t>`` instead;
+  - ``grow``: ``local`` plus ``default+<b>@<t>`` (the schedule plus one send) while the
+    schedule's pairs leave room under ``max_notifications_per_day``;
   - ``single`` (the family before issue #15's third pass): ``none``, ``default`` and
     ``send:<id>@<slot>`` (only ``<id>``, once, in ``<slot>``; the schedule's sends dropped).
 
@@ -81,15 +83,17 @@ class Variants:
 
         A day plan sends what it adds only in its slot and leaves out the scheduled sends it
         drops only in theirs: ``add[plan, slot] | (schedule & uses_default[plan] &
-        ~drop[plan, slot])``. ``slot=None`` treats a day plan as adding in every slot and
-        dropping nothing.
+        ~drop[plan, slot])``.
+
+        Raises:
+            ValueError: Day plans without the step's ``slot`` (a day plan's sends depend on it).
         """
         choice = np.asarray(choice, dtype=np.int64)
         keep = default_notify & self.notify_uses_default[choice][:, None]
         if self.notify_add is None or self.notify_drop is None:
             return self.notify_send[choice] | keep
         if slot is None:
-            return self.notify_add[choice].any(axis=1) | keep
+            raise ValueError("day plans need the step's slot")
         return self.notify_add[choice, slot] | (keep & ~self.notify_drop[choice, slot])
 
 

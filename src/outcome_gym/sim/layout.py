@@ -14,6 +14,9 @@ import numpy as np
 from outcome_gym.sim._jit import compiled
 from outcome_gym.sim._rows import rowall
 
+PAIRS = 500
+"""Users sampled per segment and step for the divergence estimators (two users a pair)."""
+
 
 def layout_distance(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Weighted share of differing positions between layouts ``a`` and ``b`` (n x S each)."""
@@ -31,7 +34,7 @@ def core_consistent(layout: np.ndarray, default: np.ndarray, core_slot: np.ndarr
 
 def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop: int,
                        weight: np.ndarray, rng: np.random.Generator,
-                       pairs: int = 500) -> tuple[float, int, int, float]:
+                       pairs: int = PAIRS) -> tuple[float, int, int, float]:
     """How far apart the experiences of one segment's users are, from a random sample.
 
     Estimators (users ``start`` .. ``stop - 1``; inactive users are skipped):

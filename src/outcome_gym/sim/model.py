@@ -381,11 +381,13 @@ def compile_kernels() -> None:
     For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
     first step's compilation would otherwise be counted as the step's.
     """
+    from outcome_gym.product import guardrails  # the product layer's pass, imported late
     from outcome_gym.sim import layout
 
     engagement.compile_kernel()
     layout.compile_kernel()
     notifications.compile_kernel()
+    guardrails.compile_kernel()
 
 
 def _root_seed(seed: int | None, rng: Any) -> int:

@@ -11,14 +11,13 @@ meanings are listed in docs/model.md section 7.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._rows import rowsum
-from outcome_gym.sim.layout import blocks_divergence, core_consistent, layout_distance
+from outcome_gym.sim.layout import PAIRS, blocks_divergence, core_consistent, layout_distance
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
 from outcome_gym.sim.mechanisms.engagement import Engagement
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -34,8 +33,6 @@ NOT_TOTALLED = frozenset(
 """Per-user metrics that are states or flags of the moment, not counts to add up over a run."""
 
 DIVERGENCE = ("pair_distance_sum", "pairs", "distinct_layouts", "layout_entropy_bits")
-PAIRS = 500
-"""Users sampled per segment and step for the divergence estimators (sim/layout.py)."""
 
 
 @dataclass(frozen=True)
@@ -127,11 +124,6 @@ class SegmentSums:
         self.ids = segment[self.starts]
         self.stops = np.r_[self.starts[1:], segment.shape[0]]
         self.k = n_segments
-
-    def blocks(self) -> Iterator[tuple[int, int, int]]:
-        """(start, stop, segment) of each block of users."""
-        for start, stop, seg in zip(self.starts, self.stops, self.ids, strict=True):
-            yield int(start), int(stop), int(seg)
 
     def __call__(self, per_user: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """K sums of each per-user metric."""
@@ -269,6 +261,7 @@ class Recorder:
         return buf
 
     def _layout(self, names: tuple[str, ...]) -> None:
+        """Fix the row of each per-user metric in the stacked matrix (on the first record)."""
         n = self.world.n_users
         self._names = names
         self._stack_buffer = np.empty((len(names), n))

@@ -24,13 +24,20 @@ INPUT_CORRELATION = 0.3
 def input_label(sc: Scenario) -> tuple[str, str]:
     """The kind of a row about optimising engagement vs outcome in ``sc``, and why.
 
-    *Follows from inputs* when the elements' appeal and value correlate (|r| >= 0.3): a learner
-    that chases appeal then moves value by the inputs alone. *Emergent* otherwise.
+    Every such row claims that chasing engagement costs value (the trap, outcome policies looking
+    worse on engagement, the frontier's trade-off). *Follows from inputs* when the elements'
+    appeal and value correlate negatively (r <= -0.3): a learner that chases appeal then loses
+    value by the inputs alone. *Emergent* otherwise: uncorrelated inputs do not tie the two, and
+    positively correlated ones work against the claim (chasing appeal also finds value).
     """
     r = appeal_value_correlation(sc.product.elements)
-    if r is not None and abs(r) >= INPUT_CORRELATION:
+    if r is not None and r <= -INPUT_CORRELATION:
         return INPUTS, (f"the elements' appeal and value correlate r={r:+.2f}, so a learner that "
-                        "chases appeal moves value by the inputs alone")
+                        "chases appeal loses value by the inputs alone")
+    if r is not None and r >= INPUT_CORRELATION:
+        return EMERGENT, (f"the elements' appeal and value correlate positively (r={r:+.2f}): the "
+                          "inputs work against the claim (chasing appeal also finds value), so "
+                          "only the mechanisms can produce it")
     shown = "undefined" if r is None else f"{r:+.2f}"
     return EMERGENT, (f"the elements' appeal and value are not correlated (r={shown}): no input "
                       "ties chasing engagement to losing value, only the mechanisms can")

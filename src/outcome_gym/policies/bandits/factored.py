@@ -23,8 +23,9 @@ users per period given a uniformly drawn arm (see :meth:`_FactoredBandit._choose
 **Day plans.** With ``hold="day"`` the notification plans are the ``plans`` family of
 :func:`~outcome_gym.product.variants.build_variants`: by default (``local``) the schedule and its
 neighbours one edit away that add no (notification, slot) pair, so exploring keeps most of what
-the product already sends and never raises its volume on a day-level reward that cannot see the
-weeks-long cost of sending more.
+the product already sends and never adds a pair on a day-level reward that cannot see the
+weeks-long cost of sending more (a replacement can still send more often than the entry it
+replaces: docs/policies.md).
 
 **Delayed events.** Instrumented outcome events reach the product ``delay_steps`` after they happen
 (the scenario's ``instrumentation``, a fact of the product's own logging pipeline), so each event

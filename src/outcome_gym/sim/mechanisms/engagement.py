@@ -81,7 +81,9 @@ class ChoiceParams:
 
 @dataclass(frozen=True)
 class SessionInputs:
-    """Per-user inputs of engagement (rows = users; a subset of them inside :func:`run_sessions`)."""
+    """Per-user inputs of engagement, one row per user (all N; :func:`engage` passes the indices
+    of the users in session beside them).
+    """
 
     layout: np.ndarray  # n x S element indices
     susceptibility: np.ndarray
@@ -462,4 +464,5 @@ def _engage_all(
 
 
 def _take(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    """``a``'s ``rows`` (None stays None: an input the scenario does not have)."""
     return None if a is None else a[rows]

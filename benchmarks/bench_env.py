@@ -71,6 +71,11 @@ def warm() -> None:
         except ImportError:
             return
     compile_kernels()
+    try:  # the guardrail pass (product layer) runs in every env step
+        from outcome_gym.product.guardrails import compile_kernel
+    except ImportError:  # a copy without it
+        return
+    compile_kernel()
 
 
 def measure(population: int, steps: int, repeats: int, ppo: int) -> dict:

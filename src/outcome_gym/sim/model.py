@@ -379,15 +379,14 @@ def compile_kernels() -> None:
     """Compile (or load from the cache) every compiled pass of a step now (sim/_jit.py).
 
     For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
-    first step's compilation would otherwise be counted as the step's.
+    first step's compilation would otherwise be counted as the step's. The product layer's pass
+    (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
     """
-    from outcome_gym.product import guardrails  # the product layer's pass, imported late
     from outcome_gym.sim import layout
 
     engagement.compile_kernel()
     layout.compile_kernel()
     notifications.compile_kernel()
-    guardrails.compile_kernel()
 
 
 def _root_seed(seed: int | None, rng: Any) -> int:

@@ -103,8 +103,11 @@ def test_designer_journey_in_a_real_browser(server, tmp_path):
         # download the YAML and validate it with the CLI
         page.get_by_role("tab", name="Scenario").click()
         page.get_by_text("YAML", exact=True).click()
-        with page.expect_download() as dl:
-            page.get_by_role("button", name="Download YAML").click()
+        # on a loaded machine the tab's rerun can take longer than playwright's default 30 s
+        download = page.get_by_role("button", name="Download YAML")
+        download.wait_for(timeout=120_000)
+        with page.expect_download(timeout=120_000) as dl:
+            download.click()
         saved = tmp_path / "downloaded.yaml"
         dl.value.save_as(saved)
         browser.close()

@@ -169,12 +169,16 @@ def holm_within_facts(facts: list[Fact], alpha: float = ALPHA) -> list[Fact]:
             if f.status == PASS and not adj < alpha:
                 change["status"] = PARTIAL
                 change["explanation"] = " ".join(filter(None, [
-                    f.explanation,
-                    f"Significant alone (p={f.p:.3g}) but not after Holm's correction over the "
-                    f"{len(members)} rows of fact {f.family} that make significance claims "
-                    f"(adjusted p={adj:.3g})."]))
+                    f.explanation, holm_note(f.p, len(members), f.family, adj)]))
             out[i] = replace(f, **change)
     return out
+
+
+def holm_note(p: float, rows: int, family: str, adjusted: float, across: bool = False) -> str:
+    """The sentence a pass demoted by Holm's correction carries (:data:`HOLM_NOTE` finds it)."""
+    where = "; the rows of every study testing the fact" if across else ""
+    return (f"Significant alone (p={p:.3g}) but not after Holm's correction over the {rows} rows "
+            f"of fact {family} that make significance claims (adjusted p={adjusted:.3g}{where}).")
 
 
 HOLM_NOTE = re.compile(r"\s*Significant alone \(p=[^)]*\) but not after Holm's correction over "
@@ -217,10 +221,7 @@ def holm_across_studies(rows: list[dict[str, Any]], alpha: float = ALPHA) -> lis
             if passed and not adj < alpha:
                 r["status"] = PARTIAL
                 r["explanation"] = " ".join(filter(None, [
-                    base,
-                    f"Significant alone (p={float(r['p']):.3g}) but not after Holm's correction "
-                    f"over the {len(members)} rows of fact {family} that make significance claims "
-                    f"(adjusted p={adj:.3g}; the rows of every study testing the fact)."]))
+                    base, holm_note(float(r["p"]), len(members), family, adj, across=True)]))
             elif passed:
                 r["status"], r["explanation"] = PASS, base
     return out

@@ -126,14 +126,11 @@ class SegmentSums:
         self.k = n_segments
 
     def __call__(self, per_user: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """K sums of each per-user metric."""
-        out = {}
-        for name, v in per_user.items():
-            sums = np.add.reduceat(np.asarray(v, dtype=np.float64), self.starts)
-            full = np.zeros(self.k)
-            full[self.ids] = sums
-            out[name] = full
-        return out
+        """K sums of each per-user metric (the rows of :meth:`rows`)."""
+        if not per_user:
+            return {}
+        sums = self.rows(np.array([np.asarray(v, dtype=np.float64) for v in per_user.values()]))
+        return dict(zip(per_user, sums, strict=True))
 
     def rows(self, stacked: np.ndarray) -> np.ndarray:
         """K sums of each row of an R x N stack of per-user metrics (R x K; the same sums)."""

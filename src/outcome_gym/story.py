@@ -278,7 +278,8 @@ def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any]],
              workers: int | None = None) -> list[tuple[Timeline, dict[str, Any]]]:
     """Every replay; side by side in forked children when there are cores to spare.
 
-    The sides are independent runs, so on two cores a story takes the time of one run. A forked
+    The sides are independent runs, so on two cores a story takes about one run's time (measured
+    1.2-1.3 runs: two runs at once share the machine; benchmarks/bench_story.py). A forked
     child starts in milliseconds (:func:`outcome_gym._pool.fork_context`); where forking is
     unsafe, replays run here one after the other, or in spawned workers (seconds to start: worth
     it only for long runs) when ``workers`` > 1 is asked for. ``workers`` None: every usable CPU.
@@ -494,11 +495,11 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
             if folder_s is not None and (folder_s / "users.parquet").is_file():
                 users = read_table(folder_s, "users")
             else:  # a run folder: the side without its users table is replayed
-                from outcome_gym.runner import run
+                from outcome_gym.runner import simulate
 
                 side = src.reference if who == src.reference.display else pol
-                users = run(sc, side.policy, s, policy_params=side.params,
-                            guardrails=src.guardrails).users
+                users = simulate(sc, side.policy, s, policy_params=side.params,
+                                 guardrails=src.guardrails).users()
             rows.append(user_values(sc, users).assign(policy=who, seed=s))
     found_seed, found_user, _ = most_harmed(pd.concat(rows, ignore_index=True),
                                             src.reference.display, label, metric,

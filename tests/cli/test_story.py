@@ -8,6 +8,7 @@ import json
 import sys
 import threading
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -148,6 +149,15 @@ def test_cli_story_from_a_run_folder(small, tmp_path):
     run(small, "random", 2).write(tmp_path / "r")
     st = story_from_dir(tmp_path / "r", user=4)
     assert (st.seed, st.user, st.reference.label, st.policy.label) == (2, 4, "static", "random")
+    # --most-harmed: the folder holds only the policy's run, so the reference's users table
+    # comes from a replay; the user found is the largest on-time fall against static's own run
+    from outcome_gym.analysis.per_user import user_values
+
+    worst = story_from_dir(tmp_path / "r", most_harmed_spec="on_time")
+    ref = user_values(small, run(small, "static", 2).users)["outcome.on_time"].to_numpy()
+    pol = user_values(small, run(small, "random", 2).users)["outcome.on_time"].to_numpy()
+    fall = pol - ref
+    assert worst.seed == 2 and fall[worst.user] == np.nanmin(fall)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -169,3 +169,16 @@ def test_a_full_disk_is_one_line_and_never_a_finished_run(tmp_path, monkeypatch)
                               "--resume", "-q"])
     assert res.exit_code == 0, res.output
     assert combined_files(out) == combined_files(reference)
+
+
+def test_clean_temporaries_removes_only_the_named_runs_half_written_folders(tmp_path):
+    runs = tmp_path / "runs"
+    names = [".aaa.tmp-1", ".aaa.old-2", ".bbb.tmp-3", "aaa", ".hidden", ".ccc.tmp"]
+    for n in names:
+        (runs / n).mkdir(parents=True)
+    # after a broken pool: only the lost runs' temporaries (bbb's writer may still be alive)
+    assert store.clean_temporaries(runs, ["aaa"]) == 2
+    assert sorted(p.name for p in runs.iterdir()) == [".bbb.tmp-3", ".ccc.tmp", ".hidden", "aaa"]
+    # at the start of a sweep: every temporary; a folder that only looks similar stays
+    assert store.clean_temporaries(runs) == 1
+    assert sorted(p.name for p in runs.iterdir()) == [".ccc.tmp", ".hidden", "aaa"]

@@ -23,10 +23,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from outcome_gym._pool import worker_context
 from outcome_gym.errors import OutcomeGymError
+from outcome_gym.sweeps.store import clean_temporaries
 from outcome_gym.sweeps.worker import RunTask, failed_status, run_task
 
 Status = dict[str, Any]
@@ -139,6 +141,9 @@ class LocalPool:
                 lost += self._collect(rest, inflight, on_status, started)
                 codes = self._exit_codes(pool)
                 pool.shutdown(wait=True, cancel_futures=True)
+                # the pool's survivors were stopped mid-write too: their runs run again, so the
+                # half-written folders go now rather than at the next sweep
+                clean_temporaries(Path(self.runs_dir), [t.run_id for t in lost])
                 suspects = [t for t in lost if t.run_id in started]
                 retry.extendleft(reversed([t for t in lost if t.run_id not in started]))
                 if not suspects:

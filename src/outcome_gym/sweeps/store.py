@@ -54,6 +54,8 @@ from outcome_gym.metrics.flat import describe, flatten
 from outcome_gym.sweeps.ids import canonical
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from outcome_gym.sweeps.expand import Plan, RunSpec
 
 RUNS = "runs"
@@ -172,15 +174,24 @@ def failure_files(manifest: dict[str, Any], error: str, trace: str) -> dict[str,
             "failed.json": dumps({"error": error, "traceback": trace}).encode()}
 
 
-def clean_temporaries(runs_dir: Path) -> int:
-    """Remove temporary folders left by writers that were killed; return how many."""
+def clean_temporaries(runs_dir: Path, run_ids: Iterable[str] | None = None) -> int:
+    """Remove temporary folders left by writers that were killed; return how many.
+
+    Args:
+        runs_dir: The sweep's ``runs/`` folder.
+        run_ids: Only these runs' temporaries (``.<run_id>.tmp-*``, ``.<run_id>.old-*``): after a
+            broken pool, the runs its workers were writing; None for every temporary.
+    """
     if not runs_dir.is_dir():
         return 0
+    owners = None if run_ids is None else {f".{r}" for r in run_ids}
     n = 0
     for p in runs_dir.iterdir():
-        if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name):
-            shutil.rmtree(p, ignore_errors=True)
-            n += 1
+        stem, sep, _ = p.name.partition(".tmp-") if ".tmp-" in p.name else p.name.partition(".old-")
+        if not (p.name.startswith(".") and sep) or (owners is not None and stem not in owners):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        n += 1
     return n
 
 

@@ -322,7 +322,7 @@ def _write_dataset(df: pd.DataFrame, sch: pa.Schema, dest: Path) -> None:
         raise
 
 
-def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
+def sweep_manifest(plan: Plan, df: pd.DataFrame, sch: pa.Schema) -> dict[str, Any]:
     """The combined manifest: what was swept and what came out (no times, hosts or paths)."""
     exp = plan.file.experiment
     counts = {"points": plan.n_points, "runs": len(plan.runs), "merged": plan.merged,
@@ -356,7 +356,7 @@ def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
         "counts": counts,
         "columns": {"fixed": list(FIXED_COLUMNS),
                     "axes": [param_column(a.key) for a in plan.axes], "metrics": metric_cols},
-        "schema": schema_record(schema(plan, df)),
+        "schema": schema_record(sch),
         "partitioning": list(PARTITIONS),
         "metrics": metrics,
         "versions": package_versions(DEPENDENCIES),
@@ -367,12 +367,13 @@ def sweep_manifest(plan: Plan, df: pd.DataFrame) -> dict[str, Any]:
 def combine(plan: Plan, out: Path) -> pd.DataFrame:
     """Write runs.csv, dataset/ and manifest.json from the run folders; return the rows."""
     df = collect(plan, out)
+    sch = schema(plan, df)
     atomic_write(out / "runs.csv", df.to_csv(index=False, lineterminator="\n"), "runs.csv")
     try:
-        _write_dataset(df, schema(plan, df), out / DATASET)
+        _write_dataset(df, sch, out / DATASET)
     except OSError as exc:
         raise ResultsError(f"cannot write {out / DATASET}: {exc}") from exc
-    atomic_write(out / "manifest.json", dumps(sweep_manifest(plan, df)), "sweep manifest")
+    atomic_write(out / "manifest.json", dumps(sweep_manifest(plan, df, sch)), "sweep manifest")
     return df
 
 

@@ -250,7 +250,8 @@ def analyse(params: Params, results: list[JobResult]) -> StudyResult:
     df = per_seed(runs, params)
     delivered = [float(r.metrics["engagement.delivered"]) for r in runs["alert"]]
     base = [float(r.metrics["engagement.delivered"]) for r in runs["reference"]]
-    note = (f"Notifications delivered per run (all templates, summed over users): reference "
+    note = (f"Notifications delivered per user over the run (every template, mean over seeds): "
+            f"reference "
             f"{np.mean(base):.0f}, reminder {np.mean(delivered):.0f}.")
     return StudyResult(
         name=NAME, title=TITLE, command=COMMAND, params=params_dict(params),

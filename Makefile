@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(HASH)
 STAMP_EXTRAS := $(VENV)/.installed-extras-$(HASH)
 OUT ?= results/demo
 
-STUDIES := trap timing crowdout volume volume_worlds fragmentation frontier adaptive mechanisms nudge
+STUDIES := trap trap_confirm timing crowdout crowdout_tasks volume volume_worlds fragmentation frontier adaptive mechanisms nudge
 
 .PHONY: install install-extras studio run experiments sensitivity test test-slow test-all lint bench clean
 

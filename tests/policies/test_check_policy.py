@@ -10,7 +10,10 @@ from outcome_gym.sim.interface import Action
 from outcome_gym.testing import PolicyCheckError, check_policy
 from tests.conftest import FIXTURES, TINY
 
-NEEDS_ARGS = {"rules": {"rules": str(FIXTURES / "tiny_rules.yaml")}}
+NEEDS_ARGS = {"rules": {"rules": str(FIXTURES / "tiny_rules.yaml")},
+              # tiny.yaml does not instrument work.arrived: the reference arm (the reminding
+              # arm is checked in tests/policies/test_deadline.py on tiny with it instrumented)
+              "deadline_reminder": {"goal": "work", "remind": False}}
 SKIP = {"sb3"}  # needs a trained model; covered by the env tests
 
 

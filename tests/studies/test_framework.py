@@ -180,10 +180,11 @@ def test_fast_overrides_apply_on_top_of_the_file(tmp_path):
     assert resolve("trap")[1] == load_study_file(REPO / "experiments" / "studies" / "trap.yaml")[1]
 
 
-def test_the_studies_folder_holds_the_ten_studies():
-    assert study_names(STUDIES_DIR) == ["adaptive", "crowdout", "fragmentation", "frontier",
-                                        "mechanisms", "nudge", "timing", "trap", "volume",
-                                        "volume_worlds"]
+def test_the_studies_folder_holds_the_twelve_studies():
+    assert study_names(STUDIES_DIR) == ["adaptive", "crowdout", "crowdout_tasks", "fragmentation",
+                                        "frontier",
+                                        "mechanisms", "nudge", "timing", "trap", "trap_confirm",
+                                        "volume", "volume_worlds"]
 
 
 @pytest.mark.parametrize("name", study_names(STUDIES_DIR))
@@ -240,8 +241,9 @@ def test_study_folder_and_readme_table(tmp_path):
     assert [r["fact"] for r in rows] == ["1 trap", "3 volume"]  # ordered by fact number
     text = render(rows, studies=study_names(STUDIES_DIR))
     assert "lit a\\|b" in text and "**fail**" in text and "missing x" in text
-    assert ("Not yet run here: adaptive, crowdout, fragmentation, frontier, mechanisms, nudge, "
-            "timing, volume, volume_worlds.") in text
+    assert ("Not yet run here: adaptive, crowdout, crowdout_tasks, fragmentation, frontier, "
+            "mechanisms, nudge, "
+            "timing, trap_confirm, volume, volume_worlds.") in text
     assert "Totals: 1 fail, 1 pass." in text
     assert "*emergent*: several mechanisms" in text and "| p=0.01 → Holm 0.02 |" in text
     assert ("By kind: emergent: 1 of 1 rows pass (1 distinct facts); mechanism check: 0 of 1 "
@@ -266,7 +268,8 @@ def test_cli_study_bad_input_exits_2(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         f"error: study: no study 'tarp' in {STUDIES_DIR}; expected one of adaptive, crowdout, "
-        "fragmentation, frontier, mechanisms, nudge, timing, trap, volume, volume_worlds (did you "
+        "crowdout_tasks, fragmentation, frontier, mechanisms, nudge, timing, trap, trap_confirm, volume, "
+        "volume_worlds (did you "
         "mean 'trap'?)"]
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from outcome_gym.errors import PolicySpecError, Problem
 from outcome_gym.policies.bandits import EpsilonGreedyPolicy, LinUCBPolicy, ThompsonPolicy
 from outcome_gym.policies.baseline import RandomPolicy, StaticPolicy
+from outcome_gym.policies.deadline import DeadlineReminder
 from outcome_gym.policies.rules import RulesPolicy
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
@@ -174,6 +175,7 @@ def make(name: str, **params: Any) -> Any:
 register("static", StaticPolicy)
 register("random", RandomPolicy)
 register("rules", RulesPolicy)
+register("deadline_reminder", DeadlineReminder)
 register("epsilon_greedy", EpsilonGreedyPolicy)
 register("thompson", ThompsonPolicy)
 register("linucb", LinUCBPolicy)

@@ -5,6 +5,11 @@ only on the run's seed and its own name — never on worker count, hash order or
 mechanisms drew. Exogenous streams (population, arrivals, availability, context) draw the same
 number of values every step whatever the policy does, so the same seed gives the same population and
 the same exogenous events under every policy (common random numbers).
+
+Every per-user draw is a fixed-shape array over all N users of the scenario, so user *i*'s numbers
+depend only on (seed, stream, *i*, step). A model may therefore simulate a subset of the users
+(:class:`Rows`; a story's replay of one user's team, docs/who-is-harmed.md): it still draws over
+all N users and keeps its rows, so each simulated user gets exactly the numbers of the full run.
 """
 
 from __future__ import annotations
@@ -43,6 +48,38 @@ class Streams:
     def policy_seed(self) -> np.random.SeedSequence:
         """A SeedSequence for the policy (so it can spawn its own children)."""
         return np.random.SeedSequence(self.seed, spawn_key=(STREAMS.index("policy"), 1))
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Which of the scenario's users a model simulates: all N, or a subset (sorted indices).
+
+    Draw sites draw over :attr:`n_all` users and pass the draw through :meth:`keep`, so a subset's
+    users get the numbers they get in the full run (per-user common random numbers).
+
+    Attributes:
+        n_all: N, the scenario's users (the shape of every per-user draw).
+        index: The simulated users' indices among them, sorted; ``None``: all of them.
+    """
+
+    n_all: int
+    index: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Users simulated."""
+        return self.n_all if self.index is None else int(self.index.shape[0])
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The simulated users' indices among all N (``arange(N)`` for all)."""
+        return np.arange(self.n_all) if self.index is None else self.index
+
+    def keep(self, draw: np.ndarray, axis: int = 0) -> np.ndarray:
+        """The simulated users' entries of a draw over all N users (user axis ``axis``); the
+        draw itself when every user is simulated.
+        """
+        return draw if self.index is None else np.take(draw, self.index, axis=axis)
 
 
 def make_streams(seed: int) -> Streams:

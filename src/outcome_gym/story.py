@@ -313,29 +313,50 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
     return tl, row
 
 
+def _cheap(task: tuple[Scenario, PolicySpec, int, int, Any, bool]) -> bool:
+    """True if the replay simulates the user's team only (:func:`replay`)."""
+    from outcome_gym.policies import make, treats_users_apart
+
+    spec, subset = task[1], task[5]
+    return subset and treats_users_apart(make(spec.policy, **dict(spec.params)))
+
+
 def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any, bool]],
              workers: int | None = None) -> list[tuple[Timeline, dict[str, Any]]]:
-    """Every replay; side by side in forked children when there are cores to spare.
+    """Every replay: full replays in forked children, this process running the rest meanwhile.
 
-    The sides are independent runs. A side that treats users apart simulates the user's team only
-    (a few percent of a run's work), so a story against a learner takes about the learner's run;
-    two full replays side by side took 1.2-1.3 runs on two cores (benchmarks/bench_story.py). A forked
-    child starts in milliseconds (:func:`outcome_gym._pool.fork_context`); where forking is
-    unsafe, replays run here one after the other, or in spawned workers (seconds to start: worth
-    it only for long runs) when ``workers`` > 1 is asked for. ``workers`` None: every usable CPU.
+    A replay of the user's team only (a policy that treats users apart) costs a fraction of a
+    run, so it runs here while the full replays (learners) run in children; with no such replay
+    this process runs the first full one. Two subset replays run here one after the other: no
+    child is worth its start then. So a story against a learner takes about the learner's run
+    (benchmarks/bench_story.py). A forked child starts in milliseconds
+    (:func:`outcome_gym._pool.fork_context`); where forking is unsafe, replays run here one after
+    the other, or in spawned workers (seconds to start: worth it only for long runs) when
+    ``workers`` > 1 is asked for. ``workers`` caps the processes, this one included (None: every
+    usable CPU).
     """
     from outcome_gym._pool import default_workers, fork_context, worker_context
 
-    n = min(len(tasks), default_workers() if workers is None else workers)
-    ctx = fork_context() if n > 1 else None
-    if ctx is None and workers is not None and n > 1:
+    here = [i for i, t in enumerate(tasks) if _cheap(t)]
+    away = [i for i in range(len(tasks)) if i not in here]
+    if away and not here:
+        here.append(away.pop(0))
+    n = min(len(away), (default_workers() if workers is None else workers) - 1)
+    ctx = fork_context() if n > 0 else None
+    if ctx is None and workers is not None and n > 0:
         ctx = worker_context()
     if ctx is None:
         return [replay(*t) for t in tasks]
     from concurrent.futures import ProcessPoolExecutor
 
+    out: list[Any] = [None] * len(tasks)
     with ProcessPoolExecutor(n, mp_context=ctx) as pool:
-        return list(pool.map(replay, *zip(*tasks, strict=True)))
+        futures = {i: pool.submit(replay, *tasks[i]) for i in away}
+        for i in here:
+            out[i] = replay(*tasks[i])
+        for i, future in futures.items():
+            out[i] = future.result()
+    return out
 
 
 def _story(scenario: Scenario, seed: int, user: int, ref: tuple[Timeline, dict[str, Any]],

@@ -300,12 +300,14 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
     users = sim.users()
     row = users.iloc[tr.row].to_dict()
     n, n_all = len(users), scenario.population.size
-    if apart:
+    if apart and n < n_all:
         how = (f"for the user's team only ({n} of {n_all} users; {spec.policy} treats users "
                "apart, so these are the user's days of the full run)")
+    elif apart:
+        how = f"for all {n_all} users (the user's team is everyone)"
     elif subset:
         how = (f"for all {n_all} users ({spec.policy} does not declare that it treats users "
-               "apart: a learner pools what it learns across users)")
+               "apart: its action for one user may depend on others, as a learner's does)")
     else:
         how = f"for all {n_all} users"
     tl = _timeline(spec.display, tr, tr.model.world.element_ids)

@@ -209,6 +209,17 @@ def test_the_subset_story_is_the_full_story(world, policy):
     assert a.as_dict()["replayed"]["reference"] == a.reference.replayed
 
 
+def test_a_team_of_everyone_is_the_full_run(tiny):
+    from tests.conftest import variant
+
+    one_team = variant(tiny, **{"population.size": 40, "clock.horizon_days": 3,
+                                "population.team.size": 1000})
+    sub = Product(one_team, 0, users=[5])
+    assert sub.model.rows.index is None and sub.model.pop.n == 40
+    st = tell(one_team, "static", seed=0, user=5, workers=1)
+    assert st.reference.replayed == "for all 40 users (the user's team is everyone)"
+
+
 def test_a_subset_must_name_existing_users(tiny):
     from outcome_gym.sim.model import SimulationModel
 

@@ -137,6 +137,8 @@ class SimulationModel(mesa.Model):
         if wanted.size == 0 or wanted.min() < 0 or wanted.max() >= n:
             raise ValueError(f"expected users in 0..{n - 1}, got {wanted.tolist()[:5]}")
         idx = self.teams.closure(wanted)
+        if idx.size == n:  # their teams are everyone: the full run
+            return
         self.rows = Rows(n, idx)
         self.teams = self.teams.take(idx)
         self.pop = self.pop.take(idx)

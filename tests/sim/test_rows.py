@@ -50,3 +50,24 @@ def test_a_subsets_colleague_draws_pick_the_full_teams_colleagues():
 def test_a_subset_that_splits_a_team_is_refused():
     with pytest.raises(ValueError, match="whole teams"):
         _teams().take(np.array([0, 2]))
+
+
+@pytest.mark.parametrize("index", [[3], [0, 1, 2, 7, 8, 19], [19], list(range(0, 20, 2))])
+@pytest.mark.parametrize(("shape", "axis"), [((20,), 0), ((20, 7), 0), ((2, 20, 3), 1)])
+def test_uniform_skips_the_other_users_and_ends_where_the_full_draw_ends(index, shape, axis):
+    """The subset's numbers of a full draw, and the stream left where the full draw leaves it."""
+    import outcome_gym.sim.rng as rng_mod
+
+    rows = Rows(20, np.array(index))
+    for max_runs in (64, 1):  # skipping, and (many runs) one full draw
+        old, rng_mod.MAX_RUNS = rng_mod.MAX_RUNS, max_runs
+        try:
+            full, sub = np.random.default_rng(7), np.random.default_rng(7)
+            full.random(3), sub.random(3)  # mid-stream
+            want = rows.keep(full.random(shape), axis)
+            got = rows.uniform(sub, shape, axis)
+        finally:
+            rng_mod.MAX_RUNS = old
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()
+        assert full.random(4).tobytes() == sub.random(4).tobytes()
+    assert Rows(20).uniform(np.random.default_rng(7), shape, axis).shape == shape

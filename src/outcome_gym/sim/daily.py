@@ -65,7 +65,7 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int,
     pop.trust = np.where(pop.active, new_trust, pop.trust)
     pop.trust_npe = np.where(pop.active, new_npe, pop.trust_npe)
     quit_now = trust.churn(p.trust, pop.trust, pop.churn_sensitivity, pop.active,
-                           rows.keep(streams["churn"].random(rows.n_all)))
+                           rows.uniform(streams["churn"], (rows.n_all,)))
     pop.active &= ~quit_now
     pop.churn_day[quit_now] = day
     pop.reset_day()

@@ -246,7 +246,7 @@ class SimulationModel(mesa.Model):
         """Step 3: availability for the current step, drawn once per step (later calls reuse it)."""
         if self._avail_step != self.t:
             _, slot, weekday = self.world.time_of(self.t)
-            u = self.rows.keep(self.streams["availability"].random(self.rows.n_all))
+            u = self.rows.uniform(self.streams["availability"], (self.rows.n_all,))
             pop = self.pop
             self._avail_now = available(self.world.availability, pop.segment, pop.avail_scale,
                                         pop.active, weekday, slot, u)
@@ -269,8 +269,8 @@ class SimulationModel(mesa.Model):
             p, w.appeal[el], pop.susceptibility, pop.goal_weight,
             notifications.relevance(need, w.value[el]), receptive, pop.fatigue, pop.wear,
             pop.channel_trust[:, ch], w.background_per_day[ch] if ch.size else np.zeros(0))
-        u = self.rows.keep(self.streams["notifications"].random((2, self.rows.n_all, w.n_pushed)),
-                           axis=1)
+        u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
+                              axis=1)
         u_pos, z = self._tray_draws(w.n_pushed)
         offset = np.zeros(delivered.shape, np.int32)  # only deliveries read theirs
         offset[delivered] = notifications.due_offset(p, self._slot_hours, u_pos[delivered],
@@ -310,7 +310,7 @@ class SimulationModel(mesa.Model):
     def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray) -> np.ndarray:
         """Step 5: who starts a session (anyone who opened a notification does)."""
         pop = self.pop
-        u = self.rows.keep(self.streams["sessions"].random(self.rows.n_all))
+        u = self.rows.uniform(self.streams["sessions"], (self.rows.n_all,))
         # no attention left today: no session, except for a user who just opened a notification
         can = avail & ((pop.attention_left > 0) | opened_any)
         return sessions.session_start(self.params.sessions, can, opened_any, pop.propensity,
@@ -324,8 +324,8 @@ class SimulationModel(mesa.Model):
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
-        u = self.rows.keep(self.streams["choice"].random(
-            (self.rows.n_all, 2 + 2 * p.choice.max_engagements)))
+        u = self.rows.uniform(self.streams["choice"],
+                              (self.rows.n_all, 2 + 2 * p.choice.max_engagements))
         inp = engagement.SessionInputs(
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
@@ -362,7 +362,7 @@ class SimulationModel(mesa.Model):
     def _context(self, layout: np.ndarray) -> context.ContextOutcome:
         """Step 9: device switches, shared screens, support contacts; failures cost focus."""
         pop, w, p = self.pop, self.world, self.params
-        u = self.rows.keep(self.streams["context"].random((self.rows.n_all, 7)))
+        u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7))
         colleague = self.teams.colleague(self._users, u[:, 6])
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
                                      self._has_colleague, layout, pop.last_layout, colleague,

@@ -81,6 +81,42 @@ class Rows:
         """
         return draw if self.index is None else np.take(draw, self.index, axis=axis)
 
+    def uniform(self, rng: np.random.Generator, shape: tuple[int, ...],
+                axis: int = 0) -> np.ndarray:
+        """``keep(rng.random(shape), axis)`` (``shape`` has N at ``axis``) without drawing the
+        entries of users who are not simulated, where that is cheaper.
+
+        A float64 uniform takes exactly one 64-bit output of the generator, so the stream is
+        advanced past the others (``PCG64.advance``) and ends where the full draw ends: the same
+        numbers, for a cost that does not grow with N. Only for streams that draw nothing but
+        float64 uniforms (``advance`` drops a buffered 32-bit half, which they never hold).
+        """
+        if self.index is None:
+            return rng.random(shape)
+        lead, tail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
+        cut = np.flatnonzero(np.diff(self.index) != 1) + 1
+        first = self.index[np.r_[0, cut]]
+        length = np.diff(np.r_[0, cut, self.index.shape[0]])
+        if lead * first.shape[0] > MAX_RUNS:  # many scattered users: one draw is cheaper
+            return self.keep(rng.random(shape), axis)
+        out_shape = (*shape[:axis], self.n, *shape[axis + 1:])
+        bits, parts, at = rng.bit_generator, [], 0
+        for block in range(lead):
+            for start, count in zip(((block * self.n_all + first) * tail).tolist(),
+                                    (length * tail).tolist(), strict=True):
+                if start > at:
+                    bits.advance(start - at)
+                parts.append(rng.random(count))
+                at = start + count
+        end = lead * self.n_all * tail
+        if end > at:
+            bits.advance(end - at)
+        return np.concatenate(parts).reshape(out_shape)
+
+
+MAX_RUNS = 64
+"""Above this many runs of consecutive users in a draw, :meth:`Rows.uniform` draws for all N."""
+
 
 def make_streams(seed: int) -> Streams:
     """Spawn the child streams of a run from its root seed.

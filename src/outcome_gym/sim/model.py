@@ -271,7 +271,7 @@ class SimulationModel(mesa.Model):
             pop.channel_trust[:, ch], w.background_per_day[ch] if ch.size else np.zeros(0))
         u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
                               axis=1)
-        u_pos, z = self._tray_draws(w.n_pushed)
+        u_pos, z = self._tray_draws(self.rows.n_all, w.n_pushed)
         offset = np.zeros(delivered.shape, np.int32)  # only deliveries read theirs
         offset[delivered] = notifications.due_offset(p, self._slot_hours, u_pos[delivered],
                                                      z[delivered])
@@ -296,13 +296,14 @@ class SimulationModel(mesa.Model):
         self._check("notifications", logit, pop.fatigue)
         return dlv
 
-    def _tray_draws(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+    def _tray_draws(self, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
         """N x M uniforms (place in the slot) and normals (delay) from the ``tray`` stream.
 
         Drawn every step for every user and template, delivered or not, so a user's delays never
-        depend on what was sent to anyone (per-user common random numbers).
+        depend on what was sent to anyone (per-user common random numbers); the simulated users'
+        rows kept.
         """
-        rng, n, keep = self.streams["tray"], self.rows.n_all, self.rows.keep
+        rng, keep = self.streams["tray"], self.rows.keep
         # float32 halves the cost of the draws; the delay needs no more precision than that
         return (keep(rng.random((n, m), dtype=np.float32)),
                 keep(rng.standard_normal((n, m), dtype=np.float32)))

@@ -15,6 +15,7 @@ all N users and keeps its rows, so each simulated user gets exactly the numbers 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -94,24 +95,30 @@ class Rows:
         if self.index is None:
             return rng.random(shape)
         lead, tail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
-        cut = np.flatnonzero(np.diff(self.index) != 1) + 1
-        first = self.index[np.r_[0, cut]]
-        length = np.diff(np.r_[0, cut, self.index.shape[0]])
-        if lead * first.shape[0] > MAX_RUNS:  # many scattered users: one draw is cheaper
+        runs = self._runs
+        if lead * len(runs) > MAX_RUNS:  # many scattered users: one draw is cheaper
             return self.keep(rng.random(shape), axis)
-        out_shape = (*shape[:axis], self.n, *shape[axis + 1:])
         bits, parts, at = rng.bit_generator, [], 0
         for block in range(lead):
-            for start, count in zip(((block * self.n_all + first) * tail).tolist(),
-                                    (length * tail).tolist(), strict=True):
+            for first, length in runs:
+                start = (block * self.n_all + first) * tail
                 if start > at:
                     bits.advance(start - at)
-                parts.append(rng.random(count))
-                at = start + count
+                parts.append(rng.random(length * tail))
+                at = start + length * tail
         end = lead * self.n_all * tail
         if end > at:
             bits.advance(end - at)
-        return np.concatenate(parts).reshape(out_shape)
+        return np.concatenate(parts).reshape((*shape[:axis], self.n, *shape[axis + 1:]))
+
+    @cached_property
+    def _runs(self) -> list[tuple[int, int]]:
+        """(first user, length) of each run of consecutive simulated users."""
+        assert self.index is not None
+        cut = np.flatnonzero(np.diff(self.index) != 1) + 1
+        first = self.index[np.concatenate([[0], cut])]
+        length = np.diff(np.concatenate([[0], cut, [self.index.shape[0]]]))
+        return list(zip(first.tolist(), length.tolist(), strict=True))
 
 
 MAX_RUNS = 64

@@ -325,24 +325,26 @@ def _cheap(task: tuple[Scenario, PolicySpec, int, int, Any, bool]) -> bool:
 
 def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any, bool]],
              workers: int | None = None) -> list[tuple[Timeline, dict[str, Any]]]:
-    """Every replay: full replays in forked children, this process running the rest meanwhile.
+    """Every replay: this process runs a full replay (a learner's side) while forked children run
+    the others.
 
     A replay of the user's team only (a policy that treats users apart) costs a fraction of a
-    run, so it runs here while the full replays (learners) run in children; with no such replay
-    this process runs the first full one. Two subset replays run here one after the other: no
-    child is worth its start then. So a story against a learner takes about the learner's run
-    (benchmarks/bench_story.py). A forked child starts in milliseconds
+    run, so a story against a learner takes about the learner's replay: this process runs it
+    (nothing of a child's start, nor the return of its result, on that path) while a child
+    replays the reference's team. Stories whose replays are all team-only run here one after the
+    other (no child is worth its start). A forked child starts in milliseconds
     (:func:`outcome_gym._pool.fork_context`); where forking is unsafe, replays run here one after
     the other, or in spawned workers (seconds to start: worth it only for long runs) when
-    ``workers`` > 1 is asked for. ``workers`` caps the processes, this one included (None: every
-    usable CPU).
+    ``workers`` > 1 is asked for. ``workers`` caps the processes, this one included (None:
+    every usable CPU). Measured: a story takes 1.06-1.16 runs of a learner's world on this
+    2-vCPU machine (docs/who-is-harmed.md, benchmarks/bench_story.py).
     """
     from outcome_gym._pool import default_workers, fork_context, worker_context
 
-    here = [i for i, t in enumerate(tasks) if _cheap(t)]
-    away = [i for i in range(len(tasks)) if i not in here]
-    if away and not here:
-        here.append(away.pop(0))
+    full = [i for i, t in enumerate(tasks) if not _cheap(t)]
+    if not full:
+        return [replay(*t) for t in tasks]
+    here, away = full[0], [i for i in range(len(tasks)) if i != full[0]]
     n = min(len(away), (default_workers() if workers is None else workers) - 1)
     ctx = fork_context() if n > 0 else None
     if ctx is None and workers is not None and n > 0:
@@ -354,8 +356,7 @@ def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any, bool]],
     out: list[Any] = [None] * len(tasks)
     with ProcessPoolExecutor(n, mp_context=ctx) as pool:
         futures = {i: pool.submit(replay, *tasks[i]) for i in away}
-        for i in here:
-            out[i] = replay(*tasks[i])
+        out[here] = replay(*tasks[here])
         for i, future in futures.items():
             out[i] = future.result()
     return out

@@ -231,24 +231,28 @@ def _events(ref: Timeline, pol: Timeline) -> list[tuple[int, str]]:
     churn).
     """
     out = []
-    r, p = ref.days, pol.days
-    for d in range(len(r)):
-        for col in [c for c in r.columns if c.startswith("ev.")]:
+    cols = [c for c in ref.days.columns if c.startswith("ev.")] + ["opt_outs"]
+    # the days' columns as arrays, read once (a row lookup per day and column cost ~1 ms a day)
+    days = {id(tl): {c: (tl.days[c].to_numpy() if c in tl.days else np.zeros(len(tl.days)))
+                     for c in cols} for tl in (ref, pol)}
+    r, p = days[id(ref)], days[id(pol)]
+    for d in range(len(ref.days)):
+        for col in cols[:-1]:
             words = _goal_words(col[3:])
             if words and (words.startswith(("a task missed", "overspent", "a task abandoned"))):
-                if p.iloc[d].get(col, 0) > r.iloc[d][col]:
+                if p[col][d] > r[col][d]:
                     out.append((d, f"{words} under {pol.label}, not under {ref.label}"))
-                elif p.iloc[d].get(col, 0) < r.iloc[d][col]:
+                elif p[col][d] < r[col][d]:
                     out.append((d, f"{words} under {ref.label}, not under {pol.label}"))
             if words and words.startswith("a practice day"):
                 for tl, other in ((pol, ref), (ref, pol)):
-                    t, o = tl.days, other.days
-                    if t.iloc[d][col] == 0 and o.iloc[d][col] > 0:
-                        broke = d > 0 and t.iloc[d - 1][col] > 0
+                    t, o = days[id(tl)][col], days[id(other)][col]
+                    if t[d] == 0 and o[d] > 0:
+                        broke = d > 0 and t[d - 1] > 0
                         out.append((d, f"{'streak broken: ' if broke else ''}no practice under "
                                        f"{tl.label}, practised under {other.label}"))
         for tl, other in ((pol, ref), (ref, pol)):
-            if tl.days.iloc[d]["opt_outs"] > other.days.iloc[d]["opt_outs"]:
+            if days[id(tl)]["opt_outs"][d] > days[id(other)]["opt_outs"][d]:
                 out.append((d, f"opted out of notifications under {tl.label}"))
             if tl.churn_day == d and other.churn_day != d:
                 out.append((d, f"quit the product under {tl.label}"))

@@ -97,10 +97,14 @@ def simulate(
     guardrails: Any = None,
     guardrail_mode: str = "project",
     before_act: Callable[[SimulationModel], None] | None = None,
+    users: Any = None,
 ) -> Simulated:
     """The step loop of :func:`run` (same arguments), without the tables and summary it builds.
 
-    A story's replay (:mod:`outcome_gym.story`) reads one user from it.
+    A story's replay (:mod:`outcome_gym.story`) reads one user from it. ``users``: simulate these
+    users and their teammates only (``SimulationModel``'s ``users``): each of them then lives the
+    days of the full run exactly if the policy treats users apart
+    (:func:`outcome_gym.policies.treats_users_apart`); the caller checks that.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -110,8 +114,8 @@ def simulate(
     else:
         name, pol = getattr(policy, "name", type(policy).__name__), policy
         params = pol.get_params() if hasattr(pol, "get_params") else {}
-    product = Product(scenario, seed, guardrails=guardrails,
-                      guardrail_mode=guardrail_mode)  # type: ignore[arg-type]
+    product = Product(scenario, seed, guardrails=guardrails, guardrail_mode=guardrail_mode,
+                      users=users)  # type: ignore[arg-type]
     model = product.model
     pol.reset(model.context, model.streams.policy_seed())
     start = start_traits(model)  # before the first step changes any state

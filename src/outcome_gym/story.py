@@ -11,6 +11,13 @@ those of the comparison's runs. The runs are followed through :func:`outcome_gym
 ``before_act`` hook, which reads the model between steps and changes nothing: the user's running
 totals (``model.totals``) at each day's start give the day's sessions, minutes, notifications,
 goal progress and goal events; the layout of the previous step gives what sat first in the layout.
+
+A side whose policy treats users apart (static, rules: :func:`~outcome_gym.policies.base.
+treats_users_apart`) is replayed for the user's team only: every random draw is made over all
+users and the team's rows kept (sim/rng.py), and nothing but a team's shared screens couples
+users, so the user's days are bit for bit those of the full run (tests/cli/test_story_subset.py).
+A learner pools what it learns across users, so its side is replayed in full. Each timeline says
+which (``Timeline.replayed``).
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ class Timeline:
     label: str
     days: pd.DataFrame
     churn_day: int
+    replayed: str = ""
+    """How the side was replayed: for the user's team only or for every user, and why."""
 
 
 @dataclass
@@ -78,7 +87,10 @@ class Story:
         ref, pol = self.reference.label, self.policy.label
         traits = ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in self.traits.items())
         out = [f"# User {self.user} of {self.scenario}, seed {self.seed}: {pol} vs {ref}", "",
-               f"Segment {self.segment}; {traits}.", "", "## Summary", ""]
+               f"Segment {self.segment}; {traits}.", ""]
+        out += [f"Replayed: {tl.label} {tl.replayed}." for tl in (self.reference, self.policy)
+                if tl.replayed]
+        out += ["", "## Summary", ""]
         out += [f"- {line}" for line in self.summary] + [""]
         if figure:
             out += [f"![the two timelines]({figure})", ""]
@@ -133,6 +145,8 @@ class Story:
         return {"scenario": self.scenario, "seed": self.seed, "user": self.user,
                 "segment": self.segment, "traits": self.traits,
                 "reference": self.reference.label, "policy": self.policy.label,
+                "replayed": {"reference": self.reference.replayed,
+                             "policy": self.policy.replayed},
                 "events": [{"day": d, "text": t} for d, t in self.events],
                 "summary": self.summary,
                 "days": json.loads(self.table().to_json(orient="records"))}
@@ -149,34 +163,41 @@ class Story:
 
 
 class _Tracker:
-    """Reads one user's running totals and layout between steps (changes nothing)."""
+    """Reads one user's running totals and layout between steps (changes nothing).
+
+    ``user`` is the user's id in the scenario; in a replay of a subset of the users
+    (``model.rows``) the model's row of that user is read.
+    """
 
     def __init__(self, user: int) -> None:
         self.user = user
+        self.row = -1
         self.model: Any = None
         self.snaps: list[dict[str, float]] = []
         self.tops: list[list[int]] = []
         self.attention: list[float] = []
 
     def __call__(self, model: Any) -> None:
+        if self.model is None:
+            self.row = int(np.searchsorted(model.rows.ids, self.user))
         self.model = model
         spd = model.world.slots_per_day
         if model.t % spd == 0:
             if model.t > 0:  # yesterday's end: what attention was left before today's refill
-                self.attention.append(float(model.pop.attention_left[self.user]))
+                self.attention.append(float(model.pop.attention_left[self.row]))
             self.snaps.append(self._totals())
             self.tops.append([])
-        if model.t > 0 and model.recorder.last.session[self.user]:
+        if model.t > 0 and model.recorder.last.session[self.row]:
             free = np.flatnonzero(~model.world.core_slot)
-            row = model.recorder.last.layout[self.user]
+            row = model.recorder.last.layout[self.row]
             self.tops[-1 if model.t % spd else -2].append(int(row[free[0] if free.size else 0]))
 
     def _totals(self) -> dict[str, float]:
         tot = self.model.totals
-        return {k: float(v[self.user]) for k, v in tot.items()}
+        return {k: float(v[self.row]) for k, v in tot.items()}
 
     def finish(self) -> None:
-        self.attention.append(float(self.model.pop.attention_left[self.user]))
+        self.attention.append(float(self.model.pop.attention_left[self.row]))
         self.snaps.append(self._totals())
 
 
@@ -201,7 +222,7 @@ def _timeline(label: str, tr: _Tracker, element_ids: tuple[str, ...]) -> Timelin
                      "top": element_ids[Counter(tops).most_common(1)[0][0]] if tops else "—",
                      "goal_events": ", ".join(goal_events), **{
                          f"ev.{k}": delta[k] for k in delta if "." in k}})
-    churn = int(tr.model.pop.churn_day[tr.user])
+    churn = int(tr.model.pop.churn_day[tr.row])
     return Timeline(label, pd.DataFrame(rows), churn)
 
 
@@ -210,24 +231,28 @@ def _events(ref: Timeline, pol: Timeline) -> list[tuple[int, str]]:
     churn).
     """
     out = []
-    r, p = ref.days, pol.days
-    for d in range(len(r)):
-        for col in [c for c in r.columns if c.startswith("ev.")]:
+    cols = [c for c in ref.days.columns if c.startswith("ev.")] + ["opt_outs"]
+    # the days' columns as arrays, read once (a row lookup per day and column cost ~1 ms a day)
+    days = {id(tl): {c: (tl.days[c].to_numpy() if c in tl.days else np.zeros(len(tl.days)))
+                     for c in cols} for tl in (ref, pol)}
+    r, p = days[id(ref)], days[id(pol)]
+    for d in range(len(ref.days)):
+        for col in cols[:-1]:
             words = _goal_words(col[3:])
             if words and (words.startswith(("a task missed", "overspent", "a task abandoned"))):
-                if p.iloc[d].get(col, 0) > r.iloc[d][col]:
+                if p[col][d] > r[col][d]:
                     out.append((d, f"{words} under {pol.label}, not under {ref.label}"))
-                elif p.iloc[d].get(col, 0) < r.iloc[d][col]:
+                elif p[col][d] < r[col][d]:
                     out.append((d, f"{words} under {ref.label}, not under {pol.label}"))
             if words and words.startswith("a practice day"):
                 for tl, other in ((pol, ref), (ref, pol)):
-                    t, o = tl.days, other.days
-                    if t.iloc[d][col] == 0 and o.iloc[d][col] > 0:
-                        broke = d > 0 and t.iloc[d - 1][col] > 0
+                    t, o = days[id(tl)][col], days[id(other)][col]
+                    if t[d] == 0 and o[d] > 0:
+                        broke = d > 0 and t[d - 1] > 0
                         out.append((d, f"{'streak broken: ' if broke else ''}no practice under "
                                        f"{tl.label}, practised under {other.label}"))
         for tl, other in ((pol, ref), (ref, pol)):
-            if tl.days.iloc[d]["opt_outs"] > other.days.iloc[d]["opt_outs"]:
+            if days[id(tl)]["opt_outs"][d] > days[id(other)]["opt_outs"][d]:
                 out.append((d, f"opted out of notifications under {tl.label}"))
             if tl.churn_day == d and other.churn_day != d:
                 out.append((d, f"quit the product under {tl.label}"))
@@ -260,42 +285,87 @@ def _summary(ref: Timeline, pol: Timeline, user: int, events: list[tuple[int, st
 
 
 def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
-           guardrails: Any = None) -> tuple[Timeline, dict[str, Any]]:
+           guardrails: Any = None, subset: bool = True) -> tuple[Timeline, dict[str, Any]]:
     """One side of a story: the run of ``spec`` on ``seed`` followed for ``user``; its timeline
     and the user's row of the run's users table (a module-level function: pools can run it).
+
+    With ``subset`` and a policy that treats users apart, only the user's team is simulated (the
+    same days, see the module doc); otherwise every user.
     """
+    from outcome_gym.policies import make, treats_users_apart
     from outcome_gym.runner import simulate
 
+    policy = make(spec.policy, **dict(spec.params))
+    apart = subset and treats_users_apart(policy)
     tr = _Tracker(user)
-    sim = simulate(scenario, spec.policy, seed, policy_params=dict(spec.params),
-                   guardrails=guardrails, before_act=tr)
+    sim = simulate(scenario, policy, seed, guardrails=guardrails, before_act=tr,
+                   users=[user] if apart else None)
     tr.finish()
-    row = sim.users().iloc[user].to_dict()
-    return _timeline(spec.display, tr, tr.model.world.element_ids), row
+    users = sim.users()
+    row = users.iloc[tr.row].to_dict()
+    n, n_all = len(users), scenario.population.size
+    if apart and n < n_all:
+        how = (f"for the user's team only ({n} of {n_all} users; {spec.policy} treats users "
+               "apart, so these are the user's days of the full run)")
+    elif apart:
+        how = f"for all {n_all} users (the user's team is everyone)"
+    elif subset:
+        how = (f"for all {n_all} users ({spec.policy} does not declare that it treats users "
+               "apart: its action for one user may depend on others, as a learner's does)")
+    else:
+        how = f"for all {n_all} users"
+    tl = _timeline(spec.display, tr, tr.model.world.element_ids)
+    tl.replayed = how
+    return tl, row
 
 
-def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any]],
+def _cheap(task: tuple[Scenario, PolicySpec, int, int, Any, bool]) -> bool:
+    """True if the replay simulates the user's team only (:func:`replay`)."""
+    from outcome_gym.policies import make, treats_users_apart
+
+    spec, subset = task[1], task[5]
+    return subset and treats_users_apart(make(spec.policy, **dict(spec.params)))
+
+
+def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any, bool]],
              workers: int | None = None) -> list[tuple[Timeline, dict[str, Any]]]:
-    """Every replay; side by side in forked children when there are cores to spare.
+    """Every replay: this process runs a full replay (a learner's side) while forked children run
+    the others.
 
-    The sides are independent runs, so on two cores a story takes about one run's time (measured
-    1.2-1.3 runs: two runs at once share the machine; benchmarks/bench_story.py). A forked
-    child starts in milliseconds (:func:`outcome_gym._pool.fork_context`); where forking is
-    unsafe, replays run here one after the other, or in spawned workers (seconds to start: worth
-    it only for long runs) when ``workers`` > 1 is asked for. ``workers`` None: every usable CPU.
+    A replay of the user's team only (a policy that treats users apart) costs a fraction of a
+    run, so a story against a learner takes about the learner's replay: this process runs it
+    (nothing of a child's start, nor the return of its result, on that path) while a child
+    replays the reference's team. Stories whose replays are all team-only run here one after the
+    other (no child is worth its start). A forked child starts in milliseconds
+    (:func:`outcome_gym._pool.fork_context`); where forking is unsafe, replays run here one after
+    the other, or in spawned workers (seconds to start: worth it only for long runs) when
+    ``workers`` > 1 is asked for. ``workers`` caps the processes, this one included (None:
+    every usable CPU). Measured (benchmarks/bench_story.py, docs/who-is-harmed.md): a story
+    against a learner takes 1.3-1.5 runs while the 2-vCPU machine's cores are busy and 1.02 with
+    more of a core free (not the one run issue #21 asks for: the learner's replay is a run by
+    itself); one whose two sides treat users apart about half a run.
     """
     from outcome_gym._pool import default_workers, fork_context, worker_context
 
-    n = min(len(tasks), default_workers() if workers is None else workers)
-    ctx = fork_context() if n > 1 else None
-    if ctx is None and workers is not None and n > 1:
+    full = [i for i, t in enumerate(tasks) if not _cheap(t)]
+    if not full:
+        return [replay(*t) for t in tasks]
+    here, away = full[0], [i for i in range(len(tasks)) if i != full[0]]
+    n = min(len(away), (default_workers() if workers is None else workers) - 1)
+    ctx = fork_context() if n > 0 else None
+    if ctx is None and workers is not None and n > 0:
         ctx = worker_context()
     if ctx is None:
         return [replay(*t) for t in tasks]
     from concurrent.futures import ProcessPoolExecutor
 
+    out: list[Any] = [None] * len(tasks)
     with ProcessPoolExecutor(n, mp_context=ctx) as pool:
-        return list(pool.map(replay, *zip(*tasks, strict=True)))
+        futures = {i: pool.submit(replay, *tasks[i]) for i in away}
+        out[here] = replay(*tasks[here])
+        for i, future in futures.items():
+            out[i] = future.result()
+    return out
 
 
 def _story(scenario: Scenario, seed: int, user: int, ref: tuple[Timeline, dict[str, Any]],
@@ -311,9 +381,10 @@ def _story(scenario: Scenario, seed: int, user: int, ref: tuple[Timeline, dict[s
 
 def tell(scenario: Scenario | str | Path, policy: str | PolicySpec, reference: str | PolicySpec
          = "static", *, seed: int = 0, user: int = 0, guardrails: Any = None,
-         workers: int | None = None) -> Story:
+         workers: int | None = None, subset: bool = True) -> Story:
     """Replay ``user`` on ``seed`` under ``reference`` and ``policy`` (see module doc);
-    ``workers`` caps the processes of the replays (None: every usable CPU; 1: this one).
+    ``workers`` caps the processes of the replays (None: every usable CPU; 1: this one);
+    ``subset`` False replays every user on both sides (the same story, slower).
 
     Raises:
         InputError: ``user`` is not a user of the scenario (the valid range is named).
@@ -323,8 +394,8 @@ def tell(scenario: Scenario | str | Path, policy: str | PolicySpec, reference: s
     if not 0 <= int(user) < n:
         raise InputError.one(f"user {user} does not exist: expected 0..{n - 1}")
     pol, ref = parse_policy(policy), parse_policy(reference)
-    a, b = _replays([(sc, ref, int(seed), int(user), guardrails),
-                     (sc, pol, int(seed), int(user), guardrails)], workers)
+    a, b = _replays([(sc, ref, int(seed), int(user), guardrails, subset),
+                     (sc, pol, int(seed), int(user), guardrails, subset)], workers)
     return _story(sc, int(seed), int(user), a, b)
 
 
@@ -442,7 +513,7 @@ def most_harmed_stories(cmp: Any, guardrails: Any = None,
     direction = _direction(cmp.scenario, metric)
     who = {label: most_harmed(cmp.users, cmp.reference, label, metric, direction)[:2]
            for label in cmp.stats}
-    tasks = [(cmp.scenario, specs[side], seed, user, guardrails)
+    tasks = [(cmp.scenario, specs[side], seed, user, guardrails, True)
              for label, (seed, user) in who.items() for side in (cmp.reference, label)]
     done = _replays(tasks, workers)
     return {label: _story(cmp.scenario, seed, user, done[2 * i], done[2 * i + 1])

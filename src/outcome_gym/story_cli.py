@@ -29,8 +29,9 @@ def story(
     json_out: Annotated[bool, typer.Option(
         "--json", help="Print one JSON document on stdout (docs/json.md).")] = False,
     workers: Annotated[int | None, typer.Option(
-        min=1, help="Processes for the two replays (default: every usable CPU, so on two cores "
-                    "the story takes one run's time; 1: both in this process).")] = None,
+        min=1, help="Processes for the two replays, this one included (default: every usable "
+                    "CPU: a learner's full replay in a child while this process replays the "
+                    "reference's team; 1: both in this process).")] = None,
 ) -> None:
     """Replay one user under the reference and the policy: day by day, events, a summary."""
     from outcome_gym._io import check_out_dir, claim_dir

@@ -80,7 +80,8 @@ def test_replays_fork_only_from_a_single_threaded_process(small, monkeypatch):
 
     monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", pool)
     monkeypatch.setattr(_pool, "default_workers", lambda: 2)
-    task = (small, parse_policy("static"), 0, 1, None)
+    # 'random' is replayed in full (a static side, replayed for the user's team only, runs here)
+    task = (small, parse_policy("random"), 0, 1, None, True)
     assert _pool.fork_context() is not None, threading.enumerate()
     story._replays([task, task])
     assert [c.get_start_method() for c in contexts] == ["fork"]

@@ -1,7 +1,7 @@
 """Personalization policies: the protocol, built-ins and the registry."""
 
 from outcome_gym.policies.bandits import EpsilonGreedyPolicy, LinUCBPolicy, ThompsonPolicy
-from outcome_gym.policies.base import BasePolicy, Policy
+from outcome_gym.policies.base import BasePolicy, Policy, treats_users_apart
 from outcome_gym.policies.baseline import RandomPolicy, StaticPolicy
 from outcome_gym.policies.registry import make, names, register
 
@@ -16,4 +16,5 @@ __all__ = [
     "make",
     "names",
     "register",
+    "treats_users_apart",
 ]

@@ -32,10 +32,27 @@ class Policy(Protocol):
         """Learn from what happened after ``action``."""
 
 
+def treats_users_apart(policy: Any) -> bool:
+    """True if ``policy``'s class itself declares ``treats_users_apart = True``.
+
+    Such a policy decides each user's action from that user's own observations alone (and the
+    product's public facts), never from other users' feedback or from random numbers drawn over
+    all users: a story may then replay it for the user's team only (``SimulationModel(users=)``)
+    and get exactly the user's days of the full run. The declaration is read from the class's own
+    namespace, not inherited: a subclass that changes how it acts must declare it again, since a
+    wrong True is a silently wrong story (tests/cli/test_story_subset.py checks every policy that
+    declares it against a full run).
+    """
+    return vars(type(policy)).get("treats_users_apart", False) is True
+
+
 class BasePolicy:
     """Convenience base: stores the context and a generator; ``update`` does nothing."""
 
     name = "base"
+    treats_users_apart = False
+    """Whether a user's action depends on that user's own observations alone (see
+    :func:`treats_users_apart`); learners that pool feedback across users do not."""
 
     def reset(self, context: PolicyContext, seed: np.random.SeedSequence) -> None:
         """Keep the context and make the policy's generator from ``seed``."""

@@ -15,6 +15,7 @@ class StaticPolicy(BasePolicy):
     """
 
     name = "static"
+    treats_users_apart = True  # the default layout and the segment's schedule, for each user
 
     def act(self, observation: Observation) -> Action:
         """Default layout and schedule for every user."""

@@ -221,6 +221,9 @@ class RulesPolicy(BasePolicy):
     """
 
     name = "rules"
+    # every condition reads the user's own segment, observations and receptivity signal, and every
+    # memory (last session, event, firing) is kept per user: no user's action depends on another's
+    treats_users_apart = True
 
     def __init__(self, rules: str | Path | dict[str, Any]) -> None:
         self.rules = rules

@@ -68,6 +68,7 @@ class Product:
         guardrail_mode: ``project`` (correct and count), ``strict`` (raise ``ActionError`` on the
             first violation) or ``off``.
         mesa_agents: Create Mesa agent views of the users (off by default: runs do not need them).
+        users: Simulate these users and their teammates only (``SimulationModel``'s ``users``).
     """
 
     def __init__(
@@ -78,8 +79,9 @@ class Product:
         guardrails: Any = None,
         guardrail_mode: Mode = "project",
         mesa_agents: bool = False,
+        users: Any = None,
     ) -> None:
-        self.model = SimulationModel(scenario, seed, mesa_agents=mesa_agents)
+        self.model = SimulationModel(scenario, seed, mesa_agents=mesa_agents, users=users)
         self.guardrails: GuardrailLayer = make_guardrails(
             self.model.context, guardrails, guardrail_mode
         )

@@ -19,14 +19,19 @@ from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.params import Params
 from outcome_gym.sim.population import Population
-from outcome_gym.sim.rng import Streams
+from outcome_gym.sim.rng import Rows, Streams
 
 
 def start_day(
-    pop: Population, goals: Goals, p: Params, streams: Streams, day: int, step: int
+    pop: Population, goals: Goals, p: Params, streams: Streams, day: int, step: int,
+    rows: Rows | None = None,
 ) -> np.ndarray:
-    """Close yesterday (from day 1 on), then start today; returns who churned at the close."""
-    churned = close_day(pop, p, streams, day, step) if day > 0 else np.zeros(pop.n, bool)
+    """Close yesterday (from day 1 on), then start today; returns who churned at the close.
+
+    ``rows``: which of the scenario's users ``pop`` holds (default: all of them).
+    """
+    churned = (close_day(pop, p, streams, day, step, rows) if day > 0
+               else np.zeros(pop.n, bool))
     pop.attention_left[:] = np.where(pop.active, pop.attention_budget, 0.0)
     goals.day_start(day, step, streams["arrivals"])
     pop.fatigue *= 1.0 - pop.fatigue_recovery
@@ -36,12 +41,17 @@ def start_day(
     return churned
 
 
-def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int) -> np.ndarray:
+def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int,
+              rows: Rows | None = None) -> np.ndarray:
     """Habits, trust and churn from the day's accumulators; returns who quit (N bools).
+
+    ``rows``: which of the scenario's users ``pop`` holds (default: all of them); the churn draw
+    is made for all of them and ``pop``'s entries kept.
 
     Raises:
         NumericalError: Trust or habit is no longer finite.
     """
+    rows = rows if rows is not None else Rows(pop.n)
     pop.habit, pop.missed_days = update_habit(
         pop.habit, pop.habit_rate[:, None], pop.used_today, pop.missed_days, p.day.habit_fade
     )
@@ -55,7 +65,7 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int)
     pop.trust = np.where(pop.active, new_trust, pop.trust)
     pop.trust_npe = np.where(pop.active, new_npe, pop.trust_npe)
     quit_now = trust.churn(p.trust, pop.trust, pop.churn_sensitivity, pop.active,
-                           streams["churn"].random(pop.n))
+                           rows.uniform(streams["churn"], (rows.n_all,)))
     pop.active &= ~quit_now
     pop.churn_day[quit_now] = day
     pop.reset_day()

@@ -11,7 +11,8 @@ product layer (:class:`outcome_gym.product.Product`). Mesa's ``step()`` uses the
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ from outcome_gym.sim.mechanisms.observation import receptivity_signal
 from outcome_gym.sim.network import Teams, build_teams, team_graph
 from outcome_gym.sim.population import Population, build_population
 from outcome_gym.sim.recording import Recorder, StepOutcome, user_state
-from outcome_gym.sim.rng import Streams, make_streams
+from outcome_gym.sim.rng import Rows, Streams, make_streams
 from outcome_gym.sim.world import World, compile_world
 
 
@@ -70,6 +71,11 @@ class SimulationModel(mesa.Model):
         model_reporters: Mesa model reporters (name -> callable or attribute) instead of the
             defaults; giving them turns collection on.
         agent_reporters: Mesa agent reporters (name -> ``UserAgent`` attribute or callable).
+        users: Simulate these users and their teammates only (None: everyone). Every draw is made
+            for all N users and the subset's rows kept, so each simulated user lives exactly the
+            days of the full run -- under a policy that treats users apart (a story's replay,
+            :mod:`outcome_gym.story`). The model's users are then numbered 0..n-1 in the order of
+            :attr:`rows` (``rows.ids``: their ids in the full population).
 
     Raises:
         ValueError: Both ``seed`` and ``rng``, a seed that is not a non-negative integer, or agent
@@ -80,7 +86,8 @@ class SimulationModel(mesa.Model):
     def __init__(self, scenario: Scenario | str | os.PathLike[str], seed: int | None = None, *,
                  rng: Any = None, mesa_agents: bool | None = None, collect: bool = False,
                  model_reporters: Mapping[str, Reporter] | None = None,
-                 agent_reporters: Mapping[str, Reporter] | None = None) -> None:
+                 agent_reporters: Mapping[str, Reporter] | None = None,
+                 users: Sequence[int] | np.ndarray | None = None) -> None:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         seed = _root_seed(seed, rng)
@@ -98,7 +105,11 @@ class SimulationModel(mesa.Model):
         self.goals = Goals(self.world.goals, self.world.slots_per_day, self.pop.has_goal,
                            self.pop.segment, self.pop.habit_rate, self.params.day.habit_fade,
                            streams["population"])
-        self.recorder = Recorder(self.world, self.pop.segment, streams)
+        self.rows = Rows(n)
+        if users is not None:  # everyone is built (the same draws), then the subset's rows kept
+            self._keep_rows(users)
+            n = self.rows.n
+        self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows)
         self.totals: dict[str, np.ndarray] = self.recorder.totals
         self._channel_of_m = self.world.channel[self.world.pushed_elements].astype(np.int64)
         self._slot_hours = 24.0 / self.world.slots_per_day
@@ -118,6 +129,21 @@ class SimulationModel(mesa.Model):
         if collector is not None:  # no attribute otherwise: batch_run then says what is missing
             self.datacollector = collector
             collector.collect(self)  # the state at step 0, as Mesa models do
+
+    def _keep_rows(self, users: Sequence[int] | np.ndarray) -> None:
+        """Keep ``users`` and their teammates only (see ``users`` in the class docstring)."""
+        n = self.world.n_users
+        wanted = np.asarray(users, dtype=np.int64).reshape(-1)
+        if wanted.size == 0 or wanted.min() < 0 or wanted.max() >= n:
+            raise ValueError(f"expected users in 0..{n - 1}, got {wanted.tolist()[:5]}")
+        idx = self.teams.closure(wanted)
+        if idx.size == n:  # their teams are everyone: the full run
+            return
+        self.rows = Rows(n, idx)
+        self.teams = self.teams.take(idx)
+        self.pop = self.pop.take(idx)
+        self.goals.take(self.rows)
+        self.world = replace(self.world, n_users=self.rows.n)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -150,8 +176,8 @@ class SimulationModel(mesa.Model):
         """
         if self._obs is not None and self._obs.step == self.t:
             return self._obs
-        rec = receptivity_signal(self._available_now(), self.params.receptivity_auc,
-                                 self.streams["instrumentation"].standard_normal(self.pop.n))
+        z = self.rows.keep(self.streams["instrumentation"].standard_normal(self.rows.n_all))
+        rec = receptivity_signal(self._available_now(), self.params.receptivity_auc, z)
         self._obs = self.recorder.last.observation(self.t, *self.world.time_of(self.t),
                                                    self.pop.active.copy(), rec)
         return self._obs
@@ -162,7 +188,7 @@ class SimulationModel(mesa.Model):
 
     def user_state(self) -> dict[str, np.ndarray]:
         """Final state and totals per user (the per-user record of a run)."""
-        return user_state(self.world, self.pop, self.goals, self.totals, self.t)
+        return user_state(self.world, self.pop, self.goals, self.totals, self.t, self.rows.ids)
 
     def step(self) -> None:
         """Mesa-style step: advance one slot with the default action.
@@ -184,7 +210,7 @@ class SimulationModel(mesa.Model):
         self.observe()  # draws this step's observation noise whether or not the caller looked
         t = self.t
         day, slot, weekday = self.world.time_of(t)
-        churned = (start_day(self.pop, self.goals, self.params, self.streams, day, t)
+        churned = (start_day(self.pop, self.goals, self.params, self.streams, day, t, self.rows)
                    if slot == 0 else np.zeros(self.pop.n, bool))
         if slot == 0 and day > 0:
             self._forget()
@@ -220,7 +246,7 @@ class SimulationModel(mesa.Model):
         """Step 3: availability for the current step, drawn once per step (later calls reuse it)."""
         if self._avail_step != self.t:
             _, slot, weekday = self.world.time_of(self.t)
-            u = self.streams["availability"].random(self.pop.n)
+            u = self.rows.uniform(self.streams["availability"], (self.rows.n_all,))
             pop = self.pop
             self._avail_now = available(self.world.availability, pop.segment, pop.avail_scale,
                                         pop.active, weekday, slot, u)
@@ -243,8 +269,9 @@ class SimulationModel(mesa.Model):
             p, w.appeal[el], pop.susceptibility, pop.goal_weight,
             notifications.relevance(need, w.value[el]), receptive, pop.fatigue, pop.wear,
             pop.channel_trust[:, ch], w.background_per_day[ch] if ch.size else np.zeros(0))
-        u = self.streams["notifications"].random((2, pop.n, w.n_pushed))
-        u_pos, z = self._tray_draws(pop.n, w.n_pushed)
+        u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
+                              axis=1)
+        u_pos, z = self._tray_draws(self.rows.n_all, w.n_pushed)
         offset = np.zeros(delivered.shape, np.int32)  # only deliveries read theirs
         offset[delivered] = notifications.due_offset(p, self._slot_hours, u_pos[delivered],
                                                      z[delivered])
@@ -273,17 +300,18 @@ class SimulationModel(mesa.Model):
         """N x M uniforms (place in the slot) and normals (delay) from the ``tray`` stream.
 
         Drawn every step for every user and template, delivered or not, so a user's delays never
-        depend on what was sent to anyone (per-user common random numbers).
+        depend on what was sent to anyone (per-user common random numbers); the simulated users'
+        rows kept.
         """
-        rng = self.streams["tray"]
+        rng, keep = self.streams["tray"], self.rows.keep
         # float32 halves the cost of the draws; the delay needs no more precision than that
-        return (rng.random((n, m), dtype=np.float32),
-                rng.standard_normal((n, m), dtype=np.float32))
+        return (keep(rng.random((n, m), dtype=np.float32)),
+                keep(rng.standard_normal((n, m), dtype=np.float32)))
 
     def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray) -> np.ndarray:
         """Step 5: who starts a session (anyone who opened a notification does)."""
         pop = self.pop
-        u = self.streams["sessions"].random(pop.n)
+        u = self.rows.uniform(self.streams["sessions"], (self.rows.n_all,))
         # no attention left today: no session, except for a user who just opened a notification
         can = avail & ((pop.attention_left > 0) | opened_any)
         return sessions.session_start(self.params.sessions, can, opened_any, pop.propensity,
@@ -297,7 +325,8 @@ class SimulationModel(mesa.Model):
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
-        u = self.streams["choice"].random((pop.n, 2 + 2 * p.choice.max_engagements))
+        u = self.rows.uniform(self.streams["choice"],
+                              (self.rows.n_all, 2 + 2 * p.choice.max_engagements))
         inp = engagement.SessionInputs(
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
@@ -334,7 +363,7 @@ class SimulationModel(mesa.Model):
     def _context(self, layout: np.ndarray) -> context.ContextOutcome:
         """Step 9: device switches, shared screens, support contacts; failures cost focus."""
         pop, w, p = self.pop, self.world, self.params
-        u = self.streams["context"].random((pop.n, 7))
+        u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7))
         colleague = self.teams.colleague(self._users, u[:, 6])
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
                                      self._has_colleague, layout, pop.last_layout, colleague,

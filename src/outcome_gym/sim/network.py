@@ -49,6 +49,31 @@ class Teams:
         pos = (self.position[users] + np.where(size > 1, offset, 0)) % np.maximum(size, 1)
         return self.members[self.start[t] + pos]
 
+    def closure(self, users: np.ndarray) -> np.ndarray:
+        """Every member of the teams of ``users``, sorted: the users they share state with
+        (shared screens show a teammate's layout; nothing else couples users).
+        """
+        return np.flatnonzero(np.isin(self.team, np.unique(self.team[users])))
+
+    def take(self, rows: np.ndarray) -> Teams:
+        """The teams of the users ``rows`` (sorted, whole teams) with users renumbered 0..n-1 in
+        that order; a colleague draw gives each of them the teammate it gives in the full teams.
+
+        Raises:
+            ValueError: ``rows`` splits a team.
+        """
+        teams = np.unique(self.team[rows])
+        in_rows = np.isin(self.team[self.members], teams)
+        if int(in_rows.sum()) != rows.shape[0]:
+            raise ValueError("a subset of users must hold whole teams (see Teams.closure)")
+        local = np.full(self.team.shape[0], -1, dtype=np.int64)
+        local[rows] = np.arange(rows.shape[0])
+        sizes = self.start[teams + 1] - self.start[teams]
+        return Teams(team=np.searchsorted(teams, self.team[rows]).astype(np.int32),
+                     members=local[self.members[in_rows]],
+                     start=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+                     position=self.position[rows].copy())
+
 
 def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:
     """Partition N users into teams with sizes drawn from ``size`` (users in random order)."""

@@ -77,6 +77,10 @@ class Population:
         self.waste_today[:] = 0
         self.failures_today[:] = 0
 
+    def take(self, rows: np.ndarray) -> Population:
+        """The users ``rows`` only (every field's rows, copied; a subset replay's population)."""
+        return Population(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
     def nbytes(self) -> int:
         """Bytes held by all arrays."""
         return sum(getattr(self, f.name).nbytes for f in fields(self))

@@ -24,7 +24,7 @@ from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.notifications import Delivery
 from outcome_gym.sim.mechanisms.observation import EventPipe
 from outcome_gym.sim.population import Population
-from outcome_gym.sim.rng import Streams
+from outcome_gym.sim.rng import Rows, Streams
 from outcome_gym.sim.world import World
 
 NOT_TOTALLED = frozenset(
@@ -147,11 +147,14 @@ class Recorder:
         segment: N segment index per user.
         streams: The run's streams (``metrics`` for divergence sampling, ``instrumentation`` for
             event noise).
+        rows: Which of the scenario's users the model simulates (default: all).
     """
 
-    def __init__(self, world: World, segment: np.ndarray, streams: Streams) -> None:
+    def __init__(self, world: World, segment: np.ndarray, streams: Streams,
+                 rows: Rows | None = None) -> None:
         self.world = world
         self.streams = streams
+        self.rows = rows if rows is not None else Rows(world.n_users)
         self.segments = SegmentSums(segment, len(world.segment_ids))
         self.pipe = EventPipe(world.params.events, world.n_users)
         self.totals: dict[str, np.ndarray] = {}
@@ -176,7 +179,8 @@ class Recorder:
         seen = self.pipe.push(
             out.step,
             out.events,
-            self.streams["instrumentation"].random((2 * len(self.pipe.names), self.world.n_users)),
+            self.rows.keep(self.streams["instrumentation"].random(
+                (2 * len(self.pipe.names), self.rows.n_all)), axis=1),
         )
         self.last = Last(
             session=out.started,
@@ -299,11 +303,14 @@ class Recorder:
 
 
 def user_state(
-    world: World, pop: Population, goals: Goals, totals: dict[str, np.ndarray], step: int
+    world: World, pop: Population, goals: Goals, totals: dict[str, np.ndarray], step: int,
+    ids: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Final state and totals per user (the per-user record of a run)."""
+    """Final state and totals per user (the per-user record of a run); ``ids``: the users' ids
+    among the scenario's (a subset replay's; default 0..N-1).
+    """
     out: dict[str, np.ndarray] = {
-        "user": np.arange(pop.n, dtype=np.int64),
+        "user": (np.arange(pop.n) if ids is None else ids).astype(np.int64),
         "segment": np.asarray(world.segment_ids, dtype=object)[pop.segment],
         "team": pop.team.astype(np.int64),
         "devices": pop.devices.astype(np.int64),

@@ -5,11 +5,17 @@ only on the run's seed and its own name — never on worker count, hash order or
 mechanisms drew. Exogenous streams (population, arrivals, availability, context) draw the same
 number of values every step whatever the policy does, so the same seed gives the same population and
 the same exogenous events under every policy (common random numbers).
+
+Every per-user draw is a fixed-shape array over all N users of the scenario, so user *i*'s numbers
+depend only on (seed, stream, *i*, step). A model may therefore simulate a subset of the users
+(:class:`Rows`; a story's replay of one user's team, docs/who-is-harmed.md): it still draws over
+all N users and keeps its rows, so each simulated user gets exactly the numbers of the full run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -43,6 +49,80 @@ class Streams:
     def policy_seed(self) -> np.random.SeedSequence:
         """A SeedSequence for the policy (so it can spawn its own children)."""
         return np.random.SeedSequence(self.seed, spawn_key=(STREAMS.index("policy"), 1))
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Which of the scenario's users a model simulates: all N, or a subset (sorted indices).
+
+    Draw sites draw over :attr:`n_all` users and pass the draw through :meth:`keep`, so a subset's
+    users get the numbers they get in the full run (per-user common random numbers).
+
+    Attributes:
+        n_all: N, the scenario's users (the shape of every per-user draw).
+        index: The simulated users' indices among them, sorted; ``None``: all of them.
+    """
+
+    n_all: int
+    index: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Users simulated."""
+        return self.n_all if self.index is None else int(self.index.shape[0])
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The simulated users' indices among all N (``arange(N)`` for all)."""
+        return np.arange(self.n_all) if self.index is None else self.index
+
+    def keep(self, draw: np.ndarray, axis: int = 0) -> np.ndarray:
+        """The simulated users' entries of a draw over all N users (user axis ``axis``); the
+        draw itself when every user is simulated.
+        """
+        return draw if self.index is None else np.take(draw, self.index, axis=axis)
+
+    def uniform(self, rng: np.random.Generator, shape: tuple[int, ...],
+                axis: int = 0) -> np.ndarray:
+        """``keep(rng.random(shape), axis)`` (``shape`` has N at ``axis``) without drawing the
+        entries of users who are not simulated, where that is cheaper.
+
+        A float64 uniform takes exactly one 64-bit output of the generator, so the stream is
+        advanced past the others (``PCG64.advance``) and ends where the full draw ends: the same
+        numbers, for a cost that does not grow with N. Only for streams that draw nothing but
+        float64 uniforms (``advance`` drops a buffered 32-bit half, which they never hold).
+        """
+        if self.index is None:
+            return rng.random(shape)
+        lead, tail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
+        runs = self._runs
+        if lead * len(runs) > MAX_RUNS:  # many scattered users: one draw is cheaper
+            return self.keep(rng.random(shape), axis)
+        bits, parts, at = rng.bit_generator, [], 0
+        for block in range(lead):
+            for first, length in runs:
+                start = (block * self.n_all + first) * tail
+                if start > at:
+                    bits.advance(start - at)
+                parts.append(rng.random(length * tail))
+                at = start + length * tail
+        end = lead * self.n_all * tail
+        if end > at:
+            bits.advance(end - at)
+        return np.concatenate(parts).reshape((*shape[:axis], self.n, *shape[axis + 1:]))
+
+    @cached_property
+    def _runs(self) -> list[tuple[int, int]]:
+        """(first user, length) of each run of consecutive simulated users."""
+        assert self.index is not None
+        cut = np.flatnonzero(np.diff(self.index) != 1) + 1
+        first = self.index[np.concatenate([[0], cut])]
+        length = np.diff(np.concatenate([[0], cut, [self.index.shape[0]]]))
+        return list(zip(first.tolist(), length.tolist(), strict=True))
+
+
+MAX_RUNS = 64
+"""Above this many runs of consecutive users in a draw, :meth:`Rows.uniform` draws for all N."""
 
 
 def make_streams(seed: int) -> Streams:

@@ -52,6 +52,7 @@ import numpy as np
 from outcome_gym.scenario.distributions import Param, sample_param
 from outcome_gym.sim._rows import rowany, rowmin, rowsum
 from outcome_gym.sim.mechanisms.habits import update_habit
+from outcome_gym.sim.rng import Rows
 
 Events = dict[str, np.ndarray]
 
@@ -120,6 +121,17 @@ def _per_user(
     return out
 
 
+def _take(state: GoalState, rows: Rows, keep_all: tuple[str, ...] = ()) -> None:
+    """Keep the users ``rows`` of every per-user array of a goal state (those of length N), but
+    for ``keep_all``: what the state's draws read for every user.
+    """
+    for name, value in vars(state).items():
+        if isinstance(value, np.ndarray) and value.shape[:1] == (rows.n_all,) and \
+                name not in keep_all:
+            setattr(state, name, rows.keep(value))
+    state.rows = rows
+
+
 class TasksState:
     """Arriving tasks with deadlines (see module docstring)."""
 
@@ -138,6 +150,8 @@ class TasksState:
         n, q = has.shape[0], spec.max_pending
         self.has = has
         self.rate = np.clip(_per_user(spec, "arrival_rate", segment, rng), 0, None) * has
+        self.draw_rate = self.rate  # every user's: the arrivals are drawn for all N users
+        self.rows = Rows(n)
         self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None).astype(
             np.float32
         )
@@ -163,7 +177,7 @@ class TasksState:
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
         self.step = step
-        k = rng.poisson(self.rate).astype(np.int64)
+        k = self.rows.keep(rng.poisson(self.draw_rate)).astype(np.int64)
         arrived = k.copy()
         for q in range(self.arrive.shape[1]):
             fill = (self.arrive[:, q] < 0) & (k > 0)
@@ -226,6 +240,10 @@ class TasksState:
         age = np.where(pending, step - self.arrive, 0).sum(axis=1)
         return pending.sum(axis=1).astype(np.int64), age.astype(np.int64)
 
+    def take(self, rows: Rows) -> None:
+        """Keep the users ``rows`` (a subset replay); arrivals are still drawn for all N."""
+        _take(self, rows, keep_all=("draw_rate",))
+
 
 class BudgetState:
     """A spending limit over a recurring window (see module docstring)."""
@@ -263,6 +281,11 @@ class BudgetState:
         self.crossed = np.zeros(n, dtype=bool)
         self.crossed_step = np.full(n, -1, dtype=np.int64)
         self.day_in_window = 0
+        self.rows = Rows(n)
+
+    def take(self, rows: Rows) -> None:
+        """Keep the users ``rows`` (a subset replay); the spending noise is drawn for all N."""
+        _take(self, rows)
 
     def _days_left(self) -> int:
         return self.goal.window_days - self.day_in_window - 1
@@ -305,7 +328,8 @@ class BudgetState:
         drifted = self.scale * np.exp(self.drift * self.day_in_window)
         self.rate = np.where(self.adjusted, self.rate, drifted)
         sigma = self.goal.daily_noise
-        noise = np.exp(sigma * rng.standard_normal(n) - 0.5 * sigma**2)
+        z = self.rows.keep(rng.standard_normal(self.rows.n_all))
+        noise = np.exp(sigma * z - 0.5 * sigma**2)
         self.spent += np.where(self.has, self.rate * noise, 0.0)
         new_cross = self.has & ~self.crossed & (self.projected() > 1.0)
         self.crossed |= new_cross
@@ -359,6 +383,11 @@ class PracticeState:
         self.habit = np.zeros(n, dtype=np.float32)
         self.missed = np.zeros(n, dtype=np.uint8)
         self.started = False
+        self.rows = Rows(n)
+
+    def take(self, rows: Rows) -> None:
+        """Keep the users ``rows`` (a subset replay; practice draws nothing)."""
+        _take(self, rows)
 
     def need(self) -> np.ndarray:
         """1 until today's practice is done."""
@@ -431,6 +460,12 @@ class Goals:
                 self.states.append(PracticeState(spec, has, segment, rng, habit_rate, fade))
         self.n = int(segment.shape[0])
         self._day_events: dict[int, Events] = {}
+
+    def take(self, rows: Rows) -> None:
+        """Keep the users ``rows`` only (before the first step: a subset replay, sim/rng.py)."""
+        for state in self.states:
+            state.take(rows)
+        self.n = rows.n
 
     def __iter__(self) -> Iterator[GoalState]:
         return iter(self.states)

@@ -1,0 +1,73 @@
+"""A model of a subset of the users (sim/rng.py ``Rows``, ``Teams.take``): hand-worked pieces.
+
+The whole subset replay is compared with the full run row by row in tests/cli/test_story_subset.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from outcome_gym.sim.network import Teams
+from outcome_gym.sim.rng import Rows
+
+
+def _teams() -> Teams:
+    # six users in three teams: team 0 = users 0, 2, 5; team 1 = users 1, 4; team 2 = user 3
+    # (members listed by team in slot order; position = place in its team's list)
+    return Teams(team=np.array([0, 1, 0, 2, 1, 0], np.int32),
+                 members=np.array([0, 2, 5, 1, 4, 3]), start=np.array([0, 3, 5, 6]),
+                 position=np.array([0, 0, 1, 0, 1, 2]))
+
+
+def test_keep_takes_the_subsets_entries_along_the_user_axis():
+    a = np.arange(8).reshape(2, 4)  # 2 x N with N = 4
+    assert Rows(4).keep(a) is a  # everyone: the draw itself, no copy
+    assert Rows(4, np.array([1, 3])).keep(a, axis=1).tolist() == [[1, 3], [5, 7]]
+    assert Rows(4, np.array([1, 3])).n == 2 and Rows(4).ids.tolist() == [0, 1, 2, 3]
+
+
+def test_closure_is_the_users_whole_teams():
+    t = _teams()
+    assert t.closure(np.array([4])).tolist() == [1, 4]
+    assert t.closure(np.array([2, 3])).tolist() == [0, 2, 3, 5]
+
+
+def test_a_subsets_colleague_draws_pick_the_full_teams_colleagues():
+    t = _teams()
+    rows = np.array([0, 2, 5])
+    sub = t.take(rows)
+    u = np.array([0.0, 0.5, 0.99])
+    # by hand: team of 3, offset = 1 + floor(u * 2) = 1, 2, 2; place = (position + offset) % 3
+    # = (0+1, 1+2, 2+2) % 3 = 1, 0, 1 -> members 2, 0, 2 of team 0
+    assert t.colleague(rows, u).tolist() == [2, 0, 2]
+    assert rows[sub.colleague(np.arange(3), u)].tolist() == [2, 0, 2]
+    pair = t.take(np.array([1, 4]))  # team of 2: the other member, whatever u
+    assert np.array([1, 4])[pair.colleague(np.arange(2), np.array([0.3, 0.9]))].tolist() == [4, 1]
+    assert sub.size_of(np.arange(3)).tolist() == [3, 3, 3]
+
+
+def test_a_subset_that_splits_a_team_is_refused():
+    with pytest.raises(ValueError, match="whole teams"):
+        _teams().take(np.array([0, 2]))
+
+
+@pytest.mark.parametrize("index", [[3], [0, 1, 2, 7, 8, 19], [19], list(range(0, 20, 2))])
+@pytest.mark.parametrize(("shape", "axis"), [((20,), 0), ((20, 7), 0), ((2, 20, 3), 1)])
+def test_uniform_skips_the_other_users_and_ends_where_the_full_draw_ends(index, shape, axis):
+    """The subset's numbers of a full draw, and the stream left where the full draw leaves it."""
+    import outcome_gym.sim.rng as rng_mod
+
+    rows = Rows(20, np.array(index))
+    for max_runs in (64, 1):  # skipping, and (many runs) one full draw
+        old, rng_mod.MAX_RUNS = rng_mod.MAX_RUNS, max_runs
+        try:
+            full, sub = np.random.default_rng(7), np.random.default_rng(7)
+            full.random(3), sub.random(3)  # mid-stream
+            want = rows.keep(full.random(shape), axis)
+            got = rows.uniform(sub, shape, axis)
+        finally:
+            rng_mod.MAX_RUNS = old
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()
+        assert full.random(4).tobytes() == sub.random(4).tobytes()
+    assert Rows(20).uniform(np.random.default_rng(7), shape, axis).shape == shape

@@ -29,6 +29,7 @@ from outcome_gym.sim.footprint import check_footprint
 from outcome_gym.sim.mechanisms import (
     context,
     engagement,
+    goals,
     memory,
     notifications,
     outside,
@@ -385,6 +386,7 @@ def compile_kernels() -> None:
     from outcome_gym.sim import layout
 
     engagement.compile_kernel()
+    goals.compile_kernel()
     layout.compile_kernel()
     notifications.compile_kernel()
 

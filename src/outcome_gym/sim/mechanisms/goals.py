@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
-from outcome_gym.sim._rows import rowany, rowmin, rowsum
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.mechanisms.habits import update_habit
 
 Events = dict[str, np.ndarray]
@@ -120,6 +120,107 @@ def _per_user(
     return out
 
 
+_NO_DEADLINE = int(np.iinfo(np.int32).max)  # the sort key of an empty place
+
+
+@compiled
+def tasks_need_rows(
+    step, arrive, deadline, span, left, need, remaining
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user: need = 1 + clip(1 - (soonest deadline - step) / span, 0, 1) with anything
+    pending, else 0; remaining = the pending places' effort left, summed left to right in
+    float32 (as the float32 row sum it replaces), written into ``need`` and ``remaining``.
+    """
+    n, q = arrive.shape
+    for i in range(n):
+        soonest = _NO_DEADLINE
+        pending = False
+        rem = np.float32(0.0)
+        for k in range(q):
+            if arrive[i, k] >= 0:
+                pending = True
+                soonest = min(soonest, deadline[i, k])
+                rem += left[i, k]
+        remaining[i] = rem
+        if pending:
+            used = 1.0 - (soonest - step) / span[i]
+            need[i] = 1.0 + min(max(used, 0.0), 1.0)
+        else:
+            need[i] = 0.0
+
+
+@compiled
+def tasks_apply_rows(
+    credit, step, arrive, deadline, left, completed, on_time, ttc
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Credit each user's progress to their pending tasks, earliest deadline first.
+
+    Places are visited in the stable order of their deadline (empty places last, unvisited:
+    their share is 0); a task takes ``min(left, credit)`` (in float64, subtracted from ``left``
+    as float32), and is done once ``left <= 1e-6``: counted, on time if ``step < deadline``,
+    its steps since arrival added to ``ttc``, and its place emptied. Only users with credit > 0
+    are touched. ``arrive`` and ``left`` are updated in place.
+    """
+    n, q = arrive.shape
+    order = np.empty(q, dtype=np.int64)
+    for i in range(n):
+        c = credit[i]
+        if not c > 0:
+            continue
+        # the pending places by deadline, ties in place order (insertion sort: q is small)
+        m = 0
+        for k in range(q):
+            if arrive[i, k] < 0:
+                continue
+            pos = m
+            while pos > 0 and deadline[i, order[pos - 1]] > deadline[i, k]:
+                order[pos] = order[pos - 1]
+                pos -= 1
+            order[pos] = k
+            m += 1
+        for r in range(m):
+            k = order[r]
+            take = min(np.float64(left[i, k]), c)
+            left[i, k] = left[i, k] - np.float32(take)
+            c -= take
+            if left[i, k] <= 1e-6:
+                completed[i] += 1
+                if step < deadline[i, k]:
+                    on_time[i] += 1
+                ttc[i] += step - arrive[i, k]
+                arrive[i, k] = -1
+
+
+@compiled
+def tasks_end_rows(
+    step, late_span, arrive, deadline, failed, abandoned, age
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """At a step's end, per pending task: deadline = step + 1 is a miss (``failed``); deadline +
+    ``late_span`` <= step + 1 drops it (``abandoned``, its age ``step + 1 - arrive`` added to
+    ``age``, its place emptied).
+    """
+    n, q = arrive.shape
+    for i in range(n):
+        for k in range(q):
+            if arrive[i, k] < 0:
+                continue
+            if deadline[i, k] == step + 1:
+                failed[i] += 1
+            if deadline[i, k] + late_span <= step + 1:
+                abandoned[i] += 1
+                age[i] += step + 1 - arrive[i, k]
+                arrive[i, k] = -1
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) the tasks passes now, on one user's state."""
+    arrive, deadline = np.full((1, 1), 0, np.int32), np.ones((1, 1), np.int32)
+    left, z = np.ones((1, 1), np.float32), np.zeros(1, np.int64)
+    tasks_need_rows(0, arrive, deadline, np.ones(1, np.int32), left, np.zeros(1), np.zeros(1))
+    tasks_apply_rows(np.ones(1), 0, arrive, deadline, left, z, z.copy(), z.copy())
+    tasks_end_rows(0, 1, arrive, deadline, z.copy(), z.copy(), z.copy())
+
+
 class TasksState:
     """Arriving tasks with deadlines (see module docstring)."""
 
@@ -151,14 +252,18 @@ class TasksState:
 
     def need(self) -> np.ndarray:
         """1 + share of the most urgent task's time used up; 0 with nothing pending."""
-        pending = self.arrive >= 0
-        soonest = rowmin(np.where(pending, self.deadline, np.iinfo(np.int32).max))
-        used = 1.0 - (soonest - self.step) / self.span
-        return np.where(rowany(pending), 1.0 + np.clip(used, 0.0, 1.0), 0.0)
+        return self.need_remaining()[0]
 
     def remaining(self) -> np.ndarray:
         """Effort left over all pending tasks."""
-        return rowsum(np.where(self.arrive >= 0, self.left, 0.0))
+        return self.need_remaining()[1]
+
+    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`need` and :meth:`remaining` together, in one compiled pass over users."""
+        n = self.arrive.shape[0]
+        need, rem = np.empty(n), np.empty(n)
+        tasks_need_rows(self.step, self.arrive, self.deadline, self.span, self.left, need, rem)
+        return need, rem
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
@@ -174,51 +279,26 @@ class TasksState:
         return {"arrived": arrived, "failed": k}  # overflow fails at once
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress earliest-deadline-first; record completions."""
+        """Credit progress earliest-deadline-first; record completions (:func:`tasks_apply_rows`)."""
         self.step = step
-        n, q = self.arrive.shape
+        n = self.arrive.shape[0]
         completed = np.zeros(n, dtype=np.int64)
         on_time = np.zeros(n, dtype=np.int64)
         ttc = np.zeros(n, dtype=np.int64)
-        rows = np.flatnonzero(credit > 0)  # only users who made progress this step
-        if rows.size == 0:
-            return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
-        credit = credit[rows].astype(np.float64)
-        arrive, deadline, left = self.arrive[rows], self.deadline[rows], self.left[rows]
-        order = np.argsort(
-            np.where(arrive >= 0, deadline, np.iinfo(np.int32).max), axis=1, kind="stable"
-        )
-        local = np.arange(rows.size)
-        c_done = np.zeros(rows.size, dtype=np.int64)
-        c_on_time = np.zeros(rows.size, dtype=np.int64)
-        c_ttc = np.zeros(rows.size, dtype=np.int64)
-        for j in range(q):
-            col = order[:, j]
-            pending = arrive[local, col] >= 0
-            take = np.where(pending, np.minimum(left[local, col], credit), 0.0)
-            left[local, col] -= take.astype(np.float32)
-            credit -= take
-            done = pending & (left[local, col] <= 1e-6)
-            c_done += done
-            c_on_time += done & (step < deadline[local, col])
-            c_ttc += np.where(done, step - arrive[local, col], 0)
-            arrive[local[done], col[done]] = -1
-        self.arrive[rows], self.left[rows] = arrive, left
-        completed[rows], on_time[rows], ttc[rows] = c_done, c_on_time, c_ttc
+        tasks_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.arrive,
+                         self.deadline, self.left, completed, on_time, ttc)
         return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
 
     def step_end(self, step: int) -> Events:
         """Tasks whose deadline is the next step fail now (missed); they stay pending, late, for
-        ``late_days`` more and are then abandoned.
+        ``late_days`` more and are then abandoned (:func:`tasks_end_rows`).
         """
-        pending = self.arrive >= 0
-        missed = pending & (self.deadline == step + 1)
-        dropped = pending & (self.deadline + self.late_span <= step + 1)
-        age = rowsum(np.where(dropped, step + 1 - self.arrive, 0))
-        self.arrive[dropped] = -1
-        return {"failed": rowsum(missed).astype(np.int64),
-                "abandoned": rowsum(dropped).astype(np.int64),
-                "censored_steps": age.astype(np.int64)}
+        n = self.arrive.shape[0]
+        failed = np.zeros(n, dtype=np.int64)
+        abandoned = np.zeros(n, dtype=np.int64)
+        age = np.zeros(n, dtype=np.int64)
+        tasks_end_rows(step, self.late_span, self.arrive, self.deadline, failed, abandoned, age)
+        return {"failed": failed, "abandoned": abandoned, "censored_steps": age}
 
     def pending_state(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Tasks still pending at ``step`` and their summed age in steps (censored at the end)."""
@@ -447,10 +527,12 @@ class Goals:
         """N x G urgency and remaining progress now (0 for goals a user does not have)."""
         need, rem = np.zeros((self.n, len(self.states))), np.zeros((self.n, len(self.states)))
         for j, state in enumerate(self.states):
-            if state.kind == "tasks":
+            if isinstance(state, TasksState):
                 state.step = step  # urgency is measured now, not at the last credited step
-            need[:, j] = state.need()
-            rem[:, j] = state.remaining()
+                need[:, j], rem[:, j] = state.need_remaining()
+            else:
+                need[:, j] = state.need()
+                rem[:, j] = state.remaining()
         return need, rem
 
     def apply(self, progress: np.ndarray, step: int) -> Events:
@@ -461,16 +543,15 @@ class Goals:
         """
         events: Events = {}
         for g, state in enumerate(self.states):
-            merged: Events = {k: np.zeros(self.n) for k in state.event_keys}
-            for source in (
-                self._day_events.pop(g, {}),
-                state.apply(progress[:, g], step),
-                state.step_end(step),
-            ):
-                for k, v in source.items():
-                    merged[k] = merged[k] + v
-            for k, v in merged.items():
-                events[f"{self.ids[g]}.{k}"] = v
+            sources = (self._day_events.pop(g, {}), state.apply(progress[:, g], step),
+                       state.step_end(step))
+            for k in state.event_keys:
+                # float64, the sources added in order (0 + x is x: no array of zeros to start)
+                parts = [source[k] for source in sources if k in source]
+                merged = parts[0].astype(np.float64) if parts else np.zeros(self.n)
+                for v in parts[1:]:
+                    merged += v
+                events[f"{self.ids[g]}.{k}"] = merged
         return events
 
     def user_state(self, step: int) -> dict[str, np.ndarray]:

@@ -30,6 +30,7 @@ from outcome_gym.sim.mechanisms import (
     context,
     engagement,
     goals,
+    habits,
     memory,
     notifications,
     outside,
@@ -387,6 +388,7 @@ def compile_kernels() -> None:
 
     engagement.compile_kernel()
     goals.compile_kernel()
+    habits.compile_kernel()
     layout.compile_kernel()
     notifications.compile_kernel()
 

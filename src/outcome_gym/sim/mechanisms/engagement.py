@@ -235,6 +235,9 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
 
+    The weights are recomputed only after a pick that met a goal (they depend on nothing else a
+    round changes, and a session's ``remaining`` only falls): the same numbers, fewer ``exp``.
+
     Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``, ``base``,
     ``impulse``, ``disc``, ``gu_weight``, ``select``) is user ``rows[j]`` (rows ascending).
 
@@ -305,21 +308,26 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
             had_need = False
             for g in range(n_goals):
                 had_need = had_need or remaining[i, g] > 0
+            total = 0.0
+            total0 = 0.0
+            stale = True  # the weights depend on which goals are pending, nothing else
             for r in range(max_engagements):
-                total = 0.0
-                total0 = 0.0
-                for k in range(s):
-                    e = layout[i, k]
-                    rel = 0.0
-                    for g in range(n_goals):
-                        if remaining[i, g] > 0:
-                            rel += need[i, g] * value[e, g]
-                    util = base[j, k] + gu_weight[j] * rel
-                    # math.exp: the C library's exp, the same bits compiled or interpreted
-                    w[k] = math.exp(min(util, 50.0)) * disc[j, k]
-                    w0[k] = math.exp(min(util - impulse[j, k], 50.0)) * disc[j, k]
-                    total += w[k]
-                    total0 += w0[k]
+                if stale:
+                    stale = False
+                    total = 0.0
+                    total0 = 0.0
+                    for k in range(s):
+                        e = layout[i, k]
+                        rel = 0.0
+                        for g in range(n_goals):
+                            if remaining[i, g] > 0:
+                                rel += need[i, g] * value[e, g]
+                        util = base[j, k] + gu_weight[j] * rel
+                        # math.exp: the C library's exp, the same bits compiled or interpreted
+                        w[k] = math.exp(min(util, 50.0)) * disc[j, k]
+                        w0[k] = math.exp(min(util - impulse[j, k], 50.0)) * disc[j, k]
+                        total += w[k]
+                        total0 += w0[k]
                 target = u[i, 1 + r] * (no_click + total)
                 if not target < total:
                     break  # no click: the session ends
@@ -354,6 +362,8 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                     remaining[i, g] -= gain
                     useful = useful or (value[e, g] > 0 and pending)
                     still = still or remaining[i, g] > 0
+                    # a goal met: recompute the weights (remaining never grows in a session)
+                    stale = stale or (pending and not remaining[i, g] > 0)
                 if useful:
                     sess_goal += c
                 else:

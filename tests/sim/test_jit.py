@@ -211,7 +211,11 @@ def test_the_compiled_function_pickles_by_name():
 COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.layout:sample_blocks",
             "outcome_gym.product.guardrails:revert_layout",
-            "outcome_gym.sim.mechanisms.notifications:tray_rows")
+            "outcome_gym.sim.mechanisms.notifications:tray_rows",
+            "outcome_gym.sim.mechanisms.goals:tasks_need_rows",
+            "outcome_gym.sim.mechanisms.goals:tasks_apply_rows",
+            "outcome_gym.sim.mechanisms.goals:tasks_end_rows",
+            "outcome_gym.sim.mechanisms.habits:habit_rows")
 
 
 def test_every_compiled_pass_equals_its_plain_python(monkeypatch):

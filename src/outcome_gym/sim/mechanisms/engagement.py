@@ -197,11 +197,12 @@ def compile_kernel() -> None:
     For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
     first call's compilation would otherwise be counted as the step's.
     """
+    f32 = np.float32  # the population's traits (the model's signature)
     one = SessionInputs(
-        layout=np.zeros((1, 1), dtype=np.int64), susceptibility=np.zeros(1),
-        goal_weight=np.zeros(1), habit=np.zeros((1, 1)), fatigue=np.zeros(1),
+        layout=np.zeros((1, 1), dtype=np.int64), susceptibility=np.zeros(1, f32),
+        goal_weight=np.zeros(1, f32), habit=np.zeros((1, 1), f32), fatigue=np.zeros(1, f32),
         need=np.zeros((1, 1)), remaining=np.zeros((1, 1)), attention_left=np.ones(1),
-        residue=np.zeros(1))
+        residue=np.zeros(1), expertise=np.zeros((1, 1), f32), select_minutes=np.zeros((1, 1)))
     um = ChoiceParams(no_click_mass=1.0, cascade_continue=0.5, position_exponent=0.0,
                       habit_utility=0.0, goal_utility=0.0, fatigue_utility=0.0, residue=0.0,
                       max_engagements=1, need_met_exit=0.0)
@@ -219,6 +220,14 @@ def _f64(a: np.ndarray) -> np.ndarray:
     return out if out.flags.writeable else out.copy()
 
 
+def _float(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A writable C-contiguous array of ``dtype`` (float32 or float64; no copy when it already
+    is one): the model's traits stay float32, so the pass computes as numpy did on them.
+    """
+    out = np.ascontiguousarray(a, dtype=np.float64 if dtype != np.float32 else np.float32)
+    return out if out.flags.writeable else out.copy()
+
+
 def _i64(a: np.ndarray) -> np.ndarray:
     """A writable C-contiguous int64 array (one compiled signature, as :func:`_f64`)."""
     out = np.ascontiguousarray(a, dtype=np.int64)
@@ -227,19 +236,29 @@ def _i64(a: np.ndarray) -> np.ndarray:
 
 @compiled
 def engage_rows(  # the arrays from ``remaining`` on are written in place
-    opened, pushed, rows, layout, depth, base, impulse, disc, need, gu_weight, value, cost, u,
-    select, has_select, no_click, residue_size, max_engagements, need_met_exit,
+    opened, pushed, rows, layout, depth, susc, goal_weight, habit, fatigue, appeal, coef, pd,
+    expertise, need, value, cost, u, select, has_select, no_click, residue_size,
+    max_engagements, need_met_exit,
     remaining, attention, residue,
     progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
-    pos_clicks,
+    pos_clicks, pos_views,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
 
     The weights are recomputed only after a pick that met a goal (they depend on nothing else a
     round changes, and a session's ``remaining`` only falls): the same numbers, fewer ``exp``.
 
-    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``, ``base``,
-    ``impulse``, ``disc``, ``gu_weight``, ``select``) is user ``rows[j]`` (rows ascending).
+    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``,
+    ``expertise``, ``select``) is user ``rows[j]`` (rows ascending).
+
+    **A session's fixed terms**, per position k showing element e (``coef`` = the float32
+    appeal, habit, fatigue and goal utilities; float32 products as numpy's of the float32 traits,
+    widened to float64 where they meet a float64 term)::
+
+        impulse_k = (appeal_u * susc) * appeal_e
+        base_k    = impulse_k + habit_u * habit_e - fatigue_u * fatigue
+        disc_k    = pd_k if k < depth, else pd_k * expertise_k (layout memory; 0 without it)
+        gu_weight = goal_u * goal_weight
 
     **Opened notifications** (module docstring), in column order m: element e = pushed[m] credits
     ``min(max(value[e, g] * (1 - residue), 0), max(remaining_g, 0))`` per goal, costs its minutes,
@@ -266,6 +285,9 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     n_push = pushed.shape[0]
     w = np.empty(s)
     w0 = np.empty(s)
+    impulse = np.empty(s)
+    base = np.empty(s)
+    disc = np.empty(s)
     gain_s = np.empty(n_goals)
     j = 0
     for i in range(n):
@@ -295,8 +317,20 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
         if j >= rows.shape[0] or rows[j] != i:
             continue
         # --- the session of session row j ---
+        sus = coef[0] * susc[i]  # float32, as the numpy setup this replaces
+        fat = coef[2] * fatigue[i]
+        gu = np.float64(coef[3] * goal_weight[i])
         for k in range(s):
             seen[i, k] = k < depth[j]
+            e = layout[i, k]
+            impulse[k] = sus * appeal[e]
+            base[k] = impulse[k] + coef[1] * habit[i, e] - fat
+            if k < depth[j]:
+                disc[k] = pd[k]
+            elif has_select:  # beyond the scan depth, reached from memory with its expertise
+                disc[k] = pd[k] * np.float64(expertise[j, k])
+            else:
+                disc[k] = 0.0
         if attention[i] > 0:
             sess_min = 0.0
             sess_goal = 0.0
@@ -322,10 +356,10 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                         for g in range(n_goals):
                             if remaining[i, g] > 0:
                                 rel += need[i, g] * value[e, g]
-                        util = base[j, k] + gu_weight[j] * rel
+                        util = base[k] + gu * rel
                         # math.exp: the C library's exp, the same bits compiled or interpreted
-                        w[k] = math.exp(min(util, 50.0)) * disc[j, k]
-                        w0[k] = math.exp(min(util - impulse[j, k], 50.0)) * disc[j, k]
+                        w[k] = math.exp(min(util, 50.0)) * disc[k]
+                        w0[k] = math.exp(min(util - impulse[k], 50.0)) * disc[k]
                         total += w[k]
                         total0 += w0[k]
                 target = u[i, 1 + r] * (no_click + total)
@@ -380,6 +414,9 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
             sc_min[i] = sess_sc
             search_min[i] = sess_search
             attention[i] = max(attention[i], 0.0)
+        for k in range(s):
+            if seen[i, k]:
+                pos_views[k] += 1
         j += 1
 
 
@@ -428,20 +465,18 @@ def _engage_all(
     n, s = inp.layout.shape
     n_el, n_goals = value.shape
     layout = _i64(inp.layout)
-    lay = layout[rows]
     expertise, select = memory_rows
-    # fixed for a whole session: scan depth, position discount x reach, fixed utilities
+    if (expertise is None) != (select is None):
+        raise ValueError("layout memory needs both expertise and selection minutes, or neither")
+    # fixed for a whole session (the rest is computed per session in the pass): the scan depth
     depth = scan_depth(u[rows, 0], um.cascade_continue, s)
-    visible = np.arange(s)[None, :] < depth[:, None]
-    # beyond the scan depth, a position is reached only from memory, with weight = expertise
-    reach = visible if expertise is None else np.where(visible, 1.0, expertise)
-    disc = position_discount(s, um.position_exponent)[None, :] * reach
-    impulse = um.appeal_utility * inp.susceptibility[rows][:, None] * appeal[lay]
-    base = (
-        impulse
-        + um.habit_utility * np.take_along_axis(inp.habit[rows], lay, 1)
-        - um.fatigue_utility * inp.fatigue[rows][:, None]
-    )
+    # the utility coefficients as numpy applies them to the traits: in the traits' dtype
+    # (float32 in a model; a Python float times a float32 array is a float32 product)
+    traits = (inp.susceptibility, inp.goal_weight, inp.habit, inp.fatigue)
+    dtype = np.result_type(*traits)
+    coef = np.array([um.appeal_utility, um.habit_utility, um.fatigue_utility, um.goal_utility],
+                    dtype=dtype)
+    susc, goal_weight, habit, fatigue = (_float(a, dtype) for a in traits)
     out = Engagement(
         progress=np.zeros((n, n_goals)),
         minutes=np.zeros(n),
@@ -460,16 +495,17 @@ def _engage_all(
     )
     engage_rows(
         np.ascontiguousarray(opened, dtype=bool), _i64(pushed), _i64(rows), layout,
-        _i64(depth), _f64(base), _f64(impulse), _f64(disc), _f64(inp.need),
-        _f64(um.goal_utility * inp.goal_weight[rows]), _f64(value), _f64(cost), _f64(u),
+        _i64(depth), susc, goal_weight, habit, fatigue, _f64(appeal), coef,
+        position_discount(s, um.position_exponent),
+        np.zeros((1, 1), dtype) if expertise is None else _float(expertise, expertise.dtype),
+        _f64(inp.need), _f64(value), _f64(cost), _f64(u),
         np.zeros((1, 1)) if select is None else _f64(select), select is not None,
         float(um.no_click_mass), float(um.residue), int(um.max_engagements),
         float(um.need_met_exit), _f64(inp.remaining).copy(), out.attention_left, out.residue,
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
-        out.useful_opens, out.seen_positions, out.position_clicks,
+        out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
     )
-    out.position_views[:] = out.seen_positions.sum(axis=0)
     return out
 
 

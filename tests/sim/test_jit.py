@@ -216,7 +216,10 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_need_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_apply_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_end_rows",
-            "outcome_gym.sim.mechanisms.habits:habit_rows")
+            "outcome_gym.sim.mechanisms.goals:tasks_arrive_rows",
+            "outcome_gym.sim.mechanisms.habits:habit_rows",
+            "outcome_gym.sim.mechanisms.memory:expertise_rows",
+            "outcome_gym.sim.mechanisms.memory:learn_rows")
 
 
 def test_every_compiled_pass_equals_its_plain_python(monkeypatch):

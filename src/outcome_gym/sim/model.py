@@ -319,15 +319,15 @@ class SimulationModel(mesa.Model):
         """Expertise and selection minutes (n x S) of the users in session, in user order."""
         pop, p = self.pop, self.params.memory
         rows = np.flatnonzero(started)
-        e = memory.expertise(p, pop.memory_count[rows], pop.memory_element[rows], layout[rows])
+        e = memory.expertise(p, pop.memory_count, pop.memory_element, layout, rows)
         return e, memory.selection_minutes(p, e)
 
     def _remember(self, layout: np.ndarray, started: np.ndarray, seen: np.ndarray) -> None:
         """Layout memory learns the positions seen in this step's sessions (mechanisms/memory)."""
         pop = self.pop
         rows = np.flatnonzero(started)  # a session sees at least its first position
-        pop.memory_count[rows], pop.memory_element[rows] = memory.learn(
-            pop.memory_count[rows], pop.memory_element[rows], layout[rows], seen[rows])
+        memory.learn_rows(rows, pop.memory_count, pop.memory_element,
+                          np.ascontiguousarray(layout), seen, pop.memory_count.dtype.type(1))
 
     def _forget(self) -> None:
         """A day's fading of layout memory (at each day start after the first)."""
@@ -390,6 +390,7 @@ def compile_kernels() -> None:
     goals.compile_kernel()
     habits.compile_kernel()
     layout.compile_kernel()
+    memory.compile_kernel()
     notifications.compile_kernel()
 
 

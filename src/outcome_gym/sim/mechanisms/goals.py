@@ -150,6 +150,26 @@ def tasks_need_rows(
 
 
 @compiled
+def tasks_arrive_rows(
+    step, arrived, span, effort, arrive, deadline, left, overflow
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Each user's ``arrived`` new tasks take the empty places in place order (arrival ``step``,
+    deadline ``step + span``, effort left ``effort``); ``overflow`` (= ``arrived`` on entry)
+    ends as the tasks that found no place.
+    """
+    n, q = arrive.shape
+    for i in range(n):
+        for k in range(q):
+            if overflow[i] <= 0:
+                break
+            if arrive[i, k] < 0:
+                arrive[i, k] = step
+                deadline[i, k] = step + span[i]
+                left[i, k] = effort[i]
+                overflow[i] -= 1
+
+
+@compiled
 def tasks_apply_rows(
     credit, step, arrive, deadline, left, completed, on_time, ttc
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -219,6 +239,8 @@ def compile_kernel() -> None:
     tasks_need_rows(0, arrive, deadline, np.ones(1, np.int32), left, np.zeros(1), np.zeros(1))
     tasks_apply_rows(np.ones(1), 0, arrive, deadline, left, z, z.copy(), z.copy())
     tasks_end_rows(0, 1, arrive, deadline, z.copy(), z.copy(), z.copy())
+    tasks_arrive_rows(0, z.copy(), np.ones(1, np.int32), np.ones(1, np.float32), arrive,
+                      deadline, left, z.copy())
 
 
 class TasksState:
@@ -268,15 +290,11 @@ class TasksState:
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
         self.step = step
-        k = rng.poisson(self.rate).astype(np.int64)
-        arrived = k.copy()
-        for q in range(self.arrive.shape[1]):
-            fill = (self.arrive[:, q] < 0) & (k > 0)
-            self.arrive[fill, q] = step
-            self.deadline[fill, q] = step + self.span[fill]
-            self.left[fill, q] = self.effort[fill]
-            k -= fill
-        return {"arrived": arrived, "failed": k}  # overflow fails at once
+        arrived = rng.poisson(self.rate).astype(np.int64)
+        overflow = arrived.copy()
+        tasks_arrive_rows(step, arrived, self.span, self.effort, self.arrive, self.deadline,
+                          self.left, overflow)
+        return {"arrived": arrived, "failed": overflow}  # overflow fails at once
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
         """Credit progress earliest-deadline-first; record completions (:func:`tasks_apply_rows`)."""

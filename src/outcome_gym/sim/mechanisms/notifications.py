@@ -322,6 +322,9 @@ def compile_kernel() -> None:
     engagement.compile_kernel), the latter for the population's float32 traits.
     """
     fill_tray(Tray.empty(1, 1), np.ones((1, 1), bool), 0, np.zeros((1, 1), np.int32), 1)
+    update_channel_trust(NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)}),
+                         np.ones((1, 1), np.float32), np.ones((1, 1), bool), np.ones((1, 1), bool),
+                         np.ones((1, 1), bool), np.zeros(1, np.int64))
     f32, one = np.float32, np.ones(1)
     open_logit(NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)}), one,
                one.astype(f32), one.astype(f32), np.ones((1, 1)), np.ones(1, bool),
@@ -407,13 +410,42 @@ def update_channel_trust(
 
     ``ignored`` (N x M) holds the notifications dismissed, replaced or expired this step.
     """
-    out = channel_trust.copy()
-    for c in range(channel_trust.shape[1]):
-        cols = channel_of == c
-        gain = rowsum(opened[:, cols] & useful[:, cols])
-        loss = rowsum(ignored[:, cols])
-        out[:, c] += (
-            um.channel_trust_gain * gain * (1 - out[:, c])
-            - um.channel_trust_loss * loss * out[:, c]
-        )
-    return np.clip(out, 0.0, 1.0)
+    trust = np.ascontiguousarray(channel_trust)
+    out = np.empty_like(trust)
+    trust_rows(float(um.channel_trust_gain), float(um.channel_trust_loss), trust,
+               np.ascontiguousarray(ignored, bool), np.ascontiguousarray(opened, bool),
+               np.ascontiguousarray(useful, bool), np.ascontiguousarray(channel_of, np.int64),
+               trust.dtype.type(1), out)
+    return out
+
+
+@compiled
+def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, out
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Channel trust per user and channel c (g useful opens, l ignored notifications of c).
+
+    ::
+
+        t <- clip(t + (gain_u g (1 - t) - loss_u l t), 0, 1)
+
+    the increment in float64, rounded to the trust's dtype once added (as numpy's in-place add
+    of a float64 increment to float32 trust); ``one`` is 1 in that dtype.
+    """
+    n, c_n = trust.shape
+    m_n = channel_of.shape[0]
+    for i in range(n):
+        for c in range(c_n):
+            g = 0
+            lost = 0
+            for m in range(m_n):
+                if channel_of[m] != c:
+                    continue
+                if opened[i, m] and useful[i, m]:
+                    g += 1
+                if ignored[i, m]:
+                    lost += 1
+            t = trust[i, c]
+            v = t + (gain_u * g * (one - t) - loss_u * lost * t)
+            # clipped before the rounding to float32 (numpy rounded first): the same value,
+            # since rounding is monotone and 0 and 1 are exact
+            out[i, c] = min(max(v, 0.0), 1.0)

@@ -246,7 +246,8 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     """Opened notifications, then the session, of every user: one pass, one user at a time.
 
     The weights are recomputed only after a pick that met a goal (they depend on nothing else a
-    round changes, and a session's ``remaining`` only falls): the same numbers, fewer ``exp``.
+    round changes, and a session's ``remaining`` only falls), and the calm self's only when a pick
+    needs them (a session that ends without a click never does): the same numbers, fewer ``exp``.
 
     Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``,
     ``expertise``, ``select``) is user ``rows[j]`` (rows ascending).
@@ -285,6 +286,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     n_push = pushed.shape[0]
     w = np.empty(s)
     w0 = np.empty(s)
+    util = np.empty(s)
     impulse = np.empty(s)
     base = np.empty(s)
     disc = np.empty(s)
@@ -345,26 +347,31 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
             total = 0.0
             total0 = 0.0
             stale = True  # the weights depend on which goals are pending, nothing else
+            calm_stale = True
             for r in range(max_engagements):
                 if stale:
                     stale = False
+                    calm_stale = True
                     total = 0.0
-                    total0 = 0.0
                     for k in range(s):
                         e = layout[i, k]
                         rel = 0.0
                         for g in range(n_goals):
                             if remaining[i, g] > 0:
                                 rel += need[i, g] * value[e, g]
-                        util = base[k] + gu * rel
+                        util[k] = base[k] + gu * rel
                         # math.exp: the C library's exp, the same bits compiled or interpreted
-                        w[k] = math.exp(min(util, 50.0)) * disc[k]
-                        w0[k] = math.exp(min(util - impulse[k], 50.0)) * disc[k]
+                        w[k] = math.exp(min(util[k], 50.0)) * disc[k]
                         total += w[k]
-                        total0 += w0[k]
                 target = u[i, 1 + r] * (no_click + total)
                 if not target < total:
                     break  # no click: the session ends
+                if calm_stale:  # the calm self's weights: only once a pick needs them
+                    calm_stale = False
+                    total0 = 0.0
+                    for k in range(s):
+                        w0[k] = math.exp(min(util[k] - impulse[k], 50.0)) * disc[k]
+                        total0 += w0[k]
                 acc = 0.0
                 pick = 0
                 for k in range(s):  # cascade pick by inversion

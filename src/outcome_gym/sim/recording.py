@@ -204,7 +204,7 @@ class Recorder:
             segment_metrics=itf.frozen_map(seg),
             position_clicks=ro(eng.position_clicks),
             position_views=ro(eng.position_views),
-            element_clicks=ro(eng.element_clicks.sum(axis=0)),
+            element_clicks=ro(eng.element_totals),  # summed over users by the pass
             feedback=feedback,
         )
 

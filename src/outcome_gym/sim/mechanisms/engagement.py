@@ -140,6 +140,7 @@ class Engagement:
     useful_opens: np.ndarray
     search_minutes: np.ndarray  # N, selection time of the sessions' engagements
     seen_positions: np.ndarray  # N x S bool, positions seen in a session
+    element_totals: np.ndarray  # E int64, engagements per element summed over users
 
 
 def position_discount(n_slots: int, alpha: float) -> np.ndarray:
@@ -241,7 +242,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     max_engagements, need_met_exit,
     remaining, attention, residue,
     progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
-    pos_clicks, pos_views,
+    pos_clicks, pos_views, el_totals,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
 
@@ -280,6 +281,9 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     plain Python function) unless it serves a goal still pending. The session's own sums start at
     zero and are added to the opens' at its end, and sums run left to right: the same order, so
     the same bits, as the numpy opens-then-sessions they replace. Attention ends >= 0.
+
+    Summed over users on the way: clicks and views per position (``pos_clicks``, ``pos_views``)
+    and engagements per element (``el_totals``), integer counts.
     """
     n, s = layout.shape
     n_goals = value.shape[1]
@@ -313,6 +317,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                 distr_min[i] += cost[e]
                 residue[i] = residue[i] + residue_size * (1 - residue[i])
             engaged[i, e] += 1
+            el_totals[e] += 1
             clicks[i] += 1
         minutes[i] = op_min
         attention[i] = max(attention[i] - op_min, 0.0)
@@ -384,6 +389,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                 p_calm = w0[pick] / (no_click + total0)
                 pos_clicks[pick] += 1
                 engaged[i, e] += 1
+                el_totals[e] += 1
                 seen[i, pick] = True
                 clicks[i] += 1
                 sess_min += c
@@ -499,6 +505,7 @@ def _engage_all(
         useful_opens=np.zeros(opened.shape, dtype=bool),
         search_minutes=np.zeros(n),
         seen_positions=np.zeros((n, s), dtype=bool),
+        element_totals=np.zeros(n_el, dtype=np.int64),
     )
     engage_rows(
         np.ascontiguousarray(opened, dtype=bool), _i64(pushed), _i64(rows), layout,
@@ -512,6 +519,7 @@ def _engage_all(
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
+        out.element_totals,
     )
     return out
 

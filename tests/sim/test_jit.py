@@ -218,6 +218,9 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_apply_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_end_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_arrive_rows",
+            "outcome_gym.sim.mechanisms.goals:budget_need_rows",
+            "outcome_gym.sim.mechanisms.goals:budget_apply_rows",
+            "outcome_gym.sim.mechanisms.goals:practice_rows",
             "outcome_gym.sim.mechanisms.habits:habit_rows",
             "outcome_gym.sim.mechanisms.memory:expertise_rows",
             "outcome_gym.sim.mechanisms.memory:learn_rows")
@@ -234,22 +237,26 @@ def test_every_compiled_pass_equals_its_plain_python(monkeypatch):
     from outcome_gym.scenario import load_scenario
     from outcome_gym.scenario.overrides import size_overrides, with_overrides
 
-    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(150, 3), file="<t>")
+    # productivity_tool has tasks and practice goals, finance_alerts a budget: every goal pass runs
+    worlds = [with_overrides(load_scenario(name), size_overrides(150, 3), file="<t>")
+              for name in ("productivity_tool", "finance_alerts")]
     guard = {"max_layout_distance": 0.2}  # the random policy's layouts get reverted
-    fast = run(sc, "random", seed=4, guardrails=guard)
+    fast = [run(sc, "random", seed=4, guardrails=guard) for sc in worlds]
     kernels = [getattr(importlib.import_module(m), f) for m, f in
                (name.split(":") for name in COMPILED)]
     for k in kernels:
         assert k._dispatcher is not None and k._dispatcher.signatures  # really compiled
         monkeypatch.setattr(k, "_dispatcher", k.py_func)
-    slow = run(sc, "random", seed=4, guardrails=guard)
-    assert fast.steps["guardrail_layout_reverted"].sum() > 0
-    assert fast.steps["opens"].sum() > 0 and fast.steps["clicks"].sum() > 0
-    for table in ("steps", "users", "positions", "elements"):
-        a, b = getattr(fast, table), getattr(slow, table)
-        assert list(a.columns) == list(b.columns)
-        for col in a.columns:
-            assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), (table, col)
+    slow = [run(sc, "random", seed=4, guardrails=guard) for sc in worlds]
+    assert fast[0].steps["guardrail_layout_reverted"].sum() > 0
+    assert fast[0].steps["opens"].sum() > 0 and fast[0].steps["clicks"].sum() > 0
+    assert fast[1].steps["budget.adjusted"].sum() > 0  # the budget pass adjusted someone
+    for f, sl in zip(fast, slow, strict=True):
+        for table in ("steps", "users", "positions", "elements"):
+            a, b = getattr(f, table), getattr(sl, table)
+            assert list(a.columns) == list(b.columns)
+            for col in a.columns:
+                assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), (table, col)
 
 
 def test_opened_notifications_then_the_session_by_hand():

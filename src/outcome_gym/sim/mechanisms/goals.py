@@ -232,8 +232,73 @@ def tasks_end_rows(
                 arrive[i, k] = -1
 
 
+@compiled
+def budget_need_rows(
+    has, adjusted, spent, rate, days_left, effort, progress, need, remaining
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user: over = has, not adjusted and spent + rate x days_left > 1; need = 1 if over
+    else 0; remaining = max(effort - progress, 0) if over else 0.
+    """
+    for i in range(spent.shape[0]):
+        if has[i] and not adjusted[i] and spent[i] + rate[i] * days_left > 1.0:
+            need[i] = 1.0
+            remaining[i] = max(effort[i] - progress[i], 0.0)
+        else:
+            need[i] = 0.0
+            remaining[i] = 0.0
+
+
+@compiled
+def budget_apply_rows(
+    credit, step, has, spent, days_left, effort, crossed_step, in_window, on_budget, adjustment,
+    adjusted, rate, progress, adjust, in_time, tta,
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user over the limit (as :func:`budget_need_rows`, before crediting): progress +=
+    credit; reaching the effort adjusts (rate <- rate - adjustment x max(rate - 1/W, 0),
+    ``on_budget`` = 1/W), in time if ``in_window`` (the day is at most act_by_day), with the
+    steps since the crossing in ``tta`` (0 without one). ``adjusted``, ``rate`` and
+    ``progress`` are updated in place.
+    """
+    for i in range(spent.shape[0]):
+        over = has[i] and not adjusted[i] and spent[i] + rate[i] * days_left > 1.0
+        if not over:
+            continue
+        progress[i] = progress[i] + credit[i]
+        if progress[i] >= effort[i]:
+            rate[i] = rate[i] - adjustment * max(rate[i] - on_budget, 0.0)
+            adjusted[i] = True
+            adjust[i] = 1
+            if in_window:
+                in_time[i] = 1
+            if crossed_step[i] >= 0:
+                tta[i] = step - crossed_step[i]
+
+
+@compiled
+def practice_rows(
+    has, done, effort, today, credit, credit_it, need, remaining, practised
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Practice per user: with ``credit_it``, today += credit (users with the goal) and a day
+    reaching the effort is practised (``done`` and ``practised`` set); without, need = 1 and
+    remaining = effort - today until today's practice is done (0 without the goal).
+    """
+    for i in range(today.shape[0]):
+        if credit_it:
+            if has[i]:
+                today[i] = today[i] + credit[i]
+                if not done[i] and today[i] >= effort[i]:
+                    done[i] = True
+                    practised[i] = 1
+        elif has[i] and not done[i]:
+            need[i] = 1.0
+            remaining[i] = effort[i] - today[i]
+        else:
+            need[i] = 0.0
+            remaining[i] = 0.0
+
+
 def compile_kernel() -> None:
-    """Compile (or load from the cache) the tasks passes now, on one user's state."""
+    """Compile (or load from the cache) the goal passes now, on one user's state."""
     arrive, deadline = np.full((1, 1), 0, np.int32), np.ones((1, 1), np.int32)
     left, z = np.ones((1, 1), np.float32), np.zeros(1, np.int64)
     tasks_need_rows(0, arrive, deadline, np.ones(1, np.int32), left, np.zeros(1), np.zeros(1))
@@ -241,6 +306,11 @@ def compile_kernel() -> None:
     tasks_end_rows(0, 1, arrive, deadline, z.copy(), z.copy(), z.copy())
     tasks_arrive_rows(0, z.copy(), np.ones(1, np.int32), np.ones(1, np.float32), arrive,
                       deadline, left, z.copy())
+    yes, one = np.ones(1, bool), np.ones(1)
+    budget_need_rows(yes, ~yes, one, one, 1, one, one, one.copy(), one.copy())
+    budget_apply_rows(one, 0, yes, one, 1, one, z.copy(), True, 0.5, 0.5, ~yes, one.copy(),
+                      one.copy(), z.copy(), z.copy(), z.copy())
+    practice_rows(yes, ~yes, one, one.copy(), one, True, one.copy(), one.copy(), z.copy())
 
 
 class TasksState:
@@ -259,7 +329,7 @@ class TasksState:
         rng: np.random.Generator,
     ) -> None:
         n, q = has.shape[0], spec.max_pending
-        self.has = has
+        self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
         self.rate = np.clip(_per_user(spec, "arrival_rate", segment, rng), 0, None) * has
         self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None).astype(
             np.float32
@@ -348,7 +418,7 @@ class BudgetState:
     ) -> None:
         n = has.shape[0]
         self.goal = spec
-        self.has = has
+        self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
         w = spec.window_days
         ratio = np.clip(_per_user(spec, "spend_ratio", segment, rng), 0, None)
         self.drift = _per_user(spec, "drift", segment, rng)
@@ -375,11 +445,19 @@ class BudgetState:
 
     def need(self) -> np.ndarray:
         """1 while over and not adjusted."""
-        return self.over().astype(np.float64)
+        return self.need_remaining()[0]
 
     def remaining(self) -> np.ndarray:
         """Progress still needed to adjust (0 unless over)."""
-        return np.where(self.over(), np.maximum(self.effort - self.progress, 0.0), 0.0)
+        return self.need_remaining()[1]
+
+    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`budget_need_rows`)."""
+        n = self.spent.shape[0]
+        need, rem = np.empty(n), np.empty(n)
+        budget_need_rows(self.has, self.adjusted, self.spent, self.rate, self._days_left(),
+                         self.effort, self.progress, need, rem)
+        return need, rem
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Close a finished window, then add today's spending (noise drawn for every user)."""
@@ -412,20 +490,17 @@ class BudgetState:
         return ev
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress; adjust the spending rate where it reaches the effort."""
-        over = self.over()
-        self.progress += np.where(over, credit, 0.0)
-        adjust = over & (self.progress >= self.effort)
-        self.rate = np.where(adjust, adjusted_rate(self.rate, self.goal.window_days,
-                                                   self.goal.adjustment), self.rate)
-        self.adjusted |= adjust
-        in_time = adjust & (self.day_in_window <= self.goal.act_by_day)
-        tta = np.where(adjust & (self.crossed_step >= 0), step - self.crossed_step, 0)
-        return {
-            "adjusted": adjust.astype(np.int64),
-            "adjusted_in_time": in_time.astype(np.int64),
-            "tta_steps": tta.astype(np.int64),
-        }
+        """Credit progress; adjust the spending rate where it reaches the effort
+        (:func:`budget_apply_rows`; the rate as :func:`adjusted_rate`).
+        """
+        n = self.spent.shape[0]
+        adjust, in_time, tta = (np.zeros(n, np.int64) for _ in range(3))
+        budget_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.has,
+                          self.spent, self._days_left(), self.effort, self.crossed_step,
+                          self.day_in_window <= self.goal.act_by_day, 1.0 / self.goal.window_days,
+                          float(self.goal.adjustment), self.adjusted, self.rate, self.progress,
+                          adjust, in_time, tta)
+        return {"adjusted": adjust, "adjusted_in_time": in_time, "tta_steps": tta}
 
     def step_end(self, step: int) -> Events:
         """Nothing expires within a day."""
@@ -448,7 +523,7 @@ class PracticeState:
         fade: float,
     ) -> None:
         n = has.shape[0]
-        self.has = has
+        self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
         self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None)
         self.habit_rate = habit_rate
         self.fade = fade
@@ -460,11 +535,19 @@ class PracticeState:
 
     def need(self) -> np.ndarray:
         """1 until today's practice is done."""
-        return (self.has & ~self.done_today).astype(np.float64)
+        return self.need_remaining()[0]
 
     def remaining(self) -> np.ndarray:
         """Progress still needed today."""
-        return np.where(self.has & ~self.done_today, self.effort - self.today, 0.0)
+        return self.need_remaining()[1]
+
+    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`practice_rows`)."""
+        n = self.today.shape[0]
+        need, rem = np.empty(n), np.empty(n)
+        practice_rows(self.has, self.done_today, self.effort, self.today, np.zeros(n), False,
+                      need, rem, np.zeros(0, np.int64))
+        return need, rem
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Close yesterday: habit grows on a practised day, fades after two missed days."""
@@ -480,11 +563,13 @@ class PracticeState:
         return {}
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress; a day counts once its effort is reached."""
-        self.today += np.where(self.has, credit, 0.0)
-        new = self.has & ~self.done_today & (self.today >= self.effort)
-        self.done_today |= new
-        return {"practised": new.astype(np.int64)}
+        """Credit progress; a day counts once its effort is reached (:func:`practice_rows`)."""
+        n = self.today.shape[0]
+        new = np.zeros(n, np.int64)
+        practice_rows(self.has, self.done_today, self.effort, self.today,
+                      np.ascontiguousarray(credit, dtype=np.float64), True, np.empty(0),
+                      np.empty(0), new)
+        return {"practised": new}
 
     def step_end(self, step: int) -> Events:
         """Nothing expires within a day."""
@@ -547,10 +632,7 @@ class Goals:
         for j, state in enumerate(self.states):
             if isinstance(state, TasksState):
                 state.step = step  # urgency is measured now, not at the last credited step
-                need[:, j], rem[:, j] = state.need_remaining()
-            else:
-                need[:, j] = state.need()
-                rem[:, j] = state.remaining()
+            need[:, j], rem[:, j] = state.need_remaining()
         return need, rem
 
     def apply(self, progress: np.ndarray, step: int) -> Events:

@@ -315,3 +315,27 @@ def test_one_draw_for_all_segments_is_the_draw_per_segment():
     assert together == in_turn
     assert together[1][1:] == (0, int(active[100]), 0.0)  # one user: no pairs
     assert together[2][2] == 64  # 4^3 layouts, all present among 500 sampled of ~640 users
+
+
+def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
+    # the sample's distinct layouts and their frequencies as numpy.unique orders them, through
+    # the one-sort path (small element indices) and the stable-sorts path (indices too large for
+    # one 62-bit key: 2**20 ** 4 > 2**62)
+    import numpy as np
+
+    from outcome_gym.sim.layout import sample_blocks
+
+    rng = np.random.default_rng(11)
+    for high in (4, 2**20):
+        # 16 possible layouts with unequal frequencies: a wrong order shows in the counts
+        layout = (rng.random((300, 4)) < [0.2, 0.4, 0.6, 0.8]) * (high - 1)
+        active = rng.random(300) < 0.9
+        u = rng.random((1, 3, 500))  # 500 >= the block's users: every active user is sampled
+        counts = np.zeros((1, 500), np.int64)
+        distinct = np.zeros(1, np.int64)
+        sample_blocks(layout.astype(np.int64), active, np.array([0]), np.array([300]), u,
+                      np.zeros((1, 500), np.int64), np.zeros((1, 500), np.int64), counts,
+                      np.zeros(1, np.int64), distinct)
+        _, want = np.unique(layout[active], axis=0, return_counts=True)
+        assert distinct[0] == want.size == 16 and len(set(want.tolist())) > 8
+        assert counts[0, :distinct[0]].tolist() == want.tolist()

@@ -158,3 +158,36 @@ def test_practice_counts_a_day_once_and_builds_habit(tiny):
     assert st.remaining().tolist() == [0.0, 0.0]
     st.day_start(1, 4, None)
     assert st.habit.tolist() == [0.5, 0.5]
+
+
+def test_tasks_credit_ties_in_place_order_and_spans_several_tasks(tiny):
+    # One user, three places. Arrivals (arrive, deadline, effort left) set by hand:
+    #   place 0: (0, 10, 1.0), place 1: (1, 6, 0.5), place 2: (2, 6, 0.25)
+    # Earliest deadline first, ties in place order: 1 (deadline 6), 2 (deadline 6), then 0.
+    # Credit 1.0 at step 5: place 1 takes 0.5 (done, on time: 5 < 6, ttc 5 - 1 = 4); place 2
+    # takes 0.25 (done, on time, ttc 3); place 0 takes the last 0.25 (left 0.75, not done).
+    st = _tasks(tiny, n=1, max_pending=3)
+    st.arrive[0] = [0, 1, 2]
+    st.deadline[0] = [10, 6, 6]
+    st.left[0] = np.array([1.0, 0.5, 0.25], np.float32)
+    out = st.apply(np.array([1.0]), step=5)
+    assert out["completed"].tolist() == [2] and out["completed_on_time"].tolist() == [2]
+    assert out["ttc_steps"].tolist() == [4 + 3]
+    assert st.arrive[0].tolist() == [0, -1, -1]
+    assert st.left[0, 0] == np.float32(0.75)
+    # remaining sums the pending places' float32 effort: 0.75; need: 1 + (1 - (10 - 5) / span)
+    # with span = 2 days x 4 slots = 8 steps: 1 + 3/8
+    st.step = 5
+    need, rem = st.need_remaining()
+    assert rem.tolist() == [0.75] and need.tolist() == [1.0 + 3 / 8]
+
+
+def test_tasks_arrivals_fill_empty_places_first_and_the_rest_overflow(tiny):
+    # places: 0 pending, 1 empty, 2 empty; 3 arrive at step 4 with span 8 and effort 1:
+    # places 1 and 2 take two (arrive 4, deadline 12), one overflows (fails at once)
+    st = _tasks(tiny, n=1, max_pending=3)
+    st.arrive[0] = [0, -1, -1]
+    ev = st.day_start(1, 4, _ZeroPoisson([3]))
+    assert ev["arrived"].tolist() == [3] and ev["failed"].tolist() == [1]
+    assert st.arrive[0].tolist() == [0, 4, 4] and st.deadline[0, 1:].tolist() == [12, 12]
+    assert st.left[0, 1:].tolist() == [1.0, 1.0]

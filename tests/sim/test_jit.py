@@ -211,7 +211,19 @@ def test_the_compiled_function_pickles_by_name():
 COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.layout:sample_blocks",
             "outcome_gym.product.guardrails:revert_layout",
-            "outcome_gym.sim.mechanisms.notifications:tray_rows")
+            "outcome_gym.sim.mechanisms.notifications:tray_rows",
+            "outcome_gym.sim.mechanisms.notifications:logit_rows",
+            "outcome_gym.sim.mechanisms.notifications:trust_rows",
+            "outcome_gym.sim.mechanisms.goals:tasks_need_rows",
+            "outcome_gym.sim.mechanisms.goals:tasks_apply_rows",
+            "outcome_gym.sim.mechanisms.goals:tasks_end_rows",
+            "outcome_gym.sim.mechanisms.goals:tasks_arrive_rows",
+            "outcome_gym.sim.mechanisms.goals:budget_need_rows",
+            "outcome_gym.sim.mechanisms.goals:budget_apply_rows",
+            "outcome_gym.sim.mechanisms.goals:practice_rows",
+            "outcome_gym.sim.mechanisms.habits:habit_rows",
+            "outcome_gym.sim.mechanisms.memory:expertise_rows",
+            "outcome_gym.sim.mechanisms.memory:learn_rows")
 
 
 def test_every_compiled_pass_equals_its_plain_python(monkeypatch):
@@ -225,22 +237,26 @@ def test_every_compiled_pass_equals_its_plain_python(monkeypatch):
     from outcome_gym.scenario import load_scenario
     from outcome_gym.scenario.overrides import size_overrides, with_overrides
 
-    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(150, 3), file="<t>")
+    # productivity_tool has tasks and practice goals, finance_alerts a budget: every goal pass runs
+    worlds = [with_overrides(load_scenario(name), size_overrides(150, 3), file="<t>")
+              for name in ("productivity_tool", "finance_alerts")]
     guard = {"max_layout_distance": 0.2}  # the random policy's layouts get reverted
-    fast = run(sc, "random", seed=4, guardrails=guard)
+    fast = [run(sc, "random", seed=4, guardrails=guard) for sc in worlds]
     kernels = [getattr(importlib.import_module(m), f) for m, f in
                (name.split(":") for name in COMPILED)]
     for k in kernels:
         assert k._dispatcher is not None and k._dispatcher.signatures  # really compiled
         monkeypatch.setattr(k, "_dispatcher", k.py_func)
-    slow = run(sc, "random", seed=4, guardrails=guard)
-    assert fast.steps["guardrail_layout_reverted"].sum() > 0
-    assert fast.steps["opens"].sum() > 0 and fast.steps["clicks"].sum() > 0
-    for table in ("steps", "users", "positions", "elements"):
-        a, b = getattr(fast, table), getattr(slow, table)
-        assert list(a.columns) == list(b.columns)
-        for col in a.columns:
-            assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), (table, col)
+    slow = [run(sc, "random", seed=4, guardrails=guard) for sc in worlds]
+    assert fast[0].steps["guardrail_layout_reverted"].sum() > 0
+    assert fast[0].steps["opens"].sum() > 0 and fast[0].steps["clicks"].sum() > 0
+    assert fast[1].steps["budget.adjusted"].sum() > 0  # the budget pass adjusted someone
+    for f, sl in zip(fast, slow, strict=True):
+        for table in ("steps", "users", "positions", "elements"):
+            a, b = getattr(f, table), getattr(sl, table)
+            assert list(a.columns) == list(b.columns)
+            for col in a.columns:
+                assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), (table, col)
 
 
 def test_opened_notifications_then_the_session_by_hand():
@@ -299,3 +315,27 @@ def test_one_draw_for_all_segments_is_the_draw_per_segment():
     assert together == in_turn
     assert together[1][1:] == (0, int(active[100]), 0.0)  # one user: no pairs
     assert together[2][2] == 64  # 4^3 layouts, all present among 500 sampled of ~640 users
+
+
+def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
+    # the sample's distinct layouts and their frequencies as numpy.unique orders them, through
+    # the one-sort path (small element indices) and the stable-sorts path (indices too large for
+    # one 62-bit key: 2**20 ** 4 > 2**62)
+    import numpy as np
+
+    from outcome_gym.sim.layout import sample_blocks
+
+    rng = np.random.default_rng(11)
+    for high in (4, 2**20):
+        # 16 possible layouts with unequal frequencies: a wrong order shows in the counts
+        layout = (rng.random((300, 4)) < [0.2, 0.4, 0.6, 0.8]) * (high - 1)
+        active = rng.random(300) < 0.9
+        u = rng.random((1, 3, 500))  # 500 >= the block's users: every active user is sampled
+        counts = np.zeros((1, 500), np.int64)
+        distinct = np.zeros(1, np.int64)
+        sample_blocks(layout.astype(np.int64), active, np.array([0]), np.array([300]), u,
+                      np.zeros((1, 500), np.int64), np.zeros((1, 500), np.int64), counts,
+                      np.zeros(1, np.int64), distinct)
+        _, want = np.unique(layout[active], axis=0, return_counts=True)
+        assert distinct[0] == want.size == 16 and len(set(want.tolist())) > 8
+        assert counts[0, :distinct[0]].tolist() == want.tolist()

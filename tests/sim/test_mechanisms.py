@@ -250,3 +250,41 @@ def test_sampled_divergence_two_equal_halves():
     assert distinct == 2 and bits == pytest.approx(1.0, abs=0.01)
     assert sampled_divergence(layout, np.zeros(n, bool), 0, n, weight,
                               np.random.default_rng(0)) == (0.0, 0, 0, 0.0)
+
+
+def test_habit_pass_per_user_rate_on_a_matrix_keeps_float32():
+    # two users x two elements, rates 0.5 (user 0) and 0.25 (user 1), fade 0.5, float32:
+    # user 0 used element 0: 0.5 + 0.5 * (1 - 0.5) = 0.75; element 1 missed a 2nd day: 0.5 * 0.5
+    # user 1 used element 1: 0.5 + 0.25 * 0.5 = 0.625; element 0 missed a 1st day: unchanged 0.5
+    h = np.full((2, 2), 0.5, np.float32)
+    rate = np.array([0.5, 0.25], np.float32)[:, None]
+    used = np.array([[True, False], [False, True]])
+    missed = np.array([[3, 1], [0, 7]], np.uint8)
+    new_h, new_m = update_habit(h, rate, used, missed, 0.5)
+    assert new_h.dtype == np.float32 and new_m.dtype == np.uint8
+    assert new_h.tolist() == [[0.75, 0.25], [0.5, 0.625]]
+    assert new_m.tolist() == [[0, 2], [1, 0]]
+    # 255 missed days stay 255 (uint8 saturates, it does not wrap)
+    assert update_habit(h[:1, :1], rate[:1], np.zeros((1, 1), bool),
+                        np.full((1, 1), 255, np.uint8), 0.5)[1].tolist() == [[255]]
+
+
+def test_open_logit_on_float32_traits_is_numpys_mixed_arithmetic():
+    # the compiled sum must give the bits numpy's expression gave on the model's float32 traits
+    # (float32 products of a coefficient and a trait, widened where they meet float64 terms)
+    um = params_of(UserModel()).notifications
+    rng = np.random.default_rng(5)
+    n, m = 50, 3
+    f32 = np.float32
+    appeal, background = rng.random(m), rng.random(m) * 100
+    susc, gw, fat = (rng.random(n).astype(f32) for _ in range(3))
+    rel, receptive = rng.random((n, m)), rng.random(n) < 0.5
+    wear, trust = rng.random((n, m)).astype(f32), rng.random((n, m)).astype(f32)
+    load = -0.5 * np.log(np.maximum(background, 1e-9) / 56.0)
+    numpy_sum = (um.open_base + susc[:, None] * appeal[None, :]
+                 + um.open_relevance * gw[:, None] * rel + um.open_receptive * receptive[:, None]
+                 - um.open_fatigue * fat[:, None] - um.open_wear * wear
+                 + um.open_trust * (trust - 0.5) + load[None, :])
+    got = notifications.open_logit(um, appeal, susc, gw, rel, receptive, fat, wear, trust,
+                                   background)
+    assert got.dtype == np.float64 and got.tobytes() == numpy_sum.tobytes()

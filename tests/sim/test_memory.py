@@ -150,3 +150,22 @@ def test_memory_off_is_the_cascade_without_memory():
     for name in ("clicks", "minutes", "progress", "engaged", "attention_left", "residue"):
         assert np.array_equal(getattr(plain, name), getattr(off, name)), name
     assert plain.clicks.sum() > 0  # the comparison is exercised
+
+
+def test_expertise_and_learning_for_some_rows_read_and_write_those_rows_only():
+    # rows 0 and 2 of three: expertise as the whole-array formula's rows; learning in place
+    count = np.array([[1.0, 3.0], [2.0, 2.0], [0.0, 1.0]], np.float32)
+    remembered = np.array([[0, 1], [0, 1], [1, 0]], np.int16)
+    layout = np.array([[0, 1], [0, 1], [1, 1]], np.int16)
+    rows = np.array([0, 2])
+    e = memory.expertise(P, count, remembered, layout, rows)
+    # L n/(n+1) in float32: row 0: 0.9*1/2, 0.9*3/4; row 2: 0.9*0/1, element changed at 1: 0
+    assert e.dtype == np.float32
+    assert e.tolist() == [[np.float32(0.9) * 1 / 2, np.float32(0.9) * np.float32(3) / 4],
+                          [0.0, 0.0]]
+    seen = np.array([[True, False], [True, True], [True, True]])
+    memory.learn_rows(rows, count, remembered, layout, seen, np.float32(1))
+    # row 0: position 0 seen, same element: 2; position 1 unseen: 3. Row 1 untouched.
+    # row 2: position 0 same: 1; position 1 changed (0 -> 1): restart at 1, remember 1
+    assert count.tolist() == [[2.0, 3.0], [2.0, 2.0], [1.0, 1.0]]
+    assert remembered.tolist() == [[0, 1], [0, 1], [1, 1]]

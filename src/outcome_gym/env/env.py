@@ -267,8 +267,12 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             "slot": record.slot,
             "weekday": record.weekday,
         }
-        for name, per_segment in record.segment_metrics.items():
-            info[name] = float(per_segment.sum())  # the array method: no np.sum dispatch
+        metrics = record.segment_metrics
+        try:  # every metric has K per-segment values: one row sum for all (the same sums)
+            totals = np.array(list(metrics.values()), dtype=np.float64).sum(axis=1).tolist()
+        except ValueError:  # ragged (a metric of another length): one sum each
+            totals = [float(np.asarray(v, dtype=np.float64).sum()) for v in metrics.values()]
+        info.update(zip(metrics, totals, strict=True))
         return info
 
 

@@ -133,17 +133,45 @@ def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, dis
             for i in range(pairs):
                 take[int(u[b, 2, i] * n)] = True
             sample = users[np.flatnonzero(take)]
-        # lexicographic order of the sampled rows: stable sorts from the last position to the first
-        order = np.arange(sample.shape[0])
-        for k in range(s - 1, -1, -1):
-            col = np.empty(order.shape[0], dtype=np.int64)
-            for i in range(order.shape[0]):
-                col[i] = layout[sample[order[i]], k]
-            order = order[np.argsort(col, kind="mergesort")]
+        # the sample's distinct rows counted in lexicographic order: each row as one mixed-radix
+        # number (radix = largest element + 1) sorts as the rows do, so one sort suffices; when
+        # that number would not fit in 62 bits (or an entry is negative), stable sorts from the
+        # last position to the first give the same order
+        n_s = sample.shape[0]
+        hi, lo = 0, 0
+        for i in range(n_s):
+            for k in range(s):
+                hi = max(hi, layout[sample[i], k])
+                lo = min(lo, layout[sample[i], k])
+        radix = hi + 1
+        fits = lo >= 0
+        cap = 1
+        for _ in range(s):
+            if not fits or cap > (1 << 62) // radix:
+                fits = False
+                break
+            cap *= radix
+        keys = np.zeros(n_s, dtype=np.int64)
+        if fits:
+            for i in range(n_s):
+                key = 0
+                for k in range(s):
+                    key = key * radix + layout[sample[i], k]
+                keys[i] = key
+            order = np.argsort(keys)  # equal keys are equal rows: their order among them is moot
+        else:
+            order = np.arange(n_s)
+            for k in range(s - 1, -1, -1):
+                col = np.empty(n_s, dtype=np.int64)
+                for i in range(n_s):
+                    col[i] = layout[sample[order[i]], k]
+                order = order[np.argsort(col, kind="mergesort")]
         m = 0
-        for i in range(order.shape[0]):
+        for i in range(n_s):
             same = i > 0
-            if same:
+            if same and fits:
+                same = keys[order[i]] == keys[order[i - 1]]
+            elif same:
                 for k in range(s):
                     if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
                         same = False

@@ -30,6 +30,8 @@ from outcome_gym.sim.footprint import check_footprint
 from outcome_gym.sim.mechanisms import (
     context,
     engagement,
+    goals,
+    habits,
     memory,
     notifications,
     outside,
@@ -346,15 +348,15 @@ class SimulationModel(mesa.Model):
         """Expertise and selection minutes (n x S) of the users in session, in user order."""
         pop, p = self.pop, self.params.memory
         rows = np.flatnonzero(started)
-        e = memory.expertise(p, pop.memory_count[rows], pop.memory_element[rows], layout[rows])
+        e = memory.expertise(p, pop.memory_count, pop.memory_element, layout, rows)
         return e, memory.selection_minutes(p, e)
 
     def _remember(self, layout: np.ndarray, started: np.ndarray, seen: np.ndarray) -> None:
         """Layout memory learns the positions seen in this step's sessions (mechanisms/memory)."""
         pop = self.pop
         rows = np.flatnonzero(started)  # a session sees at least its first position
-        pop.memory_count[rows], pop.memory_element[rows] = memory.learn(
-            pop.memory_count[rows], pop.memory_element[rows], layout[rows], seen[rows])
+        memory.learn_rows(rows, pop.memory_count, pop.memory_element,
+                          np.ascontiguousarray(layout), seen, pop.memory_count.dtype.type(1))
 
     def _forget(self) -> None:
         """A day's fading of layout memory (at each day start after the first)."""
@@ -414,7 +416,10 @@ def compile_kernels() -> None:
     from outcome_gym.sim import layout
 
     engagement.compile_kernel()
+    goals.compile_kernel()
+    habits.compile_kernel()
     layout.compile_kernel()
+    memory.compile_kernel()
     notifications.compile_kernel()
 
 

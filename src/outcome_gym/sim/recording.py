@@ -174,6 +174,7 @@ class Recorder:
         # views of this matrix), the same sums as one add per metric
         self._totals_matrix += stacked[:self._totals_matrix.shape[0]]
         sums = self.segments.rows(stacked)
+        sums.setflags(write=False)  # its rows go into the record as they are (no view each)
         seg = {name: sums[row] for name, row in zip(per_user, self._row_of, strict=True)}
         seg.update(self.divergence(out.layout, out.active))
         seen = self.pipe.push(
@@ -207,7 +208,7 @@ class Recorder:
             segment_metrics=itf.frozen_map(seg),
             position_clicks=ro(eng.position_clicks),
             position_views=ro(eng.position_views),
-            element_clicks=ro(eng.element_clicks.sum(axis=0)),
+            element_clicks=ro(eng.element_totals),  # summed over users by the pass
             feedback=feedback,
         )
 

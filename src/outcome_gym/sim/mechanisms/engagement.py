@@ -140,6 +140,7 @@ class Engagement:
     useful_opens: np.ndarray
     search_minutes: np.ndarray  # N, selection time of the sessions' engagements
     seen_positions: np.ndarray  # N x S bool, positions seen in a session
+    element_totals: np.ndarray  # E int64, engagements per element summed over users
 
 
 def position_discount(n_slots: int, alpha: float) -> np.ndarray:
@@ -197,11 +198,12 @@ def compile_kernel() -> None:
     For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
     first call's compilation would otherwise be counted as the step's.
     """
+    f32 = np.float32  # the population's traits (the model's signature)
     one = SessionInputs(
-        layout=np.zeros((1, 1), dtype=np.int64), susceptibility=np.zeros(1),
-        goal_weight=np.zeros(1), habit=np.zeros((1, 1)), fatigue=np.zeros(1),
+        layout=np.zeros((1, 1), dtype=np.int64), susceptibility=np.zeros(1, f32),
+        goal_weight=np.zeros(1, f32), habit=np.zeros((1, 1), f32), fatigue=np.zeros(1, f32),
         need=np.zeros((1, 1)), remaining=np.zeros((1, 1)), attention_left=np.ones(1),
-        residue=np.zeros(1))
+        residue=np.zeros(1), expertise=np.zeros((1, 1), f32), select_minutes=np.zeros((1, 1)))
     um = ChoiceParams(no_click_mass=1.0, cascade_continue=0.5, position_exponent=0.0,
                       habit_utility=0.0, goal_utility=0.0, fatigue_utility=0.0, residue=0.0,
                       max_engagements=1, need_met_exit=0.0)
@@ -219,6 +221,14 @@ def _f64(a: np.ndarray) -> np.ndarray:
     return out if out.flags.writeable else out.copy()
 
 
+def _float(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A writable C-contiguous array of ``dtype`` (float32 or float64; no copy when it already
+    is one): the model's traits stay float32, so the pass computes as numpy did on them.
+    """
+    out = np.ascontiguousarray(a, dtype=np.float64 if dtype != np.float32 else np.float32)
+    return out if out.flags.writeable else out.copy()
+
+
 def _i64(a: np.ndarray) -> np.ndarray:
     """A writable C-contiguous int64 array (one compiled signature, as :func:`_f64`)."""
     out = np.ascontiguousarray(a, dtype=np.int64)
@@ -227,16 +237,30 @@ def _i64(a: np.ndarray) -> np.ndarray:
 
 @compiled
 def engage_rows(  # the arrays from ``remaining`` on are written in place
-    opened, pushed, rows, layout, depth, base, impulse, disc, need, gu_weight, value, cost, u,
-    select, has_select, no_click, residue_size, max_engagements, need_met_exit,
+    opened, pushed, rows, layout, depth, susc, goal_weight, habit, fatigue, appeal, coef, pd,
+    expertise, need, value, cost, u, select, has_select, no_click, residue_size,
+    max_engagements, need_met_exit,
     remaining, attention, residue,
     progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
-    pos_clicks,
+    pos_clicks, pos_views, el_totals,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
 
-    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``, ``base``,
-    ``impulse``, ``disc``, ``gu_weight``, ``select``) is user ``rows[j]`` (rows ascending).
+    The weights are recomputed only after a pick that met a goal (they depend on nothing else a
+    round changes, and a session's ``remaining`` only falls), and the calm self's only when a pick
+    needs them (a session that ends without a click never does): the same numbers, fewer ``exp``.
+
+    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``,
+    ``expertise``, ``select``) is user ``rows[j]`` (rows ascending).
+
+    **A session's fixed terms**, per position k showing element e (``coef`` = the float32
+    appeal, habit, fatigue and goal utilities; float32 products as numpy's of the float32 traits,
+    widened to float64 where they meet a float64 term)::
+
+        impulse_k = (appeal_u * susc) * appeal_e
+        base_k    = impulse_k + habit_u * habit_e - fatigue_u * fatigue
+        disc_k    = pd_k if k < depth, else pd_k * expertise_k (layout memory; 0 without it)
+        gu_weight = goal_u * goal_weight
 
     **Opened notifications** (module docstring), in column order m: element e = pushed[m] credits
     ``min(max(value[e, g] * (1 - residue), 0), max(remaining_g, 0))`` per goal, costs its minutes,
@@ -257,12 +281,19 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     plain Python function) unless it serves a goal still pending. The session's own sums start at
     zero and are added to the opens' at its end, and sums run left to right: the same order, so
     the same bits, as the numpy opens-then-sessions they replace. Attention ends >= 0.
+
+    Summed over users on the way: clicks and views per position (``pos_clicks``, ``pos_views``)
+    and engagements per element (``el_totals``), integer counts.
     """
     n, s = layout.shape
     n_goals = value.shape[1]
     n_push = pushed.shape[0]
     w = np.empty(s)
     w0 = np.empty(s)
+    util = np.empty(s)
+    impulse = np.empty(s)
+    base = np.empty(s)
+    disc = np.empty(s)
     gain_s = np.empty(n_goals)
     j = 0
     for i in range(n):
@@ -286,14 +317,27 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                 distr_min[i] += cost[e]
                 residue[i] = residue[i] + residue_size * (1 - residue[i])
             engaged[i, e] += 1
+            el_totals[e] += 1
             clicks[i] += 1
         minutes[i] = op_min
         attention[i] = max(attention[i] - op_min, 0.0)
         if j >= rows.shape[0] or rows[j] != i:
             continue
         # --- the session of session row j ---
+        sus = coef[0] * susc[i]  # float32, as the numpy setup this replaces
+        fat = coef[2] * fatigue[i]
+        gu = np.float64(coef[3] * goal_weight[i])
         for k in range(s):
             seen[i, k] = k < depth[j]
+            e = layout[i, k]
+            impulse[k] = sus * appeal[e]
+            base[k] = impulse[k] + coef[1] * habit[i, e] - fat
+            if k < depth[j]:
+                disc[k] = pd[k]
+            elif has_select:  # beyond the scan depth, reached from memory with its expertise
+                disc[k] = pd[k] * np.float64(expertise[j, k])
+            else:
+                disc[k] = 0.0
         if attention[i] > 0:
             sess_min = 0.0
             sess_goal = 0.0
@@ -305,24 +349,34 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
             had_need = False
             for g in range(n_goals):
                 had_need = had_need or remaining[i, g] > 0
+            total = 0.0
+            total0 = 0.0
+            stale = True  # the weights depend on which goals are pending, nothing else
+            calm_stale = True
             for r in range(max_engagements):
-                total = 0.0
-                total0 = 0.0
-                for k in range(s):
-                    e = layout[i, k]
-                    rel = 0.0
-                    for g in range(n_goals):
-                        if remaining[i, g] > 0:
-                            rel += need[i, g] * value[e, g]
-                    util = base[j, k] + gu_weight[j] * rel
-                    # math.exp: the C library's exp, the same bits compiled or interpreted
-                    w[k] = math.exp(min(util, 50.0)) * disc[j, k]
-                    w0[k] = math.exp(min(util - impulse[j, k], 50.0)) * disc[j, k]
-                    total += w[k]
-                    total0 += w0[k]
+                if stale:
+                    stale = False
+                    calm_stale = True
+                    total = 0.0
+                    for k in range(s):
+                        e = layout[i, k]
+                        rel = 0.0
+                        for g in range(n_goals):
+                            if remaining[i, g] > 0:
+                                rel += need[i, g] * value[e, g]
+                        util[k] = base[k] + gu * rel
+                        # math.exp: the C library's exp, the same bits compiled or interpreted
+                        w[k] = math.exp(min(util[k], 50.0)) * disc[k]
+                        total += w[k]
                 target = u[i, 1 + r] * (no_click + total)
                 if not target < total:
                     break  # no click: the session ends
+                if calm_stale:  # the calm self's weights: only once a pick needs them
+                    calm_stale = False
+                    total0 = 0.0
+                    for k in range(s):
+                        w0[k] = math.exp(min(util[k] - impulse[k], 50.0)) * disc[k]
+                        total0 += w0[k]
                 acc = 0.0
                 pick = 0
                 for k in range(s):  # cascade pick by inversion
@@ -335,6 +389,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                 p_calm = w0[pick] / (no_click + total0)
                 pos_clicks[pick] += 1
                 engaged[i, e] += 1
+                el_totals[e] += 1
                 seen[i, pick] = True
                 clicks[i] += 1
                 sess_min += c
@@ -354,6 +409,8 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                     remaining[i, g] -= gain
                     useful = useful or (value[e, g] > 0 and pending)
                     still = still or remaining[i, g] > 0
+                    # a goal met: recompute the weights (remaining never grows in a session)
+                    stale = stale or (pending and not remaining[i, g] > 0)
                 if useful:
                     sess_goal += c
                 else:
@@ -370,6 +427,9 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
             sc_min[i] = sess_sc
             search_min[i] = sess_search
             attention[i] = max(attention[i], 0.0)
+        for k in range(s):
+            if seen[i, k]:
+                pos_views[k] += 1
         j += 1
 
 
@@ -418,20 +478,18 @@ def _engage_all(
     n, s = inp.layout.shape
     n_el, n_goals = value.shape
     layout = _i64(inp.layout)
-    lay = layout[rows]
     expertise, select = memory_rows
-    # fixed for a whole session: scan depth, position discount x reach, fixed utilities
+    if (expertise is None) != (select is None):
+        raise ValueError("layout memory needs both expertise and selection minutes, or neither")
+    # fixed for a whole session (the rest is computed per session in the pass): the scan depth
     depth = scan_depth(u[rows, 0], um.cascade_continue, s)
-    visible = np.arange(s)[None, :] < depth[:, None]
-    # beyond the scan depth, a position is reached only from memory, with weight = expertise
-    reach = visible if expertise is None else np.where(visible, 1.0, expertise)
-    disc = position_discount(s, um.position_exponent)[None, :] * reach
-    impulse = um.appeal_utility * inp.susceptibility[rows][:, None] * appeal[lay]
-    base = (
-        impulse
-        + um.habit_utility * np.take_along_axis(inp.habit[rows], lay, 1)
-        - um.fatigue_utility * inp.fatigue[rows][:, None]
-    )
+    # the utility coefficients as numpy applies them to the traits: in the traits' dtype
+    # (float32 in a model; a Python float times a float32 array is a float32 product)
+    traits = (inp.susceptibility, inp.goal_weight, inp.habit, inp.fatigue)
+    dtype = np.result_type(*traits)
+    coef = np.array([um.appeal_utility, um.habit_utility, um.fatigue_utility, um.goal_utility],
+                    dtype=dtype)
+    susc, goal_weight, habit, fatigue = (_float(a, dtype) for a in traits)
     out = Engagement(
         progress=np.zeros((n, n_goals)),
         minutes=np.zeros(n),
@@ -447,19 +505,22 @@ def _engage_all(
         useful_opens=np.zeros(opened.shape, dtype=bool),
         search_minutes=np.zeros(n),
         seen_positions=np.zeros((n, s), dtype=bool),
+        element_totals=np.zeros(n_el, dtype=np.int64),
     )
     engage_rows(
         np.ascontiguousarray(opened, dtype=bool), _i64(pushed), _i64(rows), layout,
-        _i64(depth), _f64(base), _f64(impulse), _f64(disc), _f64(inp.need),
-        _f64(um.goal_utility * inp.goal_weight[rows]), _f64(value), _f64(cost), _f64(u),
+        _i64(depth), susc, goal_weight, habit, fatigue, _f64(appeal), coef,
+        position_discount(s, um.position_exponent),
+        np.zeros((1, 1), dtype) if expertise is None else _float(expertise, expertise.dtype),
+        _f64(inp.need), _f64(value), _f64(cost), _f64(u),
         np.zeros((1, 1)) if select is None else _f64(select), select is not None,
         float(um.no_click_mass), float(um.residue), int(um.max_engagements),
         float(um.need_met_exit), _f64(inp.remaining).copy(), out.attention_left, out.residue,
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
-        out.useful_opens, out.seen_positions, out.position_clicks,
+        out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
+        out.element_totals,
     )
-    out.position_views[:] = out.seen_positions.sum(axis=0)
     return out
 
 

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
-from outcome_gym.sim._rows import rowany, rowmin, rowsum
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.rng import Rows
 
@@ -132,6 +132,199 @@ def _take(state: GoalState, rows: Rows, keep_all: tuple[str, ...] = ()) -> None:
     state.rows = rows
 
 
+_NO_DEADLINE = int(np.iinfo(np.int32).max)  # the sort key of an empty place
+
+
+@compiled
+def tasks_need_rows(
+    step, arrive, deadline, span, left, need, remaining
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user: need = 1 + clip(1 - (soonest deadline - step) / span, 0, 1) with anything
+    pending, else 0; remaining = the pending places' effort left, summed left to right in
+    float32 (as the float32 row sum it replaces), written into ``need`` and ``remaining``.
+    """
+    n, q = arrive.shape
+    for i in range(n):
+        soonest = _NO_DEADLINE
+        pending = False
+        rem = np.float32(0.0)
+        for k in range(q):
+            if arrive[i, k] >= 0:
+                pending = True
+                soonest = min(soonest, deadline[i, k])
+                rem += left[i, k]
+        remaining[i] = rem
+        if pending:
+            used = 1.0 - (soonest - step) / span[i]
+            need[i] = 1.0 + min(max(used, 0.0), 1.0)
+        else:
+            need[i] = 0.0
+
+
+@compiled
+def tasks_arrive_rows(
+    step, arrived, span, effort, arrive, deadline, left, overflow
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Each user's ``arrived`` new tasks take the empty places in place order (arrival ``step``,
+    deadline ``step + span``, effort left ``effort``); ``overflow`` (= ``arrived`` on entry)
+    ends as the tasks that found no place.
+    """
+    n, q = arrive.shape
+    for i in range(n):
+        for k in range(q):
+            if overflow[i] <= 0:
+                break
+            if arrive[i, k] < 0:
+                arrive[i, k] = step
+                deadline[i, k] = step + span[i]
+                left[i, k] = effort[i]
+                overflow[i] -= 1
+
+
+@compiled
+def tasks_apply_rows(
+    credit, step, arrive, deadline, left, completed, on_time, ttc
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Credit each user's progress to their pending tasks, earliest deadline first.
+
+    Places are visited in the stable order of their deadline (empty places last, unvisited:
+    their share is 0); a task takes ``min(left, credit)`` (in float64, subtracted from ``left``
+    as float32), and is done once ``left <= 1e-6``: counted, on time if ``step < deadline``,
+    its steps since arrival added to ``ttc``, and its place emptied. Only users with credit > 0
+    are touched. ``arrive`` and ``left`` are updated in place.
+    """
+    n, q = arrive.shape
+    order = np.empty(q, dtype=np.int64)
+    for i in range(n):
+        c = credit[i]
+        if not c > 0:
+            continue
+        # the pending places by deadline, ties in place order (insertion sort: q is small)
+        m = 0
+        for k in range(q):
+            if arrive[i, k] < 0:
+                continue
+            pos = m
+            while pos > 0 and deadline[i, order[pos - 1]] > deadline[i, k]:
+                order[pos] = order[pos - 1]
+                pos -= 1
+            order[pos] = k
+            m += 1
+        for r in range(m):
+            k = order[r]
+            take = min(np.float64(left[i, k]), c)
+            left[i, k] = left[i, k] - np.float32(take)
+            c -= take
+            if left[i, k] <= 1e-6:
+                completed[i] += 1
+                if step < deadline[i, k]:
+                    on_time[i] += 1
+                ttc[i] += step - arrive[i, k]
+                arrive[i, k] = -1
+
+
+@compiled
+def tasks_end_rows(
+    step, late_span, arrive, deadline, failed, abandoned, age
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """At a step's end, per pending task: deadline = step + 1 is a miss (``failed``); deadline +
+    ``late_span`` <= step + 1 drops it (``abandoned``, its age ``step + 1 - arrive`` added to
+    ``age``, its place emptied).
+    """
+    n, q = arrive.shape
+    for i in range(n):
+        for k in range(q):
+            if arrive[i, k] < 0:
+                continue
+            if deadline[i, k] == step + 1:
+                failed[i] += 1
+            if deadline[i, k] + late_span <= step + 1:
+                abandoned[i] += 1
+                age[i] += step + 1 - arrive[i, k]
+                arrive[i, k] = -1
+
+
+@compiled
+def budget_need_rows(
+    has, adjusted, spent, rate, days_left, effort, progress, need, remaining
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user: over = has, not adjusted and spent + rate x days_left > 1; need = 1 if over
+    else 0; remaining = max(effort - progress, 0) if over else 0.
+    """
+    for i in range(spent.shape[0]):
+        if has[i] and not adjusted[i] and spent[i] + rate[i] * days_left > 1.0:
+            need[i] = 1.0
+            remaining[i] = max(effort[i] - progress[i], 0.0)
+        else:
+            need[i] = 0.0
+            remaining[i] = 0.0
+
+
+@compiled
+def budget_apply_rows(
+    credit, step, has, spent, days_left, effort, crossed_step, in_window, on_budget, adjustment,
+    adjusted, rate, progress, adjust, in_time, tta,
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user over the limit (as :func:`budget_need_rows`, before crediting): progress +=
+    credit; reaching the effort adjusts (rate <- rate - adjustment x max(rate - 1/W, 0),
+    ``on_budget`` = 1/W), in time if ``in_window`` (the day is at most act_by_day), with the
+    steps since the crossing in ``tta`` (0 without one). ``adjusted``, ``rate`` and
+    ``progress`` are updated in place.
+    """
+    for i in range(spent.shape[0]):
+        over = has[i] and not adjusted[i] and spent[i] + rate[i] * days_left > 1.0
+        if not over:
+            continue
+        progress[i] = progress[i] + credit[i]
+        if progress[i] >= effort[i]:
+            rate[i] = rate[i] - adjustment * max(rate[i] - on_budget, 0.0)
+            adjusted[i] = True
+            adjust[i] = 1
+            if in_window:
+                in_time[i] = 1
+            if crossed_step[i] >= 0:
+                tta[i] = step - crossed_step[i]
+
+
+@compiled
+def practice_rows(
+    has, done, effort, today, credit, credit_it, need, remaining, practised
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Practice per user: with ``credit_it``, today += credit (users with the goal) and a day
+    reaching the effort is practised (``done`` and ``practised`` set); without, need = 1 and
+    remaining = effort - today until today's practice is done (0 without the goal).
+    """
+    for i in range(today.shape[0]):
+        if credit_it:
+            if has[i]:
+                today[i] = today[i] + credit[i]
+                if not done[i] and today[i] >= effort[i]:
+                    done[i] = True
+                    practised[i] = 1
+        elif has[i] and not done[i]:
+            need[i] = 1.0
+            remaining[i] = effort[i] - today[i]
+        else:
+            need[i] = 0.0
+            remaining[i] = 0.0
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) the goal passes now, on one user's state."""
+    arrive, deadline = np.full((1, 1), 0, np.int32), np.ones((1, 1), np.int32)
+    left, z = np.ones((1, 1), np.float32), np.zeros(1, np.int64)
+    tasks_need_rows(0, arrive, deadline, np.ones(1, np.int32), left, np.zeros(1), np.zeros(1))
+    tasks_apply_rows(np.ones(1), 0, arrive, deadline, left, z, z.copy(), z.copy())
+    tasks_end_rows(0, 1, arrive, deadline, z.copy(), z.copy(), z.copy())
+    tasks_arrive_rows(0, z.copy(), np.ones(1, np.int32), np.ones(1, np.float32), arrive,
+                      deadline, left, z.copy())
+    yes, one = np.ones(1, bool), np.ones(1)
+    budget_need_rows(yes, ~yes, one, one, 1, one, one, one.copy(), one.copy())
+    budget_apply_rows(one, 0, yes, one, 1, one, z.copy(), True, 0.5, 0.5, ~yes, one.copy(),
+                      one.copy(), z.copy(), z.copy(), z.copy())
+    practice_rows(yes, ~yes, one, one.copy(), one, True, one.copy(), one.copy(), z.copy())
+
+
 class TasksState:
     """Arriving tasks with deadlines (see module docstring)."""
 
@@ -148,7 +341,7 @@ class TasksState:
         rng: np.random.Generator,
     ) -> None:
         n, q = has.shape[0], spec.max_pending
-        self.has = has
+        self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
         self.rate = np.clip(_per_user(spec, "arrival_rate", segment, rng), 0, None) * has
         self.draw_rate = self.rate  # every user's: the arrivals are drawn for all N users
         self.rows = Rows(n)
@@ -165,74 +358,49 @@ class TasksState:
 
     def need(self) -> np.ndarray:
         """1 + share of the most urgent task's time used up; 0 with nothing pending."""
-        pending = self.arrive >= 0
-        soonest = rowmin(np.where(pending, self.deadline, np.iinfo(np.int32).max))
-        used = 1.0 - (soonest - self.step) / self.span
-        return np.where(rowany(pending), 1.0 + np.clip(used, 0.0, 1.0), 0.0)
+        return self.need_remaining()[0]
 
     def remaining(self) -> np.ndarray:
         """Effort left over all pending tasks."""
-        return rowsum(np.where(self.arrive >= 0, self.left, 0.0))
+        return self.need_remaining()[1]
+
+    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`need` and :meth:`remaining` together, in one compiled pass over users."""
+        n = self.arrive.shape[0]
+        need, rem = np.empty(n), np.empty(n)
+        tasks_need_rows(self.step, self.arrive, self.deadline, self.span, self.left, need, rem)
+        return need, rem
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
         self.step = step
-        k = self.rows.keep(rng.poisson(self.draw_rate)).astype(np.int64)
-        arrived = k.copy()
-        for q in range(self.arrive.shape[1]):
-            fill = (self.arrive[:, q] < 0) & (k > 0)
-            self.arrive[fill, q] = step
-            self.deadline[fill, q] = step + self.span[fill]
-            self.left[fill, q] = self.effort[fill]
-            k -= fill
-        return {"arrived": arrived, "failed": k}  # overflow fails at once
+        arrived = self.rows.keep(rng.poisson(self.draw_rate)).astype(np.int64)
+        overflow = arrived.copy()
+        tasks_arrive_rows(step, arrived, self.span, self.effort, self.arrive, self.deadline,
+                          self.left, overflow)
+        return {"arrived": arrived, "failed": overflow}  # overflow fails at once
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress earliest-deadline-first; record completions."""
+        """Credit progress earliest-deadline-first; record completions (:func:`tasks_apply_rows`)."""
         self.step = step
-        n, q = self.arrive.shape
+        n = self.arrive.shape[0]
         completed = np.zeros(n, dtype=np.int64)
         on_time = np.zeros(n, dtype=np.int64)
         ttc = np.zeros(n, dtype=np.int64)
-        rows = np.flatnonzero(credit > 0)  # only users who made progress this step
-        if rows.size == 0:
-            return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
-        credit = credit[rows].astype(np.float64)
-        arrive, deadline, left = self.arrive[rows], self.deadline[rows], self.left[rows]
-        order = np.argsort(
-            np.where(arrive >= 0, deadline, np.iinfo(np.int32).max), axis=1, kind="stable"
-        )
-        local = np.arange(rows.size)
-        c_done = np.zeros(rows.size, dtype=np.int64)
-        c_on_time = np.zeros(rows.size, dtype=np.int64)
-        c_ttc = np.zeros(rows.size, dtype=np.int64)
-        for j in range(q):
-            col = order[:, j]
-            pending = arrive[local, col] >= 0
-            take = np.where(pending, np.minimum(left[local, col], credit), 0.0)
-            left[local, col] -= take.astype(np.float32)
-            credit -= take
-            done = pending & (left[local, col] <= 1e-6)
-            c_done += done
-            c_on_time += done & (step < deadline[local, col])
-            c_ttc += np.where(done, step - arrive[local, col], 0)
-            arrive[local[done], col[done]] = -1
-        self.arrive[rows], self.left[rows] = arrive, left
-        completed[rows], on_time[rows], ttc[rows] = c_done, c_on_time, c_ttc
+        tasks_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.arrive,
+                         self.deadline, self.left, completed, on_time, ttc)
         return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
 
     def step_end(self, step: int) -> Events:
         """Tasks whose deadline is the next step fail now (missed); they stay pending, late, for
-        ``late_days`` more and are then abandoned.
+        ``late_days`` more and are then abandoned (:func:`tasks_end_rows`).
         """
-        pending = self.arrive >= 0
-        missed = pending & (self.deadline == step + 1)
-        dropped = pending & (self.deadline + self.late_span <= step + 1)
-        age = rowsum(np.where(dropped, step + 1 - self.arrive, 0))
-        self.arrive[dropped] = -1
-        return {"failed": rowsum(missed).astype(np.int64),
-                "abandoned": rowsum(dropped).astype(np.int64),
-                "censored_steps": age.astype(np.int64)}
+        n = self.arrive.shape[0]
+        failed = np.zeros(n, dtype=np.int64)
+        abandoned = np.zeros(n, dtype=np.int64)
+        age = np.zeros(n, dtype=np.int64)
+        tasks_end_rows(step, self.late_span, self.arrive, self.deadline, failed, abandoned, age)
+        return {"failed": failed, "abandoned": abandoned, "censored_steps": age}
 
     def pending_state(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Tasks still pending at ``step`` and their summed age in steps (censored at the end)."""
@@ -268,7 +436,7 @@ class BudgetState:
     ) -> None:
         n = has.shape[0]
         self.goal = spec
-        self.has = has
+        self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
         w = spec.window_days
         ratio = np.clip(_per_user(spec, "spend_ratio", segment, rng), 0, None)
         self.drift = _per_user(spec, "drift", segment, rng)
@@ -300,11 +468,19 @@ class BudgetState:
 
     def need(self) -> np.ndarray:
         """1 while over and not adjusted."""
-        return self.over().astype(np.float64)
+        return self.need_remaining()[0]
 
     def remaining(self) -> np.ndarray:
         """Progress still needed to adjust (0 unless over)."""
-        return np.where(self.over(), np.maximum(self.effort - self.progress, 0.0), 0.0)
+        return self.need_remaining()[1]
+
+    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`budget_need_rows`)."""
+        n = self.spent.shape[0]
+        need, rem = np.empty(n), np.empty(n)
+        budget_need_rows(self.has, self.adjusted, self.spent, self.rate, self._days_left(),
+                         self.effort, self.progress, need, rem)
+        return need, rem
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Close a finished window, then add today's spending (noise drawn for every user)."""
@@ -338,20 +514,17 @@ class BudgetState:
         return ev
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress; adjust the spending rate where it reaches the effort."""
-        over = self.over()
-        self.progress += np.where(over, credit, 0.0)
-        adjust = over & (self.progress >= self.effort)
-        self.rate = np.where(adjust, adjusted_rate(self.rate, self.goal.window_days,
-                                                   self.goal.adjustment), self.rate)
-        self.adjusted |= adjust
-        in_time = adjust & (self.day_in_window <= self.goal.act_by_day)
-        tta = np.where(adjust & (self.crossed_step >= 0), step - self.crossed_step, 0)
-        return {
-            "adjusted": adjust.astype(np.int64),
-            "adjusted_in_time": in_time.astype(np.int64),
-            "tta_steps": tta.astype(np.int64),
-        }
+        """Credit progress; adjust the spending rate where it reaches the effort
+        (:func:`budget_apply_rows`; the rate as :func:`adjusted_rate`).
+        """
+        n = self.spent.shape[0]
+        adjust, in_time, tta = (np.zeros(n, np.int64) for _ in range(3))
+        budget_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.has,
+                          self.spent, self._days_left(), self.effort, self.crossed_step,
+                          self.day_in_window <= self.goal.act_by_day, 1.0 / self.goal.window_days,
+                          float(self.goal.adjustment), self.adjusted, self.rate, self.progress,
+                          adjust, in_time, tta)
+        return {"adjusted": adjust, "adjusted_in_time": in_time, "tta_steps": tta}
 
     def step_end(self, step: int) -> Events:
         """Nothing expires within a day."""
@@ -374,7 +547,7 @@ class PracticeState:
         fade: float,
     ) -> None:
         n = has.shape[0]
-        self.has = has
+        self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
         self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None)
         self.habit_rate = habit_rate
         self.fade = fade
@@ -391,11 +564,19 @@ class PracticeState:
 
     def need(self) -> np.ndarray:
         """1 until today's practice is done."""
-        return (self.has & ~self.done_today).astype(np.float64)
+        return self.need_remaining()[0]
 
     def remaining(self) -> np.ndarray:
         """Progress still needed today."""
-        return np.where(self.has & ~self.done_today, self.effort - self.today, 0.0)
+        return self.need_remaining()[1]
+
+    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`practice_rows`)."""
+        n = self.today.shape[0]
+        need, rem = np.empty(n), np.empty(n)
+        practice_rows(self.has, self.done_today, self.effort, self.today, np.zeros(n), False,
+                      need, rem, np.zeros(0, np.int64))
+        return need, rem
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Close yesterday: habit grows on a practised day, fades after two missed days."""
@@ -411,11 +592,13 @@ class PracticeState:
         return {}
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress; a day counts once its effort is reached."""
-        self.today += np.where(self.has, credit, 0.0)
-        new = self.has & ~self.done_today & (self.today >= self.effort)
-        self.done_today |= new
-        return {"practised": new.astype(np.int64)}
+        """Credit progress; a day counts once its effort is reached (:func:`practice_rows`)."""
+        n = self.today.shape[0]
+        new = np.zeros(n, np.int64)
+        practice_rows(self.has, self.done_today, self.effort, self.today,
+                      np.ascontiguousarray(credit, dtype=np.float64), True, np.empty(0),
+                      np.empty(0), new)
+        return {"practised": new}
 
     def step_end(self, step: int) -> Events:
         """Nothing expires within a day."""
@@ -482,10 +665,9 @@ class Goals:
         """N x G urgency and remaining progress now (0 for goals a user does not have)."""
         need, rem = np.zeros((self.n, len(self.states))), np.zeros((self.n, len(self.states)))
         for j, state in enumerate(self.states):
-            if state.kind == "tasks":
+            if isinstance(state, TasksState):
                 state.step = step  # urgency is measured now, not at the last credited step
-            need[:, j] = state.need()
-            rem[:, j] = state.remaining()
+            need[:, j], rem[:, j] = state.need_remaining()
         return need, rem
 
     def apply(self, progress: np.ndarray, step: int) -> Events:
@@ -496,16 +678,15 @@ class Goals:
         """
         events: Events = {}
         for g, state in enumerate(self.states):
-            merged: Events = {k: np.zeros(self.n) for k in state.event_keys}
-            for source in (
-                self._day_events.pop(g, {}),
-                state.apply(progress[:, g], step),
-                state.step_end(step),
-            ):
-                for k, v in source.items():
-                    merged[k] = merged[k] + v
-            for k, v in merged.items():
-                events[f"{self.ids[g]}.{k}"] = v
+            sources = (self._day_events.pop(g, {}), state.apply(progress[:, g], step),
+                       state.step_end(step))
+            for k in state.event_keys:
+                # float64, the sources added in order (0 + x is x: no array of zeros to start)
+                parts = [source[k] for source in sources if k in source]
+                merged = parts[0].astype(np.float64) if parts else np.zeros(self.n)
+                for v in parts[1:]:
+                    merged += v
+                events[f"{self.ids[g]}.{k}"] = merged
         return events
 
     def user_state(self, step: int) -> dict[str, np.ndarray]:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from outcome_gym.sim._jit import compiled
+
 F = np.float32
 
 
@@ -55,17 +57,45 @@ class MemoryParams:
 
 
 def expertise(p: MemoryParams, count: np.ndarray, remembered: np.ndarray,
-              layout: np.ndarray) -> np.ndarray:
+              layout: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Expertise (n x P): L n / (n + 1) where the remembered element is still there, else 0.
+
+    One compiled pass (:func:`expertise_rows`) over ``rows`` (all when None), reading the
+    population's arrays in place (no gathered copies).
 
     Args:
         p: The mechanism's coefficients.
-        count: n x P practice counts.
-        remembered: n x P element the user last saw at each position (-1: none).
-        layout: n x P element shown at each position now.
+        count: N x P practice counts.
+        remembered: N x P element the user last saw at each position (-1: none).
+        layout: N x P element shown at each position now.
+        rows: The users to compute it for (ascending; None: every row), in that order.
     """
-    e = p.memory_max * count / (count + 1.0)
-    return np.where(remembered == layout, e, 0.0)
+    count = np.asarray(count)
+    rows = np.arange(count.shape[0]) if rows is None else rows
+    # L in the counts' dtype: a Python float times a float32 array is a float32 product
+    out = np.empty((rows.shape[0], count.shape[1]), dtype=count.dtype)
+    expertise_rows(np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(count),
+                   np.ascontiguousarray(remembered), np.ascontiguousarray(layout),
+                   count.dtype.type(p.memory_max), count.dtype.type(1.0), out)
+    return out
+
+
+@compiled
+def expertise_rows(rows, count, remembered, layout, memory_max, one, out
+                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[j, k] = L n / (n + 1)`` for user ``rows[j]`` at position k, 0 where the element changed.
+
+    In the counts' dtype (``memory_max`` and ``one`` given in it), as numpy computed
+    ``L * n / (n + 1.0)`` on them.
+    """
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        for k in range(count.shape[1]):
+            n = count[i, k]
+            if remembered[i, k] == layout[i, k]:
+                out[j, k] = memory_max * n / (n + one)
+            else:
+                out[j, k] = 0.0
 
 
 def selection_minutes(p: MemoryParams, e: np.ndarray) -> np.ndarray:
@@ -79,7 +109,7 @@ def selection_minutes(p: MemoryParams, e: np.ndarray) -> np.ndarray:
 
 def learn(count: np.ndarray, remembered: np.ndarray, layout: np.ndarray,
           seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One session's learning at the positions the user saw.
+    """One session's learning at the positions the user saw (every row; :func:`learn_rows`).
 
     Args:
         count: n x P practice counts.
@@ -90,10 +120,38 @@ def learn(count: np.ndarray, remembered: np.ndarray, layout: np.ndarray,
     Returns:
         New counts and remembered elements (unseen positions unchanged).
     """
-    same = remembered == layout
-    new_count = np.where(seen, np.where(same, count + 1.0, 1.0), count).astype(count.dtype)
-    new_remembered = np.where(seen, layout, remembered).astype(remembered.dtype)
+    new_count, new_remembered = np.array(count), np.array(remembered)  # C-ordered copies
+    learn_rows(np.arange(new_count.shape[0]), new_count, new_remembered,
+               np.ascontiguousarray(layout), np.ascontiguousarray(seen), new_count.dtype.type(1))
     return new_count, new_remembered
+
+
+@compiled
+def learn_rows(rows, count, remembered, layout, seen, one
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """In place, for each user in ``rows`` and each position seen: n + 1 if the element there is
+    the remembered one, else n = 1 and the element remembered (``one``: 1 in the counts' dtype).
+    """
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        for k in range(count.shape[1]):
+            if not seen[i, k]:
+                continue
+            if remembered[i, k] == layout[i, k]:
+                count[i, k] = count[i, k] + one
+            else:
+                count[i, k] = 1.0
+                remembered[i, k] = layout[i, k]
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) the passes now, for the population's arrays' dtypes."""
+    count, remembered = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.int16)
+    one = np.float32(1.0)
+    expertise_rows(np.zeros(1, np.int64), count, remembered, remembered.copy(), one, one,
+                   np.empty((1, 1), np.float32))
+    learn_rows(np.zeros(1, np.int64), count, remembered, remembered.copy(), np.ones((1, 1), bool),
+               one)
 
 
 def fade(p: MemoryParams, count: np.ndarray) -> np.ndarray:

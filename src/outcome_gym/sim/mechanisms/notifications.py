@@ -33,7 +33,7 @@ focus residue; at a breakpoint (available) it costs ``breakpoint_multiplier`` ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -133,18 +133,54 @@ def open_logit(
     channel_trust: np.ndarray,
     background: np.ndarray,
 ) -> np.ndarray:
-    """Open log-odds per user and notification (N x M); see the module docstring."""
+    """Open log-odds per user and notification (N x M); see the module docstring.
+
+    One compiled pass (:func:`logit_rows`); the channel load's ``log`` stays numpy's (M values).
+    """
     load = -0.5 * np.log(np.maximum(background, 1e-9) / 56.0)
-    return (
-        um.open_base
-        + susceptibility[:, None] * appeal[None, :]
-        + um.open_relevance * goal_weight[:, None] * relevance
-        + um.open_receptive * receptive[:, None]
-        - um.open_fatigue * fatigue[:, None]
-        - um.open_wear * wear
-        + um.open_trust * (channel_trust - 0.5)
-        + load[None, :]
-    )
+    traits = (susceptibility, goal_weight, fatigue, wear, channel_trust)
+    dtype = np.float32 if np.result_type(*traits) == np.float32 else np.float64
+    # the coefficients that multiply float32 traits, cast as numpy casts a Python float there
+    coef = np.array([um.open_relevance, um.open_fatigue, um.open_wear, um.open_trust, 0.5],
+                    dtype)
+    n, m = wear.shape
+    out = np.empty((n, m))
+    logit_rows(float(um.open_base), float(um.open_receptive), coef,
+               np.ascontiguousarray(appeal, np.float64), *(np.ascontiguousarray(a, dtype)
+                                                          for a in traits[:3]),
+               np.ascontiguousarray(relevance, np.float64), np.ascontiguousarray(receptive, bool),
+               *(np.ascontiguousarray(a, dtype) for a in traits[3:]),
+               np.ascontiguousarray(load, np.float64), out)
+    return out
+
+
+@compiled
+def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance, receptive,
+               wear, trust, load, out
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user i and template m, the module docstring's sum, added left to right as numpy did.
+
+    ::
+
+        base + susc_i appeal_m + (rel_u goal_weight_i) relevance_im + receptive_u [receptive_i]
+             - fatigue_u fatigue_i - wear_u wear_im + trust_u (trust_im - 1/2) + load_m
+
+    ``coef`` = (rel_u, fatigue_u, wear_u, trust_u, 1/2) in the traits' dtype: their products with
+    the float32 traits are float32, widened to float64 in the sum (as numpy's mixed arithmetic).
+    """
+    n, m = out.shape
+    for i in range(n):
+        gw = coef[0] * goal_weight[i]
+        fat = coef[1] * fatigue[i]
+        rec = receptive_u * (1.0 if receptive[i] else 0.0)
+        for j in range(m):
+            x = base + susc[i] * appeal[j]
+            x = x + gw * relevance[i, j]
+            x = x + rec
+            x = x - fat
+            x = x - coef[2] * wear[i, j]
+            x = x + coef[3] * (trust[i, j] - coef[4])
+            out[i, j] = x + load[j]
 
 
 def expiry_slots(um: NotificationParams, slot_hours: float) -> int:
@@ -282,8 +318,17 @@ def tray_step(
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`tray_rows` now (see engagement.compile_kernel)."""
+    """Compile (or load from the cache) :func:`tray_rows` and :func:`logit_rows` now (see
+    engagement.compile_kernel), the latter for the population's float32 traits.
+    """
     fill_tray(Tray.empty(1, 1), np.ones((1, 1), bool), 0, np.zeros((1, 1), np.int32), 1)
+    update_channel_trust(NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)}),
+                         np.ones((1, 1), np.float32), np.ones((1, 1), bool), np.ones((1, 1), bool),
+                         np.ones((1, 1), bool), np.zeros(1, np.int64))
+    f32, one = np.float32, np.ones(1)
+    open_logit(NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)}), one,
+               one.astype(f32), one.astype(f32), np.ones((1, 1)), np.ones(1, bool),
+               one.astype(f32), np.ones((1, 1), f32), np.ones((1, 1), f32), one)
 
 
 @compiled
@@ -365,13 +410,42 @@ def update_channel_trust(
 
     ``ignored`` (N x M) holds the notifications dismissed, replaced or expired this step.
     """
-    out = channel_trust.copy()
-    for c in range(channel_trust.shape[1]):
-        cols = channel_of == c
-        gain = rowsum(opened[:, cols] & useful[:, cols])
-        loss = rowsum(ignored[:, cols])
-        out[:, c] += (
-            um.channel_trust_gain * gain * (1 - out[:, c])
-            - um.channel_trust_loss * loss * out[:, c]
-        )
-    return np.clip(out, 0.0, 1.0)
+    trust = np.ascontiguousarray(channel_trust)
+    out = np.empty_like(trust)
+    trust_rows(float(um.channel_trust_gain), float(um.channel_trust_loss), trust,
+               np.ascontiguousarray(ignored, bool), np.ascontiguousarray(opened, bool),
+               np.ascontiguousarray(useful, bool), np.ascontiguousarray(channel_of, np.int64),
+               trust.dtype.type(1), out)
+    return out
+
+
+@compiled
+def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, out
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Channel trust per user and channel c (g useful opens, l ignored notifications of c).
+
+    ::
+
+        t <- clip(t + (gain_u g (1 - t) - loss_u l t), 0, 1)
+
+    the increment in float64, rounded to the trust's dtype once added (as numpy's in-place add
+    of a float64 increment to float32 trust); ``one`` is 1 in that dtype.
+    """
+    n, c_n = trust.shape
+    m_n = channel_of.shape[0]
+    for i in range(n):
+        for c in range(c_n):
+            g = 0
+            lost = 0
+            for m in range(m_n):
+                if channel_of[m] != c:
+                    continue
+                if opened[i, m] and useful[i, m]:
+                    g += 1
+                if ignored[i, m]:
+                    lost += 1
+            t = trust[i, c]
+            v = t + (gain_u * g * (one - t) - loss_u * lost * t)
+            # clipped before the rounding to float32 (numpy rounded first): the same value,
+            # since rounding is monotone and 0 and 1 are exact
+            out[i, c] = min(max(v, 0.0), 1.0)

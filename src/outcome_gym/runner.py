@@ -104,7 +104,8 @@ def simulate(
     A story's replay (:mod:`outcome_gym.story`) reads one user from it. ``users``: simulate these
     users and their teammates only (``SimulationModel``'s ``users``): each of them then lives the
     days of the full run exactly if the policy treats users apart
-    (:func:`outcome_gym.policies.treats_users_apart`); the caller checks that.
+    (:func:`outcome_gym.policies.treats_users_apart`); the caller checks that. The steps table
+    and the divergence metrics of such a model cover the simulated users only.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

@@ -295,11 +295,11 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
     from outcome_gym.policies import make, treats_users_apart
     from outcome_gym.runner import simulate
 
-    policy = make(spec.policy, **dict(spec.params))
-    apart = subset and treats_users_apart(policy)
+    apart = subset and treats_users_apart(make(spec.policy, **dict(spec.params)))
     tr = _Tracker(user)
-    sim = simulate(scenario, policy, seed, guardrails=guardrails, before_act=tr,
-                   users=[user] if apart else None)
+    # by name, as a run makes it: errors name the policy as the user wrote it
+    sim = simulate(scenario, spec.policy, seed, policy_params=dict(spec.params),
+                   guardrails=guardrails, before_act=tr, users=[user] if apart else None)
     tr.finish()
     users = sim.users()
     row = users.iloc[tr.row].to_dict()

@@ -30,8 +30,8 @@ def story(
         "--json", help="Print one JSON document on stdout (docs/json.md).")] = False,
     workers: Annotated[int | None, typer.Option(
         min=1, help="Processes for the two replays, this one included (default: every usable "
-                    "CPU: a learner's full replay in a child while this process replays the "
-                    "reference's team; 1: both in this process).")] = None,
+                    "CPU: this process replays a learner's side in full while a child replays "
+                    "the reference for the user's team; 1: both in this process).")] = None,
 ) -> None:
     """Replay one user under the reference and the policy: day by day, events, a summary."""
     from outcome_gym._io import check_out_dir, claim_dir

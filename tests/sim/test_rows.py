@@ -71,3 +71,31 @@ def test_uniform_skips_the_other_users_and_ends_where_the_full_draw_ends(index, 
         assert got.shape == want.shape and got.tobytes() == want.tobytes()
         assert full.random(4).tobytes() == sub.random(4).tobytes()
     assert Rows(20).uniform(np.random.default_rng(7), shape, axis).shape == shape
+
+
+@pytest.mark.parametrize("make", [
+    # a buffered 32-bit half (left by a float32 draw): advance would drop it
+    lambda: _after(np.random.Generator(np.random.PCG64(7)), lambda g: g.random(3, np.float32)),
+    # Philox counts advance in 4-output blocks, not in outputs
+    lambda: np.random.Generator(np.random.Philox(7)),
+])
+def test_uniform_draws_for_everyone_where_skipping_would_not_land_exactly(make):
+    rows = Rows(20, np.array([2, 3, 11]))
+    full, sub = make(), make()
+    want = rows.keep(full.random((20, 2)))
+    assert rows.uniform(sub, (20, 2)).tobytes() == want.tobytes()
+    # both streams go on alike, float32 draws included (the buffered half was kept)
+    assert full.random(5, np.float32).tobytes() == sub.random(5, np.float32).tobytes()
+
+
+def _after(g: np.random.Generator, draw) -> np.random.Generator:
+    draw(g)
+    return g
+
+
+def test_a_draw_without_every_user_on_its_axis_is_refused():
+    rows = Rows(20, np.array([1]))
+    with pytest.raises(ValueError, match="20 users on axis 1"):
+        rows.uniform(np.random.default_rng(0), (20, 7), axis=1)
+    with pytest.raises(ValueError, match="20 users on axis 0"):
+        rows.keep(np.zeros((19, 2)))

@@ -51,7 +51,7 @@ class Streams:
         return np.random.SeedSequence(self.seed, spawn_key=(STREAMS.index("policy"), 1))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: compared and hashed by identity (it holds an array)
 class Rows:
     """Which of the scenario's users a model simulates: all N, or a subset (sorted indices).
 
@@ -80,7 +80,15 @@ class Rows:
         """The simulated users' entries of a draw over all N users (user axis ``axis``); the
         draw itself when every user is simulated.
         """
-        return draw if self.index is None else np.take(draw, self.index, axis=axis)
+        if self.index is None:
+            return draw
+        self._check_axis(draw.shape, axis)
+        return np.take(draw, self.index, axis=axis)
+
+    def _check_axis(self, shape: tuple[int, ...], axis: int) -> None:
+        if shape[axis] != self.n_all:
+            raise ValueError(f"expected a draw with {self.n_all} users on axis {axis}, "
+                             f"got shape {shape}")
 
     def uniform(self, rng: np.random.Generator, shape: tuple[int, ...],
                 axis: int = 0) -> np.ndarray:
@@ -89,16 +97,20 @@ class Rows:
 
         A float64 uniform takes exactly one 64-bit output of the generator, so the stream is
         advanced past the others (``PCG64.advance``) and ends where the full draw ends: the same
-        numbers, for a cost that does not grow with N. Only for streams that draw nothing but
-        float64 uniforms (``advance`` drops a buffered 32-bit half, which they never hold).
+        numbers, for a cost that does not grow with N. Where that would not hold (a generator other
+        than PCG64, or one holding a buffered 32-bit half that ``advance`` would drop) it draws
+        for everyone instead.
         """
         if self.index is None:
             return rng.random(shape)
+        self._check_axis(shape, axis)
         lead, tail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
         runs = self._runs
-        if lead * len(runs) > MAX_RUNS:  # many scattered users: one draw is cheaper
-            return self.keep(rng.random(shape), axis)
         bits, parts, at = rng.bit_generator, [], 0
+        if lead * len(runs) > MAX_RUNS or not _skips_exactly(bits):
+            # many scattered users (one draw is cheaper), or a generator whose advance would not
+            # land where the full draw does: draw for everyone
+            return self.keep(rng.random(shape), axis)
         for block in range(lead):
             for first, length in runs:
                 start = (block * self.n_all + first) * tail
@@ -119,6 +131,15 @@ class Rows:
         first = self.index[np.concatenate([[0], cut])]
         length = np.diff(np.concatenate([[0], cut, [self.index.shape[0]]]))
         return list(zip(first.tolist(), length.tolist(), strict=True))
+
+
+def _skips_exactly(bits: np.random.BitGenerator) -> bool:
+    """Whether ``advance(k)`` skips exactly the k 64-bit outputs k float64 uniforms would use:
+    PCG64 (and DXSM) count ``advance`` in outputs, and only with no buffered 32-bit half (a
+    float32 or 32-bit integer draw leaves one, which ``advance`` would drop).
+    """
+    return isinstance(bits, np.random.PCG64 | np.random.PCG64DXSM) and \
+        not bits.state.get("has_uint32", 0)
 
 
 MAX_RUNS = 64

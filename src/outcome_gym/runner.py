@@ -98,6 +98,7 @@ def simulate(
     guardrail_mode: str = "project",
     before_act: Callable[[SimulationModel], None] | None = None,
     users: Any = None,
+    divergence: bool = True,
 ) -> Simulated:
     """The step loop of :func:`run` (same arguments), without the tables and summary it builds.
 
@@ -105,7 +106,9 @@ def simulate(
     users and their teammates only (``SimulationModel``'s ``users``): each of them then lives the
     days of the full run exactly if the policy treats users apart
     (:func:`outcome_gym.policies.treats_users_apart`); the caller checks that. The steps table
-    and the divergence metrics of such a model cover the simulated users only.
+    and the divergence metrics of such a model cover the simulated users only. ``divergence``
+    False skips the divergence sample (``Recorder.sample_divergence``): the same users, no
+    divergence columns in the steps.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -118,6 +121,7 @@ def simulate(
     product = Product(scenario, seed, guardrails=guardrails, guardrail_mode=guardrail_mode,
                       users=users)  # type: ignore[arg-type]
     model = product.model
+    model.recorder.sample_divergence = divergence
     pol.reset(model.context, model.streams.policy_seed())
     start = start_traits(model)  # before the first step changes any state
     collector = StepCollector(model.world.segment_ids, model.world.element_ids)

@@ -299,7 +299,8 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
     tr = _Tracker(user)
     # by name, as a run makes it: errors name the policy as the user wrote it
     sim = simulate(scenario, spec.policy, seed, policy_params=dict(spec.params),
-                   guardrails=guardrails, before_act=tr, users=[user] if apart else None)
+                   guardrails=guardrails, before_act=tr, users=[user] if apart else None,
+                   divergence=False)  # a story reads users, not the segments' divergence
     tr.finish()
     users = sim.users()
     row = users.iloc[tr.row].to_dict()
@@ -570,7 +571,7 @@ def story_from_dir(folder: str | Path, *, user: int | None = None,
 
                 side = src.reference if who == src.reference.display else pol
                 users = simulate(sc, side.policy, s, policy_params=side.params,
-                                 guardrails=src.guardrails).users()
+                                 guardrails=src.guardrails, divergence=False).users()
             rows.append(user_values(sc, users).assign(policy=who, seed=s))
     found_seed, found_user, _ = most_harmed(pd.concat(rows, ignore_index=True),
                                             src.reference.display, label, metric,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from outcome_gym.runner import run
@@ -125,3 +126,19 @@ def test_common_random_numbers_hold_per_user(tiny):
     pd_a, pd_b = a.loc[others, cols], b.loc[others, cols]
     assert others.sum() > 150
     assert pd_a.equals(pd_b)
+
+
+@pytest.mark.parametrize("policy", ["static", "engagement_bandit"])
+def test_skipping_the_divergence_sample_leaves_every_user_alike(policy):
+    """A story's replay skips the divergence sample (its ``metrics`` draw feeds nothing a user
+    does or a policy sees): the users table is the same bytes, only the divergence columns go.
+    """
+    from outcome_gym.runner import simulate
+    from outcome_gym.sim.recording import DIVERGENCE
+
+    world = "productivity_tool"  # teams, shared screens, layouts that diverge under a learner
+    with_, without = simulate(world, policy, 4), simulate(world, policy, 4, divergence=False)
+    pd.testing.assert_frame_equal(with_.users(), without.users(), check_exact=True)
+    steps_a, steps_b = with_.collector.steps_table(), without.collector.steps_table()
+    assert set(steps_a.columns) - set(steps_b.columns) == set(DIVERGENCE)
+    assert steps_a[steps_b.columns].equals(steps_b)

@@ -342,9 +342,9 @@ def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any, bool]],
     the other, or in spawned workers (seconds to start: worth it only for long runs) when
     ``workers`` > 1 is asked for. ``workers`` caps the processes, this one included (None:
     every usable CPU). Measured (benchmarks/bench_story.py, docs/who-is-harmed.md): a story
-    against a learner takes 1.3-1.5 runs while the 2-vCPU machine's cores are busy and 1.02 with
-    more of a core free (not the one run issue #21 asks for: the learner's replay is a run by
-    itself); one whose two sides treat users apart about half a run.
+    against a learner takes 0.92-0.98 of a run with the 2-vCPU machine's second core free and
+    1.3-1.5 runs with both cores busy (the learner's replay is a run's step loop by itself); one
+    whose two sides treat users apart about half a run.
     """
     from outcome_gym._pool import default_workers, fork_context, worker_context
 

@@ -188,7 +188,7 @@ def _label_totals(rows: list[dict[str, Any]]) -> str:
     return "By kind: " + "; ".join(parts) + "."
 
 
-def render(rows: list[dict[str, Any]], minutes: str = "12 minutes",
+def render(rows: list[dict[str, Any]], minutes: str = "9 minutes",
            studies: Sequence[str] = ()) -> str:
     """The README text (``studies``: every study there is, to name those not yet run)."""
     head = ["fact", "where", "kind", "literature", "criterion", "outcome-gym produced", "p → Holm",
@@ -209,7 +209,7 @@ def render(rows: list[dict[str, Any]], minutes: str = "12 minutes",
     return "\n".join(lines)
 
 
-def write_readme(results_dir: str | Path, minutes: str = "12 minutes",
+def write_readme(results_dir: str | Path, minutes: str = "9 minutes",
                  studies: Sequence[str] = ()) -> Path:
     """Write ``results_dir/README.md`` (atomically) from the studies' folders found there.
 

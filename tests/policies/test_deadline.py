@@ -130,6 +130,15 @@ def test_quiet_slots_wait_for_the_next_morning(ctx):
     assert sent == []
 
 
+def test_quiet_slots_given_by_index_are_the_same_slots():
+    """The scenario may list quiet slots by index (3 = night) as well as by name."""
+    by_index = SimulationModel(with_overrides(
+        "productivity_tool", (("population.size", 40), ("instrumentation.events", EVENTS),
+                              ("guardrails.quiet_slots", [3]))), 0, mesa_agents=False).context
+    by_name = _ctx()
+    assert _policy(by_index).quiet_ == _policy(by_name).quiet_ == {3}
+
+
 def test_the_reference_sends_no_reminder_and_drops_the_scheduled_ones(ctx):
     ref = _policy(ctx, remind=False)
     keep = _policy(ctx, remind=False, keep_scheduled=True)

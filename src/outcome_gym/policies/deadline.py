@@ -28,6 +28,7 @@ import numpy as np
 
 from outcome_gym.errors import PolicyError
 from outcome_gym.policies.base import BasePolicy
+from outcome_gym.product.guardrails import quiet_slot_indices
 from outcome_gym.scenario.schema import TasksGoal
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 
@@ -69,7 +70,7 @@ class DeadlineReminder(BasePolicy):
         if not isinstance(goal, TasksGoal):
             raise PolicyError(f"{self.name}: expected a tasks goal id, got {self.goal!r}")
         ids = list(context.element_ids)
-        col = {int(e): m for m, e in enumerate(context.pushed_elements)}
+        col = context.pushed_column
         if self.reminder not in ids or ids.index(self.reminder) not in col:
             raise PolicyError(f"{self.name}: expected a notification id, got {self.reminder!r}")
         self.col_ = col[ids.index(self.reminder)]
@@ -89,7 +90,7 @@ class DeadlineReminder(BasePolicy):
         self.first_day_ = 0  # arrival day held in column (first_day_ % days_) onwards
         self.drop_ = (self.span_ + round(goal.late_days * slots)).astype(np.int64)
         self.sent_day_ = np.full(context.n_users, -1, dtype=np.int64)
-        self.quiet_ = {sc.clock.names.index(q) for q in sc.guardrails.quiet_slots}
+        self.quiet_ = quiet_slot_indices(sc.guardrails.quiet_slots, sc.clock.names)
 
     def _spans(self, context: PolicyContext, goal: TasksGoal) -> np.ndarray:
         """Per user: steps from a task's arrival to its deadline (as the tasks mechanism)."""

@@ -276,7 +276,7 @@ class RulesPolicy(BasePolicy):
             raise RulesFileError(problems)
         self.eidx_ = {e: i for i, e in enumerate(ctx.element_ids)}
         self.sidx_ = {s.id: i for i, s in enumerate(ctx.scenario.population.segments)}
-        self.col_ = {int(e): m for m, e in enumerate(ctx.pushed_elements)}
+        self.col_ = ctx.pushed_column
         self.slot_names_ = ctx.scenario.clock.names
         n = ctx.n_users
         never = np.iinfo(np.int64).min // 2

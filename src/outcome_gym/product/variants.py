@@ -33,6 +33,7 @@ import numpy as np
 
 from outcome_gym.product.guardrails import quiet_slot_indices
 from outcome_gym.sim.interface import PolicyContext
+from outcome_gym.sim.world import resolve_schedule
 
 #: Day-plan families (see the module docstring).
 PLAN_FAMILIES = ("local", "grow", "single")
@@ -105,16 +106,8 @@ def _open_slots(ctx: PolicyContext) -> list[int]:
 
 def schedule_pairs(ctx: PolicyContext) -> list[tuple[int, int]]:
     """The distinct (notification column, slot) pairs of the default schedule, in its order."""
-    column = {int(e): m for m, e in enumerate(ctx.pushed_elements)}
-    eidx = ctx.scenario.element_index()
-    names = ctx.scenario.clock.names
-    pairs: list[tuple[int, int]] = []
-    for item in ctx.scenario.product.schedule:
-        slot = item.slot if isinstance(item.slot, int) else names.index(item.slot)
-        pair = (column[eidx[item.element]], slot)
-        if pair not in pairs:
-            pairs.append(pair)
-    return pairs
+    sends = resolve_schedule(ctx.scenario, ctx.pushed_elements)
+    return list(dict.fromkeys((s.column, s.slot) for s in sends))
 
 
 def _layout_variants(ctx: PolicyContext) -> tuple[list[str], list[np.ndarray]]:

@@ -96,6 +96,11 @@ class PolicyContext:
         return int(self.pushed_elements.shape[0])
 
     @cached_property
+    def pushed_column(self) -> dict[int, int]:
+        """Element index -> its notification column (the inverse of :attr:`pushed_elements`)."""
+        return {int(e): m for m, e in enumerate(self.pushed_elements)}
+
+    @cached_property
     def layout_allowed(self) -> np.ndarray:
         """E bools: the element may be laid out (built once per context, read every step)."""
         allowed = np.zeros(len(self.element_ids), dtype=bool)

@@ -140,7 +140,10 @@ class ScheduledSend:
     segments: tuple[int, ...] | None
 
 
-def _resolve_schedule(scenario: Scenario, pushed: np.ndarray) -> tuple[ScheduledSend, ...]:
+def resolve_schedule(scenario: Scenario, pushed: np.ndarray) -> tuple[ScheduledSend, ...]:
+    """The product's schedule with notification columns (``pushed``: each column's element) and
+    slot, weekday and segment indices.
+    """
     col = {int(e): m for m, e in enumerate(pushed)}
     eidx = scenario.element_index()
     sidx = scenario.segment_index()
@@ -208,5 +211,5 @@ def compile_world(scenario: Scenario) -> World:
         n_users=scenario.population.size,
         team_size=scenario.population.team.size,
         params=compile_params(scenario),
-        schedule=_resolve_schedule(scenario, np.flatnonzero(pushed)),
+        schedule=resolve_schedule(scenario, np.flatnonzero(pushed)),
     )

@@ -268,10 +268,8 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             "weekday": record.weekday,
         }
         metrics = record.segment_metrics
-        try:  # every metric has K per-segment values: one row sum for all (the same sums)
-            totals = np.array(list(metrics.values()), dtype=np.float64).sum(axis=1).tolist()
-        except ValueError:  # ragged (a metric of another length): one sum each
-            totals = [float(np.asarray(v, dtype=np.float64).sum()) for v in metrics.values()]
+        # every metric has K per-segment values (StepRecord): one row sum for all (the same sums)
+        totals = np.array(list(metrics.values()), dtype=np.float64).sum(axis=1).tolist()
         info.update(zip(metrics, totals, strict=True))
         return info
 

@@ -40,11 +40,3 @@ def rowall(a: np.ndarray) -> np.ndarray:
     for j in range(1, a.shape[1]):
         out &= a[:, j]
     return out
-
-
-def rowmin(a: np.ndarray) -> np.ndarray:
-    """``a.min(axis=1)``, column by column."""
-    out = a[:, 0].copy()
-    for j in range(1, a.shape[1]):
-        np.minimum(out, a[:, j], out=out)
-    return out

@@ -189,8 +189,8 @@ class Recorder:
         seen = self.pipe.push(
             out.step,
             out.events,
-            self.rows.keep(self.streams["instrumentation"].random(
-                (2 * len(self.pipe.names), self.rows.n_all)), axis=1),
+            self.rows.uniform(self.streams["instrumentation"],
+                              (2 * len(self.pipe.names), self.rows.n_all), axis=1),
         )
         self.last = Last(
             session=out.started,

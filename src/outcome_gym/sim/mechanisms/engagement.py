@@ -211,28 +211,31 @@ def compile_kernel() -> None:
            np.ones(1), np.zeros((1, 1)), np.full((1, 4), 0.5))
 
 
-def _f64(a: np.ndarray) -> np.ndarray:
-    """A writable C-contiguous float64 array (no copy when it already is one).
+def _writable(a: np.ndarray, dtype: type) -> np.ndarray:
+    """A writable C-contiguous array of ``dtype`` (no copy when it already is one).
 
     numba compiles one version per argument type, and a read-only array (the world's ``value``
     and ``cost``) is a different type: copying those few numbers keeps one compiled signature.
     """
-    out = np.ascontiguousarray(a, dtype=np.float64)
+    out = np.ascontiguousarray(a, dtype=dtype)
     return out if out.flags.writeable else out.copy()
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    """:func:`_writable` float64."""
+    return _writable(a, np.float64)
 
 
 def _float(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A writable C-contiguous array of ``dtype`` (float32 or float64; no copy when it already
-    is one): the model's traits stay float32, so the pass computes as numpy did on them.
+    """:func:`_writable` float32 or float64: the model's traits stay float32, so the pass
+    computes as numpy did on them.
     """
-    out = np.ascontiguousarray(a, dtype=np.float64 if dtype != np.float32 else np.float32)
-    return out if out.flags.writeable else out.copy()
+    return _writable(a, np.float64 if dtype != np.float32 else np.float32)
 
 
 def _i64(a: np.ndarray) -> np.ndarray:
-    """A writable C-contiguous int64 array (one compiled signature, as :func:`_f64`)."""
-    out = np.ascontiguousarray(a, dtype=np.int64)
-    return out if out.flags.writeable else out.copy()
+    """:func:`_writable` int64."""
+    return _writable(a, np.int64)
 
 
 @compiled

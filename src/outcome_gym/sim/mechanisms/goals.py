@@ -105,11 +105,6 @@ def drift_sum(drift: np.ndarray, window_days: int) -> np.ndarray:
     return np.where(small, float(window_days), np.expm1(safe * window_days) / np.expm1(safe))
 
 
-def adjusted_rate(rate: np.ndarray, window_days: int, adjustment: float) -> np.ndarray:
-    """The daily rate after adjusting: ``adjustment`` of its excess over 1/W removed."""
-    return rate - adjustment * np.maximum(rate - 1.0 / window_days, 0.0)
-
-
 def _per_user(
     spec: GoalSpec, key: str, segment: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
@@ -287,26 +282,34 @@ def budget_apply_rows(
 
 
 @compiled
-def practice_rows(
-    has, done, effort, today, credit, credit_it, need, remaining, practised
+def practice_need_rows(
+    has, done, effort, today, need, remaining
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Practice per user: with ``credit_it``, today += credit (users with the goal) and a day
-    reaching the effort is practised (``done`` and ``practised`` set); without, need = 1 and
-    remaining = effort - today until today's practice is done (0 without the goal).
+    """Practice per user: need = 1 and remaining = effort - today until today's practice is done
+    (0 without the goal).
     """
     for i in range(today.shape[0]):
-        if credit_it:
-            if has[i]:
-                today[i] = today[i] + credit[i]
-                if not done[i] and today[i] >= effort[i]:
-                    done[i] = True
-                    practised[i] = 1
-        elif has[i] and not done[i]:
+        if has[i] and not done[i]:
             need[i] = 1.0
             remaining[i] = effort[i] - today[i]
         else:
             need[i] = 0.0
             remaining[i] = 0.0
+
+
+@compiled
+def practice_apply_rows(
+    has, done, effort, today, credit, practised
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Practice per user: today += credit (users with the goal); a day reaching the effort is
+    practised (``done`` and ``practised`` set).
+    """
+    for i in range(today.shape[0]):
+        if has[i]:
+            today[i] = today[i] + credit[i]
+            if not done[i] and today[i] >= effort[i]:
+                done[i] = True
+                practised[i] = 1
 
 
 def compile_kernel() -> None:
@@ -322,7 +325,8 @@ def compile_kernel() -> None:
     budget_need_rows(yes, ~yes, one, one, 1, one, one, one.copy(), one.copy())
     budget_apply_rows(one, 0, yes, one, 1, one, z.copy(), True, 0.5, 0.5, ~yes, one.copy(),
                       one.copy(), z.copy(), z.copy(), z.copy())
-    practice_rows(yes, ~yes, one, one.copy(), one, True, one.copy(), one.copy(), z.copy())
+    practice_need_rows(yes, ~yes, one, one.copy(), one.copy(), one.copy())
+    practice_apply_rows(yes, ~yes, one, one.copy(), one, z.copy())
 
 
 class TasksState:
@@ -462,10 +466,6 @@ class BudgetState:
         """Window spend if today's rate holds to the window's end."""
         return self.spent + self.rate * self._days_left()
 
-    def over(self) -> np.ndarray:
-        """Users projected over the limit who have not adjusted."""
-        return self.has & ~self.adjusted & (self.projected() > 1.0)
-
     def need(self) -> np.ndarray:
         """1 while over and not adjusted."""
         return self.need_remaining()[0]
@@ -515,7 +515,7 @@ class BudgetState:
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
         """Credit progress; adjust the spending rate where it reaches the effort
-        (:func:`budget_apply_rows`; the rate as :func:`adjusted_rate`).
+        (:func:`budget_apply_rows`: ``adjustment`` of the rate's excess over 1/W removed).
         """
         n = self.spent.shape[0]
         adjust, in_time, tta = (np.zeros(n, np.int64) for _ in range(3))
@@ -571,11 +571,10 @@ class PracticeState:
         return self.need_remaining()[1]
 
     def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`practice_rows`)."""
+        """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`practice_need_rows`)."""
         n = self.today.shape[0]
         need, rem = np.empty(n), np.empty(n)
-        practice_rows(self.has, self.done_today, self.effort, self.today, np.zeros(n), False,
-                      need, rem, np.zeros(0, np.int64))
+        practice_need_rows(self.has, self.done_today, self.effort, self.today, need, rem)
         return need, rem
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
@@ -592,12 +591,11 @@ class PracticeState:
         return {}
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress; a day counts once its effort is reached (:func:`practice_rows`)."""
+        """Credit progress; a day counts once its effort is reached (:func:`practice_apply_rows`)."""
         n = self.today.shape[0]
         new = np.zeros(n, np.int64)
-        practice_rows(self.has, self.done_today, self.effort, self.today,
-                      np.ascontiguousarray(credit, dtype=np.float64), True, np.empty(0),
-                      np.empty(0), new)
+        practice_apply_rows(self.has, self.done_today, self.effort, self.today,
+                            np.ascontiguousarray(credit, dtype=np.float64), new)
         return {"practised": new}
 
     def step_end(self, step: int) -> Events:
@@ -663,7 +661,7 @@ class Goals:
 
     def needs(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """N x G urgency and remaining progress now (0 for goals a user does not have)."""
-        need, rem = np.zeros((self.n, len(self.states))), np.zeros((self.n, len(self.states)))
+        need, rem = np.empty((self.n, len(self.states))), np.empty((self.n, len(self.states)))
         for j, state in enumerate(self.states):
             if isinstance(state, TasksState):
                 state.step = step  # urgency is measured now, not at the last credited step

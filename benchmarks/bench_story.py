@@ -42,9 +42,9 @@ MIDWEEK = {"name": "midweek_alerts", "rules": [
     {"id": "show_budget", "when": {"event_within_days": {"event": "budget.crossed", "days": 30}},
      "then": {"promote": "budget_view"}}]}
 """The rules module docstring's example (outcome_gym/policies/rules.py) for finance_alerts."""
-WORLDS: dict[str, tuple[str, dict]] = {
-    "productivity_tool": ("engagement_bandit", {}), "learning_habits": ("engagement_bandit", {}),
-    "finance_alerts": ("outcome_bandit", {}), "finance_alerts ": ("rules", {"rules": MIDWEEK})}
+WORLDS: list[tuple[str, str, dict]] = [
+    ("productivity_tool", "engagement_bandit", {}), ("learning_habits", "engagement_bandit", {}),
+    ("finance_alerts", "outcome_bandit", {}), ("finance_alerts", "rules", {"rules": MIDWEEK})]
 TINY = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tiny.yaml"
 
 
@@ -73,14 +73,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
-    worlds = {str(TINY): ("engagement_bandit", {})} if a.quick else WORLDS
+    worlds = [(str(TINY), "engagement_bandit", {})] if a.quick else WORLDS
     repeats = 2 if a.quick else a.repeats
     load0 = os.getloadavg()[0]
     print(f"usable CPUs {default_workers()}; load average {load0:.2f} at the start")
     print(f"{'world':<20}{'policy':<19}{'users':>6}{'one run':>10}{'story, serial':>15}"
           f"{'story':>10}{'full replays':>14}{'story / run':>13}{'CPU, serial / run':>19}")
-    for world, (name, params) in worlds.items():
-        sc, spec = load_scenario(world.strip()), PolicySpec(policy=name, params=params)
+    for world, name, params in worlds:
+        sc, spec = load_scenario(world), PolicySpec(policy=name, params=params)
         tell(sc, spec, seed=0, user=1)  # imports, compiled kernels, a warm fork
         # the lambdas are called at once, in this iteration
         t, cpu = _medians({

@@ -231,13 +231,17 @@ def _events(ref: Timeline, pol: Timeline) -> list[tuple[int, str]]:
     churn).
     """
     out = []
-    cols = [c for c in ref.days.columns if c.startswith("ev.")] + ["opt_outs"]
-    # the days' columns as arrays, read once (a row lookup per day and column cost ~1 ms a day)
-    days = {id(tl): {c: (tl.days[c].to_numpy() if c in tl.days else np.zeros(len(tl.days)))
-                     for c in cols} for tl in (ref, pol)}
-    r, p = days[id(ref)], days[id(pol)]
+    ev = [c for c in ref.days.columns if c.startswith("ev.")]
+
+    def arrays(tl: Timeline) -> dict[str, np.ndarray]:
+        # the days' columns as arrays, read once (a row lookup per day and column cost ~1 ms a day)
+        return {c: (tl.days[c].to_numpy() if c in tl.days else np.zeros(len(tl.days)))
+                for c in [*ev, "opt_outs"]}
+
+    r, p = arrays(ref), arrays(pol)
+    sides = ((pol, p, ref, r), (ref, r, pol, p))
     for d in range(len(ref.days)):
-        for col in cols[:-1]:
+        for col in ev:
             words = _goal_words(col[3:])
             if words and (words.startswith(("a task missed", "overspent", "a task abandoned"))):
                 if p[col][d] > r[col][d]:
@@ -245,14 +249,14 @@ def _events(ref: Timeline, pol: Timeline) -> list[tuple[int, str]]:
                 elif p[col][d] < r[col][d]:
                     out.append((d, f"{words} under {ref.label}, not under {pol.label}"))
             if words and words.startswith("a practice day"):
-                for tl, other in ((pol, ref), (ref, pol)):
-                    t, o = days[id(tl)][col], days[id(other)][col]
+                for tl, ta, other, oa in sides:
+                    t, o = ta[col], oa[col]
                     if t[d] == 0 and o[d] > 0:
                         broke = d > 0 and t[d - 1] > 0
                         out.append((d, f"{'streak broken: ' if broke else ''}no practice under "
                                        f"{tl.label}, practised under {other.label}"))
-        for tl, other in ((pol, ref), (ref, pol)):
-            if days[id(tl)]["opt_outs"][d] > days[id(other)]["opt_outs"][d]:
+        for tl, ta, other, oa in sides:
+            if ta["opt_outs"][d] > oa["opt_outs"][d]:
                 out.append((d, f"opted out of notifications under {tl.label}"))
             if tl.churn_day == d and other.churn_day != d:
                 out.append((d, f"quit the product under {tl.label}"))
@@ -292,10 +296,9 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
     With ``subset`` and a policy that treats users apart, only the user's team is simulated (the
     same days, see the module doc); otherwise every user.
     """
-    from outcome_gym.policies import make, treats_users_apart
     from outcome_gym.runner import simulate
 
-    apart = subset and treats_users_apart(make(spec.policy, **dict(spec.params)))
+    apart = _apart(spec, subset)
     tr = _Tracker(user)
     # by name, as a run makes it: errors name the policy as the user wrote it
     sim = simulate(scenario, spec.policy, seed, policy_params=dict(spec.params),
@@ -320,11 +323,12 @@ def replay(scenario: Scenario, spec: PolicySpec, seed: int, user: int,
     return tl, row
 
 
-def _cheap(task: tuple[Scenario, PolicySpec, int, int, Any, bool]) -> bool:
-    """True if the replay simulates the user's team only (:func:`replay`)."""
+def _apart(spec: PolicySpec, subset: bool) -> bool:
+    """True if :func:`replay` simulates the user's team only: ``subset`` asked for and the
+    policy treats users apart.
+    """
     from outcome_gym.policies import make, treats_users_apart
 
-    spec, subset = task[1], task[5]
     return subset and treats_users_apart(make(spec.policy, **dict(spec.params)))
 
 
@@ -348,7 +352,7 @@ def _replays(tasks: list[tuple[Scenario, PolicySpec, int, int, Any, bool]],
     """
     from outcome_gym._pool import default_workers, fork_context, worker_context
 
-    full = [i for i, t in enumerate(tasks) if not _cheap(t)]
+    full = [i for i, t in enumerate(tasks) if not _apart(t[1], t[5])]
     if not full:
         return [replay(*t) for t in tasks]
     here, away = full[0], [i for i in range(len(tasks)) if i != full[0]]

@@ -113,9 +113,11 @@ def test_holm_across_studies_makes_one_family_of_a_fact_tested_by_two_studies():
     assert [r["status"] for r in out] == ["pass"] * 4
     assert out[3] == alone  # a fact one study tests keeps its study's correction
     b2_late = {**_fact("4 fewer", "pass", a=0.06).as_dict(), "study": "B"}
-    out = holm_across_studies([a, b1, b2_late])
-    # sorted 0.01, 0.02, 0.06 -> 0.03, 0.04, 0.06: the third row does not survive
-    assert [r["status"] for r in out] == ["pass", "pass", "partial"]
+    untested = {**_fact("4 fewer", "fail").as_dict(), "study": "B", "p": float("nan")}
+    out = holm_across_studies([a, b1, b2_late, untested])
+    # sorted 0.01, 0.02, 0.06 -> 0.03, 0.04, 0.06: the third row does not survive; a NaN p is
+    # not one of Holm's m rows, and the note counts the same 3
+    assert [r["status"] for r in out] == ["pass", "pass", "partial", "fail"]
     assert "over the 3 rows of fact 4" in out[2]["explanation"]
     # a row B demoted within its own two rows (0.03 and 0.04 -> Holm 0.06, 0.06) is re-judged
     # over all three: 0.02*3 = 0.06 -> still partial, with the note naming 3 rows

@@ -19,6 +19,8 @@ import pandas as pd
 from outcome_gym.analysis.stats import holm, t_interval, t_p_value
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from matplotlib.figure import Figure
 
 PASS, FAIL, PARTIAL, UNTESTED = "pass", "fail", "partial", "not testable"
@@ -163,15 +165,23 @@ def holm_within_facts(facts: list[Fact], alpha: float = ALPHA) -> list[Fact]:
             families.setdefault(f.family, []).append(i)
     for members in families.values():
         adjusted = holm([facts[i].p for i in members])  # type: ignore[misc]
+        m = _tested(facts[i].p for i in members)
         for i, adj in zip(members, adjusted, strict=True):
             f = facts[i]
             change: dict[str, Any] = {"p_holm": adj}
             if f.status == PASS and not adj < alpha:
                 change["status"] = PARTIAL
                 change["explanation"] = " ".join(filter(None, [
-                    f.explanation, holm_note(f.p, len(members), f.family, adj)]))
+                    f.explanation, holm_note(f.p, m, f.family, adj)]))
             out[i] = replace(f, **change)
     return out
+
+
+def _tested(ps: Iterable[Any]) -> int:
+    """Holm's ``m``: the p-values that are numbers (:func:`~outcome_gym.analysis.stats.holm`
+    leaves NaN out).
+    """
+    return sum(1 for p in ps if math.isfinite(float(p)))
 
 
 def holm_note(p: float, rows: int, family: str, adjusted: float, across: bool = False) -> str:
@@ -212,6 +222,7 @@ def holm_across_studies(rows: list[dict[str, Any]], alpha: float = ALPHA) -> lis
         if len({rows[i].get("study") for i in members}) < 2:
             continue
         adjusted = holm([float(rows[i]["p"]) for i in members])
+        m = _tested(rows[i]["p"] for i in members)
         for i, adj in zip(members, adjusted, strict=True):
             r = out[i]
             note = HOLM_NOTE.search(str(r.get("explanation", "")))
@@ -221,9 +232,7 @@ def holm_across_studies(rows: list[dict[str, Any]], alpha: float = ALPHA) -> lis
             if passed and not adj < alpha:
                 r["status"] = PARTIAL
                 r["explanation"] = " ".join(filter(None, [
-                    base, holm_note(float(r["p"]), len(members), family, adj, across=True)]))
-            elif passed:
-                r["status"], r["explanation"] = PASS, base
+                    base, holm_note(float(r["p"]), m, family, adj, across=True)]))
     return out
 
 

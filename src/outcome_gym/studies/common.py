@@ -92,7 +92,9 @@ def _check_paired(ref: Sequence[JobResult], pol: Sequence[JobResult]) -> None:
 
 def lift(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobResult], float]
          ) -> tuple[Estimate, float]:
-    """Relative lift of ``pol`` over ``ref`` (paired bootstrap 95% interval) and its sign-flip p."""
+    """Relative lift of ``pol`` over ``ref`` (paired Fieller 95% interval) and its paired t p
+    (:func:`~outcome_gym.analysis.stats.paired`).
+    """
     _check_paired(ref, pol)
     st = paired(values(ref, fn), values(pol, fn))
     if st.lift is None:
@@ -103,7 +105,7 @@ def lift(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobRe
 
 
 def moved(est: Estimate, p: float, alpha: float = 0.05) -> int:
-    """+1 / -1 when a paired change is significant (sign-flip p < ``alpha``) that way, else 0."""
+    """+1 / -1 when a paired change is significant (paired t p < ``alpha``) that way, else 0."""
     if p >= alpha or not math.isfinite(est.mean):
         return 0
     return 1 if est.mean > 0 else -1

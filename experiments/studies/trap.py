@@ -8,7 +8,9 @@ on the same seeds (common random numbers):
   while the target segment's primary outcome (the scenario's first outcome spec) is flat or lower.
   Across users (within each run of the engagement policy), Spearman's rho between engagement and
   welfare — the user's progress on their own goals, the reflective value of mechanism 1 — is below
-  0.3.
+  0.3. A diagnostic beside it (added after the first within-segment result was seen; the
+  criterion is unchanged) holds each user's daily attention budget fixed (partial Spearman), since
+  the budget is spent both in the app and, by displacement, outside it.
 * **Fact 2:** against the engagement policy, the outcome policy gives the target segment fewer
   interactions (clicks) and shorter sessions (minutes per session), with a higher primary outcome
   and, where the scenario measures it, a shorter time to completion.
@@ -151,17 +153,57 @@ def user_engagement(users: pd.DataFrame) -> np.ndarray:
     return (users["clicks"] + users["sessions"] + users["opens"] + users["minutes"] / 10.0).to_numpy()
 
 
-def spearman_rho(r: JobResult, segment: str | None) -> float:
-    """Spearman's rho of per-user engagement and goal progress (welfare) within one run."""
+def _segment_users(r: JobResult, segment: str | None) -> pd.DataFrame:
     users = r.users
     if users is None:
         raise ValueError("the trap study needs per-user tables")
-    if segment is not None:
-        users = users[users["segment"] == segment]
-    e, w = user_engagement(users), users["goal_progress"].to_numpy()
-    if e.size < 3 or np.ptp(e) == 0 or np.ptp(w) == 0:
+    return users if segment is None else users[users["segment"] == segment]
+
+
+def _rho(x: np.ndarray, y: np.ndarray) -> float:
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
-    return float(spearmanr(e, w).statistic)
+    return float(spearmanr(x, y).statistic)
+
+
+def spearman_rho(r: JobResult, segment: str | None) -> float:
+    """Spearman's rho of per-user engagement and goal progress (welfare) within one run."""
+    users = _segment_users(r, segment)
+    return _rho(user_engagement(users), users["goal_progress"].to_numpy())
+
+
+def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    """Spearman's rho of ``x`` and ``y`` with ``z`` held fixed (ranks residualised on z's ranks).
+
+    The Pearson correlation of the residuals of rank(x) and rank(y) after a least-squares line on
+    rank(z): the standard partial rank correlation. NaN when a residual is constant.
+    """
+    if x.size < 4 or np.ptp(z) == 0:
+        return math.nan
+    ranks = [pd.Series(v).rank().to_numpy() for v in (x, y, z)]
+    design = np.column_stack([np.ones(x.size), ranks[2]])
+    res = [v - design @ np.linalg.lstsq(design, v, rcond=None)[0] for v in ranks[:2]]
+    if min(float(np.ptp(v)) for v in res) < 1e-9:
+        return math.nan
+    return float(np.corrcoef(res[0], res[1])[0, 1])
+
+
+def budget_decomposition(r: JobResult, segment: str) -> dict[str, float]:
+    """How much of ``segment``'s rho the users' daily attention budget explains, in one run.
+
+    A diagnostic added after the first within-segment result was seen (issue #14): the budget is
+    a scenario input drawn per user and spent both in the app and, by displacement, outside it,
+    so it is a common cause of engagement and goal progress. Returns rho(budget, engagement),
+    rho(budget, progress), the partial rho(engagement, progress | budget) and its two parts'
+    partial rhos: with progress in the app and with progress outside it (displacement).
+    """
+    users = _segment_users(r, segment)
+    e, b = user_engagement(users), users["attention_budget"].to_numpy()
+    w = {k: users[f"{k}_progress"].to_numpy() for k in ("goal", "app", "outside")}
+    return {"budget_engagement": _rho(b, e), "budget_progress": _rho(b, w["goal"]),
+            "given_budget": partial_spearman(e, w["goal"], b),
+            "app_given_budget": partial_spearman(e, w["app"], b),
+            "outside_given_budget": partial_spearman(e, w["outside"], b)}
 
 
 def _targets(sc: Scenario) -> tuple[str, str, str | None, str]:
@@ -210,6 +252,9 @@ def _fact1_rho(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fac
     ok = bool(rho) and all(est.high < RHO_MAX for est in rho.values())
     p_below = {f"rho {seg} below 0.3": e.p_beyond(RHO_MAX, -1) for seg, e in rho.items()}
     high = [seg for seg, e in rho.items() if not e.high < RHO_MAX]
+    per_run = {seg: [budget_decomposition(r, seg) for r in runs["engagement"]] for seg in segments}
+    parts = {seg: {key: Estimate.of([d[key] for d in ds]) for key in ds[0]}
+             for seg, ds in per_run.items()}
     return Fact(
         fact="1 trap: weak correlation", scope=name,
         literature="across users engagement and welfare correlate weakly, rho < 0.3; about 31% of "
@@ -219,18 +264,44 @@ def _fact1_rho(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fac
                   "the engagement policy < 0.3 (within segments since issue #14: the pooled rho "
                   "mixed segments of different goals; changed before the re-run)",
         produced="rho " + ", ".join(f"{seg} {e.text('{:.2f}')}" for seg, e in rho.items())
-                 + f"; pooled over segments {pooled.text('{:.2f}')}",
+                 + f"; pooled over segments {pooled.text('{:.2f}')}; diagnostic (added after the "
+                 "first within-segment result was seen, criterion unchanged): with the user's "
+                 "daily attention budget held fixed (partial Spearman) "
+                 + ", ".join(f"{seg} {p['given_budget'].text('{:.2f}')}" for seg, p in parts.items()),
         status=status(ok),
-        explanation="" if ok else (
-            f"rho is not clearly below 0.3 in {', '.join(high)}: users who spend more time in "
-            "the app also progress more there, more than what that time displaces outside it "
-            "costs them."),
+        explanation="" if ok else _rho_explanation(high, parts),
         label=EMERGENT,
         label_why="no equation sets the correlation across users: it comes from heterogeneous "
                   "users' in-app time, progress made in and out of the app and what each displaces",
         p_values=p_below,
         values={"pooled_rho": pooled.mean} | {f"rho_{seg}": e.mean for seg, e in rho.items()}
-        | {f"rho_{seg}_high": e.high for seg, e in rho.items()})
+        | {f"rho_{seg}_high": e.high for seg, e in rho.items()}
+        | {f"{key}_{seg}": est.mean for seg, p in parts.items() for key, est in p.items()})
+
+
+def _rho_explanation(high: list[str], parts: dict[str, dict[str, Estimate]]) -> str:
+    """Why rho is not below 0.3, read from the budget decomposition of the segments it misses."""
+    common = [s for s in high if parts[s]["given_budget"].high < RHO_MAX]
+    text = f"rho is not clearly below 0.3 in {', '.join(high)}."
+    if common:
+        text += (
+            " In " + ", ".join(common) + " the users' daily attention budget (a scenario input "
+            "drawn per user, a guess) is a common cause: users with more attention spend more of "
+            "it in the app and progress more outside it (rho(budget, engagement) "
+            + ", ".join(parts[s]["budget_engagement"].text("{:.2f}") for s in common)
+            + "; rho(budget, progress) "
+            + ", ".join(parts[s]["budget_progress"].text("{:.2f}") for s in common)
+            + "); among users of equal budget the correlation is below 0.3, so displacement does "
+            "what the fact needs and the spread of budgets across users is what raises rho.")
+    rest = [s for s in high if s not in common]
+    if rest:
+        text += (" In " + ", ".join(rest) + " rho stays high with the budget held fixed: among "
+                 "users of equal budget, more engagement goes with more progress in the app (rho "
+                 + ", ".join(parts[s]["app_given_budget"].text("{:.2f}") for s in rest)
+                 + ") and less outside it (rho "
+                 + ", ".join(parts[s]["outside_given_budget"].text("{:.2f}") for s in rest)
+                 + "), and the in-app gain outweighs what displacement costs.")
+    return text
 
 
 def _fact2(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:

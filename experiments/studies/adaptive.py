@@ -347,7 +347,7 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
                    "predictability (gajos2008)",
         criterion=f"{p.speed} (time to complete a task, days) of the every-step reordering "
                   f"significantly above static at accuracy {p.accuracies[0]:g} and below it at "
-                  f"{p.accuracies[-1]:g} (paired sign-flip p<0.05), with the cost of "
+                  f"{p.accuracies[-1]:g} (paired t p<0.05), with the cost of "
                   "reordering itself (next fact) present",
         produced=f"{p.speed} vs static by accuracy: {curve}; share of steps a user's layout "
                  f"changes {changes}; realised hit rate (predicted element engaged in the "
@@ -365,7 +365,7 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
                    "findlater2004)",
         criterion=f"at accuracy {p.accuracies[0]:g}, reordering every step is significantly slower "
                   f"({p.speed}) than the same random promotions held fixed per user (paired "
-                  "sign-flip p<0.05)",
+                  "t p<0.05)",
         produced=f"reordering vs stable: {p.speed} {inst.text()} (p={p_inst:.2f}), minutes per "
                  f"unit of progress {inst_min.text()} (p={p_inst_min:.2f}), device-switch "
                  f"failure rate {inst_ds.text('{:+.1%}')} (points)",
@@ -401,7 +401,7 @@ def _selection_fact(runs: dict[str, list[JobResult]], p: Params, scope: str) -> 
         criterion="mechanism check: search, decision and pointing minutes per engagement "
                   "significantly lower under the stable personalized layout (accuracy 1, held "
                   "fixed) than static, and significantly higher under the every-step reordering "
-                  f"at accuracy {p.accuracies[0]:g} than static (paired sign-flip p<0.05); "
+                  f"at accuracy {p.accuracies[0]:g} than static (paired t p<0.05); "
                   "sears1994's 17-58% reported, not required",
         produced=f"selection time per engagement vs static: stable personalized {stable.text()} "
                  f"(p={p_stable:.2f}; {band} sears1994's 17-58%), reordering at accuracy "

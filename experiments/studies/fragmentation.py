@@ -401,7 +401,7 @@ def _fact_lock(runs: dict[str, list[JobResult]], p: Params, scope: str) -> Fact:
                    "(docs/design.md; polson1986), at a cost in what the policy optimises",
         criterion=f"at strength {s:g}, locked vs unlocked core (paired): support-contact failure "
                   "rate significantly lower, core consistency 1, and the engagement index "
-                  "significantly lower (sign-flip p<0.05) — the cost, reported",
+                  "significantly lower (paired t p<0.05) — the cost, reported",
         produced=f"support failure {sup.text('{:+.1%}')} (points; share of the personalization's "
                  f"rise undone {restored.text('{:.0%}')}), all context failures "
                  f"{allr.text('{:+.1%}')}, support tickets {tickets.text()}, core consistency "

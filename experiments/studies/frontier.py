@@ -281,7 +281,7 @@ def _fact_a(name: str, runs: dict[float, list[JobResult]], ref: list[JobResult],
         literature="a mixed objective trades engagement for outcome as its weight moves "
                    "(kleinberg2024: optimising revealed behaviour is not optimising welfare)",
         criterion="λ=1 vs λ=0: engagement index significantly lower and the primary outcome "
-                  "significantly better (paired sign-flip p<0.05); mean within-seed Spearman rho "
+                  "significantly better (paired t p<0.05); mean within-seed Spearman rho "
                   "of λ and each metric significant in the same directions (sign-flip over seeds)",
         produced=f"λ=1 vs λ=0: engagement {end_e.text()} (p={p_end_e:.3f}), {primary} "
                  f"{end_o.text()} (p={p_end_o:.3f}); within-seed rho(λ, engagement) "
@@ -348,7 +348,7 @@ def _fact_b(name: str, star: float, test: dict[float, list[JobResult]], sc: Scen
         criterion=f"at the λ with the best mean primary outcome on the sweep's seeds (λ*), on "
                   f"{len(base)} held-apart seeds: the outcome is significantly better than at λ=0 "
                   f"and the engagement index and time in app are significantly lower by "
-                  f"{COST_BAND[0]:.0%}–{COST_BAND[1]:.0%} (paired sign-flip p<0.05; held-apart "
+                  f"{COST_BAND[0]:.0%}–{COST_BAND[1]:.0%} (paired t p<0.05; held-apart "
                   "seeds since issue #14, before the re-run)",
         produced=f"λ*={star:g}: {primary} {gain.text()} vs λ=0, engagement index {eng.text()}, "
                  f"minutes {mins.text()} (held-apart seeds)",
@@ -388,7 +388,7 @@ def _fact_c(name: str, runs: dict[float, list[JobResult]], sc: Scenario) -> Fact
         literature="no docs/calibration.md fact: reported, not required (a mixed objective that beats "
                    "an end point on one axis at no significant cost on the other is a free lunch)",
         criterion=f"some interior λ is better than λ=0 or λ=1 on engagement or {primary} "
-                  f"(sign-flip p<{level:.4f}, Bonferroni over {2 * len(interior)} comparisons) and "
+                  f"(paired t p<{level:.4f}, Bonferroni over {2 * len(interior)} comparisons) and "
                   "not significantly worse (p<0.05) on the other",
         produced=("dominates: " + "; ".join(found)) if found else
                  "no interior λ dominates an end point",

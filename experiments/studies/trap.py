@@ -234,7 +234,7 @@ def _fact1(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
         fact="1 trap", scope=name,
         literature="against an outcome-optimised policy, engagement-optimised ranking raises "
                    "clicks and time while goal completion is flat or lower (kleinberg2024)",
-        criterion="engagement index significantly up (paired sign-flip p<0.05) and the primary "
+        criterion="engagement index significantly up (paired t p<0.05) and the primary "
                   "outcome not significantly better",
         produced=f"engagement policy vs outcome policy: engagement {eng.text()}, {primary} "
                  f"{out.text()}",
@@ -340,7 +340,7 @@ def _fact2(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
         literature="welfare-motivated ranking costs about 5% of time (facebook2018, S) with fewer "
                    "interactions and better completion (kleinberg2024)",
         criterion="clicks and minutes per session significantly lower, primary outcome (and time "
-                  "to completion) significantly better, paired sign-flip p<0.05",
+                  "to completion) significantly better, paired t p<0.05",
         produced=produced, status=st, explanation=why.strip(),
         label=label, label_why=why_label, p_values={k: p for k, ((_e, p), _s) in checks.items()},
         values={f"{k}_lift": est.mean for k, ((est, _p), _s) in checks.items()}

@@ -127,7 +127,12 @@ after the new default moved its fast version; under the per-step learner its row
 partial 1; (b) pass 2, fail 1; (c) pass 1, fail 2). The **fragmentation** study runs the same
 day-level learner over its strength-limited layouts (it ran the per-step learner until issue #15's
 second pass). A learner now waits only for the delays of the events its objective reads (an
-engagement learner for none).
+engagement learner for none). Criterion texts that still named the sign-flip test (trap,
+adaptive, fragmentation, frontier) were corrected in issue #14's fourth pass to name the paired
+t-test their p-values had used since #15 (text only; frontier's within-seed ρ trend keeps its
+sign-flip test). The trap study's weak-correlation rows gained a diagnostic after their
+within-segment result was seen: ρ with each user's attention budget held fixed (criterion
+unchanged).
 
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with

@@ -58,6 +58,7 @@ def world_rows(world: str, rates: list[float], seeds: int, workers: int) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the table for the worlds and rates asked for."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worlds", nargs="+", default=list(WORLDS))
     ap.add_argument("--rates", nargs="+", type=float,

@@ -408,3 +408,21 @@ def test_input_label_follows_the_claims_sign():
     assert input_label(world((1, 3, 2)))[0] == EMERGENT
     label, why = input_label(world((2, 1, 2)))
     assert label == EMERGENT and "not correlated (r=+0.00)" in why
+
+
+@pytest.mark.parametrize(("r", "kind", "says"), [
+    (-0.30, "inputs", "r=-0.30"), (-0.29, "emergent", "not correlated (r=-0.29)"),
+    (0.29, "emergent", "not correlated (r=+0.29)"), (0.30, "emergent", "work against the claim"),
+    (None, "emergent", "not correlated (r=undefined)")])
+def test_input_label_threshold_is_inclusive_at_minus_0_3(monkeypatch, r, kind, says):
+    """The kind switches at |r| = 0.3 (INPUT_CORRELATION), the boundary itself counting as
+    correlated: -0.30 follows from inputs, -0.29 does not."""
+    from types import SimpleNamespace
+
+    from outcome_gym.studies import common
+    from outcome_gym.studies.base import EMERGENT, INPUTS
+
+    monkeypatch.setattr(common, "appeal_value_correlation", lambda _els: r)
+    label, why = common.input_label(SimpleNamespace(product=SimpleNamespace(elements=[])))
+    assert label == {"inputs": INPUTS, "emergent": EMERGENT}[kind]
+    assert says in why

@@ -75,7 +75,17 @@ from outcome_gym.runner import RunResult
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.studies.base import EMERGENT, FAIL, MECHANISM, PARTIAL, PASS, Fact, StudyResult
-from outcome_gym.studies.common import diff, failure_rate, group, lift, metric, moved, ratio, values
+from outcome_gym.studies.common import (
+    claim_p,
+    diff,
+    failure_rate,
+    group,
+    lift,
+    metric,
+    moved,
+    ratio,
+    values,
+)
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -356,7 +366,8 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
         label=EMERGENT,
         label_why="whether adapting pays is the balance of what right predictions save and what "
                   "re-finding moved elements costs over many sessions; no one equation sets it",
-        p_values={"slower at low accuracy": p_low, "faster at high accuracy": p_high},
+        p_values={"slower at low accuracy": claim_p(low, p_low, 1),
+                  "faster at high accuracy": claim_p(high, p_high, -1)},
         values={"low_lift": low.mean, "low_p": p_low, "high_lift": high.mean, "high_p": p_high,
                 "instability_lift": inst.mean, "instability_p": p_inst})
     fact10i = Fact(
@@ -377,7 +388,7 @@ def _facts(runs: dict[str, list[JobResult]], p: Params, scope: str) -> list[Fact
         label=MECHANISM,
         label_why="the layout-memory equation charges for every moved element (conservatively "
                   "labelled: the row checks that this built-in cost reaches task completion)",
-        p_values={"reordering slower": p_inst},
+        p_values={"reordering slower": claim_p(inst, p_inst, 1)},
         values={"lift": inst.mean, "p": p_inst, "minutes_lift": inst_min.mean,
                 "minutes_p": p_inst_min, "device_switch_diff": inst_ds.mean})
     return [fact10, fact10i, _selection_fact(runs, p, scope)]
@@ -411,7 +422,8 @@ def _selection_fact(runs: dict[str, list[JobResult]], p: Params, scope: str) -> 
         label=MECHANISM,
         label_why="selection time is the layout-memory equation's own output (search, decision, "
                   "pointing; cockburn2007's form)",
-        p_values={"stable faster": p_stable, "reordering slower": p_churn},
+        p_values={"stable faster": claim_p(stable, p_stable, -1),
+                  "reordering slower": claim_p(churn, p_churn, 1)},
         values={"stable_lift": stable.mean, "stable_p": p_stable, "reorder_lift": churn.mean,
                 "reorder_p": p_churn})
 

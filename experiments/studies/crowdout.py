@@ -50,7 +50,7 @@ from outcome_gym.studies.base import (
     Fact,
     StudyResult,
 )
-from outcome_gym.studies.common import group
+from outcome_gym.studies.common import floor_caveat, group
 from outcome_gym.studies.runs import Job, JobResult, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -219,7 +219,8 @@ def _fact(df: pd.DataFrame, p: Params) -> Fact:
             "too, and an earlier adjustment removes the budget's need, which competed with the "
             "bills in every later session of the window. No mechanism lets the alerted task's "
             "salience draw attention away from an un-alerted one beyond the minutes it costs "
-            "(medina2021's limited-attention channel).")
+            "(medina2021's limited-attention channel). "
+            + floor_caveat(floor, est["crowd_out"], est["net_share"]))
     else:
         why = ""
     return Fact(

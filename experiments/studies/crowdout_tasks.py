@@ -56,7 +56,7 @@ from outcome_gym.studies.base import (
     Fact,
     StudyResult,
 )
-from outcome_gym.studies.common import group
+from outcome_gym.studies.common import floor_caveat, group
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -212,7 +212,8 @@ def _fact(df: pd.DataFrame, p: Params) -> Fact:
                "reaches the other goal only through the shared daily attention budget, the "
                "session its open starts (where the practice element competes with the task "
                "elements) and the time displaced outside the app; no mechanism lets one goal's "
-               "salience draw attention from another beyond that (docs/model.md).")
+               "salience draw attention from another beyond that (docs/model.md). "
+               + floor_caveat(floor, est["crowd_out"], est["net_share"]))
     else:
         why = ""
     who = p.segment or "all users"

@@ -45,13 +45,14 @@ from outcome_gym.studies.base import (
     EMERGENT,
     FAIL,
     INPUTS,
+    MECHANISM,
     PARTIAL,
     PASS,
     Estimate,
     Fact,
     StudyResult,
 )
-from outcome_gym.studies.common import diff, group, lift, values
+from outcome_gym.studies.common import claim_p, diff, group, lift, values
 from outcome_gym.studies.runs import Job, JobResult, job_scenario, run_jobs
 from outcome_gym.studies.spec import StudyParams, params_dict, size_overrides
 
@@ -62,10 +63,22 @@ HERE = __name__  # studies.timing; its policies are "studies.timing:AlertTiming.
 JIT_RANGE = (-0.25, -0.05)  # grubb2025 -17 to -19% (unarranged), -4 to -8% (arranged); atalay2026
 EARLY_EXTRA_MAX = 0.05  # grubb2025: an early warning added nothing significant
 SUMMARY_MAX = 0.05  # fca2015 (S): annual summaries, no effect
-# why the alert rows are emergent: no equation says when an alert pays; it runs through opens,
-# sessions, goal progress and the budget's spending over the window together
-CHAIN = ("no equation ties an alert's timing to overspend: the effect runs through opens, "
-         "sessions, budget progress and the window's spending together")
+# why the size rows are emergent: the direction is built in (the budget equation makes a later
+# adjustment cost more, and an opened alert credits budget progress; docs/model.md, Budget), but
+# how much an alert moves overspend, and what a second one adds, is no one equation's output.
+# Reworded in issue #14's fourth pass (a reviewer found the first wording, "no equation ties an
+# alert's timing to overspend", contradicted by the budget equation); the labels of these two
+# rows did not change.
+CHAIN = ("the direction is built in (a later adjustment costs more by the budget equation, and "
+         "an opened alert credits budget progress), but the size is no one equation's output: it "
+         "runs through how many alerts are opened, the sessions they start, the adjustments "
+         "that would have come anyway and the window's spending together")
+# time to adjust claims only a direction, which the crediting equation gives: relabelled from
+# emergent to mechanism check in issue #14's fourth pass, after its result (conservative)
+TTA_WHY = ("an opened alert credits budget progress (the alert element's value toward the "
+           "budget, an input) at once, so an adjustment comes sooner by the crediting equation; "
+           "the row checks that alerts are opened often enough for it to show (relabelled from "
+           "emergent after its result, issue #14)")
 
 
 # --- policies --------------------------------------------------------------------------------
@@ -348,7 +361,7 @@ def _fact_jit(runs: dict[str, list[JobResult]], p: Params, why: str) -> Fact:
         produced=f"overspend {est.text()} (p={pval:.3f}); "
                  f"{_mean(runs['summary'], fn):.4f} -> {_mean(runs['jit'], fn):.4f} per window",
         status=st, explanation="" if st == PASS else why,
-        label=EMERGENT, label_why=CHAIN, p_values={"overspend lower": pval},
+        label=EMERGENT, label_why=CHAIN, p_values={"overspend lower": claim_p(est, pval, -1)},
         values={"lift": est.mean, "low": est.low, "high": est.high, "p": pval})
 
 
@@ -439,7 +452,7 @@ def _fact_tta(runs: dict[str, list[JobResult]], p: Params) -> Fact:
             "An opened alert credits budget progress and starts a session, and a session is "
             "where users adjust; here the alerts are opened too rarely, or are worth too little, "
             "to move adjustments earlier."),
-        label=EMERGENT, label_why=CHAIN, p_values={"time to adjust shorter": pval},
+        label=MECHANISM, label_why=TTA_WHY, p_values={"time to adjust shorter": claim_p(est, pval, -1)},
         values={"lift": est.mean, "low": est.low, "high": est.high, "p": pval,
                 "days_diff": d.mean})
 

@@ -57,6 +57,7 @@ from outcome_gym.studies.base import (
     status,
 )
 from outcome_gym.studies.common import (
+    claim_p,
     group,
     input_label,
     lift,
@@ -224,7 +225,7 @@ def _fact1(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
     better = moved(out, p_out) == (1 if direction == "increase" else -1)
     eng_up = moved(eng, p_eng) == 1
     ok = eng_up and not better
-    label, why_label = input_label(sc)
+    label, why_label = input_label(sc, flat_outcome=True)
     why = []
     if not eng_up:
         why.append("engagement is not significantly higher under the engagement policy")
@@ -239,7 +240,7 @@ def _fact1(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
         produced=f"engagement policy vs outcome policy: engagement {eng.text()}, {primary} "
                  f"{out.text()}",
         status=status(ok), explanation="; ".join(why) + ("." if why else ""),
-        label=label, label_why=why_label, p_values={"engagement up": p_eng},
+        label=label, label_why=why_label, p_values={"engagement up": claim_p(eng, p_eng, 1)},
         values={"engagement_lift": eng.mean, "engagement_p": p_eng, "outcome_lift": out.mean,
                 "outcome_p": p_out, "outcome_direction": 1.0 if direction == "increase" else -1.0})
 
@@ -342,7 +343,7 @@ def _fact2(name: str, runs: dict[str, list[JobResult]], sc: Scenario) -> Fact:
         criterion="clicks and minutes per session significantly lower, primary outcome (and time "
                   "to completion) significantly better, paired t p<0.05",
         produced=produced, status=st, explanation=why.strip(),
-        label=label, label_why=why_label, p_values={k: p for k, ((_e, p), _s) in checks.items()},
+        label=label, label_why=why_label, p_values={k: claim_p(e, p, s) for k, ((e, p), s) in checks.items()},
         values={f"{k}_lift": est.mean for k, ((est, _p), _s) in checks.items()}
         | {f"{k}_p": p for k, ((_e, p), _s) in checks.items()} | {"held": float(n_ok)})
 
@@ -358,7 +359,7 @@ def _fact_generated(p: Params, grouped: dict[tuple[str, str], list[JobResult]], 
     worlds = [job_scenario(grouped[(p.generated_base, gen_tag(r, w, "engagement"))][0].job)
               for w in range(p.generated_worlds)]
     shown = [appeal_value_correlation(w.product.elements) for w in worlds]
-    label, why = input_label(worlds[0])
+    label, why = input_label(worlds[0], flat_outcome=True)
     return dataclasses.replace(
         fact, fact="1 trap: generated worlds",
         literature="the trap should come from how users choose and what engagement credits, not "
@@ -366,7 +367,11 @@ def _fact_generated(p: Params, grouped: dict[tuple[str, str], list[JobResult]], 
         criterion=fact.criterion + f"; replicates: {p.generated_worlds} generated element draws "
                                    f"x {len(p.seed_list())} seeds",
         produced=fact.produced + "; laid-out appeal-value r per world (core elements included) "
-                 + ", ".join("n/a" if x is None else f"{x:+.2f}" for x in shown),
+                 + ", ".join("n/a" if x is None else f"{x:+.2f}" for x in shown)
+                 + f"; the {p.generated_worlds} draws share the seeds and are pooled as "
+                 f"{p.generated_worlds * len(p.seed_list())} pairs, the world effect not modelled "
+                 "(said since issue #14's fourth pass; the confirmatory rows give each draw its own "
+                 "seed)",
         label=label, label_why=why)
 
 

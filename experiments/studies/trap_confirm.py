@@ -172,7 +172,7 @@ def _fact(p: Params, runs: dict[str, list[JobResult]], r: float) -> Fact:
              if x is not None]
     # the label follows the most negative laid-out r of any draw (the most input-driven world)
     labelled = worlds[int(np.argmin(shown))] if shown else worlds[0]
-    label, label_why = input_label(labelled)
+    label, label_why = input_label(labelled, flat_outcome=True)
     fact = trap._fact1(f"{p.base}, generated elements r={r:+.1f}", runs, worlds[0])
     n = len(runs["engagement"])
     r_text = (f"{min(shown):+.2f} .. {max(shown):+.2f}" if shown else "n/a")

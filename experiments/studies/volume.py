@@ -66,11 +66,18 @@ YEAR_DAYS = 364
 BLOCK_WEEKS = 4  # open rate "throughout" is checked in blocks of this many weeks
 VOLUME_WHY = ("fatigue and template wear lower the open log-odds with every send and the opt-out "
               "hazard rises with the day's volume, each by its own equation")
+# The two reasons below were reworded in issue #14's fourth pass (labels unchanged): a reviewer
+# found the first REVERSAL_WHY ("accumulating over months") contradicted by the row's own
+# explanation, and the peak's place set by a guessed threshold (overload_free) undisclosed.
 SESSIONS_WHY = ("sessions are no single equation's output: the sends' opens start sessions and "
                 "build the app habit, while fatigue, template wear, opt-outs, trust overload and "
-                "churn take sessions away; whether use peaks, and where, is their balance")
-REVERSAL_WHY = ("no equation makes fewer sends win later: a reversal has to come from fatigue, "
-                "opt-outs, trust and churn accumulating over months together")
+                "churn take sessions away; whether use peaks is their balance (where it peaks is "
+                "not: the trust-overload term starts above the user model's overload_free, a "
+                "guess of 3 sends a day)")
+REVERSAL_WHY = ("no single equation makes fewer sends win later: the low arm loses the sessions "
+                "its missing opens would start, the high arm loses users and product trust to "
+                "the opt-out hazard and the trust-overload term (sends above overload_free, a "
+                "guess of 3 a day), compounding through churn; the crossing is their balance")
 
 
 class Params(StudyParams):

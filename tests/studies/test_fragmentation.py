@@ -156,7 +156,7 @@ def test_fast_facts_lie_within_the_seed_spread(fast):
     assert arm["unlocked_drops"] == 0 and arm["locked_drops"] == 0
     assert BOUNDS["support_first"][0] <= user["support_first"] <= BOUNDS["support_first"][1]
     assert BOUNDS["support_last"][0] <= user["support_last"] <= BOUNDS["support_last"][1]
-    assert user["support_drops"] == 0
+    assert user["support_drops"] == 0 and user["support_seeds_span_low"] > 0  # seeds the unit
     for key in ("support_diff", "restored", "engagement_lift", "unlocked_gain", "locked_gain"):
         assert BOUNDS[key][0] <= lock[key] <= BOUNDS[key][1], key
     assert lock["core_consistency"] == 1.0
@@ -177,3 +177,21 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "unlocked_gain": (0.12, 0.21),
     "locked_gain": (0.05, 0.085),
 }
+
+
+def test_monotone_seeds_counts_drops_over_seeds_not_users():
+    """Hand-worked: three seeds, three bins. Rising: bin-to-bin changes +0.10, +0.15, +0.08 and
+    +0.10, +0.10, +0.13 (no interval below 0); last minus first 0.20, 0.25, 0.21, mean 0.22.
+    A bin whose rate falls in every seed (-0.20, -0.20, -0.21) is a drop, and a span below 0
+    gives the claim "last above first" p = 1."""
+    rising = np.array([[0.10, 0.20, 0.30], [0.10, 0.25, 0.35], [0.12, 0.20, 0.33]])
+    m = fragmentation.monotone_seeds(rising, np.array([True, True, True]))
+    assert m["bins"] == 3 and m["drops"] == 0
+    assert m["span"] == pytest.approx(0.22) and m["span_low"] > 0 and m["span_p"] < 0.05
+    falling = np.array([[0.30, 0.10], [0.32, 0.12], [0.31, 0.10]])
+    m = fragmentation.monotone_seeds(falling, np.array([True, True]))
+    assert m["drops"] == 1 and m["span_p"] == 1.0
+    # an unjudged bin is skipped; a seed without events in a bin (NaN) leaves that pair out
+    gap = np.array([[0.1, 0.9, 0.2], [0.1, np.nan, 0.3], [0.1, 0.0, 0.25]])
+    m = fragmentation.monotone_seeds(gap, np.array([True, False, True]))
+    assert m["bins"] == 2 and m["drops"] == 0 and m["span"] == pytest.approx(0.15)

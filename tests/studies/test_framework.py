@@ -426,3 +426,20 @@ def test_input_label_threshold_is_inclusive_at_minus_0_3(monkeypatch, r, kind, s
     label, why = common.input_label(SimpleNamespace(product=SimpleNamespace(elements=[])))
     assert label == {"inputs": INPUTS, "emergent": EMERGENT}[kind]
     assert says in why
+    flat, flat_why = common.input_label(SimpleNamespace(product=SimpleNamespace(elements=[])),
+                                        flat_outcome=True)
+    # a claim met by a flat outcome: uncorrelated inputs give it too, positive r works against it
+    assert flat == (EMERGENT if r is not None and r >= 0.3 else INPUTS)
+    if r is not None and -0.3 < r < 0.3:
+        assert "no reason to move the outcome" in flat_why
+
+
+def test_claim_p_is_one_when_the_estimate_lies_on_the_other_side():
+    from outcome_gym.studies.base import Estimate
+    from outcome_gym.studies.common import claim_p
+
+    up = Estimate(0.2, 0.1, 0.3, 10)
+    assert claim_p(up, 0.001, 1) == 0.001  # the claimed side: the paired test's own p
+    assert claim_p(up, 0.001, -1) == 1.0  # significant the other way: no evidence for the claim
+    assert claim_p(Estimate(float("nan"), float("nan"), float("nan"), 0), 0.5, 1) == 1.0
+    assert claim_p(Estimate(0.0, -0.1, 0.1, 10), 1.0, -1) == 1.0

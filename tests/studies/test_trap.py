@@ -76,7 +76,11 @@ def test_generated_world_fact2_row_uses_the_same_runs_and_label(fast):
     (f,) = [f for f in fast.facts if f.fact == "2 outcome policies look worse on engagement: "
                                                 "generated worlds"]
     (g,) = [g for g in fast.facts if g.fact == "1 trap: generated worlds"]
-    assert f.scope == g.scope and f.label == g.label and f.label_why == g.label_why
+    assert f.scope == g.scope
+    # at r = 0 fact 2 needs the mechanisms (uncorrelated inputs do not make the outcome policy
+    # cost engagement); fact 1's trap only needs the outcome not to move, which those inputs give
+    assert f.label == "emergent" and "no input ties chasing engagement" in f.label_why
+    assert g.label == "follows from inputs" and "no reason to move the outcome" in g.label_why
     assert "added before its first run" in f.criterion
     assert -0.05 < f.values["on_time_pros_lift"] < 0.05
     # the pairing is the same: the outcome lift of fact 2 is fact 1's reversed

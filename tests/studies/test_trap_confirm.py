@@ -104,7 +104,10 @@ def test_fast_row(fast):
     (f,) = fast.facts
     assert f.fact == "1 trap: generated worlds, confirmatory"
     assert f.scope == "productivity_tool, generated elements r=+0.0"
-    assert f.label == "emergent"
+    # uncorrelated elements: the trap's flat-outcome clause is what the inputs give (issue #14,
+    # fourth pass: relabelled from emergent)
+    assert f.label == "follows from inputs" and "no reason to move the outcome" in f.label_why
+    assert "paired t p<0.05" in f.criterion
     assert "confirmatory" in f.criterion and "held apart" in f.criterion
     assert f.criterion.startswith("engagement index significantly up")
     assert -0.03 < f.values["engagement_lift"] < 0.03

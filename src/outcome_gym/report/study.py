@@ -127,12 +127,26 @@ after the new default moved its fast version; under the per-step learner its row
 partial 1; (b) pass 2, fail 1; (c) pass 1, fail 2). The **fragmentation** study runs the same
 day-level learner over its strength-limited layouts (it ran the per-step learner until issue #15's
 second pass). A learner now waits only for the delays of the events its objective reads (an
-engagement learner for none). Criterion texts that still named the sign-flip test (trap,
-adaptive, fragmentation, frontier) were corrected in issue #14's fourth pass to name the paired
-t-test their p-values had used since #15 (text only; frontier's within-seed ρ trend keeps its
-sign-flip test). The trap study's weak-correlation rows gained a diagnostic after their
-within-segment result was seen: ρ with each user's attention budget held fixed (criterion
-unchanged).
+engagement learner for none).
+
+**Changes in issue #14's fourth pass, after a reviewer read every row (all after the results
+were seen; each conservative or a correction).** Labels: the trap's rows where appeal and value do
+not correlate (the pilot's and the confirmatory r −0.4 and 0) are *follows from inputs*, no longer
+*emergent* — the trap's "outcome not better" clause is what uncorrelated inputs give an
+engagement learner, and only an outcome significantly lower would be the mechanisms' doing;
+timing's time-to-adjust row is a *mechanism check* (an opened alert credits budget progress by
+the crediting equation). Label reasons reworded where they contradicted the model or the row's
+own explanation (timing's alert rows, fact 4, the sessions peak), labels unchanged. p column: a
+claim whose estimate lies on the wrong side now has p = 1 (it showed the two-sided p of an effect
+significant the other way), and a frontier (c) row that finds nothing keeps p = 1 in Holm's family
+(it was left out). The per-user fragmentation row takes seeds as the unit (it pooled users over
+seeds as independent). Texts: criteria name the test their p-values use (paired t since #15;
+"sign-flip" remained in trap, trap_confirm, adaptive, fragmentation and frontier — frontier's
+within-seed ρ trend does use it), two-sided where they are, and frontier (b)'s band is a point
+estimate's; crowd-out rows say that their "interval above 0" clause holds by construction and
+report the excess over the noise floor; frontier (c) rows list dominating pairs that lose on the
+other axis in the point estimate; the trap pilot says its two draws share seeds. The trap's
+weak-correlation rows gained a diagnostic: ρ with each user's attention budget held fixed.
 
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with

@@ -21,7 +21,7 @@ from outcome_gym.studies.runs import JobResult
 INPUT_CORRELATION = 0.3
 
 
-def input_label(sc: Scenario) -> tuple[str, str]:
+def input_label(sc: Scenario, *, flat_outcome: bool = False) -> tuple[str, str]:
     """The kind of a row about optimising engagement vs outcome in ``sc``, and why.
 
     Every such row claims that chasing engagement costs value (the trap, outcome policies looking
@@ -29,6 +29,13 @@ def input_label(sc: Scenario) -> tuple[str, str]:
     appeal and value correlate negatively (r <= -0.3): a learner that chases appeal then loses
     value by the inputs alone. *Emergent* otherwise: uncorrelated inputs do not tie the two, and
     positively correlated ones work against the claim (chasing appeal also finds value).
+
+    ``flat_outcome``: the claim is met by an outcome that does not move (the trap: engagement up,
+    outcome *not better*). Then uncorrelated inputs imply it too — an engagement learner raises
+    engagement by its objective and, with appeal unrelated to value, has no reason to move the
+    outcome — so the row *follows from inputs* there; only positively correlated inputs leave it
+    to the mechanisms. (Relabelled in issue #14's fourth pass, after the confirmatory rows' result:
+    a reviewer's reading, conservative; a trap the mechanisms make would lower the outcome.)
     """
     r = appeal_value_correlation(sc.product.elements)
     if r is not None and r <= -INPUT_CORRELATION:
@@ -39,6 +46,12 @@ def input_label(sc: Scenario) -> tuple[str, str]:
                           "inputs work against the claim (chasing appeal also finds value), so "
                           "only the mechanisms can produce it")
     shown = "undefined" if r is None else f"{r:+.2f}"
+    if flat_outcome:
+        return INPUTS, (f"the elements' appeal and value are not correlated (r={shown}): an "
+                        "engagement learner raises engagement by its objective and has no reason "
+                        "to move the outcome, so 'outcome not better' is what the inputs give; "
+                        "only an outcome significantly lower would be the mechanisms' doing "
+                        "(relabelled from emergent after the confirmatory result, issue #14)")
     return EMERGENT, (f"the elements' appeal and value are not correlated (r={shown}): no input "
                       "ties chasing engagement to losing value, only the mechanisms can")
 
@@ -102,6 +115,31 @@ def lift(ref: Sequence[JobResult], pol: Sequence[JobResult], fn: Callable[[JobRe
     low = st.lift_low if st.lift_low is not None else math.nan
     high = st.lift_high if st.lift_high is not None else math.nan
     return Estimate(st.lift, low, high, st.n), st.p_value
+
+
+def claim_p(est: Estimate, p: float, side: int) -> float:
+    """The p of the claim "changed in direction ``side``" (+1 up, -1 down) from a paired test.
+
+    ``p`` (two-sided) when the estimate lies on the claimed side, else 1: data on the wrong side
+    are no evidence for the claim, so Holm's correction must not rank them as if they were (a
+    row's p column showed tiny p-values for claims significant the other way before issue #14's
+    fourth pass).
+    """
+    return p if math.isfinite(est.mean) and side * est.mean > 0 else 1.0
+
+
+def floor_caveat(floor: Estimate, excess: Estimate, net: Estimate) -> str:
+    """What a crowd-out row's "interval above 0" clause does and does not show (issue #14, fourth
+    pass: said in the row after its result; the criterion is unchanged).
+
+    A share of users cannot be negative and chance alone puts it at the noise floor, so its
+    interval is above 0 whatever the mechanisms do; the share's excess over the floor and the net
+    share (users whose other failures rose minus those whose fell) are what measure crowd-out.
+    """
+    return (f"The clause 'interval above 0' holds by construction (a share cannot be negative "
+            f"and chance alone gives the noise floor, {floor.text('{:.1%}')}); crowd-out beyond "
+            f"chance is the excess over the floor, {excess.text('{:+.1%}')}, and the net share "
+            f"is {net.text('{:+.1%}')}: a partial here rests on that first clause alone.")
 
 
 def moved(est: Estimate, p: float, alpha: float = 0.05) -> int:

@@ -336,7 +336,8 @@ def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
         distinct = np.zeros(1, np.int64)
         sample_blocks(layout.astype(np.int64), active, np.array([0]), np.array([300]), u,
                       np.zeros((1, 500), np.int64), np.zeros((1, 500), np.int64), counts,
-                      np.zeros(1, np.int64), distinct)
+                      np.zeros(1, np.int64), distinct, np.ones(4), 4.0, False,
+                      np.zeros((1, 500)))
         _, want = np.unique(layout[active], axis=0, return_counts=True)
         assert distinct[0] == want.size == 16 and len(set(want.tolist())) > 8
         assert counts[0, :distinct[0]].tolist() == want.tolist()

@@ -119,7 +119,8 @@ class Product:
         obs = self.model.observe()
         validate_action(action, self.model.context, who, self.model.t)
         guarded = self.guardrails.apply(action, obs)
-        record = self.model.advance(guarded.action)
+        # validated above; the guardrails' projection keeps it valid (defaults swapped in)
+        record = self.model.advance(guarded.action, checked=True)
         return StepResult(
             action=guarded.action,
             record=self._with_counts(record, guarded.counts),

@@ -25,6 +25,18 @@ def layout_distance(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndar
     return ((a != b) @ weight) / weight.sum()  # a BLAS matvec; exact (0/1 x weights)
 
 
+def exact_weights(weight: np.ndarray) -> bool:
+    """Is every sum of a subset of ``weight`` exact in float64, whatever the order of addition?
+
+    True for whole-number weights whose total stays below 2**53 (the default core weight 4 and
+    the weight 1 of other positions): any loop then gives the BLAS matvec's sums bit for bit, so
+    a compiled pass may compute :func:`layout_distance` itself. A fractional core weight (e.g.
+    2.3) rounds differently in another order, and keeps the matvec.
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    return bool(w.size and np.all(w == np.floor(w)) and np.abs(w).sum() < 2.0**53)
+
+
 def core_consistent(layout: np.ndarray, default: np.ndarray, core_slot: np.ndarray) -> np.ndarray:
     """Per row: every core position shows its default element."""
     if not core_slot.any():
@@ -63,12 +75,15 @@ def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop:
 
 
 def blocks_divergence(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,
-                      stops: np.ndarray, weight: np.ndarray,
-                      u: np.ndarray) -> list[tuple[float, int, int, float]]:
+                      stops: np.ndarray, weight: np.ndarray, u: np.ndarray,
+                      exact: bool | None = None) -> list[tuple[float, int, int, float]]:
     """:func:`sampled_divergence` of several user blocks at once, from their B x 3 x pairs uniforms.
 
     The sampling and the counting of distinct layouts are one compiled pass
-    (:func:`sample_blocks`); distances and entropies are numpy on the sampled rows.
+    (:func:`sample_blocks`), which also computes the sampled pairs' distances when the weights
+    are whole numbers (:func:`exact_weights`: the same bits as the matvec); otherwise, and for
+    the entropies, numpy on the sampled rows. ``exact``: :func:`exact_weights` of ``weight``
+    when the caller knows it (None: checked here).
     """
     n_blocks, _, pairs = u.shape
     ua = np.zeros((n_blocks, pairs), dtype=np.int64)
@@ -76,12 +91,19 @@ def blocks_divergence(layout: np.ndarray, active: np.ndarray, starts: np.ndarray
     counts = np.zeros((n_blocks, pairs), dtype=np.int64)
     n_users = np.zeros(n_blocks, dtype=np.int64)
     distinct = np.zeros(n_blocks, dtype=np.int64)
+    dist = np.zeros((n_blocks, pairs))
+    weight = np.array(weight, dtype=np.float64)  # writable: one compiled signature
+    exact = exact_weights(weight) if exact is None else exact
     sample_blocks(np.ascontiguousarray(layout, dtype=np.int64), np.ascontiguousarray(active),
                   np.ascontiguousarray(starts, dtype=np.int64),
                   np.ascontiguousarray(stops, dtype=np.int64),
-                  np.ascontiguousarray(u, dtype=np.float64), ua, ub, counts, n_users, distinct)
+                  np.ascontiguousarray(u, dtype=np.float64), ua, ub, counts, n_users, distinct,
+                  weight, float(weight.sum()) if exact else 1.0, exact, dist)
     ok = np.flatnonzero(n_users >= 2)
-    d = layout_distance(layout[ua[ok].ravel()], layout[ub[ok].ravel()], weight)
+    if exact:  # the pass's distances: the same ok.size x pairs matrix numpy sums below
+        d = dist if ok.size == n_blocks else dist[ok]
+    else:
+        d = layout_distance(layout[ua[ok].ravel()], layout[ub[ok].ravel()], weight)
     d_sum = d.reshape(ok.size, pairs).sum(axis=1)  # each row: numpy's sum of that block's pairs
     out = [(0.0, 0, int(n), 0.0) for n in n_users]
     for row, b in enumerate(ok):
@@ -98,7 +120,8 @@ def compile_kernel() -> None:
 
 
 @compiled
-def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, distinct
+def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, distinct,
+                  weight, weight_sum, exact, dist,
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per block b: the sampled pairs of distinct active users and the distinct sampled layouts.
 
@@ -110,6 +133,8 @@ def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, dis
 
     ``counts[b, :distinct[b]]`` are the sample's layout frequencies in lexicographic order of the
     layouts (as ``numpy.unique`` orders them); blocks with n < 2 are left at zero (n_users says n).
+    With ``exact`` (whole-number weights, :func:`exact_weights`), ``dist[b, i]`` is pair i's
+    :func:`layout_distance`: sum_k weight_k [a_k != b_k] / ``weight_sum``, exact sums.
     """
     n_blocks, _, pairs = u.shape
     s = layout.shape[1]
@@ -126,6 +151,12 @@ def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, dis
                 ib += 1
             ua[b, i] = users[ia]
             ub[b, i] = users[ib]
+            if exact:
+                diff = 0.0
+                for k in range(s):
+                    if layout[users[ia], k] != layout[users[ib], k]:
+                        diff += weight[k]
+                dist[b, i] = diff / weight_sum
         if n <= pairs:
             sample = users
         else:

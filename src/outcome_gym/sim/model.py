@@ -201,14 +201,22 @@ class SimulationModel(mesa.Model):
         self._refuse_past_horizon()
         self.advance(self.default_action())
 
-    def advance(self, action: itf.Action) -> itf.StepRecord:
+    def advance(self, action: itf.Action, *, checked: bool = False) -> itf.StepRecord:
         """Advance one time slot under ``action`` (as users see it) and return what happened.
 
+        Args:
+            action: What every user sees this slot.
+            checked: The caller has validated ``action`` already
+                (:func:`~outcome_gym.sim.interface.validate_action`; the product layer does, before
+                its guardrails, whose projection keeps an action valid): not checked again.
+
         Raises:
+            ActionError: ``action`` is malformed (unless ``checked``).
             SimulationError: The horizon is reached (``running`` is False).
         """
         self._refuse_past_horizon()
-        itf.validate_action(action, self.context, step=self.t)
+        if not checked:
+            itf.validate_action(action, self.context, step=self.t)
         self.observe()  # draws this step's observation noise whether or not the caller looked
         t = self.t
         day, slot, weekday = self.world.time_of(t)

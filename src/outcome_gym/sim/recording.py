@@ -17,7 +17,13 @@ import numpy as np
 
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._rows import rowsum
-from outcome_gym.sim.layout import PAIRS, blocks_divergence, core_consistent, layout_distance
+from outcome_gym.sim.layout import (
+    PAIRS,
+    blocks_divergence,
+    core_consistent,
+    exact_weights,
+    layout_distance,
+)
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
 from outcome_gym.sim.mechanisms.engagement import Engagement
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -172,6 +178,7 @@ class Recorder:
         self._row_of: list[int] = []
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, world.n_users))
+        self._exact_weights = exact_weights(world.slot_weight)  # static: checked once
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
@@ -305,7 +312,7 @@ class Recorder:
         # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
         u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
         values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
-                                   u)
+                                   u, self._exact_weights)
         for s, row in zip(seg.ids, values, strict=True):
             for name, value in zip(DIVERGENCE, row, strict=True):
                 out[name][s] = value

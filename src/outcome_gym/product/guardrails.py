@@ -78,6 +78,9 @@ class GuardrailLayer:
         self._core_element = core_elements
         weight = np.where(self._core_slot, ctx.scenario.context.core_weight, 1.0)
         self._weight = weight
+        # what the compiled reversion reads every step, converted once
+        self._weight64 = np.ascontiguousarray(weight, dtype=np.float64)
+        self._weight_sum = float(weight.sum())
         self._quiet = quiet_slot_indices(self.config.quiet_slots, ctx.scenario.clock.names)
         self._sent_today = np.zeros(ctx.n_users, dtype=np.int64)
         self._day = -1
@@ -169,8 +172,8 @@ class GuardrailLayer:
             self._strict_distance(layout, limit)
             return
         # one compiled pass over the rows (a loop over slots of whole-array numpy before)
-        revert_layout(layout, self._default, np.ascontiguousarray(self._weight, dtype=np.float64),
-                      float(self._weight.sum()), limit + DISTANCE_TOLERANCE, count)
+        revert_layout(layout, self._default, self._weight64, self._weight_sum,
+                      limit + DISTANCE_TOLERANCE, count)
 
     def _strict_distance(self, layout: np.ndarray, limit: float) -> None:
         """Raise at the first violation, in the order projection would revert (bottom slot first).

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 _SUM_DTYPE: dict[np.dtype, np.dtype] = {}
 """The dtype NumPy's ``sum`` gives for each input dtype (looked up once per dtype, not per call)."""
 

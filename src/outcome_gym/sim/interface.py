@@ -49,6 +49,13 @@ class FrozenMap(Mapping[str, np.ndarray]):
         return f"FrozenMap({list(self._data)})"
 
 
+def frozen_readonly(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    """:func:`frozen_map` of arrays the caller made read-only already (not checked one by one:
+    for the per-step records, whose ~50 metrics are rows of one read-only matrix).
+    """
+    return FrozenMap(d)
+
+
 def frozen_map(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
     """A read-only mapping of read-only arrays (arrays already read-only are kept as they are:
     re-wrapping a record's metrics, as the product does every step, costs no new views).

@@ -374,16 +374,20 @@ class SimulationModel(mesa.Model):
         """Step 9: device switches, shared screens, support contacts; failures cost focus."""
         pop, w, p = self.pop, self.world, self.params
         u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7))
-        colleague = self.teams.colleague(self._users, u[:, 6])
+        # each user's colleague draw is u[:, 6]; a teammate is looked up only for the users a
+        # colleague share happens to (the same teammate: the lookup is per user)
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
-                                     self._has_colleague, layout, pop.last_layout, colleague,
+                                     self._has_colleague, layout, pop.last_layout,
+                                     lambda rows: self.teams.colleague(rows, u[rows, 6]),
                                      w.default_layout, w.slot_weight, u[:, :6])
         failed = out.failed
+        hit = failed > 0
+        if not hit.any():  # attention (>= 0) less 0 minutes, +0 failures, no residue: unchanged
+            return out
         pop.attention_left = spend_attention(pop.attention_left,
                                              p.context.failure_minutes * failed)
         pop.failures_today += failed.astype(np.int16)
         # a failed hand-over leaves the user confused: focus residue, like a distraction
-        hit = failed > 0
         pop.residue[hit] = add_residue(pop.residue[hit], p.focus.residue)
         return out
 

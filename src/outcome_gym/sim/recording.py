@@ -192,7 +192,7 @@ class Recorder:
         sums.setflags(write=False)  # its rows go into the record as they are (no view each)
         seg = {name: sums[row] for name, row in zip(per_user, self._row_of, strict=True)}
         if self.sample_divergence:
-            seg.update(self.divergence(out.layout, out.active))
+            seg.update(self.divergence(out.layout, out.active, readonly=True))
         seen = self.pipe.push(
             out.step,
             out.events,
@@ -221,7 +221,7 @@ class Recorder:
             day=out.day,
             slot=out.slot,
             weekday=out.weekday,
-            segment_metrics=itf.frozen_map(seg),
+            segment_metrics=itf.frozen_readonly(seg),  # every entry read-only (above)
             position_clicks=ro(eng.position_clicks),
             position_views=ro(eng.position_views),
             element_clicks=ro(eng.element_totals),  # summed over users by the pass
@@ -305,18 +305,21 @@ class Recorder:
         for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
             self.totals[name] = row
 
-    def divergence(self, layout: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
-        """Sampled pairwise distance and distinct experiences within each segment."""
-        out = {name: np.zeros(self.segments.k) for name in DIVERGENCE}
+    def divergence(self, layout: np.ndarray, active: np.ndarray,
+                   readonly: bool = False) -> dict[str, np.ndarray]:
+        """Sampled pairwise distance and distinct experiences within each segment (K each; rows
+        of one read-only matrix with ``readonly``).
+        """
         seg = self.segments
+        table = np.zeros((len(DIVERGENCE), seg.k))
         # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
         u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
         values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
                                    u, self._exact_weights)
-        for s, row in zip(seg.ids, values, strict=True):
-            for name, value in zip(DIVERGENCE, row, strict=True):
-                out[name][s] = value
-        return out
+        table[:, seg.ids] = np.array(values, dtype=np.float64).T  # each value as float() gave it
+        if readonly:
+            table.setflags(write=False)
+        return dict(zip(DIVERGENCE, table, strict=True))
 
 
 def user_state(

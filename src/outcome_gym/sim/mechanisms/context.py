@@ -22,6 +22,7 @@ results (mitchell1989, sears1994); every size here is a design choice (D).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,7 +78,7 @@ def context_events(
     has_colleague: np.ndarray,
     layout: np.ndarray,
     last_layout: np.ndarray,
-    colleague: np.ndarray,
+    colleague: Callable[[np.ndarray], np.ndarray],
     default: np.ndarray,
     weight: np.ndarray,
     u: np.ndarray,
@@ -86,6 +87,8 @@ def context_events(
 
     Distances (and the failure draw's comparison) are only computed for the users an event
     happens to; ``distance`` is 0 elsewhere. The uniforms are drawn for every user regardless.
+    ``colleague(rows)`` gives the teammate each of ``rows`` shares a screen with (asked only for
+    the users a colleague share happens to; its draws are made for everyone by the caller).
     """
     rates = ctx.per_day
     eligible = (active & can_switch, active & has_colleague, active)
@@ -94,16 +97,17 @@ def context_events(
     for i, kind in enumerate(KINDS):
         happens = eligible[i] & (u[:, i] < rates[i] / slots_per_day)
         rows = np.flatnonzero(happens)
-        if i == 0:
-            other = last_layout[rows]
-        elif i == 1:
-            other = layout[colleague[rows]]
-        else:
-            other = default[None, :]
         d = np.zeros(n)
-        d[rows] = layout_distance(layout[rows], other, weight)
         fail = np.zeros(n, dtype=bool)
-        fail[rows] = u[rows, 3 + i] < failure_probability(ctx, d[rows])
+        if rows.size:  # most slots nobody has one of a kind: nothing to measure
+            if i == 0:
+                other = last_layout[rows]
+            elif i == 1:
+                other = layout[colleague(rows)]
+            else:
+                other = default[None, :]
+            d[rows] = layout_distance(layout[rows], other, weight)
+            fail[rows] = u[rows, 3 + i] < failure_probability(ctx, d[rows])
         events[kind] = happens
         failures[kind] = fail
         distances[kind] = d

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -115,6 +115,7 @@ class SimulationModel(mesa.Model):
         self.totals: dict[str, np.ndarray] = self.recorder.totals
         self._channel_of_m = self.world.channel[self.world.pushed_elements].astype(np.int64)
         self._slot_hours = 24.0 / self.world.slots_per_day
+        self._static = _StaticArrays.of(self.world, self._channel_of_m, self._slot_hours)
         # who can have each context event never changes: devices and teams are fixed at build
         self._users = np.arange(n)
         self._can_switch = self.pop.devices >= 2
@@ -269,16 +270,16 @@ class SimulationModel(mesa.Model):
         """Step 4: deliver into the tray, open or dismiss what is due, opt out; fatigue, wear,
         interruption cost and residue.
         """
-        pop, w, p = self.pop, self.world, self.params.notifications
-        ch, el = self._channel_of_m, w.pushed_elements.astype(np.int64)
+        pop, w, p, st = self.pop, self.world, self.params.notifications, self._static
+        ch = self._channel_of_m
         delivered = notifications.deliverable(np.asarray(notify, bool), pop.active,
                                               pop.opted_out, ch)
         notifications.count_sent(pop.sent_today, delivered, ch)
         receptive = avail & (pop.attention_left > 0)  # no attention left: nothing is taken in
         logit = notifications.open_logit(
-            p, w.appeal[el], pop.susceptibility, pop.goal_weight,
-            notifications.relevance(need, w.value[el]), receptive, pop.fatigue, pop.wear,
-            pop.channel_trust[:, ch], w.background_per_day[ch] if ch.size else np.zeros(0))
+            p, st.appeal_pushed, pop.susceptibility, pop.goal_weight,
+            notifications.relevance(need, st.value_pushed), receptive, pop.fatigue, pop.wear,
+            pop.channel_trust[:, ch], st.background_pushed)
         u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
                               axis=1)
         u_pos, z = self._tray_draws(self.rows.n_all, w.n_pushed)
@@ -288,7 +289,7 @@ class SimulationModel(mesa.Model):
         # the tray's arrays are updated in place
         tray = notifications.tray_step(
             p, notifications.Tray(pop.tray_sent, pop.tray_due), self.t, delivered, offset,
-            notifications.expiry_slots(p, self._slot_hours), logit, receptive, pop.sent_today,
+            st.expiry_slots, logit, receptive, pop.sent_today,
             pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1])
         dlv = notifications.Delivery(
             delivered=delivered, opened=tray.opened, opted_out=tray.opted,
@@ -331,7 +332,7 @@ class SimulationModel(mesa.Model):
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,
                 remaining: np.ndarray, need: np.ndarray) -> engagement.Engagement:
         """Step 6: opened notifications first, then the sessions; channel trust moves."""
-        pop, w, p = self.pop, self.world, self.params
+        pop, p = self.pop, self.params
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
@@ -341,8 +342,9 @@ class SimulationModel(mesa.Model):
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
             attention_left=pop.attention_left, residue=pop.residue)
-        eng = engagement.engage(p.choice, inp, dlv.opened, started, w.pushed_elements, w.appeal,
-                                w.cost, w.value, u, memory_rows=self._recall(layout, started))
+        st = self._static  # the world's arrays as the pass takes them, converted once
+        eng = engagement.engage(p.choice, inp, dlv.opened, started, st.pushed, st.appeal, st.cost,
+                                st.value, u, memory_rows=self._recall(layout, started))
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
@@ -416,6 +418,36 @@ class SimulationModel(mesa.Model):
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class _StaticArrays:
+    """The world's arrays a step reads, in the dtype and layout its passes take, built once per
+    run (the world's own arrays are read-only, which the compiled passes would copy every step).
+    """
+
+    pushed: np.ndarray  # M int64 element of each notification column
+    appeal: np.ndarray  # E float64
+    cost: np.ndarray  # E float64
+    value: np.ndarray  # E x G float64
+    appeal_pushed: np.ndarray  # M appeal of each column's element
+    value_pushed: np.ndarray  # M x G
+    background_pushed: np.ndarray  # M background notifications a day on each column's channel
+    expiry_slots: int  # steps a tray entry may wait
+
+    @classmethod
+    def of(cls, w: World, channel_of_m: np.ndarray, slot_hours: float) -> _StaticArrays:
+        """The arrays of world ``w`` (``channel_of_m``: M channel index per column)."""
+        el = w.pushed_elements.astype(np.int64)
+
+        def f64(a: np.ndarray) -> np.ndarray:
+            return np.array(a, dtype=np.float64, order="C")  # a writable copy
+
+        return cls(pushed=el.copy(), appeal=f64(w.appeal), cost=f64(w.cost), value=f64(w.value),
+                   appeal_pushed=w.appeal[el], value_pushed=w.value[el],
+                   background_pushed=(w.background_per_day[channel_of_m] if channel_of_m.size
+                                      else np.zeros(0)),
+                   expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours))
 
 
 def compile_kernels() -> None:

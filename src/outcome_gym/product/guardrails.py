@@ -120,7 +120,7 @@ class GuardrailLayer:
     def _lock_core(self, layout: np.ndarray, count: np.ndarray) -> None:
         # per row: core slots not showing their default, core elements in other slots
         core_rows(layout, self._default, self._core_slot, self._core_element, count)
-        fix = np.flatnonzero(count)
+        fix = count.nonzero()[0]  # np.flatnonzero of a 1-D array, without its wrapper
         if self.mode == "strict" and fix.size:
             core = self._core_slot
             bad = (self._core_element[layout] & ~core[None, :]) | (

@@ -137,6 +137,6 @@ class Product:
         sums = self.model.recorder.segments.rows(
             np.array([counts[k] for k in KINDS], dtype=np.float64))
         sums.setflags(write=False)
-        metrics = dict(record.segment_metrics)
+        metrics = dict(record.segment_metrics.items())
         metrics.update(zip(GUARDRAIL_METRICS, sums, strict=True))
         return replace(record, segment_metrics=frozen_readonly(metrics))

@@ -99,7 +99,7 @@ def blocks_divergence(layout: np.ndarray, active: np.ndarray, starts: np.ndarray
                   np.ascontiguousarray(stops, dtype=np.int64),
                   np.ascontiguousarray(u, dtype=np.float64), ua, ub, counts, n_users, distinct,
                   weight, float(weight.sum()) if exact else 1.0, exact, dist)
-    ok = np.flatnonzero(n_users >= 2)
+    ok = (n_users >= 2).nonzero()[0]
     if exact:  # the pass's distances: the same ok.size x pairs matrix numpy sums below
         d = dist if ok.size == n_blocks else dist[ok]
     else:

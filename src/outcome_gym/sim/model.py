@@ -343,28 +343,31 @@ class SimulationModel(mesa.Model):
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
             attention_left=pop.attention_left, residue=pop.residue)
         st = self._static  # the world's arrays as the pass takes them, converted once
+        rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
         eng = engagement.engage(p.choice, inp, dlv.opened, started, st.pushed, st.appeal, st.cost,
-                                st.value, u, memory_rows=self._recall(layout, started))
+                                st.value, u, memory_rows=self._recall(layout, rows))
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
         pop.channel_trust = notifications.update_channel_trust(
             p.notifications, pop.channel_trust, dlv.ignored, dlv.opened, eng.useful_opens,
             self._channel_of_m).astype(np.float32)
-        self._remember(layout, started, eng.seen_positions)
+        self._remember(layout, rows, eng.seen_positions)
         return eng
 
-    def _recall(self, layout: np.ndarray, started: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expertise and selection minutes (n x S) of the users in session, in user order."""
+    def _recall(self, layout: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expertise and selection minutes (n x S) of the users in session (``rows``, ascending),
+        in user order.
+        """
         pop, p = self.pop, self.params.memory
-        rows = np.flatnonzero(started)
         e = memory.expertise(p, pop.memory_count, pop.memory_element, layout, rows)
         return e, memory.selection_minutes(p, e)
 
-    def _remember(self, layout: np.ndarray, started: np.ndarray, seen: np.ndarray) -> None:
-        """Layout memory learns the positions seen in this step's sessions (mechanisms/memory)."""
+    def _remember(self, layout: np.ndarray, rows: np.ndarray, seen: np.ndarray) -> None:
+        """Layout memory learns the positions seen in this step's sessions (``rows``, the users
+        in session: a session sees at least its first position; mechanisms/memory).
+        """
         pop = self.pop
-        rows = np.flatnonzero(started)  # a session sees at least its first position
         memory.learn_rows(rows, pop.memory_count, pop.memory_element,
                           np.ascontiguousarray(layout), seen, pop.memory_count.dtype.type(1))
 

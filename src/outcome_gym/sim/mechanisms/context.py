@@ -96,7 +96,7 @@ def context_events(
     events, failures, distances = {}, {}, {}
     for i, kind in enumerate(KINDS):
         happens = eligible[i] & (u[:, i] < rates[i] / slots_per_day)
-        rows = np.flatnonzero(happens)
+        rows = happens.nonzero()[0]  # np.flatnonzero of a 1-D array, without its wrapper
         d = np.zeros(n)
         fail = np.zeros(n, dtype=bool)
         if rows.size:  # most slots nobody has one of a kind: nothing to measure

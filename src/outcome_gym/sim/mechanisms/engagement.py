@@ -466,7 +466,7 @@ def engage(
             in session only, in user order (computed for those rows alone, to keep the cost
             proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
     """
-    rows = np.flatnonzero(started)
+    rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
     if memory_rows is None:
         memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
     return _engage_all(um, inp, opened, rows, pushed, appeal, cost, value, u, memory_rows)

@@ -296,14 +296,14 @@ class SimulationModel(mesa.Model):
             interruption_minutes=notifications.interruption(p, delivered, receptive),
             # a churned user's channel trust stays where it was (their tray just empties)
             ignored=(tray.lapsed | tray.dismissed) & pop.active[:, None])
-        pop.fatigue = notifications.add_fatigue(
-            pop.fatigue, pop.fatigue_rate, rowsum(delivered)).astype(np.float32)
+        pop.fatigue = notifications.add_fatigue(  # a fresh array: converted, never copied
+            pop.fatigue, pop.fatigue_rate, rowsum(delivered)).astype(np.float32, copy=False)
         pop.wear += delivered
         pop.opted_out |= dlv.opted_out
         pop.attention_left = spend_attention(pop.attention_left, dlv.interruption_minutes)
         busy = rowany(delivered) & ~receptive  # an interruption away from a breakpoint
         pop.residue = np.where(busy, add_residue(pop.residue, self.params.focus.residue),
-                               pop.residue).astype(np.float32)
+                               pop.residue).astype(np.float32, copy=False)
         self._check("notifications", logit, pop.fatigue)
         return dlv
 
@@ -349,9 +349,9 @@ class SimulationModel(mesa.Model):
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
-        pop.channel_trust = notifications.update_channel_trust(
+        pop.channel_trust = notifications.update_channel_trust(  # a fresh array: no copy
             p.notifications, pop.channel_trust, dlv.ignored, dlv.opened, eng.useful_opens,
-            self._channel_of_m).astype(np.float32)
+            self._channel_of_m).astype(np.float32, copy=False)
         self._remember(layout, rows, eng.seen_positions)
         return eng
 

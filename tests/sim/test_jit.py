@@ -210,10 +210,13 @@ def test_the_compiled_function_pickles_by_name():
 
 COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.layout:sample_blocks",
+            "outcome_gym.sim.layout:distance_rows",
+            "outcome_gym.sim.layout:consistent_rows",
             "outcome_gym.product.guardrails:revert_layout",
             "outcome_gym.product.guardrails:core_rows",
             "outcome_gym.product.guardrails:cap_rows",
             "outcome_gym.sim.mechanisms.notifications:tray_rows",
+            "outcome_gym.sim.mechanisms.notifications:count_rows",
             "outcome_gym.sim.mechanisms.notifications:logit_rows",
             "outcome_gym.sim.mechanisms.notifications:trust_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_need_rows",

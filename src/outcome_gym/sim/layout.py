@@ -12,17 +12,28 @@ from __future__ import annotations
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import rowall
 
 PAIRS = 500
 """Users sampled per segment and step for the divergence estimators (two users a pair)."""
 
 
-def layout_distance(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Weighted share of differing positions between layouts ``a`` and ``b`` (n x S each)."""
+def layout_distance(a: np.ndarray, b: np.ndarray, weight: np.ndarray,
+                    exact: bool = False) -> np.ndarray:
+    """Weighted share of differing positions between layouts ``a`` and ``b`` (n x S each; ``b``
+    may be one layout, S or 1 x S, for every row).
+
+    ``exact``: the caller's :func:`exact_weights` of ``weight`` (static for a run). With it, the
+    sums are a compiled loop (:func:`distance_rows`), the same bits as the matvec and no
+    float copy of the differences; without it, the BLAS matvec.
+    """
     if a.shape[-1] == 0:
         return np.zeros(a.shape[:-1])
-    return ((a != b) @ weight) / weight.sum()  # a BLAS matvec; exact (0/1 x weights)
+    if exact and a.ndim == 2 and (b.ndim == 1 or (b.ndim == 2 and b.shape[0] in (1, a.shape[0]))):
+        out = np.empty(a.shape[0])
+        distance_rows(np.ascontiguousarray(a), np.ascontiguousarray(b).reshape(-1, a.shape[1]),
+                      weight, float(weight.sum()), out)
+        return out
+    return ((a != b) @ weight) / weight.sum()  # a BLAS matvec
 
 
 def exact_weights(weight: np.ndarray) -> bool:
@@ -34,14 +45,48 @@ def exact_weights(weight: np.ndarray) -> bool:
     2.3) rounds differently in another order, and keeps the matvec.
     """
     w = np.asarray(weight, dtype=np.float64)
-    return bool(w.size and np.all(w == np.floor(w)) and np.abs(w).sum() < 2.0**53)
+    return bool(w.size and np.all(w == np.floor(w)) and np.all(w >= 0) and 0 < w.sum() < 2.0**53)
+
+
+@compiled
+def distance_rows(a, b, weight, weight_sum, out
+                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[i] = sum_k weight_k [a[i, k] != b[i, k]] / weight_sum`` (``b`` of one row: that row
+    for every i), the sum left to right: exact for whole-number weights (:func:`exact_weights`).
+    """
+    n, s = a.shape
+    one = b.shape[0] == 1
+    for i in range(n):
+        r = 0 if one else i
+        diff = 0.0
+        for k in range(s):
+            if a[i, k] != b[r, k]:
+                diff += weight[k]
+        out[i] = diff / weight_sum
+
+
+@compiled
+def consistent_rows(layout, default, core_slot, out
+                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[i]``: every core position k (``core_slot[k]``) of row i shows ``default[k]``."""
+    n, s = layout.shape
+    for i in range(n):
+        ok = True
+        for k in range(s):
+            if core_slot[k] and layout[i, k] != default[k]:
+                ok = False
+                break
+        out[i] = ok
 
 
 def core_consistent(layout: np.ndarray, default: np.ndarray, core_slot: np.ndarray) -> np.ndarray:
-    """Per row: every core position shows its default element."""
-    if not core_slot.any():
-        return np.ones(layout.shape[0], dtype=bool)
-    return rowall(layout[:, core_slot] == default[core_slot])
+    """Per row: every core position shows its default element (one compiled pass over the rows;
+    rows without core positions are consistent).
+    """
+    out = np.empty(layout.shape[0], dtype=bool)
+    consistent_rows(np.ascontiguousarray(layout), np.ascontiguousarray(default),
+                    np.ascontiguousarray(core_slot, dtype=bool), out)
+    return out
 
 
 def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop: int,
@@ -117,6 +162,13 @@ def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`sample_blocks` now (see engagement.compile_kernel)."""
     blocks_divergence(np.zeros((2, 1), np.int16), np.ones(2, bool), np.zeros(1, np.int64),
                       np.full(1, 2, np.int64), np.ones(1), np.full((1, 3, 2), 0.5))
+    # as a model passes them: int16 layouts, the world's read-only default and weights
+    frozen16, weight, core = np.zeros((1, 1), np.int16), np.ones(1), np.ones(1, bool)
+    for a in (frozen16, weight, core):
+        a.setflags(write=False)
+    for b in (np.zeros((1, 1), np.int16), frozen16):
+        layout_distance(np.zeros((1, 1), np.int16), b, weight, exact=True)
+    core_consistent(np.zeros((1, 1), np.int16), frozen16[0], core)
 
 
 @compiled

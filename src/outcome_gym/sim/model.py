@@ -10,6 +10,7 @@ product layer (:class:`outcome_gym.product.Product`). Mesa's ``step()`` uses the
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import start_day
 from outcome_gym.sim.footprint import check_footprint
+from outcome_gym.sim.layout import exact_weights
 from outcome_gym.sim.mechanisms import (
     context,
     engagement,
@@ -384,7 +386,8 @@ class SimulationModel(mesa.Model):
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
                                      self._has_colleague, layout, pop.last_layout,
                                      lambda rows: self.teams.colleague(rows, u[rows, 6]),
-                                     w.default_layout, w.slot_weight, u[:, :6])
+                                     w.default_layout, w.slot_weight, u[:, :6],
+                                     self._static.exact_weights)
         failed = out.failed
         hit = failed > 0
         if not hit.any():  # attention (>= 0) less 0 minutes, +0 failures, no residue: unchanged
@@ -416,7 +419,11 @@ class SimulationModel(mesa.Model):
 
     def _check(self, mechanism: str, *arrays: np.ndarray) -> None:
         for a in arrays:
-            if a.size and not np.isfinite(a).all():
+            # a sum is finite only if every entry is (an inf or NaN entry makes it inf or NaN):
+            # one reduction; a non-finite sum (possibly an overflow of finite entries) is then
+            # checked entry by entry
+            if (a.size and not math.isfinite(np.add.reduce(a, axis=None))
+                    and not np.isfinite(a).all()):
                 raise NumericalError(mechanism, self.t)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -437,6 +444,7 @@ class _StaticArrays:
     value_pushed: np.ndarray  # M x G
     background_pushed: np.ndarray  # M background notifications a day on each column's channel
     expiry_slots: int  # steps a tray entry may wait
+    exact_weights: bool  # layout distances' sums exact in any order (sim.layout.exact_weights)
 
     @classmethod
     def of(cls, w: World, channel_of_m: np.ndarray, slot_hours: float) -> _StaticArrays:
@@ -450,7 +458,8 @@ class _StaticArrays:
                    appeal_pushed=w.appeal[el], value_pushed=w.value[el],
                    background_pushed=(w.background_per_day[channel_of_m] if channel_of_m.size
                                       else np.zeros(0)),
-                   expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours))
+                   expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours),
+                   exact_weights=exact_weights(w.slot_weight))
 
 
 def compile_kernels() -> None:

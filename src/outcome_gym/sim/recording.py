@@ -231,7 +231,7 @@ class Recorder:
     def per_user(self, out: StepOutcome) -> dict[str, np.ndarray]:
         """Every per-user metric of the step (docs/model.md section 7)."""
         w, eng, dlv, active = self.world, out.engagement, out.delivery, out.active
-        dist = layout_distance(out.layout, w.default_layout, w.slot_weight)
+        dist = layout_distance(out.layout, w.default_layout, w.slot_weight, self._exact_weights)
         app, outside = rowsum(eng.progress), rowsum(out.outside)
         per_user: dict[str, np.ndarray] = {
             "active_users": active,

@@ -82,6 +82,7 @@ def context_events(
     default: np.ndarray,
     weight: np.ndarray,
     u: np.ndarray,
+    exact: bool = False,
 ) -> ContextOutcome:
     """Draw this slot's context events and their failures.
 
@@ -89,6 +90,8 @@ def context_events(
     happens to; ``distance`` is 0 elsewhere. The uniforms are drawn for every user regardless.
     ``colleague(rows)`` gives the teammate each of ``rows`` shares a screen with (asked only for
     the users a colleague share happens to; its draws are made for everyone by the caller).
+    ``exact``: ``layout.exact_weights(weight)`` (the distances then by a compiled loop, the same
+    bits).
     """
     rates = ctx.per_day
     eligible = (active & can_switch, active & has_colleague, active)
@@ -106,7 +109,7 @@ def context_events(
                 other = layout[colleague(rows)]
             else:
                 other = default[None, :]
-            d[rows] = layout_distance(layout[rows], other, weight)
+            d[rows] = layout_distance(layout[rows], other, weight, exact)
             fail[rows] = u[rows, 3 + i] < failure_probability(ctx, d[rows])
         events[kind] = happens
         failures[kind] = fail

@@ -322,6 +322,7 @@ def compile_kernel() -> None:
     engagement.compile_kernel), the latter for the population's float32 traits.
     """
     fill_tray(Tray.empty(1, 1), np.ones((1, 1), bool), 0, np.zeros((1, 1), np.int32), 1)
+    count_sent(np.zeros((1, 1), np.int16), np.ones((1, 1), bool), np.zeros(1, np.int64))
     update_channel_trust(NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)}),
                          np.ones((1, 1), np.float32), np.ones((1, 1), bool), np.ones((1, 1), bool),
                          np.ones((1, 1), bool), np.zeros(1, np.int64))
@@ -382,10 +383,23 @@ def interruption(um: NotificationParams, delivered: np.ndarray,
 
 
 def count_sent(sent_today: np.ndarray, delivered: np.ndarray, channel_of: np.ndarray) -> np.ndarray:
-    """Add this step's deliveries to the per-channel daily counts (N x C int16, in place)."""
-    for c in range(sent_today.shape[1]):  # loop over channels, not users
-        sent_today[:, c] += rowsum(delivered[:, channel_of == c]).astype(np.int16)
+    """Add this step's deliveries to the per-channel daily counts (N x C int16, in place; one
+    compiled pass, :func:`count_rows`).
+    """
+    count_rows(sent_today, np.ascontiguousarray(delivered, dtype=bool),
+               np.ascontiguousarray(channel_of, dtype=np.int64))
     return sent_today
+
+
+@compiled
+def count_rows(sent_today, delivered, channel_of
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``sent_today[i, channel_of[j]] += 1`` per delivery (i, j): integer counts, in place."""
+    n, m = delivered.shape
+    for i in range(n):
+        for j in range(m):
+            if delivered[i, j]:
+                sent_today[i, channel_of[j]] += 1
 
 
 def relevance(need: np.ndarray, value_pushed: np.ndarray) -> np.ndarray:

@@ -293,13 +293,14 @@ class SimulationModel(mesa.Model):
             p, notifications.Tray(pop.tray_sent, pop.tray_due), self.t, delivered, offset,
             st.expiry_slots, logit, receptive, pop.sent_today,
             pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1])
+        count = rowsum(delivered)  # deliveries per user: interruption, fatigue, the record
         dlv = notifications.Delivery(
             delivered=delivered, opened=tray.opened, opted_out=tray.opted,
-            interruption_minutes=notifications.interruption(p, delivered, receptive),
+            interruption_minutes=notifications.interruption(p, delivered, receptive, count),
             # a churned user's channel trust stays where it was (their tray just empties)
-            ignored=(tray.lapsed | tray.dismissed) & pop.active[:, None])
+            ignored=(tray.lapsed | tray.dismissed) & pop.active[:, None], delivered_count=count)
         pop.fatigue = notifications.add_fatigue(  # a fresh array: converted, never copied
-            pop.fatigue, pop.fatigue_rate, rowsum(delivered)).astype(np.float32, copy=False)
+            pop.fatigue, pop.fatigue_rate, count).astype(np.float32, copy=False)
         pop.wear += delivered
         pop.opted_out |= dlv.opted_out
         pop.attention_left = spend_attention(pop.attention_left, dlv.interruption_minutes)

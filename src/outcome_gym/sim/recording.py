@@ -190,7 +190,8 @@ class Recorder:
         self._totals_matrix += stacked[:self._totals_matrix.shape[0]]
         sums = self.segments.rows(stacked)
         sums.setflags(write=False)  # its rows go into the record as they are (no view each)
-        seg = {name: sums[row] for name, row in zip(per_user, self._row_of, strict=True)}
+        rows = list(sums)  # the K-row views, made at once
+        seg = dict(zip(per_user, [rows[r] for r in self._row_of], strict=True))
         if self.sample_divergence:
             seg.update(self.divergence(out.layout, out.active, readonly=True))
         seen = self.pipe.push(
@@ -239,7 +240,8 @@ class Recorder:
             "sessions": out.started,
             "clicks": eng.clicks,
             "minutes": eng.minutes,
-            "delivered": rowsum(dlv.delivered),
+            "delivered": (rowsum(dlv.delivered) if dlv.delivered_count is None
+                          else dlv.delivered_count),
             "opens": rowsum(dlv.opened),
             "opt_outs": rowsum(dlv.opted_out),
             "churned": out.churned,

@@ -60,7 +60,10 @@ class ContextOutcome:
     @functools.cached_property
     def failed(self) -> np.ndarray:
         """N int16 failures of any kind (each one a support ticket), computed once per step."""
-        return sum(f.astype(np.int16) for f in self.failures.values())  # type: ignore[return-value]
+        total = np.zeros(next(iter(self.failures.values())).shape, np.int16)
+        for f in self.failures.values():
+            total += f  # bools added as 0/1 in int16: the sum of their int16 casts
+        return total
 
 
 def failure_probability(ctx: ContextParams, distance: np.ndarray) -> np.ndarray:

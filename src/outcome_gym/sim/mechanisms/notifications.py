@@ -112,6 +112,7 @@ class Delivery:
     opted_out: np.ndarray  # N x C, new opt-outs this step
     interruption_minutes: np.ndarray  # N
     ignored: np.ndarray
+    delivered_count: np.ndarray | None = None  # N, rowsum(delivered) when the step computed it
 
 
 def deliverable(
@@ -375,9 +376,11 @@ def tray_rows(delivered, offset, step, expiry, p_open, receptive, sent_today, vo
 
 
 def interruption(um: NotificationParams, delivered: np.ndarray,
-                 receptive: np.ndarray) -> np.ndarray:
-    """N minutes of attention this step's deliveries cost (less at a breakpoint)."""
-    per_user = rowsum(delivered)
+                 receptive: np.ndarray, per_user: np.ndarray | None = None) -> np.ndarray:
+    """N minutes of attention this step's deliveries cost (less at a breakpoint); ``per_user``:
+    ``rowsum(delivered)`` when the caller has it.
+    """
+    per_user = rowsum(delivered) if per_user is None else per_user
     return (um.resumption_minutes * per_user
             * np.where(receptive, um.breakpoint_multiplier, 1.0)).astype(np.float64)
 

@@ -281,7 +281,7 @@ class SimulationModel(mesa.Model):
         logit = notifications.open_logit(
             p, st.appeal_pushed, pop.susceptibility, pop.goal_weight,
             notifications.relevance(need, st.value_pushed), receptive, pop.fatigue, pop.wear,
-            pop.channel_trust[:, ch], st.background_pushed)
+            pop.channel_trust[:, ch], st.background_pushed, st.channel_load)
         u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
                               axis=1)
         u_pos, z = self._tray_draws(self.rows.n_all, w.n_pushed)
@@ -444,6 +444,7 @@ class _StaticArrays:
     appeal_pushed: np.ndarray  # M appeal of each column's element
     value_pushed: np.ndarray  # M x G
     background_pushed: np.ndarray  # M background notifications a day on each column's channel
+    channel_load: np.ndarray  # M the open log-odds' load term of background_pushed
     expiry_slots: int  # steps a tray entry may wait
     exact_weights: bool  # layout distances' sums exact in any order (sim.layout.exact_weights)
 
@@ -455,10 +456,11 @@ class _StaticArrays:
         def f64(a: np.ndarray) -> np.ndarray:
             return np.array(a, dtype=np.float64, order="C")  # a writable copy
 
+        background = (w.background_per_day[channel_of_m] if channel_of_m.size else np.zeros(0))
         return cls(pushed=el.copy(), appeal=f64(w.appeal), cost=f64(w.cost), value=f64(w.value),
                    appeal_pushed=w.appeal[el], value_pushed=w.value[el],
-                   background_pushed=(w.background_per_day[channel_of_m] if channel_of_m.size
-                                      else np.zeros(0)),
+                   background_pushed=background,
+                   channel_load=notifications.channel_load(background),
                    expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours),
                    exact_weights=exact_weights(w.slot_weight))
 

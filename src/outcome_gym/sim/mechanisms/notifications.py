@@ -33,6 +33,7 @@ focus residue; at a breakpoint (available) it costs ``breakpoint_multiplier`` ti
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -133,17 +134,17 @@ def open_logit(
     wear: np.ndarray,
     channel_trust: np.ndarray,
     background: np.ndarray,
+    load: np.ndarray | None = None,
 ) -> np.ndarray:
     """Open log-odds per user and notification (N x M); see the module docstring.
 
-    One compiled pass (:func:`logit_rows`); the channel load's ``log`` stays numpy's (M values).
+    One compiled pass (:func:`logit_rows`); the channel load's ``log`` stays numpy's (M values;
+    ``load``: :func:`channel_load` of ``background`` when the caller keeps it for a run).
     """
-    load = -0.5 * np.log(np.maximum(background, 1e-9) / 56.0)
+    load = channel_load(background) if load is None else load
     traits = (susceptibility, goal_weight, fatigue, wear, channel_trust)
     dtype = np.float32 if np.result_type(*traits) == np.float32 else np.float64
-    # the coefficients that multiply float32 traits, cast as numpy casts a Python float there
-    coef = np.array([um.open_relevance, um.open_fatigue, um.open_wear, um.open_trust, 0.5],
-                    dtype)
+    coef = _logit_coef(um, dtype)
     n, m = wear.shape
     out = np.empty((n, m))
     logit_rows(float(um.open_base), float(um.open_receptive), coef,
@@ -153,6 +154,21 @@ def open_logit(
                *(np.ascontiguousarray(a, dtype) for a in traits[3:]),
                np.ascontiguousarray(load, np.float64), out)
     return out
+
+
+def channel_load(background: np.ndarray) -> np.ndarray:
+    """The open log-odds' channel-load term per column, ``-1/2 log(max(background, 1e-9) / 56)``."""
+    return -0.5 * np.log(np.maximum(background, 1e-9) / 56.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
+    """The coefficients that multiply the traits in :func:`logit_rows`, cast as numpy casts a
+    Python float times a float32 trait (read-only; the same array every step of a run).
+    """
+    coef = np.array([um.open_relevance, um.open_fatigue, um.open_wear, um.open_trust, 0.5], dtype)
+    coef.setflags(write=False)
+    return coef
 
 
 @compiled

@@ -9,9 +9,12 @@ feedback and its events), the per-user state and totals of the bench scenario (3
 days), productivity_tool (1,000 x 15), finance_alerts (800 x 15) and learning_habits (600 x 10)
 under the default action (seed 7), and every column of the steps, users, positions and elements
 tables of the three bundled scenarios (400 x 8) under the random, epsilon_greedy and thompson
-policies through the runner with their guardrails (seed 3). The comparison checks values, dtype
-and shape of every array and prints the first differences (issue #18: a compiled pass must give
-the numpy step's bits).
+policies through the runner with their guardrails (seed 3); and, for every registered Gymnasium
+env id at N = 200 (and the native id on a scenario whose core weight is not a whole number, and
+with a layout-distance cap the guardrail projects onto), every observation, reward,
+terminated/truncated flag and info entry of 300 random-action steps (seeded action space, resets
+included). The comparison checks values, dtype and shape of every array and prints the first
+differences (issue #18: a compiled pass must give the numpy step's bits).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "oracl
 DEFAULT_ACTION = (("productivity_tool", 1000, 15), ("finance_alerts", 800, 15),
                   ("learning_habits", 600, 10))
 POLICIES = ("random", "epsilon_greedy", "thompson")
+ENV_STEPS = 300
 
 
 def _put(out: dict[str, np.ndarray], key: str, value: Any) -> None:
@@ -72,8 +76,65 @@ def dump(path: str) -> int:
                 df = getattr(res, table)
                 for col in df.columns:
                     _put(out, f"run/{name}/{policy}/{table}/{col}", df[col].to_numpy())
+    dump_envs(out)
     np.savez_compressed(path, **out)
     return len(out)
+
+
+def _env_cases() -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, env id, extra make kwargs): every registered id at N = 200, then the native id on a
+    scenario with a fractional core weight (layout distances then go through the BLAS matvec)
+    and with a layout-distance cap (the guardrail reverts positions).
+    """
+    from outcome_gym._registration import ENV_IDS, NATIVE_ID
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import with_overrides
+
+    cases = [(env_id.split("/")[-1], env_id, {"population": 200}) for env_id in ENV_IDS]
+    odd = with_overrides(load_scenario("productivity_tool"),
+                         {"context.core_weight": 2.3, "population.size": 200,
+                          "clock.horizon_days": 3}, file="<dump>")
+    cases.append(("native-core-2.3", NATIVE_ID, {"scenario": odd}))
+    cases.append(("native-capped", NATIVE_ID, {"population": 200, "horizon_days": 3,
+                                               "guardrails": {"max_layout_distance": 0.2}}))
+    return cases
+
+
+def dump_envs(out: dict[str, np.ndarray]) -> None:
+    """Every observation, reward, flag and info entry of ``ENV_STEPS`` random-action steps of each
+    env case (action space seeded with 0, ``reset(seed=0)``, a reset when an episode ends).
+    """
+    import gymnasium as gym
+
+    import outcome_gym.env  # noqa: F401 - registers the ids
+
+    for label, env_id, kwargs in _env_cases():
+        env = gym.make(env_id, **kwargs)
+        env.action_space.seed(0)
+        obs, info = env.reset(seed=0)
+        _put_env(out, f"env/{label}/reset", obs, info)
+        for t in range(ENV_STEPS):
+            obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+            key = f"env/{label}/{t}"
+            _put_env(out, key, obs, info)
+            _put(out, f"{key}/reward", np.float64(reward))
+            _put(out, f"{key}/flags", np.array([terminated, truncated]))
+            if terminated or truncated:
+                obs, info = env.reset()
+                _put_env(out, f"{key}/reset", obs, info)
+        env.close()
+
+
+def _put_env(out: dict[str, np.ndarray], key: str, obs: Any, info: dict[str, Any]) -> None:
+    """An observation (an array or a dict of arrays) and an info dict (names kept in order)."""
+    if isinstance(obs, dict):
+        for k, v in obs.items():
+            _put(out, f"{key}/obs/{k}", v)
+    else:
+        _put(out, f"{key}/obs", obs)
+    _put(out, f"{key}/info_keys", np.array(list(info), dtype=str))
+    for k, v in info.items():
+        _put(out, f"{key}/info/{k}", v)
 
 
 def compare(a_path: str, b_path: str) -> int:

@@ -168,3 +168,22 @@ def test_segment_variants_give_everyone_in_a_segment_the_same_variant():
     assert not np.array_equal(lay[seg == 0][0], lay[seg == k - 1][0])
     with pytest.raises(ActionError, match=r"segment 0: expected a layout variant index"):
         env.action(np.array([99, 0] * k))
+
+
+def test_variant_actions_hand_the_env_the_action_its_native_dict_decodes_to():
+    # VariantActions directly around the env steps it with the simulator action (no native
+    # round trip); with a wrapper in between it goes through the native dict: the same episode
+    from tests.env.helpers import assert_same
+
+    def episode(between: bool) -> list:
+        base = PersonalizationEnv("productivity_tool", population=12, horizon_days=2)
+        inner = gym.Wrapper(base) if between else base
+        env = VariantActions(inner, per="user")
+        obs, info = env.reset(seed=3)
+        env.action_space.seed(4)
+        out = [(obs, info)]
+        for _ in range(8):
+            out.append(env.step(env.action_space.sample()))
+        return out
+
+    assert_same(episode(False), episode(True))

@@ -151,3 +151,24 @@ def test_strict_mode_names_the_first_layout_over_the_distance(tiny):
     lay[[5, 9], 4:] = m.world.default_layout[4:]  # only user 7 left: slot 3 is the bottom one
     with pytest.raises(ActionError, match=r"user 7, slot 3: "):
         layer.apply(Action(layout=lay, notify=a.notify), m.observe())
+
+
+def test_core_and_cap_passes_by_hand():
+    # default (5, 6, 7), slot 0 core, element 5 the core element:
+    #   (6, 5, 7): slot 0 shows 6 (not 5) and slot 1 shows core element 5 -> 2
+    #   (5, 6, 7): nothing -> 0;   (5, 7, 5): core element 5 in slot 2 -> 1
+    # cap 2, sent today (1, 0, 3): allowed (1, 2, 0)
+    #   (T, T, T) keeps the first, drops 2;  (T, F, T) keeps both;  (T, F, F) drops its one
+    from outcome_gym.product.guardrails import cap_rows, core_rows
+
+    core_element = np.zeros(8, bool)
+    core_element[5] = True
+    count = np.zeros(3, np.int64)
+    core_rows(np.array([[6, 5, 7], [5, 6, 7], [5, 7, 5]]), np.array([5, 6, 7]),
+              np.array([True, False, False]), core_element, count)
+    assert count.tolist() == [2, 0, 1]
+    notify = np.array([[True, True, True], [True, False, True], [True, False, False]])
+    capped = np.zeros(3, np.int64)
+    cap_rows(notify, np.array([1, 0, 3]), 2, capped)
+    assert capped.tolist() == [2, 0, 1]
+    assert notify.tolist() == [[True, False, False], [True, False, True], [False, False, False]]

@@ -210,8 +210,13 @@ def test_the_compiled_function_pickles_by_name():
 
 COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.layout:sample_blocks",
+            "outcome_gym.sim.layout:distance_rows",
+            "outcome_gym.sim.layout:consistent_rows",
             "outcome_gym.product.guardrails:revert_layout",
+            "outcome_gym.product.guardrails:core_rows",
+            "outcome_gym.product.guardrails:cap_rows",
             "outcome_gym.sim.mechanisms.notifications:tray_rows",
+            "outcome_gym.sim.mechanisms.notifications:count_rows",
             "outcome_gym.sim.mechanisms.notifications:logit_rows",
             "outcome_gym.sim.mechanisms.notifications:trust_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_need_rows",
@@ -336,7 +341,48 @@ def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
         distinct = np.zeros(1, np.int64)
         sample_blocks(layout.astype(np.int64), active, np.array([0]), np.array([300]), u,
                       np.zeros((1, 500), np.int64), np.zeros((1, 500), np.int64), counts,
-                      np.zeros(1, np.int64), distinct)
+                      np.zeros(1, np.int64), distinct, np.ones(4), 4.0, False,
+                      np.zeros((1, 500)))
         _, want = np.unique(layout[active], axis=0, return_counts=True)
         assert distinct[0] == want.size == 16 and len(set(want.tolist())) > 8
         assert counts[0, :distinct[0]].tolist() == want.tolist()
+
+
+def test_whole_number_weights_are_exact_in_any_order():
+    # 4 + 1 + 1: every subset sum (0..6) is a whole number, exact in any order; 2.3 is not (e.g.
+    # (2.3 + 1) + 1 and 2.3 + (1 + 1) may round apart), nor is an empty weight vector
+    import numpy as np
+
+    from outcome_gym.sim.layout import exact_weights
+
+    assert exact_weights(np.array([4.0, 1.0, 1.0]))
+    assert not exact_weights(np.array([2.3, 1.0, 1.0]))
+    assert not exact_weights(np.zeros(0))
+
+
+def test_divergence_distances_in_the_pass_equal_the_matvec():
+    # the compiled pass's pair distances (whole-number weights) give the BLAS matvec's bits:
+    # the same sums, entropies and counts over many shapes, block layouts and activity
+    import numpy as np
+
+    from outcome_gym.sim.layout import blocks_divergence
+
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        s = int(rng.integers(1, 12))
+        layout = rng.integers(0, 6, (700, s)).astype(np.int16)
+        active = rng.random(700) < rng.uniform(0.2, 1.0)
+        starts, stops = np.array([0, 100, 101, 300]), np.array([100, 101, 300, 700])
+        w = rng.integers(1, 9, s).astype(np.float64)
+        u = rng.random((4, 3, 500))
+        fast = blocks_divergence(layout, active, starts, stops, w, u, exact=True)
+        slow = blocks_divergence(layout, active, starts, stops, w, u, exact=False)
+        assert fast == slow
+        assert fast[1][1] == 0  # a block of one user has no pairs
+    # by hand: two users, layouts (1, 2) and (1, 3), weights (4, 1): every pair differs at the
+    # second position only, distance 1 / 5 = 0.2, 500 pairs -> sum 100.0 (up to summation)
+    two = blocks_divergence(np.array([[1, 2], [1, 3]], np.int16), np.ones(2, bool),
+                            np.array([0]), np.array([2]), np.array([4.0, 1.0]),
+                            np.full((1, 3, 500), 0.25), exact=True)
+    assert two[0][1:] == (500, 2, 1.0)  # 2 distinct layouts, equally often: 1 bit
+    assert abs(two[0][0] - 100.0) < 1e-9

@@ -179,12 +179,24 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
                 (naming the user and slot), or breaks a guardrail in ``strict`` mode.
             ResetNeeded: The episode has not started or has ended.
         """
-        model = self._require_model()
-        if self._ended:
-            raise ResetNeeded("the episode has ended; call reset() before step()")
+        model = self._require_started()
         where = f"{type(self).__name__} at step {model.t}"
         decoded = decode_action(action, self.context, where)
         return self._advance(decoded)
+
+    def step_action(
+        self, action: Action
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """:meth:`step` with a simulator :class:`Action` (element indices, booleans) instead of
+        the native dict: what a wrapper that builds the action itself (``VariantActions``) calls,
+        skipping the native encoding and :func:`decode_action` (the product validates it).
+
+        Raises:
+            ActionError: See :meth:`step`.
+            ResetNeeded: The episode has not started or has ended.
+        """
+        self._require_started()
+        return self._advance(action)
 
     def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         """The current state as ``render_mode`` asks (``None`` without a render mode).
@@ -233,6 +245,12 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def _require_model(self) -> SimulationModel:
         return self._require_product().model
+
+    def _require_started(self) -> SimulationModel:
+        model = self._require_model()
+        if self._ended:
+            raise ResetNeeded("the episode has ended; call reset() before step()")
+        return model
 
     def _require_product(self) -> Product:
         if self._product is None:

@@ -112,7 +112,7 @@ def variant_choices(
 
 def variants_to_action(
     action: Any, variants: Variants, ctx: PolicyContext, default_notify: np.ndarray,
-    where: str = "action", per: str = "user",
+    where: str = "action", per: str = "user", groups: tuple[np.ndarray, int] | None = None,
 ) -> Action:
     """A simulator :class:`Action` (element indices) from a variant action.
 
@@ -123,6 +123,7 @@ def variants_to_action(
         default_notify: N x M, the scenario's default schedule at this step.
         where: Who and when, for error messages.
         per: Who chooses: ``user``, ``segment`` or ``all``.
+        groups: :func:`choosers` of ``ctx`` and ``per`` (computed when omitted).
 
     Returns:
         The layouts and sends the chosen variants and plans stand for.
@@ -130,7 +131,7 @@ def variants_to_action(
     Raises:
         ActionError: See :func:`variant_choices`.
     """
-    group, n_groups = choosers(ctx, per)
+    group, n_groups = choosers(ctx, per) if groups is None else groups
     lay, plan = variant_choices(action, variants, n_groups, where, per)
     return Action(layout=variants.layout_for(lay[group]),
                   notify=variants.notify_for(plan[group], np.asarray(default_notify, dtype=bool)))
@@ -169,8 +170,19 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         self.base = base = personalization_env(env, "VariantActions")
         self.variants: Variants = base.variants
         self.per = per
-        _, n_groups = choosers(base.context, per)
-        self.action_space = variant_action_space(self.variants, n_groups)
+        self._groups = choosers(base.context, per)  # static: who decides for whom
+        self.action_space = variant_action_space(self.variants, self._groups[1])
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step with a variant action.
+
+        Directly around the :class:`PersonalizationEnv`, the simulator action goes to
+        :meth:`PersonalizationEnv.step_action` as it is (the native dict :meth:`action` returns
+        decodes to the same action); with another wrapper in between, through that wrapper.
+        """
+        if self.env is self.base:
+            return self.base.step_action(self._simulator_action(action))
+        return self.env.step(self.action(action))
 
     def action(self, action: Any) -> dict[str, np.ndarray]:
         """The native action (laid-out indices, 0/1 sends) for a variant action.
@@ -184,11 +196,14 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         Raises:
             ActionError: Wrong shape, dtype, or an index out of range (naming the user).
         """
+        return encode_action(self._simulator_action(action), self.base.context)
+
+    def _simulator_action(self, action: Any) -> Action:
+        """The layouts (element indices) and sends a variant action stands for."""
         base = self.base
         where = f"VariantActions at step {base.model.t}"
-        act = variants_to_action(action, self.variants, base.context, base.default_notify(), where,
-                                 self.per)
-        return encode_action(act, base.context)
+        return variants_to_action(action, self.variants, base.context, base.default_notify(),
+                                  where, self.per, self._groups)
 
 
 # Per-user keys the summary averages within each segment, in this order (``events`` last, only

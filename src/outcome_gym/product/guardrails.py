@@ -78,6 +78,9 @@ class GuardrailLayer:
         self._core_element = core_elements
         weight = np.where(self._core_slot, ctx.scenario.context.core_weight, 1.0)
         self._weight = weight
+        # what the compiled reversion reads every step, converted once
+        self._weight64 = np.ascontiguousarray(weight, dtype=np.float64)
+        self._weight_sum = float(weight.sum())
         self._quiet = quiet_slot_indices(self.config.quiet_slots, ctx.scenario.clock.names)
         self._sent_today = np.zeros(ctx.n_users, dtype=np.int64)
         self._day = -1
@@ -102,12 +105,9 @@ class GuardrailLayer:
             notify[:] = False
         cap = self.config.max_notifications_per_day
         if cap is not None:
-            allowed = np.maximum(cap - self._sent_today, 0)
-            rank = np.cumsum(notify, axis=1)
-            over = notify & (rank > allowed[:, None])
-            counts["notification_capped"] += over.sum(axis=1)
+            # sends beyond what today's cap leaves, in column order, dropped and counted
+            cap_rows(notify, self._sent_today, int(cap), counts["notification_capped"])
             self._strict(counts["notification_capped"], "exceeds the daily notification cap", None)
-            notify &= ~over
         self._sent_today += notify.sum(axis=1)
         return Guarded(Action(layout=layout, notify=notify), counts)
 
@@ -118,18 +118,16 @@ class GuardrailLayer:
             raise ActionError(f"guardrail: user {user}{where} {what}")
 
     def _lock_core(self, layout: np.ndarray, count: np.ndarray) -> None:
-        core = self._core_slot
-        wrong_core = layout[:, core] != self._default[core]
-        misplaced = self._core_element[layout] & ~core[None, :]
-        if self.mode == "strict" and (wrong_core.any() or misplaced.any()):
-            bad = np.zeros_like(layout, dtype=bool)
-            bad[:, core] = wrong_core
-            bad |= misplaced
+        # per row: core slots not showing their default, core elements in other slots
+        core_rows(layout, self._default, self._core_slot, self._core_element, count)
+        fix = count.nonzero()[0]  # np.flatnonzero of a 1-D array, without its wrapper
+        if self.mode == "strict" and fix.size:
+            core = self._core_slot
+            bad = (self._core_element[layout] & ~core[None, :]) | (
+                core[None, :] & (layout != self._default[None, :]))
             user, slot = np.argwhere(bad)[0]
             raise ActionError(f"guardrail: user {user}, slot {slot}: a core element was moved "
                               f"(got element {layout[user, slot]})")
-        count += wrong_core.sum(axis=1) + misplaced.sum(axis=1)
-        fix = np.flatnonzero(wrong_core.any(axis=1) | misplaced.any(axis=1))
         if fix.size:
             layout[fix] = self._restore_core(layout[fix])
 
@@ -169,8 +167,8 @@ class GuardrailLayer:
             self._strict_distance(layout, limit)
             return
         # one compiled pass over the rows (a loop over slots of whole-array numpy before)
-        revert_layout(layout, self._default, np.ascontiguousarray(self._weight, dtype=np.float64),
-                      float(self._weight.sum()), limit + DISTANCE_TOLERANCE, count)
+        revert_layout(layout, self._default, self._weight64, self._weight_sum,
+                      limit + DISTANCE_TOLERANCE, count)
 
     def _strict_distance(self, layout: np.ndarray, limit: float) -> None:
         """Raise at the first violation, in the order projection would revert (bottom slot first).
@@ -193,11 +191,51 @@ DISTANCE_TOLERANCE = 1e-12
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`revert_layout` now, with the argument types
-    :meth:`Guardrails._limit_distance` passes (see sim.model.compile_kernels).
+    """Compile (or load from the cache) :func:`revert_layout`, :func:`core_rows` and
+    :func:`cap_rows` now, with the argument types the layer passes (see
+    sim.model.compile_kernels).
     """
     revert_layout(np.zeros((1, 1), np.int64), np.zeros(1, np.int64), np.ones(1), 1.0, 0.0,
                   np.zeros(1, np.int64))
+    core_rows(np.zeros((1, 1), np.int64), np.zeros(1, np.int64), np.ones(1, bool),
+              np.ones(1, bool), np.zeros(1, np.int64))
+    cap_rows(np.ones((1, 1), bool), np.zeros(1, np.int64), 1, np.zeros(1, np.int64))
+
+
+@compiled
+def core_rows(layout, default, core_slot, core_element, count
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``count[i] +=`` the slots of row i that break ``lock_core``: a core slot k whose element
+    is not ``default[k]``, and a non-core slot showing a core element (``core_element[e]``).
+    A row with a count is rebuilt by ``GuardrailLayer._restore_core``.
+    """
+    n, s = layout.shape
+    for i in range(n):
+        for k in range(s):
+            e = layout[i, k]
+            if core_slot[k]:
+                if e != default[k]:
+                    count[i] += 1
+            elif core_element[e]:
+                count[i] += 1
+
+
+@compiled
+def cap_rows(notify, sent_today, cap, count
+             ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per row i: the sends beyond ``max(cap - sent_today[i], 0)``, in column order, are dropped
+    from ``notify`` (in place) and counted in ``count[i]``.
+    """
+    n, m = notify.shape
+    for i in range(n):
+        allowed = max(cap - sent_today[i], 0)
+        rank = 0
+        for j in range(m):
+            if notify[i, j]:
+                rank += 1
+                if rank > allowed:
+                    notify[i, j] = False
+                    count[i] += 1
 
 
 @compiled

@@ -29,10 +29,13 @@ from outcome_gym.sim.interface import (
     Observation,
     PolicyContext,
     StepRecord,
-    frozen_map,
+    frozen_readonly,
     validate_action,
 )
 from outcome_gym.sim.model import SimulationModel
+
+GUARDRAIL_METRICS = tuple(f"guardrail_{k}" for k in KINDS)
+"""The record's per-segment sums of the guardrail counts, in :data:`KINDS` order."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ class Product:
         obs = self.model.observe()
         validate_action(action, self.model.context, who, self.model.t)
         guarded = self.guardrails.apply(action, obs)
-        record = self.model.advance(guarded.action)
+        # validated above; the guardrails' projection keeps it valid (defaults swapped in)
+        record = self.model.advance(guarded.action, checked=True)
         return StepResult(
             action=guarded.action,
             record=self._with_counts(record, guarded.counts),
@@ -128,5 +132,11 @@ class Product:
 
     def _with_counts(self, record: StepRecord, counts: Mapping[str, np.ndarray]) -> StepRecord:
         """The record with the guardrail counts summed per segment among its metrics."""
-        sums = self.model.recorder.segments({f"guardrail_{k}": counts[k] for k in KINDS})
-        return replace(record, segment_metrics=frozen_map({**record.segment_metrics, **sums}))
+        # the four counts' K sums as rows of one read-only matrix (the sums the recorder's
+        # SegmentSums gives one metric at a time), beside the record's read-only metrics
+        sums = self.model.recorder.segments.rows(
+            np.array([counts[k] for k in KINDS], dtype=np.float64))
+        sums.setflags(write=False)
+        metrics = dict(record.segment_metrics.items())
+        metrics.update(zip(GUARDRAIL_METRICS, sums, strict=True))
+        return replace(record, segment_metrics=frozen_readonly(metrics))

@@ -86,7 +86,8 @@ class compiled:  # noqa: N801 - used as a decorator, like numba.njit
         return self._dispatcher
 
     def __call__(self, *args: Any) -> Any:
-        return self.dispatcher(*args)
+        d = self._dispatcher  # read directly: the property's frame costs as much as numba's dispatch
+        return (self.dispatcher if d is None else d)(*args)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickled by its module-level name (each process compiles or loads its own machine code)

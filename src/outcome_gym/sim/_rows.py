@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
+_SUM_DTYPE: dict[np.dtype, np.dtype] = {}
+"""The dtype NumPy's ``sum`` gives for each input dtype (looked up once per dtype, not per call)."""
+
+
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    out = _SUM_DTYPE.get(dtype)
+    if out is None:
+        out = _SUM_DTYPE[dtype] = np.add.reduce(np.zeros((0, 1), dtype), axis=1).dtype
+    return out
+
 
 def rowsum(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=1)`` (same dtype as NumPy's), column by column."""
-    dtype = np.add.reduce(a[:0], axis=1).dtype
+    dtype = _sum_dtype(a.dtype)
     if a.shape[1] == 0:
         return np.zeros(a.shape[0], dtype=dtype)
     out = a[:, 0].astype(dtype)

@@ -10,9 +10,10 @@ product layer (:class:`outcome_gym.product.Product`). Mesa's ``step()`` uses the
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import start_day
 from outcome_gym.sim.footprint import check_footprint
+from outcome_gym.sim.layout import exact_weights
 from outcome_gym.sim.mechanisms import (
     context,
     engagement,
@@ -115,6 +117,7 @@ class SimulationModel(mesa.Model):
         self.totals: dict[str, np.ndarray] = self.recorder.totals
         self._channel_of_m = self.world.channel[self.world.pushed_elements].astype(np.int64)
         self._slot_hours = 24.0 / self.world.slots_per_day
+        self._static = _StaticArrays.of(self.world, self._channel_of_m, self._slot_hours)
         # who can have each context event never changes: devices and teams are fixed at build
         self._users = np.arange(n)
         self._can_switch = self.pop.devices >= 2
@@ -201,14 +204,22 @@ class SimulationModel(mesa.Model):
         self._refuse_past_horizon()
         self.advance(self.default_action())
 
-    def advance(self, action: itf.Action) -> itf.StepRecord:
+    def advance(self, action: itf.Action, *, checked: bool = False) -> itf.StepRecord:
         """Advance one time slot under ``action`` (as users see it) and return what happened.
 
+        Args:
+            action: What every user sees this slot.
+            checked: The caller has validated ``action`` already
+                (:func:`~outcome_gym.sim.interface.validate_action`; the product layer does, before
+                its guardrails, whose projection keeps an action valid): not checked again.
+
         Raises:
+            ActionError: ``action`` is malformed (unless ``checked``).
             SimulationError: The horizon is reached (``running`` is False).
         """
         self._refuse_past_horizon()
-        itf.validate_action(action, self.context, step=self.t)
+        if not checked:
+            itf.validate_action(action, self.context, step=self.t)
         self.observe()  # draws this step's observation noise whether or not the caller looked
         t = self.t
         day, slot, weekday = self.world.time_of(t)
@@ -261,16 +272,16 @@ class SimulationModel(mesa.Model):
         """Step 4: deliver into the tray, open or dismiss what is due, opt out; fatigue, wear,
         interruption cost and residue.
         """
-        pop, w, p = self.pop, self.world, self.params.notifications
-        ch, el = self._channel_of_m, w.pushed_elements.astype(np.int64)
+        pop, w, p, st = self.pop, self.world, self.params.notifications, self._static
+        ch = self._channel_of_m
         delivered = notifications.deliverable(np.asarray(notify, bool), pop.active,
                                               pop.opted_out, ch)
         notifications.count_sent(pop.sent_today, delivered, ch)
         receptive = avail & (pop.attention_left > 0)  # no attention left: nothing is taken in
         logit = notifications.open_logit(
-            p, w.appeal[el], pop.susceptibility, pop.goal_weight,
-            notifications.relevance(need, w.value[el]), receptive, pop.fatigue, pop.wear,
-            pop.channel_trust[:, ch], w.background_per_day[ch] if ch.size else np.zeros(0))
+            p, st.appeal_pushed, pop.susceptibility, pop.goal_weight,
+            notifications.relevance(need, st.value_pushed), receptive, pop.fatigue, pop.wear,
+            pop.channel_trust[:, ch], st.background_pushed, st.channel_load)
         u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
                               axis=1)
         u_pos, z = self._tray_draws(self.rows.n_all, w.n_pushed)
@@ -280,21 +291,22 @@ class SimulationModel(mesa.Model):
         # the tray's arrays are updated in place
         tray = notifications.tray_step(
             p, notifications.Tray(pop.tray_sent, pop.tray_due), self.t, delivered, offset,
-            notifications.expiry_slots(p, self._slot_hours), logit, receptive, pop.sent_today,
+            st.expiry_slots, logit, receptive, pop.sent_today,
             pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1])
+        count = rowsum(delivered)  # deliveries per user: interruption, fatigue, the record
         dlv = notifications.Delivery(
             delivered=delivered, opened=tray.opened, opted_out=tray.opted,
-            interruption_minutes=notifications.interruption(p, delivered, receptive),
+            interruption_minutes=notifications.interruption(p, delivered, receptive, count),
             # a churned user's channel trust stays where it was (their tray just empties)
-            ignored=(tray.lapsed | tray.dismissed) & pop.active[:, None])
-        pop.fatigue = notifications.add_fatigue(
-            pop.fatigue, pop.fatigue_rate, rowsum(delivered)).astype(np.float32)
+            ignored=(tray.lapsed | tray.dismissed) & pop.active[:, None], delivered_count=count)
+        pop.fatigue = notifications.add_fatigue(  # a fresh array: converted, never copied
+            pop.fatigue, pop.fatigue_rate, count).astype(np.float32, copy=False)
         pop.wear += delivered
         pop.opted_out |= dlv.opted_out
         pop.attention_left = spend_attention(pop.attention_left, dlv.interruption_minutes)
         busy = rowany(delivered) & ~receptive  # an interruption away from a breakpoint
         pop.residue = np.where(busy, add_residue(pop.residue, self.params.focus.residue),
-                               pop.residue).astype(np.float32)
+                               pop.residue).astype(np.float32, copy=False)
         self._check("notifications", logit, pop.fatigue)
         return dlv
 
@@ -323,7 +335,7 @@ class SimulationModel(mesa.Model):
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,
                 remaining: np.ndarray, need: np.ndarray) -> engagement.Engagement:
         """Step 6: opened notifications first, then the sessions; channel trust moves."""
-        pop, w, p = self.pop, self.world, self.params
+        pop, p = self.pop, self.params
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
@@ -333,28 +345,32 @@ class SimulationModel(mesa.Model):
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
             attention_left=pop.attention_left, residue=pop.residue)
-        eng = engagement.engage(p.choice, inp, dlv.opened, started, w.pushed_elements, w.appeal,
-                                w.cost, w.value, u, memory_rows=self._recall(layout, started))
+        st = self._static  # the world's arrays as the pass takes them, converted once
+        rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
+        eng = engagement.engage(p.choice, inp, dlv.opened, started, st.pushed, st.appeal, st.cost,
+                                st.value, u, memory_rows=self._recall(layout, rows))
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
-        pop.channel_trust = notifications.update_channel_trust(
+        pop.channel_trust = notifications.update_channel_trust(  # a fresh array: no copy
             p.notifications, pop.channel_trust, dlv.ignored, dlv.opened, eng.useful_opens,
-            self._channel_of_m).astype(np.float32)
-        self._remember(layout, started, eng.seen_positions)
+            self._channel_of_m).astype(np.float32, copy=False)
+        self._remember(layout, rows, eng.seen_positions)
         return eng
 
-    def _recall(self, layout: np.ndarray, started: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expertise and selection minutes (n x S) of the users in session, in user order."""
+    def _recall(self, layout: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expertise and selection minutes (n x S) of the users in session (``rows``, ascending),
+        in user order.
+        """
         pop, p = self.pop, self.params.memory
-        rows = np.flatnonzero(started)
         e = memory.expertise(p, pop.memory_count, pop.memory_element, layout, rows)
         return e, memory.selection_minutes(p, e)
 
-    def _remember(self, layout: np.ndarray, started: np.ndarray, seen: np.ndarray) -> None:
-        """Layout memory learns the positions seen in this step's sessions (mechanisms/memory)."""
+    def _remember(self, layout: np.ndarray, rows: np.ndarray, seen: np.ndarray) -> None:
+        """Layout memory learns the positions seen in this step's sessions (``rows``, the users
+        in session: a session sees at least its first position; mechanisms/memory).
+        """
         pop = self.pop
-        rows = np.flatnonzero(started)  # a session sees at least its first position
         memory.learn_rows(rows, pop.memory_count, pop.memory_element,
                           np.ascontiguousarray(layout), seen, pop.memory_count.dtype.type(1))
 
@@ -366,16 +382,21 @@ class SimulationModel(mesa.Model):
         """Step 9: device switches, shared screens, support contacts; failures cost focus."""
         pop, w, p = self.pop, self.world, self.params
         u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7))
-        colleague = self.teams.colleague(self._users, u[:, 6])
+        # each user's colleague draw is u[:, 6]; a teammate is looked up only for the users a
+        # colleague share happens to (the same teammate: the lookup is per user)
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
-                                     self._has_colleague, layout, pop.last_layout, colleague,
-                                     w.default_layout, w.slot_weight, u[:, :6])
+                                     self._has_colleague, layout, pop.last_layout,
+                                     lambda rows: self.teams.colleague(rows, u[rows, 6]),
+                                     w.default_layout, w.slot_weight, u[:, :6],
+                                     self._static.exact_weights)
         failed = out.failed
+        hit = failed > 0
+        if not hit.any():  # attention (>= 0) less 0 minutes, +0 failures, no residue: unchanged
+            return out
         pop.attention_left = spend_attention(pop.attention_left,
                                              p.context.failure_minutes * failed)
         pop.failures_today += failed.astype(np.int16)
         # a failed hand-over leaves the user confused: focus residue, like a distraction
-        hit = failed > 0
         pop.residue[hit] = add_residue(pop.residue[hit], p.focus.residue)
         return out
 
@@ -399,11 +420,49 @@ class SimulationModel(mesa.Model):
 
     def _check(self, mechanism: str, *arrays: np.ndarray) -> None:
         for a in arrays:
-            if a.size and not np.isfinite(a).all():
+            # a sum is finite only if every entry is (an inf or NaN entry makes it inf or NaN):
+            # one reduction; a non-finite sum (possibly an overflow of finite entries) is then
+            # checked entry by entry
+            if (a.size and not math.isfinite(np.add.reduce(a, axis=None))
+                    and not np.isfinite(a).all()):
                 raise NumericalError(mechanism, self.t)
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class _StaticArrays:
+    """The world's arrays a step reads, in the dtype and layout its passes take, built once per
+    run (the world's own arrays are read-only, which the compiled passes would copy every step).
+    """
+
+    pushed: np.ndarray  # M int64 element of each notification column
+    appeal: np.ndarray  # E float64
+    cost: np.ndarray  # E float64
+    value: np.ndarray  # E x G float64
+    appeal_pushed: np.ndarray  # M appeal of each column's element
+    value_pushed: np.ndarray  # M x G
+    background_pushed: np.ndarray  # M background notifications a day on each column's channel
+    channel_load: np.ndarray  # M the open log-odds' load term of background_pushed
+    expiry_slots: int  # steps a tray entry may wait
+    exact_weights: bool  # layout distances' sums exact in any order (sim.layout.exact_weights)
+
+    @classmethod
+    def of(cls, w: World, channel_of_m: np.ndarray, slot_hours: float) -> _StaticArrays:
+        """The arrays of world ``w`` (``channel_of_m``: M channel index per column)."""
+        el = w.pushed_elements.astype(np.int64)
+
+        def f64(a: np.ndarray) -> np.ndarray:
+            return np.array(a, dtype=np.float64, order="C")  # a writable copy
+
+        background = (w.background_per_day[channel_of_m] if channel_of_m.size else np.zeros(0))
+        return cls(pushed=el.copy(), appeal=f64(w.appeal), cost=f64(w.cost), value=f64(w.value),
+                   appeal_pushed=w.appeal[el], value_pushed=w.value[el],
+                   background_pushed=background,
+                   channel_load=notifications.channel_load(background),
+                   expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours),
+                   exact_weights=exact_weights(w.slot_weight))
 
 
 def compile_kernels() -> None:

@@ -17,7 +17,13 @@ import numpy as np
 
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._rows import rowsum
-from outcome_gym.sim.layout import PAIRS, blocks_divergence, core_consistent, layout_distance
+from outcome_gym.sim.layout import (
+    PAIRS,
+    blocks_divergence,
+    core_consistent,
+    exact_weights,
+    layout_distance,
+)
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
 from outcome_gym.sim.mechanisms.engagement import Engagement
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -172,6 +178,7 @@ class Recorder:
         self._row_of: list[int] = []
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, world.n_users))
+        self._exact_weights = exact_weights(world.slot_weight)  # static: checked once
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
@@ -183,9 +190,10 @@ class Recorder:
         self._totals_matrix += stacked[:self._totals_matrix.shape[0]]
         sums = self.segments.rows(stacked)
         sums.setflags(write=False)  # its rows go into the record as they are (no view each)
-        seg = {name: sums[row] for name, row in zip(per_user, self._row_of, strict=True)}
+        rows = list(sums)  # the K-row views, made at once
+        seg = dict(zip(per_user, [rows[r] for r in self._row_of], strict=True))
         if self.sample_divergence:
-            seg.update(self.divergence(out.layout, out.active))
+            seg.update(self.divergence(out.layout, out.active, readonly=True))
         seen = self.pipe.push(
             out.step,
             out.events,
@@ -214,7 +222,7 @@ class Recorder:
             day=out.day,
             slot=out.slot,
             weekday=out.weekday,
-            segment_metrics=itf.frozen_map(seg),
+            segment_metrics=itf.frozen_readonly(seg),  # every entry read-only (above)
             position_clicks=ro(eng.position_clicks),
             position_views=ro(eng.position_views),
             element_clicks=ro(eng.element_totals),  # summed over users by the pass
@@ -224,7 +232,7 @@ class Recorder:
     def per_user(self, out: StepOutcome) -> dict[str, np.ndarray]:
         """Every per-user metric of the step (docs/model.md section 7)."""
         w, eng, dlv, active = self.world, out.engagement, out.delivery, out.active
-        dist = layout_distance(out.layout, w.default_layout, w.slot_weight)
+        dist = layout_distance(out.layout, w.default_layout, w.slot_weight, self._exact_weights)
         app, outside = rowsum(eng.progress), rowsum(out.outside)
         per_user: dict[str, np.ndarray] = {
             "active_users": active,
@@ -232,7 +240,8 @@ class Recorder:
             "sessions": out.started,
             "clicks": eng.clicks,
             "minutes": eng.minutes,
-            "delivered": rowsum(dlv.delivered),
+            "delivered": (rowsum(dlv.delivered) if dlv.delivered_count is None
+                          else dlv.delivered_count),
             "opens": rowsum(dlv.opened),
             "opt_outs": rowsum(dlv.opted_out),
             "churned": out.churned,
@@ -298,18 +307,21 @@ class Recorder:
         for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
             self.totals[name] = row
 
-    def divergence(self, layout: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
-        """Sampled pairwise distance and distinct experiences within each segment."""
-        out = {name: np.zeros(self.segments.k) for name in DIVERGENCE}
+    def divergence(self, layout: np.ndarray, active: np.ndarray,
+                   readonly: bool = False) -> dict[str, np.ndarray]:
+        """Sampled pairwise distance and distinct experiences within each segment (K each; rows
+        of one read-only matrix with ``readonly``).
+        """
         seg = self.segments
+        table = np.zeros((len(DIVERGENCE), seg.k))
         # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
         u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
         values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
-                                   u)
-        for s, row in zip(seg.ids, values, strict=True):
-            for name, value in zip(DIVERGENCE, row, strict=True):
-                out[name][s] = value
-        return out
+                                   u, self._exact_weights)
+        table[:, seg.ids] = np.array(values, dtype=np.float64).T  # each value as float() gave it
+        if readonly:
+            table.setflags(write=False)
+        return dict(zip(DIVERGENCE, table, strict=True))
 
 
 def user_state(

@@ -22,6 +22,7 @@ results (mitchell1989, sears1994); every size here is a design choice (D).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,7 +60,10 @@ class ContextOutcome:
     @functools.cached_property
     def failed(self) -> np.ndarray:
         """N int16 failures of any kind (each one a support ticket), computed once per step."""
-        return sum(f.astype(np.int16) for f in self.failures.values())  # type: ignore[return-value]
+        total = np.zeros(next(iter(self.failures.values())).shape, np.int16)
+        for f in self.failures.values():
+            total += f  # bools added as 0/1 in int16: the sum of their int16 casts
+        return total
 
 
 def failure_probability(ctx: ContextParams, distance: np.ndarray) -> np.ndarray:
@@ -77,15 +81,20 @@ def context_events(
     has_colleague: np.ndarray,
     layout: np.ndarray,
     last_layout: np.ndarray,
-    colleague: np.ndarray,
+    colleague: Callable[[np.ndarray], np.ndarray],
     default: np.ndarray,
     weight: np.ndarray,
     u: np.ndarray,
+    exact: bool = False,
 ) -> ContextOutcome:
     """Draw this slot's context events and their failures.
 
     Distances (and the failure draw's comparison) are only computed for the users an event
     happens to; ``distance`` is 0 elsewhere. The uniforms are drawn for every user regardless.
+    ``colleague(rows)`` gives the teammate each of ``rows`` shares a screen with (asked only for
+    the users a colleague share happens to; its draws are made for everyone by the caller).
+    ``exact``: ``layout.exact_weights(weight)`` (the distances then by a compiled loop, the same
+    bits).
     """
     rates = ctx.per_day
     eligible = (active & can_switch, active & has_colleague, active)
@@ -93,17 +102,18 @@ def context_events(
     events, failures, distances = {}, {}, {}
     for i, kind in enumerate(KINDS):
         happens = eligible[i] & (u[:, i] < rates[i] / slots_per_day)
-        rows = np.flatnonzero(happens)
-        if i == 0:
-            other = last_layout[rows]
-        elif i == 1:
-            other = layout[colleague[rows]]
-        else:
-            other = default[None, :]
+        rows = happens.nonzero()[0]  # np.flatnonzero of a 1-D array, without its wrapper
         d = np.zeros(n)
-        d[rows] = layout_distance(layout[rows], other, weight)
         fail = np.zeros(n, dtype=bool)
-        fail[rows] = u[rows, 3 + i] < failure_probability(ctx, d[rows])
+        if rows.size:  # most slots nobody has one of a kind: nothing to measure
+            if i == 0:
+                other = last_layout[rows]
+            elif i == 1:
+                other = layout[colleague(rows)]
+            else:
+                other = default[None, :]
+            d[rows] = layout_distance(layout[rows], other, weight, exact)
+            fail[rows] = u[rows, 3 + i] < failure_probability(ctx, d[rows])
         events[kind] = happens
         failures[kind] = fail
         distances[kind] = d

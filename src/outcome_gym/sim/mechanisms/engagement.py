@@ -466,7 +466,7 @@ def engage(
             in session only, in user order (computed for those rows alone, to keep the cost
             proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
     """
-    rows = np.flatnonzero(started)
+    rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
     if memory_rows is None:
         memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
     return _engage_all(um, inp, opened, rows, pushed, appeal, cost, value, u, memory_rows)
@@ -503,8 +503,8 @@ def _engage_all(
         clicks=np.zeros(n, dtype=np.int64),
         position_clicks=np.zeros(s, dtype=np.int64),
         position_views=np.zeros(s, dtype=np.int64),
-        attention_left=_f64(inp.attention_left).copy(),  # copies the pass spends
-        residue=_f64(inp.residue).copy(),
+        attention_left=np.array(inp.attention_left, np.float64, order="C"),  # copies the pass spends
+        residue=np.array(inp.residue, np.float64, order="C"),
         useful_opens=np.zeros(opened.shape, dtype=bool),
         search_minutes=np.zeros(n),
         seen_positions=np.zeros((n, s), dtype=bool),
@@ -518,7 +518,8 @@ def _engage_all(
         _f64(inp.need), _f64(value), _f64(cost), _f64(u),
         np.zeros((1, 1)) if select is None else _f64(select), select is not None,
         float(um.no_click_mass), float(um.residue), int(um.max_engagements),
-        float(um.need_met_exit), _f64(inp.remaining).copy(), out.attention_left, out.residue,
+        float(um.need_met_exit), np.array(inp.remaining, np.float64, order="C"), out.attention_left,
+        out.residue,
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,

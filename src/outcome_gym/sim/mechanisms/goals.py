@@ -678,13 +678,19 @@ class Goals:
         for g, state in enumerate(self.states):
             sources = (self._day_events.pop(g, {}), state.apply(progress[:, g], step),
                        state.step_end(step))
+            gid = self.ids[g]
             for k in state.event_keys:
                 # float64, the sources added in order (0 + x is x: no array of zeros to start)
-                parts = [source[k] for source in sources if k in source]
-                merged = parts[0].astype(np.float64) if parts else np.zeros(self.n)
-                for v in parts[1:]:
-                    merged += v
-                events[f"{self.ids[g]}.{k}"] = merged
+                merged = None
+                for source in sources:
+                    v = source.get(k)
+                    if v is None:
+                        continue
+                    if merged is None:
+                        merged = v.astype(np.float64)
+                    else:
+                        merged += v
+                events[gid + "." + k] = np.zeros(self.n) if merged is None else merged
         return events
 
     def user_state(self, step: int) -> dict[str, np.ndarray]:

@@ -28,6 +28,7 @@ day, n <- n * (1 - memory_fade). The form is cockburn2007's; every coefficient i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,11 +101,25 @@ def expertise_rows(rows, count, remembered, layout, memory_max, one, out
 
 def selection_minutes(p: MemoryParams, e: np.ndarray) -> np.ndarray:
     """Minutes (n x P) to find and select the element at each position, at expertise ``e``."""
-    n_pos = e.shape[1]
+    scan, decide, point = _selection_terms(p, e.shape[1])
+    search = (1.0 - e) * scan + e * decide
+    return (search + point) / 60.0
+
+
+@functools.lru_cache(maxsize=32)
+def _selection_terms(p: MemoryParams, n_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The terms of :func:`selection_minutes` that do not depend on expertise (1 x P each, read
+    only; the same arrays every step of a run): the scan time ``search_seconds * k``, the time
+    an expert takes ``min(scan, decision_seconds * log2(P + 1))`` and the pointing time
+    ``pointing_seconds * log2(k + 1)``, k = 1..P.
+    """
     k1 = np.arange(1, n_pos + 1, dtype=np.float64)[None, :]
     scan = p.search_seconds * k1
-    search = (1.0 - e) * scan + e * np.minimum(scan, p.decision_seconds * np.log2(n_pos + 1))
-    return (search + p.pointing_seconds * np.log2(k1 + 1.0)) / 60.0
+    decide = np.minimum(scan, p.decision_seconds * np.log2(n_pos + 1))
+    point = p.pointing_seconds * np.log2(k1 + 1.0)
+    for a in (scan, decide, point):
+        a.setflags(write=False)
+    return scan, decide, point
 
 
 def learn(count: np.ndarray, remembered: np.ndarray, layout: np.ndarray,

@@ -33,6 +33,7 @@ focus residue; at a breakpoint (available) it costs ``breakpoint_multiplier`` ti
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -112,6 +113,7 @@ class Delivery:
     opted_out: np.ndarray  # N x C, new opt-outs this step
     interruption_minutes: np.ndarray  # N
     ignored: np.ndarray
+    delivered_count: np.ndarray | None = None  # N, rowsum(delivered) when the step computed it
 
 
 def deliverable(
@@ -132,17 +134,17 @@ def open_logit(
     wear: np.ndarray,
     channel_trust: np.ndarray,
     background: np.ndarray,
+    load: np.ndarray | None = None,
 ) -> np.ndarray:
     """Open log-odds per user and notification (N x M); see the module docstring.
 
-    One compiled pass (:func:`logit_rows`); the channel load's ``log`` stays numpy's (M values).
+    One compiled pass (:func:`logit_rows`); the channel load's ``log`` stays numpy's (M values;
+    ``load``: :func:`channel_load` of ``background`` when the caller keeps it for a run).
     """
-    load = -0.5 * np.log(np.maximum(background, 1e-9) / 56.0)
+    load = channel_load(background) if load is None else load
     traits = (susceptibility, goal_weight, fatigue, wear, channel_trust)
     dtype = np.float32 if np.result_type(*traits) == np.float32 else np.float64
-    # the coefficients that multiply float32 traits, cast as numpy casts a Python float there
-    coef = np.array([um.open_relevance, um.open_fatigue, um.open_wear, um.open_trust, 0.5],
-                    dtype)
+    coef = _logit_coef(um, dtype)
     n, m = wear.shape
     out = np.empty((n, m))
     logit_rows(float(um.open_base), float(um.open_receptive), coef,
@@ -152,6 +154,21 @@ def open_logit(
                *(np.ascontiguousarray(a, dtype) for a in traits[3:]),
                np.ascontiguousarray(load, np.float64), out)
     return out
+
+
+def channel_load(background: np.ndarray) -> np.ndarray:
+    """The open log-odds' channel-load term per column, ``-1/2 log(max(background, 1e-9) / 56)``."""
+    return -0.5 * np.log(np.maximum(background, 1e-9) / 56.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
+    """The coefficients that multiply the traits in :func:`logit_rows`, cast as numpy casts a
+    Python float times a float32 trait (read-only; the same array every step of a run).
+    """
+    coef = np.array([um.open_relevance, um.open_fatigue, um.open_wear, um.open_trust, 0.5], dtype)
+    coef.setflags(write=False)
+    return coef
 
 
 @compiled
@@ -322,6 +339,7 @@ def compile_kernel() -> None:
     engagement.compile_kernel), the latter for the population's float32 traits.
     """
     fill_tray(Tray.empty(1, 1), np.ones((1, 1), bool), 0, np.zeros((1, 1), np.int32), 1)
+    count_sent(np.zeros((1, 1), np.int16), np.ones((1, 1), bool), np.zeros(1, np.int64))
     update_channel_trust(NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)}),
                          np.ones((1, 1), np.float32), np.ones((1, 1), bool), np.ones((1, 1), bool),
                          np.ones((1, 1), bool), np.zeros(1, np.int64))
@@ -374,18 +392,33 @@ def tray_rows(delivered, offset, step, expiry, p_open, receptive, sent_today, vo
 
 
 def interruption(um: NotificationParams, delivered: np.ndarray,
-                 receptive: np.ndarray) -> np.ndarray:
-    """N minutes of attention this step's deliveries cost (less at a breakpoint)."""
-    per_user = rowsum(delivered)
+                 receptive: np.ndarray, per_user: np.ndarray | None = None) -> np.ndarray:
+    """N minutes of attention this step's deliveries cost (less at a breakpoint); ``per_user``:
+    ``rowsum(delivered)`` when the caller has it.
+    """
+    per_user = rowsum(delivered) if per_user is None else per_user
     return (um.resumption_minutes * per_user
             * np.where(receptive, um.breakpoint_multiplier, 1.0)).astype(np.float64)
 
 
 def count_sent(sent_today: np.ndarray, delivered: np.ndarray, channel_of: np.ndarray) -> np.ndarray:
-    """Add this step's deliveries to the per-channel daily counts (N x C int16, in place)."""
-    for c in range(sent_today.shape[1]):  # loop over channels, not users
-        sent_today[:, c] += rowsum(delivered[:, channel_of == c]).astype(np.int16)
+    """Add this step's deliveries to the per-channel daily counts (N x C int16, in place; one
+    compiled pass, :func:`count_rows`).
+    """
+    count_rows(sent_today, np.ascontiguousarray(delivered, dtype=bool),
+               np.ascontiguousarray(channel_of, dtype=np.int64))
     return sent_today
+
+
+@compiled
+def count_rows(sent_today, delivered, channel_of
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``sent_today[i, channel_of[j]] += 1`` per delivery (i, j): integer counts, in place."""
+    n, m = delivered.shape
+    for i in range(n):
+        for j in range(m):
+            if delivered[i, j]:
+                sent_today[i, channel_of[j]] += 1
 
 
 def relevance(need: np.ndarray, value_pushed: np.ndarray) -> np.ndarray:

@@ -99,3 +99,21 @@ def test_a_draw_without_every_user_on_its_axis_is_refused():
         rows.uniform(np.random.default_rng(0), (20, 7), axis=1)
     with pytest.raises(ValueError, match="20 users on axis 0"):
         rows.keep(np.zeros((19, 2)))
+
+
+def test_a_reused_draw_has_the_same_numbers_in_a_buffer_kept_per_stream_and_shape():
+    rows = Rows(20)
+    a, b, ref = (np.random.default_rng(5) for _ in range(3))
+    first = rows.uniform(a, (20, 3), reuse=True)
+    assert first.tobytes() == ref.random((20, 3)).tobytes()
+    kept = first.copy()
+    second = rows.uniform(a, (20, 3), reuse=True)
+    assert second is first  # the same buffer, overwritten: only a within-step reader may ask
+    assert second.tobytes() == ref.random((20, 3)).tobytes() != kept.tobytes()
+    assert rows.uniform(b, (20, 3), reuse=True) is not first  # another stream, its own buffer
+    third = rows.uniform(a, (2, 20, 3), axis=1, reuse=True)  # another shape, its own buffer
+    assert third.tobytes() == ref.random((2, 20, 3)).tobytes()
+    assert a.random(2).tobytes() == ref.random(2).tobytes()  # the stream goes on alike
+    sub = Rows(20, np.array([4, 5]))  # a subset: a fresh array, the same numbers as a full draw
+    c, d = np.random.default_rng(9), np.random.default_rng(9)
+    assert sub.uniform(c, (20, 3), reuse=True).tobytes() == sub.keep(d.random((20, 3))).tobytes()

@@ -283,7 +283,7 @@ class SimulationModel(mesa.Model):
             notifications.relevance(need, st.value_pushed), receptive, pop.fatigue, pop.wear,
             pop.channel_trust[:, ch], st.background_pushed, st.channel_load)
         u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
-                              axis=1)
+                              axis=1, reuse=True)
         u_pos, z = self._tray_draws(self.rows.n_all, w.n_pushed)
         offset = np.zeros(delivered.shape, np.int32)  # only deliveries read theirs
         offset[delivered] = notifications.due_offset(p, self._slot_hours, u_pos[delivered],
@@ -340,7 +340,7 @@ class SimulationModel(mesa.Model):
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
         u = self.rows.uniform(self.streams["choice"],
-                              (self.rows.n_all, 2 + 2 * p.choice.max_engagements))
+                              (self.rows.n_all, 2 + 2 * p.choice.max_engagements), reuse=True)
         inp = engagement.SessionInputs(
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
@@ -381,7 +381,7 @@ class SimulationModel(mesa.Model):
     def _context(self, layout: np.ndarray) -> context.ContextOutcome:
         """Step 9: device switches, shared screens, support contacts; failures cost focus."""
         pop, w, p = self.pop, self.world, self.params
-        u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7))
+        u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7), reuse=True)
         # each user's colleague draw is u[:, 6]; a teammate is looked up only for the users a
         # colleague share happens to (the same teammate: the lookup is per user)
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,

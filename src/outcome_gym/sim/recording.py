@@ -198,7 +198,7 @@ class Recorder:
             out.step,
             out.events,
             self.rows.uniform(self.streams["instrumentation"],
-                              (2 * len(self.pipe.names), self.rows.n_all), axis=1),
+                              (2 * len(self.pipe.names), self.rows.n_all), axis=1, reuse=True),
         )
         self.last = Last(
             session=out.started,

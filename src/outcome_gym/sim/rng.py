@@ -14,7 +14,7 @@ all N users and keeps its rows, so each simulated user gets exactly the numbers 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -65,6 +65,9 @@ class Rows:
 
     n_all: int
     index: np.ndarray | None = None
+    # reused draw buffers (see uniform's ``reuse``), keyed by stream and shape
+    _scratch: dict[tuple[int, tuple[int, ...]], np.ndarray] = field(
+        default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -91,7 +94,7 @@ class Rows:
                              f"got shape {shape}")
 
     def uniform(self, rng: np.random.Generator, shape: tuple[int, ...],
-                axis: int = 0) -> np.ndarray:
+                axis: int = 0, *, reuse: bool = False) -> np.ndarray:
         """``keep(rng.random(shape), axis)`` (``shape`` has N at ``axis``) without drawing the
         entries of users who are not simulated, where that is cheaper.
 
@@ -100,9 +103,23 @@ class Rows:
         numbers, for a cost that does not grow with N. Where that would not hold (a generator other
         than PCG64, or one holding a buffered 32-bit half that ``advance`` would drop) it draws
         for everyone instead.
+
+        ``reuse``: with every user simulated, draw into a buffer kept for this stream and shape
+        (the same numbers: ``Generator.random(out=...)`` fills in the same order). The array is
+        overwritten by the next such draw, so only a site that reads its draw within the step may
+        ask. Why: a fresh array of N x k floats above glibc's mmap threshold (32 MiB, about
+        N = 300,000 for the choice draw) is new pages every step, and at N = 1e6 faulting them in
+        cost more than drawing the numbers.
         """
         if self.index is None:
-            return rng.random(shape)
+            if not reuse:
+                return rng.random(shape)
+            key = (id(rng), tuple(shape))
+            buf = self._scratch.get(key)
+            if buf is None:
+                buf = self._scratch[key] = np.empty(shape)
+            rng.random(out=buf)
+            return buf
         self._check_axis(shape, axis)
         lead, tail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
         runs = self._runs

@@ -386,3 +386,25 @@ def test_divergence_distances_in_the_pass_equal_the_matvec():
                             np.full((1, 3, 500), 0.25), exact=True)
     assert two[0][1:] == (500, 2, 1.0)  # 2 distinct layouts, equally often: 1 bit
     assert abs(two[0][0] - 100.0) < 1e-9
+
+
+def test_the_exact_distance_equals_the_matvec_for_every_shape_and_refuses_a_wrong_length():
+    """layout_distance's compiled path against the BLAS matvec, for the three shapes of ``b`` the
+    context events use (one layout, 1 x S, n x S); a ``b`` of the wrong length reaches the
+    matvec, which raises, instead of a loop reading past its end."""
+    import numpy as np
+
+    from outcome_gym.sim.layout import layout_distance
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 5, (50, 6))
+    w = np.array([4.0, 4.0, 1.0, 1.0, 1.0, 1.0])
+    for b in (a[0], a[:1], rng.integers(0, 5, (50, 6))):
+        fast = layout_distance(a, b, w, exact=True)
+        assert fast.tobytes() == layout_distance(a, b, w, exact=False).tobytes()
+    with pytest.raises(ValueError):  # 6 entries for 3 positions: two "rows" a loop would overrun
+        layout_distance(np.zeros((4, 3), np.int64), np.zeros(6, np.int64), np.ones(3), exact=True)
+    assert (layout_distance(a, a, w, exact=True) == 0).all()
+    extreme = np.array([2.0**52, 1.0, 1.0, 1.0, 1.0, 1.0])  # still exact: sums below 2**53
+    assert layout_distance(a, a[:1], extreme, exact=True).tobytes() == \
+        layout_distance(a, a[:1], extreme, exact=False).tobytes()

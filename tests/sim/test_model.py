@@ -164,3 +164,17 @@ def test_seed_and_rng_keywords_follow_mesa(tiny):
         SimulationModel(sc, seed=1, rng=1)
     with pytest.raises(ValueError, match="non-negative integer seed"):
         SimulationModel(sc, rng=-1)
+
+
+def test_the_finiteness_check_warns_nothing_for_finite_values_whose_sum_overflows(tiny):
+    """Entries of 1e308 are finite; their sum overflows. The check must pass them without a
+    RuntimeWarning (an error under -W error) and still flag a real inf."""
+    import warnings
+
+    model = SimulationModel(tiny, seed=0)
+    big = np.full(4, 1e308)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model._check("test", big)
+        with pytest.raises(NumericalError):
+            model._check("test", np.array([np.inf, -np.inf]))

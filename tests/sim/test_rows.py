@@ -117,3 +117,15 @@ def test_a_reused_draw_has_the_same_numbers_in_a_buffer_kept_per_stream_and_shap
     sub = Rows(20, np.array([4, 5]))  # a subset: a fresh array, the same numbers as a full draw
     c, d = np.random.default_rng(9), np.random.default_rng(9)
     assert sub.uniform(c, (20, 3), reuse=True).tobytes() == sub.keep(d.random((20, 3))).tobytes()
+
+
+def test_a_pickled_rows_leaves_its_draw_buffers_behind():
+    import pickle
+
+    rows = Rows(20)
+    rows.uniform(np.random.default_rng(1), (20, 3), reuse=True)
+    copy = pickle.loads(pickle.dumps(rows))
+    assert copy.n_all == 20 and copy.index is None and copy._scratch == {}
+    assert rows._scratch  # the original keeps its own
+    sub = pickle.loads(pickle.dumps(Rows(20, np.array([2, 5]))))
+    assert sub.index.tolist() == [2, 5] and sub.n == 2

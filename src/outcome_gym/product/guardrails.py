@@ -86,7 +86,11 @@ class GuardrailLayer:
         self._day = -1
 
     def apply(self, action: Action, obs: Observation) -> Guarded:
-        """The projected action and the per-user modification counts by kind."""
+        """The projected action and the per-user modification counts by kind.
+
+        ``action`` must already be valid (``Product.step`` validates it first): the compiled
+        counting passes index the scenario's tables with its element ids unchecked.
+        """
         n = self.ctx.n_users
         counts = {k: np.zeros(n, dtype=np.int64) for k in KINDS}
         if self.mode == "off":

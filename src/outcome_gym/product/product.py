@@ -132,8 +132,8 @@ class Product:
 
     def _with_counts(self, record: StepRecord, counts: Mapping[str, np.ndarray]) -> StepRecord:
         """The record with the guardrail counts summed per segment among its metrics."""
-        # the four counts' K sums as rows of one read-only matrix (the sums the recorder's
-        # SegmentSums gives one metric at a time), beside the record's read-only metrics
+        # the four counts' K sums as rows of one read-only matrix (the recorder's SegmentSums,
+        # as for every metric), beside the record's read-only metrics
         sums = self.model.recorder.segments.rows(
             np.array([counts[k] for k in KINDS], dtype=np.float64))
         sums.setflags(write=False)

@@ -28,7 +28,11 @@ def layout_distance(a: np.ndarray, b: np.ndarray, weight: np.ndarray,
     """
     if a.shape[-1] == 0:
         return np.zeros(a.shape[:-1])
-    if exact and a.ndim == 2 and (b.ndim == 1 or (b.ndim == 2 and b.shape[0] in (1, a.shape[0]))):
+    # the compiled loop only for shapes it reads within bounds; anything else goes to the matvec,
+    # which raises on a mismatch
+    fits = (a.ndim == 2 and b.shape[-1] == a.shape[1] == weight.shape[0]
+            and (b.ndim == 1 or (b.ndim == 2 and b.shape[0] in (1, a.shape[0]))))
+    if exact and fits:
         out = np.empty(a.shape[0])
         distance_rows(np.ascontiguousarray(a), np.ascontiguousarray(b).reshape(-1, a.shape[1]),
                       weight, float(weight.sum()), out)

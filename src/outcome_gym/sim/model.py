@@ -419,13 +419,14 @@ class SimulationModel(mesa.Model):
         pop.waste_today += eng.distraction_minutes.astype(np.float32)
 
     def _check(self, mechanism: str, *arrays: np.ndarray) -> None:
-        for a in arrays:
-            # a sum is finite only if every entry is (an inf or NaN entry makes it inf or NaN):
-            # one reduction; a non-finite sum (possibly an overflow of finite entries) is then
-            # checked entry by entry
-            if (a.size and not math.isfinite(np.add.reduce(a, axis=None))
-                    and not np.isfinite(a).all()):
-                raise NumericalError(mechanism, self.t)
+        # a sum is finite only if every entry is (an inf or NaN entry makes it inf or NaN): one
+        # reduction; a non-finite sum (possibly an overflow of finite entries) is then checked
+        # entry by entry. The sum's own overflow or inf - inf is not the user's warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for a in arrays:
+                if (a.size and not math.isfinite(np.add.reduce(a, axis=None))
+                        and not np.isfinite(a).all()):
+                    raise NumericalError(mechanism, self.t)
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()

@@ -131,13 +131,6 @@ class SegmentSums:
         self.stops = np.r_[self.starts[1:], segment.shape[0]]
         self.k = n_segments
 
-    def __call__(self, per_user: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """K sums of each per-user metric (the rows of :meth:`rows`)."""
-        if not per_user:
-            return {}
-        sums = self.rows(np.array([np.asarray(v, dtype=np.float64) for v in per_user.values()]))
-        return dict(zip(per_user, sums, strict=True))
-
     def rows(self, stacked: np.ndarray) -> np.ndarray:
         """K sums of each row of an R x N stack of per-user metrics (R x K; the same sums)."""
         full = np.zeros((stacked.shape[0], self.k))
@@ -193,7 +186,7 @@ class Recorder:
         rows = list(sums)  # the K-row views, made at once
         seg = dict(zip(per_user, [rows[r] for r in self._row_of], strict=True))
         if self.sample_divergence:
-            seg.update(self.divergence(out.layout, out.active, readonly=True))
+            seg.update(self.divergence(out.layout, out.active))
         seen = self.pipe.push(
             out.step,
             out.events,
@@ -240,8 +233,7 @@ class Recorder:
             "sessions": out.started,
             "clicks": eng.clicks,
             "minutes": eng.minutes,
-            "delivered": (rowsum(dlv.delivered) if dlv.delivered_count is None
-                          else dlv.delivered_count),
+            "delivered": dlv.delivered_count,
             "opens": rowsum(dlv.opened),
             "opt_outs": rowsum(dlv.opted_out),
             "churned": out.churned,
@@ -307,10 +299,9 @@ class Recorder:
         for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
             self.totals[name] = row
 
-    def divergence(self, layout: np.ndarray, active: np.ndarray,
-                   readonly: bool = False) -> dict[str, np.ndarray]:
+    def divergence(self, layout: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
         """Sampled pairwise distance and distinct experiences within each segment (K each; rows
-        of one read-only matrix with ``readonly``).
+        of one read-only matrix, as they go into the record).
         """
         seg = self.segments
         table = np.zeros((len(DIVERGENCE), seg.k))
@@ -319,8 +310,7 @@ class Recorder:
         values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
                                    u, self._exact_weights)
         table[:, seg.ids] = np.array(values, dtype=np.float64).T  # each value as float() gave it
-        if readonly:
-            table.setflags(write=False)
+        table.setflags(write=False)
         return dict(zip(DIVERGENCE, table, strict=True))
 
 

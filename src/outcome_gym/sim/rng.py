@@ -65,9 +65,17 @@ class Rows:
 
     n_all: int
     index: np.ndarray | None = None
-    # reused draw buffers (see uniform's ``reuse``), keyed by stream and shape
+    # reused draw buffers (see uniform's ``reuse``), keyed by stream and shape; scratch, so never
+    # pickled (a copy's streams are new objects: the old keys would only carry dead buffers)
     _scratch: dict[tuple[int, tuple[int, ...]], np.ndarray] = field(
-        default_factory=dict, repr=False)
+        default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"n_all": self.n_all, "index": self.index}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in (*state.items(), ("_scratch", {})):
+            object.__setattr__(self, name, value)  # frozen: set as dataclasses' own __init__ does
 
     @property
     def n(self) -> int:

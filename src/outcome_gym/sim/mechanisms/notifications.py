@@ -113,7 +113,7 @@ class Delivery:
     opted_out: np.ndarray  # N x C, new opt-outs this step
     interruption_minutes: np.ndarray  # N
     ignored: np.ndarray
-    delivered_count: np.ndarray | None = None  # N, rowsum(delivered) when the step computed it
+    delivered_count: np.ndarray  # N, rowsum(delivered): summed once a step, read by the record
 
 
 def deliverable(

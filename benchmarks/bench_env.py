@@ -3,7 +3,7 @@
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_env.py [--population 200] [--steps 300] [--repeats 3]
-        [--ppo STEPS] [--baseline-src DIR]
+        [--ppo STEPS] [--ppo-repeats K] [--baseline-src DIR]
 
 Each id is built with ``gym.make(id, population=N)`` (the native id too), reset with a fixed
 seed, and stepped with actions sampled from a seeded action space (sampling is outside the timed
@@ -78,19 +78,22 @@ def warm() -> None:
     compile_kernel()
 
 
-def measure(population: int, steps: int, repeats: int, ppo: int) -> dict:
-    """Every figure of this copy of the package: steps/s per env id (all repeats), PPO seconds."""
+def measure(population: int, steps: int, repeats: int, ppo: int, ppo_repeats: int = 1) -> dict:
+    """Every figure of this copy of the package: steps/s per env id (all repeats), PPO seconds
+    (all ``ppo_repeats``: one PPO run moves by about 10% from the next on this machine)."""
     warm()  # compiled (or loaded from the cache) outside the timed steps
     rates = {env_id: [env_rate(env_id, population, steps) for _ in range(repeats)]
              for env_id in ENV_IDS}
-    return {"rates": rates, "ppo": ppo_seconds(ppo) if ppo else None}
+    return {"rates": rates,
+            "ppo": [ppo_seconds(ppo) for _ in range(ppo_repeats)] if ppo else None}
 
 
 def baseline(src: str, args: argparse.Namespace) -> dict:
     """:func:`measure` of the package under ``src``, in a child process."""
     env = {**os.environ, "PYTHONPATH": src}
     cmd = [sys.executable, __file__, "--json", "--population", str(args.population), "--steps",
-           str(args.steps), "--repeats", str(args.repeats), "--ppo", str(args.ppo)]
+           str(args.steps), "--repeats", str(args.repeats), "--ppo", str(args.ppo),
+           "--ppo-repeats", str(args.ppo_repeats)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -102,12 +105,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ppo", type=int, default=0, help="also time PPO for this many steps")
+    ap.add_argument("--ppo-repeats", type=int, default=1, help="PPO runs (the median is printed)")
     ap.add_argument("--baseline-src", default=None,
                     help="also measure the package under this src directory, same run")
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.json:  # a baseline child
-        print(json.dumps(measure(args.population, args.steps, args.repeats, args.ppo)))
+        print(json.dumps(measure(args.population, args.steps, args.repeats, args.ppo,
+                                 args.ppo_repeats)))
         return
     load = os.getloadavg()
     busy = load[0] > 0.5 * (os.cpu_count() or 1)
@@ -117,7 +122,7 @@ def main() -> None:
 
     print(f"measured: {Path(outcome_gym.__file__).parent}"
           + (f"; baseline: {args.baseline_src}" if args.baseline_src else ""))
-    this = measure(args.population, args.steps, args.repeats, args.ppo)
+    this = measure(args.population, args.steps, args.repeats, args.ppo, args.ppo_repeats)
     base = baseline(args.baseline_src, args) if args.baseline_src else None
     head = f"{'env id':<44}{'N':>6}{'steps/s (median)':>18}"
     print(head + (f"{'baseline':>10}{'ratio':>8}" if base else "") + "   repeats")
@@ -129,9 +134,13 @@ def main() -> None:
             line += f"{b:>10,.0f}{med / b:>7.2f}x"
         print(line + "   " + " ".join(f"{r:,.0f}" for r in rates))
     if args.ppo:
-        line = f"PPO {args.ppo} steps (SB3 defaults, 1 torch thread, recipe id): {this['ppo']:.1f} s"
+        med = statistics.median(this["ppo"])
+        line = (f"PPO {args.ppo} steps (SB3 defaults, 1 torch thread, recipe id): {med:.1f} s"
+                + (f" (median of {len(this['ppo'])}: "
+                   + " ".join(f"{t:.1f}" for t in this["ppo"]) + ")" if len(this["ppo"]) > 1 else ""))
         if base:
-            line += f"; baseline {base['ppo']:.1f} s ({base['ppo'] / this['ppo']:.2f}x)"
+            b = statistics.median(base["ppo"])
+            line += f"; baseline {b:.1f} s ({b / med:.2f}x)"
         print(line)
 
 

@@ -72,6 +72,11 @@ class BasePolicy:
             k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
         }
 
+    def default_layout(self) -> np.ndarray:
+        """The scenario's default layout for every user (N x S, a writable copy to edit)."""
+        ctx = self.context_
+        return np.broadcast_to(ctx.default_layout, (ctx.n_users, ctx.n_slots)).copy()
+
     def default_notify(self, observation: Observation) -> np.ndarray:
         """The scenario's default notification schedule for every user at this step."""
         from outcome_gym.sim.world import compile_world

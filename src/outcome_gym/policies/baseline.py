@@ -19,9 +19,7 @@ class StaticPolicy(BasePolicy):
 
     def act(self, observation: Observation) -> Action:
         """Default layout and schedule for every user."""
-        n = self.context_.n_users
-        layout = np.broadcast_to(self.context_.default_layout, (n, self.context_.n_slots)).copy()
-        return Action(layout=layout, notify=self.default_notify(observation))
+        return Action(layout=self.default_layout(), notify=self.default_notify(observation))
 
 
 class RandomPolicy(BasePolicy):
@@ -50,7 +48,7 @@ class RandomPolicy(BasePolicy):
         fixed = ctx.core_slot if self.keep_core else np.zeros(s, dtype=bool)
         free_slots = np.flatnonzero(~fixed)
         pool = np.setdiff1d(ctx.layout_elements, ctx.default_layout[fixed])
-        layout = np.broadcast_to(ctx.default_layout, (n, s)).copy()
+        layout = self.default_layout()
         if free_slots.size and pool.size:
             keys = rng.random((n, pool.size))
             take = np.argsort(keys, axis=1)[:, : min(free_slots.size, pool.size)]

@@ -139,9 +139,7 @@ class DeadlineReminder(BasePolicy):
 
     def act(self, observation: Observation) -> Action:
         """The static product, minus scheduled reminders (by default), plus triggered ones."""
-        ctx = self.context_
-        n = ctx.n_users
-        layout = np.broadcast_to(np.asarray(ctx.default_layout, np.int64), (n, ctx.n_slots)).copy()
+        layout = self.default_layout()
         notify = self.default_notify(observation).copy()
         if not self.keep_scheduled:
             notify[:, self.col_] = False

@@ -341,7 +341,7 @@ class RulesPolicy(BasePolicy):
         self._observe(observation)
         ctx = self.context_
         n = ctx.n_users
-        layout = np.broadcast_to(np.asarray(ctx.default_layout, np.int64), (n, ctx.n_slots)).copy()
+        layout = self.default_layout()
         laid = np.zeros(n, dtype=bool)
         notify = (self.default_notify(observation) if self.spec_.default.notify == "schedule"
                   else np.zeros((n, ctx.n_pushed), dtype=bool))

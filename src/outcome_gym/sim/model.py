@@ -28,7 +28,6 @@ from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import start_day
 from outcome_gym.sim.footprint import check_footprint
-from outcome_gym.sim.layout import exact_weights
 from outcome_gym.sim.mechanisms import (
     context,
     engagement,
@@ -119,9 +118,8 @@ class SimulationModel(mesa.Model):
         self._slot_hours = 24.0 / self.world.slots_per_day
         self._static = _StaticArrays.of(self.world, self._channel_of_m, self._slot_hours)
         # who can have each context event never changes: devices and teams are fixed at build
-        self._users = np.arange(n)
         self._can_switch = self.pop.devices >= 2
-        self._has_colleague = self.teams.size_of(self._users) >= 2
+        self._has_colleague = self.teams.size_of(np.arange(n)) >= 2
         self.t = 0
         self._avail_step, self._avail_now = -1, np.zeros(n, bool)
         self._obs: itf.Observation | None = None
@@ -371,8 +369,7 @@ class SimulationModel(mesa.Model):
         in session: a session sees at least its first position; mechanisms/memory).
         """
         pop = self.pop
-        memory.learn_rows(rows, pop.memory_count, pop.memory_element,
-                          np.ascontiguousarray(layout), seen, pop.memory_count.dtype.type(1))
+        memory.remember(pop.memory_count, pop.memory_element, layout, seen, rows)
 
     def _forget(self) -> None:
         """A day's fading of layout memory (at each day start after the first)."""
@@ -388,7 +385,7 @@ class SimulationModel(mesa.Model):
                                      self._has_colleague, layout, pop.last_layout,
                                      lambda rows: self.teams.colleague(rows, u[rows, 6]),
                                      w.default_layout, w.slot_weight, u[:, :6],
-                                     self._static.exact_weights)
+                                     w.exact_weights)
         failed = out.failed
         hit = failed > 0
         if not hit.any():  # attention (>= 0) less 0 minutes, +0 failures, no residue: unchanged
@@ -447,7 +444,6 @@ class _StaticArrays:
     background_pushed: np.ndarray  # M background notifications a day on each column's channel
     channel_load: np.ndarray  # M the open log-odds' load term of background_pushed
     expiry_slots: int  # steps a tray entry may wait
-    exact_weights: bool  # layout distances' sums exact in any order (sim.layout.exact_weights)
 
     @classmethod
     def of(cls, w: World, channel_of_m: np.ndarray, slot_hours: float) -> _StaticArrays:
@@ -462,8 +458,7 @@ class _StaticArrays:
                    appeal_pushed=w.appeal[el], value_pushed=w.value[el],
                    background_pushed=background,
                    channel_load=notifications.channel_load(background),
-                   expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours),
-                   exact_weights=exact_weights(w.slot_weight))
+                   expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours))
 
 
 def compile_kernels() -> None:

@@ -21,7 +21,6 @@ from outcome_gym.sim.layout import (
     PAIRS,
     blocks_divergence,
     core_consistent,
-    exact_weights,
     layout_distance,
 )
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
@@ -171,7 +170,6 @@ class Recorder:
         self._row_of: list[int] = []
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, world.n_users))
-        self._exact_weights = exact_weights(world.slot_weight)  # static: checked once
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
@@ -225,7 +223,7 @@ class Recorder:
     def per_user(self, out: StepOutcome) -> dict[str, np.ndarray]:
         """Every per-user metric of the step (docs/model.md section 7)."""
         w, eng, dlv, active = self.world, out.engagement, out.delivery, out.active
-        dist = layout_distance(out.layout, w.default_layout, w.slot_weight, self._exact_weights)
+        dist = layout_distance(out.layout, w.default_layout, w.slot_weight, w.exact_weights)
         app, outside = rowsum(eng.progress), rowsum(out.outside)
         per_user: dict[str, np.ndarray] = {
             "active_users": active,
@@ -308,7 +306,7 @@ class Recorder:
         # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
         u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
         values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
-                                   u, self._exact_weights)
+                                   u, self.world.exact_weights)
         table[:, seg.ids] = np.array(values, dtype=np.float64).T  # each value as float() gave it
         table.setflags(write=False)
         return dict(zip(DIVERGENCE, table, strict=True))

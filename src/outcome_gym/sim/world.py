@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from outcome_gym.scenario.distributions import Param
 from outcome_gym.scenario.schema import WEEKDAYS, Scenario
 from outcome_gym.sim.interface import PolicyContext, readonly
+from outcome_gym.sim.layout import exact_weights
 from outcome_gym.sim.mechanisms.availability import availability_table
 from outcome_gym.sim.mechanisms.goals import GoalSpec
 from outcome_gym.sim.params import Params, compile_params, goal_spec
@@ -90,6 +92,13 @@ class World:
     def n_goals(self) -> int:
         """G, goals."""
         return len(self.goal_ids)
+
+    @cached_property
+    def exact_weights(self) -> bool:
+        """Layout distances' sums are exact in any order (``sim.layout.exact_weights`` of
+        ``slot_weight``): every distance may then be a compiled loop.
+        """
+        return exact_weights(self.slot_weight)
 
     def time_of(self, step: int) -> tuple[int, int, int]:
         """(day, slot, weekday) of a step."""

@@ -136,9 +136,17 @@ def learn(count: np.ndarray, remembered: np.ndarray, layout: np.ndarray,
         New counts and remembered elements (unseen positions unchanged).
     """
     new_count, new_remembered = np.array(count), np.array(remembered)  # C-ordered copies
-    learn_rows(np.arange(new_count.shape[0]), new_count, new_remembered,
-               np.ascontiguousarray(layout), np.ascontiguousarray(seen), new_count.dtype.type(1))
+    remember(new_count, new_remembered, layout, seen, np.arange(new_count.shape[0]))
     return new_count, new_remembered
+
+
+def remember(count: np.ndarray, remembered: np.ndarray, layout: np.ndarray, seen: np.ndarray,
+             rows: np.ndarray) -> None:
+    """:func:`learn` in place, for the users ``rows`` only (the population's own arrays, which
+    must be C-ordered: the model's are; one compiled pass, :func:`learn_rows`).
+    """
+    learn_rows(rows, count, remembered, np.ascontiguousarray(layout), np.ascontiguousarray(seen),
+               count.dtype.type(1))
 
 
 @compiled

@@ -19,8 +19,8 @@ from outcome_gym.sim import interface as itf
 from outcome_gym.sim._rows import rowsum
 from outcome_gym.sim.layout import (
     PAIRS,
-    blocks_divergence,
     core_consistent,
+    divergence_table,
     layout_distance,
 )
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
@@ -129,11 +129,19 @@ class SegmentSums:
         self.ids = segment[self.starts]
         self.stops = np.r_[self.starts[1:], segment.shape[0]]
         self.k = n_segments
+        # the blocks are the segments 0..K-1 in order (every segment has users): a block's sums
+        # are its segment's as they come, without a K-wide table to scatter them into
+        self.every_segment = bool(np.array_equal(self.ids, np.arange(n_segments)))
 
     def rows(self, stacked: np.ndarray) -> np.ndarray:
         """K sums of each row of an R x N stack of per-user metrics (R x K; the same sums)."""
-        full = np.zeros((stacked.shape[0], self.k))
-        full[:, self.ids] = np.add.reduceat(stacked, self.starts, axis=1)
+        sums = np.add.reduceat(stacked, self.starts, axis=1)
+        return sums if self.every_segment else self.scatter(sums)
+
+    def scatter(self, blocks: np.ndarray) -> np.ndarray:
+        """R x K from R x B per-block values (segments without users: 0)."""
+        full = np.zeros((blocks.shape[0], self.k))
+        full[:, self.ids] = blocks
         return full
 
 
@@ -302,12 +310,12 @@ class Recorder:
         of one read-only matrix, as they go into the record).
         """
         seg = self.segments
-        table = np.zeros((len(DIVERGENCE), seg.k))
         # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
         u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
-        values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
-                                   u, self.world.exact_weights)
-        table[:, seg.ids] = np.array(values, dtype=np.float64).T  # each value as float() gave it
+        table = divergence_table(layout, active, seg.starts, seg.stops, self.world.slot_weight,
+                                 u, self.world.exact_weights)
+        if not seg.every_segment:  # segments without users: zeros
+            table = seg.scatter(table)
         table.setflags(write=False)
         return dict(zip(DIVERGENCE, table, strict=True))
 

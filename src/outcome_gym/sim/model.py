@@ -468,7 +468,7 @@ def compile_kernels() -> None:
     first step's compilation would otherwise be counted as the step's. The product layer's pass
     (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
     """
-    from outcome_gym.sim import layout
+    from outcome_gym.sim import layout, recording
     from outcome_gym.sim.mechanisms import observation
 
     engagement.compile_kernel()
@@ -478,6 +478,7 @@ def compile_kernels() -> None:
     memory.compile_kernel()
     notifications.compile_kernel()
     observation.compile_kernel()
+    recording.compile_kernel()
 
 
 def _root_seed(seed: int | None, rng: Any) -> int:

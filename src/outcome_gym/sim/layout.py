@@ -206,13 +206,15 @@ def sample_blocks(layout, active, starts, stops, u, weight, weight_sum, exact, u
                                            j = floor(u[b, 1, i] (n - 1))   (a uniform other user)
         sample = all users if n <= P, else users[{floor(u[b, 2, i] n)}]   (distinct indices)
 
-    Writes ``ua[b, i]``, ``ub[b, i]`` (pair i's users), ``n_users[b] = n``, and the table's rows
-    1 and 2 (P pairs and the number of distinct sampled layouts; for n < 2: 0 and n, and rows 0
-    and 3 zero). ``freq[bounds[b]:bounds[b + 1]]`` are the distinct layouts' shares of the sample
-    (count / sample size) in lexicographic order of the layouts (as ``numpy.unique`` orders
-    them); empty for n < 2. With ``exact`` (whole-number weights, :func:`exact_weights`),
-    ``dist[b, i]`` is pair i's :func:`layout_distance`: sum_k weight_k [a_k != b_k] /
-    ``weight_sum``, exact sums (zeros for n < 2 or without ``exact``).
+    Writes ``ua[b, i]``, ``ub[b, i]`` (pair i's users; without ``exact`` only), ``n_users[b] =
+    n``, and the table's rows 1 and 2 (P pairs and the number of distinct sampled layouts; for
+    n < 2: 0 and n, and rows 0 and 3 zero). ``freq[bounds[b]:bounds[b + 1]]`` are the distinct
+    layouts' shares of the sample (count / sample size) in lexicographic order of the layouts (as
+    ``numpy.unique`` orders them); empty for n < 2. With ``exact`` (whole-number weights,
+    :func:`exact_weights`), ``dist[b, i]`` is pair i's :func:`layout_distance`: sum_k weight_k
+    [a_k != b_k] / ``weight_sum``, exact sums (zeros for n < 2 or without ``exact``); when every
+    user is in the sample (n <= P), two users of one group of equal layouts are 0.0 apart
+    without the sum.
     """
     n_blocks, _, pairs = u.shape
     s = layout.shape[1]
@@ -230,19 +232,6 @@ def sample_blocks(layout, active, starts, stops, u, weight, weight_sum, exact, u
             table[3, b] = 0.0
             bounds[b + 1] = pos
             continue
-        for i in range(pairs):
-            ia = int(u[b, 0, i] * n)
-            ib = int(u[b, 1, i] * (n - 1))
-            if ib >= ia:
-                ib += 1
-            ua[b, i] = users[ia]
-            ub[b, i] = users[ib]
-            if exact:
-                diff = 0.0
-                for k in range(s):
-                    if layout[users[ia], k] != layout[users[ib], k]:
-                        diff += weight[k]
-                dist[b, i] = diff / weight_sum
         if n <= pairs:
             sample = users
         else:
@@ -269,13 +258,20 @@ def sample_blocks(layout, active, starts, stops, u, weight, weight_sum, exact, u
                 break
             cap *= radix
         keys = np.zeros(n_s, dtype=np.int64)
+        group = np.empty(n_s, dtype=np.int64)  # sample position -> its distinct layout
         if fits:
             for i in range(n_s):
                 key = 0
                 for k in range(s):
                     key = key * radix + np.int64(layout[sample[i], k])
                 keys[i] = key
-            order = np.argsort(keys)  # equal keys are equal rows: their order among them is moot
+            ascending = True  # e.g. one layout for all: no sort needed
+            for i in range(1, n_s):
+                if keys[i] < keys[i - 1]:
+                    ascending = False
+                    break
+            # equal keys are equal rows: their order among them is moot
+            order = np.arange(n_s) if ascending else np.argsort(keys)
         else:
             order = np.arange(n_s)
             for k in range(s - 1, -1, -1):
@@ -298,8 +294,28 @@ def sample_blocks(layout, active, starts, stops, u, weight, weight_sum, exact, u
             else:
                 freq[pos + m] = 1.0
                 m += 1
+            group[order[i]] = m - 1
         for j in range(m):  # count / sample size: numpy's c / c.sum() (both exact in float64)
             freq[pos + j] /= n_s
+        # the pairs; when every user is in the sample, two users of one group (one layout) are
+        # 0.0 apart without the loop (whose sum of no weights is 0.0 / weight_sum = 0.0)
+        grouped = n <= pairs
+        for i in range(pairs):
+            ia = int(u[b, 0, i] * n)
+            ib = int(u[b, 1, i] * (n - 1))
+            if ib >= ia:
+                ib += 1
+            if not exact:  # the glue's matvec computes the distances of these pairs
+                ua[b, i] = users[ia]
+                ub[b, i] = users[ib]
+            elif grouped and group[ia] == group[ib]:
+                dist[b, i] = 0.0
+            else:
+                diff = 0.0
+                for k in range(s):
+                    if layout[users[ia], k] != layout[users[ib], k]:
+                        diff += weight[k]
+                dist[b, i] = diff / weight_sum
         table[1, b] = pairs
         table[2, b] = m
         pos += m

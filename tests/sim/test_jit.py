@@ -341,7 +341,7 @@ def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
         u = rng.random((1, 3, 500))  # 500 >= the block's users: every active user is sampled
         table, freq, bounds = np.zeros((4, 1)), np.zeros(500), np.zeros(2, np.int64)
         sample_blocks(layout.astype(np.int64), active, np.array([0]), np.array([300]), u,
-                      np.ones(4), 4.0, False, np.zeros((1, 500), np.int64),
+                      np.ones(4), False, np.zeros((1, 500), np.int64),
                       np.zeros((1, 500), np.int64), np.zeros((1, 500)), table, freq, bounds,
                       np.zeros(1, np.int64))
         _, want = np.unique(layout[active], axis=0, return_counts=True)

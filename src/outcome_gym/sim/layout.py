@@ -153,8 +153,9 @@ def divergence_table(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,
     weight = np.array(weight, dtype=np.float64)  # writable: one compiled signature
     exact = exact_weights(weight) if exact is None else exact
     table = np.empty((4, n_blocks))
-    ua = np.empty((n_blocks, pairs), dtype=np.int64)
-    ub = np.empty((n_blocks, pairs), dtype=np.int64)
+    # the sampled pairs' users: for the matvec only
+    ua, ub = (np.empty((n_blocks, pairs) if not exact else (0, 0), dtype=np.int64)
+              for _ in range(2))
     dist = np.empty((n_blocks, pairs))
     freq = np.empty(n_blocks * pairs)  # a block's distinct layouts are at most its sample
     bounds = np.empty(n_blocks + 1, dtype=np.int64)
@@ -162,21 +163,21 @@ def divergence_table(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,
     sample_blocks(np.ascontiguousarray(layout), np.ascontiguousarray(active, dtype=np.bool_),
                   np.ascontiguousarray(starts, dtype=np.int64),
                   np.ascontiguousarray(stops, dtype=np.int64),
-                  np.ascontiguousarray(u, dtype=np.float64), weight,
-                  float(weight.sum()) if exact else 1.0, exact, ua, ub, dist, table, freq, bounds,
-                  n_users)
+                  np.ascontiguousarray(u, dtype=np.float64), weight, exact, ua, ub, dist, table,
+                  freq, bounds, n_users)
     if exact:  # every block's row: its pairs' distances, or zeros (fewer than two users)
         dist.sum(axis=1, out=table[0])
     else:
         ok = (n_users >= 2).nonzero()[0]
         d = layout_distance(layout[ua[ok].ravel()], layout[ub[ok].ravel()], weight)
         table[0, ok] = d.reshape(ok.size, pairs).sum(axis=1)
-    # -sum p log2 p per block (p = 1 would give -0.0, as the formula does)
-    terms = freq[:bounds[-1]]
-    terms = np.log2(terms) * terms
+    # -sum p log2 p of the blocks of several layouts (the pass wrote the others' 0 or -0.0)
     edge = bounds.tolist()
-    for b, n in enumerate(n_users.tolist()):
-        if n >= 2:
+    several = [b for b in range(n_blocks) if edge[b + 1] - edge[b] > 1]
+    if several:
+        terms = freq[:edge[-1]]
+        terms = np.log2(terms) * terms
+        for b in several:
             table[3, b] = -terms[edge[b]:edge[b + 1]].sum()
     return table
 
@@ -195,8 +196,8 @@ def compile_kernel() -> None:
 
 
 @compiled
-def sample_blocks(layout, active, starts, stops, u, weight, weight_sum, exact, ua, ub, dist,
-                  table, freq, bounds, n_users,
+def sample_blocks(layout, active, starts, stops, u, weight, exact, ua, ub, dist, table, freq,
+                  bounds, n_users,
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per block b: the sampled pairs of distinct active users and the distinct sampled layouts.
 
@@ -208,16 +209,19 @@ def sample_blocks(layout, active, starts, stops, u, weight, weight_sum, exact, u
 
     Writes ``ua[b, i]``, ``ub[b, i]`` (pair i's users; without ``exact`` only), ``n_users[b] =
     n``, and the table's rows 1 and 2 (P pairs and the number of distinct sampled layouts; for
-    n < 2: 0 and n, and rows 0 and 3 zero). ``freq[bounds[b]:bounds[b + 1]]`` are the distinct
-    layouts' shares of the sample (count / sample size) in lexicographic order of the layouts (as
-    ``numpy.unique`` orders them); empty for n < 2. With ``exact`` (whole-number weights,
-    :func:`exact_weights`), ``dist[b, i]`` is pair i's :func:`layout_distance`: sum_k weight_k
-    [a_k != b_k] / ``weight_sum``, exact sums (zeros for n < 2 or without ``exact``); when every
-    user is in the sample (n <= P), two users of one group of equal layouts are 0.0 apart
-    without the sum.
+    n < 2: 0 and n, and rows 0 and 3 zero; row 3 is -0.0 for one distinct layout).
+    ``freq[bounds[b]:bounds[b + 1]]`` are the distinct layouts' shares of the sample (count /
+    sample size) in lexicographic order of the layouts (as ``numpy.unique`` orders them); empty
+    for n < 2. With ``exact`` (whole-number weights, :func:`exact_weights`), ``dist[b, i]`` is
+    pair i's :func:`layout_distance`: sum_k weight_k [a_k != b_k] / sum_k weight_k, exact sums
+    (zeros for n < 2 or without ``exact``); when every user is in the sample (n <= P), two users
+    of one group of equal layouts are 0.0 apart without the sum.
     """
     n_blocks, _, pairs = u.shape
     s = layout.shape[1]
+    weight_sum = 0.0  # exact weights: the same total in any order (numpy's sum's)
+    for k in range(s):
+        weight_sum += weight[k]
     pos = 0
     bounds[0] = 0
     for b in range(n_blocks):
@@ -318,5 +322,7 @@ def sample_blocks(layout, active, starts, stops, u, weight, weight_sum, exact, u
                 dist[b, i] = diff / weight_sum
         table[1, b] = pairs
         table[2, b] = m
+        if m <= 1:  # one layout: -(1 log2 1) = -0.0, as numpy gives it (none: -0.0 too)
+            table[3, b] = -0.0
         pos += m
         bounds[b + 1] = pos

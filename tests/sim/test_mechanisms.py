@@ -235,6 +235,20 @@ def test_event_pipe_delays_and_drops():
         seen[3]["g.completed"][0] = 5  # read-only
 
 
+def test_receptivity_signal_equals_the_numpy_formula_bit_for_bit():
+    # the compiled pass against (d' * receptive + z).astype(float32): AUCs below 0.5 too (d' < 0:
+    # d' * False is -0.0), 1.0 (d' = 12), z over many magnitudes (the float32 rounding shows)
+    rng = np.random.default_rng(4)
+    for auc in (0.3, 0.5, 0.7, 0.93, 1.0):
+        receptive = rng.random(500) < 0.5
+        z = rng.standard_normal(500) * 10.0 ** rng.integers(-8, 8, 500)
+        want = (signal_separation(auc) * receptive + z).astype(np.float32)
+        got = receptivity_signal(receptive, auc, z)
+        assert got.dtype == np.float32 and got.tobytes() == want.tobytes()
+    # by hand: AUC 0.5 gives d' = 0, so the score is z rounded to float32
+    assert receptivity_signal(np.array([True]), 0.5, np.array([0.1])).tolist() == [np.float32(0.1)]
+
+
 def test_event_pipe_pass_equals_the_numpy_formula():
     # the compiled pass against the numpy it replaced (one ring per event, numpy's where and
     # int32 arithmetic): random delays, rates, counts (whole floats and ints, an event the step

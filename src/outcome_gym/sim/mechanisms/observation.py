@@ -50,8 +50,24 @@ def signal_separation(auc: float) -> float:
 
 
 def receptivity_signal(receptive: np.ndarray, auc: float, z: np.ndarray) -> np.ndarray:
-    """Noisy receptivity score (higher = more likely receptive). ``z`` is N standard normals."""
-    return (signal_separation(auc) * receptive + z).astype(np.float32)
+    """Noisy receptivity score (higher = more likely receptive). ``z`` is N standard normals.
+
+    ``float32(d' * receptive + z)`` per user, in one compiled pass (:func:`signal_rows`).
+    """
+    out = np.empty(z.shape[0], dtype=np.float32)
+    signal_rows(np.ascontiguousarray(receptive, dtype=np.bool_), signal_separation(auc),
+                np.ascontiguousarray(z, dtype=np.float64), out)
+    return out
+
+
+@compiled
+def signal_rows(receptive, separation, z, out
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[i] = float32(separation * receptive[i] + z[i])``: numpy's float64 product (with
+    receptive as 1.0 or 0.0) and sum, rounded to float32 once.
+    """
+    for i in range(out.shape[0]):
+        out[i] = separation * np.float64(receptive[i]) + z[i]
 
 
 class EventPipe:
@@ -134,6 +150,9 @@ def pipe_rows(true, u, miss, false, ring, delay, step, seen
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`pipe_rows` now (see engagement.compile_kernel)."""
+    """Compile (or load from the cache) :func:`pipe_rows` and :func:`signal_rows` now (see
+    engagement.compile_kernel).
+    """
+    receptivity_signal(np.ones(2, bool), 0.7, np.zeros(2))
     pipe = EventPipe([EventSpec("g.e", 1, 0.1, 0.1)], 2)
     pipe.push(0, {"g.e": np.ones(2)}, np.full((2, 2), 0.5))

@@ -194,7 +194,7 @@ class Recorder:
         self._copy_rows: list[int] = []
         self._derived_rows = np.zeros(len(DERIVED), dtype=np.int64)
         self._stack_buffer = np.empty((0, world.n_users))
-        self._row_of: list[int] = []
+        self._row_of = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, world.n_users))
 
@@ -205,10 +205,11 @@ class Recorder:
         # the run's totals: one whole-matrix add over the totalled rows (their dict entries are
         # views of this matrix), the same sums as one add per metric
         self._totals_matrix += stacked[:self._totals_matrix.shape[0]]
-        sums = self.segments.rows(stacked)
-        sums.setflags(write=False)  # its rows go into the record as they are (no view each)
-        rows = list(sums)  # the K-row views, made at once
-        seg = dict(zip(self._names, [rows[r] for r in self._row_of], strict=True))
+        # the K sums of each metric in name order (one gather of the small R x K table): its
+        # rows go into the record as they are, read-only (no view each)
+        sums = self.segments.rows(stacked)[self._row_of]
+        sums.setflags(write=False)
+        seg = dict(zip(self._names, sums, strict=True))
         if self.sample_divergence:
             seg.update(self.divergence(out.layout, out.active))
         seen = self.pipe.push(
@@ -287,7 +288,7 @@ class Recorder:
         totalled = [name for name in names if name not in NOT_TOTALLED]
         # totalled metrics in the first rows: their totals add one contiguous block
         order = totalled + [name for name in names if name in NOT_TOTALLED]
-        self._row_of = [order.index(name) for name in names]
+        self._row_of = np.array([order.index(name) for name in names], dtype=np.int64)
         self._copy_rows = [order.index(name) for name in names if name not in DERIVED]
         self._derived_rows = np.array([order.index(name) for name in DERIVED], dtype=np.int64)
         old = dict(self.totals)

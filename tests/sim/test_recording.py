@@ -58,3 +58,27 @@ def test_metric_rows_by_hand():
         "opens": [2.0, 1.0], "opt_outs": [1.0, 0.0], "app_progress": [0.75, 1.0],
         "outside_progress": [0.125, 0.0], "goal_progress": [0.875, 1.0], "trust_sum": [0.5, 0.0],
         "layout_distance_sum": [0.2, 0.0], "core_consistent": [1.0, 0.0]}
+
+
+def test_every_array_of_a_record_and_an_observation_is_read_only():
+    # the segment metrics (rows of the gathered sums and of the divergence table), the feedback
+    # (the pass's opens, the pipe's seen events) and the next observation (Last's arrays)
+    import pytest
+
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.model import SimulationModel
+
+    sc = with_overrides(load_scenario("finance_alerts"), size_overrides(60, 2), file="<t>")
+    m = SimulationModel(sc, 3, mesa_agents=False)
+    for _ in range(3):
+        rec = m.advance(m.default_action())
+    fb, obs = rec.feedback, m.observe()
+    assert len(fb.events) > 0 and "layout_entropy_bits" in rec.segment_metrics
+    arrays = [*rec.segment_metrics.values(), fb.clicks, fb.minutes, fb.sessions, fb.opens,
+              *fb.events.values(), obs.session, obs.clicks, obs.minutes, obs.delivered,
+              obs.opened, obs.receptivity, obs.active, obs.layout, *obs.events.values()]
+    for a in arrays:
+        with pytest.raises(ValueError):
+            a[(0,) * a.ndim] = 1
+    assert fb.opens.dtype == np.int64 and obs.receptivity.dtype == np.float32

@@ -233,7 +233,7 @@ class Recorder:
             minutes=ro(eng.minutes),
             sessions=ro(out.started),
             opens=opens,
-            events=itf.frozen_map(seen),
+            events=itf.frozen_readonly(seen),  # the pipe's read-only rows
         )
         return itf.StepRecord(
             step=out.step,

@@ -212,6 +212,9 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.layout:sample_blocks",
             "outcome_gym.sim.layout:distance_rows",
             "outcome_gym.sim.layout:consistent_rows",
+            "outcome_gym.sim.mechanisms.observation:pipe_rows",
+            "outcome_gym.sim.mechanisms.observation:signal_rows",
+            "outcome_gym.sim.recording:metric_rows",
             "outcome_gym.product.guardrails:revert_layout",
             "outcome_gym.product.guardrails:core_rows",
             "outcome_gym.product.guardrails:cap_rows",
@@ -337,15 +340,74 @@ def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
         layout = (rng.random((300, 4)) < [0.2, 0.4, 0.6, 0.8]) * (high - 1)
         active = rng.random(300) < 0.9
         u = rng.random((1, 3, 500))  # 500 >= the block's users: every active user is sampled
-        counts = np.zeros((1, 500), np.int64)
-        distinct = np.zeros(1, np.int64)
+        table, freq, bounds = np.zeros((4, 1)), np.zeros(500), np.zeros(2, np.int64)
         sample_blocks(layout.astype(np.int64), active, np.array([0]), np.array([300]), u,
-                      np.zeros((1, 500), np.int64), np.zeros((1, 500), np.int64), counts,
-                      np.zeros(1, np.int64), distinct, np.ones(4), 4.0, False,
-                      np.zeros((1, 500)))
+                      np.ones(4), False, np.zeros((1, 500), np.int64),
+                      np.zeros((1, 500), np.int64), np.zeros((1, 500)), table, freq, bounds,
+                      np.zeros(1, np.int64))
         _, want = np.unique(layout[active], axis=0, return_counts=True)
-        assert distinct[0] == want.size == 16 and len(set(want.tolist())) > 8
-        assert counts[0, :distinct[0]].tolist() == want.tolist()
+        assert table[2, 0] == bounds[1] == want.size == 16 and len(set(want.tolist())) > 8
+        # the shares as numpy's c / c.sum() gives them, bit for bit
+        assert freq[:bounds[1]].tolist() == (want / want.sum()).tolist()
+
+
+def _divergence_by_numpy(layout, active, start, stop, w, u):
+    """The estimators of one block as plain numpy computes them (matvec, numpy.unique, numpy's
+    sums and log2): the formula the compiled pass and its glue replace."""
+    import numpy as np
+
+    users = start + np.flatnonzero(active[start:stop])
+    n, pairs = users.size, u.shape[1]
+    if n < 2:
+        return [0.0, 0.0, float(n), 0.0]
+    ia = (u[0] * n).astype(np.int64)
+    j = (u[1] * (n - 1)).astype(np.int64)
+    ib = j + (j >= ia)
+    d = ((layout[users[ia]] != layout[users[ib]]) @ w) / w.sum()
+    sample = users if n <= pairs else users[np.unique((u[2] * n).astype(np.int64))]
+    _, c = np.unique(layout[sample], axis=0, return_counts=True)
+    p = c / c.sum()
+    return [d.sum(), float(pairs), float(c.size), -(p * np.log2(p)).sum()]
+
+
+def test_divergence_table_equals_the_numpy_formula_bit_for_bit():
+    # random blocks (some of 0 or 1 active users, some larger than the sample), whole-number and
+    # fractional weights: every entry of the table has the plain-numpy estimators' bits
+    import numpy as np
+
+    from outcome_gym.sim.layout import divergence_table
+
+    rng = np.random.default_rng(17)
+    for trial in range(60):
+        s = int(rng.integers(1, 10))
+        pairs = int(rng.choice([7, 50, 500]))
+        layout = rng.integers(0, int(rng.integers(1, 6)), (900, s)).astype(np.int16)
+        active = rng.random(900) < rng.uniform(0.0, 1.0)
+        cuts = np.sort(rng.choice(np.arange(1, 900), int(rng.integers(0, 6)), replace=False))
+        starts, stops = np.r_[0, cuts], np.r_[cuts, 900]
+        active[starts[0]] = trial % 3 != 0  # now and then a block of a single user
+        w = (rng.integers(1, 6, s) * (1.0 if trial % 2 else 1.3)).astype(np.float64)
+        u = rng.random((starts.size, 3, pairs))
+        got = divergence_table(layout, active, starts, stops, w, u)
+        want = np.array([_divergence_by_numpy(layout, active, a, b, w, u[i])
+                         for i, (a, b) in enumerate(zip(starts, stops, strict=True))]).T
+        assert got.tobytes() == want.tobytes(), trial
+
+
+def test_divergence_table_by_hand():
+    # users 0-1 (block 0): layouts (1, 2) and (1, 3), weights (4, 1): every pair differs at the
+    # second position only (1 / 5 = 0.2 each); 2 distinct layouts of 2 users: 1 bit.
+    # user 2 (block 1) alone: no pairs, 1 distinct layout, 0 bits. Users 3-4 (block 2) share one
+    # layout: distance 0, 1 distinct layout, -(1 * log2 1) = -0.0 bits
+    import numpy as np
+
+    from outcome_gym.sim.layout import divergence_table
+
+    layout = np.array([[1, 2], [1, 3], [0, 0], [5, 5], [5, 5]], np.int16)
+    table = divergence_table(layout, np.ones(5, bool), np.array([0, 2, 3]), np.array([2, 3, 5]),
+                             np.array([4.0, 1.0]), np.full((3, 3, 4), 0.25))
+    assert table.tolist() == [[0.8, 0.0, 0.0], [4.0, 0.0, 4.0], [2.0, 1.0, 1.0], [1.0, 0.0, 0.0]]
+    assert np.signbit(table[3, 2]) and not np.signbit(table[3, 1])
 
 
 def test_whole_number_weights_are_exact_in_any_order():

@@ -235,6 +235,62 @@ def test_event_pipe_delays_and_drops():
         seen[3]["g.completed"][0] = 5  # read-only
 
 
+def test_receptivity_signal_equals_the_numpy_formula_bit_for_bit():
+    # the compiled pass against (d' * receptive + z).astype(float32): AUCs below 0.5 too (d' < 0:
+    # d' * False is -0.0), 1.0 (d' = 12), z over many magnitudes (the float32 rounding shows)
+    rng = np.random.default_rng(4)
+    for auc in (0.3, 0.5, 0.7, 0.93, 1.0):
+        receptive = rng.random(500) < 0.5
+        z = rng.standard_normal(500) * 10.0 ** rng.integers(-8, 8, 500)
+        want = (signal_separation(auc) * receptive + z).astype(np.float32)
+        got = receptivity_signal(receptive, auc, z)
+        assert got.dtype == np.float32 and got.tobytes() == want.tobytes()
+    # by hand: AUC 0.5 gives d' = 0, so the score is z rounded to float32
+    assert receptivity_signal(np.array([True]), 0.5, np.array([0.1])).tolist() == [np.float32(0.1)]
+
+
+def test_event_pipe_pass_equals_the_numpy_formula():
+    # the compiled pass against the numpy it replaced (one ring per event, numpy's where and
+    # int32 arithmetic): random delays, rates, counts (whole floats and ints, an event the step
+    # does not report) over 40 steps, bit for bit
+    from outcome_gym.sim.mechanisms.observation import EventSpec
+
+    rng = np.random.default_rng(8)
+    specs = [EventSpec(f"g.e{i}", int(rng.integers(0, 5)), float(rng.uniform(0, 0.5)),
+                       float(rng.uniform(0, 0.3))) for i in range(5)]
+    n = 60
+    pipe = EventPipe(specs, n)
+    rings = [np.zeros((ev.delay_steps + 1, n), np.int32) for ev in specs]
+    for step in range(40):
+        events = {f"g.e{i}": rng.integers(0, 3, n).astype(float if i % 2 else np.int64)
+                  for i in range(4)}  # g.e4 never reported: true count 0
+        u = rng.random((2 * len(specs), n))
+        got = pipe.push(step, events, u)
+        for i, (spec, ring) in enumerate(zip(specs, rings, strict=True)):
+            true = events.get(spec.event, np.zeros(n)).astype(np.int32)
+            now = np.where(u[2 * i] < spec.miss_rate, 0, true)
+            now += (u[2 * i + 1] < spec.false_rate).astype(np.int32)
+            ring[step % ring.shape[0]] = now
+            want = (ring[(step - spec.delay_steps) % ring.shape[0]] if step >= spec.delay_steps
+                    else np.zeros(n, np.int32))
+            assert got[spec.event].dtype == np.int32
+            assert got[spec.event].tobytes() == want.tobytes(), (step, i)
+
+
+def test_event_pipe_by_hand():
+    # one event, delay 1, miss below 0.5, spurious below 0.2; two users.
+    # step 0: true (3, 1); user 0 missed (u 0.1) and spurious (u 0.1) -> 1; user 1 kept (0.9),
+    #   not spurious (0.9) -> 1; nothing seen yet (delay 1). step 1: step 0's (1, 1) is seen.
+    from outcome_gym.sim.mechanisms.observation import EventSpec
+
+    pipe = EventPipe([EventSpec("g.e", 1, 0.5, 0.2)], 2)
+    u = np.array([[0.1, 0.9], [0.1, 0.9]])
+    assert pipe.push(0, {"g.e": np.array([3.0, 1.0])}, u)["g.e"].tolist() == [0, 0]
+    assert pipe.push(1, {}, np.full((2, 2), 0.9))["g.e"].tolist() == [1, 1]
+    assert pipe.push(2, {}, np.full((2, 2), 0.9))["g.e"].tolist() == [0, 0]  # step 1's nothing
+    assert EventPipe([], 2).push(0, {}, np.zeros((0, 2))) == {}
+
+
 def test_sampled_divergence_two_equal_halves():
     from outcome_gym.sim.layout import sampled_divergence
 

@@ -126,48 +126,68 @@ def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop:
 def blocks_divergence(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,
                       stops: np.ndarray, weight: np.ndarray, u: np.ndarray,
                       exact: bool | None = None) -> list[tuple[float, int, int, float]]:
-    """:func:`sampled_divergence` of several user blocks at once, from their B x 3 x pairs uniforms.
+    """:func:`sampled_divergence` of several user blocks at once, from their B x 3 x pairs uniforms
+    (the columns of :func:`divergence_table` as Python numbers).
+    """
+    table = divergence_table(layout, active, starts, stops, weight, u, exact)
+    return [(d, int(p), int(m), h) for d, p, m, h in table.T.tolist()]
 
-    The sampling and the counting of distinct layouts are one compiled pass
+
+def divergence_table(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,
+                     stops: np.ndarray, weight: np.ndarray, u: np.ndarray,
+                     exact: bool | None = None) -> np.ndarray:
+    """:func:`sampled_divergence` of several user blocks at once, from their B x 3 x pairs uniforms:
+    a 4 x B float64 table whose rows are the sum of the sampled pair distances, the number of
+    pairs, the distinct layouts and their entropy in bits (blocks of fewer than two active users:
+    0, 0, their count, 0).
+
+    The sampling, the counting of distinct layouts and their frequencies are one compiled pass
     (:func:`sample_blocks`), which also computes the sampled pairs' distances when the weights
-    are whole numbers (:func:`exact_weights`: the same bits as the matvec); otherwise, and for
-    the entropies, numpy on the sampled rows. ``exact``: :func:`exact_weights` of ``weight``
-    when the caller knows it (None: checked here).
+    are whole numbers (:func:`exact_weights`: the same bits as the matvec); otherwise
+    :func:`layout_distance` on the sampled rows. The sums stay numpy's (pairwise) sums and the
+    logarithm numpy's ``log2``: one call over every block's frequencies (elementwise, the same
+    bits as one call per block), then one ``sum`` per block. ``exact``: :func:`exact_weights` of
+    ``weight`` when the caller knows it (None: checked here).
     """
     n_blocks, _, pairs = u.shape
-    ua = np.zeros((n_blocks, pairs), dtype=np.int64)
-    ub = np.zeros((n_blocks, pairs), dtype=np.int64)
-    counts = np.zeros((n_blocks, pairs), dtype=np.int64)
-    n_users = np.zeros(n_blocks, dtype=np.int64)
-    distinct = np.zeros(n_blocks, dtype=np.int64)
-    dist = np.zeros((n_blocks, pairs))
     weight = np.array(weight, dtype=np.float64)  # writable: one compiled signature
     exact = exact_weights(weight) if exact is None else exact
-    sample_blocks(np.ascontiguousarray(layout, dtype=np.int64), np.ascontiguousarray(active),
+    table = np.empty((4, n_blocks))
+    # the sampled pairs' users: for the matvec only
+    ua, ub = (np.empty((n_blocks, pairs) if not exact else (0, 0), dtype=np.int64)
+              for _ in range(2))
+    dist = np.empty((n_blocks, pairs))
+    freq = np.empty(n_blocks * pairs)  # a block's distinct layouts are at most its sample
+    bounds = np.empty(n_blocks + 1, dtype=np.int64)
+    n_users = np.empty(n_blocks, dtype=np.int64)
+    sample_blocks(np.ascontiguousarray(layout), np.ascontiguousarray(active, dtype=np.bool_),
                   np.ascontiguousarray(starts, dtype=np.int64),
                   np.ascontiguousarray(stops, dtype=np.int64),
-                  np.ascontiguousarray(u, dtype=np.float64), ua, ub, counts, n_users, distinct,
-                  weight, float(weight.sum()) if exact else 1.0, exact, dist)
-    ok = (n_users >= 2).nonzero()[0]
-    if exact:  # the pass's distances: the same ok.size x pairs matrix numpy sums below
-        d = dist if ok.size == n_blocks else dist[ok]
+                  np.ascontiguousarray(u, dtype=np.float64), weight, exact, ua, ub, dist, table,
+                  freq, bounds, n_users)
+    if exact:  # every block's row: its pairs' distances, or zeros (fewer than two users)
+        dist.sum(axis=1, out=table[0])
     else:
+        ok = (n_users >= 2).nonzero()[0]
         d = layout_distance(layout[ua[ok].ravel()], layout[ub[ok].ravel()], weight)
-    d_sum = d.reshape(ok.size, pairs).sum(axis=1)  # each row: numpy's sum of that block's pairs
-    out = [(0.0, 0, int(n), 0.0) for n in n_users]
-    for row, b in enumerate(ok):
-        c = counts[b, :distinct[b]]
-        p = c / c.sum()
-        out[b] = (float(d_sum[row]), int(pairs), int(c.size), float(-(p * np.log2(p)).sum()))
-    return out
+        table[0, ok] = d.reshape(ok.size, pairs).sum(axis=1)
+    # -sum p log2 p of the blocks of several layouts (the pass wrote the others' 0 or -0.0)
+    edge = bounds.tolist()
+    several = [b for b in range(n_blocks) if edge[b + 1] - edge[b] > 1]
+    if several:
+        terms = freq[:edge[-1]]
+        terms = np.log2(terms) * terms
+        for b in several:
+            table[3, b] = -terms[edge[b]:edge[b + 1]].sum()
+    return table
 
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`sample_blocks` now (see engagement.compile_kernel)."""
-    blocks_divergence(np.zeros((2, 1), np.int16), np.ones(2, bool), np.zeros(1, np.int64),
-                      np.full(1, 2, np.int64), np.ones(1), np.full((1, 3, 2), 0.5))
     # as a model passes them: int16 layouts, the world's read-only default and weights
     frozen16, weight, core = np.zeros((1, 1), np.int16), np.ones(1), np.ones(1, bool)
+    divergence_table(np.zeros((2, 1), np.int16), np.ones(2, bool), np.zeros(1, np.int64),
+                     np.full(1, 2, np.int64), weight, np.full((1, 3, 2), 0.5), True)
     for a in (frozen16, weight, core):
         a.setflags(write=False)
     for b in (np.zeros((1, 1), np.int16), frozen16):
@@ -176,8 +196,8 @@ def compile_kernel() -> None:
 
 
 @compiled
-def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, distinct,
-                  weight, weight_sum, exact, dist,
+def sample_blocks(layout, active, starts, stops, u, weight, exact, ua, ub, dist, table, freq,
+                  bounds, n_users,
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per block b: the sampled pairs of distinct active users and the distinct sampled layouts.
 
@@ -187,32 +207,35 @@ def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, dis
                                            j = floor(u[b, 1, i] (n - 1))   (a uniform other user)
         sample = all users if n <= P, else users[{floor(u[b, 2, i] n)}]   (distinct indices)
 
-    ``counts[b, :distinct[b]]`` are the sample's layout frequencies in lexicographic order of the
-    layouts (as ``numpy.unique`` orders them); blocks with n < 2 are left at zero (n_users says n).
-    With ``exact`` (whole-number weights, :func:`exact_weights`), ``dist[b, i]`` is pair i's
-    :func:`layout_distance`: sum_k weight_k [a_k != b_k] / ``weight_sum``, exact sums.
+    Writes ``ua[b, i]``, ``ub[b, i]`` (pair i's users; without ``exact`` only), ``n_users[b] =
+    n``, and the table's rows 1 and 2 (P pairs and the number of distinct sampled layouts; for
+    n < 2: 0 and n, and rows 0 and 3 zero; row 3 is -0.0 for one distinct layout).
+    ``freq[bounds[b]:bounds[b + 1]]`` are the distinct layouts' shares of the sample (count /
+    sample size) in lexicographic order of the layouts (as ``numpy.unique`` orders them); empty
+    for n < 2. With ``exact`` (whole-number weights, :func:`exact_weights`), ``dist[b, i]`` is
+    pair i's :func:`layout_distance`: sum_k weight_k [a_k != b_k] / sum_k weight_k, exact sums
+    (zeros for n < 2 or without ``exact``); when every user is in the sample (n <= P), two users
+    of one group of equal layouts are 0.0 apart without the sum.
     """
     n_blocks, _, pairs = u.shape
     s = layout.shape[1]
+    weight_sum = 0.0  # exact weights: the same total in any order (numpy's sum's)
+    for k in range(s):
+        weight_sum += weight[k]
+    pos = 0
+    bounds[0] = 0
     for b in range(n_blocks):
         users = starts[b] + np.flatnonzero(active[starts[b]:stops[b]])
         n = users.shape[0]
         n_users[b] = n
+        dist[b, :] = 0.0
         if n < 2:
+            table[0, b] = 0.0
+            table[1, b] = 0.0
+            table[2, b] = n
+            table[3, b] = 0.0
+            bounds[b + 1] = pos
             continue
-        for i in range(pairs):
-            ia = int(u[b, 0, i] * n)
-            ib = int(u[b, 1, i] * (n - 1))
-            if ib >= ia:
-                ib += 1
-            ua[b, i] = users[ia]
-            ub[b, i] = users[ib]
-            if exact:
-                diff = 0.0
-                for k in range(s):
-                    if layout[users[ia], k] != layout[users[ib], k]:
-                        diff += weight[k]
-                dist[b, i] = diff / weight_sum
         if n <= pairs:
             sample = users
         else:
@@ -228,8 +251,8 @@ def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, dis
         hi, lo = 0, 0
         for i in range(n_s):
             for k in range(s):
-                hi = max(hi, layout[sample[i], k])
-                lo = min(lo, layout[sample[i], k])
+                hi = max(hi, np.int64(layout[sample[i], k]))
+                lo = min(lo, np.int64(layout[sample[i], k]))
         radix = hi + 1
         fits = lo >= 0
         cap = 1
@@ -239,13 +262,20 @@ def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, dis
                 break
             cap *= radix
         keys = np.zeros(n_s, dtype=np.int64)
+        group = np.empty(n_s, dtype=np.int64)  # sample position -> its distinct layout
         if fits:
             for i in range(n_s):
                 key = 0
                 for k in range(s):
-                    key = key * radix + layout[sample[i], k]
+                    key = key * radix + np.int64(layout[sample[i], k])
                 keys[i] = key
-            order = np.argsort(keys)  # equal keys are equal rows: their order among them is moot
+            ascending = True  # e.g. one layout for all: no sort needed
+            for i in range(1, n_s):
+                if keys[i] < keys[i - 1]:
+                    ascending = False
+                    break
+            # equal keys are equal rows: their order among them is moot
+            order = np.arange(n_s) if ascending else np.argsort(keys)
         else:
             order = np.arange(n_s)
             for k in range(s - 1, -1, -1):
@@ -264,8 +294,35 @@ def sample_blocks(layout, active, starts, stops, u, ua, ub, counts, n_users, dis
                         same = False
                         break
             if same:
-                counts[b, m - 1] += 1
+                freq[pos + m - 1] += 1.0
             else:
-                counts[b, m] = 1
+                freq[pos + m] = 1.0
                 m += 1
-        distinct[b] = m
+            group[order[i]] = m - 1
+        for j in range(m):  # count / sample size: numpy's c / c.sum() (both exact in float64)
+            freq[pos + j] /= n_s
+        # the pairs; when every user is in the sample, two users of one group (one layout) are
+        # 0.0 apart without the loop (whose sum of no weights is 0.0 / weight_sum = 0.0)
+        grouped = n <= pairs
+        for i in range(pairs):
+            ia = int(u[b, 0, i] * n)
+            ib = int(u[b, 1, i] * (n - 1))
+            if ib >= ia:
+                ib += 1
+            if not exact:  # the glue's matvec computes the distances of these pairs
+                ua[b, i] = users[ia]
+                ub[b, i] = users[ib]
+            elif grouped and group[ia] == group[ib]:
+                dist[b, i] = 0.0
+            else:
+                diff = 0.0
+                for k in range(s):
+                    if layout[users[ia], k] != layout[users[ib], k]:
+                        diff += weight[k]
+                dist[b, i] = diff / weight_sum
+        table[1, b] = pairs
+        table[2, b] = m
+        if m <= 1:  # one layout: -(1 log2 1) = -0.0, as numpy gives it (none: -0.0 too)
+            table[3, b] = -0.0
+        pos += m
+        bounds[b + 1] = pos

@@ -468,7 +468,8 @@ def compile_kernels() -> None:
     first step's compilation would otherwise be counted as the step's. The product layer's pass
     (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
     """
-    from outcome_gym.sim import layout
+    from outcome_gym.sim import layout, recording
+    from outcome_gym.sim.mechanisms import observation
 
     engagement.compile_kernel()
     goals.compile_kernel()
@@ -476,6 +477,8 @@ def compile_kernels() -> None:
     layout.compile_kernel()
     memory.compile_kernel()
     notifications.compile_kernel()
+    observation.compile_kernel()
+    recording.compile_kernel()
 
 
 def _root_seed(seed: int | None, rng: Any) -> int:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.sim import interface as itf
-from outcome_gym.sim._rows import rowsum
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.layout import (
     PAIRS,
-    blocks_divergence,
     core_consistent,
+    divergence_table,
     layout_distance,
 )
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
@@ -36,6 +36,22 @@ NOT_TOTALLED = frozenset(
     {"active_users", "available", "trust_sum", "layout_distance_sum", "core_consistent", "churned"}
 )
 """Per-user metrics that are states or flags of the moment, not counts to add up over a run."""
+
+DERIVED = ("opens", "opt_outs", "app_progress", "outside_progress", "goal_progress", "trust_sum",
+           "layout_distance_sum", "core_consistent")
+"""Per-user metrics computed from the outcome's arrays (by :func:`metric_rows`), in its order."""
+
+METRICS = (
+    "active_users", "available", "sessions", "clicks", "minutes", "delivered", "opens", "opt_outs",
+    "churned",
+    # welfare: progress on the user's own goals, in the app and outside it
+    "goal_progress", "app_progress", "outside_progress",
+    "goal_minutes", "distraction_minutes", "self_control_minutes", "interruption_minutes",
+    "search_minutes", "trust_sum", "layout_distance_sum", "core_consistent",
+    *(f"{kind}_{what}" for kind in KINDS for what in ("events", "failures")),
+    "support_tickets",
+)
+"""The per-user metrics of every step in record order (then the goals' true events)."""
 
 DIVERGENCE = ("pair_distance_sum", "pairs", "distinct_layouts", "layout_entropy_bits")
 
@@ -129,11 +145,19 @@ class SegmentSums:
         self.ids = segment[self.starts]
         self.stops = np.r_[self.starts[1:], segment.shape[0]]
         self.k = n_segments
+        # the blocks are the segments 0..K-1 in order (every segment has users): a block's sums
+        # are its segment's as they come, without a K-wide table to scatter them into
+        self.every_segment = bool(np.array_equal(self.ids, np.arange(n_segments)))
 
     def rows(self, stacked: np.ndarray) -> np.ndarray:
         """K sums of each row of an R x N stack of per-user metrics (R x K; the same sums)."""
-        full = np.zeros((stacked.shape[0], self.k))
-        full[:, self.ids] = np.add.reduceat(stacked, self.starts, axis=1)
+        sums = np.add.reduceat(stacked, self.starts, axis=1)
+        return sums if self.every_segment else self.scatter(sums)
+
+    def scatter(self, blocks: np.ndarray) -> np.ndarray:
+        """R x K from R x B per-block values (segments without users: 0)."""
+        full = np.zeros((blocks.shape[0], self.k))
+        full[:, self.ids] = blocks
         return full
 
 
@@ -166,30 +190,33 @@ class Recorder:
         self.totals: dict[str, np.ndarray] = {}
         self.last = Last.empty(world, self.pipe.names)
         self._names: tuple[str, ...] = ()
+        self._events: tuple[str, ...] | None = None  # the goal events' names the layout has
+        self._copy_rows: list[int] = []
+        self._derived_rows = np.zeros(len(DERIVED), dtype=np.int64)
         self._stack_buffer = np.empty((0, world.n_users))
-        self._row_of: list[int] = []
+        self._row_of = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, world.n_users))
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
         eng, dlv = out.engagement, out.delivery
-        per_user = self.per_user(out)
-        stacked = self._stack(per_user)
+        stacked, opens = self._stack(out)
         # the run's totals: one whole-matrix add over the totalled rows (their dict entries are
         # views of this matrix), the same sums as one add per metric
         self._totals_matrix += stacked[:self._totals_matrix.shape[0]]
-        sums = self.segments.rows(stacked)
-        sums.setflags(write=False)  # its rows go into the record as they are (no view each)
-        rows = list(sums)  # the K-row views, made at once
-        seg = dict(zip(per_user, [rows[r] for r in self._row_of], strict=True))
+        # the K sums of each metric in name order (one gather of the small R x K table): its
+        # rows go into the record as they are, read-only (no view each)
+        sums = self.segments.rows(stacked)[self._row_of]
+        sums.setflags(write=False)
+        seg = dict(zip(self._names, sums, strict=True))
         if self.sample_divergence:
             seg.update(self.divergence(out.layout, out.active))
         seen = self.pipe.push(
             out.step,
             out.events,
             self.rows.uniform(self.streams["instrumentation"],
-                              (2 * len(self.pipe.names), self.rows.n_all), axis=1, reuse=True),
+                              (2 * len(self.pipe.specs), self.rows.n_all), axis=1, reuse=True),
         )
         self.last = Last(
             session=out.started,
@@ -205,8 +232,8 @@ class Recorder:
             clicks=ro(eng.clicks),
             minutes=ro(eng.minutes),
             sessions=ro(out.started),
-            opens=ro(per_user["opens"]),
-            events=itf.frozen_map(seen),
+            opens=opens,
+            events=itf.frozen_readonly(seen),  # the pipe's read-only rows
         )
         return itf.StepRecord(
             step=out.step,
@@ -220,55 +247,38 @@ class Recorder:
             feedback=feedback,
         )
 
-    def per_user(self, out: StepOutcome) -> dict[str, np.ndarray]:
-        """Every per-user metric of the step (docs/model.md section 7)."""
-        w, eng, dlv, active = self.world, out.engagement, out.delivery, out.active
-        dist = layout_distance(out.layout, w.default_layout, w.slot_weight, w.exact_weights)
-        app, outside = rowsum(eng.progress), rowsum(out.outside)
-        per_user: dict[str, np.ndarray] = {
-            "active_users": active,
-            "available": out.available,
-            "sessions": out.started,
-            "clicks": eng.clicks,
-            "minutes": eng.minutes,
-            "delivered": dlv.delivered_count,
-            "opens": rowsum(dlv.opened),
-            "opt_outs": rowsum(dlv.opted_out),
-            "churned": out.churned,
-            # welfare: progress on the user's own goals, in the app and outside it
-            "goal_progress": app + outside,
-            "app_progress": app,
-            "outside_progress": outside,
-            "goal_minutes": eng.goal_minutes,
-            "distraction_minutes": eng.distraction_minutes,
-            "self_control_minutes": eng.self_control_minutes,
-            "interruption_minutes": dlv.interruption_minutes,
-            "search_minutes": eng.search_minutes,
-            "trust_sum": np.where(active, out.trust, 0.0),
-            "layout_distance_sum": np.where(active, dist, 0.0),
-            "core_consistent": active & core_consistent(out.layout, w.default_layout, w.core_slot),
-        }
-        for kind in KINDS:
-            per_user[f"{kind}_events"] = out.context.events[kind]
-            per_user[f"{kind}_failures"] = out.context.failures[kind]
-        per_user["support_tickets"] = out.context.failed
-        per_user.update(out.events)
-        return per_user
+    def _stack(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray]:
+        """Every per-user metric of the step (docs/model.md section 7) as the rows of one R x N
+        float64 matrix (reused): the totalled metrics first, then the others
+        (:data:`NOT_TOTALLED`); and the read-only N opens per user (int64) for the feedback.
 
-    def _stack(self, per_user: dict[str, np.ndarray]) -> np.ndarray:
-        """The step's per-user metrics as the rows of one R x N float64 matrix (reused): the
-        totalled metrics first, then the others (:data:`NOT_TOTALLED`).
-
-        The metric names are the same every step; should they change, the matrix and the totals
-        are laid out again (totals kept by name).
+        The outcome's own arrays are copied into their rows; the metrics derived from them
+        (:data:`DERIVED`) are written into theirs by one compiled pass (:func:`metric_rows`).
+        The metric names are the same every step; should they change (the goal events'), the
+        matrix and the totals are laid out again (totals kept by name).
         """
-        names = tuple(per_user)
-        if names != self._names:
-            self._layout(names)
+        w, eng, dlv, ctx = self.world, out.engagement, out.delivery, out.context
+        events = tuple(out.events)
+        if events != self._events:
+            self._layout(METRICS + events)
+            self._events = events
         buf = self._stack_buffer
-        for row, v in zip(self._row_of, per_user.values(), strict=True):
+        own = [out.active, out.available, out.started, eng.clicks, eng.minutes,
+               dlv.delivered_count, out.churned, eng.goal_minutes, eng.distraction_minutes,
+               eng.self_control_minutes, dlv.interruption_minutes, eng.search_minutes]
+        for kind in KINDS:
+            own += (ctx.events[kind], ctx.failures[kind])
+        own.append(ctx.failed)
+        own += out.events.values()
+        for row, v in zip(self._copy_rows, own, strict=True):
             buf[row] = v
-        return buf
+        opens = np.empty(w.n_users, dtype=np.int64)
+        metric_rows(dlv.opened, dlv.opted_out, eng.progress, out.outside, out.active, out.trust,
+                    layout_distance(out.layout, w.default_layout, w.slot_weight, w.exact_weights),
+                    core_consistent(out.layout, w.default_layout, w.core_slot),
+                    self._derived_rows, buf, opens)
+        opens.setflags(write=False)
+        return buf, opens
 
     def _layout(self, names: tuple[str, ...]) -> None:
         """Fix the row of each per-user metric in the stacked matrix (on the first record)."""
@@ -278,7 +288,9 @@ class Recorder:
         totalled = [name for name in names if name not in NOT_TOTALLED]
         # totalled metrics in the first rows: their totals add one contiguous block
         order = totalled + [name for name in names if name in NOT_TOTALLED]
-        self._row_of = [order.index(name) for name in names]
+        self._row_of = np.array([order.index(name) for name in names], dtype=np.int64)
+        self._copy_rows = [order.index(name) for name in names if name not in DERIVED]
+        self._derived_rows = np.array([order.index(name) for name in DERIVED], dtype=np.int64)
         old = dict(self.totals)
         self._totalled_names = tuple(totalled)
         self._totals_matrix = np.zeros((len(totalled), n))
@@ -302,14 +314,66 @@ class Recorder:
         of one read-only matrix, as they go into the record).
         """
         seg = self.segments
-        table = np.zeros((len(DIVERGENCE), seg.k))
         # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
         u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
-        values = blocks_divergence(layout, active, seg.starts, seg.stops, self.world.slot_weight,
-                                   u, self.world.exact_weights)
-        table[:, seg.ids] = np.array(values, dtype=np.float64).T  # each value as float() gave it
+        table = divergence_table(layout, active, seg.starts, seg.stops, self.world.slot_weight,
+                                 u, self.world.exact_weights)
+        if not seg.every_segment:  # segments without users: zeros
+            table = seg.scatter(table)
         table.setflags(write=False)
         return dict(zip(DIVERGENCE, table, strict=True))
+
+
+@compiled
+def metric_rows(opened, opted_out, progress, outside, active, trust, dist, consistent, at, out,
+                opens):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The step's derived per-user metrics (:data:`DERIVED`), into rows ``at`` of ``out``.
+
+    Per user i, as numpy computed them (``rowsum``: the columns added left to right, float64):
+
+        opens = sum_m opened[i, m]   (also into ``opens``, int64)     opt_outs = sum opted_out[i]
+        app = sum_g progress[i, g]      outside = sum_g outside[i, g]      goal = app + outside
+        trust_sum = trust[i], layout_distance_sum = dist[i], core_consistent = consistent[i]
+        for active users (0 for the others)
+    """
+    n = active.shape[0]
+    for i in range(n):
+        c = 0
+        for j in range(opened.shape[1]):
+            c += opened[i, j]
+        opens[i] = c
+        out[at[0], i] = c
+        c = 0
+        for j in range(opted_out.shape[1]):
+            c += opted_out[i, j]
+        out[at[1], i] = c
+        app = 0.0
+        if progress.shape[1] > 0:
+            app = progress[i, 0]
+            for j in range(1, progress.shape[1]):
+                app += progress[i, j]
+        off = 0.0
+        if outside.shape[1] > 0:
+            off = outside[i, 0]
+            for j in range(1, outside.shape[1]):
+                off += outside[i, j]
+        out[at[2], i] = app
+        out[at[3], i] = off
+        out[at[4], i] = app + off
+        on = active[i]
+        out[at[5], i] = trust[i] if on else 0.0
+        out[at[6], i] = dist[i] if on else 0.0
+        out[at[7], i] = 1.0 if on and consistent[i] else 0.0
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`metric_rows` now, with a model's dtypes (see
+    engagement.compile_kernel).
+    """
+    b2, f2 = np.zeros((1, 1), bool), np.zeros((1, 1))
+    metric_rows(b2, b2, f2, f2, np.ones(1, bool), np.ones(1, np.float32), np.zeros(1),
+                np.ones(1, bool), np.zeros(len(DERIVED), np.int64), np.zeros((1, 1)),
+                np.zeros(1, np.int64))
 
 
 def user_state(

@@ -19,6 +19,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from outcome_gym.sim._jit import compiled
+
 
 @dataclass(frozen=True)
 class EventSpec:
@@ -48,20 +50,42 @@ def signal_separation(auc: float) -> float:
 
 
 def receptivity_signal(receptive: np.ndarray, auc: float, z: np.ndarray) -> np.ndarray:
-    """Noisy receptivity score (higher = more likely receptive). ``z`` is N standard normals."""
-    return (signal_separation(auc) * receptive + z).astype(np.float32)
+    """Noisy receptivity score (higher = more likely receptive). ``z`` is N standard normals.
+
+    ``float32(d' * receptive + z)`` per user, in one compiled pass (:func:`signal_rows`).
+    """
+    out = np.empty(z.shape[0], dtype=np.float32)
+    signal_rows(np.ascontiguousarray(receptive, dtype=np.bool_), signal_separation(auc),
+                np.ascontiguousarray(z, dtype=np.float64), out)
+    return out
+
+
+@compiled
+def signal_rows(receptive, separation, z, out
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[i] = float32(separation * receptive[i] + z[i])``: numpy's float64 product (with
+    receptive as 1.0 or 0.0) and sum, rounded to float32 once.
+    """
+    for i in range(out.shape[0]):
+        out[i] = separation * np.float64(receptive[i]) + z[i]
 
 
 class EventPipe:
-    """Delays and corrupts instrumented outcome events before the policy sees them."""
+    """Delays and corrupts instrumented outcome events before the policy sees them.
+
+    Attributes:
+        ring: E x (D + 1) x N counts of the last steps (D: the longest delay); event e keeps its
+            last ``delay_steps + 1`` steps in its first rows, step t at row t mod (delay + 1).
+    """
 
     def __init__(self, specs: Sequence[EventSpec], n: int) -> None:
         self.specs = list(specs)
-        self.buffers = [np.zeros((ev.delay_steps + 1, n), dtype=np.int32) for ev in self.specs]
+        self.delay = np.array([ev.delay_steps for ev in self.specs], dtype=np.int64)
+        self.ring = np.zeros((len(self.specs), int(self.delay.max(initial=0)) + 1, n), np.int32)
         self.step = 0
-        # per event (a column): the rates, compared with all events' uniforms at once
-        self._miss = np.array([[ev.miss_rate] for ev in self.specs], dtype=np.float64)
-        self._false = np.array([[ev.false_rate] for ev in self.specs], dtype=np.float64)
+        self._miss = np.array([ev.miss_rate for ev in self.specs], dtype=np.float64)
+        self._false = np.array([ev.false_rate for ev in self.specs], dtype=np.float64)
+        self._names = tuple(ev.event for ev in self.specs)
 
     @property
     def names(self) -> list[str]:
@@ -71,7 +95,8 @@ class EventPipe:
     def push(
         self, step: int, events: dict[str, np.ndarray], u: np.ndarray
     ) -> dict[str, np.ndarray]:
-        """Record this step's true events; return what becomes visible now.
+        """Record this step's true events; return what becomes visible now (read-only rows of
+        one E x N int32 matrix).
 
         Args:
             step: Current step.
@@ -79,24 +104,55 @@ class EventPipe:
             u: (2 x n_events) x N uniforms from the ``instrumentation`` stream.
         """
         self.step = step
-        seen: dict[str, np.ndarray] = {}
         if not self.specs:
-            return seen
-        # every event at once (row i: event i), the same elementwise numbers as one at a time
+            return {}
         true = np.zeros((len(self.specs), u.shape[1]), np.int32)
         for i, spec in enumerate(self.specs):
             count = events.get(spec.event)
             if count is not None:
                 true[i] = count  # the int32 cast astype makes
-        now = np.where(u[0::2] < self._miss, 0, true)  # missed (u[2i])
-        now += (u[1::2] < self._false).astype(np.int32)  # spurious (u[2i + 1])
-        for i, (spec, buf) in enumerate(zip(self.specs, self.buffers, strict=True)):
-            buf[step % buf.shape[0]] = now[i]
-            out = (
-                buf[(step - spec.delay_steps) % buf.shape[0]].copy()
-                if step >= spec.delay_steps
-                else np.zeros(buf.shape[1], np.int32)
-            )
-            out.setflags(write=False)
-            seen[spec.event] = out
-        return seen
+        seen = np.empty_like(true)
+        pipe_rows(true, np.ascontiguousarray(u, dtype=np.float64), self._miss, self._false,
+                  self.ring, self.delay, step, seen)
+        seen.setflags(write=False)
+        return dict(zip(self._names, seen, strict=True))
+
+
+@compiled
+def pipe_rows(true, u, miss, false, ring, delay, step, seen
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """What each event's users show now, per event e and user i (numpy's comparisons and ints).
+
+        now = (0 if u[2e, i] < miss[e] else true[e, i]) + (u[2e + 1, i] < false[e])
+        ring[e, step mod (delay[e] + 1), i] = now              (int32)
+        seen[e, i] = ring[e, (step - delay[e]) mod (delay[e] + 1), i] if step >= delay[e] else 0
+
+    (missed with ``miss[e]``, spurious with ``false[e]``, seen ``delay[e]`` steps later).
+    """
+    n_events, n = true.shape
+    for e in range(n_events):
+        size = delay[e] + 1
+        put = step % size
+        for i in range(n):
+            now = true[e, i]
+            if u[2 * e, i] < miss[e]:
+                now = 0
+            if u[2 * e + 1, i] < false[e]:
+                now += 1
+            ring[e, put, i] = now
+        if step >= delay[e]:
+            get = (step - delay[e]) % size
+            for i in range(n):
+                seen[e, i] = ring[e, get, i]
+        else:
+            for i in range(n):
+                seen[e, i] = 0
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`pipe_rows` and :func:`signal_rows` now (see
+    engagement.compile_kernel).
+    """
+    receptivity_signal(np.ones(2, bool), 0.7, np.zeros(2))
+    pipe = EventPipe([EventSpec("g.e", 1, 0.1, 0.1)], 2)
+    pipe.push(0, {"g.e": np.ones(2)}, np.full((2, 2), 0.5))

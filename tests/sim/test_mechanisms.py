@@ -29,6 +29,20 @@ def test_availability_is_weekday_times_slot_times_scale():
     assert available(table, seg, scale, active, 2, 1, u + 0.02).tolist() == [False, False, False]
 
 
+def test_availability_equals_the_numpy_formula_bit_for_bit():
+    # the model's dtypes: float64 table, int16 segments, float32 scale; draws exactly on p
+    rng = np.random.default_rng(6)
+    n, k, slots = 3000, 3, 4
+    table = rng.random((k, 7, slots))
+    seg = rng.integers(0, k, n).astype(np.int16)
+    scale, active = rng.random(n).astype(np.float32), rng.random(n) < 0.9
+    for weekday, slot in ((0, 0), (6, 3), (2, 1)):
+        p = table[seg, weekday, slot] * scale
+        u = np.where(rng.random(n) < 0.3, p, rng.random(n))
+        got = available(table, seg, scale, active, weekday, slot, u)
+        assert np.array_equal(got, active & (u < p)) and got.any()
+
+
 def test_habit_reaches_95_percent_after_d_days():
     days = np.array([18.0, 66.0, 254.0])
     c = habit_rate_from_days(days)

@@ -474,7 +474,9 @@ def compile_kernels() -> None:
     (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
     """
     from outcome_gym.sim import layout
+    from outcome_gym.sim.mechanisms import availability
 
+    availability.compile_kernel()
     engagement.compile_kernel()
     goals.compile_kernel()
     habits.compile_kernel()

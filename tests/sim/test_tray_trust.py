@@ -313,3 +313,17 @@ def test_due_offsets_of_every_entry_equal_those_of_the_deliveries_alone():
     alone = notifications.due_offset(um, 6.0, u_pos[delivered], z[delivered])
     assert every.dtype == alone.dtype == np.int32
     assert np.array_equal(every[delivered], alone)
+
+
+def test_due_offset_equals_the_numpy_formula_bit_for_bit():
+    # float32 draws (the model's) and float64 ones; sigma 4 sends some delays past the cap
+    rng = np.random.default_rng(9)
+    for dtype, sigma in ((np.float32, 1.5), (np.float64, 1.5), (np.float32, 4.0)):
+        um = _um(tray_delay_sigma=sigma)
+        u_pos = rng.random((3000, 3)).astype(dtype)
+        z = rng.standard_normal((3000, 3)).astype(dtype) * 3
+        hours = um.tray_delay_median_minutes / 60.0 * np.exp(um.tray_delay_sigma * z)
+        expected = np.floor(u_pos + np.minimum(hours / 6.0, 1e6)).astype(np.int32)
+        got = notifications.due_offset(um, 6.0, u_pos, z)
+        assert got.dtype == np.int32 and np.array_equal(got, expected)
+    assert expected.max() >= 10**6  # the cap was reached (float32 u + 1e6 may round up)

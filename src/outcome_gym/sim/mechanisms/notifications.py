@@ -282,11 +282,31 @@ def due_offset(
         um: The mechanism's coefficients.
         slot_hours: Hours in a slot (24 / slots per day).
         u_pos: N x M uniforms, where in its slot the delivery falls.
-        z: N x M standard normals of the delay.
+        z: N x M standard normals of the delay (any shape, the same as ``u_pos``).
+
+    The delay's ``exp`` is numpy's; floor and cap are :func:`offset_rows`, entry by entry (an
+    entry's offset does not depend on the others: the model computes every entry's).
     """
     hours = um.tray_delay_median_minutes / 60.0 * np.exp(um.tray_delay_sigma * z)
-    steps = np.floor(u_pos + np.minimum(hours / slot_hours, 1e6))
-    return steps.astype(np.int32)
+    u = np.ascontiguousarray(u_pos)
+    out = np.empty(hours.shape, np.int32)
+    offset_rows(u.reshape(-1), hours.reshape(-1), hours.dtype.type(slot_hours),
+                hours.dtype.type(1e6), out.reshape(-1))
+    return out
+
+
+@compiled
+def offset_rows(u_pos, hours, slot_hours, cap, out
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out = int32(floor(u_pos + min(hours / slot_hours, cap)))`` entry by entry, with
+    ``slot_hours`` and ``cap`` in the delay's dtype (as numpy takes a Python scalar: float32 delays
+    are divided, capped and added in float32). ``min`` as ``np.minimum``: a NaN stays NaN.
+    """
+    for k in range(out.shape[0]):
+        x = hours[k] / slot_hours
+        if x > cap:
+            x = cap
+        out[k] = np.floor(u_pos[k] + x)
 
 
 def fill_tray(tray: Tray, delivered: np.ndarray, step: int, offset: np.ndarray,
@@ -418,6 +438,7 @@ def compile_kernel() -> None:
     sending = send(yes, np.ones(1, bool), yes, np.zeros(1, np.int64), np.ones(1, bool),
                    one.astype(f32), np.zeros((1, 1), np.int16))
     fill_tray(Tray.empty(1, 1), yes, 0, np.zeros((1, 1), np.int32), 1)
+    due_offset(um, 1.0, np.ones((1, 1), f32), np.ones((1, 1), f32))
     tray = tray_step(um, Tray.empty(1, 1), 0, yes, np.zeros((1, 1), np.int32), 1,
                      np.zeros((1, 1)), np.ones(1, bool), np.ones((1, 1), np.int16),
                      np.ones((1, 1), f32), np.zeros(1, np.int64), 1, np.ones((1, 1)),

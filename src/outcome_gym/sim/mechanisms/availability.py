@@ -69,7 +69,10 @@ def available_rows(table, segment, scale, active, weekday, slot, u, out
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`available_rows` now (see
-    engagement.compile_kernel), for the population's int16 segments and float32 scale.
+    engagement.compile_kernel), for the population's int16 segments and float32 scale and the
+    world's read-only table (numba compiles a read-only array apart from a writable one).
     """
-    available(np.ones((1, 1, 1)), np.zeros(1, np.int16), np.ones(1, np.float32),
-              np.ones(1, bool), 0, 0, np.zeros(1))
+    table = np.ones((1, 1, 1))
+    table.setflags(write=False)
+    available(table, np.zeros(1, np.int16), np.ones(1, np.float32), np.ones(1, bool), 0, 0,
+              np.zeros(1))

@@ -29,6 +29,20 @@ def test_availability_is_weekday_times_slot_times_scale():
     assert available(table, seg, scale, active, 2, 1, u + 0.02).tolist() == [False, False, False]
 
 
+def test_availability_equals_the_numpy_formula_bit_for_bit():
+    # the model's dtypes: float64 table, int16 segments, float32 scale; draws exactly on p
+    rng = np.random.default_rng(6)
+    n, k, slots = 3000, 3, 4
+    table = rng.random((k, 7, slots))
+    seg = rng.integers(0, k, n).astype(np.int16)
+    scale, active = rng.random(n).astype(np.float32), rng.random(n) < 0.9
+    for weekday, slot in ((0, 0), (6, 3), (2, 1)):
+        p = table[seg, weekday, slot] * scale
+        u = np.where(rng.random(n) < 0.3, p, rng.random(n))
+        got = available(table, seg, scale, active, weekday, slot, u)
+        assert np.array_equal(got, active & (u < p)) and got.any()
+
+
 def test_habit_reaches_95_percent_after_d_days():
     days = np.array([18.0, 66.0, 254.0])
     c = habit_rate_from_days(days)
@@ -126,8 +140,26 @@ def test_session_ends_when_attention_runs_out():
     assert out.clicks[0] == 2 and out.attention_left[0] == 0.0
 
 
+def _settle(um, count, receptive=None, fatigue=None, rate=0.1, attention=10.0, residue=0.0,
+            size=0.2):
+    """notifications.settle for users with ``count`` deliveries of one template each column."""
+    count = np.asarray(count)
+    n, f32 = count.shape[0], np.float32
+    delivered = np.arange(max(count.max(), 1))[None, :] < count[:, None]
+    receptive = np.zeros(n, bool) if receptive is None else np.asarray(receptive)
+    sending = notifications.Sending(delivered, receptive, count.astype(np.int64), 1)
+    tray = notifications.TrayStep(None, *(np.zeros(delivered.shape, bool) for _ in range(3)),
+                                  np.zeros((n, 1), bool))
+    fatigue = np.zeros(n, f32) if fatigue is None else np.asarray(fatigue, f32)
+    kept = np.power(1.0 - np.full(n, rate, f32), count)
+    return notifications.settle(um, size, sending, tray, np.ones(n, bool), fatigue, kept,
+                                np.zeros(delivered.shape, f32), np.zeros((n, 1), bool),
+                                np.full(n, attention, f32), np.full(n, residue, f32),
+                                np.zeros(delivered.shape))
+
+
 def test_fatigue_saturates():
-    f = notifications.add_fatigue(np.array([0.0, 0.5]), np.array([0.1, 0.1]), np.array([1, 2]))
+    f = _settle(params_of(UM).notifications, [1, 2], fatigue=[0.0, 0.5]).fatigue
     assert f.tolist() == pytest.approx([0.1, 1 - 0.5 * 0.81])
 
 
@@ -156,7 +188,7 @@ def test_optout_hazard_grows_with_volume_and_only_unreceptive_cannot_open():
     assert opened.sum() == 0 and dismissed[:, 0].tolist() == [True, True, False]
     assert opted[:, 0].tolist() == [False, True, False]  # user 2 never saw it: no opt-out
     assert left.sent[:, 0].tolist() == [-1, -1, 0]  # user 2's notification still waits
-    minutes = notifications.interruption(um, np.ones((2, 1), bool), np.array([True, False]))
+    minutes = _settle(um, [1, 1], receptive=[True, False]).interruption_minutes
     assert minutes.tolist() == [0.125, 0.25]  # 15 s, halved at a breakpoint
 
 
@@ -168,6 +200,38 @@ def test_session_start_probability():
                                  np.array([False, False, True]), np.full(3, 4.0), np.zeros(3),
                                  np.zeros(3), np.full(3, 0.5), 4, u)
     assert out.tolist() == [True, False, True]  # unavailable never; opened always
+
+
+def test_session_start_needs_attention_unless_a_notification_was_opened():
+    um = params_of(UserModel()).sessions
+    # every user would start (u = 0); user 0 has no attention left, user 1 opened a notification
+    out = sessions.session_start(um, np.ones(3, bool), np.array([False, True, False]),
+                                 np.full(3, 4.0), np.zeros(3), np.zeros((3, 2)), np.full(3, 0.5),
+                                 4, np.zeros(3), np.array([0.0, 0.0, 1.0], np.float32))
+    assert out.tolist() == [False, True, True]
+
+
+def test_session_start_equals_the_numpy_formula_bit_for_bit():
+    # the model's dtypes: float32 traits, float64 N x G need (summed as _rows.rowsum sums it)
+    from outcome_gym.sim._rows import rowsum
+
+    um = sessions.SessionParams(session_habit=1.3, session_need=0.7)
+    rng = np.random.default_rng(4)
+    n, f32 = 2000, np.float32
+    avail, opened = rng.random(n) < 0.7, rng.random(n) < 0.1
+    prop, habit, trust = (rng.random(n).astype(f32) * 3 for _ in range(3))
+    need, attention = rng.random((n, 3)), np.where(rng.random(n) < 0.2, 0.0, 1.0).astype(f32)
+    rate = (prop / 24) * np.exp(um.session_habit * habit)
+    rate = rate * (1.0 + um.session_need * rowsum(need)) * (0.5 + trust)
+    p = 1.0 - np.exp(-rate)
+    u = np.where(rng.random(n) < 0.3, p, rng.random(n))  # draws exactly on p: no start
+    expected = avail & ((attention > 0) | opened) & ((u < p) | opened)
+    got = sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u, attention)
+    assert np.array_equal(got, expected) and got[~opened].any()
+    neg_rate = np.empty(n)  # and the rate's own bits
+    sessions.rate_rows(prop, f32(24), np.exp(um.session_habit * habit), um.session_need, need,
+                       trust, f32(0.5), neg_rate)
+    assert neg_rate.tobytes() == (-rate).tobytes()
 
 
 def test_trust_update_and_churn_hazard():

@@ -151,3 +151,179 @@ def test_a_users_response_delays_do_not_depend_on_what_others_were_sent(tiny):
         trays.append((model.pop.tray_due[0].copy(), model.pop.tray_sent[1].copy()))
     assert np.array_equal(trays[0][0], trays[1][0])
     assert (trays[1][1] == -1).all() and not np.array_equal(trays[0][1], trays[1][1])
+
+
+# --- the step's compiled passes (issue #18): hand-worked, then bit for bit against numpy -------
+
+
+def test_send_hand_worked():
+    # channels of the 3 templates: 0, 1, 0; user 0 opted out of channel 1, user 1 churned,
+    # user 2 sent template 1 only and has no attention left
+    notify = np.array([[True, True, True], [True, True, True], [False, True, False]])
+    opted_out = np.array([[False, True], [False, False], [False, False]])
+    sent_today = np.array([[1, 0], [0, 0], [0, 4]], np.int16)
+    out = notifications.send(notify, np.array([True, False, True]), opted_out,
+                             np.array([0, 1, 0]), np.array([True, True, True]),
+                             np.array([5.0, 5.0, 0.0], np.float32), sent_today)
+    assert out.delivered.tolist() == [[True, False, True], [False] * 3, [False, True, False]]
+    assert sent_today.tolist() == [[3, 0], [0, 0], [0, 5]]  # in place
+    assert out.count.tolist() == [2, 0, 1] and out.count.dtype == np.int64
+    assert out.receptive.tolist() == [True, True, False]
+    assert out.top == 6  # the largest count after the deliveries, plus one
+
+
+def test_send_equals_the_numpy_formulas_bit_for_bit():
+    rng = np.random.default_rng(3)
+    n, m, c = 300, 5, 3
+    channel_of = rng.integers(0, c, m)
+    notify, active = rng.random((n, m)) < 0.5, rng.random(n) < 0.9
+    opted_out, avail = rng.random((n, c)) < 0.2, rng.random(n) < 0.6
+    attention = np.where(rng.random(n) < 0.3, 0.0, rng.random(n)).astype(np.float32)
+    sent_today = rng.integers(0, 9, (n, c)).astype(np.int16)
+    expected_sent = sent_today.copy()
+    delivered = notify & active[:, None] & ~opted_out[:, channel_of]
+    for j in range(m):
+        expected_sent[:, channel_of[j]] += delivered[:, j]
+    out = notifications.send(notify, active, opted_out, channel_of, avail, attention, sent_today)
+    assert np.array_equal(out.delivered, delivered)
+    assert np.array_equal(sent_today, expected_sent)
+    assert np.array_equal(out.count, delivered.sum(axis=1))
+    assert np.array_equal(out.receptive, avail & (attention > 0))
+    assert out.top == int(expected_sent.max()) + 1
+
+
+def test_settle_hand_worked():
+    # user 0: 2 deliveries while busy; user 1: 1 at a breakpoint (receptive); user 2: none
+    um = _um(resumption_minutes=0.25, breakpoint_multiplier=0.5)
+    f32 = np.float32
+    delivered = np.array([[True, True], [True, False], [False, False]])
+    sending = notifications.Sending(delivered, np.array([False, True, False]),
+                                    np.array([2, 1, 0]), 1)
+    lapsed = np.array([[False, False], [True, False], [False, True]])
+    dismissed = np.array([[True, False], [False, False], [False, False]])
+    opted = np.array([[True], [False], [False]])
+    tray = notifications.TrayStep(None, lapsed, np.zeros((3, 2), bool), dismissed, opted)
+    wear, opted_out = np.ones((3, 2), f32), np.zeros((3, 1), bool)
+    kept = np.power(1.0 - np.full(3, 0.5, f32), sending.count)  # rate 0.5
+    out = notifications.settle(um, 0.5, sending, tray, np.array([True, True, False]),
+                               np.full(3, 0.5, f32), kept, wear, opted_out,
+                               np.array([0.3, 1.0, 2.0], f32), np.full(3, 0.5, f32),
+                               np.zeros((3, 2)))
+    assert out.interruption_minutes.tolist() == [0.5, 0.125, 0.0]
+    assert out.attention_left.tolist() == [0.0, 0.875, 2.0]  # never below zero
+    assert out.fatigue.tolist() == [1 - 0.5 * 0.25, 1 - 0.5 * 0.5, 0.5]
+    assert out.residue.tolist() == [0.75, 0.5, 0.5]  # only the busy user's grows
+    # user 2 churned: their lapsed notification is not held against the channel
+    assert out.ignored.tolist() == [[True, False], [True, False], [False, False]]
+    assert wear.tolist() == [[2, 2], [2, 1], [1, 1]] and opted_out[:, 0].tolist() == [1, 0, 0]
+    assert out.finite
+    assert not notifications.settle(um, 0.5, sending, tray, np.ones(3, bool),
+                                    np.full(3, 0.5, f32), kept, wear, opted_out,
+                                    np.ones(3, f32), np.ones(3, f32),
+                                    np.array([[0.0, np.inf], [0, 0], [0, 0]])).finite
+
+
+def _numpy_settle(um, size, delivered, receptive, lapsed, dismissed, opted, active, fatigue,
+                  rate, wear, opted_out, attention, residue):
+    """The step's numpy formulas the pass replaced (model.py and notifications.py at 24ba5a0)."""
+    count = delivered.sum(axis=1)
+    minutes = (um.resumption_minutes * count
+               * np.where(receptive, um.breakpoint_multiplier, 1.0)).astype(np.float64)
+    fat = (1.0 - (1.0 - fatigue) * np.power(1.0 - rate, count)).astype(np.float32, copy=False)
+    wear += delivered
+    opted_out |= opted
+    att = np.maximum(attention - minutes, 0).astype(np.float32)
+    busy = delivered.any(axis=1) & ~receptive
+    res = np.where(busy, residue + size * (1 - residue), residue).astype(np.float32, copy=False)
+    return (lapsed | dismissed) & active[:, None], minutes, fat, att, res
+
+
+def test_settle_equals_the_numpy_formulas_bit_for_bit():
+    um = _um(resumption_minutes=0.37, breakpoint_multiplier=0.3)
+    rng = np.random.default_rng(11)
+    n, m, c, f32 = 400, 4, 2, np.float32
+    delivered, receptive = rng.random((n, m)) < 0.4, rng.random(n) < 0.5
+    lapsed, dismissed = rng.random((n, m)) < 0.2, rng.random((n, m)) < 0.2
+    opted, active = rng.random((n, c)) < 0.1, rng.random(n) < 0.9
+    fatigue, rate, attention, residue = (rng.random(n).astype(f32) for _ in range(4))
+    attention[:50] = 0.0  # some floored at zero
+    wear, opted_out = (rng.random((n, m)) * 3).astype(f32), rng.random((n, c)) < 0.1
+    wear2, opted_out2 = wear.copy(), opted_out.copy()
+    expected = _numpy_settle(um, 0.15, delivered, receptive, lapsed, dismissed, opted, active,
+                             fatigue, rate, wear2, opted_out2, attention, residue)
+    count = delivered.sum(axis=1)
+    sending = notifications.Sending(delivered, receptive, count, 1)
+    tray = notifications.TrayStep(None, lapsed, np.zeros((n, m), bool), dismissed, opted)
+    out = notifications.settle(um, 0.15, sending, tray, active, fatigue,
+                               np.power(1.0 - rate, count), wear, opted_out, attention,
+                               residue, rng.standard_normal((n, m)))
+    got = (out.ignored, out.interruption_minutes, out.fatigue, out.attention_left, out.residue)
+    for a, b in zip(got, expected, strict=True):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert wear.tobytes() == wear2.tobytes() and np.array_equal(opted_out, opted_out2)
+
+
+def test_tray_step_opens_as_numpys_sigmoid_and_takes_a_kept_hazard_table():
+    # the pass compares u_open with 1 / (1 + e), e numpy's exp(-logit): the same decisions as
+    # numpy's whole-array p_open, including draws that fall exactly on it (not opened)
+    um = _um(optout_base=0.3, optout_volume=0.7)
+    rng = np.random.default_rng(2)
+    n, m = 500, 3
+    logit = rng.standard_normal((n, m)) * 3
+    p_open = 1.0 / (1.0 + np.exp(-logit))
+    u_open = np.where(rng.random((n, m)) < 0.2, p_open, rng.random((n, m)))
+    u_out = rng.random((n, m))
+    sent_today = rng.integers(0, 12, (n, 1)).astype(np.int16)
+    trust = rng.random((n, 1)).astype(np.float32)
+    outs = []
+    for hazard in (None, notifications.volume_hazard(um, 40)):  # computed, or a kept table
+        tray = Tray(np.full((n, m), 6, np.int32), np.full((n, m), 6, np.int32))  # all due
+        outs.append(notifications.tray_step(
+            um, tray, 7, np.zeros((n, m), bool), np.zeros((n, m), np.int32), 100, logit,
+            np.ones(n, bool), sent_today, trust, np.zeros(m, np.int64), 1, u_open, u_out,
+            hazard))
+    opened = u_open < p_open
+    assert np.array_equal(outs[0].opened, opened)
+    assert np.array_equal(outs[0].dismissed, ~opened)
+    haz = um.optout_base * np.power(np.maximum(sent_today.astype(np.float64), 1.0), 0.7)
+    opt = ~opened & (u_out < haz * 2.0 * (1.0 - trust).astype(np.float64))
+    assert np.array_equal(outs[0].opted[:, 0], opt.any(axis=1)) and opt.any()
+    for name in ("opened", "dismissed", "opted"):
+        assert np.array_equal(getattr(outs[0], name), getattr(outs[1], name))
+
+
+def test_volume_hazard_entries_do_not_depend_on_the_table_length():
+    # the model keeps one table for a run; tray_step computed one of the day's length each step
+    um = _um(optout_base=0.02, optout_volume=1.3)
+    full = notifications.volume_hazard(um, 97)
+    assert full[0] == full[1] == 0.02 and full[2] == pytest.approx(0.02 * 2 ** 1.3)
+    for top in range(1, 97):
+        assert notifications.volume_hazard(um, top).tobytes() == full[:top].tobytes()
+
+
+def test_due_offsets_of_every_entry_equal_those_of_the_deliveries_alone():
+    # the model computes every entry's offset (cheaper than picking the deliveries out first):
+    # elementwise, so a delivery's offset is the one it had computed alone
+    um = _um()
+    rng = np.random.default_rng(8)
+    u_pos = rng.random((2000, 3), dtype=np.float32)
+    z = rng.standard_normal((2000, 3), dtype=np.float32)
+    delivered = rng.random((2000, 3)) < 0.3
+    every = notifications.due_offset(um, 6.0, u_pos, z)
+    alone = notifications.due_offset(um, 6.0, u_pos[delivered], z[delivered])
+    assert every.dtype == alone.dtype == np.int32
+    assert np.array_equal(every[delivered], alone)
+
+
+def test_due_offset_equals_the_numpy_formula_bit_for_bit():
+    # float32 draws (the model's) and float64 ones; sigma 4 sends some delays past the cap
+    rng = np.random.default_rng(9)
+    for dtype, sigma in ((np.float32, 1.5), (np.float64, 1.5), (np.float32, 4.0)):
+        um = _um(tray_delay_sigma=sigma)
+        u_pos = rng.random((3000, 3)).astype(dtype)
+        z = rng.standard_normal((3000, 3)).astype(dtype) * 3
+        hours = um.tray_delay_median_minutes / 60.0 * np.exp(um.tray_delay_sigma * z)
+        expected = np.floor(u_pos + np.minimum(hours / 6.0, 1e6)).astype(np.int32)
+        got = notifications.due_offset(um, 6.0, u_pos, z)
+        assert got.dtype == np.int32 and np.array_equal(got, expected)
+    assert expected.max() >= 10**6  # the cap was reached (float32 u + 1e6 may round up)

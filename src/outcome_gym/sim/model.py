@@ -269,44 +269,45 @@ class SimulationModel(mesa.Model):
     ) -> notifications.Delivery:
         """Step 4: deliver into the tray, open or dismiss what is due, opt out; fatigue, wear,
         interruption cost and residue.
+
+        Three compiled passes (send, tray, settle) around numpy's transcendental work: the
+        relevance product, the open log-odds' pass, the ``exp`` of the open probability and of the
+        delays, and the fatigue's ``power``.
         """
         pop, w, p, st = self.pop, self.world, self.params.notifications, self._static
         ch = self._channel_of_m
-        delivered = notifications.deliverable(np.asarray(notify, bool), pop.active,
-                                              pop.opted_out, ch)
-        notifications.count_sent(pop.sent_today, delivered, ch)
-        receptive = avail & (pop.attention_left > 0)  # no attention left: nothing is taken in
+        sent = notifications.send(notify, pop.active, pop.opted_out, ch, avail,
+                                  pop.attention_left, pop.sent_today)
         logit = notifications.open_logit(
             p, st.appeal_pushed, pop.susceptibility, pop.goal_weight,
-            notifications.relevance(need, st.value_pushed), receptive, pop.fatigue, pop.wear,
+            notifications.relevance(need, st.value_pushed), sent.receptive, pop.fatigue, pop.wear,
             pop.channel_trust[:, ch], st.background_pushed, st.channel_load)
         u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
                               axis=1, reuse=True)
         u_pos, z = self._tray_draws(self.rows.n_all, w.n_pushed)
-        offset = np.zeros(delivered.shape, np.int32)  # only deliveries read theirs
-        offset[delivered] = notifications.due_offset(p, self._slot_hours, u_pos[delivered],
-                                                     z[delivered])
+        # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
+        # than picking the deliveries out; only deliveries read theirs
+        offset = notifications.due_offset(p, self._slot_hours, u_pos, z)
+        hazard = st.volume_hazard if sent.top <= st.volume_hazard.shape[0] else None
         # the tray's arrays are updated in place
         tray = notifications.tray_step(
-            p, notifications.Tray(pop.tray_sent, pop.tray_due), self.t, delivered, offset,
-            st.expiry_slots, logit, receptive, pop.sent_today,
-            pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1])
-        count = rowsum(delivered)  # deliveries per user: interruption, fatigue, the record
-        dlv = notifications.Delivery(
-            delivered=delivered, opened=tray.opened, opted_out=tray.opted,
-            interruption_minutes=notifications.interruption(p, delivered, receptive, count),
-            # a churned user's channel trust stays where it was (their tray just empties)
-            ignored=(tray.lapsed | tray.dismissed) & pop.active[:, None], delivered_count=count)
-        pop.fatigue = notifications.add_fatigue(  # a fresh array: converted, never copied
-            pop.fatigue, pop.fatigue_rate, count).astype(np.float32, copy=False)
-        pop.wear += delivered
-        pop.opted_out |= dlv.opted_out
-        pop.attention_left = spend_attention(pop.attention_left, dlv.interruption_minutes)
-        busy = rowany(delivered) & ~receptive  # an interruption away from a breakpoint
-        pop.residue = np.where(busy, add_residue(pop.residue, self.params.focus.residue),
-                               pop.residue).astype(np.float32, copy=False)
-        self._check("notifications", logit, pop.fatigue)
-        return dlv
+            p, notifications.Tray(pop.tray_sent, pop.tray_due), self.t, sent.delivered, offset,
+            st.expiry_slots, logit, sent.receptive, pop.sent_today,
+            pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1], hazard)
+        # fresh fatigue, attention and residue; wear and opt-outs in place
+        eff = notifications.settle(p, self.params.focus.residue, sent, tray, pop.active,
+                                   pop.fatigue, np.power(1.0 - pop.fatigue_rate, sent.count),
+                                   pop.wear, pop.opted_out, pop.attention_left, pop.residue,
+                                   logit)
+        pop.fatigue, pop.attention_left, pop.residue = eff.fatigue, eff.attention_left, eff.residue
+        if not eff.finite:  # the pass saw a non-finite logit or fatigue: the check says which
+            self._check("notifications", logit, pop.fatigue)
+        # a churned user's channel trust stays where it was (their tray just empties): ignored
+        # counts an active user's notifications only
+        return notifications.Delivery(
+            delivered=sent.delivered, opened=tray.opened, opted_out=tray.opted,
+            interruption_minutes=eff.interruption_minutes, ignored=eff.ignored,
+            delivered_count=sent.count)
 
     def _tray_draws(self, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
         """N x M uniforms (place in the slot) and normals (delay) from the ``tray`` stream.
@@ -321,14 +322,14 @@ class SimulationModel(mesa.Model):
                 keep(rng.standard_normal((n, m), dtype=np.float32)))
 
     def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray) -> np.ndarray:
-        """Step 5: who starts a session (anyone who opened a notification does)."""
+        """Step 5: who starts a session (anyone who opened a notification does; a self-initiated
+        session needs attention left today).
+        """
         pop = self.pop
         u = self.rows.uniform(self.streams["sessions"], (self.rows.n_all,))
-        # no attention left today: no session, except for a user who just opened a notification
-        can = avail & ((pop.attention_left > 0) | opened_any)
-        return sessions.session_start(self.params.sessions, can, opened_any, pop.propensity,
-                                      pop.app_habit, rowsum(need), pop.trust,
-                                      self.world.slots_per_day, u)
+        return sessions.session_start(self.params.sessions, avail, opened_any, pop.propensity,
+                                      pop.app_habit, need, pop.trust, self.world.slots_per_day, u,
+                                      pop.attention_left)
 
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,
                 remaining: np.ndarray, need: np.ndarray) -> engagement.Engagement:
@@ -444,6 +445,7 @@ class _StaticArrays:
     background_pushed: np.ndarray  # M background notifications a day on each column's channel
     channel_load: np.ndarray  # M the open log-odds' load term of background_pushed
     expiry_slots: int  # steps a tray entry may wait
+    volume_hazard: np.ndarray  # the opt-out hazard's volume term for every daily count a day allows
 
     @classmethod
     def of(cls, w: World, channel_of_m: np.ndarray, slot_hours: float) -> _StaticArrays:
@@ -458,7 +460,10 @@ class _StaticArrays:
                    appeal_pushed=w.appeal[el], value_pushed=w.value[el],
                    background_pushed=background,
                    channel_load=notifications.channel_load(background),
-                   expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours))
+                   expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours),
+                   # a channel's daily count is at most one per template and slot
+                   volume_hazard=notifications.volume_hazard(
+                       w.params.notifications, w.slots_per_day * w.n_pushed + 1))
 
 
 def compile_kernels() -> None:
@@ -469,8 +474,9 @@ def compile_kernels() -> None:
     (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
     """
     from outcome_gym.sim import layout, recording
-    from outcome_gym.sim.mechanisms import observation
+    from outcome_gym.sim.mechanisms import availability, observation
 
+    availability.compile_kernel()
     engagement.compile_kernel()
     goals.compile_kernel()
     habits.compile_kernel()
@@ -479,6 +485,7 @@ def compile_kernels() -> None:
     notifications.compile_kernel()
     observation.compile_kernel()
     recording.compile_kernel()
+    sessions.compile_kernel()
 
 
 def _root_seed(seed: int | None, rng: Any) -> int:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from outcome_gym.sim._jit import compiled
+
 
 def availability_table(
     profiles: Sequence[tuple[Sequence[float], Sequence[float]]],
@@ -48,5 +50,29 @@ def available(
     Returns:
         N bools.
     """
-    p = table[segment, weekday, slot] * scale
-    return active & (u < p)
+    out = np.empty(segment.shape[0], bool)
+    available_rows(np.ascontiguousarray(table, np.float64), np.ascontiguousarray(segment),
+                   np.ascontiguousarray(scale), np.ascontiguousarray(active, bool), int(weekday),
+                   int(slot), np.ascontiguousarray(u, np.float64), out)
+    return out
+
+
+@compiled
+def available_rows(table, segment, scale, active, weekday, slot, u, out
+                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[n] = active[n] and u[n] < table[segment[n], weekday, slot] * scale[n]`` (the product
+    in float64, as numpy's float64 table times the float32 scale).
+    """
+    for i in range(out.shape[0]):
+        out[i] = active[i] and u[i] < table[segment[i], weekday, slot] * scale[i]
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`available_rows` now (see
+    engagement.compile_kernel), for the population's int16 segments and float32 scale and the
+    world's read-only table (numba compiles a read-only array apart from a writable one).
+    """
+    table = np.ones((1, 1, 1))
+    table.setflags(write=False)
+    available(table, np.zeros(1, np.int16), np.ones(1, np.float32), np.ones(1, bool), 0, 0,
+              np.zeros(1))

@@ -34,12 +34,11 @@ focus residue; at a breakpoint (available) it costs ``breakpoint_multiplier`` ti
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import rowsum
 
 
 @dataclass(frozen=True)
@@ -116,11 +115,80 @@ class Delivery:
     delivered_count: np.ndarray  # N, rowsum(delivered): summed once a step, read by the record
 
 
-def deliverable(
-    notify: np.ndarray, active: np.ndarray, opted_out: np.ndarray, channel_of: np.ndarray
-) -> np.ndarray:
-    """Sends that reach the user: the user is active and has not opted out of the channel."""
-    return notify & active[:, None] & ~opted_out[:, channel_of]
+@dataclass(frozen=True)
+class Sending:
+    """This step's sends as they reach the users (:func:`send`).
+
+    Attributes:
+        delivered: N x M sends that reach the user.
+        receptive: N available users with attention left (only they attend the tray).
+        count: N deliveries per user (``rowsum(delivered)``, int64).
+        top: 1 + the largest per-channel daily count after this step's deliveries (the length of
+            the opt-out hazard's volume table :func:`tray_step` needs).
+    """
+
+    delivered: np.ndarray
+    receptive: np.ndarray
+    count: np.ndarray
+    top: int
+
+
+def send(notify: np.ndarray, active: np.ndarray, opted_out: np.ndarray, channel_of: np.ndarray,
+         available: np.ndarray, attention_left: np.ndarray, sent_today: np.ndarray) -> Sending:
+    """Step 4's integer and boolean work before the draws: one compiled pass (:func:`send_rows`).
+
+    A send reaches the user when the user is active and has not opted out of its channel; each
+    delivery is added to the per-channel daily count ``sent_today`` (N x C int16, in place). A user
+    is receptive when available with attention left (before this step's interruption cost).
+
+    Args:
+        notify: N x M the policy's sends.
+        active: N not-churned flags.
+        opted_out: N x C opt-outs so far.
+        channel_of: M channel index per notification.
+        available: N available flags (step 3).
+        attention_left: N minutes of attention left today.
+        sent_today: N x C deliveries so far today (updated in place).
+    """
+    n, m = notify.shape
+    out_delivered, receptive = np.empty((n, m), bool), np.empty(n, bool)
+    count = np.empty(n, np.int64)
+    top = send_rows(np.ascontiguousarray(notify, bool), np.ascontiguousarray(active, bool),
+                    np.ascontiguousarray(opted_out, bool), np.ascontiguousarray(channel_of, np.int64),
+                    np.ascontiguousarray(available, bool), np.ascontiguousarray(attention_left),
+                    sent_today, out_delivered, receptive, count)
+    return Sending(delivered=out_delivered, receptive=receptive, count=count, top=int(top))
+
+
+@compiled
+def send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
+              delivered, receptive, count
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user i and notification j (:func:`send`); returns 1 + max of ``sent_today`` after.
+
+    ::
+
+        delivered[i, j]  = notify[i, j] and active[i] and not opted_out[i, channel_of[j]]
+        sent_today[i, c] += delivered deliveries on channel c      (integer counts, in place)
+        count[i]         = sum_j delivered[i, j]
+        receptive[i]     = available[i] and attention_left[i] > 0
+    """
+    n, m = notify.shape
+    top = 0
+    for i in range(n):
+        k = 0
+        for j in range(m):
+            c = channel_of[j]
+            d = notify[i, j] and active[i] and not opted_out[i, c]
+            delivered[i, j] = d
+            if d:
+                sent_today[i, c] += 1
+                k += 1
+        count[i] = k
+        receptive[i] = available[i] and attention_left[i] > 0
+        for c in range(sent_today.shape[1]):
+            top = max(top, sent_today[i, c])
+    return top + 1
 
 
 def open_logit(
@@ -142,17 +210,15 @@ def open_logit(
     ``load``: :func:`channel_load` of ``background`` when the caller keeps it for a run).
     """
     load = channel_load(background) if load is None else load
-    traits = (susceptibility, goal_weight, fatigue, wear, channel_trust)
-    dtype = np.float32 if np.result_type(*traits) == np.float32 else np.float64
-    coef = _logit_coef(um, dtype)
+    traits = np.result_type(susceptibility, goal_weight, fatigue, wear, channel_trust)
+    dtype = np.float32 if traits == np.float32 else np.float64
     n, m = wear.shape
     out = np.empty((n, m))
-    logit_rows(float(um.open_base), float(um.open_receptive), coef,
-               np.ascontiguousarray(appeal, np.float64), *(np.ascontiguousarray(a, dtype)
-                                                          for a in traits[:3]),
-               np.ascontiguousarray(relevance, np.float64), np.ascontiguousarray(receptive, bool),
-               *(np.ascontiguousarray(a, dtype) for a in traits[3:]),
-               np.ascontiguousarray(load, np.float64), out)
+    c = np.ascontiguousarray  # spelled out per argument: a generator here cost ~1 us a step
+    logit_rows(float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
+               c(appeal, np.float64), c(susceptibility, dtype), c(goal_weight, dtype),
+               c(fatigue, dtype), c(relevance, np.float64), c(receptive, bool), c(wear, dtype),
+               c(channel_trust, dtype), c(load, np.float64), out)
     return out
 
 
@@ -214,11 +280,31 @@ def due_offset(
         um: The mechanism's coefficients.
         slot_hours: Hours in a slot (24 / slots per day).
         u_pos: N x M uniforms, where in its slot the delivery falls.
-        z: N x M standard normals of the delay.
+        z: N x M standard normals of the delay (any shape, the same as ``u_pos``).
+
+    The delay's ``exp`` is numpy's; floor and cap are :func:`offset_rows`, entry by entry (an
+    entry's offset does not depend on the others: the model computes every entry's).
     """
     hours = um.tray_delay_median_minutes / 60.0 * np.exp(um.tray_delay_sigma * z)
-    steps = np.floor(u_pos + np.minimum(hours / slot_hours, 1e6))
-    return steps.astype(np.int32)
+    u = np.ascontiguousarray(u_pos)
+    out = np.empty(hours.shape, np.int32)
+    offset_rows(u.reshape(-1), hours.reshape(-1), hours.dtype.type(slot_hours),
+                hours.dtype.type(1e6), out.reshape(-1))
+    return out
+
+
+@compiled
+def offset_rows(u_pos, hours, slot_hours, cap, out
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out = int32(floor(u_pos + min(hours / slot_hours, cap)))`` entry by entry, with
+    ``slot_hours`` and ``cap`` in the delay's dtype (as numpy takes a Python scalar: float32 delays
+    are divided, capped and added in float32). ``min`` as ``np.minimum``: a NaN stays NaN.
+    """
+    for k in range(out.shape[0]):
+        x = hours[k] / slot_hours
+        if x > cap:
+            x = cap
+        out[k] = np.floor(u_pos[k] + x)
 
 
 def fill_tray(tray: Tray, delivered: np.ndarray, step: int, offset: np.ndarray,
@@ -291,13 +377,13 @@ def tray_step(
     um: NotificationParams | None, tray: Tray, step: int, delivered: np.ndarray,
     offset: np.ndarray, expiry: int, logit: np.ndarray, receptive: np.ndarray,
     sent_today: np.ndarray, channel_trust: np.ndarray, channel_of: np.ndarray, n_channels: int,
-    u_open: np.ndarray, u_out: np.ndarray,
+    u_open: np.ndarray, u_out: np.ndarray, hazard: np.ndarray | None = None,
 ) -> TrayStep:
     """Fill the tray with this step's deliveries, then attend what is due: one compiled pass.
 
-    The open probability and the opt-out hazard's volume term are whole-array numpy (their ``exp``
-    and ``power`` stay numpy's, so the bits stay the same); the tray's bookkeeping, the opens,
-    dismissals and opt-outs are :func:`tray_rows`. ``tray`` is updated in place.
+    The open probability's ``exp`` and the opt-out hazard's ``power`` are whole-array numpy (so
+    the bits stay numpy's); the tray's bookkeeping, the opens, dismissals and opt-outs are
+    :func:`tray_rows`. ``tray`` is updated in place.
 
     Args:
         um: The mechanism's coefficients (``None``: no opt-out can happen, as for
@@ -308,25 +394,23 @@ def tray_step(
         offset: N x M steps from delivery to due (:func:`due_offset`; read where delivered).
         expiry: Age in steps at which an entry lapses (:func:`expiry_slots`).
         logit, receptive, sent_today, channel_trust, channel_of, n_channels, u_open, u_out: As
-            :func:`deliver` takes them.
+            :func:`deliver` takes them (``logit`` float64).
+        hazard: :func:`volume_hazard` of ``um`` with more entries than ``sent_today``'s largest
+            count (a caller's table kept for a run), or ``None``: computed here.
     """
     n, m = delivered.shape
-    p_open = 1.0 / (1.0 + np.exp(-logit))
     if um is None or m == 0:
-        volume_hazard = np.zeros(1)
-    else:  # optout_base * max(volume, 1)^optout_volume, one entry per possible volume
-        top = int(sent_today.max(initial=0)) + 1
-        volume_hazard = um.optout_base * np.power(
-            np.maximum(np.arange(top, dtype=np.float64), 1.0), um.optout_volume)
+        hazard = np.zeros(1)
+    elif hazard is None:
+        hazard = volume_hazard(um, int(sent_today.max(initial=0)) + 1)
     out = TrayStep(tray=tray, lapsed=np.zeros((n, m), bool), opened=np.zeros((n, m), bool),
                    dismissed=np.zeros((n, m), bool), opted=np.zeros((n, n_channels), bool))
-    distrust = 1.0 - channel_trust  # in the trust's own dtype, as the hazard always took it
+    trust = np.ascontiguousarray(channel_trust)
     tray_rows(np.ascontiguousarray(delivered, dtype=bool),
               np.ascontiguousarray(offset, dtype=np.int32), int(step), int(expiry),
-              np.ascontiguousarray(p_open, dtype=np.float64),
+              np.exp(-np.ascontiguousarray(logit, dtype=np.float64)),
               np.ascontiguousarray(receptive, dtype=bool),
-              np.ascontiguousarray(sent_today, dtype=np.int64), volume_hazard,
-              np.ascontiguousarray(distrust, dtype=np.float64),
+              np.ascontiguousarray(sent_today), hazard, trust, trust.dtype.type(1),
               np.ascontiguousarray(channel_of, dtype=np.int64),
               np.ascontiguousarray(u_open, dtype=np.float64),
               np.ascontiguousarray(u_out, dtype=np.float64), um is not None,
@@ -334,24 +418,40 @@ def tray_step(
     return out
 
 
-def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`tray_rows` and :func:`logit_rows` now (see
-    engagement.compile_kernel), the latter for the population's float32 traits.
+def volume_hazard(um: NotificationParams, top: int) -> np.ndarray:
+    """The opt-out hazard's volume term for each day's volume ``0..top-1`` on a channel,
+    ``optout_base * max(volume, 1)^optout_volume`` (numpy's ``power``: entry k is the same bits
+    whatever ``top``).
     """
-    fill_tray(Tray.empty(1, 1), np.ones((1, 1), bool), 0, np.zeros((1, 1), np.int32), 1)
-    count_sent(np.zeros((1, 1), np.int16), np.ones((1, 1), bool), np.zeros(1, np.int64))
-    update_channel_trust(NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)}),
-                         np.ones((1, 1), np.float32), np.ones((1, 1), bool), np.ones((1, 1), bool),
-                         np.ones((1, 1), bool), np.zeros(1, np.int64))
-    f32, one = np.float32, np.ones(1)
-    open_logit(NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)}), one,
-               one.astype(f32), one.astype(f32), np.ones((1, 1)), np.ones(1, bool),
+    return um.optout_base * np.power(np.maximum(np.arange(top, dtype=np.float64), 1.0),
+                                     um.optout_volume)
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) this module's passes now (see engagement.compile_kernel),
+    for the population's dtypes (float32 traits and state, int16 daily counts).
+    """
+    um = NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)})
+    f32, one, yes = np.float32, np.ones(1), np.ones((1, 1), bool)
+    sending = send(yes, np.ones(1, bool), yes, np.zeros(1, np.int64), np.ones(1, bool),
+                   one.astype(f32), np.zeros((1, 1), np.int16))
+    fill_tray(Tray.empty(1, 1), yes, 0, np.zeros((1, 1), np.int32), 1)
+    due_offset(um, 1.0, np.ones((1, 1), f32), np.ones((1, 1), f32))
+    tray = tray_step(um, Tray.empty(1, 1), 0, yes, np.zeros((1, 1), np.int32), 1,
+                     np.zeros((1, 1)), np.ones(1, bool), np.ones((1, 1), np.int16),
+                     np.ones((1, 1), f32), np.zeros(1, np.int64), 1, np.ones((1, 1)),
+                     np.ones((1, 1)))
+    settle(um, 0.0, sending, tray, np.ones(1, bool), one.astype(f32), one,
+           np.ones((1, 1), f32), np.zeros((1, 1), bool), one.astype(f32), one.astype(f32),
+           np.zeros((1, 1)))
+    update_channel_trust(um, np.ones((1, 1), f32), yes, yes, yes, np.zeros(1, np.int64))
+    open_logit(um, one, one.astype(f32), one.astype(f32), np.ones((1, 1)), np.ones(1, bool),
                one.astype(f32), np.ones((1, 1), f32), np.ones((1, 1), f32), one)
 
 
 @compiled
-def tray_rows(delivered, offset, step, expiry, p_open, receptive, sent_today, volume_hazard,
-              distrust, channel_of, u_open, u_out, can_opt_out,
+def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
+              volume_hazard, channel_trust, one, channel_of, u_open, u_out, can_opt_out,
               sent, due, lapsed, opened, dismissed, opted
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user and template (module docstring), writing ``sent``, ``due`` and the flags.
@@ -361,10 +461,14 @@ def tray_rows(delivered, offset, step, expiry, p_open, receptive, sent_today, vo
         lapsed    = waiting and (step - sent >= expiry or delivered now)
         sent, due = (step, step + offset) if delivered, else unchanged if still waiting, else -1
         attend    = waiting and due <= step and receptive
-        opened    = attend and u_open < p_open;   dismissed = attend and not opened
-        opt out   = dismissed and u_out < volume_hazard[sent_today] * 2 * distrust  (its channel)
+        opened    = attend and u_open < p_open,   p_open = 1 / (1 + exp(-logit))
+        dismissed = attend and not opened
+        opt out   = dismissed and u_out < volume_hazard[sent_today] * 2 * (1 - channel_trust)
 
-    Attended entries leave the tray (sent = due = -1).
+    (the last two on the notification's channel; ``1 - channel_trust`` in the trust's dtype,
+    ``one`` being 1 in it, as numpy's whole-array subtraction took it). Attended entries leave the
+    tray (sent = due = -1). ``p_open`` is numpy's ``1.0 / (1.0 + e)`` on numpy's ``e``: two IEEE
+    operations, the same bits here.
     """
     n, m = delivered.shape
     for i in range(n):
@@ -382,53 +486,129 @@ def tray_rows(delivered, offset, step, expiry, p_open, receptive, sent_today, vo
                 continue
             sent[i, j] = -1
             due[i, j] = -1
-            if u_open[i, j] < p_open[i, j]:
+            if u_open[i, j] < 1.0 / (1.0 + exp_neg_logit[i, j]):
                 opened[i, j] = True
                 continue
             dismissed[i, j] = True
+            if not can_opt_out:
+                continue
             c = channel_of[j]
-            if can_opt_out and u_out[i, j] < volume_hazard[sent_today[i, c]] * 2.0 * distrust[i, c]:
+            if u_out[i, j] < volume_hazard[sent_today[i, c]] * 2.0 * (one - channel_trust[i, c]):
                 opted[i, c] = True
 
 
-def interruption(um: NotificationParams, delivered: np.ndarray,
-                 receptive: np.ndarray, per_user: np.ndarray | None = None) -> np.ndarray:
-    """N minutes of attention this step's deliveries cost (less at a breakpoint); ``per_user``:
-    ``rowsum(delivered)`` when the caller has it.
+@dataclass(frozen=True)
+class Effects:
+    """What this step's notifications did to the users (:func:`settle`).
+
+    Attributes:
+        ignored: N x M dismissed, replaced or expired this step (an active user's only).
+        interruption_minutes: N attention the deliveries cost (float64).
+        fatigue, attention_left, residue: N new float32 state (fresh arrays).
+        finite: Every fatigue and every ``logit`` entry is finite (else the model raises).
     """
-    per_user = rowsum(delivered) if per_user is None else per_user
-    return (um.resumption_minutes * per_user
-            * np.where(receptive, um.breakpoint_multiplier, 1.0)).astype(np.float64)
+
+    ignored: np.ndarray
+    interruption_minutes: np.ndarray
+    fatigue: np.ndarray
+    attention_left: np.ndarray
+    residue: np.ndarray
+    finite: bool
 
 
-def count_sent(sent_today: np.ndarray, delivered: np.ndarray, channel_of: np.ndarray) -> np.ndarray:
-    """Add this step's deliveries to the per-channel daily counts (N x C int16, in place; one
-    compiled pass, :func:`count_rows`).
+def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: TrayStep,
+           active: np.ndarray, fatigue: np.ndarray, kept: np.ndarray, wear: np.ndarray,
+           opted_out: np.ndarray, attention_left: np.ndarray, residue: np.ndarray,
+           logit: np.ndarray) -> Effects:
+    """The deliveries' and the tray's effects on the users: one compiled pass
+    (:func:`settle_rows`).
+
+    Per delivery, fatigue ``f <- 1 - (1 - f) * kept`` with ``kept = (1 - fatigue_rate)^count``
+    (numpy's ``power``, passed in), one unit of wear for that template, and an interruption of
+    ``resumption_minutes`` (times ``breakpoint_multiplier`` when receptive) spent from the day's
+    attention (never below zero); a delivery to a user who is not receptive also adds focus residue
+    (mechanisms/focus.py, whose ``add_residue`` and ``spend_attention`` the pass inlines). New
+    opt-outs join ``opted_out``. ``wear`` and ``opted_out`` are updated in place.
+
+    Args:
+        um: The mechanism's coefficients.
+        residue_size: Focus lost per distracting event (``FocusParams.residue``).
+        sending: This step's :func:`send`.
+        tray: This step's :func:`tray_step`.
+        active: N not-churned flags (a churned user's notifications are not ``ignored``).
+        fatigue, kept: N float32 fatigue and N float64 ``(1 - fatigue_rate)^count``.
+        wear: N x M float32 template wear.
+        opted_out: N x C opt-outs.
+        attention_left, residue: N float32.
+        logit: N x M open log-odds, only checked for finiteness (:attr:`Effects.finite`).
     """
-    count_rows(sent_today, np.ascontiguousarray(delivered, dtype=bool),
-               np.ascontiguousarray(channel_of, dtype=np.int64))
-    return sent_today
+    n, m = sending.delivered.shape
+    f32 = np.float32
+    out = Effects(ignored=np.empty((n, m), bool), interruption_minutes=np.empty(n),
+                  fatigue=np.empty(n, f32), attention_left=np.empty(n, f32),
+                  residue=np.empty(n, f32), finite=True)
+    finite = settle_rows(float(um.resumption_minutes), float(um.breakpoint_multiplier),
+                         f32(residue_size), f32(1), sending.delivered, sending.receptive,
+                         sending.count, tray.lapsed, tray.dismissed, tray.opted,
+                         np.ascontiguousarray(active, bool), np.ascontiguousarray(fatigue, f32),
+                         np.ascontiguousarray(kept, np.float64),
+                         np.ascontiguousarray(logit, np.float64), wear, opted_out,
+                         np.ascontiguousarray(attention_left, f32),
+                         np.ascontiguousarray(residue, f32), out.ignored,
+                         out.interruption_minutes, out.fatigue, out.attention_left, out.residue)
+    return out if finite else replace(out, finite=False)
 
 
 @compiled
-def count_rows(sent_today, delivered, channel_of
-               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``sent_today[i, channel_of[j]] += 1`` per delivery (i, j): integer counts, in place."""
+def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count, lapsed,
+                dismissed, opted, active, fatigue, kept, logit, wear, opted_out, attention_left,
+                residue, ignored, minutes, fatigue_out, attention_out, residue_out
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user i (:func:`settle`), the float work in numpy's dtypes and order; returns whether
+    every fatigue and logit is finite.
+
+    ::
+
+        ignored[i, j]  = (lapsed or dismissed) and active[i];   wear[i, j] += delivered[i, j]
+        opted_out     |= opted
+        minutes[i]     = resumption * count[i] * (breakpoint if receptive[i] else 1)      (float64)
+        fatigue[i]     = f32(1 - (1 - f) * kept[i])      (1 - f in float32, the rest in float64)
+        attention[i]   = f32(max(attention - minutes, 0))                                 (float64)
+        residue[i]     = r + size (1 - r)  if count[i] > 0 and not receptive[i], else r   (float32)
+
+    ``one`` and ``residue_size`` are float32, so the float32 operations stay float32 (numpy's
+    Python-float scalars take the array's dtype). ``max(x, 0)`` is written as numpy's ``maximum``
+    answers it: a NaN stays NaN, -0.0 gives +0.0.
+    """
     n, m = delivered.shape
+    finite = True
     for i in range(n):
         for j in range(m):
+            ignored[i, j] = (lapsed[i, j] or dismissed[i, j]) and active[i]
             if delivered[i, j]:
-                sent_today[i, channel_of[j]] += 1
+                wear[i, j] += one
+            if not np.isfinite(logit[i, j]):
+                finite = False
+        for c in range(opted.shape[1]):
+            if opted[i, c]:
+                opted_out[i, c] = True
+        x = resumption * count[i] * (breakpoint if receptive[i] else 1.0)
+        minutes[i] = x
+        fatigue_out[i] = 1.0 - (one - fatigue[i]) * kept[i]
+        if not np.isfinite(fatigue_out[i]):
+            finite = False
+        a = attention_left[i] - x
+        attention_out[i] = 0.0 if a <= 0.0 else a
+        r = residue[i]
+        if count[i] > 0 and not receptive[i]:  # an interruption away from a breakpoint
+            r = r + residue_size * (one - r)
+        residue_out[i] = r
+    return finite
 
 
 def relevance(need: np.ndarray, value_pushed: np.ndarray) -> np.ndarray:
     """N x M relevance of each notification: the user's goal urgency times its value per goal."""
     return need @ value_pushed.T
-
-
-def add_fatigue(fatigue: np.ndarray, rate: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Saturating fatigue after ``count`` deliveries: f <- 1 - (1 - f)(1 - rate)^count."""
-    return 1.0 - (1.0 - fatigue) * np.power(1.0 - rate, count)
 
 
 def update_channel_trust(

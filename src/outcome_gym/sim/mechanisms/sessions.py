@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from outcome_gym.sim._jit import compiled
+
 
 @dataclass(frozen=True)
 class SessionParams:
@@ -42,9 +44,79 @@ def session_start(
     trust: np.ndarray,
     slots_per_day: int,
     u: np.ndarray,
+    attention_left: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Who starts a session this slot (N bools)."""
-    rate = (propensity / slots_per_day) * np.exp(um.session_habit * app_habit)
-    rate = rate * (1.0 + um.session_need * need) * (0.5 + trust)
-    p = 1.0 - np.exp(-rate)
-    return available & ((u < p) | opened_any)
+    """Who starts a session this slot (N bools).
+
+    Two compiled passes (:func:`rate_rows`, :func:`start_rows`) around numpy's two ``exp``; the
+    float work in numpy's dtypes and order, so the bits are those of the whole-array formula.
+
+    Args:
+        um: The mechanism's coefficients.
+        available: N available flags (step 3).
+        opened_any: N users who opened a notification this step (they always start one).
+        propensity, app_habit, trust: N traits and state (float32 in a model).
+        need: N summed goal urgency, or N x G urgency per goal (summed here, left to right).
+        slots_per_day: S.
+        u: N uniforms from the ``sessions`` stream.
+        attention_left: N minutes left today: a self-initiated session needs some (``None``: no
+            such condition).
+    """
+    need2 = need.reshape(need.shape[0], -1) if need.ndim == 1 else need
+    n = need2.shape[0]
+    prop = np.ascontiguousarray(propensity)
+    tr = np.ascontiguousarray(trust)
+    neg_rate = np.empty(n)
+    rate_rows(prop, prop.dtype.type(slots_per_day), np.exp(um.session_habit * app_habit),
+              float(um.session_need), np.ascontiguousarray(need2), tr, tr.dtype.type(0.5),
+              neg_rate)
+    attention = np.ones(n, np.float32) if attention_left is None else attention_left
+    out = np.empty(n, bool)
+    start_rows(np.ascontiguousarray(available, bool), np.ascontiguousarray(opened_any, bool),
+               np.ascontiguousarray(attention), np.ascontiguousarray(u, np.float64),
+               np.exp(neg_rate), out)
+    return out
+
+
+@compiled
+def rate_rows(propensity, slots, habit_term, need_u, need, trust, half, out
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Minus the start rate per user, as the module docstring's numpy formula computed it.
+
+    ::
+
+        -((propensity / S) * e) * (1 + need_u * sum_g need_g) * (1/2 + trust)
+
+    ``e`` = numpy's ``exp(session_habit * app_habit)``; ``slots`` and ``half`` in the traits'
+    dtypes (float32: the first product and ``1/2 + trust`` are float32, the rest float64); the
+    need summed left to right from a float64 first column (``_rows.rowsum``).
+    """
+    n, g_n = need.shape
+    for i in range(n):
+        s = 0.0
+        if g_n > 0:
+            s = np.float64(need[i, 0])
+            for g in range(1, g_n):
+                s += need[i, g]
+        rate = (propensity[i] / slots) * habit_term[i]
+        out[i] = -(rate * (1.0 + need_u * s) * (half + trust[i]))
+
+
+@compiled
+def start_rows(available, opened_any, attention_left, u, exp_neg_rate, out
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out = available and (attention_left > 0 or opened) and (u < 1 - exp(-rate) or opened)``
+    per user (``exp_neg_rate``: numpy's ``exp``; ``1 - e`` one IEEE subtraction).
+    """
+    for i in range(out.shape[0]):
+        can = available[i] and (attention_left[i] > 0 or opened_any[i])
+        out[i] = can and (u[i] < 1.0 - exp_neg_rate[i] or opened_any[i])
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`rate_rows` and :func:`start_rows` now (see
+    engagement.compile_kernel), for the population's float32 traits and float64 need.
+    """
+    f32, yes = np.float32, np.ones(1, bool)
+    session_start(SessionParams(0.0, 0.0), yes, yes, np.ones(1, f32), np.ones(1, f32),
+                  np.ones((1, 1)), np.ones(1, f32), 1, np.ones(1), np.ones(1, f32))

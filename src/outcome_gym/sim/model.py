@@ -346,7 +346,8 @@ class SimulationModel(mesa.Model):
         st = self._static  # the world's arrays as the pass takes them, converted once
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
         eng = engagement.engage(p.choice, inp, dlv.opened, started, st.pushed, st.appeal, st.cost,
-                                st.value, u, memory_rows=self._recall(layout, rows))
+                                st.value, u, memory_rows=self._recall(layout, rows),
+                                fixed=self._engagement_fixed(layout), rows=rows)
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
@@ -355,6 +356,19 @@ class SimulationModel(mesa.Model):
             self._channel_of_m).astype(np.float32, copy=False)
         self._remember(layout, rows, eng.seen_positions)
         return eng
+
+    def _engagement_fixed(self, layout: np.ndarray) -> engagement.Fixed:
+        """The engagement pass's per-run inputs (coefficients, the world's arrays), built at the
+        first session step and kept (``_eng_fixed``; the traits' dtype never changes in a run).
+        """
+        fixed = self.__dict__.get("_eng_fixed")
+        if fixed is None:
+            pop, st = self.pop, self._static
+            dtype = np.result_type(pop.susceptibility, pop.goal_weight, pop.habit, pop.fatigue)
+            fixed = self._eng_fixed = engagement.Fixed.of(
+                self.params.choice, st.pushed, st.appeal, st.cost, st.value, layout.shape[1],
+                dtype)
+        return fixed
 
     def _recall(self, layout: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expertise and selection minutes (n x S) of the users in session (``rows``, ascending),

@@ -398,17 +398,13 @@ class SimulationModel(mesa.Model):
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
                                      self._has_colleague, layout, pop.last_layout,
                                      lambda rows: self.teams.colleague(rows, u[rows, 6]),
-                                     w.default_layout, w.slot_weight, u[:, :6],
-                                     w.exact_weights)
-        failed = out.failed
-        hit = failed > 0
-        if not hit.any():  # attention (>= 0) less 0 minutes, +0 failures, no residue: unchanged
-            return out
-        pop.attention_left = spend_attention(pop.attention_left,
-                                             p.context.failure_minutes * failed)
-        pop.failures_today += failed.astype(np.int16)
-        # a failed hand-over leaves the user confused: focus residue, like a distraction
-        pop.residue[hit] = add_residue(pop.residue[hit], p.focus.residue)
+                                     w.default_layout, w.slot_weight, u, w.exact_weights)
+        # failures cost attention and leave focus residue (a failed hand-over confuses, like a
+        # distraction); in place, one compiled pass (pop's attention is this step's own array)
+        size, dtype = p.focus.residue, pop.residue.dtype
+        context.charge_failures(out.failed, float(p.context.failure_minutes),
+                                np.result_type(dtype, size).type(size), dtype.type(1),
+                                pop.attention_left, pop.failures_today, pop.residue)
         return out
 
     def _outside(self, slot: int, need: np.ndarray, remaining: np.ndarray) -> np.ndarray:
@@ -484,6 +480,7 @@ def compile_kernels() -> None:
     """
     from outcome_gym.sim import layout
 
+    context.compile_kernel()
     engagement.compile_kernel()
     goals.compile_kernel()
     habits.compile_kernel()

@@ -229,7 +229,11 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.goals:practice_apply_rows",
             "outcome_gym.sim.mechanisms.habits:habit_rows",
             "outcome_gym.sim.mechanisms.memory:expertise_rows",
-            "outcome_gym.sim.mechanisms.memory:learn_rows")
+            "outcome_gym.sim.mechanisms.memory:selection_rows",
+            "outcome_gym.sim.mechanisms.memory:learn_rows",
+            "outcome_gym.sim.mechanisms.context:context_rows",
+            "outcome_gym.sim.mechanisms.context:charge_failures",
+            "outcome_gym.sim._rows:finite_rows")
 
 
 def test_every_compiled_pass_equals_its_plain_python(monkeypatch):

@@ -10,7 +10,6 @@ product layer (:class:`outcome_gym.product.Product`). Mesa's ``step()`` uses the
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,7 +22,7 @@ from outcome_gym.scenario.loading import load_scenario
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._mesa import mesa
-from outcome_gym.sim._rows import rowany, rowsum
+from outcome_gym.sim._rows import allfinite, rowany, rowsum
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import start_day
@@ -426,14 +425,10 @@ class SimulationModel(mesa.Model):
         pop.waste_today += eng.distraction_minutes.astype(np.float32)
 
     def _check(self, mechanism: str, *arrays: np.ndarray) -> None:
-        # a sum is finite only if every entry is (an inf or NaN entry makes it inf or NaN): one
-        # reduction; a non-finite sum (possibly an overflow of finite entries) is then checked
-        # entry by entry. The sum's own overflow or inf - inf is not the user's warning.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for a in arrays:
-                if (a.size and not math.isfinite(np.add.reduce(a, axis=None))
-                        and not np.isfinite(a).all()):
-                    raise NumericalError(mechanism, self.t)
+        # one compiled pass per array that stops at the first inf or NaN (sim/_rows.allfinite)
+        for a in arrays:
+            if a.size and not allfinite(a):
+                raise NumericalError(mechanism, self.t)
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -478,8 +473,9 @@ def compile_kernels() -> None:
     first step's compilation would otherwise be counted as the step's. The product layer's pass
     (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
     """
-    from outcome_gym.sim import layout
+    from outcome_gym.sim import _rows, layout
 
+    _rows.compile_kernel()
     context.compile_kernel()
     engagement.compile_kernel()
     goals.compile_kernel()

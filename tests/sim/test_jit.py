@@ -233,7 +233,8 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.memory:learn_rows",
             "outcome_gym.sim.mechanisms.context:context_rows",
             "outcome_gym.sim.mechanisms.context:charge_failures",
-            "outcome_gym.sim._rows:finite_rows")
+            "outcome_gym.sim._rows:finite_rows",
+            "outcome_gym.sim.daily:accumulate_rows")
 
 
 def test_every_compiled_pass_equals_its_plain_python(monkeypatch):

@@ -25,7 +25,7 @@ from outcome_gym.sim._mesa import mesa
 from outcome_gym.sim._rows import allfinite, rowany, rowsum
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
-from outcome_gym.sim.daily import start_day
+from outcome_gym.sim.daily import accumulate, start_day
 from outcome_gym.sim.footprint import check_footprint
 from outcome_gym.sim.mechanisms import (
     context,
@@ -417,12 +417,8 @@ class SimulationModel(mesa.Model):
     def _bookkeep(self, started: np.ndarray, layout: np.ndarray,
                   eng: engagement.Engagement) -> None:
         """The day's accumulators that step 8 reads at the day's close."""
-        pop = self.pop
-        pop.used_today |= eng.element_clicks > 0
-        pop.session_today |= started
-        pop.last_layout[started] = layout[started]
-        pop.progress_today += rowsum(eng.progress).astype(np.float32)
-        pop.waste_today += eng.distraction_minutes.astype(np.float32)
+        accumulate(self.pop, started, layout, eng.element_clicks, eng.progress,
+                   eng.distraction_minutes)
 
     def _check(self, mechanism: str, *arrays: np.ndarray) -> None:
         # one compiled pass per array that stops at the first inf or NaN (sim/_rows.allfinite)
@@ -473,9 +469,10 @@ def compile_kernels() -> None:
     first step's compilation would otherwise be counted as the step's. The product layer's pass
     (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
     """
-    from outcome_gym.sim import _rows, layout
+    from outcome_gym.sim import _rows, daily, layout
 
     _rows.compile_kernel()
+    daily.compile_kernel()
     context.compile_kernel()
     engagement.compile_kernel()
     goals.compile_kernel()

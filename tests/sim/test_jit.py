@@ -413,3 +413,36 @@ def test_the_exact_distance_equals_the_matvec_for_every_shape_and_refuses_a_wron
     extreme = np.array([2.0**52, 1.0, 1.0, 1.0, 1.0, 1.0])  # still exact: sums below 2**53
     assert layout_distance(a, a[:1], extreme, exact=True).tobytes() == \
         layout_distance(a, a[:1], extreme, exact=False).tobytes()
+
+
+def test_engage_with_the_runs_fixed_inputs_equals_engage_building_them():
+    # the model builds engagement.Fixed once per run; engage() without one builds it per call:
+    # the same bits (and the int16 layout passes as it is, the int64 one as well)
+    import numpy as np
+
+    from outcome_gym.sim.mechanisms import engagement
+
+    um, inp, appeal, cost, value, u = _session_args(200)
+    rng = np.random.default_rng(1)
+    opened = rng.random((200, 2)) < 0.2
+    started = rng.random(200) < 0.5
+    pushed = np.array([1, 4])
+    rows = np.flatnonzero(started)
+    mem = (inp.expertise[rows], inp.select_minutes[rows])
+    built = _fields(engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
+                                      memory_rows=mem))
+    fixed = engagement.Fixed.of(um, pushed, appeal, cost, value, 4, np.dtype(np.float32))
+    assert fixed.log_cont == np.log(um.cascade_continue)
+    given = _fields(engagement.engage(um, inp, opened, started, None, None, None, None, u,
+                                      memory_rows=mem, fixed=fixed, rows=rows))
+    from dataclasses import replace as _replace
+    wide = _fields(engagement.engage(um, _replace(inp, layout=inp.layout.astype(np.int64)),
+                                     opened, started, pushed, appeal, cost, value, u,
+                                     memory_rows=mem))
+    assert built["clicks"].sum() > 50
+    for name, value_built in built.items():
+        assert np.array_equal(value_built, given[name]), name
+        assert np.array_equal(value_built, wide[name]), name
+    depth = engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
+    assert np.array_equal(depth, engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
+                                                       fixed.log_cont))

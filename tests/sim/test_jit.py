@@ -446,3 +446,26 @@ def test_engage_with_the_runs_fixed_inputs_equals_engage_building_them():
     depth = engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
     assert np.array_equal(depth, engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
                                                        fixed.log_cont))
+
+
+def test_after_the_first_call_a_compiled_function_calls_the_dispatcher_directly(monkeypatch):
+    # compiled is a functools.partial: its target is a loader until the first call, then the
+    # numba dispatcher itself (no Python frame per call); setting _dispatcher moves the target
+    import numpy as np
+
+    from outcome_gym.sim import _rows
+    from outcome_gym.sim._jit import compiled
+
+    def ones(a):  # pragma: no cover - never compiled here
+        return 1
+
+    fresh = compiled(ones)
+    assert fresh._dispatcher is None and fresh.func == fresh._load  # nothing compiled yet
+    _rows.compile_kernel()
+    k = _rows.finite_rows
+    assert k.func is k._dispatcher is k.dispatcher and k.dispatcher.signatures
+    assert not k(np.array([1.0, np.inf])) and k(np.ones(3))
+    monkeypatch.setattr(k, "_dispatcher", k.py_func)
+    assert k.func is k.py_func and k(np.ones(2)) is True  # the plain Python
+    monkeypatch.undo()
+    assert k.func is k._dispatcher and k._dispatcher is not k.py_func

@@ -57,3 +57,20 @@ def test_accumulate_equals_the_numpy_updates_bit_for_bit():
         for k in vars(a):
             assert np.array_equal(getattr(a, k), getattr(b, k)), (n_goals, k)
             assert getattr(a, k).dtype == getattr(b, k).dtype
+
+
+def test_close_day_refuses_a_trust_that_is_no_longer_finite():
+    import pytest
+
+    from outcome_gym.errors import NumericalError
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.daily import close_day
+    from outcome_gym.sim.model import SimulationModel
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(20, 2), file="<t>")
+    m = SimulationModel(sc, 0, mesa_agents=False)
+    close_day(m.pop, m.params, m.streams, 1, 4)  # finite: fine
+    m.pop.trust[3] = np.nan
+    with pytest.raises(NumericalError, match="habits/trust"):
+        close_day(m.pop, m.params, m.streams, 2, 8)

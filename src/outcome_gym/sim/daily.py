@@ -14,7 +14,7 @@ import numpy as np
 
 from outcome_gym.errors import NumericalError
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import rowsum
+from outcome_gym.sim._rows import allfinite, rowsum
 from outcome_gym.sim.mechanisms import trust
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.habits import update_habit
@@ -70,7 +70,7 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int,
     pop.active &= ~quit_now
     pop.churn_day[quit_now] = day
     pop.reset_day()
-    if not (np.isfinite(pop.trust).all() and np.isfinite(pop.app_habit).all()):
+    if not (allfinite(pop.trust) and allfinite(pop.app_habit)):
         raise NumericalError("habits/trust", step)
     return quit_now
 

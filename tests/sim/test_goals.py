@@ -228,3 +228,28 @@ def test_a_states_events_are_the_int64_counts_apply_into_adds(tiny):
     assert out["completed"].tolist() == [7.0, 5.0] and out["ttc_steps"].tolist() == [11.0, 5.0]
     ev = _tasks(tiny).apply(np.zeros(2), 0)
     assert all(v.dtype == np.int64 for v in ev.values())
+
+
+def test_the_budget_day_pass_equals_the_numpy_spending_bit_for_bit():
+    # budget_day_rows replaced these numpy lines of BudgetState.day_start: the same bits
+    from outcome_gym.sim.mechanisms.goals import budget_day_rows
+
+    rng = np.random.default_rng(4)
+    n = 500
+    has, adjusted, crossed = rng.random(n) < 0.8, rng.random(n) < 0.3, rng.random(n) < 0.3
+    rate, spent = rng.random(n) / 9.0, rng.random(n) * 0.9
+    drifted, noise = rng.random(n) / 8.0, np.exp(0.3 * rng.standard_normal(n) - 0.045)
+    crossed_step = np.where(crossed, 3, -1).astype(np.int64)
+    days_left, step = 6, 17
+    want_rate = np.where(adjusted, rate, drifted)
+    want_spent = spent + np.where(has, want_rate * noise, 0.0)
+    new = has & ~crossed & (want_spent + want_rate * days_left > 1.0)
+    want_step = crossed_step.copy()
+    want_step[new] = step
+    got = np.zeros(n, np.int64)
+    budget_day_rows(has, adjusted, drifted, noise, days_left, step, rate, spent, crossed,
+                    crossed_step, got)
+    assert new.sum() > 20
+    assert np.array_equal(rate, want_rate) and np.array_equal(spent, want_spent)
+    assert np.array_equal(got, new.astype(np.int64)) and np.array_equal(crossed_step, want_step)
+    assert np.array_equal(crossed, (crossed_step >= 0))

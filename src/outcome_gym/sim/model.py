@@ -235,8 +235,11 @@ class SimulationModel(mesa.Model):
         # context failures spend attention the outside progress of the day's last slot reads
         # (its own stream: moving it before the goals changes no draw)
         ctx = self._context(layout)
-        off_app = self._outside(slot, need, remaining - eng.progress)
-        events = self.goals.apply(eng.progress + off_app, t)
+        off_app = self._outside(slot, need, remaining, eng.progress)
+        # outside progress is 0 before the day's last slot: the app's is then credited as it is
+        # (the same bits: progress is never -0.0, and x + 0.0 is x)
+        last = slot == self.world.slots_per_day - 1
+        events = self.goals.apply(eng.progress + off_app if last else eng.progress, t)
         self._bookkeep(started, layout, eng)
         record = self.recorder.record(StepOutcome(
             step=t, day=day, slot=slot, weekday=weekday, available=avail, started=started,
@@ -406,13 +409,16 @@ class SimulationModel(mesa.Model):
                                 pop.attention_left, pop.failures_today, pop.residue)
         return out
 
-    def _outside(self, slot: int, need: np.ndarray, remaining: np.ndarray) -> np.ndarray:
-        """Step 7b: at the day's last slot, the day's progress outside the app (N x G)."""
+    def _outside(self, slot: int, need: np.ndarray, remaining: np.ndarray,
+                 progress: np.ndarray) -> np.ndarray:
+        """Step 7b: at the day's last slot, the day's progress outside the app (N x G), toward
+        what is still needed after this slot's in-app ``progress``; 0 at the other slots.
+        """
         if slot != self.world.slots_per_day - 1:
             return np.zeros_like(remaining)
         pop = self.pop
         minutes = outside.outside_minutes(pop.attention_left, pop.attention_budget, pop.active)
-        return outside.outside_credit(pop.outside_rate, minutes, need, remaining)
+        return outside.outside_credit(pop.outside_rate, minutes, need, remaining - progress)
 
     def _bookkeep(self, started: np.ndarray, layout: np.ndarray,
                   eng: engagement.Engagement) -> None:

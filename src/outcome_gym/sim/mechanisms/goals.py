@@ -284,6 +284,25 @@ def budget_apply_rows(
 
 
 @compiled
+def budget_day_rows(
+    has, adjusted, drifted, noise, days_left, step, rate, spent, crossed, crossed_step, new_cross
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A day's spending per user, in place: the rate drifts (``drifted``) unless adjusted;
+    ``spent`` += rate x noise (users with the goal; others + 0.0, as numpy's ``where`` added);
+    a first projection ``spent + rate x days_left`` > 1 is a crossing (``crossed`` and the
+    step kept, 1 added to ``new_cross``).
+    """
+    for i in range(spent.shape[0]):
+        if not adjusted[i]:
+            rate[i] = drifted[i]
+        spent[i] = spent[i] + (rate[i] * noise[i] if has[i] else 0.0)
+        if has[i] and not crossed[i] and spent[i] + rate[i] * days_left > 1.0:
+            crossed[i] = True
+            crossed_step[i] = step
+            new_cross[i] += 1
+
+
+@compiled
 def practice_need_rows(
     has, done, effort, today, need, remaining, col
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -329,6 +348,7 @@ def compile_kernel() -> None:
     budget_need_rows(yes, ~yes, one, one, 1, one, one, col.copy(), col.copy(), 0)
     budget_apply_rows(one, 0, yes, one, 1, one, z.copy(), True, 0.5, 0.5, ~yes, one.copy(),
                       one.copy(), f.copy(), f.copy(), f.copy())
+    budget_day_rows(yes, ~yes, one, one, 1, 0, one.copy(), one.copy(), ~yes, z.copy(), z.copy())
     practice_need_rows(yes, ~yes, one, one.copy(), col.copy(), col.copy(), 0)
     practice_apply_rows(yes, ~yes, one, one.copy(), one, f.copy())
 
@@ -510,16 +530,15 @@ class BudgetState:
             self.progress[:] = 0.0
             self.crossed[:] = False
             self.crossed_step[:] = -1
+        # the exponentials stay numpy's (compiled code's exp differs in the last bit); the rest
+        # of the day's spending is one compiled pass (budget_day_rows)
         drifted = self.scale * np.exp(self.drift * self.day_in_window)
-        self.rate = np.where(self.adjusted, self.rate, drifted)
         sigma = self.goal.daily_noise
         z = self.rows.keep(rng.standard_normal(self.rows.n_all))
         noise = np.exp(sigma * z - 0.5 * sigma**2)
-        self.spent += np.where(self.has, self.rate * noise, 0.0)
-        new_cross = self.has & ~self.crossed & (self.projected() > 1.0)
-        self.crossed |= new_cross
-        self.crossed_step[new_cross] = step
-        ev["crossed"] = new_cross.astype(np.int64)
+        ev["crossed"] = np.zeros(n, np.int64)
+        budget_day_rows(self.has, self.adjusted, drifted, noise, self._days_left(), step,
+                        self.rate, self.spent, self.crossed, self.crossed_step, ev["crossed"])
         return ev
 
     def apply(self, credit: np.ndarray, step: int) -> Events:

@@ -427,7 +427,7 @@ class SimulationModel(mesa.Model):
                    eng.distraction_minutes)
 
     def _check(self, mechanism: str, *arrays: np.ndarray) -> None:
-        # one compiled pass per array that stops at the first inf or NaN (sim/_rows.allfinite)
+        # one compiled pass per array (sim/_rows.allfinite: no bool array, no fp warnings)
         for a in arrays:
             if a.size and not allfinite(a):
                 raise NumericalError(mechanism, self.t)

@@ -522,7 +522,8 @@ def engage(
             in session only, in user order (computed for those rows alone, to keep the cost
             proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
         fixed: ``Fixed.of`` these coefficients and arrays, built once per run by the caller
-            (None: built here; ``pushed``, ``appeal``, ``cost`` and ``value`` are then ignored).
+            (``pushed``, ``appeal``, ``cost`` and ``value`` are then not read); None: built
+            here from them.
         rows: ``started.nonzero()[0]`` if the caller has it.
     """
     if rows is None:

@@ -191,3 +191,65 @@ def test_tasks_arrivals_fill_empty_places_first_and_the_rest_overflow(tiny):
     assert ev["arrived"].tolist() == [3] and ev["failed"].tolist() == [1]
     assert st.arrive[0].tolist() == [0, 4, 4] and st.deadline[0, 1:].tolist() == [12, 12]
     assert st.left[0, 1:].tolist() == [1.0, 1.0]
+
+
+def test_goals_needs_and_apply_sum_each_goals_events_in_one_block(tiny):
+    # one tasks goal, one place: 3 arrive at step 0 (2 overflow and fail at once); the day's
+    # events wait for the next apply, here at step 7, where the remaining task misses its
+    # deadline (step 8): failed = 2 (the day's) + 1 (the deadline's), urgency 1 + (1 - 1/8)
+    from outcome_gym.sim.mechanisms.goals import Goals
+
+    goal = TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2, effort=1.0,
+                     max_pending=1)
+    spec = goal_spec(goal, tiny.population.segments)
+    goals = Goals([spec], tiny.clock.slots_per_day, np.ones((1, 1), bool), np.zeros(1, np.int16),
+                  np.full(1, 0.1, np.float32), 0.1, np.random.default_rng(0))
+    goals.day_start(0, 0, _ZeroPoisson([3]))
+    need, rem = goals.needs(7)
+    assert rem.tolist() == [[1.0]] and need[0, 0] == pytest.approx(1.0 + 7 / 8)
+    assert need.shape == (1, 1) and need.flags.c_contiguous
+    ev = goals.apply(np.zeros((1, 1)), 7)
+    assert list(ev) == [f"work.{k}" for k in TasksState.event_keys]
+    assert all(v.dtype == np.float64 for v in ev.values())
+    assert ev["work.arrived"].tolist() == [3.0]
+    assert ev["work.failed"].tolist() == [3.0]
+    assert ev["work.completed"].tolist() == [0.0]
+    ev = goals.apply(np.ones((1, 1)), 8)  # the late task completes, not on time
+    assert ev["work.failed"].tolist() == [0.0] and ev["work.arrived"].tolist() == [0.0]
+    assert ev["work.completed"].tolist() == [1.0] and ev["work.ttc_steps"].tolist() == [8.0]
+    assert ev["work.completed_on_time"].tolist() == [0.0]
+
+
+def test_a_states_events_are_the_int64_counts_apply_into_adds(tiny):
+    st = _tasks(tiny)
+    st.day_start(0, 0, _ZeroPoisson([2, 1]))
+    out = {k: np.full(2, 5.0) for k in ("completed", "completed_on_time", "ttc_steps")}
+    st.apply_into(np.array([2.0, 0.0]), 3, out)  # added to what is there
+    assert out["completed"].tolist() == [7.0, 5.0] and out["ttc_steps"].tolist() == [11.0, 5.0]
+    ev = _tasks(tiny).apply(np.zeros(2), 0)
+    assert all(v.dtype == np.int64 for v in ev.values())
+
+
+def test_the_budget_day_pass_equals_the_numpy_spending_bit_for_bit():
+    # budget_day_rows replaced these numpy lines of BudgetState.day_start: the same bits
+    from outcome_gym.sim.mechanisms.goals import budget_day_rows
+
+    rng = np.random.default_rng(4)
+    n = 500
+    has, adjusted, crossed = rng.random(n) < 0.8, rng.random(n) < 0.3, rng.random(n) < 0.3
+    rate, spent = rng.random(n) / 9.0, rng.random(n) * 0.9
+    drifted, noise = rng.random(n) / 8.0, np.exp(0.3 * rng.standard_normal(n) - 0.045)
+    crossed_step = np.where(crossed, 3, -1).astype(np.int64)
+    days_left, step = 6, 17
+    want_rate = np.where(adjusted, rate, drifted)
+    want_spent = spent + np.where(has, want_rate * noise, 0.0)
+    new = has & ~crossed & (want_spent + want_rate * days_left > 1.0)
+    want_step = crossed_step.copy()
+    want_step[new] = step
+    got = np.zeros(n, np.int64)
+    budget_day_rows(has, adjusted, drifted, noise, days_left, step, rate, spent, crossed,
+                    crossed_step, got)
+    assert new.sum() > 20
+    assert np.array_equal(rate, want_rate) and np.array_equal(spent, want_spent)
+    assert np.array_equal(got, new.astype(np.int64)) and np.array_equal(crossed_step, want_step)
+    assert np.array_equal(crossed, (crossed_step >= 0))

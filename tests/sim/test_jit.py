@@ -233,11 +233,17 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.goals:tasks_arrive_rows",
             "outcome_gym.sim.mechanisms.goals:budget_need_rows",
             "outcome_gym.sim.mechanisms.goals:budget_apply_rows",
+            "outcome_gym.sim.mechanisms.goals:budget_day_rows",
             "outcome_gym.sim.mechanisms.goals:practice_need_rows",
             "outcome_gym.sim.mechanisms.goals:practice_apply_rows",
             "outcome_gym.sim.mechanisms.habits:habit_rows",
             "outcome_gym.sim.mechanisms.memory:expertise_rows",
-            "outcome_gym.sim.mechanisms.memory:learn_rows")
+            "outcome_gym.sim.mechanisms.memory:selection_rows",
+            "outcome_gym.sim.mechanisms.memory:learn_rows",
+            "outcome_gym.sim.mechanisms.context:context_rows",
+            "outcome_gym.sim.mechanisms.context:charge_failures",
+            "outcome_gym.sim._rows:finite_rows",
+            "outcome_gym.sim.daily:accumulate_rows")
 
 
 def test_every_compiled_pass_equals_its_plain_python(monkeypatch):
@@ -475,3 +481,59 @@ def test_the_exact_distance_equals_the_matvec_for_every_shape_and_refuses_a_wron
     extreme = np.array([2.0**52, 1.0, 1.0, 1.0, 1.0, 1.0])  # still exact: sums below 2**53
     assert layout_distance(a, a[:1], extreme, exact=True).tobytes() == \
         layout_distance(a, a[:1], extreme, exact=False).tobytes()
+
+
+def test_engage_with_the_runs_fixed_inputs_equals_engage_building_them():
+    # the model builds engagement.Fixed once per run; engage() without one builds it per call:
+    # the same bits (and the int16 layout passes as it is, the int64 one as well)
+    import numpy as np
+
+    from outcome_gym.sim.mechanisms import engagement
+
+    um, inp, appeal, cost, value, u = _session_args(200)
+    rng = np.random.default_rng(1)
+    opened = rng.random((200, 2)) < 0.2
+    started = rng.random(200) < 0.5
+    pushed = np.array([1, 4])
+    rows = np.flatnonzero(started)
+    mem = (inp.expertise[rows], inp.select_minutes[rows])
+    built = _fields(engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
+                                      memory_rows=mem))
+    fixed = engagement.Fixed.of(um, pushed, appeal, cost, value, 4, np.dtype(np.float32))
+    assert fixed.log_cont == np.log(um.cascade_continue)
+    given = _fields(engagement.engage(um, inp, opened, started, None, None, None, None, u,
+                                      memory_rows=mem, fixed=fixed, rows=rows))
+    from dataclasses import replace as _replace
+    wide = _fields(engagement.engage(um, _replace(inp, layout=inp.layout.astype(np.int64)),
+                                     opened, started, pushed, appeal, cost, value, u,
+                                     memory_rows=mem))
+    assert built["clicks"].sum() > 50
+    for name, value_built in built.items():
+        assert np.array_equal(value_built, given[name]), name
+        assert np.array_equal(value_built, wide[name]), name
+    depth = engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
+    assert np.array_equal(depth, engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
+                                                       fixed.log_cont))
+
+
+def test_after_the_first_call_a_compiled_function_calls_the_dispatcher_directly(monkeypatch):
+    # compiled is a functools.partial: its target is a loader until the first call, then the
+    # numba dispatcher itself (no Python frame per call); setting _dispatcher moves the target
+    import numpy as np
+
+    from outcome_gym.sim import _rows
+    from outcome_gym.sim._jit import compiled
+
+    def ones(a):  # pragma: no cover - never compiled here
+        return 1
+
+    fresh = compiled(ones)
+    assert fresh._dispatcher is None and fresh.func == fresh._load  # nothing compiled yet
+    _rows.compile_kernel()
+    k = _rows.finite_rows
+    assert k.func is k._dispatcher is k.dispatcher and k.dispatcher.signatures
+    assert not k(np.array([1.0, np.inf])) and k(np.ones(3))
+    monkeypatch.setattr(k, "_dispatcher", k.py_func)
+    assert k.func is k.py_func and k(np.ones(2))  # the plain Python
+    monkeypatch.undo()
+    assert k.func is k._dispatcher and k._dispatcher is not k.py_func

@@ -408,3 +408,97 @@ def test_open_logit_on_float32_traits_is_numpys_mixed_arithmetic():
     got = notifications.open_logit(um, appeal, susc, gw, rel, receptive, fat, wear, trust,
                                    background)
     assert got.dtype == np.float64 and got.tobytes() == numpy_sum.tobytes()
+
+
+def _context_events_numpy(ctx, spd, active, can_switch, has_colleague, layout, last_layout,
+                          colleague, default, weight, u, exact):
+    """The per-kind numpy form context_events had before its compiled event pass (reference)."""
+    rates = ctx.per_day
+    eligible = (active & can_switch, active & has_colleague, active)
+    n = layout.shape[0]
+    events, failures, distances = {}, {}, {}
+    for i, kind in enumerate(context.KINDS):
+        happens = eligible[i] & (u[:, i] < rates[i] / spd)
+        rows = np.flatnonzero(happens)
+        d = np.zeros(n)
+        fail = np.zeros(n, dtype=bool)
+        if rows.size:
+            other = (last_layout[rows] if i == 0 else layout[colleague(rows)] if i == 1
+                     else default[None, :])
+            d[rows] = layout_distance(layout[rows], other, weight, exact)
+            fail[rows] = u[rows, 3 + i] < context.failure_probability(ctx, d[rows])
+        events[kind], failures[kind], distances[kind] = happens, fail, d
+    return events, failures, distances
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_context_events_equal_the_per_kind_numpy_form_bit_for_bit(exact):
+    rng = np.random.default_rng(8)
+    n, s, e = 400, 6, 9
+    ctx = params_of(UM, ContextEvents(device_switch_per_day=2.0, colleague_share_per_day=1.5,
+                                      support_contact_per_day=0.8)).context
+    active, can_switch, has_colleague = (rng.random(n) < p for p in (0.9, 0.6, 0.7))
+    layout = rng.integers(0, e, (n, s)).astype(np.int16)
+    last_layout = rng.integers(0, e, (n, s)).astype(np.int16)
+    default = np.arange(s, dtype=np.int16)
+    weight = np.array([4.0, 4.0, 1.0, 1.0, 1.0, 1.0]) if exact else np.linspace(0.3, 2.9, s)
+    u = rng.random((n, 7))
+    mate = rng.permutation(n)
+    args = (ctx, 4, active, can_switch, has_colleague, layout, last_layout,
+            lambda rows: mate[rows], default, weight, u, exact)
+    got = context.context_events(*args)
+    events, failures, distances = _context_events_numpy(*args)
+    assert sum(int(v.sum()) for v in got.events.values()) > 30  # every kind happened
+    for kind in context.KINDS:
+        assert np.array_equal(got.events[kind], events[kind]), kind
+        assert np.array_equal(got.failures[kind], failures[kind]), kind
+        assert np.array_equal(got.distance[kind], distances[kind]), kind
+    assert got.failed.dtype == np.int16
+    assert np.array_equal(got.failed, sum(f.astype(np.int16) for f in failures.values()))
+
+
+def test_context_rows_by_hand():
+    # thresholds 0.5 per kind; user 0 active with 2 devices and a teammate, u = 0.1: all three;
+    # user 1 inactive: none; user 2 active, one device, no teammate, u = 0.4: a support contact
+    # only; user 3 active with both, u = 0.6: none (0.6 >= 0.5)
+    u = np.zeros((4, 7))
+    u[:, :3] = np.array([0.1, 0.1, 0.4, 0.6])[:, None]
+    happens, rows, count = np.empty((3, 4), bool), np.empty((3, 4), np.int64), np.zeros(3,
+                                                                                         np.int64)
+    context.context_rows(u, np.full(3, 0.5), np.array([True, False, True, True]),
+                         np.array([True, True, False, True]), np.array([True, True, False, True]),
+                         happens, rows, count)
+    assert happens.tolist() == [[True, False, False, False], [True, False, False, False],
+                                [True, False, True, False]]
+    assert count.tolist() == [1, 1, 2]
+    assert rows[2, :2].tolist() == [0, 2]
+
+
+def test_charge_failures_equals_spend_attention_and_add_residue_bit_for_bit():
+    from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
+
+    rng = np.random.default_rng(2)
+    n = 500
+    failed = rng.integers(0, 3, n).astype(np.int16)
+    attention = (rng.random(n) * 5).astype(np.float32)
+    attention[:20] = 0.0
+    today = rng.integers(0, 4, n).astype(np.int16)
+    residue = (rng.random(n) * 0.6).astype(np.float32)
+    minutes, size = 1.7, 0.37  # Python floats, as the params hold them
+    hit = failed > 0
+    want_att = spend_attention(attention, minutes * failed)
+    want_today = today + failed
+    want_res = residue.copy()
+    want_res[hit] = add_residue(residue[hit], size)
+    one = np.float32(1.0)
+    context.charge_failures(failed, minutes, np.result_type(residue.dtype, size).type(size), one,
+                            attention, today, residue)
+    assert np.array_equal(attention, want_att) and attention.dtype == np.float32
+    assert np.array_equal(today, want_today) and today.dtype == np.int16
+    assert np.array_equal(residue, want_res)
+    # by hand: 2 failures of 1.7 minutes from 3 minutes leave 0 (never below); residue 0.5
+    # after one failure's 0.37: 0.5 + 0.37 * 0.5 = 0.685 (in float32)
+    a, t, r = np.array([3.0], np.float32), np.zeros(1, np.int16), np.array([0.5], np.float32)
+    context.charge_failures(np.array([2], np.int16), 1.7, np.float32(0.37), one, a, t, r)
+    assert a.tolist() == [0.0] and t.tolist() == [2]
+    assert r[0] == np.float32(0.5) + np.float32(0.37) * (np.float32(1.0) - np.float32(0.5))

@@ -169,3 +169,21 @@ def test_expertise_and_learning_for_some_rows_read_and_write_those_rows_only():
     # row 2: position 0 same: 1; position 1 changed (0 -> 1): restart at 1, remember 1
     assert count.tolist() == [[2.0, 3.0], [2.0, 2.0], [1.0, 1.0]]
     assert remembered.tolist() == [[0, 1], [0, 1], [1, 1]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_selection_pass_equals_the_numpy_formula_bit_for_bit(dtype):
+    # selection_rows replaced ((1 - e) * scan + e * decide + point) / 60 on the arrays: the same
+    # roundings, float32 expertise (a model's) widened where it meets the float64 terms
+    rng = np.random.default_rng(3)
+    e = rng.random((50, 7)).astype(dtype)
+    e[0] = 0.0
+    e[1] = 1.0
+    scan, decide, point = memory._selection_terms(P, 7)
+    expected = ((1.0 - e) * scan + e * decide + point) / 60.0
+    got = memory.selection_minutes(P, e)
+    assert got.dtype == np.float64
+    assert np.array_equal(got, expected)
+    # by hand, P positions = 7, k = 1: scan 0.3 s, decide min(0.3, 0.15 log2 8 = 0.45) = 0.3,
+    # point 0.1 log2 2 = 0.1: a novice (e = 0) takes (0.3 + 0.1) / 60 minutes
+    assert got[0, 0] == pytest.approx(0.4 / 60.0)

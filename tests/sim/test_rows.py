@@ -129,3 +129,17 @@ def test_a_pickled_rows_leaves_its_draw_buffers_behind():
     assert rows._scratch  # the original keeps its own
     sub = pickle.loads(pickle.dumps(Rows(20, np.array([2, 5]))))
     assert sub.index.tolist() == [2, 5] and sub.n == 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_allfinite_is_isfinite_all(dtype):
+    from outcome_gym.sim._rows import allfinite
+
+    a = np.zeros((4, 3), dtype)
+    assert allfinite(a) and allfinite(a[:, 1])  # a strided column too
+    for bad in (np.inf, -np.inf, np.nan):
+        b = a.copy()
+        b[3, 2] = bad
+        assert not allfinite(b)
+    big = np.full(3, np.finfo(dtype).max, dtype)  # finite, though their sum overflows
+    assert allfinite(big)

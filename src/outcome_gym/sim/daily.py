@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from outcome_gym.errors import NumericalError
-from outcome_gym.sim._rows import rowsum
+from outcome_gym.sim._jit import compiled
+from outcome_gym.sim._rows import allfinite, rowsum
 from outcome_gym.sim.mechanisms import trust
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.habits import update_habit
@@ -69,6 +70,66 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int,
     pop.active &= ~quit_now
     pop.churn_day[quit_now] = day
     pop.reset_day()
-    if not (np.isfinite(pop.trust).all() and np.isfinite(pop.app_habit).all()):
+    if not (allfinite(pop.trust) and allfinite(pop.app_habit)):
         raise NumericalError("habits/trust", step)
     return quit_now
+
+
+def accumulate(pop: Population, started: np.ndarray, layout: np.ndarray,
+               element_clicks: np.ndarray, progress: np.ndarray,
+               distraction_minutes: np.ndarray) -> None:
+    """A slot's additions to the day's accumulators that :func:`close_day` reads, in place.
+
+    Elements used and sessions held today; the layout of each user's last session; the slot's
+    goal progress (summed over goals) and distraction minutes (one compiled pass,
+    :func:`accumulate_rows`).
+
+    Args:
+        pop: The population (its ``*_today`` arrays and ``last_layout`` are updated).
+        started: N users who started a session this slot.
+        layout: N x S layout shown this slot.
+        element_clicks: N x E engagements this slot.
+        progress: N x G goal progress credited in the app this slot (float64).
+        distraction_minutes: N minutes of distracting engagements this slot.
+    """
+    accumulate_rows(np.ascontiguousarray(started), np.ascontiguousarray(layout),
+                    np.ascontiguousarray(element_clicks), np.ascontiguousarray(progress),
+                    np.ascontiguousarray(distraction_minutes), pop.used_today,
+                    pop.session_today, pop.last_layout, pop.progress_today, pop.waste_today)
+
+
+@compiled
+def accumulate_rows(
+    started, layout, element_clicks, progress, distraction, used_today, session_today,
+    last_layout, progress_today, waste_today,
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user i: ``used_today |= clicks > 0``, ``session_today |= started``, the layout kept
+    as ``last_layout`` if a session started, ``progress_today += float32(sum_g progress)`` and
+    ``waste_today += float32(distraction)``.
+
+    The float work as numpy did it: the goals' progress summed left to right in float64 (as
+    ``rowsum``), rounded to the float32 state and added there in float32.
+    """
+    n, n_goals = progress.shape
+    for i in range(n):
+        for e in range(element_clicks.shape[1]):
+            if element_clicks[i, e] > 0:
+                used_today[i, e] = True
+        if started[i]:
+            session_today[i] = True
+            for k in range(layout.shape[1]):
+                last_layout[i, k] = layout[i, k]
+        if n_goals > 0:
+            total = progress[i, 0]
+            for g in range(1, n_goals):
+                total += progress[i, g]
+            progress_today[i] += np.float32(total)
+        waste_today[i] += np.float32(distraction[i])
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`accumulate_rows` for the population's dtypes."""
+    one = np.ones(1, bool)
+    accumulate_rows(one, np.zeros((1, 1), np.int16), np.ones((1, 1), np.int16), np.ones((1, 1)),
+                    np.ones(1), np.zeros((1, 1), bool), one.copy(), np.zeros((1, 1), np.int16),
+                    np.zeros(1, np.float32), np.zeros(1, np.float32))

@@ -10,7 +10,6 @@ product layer (:class:`outcome_gym.product.Product`). Mesa's ``step()`` uses the
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,10 +22,10 @@ from outcome_gym.scenario.loading import load_scenario
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._mesa import mesa
-from outcome_gym.sim._rows import rowany, rowsum
+from outcome_gym.sim._rows import allfinite, rowany
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
-from outcome_gym.sim.daily import start_day
+from outcome_gym.sim.daily import accumulate, start_day
 from outcome_gym.sim.footprint import check_footprint
 from outcome_gym.sim.mechanisms import (
     context,
@@ -39,7 +38,6 @@ from outcome_gym.sim.mechanisms import (
     sessions,
 )
 from outcome_gym.sim.mechanisms.availability import available
-from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.observation import receptivity_signal
 from outcome_gym.sim.network import Teams, build_teams, team_graph
@@ -236,8 +234,11 @@ class SimulationModel(mesa.Model):
         # context failures spend attention the outside progress of the day's last slot reads
         # (its own stream: moving it before the goals changes no draw)
         ctx = self._context(layout)
-        off_app = self._outside(slot, need, remaining - eng.progress)
-        events = self.goals.apply(eng.progress + off_app, t)
+        off_app = self._outside(slot, need, remaining, eng.progress)
+        # outside progress is 0 before the day's last slot: the app's is then credited as it is
+        # (the same bits: progress is never -0.0, and x + 0.0 is x)
+        last = slot == self.world.slots_per_day - 1
+        events = self.goals.apply(eng.progress + off_app if last else eng.progress, t)
         self._bookkeep(started, layout, eng)
         record = self.recorder.record(StepOutcome(
             step=t, day=day, slot=slot, weekday=weekday, available=avail, started=started,
@@ -347,7 +348,8 @@ class SimulationModel(mesa.Model):
         st = self._static  # the world's arrays as the pass takes them, converted once
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
         eng = engagement.engage(p.choice, inp, dlv.opened, started, st.pushed, st.appeal, st.cost,
-                                st.value, u, memory_rows=self._recall(layout, rows))
+                                st.value, u, memory_rows=self._recall(layout, rows),
+                                fixed=self._engagement_fixed(layout), rows=rows)
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
@@ -356,6 +358,19 @@ class SimulationModel(mesa.Model):
             self._channel_of_m).astype(np.float32, copy=False)
         self._remember(layout, rows, eng.seen_positions)
         return eng
+
+    def _engagement_fixed(self, layout: np.ndarray) -> engagement.Fixed:
+        """The engagement pass's per-run inputs (coefficients, the world's arrays), built at the
+        first session step and kept (``_eng_fixed``; the traits' dtype never changes in a run).
+        """
+        fixed = self.__dict__.get("_eng_fixed")
+        if fixed is None:
+            pop, st = self.pop, self._static
+            dtype = np.result_type(pop.susceptibility, pop.goal_weight, pop.habit, pop.fatigue)
+            fixed = self._eng_fixed = engagement.Fixed.of(
+                self.params.choice, st.pushed, st.appeal, st.cost, st.value, layout.shape[1],
+                dtype)
+        return fixed
 
     def _recall(self, layout: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expertise and selection minutes (n x S) of the users in session (``rows``, ascending),
@@ -385,46 +400,37 @@ class SimulationModel(mesa.Model):
         out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
                                      self._has_colleague, layout, pop.last_layout,
                                      lambda rows: self.teams.colleague(rows, u[rows, 6]),
-                                     w.default_layout, w.slot_weight, u[:, :6],
-                                     w.exact_weights)
-        failed = out.failed
-        hit = failed > 0
-        if not hit.any():  # attention (>= 0) less 0 minutes, +0 failures, no residue: unchanged
-            return out
-        pop.attention_left = spend_attention(pop.attention_left,
-                                             p.context.failure_minutes * failed)
-        pop.failures_today += failed.astype(np.int16)
-        # a failed hand-over leaves the user confused: focus residue, like a distraction
-        pop.residue[hit] = add_residue(pop.residue[hit], p.focus.residue)
+                                     w.default_layout, w.slot_weight, u, w.exact_weights)
+        # failures cost attention and leave focus residue (a failed hand-over confuses, like a
+        # distraction); in place, one compiled pass (pop's attention is this step's own array)
+        size, dtype = p.focus.residue, pop.residue.dtype
+        context.charge_failures(out.failed, float(p.context.failure_minutes),
+                                np.result_type(dtype, size).type(size), dtype.type(1),
+                                pop.attention_left, pop.failures_today, pop.residue)
         return out
 
-    def _outside(self, slot: int, need: np.ndarray, remaining: np.ndarray) -> np.ndarray:
-        """Step 7b: at the day's last slot, the day's progress outside the app (N x G)."""
+    def _outside(self, slot: int, need: np.ndarray, remaining: np.ndarray,
+                 progress: np.ndarray) -> np.ndarray:
+        """Step 7b: at the day's last slot, the day's progress outside the app (N x G), toward
+        what is still needed after this slot's in-app ``progress``; 0 at the other slots.
+        """
         if slot != self.world.slots_per_day - 1:
             return np.zeros_like(remaining)
         pop = self.pop
         minutes = outside.outside_minutes(pop.attention_left, pop.attention_budget, pop.active)
-        return outside.outside_credit(pop.outside_rate, minutes, need, remaining)
+        return outside.outside_credit(pop.outside_rate, minutes, need, remaining - progress)
 
     def _bookkeep(self, started: np.ndarray, layout: np.ndarray,
                   eng: engagement.Engagement) -> None:
         """The day's accumulators that step 8 reads at the day's close."""
-        pop = self.pop
-        pop.used_today |= eng.element_clicks > 0
-        pop.session_today |= started
-        pop.last_layout[started] = layout[started]
-        pop.progress_today += rowsum(eng.progress).astype(np.float32)
-        pop.waste_today += eng.distraction_minutes.astype(np.float32)
+        accumulate(self.pop, started, layout, eng.element_clicks, eng.progress,
+                   eng.distraction_minutes)
 
     def _check(self, mechanism: str, *arrays: np.ndarray) -> None:
-        # a sum is finite only if every entry is (an inf or NaN entry makes it inf or NaN): one
-        # reduction; a non-finite sum (possibly an overflow of finite entries) is then checked
-        # entry by entry. The sum's own overflow or inf - inf is not the user's warning.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for a in arrays:
-                if (a.size and not math.isfinite(np.add.reduce(a, axis=None))
-                        and not np.isfinite(a).all()):
-                    raise NumericalError(mechanism, self.t)
+        # one compiled pass per array (sim/_rows.allfinite: no bool array, no fp warnings)
+        for a in arrays:
+            if a.size and not allfinite(a):
+                raise NumericalError(mechanism, self.t)
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -473,10 +479,13 @@ def compile_kernels() -> None:
     first step's compilation would otherwise be counted as the step's. The product layer's pass
     (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
     """
-    from outcome_gym.sim import layout, recording
+    from outcome_gym.sim import _rows, daily, layout, recording
     from outcome_gym.sim.mechanisms import availability, observation
 
+    _rows.compile_kernel()
     availability.compile_kernel()
+    context.compile_kernel()
+    daily.compile_kernel()
     engagement.compile_kernel()
     goals.compile_kernel()
     habits.compile_kernel()

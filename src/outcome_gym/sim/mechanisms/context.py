@@ -21,12 +21,12 @@ results (mitchell1989, sears1994); every size here is a design choice (D).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.layout import layout_distance
 
 KINDS = ("device_switch", "colleague_share", "support_contact")
@@ -51,19 +51,14 @@ class ContextParams:
 
 @dataclass(frozen=True)
 class ContextOutcome:
-    """Per-user events and failures of each kind (N bools), plus the distances involved."""
+    """Per-user events and failures of each kind (N bools), plus the distances involved, and
+    ``failed``: N int16 failures of any kind (each one a support ticket).
+    """
 
     events: dict[str, np.ndarray]
     failures: dict[str, np.ndarray]
     distance: dict[str, np.ndarray]
-
-    @functools.cached_property
-    def failed(self) -> np.ndarray:
-        """N int16 failures of any kind (each one a support ticket), computed once per step."""
-        total = np.zeros(next(iter(self.failures.values())).shape, np.int16)
-        for f in self.failures.values():
-            total += f  # bools added as 0/1 in int16: the sum of their int16 casts
-        return total
+    failed: np.ndarray
 
 
 def failure_probability(ctx: ContextParams, distance: np.ndarray) -> np.ndarray:
@@ -90,31 +85,101 @@ def context_events(
     """Draw this slot's context events and their failures.
 
     Distances (and the failure draw's comparison) are only computed for the users an event
-    happens to; ``distance`` is 0 elsewhere. The uniforms are drawn for every user regardless.
+    happens to; ``distance`` is 0 elsewhere. The uniforms are drawn for every user regardless
+    (``u``: N x 6, or wider: columns 0-2 decide the events, 3-5 the failures of each kind).
     ``colleague(rows)`` gives the teammate each of ``rows`` shares a screen with (asked only for
     the users a colleague share happens to; its draws are made for everyone by the caller).
     ``exact``: ``layout.exact_weights(weight)`` (the distances then by a compiled loop, the same
     bits).
     """
-    rates = ctx.per_day
-    eligible = (active & can_switch, active & has_colleague, active)
     n = layout.shape[0]
-    events, failures, distances = {}, {}, {}
-    for i, kind in enumerate(KINDS):
-        happens = eligible[i] & (u[:, i] < rates[i] / slots_per_day)
-        rows = happens.nonzero()[0]  # np.flatnonzero of a 1-D array, without its wrapper
-        d = np.zeros(n)
-        fail = np.zeros(n, dtype=bool)
-        if rows.size:  # most slots nobody has one of a kind: nothing to measure
-            if i == 0:
-                other = last_layout[rows]
-            elif i == 1:
-                other = layout[colleague(rows)]
-            else:
-                other = default[None, :]
-            d[rows] = layout_distance(layout[rows], other, weight, exact)
-            fail[rows] = u[rows, 3 + i] < failure_probability(ctx, d[rows])
-        events[kind] = happens
-        failures[kind] = fail
-        distances[kind] = d
-    return ContextOutcome(events=events, failures=failures, distance=distances)
+    # who has an event of each kind, and their rows (ascending), in one compiled pass
+    happens = np.empty((3, n), dtype=bool)
+    event_rows = np.empty((3, n), dtype=np.int64)
+    count = np.zeros(3, dtype=np.int64)
+    threshold = np.array([rate / slots_per_day for rate in ctx.per_day])
+    context_rows(_u8(u), threshold, _b(active), _b(can_switch), _b(has_colleague), happens,
+                 event_rows, count)
+    d = np.zeros((3, n))
+    fail = np.zeros((3, n), dtype=bool)
+    for i in range(3):
+        if not count[i]:  # most slots nobody has one of a kind: nothing to measure
+            continue
+        rows = event_rows[i, :count[i]]
+        if i == 0:
+            other = last_layout[rows]
+        elif i == 1:
+            other = layout[colleague(rows)]
+        else:
+            other = default[None, :]
+        d_i = layout_distance(layout[rows], other, weight, exact)
+        d[i, rows] = d_i
+        fail[i, rows] = u[rows, 3 + i] < failure_probability(ctx, d_i)
+    return ContextOutcome(events=dict(zip(KINDS, happens, strict=True)),
+                          failures=dict(zip(KINDS, fail, strict=True)),
+                          distance=dict(zip(KINDS, d, strict=True)),
+                          # bools added as 0/1 in int16: whole numbers, exact in any order
+                          failed=np.add.reduce(fail, axis=0, dtype=np.int16))
+
+
+def _u8(a: np.ndarray) -> np.ndarray:
+    """A float64 array as the compiled passes take it (C-contiguous, writable)."""
+    out = np.ascontiguousarray(a, dtype=np.float64)
+    return out if out.flags.writeable else out.copy()
+
+
+def _b(a: np.ndarray) -> np.ndarray:
+    """A bool array as the compiled passes take it (C-contiguous, writable)."""
+    out = np.ascontiguousarray(a, dtype=bool)
+    return out if out.flags.writeable else out.copy()
+
+
+@compiled
+def context_rows(u, threshold, active, can_switch, has_colleague, happens, rows, count
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Per user i and kind k: ``happens[k, i]`` = eligible and ``u[i, k] < threshold[k]``
+    (eligible: active and, for a device switch, 2+ devices, for a colleague share, a
+    teammate); the users it happens to listed in ``rows[k, :count[k]]``, ascending.
+    """
+    for i in range(u.shape[0]):
+        eligible = (active[i] and can_switch[i], active[i] and has_colleague[i], active[i])
+        for k in range(3):
+            h = eligible[k] and u[i, k] < threshold[k]
+            happens[k, i] = h
+            if h:
+                rows[k, count[k]] = i
+                count[k] += 1
+
+
+@compiled
+def charge_failures(failed, minutes, residue_size, one, attention, failures_today, residue
+                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """In place, per user with ``failed[i]`` > 0 failures: attention -= minutes x failed (never
+    below 0; as :func:`~outcome_gym.sim.mechanisms.focus.spend_attention`, in float64, stored
+    rounded to the attention's float32), failures_today += failed, and focus residue grows once
+    (:func:`~outcome_gym.sim.mechanisms.focus.add_residue` inlined: ``r + size * (one - r)``
+    with ``one`` = 1 in residue's dtype and ``residue_size`` in the dtype numpy computes
+    ``size * (1 - r)`` in, so the same roundings). Users without a failure are left as they
+    are (numpy's attention >= 0 less 0 minutes is itself).
+    """
+    for i in range(failed.shape[0]):
+        f = failed[i]
+        if f <= 0:
+            continue
+        left = np.float64(attention[i]) - minutes * np.float64(f)
+        if not left >= 0.0 and left == left:  # np.maximum(left, 0): a NaN stays NaN
+            left = 0.0
+        attention[i] = left
+        failures_today[i] += f
+        r = residue[i]
+        residue[i] = r + residue_size * (one - r)
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) the passes now, for the population's dtypes."""
+    yes = np.ones(1, bool)
+    context_rows(np.zeros((1, 7)), np.ones(3), yes, yes, yes, np.empty((3, 1), bool),
+                 np.empty((3, 1), np.int64), np.zeros(3, np.int64))
+    one = np.float32(1.0)
+    charge_failures(np.ones(1, np.int16), 1.0, one, one, np.ones(1, np.float32),
+                    np.zeros(1, np.int16), np.zeros(1, np.float32))

@@ -148,14 +148,61 @@ def position_discount(n_slots: int, alpha: float) -> np.ndarray:
     return np.power(np.arange(1, n_slots + 1, dtype=np.float64), alpha)
 
 
-def scan_depth(u: np.ndarray, cont: float, n_slots: int) -> np.ndarray:
-    """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S."""
+@dataclass(frozen=True)
+class Fixed:
+    """What the engagement pass reads that stays the same for a whole run, converted once.
+
+    A model builds it at its first step (:meth:`of`) and passes it to :func:`engage` every step;
+    without one, :func:`engage` builds it per call (the same numbers).
+
+    Attributes:
+        pushed: M int64 element of each notification column.
+        appeal, cost: E float64 per element.
+        value: E x G float64 progress per engagement.
+        pd: S position discounts (:func:`position_discount`).
+        coef: The appeal, habit, fatigue and goal utilities in the traits' dtype (numpy applies
+            a Python float to a float32 trait as a float32 product).
+        log_cont: ``np.log(cascade_continue)`` (None outside (0, 1): no logarithm is taken).
+        no_memory: The placeholder expertise (1 x 1, traits' dtype) and selection minutes of a
+            run without layout memory.
+    """
+
+    pushed: np.ndarray
+    appeal: np.ndarray
+    cost: np.ndarray
+    value: np.ndarray
+    pd: np.ndarray
+    coef: np.ndarray
+    log_cont: float | None
+    no_memory: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, um: ChoiceParams, pushed: np.ndarray, appeal: np.ndarray, cost: np.ndarray,
+           value: np.ndarray, n_slots: int, dtype: np.dtype) -> Fixed:
+        """The fixed inputs of ``um`` and the world's arrays, for S = ``n_slots`` positions and
+        traits of ``dtype``.
+        """
+        cont = um.cascade_continue
+        coef = np.array([um.appeal_utility, um.habit_utility, um.fatigue_utility,
+                         um.goal_utility], dtype=dtype)
+        return cls(pushed=_i64(pushed), appeal=_f64(appeal), cost=_f64(cost), value=_f64(value),
+                   pd=position_discount(n_slots, um.position_exponent), coef=coef,
+                   log_cont=np.log(cont) if 0.0 < cont < 1.0 else None,
+                   no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
+
+
+def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None = None
+               ) -> np.ndarray:
+    """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S.
+
+    ``log_cont``: ``np.log(cont)`` when the caller has it (:class:`Fixed`: once per run).
+    """
     if cont <= 0.0:
         return np.ones(u.shape[0], dtype=np.int64)
     if cont >= 1.0:
         return np.full(u.shape[0], n_slots, dtype=np.int64)
-    extra = np.floor(np.log1p(-u) / np.log(cont)).astype(np.int64)
-    return np.minimum(1 + extra, n_slots)
+    extra = np.floor(np.log1p(-u) / (np.log(cont) if log_cont is None else log_cont))
+    return np.minimum(1 + extra.astype(np.int64), n_slots)
 
 
 def run_sessions(
@@ -180,8 +227,10 @@ def run_sessions(
     """
     n = inp.layout.shape[0]
     rows = np.arange(n)
-    res = _engage_all(um, inp, np.zeros((n, 0), dtype=bool), rows, np.zeros(0, np.int64),
-                      appeal, cost, value, u, (inp.expertise, inp.select_minutes))
+    fixed = Fixed.of(um, np.zeros(0, np.int64), appeal, cost, value, inp.layout.shape[1],
+                     _trait_dtype(inp))
+    res = _engage_all(um, inp, np.zeros((n, 0), dtype=bool), rows, fixed, u,
+                      (inp.expertise, inp.select_minutes))
     return SessionOutcome(
         clicks=res.clicks, minutes=res.minutes, goal_minutes=res.goal_minutes,
         distraction_minutes=res.distraction_minutes,
@@ -200,10 +249,11 @@ def compile_kernel() -> None:
     """
     f32 = np.float32  # the population's traits (the model's signature)
     one = SessionInputs(
-        layout=np.zeros((1, 1), dtype=np.int64), susceptibility=np.zeros(1, f32),
+        layout=np.zeros((1, 1), dtype=np.int16), susceptibility=np.zeros(1, f32),
         goal_weight=np.zeros(1, f32), habit=np.zeros((1, 1), f32), fatigue=np.zeros(1, f32),
-        need=np.zeros((1, 1)), remaining=np.zeros((1, 1)), attention_left=np.ones(1),
-        residue=np.zeros(1), expertise=np.zeros((1, 1), f32), select_minutes=np.zeros((1, 1)))
+        need=np.zeros((1, 1)), remaining=np.zeros((1, 1)), attention_left=np.ones(1, f32),
+        residue=np.zeros(1, f32), expertise=np.zeros((1, 1), f32),
+        select_minutes=np.zeros((1, 1)))
     um = ChoiceParams(no_click_mass=1.0, cascade_continue=0.5, position_exponent=0.0,
                       habit_utility=0.0, goal_utility=0.0, fatigue_utility=0.0, residue=0.0,
                       max_engagements=1, need_met_exit=0.0)
@@ -242,7 +292,7 @@ def _i64(a: np.ndarray) -> np.ndarray:
 def engage_rows(  # the arrays from ``remaining`` on are written in place
     opened, pushed, rows, layout, depth, susc, goal_weight, habit, fatigue, appeal, coef, pd,
     expertise, need, value, cost, u, select, has_select, no_click, residue_size,
-    max_engagements, need_met_exit,
+    max_engagements, need_met_exit, attention_in, residue_in,
     remaining, attention, residue,
     progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
     pos_clicks, pos_views, el_totals,
@@ -254,7 +304,9 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     needs them (a session that ends without a click never does): the same numbers, fewer ``exp``.
 
     Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``,
-    ``expertise``, ``select``) is user ``rows[j]`` (rows ascending).
+    ``expertise``, ``select``) is user ``rows[j]`` (rows ascending). ``attention`` and
+    ``residue`` start as copies of ``attention_in`` and ``residue_in`` (widened to float64),
+    made row by row here rather than as two more array copies per step.
 
     **A session's fixed terms**, per position k showing element e (``coef`` = the float32
     appeal, habit, fatigue and goal utilities; float32 products as numpy's of the float32 traits,
@@ -300,6 +352,8 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     gain_s = np.empty(n_goals)
     j = 0
     for i in range(n):
+        attention[i] = attention_in[i]
+        residue[i] = residue_in[i]
         # --- opened notifications, in column order ---
         op_min = 0.0
         for m in range(n_push):
@@ -447,6 +501,8 @@ def engage(
     value: np.ndarray,
     u: np.ndarray,
     memory_rows: tuple[np.ndarray | None, np.ndarray | None] | None = None,
+    fixed: Fixed | None = None,
+    rows: np.ndarray | None = None,
 ) -> Engagement:
     """Opened notifications first, then the sessions of the users who started one.
 
@@ -465,34 +521,39 @@ def engage(
         memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
             in session only, in user order (computed for those rows alone, to keep the cost
             proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
+        fixed: ``Fixed.of`` these coefficients and arrays, built once per run by the caller
+            (``pushed``, ``appeal``, ``cost`` and ``value`` are then not read); None: built
+            here from them.
+        rows: ``started.nonzero()[0]`` if the caller has it.
     """
-    rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
+    if rows is None:
+        rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
     if memory_rows is None:
         memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
-    return _engage_all(um, inp, opened, rows, pushed, appeal, cost, value, u, memory_rows)
+    if fixed is None:
+        fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1],
+                         _trait_dtype(inp))
+    return _engage_all(um, inp, opened, rows, fixed, u, memory_rows)
+
+
+def _trait_dtype(inp: SessionInputs) -> np.dtype:
+    """The dtype numpy computes the utilities' trait products in (float32 in a model)."""
+    return np.result_type(inp.susceptibility, inp.goal_weight, inp.habit, inp.fatigue)
 
 
 def _engage_all(
-    um: ChoiceParams, inp: SessionInputs, opened: np.ndarray, rows: np.ndarray,
-    pushed: np.ndarray, appeal: np.ndarray, cost: np.ndarray, value: np.ndarray, u: np.ndarray,
-    memory_rows: tuple[np.ndarray | None, np.ndarray | None],
+    um: ChoiceParams, inp: SessionInputs, opened: np.ndarray, rows: np.ndarray, fixed: Fixed,
+    u: np.ndarray, memory_rows: tuple[np.ndarray | None, np.ndarray | None],
 ) -> Engagement:
     """:func:`engage` for the session rows ``rows`` (ascending): setup, then the compiled pass."""
     n, s = inp.layout.shape
-    n_el, n_goals = value.shape
-    layout = _i64(inp.layout)
+    n_el, n_goals = fixed.value.shape
     expertise, select = memory_rows
     if (expertise is None) != (select is None):
         raise ValueError("layout memory needs both expertise and selection minutes, or neither")
     # fixed for a whole session (the rest is computed per session in the pass): the scan depth
-    depth = scan_depth(u[rows, 0], um.cascade_continue, s)
-    # the utility coefficients as numpy applies them to the traits: in the traits' dtype
-    # (float32 in a model; a Python float times a float32 array is a float32 product)
-    traits = (inp.susceptibility, inp.goal_weight, inp.habit, inp.fatigue)
-    dtype = np.result_type(*traits)
-    coef = np.array([um.appeal_utility, um.habit_utility, um.fatigue_utility, um.goal_utility],
-                    dtype=dtype)
-    susc, goal_weight, habit, fatigue = (_float(a, dtype) for a in traits)
+    depth = scan_depth(u[rows, 0], um.cascade_continue, s, fixed.log_cont)
+    dtype = fixed.coef.dtype  # the traits' (the utilities are applied in it)
     out = Engagement(
         progress=np.zeros((n, n_goals)),
         minutes=np.zeros(n),
@@ -503,29 +564,48 @@ def _engage_all(
         clicks=np.zeros(n, dtype=np.int64),
         position_clicks=np.zeros(s, dtype=np.int64),
         position_views=np.zeros(s, dtype=np.int64),
-        attention_left=np.array(inp.attention_left, np.float64, order="C"),  # copies the pass spends
-        residue=np.array(inp.residue, np.float64, order="C"),
+        attention_left=np.empty(n),  # copied from the inputs and spent by the pass
+        residue=np.empty(n),
         useful_opens=np.zeros(opened.shape, dtype=bool),
         search_minutes=np.zeros(n),
         seen_positions=np.zeros((n, s), dtype=bool),
         element_totals=np.zeros(n_el, dtype=np.int64),
     )
+    if expertise is None:
+        expertise, select = fixed.no_memory
+        has_select = False
+    else:
+        expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
     engage_rows(
-        np.ascontiguousarray(opened, dtype=bool), _i64(pushed), _i64(rows), layout,
-        _i64(depth), susc, goal_weight, habit, fatigue, _f64(appeal), coef,
-        position_discount(s, um.position_exponent),
-        np.zeros((1, 1), dtype) if expertise is None else _float(expertise, expertise.dtype),
-        _f64(inp.need), _f64(value), _f64(cost), _f64(u),
-        np.zeros((1, 1)) if select is None else _f64(select), select is not None,
-        float(um.no_click_mass), float(um.residue), int(um.max_engagements),
-        float(um.need_met_exit), np.array(inp.remaining, np.float64, order="C"), out.attention_left,
-        out.residue,
+        np.ascontiguousarray(opened, dtype=bool), fixed.pushed, _i64(rows),
+        _int(inp.layout), depth, _float(inp.susceptibility, dtype),
+        _float(inp.goal_weight, dtype), _float(inp.habit, dtype), _float(inp.fatigue, dtype),
+        fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
+        _f64(u), select, has_select, float(um.no_click_mass), float(um.residue),
+        int(um.max_engagements), float(um.need_met_exit),
+        _contiguous(inp.attention_left), _contiguous(inp.residue),
+        np.array(inp.remaining, np.float64, order="C"), out.attention_left, out.residue,
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
         out.element_totals,
     )
     return out
+
+
+def _int(a: np.ndarray) -> np.ndarray:
+    """An integer array as the pass takes it: writable C-contiguous, in its own integer dtype
+    (a model's int16 layout is not widened every step), anything else as int64.
+    """
+    return _writable(a, a.dtype if a.dtype.kind in "iu" else np.int64)
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    """A writable C-contiguous float array in its own dtype (read only, then widened by the
+    pass), anything not float as float64.
+    """
+    a = np.asarray(a)
+    return _writable(a, a.dtype if a.dtype.kind == "f" else np.float64)
 
 
 def _take(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:

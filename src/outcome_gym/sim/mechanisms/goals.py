@@ -44,8 +44,9 @@ An adjustment counts as in time up to day ``act_by_day``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -132,11 +133,12 @@ _NO_DEADLINE = int(np.iinfo(np.int32).max)  # the sort key of an empty place
 
 @compiled
 def tasks_need_rows(
-    step, arrive, deadline, span, left, need, remaining
+    step, arrive, deadline, span, left, need, remaining, col
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user: need = 1 + clip(1 - (soonest deadline - step) / span, 0, 1) with anything
     pending, else 0; remaining = the pending places' effort left, summed left to right in
-    float32 (as the float32 row sum it replaces), written into ``need`` and ``remaining``.
+    float32 (as the float32 row sum it replaces), written into column ``col`` of ``need`` and
+    ``remaining`` (N x G: every goal's pass fills its own column, no gathered copies).
     """
     n, q = arrive.shape
     for i in range(n):
@@ -148,12 +150,12 @@ def tasks_need_rows(
                 pending = True
                 soonest = min(soonest, deadline[i, k])
                 rem += left[i, k]
-        remaining[i] = rem
+        remaining[i, col] = rem
         if pending:
             used = 1.0 - (soonest - step) / span[i]
-            need[i] = 1.0 + min(max(used, 0.0), 1.0)
+            need[i, col] = 1.0 + min(max(used, 0.0), 1.0)
         else:
-            need[i] = 0.0
+            need[i, col] = 0.0
 
 
 @compiled
@@ -241,18 +243,18 @@ def tasks_end_rows(
 
 @compiled
 def budget_need_rows(
-    has, adjusted, spent, rate, days_left, effort, progress, need, remaining
+    has, adjusted, spent, rate, days_left, effort, progress, need, remaining, col
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user: over = has, not adjusted and spent + rate x days_left > 1; need = 1 if over
-    else 0; remaining = max(effort - progress, 0) if over else 0.
+    else 0; remaining = max(effort - progress, 0) if over else 0 (column ``col`` of N x G).
     """
     for i in range(spent.shape[0]):
         if has[i] and not adjusted[i] and spent[i] + rate[i] * days_left > 1.0:
-            need[i] = 1.0
-            remaining[i] = max(effort[i] - progress[i], 0.0)
+            need[i, col] = 1.0
+            remaining[i, col] = max(effort[i] - progress[i], 0.0)
         else:
-            need[i] = 0.0
-            remaining[i] = 0.0
+            need[i, col] = 0.0
+            remaining[i, col] = 0.0
 
 
 @compiled
@@ -263,8 +265,8 @@ def budget_apply_rows(
     """Per user over the limit (as :func:`budget_need_rows`, before crediting): progress +=
     credit; reaching the effort adjusts (rate <- rate - adjustment x max(rate - 1/W, 0),
     ``on_budget`` = 1/W), in time if ``in_window`` (the day is at most act_by_day), with the
-    steps since the crossing in ``tta`` (0 without one). ``adjusted``, ``rate`` and
-    ``progress`` are updated in place.
+    steps since the crossing in ``tta`` (0 without one), each added to its event array
+    (int64 or float64). ``adjusted``, ``rate`` and ``progress`` are updated in place.
     """
     for i in range(spent.shape[0]):
         over = has[i] and not adjusted[i] and spent[i] + rate[i] * days_left > 1.0
@@ -274,27 +276,46 @@ def budget_apply_rows(
         if progress[i] >= effort[i]:
             rate[i] = rate[i] - adjustment * max(rate[i] - on_budget, 0.0)
             adjusted[i] = True
-            adjust[i] = 1
+            adjust[i] += 1
             if in_window:
-                in_time[i] = 1
+                in_time[i] += 1
             if crossed_step[i] >= 0:
-                tta[i] = step - crossed_step[i]
+                tta[i] += step - crossed_step[i]
+
+
+@compiled
+def budget_day_rows(
+    has, adjusted, drifted, noise, days_left, step, rate, spent, crossed, crossed_step, new_cross
+):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A day's spending per user, in place: the rate drifts (``drifted``) unless adjusted;
+    ``spent`` += rate x noise (users with the goal; others + 0.0, as numpy's ``where`` added);
+    a first projection ``spent + rate x days_left`` > 1 is a crossing (``crossed`` and the
+    step kept, 1 added to ``new_cross``).
+    """
+    for i in range(spent.shape[0]):
+        if not adjusted[i]:
+            rate[i] = drifted[i]
+        spent[i] = spent[i] + (rate[i] * noise[i] if has[i] else 0.0)
+        if has[i] and not crossed[i] and spent[i] + rate[i] * days_left > 1.0:
+            crossed[i] = True
+            crossed_step[i] = step
+            new_cross[i] += 1
 
 
 @compiled
 def practice_need_rows(
-    has, done, effort, today, need, remaining
+    has, done, effort, today, need, remaining, col
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Practice per user: need = 1 and remaining = effort - today until today's practice is done
-    (0 without the goal).
+    (0 without the goal), in column ``col`` of N x G.
     """
     for i in range(today.shape[0]):
         if has[i] and not done[i]:
-            need[i] = 1.0
-            remaining[i] = effort[i] - today[i]
+            need[i, col] = 1.0
+            remaining[i, col] = effort[i] - today[i]
         else:
-            need[i] = 0.0
-            remaining[i] = 0.0
+            need[i, col] = 0.0
+            remaining[i, col] = 0.0
 
 
 @compiled
@@ -302,31 +323,34 @@ def practice_apply_rows(
     has, done, effort, today, credit, practised
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Practice per user: today += credit (users with the goal); a day reaching the effort is
-    practised (``done`` and ``practised`` set).
+    practised (``done`` set, 1 added to ``practised``).
     """
     for i in range(today.shape[0]):
         if has[i]:
             today[i] = today[i] + credit[i]
             if not done[i] and today[i] >= effort[i]:
                 done[i] = True
-                practised[i] = 1
+                practised[i] += 1
 
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) the goal passes now, on one user's state."""
     arrive, deadline = np.full((1, 1), 0, np.int32), np.ones((1, 1), np.int32)
     left, z = np.ones((1, 1), np.float32), np.zeros(1, np.int64)
-    tasks_need_rows(0, arrive, deadline, np.ones(1, np.int32), left, np.zeros(1), np.zeros(1))
-    tasks_apply_rows(np.ones(1), 0, arrive, deadline, left, z, z.copy(), z.copy())
-    tasks_end_rows(0, 1, arrive, deadline, z.copy(), z.copy(), z.copy())
+    col = np.zeros((1, 1))
+    f = np.zeros(1)  # a model's events: float64 rows of Goals.apply's block
+    tasks_need_rows(0, arrive, deadline, np.ones(1, np.int32), left, col, col.copy(), 0)
+    tasks_apply_rows(np.ones(1), 0, arrive, deadline, left, f, f.copy(), f.copy())
+    tasks_end_rows(0, 1, arrive, deadline, f.copy(), f.copy(), f.copy())
     tasks_arrive_rows(0, z.copy(), np.ones(1, np.int32), np.ones(1, np.float32), arrive,
                       deadline, left, z.copy())
     yes, one = np.ones(1, bool), np.ones(1)
-    budget_need_rows(yes, ~yes, one, one, 1, one, one, one.copy(), one.copy())
+    budget_need_rows(yes, ~yes, one, one, 1, one, one, col.copy(), col.copy(), 0)
     budget_apply_rows(one, 0, yes, one, 1, one, z.copy(), True, 0.5, 0.5, ~yes, one.copy(),
-                      one.copy(), z.copy(), z.copy(), z.copy())
-    practice_need_rows(yes, ~yes, one, one.copy(), one.copy(), one.copy())
-    practice_apply_rows(yes, ~yes, one, one.copy(), one, z.copy())
+                      one.copy(), f.copy(), f.copy(), f.copy())
+    budget_day_rows(yes, ~yes, one, one, 1, 0, one.copy(), one.copy(), ~yes, z.copy(), z.copy())
+    practice_need_rows(yes, ~yes, one, one.copy(), col.copy(), col.copy(), 0)
+    practice_apply_rows(yes, ~yes, one, one.copy(), one, f.copy())
 
 
 class TasksState:
@@ -370,10 +394,12 @@ class TasksState:
 
     def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`need` and :meth:`remaining` together, in one compiled pass over users."""
-        n = self.arrive.shape[0]
-        need, rem = np.empty(n), np.empty(n)
-        tasks_need_rows(self.step, self.arrive, self.deadline, self.span, self.left, need, rem)
-        return need, rem
+        return _need_remaining(self)
+
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+        """:meth:`need_remaining` into column ``col`` of N x G ``need`` and ``remaining``."""
+        tasks_need_rows(self.step, self.arrive, self.deadline, self.span, self.left, need,
+                        remaining, col)
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
@@ -386,25 +412,27 @@ class TasksState:
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
         """Credit progress earliest-deadline-first; record completions (:func:`tasks_apply_rows`)."""
+        return _counted(self.apply_into, self.arrive.shape[0],
+                        ("completed", "completed_on_time", "ttc_steps"), credit, step)
+
+    def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
+        """:meth:`apply`, its events added to ``out``'s arrays (int64 or float64, by key)."""
         self.step = step
-        n = self.arrive.shape[0]
-        completed = np.zeros(n, dtype=np.int64)
-        on_time = np.zeros(n, dtype=np.int64)
-        ttc = np.zeros(n, dtype=np.int64)
         tasks_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.arrive,
-                         self.deadline, self.left, completed, on_time, ttc)
-        return {"completed": completed, "completed_on_time": on_time, "ttc_steps": ttc}
+                         self.deadline, self.left, out["completed"], out["completed_on_time"],
+                         out["ttc_steps"])
 
     def step_end(self, step: int) -> Events:
         """Tasks whose deadline is the next step fail now (missed); they stay pending, late, for
         ``late_days`` more and are then abandoned (:func:`tasks_end_rows`).
         """
-        n = self.arrive.shape[0]
-        failed = np.zeros(n, dtype=np.int64)
-        abandoned = np.zeros(n, dtype=np.int64)
-        age = np.zeros(n, dtype=np.int64)
-        tasks_end_rows(step, self.late_span, self.arrive, self.deadline, failed, abandoned, age)
-        return {"failed": failed, "abandoned": abandoned, "censored_steps": age}
+        return _counted(self.step_end_into, self.arrive.shape[0],
+                        ("failed", "abandoned", "censored_steps"), step)
+
+    def step_end_into(self, step: int, out: Events) -> None:
+        """:meth:`step_end`, its events added to ``out``'s arrays."""
+        tasks_end_rows(step, self.late_span, self.arrive, self.deadline, out["failed"],
+                       out["abandoned"], out["censored_steps"])
 
     def pending_state(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Tasks still pending at ``step`` and their summed age in steps (censored at the end)."""
@@ -476,11 +504,12 @@ class BudgetState:
 
     def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`budget_need_rows`)."""
-        n = self.spent.shape[0]
-        need, rem = np.empty(n), np.empty(n)
+        return _need_remaining(self)
+
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+        """:meth:`need_remaining` into column ``col`` of N x G ``need`` and ``remaining``."""
         budget_need_rows(self.has, self.adjusted, self.spent, self.rate, self._days_left(),
-                         self.effort, self.progress, need, rem)
-        return need, rem
+                         self.effort, self.progress, need, remaining, col)
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Close a finished window, then add today's spending (noise drawn for every user)."""
@@ -501,34 +530,38 @@ class BudgetState:
             self.progress[:] = 0.0
             self.crossed[:] = False
             self.crossed_step[:] = -1
+        # the exponentials stay numpy's (compiled code's exp differs in the last bit); the rest
+        # of the day's spending is one compiled pass (budget_day_rows)
         drifted = self.scale * np.exp(self.drift * self.day_in_window)
-        self.rate = np.where(self.adjusted, self.rate, drifted)
         sigma = self.goal.daily_noise
         z = self.rows.keep(rng.standard_normal(self.rows.n_all))
         noise = np.exp(sigma * z - 0.5 * sigma**2)
-        self.spent += np.where(self.has, self.rate * noise, 0.0)
-        new_cross = self.has & ~self.crossed & (self.projected() > 1.0)
-        self.crossed |= new_cross
-        self.crossed_step[new_cross] = step
-        ev["crossed"] = new_cross.astype(np.int64)
+        ev["crossed"] = np.zeros(n, np.int64)
+        budget_day_rows(self.has, self.adjusted, drifted, noise, self._days_left(), step,
+                        self.rate, self.spent, self.crossed, self.crossed_step, ev["crossed"])
         return ev
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
         """Credit progress; adjust the spending rate where it reaches the effort
         (:func:`budget_apply_rows`: ``adjustment`` of the rate's excess over 1/W removed).
         """
-        n = self.spent.shape[0]
-        adjust, in_time, tta = (np.zeros(n, np.int64) for _ in range(3))
+        return _counted(self.apply_into, self.spent.shape[0],
+                        ("adjusted", "adjusted_in_time", "tta_steps"), credit, step)
+
+    def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
+        """:meth:`apply`, its events added to ``out``'s arrays (int64 or float64, by key)."""
         budget_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.has,
                           self.spent, self._days_left(), self.effort, self.crossed_step,
                           self.day_in_window <= self.goal.act_by_day, 1.0 / self.goal.window_days,
                           float(self.goal.adjustment), self.adjusted, self.rate, self.progress,
-                          adjust, in_time, tta)
-        return {"adjusted": adjust, "adjusted_in_time": in_time, "tta_steps": tta}
+                          out["adjusted"], out["adjusted_in_time"], out["tta_steps"])
 
     def step_end(self, step: int) -> Events:
         """Nothing expires within a day."""
         return {}
+
+    def step_end_into(self, step: int, out: Events) -> None:
+        """Nothing expires within a day."""
 
 
 class PracticeState:
@@ -572,10 +605,12 @@ class PracticeState:
 
     def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`practice_need_rows`)."""
-        n = self.today.shape[0]
-        need, rem = np.empty(n), np.empty(n)
-        practice_need_rows(self.has, self.done_today, self.effort, self.today, need, rem)
-        return need, rem
+        return _need_remaining(self)
+
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+        """:meth:`need_remaining` into column ``col`` of N x G ``need`` and ``remaining``."""
+        practice_need_rows(self.has, self.done_today, self.effort, self.today, need, remaining,
+                           col)
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Close yesterday: habit grows on a practised day, fades after two missed days."""
@@ -592,18 +627,37 @@ class PracticeState:
 
     def apply(self, credit: np.ndarray, step: int) -> Events:
         """Credit progress; a day counts once its effort is reached (:func:`practice_apply_rows`)."""
-        n = self.today.shape[0]
-        new = np.zeros(n, np.int64)
+        return _counted(self.apply_into, self.today.shape[0], ("practised",), credit, step)
+
+    def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
+        """:meth:`apply`, its events added to ``out``'s arrays (int64 or float64, by key)."""
         practice_apply_rows(self.has, self.done_today, self.effort, self.today,
-                            np.ascontiguousarray(credit, dtype=np.float64), new)
-        return {"practised": new}
+                            np.ascontiguousarray(credit, dtype=np.float64), out["practised"])
 
     def step_end(self, step: int) -> Events:
         """Nothing expires within a day."""
         return {}
 
+    def step_end_into(self, step: int, out: Events) -> None:
+        """Nothing expires within a day."""
+
 
 GoalState = TasksState | BudgetState | PracticeState
+
+
+def _need_remaining(state: GoalState) -> tuple[np.ndarray, np.ndarray]:
+    """A goal state's N need and remaining (its ``need_into`` on one-column arrays)."""
+    n = state.has.shape[0]
+    need, rem = np.empty((n, 1)), np.empty((n, 1))
+    state.need_into(need, rem, 0)
+    return need[:, 0], rem[:, 0]
+
+
+def _counted(fill: Callable[..., None], n: int, keys: tuple[str, ...], *args: Any) -> Events:
+    """The events ``keys`` (N int64 each, from 0) that ``fill(*args, events)`` adds to."""
+    out = {k: np.zeros(n, np.int64) for k in keys}
+    fill(*args, out)
+    return out
 
 
 class Goals:
@@ -641,6 +695,10 @@ class Goals:
                 self.states.append(PracticeState(spec, has, segment, rng, habit_rate, fade))
         self.n = int(segment.shape[0])
         self._day_events: dict[int, Events] = {}
+        # every goal's event names, in goal order: the rows of apply()'s one block of events
+        self._names = tuple(gid + "." + k for gid, state in zip(self.ids, self.states,
+                                                                 strict=True)
+                            for k in state.event_keys)
 
     def take(self, rows: Rows) -> None:
         """Keep the users ``rows`` only (before the first step: a subset replay, sim/rng.py)."""
@@ -661,36 +719,34 @@ class Goals:
 
     def needs(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """N x G urgency and remaining progress now (0 for goals a user does not have)."""
-        need, rem = np.empty((self.n, len(self.states))), np.empty((self.n, len(self.states)))
+        g = len(self.states)
+        need, rem = np.empty((self.n, g)), np.empty((self.n, g))
         for j, state in enumerate(self.states):
             if isinstance(state, TasksState):
                 state.step = step  # urgency is measured now, not at the last credited step
-            need[:, j], rem[:, j] = state.need_remaining()
+            state.need_into(need, rem, j)
         return need, rem
 
     def apply(self, progress: np.ndarray, step: int) -> Events:
-        """Credit progress to every goal; the step's events keyed '<goal>.<event>' (N arrays).
+        """Credit progress to every goal; the step's events keyed '<goal>.<event>' (N float64
+        arrays, rows of one block).
 
         Each goal's events are the day's (at its first step), those of crediting progress and the
-        deadlines that passed, summed.
+        deadlines that passed, summed: the passes add their counts into the block's rows (whole
+        numbers: exact in float64 whatever the order; the one fractional event, a budget's
+        ``overspend``, has one source, and 0 + x is x).
         """
-        events: Events = {}
+        rows = list(np.zeros((len(self._names), self.n)))
+        events = dict(zip(self._names, rows, strict=True))
+        start = 0
         for g, state in enumerate(self.states):
-            sources = (self._day_events.pop(g, {}), state.apply(progress[:, g], step),
-                       state.step_end(step))
-            gid = self.ids[g]
-            for k in state.event_keys:
-                # float64, the sources added in order (0 + x is x: no array of zeros to start)
-                merged = None
-                for source in sources:
-                    v = source.get(k)
-                    if v is None:
-                        continue
-                    if merged is None:
-                        merged = v.astype(np.float64)
-                    else:
-                        merged += v
-                events[gid + "." + k] = np.zeros(self.n) if merged is None else merged
+            keys = state.event_keys
+            mine = dict(zip(keys, rows[start:start + len(keys)], strict=True))
+            start += len(keys)
+            for k, v in self._day_events.pop(g, {}).items():
+                mine[k] += v
+            state.apply_into(progress[:, g], step, mine)
+            state.step_end_into(step, mine)
         return events
 
     def user_state(self, step: int) -> dict[str, np.ndarray]:

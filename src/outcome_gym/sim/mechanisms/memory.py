@@ -100,10 +100,31 @@ def expertise_rows(rows, count, remembered, layout, memory_max, one, out
 
 
 def selection_minutes(p: MemoryParams, e: np.ndarray) -> np.ndarray:
-    """Minutes (n x P) to find and select the element at each position, at expertise ``e``."""
+    """Minutes (n x P, float64) to find and select the element at each position, at expertise
+    ``e`` (one compiled pass, :func:`selection_rows`).
+    """
+    e = np.ascontiguousarray(e)
+    if e.dtype.kind != "f":
+        e = e.astype(np.float64)
     scan, decide, point = _selection_terms(p, e.shape[1])
-    search = (1.0 - e) * scan + e * decide
-    return (search + point) / 60.0
+    out = np.empty(e.shape)
+    selection_rows(e, e.dtype.type(1.0), scan, decide, point, out)
+    return out
+
+
+@compiled
+def selection_rows(e, one, scan, decide, point, out
+                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[j, k] = ((1 - e) * scan_k + e * decide_k + point_k) / 60`` (the module docstring's
+    T[k] in minutes; ``scan``, ``decide``, ``point`` the 1 x P terms of :func:`_selection_terms`).
+
+    As numpy computed it on the arrays: ``1 - e`` in e's dtype (``one`` given in it), widened to
+    float64 where it meets the float64 terms, added left to right.
+    """
+    for j in range(e.shape[0]):
+        for k in range(e.shape[1]):
+            x = e[j, k]
+            out[j, k] = ((one - x) * scan[0, k] + x * decide[0, k] + point[0, k]) / 60.0
 
 
 @functools.lru_cache(maxsize=32)
@@ -175,6 +196,8 @@ def compile_kernel() -> None:
                    np.empty((1, 1), np.float32))
     learn_rows(np.zeros(1, np.int64), count, remembered, remembered.copy(), np.ones((1, 1), bool),
                one)
+    terms = _selection_terms(MemoryParams(1.0, 0.0, 1.0, 1.0, 1.0), 1)
+    selection_rows(count, one, *terms, np.empty((1, 1)))
 
 
 def fade(p: MemoryParams, count: np.ndarray) -> np.ndarray:

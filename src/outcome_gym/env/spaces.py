@@ -92,11 +92,6 @@ def observation_space(ctx: PolicyContext) -> spaces.Dict:
     return spaces.Dict(parts)
 
 
-def _f32(a: Any) -> np.ndarray:
-    """A fresh float32 array (never a view of the simulator's buffers)."""
-    return np.array(a, dtype=np.float32, copy=True)
-
-
 def _one_hot(index: np.ndarray | int, size: int) -> np.ndarray:
     return np.eye(size, dtype=np.float32)[np.asarray(index, dtype=np.int64)]
 
@@ -132,6 +127,8 @@ class ObservationEncoder:
     def __init__(self, ctx: PolicyContext, lookup: np.ndarray | None = None) -> None:
         self.ctx = ctx
         self.lookup = layout_lookup(ctx) if lookup is None else lookup
+        # the laid-out indices as float32 (small integers, exact): one gather a step, no astype
+        self._lookup32 = self.lookup.astype(np.float32)
         k = len(ctx.scenario.population.segments)
         self._segment = _one_hot(ctx.segment, k)
         self._slots = np.eye(ctx.slots_per_day, dtype=np.float32)
@@ -140,15 +137,17 @@ class ObservationEncoder:
     def __call__(self, obs: Observation) -> dict[str, np.ndarray]:
         """The native observation of ``obs`` (see :func:`encode_observation`)."""
         ctx = self.ctx
+        f32 = np.float32
+        # astype copies (a fresh array even where the simulator's is float32 already)
         out = {
-            "active": _f32(obs.active),
-            "session": _f32(obs.session),
-            "minutes": _f32(obs.minutes),
-            "clicks": _f32(obs.clicks),
-            "delivered": _f32(obs.delivered),
-            "opened": _f32(obs.opened),
-            "receptivity": _f32(obs.receptivity),
-            "layout": self.lookup[obs.layout].astype(np.float32),
+            "active": obs.active.astype(f32),
+            "session": obs.session.astype(f32),
+            "minutes": obs.minutes.astype(f32),
+            "clicks": obs.clicks.astype(f32),
+            "delivered": obs.delivered.astype(f32),
+            "opened": obs.opened.astype(f32),
+            "receptivity": obs.receptivity.astype(f32),
+            "layout": self._lookup32[obs.layout],
             "segment": self._segment.copy(),
             "slot": self._slots[obs.slot].copy(),
             "weekday": self._weekdays[obs.weekday].copy(),

@@ -47,10 +47,13 @@ class Guarded:
     Attributes:
         action: What users will see.
         counts: Per kind in :data:`KINDS`, N per-user modification counts (zeros when ``off``).
+        matrix: The same counts as one KINDS x N matrix (``counts`` holds its rows), for the
+            product's per-segment sums.
     """
 
     action: Action
     counts: Mapping[str, np.ndarray]
+    matrix: np.ndarray
 
 
 class GuardrailLayer:
@@ -91,29 +94,32 @@ class GuardrailLayer:
         ``action`` must already be valid (``Product.step`` validates it first): the compiled
         counting passes index the scenario's tables with its element ids unchecked.
         """
-        n = self.ctx.n_users
-        counts = {k: np.zeros(n, dtype=np.int64) for k in KINDS}
+        # one zeroed matrix per step, a row per kind (fresh: the counts travel on the result)
+        matrix = np.zeros((len(KINDS), self.ctx.n_users), dtype=np.int64)
+        core, reverted, capped, quiet = matrix  # the rows, in KINDS order
+        counts = dict(zip(KINDS, matrix, strict=True))
         if self.mode == "off":
-            return Guarded(action, counts)
+            return Guarded(action, counts, matrix)
         layout = np.array(action.layout, dtype=np.int64, copy=True)
         notify = np.array(action.notify, dtype=bool, copy=True)
         if self.config.lock_core:
-            self._lock_core(layout, counts["core_restored"])
+            self._lock_core(layout, core)
         if self.config.max_layout_distance is not None:
-            self._limit_distance(layout, counts["layout_reverted"])
+            self._limit_distance(layout, reverted)
         if obs.day != self._day:
             self._day, self._sent_today[:] = obs.day, 0
         if obs.slot in self._quiet:
-            counts["quiet_slot"] += notify.sum(axis=1)
-            self._strict(counts["quiet_slot"], "sends a notification in quiet slot", obs.slot)
-            notify[:] = False
+            quiet += notify.sum(axis=1)
+            self._strict(quiet, "sends a notification in quiet slot", obs.slot)
+            notify[:] = False  # nothing left to cap or to add to today's sends
+            return Guarded(Action(layout=layout, notify=notify), counts, matrix)
         cap = self.config.max_notifications_per_day
         if cap is not None:
             # sends beyond what today's cap leaves, in column order, dropped and counted
-            cap_rows(notify, self._sent_today, int(cap), counts["notification_capped"])
-            self._strict(counts["notification_capped"], "exceeds the daily notification cap", None)
+            cap_rows(notify, self._sent_today, int(cap), capped)
+            self._strict(capped, "exceeds the daily notification cap", None)
         self._sent_today += notify.sum(axis=1)
-        return Guarded(Action(layout=layout, notify=notify), counts)
+        return Guarded(Action(layout=layout, notify=notify), counts, matrix)
 
     def _strict(self, count: np.ndarray, what: str, slot: int | None) -> None:
         if self.mode == "strict" and count.any():

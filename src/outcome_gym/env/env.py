@@ -25,9 +25,9 @@ import numpy as np
 from gymnasium.error import ResetNeeded
 
 from outcome_gym.env.spaces import (
+    ActionDecoder,
     ObservationEncoder,
     action_space,
-    decode_action,
     layout_lookup,
     observation_space,
 )
@@ -123,6 +123,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self._lookup = layout_lookup(self.context)
         # the static parts of every observation (segment one-hot, clock tables), built once
         self._encoder = ObservationEncoder(self.context, self._lookup)
+        self._decoder = ActionDecoder(self.context)
         self._variants: Variants | None = None
         self.observation_space = observation_space(self.context)
         self.action_space = action_space(self.context)
@@ -181,7 +182,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         """
         model = self._require_started()
         where = f"{type(self).__name__} at step {model.t}"
-        decoded = decode_action(action, self.context, where)
+        decoded = self._decoder(action, where)
         # decode_action checked shapes and ranges and mapped to laid-out elements: the product
         # need not validate the simulator action again
         return self._advance(decoded, checked=True)

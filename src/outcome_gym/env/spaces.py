@@ -210,35 +210,53 @@ def decode_action(action: Any, ctx: PolicyContext, where: str = "action") -> Act
         ActionError: Wrong type, shape, dtype or range, naming the user and slot (or notification
             column) of the first bad element.
     """
-    if not isinstance(action, Mapping) or set(action) != {"layout", "notify"}:
-        got = sorted(action) if isinstance(action, Mapping) else type(action).__name__
-        raise ActionError(f"{where}: expected a dict with keys 'layout' and 'notify', got {got}")
-    n, s, m = ctx.n_users, ctx.n_slots, ctx.n_pushed
-    n_lay = len(ctx.layout_elements)
-    layout, notify = np.asarray(action["layout"]), np.asarray(action["notify"])
-    _check_shape(layout, (n, s), "layout", where)
-    _check_shape(notify, (n, m), "notify", where)
-    if not np.issubdtype(layout.dtype, np.integer):
-        raise ActionError(f"{where}: expected an integer layout, got dtype {layout.dtype}")
-    bad = (layout < 0) | (layout >= n_lay)
-    if bad.any():
-        user, slot = np.argwhere(bad)[0]
-        raise ActionError(
-            f"{where}: user {user}, slot {slot}: expected a laid-out element index in "
-            f"[0, {n_lay}), got {layout[user, slot]}"
-        )
-    if notify.dtype != np.bool_:
-        if not np.issubdtype(notify.dtype, np.integer):
-            raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype {notify.dtype}")
-        bad = (notify != 0) & (notify != 1)
-        if bad.any():
-            user, col = np.argwhere(bad)[0]
+    return ActionDecoder(ctx)(action, where)
+
+
+class ActionDecoder:
+    """:func:`decode_action` with the run's static tables built once (what an env holds).
+
+    Args:
+        ctx: The run's policy context.
+    """
+
+    def __init__(self, ctx: PolicyContext) -> None:
+        self.layout_shape = (ctx.n_users, ctx.n_slots)
+        self.notify_shape = (ctx.n_users, ctx.n_pushed)
+        self.n_laid_out = len(ctx.layout_elements)
+        self._elements = np.asarray(ctx.layout_elements, dtype=np.int64)
+
+    def __call__(self, action: Any, where: str = "action") -> Action:
+        """The simulator action of a native ``action`` (see :func:`decode_action`)."""
+        if not isinstance(action, Mapping) or len(action) != 2 or "layout" not in action \
+                or "notify" not in action:
+            got = sorted(action) if isinstance(action, Mapping) else type(action).__name__
+            raise ActionError(f"{where}: expected a dict with keys 'layout' and 'notify', "
+                              f"got {got}")
+        n_lay = self.n_laid_out
+        layout, notify = np.asarray(action["layout"]), np.asarray(action["notify"])
+        _check_shape(layout, self.layout_shape, "layout", where)
+        _check_shape(notify, self.notify_shape, "notify", where)
+        if layout.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), without its wrapper
+            raise ActionError(f"{where}: expected an integer layout, got dtype {layout.dtype}")
+        # every step: two reductions; only a bad action pays for finding the first bad element
+        if layout.min() < 0 or layout.max() >= n_lay:
+            user, slot = np.argwhere((layout < 0) | (layout >= n_lay))[0]
             raise ActionError(
-                f"{where}: user {user}, notification {col}: expected 0 or 1, got "
-                f"{notify[user, col]}"
+                f"{where}: user {user}, slot {slot}: expected a laid-out element index in "
+                f"[0, {n_lay}), got {layout[user, slot]}"
             )
-    elements = np.asarray(ctx.layout_elements, dtype=np.int64)[layout.astype(np.int64)]
-    return Action(layout=elements, notify=notify.astype(bool))
+        if notify.dtype != np.bool_:
+            if notify.dtype.kind not in "iu":
+                raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype "
+                                  f"{notify.dtype}")
+            if notify.size and (notify.min() < 0 or notify.max() > 1):
+                user, col = np.argwhere((notify != 0) & (notify != 1))[0]
+                raise ActionError(
+                    f"{where}: user {user}, notification {col}: expected 0 or 1, got "
+                    f"{notify[user, col]}"
+                )
+        return Action(layout=self._elements[layout], notify=notify.astype(bool))
 
 
 def _check_shape(a: np.ndarray, want: tuple[int, ...], name: str, where: str) -> None:

@@ -88,6 +88,10 @@ class Product:
         self.guardrails: GuardrailLayer = make_guardrails(
             self.model.context, guardrails, guardrail_mode
         )
+        # the per-segment sums of a step without guardrail changes (most steps of a policy
+        # that respects them): zeros, read-only, shared by those steps' records
+        self._zero_sums = np.zeros((len(KINDS), self.model.recorder.segments.k))
+        self._zero_sums.setflags(write=False)
 
     @property
     def context(self) -> PolicyContext:
@@ -138,8 +142,11 @@ class Product:
         """The record with the guardrail counts (KINDS x N) summed per segment among its metrics."""
         # the four counts' K sums as rows of one read-only matrix (the recorder's SegmentSums,
         # as for every metric), beside the record's read-only metrics
-        sums = self.model.recorder.segments.rows(matrix.astype(np.float64))
-        sums.setflags(write=False)
+        if matrix.any():
+            sums = self.model.recorder.segments.rows(matrix.astype(np.float64))
+            sums.setflags(write=False)
+        else:  # sums of zeros are zeros (+0.0, as the recorder's sums would be)
+            sums = self._zero_sums
         metrics = dict(record.segment_metrics.items())
         metrics.update(zip(GUARDRAIL_METRICS, sums, strict=True))
         return replace(record, segment_metrics=frozen_readonly(metrics))

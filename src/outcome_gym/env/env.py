@@ -17,6 +17,7 @@ distinct populations. ``reset(options={"model_seed": k})`` runs the population t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,8 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         make_objective(objective, self.context, **self.objective_params)  # fail fast
         self._lookup = layout_lookup(self.context)
         # the static parts of every observation (segment one-hot, clock tables), built once
-        self._encoder = ObservationEncoder(self.context, self._lookup)
+        self._native = ObservationEncoder(self.context, self._lookup)
+        self._encoder: Callable[[Observation], Any] = self._native
         self._decoder = ActionDecoder(self.context)
         self._variants: Variants | None = None
         self.observation_space = observation_space(self.context)
@@ -265,7 +267,19 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             raise ResetNeeded("call reset() before step()")
         return self._product
 
-    def _encode(self, obs: Observation) -> dict[str, np.ndarray]:
+    def encode_with(self, encoder: Callable[[Observation], Any] | None) -> None:
+        """Have :meth:`reset` and :meth:`step` return ``encoder(observation)`` of the simulator's
+        observation instead of the native dict (``None``: the native dict again).
+
+        For a wrapper that replaces the whole observation with a function of it
+        (:class:`~outcome_gym.env.wrappers.SegmentSummary`): around its own call down to this
+        env it sets its encoder, and restores ``None`` after, so the native arrays it would read
+        once and drop are never built, while this env called directly still returns what its
+        ``observation_space`` says.
+        """
+        self._encoder = self._native if encoder is None else encoder
+
+    def _encode(self, obs: Observation) -> Any:
         return self._encoder(obs)
 
     def _advance(

@@ -36,7 +36,7 @@ from outcome_gym.errors import ActionError
 from outcome_gym.product.objectives import spec_event
 from outcome_gym.product.variants import Variants
 from outcome_gym.scenario import Scenario
-from outcome_gym.sim.interface import Action, PolicyContext
+from outcome_gym.sim.interface import Action, Observation, PolicyContext
 
 PER = ("user", "segment", "all")
 OBSERVATIONS = ("flat", "summary")
@@ -238,8 +238,7 @@ def segment_means(ctx: PolicyContext) -> np.ndarray:
 def summary_size(ctx: PolicyContext) -> int:
     """Length of :func:`summary_observation`: K x F segment means, D + 7 clock entries, progress."""
     k = len(ctx.scenario.population.segments)
-    per_user = 4 + len(ctx.element_ids) + 2 * ctx.n_pushed + len(ctx.instrumented)
-    return k * per_user + ctx.slots_per_day + N_WEEKDAYS + 1
+    return k * _per_user_width(ctx) + ctx.slots_per_day + N_WEEKDAYS + 1
 
 
 def summary_observation(
@@ -259,15 +258,86 @@ def summary_observation(
         ``receptivity``, ``events`` (V), then the slot and weekday one-hots and
         ``step / n_steps``.
     """
-    n = ctx.n_users
-    cols = [native[key].reshape(n, -1) for key in SUMMARY_KEYS]
+    cols = [native[key] for key in SUMMARY_KEYS]
     if ctx.instrumented:
-        cols.append(native["events"].reshape(n, -1))
-    per_user = np.concatenate(cols, axis=1, dtype=np.float64)  # N x F, one pass per key
+        cols.append(native["events"])
+    return summarize(cols, native["slot"], native["weekday"], step / max(ctx.n_steps, 1),
+                     weights)
+
+
+def summarize(cols: list[np.ndarray], slot: np.ndarray, weekday: np.ndarray, progress: float,
+              weights: np.ndarray, per_user: np.ndarray | None = None) -> np.ndarray:
+    """The one computation of the summary vector (:func:`summary_observation`).
+
+    Args:
+        cols: The per-user columns in :data:`SUMMARY_KEYS` order (then ``events``), N or N x F_j
+            each, of values a ``float32`` holds exactly (the native observation's).
+        slot, weekday: The clock's one-hots (``float32``).
+        progress: ``step / n_steps``.
+        weights: :func:`segment_means` (K x N).
+        per_user: N x F ``float64`` scratch to fill (a fresh array when omitted).
+
+    Returns:
+        ``float32``: the K x F segment means row by row, the one-hots, the progress.
+    """
+    n = weights.shape[1]
+    parts = [c.reshape(n, -1) for c in cols]
+    if per_user is None:
+        per_user = np.concatenate(parts, axis=1, dtype=np.float64)  # N x F, one pass per key
+    else:
+        np.concatenate(parts, axis=1, out=per_user)
     means = weights @ per_user  # K x F
-    clock = np.concatenate([native["slot"], native["weekday"],
-                            np.array([step / max(ctx.n_steps, 1)], dtype=np.float32)])
-    return np.concatenate([means.ravel().astype(np.float32), clock])
+    kf, d = means.size, slot.shape[0]
+    out = np.empty(kf + d + weekday.shape[0] + 1, dtype=np.float32)
+    out[:kf] = means.ravel()  # rounded to float32 as astype would
+    out[kf:kf + d] = slot
+    out[kf + d:-1] = weekday
+    out[-1] = progress
+    return out
+
+
+def _float32_exact(a: np.ndarray) -> np.ndarray:
+    """The values of the native observation's array of ``a``: ``a`` itself where its dtype holds
+    only float32 values (bool, 8- and 16-bit numbers, float32), else ``a`` rounded to float32.
+    """
+    return a if a.dtype.itemsize <= 2 or a.dtype == np.float32 else a.astype(np.float32)
+
+
+class SummaryEncoder:
+    """The summary vector straight from the simulator's :class:`Observation`.
+
+    The same numbers as :func:`summary_observation` of the native observation (the same
+    :func:`summarize`, fed the observation's arrays at the native observation's float32
+    values), without building the native arrays it would read once and drop. A
+    :class:`SegmentSummary` lends it to its :class:`PersonalizationEnv` for each step and reset
+    (:meth:`PersonalizationEnv.encode_with`).
+
+    Args:
+        ctx: The run's policy context.
+        weights: :func:`segment_means` of ``ctx``.
+    """
+
+    def __init__(self, ctx: PolicyContext, weights: np.ndarray) -> None:
+        self.ctx = ctx
+        self.weights = weights
+        self._per_user = np.empty((ctx.n_users, _per_user_width(ctx)))  # scratch, every step
+        self._slots = np.eye(ctx.slots_per_day, dtype=np.float32)
+        self._weekdays = np.eye(N_WEEKDAYS, dtype=np.float32)
+        self._progress_scale = max(ctx.n_steps, 1)
+
+    def __call__(self, obs: Observation) -> np.ndarray:
+        """The summary vector of ``obs`` (the clock's step ``obs.step``)."""
+        x = _float32_exact
+        cols = [x(obs.active), x(obs.session), x(obs.minutes), x(obs.clicks),
+                x(obs.delivered), x(obs.opened), x(obs.receptivity)]
+        cols.extend(x(obs.events[name]) for name in self.ctx.instrumented)
+        return summarize(cols, self._slots[obs.slot], self._weekdays[obs.weekday],
+                         obs.step / self._progress_scale, self.weights, self._per_user)
+
+
+def _per_user_width(ctx: PolicyContext) -> int:
+    """F: the per-user columns the summary averages."""
+    return 4 + len(ctx.element_ids) + 2 * ctx.n_pushed + len(ctx.instrumented)
 
 
 class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
@@ -283,7 +353,10 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     non-Markov). Nothing hidden is added: every entry is a mean of the native observation.
 
     Wraps a :class:`PersonalizationEnv` with its native ``Dict`` observation (possibly with
-    :class:`VariantActions` around it).
+    :class:`VariantActions` around it). In its own :meth:`step` and :meth:`reset` it has that
+    env return the summary itself (:meth:`PersonalizationEnv.encode_with` and
+    :class:`SummaryEncoder`: the same numbers, without the native arrays it would only average),
+    and :meth:`observation` summarises a native observation it is given.
 
     Args:
         env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
@@ -300,9 +373,40 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         size = summary_size(base.context)
         # means of bounded and unbounded entries (minutes, receptivity, events) alike
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+        self._summary = SummaryEncoder(base.context, self.weights)
 
-    def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        """The summary vector of the native observation at the env's current step."""
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset the env, which returns the summary for this call (see :meth:`step`)."""
+        base = self.base
+        base.encode_with(self._summary)
+        try:
+            obs, info = self.env.reset(seed=seed, options=options)
+        finally:
+            base.encode_with(None)
+        return self.observation(obs), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Step the env, which returns the summary for this call (:class:`SummaryEncoder`: the
+        same numbers as :meth:`observation` of its native observation, without building it).
+
+        Only for the call: the env stepped directly (or checked with Gymnasium's ``check_env``)
+        returns its native observation.
+        """
+        base = self.base
+        base.encode_with(self._summary)
+        try:
+            obs, reward, terminated, truncated, info = self.env.step(action)
+        finally:
+            base.encode_with(None)
+        return self.observation(obs), reward, terminated, truncated, info
+
+    def observation(self, observation: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
+        """The summary vector: as the env returned it, or of a native observation (at the env's
+        current step).
+        """
+        if isinstance(observation, np.ndarray):
+            return observation  # summarised by the env (SummaryEncoder)
         return summary_observation(observation, self.base.context, self.base.model.t,
                                    self.weights)
 

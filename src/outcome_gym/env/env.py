@@ -267,6 +267,11 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             raise ResetNeeded("call reset() before step()")
         return self._product
 
+    @property
+    def native_encoder(self) -> ObservationEncoder:
+        """The encoder of the native observation (what :meth:`step` returns by default)."""
+        return self._native
+
     def encode_with(self, encoder: Callable[[Observation], Any] | None) -> None:
         """Have :meth:`reset` and :meth:`step` return ``encoder(observation)`` of the simulator's
         observation instead of the native dict (``None``: the native dict again).

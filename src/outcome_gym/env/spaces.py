@@ -136,27 +136,70 @@ class ObservationEncoder:
 
     def __call__(self, obs: Observation) -> dict[str, np.ndarray]:
         """The native observation of ``obs`` (see :func:`encode_observation`)."""
+        # astype copies (a fresh array even where the simulator's is float32 already); what
+        # columns() built this call is fresh float32 already
+        return {key: a if built else a.astype(np.float32)
+                for key, a, built in self.columns(obs)}
+
+    def columns(self, obs: Observation) -> list[tuple[str, np.ndarray, bool]]:
+        """Every native key's values before the cast to ``float32``: the one conversion of an
+        observation, which :meth:`__call__` and :class:`FlatEncoder` lay out.
+
+        Returns:
+            ``(key, array, built)`` in the native dict's order; ``built`` marks a fresh
+            ``float32`` array made by this call (the simulator's arrays and the static tables
+            are not: they are copied when cast).
+        """
+        cols = [
+            ("active", obs.active, False),
+            ("session", obs.session, False),
+            ("minutes", obs.minutes, False),
+            ("clicks", obs.clicks, False),
+            ("delivered", obs.delivered, False),
+            ("opened", obs.opened, False),
+            ("receptivity", obs.receptivity, False),
+            ("layout", self._lookup32[obs.layout], True),
+            ("segment", self._segment, False),
+            ("slot", self._slots[obs.slot], False),
+            ("weekday", self._weekdays[obs.weekday], False),
+        ]
         ctx = self.ctx
-        f32 = np.float32
-        # astype copies (a fresh array even where the simulator's is float32 already)
-        out = {
-            "active": obs.active.astype(f32),
-            "session": obs.session.astype(f32),
-            "minutes": obs.minutes.astype(f32),
-            "clicks": obs.clicks.astype(f32),
-            "delivered": obs.delivered.astype(f32),
-            "opened": obs.opened.astype(f32),
-            "receptivity": obs.receptivity.astype(f32),
-            "layout": self._lookup32[obs.layout],
-            "segment": self._segment.copy(),
-            "slot": self._slots[obs.slot].copy(),
-            "weekday": self._weekdays[obs.weekday].copy(),
-        }
         if ctx.instrumented:
             events = np.empty((ctx.n_users, len(ctx.instrumented)), dtype=np.float32)
             for v, name in enumerate(ctx.instrumented):
                 events[:, v] = obs.events[name]
-            out["events"] = events
+            cols.append(("events", events, True))
+        return cols
+
+
+class FlatEncoder:
+    """``gymnasium.spaces.flatten(space, encoder(obs))`` without the dict: the same ``float32``
+    values (:meth:`ObservationEncoder.columns`, cast as ``astype`` would) written straight into
+    one fresh vector, each key at its place in the flattened space.
+
+    Args:
+        encoder: The env's native observation encoder.
+        space: The native observation space (Gymnasium's ``Dict`` orders its keys; each key is
+            flattened in C order).
+    """
+
+    def __init__(self, encoder: ObservationEncoder, space: spaces.Dict) -> None:
+        self.encoder = encoder
+        self.offsets: dict[str, tuple[int, int]] = {}
+        start = 0
+        for key, sub in space.spaces.items():
+            size = int(np.prod(sub.shape))
+            self.offsets[key] = (start, start + size)
+            start += size
+        self.size = start
+
+    def __call__(self, obs: Observation) -> np.ndarray:
+        """The flattened native observation of ``obs``."""
+        out = np.empty(self.size, dtype=np.float32)
+        offsets = self.offsets
+        for key, a, _ in self.encoder.columns(obs):
+            start, stop = offsets[key]
+            out[start:stop] = a.reshape(-1)
         return out
 
 

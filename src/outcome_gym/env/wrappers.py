@@ -5,7 +5,8 @@
   with elements ``2g`` and ``2g + 1``). A chooser is a user (``per="user"``, G = N), a segment
   (``per="segment"``: everyone in a segment gets the same variant, as a product team ships to a
   segment) or the whole population (``per="all"``);
-* observation flattening is Gymnasium's own :class:`gymnasium.wrappers.FlattenObservation`;
+* observation flattening is Gymnasium's own :class:`gymnasium.wrappers.FlattenObservation`
+  (:class:`NativeFlatten`: with the env writing the flat vector itself, the same numbers);
 * :class:`SegmentSummary`: the observation becomes one short vector of per-segment means (what a
   product's dashboard shows per target segment) plus the clock and the episode's progress, instead
   of every user's raw arrays (docs/rl.md: why);
@@ -22,6 +23,7 @@ mappings as plain functions, for policies that replay a trained agent outside th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from gymnasium import spaces
 from gymnasium.wrappers import FlattenObservation
 
 from outcome_gym.env.env import PersonalizationEnv
-from outcome_gym.env.spaces import N_WEEKDAYS, encode_action
+from outcome_gym.env.spaces import N_WEEKDAYS, FlatEncoder, encode_action
 from outcome_gym.errors import ActionError
 from outcome_gym.product.objectives import spec_event
 from outcome_gym.product.variants import Variants
@@ -340,7 +342,43 @@ def _per_user_width(ctx: PolicyContext) -> int:
     return 4 + len(ctx.element_ids) + 2 * ctx.n_pushed + len(ctx.instrumented)
 
 
-class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+class _EncodedByTheEnv:
+    """For an observation wrapper over a :class:`PersonalizationEnv` whose observation is a
+    function of the simulator's: in its own :meth:`step` and :meth:`reset` it lends the env
+    ``_env_encoder`` (:meth:`PersonalizationEnv.encode_with`), so the env returns the wrapper's
+    observation itself, and the native arrays it would only read once are never built. Only for
+    the call: the env stepped directly (or checked with Gymnasium's ``check_env``) returns its
+    native observation. The wrapper's ``observation`` passes such a vector through.
+    """
+
+    base: PersonalizationEnv
+    env: gym.Env
+    _env_encoder: Any
+    observation: Callable[[Any], Any]  # the wrapper's own (passes the env's vector through)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[Any, dict[str, Any]]:
+        """Reset the env, which returns this wrapper's observation for this call."""
+        base = self.base
+        base.encode_with(self._env_encoder)
+        try:
+            obs, info = self.env.reset(seed=seed, options=options)
+        finally:
+            base.encode_with(None)
+        return self.observation(obs), info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step the env, which returns this wrapper's observation for this call."""
+        base = self.base
+        base.encode_with(self._env_encoder)
+        try:
+            obs, reward, terminated, truncated, info = self.env.step(action)
+        finally:
+            base.encode_with(None)
+        return self.observation(obs), reward, terminated, truncated, info
+
+
+class SegmentSummary(_EncodedByTheEnv, gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Observe per-segment means, the clock and the episode's progress instead of every user.
 
     The native observation holds every user's arrays (6,611 numbers for 200 users of
@@ -354,9 +392,9 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
 
     Wraps a :class:`PersonalizationEnv` with its native ``Dict`` observation (possibly with
     :class:`VariantActions` around it). In its own :meth:`step` and :meth:`reset` it has that
-    env return the summary itself (:meth:`PersonalizationEnv.encode_with` and
-    :class:`SummaryEncoder`: the same numbers, without the native arrays it would only average),
-    and :meth:`observation` summarises a native observation it is given.
+    env return the summary itself (:class:`SummaryEncoder`: the same numbers, without the native
+    arrays it would only average; see :class:`_EncodedByTheEnv`), and :meth:`observation`
+    summarises a native observation it is given.
 
     Args:
         env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
@@ -373,33 +411,7 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         size = summary_size(base.context)
         # means of bounded and unbounded entries (minutes, receptivity, events) alike
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
-        self._summary = SummaryEncoder(base.context, self.weights)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Reset the env, which returns the summary for this call (see :meth:`step`)."""
-        base = self.base
-        base.encode_with(self._summary)
-        try:
-            obs, info = self.env.reset(seed=seed, options=options)
-        finally:
-            base.encode_with(None)
-        return self.observation(obs), info
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Step the env, which returns the summary for this call (:class:`SummaryEncoder`: the
-        same numbers as :meth:`observation` of its native observation, without building it).
-
-        Only for the call: the env stepped directly (or checked with Gymnasium's ``check_env``)
-        returns its native observation.
-        """
-        base = self.base
-        base.encode_with(self._summary)
-        try:
-            obs, reward, terminated, truncated, info = self.env.step(action)
-        finally:
-            base.encode_with(None)
-        return self.observation(obs), reward, terminated, truncated, info
+        self._env_encoder = SummaryEncoder(base.context, self.weights)
 
     def observation(self, observation: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
         """The summary vector: as the env returned it, or of a native observation (at the env's
@@ -409,6 +421,32 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
             return observation  # summarised by the env (SummaryEncoder)
         return summary_observation(observation, self.base.context, self.base.model.t,
                                    self.weights)
+
+
+class NativeFlatten(_EncodedByTheEnv, FlattenObservation):
+    """Gymnasium's :class:`~gymnasium.wrappers.FlattenObservation` of a
+    :class:`PersonalizationEnv`'s native ``Dict`` observation (possibly with
+    :class:`VariantActions` around it), with the env writing the flat vector itself in this
+    wrapper's :meth:`step` and :meth:`reset` (:class:`~outcome_gym.env.spaces.FlatEncoder`: the
+    same numbers as ``spaces.flatten`` of the native observation, without its per-key copies).
+
+    Args:
+        env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
+
+    Raises:
+        TypeError: ``env.unwrapped`` is not a :class:`PersonalizationEnv`.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        FlattenObservation.__init__(self, env)
+        self.base = base = personalization_env(env, "NativeFlatten")
+        self._env_encoder = FlatEncoder(base.native_encoder, env.observation_space)
+
+    def observation(self, observation: Any) -> np.ndarray:
+        """The flat vector: as the env returned it, or ``spaces.flatten`` of a native one."""
+        if isinstance(observation, np.ndarray):
+            return observation  # flattened by the env (FlatEncoder)
+        return FlattenObservation.observation(self, observation)
 
 
 def targeted_weights(ctx: PolicyContext) -> np.ndarray:
@@ -497,7 +535,7 @@ def make_flat_env(
             ``population``, ``horizon_days``, ``guardrails``, ``guardrail_mode``).
 
     Returns:
-        ``FlattenObservation(VariantActions(PersonalizationEnv(...)))``, or
+        ``NativeFlatten(VariantActions(PersonalizationEnv(...)))`` (a ``FlattenObservation``), or
         ``SegmentSummary(VariantActions(PersonalizationEnv(...)))`` for the summary.
 
     Raises:
@@ -516,4 +554,4 @@ def make_flat_env(
         env = TargetedOutcomeReward(env)
     if variants:
         env = VariantActions(env, per=per)
-    return SegmentSummary(env) if observation == "summary" else FlattenObservation(env)
+    return SegmentSummary(env) if observation == "summary" else NativeFlatten(env)

@@ -169,8 +169,10 @@ def test_core_and_cap_passes_by_hand():
     assert count.tolist() == [2, 0, 1]
     notify = np.array([[True, True, True], [True, False, True], [True, False, False]])
     capped = np.zeros(3, np.int64)
-    cap_rows(notify, np.array([1, 0, 3]), 2, capped)
+    sent = np.array([1, 0, 3])
+    cap_rows(notify, sent, 2, capped)
     assert capped.tolist() == [2, 0, 1]
+    assert sent.tolist() == [2, 2, 3]  # the sends let through (1, 2, 0) added to today's
     assert notify.tolist() == [[True, False, False], [True, False, True], [False, False, False]]
 
 
@@ -254,3 +256,20 @@ def test_core_rows_equals_the_numpy_rebuild(seed):
         want[fix] = _restore_core_numpy(layout[fix], default, core_slot, core_element)
         np.testing.assert_array_equal(got, want)
         assert got.dtype == want.dtype
+
+
+def test_strict_cap_violation_raises_and_leaves_todays_sends(tiny):
+    # cap 1: the first step's one send each is let through and counted; a second send on the
+    # same day raises in strict mode, and today's sends stay as they were before that action
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    layer = make_guardrails(m.context, {"max_notifications_per_day": 1, "quiet_slots": []},
+                            mode="strict")
+    n, mm = m.pop.n, m.world.n_pushed
+    one = np.zeros((n, mm), bool)
+    one[:, 0] = True
+    out = layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
+    assert layer._sent_today.tolist() == [1] * n
+    m.advance(out.action)
+    with pytest.raises(ActionError, match=r"user 0 exceeds the daily notification cap"):
+        layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
+    assert layer._sent_today.tolist() == [1] * n

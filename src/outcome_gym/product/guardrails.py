@@ -114,11 +114,14 @@ class GuardrailLayer:
             notify[:] = False  # nothing left to cap or to add to today's sends
             return Guarded(Action(layout=layout, notify=notify), counts, matrix)
         cap = self.config.max_notifications_per_day
-        if cap is not None:
-            # sends beyond what today's cap leaves, in column order, dropped and counted
+        if cap is not None:  # (without a cap, today's sends are never read: not counted)
+            # sends beyond what today's cap leaves, in column order, dropped and counted; the
+            # sends let through added to today's (strict mode: not if it raises)
+            before = self._sent_today.copy() if self.mode == "strict" else None
             cap_rows(notify, self._sent_today, int(cap), capped)
-            self._strict(capped, "exceeds the daily notification cap", None)
-        self._sent_today += notify.sum(axis=1)
+            if before is not None and capped.any():
+                self._sent_today[:] = before
+                self._strict(capped, "exceeds the daily notification cap", None)
         return Guarded(Action(layout=layout, notify=notify), counts, matrix)
 
     def _strict(self, count: np.ndarray, what: str, slot: int | None) -> None:
@@ -244,7 +247,8 @@ def core_rows(layout, default, core_slot, core_element, count, restore
 def cap_rows(notify, sent_today, cap, count
              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per row i: the sends beyond ``max(cap - sent_today[i], 0)``, in column order, are dropped
-    from ``notify`` (in place) and counted in ``count[i]``.
+    from ``notify`` (in place) and counted in ``count[i]``; the sends left are added to
+    ``sent_today[i]``.
     """
     n, m = notify.shape
     for i in range(n):
@@ -256,6 +260,7 @@ def cap_rows(notify, sent_today, cap, count
                 if rank > allowed:
                     notify[i, j] = False
                     count[i] += 1
+        sent_today[i] += min(rank, allowed)
 
 
 @compiled

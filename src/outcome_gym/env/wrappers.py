@@ -33,7 +33,7 @@ from gymnasium import spaces
 from gymnasium.wrappers import FlattenObservation
 
 from outcome_gym.env.env import PersonalizationEnv
-from outcome_gym.env.spaces import N_WEEKDAYS, FlatEncoder, encode_action
+from outcome_gym.env.spaces import N_WEEKDAYS, FlatEncoder, ObservationEncoder, encode_action
 from outcome_gym.errors import ActionError
 from outcome_gym.product.objectives import spec_event
 from outcome_gym.product.variants import Variants
@@ -309,31 +309,29 @@ class SummaryEncoder:
     """The summary vector straight from the simulator's :class:`Observation`.
 
     The same numbers as :func:`summary_observation` of the native observation (the same
-    :func:`summarize`, fed the observation's arrays at the native observation's float32
-    values), without building the native arrays it would read once and drop. A
-    :class:`SegmentSummary` lends it to its :class:`PersonalizationEnv` for each step and reset
+    :func:`summarize`, fed the native encoder's :meth:`~outcome_gym.env.spaces.ObservationEncoder.columns`
+    at their float32 values), without building the native arrays it would read once and drop.
+    A :class:`SegmentSummary` lends it to its :class:`PersonalizationEnv` for each step and reset
     (:meth:`PersonalizationEnv.encode_with`).
 
     Args:
-        ctx: The run's policy context.
-        weights: :func:`segment_means` of ``ctx``.
+        native: The env's native observation encoder.
+        weights: :func:`segment_means` of its context.
     """
 
-    def __init__(self, ctx: PolicyContext, weights: np.ndarray) -> None:
-        self.ctx = ctx
+    def __init__(self, native: ObservationEncoder, weights: np.ndarray) -> None:
+        ctx = native.ctx
+        self.native = native
         self.weights = weights
+        self._keys = SUMMARY_KEYS + (("events",) if ctx.instrumented else ())
         self._per_user = np.empty((ctx.n_users, _per_user_width(ctx)))  # scratch, every step
-        self._slots = np.eye(ctx.slots_per_day, dtype=np.float32)
-        self._weekdays = np.eye(N_WEEKDAYS, dtype=np.float32)
         self._progress_scale = max(ctx.n_steps, 1)
 
     def __call__(self, obs: Observation) -> np.ndarray:
         """The summary vector of ``obs`` (the clock's step ``obs.step``)."""
-        x = _float32_exact
-        cols = [x(obs.active), x(obs.session), x(obs.minutes), x(obs.clicks),
-                x(obs.delivered), x(obs.opened), x(obs.receptivity)]
-        cols.extend(x(obs.events[name]) for name in self.ctx.instrumented)
-        return summarize(cols, self._slots[obs.slot], self._weekdays[obs.weekday],
+        cols = {key: a if built else _float32_exact(a)
+                for key, a, built in self.native.columns(obs)}
+        return summarize([cols[key] for key in self._keys], cols["slot"], cols["weekday"],
                          obs.step / self._progress_scale, self.weights, self._per_user)
 
 
@@ -411,7 +409,7 @@ class SegmentSummary(_EncodedByTheEnv, gym.ObservationWrapper, gym.utils.RecordC
         size = summary_size(base.context)
         # means of bounded and unbounded entries (minutes, receptivity, events) alike
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
-        self._env_encoder = SummaryEncoder(base.context, self.weights)
+        self._env_encoder = SummaryEncoder(base.native_encoder, self.weights)
 
     def observation(self, observation: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
         """The summary vector: as the env returned it, or of a native observation (at the env's

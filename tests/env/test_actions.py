@@ -187,3 +187,20 @@ def test_variant_actions_hand_the_env_the_action_its_native_dict_decodes_to():
         return out
 
     assert_same(episode(False), episode(True))
+
+
+def test_mean_reward_is_np_mean_bit_for_bit():
+    from outcome_gym.env.env import mean_reward
+
+    rng = np.random.default_rng(0)
+    cases = [rng.normal(size=n) * 10.0 ** rng.integers(-3, 4, size=n) for n in (1, 7, 200, 1001)]
+    cases += [np.full(5, -0.0), np.zeros(3), np.array([1e308, 1e308])]
+    for r in cases:
+        with np.errstate(over="ignore"):  # 1e308 + 1e308: inf either way
+            want = float(np.mean(r))
+            got = mean_reward(r)
+        assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64)
+    # anything but a 1-D float64 array goes through np.mean itself
+    assert mean_reward(np.array([1, 2], np.int32)) == 1.5
+    assert mean_reward([0.5, 1.0]) == 0.75
+    assert mean_reward(np.ones((2, 2), np.float32)) == 1.0

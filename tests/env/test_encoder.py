@@ -62,3 +62,47 @@ def test_layout_allowed_is_cached_and_read_only(env):
     assert allowed is ctx.layout_allowed  # built once
     assert not allowed.flags.writeable
     assert np.array_equal(np.flatnonzero(allowed), np.sort(np.asarray(ctx.layout_elements)))
+
+
+@pytest.mark.parametrize("scenario", ["productivity_tool", "finance_alerts"])
+def test_flat_encoder_is_gymnasiums_flatten_of_the_native_observation(scenario):
+    """FlatEncoder (what NativeFlatten's env returns) equals spaces.flatten of the native
+    observation bit for bit, at every step of an episode under random native actions."""
+    from gymnasium import spaces
+
+    from outcome_gym.env.spaces import FlatEncoder
+
+    env = PersonalizationEnv(scenario, population=25, horizon_days=2)
+    flat = FlatEncoder(env.native_encoder, env.observation_space)
+    assert flat.size == spaces.flatdim(env.observation_space)
+    env.reset(seed=1)
+    env.action_space.seed(1)
+    done = False
+    while not done:
+        obs = env.model.observe()
+        want = spaces.flatten(env.observation_space, env.native_encoder(obs))
+        got = flat(obs)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), obs.step
+        assert flat(obs) is not got  # a fresh vector every call
+        _, _, te, tr, _ = env.step(env.action_space.sample())
+        done = te or tr
+
+
+def test_native_flatten_lends_its_encoder_only_for_its_own_calls():
+    from gymnasium.wrappers import FlattenObservation
+
+    from outcome_gym.env import make_flat_env
+
+    env = make_flat_env(population=8, horizon_days=1)
+    assert isinstance(env, FlattenObservation)
+    base = env.unwrapped
+    obs, _ = env.reset(seed=0)
+    assert isinstance(obs, np.ndarray) and env.observation_space.contains(obs)
+    # the same vector as Gymnasium's flatten of the native observation
+    assert np.array_equal(obs, FlattenObservation.observation(env, base.native_encoder(
+        base.model.observe())))
+    assert isinstance(base.reset(seed=0)[0], dict)  # the env called directly: native
+    step = env.step(env.action_space.sample())[0]
+    assert isinstance(step, np.ndarray) and env.observation_space.contains(step)
+    assert isinstance(base.step(base.action_space.sample())[0], dict)

@@ -16,6 +16,7 @@ from outcome_gym.env.wrappers import (
     summary_observation,
     summary_size,
 )
+from outcome_gym.errors import ActionError
 from tests.env.helpers import assert_same
 
 
@@ -146,3 +147,66 @@ def test_targeted_reward_counts_only_the_named_segments_events():
     assert saw_difference  # the objective also counts other segments' events
     with pytest.raises(ValueError, match="reward 'targeted' re-weights"):
         make_flat_env(objective="engagement", reward="targeted", population=5, horizon_days=1)
+
+
+@pytest.mark.parametrize("scenario", ["productivity_tool", "finance_alerts"])
+def test_the_env_side_summary_equals_the_native_summary_bit_for_bit(scenario):
+    """SummaryEncoder (what a SegmentSummary's env returns) is summary_observation of the native
+    observation, bit for bit, at every step of an episode under random native actions."""
+    from outcome_gym.env.spaces import encode_observation
+    from outcome_gym.env.wrappers import SummaryEncoder
+
+    env = PersonalizationEnv(scenario, population=40, horizon_days=2)
+    ctx = env.context
+    w = segment_means(ctx)
+    enc = SummaryEncoder(env.native_encoder, w)
+    env.reset(seed=2)
+    env.action_space.seed(2)
+    done, steps = False, 0
+    while not done:
+        obs = env.model.observe()
+        want = summary_observation(encode_observation(obs, ctx), ctx, obs.step, w)
+        got = enc(obs)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), obs.step
+        _, _, te, tr, _ = env.step(env.action_space.sample())
+        done, steps = te or tr, steps + 1
+    assert steps == ctx.n_steps  # the whole episode (nobody churns in two days)
+
+
+def test_summary_lends_its_encoder_to_the_env_only_for_its_own_calls():
+    base = PersonalizationEnv("finance_alerts", population=10, horizon_days=1)
+    wrapped = SegmentSummary(base)
+    obs, _ = wrapped.reset(seed=0)
+    assert isinstance(obs, np.ndarray) and wrapped.observation_space.contains(obs)
+    # the wrapper still summarises a native observation it is given: the same vector
+    native = encode_observation_of(base)
+    assert np.array_equal(wrapped.observation(native), obs)
+    # the env itself, called directly, returns its native observation
+    got, _ = base.reset(seed=0)
+    assert isinstance(got, dict) and base.observation_space.contains(got)
+    step = base.step(base.action_space.sample())[0]
+    assert isinstance(step, dict) and base.observation_space.contains(step)
+    assert isinstance(wrapped.step(base.action_space.sample())[0], np.ndarray)
+    # an error inside the wrapped step leaves the env native
+    with pytest.raises(ActionError):
+        wrapped.step({"layout": np.zeros((1, 1), np.int64), "notify": np.zeros((1, 1))})
+    assert isinstance(base.step(base.action_space.sample())[0], dict)
+
+
+def encode_observation_of(env: PersonalizationEnv) -> dict:
+    from outcome_gym.env.spaces import encode_observation
+
+    return encode_observation(env.model.observe(), env.context)
+
+
+def test_float32_exact_rounds_only_what_float32_cannot_hold():
+    from outcome_gym.env.wrappers import _float32_exact
+
+    for a in (np.array([True, False]), np.array([3, -7], np.int16), np.array([0.1], np.float32),
+              np.array([200], np.uint8)):
+        assert _float32_exact(a) is a  # float64(x) == float64(float32(x)) for these dtypes
+    x = np.array([0.1, 2.0**24 + 1])
+    assert _float32_exact(x).tolist() == np.float32(x).tolist() != x.tolist()
+    big = np.array([2**24 + 1], np.int32)
+    assert _float32_exact(big).dtype == np.float32 and _float32_exact(big)[0] == 2.0**24

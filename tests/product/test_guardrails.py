@@ -165,10 +165,111 @@ def test_core_and_cap_passes_by_hand():
     core_element[5] = True
     count = np.zeros(3, np.int64)
     core_rows(np.array([[6, 5, 7], [5, 6, 7], [5, 7, 5]]), np.array([5, 6, 7]),
-              np.array([True, False, False]), core_element, count)
+              np.array([True, False, False]), core_element, count, False)
     assert count.tolist() == [2, 0, 1]
     notify = np.array([[True, True, True], [True, False, True], [True, False, False]])
     capped = np.zeros(3, np.int64)
-    cap_rows(notify, np.array([1, 0, 3]), 2, capped)
+    sent = np.array([1, 0, 3])
+    cap_rows(notify, sent, 2, capped)
     assert capped.tolist() == [2, 0, 1]
+    assert sent.tolist() == [2, 2, 3]  # the sends let through (1, 2, 0) added to today's
     assert notify.tolist() == [[True, False, False], [True, False, True], [False, False, False]]
+
+
+def _restore_core_numpy(rows, default, core_slot, core_element):
+    """The numpy rebuild ``GuardrailLayer._restore_core`` did before the compiled pass (kept
+    here only as the reference the pass must equal bit for bit)."""
+    free = np.flatnonzero(~core_slot)
+    out = np.broadcast_to(default, rows.shape).copy()
+    if not free.size:
+        return out
+    noncore = ~core_element[rows]
+    order = np.argsort(~noncore, axis=1, kind="stable")
+    kept = np.take_along_axis(rows, order, axis=1)
+    n_kept = noncore.sum(axis=1)
+    fill = default[free]
+    for i in np.flatnonzero(n_kept < free.size):
+        have = set(kept[i, : n_kept[i]].tolist())
+        extra = [e for e in fill.tolist() if e not in have]
+        kept[i, n_kept[i]: free.size] = extra[: free.size - n_kept[i]]
+    out[:, free] = kept[:, : free.size]
+    return out
+
+
+def test_core_rows_restores_rows_by_hand():
+    # default (5, 6, 7, 8), slots 0 and 2 core (elements 5 and 7), free slots 1 and 3:
+    #   (6, 5, 7, 8): slot 0 not 5, core 5 in slot 1 -> 2; non-core kept in order (6, 8)
+    #       -> (5, 6, 7, 8)
+    #   (5, 8, 7, 6): compliant -> 0, untouched (the policy's order of the free slots stays)
+    #   (7, 5, 5, 7): every slot breaks it -> 4; no non-core element kept: fillers 6, 8
+    #       in default order -> (5, 6, 7, 8)
+    #   (5, 9, 8, 5): slot 2 not 7, core 5 in slot 3 -> 2; kept (9, 8) -> (5, 9, 7, 8)
+    #   (8, 5, 7, 9): slot 0 not 5, core 5 in slot 1 -> 2; kept (8, 9) -> (5, 8, 7, 9)
+    #   (5, 7, 6, 6): core 7 in slot 1, slot 2 not 7 -> 2; kept (6, 6) -> (5, 6, 7, 6)
+    #   (7, 9, 5, 5): -> 3; kept (9); filler: 6 (not shown) -> (5, 9, 7, 6)
+    #   (5, 6, 7, 5): core 5 in slot 3 -> 1; kept (6); filler 6 shown, 8 not -> (5, 6, 7, 8)
+    from outcome_gym.product.guardrails import core_rows
+
+    default = np.array([5, 6, 7, 8])
+    core_slot = np.array([True, False, True, False])
+    core_element = np.zeros(10, bool)
+    core_element[[5, 7]] = True
+    layout = np.array([[6, 5, 7, 8], [5, 8, 7, 6], [7, 5, 5, 7], [5, 9, 8, 5], [8, 5, 7, 9],
+                       [5, 7, 6, 6], [7, 9, 5, 5], [5, 6, 7, 5]])
+    count = np.zeros(len(layout), np.int64)
+    core_rows(layout, default, core_slot, core_element, count, True)
+    assert count.tolist() == [2, 0, 4, 2, 2, 2, 3, 1]
+    assert layout.tolist() == [[5, 6, 7, 8], [5, 8, 7, 6], [5, 6, 7, 8], [5, 9, 7, 8],
+                               [5, 8, 7, 9], [5, 6, 7, 6], [5, 9, 7, 6], [5, 6, 7, 8]]
+    # restore=False (strict mode) counts and leaves the layout as the policy chose it
+    before = np.array([[6, 5, 7, 8]])
+    kept = before.copy()
+    count = np.zeros(1, np.int64)
+    core_rows(kept, default, core_slot, core_element, count, False)
+    assert count.tolist() == [2] and kept.tolist() == before.tolist()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_core_rows_equals_the_numpy_rebuild(seed):
+    """On random layouts (permutations and draws with repeats, random core slots, all-core and
+    no-core layouts) the compiled rebuild equals the numpy one bit for bit."""
+    from outcome_gym.product.guardrails import core_rows
+
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        n_el = int(rng.integers(1, 12))
+        s = int(rng.integers(1, n_el + 1))
+        default = rng.permutation(n_el)[:s].astype(np.int64)
+        core_slot = rng.random(s) < rng.choice([0.0, 0.3, 0.7, 1.0])
+        core_element = np.zeros(n_el, bool)
+        core_element[default[core_slot]] = True
+        n = 50
+        if rng.random() < 0.5:
+            layout = np.stack([rng.permutation(n_el)[:s] for _ in range(n)]).astype(np.int64)
+        else:
+            layout = rng.integers(0, n_el, size=(n, s)).astype(np.int64)
+        count = np.zeros(n, np.int64)
+        got = layout.copy()
+        core_rows(got, default, core_slot, core_element, count, True)
+        fix = count.nonzero()[0]
+        want = layout.copy()
+        want[fix] = _restore_core_numpy(layout[fix], default, core_slot, core_element)
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype
+
+
+def test_strict_cap_violation_raises_and_leaves_todays_sends(tiny):
+    # cap 1: the first step's one send each is let through and counted; a second send on the
+    # same day raises in strict mode, and today's sends stay as they were before that action
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    layer = make_guardrails(m.context, {"max_notifications_per_day": 1, "quiet_slots": []},
+                            mode="strict")
+    n, mm = m.pop.n, m.world.n_pushed
+    one = np.zeros((n, mm), bool)
+    one[:, 0] = True
+    out = layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
+    assert layer._sent_today.tolist() == [1] * n
+    m.advance(out.action)
+    with pytest.raises(ActionError, match=r"user 0 exceeds the daily notification cap"):
+        layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
+    assert layer._sent_today.tolist() == [1] * n

@@ -65,9 +65,9 @@ def test_runner_env_and_check_policy_all_step_through_product(tiny, monkeypatch)
     calls: list[str] = []
     real = Product.step
 
-    def counting(self, action, *, who="policy"):
+    def counting(self, action, *, who="policy", checked=False):
         calls.append(who)
-        return real(self, action, who=who)
+        return real(self, action, who=who, checked=checked)
 
     monkeypatch.setattr(Product, "step", counting)
     small = variant(tiny, **{"population.size": 20, "clock.horizon_days": 1})

@@ -17,6 +17,7 @@ distinct populations. ``reset(options={"model_seed": k})`` runs the population t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,9 @@ import numpy as np
 from gymnasium.error import ResetNeeded
 
 from outcome_gym.env.spaces import (
+    ActionDecoder,
     ObservationEncoder,
     action_space,
-    decode_action,
     layout_lookup,
     observation_space,
 )
@@ -122,7 +123,9 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         make_objective(objective, self.context, **self.objective_params)  # fail fast
         self._lookup = layout_lookup(self.context)
         # the static parts of every observation (segment one-hot, clock tables), built once
-        self._encoder = ObservationEncoder(self.context, self._lookup)
+        self._native = ObservationEncoder(self.context, self._lookup)
+        self._encoder: Callable[[Observation], Any] = self._native
+        self._decoder = ActionDecoder(self.context)
         self._variants: Variants | None = None
         self.observation_space = observation_space(self.context)
         self.action_space = action_space(self.context)
@@ -181,22 +184,29 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         """
         model = self._require_started()
         where = f"{type(self).__name__} at step {model.t}"
-        decoded = decode_action(action, self.context, where)
-        return self._advance(decoded)
+        decoded = self._decoder(action, where)
+        # decode_action checked shapes and ranges and mapped to laid-out elements: the product
+        # need not validate the simulator action again
+        return self._advance(decoded, checked=True)
 
     def step_action(
-        self, action: Action
+        self, action: Action, *, checked: bool = False
     ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """:meth:`step` with a simulator :class:`Action` (element indices, booleans) instead of
         the native dict: what a wrapper that builds the action itself (``VariantActions``) calls,
         skipping the native encoding and :func:`decode_action` (the product validates it).
+
+        Args:
+            action: What every user is to see (before guardrails).
+            checked: The caller built ``action`` valid by construction (``VariantActions`` from
+                the scenario's variant tables): the product does not validate it again.
 
         Raises:
             ActionError: See :meth:`step`.
             ResetNeeded: The episode has not started or has ended.
         """
         self._require_started()
-        return self._advance(action)
+        return self._advance(action, checked=checked)
 
     def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         """The current state as ``render_mode`` asks (``None`` without a render mode).
@@ -257,19 +267,36 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             raise ResetNeeded("call reset() before step()")
         return self._product
 
-    def _encode(self, obs: Observation) -> dict[str, np.ndarray]:
+    @property
+    def native_encoder(self) -> ObservationEncoder:
+        """The encoder of the native observation (what :meth:`step` returns by default)."""
+        return self._native
+
+    def encode_with(self, encoder: Callable[[Observation], Any] | None) -> None:
+        """Have :meth:`reset` and :meth:`step` return ``encoder(observation)`` of the simulator's
+        observation instead of the native dict (``None``: the native dict again).
+
+        For a wrapper that replaces the whole observation with a function of it
+        (:class:`~outcome_gym.env.wrappers.SegmentSummary`): around its own call down to this
+        env it sets its encoder, and restores ``None`` after, so the native arrays it would read
+        once and drop are never built, while this env called directly still returns what its
+        ``observation_space`` says.
+        """
+        self._encoder = self._native if encoder is None else encoder
+
+    def _encode(self, obs: Observation) -> Any:
         return self._encoder(obs)
 
     def _advance(
-        self, action: Action
+        self, action: Action, checked: bool = False
     ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         product = self._require_product()
-        record = product.step(action, who=type(self).__name__).record
+        record = product.step(action, who=type(self).__name__, checked=checked).record
         self.last_record = record
-        reward = float(np.mean(self._objective(record.feedback)))
+        reward = mean_reward(self._objective(record.feedback))
         obs = product.observe()
-        terminated = not bool(np.asarray(obs.active).any())
-        truncated = bool(product.done) and not terminated
+        terminated = not obs.active.any()
+        truncated = product.done and not terminated
         self._ended = terminated or truncated
         return self._encode(obs), reward, terminated, truncated, self._info(record)
 
@@ -286,10 +313,25 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             "weekday": record.weekday,
         }
         metrics = record.segment_metrics
-        # every metric has K per-segment values (StepRecord): one row sum for all (the same sums)
-        totals = np.array(list(metrics.values()), dtype=np.float64).sum(axis=1).tolist()
+        # every metric has K per-segment values (StepRecord): one R x K matrix, one row sum for
+        # all (the same sums as per metric); concatenating the K-vectors is cheaper than
+        # np.array's restacking of a list of arrays
+        values = list(metrics.values())
+        totals = np.concatenate(values).reshape(len(values), -1).sum(axis=1).tolist()
         info.update(zip(metrics, totals, strict=True))
         return info
+
+
+def mean_reward(rewards: Any) -> float:
+    """``float(np.mean(rewards))``: the env's reward, the mean of the per-user rewards.
+
+    For a float64 array (what the built-in objectives return) it is computed as ``np.mean``
+    does it -- the pairwise sum divided by N -- without its Python-level wrapper (the same
+    bits); anything else goes through ``np.mean`` itself.
+    """
+    if type(rewards) is np.ndarray and rewards.dtype == np.float64 and rewards.ndim == 1:
+        return float(np.add.reduce(rewards) / rewards.shape[0])
+    return float(np.mean(rewards))
 
 
 RENDER_USERS = 64

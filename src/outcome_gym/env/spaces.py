@@ -92,11 +92,6 @@ def observation_space(ctx: PolicyContext) -> spaces.Dict:
     return spaces.Dict(parts)
 
 
-def _f32(a: Any) -> np.ndarray:
-    """A fresh float32 array (never a view of the simulator's buffers)."""
-    return np.array(a, dtype=np.float32, copy=True)
-
-
 def _one_hot(index: np.ndarray | int, size: int) -> np.ndarray:
     return np.eye(size, dtype=np.float32)[np.asarray(index, dtype=np.int64)]
 
@@ -132,6 +127,8 @@ class ObservationEncoder:
     def __init__(self, ctx: PolicyContext, lookup: np.ndarray | None = None) -> None:
         self.ctx = ctx
         self.lookup = layout_lookup(ctx) if lookup is None else lookup
+        # the laid-out indices as float32 (small integers, exact): one gather a step, no astype
+        self._lookup32 = self.lookup.astype(np.float32)
         k = len(ctx.scenario.population.segments)
         self._segment = _one_hot(ctx.segment, k)
         self._slots = np.eye(ctx.slots_per_day, dtype=np.float32)
@@ -139,25 +136,70 @@ class ObservationEncoder:
 
     def __call__(self, obs: Observation) -> dict[str, np.ndarray]:
         """The native observation of ``obs`` (see :func:`encode_observation`)."""
+        # astype copies (a fresh array even where the simulator's is float32 already); what
+        # columns() built this call is fresh float32 already
+        return {key: a if built else a.astype(np.float32)
+                for key, a, built in self.columns(obs)}
+
+    def columns(self, obs: Observation) -> list[tuple[str, np.ndarray, bool]]:
+        """Every native key's values before the cast to ``float32``: the one conversion of an
+        observation, which :meth:`__call__` and :class:`FlatEncoder` lay out.
+
+        Returns:
+            ``(key, array, built)`` in the native dict's order; ``built`` marks a fresh
+            ``float32`` array made by this call (the simulator's arrays and the static tables
+            are not: they are copied when cast).
+        """
+        cols = [
+            ("active", obs.active, False),
+            ("session", obs.session, False),
+            ("minutes", obs.minutes, False),
+            ("clicks", obs.clicks, False),
+            ("delivered", obs.delivered, False),
+            ("opened", obs.opened, False),
+            ("receptivity", obs.receptivity, False),
+            ("layout", self._lookup32[obs.layout], True),
+            ("segment", self._segment, False),
+            ("slot", self._slots[obs.slot], False),
+            ("weekday", self._weekdays[obs.weekday], False),
+        ]
         ctx = self.ctx
-        out = {
-            "active": _f32(obs.active),
-            "session": _f32(obs.session),
-            "minutes": _f32(obs.minutes),
-            "clicks": _f32(obs.clicks),
-            "delivered": _f32(obs.delivered),
-            "opened": _f32(obs.opened),
-            "receptivity": _f32(obs.receptivity),
-            "layout": self.lookup[obs.layout].astype(np.float32),
-            "segment": self._segment.copy(),
-            "slot": self._slots[obs.slot].copy(),
-            "weekday": self._weekdays[obs.weekday].copy(),
-        }
         if ctx.instrumented:
             events = np.empty((ctx.n_users, len(ctx.instrumented)), dtype=np.float32)
             for v, name in enumerate(ctx.instrumented):
                 events[:, v] = obs.events[name]
-            out["events"] = events
+            cols.append(("events", events, True))
+        return cols
+
+
+class FlatEncoder:
+    """``gymnasium.spaces.flatten(space, encoder(obs))`` without the dict: the same ``float32``
+    values (:meth:`ObservationEncoder.columns`, cast as ``astype`` would) written straight into
+    one fresh vector, each key at its place in the flattened space.
+
+    Args:
+        encoder: The env's native observation encoder.
+        space: The native observation space (Gymnasium's ``Dict`` orders its keys; each key is
+            flattened in C order).
+    """
+
+    def __init__(self, encoder: ObservationEncoder, space: spaces.Dict) -> None:
+        self.encoder = encoder
+        self.offsets: dict[str, tuple[int, int]] = {}
+        start = 0
+        for key, sub in space.spaces.items():
+            size = int(np.prod(sub.shape))
+            self.offsets[key] = (start, start + size)
+            start += size
+        self.size = start
+
+    def __call__(self, obs: Observation) -> np.ndarray:
+        """The flattened native observation of ``obs``."""
+        out = np.empty(self.size, dtype=np.float32)
+        offsets = self.offsets
+        for key, a, _ in self.encoder.columns(obs):
+            start, stop = offsets[key]
+            out[start:stop] = a.reshape(-1)
         return out
 
 
@@ -211,35 +253,53 @@ def decode_action(action: Any, ctx: PolicyContext, where: str = "action") -> Act
         ActionError: Wrong type, shape, dtype or range, naming the user and slot (or notification
             column) of the first bad element.
     """
-    if not isinstance(action, Mapping) or set(action) != {"layout", "notify"}:
-        got = sorted(action) if isinstance(action, Mapping) else type(action).__name__
-        raise ActionError(f"{where}: expected a dict with keys 'layout' and 'notify', got {got}")
-    n, s, m = ctx.n_users, ctx.n_slots, ctx.n_pushed
-    n_lay = len(ctx.layout_elements)
-    layout, notify = np.asarray(action["layout"]), np.asarray(action["notify"])
-    _check_shape(layout, (n, s), "layout", where)
-    _check_shape(notify, (n, m), "notify", where)
-    if not np.issubdtype(layout.dtype, np.integer):
-        raise ActionError(f"{where}: expected an integer layout, got dtype {layout.dtype}")
-    bad = (layout < 0) | (layout >= n_lay)
-    if bad.any():
-        user, slot = np.argwhere(bad)[0]
-        raise ActionError(
-            f"{where}: user {user}, slot {slot}: expected a laid-out element index in "
-            f"[0, {n_lay}), got {layout[user, slot]}"
-        )
-    if notify.dtype != np.bool_:
-        if not np.issubdtype(notify.dtype, np.integer):
-            raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype {notify.dtype}")
-        bad = (notify != 0) & (notify != 1)
-        if bad.any():
-            user, col = np.argwhere(bad)[0]
+    return ActionDecoder(ctx)(action, where)
+
+
+class ActionDecoder:
+    """:func:`decode_action` with the run's static tables built once (what an env holds).
+
+    Args:
+        ctx: The run's policy context.
+    """
+
+    def __init__(self, ctx: PolicyContext) -> None:
+        self.layout_shape = (ctx.n_users, ctx.n_slots)
+        self.notify_shape = (ctx.n_users, ctx.n_pushed)
+        self.n_laid_out = len(ctx.layout_elements)
+        self._elements = np.asarray(ctx.layout_elements, dtype=np.int64)
+
+    def __call__(self, action: Any, where: str = "action") -> Action:
+        """The simulator action of a native ``action`` (see :func:`decode_action`)."""
+        if not isinstance(action, Mapping) or len(action) != 2 or "layout" not in action \
+                or "notify" not in action:
+            got = sorted(action) if isinstance(action, Mapping) else type(action).__name__
+            raise ActionError(f"{where}: expected a dict with keys 'layout' and 'notify', "
+                              f"got {got}")
+        n_lay = self.n_laid_out
+        layout, notify = np.asarray(action["layout"]), np.asarray(action["notify"])
+        _check_shape(layout, self.layout_shape, "layout", where)
+        _check_shape(notify, self.notify_shape, "notify", where)
+        if layout.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), without its wrapper
+            raise ActionError(f"{where}: expected an integer layout, got dtype {layout.dtype}")
+        # every step: two reductions; only a bad action pays for finding the first bad element
+        if layout.min() < 0 or layout.max() >= n_lay:
+            user, slot = np.argwhere((layout < 0) | (layout >= n_lay))[0]
             raise ActionError(
-                f"{where}: user {user}, notification {col}: expected 0 or 1, got "
-                f"{notify[user, col]}"
+                f"{where}: user {user}, slot {slot}: expected a laid-out element index in "
+                f"[0, {n_lay}), got {layout[user, slot]}"
             )
-    elements = np.asarray(ctx.layout_elements, dtype=np.int64)[layout.astype(np.int64)]
-    return Action(layout=elements, notify=notify.astype(bool))
+        if notify.dtype != np.bool_:
+            if notify.dtype.kind not in "iu":
+                raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype "
+                                  f"{notify.dtype}")
+            if notify.size and (notify.min() < 0 or notify.max() > 1):
+                user, col = np.argwhere((notify != 0) & (notify != 1))[0]
+                raise ActionError(
+                    f"{where}: user {user}, notification {col}: expected 0 or 1, got "
+                    f"{notify[user, col]}"
+                )
+        return Action(layout=self._elements[layout], notify=notify.astype(bool))
 
 
 def _check_shape(a: np.ndarray, want: tuple[int, ...], name: str, where: str) -> None:

@@ -5,7 +5,8 @@
   with elements ``2g`` and ``2g + 1``). A chooser is a user (``per="user"``, G = N), a segment
   (``per="segment"``: everyone in a segment gets the same variant, as a product team ships to a
   segment) or the whole population (``per="all"``);
-* observation flattening is Gymnasium's own :class:`gymnasium.wrappers.FlattenObservation`;
+* observation flattening is Gymnasium's own :class:`gymnasium.wrappers.FlattenObservation`
+  (:class:`NativeFlatten`: with the env writing the flat vector itself, the same numbers);
 * :class:`SegmentSummary`: the observation becomes one short vector of per-segment means (what a
   product's dashboard shows per target segment) plus the clock and the episode's progress, instead
   of every user's raw arrays (docs/rl.md: why);
@@ -22,6 +23,7 @@ mappings as plain functions, for policies that replay a trained agent outside th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,12 @@ from gymnasium import spaces
 from gymnasium.wrappers import FlattenObservation
 
 from outcome_gym.env.env import PersonalizationEnv
-from outcome_gym.env.spaces import N_WEEKDAYS, encode_action
+from outcome_gym.env.spaces import N_WEEKDAYS, FlatEncoder, ObservationEncoder, encode_action
 from outcome_gym.errors import ActionError
 from outcome_gym.product.objectives import spec_event
 from outcome_gym.product.variants import Variants
 from outcome_gym.scenario import Scenario
-from outcome_gym.sim.interface import Action, PolicyContext
+from outcome_gym.sim.interface import Action, Observation, PolicyContext
 
 PER = ("user", "segment", "all")
 OBSERVATIONS = ("flat", "summary")
@@ -97,9 +99,13 @@ def variant_choices(
     if a.shape != (2 * n_users,):
         raise ActionError(f"{where}: expected a variant action of shape {(2 * n_users,)}, "
                           f"got {a.shape}")
-    if not np.issubdtype(a.dtype, np.integer):
+    if a.dtype.kind not in "iu":  # np.issubdtype(a.dtype, np.integer), without its wrapper
         raise ActionError(f"{where}: expected integer variant indices, got dtype {a.dtype}")
     pairs = a.reshape(n_users, 2).astype(np.int64)
+    # every step: two reductions; only a bad action pays for finding which index is wrong
+    top = pairs.max(axis=0)
+    if pairs.min() >= 0 and top[0] < variants.n_layouts and top[1] < variants.n_notify:
+        return pairs[:, 0], pairs[:, 1]
     for col, size, what in ((0, variants.n_layouts, "layout variant"),
                             (1, variants.n_notify, "notification plan")):
         bad = (pairs[:, col] < 0) | (pairs[:, col] >= size)
@@ -181,7 +187,8 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         decodes to the same action); with another wrapper in between, through that wrapper.
         """
         if self.env is self.base:
-            return self.base.step_action(self._simulator_action(action))
+            # built from the scenario's variant tables: valid by construction, not re-validated
+            return self.base.step_action(self._simulator_action(action), checked=True)
         return self.env.step(self.action(action))
 
     def action(self, action: Any) -> dict[str, np.ndarray]:
@@ -233,8 +240,7 @@ def segment_means(ctx: PolicyContext) -> np.ndarray:
 def summary_size(ctx: PolicyContext) -> int:
     """Length of :func:`summary_observation`: K x F segment means, D + 7 clock entries, progress."""
     k = len(ctx.scenario.population.segments)
-    per_user = 4 + len(ctx.element_ids) + 2 * ctx.n_pushed + len(ctx.instrumented)
-    return k * per_user + ctx.slots_per_day + N_WEEKDAYS + 1
+    return k * _per_user_width(ctx) + ctx.slots_per_day + N_WEEKDAYS + 1
 
 
 def summary_observation(
@@ -254,18 +260,123 @@ def summary_observation(
         ``receptivity``, ``events`` (V), then the slot and weekday one-hots and
         ``step / n_steps``.
     """
-    n = ctx.n_users
-    cols = [native[key].reshape(n, -1) for key in SUMMARY_KEYS]
+    cols = [native[key] for key in SUMMARY_KEYS]
     if ctx.instrumented:
-        cols.append(native["events"].reshape(n, -1))
-    per_user = np.concatenate(cols, axis=1, dtype=np.float64)  # N x F, one pass per key
+        cols.append(native["events"])
+    return summarize(cols, native["slot"], native["weekday"], step / max(ctx.n_steps, 1),
+                     weights)
+
+
+def summarize(cols: list[np.ndarray], slot: np.ndarray, weekday: np.ndarray, progress: float,
+              weights: np.ndarray, per_user: np.ndarray | None = None) -> np.ndarray:
+    """The one computation of the summary vector (:func:`summary_observation`).
+
+    Args:
+        cols: The per-user columns in :data:`SUMMARY_KEYS` order (then ``events``), N or N x F_j
+            each, of values a ``float32`` holds exactly (the native observation's).
+        slot, weekday: The clock's one-hots (``float32``).
+        progress: ``step / n_steps``.
+        weights: :func:`segment_means` (K x N).
+        per_user: N x F ``float64`` scratch to fill (a fresh array when omitted).
+
+    Returns:
+        ``float32``: the K x F segment means row by row, the one-hots, the progress.
+    """
+    n = weights.shape[1]
+    parts = [c.reshape(n, -1) for c in cols]
+    if per_user is None:
+        per_user = np.concatenate(parts, axis=1, dtype=np.float64)  # N x F, one pass per key
+    else:
+        np.concatenate(parts, axis=1, out=per_user)
     means = weights @ per_user  # K x F
-    clock = np.concatenate([native["slot"], native["weekday"],
-                            np.array([step / max(ctx.n_steps, 1)], dtype=np.float32)])
-    return np.concatenate([means.ravel().astype(np.float32), clock])
+    kf, d = means.size, slot.shape[0]
+    out = np.empty(kf + d + weekday.shape[0] + 1, dtype=np.float32)
+    out[:kf] = means.ravel()  # rounded to float32 as astype would
+    out[kf:kf + d] = slot
+    out[kf + d:-1] = weekday
+    out[-1] = progress
+    return out
 
 
-class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+def _float32_exact(a: np.ndarray) -> np.ndarray:
+    """The values of the native observation's array of ``a``: ``a`` itself where its dtype holds
+    only float32 values (bool, 8- and 16-bit numbers, float32), else ``a`` rounded to float32.
+    """
+    return a if a.dtype.itemsize <= 2 or a.dtype == np.float32 else a.astype(np.float32)
+
+
+class SummaryEncoder:
+    """The summary vector straight from the simulator's :class:`Observation`.
+
+    The same numbers as :func:`summary_observation` of the native observation (the same
+    :func:`summarize`, fed the native encoder's :meth:`~outcome_gym.env.spaces.ObservationEncoder.columns`
+    at their float32 values), without building the native arrays it would read once and drop.
+    A :class:`SegmentSummary` lends it to its :class:`PersonalizationEnv` for each step and reset
+    (:meth:`PersonalizationEnv.encode_with`).
+
+    Args:
+        native: The env's native observation encoder.
+        weights: :func:`segment_means` of its context.
+    """
+
+    def __init__(self, native: ObservationEncoder, weights: np.ndarray) -> None:
+        ctx = native.ctx
+        self.native = native
+        self.weights = weights
+        self._keys = SUMMARY_KEYS + (("events",) if ctx.instrumented else ())
+        self._per_user = np.empty((ctx.n_users, _per_user_width(ctx)))  # scratch, every step
+        self._progress_scale = max(ctx.n_steps, 1)
+
+    def __call__(self, obs: Observation) -> np.ndarray:
+        """The summary vector of ``obs`` (the clock's step ``obs.step``)."""
+        cols = {key: a if built else _float32_exact(a)
+                for key, a, built in self.native.columns(obs)}
+        return summarize([cols[key] for key in self._keys], cols["slot"], cols["weekday"],
+                         obs.step / self._progress_scale, self.weights, self._per_user)
+
+
+def _per_user_width(ctx: PolicyContext) -> int:
+    """F: the per-user columns the summary averages."""
+    return 4 + len(ctx.element_ids) + 2 * ctx.n_pushed + len(ctx.instrumented)
+
+
+class _EncodedByTheEnv:
+    """For an observation wrapper over a :class:`PersonalizationEnv` whose observation is a
+    function of the simulator's: in its own :meth:`step` and :meth:`reset` it lends the env
+    ``_env_encoder`` (:meth:`PersonalizationEnv.encode_with`), so the env returns the wrapper's
+    observation itself, and the native arrays it would only read once are never built. Only for
+    the call: the env stepped directly (or checked with Gymnasium's ``check_env``) returns its
+    native observation. The wrapper's ``observation`` passes such a vector through.
+    """
+
+    base: PersonalizationEnv
+    env: gym.Env
+    _env_encoder: Any
+    observation: Callable[[Any], Any]  # the wrapper's own (passes the env's vector through)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[Any, dict[str, Any]]:
+        """Reset the env, which returns this wrapper's observation for this call."""
+        base = self.base
+        base.encode_with(self._env_encoder)
+        try:
+            obs, info = self.env.reset(seed=seed, options=options)
+        finally:
+            base.encode_with(None)
+        return self.observation(obs), info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step the env, which returns this wrapper's observation for this call."""
+        base = self.base
+        base.encode_with(self._env_encoder)
+        try:
+            obs, reward, terminated, truncated, info = self.env.step(action)
+        finally:
+            base.encode_with(None)
+        return self.observation(obs), reward, terminated, truncated, info
+
+
+class SegmentSummary(_EncodedByTheEnv, gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Observe per-segment means, the clock and the episode's progress instead of every user.
 
     The native observation holds every user's arrays (6,611 numbers for 200 users of
@@ -278,7 +389,10 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     non-Markov). Nothing hidden is added: every entry is a mean of the native observation.
 
     Wraps a :class:`PersonalizationEnv` with its native ``Dict`` observation (possibly with
-    :class:`VariantActions` around it).
+    :class:`VariantActions` around it). In its own :meth:`step` and :meth:`reset` it has that
+    env return the summary itself (:class:`SummaryEncoder`: the same numbers, without the native
+    arrays it would only average; see :class:`_EncodedByTheEnv`), and :meth:`observation`
+    summarises a native observation it is given.
 
     Args:
         env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
@@ -295,11 +409,42 @@ class SegmentSummary(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         size = summary_size(base.context)
         # means of bounded and unbounded entries (minutes, receptivity, events) alike
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
+        self._env_encoder = SummaryEncoder(base.native_encoder, self.weights)
 
-    def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        """The summary vector of the native observation at the env's current step."""
+    def observation(self, observation: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
+        """The summary vector: as the env returned it, or of a native observation (at the env's
+        current step).
+        """
+        if isinstance(observation, np.ndarray):
+            return observation  # summarised by the env (SummaryEncoder)
         return summary_observation(observation, self.base.context, self.base.model.t,
                                    self.weights)
+
+
+class NativeFlatten(_EncodedByTheEnv, FlattenObservation):
+    """Gymnasium's :class:`~gymnasium.wrappers.FlattenObservation` of a
+    :class:`PersonalizationEnv`'s native ``Dict`` observation (possibly with
+    :class:`VariantActions` around it), with the env writing the flat vector itself in this
+    wrapper's :meth:`step` and :meth:`reset` (:class:`~outcome_gym.env.spaces.FlatEncoder`: the
+    same numbers as ``spaces.flatten`` of the native observation, without its per-key copies).
+
+    Args:
+        env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
+
+    Raises:
+        TypeError: ``env.unwrapped`` is not a :class:`PersonalizationEnv`.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        FlattenObservation.__init__(self, env)
+        self.base = base = personalization_env(env, "NativeFlatten")
+        self._env_encoder = FlatEncoder(base.native_encoder, env.observation_space)
+
+    def observation(self, observation: Any) -> np.ndarray:
+        """The flat vector: as the env returned it, or ``spaces.flatten`` of a native one."""
+        if isinstance(observation, np.ndarray):
+            return observation  # flattened by the env (FlatEncoder)
+        return FlattenObservation.observation(self, observation)
 
 
 def targeted_weights(ctx: PolicyContext) -> np.ndarray:
@@ -388,7 +533,7 @@ def make_flat_env(
             ``population``, ``horizon_days``, ``guardrails``, ``guardrail_mode``).
 
     Returns:
-        ``FlattenObservation(VariantActions(PersonalizationEnv(...)))``, or
+        ``NativeFlatten(VariantActions(PersonalizationEnv(...)))`` (a ``FlattenObservation``), or
         ``SegmentSummary(VariantActions(PersonalizationEnv(...)))`` for the summary.
 
     Raises:
@@ -407,4 +552,4 @@ def make_flat_env(
         env = TargetedOutcomeReward(env)
     if variants:
         env = VariantActions(env, per=per)
-    return SegmentSummary(env) if observation == "summary" else FlattenObservation(env)
+    return SegmentSummary(env) if observation == "summary" else NativeFlatten(env)

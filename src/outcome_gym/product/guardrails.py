@@ -47,10 +47,13 @@ class Guarded:
     Attributes:
         action: What users will see.
         counts: Per kind in :data:`KINDS`, N per-user modification counts (zeros when ``off``).
+        matrix: The same counts as one KINDS x N matrix (``counts`` holds its rows), for the
+            product's per-segment sums.
     """
 
     action: Action
     counts: Mapping[str, np.ndarray]
+    matrix: np.ndarray
 
 
 class GuardrailLayer:
@@ -91,29 +94,35 @@ class GuardrailLayer:
         ``action`` must already be valid (``Product.step`` validates it first): the compiled
         counting passes index the scenario's tables with its element ids unchecked.
         """
-        n = self.ctx.n_users
-        counts = {k: np.zeros(n, dtype=np.int64) for k in KINDS}
+        # one zeroed matrix per step, a row per kind (fresh: the counts travel on the result)
+        matrix = np.zeros((len(KINDS), self.ctx.n_users), dtype=np.int64)
+        core, reverted, capped, quiet = matrix  # the rows, in KINDS order
+        counts = dict(zip(KINDS, matrix, strict=True))
         if self.mode == "off":
-            return Guarded(action, counts)
+            return Guarded(action, counts, matrix)
         layout = np.array(action.layout, dtype=np.int64, copy=True)
         notify = np.array(action.notify, dtype=bool, copy=True)
         if self.config.lock_core:
-            self._lock_core(layout, counts["core_restored"])
+            self._lock_core(layout, core)
         if self.config.max_layout_distance is not None:
-            self._limit_distance(layout, counts["layout_reverted"])
+            self._limit_distance(layout, reverted)
         if obs.day != self._day:
             self._day, self._sent_today[:] = obs.day, 0
         if obs.slot in self._quiet:
-            counts["quiet_slot"] += notify.sum(axis=1)
-            self._strict(counts["quiet_slot"], "sends a notification in quiet slot", obs.slot)
-            notify[:] = False
+            quiet += notify.sum(axis=1)
+            self._strict(quiet, "sends a notification in quiet slot", obs.slot)
+            notify[:] = False  # nothing left to cap or to add to today's sends
+            return Guarded(Action(layout=layout, notify=notify), counts, matrix)
         cap = self.config.max_notifications_per_day
-        if cap is not None:
-            # sends beyond what today's cap leaves, in column order, dropped and counted
-            cap_rows(notify, self._sent_today, int(cap), counts["notification_capped"])
-            self._strict(counts["notification_capped"], "exceeds the daily notification cap", None)
-        self._sent_today += notify.sum(axis=1)
-        return Guarded(Action(layout=layout, notify=notify), counts)
+        if cap is not None:  # (without a cap, today's sends are never read: not counted)
+            # sends beyond what today's cap leaves, in column order, dropped and counted; the
+            # sends let through added to today's (strict mode: not if it raises)
+            before = self._sent_today.copy() if self.mode == "strict" else None
+            cap_rows(notify, self._sent_today, int(cap), capped)
+            if before is not None and capped.any():
+                self._sent_today[:] = before
+                self._strict(capped, "exceeds the daily notification cap", None)
+        return Guarded(Action(layout=layout, notify=notify), counts, matrix)
 
     def _strict(self, count: np.ndarray, what: str, slot: int | None) -> None:
         if self.mode == "strict" and count.any():
@@ -122,48 +131,17 @@ class GuardrailLayer:
             raise ActionError(f"guardrail: user {user}{where} {what}")
 
     def _lock_core(self, layout: np.ndarray, count: np.ndarray) -> None:
-        # per row: core slots not showing their default, core elements in other slots
-        core_rows(layout, self._default, self._core_slot, self._core_element, count)
-        fix = count.nonzero()[0]  # np.flatnonzero of a 1-D array, without its wrapper
-        if self.mode == "strict" and fix.size:
+        strict = self.mode == "strict"
+        # per row: count the slots that break lock_core and (projecting) rebuild the row in the
+        # same compiled pass; strict mode only counts, so the error below reads the policy's row
+        core_rows(layout, self._default, self._core_slot, self._core_element, count, not strict)
+        if strict and count.any():
             core = self._core_slot
             bad = (self._core_element[layout] & ~core[None, :]) | (
                 core[None, :] & (layout != self._default[None, :]))
             user, slot = np.argwhere(bad)[0]
             raise ActionError(f"guardrail: user {user}, slot {slot}: a core element was moved "
                               f"(got element {layout[user, slot]})")
-        if fix.size:
-            layout[fix] = self._restore_core(layout[fix])
-
-    def _restore_core(self, rows: np.ndarray) -> np.ndarray:
-        """Core elements back in their slots; the free slots keep the policy's order of the rest.
-
-        Overwriting only the offending slots would show an element twice and drop another (a core
-        element moved down would leave its copy behind while the element it displaced vanished).
-        Instead every row is rebuilt as: core slots from the default, free slots filled with the
-        row's non-core elements in the order the policy chose them, then — if the policy left out
-        core elements and so showed fewer non-core ones than there are free slots — with the
-        default's non-core elements it did not show, in default order. A distinct row stays
-        distinct.
-        """
-        core = self._core_slot
-        free = np.flatnonzero(~core)
-        out = np.broadcast_to(self._default, rows.shape).copy()
-        if not free.size:
-            return out
-        noncore = ~self._core_element[rows]
-        # stable sort: the row's non-core elements first, in slot order
-        order = np.argsort(~noncore, axis=1, kind="stable")
-        kept = np.take_along_axis(rows, order, axis=1)
-        n_kept = noncore.sum(axis=1)
-        fill = self._default[free]
-        short = np.flatnonzero(n_kept < free.size)
-        for i in short:  # rare (a policy that dropped a core element): a loop over such rows only
-            have = set(kept[i, : n_kept[i]].tolist())
-            extra = [e for e in fill.tolist() if e not in have]
-            kept[i, n_kept[i]: free.size] = extra[: free.size - n_kept[i]]
-        out[:, free] = kept[:, : free.size]
-        return out
 
     def _limit_distance(self, layout: np.ndarray, count: np.ndarray) -> None:
         limit = float(self.config.max_layout_distance or 0.0)
@@ -202,33 +180,75 @@ def compile_kernel() -> None:
     revert_layout(np.zeros((1, 1), np.int64), np.zeros(1, np.int64), np.ones(1), 1.0, 0.0,
                   np.zeros(1, np.int64))
     core_rows(np.zeros((1, 1), np.int64), np.zeros(1, np.int64), np.ones(1, bool),
-              np.ones(1, bool), np.zeros(1, np.int64))
+              np.ones(1, bool), np.zeros(1, np.int64), True)
     cap_rows(np.ones((1, 1), bool), np.zeros(1, np.int64), 1, np.zeros(1, np.int64))
 
 
 @compiled
-def core_rows(layout, default, core_slot, core_element, count
+def core_rows(layout, default, core_slot, core_element, count, restore
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``count[i] +=`` the slots of row i that break ``lock_core``: a core slot k whose element
     is not ``default[k]``, and a non-core slot showing a core element (``core_element[e]``).
-    A row with a count is rebuilt by ``GuardrailLayer._restore_core``.
+
+    With ``restore``, each such row is rebuilt in place: core elements back in their slots, the
+    free slots keeping the policy's order of the rest. Overwriting only the offending slots
+    would show an element twice and drop another (a core element moved down would leave its copy
+    behind while the element it displaced vanished). Instead the row becomes: core slots from
+    the default; free (non-core) slots filled, in slot order, with the row's non-core elements
+    in the order the policy chose them; then -- if the policy left out core elements and so
+    showed fewer non-core ones than there are free slots -- with the default's free-slot
+    elements the row did not show, in default order. A distinct row stays distinct.
     """
     n, s = layout.shape
+    kept = np.empty(s, dtype=layout.dtype)  # a broken row's non-core elements, in slot order
     for i in range(n):
+        broken = 0
         for k in range(s):
             e = layout[i, k]
             if core_slot[k]:
                 if e != default[k]:
-                    count[i] += 1
+                    broken += 1
             elif core_element[e]:
-                count[i] += 1
+                broken += 1
+        count[i] += broken
+        if not (restore and broken):
+            continue
+        n_kept = 0
+        for k in range(s):
+            if not core_element[layout[i, k]]:
+                kept[n_kept] = layout[i, k]
+                n_kept += 1
+        taken = 0  # kept elements placed so far
+        fill = 0  # the next default slot to draw a filler from
+        for k in range(s):
+            if core_slot[k]:
+                layout[i, k] = default[k]
+            elif taken < n_kept:
+                layout[i, k] = kept[taken]
+                taken += 1
+            else:  # the next default free-slot element not among the kept ones (the scenario
+                # check makes the default distinct, so enough of them remain for every slot)
+                while True:
+                    while core_slot[fill]:
+                        fill += 1
+                    e = default[fill]
+                    fill += 1
+                    shown = False
+                    for j in range(n_kept):
+                        if kept[j] == e:
+                            shown = True
+                            break
+                    if not shown:
+                        break
+                layout[i, k] = e
 
 
 @compiled
 def cap_rows(notify, sent_today, cap, count
              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per row i: the sends beyond ``max(cap - sent_today[i], 0)``, in column order, are dropped
-    from ``notify`` (in place) and counted in ``count[i]``.
+    from ``notify`` (in place) and counted in ``count[i]``; the sends left are added to
+    ``sent_today[i]``.
     """
     n, m = notify.shape
     for i in range(n):
@@ -240,6 +260,7 @@ def cap_rows(notify, sent_today, cap, count
                 if rank > allowed:
                     notify[i, j] = False
                     count[i] += 1
+        sent_today[i] += min(rank, allowed)
 
 
 @compiled

@@ -88,6 +88,10 @@ class Product:
         self.guardrails: GuardrailLayer = make_guardrails(
             self.model.context, guardrails, guardrail_mode
         )
+        # the per-segment sums of a step without guardrail changes (most steps of a policy
+        # that respects them): zeros, read-only, shared by those steps' records
+        self._zero_sums = np.zeros((len(KINDS), self.model.recorder.segments.k))
+        self._zero_sums.setflags(write=False)
 
     @property
     def context(self) -> PolicyContext:
@@ -108,35 +112,41 @@ class Product:
         """What the product observes now (the same object until the next step)."""
         return self.model.observe()
 
-    def step(self, action: Action, *, who: str = "policy") -> StepResult:
+    def step(self, action: Action, *, who: str = "policy", checked: bool = False) -> StepResult:
         """Validate ``action``, pass it through the guardrails and advance one time slot.
 
         Args:
             action: The policy's decision for every user.
             who: Names the decider in error messages.
+            checked: The caller built ``action`` valid by construction (the env's decoded native
+                action, a variant action from the scenario's own variant tables): not validated
+                again. Anything a policy returns is validated.
 
         Raises:
             ActionError: The action has the wrong type, shape, dtype or element index (naming the
                 user and slot), or breaks a guardrail in ``strict`` mode.
         """
         obs = self.model.observe()
-        validate_action(action, self.model.context, who, self.model.t)
+        if not checked:
+            validate_action(action, self.model.context, who, self.model.t)
         guarded = self.guardrails.apply(action, obs)
         # validated above; the guardrails' projection keeps it valid (defaults swapped in)
         record = self.model.advance(guarded.action, checked=True)
         return StepResult(
             action=guarded.action,
-            record=self._with_counts(record, guarded.counts),
+            record=self._with_counts(record, guarded.matrix),
             guardrail_counts=guarded.counts,
         )
 
-    def _with_counts(self, record: StepRecord, counts: Mapping[str, np.ndarray]) -> StepRecord:
-        """The record with the guardrail counts summed per segment among its metrics."""
+    def _with_counts(self, record: StepRecord, matrix: np.ndarray) -> StepRecord:
+        """The record with the guardrail counts (KINDS x N) summed per segment among its metrics."""
         # the four counts' K sums as rows of one read-only matrix (the recorder's SegmentSums,
         # as for every metric), beside the record's read-only metrics
-        sums = self.model.recorder.segments.rows(
-            np.array([counts[k] for k in KINDS], dtype=np.float64))
-        sums.setflags(write=False)
+        if matrix.any():
+            sums = self.model.recorder.segments.rows(matrix.astype(np.float64))
+            sums.setflags(write=False)
+        else:  # sums of zeros are zeros (+0.0, as the recorder's sums would be)
+            sums = self._zero_sums
         metrics = dict(record.segment_metrics.items())
         metrics.update(zip(GUARDRAIL_METRICS, sums, strict=True))
         return replace(record, segment_metrics=frozen_readonly(metrics))

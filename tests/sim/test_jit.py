@@ -508,6 +508,11 @@ def test_engage_with_the_runs_fixed_inputs_equals_engage_building_them():
                                      opened, started, pushed, appeal, cost, value, u,
                                      memory_rows=mem))
     assert built["clicks"].sum() > 50
+    import pytest
+
+    with pytest.raises(ValueError, match="not both"):  # arrays beside fixed would be ignored
+        engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
+                          memory_rows=mem, fixed=fixed, rows=rows)
     for name, value_built in built.items():
         assert np.array_equal(value_built, given[name]), name
         assert np.array_equal(value_built, wide[name]), name

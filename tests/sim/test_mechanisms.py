@@ -474,6 +474,23 @@ def test_context_rows_by_hand():
     assert rows[2, :2].tolist() == [0, 2]
 
 
+def test_charge_failures_answers_max_at_zero_and_nan_as_numpy():
+    """np.maximum(x, 0) gives +0.0 for -0.0 and keeps a NaN; the pass's inlined max must too (a
+    ``not x >= 0`` form kept -0.0: a sign bit the numpy step never had).
+    """
+    from outcome_gym.sim.mechanisms.focus import spend_attention
+
+    attention = np.array([-0.0, 0.0, np.nan, 2.0, -1.0], np.float32)
+    failed = np.ones(5, np.int16)
+    want = spend_attention(attention, 0.0 * failed)
+    one = np.float32(1.0)
+    context.charge_failures(failed, 0.0, np.float32(0.1), one, attention, np.zeros(5, np.int16),
+                            np.zeros(5, np.float32))
+    assert np.array_equal(np.signbit(attention), np.signbit(want))
+    assert np.array_equal(attention, want, equal_nan=True)
+    assert not np.signbit(attention[0]) and np.isnan(attention[2])  # by hand: +0.0, NaN
+
+
 def test_charge_failures_equals_spend_attention_and_add_residue_bit_for_bit():
     from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
 

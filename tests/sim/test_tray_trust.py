@@ -327,3 +327,30 @@ def test_due_offset_equals_the_numpy_formula_bit_for_bit():
         got = notifications.due_offset(um, 6.0, u_pos, z)
         assert got.dtype == np.int32 and np.array_equal(got, expected)
     assert expected.max() >= 10**6  # the cap was reached (float32 u + 1e6 may round up)
+
+
+def test_settle_spends_attention_and_adds_residue_as_focus_does_at_the_edges():
+    """The pass's inline copies of focus.spend_attention and focus.add_residue answer as the numpy
+    forms, also at -0.0, 0, a NaN and a budget overspent (one delivery each, none receptive).
+    """
+    from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
+
+    n = 5
+    attention = np.array([-0.0, 0.0, np.nan, 2.0, 0.5], np.float32)
+    residue = np.array([0.0, 0.2, 0.5, 0.9, 1.0], np.float32)
+    yes, no = np.ones((n, 1), bool), np.zeros((n, 1), bool)
+    minutes, size = 1.0, 0.15
+    outs = (np.empty((n, 1), bool), np.empty(n), np.empty(n, np.float32),
+            np.empty(n, np.float32), np.empty(n, np.float32))
+    notifications.settle_rows(minutes, 0.5, np.float32(size), np.float32(1), yes,
+                              np.zeros(n, bool), np.ones(n, np.int64), no, no,
+                              np.zeros((n, 1), bool), np.ones(n, bool), np.zeros(n, np.float32),
+                              np.ones(n), np.zeros((n, 1)), np.zeros((n, 1), np.float32),
+                              np.zeros((n, 1), bool), attention, residue, *outs)
+    want_att = spend_attention(attention, np.full(n, minutes))
+    assert np.array_equal(outs[3], want_att, equal_nan=True)
+    assert np.array_equal(np.signbit(outs[3]), np.signbit(want_att))
+    assert np.array_equal(outs[4], add_residue(residue, size))
+    # by hand: 2.0 - 1 = 1.0; 0.5 - 1 < 0 gives 0; residue 0.2 + 0.15 * 0.8 = 0.32 (float32)
+    assert outs[3][3] == 1.0 and outs[3][4] == 0.0 and np.isnan(outs[3][2])
+    assert outs[4][1] == np.float32(0.2) + np.float32(0.15) * (np.float32(1) - np.float32(0.2))

@@ -71,6 +71,10 @@ class compiled(functools.partial):  # noqa: N801 - used as a decorator, like num
     ``__call__`` method cost ~0.12 us a call, as much as numba's own dispatch of a few arrays;
     a step makes ~25 such calls).
 
+    The target is swapped through ``partial.__setstate__`` (how partial objects unpickle: a
+    documented CPython behaviour). Use it on module-level functions only: as a class attribute a
+    ``partial`` does not bind in Python 3.11 but warns, and will bind, from Python 3.13.
+
     Args:
         fn: A plain Python function numba can compile (scalars and arrays, no Python objects).
     """

@@ -115,6 +115,7 @@ class SimulationModel(mesa.Model):
         self._channel_of_m = self.world.channel[self.world.pushed_elements].astype(np.int64)
         self._slot_hours = 24.0 / self.world.slots_per_day
         self._static = _StaticArrays.of(self.world, self._channel_of_m, self._slot_hours)
+        self._eng_fixed = self._engagement_fixed()
         # who can have each context event never changes: devices and teams are fixed at build
         self._can_switch = self.pop.devices >= 2
         self._has_colleague = self.teams.size_of(np.arange(n)) >= 2
@@ -130,6 +131,15 @@ class SimulationModel(mesa.Model):
         if collector is not None:  # no attribute otherwise: batch_run then says what is missing
             self.datacollector = collector
             collector.collect(self)  # the state at step 0, as Mesa models do
+
+    def _engagement_fixed(self) -> engagement.Fixed:
+        """The engagement pass's per-run inputs: its coefficients and the world's arrays, for the
+        traits' dtype (fixed at build; a subset replay takes rows, not dtypes).
+        """
+        pop, st = self.pop, self._static
+        dtype = np.result_type(pop.susceptibility, pop.goal_weight, pop.habit, pop.fatigue)
+        return engagement.Fixed.of(self.params.choice, st.pushed, st.appeal, st.cost, st.value,
+                                   len(self.world.default_layout), dtype)
 
     def _keep_rows(self, users: Sequence[int] | np.ndarray) -> None:
         """Keep ``users`` and their teammates only (see ``users`` in the class docstring)."""
@@ -345,11 +355,10 @@ class SimulationModel(mesa.Model):
             layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
             habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
             attention_left=pop.attention_left, residue=pop.residue)
-        st = self._static  # the world's arrays as the pass takes them, converted once
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
-        eng = engagement.engage(p.choice, inp, dlv.opened, started, st.pushed, st.appeal, st.cost,
-                                st.value, u, memory_rows=self._recall(layout, rows),
-                                fixed=self._engagement_fixed(layout), rows=rows)
+        eng = engagement.engage(p.choice, inp, dlv.opened, started, None, None, None, None, u,
+                                memory_rows=self._recall(layout, rows), fixed=self._eng_fixed,
+                                rows=rows)
         self._check("engagement", eng.minutes, eng.progress)
         pop.attention_left = eng.attention_left.astype(np.float32)
         pop.residue = eng.residue.astype(np.float32)
@@ -358,19 +367,6 @@ class SimulationModel(mesa.Model):
             self._channel_of_m).astype(np.float32, copy=False)
         self._remember(layout, rows, eng.seen_positions)
         return eng
-
-    def _engagement_fixed(self, layout: np.ndarray) -> engagement.Fixed:
-        """The engagement pass's per-run inputs (coefficients, the world's arrays), built at the
-        first session step and kept (``_eng_fixed``; the traits' dtype never changes in a run).
-        """
-        fixed = self.__dict__.get("_eng_fixed")
-        if fixed is None:
-            pop, st = self.pop, self._static
-            dtype = np.result_type(pop.susceptibility, pop.goal_weight, pop.habit, pop.fatigue)
-            fixed = self._eng_fixed = engagement.Fixed.of(
-                self.params.choice, st.pushed, st.appeal, st.cost, st.value, layout.shape[1],
-                dtype)
-        return fixed
 
     def _recall(self, layout: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expertise and selection minutes (n x S) of the users in session (``rows``, ascending),

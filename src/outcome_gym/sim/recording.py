@@ -191,7 +191,7 @@ class Recorder:
         self.last = Last.empty(world, self.pipe.names)
         self._names: tuple[str, ...] = ()
         self._events: tuple[str, ...] | None = None  # the goal events' names the layout has
-        self._copy_rows: list[int] = []
+        self._copy_rows: dict[str, int] = {}  # row of each metric the outcome holds as it is
         self._derived_rows = np.zeros(len(DERIVED), dtype=np.int64)
         self._stack_buffer = np.empty((0, world.n_users))
         self._row_of = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
@@ -258,20 +258,28 @@ class Recorder:
         matrix and the totals are laid out again (totals kept by name).
         """
         w, eng, dlv, ctx = self.world, out.engagement, out.delivery, out.context
+        own = {"active_users": out.active, "available": out.available, "sessions": out.started,
+               "clicks": eng.clicks, "minutes": eng.minutes, "delivered": dlv.delivered_count,
+               "churned": out.churned, "goal_minutes": eng.goal_minutes,
+               "distraction_minutes": eng.distraction_minutes,
+               "self_control_minutes": eng.self_control_minutes,
+               "interruption_minutes": dlv.interruption_minutes,
+               "search_minutes": eng.search_minutes}
+        for kind in KINDS:
+            own[f"{kind}_events"] = ctx.events[kind]
+            own[f"{kind}_failures"] = ctx.failures[kind]
+        own["support_tickets"] = ctx.failed
+        own.update(out.events)
         events = tuple(out.events)
         if events != self._events:
             self._layout(METRICS + events)
             self._events = events
-        buf = self._stack_buffer
-        own = [out.active, out.available, out.started, eng.clicks, eng.minutes,
-               dlv.delivered_count, out.churned, eng.goal_minutes, eng.distraction_minutes,
-               eng.self_control_minutes, dlv.interruption_minutes, eng.search_minutes]
-        for kind in KINDS:
-            own += (ctx.events[kind], ctx.failures[kind])
-        own.append(ctx.failed)
-        own += out.events.values()
-        for row, v in zip(self._copy_rows, own, strict=True):
-            buf[row] = v
+            odd = set(own) ^ set(self._copy_rows)  # every row filled, each by its name
+            if odd:
+                raise AssertionError(f"per-user metrics without a row or a value: {odd}")
+        buf, row_of = self._stack_buffer, self._copy_rows
+        for name, v in own.items():
+            buf[row_of[name]] = v
         opens = np.empty(w.n_users, dtype=np.int64)
         metric_rows(dlv.opened, dlv.opted_out, eng.progress, out.outside, out.active, out.trust,
                     layout_distance(out.layout, w.default_layout, w.slot_weight, w.exact_weights),
@@ -289,7 +297,7 @@ class Recorder:
         # totalled metrics in the first rows: their totals add one contiguous block
         order = totalled + [name for name in names if name in NOT_TOTALLED]
         self._row_of = np.array([order.index(name) for name in names], dtype=np.int64)
-        self._copy_rows = [order.index(name) for name in names if name not in DERIVED]
+        self._copy_rows = {name: order.index(name) for name in names if name not in DERIVED}
         self._derived_rows = np.array([order.index(name) for name in DERIVED], dtype=np.int64)
         old = dict(self.totals)
         self._totalled_names = tuple(totalled)

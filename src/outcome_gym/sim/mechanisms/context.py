@@ -167,7 +167,7 @@ def charge_failures(failed, minutes, residue_size, one, attention, failures_toda
         if f <= 0:
             continue
         left = np.float64(attention[i]) - minutes * np.float64(f)
-        if not left >= 0.0 and left == left:  # np.maximum(left, 0): a NaN stays NaN
+        if left <= 0.0:  # as np.maximum(left, 0) answers: -0.0 gives +0.0, a NaN stays NaN
             left = 0.0
         attention[i] = left
         failures_today[i] += f

@@ -495,10 +495,10 @@ def engage(
     inp: SessionInputs,
     opened: np.ndarray,
     started: np.ndarray,
-    pushed: np.ndarray,
-    appeal: np.ndarray,
-    cost: np.ndarray,
-    value: np.ndarray,
+    pushed: np.ndarray | None,
+    appeal: np.ndarray | None,
+    cost: np.ndarray | None,
+    value: np.ndarray | None,
     u: np.ndarray,
     memory_rows: tuple[np.ndarray | None, np.ndarray | None] | None = None,
     fixed: Fixed | None = None,
@@ -521,8 +521,8 @@ def engage(
         memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
             in session only, in user order (computed for those rows alone, to keep the cost
             proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
-        fixed: ``Fixed.of`` these coefficients and arrays, built once per run by the caller
-            (``pushed``, ``appeal``, ``cost`` and ``value`` are then not read); None: built
+        fixed: ``Fixed.of`` the coefficients and the world's arrays, built once per run by the
+            caller (``pushed``, ``appeal``, ``cost`` and ``value`` are then None); None: built
             here from them.
         rows: ``started.nonzero()[0]`` if the caller has it.
     """
@@ -533,6 +533,8 @@ def engage(
     if fixed is None:
         fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1],
                          _trait_dtype(inp))
+    elif any(a is not None for a in (pushed, appeal, cost, value)):
+        raise ValueError("give the world's arrays or fixed (built from them), not both")
     return _engage_all(um, inp, opened, rows, fixed, u, memory_rows)
 
 

@@ -21,6 +21,31 @@ class _ZeroPoisson:
         return np.zeros(n)
 
 
+def _need(st):
+    """A state's N need and remaining: its ``need_into`` on one-column arrays."""
+    n = st.has.shape[0]
+    need, rem = np.empty((n, 1)), np.empty((n, 1))
+    st.need_into(need, rem, 0)
+    return need[:, 0], rem[:, 0]
+
+
+def _events(st, fill, *args):
+    """The events ``fill(*args, out)`` adds to zeros, one N float64 array per event key (as
+    Goals.apply passes its rows).
+    """
+    out = {k: np.zeros(st.has.shape[0]) for k in st.event_keys}
+    fill(*args, out)
+    return out
+
+
+def _apply(st, credit, step):
+    return _events(st, st.apply_into, np.asarray(credit, dtype=np.float64), step)
+
+
+def _step_end(st, step):
+    return _events(st, st.step_end_into, step)
+
+
 def _tasks(tiny, n=2, **kw):
     goal = TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2, effort=1.0, **kw)
     return TasksState(goal_spec(goal, tiny.population.segments), tiny.clock.slots_per_day,
@@ -31,33 +56,34 @@ def test_tasks_arrive_complete_earliest_deadline_first(tiny):
     st = _tasks(tiny)
     ev = st.day_start(0, 0, _ZeroPoisson([2, 0]))
     assert ev["arrived"].tolist() == [2, 0]
-    assert st.remaining().tolist() == [2.0, 0.0]
-    assert st.need()[0] == pytest.approx(1.0) and st.need()[1] == 0.0
-    out = st.apply(np.array([1.5, 0.0]), step=3)
+    need, rem = _need(st)
+    assert rem.tolist() == [2.0, 0.0]
+    assert need[0] == pytest.approx(1.0) and need[1] == 0.0
+    out = _apply(st, np.array([1.5, 0.0]), step=3)
     assert out["completed"].tolist() == [1, 0]
     assert out["completed_on_time"].tolist() == [1, 0]
     assert out["ttc_steps"].tolist() == [3, 0]
-    assert st.remaining()[0] == pytest.approx(0.5)
+    assert _need(st)[1][0] == pytest.approx(0.5)
 
 
 def test_tasks_fail_at_deadline_and_overflow(tiny):
     st = _tasks(tiny, n=1, max_pending=1)
     ev = st.day_start(0, 0, _ZeroPoisson([3]))
     assert ev["failed"].tolist() == [2]  # only one place: two fail at once
-    assert st.step_end(6)["failed"].tolist() == [0]
-    assert st.step_end(7)["failed"].tolist() == [1]  # deadline step 8 (2 days x 4 slots)
-    assert st.remaining().tolist() == [1.0]  # late, still pending for late_days (1 day)
-    out = st.apply(np.array([1.0]), step=9)
+    assert _step_end(st, 6)["failed"].tolist() == [0]
+    assert _step_end(st, 7)["failed"].tolist() == [1]  # deadline step 8 (2 days x 4 slots)
+    assert _need(st)[1].tolist() == [1.0]  # late, still pending for late_days (1 day)
+    out = _apply(st, np.array([1.0]), step=9)
     assert out["completed"].tolist() == [1] and out["completed_on_time"].tolist() == [0]
 
 
 def test_late_tasks_are_abandoned_after_late_days(tiny):
     st = _tasks(tiny, n=1, late_days=0.5)
     st.day_start(0, 0, _ZeroPoisson([1]))
-    assert st.step_end(7)["failed"].tolist() == [1]
-    assert st.step_end(8)["abandoned"].tolist() == [0]
-    assert st.step_end(9)["abandoned"].tolist() == [1]  # deadline 8 + 2 late steps
-    assert st.remaining().tolist() == [0.0]
+    assert _step_end(st, 7)["failed"].tolist() == [1]
+    assert _step_end(st, 8)["abandoned"].tolist() == [0]
+    assert _step_end(st, 9)["abandoned"].tolist() == [1]  # deadline 8 + 2 late steps
+    assert _need(st)[1].tolist() == [0.0]
 
 
 def _budget(tiny, ratio=1.2, drift=0.0):
@@ -72,15 +98,15 @@ def test_budget_adjustment_cuts_the_rate_but_spent_money_stays_spent(tiny):
     ev = st.day_start(0, 0, _ZeroPoisson([0]))
     # no drift: rate 1.2 / 10 = 0.12; spent 0.12, projected 0.12 + 0.12 * 9 = 1.2 > 1 -> day 0
     assert ev["crossed"].tolist() == [1]
-    assert st.need().tolist() == [1.0]
-    out = st.apply(np.array([1.0]), step=2)
+    assert _need(st)[0].tolist() == [1.0]
+    out = _apply(st, np.array([1.0]), step=2)
     assert out["adjusted"].tolist() == [1] and out["adjusted_in_time"].tolist() == [1]
     assert out["tta_steps"].tolist() == [2]
     # adjustment=1 cuts the rate to the on-budget 1/10 = 0.1; day 0's extra 0.02 stays spent:
     # projected 0.12 + 0.1 * 9 = 1.02
     assert st.rate[0] == pytest.approx(0.1)
     assert st.projected()[0] == pytest.approx(1.02)
-    assert st.need().tolist() == [0.0]
+    assert _need(st)[0].tolist() == [0.0]
 
 
 def test_budget_late_adjustment_costs_the_days_waited(tiny):
@@ -89,9 +115,9 @@ def test_budget_late_adjustment_costs_the_days_waited(tiny):
         early.day_start(day, day * 4, _ZeroPoisson([0]))
         late.day_start(day, day * 4, _ZeroPoisson([0]))
         if day == 1:
-            early.apply(np.array([1.0]), day * 4)
+            _apply(early, np.array([1.0]), day * 4)
         if day == 7:
-            out = late.apply(np.array([1.0]), day * 4)
+            out = _apply(late, np.array([1.0]), day * 4)
             assert out["adjusted_in_time"].tolist() == [0]  # after act_by_day
     ev_e = early.day_start(10, 40, _ZeroPoisson([0]))
     ev_l = late.day_start(10, 40, _ZeroPoisson([0]))
@@ -153,9 +179,9 @@ def test_practice_counts_a_day_once_and_builds_habit(tiny):
                        np.zeros(2, np.int16),
                        np.random.default_rng(0), np.full(2, 0.5, np.float32), 0.01)
     st.day_start(0, 0, None)
-    assert st.apply(np.array([0.6, 1.0]), 0)["practised"].tolist() == [0, 1]
-    assert st.apply(np.array([0.6, 1.0]), 1)["practised"].tolist() == [1, 0]
-    assert st.remaining().tolist() == [0.0, 0.0]
+    assert _apply(st, np.array([0.6, 1.0]), 0)["practised"].tolist() == [0, 1]
+    assert _apply(st, np.array([0.6, 1.0]), 1)["practised"].tolist() == [1, 0]
+    assert _need(st)[1].tolist() == [0.0, 0.0]
     st.day_start(1, 4, None)
     assert st.habit.tolist() == [0.5, 0.5]
 
@@ -170,7 +196,7 @@ def test_tasks_credit_ties_in_place_order_and_spans_several_tasks(tiny):
     st.arrive[0] = [0, 1, 2]
     st.deadline[0] = [10, 6, 6]
     st.left[0] = np.array([1.0, 0.5, 0.25], np.float32)
-    out = st.apply(np.array([1.0]), step=5)
+    out = _apply(st, np.array([1.0]), step=5)
     assert out["completed"].tolist() == [2] and out["completed_on_time"].tolist() == [2]
     assert out["ttc_steps"].tolist() == [4 + 3]
     assert st.arrive[0].tolist() == [0, -1, -1]
@@ -178,7 +204,7 @@ def test_tasks_credit_ties_in_place_order_and_spans_several_tasks(tiny):
     # remaining sums the pending places' float32 effort: 0.75; need: 1 + (1 - (10 - 5) / span)
     # with span = 2 days x 4 slots = 8 steps: 1 + 3/8
     st.step = 5
-    need, rem = st.need_remaining()
+    need, rem = _need(st)
     assert rem.tolist() == [0.75] and need.tolist() == [1.0 + 3 / 8]
 
 
@@ -220,14 +246,12 @@ def test_goals_needs_and_apply_sum_each_goals_events_in_one_block(tiny):
     assert ev["work.completed_on_time"].tolist() == [0.0]
 
 
-def test_a_states_events_are_the_int64_counts_apply_into_adds(tiny):
+def test_apply_into_adds_a_states_events_to_what_is_there(tiny):
     st = _tasks(tiny)
     st.day_start(0, 0, _ZeroPoisson([2, 1]))
     out = {k: np.full(2, 5.0) for k in ("completed", "completed_on_time", "ttc_steps")}
     st.apply_into(np.array([2.0, 0.0]), 3, out)  # added to what is there
     assert out["completed"].tolist() == [7.0, 5.0] and out["ttc_steps"].tolist() == [11.0, 5.0]
-    ev = _tasks(tiny).apply(np.zeros(2), 0)
-    assert all(v.dtype == np.int64 for v in ev.values())
 
 
 def test_the_budget_day_pass_equals_the_numpy_spending_bit_for_bit():

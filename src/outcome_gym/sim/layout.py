@@ -96,7 +96,8 @@ def core_consistent(layout: np.ndarray, default: np.ndarray, core_slot: np.ndarr
 def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop: int,
                        weight: np.ndarray, rng: np.random.Generator,
                        pairs: int = PAIRS) -> tuple[float, int, int, float]:
-    """How far apart the experiences of one segment's users are, from a random sample.
+    """How far apart the experiences of one segment's users are, from a random sample (the
+    recorder computes every segment's at once, from one draw: :func:`divergence_table`).
 
     Estimators (users ``start`` .. ``stop - 1``; inactive users are skipped):
 
@@ -118,19 +119,10 @@ def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop:
     Returns:
         (sum of sampled pair distances, number of pairs, distinct layouts, entropy in bits).
     """
-    out = blocks_divergence(layout, active, np.array([start]), np.array([stop]), weight,
-                            rng.random((1, 3, pairs)))
-    return out[0]
-
-
-def blocks_divergence(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,
-                      stops: np.ndarray, weight: np.ndarray, u: np.ndarray,
-                      exact: bool | None = None) -> list[tuple[float, int, int, float]]:
-    """:func:`sampled_divergence` of several user blocks at once, from their B x 3 x pairs uniforms
-    (the columns of :func:`divergence_table` as Python numbers).
-    """
-    table = divergence_table(layout, active, starts, stops, weight, u, exact)
-    return [(d, int(p), int(m), h) for d, p, m, h in table.T.tolist()]
+    table = divergence_table(layout, active, np.array([start]), np.array([stop]), weight,
+                             rng.random((1, 3, pairs)))
+    d, n_pairs, distinct, bits = table[:, 0].tolist()
+    return d, int(n_pairs), int(distinct), bits
 
 
 def divergence_table(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,

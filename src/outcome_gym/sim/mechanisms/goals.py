@@ -1,16 +1,19 @@
 """Goal dynamics for the three goal kinds (docs/design.md, step 7).
 
-Every goal state exposes the same small interface, vectorized over users:
+Every goal state exposes the same small interface, vectorized over users, which
+:class:`Goals` drives (one call per goal and phase of a step):
 
-* ``need()``: urgency weight (0 when nothing is pending) used in choice and session start;
-* ``remaining()``: progress still needed now;
+* ``need_into(need, remaining, col)``: writes column ``col`` of the N x G ``need`` (urgency
+  weight, 0 when nothing is pending; used in choice and session start) and ``remaining``
+  (progress still needed now);
 * ``day_start(day, step, rng)``: exogenous arrivals/spending for the day (same draws under every
-  policy), window closes;
-* ``apply(credit, step)``: credit progress made this step; returns the step's events;
-* ``step_end(step)``: deadlines that passed.
+  policy), window closes; returns the day's events;
+* ``apply_into(credit, step, out)``: credit progress made this step, its events added to ``out``;
+* ``step_end_into(step, out)``: deadlines that passed, their events added to ``out``.
 
-Events are per-user integer arrays keyed ``<event>``; :data:`~outcome_gym.scenario.schema.GOAL_EVENTS`
-lists them per kind.
+Events are per-user arrays keyed ``<event>`` (``event_keys``, in order;
+:data:`~outcome_gym.scenario.schema.GOAL_EVENTS` lists them per kind): whole-number counts, but a
+budget's ``overspend``.
 
 **Tasks** arrive as Poisson(arrival_rate) per day into at most ``max_pending`` places (overflow
 fails at once), each needing ``effort`` progress before ``deadline_days``; progress goes to the
@@ -44,9 +47,8 @@ An adjustment counts as in time up to day ``act_by_day``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -384,20 +386,11 @@ class TasksState:
         self.left = np.zeros((n, q), dtype=np.float32)
         self.step = 0
 
-    def need(self) -> np.ndarray:
-        """1 + share of the most urgent task's time used up; 0 with nothing pending."""
-        return self.need_remaining()[0]
-
-    def remaining(self) -> np.ndarray:
-        """Effort left over all pending tasks."""
-        return self.need_remaining()[1]
-
-    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`need` and :meth:`remaining` together, in one compiled pass over users."""
-        return _need_remaining(self)
-
     def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
-        """:meth:`need_remaining` into column ``col`` of N x G ``need`` and ``remaining``."""
+        """Into column ``col`` of N x G ``need`` and ``remaining``: 1 + share of the most urgent
+        task's time used up (0 with nothing pending) and the effort left over all pending tasks,
+        in one compiled pass (:func:`tasks_need_rows`).
+        """
         tasks_need_rows(self.step, self.arrive, self.deadline, self.span, self.left, need,
                         remaining, col)
 
@@ -410,27 +403,20 @@ class TasksState:
                           self.left, overflow)
         return {"arrived": arrived, "failed": overflow}  # overflow fails at once
 
-    def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress earliest-deadline-first; record completions (:func:`tasks_apply_rows`)."""
-        return _counted(self.apply_into, self.arrive.shape[0],
-                        ("completed", "completed_on_time", "ttc_steps"), credit, step)
-
     def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
-        """:meth:`apply`, its events added to ``out``'s arrays (int64 or float64, by key)."""
+        """Credit progress earliest-deadline-first (:func:`tasks_apply_rows`); completions added
+        to ``out``'s arrays (int64 or float64, by key).
+        """
         self.step = step
         tasks_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.arrive,
                          self.deadline, self.left, out["completed"], out["completed_on_time"],
                          out["ttc_steps"])
 
-    def step_end(self, step: int) -> Events:
-        """Tasks whose deadline is the next step fail now (missed); they stay pending, late, for
-        ``late_days`` more and are then abandoned (:func:`tasks_end_rows`).
-        """
-        return _counted(self.step_end_into, self.arrive.shape[0],
-                        ("failed", "abandoned", "censored_steps"), step)
-
     def step_end_into(self, step: int, out: Events) -> None:
-        """:meth:`step_end`, its events added to ``out``'s arrays."""
+        """Tasks whose deadline is the next step fail now (missed); they stay pending, late, for
+        ``late_days`` more and are then abandoned (:func:`tasks_end_rows`). Events added to
+        ``out``'s arrays.
+        """
         tasks_end_rows(step, self.late_span, self.arrive, self.deadline, out["failed"],
                        out["abandoned"], out["censored_steps"])
 
@@ -494,20 +480,11 @@ class BudgetState:
         """Window spend if today's rate holds to the window's end."""
         return self.spent + self.rate * self._days_left()
 
-    def need(self) -> np.ndarray:
-        """1 while over and not adjusted."""
-        return self.need_remaining()[0]
-
-    def remaining(self) -> np.ndarray:
-        """Progress still needed to adjust (0 unless over)."""
-        return self.need_remaining()[1]
-
-    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`budget_need_rows`)."""
-        return _need_remaining(self)
-
     def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
-        """:meth:`need_remaining` into column ``col`` of N x G ``need`` and ``remaining``."""
+        """Into column ``col`` of N x G ``need`` and ``remaining``: 1 while over and not adjusted,
+        and the progress still needed to adjust (0 unless over), in one compiled pass
+        (:func:`budget_need_rows`).
+        """
         budget_need_rows(self.has, self.adjusted, self.spent, self.rate, self._days_left(),
                          self.effort, self.progress, need, remaining, col)
 
@@ -541,24 +518,16 @@ class BudgetState:
                         self.rate, self.spent, self.crossed, self.crossed_step, ev["crossed"])
         return ev
 
-    def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress; adjust the spending rate where it reaches the effort
-        (:func:`budget_apply_rows`: ``adjustment`` of the rate's excess over 1/W removed).
-        """
-        return _counted(self.apply_into, self.spent.shape[0],
-                        ("adjusted", "adjusted_in_time", "tta_steps"), credit, step)
-
     def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
-        """:meth:`apply`, its events added to ``out``'s arrays (int64 or float64, by key)."""
+        """Credit progress; adjust the spending rate where it reaches the effort
+        (:func:`budget_apply_rows`: ``adjustment`` of the rate's excess over 1/W removed). Events
+        added to ``out``'s arrays (int64 or float64, by key).
+        """
         budget_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.has,
                           self.spent, self._days_left(), self.effort, self.crossed_step,
                           self.day_in_window <= self.goal.act_by_day, 1.0 / self.goal.window_days,
                           float(self.goal.adjustment), self.adjusted, self.rate, self.progress,
                           out["adjusted"], out["adjusted_in_time"], out["tta_steps"])
-
-    def step_end(self, step: int) -> Events:
-        """Nothing expires within a day."""
-        return {}
 
     def step_end_into(self, step: int, out: Events) -> None:
         """Nothing expires within a day."""
@@ -595,20 +564,11 @@ class PracticeState:
         """Keep the users ``rows`` (a subset replay; practice draws nothing)."""
         _take(self, rows)
 
-    def need(self) -> np.ndarray:
-        """1 until today's practice is done."""
-        return self.need_remaining()[0]
-
-    def remaining(self) -> np.ndarray:
-        """Progress still needed today."""
-        return self.need_remaining()[1]
-
-    def need_remaining(self) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`need` and :meth:`remaining` in one compiled pass (:func:`practice_need_rows`)."""
-        return _need_remaining(self)
-
     def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
-        """:meth:`need_remaining` into column ``col`` of N x G ``need`` and ``remaining``."""
+        """Into column ``col`` of N x G ``need`` and ``remaining``: 1 until today's practice is
+        done, and the progress still needed today, in one compiled pass
+        (:func:`practice_need_rows`).
+        """
         practice_need_rows(self.has, self.done_today, self.effort, self.today, need, remaining,
                            col)
 
@@ -625,39 +585,18 @@ class PracticeState:
         self.done_today[:] = False
         return {}
 
-    def apply(self, credit: np.ndarray, step: int) -> Events:
-        """Credit progress; a day counts once its effort is reached (:func:`practice_apply_rows`)."""
-        return _counted(self.apply_into, self.today.shape[0], ("practised",), credit, step)
-
     def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
-        """:meth:`apply`, its events added to ``out``'s arrays (int64 or float64, by key)."""
+        """Credit progress; a day counts once its effort is reached (:func:`practice_apply_rows`).
+        Events added to ``out``'s arrays (int64 or float64, by key).
+        """
         practice_apply_rows(self.has, self.done_today, self.effort, self.today,
                             np.ascontiguousarray(credit, dtype=np.float64), out["practised"])
-
-    def step_end(self, step: int) -> Events:
-        """Nothing expires within a day."""
-        return {}
 
     def step_end_into(self, step: int, out: Events) -> None:
         """Nothing expires within a day."""
 
 
 GoalState = TasksState | BudgetState | PracticeState
-
-
-def _need_remaining(state: GoalState) -> tuple[np.ndarray, np.ndarray]:
-    """A goal state's N need and remaining (its ``need_into`` on one-column arrays)."""
-    n = state.has.shape[0]
-    need, rem = np.empty((n, 1)), np.empty((n, 1))
-    state.need_into(need, rem, 0)
-    return need[:, 0], rem[:, 0]
-
-
-def _counted(fill: Callable[..., None], n: int, keys: tuple[str, ...], *args: Any) -> Events:
-    """The events ``keys`` (N int64 each, from 0) that ``fill(*args, events)`` adds to."""
-    out = {k: np.zeros(n, np.int64) for k in keys}
-    fill(*args, out)
-    return out
 
 
 class Goals:

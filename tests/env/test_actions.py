@@ -9,6 +9,7 @@ from gymnasium.error import ResetNeeded
 
 from outcome_gym.env import NATIVE_ID, VARIANTS_ID, PersonalizationEnv, VariantActions
 from outcome_gym.errors import ActionError, PolicyError, ScenarioValidationError
+from outcome_gym.sim.interface import Action
 
 
 @pytest.fixture
@@ -204,3 +205,20 @@ def test_mean_reward_is_np_mean_bit_for_bit():
     assert mean_reward(np.array([1, 2], np.int32)) == 1.5
     assert mean_reward([0.5, 1.0]) == 0.75
     assert mean_reward(np.ones((2, 2), np.float32)) == 1.0
+
+
+@pytest.mark.parametrize("bad", [-3, 40])
+def test_step_action_validates_a_simulator_action(env, bad):
+    # there is no public way around the product's validation (the wrappers' own, for actions
+    # they build valid from the scenario's tables, is private)
+    default = env.model.default_action()
+    layout = np.array(default.layout, copy=True)
+    layout[2, 4] = bad
+    with pytest.raises(TypeError):
+        env.step_action(default, checked=True)  # the old shortcut is gone
+    with pytest.raises(ActionError, match=rf"PersonalizationEnv at step 0: user 2, slot 4: "
+                                          rf".* got {bad}"):
+        env.step_action(Action(layout=layout, notify=default.notify))
+    assert env.model.t == 0  # nothing stepped
+    env.step_action(default)
+    assert env.model.t == 1

@@ -73,14 +73,14 @@ def test_flat_encoder_is_gymnasiums_flatten_of_the_native_observation(scenario):
     from outcome_gym.env.spaces import FlatEncoder
 
     env = PersonalizationEnv(scenario, population=25, horizon_days=2)
-    flat = FlatEncoder(env.native_encoder, env.observation_space)
+    flat = FlatEncoder(env._native_encoder, env.observation_space)
     assert flat.size == spaces.flatdim(env.observation_space)
     env.reset(seed=1)
     env.action_space.seed(1)
     done = False
     while not done:
         obs = env.model.observe()
-        want = spaces.flatten(env.observation_space, env.native_encoder(obs))
+        want = spaces.flatten(env.observation_space, env._native_encoder(obs))
         got = flat(obs)
         assert got.dtype == np.float32 and got.shape == want.shape
         assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), obs.step
@@ -100,7 +100,7 @@ def test_native_flatten_lends_its_encoder_only_for_its_own_calls():
     obs, _ = env.reset(seed=0)
     assert isinstance(obs, np.ndarray) and env.observation_space.contains(obs)
     # the same vector as Gymnasium's flatten of the native observation
-    assert np.array_equal(obs, FlattenObservation.observation(env, base.native_encoder(
+    assert np.array_equal(obs, FlattenObservation.observation(env, base._native_encoder(
         base.model.observe())))
     assert isinstance(base.reset(seed=0)[0], dict)  # the env called directly: native
     step = env.step(env.action_space.sample())[0]

@@ -159,7 +159,7 @@ def test_the_env_side_summary_equals_the_native_summary_bit_for_bit(scenario):
     env = PersonalizationEnv(scenario, population=40, horizon_days=2)
     ctx = env.context
     w = segment_means(ctx)
-    enc = SummaryEncoder(env.native_encoder, w)
+    enc = SummaryEncoder(env._native_encoder, w)
     env.reset(seed=2)
     env.action_space.seed(2)
     done, steps = False, 0

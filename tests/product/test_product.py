@@ -62,23 +62,47 @@ def test_the_model_alone_records_no_guardrail_metrics(tiny):
 
 
 def test_runner_env_and_check_policy_all_step_through_product(tiny, monkeypatch):
+    # every step ends in Product._step_valid (guard -> advance); a policy's action gets there
+    # through Product.step (validate first); the env's decoded native action, valid by
+    # construction, goes there directly
     calls: list[str] = []
-    real = Product.step
+    real_step, real_valid = Product.step, Product._step_valid
 
-    def counting(self, action, *, who="policy", checked=False):
+    def counting(self, action, *, who="policy"):
         calls.append(who)
-        return real(self, action, who=who, checked=checked)
+        return real_step(self, action, who=who)
+
+    def counting_valid(self, action):
+        calls.append("advance")
+        return real_valid(self, action)
 
     monkeypatch.setattr(Product, "step", counting)
+    monkeypatch.setattr(Product, "_step_valid", counting_valid)
     small = variant(tiny, **{"population.size": 20, "clock.horizon_days": 1})
     run(small, "static", 0)
-    assert calls == ["static"] * small.clock.n_steps
+    assert calls == ["static", "advance"] * small.clock.n_steps
     calls.clear()
     env = PersonalizationEnv(small)
     env.reset(seed=0)
     env.action_space.seed(0)
     env.step(env.action_space.sample())
-    assert calls == ["PersonalizationEnv"]
+    assert calls == ["advance"]
+    calls.clear()
+    env.step_action(env.model.default_action())  # a simulator action from outside: validated
+    assert calls == ["PersonalizationEnv", "advance"]
     calls.clear()
     check_policy(lambda: make("static"), small, steps=2)
-    assert calls and set(calls) == {"static"}
+    assert calls and set(calls) == {"static", "advance"}
+
+
+@pytest.mark.parametrize("bad", [-3, 40])
+def test_step_always_validates_there_is_no_public_way_around_it(tiny, bad):
+    product = Product(tiny, 0)
+    default = product.model.default_action()
+    layout = np.array(default.layout, copy=True)
+    layout[1, 2] = bad
+    action = Action(layout=layout, notify=default.notify)
+    with pytest.raises(TypeError):
+        product.step(default, checked=True)  # the old shortcut is gone
+    with pytest.raises(ActionError, match=rf"user 1, slot 2: .* got {bad}"):
+        product.step(action, who="mine")

@@ -139,7 +139,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    ) -> tuple[Any, dict[str, Any]]:
         """Start a new episode with a fresh population.
 
         Args:
@@ -147,7 +147,9 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             options: ``{"model_seed": k}`` runs the population of runner seed ``k`` instead.
 
         Returns:
-            The first observation and an info dict with the clock and ``model_seed``.
+            The first observation (the native dict; within a call of an observation wrapper that
+            lent its encoder, see :meth:`_encode_with`, that wrapper's observation) and an info
+            dict with the clock and ``model_seed``.
         """
         super().reset(seed=seed)
         options = dict(options or {})
@@ -168,14 +170,15 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def step(
         self, action: dict[str, np.ndarray]
-    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+    ) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Apply ``action`` for every user for one time slot.
 
         Args:
             action: ``{"layout": N x S laid-out element indices, "notify": N x M 0/1}``.
 
         Returns:
-            Observation, mean per-user reward, terminated, truncated, info.
+            Observation (as :meth:`reset` returns it), mean per-user reward, terminated,
+            truncated, info.
 
         Raises:
             ActionError: The action has the wrong type, shape, dtype or an out-of-range element
@@ -187,26 +190,36 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         decoded = self._decoder(action, where)
         # decode_action checked shapes and ranges and mapped to laid-out elements: the product
         # need not validate the simulator action again
-        return self._advance(decoded, checked=True)
+        return self._advance(decoded, valid=True)
 
-    def step_action(
-        self, action: Action, *, checked: bool = False
-    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+    def step_action(self, action: Action) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """:meth:`step` with a simulator :class:`Action` (element indices, booleans) instead of
-        the native dict: what a wrapper that builds the action itself (``VariantActions``) calls,
-        skipping the native encoding and :func:`decode_action` (the product validates it).
+        the native dict, skipping the native encoding and :func:`decode_action`; the product
+        validates ``action`` (:meth:`Product.step <outcome_gym.product.Product.step>`).
 
         Args:
             action: What every user is to see (before guardrails).
-            checked: The caller built ``action`` valid by construction (``VariantActions`` from
-                the scenario's variant tables): the product does not validate it again.
 
         Raises:
             ActionError: See :meth:`step`.
             ResetNeeded: The episode has not started or has ended.
         """
         self._require_started()
-        return self._advance(action, checked=checked)
+        return self._advance(action)
+
+    def _step_valid(self, action: Action) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """:meth:`step_action` of an action valid by construction, not validated again.
+
+        Only for this package's wrappers that build the action from the scenario's own tables
+        (:class:`~outcome_gym.env.wrappers.VariantActions`): an invalid action here would reach
+        the guardrails' and the simulator's unchecked indexing.
+
+        Raises:
+            ActionError: The action breaks a guardrail in ``strict`` mode.
+            ResetNeeded: The episode has not started or has ended.
+        """
+        self._require_started()
+        return self._advance(action, valid=True)
 
     def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         """The current state as ``render_mode`` asks (``None`` without a render mode).
@@ -268,18 +281,21 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         return self._product
 
     @property
-    def native_encoder(self) -> ObservationEncoder:
+    def _native_encoder(self) -> ObservationEncoder:
         """The encoder of the native observation (what :meth:`step` returns by default)."""
         return self._native
 
-    def encode_with(self, encoder: Callable[[Observation], Any] | None) -> None:
+    def _encode_with(self, encoder: Callable[[Observation], Any] | None) -> None:
         """Have :meth:`reset` and :meth:`step` return ``encoder(observation)`` of the simulator's
         observation instead of the native dict (``None``: the native dict again).
 
-        For a wrapper that replaces the whole observation with a function of it
-        (:class:`~outcome_gym.env.wrappers.SegmentSummary`): around its own call down to this
-        env it sets its encoder, and restores ``None`` after, so the native arrays it would read
-        once and drop are never built, while this env called directly still returns what its
+        Private: the env then returns something other than its ``observation_space``. Only for
+        this package's observation wrappers that replace the whole observation with a function
+        of it (:class:`~outcome_gym.env.wrappers.SegmentSummary`,
+        :class:`~outcome_gym.env.wrappers.NativeFlatten`), and only when nothing between them and
+        this env reads the observation: around their own call down to this env they set their
+        encoder, and restore ``None`` after, so the native arrays they would read once and drop
+        are never built, while this env called directly still returns what its
         ``observation_space`` says.
         """
         self._encoder = self._native if encoder is None else encoder
@@ -288,10 +304,14 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         return self._encoder(obs)
 
     def _advance(
-        self, action: Action, checked: bool = False
-    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        self, action: Action, valid: bool = False
+    ) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """One step of ``action``: validated by the product unless ``valid`` (built valid)."""
         product = self._require_product()
-        record = product.step(action, who=type(self).__name__, checked=checked).record
+        if valid:
+            record = product._step_valid(action).record
+        else:
+            record = product.step(action, who=type(self).__name__).record
         self.last_record = record
         reward = mean_reward(self._objective(record.feedback))
         obs = product.observe()

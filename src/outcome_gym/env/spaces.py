@@ -147,8 +147,12 @@ class ObservationEncoder:
 
         Returns:
             ``(key, array, built)`` in the native dict's order; ``built`` marks a fresh
-            ``float32`` array made by this call (the simulator's arrays and the static tables
-            are not: they are copied when cast).
+            ``float32`` array made by this call. The others are NOT copies: the simulator's own
+            live arrays (this step's observation, which the simulator keeps and reads) and this
+            encoder's static tables (the segment one-hot, and rows of the slot and weekday
+            one-hot tables as views). Read them only, and copy what you keep (:meth:`__call__`
+            and :class:`FlatEncoder` copy them when casting); writing into one would change the
+            simulation or every later observation.
         """
         cols = [
             ("active", obs.active, False),

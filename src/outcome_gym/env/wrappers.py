@@ -182,13 +182,14 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Step with a variant action.
 
-        Directly around the :class:`PersonalizationEnv`, the simulator action goes to
-        :meth:`PersonalizationEnv.step_action` as it is (the native dict :meth:`action` returns
-        decodes to the same action); with another wrapper in between, through that wrapper.
+        Directly around the :class:`PersonalizationEnv`, the simulator action goes to the env as
+        it is (the native dict :meth:`action` returns decodes to the same action); with another
+        wrapper in between, through that wrapper.
         """
         if self.env is self.base:
-            # built from the scenario's variant tables: valid by construction, not re-validated
-            return self.base.step_action(self._simulator_action(action), checked=True)
+            # built from the scenario's variant tables (variant_choices checked the indices):
+            # valid by construction, not re-validated
+            return self.base._step_valid(self._simulator_action(action))
         return self.env.step(self.action(action))
 
     def action(self, action: Any) -> dict[str, np.ndarray]:
@@ -312,7 +313,7 @@ class SummaryEncoder:
     :func:`summarize`, fed the native encoder's :meth:`~outcome_gym.env.spaces.ObservationEncoder.columns`
     at their float32 values), without building the native arrays it would read once and drop.
     A :class:`SegmentSummary` lends it to its :class:`PersonalizationEnv` for each step and reset
-    (:meth:`PersonalizationEnv.encode_with`).
+    (see :class:`_EncodedByTheEnv`).
 
     Args:
         native: The env's native observation encoder.
@@ -343,37 +344,69 @@ def _per_user_width(ctx: PolicyContext) -> int:
 class _EncodedByTheEnv:
     """For an observation wrapper over a :class:`PersonalizationEnv` whose observation is a
     function of the simulator's: in its own :meth:`step` and :meth:`reset` it lends the env
-    ``_env_encoder`` (:meth:`PersonalizationEnv.encode_with`), so the env returns the wrapper's
+    ``_env_encoder`` (``PersonalizationEnv._encode_with``), so the env returns the wrapper's
     observation itself, and the native arrays it would only read once are never built. Only for
     the call: the env stepped directly (or checked with Gymnasium's ``check_env``) returns its
-    native observation. The wrapper's ``observation`` passes such a vector through.
+    native observation.
+
+    Only when every wrapper between this one and the env hands the observation up unchanged
+    (:data:`_PASS_THROUGH`: this package's action and reward wrappers): any other wrapper there
+    (Gymnasium's ``PassiveEnvChecker`` that ``gym.make`` adds, a user's own observation wrapper)
+    is given the native dict and this wrapper's ``observation`` maps what it returns (the plain
+    path; ``_env_encoder`` is then ``None``).
     """
 
     base: PersonalizationEnv
     env: gym.Env
     _env_encoder: Any
-    observation: Callable[[Any], Any]  # the wrapper's own (passes the env's vector through)
+    observation: Callable[[Any], Any]  # the wrapper's own, of what the wrapped env returns
+
+    def _lend_if_safe(self, make: Callable[[], Any]) -> None:
+        """Set ``_env_encoder`` to ``make()`` when the env's own observation reaches this
+        wrapper unchanged, else to ``None`` (``make`` not called: it may not fit the wrapped
+        env's observation space).
+        """
+        self._env_encoder = make() if _passes_observation_through(self.env, self.base) else None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[Any, dict[str, Any]]:
-        """Reset the env, which returns this wrapper's observation for this call."""
+        """Reset the env, which returns this wrapper's observation for this call (when lent)."""
+        encoder = self._env_encoder
+        if encoder is None:
+            obs, info = self.env.reset(seed=seed, options=options)
+            return self.observation(obs), info
         base = self.base
-        base.encode_with(self._env_encoder)
+        base._encode_with(encoder)
         try:
             obs, info = self.env.reset(seed=seed, options=options)
         finally:
-            base.encode_with(None)
-        return self.observation(obs), info
+            base._encode_with(None)
+        return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        """Step the env, which returns this wrapper's observation for this call."""
-        base = self.base
-        base.encode_with(self._env_encoder)
-        try:
+        """Step the env, which returns this wrapper's observation for this call (when lent)."""
+        encoder = self._env_encoder
+        if encoder is None:
             obs, reward, terminated, truncated, info = self.env.step(action)
+            return self.observation(obs), reward, terminated, truncated, info
+        base = self.base
+        base._encode_with(encoder)
+        try:
+            return self.env.step(action)
         finally:
-            base.encode_with(None)
-        return self.observation(obs), reward, terminated, truncated, info
+            base._encode_with(None)
+
+
+def _passes_observation_through(env: gym.Env, base: PersonalizationEnv) -> bool:
+    """Whether every wrapper from ``env`` down to ``base`` is one that returns the observation
+    it is given, unchanged, from both ``reset`` and ``step`` (exactly one of :data:`_PASS_THROUGH`:
+    a subclass may override either).
+    """
+    while env is not base:
+        if type(env) not in _PASS_THROUGH:
+            return False
+        env = env.env  # a wrapper: its unwrapped is base, further down
+    return True
 
 
 class SegmentSummary(_EncodedByTheEnv, gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
@@ -389,10 +422,11 @@ class SegmentSummary(_EncodedByTheEnv, gym.ObservationWrapper, gym.utils.RecordC
     non-Markov). Nothing hidden is added: every entry is a mean of the native observation.
 
     Wraps a :class:`PersonalizationEnv` with its native ``Dict`` observation (possibly with
-    :class:`VariantActions` around it). In its own :meth:`step` and :meth:`reset` it has that
-    env return the summary itself (:class:`SummaryEncoder`: the same numbers, without the native
-    arrays it would only average; see :class:`_EncodedByTheEnv`), and :meth:`observation`
-    summarises a native observation it is given.
+    other wrappers around it). With only :class:`VariantActions` and
+    :class:`TargetedOutcomeReward` in between, in its own :meth:`step` and :meth:`reset` it has
+    that env return the summary itself (:class:`SummaryEncoder`: the same numbers, without the
+    native arrays it would only average; see :class:`_EncodedByTheEnv`); otherwise
+    :meth:`observation` summarises the native observation it is given.
 
     Args:
         env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
@@ -409,24 +443,22 @@ class SegmentSummary(_EncodedByTheEnv, gym.ObservationWrapper, gym.utils.RecordC
         size = summary_size(base.context)
         # means of bounded and unbounded entries (minutes, receptivity, events) alike
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)
-        self._env_encoder = SummaryEncoder(base.native_encoder, self.weights)
+        self._lend_if_safe(lambda: SummaryEncoder(base._native_encoder, self.weights))
 
-    def observation(self, observation: dict[str, np.ndarray] | np.ndarray) -> np.ndarray:
-        """The summary vector: as the env returned it, or of a native observation (at the env's
-        current step).
-        """
-        if isinstance(observation, np.ndarray):
-            return observation  # summarised by the env (SummaryEncoder)
+    def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
+        """The summary vector of a native observation (at the env's current step)."""
         return summary_observation(observation, self.base.context, self.base.model.t,
                                    self.weights)
 
 
 class NativeFlatten(_EncodedByTheEnv, FlattenObservation):
     """Gymnasium's :class:`~gymnasium.wrappers.FlattenObservation` of a
-    :class:`PersonalizationEnv`'s native ``Dict`` observation (possibly with
-    :class:`VariantActions` around it), with the env writing the flat vector itself in this
-    wrapper's :meth:`step` and :meth:`reset` (:class:`~outcome_gym.env.spaces.FlatEncoder`: the
-    same numbers as ``spaces.flatten`` of the native observation, without its per-key copies).
+    :class:`PersonalizationEnv`'s observation (possibly with other wrappers around it). With
+    only :class:`VariantActions` and :class:`TargetedOutcomeReward` in between, the env writes
+    the flat vector itself in this wrapper's :meth:`step` and :meth:`reset`
+    (:class:`~outcome_gym.env.spaces.FlatEncoder`: the same numbers as ``spaces.flatten`` of the
+    native observation, without its per-key copies; see :class:`_EncodedByTheEnv`); otherwise
+    Gymnasium's ``observation`` flattens what the wrapped env returns.
 
     Args:
         env: The environment whose ``unwrapped`` is a :class:`PersonalizationEnv`.
@@ -438,13 +470,7 @@ class NativeFlatten(_EncodedByTheEnv, FlattenObservation):
     def __init__(self, env: gym.Env) -> None:
         FlattenObservation.__init__(self, env)
         self.base = base = personalization_env(env, "NativeFlatten")
-        self._env_encoder = FlatEncoder(base.native_encoder, env.observation_space)
-
-    def observation(self, observation: Any) -> np.ndarray:
-        """The flat vector: as the env returned it, or ``spaces.flatten`` of a native one."""
-        if isinstance(observation, np.ndarray):
-            return observation  # flattened by the env (FlatEncoder)
-        return FlattenObservation.observation(self, observation)
+        self._lend_if_safe(lambda: FlatEncoder(base._native_encoder, env.observation_space))
 
 
 def targeted_weights(ctx: PolicyContext) -> np.ndarray:
@@ -506,6 +532,12 @@ class TargetedOutcomeReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             self._events[:, v] = events[name]
         reward = float(np.einsum("nv,nv->", self.weights, self._events) / self.base.context.n_users)
         return obs, reward, terminated, truncated, info
+
+
+_PASS_THROUGH: frozenset[type] = frozenset({VariantActions, TargetedOutcomeReward})
+"""The wrappers that hand the env's observation up unchanged (``reset`` as Gymnasium's, ``step``
+returning the wrapped env's): an observation wrapper above only these may lend the env its
+encoder (:class:`_EncodedByTheEnv`)."""
 
 
 def make_flat_env(

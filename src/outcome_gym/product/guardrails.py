@@ -91,8 +91,9 @@ class GuardrailLayer:
     def apply(self, action: Action, obs: Observation) -> Guarded:
         """The projected action and the per-user modification counts by kind.
 
-        ``action`` must already be valid (``Product.step`` validates it first): the compiled
-        counting passes index the scenario's tables with its element ids unchecked.
+        ``action`` must already be valid (``Product.step`` validates it first; the package's own
+        callers of ``Product._step_valid`` build it valid): the compiled counting passes index
+        the scenario's tables with its element ids unchecked.
         """
         # one zeroed matrix per step, a row per kind (fresh: the counts travel on the result)
         matrix = np.zeros((len(KINDS), self.ctx.n_users), dtype=np.int64)

@@ -112,25 +112,33 @@ class Product:
         """What the product observes now (the same object until the next step)."""
         return self.model.observe()
 
-    def step(self, action: Action, *, who: str = "policy", checked: bool = False) -> StepResult:
+    def step(self, action: Action, *, who: str = "policy") -> StepResult:
         """Validate ``action``, pass it through the guardrails and advance one time slot.
 
         Args:
             action: The policy's decision for every user.
             who: Names the decider in error messages.
-            checked: The caller built ``action`` valid by construction (the env's decoded native
-                action, a variant action from the scenario's own variant tables): not validated
-                again. Anything a policy returns is validated.
 
         Raises:
             ActionError: The action has the wrong type, shape, dtype or element index (naming the
                 user and slot), or breaks a guardrail in ``strict`` mode.
         """
-        obs = self.model.observe()
-        if not checked:
-            validate_action(action, self.model.context, who, self.model.t)
-        guarded = self.guardrails.apply(action, obs)
-        # validated above; the guardrails' projection keeps it valid (defaults swapped in)
+        validate_action(action, self.model.context, who, self.model.t)
+        return self._step_valid(action)
+
+    def _step_valid(self, action: Action) -> StepResult:
+        """:meth:`step` of an action known to be valid, without validating it again.
+
+        Only for this package's own callers that build ``action`` valid by construction (the
+        env's decoded native action, a variant action from the scenario's variant tables): the
+        guardrails' compiled passes index the scenario's tables with its element ids unchecked.
+
+        Raises:
+            ActionError: ``action`` breaks a guardrail in ``strict`` mode.
+        """
+        guarded = self.guardrails.apply(action, self.model.observe())
+        # valid (validated by step, or built valid by the caller); the guardrails' projection
+        # keeps it valid (defaults swapped in)
         record = self.model.advance(guarded.action, checked=True)
         return StepResult(
             action=guarded.action,

@@ -244,6 +244,13 @@ def test_goals_needs_and_apply_sum_each_goals_events_in_one_block(tiny):
     assert ev["work.failed"].tolist() == [0.0] and ev["work.arrived"].tolist() == [0.0]
     assert ev["work.completed"].tolist() == [1.0] and ev["work.ttc_steps"].tolist() == [8.0]
     assert ev["work.completed_on_time"].tolist() == [0.0]
+    # the events block is reused (zeroed: the first step's 3 failures are gone above) and left out
+    # of a pickle, whose copy makes its own
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(goals))
+    assert "_block" in goals.__dict__ and "_block" not in copy.__dict__
+    assert copy.apply(np.zeros((1, 1)), 9)["work.completed"].tolist() == [0.0]
 
 
 def test_apply_into_adds_a_states_events_to_what_is_there(tiny):

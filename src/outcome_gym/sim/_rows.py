@@ -45,16 +45,6 @@ def rowany(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def rowall(a: np.ndarray) -> np.ndarray:
-    """``a.all(axis=1)`` for a boolean array, column by column."""
-    if a.shape[1] == 0:
-        return np.ones(a.shape[0], dtype=bool)
-    out = a[:, 0].copy()
-    for j in range(1, a.shape[1]):
-        out &= a[:, j]
-    return out
-
-
 def allfinite(a: np.ndarray) -> bool:
     """``np.isfinite(a).all()`` for a float array, in one compiled pass (no N-entry bool array,
     no floating-point warnings).

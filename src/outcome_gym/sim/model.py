@@ -244,10 +244,10 @@ class SimulationModel(mesa.Model):
         # context failures spend attention the outside progress of the day's last slot reads
         # (its own stream: moving it before the goals changes no draw)
         ctx = self._context(layout)
-        off_app = self._outside(slot, need, remaining, eng.progress)
+        last = slot == self.world.slots_per_day - 1
+        off_app = self._outside(last, need, remaining, eng.progress)
         # outside progress is 0 before the day's last slot: the app's is then credited as it is
         # (the same bits: progress is never -0.0, and x + 0.0 is x)
-        last = slot == self.world.slots_per_day - 1
         events = self.goals.apply(eng.progress + off_app if last else eng.progress, t)
         self._bookkeep(started, layout, eng)
         record = self.recorder.record(StepOutcome(
@@ -405,12 +405,12 @@ class SimulationModel(mesa.Model):
                                 pop.attention_left, pop.failures_today, pop.residue)
         return out
 
-    def _outside(self, slot: int, need: np.ndarray, remaining: np.ndarray,
+    def _outside(self, last: bool, need: np.ndarray, remaining: np.ndarray,
                  progress: np.ndarray) -> np.ndarray:
-        """Step 7b: at the day's last slot, the day's progress outside the app (N x G), toward
-        what is still needed after this slot's in-app ``progress``; 0 at the other slots.
+        """Step 7b: at the day's last slot (``last``), the day's progress outside the app (N x G),
+        toward what is still needed after this slot's in-app ``progress``; 0 at the other slots.
         """
-        if slot != self.world.slots_per_day - 1:
+        if not last:
             return np.zeros_like(remaining)
         pop = self.pop
         minutes = outside.outside_minutes(pop.attention_left, pop.attention_budget, pop.active)

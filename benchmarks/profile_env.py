@@ -1,0 +1,159 @@
+"""Where an env step's time goes by kind of work, not by hook (issue #18).
+
+    PYTHONPATH=src .venv/bin/python benchmarks/profile_env.py [ENV_ID ...] [--steps 2000]
+
+For each env id (default: the four ``Personalization*`` ids at N = 200), steps the env with
+seeded random actions (as bench_env.py does), then steps it again with every call of four kinds
+timed (``time.perf_counter`` around the call):
+
+* **compiled**: every numba pass (``sim/_jit.py``'s ``compiled`` functions), numba's dispatch of
+  the arguments included;
+* **transcendental**: numpy's ``exp``, ``log``, ``log2``, ``expm1``, ``log1p``, ``power`` -- the
+  calls the bitwise rule keeps outside the passes (docs/performance.md);
+* **draws**: the per-user uniform draws (``Rows.uniform``) and the tray's float32 draws;
+* **the rest**: everything else -- the Python between the passes (the hooks' glue, the records,
+  the recorder's bookkeeping), numpy's small calls, and the env, product and guardrail layers.
+
+Beside the split it prints how much of the step is the model's ``advance`` (all four kinds
+happen there, bar the guardrail's compiled pass): the remainder is the env, product and
+guardrail layers (action decoding, guardrails, reward, observation and info).
+
+What it answers: how much a change of kind could buy. Computing the transcendental functions
+inside the passes (a new reference run) could save at most their share; fusing the passes into
+one call per step could save at most the rest's share plus the passes' dispatch. The timers add
+~0.2 us a call (printed), so the "wrapped" step is a little slower than the plain one; shares
+are of the wrapped step.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_env  # noqa: E402
+
+from outcome_gym.sim import model as sim_model  # noqa: E402
+from outcome_gym.sim import rng as sim_rng  # noqa: E402
+from outcome_gym.sim._jit import compiled  # noqa: E402
+
+IDS = ("outcome_gym/Personalization-v0", "outcome_gym/PersonalizationVariants-v0",
+       "outcome_gym/PersonalizationSegments-v0", "outcome_gym/PersonalizationRecipe-v0")
+TRANSCENDENTAL = ("exp", "log", "log2", "expm1", "log1p", "power")
+KINDS = ("compiled", "transcendental", "draws")
+
+Tally = dict[str, list[float]]
+
+
+def _timer(tally: Tally, kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    clock = time.perf_counter
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = clock()
+        out = fn(*args, **kwargs)
+        entry = tally[kind]
+        entry[0] += 1
+        entry[1] += clock() - t0
+        return out
+
+    return timed
+
+
+def _instrument(tally: Tally) -> None:
+    """Route every call of the three kinds through a timer (for the rest of this process)."""
+    for fn in [o for o in gc.get_objects() if isinstance(o, compiled)]:
+        # the partial's call target (sim/_jit.py): the dispatcher, now behind a timer
+        fn.__setstate__((_timer(tally, "compiled", fn.dispatcher), (), None, fn.__dict__))
+    for name in TRANSCENDENTAL:
+        setattr(np, name, _timer(tally, "transcendental", getattr(np, name)))
+    sim_rng.Rows.uniform = _timer(tally, "draws", sim_rng.Rows.uniform)  # type: ignore[method-assign]
+    sim_model.SimulationModel._tray_draws = _timer(  # type: ignore[method-assign]
+        tally, "draws", sim_model.SimulationModel._tray_draws)
+    sim_model.SimulationModel.advance = _timer(  # type: ignore[method-assign]
+        tally, "advance", sim_model.SimulationModel.advance)
+
+
+def _stepper(env_id: str, steps: int) -> Callable[[], float]:
+    """A function that steps a fresh episode of ``env_id`` through fixed actions; returns seconds."""
+    env = gym.make(env_id, population=200)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(steps)]
+
+    def run() -> float:
+        env.reset(seed=0)
+        t0 = time.perf_counter()
+        for a in actions:
+            _, _, terminated, truncated, _ = env.step(a)
+            if terminated or truncated:
+                env.reset()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def _timer_cost(tally: Tally) -> float:
+    """Seconds a timer adds around a call of nothing (printed, not subtracted)."""
+    tally["_probe"] = [0, 0.0]
+    probe = _timer(tally, "_probe", lambda: None)
+    t0 = time.perf_counter()
+    for _ in range(100_000):
+        probe()
+    cost = (time.perf_counter() - t0) / 100_000
+    del tally["_probe"]
+    return cost
+
+
+def main() -> None:
+    """Print each id's plain step time and its split by kind of work."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("ids", nargs="*", default=list(IDS))
+    ap.add_argument("--steps", type=int, default=2000)
+    args = ap.parse_args()
+    bench_env.warm()
+    runs = {env_id: _stepper(env_id, args.steps) for env_id in args.ids}
+    plain = {}
+    for env_id, run in runs.items():
+        run()  # untimed: first steps, caches
+        plain[env_id] = statistics.median(run() for _ in range(3))
+    tally: Tally = {kind: [0, 0.0] for kind in (*KINDS, "advance")}
+    _instrument(tally)
+    cost = _timer_cost(tally)
+    print(f"load average {os.getloadavg()[0]:.2f}; a timer adds ~{cost * 1e6:.2f} us a call")
+    for env_id, run in runs.items():
+        run()
+        for entry in tally.values():
+            entry[:] = [0, 0.0]
+        wrapped = run()
+        n = args.steps
+        print(f"\n{env_id} (N = 200): plain {plain[env_id] / n * 1e6:.0f} us a step "
+              f"(median of 3), wrapped {wrapped / n * 1e6:.0f}")
+        rest = wrapped
+        for kind in KINDS:
+            calls, sec = tally[kind]
+            rest -= sec
+            print(f"  {kind:15s} {calls / n:5.1f} calls {sec / n * 1e6:7.1f} us  "
+                  f"{sec / wrapped:6.1%}")
+        print(f"  {'the rest':15s} {'':11s} {rest / n * 1e6:7.1f} us  {rest / wrapped:6.1%}")
+        inside = tally["advance"][1]
+        print(f"  (the model's advance {inside / n * 1e6:.1f} us, {inside / wrapped:.1%}; the env, "
+              f"product and guardrail layers {(wrapped - inside) / n * 1e6:.1f} us, "
+              f"{(wrapped - inside) / wrapped:.1%})")
+
+
+if __name__ == "__main__":
+    main()

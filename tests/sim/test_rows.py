@@ -53,7 +53,10 @@ def test_a_subset_that_splits_a_team_is_refused():
 
 
 @pytest.mark.parametrize("index", [[3], [0, 1, 2, 7, 8, 19], [19], list(range(0, 20, 2))])
-@pytest.mark.parametrize(("shape", "axis"), [((20,), 0), ((20, 7), 0), ((2, 20, 3), 1)])
+@pytest.mark.parametrize(("shape", "axis"), [
+    ((20,), 0), ((20, 7), 0), ((2, 20, 3), 1),
+    # empty draws: no instrumented events (0 x N), no notification templates (2 x N x 0)
+    ((0, 20), 1), ((2, 20, 0), 1), ((20, 0), 0)])
 def test_uniform_skips_the_other_users_and_ends_where_the_full_draw_ends(index, shape, axis):
     """The subset's numbers of a full draw, and the stream left where the full draw leaves it."""
     import outcome_gym.sim.rng as rng_mod

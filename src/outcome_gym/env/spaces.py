@@ -23,7 +23,8 @@ key             shape     meaning (previous step unless noted)
 Action (a ``Dict``): ``layout`` is ``MultiDiscrete`` of shape N x S whose values index the L
 laid-out elements (``context.layout_elements``; index ``i`` means element
 ``layout_elements[i]``), so every member of the space is a layout the simulator accepts;
-``notify`` is ``MultiBinary`` of shape N x M (send notification column m to user n now).
+``notify`` is ``MultiBinary`` of shape N x M (send notification column m to user n now; for a
+product with no notifications, M = 0, an N x 0 ``int8`` ``Box``).
 """
 
 from __future__ import annotations
@@ -214,13 +215,14 @@ def action_space(ctx: PolicyContext) -> spaces.Dict:
         ctx: The run's policy context.
 
     Returns:
-        ``Dict(layout=MultiDiscrete(N x S), notify=MultiBinary(N x M))``.
+        ``Dict(layout=MultiDiscrete(N x S), notify=MultiBinary(N x M))``; for a product with no
+        notifications or alerts (M = 0), ``notify`` is an N x 0 ``int8`` ``Box`` instead (what
+        :func:`encode_action` returns then; ``MultiBinary`` refuses a zero count).
     """
     n, s, m = ctx.n_users, ctx.n_slots, ctx.n_pushed
     nvec = np.full((n, s), len(ctx.layout_elements), dtype=np.int64)
-    return spaces.Dict(
-        {"layout": spaces.MultiDiscrete(nvec), "notify": spaces.MultiBinary((n, m))}
-    )
+    notify = spaces.MultiBinary((n, m)) if m else spaces.Box(0, 1, (n, 0), dtype=np.int8)
+    return spaces.Dict({"layout": spaces.MultiDiscrete(nvec), "notify": notify})
 
 
 def encode_action(action: Action, ctx: PolicyContext, lookup: np.ndarray | None = None) -> dict:

@@ -210,6 +210,11 @@ def _goals(s: Scenario) -> Found:
 def _outcomes(s: Scenario) -> Found:
     segs = {g.id for g in s.population.segments}
     goals = {g.id: g for g in s.goals}
+    # the days the run reaches: horizon_steps can end it before horizon_days, and a window that
+    # opens after its last day would measure nothing (every value 0, a verdict on no data)
+    days = -(-s.clock.n_steps // s.clock.slots_per_day)
+    cut = (f", as horizon_steps {s.clock.n_steps} at {s.clock.slots_per_day} slots a day cuts it"
+           if days < s.clock.horizon_days else "")
     for i, o in enumerate(s.outcomes):
         path = ("outcomes", i)
         if o.segment not in segs:
@@ -226,14 +231,9 @@ def _outcomes(s: Scenario) -> Found:
                     f"{goals[o.goal].kind} goal, got '{o.metric}'"
                 ),
             )
-        if o.window.start_day >= s.clock.horizon_days:
-            yield (
-                (*path, "window", "start_day"),
-                (
-                    f"expected a day before the horizon ({s.clock.horizon_days}), "
-                    f"got {o.window.start_day}"
-                ),
-            )
+        if o.window.start_day >= days:
+            yield (*path, "window", "start_day"), \
+                f"expected a day before the horizon ({days}{cut}), got {o.window.start_day}"
 
 
 def _primary(s: Scenario) -> Found:

@@ -132,9 +132,11 @@ class Rows:
         lead, tail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
         runs = self._runs
         bits, parts, at = rng.bit_generator, [], 0
-        if lead * len(runs) > MAX_RUNS or not _skips_exactly(bits):
-            # many scattered users (one draw is cheaper), or a generator whose advance would not
-            # land where the full draw does: draw for everyone
+        if lead * tail == 0 or lead * len(runs) > MAX_RUNS or not _skips_exactly(bits):
+            # an empty draw (the event noise of a product that instruments no events: 0 x N),
+            # which takes no numbers and leaves no pieces to join; many scattered users (one draw
+            # is cheaper); or a generator whose advance would not land where the full draw does:
+            # draw for everyone
             return self.keep(rng.random(shape), axis)
         for block in range(lead):
             for first, length in runs:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -19,9 +21,11 @@ from outcome_gym.check.contract import OutcomeLift
 from outcome_gym.check.evaluate import evaluate_expectation
 from outcome_gym.cli import app
 from outcome_gym.compare import compare
+from outcome_gym.errors import InputError
 from outcome_gym.scenario import load_scenario
 from outcome_gym.scenario.loading import dump_scenario
 from outcome_gym.scenario.overrides import size_overrides, with_overrides
+from outcome_gym.story import most_harmed
 from tests.conftest import TINY
 from tests.degenerate import degenerate
 
@@ -152,3 +156,26 @@ def _contract_file(folder):
     path.write_text(json.dumps({"name": "api", "scenarios": ["tiny"], "candidate": {
         "policy": "random"}, "expectations": [{"kind": "engagement_lift", "max": 5.0}]}))
     return path
+
+
+def test_no_story_is_told_of_a_spec_with_no_users(report):
+    doc, out = report
+    # the report's story is of the first primary whose segment has users: on_time, a worker's
+    assert doc["who_is_harmed"]["stories"]["random"]["segment"] == "worker"
+    res = runner.invoke(app, ["story", str(out), "--most-harmed", "adjusted"])
+    assert res.exit_code == 2
+    assert "outcome spec 'adjusted' is not measured: its segment 'saver' has no users" in res.stderr
+
+
+def test_most_harmed_refuses_to_pick_a_user_without_a_value():
+    """Every difference NaN (no user has the ratio's denominator): argmin would pick user 0."""
+    values = pd.DataFrame({"policy": ["static", "static", "random", "random"],
+                           "seed": [0, 0, 0, 0], "user": [0, 1, 0, 1],
+                           "outcome.x": [np.nan, np.nan, np.nan, np.nan]})
+    with pytest.raises(InputError, match=r"no user has a value of 'outcome\.x'"):
+        most_harmed(values, "static", "random", "outcome.x", "increase")
+    values.loc[3, "outcome.x"] = 0.0  # one user with both values: still NaN for the reference
+    with pytest.raises(InputError):
+        most_harmed(values, "static", "random", "outcome.x", "increase")
+    values.loc[1, "outcome.x"] = 1.0
+    assert most_harmed(values, "static", "random", "outcome.x", "increase") == (0, 1, -1.0)

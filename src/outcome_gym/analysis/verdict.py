@@ -69,8 +69,9 @@ RULES: dict[str, str] = {
     "no-effect": "engagement and the primary outcome both shown equivalent to the reference "
                  "within their margins",
     "inconclusive": "the seeds do not decide between these verdicts",
-    "no-users": "the segment has no users in this run (its share of the population rounds to "
-                "none): nothing was measured, and no number of seeds changes that",
+    "no-users": "the target segment has no users in this run (its share of the population "
+                "rounds to none; for a policy: no target segment has any): nothing was measured, "
+                "and no number of seeds changes that",
 }
 """Rule id -> the sentence a report prints beside the verdict."""
 

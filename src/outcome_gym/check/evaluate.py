@@ -189,9 +189,9 @@ def unmeasured_segments(exp: Any, sc: Scenario) -> list[str]:
 def _no_users_text(segments: list[str], sc: Scenario) -> str:
     shares = {s.id: s.share for s in sc.population.segments}
     named = ", ".join(f"'{seg}' (share {shares[seg]:.3g})" for seg in segments)
+    larger = "; a larger `population` may" if all(shares[seg] > 0 for seg in segments) else ""
     return (f"segment {named} of scenario '{sc.name}' has no users at population "
-            f"{sc.population.size}: it cannot be evaluated (more seeds do not help; a larger "
-            "`population` may)")
+            f"{sc.population.size}: it cannot be evaluated (more seeds do not help{larger})")
 
 
 def evaluate_expectation(exp: Any, contract: Contract, sc: Scenario, cmp: Comparison,

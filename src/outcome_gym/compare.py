@@ -97,9 +97,30 @@ class Comparison:
     stories: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def empty_segments(self) -> list[str]:
+        """Segments with no users in these runs (the population's allocation; every seed alike).
+
+        Their per-segment metrics (``engagement.index[<segment>]``, their outcome specs) are 0 for
+        want of users, not measured: reports print them as not measured and the JSON as ``null``.
+        """
+        return self.scenario.population.empty_segments()
+
+    def measured(self, metric: str) -> bool:
+        """Whether ``metric`` has data: it is not a metric of a segment with no users."""
+        info = self.info.get(metric)
+        return info is None or info.segment not in self.empty_segments
+
+    @property
     def warnings(self) -> list[str]:
-        """Caveats a reader must see: every inconclusive verdict and the seeds it would need."""
-        out = []
+        """Caveats a reader must see: every segment with no users, and every inconclusive
+        verdict with the seeds it would need.
+        """
+        pop = self.scenario.population
+        shares = {s.id: s.share for s in pop.segments}
+        out = [f"segment '{seg}' has no users in this run (share {shares[seg]:.3g} of "
+               f"{pop.size} users): its metrics are not measured, whatever the seeds"
+               + ("; a larger population would give it users" if shares[seg] > 0 else "")
+               for seg in self.empty_segments]
         for label, v in self.verdicts.items():
             if v.verdict == "inconclusive":
                 need = (f"about {v.seeds_needed} seeds" if v.seeds_needed is not None
@@ -134,8 +155,11 @@ class Comparison:
             "seeds": self.seeds,
             "verdicts": {k: v.as_dict() for k, v in self.verdicts.items()},
             "verdict_settings": self.scenario.verdict.model_dump(),
-            "stats": {p: {m: s.as_dict() for m, s in by.items()} for p, by in self.stats.items()},
-            "means": {label: {m: float(g[m].mean()) for m in self.info}
+            "empty_segments": self.empty_segments,
+            "stats": {p: {m: s.as_dict() if self.measured(m) else None for m, s in by.items()}
+                      for p, by in self.stats.items()},
+            "means": {label: {m: float(g[m].mean()) if self.measured(m) else None
+                              for m in self.info}
                       for label, g in self.runs.groupby("policy", sort=False)},
             "metrics": {m: i.__dict__ for m, i in self.info.items()},
             "warnings": self.warnings,

@@ -467,13 +467,18 @@ def spec_metric(scenario: Scenario, name: str) -> str:
     """The per-user metric of an outcome spec id (or ``engagement``).
 
     Raises:
-        InputError: No such spec (with the closest name).
+        InputError: No such spec (with the closest name), or one whose segment has no users (no
+            one can be its most harmed user).
     """
     names = [o.id for o in scenario.outcomes] + ["engagement"]
     if name not in names:
         close = difflib.get_close_matches(name, names, n=1)
         raise InputError.one(f"no outcome spec '{name}' in {scenario.name} (specs: "
                              f"{', '.join(names)})", suggestion=close[0] if close else None)
+    seg = next((o.segment for o in scenario.outcomes if o.id == name), None)
+    if seg in scenario.population.empty_segments():
+        raise InputError.one(f"outcome spec '{name}' is not measured: its segment '{seg}' has no "
+                             f"users in {scenario.name} at {scenario.population.size} users")
     return "engagement.index" if name == "engagement" else f"outcome.{name}"
 
 
@@ -494,6 +499,9 @@ def most_harmed(values: pd.DataFrame, reference: str, label: str, metric: str,
             best = (float(signed[i]), int(seed), int(ref["user"].iloc[i]), float(d[i]))
     if best is None:
         raise InputError.one(f"no per-user values of '{label}'")
+    if not np.isfinite(best[0]):  # argmin over no finite difference picks user 0 on no data
+        raise InputError.one(f"no user has a value of '{metric}' under both '{label}' and "
+                             f"'{reference}'")
     return best[1], best[2], best[3]
 
 
@@ -506,18 +514,22 @@ def _direction(scenario: Scenario, metric: str) -> str:
 def most_harmed_stories(cmp: Any, guardrails: Any = None,
                         workers: int | None = None) -> dict[str, Story]:
     """Per policy of a comparison: the story of its most harmed user of the primary outcome
-    (the scenario's first primary spec; engagement when it has none).
+    (the scenario's first primary spec whose segment has users; engagement when there is none).
     """
     from outcome_gym.scenario import primary_outcomes
 
-    prim = list(primary_outcomes(cmp.scenario).values())
+    prim = [o for o in primary_outcomes(cmp.scenario).values() if cmp.measured(f"outcome.{o.id}")]
     metric = f"outcome.{prim[0].id}" if prim else "engagement.index"
     if cmp.users.empty or metric not in cmp.users:
         return {}
     specs = {s.display: s for s in cmp.policies}
     direction = _direction(cmp.scenario, metric)
-    who = {label: most_harmed(cmp.users, cmp.reference, label, metric, direction)[:2]
-           for label in cmp.stats}
+    who: dict[str, tuple[int, int]] = {}
+    for label in cmp.stats:
+        try:
+            who[label] = most_harmed(cmp.users, cmp.reference, label, metric, direction)[:2]
+        except InputError:  # nobody has a value of the metric (no denominator): no story
+            continue
     tasks = [(cmp.scenario, specs[side], seed, user, guardrails, True)
              for label, (seed, user) in who.items() for side in (cmp.reference, label)]
     done = _replays(tasks, workers)

@@ -163,6 +163,9 @@ def assert_outcome_lift(cmp: Any, policy: str, outcome: str, *, min_lift: float 
     from outcome_gym.check.evaluate import _check_interval
 
     st = _stat(cmp, policy, f"outcome.{outcome}")
+    if not cmp.measured(f"outcome.{outcome}"):
+        raise PolicyCheckError(f"{policy}: outcome '{outcome}' is not measured: its segment has "
+                               "no users in this comparison")
     ok, msg = _check_interval(st.lift, st.lift_low, st.lift_high, min_lift, max_lift, True,
                               f"{policy}: outcome '{outcome}' lift")
     if not ok:
@@ -174,6 +177,10 @@ def assert_not_trap(cmp: Any, policy: str, verdicts: tuple[str, ...] = ("trap", 
     if policy not in cmp.verdicts:
         raise PolicyCheckError(f"policy '{policy}' is not in the comparison")
     v = cmp.verdicts[policy]
+    empty = [seg for seg, r in v.segments.items() if r["rule"] == "no-users"]
+    if empty:  # the verdict does not speak for them: passing would be a pass on no data
+        raise PolicyCheckError(f"{policy}: target segment(s) {empty} have no users in this "
+                               "comparison; the verdict cannot be checked for them")
     if v.verdict in verdicts:
         raise PolicyCheckError(f"{policy}: verdict against '{cmp.reference}' is {v.verdict}: "
                                + "; ".join(v.reasons))

@@ -47,11 +47,14 @@ def _single_segment(doc):
 
 
 def _one_user(doc):
-    # the one user is a worker (the larger share); nobody is a saver
+    # the one user is a worker (the larger share); nobody is a saver, so nothing of the saver's
+    # is measured (tests/cli/test_no_users.py)
+    assert doc["empty_segments"] == ["saver"]
     for p in POLICIES:
         means = doc["means"][p]
-        assert means["engagement.index[saver]"] == 0
+        assert means["engagement.index[saver]"] is None and means["outcome.adjusted"] is None
         assert means["engagement.index"] == means["engagement.index[worker]"] > 0
+    assert doc["verdicts"]["random"]["segments"]["saver"]["rule"] == "no-users"
 
 
 def _a_verdict(doc):

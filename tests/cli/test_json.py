@@ -40,9 +40,9 @@ def test_compare_json_carries_verdicts_stats_and_warnings_go_to_stderr():
                               "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert sorted(doc) == ["format", "headline", "kind", "means", "metrics", "out", "policies",
-                           "reference", "scenario", "seeds", "stats", "verdict_settings",
-                           "verdicts", "warnings", "who_is_harmed"]
+    assert sorted(doc) == ["empty_segments", "format", "headline", "kind", "means", "metrics",
+                           "out", "policies", "reference", "scenario", "seeds", "stats",
+                           "verdict_settings", "verdicts", "warnings", "who_is_harmed"]
     # per-user effects ride along (docs/json.md); no placebo nor story without --out
     harm = doc["who_is_harmed"]
     assert sorted(harm) == ["effects", "margin", "placebo", "reference", "rules",

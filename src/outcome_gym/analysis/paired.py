@@ -6,7 +6,8 @@ metrics of :func:`~outcome_gym.metrics.flat.flatten` — so the same function se
 anyone holding run summaries. Each policy is paired with the reference seed by seed; every metric
 gets a :class:`~outcome_gym.analysis.stats.PairedStat` at 95%, and the engagement index and the
 outcome specs (primary and secondary, with their margins) go to the verdict rules
-(:func:`~outcome_gym.analysis.verdict.judge`, docs/verdicts.md).
+(:func:`~outcome_gym.analysis.verdict.judge`, docs/verdicts.md), with the segments the scenario's
+population leaves without users (their specs are not measured).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def paired_analysis(scenario: Scenario, labels: list[str], reference: str, seeds
     ref = runs[runs["policy"] == reference].set_index("seed").loc[seeds]
     stats: dict[str, dict[str, PairedStat]] = {}
     verdicts: dict[str, Verdict] = {}
+    empty = scenario.population.empty_segments()  # the same on every seed (segment_counts)
     for label in labels:
         if label == reference:
             continue
@@ -112,7 +114,7 @@ def paired_analysis(scenario: Scenario, labels: list[str], reference: str, seeds
         flag, why = coherence(scenario, pol)
         eng, outs = verdict_inputs(scenario, info, ref, pol)
         verdicts[label] = judge(label, reference, eng, outs, flag, why,
-                                alpha=scenario.verdict.alpha)
+                                alpha=scenario.verdict.alpha, empty=empty)
     return PairedAnalysis(stats=stats, verdicts=verdicts, info=info)
 
 

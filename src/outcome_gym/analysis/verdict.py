@@ -18,8 +18,12 @@ The rules are documented, with their measured error rates, in docs/verdicts.md; 
   (TOST within the margin) or ``unclear``.
 * Each **target segment** (one named by an outcome spec) gets a verdict from engagement, its primary
   spec and its secondary specs by the first rule of :data:`RULES` that fires.
-* The **policy** verdict combines the segments' (:data:`SEGMENT_ORDER`): any trap, else any harm,
-  else any inconclusive, else any aligned, else any quiet win, else the shared engagement verdict.
+* A target segment with **no users** in the run (its share too small for the population, or 0)
+  is not measured: rule ``no-users``, verdict ``not measured``, its specs left out of the Holm
+  family and no seeds-needed advice (no number of seeds gives it users).
+* The **policy** verdict combines the measured segments' (:data:`SEGMENT_ORDER`): any trap, else
+  any harm, else any inconclusive, else any aligned, else any quiet win, else the shared
+  engagement verdict; ``not measured`` when no target segment has users.
 
 Alpha is split between engagement (alpha/2) and the outcome family (alpha/2, Holm): a policy that
 changes nothing gets a verdict other than ``no effect``/``inconclusive`` with probability at most
@@ -29,7 +33,7 @@ alpha (Bonferroni over the two), before the margins make it rarer still.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -38,7 +42,7 @@ from scipy.stats import t as student_t
 from outcome_gym.analysis.stats import holm, lift_sd, lift_test_p, t_p
 
 VERDICTS = ("trap", "harm", "aligned", "quiet win", "engagement only", "engagement loss",
-            "no effect", "inconclusive")
+            "no effect", "inconclusive", "not measured")
 """Every verdict a comparison can give (docs/verdicts.md)."""
 
 OUTCOME_ALPHA = 0.05  # the default alpha (scenario.verdict.alpha); kept for min_seeds
@@ -65,12 +69,18 @@ RULES: dict[str, str] = {
     "no-effect": "engagement and the primary outcome both shown equivalent to the reference "
                  "within their margins",
     "inconclusive": "the seeds do not decide between these verdicts",
+    "no-users": "the target segment has no users in this run (its share of the population "
+                "rounds to none; for a policy: no target segment has any): nothing was measured, "
+                "and no number of seeds changes that",
 }
 """Rule id -> the sentence a report prints beside the verdict."""
 
 SEGMENT_ORDER = ("trap", "harm", "inconclusive", "aligned", "quiet win", "engagement only",
                  "engagement loss", "no effect")
-"""Combination rule: the policy's verdict is the first of these any target segment has."""
+"""Combination rule: the policy's verdict is the first of these any measured target segment has."""
+
+NOT_MEASURED = "not measured"
+"""The verdict and metric class of a target segment with no users (rule ``no-users``)."""
 
 
 def min_seeds(n_outcomes: int) -> int:
@@ -97,14 +107,14 @@ class MetricCall:
         segment: The spec's segment (``None`` for engagement).
         direction: ``increase`` or ``decrease`` is better (engagement: ``increase`` = up).
         margin: The relative margin.
-        ref_mean: Reference mean over seeds.
-        pol_mean: Policy mean over seeds.
-        lift: Relative lift (``None`` when the reference mean is 0).
-        p: Raw two-sided paired t p-value of no difference.
-        p_adj: Holm-adjusted p (outcomes; engagement: ``p`` itself).
+        ref_mean: Reference mean over seeds (``None``: the segment has no users).
+        pol_mean: Policy mean over seeds (``None``: the segment has no users).
+        lift: Relative lift (``None`` when the reference mean is 0, or nothing was measured).
+        p: Raw two-sided paired t p-value of no difference (``None``: not measured).
+        p_adj: Holm-adjusted p (outcomes; engagement: ``p`` itself; ``None``: not measured).
         alpha: The level ``p_adj`` is compared with.
-        p_noninferior: One-sided p of "no loss beyond the margin".
-        p_equivalent: TOST p of "within the margin".
+        p_noninferior: One-sided p of "no loss beyond the margin" (``None``: not measured).
+        p_equivalent: TOST p of "within the margin" (``None``: not measured).
         cls: The class (module docstring).
         note: Why it is not significant, or why significance does not count.
         seeds_needed: For an undecided metric: seeds at which a decision is likely (80% power,
@@ -116,14 +126,14 @@ class MetricCall:
     segment: str | None
     direction: str
     margin: float
-    ref_mean: float
-    pol_mean: float
+    ref_mean: float | None
+    pol_mean: float | None
     lift: float | None
-    p: float
-    p_adj: float
+    p: float | None
+    p_adj: float | None
     alpha: float
-    p_noninferior: float
-    p_equivalent: float
+    p_noninferior: float | None
+    p_equivalent: float | None
     cls: str
     note: str = ""
     seeds_needed: int | None = None
@@ -259,6 +269,18 @@ def classify(m: MetricInput, p: float, p_adj: float, alpha_sig: float, alpha: fl
                       cls=cls, note=note, seeds_needed=need)
 
 
+def not_measured(m: MetricInput, alpha_sig: float) -> MetricCall:
+    """The call of an outcome spec whose segment has no users: no means, no tests, no advice.
+
+    Every per-seed value of such a spec is a 0 for want of users, not a measurement; reporting
+    its "reference mean 0" or the seeds a decision needs would be a verdict on no data.
+    """
+    return MetricCall(metric=m.metric, role=m.role, segment=m.segment, direction=m.direction,
+                      margin=m.margin, ref_mean=None, pol_mean=None, lift=None, p=None,
+                      p_adj=None, alpha=alpha_sig, p_noninferior=None, p_equivalent=None,
+                      cls=NOT_MEASURED, note=f"segment '{m.segment}' has no users in this run")
+
+
 def _note(m: MetricInput, cls: str, sig: bool, g: float, lift: float | None, alpha_sig: float,
           alpha: float) -> tuple[str, int | None]:
     """Why a metric is not significant (or why its significance does not count)."""
@@ -314,7 +336,7 @@ def segment_verdict(eng: str, primary: str, secondary: list[str]) -> str:
 RULE_VERDICT = {"trap": "trap", "harm-primary": "harm", "harm-secondary": "harm",
                 "aligned": "aligned", "quiet-win": "quiet win", "engagement-only": "engagement only",
                 "engagement-loss": "engagement loss", "no-effect": "no effect",
-                "inconclusive": "inconclusive"}
+                "inconclusive": "inconclusive", "no-users": NOT_MEASURED}
 """Rule id -> the verdict it gives."""
 
 _ENGAGEMENT_ONLY = {"up": "engagement-only", "down": "engagement-loss", "flat": "no-effect",
@@ -322,9 +344,16 @@ _ENGAGEMENT_ONLY = {"up": "engagement-only", "down": "engagement-loss", "flat": 
 
 
 def combine(segment_rules: Mapping[str, str], eng: str) -> str:
-    """The policy's rule id from its segments' (:data:`SEGMENT_ORDER`); engagement alone if none."""
+    """The policy's rule id from its segments' (:data:`SEGMENT_ORDER`); engagement alone if none.
+
+    Segments with no users (rule ``no-users``) are left out; if every target segment has none,
+    the policy is ``no-users`` too: the outcomes the scenario names were not measured, and a
+    verdict from engagement alone would read as a verdict on them.
+    """
     if not segment_rules:
         return _ENGAGEMENT_ONLY[eng]
+    if all(rule == "no-users" for rule in segment_rules.values()):
+        return "no-users"
     for verdict in SEGMENT_ORDER:
         for rule in segment_rules.values():
             if RULE_VERDICT[rule] == verdict:
@@ -334,7 +363,7 @@ def combine(segment_rules: Mapping[str, str], eng: str) -> str:
 
 def judge(policy: str, reference: str, engagement: MetricInput, outcomes: list[MetricInput],
           coherence_flag: bool = False, coherence_reasons: list[str] | None = None,
-          alpha: float = 0.05) -> Verdict:
+          alpha: float = 0.05, empty: Collection[str] = ()) -> Verdict:
     """Classify every metric and apply the rules (module docstring).
 
     Args:
@@ -345,16 +374,23 @@ def judge(policy: str, reference: str, engagement: MetricInput, outcomes: list[M
         coherence_flag: The coherence flag (carried, never changes the verdict).
         coherence_reasons: Why the flag is raised.
         alpha: The verdict's A/A false-alarm budget (half to engagement, half to outcomes).
+        empty: Segments with no users in the runs: their specs are not measured (rule
+            ``no-users``) and left out of the Holm family (a test not made is no hypothesis).
     """
     e_p = t_p(engagement.pol - engagement.ref)
     eng = classify(engagement, e_p, e_p, alpha / 2, alpha)
-    raw = [t_p(o.pol - o.ref) for o in outcomes]
-    adj = holm(raw)
-    calls = [classify(o, p, pa, alpha / 2, alpha) for o, p, pa in zip(outcomes, raw, adj,
-                                                                        strict=True)]
+    measured = [o for o in outcomes if o.segment not in empty]
+    raw = [t_p(o.pol - o.ref) for o in measured]
+    tested = dict(zip((o.metric for o in measured), zip(raw, holm(raw), strict=True),
+                      strict=True))
+    calls = [classify(o, *tested[o.metric], alpha / 2, alpha) if o.metric in tested
+             else not_measured(o, alpha / 2) for o in outcomes]
     seg_rules: dict[str, str] = {}
     seg_need: dict[str, int | None] = {}
     for seg in dict.fromkeys(c.segment for c in calls):
+        if seg in empty:
+            seg_rules[str(seg)], seg_need[str(seg)] = "no-users", None
+            continue
         prim = [c for c in calls if c.segment == seg and c.role == "primary"]
         sec = [c.cls for c in calls if c.segment == seg and c.role == "secondary"]
         seg_rules[str(seg)] = segment_verdict(eng.cls, prim[0].cls if prim else "unclear", sec)
@@ -366,6 +402,7 @@ def judge(policy: str, reference: str, engagement: MetricInput, outcomes: list[M
         reasons.append("segments: " + ", ".join(
             f"{s} {RULE_VERDICT[r]}" + (f" (needs ~{seg_need[s]} seeds)"
                                         if r == "inconclusive" and seg_need[s] else "")
+            + (" (no users)" if r == "no-users" else "")
             for s, r in seg_rules.items()))
     reasons += coherence_reasons or []
     needed = None
@@ -397,12 +434,14 @@ def _spec(call: MetricCall) -> str:
 def _describe(c: MetricCall) -> str:
     """'on_time_pros (primary, professional): better, +6.1%, p_adj 0.003, margin 5%'."""
     name = "engagement" if c.role == "engagement" else f"{_spec(c)} ({c.role}, {c.segment})"
+    if c.cls == NOT_MEASURED:
+        return f"{name}: {c.cls}; {c.note}"
     lift = "n/a" if c.lift is None else f"{c.lift:+.1%}"
     p = f"p {c.p:.2g}" if c.role == "engagement" else f"p_adj {c.p_adj:.2g}"
     tail = f"; {c.note}" if c.note else ""
     return f"{name}: {c.cls}, {lift}, {p}, margin {c.margin:.0%}{tail}"
 
 
-__all__ = ["MAX_SEEDS", "POWER", "RULES", "RULE_VERDICT", "SEGMENT_ORDER", "VERDICTS",
-           "MetricCall", "MetricInput", "Verdict", "classify", "combine", "judge", "min_seeds",
-           "seeds_for", "segment_verdict"]
+__all__ = ["MAX_SEEDS", "NOT_MEASURED", "POWER", "RULES", "RULE_VERDICT", "SEGMENT_ORDER",
+           "VERDICTS", "MetricCall", "MetricInput", "Verdict", "classify", "combine", "judge",
+           "min_seeds", "not_measured", "seeds_for", "segment_verdict"]

@@ -116,7 +116,9 @@ def aa_trials(scenario: Scenario, pool: pd.DataFrame, n_seeds: int, trials: int,
             for m in tracked[1:]:
                 c = v.metrics[m]
                 lift = c["lift"]
-                out.detected[m] += int(float(c["p_adj"]) < alpha / 2  # type: ignore[arg-type]
+                p_adj = c["p_adj"]  # None: the spec's segment has no users (not measured)
+                out.detected[m] += int(p_adj is not None
+                                       and float(p_adj) < alpha / 2  # type: ignore[arg-type]
                                        and lift is not None
                                        and float(lift) * truth[m] > 0)  # type: ignore[arg-type]
     return out

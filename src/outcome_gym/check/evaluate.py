@@ -165,10 +165,45 @@ def _lift_parts(st: PairedStat) -> tuple[float | None, float | None, float | Non
     return st.lift, st.lift_low, st.lift_high
 
 
+def unmeasured_segments(exp: Any, sc: Scenario) -> list[str]:
+    """The segments ``exp`` reads that have no users in ``sc`` (at its population size).
+
+    A verdict reads every target segment (one named by an outcome spec), an outcome lift its
+    spec's segment, a share worse off its segment; nothing else reads a single segment. Such an
+    expectation cannot be evaluated: every value of the segment is a 0 for want of users.
+    """
+    empty = sc.population.empty_segments()
+    if not empty:
+        return []
+    if isinstance(exp, VerdictNot):
+        read = {o.segment for o in sc.outcomes}
+    elif isinstance(exp, OutcomeLift):
+        read = {o.segment for o in sc.outcomes if o.id == exp.outcome}
+    elif isinstance(exp, ShareWorseOff):
+        read = {share_worse_target(exp, sc)[1]}
+    else:
+        return []
+    return [seg for seg in empty if seg in read]
+
+
+def _no_users_text(segments: list[str], sc: Scenario) -> str:
+    shares = {s.id: s.share for s in sc.population.segments}
+    named = ", ".join(f"'{seg}' (share {shares[seg]:.3g})" for seg in segments)
+    larger = "; a larger `population` may" if all(shares[seg] > 0 for seg in segments) else ""
+    return (f"segment {named} of scenario '{sc.name}' has no users at population "
+            f"{sc.population.size}: it cannot be evaluated (more seeds do not help{larger})")
+
+
 def evaluate_expectation(exp: Any, contract: Contract, sc: Scenario, cmp: Comparison,
                          label: str) -> CheckResult:
-    """Check one expectation against a finished comparison."""
+    """Check one expectation against a finished comparison (one reading a segment with no users
+    fails: it is not measured, and a check must not pass on no data).
+    """
     base = {"contract": contract.name, "scenario": sc.name}
+    gone = unmeasured_segments(exp, sc)
+    if gone:
+        return CheckResult(**base, expectation=exp.kind, bound="", observed="not measured",
+                           passed=False, message=_no_users_text(gone, sc))
     stats = cmp.stats[label]
     if isinstance(exp, VerdictNot):
         v = cmp.verdicts[label]
@@ -253,6 +288,10 @@ def _validate_refs(contract: Contract, sc: Scenario) -> None:
                 f"contract '{contract.name}' names outcome '{exp.outcome}', which scenario "
                 f"'{sc.name}' does not define (outcomes: {sorted(specs)})",
                 path=f"expectations[{i}].outcome", suggestion=close[0] if close else None)
+        gone = unmeasured_segments(exp, sc)
+        if gone:  # known before any run (segment sizes do not depend on the seed)
+            raise ContractError.one(f"contract '{contract.name}', {exp.kind}: "
+                                    + _no_users_text(gone, sc), path=f"expectations[{i}]")
 
 
 def _validate_share(contract: Contract, sc: Scenario, exp: ShareWorseOff, i: int) -> None:

@@ -179,6 +179,15 @@ def _empty(ax: Any, text: str) -> None:
     ax.set_axis_off()
 
 
+def _unmeasured(ax: Any, cmp: Comparison, metric: str, title: str) -> bool:
+    """Mark a panel of a metric of a segment with no users (its 0s are no data); whether it is."""
+    if cmp.measured(metric):
+        return False
+    _empty(ax, f"{title}\nnot measured: segment '{cmp.info[metric].segment}' has no users "
+               "in this run")
+    return True
+
+
 def _policy_axis(ax: Any, cmp: Comparison, labels: list[str]) -> None:
     """Policies down the y axis, the reference on top, named by their display labels."""
     n = len(labels)
@@ -355,6 +364,8 @@ def outcome_panel(ax: Any, cmp: Comparison, metric: str) -> None:
     the spec's threshold (a relative lift) is drawn at its absolute size.
     """
     info = cmp.info[metric]
+    if _unmeasured(ax, cmp, metric, info.label):
+        return
     labels = policy_labels(cmp)
     style = styles(cmp)
     unit = _outcome_unit(cmp, metric)
@@ -434,6 +445,8 @@ def _lift_point(st: Any, flip: bool) -> tuple[float, float, float] | None:
 
 def _quadrant_panel(ax: Any, cmp: Comparison, spec: str, title: str) -> list[str]:
     """One outcome's lift against the engagement lift; the policies it could not place."""
+    if _unmeasured(ax, cmp, spec, title):
+        return []
     style = styles(cmp)
     info = cmp.info.get(spec)
     flip = info is not None and info.direction == "decrease"

@@ -38,6 +38,10 @@ def effect_rows(cmp: Comparison, label: str) -> list[list[str]]:
     rows = []
     for metric, by_seg in mine.items():
         for seg, stats in by_seg.items():
+            if seg in cmp.empty_segments:  # no user to be worse or better off
+                rows.append([names.get(metric, metric), seg, "not measured (no users)",
+                             *["—"] * (len(HEAD) - 3)])
+                continue
             plac = placebo.get(metric, {}).get(seg, {})
             rows.append([names.get(metric, metric), seg, _cell(stats, "share_worse", True),
                          _cell(plac, "share_worse", True) if plac else "—",

@@ -62,8 +62,12 @@ def _call(cmp: Comparison, label: str, metric: str) -> dict[str, object]:
     return cmp.verdicts[label].metrics.get(metric, {})
 
 
+NO_USERS = "not measured (no users in its segment)"
+"""What a report prints for a metric of a segment with no users, in place of its 0s."""
+
+
 def _p_text(call: dict[str, object]) -> str:
-    if not call:
+    if not call or call.get("p") is None:
         return ""
     if call.get("role") == "engagement":
         return f"p {float(call['p']):.2g}"  # type: ignore[arg-type]
@@ -91,14 +95,17 @@ def headline_lines(cmp: Comparison) -> list[str]:
             if info.family == "outcome":
                 call = _call(cmp, label, m)
                 role = f" [{call['role']}]" if call else ""
-                parts.append(f"{info.label}{role} {fmt_effect(by[m])}, {_p_text(call)}")
+                parts.append(f"{info.label}{role} {fmt_effect(by[m])}, {_p_text(call)}"
+                             if cmp.measured(m) else f"{info.label}{role} {NO_USERS}")
         flag = " (coherence flag: " + "; ".join(r for r in v.reasons if "consisten" in r
                                                  or "failure" in r) + ")" if v.coherence_flag else ""
         lines.append(f"{label}: " + "; ".join(parts) + f" → {verdict_text(cmp, label)}{flag}")
     return lines + [f"warning: {w}" for w in cmp.warnings]
 
 
-def _row(label: str, st: PairedStat) -> list[str]:
+def _row(label: str, st: PairedStat, measured: bool = True) -> list[str]:
+    if not measured:
+        return [label, "—", "—", "—", NO_USERS, "—", "—", str(st.n)]
     return [label, _num(st.ref_mean), _num(st.pol_mean), f"{st.diff:+.4g}", fmt_lift(st),
             f"{st.effect_size:+.2f}", f"{st.p_value:.3g}", str(st.n)]
 
@@ -114,8 +121,13 @@ def verdict_rows(cmp: Comparison, label: str) -> list[list[str]]:
     for m, call in cmp.verdicts[label].metrics.items():
         st = cmp.stats[label][m]
         role = str(call["role"]) + (f" ({call['segment']})" if call.get("segment") else "")
+        name = cmp.info[m].label if m in cmp.info else m
+        if call["p"] is None:  # a spec of a segment with no users (rule no-users)
+            rows.append([name, role, "—", "—", "—", "—", "—", "—",
+                         f"±{float(call['margin']):.0%}", str(call["cls"]), str(call["note"])])  # type: ignore[arg-type]
+            continue
         holm_p = "—" if call["role"] == "engagement" else f"{float(call['p_adj']):.3g}"  # type: ignore[arg-type]
-        rows.append([cmp.info[m].label if m in cmp.info else m, role, _num(st.ref_mean),
+        rows.append([name, role, _num(st.ref_mean),
                      _num(st.pol_mean), f"{st.diff:+.4g}", fmt_lift(st), f"{st.p_value:.3g}",
                      holm_p, f"±{float(call['margin']):.0%}", str(call["cls"]),  # type: ignore[arg-type]
                      str(call["note"]) or "—"])
@@ -134,7 +146,8 @@ VERDICTS_HEAD = ["policy", "verdict", "rule", "why", "seeds needed", "coherence 
 
 def _section_rows(cmp: Comparison, label: str, family: str) -> list[list[str]]:
     by = cmp.stats[label]
-    return [_row(cmp.info[m].label, st) for m, st in by.items() if cmp.info[m].family == family]
+    return [_row(cmp.info[m].label, st, cmp.measured(m)) for m, st in by.items()
+            if cmp.info[m].family == family]
 
 
 def _correlation(cmp: Comparison) -> str:

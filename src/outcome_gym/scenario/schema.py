@@ -9,8 +9,10 @@ checked in :mod:`outcome_gym.scenario.checks`, so that every problem in a file i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from outcome_gym.scenario.distributions import FieldValueError, Param, StrictModel
@@ -242,12 +244,36 @@ class Team(StrictModel):
     size: Param = Field(default=1.0, description="Team size distribution (1 = no colleagues).")
 
 
+def segment_counts(n: int, shares: Sequence[float]) -> np.ndarray:
+    """Users per segment: the deterministic largest-remainder allocation of ``n`` users.
+
+    The one allocation the simulator uses (``sim.population``): counts, not a multinomial draw,
+    so segment sizes are the same on every seed and a report can tell which segments have no
+    users (a share too small for ``n``, or 0) without running anything.
+    """
+    raw = np.asarray(shares, dtype=np.float64) * n
+    counts = np.floor(raw).astype(np.int64)
+    rest = n - counts.sum()
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[:rest]] += 1
+    return counts
+
+
 class Population(StrictModel):
     """Who the synthetic users are."""
 
     size: int = Field(ge=1, le=MAX_POPULATION, description="Number of users.")
     segments: list[Segment] = Field(min_length=1, max_length=64)
     team: Team = Field(default_factory=Team)
+
+    def segment_sizes(self) -> dict[str, int]:
+        """Segment id -> its number of users (:func:`segment_counts`; the same on every seed)."""
+        counts = segment_counts(self.size, [s.share for s in self.segments])
+        return {s.id: int(k) for s, k in zip(self.segments, counts, strict=True)}
+
+    def empty_segments(self) -> list[str]:
+        """Ids of the segments with no users at this size, in the scenario's order."""
+        return [sid for sid, k in self.segment_sizes().items() if k == 0]
 
 
 class TasksGoal(StrictModel):

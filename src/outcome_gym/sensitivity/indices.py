@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcome_gym.analysis.verdict import VERDICTS
+from outcome_gym.analysis.verdict import NOT_MEASURED, VERDICTS
 from outcome_gym.sensitivity.design import MORRIS_LEVELS, Design
 
 ANALYSIS_SEED = 14
@@ -89,11 +89,15 @@ def all_indices(design: Design, responses: pd.DataFrame) -> tuple[pd.DataFrame, 
 
 
 def verdict_shares(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Share of sample points at which each policy gets each verdict (every verdict listed)."""
+    """Share of sample points at which each policy gets each verdict (every verdict listed;
+    ``not measured``, which judges nothing, only where it occurs).
+    """
     rows = []
     for policy, g in verdicts.groupby("policy", sort=False):
         counts = g["verdict"].value_counts()
         for v in VERDICTS:
+            if v == NOT_MEASURED and v not in counts:
+                continue
             n = int(counts.get(v, 0))
             rows.append({"policy": policy, "verdict": v, "points": n, "share": n / len(g)})
     return pd.DataFrame(rows)

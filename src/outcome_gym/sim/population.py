@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from outcome_gym.scenario.distributions import sample_param
+from outcome_gym.scenario.schema import segment_counts
 from outcome_gym.sim.world import World
 
 F = np.float32
@@ -87,17 +88,13 @@ class Population:
 
 
 def _segment_of(n: int, shares: list[float]) -> np.ndarray:
-    """Deterministic largest-remainder allocation of N users to segments, in segment order.
+    """Segment index per user: :func:`~outcome_gym.scenario.schema.segment_counts` users of each
+    segment, in segment order.
 
     Deterministic counts (rather than a multinomial draw) keep segment sizes identical across
     seeds, so per-segment comparisons never lose a segment to chance at small N.
     """
-    raw = np.asarray(shares, dtype=np.float64) * n
-    counts = np.floor(raw).astype(np.int64)
-    rest = n - counts.sum()
-    order = np.argsort(-(raw - counts), kind="stable")
-    counts[order[:rest]] += 1
-    return np.repeat(np.arange(len(shares), dtype=np.int16), counts)
+    return np.repeat(np.arange(len(shares), dtype=np.int16), segment_counts(n, shares))
 
 
 def habit_rate_from_days(days: np.ndarray) -> np.ndarray:

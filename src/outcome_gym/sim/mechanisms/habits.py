@@ -70,15 +70,13 @@ def habit_rows(
     per_entry = rate.shape[1] > 1
     for i in range(n):
         for j in range(k):
+            # both outcomes computed, one stored unconditionally (a select, no masked stores)
             h = habit[i, j]
-            if used[i, j]:
-                c = rate[i, j] if per_entry else rate[i, 0]
-                habit[i, j] = h + c * (one - h)
-                missed[i, j] = 0
-            else:
-                m = min(np.int64(missed[i, j]) + 1, 255)
-                missed[i, j] = m
-                habit[i, j] = h * keep if m >= 2 else h
+            c = rate[i, j] if per_entry else rate[i, 0]
+            m = min(np.int64(missed[i, j]) + 1, 255)
+            u = used[i, j]
+            habit[i, j] = h + c * (one - h) if u else (h * keep if m >= 2 else h)
+            missed[i, j] = 0 if u else m
 
 
 def compile_kernel() -> None:

@@ -55,13 +55,13 @@ def habit_curve(seed: int, n: int) -> tuple[np.ndarray, float]:
     h, missed = np.zeros_like(c), np.zeros(c.shape, np.uint8)
     reached = np.full(c.shape, np.inf)
     for d in range(400):
-        h, missed = update_habit(h, c, np.ones(c.shape, bool), missed, HABIT_FADE)
+        update_habit(h, c, np.ones(c.shape, bool), missed, HABIT_FADE)  # in place
         reached = np.where(np.isinf(reached) & (h >= 0.95 - 1e-9), d + 1, reached)
 
     def day84(skip: int) -> np.ndarray:
         hh, mm = np.zeros_like(c), np.zeros(c.shape, np.uint8)
         for d in range(84):
-            hh, mm = update_habit(hh, c, np.full(c.shape, d != skip), mm, HABIT_FADE)
+            update_habit(hh, c, np.full(c.shape, d != skip), mm, HABIT_FADE)
         return hh
 
     full, skipped = day84(-1), day84(40)

@@ -277,7 +277,7 @@ def test_the_budget_day_pass_equals_the_numpy_spending_bit_for_bit():
     new = has & ~crossed & (want_spent + want_rate * days_left > 1.0)
     want_step = crossed_step.copy()
     want_step[new] = step
-    got = np.zeros(n, np.int64)
+    got = np.full(n, 7, np.int64)  # every entry written: 1 at a crossing, 0 elsewhere
     budget_day_rows(has, adjusted, drifted, noise, days_left, step, rate, spent, crossed,
                     crossed_step, got)
     assert new.sum() > 20

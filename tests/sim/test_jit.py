@@ -542,3 +542,16 @@ def test_after_the_first_call_a_compiled_function_calls_the_dispatcher_directly(
     assert k.func is k.py_func and k(np.ones(2))  # the plain Python
     monkeypatch.undo()
     assert k.func is k._dispatcher and k._dispatcher is not k.py_func
+
+
+def test_written_zeros_are_zeros_of_the_shape_and_dtype():
+    # zeros like np.zeros (their pages written at once: not observable here, see its docstring)
+    import numpy as np
+
+    from outcome_gym.sim._jit import written_zeros
+
+    for shape, dtype in (((5,), bool), ((2, 3), np.float64), (4, np.int64)):
+        got = written_zeros(shape, dtype)
+        want = np.zeros(shape, dtype)
+        assert got.dtype == want.dtype and got.shape == want.shape and not got.any()
+    assert written_zeros(3).dtype == np.float64

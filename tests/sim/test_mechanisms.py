@@ -50,7 +50,7 @@ def test_habit_reaches_95_percent_after_d_days():
     missed = np.zeros(3, dtype=np.uint8)
     for d in range(254):
         h_before = h.copy()
-        h, missed = update_habit(h, c, np.ones(3, bool), missed, 0.01)
+        update_habit(h, c, np.ones(3, bool), missed, 0.01)
         if d + 1 == 18:
             assert h[0] == pytest.approx(0.95)
         if d + 1 == 66:
@@ -62,12 +62,13 @@ def test_habit_reaches_95_percent_after_d_days():
 def test_one_missed_day_does_not_fade_two_do():
     h = np.array([0.5])
     c = np.array([0.1])
-    h1, m1 = update_habit(h, c, np.array([False]), np.array([0], np.uint8), 0.1)
-    assert h1[0] == 0.5 and m1[0] == 1
-    h2, m2 = update_habit(h1, c, np.array([False]), m1, 0.1)
-    assert h2[0] == pytest.approx(0.45) and m2[0] == 2
-    h3, m3 = update_habit(h2, c, np.array([True]), m2, 0.1)
-    assert h3[0] == pytest.approx(0.45 + 0.1 * 0.55) and m3[0] == 0
+    m = np.array([0], np.uint8)
+    update_habit(h, c, np.array([False]), m, 0.1)
+    assert h[0] == 0.5 and m[0] == 1
+    update_habit(h, c, np.array([False]), m, 0.1)
+    assert h[0] == pytest.approx(0.45) and m[0] == 2
+    update_habit(h, c, np.array([True]), m, 0.1)
+    assert h[0] == pytest.approx(0.45 + 0.1 * 0.55) and m[0] == 0
 
 
 def test_scan_depth_inverts_geometric():
@@ -380,13 +381,25 @@ def test_habit_pass_per_user_rate_on_a_matrix_keeps_float32():
     rate = np.array([0.5, 0.25], np.float32)[:, None]
     used = np.array([[True, False], [False, True]])
     missed = np.array([[3, 1], [0, 7]], np.uint8)
-    new_h, new_m = update_habit(h, rate, used, missed, 0.5)
-    assert new_h.dtype == np.float32 and new_m.dtype == np.uint8
-    assert new_h.tolist() == [[0.75, 0.25], [0.5, 0.625]]
-    assert new_m.tolist() == [[0, 2], [1, 0]]
+    update_habit(h, rate, used, missed, 0.5)  # in place
+    assert h.dtype == np.float32 and missed.dtype == np.uint8
+    assert h.tolist() == [[0.75, 0.25], [0.5, 0.625]]
+    assert missed.tolist() == [[0, 2], [1, 0]]
     # 255 missed days stay 255 (uint8 saturates, it does not wrap)
-    assert update_habit(h[:1, :1], rate[:1], np.zeros((1, 1), bool),
-                        np.full((1, 1), 255, np.uint8), 0.5)[1].tolist() == [[255]]
+    one_h, one_m = np.full((1, 1), 0.5, np.float32), np.full((1, 1), 255, np.uint8)
+    update_habit(one_h, rate[:1], np.zeros((1, 1), bool), one_m, 0.5)
+    assert one_m.tolist() == [[255]]
+
+
+def test_habit_update_refuses_arrays_it_could_not_write_in_place():
+    # a strided habit or a missed-day count of another dtype would be copied, and the day's
+    # update lost: refused instead
+    h = np.zeros((2, 4), np.float32)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        update_habit(h[:, ::2], np.float32(0.1), np.ones((2, 2), bool), np.zeros((2, 2), np.uint8),
+                     0.1)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        update_habit(h, np.float32(0.1), np.ones((2, 4), bool), np.zeros((2, 4), np.int64), 0.1)
 
 
 def test_open_logit_on_float32_traits_is_numpys_mixed_arithmetic():

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -122,6 +124,21 @@ class compiled(functools.partial):  # noqa: N801 - used as a decorator, like num
 
     def __repr__(self) -> str:
         return f"<compiled {self.py_func.__module__}.{self.__name__}>"
+
+
+def written_zeros(shape: int | tuple[int, ...], dtype: Any = np.float64) -> np.ndarray:
+    """Zeros whose memory pages are written now, for state a compiled pass stores into under a
+    condition.
+
+    ``np.zeros`` of a large array gets pages that stay the kernel's shared zero page (read-only)
+    until first written. A conditional store in a vectorised pass is an AVX-512 masked store, and
+    one whose page is not yet writable costs ~0.3-0.5 us even when no lane is stored, every step
+    the page stays unwritten: users without a goal never write their stretch of that goal's
+    state (at N = 1e6 a budget goal's crediting took 17 ms a step instead of 3).
+    """
+    out = np.empty(shape, dtype)
+    out.fill(0)
+    return out
 
 
 def _by_name(module: str, name: str) -> Any:

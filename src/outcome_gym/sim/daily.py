@@ -53,12 +53,10 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int,
         NumericalError: Trust or habit is no longer finite.
     """
     rows = rows if rows is not None else Rows(pop.n)
-    pop.habit, pop.missed_days = update_habit(
-        pop.habit, pop.habit_rate[:, None], pop.used_today, pop.missed_days, p.day.habit_fade
-    )
-    pop.app_habit, pop.app_missed = update_habit(
-        pop.app_habit, pop.habit_rate, pop.session_today, pop.app_missed, p.day.habit_fade
-    )
+    update_habit(pop.habit, pop.habit_rate[:, None], pop.used_today, pop.missed_days,
+                 p.day.habit_fade)
+    update_habit(pop.app_habit, pop.habit_rate, pop.session_today, pop.app_missed,
+                 p.day.habit_fade)
     x = trust.experience(p.trust, pop.progress_today, pop.waste_today, rowsum(pop.sent_today),
                          pop.failures_today)
     new_trust, new_npe = trust.update_trust(p.trust, pop.trust, pop.trust_npe, x)

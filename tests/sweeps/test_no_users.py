@@ -143,3 +143,24 @@ def test_a_mean_over_another_axis_leaves_out_the_unmeasured_points_and_says_so()
     assert by_b[0][4] == f"1 [{low:.4g}, {high:.4g}]{PARTIAL}"
     # engagement has a value everywhere: no mark
     assert not by_b[0][3].endswith(PARTIAL)
+
+
+def test_the_sweep_says_before_running_which_points_have_an_empty_segment(swept, tmp_path):
+    path, out = swept
+    res = runner.invoke(app, ["sweep", str(path), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    line = ("warning: segment 'saver' of tiny has no users at 1 of 2 point(s) (first: point 1, "
+            "population.size=1 clock.horizon_days=2): its metrics there are not measured "
+            "(missing in the dataset)")
+    assert line in res.output.splitlines()
+    assert res.output.count("no users") == 1  # the worker always has the one user
+    res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out),
+                              "--resume", "--json"])
+    assert res.exit_code == 0, res.output
+    assert line in res.output  # on stderr, and in the JSON's warnings
+    # every segment has users at 2 users and more: nothing to say
+    ordinary = write_experiment(tmp_path / "exp.yaml",
+                                grid={"population.size": [2, 40], "clock.horizon_days": [2]})
+    res = runner.invoke(app, ["sweep", str(ordinary), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "no users" not in res.output and "warning" not in res.output

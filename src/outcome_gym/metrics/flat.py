@@ -133,6 +133,19 @@ def flatten(scenario: Scenario, summary: RunSummary | dict[str, Any]) -> dict[st
     return out
 
 
+def unmeasured(summary: RunSummary) -> list[str]:
+    """The flat metrics of :func:`flatten` that belong to a segment with no users in this run.
+
+    Such a segment (a share too small for the population, or 0; ``Population.empty_segments``)
+    gets 0 for every per-segment number for want of users, which is no data: a sweep stores these
+    metrics as missing (docs/verdicts.md, rule ``no-users``). Population-wide metrics weight
+    segments by their users, so they need no such care.
+    """
+    empty = {sid for sid, s in summary.segments.items() if s.n_users == 0}
+    return ([f"engagement.index[{sid}]" for sid in summary.segments if sid in empty]
+            + [f"outcome.{oid}" for oid, o in summary.outcomes.items() if o.segment in empty])
+
+
 def describe(scenario: Scenario, name: str) -> MetricInfo:
     """Family, direction and label of a flattened metric name."""
     family, _, rest = name.partition(".")

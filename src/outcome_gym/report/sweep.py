@@ -11,6 +11,11 @@ Per scenario:
   outcome (y), one point per parameter point per policy with 95% intervals over seeds on both axes;
   a policy's points are joined in axis order when one axis varies.
 
+A metric of a segment with no users at a point (docs/verdicts.md, rule ``no-users``) is missing
+from the dataset there, not 0: its cell reads *not measured*, its figures leave the point out and
+say so, and a mean over other axes that include such points is over the measured ones only
+(marked †).
+
 Everything is read from the sweep folder (``manifest.json`` and ``dataset/``), so a report can be
 drawn again at any time without running anything.
 """
@@ -38,6 +43,11 @@ if TYPE_CHECKING:
 
 CONTEXT_METRICS = ("wellbeing.trust", "fragmentation.context_failure_rate")
 MAX_LABELLED_POINTS = 12
+NOT_MEASURED = "not measured (no users)"
+"""A cell whose segment has no users at every run it averages (the dataset holds no value)."""
+FRONTIER = "engagement vs outcome frontier"
+PARTIAL = "†"
+"""Marks a mean over other axes that left out points where the segment has no users."""
 
 
 interval = t_interval  # the sweep report's name for it
@@ -113,9 +123,28 @@ def _applies(rows: pd.DataFrame, key: str) -> bool:
     return bool(rows[key].notna().any())
 
 
+def _cell(rows: pd.DataFrame, metric: str) -> dict[str, Any]:
+    """Mean, interval and n over seeds of ``rows``; ``runs`` and how many had no value
+    (``unmeasured``: the metric's segment has no users there).
+    """
+    mean, low, high, n = interval(_per_seed(rows, metric)) if len(rows) else (
+        math.nan, math.nan, math.nan, 0)
+    return {"mean": mean, "low": low, "high": high, "n": n, "runs": len(rows),
+            "unmeasured": int(rows[metric].isna().sum())}
+
+
+def not_measured(stat: dict[str, Any]) -> bool:
+    """Whether a cell of :func:`axis_stats` has runs but no value in any (no users)."""
+    return bool(stat["runs"]) and stat["unmeasured"] == stat["runs"]
+
+
 def axis_stats(data: SweepData, scenario: str, axis: dict[str, Any], metric: str
                ) -> list[dict[str, Any]]:
-    """Mean and 95% interval over seeds of ``metric`` per policy and axis value."""
+    """Mean and 95% interval over seeds of ``metric`` per policy and axis value.
+
+    Each cell also counts its ``runs`` and those without a value (``unmeasured``: the metric's
+    segment has no users at that point); the means are over the runs with a value.
+    """
     sub = data.ok[data.ok["scenario"] == scenario]
     out = []
     for label in data.labels:
@@ -123,16 +152,11 @@ def axis_stats(data: SweepData, scenario: str, axis: dict[str, Any], metric: str
         if rows.empty:
             continue
         if not _applies(rows, column(axis)):
-            mean, low, high, n = interval(_per_seed(rows, metric))
-            out.append({"policy": label, "value": None, "mean": mean, "low": low, "high": high,
-                        "n": n})
+            out.append({"policy": label, "value": None, **_cell(rows, metric)})
             continue
         for value in data.axis_values(axis):
             at = rows[rows[column(axis)] == value]
-            mean, low, high, n = interval(_per_seed(at, metric)) if len(at) else (
-                math.nan, math.nan, math.nan, 0)
-            out.append({"policy": label, "value": value, "mean": mean, "low": low, "high": high,
-                        "n": n})
+            out.append({"policy": label, "value": value, **_cell(at, metric)})
     return out
 
 
@@ -154,11 +178,24 @@ def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> Figu
     xs = list(pos.values())
     for ax, metric in zip(axes.flat, metrics, strict=False):
         stats = axis_stats(data, scenario, axis, metric)
+        if all(not_measured(s) for s in stats if s["runs"]):
+            _no_users(ax, f"{data.label(scenario, metric)}\n{NOT_MEASURED}: its segment has no "
+                          "users at any point")
+            continue
+        gaps = _unmeasured_values(data, axis, stats)
+        for value, _ in gaps:  # a gap in the line, marked where the point would be
+            ax.axvline(pos[value], color="lightgrey", ls=":", lw=1)
+        if gaps:
+            shown = ", ".join(_short(v) for _, v in gaps)
+            ax.text(0.5, 0.02, f"{NOT_MEASURED} at {axis['key']} = {shown}", fontsize=6,
+                    transform=ax.transAxes, ha="center", va="bottom", color="dimgrey")
         for k, label in enumerate(data.labels):
             mine = [s for s in stats if s["policy"] == label]
             shade = color(k)
             if len(mine) == 1 and mine[0]["value"] is None:
                 s = mine[0]
+                if not math.isfinite(s["mean"]):
+                    continue
                 ax.axhline(s["mean"], color=shade, ls="--", lw=1.2, label=f"{label} (not swept)")
                 if math.isfinite(s["low"]):
                     ax.axhspan(s["low"], s["high"], color=shade, alpha=0.12)
@@ -187,6 +224,23 @@ def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> Figu
     return fig
 
 
+def _no_users(ax: Any, text: str) -> None:
+    """A panel with nothing to draw: every value of its metric is missing (no users)."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=8,
+            color="dimgrey", wrap=True)
+    ax.set_axis_off()
+
+
+def _unmeasured_values(data: SweepData, axis: dict[str, Any], stats: list[dict[str, Any]]
+                       ) -> list[tuple[Any, Any]]:
+    """(dataset value, file value) of each axis value, in the file's order, at which some
+    policy's cell is not measured.
+    """
+    gaps = {s["value"] for s in stats if s["value"] is not None and not_measured(s)}
+    return [(value, shown) for value, shown in zip(data.axis_values(axis), axis["values"],
+                                                   strict=True) if value in gaps]
+
+
 def frontier_points(data: SweepData, scenario: str, outcome: str) -> list[dict[str, Any]]:
     """Per policy and parameter point: engagement and outcome means with intervals over seeds."""
     sub = data.ok[data.ok["scenario"] == scenario]
@@ -210,6 +264,15 @@ def frontier_points(data: SweepData, scenario: str, outcome: str) -> list[dict[s
     return out
 
 
+def frontier_gaps(points: list[dict[str, Any]]) -> list[str]:
+    """The parameter points of :func:`frontier_points` whose outcome is not measured (its
+    segment has no users there), as ``key=value, ...`` text, in order, each once.
+    """
+    gaps = [", ".join(f"{k}={_short(v)}" for k, v in p["values"].items()) or "every point"
+            for p in points if math.isfinite(p["x"]) and not math.isfinite(p["y"])]
+    return list(dict.fromkeys(gaps))
+
+
 def _err(mean: float, low: float, high: float) -> list[list[float]]:
     if not math.isfinite(low):
         return [[0.0], [0.0]]
@@ -224,8 +287,16 @@ def frontier(data: SweepData, scenario: str) -> Figure:
     fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes), 4.4), squeeze=False)
     for ax, outcome in zip(axes[0], outcomes, strict=True):
         pts = frontier_points(data, scenario, outcome)
+        gaps = frontier_gaps(pts)
+        if not any(math.isfinite(p["y"]) for p in pts):
+            _no_users(ax, f"{outcome}\n{NOT_MEASURED}: its segment has no users at any point")
+            continue
+        if gaps:
+            ax.text(0.5, 0.02, f"{NOT_MEASURED} at " + "; ".join(gaps), fontsize=6, wrap=True,
+                    transform=ax.transAxes, ha="center", va="bottom", color="dimgrey")
         for k, label in enumerate(data.labels):
-            mine = [p for p in pts if p["policy"] == label and math.isfinite(p["x"])]
+            mine = [p for p in pts if p["policy"] == label and math.isfinite(p["x"])
+                    and math.isfinite(p["y"])]
             if not mine:
                 continue
             shade = color(k)
@@ -262,7 +333,7 @@ def draw_figures(data: SweepData, out_dir: Path) -> list[tuple[str, str, Path]]:
     """Every figure as PNG: (scenario, title, path)."""
     figures = []
     for scenario in sorted(set(data.ok["scenario"])):
-        figures.append((scenario, "engagement vs outcome frontier",
+        figures.append((scenario, FRONTIER,
                         save_png(frontier(data, scenario), out_dir / f"{scenario}__frontier.png")))
         for axis in data.axes:
             if len(axis["values"]) < 2:
@@ -282,10 +353,41 @@ def axis_table(data: SweepData, scenario: str, axis: dict[str, Any]) -> tuple[li
     rows = []
     for i, s in enumerate(stats[metrics[0]]):
         value = "(not swept)" if s["value"] is None else _short(s["value"])
-        rows.append([s["policy"], value, str(s["n"]),
-                     *[_fmt(stats[m][i]["mean"], stats[m][i]["low"], stats[m][i]["high"])
-                       for m in metrics]])
+        rows.append([s["policy"], value, str(s["n"]), *[_cell_text(stats[m][i]) for m in metrics]])
     return head, rows
+
+
+def _cell_text(stat: dict[str, Any]) -> str:
+    if not_measured(stat):
+        return NOT_MEASURED
+    text = _fmt(stat["mean"], stat["low"], stat["high"])
+    return text + PARTIAL if stat["unmeasured"] else text
+
+
+def _table_notes(rows: list[list[str]]) -> list[str]:
+    """What the table's *not measured* cells and † marks mean, when it has any."""
+    cells = [c for row in rows for c in row[3:]]
+    notes = []
+    if NOT_MEASURED in cells:
+        notes.append(f"*{NOT_MEASURED}*: the metric's segment has no users at that point, so the "
+                     "run has no value for it (its 0s would be no data; docs/verdicts.md, rule "
+                     "`no-users`).")
+    if any(c.endswith(PARTIAL) for c in cells):
+        notes.append(f"{PARTIAL} over the points where the metric's segment has users only: at "
+                     "the others (an axis averaged over) it has none.")
+    return notes
+
+
+def _frontier_notes(data: SweepData, scenario: str) -> list[str]:
+    """The outcomes left off the frontier at some points (their segment has no users there)."""
+    outcomes = [m for m in data.metrics(scenario) if m.startswith("outcome.")]
+    notes = []
+    for outcome in outcomes:
+        gaps = frontier_gaps(frontier_points(data, scenario, outcome))
+        if gaps:
+            notes.append(f"`{outcome}` is not measured at " + "; ".join(gaps) + ": its "
+                         "segment has no users there, so those points are left off its frontier.")
+    return notes
 
 
 def _setup_tables(data: SweepData) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -339,6 +441,9 @@ def render_markdown(data: SweepData, figures: list[tuple[str, str, Path]]) -> st
             if axis is not None:
                 head, rows = axis_table(data, scenario, axis)
                 out += [md_table(head, rows), ""]
+                out += [line for note in _table_notes(rows) for line in (note, "")]
+            elif title == FRONTIER:
+                out += [line for note in _frontier_notes(data, scenario) for line in (note, "")]
     failures = _failures(data)
     if failures:
         out += ["## Failed runs", "", "Tracebacks are in `runs/<run_id>/failed.json`; "

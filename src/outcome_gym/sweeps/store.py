@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import shutil
 import sys
@@ -50,7 +51,8 @@ from outcome_gym._io import (
     read_json,
 )
 from outcome_gym.errors import ResultsError
-from outcome_gym.metrics.flat import describe, flatten
+from outcome_gym.metrics.flat import describe, flatten, unmeasured
+from outcome_gym.metrics.summary import RunSummary
 from outcome_gym.sweeps.ids import canonical
 
 if TYPE_CHECKING:
@@ -242,8 +244,11 @@ def collect(plan: Plan, out: Path) -> pd.DataFrame:
                                "policy_name": run.policy, "params": canonical(run.params),
                                "seed": run.seed, "status": state or "missing", "error": None}
         if state == "ok":
-            summary = read_json(dest / "summary.json")
-            metrics = flatten(plan.base_scenario(run), summary)
+            scenario = plan.base_scenario(run)
+            summary = RunSummary.from_dict(read_json(dest / "summary.json"), scenario)
+            metrics = flatten(scenario, summary)
+            # a segment with no users at this point has 0s for want of users: missing, not data
+            metrics.update(dict.fromkeys(unmeasured(summary), math.nan))
             clash = [m for m in metrics if m.startswith(PARAM) or m in row]
             if clash:  # a summary's extra metric named like a fixed or parameter column
                 raise ResultsError(f"run {run.run_id}: metric name(s) {clash} clash with the "

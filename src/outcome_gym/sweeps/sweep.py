@@ -25,6 +25,7 @@ import filelock
 from outcome_gym._io import claim_dir
 from outcome_gym._pool import default_workers
 from outcome_gym.errors import ResultsError
+from outcome_gym.scenario.schema import Population
 from outcome_gym.sweeps.executor import BACKENDS, execute
 from outcome_gym.sweeps.expand import Plan, RunSpec, expand
 from outcome_gym.sweeps.loading import ExperimentFile, load_experiment
@@ -105,6 +106,35 @@ def plan_sweep(experiment: str | Path | ExperimentFile, *, build: bool = False) 
     """
     ef = experiment if isinstance(experiment, ExperimentFile) else load_experiment(experiment)
     return expand(ef, build=build)
+
+
+def empty_segment_warnings(plan: Plan) -> list[str]:
+    """One line per scenario and segment with no users at some of the sweep's points.
+
+    Segment sizes do not depend on the seed (``Population.empty_segments``), so this is known
+    before anything runs. Those points' metrics of the segment are missing in the dataset and
+    *not measured* in the report (docs/verdicts.md, rule ``no-users``).
+    """
+    points: dict[str, set[int]] = {}
+    empty: dict[tuple[str, str], dict[int, RunSpec]] = {}
+    sizes: dict[str, list[str]] = {}
+    for r in plan.runs:
+        points.setdefault(r.scenario, set()).add(r.point)
+        if r.scenario_sha256 not in sizes:
+            pop = Population.model_validate(plan.scenario_data(r)["population"])
+            sizes[r.scenario_sha256] = pop.empty_segments()
+        for seg in sizes[r.scenario_sha256]:
+            empty.setdefault((r.scenario, seg), {}).setdefault(r.point, r)
+    out = []
+    for (scenario, seg), at in empty.items():
+        first = at[min(at)]
+        where = " ".join(f"{a.key}={first.values[a.key]}" for a in plan.axes
+                         if a.param is None and a.key in first.values)
+        out.append(f"segment '{seg}' of {scenario} has no users at {len(at)} of "
+                   f"{len(points[scenario])} point(s) (first: point {first.point}"
+                   + (f", {where}" if where else "") + "): its metrics there are not measured "
+                   "(missing in the dataset)")
+    return out
 
 
 def _task(plan: Plan, run: RunSpec) -> RunTask:
@@ -191,7 +221,7 @@ def sweep(experiment: str | Path | ExperimentFile | Plan, *, out: str | Path | N
 
 def _run(plan: Plan, out: Path, workers: int, backend: str, address: str | None,
          progress: bool, retries: int) -> SweepResult:
-    result = SweepResult(out=out, plan=plan)
+    result = SweepResult(out=out, plan=plan, warnings=empty_segment_warnings(plan))
     start = time.perf_counter()
     # --workers 0 runs in this process (debugging); 1 is a pool of one, so a run that kills
     # its process cannot take the sweep down with it
@@ -226,7 +256,8 @@ def dry_run_lines(plan: Plan, out: Path | None = None) -> list[str]:
              "scenarios: " + ", ".join(f"{sc.name} ({s})" for s, sc in plan.scenarios.items()),
              "policies: " + "; ".join(p.display for p in plan.policies),
              f"seeds: {shown}",
-             f"keep: summary{''.join(', ' + t for t in plan.keep)}"]
+             f"keep: summary{''.join(', ' + t for t in plan.keep)}",
+             *(f"warning: {w}" for w in empty_segment_warnings(plan))]
     if plan.axes:
         lines.append("axes:")
         for a in plan.axes:
@@ -254,5 +285,5 @@ def dry_run_lines(plan: Plan, out: Path | None = None) -> list[str]:
     return lines
 
 
-__all__ = ["BACKENDS", "SweepResult", "default_workers", "dry_run_lines", "plan_sweep", "states",
-           "sweep"]
+__all__ = ["BACKENDS", "SweepResult", "default_workers", "dry_run_lines", "empty_segment_warnings",
+           "plan_sweep", "states", "sweep"]

@@ -6,6 +6,8 @@ Each behaves like ``static`` (so its results match a static run) until its trigg
   (as the out-of-memory killer would); every later run, including the retry, runs normally.
 * ``RaisingPolicy(fail_seed)``: raises in ``act`` for that seed only.
 * ``SlowPolicy(delay)``: sleeps ``delay`` seconds in ``reset`` (to kill a sweep mid-way).
+
+``dask_setup`` is a Dask worker preload that makes restarted workers slow to start.
 """
 
 from __future__ import annotations
@@ -94,6 +96,18 @@ class CrashAlwaysPolicy(StaticPolicy):
 
 
 CRASH_ALWAYS = "tests.sweeps.helpers:CrashAlwaysPolicy"
+
+SLOW_START = "OUTCOME_GYM_TEST_SLOW_START"
+"""``<marker>:<seconds>``: with this module as a Dask worker preload, a worker starting once the
+marker exists (a run killed its predecessor) takes that long to start, as on a loaded machine."""
+
+
+def dask_setup(worker) -> None:
+    """Dask calls this in each worker it starts when ``distributed.worker.preload`` names this
+    module (the environment variable is inherited from the driver by the spawned workers)."""
+    marker, _, seconds = os.environ.get(SLOW_START, "").rpartition(":")
+    if marker and Path(marker).exists():
+        time.sleep(float(seconds))
 
 
 def combined_files(out: Path) -> dict[str, bytes]:

@@ -6,6 +6,8 @@ Each behaves like ``static`` (so its results match a static run) until its trigg
   (as the out-of-memory killer would); every later run, including the retry, runs normally.
 * ``RaisingPolicy(fail_seed)``: raises in ``act`` for that seed only.
 * ``SlowPolicy(delay)``: sleeps ``delay`` seconds in ``reset`` (to kill a sweep mid-way).
+* ``GatedPolicy(gate, free)``: seeds from ``free`` on wait in ``reset`` until the file ``gate``
+  exists (to interrupt a sweep while its runs are surely in progress, however loaded the machine).
 
 ``dask_setup`` is a Dask worker preload that makes restarted workers slow to start.
 """
@@ -25,6 +27,7 @@ from outcome_gym.policies.baseline import StaticPolicy
 CRASH = "tests.sweeps.helpers:CrashOncePolicy"
 RAISE = "tests.sweeps.helpers:RaisingPolicy"
 SLOW = "tests.sweeps.helpers:SlowPolicy"
+GATED = "tests.sweeps.helpers:GatedPolicy"
 
 
 class CrashOncePolicy(StaticPolicy):
@@ -69,6 +72,35 @@ class SlowPolicy(StaticPolicy):
     def reset(self, context, seed) -> None:
         super().reset(context, seed)
         time.sleep(self.delay)
+
+
+class GatedPolicy(StaticPolicy):
+    """Seeds below ``free`` run at once; the others first write ``<gate>.at-<pid>`` (this process
+    waits at the gate) and wait until ``gate`` exists, for ``limit`` seconds at most (then raise:
+    a failing test never hangs on a gate it forgot to open)."""
+
+    name = "gated"
+
+    def __init__(self, gate: str = "", free: int = 1, limit: float = 300.0) -> None:
+        self.gate = gate
+        self.free = free
+        self.limit = limit
+
+    def reset(self, context, seed) -> None:
+        super().reset(context, seed)
+        if seed.entropy < self.free:
+            return
+        Path(f"{self.gate}.at-{os.getpid()}").touch()
+        deadline = time.monotonic() + self.limit
+        while not Path(self.gate).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the gate {self.gate} never opened")
+            time.sleep(0.02)
+
+
+def waiting_at(gate: Path) -> set[int]:
+    """The processes that have reached ``gate`` (a :class:`GatedPolicy`'s)."""
+    return {int(p.name.rpartition("-")[2]) for p in gate.parent.glob(f"{gate.name}.at-*")}
 
 
 def write_experiment(path: Path, **fields) -> Path:

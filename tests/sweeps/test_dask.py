@@ -22,8 +22,9 @@ from tests.sweeps.helpers import (
 distributed = pytest.importorskip("distributed")
 
 # `make test-slow` installs the cluster extra; the default run may not have Dask. A hang in Dask
-# ends the whole run after 10 minutes with every thread's stack: the signal method cannot interrupt
-# a wait in Dask's threads, and these tests fork nothing (the thread method's timer is harmless)
+# ends the whole run after 10 minutes with every thread's stack (the thread method: the signal
+# method once left a hung test of this module hanging); these tests fork nothing, so the thread
+# method's timer thread is harmless here
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600, method="thread")]
 
 runner = CliRunner()

@@ -228,16 +228,21 @@ class DaskRunner:
         """The finished future's status (or its exception, raised).
 
         A finished run's result lives on its worker until fetched: when that worker dies first
-        (killed by the next run it took), the scheduler runs it again, so this waits too.
+        (killed by the next run it took), the scheduler runs it again, so this waits too. A fetch
+        that times out while the result is still there is a slow transfer: the next try (which
+        starts it again) gets twice as long, so a large result always arrives.
 
         Raises:
             ClusterError: The LocalCluster has no worker left (:func:`_check_alive`).
         """
+        timeout = LIVENESS_POLL
         while True:
             try:
-                return fut.result(timeout=LIVENESS_POLL)  # _ship never raises TimeoutError
+                return fut.result(timeout=timeout)  # _ship never raises TimeoutError
             except TimeoutError:
                 _check_alive(cluster, waiting)
+                if fut.status == "finished":
+                    timeout *= 2
 
 
 def _check_alive(cluster: Any, waiting: int) -> None:

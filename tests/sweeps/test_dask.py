@@ -3,6 +3,8 @@ is rescheduled, nothing is lost or written twice."""
 
 from __future__ import annotations
 
+import gc
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -112,6 +114,11 @@ def test_a_local_cluster_left_without_workers_is_one_error_not_a_hang(tmp_path, 
     assert len(lines) == 1 and lines[0].startswith(
         "error: every worker of the local Dask cluster died and none could be restarted"), lines
     assert "run again with --resume" in lines[0]
+    # the runs abandoned when the cluster was given up leave Dask tasks that failed unobserved;
+    # free them now: freed at random later, their logged traceback (which 3.11 draws with
+    # ast.parse) could land inside another ast.parse and raise "AST constructor recursion depth
+    # mismatch" (seen twice in ten runs, in pytest's own import of hypothesis at the session's end)
+    gc.collect()
 
 
 def test_sensitivity_on_dask_matches_the_local_pool(tmp_path):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,9 @@ from outcome_gym.studio.jobs import Jobs, Request
 from outcome_gym.studio.results import Result
 from tests.conftest import TINY
 from tests.studio.conftest import SMALL
+from tests.sweeps.helpers import GATED, waiting_at
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _wait(job, until=("finished", "failed", "cancelled"), limit=120.0):
@@ -64,18 +69,35 @@ def test_a_failed_comparison_keeps_the_clis_message(tmp_path):
     assert "did you mean 'levers'" in job.error
 
 
+def _finished_runs(job) -> dict[str, int]:
+    """Each finished run folder of ``job`` and when its summary was written."""
+    return {p.parent.name: p.stat().st_mtime_ns for p in (job.out / "runs").glob("*/summary.json")}
+
+
 @pytest.mark.slow
-def test_cancel_stops_the_runs_and_running_again_reuses_them(tmp_path):
-    request = Request(TINY.read_text(), ("random", "engagement_bandit"), seeds=12)
+def test_cancel_stops_the_runs_and_running_again_reuses_them(tmp_path, monkeypatch):
+    # compare (its own process, cwd its folder) imports the gated policy from this checkout
+    paths = [str(ROOT), *(str(Path(p).resolve()) for p in
+                          os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    gate = tmp_path / "gate"
+    request = Request(TINY.read_text(), ("random", f"{GATED}:gate={gate}"), seeds=4)
     job = Jobs(tmp_path).get(request)
-    job.start(workers=1)
-    while job.progress[0] < 2:
+    job.start(workers=1)  # one run after another, seed by seed, in compare's process
+    # seed 0's runs finish, then compare waits in the gated run of seed 1: cancelled mid-way for
+    # sure (with real runs, a loaded machine let the test see progress only once they had all run)
+    deadline = time.monotonic() + 300
+    while not waiting_at(gate):
         assert job.state == "running", job.error
+        assert time.monotonic() < deadline, "compare never reached the gated run"
         time.sleep(0.1)
     job.cancel()
     assert _wait(job) == "cancelled"
-    done = job.progress[0]
-    assert 2 <= done < request.n_runs
+    kept = _finished_runs(job)
+    assert 2 <= len(kept) == job.progress[0] < request.n_runs
+    gate.touch()
     job.start(workers=2)
     assert _wait(job, limit=600) == "finished", job.error
     assert job.progress == (request.n_runs, request.n_runs)
+    again = _finished_runs(job)
+    assert {k: again[k] for k in kept} == kept  # the finished runs were reused, not run again

@@ -6,6 +6,10 @@ Each behaves like ``static`` (so its results match a static run) until its trigg
   (as the out-of-memory killer would); every later run, including the retry, runs normally.
 * ``RaisingPolicy(fail_seed)``: raises in ``act`` for that seed only.
 * ``SlowPolicy(delay)``: sleeps ``delay`` seconds in ``reset`` (to kill a sweep mid-way).
+* ``GatedPolicy(gate, free)``: seeds from ``free`` on wait in ``reset`` until the file ``gate``
+  exists (to interrupt a sweep while its runs are surely in progress, however loaded the machine).
+
+``dask_setup`` is a Dask worker preload that makes restarted workers slow to start.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from outcome_gym.policies.baseline import StaticPolicy
 CRASH = "tests.sweeps.helpers:CrashOncePolicy"
 RAISE = "tests.sweeps.helpers:RaisingPolicy"
 SLOW = "tests.sweeps.helpers:SlowPolicy"
+GATED = "tests.sweeps.helpers:GatedPolicy"
 
 
 class CrashOncePolicy(StaticPolicy):
@@ -69,6 +74,35 @@ class SlowPolicy(StaticPolicy):
         time.sleep(self.delay)
 
 
+class GatedPolicy(StaticPolicy):
+    """Seeds below ``free`` run at once; the others first write ``<gate>.at-<pid>`` (this process
+    waits at the gate) and wait until ``gate`` exists, for ``limit`` seconds at most (then raise:
+    a failing test never hangs on a gate it forgot to open)."""
+
+    name = "gated"
+
+    def __init__(self, gate: str = "", free: int = 1, limit: float = 300.0) -> None:
+        self.gate = gate
+        self.free = free
+        self.limit = limit
+
+    def reset(self, context, seed) -> None:
+        super().reset(context, seed)
+        if seed.entropy < self.free:
+            return
+        Path(f"{self.gate}.at-{os.getpid()}").touch()
+        deadline = time.monotonic() + self.limit
+        while not Path(self.gate).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the gate {self.gate} never opened")
+            time.sleep(0.02)
+
+
+def waiting_at(gate: Path) -> set[int]:
+    """The processes that have reached ``gate`` (a :class:`GatedPolicy`'s)."""
+    return {int(p.name.rpartition("-")[2]) for p in gate.parent.glob(f"{gate.name}.at-*")}
+
+
 def write_experiment(path: Path, **fields) -> Path:
     """An experiment file on tests/fixtures/tiny.yaml (small population, few days) by default."""
     tiny = Path(__file__).resolve().parents[1] / "fixtures" / "tiny.yaml"
@@ -94,6 +128,18 @@ class CrashAlwaysPolicy(StaticPolicy):
 
 
 CRASH_ALWAYS = "tests.sweeps.helpers:CrashAlwaysPolicy"
+
+SLOW_START = "OUTCOME_GYM_TEST_SLOW_START"
+"""``<marker>:<seconds>``: with this module as a Dask worker preload, a worker starting once the
+marker exists (a run killed its predecessor) takes that long to start, as on a loaded machine."""
+
+
+def dask_setup(worker) -> None:
+    """Dask calls this in each worker it starts when ``distributed.worker.preload`` names this
+    module (the environment variable is inherited from the driver by the spawned workers)."""
+    marker, _, seconds = os.environ.get(SLOW_START, "").rpartition(":")
+    if marker and Path(marker).exists():
+        time.sleep(float(seconds))
 
 
 def combined_files(out: Path) -> dict[str, bytes]:

@@ -15,7 +15,14 @@ from typer.testing import CliRunner
 
 from outcome_gym.cli import app
 from outcome_gym.sweeps import store, sweep
-from tests.sweeps.helpers import SLOW, combined_files, run_folders, write_experiment
+from tests.sweeps.helpers import (
+    GATED,
+    SLOW,
+    combined_files,
+    run_folders,
+    waiting_at,
+    write_experiment,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -48,9 +55,14 @@ def _alive(pid: int) -> bool:
 def _slow_sweep(tmp_path: Path, count: int, delay: float,
                 **popen: object) -> tuple[Path, Path, subprocess.Popen[bytes]]:
     """A sweep of slow runs on two workers, started as the command line in its own process."""
-    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": count},
-                            policies=[{"policy": SLOW, "params": {"delay": delay},
-                                       "label": "slow"}])
+    return _sweep_process(tmp_path, count, {"policy": SLOW, "params": {"delay": delay},
+                                            "label": "slow"}, **popen)
+
+
+def _sweep_process(tmp_path: Path, count: int, policy: dict[str, object],
+                   **popen: object) -> tuple[Path, Path, subprocess.Popen[bytes]]:
+    """A sweep of ``policy`` on two workers, started as the command line in its own process."""
+    path = write_experiment(tmp_path / "exp.yaml", seeds={"count": count}, policies=[policy])
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "outcome_gym", "sweep", str(path), "--workers",
                              "2", "--out", str(out), "-q"], cwd=ROOT, **popen)  # type: ignore[call-overload]
@@ -125,12 +137,22 @@ def test_a_killed_resource_tracker_leaves_the_terminal_clean(tmp_path):
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_ctrl_c_is_exit_130_one_line_and_resumable(tmp_path):
     """Ctrl-C at a terminal: SIGINT to the whole foreground group (driver and workers)."""
-    path, out, proc = _slow_sweep(tmp_path, 10, 0.5, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, start_new_session=True)
+    # seed 0 runs, the others wait at the gate: the interrupt lands mid-sweep with both workers
+    # inside a run, not before they are up nor after the last run (as timing alone allowed)
+    gate = tmp_path / "gate"
+    path, out, proc = _sweep_process(
+        tmp_path, 10, {"policy": GATED, "params": {"gate": str(gate)}, "label": "gated"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     _wait_for_a_finished_run(proc, out)
+    deadline = time.monotonic() + 180
+    while len(waiting_at(gate)) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, "workers never reached the gate"
+        time.sleep(0.05)
     workers = _children(proc.pid)
+    assert waiting_at(gate) <= set(workers)
     os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    gate.touch()  # the workers ignore Ctrl-C and finish their runs; the driver waits for them
+    _, err = proc.communicate(timeout=120)
     text = err.decode()
     assert proc.returncode == 130, text
     assert "Traceback" not in text and len(text.strip().splitlines()) == 1, text

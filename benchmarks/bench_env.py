@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
@@ -32,20 +33,29 @@ import outcome_gym.env  # noqa: F401 - registers the ids
 from outcome_gym._registration import ENV_IDS
 
 
-def env_rate(env_id: str, population: int, steps: int) -> float:
-    """Steps per second of ``env_id`` over ``steps`` steps (resets included when episodes end)."""
+def stepper(env_id: str, population: int, steps: int) -> Callable[[], float]:
+    """A function that resets ``env_id`` (seed 0) and steps it through ``steps`` fixed sampled
+    actions (resets included when episodes end); it returns the seconds the steps took.
+    """
     env = gym.make(env_id, population=population)
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(steps)]
-    env.reset(seed=0)
-    t0 = time.perf_counter()
-    for a in actions:
-        _, _, terminated, truncated, _ = env.step(a)
-        if terminated or truncated:
-            env.reset()
-    elapsed = time.perf_counter() - t0
-    env.close()
-    return steps / elapsed
+
+    def run() -> float:
+        env.reset(seed=0)
+        t0 = time.perf_counter()
+        for a in actions:
+            _, _, terminated, truncated, _ = env.step(a)
+            if terminated or truncated:
+                env.reset()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def env_rate(env_id: str, population: int, steps: int) -> float:
+    """Steps per second of ``env_id`` over ``steps`` steps (resets included when episodes end)."""
+    return steps / stepper(env_id, population, steps)()
 
 
 def ppo_seconds(steps: int) -> float:

@@ -41,7 +41,6 @@ from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -88,24 +87,6 @@ def _instrument(tally: Tally) -> None:
         tally, "advance", sim_model.SimulationModel.advance)
 
 
-def _stepper(env_id: str, steps: int) -> Callable[[], float]:
-    """A function that steps a fresh episode of ``env_id`` through fixed actions; returns seconds."""
-    env = gym.make(env_id, population=200)
-    env.action_space.seed(0)
-    actions = [env.action_space.sample() for _ in range(steps)]
-
-    def run() -> float:
-        env.reset(seed=0)
-        t0 = time.perf_counter()
-        for a in actions:
-            _, _, terminated, truncated, _ = env.step(a)
-            if terminated or truncated:
-                env.reset()
-        return time.perf_counter() - t0
-
-    return run
-
-
 def _timer_cost(tally: Tally) -> float:
     """Seconds a timer adds around a call of nothing (printed, not subtracted)."""
     tally["_probe"] = [0, 0.0]
@@ -125,7 +106,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     args = ap.parse_args()
     bench_env.warm()
-    runs = {env_id: _stepper(env_id, args.steps) for env_id in args.ids}
+    runs = {env_id: bench_env.stepper(env_id, 200, args.steps) for env_id in args.ids}
     plain = {}
     for env_id, run in runs.items():
         run()  # untimed: first steps, caches

@@ -173,8 +173,9 @@ def _note(ax: Any, row: int, text: str) -> None:
                 bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
 
 
-def _empty(ax: Any, text: str) -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9,
+def empty_panel(ax: Any, text: str, fontsize: float = 9) -> None:
+    """A panel with nothing to draw: ``text`` in its middle, no axes."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=fontsize,
             color="dimgrey", wrap=True)
     ax.set_axis_off()
 
@@ -183,7 +184,7 @@ def _unmeasured(ax: Any, cmp: Comparison, metric: str, title: str) -> bool:
     """Mark a panel of a metric of a segment with no users (its 0s are no data); whether it is."""
     if cmp.measured(metric):
         return False
-    _empty(ax, f"{title}\nnot measured: segment '{cmp.info[metric].segment}' has no users "
+    empty_panel(ax, f"{title}\nnot measured: segment '{cmp.info[metric].segment}' has no users "
                "in this run")
     return True
 
@@ -241,7 +242,7 @@ def level_panel(ax: Any, cmp: Comparison, metric: str, *, xlabel: str, title: st
     """
     labels = policy_labels(cmp)
     if metric not in cmp.runs or not labels:
-        _empty(ax, f"{title}: not measured")
+        empty_panel(ax, f"{title}: not measured")
         return
     style = styles(cmp)
     xs: list[float] = [x for x, _ in thresholds]
@@ -418,7 +419,7 @@ def outcome_bars(cmp: Comparison) -> Figure:
     fig, axes = plt.subplots(1, cols, figsize=(4.6 * cols + 1.2, 1.9 + 0.7 * n), squeeze=False,
                              sharey=True)
     if not specs:
-        _empty(axes[0][0], "the scenario has no outcome specs")
+        empty_panel(axes[0][0], "the scenario has no outcome specs")
     for ax, spec in zip(axes[0], specs, strict=False):
         outcome_panel(ax, cmp, spec)
     for ax in axes[0][1:]:
@@ -564,7 +565,7 @@ def timeseries(cmp: Comparison) -> Figure:
     rows = max(math.ceil(len(panels) / cols), 1)
     fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 2.9 * rows + 0.9), squeeze=False)
     if not panels:
-        _empty(axes[0][0], "no daily series recorded")
+        empty_panel(axes[0][0], "no daily series recorded")
     style = styles(cmp)
     for ax, (col, title, ylabel) in zip(axes.flat, panels, strict=False):
         for label in policy_labels(cmp):

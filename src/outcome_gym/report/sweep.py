@@ -33,7 +33,7 @@ import pandas as pd
 from outcome_gym._io import atomic_dir, atomic_write, claim_dir, safe_name
 from outcome_gym.analysis.stats import t_interval
 from outcome_gym.errors import ResultsError
-from outcome_gym.report.figures import pyplot, save_png
+from outcome_gym.report.figures import empty_panel, pyplot, save_png
 from outcome_gym.report.style import color
 from outcome_gym.report.tables import md_table
 from outcome_gym.sweeps.store import axis_kind, read_dataset
@@ -179,8 +179,8 @@ def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> Figu
     for ax, metric in zip(axes.flat, metrics, strict=False):
         stats = axis_stats(data, scenario, axis, metric)
         if all(not_measured(s) for s in stats if s["runs"]):
-            _no_users(ax, f"{data.label(scenario, metric)}\n{NOT_MEASURED}: its segment has no "
-                          "users at any point")
+            empty_panel(ax, f"{data.label(scenario, metric)}\n{NOT_MEASURED}: its segment has no "
+                            "users at any point", fontsize=8)
             continue
         gaps = _unmeasured_values(data, axis, stats)
         for value, _ in gaps:  # a gap in the line, marked where the point would be
@@ -222,13 +222,6 @@ def metric_vs_axis(data: SweepData, scenario: str, axis: dict[str, Any]) -> Figu
                  fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def _no_users(ax: Any, text: str) -> None:
-    """A panel with nothing to draw: every value of its metric is missing (no users)."""
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=8,
-            color="dimgrey", wrap=True)
-    ax.set_axis_off()
 
 
 def _unmeasured_values(data: SweepData, axis: dict[str, Any], stats: list[dict[str, Any]]
@@ -289,7 +282,8 @@ def frontier(data: SweepData, scenario: str) -> Figure:
         pts = frontier_points(data, scenario, outcome)
         gaps = frontier_gaps(pts)
         if not any(math.isfinite(p["y"]) for p in pts):
-            _no_users(ax, f"{outcome}\n{NOT_MEASURED}: its segment has no users at any point")
+            empty_panel(ax, f"{outcome}\n{NOT_MEASURED}: its segment has no users at any point",
+                        fontsize=8)
             continue
         if gaps:
             ax.text(0.5, 0.02, f"{NOT_MEASURED} at " + "; ".join(gaps), fontsize=6, wrap=True,

@@ -198,16 +198,25 @@ def divergence_into(table: np.ndarray, cols: np.ndarray, layout: np.ndarray, act
     sc = scratch
     status = sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, sc.ua,
                            sc.ub, sc.dist, table, sc.freq, sc.bounds, sc.n_users)
-    if not drawn and status & NEEDS_DRAW:
-        return status
+    if drawn or not status & NEEDS_DRAW:
+        finish_divergence(status, table, cols, layout, weight, exact, scratch)
+    return status
+
+
+def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: np.ndarray,
+                      weight: np.ndarray, exact: bool, scratch: DivergenceScratch) -> None:
+    """What :func:`sample_blocks` (answering ``status``) leaves to numpy: the sampled pairs'
+    distances without exact weights (the matvec) and the entropies of blocks of several
+    layouts (``log2``).
+    """
+    sc = scratch
     if not exact:
         ok = (sc.n_users >= 2).nonzero()[0]
         d = layout_distance(layout[sc.ua[ok].ravel()], layout[sc.ub[ok].ravel()], weight)
-        table[0, cols[ok]] = d.reshape(ok.size, u.shape[2]).sum(axis=1)
+        table[0, cols[ok]] = d.reshape(ok.size, sc.dist.shape[1]).sum(axis=1)
     if status & SEVERAL:  # -sum p log2 p of the blocks of several layouts
         terms = sc.freq[:sc.bounds[-1]]
         entropy_rows(np.log2(terms) * terms, sc.bounds, cols, table)
-    return status
 
 
 @compiled

@@ -25,13 +25,15 @@ from outcome_gym.sim.layout import (
     consistent_rows,
     distance_rows,
     divergence_into,
+    finish_divergence,
     layout_distance,
+    sample_blocks,
 )
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
 from outcome_gym.sim.mechanisms.engagement import Engagement
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.notifications import Delivery
-from outcome_gym.sim.mechanisms.observation import EventPipe
+from outcome_gym.sim.mechanisms.observation import EventPipe, pipe_rows
 from outcome_gym.sim.population import Population
 from outcome_gym.sim.rng import Rows, Streams, _skips_exactly
 from outcome_gym.sim.world import World
@@ -244,19 +246,11 @@ class Recorder:
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
         eng, dlv = out.engagement, out.delivery
-        table, opens = self._sums(out)
+        table, opens, seen = self._sums(out)
         # the K sums of each metric in name order, then the divergence estimators: the table's
         # read-only rows go into the record as they are
         keys = self._names + DIVERGENCE if self.sample_divergence else self._names
         seg = dict(zip(keys, table, strict=True))
-        # the instrumented events' true counts: their rows of the stacked matrix
-        seen = self.pipe.push_rows(
-            out.step,
-            self._stack_buffer,
-            self._pipe_rows,
-            self.rows.uniform(self.streams["instrumentation"],
-                              (2 * len(self.pipe.specs), self.rows.n_all), axis=1, reuse=True),
-        )
         self.last = Last(
             session=out.started,
             clicks=eng.element_clicks,
@@ -286,16 +280,17 @@ class Recorder:
             feedback=feedback,
         )
 
-    def _sums(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray]:
+    def _sums(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """The K per-segment sums of every per-user metric of the step (docs/model.md section 7)
         in name order, then (:attr:`sample_divergence`) the :data:`DIVERGENCE` estimators, as one
-        read-only float64 matrix; the run's totals updated; and the read-only N opens per user
-        (int64) for the feedback.
+        read-only float64 matrix; the run's totals updated; the read-only N opens per user
+        (int64) for the feedback; and the instrumented events the product sees now.
 
         One compiled pass (:func:`record_rows`) stacks the outcome's own arrays
         (:data:`FLAGS`, :data:`COUNTS`, :data:`AMOUNTS`, :data:`TICKETS`) and the metrics
         derived from them (:data:`DERIVED`) as the rows of one R x N float64 matrix (reused),
-        adds the totalled rows to the totals and sums each row per segment. The goal events are
+        adds the totalled rows to the totals, sums each row per segment, pushes the instrumented
+        events' rows through the event pipe and samples the divergence. The goal events are
         copied into their rows before (one ``concatenate``: their number depends on the
         scenario, the pass's signature does not). The metric names are the same every step;
         should they change (the goal events'), the matrix and the totals are laid out again
@@ -312,10 +307,20 @@ class Recorder:
         # whole-number weights: the pass computes the distances (the same bits as the matvec)
         dist = (self._dist if w.exact_weights
                 else layout_distance(layout, w.default_layout, w.slot_weight))
-        rows = len(self._names)
-        table = seg.table(rows + len(DIVERGENCE) if self.sample_divergence else rows)
+        rows, sample = len(self._names), self.sample_divergence
+        table = seg.table(rows + len(DIVERGENCE) if sample else rows)
         opens = np.empty(w.n_users, dtype=np.int64)
-        record_rows(
+        # the divergence sample's uniforms: drawn first unless the last step needed none
+        drawn = sample and not self._undrawn
+        if drawn:
+            self.streams["metrics"].random(out=self._u)
+        sc = self._divergence
+        # the instrumented events' noise; their true counts are their rows of the stacked matrix
+        pipe = self.pipe
+        noise = self.rows.uniform(self.streams["instrumentation"],
+                                  (2 * len(pipe.specs), self.rows.n_all), axis=1, reuse=True)
+        seen = np.empty((len(pipe.specs), w.n_users), np.int32)
+        status = record_rows(
             (out.active, out.available, out.started, out.churned,
              *map(ctx.events.__getitem__, KINDS), *map(ctx.failures.__getitem__, KINDS)),
             (eng.clicks, dlv.delivered_count),
@@ -325,12 +330,14 @@ class Recorder:
             out.trust, layout, self._default, w.slot_weight, self._weight_sum, w.exact_weights,
             w.core_slot, self._derived_rows, self._total_rows, self._name_rows, seg.starts,
             seg.stops, seg.ids, self._stack_buffer, dist, self._consistent, self._totals_matrix,
-            table, opens)
-        if self.sample_divergence:
-            self.divergence(layout, out.active, table[rows:])
+            table, opens, sample, drawn,
+            (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users, table[rows:]),
+            (self._pipe_rows, noise, *pipe.pass_arrays(), out.step, seen))
+        if sample:
+            self._divergence_end(status, drawn, layout, out.active, table[rows:])
         table.setflags(write=False)
         opens.setflags(write=False)
-        return table, opens
+        return table, opens, pipe.visible(out.step, seen)
 
     def _layout(self, events: tuple[str, ...]) -> None:
         """Fix the row of each per-user metric in the stacked matrix (on the first record, and
@@ -370,34 +377,41 @@ class Recorder:
         for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
             self.totals[name] = row
 
-    def divergence(self, layout: np.ndarray, active: np.ndarray, out: np.ndarray) -> None:
-        """Sampled pairwise distance and distinct experiences within each segment: the K columns
-        of the 4 rows of ``out`` (:data:`DIVERGENCE`; segments without users keep its zeros),
-        by :func:`~outcome_gym.sim.layout.divergence_into`.
+    def _divergence_end(self, status: int, drawn: bool, layout: np.ndarray, active: np.ndarray,
+                        out: np.ndarray) -> None:
+        """Finish the segments' divergence sample the pass began (its answer ``status``: see
+        :func:`~outcome_gym.sim.layout.divergence_into`) in the 4 x K ``out``.
 
-        One draw of the ``metrics`` stream for every block (the same numbers as a (3, PAIRS)
+        The ``metrics`` stream gives one draw for every block (the same numbers as a (3, PAIRS)
         draw per block in turn), into a buffer kept for it. When no block looks at its numbers
         (each segment's active users all sampled and of one layout, as under a policy that
         gives each segment one layout), the stream is advanced past them instead of drawing
-        them (``PCG64.advance``: where the draw would leave it, as :class:`Rows` does). That is
-        tried first when the last step needed no numbers; otherwise the numbers are drawn first.
+        them (``PCG64.advance``: where the draw would leave it, as :class:`Rows` does). The pass
+        tries without them when the last step needed none (``drawn`` False); if a block needs
+        them after all, they are drawn and the sample taken again.
         """
         seg, w, rng = self.segments, self.world, self.streams["metrics"]
-        args = (out, seg.ids, layout, active, seg.starts, seg.stops, w.slot_weight, self._u,
-                w.exact_weights, self._divergence)
-        if (self._undrawn and _skips_exactly(rng.bit_generator)
-                and not divergence_into(*args, drawn=False) & NEEDS_DRAW):
-            rng.bit_generator.advance(self._u.size)
-            return
-        rng.random(out=self._u)
-        self._undrawn = not divergence_into(*args) & NEEDS_DRAW
+        if not drawn and status & NEEDS_DRAW:
+            rng.random(out=self._u)
+            status = divergence_into(out, seg.ids, layout, active, seg.starts, seg.stops,
+                                     w.slot_weight, self._u, w.exact_weights, self._divergence)
+        else:
+            if not drawn:  # numbers no block looked at
+                if _skips_exactly(rng.bit_generator):
+                    rng.bit_generator.advance(self._u.size)
+                else:
+                    rng.random(out=self._u)
+            finish_divergence(status, out, seg.ids, layout, w.slot_weight, w.exact_weights,
+                              self._divergence)
+        self._undrawn = not status & NEEDS_DRAW
 
 
 @compiled
 def record_rows(flags, counts, amounts, tickets, opened, opted_out, progress, outside, active,
                 trust, layout, default, weight, weight_sum, exact, core_slot, derived_at,
                 total_rows, name_rows, starts, stops, cols, stacked, dist, consistent, totals,
-                table, opens):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+                table, opens, sample, drawn, divergence, pipe
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A step's per-user metrics stacked, totalled and summed per segment, in one pass.
 
     * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``counts``,
@@ -409,7 +423,14 @@ def record_rows(flags, counts, amounts, tickets, opened, opted_out, progress, ou
       and the derived metrics into rows ``derived_at`` (:func:`metric_rows`, which also writes
       ``opens``);
     * ``totals[t] += stacked[total_rows[t]]``;
-    * ``table[j]``: the per-segment sums of row ``name_rows[j]`` (:func:`segment_sums`).
+    * ``table[j]``: the per-segment sums of row ``name_rows[j]`` (:func:`segment_sums`);
+    * with ``sample``, the segments' divergence sample over the blocks ``starts``/``stops``
+      into columns ``cols`` (:func:`~outcome_gym.sim.layout.sample_blocks`; ``drawn``: its
+      uniforms are drawn), ``divergence`` being (uniforms, pair users a and b, pair distances,
+      frequencies, their bounds, users per block, the 4 x K table): its answer (0 without);
+    * the instrumented events' pipe (:func:`~outcome_gym.sim.mechanisms.observation.pipe_rows`,
+      their true counts being rows of ``stacked``), ``pipe`` being its arguments after
+      ``source``.
     """
     row = stack_rows(flags, stacked, 0)
     row = stack_rows(counts, stacked, row)
@@ -426,6 +447,13 @@ def record_rows(flags, counts, amounts, tickets, opened, opted_out, progress, ou
         for i in range(n):
             totals[t, i] += stacked[r, i]
     segment_sums(stacked, name_rows, starts, stops, cols, table)
+    rows, noise, miss, false, ring, delay, step, seen = pipe
+    pipe_rows(stacked, rows, noise, miss, false, ring, delay, step, seen)
+    if not sample:
+        return 0
+    u, ua, ub, pair_dist, freq, bounds, n_users, estimators = divergence
+    return sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, ua, ub,
+                         pair_dist, estimators, freq, bounds, n_users)
 
 
 @compiled
@@ -512,8 +540,12 @@ def compile_kernel() -> None:
         np.zeros((1, 1), np.int16), frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0,
         True, frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
         np.zeros(1, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64), np.zeros(1, i64),
-        np.zeros((rows, 1)), np.zeros(1), np.ones(1, bool), np.zeros((1, 1)), np.zeros((1, 1)),
-        np.zeros(1, i64))
+        np.zeros((rows, 1)), np.zeros(1), np.ones(1, bool), np.zeros((1, 1)), np.zeros((5, 1)),
+        np.zeros(1, i64), True, True,
+        (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64), np.zeros((1, 2)),
+         np.zeros(2), np.zeros(2, i64), np.zeros(1, i64), np.zeros((5, 1))[1:]),
+        (np.zeros(1, i64), np.full((2, 1), 0.5), np.zeros(1), np.zeros(1),
+         np.zeros((1, 2, 1), np.int32), np.ones(1, i64), 0, np.zeros((1, 1), np.int32)))
     SegmentSums(np.zeros(1, i64), 1).rows(np.zeros((1, 1)))
 
 

@@ -115,12 +115,22 @@ class EventPipe:
         """:meth:`push` with the true events as rows of a matrix: event e's counts are row
         ``rows[e]`` of ``source`` (R x N, cast to int32 as ``astype`` casts; -1: none this step).
         """
-        self.step = step
-        if not self.specs:
-            return {}
         seen = np.empty((len(self.specs), u.shape[1]), np.int32)
-        pipe_rows(source, rows, np.ascontiguousarray(u, dtype=np.float64), self._miss,
-                  self._false, self.ring, self.delay, step, seen)
+        pipe_rows(source, rows, np.ascontiguousarray(u, dtype=np.float64), *self.pass_arrays(),
+                  step, seen)
+        return self.visible(step, seen)
+
+    def pass_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What :func:`pipe_rows` reads and writes of the pipe (miss and false rates, the ring,
+        the delays), for a caller whose own compiled pass runs it (the recorder's).
+        """
+        return self._miss, self._false, self.ring, self.delay
+
+    def visible(self, step: int, seen: np.ndarray) -> dict[str, np.ndarray]:
+        """The events visible at ``step`` once :func:`pipe_rows` wrote them into ``seen``
+        (E x N int32): its read-only rows by name.
+        """
+        self.step = step
         seen.setflags(write=False)
         return dict(zip(self._names, seen, strict=True))
 

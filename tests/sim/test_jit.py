@@ -218,6 +218,7 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.recording:record_rows",
             "outcome_gym.sim.recording:stack_rows",
             "outcome_gym.sim.recording:segment_sums",
+            "outcome_gym.sim.recording:block_sums",
             "outcome_gym.sim.layout:entropy_rows",
             "outcome_gym.sim.layout:distinct_rows",
             "outcome_gym.sim._rows:pairwise_sum",
@@ -252,8 +253,9 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim._rows:finite_rows",
             "outcome_gym.sim.daily:accumulate_rows")
 
-CALLEES = {"stack_rows", "segment_sums", "pairwise_sum", "pairwise_block", "metric_rows",
-           "distance_rows", "consistent_rows", "distinct_rows"}
+CALLEES = {"stack_rows", "segment_sums", "block_sums", "pairwise_sum", "pairwise_block",
+           "metric_rows", "distance_rows", "consistent_rows", "distinct_rows", "pipe_rows",
+           "sample_blocks"}
 """Passes a step may reach only from other compiled passes (compiled into them: a run loaded from
 numba's cache may never build their own dispatchers)."""
 

@@ -238,7 +238,7 @@ class Recorder:
         self._events_at = 0  # the goal events' first row in the stacked matrix
         self._derived_rows = np.zeros(len(DERIVED), dtype=np.int64)
         self._name_rows = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
-        self._total_rows = np.zeros(0, dtype=np.int64)  # the rows of the totalled metrics
+        self._total_of = np.zeros(0, dtype=np.int64)  # each stacked row's totals row (-1: none)
         self._pipe_rows = np.zeros(0, dtype=np.int64)  # each instrumented event's row (-1: none)
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, n))
@@ -328,7 +328,7 @@ class Recorder:
              dlv.interruption_minutes, eng.search_minutes),
             ctx.failed, dlv.opened, dlv.opted_out, eng.progress, out.outside, out.active,
             out.trust, layout, self._default, w.slot_weight, self._weight_sum, w.exact_weights,
-            w.core_slot, self._derived_rows, self._total_rows, self._name_rows, seg.starts,
+            w.core_slot, self._derived_rows, self._total_of, self._name_rows, seg.starts,
             seg.stops, seg.ids, self._stack_buffer, dist, self._consistent, self._totals_matrix,
             table, opens, sample, drawn,
             (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users, table[rows:]),
@@ -356,7 +356,8 @@ class Recorder:
         self._name_rows = np.array([row_of[name] for name in names], dtype=np.int64)
         self._derived_rows = np.array([row_of[name] for name in DERIVED], dtype=np.int64)
         totalled = [name for name in names if name not in NOT_TOTALLED]
-        self._total_rows = np.array([row_of[name] for name in totalled], dtype=np.int64)
+        self._total_of = np.full(len(rows), -1, dtype=np.int64)
+        self._total_of[[row_of[name] for name in totalled]] = np.arange(len(totalled))
         self._pipe_rows = np.array([row_of[spec.event] if spec.event in events else -1
                                     for spec in self.pipe.specs], dtype=np.int64)
         old = dict(self.totals)
@@ -409,7 +410,7 @@ class Recorder:
 @compiled
 def record_rows(flags, counts, amounts, tickets, opened, opted_out, progress, outside, active,
                 trust, layout, default, weight, weight_sum, exact, core_slot, derived_at,
-                total_rows, name_rows, starts, stops, cols, stacked, dist, consistent, totals,
+                total_of, name_rows, starts, stops, cols, stacked, dist, consistent, totals,
                 table, opens, sample, drawn, divergence, pipe
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A step's per-user metrics stacked, totalled and summed per segment, in one pass.
@@ -422,8 +423,9 @@ def record_rows(flags, counts, amounts, tickets, opened, opted_out, progress, ou
       ``consistent``: its core consistency (:func:`~outcome_gym.sim.layout.consistent_rows`),
       and the derived metrics into rows ``derived_at`` (:func:`metric_rows`, which also writes
       ``opens``);
-    * ``totals[t] += stacked[total_rows[t]]``;
-    * ``table[j]``: the per-segment sums of row ``name_rows[j]`` (:func:`segment_sums`);
+    * ``table[j]``: the per-segment sums of row r = ``name_rows[j]`` (:func:`block_sums`), and
+      ``totals[total_of[r]] += stacked[r]`` for a totalled row (one row at a time: at large N
+      the row is still in cache for the second reading);
     * with ``sample``, the segments' divergence sample over the blocks ``starts``/``stops``
       into columns ``cols`` (:func:`~outcome_gym.sim.layout.sample_blocks`; ``drawn``: its
       uniforms are drawn), ``divergence`` being (uniforms, pair users a and b, pair distances,
@@ -442,11 +444,12 @@ def record_rows(flags, counts, amounts, tickets, opened, opted_out, progress, ou
     metric_rows(opened, opted_out, progress, outside, active, trust, dist, consistent, derived_at,
                 stacked, opens)
     n = stacked.shape[1]
-    for t in range(total_rows.shape[0]):
-        r = total_rows[t]
-        for i in range(n):
-            totals[t, i] += stacked[r, i]
-    segment_sums(stacked, name_rows, starts, stops, cols, table)
+    for j in range(name_rows.shape[0]):
+        r, t = name_rows[j], total_of[name_rows[j]]
+        if t >= 0:
+            for i in range(n):
+                totals[t, i] += stacked[r, i]
+        block_sums(stacked[r], starts, stops, cols, table[j])
     rows, noise, miss, false, ring, delay, step, seen = pipe
     pipe_rows(stacked, rows, noise, miss, false, ring, delay, step, seen)
     if not sample:
@@ -472,14 +475,20 @@ def stack_rows(arrays, out, row
 @compiled
 def segment_sums(stacked, rows, starts, stops, cols, table
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``table[j, cols[b]]``: the sum of ``stacked[rows[j], starts[b]:stops[b]]`` (a non-empty
-    block) as ``np.add.reduceat`` gives it -- the block's first entry plus the
+    """``table[j]``: the :func:`block_sums` of ``stacked[rows[j]]``."""
+    for j in range(rows.shape[0]):
+        block_sums(stacked[rows[j]], starts, stops, cols, table[j])
+
+
+@compiled
+def block_sums(x, starts, stops, cols, out
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[cols[b]]``: the sum of ``x[starts[b]:stops[b]]`` (a non-empty block) as
+    ``np.add.reduceat`` gives it -- the block's first entry plus the
     :func:`~outcome_gym.sim._rows.pairwise_sum` of the others.
     """
-    for j in range(rows.shape[0]):
-        x = stacked[rows[j]]
-        for b in range(starts.shape[0]):
-            table[j, cols[b]] = x[starts[b]] + pairwise_sum(x, starts[b] + 1, stops[b])
+    for b in range(starts.shape[0]):
+        out[cols[b]] = x[starts[b]] + pairwise_sum(x, starts[b] + 1, stops[b])
 
 
 @compiled

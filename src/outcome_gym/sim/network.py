@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
+from outcome_gym.sim._jit import compiled
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,11 @@ class Teams:
             users: User indices.
             u: Uniform(0, 1) draws, one per user.
         """
-        t = self.team[users]
-        size = self.start[t + 1] - self.start[t]
-        offset = 1 + np.floor(u * np.maximum(size - 1, 1)).astype(np.int64)
-        pos = (self.position[users] + np.where(size > 1, offset, 0)) % np.maximum(size, 1)
-        return self.members[self.start[t] + pos]
+        users = np.ascontiguousarray(users, dtype=np.int64)
+        out = np.empty(users.shape[0], dtype=np.int64)
+        colleague_rows(self.team, self.members, self.start, self.position, users,
+                       np.ascontiguousarray(u, dtype=np.float64), out)
+        return out
 
     def closure(self, users: np.ndarray) -> np.ndarray:
         """Every member of the teams of ``users``, sorted: the users they share state with
@@ -73,6 +74,21 @@ class Teams:
                      members=local[self.members[in_rows]],
                      start=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
                      position=self.position[rows].copy())
+
+
+@compiled
+def colleague_rows(team, members, start, position, users, u, out
+                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[j]``: the teammate of user i = ``users[j]`` that ``u[j]`` picks, uniformly among the
+    other members of its team (i itself if alone): with the team's size m and i's position p in
+    it, the member at position (p + 1 + floor(u (m - 1))) mod m (p if m = 1).
+    """
+    for j in range(users.shape[0]):
+        i = users[j]
+        t = team[i]
+        size = start[t + 1] - start[t]
+        offset = 1 + np.int64(np.floor(u[j] * max(size - 1, 1))) if size > 1 else 0
+        out[j] = members[start[t] + (position[i] + offset) % max(size, 1)]
 
 
 def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:

@@ -555,3 +555,89 @@ def test_written_zeros_are_zeros_of_the_shape_and_dtype():
         want = np.zeros(shape, dtype)
         assert got.dtype == want.dtype and got.shape == want.shape and not got.any()
     assert written_zeros(3).dtype == np.float64
+
+
+# A caller in one module, its callee in another (a sub-package), both compiled; the script prints
+# what the caller returns and whether its machine code came from the disk cache.
+CALLER = """
+from outcome_gym.sim._jit import compiled
+from pkg.sub.callee import inner
+
+
+@compiled
+def outer(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += inner(a[i])
+    return s
+"""
+CALLEE = """
+from outcome_gym.sim._jit import compiled
+
+
+@compiled
+def inner(x):
+    return x + {step}
+"""
+CALL = r"""
+import json, sys, numpy as np
+from pkg.caller import outer
+from pkg.sub.callee import inner
+inner(1.0)  # the callee first (from the cache when it is there), then the caller links it
+got = outer(np.ones(3, dtype=sys.argv[1]))
+d = outer.dispatcher
+print(json.dumps({"got": got, "hits": sum(d.stats.cache_hits.values())}))
+"""
+
+
+def _package(root: Path, step: float) -> None:
+    (root / "pkg" / "sub").mkdir(parents=True, exist_ok=True)
+    for init in (root / "pkg" / "__init__.py", root / "pkg" / "sub" / "__init__.py"):
+        init.touch()
+    (root / "pkg" / "caller.py").write_text(CALLER)
+    (root / "pkg" / "sub" / "callee.py").write_text(CALLEE.format(step=step))
+
+
+def _call(root: Path, dtype: str = "float64") -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env["PYTHONPATH"] = os.pathsep.join((str(root), str(SRC)))
+    proc = subprocess.run([sys.executable, "-c", CALL, dtype], env=env, capture_output=True, text=True,
+                          check=False, timeout=600, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_compiled_function_calls_one_in_another_module_and_an_edited_callee_recompiles_it(
+        tmp_path):
+    # numba's own cache checks only the caller's file: after the callee's edit it would load the
+    # caller's stale machine code and answer 6.0 again (checked by hand with njit(cache=True))
+    _package(tmp_path, 1.0)
+    assert _call(tmp_path) == {"got": 6.0, "hits": 0}  # 3 x (1 + 1), compiled and cached
+    assert _call(tmp_path) == {"got": 6.0, "hits": 1}  # loaded from the cache
+    _package(tmp_path, 2.0)  # only the callee's module changes
+    assert _call(tmp_path) == {"got": 9.0, "hits": 0}  # recompiled with the new callee
+    assert _call(tmp_path) == {"got": 9.0, "hits": 1}
+    # a new signature of the caller compiles and links the callee loaded from the cache
+    assert _call(tmp_path, "float32") == {"got": 9.0, "hits": 0}
+    assert _call(tmp_path, "float32") == {"got": 9.0, "hits": 1}
+
+
+def test_the_package_stamp_covers_every_module_with_compiled_functions_and_only_those(tmp_path):
+    from outcome_gym.sim import _jit
+
+    _package(tmp_path, 1.0)
+    caller = tmp_path / "pkg" / "caller.py"
+
+    def stamp() -> str:
+        _jit._digest.cache_clear()  # read once per process otherwise
+        return _jit.package_stamp(caller)
+
+    first = stamp()
+    assert first == _jit.package_stamp(tmp_path / "pkg" / "sub" / "callee.py")  # one package
+    (tmp_path / "pkg" / "plain.py").write_text("X = 1\n")  # no compiled function: not covered
+    assert stamp() == first
+    _package(tmp_path, 2.0)
+    assert stamp() != first
+    alone = tmp_path / "script.py"  # outside a package: its own source only
+    alone.write_text(CALLEE.format(step=1.0))
+    assert _jit.package_stamp(alone) != stamp()

@@ -6,6 +6,14 @@ turns it into machine code with ``numba.njit(cache=True)``. Nothing random happe
 draw comes from ``sim/rng.py``'s streams as a fixed-shape array over all users, passed in.
 ``fastmath`` stays off (IEEE arithmetic, the same bits in every process).
 
+A compiled function may call another compiled function, in its own module or another, by its
+module-level name (numba compiles the callee into the caller). numba's disk cache checks only the
+caller's own source file, so an edited callee in another module would leave the caller's stale
+machine code in the cache (numba issue #1833, open; the fix proposed in numba PR #8396 is not
+merged). Here every compiled function's cache entry is stamped with the source of *every* module
+of its package that defines compiled functions (:func:`package_stamp`): an edit to any of them
+recompiles all (tests/sim/test_jit.py checks a callee's edit reaches its caller).
+
 numba is imported only when the first compiled function is called, so ``import outcome_gym`` and
 commands that never step a model do not pay for it. The compiled code is cached next to the
 source (``__pycache__``); when the package directory is read-only (a system install), the cache
@@ -17,6 +25,7 @@ goes to ``$NUMBA_CACHE_DIR`` if set, else to ``$XDG_CACHE_HOME/outcome_gym/numba
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import os
 import tempfile
@@ -109,10 +118,13 @@ class compiled(functools.partial):  # noqa: N801 - used as a decorator, like num
         """The numba dispatcher (compiling, or loading from the cache, on first access)."""
         if self._dispatcher is None:
             configure_cache()
-            import numba
-
-            self._dispatcher = numba.njit(cache=True, fastmath=False)(self.py_func)
+            self._dispatcher = _njit(self.py_func)
         return self._dispatcher
+
+    @property
+    def _numba_type_(self) -> Any:
+        # how numba types this object when a compiled function calls it: as its dispatcher
+        return self.dispatcher._numba_type_
 
     def _load(self, *args: Any) -> Any:
         """The first call: compile or load, then call (later calls skip this)."""
@@ -139,6 +151,67 @@ def written_zeros(shape: int | tuple[int, ...], dtype: Any = np.float64) -> np.n
     out = np.empty(shape, dtype)
     out.fill(0)
     return out
+
+
+MARK = "@compiled\n"  # how a module that defines compiled functions is recognised
+
+
+def package_stamp(source_file: str | os.PathLike[str]) -> str:
+    """A digest of every module that defines compiled functions in the top-level package of
+    ``source_file`` (or of ``source_file`` alone outside a package).
+
+    Part of each compiled function's cache stamp, so a cached function is reused only while
+    every function it might call is unchanged. Read once per process per package.
+    """
+    path = Path(source_file).resolve()
+    root = path.parent
+    while (root.parent / "__init__.py").exists() and (root / "__init__.py").exists():
+        root = root.parent
+    return _digest(root if (root / "__init__.py").exists() else path)
+
+
+@functools.cache
+def _digest(root: Path) -> str:
+    files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+    h = hashlib.sha256()
+    for f in files:
+        text = f.read_bytes()
+        if root.is_file() or MARK.encode() in text:
+            h.update(str(f.relative_to(root.parent)).encode() + b"\0" + text + b"\0")
+    return h.hexdigest()
+
+
+def _njit(py_func: Callable[..., Any]) -> Any:
+    """``numba.njit(cache=True)`` of ``py_func``, its cache stamped with :func:`package_stamp`."""
+    import numba
+    from numba.core.dispatcher import Dispatcher
+
+    dispatcher = numba.njit(cache=False, fastmath=False)(py_func)
+    if isinstance(dispatcher, Dispatcher):  # not under NUMBA_DISABLE_JIT (a plain function)
+        dispatcher._cache = _cache_class()(py_func)  # what njit(cache=True) sets, stamped
+    return dispatcher
+
+
+@functools.cache
+def _cache_class() -> type:
+    """A numba ``FunctionCache`` whose cache locators add :func:`package_stamp` to the stamp of
+    the function's own file (numba's locators, in numba's order, otherwise unchanged).
+    """
+    from numba.core import caching
+
+    class PackageStamp:
+        def __init__(self, py_func: Any, py_file: str) -> None:
+            super().__init__(py_func, py_file)  # type: ignore[call-arg]
+            self._package_stamp = package_stamp(py_file)
+
+        def get_source_stamp(self) -> Any:
+            return (super().get_source_stamp(), self._package_stamp)  # type: ignore[misc]
+
+    locators = [type(f"Package{cls.__name__}", (PackageStamp, cls), {})
+                for cls in caching.CompileResultCacheImpl._locator_classes]
+    impl = type("PackageCacheImpl", (caching.CompileResultCacheImpl,),
+                {"_locator_classes": locators})
+    return type("PackageFunctionCache", (caching.FunctionCache,), {"_impl_class": impl})
 
 
 def _by_name(module: str, name: str) -> Any:

@@ -1,8 +1,9 @@
 """The team network: users grouped into teams (cliques) whose members share screens.
 
-Teams are stored as compressed rows (members sorted by team), so drawing a random colleague for
-many users at once is a few array operations. :func:`team_graph` builds the same structure as a
-``networkx.Graph`` for inspection and for Mesa's network tooling at small N.
+Teams are stored as compressed rows (members sorted by team), so drawing a random colleague is a
+few array lookups (:func:`colleague_of`, which the context events' compiled pass calls too).
+:func:`team_graph` builds the same structure as a ``networkx.Graph`` for inspection and for Mesa's
+network tooling at small N.
 """
 
 from __future__ import annotations
@@ -77,18 +78,24 @@ class Teams:
 
 
 @compiled
+def colleague_of(team, members, start, position, i, u
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The teammate of user ``i`` that the uniform ``u`` picks, uniformly among the other members
+    of its team (``i`` itself if alone): with the team's size m and i's position p in it, the
+    member at position (p + 1 + floor(u (m - 1))) mod m (p if m = 1).
+    """
+    t = team[i]
+    size = start[t + 1] - start[t]
+    offset = 1 + np.int64(np.floor(u * max(size - 1, 1))) if size > 1 else 0
+    return members[start[t] + (position[i] + offset) % max(size, 1)]
+
+
+@compiled
 def colleague_rows(team, members, start, position, users, u, out
                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``out[j]``: the teammate of user i = ``users[j]`` that ``u[j]`` picks, uniformly among the
-    other members of its team (i itself if alone): with the team's size m and i's position p in
-    it, the member at position (p + 1 + floor(u (m - 1))) mod m (p if m = 1).
-    """
+    """``out[j]``: the teammate of ``users[j]`` that ``u[j]`` picks (:func:`colleague_of`)."""
     for j in range(users.shape[0]):
-        i = users[j]
-        t = team[i]
-        size = start[t + 1] - start[t]
-        offset = 1 + np.int64(np.floor(u[j] * max(size - 1, 1))) if size > 1 else 0
-        out[j] = members[start[t] + (position[i] + offset) % max(size, 1)]
+        out[j] = colleague_of(team, members, start, position, users[j], u[j])
 
 
 def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:

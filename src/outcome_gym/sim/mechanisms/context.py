@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.sim._jit import compiled, written_zeros
-from outcome_gym.sim.layout import layout_distance
-from outcome_gym.sim.network import Teams
+from outcome_gym.sim.layout import layout_distance, row_distance
+from outcome_gym.sim.network import Teams, colleague_of
 
 KINDS = ("device_switch", "colleague_share", "support_contact")
 
@@ -235,12 +235,11 @@ def event_rows(u, threshold, active, eligible, team, members, start, position, l
 
     With ``exact`` (whole-number weights, ``layout.exact_weights``), per event, kind after kind
     (``x`` packed in that order): the layout the other context shows (kind 0: ``last_layout[i]``;
-    kind 1: the layout of the teammate ``u[i, 6]`` picks, as ``network.Teams.colleague``; kind 2:
+    kind 1: the layout of the teammate ``u[i, 6]`` picks, ``network.colleague_of``; kind 2:
     ``default``), ``distance[k, i] = d = sum_s weight_s [layout[i, s] != other_s] / weight_sum``
-    (summed left to right: as ``layout.distance_rows``) and ``x[j] = neg_sensitivity * d``.
+    (``layout.row_distance``) and ``x[j] = neg_sensitivity * d``.
     Without ``exact`` the caller computes those (the BLAS matvec's sums).
     """
-    n, s = layout.shape
     for k in range(3):
         for j in range(count[k]):
             i = rows[k, j]
@@ -248,7 +247,7 @@ def event_rows(u, threshold, active, eligible, team, members, start, position, l
             failures[k, i] = False
             failed[i] = 0
         count[k] = 0
-    for i in range(n):
+    for i in range(u.shape[0]):
         on = active[i]
         for k in range(3):
             h = on and (k == 2 or eligible[k, i]) and u[i, k] < threshold[k]
@@ -266,18 +265,10 @@ def event_rows(u, threshold, active, eligible, team, members, start, position, l
             if k == 0:
                 other = last_layout[i]
             elif k == 1:
-                # Teams.colleague: a uniformly drawn other member of i's team
-                t = team[i]
-                size = start[t + 1] - start[t]
-                offset = 1 + np.int64(np.floor(u[i, 6] * max(size - 1, 1))) if size > 1 else 0
-                other = layout[members[start[t] + (position[i] + offset) % max(size, 1)]]
+                other = layout[colleague_of(team, members, start, position, i, u[i, 6])]
             else:
                 other = default
-            diff = 0.0  # layout.distance_rows' sum
-            for q in range(s):
-                if layout[i, q] != other[q]:
-                    diff += weight[q]
-            d = diff / weight_sum
+            d = row_distance(layout[i], other, weight, weight_sum)
             distance[k, i] = d
             x[pos] = neg_sensitivity * d
             pos += 1

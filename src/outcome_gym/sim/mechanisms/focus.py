@@ -12,7 +12,7 @@ and it never goes below zero (altmann2007 for the resumption cost of an interrup
 are design choices (D; docs/calibration.md, mechanism 4).
 
 The compiled passes that spend attention or add residue (notifications' ``settle_rows``,
-context's ``charge_failures``, engagement's ``engage_rows``) write these two formulas inline: a
+context's ``failure_rows``, engagement's ``engage_rows``) write these two formulas inline: a
 compiled pass cannot call another compiled function. The numpy forms below are the equations'
 reference; tests hold the notifications' and context's copies to them bit for bit, at the
 edges too (-0.0, NaN); engagement's, the oldest pass, is held by the per-agent crosscheck.

@@ -593,7 +593,7 @@ def _charge(failed, minutes, size, attention, today, residue):
     each certain: base failure 1).
     """
     n = failed.shape[0]
-    rows, count = np.zeros((3, n), np.int64), np.zeros(3, np.int64)
+    rows, count = np.zeros((3, n), np.int32), np.zeros(3, np.int64)
     for i in range(n):
         for k in range(int(failed[i])):
             rows[k, count[k]] = i

@@ -98,7 +98,7 @@ class ContextEvents:
         self.teams = teams
         self._threshold = np.array([rate / slots_per_day for rate in ctx.per_day])
         self._eligible = np.array([can_switch, has_colleague], dtype=bool)  # C-contiguous, writable
-        self._default = np.array(default, dtype=np.int16)
+        self._default = np.array(default, dtype=np.int16).reshape(1, -1)  # one row
         self._weight = np.array(weight, dtype=np.float64)
         self._weight_sum = float(self._weight.sum())
         self._exact = bool(exact)
@@ -176,7 +176,7 @@ class ContextEvents:
             elif k == 1:
                 other = layout[self.teams.colleague(rows, u[rows, 6])]
             else:
-                other = self._default[None, :]
+                other = self._default
             d = layout_distance(layout[rows], other, self._weight)
             self._distance[k, rows] = d
             np.multiply(self._neg_sensitivity, d, out=self._x[pos:pos + c])
@@ -240,9 +240,9 @@ def event_rows(u, threshold, active, eligible, team, members, start, position, l
     With ``exact`` (whole-number weights, ``layout.exact_weights``), per event, kind after kind
     (``x`` packed in that order): the layout the other context shows (kind 0: ``last_layout[i]``;
     kind 1: the layout of the teammate ``u[i, 6]`` picks, ``network.colleague_of``; kind 2:
-    ``default``), ``distance[k, i] = d = sum_s weight_s [layout[i, s] != other_s] / weight_sum``
-    (``layout.row_distance``) and ``x[j] = neg_sensitivity * d``.
-    Without ``exact`` the caller computes those (the BLAS matvec's sums).
+    ``default``, 1 x S), ``distance[k, i] = d = sum_s weight_s [layout[i, s] != other_s] /
+    weight_sum`` (``layout.row_distance``) and ``x[j] = neg_sensitivity * d``. Without
+    ``exact`` the caller computes those (the BLAS matvec's sums).
     """
     for k in range(3):
         for j in range(count[k]):
@@ -268,12 +268,12 @@ def event_rows(u, threshold, active, eligible, team, members, start, position, l
         for j in range(count[k]):
             i = rows[k, j]
             if k == 0:
-                other = last_layout[i]
+                d = row_distance(layout, i, last_layout, i, weight, weight_sum)
             elif k == 1:
-                other = layout[colleague_of(team, members, start, position, i, u[i, 6])]
+                mate = colleague_of(team, members, start, position, i, u[i, 6])
+                d = row_distance(layout, i, layout, mate, weight, weight_sum)
             else:
-                other = default
-            d = row_distance(layout[i], other, weight, weight_sum)
+                d = row_distance(layout, i, default, 0, weight, weight_sum)
             distance[k, i] = d
             x[pos] = neg_sensitivity * d
             pos += 1

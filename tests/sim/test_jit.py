@@ -243,7 +243,10 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.context:context_rows",
             "outcome_gym.sim.mechanisms.context:charge_failures",
             "outcome_gym.sim._rows:finite_rows",
-            "outcome_gym.sim.daily:accumulate_rows")
+            "outcome_gym.sim.daily:accumulate_rows",
+            # called by the passes above, not from Python
+            "outcome_gym.sim.mechanisms.focus:residue_after",
+            "outcome_gym.sim.mechanisms.focus:attention_after")
 
 
 def test_every_compiled_pass_equals_its_plain_python(monkeypatch):

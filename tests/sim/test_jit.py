@@ -244,10 +244,13 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.context:failure_rows",
             "outcome_gym.sim._rows:finite_rows",
             "outcome_gym.sim.daily:accumulate_rows")
-# compiled functions a run reaches only through other compiled functions (compiled into them: a
-# caller loaded from the disk cache never compiles them on their own) or not at all (the teammate
-# pass serves the matvec path and tests): run as plain Python too, unchecked
-CALLEES = ("outcome_gym.sim.network:colleague_of",
+# compiled functions a run reaches only through the passes above (compiled into them: a caller
+# loaded from the disk cache never compiles them on their own, so they may have no signature) or
+# not at all (the teammate pass serves the matvec path and tests): run as plain Python too,
+# unchecked
+CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
+           "outcome_gym.sim.mechanisms.focus:attention_after",
+           "outcome_gym.sim.network:colleague_of",
            "outcome_gym.sim.network:colleague_rows",
            "outcome_gym.sim.layout:row_distance")
 

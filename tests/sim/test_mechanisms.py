@@ -620,6 +620,33 @@ def test_charge_answers_max_at_zero_and_nan_as_numpy():
     assert not np.signbit(attention[0]) and np.isnan(attention[2])  # by hand: +0.0, NaN
 
 
+def test_the_per_user_focus_forms_equal_the_numpy_forms_at_the_edges():
+    """focus.residue_after and attention_after (what the passes call) answer as add_residue and
+    spend_attention, in float32 and float64, at -0.0, 0, a NaN and an overspent budget.
+    """
+    from outcome_gym.sim.mechanisms.focus import (
+        add_residue,
+        attention_after,
+        residue_after,
+        spend_attention,
+    )
+
+    for dtype in (np.float32, np.float64):
+        residue = np.array([0.0, 0.2, 0.5, 0.9, 1.0], dtype)
+        one, size = dtype(1), dtype(0.15)
+        # numba returns a Python float: a float32 result is exact in it, so the cast is exact
+        got = np.array([residue_after(r, size, one) for r in residue], dtype)
+        assert np.array_equal(got, add_residue(residue, 0.15))
+        assert got[1] == dtype(0.2) + dtype(0.15) * (dtype(1) - dtype(0.2))  # by hand: 0.32
+    attention = np.array([-0.0, 0.0, np.nan, 2.0, 0.5], np.float32)
+    for minutes in (0.0, 1.0):
+        got = np.array([attention_after(np.float64(a), minutes) for a in attention], np.float32)
+        want = spend_attention(attention, np.full(5, minutes))
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))  # -0.0 - 0 gives +0.0
+    assert attention_after(2.0, 1.0) == 1.0 and attention_after(0.5, 1.0) == 0.0
+
+
 def test_charge_equals_spend_attention_and_add_residue_bit_for_bit():
     from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
 

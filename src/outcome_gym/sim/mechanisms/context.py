@@ -33,6 +33,7 @@ import numpy as np
 
 from outcome_gym.sim._jit import compiled, written_zeros
 from outcome_gym.sim.layout import layout_distance, row_distance
+from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 from outcome_gym.sim.network import Teams, colleague_of
 
 KINDS = ("device_switch", "colleague_share", "support_contact")
@@ -289,12 +290,12 @@ def failure_rows(u, rows, count, e, base, failures, failed, minutes, residue_siz
     Event j (kind k's users ``rows[k, :count[k]]``, kind after kind) with ``e[j]`` = exp(-s d)
     fails when ``u[i, 3 + k] < base + (1 - base) * (1 - e[j])``: ``failures[k, i]`` is set and
     ``failed[i]`` counts it. Then per user with ``failed[i]`` = f > 0 failures (charged once,
-    at its first failing kind): attention -= minutes x f (never below 0; as
-    :func:`~outcome_gym.sim.mechanisms.focus.spend_attention`, in float64, stored rounded to the
+    at its first failing kind): attention -= minutes x f (never below 0:
+    :func:`~outcome_gym.sim.mechanisms.focus.attention_after` in float64, stored rounded to the
     attention's float32), failures_today += f, and focus residue grows once
-    (:func:`~outcome_gym.sim.mechanisms.focus.add_residue` inlined: ``r + size * (one - r)``
-    with ``one`` = 1 in residue's dtype and ``residue_size`` in the dtype numpy computes
-    ``size * (1 - r)`` in, so the same roundings).
+    (:func:`~outcome_gym.sim.mechanisms.focus.residue_after`: ``r + size * (one - r)`` with
+    ``one`` = 1 in residue's dtype and ``residue_size`` in the dtype numpy computes ``size * (1 -
+    r)`` in, so the same roundings).
     """
     pos = 0
     for k in range(3):
@@ -310,13 +311,9 @@ def failure_rows(u, rows, count, e, base, failures, failed, minutes, residue_siz
             if not failures[k, i] or (k > 0 and failures[0, i]) or (k > 1 and failures[1, i]):
                 continue  # no failure of this kind, or charged at an earlier kind
             f = failed[i]
-            left = np.float64(attention[i]) - minutes * np.float64(f)
-            if left <= 0.0:  # as np.maximum(left, 0) answers: -0.0 gives +0.0, a NaN stays NaN
-                left = 0.0
-            attention[i] = left
+            attention[i] = attention_after(np.float64(attention[i]), minutes * np.float64(f))
             failures_today[i] += f
-            r = residue[i]
-            residue[i] = r + residue_size * (one - r)
+            residue[i] = residue_after(residue[i], residue_size, one)
 
 
 def compile_kernel() -> None:

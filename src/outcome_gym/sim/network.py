@@ -42,7 +42,7 @@ class Teams:
         """A uniformly drawn other member of each user's team (the user itself if alone).
 
         Args:
-            users: User indices.
+            users: User indices (1-D).
             u: Uniform(0, 1) draws, one per user.
         """
         users = np.ascontiguousarray(users, dtype=np.int64)

@@ -12,7 +12,7 @@ and it never goes below zero (altmann2007 for the resumption cost of an interrup
 are design choices (D; docs/calibration.md, mechanism 4).
 
 The compiled passes that spend attention or add residue (notifications' ``settle_rows``,
-context's ``charge_failures``, engagement's ``engage_rows``) call the per-user forms
+context's ``failure_rows``, engagement's ``engage_rows``) call the per-user forms
 :func:`residue_after` and :func:`attention_after` (compiled, one implementation of each). The
 numpy forms :func:`add_residue` and :func:`spend_attention` state the equations over arrays;
 tests hold the per-user forms to them bit for bit, at the edges too (-0.0, NaN).

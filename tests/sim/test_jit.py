@@ -653,3 +653,49 @@ def test_the_package_stamp_covers_every_module_with_compiled_functions_and_only_
     alone = tmp_path / "script.py"  # outside a package: its own source only
     alone.write_text(CALLEE.format(step=1.0))
     assert _jit.package_stamp(alone) != stamp()
+
+
+INLINED = r"""
+import json, numpy as np
+from outcome_gym.sim._jit import compiled
+
+
+@compiled.inlined
+def row_total(a, i):
+    s = 0.0
+    for j in range(a.shape[1]):
+        s += a[i, j]
+    return s
+
+
+@compiled
+def totals(a, out):
+    for i in range(a.shape[0]):
+        out[i] = row_total(a, i)
+
+
+a = np.arange(6.0).reshape(2, 3)
+out = np.empty(2)
+totals(a, out)
+import io, re
+typed = io.StringIO()
+totals.dispatcher.inspect_types(file=typed)  # numba's typed IR: a call is "call $var(...)"
+loads = re.findall(r"(\$[\w.]+) = global\(row_total", typed.getvalue())
+called = any(f"call {var}(" in typed.getvalue() for var in loads)
+print(json.dumps({"out": out.tolist(), "direct": row_total(a, 1), "called": called}))
+"""
+
+
+def test_an_inlined_compiled_function_is_copied_into_its_caller(tmp_path):
+    # compiled in a fresh cache (numba inspects only code it compiled in this process)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(SRC), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    script = tmp_path / "inlined.py"
+    script.write_text(INLINED)
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                          check=False, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    # by hand: rows 0+1+2 and 3+4+5; no call to row_total is left in the caller's typed IR
+    # (with plain @compiled the call is there: checked by hand)
+    assert got == {"out": [3.0, 12.0], "direct": 12.0, "called": False}

@@ -13,7 +13,8 @@ are design choices (D; docs/calibration.md, mechanism 4).
 
 The compiled passes that spend attention or add residue (notifications' ``settle_rows``,
 context's ``failure_rows``, engagement's ``engage_rows``) call the per-user forms
-:func:`residue_after` and :func:`attention_after` (compiled, one implementation of each). The
+:func:`residue_after` and :func:`attention_after` (compiled, copied into each pass by numba:
+``compiled.inlined``; one implementation of each). The
 numpy forms :func:`add_residue` and :func:`spend_attention` state the equations over arrays;
 tests hold the per-user forms to them bit for bit, at the edges too (-0.0, NaN).
 """
@@ -50,7 +51,7 @@ def spend_attention(attention_left: np.ndarray, minutes: np.ndarray) -> np.ndarr
     return np.maximum(attention_left - minutes, 0).astype(np.float32)
 
 
-@compiled
+@compiled.inlined
 def residue_after(residue, size, one
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """One user's :func:`add_residue`: ``residue + size * (one - residue)``.
@@ -62,7 +63,7 @@ def residue_after(residue, size, one
     return residue + size * (one - residue)
 
 
-@compiled
+@compiled.inlined
 def attention_after(attention, minutes
                     ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """One user's :func:`spend_attention` before its float32 rounding: ``max(attention -

@@ -110,7 +110,7 @@ def test_off_lets_everything_through_and_run_shows_the_difference(tiny):
     assert free.manifest["guardrails"]["mode"] == "off"
 
 
-def test_revert_layout_by_hand():
+def test_revert_row_by_hand():
     # default [0, 1, 2], weights [4, 1, 1] (sum 6).
     # row 0 = [3, 4, 2], limit 1/3: distance (4 + 1) / 6 > 1/3; slot 2 already default; slot 1:
     #   4 -> 1 (1 is nowhere else) -> [3, 1, 2], distance 4/6 still > 1/3; slot 0: 3 -> 0.
@@ -118,20 +118,18 @@ def test_revert_layout_by_hand():
     # row 1 = [1, 0, 2]: distance 5/6; slot 1 wants 1, which sits in slot 0: swapped ->
     #   [0, 1, 2], one revert (slot 0 is then default).
     # row 2 = [0, 1, 5]: distance 1/6 <= 1/3, kept.
-    from outcome_gym.product.guardrails import DISTANCE_TOLERANCE, revert_layout
+    from outcome_gym.product.guardrails import DISTANCE_TOLERANCE, revert_row
 
+    default, weight = np.array([0, 1, 2]), np.array([4.0, 1.0, 1.0])
     layout = np.array([[3, 4, 2], [1, 0, 2], [0, 1, 5]], dtype=np.int64)
-    count = np.zeros(3, dtype=np.int64)
-    revert_layout(layout, np.array([0, 1, 2]), np.array([4.0, 1.0, 1.0]), 6.0,
-                  1 / 3 + DISTANCE_TOLERANCE, count)
+    count = [revert_row(row, default, weight, 6.0, 1 / 3 + DISTANCE_TOLERANCE) for row in layout]
     assert layout.tolist() == [[0, 1, 2], [0, 1, 2], [0, 1, 5]]
-    assert count.tolist() == [2, 1, 0]
+    assert count == [2, 1, 0]
     # stopping part-way, limit 0.2: [0, 4, 5] is at 2/6 > 0.2; slot 2: 5 -> 2 gives [0, 4, 2] at
     # 1/6 <= 0.2, so slot 1 keeps 4 and one revert is counted
-    layout, count = np.array([[0, 4, 5]], dtype=np.int64), np.zeros(1, dtype=np.int64)
-    revert_layout(layout, np.array([0, 1, 2]), np.array([4.0, 1.0, 1.0]), 6.0,
-                  0.2 + DISTANCE_TOLERANCE, count)
-    assert layout.tolist() == [[0, 4, 2]] and count.tolist() == [1]
+    row = np.array([0, 4, 5], dtype=np.int64)
+    assert revert_row(row, default, weight, 6.0, 0.2 + DISTANCE_TOLERANCE) == 1
+    assert row.tolist() == [0, 4, 2]
 
 
 def test_strict_mode_names_the_first_layout_over_the_distance(tiny):

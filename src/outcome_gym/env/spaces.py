@@ -36,10 +36,15 @@ import numpy as np
 from gymnasium import spaces
 
 from outcome_gym.errors import ActionError
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 
 CLICK_CAP = float(np.iinfo(np.int16).max)
 N_WEEKDAYS = 7
+PER_USER_KEYS = ("active", "session", "minutes", "clicks", "delivered", "opened", "receptivity",
+                 "events")
+"""The native keys with one row per user that :func:`user_columns` writes, in its order
+(``events`` only when the product instruments outcome events)."""
 
 
 def layout_lookup(ctx: PolicyContext) -> np.ndarray:
@@ -134,6 +139,27 @@ class ObservationEncoder:
         self._segment = _one_hot(ctx.segment, k)
         self._slots = np.eye(ctx.slots_per_day, dtype=np.float32)
         self._weekdays = np.eye(N_WEEKDAYS, dtype=np.float32)
+        # V x N: the visible events' rows gathered for the compiled writers (refilled each call)
+        self._events = np.zeros((len(ctx.instrumented), ctx.n_users), dtype=np.int32)
+
+    def write_per_user(self, obs: Observation, out: np.ndarray, at: np.ndarray,
+                       stride: np.ndarray) -> None:
+        """Write the per-user keys (:data:`PER_USER_KEYS`) of ``obs`` at their ``float32``
+        values into ``out`` (1-D, ``float32`` or ``float64``): key c's entry j of user i at
+        ``at[c] + i * stride[c] + j`` (:func:`user_columns`).
+        """
+        user_columns(out, at, stride, obs.active, obs.session, obs.minutes, obs.clicks,
+                     obs.delivered, obs.opened, obs.receptivity, self.events(obs))
+
+    def events(self, obs: Observation) -> np.ndarray:
+        """The instrumented events now visible as one V x N ``int32`` matrix, in
+        ``ctx.instrumented`` order (this encoder's buffer, refilled by each call).
+        """
+        buf = self._events
+        seen = obs.events
+        for v, name in enumerate(self.ctx.instrumented):
+            buf[v] = seen[name]
+        return buf
 
     def __call__(self, obs: Observation) -> dict[str, np.ndarray]:
         """The native observation of ``obs`` (see :func:`encode_observation`)."""
@@ -179,8 +205,8 @@ class ObservationEncoder:
 
 class FlatEncoder:
     """``gymnasium.spaces.flatten(space, encoder(obs))`` without the dict: the same ``float32``
-    values (:meth:`ObservationEncoder.columns`, cast as ``astype`` would) written straight into
-    one fresh vector, each key at its place in the flattened space.
+    values written straight into one fresh vector by one compiled pass (:func:`flat_rows`),
+    each key at its place in the flattened space.
 
     Args:
         encoder: The env's native observation encoder.
@@ -197,15 +223,105 @@ class FlatEncoder:
             self.offsets[key] = (start, start + size)
             start += size
         self.size = start
+        ctx = encoder.ctx
+        n = ctx.n_users
+        # each per-user key's start and row length in the vector (events: 0 rows when absent)
+        widths = {"active": 1, "session": 1, "minutes": 1, "clicks": len(ctx.element_ids),
+                  "delivered": ctx.n_pushed, "opened": ctx.n_pushed, "receptivity": 1,
+                  "events": len(ctx.instrumented)}
+        self._at = np.array([self.offsets.get(key, (0, 0))[0] for key in PER_USER_KEYS],
+                            dtype=np.int64)
+        self._stride = np.array([widths[key] for key in PER_USER_KEYS], dtype=np.int64)
+        self._rest = np.array([self.offsets[key][0] for key in ("layout", "segment", "slot",
+                                                                "weekday")], dtype=np.int64)
+        self._segment = encoder._segment.reshape(n, -1)
 
     def __call__(self, obs: Observation) -> np.ndarray:
         """The flattened native observation of ``obs``."""
         out = np.empty(self.size, dtype=np.float32)
-        offsets = self.offsets
-        for key, a, _ in self.encoder.columns(obs):
-            start, stop = offsets[key]
-            out[start:stop] = a.reshape(-1)
+        enc = self.encoder
+        flat_rows(out, self._at, self._stride, obs.active, obs.session, obs.minutes, obs.clicks,
+                  obs.delivered, obs.opened, obs.receptivity, enc.events(obs), self._rest,
+                  obs.layout, enc._lookup32, self._segment, obs.slot, enc.ctx.slots_per_day,
+                  obs.weekday)
         return out
+
+
+@compiled
+def user_columns(out, at, stride, active, session, minutes, clicks, delivered, opened,
+                 receptivity, events
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The native observation's per-user keys at their ``float32`` values, written into ``out``.
+
+    Key c of :data:`PER_USER_KEYS` (``active``, ``session``, ``minutes``: N; ``clicks``: N x E;
+    ``delivered``, ``opened``: N x M; ``receptivity``: N; ``events``: given V x N) puts user
+    i's entry j at ``out[at[c] + i * stride[c] + j]`` as ``float32(value)`` -- what ``astype``
+    gives (booleans 0/1, small integers exact, float32 as it is, int32 counts rounded to
+    nearest) -- stored in ``out``'s dtype (a float64 ``out`` holds the float32 value exactly).
+    """
+    n = active.shape[0]
+    for i in range(n):
+        out[at[0] + i * stride[0]] = np.float32(active[i])
+        out[at[1] + i * stride[1]] = np.float32(session[i])
+        out[at[2] + i * stride[2]] = np.float32(minutes[i])
+        row = at[3] + i * stride[3]
+        for j in range(clicks.shape[1]):
+            out[row + j] = np.float32(clicks[i, j])
+        row = at[4] + i * stride[4]
+        for j in range(delivered.shape[1]):
+            out[row + j] = np.float32(delivered[i, j])
+        row = at[5] + i * stride[5]
+        for j in range(opened.shape[1]):
+            out[row + j] = np.float32(opened[i, j])
+        out[at[6] + i * stride[6]] = np.float32(receptivity[i])
+        row = at[7] + i * stride[7]
+        for v in range(events.shape[0]):
+            out[row + v] = np.float32(events[v, i])
+
+
+@compiled
+def flat_rows(out, at, stride, active, session, minutes, clicks, delivered, opened, receptivity,
+              events, rest, layout, lookup, segment, slot, n_slots, weekday
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The whole flattened native observation into ``out`` (``float32``): the per-user keys by
+    :func:`user_columns`, then from ``rest``'s starts: ``layout`` (N x S, each element's
+    laid-out index ``lookup[e]``), the N x K segment one-hot (copied), the slot one-hot
+    (``n_slots`` entries, 1 at ``slot``) and the weekday one-hot (7 entries, 1 at ``weekday``).
+    """
+    user_columns(out, at, stride, active, session, minutes, clicks, delivered, opened,
+                 receptivity, events)
+    n, s = layout.shape
+    for i in range(n):
+        for k in range(s):
+            out[rest[0] + i * s + k] = lookup[layout[i, k]]
+    k_seg = segment.shape[1]
+    for i in range(n):
+        for k in range(k_seg):
+            out[rest[1] + i * k_seg + k] = segment[i, k]
+    for d in range(n_slots):
+        out[rest[2] + d] = 1.0 if d == slot else 0.0
+    for d in range(7):
+        out[rest[3] + d] = 1.0 if d == weekday else 0.0
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`flat_rows` and :func:`user_columns` now, with the
+    argument types an env passes (read-only observation arrays; see sim.model.compile_kernels).
+    """
+    def ro(a: np.ndarray) -> np.ndarray:
+        a.setflags(write=False)
+        return a
+
+    one = ro(np.zeros(1, bool))
+    args = (np.zeros(8, np.int64), np.zeros(8, np.int64), one, one, ro(np.zeros(1, np.float32)),
+            ro(np.zeros((1, 1), np.int16)), ro(np.zeros((1, 1), bool)),
+            ro(np.zeros((1, 1), bool)), ro(np.zeros(1, np.float32)),
+            np.zeros((1, 1), np.int32))
+    for out in (np.zeros(8, np.float32), np.zeros(8)):
+        user_columns(out, *args)
+    flat_rows(np.zeros(16, np.float32), *args, np.zeros(4, np.int64),
+              ro(np.zeros((1, 1), np.int16)), np.zeros(1, np.float32),
+              np.zeros((1, 1), np.float32), 0, 1, 0)
 
 
 def action_space(ctx: PolicyContext) -> spaces.Dict:

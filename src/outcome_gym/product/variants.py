@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.product.guardrails import quiet_slot_indices
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.interface import PolicyContext
 from outcome_gym.sim.world import resolve_schedule
 
@@ -90,12 +91,109 @@ class Variants:
             ValueError: Day plans without the step's ``slot`` (a day plan's sends depend on it).
         """
         choice = np.asarray(choice, dtype=np.int64)
-        keep = default_notify & self.notify_uses_default[choice][:, None]
         if self.notify_add is None or self.notify_drop is None:
-            return self.notify_send[choice] | keep
+            out = np.empty((choice.shape[0], self.notify_send.shape[1]), dtype=bool)
+            schedule = np.ascontiguousarray(np.broadcast_to(default_notify, out.shape), dtype=bool)
+            if not plan_rows(choice, self.notify_send, self.notify_uses_default, schedule, out):
+                raise IndexError(f"a plan index outside [0, {self.n_notify})")
+            return out
         if slot is None:
             raise ValueError("day plans need the step's slot")
+        keep = default_notify & self.notify_uses_default[choice][:, None]
         return self.notify_add[choice, slot] | (keep & ~self.notify_drop[choice, slot])
+
+    def step_rows(self, pairs: np.ndarray, group: np.ndarray, default_notify: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`layout_for` and :meth:`notify_for` of step plans for every user at once, each
+        user i choosing with the choosers' row ``group[i]`` of ``pairs``.
+
+        Args:
+            pairs: G x 2 integers, per chooser a layout variant then a step plan.
+            group: N chooser indices (each in ``[0, G)``).
+            default_notify: N x M booleans, this step's default schedule.
+
+        Returns:
+            N x S ``int64`` layouts and N x M sends (fresh arrays), or ``None`` when some index of
+            ``pairs`` is out of range (nothing is built then).
+
+        Raises:
+            ValueError: These are day plans (their sends depend on the slot).
+        """
+        if self.notify_add is not None:
+            raise ValueError("day plans need the step's slot")
+        n = group.shape[0]
+        layout = np.empty((n, self.layouts.shape[1]), dtype=np.int64)
+        notify = np.empty((n, self.notify_send.shape[1]), dtype=bool)
+        if variant_rows(pairs, group, self.layouts, self.notify_send, self.notify_uses_default,
+                        np.ascontiguousarray(default_notify, dtype=bool), layout, notify):
+            return layout, notify
+        return None
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`variant_rows` and :func:`plan_rows` now, with the
+    argument types the env passes (see sim.model.compile_kernels).
+    """
+    one = np.zeros(1, np.int64)
+    variant_rows(np.zeros((1, 2), np.int64), one, np.zeros((1, 1), np.int64),
+                 np.zeros((1, 1), bool), np.ones(1, bool), np.ones((1, 1), bool),
+                 np.empty((1, 1), np.int64), np.empty((1, 1), bool))
+    plan_rows(one, np.zeros((1, 1), bool), np.ones(1, bool), np.ones((1, 1), bool),
+              np.empty((1, 1), bool))
+
+
+@compiled
+def variant_rows(pairs, group, layouts, send, uses_default, default_notify, layout, notify
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Every user's layout and sends from the choosers' variant and step-plan indices.
+
+    User i takes chooser ``g = group[i]``'s layout variant ``a = pairs[g, 0]`` and plan
+    ``p = pairs[g, 1]``: ``layout[i] = layouts[a]`` and ``notify[i]`` as :func:`plan_row`.
+
+    Returns:
+        False, with nothing written, when some chooser's ``a`` is not in ``[0, A_L)`` or ``p`` not
+        in ``[0, A_N)``; else True.
+    """
+    n_layouts = layouts.shape[0]
+    n_plans = send.shape[0]
+    for g in range(pairs.shape[0]):
+        if not (0 <= pairs[g, 0] < n_layouts and 0 <= pairs[g, 1] < n_plans):
+            return False
+    s = layouts.shape[1]
+    for i in range(group.shape[0]):
+        g = group[i]
+        a = pairs[g, 0]
+        for k in range(s):
+            layout[i, k] = layouts[a, k]
+        plan_row(pairs[g, 1], send, uses_default, default_notify[i], notify[i])
+    return True
+
+
+@compiled
+def plan_rows(choice, send, uses_default, default_notify, out
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[i]`` = :func:`plan_row` of user i's step plan ``choice[i]``.
+
+    Returns:
+        False, with nothing written, when some ``choice[i]`` is not in ``[0, A_N)``; else True.
+    """
+    for i in range(choice.shape[0]):
+        if not 0 <= choice[i] < send.shape[0]:
+            return False
+    for i in range(choice.shape[0]):
+        plan_row(choice[i], send, uses_default, default_notify[i], out[i])
+    return True
+
+
+@compiled
+def plan_row(p, send, uses_default, default_row, out
+             ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """One user's sends under step plan ``p``: ``out[j] = send[p, j] | (default_row[j] &
+    uses_default[p])`` (what the plan sends besides the schedule, and the schedule's sends
+    when the plan follows it).
+    """
+    for j in range(out.shape[0]):
+        out[j] = send[p, j] or (default_row[j] and uses_default[p])
 
 
 def _open_slots(ctx: PolicyContext) -> list[int]:

@@ -305,8 +305,9 @@ def flat_rows(out, at, stride, active, session, minutes, clicks, delivered, open
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`flat_rows` and :func:`user_columns` now, with the
-    argument types an env passes (read-only observation arrays; see sim.model.compile_kernels).
+    """Compile (or load from the cache) :func:`flat_rows`, :func:`user_columns` and
+    :func:`decode_rows` now, with the argument types an env passes (read-only observation
+    arrays; see sim.model.compile_kernels).
     """
     def ro(a: np.ndarray) -> np.ndarray:
         a.setflags(write=False)
@@ -319,6 +320,10 @@ def compile_kernel() -> None:
             np.zeros((1, 1), np.int32))
     for out in (np.zeros(8, np.float32), np.zeros(8)):
         user_columns(out, *args)
+    # what Gymnasium's spaces sample: int64 layouts, int8 (MultiBinary) or bool notify
+    for notify in (np.zeros((1, 1), np.int8), np.zeros((1, 1), bool)):
+        decode_rows(np.zeros((1, 1), np.int64), notify, np.zeros(1, np.int64),
+                    np.empty((1, 1), np.int64), np.empty((1, 1), bool))
     flat_rows(np.zeros(16, np.float32), *args, np.zeros(4, np.int64),
               ro(np.zeros((1, 1), np.int16)), np.zeros(1, np.float32),
               np.zeros((1, 1), np.float32), 0, 1, 0)
@@ -398,30 +403,65 @@ class ActionDecoder:
             got = sorted(action) if isinstance(action, Mapping) else type(action).__name__
             raise ActionError(f"{where}: expected a dict with keys 'layout' and 'notify', "
                               f"got {got}")
-        n_lay = self.n_laid_out
         layout, notify = np.asarray(action["layout"]), np.asarray(action["notify"])
         _check_shape(layout, self.layout_shape, "layout", where)
         _check_shape(notify, self.notify_shape, "notify", where)
-        if layout.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), without its wrapper
+        # dtype kinds here (np.issubdtype, without its wrapper); the ranges checked while the
+        # action is built, in one compiled pass: only a bad action pays for naming its element
+        if layout.dtype.kind in "iu" and notify.dtype.kind in "biu":
+            out = Action(layout=np.empty(self.layout_shape, dtype=np.int64),
+                         notify=np.empty(self.notify_shape, dtype=bool))
+            if decode_rows(layout, notify, self._elements, out.layout, out.notify):
+                return out
+        self._raise_first_error(layout, notify, where)
+        raise AssertionError("unreachable")  # pragma: no cover - the line above raised
+
+    def _raise_first_error(self, layout: np.ndarray, notify: np.ndarray, where: str) -> None:
+        """Raise the :class:`ActionError` naming what is wrong with an action of the right
+        shapes: the layout's dtype, its first element out of range (user, slot), then the
+        notify's dtype, its first entry that is not 0 or 1 (user, column).
+        """
+        n_lay = self.n_laid_out
+        if layout.dtype.kind not in "iu":
             raise ActionError(f"{where}: expected an integer layout, got dtype {layout.dtype}")
-        # every step: two reductions; only a bad action pays for finding the first bad element
-        if layout.min() < 0 or layout.max() >= n_lay:
+        if layout.size and (layout.min() < 0 or layout.max() >= n_lay):
             user, slot = np.argwhere((layout < 0) | (layout >= n_lay))[0]
             raise ActionError(
                 f"{where}: user {user}, slot {slot}: expected a laid-out element index in "
                 f"[0, {n_lay}), got {layout[user, slot]}"
             )
-        if notify.dtype != np.bool_:
-            if notify.dtype.kind not in "iu":
-                raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype "
-                                  f"{notify.dtype}")
-            if notify.size and (notify.min() < 0 or notify.max() > 1):
-                user, col = np.argwhere((notify != 0) & (notify != 1))[0]
-                raise ActionError(
-                    f"{where}: user {user}, notification {col}: expected 0 or 1, got "
-                    f"{notify[user, col]}"
-                )
-        return Action(layout=self._elements[layout], notify=notify.astype(bool))
+        if notify.dtype.kind not in "biu":
+            raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype "
+                              f"{notify.dtype}")
+        user, col = np.argwhere((notify != 0) & (notify != 1))[0]
+        raise ActionError(f"{where}: user {user}, notification {col}: expected 0 or 1, got "
+                          f"{notify[user, col]}")
+
+
+@compiled
+def decode_rows(layout, notify, elements, out_layout, out_notify
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A native action as the simulator's: ``out_layout[i, k] = elements[layout[i, k]]`` (the
+    laid-out index as an element index) and ``out_notify[i, j] = notify[i, j] != 0``.
+
+    Returns:
+        False as soon as a layout value is not in ``[0, L)`` or a notify value is not 0 or 1
+        (the outputs are then partly written); else True.
+    """
+    n_laid_out = elements.shape[0]
+    for i in range(layout.shape[0]):
+        for k in range(layout.shape[1]):
+            v = layout[i, k]
+            if v < 0 or v >= n_laid_out:
+                return False
+            out_layout[i, k] = elements[v]
+    for i in range(notify.shape[0]):
+        for j in range(notify.shape[1]):
+            b = notify[i, j]
+            if b != 0 and b != 1:
+                return False
+            out_notify[i, j] = b != 0
+    return True
 
 
 def _check_shape(a: np.ndarray, want: tuple[int, ...], name: str, where: str) -> None:

@@ -92,11 +92,14 @@ class Variants:
         """
         choice = np.asarray(choice, dtype=np.int64)
         if self.notify_add is None or self.notify_drop is None:
-            out = np.empty((choice.shape[0], self.notify_send.shape[1]), dtype=bool)
-            schedule = np.ascontiguousarray(np.broadcast_to(default_notify, out.shape), dtype=bool)
-            if not plan_rows(choice, self.notify_send, self.notify_uses_default, schedule, out):
+            n = choice.shape[0]
+            pairs = np.zeros((n, 2), dtype=np.int64)  # layout variant 0 (not used), plan
+            pairs[:, 1] = choice
+            schedule = np.broadcast_to(default_notify, (n, self.notify_send.shape[1]))
+            rows = self.step_rows(pairs, np.arange(n), schedule)
+            if rows is None:
                 raise IndexError(f"a plan index outside [0, {self.n_notify})")
-            return out
+            return rows[1]
         if slot is None:
             raise ValueError("day plans need the step's slot")
         keep = default_notify & self.notify_uses_default[choice][:, None]
@@ -131,15 +134,13 @@ class Variants:
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`variant_rows` and :func:`plan_rows` now, with the
-    argument types the env passes (see sim.model.compile_kernels).
+    """Compile (or load from the cache) :func:`variant_rows` now, with the argument types the
+    env passes (see sim.model.compile_kernels).
     """
     one = np.zeros(1, np.int64)
     variant_rows(np.zeros((1, 2), np.int64), one, np.zeros((1, 1), np.int64),
                  np.zeros((1, 1), bool), np.ones(1, bool), np.ones((1, 1), bool),
                  np.empty((1, 1), np.int64), np.empty((1, 1), bool))
-    plan_rows(one, np.zeros((1, 1), bool), np.ones(1, bool), np.ones((1, 1), bool),
-              np.empty((1, 1), bool))
 
 
 @compiled
@@ -148,7 +149,9 @@ def variant_rows(pairs, group, layouts, send, uses_default, default_notify, layo
     """Every user's layout and sends from the choosers' variant and step-plan indices.
 
     User i takes chooser ``g = group[i]``'s layout variant ``a = pairs[g, 0]`` and plan
-    ``p = pairs[g, 1]``: ``layout[i] = layouts[a]`` and ``notify[i]`` as :func:`plan_row`.
+    ``p = pairs[g, 1]``: ``layout[i] = layouts[a]`` and ``notify[i, j] = send[p, j] |
+    (default_notify[i, j] & uses_default[p])`` (what the plan sends besides the schedule, and
+    the schedule's sends when the plan follows it).
 
     Returns:
         False, with nothing written, when some chooser's ``a`` is not in ``[0, A_L)`` or ``p`` not
@@ -160,40 +163,17 @@ def variant_rows(pairs, group, layouts, send, uses_default, default_notify, layo
         if not (0 <= pairs[g, 0] < n_layouts and 0 <= pairs[g, 1] < n_plans):
             return False
     s = layouts.shape[1]
+    m = send.shape[1]
     for i in range(group.shape[0]):
         g = group[i]
         a = pairs[g, 0]
+        p = pairs[g, 1]
         for k in range(s):
             layout[i, k] = layouts[a, k]
-        plan_row(pairs[g, 1], send, uses_default, default_notify[i], notify[i])
+        follows = uses_default[p]
+        for j in range(m):
+            notify[i, j] = send[p, j] or (follows and default_notify[i, j])
     return True
-
-
-@compiled
-def plan_rows(choice, send, uses_default, default_notify, out
-              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``out[i]`` = :func:`plan_row` of user i's step plan ``choice[i]``.
-
-    Returns:
-        False, with nothing written, when some ``choice[i]`` is not in ``[0, A_N)``; else True.
-    """
-    for i in range(choice.shape[0]):
-        if not 0 <= choice[i] < send.shape[0]:
-            return False
-    for i in range(choice.shape[0]):
-        plan_row(choice[i], send, uses_default, default_notify[i], out[i])
-    return True
-
-
-@compiled
-def plan_row(p, send, uses_default, default_row, out
-             ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """One user's sends under step plan ``p``: ``out[j] = send[p, j] | (default_row[j] &
-    uses_default[p])`` (what the plan sends besides the schedule, and the schedule's sends
-    when the plan follows it).
-    """
-    for j in range(out.shape[0]):
-        out[j] = send[p, j] or (default_row[j] and uses_default[p])
 
 
 def _open_slots(ctx: PolicyContext) -> list[int]:

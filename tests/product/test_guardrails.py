@@ -304,3 +304,37 @@ def test_strict_cap_violation_raises_and_leaves_todays_sends(tiny):
     with pytest.raises(ActionError, match=r"user 0 exceeds the daily notification cap"):
         layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
     assert layer._sent_today.tolist() == [1] * n
+
+
+def test_strict_refusal_of_a_moved_core_leaves_todays_sends(tiny):
+    # one pass counts every kind before strict mode names the first violation: an action that
+    # moves a core element and sends is refused for the core, and its sends (which the pass
+    # added to today's) are not counted against the cap afterwards
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    layer = make_guardrails(m.context, {"max_notifications_per_day": 1, "quiet_slots": []},
+                            mode="strict")
+    n, mm = m.pop.n, m.world.n_pushed
+    one = np.zeros((n, mm), bool)
+    one[:, 0] = True
+    lay = m.default_action().layout.astype(np.int64)
+    lay[2, [0, 1]] = lay[2, [1, 0]]
+    with pytest.raises(ActionError, match=r"user 2, slot 0: a core element was moved"):
+        layer.apply(Action(layout=lay, notify=one), m.observe())
+    assert layer._sent_today.tolist() == [0] * n
+    out = layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
+    assert layer._sent_today.tolist() == [1] * n and out.counts["notification_capped"].sum() == 0
+
+
+def test_project_rows_quiet_slot_drops_without_touching_todays_sends():
+    # two users, three columns, cap 1, user 1 sent one already today; in a quiet slot every send
+    # is dropped and counted as quiet (3 and 1), nothing is capped and today's sends stay (0, 1)
+    from outcome_gym.product.guardrails import project_rows
+
+    notify = np.array([[True, True, True], [False, True, False]])
+    sent = np.array([0, 1])
+    counts = np.full((4, 2), -1, np.int64)
+    project_rows(np.zeros((2, 1), np.int64), notify, np.zeros(1, np.int64), np.zeros(1, bool),
+                 np.zeros(1, bool), False, True, np.ones(1), 1.0, False, 0.0, True, 1, sent,
+                 counts)
+    assert counts.tolist() == [[0, 0], [0, 0], [0, 0], [3, 1]]
+    assert not notify.any() and sent.tolist() == [0, 1]

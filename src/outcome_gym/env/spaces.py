@@ -259,23 +259,28 @@ def user_columns(out, at, stride, active, session, minutes, clicks, delivered, o
     gives (booleans 0/1, small integers exact, float32 as it is, int32 counts rounded to
     nearest) -- stored in ``out``'s dtype (a float64 ``out`` holds the float32 value exactly).
     """
-    n = active.shape[0]
-    for i in range(n):
-        out[at[0] + i * stride[0]] = np.float32(active[i])
-        out[at[1] + i * stride[1]] = np.float32(session[i])
-        out[at[2] + i * stride[2]] = np.float32(minutes[i])
-        row = at[3] + i * stride[3]
-        for j in range(clicks.shape[1]):
+    # each key's start and stride as locals: the stores into ``out`` could alias ``at`` and
+    # ``stride`` as far as the compiler knows, so reading them in the loop reloads them
+    a0, a1, a2, a3, a4, a5, a6, a7 = at[0], at[1], at[2], at[3], at[4], at[5], at[6], at[7]
+    s0, s1, s2, s3 = stride[0], stride[1], stride[2], stride[3]
+    s4, s5, s6, s7 = stride[4], stride[5], stride[6], stride[7]
+    e, m, v_n = clicks.shape[1], delivered.shape[1], events.shape[0]
+    for i in range(active.shape[0]):
+        out[a0 + i * s0] = np.float32(active[i])
+        out[a1 + i * s1] = np.float32(session[i])
+        out[a2 + i * s2] = np.float32(minutes[i])
+        row = a3 + i * s3
+        for j in range(e):
             out[row + j] = np.float32(clicks[i, j])
-        row = at[4] + i * stride[4]
-        for j in range(delivered.shape[1]):
+        row = a4 + i * s4
+        for j in range(m):
             out[row + j] = np.float32(delivered[i, j])
-        row = at[5] + i * stride[5]
-        for j in range(opened.shape[1]):
+        row = a5 + i * s5
+        for j in range(m):
             out[row + j] = np.float32(opened[i, j])
-        out[at[6] + i * stride[6]] = np.float32(receptivity[i])
-        row = at[7] + i * stride[7]
-        for v in range(events.shape[0]):
+        out[a6 + i * s6] = np.float32(receptivity[i])
+        row = a7 + i * s7
+        for v in range(v_n):
             out[row + v] = np.float32(events[v, i])
 
 

@@ -122,12 +122,18 @@ class Last:
 
     def observation(self, step: int, day: int, slot: int, weekday: int, active: np.ndarray,
                     receptivity: np.ndarray) -> itf.Observation:
-        """What the product observes at ``step``: this behaviour, the clock and the signals."""
+        """What the product observes at ``step``: this behaviour, the clock and the signals.
+
+        ``active`` and ``receptivity`` are the caller's fresh arrays, given away: made read-only
+        in place (no view); this behaviour's arrays are shown through read-only views.
+        """
         ro = itf.readonly
+        active.setflags(write=False)
+        receptivity.setflags(write=False)
         return itf.Observation(
-            step=step, day=day, slot=slot, weekday=weekday, active=ro(active),
+            step=step, day=day, slot=slot, weekday=weekday, active=active,
             session=ro(self.session), clicks=ro(self.clicks), minutes=ro(self.minutes),
-            delivered=ro(self.delivered), opened=ro(self.opened), receptivity=ro(receptivity),
+            delivered=ro(self.delivered), opened=ro(self.opened), receptivity=receptivity,
             events=itf.frozen_map(self.events), layout=ro(self.layout),
         )
 

@@ -18,6 +18,7 @@ printed beside with their ratio.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import statistics
@@ -81,11 +82,15 @@ def warm() -> None:
         except ImportError:
             return
     compile_kernels()
-    try:  # the guardrail pass (product layer) runs in every env step
-        from outcome_gym.product.guardrails import compile_kernel
-    except ImportError:  # a copy without it
-        return
-    compile_kernel()
+    # the product and env layers' passes (guardrails, variant actions, observation encoders,
+    # action decoding), in every copy that has them
+    for module in ("outcome_gym.product.guardrails", "outcome_gym.product.variants",
+                   "outcome_gym.env.spaces"):
+        try:
+            compile_kernel = importlib.import_module(module).compile_kernel
+        except (ImportError, AttributeError):  # a copy without it
+            continue
+        compile_kernel()
 
 
 def measure(population: int, steps: int, repeats: int, ppo: int, ppo_repeats: int = 1) -> dict:

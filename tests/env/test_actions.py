@@ -222,3 +222,26 @@ def test_step_action_validates_a_simulator_action(env, bad):
     assert env.model.t == 0  # nothing stepped
     env.step_action(default)
     assert env.model.t == 1
+
+
+def test_a_bad_layout_is_named_before_a_bad_notify(env):
+    # both wrong: the layout's element is named (the checks' order), whatever the notify holds
+    action = _default(env)
+    action["layout"][1, 2] = 99
+    action["notify"][0, 0] = 5
+    with pytest.raises(ActionError, match=r"user 1, slot 2: expected a laid-out element index"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint8, bool])
+def test_native_actions_of_any_integer_dtype_decode_alike(env, dtype):
+    from outcome_gym.env.spaces import ActionDecoder
+
+    rng = np.random.default_rng(0)
+    ctx = env.context
+    layout = rng.integers(0, len(ctx.layout_elements), (ctx.n_users, ctx.n_slots))
+    notify = rng.integers(0, 2, (ctx.n_users, ctx.n_pushed))
+    got = ActionDecoder(ctx)({"layout": layout.astype(np.int16), "notify": notify.astype(dtype)})
+    assert got.layout.dtype == np.int64 and got.notify.dtype == np.bool_
+    assert got.layout.tolist() == np.asarray(ctx.layout_elements)[layout].tolist()
+    assert got.notify.tolist() == (notify == 1).tolist()

@@ -106,3 +106,92 @@ def test_native_flatten_lends_its_encoder_only_for_its_own_calls():
     step = env.step(env.action_space.sample())[0]
     assert isinstance(step, np.ndarray) and env.observation_space.contains(step)
     assert isinstance(base.step(base.action_space.sample())[0], dict)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_user_columns_by_hand(dtype):
+    """Two users, E = 2 elements, M = 1 notification, V = 1 event, written at each key's start
+    and row stride: every entry is float32(value), in the output's dtype.
+
+    User 1's event count 2**24 + 1 is not a float32: it is written as 2**24 (what astype gives);
+    minutes 0.1 (a float32) stays that float32; the rest are 0/1 and small integers."""
+    from outcome_gym.env.spaces import user_columns
+
+    def ro(a):
+        a.setflags(write=False)
+        return a
+
+    width = 9  # active, session, minutes, clicks (2), delivered, opened, receptivity, events
+    at = np.array([0, 1, 2, 3, 5, 6, 7, 8], dtype=np.int64)
+    stride = np.full(8, width, dtype=np.int64)
+    out = np.full(2 * width, -1.0, dtype=dtype)
+    user_columns(out, at, stride, ro(np.array([True, False])), ro(np.array([False, True])),
+                 ro(np.array([0.1, 3.0], np.float32)), ro(np.array([[2, 0], [0, 7]], np.int16)),
+                 ro(np.array([[True], [False]])), ro(np.array([[False], [True]])),
+                 ro(np.array([-1.5, 0.25], np.float32)), np.array([[1, 2**24 + 1]], np.int32))
+    f = float(np.float32(0.1))
+    assert out.tolist() == [1.0, 0.0, f, 2.0, 0.0, 1.0, 0.0, -1.5, 1.0,
+                            0.0, 1.0, 3.0, 0.0, 7.0, 0.0, 1.0, 0.25, float(2**24)]
+
+
+def test_flat_encoder_with_no_instrumented_events():
+    """A product without instrumented events has no ``events`` key: the flat vector is still
+    ``spaces.flatten`` of the native observation."""
+    from gymnasium import spaces
+
+    from outcome_gym.env.spaces import FlatEncoder
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import with_overrides
+
+    sc = load_scenario("productivity_tool")
+    sc = with_overrides(sc, {"instrumentation.events": []}, file="<test>")
+    env = PersonalizationEnv(sc, population=6, horizon_days=1)
+    assert not env.context.instrumented
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    obs = env.model.observe()
+    flat = FlatEncoder(env._native_encoder, env.observation_space)(obs)
+    want = spaces.flatten(env.observation_space, env._native_encoder(obs))
+    assert np.array_equal(flat.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("env_id", ["outcome_gym/Personalization-v0",
+                                    "outcome_gym/PersonalizationSegments-v0",
+                                    "outcome_gym/PersonalizationRecipe-v0"])
+def test_the_env_passes_equal_their_plain_python(monkeypatch, env_id):
+    """Every compiled pass of the env's layers (decoding, variant actions, guardrails, the flat
+    and summary observations) gives the same observations, rewards and infos, bit for bit, as
+    its plain Python (one implementation: numba only compiles it)."""
+    import gymnasium as gym
+
+    import outcome_gym.env  # noqa: F401 - registers the ids
+    from outcome_gym.env import spaces
+    from outcome_gym.product import guardrails, variants
+
+    def episode() -> list:
+        env = gym.make(env_id, population=30, horizon_days=2)
+        env.action_space.seed(1)
+        obs, _ = env.reset(seed=1)
+        out, done = [obs], False
+        while not done:
+            obs, reward, te, tr, info = env.step(env.action_space.sample())
+            out.append((obs, reward, info))
+            done = te or tr
+        return out
+
+    fast = episode()
+    for k in (spaces.user_columns, spaces.flat_rows, spaces.decode_rows,
+              variants.variant_rows, guardrails.project_rows):
+        monkeypatch.setattr(k, "_dispatcher", k.py_func)
+    slow = episode()
+    assert len(fast) == len(slow)
+
+    def bits(x):
+        if isinstance(x, dict):
+            return {key: bits(v) for key, v in x.items()}
+        if isinstance(x, tuple):
+            return tuple(bits(v) for v in x)
+        return np.asarray(x).tobytes()
+
+    for a, b in zip(fast, slow, strict=True):
+        assert bits(a) == bits(b)

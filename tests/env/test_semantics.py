@@ -87,3 +87,24 @@ def test_make_with_the_module_prefix_registers_on_demand():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "receptivity" in out.stdout
+
+
+def test_step_info_deep_copies_like_a_dict():
+    # the info is a dict of numbers; its deep copy is an equal StepInfo, and an entry that is not
+    # a number (a Monitor's episode dict) is copied, not shared
+    import copy
+    import pickle
+
+    from outcome_gym.env.env import StepInfo
+
+    env = PersonalizationEnv("productivity_tool", population=5, horizon_days=1)
+    env.reset(seed=0)
+    info = env.step(env.action_space.sample())[4]
+    assert isinstance(info, StepInfo) and isinstance(info, dict)
+    assert list(info)[:4] == ["step", "day", "slot", "weekday"]
+    info["episode"] = {"r": [1.0]}
+    dup = copy.deepcopy([info])[0]
+    assert type(dup) is StepInfo and dup == info and dup is not info
+    assert dup["episode"] == info["episode"] and dup["episode"] is not info["episode"]
+    assert dup["episode"]["r"] is not info["episode"]["r"]
+    assert pickle.loads(pickle.dumps(info)) == info

@@ -198,15 +198,3 @@ def encode_observation_of(env: PersonalizationEnv) -> dict:
     from outcome_gym.env.spaces import encode_observation
 
     return encode_observation(env.model.observe(), env.context)
-
-
-def test_float32_exact_rounds_only_what_float32_cannot_hold():
-    from outcome_gym.env.wrappers import _float32_exact
-
-    for a in (np.array([True, False]), np.array([3, -7], np.int16), np.array([0.1], np.float32),
-              np.array([200], np.uint8)):
-        assert _float32_exact(a) is a  # float64(x) == float64(float32(x)) for these dtypes
-    x = np.array([0.1, 2.0**24 + 1])
-    assert _float32_exact(x).tolist() == np.float32(x).tolist() != x.tolist()
-    big = np.array([2**24 + 1], np.int32)
-    assert _float32_exact(big).dtype == np.float32 and _float32_exact(big)[0] == 2.0**24

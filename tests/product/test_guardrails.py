@@ -13,6 +13,44 @@ from outcome_gym.sim.model import SimulationModel
 from tests.conftest import variant
 
 
+def core_rows(layout, default, core_slot, core_element, count, restore):
+    """``count +=`` the lock_core counts of project_rows with only lock_core on (the layout
+    rebuilt in place when ``restore``)."""
+    from outcome_gym.product.guardrails import project_rows
+
+    counts = np.full((4, len(layout)), -1, np.int64)
+    project_rows(layout, np.zeros((len(layout), 0), bool), np.asarray(default, np.int64),
+                 core_slot, core_element, True, restore, np.ones(len(default)), 1.0, False, 0.0,
+                 False, -1, np.zeros(len(layout), np.int64), counts)
+    assert (counts[1:] == 0).all()  # the other kinds are off, and written as zeros
+    count += counts[0]
+
+
+def cap_rows(notify, sent, cap, count):
+    """``count +=`` the capped counts of project_rows with only the daily cap on."""
+    from outcome_gym.product.guardrails import project_rows
+
+    n = len(notify)
+    counts = np.full((4, n), -1, np.int64)
+    project_rows(np.zeros((n, 1), np.int64), notify, np.zeros(1, np.int64), np.zeros(1, bool),
+                 np.zeros(1, bool), False, True, np.ones(1), 1.0, False, 0.0, False, cap, sent,
+                 counts)
+    assert (counts[[0, 1, 3]] == 0).all()
+    count += counts[2]
+
+
+def revert_row(layout, i, default, weight, weight_sum, bound):
+    """The reverted count of row i by project_rows with only the distance limit on."""
+    from outcome_gym.product.guardrails import project_rows
+
+    counts = np.zeros((4, 1), np.int64)
+    row = layout[i:i + 1]  # a view: reverted in place
+    project_rows(row, np.zeros((1, 0), bool), np.asarray(default, np.int64),
+                 np.zeros(len(default), bool), np.zeros(10, bool), False, True, weight,
+                 weight_sum, True, bound, False, -1, np.zeros(1, np.int64), counts)
+    return int(counts[1, 0])
+
+
 def _setup(tiny, **overrides):
     m = SimulationModel(tiny, 0, mesa_agents=False)
     layer = make_guardrails(m.context, overrides or None)
@@ -110,7 +148,7 @@ def test_off_lets_everything_through_and_run_shows_the_difference(tiny):
     assert free.manifest["guardrails"]["mode"] == "off"
 
 
-def test_revert_layout_by_hand():
+def test_revert_row_by_hand():
     # default [0, 1, 2], weights [4, 1, 1] (sum 6).
     # row 0 = [3, 4, 2], limit 1/3: distance (4 + 1) / 6 > 1/3; slot 2 already default; slot 1:
     #   4 -> 1 (1 is nowhere else) -> [3, 1, 2], distance 4/6 still > 1/3; slot 0: 3 -> 0.
@@ -118,20 +156,19 @@ def test_revert_layout_by_hand():
     # row 1 = [1, 0, 2]: distance 5/6; slot 1 wants 1, which sits in slot 0: swapped ->
     #   [0, 1, 2], one revert (slot 0 is then default).
     # row 2 = [0, 1, 5]: distance 1/6 <= 1/3, kept.
-    from outcome_gym.product.guardrails import DISTANCE_TOLERANCE, revert_layout
+    from outcome_gym.product.guardrails import DISTANCE_TOLERANCE
 
+    default, weight = np.array([0, 1, 2]), np.array([4.0, 1.0, 1.0])
     layout = np.array([[3, 4, 2], [1, 0, 2], [0, 1, 5]], dtype=np.int64)
-    count = np.zeros(3, dtype=np.int64)
-    revert_layout(layout, np.array([0, 1, 2]), np.array([4.0, 1.0, 1.0]), 6.0,
-                  1 / 3 + DISTANCE_TOLERANCE, count)
+    count = [revert_row(layout, i, default, weight, 6.0, 1 / 3 + DISTANCE_TOLERANCE)
+             for i in range(3)]
     assert layout.tolist() == [[0, 1, 2], [0, 1, 2], [0, 1, 5]]
-    assert count.tolist() == [2, 1, 0]
+    assert count == [2, 1, 0]
     # stopping part-way, limit 0.2: [0, 4, 5] is at 2/6 > 0.2; slot 2: 5 -> 2 gives [0, 4, 2] at
     # 1/6 <= 0.2, so slot 1 keeps 4 and one revert is counted
-    layout, count = np.array([[0, 4, 5]], dtype=np.int64), np.zeros(1, dtype=np.int64)
-    revert_layout(layout, np.array([0, 1, 2]), np.array([4.0, 1.0, 1.0]), 6.0,
-                  0.2 + DISTANCE_TOLERANCE, count)
-    assert layout.tolist() == [[0, 4, 2]] and count.tolist() == [1]
+    layout = np.array([[0, 4, 5]], dtype=np.int64)
+    assert revert_row(layout, 0, default, weight, 6.0, 0.2 + DISTANCE_TOLERANCE) == 1
+    assert layout.tolist() == [[0, 4, 2]]
 
 
 def test_strict_mode_names_the_first_layout_over_the_distance(tiny):
@@ -153,14 +190,12 @@ def test_strict_mode_names_the_first_layout_over_the_distance(tiny):
         layer.apply(Action(layout=lay, notify=a.notify), m.observe())
 
 
-def test_core_and_cap_passes_by_hand():
+def test_lock_core_and_cap_by_hand():
     # default (5, 6, 7), slot 0 core, element 5 the core element:
     #   (6, 5, 7): slot 0 shows 6 (not 5) and slot 1 shows core element 5 -> 2
     #   (5, 6, 7): nothing -> 0;   (5, 7, 5): core element 5 in slot 2 -> 1
     # cap 2, sent today (1, 0, 3): allowed (1, 2, 0)
     #   (T, T, T) keeps the first, drops 2;  (T, F, T) keeps both;  (T, F, F) drops its one
-    from outcome_gym.product.guardrails import cap_rows, core_rows
-
     core_element = np.zeros(8, bool)
     core_element[5] = True
     count = np.zeros(3, np.int64)
@@ -196,7 +231,7 @@ def _restore_core_numpy(rows, default, core_slot, core_element):
     return out
 
 
-def test_core_rows_restores_rows_by_hand():
+def test_lock_core_restores_rows_by_hand():
     # default (5, 6, 7, 8), slots 0 and 2 core (elements 5 and 7), free slots 1 and 3:
     #   (6, 5, 7, 8): slot 0 not 5, core 5 in slot 1 -> 2; non-core kept in order (6, 8)
     #       -> (5, 6, 7, 8)
@@ -208,8 +243,6 @@ def test_core_rows_restores_rows_by_hand():
     #   (5, 7, 6, 6): core 7 in slot 1, slot 2 not 7 -> 2; kept (6, 6) -> (5, 6, 7, 6)
     #   (7, 9, 5, 5): -> 3; kept (9); filler: 6 (not shown) -> (5, 9, 7, 6)
     #   (5, 6, 7, 5): core 5 in slot 3 -> 1; kept (6); filler 6 shown, 8 not -> (5, 6, 7, 8)
-    from outcome_gym.product.guardrails import core_rows
-
     default = np.array([5, 6, 7, 8])
     core_slot = np.array([True, False, True, False])
     core_element = np.zeros(10, bool)
@@ -230,11 +263,9 @@ def test_core_rows_restores_rows_by_hand():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_core_rows_equals_the_numpy_rebuild(seed):
+def test_lock_core_equals_the_numpy_rebuild(seed):
     """On random layouts (permutations and draws with repeats, random core slots, all-core and
     no-core layouts) the compiled rebuild equals the numpy one bit for bit."""
-    from outcome_gym.product.guardrails import core_rows
-
     rng = np.random.default_rng(seed)
     for _ in range(40):
         n_el = int(rng.integers(1, 12))
@@ -273,3 +304,37 @@ def test_strict_cap_violation_raises_and_leaves_todays_sends(tiny):
     with pytest.raises(ActionError, match=r"user 0 exceeds the daily notification cap"):
         layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
     assert layer._sent_today.tolist() == [1] * n
+
+
+def test_strict_refusal_of_a_moved_core_leaves_todays_sends(tiny):
+    # one pass counts every kind before strict mode names the first violation: an action that
+    # moves a core element and sends is refused for the core, and its sends (which the pass
+    # added to today's) are not counted against the cap afterwards
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    layer = make_guardrails(m.context, {"max_notifications_per_day": 1, "quiet_slots": []},
+                            mode="strict")
+    n, mm = m.pop.n, m.world.n_pushed
+    one = np.zeros((n, mm), bool)
+    one[:, 0] = True
+    lay = m.default_action().layout.astype(np.int64)
+    lay[2, [0, 1]] = lay[2, [1, 0]]
+    with pytest.raises(ActionError, match=r"user 2, slot 0: a core element was moved"):
+        layer.apply(Action(layout=lay, notify=one), m.observe())
+    assert layer._sent_today.tolist() == [0] * n
+    out = layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
+    assert layer._sent_today.tolist() == [1] * n and out.counts["notification_capped"].sum() == 0
+
+
+def test_project_rows_quiet_slot_drops_without_touching_todays_sends():
+    # two users, three columns, cap 1, user 1 sent one already today; in a quiet slot every send
+    # is dropped and counted as quiet (3 and 1), nothing is capped and today's sends stay (0, 1)
+    from outcome_gym.product.guardrails import project_rows
+
+    notify = np.array([[True, True, True], [False, True, False]])
+    sent = np.array([0, 1])
+    counts = np.full((4, 2), -1, np.int64)
+    project_rows(np.zeros((2, 1), np.int64), notify, np.zeros(1, np.int64), np.zeros(1, bool),
+                 np.zeros(1, bool), False, True, np.ones(1), 1.0, False, 0.0, True, 1, sent,
+                 counts)
+    assert counts.tolist() == [[0, 0], [0, 0], [0, 0], [3, 1]]
+    assert not notify.any() and sent.tolist() == [0, 1]

@@ -106,3 +106,45 @@ def test_step_always_validates_there_is_no_public_way_around_it(tiny, bad):
         product.step(default, checked=True)  # the old shortcut is gone
     with pytest.raises(ActionError, match=rf"user 1, slot 2: .* got {bad}"):
         product.step(action, who="mine")
+
+
+def test_variant_step_rows_by_hand():
+    # two layout variants of S = 2 and three step plans over M = 2 columns: plan 0 sends
+    # nothing, plan 1 follows the schedule, plan 2 sends column 1 besides nothing else.
+    # Choosers (variant, plan): 0 -> (1, 1), 1 -> (0, 2); users 0, 1, 2 in groups 0, 1, 1;
+    # the schedule sends column 0 to users 0 and 2.
+    from outcome_gym.product.variants import Variants
+
+    v = Variants(layout_names=("a", "b"), layouts=np.array([[5, 6], [6, 5]]),
+                 notify_names=("none", "default", "send:x"),
+                 notify_send=np.array([[False, False], [False, False], [False, True]]),
+                 notify_uses_default=np.array([False, True, False]))
+    schedule = np.array([[True, False], [False, False], [True, False]])
+    layout, notify = v.step_rows(np.array([[1, 1], [0, 2]]), np.array([0, 1, 1]), schedule)
+    assert layout.tolist() == [[6, 5], [5, 6], [5, 6]] and layout.dtype == np.int64
+    assert notify.tolist() == [[True, False], [False, True], [False, True]]
+    # the same sends through notify_for (one plan per user)
+    assert v.notify_for(np.array([1, 2, 2]), schedule).tolist() == notify.tolist()
+    for bad in ([[2, 0], [0, 0]], [[0, 0], [0, 3]], [[0, -1], [0, 0]]):
+        assert v.step_rows(np.array(bad), np.array([0, 1, 1]), schedule) is None
+    with pytest.raises(IndexError, match=r"\[0, 3\)"):
+        v.notify_for(np.array([0, 3, 0]), schedule)
+
+
+def test_with_metrics_adds_entries_and_keeps_the_record(tiny):
+    from outcome_gym.sim.interface import FrozenMap
+
+    m = SimulationModel(tiny, 0, mesa_agents=False)
+    rec = m.advance(m.default_action())
+    extra = np.zeros((2, len(next(iter(rec.segment_metrics.values())))))
+    extra.setflags(write=False)
+    out = rec.with_metrics(("x", "y"), extra)
+    assert list(out.segment_metrics) == [*rec.segment_metrics, "x", "y"]
+    assert np.shares_memory(out.segment_metrics["x"], extra)  # the rows as given, no copy
+    assert "x" not in rec.segment_metrics  # the record's own map is not touched
+    for name in ("step", "day", "slot", "weekday", "position_clicks", "position_views",
+                 "element_clicks", "feedback"):
+        assert getattr(out, name) is getattr(rec, name)
+    assert isinstance(out.segment_metrics, FrozenMap)
+    with pytest.raises(ValueError):  # names and rows must pair up
+        rec.with_metrics(("x",), extra)

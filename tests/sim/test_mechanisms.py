@@ -11,6 +11,7 @@ from outcome_gym.sim.mechanisms import context, engagement, notifications, sessi
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.mechanisms.observation import EventPipe, receptivity_signal, signal_separation
+from outcome_gym.sim.network import Teams, build_teams
 from outcome_gym.sim.params import params_of
 from outcome_gym.sim.population import habit_rate_from_days
 
@@ -262,15 +263,6 @@ def test_layout_distance_weights_core():
                            np.array([True, False, False])).tolist() == [True, False]
 
 
-def test_context_failure_probability_monotone_in_distance():
-    ctx = ContextEvents(base_failure=0.05, distance_sensitivity=1.5)
-    d = np.linspace(0, 1, 11)
-    p = context.failure_probability(params_of(UM, ctx).context, d)
-    assert p[0] == pytest.approx(0.05)
-    assert np.all(np.diff(p) > 0)
-    assert p[-1] == pytest.approx(0.05 + 0.95 * (1 - np.exp(-1.5)))
-
-
 def test_receptivity_signal_has_the_stated_auc():
     rng = np.random.default_rng(1)
     n = 200_000
@@ -423,71 +415,197 @@ def test_open_logit_on_float32_traits_is_numpys_mixed_arithmetic():
     assert got.dtype == np.float64 and got.tobytes() == numpy_sum.tobytes()
 
 
-def _context_events_numpy(ctx, spd, active, can_switch, has_colleague, layout, last_layout,
-                          colleague, default, weight, u, exact):
-    """The per-kind numpy form context_events had before its compiled event pass (reference)."""
-    rates = ctx.per_day
+def _colleague_numpy(teams, users, u):
+    """Teams.colleague's numpy form before its compiled pass (reference)."""
+    t = teams.team[users]
+    size = teams.start[t + 1] - teams.start[t]
+    offset = 1 + np.floor(u * np.maximum(size - 1, 1)).astype(np.int64)
+    pos = (teams.position[users] + np.where(size > 1, offset, 0)) % np.maximum(size, 1)
+    return teams.members[teams.start[t] + pos]
+
+
+def _context_numpy(ctx, spd, active, can_switch, has_colleague, teams, layout, last_layout,
+                   default, weight, u):
+    """The context events' per-kind numpy form before their compiled passes (reference): the
+    distances by the BLAS matvec, the failure chance written out.
+    """
     eligible = (active & can_switch, active & has_colleague, active)
     n = layout.shape[0]
     events, failures, distances = {}, {}, {}
     for i, kind in enumerate(context.KINDS):
-        happens = eligible[i] & (u[:, i] < rates[i] / spd)
+        happens = eligible[i] & (u[:, i] < ctx.per_day[i] / spd)
         rows = np.flatnonzero(happens)
         d = np.zeros(n)
         fail = np.zeros(n, dtype=bool)
         if rows.size:
-            other = (last_layout[rows] if i == 0 else layout[colleague(rows)] if i == 1
+            other = (last_layout[rows] if i == 0
+                     else layout[_colleague_numpy(teams, rows, u[rows, 6])] if i == 1
                      else default[None, :])
-            d[rows] = layout_distance(layout[rows], other, weight, exact)
-            fail[rows] = u[rows, 3 + i] < context.failure_probability(ctx, d[rows])
+            d[rows] = layout_distance(layout[rows], other, weight)
+            p = ctx.base_failure + (1 - ctx.base_failure) * (
+                1 - np.exp(-ctx.distance_sensitivity * d[rows]))
+            fail[rows] = u[rows, 3 + i] < p
         events[kind], failures[kind], distances[kind] = happens, fail, d
-    return events, failures, distances
+    return events, failures, distances, np.add.reduce(list(failures.values()), dtype=np.int16)
+
+
+def _one_team_of_two_and_two_alone():
+    # users 0 and 1 share team 0; users 2 and 3 are alone (teams 1 and 2)
+    return Teams(team=np.array([0, 0, 1, 2], np.int32), members=np.arange(4, dtype=np.int64),
+                 start=np.array([0, 2, 3, 4], np.int64), position=np.array([0, 1, 0, 0]))
 
 
 @pytest.mark.parametrize("exact", [True, False])
 def test_context_events_equal_the_per_kind_numpy_form_bit_for_bit(exact):
+    from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
+
     rng = np.random.default_rng(8)
     n, s, e = 400, 6, 9
     ctx = params_of(UM, ContextEvents(device_switch_per_day=2.0, colleague_share_per_day=1.5,
                                       support_contact_per_day=0.8)).context
+    teams = build_teams(n, 3.0, rng)  # 133 teams of three and one user alone
     active, can_switch, has_colleague = (rng.random(n) < p for p in (0.9, 0.6, 0.7))
-    layout = rng.integers(0, e, (n, s)).astype(np.int16)
-    last_layout = rng.integers(0, e, (n, s)).astype(np.int16)
     default = np.arange(s, dtype=np.int16)
     weight = np.array([4.0, 4.0, 1.0, 1.0, 1.0, 1.0]) if exact else np.linspace(0.3, 2.9, s)
+    size = 0.37
+    run = context.ContextEvents(ctx, 4, can_switch, has_colleague, teams, default, weight, exact,
+                                size, np.dtype(np.float32))
+    attention = (rng.random(n) * 5).astype(np.float32)
+    attention[:20] = 0.0
+    today = rng.integers(0, 4, n).astype(np.int16)
+    residue = (rng.random(n) * 0.6).astype(np.float32)
+    for _ in range(3):  # each step clears the last one's events
+        layout = rng.integers(0, e, (n, s)).astype(np.int16)
+        last_layout = rng.integers(0, e, (n, s)).astype(np.int16)
+        u = rng.random((n, 7))
+        events, failures, distances, failed = _context_numpy(
+            ctx, 4, active, can_switch, has_colleague, teams, layout, last_layout, default, weight,
+            u)
+        hit = failed > 0
+        want_att = spend_attention(attention, ctx.failure_minutes * failed)
+        want_today, want_res = today + failed, residue.copy()
+        want_res[hit] = add_residue(residue[hit], size)
+        got = run.step(u, active, layout, last_layout, attention, today, residue)
+        assert got is run.outcome
+        assert sum(int(v.sum()) for v in got.failures.values()) > 5  # failures happened
+        for kind in context.KINDS:
+            assert np.array_equal(got.events[kind], events[kind]), kind
+            assert got.events[kind].sum() > 10, kind  # every kind happened
+            assert np.array_equal(got.failures[kind], failures[kind]), kind
+            assert got.distance[kind].tobytes() == distances[kind].tobytes(), kind
+        assert got.failed.dtype == np.int16 and np.array_equal(got.failed, failed)
+        assert attention.tobytes() == want_att.tobytes()
+        assert np.array_equal(today, want_today) and today.dtype == np.int16
+        assert residue.tobytes() == want_res.tobytes()
+
+
+def test_context_events_by_hand():
+    # weights (4, 1): d = (4 [first differs] + 1 [second differs]) / 5; thresholds 1 / 2 = 0.5;
+    # base failure 0.1, sensitivity 2: p = 0.1 + 0.9 (1 - exp(-2 d)); 2 minutes a failure.
+    # user 0 (2 devices, a teammate): a device switch, last layout = its layout: d = 0, p = 0.1,
+    #   u = 0.05 fails; a support contact, its layout = the default: d = 0, p = 0.1, u = 0.1
+    #   does not (not below p)
+    # user 1 (one device: no switch even at u = 0): a colleague share, its teammate user 0
+    #   shows (0, 1) against its (1, 0): d = 1, p = 0.1 + 0.9 (1 - e^-2) = 0.878, u = 0.8 fails
+    # user 2 (alone: no share even at u = 0): a support contact, (0, 5) against (0, 1):
+    #   d = 0.2, p = 0.1 + 0.9 (1 - e^-0.4) = 0.397, u = 0.5 does not fail
+    # user 3: inactive, nothing
+    ctx = context.ContextParams(per_day=(1.0, 1.0, 1.0), base_failure=0.1,
+                                distance_sensitivity=2.0, failure_minutes=2.0)
+    default = np.array([0, 1], np.int16)
+    run = context.ContextEvents(ctx, 2, np.array([True, False, True, True]),
+                                np.array([True, True, False, True]),
+                                _one_team_of_two_and_two_alone(), default, np.array([4.0, 1.0]),
+                                True, 0.5, np.dtype(np.float32))
+    layout = np.array([[0, 1], [1, 0], [0, 5], [7, 1]], np.int16)
+    u = np.full((4, 7), 0.9)
+    u[0, [0, 2, 3, 5]] = 0.1, 0.2, 0.05, 0.1
+    u[1, [0, 1, 4]] = 0.0, 0.3, 0.8
+    u[2, [1, 2, 5]] = 0.0, 0.4, 0.5
+    u[3] = 0.0
+    active = np.array([True, True, True, False])
+    attention, today = np.array([5, 1, 5, 5], np.float32), np.zeros(4, np.int16)
+    residue = np.full(4, 0.5, np.float32)
+    out = run.step(u, active, layout, layout.copy(), attention, today, residue)
+    events = [out.events[k].tolist() for k in context.KINDS]
+    assert events == [[True, False, False, False], [False, True, False, False],
+                      [True, False, True, False]]
+    assert [out.failures[k].tolist() for k in context.KINDS] == [
+        [True, False, False, False], [False, True, False, False], [False] * 4]
+    assert [out.distance[k].tolist() for k in context.KINDS] == [
+        [0.0] * 4, [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.2, 0.0]]
+    assert out.failed.tolist() == [1, 1, 0, 0] and today.tolist() == [1, 1, 0, 0]
+    # 5 - 2 = 3; 1 - 2 stops at 0; residue 0.5 + 0.5 (1 - 0.5) for a failure
+    assert attention.tolist() == [3.0, 0.0, 5.0, 5.0]
+    assert residue.tolist() == [0.75, 0.75, 0.5, 0.5]
+    # the next slot nobody has an event: the last one's entries are cleared, nothing charged
+    assert run.step(np.full((4, 7), 0.9), active, layout, layout, attention, today,
+                    residue) is out
+    assert not any(out.events[k].any() or out.failures[k].any() or out.distance[k].any()
+                   for k in context.KINDS)
+    assert not out.failed.any() and attention.tolist() == [3.0, 0.0, 5.0, 5.0]
+    with pytest.raises(ValueError, match="read-only"):
+        out.failed[0] = 1
+
+
+def test_context_events_matvec_and_compiled_distances_agree():
+    # whole-number weights: the matvec path (exact=False) gives the compiled path's bits
+    rng = np.random.default_rng(3)
+    n, s = 300, 5
+    ctx = params_of(UM, ContextEvents(device_switch_per_day=3.0, colleague_share_per_day=3.0,
+                                      support_contact_per_day=3.0)).context
+    teams = build_teams(n, 4.0, rng)
+    yes = np.ones(n, bool)
+    runs = [context.ContextEvents(ctx, 4, yes, yes, teams, np.arange(s, dtype=np.int16),
+                                  np.array([4.0, 1, 1, 4, 1]), exact, 0.2, np.dtype(np.float32))
+            for exact in (True, False)]
+    layout, last = (rng.integers(0, 7, (n, s)).astype(np.int16) for _ in range(2))
     u = rng.random((n, 7))
-    mate = rng.permutation(n)
-    args = (ctx, 4, active, can_switch, has_colleague, layout, last_layout,
-            lambda rows: mate[rows], default, weight, u, exact)
-    got = context.context_events(*args)
-    events, failures, distances = _context_events_numpy(*args)
-    assert sum(int(v.sum()) for v in got.events.values()) > 30  # every kind happened
-    for kind in context.KINDS:
-        assert np.array_equal(got.events[kind], events[kind]), kind
-        assert np.array_equal(got.failures[kind], failures[kind]), kind
-        assert np.array_equal(got.distance[kind], distances[kind]), kind
-    assert got.failed.dtype == np.int16
-    assert np.array_equal(got.failed, sum(f.astype(np.int16) for f in failures.values()))
+    state = [(np.full(n, 9, np.float32), np.zeros(n, np.int16), np.zeros(n, np.float32))
+             for _ in runs]
+    a, b = (r.step(u, yes, layout, last, *st) for r, st in zip(runs, state, strict=True))
+    assert a.failed.sum() > 20
+    for k in context.KINDS:
+        assert a.distance[k].tobytes() == b.distance[k].tobytes()
+        assert np.array_equal(a.failures[k], b.failures[k])
+    assert all(x.tobytes() == y.tobytes() for x, y in zip(*state, strict=True))
 
 
-def test_context_rows_by_hand():
-    # thresholds 0.5 per kind; user 0 active with 2 devices and a teammate, u = 0.1: all three;
-    # user 1 inactive: none; user 2 active, one device, no teammate, u = 0.4: a support contact
-    # only; user 3 active with both, u = 0.6: none (0.6 >= 0.5)
-    u = np.zeros((4, 7))
-    u[:, :3] = np.array([0.1, 0.1, 0.4, 0.6])[:, None]
-    happens, rows, count = np.empty((3, 4), bool), np.empty((3, 4), np.int64), np.zeros(3,
-                                                                                         np.int64)
-    context.context_rows(u, np.full(3, 0.5), np.array([True, False, True, True]),
-                         np.array([True, True, False, True]), np.array([True, True, False, True]),
-                         happens, rows, count)
-    assert happens.tolist() == [[True, False, False, False], [True, False, False, False],
-                                [True, False, True, False]]
-    assert count.tolist() == [1, 1, 2]
-    assert rows[2, :2].tolist() == [0, 2]
+def test_context_events_pickle_with_their_outcome_on_their_buffers():
+    import pickle
+
+    ctx = context.ContextParams(per_day=(0.0, 0.0, 2.0), base_failure=1.0,
+                                distance_sensitivity=1.0, failure_minutes=1.0)
+    no = np.zeros(4, bool)
+    run = pickle.loads(pickle.dumps(context.ContextEvents(
+        ctx, 1, no, no, _one_team_of_two_and_two_alone(), np.zeros(2, np.int16), np.ones(2),
+        True, 0.1, np.dtype(np.float32))))
+    u = np.full((4, 7), 0.5)  # every active user has a support contact, and it fails (base 1)
+    out = run.step(u, np.array([True, False, True, False]), np.zeros((4, 2), np.int16),
+                   np.zeros((4, 2), np.int16), np.ones(4, np.float32), np.zeros(4, np.int16),
+                   np.zeros(4, np.float32))
+    assert out.failed.tolist() == [1, 0, 1, 0]
+    assert out.events["support_contact"].tolist() == [True, False, True, False]
 
 
-def test_charge_failures_answers_max_at_zero_and_nan_as_numpy():
+def _charge(failed, minutes, size, attention, today, residue):
+    """failure_rows charging ``failed[i]`` failures to user i (its kinds 0 .. failed[i] - 1,
+    each certain: base failure 1).
+    """
+    n = failed.shape[0]
+    rows, count = np.zeros((3, n), np.int32), np.zeros(3, np.int64)
+    for i in range(n):
+        for k in range(int(failed[i])):
+            rows[k, count[k]] = i
+            count[k] += 1
+    one = np.dtype(residue.dtype).type(1)
+    context.failure_rows(np.zeros((n, 7)), rows, count, np.zeros(3 * n), 1.0,
+                         np.zeros((3, n), bool), np.zeros(n, np.int16), minutes,
+                         np.result_type(residue.dtype, size).type(size), one, attention, today,
+                         residue)
+
+
+def test_charge_answers_max_at_zero_and_nan_as_numpy():
     """np.maximum(x, 0) gives +0.0 for -0.0 and keeps a NaN; the pass's inlined max must too (a
     ``not x >= 0`` form kept -0.0: a sign bit the numpy step never had).
     """
@@ -496,20 +614,45 @@ def test_charge_failures_answers_max_at_zero_and_nan_as_numpy():
     attention = np.array([-0.0, 0.0, np.nan, 2.0, -1.0], np.float32)
     failed = np.ones(5, np.int16)
     want = spend_attention(attention, 0.0 * failed)
-    one = np.float32(1.0)
-    context.charge_failures(failed, 0.0, np.float32(0.1), one, attention, np.zeros(5, np.int16),
-                            np.zeros(5, np.float32))
+    _charge(failed, 0.0, 0.1, attention, np.zeros(5, np.int16), np.zeros(5, np.float32))
     assert np.array_equal(np.signbit(attention), np.signbit(want))
     assert np.array_equal(attention, want, equal_nan=True)
     assert not np.signbit(attention[0]) and np.isnan(attention[2])  # by hand: +0.0, NaN
 
 
-def test_charge_failures_equals_spend_attention_and_add_residue_bit_for_bit():
+def test_the_per_user_focus_forms_equal_the_numpy_forms_at_the_edges():
+    """focus.residue_after and attention_after (what the passes call) answer as add_residue and
+    spend_attention, in float32 and float64, at -0.0, 0, a NaN and an overspent budget.
+    """
+    from outcome_gym.sim.mechanisms.focus import (
+        add_residue,
+        attention_after,
+        residue_after,
+        spend_attention,
+    )
+
+    for dtype in (np.float32, np.float64):
+        residue = np.array([0.0, 0.2, 0.5, 0.9, 1.0], dtype)
+        one, size = dtype(1), dtype(0.15)
+        # numba returns a Python float: a float32 result is exact in it, so the cast is exact
+        got = np.array([residue_after(r, size, one) for r in residue], dtype)
+        assert np.array_equal(got, add_residue(residue, 0.15))
+        assert got[1] == dtype(0.2) + dtype(0.15) * (dtype(1) - dtype(0.2))  # by hand: 0.32
+    attention = np.array([-0.0, 0.0, np.nan, 2.0, 0.5], np.float32)
+    for minutes in (0.0, 1.0):
+        got = np.array([attention_after(np.float64(a), minutes) for a in attention], np.float32)
+        want = spend_attention(attention, np.full(5, minutes))
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))  # -0.0 - 0 gives +0.0
+    assert attention_after(2.0, 1.0) == 1.0 and attention_after(0.5, 1.0) == 0.0
+
+
+def test_charge_equals_spend_attention_and_add_residue_bit_for_bit():
     from outcome_gym.sim.mechanisms.focus import add_residue, spend_attention
 
     rng = np.random.default_rng(2)
     n = 500
-    failed = rng.integers(0, 3, n).astype(np.int16)
+    failed = rng.integers(0, 4, n).astype(np.int16)
     attention = (rng.random(n) * 5).astype(np.float32)
     attention[:20] = 0.0
     today = rng.integers(0, 4, n).astype(np.int16)
@@ -520,16 +663,14 @@ def test_charge_failures_equals_spend_attention_and_add_residue_bit_for_bit():
     want_today = today + failed
     want_res = residue.copy()
     want_res[hit] = add_residue(residue[hit], size)
-    one = np.float32(1.0)
-    context.charge_failures(failed, minutes, np.result_type(residue.dtype, size).type(size), one,
-                            attention, today, residue)
+    _charge(failed, minutes, size, attention, today, residue)
     assert np.array_equal(attention, want_att) and attention.dtype == np.float32
     assert np.array_equal(today, want_today) and today.dtype == np.int16
     assert np.array_equal(residue, want_res)
     # by hand: 2 failures of 1.7 minutes from 3 minutes leave 0 (never below); residue 0.5
-    # after one failure's 0.37: 0.5 + 0.37 * 0.5 = 0.685 (in float32)
+    # after one failure's 0.37: 0.5 + 0.37 * 0.5 = 0.685 (in float32), once for two failures
     a, t, r = np.array([3.0], np.float32), np.zeros(1, np.int16), np.array([0.5], np.float32)
-    context.charge_failures(np.array([2], np.int16), 1.7, np.float32(0.37), one, a, t, r)
+    _charge(np.array([2], np.int16), 1.7, 0.37, a, t, r)
     assert a.tolist() == [0.0] and t.tolist() == [2]
     assert r[0] == np.float32(0.5) + np.float32(0.37) * (np.float32(1.0) - np.float32(0.5))
 

@@ -148,7 +148,7 @@ def test_record_rows_equal_the_stack_numpy_built():
         flags = (out.active, out.available, out.started, out.churned,
                  *(ctx.events[k] for k in recording.KINDS),
                  *(ctx.failures[k] for k in recording.KINDS))
-        rows = dict(zip(recording.FLAGS, flags, strict=True))
+        rows = dict(zip(recording.FLAGS + recording.CONTEXT, flags, strict=True))
         rows.update(clicks=eng.clicks, delivered=dlv.delivered_count, minutes=eng.minutes,
                     goal_minutes=eng.goal_minutes, distraction_minutes=eng.distraction_minutes,
                     self_control_minutes=eng.self_control_minutes,

@@ -17,6 +17,7 @@ distinct populations. ``reset(options={"model_seed": k})`` runs the population t
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -325,21 +326,38 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         return {"step": obs.step, "day": obs.day, "slot": obs.slot, "weekday": obs.weekday}
 
     @staticmethod
-    def _info(record: StepRecord) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "step": record.step,
-            "day": record.day,
-            "slot": record.slot,
-            "weekday": record.weekday,
-        }
+    def _info(record: StepRecord) -> StepInfo:
+        info = StepInfo(step=record.step, day=record.day, slot=record.slot,
+                        weekday=record.weekday)
         metrics = record.segment_metrics
         # every metric has K per-segment values (StepRecord): one R x K matrix, one row sum for
         # all (the same sums as per metric); concatenating the K-vectors is cheaper than
         # np.array's restacking of a list of arrays
-        values = list(metrics.values())
-        totals = np.concatenate(values).reshape(len(values), -1).sum(axis=1).tolist()
-        info.update(zip(metrics, totals, strict=True))
+        values = metrics.values()
+        totals = np.add.reduce(np.concatenate(tuple(values)).reshape(len(values), -1), axis=1)
+        info.update(zip(metrics.keys(), totals.tolist(), strict=True))
         return info
+
+
+_ATOMIC = frozenset({float, int, bool, str, type(None)})
+
+
+class StepInfo(dict):  # type: ignore[type-arg]
+    """The info :meth:`PersonalizationEnv.step` returns: a ``dict`` of numbers (the clock and
+    the metrics' totals), whose deep copy does not recurse into its numbers.
+
+    Stable-Baselines3's ``DummyVecEnv`` deep-copies every step's infos; for ~50 float entries
+    ``copy.deepcopy`` of a plain dict took ~22 us a step (about 0.45 s of a 20k-step PPO run),
+    this one ~6 us. Entries added later that are not numbers or strings (a ``Monitor``'s
+    ``episode`` dict) are deep-copied as usual.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StepInfo:
+        atomic = _ATOMIC
+        return StepInfo({key: value if type(value) in atomic else copy.deepcopy(value, memo)
+                         for key, value in self.items()})
 
 
 def mean_reward(rewards: Any) -> float:

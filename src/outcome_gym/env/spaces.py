@@ -36,10 +36,15 @@ import numpy as np
 from gymnasium import spaces
 
 from outcome_gym.errors import ActionError
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 
 CLICK_CAP = float(np.iinfo(np.int16).max)
 N_WEEKDAYS = 7
+PER_USER_KEYS = ("active", "session", "minutes", "clicks", "delivered", "opened", "receptivity",
+                 "events")
+"""The native keys with one row per user that :func:`user_columns` writes, in its order
+(``events`` only when the product instruments outcome events)."""
 
 
 def layout_lookup(ctx: PolicyContext) -> np.ndarray:
@@ -134,6 +139,27 @@ class ObservationEncoder:
         self._segment = _one_hot(ctx.segment, k)
         self._slots = np.eye(ctx.slots_per_day, dtype=np.float32)
         self._weekdays = np.eye(N_WEEKDAYS, dtype=np.float32)
+        # V x N: the visible events' rows gathered for the compiled writers (refilled each call)
+        self._events = np.zeros((len(ctx.instrumented), ctx.n_users), dtype=np.int32)
+
+    def write_per_user(self, obs: Observation, out: np.ndarray, at: np.ndarray,
+                       stride: np.ndarray) -> None:
+        """Write the per-user keys (:data:`PER_USER_KEYS`) of ``obs`` at their ``float32``
+        values into ``out`` (1-D, ``float32`` or ``float64``): key c's entry j of user i at
+        ``at[c] + i * stride[c] + j`` (:func:`user_columns`).
+        """
+        user_columns(out, at, stride, obs.active, obs.session, obs.minutes, obs.clicks,
+                     obs.delivered, obs.opened, obs.receptivity, self.events(obs))
+
+    def events(self, obs: Observation) -> np.ndarray:
+        """The instrumented events now visible as one V x N ``int32`` matrix, in
+        ``ctx.instrumented`` order (this encoder's buffer, refilled by each call).
+        """
+        buf = self._events
+        seen = obs.events
+        for v, name in enumerate(self.ctx.instrumented):
+            buf[v] = seen[name]
+        return buf
 
     def __call__(self, obs: Observation) -> dict[str, np.ndarray]:
         """The native observation of ``obs`` (see :func:`encode_observation`)."""
@@ -179,8 +205,8 @@ class ObservationEncoder:
 
 class FlatEncoder:
     """``gymnasium.spaces.flatten(space, encoder(obs))`` without the dict: the same ``float32``
-    values (:meth:`ObservationEncoder.columns`, cast as ``astype`` would) written straight into
-    one fresh vector, each key at its place in the flattened space.
+    values written straight into one fresh vector by one compiled pass (:func:`flat_rows`),
+    each key at its place in the flattened space.
 
     Args:
         encoder: The env's native observation encoder.
@@ -197,15 +223,115 @@ class FlatEncoder:
             self.offsets[key] = (start, start + size)
             start += size
         self.size = start
+        ctx = encoder.ctx
+        n = ctx.n_users
+        # each per-user key's start and row length in the vector (events: 0 rows when absent)
+        widths = {"active": 1, "session": 1, "minutes": 1, "clicks": len(ctx.element_ids),
+                  "delivered": ctx.n_pushed, "opened": ctx.n_pushed, "receptivity": 1,
+                  "events": len(ctx.instrumented)}
+        self._at = np.array([self.offsets.get(key, (0, 0))[0] for key in PER_USER_KEYS],
+                            dtype=np.int64)
+        self._stride = np.array([widths[key] for key in PER_USER_KEYS], dtype=np.int64)
+        self._rest = np.array([self.offsets[key][0] for key in ("layout", "segment", "slot",
+                                                                "weekday")], dtype=np.int64)
+        self._segment = encoder._segment.reshape(n, -1)
 
     def __call__(self, obs: Observation) -> np.ndarray:
         """The flattened native observation of ``obs``."""
         out = np.empty(self.size, dtype=np.float32)
-        offsets = self.offsets
-        for key, a, _ in self.encoder.columns(obs):
-            start, stop = offsets[key]
-            out[start:stop] = a.reshape(-1)
+        enc = self.encoder
+        flat_rows(out, self._at, self._stride, obs.active, obs.session, obs.minutes, obs.clicks,
+                  obs.delivered, obs.opened, obs.receptivity, enc.events(obs), self._rest,
+                  obs.layout, enc._lookup32, self._segment, obs.slot, enc.ctx.slots_per_day,
+                  obs.weekday)
         return out
+
+
+@compiled
+def user_columns(out, at, stride, active, session, minutes, clicks, delivered, opened,
+                 receptivity, events
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The native observation's per-user keys at their ``float32`` values, written into ``out``.
+
+    Key c of :data:`PER_USER_KEYS` (``active``, ``session``, ``minutes``: N; ``clicks``: N x E;
+    ``delivered``, ``opened``: N x M; ``receptivity``: N; ``events``: given V x N) puts user
+    i's entry j at ``out[at[c] + i * stride[c] + j]`` as ``float32(value)`` -- what ``astype``
+    gives (booleans 0/1, small integers exact, float32 as it is, int32 counts rounded to
+    nearest) -- stored in ``out``'s dtype (a float64 ``out`` holds the float32 value exactly).
+    """
+    # each key's start and stride as locals: the stores into ``out`` could alias ``at`` and
+    # ``stride`` as far as the compiler knows, so reading them in the loop reloads them
+    a0, a1, a2, a3, a4, a5, a6, a7 = at[0], at[1], at[2], at[3], at[4], at[5], at[6], at[7]
+    s0, s1, s2, s3 = stride[0], stride[1], stride[2], stride[3]
+    s4, s5, s6, s7 = stride[4], stride[5], stride[6], stride[7]
+    e, m, v_n = clicks.shape[1], delivered.shape[1], events.shape[0]
+    for i in range(active.shape[0]):
+        out[a0 + i * s0] = np.float32(active[i])
+        out[a1 + i * s1] = np.float32(session[i])
+        out[a2 + i * s2] = np.float32(minutes[i])
+        row = a3 + i * s3
+        for j in range(e):
+            out[row + j] = np.float32(clicks[i, j])
+        row = a4 + i * s4
+        for j in range(m):
+            out[row + j] = np.float32(delivered[i, j])
+        row = a5 + i * s5
+        for j in range(m):
+            out[row + j] = np.float32(opened[i, j])
+        out[a6 + i * s6] = np.float32(receptivity[i])
+        row = a7 + i * s7
+        for v in range(v_n):
+            out[row + v] = np.float32(events[v, i])
+
+
+@compiled
+def flat_rows(out, at, stride, active, session, minutes, clicks, delivered, opened, receptivity,
+              events, rest, layout, lookup, segment, slot, n_slots, weekday
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The whole flattened native observation into ``out`` (``float32``): the per-user keys by
+    :func:`user_columns`, then from ``rest``'s starts: ``layout`` (N x S, each element's
+    laid-out index ``lookup[e]``), the N x K segment one-hot (copied), the slot one-hot
+    (``n_slots`` entries, 1 at ``slot``) and the weekday one-hot (7 entries, 1 at ``weekday``).
+    """
+    user_columns(out, at, stride, active, session, minutes, clicks, delivered, opened,
+                 receptivity, events)
+    n, s = layout.shape
+    for i in range(n):
+        for k in range(s):
+            out[rest[0] + i * s + k] = lookup[layout[i, k]]
+    k_seg = segment.shape[1]
+    for i in range(n):
+        for k in range(k_seg):
+            out[rest[1] + i * k_seg + k] = segment[i, k]
+    for d in range(n_slots):
+        out[rest[2] + d] = 1.0 if d == slot else 0.0
+    for d in range(7):
+        out[rest[3] + d] = 1.0 if d == weekday else 0.0
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`flat_rows`, :func:`user_columns` and
+    :func:`decode_rows` now, with the argument types an env passes (read-only observation
+    arrays; see sim.model.compile_kernels).
+    """
+    def ro(a: np.ndarray) -> np.ndarray:
+        a.setflags(write=False)
+        return a
+
+    one = ro(np.zeros(1, bool))
+    args = (np.zeros(8, np.int64), np.zeros(8, np.int64), one, one, ro(np.zeros(1, np.float32)),
+            ro(np.zeros((1, 1), np.int16)), ro(np.zeros((1, 1), bool)),
+            ro(np.zeros((1, 1), bool)), ro(np.zeros(1, np.float32)),
+            np.zeros((1, 1), np.int32))
+    for out in (np.zeros(8, np.float32), np.zeros(8)):
+        user_columns(out, *args)
+    # what Gymnasium's spaces sample: int64 layouts, int8 (MultiBinary) or bool notify
+    for notify in (np.zeros((1, 1), np.int8), np.zeros((1, 1), bool)):
+        decode_rows(np.zeros((1, 1), np.int64), notify, np.zeros(1, np.int64),
+                    np.empty((1, 1), np.int64), np.empty((1, 1), bool))
+    flat_rows(np.zeros(16, np.float32), *args, np.zeros(4, np.int64),
+              ro(np.zeros((1, 1), np.int16)), np.zeros(1, np.float32),
+              np.zeros((1, 1), np.float32), 0, 1, 0)
 
 
 def action_space(ctx: PolicyContext) -> spaces.Dict:
@@ -282,30 +408,65 @@ class ActionDecoder:
             got = sorted(action) if isinstance(action, Mapping) else type(action).__name__
             raise ActionError(f"{where}: expected a dict with keys 'layout' and 'notify', "
                               f"got {got}")
-        n_lay = self.n_laid_out
         layout, notify = np.asarray(action["layout"]), np.asarray(action["notify"])
         _check_shape(layout, self.layout_shape, "layout", where)
         _check_shape(notify, self.notify_shape, "notify", where)
-        if layout.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), without its wrapper
+        # dtype kinds here (np.issubdtype, without its wrapper); the ranges checked while the
+        # action is built, in one compiled pass: only a bad action pays for naming its element
+        if layout.dtype.kind in "iu" and notify.dtype.kind in "biu":
+            out = Action(layout=np.empty(self.layout_shape, dtype=np.int64),
+                         notify=np.empty(self.notify_shape, dtype=bool))
+            if decode_rows(layout, notify, self._elements, out.layout, out.notify):
+                return out
+        self._raise_first_error(layout, notify, where)
+        raise AssertionError("unreachable")  # pragma: no cover - the line above raised
+
+    def _raise_first_error(self, layout: np.ndarray, notify: np.ndarray, where: str) -> None:
+        """Raise the :class:`ActionError` naming what is wrong with an action of the right
+        shapes: the layout's dtype, its first element out of range (user, slot), then the
+        notify's dtype, its first entry that is not 0 or 1 (user, column).
+        """
+        n_lay = self.n_laid_out
+        if layout.dtype.kind not in "iu":
             raise ActionError(f"{where}: expected an integer layout, got dtype {layout.dtype}")
-        # every step: two reductions; only a bad action pays for finding the first bad element
-        if layout.min() < 0 or layout.max() >= n_lay:
+        if layout.size and (layout.min() < 0 or layout.max() >= n_lay):
             user, slot = np.argwhere((layout < 0) | (layout >= n_lay))[0]
             raise ActionError(
                 f"{where}: user {user}, slot {slot}: expected a laid-out element index in "
                 f"[0, {n_lay}), got {layout[user, slot]}"
             )
-        if notify.dtype != np.bool_:
-            if notify.dtype.kind not in "iu":
-                raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype "
-                                  f"{notify.dtype}")
-            if notify.size and (notify.min() < 0 or notify.max() > 1):
-                user, col = np.argwhere((notify != 0) & (notify != 1))[0]
-                raise ActionError(
-                    f"{where}: user {user}, notification {col}: expected 0 or 1, got "
-                    f"{notify[user, col]}"
-                )
-        return Action(layout=self._elements[layout], notify=notify.astype(bool))
+        if notify.dtype.kind not in "biu":
+            raise ActionError(f"{where}: expected 0/1 or boolean notify, got dtype "
+                              f"{notify.dtype}")
+        user, col = np.argwhere((notify != 0) & (notify != 1))[0]
+        raise ActionError(f"{where}: user {user}, notification {col}: expected 0 or 1, got "
+                          f"{notify[user, col]}")
+
+
+@compiled
+def decode_rows(layout, notify, elements, out_layout, out_notify
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A native action as the simulator's: ``out_layout[i, k] = elements[layout[i, k]]`` (the
+    laid-out index as an element index) and ``out_notify[i, j] = notify[i, j] != 0``.
+
+    Returns:
+        False as soon as a layout value is not in ``[0, L)`` or a notify value is not 0 or 1
+        (the outputs are then partly written); else True.
+    """
+    n_laid_out = elements.shape[0]
+    for i in range(layout.shape[0]):
+        for k in range(layout.shape[1]):
+            v = layout[i, k]
+            if v < 0 or v >= n_laid_out:
+                return False
+            out_layout[i, k] = elements[v]
+    for i in range(notify.shape[0]):
+        for j in range(notify.shape[1]):
+            b = notify[i, j]
+            if b != 0 and b != 1:
+                return False
+            out_notify[i, j] = b != 0
+    return True
 
 
 def _check_shape(a: np.ndarray, want: tuple[int, ...], name: str, where: str) -> None:

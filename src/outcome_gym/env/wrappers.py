@@ -95,17 +95,35 @@ def variant_choices(
     Raises:
         ActionError: Wrong shape, dtype, or an index out of range (naming the user).
     """
-    a = np.asarray(action)
-    if a.shape != (2 * n_users,):
-        raise ActionError(f"{where}: expected a variant action of shape {(2 * n_users,)}, "
-                          f"got {a.shape}")
-    if a.dtype.kind not in "iu":  # np.issubdtype(a.dtype, np.integer), without its wrapper
-        raise ActionError(f"{where}: expected integer variant indices, got dtype {a.dtype}")
-    pairs = a.reshape(n_users, 2).astype(np.int64)
-    # every step: two reductions; only a bad action pays for finding which index is wrong
+    pairs = variant_pairs(action, n_users, where).astype(np.int64)  # a copy: never the caller's
     top = pairs.max(axis=0)
     if pairs.min() >= 0 and top[0] < variants.n_layouts and top[1] < variants.n_notify:
         return pairs[:, 0], pairs[:, 1]
+    _raise_out_of_range(pairs, variants, where, unit)
+    raise AssertionError("unreachable")  # pragma: no cover - _raise_out_of_range raised
+
+
+def variant_pairs(action: Any, n_choosers: int, where: str = "action") -> np.ndarray:
+    """A variant action's G x 2 ``int64`` (layout variant, plan) pairs, its shape and dtype
+    checked (not its ranges).
+
+    Raises:
+        ActionError: Wrong shape or a dtype other than integers.
+    """
+    a = np.asarray(action)
+    if a.shape != (2 * n_choosers,):
+        raise ActionError(f"{where}: expected a variant action of shape {(2 * n_choosers,)}, "
+                          f"got {a.shape}")
+    if a.dtype.kind not in "iu":  # np.issubdtype(a.dtype, np.integer), without its wrapper
+        raise ActionError(f"{where}: expected integer variant indices, got dtype {a.dtype}")
+    pairs = a.reshape(n_choosers, 2)
+    return pairs if pairs.dtype == np.int64 else pairs.astype(np.int64)
+
+
+def _raise_out_of_range(pairs: np.ndarray, variants: Variants, where: str, unit: str) -> None:
+    """Raise the :class:`ActionError` of the first chooser with an index out of range (layout
+    variants checked before plans).
+    """
     for col, size, what in ((0, variants.n_layouts, "layout variant"),
                             (1, variants.n_notify, "notification plan")):
         bad = (pairs[:, col] < 0) | (pairs[:, col] >= size)
@@ -113,7 +131,6 @@ def variant_choices(
             user = int(np.flatnonzero(bad)[0])
             raise ActionError(f"{where}: {unit} {user}: expected a {what} index in [0, {size}), "
                               f"got {pairs[user, col]}")
-    return pairs[:, 0], pairs[:, 1]
 
 
 def variants_to_action(
@@ -138,9 +155,13 @@ def variants_to_action(
         ActionError: See :func:`variant_choices`.
     """
     group, n_groups = choosers(ctx, per) if groups is None else groups
-    lay, plan = variant_choices(action, variants, n_groups, where, per)
-    return Action(layout=variants.layout_for(lay[group]),
-                  notify=variants.notify_for(plan[group], np.asarray(default_notify, dtype=bool)))
+    pairs = variant_pairs(action, n_groups, where)
+    # the ranges checked and both arrays built in one compiled pass (Variants.step_rows)
+    rows = variants.step_rows(pairs, group, default_notify)
+    if rows is None:
+        _raise_out_of_range(pairs, variants, where, per)
+    assert rows is not None
+    return Action(layout=rows[0], notify=rows[1])
 
 
 def personalization_env(env: gym.Env, wrapper: str) -> PersonalizationEnv:
@@ -269,8 +290,8 @@ def summary_observation(
 
 
 def summarize(cols: list[np.ndarray], slot: np.ndarray, weekday: np.ndarray, progress: float,
-              weights: np.ndarray, per_user: np.ndarray | None = None) -> np.ndarray:
-    """The one computation of the summary vector (:func:`summary_observation`).
+              weights: np.ndarray) -> np.ndarray:
+    """The summary vector of per-user columns (:func:`summary_observation`).
 
     Args:
         cols: The per-user columns in :data:`SUMMARY_KEYS` order (then ``events``), N or N x F_j
@@ -278,17 +299,21 @@ def summarize(cols: list[np.ndarray], slot: np.ndarray, weekday: np.ndarray, pro
         slot, weekday: The clock's one-hots (``float32``).
         progress: ``step / n_steps``.
         weights: :func:`segment_means` (K x N).
-        per_user: N x F ``float64`` scratch to fill (a fresh array when omitted).
 
     Returns:
         ``float32``: the K x F segment means row by row, the one-hots, the progress.
     """
     n = weights.shape[1]
-    parts = [c.reshape(n, -1) for c in cols]
-    if per_user is None:
-        per_user = np.concatenate(parts, axis=1, dtype=np.float64)  # N x F, one pass per key
-    else:
-        np.concatenate(parts, axis=1, out=per_user)
+    per_user = np.concatenate([c.reshape(n, -1) for c in cols], axis=1, dtype=np.float64)
+    return summary_of(per_user, slot, weekday, progress, weights)
+
+
+def summary_of(per_user: np.ndarray, slot: np.ndarray, weekday: np.ndarray, progress: float,
+               weights: np.ndarray) -> np.ndarray:
+    """The one computation of the summary vector from the N x F ``float64`` per-user matrix
+    (:func:`summarize`, :class:`SummaryEncoder`): the K x F segment means ``weights @
+    per_user`` rounded to ``float32`` row by row, then the one-hots and the progress.
+    """
     means = weights @ per_user  # K x F
     kf, d = means.size, slot.shape[0]
     out = np.empty(kf + d + weekday.shape[0] + 1, dtype=np.float32)
@@ -299,21 +324,15 @@ def summarize(cols: list[np.ndarray], slot: np.ndarray, weekday: np.ndarray, pro
     return out
 
 
-def _float32_exact(a: np.ndarray) -> np.ndarray:
-    """The values of the native observation's array of ``a``: ``a`` itself where its dtype holds
-    only float32 values (bool, 8- and 16-bit numbers, float32), else ``a`` rounded to float32.
-    """
-    return a if a.dtype.itemsize <= 2 or a.dtype == np.float32 else a.astype(np.float32)
-
-
 class SummaryEncoder:
     """The summary vector straight from the simulator's :class:`Observation`.
 
     The same numbers as :func:`summary_observation` of the native observation (the same
-    :func:`summarize`, fed the native encoder's :meth:`~outcome_gym.env.spaces.ObservationEncoder.columns`
-    at their float32 values), without building the native arrays it would read once and drop.
-    A :class:`SegmentSummary` lends it to its :class:`PersonalizationEnv` for each step and reset
-    (see :class:`_EncodedByTheEnv`).
+    :func:`summary_of`, of the per-user columns at the native observation's float32 values,
+    written by one compiled pass: :meth:`ObservationEncoder.write_per_user
+    <outcome_gym.env.spaces.ObservationEncoder.write_per_user>`), without building the native
+    arrays it would read once and drop. A :class:`SegmentSummary` lends it to its
+    :class:`PersonalizationEnv` for each step and reset (see :class:`_EncodedByTheEnv`).
 
     Args:
         native: The env's native observation encoder.
@@ -324,16 +343,21 @@ class SummaryEncoder:
         ctx = native.ctx
         self.native = native
         self.weights = weights
-        self._keys = SUMMARY_KEYS + (("events",) if ctx.instrumented else ())
-        self._per_user = np.empty((ctx.n_users, _per_user_width(ctx)))  # scratch, every step
+        width = _per_user_width(ctx)
+        self._per_user = np.empty((ctx.n_users, width))  # scratch, every step
+        self._flat = self._per_user.reshape(-1)  # the same memory, as user_columns writes it
+        e, m = len(ctx.element_ids), ctx.n_pushed
+        # each key's first column (SUMMARY_KEYS, then events); every key a row `width` long
+        self._at = np.cumsum([0, 1, 1, 1, e, m, m, 1], dtype=np.int64)
+        self._stride = np.full(len(self._at), width, dtype=np.int64)
         self._progress_scale = max(ctx.n_steps, 1)
 
     def __call__(self, obs: Observation) -> np.ndarray:
         """The summary vector of ``obs`` (the clock's step ``obs.step``)."""
-        cols = {key: a if built else _float32_exact(a)
-                for key, a, built in self.native.columns(obs)}
-        return summarize([cols[key] for key in self._keys], cols["slot"], cols["weekday"],
-                         obs.step / self._progress_scale, self.weights, self._per_user)
+        native = self.native
+        native.write_per_user(obs, self._flat, self._at, self._stride)
+        return summary_of(self._per_user, native._slots[obs.slot], native._weekdays[obs.weekday],
+                          obs.step / self._progress_scale, self.weights)
 
 
 def _per_user_width(ctx: PolicyContext) -> int:

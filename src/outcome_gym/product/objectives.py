@@ -117,11 +117,15 @@ class OutcomeObjective:
         self.events = tuple(self.weights)
 
     def __call__(self, fb: Feedback) -> np.ndarray:
-        """Per-user reward of one step's feedback."""
-        out = np.zeros(np.asarray(fb.clicks).shape[0])
+        """Per-user reward of one step's feedback: ``0 + w_1 x_1 + w_2 x_2 + ...`` in float64
+        over the weighted events present.
+        """
+        out = np.zeros(len(fb.clicks))
+        seen = fb.events
         for event, w in self.weights.items():
-            if event in fb.events:
-                out += w * np.asarray(fb.events[event], np.float64)
+            counts = seen.get(event)
+            if counts is not None:
+                out += np.multiply(w, counts, dtype=np.float64)
         return out
 
 

@@ -16,7 +16,7 @@ The runner (:func:`outcome_gym.runner.run`), the Gymnasium env
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,6 @@ from outcome_gym.sim.interface import (
     Observation,
     PolicyContext,
     StepRecord,
-    frozen_readonly,
     validate_action,
 )
 from outcome_gym.sim.model import SimulationModel
@@ -155,6 +154,4 @@ class Product:
             sums.setflags(write=False)
         else:  # sums of zeros are zeros (+0.0, as the recorder's sums would be)
             sums = self._zero_sums
-        metrics = dict(record.segment_metrics.items())
-        metrics.update(zip(GUARDRAIL_METRICS, sums, strict=True))
-        return replace(record, segment_metrics=frozen_readonly(metrics))
+        return record.with_metrics(GUARDRAIL_METRICS, sums)

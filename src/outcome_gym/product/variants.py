@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.product.guardrails import quiet_slot_indices
+from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.interface import PolicyContext
 from outcome_gym.sim.world import resolve_schedule
 
@@ -90,12 +91,89 @@ class Variants:
             ValueError: Day plans without the step's ``slot`` (a day plan's sends depend on it).
         """
         choice = np.asarray(choice, dtype=np.int64)
-        keep = default_notify & self.notify_uses_default[choice][:, None]
         if self.notify_add is None or self.notify_drop is None:
-            return self.notify_send[choice] | keep
+            n = choice.shape[0]
+            pairs = np.zeros((n, 2), dtype=np.int64)  # layout variant 0 (not used), plan
+            pairs[:, 1] = choice
+            schedule = np.broadcast_to(default_notify, (n, self.notify_send.shape[1]))
+            rows = self.step_rows(pairs, np.arange(n), schedule)
+            if rows is None:
+                raise IndexError(f"a plan index outside [0, {self.n_notify})")
+            return rows[1]
         if slot is None:
             raise ValueError("day plans need the step's slot")
+        keep = default_notify & self.notify_uses_default[choice][:, None]
         return self.notify_add[choice, slot] | (keep & ~self.notify_drop[choice, slot])
+
+    def step_rows(self, pairs: np.ndarray, group: np.ndarray, default_notify: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`layout_for` and :meth:`notify_for` of step plans for every user at once, each
+        user i choosing with the choosers' row ``group[i]`` of ``pairs``.
+
+        Args:
+            pairs: G x 2 integers, per chooser a layout variant then a step plan.
+            group: N chooser indices (each in ``[0, G)``).
+            default_notify: N x M booleans, this step's default schedule.
+
+        Returns:
+            N x S ``int64`` layouts and N x M sends (fresh arrays), or ``None`` when some index of
+            ``pairs`` is out of range (nothing is built then).
+
+        Raises:
+            ValueError: These are day plans (their sends depend on the slot).
+        """
+        if self.notify_add is not None:
+            raise ValueError("day plans need the step's slot")
+        n = group.shape[0]
+        layout = np.empty((n, self.layouts.shape[1]), dtype=np.int64)
+        notify = np.empty((n, self.notify_send.shape[1]), dtype=bool)
+        if variant_rows(pairs, group, self.layouts, self.notify_send, self.notify_uses_default,
+                        np.ascontiguousarray(default_notify, dtype=bool), layout, notify):
+            return layout, notify
+        return None
+
+
+def compile_kernel() -> None:
+    """Compile (or load from the cache) :func:`variant_rows` now, with the argument types the
+    env passes (see sim.model.compile_kernels).
+    """
+    one = np.zeros(1, np.int64)
+    variant_rows(np.zeros((1, 2), np.int64), one, np.zeros((1, 1), np.int64),
+                 np.zeros((1, 1), bool), np.ones(1, bool), np.ones((1, 1), bool),
+                 np.empty((1, 1), np.int64), np.empty((1, 1), bool))
+
+
+@compiled
+def variant_rows(pairs, group, layouts, send, uses_default, default_notify, layout, notify
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Every user's layout and sends from the choosers' variant and step-plan indices.
+
+    User i takes chooser ``g = group[i]``'s layout variant ``a = pairs[g, 0]`` and plan
+    ``p = pairs[g, 1]``: ``layout[i] = layouts[a]`` and ``notify[i, j] = send[p, j] |
+    (default_notify[i, j] & uses_default[p])`` (what the plan sends besides the schedule, and
+    the schedule's sends when the plan follows it).
+
+    Returns:
+        False, with nothing written, when some chooser's ``a`` is not in ``[0, A_L)`` or ``p`` not
+        in ``[0, A_N)``; else True.
+    """
+    n_layouts = layouts.shape[0]
+    n_plans = send.shape[0]
+    for g in range(pairs.shape[0]):
+        if not (0 <= pairs[g, 0] < n_layouts and 0 <= pairs[g, 1] < n_plans):
+            return False
+    s = layouts.shape[1]
+    m = send.shape[1]
+    for i in range(group.shape[0]):
+        g = group[i]
+        a = pairs[g, 0]
+        p = pairs[g, 1]
+        for k in range(s):
+            layout[i, k] = layouts[a, k]
+        follows = uses_default[p]
+        for j in range(m):
+            notify[i, j] = send[p, j] or (follows and default_notify[i, j])
+    return True
 
 
 def _open_slots(ctx: PolicyContext) -> list[int]:

@@ -5,7 +5,7 @@ cannot change the world by writing into an observation, and a record cannot chan
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -65,6 +65,17 @@ class FrozenMap(Mapping[str, np.ndarray]):
 
     def __reduce__(self) -> tuple[type, tuple[dict[str, np.ndarray]]]:
         return (FrozenMap, (self._data,))
+
+    def merged(self, names: Iterable[str], values: Iterable[np.ndarray]) -> FrozenMap:
+        """A new map of these entries and then ``zip(names, values)`` (read-only arrays, as
+        :func:`frozen_readonly` takes them), with one copy of the entries (this map's own dict
+        is never shared).
+        """
+        data = self._data.copy()
+        data.update(zip(names, values, strict=True))
+        out = object.__new__(FrozenMap)
+        object.__setattr__(out, "_data", data)
+        return out
 
     def __repr__(self) -> str:
         return f"FrozenMap({list(self._data)})"
@@ -250,3 +261,13 @@ class StepRecord:
     position_views: np.ndarray
     element_clicks: np.ndarray
     feedback: Feedback
+
+    def with_metrics(self, names: Iterable[str], rows: Iterable[np.ndarray]) -> StepRecord:
+        """This record with more segment metrics after its own (``zip(names, rows)``: K
+        read-only arrays each); everything else is the same objects.
+        """
+        metrics = self.segment_metrics
+        own = metrics if isinstance(metrics, FrozenMap) else FrozenMap(metrics)
+        return StepRecord(self.step, self.day, self.slot, self.weekday, own.merged(names, rows),
+                          self.position_clicks, self.position_views, self.element_clicks,
+                          self.feedback)

@@ -117,8 +117,11 @@ class SimulationModel(mesa.Model):
         self._static = _StaticArrays.of(self.world, self._channel_of_m, self._slot_hours)
         self._eng_fixed = self._engagement_fixed()
         # who can have each context event never changes: devices and teams are fixed at build
-        self._can_switch = self.pop.devices >= 2
-        self._has_colleague = self.teams.size_of(np.arange(n)) >= 2
+        w = self.world
+        self._context_events = context.ContextEvents(
+            self.params.context, w.slots_per_day, self.pop.devices >= 2,
+            self.teams.size_of(np.arange(n)) >= 2, self.teams, w.default_layout, w.slot_weight,
+            w.exact_weights, self.params.focus.residue, self.pop.residue.dtype)
         self.t = 0
         self._avail_step, self._avail_now = -1, np.zeros(n, bool)
         self._obs: itf.Observation | None = None
@@ -388,22 +391,14 @@ class SimulationModel(mesa.Model):
         self.pop.memory_count = memory.fade(self.params.memory, self.pop.memory_count)
 
     def _context(self, layout: np.ndarray) -> context.ContextOutcome:
-        """Step 9: device switches, shared screens, support contacts; failures cost focus."""
-        pop, w, p = self.pop, self.world, self.params
+        """Step 9: device switches, shared screens, support contacts; failures cost focus (in
+        place: pop's attention is this step's own array).
+        """
+        pop = self.pop
+        # each user's colleague draw is u[:, 6] (the same teammate whoever else has an event)
         u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7), reuse=True)
-        # each user's colleague draw is u[:, 6]; a teammate is looked up only for the users a
-        # colleague share happens to (the same teammate: the lookup is per user)
-        out = context.context_events(p.context, w.slots_per_day, pop.active, self._can_switch,
-                                     self._has_colleague, layout, pop.last_layout,
-                                     lambda rows: self.teams.colleague(rows, u[rows, 6]),
-                                     w.default_layout, w.slot_weight, u, w.exact_weights)
-        # failures cost attention and leave focus residue (a failed hand-over confuses, like a
-        # distraction); in place, one compiled pass (pop's attention is this step's own array)
-        size, dtype = p.focus.residue, pop.residue.dtype
-        context.charge_failures(out.failed, float(p.context.failure_minutes),
-                                np.result_type(dtype, size).type(size), dtype.type(1),
-                                pop.attention_left, pop.failures_today, pop.residue)
-        return out
+        return self._context_events.step(u, pop.active, layout, pop.last_layout,
+                                         pop.attention_left, pop.failures_today, pop.residue)
 
     def _outside(self, last: bool, need: np.ndarray, remaining: np.ndarray,
                  progress: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """The team network: users grouped into teams (cliques) whose members share screens.
 
-Teams are stored as compressed rows (members sorted by team), so drawing a random colleague for
-many users at once is a few array operations. :func:`team_graph` builds the same structure as a
-``networkx.Graph`` for inspection and for Mesa's network tooling at small N.
+Teams are stored as compressed rows (members sorted by team), so drawing a random colleague is a
+few array lookups (:func:`colleague_of`, which the context events' compiled pass calls too).
+:func:`team_graph` builds the same structure as a ``networkx.Graph`` for inspection and for Mesa's
+network tooling at small N.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import networkx as nx
 import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
+from outcome_gym.sim._jit import compiled
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,14 @@ class Teams:
         """A uniformly drawn other member of each user's team (the user itself if alone).
 
         Args:
-            users: User indices.
+            users: User indices (1-D).
             u: Uniform(0, 1) draws, one per user.
         """
-        t = self.team[users]
-        size = self.start[t + 1] - self.start[t]
-        offset = 1 + np.floor(u * np.maximum(size - 1, 1)).astype(np.int64)
-        pos = (self.position[users] + np.where(size > 1, offset, 0)) % np.maximum(size, 1)
-        return self.members[self.start[t] + pos]
+        users = np.ascontiguousarray(users, dtype=np.int64)
+        out = np.empty(users.shape[0], dtype=np.int64)
+        colleague_rows(self.team, self.members, self.start, self.position, users,
+                       np.ascontiguousarray(u, dtype=np.float64), out)
+        return out
 
     def closure(self, users: np.ndarray) -> np.ndarray:
         """Every member of the teams of ``users``, sorted: the users they share state with
@@ -73,6 +75,27 @@ class Teams:
                      members=local[self.members[in_rows]],
                      start=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
                      position=self.position[rows].copy())
+
+
+@compiled
+def colleague_of(team, members, start, position, i, u
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The teammate of user ``i`` that the uniform ``u`` picks, uniformly among the other members
+    of its team (``i`` itself if alone): with the team's size m and i's position p in it, the
+    member at position (p + 1 + floor(u (m - 1))) mod m (p if m = 1).
+    """
+    t = team[i]
+    size = start[t + 1] - start[t]
+    offset = 1 + np.int64(np.floor(u * max(size - 1, 1))) if size > 1 else 0
+    return members[start[t] + (position[i] + offset) % max(size, 1)]
+
+
+@compiled
+def colleague_rows(team, members, start, position, users, u, out
+                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[j]``: the teammate of ``users[j]`` that ``u[j]`` picks (:func:`colleague_of`)."""
+    for j in range(users.shape[0]):
+        out[j] = colleague_of(team, members, start, position, users[j], u[j])
 
 
 def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:

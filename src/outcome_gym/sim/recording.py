@@ -43,9 +43,11 @@ NOT_TOTALLED = frozenset(
 )
 """Per-user metrics that are states or flags of the moment, not counts to add up over a run."""
 
-FLAGS = ("active_users", "available", "sessions", "churned",
-         *(f"{kind}_events" for kind in KINDS), *(f"{kind}_failures" for kind in KINDS))
-"""Per-user metrics the outcome holds as N bools (:meth:`Recorder._flags`), in its order."""
+FLAGS = ("active_users", "available", "sessions", "churned")
+"""Per-user metrics the outcome holds as N bools, in :meth:`Recorder.record`'s order."""
+
+CONTEXT = (*(f"{kind}_events" for kind in KINDS), *(f"{kind}_failures" for kind in KINDS))
+"""Per-user metrics the context holds as N bools (rows of its buffers), in that order."""
 
 COUNTS = ("clicks", "delivered")
 """Per-user metrics the outcome holds as N int64 counts, in :meth:`Recorder.record`'s order."""
@@ -142,12 +144,18 @@ class Last:
 
     def observation(self, step: int, day: int, slot: int, weekday: int, active: np.ndarray,
                     receptivity: np.ndarray) -> itf.Observation:
-        """What the product observes at ``step``: this behaviour, the clock and the signals."""
+        """What the product observes at ``step``: this behaviour, the clock and the signals.
+
+        ``active`` and ``receptivity`` are the caller's fresh arrays, given away: made read-only
+        in place (no view); this behaviour's arrays are shown through read-only views.
+        """
         ro = itf.readonly
+        active.setflags(write=False)
+        receptivity.setflags(write=False)
         return itf.Observation(
-            step=step, day=day, slot=slot, weekday=weekday, active=ro(active),
+            step=step, day=day, slot=slot, weekday=weekday, active=active,
             session=ro(self.session), clicks=ro(self.clicks), minutes=ro(self.minutes),
-            delivered=ro(self.delivered), opened=ro(self.opened), receptivity=ro(receptivity),
+            delivered=ro(self.delivered), opened=ro(self.opened), receptivity=receptivity,
             events=itf.frozen_map(self.events), layout=ro(self.layout),
         )
 
@@ -287,7 +295,7 @@ class Recorder:
         (int64) for the feedback; and the instrumented events the product sees now.
 
         One compiled pass (:func:`record_rows`) stacks the outcome's own arrays
-        (:data:`FLAGS`, :data:`COUNTS`, :data:`AMOUNTS`, :data:`TICKETS`) and the metrics
+        (:data:`FLAGS`, :data:`CONTEXT`, :data:`COUNTS`, :data:`AMOUNTS`, :data:`TICKETS`) and the metrics
         derived from them (:data:`DERIVED`) as the rows of one R x N float64 matrix (reused),
         adds the totalled rows to the totals, sums each row per segment, pushes the instrumented
         events' rows through the event pipe and samples the divergence. The goal events are
@@ -321,8 +329,8 @@ class Recorder:
                                   (2 * len(pipe.specs), self.rows.n_all), axis=1, reuse=True)
         seen = np.empty((len(pipe.specs), w.n_users), np.int32)
         status = record_rows(
-            (out.active, out.available, out.started, out.churned,
-             *map(ctx.events.__getitem__, KINDS), *map(ctx.failures.__getitem__, KINDS)),
+            (out.active, out.available, out.started, out.churned),
+            (*map(ctx.events.__getitem__, KINDS), *map(ctx.failures.__getitem__, KINDS)),
             (eng.clicks, dlv.delivered_count),
             (eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
              dlv.interruption_minutes, eng.search_minutes),
@@ -345,7 +353,7 @@ class Recorder:
         """
         n = self.world.n_users
         names = METRICS + events
-        rows = (*FLAGS, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)  # as the pass fills them
+        rows = (*FLAGS, *CONTEXT, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)  # pass order
         if len(set(rows)) != len(rows) or set(rows) != set(names):
             raise AssertionError(f"per-user metrics without a row or a value: "
                                  f"{set(rows) ^ set(names)} (or a name twice)")
@@ -408,16 +416,18 @@ class Recorder:
 
 
 @compiled
-def record_rows(flags, counts, amounts, tickets, opened, opted_out, progress, outside, active,
+def record_rows(flags, context, counts, amounts, tickets, opened, opted_out, progress, outside, active,
                 trust, layout, default, weight, weight_sum, exact, core_slot, derived_at,
                 total_of, name_rows, starts, stops, cols, stacked, dist, consistent, totals,
                 table, opens, sample, drawn, divergence, pipe
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A step's per-user metrics stacked, totalled and summed per segment, in one pass.
 
-    * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``counts``,
-      ``amounts`` (tuples of N bools, int64 counts and float64 amounts) and ``tickets``, in
-      turn, as float64 (the goal events' rows are the caller's);
+    * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``context``,
+      ``counts``, ``amounts`` (tuples of N bools, bools, int64 counts and float64 amounts; one
+      tuple per producer, each of one array type: numba iterates a tuple of one type only, and a
+      read-only array is another type) and ``tickets``, in turn, as float64 (the goal events'
+      rows are the caller's);
     * ``dist``: each user's :func:`~outcome_gym.sim.layout.layout_distance` to the default when
       ``exact`` (:func:`~outcome_gym.sim.layout.distance_rows`; otherwise the caller's matvec's),
       ``consistent``: its core consistency (:func:`~outcome_gym.sim.layout.consistent_rows`),
@@ -435,6 +445,7 @@ def record_rows(flags, counts, amounts, tickets, opened, opted_out, progress, ou
       ``source``.
     """
     row = stack_rows(flags, stacked, 0)
+    row = stack_rows(context, stacked, row)
     row = stack_rows(counts, stacked, row)
     row = stack_rows(amounts, stacked, row)
     stack_rows((tickets,), stacked, row)
@@ -542,10 +553,11 @@ def compile_kernel() -> None:
         return a
 
     b, b2, f2, i64 = np.ones(1, bool), np.zeros((1, 1), bool), np.zeros((1, 1)), np.int64
-    rows = len(FLAGS) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
+    rows = len(FLAGS) + len(CONTEXT) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
     record_rows(
-        (b,) * len(FLAGS), (np.zeros(1, i64),) * len(COUNTS), (np.zeros(1),) * len(AMOUNTS),
-        np.zeros(1, np.int16), b2, b2, f2, f2, b, np.ones(1, np.float32),
+        (b,) * len(FLAGS), (frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only
+        (np.zeros(1, i64),) * len(COUNTS), (np.zeros(1),) * len(AMOUNTS),
+        frozen(np.zeros(1, np.int16)), b2, b2, f2, f2, b, np.ones(1, np.float32),
         np.zeros((1, 1), np.int16), frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0,
         True, frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
         np.zeros(1, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64), np.zeros(1, i64),

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
+from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     **Opened notifications** (module docstring), in column order m: element e = pushed[m] credits
     ``min(max(value[e, g] * (1 - residue), 0), max(remaining_g, 0))`` per goal, costs its minutes,
     counts as a goal minute if it credited anything (``useful_m``) and else leaves residue. Then
-    ``attention = max(attention - open minutes, 0)``.
+    ``attention = max(attention - open minutes, 0)`` (``focus.attention_after``).
 
     **Session rounds** (user in ``rows``; r < R = ``max_engagements``, until no-click, attention
     <= 0, or the need is met and ``u[i, 1 + R + r] < need_met_exit``)::
@@ -332,10 +333,10 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
 
     A pick spends the element's cost (and its selection minutes) of attention, credits as an open
     does, and is a distraction (residue grows as
-    :func:`~outcome_gym.sim.mechanisms.focus.add_residue`, inlined: compiled code cannot call a
-    plain Python function) unless it serves a goal still pending. The session's own sums start at
-    zero and are added to the opens' at its end, and sums run left to right: the same order, so
-    the same bits, as the numpy opens-then-sessions they replace. Attention ends >= 0.
+    :func:`~outcome_gym.sim.mechanisms.focus.residue_after`) unless it serves a goal still
+    pending. The session's own sums start at zero and are added to the opens' at its end, and
+    sums run left to right: the same order, so the same bits, as the numpy opens-then-sessions
+    they replace. Attention ends >= 0.
 
     Summed over users on the way: clicks and views per position (``pos_clicks``, ``pos_views``)
     and engagements per element (``el_totals``), integer counts.
@@ -372,12 +373,12 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                 goal_min[i] += cost[e]
             else:
                 distr_min[i] += cost[e]
-                residue[i] = residue[i] + residue_size * (1 - residue[i])
+                residue[i] = residue_after(residue[i], residue_size, 1.0)
             engaged[i, e] += 1
             el_totals[e] += 1
             clicks[i] += 1
         minutes[i] = op_min
-        attention[i] = max(attention[i] - op_min, 0.0)
+        attention[i] = attention_after(attention[i], op_min)
         if j >= rows.shape[0] or rows[j] != i:
             continue
         # --- the session of session row j ---
@@ -472,7 +473,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
                     sess_goal += c
                 else:
                     sess_distr += c
-                    residue[i] = residue[i] + residue_size * (1 - residue[i])
+                    residue[i] = residue_after(residue[i], residue_size, 1.0)
                 met = had_need and not still
                 if attention[i] <= 0 or (met and u[i, 1 + max_engagements + r] < need_met_exit):
                     break

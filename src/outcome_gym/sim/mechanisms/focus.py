@@ -12,10 +12,11 @@ and it never goes below zero (altmann2007 for the resumption cost of an interrup
 are design choices (D; docs/calibration.md, mechanism 4).
 
 The compiled passes that spend attention or add residue (notifications' ``settle_rows``,
-context's ``charge_failures``, engagement's ``engage_rows``) write these two formulas inline: a
-compiled pass cannot call another compiled function. The numpy forms below are the equations'
-reference; tests hold the notifications' and context's copies to them bit for bit, at the
-edges too (-0.0, NaN); engagement's, the oldest pass, is held by the per-agent crosscheck.
+context's ``failure_rows``, engagement's ``engage_rows``) call the per-user forms
+:func:`residue_after` and :func:`attention_after` (compiled, copied into each pass by numba:
+``compiled.inlined``; one implementation of each). The
+numpy forms :func:`add_residue` and :func:`spend_attention` state the equations over arrays;
+tests hold the per-user forms to them bit for bit, at the edges too (-0.0, NaN).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from outcome_gym.sim._jit import compiled
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,26 @@ def add_residue(residue: np.ndarray, size: float) -> np.ndarray:
 def spend_attention(attention_left: np.ndarray, minutes: np.ndarray) -> np.ndarray:
     """Attention left after spending ``minutes`` (never below zero), as float32 state."""
     return np.maximum(attention_left - minutes, 0).astype(np.float32)
+
+
+@compiled.inlined
+def residue_after(residue, size, one
+                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """One user's :func:`add_residue`: ``residue + size * (one - residue)``.
+
+    Computed in the arguments' types: the passes give ``residue``, ``size`` and ``one`` (= 1) in
+    the dtype numpy computes their state's formula in (float32 state with a Python-float size is
+    float32 under numpy's scalar rules), so the same roundings.
+    """
+    return residue + size * (one - residue)
+
+
+@compiled.inlined
+def attention_after(attention, minutes
+                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """One user's :func:`spend_attention` before its float32 rounding: ``max(attention -
+    minutes, 0)`` in the arguments' type, answered as numpy's ``maximum`` does (a NaN stays NaN,
+    -0.0 gives +0.0).
+    """
+    left = attention - minutes
+    return 0.0 if left <= 0.0 else left

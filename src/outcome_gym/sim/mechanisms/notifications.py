@@ -39,6 +39,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
+from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 
 
 @dataclass(frozen=True)
@@ -527,7 +528,7 @@ def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: 
     (numpy's ``power``, passed in), one unit of wear for that template, and an interruption of
     ``resumption_minutes`` (times ``breakpoint_multiplier`` when receptive) spent from the day's
     attention (never below zero); a delivery to a user who is not receptive also adds focus residue
-    (mechanisms/focus.py, whose ``add_residue`` and ``spend_attention`` the pass inlines). New
+    (mechanisms/focus.py: the pass calls its ``attention_after`` and ``residue_after``). New
     opt-outs join ``opted_out``. ``wear`` and ``opted_out`` are updated in place.
 
     Args:
@@ -597,11 +598,10 @@ def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
         fatigue_out[i] = 1.0 - (one - fatigue[i]) * kept[i]
         if not np.isfinite(fatigue_out[i]):
             finite = False
-        a = attention_left[i] - x
-        attention_out[i] = 0.0 if a <= 0.0 else a
+        attention_out[i] = attention_after(attention_left[i], x)
         r = residue[i]
         if count[i] > 0 and not receptive[i]:  # an interruption away from a breakpoint
-            r = r + residue_size * (one - r)
+            r = residue_after(r, residue_size, one)
         residue_out[i] = r
     return finite
 

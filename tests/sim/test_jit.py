@@ -209,12 +209,9 @@ def test_the_compiled_function_pickles_by_name():
 
 
 COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
-            "outcome_gym.sim.layout:sample_blocks",
-            "outcome_gym.sim.layout:distance_rows",
-            "outcome_gym.sim.layout:consistent_rows",
-            "outcome_gym.sim.mechanisms.observation:pipe_rows",
             "outcome_gym.sim.mechanisms.observation:signal_rows",
-            "outcome_gym.sim.recording:metric_rows",
+            "outcome_gym.sim.recording:record_rows",
+            "outcome_gym.sim.layout:entropy_rows",
             "outcome_gym.product.guardrails:project_rows",
             "outcome_gym.sim.mechanisms.notifications:tray_rows",
             "outcome_gym.sim.mechanisms.notifications:send_rows",
@@ -250,7 +247,20 @@ CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            "outcome_gym.sim.mechanisms.focus:attention_after",
            "outcome_gym.sim.network:colleague_of",
            "outcome_gym.sim.network:colleague_rows",
-           "outcome_gym.sim.layout:row_distance")
+           "outcome_gym.sim.layout:row_distance",
+           # the recorder's pass calls these (sample_blocks also from Python, when a sample
+           # taken without its numbers needs them after all)
+           "outcome_gym.sim.recording:metric_rows",
+           "outcome_gym.sim.recording:stack_rows",
+           "outcome_gym.sim.recording:segment_sums",
+           "outcome_gym.sim.recording:block_sums",
+           "outcome_gym.sim.layout:sample_blocks",
+           "outcome_gym.sim.layout:distinct_rows",
+           "outcome_gym.sim.layout:consistent_rows",
+           "outcome_gym.sim.layout:distance_rows",
+           "outcome_gym.sim.mechanisms.observation:pipe_rows",
+           "outcome_gym.sim._rows:pairwise_sum",
+           "outcome_gym.sim._rows:pairwise_block")
 
 
 def test_every_compiled_pass_equals_its_plain_python(monkeypatch):
@@ -363,9 +373,9 @@ def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
         u = rng.random((1, 3, 500))  # 500 >= the block's users: every active user is sampled
         table, freq, bounds = np.zeros((4, 1)), np.zeros(500), np.zeros(2, np.int64)
         sample_blocks(layout.astype(np.int64), active, np.array([0]), np.array([300]), u,
-                      np.ones(4), False, np.zeros((1, 500), np.int64),
-                      np.zeros((1, 500), np.int64), np.zeros((1, 500)), table, freq, bounds,
-                      np.zeros(1, np.int64))
+                      np.ones(4), False, True, np.zeros(1, np.int64),
+                      np.zeros((1, 500), np.int64), np.zeros((1, 500), np.int64),
+                      np.zeros((1, 500)), table, freq, bounds, np.zeros(1, np.int64))
         _, want = np.unique(layout[active], axis=0, return_counts=True)
         assert table[2, 0] == bounds[1] == want.size == 16 and len(set(want.tolist())) > 8
         # the shares as numpy's c / c.sum() gives them, bit for bit

@@ -673,3 +673,15 @@ def test_charge_equals_spend_attention_and_add_residue_bit_for_bit():
     _charge(np.array([2], np.int16), 1.7, 0.37, a, t, r)
     assert a.tolist() == [0.0] and t.tolist() == [2]
     assert r[0] == np.float32(0.5) + np.float32(0.37) * (np.float32(1.0) - np.float32(0.5))
+
+
+def test_event_pipe_rows_of_a_matrix_by_hand():
+    # the recorder's way in: event 0's counts in row 2 of a float64 matrix, event 1 not reported
+    # this step (row -1: 0); delay 0, nothing missed, nothing spurious -> seen as they are
+    from outcome_gym.sim.mechanisms.observation import EventSpec
+
+    pipe = EventPipe([EventSpec("g.a", 0, 0.0, 0.0), EventSpec("g.b", 0, 0.0, 0.0)], 3)
+    source = np.array([[9.0, 9.0, 9.0], [8.0, 8.0, 8.0], [2.0, 0.0, 1.0]])
+    seen = pipe.push_rows(0, source, np.array([2, -1]), np.full((4, 3), 0.5))
+    assert seen["g.a"].tolist() == [2, 0, 1] and seen["g.b"].tolist() == [0, 0, 0]
+    assert seen["g.a"].dtype == np.int32

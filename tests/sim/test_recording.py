@@ -82,3 +82,116 @@ def test_every_array_of_a_record_and_an_observation_is_read_only():
         with pytest.raises(ValueError):
             a[(0,) * a.ndim] = 1
     assert fb.opens.dtype == np.int64 and obs.receptivity.dtype == np.float32
+
+
+def test_segment_sums_are_reduceat_bit_for_bit():
+    # the per-segment sums of the pass against numpy's reduceat: blocks of 1 to ~700 users,
+    # values over many magnitudes and signs, signed zeros, rows picked in another order
+    from outcome_gym.sim.recording import segment_sums
+
+    rng = np.random.default_rng(31)
+    for trial in range(30):
+        n = int(rng.integers(1, 2000))
+        x = rng.random((6, n)) * 10.0 ** rng.integers(-9, 9, (6, n)) * rng.choice([1, -1, 0], (6, n))
+        x[0] = -0.0
+        starts = np.r_[0, np.sort(rng.choice(np.arange(1, n), min(n - 1, int(rng.integers(0, 6))),
+                                             replace=False))].astype(np.int64)
+        stops = np.r_[starts[1:], n].astype(np.int64)
+        rows = rng.permutation(6).astype(np.int64)
+        table = np.full((6, starts.size), np.nan)
+        segment_sums(x, rows, starts, stops, np.arange(starts.size), table)
+        want = np.add.reduceat(x, starts, axis=1)[rows]
+        assert table.tobytes() == want.tobytes(), trial
+
+
+def test_segment_sums_by_hand():
+    # users 0-1 in segment 2, users 2-4 in segment 0, no user in segment 1 (its column stays 0)
+    from outcome_gym.sim.recording import SegmentSums
+
+    sums = SegmentSums(np.array([2, 2, 0, 0, 0]), 3)
+    table = sums.rows(np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [-0.0, -0.0, 0.5, 0.25, 0.0]]))
+    assert table.tolist() == [[12.0, 0.0, 3.0], [0.75, 0.0, 0.0]]
+    assert np.signbit(table[1, 2])  # -0.0 + -0.0, as reduceat gives it
+
+
+def _model(policy_layout=None):
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.model import SimulationModel
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(90, 2), file="<t>")
+    return SimulationModel(sc, 5, mesa_agents=False)
+
+
+def test_record_rows_equal_the_stack_numpy_built():
+    # every per-segment sum and total of a few steps against the matrix the recorder built with
+    # numpy before its pass: each metric's row (the outcome's arrays as float64, the derived
+    # metrics by numpy's formulas), reduceat per segment, totals added step by step
+    from outcome_gym.sim import recording
+    from outcome_gym.sim.layout import core_consistent, layout_distance
+
+    m = _model()
+    w, rec = m.world, m.recorder
+    seen: list = []
+    keep = rec.record
+    rec.record = lambda out: (seen.append(out), keep(out))[1]
+    rng = np.random.default_rng(2)
+    totals: dict = {}
+    for _ in range(6):
+        action = m.default_action()
+        lay = np.array(action.layout)
+        swap = rng.random(lay.shape[0]) < 0.5  # half the users see two positions swapped
+        lay[swap, 0], lay[swap, -1] = lay[swap, -1], lay[swap, 0]
+        r = m.advance(type(action)(layout=lay, notify=action.notify))
+        out = seen[-1]
+        eng, dlv, ctx = out.engagement, out.delivery, out.context
+        flags = (out.active, out.available, out.started, out.churned,
+                 *(ctx.events[k] for k in recording.KINDS),
+                 *(ctx.failures[k] for k in recording.KINDS))
+        rows = dict(zip(recording.FLAGS + recording.CONTEXT, flags, strict=True))
+        rows.update(clicks=eng.clicks, delivered=dlv.delivered_count, minutes=eng.minutes,
+                    goal_minutes=eng.goal_minutes, distraction_minutes=eng.distraction_minutes,
+                    self_control_minutes=eng.self_control_minutes,
+                    interruption_minutes=dlv.interruption_minutes,
+                    search_minutes=eng.search_minutes, support_tickets=ctx.failed, **out.events)
+        d = layout_distance(out.layout, w.default_layout, w.slot_weight)
+        ok = core_consistent(out.layout, w.default_layout, w.core_slot)
+        rows.update(_derived_by_numpy(dlv.opened, dlv.opted_out, eng.progress, out.outside,
+                                      out.active, out.trust, d, ok))
+        starts = rec.segments.starts
+        for name in recording.METRICS + tuple(out.events):
+            row = np.asarray(rows[name], dtype=np.float64)
+            want = np.add.reduceat(row, starts)
+            assert r.segment_metrics[name].tobytes() == want.tobytes(), name
+            if name not in recording.NOT_TOTALLED:
+                totals[name] = totals.get(name, 0.0) + row
+        assert r.feedback.opens.tolist() == rowsum(dlv.opened).tolist()
+    assert set(totals) == set(m.totals)
+    for name, v in totals.items():
+        assert m.totals[name].tobytes() == v.tobytes(), name
+    assert list(r.segment_metrics)[-4:] == list(recording.DIVERGENCE)
+
+
+def test_divergence_without_its_numbers_leaves_the_stream_where_the_draw_would():
+    # every user on the default layout: each segment's sampled users share one layout, no pair
+    # needs looking at, so the metrics stream is advanced instead of drawn -- and ends where the
+    # draw would have left it, with the estimators the drawn numbers give (0 apart, one layout)
+    import copy
+
+    from outcome_gym.sim.layout import PAIRS, divergence_table
+
+    m = _model()
+    blocks = m.recorder.segments.starts.size
+    for _ in range(3):
+        before = copy.deepcopy(m.streams["metrics"])
+        r = m.advance(m.default_action())
+        u = before.random((blocks, 3, PAIRS))
+        assert before.bit_generator.state == m.streams["metrics"].bit_generator.state
+        seg = m.recorder.segments
+        want = divergence_table(m.recorder.last.layout, m.pop.active, seg.starts, seg.stops,
+                                m.world.slot_weight, u)
+        got = np.array([r.segment_metrics[k] for k in ("pair_distance_sum", "pairs",
+                                                        "distinct_layouts", "layout_entropy_bits")])
+        assert got.tobytes() == want.tobytes()
+        assert m.recorder._undrawn  # and the next step tries without the numbers again
+    assert got[2].tolist() == [1.0] * blocks and got[0].tolist() == [0.0] * blocks

@@ -146,3 +146,33 @@ def test_allfinite_is_isfinite_all(dtype):
         assert not allfinite(b)
     big = np.full(3, np.finfo(dtype).max, dtype)  # finite, though their sum overflows
     assert allfinite(big)
+
+
+def test_pairwise_sum_is_numpys_sum_and_reduceat_bit_for_bit():
+    # lengths below 8, up to the 128 block and far past it (several levels of halves), values
+    # over many magnitudes and both signs (an order of addition would show), signed zeros
+    from outcome_gym.sim._rows import pairwise_sum
+
+    rng = np.random.default_rng(12)
+    for n in [*range(1, 40), 127, 128, 129, 136, 255, 256, 500, 1000, 4099, 100_003]:
+        x = rng.random(n) * 10.0 ** rng.integers(-9, 9, n) * rng.choice([1.0, -1.0, 0.0], n)
+        if n % 3 == 0:
+            x[: n // 2] = -0.0
+        s = int(rng.integers(0, n))
+        assert (0.0 + pairwise_sum(x, 0, n)) == x.sum(), n
+        want = np.add.reduceat(x[None, :], np.array([s]), axis=1)[0, 0]
+        got = x[s] + pairwise_sum(x, s + 1, n)
+        assert np.array([got]).tobytes() == np.array([want]).tobytes(), n
+
+
+def test_pairwise_sum_by_hand():
+    # nine entries: eight accumulators r_j = a_j (no full second round), combined as
+    # ((1e16 + 1) + (1 + 1)) + ((-1e16 + 1) + (1 + 1)) = (1e16 + 2) + (-1e16 + 2) = 4 (1e16 + 1
+    # rounds to 1e16: the spacing there is 2), then + a_8 = 5. Left to right it would be 4.
+    from outcome_gym.sim._rows import pairwise_sum
+
+    a = np.array([1e16, 1, 1, 1, -1e16, 1, 1, 1, 1])
+    assert pairwise_sum(a, 0, 9) == 5.0 == a.sum()
+    assert sum(a.tolist()) == 4.0  # the order matters
+    assert np.signbit(pairwise_sum(np.array([-0.0, -0.0]), 0, 2))  # -0.0 stays -0.0
+    assert np.signbit(pairwise_sum(np.zeros(0), 0, 0))  # nothing: -0.0 (x + -0.0 is x)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
+from outcome_gym.sim._rows import pairwise_sum
 
 PAIRS = 500
 """Users sampled per segment and step for the divergence estimators (two users a pair)."""
@@ -149,65 +150,125 @@ def divergence_table(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,
     """:func:`sampled_divergence` of several user blocks at once, from their B x 3 x pairs uniforms:
     a 4 x B float64 table whose rows are the sum of the sampled pair distances, the number of
     pairs, the distinct layouts and their entropy in bits (blocks of fewer than two active users:
-    0, 0, their count, 0).
-
-    The sampling, the counting of distinct layouts and their frequencies are one compiled pass
-    (:func:`sample_blocks`), which also computes the sampled pairs' distances when the weights
-    are whole numbers (:func:`exact_weights`: the same bits as the matvec); otherwise
-    :func:`layout_distance` on the sampled rows. The sums stay numpy's (pairwise) sums and the
-    logarithm numpy's ``log2``: one call over every block's frequencies (elementwise, the same
-    bits as one call per block), then one ``sum`` per block. ``exact``: :func:`exact_weights` of
-    ``weight`` when the caller knows it (None: checked here).
+    0, 0, their count, 0). ``exact``: :func:`exact_weights` of ``weight`` when the caller knows
+    it (None: checked here). Computed by :func:`divergence_into`.
     """
     n_blocks, _, pairs = u.shape
-    weight = np.array(weight, dtype=np.float64)  # writable: one compiled signature
+    weight = np.asarray(weight, dtype=np.float64)
     exact = exact_weights(weight) if exact is None else exact
     table = np.empty((4, n_blocks))
-    # the sampled pairs' users: for the matvec only
-    ua, ub = (np.empty((n_blocks, pairs) if not exact else (0, 0), dtype=np.int64)
-              for _ in range(2))
-    dist = np.empty((n_blocks, pairs))
-    freq = np.empty(n_blocks * pairs)  # a block's distinct layouts are at most its sample
-    bounds = np.empty(n_blocks + 1, dtype=np.int64)
-    n_users = np.empty(n_blocks, dtype=np.int64)
-    sample_blocks(np.ascontiguousarray(layout), np.ascontiguousarray(active, dtype=np.bool_),
-                  np.ascontiguousarray(starts, dtype=np.int64),
-                  np.ascontiguousarray(stops, dtype=np.int64),
-                  np.ascontiguousarray(u, dtype=np.float64), weight, exact, ua, ub, dist, table,
-                  freq, bounds, n_users)
-    if exact:  # every block's row: its pairs' distances, or zeros (fewer than two users)
-        dist.sum(axis=1, out=table[0])
-    else:
-        ok = (n_users >= 2).nonzero()[0]
-        d = layout_distance(layout[ua[ok].ravel()], layout[ub[ok].ravel()], weight)
-        table[0, ok] = d.reshape(ok.size, pairs).sum(axis=1)
-    # -sum p log2 p of the blocks of several layouts (the pass wrote the others' 0 or -0.0)
-    edge = bounds.tolist()
-    several = [b for b in range(n_blocks) if edge[b + 1] - edge[b] > 1]
-    if several:
-        terms = freq[:edge[-1]]
-        terms = np.log2(terms) * terms
-        for b in several:
-            table[3, b] = -terms[edge[b]:edge[b + 1]].sum()
+    divergence_into(table, np.arange(n_blocks), np.ascontiguousarray(layout),
+                    np.ascontiguousarray(active, dtype=np.bool_),
+                    np.ascontiguousarray(starts, dtype=np.int64),
+                    np.ascontiguousarray(stops, dtype=np.int64), weight,
+                    np.ascontiguousarray(u, dtype=np.float64), exact,
+                    DivergenceScratch(n_blocks, pairs, exact))
     return table
 
 
+SEVERAL, NEEDS_DRAW = 1, 2
+"""Flags of :func:`divergence_into`'s answer: a block has several distinct layouts; the
+estimators read the uniforms (without them: not computed)."""
+
+
+class DivergenceScratch:
+    """The working arrays of :func:`divergence_into` for B blocks of P pairs (reusable: a
+    caller that samples every step keeps one).
+
+    Attributes:
+        ua, ub: B x P users of each sampled pair (without exact weights only: for the matvec).
+        dist: B x P distances of the sampled pairs.
+        freq, bounds: The distinct layouts' shares, block b's at ``bounds[b]:bounds[b + 1]``.
+        n_users: B active users per block.
+    """
+
+    def __init__(self, n_blocks: int, pairs: int, exact: bool) -> None:
+        self.ua, self.ub = (np.empty((n_blocks, pairs) if not exact else (0, 0), dtype=np.int64)
+                            for _ in range(2))
+        self.dist = np.empty((n_blocks, pairs))
+        self.freq = np.empty(n_blocks * pairs)  # a block's distinct layouts are at most its sample
+        self.bounds = np.empty(n_blocks + 1, dtype=np.int64)
+        self.n_users = np.empty(n_blocks, dtype=np.int64)
+
+
+def divergence_into(table: np.ndarray, cols: np.ndarray, layout: np.ndarray, active: np.ndarray,
+                    starts: np.ndarray, stops: np.ndarray, weight: np.ndarray, u: np.ndarray,
+                    exact: bool, scratch: DivergenceScratch, drawn: bool = True) -> int:
+    """Write :func:`divergence_table`'s estimators of block b into column ``cols[b]`` of the
+    4 x K ``table`` (other columns are left as they are); the arguments as a model passes them
+    (C-contiguous; int64 blocks).
+
+    The sampling, the counting of distinct layouts and their frequencies are one compiled pass
+    (:func:`sample_blocks`), which also computes the sampled pairs' distances and their sums
+    (numpy's, :func:`~outcome_gym.sim._rows.pairwise_sum`) when the weights are whole numbers
+    (``exact``, :func:`exact_weights`: the same bits as the matvec); otherwise
+    :func:`layout_distance` on the sampled rows and numpy's sums. The logarithm stays numpy's
+    ``log2``: one call over every block's frequencies (elementwise, the same bits as one call per
+    block), summed per block by :func:`entropy_rows`, and only when a block has several distinct
+    layouts (one layout's entropy is the pass's -0.0, as numpy gives it).
+
+    ``drawn`` False: ``u`` is not drawn yet. The estimators are computed if they need none of
+    it (each block of fewer than two active users, or with every active user in the sample and
+    one layout for all, with exact weights: no pair needs looking at); otherwise the answer has
+    :data:`NEEDS_DRAW` and the table is incomplete. The answer's flags: :data:`SEVERAL`,
+    :data:`NEEDS_DRAW` (with ``drawn``: the estimators read ``u``).
+    """
+    sc = scratch
+    status = sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, sc.ua,
+                           sc.ub, sc.dist, table, sc.freq, sc.bounds, sc.n_users)
+    if drawn or not status & NEEDS_DRAW:
+        finish_divergence(status, table, cols, layout, weight, exact, scratch)
+    return status
+
+
+def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: np.ndarray,
+                      weight: np.ndarray, exact: bool, scratch: DivergenceScratch) -> None:
+    """What :func:`sample_blocks` (answering ``status``) leaves to numpy: the sampled pairs'
+    distances without exact weights (the matvec) and the entropies of blocks of several
+    layouts (``log2``).
+    """
+    sc = scratch
+    if not exact:
+        ok = (sc.n_users >= 2).nonzero()[0]
+        d = layout_distance(layout[sc.ua[ok].ravel()], layout[sc.ub[ok].ravel()], weight)
+        table[0, cols[ok]] = d.reshape(ok.size, sc.dist.shape[1]).sum(axis=1)
+    if status & SEVERAL:  # -sum p log2 p of the blocks of several layouts
+        terms = sc.freq[:sc.bounds[-1]]
+        entropy_rows(np.log2(terms) * terms, sc.bounds, cols, table)
+
+
+@compiled
+def entropy_rows(terms, bounds, cols, table
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``table[3, cols[b]] = -terms[bounds[b]:bounds[b + 1]].sum()`` (numpy's sum:
+    :func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0) for each block b of several terms
+    (the others keep the pass's 0 or -0.0).
+    """
+    for b in range(bounds.shape[0] - 1):
+        if bounds[b + 1] - bounds[b] > 1:
+            table[3, cols[b]] = -(0.0 + pairwise_sum(terms, bounds[b], bounds[b + 1]))
+
+
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`sample_blocks` now (see engagement.compile_kernel)."""
+    """Compile (or load from the cache) :func:`sample_blocks` and :func:`entropy_rows` now (see
+    engagement.compile_kernel).
+    """
     # as a model passes them: int16 layouts, the world's read-only default and weights
     frozen16, weight, core = np.zeros((1, 1), np.int16), np.ones(1), np.ones(1, bool)
-    divergence_table(np.zeros((2, 1), np.int16), np.ones(2, bool), np.zeros(1, np.int64),
-                     np.full(1, 2, np.int64), weight, np.full((1, 3, 2), 0.5), True)
     for a in (frozen16, weight, core):
         a.setflags(write=False)
+    # two users of two layouts: an entropy to sum
+    divergence_into(np.zeros((4, 1)), np.zeros(1, np.int64), np.array([[0], [1]], np.int16),
+                    np.ones(2, bool), np.zeros(1, np.int64), np.full(1, 2, np.int64), weight,
+                    np.full((1, 3, 2), 0.5), True, DivergenceScratch(1, 2, True))
     for b in (np.zeros((1, 1), np.int16), frozen16):
         layout_distance(np.zeros((1, 1), np.int16), b, weight, exact=True)
     core_consistent(np.zeros((1, 1), np.int16), frozen16[0], core)
 
 
 @compiled
-def sample_blocks(layout, active, starts, stops, u, weight, exact, ua, ub, dist, table, freq,
-                  bounds, n_users,
+def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, ua, ub, dist,
+                  table, freq, bounds, n_users,
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per block b: the sampled pairs of distinct active users and the distinct sampled layouts.
 
@@ -218,14 +279,24 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, ua, ub, dist,
         sample = all users if n <= P, else users[{floor(u[b, 2, i] n)}]   (distinct indices)
 
     Writes ``ua[b, i]``, ``ub[b, i]`` (pair i's users; without ``exact`` only), ``n_users[b] =
-    n``, and the table's rows 1 and 2 (P pairs and the number of distinct sampled layouts; for
-    n < 2: 0 and n, and rows 0 and 3 zero; row 3 is -0.0 for one distinct layout).
+    n``, and the table's rows 1 and 2 in column ``cols[b]`` (P pairs and the number of distinct
+    sampled layouts; for n < 2: 0 and n, and rows 0 and 3 zero; row 3 is -0.0 for one distinct
+    layout, and is left to the caller for several).
     ``freq[bounds[b]:bounds[b + 1]]`` are the distinct layouts' shares of the sample (count /
     sample size) in lexicographic order of the layouts (as ``numpy.unique`` orders them); empty
     for n < 2. With ``exact`` (whole-number weights, :func:`exact_weights`), ``dist[b, i]`` is
     pair i's :func:`layout_distance`: sum_k weight_k [a_k != b_k] / sum_k weight_k, exact sums
-    (zeros for n < 2 or without ``exact``); when every user is in the sample (n <= P), two users
-    of one group of equal layouts are 0.0 apart without the sum.
+    (zeros for n < 2 or without ``exact``), and row 0 their sum as numpy's ``dist[b].sum()``
+    (0.0 + :func:`~outcome_gym.sim._rows.pairwise_sum`). When every user is in the sample
+    (n <= P), two users of one group of equal layouts are 0.0 apart without the weighted sum,
+    and a block of one group has no pair to look at (every distance 0.0).
+
+    ``drawn`` False: ``u`` is not drawn yet; the pass stops at the first block that would read
+    it (n > P, or pairs to look at) and answers :data:`NEEDS_DRAW`.
+
+    Returns:
+        :data:`SEVERAL` if a block has several distinct layouts (an entropy for the caller's
+        ``log2``), plus :data:`NEEDS_DRAW` if a block reads ``u``.
     """
     n_blocks, _, pairs = u.shape
     s = layout.shape[1]
@@ -234,87 +305,42 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, ua, ub, dist,
         weight_sum += weight[k]
     pos = 0
     bounds[0] = 0
+    status = 0
     for b in range(n_blocks):
+        column = cols[b]
         users = starts[b] + np.flatnonzero(active[starts[b]:stops[b]])
         n = users.shape[0]
         n_users[b] = n
         dist[b, :] = 0.0
         if n < 2:
-            table[0, b] = 0.0
-            table[1, b] = 0.0
-            table[2, b] = n
-            table[3, b] = 0.0
+            table[0, column] = 0.0
+            table[1, column] = 0.0
+            table[2, column] = n
+            table[3, column] = 0.0
             bounds[b + 1] = pos
             continue
         if n <= pairs:
             sample = users
         else:
+            status |= NEEDS_DRAW
+            if not drawn:
+                return status
             take = np.zeros(n, dtype=np.bool_)
             for i in range(pairs):
                 take[int(u[b, 2, i] * n)] = True
             sample = users[np.flatnonzero(take)]
-        # the sample's distinct rows counted in lexicographic order: each row as one mixed-radix
-        # number (radix = largest element + 1) sorts as the rows do, so one sort suffices; when
-        # that number would not fit in 62 bits (or an entry is negative), stable sorts from the
-        # last position to the first give the same order
-        n_s = sample.shape[0]
-        hi, lo = 0, 0
-        for i in range(n_s):
-            for k in range(s):
-                hi = max(hi, np.int64(layout[sample[i], k]))
-                lo = min(lo, np.int64(layout[sample[i], k]))
-        radix = hi + 1
-        fits = lo >= 0
-        cap = 1
-        for _ in range(s):
-            if not fits or cap > (1 << 62) // radix:
-                fits = False
-                break
-            cap *= radix
-        keys = np.zeros(n_s, dtype=np.int64)
-        group = np.empty(n_s, dtype=np.int64)  # sample position -> its distinct layout
-        if fits:
-            for i in range(n_s):
-                key = 0
-                for k in range(s):
-                    key = key * radix + np.int64(layout[sample[i], k])
-                keys[i] = key
-            ascending = True  # e.g. one layout for all: no sort needed
-            for i in range(1, n_s):
-                if keys[i] < keys[i - 1]:
-                    ascending = False
-                    break
-            # equal keys are equal rows: their order among them is moot
-            order = np.arange(n_s) if ascending else np.argsort(keys)
-        else:
-            order = np.arange(n_s)
-            for k in range(s - 1, -1, -1):
-                col = np.empty(n_s, dtype=np.int64)
-                for i in range(n_s):
-                    col[i] = layout[sample[order[i]], k]
-                order = order[np.argsort(col, kind="mergesort")]
-        m = 0
-        for i in range(n_s):
-            same = i > 0
-            if same and fits:
-                same = keys[order[i]] == keys[order[i - 1]]
-            elif same:
-                for k in range(s):
-                    if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
-                        same = False
-                        break
-            if same:
-                freq[pos + m - 1] += 1.0
-            else:
-                freq[pos + m] = 1.0
-                m += 1
-            group[order[i]] = m - 1
-        for j in range(m):  # count / sample size: numpy's c / c.sum() (both exact in float64)
-            freq[pos + j] /= n_s
+        group = np.empty(sample.shape[0], dtype=np.int64)  # sample position -> its layout
+        m = distinct_rows(layout, sample, freq[pos:], group)
         # the pairs; when every user is in the sample, two users of one group (one layout) are
-        # 0.0 apart without the loop (whose sum of no weights is 0.0 / weight_sum = 0.0)
+        # 0.0 apart without the loop (whose sum of no weights is 0.0 / weight_sum = 0.0), and
+        # with one group for all, every pair is (their distances stay the zeros written above)
         grouped = n <= pairs
-        for i in range(pairs):
+        look = not (exact and grouped and m == 1)
+        if look:
+            status |= NEEDS_DRAW
+            if not drawn:
+                return status
+        for i in range(pairs if look else 0):
             ia = int(u[b, 0, i] * n)
             ib = int(u[b, 1, i] * (n - 1))
             if ib >= ia:
@@ -330,9 +356,94 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, ua, ub, dist,
                     if layout[users[ia], k] != layout[users[ib], k]:
                         diff += weight[k]
                 dist[b, i] = diff / weight_sum
-        table[1, b] = pairs
-        table[2, b] = m
+        table[0, column] = 0.0 + pairwise_sum(dist[b], 0, pairs)  # without exact: the caller's
+        table[1, column] = pairs
+        table[2, column] = m
         if m <= 1:  # one layout: -(1 log2 1) = -0.0, as numpy gives it (none: -0.0 too)
-            table[3, b] = -0.0
+            table[3, column] = -0.0
+        else:
+            status |= SEVERAL
         pos += m
         bounds[b + 1] = pos
+    return status
+
+
+@compiled
+def distinct_rows(layout, sample, freq, group
+                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """The distinct layouts among rows ``sample`` of ``layout`` (at least one row): their number
+    m; ``freq[:m]`` their shares of the sample (count / sample size, numpy's ``c / c.sum()``)
+    in lexicographic order of the layouts (as ``numpy.unique`` orders them); ``group[i]``:
+    sample row i's distinct layout.
+    """
+    n_s, s = sample.shape[0], layout.shape[1]
+    one = True  # every row the first's (e.g. one layout per segment): no keys, no sort
+    first = sample[0]
+    for i in range(1, n_s):
+        for k in range(s):
+            if layout[sample[i], k] != layout[first, k]:
+                one = False
+                break
+        if not one:
+            break
+    if one:
+        group[:] = 0
+        freq[0] = 1.0  # n_s / n_s
+        return 1
+    # the sample's distinct rows counted in lexicographic order: each row as one mixed-radix
+    # number (radix = largest element + 1) sorts as the rows do, so one sort suffices; when
+    # that number would not fit in 62 bits (or an entry is negative), stable sorts from the
+    # last position to the first give the same order
+    hi, lo = 0, 0
+    for i in range(n_s):
+        for k in range(s):
+            hi = max(hi, np.int64(layout[sample[i], k]))
+            lo = min(lo, np.int64(layout[sample[i], k]))
+    radix = hi + 1
+    fits = lo >= 0
+    cap = 1
+    for _ in range(s):
+        if not fits or cap > (1 << 62) // radix:
+            fits = False
+            break
+        cap *= radix
+    keys = np.zeros(n_s, dtype=np.int64)
+    if fits:
+        for i in range(n_s):
+            key = 0
+            for k in range(s):
+                key = key * radix + np.int64(layout[sample[i], k])
+            keys[i] = key
+        ascending = True  # the rows in order already: no sort needed
+        for i in range(1, n_s):
+            if keys[i] < keys[i - 1]:
+                ascending = False
+                break
+        # equal keys are equal rows: their order among them is moot
+        order = np.arange(n_s) if ascending else np.argsort(keys)
+    else:
+        order = np.arange(n_s)
+        for k in range(s - 1, -1, -1):
+            col = np.empty(n_s, dtype=np.int64)
+            for i in range(n_s):
+                col[i] = layout[sample[order[i]], k]
+            order = order[np.argsort(col, kind="mergesort")]
+    m = 0
+    for i in range(n_s):
+        same = i > 0
+        if same and fits:
+            same = keys[order[i]] == keys[order[i - 1]]
+        elif same:
+            for k in range(s):
+                if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
+                    same = False
+                    break
+        if same:
+            freq[m - 1] += 1.0
+        else:
+            freq[m] = 1.0
+            m += 1
+        group[order[i]] = m - 1
+    for j in range(m):  # count / sample size: numpy's c / c.sum() (both exact in float64)
+        freq[j] /= n_s
+    return m

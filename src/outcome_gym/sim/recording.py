@@ -17,25 +17,47 @@ import numpy as np
 
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._jit import compiled
+from outcome_gym.sim._rows import pairwise_sum
 from outcome_gym.sim.layout import (
+    NEEDS_DRAW,
     PAIRS,
-    core_consistent,
-    divergence_table,
+    DivergenceScratch,
+    consistent_rows,
+    distance_rows,
+    divergence_into,
+    finish_divergence,
     layout_distance,
+    sample_blocks,
 )
 from outcome_gym.sim.mechanisms.context import KINDS, ContextOutcome
 from outcome_gym.sim.mechanisms.engagement import Engagement
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.notifications import Delivery
-from outcome_gym.sim.mechanisms.observation import EventPipe
+from outcome_gym.sim.mechanisms.observation import EventPipe, pipe_rows
 from outcome_gym.sim.population import Population
-from outcome_gym.sim.rng import Rows, Streams
+from outcome_gym.sim.rng import Rows, Streams, _skips_exactly
 from outcome_gym.sim.world import World
 
 NOT_TOTALLED = frozenset(
     {"active_users", "available", "trust_sum", "layout_distance_sum", "core_consistent", "churned"}
 )
 """Per-user metrics that are states or flags of the moment, not counts to add up over a run."""
+
+FLAGS = ("active_users", "available", "sessions", "churned")
+"""Per-user metrics the outcome holds as N bools, in :meth:`Recorder.record`'s order."""
+
+CONTEXT = (*(f"{kind}_events" for kind in KINDS), *(f"{kind}_failures" for kind in KINDS))
+"""Per-user metrics the context holds as N bools (rows of its buffers), in that order."""
+
+COUNTS = ("clicks", "delivered")
+"""Per-user metrics the outcome holds as N int64 counts, in :meth:`Recorder.record`'s order."""
+
+AMOUNTS = ("minutes", "goal_minutes", "distraction_minutes", "self_control_minutes",
+           "interruption_minutes", "search_minutes")
+"""Per-user metrics the outcome holds as N float64 amounts, in :meth:`Recorder.record`'s order."""
+
+TICKETS = "support_tickets"
+"""The per-user metric the outcome holds as N int16 (the context's failures of any kind)."""
 
 DERIVED = ("opens", "opt_outs", "app_progress", "outside_progress", "goal_progress", "trust_sum",
            "layout_distance_sum", "core_consistent")
@@ -148,17 +170,28 @@ class SegmentSums:
 
     def __init__(self, segment: np.ndarray, n_segments: int) -> None:
         self.starts = np.flatnonzero(np.r_[True, np.diff(segment) != 0])
-        self.ids = segment[self.starts]
+        self.ids = segment[self.starts].astype(np.int64)
         self.stops = np.r_[self.starts[1:], segment.shape[0]]
         self.k = n_segments
-        # the blocks are the segments 0..K-1 in order (every segment has users): a block's sums
-        # are its segment's as they come, without a K-wide table to scatter them into
+        # the blocks are the segments 0..K-1 in order (every segment has users): no column of a
+        # table stays without a sum, so it needs no zeros first
         self.every_segment = bool(np.array_equal(self.ids, np.arange(n_segments)))
 
     def rows(self, stacked: np.ndarray) -> np.ndarray:
-        """K sums of each row of an R x N stack of per-user metrics (R x K; the same sums)."""
-        sums = np.add.reduceat(stacked, self.starts, axis=1)
-        return sums if self.every_segment else self.scatter(sums)
+        """K sums of each row of an R x N stack of per-user metrics (R x K float64): numpy's
+        ``np.add.reduceat`` sums of each segment's block, bit for bit (:func:`segment_sums`).
+        """
+        stacked = np.ascontiguousarray(stacked, dtype=np.float64)
+        table = self.table(stacked.shape[0])
+        segment_sums(stacked, np.arange(stacked.shape[0]), self.starts, self.stops, self.ids,
+                     table)
+        return table
+
+    def table(self, n_rows: int) -> np.ndarray:
+        """A new n_rows x K float64 table for per-segment values (0 in the columns of segments
+        without users).
+        """
+        return np.empty((n_rows, self.k)) if self.every_segment else np.zeros((n_rows, self.k))
 
     def scatter(self, blocks: np.ndarray) -> np.ndarray:
         """R x K from R x B per-block values (segments without users: 0)."""
@@ -195,35 +228,37 @@ class Recorder:
         self.pipe = EventPipe(world.params.events, world.n_users)
         self.totals: dict[str, np.ndarray] = {}
         self.last = Last.empty(world, self.pipe.names)
-        self._names: tuple[str, ...] = ()
+        n = world.n_users
+        # what the pass reads of the world, as it reads it (the default as one row of layouts)
+        self._default = world.default_layout.reshape(1, -1)
+        self._weight_sum = float(world.slot_weight.sum())
+        self._dist = np.empty(n)  # scratch of the pass: each user's layout distance
+        self._consistent = np.empty(n, dtype=bool)  # and core consistency
+        # the divergence sample's uniforms and working arrays; whether to try it without the
+        # uniforms first (the last step's needed none)
+        blocks = self.segments.ids.shape[0]
+        self._u = np.empty((blocks, 3, PAIRS))
+        self._divergence = DivergenceScratch(blocks, PAIRS, world.exact_weights)
+        self._undrawn = True
+        self._names: tuple[str, ...] = ()  # the per-user metrics, in record order
         self._events: tuple[str, ...] | None = None  # the goal events' names the layout has
-        self._copy_rows: dict[str, int] = {}  # row of each metric the outcome holds as it is
+        self._stack_buffer = np.empty((0, n))
+        self._events_at = 0  # the goal events' first row in the stacked matrix
         self._derived_rows = np.zeros(len(DERIVED), dtype=np.int64)
-        self._stack_buffer = np.empty((0, world.n_users))
-        self._row_of = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
+        self._name_rows = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
+        self._total_of = np.zeros(0, dtype=np.int64)  # each stacked row's totals row (-1: none)
+        self._pipe_rows = np.zeros(0, dtype=np.int64)  # each instrumented event's row (-1: none)
         self._totalled_names: tuple[str, ...] = ()
-        self._totals_matrix = np.empty((0, world.n_users))
+        self._totals_matrix = np.empty((0, n))
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
         eng, dlv = out.engagement, out.delivery
-        stacked, opens = self._stack(out)
-        # the run's totals: one whole-matrix add over the totalled rows (their dict entries are
-        # views of this matrix), the same sums as one add per metric
-        self._totals_matrix += stacked[:self._totals_matrix.shape[0]]
-        # the K sums of each metric in name order (one gather of the small R x K table): its
-        # rows go into the record as they are, read-only (no view each)
-        sums = self.segments.rows(stacked)[self._row_of]
-        sums.setflags(write=False)
-        seg = dict(zip(self._names, sums, strict=True))
-        if self.sample_divergence:
-            seg.update(self.divergence(out.layout, out.active))
-        seen = self.pipe.push(
-            out.step,
-            out.events,
-            self.rows.uniform(self.streams["instrumentation"],
-                              (2 * len(self.pipe.specs), self.rows.n_all), axis=1, reuse=True),
-        )
+        table, opens, seen = self._sums(out)
+        # the K sums of each metric in name order, then the divergence estimators: the table's
+        # read-only rows go into the record as they are
+        keys = self._names + DIVERGENCE if self.sample_divergence else self._names
+        seg = dict(zip(keys, table, strict=True))
         self.last = Last(
             session=out.started,
             clicks=eng.element_clicks,
@@ -253,58 +288,86 @@ class Recorder:
             feedback=feedback,
         )
 
-    def _stack(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray]:
-        """Every per-user metric of the step (docs/model.md section 7) as the rows of one R x N
-        float64 matrix (reused): the totalled metrics first, then the others
-        (:data:`NOT_TOTALLED`); and the read-only N opens per user (int64) for the feedback.
+    def _sums(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """The K per-segment sums of every per-user metric of the step (docs/model.md section 7)
+        in name order, then (:attr:`sample_divergence`) the :data:`DIVERGENCE` estimators, as one
+        read-only float64 matrix; the run's totals updated; the read-only N opens per user
+        (int64) for the feedback; and the instrumented events the product sees now.
 
-        The outcome's own arrays are copied into their rows; the metrics derived from them
-        (:data:`DERIVED`) are written into theirs by one compiled pass (:func:`metric_rows`).
-        The metric names are the same every step; should they change (the goal events'), the
-        matrix and the totals are laid out again (totals kept by name).
+        One compiled pass (:func:`record_rows`) stacks the outcome's own arrays
+        (:data:`FLAGS`, :data:`CONTEXT`, :data:`COUNTS`, :data:`AMOUNTS`, :data:`TICKETS`) and the metrics
+        derived from them (:data:`DERIVED`) as the rows of one R x N float64 matrix (reused),
+        adds the totalled rows to the totals, sums each row per segment, pushes the instrumented
+        events' rows through the event pipe and samples the divergence. The goal events are
+        copied into their rows before (one ``concatenate``: their number depends on the
+        scenario, the pass's signature does not). The metric names are the same every step;
+        should they change (the goal events'), the matrix and the totals are laid out again
+        (totals kept by name).
         """
-        w, eng, dlv, ctx = self.world, out.engagement, out.delivery, out.context
-        own = {"active_users": out.active, "available": out.available, "sessions": out.started,
-               "clicks": eng.clicks, "minutes": eng.minutes, "delivered": dlv.delivered_count,
-               "churned": out.churned, "goal_minutes": eng.goal_minutes,
-               "distraction_minutes": eng.distraction_minutes,
-               "self_control_minutes": eng.self_control_minutes,
-               "interruption_minutes": dlv.interruption_minutes,
-               "search_minutes": eng.search_minutes}
-        for kind in KINDS:
-            own[f"{kind}_events"] = ctx.events[kind]
-            own[f"{kind}_failures"] = ctx.failures[kind]
-        own["support_tickets"] = ctx.failed
-        own.update(out.events)
-        events = tuple(out.events)
-        if events != self._events:
-            self._layout(METRICS + events)
-            self._events = events
-            odd = set(own) ^ set(self._copy_rows)  # every row filled, each by its name
-            if odd:
-                raise AssertionError(f"per-user metrics without a row or a value: {odd}")
-        buf, row_of = self._stack_buffer, self._copy_rows
-        for name, v in own.items():
-            buf[row_of[name]] = v
+        w, eng, dlv, ctx, seg = self.world, out.engagement, out.delivery, out.context, self.segments
+        events = out.events
+        if tuple(events) != self._events:
+            self._layout(tuple(events))
+        if events:
+            np.concatenate(tuple(events.values()), out=self._stack_buffer[
+                self._events_at:self._events_at + len(events)].reshape(-1))
+        layout = np.ascontiguousarray(out.layout)
+        # whole-number weights: the pass computes the distances (the same bits as the matvec)
+        dist = (self._dist if w.exact_weights
+                else layout_distance(layout, w.default_layout, w.slot_weight))
+        rows, sample = len(self._names), self.sample_divergence
+        table = seg.table(rows + len(DIVERGENCE) if sample else rows)
         opens = np.empty(w.n_users, dtype=np.int64)
-        metric_rows(dlv.opened, dlv.opted_out, eng.progress, out.outside, out.active, out.trust,
-                    layout_distance(out.layout, w.default_layout, w.slot_weight, w.exact_weights),
-                    core_consistent(out.layout, w.default_layout, w.core_slot),
-                    self._derived_rows, buf, opens)
+        # the divergence sample's uniforms: drawn first unless the last step needed none
+        drawn = sample and not self._undrawn
+        if drawn:
+            self.streams["metrics"].random(out=self._u)
+        sc = self._divergence
+        # the instrumented events' noise; their true counts are their rows of the stacked matrix
+        pipe = self.pipe
+        noise = self.rows.uniform(self.streams["instrumentation"],
+                                  (2 * len(pipe.specs), self.rows.n_all), axis=1, reuse=True)
+        seen = np.empty((len(pipe.specs), w.n_users), np.int32)
+        status = record_rows(
+            (out.active, out.available, out.started, out.churned),
+            (*map(ctx.events.__getitem__, KINDS), *map(ctx.failures.__getitem__, KINDS)),
+            (eng.clicks, dlv.delivered_count),
+            (eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
+             dlv.interruption_minutes, eng.search_minutes),
+            ctx.failed, dlv.opened, dlv.opted_out, eng.progress, out.outside, out.active,
+            out.trust, layout, self._default, w.slot_weight, self._weight_sum, w.exact_weights,
+            w.core_slot, self._derived_rows, self._total_of, self._name_rows, seg.starts,
+            seg.stops, seg.ids, self._stack_buffer, dist, self._consistent, self._totals_matrix,
+            table, opens, sample, drawn,
+            (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users, table[rows:]),
+            (self._pipe_rows, noise, *pipe.pass_arrays(), out.step, seen))
+        if sample:
+            self._divergence_end(status, drawn, layout, out.active, table[rows:])
+        table.setflags(write=False)
         opens.setflags(write=False)
-        return buf, opens
+        return table, opens, pipe.visible(out.step, seen)
 
-    def _layout(self, names: tuple[str, ...]) -> None:
-        """Fix the row of each per-user metric in the stacked matrix (on the first record)."""
+    def _layout(self, events: tuple[str, ...]) -> None:
+        """Fix the row of each per-user metric in the stacked matrix (on the first record, and
+        when the goal events' names change).
+        """
         n = self.world.n_users
-        self._names = names
-        self._stack_buffer = np.empty((len(names), n))
+        names = METRICS + events
+        rows = (*FLAGS, *CONTEXT, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)  # pass order
+        if len(set(rows)) != len(rows) or set(rows) != set(names):
+            raise AssertionError(f"per-user metrics without a row or a value: "
+                                 f"{set(rows) ^ set(names)} (or a name twice)")
+        row_of = {name: i for i, name in enumerate(rows)}
+        self._names, self._events = names, events
+        self._stack_buffer = np.empty((len(rows), n))
+        self._events_at = row_of[events[0]] if events else 0
+        self._name_rows = np.array([row_of[name] for name in names], dtype=np.int64)
+        self._derived_rows = np.array([row_of[name] for name in DERIVED], dtype=np.int64)
         totalled = [name for name in names if name not in NOT_TOTALLED]
-        # totalled metrics in the first rows: their totals add one contiguous block
-        order = totalled + [name for name in names if name in NOT_TOTALLED]
-        self._row_of = np.array([order.index(name) for name in names], dtype=np.int64)
-        self._copy_rows = {name: order.index(name) for name in names if name not in DERIVED}
-        self._derived_rows = np.array([order.index(name) for name in DERIVED], dtype=np.int64)
+        self._total_of = np.full(len(rows), -1, dtype=np.int64)
+        self._total_of[[row_of[name] for name in totalled]] = np.arange(len(totalled))
+        self._pipe_rows = np.array([row_of[spec.event] if spec.event in events else -1
+                                    for spec in self.pipe.specs], dtype=np.int64)
         old = dict(self.totals)
         self._totalled_names = tuple(totalled)
         self._totals_matrix = np.zeros((len(totalled), n))
@@ -323,19 +386,120 @@ class Recorder:
         for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
             self.totals[name] = row
 
-    def divergence(self, layout: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
-        """Sampled pairwise distance and distinct experiences within each segment (K each; rows
-        of one read-only matrix, as they go into the record).
+    def _divergence_end(self, status: int, drawn: bool, layout: np.ndarray, active: np.ndarray,
+                        out: np.ndarray) -> None:
+        """Finish the segments' divergence sample the pass began (its answer ``status``: see
+        :func:`~outcome_gym.sim.layout.divergence_into`) in the 4 x K ``out``.
+
+        The ``metrics`` stream gives one draw for every block (the same numbers as a (3, PAIRS)
+        draw per block in turn), into a buffer kept for it. When no block looks at its numbers
+        (each segment's active users all sampled and of one layout, as under a policy that
+        gives each segment one layout), the stream is advanced past them instead of drawing
+        them (``PCG64.advance``: where the draw would leave it, as :class:`Rows` does). The pass
+        tries without them when the last step needed none (``drawn`` False); if a block needs
+        them after all, they are drawn and the sample taken again.
         """
-        seg = self.segments
-        # one draw for every block: the same numbers as a (3, PAIRS) draw per block in turn
-        u = self.streams["metrics"].random((seg.ids.shape[0], 3, PAIRS))
-        table = divergence_table(layout, active, seg.starts, seg.stops, self.world.slot_weight,
-                                 u, self.world.exact_weights)
-        if not seg.every_segment:  # segments without users: zeros
-            table = seg.scatter(table)
-        table.setflags(write=False)
-        return dict(zip(DIVERGENCE, table, strict=True))
+        seg, w, rng = self.segments, self.world, self.streams["metrics"]
+        if not drawn and status & NEEDS_DRAW:
+            rng.random(out=self._u)
+            status = divergence_into(out, seg.ids, layout, active, seg.starts, seg.stops,
+                                     w.slot_weight, self._u, w.exact_weights, self._divergence)
+        else:
+            if not drawn:  # numbers no block looked at
+                if _skips_exactly(rng.bit_generator):
+                    rng.bit_generator.advance(self._u.size)
+                else:
+                    rng.random(out=self._u)
+            finish_divergence(status, out, seg.ids, layout, w.slot_weight, w.exact_weights,
+                              self._divergence)
+        self._undrawn = not status & NEEDS_DRAW
+
+
+@compiled
+def record_rows(flags, context, counts, amounts, tickets, opened, opted_out, progress, outside, active,
+                trust, layout, default, weight, weight_sum, exact, core_slot, derived_at,
+                total_of, name_rows, starts, stops, cols, stacked, dist, consistent, totals,
+                table, opens, sample, drawn, divergence, pipe
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A step's per-user metrics stacked, totalled and summed per segment, in one pass.
+
+    * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``context``,
+      ``counts``, ``amounts`` (tuples of N bools, bools, int64 counts and float64 amounts; one
+      tuple per producer, each of one array type: numba iterates a tuple of one type only, and a
+      read-only array is another type) and ``tickets``, in turn, as float64 (the goal events'
+      rows are the caller's);
+    * ``dist``: each user's :func:`~outcome_gym.sim.layout.layout_distance` to the default when
+      ``exact`` (:func:`~outcome_gym.sim.layout.distance_rows`; otherwise the caller's matvec's),
+      ``consistent``: its core consistency (:func:`~outcome_gym.sim.layout.consistent_rows`),
+      and the derived metrics into rows ``derived_at`` (:func:`metric_rows`, which also writes
+      ``opens``);
+    * ``table[j]``: the per-segment sums of row r = ``name_rows[j]`` (:func:`block_sums`), and
+      ``totals[total_of[r]] += stacked[r]`` for a totalled row (one row at a time: at large N
+      the row is still in cache for the second reading);
+    * with ``sample``, the segments' divergence sample over the blocks ``starts``/``stops``
+      into columns ``cols`` (:func:`~outcome_gym.sim.layout.sample_blocks`; ``drawn``: its
+      uniforms are drawn), ``divergence`` being (uniforms, pair users a and b, pair distances,
+      frequencies, their bounds, users per block, the 4 x K table): its answer (0 without);
+    * the instrumented events' pipe (:func:`~outcome_gym.sim.mechanisms.observation.pipe_rows`,
+      their true counts being rows of ``stacked``), ``pipe`` being its arguments after
+      ``source``.
+    """
+    row = stack_rows(flags, stacked, 0)
+    row = stack_rows(context, stacked, row)
+    row = stack_rows(counts, stacked, row)
+    row = stack_rows(amounts, stacked, row)
+    stack_rows((tickets,), stacked, row)
+    if exact:
+        distance_rows(layout, default, weight, weight_sum, dist)
+    consistent_rows(layout, default[0], core_slot, consistent)
+    metric_rows(opened, opted_out, progress, outside, active, trust, dist, consistent, derived_at,
+                stacked, opens)
+    n = stacked.shape[1]
+    for j in range(name_rows.shape[0]):
+        r, t = name_rows[j], total_of[name_rows[j]]
+        if t >= 0:
+            for i in range(n):
+                totals[t, i] += stacked[r, i]
+        block_sums(stacked[r], starts, stops, cols, table[j])
+    rows, noise, miss, false, ring, delay, step, seen = pipe
+    pipe_rows(stacked, rows, noise, miss, false, ring, delay, step, seen)
+    if not sample:
+        return 0
+    u, ua, ub, pair_dist, freq, bounds, n_users, estimators = divergence
+    return sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, ua, ub,
+                         pair_dist, estimators, freq, bounds, n_users)
+
+
+@compiled
+def stack_rows(arrays, out, row
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[row + j] = arrays[j]`` (cast to ``out``'s dtype) for each N array of the tuple
+    ``arrays`` (one dtype); the next row.
+    """
+    for a in arrays:
+        for i in range(a.shape[0]):
+            out[row, i] = a[i]
+        row += 1
+    return row
+
+
+@compiled
+def segment_sums(stacked, rows, starts, stops, cols, table
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``table[j]``: the :func:`block_sums` of ``stacked[rows[j]]``."""
+    for j in range(rows.shape[0]):
+        block_sums(stacked[rows[j]], starts, stops, cols, table[j])
+
+
+@compiled
+def block_sums(x, starts, stops, cols, out
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[cols[b]]``: the sum of ``x[starts[b]:stops[b]]`` (a non-empty block) as
+    ``np.add.reduceat`` gives it -- the block's first entry plus the
+    :func:`~outcome_gym.sim._rows.pairwise_sum` of the others.
+    """
+    for b in range(starts.shape[0]):
+        out[cols[b]] = x[starts[b]] + pairwise_sum(x, starts[b] + 1, stops[b])
 
 
 @compiled
@@ -381,13 +545,29 @@ def metric_rows(opened, opted_out, progress, outside, active, trust, dist, consi
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`metric_rows` now, with a model's dtypes (see
-    engagement.compile_kernel).
+    """Compile (or load from the cache) :func:`record_rows` and :func:`segment_sums` now, with a
+    model's dtypes (see engagement.compile_kernel): one user, one slot, one segment.
     """
-    b2, f2 = np.zeros((1, 1), bool), np.zeros((1, 1))
-    metric_rows(b2, b2, f2, f2, np.ones(1, bool), np.ones(1, np.float32), np.zeros(1),
-                np.ones(1, bool), np.zeros(len(DERIVED), np.int64), np.zeros((1, 1)),
-                np.zeros(1, np.int64))
+    def frozen(a: np.ndarray) -> np.ndarray:  # the world's arrays are read-only
+        a.setflags(write=False)
+        return a
+
+    b, b2, f2, i64 = np.ones(1, bool), np.zeros((1, 1), bool), np.zeros((1, 1)), np.int64
+    rows = len(FLAGS) + len(CONTEXT) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
+    record_rows(
+        (b,) * len(FLAGS), (frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only
+        (np.zeros(1, i64),) * len(COUNTS), (np.zeros(1),) * len(AMOUNTS),
+        frozen(np.zeros(1, np.int16)), b2, b2, f2, f2, b, np.ones(1, np.float32),
+        np.zeros((1, 1), np.int16), frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0,
+        True, frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
+        np.zeros(1, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64), np.zeros(1, i64),
+        np.zeros((rows, 1)), np.zeros(1), np.ones(1, bool), np.zeros((1, 1)), np.zeros((5, 1)),
+        np.zeros(1, i64), True, True,
+        (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64), np.zeros((1, 2)),
+         np.zeros(2), np.zeros(2, i64), np.zeros(1, i64), np.zeros((5, 1))[1:]),
+        (np.zeros(1, i64), np.full((2, 1), 0.5), np.zeros(1), np.zeros(1),
+         np.zeros((1, 2, 1), np.int32), np.ones(1, i64), 0, np.zeros((1, 1), np.int32)))
+    SegmentSums(np.zeros(1, i64), 1).rows(np.zeros((1, 1)))
 
 
 def user_state(

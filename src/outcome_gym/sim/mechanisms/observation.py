@@ -103,25 +103,44 @@ class EventPipe:
             events: True per-user counts keyed '<goal>.<event>'.
             u: (2 x n_events) x N uniforms from the ``instrumentation`` stream.
         """
-        self.step = step
-        if not self.specs:
-            return {}
         true = np.zeros((len(self.specs), u.shape[1]), np.int32)
         for i, spec in enumerate(self.specs):
             count = events.get(spec.event)
             if count is not None:
                 true[i] = count  # the int32 cast astype makes
-        seen = np.empty_like(true)
-        pipe_rows(true, np.ascontiguousarray(u, dtype=np.float64), self._miss, self._false,
-                  self.ring, self.delay, step, seen)
+        return self.push_rows(step, true, np.arange(len(self.specs)), u)
+
+    def push_rows(self, step: int, source: np.ndarray, rows: np.ndarray,
+                  u: np.ndarray) -> dict[str, np.ndarray]:
+        """:meth:`push` with the true events as rows of a matrix: event e's counts are row
+        ``rows[e]`` of ``source`` (R x N, cast to int32 as ``astype`` casts; -1: none this step).
+        """
+        seen = np.empty((len(self.specs), u.shape[1]), np.int32)
+        pipe_rows(source, rows, np.ascontiguousarray(u, dtype=np.float64), *self.pass_arrays(),
+                  step, seen)
+        return self.visible(step, seen)
+
+    def pass_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What :func:`pipe_rows` reads and writes of the pipe (miss and false rates, the ring,
+        the delays), for a caller whose own compiled pass runs it (the recorder's).
+        """
+        return self._miss, self._false, self.ring, self.delay
+
+    def visible(self, step: int, seen: np.ndarray) -> dict[str, np.ndarray]:
+        """The events visible at ``step`` once :func:`pipe_rows` wrote them into ``seen``
+        (E x N int32): its read-only rows by name.
+        """
+        self.step = step
         seen.setflags(write=False)
         return dict(zip(self._names, seen, strict=True))
 
 
 @compiled
-def pipe_rows(true, u, miss, false, ring, delay, step, seen
+def pipe_rows(source, rows, u, miss, false, ring, delay, step, seen
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """What each event's users show now, per event e and user i (numpy's comparisons and ints).
+
+    With ``true[e, i] = int32(source[rows[e], i])`` (0 for ``rows[e] < 0``):
 
         now = (0 if u[2e, i] < miss[e] else true[e, i]) + (u[2e + 1, i] < false[e])
         ring[e, step mod (delay[e] + 1), i] = now              (int32)
@@ -129,16 +148,17 @@ def pipe_rows(true, u, miss, false, ring, delay, step, seen
 
     (missed with ``miss[e]``, spurious with ``false[e]``, seen ``delay[e]`` steps later).
     """
-    n_events, n = true.shape
+    n_events, n = seen.shape
     for e in range(n_events):
         size = delay[e] + 1
         put = step % size
+        r = rows[e]
         for i in range(n):
-            now = true[e, i]
+            now = np.int32(source[r, i]) if r >= 0 else np.int32(0)
             if u[2 * e, i] < miss[e]:
-                now = 0
+                now = np.int32(0)
             if u[2 * e + 1, i] < false[e]:
-                now += 1
+                now += np.int32(1)
             ring[e, put, i] = now
         if step >= delay[e]:
             get = (step - delay[e]) % size
@@ -156,3 +176,4 @@ def compile_kernel() -> None:
     receptivity_signal(np.ones(2, bool), 0.7, np.zeros(2))
     pipe = EventPipe([EventSpec("g.e", 1, 0.1, 0.1)], 2)
     pipe.push(0, {"g.e": np.ones(2)}, np.full((2, 2), 0.5))
+    pipe.push_rows(1, np.ones((1, 2)), np.zeros(1, np.int64), np.full((2, 2), 0.5))  # a recorder's

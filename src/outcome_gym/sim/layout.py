@@ -59,27 +59,21 @@ def distance_rows(a, b, weight, weight_sum, out
     """``out[i] = sum_k weight_k [a[i, k] != b[i, k]] / weight_sum`` (``b`` of one row: that row
     for every i), the sum left to right: exact for whole-number weights (:func:`exact_weights`).
     """
-    n, s = a.shape
     one = b.shape[0] == 1
-    for i in range(n):
-        r = 0 if one else i
-        diff = 0.0
-        for k in range(s):
-            if a[i, k] != b[r, k]:
-                diff += weight[k]
-        out[i] = diff / weight_sum
+    for i in range(a.shape[0]):
+        out[i] = row_distance(a, i, b, 0 if one else i, weight, weight_sum)
 
 
-@compiled
+@compiled.inlined
 def row_distance(a, i, b, r, weight, weight_sum
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``sum_k weight_k [a[i, k] != b[r, k]] / weight_sum``: row i of ``a`` against row r of
-    ``b``, the sum left to right (exact for whole-number weights, :func:`exact_weights`), for a
-    pass that needs a few rows' distances (the context events').
+    ``b``, the sum left to right (exact for whole-number weights, :func:`exact_weights`).
 
-    :func:`distance_rows` and :func:`sample_blocks` write the same sum inline: numba compiles a
-    call to another compiled function as a call, not inlined, and one call per row made
-    ``distance_rows`` 2.3x slower at N = 1e5. Tests hold every copy to the matvec.
+    The one implementation of the compiled distance: :func:`distance_rows`, :func:`sample_blocks`
+    and the context events' pass call it, and numba copies it into them
+    (``compiled.inlined``: as a call, one per row made ``distance_rows`` 2.3x slower at N = 1e5).
+    Tests hold it to the matvec.
     """
     diff = 0.0
     for k in range(a.shape[1]):
@@ -351,11 +345,7 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
             elif grouped and group[ia] == group[ib]:
                 dist[b, i] = 0.0
             else:
-                diff = 0.0
-                for k in range(s):
-                    if layout[users[ia], k] != layout[users[ib], k]:
-                        diff += weight[k]
-                dist[b, i] = diff / weight_sum
+                dist[b, i] = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
         table[0, column] = 0.0 + pairwise_sum(dist[b], 0, pairs)  # without exact: the caller's
         table[1, column] = pairs
         table[2, column] = m

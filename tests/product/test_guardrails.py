@@ -289,15 +289,23 @@ def test_lock_core_equals_the_numpy_rebuild(seed):
         assert got.dtype == want.dtype
 
 
-def test_strict_cap_violation_raises_and_leaves_todays_sends(tiny):
-    # cap 1: the first step's one send each is let through and counted; a second send on the
-    # same day raises in strict mode, and today's sends stay as they were before that action
+def _strict_cap_of_one(tiny):
+    """A model, a strict guardrail layer with a daily cap of 1 and no quiet slots, and the action
+    sends of one notification (the first template) to every user.
+    """
     m = SimulationModel(tiny, 0, mesa_agents=False)
     layer = make_guardrails(m.context, {"max_notifications_per_day": 1, "quiet_slots": []},
                             mode="strict")
-    n, mm = m.pop.n, m.world.n_pushed
-    one = np.zeros((n, mm), bool)
+    one = np.zeros((m.pop.n, m.world.n_pushed), bool)
     one[:, 0] = True
+    return m, layer, one
+
+
+def test_strict_cap_violation_raises_and_leaves_todays_sends(tiny):
+    # cap 1: the first step's one send each is let through and counted; a second send on the
+    # same day raises in strict mode, and today's sends stay as they were before that action
+    m, layer, one = _strict_cap_of_one(tiny)
+    n = m.pop.n
     out = layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
     assert layer._sent_today.tolist() == [1] * n
     m.advance(out.action)
@@ -310,12 +318,8 @@ def test_strict_refusal_of_a_moved_core_leaves_todays_sends(tiny):
     # one pass counts every kind before strict mode names the first violation: an action that
     # moves a core element and sends is refused for the core, and its sends (which the pass
     # added to today's) are not counted against the cap afterwards
-    m = SimulationModel(tiny, 0, mesa_agents=False)
-    layer = make_guardrails(m.context, {"max_notifications_per_day": 1, "quiet_slots": []},
-                            mode="strict")
-    n, mm = m.pop.n, m.world.n_pushed
-    one = np.zeros((n, mm), bool)
-    one[:, 0] = True
+    m, layer, one = _strict_cap_of_one(tiny)
+    n = m.pop.n
     lay = m.default_action().layout.astype(np.int64)
     lay[2, [0, 1]] = lay[2, [1, 0]]
     with pytest.raises(ActionError, match=r"user 2, slot 0: a core element was moved"):

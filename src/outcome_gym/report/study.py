@@ -148,15 +148,15 @@ report the excess over the noise floor; frontier (c) rows list dominating pairs 
 other axis in the point estimate; the trap pilot says its two draws share seeds. The trap's
 weak-correlation rows gained a diagnostic: ρ with each user's attention budget held fixed.
 
-**Regenerated after issue #18's sixth pass (2026-12-05, another machine).** The model's code
-changed without changing a number: the habit update now works in place and the budget goal's
-daily pass stores every entry (both bit for bit the same: 120,085 arrays of
-`benchmarks/bitwise_dump.py` identical), and a target segment with no users is now *not
-measured* (no study has one). Every study was re-run (`make experiments`, 8 minutes, on an AMD
-EPYC where the earlier rows came from an Intel machine): every row's produced text and status are
-unchanged. What moved: mechanisms.py's blob hash (its habit call follows the in-place API), and
-the last one or two digits of the trap study's partial rank correlations in `facts.json`
-(`np.linalg.lstsq` and `np.corrcoef` use the linear-algebra kernels OpenBLAS picks per CPU).
+**Regenerated after issue #18's seventh pass (2026-12-06, the AMD EPYC machine of the sixth).**
+The model's code changed without changing a number: the context events, the step's record and
+the env's layers became fewer compiled calls, and the attention, residue and layout-distance
+formulas are each written once (120,085 arrays of `benchmarks/bitwise_dump.py` identical). Every
+study was re-run (`make experiments`, 14 minutes beside the slow test suite): every committed
+file of every study (facts, reports, tables, figures) came out byte for byte the same; only this
+paragraph is new. On another CPU the trap study's partial rank correlations in `facts.json` can
+differ in their last one or two digits (`np.linalg.lstsq` and `np.corrcoef` use the kernels
+OpenBLAS picks per CPU: the sixth pass saw it between an Intel machine and this AMD one).
 
 This file is written by `outcome-gym study` from `results/<study>/facts.json`; each study's
 folder also has its `report.md`, tables (CSV) and figures. Regenerate everything with

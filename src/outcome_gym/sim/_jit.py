@@ -170,6 +170,17 @@ def written_zeros(shape: int | tuple[int, ...], dtype: Any = np.float64) -> np.n
     return out
 
 
+def pass_array(a: Any, dtype: Any) -> np.ndarray:
+    """``a`` as a compiled pass takes it: a writable C-contiguous array of ``dtype`` (no copy when
+    it already is one).
+
+    numba compiles one version per argument type, and a read-only array (the world's arrays) is
+    a different type: copying those few numbers keeps one compiled signature.
+    """
+    out = np.ascontiguousarray(a, dtype=dtype)
+    return out if out.flags.writeable else out.copy()
+
+
 MARK = "@compiled"  # how a module that defines compiled functions is recognised
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from outcome_gym.sim._jit import compiled, written_zeros
+from outcome_gym.sim._jit import compiled, pass_array, written_zeros
 from outcome_gym.sim.layout import layout_distance, row_distance
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 from outcome_gym.sim.network import Teams, colleague_of
@@ -141,13 +141,14 @@ class ContextEvents:
         Returns:
             :attr:`outcome`, this step's (its arrays are the run's buffers).
         """
-        u = _u8(u)
-        layout = _i16(layout)
+        u = pass_array(u, np.float64)
+        layout = pass_array(layout, np.int16)
         happens, failures, distance, failed = (self._happens, self._failures, self._distance,
                                                self._failed)
         rows, count, x = self._rows, self._count, self._x
-        total = event_rows(u, self._threshold, _b(active), self._eligible, self.teams.team,
-                           self.teams.members, self.teams.start, self.teams.position, layout,
+        total = event_rows(u, self._threshold, pass_array(active, bool), self._eligible,
+                           self.teams.team, self.teams.members, self.teams.start,
+                           self.teams.position, layout,
                            last_layout, self._default, self._weight, self._weight_sum,
                            self._neg_sensitivity, self._exact, happens, failures, distance,
                            failed, rows, count, x)
@@ -205,24 +206,6 @@ class ContextEvents:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.outcome = self._views()
-
-
-def _u8(a: np.ndarray) -> np.ndarray:
-    """A float64 array as the compiled passes take it (C-contiguous, writable)."""
-    out = np.ascontiguousarray(a, dtype=np.float64)
-    return out if out.flags.writeable else out.copy()
-
-
-def _b(a: np.ndarray) -> np.ndarray:
-    """A bool array as the compiled passes take it (C-contiguous, writable)."""
-    out = np.ascontiguousarray(a, dtype=bool)
-    return out if out.flags.writeable else out.copy()
-
-
-def _i16(a: np.ndarray) -> np.ndarray:
-    """An int16 array as the compiled passes take it (C-contiguous, writable)."""
-    out = np.ascontiguousarray(a, dtype=np.int16)
-    return out if out.flags.writeable else out.copy()
 
 
 @compiled

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from outcome_gym.sim._jit import compiled
+from outcome_gym.sim._jit import compiled, pass_array
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 
 
@@ -262,31 +262,21 @@ def compile_kernel() -> None:
            np.ones(1), np.zeros((1, 1)), np.full((1, 4), 0.5))
 
 
-def _writable(a: np.ndarray, dtype: type) -> np.ndarray:
-    """A writable C-contiguous array of ``dtype`` (no copy when it already is one).
-
-    numba compiles one version per argument type, and a read-only array (the world's ``value``
-    and ``cost``) is a different type: copying those few numbers keeps one compiled signature.
-    """
-    out = np.ascontiguousarray(a, dtype=dtype)
-    return out if out.flags.writeable else out.copy()
-
-
 def _f64(a: np.ndarray) -> np.ndarray:
-    """:func:`_writable` float64."""
-    return _writable(a, np.float64)
+    """:func:`pass_array` float64."""
+    return pass_array(a, np.float64)
 
 
 def _float(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """:func:`_writable` float32 or float64: the model's traits stay float32, so the pass
+    """:func:`pass_array` float32 or float64: the model's traits stay float32, so the pass
     computes as numpy did on them.
     """
-    return _writable(a, np.float64 if dtype != np.float32 else np.float32)
+    return pass_array(a, np.float64 if dtype != np.float32 else np.float32)
 
 
 def _i64(a: np.ndarray) -> np.ndarray:
-    """:func:`_writable` int64."""
-    return _writable(a, np.int64)
+    """:func:`pass_array` int64."""
+    return pass_array(a, np.int64)
 
 
 @compiled
@@ -600,7 +590,7 @@ def _int(a: np.ndarray) -> np.ndarray:
     """An integer array as the pass takes it: writable C-contiguous, in its own integer dtype
     (a model's int16 layout is not widened every step), anything else as int64.
     """
-    return _writable(a, a.dtype if a.dtype.kind in "iu" else np.int64)
+    return pass_array(a, a.dtype if a.dtype.kind in "iu" else np.int64)
 
 
 def _contiguous(a: np.ndarray) -> np.ndarray:
@@ -608,7 +598,7 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     pass), anything not float as float64.
     """
     a = np.asarray(a)
-    return _writable(a, a.dtype if a.dtype.kind == "f" else np.float64)
+    return pass_array(a, a.dtype if a.dtype.kind == "f" else np.float64)
 
 
 def _take(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:

@@ -16,7 +16,7 @@
 * :func:`make_flat_env` builds them around a :class:`PersonalizationEnv` (the entry point of
   ``outcome_gym/PersonalizationVariants-v0`` and the other variant ids).
 
-:func:`variant_choices`, :func:`variants_to_action` and :func:`summary_observation` are the same
+:func:`variants_to_action` and :func:`summary_observation` are the same
 mappings as plain functions, for policies that replay a trained agent outside the env
 (:class:`~outcome_gym.policies.sb3.SB3Policy`).
 """
@@ -77,32 +77,6 @@ def variant_action_space(variants: Variants, n_choosers: int) -> spaces.MultiDis
     return spaces.MultiDiscrete(np.tile([variants.n_layouts, variants.n_notify], n_choosers))
 
 
-def variant_choices(
-    action: Any, variants: Variants, n_users: int, where: str = "action", unit: str = "user"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split and check a variant action.
-
-    Args:
-        action: 2N integers, per user a layout variant index then a notification plan index.
-        variants: The scenario's variant sets.
-        n_users: The number of choosers G (N for per-user actions).
-        where: Who and when, for error messages.
-        unit: What a chooser is ('user', 'segment', 'all'), for error messages.
-
-    Returns:
-        G layout variant indices and G plan indices.
-
-    Raises:
-        ActionError: Wrong shape, dtype, or an index out of range (naming the user).
-    """
-    pairs = variant_pairs(action, n_users, where).astype(np.int64)  # a copy: never the caller's
-    top = pairs.max(axis=0)
-    if pairs.min() >= 0 and top[0] < variants.n_layouts and top[1] < variants.n_notify:
-        return pairs[:, 0], pairs[:, 1]
-    _raise_out_of_range(pairs, variants, where, unit)
-    raise AssertionError("unreachable")  # pragma: no cover - _raise_out_of_range raised
-
-
 def variant_pairs(action: Any, n_choosers: int, where: str = "action") -> np.ndarray:
     """A variant action's G x 2 ``int64`` (layout variant, plan) pairs, its shape and dtype
     checked (not its ranges).
@@ -152,7 +126,7 @@ def variants_to_action(
         The layouts and sends the chosen variants and plans stand for.
 
     Raises:
-        ActionError: See :func:`variant_choices`.
+        ActionError: Wrong shape, dtype, or an index out of range (naming the chooser).
     """
     group, n_groups = choosers(ctx, per) if groups is None else groups
     pairs = variant_pairs(action, n_groups, where)
@@ -208,7 +182,7 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         wrapper in between, through that wrapper.
         """
         if self.env is self.base:
-            # built from the scenario's variant tables (variant_choices checked the indices):
+            # built from the scenario's variant tables (step_rows checked the indices):
             # valid by construction, not re-validated
             return self.base._step_valid(self._simulator_action(action))
         return self.env.step(self.action(action))

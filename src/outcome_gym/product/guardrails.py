@@ -26,7 +26,7 @@ import numpy as np
 
 from outcome_gym.errors import ActionError
 from outcome_gym.scenario.schema import Guardrails
-from outcome_gym.sim._jit import compiled
+from outcome_gym.sim._jit import compiled, pass_array
 from outcome_gym.sim.interface import Action, Observation, PolicyContext
 from outcome_gym.sim.layout import layout_distance
 
@@ -75,7 +75,8 @@ class GuardrailLayer:
         self.ctx = ctx
         default = np.asarray(ctx.default_layout, dtype=np.int64)
         self._default = default
-        self._core_slot = np.asarray(ctx.core_slot, dtype=bool)
+        # writable, as the pass takes it: a read-only array is another numba signature
+        self._core_slot = pass_array(ctx.core_slot, bool)
         core_elements = np.zeros(len(ctx.element_ids), dtype=bool)
         core_elements[default[self._core_slot]] = True
         self._core_element = core_elements

@@ -193,12 +193,6 @@ class SegmentSums:
         """
         return np.empty((n_rows, self.k)) if self.every_segment else np.zeros((n_rows, self.k))
 
-    def scatter(self, blocks: np.ndarray) -> np.ndarray:
-        """R x K from R x B per-block values (segments without users: 0)."""
-        full = np.zeros((blocks.shape[0], self.k))
-        full[:, self.ids] = blocks
-        return full
-
 
 class Recorder:
     """Builds each step's record, keeps the run's per-user totals and the previous step's outputs.

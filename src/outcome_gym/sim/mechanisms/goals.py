@@ -582,7 +582,7 @@ class PracticeState:
         """Close yesterday: habit grows on a practised day, fades after two missed days."""
         if self.started:
             update_habit(self.habit, self.habit_rate, self.done_today, self.missed, self.fade)
-            self.habit = np.where(self.has, self.habit, 0.0).astype(np.float32)
+            np.copyto(self.habit, 0.0, where=~self.has)  # in place, as update_habit
         self.started = True
         self.today[:] = 0.0
         self.done_today[:] = False

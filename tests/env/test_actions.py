@@ -234,7 +234,7 @@ def test_a_bad_layout_is_named_before_a_bad_notify(env):
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint8, bool])
-def test_native_actions_of_any_integer_dtype_decode_alike(env, dtype):
+def test_native_notify_of_any_integer_or_bool_dtype_decodes_alike(env, dtype):
     from outcome_gym.env.spaces import ActionDecoder
 
     rng = np.random.default_rng(0)

@@ -119,3 +119,26 @@ def test_a_finished_run_made_by_other_code_runs_again(tmp_path, small):
     (rerun,) = execute([task], tmp_path / "runs")
     assert not rerun["skipped"]
     assert _json.loads(manifest_path.read_text())["code"] == code_fingerprint()  # replaced
+
+
+def test_a_pool_worker_compiles_every_pass_once_shared_and_a_run_here_does_not(small, tmp_path,
+                                                                              monkeypatch):
+    from outcome_gym.product import guardrails
+    from outcome_gym.sim import _jit
+    from outcome_gym.sim.model import kernel_modules
+    from outcome_gym.sweeps import worker
+
+    shared: list[tuple] = []
+    monkeypatch.setattr(_jit, "compile_together", lambda modules: shared.append(tuple(modules)))
+    worker.compile_shared.cache_clear()
+    spec = PolicySpec(policy="static")
+    try:
+        here = worker.run_task(RunTask.make(small, spec, 0), str(tmp_path / "a"))
+        assert here["status"] == "ok" and shared == []
+        for seed in (0, 1):
+            status = worker.run_task(RunTask.make(small, spec, seed), str(tmp_path / "b"),
+                                     pooled=True)
+            assert status["status"] == "ok"
+    finally:
+        worker.compile_shared.cache_clear()
+    assert shared == [(*kernel_modules(), guardrails)]  # once per process, every run's module

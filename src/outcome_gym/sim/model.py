@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -463,29 +464,27 @@ class _StaticArrays:
                        w.params.notifications, w.slots_per_day * w.n_pushed + 1))
 
 
-def compile_kernels() -> None:
-    """Compile (or load from the cache) every compiled pass of a step now (sim/_jit.py).
-
-    For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
-    first step's compilation would otherwise be counted as the step's. The product layer's pass
-    (``product.guardrails.compile_kernel``, above this layer) is warmed by its own callers.
+def kernel_modules() -> tuple[ModuleType, ...]:
+    """The modules whose ``compile_kernel()`` compile every pass of a step (sim/_jit.py), the
+    slowest to compile first and callees' modules before their callers'. The product layer's
+    pass (``product.guardrails``, above this layer) is not among them.
     """
     from outcome_gym.sim import _rows, daily, layout, recording
     from outcome_gym.sim.mechanisms import availability, observation
 
-    _rows.compile_kernel()
-    availability.compile_kernel()
-    context.compile_kernel()
-    daily.compile_kernel()
-    engagement.compile_kernel()
-    goals.compile_kernel()
-    habits.compile_kernel()
-    layout.compile_kernel()
-    memory.compile_kernel()
-    notifications.compile_kernel()
-    observation.compile_kernel()
-    recording.compile_kernel()
-    sessions.compile_kernel()
+    return (_rows, layout, recording, notifications, engagement, goals, context, memory,
+            observation, daily, sessions, habits, availability)
+
+
+def compile_kernels() -> None:
+    """Compile (or load from the cache) every compiled pass of a step now (sim/_jit.py).
+
+    For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
+    first step's compilation would otherwise be counted as the step's. A pool's workers share
+    the compilation instead (``sim._jit.compile_together``, sweeps/worker.py).
+    """
+    for module in kernel_modules():
+        module.compile_kernel()
 
 
 def _root_seed(seed: int | None, rng: Any) -> int:

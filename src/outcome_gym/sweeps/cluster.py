@@ -73,7 +73,7 @@ def _reachable(address: str, timeout: float = 10.0) -> None:
 
 def _ship(task: RunTask) -> Status:
     """Worker side: run and return the files (no filesystem needed on the worker)."""
-    return run_task(task, None)
+    return run_task(task, None, pooled=True)
 
 
 def _worker_version() -> str:

@@ -73,7 +73,7 @@ def _init_worker(queue: Any, driver: int) -> None:
 def _pool_execute(task: RunTask, runs_dir: str) -> Status:
     if _started is not None:
         _started.put(task.run_id)  # SimpleQueue.put writes to the pipe before returning
-    return run_task(task, runs_dir)
+    return run_task(task, runs_dir, pooled=True)
 
 
 def _describe_exit(codes: list[int]) -> str:

@@ -678,10 +678,12 @@ def test_charge_equals_spend_attention_and_add_residue_bit_for_bit():
 def test_event_pipe_rows_of_a_matrix_by_hand():
     # the recorder's way in: event 0's counts in row 2 of a float64 matrix, event 1 not reported
     # this step (row -1: 0); delay 0, nothing missed, nothing spurious -> seen as they are
-    from outcome_gym.sim.mechanisms.observation import EventSpec
+    from outcome_gym.sim.mechanisms.observation import EventSpec, pipe_rows
 
     pipe = EventPipe([EventSpec("g.a", 0, 0.0, 0.0), EventSpec("g.b", 0, 0.0, 0.0)], 3)
     source = np.array([[9.0, 9.0, 9.0], [8.0, 8.0, 8.0], [2.0, 0.0, 1.0]])
-    seen = pipe.push_rows(0, source, np.array([2, -1]), np.full((4, 3), 0.5))
+    out = np.empty((2, 3), np.int32)
+    pipe_rows(source, np.array([2, -1]), np.full((4, 3), 0.5), *pipe.pass_arrays(), 0, out)
+    seen = pipe.visible(0, out)
     assert seen["g.a"].tolist() == [2, 0, 1] and seen["g.b"].tolist() == [0, 0, 0]
     assert seen["g.a"].dtype == np.int32

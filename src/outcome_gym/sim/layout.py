@@ -187,10 +187,10 @@ class DivergenceScratch:
 
 def divergence_into(table: np.ndarray, cols: np.ndarray, layout: np.ndarray, active: np.ndarray,
                     starts: np.ndarray, stops: np.ndarray, weight: np.ndarray, u: np.ndarray,
-                    exact: bool, scratch: DivergenceScratch, drawn: bool = True) -> int:
+                    exact: bool, scratch: DivergenceScratch) -> int:
     """Write :func:`divergence_table`'s estimators of block b into column ``cols[b]`` of the
     4 x K ``table`` (other columns are left as they are); the arguments as a model passes them
-    (C-contiguous; int64 blocks).
+    (C-contiguous; int64 blocks; ``u`` drawn).
 
     The sampling, the counting of distinct layouts and their frequencies are one compiled pass
     (:func:`sample_blocks`), which also computes the sampled pairs' distances and their sums
@@ -199,19 +199,18 @@ def divergence_into(table: np.ndarray, cols: np.ndarray, layout: np.ndarray, act
     :func:`layout_distance` on the sampled rows and numpy's sums. The logarithm stays numpy's
     ``log2``: one call over every block's frequencies (elementwise, the same bits as one call per
     block), summed per block by :func:`entropy_rows`, and only when a block has several distinct
-    layouts (one layout's entropy is the pass's -0.0, as numpy gives it).
+    layouts (one layout's entropy is the pass's -0.0, as numpy gives it). The recorder runs
+    :func:`sample_blocks` inside its own pass, before drawing ``u`` when it may need none, and
+    finishes with :func:`finish_divergence`.
 
-    ``drawn`` False: ``u`` is not drawn yet. The estimators are computed if they need none of
-    it (each block of fewer than two active users, or with every active user in the sample and
-    one layout for all, with exact weights: no pair needs looking at); otherwise the answer has
-    :data:`NEEDS_DRAW` and the table is incomplete. The answer's flags: :data:`SEVERAL`,
-    :data:`NEEDS_DRAW` (with ``drawn``: the estimators read ``u``).
+    Returns:
+        The pass's flags: :data:`SEVERAL` (a block has several distinct layouts), plus
+        :data:`NEEDS_DRAW` if the estimators read ``u``.
     """
     sc = scratch
-    status = sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, sc.ua,
+    status = sample_blocks(layout, active, starts, stops, u, weight, exact, True, cols, sc.ua,
                            sc.ub, sc.dist, table, sc.freq, sc.bounds, sc.n_users)
-    if drawn or not status & NEEDS_DRAW:
-        finish_divergence(status, table, cols, layout, weight, exact, scratch)
+    finish_divergence(status, table, cols, layout, weight, exact, scratch)
     return status
 
 

@@ -108,16 +108,9 @@ class EventPipe:
             count = events.get(spec.event)
             if count is not None:
                 true[i] = count  # the int32 cast astype makes
-        return self.push_rows(step, true, np.arange(len(self.specs)), u)
-
-    def push_rows(self, step: int, source: np.ndarray, rows: np.ndarray,
-                  u: np.ndarray) -> dict[str, np.ndarray]:
-        """:meth:`push` with the true events as rows of a matrix: event e's counts are row
-        ``rows[e]`` of ``source`` (R x N, cast to int32 as ``astype`` casts; -1: none this step).
-        """
-        seen = np.empty((len(self.specs), u.shape[1]), np.int32)
-        pipe_rows(source, rows, np.ascontiguousarray(u, dtype=np.float64), *self.pass_arrays(),
-                  step, seen)
+        seen = np.empty_like(true)
+        pipe_rows(true, np.arange(len(self.specs)), np.ascontiguousarray(u, dtype=np.float64),
+                  *self.pass_arrays(), step, seen)
         return self.visible(step, seen)
 
     def pass_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -176,4 +169,3 @@ def compile_kernel() -> None:
     receptivity_signal(np.ones(2, bool), 0.7, np.zeros(2))
     pipe = EventPipe([EventSpec("g.e", 1, 0.1, 0.1)], 2)
     pipe.push(0, {"g.e": np.ones(2)}, np.full((2, 2), 0.5))
-    pipe.push_rows(1, np.ones((1, 2)), np.zeros(1, np.int64), np.full((2, 2), 0.5))  # a recorder's

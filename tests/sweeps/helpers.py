@@ -131,7 +131,8 @@ CRASH_ALWAYS = "tests.sweeps.helpers:CrashAlwaysPolicy"
 
 SLOW_START = "OUTCOME_GYM_TEST_SLOW_START"
 """``<marker>:<seconds>``: with this module as a Dask worker preload, a worker starting once the
-marker exists (a run killed its predecessor) takes that long to start, as on a loaded machine."""
+marker exists (a run killed its predecessor) takes that long to start, as on a loaded machine; it
+then leaves ``<marker>.slow-start`` beside it (the slow start happened)."""
 
 
 def dask_setup(worker) -> None:
@@ -140,6 +141,7 @@ def dask_setup(worker) -> None:
     marker, _, seconds = os.environ.get(SLOW_START, "").rpartition(":")
     if marker and Path(marker).exists():
         time.sleep(float(seconds))
+        Path(f"{marker}.slow-start").touch()
 
 
 def combined_files(out: Path) -> dict[str, bytes]:

@@ -96,7 +96,8 @@ def test_a_worker_slower_to_restart_than_dasks_lost_worker_timeout_is_not_given_
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "1s",
                           "distributed.worker.preload": ["tests.sweeps.helpers"]}):
         res = sweep(path, out=tmp_path / "out", workers=1, backend="dask")
-    assert marker.exists()  # the worker died once and its restart took 4 s > 1 s
+    assert marker.exists()  # the worker died once
+    assert (tmp_path / "killed-once.slow-start").exists()  # its restart took 4 s > 1 s
     assert (res.ok, res.failed) == (4, 0)
 
 

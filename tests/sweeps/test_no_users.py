@@ -7,6 +7,7 @@ want of users. The dataset must hold them as missing and the report must say *no
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -157,7 +158,8 @@ def test_the_sweep_says_before_running_which_points_have_an_empty_segment(swept,
     res = runner.invoke(app, ["sweep", str(path), "--workers", "0", "--out", str(out),
                               "--resume", "--json"])
     assert res.exit_code == 0, res.output
-    assert line in res.output  # on stderr, and in the JSON's warnings
+    assert line in res.stderr.splitlines()  # on stderr, and in the JSON's warnings
+    assert "warning: " + json.loads(res.stdout)["warnings"][0] == line
     # every segment has users at 2 users and more: nothing to say
     ordinary = write_experiment(tmp_path / "exp.yaml",
                                 grid={"population.size": [2, 40], "clock.horizon_days": [2]})

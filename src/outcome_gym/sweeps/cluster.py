@@ -39,9 +39,6 @@ killing its workers left none (the sweep waited forever)."""
 LIVENESS_POLL = 2.0
 """Seconds between checks, while no run finishes, that the LocalCluster still has a worker."""
 
-_GONE = frozenset({"closing", "closed", "closing_gracefully", "failed"})
-
-
 class ClusterError(OutcomeGymError):
     """The Dask backend is not installed, the scheduler cannot be reached, or workers differ."""
 
@@ -257,8 +254,11 @@ def _check_alive(cluster: Any, waiting: int) -> None:
     """
     if cluster is None:
         return
+    from distributed.core import Status
+
+    gone = {Status.closing, Status.closing_gracefully, Status.closed, Status.failed}
     nannies = list(cluster.workers.values())  # the cluster's event loop changes this dict
-    if all(getattr(n.status, "name", "") in _GONE for n in nannies):
+    if all(n.status in gone for n in nannies):
         raise ClusterError(
             f"every worker of the local Dask cluster died and none could be restarted; "
             f"{waiting} run(s) were still waiting (finished runs are kept: run again with "

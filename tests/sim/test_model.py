@@ -91,13 +91,9 @@ def test_pushed_element_cannot_be_laid_out(tiny):
         m.advance(Action(layout=lay, notify=a.notify))
 
 
-def test_non_finite_values_raise_numerical_error(tiny, monkeypatch):
-    from outcome_gym.sim.mechanisms import notifications
-
+def test_non_finite_values_raise_numerical_error(tiny):
     m = SimulationModel(tiny, 0, mesa_agents=False)
-    real = notifications.open_logit
-    monkeypatch.setattr(notifications, "open_logit",
-                        lambda *a, **k: real(*a, **k) * np.nan)
+    m.pop.susceptibility[0] = np.nan  # user 0's open log-odds (susceptibility * appeal) is NaN
     with pytest.raises(NumericalError, match=r"mechanism 'notifications'.*step 0"):
         m.advance(m.default_action())
 

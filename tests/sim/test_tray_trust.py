@@ -7,6 +7,7 @@ were set from 20 seeds (spread quoted at each test).
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -354,3 +355,119 @@ def test_settle_spends_attention_and_adds_residue_as_focus_does_at_the_edges():
     # by hand: 2.0 - 1 = 1.0; 0.5 - 1 < 0 gives 0; residue 0.2 + 0.15 * 0.8 = 0.32 (float32)
     assert outs[3][3] == 1.0 and outs[3][4] == 0.0 and np.isnan(outs[3][2])
     assert outs[4][1] == np.float32(0.2) + np.float32(0.15) * (np.float32(1) - np.float32(0.2))
+
+
+def _notifier_params(**kw: float) -> notifications.NotificationParams:
+    """Every open coefficient 0 (log-odds 0: p_open = 1/2) unless given."""
+    base = {f.name: 0.0 for f in fields(notifications.NotificationParams)}
+    return notifications.NotificationParams(**{**base, **kw})
+
+
+def test_notifier_two_steps_hand_worked():
+    # one user, two templates on one channel; log-odds 0 (p_open = 1/2); delay median 6 min,
+    # sigma 0: D = 0.1 h = 1/60 of a 6-hour slot, so u_pos 0.5 -> due now, 0.99 -> next step
+    um = _notifier_params(optout_base=0.5, resumption_minutes=3.0, breakpoint_multiplier=0.5,
+                          tray_delay_median_minutes=6.0, tray_expiry_hours=24.0)
+    f32 = np.float32
+    note = notifications.Notifier(um, 0.25, np.zeros(2), np.zeros((2, 1)), np.zeros(2),
+                                  np.zeros(2, np.int64), notifications.volume_hazard(um, 9), 4,
+                                  6.0, np.array([0.5], f32), 1)
+    opted_out, attention = np.zeros((1, 1), bool), np.array([10.0], f32)
+    sent_today, fatigue = np.zeros((1, 1), np.int16), np.zeros(1, f32)
+    wear, trust = np.zeros((1, 2), f32), np.full((1, 1), 0.5, f32)
+    tray_sent, tray_due = np.full((1, 2), -1, np.int32), np.full((1, 2), -1, np.int32)
+    residue, zero = np.array([0.2], f32), np.zeros(1, f32)
+    u_pos, z = np.array([[0.5, 0.99]], f32), np.zeros((1, 2), f32)
+
+    def step(t: int, notify: list[bool], u_open: list[float]) -> notifications.Delivery:
+        u = np.array([[u_open], [[0.3, 0.9]]])  # opens, opt-outs
+        dlv, finite = note.step(t, np.array([notify]), np.ones(1, bool), np.zeros((1, 1)), u,
+                                u_pos, z, np.ones(1, bool), opted_out, attention, sent_today,
+                                zero, zero, fatigue, wear, trust, tray_sent, tray_due, residue)
+        assert finite
+        return dlv
+
+    first = step(0, [True, True], [0.7, 0.1])
+    # template 0 due now: 0.7 >= 1/2 dismissed; opt-out hazard 0.5 * 2 * (1 - 0.5) = 0.5 > 0.3
+    assert first.delivered.tolist() == [[True, True]] and first.opened.tolist() == [[False, False]]
+    assert first.ignored.tolist() == [[True, False]] and first.opted_out.tolist() == [[True]]
+    assert opted_out.tolist() == [[True]] and sent_today.tolist() == [[2]]
+    assert tray_sent.tolist() == [[-1, 0]] and tray_due.tolist() == [[-1, 1]]
+    # two deliveries at a breakpoint: 3 min * 2 * 0.5; fatigue 1 - (1 - 0) * 0.5^2; wear +1 each
+    assert first.interruption_minutes.tolist() == [3.0] and attention.tolist() == [7.0]
+    assert fatigue.tolist() == [0.75] and wear.tolist() == [[1.0, 1.0]]
+    assert residue.tolist() == [f32(0.2)]  # receptive: no residue
+    assert first.delivered_count.tolist() == [2]
+    delivered0, opened0 = first.delivered, first.opened
+
+    second = step(1, [False, False], [0.9, 0.1])
+    # template 1 comes due: 0.1 < 1/2 opened; nothing dismissed, so no opt-out and nothing
+    # ignored (the buffers of the first step's flags are overwritten)
+    assert second.opened.tolist() == [[False, True]] and second.delivered.tolist() == [[False] * 2]
+    assert second.ignored.tolist() == [[False, False]] and second.opted_out.tolist() == [[False]]
+    assert second.interruption_minutes.tolist() == [0.0] and fatigue.tolist() == [0.75]
+    assert tray_sent.tolist() == [[-1, -1]]
+    # the first step's delivered and opened are fresh arrays (an observation shows them later)
+    assert delivered0.tolist() == [[True, True]] and opened0.tolist() == [[False, False]]
+
+
+def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
+    # the model's two-pass step against send -> open_logit -> due_offset -> tray_step -> settle
+    # (float32 state, two channels), over steps whose buffers carry the last step's values
+    um = _um(optout_base=0.2, optout_volume=0.8)
+    rng = np.random.default_rng(11)
+    n, m, c, g, f32 = 300, 3, 2, 2, np.float32
+    channel_of = np.array([0, 1, 1])
+    appeal, value = rng.random(m), rng.random((m, g))
+    background = np.array([20.0, 60.0, 60.0])
+    load = notifications.channel_load(background)
+    fatigue_rate = (rng.random(n) * 0.3).astype(f32)
+    susc, gw = rng.random(n).astype(f32), rng.random(n).astype(f32)
+    hazard = notifications.volume_hazard(um, 4 * m + 1)
+    note = notifications.Notifier(um, 0.15, appeal, value, load, channel_of, hazard, 3, 6.0,
+                                  fatigue_rate, c)
+
+    def state() -> dict[str, np.ndarray]:
+        return {"opted_out": rng.random((n, c)) < 0.1,
+                "attention": (rng.random(n) * 5).astype(f32),
+                "sent_today": rng.integers(0, 3, (n, c)).astype(np.int16),
+                "fatigue": rng.random(n).astype(f32), "wear": rng.random((n, m)).astype(f32),
+                "trust": rng.random((n, c)).astype(f32),
+                "sent": rng.integers(-1, 3, (n, m)).astype(np.int32),
+                "due": rng.integers(0, 6, (n, m)).astype(np.int32),
+                "residue": rng.random(n).astype(f32)}
+
+    mine = state()
+    ref = {k: v.copy() for k, v in mine.items()}
+    for t in range(3, 7):
+        notify, avail = rng.random((n, m)) < 0.4, rng.random(n) < 0.6
+        active, need = rng.random(n) < 0.95, rng.random((n, g))
+        u = rng.random((2, n, m))
+        u_pos, z = rng.random((n, m), dtype=f32), rng.standard_normal((n, m), dtype=f32)
+        dlv, finite = note.step(t, notify, avail, need, u, u_pos, z, active, mine["opted_out"],
+                                mine["attention"], mine["sent_today"], susc, gw,
+                                mine["fatigue"], mine["wear"], mine["trust"], mine["sent"],
+                                mine["due"], mine["residue"])
+        r = ref
+        sent = notifications.send(notify, active, r["opted_out"], channel_of, avail,
+                                  r["attention"], r["sent_today"])
+        logit = notifications.open_logit(um, appeal, susc, gw,
+                                         notifications.relevance(need, value), sent.receptive,
+                                         r["fatigue"], r["wear"], r["trust"][:, channel_of],
+                                         background, load)
+        offset = notifications.due_offset(um, 6.0, u_pos, z)
+        tray = notifications.tray_step(um, Tray(r["sent"], r["due"]), t, sent.delivered, offset,
+                                       3, logit, sent.receptive, r["sent_today"], r["trust"],
+                                       channel_of, c, u[0], u[1])
+        eff = notifications.settle(um, 0.15, sent, tray, active, r["fatigue"],
+                                   np.power(1.0 - fatigue_rate, sent.count), r["wear"],
+                                   r["opted_out"], r["attention"], r["residue"], logit)
+        r.update(fatigue=eff.fatigue, attention=eff.attention_left, residue=eff.residue)
+        assert finite and eff.finite
+        want = (sent.delivered, tray.opened, tray.opted, eff.interruption_minutes, eff.ignored,
+                sent.count)
+        for a, b in zip(dlv, want, strict=True):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+        for k in mine:
+            assert mine[k].tobytes() == ref[k].tobytes(), k
+        assert dlv.opened.any() and dlv.opted_out.any() and dlv.ignored.any()

@@ -117,6 +117,14 @@ class SimulationModel(mesa.Model):
         self._slot_hours = 24.0 / self.world.slots_per_day
         self._static = _StaticArrays.of(self.world, self._channel_of_m, self._slot_hours)
         self._eng_fixed = self._engagement_fixed()
+        st = self._static
+        self._notifier = notifications.Notifier(
+            self.params.notifications, self.params.focus.residue, st.appeal_pushed,
+            st.value_pushed, st.channel_load, self._channel_of_m, st.volume_hazard,
+            st.expiry_slots, self._slot_hours, self.pop.fatigue_rate,
+            self.pop.channel_trust.shape[1])
+        self._tray_buffers = tuple(np.empty((self.rows.n_all, self.world.n_pushed), np.float32)
+                                   for _ in range(2))
         # who can have each context event never changes: devices and teams are fixed at build
         w = self.world
         self._context_events = context.ContextEvents(
@@ -283,58 +291,39 @@ class SimulationModel(mesa.Model):
         self, notify: np.ndarray, avail: np.ndarray, need: np.ndarray
     ) -> notifications.Delivery:
         """Step 4: deliver into the tray, open or dismiss what is due, opt out; fatigue, wear,
-        interruption cost and residue.
-
-        Three compiled passes (send, tray, settle) around numpy's transcendental work: the
-        relevance product, the open log-odds' pass, the ``exp`` of the open probability and of the
-        delays, and the fatigue's ``power``.
+        interruption cost and residue (notifications.Notifier: the population's state is
+        updated in place).
         """
-        pop, w, p, st = self.pop, self.world, self.params.notifications, self._static
-        ch = self._channel_of_m
-        sent = notifications.send(notify, pop.active, pop.opted_out, ch, avail,
-                                  pop.attention_left, pop.sent_today)
-        logit = notifications.open_logit(
-            p, st.appeal_pushed, pop.susceptibility, pop.goal_weight,
-            notifications.relevance(need, st.value_pushed), sent.receptive, pop.fatigue, pop.wear,
-            pop.channel_trust[:, ch], st.background_pushed, st.channel_load)
-        u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all, w.n_pushed),
+        pop = self.pop
+        u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all,
+                                                              self.world.n_pushed),
                               axis=1, reuse=True)
-        u_pos, z = self._tray_draws(self.rows.n_all, w.n_pushed)
-        # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
-        # than picking the deliveries out; only deliveries read theirs
-        offset = notifications.due_offset(p, self._slot_hours, u_pos, z)
-        hazard = st.volume_hazard if sent.top <= st.volume_hazard.shape[0] else None
-        # the tray's arrays are updated in place
-        tray = notifications.tray_step(
-            p, notifications.Tray(pop.tray_sent, pop.tray_due), self.t, sent.delivered, offset,
-            st.expiry_slots, logit, sent.receptive, pop.sent_today,
-            pop.channel_trust, ch, pop.channel_trust.shape[1], u[0], u[1], hazard)
-        # fresh fatigue, attention and residue; wear and opt-outs in place
-        eff = notifications.settle(p, self.params.focus.residue, sent, tray, pop.active,
-                                   pop.fatigue, np.power(1.0 - pop.fatigue_rate, sent.count),
-                                   pop.wear, pop.opted_out, pop.attention_left, pop.residue,
-                                   logit)
-        pop.fatigue, pop.attention_left, pop.residue = eff.fatigue, eff.attention_left, eff.residue
-        if not eff.finite:  # the pass saw a non-finite logit or fatigue: the check says which
-            self._check("notifications", logit, pop.fatigue)
+        u_pos, z = self._tray_draws()
+        dlv, finite = self._notifier.step(
+            self.t, notify, avail, need, u, u_pos, z, pop.active, pop.opted_out,
+            pop.attention_left, pop.sent_today, pop.susceptibility, pop.goal_weight, pop.fatigue,
+            pop.wear, pop.channel_trust, pop.tray_sent, pop.tray_due, pop.residue)
+        if not finite:  # the pass saw a non-finite open log-odds or fatigue
+            raise NumericalError("notifications", self.t)
         # a churned user's channel trust stays where it was (their tray just empties): ignored
         # counts an active user's notifications only
-        return notifications.Delivery(
-            delivered=sent.delivered, opened=tray.opened, opted_out=tray.opted,
-            interruption_minutes=eff.interruption_minutes, ignored=eff.ignored,
-            delivered_count=sent.count)
+        return dlv
 
-    def _tray_draws(self, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """N x M uniforms (place in the slot) and normals (delay) from the ``tray`` stream.
+    def _tray_draws(self) -> tuple[np.ndarray, np.ndarray]:
+        """N x M float32 uniforms (place in the slot) and normals (delay) from the ``tray``
+        stream, drawn into this run's buffers (overwritten next step).
 
         Drawn every step for every user and template, delivered or not, so a user's delays never
         depend on what was sent to anyone (per-user common random numbers); the simulated users'
         rows kept.
         """
         rng, keep = self.streams["tray"], self.rows.keep
+        u_pos, z = self._tray_buffers
         # float32 halves the cost of the draws; the delay needs no more precision than that
-        return (keep(rng.random((n, m), dtype=np.float32)),
-                keep(rng.standard_normal((n, m), dtype=np.float32)))
+        # (``out=`` fills in the order of a fresh draw: the same numbers)
+        rng.random(out=u_pos, dtype=np.float32)
+        rng.standard_normal(out=z, dtype=np.float32)
+        return keep(u_pos), keep(z)
 
     def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray) -> np.ndarray:
         """Step 5: who starts a session (anyone who opened a notification does; a self-initiated

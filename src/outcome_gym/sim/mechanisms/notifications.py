@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, fields, replace
+from typing import NamedTuple
 
 import numpy as np
 
-from outcome_gym.sim._jit import compiled
+from outcome_gym.sim._jit import compiled, pass_array
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 
 
@@ -100,12 +101,14 @@ class Tray:
         return self.sent >= 0
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """What happened to this step's notifications (N x M arrays unless noted).
 
     ``opened`` counts opens this step, from the tray, of this step's or earlier deliveries;
     ``ignored`` the notifications dismissed, replaced by a newer one or expired this step.
+    ``delivered`` and ``opened`` are fresh arrays (the next observation shows them); the others
+    are :class:`Notifier`'s buffers, valid until the next step. (A named tuple: built every step,
+    it costs a third of a frozen dataclass.)
     """
 
     delivered: np.ndarray
@@ -219,7 +222,7 @@ def open_logit(
     logit_rows(float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
                c(appeal, np.float64), c(susceptibility, dtype), c(goal_weight, dtype),
                c(fatigue, dtype), c(relevance, np.float64), c(receptive, bool), c(wear, dtype),
-               c(channel_trust, dtype), c(load, np.float64), out)
+               c(channel_trust, dtype), np.arange(m, dtype=np.int64), c(load, np.float64), out)
     return out
 
 
@@ -240,7 +243,7 @@ def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
 
 @compiled
 def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance, receptive,
-               wear, trust, load, out
+               wear, trust, channel_of, load, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user i and template m, the module docstring's sum, added left to right as numpy did.
 
@@ -251,6 +254,8 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
 
     ``coef`` = (rel_u, fatigue_u, wear_u, trust_u, 1/2) in the traits' dtype: their products with
     the float32 traits are float32, widened to float64 in the sum (as numpy's mixed arithmetic).
+    ``trust_im`` is ``trust[i, channel_of[m]]`` (N x C channel trust, or N x M with
+    ``channel_of = 0..M-1``).
     """
     n, m = out.shape
     for i in range(n):
@@ -263,7 +268,7 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
             x = x + rec
             x = x - fat
             x = x - coef[2] * wear[i, j]
-            x = x + coef[3] * (trust[i, j] - coef[4])
+            x = x + coef[3] * (trust[i, channel_of[j]] - coef[4])
             out[i, j] = x + load[j]
 
 
@@ -283,26 +288,29 @@ def due_offset(
         u_pos: N x M uniforms, where in its slot the delivery falls.
         z: N x M standard normals of the delay (any shape, the same as ``u_pos``).
 
-    The delay's ``exp`` is numpy's; floor and cap are :func:`offset_rows`, entry by entry (an
-    entry's offset does not depend on the others: the model computes every entry's).
+    The delay's ``exp`` is numpy's; the median's scaling, floor and cap are :func:`offset_rows`,
+    entry by entry (an entry's offset does not depend on the others: the model computes every
+    entry's).
     """
-    hours = um.tray_delay_median_minutes / 60.0 * np.exp(um.tray_delay_sigma * z)
+    spread = np.exp(um.tray_delay_sigma * z)
     u = np.ascontiguousarray(u_pos)
-    out = np.empty(hours.shape, np.int32)
-    offset_rows(u.reshape(-1), hours.reshape(-1), hours.dtype.type(slot_hours),
-                hours.dtype.type(1e6), out.reshape(-1))
+    out = np.empty(spread.shape, np.int32)
+    t = spread.dtype.type
+    offset_rows(u.reshape(-1), spread.reshape(-1), t(um.tray_delay_median_minutes / 60.0),
+                t(slot_hours), t(1e6), out.reshape(-1))
     return out
 
 
 @compiled
-def offset_rows(u_pos, hours, slot_hours, cap, out
+def offset_rows(u_pos, spread, median_hours, slot_hours, cap, out
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``out = int32(floor(u_pos + min(hours / slot_hours, cap)))`` entry by entry, with
+    """``out = int32(floor(u_pos + min(hours / slot_hours, cap)))`` entry by entry, with the delay
+    ``hours = median_hours * spread`` (``spread = exp(sigma z)``, numpy's) and ``median_hours``,
     ``slot_hours`` and ``cap`` in the delay's dtype (as numpy takes a Python scalar: float32 delays
-    are divided, capped and added in float32). ``min`` as ``np.minimum``: a NaN stays NaN.
+    are scaled, divided, capped and added in float32). ``min`` as ``np.minimum``: a NaN stays NaN.
     """
     for k in range(out.shape[0]):
-        x = hours[k] / slot_hours
+        x = median_hours * spread[k] / slot_hours
         if x > cap:
             x = cap
         out[k] = np.floor(u_pos[k] + x)
@@ -404,8 +412,8 @@ def tray_step(
         hazard = np.zeros(1)
     elif hazard is None:
         hazard = volume_hazard(um, int(sent_today.max(initial=0)) + 1)
-    out = TrayStep(tray=tray, lapsed=np.zeros((n, m), bool), opened=np.zeros((n, m), bool),
-                   dismissed=np.zeros((n, m), bool), opted=np.zeros((n, n_channels), bool))
+    out = TrayStep(tray=tray, lapsed=np.empty((n, m), bool), opened=np.empty((n, m), bool),
+                   dismissed=np.empty((n, m), bool), opted=np.empty((n, n_channels), bool))
     trust = np.ascontiguousarray(channel_trust)
     tray_rows(np.ascontiguousarray(delivered, dtype=bool),
               np.ascontiguousarray(offset, dtype=np.int32), int(step), int(expiry),
@@ -429,25 +437,21 @@ def volume_hazard(um: NotificationParams, top: int) -> np.ndarray:
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) this module's passes now (see engagement.compile_kernel),
-    for the population's dtypes (float32 traits and state, int16 daily counts).
+    """Compile (or load from the cache) the passes a step runs now (see
+    engagement.compile_kernel): those of :meth:`Notifier.step` and :func:`trust_rows`, for the
+    population's dtypes (float32 traits and state, int16 daily counts, int32 tray).
     """
     um = NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)})
-    f32, one, yes = np.float32, np.ones(1), np.ones((1, 1), bool)
-    sending = send(yes, np.ones(1, bool), yes, np.zeros(1, np.int64), np.ones(1, bool),
-                   one.astype(f32), np.zeros((1, 1), np.int16))
-    fill_tray(Tray.empty(1, 1), yes, 0, np.zeros((1, 1), np.int32), 1)
-    due_offset(um, 1.0, np.ones((1, 1), f32), np.ones((1, 1), f32))
-    tray = tray_step(um, Tray.empty(1, 1), 0, yes, np.zeros((1, 1), np.int32), 1,
-                     np.zeros((1, 1)), np.ones(1, bool), np.ones((1, 1), np.int16),
-                     np.ones((1, 1), f32), np.zeros(1, np.int64), 1, np.ones((1, 1)),
-                     np.ones((1, 1)))
-    settle(um, 0.0, sending, tray, np.ones(1, bool), one.astype(f32), one,
-           np.ones((1, 1), f32), np.zeros((1, 1), bool), one.astype(f32), one.astype(f32),
-           np.zeros((1, 1)))
-    update_channel_trust(um, np.ones((1, 1), f32), yes, yes, yes, np.zeros(1, np.int64))
-    open_logit(um, one, one.astype(f32), one.astype(f32), np.ones((1, 1)), np.ones(1, bool),
-               one.astype(f32), np.ones((1, 1), f32), np.ones((1, 1), f32), one)
+    f32, yes = np.float32, np.ones((1, 1), bool)
+    one, ch = np.ones(1, f32), np.zeros(1, np.int64)
+    notifier = Notifier(um, 0.0, np.ones(1), np.ones((1, 1)), np.zeros(1), ch,
+                        volume_hazard(um, 2), 1, 1.0, one, 1)
+    notifier.step(0, yes, np.ones(1, bool), np.ones((1, 1)), np.ones((2, 1, 1)),
+                  np.ones((1, 1), f32), np.ones((1, 1), f32), np.ones(1, bool),
+                  np.zeros((1, 1), bool), one.copy(), np.zeros((1, 1), np.int16), one, one,
+                  one.copy(), np.ones((1, 1), f32), np.ones((1, 1), f32),
+                  np.full((1, 1), -1, np.int32), np.full((1, 1), -1, np.int32), one.copy())
+    update_channel_trust(um, np.ones((1, 1), f32), yes, yes, yes, ch)
 
 
 @compiled
@@ -473,7 +477,11 @@ def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_to
     """
     n, m = delivered.shape
     for i in range(n):
+        for c in range(opted.shape[1]):
+            opted[i, c] = False
         for j in range(m):
+            opened[i, j] = False
+            dismissed[i, j] = False
             waiting = sent[i, j] >= 0
             lapse = waiting and ((step - sent[i, j]) >= expiry or delivered[i, j])
             lapsed[i, j] = lapse
@@ -662,3 +670,120 @@ def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, 
             # clipped before the rounding to float32 (numpy rounded first): the same value,
             # since rounding is monotone and 0 and 1 are exact
             out[i, c] = min(max(v, 0.0), 1.0)
+
+
+class Notifier:
+    """Step 4 of one run: its fixed inputs and the buffers each step overwrites.
+
+    A step calls the passes of :func:`send`, :func:`open_logit`, :func:`due_offset`,
+    :func:`tray_step` and :func:`settle` (``send_rows`` ... ``settle_rows``) directly, on arrays
+    already in their dtypes, with numpy's whole-array work between them (the relevance product,
+    the ``exp`` of the open probability and of the delays, the fatigue's ``power``). Why five
+    calls and not two fused passes: a pass calling the others compiled ~1.2 s more on a fresh
+    machine (numba optimises the callees again inside the caller) to save ~2 us a step of
+    argument passing. The state arrays a step is given are the population's (float32 traits and
+    state, int16 daily counts, int32 tray, bool flags), updated in place.
+
+    Args:
+        um: The mechanism's coefficients.
+        residue_size: Focus lost per distracting event (``FocusParams.residue``).
+        appeal: M appeal of each template's element.
+        value: M x G value per goal of each template's element.
+        load: M the open log-odds' channel-load term (:func:`channel_load`).
+        channel_of: M channel index per template.
+        hazard: :func:`volume_hazard` for every daily count a day allows.
+        expiry: :func:`expiry_slots`.
+        slot_hours: Hours in a slot.
+        fatigue_rate: N fatigue added per delivery (a trait, fixed for the run; its dtype is the
+            population's: the traits', fatigue's, wear's and channel trust's).
+        n_channels: C.
+    """
+
+    def __init__(self, um: NotificationParams, residue_size: float, appeal: np.ndarray,
+                 value: np.ndarray, load: np.ndarray, channel_of: np.ndarray,
+                 hazard: np.ndarray, expiry: int, slot_hours: float, fatigue_rate: np.ndarray,
+                 n_channels: int) -> None:
+        n, dtype = fatigue_rate.shape[0], fatigue_rate.dtype
+        m = channel_of.shape[0]
+        f = np.dtype(dtype).type
+        self.um = um
+        self._value_t = value.T  # relevance = need @ value.T
+        self._fixed = (float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
+                       pass_array(appeal, np.float64), pass_array(load, np.float64))
+        self._channel_of = pass_array(channel_of, np.int64)
+        self._hazard = pass_array(hazard, np.float64)
+        self._expiry = int(expiry)
+        # the delay's numbers in the draws' dtype (float32), as numpy applies Python scalars
+        self._sigma = np.float32(um.tray_delay_sigma)
+        self._delay = (np.float32(um.tray_delay_median_minutes / 60.0), np.float32(slot_hours),
+                       np.float32(1e6))
+        self._one = f(1)
+        self._settle = (float(um.resumption_minutes), float(um.breakpoint_multiplier),
+                        f(residue_size), self._one)
+        self._shape = (n, m)
+        # what a step computes and reads within the step (Delivery's ignored, opted_out,
+        # interruption_minutes and delivered_count too: valid until the next step)
+        self._relevance, self._logit, self._exp_neg = (np.empty((n, m)) for _ in range(3))
+        self._spread = np.empty((n, m), np.float32)
+        self._offset = np.empty((n, m), np.int32)
+        self._lapsed, self._dismissed, self._ignored = (np.empty((n, m), bool) for _ in range(3))
+        self._opted = np.empty((n, n_channels), bool)
+        self._receptive = np.empty(n, bool)
+        self._count = np.empty(n, np.int64)
+        self._keep_base = 1.0 - fatigue_rate  # the fatigue power's base (a trait: fixed)
+        self._kept, self._minutes = np.empty(n), np.empty(n)
+
+    def step(self, step: int, notify: np.ndarray, available: np.ndarray, need: np.ndarray,
+             u: np.ndarray, u_pos: np.ndarray, z: np.ndarray, active: np.ndarray,
+             opted_out: np.ndarray, attention_left: np.ndarray, sent_today: np.ndarray,
+             susceptibility: np.ndarray, goal_weight: np.ndarray, fatigue: np.ndarray,
+             wear: np.ndarray, channel_trust: np.ndarray, tray_sent: np.ndarray,
+             tray_due: np.ndarray, residue: np.ndarray) -> tuple[Delivery, bool]:
+        """Deliver, open or dismiss what is due, opt out; fatigue, wear, attention, residue.
+
+        Args:
+            step: The current step.
+            notify: N x M the policy's sends.
+            available: N available flags (step 3).
+            need: N x G goal urgency.
+            u: 2 x N x M uniforms of the ``notifications`` stream (opens, opt-outs).
+            u_pos, z: N x M float32 uniforms and normals of the ``tray`` stream.
+            active, opted_out, attention_left, sent_today, susceptibility, goal_weight, fatigue,
+                wear, channel_trust, tray_sent, tray_due, residue: The population's arrays
+                (``channel_trust`` N x C); ``opted_out``, ``attention_left``, ``sent_today``,
+                ``fatigue``, ``wear``, ``tray_sent``, ``tray_due`` and ``residue`` are updated
+                in place.
+
+        Returns:
+            The step's :class:`Delivery` (``delivered`` and ``opened`` fresh arrays: the next
+            observation shows them; the rest this object's buffers), and whether every open
+            log-odds and fatigue is finite.
+        """
+        n, m = self._shape
+        delivered, opened = np.empty((n, m), bool), np.empty((n, m), bool)
+        receptive, count, logit, ch = self._receptive, self._count, self._logit, self._channel_of
+        top = send_rows(pass_array(notify, bool), active, opted_out, ch, available,
+                        attention_left, sent_today, delivered, receptive, count)
+        np.matmul(need, self._value_t, out=self._relevance)
+        base, receptive_u, coef, appeal, load = self._fixed
+        logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
+                   self._relevance, receptive, wear, channel_trust, ch, load, logit)
+        np.power(self._keep_base, count, out=self._kept)
+        exp_neg = np.exp(np.negative(logit, out=self._exp_neg), out=self._exp_neg)
+        spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
+        median, slot_hours, cap = self._delay
+        # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
+        # than picking the deliveries out; only deliveries read theirs
+        offset_rows(u_pos.reshape(-1), spread.reshape(-1), median, slot_hours, cap,
+                    self._offset.reshape(-1))
+        hazard = self._hazard if top <= self._hazard.shape[0] else volume_hazard(self.um, top)
+        tray_rows(delivered, self._offset, int(step), self._expiry, exp_neg, receptive,
+                  sent_today, hazard, channel_trust, self._one, ch, u[0], u[1], True, tray_sent,
+                  tray_due, self._lapsed, opened, self._dismissed, self._opted)
+        resumption, breakpoint, residue_size, one = self._settle
+        finite = settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
+                             count, self._lapsed, self._dismissed, self._opted, active, fatigue,
+                             self._kept, logit, wear, opted_out, attention_left, residue,
+                             self._ignored, self._minutes, fatigue, attention_left, residue)
+        return Delivery(delivered, opened, self._opted, self._minutes, self._ignored,
+                        self._count), finite

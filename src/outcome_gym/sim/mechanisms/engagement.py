@@ -669,8 +669,9 @@ class StepPass:
     take (no conversions, no copies).
 
     Not one compiled function calling them: numba links a callee's code into its caller and
-    optimises the whole again, and a caller of :func:`engage_rows` alone took 0.75 s more to
-    compile on an empty cache (the whole hook as one call ~1.5 s more) to save ~4 us a step.
+    optimises the whole again, so a caller of :func:`engage_rows` alone took 0.75 s more to
+    compile on an empty cache, and the whole hook as one call ~1.5 s more, to save ~8 us a step
+    at N = 200 (docs/performance.md, eighth pass).
 
     Built once per run, for ``n`` users: the fixed inputs (:class:`Fixed`, memory's terms) and
     the buffers of what does not outlive the step. Of the :class:`Engagement` it returns,

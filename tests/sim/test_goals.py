@@ -249,7 +249,7 @@ def test_goals_needs_and_apply_sum_each_goals_events_in_one_block(tiny):
     import pickle
 
     copy = pickle.loads(pickle.dumps(goals))
-    assert "_block" in goals.__dict__ and "_block" not in copy.__dict__
+    assert "_rows" in goals.__dict__ and "_rows" not in copy.__dict__
     assert copy.apply(np.zeros((1, 1)), 9)["work.completed"].tolist() == [0.0]
 
 

@@ -116,7 +116,7 @@ class SimulationModel(mesa.Model):
         self._channel_of_m = self.world.channel[self.world.pushed_elements].astype(np.int64)
         self._slot_hours = 24.0 / self.world.slots_per_day
         self._static = _StaticArrays.of(self.world, self._channel_of_m, self._slot_hours)
-        self._eng_fixed = self._engagement_fixed()
+        self._eng_pass = self._engagement_pass()
         st = self._static
         self._notifier = notifications.Notifier(
             self.params.notifications, self.params.focus.residue, st.appeal_pushed,
@@ -125,6 +125,8 @@ class SimulationModel(mesa.Model):
             self.pop.channel_trust.shape[1])
         self._tray_buffers = tuple(np.empty((self.rows.n_all, self.world.n_pushed), np.float32)
                                    for _ in range(2))
+        # the outside progress of a slot (N x G): zeros (never written) or the last slot's credit
+        self._outside_bufs = (np.zeros((n, len(self.goals))), np.empty((n, len(self.goals))))
         # who can have each context event never changes: devices and teams are fixed at build
         w = self.world
         self._context_events = context.ContextEvents(
@@ -144,14 +146,17 @@ class SimulationModel(mesa.Model):
             self.datacollector = collector
             collector.collect(self)  # the state at step 0, as Mesa models do
 
-    def _engagement_fixed(self) -> engagement.Fixed:
-        """The engagement pass's per-run inputs: its coefficients and the world's arrays, for the
-        traits' dtype (fixed at build; a subset replay takes rows, not dtypes).
+    def _engagement_pass(self) -> engagement.StepPass:
+        """The engagement hook's per-run pass: its coefficients and the world's arrays, for the
+        traits' dtype (fixed at build; a subset replay takes rows, not dtypes), and its buffers.
         """
-        pop, st = self.pop, self._static
+        pop, st, p = self.pop, self._static, self.params
         dtype = np.result_type(pop.susceptibility, pop.goal_weight, pop.habit, pop.fatigue)
-        return engagement.Fixed.of(self.params.choice, st.pushed, st.appeal, st.cost, st.value,
-                                   len(self.world.default_layout), dtype)
+        fixed = engagement.Fixed.of(p.choice, st.pushed, st.appeal, st.cost, st.value,
+                                    len(self.world.default_layout), dtype)
+        return engagement.StepPass(p.choice, p.memory, p.notifications.channel_trust_gain,
+                                   p.notifications.channel_trust_loss, fixed, self._channel_of_m,
+                                   pop.n, pop.memory_count.dtype)
 
     def _keep_rows(self, users: Sequence[int] | np.ndarray) -> None:
         """Keep ``users`` and their teammates only (see ``users`` in the class docstring)."""
@@ -337,44 +342,24 @@ class SimulationModel(mesa.Model):
 
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,
                 remaining: np.ndarray, need: np.ndarray) -> engagement.Engagement:
-        """Step 6: opened notifications first, then the sessions; channel trust moves."""
-        pop, p = self.pop, self.params
+        """Step 6: opened notifications first, then the sessions; channel trust moves and layout
+        memory learns (one compiled pass, ``engagement.StepPass``; attention, residue and memory
+        in place).
+        """
+        pop = self.pop
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
         u = self.rows.uniform(self.streams["choice"],
-                              (self.rows.n_all, 2 + 2 * p.choice.max_engagements), reuse=True)
-        inp = engagement.SessionInputs(
-            layout=layout, susceptibility=pop.susceptibility, goal_weight=pop.goal_weight,
-            habit=pop.habit, fatigue=pop.fatigue, need=need, remaining=remaining,
-            attention_left=pop.attention_left, residue=pop.residue)
-        rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
-        eng = engagement.engage(p.choice, inp, dlv.opened, started, None, None, None, None, u,
-                                memory_rows=self._recall(layout, rows), fixed=self._eng_fixed,
-                                rows=rows)
-        self._check("engagement", eng.minutes, eng.progress)
-        pop.attention_left = eng.attention_left.astype(np.float32)
-        pop.residue = eng.residue.astype(np.float32)
-        pop.channel_trust = notifications.update_channel_trust(  # a fresh array: no copy
-            p.notifications, pop.channel_trust, dlv.ignored, dlv.opened, eng.useful_opens,
-            self._channel_of_m).astype(np.float32, copy=False)
-        self._remember(layout, rows, eng.seen_positions)
+                              (self.rows.n_all, 2 + 2 * self.params.choice.max_engagements),
+                              reuse=True)
+        eng, pop.channel_trust = self._eng_pass.run(
+            dlv.opened, dlv.ignored, started, layout, need, remaining, u,
+            (pop.susceptibility, pop.goal_weight, pop.habit, pop.fatigue), pop.attention_left,
+            pop.residue, pop.channel_trust, pop.memory_count, pop.memory_element)
+        if eng is None:  # a non-finite minute or progress: nothing of the users' state changed
+            raise NumericalError("engagement", self.t)
         return eng
-
-    def _recall(self, layout: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expertise and selection minutes (n x S) of the users in session (``rows``, ascending),
-        in user order.
-        """
-        pop, p = self.pop, self.params.memory
-        e = memory.expertise(p, pop.memory_count, pop.memory_element, layout, rows)
-        return e, memory.selection_minutes(p, e)
-
-    def _remember(self, layout: np.ndarray, rows: np.ndarray, seen: np.ndarray) -> None:
-        """Layout memory learns the positions seen in this step's sessions (``rows``, the users
-        in session: a session sees at least its first position; mechanisms/memory).
-        """
-        pop = self.pop
-        memory.remember(pop.memory_count, pop.memory_element, layout, seen, rows)
 
     def _forget(self) -> None:
         """A day's fading of layout memory (at each day start after the first)."""
@@ -394,12 +379,16 @@ class SimulationModel(mesa.Model):
                  progress: np.ndarray) -> np.ndarray:
         """Step 7b: at the day's last slot (``last``), the day's progress outside the app (N x G),
         toward what is still needed after this slot's in-app ``progress``; 0 at the other slots.
+
+        Per-run arrays (the step's record reads them within the step): zeros never written, and
+        the last slot's credit, written by one compiled pass (``outside.day_credit``).
         """
+        none, credit = self._outside_bufs
         if not last:
-            return np.zeros_like(remaining)
+            return none
         pop = self.pop
-        minutes = outside.outside_minutes(pop.attention_left, pop.attention_budget, pop.active)
-        return outside.outside_credit(pop.outside_rate, minutes, need, remaining - progress)
+        return outside.day_credit(pop.attention_left, pop.attention_budget, pop.active,
+                                  pop.outside_rate, need, remaining, progress, credit)
 
     def _bookkeep(self, started: np.ndarray, layout: np.ndarray,
                   eng: engagement.Engagement) -> None:
@@ -456,12 +445,13 @@ class _StaticArrays:
 def kernel_modules() -> tuple[ModuleType, ...]:
     """The modules whose ``compile_kernel()`` compile every pass of a step (sim/_jit.py), the
     slowest to compile first and callees' modules before their callers'. The product layer's
-    pass (``product.guardrails``, above this layer) is not among them.
+    pass (``product.guardrails``, above this layer) is not among them; layout memory's passes
+    are compiled into the engagement pass (``engagement.compile_kernel``).
     """
     from outcome_gym.sim import _rows, daily, layout, recording
     from outcome_gym.sim.mechanisms import availability, observation
 
-    return (_rows, layout, recording, notifications, engagement, goals, context, memory,
+    return (_rows, layout, recording, notifications, engagement, goals, context, outside,
             observation, daily, sessions, habits, availability)
 
 

@@ -49,7 +49,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from outcome_gym.sim._jit import compiled, pass_array
+from outcome_gym.sim._rows import finite_rows
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
+from outcome_gym.sim.mechanisms.memory import (
+    MemoryParams,
+    _selection_terms,
+    expertise_rows,
+    learn_rows,
+    selection_rows,
+)
+from outcome_gym.sim.mechanisms.notifications import trust_rows
 
 
 @dataclass(frozen=True)
@@ -163,7 +172,7 @@ class Fixed:
         pd: S position discounts (:func:`position_discount`).
         coef: The appeal, habit, fatigue and goal utilities in the traits' dtype (numpy applies
             a Python float to a float32 trait as a float32 product).
-        log_cont: ``np.log(cascade_continue)`` (None outside (0, 1): no logarithm is taken).
+        log_cont: ``np.log(cascade_continue)`` (0.0 outside (0, 1): no logarithm is taken).
         no_memory: The placeholder expertise (1 x 1, traits' dtype) and selection minutes of a
             run without layout memory.
     """
@@ -174,7 +183,7 @@ class Fixed:
     value: np.ndarray
     pd: np.ndarray
     coef: np.ndarray
-    log_cont: float | None
+    log_cont: float
     no_memory: tuple[np.ndarray, np.ndarray]
 
     @classmethod
@@ -188,22 +197,58 @@ class Fixed:
                          um.goal_utility], dtype=dtype)
         return cls(pushed=_i64(pushed), appeal=_f64(appeal), cost=_f64(cost), value=_f64(value),
                    pd=position_discount(n_slots, um.position_exponent), coef=coef,
-                   log_cont=np.log(cont) if 0.0 < cont < 1.0 else None,
+                   log_cont=_log_cont(cont),
                    no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
 
 
 def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None = None
                ) -> np.ndarray:
-    """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S.
+    """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S (:func:`depth_of` of
+    numpy's ``log1p(-u)``, :func:`stay_logs`).
 
     ``log_cont``: ``np.log(cont)`` when the caller has it (:class:`Fixed`: once per run).
     """
+    u = np.asarray(u, dtype=np.float64)
+    lg = stay_logs(u, cont)
+    log_cont = _log_cont(cont) if log_cont is None else log_cont
+    out = np.empty(u.shape[0], dtype=np.int64)
+    depth_rows(lg, float(cont), float(log_cont), int(n_slots), out)
+    return out
+
+
+def stay_logs(u: np.ndarray, cont: float) -> np.ndarray:
+    """``log1p(-u)`` per entry of the scan draws ``u`` (numpy's, whole array: the pass's
+    :func:`depth_of` divides it), zeros when ``cont`` is outside (0, 1) (no logarithm needed).
+    """
+    if 0.0 < cont < 1.0:
+        return np.log1p(-u)
+    return np.zeros(u.shape[0])
+
+
+def _log_cont(cont: float) -> float:
+    """``np.log(cont)`` inside (0, 1), else 0.0 (unused: :func:`depth_of` then needs none)."""
+    return float(np.log(cont)) if 0.0 < cont < 1.0 else 0.0
+
+
+@compiled.inlined
+def depth_of(lg, cont, log_cont, n_slots
+             ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """One session's scan depth: ``min(1 + floor(lg / log(cont)), S)``, ``lg`` = numpy's
+    ``log1p(-u)``; 1 when ``cont <= 0`` and S when ``cont >= 1`` (``lg`` then unused).
+    """
     if cont <= 0.0:
-        return np.ones(u.shape[0], dtype=np.int64)
+        return np.int64(1)
     if cont >= 1.0:
-        return np.full(u.shape[0], n_slots, dtype=np.int64)
-    extra = np.floor(np.log1p(-u) / (np.log(cont) if log_cont is None else log_cont))
-    return np.minimum(1 + extra.astype(np.int64), n_slots)
+        return np.int64(n_slots)
+    return min(1 + np.int64(np.floor(lg / log_cont)), np.int64(n_slots))
+
+
+@compiled
+def depth_rows(lg, cont, log_cont, n_slots, out
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """:func:`depth_of` per entry of ``lg`` into ``out`` (int64)."""
+    for j in range(lg.shape[0]):
+        out[j] = depth_of(lg[j], cont, log_cont, n_slots)
 
 
 def run_sessions(
@@ -243,23 +288,25 @@ def run_sessions(
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`engage_rows` now, on one user's inputs.
+    """Compile (or load from the cache) the passes of a model's engagement hook now
+    (:class:`StepPass`: :func:`engage_rows` and layout memory's and channel trust's passes), on
+    one user's inputs in a model's dtypes.
 
     For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
     first call's compilation would otherwise be counted as the step's.
     """
-    f32 = np.float32  # the population's traits (the model's signature)
-    one = SessionInputs(
-        layout=np.zeros((1, 1), dtype=np.int16), susceptibility=np.zeros(1, f32),
-        goal_weight=np.zeros(1, f32), habit=np.zeros((1, 1), f32), fatigue=np.zeros(1, f32),
-        need=np.zeros((1, 1)), remaining=np.zeros((1, 1)), attention_left=np.ones(1, f32),
-        residue=np.zeros(1, f32), expertise=np.zeros((1, 1), f32),
-        select_minutes=np.zeros((1, 1)))
+    f32 = np.dtype(np.float32)  # the population's traits, attention, trust and memory counts
     um = ChoiceParams(no_click_mass=1.0, cascade_continue=0.5, position_exponent=0.0,
                       habit_utility=0.0, goal_utility=0.0, fatigue_utility=0.0, residue=0.0,
                       max_engagements=1, need_met_exit=0.0)
-    engage(um, one, np.ones((1, 1), bool), np.ones(1, bool), np.zeros(1, np.int64), np.zeros(1),
-           np.ones(1), np.zeros((1, 1)), np.full((1, 4), 0.5))
+    fixed = Fixed.of(um, np.zeros(1, np.int64), np.zeros(1), np.ones(1), np.zeros((1, 1)), 1, f32)
+    step = StepPass(um, MemoryParams(1.0, 0.0, 1.0, 1.0, 1.0), 0.0, 0.0, fixed,
+                    np.zeros(1, np.int64), 1, f32)
+    yes, z = np.ones((1, 1), bool), np.zeros((1, 1))
+    step.run(yes, ~yes, np.ones(1, bool), np.zeros((1, 1), np.int16), z, z.copy(),
+             np.full((1, 4), 0.5), (np.zeros(1, f32), np.zeros(1, f32), np.zeros((1, 1), f32),
+                                    np.zeros(1, f32)), np.ones(1, f32), np.zeros(1, f32),
+             np.zeros((1, 1), f32), np.zeros((1, 1), f32), np.zeros((1, 1), np.int16))
 
 
 def _f64(a: np.ndarray) -> np.ndarray:
@@ -280,10 +327,10 @@ def _i64(a: np.ndarray) -> np.ndarray:
 
 
 @compiled
-def engage_rows(  # the arrays from ``remaining`` on are written in place
-    opened, pushed, rows, layout, depth, susc, goal_weight, habit, fatigue, appeal, coef, pd,
-    expertise, need, value, cost, u, select, has_select, no_click, residue_size,
-    max_engagements, need_met_exit, attention_in, residue_in,
+def engage_rows(  # the arrays from ``remaining`` on are written, every entry
+    opened, pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit, fatigue, appeal,
+    coef, pd, expertise, need, value, cost, u, select, has_select, no_click, residue_size,
+    max_engagements, need_met_exit, remaining_in, attention_in, residue_in,
     remaining, attention, residue,
     progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
     pos_clicks, pos_views, el_totals,
@@ -294,10 +341,12 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     round changes, and a session's ``remaining`` only falls), and the calm self's only when a pick
     needs them (a session that ends without a click never does): the same numbers, fewer ``exp``.
 
-    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``depth``,
-    ``expertise``, ``select``) is user ``rows[j]`` (rows ascending). ``attention`` and
-    ``residue`` start as copies of ``attention_in`` and ``residue_in`` (widened to float64),
-    made row by row here rather than as two more array copies per step.
+    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``lg``,
+    ``expertise``, ``select``) is user ``rows[j]`` (rows ascending); its scan depth is
+    :func:`depth_of` ``lg[j]`` (numpy's ``log1p(-u[i, 0])``). ``remaining``, ``attention`` and
+    ``residue`` start as copies of ``remaining_in``, ``attention_in`` and ``residue_in``
+    (widened to float64), and every other output as zeros, made row by row here rather than as
+    array copies and zeroed arrays per step (the outputs may be ``np.empty``).
 
     **A session's fixed terms**, per position k showing element e (``coef`` = the float32
     appeal, habit, fatigue and goal utilities; float32 products as numpy's of the float32 traits,
@@ -341,10 +390,29 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
     base = np.empty(s)
     disc = np.empty(s)
     gain_s = np.empty(n_goals)
+    for k in range(s):
+        pos_clicks[k] = 0
+        pos_views[k] = 0
+    for e in range(el_totals.shape[0]):
+        el_totals[e] = 0
     j = 0
     for i in range(n):
         attention[i] = attention_in[i]
         residue[i] = residue_in[i]
+        for g in range(n_goals):
+            remaining[i, g] = remaining_in[i, g]
+            progress[i, g] = 0.0
+        goal_min[i] = 0.0
+        distr_min[i] = 0.0
+        sc_min[i] = 0.0  # opens are attributed 0 (module docstring)
+        search_min[i] = 0.0
+        clicks[i] = 0
+        for e in range(engaged.shape[1]):
+            engaged[i, e] = 0
+        for m in range(n_push):
+            useful_m[i, m] = False
+        for k in range(s):
+            seen[i, k] = False
         # --- opened notifications, in column order ---
         op_min = 0.0
         for m in range(n_push):
@@ -372,15 +440,16 @@ def engage_rows(  # the arrays from ``remaining`` on are written in place
         if j >= rows.shape[0] or rows[j] != i:
             continue
         # --- the session of session row j ---
+        depth = depth_of(lg[j], cont, log_cont, s)
         sus = coef[0] * susc[i]  # float32, as the numpy setup this replaces
         fat = coef[2] * fatigue[i]
         gu = np.float64(coef[3] * goal_weight[i])
         for k in range(s):
-            seen[i, k] = k < depth[j]
+            seen[i, k] = k < depth
             e = layout[i, k]
             impulse[k] = sus * appeal[e]
             base[k] = impulse[k] + coef[1] * habit[i, e] - fat
-            if k < depth[j]:
+            if k < depth:
                 disc[k] = pd[k]
             elif has_select:  # beyond the scan depth, reached from memory with its expertise
                 disc[k] = pd[k] * np.float64(expertise[j, k])
@@ -544,46 +613,173 @@ def _engage_all(
     expertise, select = memory_rows
     if (expertise is None) != (select is None):
         raise ValueError("layout memory needs both expertise and selection minutes, or neither")
-    # fixed for a whole session (the rest is computed per session in the pass): the scan depth
-    depth = scan_depth(u[rows, 0], um.cascade_continue, s, fixed.log_cont)
+    u = _f64(u)
+    cont = float(um.cascade_continue)
     dtype = fixed.coef.dtype  # the traits' (the utilities are applied in it)
-    out = Engagement(
-        progress=np.zeros((n, n_goals)),
-        minutes=np.zeros(n),
-        goal_minutes=np.zeros(n),
-        distraction_minutes=np.zeros(n),
-        self_control_minutes=np.zeros(n),  # opens are attributed 0 (module docstring)
-        element_clicks=np.zeros((n, n_el), dtype=np.int16),  # <= max_engagements + M per step
-        clicks=np.zeros(n, dtype=np.int64),
-        position_clicks=np.zeros(s, dtype=np.int64),
-        position_views=np.zeros(s, dtype=np.int64),
-        attention_left=np.empty(n),  # copied from the inputs and spent by the pass
-        residue=np.empty(n),
-        useful_opens=np.zeros(opened.shape, dtype=bool),
-        search_minutes=np.zeros(n),
-        seen_positions=np.zeros((n, s), dtype=bool),
-        element_totals=np.zeros(n_el, dtype=np.int64),
-    )
+    out = _outputs(n, s, n_el, n_goals, opened.shape[1])
     if expertise is None:
         expertise, select = fixed.no_memory
         has_select = False
     else:
         expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
     engage_rows(
-        np.ascontiguousarray(opened, dtype=bool), fixed.pushed, _i64(rows),
-        _int(inp.layout), depth, _float(inp.susceptibility, dtype),
-        _float(inp.goal_weight, dtype), _float(inp.habit, dtype), _float(inp.fatigue, dtype),
+        pass_array(opened, bool), fixed.pushed, _i64(rows), _int(inp.layout),
+        stay_logs(u[rows, 0], cont), cont, float(fixed.log_cont),
+        _float(inp.susceptibility, dtype), _float(inp.goal_weight, dtype),
+        _float(inp.habit, dtype), _float(inp.fatigue, dtype),
         fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
-        _f64(u), select, has_select, float(um.no_click_mass), float(um.residue),
-        int(um.max_engagements), float(um.need_met_exit),
+        u, select, has_select, float(um.no_click_mass), float(um.residue),
+        int(um.max_engagements), float(um.need_met_exit), _f64(inp.remaining),
         _contiguous(inp.attention_left), _contiguous(inp.residue),
-        np.array(inp.remaining, np.float64, order="C"), out.attention_left, out.residue,
+        np.empty((n, n_goals)), out.attention_left, out.residue,
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
         out.element_totals,
     )
     return out
+
+
+def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:
+    """Empty output arrays for :func:`engage_rows` (which writes every entry)."""
+    return Engagement(
+        progress=np.empty((n, n_goals)),
+        minutes=np.empty(n),
+        goal_minutes=np.empty(n),
+        distraction_minutes=np.empty(n),
+        self_control_minutes=np.empty(n),
+        element_clicks=np.empty((n, n_el), dtype=np.int16),  # <= max_engagements + M per step
+        clicks=np.empty(n, dtype=np.int64),
+        position_clicks=np.empty(s, dtype=np.int64),
+        position_views=np.empty(s, dtype=np.int64),
+        attention_left=np.empty(n),
+        residue=np.empty(n),
+        useful_opens=np.empty((n, n_push), dtype=bool),
+        search_minutes=np.empty(n),
+        seen_positions=np.empty((n, s), dtype=bool),
+        element_totals=np.empty(n_el, dtype=np.int64),
+    )
+
+
+class StepPass:
+    """A model's engagement hook (step 6): layout memory's expertise and selection minutes of
+    the users in session, opened notifications then the sessions (:func:`engage_rows`), the
+    finiteness check, the new attention and residue, channel trust and what layout memory
+    learns; the compiled passes called one after the other on arrays already in the form they
+    take (no conversions, no copies).
+
+    Not one compiled function calling them: numba links a callee's code into its caller and
+    optimises the whole again, so a caller of :func:`engage_rows` alone took 0.75 s more to
+    compile on an empty cache, and the whole hook as one call ~1.5 s more, to save ~8 us a step
+    at N = 200 (docs/performance.md, eighth pass).
+
+    Built once per run, for ``n`` users: the fixed inputs (:class:`Fixed`, memory's terms) and
+    the buffers of what does not outlive the step. Of the :class:`Engagement` it returns,
+    ``minutes``, ``clicks``, ``element_clicks``, ``position_clicks``, ``position_views`` and
+    ``element_totals`` are fresh arrays (the step's record and the next step's observation keep
+    them); the other arrays are this object's buffers, overwritten by the next step.
+
+    Args:
+        um: The mechanism's coefficients.
+        memory: Layout memory's coefficients (``mechanisms/memory.py``).
+        trust_gain, trust_loss: Channel trust's ``channel_trust_gain`` and ``channel_trust_loss``
+            (``mechanisms/notifications.py``).
+        fixed: :meth:`Fixed.of` the coefficients and the world's arrays.
+        channel_of: M int64 channel of each notification column.
+        n: Users.
+        count_dtype: The layout memory counts' dtype (float32 in a model).
+    """
+
+    def __init__(self, um: ChoiceParams, memory: MemoryParams, trust_gain: float,
+                 trust_loss: float, fixed: Fixed, channel_of: np.ndarray, n: int,
+                 count_dtype: np.dtype) -> None:
+        self.um, self.fixed = um, fixed
+        s, (n_el, n_goals), n_push = fixed.pd.shape[0], fixed.value.shape, fixed.pushed.shape[0]
+        self._sizes = (n, s, n_el)
+        # writable copies of memory's cached read-only terms (one compiled signature)
+        self._terms = tuple(np.array(t) for t in _selection_terms(memory, s))
+        one = np.dtype(count_dtype).type
+        self._memory_max, self._one = one(memory.memory_max), one(1.0)
+        self._trust = (float(trust_gain), float(trust_loss))
+        self._channel_of = _i64(channel_of)
+        self._knobs = (float(um.cascade_continue), float(fixed.log_cont),
+                       float(um.no_click_mass), float(um.residue), int(um.max_engagements),
+                       float(um.need_met_exit))
+        # expertise and selection minutes of the users in session: grown to the most users in
+        # session at once (a step's sessions are a small share of N)
+        self._memory_rows = (np.empty((0, s), count_dtype), np.empty((0, s)))
+        self._remaining = np.empty((n, n_goals))  # spent by the pass
+        self._kept = _outputs(n, s, n_el, n_goals, n_push)  # the buffers the record reads
+
+    def run(self, opened: np.ndarray, ignored: np.ndarray, started: np.ndarray,
+            layout: np.ndarray, need: np.ndarray, remaining: np.ndarray, u: np.ndarray,
+            traits: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+            attention_left: np.ndarray, residue: np.ndarray, channel_trust: np.ndarray,
+            memory_count: np.ndarray, memory_element: np.ndarray,
+            ) -> tuple[Engagement | None, np.ndarray]:
+        """One step's engagement; ``attention_left``, ``residue`` (float32), ``memory_count``
+        and ``memory_element`` updated in place.
+
+        Args:
+            opened, ignored: N x M notifications opened, and dismissed, replaced or expired.
+            started: N users who started a session.
+            layout: N x S int16 layout shown.
+            need, remaining: N x G urgency and progress still needed (read only).
+            u: N x (2 + 2 R) ``choice`` uniforms.
+            traits: Susceptibility, goal weight, habit (N x E) and fatigue (float32).
+            attention_left, residue: N float32 state.
+            channel_trust: N x C float32 channel trust (read; the new trust is returned).
+            memory_count, memory_element: N x S layout memory.
+
+        Returns:
+            The engagement and the new channel trust; ``(None, channel_trust)`` when a minute or
+            a progress came out non-finite (nothing of the users' state changed then).
+        """
+        n, s, n_el = self._sizes
+        fx, kept = self.fixed, self._kept
+        rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
+        expertise, select = self._memory_rows
+        if rows.shape[0] > expertise.shape[0]:
+            cap = min(n, max(rows.shape[0], 2 * expertise.shape[0]))
+            expertise, select = self._memory_rows = (np.empty((cap, s), expertise.dtype),
+                                                     np.empty((cap, s)))
+        cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
+        eng = Engagement(
+            progress=kept.progress, minutes=np.empty(n), goal_minutes=kept.goal_minutes,
+            distraction_minutes=kept.distraction_minutes,
+            self_control_minutes=kept.self_control_minutes,
+            element_clicks=np.empty((n, n_el), dtype=np.int16),
+            clicks=np.empty(n, dtype=np.int64), position_clicks=np.empty(s, dtype=np.int64),
+            position_views=np.empty(s, dtype=np.int64), attention_left=kept.attention_left,
+            residue=kept.residue, useful_opens=kept.useful_opens,
+            search_minutes=kept.search_minutes, seen_positions=kept.seen_positions,
+            element_totals=np.empty(n_el, dtype=np.int64))
+        opened, layout = pass_array(opened, bool), pass_array(layout, np.int16)
+        k = rows.shape[0]
+        expertise, select = expertise[:k], select[:k]
+        expertise_rows(rows, memory_count, memory_element, layout, self._memory_max, self._one,
+                       expertise)
+        selection_rows(expertise, self._one, *self._terms, select)
+        susc, goal_weight, habit, fatigue = traits
+        engage_rows(
+            opened, fx.pushed, rows, layout, stay_logs(u[rows, 0], cont), cont, log_cont, susc,
+            goal_weight, habit, fatigue, fx.appeal, fx.coef, fx.pd, expertise, need, fx.value,
+            fx.cost, u, select, True, no_click, residue_size, max_eng, exit_p, remaining,
+            attention_left, residue, self._remaining, eng.attention_left, eng.residue,
+            eng.progress, eng.minutes, eng.goal_minutes, eng.distraction_minutes,
+            eng.self_control_minutes, eng.search_minutes, eng.element_clicks, eng.clicks,
+            eng.useful_opens, eng.seen_positions, eng.position_clicks, eng.position_views,
+            eng.element_totals)
+        if not (finite_rows(eng.minutes) and finite_rows(eng.progress.reshape(-1))):
+            return None, channel_trust  # before any of the users' state changes
+        # float32 state, rounded as numpy's astype
+        np.copyto(attention_left, eng.attention_left)
+        np.copyto(residue, eng.residue)
+        trust = np.empty_like(channel_trust)
+        trust_rows(*self._trust, channel_trust, pass_array(ignored, bool), opened,
+                   eng.useful_opens, self._channel_of, channel_trust.dtype.type(1), trust)
+        learn_rows(rows, memory_count, memory_element, layout, eng.seen_positions, self._one)
+        return eng, trust
 
 
 def _int(a: np.ndarray) -> np.ndarray:

@@ -9,7 +9,9 @@ Every goal state exposes the same small interface, vectorized over users, which
 * ``day_start(day, step, rng)``: exogenous arrivals/spending for the day (same draws under every
   policy), window closes; returns the day's events;
 * ``apply_into(credit, step, out)``: credit progress made this step, its events added to ``out``;
-* ``step_end_into(step, out)``: deadlines that passed, their events added to ``out``.
+* ``step_end_into(step, out)``: deadlines that passed, their events added to ``out``;
+* ``credit_into(progress, col, step, out)``: both, crediting column ``col`` of the N x G
+  ``progress`` (what :meth:`Goals.apply` calls: no copy of the column).
 
 Events are per-user arrays keyed ``<event>`` (``event_keys``, in order;
 :data:`~outcome_gym.scenario.schema.GOAL_EVENTS` lists them per kind): whole-number counts, but a
@@ -130,6 +132,11 @@ def _take(state: GoalState, rows: Rows, keep_all: tuple[str, ...] = ()) -> None:
     state.rows = rows
 
 
+def _column(credit: np.ndarray) -> np.ndarray:
+    """N credits as the N x 1 float64 column the passes read (no copy when it is one already)."""
+    return np.ascontiguousarray(credit, dtype=np.float64).reshape(-1, 1)
+
+
 _NO_DEADLINE = int(np.iinfo(np.int32).max)  # the sort key of an empty place
 
 
@@ -182,9 +189,10 @@ def tasks_arrive_rows(
 
 @compiled
 def tasks_apply_rows(
-    credit, step, arrive, deadline, left, completed, on_time, ttc
+    credit, col, step, arrive, deadline, left, completed, on_time, ttc
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Credit each user's progress to their pending tasks, earliest deadline first.
+    """Credit each user's progress (column ``col`` of the N x G ``credit``) to their pending
+    tasks, earliest deadline first.
 
     Places are visited in the stable order of their deadline (empty places last, unvisited:
     their share is 0); a task takes ``min(left, credit)`` (in float64, subtracted from ``left``
@@ -195,7 +203,7 @@ def tasks_apply_rows(
     n, q = arrive.shape
     order = np.empty(q, dtype=np.int64)
     for i in range(n):
-        c = credit[i]
+        c = credit[i, col]
         if not c > 0:
             continue
         # the pending places by deadline, ties in place order (insertion sort: q is small)
@@ -261,20 +269,20 @@ def budget_need_rows(
 
 @compiled
 def budget_apply_rows(
-    credit, step, has, spent, days_left, effort, crossed_step, in_window, on_budget, adjustment,
+    credit, col, step, has, spent, days_left, effort, crossed_step, in_window, on_budget, adjustment,
     adjusted, rate, progress, adjust, in_time, tta,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user over the limit (as :func:`budget_need_rows`, before crediting): progress +=
-    credit; reaching the effort adjusts (rate <- rate - adjustment x max(rate - 1/W, 0),
-    ``on_budget`` = 1/W), in time if ``in_window`` (the day is at most act_by_day), with the
-    steps since the crossing in ``tta`` (0 without one), each added to its event array
-    (int64 or float64). ``adjusted``, ``rate`` and ``progress`` are updated in place.
+    credit (column ``col`` of the N x G ``credit``); reaching the effort adjusts (rate <- rate -
+    adjustment x max(rate - 1/W, 0), ``on_budget`` = 1/W), in time if ``in_window`` (the day
+    is at most act_by_day), with the steps since the crossing in ``tta`` (0 without one), each
+    added to its event array (int64 or float64). ``adjusted``, ``rate`` and ``progress`` are updated in place.
     """
     for i in range(spent.shape[0]):
         over = has[i] and not adjusted[i] and spent[i] + rate[i] * days_left > 1.0
         if not over:
             continue
-        progress[i] = progress[i] + credit[i]
+        progress[i] = progress[i] + credit[i, col]
         if progress[i] >= effort[i]:
             rate[i] = rate[i] - adjustment * max(rate[i] - on_budget, 0.0)
             adjusted[i] = True
@@ -327,14 +335,15 @@ def practice_need_rows(
 
 @compiled
 def practice_apply_rows(
-    has, done, effort, today, credit, practised
+    has, done, effort, today, credit, col, practised
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Practice per user: today += credit (users with the goal); a day reaching the effort is
+    """Practice per user: today += credit (column ``col`` of the N x G ``credit``; users with
+    the goal); a day reaching the effort is
     practised (``done`` set, 1 added to ``practised``).
     """
     for i in range(today.shape[0]):
         if has[i]:
-            today[i] = today[i] + credit[i]
+            today[i] = today[i] + credit[i, col]
             if not done[i] and today[i] >= effort[i]:
                 done[i] = True
                 practised[i] += 1
@@ -347,17 +356,17 @@ def compile_kernel() -> None:
     col = np.zeros((1, 1))
     f = np.zeros(1)  # a model's events: float64 rows of Goals.apply's block
     tasks_need_rows(0, arrive, deadline, np.ones(1, np.int32), left, col, col.copy(), 0)
-    tasks_apply_rows(np.ones(1), 0, arrive, deadline, left, f, f.copy(), f.copy())
+    tasks_apply_rows(np.ones((1, 1)), 0, 0, arrive, deadline, left, f, f.copy(), f.copy())
     tasks_end_rows(0, 1, arrive, deadline, f.copy(), f.copy(), f.copy())
     tasks_arrive_rows(0, z.copy(), np.ones(1, np.int32), np.ones(1, np.float32), arrive,
                       deadline, left, z.copy())
     yes, one = np.ones(1, bool), np.ones(1)
     budget_need_rows(yes, ~yes, one, one, 1, one, one, col.copy(), col.copy(), 0)
-    budget_apply_rows(one, 0, yes, one, 1, one, z.copy(), True, 0.5, 0.5, ~yes, one.copy(),
-                      one.copy(), f.copy(), f.copy(), f.copy())
+    budget_apply_rows(col.copy(), 0, 0, yes, one, 1, one, z.copy(), True, 0.5, 0.5, ~yes,
+                      one.copy(), one.copy(), f.copy(), f.copy(), f.copy())
     budget_day_rows(yes, ~yes, one, one, 1, 0, one.copy(), one.copy(), ~yes, z.copy(), z.copy())
     practice_need_rows(yes, ~yes, one, one.copy(), col.copy(), col.copy(), 0)
-    practice_apply_rows(yes, ~yes, one, one.copy(), one, f.copy())
+    practice_apply_rows(yes, ~yes, one, one.copy(), col.copy(), 0, f.copy())
 
 
 class TasksState:
@@ -413,9 +422,8 @@ class TasksState:
         to ``out``'s arrays (int64 or float64, by key).
         """
         self.step = step
-        tasks_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.arrive,
-                         self.deadline, self.left, out["completed"], out["completed_on_time"],
-                         out["ttc_steps"])
+        tasks_apply_rows(_column(credit), 0, step, self.arrive, self.deadline, self.left,
+                         out["completed"], out["completed_on_time"], out["ttc_steps"])
 
     def step_end_into(self, step: int, out: Events) -> None:
         """Tasks whose deadline is the next step fail now (missed); they stay pending, late, for
@@ -424,6 +432,15 @@ class TasksState:
         """
         tasks_end_rows(step, self.late_span, self.arrive, self.deadline, out["failed"],
                        out["abandoned"], out["censored_steps"])
+
+    def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
+        """:meth:`apply_into` column ``col`` of the N x G float64 ``progress`` (no copy of the
+        column), then :meth:`step_end_into`.
+        """
+        self.step = step
+        tasks_apply_rows(progress, col, step, self.arrive, self.deadline, self.left,
+                         out["completed"], out["completed_on_time"], out["ttc_steps"])
+        self.step_end_into(step, out)
 
     def pending_state(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Tasks still pending at ``step`` and their summed age in steps (censored at the end)."""
@@ -529,8 +546,14 @@ class BudgetState:
         (:func:`budget_apply_rows`: ``adjustment`` of the rate's excess over 1/W removed). Events
         added to ``out``'s arrays (int64 or float64, by key).
         """
-        budget_apply_rows(np.ascontiguousarray(credit, dtype=np.float64), step, self.has,
-                          self.spent, self._days_left(), self.effort, self.crossed_step,
+        self.credit_into(_column(credit), 0, step, out)
+
+    def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
+        """:meth:`apply_into` column ``col`` of the N x G float64 ``progress`` (nothing
+        expires within a day).
+        """
+        budget_apply_rows(progress, col, step, self.has, self.spent, self._days_left(),
+                          self.effort, self.crossed_step,
                           self.day_in_window <= self.goal.act_by_day, 1.0 / self.goal.window_days,
                           float(self.goal.adjustment), self.adjusted, self.rate, self.progress,
                           out["adjusted"], out["adjusted_in_time"], out["tta_steps"])
@@ -592,8 +615,14 @@ class PracticeState:
         """Credit progress; a day counts once its effort is reached (:func:`practice_apply_rows`).
         Events added to ``out``'s arrays (int64 or float64, by key).
         """
-        practice_apply_rows(self.has, self.done_today, self.effort, self.today,
-                            np.ascontiguousarray(credit, dtype=np.float64), out["practised"])
+        self.credit_into(_column(credit), 0, step, out)
+
+    def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
+        """:meth:`apply_into` column ``col`` of the N x G float64 ``progress`` (nothing
+        expires within a day).
+        """
+        practice_apply_rows(self.has, self.done_today, self.effort, self.today, progress, col,
+                            out["practised"])
 
     def step_end_into(self, step: int, out: Events) -> None:
         """Nothing expires within a day."""
@@ -670,41 +699,48 @@ class Goals:
         return need, rem
 
     def apply(self, progress: np.ndarray, step: int) -> Events:
-        """Credit progress to every goal; the step's events keyed '<goal>.<event>' (N float64
-        arrays, rows of one block).
+        """Credit progress (N x G) to every goal; the step's events keyed '<goal>.<event>' (N
+        float64 arrays, rows of one block).
 
         Each goal's events are the day's (at its first step), those of crediting progress and the
         deadlines that passed, summed: the passes add their counts into the block's rows (whole
         numbers: exact in float64 whatever the order; the one fractional event, a budget's
         ``overspend``, has one source, and 0 + x is x). The rows are valid until the next call:
         the block is reused (a fresh events x N block a step was 112 MB at N = 1e6 with 14 events,
-        its pages faulted in and zeroed by the kernel every step).
+        its pages faulted in and zeroed by the kernel every step), and so are the mappings of its
+        rows (built with it).
         """
-        rows = list(self._events_block())
-        events = dict(zip(self._names, rows, strict=True))
-        start = 0
+        events, mine = self._event_rows()
+        progress = np.ascontiguousarray(progress, dtype=np.float64)
         for g, state in enumerate(self.states):
-            keys = state.event_keys
-            mine = dict(zip(keys, rows[start:start + len(keys)], strict=True))
-            start += len(keys)
-            for k, v in self._day_events.pop(g, {}).items():
-                mine[k] += v
-            state.apply_into(progress[:, g], step, mine)
-            state.step_end_into(step, mine)
-        return events
+            day = self._day_events.pop(g, None)
+            if day:
+                for k, v in day.items():
+                    mine[g][k] += v
+            state.credit_into(progress, g, step, mine[g])
+        return dict(events)
 
-    def _events_block(self) -> np.ndarray:
-        """The events x N float64 block of :meth:`apply`, zeroed (kept between steps)."""
-        block = self.__dict__.get("_block")
-        if block is None or block.shape != (len(self._names), self.n):
-            block = self._block = np.zeros((len(self._names), self.n))
+    def _event_rows(self) -> tuple[Events, list[Events]]:
+        """The rows of :meth:`apply`'s events x N float64 block, zeroed, by '<goal>.<event>'
+        and by each goal's own keys (the block and the mappings kept between steps).
+        """
+        rows = self.__dict__.get("_rows")
+        if rows is None or rows[0].shape != (len(self._names), self.n):
+            block = np.zeros((len(self._names), self.n))
+            events = dict(zip(self._names, block, strict=True))
+            mine, start = [], 0
+            for state in self.states:
+                keys = state.event_keys
+                mine.append(dict(zip(keys, block[start:start + len(keys)], strict=True)))
+                start += len(keys)
+            rows = self._rows = (block, events, mine)
         else:
-            block.fill(0.0)
-        return block
+            rows[0].fill(0.0)
+        return rows[1], rows[2]
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.pop("_block", None)  # scratch: a copy makes its own on its first apply
+        state.pop("_rows", None)  # scratch: a copy makes its own on its first apply
         return state
 
     def user_state(self, step: int) -> dict[str, np.ndarray]:

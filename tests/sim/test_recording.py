@@ -195,3 +195,28 @@ def test_divergence_without_its_numbers_leaves_the_stream_where_the_draw_would()
         assert got.tobytes() == want.tobytes()
         assert m.recorder._undrawn  # and the next step tries without the numbers again
     assert got[2].tolist() == [1.0] * blocks and got[0].tolist() == [0.0] * blocks
+
+
+def test_metric_rows_sum_as_the_stacked_entries_do():
+    # a record's segment metrics (the recorder's table, then the guardrail sums) summed a matrix
+    # at a time: the bits of the sums of every entry stacked in one matrix
+    from outcome_gym.sim.interface import FrozenMap, MetricRows, row_sums
+
+    rng = np.random.default_rng(4)
+    for k in (1, 3, 4, 9):
+        table = rng.random((7, k)) * 10.0 ** rng.integers(-9, 9, (7, k))
+        extra = rng.random((2, k)) * 10.0 ** rng.integers(-9, 9, (2, k))
+        for m in (table, extra):
+            m.setflags(write=False)
+        rows = MetricRows([f"m{i}" for i in range(7)], table).merged(["g0", "g1"], extra)
+        assert isinstance(rows, MetricRows) and list(rows) == [*(f"m{i}" for i in range(7)),
+                                                               "g0", "g1"]
+        want = np.add.reduce(np.concatenate([table, extra]), axis=1)
+        assert np.array(row_sums(rows)).tobytes() == want.tobytes()
+        plain = FrozenMap(dict(rows))  # another mapping: stacked, the same sums
+        assert np.array(row_sums(plain)).tobytes() == want.tobytes()
+    # by hand; an entry replaced by name is no longer a row of the matrices: a plain map
+    rows = MetricRows(["a", "b"], np.array([[1.0, 2.0], [0.5, -0.5]]))
+    assert row_sums(rows) == [3.0, 0.0]
+    replaced = rows.merged(["a"], np.array([[4.0, 4.0]]))
+    assert type(replaced) is FrozenMap and row_sums(replaced) == [8.0, 0.0]

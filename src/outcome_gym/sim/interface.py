@@ -81,6 +81,49 @@ class FrozenMap(Mapping[str, np.ndarray]):
         return f"FrozenMap({list(self._data)})"
 
 
+class MetricRows(FrozenMap):
+    """A :class:`FrozenMap` whose arrays are, in order, the rows of a few read-only matrices (a
+    step record's segment metrics: the recorder's table, then the product's guardrail sums), so
+    :func:`row_sums` sums them a matrix at a time. Pickled as a plain :class:`FrozenMap`.
+
+    Args:
+        names: One name per row of ``matrix``.
+        matrix: R x K read-only, C-contiguous.
+    """
+
+    __slots__ = ("_matrices",)
+
+    def __init__(self, names: Iterable[str], matrix: np.ndarray) -> None:
+        super().__init__(dict(zip(names, matrix, strict=True)))
+        object.__setattr__(self, "_matrices", (matrix,))
+
+    def merged(self, names: Iterable[str], values: Iterable[np.ndarray]) -> FrozenMap:
+        """:meth:`FrozenMap.merged`; a :class:`MetricRows` again when ``values`` is a matrix
+        (R x K read-only, C-contiguous) and ``names`` are new.
+        """
+        out = super().merged(names, values)
+        if not (isinstance(values, np.ndarray) and values.ndim == 2
+                and len(out) == len(self) + values.shape[0]):
+            return out
+        rows = object.__new__(MetricRows)
+        object.__setattr__(rows, "_data", out._data)
+        object.__setattr__(rows, "_matrices", (*self._matrices, values))
+        return rows
+
+
+def row_sums(metrics: Mapping[str, np.ndarray]) -> list[float]:
+    """Each entry's sum (``np.add.reduce`` of its K values), in the mapping's order.
+
+    Of a :class:`MetricRows`, a reduction per matrix (the same bits: each row is reduced as
+    it would be in a matrix of all the entries); of another mapping, of its entries stacked.
+    """
+    if isinstance(metrics, MetricRows):
+        return [x for m in metrics._matrices for x in np.add.reduce(m, axis=1).tolist()]
+    values = metrics.values()
+    return np.add.reduce(np.concatenate(tuple(values)).reshape(len(values), -1),
+                         axis=1).tolist()
+
+
 def frozen_readonly(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
     """:func:`frozen_map` of arrays the caller made read-only already (not checked one by one:
     for the per-step records, whose ~50 metrics are rows of one read-only matrix).

@@ -94,7 +94,8 @@ class MetricRows(FrozenMap):
     __slots__ = ("_matrices",)
 
     def __init__(self, names: Iterable[str], matrix: np.ndarray) -> None:
-        super().__init__(dict(zip(names, matrix, strict=True)))
+        # the new dict is this map's own: no copy of it (FrozenMap.__init__ copies its argument)
+        object.__setattr__(self, "_data", dict(zip(names, matrix, strict=True)))
         object.__setattr__(self, "_matrices", (matrix,))
 
     def merged(self, names: Iterable[str], values: Iterable[np.ndarray]) -> FrozenMap:

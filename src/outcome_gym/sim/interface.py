@@ -119,7 +119,10 @@ def row_sums(metrics: Mapping[str, np.ndarray]) -> list[float]:
     it would be in a matrix of all the entries); of another mapping, of its entries stacked.
     """
     if isinstance(metrics, MetricRows):
-        return [x for m in metrics._matrices for x in np.add.reduce(m, axis=1).tolist()]
+        sums: list[float] = []
+        for m in metrics._matrices:
+            sums += np.add.reduce(m, axis=1).tolist()
+        return sums
     values = metrics.values()
     return np.add.reduce(np.concatenate(tuple(values)).reshape(len(values), -1),
                          axis=1).tolist()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
+import pytest
 
 from outcome_gym.sim._rows import rowsum
 from outcome_gym.sim.recording import DERIVED, metric_rows
@@ -208,15 +211,37 @@ def test_metric_rows_sum_as_the_stacked_entries_do():
         extra = rng.random((2, k)) * 10.0 ** rng.integers(-9, 9, (2, k))
         for m in (table, extra):
             m.setflags(write=False)
-        rows = MetricRows([f"m{i}" for i in range(7)], table).merged(["g0", "g1"], extra)
-        assert isinstance(rows, MetricRows) and list(rows) == [*(f"m{i}" for i in range(7)),
-                                                               "g0", "g1"]
+        names = [*(f"m{i}" for i in range(7)), "g0", "g1"]
+        rows = MetricRows(names[:7], table).merged(names[7:], extra)
+        assert isinstance(rows, MetricRows) and list(rows) == names
+        assert [rows[n].tobytes() for n in names] == [*map(bytes, table), *map(bytes, extra)]
         want = np.add.reduce(np.concatenate([table, extra]), axis=1)
-        assert np.array(row_sums(rows)).tobytes() == want.tobytes()
+        assert np.array(list(row_sums(rows).values())).tobytes() == want.tobytes()
+        assert list(row_sums(rows)) == names
         plain = FrozenMap(dict(rows))  # another mapping: stacked, the same sums
-        assert np.array(row_sums(plain)).tobytes() == want.tobytes()
-    # by hand; an entry replaced by name is no longer a row of the matrices: a plain map
-    rows = MetricRows(["a", "b"], np.array([[1.0, 2.0], [0.5, -0.5]]))
-    assert row_sums(rows) == [3.0, 0.0]
-    replaced = rows.merged(["a"], np.array([[4.0, 4.0]]))
-    assert type(replaced) is FrozenMap and row_sums(replaced) == [8.0, 0.0]
+        assert row_sums(plain) == row_sums(rows)
+
+
+def test_a_records_metric_rows_by_hand():
+    from outcome_gym.sim.interface import FrozenMap, MetricRows, row_sums
+
+    def frozen(a):
+        a.setflags(write=False)
+        return a
+
+    rows = MetricRows(["a", "b"], frozen(np.array([[1.0, 2.0], [0.5, -0.5]])))
+    assert row_sums(rows) == {"a": 3.0, "b": 0.0}
+    assert rows["b"].tolist() == [0.5, -0.5] and not rows["b"].flags.writeable
+    assert "a" in rows and rows.get("c") is None and len(rows) == 2
+    with pytest.raises(AttributeError):
+        rows._names = ("x", "y")
+    # a name again, or a writable matrix: no longer rows of read-only matrices, a plain map
+    again = rows.merged(["a"], frozen(np.array([[4.0, 4.0]])))
+    assert type(again) is FrozenMap and row_sums(again) == {"a": 8.0, "b": 0.0}
+    assert type(rows.merged(["c"], np.array([[1.0, 1.0]]))) is FrozenMap
+    with pytest.raises(ValueError, match="expected 2 names"):
+        MetricRows(["a"], np.zeros((2, 2)))
+    # pickled as a FrozenMap of its entries
+    back = pickle.loads(pickle.dumps(rows))
+    assert type(back) is FrozenMap and {k: v.tolist() for k, v in back.items()} == {
+        "a": [1.0, 2.0], "b": [0.5, -0.5]}

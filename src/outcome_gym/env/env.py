@@ -346,10 +346,9 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
     def _info(record: StepRecord) -> StepInfo:
         info = StepInfo(step=record.step, day=record.day, slot=record.slot,
                         weekday=record.weekday)
-        metrics = record.segment_metrics
         # every metric has K per-segment values (StepRecord): summed as rows of the matrices
         # the record holds them in (the same sums as per metric)
-        info.update(zip(metrics.keys(), row_sums(metrics), strict=True))
+        info.update(row_sums(record.segment_metrics))
         return info
 
 

@@ -1,7 +1,8 @@
 """``PersonalizationEnv``: one synthetic population as a Gymnasium environment.
 
 The run loop of :func:`outcome_gym.runner.run` with the policy outside: ``reset`` builds a fresh
-:class:`~outcome_gym.product.Product` (model + guardrail layer) from the env's ``np_random``;
+:class:`~outcome_gym.product.Product` (model + guardrail layer) from the env's ``np_random``, on
+the compiled world the env built once (:class:`~outcome_gym.sim.model.Prebuilt`);
 ``step`` decodes the native action and hands it to ``Product.step`` (validate -> guard -> advance).
 
 * reward: the mean over all N users of the objective's per-user reward (churned users count 0);

@@ -429,7 +429,7 @@ class SimulationModel(mesa.Model):
         return self.__dict__.copy()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: compared and hashed by identity (it holds arrays)
 class Prebuilt:
     """What a model of ``scenario`` builds whatever its seed: the compiled world and the arrays a
     step reads of it, built once (:meth:`of`) for any number of models.
@@ -482,7 +482,8 @@ class Prebuilt:
 @dataclass(frozen=True)
 class _StaticArrays:
     """The world's arrays a step reads, in the dtype and layout its passes take, built once per
-    run (the world's own arrays are read-only, which the compiled passes would copy every step).
+    :class:`Prebuilt` (the world's own arrays are read-only, which the compiled passes would copy
+    every step). Only read: models of one prebuilt share them.
     """
 
     pushed: np.ndarray  # M int64 element of each notification column

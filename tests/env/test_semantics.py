@@ -108,3 +108,42 @@ def test_step_info_deep_copies_like_a_dict():
     assert dup["episode"] == info["episode"] and dup["episode"] is not info["episode"]
     assert dup["episode"]["r"] is not info["episode"]["r"]
     assert pickle.loads(pickle.dumps(info)) == info
+
+
+def test_a_reset_after_an_episode_runs_what_a_fresh_env_runs(tiny):
+    """The env builds its compiled world once (Prebuilt) for every reset's model: the second
+    episode of one env is the first episode of a fresh env with that model seed, step for step.
+    """
+    def episode(env, seed):
+        obs, _ = env.reset(options={"model_seed": seed})
+        env.action_space.seed(3)
+        out = [obs]
+        for _ in range(env.context.n_steps):
+            obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+            out.append((obs, reward, info))
+            if terminated or truncated:
+                break
+        return out
+
+    used = PersonalizationEnv(tiny, population=30, horizon_days=2)
+    episode(used, 1)
+    again = episode(used, 2)
+    fresh = episode(PersonalizationEnv(tiny, population=30, horizon_days=2), 2)
+    assert len(again) == len(fresh) > 1
+    for a, b in zip(again, fresh, strict=True):
+        obs_a, obs_b = (a, b) if isinstance(a, dict) else (a[0], b[0])
+        assert obs_a.keys() == obs_b.keys()
+        for key in obs_a:
+            assert np.array_equal(obs_a[key], obs_b[key]), key
+        if not isinstance(a, dict):
+            assert a[1:] == b[1:]
+    assert used.model.world is used._built.world  # the episodes share one compiled world
+
+
+def test_replacing_the_scenario_rebuilds_the_world(tiny):
+    env = PersonalizationEnv(tiny, population=30, horizon_days=2)
+    env.reset(seed=0)
+    other = variant(env.scenario, **{"clock.horizon_days": 3})
+    env.scenario = other
+    env.reset(seed=0)
+    assert env.model.scenario is other and env.model.world.n_steps == 3 * other.clock.slots_per_day

@@ -132,7 +132,7 @@ def test_variant_step_rows_by_hand():
 
 
 def test_with_metrics_adds_entries_and_keeps_the_record(tiny):
-    from outcome_gym.sim.interface import FrozenMap
+    from outcome_gym.sim.interface import MetricRows
 
     m = SimulationModel(tiny, 0, mesa_agents=False)
     rec = m.advance(m.default_action())
@@ -145,6 +145,7 @@ def test_with_metrics_adds_entries_and_keeps_the_record(tiny):
     for name in ("step", "day", "slot", "weekday", "position_clicks", "position_views",
                  "element_clicks", "feedback"):
         assert getattr(out, name) is getattr(rec, name)
-    assert isinstance(out.segment_metrics, FrozenMap)
+    # read-only: the rows of the record's table and of the read-only matrix given
+    assert isinstance(out.segment_metrics, MetricRows)
     with pytest.raises(ValueError):  # names and rows must pair up
         rec.with_metrics(("x",), extra)

@@ -174,3 +174,25 @@ def test_the_finiteness_check_warns_nothing_for_finite_values_whose_sum_overflow
         model._check("test", big)
         with pytest.raises(NumericalError):
             model._check("test", np.array([np.inf, -np.inf]))
+
+
+def test_models_from_one_prebuilt_run_as_models_from_the_scenario():
+    # the compiled world and its arrays are shared, never written: two models from one Prebuilt,
+    # stepped in turn, record what models built from the scenario record
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.model import Prebuilt, SimulationModel
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(60, 2), file="<t>")
+    built = Prebuilt.of(sc)
+    shared = [SimulationModel(built, seed, mesa_agents=False) for seed in (1, 2)]
+    own = [SimulationModel(sc, seed, mesa_agents=False) for seed in (1, 2)]
+    assert shared[0].world is shared[1].world is built.world
+    while not own[0].done:
+        for a, b in zip(shared, own, strict=True):
+            ra, rb = a.advance(a.default_action()), b.advance(b.default_action())
+            for name, values in rb.segment_metrics.items():
+                assert ra.segment_metrics[name].tobytes() == values.tobytes(), name
+    for a, b in zip(shared, own, strict=True):
+        for name, values in b.totals.items():
+            assert a.totals[name].tobytes() == values.tobytes(), name

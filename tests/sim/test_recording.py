@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
+import pytest
 
 from outcome_gym.sim._rows import rowsum
 from outcome_gym.sim.recording import DERIVED, metric_rows
@@ -195,3 +198,50 @@ def test_divergence_without_its_numbers_leaves_the_stream_where_the_draw_would()
         assert got.tobytes() == want.tobytes()
         assert m.recorder._undrawn  # and the next step tries without the numbers again
     assert got[2].tolist() == [1.0] * blocks and got[0].tolist() == [0.0] * blocks
+
+
+def test_metric_rows_sum_as_the_stacked_entries_do():
+    # a record's segment metrics (the recorder's table, then the guardrail sums) summed a matrix
+    # at a time: the bits of the sums of every entry stacked in one matrix
+    from outcome_gym.sim.interface import FrozenMap, MetricRows, row_sums
+
+    rng = np.random.default_rng(4)
+    for k in (1, 3, 4, 9):
+        table = rng.random((7, k)) * 10.0 ** rng.integers(-9, 9, (7, k))
+        extra = rng.random((2, k)) * 10.0 ** rng.integers(-9, 9, (2, k))
+        for m in (table, extra):
+            m.setflags(write=False)
+        names = [*(f"m{i}" for i in range(7)), "g0", "g1"]
+        rows = MetricRows(names[:7], table).merged(names[7:], extra)
+        assert isinstance(rows, MetricRows) and list(rows) == names
+        assert [rows[n].tobytes() for n in names] == [*map(bytes, table), *map(bytes, extra)]
+        want = np.add.reduce(np.concatenate([table, extra]), axis=1)
+        assert np.array(list(row_sums(rows).values())).tobytes() == want.tobytes()
+        assert list(row_sums(rows)) == names
+        plain = FrozenMap(dict(rows))  # another mapping: stacked, the same sums
+        assert row_sums(plain) == row_sums(rows)
+
+
+def test_a_records_metric_rows_by_hand():
+    from outcome_gym.sim.interface import FrozenMap, MetricRows, row_sums
+
+    def frozen(a):
+        a.setflags(write=False)
+        return a
+
+    rows = MetricRows(["a", "b"], frozen(np.array([[1.0, 2.0], [0.5, -0.5]])))
+    assert row_sums(rows) == {"a": 3.0, "b": 0.0}
+    assert rows["b"].tolist() == [0.5, -0.5] and not rows["b"].flags.writeable
+    assert "a" in rows and rows.get("c") is None and len(rows) == 2
+    with pytest.raises(AttributeError):
+        rows._names = ("x", "y")
+    # a name again, or a writable matrix: no longer rows of read-only matrices, a plain map
+    again = rows.merged(["a"], frozen(np.array([[4.0, 4.0]])))
+    assert type(again) is FrozenMap and row_sums(again) == {"a": 8.0, "b": 0.0}
+    assert type(rows.merged(["c"], np.array([[1.0, 1.0]]))) is FrozenMap
+    with pytest.raises(ValueError, match="expected 2 names"):
+        MetricRows(["a"], np.zeros((2, 2)))
+    # pickled as a FrozenMap of its entries
+    back = pickle.loads(pickle.dumps(rows))
+    assert type(back) is FrozenMap and {k: v.tolist() for k, v in back.items()} == {
+        "a": [1.0, 2.0], "b": [0.5, -0.5]}

@@ -1,7 +1,8 @@
 """``PersonalizationEnv``: one synthetic population as a Gymnasium environment.
 
 The run loop of :func:`outcome_gym.runner.run` with the policy outside: ``reset`` builds a fresh
-:class:`~outcome_gym.product.Product` (model + guardrail layer) from the env's ``np_random``;
+:class:`~outcome_gym.product.Product` (model + guardrail layer) from the env's ``np_random``, on
+the compiled world the env built once (:class:`~outcome_gym.sim.model.Prebuilt`);
 ``step`` decodes the native action and hands it to ``Product.step`` (validate -> guard -> advance).
 
 * reward: the mean over all N users of the objective's per-user reward (churned users count 0);
@@ -40,8 +41,14 @@ from outcome_gym.product.variants import Variants, build_variants
 from outcome_gym.scenario import Scenario, load_scenario
 from outcome_gym.scenario.overrides import size_overrides, with_overrides
 from outcome_gym.scenario.schema import WEEKDAYS
-from outcome_gym.sim.interface import Action, Observation, PolicyContext, StepRecord
-from outcome_gym.sim.model import SimulationModel
+from outcome_gym.sim.interface import (
+    Action,
+    Observation,
+    PolicyContext,
+    StepRecord,
+    row_sums,
+)
+from outcome_gym.sim.model import Prebuilt, SimulationModel
 
 MAX_MODEL_SEED = 2**63 - 1
 
@@ -116,10 +123,12 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self.objective_params = dict(objective_params or {})
         self.guardrails = guardrails
         self.guardrail_mode = guardrail_mode
+        # the compiled world and its arrays, the same for every episode's model (see _prebuilt)
+        self._built = Prebuilt.of(self.scenario)
         # Segments are allocated deterministically, so any seed's context is every seed's context;
         # building the product once also checks the guardrail overrides (fail fast).
         self.context: PolicyContext = Product(
-            self.scenario, 0, guardrails=guardrails, guardrail_mode=guardrail_mode
+            self._built, 0, guardrails=guardrails, guardrail_mode=guardrail_mode
         ).context
         make_objective(objective, self.context, **self.objective_params)  # fail fast
         self._lookup = layout_lookup(self.context)
@@ -160,7 +169,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         if model_seed is None:
             model_seed = int(self.np_random.integers(0, MAX_MODEL_SEED))
         self.model_seed = int(model_seed)
-        product = Product(self.scenario, self.model_seed, guardrails=self.guardrails,
+        product = Product(self._prebuilt(), self.model_seed, guardrails=self.guardrails,
                           guardrail_mode=self.guardrail_mode)
         self._product = product
         self._objective = make_objective(self.objective, product.context, **self.objective_params)
@@ -267,6 +276,15 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     # --- internals ---------------------------------------------------------------------------
 
+    def _prebuilt(self) -> Prebuilt:
+        """What every episode's model builds whatever its seed (the compiled world, the arrays
+        the passes read), built once: a reset then builds only what its seed draws, and runs
+        as a model built from the scenario does. Rebuilt if :attr:`scenario` was replaced.
+        """
+        if self._built.scenario is not self.scenario:
+            self._built = Prebuilt.of(self.scenario)
+        return self._built
+
     def _require_model(self) -> SimulationModel:
         return self._require_product().model
 
@@ -329,13 +347,9 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
     def _info(record: StepRecord) -> StepInfo:
         info = StepInfo(step=record.step, day=record.day, slot=record.slot,
                         weekday=record.weekday)
-        metrics = record.segment_metrics
-        # every metric has K per-segment values (StepRecord): one R x K matrix, one row sum for
-        # all (the same sums as per metric); concatenating the K-vectors is cheaper than
-        # np.array's restacking of a list of arrays
-        values = metrics.values()
-        totals = np.add.reduce(np.concatenate(tuple(values)).reshape(len(values), -1), axis=1)
-        info.update(zip(metrics.keys(), totals.tolist(), strict=True))
+        # every metric has K per-segment values (StepRecord): summed as rows of the matrices
+        # the record holds them in (the same sums as per metric)
+        info.update(row_sums(record.segment_metrics))
         return info
 
 

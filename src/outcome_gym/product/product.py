@@ -31,7 +31,7 @@ from outcome_gym.sim.interface import (
     StepRecord,
     validate_action,
 )
-from outcome_gym.sim.model import SimulationModel
+from outcome_gym.sim.model import Prebuilt, SimulationModel
 
 GUARDRAIL_METRICS = tuple(f"guardrail_{k}" for k in KINDS)
 """The record's per-segment sums of the guardrail counts, in :data:`KINDS` order."""
@@ -63,7 +63,8 @@ class Product:
     """One population under one seed, behind the guardrail layer.
 
     Args:
-        scenario: A validated scenario.
+        scenario: A validated scenario, or a :class:`~outcome_gym.sim.model.Prebuilt` of one
+            (built once for many products: the env's resets).
         seed: The run's root seed.
         guardrails: ``None`` (the scenario's), ``False`` (off), or overrides (see
             :func:`~outcome_gym.product.guardrails.make_guardrails`).
@@ -75,7 +76,7 @@ class Product:
 
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: Scenario | Prebuilt,
         seed: int,
         *,
         guardrails: Any = None,

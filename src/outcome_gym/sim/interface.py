@@ -81,6 +81,113 @@ class FrozenMap(Mapping[str, np.ndarray]):
         return f"FrozenMap({list(self._data)})"
 
 
+class MetricRows(Mapping[str, np.ndarray]):
+    """A read-only mapping of names to the rows of a few read-only matrices, in order (a step
+    record's segment metrics: the recorder's table, then the product's guardrail sums).
+
+    The rows are views made at the first read of an entry (most env steps read none: the env
+    sums the matrices, :func:`row_sums`); merging a matrix of new names keeps them matrices.
+    Pickled as a :class:`FrozenMap` of its entries.
+
+    Args:
+        names: One name per row of ``matrix``, none twice (not checked: the recorder's).
+        matrix: R x K read-only.
+    """
+
+    __slots__ = ("_data", "_matrices", "_names")
+
+    def __init__(self, names: Iterable[str], matrix: np.ndarray) -> None:
+        names = tuple(names)
+        if len(names) != matrix.shape[0]:
+            raise ValueError(f"expected {matrix.shape[0]} names, got {names}")
+        for name, value in (("_names", names), ("_matrices", (matrix,)), ("_data", None)):
+            object.__setattr__(self, name, value)
+
+    def _rows(self) -> dict[str, np.ndarray]:
+        """Name -> row, built at the first call."""
+        data = self._data
+        if data is None:
+            rows = [row for m in self._matrices for row in m]
+            data = dict(zip(self._names, rows, strict=True))
+            object.__setattr__(self, "_data", data)
+        return data
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._rows()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def keys(self) -> KeysView[str]:
+        """The names (a dict's view)."""
+        return self._rows().keys()
+
+    def values(self) -> ValuesView[np.ndarray]:
+        """The rows (a dict's view)."""
+        return self._rows().values()
+
+    def items(self) -> ItemsView[str, np.ndarray]:
+        """(name, row) pairs (a dict's view)."""
+        return self._rows().items()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The row of ``key``, or ``default``."""
+        return self._rows().get(key, default)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("MetricRows is read-only")
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, np.ndarray]]]:
+        return (FrozenMap, (self._rows(),))
+
+    def merged(self, names: Iterable[str], values: Iterable[np.ndarray]) -> Mapping[str, np.ndarray]:
+        """These entries and then ``zip(names, values)`` (read-only arrays): a
+        :class:`MetricRows` when ``values`` is a read-only matrix of new names, otherwise a
+        :class:`FrozenMap`.
+        """
+        names = tuple(names)
+        if (isinstance(values, np.ndarray) and values.ndim == 2 and not values.flags.writeable
+                and self._names_are_new(names)):
+            out = object.__new__(MetricRows)
+            for name, value in (("_names", self._names + names),
+                                ("_matrices", (*self._matrices, values)), ("_data", None)):
+                object.__setattr__(out, name, value)
+            if len(out._names) != sum(m.shape[0] for m in out._matrices):
+                raise ValueError(f"expected {values.shape[0]} names, got {names}")
+            return out
+        return FrozenMap(self._rows()).merged(names, values)
+
+    def _names_are_new(self, names: tuple[str, ...]) -> bool:
+        own = set(self._names)
+        return len(set(names)) == len(names) and own.isdisjoint(names)
+
+    def __repr__(self) -> str:
+        return f"MetricRows({list(self._names)})"
+
+
+def row_sums(metrics: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Each entry's sum (``np.add.reduce`` of its K values), by name in the mapping's order.
+
+    Of a :class:`MetricRows`, a reduction per matrix, no row made (the same bits: each row is
+    reduced as it would be in a matrix of all the entries); of another mapping, of its entries
+    stacked.
+    """
+    if isinstance(metrics, MetricRows):
+        sums: list[float] = []
+        for m in metrics._matrices:
+            sums += np.add.reduce(m, axis=1).tolist()
+        return dict(zip(metrics._names, sums, strict=True))
+    values = metrics.values()
+    totals = np.add.reduce(np.concatenate(tuple(values)).reshape(len(values), -1), axis=1)
+    return dict(zip(metrics.keys(), totals.tolist(), strict=True))
+
+
 def frozen_readonly(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
     """:func:`frozen_map` of arrays the caller made read-only already (not checked one by one:
     for the per-step records, whose ~50 metrics are rows of one read-only matrix).
@@ -267,7 +374,7 @@ class StepRecord:
         read-only arrays each); everything else is the same objects.
         """
         metrics = self.segment_metrics
-        own = metrics if isinstance(metrics, FrozenMap) else FrozenMap(metrics)
+        own = metrics if isinstance(metrics, FrozenMap | MetricRows) else FrozenMap(metrics)
         return StepRecord(self.step, self.day, self.slot, self.weekday, own.merged(names, rows),
                           self.position_clicks, self.position_views, self.element_clicks,
                           self.feedback)

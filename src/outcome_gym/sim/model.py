@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
@@ -62,7 +62,8 @@ class SimulationModel(mesa.Model):
                                     "collect": True}, max_steps=10_000)
 
     Args:
-        scenario: A validated scenario, a bundled scenario's name or a scenario file's path.
+        scenario: A validated scenario, a bundled scenario's name, a scenario file's path, or a
+            :class:`Prebuilt` of a scenario (its compiled world, built once for many models).
         seed: The run's root seed, a non-negative integer (the only randomness).
         rng: Instead of ``seed``: an integer (the same as ``seed``) or a generator or seed-like
             value the root seed is drawn from.
@@ -85,21 +86,24 @@ class SimulationModel(mesa.Model):
         ScenarioError: ``scenario`` names no bundled scenario or valid file.
     """
 
-    def __init__(self, scenario: Scenario | str | os.PathLike[str], seed: int | None = None, *,
-                 rng: Any = None, mesa_agents: bool | None = None, collect: bool = False,
+    def __init__(self, scenario: Scenario | Prebuilt | str | os.PathLike[str],
+                 seed: int | None = None, *, rng: Any = None,
+                 mesa_agents: bool | None = None, collect: bool = False,
                  model_reporters: Mapping[str, Reporter] | None = None,
                  agent_reporters: Mapping[str, Reporter] | None = None,
                  users: Sequence[int] | np.ndarray | None = None) -> None:
-        if not isinstance(scenario, Scenario):
+        if not isinstance(scenario, Scenario | Prebuilt):
             scenario = load_scenario(scenario)
         seed = _root_seed(seed, rng)
-        check_footprint(scenario)  # refuse a world that cannot fit before allocating any of it
+        # refuse a world that cannot fit before allocating any of it (with the memory free now)
+        check_footprint(scenario.scenario if isinstance(scenario, Prebuilt) else scenario)
+        built = scenario if isinstance(scenario, Prebuilt) else Prebuilt.of(scenario)
         streams = make_streams(seed)
         super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,))))
-        self.scenario = scenario
+        self.scenario = built.scenario
         self.seed = seed
         self.streams: Streams = streams
-        self.world: World = compile_world(scenario)
+        self.world: World = built.world
         self.params = self.world.params
         n = self.world.n_users
         self.teams: Teams = build_teams(n, self.world.team_size, streams["team"])
@@ -113,10 +117,10 @@ class SimulationModel(mesa.Model):
             n = self.rows.n
         self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows)
         self.totals: dict[str, np.ndarray] = self.recorder.totals
-        self._channel_of_m = self.world.channel[self.world.pushed_elements].astype(np.int64)
-        self._slot_hours = 24.0 / self.world.slots_per_day
-        self._static = _StaticArrays.of(self.world, self._channel_of_m, self._slot_hours)
-        self._eng_pass = self._engagement_pass()
+        self._channel_of_m = built.channel_of_m
+        self._slot_hours = built.slot_hours
+        self._static = built.static
+        self._eng_pass = self._engagement_pass(built)
         st = self._static
         self._notifier = notifications.Notifier(
             self.params.notifications, self.params.focus.residue, st.appeal_pushed,
@@ -146,17 +150,17 @@ class SimulationModel(mesa.Model):
             self.datacollector = collector
             collector.collect(self)  # the state at step 0, as Mesa models do
 
-    def _engagement_pass(self) -> engagement.StepPass:
-        """The engagement hook's per-run pass: its coefficients and the world's arrays, for the
-        traits' dtype (fixed at build; a subset replay takes rows, not dtypes), and its buffers.
+    def _engagement_pass(self, built: Prebuilt) -> engagement.StepPass:
+        """The engagement hook's per-run pass: its coefficients and the world's arrays (the
+        prebuilt's, for the traits' dtype: fixed at build; a subset replay takes rows, not
+        dtypes), and its buffers.
         """
-        pop, st, p = self.pop, self._static, self.params
+        pop, p = self.pop, self.params
         dtype = np.result_type(pop.susceptibility, pop.goal_weight, pop.habit, pop.fatigue)
-        fixed = engagement.Fixed.of(p.choice, st.pushed, st.appeal, st.cost, st.value,
-                                    len(self.world.default_layout), dtype)
         return engagement.StepPass(p.choice, p.memory, p.notifications.channel_trust_gain,
-                                   p.notifications.channel_trust_loss, fixed, self._channel_of_m,
-                                   pop.n, pop.memory_count.dtype)
+                                   p.notifications.channel_trust_loss,
+                                   built.engagement_fixed(dtype), self._channel_of_m, pop.n,
+                                   pop.memory_count.dtype)
 
     def _keep_rows(self, users: Sequence[int] | np.ndarray) -> None:
         """Keep ``users`` and their teammates only (see ``users`` in the class docstring)."""
@@ -406,10 +410,61 @@ class SimulationModel(mesa.Model):
         return self.__dict__.copy()
 
 
+@dataclass(frozen=True, eq=False)  # eq=False: compared and hashed by identity (it holds arrays)
+class Prebuilt:
+    """What a model of ``scenario`` builds whatever its seed: the compiled world and the arrays a
+    step reads of it, built once (:meth:`of`) for any number of models.
+
+    Pass it as a model's ``scenario`` (directly or through
+    :class:`~outcome_gym.product.Product`) to skip that work: the Gymnasium env builds one and
+    starts every episode's model from it (a model per reset). Nothing here is written by a run
+    (the world's arrays are read-only; the others are only read), so models built from one
+    prebuilt share it and still run as models built from the scenario do.
+
+    Attributes:
+        scenario: The validated scenario.
+        world: :func:`~outcome_gym.sim.world.compile_world` of it.
+        channel_of_m: M channel index of each notification column (int64).
+        slot_hours: Hours a slot lasts.
+        static: The world's arrays in the dtypes the passes take.
+    """
+
+    scenario: Scenario
+    world: World
+    channel_of_m: np.ndarray
+    slot_hours: float
+    static: _StaticArrays
+    _fixed: dict[np.dtype, engagement.Fixed] = field(default_factory=dict, repr=False,
+                                                     compare=False)
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Prebuilt:
+        """Compile ``scenario`` and derive the arrays."""
+        world = compile_world(scenario)
+        channel_of_m = world.channel[world.pushed_elements].astype(np.int64)
+        slot_hours = 24.0 / world.slots_per_day
+        return cls(scenario=scenario, world=world, channel_of_m=channel_of_m,
+                   slot_hours=slot_hours,
+                   static=_StaticArrays.of(world, channel_of_m, slot_hours))
+
+    def engagement_fixed(self, dtype: np.dtype) -> engagement.Fixed:
+        """The engagement pass's per-run inputs (its coefficients and the world's arrays) for
+        traits of ``dtype``, built at the first call for that dtype.
+        """
+        fixed = self._fixed.get(dtype)
+        if fixed is None:
+            st = self.static
+            fixed = self._fixed[dtype] = engagement.Fixed.of(
+                self.world.params.choice, st.pushed, st.appeal, st.cost, st.value,
+                len(self.world.default_layout), dtype)
+        return fixed
+
+
 @dataclass(frozen=True)
 class _StaticArrays:
     """The world's arrays a step reads, in the dtype and layout its passes take, built once per
-    run (the world's own arrays are read-only, which the compiled passes would copy every step).
+    :class:`Prebuilt` (the world's own arrays are read-only, which the compiled passes would copy
+    every step). Only read: models of one prebuilt share them.
     """
 
     pushed: np.ndarray  # M int64 element of each notification column

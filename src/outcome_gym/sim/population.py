@@ -97,6 +97,14 @@ def _segment_of(n: int, shares: list[float]) -> np.ndarray:
     return np.repeat(np.arange(len(shares), dtype=np.int16), segment_counts(n, shares))
 
 
+def _segment_blocks(counts: np.ndarray) -> list[slice]:
+    """Each segment's users as a slice of the per-user arrays (:func:`_segment_of` lays them out
+    in contiguous blocks, in segment order): a block's entries without a mask over all N.
+    """
+    ends = np.cumsum(counts).tolist()
+    return [slice(end - int(k), end) for k, end in zip(counts, ends, strict=True)]
+
+
 def habit_rate_from_days(days: np.ndarray) -> np.ndarray:
     """C such that daily repetition reaches 95% of the plateau after ``days`` days.
 
@@ -116,24 +124,24 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
     sc = world.scenario
     n = sc.population.size
     segs = sc.population.segments
-    segment = _segment_of(n, [s.share for s in segs])
+    shares = [s.share for s in segs]
+    segment = _segment_of(n, shares)
+    blocks = _segment_blocks(segment_counts(n, shares))
     gidx = sc.goal_index()
     has_goal = np.zeros((n, world.n_goals), dtype=bool)
 
     def draw(attr: str, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
         out = np.empty(n, dtype=np.float64)
-        for k, seg in enumerate(segs):
-            mask = segment == k
-            out[mask] = sample_param(getattr(seg, attr), rng, int(mask.sum()))
+        for block, seg in zip(blocks, segs, strict=True):
+            out[block] = sample_param(getattr(seg, attr), rng, block.stop - block.start)
         return np.clip(out, lo, hi).astype(F)
 
-    for k, seg in enumerate(segs):
+    for block, seg in zip(blocks, segs, strict=True):
         for g in seg.goals:
-            has_goal[segment == k, gidx[g]] = True
+            has_goal[block, gidx[g]] = True
     scale = np.empty(n, dtype=np.float64)
-    for k, seg in enumerate(segs):
-        mask = segment == k
-        scale[mask] = sample_param(seg.availability.scale, rng, int(mask.sum()))
+    for block, seg in zip(blocks, segs, strict=True):
+        scale[block] = sample_param(seg.availability.scale, rng, block.stop - block.start)
     c = len(world.channel_ids)
     s_slots = world.n_slots
     pop = Population(

@@ -14,6 +14,7 @@ all N users and keeps its rows, so each simulated user gets exactly the numbers 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -129,7 +130,7 @@ class Rows:
             rng.random(out=buf)
             return buf
         self._check_axis(shape, axis)
-        lead, tail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
+        lead, tail = int(math.prod(shape[:axis])), int(math.prod(shape[axis + 1:]))
         runs = self._runs
         bits, parts, at = rng.bit_generator, [], 0
         if lead * tail == 0 or lead * len(runs) > MAX_RUNS or not _skips_exactly(bits):

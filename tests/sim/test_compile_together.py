@@ -110,6 +110,19 @@ def test_a_caller_waits_for_a_callee_held_elsewhere(cache_dir):
     assert log == ["other", "callee", "caller"]
 
 
+def test_a_holder_stuck_past_the_limit_is_compiled_around(cache_dir, monkeypatch):
+    cache_dir.mkdir()
+    monkeypatch.setattr(_jit, "WAIT_LIMIT", 0.3)
+    log: list[str] = []
+    held = _lock(cache_dir, "a")
+    held.acquire()
+    try:
+        compile_together(_modules(["a", "b"], log))  # returns although "a" is never let go
+    finally:
+        held.release()
+    assert log == ["b", "a"]
+
+
 def test_without_a_lock_file_each_module_compiles_here(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -119,12 +132,17 @@ def test_without_a_lock_file_each_module_compiles_here(tmp_path, monkeypatch):
     assert log == ["a", "b"]
 
 
-# Two processes over the same cache folder, each module's compile_kernel() 0.3 s long: no
-# module's call in one process overlaps its call in the other (the lock), and each process
-# starts with a module the other is not compiling.
+# Two processes over the same cache folder, started together, each module's compile_kernel()
+# 0.3 s long: no module's call in one process overlaps its call in the other (the lock), and
+# each process starts with a module the other is not compiling.
 SCRIPT = r"""
-import json, sys, time, types
+import json, pathlib, sys, time, types
 from outcome_gym.sim._jit import compile_together
+me, other = (pathlib.Path(p) for p in sys.argv[1:3])
+me.touch()
+deadline = time.monotonic() + 60
+while not other.exists() and time.monotonic() < deadline:  # start together
+    time.sleep(0.005)
 spans = []
 def module(name):
     m = types.ModuleType(name)
@@ -142,8 +160,9 @@ def test_two_processes_never_compile_one_module_at_once(tmp_path):
     import os
 
     env = {**os.environ, "PYTHONPATH": str(SRC), "NUMBA_CACHE_DIR": str(tmp_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, stdout=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    ready = [str(tmp_path / f"ready-{i}") for i in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, ready[i], ready[1 - i]], env=env,
+                              stdout=subprocess.PIPE, text=True) for i in range(2)]
     spans = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     by_module = [{name: (t0, t1) for name, t0, t1 in s} for s in spans]
@@ -151,3 +170,6 @@ def test_two_processes_never_compile_one_module_at_once(tmp_path):
     for name in "abcd":
         (a0, a1), (b0, b1) = by_module[0][name], by_module[1][name]
         assert a1 <= b0 or b1 <= a0, name
+    # they ran side by side, and each began with a module the other was not compiling
+    assert spans[0][0][1] < spans[1][-1][2] and spans[1][0][1] < spans[0][-1][2]
+    assert spans[0][0][0] != spans[1][0][0]

@@ -164,7 +164,7 @@ def test_expertise_and_learning_for_some_rows_read_and_write_those_rows_only():
     assert e.tolist() == [[np.float32(0.9) * 1 / 2, np.float32(0.9) * np.float32(3) / 4],
                           [0.0, 0.0]]
     seen = np.array([[True, False], [True, True], [True, True]])
-    memory.remember(count, remembered, layout, seen, rows)  # what the model calls
+    memory.remember(count, remembered, layout, seen, rows)  # learn_rows, as the step runs it
     # row 0: position 0 seen, same element: 2; position 1 unseen: 3. Row 1 untouched.
     # row 2: position 0 same: 1; position 1 changed (0 -> 1): restart at 1, remember 1
     assert count.tolist() == [[2.0, 3.0], [2.0, 2.0], [1.0, 1.0]]

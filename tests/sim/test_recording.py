@@ -241,6 +241,13 @@ def test_a_records_metric_rows_by_hand():
     assert type(rows.merged(["c"], np.array([[1.0, 1.0]]))) is FrozenMap
     with pytest.raises(ValueError, match="expected 2 names"):
         MetricRows(["a"], np.zeros((2, 2)))
+    # a matrix in another order (or writable) is refused, and merged as a plain map: its rows
+    # would be reduced in another order than the stacked entries (other last bits)
+    fortran = frozen(np.asfortranarray(np.array([[1.0, 2.0], [3.0, 4.0]])))
+    for bad in (fortran, np.array([[1.0, 2.0], [3.0, 4.0]])):
+        with pytest.raises(ValueError, match="read-only C-contiguous"):
+            MetricRows(["x", "y"], bad)
+    assert type(rows.merged(["x", "y"], fortran)) is FrozenMap
     # pickled as a FrozenMap of its entries
     back = pickle.loads(pickle.dumps(rows))
     assert type(back) is FrozenMap and {k: v.tolist() for k, v in back.items()} == {

@@ -412,7 +412,8 @@ def test_notifier_two_steps_hand_worked():
 
 
 def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
-    # the model's two-pass step against send -> open_logit -> due_offset -> tray_step -> settle
+    # the model's step (Notifier: five compiled calls) against send -> open_logit -> due_offset
+    # -> tray_step -> settle
     # (float32 state, two channels), over steps whose buffers carry the last step's values
     um = _um(optout_base=0.2, optout_volume=0.8)
     rng = np.random.default_rng(11)

@@ -287,6 +287,11 @@ def _callee_modules(module: ModuleType) -> set[str]:
             if isinstance(v, compiled) and v.py_func.__module__ != module.__name__}
 
 
+WAIT_LIMIT = 600.0
+"""Seconds a process waits for another's compilation of a module before compiling it itself (a
+holder that is alive but stuck must not stop the others; compiling one module takes seconds)."""
+
+
 def _compile_locked(module: ModuleType, folder: Path, filelock: Any, wait: bool) -> bool:
     """``module.compile_kernel()`` under the module's lock file in ``folder``; False if another
     process holds it and ``wait`` is False.
@@ -295,9 +300,12 @@ def _compile_locked(module: ModuleType, folder: Path, filelock: Any, wait: bool)
                              thread_local=False, preserve_lock_file=True)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        lock.acquire(timeout=-1 if wait else 0)
-    except filelock.Timeout:
-        return False
+        lock.acquire(timeout=WAIT_LIMIT if wait else 0)
+    except filelock.Timeout:  # (a TimeoutError, itself an OSError: caught first)
+        if not wait:
+            return False
+        module.compile_kernel()  # the holder is stuck: compile here, without the lock
+        return True
     except OSError:  # no lock file here (a read-only folder): compile without sharing
         module.compile_kernel()
         return True

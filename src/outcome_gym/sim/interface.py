@@ -91,7 +91,7 @@ class MetricRows(Mapping[str, np.ndarray]):
 
     Args:
         names: One name per row of ``matrix``, none twice (not checked: the recorder's).
-        matrix: R x K read-only.
+        matrix: R x K, read-only and C-contiguous (:func:`row_sums` reduces its rows in place).
     """
 
     __slots__ = ("_data", "_matrices", "_names")
@@ -100,6 +100,8 @@ class MetricRows(Mapping[str, np.ndarray]):
         names = tuple(names)
         if len(names) != matrix.shape[0]:
             raise ValueError(f"expected {matrix.shape[0]} names, got {names}")
+        if matrix.flags.writeable or not matrix.flags.c_contiguous:
+            raise ValueError("expected a read-only C-contiguous matrix")
         for name, value in (("_names", names), ("_matrices", (matrix,)), ("_data", None)):
             object.__setattr__(self, name, value)
 
@@ -152,8 +154,9 @@ class MetricRows(Mapping[str, np.ndarray]):
         :class:`FrozenMap`.
         """
         names = tuple(names)
+        # C order: row_sums reduces each row as a contiguous run (another order sums otherwise)
         if (isinstance(values, np.ndarray) and values.ndim == 2 and not values.flags.writeable
-                and self._names_are_new(names)):
+                and values.flags.c_contiguous and self._names_are_new(names)):
             out = object.__new__(MetricRows)
             for name, value in (("_names", self._names + names),
                                 ("_matrices", (*self._matrices, values)), ("_data", None)):

@@ -23,7 +23,7 @@ from outcome_gym.scenario.loading import load_scenario
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._mesa import mesa
-from outcome_gym.sim._rows import allfinite, rowany
+from outcome_gym.sim._rows import rowany
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import accumulate, start_day
@@ -400,12 +400,6 @@ class SimulationModel(mesa.Model):
         accumulate(self.pop, started, layout, eng.element_clicks, eng.progress,
                    eng.distraction_minutes)
 
-    def _check(self, mechanism: str, *arrays: np.ndarray) -> None:
-        # one compiled pass per array (sim/_rows.allfinite: no bool array, no fp warnings)
-        for a in arrays:
-            if a.size and not allfinite(a):
-                raise NumericalError(mechanism, self.t)
-
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
@@ -417,9 +411,11 @@ class Prebuilt:
 
     Pass it as a model's ``scenario`` (directly or through
     :class:`~outcome_gym.product.Product`) to skip that work: the Gymnasium env builds one and
-    starts every episode's model from it (a model per reset). Nothing here is written by a run
-    (the world's arrays are read-only; the others are only read), so models built from one
-    prebuilt share it and still run as models built from the scenario do.
+    starts every episode's model from it (a model per reset). No run writes its arrays (the
+    world's are read-only; the static and engagement arrays are writable, as the compiled passes
+    take them, but only read), so models built from one prebuilt share it and still run as
+    models built from the scenario do; the only thing written is the cache of
+    :meth:`engagement_fixed` (one entry per traits' dtype).
 
     Attributes:
         scenario: The validated scenario.
@@ -499,15 +495,16 @@ class _StaticArrays:
 
 def kernel_modules() -> tuple[ModuleType, ...]:
     """The modules whose ``compile_kernel()`` compile every pass of a step (sim/_jit.py), the
-    slowest to compile first and callees' modules before their callers'. The product layer's
+    slowest to compile first and callees' modules before their callers' (callees in modules not
+    listed, e.g. ``focus``, are compiled inside their callers). The product layer's
     pass (``product.guardrails``, above this layer) is not among them; layout memory's passes
     are compiled into the engagement pass (``engagement.compile_kernel``).
     """
     from outcome_gym.sim import _rows, daily, layout, recording
     from outcome_gym.sim.mechanisms import availability, observation
 
-    return (_rows, layout, recording, notifications, engagement, goals, context, outside,
-            observation, daily, sessions, habits, availability)
+    return (_rows, layout, observation, recording, notifications, engagement, goals, context,
+            outside, daily, sessions, habits, availability)
 
 
 def compile_kernels() -> None:

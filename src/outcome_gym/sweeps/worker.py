@@ -199,18 +199,23 @@ def run_task(task: RunTask, runs_dir: str | None, *, pooled: bool = False) -> St
 
 @functools.cache
 def compile_shared() -> None:
-    """Compile (or load) every pass of a run once per process, shared with the other processes
-    doing the same (``sim._jit.compile_together``).
+    """Compile (or load) the simulator's and the product layer's passes once per process,
+    shared with the other processes doing the same (``sim._jit.compile_together``).
 
     On a fresh machine a pool's workers would otherwise each compile every pass as its first
     run reaches it, all of them the same ~20 s at once; shared, two workers take about half.
-    With a warm cache it loads them all (~0.5 s), which the runs would do anyway.
+    With a warm cache it loads them all (~0.5 s), which the runs would do anyway. The ``sb3``
+    policy's observation encoder (env/spaces.py) compiles its own on first use. A failure here
+    is not a run's: it is left to the runs, which compile what they use as they go.
     """
-    from outcome_gym.product import guardrails
+    from outcome_gym.product import guardrails, variants
     from outcome_gym.sim._jit import compile_together
     from outcome_gym.sim.model import kernel_modules
 
-    compile_together((*kernel_modules(), guardrails))
+    try:
+        compile_together((*kernel_modules(), guardrails, variants))
+    except Exception:  # the runs then compile (and report) what they use
+        return
 
 
 def failed_status(task: RunTask, message: str) -> Status:

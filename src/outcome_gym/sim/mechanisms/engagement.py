@@ -162,8 +162,9 @@ def position_discount(n_slots: int, alpha: float) -> np.ndarray:
 class Fixed:
     """What the engagement pass reads that stays the same for a whole run, converted once.
 
-    A model builds it at its first step (:meth:`of`) and passes it to :func:`engage` every step;
-    without one, :func:`engage` builds it per call (the same numbers).
+    Built once per compiled world and traits' dtype (``sim.model.Prebuilt.engagement_fixed``)
+    and read by a model's :class:`StepPass` every step; :func:`engage` (the tests' way in)
+    builds it per call without one (the same numbers).
 
     Attributes:
         pushed: M int64 element of each notification column.

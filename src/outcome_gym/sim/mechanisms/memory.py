@@ -188,18 +188,6 @@ def learn_rows(rows, count, remembered, layout, seen, one
                 remembered[i, k] = layout[i, k]
 
 
-def compile_kernel() -> None:
-    """Compile (or load from the cache) the passes now, for the population's arrays' dtypes."""
-    count, remembered = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.int16)
-    one = np.float32(1.0)
-    expertise_rows(np.zeros(1, np.int64), count, remembered, remembered.copy(), one, one,
-                   np.empty((1, 1), np.float32))
-    learn_rows(np.zeros(1, np.int64), count, remembered, remembered.copy(), np.ones((1, 1), bool),
-               one)
-    terms = _selection_terms(MemoryParams(1.0, 0.0, 1.0, 1.0, 1.0), 1)
-    selection_rows(count, one, *terms, np.empty((1, 1)))
-
-
 def fade(p: MemoryParams, count: np.ndarray) -> np.ndarray:
     """A day's forgetting: n <- n (1 - memory_fade)."""
     return (count * (1.0 - p.memory_fade)).astype(count.dtype)

@@ -421,8 +421,12 @@ class TasksState:
         """Credit progress earliest-deadline-first (:func:`tasks_apply_rows`); completions added
         to ``out``'s arrays (int64 or float64, by key).
         """
+        self._apply(_column(credit), 0, step, out)
+
+    def _apply(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
+        """Credit column ``col`` of ``progress`` (:func:`tasks_apply_rows`)."""
         self.step = step
-        tasks_apply_rows(_column(credit), 0, step, self.arrive, self.deadline, self.left,
+        tasks_apply_rows(progress, col, step, self.arrive, self.deadline, self.left,
                          out["completed"], out["completed_on_time"], out["ttc_steps"])
 
     def step_end_into(self, step: int, out: Events) -> None:
@@ -437,9 +441,7 @@ class TasksState:
         """:meth:`apply_into` column ``col`` of the N x G float64 ``progress`` (no copy of the
         column), then :meth:`step_end_into`.
         """
-        self.step = step
-        tasks_apply_rows(progress, col, step, self.arrive, self.deadline, self.left,
-                         out["completed"], out["completed_on_time"], out["ttc_steps"])
+        self._apply(progress, col, step, out)
         self.step_end_into(step, out)
 
     def pending_state(self, step: int) -> tuple[np.ndarray, np.ndarray]:

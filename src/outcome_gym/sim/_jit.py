@@ -298,21 +298,22 @@ def _compile_locked(module: ModuleType, folder: Path, filelock: Any, wait: bool)
     """
     lock = filelock.FileLock(folder / f"outcome_gym-compile-{module.__name__}.lock",
                              thread_local=False, preserve_lock_file=True)
+    locked = False
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=WAIT_LIMIT if wait else 0)
+        locked = True
     except filelock.Timeout:  # (a TimeoutError, itself an OSError: caught first)
         if not wait:
             return False
-        module.compile_kernel()  # the holder is stuck: compile here, without the lock
-        return True
+        # the holder is stuck past the limit: compile here, without the lock
     except OSError:  # no lock file here (a read-only folder): compile without sharing
-        module.compile_kernel()
-        return True
+        pass
     try:
         module.compile_kernel()
     finally:
-        lock.release()
+        if locked:
+            lock.release()
     return True
 
 

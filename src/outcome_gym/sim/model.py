@@ -347,8 +347,8 @@ class SimulationModel(mesa.Model):
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,
                 remaining: np.ndarray, need: np.ndarray) -> engagement.Engagement:
         """Step 6: opened notifications first, then the sessions; channel trust moves and layout
-        memory learns (one compiled pass, ``engagement.StepPass``; attention, residue and memory
-        in place).
+        memory learns (``engagement.StepPass``: its compiled passes in turn; attention, residue
+        and memory in place).
         """
         pop = self.pop
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
@@ -469,8 +469,8 @@ class _StaticArrays:
     value: np.ndarray  # E x G float64
     appeal_pushed: np.ndarray  # M appeal of each column's element
     value_pushed: np.ndarray  # M x G
-    background_pushed: np.ndarray  # M background notifications a day on each column's channel
-    channel_load: np.ndarray  # M the open log-odds' load term of background_pushed
+    channel_load: np.ndarray  # M the open log-odds' load term of each column's channel's
+    # background notifications a day
     expiry_slots: int  # steps a tray entry may wait
     volume_hazard: np.ndarray  # the opt-out hazard's volume term for every daily count a day allows
 
@@ -485,7 +485,6 @@ class _StaticArrays:
         background = (w.background_per_day[channel_of_m] if channel_of_m.size else np.zeros(0))
         return cls(pushed=el.copy(), appeal=f64(w.appeal), cost=f64(w.cost), value=f64(w.value),
                    appeal_pushed=w.appeal[el], value_pushed=w.value[el],
-                   background_pushed=background,
                    channel_load=notifications.channel_load(background),
                    expiry_slots=notifications.expiry_slots(w.params.notifications, slot_hours),
                    # a channel's daily count is at most one per template and slot

@@ -47,6 +47,14 @@ PER_USER_KEYS = ("active", "session", "minutes", "clicks", "delivered", "opened"
 (``events`` only when the product instruments outcome events)."""
 
 
+def per_user_widths(ctx: PolicyContext) -> tuple[int, ...]:
+    """Each of :data:`PER_USER_KEYS`' columns per user: 1, 1, 1, E, M, M, 1, V (``events``: V
+    instrumented events, 0 when none).
+    """
+    e, m = len(ctx.element_ids), ctx.n_pushed
+    return (1, 1, 1, e, m, m, 1, len(ctx.instrumented))
+
+
 def layout_lookup(ctx: PolicyContext) -> np.ndarray:
     """Element index -> laid-out index (``-1`` for elements that cannot be laid out).
 
@@ -225,17 +233,13 @@ class FlatEncoder:
             start += size
         self.size = start
         ctx = encoder.ctx
-        n = ctx.n_users
         # each per-user key's start and row length in the vector (events: 0 rows when absent)
-        widths = {"active": 1, "session": 1, "minutes": 1, "clicks": len(ctx.element_ids),
-                  "delivered": ctx.n_pushed, "opened": ctx.n_pushed, "receptivity": 1,
-                  "events": len(ctx.instrumented)}
         self._at = np.array([self.offsets.get(key, (0, 0))[0] for key in PER_USER_KEYS],
                             dtype=np.int64)
-        self._stride = np.array([widths[key] for key in PER_USER_KEYS], dtype=np.int64)
+        self._stride = np.array(per_user_widths(ctx), dtype=np.int64)
         self._rest = np.array([self.offsets[key][0] for key in ("layout", "segment", "slot",
                                                                 "weekday")], dtype=np.int64)
-        self._segment = encoder._segment.reshape(n, -1)
+        self._segment = encoder._segment
 
     def __call__(self, obs: Observation) -> np.ndarray:
         """The flattened native observation of ``obs``."""

@@ -33,7 +33,14 @@ from gymnasium import spaces
 from gymnasium.wrappers import FlattenObservation
 
 from outcome_gym.env.env import PersonalizationEnv
-from outcome_gym.env.spaces import N_WEEKDAYS, FlatEncoder, ObservationEncoder, encode_action
+from outcome_gym.env.spaces import (
+    N_WEEKDAYS,
+    PER_USER_KEYS,
+    FlatEncoder,
+    ObservationEncoder,
+    encode_action,
+    per_user_widths,
+)
 from outcome_gym.errors import ActionError
 from outcome_gym.product.objectives import spec_event
 from outcome_gym.product.variants import Variants
@@ -211,7 +218,7 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
 
 # Per-user keys the summary averages within each segment, in this order (``events`` last, only
 # when the product instruments outcome events).
-SUMMARY_KEYS = ("active", "session", "minutes", "clicks", "delivered", "opened", "receptivity")
+SUMMARY_KEYS = PER_USER_KEYS[:-1]
 
 
 def segment_means(ctx: PolicyContext) -> np.ndarray:
@@ -317,12 +324,12 @@ class SummaryEncoder:
         ctx = native.ctx
         self.native = native
         self.weights = weights
-        width = _per_user_width(ctx)
+        widths = per_user_widths(ctx)
+        width = sum(widths)
         self._per_user = np.empty((ctx.n_users, width))  # scratch, every step
         self._flat = self._per_user.reshape(-1)  # the same memory, as user_columns writes it
-        e, m = len(ctx.element_ids), ctx.n_pushed
         # each key's first column (SUMMARY_KEYS, then events); every key a row `width` long
-        self._at = np.cumsum([0, 1, 1, 1, e, m, m, 1], dtype=np.int64)
+        self._at = np.cumsum((0, *widths[:-1]), dtype=np.int64)
         self._stride = np.full(len(self._at), width, dtype=np.int64)
         self._progress_scale = max(ctx.n_steps, 1)
 
@@ -336,7 +343,7 @@ class SummaryEncoder:
 
 def _per_user_width(ctx: PolicyContext) -> int:
     """F: the per-user columns the summary averages."""
-    return 4 + len(ctx.element_ids) + 2 * ctx.n_pushed + len(ctx.instrumented)
+    return sum(per_user_widths(ctx))
 
 
 class _EncodedByTheEnv:

@@ -105,8 +105,9 @@ class GuardrailLayer:
         if obs.day != self._day:
             self._day, self._sent_today[:] = obs.day, 0
         strict = self.mode == "strict"
-        before = self._sent_today.copy() if strict else None
         cap = self.config.max_notifications_per_day
+        # the pass adds the sends let through to today's under a cap only
+        before = self._sent_today.copy() if strict and cap is not None else None
         limit = self.config.max_layout_distance
         # every kind in one compiled pass over the rows (it writes every count); strict mode
         # only counts (the layout left as the policy chose it; the distance checked below)
@@ -116,11 +117,12 @@ class GuardrailLayer:
                      limit is not None and not strict, float(limit or 0.0) + DISTANCE_TOLERANCE,
                      obs.slot in self._quiet, -1 if cap is None else int(cap),
                      self._sent_today, matrix)
-        if before is not None:
+        if strict:
             try:
                 self._raise_first(layout, matrix, obs.slot)  # as the policy chose it
             except ActionError:
-                self._sent_today[:] = before  # today's sends unchanged by an action refused
+                if before is not None:  # today's sends unchanged by an action refused
+                    self._sent_today[:] = before
                 raise
         return Guarded(Action(layout=layout, notify=notify),
                        dict(zip(KINDS, matrix, strict=True)), matrix)
@@ -144,7 +146,7 @@ class GuardrailLayer:
         self._strict(capped, "exceeds the daily notification cap", None)
 
     def _strict(self, count: np.ndarray, what: str, slot: int | None) -> None:
-        if self.mode == "strict" and count.any():
+        if count.any():
             user = int(np.flatnonzero(count)[0])
             where = f", slot {slot}" if slot is not None else ""
             raise ActionError(f"guardrail: user {user}{where} {what}")

@@ -88,21 +88,17 @@ class Variants:
         ~drop[plan, slot])``.
 
         Raises:
+            IndexError: A plan index outside ``[0, n_notify)``.
             ValueError: Day plans without the step's ``slot`` (a day plan's sends depend on it).
         """
         choice = np.asarray(choice, dtype=np.int64)
+        if choice.size and (choice.min() < 0 or choice.max() >= self.n_notify):
+            raise IndexError(f"a plan index outside [0, {self.n_notify})")
+        keep = default_notify & self.notify_uses_default[choice][:, None]
         if self.notify_add is None or self.notify_drop is None:
-            n = choice.shape[0]
-            pairs = np.zeros((n, 2), dtype=np.int64)  # layout variant 0 (not used), plan
-            pairs[:, 1] = choice
-            schedule = np.broadcast_to(default_notify, (n, self.notify_send.shape[1]))
-            rows = self.step_rows(pairs, np.arange(n), schedule)
-            if rows is None:
-                raise IndexError(f"a plan index outside [0, {self.n_notify})")
-            return rows[1]
+            return self.notify_send[choice] | keep
         if slot is None:
             raise ValueError("day plans need the step's slot")
-        keep = default_notify & self.notify_uses_default[choice][:, None]
         return self.notify_add[choice, slot] | (keep & ~self.notify_drop[choice, slot])
 
     def step_rows(self, pairs: np.ndarray, group: np.ndarray, default_notify: np.ndarray

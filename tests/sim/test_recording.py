@@ -129,9 +129,14 @@ def _model(policy_layout=None):
 def test_record_rows_equal_the_stack_numpy_built():
     # every per-segment sum and total of a few steps against the matrix the recorder built with
     # numpy before its pass: each metric's row (the outcome's arrays as float64, the derived
-    # metrics by numpy's formulas), reduceat per segment, totals added step by step
+    # metrics by numpy's formulas), reduceat per segment, totals added step by step; and the
+    # divergence estimators against divergence_table on the metrics stream's draw (these
+    # layouts differ within a segment, so the sample reads its numbers: the first step through
+    # the retry after trying without them, the later steps drawn first)
+    import copy
+
     from outcome_gym.sim import recording
-    from outcome_gym.sim.layout import core_consistent, layout_distance
+    from outcome_gym.sim.layout import PAIRS, core_consistent, divergence_table, layout_distance
 
     m = _model()
     w, rec = m.world, m.recorder
@@ -145,8 +150,16 @@ def test_record_rows_equal_the_stack_numpy_built():
         lay = np.array(action.layout)
         swap = rng.random(lay.shape[0]) < 0.5  # half the users see two positions swapped
         lay[swap, 0], lay[swap, -1] = lay[swap, -1], lay[swap, 0]
+        before = copy.deepcopy(m.streams["metrics"])
         r = m.advance(type(action)(layout=lay, notify=action.notify))
         out = seen[-1]
+        seg = rec.segments
+        u = before.random((seg.starts.size, 3, PAIRS))
+        assert before.bit_generator.state == m.streams["metrics"].bit_generator.state
+        want = divergence_table(out.layout, out.active, seg.starts, seg.stops, w.slot_weight, u)
+        got = np.array([r.segment_metrics[k] for k in recording.DIVERGENCE])
+        assert got.tobytes() == want.tobytes()
+        assert not rec._undrawn and got[0].all()  # the sample read its numbers: pairs apart
         eng, dlv, ctx = out.engagement, out.delivery, out.context
         flags = (out.active, out.available, out.started, out.churned,
                  *(ctx.events[k] for k in recording.KINDS),

@@ -246,17 +246,15 @@ def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`sample_blocks` and :func:`entropy_rows` now (see
     engagement.compile_kernel).
     """
-    # as a model passes them: int16 layouts, the world's read-only default and weights
-    frozen16, weight, core = np.zeros((1, 1), np.int16), np.ones(1), np.ones(1, bool)
-    for a in (frozen16, weight, core):
-        a.setflags(write=False)
+    # as a model passes them: int16 layouts, the world's read-only weights
+    weight = np.ones(1)
+    weight.setflags(write=False)
     # two users of two layouts: an entropy to sum
     divergence_into(np.zeros((4, 1)), np.zeros(1, np.int64), np.array([[0], [1]], np.int16),
                     np.ones(2, bool), np.zeros(1, np.int64), np.full(1, 2, np.int64), weight,
                     np.full((1, 3, 2), 0.5), True, DivergenceScratch(1, 2, True))
-    for b in (np.zeros((1, 1), np.int16), frozen16):
-        layout_distance(np.zeros((1, 1), np.int16), b, weight, exact=True)
-    core_consistent(np.zeros((1, 1), np.int16), frozen16[0], core)
+    # distance_rows and consistent_rows: compiled into the recorder's pass, which calls them
+    # (layout_distance's exact branch and core_consistent have no caller in a step)
 
 
 @compiled

@@ -117,15 +117,12 @@ class SimulationModel(mesa.Model):
             n = self.rows.n
         self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows)
         self.totals: dict[str, np.ndarray] = self.recorder.totals
-        self._channel_of_m = built.channel_of_m
-        self._slot_hours = built.slot_hours
-        self._static = built.static
         self._eng_pass = self._engagement_pass(built)
-        st = self._static
+        st = built.static
         self._notifier = notifications.Notifier(
             self.params.notifications, self.params.focus.residue, st.appeal_pushed,
-            st.value_pushed, st.channel_load, self._channel_of_m, st.volume_hazard,
-            st.expiry_slots, self._slot_hours, self.pop.fatigue_rate,
+            st.value_pushed, st.channel_load, built.channel_of_m, st.volume_hazard,
+            st.expiry_slots, built.slot_hours, self.pop.fatigue_rate,
             self.pop.channel_trust.shape[1])
         self._tray_buffers = tuple(np.empty((self.rows.n_all, self.world.n_pushed), np.float32)
                                    for _ in range(2))
@@ -159,7 +156,7 @@ class SimulationModel(mesa.Model):
         dtype = np.result_type(pop.susceptibility, pop.goal_weight, pop.habit, pop.fatigue)
         return engagement.StepPass(p.choice, p.memory, p.notifications.channel_trust_gain,
                                    p.notifications.channel_trust_loss,
-                                   built.engagement_fixed(dtype), self._channel_of_m, pop.n,
+                                   built.engagement_fixed(dtype), built.channel_of_m, pop.n,
                                    pop.memory_count.dtype)
 
     def _keep_rows(self, users: Sequence[int] | np.ndarray) -> None:

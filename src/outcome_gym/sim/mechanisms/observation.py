@@ -163,9 +163,7 @@ def pipe_rows(source, rows, u, miss, false, ring, delay, step, seen
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`pipe_rows` and :func:`signal_rows` now (see
-    engagement.compile_kernel).
+    """Compile (or load from the cache) :func:`signal_rows` now (see engagement.compile_kernel;
+    :func:`pipe_rows` is compiled into the recorder's pass, which calls it).
     """
     receptivity_signal(np.ones(2, bool), 0.7, np.zeros(2))
-    pipe = EventPipe([EventSpec("g.e", 1, 0.1, 0.1)], 2)
-    pipe.push(0, {"g.e": np.ones(2)}, np.full((2, 2), 0.5))

@@ -19,10 +19,13 @@ def core_rows(layout, default, core_slot, core_element, count, restore):
     from outcome_gym.product.guardrails import project_rows
 
     counts = np.full((4, len(layout)), -1, np.int64)
+    sums = np.full((4, 1), np.nan)
     project_rows(layout, np.zeros((len(layout), 0), bool), np.asarray(default, np.int64),
                  core_slot, core_element, True, restore, np.ones(len(default)), 1.0, False, 0.0,
-                 False, -1, np.zeros(len(layout), np.int64), counts)
+                 False, -1, np.zeros(len(layout), np.int64), np.zeros(len(layout), np.int64),
+                 counts, sums)
     assert (counts[1:] == 0).all()  # the other kinds are off, and written as zeros
+    assert sums[:, 0].tolist() == [counts[0].sum(), 0, 0, 0]  # everyone in segment 0
     count += counts[0]
 
 
@@ -34,7 +37,7 @@ def cap_rows(notify, sent, cap, count):
     counts = np.full((4, n), -1, np.int64)
     project_rows(np.zeros((n, 1), np.int64), notify, np.zeros(1, np.int64), np.zeros(1, bool),
                  np.zeros(1, bool), False, True, np.ones(1), 1.0, False, 0.0, False, cap, sent,
-                 counts)
+                 np.zeros(n, np.int64), counts, np.zeros((4, 1)))
     assert (counts[[0, 1, 3]] == 0).all()
     count += counts[2]
 
@@ -47,7 +50,8 @@ def revert_row(layout, i, default, weight, weight_sum, bound):
     row = layout[i:i + 1]  # a view: reverted in place
     project_rows(row, np.zeros((1, 0), bool), np.asarray(default, np.int64),
                  np.zeros(len(default), bool), np.zeros(10, bool), False, True, weight,
-                 weight_sum, True, bound, False, -1, np.zeros(1, np.int64), counts)
+                 weight_sum, True, bound, False, -1, np.zeros(1, np.int64), np.zeros(1, np.int64),
+                 counts, np.zeros((4, 1)))
     return int(counts[1, 0])
 
 
@@ -337,8 +341,10 @@ def test_project_rows_quiet_slot_drops_without_touching_todays_sends():
     notify = np.array([[True, True, True], [False, True, False]])
     sent = np.array([0, 1])
     counts = np.full((4, 2), -1, np.int64)
+    sums = np.full((4, 3), np.nan)  # user 0 in segment 2, user 1 in segment 0; segment 1 empty
     project_rows(np.zeros((2, 1), np.int64), notify, np.zeros(1, np.int64), np.zeros(1, bool),
                  np.zeros(1, bool), False, True, np.ones(1), 1.0, False, 0.0, True, 1, sent,
-                 counts)
+                 np.array([2, 0]), counts, sums)
     assert counts.tolist() == [[0, 0], [0, 0], [0, 0], [3, 1]]
+    assert sums.tolist() == [[0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 0, 3]]
     assert not notify.any() and sent.tolist() == [0, 1]

@@ -212,7 +212,7 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         """The layouts (element indices) and sends a variant action stands for."""
         base = self.base
         where = f"VariantActions at step {base.model.t}"
-        return variants_to_action(action, self.variants, base.context, base.default_notify(),
+        return variants_to_action(action, self.variants, base.context, base._schedule_now(),
                                   where, self.per, self._groups)
 
 

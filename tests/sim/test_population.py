@@ -62,3 +62,18 @@ def test_what_draws_nothing_is_a_constant():
     uniform = variant(sc, **{"population.segments.0.trust": {"dist": "uniform", "low": 0.4,
                                                               "high": 0.4}})
     assert _constant(uniform.population.segments[0].trust) is None
+
+
+def test_teams_cut_the_last_team_to_fit():
+    # fixed size 3 for 7 users: teams of 3, 3 and 1 (the last cut to fit), members in the
+    # permutation's order, each user's position its place in its team's member list
+    rng = np.random.default_rng(4)
+    order = np.random.default_rng(4).permutation(7)
+    teams = build_teams(7, 3.0, rng)
+    assert teams.start.tolist() == [0, 3, 6, 7] and teams.start.dtype == np.int64
+    assert teams.members.tolist() == order.tolist()
+    assert teams.team[order].tolist() == [0, 0, 0, 1, 1, 1, 2]
+    assert teams.position[order].tolist() == [0, 1, 2, 0, 1, 2, 0]
+    assert teams.size_of(np.arange(7)).tolist() == [3 if t < 2 else 1 for t in teams.team]
+    # a size above n: one team of everyone
+    assert build_teams(5, 8.0, np.random.default_rng(0)).start.tolist() == [0, 5]

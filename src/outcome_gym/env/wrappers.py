@@ -98,7 +98,10 @@ def variant_pairs(action: Any, n_choosers: int, where: str = "action") -> np.nda
     if a.dtype.kind not in "iu":  # np.issubdtype(a.dtype, np.integer), without its wrapper
         raise ActionError(f"{where}: expected integer variant indices, got dtype {a.dtype}")
     pairs = a.reshape(n_choosers, 2)
-    return pairs if pairs.dtype == np.int64 else pairs.astype(np.int64)
+    return pairs if pairs.dtype == _INT64 else pairs.astype(np.int64)
+
+
+_INT64 = np.dtype(np.int64)  # a dtype compares with a dtype without converting a type
 
 
 def _raise_out_of_range(pairs: np.ndarray, variants: Variants, where: str, unit: str) -> None:

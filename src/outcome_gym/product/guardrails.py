@@ -19,8 +19,7 @@ default configuration; a run may override it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -40,9 +39,9 @@ def quiet_slot_indices(quiet_slots: list[str | int], slot_names: list[str]) -> s
     return {q if isinstance(q, int) else slot_names.index(q) for q in quiet_slots}
 
 
-@dataclass(frozen=True)
-class Guarded:
-    """An action after the guardrail layer, and what the layer changed to get it.
+class Guarded(NamedTuple):
+    """An action after the guardrail layer, and what the layer changed to get it (a named
+    tuple: built every step, ~3x cheaper than a frozen dataclass).
 
     Attributes:
         action: What users will see.

@@ -277,7 +277,8 @@ def project_rows(layout, notify, default, core_slot, core_element, lock, restore
                             break
                     layout[i, k] = e
         counts[0, i] = broken
-        sums[0, segment[i]] += broken
+        if broken:  # (most rows of most steps change nothing: no store into the sums)
+            sums[0, segment[i]] += broken
     for i in range(n):
         reverted = 0
         if limit:
@@ -297,7 +298,8 @@ def project_rows(layout, notify, default, core_slot, core_element, lock, restore
                 layout[i, k] = default[k]
                 reverted += 1
         counts[1, i] = reverted
-        sums[1, segment[i]] += reverted
+        if reverted:
+            sums[1, segment[i]] += reverted
     for i in range(n):
         silenced = 0
         capped = 0
@@ -318,8 +320,10 @@ def project_rows(layout, notify, default, core_slot, core_element, lock, restore
             sent_today[i] += rank - capped
         counts[2, i] = capped
         counts[3, i] = silenced
-        sums[2, segment[i]] += capped
-        sums[3, segment[i]] += silenced
+        if capped:
+            sums[2, segment[i]] += capped
+        if silenced:
+            sums[3, segment[i]] += silenced
 
 
 def make_guardrails(ctx: PolicyContext, guardrails: Any = None,

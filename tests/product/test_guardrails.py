@@ -175,6 +175,51 @@ def test_revert_row_by_hand():
     assert layout.tolist() == [[0, 4, 2]]
 
 
+def _revert_every_slot(row, default, weight, weight_sum, bound):
+    """The reversion as specified, every slot k = S-1 .. 0 checked with its distance summed
+    again (what project_rows did before it stopped at the first slot found within the limit).
+    """
+    reverted = 0
+    for k in range(len(row) - 1, -1, -1):
+        if row[k] == default[k]:
+            continue
+        diff = 0.0
+        for j in range(len(row)):
+            if row[j] != default[j]:
+                diff += weight[j]
+        if not diff / weight_sum > bound:
+            continue
+        where = [j for j in range(len(row)) if row[j] == default[k]]
+        if where:
+            row[where[0]] = row[k]
+        row[k] = default[k]
+        reverted += 1
+    return reverted
+
+
+@pytest.mark.parametrize("core_weight", [4.0, 2.3])
+def test_reverting_stops_where_a_row_is_within_the_limit(core_weight):
+    # a row found within the limit stays within it: stopping there reverts what checking every
+    # slot reverts, with whole and fractional weights, over random rows and limits
+    rng = np.random.default_rng(7)
+    default = np.arange(7)
+    weight = np.where(np.arange(7) < 2, core_weight, 1.0)
+    for _ in range(300):
+        if rng.random() < 0.5:  # anything (distinct elements, some of the default's)
+            row = rng.permutation(12)[:7]
+        else:  # near the default: two slots swapped, one element replaced by a new one
+            row = default.copy()
+            i, j = rng.choice(7, 2, replace=False)
+            row[[i, j]] = row[[j, i]]
+            row[rng.integers(7)] = 7 + rng.integers(5)
+        bound = float(rng.choice([0.0, 0.1, 0.3, 0.5, 0.8]))
+        want = row.copy()
+        n_want = _revert_every_slot(want, default, weight, weight.sum(), bound)
+        got = row[None, :].copy()
+        assert revert_row(got, 0, default, weight, float(weight.sum()), bound) == n_want
+        assert got[0].tolist() == want.tolist()
+
+
 def test_strict_mode_names_the_first_layout_over_the_distance(tiny):
     """tiny: default [0..5], slots 0-1 core. Limit 0: any moved element is over. User 7 swaps slots
     2 and 3, users 5 and 9 slots 4 and 5: projection would revert the bottom slot (5) first, where

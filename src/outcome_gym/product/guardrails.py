@@ -225,7 +225,9 @@ def project_rows(layout, notify, default, core_slot, core_element, lock, restore
        [row_j != default_j] / weight_sum > ``bound`` and row_k != default_k, the default
        element is swapped into slot k (where it sat elsewhere, at its first position j, the
        element it displaces takes its place, so no element is shown twice);
-       ``counts[1, i]`` = the slots reverted.
+       ``counts[1, i]`` = the slots reverted. A row within the limit stays within it (only a
+       reversion changes it), so the slots below the first one found within it are not
+       checked.
     3. Either the quiet slot (when ``quiet``): every send of the row dropped,
        ``counts[3, i]`` = how many; or the daily cap (when ``cap >= 0``): the sends beyond
        ``max(cap - sent_today[i], 0)``, in column order, dropped, ``counts[2, i]`` = how many,
@@ -290,7 +292,9 @@ def project_rows(layout, notify, default, core_slot, core_element, lock, restore
                     if layout[i, j] != default[j]:
                         diff += weight[j]
                 if not diff / weight_sum > bound:
-                    continue
+                    # within the limit: the row is unchanged since, so every later slot's
+                    # check would sum the same weights and stop here too
+                    break
                 for j in range(s):
                     if layout[i, j] == default[k]:
                         layout[i, j] = layout[i, k]

@@ -245,3 +245,23 @@ def test_native_notify_of_any_integer_or_bool_dtype_decodes_alike(env, dtype):
     assert got.layout.dtype == np.int64 and got.notify.dtype == np.bool_
     assert got.layout.tolist() == np.asarray(ctx.layout_elements)[layout].tolist()
     assert got.notify.tolist() == (notify == 1).tolist()
+
+
+def test_the_schedule_of_every_step_is_the_worlds_and_shared_read_only():
+    # the env builds the schedule's sends once per set of entries that send (World.sends_at),
+    # for every step of every episode; default_notify() hands out a writable copy
+    env = PersonalizationEnv("productivity_tool", population=40, horizon_days=8)
+    env.reset(seed=0)
+    world, segment = env.model.world, env.model.pop.segment
+    seen = {}
+    while True:
+        shared = env._schedule_now()
+        assert not shared.flags.writeable
+        assert np.array_equal(shared, world.default_notify(env.model.t, segment))
+        copy = env.default_notify()
+        assert copy.flags.writeable and np.array_equal(copy, shared)
+        seen.setdefault(world.sends_at(env.model.t), shared)
+        assert seen[world.sends_at(env.model.t)] is shared  # built once
+        if any(env.step_action(env.model.default_action())[2:4]):
+            break
+    assert len(seen) > 2 and any(s.any() for s in seen.values())  # the schedule does send

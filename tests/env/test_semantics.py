@@ -147,3 +147,42 @@ def test_replacing_the_scenario_rebuilds_the_world(tiny):
     env.scenario = other
     env.reset(seed=0)
     assert env.model.scenario is other and env.model.world.n_steps == 3 * other.clock.slots_per_day
+
+
+def _bits(x):
+    if isinstance(x, dict):
+        return {key: _bits(v) for key, v in x.items()}
+    if isinstance(x, tuple | list):
+        return tuple(_bits(v) for v in x)
+    return np.asarray(x).tobytes()
+
+
+@pytest.mark.parametrize("env_id", ["outcome_gym/Personalization-v0",
+                                    "outcome_gym/PersonalizationVariants-v0",
+                                    "outcome_gym/PersonalizationSegments-v0",
+                                    "outcome_gym/PersonalizationRecipe-v0"])
+def test_a_reset_after_many_steps_is_a_fresh_envs_reset(env_id):
+    """What a reset reuses across episodes (the compiled world, its population plan, the
+    schedule's sends) gives, after many steps and resets, the bits a fresh env gives with that
+    seed: observations, rewards, flags and infos of the episode's first steps.
+    """
+    import gymnasium as gym
+
+    def steps(env, seed, n):
+        env.action_space.seed(seed)
+        out = [env.reset(seed=seed)]
+        for _ in range(n):
+            out.append(env.step(env.action_space.sample()))
+            if out[-1][2] or out[-1][3]:
+                break
+        return out
+
+    used = gym.make(env_id, population=24, horizon_days=2)
+    for seed in (5, 6, 7):  # episodes run to their end: every step of the horizon and resets
+        steps(used, seed, 10_000)
+    world = used.unwrapped.model.world
+    again = steps(used, 11, 9)
+    assert used.unwrapped.model.world.population_plan is world.population_plan  # reused
+    fresh = steps(gym.make(env_id, population=24, horizon_days=2), 11, 9)
+    assert len(again) == len(fresh) > 5  # a whole 2-day episode (or 9 steps of it)
+    assert _bits(again) == _bits(fresh)

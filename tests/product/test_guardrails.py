@@ -19,10 +19,13 @@ def core_rows(layout, default, core_slot, core_element, count, restore):
     from outcome_gym.product.guardrails import project_rows
 
     counts = np.full((4, len(layout)), -1, np.int64)
+    sums = np.full((4, 1), np.nan)
     project_rows(layout, np.zeros((len(layout), 0), bool), np.asarray(default, np.int64),
                  core_slot, core_element, True, restore, np.ones(len(default)), 1.0, False, 0.0,
-                 False, -1, np.zeros(len(layout), np.int64), counts)
+                 False, -1, np.zeros(len(layout), np.int64), np.zeros(len(layout), np.int64),
+                 counts, sums)
     assert (counts[1:] == 0).all()  # the other kinds are off, and written as zeros
+    assert sums[:, 0].tolist() == [counts[0].sum(), 0, 0, 0]  # everyone in segment 0
     count += counts[0]
 
 
@@ -34,7 +37,7 @@ def cap_rows(notify, sent, cap, count):
     counts = np.full((4, n), -1, np.int64)
     project_rows(np.zeros((n, 1), np.int64), notify, np.zeros(1, np.int64), np.zeros(1, bool),
                  np.zeros(1, bool), False, True, np.ones(1), 1.0, False, 0.0, False, cap, sent,
-                 counts)
+                 np.zeros(n, np.int64), counts, np.zeros((4, 1)))
     assert (counts[[0, 1, 3]] == 0).all()
     count += counts[2]
 
@@ -47,7 +50,8 @@ def revert_row(layout, i, default, weight, weight_sum, bound):
     row = layout[i:i + 1]  # a view: reverted in place
     project_rows(row, np.zeros((1, 0), bool), np.asarray(default, np.int64),
                  np.zeros(len(default), bool), np.zeros(10, bool), False, True, weight,
-                 weight_sum, True, bound, False, -1, np.zeros(1, np.int64), counts)
+                 weight_sum, True, bound, False, -1, np.zeros(1, np.int64), np.zeros(1, np.int64),
+                 counts, np.zeros((4, 1)))
     return int(counts[1, 0])
 
 
@@ -169,6 +173,51 @@ def test_revert_row_by_hand():
     layout = np.array([[0, 4, 5]], dtype=np.int64)
     assert revert_row(layout, 0, default, weight, 6.0, 0.2 + DISTANCE_TOLERANCE) == 1
     assert layout.tolist() == [[0, 4, 2]]
+
+
+def _revert_every_slot(row, default, weight, weight_sum, bound):
+    """The reversion as specified, every slot k = S-1 .. 0 checked with its distance summed
+    again (what project_rows did before it stopped at the first slot found within the limit).
+    """
+    reverted = 0
+    for k in range(len(row) - 1, -1, -1):
+        if row[k] == default[k]:
+            continue
+        diff = 0.0
+        for j in range(len(row)):
+            if row[j] != default[j]:
+                diff += weight[j]
+        if not diff / weight_sum > bound:
+            continue
+        where = [j for j in range(len(row)) if row[j] == default[k]]
+        if where:
+            row[where[0]] = row[k]
+        row[k] = default[k]
+        reverted += 1
+    return reverted
+
+
+@pytest.mark.parametrize("core_weight", [4.0, 2.3])
+def test_reverting_stops_where_a_row_is_within_the_limit(core_weight):
+    # a row found within the limit stays within it: stopping there reverts what checking every
+    # slot reverts, with whole and fractional weights, over random rows and limits
+    rng = np.random.default_rng(7)
+    default = np.arange(7)
+    weight = np.where(np.arange(7) < 2, core_weight, 1.0)
+    for _ in range(300):
+        if rng.random() < 0.5:  # anything (distinct elements, some of the default's)
+            row = rng.permutation(12)[:7]
+        else:  # near the default: two slots swapped, one element replaced by a new one
+            row = default.copy()
+            i, j = rng.choice(7, 2, replace=False)
+            row[[i, j]] = row[[j, i]]
+            row[rng.integers(7)] = 7 + rng.integers(5)
+        bound = float(rng.choice([0.0, 0.1, 0.3, 0.5, 0.8]))
+        want = row.copy()
+        n_want = _revert_every_slot(want, default, weight, weight.sum(), bound)
+        got = row[None, :].copy()
+        assert revert_row(got, 0, default, weight, float(weight.sum()), bound) == n_want
+        assert got[0].tolist() == want.tolist()
 
 
 def test_strict_mode_names_the_first_layout_over_the_distance(tiny):
@@ -337,8 +386,10 @@ def test_project_rows_quiet_slot_drops_without_touching_todays_sends():
     notify = np.array([[True, True, True], [False, True, False]])
     sent = np.array([0, 1])
     counts = np.full((4, 2), -1, np.int64)
+    sums = np.full((4, 3), np.nan)  # user 0 in segment 2, user 1 in segment 0; segment 1 empty
     project_rows(np.zeros((2, 1), np.int64), notify, np.zeros(1, np.int64), np.zeros(1, bool),
                  np.zeros(1, bool), False, True, np.ones(1), 1.0, False, 0.0, True, 1, sent,
-                 counts)
+                 np.array([2, 0]), counts, sums)
     assert counts.tolist() == [[0, 0], [0, 0], [0, 0], [3, 1]]
+    assert sums.tolist() == [[0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 0, 3]]
     assert not notify.any() and sent.tolist() == [0, 1]

@@ -72,9 +72,10 @@ def test_runner_env_and_check_policy_all_step_through_product(tiny, monkeypatch)
         calls.append(who)
         return real_step(self, action, who=who)
 
-    def counting_valid(self, action):
-        calls.append("advance")
-        return real_valid(self, action)
+    def counting_valid(self, action, *, own):
+        # the env hands over its own fresh arrays (projected in place); a policy's are copied
+        calls.append("advance (own)" if own else "advance")
+        return real_valid(self, action, own=own)
 
     monkeypatch.setattr(Product, "step", counting)
     monkeypatch.setattr(Product, "_step_valid", counting_valid)
@@ -86,7 +87,7 @@ def test_runner_env_and_check_policy_all_step_through_product(tiny, monkeypatch)
     env.reset(seed=0)
     env.action_space.seed(0)
     env.step(env.action_space.sample())
-    assert calls == ["advance"]
+    assert calls == ["advance (own)"]
     calls.clear()
     env.step_action(env.model.default_action())  # a simulator action from outside: validated
     assert calls == ["PersonalizationEnv", "advance"]
@@ -149,3 +150,26 @@ def test_with_metrics_adds_entries_and_keeps_the_record(tiny):
     assert isinstance(out.segment_metrics, MetricRows)
     with pytest.raises(ValueError):  # names and rows must pair up
         rec.with_metrics(("x",), extra)
+
+
+def test_guardrail_sums_are_the_recorders_segment_sums_bit_for_bit():
+    # the guardrail pass sums its whole-number counts per segment as it counts; the recorder's
+    # per-segment sums (numpy's add.reduceat of float64) of the same counts give the same bits,
+    # for every kind, over random policies' actions that break every guardrail
+    product = Product("productivity_tool", 3, guardrails={
+        "quiet_slots": ["night"], "max_notifications_per_day": 2, "max_layout_distance": 0.3})
+    ctx = product.context
+    rng = np.random.default_rng(0)
+    laid = np.asarray(ctx.layout_elements)
+    changed = np.zeros(len(KINDS))
+    for _ in range(12):
+        layout = np.stack([rng.permutation(laid)[:ctx.n_slots] for _ in range(ctx.n_users)])
+        notify = rng.random((ctx.n_users, ctx.n_pushed)) < 0.7
+        result = product.step(Action(layout=layout, notify=notify))
+        sums = np.stack([result.record.segment_metrics[f"guardrail_{k}"] for k in KINDS])
+        by_recorder = product.model.recorder.segments.rows(
+            result.guardrail_matrix.astype(np.float64))
+        assert sums.tobytes() == by_recorder.tobytes()
+        assert not result.record.segment_metrics["guardrail_quiet_slot"].flags.writeable
+        changed += sums.sum(axis=1)
+    assert (changed > 0).all()  # every kind was counted somewhere (the test can fail)

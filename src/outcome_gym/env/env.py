@@ -46,6 +46,7 @@ from outcome_gym.sim.interface import (
     Observation,
     PolicyContext,
     StepRecord,
+    readonly,
     row_sums,
 )
 from outcome_gym.sim.model import Prebuilt, SimulationModel
@@ -140,6 +141,9 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self.observation_space = observation_space(self.context)
         self.action_space = action_space(self.context)
         self._product: Product | None = None
+        # the schedule's sends by the entries that send (World.sends_at): the same on every
+        # seed (segments are allocated deterministically), built once for every episode
+        self._schedules: dict[tuple[int, ...], np.ndarray] = {}
         self._objective: Any = None
         self._ended = False
         self.model_seed: int | None = None
@@ -222,7 +226,9 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
         Only for this package's wrappers that build the action from the scenario's own tables
         (:class:`~outcome_gym.env.wrappers.VariantActions`): an invalid action here would reach
-        the guardrails' and the simulator's unchecked indexing.
+        the guardrails' and the simulator's unchecked indexing. Its arrays must be fresh
+        (``int64`` layout, ``bool`` sends) and kept by nobody else: the guardrails project
+        them in place.
 
         Raises:
             ActionError: The action breaks a guardrail in ``strict`` mode.
@@ -260,8 +266,19 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def default_notify(self) -> np.ndarray:
         """N x M booleans: the scenario's default notification schedule at the current step."""
+        return self._schedule_now().copy()
+
+    def _schedule_now(self) -> np.ndarray:
+        """:meth:`default_notify`, read-only and shared: each set of schedule entries that send
+        at a step (``World.sends_at``) built once for every episode (read it, do not keep it).
+        """
         m = self._require_model()
-        return m.world.default_notify(m.t, m.pop.segment)
+        world = m.world
+        sends = world.sends_at(m.t)
+        out = self._schedules.get(sends)
+        if out is None:
+            out = self._schedules[sends] = readonly(world.notify_of(sends, m.pop.segment))
+        return out
 
     def layout_index(self, layout: np.ndarray) -> np.ndarray:
         """Element indices -> the laid-out indices the action space uses.
@@ -283,6 +300,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         """
         if self._built.scenario is not self.scenario:
             self._built = Prebuilt.of(self.scenario)
+            self._schedules = {}
         return self._built
 
     def _require_model(self) -> SimulationModel:
@@ -327,14 +345,15 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
     ) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """One step of ``action``: validated by the product unless ``valid`` (built valid)."""
         product = self._require_product()
-        if valid:
-            record = product._step_valid(action).record
+        if valid:  # built here or by a wrapper of this package: fresh arrays, projected in place
+            record = product._step_valid(action, own=True).record
         else:
             record = product.step(action, who=type(self).__name__).record
         self.last_record = record
         reward = mean_reward(self._objective(record.feedback))
         obs = product.observe()
-        terminated = not obs.active.any()
+        # every user churned (np.any's reduction, without ndarray.any's Python-level wrapper)
+        terminated = not _any(obs.active)
         truncated = product.done and not terminated
         self._ended = terminated or truncated
         return self._encode(obs), reward, terminated, truncated, self._info(record)
@@ -354,6 +373,8 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
 
 _ATOMIC = frozenset({float, int, bool, str, type(None)})
+_FLOAT64 = np.dtype(np.float64)  # a dtype compares with a dtype without converting a type
+_any = np.logical_or.reduce  # what ndarray.any reduces with
 
 
 class StepInfo(dict):  # type: ignore[type-arg]
@@ -381,7 +402,7 @@ def mean_reward(rewards: Any) -> float:
     does it -- the pairwise sum divided by N -- without its Python-level wrapper (the same
     bits); anything else goes through ``np.mean`` itself.
     """
-    if type(rewards) is np.ndarray and rewards.dtype == np.float64 and rewards.ndim == 1:
+    if type(rewards) is np.ndarray and rewards.dtype == _FLOAT64 and rewards.ndim == 1:
         return float(np.add.reduce(rewards) / rewards.shape[0])
     return float(np.mean(rewards))
 

@@ -98,7 +98,10 @@ def variant_pairs(action: Any, n_choosers: int, where: str = "action") -> np.nda
     if a.dtype.kind not in "iu":  # np.issubdtype(a.dtype, np.integer), without its wrapper
         raise ActionError(f"{where}: expected integer variant indices, got dtype {a.dtype}")
     pairs = a.reshape(n_choosers, 2)
-    return pairs if pairs.dtype == np.int64 else pairs.astype(np.int64)
+    return pairs if pairs.dtype == _INT64 else pairs.astype(np.int64)
+
+
+_INT64 = np.dtype(np.int64)  # a dtype compares with a dtype without converting a type
 
 
 def _raise_out_of_range(pairs: np.ndarray, variants: Variants, where: str, unit: str) -> None:
@@ -212,7 +215,7 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         """The layouts (element indices) and sends a variant action stands for."""
         base = self.base
         where = f"VariantActions at step {base.model.t}"
-        return variants_to_action(action, self.variants, base.context, base.default_notify(),
+        return variants_to_action(action, self.variants, base.context, base._schedule_now(),
                                   where, self.per, self._groups)
 
 

@@ -6,7 +6,8 @@ checked (shapes, dtypes, element indices), projected into the allowed set by the
 (which counts every change), and only then shown to the users by
 :meth:`SimulationModel.advance <outcome_gym.sim.model.SimulationModel.advance>`. The guardrail
 counts travel on the :class:`StepResult`: per user in ``guardrail_counts`` and as per-segment sums
-``guardrail_<kind>`` in the record's ``segment_metrics``, beside the model's own metrics.
+``guardrail_<kind>`` in the record's ``segment_metrics``, beside the model's own metrics (the
+guardrail layer's pass sums them per segment as it counts).
 
 The runner (:func:`outcome_gym.runner.run`), the Gymnasium env
 (:class:`outcome_gym.env.PersonalizationEnv`) and the conformance check
@@ -45,13 +46,19 @@ class StepResult:
         action: What users saw (the policy's action after guardrails).
         record: The step's record, with ``guardrail_<kind>`` per-segment sums in
             ``segment_metrics``.
-        guardrail_counts: Per kind (:data:`~outcome_gym.product.guardrails.KINDS`), N per-user
-            counts of what the guardrail layer changed (zeros with guardrails off).
+        guardrail_matrix: Per kind (:data:`~outcome_gym.product.guardrails.KINDS`, rows), N
+            per-user counts of what the guardrail layer changed (KINDS x N; zeros with
+            guardrails off).
     """
 
     action: Action
     record: StepRecord
-    guardrail_counts: Mapping[str, np.ndarray]
+    guardrail_matrix: np.ndarray
+
+    @property
+    def guardrail_counts(self) -> Mapping[str, np.ndarray]:
+        """Per kind, the N per-user counts (the rows of :attr:`guardrail_matrix`)."""
+        return dict(zip(KINDS, self.guardrail_matrix, strict=True))
 
     @property
     def feedback(self) -> Feedback:
@@ -88,10 +95,6 @@ class Product:
         self.guardrails: GuardrailLayer = make_guardrails(
             self.model.context, guardrails, guardrail_mode
         )
-        # the per-segment sums of a step without guardrail changes (most steps of a policy
-        # that respects them): zeros, read-only, shared by those steps' records
-        self._zero_sums = np.zeros((len(KINDS), self.model.recorder.segments.k))
-        self._zero_sums.setflags(write=False)
 
     @property
     def context(self) -> PolicyContext:
@@ -124,35 +127,30 @@ class Product:
                 user and slot), or breaks a guardrail in ``strict`` mode.
         """
         validate_action(action, self.model.context, who, self.model.t)
-        return self._step_valid(action)
+        return self._step_valid(action, own=False)
 
-    def _step_valid(self, action: Action) -> StepResult:
+    def _step_valid(self, action: Action, *, own: bool) -> StepResult:
         """:meth:`step` of an action known to be valid, without validating it again.
 
         Only for this package's own callers that build ``action`` valid by construction (the
         env's decoded native action, a variant action from the scenario's variant tables): the
         guardrails' compiled passes index the scenario's tables with its element ids unchecked.
 
+        Args:
+            action: The action, valid.
+            own: ``action``'s arrays are fresh, ``int64`` and ``bool``, and kept by nobody else
+                (what those callers build): the guardrails project them in place
+                (``GuardrailLayer.apply``).
+
         Raises:
             ActionError: ``action`` breaks a guardrail in ``strict`` mode.
         """
-        guarded = self.guardrails.apply(action, self.model.observe())
+        guarded = self.guardrails.apply(action, self.model.observe(), own=own)
         # valid (validated by step, or built valid by the caller); the guardrails' projection
         # keeps it valid (defaults swapped in)
         record = self.model.advance(guarded.action, checked=True)
-        return StepResult(
-            action=guarded.action,
-            record=self._with_counts(record, guarded.matrix),
-            guardrail_counts=guarded.counts,
-        )
-
-    def _with_counts(self, record: StepRecord, matrix: np.ndarray) -> StepRecord:
-        """The record with the guardrail counts (KINDS x N) summed per segment among its metrics."""
-        # the four counts' K sums as rows of one read-only matrix (the recorder's SegmentSums,
-        # as for every metric), beside the record's read-only metrics
-        if matrix.any():
-            sums = self.model.recorder.segments.rows(matrix.astype(np.float64))
-            sums.setflags(write=False)
-        else:  # sums of zeros are zeros (+0.0, as the recorder's sums would be)
-            sums = self._zero_sums
-        return record.with_metrics(GUARDRAIL_METRICS, sums)
+        # the four counts' K per-segment sums: rows of one read-only matrix, beside the
+        # record's read-only metrics
+        return StepResult(action=guarded.action,
+                          record=record.with_metrics(GUARDRAIL_METRICS, guarded.sums),
+                          guardrail_matrix=guarded.matrix)

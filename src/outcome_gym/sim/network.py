@@ -106,20 +106,21 @@ def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:
         draw = np.maximum(np.rint(sample_param(size, rng, max(16, n // 2 + 1))), 1).astype(np.int64)
         sizes.append(draw)
         total += int(draw.sum())
-    all_sizes = np.concatenate(sizes)
-    cut = int(np.searchsorted(np.cumsum(all_sizes), n))
-    all_sizes = all_sizes[: cut + 1].copy()
-    all_sizes[-1] -= int(all_sizes.sum()) - n
-    all_sizes = all_sizes[all_sizes > 0]
-    order = rng.permutation(n)
+    all_sizes = sizes[0] if len(sizes) == 1 else np.concatenate(sizes)  # fresh either way
+    ends = np.cumsum(all_sizes)
+    cut = int(np.searchsorted(ends, n))
+    # the team that reaches n is cut to fit: n - ends[cut - 1] >= 1 users (every size is >= 1)
+    all_sizes = all_sizes[: cut + 1]
+    all_sizes[-1] -= int(ends[cut]) - n
+    order = rng.permutation(n)  # int64: the members, grouped by team in slot order
     team_of_slot = np.repeat(np.arange(all_sizes.shape[0], dtype=np.int32), all_sizes)
     team = np.empty(n, dtype=np.int32)
     team[order] = team_of_slot
-    start = np.concatenate([[0], np.cumsum(all_sizes)]).astype(np.int64)
-    members = order.astype(np.int64)  # already grouped by team in slot order
+    start = np.zeros(all_sizes.shape[0] + 1, dtype=np.int64)
+    np.cumsum(all_sizes, out=start[1:])
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n) - start[team_of_slot]
-    return Teams(team=team, members=members, start=start, position=position)
+    return Teams(team=team, members=order, start=start, position=position)
 
 
 def team_graph(teams: Teams) -> nx.Graph:

@@ -7,13 +7,17 @@ well under 1 KiB (see ``benchmarks/bench_step.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from outcome_gym.scenario.distributions import sample_param
-from outcome_gym.scenario.schema import segment_counts
-from outcome_gym.sim.world import World
+from outcome_gym.scenario.distributions import Distribution, Fixed, Param, sample_param
+from outcome_gym.scenario.schema import Segment, segment_counts
+
+if TYPE_CHECKING:  # the world holds its population plan: sim.world imports this module
+    from outcome_gym.sim.world import World
 
 F = np.float32
 
@@ -116,76 +120,174 @@ def habit_rate_from_days(days: np.ndarray) -> np.ndarray:
 def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -> Population:
     """Draw every user's traits from the scenario and set the initial state.
 
+    What does not depend on the seed (the segments, goals, constant traits and initial state) is
+    built once per world (:attr:`World.population_plan <outcome_gym.sim.world.World.population_plan>`,
+    a :class:`PopulationPlan`) and copied here; only the distributions are drawn.
+
     Args:
         world: The compiled scenario.
         rng: The ``population`` stream.
         team: Team index per user (from :func:`outcome_gym.sim.network.build_teams`).
     """
-    sc = world.scenario
-    n = sc.population.size
-    segs = sc.population.segments
-    shares = [s.share for s in segs]
-    segment = _segment_of(n, shares)
-    blocks = _segment_blocks(segment_counts(n, shares))
-    gidx = sc.goal_index()
-    has_goal = np.zeros((n, world.n_goals), dtype=bool)
-
-    def draw(attr: str, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
-        out = np.empty(n, dtype=np.float64)
-        for block, seg in zip(blocks, segs, strict=True):
-            out[block] = sample_param(getattr(seg, attr), rng, block.stop - block.start)
-        return np.clip(out, lo, hi).astype(F)
-
-    for block, seg in zip(blocks, segs, strict=True):
-        for g in seg.goals:
-            has_goal[block, gidx[g]] = True
-    scale = np.empty(n, dtype=np.float64)
-    for block, seg in zip(blocks, segs, strict=True):
-        scale[block] = sample_param(seg.availability.scale, rng, block.stop - block.start)
-    c = len(world.channel_ids)
-    s_slots = world.n_slots
-    pop = Population(
-        segment=segment,
-        has_goal=has_goal,
-        attention_budget=draw("attention_budget", 0.0),
-        avail_scale=np.clip(scale, 0.0, 1.0).astype(F),
-        susceptibility=draw("susceptibility", 0.0),
-        goal_weight=draw("goal_weight", 0.0),
-        propensity=draw("session_propensity", 0.0),
-        habit_rate=habit_rate_from_days(draw("habit_days", 1.0)).astype(F),
-        fatigue_rate=draw("fatigue_rate", 0.0, 1.0),
-        fatigue_recovery=draw("fatigue_recovery", 0.0, 1.0),
-        churn_sensitivity=draw("churn_sensitivity", 0.0),
-        devices=np.rint(draw("devices", 1.0, 4.0)).astype(np.int8),
+    plan = world.population_plan
+    # keyword arguments are evaluated left to right: the draws' order below is the stream's
+    # (the availability scale first, then the traits as listed; outside_rate last)
+    scale = plan.draw("avail_scale", rng)
+    c = plan.channel_trust_width
+    return Population(
+        segment=plan.segment.copy(),
+        has_goal=plan.has_goal.copy(),
+        attention_budget=plan.draw("attention_budget", rng),
+        avail_scale=scale,
+        susceptibility=plan.draw("susceptibility", rng),
+        goal_weight=plan.draw("goal_weight", rng),
+        propensity=plan.draw("session_propensity", rng),
+        habit_rate=habit_rate_from_days(plan.draw("habit_days", rng)).astype(F),
+        fatigue_rate=plan.draw("fatigue_rate", rng),
+        fatigue_recovery=plan.draw("fatigue_recovery", rng),
+        churn_sensitivity=plan.draw("churn_sensitivity", rng),
+        devices=np.rint(plan.draw("devices", rng)).astype(np.int8),
         team=team.astype(np.int32),
-        active=np.ones(n, dtype=bool),
-        churn_day=np.full(n, -1, dtype=np.int32),
-        attention_left=np.zeros(n, dtype=F),
-        trust=draw("trust", 0.0, 1.0),
-        channel_trust=np.repeat(draw("channel_trust", 0.0, 1.0)[:, None], c, axis=1),
-        opted_out=np.zeros((n, c), dtype=bool),
-        fatigue=np.zeros(n, dtype=F),
-        wear=np.zeros((n, world.n_pushed), dtype=F),
-        sent_today=np.zeros((n, c), dtype=np.int16),
-        habit=np.zeros((n, world.n_elements), dtype=F),
-        app_habit=np.zeros(n, dtype=F),
-        used_today=np.zeros((n, world.n_elements), dtype=bool),
-        missed_days=np.zeros((n, world.n_elements), dtype=np.uint8),
-        session_today=np.zeros(n, dtype=bool),
-        app_missed=np.zeros(n, dtype=np.uint8),
-        residue=np.zeros(n, dtype=F),
-        progress_today=np.zeros(n, dtype=F),
-        waste_today=np.zeros(n, dtype=F),
-        failures_today=np.zeros(n, dtype=np.int16),
-        last_layout=np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16),
+        active=np.ones(plan.n, dtype=bool),
+        churn_day=plan.minus_one_n.copy(),
+        attention_left=np.zeros(plan.n, dtype=F),
+        trust=plan.draw("trust", rng),
+        channel_trust=np.repeat(plan.draw("channel_trust", rng)[:, None], c, axis=1),
+        opted_out=np.zeros((plan.n, c), dtype=bool),
+        fatigue=np.zeros(plan.n, dtype=F),
+        wear=np.zeros((plan.n, world.n_pushed), dtype=F),
+        sent_today=np.zeros((plan.n, c), dtype=np.int16),
+        habit=np.zeros((plan.n, world.n_elements), dtype=F),
+        app_habit=np.zeros(plan.n, dtype=F),
+        used_today=np.zeros((plan.n, world.n_elements), dtype=bool),
+        missed_days=np.zeros((plan.n, world.n_elements), dtype=np.uint8),
+        session_today=np.zeros(plan.n, dtype=bool),
+        app_missed=np.zeros(plan.n, dtype=np.uint8),
+        residue=np.zeros(plan.n, dtype=F),
+        progress_today=np.zeros(plan.n, dtype=F),
+        waste_today=np.zeros(plan.n, dtype=F),
+        failures_today=np.zeros(plan.n, dtype=np.int16),
+        last_layout=plan.last_layout.copy(),
         # drawn last so that adding it left every earlier trait's draws unchanged
-        outside_rate=draw("outside_rate", 0.0),
+        outside_rate=plan.draw("outside_rate", rng),
         # new users know no positions yet (novices: mechanisms/memory.py)
-        memory_count=np.zeros((n, world.n_slots), dtype=F),
-        memory_element=np.full((n, world.n_slots), -1, dtype=np.int16),
-        tray_sent=np.full((n, world.n_pushed), -1, dtype=np.int32),
-        tray_due=np.full((n, world.n_pushed), -1, dtype=np.int32),
-        trust_npe=np.zeros(n, dtype=F),
+        memory_count=np.zeros((plan.n, world.n_slots), dtype=F),
+        memory_element=plan.no_element.copy(),
+        tray_sent=plan.minus_one_nm.copy(),
+        tray_due=plan.minus_one_nm.copy(),
+        trust_npe=np.zeros(plan.n, dtype=F),
     )
-    del s_slots
-    return pop
+
+
+# Each drawn trait: the segment attribute it is drawn from and its clip bounds.
+_TRAITS: dict[str, tuple[Callable[[Segment], Param], float, float]] = {
+    "avail_scale": (lambda seg: seg.availability.scale, 0.0, 1.0),
+    "attention_budget": (lambda seg: seg.attention_budget, 0.0, np.inf),
+    "susceptibility": (lambda seg: seg.susceptibility, 0.0, np.inf),
+    "goal_weight": (lambda seg: seg.goal_weight, 0.0, np.inf),
+    "session_propensity": (lambda seg: seg.session_propensity, 0.0, np.inf),
+    "habit_days": (lambda seg: seg.habit_days, 1.0, np.inf),
+    "fatigue_rate": (lambda seg: seg.fatigue_rate, 0.0, 1.0),
+    "fatigue_recovery": (lambda seg: seg.fatigue_recovery, 0.0, 1.0),
+    "churn_sensitivity": (lambda seg: seg.churn_sensitivity, 0.0, np.inf),
+    "devices": (lambda seg: seg.devices, 1.0, 4.0),
+    "trust": (lambda seg: seg.trust, 0.0, 1.0),
+    "channel_trust": (lambda seg: seg.channel_trust, 0.0, 1.0),
+    "outside_rate": (lambda seg: seg.outside_rate, 0.0, np.inf),
+}
+
+
+def _constant(param: Param) -> float | None:
+    """The value every user gets from ``param`` without a draw (a number or ``fixed``), else
+    None (a distribution, which draws from the stream even when its support is one value).
+    """
+    if isinstance(param, float | int):
+        return float(param)
+    if isinstance(param, Fixed):
+        return param.value
+    return None
+
+
+@dataclass(frozen=True)
+class _Trait:
+    """One trait's part that no seed changes.
+
+    Attributes:
+        base: N float64, the constant segments' values (read-only; the drawn blocks' entries
+            are overwritten by each draw).
+        draws: (users, distribution) of every segment that draws, in segment order.
+        lo, hi: The clip bounds.
+        fixed: The float32 trait when no segment draws (read-only), else None.
+    """
+
+    base: np.ndarray
+    draws: tuple[tuple[slice, Distribution], ...]
+    lo: float
+    hi: float
+    fixed: np.ndarray | None
+
+
+class PopulationPlan:
+    """What :func:`build_population` builds the same on every seed, built once per world.
+
+    The segments and their goals (deterministic counts: :func:`_segment_of`), each trait's
+    constant values and which segments draw it, and the initial state that is not zeros. Every
+    array is read-only: each population copies what it keeps.
+
+    Args:
+        world: The compiled scenario.
+    """
+
+    def __init__(self, world: World) -> None:
+        sc = world.scenario
+        n = sc.population.size
+        segs = sc.population.segments
+        shares = [s.share for s in segs]
+        self.n = n
+        self.segment = _readonly(_segment_of(n, shares))
+        blocks = _segment_blocks(segment_counts(n, shares))
+        gidx = sc.goal_index()
+        has_goal = np.zeros((n, world.n_goals), dtype=bool)
+        for block, seg in zip(blocks, segs, strict=True):
+            for g in seg.goals:
+                has_goal[block, gidx[g]] = True
+        self.has_goal = _readonly(has_goal)
+        self.traits = {name: self._trait([get(seg) for seg in segs], blocks, lo, hi)
+                       for name, (get, lo, hi) in _TRAITS.items()}
+        self.channel_trust_width = len(world.channel_ids)
+        self.minus_one_n = _readonly(np.full(n, -1, dtype=np.int32))
+        self.minus_one_nm = _readonly(np.full((n, world.n_pushed), -1, dtype=np.int32))
+        self.no_element = _readonly(np.full((n, world.n_slots), -1, dtype=np.int16))
+        self.last_layout = _readonly(
+            np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16))
+
+    @staticmethod
+    def _trait(params: list[Param], blocks: list[slice], lo: float, hi: float) -> _Trait:
+        base = np.zeros(blocks[-1].stop if blocks else 0, dtype=np.float64)
+        draws: list[tuple[slice, Distribution]] = []
+        for block, param in zip(blocks, params, strict=True):
+            value = _constant(param)
+            if value is None:
+                draws.append((block, param))  # type: ignore[arg-type] - not a number: a dist
+            else:  # what sample_param gives for it, without the call
+                base[block] = value
+        fixed = None if draws else _readonly(np.clip(base, lo, hi).astype(F))
+        return _Trait(_readonly(base), tuple(draws), lo, hi, fixed)
+
+    def draw(self, name: str, rng: np.random.Generator) -> np.ndarray:
+        """Trait ``name`` for every user (fresh float32): each drawing segment's block from its
+        distribution (:func:`~outcome_gym.scenario.distributions.sample_param`, in segment
+        order), the constant blocks as they are, clipped to the trait's bounds.
+        """
+        trait = self.traits[name]
+        if trait.fixed is not None:
+            return trait.fixed.copy()
+        out = trait.base.copy()
+        for block, dist in trait.draws:
+            out[block] = sample_param(dist, rng, block.stop - block.start)
+        return np.clip(out, trait.lo, trait.hi).astype(F)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a

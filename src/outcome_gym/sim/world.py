@@ -20,6 +20,7 @@ from outcome_gym.sim.layout import exact_weights
 from outcome_gym.sim.mechanisms.availability import availability_table
 from outcome_gym.sim.mechanisms.goals import GoalSpec
 from outcome_gym.sim.params import Params, compile_params, goal_spec
+from outcome_gym.sim.population import PopulationPlan
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -100,6 +101,14 @@ class World:
         """
         return exact_weights(self.slot_weight)
 
+    @cached_property
+    def population_plan(self) -> PopulationPlan:
+        """What every population of this world is built from whatever the seed (segments,
+        goals, constant traits, initial state: ``sim.population.PopulationPlan``), built at
+        the first population and shared by every later one (the env's resets).
+        """
+        return PopulationPlan(self)
+
     def time_of(self, step: int) -> tuple[int, int, int]:
         """(day, slot, weekday) of a step."""
         day, slot = divmod(step, self.slots_per_day)
@@ -123,13 +132,24 @@ class World:
 
     def default_notify(self, step: int, segment: np.ndarray) -> np.ndarray:
         """The default schedule's sends at ``step`` for users of ``segment`` (N x M bools)."""
+        return self.notify_of(self.sends_at(step), segment)
+
+    def sends_at(self, step: int) -> tuple[int, ...]:
+        """The entries of :attr:`schedule` (indices, in order) that send at ``step``: the
+        default schedule's sends then are :meth:`notify_of` them.
+        """
         day, slot, weekday = self.time_of(step)
+        return tuple([i for i, item in enumerate(self.schedule)
+                      if item.slot == slot and day % item.period_days == item.on_day
+                      and (item.weekdays is None or weekday in item.weekdays)])
+
+    def notify_of(self, sends: tuple[int, ...], segment: np.ndarray) -> np.ndarray:
+        """N x M bools: what the schedule entries ``sends`` (:meth:`sends_at`) send to users of
+        ``segment``.
+        """
         out = np.zeros((segment.shape[0], self.n_pushed), dtype=bool)
-        for item in self.schedule:
-            if item.slot != slot or day % item.period_days != item.on_day:
-                continue
-            if item.weekdays is not None and weekday not in item.weekdays:
-                continue
+        for i in sends:
+            item = self.schedule[i]
             if item.segments is None:
                 out[:, item.column] = True
             else:

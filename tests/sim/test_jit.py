@@ -132,9 +132,12 @@ def _rows(inp, idx):
 
 
 def _fields(out):
+    """The arrays of a dataclass (SessionOutcome) or a named tuple (Engagement) by name."""
     import dataclasses
 
-    return {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
+    if dataclasses.is_dataclass(out):
+        return {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
+    return out._asdict()
 
 
 def test_compiled_rounds_equal_the_plain_python_rounds(monkeypatch):
@@ -209,6 +212,8 @@ def test_the_compiled_function_pickles_by_name():
 
 
 COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
+            "outcome_gym.sim.mechanisms.engagement:commit_rows",
+            "outcome_gym.sim.mechanisms.memory:session_rows",
             "outcome_gym.sim.mechanisms.observation:signal_rows",
             "outcome_gym.sim.recording:record_rows",
             "outcome_gym.sim.layout:entropy_rows",
@@ -217,7 +222,6 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.notifications:send_rows",
             "outcome_gym.sim.mechanisms.notifications:settle_rows",
             "outcome_gym.sim.mechanisms.notifications:logit_rows",
-            "outcome_gym.sim.mechanisms.notifications:trust_rows",
             "outcome_gym.sim.mechanisms.notifications:offset_rows",
             "outcome_gym.sim.mechanisms.sessions:rate_rows",
             "outcome_gym.sim.mechanisms.sessions:start_rows",
@@ -233,9 +237,6 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.goals:practice_need_rows",
             "outcome_gym.sim.mechanisms.goals:practice_apply_rows",
             "outcome_gym.sim.mechanisms.habits:habit_rows",
-            "outcome_gym.sim.mechanisms.memory:expertise_rows",
-            "outcome_gym.sim.mechanisms.memory:selection_rows",
-            "outcome_gym.sim.mechanisms.memory:learn_rows",
             "outcome_gym.sim.mechanisms.context:event_rows",
             "outcome_gym.sim.mechanisms.context:failure_rows",
             "outcome_gym.sim._rows:finite_rows",
@@ -246,6 +247,11 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
 # unchecked
 CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            "outcome_gym.sim.mechanisms.engagement:depth_of",
+           # the engagement step's memory and commit passes call these
+           "outcome_gym.sim.mechanisms.memory:expertise_rows",
+           "outcome_gym.sim.mechanisms.memory:selection_rows",
+           "outcome_gym.sim.mechanisms.memory:learn_rows",
+           "outcome_gym.sim.mechanisms.notifications:trust_rows",
            "outcome_gym.sim.mechanisms.outside:minutes_of",
            "outcome_gym.sim.mechanisms.outside:credit_of",
            # not reached by a run: the numpy-shaped functions' passes (scan_depth,

@@ -346,7 +346,7 @@ def test_settle_spends_attention_and_adds_residue_as_focus_does_at_the_edges():
     notifications.settle_rows(minutes, 0.5, np.float32(size), np.float32(1), yes,
                               np.zeros(n, bool), np.ones(n, np.int64), no, no,
                               np.zeros((n, 1), bool), np.ones(n, bool), np.zeros(n, np.float32),
-                              np.ones(n), np.zeros((n, 1)), np.zeros((n, 1), np.float32),
+                              np.ones(n), np.zeros((n, 1), np.float32),
                               np.zeros((n, 1), bool), attention, residue, *outs)
     want_att = spend_attention(attention, np.full(n, minutes))
     assert np.array_equal(outs[3], want_att, equal_nan=True)

@@ -127,6 +127,16 @@ def selection_rows(e, one, scan, decide, point, out
             out[j, k] = ((one - x) * scan[0, k] + x * decide[0, k] + point[0, k]) / 60.0
 
 
+@compiled
+def session_rows(rows, count, remembered, layout, memory_max, one, scan, decide, point, expertise,
+                 select):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """:func:`expertise_rows` then :func:`selection_rows` of the users ``rows``: one call for a
+    model's step (``engagement.StepPass``), writing ``expertise`` and ``select`` (k x P).
+    """
+    expertise_rows(rows, count, remembered, layout, memory_max, one, expertise)
+    selection_rows(expertise, one, scan, decide, point, select)
+
+
 @functools.lru_cache(maxsize=32)
 def _selection_terms(p: MemoryParams, n_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The terms of :func:`selection_minutes` that do not depend on expertise (1 x P each, read

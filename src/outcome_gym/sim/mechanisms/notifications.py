@@ -40,6 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from outcome_gym.sim._jit import compiled, pass_array
+from outcome_gym.sim._rows import allfinite
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 
 
@@ -160,13 +161,13 @@ def send(notify: np.ndarray, active: np.ndarray, opted_out: np.ndarray, channel_
     top = send_rows(np.ascontiguousarray(notify, bool), np.ascontiguousarray(active, bool),
                     np.ascontiguousarray(opted_out, bool), np.ascontiguousarray(channel_of, np.int64),
                     np.ascontiguousarray(available, bool), np.ascontiguousarray(attention_left),
-                    sent_today, out_delivered, receptive, count)
+                    sent_today, out_delivered, receptive, count, np.empty(n))
     return Sending(delivered=out_delivered, receptive=receptive, count=count, top=int(top))
 
 
 @compiled
 def send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
-              delivered, receptive, count
+              delivered, receptive, count, count_f
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user i and notification j (:func:`send`); returns 1 + max of ``sent_today`` after.
 
@@ -174,8 +175,11 @@ def send_rows(notify, active, opted_out, channel_of, available, attention_left, 
 
         delivered[i, j]  = notify[i, j] and active[i] and not opted_out[i, channel_of[j]]
         sent_today[i, c] += delivered deliveries on channel c      (integer counts, in place)
-        count[i]         = sum_j delivered[i, j]
+        count[i]         = sum_j delivered[i, j]          (and count_f[i], the same as float64)
         receptive[i]     = available[i] and attention_left[i] > 0
+
+    (``count_f``: the fatigue's ``power`` on two float64 arrays takes half the time numpy's
+    mixed-type call took; the same numbers, cast exactly.)
     """
     n, m = notify.shape
     top = 0
@@ -189,6 +193,7 @@ def send_rows(notify, active, opted_out, channel_of, available, attention_left, 
                 sent_today[i, c] += 1
                 k += 1
         count[i] = k
+        count_f[i] = k
         receptive[i] = available[i] and attention_left[i] > 0
         for c in range(sent_today.shape[1]):
             top = max(top, sent_today[i, c])
@@ -222,7 +227,8 @@ def open_logit(
     logit_rows(float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
                c(appeal, np.float64), c(susceptibility, dtype), c(goal_weight, dtype),
                c(fatigue, dtype), c(relevance, np.float64), c(receptive, bool), c(wear, dtype),
-               c(channel_trust, dtype), np.arange(m, dtype=np.int64), c(load, np.float64), out)
+               c(channel_trust, dtype), np.arange(m, dtype=np.int64), c(load, np.float64), False,
+               out)
     return out
 
 
@@ -243,9 +249,11 @@ def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
 
 @compiled
 def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance, receptive,
-               wear, trust, channel_of, load, out
+               wear, trust, channel_of, load, negate, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Per user i and template m, the module docstring's sum, added left to right as numpy did.
+    """Per user i and template m, the module docstring's sum, added left to right as numpy did,
+    into ``out`` (its negation if ``negate``: what the open probability's ``exp`` takes, an
+    exact sign flip as numpy's ``negative``); returns whether every log-odds is finite.
 
     ::
 
@@ -258,6 +266,7 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
     ``channel_of = 0..M-1``).
     """
     n, m = out.shape
+    finite = True
     for i in range(n):
         gw = coef[0] * goal_weight[i]
         fat = coef[1] * fatigue[i]
@@ -269,7 +278,10 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
             x = x - fat
             x = x - coef[2] * wear[i, j]
             x = x + coef[3] * (trust[i, channel_of[j]] - coef[4])
-            out[i, j] = x + load[j]
+            x = x + load[j]
+            finite &= (x - x) == 0.0  # 0 for a finite x, NaN for an inf or a NaN
+            out[i, j] = -x if negate else x
+    return finite
 
 
 def expiry_slots(um: NotificationParams, slot_hours: float) -> int:
@@ -560,21 +572,20 @@ def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: 
                          f32(residue_size), f32(1), sending.delivered, sending.receptive,
                          sending.count, tray.lapsed, tray.dismissed, tray.opted,
                          np.ascontiguousarray(active, bool), np.ascontiguousarray(fatigue, f32),
-                         np.ascontiguousarray(kept, np.float64),
-                         np.ascontiguousarray(logit, np.float64), wear, opted_out,
+                         np.ascontiguousarray(kept, np.float64), wear, opted_out,
                          np.ascontiguousarray(attention_left, f32),
                          np.ascontiguousarray(residue, f32), out.ignored,
                          out.interruption_minutes, out.fatigue, out.attention_left, out.residue)
-    return out if finite else replace(out, finite=False)
+    return out if finite and allfinite(logit) else replace(out, finite=False)
 
 
 @compiled
 def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count, lapsed,
-                dismissed, opted, active, fatigue, kept, logit, wear, opted_out, attention_left,
+                dismissed, opted, active, fatigue, kept, wear, opted_out, attention_left,
                 residue, ignored, minutes, fatigue_out, attention_out, residue_out
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user i (:func:`settle`), the float work in numpy's dtypes and order; returns whether
-    every fatigue and logit is finite.
+    every fatigue is finite.
 
     ::
 
@@ -596,8 +607,6 @@ def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
             ignored[i, j] = (lapsed[i, j] or dismissed[i, j]) and active[i]
             if delivered[i, j]:
                 wear[i, j] += one
-            if not np.isfinite(logit[i, j]):
-                finite = False
         for c in range(opted.shape[1]):
             if opted[i, c]:
                 opted_out[i, c] = True
@@ -707,7 +716,9 @@ class Notifier:
         m = channel_of.shape[0]
         f = np.dtype(dtype).type
         self.um = um
-        self._value_t = value.T  # relevance = need @ value.T
+        # relevance = need @ value.T (C-ordered: numpy's matmul takes a third less time; BLAS
+        # packs its operands, so the same numbers)
+        self._value_t = np.ascontiguousarray(value.T, np.float64)
         self._fixed = (float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
                        pass_array(appeal, np.float64), pass_array(load, np.float64))
         self._channel_of = pass_array(channel_of, np.int64)
@@ -723,14 +734,15 @@ class Notifier:
         self._shape = (n, m)
         # what a step computes and reads within the step (Delivery's ignored, opted_out,
         # interruption_minutes and delivered_count too: valid until the next step)
-        self._relevance, self._logit, self._exp_neg = (np.empty((n, m)) for _ in range(3))
+        self._relevance, self._exp_neg = np.empty((n, m)), np.empty((n, m))
         self._spread = np.empty((n, m), np.float32)
         self._offset = np.empty((n, m), np.int32)
         self._lapsed, self._dismissed, self._ignored = (np.empty((n, m), bool) for _ in range(3))
         self._opted = np.empty((n, n_channels), bool)
         self._receptive = np.empty(n, bool)
-        self._count = np.empty(n, np.int64)
-        self._keep_base = 1.0 - fatigue_rate  # the fatigue power's base (a trait: fixed)
+        self._count, self._count_f = np.empty(n, np.int64), np.empty(n)
+        # the fatigue power's base (a trait: fixed), float64 as numpy's power cast it
+        self._keep_base = (1.0 - fatigue_rate).astype(np.float64)
         self._kept, self._minutes = np.empty(n), np.empty(n)
 
     def step(self, step: int, notify: np.ndarray, available: np.ndarray, need: np.ndarray,
@@ -761,15 +773,17 @@ class Notifier:
         """
         n, m = self._shape
         delivered, opened = np.empty((n, m), bool), np.empty((n, m), bool)
-        receptive, count, logit, ch = self._receptive, self._count, self._logit, self._channel_of
+        receptive, count, exp_neg, ch = self._receptive, self._count, self._exp_neg, self._channel_of
         top = send_rows(pass_array(notify, bool), active, opted_out, ch, available,
-                        attention_left, sent_today, delivered, receptive, count)
+                        attention_left, sent_today, delivered, receptive, count, self._count_f)
         np.matmul(need, self._value_t, out=self._relevance)
         base, receptive_u, coef, appeal, load = self._fixed
-        logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
-                   self._relevance, receptive, wear, channel_trust, ch, load, logit)
-        np.power(self._keep_base, count, out=self._kept)
-        exp_neg = np.exp(np.negative(logit, out=self._exp_neg), out=self._exp_neg)
+        # minus the open log-odds, then its exp in place
+        finite = logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
+                            self._relevance, receptive, wear, channel_trust, ch, load, True,
+                            exp_neg)
+        np.power(self._keep_base, self._count_f, out=self._kept)
+        np.exp(exp_neg, out=exp_neg)
         spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
         median, slot_hours, cap = self._delay
         # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
@@ -781,9 +795,9 @@ class Notifier:
                   sent_today, hazard, channel_trust, self._one, ch, u[0], u[1], True, tray_sent,
                   tray_due, self._lapsed, opened, self._dismissed, self._opted)
         resumption, breakpoint, residue_size, one = self._settle
-        finite = settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
-                             count, self._lapsed, self._dismissed, self._opted, active, fatigue,
-                             self._kept, logit, wear, opted_out, attention_left, residue,
-                             self._ignored, self._minutes, fatigue, attention_left, residue)
+        finite &= settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
+                              count, self._lapsed, self._dismissed, self._opted, active, fatigue,
+                              self._kept, wear, opted_out, attention_left, residue, self._ignored,
+                              self._minutes, fatigue, attention_left, residue)
         return Delivery(delivered, opened, self._opted, self._minutes, self._ignored,
                         self._count), finite

@@ -687,3 +687,24 @@ def test_event_pipe_rows_of_a_matrix_by_hand():
     seen = pipe.visible(0, out)
     assert seen["g.a"].tolist() == [2, 0, 1] and seen["g.b"].tolist() == [0, 0, 0]
     assert seen["g.a"].dtype == np.int32
+
+
+def test_a_starter_kept_for_a_run_gives_each_step_what_a_fresh_one_gives():
+    # the model keeps one sessions.Starter per run: its buffers carry nothing from one step to
+    # the next (the first step's answer is a fresh array, not overwritten by the second)
+    um = sessions.SessionParams(session_habit=0.8, session_need=0.5)
+    rng = np.random.default_rng(9)
+    n, f32 = 300, np.float32
+    prop, habit, trust = (rng.random(n).astype(f32) * 3 for _ in range(3))
+    starter = sessions.Starter(um, 24, n, np.dtype(f32), np.dtype(f32), np.dtype(f32))
+    kept = []
+    for _ in range(2):
+        avail, opened = rng.random(n) < 0.7, rng.random(n) < 0.1
+        need, u = rng.random((n, 2)), rng.random(n)
+        attention = np.where(rng.random(n) < 0.2, 0.0, 1.0).astype(f32)
+        got = starter.step(avail, opened, prop, habit, need, trust, u, attention)
+        want = sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u,
+                                      attention)
+        assert np.array_equal(got, want) and got[~opened].any()
+        kept.append((got, want.copy()))
+    assert np.array_equal(*kept[0]) and kept[0][0] is not kept[1][0]

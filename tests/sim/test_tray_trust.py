@@ -472,3 +472,22 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
         for k in mine:
             assert mine[k].tobytes() == ref[k].tobytes(), k
         assert dlv.opened.any() and dlv.opted_out.any() and dlv.ignored.any()
+
+
+def test_the_negated_logit_pass_is_an_exact_sign_flip_and_checks_finiteness():
+    # the model's step has logit_rows write minus the log-odds (what the exp takes) and answer
+    # whether every log-odds is finite; open_logit writes them as they are
+    rng = np.random.default_rng(3)
+    n, m, f32 = 40, 3, np.float32
+    um = _um(open_base=-1.0, open_relevance=0.5)
+    coef = notifications._logit_coef(um, f32)
+    args = [-1.0, 0.3, coef, rng.random(m), rng.random(n).astype(f32),
+            rng.random(n).astype(f32), rng.random(n).astype(f32), rng.random((n, m)),
+            rng.random(n) < 0.5, rng.random((n, m)).astype(f32), rng.random((n, m)).astype(f32),
+            np.arange(m, dtype=np.int64), rng.random(m)]
+    plain, minus = np.empty((n, m)), np.empty((n, m))
+    assert notifications.logit_rows(*args, False, plain)
+    assert notifications.logit_rows(*args, True, minus)
+    assert minus.tobytes() == np.negative(plain).tobytes()
+    args[7][5, 1] = np.inf  # an infinite relevance: that log-odds is not finite
+    assert not notifications.logit_rows(*args, True, minus)

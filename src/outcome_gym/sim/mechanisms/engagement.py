@@ -348,8 +348,8 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
     :func:`depth_of` ``lg[j]`` (numpy's ``log1p(-u[i, 0])``). ``attention`` and ``residue``
     start as copies of ``attention_in`` and ``residue_in`` (widened to float64), the progress
     still needed (a row's scratch) as ``remaining_in``'s row, and every other output as zeros,
-    made row by row here rather than as array copies and zeroed arrays per step (the outputs may
-    be ``np.empty``). Returns whether every minute and progress came out finite (a model's step
+    made here rather than as array copies and zeroed arrays per step (the outputs may be
+    ``np.empty``, C-ordered). Returns whether every minute and progress came out finite (a model's step
     then raises before the users' state changes).
 
     **A session's fixed terms**, per position k showing element e (``coef`` = the float32
@@ -373,6 +373,8 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
         util_k = base_k + gu_weight * rel_k,     w_k = exp(min(util_k, 50)) * disc_k
         w0_k   = exp(min(util_k - impulse_k, 50)) * disc_k          (the calm self's weights)
         pick k = #{k : w_0 + ... + w_k <= u[i, 1 + r] * (no_click + sum w)}  (no-click if = S)
+
+    (the weights by :func:`_weight`: no ``exp`` where ``disc_k`` is 0).
 
     A pick spends the element's cost (and its selection minutes) of attention, credits as an open
     does, and is a distraction (residue grows as
@@ -400,6 +402,11 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
         pos_views[k] = 0
     for e in range(el_totals.shape[0]):
         el_totals[e] = 0
+    # the N x E, N x M and N x S flags and counts zeroed as flat runs (C-ordered: one loop each,
+    # not a short one per row)
+    _zero(engaged.reshape(-1), 0)
+    _zero(useful_m.reshape(-1), False)
+    _zero(seen.reshape(-1), False)
     j = 0
     for i in range(n):
         attention[i] = attention_in[i]
@@ -412,12 +419,6 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
         sc_min[i] = 0.0  # opens are attributed 0 (module docstring)
         search_min[i] = 0.0
         clicks[i] = 0
-        for e in range(engaged.shape[1]):
-            engaged[i, e] = 0
-        for m in range(n_push):
-            useful_m[i, m] = False
-        for k in range(s):
-            seen[i, k] = False
         # --- opened notifications, in column order ---
         op_min = 0.0
         for m in range(n_push):
@@ -487,8 +488,7 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
                             if remaining[g] > 0:
                                 rel += need[i, g] * value[e, g]
                         util[k] = base[k] + gu * rel
-                        # math.exp: the C library's exp, the same bits compiled or interpreted
-                        w[k] = math.exp(min(util[k], 50.0)) * disc[k]
+                        w[k] = _weight(util[k], disc[k])
                         total += w[k]
                 target = u[i, 1 + r] * (no_click + total)
                 if not target < total:
@@ -497,7 +497,7 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
                     calm_stale = False
                     total0 = 0.0
                     for k in range(s):
-                        w0[k] = math.exp(min(util[k] - impulse[k], 50.0)) * disc[k]
+                        w0[k] = _weight(util[k] - impulse[k], disc[k])
                         total0 += w0[k]
                 acc = 0.0
                 pick = 0
@@ -559,6 +559,26 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
         for g in range(n_goals):
             finite &= (progress[i, g] - progress[i, g]) == 0.0
     return finite
+
+
+@compiled.inlined
+def _weight(util, disc):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A position's choice weight ``exp(min(util, 50)) * disc``, without the ``exp`` where the
+    discount is 0 (a position neither scanned nor known): the product is then 0.0 (the ``exp``
+    is finite and positive) unless ``util`` is NaN, which still gives NaN.
+
+    ``math.exp``: the C library's exp, the same bits compiled or interpreted.
+    """
+    if disc == 0.0 and util == util:
+        return 0.0
+    return math.exp(min(util, 50.0)) * disc
+
+
+@compiled.inlined
+def _zero(flat, zero):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Every entry of the 1-D array ``flat`` set to ``zero``."""
+    for q in range(flat.shape[0]):
+        flat[q] = zero
 
 
 def engage(

@@ -81,7 +81,7 @@ def expertise(p: MemoryParams, count: np.ndarray, remembered: np.ndarray,
     return out
 
 
-@compiled
+@compiled.inlined  # copied into the step's pass (no second compilation)
 def expertise_rows(rows, count, remembered, layout, memory_max, one, out
                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out[j, k] = L n / (n + 1)`` for user ``rows[j]`` at position k, 0 where the element changed.
@@ -112,7 +112,7 @@ def selection_minutes(p: MemoryParams, e: np.ndarray) -> np.ndarray:
     return out
 
 
-@compiled
+@compiled.inlined  # copied into the step's pass (no second compilation)
 def selection_rows(e, one, scan, decide, point, out
                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out[j, k] = ((1 - e) * scan_k + e * decide_k + point_k) / 60`` (the module docstring's
@@ -180,7 +180,7 @@ def remember(count: np.ndarray, remembered: np.ndarray, layout: np.ndarray, seen
                count.dtype.type(1))
 
 
-@compiled
+@compiled.inlined  # copied into the step's pass (no second compilation)
 def learn_rows(rows, count, remembered, layout, seen, one
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """In place, for each user in ``rows`` and each position seen: n + 1 if the element there is

@@ -313,7 +313,7 @@ def due_offset(
     return out
 
 
-@compiled
+@compiled.inlined  # copied into a step's pass (no second compilation)
 def offset_rows(u_pos, spread, median_hours, slot_hours, cap, out
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out = int32(floor(u_pos + min(hours / slot_hours, cap)))`` entry by entry, with the delay
@@ -450,8 +450,9 @@ def volume_hazard(um: NotificationParams, top: int) -> np.ndarray:
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) the passes a step runs now (see
-    engagement.compile_kernel): those of :meth:`Notifier.step` and :func:`trust_rows`, for the
-    population's dtypes (float32 traits and state, int16 daily counts, int32 tray).
+    engagement.compile_kernel): those of :meth:`Notifier.step`, for the population's dtypes
+    (float32 traits and state, int16 daily counts, int32 tray); channel trust's
+    :func:`trust_rows` is compiled into engagement's ``commit_rows``.
     """
     um = NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)})
     f32, yes = np.float32, np.ones((1, 1), bool)
@@ -463,10 +464,9 @@ def compile_kernel() -> None:
                   np.zeros((1, 1), bool), one.copy(), np.zeros((1, 1), np.int16), one, one,
                   one.copy(), np.ones((1, 1), f32), np.ones((1, 1), f32),
                   np.full((1, 1), -1, np.int32), np.full((1, 1), -1, np.int32), one.copy())
-    update_channel_trust(um, np.ones((1, 1), f32), yes, yes, yes, ch)
 
 
-@compiled
+@compiled.inlined  # copied into a step's pass (no second compilation)
 def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
               volume_hazard, channel_trust, one, channel_of, u_open, u_out, can_opt_out,
               sent, due, lapsed, opened, dismissed, opted
@@ -579,7 +579,7 @@ def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: 
     return out if finite and allfinite(logit) else replace(out, finite=False)
 
 
-@compiled
+@compiled.inlined  # copied into a step's pass (no second compilation)
 def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count, lapsed,
                 dismissed, opted, active, fatigue, kept, wear, opted_out, attention_left,
                 residue, ignored, minutes, fatigue_out, attention_out, residue_out
@@ -623,6 +623,32 @@ def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
     return finite
 
 
+@compiled
+def deliver_rows(u_pos, spread, median_hours, slot_hours, cap, offset, delivered, step, expiry,
+                 exp_neg_logit, receptive, sent_today, volume_hazard, channel_trust, one,
+                 channel_of, u_open, u_out, sent, due, lapsed, opened, dismissed, opted,
+                 resumption, breakpoint, residue_size, count, active, fatigue, kept, wear,
+                 opted_out, attention_left, residue, ignored, minutes
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A model's step after the draws' ``exp``, in one call: :func:`offset_rows` (every entry's
+    delay, N x M), :func:`tray_rows` and :func:`settle_rows` (``fatigue``, ``attention_left``
+    and ``residue`` updated in place; ``one``: 1 in the population's float dtype, its trust's
+    and traits'); returns whether every fatigue is finite.
+
+    The three are copied in whole (numba's ``inline``), not per user: a per-row helper taking
+    arrays pays the arrays' reference counting at every row (3x slower at N = 200).
+    """
+    offset_rows(u_pos.reshape(-1), spread.reshape(-1), median_hours, slot_hours, cap,
+                offset.reshape(-1))
+    tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
+              volume_hazard, channel_trust, one, channel_of, u_open, u_out, True, sent, due,
+              lapsed, opened, dismissed, opted)
+    return settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count,
+                       lapsed, dismissed, opted, active, fatigue, kept, wear, opted_out,
+                       attention_left, residue, ignored, minutes, fatigue, attention_left,
+                       residue)
+
+
 def relevance(need: np.ndarray, value_pushed: np.ndarray) -> np.ndarray:
     """N x M relevance of each notification: the user's goal urgency times its value per goal."""
     return need @ value_pushed.T
@@ -649,7 +675,7 @@ def update_channel_trust(
     return out
 
 
-@compiled
+@compiled.inlined  # copied into a step's pass (no second compilation)
 def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Channel trust per user and channel c (g useful opens, l ignored notifications of c).
@@ -684,14 +710,15 @@ def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, 
 class Notifier:
     """Step 4 of one run: its fixed inputs and the buffers each step overwrites.
 
-    A step calls the passes of :func:`send`, :func:`open_logit`, :func:`due_offset`,
-    :func:`tray_step` and :func:`settle` (``send_rows`` ... ``settle_rows``) directly, on arrays
-    already in their dtypes, with numpy's whole-array work between them (the relevance product,
-    the ``exp`` of the open probability and of the delays, the fatigue's ``power``). Why five
-    calls and not two fused passes: a pass calling the others compiled ~1.2 s more on a fresh
-    machine (numba optimises the callees again inside the caller) to save ~2 us a step of
-    argument passing. The state arrays a step is given are the population's (float32 traits and
-    state, int16 daily counts, int32 tray, bool flags), updated in place.
+    A step makes three compiled calls, on arrays already in their dtypes, with numpy's
+    whole-array work between them (the relevance product, the ``exp`` of the open probability
+    and of the delays, the fatigue's ``power``): the passes of :func:`send` and
+    :func:`open_logit` (``send_rows``, ``logit_rows``), then :func:`deliver_rows`, which runs
+    those of :func:`due_offset`, :func:`tray_step` and :func:`settle` (``offset_rows``,
+    ``tray_rows``, ``settle_rows``: copied into it by numba, so compiled once, not beside it).
+    Not one call for the step: the ``exp`` and ``power`` stay numpy's. The state arrays a step
+    is given are the population's (float32 traits and state, int16 daily counts, int32 tray,
+    bool flags), updated in place.
 
     Args:
         um: The mechanism's coefficients.
@@ -786,18 +813,15 @@ class Notifier:
         np.exp(exp_neg, out=exp_neg)
         spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
         median, slot_hours, cap = self._delay
+        hazard = self._hazard if top <= self._hazard.shape[0] else volume_hazard(self.um, top)
+        resumption, breakpoint, residue_size, one = self._settle
         # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
         # than picking the deliveries out; only deliveries read theirs
-        offset_rows(u_pos.reshape(-1), spread.reshape(-1), median, slot_hours, cap,
-                    self._offset.reshape(-1))
-        hazard = self._hazard if top <= self._hazard.shape[0] else volume_hazard(self.um, top)
-        tray_rows(delivered, self._offset, int(step), self._expiry, exp_neg, receptive,
-                  sent_today, hazard, channel_trust, self._one, ch, u[0], u[1], True, tray_sent,
-                  tray_due, self._lapsed, opened, self._dismissed, self._opted)
-        resumption, breakpoint, residue_size, one = self._settle
-        finite &= settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
-                              count, self._lapsed, self._dismissed, self._opted, active, fatigue,
-                              self._kept, wear, opted_out, attention_left, residue, self._ignored,
-                              self._minutes, fatigue, attention_left, residue)
+        finite &= deliver_rows(u_pos, spread, median, slot_hours, cap, self._offset, delivered,
+                               int(step), self._expiry, exp_neg, receptive, sent_today, hazard,
+                               channel_trust, one, ch, u[0], u[1], tray_sent, tray_due,
+                               self._lapsed, opened, self._dismissed, self._opted, resumption,
+                               breakpoint, residue_size, count, active, fatigue, self._kept, wear,
+                               opted_out, attention_left, residue, self._ignored, self._minutes)
         return Delivery(delivered, opened, self._opted, self._minutes, self._ignored,
                         self._count), finite

@@ -246,7 +246,6 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
 CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            "outcome_gym.sim.mechanisms.engagement:depth_of",
            "outcome_gym.sim.mechanisms.engagement:_weight",
-           "outcome_gym.sim.mechanisms.engagement:_zero",
            # the engagement step's memory and commit passes call these
            "outcome_gym.sim.mechanisms.memory:expertise_rows",
            "outcome_gym.sim.mechanisms.memory:selection_rows",

@@ -348,9 +348,10 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
     :func:`depth_of` ``lg[j]`` (numpy's ``log1p(-u[i, 0])``). ``attention`` and ``residue``
     start as copies of ``attention_in`` and ``residue_in`` (widened to float64), the progress
     still needed (a row's scratch) as ``remaining_in``'s row, and every other output as zeros,
-    made here rather than as array copies and zeroed arrays per step (the outputs may be
-    ``np.empty``, C-ordered). Returns whether every minute and progress came out finite (a model's step
-    then raises before the users' state changes).
+    made row by row here rather than as array copies and zeroed arrays per step (the outputs may
+    be ``np.empty``; row by row, not as flat runs first: at N = 1e5 a row is still in cache when
+    the pass counts into it). Returns whether every minute and progress came out finite (a
+    model's step then raises before the users' state changes).
 
     **A session's fixed terms**, per position k showing element e (``coef`` = the float32
     appeal, habit, fatigue and goal utilities; float32 products as numpy's of the float32 traits,
@@ -402,11 +403,6 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
         pos_views[k] = 0
     for e in range(el_totals.shape[0]):
         el_totals[e] = 0
-    # the N x E, N x M and N x S flags and counts zeroed as flat runs (C-ordered: one loop each,
-    # not a short one per row)
-    _zero(engaged.reshape(-1), 0)
-    _zero(useful_m.reshape(-1), False)
-    _zero(seen.reshape(-1), False)
     j = 0
     for i in range(n):
         attention[i] = attention_in[i]
@@ -419,6 +415,12 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
         sc_min[i] = 0.0  # opens are attributed 0 (module docstring)
         search_min[i] = 0.0
         clicks[i] = 0
+        for e in range(engaged.shape[1]):
+            engaged[i, e] = 0
+        for m in range(n_push):
+            useful_m[i, m] = False
+        for k in range(s):
+            seen[i, k] = False
         # --- opened notifications, in column order ---
         op_min = 0.0
         for m in range(n_push):
@@ -572,13 +574,6 @@ def _weight(util, disc):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_
     if disc == 0.0 and util == util:
         return 0.0
     return math.exp(min(util, 50.0)) * disc
-
-
-@compiled.inlined
-def _zero(flat, zero):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Every entry of the 1-D array ``flat`` set to ``zero``."""
-    for q in range(flat.shape[0]):
-        flat[q] = zero
 
 
 def engage(

@@ -750,7 +750,8 @@ class StepPass:
         and ``memory_element`` updated in place.
 
         Args:
-            opened, ignored: N x M notifications opened, and dismissed, replaced or expired.
+            opened, ignored: N x M notifications opened, and dismissed, replaced or expired
+                (C-ordered bool: the notification step's arrays, passed as they are).
             started: N users who started a session.
             layout: N x S int16 layout shown.
             need, remaining: N x G urgency and progress still needed (read only).
@@ -769,7 +770,7 @@ class StepPass:
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
         k = rows.shape[0]
         expertise, select, lg = self._session_buffers(k)
-        opened, layout = pass_array(opened, bool), pass_array(layout, np.int16)
+        layout = pass_array(layout, np.int16)
         session_rows(rows, memory_count, memory_element, layout, self._memory_max, self._one,
                      *self._terms, expertise, select)
         cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
@@ -796,8 +797,8 @@ class StepPass:
             return None, channel_trust  # before any of the users' state changes
         trust = np.empty_like(channel_trust)
         commit_rows(rows, eng.attention_left, eng.residue, attention_left, residue, *self._trust,
-                    channel_trust, pass_array(ignored, bool), opened, eng.useful_opens,
-                    self._channel_of, channel_trust.dtype.type(1), trust, memory_count,
+                    channel_trust, ignored, opened, eng.useful_opens, self._channel_of,
+                    channel_trust.dtype.type(1), trust, memory_count,
                     memory_element, layout, eng.seen_positions, self._one)
         return eng, trust
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sim import reference_engagement as ref_engagement
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 # Steps a small run (sessions happen, so the kernel is called) and reports where numba cached it.
@@ -340,7 +342,7 @@ def test_opened_notifications_then_the_session_by_hand():
         attention_left=np.full(2, 10.0, np.float32), residue=np.full(2, 0.2, np.float32))
     opened = np.array([[False, True], [True, False]])
     u = np.full((2, 2 + 2 * um.max_engagements), 0.999)
-    out = engagement.engage(um, inp, opened, np.array([True, False]), np.array([0, 1]),
+    out = ref_engagement.engage(um, inp, opened, np.array([True, False]), np.array([0, 1]),
                             np.zeros(2), np.array([1.0, 2.0]), np.array([[0.0], [0.5]]), u)
     np.testing.assert_allclose(out.progress[:, 0], [0.3, 0.0])
     np.testing.assert_allclose(out.goal_minutes, [2.0, 0.0])
@@ -535,27 +537,27 @@ def test_engage_with_the_runs_fixed_inputs_equals_engage_building_them():
     pushed = np.array([1, 4])
     rows = np.flatnonzero(started)
     mem = (inp.expertise[rows], inp.select_minutes[rows])
-    built = _fields(engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
+    built = _fields(ref_engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
                                       memory_rows=mem))
     fixed = engagement.Fixed.of(um, pushed, appeal, cost, value, 4, np.dtype(np.float32))
     assert fixed.log_cont == np.log(um.cascade_continue)
-    given = _fields(engagement.engage(um, inp, opened, started, None, None, None, None, u,
+    given = _fields(ref_engagement.engage(um, inp, opened, started, None, None, None, None, u,
                                       memory_rows=mem, fixed=fixed, rows=rows))
     from dataclasses import replace as _replace
-    wide = _fields(engagement.engage(um, _replace(inp, layout=inp.layout.astype(np.int64)),
+    wide = _fields(ref_engagement.engage(um, _replace(inp, layout=inp.layout.astype(np.int64)),
                                      opened, started, pushed, appeal, cost, value, u,
                                      memory_rows=mem))
     assert built["clicks"].sum() > 50
     import pytest
 
     with pytest.raises(ValueError, match="not both"):  # arrays beside fixed would be ignored
-        engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
+        ref_engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
                           memory_rows=mem, fixed=fixed, rows=rows)
     for name, value_built in built.items():
         assert np.array_equal(value_built, given[name]), name
         assert np.array_equal(value_built, wide[name]), name
-    depth = engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
-    assert np.array_equal(depth, engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
+    depth = ref_engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
+    assert np.array_equal(depth, ref_engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
                                                        fixed.log_cont))
 
 

@@ -90,8 +90,8 @@ class ChoiceParams:
 
 @dataclass(frozen=True)
 class SessionInputs:
-    """Per-user inputs of engagement, one row per user (all N; :func:`engage` passes the indices
-    of the users in session beside them).
+    """Per-user inputs of engagement, one row per user (all N; the tests' ``engage``,
+    tests/sim/reference_engagement.py, passes the indices of the users in session beside them).
     """
 
     layout: np.ndarray  # n x S element indices
@@ -161,7 +161,7 @@ class Fixed:
     """What the engagement pass reads that stays the same for a whole run, converted once.
 
     Built once per compiled world and traits' dtype (``sim.model.Prebuilt.engagement_fixed``)
-    and read by a model's :class:`StepPass` every step; :func:`engage` (the tests' way in)
+    and read by a model's :class:`StepPass` every step; :func:`run_sessions` (and the tests' ``engage``)
     builds it per call without one (the same numbers).
 
     Attributes:
@@ -198,21 +198,6 @@ class Fixed:
                    pd=position_discount(n_slots, um.position_exponent), coef=coef,
                    log_cont=_log_cont(cont),
                    no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
-
-
-def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None = None
-               ) -> np.ndarray:
-    """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S (:func:`depth_of` of
-    numpy's ``log1p(-u)``, :func:`stay_logs`).
-
-    ``log_cont``: ``np.log(cont)`` when the caller has it (:class:`Fixed`: once per run).
-    """
-    u = np.asarray(u, dtype=np.float64)
-    lg = stay_logs(u, cont)
-    log_cont = _log_cont(cont) if log_cont is None else log_cont
-    out = np.empty(u.shape[0], dtype=np.int64)
-    depth_rows(lg, float(cont), float(log_cont), int(n_slots), out)
-    return out
 
 
 def stay_logs(u: np.ndarray, cont: float, out: np.ndarray | None = None) -> np.ndarray:
@@ -264,7 +249,7 @@ def run_sessions(
 ) -> SessionOutcome:
     """Run a session for every row of ``inp`` (no notifications opened before it).
 
-    The same compiled pass as :func:`engage` (:func:`engage_rows`), with no opened notifications
+    The same compiled pass as a model's step (:func:`engage_rows`), with no opened notifications
     and every row in session.
 
     Args:
@@ -576,54 +561,6 @@ def _weight(util, disc):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_
     return math.exp(min(util, 50.0)) * disc
 
 
-def engage(
-    um: ChoiceParams,
-    inp: SessionInputs,
-    opened: np.ndarray,
-    started: np.ndarray,
-    pushed: np.ndarray | None,
-    appeal: np.ndarray | None,
-    cost: np.ndarray | None,
-    value: np.ndarray | None,
-    u: np.ndarray,
-    memory_rows: tuple[np.ndarray | None, np.ndarray | None] | None = None,
-    fixed: Fixed | None = None,
-    rows: np.ndarray | None = None,
-) -> Engagement:
-    """Opened notifications first, then the sessions of the users who started one.
-
-    Args:
-        um: The mechanism's coefficients.
-        inp: Inputs for all N users (``remaining``, ``attention_left`` and ``residue`` as the slot
-            stands before engagement).
-        opened: N x M opened notifications.
-        started: N users who started a session.
-        pushed: M element index of each notification column.
-        appeal, cost: Per element (E).
-        value: E x G progress per engagement.
-        u: N x (2 + 2 * max_engagements) uniforms from the ``choice`` stream, drawn for every
-            user (only the rows of users in session are read), so one user's draws never depend
-            on who else is in a session.
-        memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
-            in session only, in user order (computed for those rows alone, to keep the cost
-            proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
-        fixed: ``Fixed.of`` the coefficients and the world's arrays, built once per run by the
-            caller (``pushed``, ``appeal``, ``cost`` and ``value`` are then None); None: built
-            here from them.
-        rows: ``started.nonzero()[0]`` if the caller has it.
-    """
-    if rows is None:
-        rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
-    if memory_rows is None:
-        memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
-    if fixed is None:
-        fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1],
-                         _trait_dtype(inp))
-    elif any(a is not None for a in (pushed, appeal, cost, value)):
-        raise ValueError("give the world's arrays or fixed (built from them), not both")
-    return _engage_all(um, inp, opened, rows, fixed, u, memory_rows)
-
-
 def _trait_dtype(inp: SessionInputs) -> np.dtype:
     """The dtype numpy computes the utilities' trait products in (float32 in a model)."""
     return np.result_type(inp.susceptibility, inp.goal_weight, inp.habit, inp.fatigue)
@@ -633,7 +570,9 @@ def _engage_all(
     um: ChoiceParams, inp: SessionInputs, opened: np.ndarray, rows: np.ndarray, fixed: Fixed,
     u: np.ndarray, memory_rows: tuple[np.ndarray | None, np.ndarray | None],
 ) -> Engagement:
-    """:func:`engage` for the session rows ``rows`` (ascending): setup, then the compiled pass."""
+    """Engagement of the session rows ``rows`` (ascending; :func:`run_sessions`, and the tests'
+    ``engage``): setup, then the compiled pass.
+    """
     n, s = inp.layout.shape
     n_el, n_goals = fixed.value.shape
     expertise, select = memory_rows
@@ -853,7 +792,3 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     return pass_array(a, a.dtype if a.dtype.kind == "f" else np.float64)
 
-
-def _take(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
-    """``a``'s ``rows`` (None stays None: an input the scenario does not have)."""
-    return None if a is None else a[rows]

@@ -697,7 +697,7 @@ class ReferenceUser(mesa.Agent):
         return max(attention, 0.0), residue, (clicks, minutes, goal_min, distraction)
 
     def update_channel_trust(self, ignored: Any, useful: Any) -> None:
-        """Up per useful open, down per ignored one (notifications.update_channel_trust)."""
+        """Up per useful open, down per ignored one (tests/sim/reference_notifications.py)."""
         m, um = self.model, self.model.um
         for c in range(len(self.channel_trust)):
             gain = sum(1 for j in useful if m.channel_of[j] == c)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sim import reference_engagement as ref_engagement
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 # Steps a small run (sessions happen, so the kernel is called) and reports where numba cached it.
@@ -132,9 +134,12 @@ def _rows(inp, idx):
 
 
 def _fields(out):
+    """The arrays of a dataclass (SessionOutcome) or a named tuple (Engagement) by name."""
     import dataclasses
 
-    return {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
+    if dataclasses.is_dataclass(out):
+        return {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
+    return out._asdict()
 
 
 def test_compiled_rounds_equal_the_plain_python_rounds(monkeypatch):
@@ -209,16 +214,15 @@ def test_the_compiled_function_pickles_by_name():
 
 
 COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
+            "outcome_gym.sim.mechanisms.engagement:commit_rows",
+            "outcome_gym.sim.mechanisms.memory:session_rows",
             "outcome_gym.sim.mechanisms.observation:signal_rows",
             "outcome_gym.sim.recording:record_rows",
             "outcome_gym.sim.layout:entropy_rows",
             "outcome_gym.product.guardrails:project_rows",
-            "outcome_gym.sim.mechanisms.notifications:tray_rows",
             "outcome_gym.sim.mechanisms.notifications:send_rows",
-            "outcome_gym.sim.mechanisms.notifications:settle_rows",
+            "outcome_gym.sim.mechanisms.notifications:deliver_rows",
             "outcome_gym.sim.mechanisms.notifications:logit_rows",
-            "outcome_gym.sim.mechanisms.notifications:trust_rows",
-            "outcome_gym.sim.mechanisms.notifications:offset_rows",
             "outcome_gym.sim.mechanisms.sessions:rate_rows",
             "outcome_gym.sim.mechanisms.sessions:start_rows",
             "outcome_gym.sim.mechanisms.availability:available_rows",
@@ -233,9 +237,6 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.goals:practice_need_rows",
             "outcome_gym.sim.mechanisms.goals:practice_apply_rows",
             "outcome_gym.sim.mechanisms.habits:habit_rows",
-            "outcome_gym.sim.mechanisms.memory:expertise_rows",
-            "outcome_gym.sim.mechanisms.memory:selection_rows",
-            "outcome_gym.sim.mechanisms.memory:learn_rows",
             "outcome_gym.sim.mechanisms.context:event_rows",
             "outcome_gym.sim.mechanisms.context:failure_rows",
             "outcome_gym.sim._rows:finite_rows",
@@ -246,6 +247,16 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
 # unchecked
 CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            "outcome_gym.sim.mechanisms.engagement:depth_of",
+           "outcome_gym.sim.mechanisms.engagement:_weight",
+           # the engagement step's memory and commit passes call these
+           "outcome_gym.sim.mechanisms.memory:expertise_rows",
+           "outcome_gym.sim.mechanisms.memory:selection_rows",
+           "outcome_gym.sim.mechanisms.memory:learn_rows",
+           "outcome_gym.sim.mechanisms.notifications:trust_rows",
+           # the notification step's deliver_rows copies these in
+           "outcome_gym.sim.mechanisms.notifications:offset_rows",
+           "outcome_gym.sim.mechanisms.notifications:tray_rows",
+           "outcome_gym.sim.mechanisms.notifications:settle_rows",
            "outcome_gym.sim.mechanisms.outside:minutes_of",
            "outcome_gym.sim.mechanisms.outside:credit_of",
            # not reached by a run: the numpy-shaped functions' passes (scan_depth,
@@ -331,7 +342,7 @@ def test_opened_notifications_then_the_session_by_hand():
         attention_left=np.full(2, 10.0, np.float32), residue=np.full(2, 0.2, np.float32))
     opened = np.array([[False, True], [True, False]])
     u = np.full((2, 2 + 2 * um.max_engagements), 0.999)
-    out = engagement.engage(um, inp, opened, np.array([True, False]), np.array([0, 1]),
+    out = ref_engagement.engage(um, inp, opened, np.array([True, False]), np.array([0, 1]),
                             np.zeros(2), np.array([1.0, 2.0]), np.array([[0.0], [0.5]]), u)
     np.testing.assert_allclose(out.progress[:, 0], [0.3, 0.0])
     np.testing.assert_allclose(out.goal_minutes, [2.0, 0.0])
@@ -526,27 +537,27 @@ def test_engage_with_the_runs_fixed_inputs_equals_engage_building_them():
     pushed = np.array([1, 4])
     rows = np.flatnonzero(started)
     mem = (inp.expertise[rows], inp.select_minutes[rows])
-    built = _fields(engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
+    built = _fields(ref_engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
                                       memory_rows=mem))
     fixed = engagement.Fixed.of(um, pushed, appeal, cost, value, 4, np.dtype(np.float32))
     assert fixed.log_cont == np.log(um.cascade_continue)
-    given = _fields(engagement.engage(um, inp, opened, started, None, None, None, None, u,
+    given = _fields(ref_engagement.engage(um, inp, opened, started, None, None, None, None, u,
                                       memory_rows=mem, fixed=fixed, rows=rows))
     from dataclasses import replace as _replace
-    wide = _fields(engagement.engage(um, _replace(inp, layout=inp.layout.astype(np.int64)),
+    wide = _fields(ref_engagement.engage(um, _replace(inp, layout=inp.layout.astype(np.int64)),
                                      opened, started, pushed, appeal, cost, value, u,
                                      memory_rows=mem))
     assert built["clicks"].sum() > 50
     import pytest
 
     with pytest.raises(ValueError, match="not both"):  # arrays beside fixed would be ignored
-        engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
+        ref_engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
                           memory_rows=mem, fixed=fixed, rows=rows)
     for name, value_built in built.items():
         assert np.array_equal(value_built, given[name]), name
         assert np.array_equal(value_built, wide[name]), name
-    depth = engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
-    assert np.array_equal(depth, engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
+    depth = ref_engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
+    assert np.array_equal(depth, ref_engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
                                                        fixed.log_cont))
 
 

@@ -14,6 +14,8 @@ from outcome_gym.sim.mechanisms.observation import EventPipe, receptivity_signal
 from outcome_gym.sim.network import Teams, build_teams
 from outcome_gym.sim.params import params_of
 from outcome_gym.sim.population import habit_rate_from_days
+from tests.sim import reference_engagement as ref_engagement
+from tests.sim import reference_notifications as ref_notifications
 
 UM = UserModel()
 
@@ -75,9 +77,9 @@ def test_one_missed_day_does_not_fade_two_do():
 def test_scan_depth_inverts_geometric():
     u = np.array([0.0, 0.34, 0.36, 0.99])
     # P(depth >= 2) = 0.65: u < 0.35 -> depth 1 (log1p(-u)/log(0.65) < 1)
-    d = engagement.scan_depth(u, 0.65, 5)
+    d = ref_engagement.scan_depth(u, 0.65, 5)
     assert d.tolist() == [1, 1, 2, 5]
-    assert engagement.scan_depth(u, 1.0, 3).tolist() == [3, 3, 3, 3]
+    assert ref_engagement.scan_depth(u, 1.0, 3).tolist() == [3, 3, 3, 3]
 
 
 def _one_user_inputs(layout, **kw):
@@ -144,17 +146,17 @@ def test_session_ends_when_attention_runs_out():
 
 def _settle(um, count, receptive=None, fatigue=None, rate=0.1, attention=10.0, residue=0.0,
             size=0.2):
-    """notifications.settle for users with ``count`` deliveries of one template each column."""
+    """ref_notifications.settle for users with ``count`` deliveries of one template each column."""
     count = np.asarray(count)
     n, f32 = count.shape[0], np.float32
     delivered = np.arange(max(count.max(), 1))[None, :] < count[:, None]
     receptive = np.zeros(n, bool) if receptive is None else np.asarray(receptive)
-    sending = notifications.Sending(delivered, receptive, count.astype(np.int64), 1)
-    tray = notifications.TrayStep(None, *(np.zeros(delivered.shape, bool) for _ in range(3)),
+    sending = ref_notifications.Sending(delivered, receptive, count.astype(np.int64), 1)
+    tray = ref_notifications.TrayStep(None, *(np.zeros(delivered.shape, bool) for _ in range(3)),
                                   np.zeros((n, 1), bool))
     fatigue = np.zeros(n, f32) if fatigue is None else np.asarray(fatigue, f32)
     kept = np.power(1.0 - np.full(n, rate, f32), count)
-    return notifications.settle(um, size, sending, tray, np.ones(n, bool), fatigue, kept,
+    return ref_notifications.settle(um, size, sending, tray, np.ones(n, bool), fatigue, kept,
                                 np.zeros(delivered.shape, f32), np.zeros((n, 1), bool),
                                 np.full(n, attention, f32), np.full(n, residue, f32),
                                 np.zeros(delivered.shape))
@@ -167,7 +169,7 @@ def test_fatigue_saturates():
 
 def test_open_logit_hand_worked():
     um = params_of(UserModel()).notifications
-    logit = notifications.open_logit(
+    logit = ref_notifications.open_logit(
         um, appeal=np.array([0.5]), susceptibility=np.array([2.0]), goal_weight=np.array([1.0]),
         relevance=np.array([[0.4]]), receptive=np.array([True]), fatigue=np.array([0.2]),
         wear=np.array([[1.0]]), channel_trust=np.array([[0.7]]), background=np.array([56.0]))
@@ -184,7 +186,7 @@ def test_optout_hazard_grows_with_volume_and_only_unreceptive_cannot_open():
     # logit -50: nobody opens, so receptive users 0 and 1 dismiss; user 2 is not receptive.
     # hazard: 0.01 * 1 * 2 * (1 - 0.5) = 0.01 < 0.02 vs 0.01 * 5 * 1 = 0.05 > 0.02
     u_out = np.full((3, 1), 0.02)
-    left, opened, dismissed, opted = notifications.deliver(
+    left, opened, dismissed, opted = ref_notifications.deliver(
         um, tray, 0, np.full((3, 1), -50.0), np.array([True, True, False]), sent, trust_c,
         np.array([0]), 1, np.full((3, 1), 0.5), u_out)
     assert opened.sum() == 0 and dismissed[:, 0].tolist() == [True, True, False]
@@ -410,7 +412,7 @@ def test_open_logit_on_float32_traits_is_numpys_mixed_arithmetic():
                  + um.open_relevance * gw[:, None] * rel + um.open_receptive * receptive[:, None]
                  - um.open_fatigue * fat[:, None] - um.open_wear * wear
                  + um.open_trust * (trust - 0.5) + load[None, :])
-    got = notifications.open_logit(um, appeal, susc, gw, rel, receptive, fat, wear, trust,
+    got = ref_notifications.open_logit(um, appeal, susc, gw, rel, receptive, fat, wear, trust,
                                    background)
     assert got.dtype == np.float64 and got.tobytes() == numpy_sum.tobytes()
 
@@ -687,3 +689,24 @@ def test_event_pipe_rows_of_a_matrix_by_hand():
     seen = pipe.visible(0, out)
     assert seen["g.a"].tolist() == [2, 0, 1] and seen["g.b"].tolist() == [0, 0, 0]
     assert seen["g.a"].dtype == np.int32
+
+
+def test_a_starter_kept_for_a_run_gives_each_step_what_a_fresh_one_gives():
+    # the model keeps one sessions.Starter per run: its buffers carry nothing from one step to
+    # the next (the first step's answer is a fresh array, not overwritten by the second)
+    um = sessions.SessionParams(session_habit=0.8, session_need=0.5)
+    rng = np.random.default_rng(9)
+    n, f32 = 300, np.float32
+    prop, habit, trust = (rng.random(n).astype(f32) * 3 for _ in range(3))
+    starter = sessions.Starter(um, 24, n, np.dtype(f32), np.dtype(f32), np.dtype(f32))
+    kept = []
+    for _ in range(2):
+        avail, opened = rng.random(n) < 0.7, rng.random(n) < 0.1
+        need, u = rng.random((n, 2)), rng.random(n)
+        attention = np.where(rng.random(n) < 0.2, 0.0, 1.0).astype(f32)
+        got = starter.step(avail, opened, prop, habit, need, trust, u, attention)
+        want = sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u,
+                                      attention)
+        assert np.array_equal(got, want) and got[~opened].any()
+        kept.append((got, want.copy()))
+    assert np.array_equal(*kept[0]) and kept[0][0] is not kept[1][0]

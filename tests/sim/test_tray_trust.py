@@ -18,6 +18,7 @@ from outcome_gym.sim.mechanisms import notifications
 from outcome_gym.sim.mechanisms.notifications import Tray
 from outcome_gym.sim.model import SimulationModel
 from outcome_gym.sim.params import params_of
+from tests.sim import reference_notifications as ref_notifications
 
 
 def _um(**kw: float) -> notifications.NotificationParams:
@@ -38,14 +39,14 @@ def test_due_offset_hand_worked():
     # z = ln(60): D = 0.1 h * 60 = 6 h = exactly one slot
     z = np.array([[0.0, 0.0, math.log(60.0)]])
     # floor(0.5 + 1/60) = 0; floor(0.99 + 1/60) = 1; floor(0.2 + 1) = 1
-    assert notifications.due_offset(um, 6.0, u, z).tolist() == [[0, 1, 1]]
+    assert ref_notifications.due_offset(um, 6.0, u, z).tolist() == [[0, 1, 1]]
 
 
 def test_fill_tray_expires_replaces_and_adds():
     # one user, three templates, step 4, expiry 4 slots
     tray = Tray(np.array([[0, 3, -1]], np.int32), np.array([[0, 5, -1]], np.int32))
     delivered = np.array([[False, True, True]])
-    out, lapsed = notifications.fill_tray(tray, delivered, 4, np.array([[9, 2, 0]], np.int32), 4)
+    out, lapsed = ref_notifications.fill_tray(tray, delivered, 4, np.array([[9, 2, 0]], np.int32), 4)
     # template 0: age 4 -> expired; template 1: replaced by the new delivery; 2: new
     assert lapsed.tolist() == [[True, True, False]]
     assert out.sent.tolist() == [[-1, 4, 4]] and out.due.tolist() == [[-1, 6, 4]]
@@ -56,7 +57,7 @@ def test_deliver_attends_only_what_is_due_and_only_when_receptive():
     tray = Tray(np.array([[2, 2], [2, -1]], np.int32), np.array([[2, 4], [2, -1]], np.int32))
     logit = np.zeros((2, 2))  # p_open = 0.5
     u_open = np.array([[0.4, 0.0], [0.6, 0.0]])
-    left, opened, dismissed, _ = notifications.deliver(
+    left, opened, dismissed, _ = ref_notifications.deliver(
         um, tray, 3, logit, np.array([True, True]), np.ones((2, 1), np.int16),
         np.full((2, 1), 0.5), np.array([0, 0]), 1, u_open, np.ones((2, 2)))
     # user 0: template 0 due (0.4 < 0.5 -> opened), template 1 not due until step 4;
@@ -71,7 +72,7 @@ def test_channel_trust_loses_per_ignored_notification():
     ct = np.array([[0.5]])
     ignored = np.array([[True, True]])
     # two ignored: 0.5 - 0.1 * 2 * 0.5 = 0.4
-    out = notifications.update_channel_trust(um, ct, ignored, np.zeros((1, 2), bool),
+    out = ref_notifications.update_channel_trust(um, ct, ignored, np.zeros((1, 2), bool),
                                              np.zeros((1, 2), bool), np.array([0, 0]))
     assert out[0, 0] == pytest.approx(0.4)
 
@@ -87,7 +88,7 @@ def test_delay_distribution_matches_the_lognormal():
     phi = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
     expected = float(np.sum(phi * np.maximum(0.0, 1.0 - d)) * (z[1] - z[0]))
     rng = np.random.default_rng(12345)
-    off = notifications.due_offset(um, 6.0, rng.random((1, 200_000)),
+    off = ref_notifications.due_offset(um, 6.0, rng.random((1, 200_000)),
                                    rng.standard_normal((1, 200_000)))
     assert abs(float(np.mean(off == 0)) - expected) < 0.002
     assert 0.95 < expected < 0.99  # minutes-scale delays: almost all within the slot
@@ -163,7 +164,7 @@ def test_send_hand_worked():
     notify = np.array([[True, True, True], [True, True, True], [False, True, False]])
     opted_out = np.array([[False, True], [False, False], [False, False]])
     sent_today = np.array([[1, 0], [0, 0], [0, 4]], np.int16)
-    out = notifications.send(notify, np.array([True, False, True]), opted_out,
+    out = ref_notifications.send(notify, np.array([True, False, True]), opted_out,
                              np.array([0, 1, 0]), np.array([True, True, True]),
                              np.array([5.0, 5.0, 0.0], np.float32), sent_today)
     assert out.delivered.tolist() == [[True, False, True], [False] * 3, [False, True, False]]
@@ -185,7 +186,7 @@ def test_send_equals_the_numpy_formulas_bit_for_bit():
     delivered = notify & active[:, None] & ~opted_out[:, channel_of]
     for j in range(m):
         expected_sent[:, channel_of[j]] += delivered[:, j]
-    out = notifications.send(notify, active, opted_out, channel_of, avail, attention, sent_today)
+    out = ref_notifications.send(notify, active, opted_out, channel_of, avail, attention, sent_today)
     assert np.array_equal(out.delivered, delivered)
     assert np.array_equal(sent_today, expected_sent)
     assert np.array_equal(out.count, delivered.sum(axis=1))
@@ -198,15 +199,15 @@ def test_settle_hand_worked():
     um = _um(resumption_minutes=0.25, breakpoint_multiplier=0.5)
     f32 = np.float32
     delivered = np.array([[True, True], [True, False], [False, False]])
-    sending = notifications.Sending(delivered, np.array([False, True, False]),
+    sending = ref_notifications.Sending(delivered, np.array([False, True, False]),
                                     np.array([2, 1, 0]), 1)
     lapsed = np.array([[False, False], [True, False], [False, True]])
     dismissed = np.array([[True, False], [False, False], [False, False]])
     opted = np.array([[True], [False], [False]])
-    tray = notifications.TrayStep(None, lapsed, np.zeros((3, 2), bool), dismissed, opted)
+    tray = ref_notifications.TrayStep(None, lapsed, np.zeros((3, 2), bool), dismissed, opted)
     wear, opted_out = np.ones((3, 2), f32), np.zeros((3, 1), bool)
     kept = np.power(1.0 - np.full(3, 0.5, f32), sending.count)  # rate 0.5
-    out = notifications.settle(um, 0.5, sending, tray, np.array([True, True, False]),
+    out = ref_notifications.settle(um, 0.5, sending, tray, np.array([True, True, False]),
                                np.full(3, 0.5, f32), kept, wear, opted_out,
                                np.array([0.3, 1.0, 2.0], f32), np.full(3, 0.5, f32),
                                np.zeros((3, 2)))
@@ -218,7 +219,7 @@ def test_settle_hand_worked():
     assert out.ignored.tolist() == [[True, False], [True, False], [False, False]]
     assert wear.tolist() == [[2, 2], [2, 1], [1, 1]] and opted_out[:, 0].tolist() == [1, 0, 0]
     assert out.finite
-    assert not notifications.settle(um, 0.5, sending, tray, np.ones(3, bool),
+    assert not ref_notifications.settle(um, 0.5, sending, tray, np.ones(3, bool),
                                     np.full(3, 0.5, f32), kept, wear, opted_out,
                                     np.ones(3, f32), np.ones(3, f32),
                                     np.array([[0.0, np.inf], [0, 0], [0, 0]])).finite
@@ -253,9 +254,9 @@ def test_settle_equals_the_numpy_formulas_bit_for_bit():
     expected = _numpy_settle(um, 0.15, delivered, receptive, lapsed, dismissed, opted, active,
                              fatigue, rate, wear2, opted_out2, attention, residue)
     count = delivered.sum(axis=1)
-    sending = notifications.Sending(delivered, receptive, count, 1)
-    tray = notifications.TrayStep(None, lapsed, np.zeros((n, m), bool), dismissed, opted)
-    out = notifications.settle(um, 0.15, sending, tray, active, fatigue,
+    sending = ref_notifications.Sending(delivered, receptive, count, 1)
+    tray = ref_notifications.TrayStep(None, lapsed, np.zeros((n, m), bool), dismissed, opted)
+    out = ref_notifications.settle(um, 0.15, sending, tray, active, fatigue,
                                np.power(1.0 - rate, count), wear, opted_out, attention,
                                residue, rng.standard_normal((n, m)))
     got = (out.ignored, out.interruption_minutes, out.fatigue, out.attention_left, out.residue)
@@ -279,7 +280,7 @@ def test_tray_step_opens_as_numpys_sigmoid_and_takes_a_kept_hazard_table():
     outs = []
     for hazard in (None, notifications.volume_hazard(um, 40)):  # computed, or a kept table
         tray = Tray(np.full((n, m), 6, np.int32), np.full((n, m), 6, np.int32))  # all due
-        outs.append(notifications.tray_step(
+        outs.append(ref_notifications.tray_step(
             um, tray, 7, np.zeros((n, m), bool), np.zeros((n, m), np.int32), 100, logit,
             np.ones(n, bool), sent_today, trust, np.zeros(m, np.int64), 1, u_open, u_out,
             hazard))
@@ -310,8 +311,8 @@ def test_due_offsets_of_every_entry_equal_those_of_the_deliveries_alone():
     u_pos = rng.random((2000, 3), dtype=np.float32)
     z = rng.standard_normal((2000, 3), dtype=np.float32)
     delivered = rng.random((2000, 3)) < 0.3
-    every = notifications.due_offset(um, 6.0, u_pos, z)
-    alone = notifications.due_offset(um, 6.0, u_pos[delivered], z[delivered])
+    every = ref_notifications.due_offset(um, 6.0, u_pos, z)
+    alone = ref_notifications.due_offset(um, 6.0, u_pos[delivered], z[delivered])
     assert every.dtype == alone.dtype == np.int32
     assert np.array_equal(every[delivered], alone)
 
@@ -325,7 +326,7 @@ def test_due_offset_equals_the_numpy_formula_bit_for_bit():
         z = rng.standard_normal((3000, 3)).astype(dtype) * 3
         hours = um.tray_delay_median_minutes / 60.0 * np.exp(um.tray_delay_sigma * z)
         expected = np.floor(u_pos + np.minimum(hours / 6.0, 1e6)).astype(np.int32)
-        got = notifications.due_offset(um, 6.0, u_pos, z)
+        got = ref_notifications.due_offset(um, 6.0, u_pos, z)
         assert got.dtype == np.int32 and np.array_equal(got, expected)
     assert expected.max() >= 10**6  # the cap was reached (float32 u + 1e6 may round up)
 
@@ -346,7 +347,7 @@ def test_settle_spends_attention_and_adds_residue_as_focus_does_at_the_edges():
     notifications.settle_rows(minutes, 0.5, np.float32(size), np.float32(1), yes,
                               np.zeros(n, bool), np.ones(n, np.int64), no, no,
                               np.zeros((n, 1), bool), np.ones(n, bool), np.zeros(n, np.float32),
-                              np.ones(n), np.zeros((n, 1)), np.zeros((n, 1), np.float32),
+                              np.ones(n), np.zeros((n, 1), np.float32),
                               np.zeros((n, 1), bool), attention, residue, *outs)
     want_att = spend_attention(attention, np.full(n, minutes))
     assert np.array_equal(outs[3], want_att, equal_nan=True)
@@ -450,17 +451,17 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
                                 mine["fatigue"], mine["wear"], mine["trust"], mine["sent"],
                                 mine["due"], mine["residue"])
         r = ref
-        sent = notifications.send(notify, active, r["opted_out"], channel_of, avail,
+        sent = ref_notifications.send(notify, active, r["opted_out"], channel_of, avail,
                                   r["attention"], r["sent_today"])
-        logit = notifications.open_logit(um, appeal, susc, gw,
-                                         notifications.relevance(need, value), sent.receptive,
+        logit = ref_notifications.open_logit(um, appeal, susc, gw,
+                                         ref_notifications.relevance(need, value), sent.receptive,
                                          r["fatigue"], r["wear"], r["trust"][:, channel_of],
                                          background, load)
-        offset = notifications.due_offset(um, 6.0, u_pos, z)
-        tray = notifications.tray_step(um, Tray(r["sent"], r["due"]), t, sent.delivered, offset,
+        offset = ref_notifications.due_offset(um, 6.0, u_pos, z)
+        tray = ref_notifications.tray_step(um, Tray(r["sent"], r["due"]), t, sent.delivered, offset,
                                        3, logit, sent.receptive, r["sent_today"], r["trust"],
                                        channel_of, c, u[0], u[1])
-        eff = notifications.settle(um, 0.15, sent, tray, active, r["fatigue"],
+        eff = ref_notifications.settle(um, 0.15, sent, tray, active, r["fatigue"],
                                    np.power(1.0 - fatigue_rate, sent.count), r["wear"],
                                    r["opted_out"], r["attention"], r["residue"], logit)
         r.update(fatigue=eff.fatigue, attention=eff.attention_left, residue=eff.residue)
@@ -472,3 +473,22 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
         for k in mine:
             assert mine[k].tobytes() == ref[k].tobytes(), k
         assert dlv.opened.any() and dlv.opted_out.any() and dlv.ignored.any()
+
+
+def test_the_negated_logit_pass_is_an_exact_sign_flip_and_checks_finiteness():
+    # the model's step has logit_rows write minus the log-odds (what the exp takes) and answer
+    # whether every log-odds is finite; open_logit writes them as they are
+    rng = np.random.default_rng(3)
+    n, m, f32 = 40, 3, np.float32
+    um = _um(open_base=-1.0, open_relevance=0.5)
+    coef = notifications._logit_coef(um, f32)
+    args = [-1.0, 0.3, coef, rng.random(m), rng.random(n).astype(f32),
+            rng.random(n).astype(f32), rng.random(n).astype(f32), rng.random((n, m)),
+            rng.random(n) < 0.5, rng.random((n, m)).astype(f32), rng.random((n, m)).astype(f32),
+            np.arange(m, dtype=np.int64), rng.random(m)]
+    plain, minus = np.empty((n, m)), np.empty((n, m))
+    assert notifications.logit_rows(*args, False, plain)
+    assert notifications.logit_rows(*args, True, minus)
+    assert minus.tobytes() == np.negative(plain).tobytes()
+    args[7][5, 1] = np.inf  # an infinite relevance: that log-odds is not finite
+    assert not notifications.logit_rows(*args, True, minus)

@@ -124,6 +124,10 @@ class SimulationModel(mesa.Model):
             st.value_pushed, st.channel_load, built.channel_of_m, st.volume_hazard,
             st.expiry_slots, built.slot_hours, self.pop.fatigue_rate,
             self.pop.channel_trust.shape[1])
+        pop = self.pop
+        self._starter = sessions.Starter(self.params.sessions, self.world.slots_per_day, n,
+                                         pop.propensity.dtype, pop.app_habit.dtype,
+                                         pop.trust.dtype)
         self._tray_buffers = tuple(np.empty((self.rows.n_all, self.world.n_pushed), np.float32)
                                    for _ in range(2))
         # the outside progress of a slot (N x G): zeros (never written) or the last slot's credit
@@ -337,9 +341,8 @@ class SimulationModel(mesa.Model):
         """
         pop = self.pop
         u = self.rows.uniform(self.streams["sessions"], (self.rows.n_all,))
-        return sessions.session_start(self.params.sessions, avail, opened_any, pop.propensity,
-                                      pop.app_habit, need, pop.trust, self.world.slots_per_day, u,
-                                      pop.attention_left)
+        return self._starter.step(avail, opened_any, pop.propensity, pop.app_habit, need,
+                                  pop.trust, u, pop.attention_left)
 
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,
                 remaining: np.ndarray, need: np.ndarray) -> engagement.Engagement:

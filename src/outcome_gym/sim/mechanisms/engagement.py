@@ -45,18 +45,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from outcome_gym.sim._jit import compiled, pass_array
-from outcome_gym.sim._rows import finite_rows
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 from outcome_gym.sim.mechanisms.memory import (
     MemoryParams,
     _selection_terms,
-    expertise_rows,
     learn_rows,
-    selection_rows,
+    session_rows,
 )
 from outcome_gym.sim.mechanisms.notifications import trust_rows
 
@@ -91,8 +90,8 @@ class ChoiceParams:
 
 @dataclass(frozen=True)
 class SessionInputs:
-    """Per-user inputs of engagement, one row per user (all N; :func:`engage` passes the indices
-    of the users in session beside them).
+    """Per-user inputs of engagement, one row per user (all N; the tests' ``engage``,
+    tests/sim/reference_engagement.py, passes the indices of the users in session beside them).
     """
 
     layout: np.ndarray  # n x S element indices
@@ -128,12 +127,11 @@ class SessionOutcome:
     seen: np.ndarray  # n x S bool, positions seen (what layout memory learns from)
 
 
-@dataclass(frozen=True)
-class Engagement:
+class Engagement(NamedTuple):
     """Everything engaged this slot, opened notifications and sessions together (N rows).
 
     ``attention_left`` and ``residue`` are the users' new state; ``useful_opens`` (N x M) feeds
-    channel trust.
+    channel trust. (A named tuple: built every step, it costs a fifth of a frozen dataclass.)
     """
 
     progress: np.ndarray  # N x G
@@ -163,7 +161,7 @@ class Fixed:
     """What the engagement pass reads that stays the same for a whole run, converted once.
 
     Built once per compiled world and traits' dtype (``sim.model.Prebuilt.engagement_fixed``)
-    and read by a model's :class:`StepPass` every step; :func:`engage` (the tests' way in)
+    and read by a model's :class:`StepPass` every step; :func:`run_sessions` (and the tests' ``engage``)
     builds it per call without one (the same numbers).
 
     Attributes:
@@ -202,28 +200,17 @@ class Fixed:
                    no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
 
 
-def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None = None
-               ) -> np.ndarray:
-    """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S (:func:`depth_of` of
-    numpy's ``log1p(-u)``, :func:`stay_logs`).
-
-    ``log_cont``: ``np.log(cont)`` when the caller has it (:class:`Fixed`: once per run).
-    """
-    u = np.asarray(u, dtype=np.float64)
-    lg = stay_logs(u, cont)
-    log_cont = _log_cont(cont) if log_cont is None else log_cont
-    out = np.empty(u.shape[0], dtype=np.int64)
-    depth_rows(lg, float(cont), float(log_cont), int(n_slots), out)
-    return out
-
-
-def stay_logs(u: np.ndarray, cont: float) -> np.ndarray:
+def stay_logs(u: np.ndarray, cont: float, out: np.ndarray | None = None) -> np.ndarray:
     """``log1p(-u)`` per entry of the scan draws ``u`` (numpy's, whole array: the pass's
-    :func:`depth_of` divides it), zeros when ``cont`` is outside (0, 1) (no logarithm needed).
+    :func:`depth_of` divides it), zeros when ``cont`` is outside (0, 1) (no logarithm needed);
+    into ``out`` if given (a buffer of ``u``'s shape).
     """
     if 0.0 < cont < 1.0:
-        return np.log1p(-u)
-    return np.zeros(u.shape[0])
+        return np.log1p(-u, out=out)
+    if out is None:
+        return np.zeros(u.shape[0])
+    out.fill(0.0)
+    return out
 
 
 def _log_cont(cont: float) -> float:
@@ -262,7 +249,7 @@ def run_sessions(
 ) -> SessionOutcome:
     """Run a session for every row of ``inp`` (no notifications opened before it).
 
-    The same compiled pass as :func:`engage` (:func:`engage_rows`), with no opened notifications
+    The same compiled pass as a model's step (:func:`engage_rows`), with no opened notifications
     and every row in session.
 
     Args:
@@ -328,11 +315,10 @@ def _i64(a: np.ndarray) -> np.ndarray:
 
 
 @compiled
-def engage_rows(  # the arrays from ``remaining`` on are written, every entry
+def engage_rows(  # the arrays from ``attention`` on are written, every entry
     opened, pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit, fatigue, appeal,
     coef, pd, expertise, need, value, cost, u, select, has_select, no_click, residue_size,
-    max_engagements, need_met_exit, remaining_in, attention_in, residue_in,
-    remaining, attention, residue,
+    max_engagements, need_met_exit, remaining_in, attention_in, residue_in, attention, residue,
     progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
     pos_clicks, pos_views, el_totals,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -344,10 +330,13 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
 
     Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``lg``,
     ``expertise``, ``select``) is user ``rows[j]`` (rows ascending); its scan depth is
-    :func:`depth_of` ``lg[j]`` (numpy's ``log1p(-u[i, 0])``). ``remaining``, ``attention`` and
-    ``residue`` start as copies of ``remaining_in``, ``attention_in`` and ``residue_in``
-    (widened to float64), and every other output as zeros, made row by row here rather than as
-    array copies and zeroed arrays per step (the outputs may be ``np.empty``).
+    :func:`depth_of` ``lg[j]`` (numpy's ``log1p(-u[i, 0])``). ``attention`` and ``residue``
+    start as copies of ``attention_in`` and ``residue_in`` (widened to float64), the progress
+    still needed (a row's scratch) as ``remaining_in``'s row, and every other output as zeros,
+    made row by row here rather than as array copies and zeroed arrays per step (the outputs may
+    be ``np.empty``; row by row, not as flat runs first: at N = 1e5 a row is still in cache when
+    the pass counts into it). Returns whether every minute and progress came out finite (a
+    model's step then raises before the users' state changes).
 
     **A session's fixed terms**, per position k showing element e (``coef`` = the float32
     appeal, habit, fatigue and goal utilities; float32 products as numpy's of the float32 traits,
@@ -371,6 +360,8 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
         w0_k   = exp(min(util_k - impulse_k, 50)) * disc_k          (the calm self's weights)
         pick k = #{k : w_0 + ... + w_k <= u[i, 1 + r] * (no_click + sum w)}  (no-click if = S)
 
+    (the weights by :func:`_weight`: no ``exp`` where ``disc_k`` is 0).
+
     A pick spends the element's cost (and its selection minutes) of attention, credits as an open
     does, and is a distraction (residue grows as
     :func:`~outcome_gym.sim.mechanisms.focus.residue_after`) unless it serves a goal still
@@ -391,6 +382,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
     base = np.empty(s)
     disc = np.empty(s)
     gain_s = np.empty(n_goals)
+    remaining = np.empty(n_goals)  # the row's progress still needed, spent as it is credited
     for k in range(s):
         pos_clicks[k] = 0
         pos_views[k] = 0
@@ -401,7 +393,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
         attention[i] = attention_in[i]
         residue[i] = residue_in[i]
         for g in range(n_goals):
-            remaining[i, g] = remaining_in[i, g]
+            remaining[g] = remaining_in[i, g]
             progress[i, g] = 0.0
         goal_min[i] = 0.0
         distr_min[i] = 0.0
@@ -422,9 +414,9 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
             e = pushed[m]
             useful = False
             for g in range(n_goals):
-                gain = min(max(value[e, g] * (1.0 - residue[i]), 0.0), max(remaining[i, g], 0.0))
+                gain = min(max(value[e, g] * (1.0 - residue[i]), 0.0), max(remaining[g], 0.0))
                 progress[i, g] += gain
-                remaining[i, g] -= gain
+                remaining[g] -= gain
                 useful = useful or gain > 0
             useful_m[i, m] = useful
             op_min += cost[e]
@@ -466,7 +458,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
                 gain_s[g] = 0.0
             had_need = False
             for g in range(n_goals):
-                had_need = had_need or remaining[i, g] > 0
+                had_need = had_need or remaining[g] > 0
             total = 0.0
             total0 = 0.0
             stale = True  # the weights depend on which goals are pending, nothing else
@@ -480,11 +472,10 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
                         e = layout[i, k]
                         rel = 0.0
                         for g in range(n_goals):
-                            if remaining[i, g] > 0:
+                            if remaining[g] > 0:
                                 rel += need[i, g] * value[e, g]
                         util[k] = base[k] + gu * rel
-                        # math.exp: the C library's exp, the same bits compiled or interpreted
-                        w[k] = math.exp(min(util[k], 50.0)) * disc[k]
+                        w[k] = _weight(util[k], disc[k])
                         total += w[k]
                 target = u[i, 1 + r] * (no_click + total)
                 if not target < total:
@@ -493,7 +484,7 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
                     calm_stale = False
                     total0 = 0.0
                     for k in range(s):
-                        w0[k] = math.exp(min(util[k] - impulse[k], 50.0)) * disc[k]
+                        w0[k] = _weight(util[k] - impulse[k], disc[k])
                         total0 += w0[k]
                 acc = 0.0
                 pick = 0
@@ -519,16 +510,16 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
                 useful = False
                 still = False
                 for g in range(n_goals):
-                    pending = remaining[i, g] > 0
+                    pending = remaining[g] > 0
                     # progress counts only toward what is still needed (no credit beyond it)
                     gain = min(max(value[e, g] * (1.0 - residue[i]), 0.0),
-                               max(remaining[i, g], 0.0))
+                               max(remaining[g], 0.0))
                     gain_s[g] += gain
-                    remaining[i, g] -= gain
+                    remaining[g] -= gain
                     useful = useful or (value[e, g] > 0 and pending)
-                    still = still or remaining[i, g] > 0
+                    still = still or remaining[g] > 0
                     # a goal met: recompute the weights (remaining never grows in a session)
-                    stale = stale or (pending and not remaining[i, g] > 0)
+                    stale = stale or (pending and not remaining[g] > 0)
                 if useful:
                     sess_goal += c
                 else:
@@ -549,54 +540,25 @@ def engage_rows(  # the arrays from ``remaining`` on are written, every entry
             if seen[i, k]:
                 pos_views[k] += 1
         j += 1
+    finite = True  # x - x is 0 for a finite x, NaN for an inf or a NaN (as _rows.finite_rows)
+    for i in range(n):
+        finite &= (minutes[i] - minutes[i]) == 0.0
+        for g in range(n_goals):
+            finite &= (progress[i, g] - progress[i, g]) == 0.0
+    return finite
 
 
-def engage(
-    um: ChoiceParams,
-    inp: SessionInputs,
-    opened: np.ndarray,
-    started: np.ndarray,
-    pushed: np.ndarray | None,
-    appeal: np.ndarray | None,
-    cost: np.ndarray | None,
-    value: np.ndarray | None,
-    u: np.ndarray,
-    memory_rows: tuple[np.ndarray | None, np.ndarray | None] | None = None,
-    fixed: Fixed | None = None,
-    rows: np.ndarray | None = None,
-) -> Engagement:
-    """Opened notifications first, then the sessions of the users who started one.
+@compiled.inlined
+def _weight(util, disc):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A position's choice weight ``exp(min(util, 50)) * disc``, without the ``exp`` where the
+    discount is 0 (a position neither scanned nor known): the product is then 0.0 (the ``exp``
+    is finite and positive) unless ``util`` is NaN, which still gives NaN.
 
-    Args:
-        um: The mechanism's coefficients.
-        inp: Inputs for all N users (``remaining``, ``attention_left`` and ``residue`` as the slot
-            stands before engagement).
-        opened: N x M opened notifications.
-        started: N users who started a session.
-        pushed: M element index of each notification column.
-        appeal, cost: Per element (E).
-        value: E x G progress per engagement.
-        u: N x (2 + 2 * max_engagements) uniforms from the ``choice`` stream, drawn for every
-            user (only the rows of users in session are read), so one user's draws never depend
-            on who else is in a session.
-        memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
-            in session only, in user order (computed for those rows alone, to keep the cost
-            proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
-        fixed: ``Fixed.of`` the coefficients and the world's arrays, built once per run by the
-            caller (``pushed``, ``appeal``, ``cost`` and ``value`` are then None); None: built
-            here from them.
-        rows: ``started.nonzero()[0]`` if the caller has it.
+    ``math.exp``: the C library's exp, the same bits compiled or interpreted.
     """
-    if rows is None:
-        rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
-    if memory_rows is None:
-        memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
-    if fixed is None:
-        fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1],
-                         _trait_dtype(inp))
-    elif any(a is not None for a in (pushed, appeal, cost, value)):
-        raise ValueError("give the world's arrays or fixed (built from them), not both")
-    return _engage_all(um, inp, opened, rows, fixed, u, memory_rows)
+    if disc == 0.0 and util == util:
+        return 0.0
+    return math.exp(min(util, 50.0)) * disc
 
 
 def _trait_dtype(inp: SessionInputs) -> np.dtype:
@@ -608,7 +570,9 @@ def _engage_all(
     um: ChoiceParams, inp: SessionInputs, opened: np.ndarray, rows: np.ndarray, fixed: Fixed,
     u: np.ndarray, memory_rows: tuple[np.ndarray | None, np.ndarray | None],
 ) -> Engagement:
-    """:func:`engage` for the session rows ``rows`` (ascending): setup, then the compiled pass."""
+    """Engagement of the session rows ``rows`` (ascending; :func:`run_sessions`, and the tests'
+    ``engage``): setup, then the compiled pass.
+    """
     n, s = inp.layout.shape
     n_el, n_goals = fixed.value.shape
     expertise, select = memory_rows
@@ -631,8 +595,8 @@ def _engage_all(
         fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
         u, select, has_select, float(um.no_click_mass), float(um.residue),
         int(um.max_engagements), float(um.need_met_exit), _f64(inp.remaining),
-        _contiguous(inp.attention_left), _contiguous(inp.residue),
-        np.empty((n, n_goals)), out.attention_left, out.residue,
+        _contiguous(inp.attention_left), _contiguous(inp.residue), out.attention_left,
+        out.residue,
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
@@ -643,31 +607,34 @@ def _engage_all(
 
 def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:
     """Empty output arrays for :func:`engage_rows` (which writes every entry)."""
-    return Engagement(
-        progress=np.empty((n, n_goals)),
-        minutes=np.empty(n),
-        goal_minutes=np.empty(n),
-        distraction_minutes=np.empty(n),
-        self_control_minutes=np.empty(n),
-        element_clicks=np.empty((n, n_el), dtype=np.int16),  # <= max_engagements + M per step
-        clicks=np.empty(n, dtype=np.int64),
-        position_clicks=np.empty(s, dtype=np.int64),
-        position_views=np.empty(s, dtype=np.int64),
-        attention_left=np.empty(n),
-        residue=np.empty(n),
-        useful_opens=np.empty((n, n_push), dtype=bool),
-        search_minutes=np.empty(n),
-        seen_positions=np.empty((n, s), dtype=bool),
-        element_totals=np.empty(n_el, dtype=np.int64),
-    )
+    return Engagement(**_buffers(n, s, n_goals, n_push), **_fresh(n, s, n_el))
+
+
+def _buffers(n: int, s: int, n_goals: int, n_push: int) -> dict[str, np.ndarray]:
+    """The outputs a :class:`StepPass` keeps for a run (nothing reads them after the step)."""
+    return dict(progress=np.empty((n, n_goals)), goal_minutes=np.empty(n),
+                distraction_minutes=np.empty(n), self_control_minutes=np.empty(n),
+                attention_left=np.empty(n), residue=np.empty(n),
+                useful_opens=np.empty((n, n_push), dtype=bool), search_minutes=np.empty(n),
+                seen_positions=np.empty((n, s), dtype=bool))
+
+
+def _fresh(n: int, s: int, n_el: int) -> dict[str, np.ndarray]:
+    """The outputs made fresh every step (the step's record and the next observation keep them)."""
+    return dict(minutes=np.empty(n),
+                element_clicks=np.empty((n, n_el), dtype=np.int16),  # <= R + M per step
+                clicks=np.empty(n, dtype=np.int64), position_clicks=np.empty(s, dtype=np.int64),
+                position_views=np.empty(s, dtype=np.int64),
+                element_totals=np.empty(n_el, dtype=np.int64))
 
 
 class StepPass:
-    """A model's engagement hook (step 6): layout memory's expertise and selection minutes of
-    the users in session, opened notifications then the sessions (:func:`engage_rows`), the
-    finiteness check, the new attention and residue, channel trust and what layout memory
-    learns; the compiled passes called one after the other on arrays already in the form they
-    take (no conversions, no copies).
+    """A model's engagement hook (step 6) as three compiled calls on arrays already in the form
+    they take (no conversions, no copies): layout memory's expertise and selection minutes of
+    the users in session (``memory.session_rows``), opened notifications then the sessions with
+    the finiteness check (:func:`engage_rows`), and the new attention and residue, channel trust
+    and what layout memory learns (:func:`commit_rows`); numpy's ``log1p`` of the scan draws
+    between the first two.
 
     Not one compiled function calling them: numba links a callee's code into its caller and
     optimises the whole again, so a caller of :func:`engage_rows` alone took 0.75 s more to
@@ -706,11 +673,11 @@ class StepPass:
         self._knobs = (float(um.cascade_continue), float(fixed.log_cont),
                        float(um.no_click_mass), float(um.residue), int(um.max_engagements),
                        float(um.need_met_exit))
-        # expertise and selection minutes of the users in session: grown to the most users in
-        # session at once (a step's sessions are a small share of N)
-        self._memory_rows = (np.empty((0, s), count_dtype), np.empty((0, s)))
-        self._remaining = np.empty((n, n_goals))  # spent by the pass
-        self._kept = _outputs(n, s, n_el, n_goals, n_push)  # the buffers the record reads
+        # per user in session (expertise, selection minutes, scan logs): grown to the most
+        # users in session at once (a step's sessions are a small share of N)
+        self._session = (np.empty((0, s), count_dtype), np.empty((0, s)), np.empty(0))
+        self._kept = Engagement(**_buffers(n, s, n_goals, n_push),  # the buffers the record reads
+                                **dict.fromkeys(_FRESH))
 
     def run(self, opened: np.ndarray, ignored: np.ndarray, started: np.ndarray,
             layout: np.ndarray, need: np.ndarray, remaining: np.ndarray, u: np.ndarray,
@@ -722,7 +689,8 @@ class StepPass:
         and ``memory_element`` updated in place.
 
         Args:
-            opened, ignored: N x M notifications opened, and dismissed, replaced or expired.
+            opened, ignored: N x M notifications opened, and dismissed, replaced or expired
+                (C-ordered bool: the notification step's arrays, passed as they are).
             started: N users who started a session.
             layout: N x S int16 layout shown.
             need, remaining: N x G urgency and progress still needed (read only).
@@ -739,12 +707,13 @@ class StepPass:
         n, s, n_el = self._sizes
         fx, kept = self.fixed, self._kept
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
-        expertise, select = self._memory_rows
-        if rows.shape[0] > expertise.shape[0]:
-            cap = min(n, max(rows.shape[0], 2 * expertise.shape[0]))
-            expertise, select = self._memory_rows = (np.empty((cap, s), expertise.dtype),
-                                                     np.empty((cap, s)))
+        k = rows.shape[0]
+        expertise, select, lg = self._session_buffers(k)
+        layout = pass_array(layout, np.int16)
+        session_rows(rows, memory_count, memory_element, layout, self._memory_max, self._one,
+                     *self._terms, expertise, select)
         cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
+        stay_logs(u[rows, 0], cont, lg)
         eng = Engagement(
             progress=kept.progress, minutes=np.empty(n), goal_minutes=kept.goal_minutes,
             distraction_minutes=kept.distraction_minutes,
@@ -755,32 +724,58 @@ class StepPass:
             residue=kept.residue, useful_opens=kept.useful_opens,
             search_minutes=kept.search_minutes, seen_positions=kept.seen_positions,
             element_totals=np.empty(n_el, dtype=np.int64))
-        opened, layout = pass_array(opened, bool), pass_array(layout, np.int16)
-        k = rows.shape[0]
-        expertise, select = expertise[:k], select[:k]
-        expertise_rows(rows, memory_count, memory_element, layout, self._memory_max, self._one,
-                       expertise)
-        selection_rows(expertise, self._one, *self._terms, select)
         susc, goal_weight, habit, fatigue = traits
-        engage_rows(
-            opened, fx.pushed, rows, layout, stay_logs(u[rows, 0], cont), cont, log_cont, susc,
-            goal_weight, habit, fatigue, fx.appeal, fx.coef, fx.pd, expertise, need, fx.value,
-            fx.cost, u, select, True, no_click, residue_size, max_eng, exit_p, remaining,
-            attention_left, residue, self._remaining, eng.attention_left, eng.residue,
-            eng.progress, eng.minutes, eng.goal_minutes, eng.distraction_minutes,
-            eng.self_control_minutes, eng.search_minutes, eng.element_clicks, eng.clicks,
-            eng.useful_opens, eng.seen_positions, eng.position_clicks, eng.position_views,
-            eng.element_totals)
-        if not (finite_rows(eng.minutes) and finite_rows(eng.progress.reshape(-1))):
+        if not engage_rows(
+                opened, fx.pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit,
+                fatigue, fx.appeal, fx.coef, fx.pd, expertise, need, fx.value, fx.cost, u, select,
+                True, no_click, residue_size, max_eng, exit_p, remaining, attention_left,
+                residue, eng.attention_left, eng.residue, eng.progress, eng.minutes,
+                eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
+                eng.search_minutes, eng.element_clicks, eng.clicks, eng.useful_opens,
+                eng.seen_positions, eng.position_clicks, eng.position_views, eng.element_totals):
             return None, channel_trust  # before any of the users' state changes
-        # float32 state, rounded as numpy's astype
-        np.copyto(attention_left, eng.attention_left)
-        np.copyto(residue, eng.residue)
         trust = np.empty_like(channel_trust)
-        trust_rows(*self._trust, channel_trust, pass_array(ignored, bool), opened,
-                   eng.useful_opens, self._channel_of, channel_trust.dtype.type(1), trust)
-        learn_rows(rows, memory_count, memory_element, layout, eng.seen_positions, self._one)
+        commit_rows(rows, eng.attention_left, eng.residue, attention_left, residue, *self._trust,
+                    channel_trust, ignored, opened, eng.useful_opens, self._channel_of,
+                    channel_trust.dtype.type(1), trust, memory_count,
+                    memory_element, layout, eng.seen_positions, self._one)
         return eng, trust
+
+    def _session_buffers(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Expertise, selection minutes and scan logs of ``k`` users in session (views of
+        buffers grown to at least ``k`` rows, at least doubling: a few growths a run).
+        """
+        expertise, select, lg = self._session
+        if k > lg.shape[0]:
+            cap = min(self._sizes[0], max(k, 2 * lg.shape[0]))
+            expertise, select, lg = self._session = (
+                np.empty((cap, expertise.shape[1]), expertise.dtype),
+                np.empty((cap, select.shape[1])), np.empty(cap))
+        return expertise[:k], select[:k], lg[:k]
+
+
+_FRESH = ("minutes", "element_clicks", "clicks", "position_clicks", "position_views",
+          "element_totals")
+"""The :class:`Engagement` arrays a :class:`StepPass` makes fresh every step."""
+
+
+@compiled
+def commit_rows(rows, attention, residue, attention_out, residue_out, gain_u, loss_u, trust,
+                ignored, opened, useful, channel_of, one, trust_out, count, remembered, layout,
+                seen, count_one
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A step's engagement into the users' state, once it is known finite: the float64
+    ``attention`` and ``residue`` into the float32 state ``attention_out`` and ``residue_out``
+    (rounded to nearest, as numpy's ``copyto``), channel trust into ``trust_out``
+    (:func:`~outcome_gym.sim.mechanisms.notifications.trust_rows`, ``one`` its dtype's 1) and
+    layout memory's learning of the users ``rows`` in place
+    (:func:`~outcome_gym.sim.mechanisms.memory.learn_rows`, ``count_one`` the counts' 1).
+    """
+    for i in range(attention.shape[0]):
+        attention_out[i] = attention[i]
+        residue_out[i] = residue[i]
+    trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, trust_out)
+    learn_rows(rows, count, remembered, layout, seen, count_one)
 
 
 def _int(a: np.ndarray) -> np.ndarray:
@@ -797,7 +792,3 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     return pass_array(a, a.dtype if a.dtype.kind == "f" else np.float64)
 
-
-def _take(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
-    """``a``'s ``rows`` (None stays None: an input the scenario does not have)."""
-    return None if a is None else a[rows]

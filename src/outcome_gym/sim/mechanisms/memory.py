@@ -57,31 +57,7 @@ class MemoryParams:
     pointing_seconds: float
 
 
-def expertise(p: MemoryParams, count: np.ndarray, remembered: np.ndarray,
-              layout: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    """Expertise (n x P): L n / (n + 1) where the remembered element is still there, else 0.
-
-    One compiled pass (:func:`expertise_rows`) over ``rows`` (all when None), reading the
-    population's arrays in place (no gathered copies).
-
-    Args:
-        p: The mechanism's coefficients.
-        count: N x P practice counts.
-        remembered: N x P element the user last saw at each position (-1: none).
-        layout: N x P element shown at each position now.
-        rows: The users to compute it for (ascending; None: every row), in that order.
-    """
-    count = np.asarray(count)
-    rows = np.arange(count.shape[0]) if rows is None else rows
-    # L in the counts' dtype: a Python float times a float32 array is a float32 product
-    out = np.empty((rows.shape[0], count.shape[1]), dtype=count.dtype)
-    expertise_rows(np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(count),
-                   np.ascontiguousarray(remembered), np.ascontiguousarray(layout),
-                   count.dtype.type(p.memory_max), count.dtype.type(1.0), out)
-    return out
-
-
-@compiled
+@compiled.inlined  # copied into the step's pass (no second compilation)
 def expertise_rows(rows, count, remembered, layout, memory_max, one, out
                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out[j, k] = L n / (n + 1)`` for user ``rows[j]`` at position k, 0 where the element changed.
@@ -99,20 +75,7 @@ def expertise_rows(rows, count, remembered, layout, memory_max, one, out
                 out[j, k] = 0.0
 
 
-def selection_minutes(p: MemoryParams, e: np.ndarray) -> np.ndarray:
-    """Minutes (n x P, float64) to find and select the element at each position, at expertise
-    ``e`` (one compiled pass, :func:`selection_rows`).
-    """
-    e = np.ascontiguousarray(e)
-    if e.dtype.kind != "f":
-        e = e.astype(np.float64)
-    scan, decide, point = _selection_terms(p, e.shape[1])
-    out = np.empty(e.shape)
-    selection_rows(e, e.dtype.type(1.0), scan, decide, point, out)
-    return out
-
-
-@compiled
+@compiled.inlined  # copied into the step's pass (no second compilation)
 def selection_rows(e, one, scan, decide, point, out
                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out[j, k] = ((1 - e) * scan_k + e * decide_k + point_k) / 60`` (the module docstring's
@@ -127,12 +90,22 @@ def selection_rows(e, one, scan, decide, point, out
             out[j, k] = ((one - x) * scan[0, k] + x * decide[0, k] + point[0, k]) / 60.0
 
 
+@compiled
+def session_rows(rows, count, remembered, layout, memory_max, one, scan, decide, point, expertise,
+                 select):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """:func:`expertise_rows` then :func:`selection_rows` of the users ``rows``: one call for a
+    model's step (``engagement.StepPass``), writing ``expertise`` and ``select`` (k x P).
+    """
+    expertise_rows(rows, count, remembered, layout, memory_max, one, expertise)
+    selection_rows(expertise, one, scan, decide, point, select)
+
+
 @functools.lru_cache(maxsize=32)
 def _selection_terms(p: MemoryParams, n_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The terms of :func:`selection_minutes` that do not depend on expertise (1 x P each, read
-    only; the same arrays every step of a run): the scan time ``search_seconds * k``, the time
-    an expert takes ``min(scan, decision_seconds * log2(P + 1))`` and the pointing time
-    ``pointing_seconds * log2(k + 1)``, k = 1..P.
+    """The terms of the selection time (:func:`selection_rows`) that do not depend on expertise
+    (1 x P each, read only; the same arrays every step of a run): the scan time
+    ``search_seconds * k``, the time an expert takes ``min(scan, decision_seconds *
+    log2(P + 1))`` and the pointing time ``pointing_seconds * log2(k + 1)``, k = 1..P.
     """
     k1 = np.arange(1, n_pos + 1, dtype=np.float64)[None, :]
     scan = p.search_seconds * k1
@@ -143,34 +116,7 @@ def _selection_terms(p: MemoryParams, n_pos: int) -> tuple[np.ndarray, np.ndarra
     return scan, decide, point
 
 
-def learn(count: np.ndarray, remembered: np.ndarray, layout: np.ndarray,
-          seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One session's learning at the positions the user saw (every row; :func:`learn_rows`).
-
-    Args:
-        count: n x P practice counts.
-        remembered: n x P remembered elements.
-        layout: n x P elements shown in the session.
-        seen: n x P positions the user saw.
-
-    Returns:
-        New counts and remembered elements (unseen positions unchanged).
-    """
-    new_count, new_remembered = np.array(count), np.array(remembered)  # C-ordered copies
-    remember(new_count, new_remembered, layout, seen, np.arange(new_count.shape[0]))
-    return new_count, new_remembered
-
-
-def remember(count: np.ndarray, remembered: np.ndarray, layout: np.ndarray, seen: np.ndarray,
-             rows: np.ndarray) -> None:
-    """:func:`learn` in place, for the users ``rows`` only (the population's own arrays, which
-    must be C-ordered: the model's are; one compiled pass, :func:`learn_rows`).
-    """
-    learn_rows(rows, count, remembered, np.ascontiguousarray(layout), np.ascontiguousarray(seen),
-               count.dtype.type(1))
-
-
-@compiled
+@compiled.inlined  # copied into the step's pass (no second compilation)
 def learn_rows(rows, count, remembered, layout, seen, one
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """In place, for each user in ``rows`` and each position seen: n + 1 if the element there is

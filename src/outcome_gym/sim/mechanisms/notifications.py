@@ -34,7 +34,7 @@ focus residue; at a breakpoint (available) it costs ``breakpoint_multiplier`` ti
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -119,63 +119,21 @@ class Delivery(NamedTuple):
     delivered_count: np.ndarray  # N, rowsum(delivered): summed once a step, read by the record
 
 
-@dataclass(frozen=True)
-class Sending:
-    """This step's sends as they reach the users (:func:`send`).
-
-    Attributes:
-        delivered: N x M sends that reach the user.
-        receptive: N available users with attention left (only they attend the tray).
-        count: N deliveries per user (``rowsum(delivered)``, int64).
-        top: 1 + the largest per-channel daily count after this step's deliveries (the length of
-            the opt-out hazard's volume table :func:`tray_step` needs).
-    """
-
-    delivered: np.ndarray
-    receptive: np.ndarray
-    count: np.ndarray
-    top: int
-
-
-def send(notify: np.ndarray, active: np.ndarray, opted_out: np.ndarray, channel_of: np.ndarray,
-         available: np.ndarray, attention_left: np.ndarray, sent_today: np.ndarray) -> Sending:
-    """Step 4's integer and boolean work before the draws: one compiled pass (:func:`send_rows`).
-
-    A send reaches the user when the user is active and has not opted out of its channel; each
-    delivery is added to the per-channel daily count ``sent_today`` (N x C int16, in place). A user
-    is receptive when available with attention left (before this step's interruption cost).
-
-    Args:
-        notify: N x M the policy's sends.
-        active: N not-churned flags.
-        opted_out: N x C opt-outs so far.
-        channel_of: M channel index per notification.
-        available: N available flags (step 3).
-        attention_left: N minutes of attention left today.
-        sent_today: N x C deliveries so far today (updated in place).
-    """
-    n, m = notify.shape
-    out_delivered, receptive = np.empty((n, m), bool), np.empty(n, bool)
-    count = np.empty(n, np.int64)
-    top = send_rows(np.ascontiguousarray(notify, bool), np.ascontiguousarray(active, bool),
-                    np.ascontiguousarray(opted_out, bool), np.ascontiguousarray(channel_of, np.int64),
-                    np.ascontiguousarray(available, bool), np.ascontiguousarray(attention_left),
-                    sent_today, out_delivered, receptive, count)
-    return Sending(delivered=out_delivered, receptive=receptive, count=count, top=int(top))
-
-
 @compiled
 def send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
-              delivered, receptive, count
+              delivered, receptive, count, count_f
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Per user i and notification j (:func:`send`); returns 1 + max of ``sent_today`` after.
+    """Per user i and notification j (step 4's deliveries); returns 1 + max of ``sent_today`` after.
 
     ::
 
         delivered[i, j]  = notify[i, j] and active[i] and not opted_out[i, channel_of[j]]
         sent_today[i, c] += delivered deliveries on channel c      (integer counts, in place)
-        count[i]         = sum_j delivered[i, j]
+        count[i]         = sum_j delivered[i, j]          (and count_f[i], the same as float64)
         receptive[i]     = available[i] and attention_left[i] > 0
+
+    (``count_f``: the fatigue's ``power`` on two float64 arrays takes half the time numpy's
+    mixed-type call took; the same numbers, cast exactly.)
     """
     n, m = notify.shape
     top = 0
@@ -189,41 +147,11 @@ def send_rows(notify, active, opted_out, channel_of, available, attention_left, 
                 sent_today[i, c] += 1
                 k += 1
         count[i] = k
+        count_f[i] = k
         receptive[i] = available[i] and attention_left[i] > 0
         for c in range(sent_today.shape[1]):
             top = max(top, sent_today[i, c])
     return top + 1
-
-
-def open_logit(
-    um: NotificationParams,
-    appeal: np.ndarray,
-    susceptibility: np.ndarray,
-    goal_weight: np.ndarray,
-    relevance: np.ndarray,
-    receptive: np.ndarray,
-    fatigue: np.ndarray,
-    wear: np.ndarray,
-    channel_trust: np.ndarray,
-    background: np.ndarray,
-    load: np.ndarray | None = None,
-) -> np.ndarray:
-    """Open log-odds per user and notification (N x M); see the module docstring.
-
-    One compiled pass (:func:`logit_rows`); the channel load's ``log`` stays numpy's (M values;
-    ``load``: :func:`channel_load` of ``background`` when the caller keeps it for a run).
-    """
-    load = channel_load(background) if load is None else load
-    traits = np.result_type(susceptibility, goal_weight, fatigue, wear, channel_trust)
-    dtype = np.float32 if traits == np.float32 else np.float64
-    n, m = wear.shape
-    out = np.empty((n, m))
-    c = np.ascontiguousarray  # spelled out per argument: a generator here cost ~1 us a step
-    logit_rows(float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
-               c(appeal, np.float64), c(susceptibility, dtype), c(goal_weight, dtype),
-               c(fatigue, dtype), c(relevance, np.float64), c(receptive, bool), c(wear, dtype),
-               c(channel_trust, dtype), np.arange(m, dtype=np.int64), c(load, np.float64), out)
-    return out
 
 
 def channel_load(background: np.ndarray) -> np.ndarray:
@@ -243,9 +171,11 @@ def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
 
 @compiled
 def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance, receptive,
-               wear, trust, channel_of, load, out
+               wear, trust, channel_of, load, negate, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Per user i and template m, the module docstring's sum, added left to right as numpy did.
+    """Per user i and template m, the module docstring's sum, added left to right as numpy did,
+    into ``out`` (its negation if ``negate``: what the open probability's ``exp`` takes, an
+    exact sign flip as numpy's ``negative``); returns whether every log-odds is finite.
 
     ::
 
@@ -258,6 +188,7 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
     ``channel_of = 0..M-1``).
     """
     n, m = out.shape
+    finite = True
     for i in range(n):
         gw = coef[0] * goal_weight[i]
         fat = coef[1] * fatigue[i]
@@ -269,7 +200,10 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
             x = x - fat
             x = x - coef[2] * wear[i, j]
             x = x + coef[3] * (trust[i, channel_of[j]] - coef[4])
-            out[i, j] = x + load[j]
+            x = x + load[j]
+            finite &= (x - x) == 0.0  # 0 for a finite x, NaN for an inf or a NaN
+            out[i, j] = -x if negate else x
+    return finite
 
 
 def expiry_slots(um: NotificationParams, slot_hours: float) -> int:
@@ -277,31 +211,7 @@ def expiry_slots(um: NotificationParams, slot_hours: float) -> int:
     return max(1, int(np.ceil(um.tray_expiry_hours / slot_hours - 1e-9)))
 
 
-def due_offset(
-    um: NotificationParams, slot_hours: float, u_pos: np.ndarray, z: np.ndarray
-) -> np.ndarray:
-    """Steps from delivery until the user attends: floor(u + D / slot_hours), D lognormal (hours).
-
-    Args:
-        um: The mechanism's coefficients.
-        slot_hours: Hours in a slot (24 / slots per day).
-        u_pos: N x M uniforms, where in its slot the delivery falls.
-        z: N x M standard normals of the delay (any shape, the same as ``u_pos``).
-
-    The delay's ``exp`` is numpy's; the median's scaling, floor and cap are :func:`offset_rows`,
-    entry by entry (an entry's offset does not depend on the others: the model computes every
-    entry's).
-    """
-    spread = np.exp(um.tray_delay_sigma * z)
-    u = np.ascontiguousarray(u_pos)
-    out = np.empty(spread.shape, np.int32)
-    t = spread.dtype.type
-    offset_rows(u.reshape(-1), spread.reshape(-1), t(um.tray_delay_median_minutes / 60.0),
-                t(slot_hours), t(1e6), out.reshape(-1))
-    return out
-
-
-@compiled
+@compiled.inlined  # copied into a step's pass (no second compilation)
 def offset_rows(u_pos, spread, median_hours, slot_hours, cap, out
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out = int32(floor(u_pos + min(hours / slot_hours, cap)))`` entry by entry, with the delay
@@ -316,117 +226,6 @@ def offset_rows(u_pos, spread, median_hours, slot_hours, cap, out
         out[k] = np.floor(u_pos[k] + x)
 
 
-def fill_tray(tray: Tray, delivered: np.ndarray, step: int, offset: np.ndarray,
-              expiry: int) -> tuple[Tray, np.ndarray]:
-    """Expire old entries and put this step's deliveries in; returns the tray and what lapsed.
-
-    An entry lapses (N x M) when it reached ``expiry`` steps of age or a new delivery of the same
-    template replaces it. (:func:`tray_step` with nobody receptive: nothing is attended.)
-    """
-    n, m = delivered.shape
-    out = tray_step(None, Tray(tray.sent.copy(), tray.due.copy()), step, delivered, offset,
-                    expiry, np.zeros((n, m)), np.zeros(n, bool), np.zeros((n, 1), np.int16),
-                    np.ones((n, 1)), np.zeros(m, np.int64), 1, np.ones((n, m)), np.ones((n, m)))
-    return out.tray, out.lapsed
-
-
-def deliver(
-    um: NotificationParams,
-    tray: Tray,
-    step: int,
-    logit: np.ndarray,
-    receptive: np.ndarray,
-    sent_today: np.ndarray,
-    channel_trust: np.ndarray,
-    channel_of: np.ndarray,
-    n_channels: int,
-    u_open: np.ndarray,
-    u_out: np.ndarray,
-) -> tuple[Tray, np.ndarray, np.ndarray, np.ndarray]:
-    """Draw opens and opt-outs for the tray's notifications that are due now.
-
-    Every waiting entry whose due step has come is attended by a receptive user once: opened with
-    probability sigmoid(logit), else dismissed (and the dismissal may trigger an opt-out).
-    (:func:`tray_step` with no delivery and nothing expiring.)
-
-    Args:
-        um: The mechanism's coefficients.
-        tray: The tray after :func:`fill_tray` (this step's deliveries are in it).
-        step: The current step.
-        logit: N x M open log-odds from :func:`open_logit`.
-        receptive: N available flags with attention left (only they attend).
-        sent_today: N x C deliveries so far today, including this step's.
-        channel_trust: N x C.
-        channel_of: M channel index per notification.
-        n_channels: C.
-        u_open, u_out: N x M uniforms from the ``notifications`` stream.
-
-    Returns:
-        The tray afterwards, and N x M opened and dismissed flags, and N x C new opt-outs.
-    """
-    never = np.iinfo(np.int32).max  # no entry reaches this age
-    out = tray_step(um, Tray(tray.sent.copy(), tray.due.copy()), step,
-                    np.zeros(logit.shape, bool), np.zeros(logit.shape, np.int32), never, logit,
-                    receptive, sent_today, channel_trust, channel_of, n_channels, u_open, u_out)
-    return out.tray, out.opened, out.dismissed, out.opted
-
-
-@dataclass(frozen=True)
-class TrayStep:
-    """What :func:`tray_step` did (N x M unless noted)."""
-
-    tray: Tray
-    lapsed: np.ndarray  # expired or replaced before attending
-    opened: np.ndarray
-    dismissed: np.ndarray
-    opted: np.ndarray  # N x C new opt-outs
-
-
-def tray_step(
-    um: NotificationParams | None, tray: Tray, step: int, delivered: np.ndarray,
-    offset: np.ndarray, expiry: int, logit: np.ndarray, receptive: np.ndarray,
-    sent_today: np.ndarray, channel_trust: np.ndarray, channel_of: np.ndarray, n_channels: int,
-    u_open: np.ndarray, u_out: np.ndarray, hazard: np.ndarray | None = None,
-) -> TrayStep:
-    """Fill the tray with this step's deliveries, then attend what is due: one compiled pass.
-
-    The open probability's ``exp`` and the opt-out hazard's ``power`` are whole-array numpy (so
-    the bits stay numpy's); the tray's bookkeeping, the opens, dismissals and opt-outs are
-    :func:`tray_rows`. ``tray`` is updated in place.
-
-    Args:
-        um: The mechanism's coefficients (``None``: no opt-out can happen, as for
-            :func:`fill_tray`).
-        tray: Every user's tray before this step's deliveries.
-        step: The current step.
-        delivered: N x M this step's deliveries.
-        offset: N x M steps from delivery to due (:func:`due_offset`; read where delivered).
-        expiry: Age in steps at which an entry lapses (:func:`expiry_slots`).
-        logit, receptive, sent_today, channel_trust, channel_of, n_channels, u_open, u_out: As
-            :func:`deliver` takes them (``logit`` float64).
-        hazard: :func:`volume_hazard` of ``um`` with more entries than ``sent_today``'s largest
-            count (a caller's table kept for a run), or ``None``: computed here.
-    """
-    n, m = delivered.shape
-    if um is None or m == 0:
-        hazard = np.zeros(1)
-    elif hazard is None:
-        hazard = volume_hazard(um, int(sent_today.max(initial=0)) + 1)
-    out = TrayStep(tray=tray, lapsed=np.empty((n, m), bool), opened=np.empty((n, m), bool),
-                   dismissed=np.empty((n, m), bool), opted=np.empty((n, n_channels), bool))
-    trust = np.ascontiguousarray(channel_trust)
-    tray_rows(np.ascontiguousarray(delivered, dtype=bool),
-              np.ascontiguousarray(offset, dtype=np.int32), int(step), int(expiry),
-              np.exp(-np.ascontiguousarray(logit, dtype=np.float64)),
-              np.ascontiguousarray(receptive, dtype=bool),
-              np.ascontiguousarray(sent_today), hazard, trust, trust.dtype.type(1),
-              np.ascontiguousarray(channel_of, dtype=np.int64),
-              np.ascontiguousarray(u_open, dtype=np.float64),
-              np.ascontiguousarray(u_out, dtype=np.float64), um is not None,
-              tray.sent, tray.due, out.lapsed, out.opened, out.dismissed, out.opted)
-    return out
-
-
 def volume_hazard(um: NotificationParams, top: int) -> np.ndarray:
     """The opt-out hazard's volume term for each day's volume ``0..top-1`` on a channel,
     ``optout_base * max(volume, 1)^optout_volume`` (numpy's ``power``: entry k is the same bits
@@ -438,8 +237,9 @@ def volume_hazard(um: NotificationParams, top: int) -> np.ndarray:
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) the passes a step runs now (see
-    engagement.compile_kernel): those of :meth:`Notifier.step` and :func:`trust_rows`, for the
-    population's dtypes (float32 traits and state, int16 daily counts, int32 tray).
+    engagement.compile_kernel): those of :meth:`Notifier.step`, for the population's dtypes
+    (float32 traits and state, int16 daily counts, int32 tray); channel trust's
+    :func:`trust_rows` is compiled into engagement's ``commit_rows``.
     """
     um = NotificationParams(**{f.name: 0.0 for f in fields(NotificationParams)})
     f32, yes = np.float32, np.ones((1, 1), bool)
@@ -451,10 +251,9 @@ def compile_kernel() -> None:
                   np.zeros((1, 1), bool), one.copy(), np.zeros((1, 1), np.int16), one, one,
                   one.copy(), np.ones((1, 1), f32), np.ones((1, 1), f32),
                   np.full((1, 1), -1, np.int32), np.full((1, 1), -1, np.int32), one.copy())
-    update_channel_trust(um, np.ones((1, 1), f32), yes, yes, yes, ch)
 
 
-@compiled
+@compiled.inlined  # copied into a step's pass (no second compilation)
 def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
               volume_hazard, channel_trust, one, channel_of, u_open, u_out, can_opt_out,
               sent, due, lapsed, opened, dismissed, opted
@@ -506,75 +305,13 @@ def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_to
                 opted[i, c] = True
 
 
-@dataclass(frozen=True)
-class Effects:
-    """What this step's notifications did to the users (:func:`settle`).
-
-    Attributes:
-        ignored: N x M dismissed, replaced or expired this step (an active user's only).
-        interruption_minutes: N attention the deliveries cost (float64).
-        fatigue, attention_left, residue: N new float32 state (fresh arrays).
-        finite: Every fatigue and every ``logit`` entry is finite (else the model raises).
-    """
-
-    ignored: np.ndarray
-    interruption_minutes: np.ndarray
-    fatigue: np.ndarray
-    attention_left: np.ndarray
-    residue: np.ndarray
-    finite: bool
-
-
-def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: TrayStep,
-           active: np.ndarray, fatigue: np.ndarray, kept: np.ndarray, wear: np.ndarray,
-           opted_out: np.ndarray, attention_left: np.ndarray, residue: np.ndarray,
-           logit: np.ndarray) -> Effects:
-    """The deliveries' and the tray's effects on the users: one compiled pass
-    (:func:`settle_rows`).
-
-    Per delivery, fatigue ``f <- 1 - (1 - f) * kept`` with ``kept = (1 - fatigue_rate)^count``
-    (numpy's ``power``, passed in), one unit of wear for that template, and an interruption of
-    ``resumption_minutes`` (times ``breakpoint_multiplier`` when receptive) spent from the day's
-    attention (never below zero); a delivery to a user who is not receptive also adds focus residue
-    (mechanisms/focus.py: the pass calls its ``attention_after`` and ``residue_after``). New
-    opt-outs join ``opted_out``. ``wear`` and ``opted_out`` are updated in place.
-
-    Args:
-        um: The mechanism's coefficients.
-        residue_size: Focus lost per distracting event (``FocusParams.residue``).
-        sending: This step's :func:`send`.
-        tray: This step's :func:`tray_step`.
-        active: N not-churned flags (a churned user's notifications are not ``ignored``).
-        fatigue, kept: N float32 fatigue and N float64 ``(1 - fatigue_rate)^count``.
-        wear: N x M float32 template wear.
-        opted_out: N x C opt-outs.
-        attention_left, residue: N float32.
-        logit: N x M open log-odds, only checked for finiteness (:attr:`Effects.finite`).
-    """
-    n, m = sending.delivered.shape
-    f32 = np.float32
-    out = Effects(ignored=np.empty((n, m), bool), interruption_minutes=np.empty(n),
-                  fatigue=np.empty(n, f32), attention_left=np.empty(n, f32),
-                  residue=np.empty(n, f32), finite=True)
-    finite = settle_rows(float(um.resumption_minutes), float(um.breakpoint_multiplier),
-                         f32(residue_size), f32(1), sending.delivered, sending.receptive,
-                         sending.count, tray.lapsed, tray.dismissed, tray.opted,
-                         np.ascontiguousarray(active, bool), np.ascontiguousarray(fatigue, f32),
-                         np.ascontiguousarray(kept, np.float64),
-                         np.ascontiguousarray(logit, np.float64), wear, opted_out,
-                         np.ascontiguousarray(attention_left, f32),
-                         np.ascontiguousarray(residue, f32), out.ignored,
-                         out.interruption_minutes, out.fatigue, out.attention_left, out.residue)
-    return out if finite else replace(out, finite=False)
-
-
-@compiled
+@compiled.inlined  # copied into a step's pass (no second compilation)
 def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count, lapsed,
-                dismissed, opted, active, fatigue, kept, logit, wear, opted_out, attention_left,
+                dismissed, opted, active, fatigue, kept, wear, opted_out, attention_left,
                 residue, ignored, minutes, fatigue_out, attention_out, residue_out
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Per user i (:func:`settle`), the float work in numpy's dtypes and order; returns whether
-    every fatigue and logit is finite.
+    """Per user i, the deliveries' and the tray's effects: the float work in numpy's dtypes and
+    order; returns whether every fatigue is finite.
 
     ::
 
@@ -596,8 +333,6 @@ def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
             ignored[i, j] = (lapsed[i, j] or dismissed[i, j]) and active[i]
             if delivered[i, j]:
                 wear[i, j] += one
-            if not np.isfinite(logit[i, j]):
-                finite = False
         for c in range(opted.shape[1]):
             if opted[i, c]:
                 opted_out[i, c] = True
@@ -614,33 +349,33 @@ def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
     return finite
 
 
-def relevance(need: np.ndarray, value_pushed: np.ndarray) -> np.ndarray:
-    """N x M relevance of each notification: the user's goal urgency times its value per goal."""
-    return need @ value_pushed.T
-
-
-def update_channel_trust(
-    um: NotificationParams,
-    channel_trust: np.ndarray,
-    ignored: np.ndarray,
-    opened: np.ndarray,
-    useful: np.ndarray,
-    channel_of: np.ndarray,
-) -> np.ndarray:
-    """Slow channel-trust drift: up per useful open, down per ignored one (meta2022: months).
-
-    ``ignored`` (N x M) holds the notifications dismissed, replaced or expired this step.
-    """
-    trust = np.ascontiguousarray(channel_trust)
-    out = np.empty_like(trust)
-    trust_rows(float(um.channel_trust_gain), float(um.channel_trust_loss), trust,
-               np.ascontiguousarray(ignored, bool), np.ascontiguousarray(opened, bool),
-               np.ascontiguousarray(useful, bool), np.ascontiguousarray(channel_of, np.int64),
-               trust.dtype.type(1), out)
-    return out
-
-
 @compiled
+def deliver_rows(u_pos, spread, median_hours, slot_hours, cap, offset, delivered, step, expiry,
+                 exp_neg_logit, receptive, sent_today, volume_hazard, channel_trust, one,
+                 channel_of, u_open, u_out, sent, due, lapsed, opened, dismissed, opted,
+                 resumption, breakpoint, residue_size, count, active, fatigue, kept, wear,
+                 opted_out, attention_left, residue, ignored, minutes
+                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A model's step after the draws' ``exp``, in one call: :func:`offset_rows` (every entry's
+    delay, N x M), :func:`tray_rows` and :func:`settle_rows` (``fatigue``, ``attention_left``
+    and ``residue`` updated in place; ``one``: 1 in the population's float dtype, its trust's
+    and traits'); returns whether every fatigue is finite.
+
+    The three are copied in whole (numba's ``inline``), not per user: a per-row helper taking
+    arrays pays the arrays' reference counting at every row (3x slower at N = 200).
+    """
+    offset_rows(u_pos.reshape(-1), spread.reshape(-1), median_hours, slot_hours, cap,
+                offset.reshape(-1))
+    tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
+              volume_hazard, channel_trust, one, channel_of, u_open, u_out, True, sent, due,
+              lapsed, opened, dismissed, opted)
+    return settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count,
+                       lapsed, dismissed, opted, active, fatigue, kept, wear, opted_out,
+                       attention_left, residue, ignored, minutes, fatigue, attention_left,
+                       residue)
+
+
+@compiled.inlined  # copied into a step's pass (no second compilation)
 def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Channel trust per user and channel c (g useful opens, l ignored notifications of c).
@@ -675,14 +410,15 @@ def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, 
 class Notifier:
     """Step 4 of one run: its fixed inputs and the buffers each step overwrites.
 
-    A step calls the passes of :func:`send`, :func:`open_logit`, :func:`due_offset`,
-    :func:`tray_step` and :func:`settle` (``send_rows`` ... ``settle_rows``) directly, on arrays
-    already in their dtypes, with numpy's whole-array work between them (the relevance product,
-    the ``exp`` of the open probability and of the delays, the fatigue's ``power``). Why five
-    calls and not two fused passes: a pass calling the others compiled ~1.2 s more on a fresh
-    machine (numba optimises the callees again inside the caller) to save ~2 us a step of
-    argument passing. The state arrays a step is given are the population's (float32 traits and
-    state, int16 daily counts, int32 tray, bool flags), updated in place.
+    A step makes three compiled calls, on arrays already in their dtypes, with numpy's
+    whole-array work between them (the relevance product, the ``exp`` of the open probability
+    and of the delays, the fatigue's ``power``): :func:`send_rows` and :func:`logit_rows`,
+    then :func:`deliver_rows`, which runs :func:`offset_rows`, :func:`tray_rows` and
+    :func:`settle_rows` (copied into it by numba, so compiled once, not beside it). The tests
+    hold it to the per-phase functions of tests/sim/reference_notifications.py.
+    Not one call for the step: the ``exp`` and ``power`` stay numpy's. The state arrays a step
+    is given are the population's (float32 traits and state, int16 daily counts, int32 tray,
+    bool flags), updated in place.
 
     Args:
         um: The mechanism's coefficients.
@@ -707,7 +443,9 @@ class Notifier:
         m = channel_of.shape[0]
         f = np.dtype(dtype).type
         self.um = um
-        self._value_t = value.T  # relevance = need @ value.T
+        # relevance = need @ value.T (C-ordered: numpy's matmul takes a third less time; BLAS
+        # packs its operands, so the same numbers)
+        self._value_t = np.ascontiguousarray(value.T, np.float64)
         self._fixed = (float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
                        pass_array(appeal, np.float64), pass_array(load, np.float64))
         self._channel_of = pass_array(channel_of, np.int64)
@@ -723,14 +461,15 @@ class Notifier:
         self._shape = (n, m)
         # what a step computes and reads within the step (Delivery's ignored, opted_out,
         # interruption_minutes and delivered_count too: valid until the next step)
-        self._relevance, self._logit, self._exp_neg = (np.empty((n, m)) for _ in range(3))
+        self._relevance, self._exp_neg = np.empty((n, m)), np.empty((n, m))
         self._spread = np.empty((n, m), np.float32)
         self._offset = np.empty((n, m), np.int32)
         self._lapsed, self._dismissed, self._ignored = (np.empty((n, m), bool) for _ in range(3))
         self._opted = np.empty((n, n_channels), bool)
         self._receptive = np.empty(n, bool)
-        self._count = np.empty(n, np.int64)
-        self._keep_base = 1.0 - fatigue_rate  # the fatigue power's base (a trait: fixed)
+        self._count, self._count_f = np.empty(n, np.int64), np.empty(n)
+        # the fatigue power's base (a trait: fixed), float64 as numpy's power cast it
+        self._keep_base = (1.0 - fatigue_rate).astype(np.float64)
         self._kept, self._minutes = np.empty(n), np.empty(n)
 
     def step(self, step: int, notify: np.ndarray, available: np.ndarray, need: np.ndarray,
@@ -761,29 +500,28 @@ class Notifier:
         """
         n, m = self._shape
         delivered, opened = np.empty((n, m), bool), np.empty((n, m), bool)
-        receptive, count, logit, ch = self._receptive, self._count, self._logit, self._channel_of
+        receptive, count, exp_neg, ch = self._receptive, self._count, self._exp_neg, self._channel_of
         top = send_rows(pass_array(notify, bool), active, opted_out, ch, available,
-                        attention_left, sent_today, delivered, receptive, count)
+                        attention_left, sent_today, delivered, receptive, count, self._count_f)
         np.matmul(need, self._value_t, out=self._relevance)
         base, receptive_u, coef, appeal, load = self._fixed
-        logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
-                   self._relevance, receptive, wear, channel_trust, ch, load, logit)
-        np.power(self._keep_base, count, out=self._kept)
-        exp_neg = np.exp(np.negative(logit, out=self._exp_neg), out=self._exp_neg)
+        # minus the open log-odds, then its exp in place
+        finite = logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
+                            self._relevance, receptive, wear, channel_trust, ch, load, True,
+                            exp_neg)
+        np.power(self._keep_base, self._count_f, out=self._kept)
+        np.exp(exp_neg, out=exp_neg)
         spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
         median, slot_hours, cap = self._delay
+        hazard = self._hazard if top <= self._hazard.shape[0] else volume_hazard(self.um, top)
+        resumption, breakpoint, residue_size, one = self._settle
         # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
         # than picking the deliveries out; only deliveries read theirs
-        offset_rows(u_pos.reshape(-1), spread.reshape(-1), median, slot_hours, cap,
-                    self._offset.reshape(-1))
-        hazard = self._hazard if top <= self._hazard.shape[0] else volume_hazard(self.um, top)
-        tray_rows(delivered, self._offset, int(step), self._expiry, exp_neg, receptive,
-                  sent_today, hazard, channel_trust, self._one, ch, u[0], u[1], True, tray_sent,
-                  tray_due, self._lapsed, opened, self._dismissed, self._opted)
-        resumption, breakpoint, residue_size, one = self._settle
-        finite = settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
-                             count, self._lapsed, self._dismissed, self._opted, active, fatigue,
-                             self._kept, logit, wear, opted_out, attention_left, residue,
-                             self._ignored, self._minutes, fatigue, attention_left, residue)
+        finite &= deliver_rows(u_pos, spread, median, slot_hours, cap, self._offset, delivered,
+                               int(step), self._expiry, exp_neg, receptive, sent_today, hazard,
+                               channel_trust, one, ch, u[0], u[1], tray_sent, tray_due,
+                               self._lapsed, opened, self._dismissed, self._opted, resumption,
+                               breakpoint, residue_size, count, active, fatigue, self._kept, wear,
+                               opted_out, attention_left, residue, self._ignored, self._minutes)
         return Delivery(delivered, opened, self._opted, self._minutes, self._ignored,
                         self._count), finite

@@ -46,10 +46,8 @@ def session_start(
     u: np.ndarray,
     attention_left: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Who starts a session this slot (N bools).
-
-    Two compiled passes (:func:`rate_rows`, :func:`start_rows`) around numpy's two ``exp``; the
-    float work in numpy's dtypes and order, so the bits are those of the whole-array formula.
+    """Who starts a session this slot (N bools): :meth:`Starter.step` of a starter built for
+    this call, on the arrays in the dtypes its passes take.
 
     Args:
         um: The mechanism's coefficients.
@@ -65,17 +63,54 @@ def session_start(
     need2 = need.reshape(need.shape[0], -1) if need.ndim == 1 else need
     n = need2.shape[0]
     prop = np.ascontiguousarray(propensity)
-    tr = np.ascontiguousarray(trust)
-    neg_rate = np.empty(n)
-    rate_rows(prop, prop.dtype.type(slots_per_day), np.exp(um.session_habit * app_habit),
-              float(um.session_need), np.ascontiguousarray(need2), tr, tr.dtype.type(0.5),
-              neg_rate)
     attention = np.ones(n, np.float32) if attention_left is None else attention_left
-    out = np.empty(n, bool)
-    start_rows(np.ascontiguousarray(available, bool), np.ascontiguousarray(opened_any, bool),
-               np.ascontiguousarray(attention), np.ascontiguousarray(u, np.float64),
-               np.exp(neg_rate), out)
-    return out
+    starter = Starter(um, slots_per_day, n, prop.dtype, np.asarray(app_habit).dtype,
+                      np.asarray(trust).dtype)
+    return starter.step(np.ascontiguousarray(available, bool),
+                        np.ascontiguousarray(opened_any, bool), prop,
+                        np.ascontiguousarray(app_habit), np.ascontiguousarray(need2),
+                        np.ascontiguousarray(trust), np.ascontiguousarray(u, np.float64),
+                        np.ascontiguousarray(attention))
+
+
+class Starter:
+    """Session start of one run (:func:`session_start`'s work): two compiled passes
+    (:func:`rate_rows`, :func:`start_rows`) around numpy's two ``exp``, on buffers kept for the
+    run; the float work in numpy's dtypes and order, so the bits are those of the whole-array
+    formula.
+
+    Args:
+        um: The mechanism's coefficients.
+        slots_per_day: S.
+        n: Users.
+        propensity_dtype, habit_dtype, trust_dtype: The traits' dtypes (float32 in a model).
+    """
+
+    def __init__(self, um: SessionParams, slots_per_day: int, n: int,
+                 propensity_dtype: np.dtype, habit_dtype: np.dtype,
+                 trust_dtype: np.dtype) -> None:
+        self._slots = np.dtype(propensity_dtype).type(slots_per_day)
+        self._half = np.dtype(trust_dtype).type(0.5)
+        # numpy applies a Python float to a float32 array in float32
+        self._habit_u = np.dtype(habit_dtype).type(um.session_habit)
+        self._need_u = float(um.session_need)
+        self._habit_term = np.empty(n, habit_dtype)
+        self._rate = np.empty(n)
+
+    def step(self, available: np.ndarray, opened_any: np.ndarray, propensity: np.ndarray,
+             app_habit: np.ndarray, need: np.ndarray, trust: np.ndarray, u: np.ndarray,
+             attention_left: np.ndarray) -> np.ndarray:
+        """Who starts a session this slot (a fresh N bool array; the arguments as
+        :func:`session_start` takes them, C-ordered, ``need`` N x G float64, ``u`` float64).
+        """
+        habit = np.exp(np.multiply(app_habit, self._habit_u, out=self._habit_term),
+                       out=self._habit_term)
+        rate_rows(propensity, self._slots, habit, self._need_u, need, trust, self._half,
+                  self._rate)
+        out = np.empty(available.shape[0], bool)
+        start_rows(available, opened_any, attention_left, u, np.exp(self._rate, out=self._rate),
+                   out)
+        return out
 
 
 @compiled

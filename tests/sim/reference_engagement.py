@@ -1,0 +1,91 @@
+"""Engagement's whole-array ways in for tests: :func:`engage` (opened notifications, then the
+sessions of the users who started one) and :func:`scan_depth`, on any arrays.
+
+Moved out of ``src`` in the ninth pass (issue #18): only tests called them. They run the same
+compiled passes as a model's step (``engage_rows``, ``depth_rows``); ``run_sessions`` and
+``SessionInputs`` stay in ``src`` (experiments/studies/mechanisms.py uses them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from outcome_gym.sim.mechanisms.engagement import (
+    ChoiceParams,
+    Engagement,
+    Fixed,
+    SessionInputs,
+    _engage_all,
+    _log_cont,
+    _trait_dtype,
+    depth_rows,
+    stay_logs,
+)
+
+
+def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None = None
+               ) -> np.ndarray:
+    """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S (:func:`depth_of` of
+    numpy's ``log1p(-u)``, :func:`stay_logs`).
+
+    ``log_cont``: ``np.log(cont)`` when the caller has it (:class:`Fixed`: once per run).
+    """
+    u = np.asarray(u, dtype=np.float64)
+    lg = stay_logs(u, cont)
+    log_cont = _log_cont(cont) if log_cont is None else log_cont
+    out = np.empty(u.shape[0], dtype=np.int64)
+    depth_rows(lg, float(cont), float(log_cont), int(n_slots), out)
+    return out
+
+
+def engage(
+    um: ChoiceParams,
+    inp: SessionInputs,
+    opened: np.ndarray,
+    started: np.ndarray,
+    pushed: np.ndarray | None,
+    appeal: np.ndarray | None,
+    cost: np.ndarray | None,
+    value: np.ndarray | None,
+    u: np.ndarray,
+    memory_rows: tuple[np.ndarray | None, np.ndarray | None] | None = None,
+    fixed: Fixed | None = None,
+    rows: np.ndarray | None = None,
+) -> Engagement:
+    """Opened notifications first, then the sessions of the users who started one.
+
+    Args:
+        um: The mechanism's coefficients.
+        inp: Inputs for all N users (``remaining``, ``attention_left`` and ``residue`` as the slot
+            stands before engagement).
+        opened: N x M opened notifications.
+        started: N users who started a session.
+        pushed: M element index of each notification column.
+        appeal, cost: Per element (E).
+        value: E x G progress per engagement.
+        u: N x (2 + 2 * max_engagements) uniforms from the ``choice`` stream, drawn for every
+            user (only the rows of users in session are read), so one user's draws never depend
+            on who else is in a session.
+        memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
+            in session only, in user order (computed for those rows alone, to keep the cost
+            proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
+        fixed: ``Fixed.of`` the coefficients and the world's arrays, built once per run by the
+            caller (``pushed``, ``appeal``, ``cost`` and ``value`` are then None); None: built
+            here from them.
+        rows: ``started.nonzero()[0]`` if the caller has it.
+    """
+    if rows is None:
+        rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
+    if memory_rows is None:
+        memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
+    if fixed is None:
+        fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1],
+                         _trait_dtype(inp))
+    elif any(a is not None for a in (pushed, appeal, cost, value)):
+        raise ValueError("give the world's arrays or fixed (built from them), not both")
+    return _engage_all(um, inp, opened, rows, fixed, u, memory_rows)
+
+
+def _take(a: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    """``a``'s ``rows`` (None stays None: an input the scenario does not have)."""
+    return None if a is None else a[rows]

@@ -248,7 +248,7 @@ def test_native_notify_of_any_integer_or_bool_dtype_decodes_alike(env, dtype):
 
 
 def test_the_schedule_of_every_step_is_the_worlds_and_shared_read_only():
-    # the env builds the schedule's sends once per set of entries that send (World.sends_at),
+    # the world builds the schedule's sends once per set of entries that send (World.sends_at),
     # for every step of every episode; default_notify() hands out a writable copy
     env = PersonalizationEnv("productivity_tool", population=40, horizon_days=8)
     env.reset(seed=0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.errors import ActionError
-from outcome_gym.product.guardrails import make_guardrails
+from outcome_gym.product.guardrails import KINDS, make_guardrails
 from outcome_gym.runner import run
 from outcome_gym.sim.interface import Action
 from outcome_gym.sim.model import SimulationModel
@@ -19,7 +19,7 @@ def core_rows(layout, default, core_slot, core_element, count, restore):
     from outcome_gym.product.guardrails import project_rows
 
     counts = np.full((4, len(layout)), -1, np.int64)
-    sums = np.full((4, 1), np.nan)
+    sums = np.zeros((4, 1))
     project_rows(layout, np.zeros((len(layout), 0), bool), np.asarray(default, np.int64),
                  core_slot, core_element, True, restore, np.ones(len(default)), 1.0, False, 0.0,
                  False, -1, np.zeros(len(layout), np.int64), np.zeros(len(layout), np.int64),
@@ -74,8 +74,25 @@ def test_core_positions_are_restored_and_counted(tiny):
     # user 1's free slots keep the policy's order of its non-core elements (d3, d4, d5), and the
     # one it dropped to show 'home' twice (d2) comes last: every element exactly once
     assert out.action.layout[1, 2:].tolist() == [d[3], d[4], d[5], d[2]]
-    counts = out.counts["core_restored"]
+    counts = out.matrix[KINDS.index("core_restored")]
     assert counts[0] == 2 and counts[1] == 1 and counts[2:].sum() == 0
+
+
+def test_a_policys_action_is_left_as_it_was_unless_the_caller_owns_it(tiny):
+    # the layer projects a copy of a policy's arrays (it may keep them); the env's own fresh
+    # arrays (own=True) are projected in place, the same result either way
+    m, layer = _setup(tiny)
+    obs = m.observe()
+    lay = m.default_action().layout.astype(np.int64)
+    lay[0, [0, 1]] = lay[0, [1, 0]]  # breaks the core lock: the layer changes row 0
+    notify = np.ones((m.pop.n, m.world.n_pushed), dtype=bool)
+    given = lay.copy(), notify.copy()
+    copied = layer.apply(Action(layout=lay, notify=notify), obs)
+    assert (lay == given[0]).all() and (notify == given[1]).all()
+    assert not np.shares_memory(copied.action.layout, lay)
+    owned = layer.apply(Action(layout=lay, notify=notify), obs, own=True)
+    assert owned.action.layout is lay and owned.action.notify is notify
+    assert (lay != given[0]).any() and (lay == copied.action.layout).all()
 
 
 def test_layout_distance_limited_bottom_first(tiny):
@@ -86,7 +103,7 @@ def test_layout_distance_limited_bottom_first(tiny):
     lay[0, 2:] = np.roll(d[2:], 1)  # 4 non-core positions differ: distance 4 / (2*4 + 4) = 1/3
     out = layer.apply(Action(layout=lay, notify=m.default_action().notify), obs)
     # reverting the bottom slot gives 3/12 = 0.25 <= 0.25
-    assert out.counts["layout_reverted"][0] == 1
+    assert out.matrix[KINDS.index("layout_reverted")][0] == 1
     # d[5] is swapped back into the bottom slot from slot 2, whose element d[4] moves up into
     # it (overwriting would show d[5] twice and drop d[4])
     assert out.action.layout[0, 2:].tolist() == [d[4], d[2], d[3], d[5]]
@@ -375,7 +392,7 @@ def test_strict_refusal_of_a_moved_core_leaves_todays_sends(tiny):
         layer.apply(Action(layout=lay, notify=one), m.observe())
     assert layer._sent_today.tolist() == [0] * n
     out = layer.apply(Action(layout=m.default_action().layout, notify=one), m.observe())
-    assert layer._sent_today.tolist() == [1] * n and out.counts["notification_capped"].sum() == 0
+    assert layer._sent_today.tolist() == [1] * n and out.matrix[KINDS.index("notification_capped")].sum() == 0
 
 
 def test_project_rows_quiet_slot_drops_without_touching_todays_sends():
@@ -386,7 +403,7 @@ def test_project_rows_quiet_slot_drops_without_touching_todays_sends():
     notify = np.array([[True, True, True], [False, True, False]])
     sent = np.array([0, 1])
     counts = np.full((4, 2), -1, np.int64)
-    sums = np.full((4, 3), np.nan)  # user 0 in segment 2, user 1 in segment 0; segment 1 empty
+    sums = np.zeros((4, 3))  # user 0 in segment 2, user 1 in segment 0; segment 1 empty
     project_rows(np.zeros((2, 1), np.int64), notify, np.zeros(1, np.int64), np.zeros(1, bool),
                  np.zeros(1, bool), False, True, np.ones(1), 1.0, False, 0.0, True, 1, sent,
                  np.array([2, 0]), counts, sums)

@@ -7,9 +7,9 @@ from dataclasses import fields
 import numpy as np
 
 from outcome_gym.scenario import load_scenario
-from outcome_gym.scenario.distributions import sample_param
+from outcome_gym.scenario.distributions import param_constant, sample_param
 from outcome_gym.sim.network import build_teams
-from outcome_gym.sim.population import _constant, build_population
+from outcome_gym.sim.population import F, build_population, habit_rate_from_days
 from outcome_gym.sim.rng import make_streams
 from outcome_gym.sim.world import compile_world
 from tests.conftest import variant
@@ -22,6 +22,37 @@ def _population(world, seed):
     return pop, streams["population"].random(4)  # what the stream draws next
 
 
+def _drawn_as_before_the_plan(world, seed):
+    """The traits as the build drew them before the plan: per trait, every segment's block from
+    sample_param in segment order (numbers and fixed included), clipped, as float32."""
+    segs = world.scenario.population.segments
+    segment = world.population_plan.segment
+    rng = make_streams(seed)["population"]
+
+    def draw(get, lo=-np.inf, hi=np.inf):
+        out = np.empty(segment.shape[0])
+        for k, seg in enumerate(segs):
+            rows = np.flatnonzero(segment == k)  # segments are contiguous blocks
+            out[rows] = sample_param(get(seg), rng, rows.size)
+        return np.clip(out, lo, hi).astype(F)
+
+    return {
+        "avail_scale": draw(lambda s: s.availability.scale, 0.0, 1.0),
+        "attention_budget": draw(lambda s: s.attention_budget, 0.0),
+        "susceptibility": draw(lambda s: s.susceptibility, 0.0),
+        "goal_weight": draw(lambda s: s.goal_weight, 0.0),
+        "propensity": draw(lambda s: s.session_propensity, 0.0),
+        "habit_rate": habit_rate_from_days(draw(lambda s: s.habit_days, 1.0)).astype(F),
+        "fatigue_rate": draw(lambda s: s.fatigue_rate, 0.0, 1.0),
+        "fatigue_recovery": draw(lambda s: s.fatigue_recovery, 0.0, 1.0),
+        "churn_sensitivity": draw(lambda s: s.churn_sensitivity, 0.0),
+        "devices": np.rint(draw(lambda s: s.devices, 1.0, 4.0)).astype(np.int8),
+        "trust": draw(lambda s: s.trust, 0.0, 1.0),
+        "channel_trust": draw(lambda s: s.channel_trust, 0.0, 1.0)[:, None],
+        "outside_rate": draw(lambda s: s.outside_rate, 0.0),
+    }, rng.random(4)
+
+
 def test_a_cached_plan_builds_what_a_fresh_world_builds():
     # segments mixing numbers, fixed and drawn traits; one world builds populations for many
     # seeds from its plan, each the same bits as a fresh world's first population, and the
@@ -32,6 +63,7 @@ def test_a_cached_plan_builds_what_a_fresh_world_builds():
                         "population.segments.1.devices": {"dist": "uniform", "low": 2.0,
                                                           "high": 2.0}})
     shared = compile_world(sc)
+    last = None
     for seed in (0, 1, 9):
         got, after = _population(shared, seed)
         want, want_after = _population(compile_world(sc), seed)
@@ -39,29 +71,41 @@ def test_a_cached_plan_builds_what_a_fresh_world_builds():
         for f in fields(got):
             a, b = getattr(got, f.name), getattr(want, f.name)
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), f.name
-            assert a.flags.writeable and not np.shares_memory(a, b), f.name
+            assert a.flags.writeable, f.name
+            if last is not None:  # the same world's populations share no array
+                assert not np.shares_memory(a, getattr(last, f.name)), f.name
+        last = got
+        # and what the build drew before the plan, stream position included
+        before, before_after = _drawn_as_before_the_plan(shared, seed)
+        assert after.tobytes() == before_after.tobytes()
+        for name, b in before.items():
+            a = getattr(got, name)[:, :1] if name == "channel_trust" else getattr(got, name)
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
     plan = shared.population_plan
     assert plan is shared.population_plan  # built once
-    assert not plan.segment.flags.writeable and not plan.traits["trust"].base.flags.writeable
+    assert not plan.segment.flags.writeable and not plan.traits["trust"].fixed.flags.writeable
+    # a template only where some segments draw and some do not (the third's number kept)
+    assert not plan.traits["devices"].base.flags.writeable and plan.traits["trust"].base is None
+    assert plan.traits["attention_budget"].base is None  # every segment draws
     assert (got.trust[plan.segment == 0] == np.float32(0.9)).all()
     assert (got.devices[plan.segment == 1] == 2).all()
 
 
-def test_what_draws_nothing_is_a_constant():
+def test_what_draws_nothing_is_aparam_constant():
     # numbers and fixed draw nothing (sample_param gives the value); a distribution draws even
     # when its support is one value, so it is not a constant
     sc = load_scenario("finance_alerts")
     rng = np.random.default_rng(0)
     state = rng.bit_generator.state
     for param, value in ((3, 3.0), (0.25, 0.25)):
-        assert _constant(param) == value
+        assert param_constant(param) == value
         assert sample_param(param, rng, 2).tolist() == [value, value]
     fixed = variant(sc, **{"population.segments.0.trust": {"dist": "fixed", "value": 0.4}})
-    assert _constant(fixed.population.segments[0].trust) == 0.4
+    assert param_constant(fixed.population.segments[0].trust) == 0.4
     assert rng.bit_generator.state == state
     uniform = variant(sc, **{"population.segments.0.trust": {"dist": "uniform", "low": 0.4,
                                                               "high": 0.4}})
-    assert _constant(uniform.population.segments[0].trust) is None
+    assert param_constant(uniform.population.segments[0].trust) is None
 
 
 def test_teams_cut_the_last_team_to_fit():

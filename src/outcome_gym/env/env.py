@@ -46,7 +46,6 @@ from outcome_gym.sim.interface import (
     Observation,
     PolicyContext,
     StepRecord,
-    readonly,
     row_sums,
 )
 from outcome_gym.sim.model import Prebuilt, SimulationModel
@@ -141,9 +140,6 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self.observation_space = observation_space(self.context)
         self.action_space = action_space(self.context)
         self._product: Product | None = None
-        # the schedule's sends by the entries that send (World.sends_at): the same on every
-        # seed (segments are allocated deterministically), built once for every episode
-        self._schedules: dict[tuple[int, ...], np.ndarray] = {}
         self._objective: Any = None
         self._ended = False
         self.model_seed: int | None = None
@@ -269,16 +265,11 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         return self._schedule_now().copy()
 
     def _schedule_now(self) -> np.ndarray:
-        """:meth:`default_notify`, read-only and shared: each set of schedule entries that send
-        at a step (``World.sends_at``) built once for every episode (read it, do not keep it).
+        """:meth:`default_notify`, read-only and shared by every episode (``World.schedule_at``:
+        the env's users are its world's whole population; read it, do not keep it).
         """
         m = self._require_model()
-        world = m.world
-        sends = world.sends_at(m.t)
-        out = self._schedules.get(sends)
-        if out is None:
-            out = self._schedules[sends] = readonly(world.notify_of(sends, m.pop.segment))
-        return out
+        return m.world.schedule_at(m.t)
 
     def layout_index(self, layout: np.ndarray) -> np.ndarray:
         """Element indices -> the laid-out indices the action space uses.
@@ -300,7 +291,6 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         """
         if self._built.scenario is not self.scenario:
             self._built = Prebuilt.of(self.scenario)
-            self._schedules = {}
         return self._built
 
     def _require_model(self) -> SimulationModel:

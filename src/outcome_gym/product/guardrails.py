@@ -18,7 +18,6 @@ default configuration; a run may override it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -55,11 +54,6 @@ class Guarded(NamedTuple):
     action: Action
     matrix: np.ndarray
     sums: np.ndarray
-
-    @property
-    def counts(self) -> Mapping[str, np.ndarray]:
-        """Per kind in :data:`KINDS`, the N per-user counts (the rows of :attr:`matrix`)."""
-        return dict(zip(KINDS, self.matrix, strict=True))
 
 
 class GuardrailLayer:
@@ -132,7 +126,7 @@ class GuardrailLayer:
         # every kind in one compiled pass over the rows (it writes every count); strict mode
         # only counts (the layout left as the policy chose it; the distance checked below)
         matrix = np.empty((len(KINDS), n), dtype=np.int64)
-        sums = np.empty((len(KINDS), self._no_sums.shape[1]))
+        sums = np.zeros((len(KINDS), self._no_sums.shape[1]))
         project_rows(layout, notify, self._default, self._core_slot, self._core_element,
                      self.config.lock_core, not strict, self._weight64, self._weight_sum,
                      limit is not None and not strict, float(limit or 0.0) + DISTANCE_TOLERANCE,
@@ -208,7 +202,7 @@ def project_rows(layout, notify, default, core_slot, core_element, lock, restore
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """The guardrail layer in place, in three passes over the rows (one pass with all three
     was ~6% slower at N = 1e5); ``counts`` (KINDS x N, every entry written) gets each row's
-    changes by kind, and ``sums`` (KINDS x K, every entry written) their sums over the users
+    changes by kind, and ``sums`` (KINDS x K, zeros on entry) gets their sums over the users
     of each segment (``segment[i]``: user i's): whole numbers, so the sums are exact in any
     order (numpy's ``add.reduceat`` of the counts as ``float64`` gives the same bits).
 
@@ -235,9 +229,6 @@ def project_rows(layout, notify, default, core_slot, core_element, lock, restore
     """
     n, s = layout.shape
     m = notify.shape[1]
-    for kind in range(sums.shape[0]):
-        for k in range(sums.shape[1]):
-            sums[kind, k] = 0.0
     kept = np.empty(s, dtype=layout.dtype)  # a broken row's non-core elements, in slot order
     for i in range(n):
         broken = 0

@@ -202,6 +202,18 @@ def sample_param(param: Param, rng: np.random.Generator, n: int) -> np.ndarray:
     return param.sample(rng, n)
 
 
+def param_constant(param: Param) -> float | None:
+    """The value every user gets from ``param`` without a draw (a number or ``fixed``: what
+    :func:`sample_param` returns for it, the stream untouched), else None (a distribution,
+    which draws from the stream even when its support is one value).
+    """
+    if isinstance(param, float | int):
+        return float(param)
+    if isinstance(param, Fixed):
+        return param.value
+    return None
+
+
 def param_mean(param: Param) -> float:
     """The expected value of a parameter (before clipping)."""
     if isinstance(param, float | int):

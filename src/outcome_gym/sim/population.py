@@ -13,8 +13,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from outcome_gym.scenario.distributions import Distribution, Fixed, Param, sample_param
+from outcome_gym.scenario.distributions import (
+    Distribution,
+    Param,
+    param_constant,
+    sample_param,
+)
 from outcome_gym.scenario.schema import Segment, segment_counts
+from outcome_gym.sim.interface import readonly
 
 if TYPE_CHECKING:  # the world holds its population plan: sim.world imports this module
     from outcome_gym.sim.world import World
@@ -133,7 +139,7 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
     # keyword arguments are evaluated left to right: the draws' order below is the stream's
     # (the availability scale first, then the traits as listed; outside_rate last)
     scale = plan.draw("avail_scale", rng)
-    c = plan.channel_trust_width
+    n, c = world.n_users, len(world.channel_ids)
     return Population(
         segment=plan.segment.copy(),
         has_goal=plan.has_goal.copy(),
@@ -148,34 +154,34 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
         churn_sensitivity=plan.draw("churn_sensitivity", rng),
         devices=np.rint(plan.draw("devices", rng)).astype(np.int8),
         team=team.astype(np.int32),
-        active=np.ones(plan.n, dtype=bool),
+        active=np.ones(n, dtype=bool),
         churn_day=plan.minus_one_n.copy(),
-        attention_left=np.zeros(plan.n, dtype=F),
+        attention_left=np.zeros(n, dtype=F),
         trust=plan.draw("trust", rng),
         channel_trust=np.repeat(plan.draw("channel_trust", rng)[:, None], c, axis=1),
-        opted_out=np.zeros((plan.n, c), dtype=bool),
-        fatigue=np.zeros(plan.n, dtype=F),
-        wear=np.zeros((plan.n, world.n_pushed), dtype=F),
-        sent_today=np.zeros((plan.n, c), dtype=np.int16),
-        habit=np.zeros((plan.n, world.n_elements), dtype=F),
-        app_habit=np.zeros(plan.n, dtype=F),
-        used_today=np.zeros((plan.n, world.n_elements), dtype=bool),
-        missed_days=np.zeros((plan.n, world.n_elements), dtype=np.uint8),
-        session_today=np.zeros(plan.n, dtype=bool),
-        app_missed=np.zeros(plan.n, dtype=np.uint8),
-        residue=np.zeros(plan.n, dtype=F),
-        progress_today=np.zeros(plan.n, dtype=F),
-        waste_today=np.zeros(plan.n, dtype=F),
-        failures_today=np.zeros(plan.n, dtype=np.int16),
+        opted_out=np.zeros((n, c), dtype=bool),
+        fatigue=np.zeros(n, dtype=F),
+        wear=np.zeros((n, world.n_pushed), dtype=F),
+        sent_today=np.zeros((n, c), dtype=np.int16),
+        habit=np.zeros((n, world.n_elements), dtype=F),
+        app_habit=np.zeros(n, dtype=F),
+        used_today=np.zeros((n, world.n_elements), dtype=bool),
+        missed_days=np.zeros((n, world.n_elements), dtype=np.uint8),
+        session_today=np.zeros(n, dtype=bool),
+        app_missed=np.zeros(n, dtype=np.uint8),
+        residue=np.zeros(n, dtype=F),
+        progress_today=np.zeros(n, dtype=F),
+        waste_today=np.zeros(n, dtype=F),
+        failures_today=np.zeros(n, dtype=np.int16),
         last_layout=plan.last_layout.copy(),
         # drawn last so that adding it left every earlier trait's draws unchanged
         outside_rate=plan.draw("outside_rate", rng),
         # new users know no positions yet (novices: mechanisms/memory.py)
-        memory_count=np.zeros((plan.n, world.n_slots), dtype=F),
+        memory_count=np.zeros((n, world.n_slots), dtype=F),
         memory_element=plan.no_element.copy(),
         tray_sent=plan.minus_one_nm.copy(),
         tray_due=plan.minus_one_nm.copy(),
-        trust_npe=np.zeros(plan.n, dtype=F),
+        trust_npe=np.zeros(n, dtype=F),
     )
 
 
@@ -197,30 +203,19 @@ _TRAITS: dict[str, tuple[Callable[[Segment], Param], float, float]] = {
 }
 
 
-def _constant(param: Param) -> float | None:
-    """The value every user gets from ``param`` without a draw (a number or ``fixed``), else
-    None (a distribution, which draws from the stream even when its support is one value).
-    """
-    if isinstance(param, float | int):
-        return float(param)
-    if isinstance(param, Fixed):
-        return param.value
-    return None
-
-
 @dataclass(frozen=True)
 class _Trait:
     """One trait's part that no seed changes.
 
     Attributes:
         base: N float64, the constant segments' values (read-only; the drawn blocks' entries
-            are overwritten by each draw).
+            are overwritten by each draw); None when every segment draws or none does.
         draws: (users, distribution) of every segment that draws, in segment order.
         lo, hi: The clip bounds.
         fixed: The float32 trait when no segment draws (read-only), else None.
     """
 
-    base: np.ndarray
+    base: np.ndarray | None
     draws: tuple[tuple[slice, Distribution], ...]
     lo: float
     hi: float
@@ -244,21 +239,20 @@ class PopulationPlan:
         segs = sc.population.segments
         shares = [s.share for s in segs]
         self.n = n
-        self.segment = _readonly(_segment_of(n, shares))
+        self.segment = readonly(_segment_of(n, shares))
         blocks = _segment_blocks(segment_counts(n, shares))
         gidx = sc.goal_index()
         has_goal = np.zeros((n, world.n_goals), dtype=bool)
         for block, seg in zip(blocks, segs, strict=True):
             for g in seg.goals:
                 has_goal[block, gidx[g]] = True
-        self.has_goal = _readonly(has_goal)
+        self.has_goal = readonly(has_goal)
         self.traits = {name: self._trait([get(seg) for seg in segs], blocks, lo, hi)
                        for name, (get, lo, hi) in _TRAITS.items()}
-        self.channel_trust_width = len(world.channel_ids)
-        self.minus_one_n = _readonly(np.full(n, -1, dtype=np.int32))
-        self.minus_one_nm = _readonly(np.full((n, world.n_pushed), -1, dtype=np.int32))
-        self.no_element = _readonly(np.full((n, world.n_slots), -1, dtype=np.int16))
-        self.last_layout = _readonly(
+        self.minus_one_n = readonly(np.full(n, -1, dtype=np.int32))
+        self.minus_one_nm = readonly(np.full((n, world.n_pushed), -1, dtype=np.int32))
+        self.no_element = readonly(np.full((n, world.n_slots), -1, dtype=np.int16))
+        self.last_layout = readonly(
             np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16))
 
     @staticmethod
@@ -266,13 +260,15 @@ class PopulationPlan:
         base = np.zeros(blocks[-1].stop if blocks else 0, dtype=np.float64)
         draws: list[tuple[slice, Distribution]] = []
         for block, param in zip(blocks, params, strict=True):
-            value = _constant(param)
+            value = param_constant(param)
             if value is None:
                 draws.append((block, param))  # type: ignore[arg-type] - not a number: a dist
             else:  # what sample_param gives for it, without the call
                 base[block] = value
-        fixed = None if draws else _readonly(np.clip(base, lo, hi).astype(F))
-        return _Trait(_readonly(base), tuple(draws), lo, hi, fixed)
+        if not draws:
+            return _Trait(None, (), lo, hi, readonly(np.clip(base, lo, hi).astype(F)))
+        every = len(draws) == len(params)  # then each draw overwrites all of base: no template
+        return _Trait(None if every else readonly(base), tuple(draws), lo, hi, None)
 
     def draw(self, name: str, rng: np.random.Generator) -> np.ndarray:
         """Trait ``name`` for every user (fresh float32): each drawing segment's block from its
@@ -282,12 +278,8 @@ class PopulationPlan:
         trait = self.traits[name]
         if trait.fixed is not None:
             return trait.fixed.copy()
-        out = trait.base.copy()
+        out = np.empty(self.n) if trait.base is None else trait.base.copy()
         for block, dist in trait.draws:
             out[block] = sample_param(dist, rng, block.stop - block.start)
         return np.clip(out, trait.lo, trait.hi).astype(F)
 
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.setflags(write=False)
-    return a

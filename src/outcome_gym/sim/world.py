@@ -134,6 +134,23 @@ class World:
         """The default schedule's sends at ``step`` for users of ``segment`` (N x M bools)."""
         return self.notify_of(self.sends_at(step), segment)
 
+    def schedule_at(self, step: int) -> np.ndarray:
+        """:meth:`default_notify` for this world's whole population (its
+        :attr:`population_plan`'s segments), read-only and shared: built once per set of
+        sending entries (:meth:`sends_at`), for every run of the world (read it, do not keep it).
+        """
+        sends = self.sends_at(step)
+        out = self._schedules.get(sends)
+        if out is None:
+            out = self._schedules[sends] = readonly(
+                self.notify_of(sends, self.population_plan.segment))
+        return out
+
+    @cached_property
+    def _schedules(self) -> dict[tuple[int, ...], np.ndarray]:
+        """:meth:`schedule_at`'s sends by the entries that send (filled as steps ask)."""
+        return {}
+
     def sends_at(self, step: int) -> tuple[int, ...]:
         """The entries of :attr:`schedule` (indices, in order) that send at ``step``: the
         default schedule's sends then are :meth:`notify_of` them.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.sim.network import Teams
-from outcome_gym.sim.rng import Rows
+from outcome_gym.sim.rng import Rows, skip_uniforms
 
 
 def _teams() -> Teams:
@@ -89,6 +89,24 @@ def test_uniform_draws_for_everyone_where_skipping_would_not_land_exactly(make):
     assert rows.uniform(sub, (20, 2)).tobytes() == want.tobytes()
     # both streams go on alike, float32 draws included (the buffered half was kept)
     assert full.random(5, np.float32).tobytes() == sub.random(5, np.float32).tobytes()
+
+
+@pytest.mark.parametrize("make, advances", [
+    (lambda: np.random.Generator(np.random.PCG64(7)), True),
+    (lambda: _after(np.random.Generator(np.random.PCG64(7)), lambda g: g.random(3, np.float32)),
+     False),
+    (lambda: np.random.Generator(np.random.Philox(7)), False),
+])
+def test_skip_uniforms_leaves_the_stream_where_their_draw_would(make, advances):
+    # advanced past them where that lands exactly (the buffer untouched), drawn into the buffer
+    # otherwise; either way the stream goes on as after the draw, float32 draws included
+    full, skipped = make(), make()
+    want = full.random((2, 3, 5))
+    out = np.full((2, 3, 5), -1.0)
+    skip_uniforms(skipped, out)
+    assert (out == -1.0).all() if advances else out.tobytes() == want.tobytes()
+    assert full.random(7).tobytes() == skipped.random(7).tobytes()
+    assert full.random(5, np.float32).tobytes() == skipped.random(5, np.float32).tobytes()
 
 
 def _after(g: np.random.Generator, draw) -> np.random.Generator:

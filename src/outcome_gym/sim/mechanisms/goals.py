@@ -56,6 +56,7 @@ import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
 from outcome_gym.sim._jit import compiled, written_zeros
+from outcome_gym.sim.interface import MetricRows
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.rng import Rows
 
@@ -667,7 +668,7 @@ class Goals:
             else:
                 self.states.append(PracticeState(spec, has, segment, rng, habit_rate, fade))
         self.n = int(segment.shape[0])
-        self._day_events: dict[int, Events] = {}
+        self._day_events: list[Events] | None = None  # the day's, until apply adds them
         # every goal's event names, in goal order: the rows of apply()'s one block of events
         self._names = tuple(gid + "." + k for gid, state in zip(self.ids, self.states,
                                                                  strict=True)
@@ -687,8 +688,7 @@ class Goals:
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> None:
         """Exogenous arrivals and spending (the ``arrivals`` stream); events wait for :meth:`apply`."""
-        for g, state in enumerate(self.states):
-            self._day_events[g] = state.day_start(day, step, rng)
+        self._day_events = [state.day_start(day, step, rng) for state in self.states]
 
     def needs(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """N x G urgency and remaining progress now (0 for goals a user does not have)."""
@@ -700,45 +700,52 @@ class Goals:
             state.need_into(need, rem, j)
         return need, rem
 
-    def apply(self, progress: np.ndarray, step: int) -> Events:
-        """Credit progress (N x G) to every goal; the step's events keyed '<goal>.<event>' (N
-        float64 arrays, rows of one block).
+    def apply(self, progress: np.ndarray, step: int) -> MetricRows:
+        """Credit progress (N x G) to every goal; the step's events keyed '<goal>.<event>': N
+        float64 counts each, the read-only rows of one events x N block (:attr:`names` order).
 
         Each goal's events are the day's (at its first step), those of crediting progress and the
         deadlines that passed, summed: the passes add their counts into the block's rows (whole
         numbers: exact in float64 whatever the order; the one fractional event, a budget's
         ``overspend``, has one source, and 0 + x is x). The rows are valid until the next call:
         the block is reused (a fresh events x N block a step was 112 MB at N = 1e6 with 14 events,
-        its pages faulted in and zeroed by the kernel every step), and so are the mappings of its
-        rows (built with it).
+        its pages faulted in and zeroed by the kernel every step), read-only between calls (the
+        passes write through views made once, while it was writable); the recorder reads the
+        block itself.
         """
-        events, mine = self._event_rows()
+        block, mine = self._event_rows()
         progress = np.ascontiguousarray(progress, dtype=np.float64)
+        day, self._day_events = self._day_events, None
         for g, state in enumerate(self.states):
-            day = self._day_events.pop(g, None)
-            if day:
-                for k, v in day.items():
+            if day and day[g]:
+                for k, v in day[g].items():
                     mine[g][k] += v
             state.credit_into(progress, g, step, mine[g])
-        return dict(events)
+        block.setflags(write=False)
+        return MetricRows(self._names, block)
 
-    def _event_rows(self) -> tuple[Events, list[Events]]:
-        """The rows of :meth:`apply`'s events x N float64 block, zeroed, by '<goal>.<event>'
-        and by each goal's own keys (the block and the mappings kept between steps).
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every goal's event names '<goal>.<event>', in goal order (:meth:`apply`'s rows)."""
+        return self._names
+
+    def _event_rows(self) -> tuple[np.ndarray, list[Events]]:
+        """:meth:`apply`'s events x N float64 block, zeroed and writable, and writable views of
+        its rows by each goal's own keys (both kept between steps).
         """
         rows = self.__dict__.get("_rows")
         if rows is None or rows[0].shape != (len(self._names), self.n):
             block = np.zeros((len(self._names), self.n))
-            events = dict(zip(self._names, block, strict=True))
             mine, start = [], 0
             for state in self.states:
                 keys = state.event_keys
                 mine.append(dict(zip(keys, block[start:start + len(keys)], strict=True)))
                 start += len(keys)
-            rows = self._rows = (block, events, mine)
+            rows = self._rows = (block, mine)
         else:
+            rows[0].setflags(write=True)  # its own memory: the block may be written again
             rows[0].fill(0.0)
-        return rows[1], rows[2]
+        return rows
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

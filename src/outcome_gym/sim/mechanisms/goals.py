@@ -3,7 +3,7 @@
 Every goal state exposes the same small interface, vectorized over users, which
 :class:`Goals` drives (one call per goal and phase of a step):
 
-* ``need_into(need, remaining, col)``: writes column ``col`` of the N x G ``need`` (urgency
+* ``need_into(need, remaining, col, step)``: writes column ``col`` of the N x G ``need`` (urgency
   weight, 0 when nothing is pending; used in choice and session start) and ``remaining``
   (progress still needed now);
 * ``day_start(day, step, rng)``: exogenous arrivals/spending for the day (same draws under every
@@ -399,19 +399,17 @@ class TasksState:
         self.arrive = np.full((n, q), -1, dtype=np.int32)
         self.deadline = np.zeros((n, q), dtype=np.int32)
         self.left = np.zeros((n, q), dtype=np.float32)
-        self.step = 0
 
-    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int, step: int) -> None:
         """Into column ``col`` of N x G ``need`` and ``remaining``: 1 + share of the most urgent
-        task's time used up (0 with nothing pending) and the effort left over all pending tasks,
-        in one compiled pass (:func:`tasks_need_rows`).
+        task's time used up at ``step`` (0 with nothing pending) and the effort left over all
+        pending tasks, in one compiled pass (:func:`tasks_need_rows`).
         """
-        tasks_need_rows(self.step, self.arrive, self.deadline, self.span, self.left, need,
+        tasks_need_rows(step, self.arrive, self.deadline, self.span, self.left, need,
                         remaining, col)
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
-        self.step = step
         arrived = self.rows.keep(rng.poisson(self.draw_rate)).astype(np.int64)
         overflow = arrived.copy()
         tasks_arrive_rows(step, arrived, self.span, self.effort, self.arrive, self.deadline,
@@ -426,7 +424,6 @@ class TasksState:
 
     def _apply(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
         """Credit column ``col`` of ``progress`` (:func:`tasks_apply_rows`)."""
-        self.step = step
         tasks_apply_rows(progress, col, step, self.arrive, self.deadline, self.left,
                          out["completed"], out["completed_on_time"], out["ttc_steps"])
 
@@ -506,7 +503,7 @@ class BudgetState:
         """Window spend if today's rate holds to the window's end."""
         return self.spent + self.rate * self._days_left()
 
-    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int, step: int) -> None:
         """Into column ``col`` of N x G ``need`` and ``remaining``: 1 while over and not adjusted,
         and the progress still needed to adjust (0 unless over), in one compiled pass
         (:func:`budget_need_rows`).
@@ -596,7 +593,7 @@ class PracticeState:
         """Keep the users ``rows`` (a subset replay; practice draws nothing)."""
         _take(self, rows)
 
-    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int, step: int) -> None:
         """Into column ``col`` of N x G ``need`` and ``remaining``: 1 until today's practice is
         done, and the progress still needed today, in one compiled pass
         (:func:`practice_need_rows`).
@@ -695,9 +692,7 @@ class Goals:
         g = len(self.states)
         need, rem = np.empty((self.n, g)), np.empty((self.n, g))
         for j, state in enumerate(self.states):
-            if isinstance(state, TasksState):
-                state.step = step  # urgency is measured now, not at the last credited step
-            state.need_into(need, rem, j)
+            state.need_into(need, rem, j, step)  # urgency now, not at the last credited step
         return need, rem
 
     def apply(self, progress: np.ndarray, step: int) -> MetricRows:
@@ -710,10 +705,10 @@ class Goals:
         ``overspend``, has one source, and 0 + x is x). The rows are valid until the next call:
         the block is reused (a fresh events x N block a step was 112 MB at N = 1e6 with 14 events,
         its pages faulted in and zeroed by the kernel every step), read-only between calls (the
-        passes write through views made once, while it was writable); the recorder reads the
-        block itself.
+        passes write through views made once, while it was writable), and so is the mapping
+        returned; the recorder reads the block itself.
         """
-        block, mine = self._event_rows()
+        events, mine = self._event_rows()
         progress = np.ascontiguousarray(progress, dtype=np.float64)
         day, self._day_events = self._day_events, None
         for g, state in enumerate(self.states):
@@ -721,30 +716,32 @@ class Goals:
                 for k, v in day[g].items():
                     mine[g][k] += v
             state.credit_into(progress, g, step, mine[g])
-        block.setflags(write=False)
-        return MetricRows(self._names, block)
+        events.matrices[0].setflags(write=False)
+        return events
 
     @property
     def names(self) -> tuple[str, ...]:
         """Every goal's event names '<goal>.<event>', in goal order (:meth:`apply`'s rows)."""
         return self._names
 
-    def _event_rows(self) -> tuple[np.ndarray, list[Events]]:
-        """:meth:`apply`'s events x N float64 block, zeroed and writable, and writable views of
-        its rows by each goal's own keys (both kept between steps).
+    def _event_rows(self) -> tuple[MetricRows, list[Events]]:
+        """:meth:`apply`'s events: the read-only rows of an events x N float64 block, its
+        matrix zeroed and writable until :meth:`apply` is done; and writable views of its rows by
+        each goal's own keys (all kept between steps).
         """
         rows = self.__dict__.get("_rows")
-        if rows is None or rows[0].shape != (len(self._names), self.n):
+        if rows is None or rows[0].matrices[0].shape != (len(self._names), self.n):
             block = np.zeros((len(self._names), self.n))
             mine, start = [], 0
             for state in self.states:
                 keys = state.event_keys
                 mine.append(dict(zip(keys, block[start:start + len(keys)], strict=True)))
                 start += len(keys)
-            rows = self._rows = (block, mine)
-        else:
-            rows[0].setflags(write=True)  # its own memory: the block may be written again
-            rows[0].fill(0.0)
+            block.setflags(write=False)
+            rows = self._rows = (MetricRows(self._names, block), mine)
+        block = rows[0].matrices[0]
+        block.setflags(write=True)  # its own memory: the block may be written again
+        block.fill(0.0)
         return rows
 
     def __getstate__(self) -> dict:

@@ -24,11 +24,13 @@ def readonly(a: np.ndarray) -> np.ndarray:
 
 
 class FrozenMap(Mapping[str, np.ndarray]):
-    """A read-only, picklable mapping (``MappingProxyType`` cannot be pickled)."""
+    """A read-only, picklable mapping (``MappingProxyType`` cannot be pickled) of ``data``'s
+    entries (a mapping, or (name, array) pairs: one dict made).
+    """
 
     __slots__ = ("_data",)
 
-    def __init__(self, data: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, data: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]) -> None:
         object.__setattr__(self, "_data", dict(data))
 
     def __getitem__(self, key: str) -> np.ndarray:

@@ -257,17 +257,18 @@ class Recorder:
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, n))
         self._fixed: tuple = ()  # record_rows' arguments that stay the same objects (_layout)
+        # the last context outcome and its events' and failures' rows in CONTEXT order
+        self._context: tuple[ContextOutcome | None, tuple[np.ndarray, ...]] = (None, ())
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
         eng, dlv = out.engagement, out.delivery
-        table, opens, seen = self._sums(out)
+        table, opens, events = self._sums(out)  # events: the pipe's, a read-only map
         # the K sums of each metric in name order, then the divergence estimators: the table's
         # read-only rows go into the record as they are
         keys = self._sampled_names if self.sample_divergence else self._names
         ro = itf.readonly
         sessions = ro(out.started)
-        events = itf.frozen_readonly(seen)  # the pipe's read-only rows
         self.last = Last(
             session=sessions,
             clicks=ro(eng.element_clicks),
@@ -296,7 +297,7 @@ class Recorder:
             feedback=feedback,
         )
 
-    def _sums(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _sums(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray, itf.FrozenMap]:
         """The K per-segment sums of every per-user metric of the step (docs/model.md section 7)
         in name order, then (:attr:`sample_divergence`) the :data:`DIVERGENCE` estimators, as one
         read-only float64 matrix; the run's totals updated; the read-only N opens per user
@@ -332,9 +333,11 @@ class Recorder:
         noise = self.rows.uniform(self.streams["instrumentation"], (2 * n_pipe, self.rows.n_all),
                                   axis=1, reuse=True)
         seen = np.empty((n_pipe, w.n_users), np.int32)
+        if ctx is not self._context[0]:  # the context's rows: the same objects every step
+            self._context = (ctx, (*map(ctx.events.__getitem__, KINDS),
+                                   *map(ctx.failures.__getitem__, KINDS)))
         status = record_rows(
-            (out.active, out.available, out.started, out.churned),
-            (*map(ctx.events.__getitem__, KINDS), *map(ctx.failures.__getitem__, KINDS)),
+            (out.active, out.available, out.started, out.churned), self._context[1],
             (eng.clicks, dlv.delivered_count),
             (eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
              dlv.interruption_minutes, eng.search_minutes),
@@ -386,6 +389,11 @@ class Recorder:
             seg.stops, seg.ids, self._stack_buffer, self._consistent, self._totals_matrix,
             (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users),
             (self._pipe_rows, *self.pipe.pass_arrays()))
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_context"] = (None, ())  # views of the context's buffers: taken again at a record
+        return state
 
     def __setstate__(self, state: dict) -> None:
         # a pickle holds the totals and their matrix as separate arrays: make the totals views of

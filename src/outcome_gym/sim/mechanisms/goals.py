@@ -704,9 +704,9 @@ class Goals:
         numbers: exact in float64 whatever the order; the one fractional event, a budget's
         ``overspend``, has one source, and 0 + x is x). The rows are valid until the next call:
         the block is reused (a fresh events x N block a step was 112 MB at N = 1e6 with 14 events,
-        its pages faulted in and zeroed by the kernel every step), read-only between calls (the
-        passes write through views made once, while it was writable), and so is the mapping
-        returned; the recorder reads the block itself.
+        its pages faulted in and zeroed by the kernel every step), and so is the mapping returned
+        (of a read-only view of it: the passes write through views of their own); the recorder
+        reads the matrix itself.
         """
         events, mine = self._event_rows()
         progress = np.ascontiguousarray(progress, dtype=np.float64)
@@ -716,7 +716,6 @@ class Goals:
                 for k, v in day[g].items():
                     mine[g][k] += v
             state.credit_into(progress, g, step, mine[g])
-        events.matrices[0].setflags(write=False)
         return events
 
     @property
@@ -725,24 +724,23 @@ class Goals:
         return self._names
 
     def _event_rows(self) -> tuple[MetricRows, list[Events]]:
-        """:meth:`apply`'s events: the read-only rows of an events x N float64 block, its
-        matrix zeroed and writable until :meth:`apply` is done; and writable views of its rows by
-        each goal's own keys (all kept between steps).
+        """:meth:`apply`'s events: the rows of a read-only view of an events x N float64 block,
+        zeroed; and writable views of its rows by each goal's own keys (all kept between steps).
         """
         rows = self.__dict__.get("_rows")
-        if rows is None or rows[0].matrices[0].shape != (len(self._names), self.n):
+        if rows is None or rows[0].shape != (len(self._names), self.n):
             block = np.zeros((len(self._names), self.n))
             mine, start = [], 0
             for state in self.states:
                 keys = state.event_keys
                 mine.append(dict(zip(keys, block[start:start + len(keys)], strict=True)))
                 start += len(keys)
-            block.setflags(write=False)
-            rows = self._rows = (MetricRows(self._names, block), mine)
-        block = rows[0].matrices[0]
-        block.setflags(write=True)  # its own memory: the block may be written again
-        block.fill(0.0)
-        return rows
+            seen = block.view()
+            seen.setflags(write=False)
+            rows = self._rows = (block, MetricRows(self._names, seen), mine)
+        else:
+            rows[0].fill(0.0)
+        return rows[1], rows[2]
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

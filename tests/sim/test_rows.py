@@ -173,15 +173,17 @@ def test_allfinite_is_isfinite_all(dtype):
 def test_pairwise_sum_is_numpys_sum_and_reduceat_bit_for_bit():
     # lengths below 8, up to the 128 block and far past it (several levels of halves), values
     # over many magnitudes and both signs (an order of addition would show), signed zeros
-    from outcome_gym.sim._rows import pairwise_sum
+    from outcome_gym.sim._rows import pairwise_frames, pairwise_sum
 
     rng = np.random.default_rng(12)
+    frames = pairwise_frames()  # one working stack for every call, left dirty by the last
     for n in [*range(1, 40), 127, 128, 129, 136, 255, 256, 500, 1000, 4099, 100_003]:
         x = rng.random(n) * 10.0 ** rng.integers(-9, 9, n) * rng.choice([1.0, -1.0, 0.0], n)
         if n % 3 == 0:
             x[: n // 2] = -0.0
         s = int(rng.integers(0, n))
         assert (0.0 + pairwise_sum(x, 0, n)) == x.sum(), n
+        assert (0.0 + pairwise_sum(x, 0, n, frames)) == x.sum(), n
         want = np.add.reduceat(x[None, :], np.array([s]), axis=1)[0, 0]
         got = x[s] + pairwise_sum(x, s + 1, n)
         assert np.array([got]).tobytes() == np.array([want]).tobytes(), n

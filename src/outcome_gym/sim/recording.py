@@ -18,7 +18,7 @@ import numpy as np
 
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import pairwise_sum
+from outcome_gym.sim._rows import pairwise_frames, pairwise_sum
 from outcome_gym.sim.layout import (
     NEEDS_DRAW,
     PAIRS,
@@ -186,6 +186,7 @@ class SegmentSums:
         # the blocks are the segments 0..K-1 in order (every segment has users): no column of a
         # table stays without a sum, so it needs no zeros first
         self.every_segment = self.ids.tolist() == list(range(n_segments))
+        self.frames = pairwise_frames()  # the sums' working stack (blocks above 128 users)
 
     def rows(self, stacked: np.ndarray) -> np.ndarray:
         """K sums of each row of an R x N stack of per-user metrics (R x K float64): numpy's
@@ -194,7 +195,7 @@ class SegmentSums:
         stacked = np.ascontiguousarray(stacked, dtype=np.float64)
         table = self.table(stacked.shape[0])
         segment_sums(stacked, np.arange(stacked.shape[0]), self.starts, self.stops, self.ids,
-                     table)
+                     table, self.frames)
         return table
 
     def table(self, n_rows: int) -> np.ndarray:
@@ -386,7 +387,8 @@ class Recorder:
         self._fixed = (
             self._default, w.slot_weight, self._weight_sum, w.exact_weights, w.core_slot,
             self._derived_rows, self._events_at, self._total_of, self._name_rows, seg.starts,
-            seg.stops, seg.ids, self._stack_buffer, self._consistent, self._totals_matrix,
+            seg.stops, seg.ids, seg.frames, self._stack_buffer, self._consistent,
+            self._totals_matrix,
             (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users),
             (self._pipe_rows, *self.pipe.pass_arrays()))
 
@@ -437,7 +439,8 @@ def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_
 
     ``fixed`` holds what stays the same objects from step to step: ``(default, weight,
     weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows, starts, stops,
-    cols, stacked, consistent, totals, divergence, pipe)``.
+    cols, frames, stacked, consistent, totals, divergence, pipe)``, ``frames`` being
+    :func:`~outcome_gym.sim._rows.pairwise_sum`'s working stack (the segments').
 
     * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``context``,
       ``counts``, ``amounts`` (tuples of N bools, bools, int64 counts and float64 amounts; one
@@ -462,7 +465,7 @@ def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_
       ``pipe`` being (each event's row, miss and false rates, the ring, the delays).
     """
     (default, weight, weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows,
-     starts, stops, cols, stacked, consistent, totals, divergence, pipe) = fixed
+     starts, stops, cols, frames, stacked, consistent, totals, divergence, pipe) = fixed
     row = stack_rows(flags, stacked, 0)
     row = stack_rows(context, stacked, row)
     row = stack_rows(counts, stacked, row)
@@ -482,14 +485,14 @@ def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_
         if t >= 0:
             for i in range(n):
                 totals[t, i] += stacked[r, i]
-        block_sums(stacked[r], starts, stops, cols, table[j])
+        block_sums(stacked[r], starts, stops, cols, table[j], frames)
     rows, miss, false, ring, delay = pipe
     pipe_rows(stacked, rows, noise, miss, false, ring, delay, step, seen)
     if not sample:
         return 0
     u, ua, ub, pair_dist, freq, bounds, n_users = divergence
     return sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, ua, ub,
-                         pair_dist, table[name_rows.shape[0]:], freq, bounds, n_users)
+                         pair_dist, table[name_rows.shape[0]:], freq, bounds, n_users, frames)
 
 
 @compiled
@@ -506,22 +509,22 @@ def stack_rows(arrays, out, row
 
 
 @compiled
-def segment_sums(stacked, rows, starts, stops, cols, table
+def segment_sums(stacked, rows, starts, stops, cols, table, frames
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``table[j]``: the :func:`block_sums` of ``stacked[rows[j]]``."""
     for j in range(rows.shape[0]):
-        block_sums(stacked[rows[j]], starts, stops, cols, table[j])
+        block_sums(stacked[rows[j]], starts, stops, cols, table[j], frames)
 
 
 @compiled
-def block_sums(x, starts, stops, cols, out
+def block_sums(x, starts, stops, cols, out, frames
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out[cols[b]]``: the sum of ``x[starts[b]:stops[b]]`` (a non-empty block) as
     ``np.add.reduceat`` gives it -- the block's first entry plus the
-    :func:`~outcome_gym.sim._rows.pairwise_sum` of the others.
+    :func:`~outcome_gym.sim._rows.pairwise_sum` of the others (``frames``: its working stack).
     """
     for b in range(starts.shape[0]):
-        out[cols[b]] = x[starts[b]] + pairwise_sum(x, starts[b] + 1, stops[b])
+        out[cols[b]] = x[starts[b]] + pairwise_sum(x, starts[b] + 1, stops[b], frames)
 
 
 @compiled
@@ -583,8 +586,8 @@ def compile_kernel() -> None:
     fixed = (frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0, True,
              frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows), 0,
              np.zeros(rows, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64),
-             np.zeros(1, i64), np.zeros((rows, 1)), np.ones(1, bool), np.zeros((1, 1)),
-             divergence, pipe)
+             np.zeros(1, i64), pairwise_frames(), np.zeros((rows, 1)), np.ones(1, bool),
+             np.zeros((1, 1)), divergence, pipe)
     record_rows(
         (b,) * len(FLAGS), (frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only
         (np.zeros(1, i64),) * len(COUNTS), (np.zeros(1),) * len(AMOUNTS),

@@ -74,11 +74,10 @@ PAIRWISE_DEPTH = 64
 """Frames of :func:`pairwise_sum`'s stack: its depth is at most log2(n / 128) + 1."""
 
 
-@compiled
-def pairwise_frames(
-):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """The working stack of :func:`pairwise_sum` for stretches longer than 128: each frame's
-    first and last entry, whether its first half's sum is in, and that sum.
+def pairwise_frames() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The working stack of :func:`pairwise_sum` for stretches longer than 128, for a caller that
+    keeps one: each frame's first and last entry, whether its first half's sum is in, and that
+    sum (plain numpy: a compiled entry point of its own cost ~0.3 s to compile).
     """
     return (np.empty(PAIRWISE_DEPTH, np.int64), np.empty(PAIRWISE_DEPTH, np.int64),
             np.empty(PAIRWISE_DEPTH, np.bool_), np.empty(PAIRWISE_DEPTH))
@@ -105,8 +104,9 @@ def pairwise_sum(a, start, stop, frames=None
     """
     if stop - start <= PAIRWISE_BLOCK:
         return pairwise_block(a, start, stop)
-    if frames is None:
-        lo, hi, second, first = pairwise_frames()
+    if frames is None:  # pairwise_frames' arrays (a plain function: not callable from here)
+        lo, hi = np.empty(PAIRWISE_DEPTH, np.int64), np.empty(PAIRWISE_DEPTH, np.int64)
+        second, first = np.empty(PAIRWISE_DEPTH, np.bool_), np.empty(PAIRWISE_DEPTH)
     else:
         lo, hi, second, first = frames
     # frames of the recursion: a stretch [lo, hi), whether its first half's sum is in, and that sum
@@ -170,9 +170,6 @@ def pairwise_block(a, start, stop
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`finite_rows` for float64 and float32 arrays and
-    :func:`pairwise_frames` (a model's recorder and divergence sample call it at build).
-    """
+    """Compile (or load from the cache) :func:`finite_rows` for float64 and float32 arrays."""
     finite_rows(np.zeros(1))
     finite_rows(np.zeros(1, np.float32))
-    pairwise_frames()

@@ -345,8 +345,8 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
                 dist[b, i] = 0.0
             else:
                 dist[b, i] = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
-        # (without exact: the caller's)
-        table[0, column] = 0.0 + pairwise_sum(dist[b], 0, pairs, frames)
+        # their sum (without exact: the caller's, from the matvec's distances)
+        table[0, column] = 0.0 + pairwise_sum(dist[b], np.int64(0), pairs, frames)
         table[1, column] = pairs
         table[2, column] = m
         if m <= 1:  # one layout: -(1 log2 1) = -0.0, as numpy gives it (none: -0.0 too)

@@ -21,11 +21,11 @@ class _ZeroPoisson:
         return np.zeros(n)
 
 
-def _need(st):
-    """A state's N need and remaining: its ``need_into`` on one-column arrays."""
+def _need(st, step=0):
+    """A state's N need and remaining at ``step``: its ``need_into`` on one-column arrays."""
     n = st.has.shape[0]
     need, rem = np.empty((n, 1)), np.empty((n, 1))
-    st.need_into(need, rem, 0)
+    st.need_into(need, rem, 0, step)
     return need[:, 0], rem[:, 0]
 
 
@@ -63,7 +63,7 @@ def test_tasks_arrive_complete_earliest_deadline_first(tiny):
     assert out["completed"].tolist() == [1, 0]
     assert out["completed_on_time"].tolist() == [1, 0]
     assert out["ttc_steps"].tolist() == [3, 0]
-    assert _need(st)[1][0] == pytest.approx(0.5)
+    assert _need(st, 3)[1][0] == pytest.approx(0.5)
 
 
 def test_tasks_fail_at_deadline_and_overflow(tiny):
@@ -203,8 +203,7 @@ def test_tasks_credit_ties_in_place_order_and_spans_several_tasks(tiny):
     assert st.left[0, 0] == np.float32(0.75)
     # remaining sums the pending places' float32 effort: 0.75; need: 1 + (1 - (10 - 5) / span)
     # with span = 2 days x 4 slots = 8 steps: 1 + 3/8
-    st.step = 5
-    need, rem = _need(st)
+    need, rem = _need(st, 5)
     assert rem.tolist() == [0.75] and need.tolist() == [1.0 + 3 / 8]
 
 

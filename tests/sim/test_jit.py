@@ -383,6 +383,7 @@ def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
     # one 62-bit key: 2**20 ** 4 > 2**62)
     import numpy as np
 
+    from outcome_gym.sim._rows import pairwise_frames
     from outcome_gym.sim.layout import sample_blocks
 
     rng = np.random.default_rng(11)
@@ -395,7 +396,8 @@ def test_distinct_layouts_count_in_numpy_unique_order_both_ways():
         sample_blocks(layout.astype(np.int64), active, np.array([0]), np.array([300]), u,
                       np.ones(4), False, True, np.zeros(1, np.int64),
                       np.zeros((1, 500), np.int64), np.zeros((1, 500), np.int64),
-                      np.zeros((1, 500)), table, freq, bounds, np.zeros(1, np.int64))
+                      np.zeros((1, 500)), table, freq, bounds, np.zeros(1, np.int64),
+                      pairwise_frames())
         _, want = np.unique(layout[active], axis=0, return_counts=True)
         assert table[2, 0] == bounds[1] == want.size == 16 and len(set(want.tolist())) > 8
         # the shares as numpy's c / c.sum() gives them, bit for bit

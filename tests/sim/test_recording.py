@@ -90,6 +90,7 @@ def test_every_array_of_a_record_and_an_observation_is_read_only():
 def test_segment_sums_are_reduceat_bit_for_bit():
     # the per-segment sums of the pass against numpy's reduceat: blocks of 1 to ~700 users,
     # values over many magnitudes and signs, signed zeros, rows picked in another order
+    from outcome_gym.sim._rows import pairwise_frames
     from outcome_gym.sim.recording import segment_sums
 
     rng = np.random.default_rng(31)
@@ -102,7 +103,7 @@ def test_segment_sums_are_reduceat_bit_for_bit():
         stops = np.r_[starts[1:], n].astype(np.int64)
         rows = rng.permutation(6).astype(np.int64)
         table = np.full((6, starts.size), np.nan)
-        segment_sums(x, rows, starts, stops, np.arange(starts.size), table)
+        segment_sums(x, rows, starts, stops, np.arange(starts.size), table, pairwise_frames())
         want = np.add.reduceat(x, starts, axis=1)[rows]
         assert table.tobytes() == want.tobytes(), trial
 

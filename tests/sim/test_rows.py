@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.sim.network import Teams
-from outcome_gym.sim.rng import Rows
+from outcome_gym.sim.rng import Rows, skip_uniforms
 
 
 def _teams() -> Teams:
@@ -91,6 +91,24 @@ def test_uniform_draws_for_everyone_where_skipping_would_not_land_exactly(make):
     assert full.random(5, np.float32).tobytes() == sub.random(5, np.float32).tobytes()
 
 
+@pytest.mark.parametrize("make, advances", [
+    (lambda: np.random.Generator(np.random.PCG64(7)), True),
+    (lambda: _after(np.random.Generator(np.random.PCG64(7)), lambda g: g.random(3, np.float32)),
+     False),
+    (lambda: np.random.Generator(np.random.Philox(7)), False),
+])
+def test_skip_uniforms_leaves_the_stream_where_their_draw_would(make, advances):
+    # advanced past them where that lands exactly (the buffer untouched), drawn into the buffer
+    # otherwise; either way the stream goes on as after the draw, float32 draws included
+    full, skipped = make(), make()
+    want = full.random((2, 3, 5))
+    out = np.full((2, 3, 5), -1.0)
+    skip_uniforms(skipped, out)
+    assert (out == -1.0).all() if advances else out.tobytes() == want.tobytes()
+    assert full.random(7).tobytes() == skipped.random(7).tobytes()
+    assert full.random(5, np.float32).tobytes() == skipped.random(5, np.float32).tobytes()
+
+
 def _after(g: np.random.Generator, draw) -> np.random.Generator:
     draw(g)
     return g
@@ -155,15 +173,17 @@ def test_allfinite_is_isfinite_all(dtype):
 def test_pairwise_sum_is_numpys_sum_and_reduceat_bit_for_bit():
     # lengths below 8, up to the 128 block and far past it (several levels of halves), values
     # over many magnitudes and both signs (an order of addition would show), signed zeros
-    from outcome_gym.sim._rows import pairwise_sum
+    from outcome_gym.sim._rows import pairwise_frames, pairwise_sum
 
     rng = np.random.default_rng(12)
+    frames = pairwise_frames()  # one working stack for every call, left dirty by the last
     for n in [*range(1, 40), 127, 128, 129, 136, 255, 256, 500, 1000, 4099, 100_003]:
         x = rng.random(n) * 10.0 ** rng.integers(-9, 9, n) * rng.choice([1.0, -1.0, 0.0], n)
         if n % 3 == 0:
             x[: n // 2] = -0.0
         s = int(rng.integers(0, n))
         assert (0.0 + pairwise_sum(x, 0, n)) == x.sum(), n
+        assert (0.0 + pairwise_sum(x, 0, n, frames)) == x.sum(), n
         want = np.add.reduceat(x[None, :], np.array([s]), axis=1)[0, 0]
         got = x[s] + pairwise_sum(x, s + 1, n)
         assert np.array([got]).tobytes() == np.array([want]).tobytes(), n

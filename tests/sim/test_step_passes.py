@@ -10,7 +10,7 @@ import pytest
 
 from outcome_gym.scenario.schema import PracticeGoal, TasksGoal
 from outcome_gym.sim.mechanisms import engagement, outside
-from outcome_gym.sim.mechanisms.goals import Goals
+from outcome_gym.sim.mechanisms.goals import Goals, TasksState
 from outcome_gym.sim.mechanisms.memory import MemoryParams
 from outcome_gym.sim.params import goal_spec
 
@@ -177,7 +177,14 @@ def test_goals_apply_credits_each_goal_its_own_column(tiny):
     assert ev["work.arrived"].tolist() == [1.0] and ev["work.completed"].tolist() == [1.0]
     assert ev["work.completed_on_time"].tolist() == [1.0]
     assert ev["study.practised"].tolist() == [0.0]
-    ev = goals.apply(np.array([[0.0, 0.6]]), 1)
+    # the events are the read-only rows of one matrix in goals.names order (the recorder's)
+    (block,) = ev.matrices
+    assert ev.names == goals.names == (*(f"work.{k}" for k in TasksState.event_keys),
+                                       "study.practised")
+    assert block[goals.names.index("work.completed_on_time")].tolist() == [1.0]
+    assert not block.flags.writeable and not ev["work.arrived"].flags.writeable
+    ev = goals.apply(np.array([[0.0, 0.6]]), 1)  # the same block, zeroed first (no day events)
+    assert ev.matrices[0] is block
     assert ev["work.arrived"].tolist() == [0.0] and ev["work.completed"].tolist() == [0.0]
     assert ev["study.practised"].tolist() == [1.0]
 

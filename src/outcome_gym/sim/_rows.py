@@ -70,8 +70,21 @@ PAIRWISE_BLOCK = 128
 """numpy's ``PW_BLOCKSIZE``: the longest stretch its pairwise sum adds without splitting."""
 
 
+PAIRWISE_DEPTH = 64
+"""Frames of :func:`pairwise_sum`'s stack: its depth is at most log2(n / 128) + 1."""
+
+
+def pairwise_frames() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The working stack of :func:`pairwise_sum` for stretches longer than 128, for a caller that
+    keeps one: each frame's first and last entry, whether its first half's sum is in, and that
+    sum (plain numpy: a compiled entry point of its own cost ~0.3 s to compile).
+    """
+    return (np.empty(PAIRWISE_DEPTH, np.int64), np.empty(PAIRWISE_DEPTH, np.int64),
+            np.empty(PAIRWISE_DEPTH, np.bool_), np.empty(PAIRWISE_DEPTH))
+
+
 @compiled
-def pairwise_sum(a, start, stop
+def pairwise_sum(a, start, stop, frames=None
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """The sum of the float64 entries ``a[start:stop]`` as numpy's add reduction adds them.
 
@@ -85,14 +98,19 @@ def pairwise_sum(a, start, stop
     the first entry); tests/sim/test_rows.py checks both bit for bit.
 
     numpy recurses; here the recursion is a loop over a stack of halves (numba cannot cache a
-    recursive function that other compiled functions call), allocated for long stretches only.
+    recursive function that other compiled functions call): ``frames``
+    (:func:`pairwise_frames`), a caller's that sums many long stretches (allocated for a long
+    stretch only when not given).
     """
     if stop - start <= PAIRWISE_BLOCK:
         return pairwise_block(a, start, stop)
+    if frames is None:  # pairwise_frames' arrays (a plain function: not callable from here)
+        lo, hi = np.empty(PAIRWISE_DEPTH, np.int64), np.empty(PAIRWISE_DEPTH, np.int64)
+        second, first = np.empty(PAIRWISE_DEPTH, np.bool_), np.empty(PAIRWISE_DEPTH)
+    else:
+        lo, hi, second, first = frames
     # frames of the recursion: a stretch [lo, hi), whether its first half's sum is in, and that sum
-    lo, hi = np.empty(64, np.int64), np.empty(64, np.int64)  # depth <= log2(n / 128) + 1
-    second, first = np.zeros(64, np.bool_), np.empty(64)
-    lo[0], hi[0] = start, stop
+    lo[0], hi[0], second[0] = start, stop, False
     top = 0
     total, done = 0.0, False  # done: ``total`` is the sum of the frame just left
     while top >= 0:

@@ -24,11 +24,13 @@ def readonly(a: np.ndarray) -> np.ndarray:
 
 
 class FrozenMap(Mapping[str, np.ndarray]):
-    """A read-only, picklable mapping (``MappingProxyType`` cannot be pickled)."""
+    """A read-only, picklable mapping (``MappingProxyType`` cannot be pickled) of ``data``'s
+    entries (a mapping, or (name, array) pairs: one dict made).
+    """
 
     __slots__ = ("_data",)
 
-    def __init__(self, data: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, data: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]) -> None:
         object.__setattr__(self, "_data", dict(data))
 
     def __getitem__(self, key: str) -> np.ndarray:
@@ -83,11 +85,12 @@ class FrozenMap(Mapping[str, np.ndarray]):
 
 class MetricRows(Mapping[str, np.ndarray]):
     """A read-only mapping of names to the rows of a few read-only matrices, in order (a step
-    record's segment metrics: the recorder's table, then the product's guardrail sums).
+    record's segment metrics: the recorder's table, then the product's guardrail sums; a step's
+    goal events: :meth:`~outcome_gym.sim.mechanisms.goals.Goals.apply`'s block).
 
     The rows are views made at the first read of an entry (most env steps read none: the env
-    sums the matrices, :func:`row_sums`); merging a matrix of new names keeps them matrices.
-    Pickled as a :class:`FrozenMap` of its entries.
+    sums the matrices, :func:`row_sums`, and the recorder reads the matrices); merging a matrix
+    of new names keeps them matrices. Pickled as a :class:`FrozenMap` of its entries.
 
     Args:
         names: One name per row of ``matrix``, none twice (not checked: the recorder's).
@@ -97,13 +100,31 @@ class MetricRows(Mapping[str, np.ndarray]):
     __slots__ = ("_data", "_matrices", "_names")
 
     def __init__(self, names: Iterable[str], matrix: np.ndarray) -> None:
-        names = tuple(names)
-        if len(names) != matrix.shape[0]:
-            raise ValueError(f"expected {matrix.shape[0]} names, got {names}")
-        if matrix.flags.writeable or not matrix.flags.c_contiguous:
+        self._set(tuple(names), (matrix,))
+
+    def _set(self, names: tuple[str, ...], matrices: tuple[np.ndarray, ...]) -> None:
+        """Hold ``matrices`` (the last one new: checked) with one name per row, in order."""
+        matrix = matrices[-1]
+        rows = matrix.shape[0] if len(matrices) == 1 else sum(m.shape[0] for m in matrices)
+        if len(names) != rows:
+            raise ValueError(f"expected {matrix.shape[0]} names, got {names[-matrix.shape[0]:]}")
+        flags = matrix.flags
+        if flags.writeable or not flags.c_contiguous:
             raise ValueError("expected a read-only C-contiguous matrix")
-        for name, value in (("_names", names), ("_matrices", (matrix,)), ("_data", None)):
-            object.__setattr__(self, name, value)
+        setattr_ = object.__setattr__
+        setattr_(self, "_names", names)
+        setattr_(self, "_matrices", matrices)
+        setattr_(self, "_data", None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names, in row order."""
+        return self._names
+
+    @property
+    def matrices(self) -> tuple[np.ndarray, ...]:
+        """The matrices whose rows the entries are, in order."""
+        return self._matrices
 
     def _rows(self) -> dict[str, np.ndarray]:
         """Name -> row, built at the first call."""
@@ -158,11 +179,7 @@ class MetricRows(Mapping[str, np.ndarray]):
         if (isinstance(values, np.ndarray) and values.ndim == 2 and not values.flags.writeable
                 and values.flags.c_contiguous and self._names_are_new(names)):
             out = object.__new__(MetricRows)
-            for name, value in (("_names", self._names + names),
-                                ("_matrices", (*self._matrices, values)), ("_data", None)):
-                object.__setattr__(out, name, value)
-            if len(out._names) != sum(m.shape[0] for m in out._matrices):
-                raise ValueError(f"expected {values.shape[0]} names, got {names}")
+            out._set(self._names + names, (*self._matrices, values))
             return out
         return FrozenMap(self._rows()).merged(names, values)
 

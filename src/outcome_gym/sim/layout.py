@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import pairwise_sum
+from outcome_gym.sim._rows import pairwise_frames, pairwise_sum
 
 PAIRS = 500
 """Users sampled per segment and step for the divergence estimators (two users a pair)."""
@@ -183,6 +183,7 @@ class DivergenceScratch:
         self.freq = np.empty(n_blocks * pairs)  # a block's distinct layouts are at most its sample
         self.bounds = np.empty(n_blocks + 1, dtype=np.int64)
         self.n_users = np.empty(n_blocks, dtype=np.int64)
+        self.frames = pairwise_frames()  # the pairs' distance sums' working stack
 
 
 def divergence_into(table: np.ndarray, cols: np.ndarray, layout: np.ndarray, active: np.ndarray,
@@ -209,7 +210,7 @@ def divergence_into(table: np.ndarray, cols: np.ndarray, layout: np.ndarray, act
     """
     sc = scratch
     status = sample_blocks(layout, active, starts, stops, u, weight, exact, True, cols, sc.ua,
-                           sc.ub, sc.dist, table, sc.freq, sc.bounds, sc.n_users)
+                           sc.ub, sc.dist, table, sc.freq, sc.bounds, sc.n_users, sc.frames)
     finish_divergence(status, table, cols, layout, weight, exact, scratch)
     return status
 
@@ -259,7 +260,7 @@ def compile_kernel() -> None:
 
 @compiled
 def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, ua, ub, dist,
-                  table, freq, bounds, n_users,
+                  table, freq, bounds, n_users, frames,
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per block b: the sampled pairs of distinct active users and the distinct sampled layouts.
 
@@ -278,7 +279,8 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
     for n < 2. With ``exact`` (whole-number weights, :func:`exact_weights`), ``dist[b, i]`` is
     pair i's :func:`layout_distance`: sum_k weight_k [a_k != b_k] / sum_k weight_k, exact sums
     (zeros for n < 2 or without ``exact``), and row 0 their sum as numpy's ``dist[b].sum()``
-    (0.0 + :func:`~outcome_gym.sim._rows.pairwise_sum`). When every user is in the sample
+    (0.0 + :func:`~outcome_gym.sim._rows.pairwise_sum`, ``frames`` its working stack). When
+    every user is in the sample
     (n <= P), two users of one group of equal layouts are 0.0 apart without the weighted sum,
     and a block of one group has no pair to look at (every distance 0.0).
 
@@ -343,7 +345,8 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
                 dist[b, i] = 0.0
             else:
                 dist[b, i] = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
-        table[0, column] = 0.0 + pairwise_sum(dist[b], 0, pairs)  # without exact: the caller's
+        # their sum (without exact: the caller's, from the matvec's distances)
+        table[0, column] = 0.0 + pairwise_sum(dist[b], np.int64(0), pairs, frames)
         table[1, column] = pairs
         table[2, column] = m
         if m <= 1:  # one layout: -(1 log2 1) = -0.0, as numpy gives it (none: -0.0 too)

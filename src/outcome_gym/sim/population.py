@@ -97,14 +97,15 @@ class Population:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
 
-def _segment_of(n: int, shares: list[float]) -> np.ndarray:
+def _segment_of(n: int, shares: list[float], counts: np.ndarray | None = None) -> np.ndarray:
     """Segment index per user: :func:`~outcome_gym.scenario.schema.segment_counts` users of each
-    segment, in segment order.
+    segment (``counts``, when the caller has them), in segment order.
 
     Deterministic counts (rather than a multinomial draw) keep segment sizes identical across
     seeds, so per-segment comparisons never lose a segment to chance at small N.
     """
-    return np.repeat(np.arange(len(shares), dtype=np.int16), segment_counts(n, shares))
+    counts = segment_counts(n, shares) if counts is None else counts
+    return np.repeat(np.arange(len(shares), dtype=np.int16), counts)
 
 
 def _segment_blocks(counts: np.ndarray) -> list[slice]:
@@ -239,8 +240,9 @@ class PopulationPlan:
         segs = sc.population.segments
         shares = [s.share for s in segs]
         self.n = n
-        self.segment = readonly(_segment_of(n, shares))
-        blocks = _segment_blocks(segment_counts(n, shares))
+        counts = segment_counts(n, shares)
+        self.segment = readonly(_segment_of(n, shares, counts))
+        blocks = _segment_blocks(counts)
         gidx = sc.goal_index()
         has_goal = np.zeros((n, world.n_goals), dtype=bool)
         for block, seg in zip(blocks, segs, strict=True):

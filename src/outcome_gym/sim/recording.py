@@ -18,7 +18,7 @@ import numpy as np
 
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import pairwise_sum
+from outcome_gym.sim._rows import pairwise_frames, pairwise_sum
 from outcome_gym.sim.layout import (
     NEEDS_DRAW,
     PAIRS,
@@ -36,7 +36,7 @@ from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.notifications import Delivery
 from outcome_gym.sim.mechanisms.observation import EventPipe, pipe_rows
 from outcome_gym.sim.population import Population
-from outcome_gym.sim.rng import Rows, Streams, _skips_exactly
+from outcome_gym.sim.rng import Rows, Streams, skip_uniforms
 from outcome_gym.sim.world import World
 
 NOT_TOTALLED = frozenset(
@@ -90,7 +90,9 @@ class StepOutcome:
         layout: N x S layout users saw (after guardrails).
         delivery: Notifications delivered, opened, opt-outs, interruption minutes.
         engagement: Clicks, minutes, progress of opened notifications and sessions.
-        events: True goal events keyed '<goal>.<event>'.
+        events: True goal events keyed '<goal>.<event>': the rows of one read-only events x N
+            float64 matrix (:meth:`~outcome_gym.sim.mechanisms.goals.Goals.apply`'s), which the
+            recorder reads as it is.
         context: Context events and failures.
         churned: Users who quit at today's start (all False on other steps).
         active: Users still active after the step.
@@ -108,7 +110,7 @@ class StepOutcome:
     layout: np.ndarray
     delivery: Delivery
     engagement: Engagement
-    events: dict[str, np.ndarray]
+    events: itf.MetricRows
     context: ContextOutcome
     churned: np.ndarray
     active: np.ndarray
@@ -184,6 +186,7 @@ class SegmentSums:
         # the blocks are the segments 0..K-1 in order (every segment has users): no column of a
         # table stays without a sum, so it needs no zeros first
         self.every_segment = self.ids.tolist() == list(range(n_segments))
+        self.frames = pairwise_frames()  # the sums' working stack (blocks above 128 users)
 
     def rows(self, stacked: np.ndarray) -> np.ndarray:
         """K sums of each row of an R x N stack of per-user metrics (R x K float64): numpy's
@@ -192,7 +195,7 @@ class SegmentSums:
         stacked = np.ascontiguousarray(stacked, dtype=np.float64)
         table = self.table(stacked.shape[0])
         segment_sums(stacked, np.arange(stacked.shape[0]), self.starts, self.stops, self.ids,
-                     table)
+                     table, self.frames)
         return table
 
     def table(self, n_rows: int) -> np.ndarray:
@@ -228,6 +231,7 @@ class Recorder:
         self.rows = rows if rows is not None else Rows(world.n_users)
         self.segments = SegmentSums(segment, len(world.segment_ids))
         self.pipe = EventPipe(world.params.events, world.n_users)
+        self._n_pipe = len(self.pipe.specs)
         self.totals: dict[str, np.ndarray] = {}
         self.last = Last.empty(world, self.pipe.names)
         n = world.n_users
@@ -243,6 +247,7 @@ class Recorder:
         self._divergence = DivergenceScratch(blocks, PAIRS, world.exact_weights)
         self._undrawn = True
         self._names: tuple[str, ...] = ()  # the per-user metrics, in record order
+        self._sampled_names: tuple[str, ...] = ()  # and then the divergence estimators
         self._events: tuple[str, ...] | None = None  # the goal events' names the layout has
         self._stack_buffer = np.empty((0, n))
         self._events_at = 0  # the goal events' first row in the stacked matrix
@@ -252,17 +257,19 @@ class Recorder:
         self._pipe_rows = np.zeros(0, dtype=np.int64)  # each instrumented event's row (-1: none)
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, n))
+        self._fixed: tuple = ()  # record_rows' arguments that stay the same objects (_layout)
+        # the last context outcome and its events' and failures' rows in CONTEXT order
+        self._context: tuple[ContextOutcome | None, tuple[np.ndarray, ...]] = (None, ())
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
         eng, dlv = out.engagement, out.delivery
-        table, opens, seen = self._sums(out)
+        table, opens, events = self._sums(out)  # events: the pipe's, a read-only map
         # the K sums of each metric in name order, then the divergence estimators: the table's
         # read-only rows go into the record as they are
-        keys = self._names + DIVERGENCE if self.sample_divergence else self._names
+        keys = self._sampled_names if self.sample_divergence else self._names
         ro = itf.readonly
         sessions = ro(out.started)
-        events = itf.frozen_readonly(seen)  # the pipe's read-only rows
         self.last = Last(
             session=sessions,
             clicks=ro(eng.element_clicks),
@@ -291,64 +298,58 @@ class Recorder:
             feedback=feedback,
         )
 
-    def _sums(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _sums(self, out: StepOutcome) -> tuple[np.ndarray, np.ndarray, itf.FrozenMap]:
         """The K per-segment sums of every per-user metric of the step (docs/model.md section 7)
         in name order, then (:attr:`sample_divergence`) the :data:`DIVERGENCE` estimators, as one
         read-only float64 matrix; the run's totals updated; the read-only N opens per user
         (int64) for the feedback; and the instrumented events the product sees now.
 
         One compiled pass (:func:`record_rows`) stacks the outcome's own arrays
-        (:data:`FLAGS`, :data:`CONTEXT`, :data:`COUNTS`, :data:`AMOUNTS`, :data:`TICKETS`) and the metrics
-        derived from them (:data:`DERIVED`) as the rows of one R x N float64 matrix (reused),
-        adds the totalled rows to the totals, sums each row per segment, pushes the instrumented
-        events' rows through the event pipe and samples the divergence. The goal events are
-        copied into their rows before (one ``concatenate``: their number depends on the
-        scenario, the pass's signature does not). The metric names are the same every step;
-        should they change (the goal events'), the matrix and the totals are laid out again
-        (totals kept by name).
+        (:data:`FLAGS`, :data:`CONTEXT`, :data:`COUNTS`, :data:`AMOUNTS`, :data:`TICKETS`, the
+        goal events' matrix) and the metrics derived from them (:data:`DERIVED`) as the rows of
+        one R x N float64 matrix (reused), adds the totalled rows to the totals, sums each row
+        per segment, pushes the instrumented events' rows through the event pipe and samples the
+        divergence. What it reads and writes that stays the same objects from step to step (the
+        world's arrays, the segments, its buffers, the pipe's state) is one tuple built with the
+        layout. The metric names are the same every step; should they change (the goal
+        events'), the matrix and the totals are laid out again (totals kept by name).
         """
-        w, eng, dlv, ctx, seg = self.world, out.engagement, out.delivery, out.context, self.segments
+        w, eng, dlv, ctx = self.world, out.engagement, out.delivery, out.context
         events = out.events
-        if tuple(events) != self._events:
-            self._layout(tuple(events))
-        if events:
-            np.concatenate(tuple(events.values()), out=self._stack_buffer[
-                self._events_at:self._events_at + len(events)].reshape(-1))
+        if events.names is not self._events and events.names != self._events:
+            self._layout(events.names)
         layout = np.ascontiguousarray(out.layout)
         # whole-number weights: the pass computes the distances (the same bits as the matvec)
         dist = (self._dist if w.exact_weights
                 else layout_distance(layout, w.default_layout, w.slot_weight))
         rows, sample = len(self._names), self.sample_divergence
-        table = seg.table(rows + len(DIVERGENCE) if sample else rows)
+        table = self.segments.table(rows + len(DIVERGENCE) if sample else rows)
         opens = np.empty(w.n_users, dtype=np.int64)
         # the divergence sample's uniforms: drawn first unless the last step needed none
         drawn = sample and not self._undrawn
         if drawn:
             self.streams["metrics"].random(out=self._u)
-        sc = self._divergence
         # the instrumented events' noise; their true counts are their rows of the stacked matrix
-        pipe = self.pipe
-        noise = self.rows.uniform(self.streams["instrumentation"],
-                                  (2 * len(pipe.specs), self.rows.n_all), axis=1, reuse=True)
-        seen = np.empty((len(pipe.specs), w.n_users), np.int32)
+        n_pipe = self._n_pipe
+        noise = self.rows.uniform(self.streams["instrumentation"], (2 * n_pipe, self.rows.n_all),
+                                  axis=1, reuse=True)
+        seen = np.empty((n_pipe, w.n_users), np.int32)
+        if ctx is not self._context[0]:  # the context's rows: the same objects every step
+            self._context = (ctx, (*map(ctx.events.__getitem__, KINDS),
+                                   *map(ctx.failures.__getitem__, KINDS)))
         status = record_rows(
-            (out.active, out.available, out.started, out.churned),
-            (*map(ctx.events.__getitem__, KINDS), *map(ctx.failures.__getitem__, KINDS)),
+            (out.active, out.available, out.started, out.churned), self._context[1],
             (eng.clicks, dlv.delivered_count),
             (eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
              dlv.interruption_minutes, eng.search_minutes),
-            ctx.failed, dlv.opened, dlv.opted_out, eng.progress, out.outside, out.active,
-            out.trust, layout, self._default, w.slot_weight, self._weight_sum, w.exact_weights,
-            w.core_slot, self._derived_rows, self._total_of, self._name_rows, seg.starts,
-            seg.stops, seg.ids, self._stack_buffer, dist, self._consistent, self._totals_matrix,
-            table, opens, sample, drawn,
-            (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users, table[rows:]),
-            (self._pipe_rows, noise, *pipe.pass_arrays(), out.step, seen))
+            ctx.failed, events.matrices[0], dlv.opened, dlv.opted_out, eng.progress, out.outside,
+            out.active, out.trust, layout, dist, noise, out.step, table, opens, seen, sample,
+            drawn, self._fixed)
         if sample:
             self._divergence_end(status, drawn, layout, out.active, table[rows:])
         table.setflags(write=False)
         opens.setflags(write=False)
-        return table, opens, pipe.visible(out.step, seen)
+        return table, opens, self.pipe.visible(out.step, seen)
 
     def _layout(self, events: tuple[str, ...]) -> None:
         """Fix the row of each per-user metric in the stacked matrix (on the first record, and
@@ -362,8 +363,9 @@ class Recorder:
                                  f"{set(rows) ^ set(names)} (or a name twice)")
         row_of = {name: i for i, name in enumerate(rows)}
         self._names, self._events = names, events
+        self._sampled_names = names + DIVERGENCE
         self._stack_buffer = np.empty((len(rows), n))
-        self._events_at = row_of[events[0]] if events else 0
+        self._events_at = row_of[events[0]] if events else 0  # their rows follow in order
         self._name_rows = np.array([row_of[name] for name in names], dtype=np.int64)
         self._derived_rows = np.array([row_of[name] for name in DERIVED], dtype=np.int64)
         totalled = [name for name in names if name not in NOT_TOTALLED]
@@ -381,6 +383,19 @@ class Recorder:
         self.totals.update(zip(totalled, self._totals_matrix, strict=True))
         for name, v in old.items():
             self.totals.setdefault(name, v)
+        w, seg, sc = self.world, self.segments, self._divergence
+        self._fixed = (
+            self._default, w.slot_weight, self._weight_sum, w.exact_weights, w.core_slot,
+            self._derived_rows, self._events_at, self._total_of, self._name_rows, seg.starts,
+            seg.stops, seg.ids, seg.frames, self._stack_buffer, self._consistent,
+            self._totals_matrix,
+            (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users),
+            (self._pipe_rows, *self.pipe.pass_arrays()))
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_context"] = (None, ())  # views of the context's buffers: taken again at a record
+        return state
 
     def __setstate__(self, state: dict) -> None:
         # a pickle holds the totals and their matrix as separate arrays: make the totals views of
@@ -409,28 +424,29 @@ class Recorder:
                                      w.slot_weight, self._u, w.exact_weights, self._divergence)
         else:
             if not drawn:  # numbers no block looked at
-                if _skips_exactly(rng.bit_generator):
-                    rng.bit_generator.advance(self._u.size)
-                else:
-                    rng.random(out=self._u)
+                skip_uniforms(rng, self._u)
             finish_divergence(status, out, seg.ids, layout, w.slot_weight, w.exact_weights,
                               self._divergence)
         self._undrawn = not status & NEEDS_DRAW
 
 
 @compiled
-def record_rows(flags, context, counts, amounts, tickets, opened, opted_out, progress, outside, active,
-                trust, layout, default, weight, weight_sum, exact, core_slot, derived_at,
-                total_of, name_rows, starts, stops, cols, stacked, dist, consistent, totals,
-                table, opens, sample, drawn, divergence, pipe
+def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_out, progress,
+                outside, active, trust, layout, dist, noise, step, table, opens, seen, sample,
+                drawn, fixed
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A step's per-user metrics stacked, totalled and summed per segment, in one pass.
+
+    ``fixed`` holds what stays the same objects from step to step: ``(default, weight,
+    weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows, starts, stops,
+    cols, frames, stacked, consistent, totals, divergence, pipe)``, ``frames`` being
+    :func:`~outcome_gym.sim._rows.pairwise_sum`'s working stack (the segments').
 
     * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``context``,
       ``counts``, ``amounts`` (tuples of N bools, bools, int64 counts and float64 amounts; one
       tuple per producer, each of one array type: numba iterates a tuple of one type only, and a
-      read-only array is another type) and ``tickets``, in turn, as float64 (the goal events'
-      rows are the caller's);
+      read-only array is another type) and ``tickets``, in turn, as float64; the rows of
+      ``events`` (E x N float64, the goal events) from row ``events_at`` on;
     * ``dist``: each user's :func:`~outcome_gym.sim.layout.layout_distance` to the default when
       ``exact`` (:func:`~outcome_gym.sim.layout.distance_rows`; otherwise the caller's matvec's),
       ``consistent``: its core consistency (:func:`~outcome_gym.sim.layout.consistent_rows`),
@@ -440,37 +456,43 @@ def record_rows(flags, context, counts, amounts, tickets, opened, opted_out, pro
       ``totals[total_of[r]] += stacked[r]`` for a totalled row (one row at a time: at large N
       the row is still in cache for the second reading);
     * with ``sample``, the segments' divergence sample over the blocks ``starts``/``stops``
-      into columns ``cols`` (:func:`~outcome_gym.sim.layout.sample_blocks`; ``drawn``: its
-      uniforms are drawn), ``divergence`` being (uniforms, pair users a and b, pair distances,
-      frequencies, their bounds, users per block, the 4 x K table): its answer (0 without);
-    * the instrumented events' pipe (:func:`~outcome_gym.sim.mechanisms.observation.pipe_rows`,
-      their true counts being rows of ``stacked``), ``pipe`` being its arguments after
-      ``source``.
+      into columns ``cols`` of the table's last 4 rows
+      (:func:`~outcome_gym.sim.layout.sample_blocks`; ``drawn``: its uniforms are drawn),
+      ``divergence`` being (uniforms, pair users a and b, pair distances, frequencies, their
+      bounds, users per block): its answer (0 without);
+    * the instrumented events' pipe (:func:`~outcome_gym.sim.mechanisms.observation.pipe_rows`
+      of ``noise`` at ``step`` into ``seen``, their true counts being rows of ``stacked``),
+      ``pipe`` being (each event's row, miss and false rates, the ring, the delays).
     """
+    (default, weight, weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows,
+     starts, stops, cols, frames, stacked, consistent, totals, divergence, pipe) = fixed
     row = stack_rows(flags, stacked, 0)
     row = stack_rows(context, stacked, row)
     row = stack_rows(counts, stacked, row)
     row = stack_rows(amounts, stacked, row)
     stack_rows((tickets,), stacked, row)
+    n = stacked.shape[1]
+    for e in range(events.shape[0]):
+        for i in range(n):
+            stacked[events_at + e, i] = events[e, i]
     if exact:
         distance_rows(layout, default, weight, weight_sum, dist)
     consistent_rows(layout, default[0], core_slot, consistent)
     metric_rows(opened, opted_out, progress, outside, active, trust, dist, consistent, derived_at,
                 stacked, opens)
-    n = stacked.shape[1]
     for j in range(name_rows.shape[0]):
         r, t = name_rows[j], total_of[name_rows[j]]
         if t >= 0:
             for i in range(n):
                 totals[t, i] += stacked[r, i]
-        block_sums(stacked[r], starts, stops, cols, table[j])
-    rows, noise, miss, false, ring, delay, step, seen = pipe
+        block_sums(stacked[r], starts, stops, cols, table[j], frames)
+    rows, miss, false, ring, delay = pipe
     pipe_rows(stacked, rows, noise, miss, false, ring, delay, step, seen)
     if not sample:
         return 0
-    u, ua, ub, pair_dist, freq, bounds, n_users, estimators = divergence
+    u, ua, ub, pair_dist, freq, bounds, n_users = divergence
     return sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, ua, ub,
-                         pair_dist, estimators, freq, bounds, n_users)
+                         pair_dist, table[name_rows.shape[0]:], freq, bounds, n_users, frames)
 
 
 @compiled
@@ -487,22 +509,22 @@ def stack_rows(arrays, out, row
 
 
 @compiled
-def segment_sums(stacked, rows, starts, stops, cols, table
+def segment_sums(stacked, rows, starts, stops, cols, table, frames
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``table[j]``: the :func:`block_sums` of ``stacked[rows[j]]``."""
     for j in range(rows.shape[0]):
-        block_sums(stacked[rows[j]], starts, stops, cols, table[j])
+        block_sums(stacked[rows[j]], starts, stops, cols, table[j], frames)
 
 
 @compiled
-def block_sums(x, starts, stops, cols, out
+def block_sums(x, starts, stops, cols, out, frames
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out[cols[b]]``: the sum of ``x[starts[b]:stops[b]]`` (a non-empty block) as
     ``np.add.reduceat`` gives it -- the block's first entry plus the
-    :func:`~outcome_gym.sim._rows.pairwise_sum` of the others.
+    :func:`~outcome_gym.sim._rows.pairwise_sum` of the others (``frames``: its working stack).
     """
     for b in range(starts.shape[0]):
-        out[cols[b]] = x[starts[b]] + pairwise_sum(x, starts[b] + 1, stops[b])
+        out[cols[b]] = x[starts[b]] + pairwise_sum(x, starts[b] + 1, stops[b], frames)
 
 
 @compiled
@@ -551,25 +573,27 @@ def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`record_rows` and :func:`segment_sums` now, with a
     model's dtypes (see engagement.compile_kernel): one user, one slot, one segment.
     """
-    def frozen(a: np.ndarray) -> np.ndarray:  # the world's arrays are read-only
+    def frozen(a: np.ndarray) -> np.ndarray:  # the world's arrays and the goal events: read-only
         a.setflags(write=False)
         return a
 
     b, b2, f2, i64 = np.ones(1, bool), np.zeros((1, 1), bool), np.zeros((1, 1)), np.int64
     rows = len(FLAGS) + len(CONTEXT) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
+    divergence = (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64),
+                  np.zeros((1, 2)), np.zeros(2), np.zeros(2, i64), np.zeros(1, i64))
+    pipe = (np.zeros(1, i64), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
+            np.ones(1, i64))
+    fixed = (frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0, True,
+             frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows), 0,
+             np.zeros(rows, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64),
+             np.zeros(1, i64), pairwise_frames(), np.zeros((rows, 1)), np.ones(1, bool),
+             np.zeros((1, 1)), divergence, pipe)
     record_rows(
         (b,) * len(FLAGS), (frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only
         (np.zeros(1, i64),) * len(COUNTS), (np.zeros(1),) * len(AMOUNTS),
-        frozen(np.zeros(1, np.int16)), b2, b2, f2, f2, b, np.ones(1, np.float32),
-        np.zeros((1, 1), np.int16), frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0,
-        True, frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
-        np.zeros(1, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64), np.zeros(1, i64),
-        np.zeros((rows, 1)), np.zeros(1), np.ones(1, bool), np.zeros((1, 1)), np.zeros((5, 1)),
-        np.zeros(1, i64), True, True,
-        (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64), np.zeros((1, 2)),
-         np.zeros(2), np.zeros(2, i64), np.zeros(1, i64), np.zeros((5, 1))[1:]),
-        (np.zeros(1, i64), np.full((2, 1), 0.5), np.zeros(1), np.zeros(1),
-         np.zeros((1, 2, 1), np.int32), np.ones(1, i64), 0, np.zeros((1, 1), np.int32)))
+        frozen(np.zeros(1, np.int16)), frozen(np.zeros((0, 1))), b2, b2, f2, f2, b,
+        np.ones(1, np.float32), np.zeros((1, 1), np.int16), np.zeros(1), np.full((2, 1), 0.5), 0,
+        np.zeros((5, 1)), np.zeros(1, i64), np.zeros((1, 1), np.int32), True, True, fixed)
     SegmentSums(np.zeros(1, i64), 1).rows(np.zeros((1, 1)))
 
 

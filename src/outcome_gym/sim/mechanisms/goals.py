@@ -3,7 +3,7 @@
 Every goal state exposes the same small interface, vectorized over users, which
 :class:`Goals` drives (one call per goal and phase of a step):
 
-* ``need_into(need, remaining, col)``: writes column ``col`` of the N x G ``need`` (urgency
+* ``need_into(need, remaining, col, step)``: writes column ``col`` of the N x G ``need`` (urgency
   weight, 0 when nothing is pending; used in choice and session start) and ``remaining``
   (progress still needed now);
 * ``day_start(day, step, rng)``: exogenous arrivals/spending for the day (same draws under every
@@ -56,6 +56,7 @@ import numpy as np
 
 from outcome_gym.scenario.distributions import Param, sample_param
 from outcome_gym.sim._jit import compiled, written_zeros
+from outcome_gym.sim.interface import MetricRows
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.rng import Rows
 
@@ -398,19 +399,17 @@ class TasksState:
         self.arrive = np.full((n, q), -1, dtype=np.int32)
         self.deadline = np.zeros((n, q), dtype=np.int32)
         self.left = np.zeros((n, q), dtype=np.float32)
-        self.step = 0
 
-    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int, step: int) -> None:
         """Into column ``col`` of N x G ``need`` and ``remaining``: 1 + share of the most urgent
-        task's time used up (0 with nothing pending) and the effort left over all pending tasks,
-        in one compiled pass (:func:`tasks_need_rows`).
+        task's time used up at ``step`` (0 with nothing pending) and the effort left over all
+        pending tasks, in one compiled pass (:func:`tasks_need_rows`).
         """
-        tasks_need_rows(self.step, self.arrive, self.deadline, self.span, self.left, need,
+        tasks_need_rows(step, self.arrive, self.deadline, self.span, self.left, need,
                         remaining, col)
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
-        self.step = step
         arrived = self.rows.keep(rng.poisson(self.draw_rate)).astype(np.int64)
         overflow = arrived.copy()
         tasks_arrive_rows(step, arrived, self.span, self.effort, self.arrive, self.deadline,
@@ -425,7 +424,6 @@ class TasksState:
 
     def _apply(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
         """Credit column ``col`` of ``progress`` (:func:`tasks_apply_rows`)."""
-        self.step = step
         tasks_apply_rows(progress, col, step, self.arrive, self.deadline, self.left,
                          out["completed"], out["completed_on_time"], out["ttc_steps"])
 
@@ -505,7 +503,7 @@ class BudgetState:
         """Window spend if today's rate holds to the window's end."""
         return self.spent + self.rate * self._days_left()
 
-    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int, step: int) -> None:
         """Into column ``col`` of N x G ``need`` and ``remaining``: 1 while over and not adjusted,
         and the progress still needed to adjust (0 unless over), in one compiled pass
         (:func:`budget_need_rows`).
@@ -595,7 +593,7 @@ class PracticeState:
         """Keep the users ``rows`` (a subset replay; practice draws nothing)."""
         _take(self, rows)
 
-    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int) -> None:
+    def need_into(self, need: np.ndarray, remaining: np.ndarray, col: int, step: int) -> None:
         """Into column ``col`` of N x G ``need`` and ``remaining``: 1 until today's practice is
         done, and the progress still needed today, in one compiled pass
         (:func:`practice_need_rows`).
@@ -667,7 +665,7 @@ class Goals:
             else:
                 self.states.append(PracticeState(spec, has, segment, rng, habit_rate, fade))
         self.n = int(segment.shape[0])
-        self._day_events: dict[int, Events] = {}
+        self._day_events: list[Events] | None = None  # the day's, until apply adds them
         # every goal's event names, in goal order: the rows of apply()'s one block of events
         self._names = tuple(gid + "." + k for gid, state in zip(self.ids, self.states,
                                                                  strict=True)
@@ -687,55 +685,59 @@ class Goals:
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> None:
         """Exogenous arrivals and spending (the ``arrivals`` stream); events wait for :meth:`apply`."""
-        for g, state in enumerate(self.states):
-            self._day_events[g] = state.day_start(day, step, rng)
+        self._day_events = [state.day_start(day, step, rng) for state in self.states]
 
     def needs(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """N x G urgency and remaining progress now (0 for goals a user does not have)."""
         g = len(self.states)
         need, rem = np.empty((self.n, g)), np.empty((self.n, g))
         for j, state in enumerate(self.states):
-            if isinstance(state, TasksState):
-                state.step = step  # urgency is measured now, not at the last credited step
-            state.need_into(need, rem, j)
+            state.need_into(need, rem, j, step)  # urgency now, not at the last credited step
         return need, rem
 
-    def apply(self, progress: np.ndarray, step: int) -> Events:
-        """Credit progress (N x G) to every goal; the step's events keyed '<goal>.<event>' (N
-        float64 arrays, rows of one block).
+    def apply(self, progress: np.ndarray, step: int) -> MetricRows:
+        """Credit progress (N x G) to every goal; the step's events keyed '<goal>.<event>': N
+        float64 counts each, the read-only rows of one events x N block (:attr:`names` order).
 
         Each goal's events are the day's (at its first step), those of crediting progress and the
         deadlines that passed, summed: the passes add their counts into the block's rows (whole
         numbers: exact in float64 whatever the order; the one fractional event, a budget's
         ``overspend``, has one source, and 0 + x is x). The rows are valid until the next call:
         the block is reused (a fresh events x N block a step was 112 MB at N = 1e6 with 14 events,
-        its pages faulted in and zeroed by the kernel every step), and so are the mappings of its
-        rows (built with it).
+        its pages faulted in and zeroed by the kernel every step), and so is the mapping returned
+        (of a read-only view of it: the passes write through views of their own); the recorder
+        reads the matrix itself.
         """
         events, mine = self._event_rows()
         progress = np.ascontiguousarray(progress, dtype=np.float64)
+        day, self._day_events = self._day_events, None
         for g, state in enumerate(self.states):
-            day = self._day_events.pop(g, None)
-            if day:
-                for k, v in day.items():
+            if day and day[g]:
+                for k, v in day[g].items():
                     mine[g][k] += v
             state.credit_into(progress, g, step, mine[g])
-        return dict(events)
+        return events
 
-    def _event_rows(self) -> tuple[Events, list[Events]]:
-        """The rows of :meth:`apply`'s events x N float64 block, zeroed, by '<goal>.<event>'
-        and by each goal's own keys (the block and the mappings kept between steps).
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every goal's event names '<goal>.<event>', in goal order (:meth:`apply`'s rows)."""
+        return self._names
+
+    def _event_rows(self) -> tuple[MetricRows, list[Events]]:
+        """:meth:`apply`'s events: the rows of a read-only view of an events x N float64 block,
+        zeroed; and writable views of its rows by each goal's own keys (all kept between steps).
         """
         rows = self.__dict__.get("_rows")
         if rows is None or rows[0].shape != (len(self._names), self.n):
             block = np.zeros((len(self._names), self.n))
-            events = dict(zip(self._names, block, strict=True))
             mine, start = [], 0
             for state in self.states:
                 keys = state.event_keys
                 mine.append(dict(zip(keys, block[start:start + len(keys)], strict=True)))
                 start += len(keys)
-            rows = self._rows = (block, events, mine)
+            seen = block.view()
+            seen.setflags(write=False)
+            rows = self._rows = (block, MetricRows(self._names, seen), mine)
         else:
             rows[0].fill(0.0)
         return rows[1], rows[2]

@@ -13,13 +13,14 @@ user-step.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
+from outcome_gym.sim.interface import FrozenMap
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,8 @@ class EventPipe:
         return [ev.event for ev in self.specs]
 
     def push(
-        self, step: int, events: dict[str, np.ndarray], u: np.ndarray
-    ) -> dict[str, np.ndarray]:
+        self, step: int, events: Mapping[str, np.ndarray], u: np.ndarray
+    ) -> FrozenMap:
         """Record this step's true events; return what becomes visible now (read-only rows of
         one E x N int32 matrix).
 
@@ -119,13 +120,13 @@ class EventPipe:
         """
         return self._miss, self._false, self.ring, self.delay
 
-    def visible(self, step: int, seen: np.ndarray) -> dict[str, np.ndarray]:
+    def visible(self, step: int, seen: np.ndarray) -> FrozenMap:
         """The events visible at ``step`` once :func:`pipe_rows` wrote them into ``seen``
         (E x N int32): its read-only rows by name.
         """
         self.step = step
         seen.setflags(write=False)
-        return dict(zip(self._names, seen, strict=True))
+        return FrozenMap(zip(self._names, seen, strict=True))
 
 
 @compiled

@@ -154,7 +154,7 @@ def test_with_metrics_adds_entries_and_keeps_the_record(tiny):
 
 def test_guardrail_sums_are_the_recorders_segment_sums_bit_for_bit():
     # the guardrail pass sums its whole-number counts per segment as it counts; the recorder's
-    # per-segment sums (numpy's add.reduceat of float64) of the same counts give the same bits,
+    # per-segment sums (numpy's add.reduceat of float64, as the recorder sums) give the same bits,
     # for every kind, over random policies' actions that break every guardrail
     product = Product("productivity_tool", 3, guardrails={
         "quiet_slots": ["night"], "max_notifications_per_day": 2, "max_layout_distance": 0.3})
@@ -167,9 +167,11 @@ def test_guardrail_sums_are_the_recorders_segment_sums_bit_for_bit():
         notify = rng.random((ctx.n_users, ctx.n_pushed)) < 0.7
         result = product.step(Action(layout=layout, notify=notify))
         sums = np.stack([result.record.segment_metrics[f"guardrail_{k}"] for k in KINDS])
-        by_recorder = product.model.recorder.segments.rows(
-            result.guardrail_matrix.astype(np.float64))
-        assert sums.tobytes() == by_recorder.tobytes()
+        seg = product.model.recorder.segments  # the users' segment blocks
+        by_reduceat = np.zeros((len(KINDS), seg.k))
+        by_reduceat[:, seg.ids] = np.add.reduceat(
+            result.guardrail_matrix.astype(np.float64), seg.starts, axis=1)
+        assert sums.tobytes() == by_reduceat.tobytes()
         assert not result.record.segment_metrics["guardrail_quiet_slot"].flags.writeable
         changed += sums.sum(axis=1)
     assert (changed > 0).all()  # every kind was counted somewhere (the test can fail)

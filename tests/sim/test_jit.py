@@ -272,7 +272,6 @@ CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            # taken without its numbers needs them after all)
            "outcome_gym.sim.recording:metric_rows",
            "outcome_gym.sim.recording:stack_rows",
-           "outcome_gym.sim.recording:segment_sums",
            "outcome_gym.sim.recording:block_sums",
            "outcome_gym.sim.layout:sample_blocks",
            "outcome_gym.sim.layout:distinct_rows",

@@ -91,7 +91,7 @@ def test_segment_sums_are_reduceat_bit_for_bit():
     # the per-segment sums of the pass against numpy's reduceat: blocks of 1 to ~700 users,
     # values over many magnitudes and signs, signed zeros, rows picked in another order
     from outcome_gym.sim._rows import pairwise_frames
-    from outcome_gym.sim.recording import segment_sums
+    from outcome_gym.sim.recording import block_sums
 
     rng = np.random.default_rng(31)
     for trial in range(30):
@@ -103,17 +103,22 @@ def test_segment_sums_are_reduceat_bit_for_bit():
         stops = np.r_[starts[1:], n].astype(np.int64)
         rows = rng.permutation(6).astype(np.int64)
         table = np.full((6, starts.size), np.nan)
-        segment_sums(x, rows, starts, stops, np.arange(starts.size), table, pairwise_frames())
+        frames = pairwise_frames()
+        for j, r in enumerate(rows):
+            block_sums(x[r], starts, stops, np.arange(starts.size), table[j], frames)
         want = np.add.reduceat(x, starts, axis=1)[rows]
         assert table.tobytes() == want.tobytes(), trial
 
 
 def test_segment_sums_by_hand():
     # users 0-1 in segment 2, users 2-4 in segment 0, no user in segment 1 (its column stays 0)
-    from outcome_gym.sim.recording import SegmentSums
+    from outcome_gym.sim.recording import SegmentSums, block_sums
 
     sums = SegmentSums(np.array([2, 2, 0, 0, 0]), 3)
-    table = sums.rows(np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [-0.0, -0.0, 0.5, 0.25, 0.0]]))
+    x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [-0.0, -0.0, 0.5, 0.25, 0.0]])
+    table = sums.table(2)
+    for row, out in zip(x, table, strict=True):
+        block_sums(row, sums.starts, sums.stops, sums.ids, out, sums.frames)
     assert table.tolist() == [[12.0, 0.0, 3.0], [0.75, 0.0, 0.0]]
     assert np.signbit(table[1, 2])  # -0.0 + -0.0, as reduceat gives it
 

@@ -188,16 +188,6 @@ class SegmentSums:
         self.every_segment = self.ids.tolist() == list(range(n_segments))
         self.frames = pairwise_frames()  # the sums' working stack (blocks above 128 users)
 
-    def rows(self, stacked: np.ndarray) -> np.ndarray:
-        """K sums of each row of an R x N stack of per-user metrics (R x K float64): numpy's
-        ``np.add.reduceat`` sums of each segment's block, bit for bit (:func:`segment_sums`).
-        """
-        stacked = np.ascontiguousarray(stacked, dtype=np.float64)
-        table = self.table(stacked.shape[0])
-        segment_sums(stacked, np.arange(stacked.shape[0]), self.starts, self.stops, self.ids,
-                     table, self.frames)
-        return table
-
     def table(self, n_rows: int) -> np.ndarray:
         """A new n_rows x K float64 table for per-segment values (0 in the columns of segments
         without users).
@@ -509,14 +499,6 @@ def stack_rows(arrays, out, row
 
 
 @compiled
-def segment_sums(stacked, rows, starts, stops, cols, table, frames
-                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``table[j]``: the :func:`block_sums` of ``stacked[rows[j]]``."""
-    for j in range(rows.shape[0]):
-        block_sums(stacked[rows[j]], starts, stops, cols, table[j], frames)
-
-
-@compiled
 def block_sums(x, starts, stops, cols, out, frames
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out[cols[b]]``: the sum of ``x[starts[b]:stops[b]]`` (a non-empty block) as
@@ -570,13 +552,10 @@ def metric_rows(opened, opted_out, progress, outside, active, trust, dist, consi
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`record_rows` and :func:`segment_sums` now, with a
+    """Compile (or load from the cache) :func:`record_rows` now, with a
     model's dtypes (see engagement.compile_kernel): one user, one slot, one segment.
     """
-    def frozen(a: np.ndarray) -> np.ndarray:  # the world's arrays and the goal events: read-only
-        a.setflags(write=False)
-        return a
-
+    frozen = _frozen  # the world's arrays and the goal events: read-only
     b, b2, f2, i64 = np.ones(1, bool), np.zeros((1, 1), bool), np.zeros((1, 1)), np.int64
     rows = len(FLAGS) + len(CONTEXT) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
     divergence = (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64),
@@ -594,7 +573,6 @@ def compile_kernel() -> None:
         frozen(np.zeros(1, np.int16)), frozen(np.zeros((0, 1))), b2, b2, f2, f2, b,
         np.ones(1, np.float32), np.zeros((1, 1), np.int16), np.zeros(1), np.full((2, 1), 0.5), 0,
         np.zeros((5, 1)), np.zeros(1, i64), np.zeros((1, 1), np.int32), True, True, fixed)
-    SegmentSums(np.zeros(1, i64), 1).rows(np.zeros((1, 1)))
 
 
 def user_state(

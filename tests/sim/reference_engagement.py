@@ -2,8 +2,9 @@
 sessions of the users who started one) and :func:`scan_depth`, on any arrays.
 
 Moved out of ``src`` in the ninth pass (issue #18): only tests called them. They run the same
-compiled passes as a model's step (``engage_rows``, ``depth_rows``); ``run_sessions`` and
-``SessionInputs`` stay in ``src`` (experiments/studies/mechanisms.py uses them).
+compiled pass as a model's step (``engage_rows``; :func:`scan_depth` applies its scan depth,
+``depth_of``, per entry); ``run_sessions`` and ``SessionInputs`` stay in ``src``
+(experiments/studies/mechanisms.py uses them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from outcome_gym.sim.mechanisms.engagement import (
     _engage_all,
     _log_cont,
     _trait_dtype,
-    depth_rows,
+    depth_of,
     stay_logs,
 )
 
@@ -33,9 +34,8 @@ def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None 
     u = np.asarray(u, dtype=np.float64)
     lg = stay_logs(u, cont)
     log_cont = _log_cont(cont) if log_cont is None else log_cont
-    out = np.empty(u.shape[0], dtype=np.int64)
-    depth_rows(lg, float(cont), float(log_cont), int(n_slots), out)
-    return out
+    cont, log_cont, n_slots = float(cont), float(log_cont), int(n_slots)
+    return np.fromiter((depth_of(x, cont, log_cont, n_slots) for x in lg), np.int64, lg.shape[0])
 
 
 def engage(

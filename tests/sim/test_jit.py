@@ -259,9 +259,8 @@ CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            "outcome_gym.sim.mechanisms.notifications:settle_rows",
            "outcome_gym.sim.mechanisms.outside:minutes_of",
            "outcome_gym.sim.mechanisms.outside:credit_of",
-           # not reached by a run: the numpy-shaped functions' passes (scan_depth,
-           # outside_minutes, outside_credit), for their callers and tests
-           "outcome_gym.sim.mechanisms.engagement:depth_rows",
+           # not reached by a run: the numpy-shaped functions' passes (outside_minutes,
+           # outside_credit), for their callers and tests
            "outcome_gym.sim.mechanisms.outside:minutes_rows",
            "outcome_gym.sim.mechanisms.outside:credit_rows",
            "outcome_gym.sim.mechanisms.focus:attention_after",

@@ -231,14 +231,6 @@ def depth_of(lg, cont, log_cont, n_slots
     return min(1 + np.int64(np.floor(lg / log_cont)), np.int64(n_slots))
 
 
-@compiled
-def depth_rows(lg, cont, log_cont, n_slots, out
-               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """:func:`depth_of` per entry of ``lg`` into ``out`` (int64)."""
-    for j in range(lg.shape[0]):
-        out[j] = depth_of(lg[j], cont, log_cont, n_slots)
-
-
 def run_sessions(
     um: ChoiceParams,
     inp: SessionInputs,

@@ -50,6 +50,7 @@ from typing import NamedTuple
 import numpy as np
 
 from outcome_gym.sim._jit import compiled, pass_array
+from outcome_gym.sim._rows import finite_rows
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 from outcome_gym.sim.mechanisms.memory import (
     MemoryParams,
@@ -532,12 +533,7 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
             if seen[i, k]:
                 pos_views[k] += 1
         j += 1
-    finite = True  # x - x is 0 for a finite x, NaN for an inf or a NaN (as _rows.finite_rows)
-    for i in range(n):
-        finite &= (minutes[i] - minutes[i]) == 0.0
-        for g in range(n_goals):
-            finite &= (progress[i, g] - progress[i, g]) == 0.0
-    return finite
+    return finite_rows(minutes) & finite_rows(progress.reshape(-1))
 
 
 @compiled.inlined

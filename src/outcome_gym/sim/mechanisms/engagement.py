@@ -664,8 +664,7 @@ class StepPass:
         # per user in session (expertise, selection minutes, scan logs): grown to the most
         # users in session at once (a step's sessions are a small share of N)
         self._session = (np.empty((0, s), count_dtype), np.empty((0, s)), np.empty(0))
-        self._kept = Engagement(**_buffers(n, s, n_goals, n_push),  # the buffers the record reads
-                                **dict.fromkeys(_FRESH))
+        self._kept = _buffers(n, s, n_goals, n_push)  # the buffers the record reads
 
     def run(self, opened: np.ndarray, ignored: np.ndarray, started: np.ndarray,
             layout: np.ndarray, need: np.ndarray, remaining: np.ndarray, u: np.ndarray,
@@ -692,8 +691,7 @@ class StepPass:
             The engagement and the new channel trust; ``(None, channel_trust)`` when a minute or
             a progress came out non-finite (nothing of the users' state changed then).
         """
-        n, s, n_el = self._sizes
-        fx, kept = self.fixed, self._kept
+        fx = self.fixed
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
         k = rows.shape[0]
         expertise, select, lg = self._session_buffers(k)
@@ -702,16 +700,7 @@ class StepPass:
                      *self._terms, expertise, select)
         cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
         stay_logs(u[rows, 0], cont, lg)
-        eng = Engagement(
-            progress=kept.progress, minutes=np.empty(n), goal_minutes=kept.goal_minutes,
-            distraction_minutes=kept.distraction_minutes,
-            self_control_minutes=kept.self_control_minutes,
-            element_clicks=np.empty((n, n_el), dtype=np.int16),
-            clicks=np.empty(n, dtype=np.int64), position_clicks=np.empty(s, dtype=np.int64),
-            position_views=np.empty(s, dtype=np.int64), attention_left=kept.attention_left,
-            residue=kept.residue, useful_opens=kept.useful_opens,
-            search_minutes=kept.search_minutes, seen_positions=kept.seen_positions,
-            element_totals=np.empty(n_el, dtype=np.int64))
+        eng = Engagement(**self._kept, **_fresh(*self._sizes))
         susc, goal_weight, habit, fatigue = traits
         if not engage_rows(
                 opened, fx.pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit,
@@ -740,11 +729,6 @@ class StepPass:
                 np.empty((cap, expertise.shape[1]), expertise.dtype),
                 np.empty((cap, select.shape[1])), np.empty(cap))
         return expertise[:k], select[:k], lg[:k]
-
-
-_FRESH = ("minutes", "element_clicks", "clicks", "position_clicks", "position_views",
-          "element_totals")
-"""The :class:`Engagement` arrays a :class:`StepPass` makes fresh every step."""
 
 
 @compiled

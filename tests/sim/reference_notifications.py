@@ -209,8 +209,8 @@ def tray_step(
     :func:`tray_rows`. ``tray`` is updated in place.
 
     Args:
-        um: The mechanism's coefficients (``None``: no opt-out can happen, as for
-            :func:`fill_tray`).
+        um: The mechanism's coefficients (``None``: for :func:`fill_tray`, where nobody is
+            receptive, so nothing is attended and the zero hazard table is never read).
         tray: Every user's tray before this step's deliveries.
         step: The current step.
         delivered: N x M this step's deliveries.
@@ -236,8 +236,8 @@ def tray_step(
               np.ascontiguousarray(sent_today), hazard, trust, trust.dtype.type(1),
               np.ascontiguousarray(channel_of, dtype=np.int64),
               np.ascontiguousarray(u_open, dtype=np.float64),
-              np.ascontiguousarray(u_out, dtype=np.float64), um is not None,
-              tray.sent, tray.due, out.lapsed, out.opened, out.dismissed, out.opted)
+              np.ascontiguousarray(u_out, dtype=np.float64), tray.sent, tray.due, out.lapsed,
+              out.opened, out.dismissed, out.opted)
     return out
 
 

@@ -255,8 +255,8 @@ def compile_kernel() -> None:
 
 @compiled.inlined  # copied into a step's pass (no second compilation)
 def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
-              volume_hazard, channel_trust, one, channel_of, u_open, u_out, can_opt_out,
-              sent, due, lapsed, opened, dismissed, opted
+              volume_hazard, channel_trust, one, channel_of, u_open, u_out, sent, due, lapsed,
+              opened, dismissed, opted
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user and template (module docstring), writing ``sent``, ``due`` and the flags.
 
@@ -298,8 +298,6 @@ def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_to
                 opened[i, j] = True
                 continue
             dismissed[i, j] = True
-            if not can_opt_out:
-                continue
             c = channel_of[j]
             if u_out[i, j] < volume_hazard[sent_today[i, c]] * 2.0 * (one - channel_trust[i, c]):
                 opted[i, c] = True
@@ -367,8 +365,8 @@ def deliver_rows(u_pos, spread, median_hours, slot_hours, cap, offset, delivered
     offset_rows(u_pos.reshape(-1), spread.reshape(-1), median_hours, slot_hours, cap,
                 offset.reshape(-1))
     tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
-              volume_hazard, channel_trust, one, channel_of, u_open, u_out, True, sent, due,
-              lapsed, opened, dismissed, opted)
+              volume_hazard, channel_trust, one, channel_of, u_open, u_out, sent, due, lapsed,
+              opened, dismissed, opted)
     return settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count,
                        lapsed, dismissed, opted, active, fatigue, kept, wear, opted_out,
                        attention_left, residue, ignored, minutes, fatigue, attention_left,

@@ -101,9 +101,8 @@ def open_logit(
     logit_rows(float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
                c(appeal, np.float64), c(susceptibility, dtype), c(goal_weight, dtype),
                c(fatigue, dtype), c(relevance, np.float64), c(receptive, bool), c(wear, dtype),
-               c(channel_trust, dtype), np.arange(m, dtype=np.int64), c(load, np.float64), False,
-               out)
-    return out
+               c(channel_trust, dtype), np.arange(m, dtype=np.int64), c(load, np.float64), out)
+    return np.negative(out, out=out)  # the pass writes minus the log-odds: an exact sign flip
 
 
 def due_offset(

@@ -476,8 +476,9 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
 
 
 def test_the_negated_logit_pass_is_an_exact_sign_flip_and_checks_finiteness():
-    # the model's step has logit_rows write minus the log-odds (what the exp takes) and answer
-    # whether every log-odds is finite; open_logit writes them as they are
+    # logit_rows writes minus the log-odds (what the exp takes): exactly numpy's sum of the
+    # module docstring's terms (float32 products widened where they meet float64), sign
+    # flipped, and answers whether every log-odds is finite
     rng = np.random.default_rng(3)
     n, m, f32 = 40, 3, np.float32
     um = _um(open_base=-1.0, open_relevance=0.5)
@@ -486,9 +487,12 @@ def test_the_negated_logit_pass_is_an_exact_sign_flip_and_checks_finiteness():
             rng.random(n).astype(f32), rng.random(n).astype(f32), rng.random((n, m)),
             rng.random(n) < 0.5, rng.random((n, m)).astype(f32), rng.random((n, m)).astype(f32),
             np.arange(m, dtype=np.int64), rng.random(m)]
-    plain, minus = np.empty((n, m)), np.empty((n, m))
-    assert notifications.logit_rows(*args, False, plain)
-    assert notifications.logit_rows(*args, True, minus)
-    assert minus.tobytes() == np.negative(plain).tobytes()
+    _, _, _, appeal, susc, gw, fat, rel, receptive, wear, trust, _, load = args
+    numpy_sum = (-1.0 + susc[:, None] * appeal[None, :] + (coef[0] * gw)[:, None] * rel
+                 + 0.3 * receptive[:, None] - (coef[1] * fat)[:, None] - coef[2] * wear
+                 + coef[3] * (trust - coef[4]) + load[None, :])
+    minus = np.empty((n, m))
+    assert notifications.logit_rows(*args, minus)
+    assert minus.tobytes() == np.negative(numpy_sum).tobytes()
     args[7][5, 1] = np.inf  # an infinite relevance: that log-odds is not finite
-    assert not notifications.logit_rows(*args, True, minus)
+    assert not notifications.logit_rows(*args, minus)

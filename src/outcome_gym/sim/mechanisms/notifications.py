@@ -171,11 +171,11 @@ def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
 
 @compiled
 def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance, receptive,
-               wear, trust, channel_of, load, negate, out
+               wear, trust, channel_of, load, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Per user i and template m, the module docstring's sum, added left to right as numpy did,
-    into ``out`` (its negation if ``negate``: what the open probability's ``exp`` takes, an
-    exact sign flip as numpy's ``negative``); returns whether every log-odds is finite.
+    """Per user i and template m, minus the module docstring's sum, added left to right as numpy
+    did, into ``out`` (what the open probability's ``exp`` takes; the negation is an exact sign
+    flip, as numpy's ``negative``); returns whether every log-odds is finite.
 
     ::
 
@@ -202,7 +202,7 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
             x = x + coef[3] * (trust[i, channel_of[j]] - coef[4])
             x = x + load[j]
             finite &= (x - x) == 0.0  # 0 for a finite x, NaN for an inf or a NaN
-            out[i, j] = -x if negate else x
+            out[i, j] = -x
     return finite
 
 
@@ -505,8 +505,7 @@ class Notifier:
         base, receptive_u, coef, appeal, load = self._fixed
         # minus the open log-odds, then its exp in place
         finite = logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
-                            self._relevance, receptive, wear, channel_trust, ch, load, True,
-                            exp_neg)
+                            self._relevance, receptive, wear, channel_trust, ch, load, exp_neg)
         np.power(self._keep_base, self._count_f, out=self._kept)
         np.exp(exp_neg, out=exp_neg)
         spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)

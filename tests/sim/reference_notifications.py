@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from outcome_gym.sim._rows import allfinite
 from outcome_gym.sim.mechanisms.notifications import (
     NotificationParams,
     Tray,
@@ -248,7 +247,7 @@ class Effects:
         ignored: N x M dismissed, replaced or expired this step (an active user's only).
         interruption_minutes: N attention the deliveries cost (float64).
         fatigue, attention_left, residue: N new float32 state (fresh arrays).
-        finite: Every fatigue and every ``logit`` entry is finite (else the model raises).
+        finite: Every fatigue is finite (else the model raises).
     """
 
     ignored: np.ndarray
@@ -261,8 +260,7 @@ class Effects:
 
 def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: TrayStep,
            active: np.ndarray, fatigue: np.ndarray, kept: np.ndarray, wear: np.ndarray,
-           opted_out: np.ndarray, attention_left: np.ndarray, residue: np.ndarray,
-           logit: np.ndarray) -> Effects:
+           opted_out: np.ndarray, attention_left: np.ndarray, residue: np.ndarray) -> Effects:
     """The deliveries' and the tray's effects on the users: one compiled pass
     (:func:`settle_rows`).
 
@@ -283,7 +281,6 @@ def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: 
         wear: N x M float32 template wear.
         opted_out: N x C opt-outs.
         attention_left, residue: N float32.
-        logit: N x M open log-odds, only checked for finiteness (:attr:`Effects.finite`).
     """
     n, m = sending.delivered.shape
     f32 = np.float32
@@ -298,7 +295,7 @@ def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: 
                          np.ascontiguousarray(attention_left, f32),
                          np.ascontiguousarray(residue, f32), out.ignored,
                          out.interruption_minutes, out.fatigue, out.attention_left, out.residue)
-    return out if finite and allfinite(logit) else replace(out, finite=False)
+    return out if finite else replace(out, finite=False)
 
 
 def relevance(need: np.ndarray, value_pushed: np.ndarray) -> np.ndarray:

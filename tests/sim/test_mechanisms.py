@@ -158,8 +158,7 @@ def _settle(um, count, receptive=None, fatigue=None, rate=0.1, attention=10.0, r
     kept = np.power(1.0 - np.full(n, rate, f32), count)
     return ref_notifications.settle(um, size, sending, tray, np.ones(n, bool), fatigue, kept,
                                 np.zeros(delivered.shape, f32), np.zeros((n, 1), bool),
-                                np.full(n, attention, f32), np.full(n, residue, f32),
-                                np.zeros(delivered.shape))
+                                np.full(n, attention, f32), np.full(n, residue, f32))
 
 
 def test_fatigue_saturates():

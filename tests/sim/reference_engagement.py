@@ -43,14 +43,12 @@ def engage(
     inp: SessionInputs,
     opened: np.ndarray,
     started: np.ndarray,
-    pushed: np.ndarray | None,
-    appeal: np.ndarray | None,
-    cost: np.ndarray | None,
-    value: np.ndarray | None,
+    pushed: np.ndarray,
+    appeal: np.ndarray,
+    cost: np.ndarray,
+    value: np.ndarray,
     u: np.ndarray,
     memory_rows: tuple[np.ndarray | None, np.ndarray | None] | None = None,
-    fixed: Fixed | None = None,
-    rows: np.ndarray | None = None,
 ) -> Engagement:
     """Opened notifications first, then the sessions of the users who started one.
 
@@ -69,20 +67,13 @@ def engage(
         memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
             in session only, in user order (computed for those rows alone, to keep the cost
             proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
-        fixed: ``Fixed.of`` the coefficients and the world's arrays, built once per run by the
-            caller (``pushed``, ``appeal``, ``cost`` and ``value`` are then None); None: built
-            here from them.
-        rows: ``started.nonzero()[0]`` if the caller has it.
+
+    :class:`Fixed` is built here, per call (a model's :class:`StepPass` builds it once per run).
     """
-    if rows is None:
-        rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
+    rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
     if memory_rows is None:
         memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
-    if fixed is None:
-        fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1],
-                         _trait_dtype(inp))
-    elif any(a is not None for a in (pushed, appeal, cost, value)):
-        raise ValueError("give the world's arrays or fixed (built from them), not both")
+    fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1], _trait_dtype(inp))
     return _engage_all(um, inp, opened, rows, fixed, u, memory_rows)
 
 

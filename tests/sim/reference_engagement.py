@@ -2,8 +2,9 @@
 sessions of the users who started one) and :func:`scan_depth`, on any arrays.
 
 Moved out of ``src`` in the ninth pass (issue #18): only tests called them. They run the same
-compiled passes as a model's step (``engage_rows``, ``depth_rows``); ``run_sessions`` and
-``SessionInputs`` stay in ``src`` (experiments/studies/mechanisms.py uses them).
+compiled pass as a model's step (``engage_rows``; :func:`scan_depth` applies its scan depth,
+``depth_of``, per entry); ``run_sessions`` and ``SessionInputs`` stay in ``src``
+(experiments/studies/mechanisms.py uses them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from outcome_gym.sim.mechanisms.engagement import (
     _engage_all,
     _log_cont,
     _trait_dtype,
-    depth_rows,
+    depth_of,
     stay_logs,
 )
 
@@ -33,9 +34,8 @@ def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None 
     u = np.asarray(u, dtype=np.float64)
     lg = stay_logs(u, cont)
     log_cont = _log_cont(cont) if log_cont is None else log_cont
-    out = np.empty(u.shape[0], dtype=np.int64)
-    depth_rows(lg, float(cont), float(log_cont), int(n_slots), out)
-    return out
+    cont, log_cont, n_slots = float(cont), float(log_cont), int(n_slots)
+    return np.fromiter((depth_of(x, cont, log_cont, n_slots) for x in lg), np.int64, lg.shape[0])
 
 
 def engage(
@@ -43,14 +43,12 @@ def engage(
     inp: SessionInputs,
     opened: np.ndarray,
     started: np.ndarray,
-    pushed: np.ndarray | None,
-    appeal: np.ndarray | None,
-    cost: np.ndarray | None,
-    value: np.ndarray | None,
+    pushed: np.ndarray,
+    appeal: np.ndarray,
+    cost: np.ndarray,
+    value: np.ndarray,
     u: np.ndarray,
     memory_rows: tuple[np.ndarray | None, np.ndarray | None] | None = None,
-    fixed: Fixed | None = None,
-    rows: np.ndarray | None = None,
 ) -> Engagement:
     """Opened notifications first, then the sessions of the users who started one.
 
@@ -69,20 +67,13 @@ def engage(
         memory_rows: Layout memory's ``expertise`` and ``select_minutes`` (n x S) for the users
             in session only, in user order (computed for those rows alone, to keep the cost
             proportional to the sessions); ``None``: the ones in ``inp``, if any (all N rows).
-        fixed: ``Fixed.of`` the coefficients and the world's arrays, built once per run by the
-            caller (``pushed``, ``appeal``, ``cost`` and ``value`` are then None); None: built
-            here from them.
-        rows: ``started.nonzero()[0]`` if the caller has it.
+
+    :class:`Fixed` is built here, per call (a model's :class:`StepPass` builds it once per run).
     """
-    if rows is None:
-        rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
+    rows = np.asarray(started).nonzero()[0]  # np.flatnonzero of the 1-D flags
     if memory_rows is None:
         memory_rows = (_take(inp.expertise, rows), _take(inp.select_minutes, rows))
-    if fixed is None:
-        fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1],
-                         _trait_dtype(inp))
-    elif any(a is not None for a in (pushed, appeal, cost, value)):
-        raise ValueError("give the world's arrays or fixed (built from them), not both")
+    fixed = Fixed.of(um, pushed, appeal, cost, value, inp.layout.shape[1], _trait_dtype(inp))
     return _engage_all(um, inp, opened, rows, fixed, u, memory_rows)
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from outcome_gym.sim._rows import allfinite
 from outcome_gym.sim.mechanisms.notifications import (
     NotificationParams,
     Tray,
@@ -101,9 +100,8 @@ def open_logit(
     logit_rows(float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
                c(appeal, np.float64), c(susceptibility, dtype), c(goal_weight, dtype),
                c(fatigue, dtype), c(relevance, np.float64), c(receptive, bool), c(wear, dtype),
-               c(channel_trust, dtype), np.arange(m, dtype=np.int64), c(load, np.float64), False,
-               out)
-    return out
+               c(channel_trust, dtype), np.arange(m, dtype=np.int64), c(load, np.float64), out)
+    return np.negative(out, out=out)  # the pass writes minus the log-odds: an exact sign flip
 
 
 def due_offset(
@@ -209,8 +207,8 @@ def tray_step(
     :func:`tray_rows`. ``tray`` is updated in place.
 
     Args:
-        um: The mechanism's coefficients (``None``: no opt-out can happen, as for
-            :func:`fill_tray`).
+        um: The mechanism's coefficients (``None``: for :func:`fill_tray`, where nobody is
+            receptive, so nothing is attended and the zero hazard table is never read).
         tray: Every user's tray before this step's deliveries.
         step: The current step.
         delivered: N x M this step's deliveries.
@@ -236,8 +234,8 @@ def tray_step(
               np.ascontiguousarray(sent_today), hazard, trust, trust.dtype.type(1),
               np.ascontiguousarray(channel_of, dtype=np.int64),
               np.ascontiguousarray(u_open, dtype=np.float64),
-              np.ascontiguousarray(u_out, dtype=np.float64), um is not None,
-              tray.sent, tray.due, out.lapsed, out.opened, out.dismissed, out.opted)
+              np.ascontiguousarray(u_out, dtype=np.float64), tray.sent, tray.due, out.lapsed,
+              out.opened, out.dismissed, out.opted)
     return out
 
 
@@ -249,7 +247,7 @@ class Effects:
         ignored: N x M dismissed, replaced or expired this step (an active user's only).
         interruption_minutes: N attention the deliveries cost (float64).
         fatigue, attention_left, residue: N new float32 state (fresh arrays).
-        finite: Every fatigue and every ``logit`` entry is finite (else the model raises).
+        finite: Every fatigue is finite (else the model raises).
     """
 
     ignored: np.ndarray
@@ -262,8 +260,7 @@ class Effects:
 
 def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: TrayStep,
            active: np.ndarray, fatigue: np.ndarray, kept: np.ndarray, wear: np.ndarray,
-           opted_out: np.ndarray, attention_left: np.ndarray, residue: np.ndarray,
-           logit: np.ndarray) -> Effects:
+           opted_out: np.ndarray, attention_left: np.ndarray, residue: np.ndarray) -> Effects:
     """The deliveries' and the tray's effects on the users: one compiled pass
     (:func:`settle_rows`).
 
@@ -284,7 +281,6 @@ def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: 
         wear: N x M float32 template wear.
         opted_out: N x C opt-outs.
         attention_left, residue: N float32.
-        logit: N x M open log-odds, only checked for finiteness (:attr:`Effects.finite`).
     """
     n, m = sending.delivered.shape
     f32 = np.float32
@@ -299,7 +295,7 @@ def settle(um: NotificationParams, residue_size: float, sending: Sending, tray: 
                          np.ascontiguousarray(attention_left, f32),
                          np.ascontiguousarray(residue, f32), out.ignored,
                          out.interruption_minutes, out.fatigue, out.attention_left, out.residue)
-    return out if finite and allfinite(logit) else replace(out, finite=False)
+    return out if finite else replace(out, finite=False)
 
 
 def relevance(need: np.ndarray, value_pushed: np.ndarray) -> np.ndarray:

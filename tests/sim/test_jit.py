@@ -259,9 +259,8 @@ CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            "outcome_gym.sim.mechanisms.notifications:settle_rows",
            "outcome_gym.sim.mechanisms.outside:minutes_of",
            "outcome_gym.sim.mechanisms.outside:credit_of",
-           # not reached by a run: the numpy-shaped functions' passes (scan_depth,
-           # outside_minutes, outside_credit), for their callers and tests
-           "outcome_gym.sim.mechanisms.engagement:depth_rows",
+           # not reached by a run: the numpy-shaped functions' passes (outside_minutes,
+           # outside_credit), for their callers and tests
            "outcome_gym.sim.mechanisms.outside:minutes_rows",
            "outcome_gym.sim.mechanisms.outside:credit_rows",
            "outcome_gym.sim.mechanisms.focus:attention_after",
@@ -524,42 +523,60 @@ def test_the_exact_distance_equals_the_matvec_for_every_shape_and_refuses_a_wron
         layout_distance(a, a[:1], extreme, exact=False).tobytes()
 
 
-def test_engage_with_the_runs_fixed_inputs_equals_engage_building_them():
-    # the model builds engagement.Fixed once per run; engage() without one builds it per call:
-    # the same bits (and the int16 layout passes as it is, the int64 one as well)
+def test_the_step_pass_equals_the_reference_engage_on_random_inputs():
+    # the model's StepPass.run (Fixed built once per run, layout memory computed from the counts
+    # inside the step) against the tests' engage (Fixed built per call, memory from
+    # reference_memory's expertise and selection_minutes of the same counts): the same bits, for
+    # every output and the state it updates in place (and engage takes an int64 layout as well)
+    from dataclasses import replace as _replace
+
     import numpy as np
 
     from outcome_gym.sim.mechanisms import engagement
+    from outcome_gym.sim.mechanisms.memory import MemoryParams
+    from tests.sim import reference_memory as ref_memory
 
-    um, inp, appeal, cost, value, u = _session_args(200)
+    n, f32 = 200, np.float32
+    um, inp, appeal, cost, value, u = _session_args(n)
     rng = np.random.default_rng(1)
-    opened = rng.random((200, 2)) < 0.2
-    started = rng.random(200) < 0.5
-    pushed = np.array([1, 4])
+    opened, ignored = rng.random((n, 2)) < 0.2, rng.random((n, 2)) < 0.2
+    started = rng.random(n) < 0.5
+    pushed, channel_of = np.array([1, 4]), np.array([0, 1])
+    memory = MemoryParams(0.8, 0.1, 0.5, 0.3, 0.2)
+    count = (3 * rng.random((n, 4))).astype(f32)
+    element = rng.integers(-1, 6, (n, 4)).astype(np.int16)
     rows = np.flatnonzero(started)
-    mem = (inp.expertise[rows], inp.select_minutes[rows])
-    built = _fields(ref_engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
-                                      memory_rows=mem))
-    fixed = engagement.Fixed.of(um, pushed, appeal, cost, value, 4, np.dtype(np.float32))
-    assert fixed.log_cont == np.log(um.cascade_continue)
-    given = _fields(ref_engagement.engage(um, inp, opened, started, None, None, None, None, u,
-                                      memory_rows=mem, fixed=fixed, rows=rows))
-    from dataclasses import replace as _replace
+    e = ref_memory.expertise(memory, count, element, inp.layout, rows)
+    mem = (e, ref_memory.selection_minutes(memory, e))
+    assert (e > 0).any()  # some users reach remembered positions
+    built = ref_engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
+                                  memory_rows=mem)
     wide = _fields(ref_engagement.engage(um, _replace(inp, layout=inp.layout.astype(np.int64)),
-                                     opened, started, pushed, appeal, cost, value, u,
-                                     memory_rows=mem))
-    assert built["clicks"].sum() > 50
-    import pytest
-
-    with pytest.raises(ValueError, match="not both"):  # arrays beside fixed would be ignored
-        ref_engagement.engage(um, inp, opened, started, pushed, appeal, cost, value, u,
-                          memory_rows=mem, fixed=fixed, rows=rows)
-    for name, value_built in built.items():
-        assert np.array_equal(value_built, given[name]), name
-        assert np.array_equal(value_built, wide[name]), name
+                                         opened, started, pushed, appeal, cost, value, u,
+                                         memory_rows=mem))
+    fixed = engagement.Fixed.of(um, pushed, appeal, cost, value, 4, np.dtype(f32))
+    assert fixed.log_cont == np.log(um.cascade_continue)
+    step = engagement.StepPass(um, memory, 0.1, 0.2, fixed, channel_of, n, np.dtype(f32))
+    state = dict(attention_left=inp.attention_left.copy(), residue=inp.residue.copy(),
+                 channel_trust=rng.random((n, 2)).astype(f32), memory_count=count.copy(),
+                 memory_element=element.copy())
+    eng, _ = step.run(opened, ignored, started, inp.layout, inp.need, inp.remaining, u,
+                      (inp.susceptibility, inp.goal_weight, inp.habit, inp.fatigue), **state)
+    assert built.clicks.sum() > 50
+    given = _fields(eng)
+    for name, value_built in _fields(built).items():
+        assert value_built.dtype == given[name].dtype, name
+        assert value_built.tobytes() == given[name].tobytes(), name
+        assert value_built.tobytes() == wide[name].tobytes(), name
+    assert state["attention_left"].tobytes() == built.attention_left.astype(f32).tobytes()
+    assert state["residue"].tobytes() == built.residue.astype(f32).tobytes()
+    learned = count.copy(), element.copy()
+    ref_memory.remember(*learned, inp.layout, built.seen_positions, rows)
+    assert state["memory_count"].tobytes() == learned[0].tobytes()
+    assert state["memory_element"].tobytes() == learned[1].tobytes()
     depth = ref_engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
     assert np.array_equal(depth, ref_engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
-                                                       fixed.log_cont))
+                                                           fixed.log_cont))
 
 
 def test_after_the_first_call_a_compiled_function_calls_the_dispatcher_directly(monkeypatch):

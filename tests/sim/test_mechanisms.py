@@ -16,6 +16,7 @@ from outcome_gym.sim.params import params_of
 from outcome_gym.sim.population import habit_rate_from_days
 from tests.sim import reference_engagement as ref_engagement
 from tests.sim import reference_notifications as ref_notifications
+from tests.sim import reference_sessions as ref_sessions
 
 UM = UserModel()
 
@@ -158,8 +159,7 @@ def _settle(um, count, receptive=None, fatigue=None, rate=0.1, attention=10.0, r
     kept = np.power(1.0 - np.full(n, rate, f32), count)
     return ref_notifications.settle(um, size, sending, tray, np.ones(n, bool), fatigue, kept,
                                 np.zeros(delivered.shape, f32), np.zeros((n, 1), bool),
-                                np.full(n, attention, f32), np.full(n, residue, f32),
-                                np.zeros(delivered.shape))
+                                np.full(n, attention, f32), np.full(n, residue, f32))
 
 
 def test_fatigue_saturates():
@@ -200,18 +200,18 @@ def test_session_start_probability():
     um = UserModel()
     u = np.array([0.2, 0.2, 0.9])
     # rate = 4/4 * e^0 * (1 + 0) * (0.5 + 0.5) = 1 -> p = 1 - e^-1 = 0.632
-    out = sessions.session_start(params_of(um).sessions, np.array([True, False, True]),
-                                 np.array([False, False, True]), np.full(3, 4.0), np.zeros(3),
-                                 np.zeros(3), np.full(3, 0.5), 4, u)
+    out = ref_sessions.session_start(params_of(um).sessions, np.array([True, False, True]),
+                                     np.array([False, False, True]), np.full(3, 4.0), np.zeros(3),
+                                     np.zeros(3), np.full(3, 0.5), 4, u)
     assert out.tolist() == [True, False, True]  # unavailable never; opened always
 
 
 def test_session_start_needs_attention_unless_a_notification_was_opened():
     um = params_of(UserModel()).sessions
     # every user would start (u = 0); user 0 has no attention left, user 1 opened a notification
-    out = sessions.session_start(um, np.ones(3, bool), np.array([False, True, False]),
-                                 np.full(3, 4.0), np.zeros(3), np.zeros((3, 2)), np.full(3, 0.5),
-                                 4, np.zeros(3), np.array([0.0, 0.0, 1.0], np.float32))
+    out = ref_sessions.session_start(um, np.ones(3, bool), np.array([False, True, False]),
+                                     np.full(3, 4.0), np.zeros(3), np.zeros((3, 2)), np.full(3, 0.5),
+                                     4, np.zeros(3), np.array([0.0, 0.0, 1.0], np.float32))
     assert out.tolist() == [False, True, True]
 
 
@@ -230,7 +230,7 @@ def test_session_start_equals_the_numpy_formula_bit_for_bit():
     p = 1.0 - np.exp(-rate)
     u = np.where(rng.random(n) < 0.3, p, rng.random(n))  # draws exactly on p: no start
     expected = avail & ((attention > 0) | opened) & ((u < p) | opened)
-    got = sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u, attention)
+    got = ref_sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u, attention)
     assert np.array_equal(got, expected) and got[~opened].any()
     neg_rate = np.empty(n)  # and the rate's own bits
     sessions.rate_rows(prop, f32(24), np.exp(um.session_habit * habit), um.session_need, need,
@@ -705,8 +705,8 @@ def test_a_starter_kept_for_a_run_gives_each_step_what_a_fresh_one_gives():
         need, u = rng.random((n, 2)), rng.random(n)
         attention = np.where(rng.random(n) < 0.2, 0.0, 1.0).astype(f32)
         got = starter.step(avail, opened, prop, habit, need, trust, u, attention)
-        want = sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u,
-                                      attention)
+        want = ref_sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u,
+                                          attention)
         assert np.array_equal(got, want) and got[~opened].any()
         kept.append((got, want.copy()))
     assert np.array_equal(*kept[0]) and kept[0][0] is not kept[1][0]

@@ -209,8 +209,7 @@ def test_settle_hand_worked():
     kept = np.power(1.0 - np.full(3, 0.5, f32), sending.count)  # rate 0.5
     out = ref_notifications.settle(um, 0.5, sending, tray, np.array([True, True, False]),
                                np.full(3, 0.5, f32), kept, wear, opted_out,
-                               np.array([0.3, 1.0, 2.0], f32), np.full(3, 0.5, f32),
-                               np.zeros((3, 2)))
+                               np.array([0.3, 1.0, 2.0], f32), np.full(3, 0.5, f32))
     assert out.interruption_minutes.tolist() == [0.5, 0.125, 0.0]
     assert out.attention_left.tolist() == [0.0, 0.875, 2.0]  # never below zero
     assert out.fatigue.tolist() == [1 - 0.5 * 0.25, 1 - 0.5 * 0.5, 0.5]
@@ -219,10 +218,10 @@ def test_settle_hand_worked():
     assert out.ignored.tolist() == [[True, False], [True, False], [False, False]]
     assert wear.tolist() == [[2, 2], [2, 1], [1, 1]] and opted_out[:, 0].tolist() == [1, 0, 0]
     assert out.finite
+    # an infinite kept share gives fatigue 1 - 0.5 * inf = -inf: the pass reports it
     assert not ref_notifications.settle(um, 0.5, sending, tray, np.ones(3, bool),
-                                    np.full(3, 0.5, f32), kept, wear, opted_out,
-                                    np.ones(3, f32), np.ones(3, f32),
-                                    np.array([[0.0, np.inf], [0, 0], [0, 0]])).finite
+                                    np.full(3, 0.5, f32), np.array([kept[0], np.inf, kept[2]]),
+                                    wear, opted_out, np.ones(3, f32), np.ones(3, f32)).finite
 
 
 def _numpy_settle(um, size, delivered, receptive, lapsed, dismissed, opted, active, fatigue,
@@ -258,7 +257,7 @@ def test_settle_equals_the_numpy_formulas_bit_for_bit():
     tray = ref_notifications.TrayStep(None, lapsed, np.zeros((n, m), bool), dismissed, opted)
     out = ref_notifications.settle(um, 0.15, sending, tray, active, fatigue,
                                np.power(1.0 - rate, count), wear, opted_out, attention,
-                               residue, rng.standard_normal((n, m)))
+                               residue)
     got = (out.ignored, out.interruption_minutes, out.fatigue, out.attention_left, out.residue)
     for a, b in zip(got, expected, strict=True):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
@@ -413,7 +412,7 @@ def test_notifier_two_steps_hand_worked():
 
 
 def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
-    # the model's step (Notifier: five compiled calls) against send -> open_logit -> due_offset
+    # the model's step (Notifier: three compiled calls) against send -> open_logit -> due_offset
     # -> tray_step -> settle
     # (float32 state, two channels), over steps whose buffers carry the last step's values
     um = _um(optout_base=0.2, optout_volume=0.8)
@@ -463,7 +462,7 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
                                        channel_of, c, u[0], u[1])
         eff = ref_notifications.settle(um, 0.15, sent, tray, active, r["fatigue"],
                                    np.power(1.0 - fatigue_rate, sent.count), r["wear"],
-                                   r["opted_out"], r["attention"], r["residue"], logit)
+                                   r["opted_out"], r["attention"], r["residue"])
         r.update(fatigue=eff.fatigue, attention=eff.attention_left, residue=eff.residue)
         assert finite and eff.finite
         want = (sent.delivered, tray.opened, tray.opted, eff.interruption_minutes, eff.ignored,
@@ -476,8 +475,9 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
 
 
 def test_the_negated_logit_pass_is_an_exact_sign_flip_and_checks_finiteness():
-    # the model's step has logit_rows write minus the log-odds (what the exp takes) and answer
-    # whether every log-odds is finite; open_logit writes them as they are
+    # logit_rows writes minus the log-odds (what the exp takes): exactly numpy's sum of the
+    # module docstring's terms (float32 products widened where they meet float64), sign
+    # flipped, and answers whether every log-odds is finite
     rng = np.random.default_rng(3)
     n, m, f32 = 40, 3, np.float32
     um = _um(open_base=-1.0, open_relevance=0.5)
@@ -486,9 +486,12 @@ def test_the_negated_logit_pass_is_an_exact_sign_flip_and_checks_finiteness():
             rng.random(n).astype(f32), rng.random(n).astype(f32), rng.random((n, m)),
             rng.random(n) < 0.5, rng.random((n, m)).astype(f32), rng.random((n, m)).astype(f32),
             np.arange(m, dtype=np.int64), rng.random(m)]
-    plain, minus = np.empty((n, m)), np.empty((n, m))
-    assert notifications.logit_rows(*args, False, plain)
-    assert notifications.logit_rows(*args, True, minus)
-    assert minus.tobytes() == np.negative(plain).tobytes()
+    _, _, _, appeal, susc, gw, fat, rel, receptive, wear, trust, _, load = args
+    numpy_sum = (-1.0 + susc[:, None] * appeal[None, :] + (coef[0] * gw)[:, None] * rel
+                 + 0.3 * receptive[:, None] - (coef[1] * fat)[:, None] - coef[2] * wear
+                 + coef[3] * (trust - coef[4]) + load[None, :])
+    minus = np.empty((n, m))
+    assert notifications.logit_rows(*args, minus)
+    assert minus.tobytes() == np.negative(numpy_sum).tobytes()
     args[7][5, 1] = np.inf  # an infinite relevance: that log-odds is not finite
-    assert not notifications.logit_rows(*args, True, minus)
+    assert not notifications.logit_rows(*args, minus)

@@ -50,6 +50,7 @@ from typing import NamedTuple
 import numpy as np
 
 from outcome_gym.sim._jit import compiled, pass_array
+from outcome_gym.sim._rows import finite_rows
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 from outcome_gym.sim.mechanisms.memory import (
     MemoryParams,
@@ -229,14 +230,6 @@ def depth_of(lg, cont, log_cont, n_slots
     if cont >= 1.0:
         return np.int64(n_slots)
     return min(1 + np.int64(np.floor(lg / log_cont)), np.int64(n_slots))
-
-
-@compiled
-def depth_rows(lg, cont, log_cont, n_slots, out
-               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """:func:`depth_of` per entry of ``lg`` into ``out`` (int64)."""
-    for j in range(lg.shape[0]):
-        out[j] = depth_of(lg[j], cont, log_cont, n_slots)
 
 
 def run_sessions(
@@ -540,12 +533,7 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
             if seen[i, k]:
                 pos_views[k] += 1
         j += 1
-    finite = True  # x - x is 0 for a finite x, NaN for an inf or a NaN (as _rows.finite_rows)
-    for i in range(n):
-        finite &= (minutes[i] - minutes[i]) == 0.0
-        for g in range(n_goals):
-            finite &= (progress[i, g] - progress[i, g]) == 0.0
-    return finite
+    return finite_rows(minutes) & finite_rows(progress.reshape(-1))
 
 
 @compiled.inlined
@@ -676,8 +664,7 @@ class StepPass:
         # per user in session (expertise, selection minutes, scan logs): grown to the most
         # users in session at once (a step's sessions are a small share of N)
         self._session = (np.empty((0, s), count_dtype), np.empty((0, s)), np.empty(0))
-        self._kept = Engagement(**_buffers(n, s, n_goals, n_push),  # the buffers the record reads
-                                **dict.fromkeys(_FRESH))
+        self._kept = _buffers(n, s, n_goals, n_push)  # the buffers the record reads
 
     def run(self, opened: np.ndarray, ignored: np.ndarray, started: np.ndarray,
             layout: np.ndarray, need: np.ndarray, remaining: np.ndarray, u: np.ndarray,
@@ -704,8 +691,7 @@ class StepPass:
             The engagement and the new channel trust; ``(None, channel_trust)`` when a minute or
             a progress came out non-finite (nothing of the users' state changed then).
         """
-        n, s, n_el = self._sizes
-        fx, kept = self.fixed, self._kept
+        fx = self.fixed
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
         k = rows.shape[0]
         expertise, select, lg = self._session_buffers(k)
@@ -714,16 +700,7 @@ class StepPass:
                      *self._terms, expertise, select)
         cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
         stay_logs(u[rows, 0], cont, lg)
-        eng = Engagement(
-            progress=kept.progress, minutes=np.empty(n), goal_minutes=kept.goal_minutes,
-            distraction_minutes=kept.distraction_minutes,
-            self_control_minutes=kept.self_control_minutes,
-            element_clicks=np.empty((n, n_el), dtype=np.int16),
-            clicks=np.empty(n, dtype=np.int64), position_clicks=np.empty(s, dtype=np.int64),
-            position_views=np.empty(s, dtype=np.int64), attention_left=kept.attention_left,
-            residue=kept.residue, useful_opens=kept.useful_opens,
-            search_minutes=kept.search_minutes, seen_positions=kept.seen_positions,
-            element_totals=np.empty(n_el, dtype=np.int64))
+        eng = Engagement(**self._kept, **_fresh(*self._sizes))
         susc, goal_weight, habit, fatigue = traits
         if not engage_rows(
                 opened, fx.pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit,
@@ -752,11 +729,6 @@ class StepPass:
                 np.empty((cap, expertise.shape[1]), expertise.dtype),
                 np.empty((cap, select.shape[1])), np.empty(cap))
         return expertise[:k], select[:k], lg[:k]
-
-
-_FRESH = ("minutes", "element_clicks", "clicks", "position_clicks", "position_views",
-          "element_totals")
-"""The :class:`Engagement` arrays a :class:`StepPass` makes fresh every step."""
 
 
 @compiled

@@ -171,11 +171,11 @@ def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
 
 @compiled
 def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance, receptive,
-               wear, trust, channel_of, load, negate, out
+               wear, trust, channel_of, load, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Per user i and template m, the module docstring's sum, added left to right as numpy did,
-    into ``out`` (its negation if ``negate``: what the open probability's ``exp`` takes, an
-    exact sign flip as numpy's ``negative``); returns whether every log-odds is finite.
+    """Per user i and template m, minus the module docstring's sum, added left to right as numpy
+    did, into ``out`` (what the open probability's ``exp`` takes; the negation is an exact sign
+    flip, as numpy's ``negative``); returns whether every log-odds is finite.
 
     ::
 
@@ -202,7 +202,7 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
             x = x + coef[3] * (trust[i, channel_of[j]] - coef[4])
             x = x + load[j]
             finite &= (x - x) == 0.0  # 0 for a finite x, NaN for an inf or a NaN
-            out[i, j] = -x if negate else x
+            out[i, j] = -x
     return finite
 
 
@@ -255,8 +255,8 @@ def compile_kernel() -> None:
 
 @compiled.inlined  # copied into a step's pass (no second compilation)
 def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
-              volume_hazard, channel_trust, one, channel_of, u_open, u_out, can_opt_out,
-              sent, due, lapsed, opened, dismissed, opted
+              volume_hazard, channel_trust, one, channel_of, u_open, u_out, sent, due, lapsed,
+              opened, dismissed, opted
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user and template (module docstring), writing ``sent``, ``due`` and the flags.
 
@@ -298,8 +298,6 @@ def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_to
                 opened[i, j] = True
                 continue
             dismissed[i, j] = True
-            if not can_opt_out:
-                continue
             c = channel_of[j]
             if u_out[i, j] < volume_hazard[sent_today[i, c]] * 2.0 * (one - channel_trust[i, c]):
                 opted[i, c] = True
@@ -367,8 +365,8 @@ def deliver_rows(u_pos, spread, median_hours, slot_hours, cap, offset, delivered
     offset_rows(u_pos.reshape(-1), spread.reshape(-1), median_hours, slot_hours, cap,
                 offset.reshape(-1))
     tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
-              volume_hazard, channel_trust, one, channel_of, u_open, u_out, True, sent, due,
-              lapsed, opened, dismissed, opted)
+              volume_hazard, channel_trust, one, channel_of, u_open, u_out, sent, due, lapsed,
+              opened, dismissed, opted)
     return settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count,
                        lapsed, dismissed, opted, active, fatigue, kept, wear, opted_out,
                        attention_left, residue, ignored, minutes, fatigue, attention_left,
@@ -507,8 +505,7 @@ class Notifier:
         base, receptive_u, coef, appeal, load = self._fixed
         # minus the open log-odds, then its exp in place
         finite = logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
-                            self._relevance, receptive, wear, channel_trust, ch, load, True,
-                            exp_neg)
+                            self._relevance, receptive, wear, channel_trust, ch, load, exp_neg)
         np.power(self._keep_base, self._count_f, out=self._kept)
         np.exp(exp_neg, out=exp_neg)
         spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)

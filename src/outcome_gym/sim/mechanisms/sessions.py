@@ -34,50 +34,12 @@ class SessionParams:
     session_need: float
 
 
-def session_start(
-    um: SessionParams,
-    available: np.ndarray,
-    opened_any: np.ndarray,
-    propensity: np.ndarray,
-    app_habit: np.ndarray,
-    need: np.ndarray,
-    trust: np.ndarray,
-    slots_per_day: int,
-    u: np.ndarray,
-    attention_left: np.ndarray | None = None,
-) -> np.ndarray:
-    """Who starts a session this slot (N bools): :meth:`Starter.step` of a starter built for
-    this call, on the arrays in the dtypes its passes take.
-
-    Args:
-        um: The mechanism's coefficients.
-        available: N available flags (step 3).
-        opened_any: N users who opened a notification this step (they always start one).
-        propensity, app_habit, trust: N traits and state (float32 in a model).
-        need: N summed goal urgency, or N x G urgency per goal (summed here, left to right).
-        slots_per_day: S.
-        u: N uniforms from the ``sessions`` stream.
-        attention_left: N minutes left today: a self-initiated session needs some (``None``: no
-            such condition).
-    """
-    need2 = need.reshape(need.shape[0], -1) if need.ndim == 1 else need
-    n = need2.shape[0]
-    prop = np.ascontiguousarray(propensity)
-    attention = np.ones(n, np.float32) if attention_left is None else attention_left
-    starter = Starter(um, slots_per_day, n, prop.dtype, np.asarray(app_habit).dtype,
-                      np.asarray(trust).dtype)
-    return starter.step(np.ascontiguousarray(available, bool),
-                        np.ascontiguousarray(opened_any, bool), prop,
-                        np.ascontiguousarray(app_habit), np.ascontiguousarray(need2),
-                        np.ascontiguousarray(trust), np.ascontiguousarray(u, np.float64),
-                        np.ascontiguousarray(attention))
-
-
 class Starter:
-    """Session start of one run (:func:`session_start`'s work): two compiled passes
-    (:func:`rate_rows`, :func:`start_rows`) around numpy's two ``exp``, on buffers kept for the
-    run; the float work in numpy's dtypes and order, so the bits are those of the whole-array
-    formula.
+    """Session start of one run: two compiled passes around numpy's two ``exp``.
+
+    :func:`rate_rows` and :func:`start_rows`, on buffers kept for the run; the float work in
+    numpy's dtypes and order, so the bits are those of the whole-array formula. (The tests'
+    ``session_start``, tests/sim/reference_sessions.py, builds one per call.)
 
     Args:
         um: The mechanism's coefficients.
@@ -100,8 +62,18 @@ class Starter:
     def step(self, available: np.ndarray, opened_any: np.ndarray, propensity: np.ndarray,
              app_habit: np.ndarray, need: np.ndarray, trust: np.ndarray, u: np.ndarray,
              attention_left: np.ndarray) -> np.ndarray:
-        """Who starts a session this slot (a fresh N bool array; the arguments as
-        :func:`session_start` takes them, C-ordered, ``need`` N x G float64, ``u`` float64).
+        """Who starts a session this slot (a fresh N bool array).
+
+        Args:
+            available: N available flags (step 3).
+            opened_any: N users who opened a notification this step (they always start one).
+            propensity, app_habit: N traits (the dtypes the starter was built for).
+            need: N x G float64 urgency per goal (summed here, left to right).
+            trust: N trust (its dtype as built for).
+            u: N float64 uniforms from the ``sessions`` stream.
+            attention_left: N minutes left today: a self-initiated session needs some.
+
+        All C-ordered (a model's arrays, passed as they are).
         """
         habit = np.exp(np.multiply(app_habit, self._habit_u, out=self._habit_term),
                        out=self._habit_term)
@@ -150,8 +122,10 @@ def start_rows(available, opened_any, attention_left, u, exp_neg_rate, out
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`rate_rows` and :func:`start_rows` now (see
-    engagement.compile_kernel), for the population's float32 traits and float64 need.
+    engagement.compile_kernel): a model's :meth:`Starter.step`, for the population's float32
+    traits and float64 need.
     """
-    f32, yes = np.float32, np.ones(1, bool)
-    session_start(SessionParams(0.0, 0.0), yes, yes, np.ones(1, f32), np.ones(1, f32),
-                  np.ones((1, 1)), np.ones(1, f32), 1, np.ones(1), np.ones(1, f32))
+    f32, yes = np.dtype(np.float32), np.ones(1, bool)
+    one = np.ones(1, f32)
+    Starter(SessionParams(0.0, 0.0), 1, 1, f32, f32, f32).step(
+        yes, yes, one, one.copy(), np.ones((1, 1)), one.copy(), np.ones(1), one.copy())

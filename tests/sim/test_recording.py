@@ -112,13 +112,14 @@ def test_segment_sums_are_reduceat_bit_for_bit():
 
 def test_segment_sums_by_hand():
     # users 0-1 in segment 2, users 2-4 in segment 0, no user in segment 1 (its column stays 0)
+    from outcome_gym.sim._rows import pairwise_frames
     from outcome_gym.sim.recording import SegmentSums, block_sums
 
     sums = SegmentSums(np.array([2, 2, 0, 0, 0]), 3)
     x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [-0.0, -0.0, 0.5, 0.25, 0.0]])
     table = sums.table(2)
     for row, out in zip(x, table, strict=True):
-        block_sums(row, sums.starts, sums.stops, sums.ids, out, sums.frames)
+        block_sums(row, sums.starts, sums.stops, sums.ids, out, pairwise_frames())
     assert table.tolist() == [[12.0, 0.0, 3.0], [0.75, 0.0, 0.0]]
     assert np.signbit(table[1, 2])  # -0.0 + -0.0, as reduceat gives it
 

@@ -186,7 +186,6 @@ class SegmentSums:
         # the blocks are the segments 0..K-1 in order (every segment has users): no column of a
         # table stays without a sum, so it needs no zeros first
         self.every_segment = self.ids.tolist() == list(range(n_segments))
-        self.frames = pairwise_frames()  # the sums' working stack (blocks above 128 users)
 
     def table(self, n_rows: int) -> np.ndarray:
         """A new n_rows x K float64 table for per-segment values (0 in the columns of segments
@@ -377,7 +376,7 @@ class Recorder:
         self._fixed = (
             self._default, w.slot_weight, self._weight_sum, w.exact_weights, w.core_slot,
             self._derived_rows, self._events_at, self._total_of, self._name_rows, seg.starts,
-            seg.stops, seg.ids, seg.frames, self._stack_buffer, self._consistent,
+            seg.stops, seg.ids, sc.frames, self._stack_buffer, self._consistent,
             self._totals_matrix,
             (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users),
             (self._pipe_rows, *self.pipe.pass_arrays()))
@@ -430,7 +429,8 @@ def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_
     ``fixed`` holds what stays the same objects from step to step: ``(default, weight,
     weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows, starts, stops,
     cols, frames, stacked, consistent, totals, divergence, pipe)``, ``frames`` being
-    :func:`~outcome_gym.sim._rows.pairwise_sum`'s working stack (the segments').
+    :func:`~outcome_gym.sim._rows.pairwise_sum`'s working stack (the divergence scratch's: one
+    stack for every sum, which run one after another).
 
     * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``context``,
       ``counts``, ``amounts`` (tuples of N bools, bools, int64 counts and float64 amounts; one

@@ -588,6 +588,11 @@ def test_context_events_pickle_with_their_outcome_on_their_buffers():
                    np.zeros(4, np.float32))
     assert out.failed.tolist() == [1, 0, 1, 0]
     assert out.events["support_contact"].tolist() == [True, False, True, False]
+    # the rows the recorder stacks (recording.CONTEXT's order), rebuilt on the new buffers: the
+    # events' and then the failures' arrays of each kind, the same objects
+    want = (*(out.events[k] for k in context.KINDS), *(out.failures[k] for k in context.KINDS))
+    assert len(out.rows) == 6 and all(a is b for a, b in zip(out.rows, want, strict=True))
+    assert out.rows[5].tolist() == [True, False, True, False]  # support_contact's failures
 
 
 def _charge(failed, minutes, size, attention, today, residue):

@@ -48,7 +48,8 @@ FLAGS = ("active_users", "available", "sessions", "churned")
 """Per-user metrics the outcome holds as N bools, in :meth:`Recorder.record`'s order."""
 
 CONTEXT = (*(f"{kind}_events" for kind in KINDS), *(f"{kind}_failures" for kind in KINDS))
-"""Per-user metrics the context holds as N bools (rows of its buffers), in that order."""
+"""Per-user metrics the context holds as N bools (rows of its buffers), in that order: its
+:attr:`~outcome_gym.sim.mechanisms.context.ContextOutcome.rows`."""
 
 COUNTS = ("clicks", "delivered")
 """Per-user metrics the outcome holds as N int64 counts, in :meth:`Recorder.record`'s order."""
@@ -247,8 +248,6 @@ class Recorder:
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, n))
         self._fixed: tuple = ()  # record_rows' arguments that stay the same objects (_layout)
-        # the last context outcome and its events' and failures' rows in CONTEXT order
-        self._context: tuple[ContextOutcome | None, tuple[np.ndarray, ...]] = (None, ())
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
@@ -323,11 +322,8 @@ class Recorder:
         noise = self.rows.uniform(self.streams["instrumentation"], (2 * n_pipe, self.rows.n_all),
                                   axis=1, reuse=True)
         seen = np.empty((n_pipe, w.n_users), np.int32)
-        if ctx is not self._context[0]:  # the context's rows: the same objects every step
-            self._context = (ctx, (*map(ctx.events.__getitem__, KINDS),
-                                   *map(ctx.failures.__getitem__, KINDS)))
         status = record_rows(
-            (out.active, out.available, out.started, out.churned), self._context[1],
+            (out.active, out.available, out.started, out.churned), ctx.rows,
             (eng.clicks, dlv.delivered_count),
             (eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
              dlv.interruption_minutes, eng.search_minutes),
@@ -380,11 +376,6 @@ class Recorder:
             self._totals_matrix,
             (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users),
             (self._pipe_rows, *self.pipe.pass_arrays()))
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_context"] = (None, ())  # views of the context's buffers: taken again at a record
-        return state
 
     def __setstate__(self, state: dict) -> None:
         # a pickle holds the totals and their matrix as separate arrays: make the totals views of

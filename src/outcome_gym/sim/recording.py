@@ -240,7 +240,6 @@ class Recorder:
         self._sampled_names: tuple[str, ...] = ()  # and then the divergence estimators
         self._events: tuple[str, ...] | None = None  # the goal events' names the layout has
         self._stack_buffer = np.empty((0, n))
-        self._events_at = 0  # the goal events' first row in the stacked matrix
         self._derived_rows = np.zeros(len(DERIVED), dtype=np.int64)
         self._name_rows = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
         self._total_of = np.zeros(0, dtype=np.int64)  # each stacked row's totals row (-1: none)
@@ -342,7 +341,8 @@ class Recorder:
         """
         n = self.world.n_users
         names = METRICS + events
-        rows = (*FLAGS, *CONTEXT, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)  # pass order
+        # the pass's order (record_rows stacks the goal events right after TICKETS)
+        rows = (*FLAGS, *CONTEXT, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)
         if len(set(rows)) != len(rows) or set(rows) != set(names):
             raise AssertionError(f"per-user metrics without a row or a value: "
                                  f"{set(rows) ^ set(names)} (or a name twice)")
@@ -350,7 +350,6 @@ class Recorder:
         self._names, self._events = names, events
         self._sampled_names = names + DIVERGENCE
         self._stack_buffer = np.empty((len(rows), n))
-        self._events_at = row_of[events[0]] if events else 0  # their rows follow in order
         self._name_rows = np.array([row_of[name] for name in names], dtype=np.int64)
         self._derived_rows = np.array([row_of[name] for name in DERIVED], dtype=np.int64)
         totalled = [name for name in names if name not in NOT_TOTALLED]
@@ -371,9 +370,8 @@ class Recorder:
         w, seg, sc = self.world, self.segments, self._divergence
         self._fixed = (
             self._default, w.slot_weight, self._weight_sum, w.exact_weights, w.core_slot,
-            self._derived_rows, self._events_at, self._total_of, self._name_rows, seg.starts,
-            seg.stops, seg.ids, sc.frames, self._stack_buffer, self._consistent,
-            self._totals_matrix,
+            self._derived_rows, self._total_of, self._name_rows, seg.starts, seg.stops, seg.ids,
+            sc.frames, self._stack_buffer, self._consistent, self._totals_matrix,
             (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users),
             (self._pipe_rows, *self.pipe.pass_arrays()))
 
@@ -418,16 +416,16 @@ def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_
     """A step's per-user metrics stacked, totalled and summed per segment, in one pass.
 
     ``fixed`` holds what stays the same objects from step to step: ``(default, weight,
-    weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows, starts, stops,
-    cols, frames, stacked, consistent, totals, divergence, pipe)``, ``frames`` being
+    weight_sum, exact, core_slot, derived_at, total_of, name_rows, starts, stops, cols, frames,
+    stacked, consistent, totals, divergence, pipe)``, ``frames`` being
     :func:`~outcome_gym.sim._rows.pairwise_sum`'s working stack (the divergence scratch's: one
     stack for every sum, which run one after another).
 
     * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``context``,
       ``counts``, ``amounts`` (tuples of N bools, bools, int64 counts and float64 amounts; one
       tuple per producer, each of one array type: numba iterates a tuple of one type only, and a
-      read-only array is another type) and ``tickets``, in turn, as float64; the rows of
-      ``events`` (E x N float64, the goal events) from row ``events_at`` on;
+      read-only array is another type) and ``tickets``, in turn, as float64, then the rows of
+      ``events`` (E x N float64, the goal events);
     * ``dist``: each user's :func:`~outcome_gym.sim.layout.layout_distance` to the default when
       ``exact`` (:func:`~outcome_gym.sim.layout.distance_rows`; otherwise the caller's matvec's),
       ``consistent``: its core consistency (:func:`~outcome_gym.sim.layout.consistent_rows`),
@@ -445,17 +443,17 @@ def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_
       of ``noise`` at ``step`` into ``seen``, their true counts being rows of ``stacked``),
       ``pipe`` being (each event's row, miss and false rates, the ring, the delays).
     """
-    (default, weight, weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows,
-     starts, stops, cols, frames, stacked, consistent, totals, divergence, pipe) = fixed
+    (default, weight, weight_sum, exact, core_slot, derived_at, total_of, name_rows, starts,
+     stops, cols, frames, stacked, consistent, totals, divergence, pipe) = fixed
     row = stack_rows(flags, stacked, 0)
     row = stack_rows(context, stacked, row)
     row = stack_rows(counts, stacked, row)
     row = stack_rows(amounts, stacked, row)
-    stack_rows((tickets,), stacked, row)
+    row = stack_rows((tickets,), stacked, row)
     n = stacked.shape[1]
-    for e in range(events.shape[0]):
+    for e in range(events.shape[0]):  # the goal events' rows follow (Recorder._layout's order)
         for i in range(n):
-            stacked[events_at + e, i] = events[e, i]
+            stacked[row + e, i] = events[e, i]
     if exact:
         distance_rows(layout, default, weight, weight_sum, dist)
     consistent_rows(layout, default[0], core_slot, consistent)
@@ -554,7 +552,7 @@ def compile_kernel() -> None:
     pipe = (np.zeros(1, i64), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
             np.ones(1, i64))
     fixed = (frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0, True,
-             frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows), 0,
+             frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
              np.zeros(rows, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64),
              np.zeros(1, i64), pairwise_frames(), np.zeros((rows, 1)), np.ones(1, bool),
              np.zeros((1, 1)), divergence, pipe)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -261,6 +262,11 @@ def test_a_records_metric_rows_by_hand():
     assert type(rows.merged(["c"], np.array([[1.0, 1.0]]))) is FrozenMap
     with pytest.raises(ValueError, match="expected 2 names"):
         MetricRows(["a"], np.zeros((2, 2)))
+    # too many names: the message shows every name given, the extra one too
+    with pytest.raises(ValueError, match=re.escape("expected 2 names, got ('a', 'b', 'c')")):
+        MetricRows(["a", "b", "c"], frozen(np.zeros((2, 2))))
+    with pytest.raises(ValueError, match=re.escape("expected 2 names, got ('c', 'd', 'e')")):
+        rows.merged(["c", "d", "e"], frozen(np.zeros((2, 2))))  # the merged matrix's names only
     # a matrix in another order (or writable) is refused, and merged as a plain map: its rows
     # would be reduced in another order than the stacked entries (other last bits)
     fortran = frozen(np.asfortranarray(np.array([[1.0, 2.0], [3.0, 4.0]])))

@@ -10,7 +10,12 @@ from outcome_gym.sim.layout import core_consistent, layout_distance
 from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions, trust
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.habits import update_habit
-from outcome_gym.sim.mechanisms.observation import EventPipe, receptivity_signal, signal_separation
+from outcome_gym.sim.mechanisms.observation import (
+    EventPipe,
+    pipe_rows,
+    receptivity_signal,
+    signal_separation,
+)
 from outcome_gym.sim.network import Teams, build_teams
 from outcome_gym.sim.params import params_of
 from outcome_gym.sim.population import habit_rate_from_days
@@ -277,13 +282,27 @@ def test_receptivity_signal_has_the_stated_auc():
     assert signal_separation(0.5) == pytest.approx(0.0)
 
 
+def _push(pipe, step, events, u):
+    """The pipe's step as the recorder runs it: this step's true counts by name (``events``; an
+    instrumented event missing from it counts 0) as rows of a float64 matrix, :func:`pipe_rows`
+    over them with ``u`` ((2 x events) x N uniforms), and what the product sees now.
+    """
+    names = [spec.event for spec in pipe.specs if spec.event in events]
+    source = np.array([events[name] for name in names], np.float64).reshape(len(names), u.shape[1])
+    rows = np.array([names.index(spec.event) if spec.event in events else -1
+                     for spec in pipe.specs], np.int64)
+    seen = np.empty((len(pipe.specs), u.shape[1]), np.int32)
+    pipe_rows(source, rows, np.ascontiguousarray(u, np.float64), *pipe.pass_arrays(), step, seen)
+    return pipe.visible(step, seen)
+
+
 def test_event_pipe_delays_and_drops():
     inst = Instrumentation.model_validate({"events": [
         {"event": "g.completed", "delay_steps": 2},
         {"event": "g.failed", "delay_steps": 0, "miss_rate": 1.0}]})
     pipe = EventPipe(params_of(UM, inst=inst).events, 3)
     zeros = np.zeros((4, 3))
-    seen = [pipe.push(t, {"g.completed": np.array([t, 0, 1]), "g.failed": np.ones(3)}, zeros)
+    seen = [_push(pipe, t, {"g.completed": np.array([t, 0, 1]), "g.failed": np.ones(3)}, zeros)
             for t in range(4)]
     assert seen[0]["g.completed"].tolist() == [0, 0, 0]
     assert seen[1]["g.completed"].tolist() == [0, 0, 0]
@@ -324,7 +343,7 @@ def test_event_pipe_pass_equals_the_numpy_formula():
         events = {f"g.e{i}": rng.integers(0, 3, n).astype(float if i % 2 else np.int64)
                   for i in range(4)}  # g.e4 never reported: true count 0
         u = rng.random((2 * len(specs), n))
-        got = pipe.push(step, events, u)
+        got = _push(pipe, step, events, u)
         for i, (spec, ring) in enumerate(zip(specs, rings, strict=True)):
             true = events.get(spec.event, np.zeros(n)).astype(np.int32)
             now = np.where(u[2 * i] < spec.miss_rate, 0, true)
@@ -344,10 +363,10 @@ def test_event_pipe_by_hand():
 
     pipe = EventPipe([EventSpec("g.e", 1, 0.5, 0.2)], 2)
     u = np.array([[0.1, 0.9], [0.1, 0.9]])
-    assert pipe.push(0, {"g.e": np.array([3.0, 1.0])}, u)["g.e"].tolist() == [0, 0]
-    assert pipe.push(1, {}, np.full((2, 2), 0.9))["g.e"].tolist() == [1, 1]
-    assert pipe.push(2, {}, np.full((2, 2), 0.9))["g.e"].tolist() == [0, 0]  # step 1's nothing
-    assert EventPipe([], 2).push(0, {}, np.zeros((0, 2))) == {}
+    assert _push(pipe, 0, {"g.e": np.array([3.0, 1.0])}, u)["g.e"].tolist() == [0, 0]
+    assert _push(pipe, 1, {}, np.full((2, 2), 0.9))["g.e"].tolist() == [1, 1]
+    assert _push(pipe, 2, {}, np.full((2, 2), 0.9))["g.e"].tolist() == [0, 0]  # step 1's nothing
+    assert _push(EventPipe([], 2), 0, {}, np.zeros((0, 2))) == {}
 
 
 def test_sampled_divergence_two_equal_halves():
@@ -588,6 +607,11 @@ def test_context_events_pickle_with_their_outcome_on_their_buffers():
                    np.zeros(4, np.float32))
     assert out.failed.tolist() == [1, 0, 1, 0]
     assert out.events["support_contact"].tolist() == [True, False, True, False]
+    # the rows the recorder stacks (recording.CONTEXT's order), rebuilt on the new buffers: the
+    # events' and then the failures' arrays of each kind, the same objects
+    want = (*(out.events[k] for k in context.KINDS), *(out.failures[k] for k in context.KINDS))
+    assert len(out.rows) == 6 and all(a is b for a, b in zip(out.rows, want, strict=True))
+    assert out.rows[5].tolist() == [True, False, True, False]  # support_contact's failures
 
 
 def _charge(failed, minutes, size, attention, today, residue):
@@ -680,7 +704,7 @@ def test_charge_equals_spend_attention_and_add_residue_bit_for_bit():
 def test_event_pipe_rows_of_a_matrix_by_hand():
     # the recorder's way in: event 0's counts in row 2 of a float64 matrix, event 1 not reported
     # this step (row -1: 0); delay 0, nothing missed, nothing spurious -> seen as they are
-    from outcome_gym.sim.mechanisms.observation import EventSpec, pipe_rows
+    from outcome_gym.sim.mechanisms.observation import EventSpec
 
     pipe = EventPipe([EventSpec("g.a", 0, 0.0, 0.0), EventSpec("g.b", 0, 0.0, 0.0)], 3)
     source = np.array([[9.0, 9.0, 9.0], [8.0, 8.0, 8.0], [2.0, 0.0, 1.0]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -112,13 +113,14 @@ def test_segment_sums_are_reduceat_bit_for_bit():
 
 def test_segment_sums_by_hand():
     # users 0-1 in segment 2, users 2-4 in segment 0, no user in segment 1 (its column stays 0)
+    from outcome_gym.sim._rows import pairwise_frames
     from outcome_gym.sim.recording import SegmentSums, block_sums
 
     sums = SegmentSums(np.array([2, 2, 0, 0, 0]), 3)
     x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [-0.0, -0.0, 0.5, 0.25, 0.0]])
     table = sums.table(2)
     for row, out in zip(x, table, strict=True):
-        block_sums(row, sums.starts, sums.stops, sums.ids, out, sums.frames)
+        block_sums(row, sums.starts, sums.stops, sums.ids, out, pairwise_frames())
     assert table.tolist() == [[12.0, 0.0, 3.0], [0.75, 0.0, 0.0]]
     assert np.signbit(table[1, 2])  # -0.0 + -0.0, as reduceat gives it
 
@@ -260,6 +262,11 @@ def test_a_records_metric_rows_by_hand():
     assert type(rows.merged(["c"], np.array([[1.0, 1.0]]))) is FrozenMap
     with pytest.raises(ValueError, match="expected 2 names"):
         MetricRows(["a"], np.zeros((2, 2)))
+    # too many names: the message shows every name given, the extra one too
+    with pytest.raises(ValueError, match=re.escape("expected 2 names, got ('a', 'b', 'c')")):
+        MetricRows(["a", "b", "c"], frozen(np.zeros((2, 2))))
+    with pytest.raises(ValueError, match=re.escape("expected 2 names, got ('c', 'd', 'e')")):
+        rows.merged(["c", "d", "e"], frozen(np.zeros((2, 2))))  # the merged matrix's names only
     # a matrix in another order (or writable) is refused, and merged as a plain map: its rows
     # would be reduced in another order than the stacked entries (other last bits)
     fortran = frozen(np.asfortranarray(np.array([[1.0, 2.0], [3.0, 4.0]])))

@@ -105,9 +105,10 @@ class MetricRows(Mapping[str, np.ndarray]):
     def _set(self, names: tuple[str, ...], matrices: tuple[np.ndarray, ...]) -> None:
         """Hold ``matrices`` (the last one new: checked) with one name per row, in order."""
         matrix = matrices[-1]
-        rows = matrix.shape[0] if len(matrices) == 1 else sum(m.shape[0] for m in matrices)
-        if len(names) != rows:
-            raise ValueError(f"expected {matrix.shape[0]} names, got {names[-matrix.shape[0]:]}")
+        rows = sum(m.shape[0] for m in matrices)
+        if len(names) != rows:  # the names given for the new matrix: all of them, however many
+            raise ValueError(f"expected {matrix.shape[0]} names, "
+                             f"got {names[rows - matrix.shape[0]:]}")
         flags = matrix.flags
         if flags.writeable or not flags.c_contiguous:
             raise ValueError("expected a read-only C-contiguous matrix")

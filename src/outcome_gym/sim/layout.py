@@ -183,7 +183,9 @@ class DivergenceScratch:
         self.freq = np.empty(n_blocks * pairs)  # a block's distinct layouts are at most its sample
         self.bounds = np.empty(n_blocks + 1, dtype=np.int64)
         self.n_users = np.empty(n_blocks, dtype=np.int64)
-        self.frames = pairwise_frames()  # the pairs' distance sums' working stack
+        # the working stack of its sums (the pairs' distances, the entropies' terms; the
+        # recorder's segment sums too): the sums run one after another, so one stack serves all
+        self.frames = pairwise_frames()
 
 
 def divergence_into(table: np.ndarray, cols: np.ndarray, layout: np.ndarray, active: np.ndarray,
@@ -228,19 +230,20 @@ def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: 
         table[0, cols[ok]] = d.reshape(ok.size, sc.dist.shape[1]).sum(axis=1)
     if status & SEVERAL:  # -sum p log2 p of the blocks of several layouts
         terms = sc.freq[:sc.bounds[-1]]
-        entropy_rows(np.log2(terms) * terms, sc.bounds, cols, table)
+        entropy_rows(np.log2(terms) * terms, sc.bounds, cols, table, sc.frames)
 
 
 @compiled
-def entropy_rows(terms, bounds, cols, table
+def entropy_rows(terms, bounds, cols, table, frames
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``table[3, cols[b]] = -terms[bounds[b]:bounds[b + 1]].sum()`` (numpy's sum:
-    :func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0) for each block b of several terms
-    (the others keep the pass's 0 or -0.0).
+    :func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working stack, for
+    blocks of more than 128 distinct layouts) for each block b of several terms (the others keep
+    the pass's 0 or -0.0).
     """
     for b in range(bounds.shape[0] - 1):
         if bounds[b + 1] - bounds[b] > 1:
-            table[3, cols[b]] = -(0.0 + pairwise_sum(terms, bounds[b], bounds[b + 1]))
+            table[3, cols[b]] = -(0.0 + pairwise_sum(terms, bounds[b], bounds[b + 1], frames))
 
 
 def compile_kernel() -> None:

@@ -48,7 +48,8 @@ FLAGS = ("active_users", "available", "sessions", "churned")
 """Per-user metrics the outcome holds as N bools, in :meth:`Recorder.record`'s order."""
 
 CONTEXT = (*(f"{kind}_events" for kind in KINDS), *(f"{kind}_failures" for kind in KINDS))
-"""Per-user metrics the context holds as N bools (rows of its buffers), in that order."""
+"""Per-user metrics the context holds as N bools (rows of its buffers), in that order: its
+:attr:`~outcome_gym.sim.mechanisms.context.ContextOutcome.rows`."""
 
 COUNTS = ("clicks", "delivered")
 """Per-user metrics the outcome holds as N int64 counts, in :meth:`Recorder.record`'s order."""
@@ -186,7 +187,6 @@ class SegmentSums:
         # the blocks are the segments 0..K-1 in order (every segment has users): no column of a
         # table stays without a sum, so it needs no zeros first
         self.every_segment = self.ids.tolist() == list(range(n_segments))
-        self.frames = pairwise_frames()  # the sums' working stack (blocks above 128 users)
 
     def table(self, n_rows: int) -> np.ndarray:
         """A new n_rows x K float64 table for per-segment values (0 in the columns of segments
@@ -240,7 +240,6 @@ class Recorder:
         self._sampled_names: tuple[str, ...] = ()  # and then the divergence estimators
         self._events: tuple[str, ...] | None = None  # the goal events' names the layout has
         self._stack_buffer = np.empty((0, n))
-        self._events_at = 0  # the goal events' first row in the stacked matrix
         self._derived_rows = np.zeros(len(DERIVED), dtype=np.int64)
         self._name_rows = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
         self._total_of = np.zeros(0, dtype=np.int64)  # each stacked row's totals row (-1: none)
@@ -248,8 +247,6 @@ class Recorder:
         self._totalled_names: tuple[str, ...] = ()
         self._totals_matrix = np.empty((0, n))
         self._fixed: tuple = ()  # record_rows' arguments that stay the same objects (_layout)
-        # the last context outcome and its events' and failures' rows in CONTEXT order
-        self._context: tuple[ContextOutcome | None, tuple[np.ndarray, ...]] = (None, ())
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
@@ -324,11 +321,8 @@ class Recorder:
         noise = self.rows.uniform(self.streams["instrumentation"], (2 * n_pipe, self.rows.n_all),
                                   axis=1, reuse=True)
         seen = np.empty((n_pipe, w.n_users), np.int32)
-        if ctx is not self._context[0]:  # the context's rows: the same objects every step
-            self._context = (ctx, (*map(ctx.events.__getitem__, KINDS),
-                                   *map(ctx.failures.__getitem__, KINDS)))
         status = record_rows(
-            (out.active, out.available, out.started, out.churned), self._context[1],
+            (out.active, out.available, out.started, out.churned), ctx.rows,
             (eng.clicks, dlv.delivered_count),
             (eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
              dlv.interruption_minutes, eng.search_minutes),
@@ -347,7 +341,8 @@ class Recorder:
         """
         n = self.world.n_users
         names = METRICS + events
-        rows = (*FLAGS, *CONTEXT, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)  # pass order
+        # the pass's order (record_rows stacks the goal events right after TICKETS)
+        rows = (*FLAGS, *CONTEXT, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)
         if len(set(rows)) != len(rows) or set(rows) != set(names):
             raise AssertionError(f"per-user metrics without a row or a value: "
                                  f"{set(rows) ^ set(names)} (or a name twice)")
@@ -355,7 +350,6 @@ class Recorder:
         self._names, self._events = names, events
         self._sampled_names = names + DIVERGENCE
         self._stack_buffer = np.empty((len(rows), n))
-        self._events_at = row_of[events[0]] if events else 0  # their rows follow in order
         self._name_rows = np.array([row_of[name] for name in names], dtype=np.int64)
         self._derived_rows = np.array([row_of[name] for name in DERIVED], dtype=np.int64)
         totalled = [name for name in names if name not in NOT_TOTALLED]
@@ -376,16 +370,10 @@ class Recorder:
         w, seg, sc = self.world, self.segments, self._divergence
         self._fixed = (
             self._default, w.slot_weight, self._weight_sum, w.exact_weights, w.core_slot,
-            self._derived_rows, self._events_at, self._total_of, self._name_rows, seg.starts,
-            seg.stops, seg.ids, seg.frames, self._stack_buffer, self._consistent,
-            self._totals_matrix,
+            self._derived_rows, self._total_of, self._name_rows, seg.starts, seg.stops, seg.ids,
+            sc.frames, self._stack_buffer, self._consistent, self._totals_matrix,
             (self._u, sc.ua, sc.ub, sc.dist, sc.freq, sc.bounds, sc.n_users),
             (self._pipe_rows, *self.pipe.pass_arrays()))
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_context"] = (None, ())  # views of the context's buffers: taken again at a record
-        return state
 
     def __setstate__(self, state: dict) -> None:
         # a pickle holds the totals and their matrix as separate arrays: make the totals views of
@@ -428,15 +416,16 @@ def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_
     """A step's per-user metrics stacked, totalled and summed per segment, in one pass.
 
     ``fixed`` holds what stays the same objects from step to step: ``(default, weight,
-    weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows, starts, stops,
-    cols, frames, stacked, consistent, totals, divergence, pipe)``, ``frames`` being
-    :func:`~outcome_gym.sim._rows.pairwise_sum`'s working stack (the segments').
+    weight_sum, exact, core_slot, derived_at, total_of, name_rows, starts, stops, cols, frames,
+    stacked, consistent, totals, divergence, pipe)``, ``frames`` being
+    :func:`~outcome_gym.sim._rows.pairwise_sum`'s working stack (the divergence scratch's: one
+    stack for every sum, which run one after another).
 
     * rows 0, 1, ... of ``stacked`` (R x N float64): the arrays of ``flags``, ``context``,
       ``counts``, ``amounts`` (tuples of N bools, bools, int64 counts and float64 amounts; one
       tuple per producer, each of one array type: numba iterates a tuple of one type only, and a
-      read-only array is another type) and ``tickets``, in turn, as float64; the rows of
-      ``events`` (E x N float64, the goal events) from row ``events_at`` on;
+      read-only array is another type) and ``tickets``, in turn, as float64, then the rows of
+      ``events`` (E x N float64, the goal events);
     * ``dist``: each user's :func:`~outcome_gym.sim.layout.layout_distance` to the default when
       ``exact`` (:func:`~outcome_gym.sim.layout.distance_rows`; otherwise the caller's matvec's),
       ``consistent``: its core consistency (:func:`~outcome_gym.sim.layout.consistent_rows`),
@@ -454,17 +443,17 @@ def record_rows(flags, context, counts, amounts, tickets, events, opened, opted_
       of ``noise`` at ``step`` into ``seen``, their true counts being rows of ``stacked``),
       ``pipe`` being (each event's row, miss and false rates, the ring, the delays).
     """
-    (default, weight, weight_sum, exact, core_slot, derived_at, events_at, total_of, name_rows,
-     starts, stops, cols, frames, stacked, consistent, totals, divergence, pipe) = fixed
+    (default, weight, weight_sum, exact, core_slot, derived_at, total_of, name_rows, starts,
+     stops, cols, frames, stacked, consistent, totals, divergence, pipe) = fixed
     row = stack_rows(flags, stacked, 0)
     row = stack_rows(context, stacked, row)
     row = stack_rows(counts, stacked, row)
     row = stack_rows(amounts, stacked, row)
-    stack_rows((tickets,), stacked, row)
+    row = stack_rows((tickets,), stacked, row)
     n = stacked.shape[1]
-    for e in range(events.shape[0]):
+    for e in range(events.shape[0]):  # the goal events' rows follow (Recorder._layout's order)
         for i in range(n):
-            stacked[events_at + e, i] = events[e, i]
+            stacked[row + e, i] = events[e, i]
     if exact:
         distance_rows(layout, default, weight, weight_sum, dist)
     consistent_rows(layout, default[0], core_slot, consistent)
@@ -563,7 +552,7 @@ def compile_kernel() -> None:
     pipe = (np.zeros(1, i64), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
             np.ones(1, i64))
     fixed = (frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0, True,
-             frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows), 0,
+             frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
              np.zeros(rows, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64),
              np.zeros(1, i64), pairwise_frames(), np.zeros((rows, 1)), np.ones(1, bool),
              np.zeros((1, 1)), divergence, pipe)

@@ -133,7 +133,7 @@ class Rows:
         lead, tail = int(math.prod(shape[:axis])), int(math.prod(shape[axis + 1:]))
         runs = self._runs
         bits, parts, at = rng.bit_generator, [], 0
-        if lead * tail == 0 or lead * len(runs) > MAX_RUNS or not skips_exactly(bits):
+        if lead * tail == 0 or lead * len(runs) > MAX_RUNS or not _skips_exactly(bits):
             # an empty draw (the event noise of a product that instruments no events: 0 x N),
             # which takes no numbers and leaves no pieces to join; many scattered users (one draw
             # is cheaper); or a generator whose advance would not land where the full draw does:
@@ -161,7 +161,7 @@ class Rows:
         return list(zip(first.tolist(), length.tolist(), strict=True))
 
 
-def skips_exactly(bits: np.random.BitGenerator) -> bool:
+def _skips_exactly(bits: np.random.BitGenerator) -> bool:
     """Whether ``advance(k)`` skips exactly the k 64-bit outputs k float64 uniforms would use:
     PCG64 (and DXSM) count ``advance`` in outputs, and only with no buffered 32-bit half (a
     float32 or 32-bit integer draw leaves one, which ``advance`` would drop).
@@ -172,14 +172,14 @@ def skips_exactly(bits: np.random.BitGenerator) -> bool:
 
 def skip_uniforms(rng: np.random.Generator, out: np.ndarray) -> None:
     """Move ``rng`` past ``out.size`` float64 uniforms nobody reads, to where drawing them would
-    leave it: advanced past them where that is exact (:func:`skips_exactly`), else drawn into
+    leave it: advanced past them where that is exact (:func:`_skips_exactly`), else drawn into
     ``out`` (a float64 buffer the caller may overwrite; C-contiguous).
 
     The rule :meth:`Rows.uniform` follows for the users it does not simulate, for a caller
     whose draw turned out not to be needed (the recorder's divergence sample).
     """
     bits = rng.bit_generator
-    if skips_exactly(bits):
+    if _skips_exactly(bits):
         bits.advance(out.size)
     else:
         rng.random(out=out)

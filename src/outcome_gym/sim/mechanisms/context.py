@@ -60,7 +60,9 @@ class ContextParams:
 class ContextOutcome:
     """Per-user events and failures of each kind (N bools), plus the distances involved (N
     float64, 0 where the kind did not happen), and ``failed``: N int16 failures of any kind (each
-    one a support ticket).
+    one a support ticket); ``rows``: the events' and then the failures' arrays, each in
+    :data:`KINDS` order (the same objects as in ``events`` and ``failures``: the recorder's
+    context rows).
 
     Every array is a read-only row of the run's buffers (:class:`ContextEvents`): the next step
     overwrites it, so a reader copies what it keeps (the recorder copies every step's).
@@ -70,6 +72,7 @@ class ContextOutcome:
     failures: dict[str, np.ndarray]
     distance: dict[str, np.ndarray]
     failed: np.ndarray
+    rows: tuple[np.ndarray, ...]
 
 
 class ContextEvents:
@@ -192,10 +195,12 @@ class ContextEvents:
             v.setflags(write=False)
             return v
 
-        return ContextOutcome(events=dict(zip(KINDS, ro(self._happens), strict=True)),
-                              failures=dict(zip(KINDS, ro(self._failures), strict=True)),
+        events = dict(zip(KINDS, ro(self._happens), strict=True))
+        failures = dict(zip(KINDS, ro(self._failures), strict=True))
+        return ContextOutcome(events=events, failures=failures,
                               distance=dict(zip(KINDS, ro(self._distance), strict=True)),
-                              failed=ro(self._failed))
+                              failed=ro(self._failed),
+                              rows=(*events.values(), *failures.values()))
 
     def __getstate__(self) -> dict[str, Any]:
         # the outcome's views would unpickle (or deep-copy) as copies of the buffers: rebuilt

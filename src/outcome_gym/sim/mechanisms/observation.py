@@ -13,7 +13,7 @@ user-step.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -93,30 +93,10 @@ class EventPipe:
         """Instrumented event names in order."""
         return [ev.event for ev in self.specs]
 
-    def push(
-        self, step: int, events: Mapping[str, np.ndarray], u: np.ndarray
-    ) -> FrozenMap:
-        """Record this step's true events; return what becomes visible now (read-only rows of
-        one E x N int32 matrix).
-
-        Args:
-            step: Current step.
-            events: True per-user counts keyed '<goal>.<event>'.
-            u: (2 x n_events) x N uniforms from the ``instrumentation`` stream.
-        """
-        true = np.zeros((len(self.specs), u.shape[1]), np.int32)
-        for i, spec in enumerate(self.specs):
-            count = events.get(spec.event)
-            if count is not None:
-                true[i] = count  # the int32 cast astype makes
-        seen = np.empty_like(true)
-        pipe_rows(true, np.arange(len(self.specs)), np.ascontiguousarray(u, dtype=np.float64),
-                  *self.pass_arrays(), step, seen)
-        return self.visible(step, seen)
-
     def pass_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """What :func:`pipe_rows` reads and writes of the pipe (miss and false rates, the ring,
-        the delays), for a caller whose own compiled pass runs it (the recorder's).
+        the delays), for the caller whose own compiled pass runs it (the recorder's: a step's
+        true events are rows of its stacked matrix, and :meth:`visible` gives what they show).
         """
         return self._miss, self._false, self.ring, self.delay
 

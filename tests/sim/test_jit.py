@@ -527,14 +527,17 @@ def test_the_step_pass_equals_the_reference_engage_on_random_inputs():
     # the model's StepPass.run (Fixed built once per run, layout memory computed from the counts
     # inside the step) against the tests' engage (Fixed built per call, memory from
     # reference_memory's expertise and selection_minutes of the same counts): the same bits, for
-    # every output and the state it updates in place (and engage takes an int64 layout as well)
+    # every output and the state it updates (attention, residue, memory, channel trust), and
+    # engage takes an int64 layout as well
     from dataclasses import replace as _replace
+    from types import SimpleNamespace
 
     import numpy as np
 
     from outcome_gym.sim.mechanisms import engagement
     from outcome_gym.sim.mechanisms.memory import MemoryParams
     from tests.sim import reference_memory as ref_memory
+    from tests.sim import reference_notifications as ref_notifications
 
     n, f32 = 200, np.float32
     um, inp, appeal, cost, value, u = _session_args(n)
@@ -560,8 +563,9 @@ def test_the_step_pass_equals_the_reference_engage_on_random_inputs():
     state = dict(attention_left=inp.attention_left.copy(), residue=inp.residue.copy(),
                  channel_trust=rng.random((n, 2)).astype(f32), memory_count=count.copy(),
                  memory_element=element.copy())
-    eng, _ = step.run(opened, ignored, started, inp.layout, inp.need, inp.remaining, u,
-                      (inp.susceptibility, inp.goal_weight, inp.habit, inp.fatigue), **state)
+    trust_before = state["channel_trust"].copy()
+    eng, trust = step.run(opened, ignored, started, inp.layout, inp.need, inp.remaining, u,
+                          (inp.susceptibility, inp.goal_weight, inp.habit, inp.fatigue), **state)
     assert built.clicks.sum() > 50
     given = _fields(eng)
     for name, value_built in _fields(built).items():
@@ -574,9 +578,11 @@ def test_the_step_pass_equals_the_reference_engage_on_random_inputs():
     ref_memory.remember(*learned, inp.layout, built.seen_positions, rows)
     assert state["memory_count"].tobytes() == learned[0].tobytes()
     assert state["memory_element"].tobytes() == learned[1].tobytes()
-    depth = ref_engagement.scan_depth(u[:, 0], um.cascade_continue, 4)
-    assert np.array_equal(depth, ref_engagement.scan_depth(u[:, 0], um.cascade_continue, 4,
-                                                           fixed.log_cont))
+    drift = SimpleNamespace(channel_trust_gain=0.1, channel_trust_loss=0.2)
+    want = ref_notifications.update_channel_trust(drift, trust_before, ignored, opened,
+                                                  built.useful_opens, channel_of)
+    assert trust.dtype == f32 and trust.tobytes() == want.tobytes()
+    assert not np.array_equal(trust, trust_before)  # the drift moved someone's trust
 
 
 def test_after_the_first_call_a_compiled_function_calls_the_dispatcher_directly(monkeypatch):

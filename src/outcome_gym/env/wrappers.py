@@ -246,7 +246,7 @@ def segment_means(ctx: PolicyContext) -> np.ndarray:
 def summary_size(ctx: PolicyContext) -> int:
     """Length of :func:`summary_observation`: K x F segment means, D + 7 clock entries, progress."""
     k = len(ctx.scenario.population.segments)
-    return k * _per_user_width(ctx) + ctx.slots_per_day + N_WEEKDAYS + 1
+    return k * sum(per_user_widths(ctx)) + ctx.slots_per_day + N_WEEKDAYS + 1
 
 
 def summary_observation(
@@ -344,9 +344,6 @@ class SummaryEncoder:
                           obs.step / self._progress_scale, self.weights)
 
 
-def _per_user_width(ctx: PolicyContext) -> int:
-    """F: the per-user columns the summary averages."""
-    return sum(per_user_widths(ctx))
 
 
 class _EncodedByTheEnv:

@@ -156,7 +156,7 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
         devices=np.rint(plan.draw("devices", rng)).astype(np.int8),
         team=team.astype(np.int32),
         active=np.ones(n, dtype=bool),
-        churn_day=plan.minus_one_n.copy(),
+        churn_day=np.full(n, -1, dtype=np.int32),
         attention_left=np.zeros(n, dtype=F),
         trust=plan.draw("trust", rng),
         channel_trust=np.repeat(plan.draw("channel_trust", rng)[:, None], c, axis=1),
@@ -179,9 +179,9 @@ def build_population(world: World, rng: np.random.Generator, team: np.ndarray) -
         outside_rate=plan.draw("outside_rate", rng),
         # new users know no positions yet (novices: mechanisms/memory.py)
         memory_count=np.zeros((n, world.n_slots), dtype=F),
-        memory_element=plan.no_element.copy(),
-        tray_sent=plan.minus_one_nm.copy(),
-        tray_due=plan.minus_one_nm.copy(),
+        memory_element=np.full((n, world.n_slots), -1, dtype=np.int16),
+        tray_sent=np.full((n, world.n_pushed), -1, dtype=np.int32),
+        tray_due=np.full((n, world.n_pushed), -1, dtype=np.int32),
         trust_npe=np.zeros(n, dtype=F),
     )
 
@@ -227,8 +227,9 @@ class PopulationPlan:
     """What :func:`build_population` builds the same on every seed, built once per world.
 
     The segments and their goals (deterministic counts: :func:`_segment_of`), each trait's
-    constant values and which segments draw it, and the initial state that is not zeros. Every
-    array is read-only: each population copies what it keeps.
+    constant values and which segments draw it, and the default layout every user starts with.
+    Every array is read-only: each population copies what it keeps (the -1 fills are made
+    fresh: ``np.full`` costs what a copy of a template would).
 
     Args:
         world: The compiled scenario.
@@ -251,9 +252,6 @@ class PopulationPlan:
         self.has_goal = readonly(has_goal)
         self.traits = {name: self._trait([get(seg) for seg in segs], blocks, lo, hi)
                        for name, (get, lo, hi) in _TRAITS.items()}
-        self.minus_one_n = readonly(np.full(n, -1, dtype=np.int32))
-        self.minus_one_nm = readonly(np.full((n, world.n_pushed), -1, dtype=np.int32))
-        self.no_element = readonly(np.full((n, world.n_slots), -1, dtype=np.int16))
         self.last_layout = readonly(
             np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16))
 

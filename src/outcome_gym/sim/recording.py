@@ -171,7 +171,8 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 class SegmentSums:
-    """Per-segment sums of per-user arrays (users sit in contiguous segment blocks).
+    """The users' segment blocks (users sit in contiguous segment blocks, in segment order) and
+    per-segment tables: what :func:`block_sums` sums over.
 
     Args:
         segment: N segment index per user, in contiguous blocks.
@@ -544,22 +545,21 @@ def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`record_rows` now, with a
     model's dtypes (see engagement.compile_kernel): one user, one slot, one segment.
     """
-    frozen = _frozen  # the world's arrays and the goal events: read-only
     b, b2, f2, i64 = np.ones(1, bool), np.zeros((1, 1), bool), np.zeros((1, 1)), np.int64
     rows = len(FLAGS) + len(CONTEXT) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
     divergence = (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64),
                   np.zeros((1, 2)), np.zeros(2), np.zeros(2, i64), np.zeros(1, i64))
     pipe = (np.zeros(1, i64), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
             np.ones(1, i64))
-    fixed = (frozen(np.zeros((1, 1), np.int16)), frozen(np.ones(1)), 1.0, True,
-             frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
+    fixed = (_frozen(np.zeros((1, 1), np.int16)), _frozen(np.ones(1)), 1.0, True,
+             _frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
              np.zeros(rows, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64),
              np.zeros(1, i64), pairwise_frames(), np.zeros((rows, 1)), np.ones(1, bool),
              np.zeros((1, 1)), divergence, pipe)
     record_rows(
-        (b,) * len(FLAGS), (frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only
+        (b,) * len(FLAGS), (_frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only
         (np.zeros(1, i64),) * len(COUNTS), (np.zeros(1),) * len(AMOUNTS),
-        frozen(np.zeros(1, np.int16)), frozen(np.zeros((0, 1))), b2, b2, f2, f2, b,
+        _frozen(np.zeros(1, np.int16)), _frozen(np.zeros((0, 1))), b2, b2, f2, f2, b,
         np.ones(1, np.float32), np.zeros((1, 1), np.int16), np.zeros(1), np.full((2, 1), 0.5), 0,
         np.zeros((5, 1)), np.zeros(1, i64), np.zeros((1, 1), np.int32), True, True, fixed)
 

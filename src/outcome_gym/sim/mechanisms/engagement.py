@@ -599,7 +599,9 @@ def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement
 
 
 def _buffers(n: int, s: int, n_goals: int, n_push: int) -> dict[str, np.ndarray]:
-    """The outputs a :class:`StepPass` keeps for a run (nothing reads them after the step)."""
+    """The outputs a :class:`StepPass` keeps for a run (read within the step, by the record;
+    overwritten by the next step).
+    """
     return dict(progress=np.empty((n, n_goals)), goal_minutes=np.empty(n),
                 distraction_minutes=np.empty(n), self_control_minutes=np.empty(n),
                 attention_left=np.empty(n), residue=np.empty(n),
@@ -649,11 +651,10 @@ class StepPass:
     def __init__(self, um: ChoiceParams, memory: MemoryParams, trust_gain: float,
                  trust_loss: float, fixed: Fixed, channel_of: np.ndarray, n: int,
                  count_dtype: np.dtype) -> None:
-        self.um, self.fixed = um, fixed
+        self.fixed = fixed
         s, (n_el, n_goals), n_push = fixed.pd.shape[0], fixed.value.shape, fixed.pushed.shape[0]
         self._sizes = (n, s, n_el)
-        # writable copies of memory's cached read-only terms (one compiled signature)
-        self._terms = tuple(np.array(t) for t in _selection_terms(memory, s))
+        self._terms = _selection_terms(memory, s)
         one = np.dtype(count_dtype).type
         self._memory_max, self._one = one(memory.memory_max), one(1.0)
         self._trust = (float(trust_gain), float(trust_loss))

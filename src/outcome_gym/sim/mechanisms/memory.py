@@ -28,7 +28,6 @@ day, n <- n * (1 - memory_fade). The form is cockburn2007's; every coefficient i
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,10 +99,10 @@ def session_rows(rows, count, remembered, layout, memory_max, one, scan, decide,
     selection_rows(expertise, one, scan, decide, point, select)
 
 
-@functools.lru_cache(maxsize=32)
 def _selection_terms(p: MemoryParams, n_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The terms of the selection time (:func:`selection_rows`) that do not depend on expertise
-    (1 x P each, read only; the same arrays every step of a run): the scan time
+    (1 x P each; a run's :class:`~outcome_gym.sim.mechanisms.engagement.StepPass` builds them
+    once): the scan time
     ``search_seconds * k``, the time an expert takes ``min(scan, decision_seconds *
     log2(P + 1))`` and the pointing time ``pointing_seconds * log2(k + 1)``, k = 1..P.
     """
@@ -111,8 +110,6 @@ def _selection_terms(p: MemoryParams, n_pos: int) -> tuple[np.ndarray, np.ndarra
     scan = p.search_seconds * k1
     decide = np.minimum(scan, p.decision_seconds * np.log2(n_pos + 1))
     point = p.pointing_seconds * np.log2(k1 + 1.0)
-    for a in (scan, decide, point):
-        a.setflags(write=False)
     return scan, decide, point
 
 

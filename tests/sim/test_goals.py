@@ -38,8 +38,15 @@ def _events(st, fill, *args):
     return out
 
 
+def _credit(st, credit, step, out):
+    """Credit N progress without the step end's deadlines (credit_into's first part): tasks'
+    _apply, the others' credit_into (their step end does nothing), on an N x 1 column."""
+    col = np.asarray(credit, dtype=np.float64).reshape(-1, 1)
+    (st._apply if isinstance(st, TasksState) else st.credit_into)(col, 0, step, out)
+
+
 def _apply(st, credit, step):
-    return _events(st, st.apply_into, np.asarray(credit, dtype=np.float64), step)
+    return _events(st, lambda c, s, out: _credit(st, c, s, out), credit, step)
 
 
 def _step_end(st, step):
@@ -252,11 +259,11 @@ def test_goals_needs_and_apply_sum_each_goals_events_in_one_block(tiny):
     assert copy.apply(np.zeros((1, 1)), 9)["work.completed"].tolist() == [0.0]
 
 
-def test_apply_into_adds_a_states_events_to_what_is_there(tiny):
+def test_crediting_adds_a_states_events_to_what_is_there(tiny):
     st = _tasks(tiny)
     st.day_start(0, 0, _ZeroPoisson([2, 1]))
     out = {k: np.full(2, 5.0) for k in ("completed", "completed_on_time", "ttc_steps")}
-    st.apply_into(np.array([2.0, 0.0]), 3, out)  # added to what is there
+    _credit(st, np.array([2.0, 0.0]), 3, out)  # added to what is there
     assert out["completed"].tolist() == [7.0, 5.0] and out["ttc_steps"].tolist() == [11.0, 5.0]
 
 

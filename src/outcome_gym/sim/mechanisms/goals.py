@@ -8,10 +8,10 @@ Every goal state exposes the same small interface, vectorized over users, which
   (progress still needed now);
 * ``day_start(day, step, rng)``: exogenous arrivals/spending for the day (same draws under every
   policy), window closes; returns the day's events;
-* ``apply_into(credit, step, out)``: credit progress made this step, its events added to ``out``;
-* ``step_end_into(step, out)``: deadlines that passed, their events added to ``out``;
-* ``credit_into(progress, col, step, out)``: both, crediting column ``col`` of the N x G
-  ``progress`` (what :meth:`Goals.apply` calls: no copy of the column).
+* ``credit_into(progress, col, step, out)``: credit column ``col`` of the N x G ``progress``
+  (this step's progress; no copy of the column), then pass the deadlines of the step's end, the
+  events of both added to ``out`` (what :meth:`Goals.apply` calls);
+* ``step_end_into(step, out)``: the step end's part alone (deadlines that passed).
 
 Events are per-user arrays keyed ``<event>`` (``event_keys``, in order;
 :data:`~outcome_gym.scenario.schema.GOAL_EVENTS` lists them per kind): whole-number counts, but a
@@ -131,11 +131,6 @@ def _take(state: GoalState, rows: Rows, keep_all: tuple[str, ...] = ()) -> None:
                 name not in keep_all:
             setattr(state, name, rows.keep(value))
     state.rows = rows
-
-
-def _column(credit: np.ndarray) -> np.ndarray:
-    """N credits as the N x 1 float64 column the passes read (no copy when it is one already)."""
-    return np.ascontiguousarray(credit, dtype=np.float64).reshape(-1, 1)
 
 
 _NO_DEADLINE = int(np.iinfo(np.int32).max)  # the sort key of an empty place
@@ -416,14 +411,10 @@ class TasksState:
                           self.left, overflow)
         return {"arrived": arrived, "failed": overflow}  # overflow fails at once
 
-    def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
-        """Credit progress earliest-deadline-first (:func:`tasks_apply_rows`); completions added
-        to ``out``'s arrays (int64 or float64, by key).
-        """
-        self._apply(_column(credit), 0, step, out)
-
     def _apply(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
-        """Credit column ``col`` of ``progress`` (:func:`tasks_apply_rows`)."""
+        """Credit column ``col`` of ``progress`` earliest-deadline-first
+        (:func:`tasks_apply_rows`); completions added to ``out``'s arrays.
+        """
         tasks_apply_rows(progress, col, step, self.arrive, self.deadline, self.left,
                          out["completed"], out["completed_on_time"], out["ttc_steps"])
 
@@ -436,8 +427,8 @@ class TasksState:
                        out["abandoned"], out["censored_steps"])
 
     def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
-        """:meth:`apply_into` column ``col`` of the N x G float64 ``progress`` (no copy of the
-        column), then :meth:`step_end_into`.
+        """Credit column ``col`` of the N x G float64 ``progress`` (:meth:`_apply`: no copy of
+        the column), then :meth:`step_end_into`.
         """
         self._apply(progress, col, step, out)
         self.step_end_into(step, out)
@@ -541,16 +532,10 @@ class BudgetState:
                         self.rate, self.spent, self.crossed, self.crossed_step, ev["crossed"])
         return ev
 
-    def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
-        """Credit progress; adjust the spending rate where it reaches the effort
-        (:func:`budget_apply_rows`: ``adjustment`` of the rate's excess over 1/W removed). Events
-        added to ``out``'s arrays (int64 or float64, by key).
-        """
-        self.credit_into(_column(credit), 0, step, out)
-
     def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
-        """:meth:`apply_into` column ``col`` of the N x G float64 ``progress`` (nothing
-        expires within a day).
+        """Credit column ``col`` of the N x G float64 ``progress``; adjust the spending rate
+        where it reaches the effort (:func:`budget_apply_rows`: ``adjustment`` of the rate's
+        excess over 1/W removed). Events added to ``out``'s arrays; nothing expires within a day.
         """
         budget_apply_rows(progress, col, step, self.has, self.spent, self._days_left(),
                           self.effort, self.crossed_step,
@@ -611,15 +596,10 @@ class PracticeState:
         self.done_today[:] = False
         return {}
 
-    def apply_into(self, credit: np.ndarray, step: int, out: Events) -> None:
-        """Credit progress; a day counts once its effort is reached (:func:`practice_apply_rows`).
-        Events added to ``out``'s arrays (int64 or float64, by key).
-        """
-        self.credit_into(_column(credit), 0, step, out)
-
     def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
-        """:meth:`apply_into` column ``col`` of the N x G float64 ``progress`` (nothing
-        expires within a day).
+        """Credit column ``col`` of the N x G float64 ``progress``; a day counts once its effort
+        is reached (:func:`practice_apply_rows`). Events added to ``out``'s arrays; nothing
+        expires within a day.
         """
         practice_apply_rows(self.has, self.done_today, self.effort, self.today, progress, col,
                             out["practised"])

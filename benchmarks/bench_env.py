@@ -3,7 +3,7 @@
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_env.py [--population 200] [--steps 300] [--repeats 3]
-        [--ppo STEPS] [--ppo-repeats K] [--baseline-src DIR]
+        [--ppo STEPS] [--ppo-repeats K] [--scaling N1,N2,...] [--baseline-src DIR]
 
 Each id is built with ``gym.make(id, population=N)`` (the native id too), reset with a fixed
 seed, and stepped with actions sampled from a seeded action space (sampling is outside the timed
@@ -13,6 +13,12 @@ region: the figure is the env's own cost). The median of ``--repeats`` runs is p
 figures are measured, in the same run, for the copy of the package under ``DIR`` (a checkout of
 the plain-numpy step; bench_step.py's docstring says how to make one), in a child process, and
 printed beside with their ratio.
+
+With ``--scaling 20,200,2000`` each id is also measured at those populations and a step's time is
+split into a part paid whatever N is and a part per user: the least-squares line
+``seconds a step = fixed + per_user * N`` through the medians (resets included, as above). The
+target of 5,000 steps/s at N = 200 is 200 us a step; the split says how much of it the per-user
+part already takes and what the fixed part would have to be.
 """
 
 from __future__ import annotations
@@ -59,6 +65,40 @@ def env_rate(env_id: str, population: int, steps: int) -> float:
     return steps / stepper(env_id, population, steps)()
 
 
+def fit_line(populations: list[int], seconds: list[float]) -> tuple[float, float]:
+    """Least-squares ``(fixed, per_user)`` of ``seconds = fixed + per_user * population``."""
+    n = len(populations)
+    mean_n, mean_s = sum(populations) / n, sum(seconds) / n
+    sxx = sum((p - mean_n) ** 2 for p in populations)
+    sxy = sum((p - mean_n) * (s - mean_s) for p, s in zip(populations, seconds, strict=True))
+    per_user = sxy / sxx
+    return mean_s - per_user * mean_n, per_user
+
+
+def scaling(populations: list[int], steps: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds a step (median of ``repeats``) of every env id at each of ``populations``."""
+    return {env_id: [1.0 / statistics.median(env_rate(env_id, n, steps) for _ in range(repeats))
+                     for n in populations]
+            for env_id in ENV_IDS}
+
+
+def print_scaling(populations: list[int], this: dict[str, list[float]],
+                  base: dict[str, list[float]] | None) -> None:
+    """The fixed and per-user parts of a step per env id (and the baseline's, if measured)."""
+    cols = "".join(f"{'N=' + str(n):>10}" for n in populations)
+    print(f"\nus a step{'':<35}{cols}{'fixed':>9}{'per user':>10}{'at 200':>9}")
+    for env_id, secs in this.items():
+        rows = [("", secs)] + ([("  baseline", base[env_id])] if base else [])
+        for label, values in rows:
+            fixed, per_user = fit_line(populations, values)
+            print(f"{(env_id + label)[:44]:<44}"
+                  + "".join(f"{v * 1e6:>10.0f}" for v in values)
+                  + f"{fixed * 1e6:>9.0f}{per_user * 1e6:>10.3f}"
+                  + f"{(fixed + 200 * per_user) * 1e6:>9.0f}")
+    print("(fixed + per user x N, least squares over the medians; 5,000 steps/s at N = 200 is "
+          "200 us a step: the fixed part may take 200 - 200 x per user)")
+
+
 def ppo_seconds(steps: int) -> float:
     """Wall time of SB3 PPO (defaults, one torch thread) for ``steps`` steps on the recipe id."""
     import torch
@@ -93,14 +133,17 @@ def warm() -> None:
         compile_kernel()
 
 
-def measure(population: int, steps: int, repeats: int, ppo: int, ppo_repeats: int = 1) -> dict:
+def measure(population: int, steps: int, repeats: int, ppo: int, ppo_repeats: int = 1,
+            populations: list[int] | None = None) -> dict:
     """Every figure of this copy of the package: steps/s per env id (all repeats), PPO seconds
-    (all ``ppo_repeats``: one PPO run moves by about 10% from the next on this machine)."""
+    (all ``ppo_repeats``: one PPO run moves by about 10% from the next on this machine), and
+    the seconds a step at each of ``populations`` (:func:`scaling`)."""
     warm()  # compiled (or loaded from the cache) outside the timed steps
     rates = {env_id: [env_rate(env_id, population, steps) for _ in range(repeats)]
              for env_id in ENV_IDS}
     return {"rates": rates,
-            "ppo": [ppo_seconds(ppo) for _ in range(ppo_repeats)] if ppo else None}
+            "ppo": [ppo_seconds(ppo) for _ in range(ppo_repeats)] if ppo else None,
+            "scaling": scaling(populations, steps, repeats) if populations else None}
 
 
 def baseline(src: str, args: argparse.Namespace) -> dict:
@@ -109,6 +152,8 @@ def baseline(src: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--json", "--population", str(args.population), "--steps",
            str(args.steps), "--repeats", str(args.repeats), "--ppo", str(args.ppo),
            "--ppo-repeats", str(args.ppo_repeats)]
+    if args.scaling:
+        cmd += ["--scaling", args.scaling]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -121,13 +166,19 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ppo", type=int, default=0, help="also time PPO for this many steps")
     ap.add_argument("--ppo-repeats", type=int, default=1, help="PPO runs (the median is printed)")
+    ap.add_argument("--scaling", default="",
+                    help="also split a step into fixed and per-user parts over these "
+                         "comma-separated populations")
     ap.add_argument("--baseline-src", default=None,
                     help="also measure the package under this src directory, same run")
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    populations = [int(n) for n in args.scaling.split(",") if n.strip()]
+    if args.scaling and len(set(populations)) < 2:
+        ap.error("--scaling needs at least two different populations")
     if args.json:  # a baseline child
         print(json.dumps(measure(args.population, args.steps, args.repeats, args.ppo,
-                                 args.ppo_repeats)))
+                                 args.ppo_repeats, populations)))
         return
     load = os.getloadavg()
     busy = load[0] > 0.5 * (os.cpu_count() or 1)
@@ -137,7 +188,8 @@ def main() -> None:
 
     print(f"measured: {Path(outcome_gym.__file__).parent}"
           + (f"; baseline: {args.baseline_src}" if args.baseline_src else ""))
-    this = measure(args.population, args.steps, args.repeats, args.ppo, args.ppo_repeats)
+    this = measure(args.population, args.steps, args.repeats, args.ppo, args.ppo_repeats,
+                   populations)
     base = baseline(args.baseline_src, args) if args.baseline_src else None
     head = f"{'env id':<44}{'N':>6}{'steps/s (median)':>18}"
     print(head + (f"{'baseline':>10}{'ratio':>8}" if base else "") + "   repeats")
@@ -157,6 +209,8 @@ def main() -> None:
             b = statistics.median(base["ppo"])
             line += f"; baseline {b:.1f} s ({b / med:.2f}x)"
         print(line)
+    if populations:
+        print_scaling(populations, this["scaling"], base["scaling"] if base else None)
 
 
 if __name__ == "__main__":

@@ -182,11 +182,18 @@ def test_pairwise_sum_is_numpys_sum_and_reduceat_bit_for_bit():
         if n % 3 == 0:
             x[: n // 2] = -0.0
         s = int(rng.integers(0, n))
-        assert (0.0 + pairwise_sum(x, 0, n)) == x.sum(), n
-        assert (0.0 + pairwise_sum(x, 0, n, frames)) == x.sum(), n
+        # numpy's sum starts from add's identity (+0.0), reduceat from the first entry (below);
+        # compared as bytes, so a -0.0 for a 0.0 would show
+        for got in (pairwise_sum(x, 0, n), pairwise_sum(x, 0, n, frames)):
+            assert np.array([0.0 + got]).tobytes() == np.array([x.sum()]).tobytes(), n
         want = np.add.reduceat(x[None, :], np.array([s]), axis=1)[0, 0]
         got = x[s] + pairwise_sum(x, s + 1, n)
         assert np.array([got]).tobytes() == np.array([want]).tobytes(), n
+    for n in (1, 9, 129, 300):  # all -0.0: the sum is -0.0 from the first entry, 0.0 from 0.0
+        x = np.full(n, -0.0)
+        assert np.signbit(pairwise_sum(x, 0, n)) and np.signbit(pairwise_sum(x, 0, n, frames))
+        assert np.signbit(np.add.reduceat(x[None, :], np.array([0]), axis=1)[0, 0])
+        assert not np.signbit(x.sum())
 
 
 def test_pairwise_sum_by_hand():

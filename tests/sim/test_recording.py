@@ -270,9 +270,22 @@ def test_a_records_metric_rows_by_hand():
     # would be reduced in another order than the stacked entries (other last bits)
     fortran = frozen(np.asfortranarray(np.array([[1.0, 2.0], [3.0, 4.0]])))
     for bad in (fortran, np.array([[1.0, 2.0], [3.0, 4.0]])):
-        with pytest.raises(ValueError, match="read-only C-contiguous"):
+        with pytest.raises(ValueError, match="read-only C-contiguous float64"):
             MetricRows(["x", "y"], bad)
     assert type(rows.merged(["x", "y"], fortran)) is FrozenMap
+    # and so is a matrix of another dtype (row_sums' compiled sums are float64's)
+    ints = frozen(np.array([[1, 2], [3, 4]]))
+    with pytest.raises(ValueError, match="float64"):
+        MetricRows(["x", "y"], ints)
+    assert type(rows.merged(["x", "y"], ints)) is FrozenMap
+    # the same names merged again (the answer for the last two name tuples is kept): rows of
+    # matrices each time; a name the map has, from the same tuple object, a plain map
+    new = ("c", "d")
+    for _ in range(2):
+        assert type(rows.merged(new, frozen(np.zeros((2, 2))))) is MetricRows
+    twice = rows.merged(new, frozen(np.zeros((2, 2))))
+    for _ in range(2):
+        assert type(twice.merged(new, frozen(np.ones((2, 2))))) is FrozenMap
     # pickled as a FrozenMap of its entries
     back = pickle.loads(pickle.dumps(rows))
     assert type(back) is FrozenMap and {k: v.tolist() for k, v in back.items()} == {

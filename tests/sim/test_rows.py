@@ -100,10 +100,15 @@ def test_uniform_draws_for_everyone_where_skipping_would_not_land_exactly(make):
 def test_skip_uniforms_leaves_the_stream_where_their_draw_would(make, advances):
     # advanced past them where that lands exactly (the buffer untouched), drawn into the buffer
     # otherwise; either way the stream goes on as after the draw, float32 draws included
+    # (the answer: whether it advanced; given back, the same again without looking)
     full, skipped = make(), make()
     want = full.random((2, 3, 5))
     out = np.full((2, 3, 5), -1.0)
-    skip_uniforms(skipped, out)
+    assert skip_uniforms(skipped, out) is advances
+    assert (out == -1.0).all() if advances else out.tobytes() == want.tobytes()
+    assert full.random(7).tobytes() == skipped.random(7).tobytes()
+    want = full.random((2, 3, 5))
+    assert skip_uniforms(skipped, out, advances) is advances
     assert (out == -1.0).all() if advances else out.tobytes() == want.tobytes()
     assert full.random(7).tobytes() == skipped.random(7).tobytes()
     assert full.random(5, np.float32).tobytes() == skipped.random(5, np.float32).tobytes()
@@ -200,3 +205,30 @@ def test_pairwise_sum_by_hand():
     assert sum(a.tolist()) == 4.0  # the order matters
     assert np.signbit(pairwise_sum(np.array([-0.0, -0.0]), 0, 2))  # -0.0 stays -0.0
     assert np.signbit(pairwise_sum(np.zeros(0), 0, 0))  # nothing: -0.0 (x + -0.0 is x)
+
+
+def test_row_totals_are_numpys_row_sums_bit_for_bit():
+    # np.add.reduce(m, axis=1): each row from the identity, pairwise (K up to ~300: the split
+    # above 128 too), values over many magnitudes and signs, rows of signed zeros (-0.0 summed
+    # from 0.0 is 0.0); into a wider buffer at an offset, the other entries untouched
+    from outcome_gym.sim._rows import row_totals
+
+    rng = np.random.default_rng(8)
+    for trial in range(200):
+        r, k = int(rng.integers(1, 60)), int(rng.integers(1, 300))
+        m = rng.random((r, k)) * 10.0 ** rng.integers(-9, 9, (r, k)) * rng.choice([1, -1, 0], (r, k))
+        m[0] = -0.0
+        m.setflags(write=False)  # as a record's matrices are
+        out = np.full(r + 5, np.nan)
+        row_totals(m, out, 2)
+        assert out[2:2 + r].tobytes() == np.add.reduce(m, axis=1).tobytes(), trial
+        assert np.isnan(out[:2]).all() and np.isnan(out[2 + r:]).all()
+    assert not np.signbit(out[2])
+
+
+def test_row_totals_by_hand():
+    from outcome_gym.sim._rows import row_totals
+
+    out = np.zeros(3)
+    row_totals(np.array([[1.0, 2.0, 0.5], [-0.0, -0.0, -0.0]]), out, 1)
+    assert out.tolist() == [0.0, 3.5, 0.0]

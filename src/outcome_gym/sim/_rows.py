@@ -1,5 +1,6 @@
 """Reductions over the short last axis of N x k arrays (k = goals, slots, notifications, ...),
-:func:`allfinite`, and numpy's pairwise sum as a compiled function (:func:`pairwise_sum`).
+:func:`allfinite`, and numpy's pairwise sum as a compiled function (:func:`pairwise_sum`; the
+rows of a matrix: :func:`row_totals`).
 
 NumPy reduces ``a.sum(axis=1)`` on a C-ordered N x k array with an inner loop of length k per row,
 which for k <= ~20 costs 20-60x more than adding the k columns as whole vectors. These helpers do
@@ -167,6 +168,24 @@ def pairwise_block(a, start, stop
     for j in range(whole, n):
         res += b[j]
     return res
+
+
+@compiled
+def row_totals(m, out, at
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out[at:at + R] = np.add.reduce(m, axis=1)`` for a C-contiguous R x K float64 ``m``.
+
+    numpy reduces each row from the identity: ``0.0 +`` :func:`pairwise_sum` of the row
+    (:func:`pairwise_block` for K <= 128, what ``pairwise_sum`` calls, without its call's cost;
+    tests/sim/test_rows.py checks the bits). For an env step's segment metrics (~60 rows of a few
+    segments), whose sums numpy's reduction took ~2.5 us a matrix to set up.
+    """
+    k = m.shape[1]
+    for r in range(m.shape[0]):
+        if k <= PAIRWISE_BLOCK:
+            out[at + r] = 0.0 + pairwise_block(m[r], 0, k)
+        else:
+            out[at + r] = 0.0 + pairwise_sum(m[r], 0, k)
 
 
 def compile_kernel() -> None:

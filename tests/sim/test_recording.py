@@ -290,3 +290,28 @@ def test_a_records_metric_rows_by_hand():
     back = pickle.loads(pickle.dumps(rows))
     assert type(back) is FrozenMap and {k: v.tolist() for k, v in back.items()} == {
         "a": [1.0, 2.0], "b": [0.5, -0.5]}
+
+
+def test_records_and_observations_hold_every_field_of_their_classes():
+    # the recorder builds them without __init__ (interface.instance): each holds exactly its
+    # class's fields, compares equal to the instance __init__ makes of them, and stays frozen
+    import dataclasses
+
+    from outcome_gym.sim.interface import Feedback, Observation, StepRecord
+
+    m = _model()
+    rec = m.advance(m.default_action())
+    obs = m.observe()
+    extra = np.zeros((1, len(next(iter(rec.segment_metrics.values())))))
+    extra.setflags(write=False)
+    merged = rec.with_metrics(("extra",), extra)
+    for got, cls in ((rec, StepRecord), (rec.feedback, Feedback), (obs, Observation),
+                     (merged, StepRecord)):
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert type(got) is cls and list(vars(got)) == names
+        same = cls(**vars(got))
+        assert all(getattr(same, n) is getattr(got, n) for n in names)
+        assert repr(same) == repr(got)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            got.clicks = None
+    assert merged.feedback is rec.feedback and list(merged.segment_metrics)[-1] == "extra"

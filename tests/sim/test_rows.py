@@ -208,27 +208,32 @@ def test_pairwise_sum_by_hand():
 
 
 def test_row_totals_are_numpys_row_sums_bit_for_bit():
-    # np.add.reduce(m, axis=1): each row from the identity, pairwise (K up to ~300: the split
-    # above 128 too), values over many magnitudes and signs, rows of signed zeros (-0.0 summed
-    # from 0.0 is 0.0); into a wider buffer at an offset, the other entries untouched
+    # np.add.reduce(m, axis=1) of each matrix in turn: each row from the identity, pairwise (K up
+    # to ~300: the split above 128 too), values over many magnitudes and signs, rows of signed
+    # zeros (-0.0 summed from 0.0 is 0.0)
     from outcome_gym.sim._rows import row_totals
 
     rng = np.random.default_rng(8)
     for trial in range(200):
-        r, k = int(rng.integers(1, 60)), int(rng.integers(1, 300))
-        m = rng.random((r, k)) * 10.0 ** rng.integers(-9, 9, (r, k)) * rng.choice([1, -1, 0], (r, k))
-        m[0] = -0.0
-        m.setflags(write=False)  # as a record's matrices are
-        out = np.full(r + 5, np.nan)
-        row_totals(m, out, 2)
-        assert out[2:2 + r].tobytes() == np.add.reduce(m, axis=1).tobytes(), trial
-        assert np.isnan(out[:2]).all() and np.isnan(out[2 + r:]).all()
-    assert not np.signbit(out[2])
+        k = int(rng.integers(1, 300))
+        matrices = []
+        for _ in range(1 + trial % 2):  # one matrix, or two (a product record's)
+            r = int(rng.integers(1, 60))
+            m = rng.random((r, k)) * 10.0 ** rng.integers(-9, 9, (r, k)) * rng.choice([1, -1, 0], (r, k))
+            m[0] = -0.0
+            m.setflags(write=False)  # as a record's matrices are
+            matrices.append(m)
+        out = np.full(sum(m.shape[0] for m in matrices), np.nan)
+        row_totals(tuple(matrices), out)
+        want = np.concatenate([np.add.reduce(m, axis=1) for m in matrices])
+        assert out.tobytes() == want.tobytes(), trial
+        assert not np.signbit(out[0])
 
 
 def test_row_totals_by_hand():
     from outcome_gym.sim._rows import row_totals
 
     out = np.zeros(3)
-    row_totals(np.array([[1.0, 2.0, 0.5], [-0.0, -0.0, -0.0]]), out, 1)
-    assert out.tolist() == [0.0, 3.5, 0.0]
+    row_totals((np.array([[1.0, 2.0, 0.5], [-0.0, -0.0, -0.0]]), np.array([[0.25, 0.25, 0.0]])),
+               out)
+    assert out.tolist() == [3.5, 0.0, 0.5]

@@ -171,21 +171,25 @@ def pairwise_block(a, start, stop
 
 
 @compiled
-def row_totals(m, out, at
+def row_totals(matrices, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``out[at:at + R] = np.add.reduce(m, axis=1)`` for a C-contiguous R x K float64 ``m``.
+    """``out = np.concatenate([np.add.reduce(m, axis=1) for m in matrices])`` for a tuple of
+    C-contiguous R x K float64 matrices (one call for all: a compiled call costs per call).
 
     numpy reduces each row from the identity: ``0.0 +`` :func:`pairwise_sum` of the row
     (:func:`pairwise_block` for K <= 128, what ``pairwise_sum`` calls, without its call's cost;
     tests/sim/test_rows.py checks the bits). For an env step's segment metrics (~60 rows of a few
     segments), whose sums numpy's reduction took ~2.5 us a matrix to set up.
     """
-    k = m.shape[1]
-    for r in range(m.shape[0]):
-        if k <= PAIRWISE_BLOCK:
-            out[at + r] = 0.0 + pairwise_block(m[r], 0, k)
-        else:
-            out[at + r] = 0.0 + pairwise_sum(m[r], 0, k)
+    at = 0
+    for m in matrices:
+        k = m.shape[1]
+        for r in range(m.shape[0]):
+            if k <= PAIRWISE_BLOCK:
+                out[at] = 0.0 + pairwise_block(m[r], 0, k)
+            else:
+                out[at] = 0.0 + pairwise_sum(m[r], 0, k)
+            at += 1
 
 
 def compile_kernel() -> None:

@@ -243,10 +243,8 @@ def row_sums(metrics: Mapping[str, np.ndarray],
     """
     out = {} if into is None else into
     if isinstance(metrics, MetricRows):
-        sums, at = np.empty(len(metrics._names)), 0
-        for m in metrics._matrices:  # np.add.reduce(m, axis=1)'s bits, compiled
-            row_totals(m, sums, at)
-            at += m.shape[0]
+        sums = np.empty(len(metrics._names))
+        row_totals(metrics._matrices, sums)  # np.add.reduce(m, axis=1)'s bits, compiled
         out.update(zip(metrics._names, sums.tolist(), strict=True))
         return out
     values = metrics.values()
@@ -441,7 +439,8 @@ class StepRecord:
         read-only arrays each); everything else is the same objects.
         """
         metrics = self.segment_metrics
-        own = metrics if isinstance(metrics, FrozenMap | MetricRows) else FrozenMap(metrics)
+        # (the types themselves: isinstance of an abstract Mapping's subclass asks its ABC)
+        own = metrics if type(metrics) in (MetricRows, FrozenMap) else FrozenMap(metrics)
         fields = self.__dict__.copy()
         fields["segment_metrics"] = own.merged(names, rows)
         return instance(StepRecord, fields)

@@ -238,6 +238,10 @@ class Recorder:
         self._names: tuple[str, ...] = ()  # the per-user metrics, in record order
         self._sampled_names: tuple[str, ...] = ()  # and then the divergence estimators
         self._events: tuple[str, ...] | None = None  # the goal events' names the layout has
+        # the last goal events' map (immutable: while it is the same object, so are its names
+        # and its matrix) and its matrix
+        self._events_map: itf.MetricRows | None = None
+        self._event_block = np.empty((0, n))
         self._stack_buffer = np.empty((0, n))
         self._derived_rows = np.zeros(len(DERIVED), dtype=np.int64)
         self._name_rows = np.zeros(0, dtype=np.int64)  # each metric's row in the stacked matrix
@@ -257,9 +261,8 @@ class Recorder:
         (:func:`~outcome_gym.sim.mechanisms.observation.signal_rows`, the separation of the
         scenario's AUC computed once per run); the fresh arrays are made read-only in place.
         """
-        n = self.rows.n
         z = self.rows.keep(self._instrumentation.standard_normal(self.rows.n_all))
-        receptivity = np.empty(n, dtype=np.float32)
+        receptivity = np.empty(self.world.n_users, dtype=np.float32)
         signal_rows(receptive, self._separation, z, receptivity)
         receptivity.setflags(write=False)
         active = active.copy()
@@ -280,20 +283,20 @@ class Recorder:
         # the K sums of each metric in name order, then the divergence estimators: the table's
         # read-only rows go into the record as they are
         keys = self._sampled_names if self.sample_divergence else self._names
-        ro = itf.readonly
-        sessions = ro(out.started)
-        self.last = Last(
-            session=sessions,
-            clicks=ro(eng.element_clicks),
-            minutes=_frozen(eng.minutes.astype(np.float32)),
-            delivered=ro(dlv.delivered),
-            opened=ro(dlv.opened),
-            events=events,
-            layout=ro(out.layout),
-        )
+        minutes = eng.minutes.astype(np.float32)  # the observation's (fresh: frozen in place)
+        # read-only views of the step's arrays (one C-level map: no Python call per array)
+        views = tuple(map(np.ndarray.view, (
+            out.started, eng.element_clicks, dlv.delivered, dlv.opened, out.layout, eng.clicks,
+            eng.minutes, eng.position_clicks, eng.position_views, eng.element_totals)))
+        for a in (minutes, *views):
+            a.setflags(write=False)
+        (sessions, element_clicks, delivered, opened, layout, clicks, user_minutes,
+         position_clicks, position_views, element_totals) = views
+        self.last = Last(session=sessions, clicks=element_clicks, minutes=minutes,
+                         delivered=delivered, opened=opened, events=events, layout=layout)
         feedback = itf.instance(itf.Feedback, {
-            "clicks": ro(eng.clicks),
-            "minutes": ro(eng.minutes),
+            "clicks": clicks,
+            "minutes": user_minutes,
             "sessions": sessions,
             "opens": opens,
             "events": events,
@@ -304,9 +307,9 @@ class Recorder:
             "slot": out.slot,
             "weekday": out.weekday,
             "segment_metrics": itf.MetricRows(keys, table),  # the table is read-only (above)
-            "position_clicks": ro(eng.position_clicks),
-            "position_views": ro(eng.position_views),
-            "element_clicks": ro(eng.element_totals),  # summed over users by the pass
+            "position_clicks": position_clicks,
+            "position_views": position_views,
+            "element_clicks": element_totals,  # summed over users by the pass
             "feedback": feedback,
         })
 
@@ -328,8 +331,10 @@ class Recorder:
         """
         w, eng, dlv, ctx = self.world, out.engagement, out.delivery, out.context
         events = out.events
-        if events.names is not self._events and events.names != self._events:
-            self._layout(events.names)
+        if events is not self._events_map:  # (Goals.apply's map is the same object every step)
+            if events.names != self._events:
+                self._layout(events.names)
+            self._events_map, self._event_block = events, events.matrices[0]
         layout = np.ascontiguousarray(out.layout)
         # whole-number weights: the pass computes the distances (the same bits as the matvec)
         dist = (self._dist if w.exact_weights
@@ -351,7 +356,7 @@ class Recorder:
             (eng.clicks, dlv.delivered_count),
             (eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
              dlv.interruption_minutes, eng.search_minutes),
-            ctx.failed, events.matrices[0], dlv.opened, dlv.opted_out, eng.progress, out.outside,
+            ctx.failed, self._event_block, dlv.opened, dlv.opted_out, eng.progress, out.outside,
             out.active, out.trust, layout, dist, noise, out.step, table, opens, seen, sample,
             drawn, self._fixed)
         if sample:

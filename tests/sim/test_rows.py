@@ -209,13 +209,14 @@ def test_pairwise_sum_by_hand():
 
 def test_row_totals_are_numpys_row_sums_bit_for_bit():
     # np.add.reduce(m, axis=1) of each matrix in turn: each row from the identity, pairwise (K up
-    # to ~300: the split above 128 too), values over many magnitudes and signs, rows of signed
-    # zeros (-0.0 summed from 0.0 is 0.0)
+    # to 128, 8 accumulators above 8), values over many magnitudes and signs, rows of signed
+    # zeros (-0.0 summed from 0.0 is 0.0); and row_sums of a MetricRows, wider ones too (numpy's)
     from outcome_gym.sim._rows import row_totals
+    from outcome_gym.sim.interface import MetricRows, row_sums
 
     rng = np.random.default_rng(8)
     for trial in range(200):
-        k = int(rng.integers(1, 300))
+        k = int(rng.integers(1, 129))
         matrices = []
         for _ in range(1 + trial % 2):  # one matrix, or two (a product record's)
             r = int(rng.integers(1, 60))
@@ -224,16 +225,22 @@ def test_row_totals_are_numpys_row_sums_bit_for_bit():
             m.setflags(write=False)  # as a record's matrices are
             matrices.append(m)
         out = np.full(sum(m.shape[0] for m in matrices), np.nan)
-        row_totals(tuple(matrices), out)
+        assert row_totals(tuple(matrices), out)
         want = np.concatenate([np.add.reduce(m, axis=1) for m in matrices])
         assert out.tobytes() == want.tobytes(), trial
         assert not np.signbit(out[0])
+    for k in (128, 129, 300):  # K > 128: row_totals declines, row_sums takes numpy's sums
+        m = rng.random((3, k)) * 10.0 ** rng.integers(-9, 9, (3, k))
+        m.setflags(write=False)
+        assert row_totals((m,), np.empty(3)) is (k <= 128)
+        got = row_sums(MetricRows(["a", "b", "c"], m))
+        assert np.array(list(got.values())).tobytes() == np.add.reduce(m, axis=1).tobytes()
 
 
 def test_row_totals_by_hand():
     from outcome_gym.sim._rows import row_totals
 
     out = np.zeros(3)
-    row_totals((np.array([[1.0, 2.0, 0.5], [-0.0, -0.0, -0.0]]), np.array([[0.25, 0.25, 0.0]])),
-               out)
+    assert row_totals((np.array([[1.0, 2.0, 0.5], [-0.0, -0.0, -0.0]]),
+                       np.array([[0.25, 0.25, 0.0]])), out)
     assert out.tolist() == [3.5, 0.0, 0.5]

@@ -174,22 +174,24 @@ def pairwise_block(a, start, stop
 def row_totals(matrices, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out = np.concatenate([np.add.reduce(m, axis=1) for m in matrices])`` for a tuple of
-    C-contiguous R x K float64 matrices (one call for all: a compiled call costs per call).
+    C-contiguous R x K float64 matrices of K <= 128 columns (one call for all: a compiled call
+    costs per call), answering True; False (nothing written) if a matrix is wider.
 
-    numpy reduces each row from the identity: ``0.0 +`` :func:`pairwise_sum` of the row
-    (:func:`pairwise_block` for K <= 128, what ``pairwise_sum`` calls, without its call's cost;
-    tests/sim/test_rows.py checks the bits). For an env step's segment metrics (~60 rows of a few
-    segments), whose sums numpy's reduction took ~2.5 us a matrix to set up.
+    numpy reduces each row from the identity: ``0.0 +`` its pairwise sum, which for K <= 128 is
+    :func:`pairwise_block` (tests/sim/test_rows.py checks the bits). For an env step's segment
+    metrics (~60 rows of a few segments), whose sums numpy's reduction took ~2.5 us a matrix to
+    set up. (Wider rows would need :func:`pairwise_sum`, which made this function's cold
+    compile ~1.1 s instead of ~0.3, for segment counts no scenario has: numpy sums those.)
     """
+    for m in matrices:
+        if m.shape[1] > PAIRWISE_BLOCK:
+            return False
     at = 0
     for m in matrices:
-        k = m.shape[1]
         for r in range(m.shape[0]):
-            if k <= PAIRWISE_BLOCK:
-                out[at] = 0.0 + pairwise_block(m[r], 0, k)
-            else:
-                out[at] = 0.0 + pairwise_sum(m[r], 0, k)
+            out[at] = 0.0 + pairwise_block(m[r], 0, m.shape[1])
             at += 1
+    return True
 
 
 def compile_kernel() -> None:

@@ -243,8 +243,9 @@ def row_sums(metrics: Mapping[str, np.ndarray],
     """
     out = {} if into is None else into
     if isinstance(metrics, MetricRows):
-        sums = np.empty(len(metrics._names))
-        row_totals(metrics._matrices, sums)  # np.add.reduce(m, axis=1)'s bits, compiled
+        sums = np.empty(len(metrics._names))  # np.add.reduce(m, axis=1)'s bits, compiled
+        if not row_totals(metrics._matrices, sums):  # rows of more than 128 segments
+            sums = np.concatenate([np.add.reduce(m, axis=1) for m in metrics._matrices])
         out.update(zip(metrics._names, sums.tolist(), strict=True))
         return out
     values = metrics.values()

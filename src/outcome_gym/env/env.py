@@ -354,10 +354,12 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     @staticmethod
     def _info(record: StepRecord) -> StepInfo:
+        info = StepInfo(step=record.step, day=record.day, slot=record.slot,
+                        weekday=record.weekday)
         # every metric has K per-segment values (StepRecord): summed as rows of the matrices
-        # the record holds them in (the same sums as per metric), after the clock
-        return row_sums(record.segment_metrics, StepInfo(
-            step=record.step, day=record.day, slot=record.slot, weekday=record.weekday))
+        # the record holds them in (the same sums as per metric), into the info after the clock
+        row_sums(record.segment_metrics, info)
+        return info
 
 
 _ATOMIC = frozenset({float, int, bool, str, type(None)})

@@ -270,10 +270,48 @@ def test_a_records_metric_rows_by_hand():
     # would be reduced in another order than the stacked entries (other last bits)
     fortran = frozen(np.asfortranarray(np.array([[1.0, 2.0], [3.0, 4.0]])))
     for bad in (fortran, np.array([[1.0, 2.0], [3.0, 4.0]])):
-        with pytest.raises(ValueError, match="read-only C-contiguous"):
+        with pytest.raises(ValueError, match="read-only C-contiguous float64"):
             MetricRows(["x", "y"], bad)
     assert type(rows.merged(["x", "y"], fortran)) is FrozenMap
+    # and so is a matrix of another dtype (row_sums' compiled sums are float64's)
+    ints = frozen(np.array([[1, 2], [3, 4]]))
+    with pytest.raises(ValueError, match="float64"):
+        MetricRows(["x", "y"], ints)
+    assert type(rows.merged(["x", "y"], ints)) is FrozenMap
+    # the same names merged again (the answer for the last two name tuples is kept): rows of
+    # matrices each time; a name the map has, from the same tuple object, a plain map
+    new = ("c", "d")
+    for _ in range(2):
+        assert type(rows.merged(new, frozen(np.zeros((2, 2))))) is MetricRows
+    twice = rows.merged(new, frozen(np.zeros((2, 2))))
+    for _ in range(2):
+        assert type(twice.merged(new, frozen(np.ones((2, 2))))) is FrozenMap
     # pickled as a FrozenMap of its entries
     back = pickle.loads(pickle.dumps(rows))
     assert type(back) is FrozenMap and {k: v.tolist() for k, v in back.items()} == {
         "a": [1.0, 2.0], "b": [0.5, -0.5]}
+
+
+def test_records_and_observations_hold_every_field_of_their_classes():
+    # the recorder builds them without __init__ (interface.instance): each holds exactly its
+    # class's fields, compares equal to the instance __init__ makes of them, and stays frozen
+    import dataclasses
+
+    from outcome_gym.sim.interface import Feedback, Observation, StepRecord
+
+    m = _model()
+    rec = m.advance(m.default_action())
+    obs = m.observe()
+    extra = np.zeros((1, len(next(iter(rec.segment_metrics.values())))))
+    extra.setflags(write=False)
+    merged = rec.with_metrics(("extra",), extra)
+    for got, cls in ((rec, StepRecord), (rec.feedback, Feedback), (obs, Observation),
+                     (merged, StepRecord)):
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert type(got) is cls and list(vars(got)) == names
+        same = cls(**vars(got))
+        assert all(getattr(same, n) is getattr(got, n) for n in names)
+        assert repr(same) == repr(got)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            got.clicks = None
+    assert merged.feedback is rec.feedback and list(merged.segment_metrics)[-1] == "extra"

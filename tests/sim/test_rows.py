@@ -100,10 +100,15 @@ def test_uniform_draws_for_everyone_where_skipping_would_not_land_exactly(make):
 def test_skip_uniforms_leaves_the_stream_where_their_draw_would(make, advances):
     # advanced past them where that lands exactly (the buffer untouched), drawn into the buffer
     # otherwise; either way the stream goes on as after the draw, float32 draws included
+    # (the answer: whether it advanced; given back, the same again without looking)
     full, skipped = make(), make()
     want = full.random((2, 3, 5))
     out = np.full((2, 3, 5), -1.0)
-    skip_uniforms(skipped, out)
+    assert skip_uniforms(skipped, out) is advances
+    assert (out == -1.0).all() if advances else out.tobytes() == want.tobytes()
+    assert full.random(7).tobytes() == skipped.random(7).tobytes()
+    want = full.random((2, 3, 5))
+    assert skip_uniforms(skipped, out, advances) is advances
     assert (out == -1.0).all() if advances else out.tobytes() == want.tobytes()
     assert full.random(7).tobytes() == skipped.random(7).tobytes()
     assert full.random(5, np.float32).tobytes() == skipped.random(5, np.float32).tobytes()
@@ -207,3 +212,42 @@ def test_pairwise_sum_by_hand():
     assert sum(a.tolist()) == 4.0  # the order matters
     assert np.signbit(pairwise_sum(np.array([-0.0, -0.0]), 0, 2))  # -0.0 stays -0.0
     assert np.signbit(pairwise_sum(np.zeros(0), 0, 0))  # nothing: -0.0 (x + -0.0 is x)
+
+
+def test_row_totals_are_numpys_row_sums_bit_for_bit():
+    # np.add.reduce(m, axis=1) of each matrix in turn: each row from the identity, pairwise (K up
+    # to 128, 8 accumulators above 8), values over many magnitudes and signs, rows of signed
+    # zeros (-0.0 summed from 0.0 is 0.0); and row_sums of a MetricRows, wider ones too (numpy's)
+    from outcome_gym.sim._rows import row_totals
+    from outcome_gym.sim.interface import MetricRows, row_sums
+
+    rng = np.random.default_rng(8)
+    for trial in range(200):
+        k = int(rng.integers(1, 129))
+        matrices = []
+        for _ in range(1 + trial % 2):  # one matrix, or two (a product record's)
+            r = int(rng.integers(1, 60))
+            m = rng.random((r, k)) * 10.0 ** rng.integers(-9, 9, (r, k)) * rng.choice([1, -1, 0], (r, k))
+            m[0] = -0.0
+            m.setflags(write=False)  # as a record's matrices are
+            matrices.append(m)
+        out = np.full(sum(m.shape[0] for m in matrices), np.nan)
+        assert row_totals(tuple(matrices), out)
+        want = np.concatenate([np.add.reduce(m, axis=1) for m in matrices])
+        assert out.tobytes() == want.tobytes(), trial
+        assert not np.signbit(out[0])
+    for k in (128, 129, 300):  # K > 128: row_totals declines, row_sums takes numpy's sums
+        m = rng.random((3, k)) * 10.0 ** rng.integers(-9, 9, (3, k))
+        m.setflags(write=False)
+        assert row_totals((m,), np.empty(3)) is (k <= 128)
+        got = row_sums(MetricRows(["a", "b", "c"], m))
+        assert np.array(list(got.values())).tobytes() == np.add.reduce(m, axis=1).tobytes()
+
+
+def test_row_totals_by_hand():
+    from outcome_gym.sim._rows import row_totals
+
+    out = np.zeros(3)
+    assert row_totals((np.array([[1.0, 2.0, 0.5], [-0.0, -0.0, -0.0]]),
+                       np.array([[0.25, 0.25, 0.0]])), out)
+    assert out.tolist() == [3.5, 0.0, 0.5]

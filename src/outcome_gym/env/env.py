@@ -357,8 +357,8 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         info = StepInfo(step=record.step, day=record.day, slot=record.slot,
                         weekday=record.weekday)
         # every metric has K per-segment values (StepRecord): summed as rows of the matrices
-        # the record holds them in (the same sums as per metric)
-        info.update(row_sums(record.segment_metrics))
+        # the record holds them in (the same sums as per metric), into the info after the clock
+        row_sums(record.segment_metrics, info)
         return info
 
 

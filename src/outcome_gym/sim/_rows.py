@@ -1,5 +1,6 @@
 """Reductions over the short last axis of N x k arrays (k = goals, slots, notifications, ...),
-:func:`allfinite`, and numpy's pairwise sum as a compiled function (:func:`pairwise_sum`).
+:func:`allfinite`, and numpy's pairwise sum as a compiled function (:func:`pairwise_sum`; the
+rows of a matrix: :func:`row_totals`).
 
 NumPy reduces ``a.sum(axis=1)`` on a C-ordered N x k array with an inner loop of length k per row,
 which for k <= ~20 costs 20-60x more than adding the k columns as whole vectors. These helpers do
@@ -167,6 +168,30 @@ def pairwise_block(a, start, stop
     for j in range(whole, n):
         res += b[j]
     return res
+
+
+@compiled
+def row_totals(matrices, out
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """``out = np.concatenate([np.add.reduce(m, axis=1) for m in matrices])`` for a tuple of
+    C-contiguous R x K float64 matrices of K <= 128 columns (one call for all: a compiled call
+    costs per call), answering True; False (nothing written) if a matrix is wider.
+
+    numpy reduces each row from the identity: ``0.0 +`` its pairwise sum, which for K <= 128 is
+    :func:`pairwise_block` (tests/sim/test_rows.py checks the bits). For an env step's segment
+    metrics (~60 rows of a few segments), whose sums numpy's reduction took ~2.5 us a matrix to
+    set up. (Wider rows would need :func:`pairwise_sum`, which made this function's cold
+    compile ~1.1 s instead of ~0.3, for segment counts no scenario has: numpy sums those.)
+    """
+    for m in matrices:
+        if m.shape[1] > PAIRWISE_BLOCK:
+            return False
+    at = 0
+    for m in matrices:
+        for r in range(m.shape[0]):
+            out[at] = 0.0 + pairwise_block(m[r], 0, m.shape[1])
+            at += 1
+    return True
 
 
 def compile_kernel() -> None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from outcome_gym.errors import ActionError
 from outcome_gym.scenario.schema import Scenario
+from outcome_gym.sim._rows import row_totals
 
 
 def readonly(a: np.ndarray) -> np.ndarray:
@@ -21,6 +22,24 @@ def readonly(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.setflags(write=False)
     return v
+
+
+T = TypeVar("T")
+_FLOAT64 = np.dtype(np.float64)  # a dtype compares with a dtype without converting a type
+
+
+def instance(cls: type[T], fields: dict[str, Any]) -> T:
+    """The frozen dataclass ``cls(**fields)``, its ``fields`` dict (every field, by name; given
+    away) made the instance's own, without calling ``__init__``.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (~0.1 us a
+    field); a step builds ~45 fields of records, feedback and observations. For this package's
+    per-step builders, whose dicts name every field (tests/sim/test_recording.py checks each
+    against the class's ``__init__``): nothing is checked here.
+    """
+    obj = object.__new__(cls)
+    object.__setattr__(obj, "__dict__", fields)
+    return obj
 
 
 class FrozenMap(Mapping[str, np.ndarray]):
@@ -94,24 +113,25 @@ class MetricRows(Mapping[str, np.ndarray]):
 
     Args:
         names: One name per row of ``matrix``, none twice (not checked: the recorder's).
-        matrix: R x K, read-only and C-contiguous (:func:`row_sums` reduces its rows in place).
+        matrix: R x K float64, read-only and C-contiguous (:func:`row_sums` reduces its rows in
+            place).
     """
 
     __slots__ = ("_data", "_matrices", "_names")
 
     def __init__(self, names: Iterable[str], matrix: np.ndarray) -> None:
-        self._set(tuple(names), (matrix,))
+        self._set(tuple(names), (matrix,), 0)
 
-    def _set(self, names: tuple[str, ...], matrices: tuple[np.ndarray, ...]) -> None:
-        """Hold ``matrices`` (the last one new: checked) with one name per row, in order."""
+    def _set(self, names: tuple[str, ...], matrices: tuple[np.ndarray, ...], held: int) -> None:
+        """Hold ``matrices`` (the last one new: checked) with one name per row, in order, the
+        first ``held`` names being the earlier matrices' rows.
+        """
         matrix = matrices[-1]
-        rows = sum(m.shape[0] for m in matrices)
-        if len(names) != rows:  # the names given for the new matrix: all of them, however many
-            raise ValueError(f"expected {matrix.shape[0]} names, "
-                             f"got {names[rows - matrix.shape[0]:]}")
+        if len(names) - held != matrix.shape[0]:  # the new matrix's names, however many
+            raise ValueError(f"expected {matrix.shape[0]} names, got {names[held:]}")
         flags = matrix.flags
-        if flags.writeable or not flags.c_contiguous:
-            raise ValueError("expected a read-only C-contiguous matrix")
+        if flags.writeable or not flags.c_contiguous or matrix.dtype != _FLOAT64:
+            raise ValueError("expected a read-only C-contiguous float64 matrix")
         setattr_ = object.__setattr__
         setattr_(self, "_names", names)
         setattr_(self, "_matrices", matrices)
@@ -172,41 +192,66 @@ class MetricRows(Mapping[str, np.ndarray]):
 
     def merged(self, names: Iterable[str], values: Iterable[np.ndarray]) -> Mapping[str, np.ndarray]:
         """These entries and then ``zip(names, values)`` (read-only arrays): a
-        :class:`MetricRows` when ``values`` is a read-only matrix of new names, otherwise a
-        :class:`FrozenMap`.
+        :class:`MetricRows` when ``values`` is a read-only C-contiguous float64 matrix of new
+        names, otherwise a :class:`FrozenMap`.
         """
         names = tuple(names)
         # C order: row_sums reduces each row as a contiguous run (another order sums otherwise)
-        if (isinstance(values, np.ndarray) and values.ndim == 2 and not values.flags.writeable
-                and values.flags.c_contiguous and self._names_are_new(names)):
-            out = object.__new__(MetricRows)
-            out._set(self._names + names, (*self._matrices, values))
-            return out
+        if isinstance(values, np.ndarray) and values.ndim == 2:
+            flags = values.flags
+            joined = _joined(self._names, names)
+            if (not flags.writeable and flags.c_contiguous and values.dtype == _FLOAT64
+                    and joined is not None):
+                out = object.__new__(MetricRows)
+                out._set(joined, (*self._matrices, values), len(self._names))
+                return out
         return FrozenMap(self._rows()).merged(names, values)
-
-    def _names_are_new(self, names: tuple[str, ...]) -> bool:
-        own = set(self._names)
-        return len(set(names)) == len(names) and own.isdisjoint(names)
 
     def __repr__(self) -> str:
         return f"MetricRows({list(self._names)})"
 
 
-def row_sums(metrics: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """Each entry's sum (``np.add.reduce`` of its K values), by name in the mapping's order.
+_last_join: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None] = ((), (), ())
+"""The last :func:`_joined` answer and the two tuples it was for."""
 
-    Of a :class:`MetricRows`, a reduction per matrix, no row made (the same bits: each row is
-    reduced as it would be in a matrix of all the entries); of another mapping, of its entries
-    stacked.
+
+def _joined(own: tuple[str, ...], names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``own + names`` when ``names`` are new (none twice, none of ``own``), else None.
+
+    The answer for the last two tuples asked about is kept (for the same objects: a product
+    step merges the recorder's names with the guardrails' every step, and two sets of ~55
+    names cost ~1 us to build).
     """
+    global _last_join
+    last = _last_join
+    if last[0] is own and last[1] is names:
+        return last[2]
+    new = len(set(names)) == len(names) and set(own).isdisjoint(names)
+    joined = own + names if new else None
+    _last_join = (own, names, joined)
+    return joined
+
+
+def row_sums(metrics: Mapping[str, np.ndarray],
+             into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Each entry's sum (``np.add.reduce`` of its K values), by name in the mapping's order:
+    into ``into`` after its own entries (returned), or a new dict.
+
+    Of a :class:`MetricRows`, its matrices' rows reduced in place (no row made; the same bits:
+    each row is reduced as it would be in a matrix of all the entries, :func:`row_totals`); of
+    another mapping, of its entries stacked.
+    """
+    out = {} if into is None else into
     if isinstance(metrics, MetricRows):
-        sums: list[float] = []
-        for m in metrics._matrices:
-            sums += np.add.reduce(m, axis=1).tolist()
-        return dict(zip(metrics._names, sums, strict=True))
+        sums = np.empty(len(metrics._names))  # np.add.reduce(m, axis=1)'s bits, compiled
+        if not row_totals(metrics._matrices, sums):  # rows of more than 128 segments
+            sums = np.concatenate([np.add.reduce(m, axis=1) for m in metrics._matrices])
+        out.update(zip(metrics._names, sums.tolist(), strict=True))
+        return out
     values = metrics.values()
     totals = np.add.reduce(np.concatenate(tuple(values)).reshape(len(values), -1), axis=1)
-    return dict(zip(metrics.keys(), totals.tolist(), strict=True))
+    out.update(zip(metrics.keys(), totals.tolist(), strict=True))
+    return out
 
 
 def frozen_readonly(d: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
@@ -395,7 +440,8 @@ class StepRecord:
         read-only arrays each); everything else is the same objects.
         """
         metrics = self.segment_metrics
-        own = metrics if isinstance(metrics, FrozenMap | MetricRows) else FrozenMap(metrics)
-        return StepRecord(self.step, self.day, self.slot, self.weekday, own.merged(names, rows),
-                          self.position_clicks, self.position_views, self.element_clicks,
-                          self.feedback)
+        # (the types themselves: isinstance of an abstract Mapping's subclass asks its ABC)
+        own = metrics if type(metrics) in (MetricRows, FrozenMap) else FrozenMap(metrics)
+        fields = self.__dict__.copy()
+        fields["segment_metrics"] = own.merged(names, rows)
+        return instance(StepRecord, fields)

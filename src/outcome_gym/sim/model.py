@@ -40,7 +40,6 @@ from outcome_gym.sim.mechanisms import (
 )
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.goals import Goals
-from outcome_gym.sim.mechanisms.observation import receptivity_signal
 from outcome_gym.sim.network import Teams, build_teams, team_graph
 from outcome_gym.sim.population import Population, build_population
 from outcome_gym.sim.recording import Recorder, StepOutcome, user_state
@@ -207,13 +206,12 @@ class SimulationModel(mesa.Model):
         Computed once per step (repeated calls return the same object), so how often a caller
         observes never changes what the random streams draw.
         """
-        if self._obs is not None and self._obs.step == self.t:
-            return self._obs
-        z = self.rows.keep(self.streams["instrumentation"].standard_normal(self.rows.n_all))
-        rec = receptivity_signal(self._available_now(), self.params.receptivity_auc, z)
-        self._obs = self.recorder.last.observation(self.t, *self.world.time_of(self.t),
-                                                   self.pop.active.copy(), rec)
-        return self._obs
+        obs = self._obs
+        if obs is not None and obs.step == self.t:
+            return obs
+        self._obs = obs = self.recorder.observation(self.t, self.world.time_of(self.t),
+                                                    self.pop.active, self._available_now())
+        return obs
 
     def needs(self) -> tuple[np.ndarray, np.ndarray]:
         """Hidden state: N x G goal urgency and remaining progress now (for oracles in studies)."""

@@ -170,19 +170,34 @@ def _skips_exactly(bits: np.random.BitGenerator) -> bool:
         not bits.state.get("has_uint32", 0)
 
 
-def skip_uniforms(rng: np.random.Generator, out: np.ndarray) -> None:
+def skip_uniforms(rng: np.random.Generator, out: np.ndarray, exact: bool | None = None) -> bool:
     """Move ``rng`` past ``out.size`` float64 uniforms nobody reads, to where drawing them would
     leave it: advanced past them where that is exact (:func:`_skips_exactly`), else drawn into
     ``out`` (a float64 buffer the caller may overwrite; C-contiguous).
 
     The rule :meth:`Rows.uniform` follows for the users it does not simulate, for a caller
     whose draw turned out not to be needed (the recorder's divergence sample).
+
+    Args:
+        rng: The generator.
+        out: The buffer (its size: how many uniforms).
+        exact: Whether advancing is exact, when the caller knows it from an earlier call's
+            answer (None: checked here, which reads the generator's state as a dict, ~1.5 us).
+            The answer holds for as long as only float64 draws take from the stream (a 32-bit
+            draw can leave the buffered half that makes it False), e.g. the recorder's
+            ``metrics`` stream.
+
+    Returns:
+        Whether the stream was advanced (exact), for the caller's next call.
     """
     bits = rng.bit_generator
-    if _skips_exactly(bits):
+    if exact is None:
+        exact = _skips_exactly(bits)
+    if exact:
         bits.advance(out.size)
     else:
         rng.random(out=out)
+    return exact
 
 
 MAX_RUNS = 64

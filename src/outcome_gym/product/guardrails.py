@@ -94,6 +94,13 @@ class GuardrailLayer:
         self._no_sums = np.zeros((len(KINDS), n_segments))  # off: read-only, every step's
         self._no_sums.setflags(write=False)
 
+    def restart(self) -> None:
+        """Start another run of the same context (what :meth:`reset` with it leaves, without
+        building its tables again): no sends counted today.
+        """
+        self._sent_today[:] = 0
+        self._day = -1
+
     def apply(self, action: Action, obs: Observation, *, own: bool = False) -> Guarded:
         """The projected action and the per-user modification counts by kind.
 
@@ -140,7 +147,8 @@ class GuardrailLayer:
                 if before is not None:  # today's sends unchanged by an action refused
                     self._sent_today[:] = before
                 raise
-        return Guarded(Action(layout=layout, notify=notify), matrix, sums)
+        # projected in place when own: the action's arrays are the projected ones
+        return Guarded(action if own else Action(layout=layout, notify=notify), matrix, sums)
 
     def _raise_first(self, layout: np.ndarray, matrix: np.ndarray, slot: int) -> None:
         """Strict mode: raise at the first violation, in the order projection would correct

@@ -45,7 +45,7 @@ class _Clipped(StrictModel):
 
     def _clip(self, x: np.ndarray) -> np.ndarray:
         if self.low is not None or self.high is not None:
-            x = np.clip(x, self.low, self.high)
+            x = x.clip(self.low, self.high)  # np.clip's own call, without its wrapper
         return x
 
 

@@ -281,5 +281,6 @@ class PopulationPlan:
         out = np.empty(self.n) if trait.base is None else trait.base.copy()
         for block, dist in trait.draws:
             out[block] = sample_param(dist, rng, block.stop - block.start)
-        return np.clip(out, trait.lo, trait.hi).astype(F)
+        # ndarray.clip is what np.clip calls, without its Python-level wrapper (~1.5 us)
+        return out.clip(trait.lo, trait.hi).astype(F)
 

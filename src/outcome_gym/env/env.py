@@ -1,8 +1,9 @@
 """``PersonalizationEnv``: one synthetic population as a Gymnasium environment.
 
 The run loop of :func:`outcome_gym.runner.run` with the policy outside: ``reset`` builds a fresh
-:class:`~outcome_gym.product.Product` (model + guardrail layer) from the env's ``np_random``, on
-the compiled world the env built once (:class:`~outcome_gym.sim.model.Prebuilt`);
+:class:`~outcome_gym.product.Product` (a model from the env's ``np_random``, on the compiled world
+the env built once, :class:`~outcome_gym.sim.model.Prebuilt`; the env's one guardrail layer,
+restarted: its tables are the scenario's, the same for every seed);
 ``step`` decodes the native action and hands it to ``Product.step`` (validate -> guard -> advance).
 
 * reward: the mean over all N users of the objective's per-user reward (churned users count 0);

@@ -14,10 +14,9 @@ all N users and keeps its rows, so each simulated user gets exactly the numbers 
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.random.bit_generator import ISpawnableSeedSequence
@@ -274,7 +273,7 @@ def spawned_states(seed: int, keys: tuple[int, ...]) -> np.ndarray:
     return state.astype("<u4", order="C").view("<u8").astype(np.uint64, copy=False)
 
 
-@functools.lru_cache(maxsize=16)
+@lru_cache(maxsize=16)
 def _hashed_keys(keys: tuple[int, ...], extra_words: int) -> np.ndarray:
     """``MIX_R * hashmix(key)`` for each key (rows) and pool word (columns), read-only: the
     key's part of its mix into the root's pool, after a root seed of 4 + ``extra_words`` words.

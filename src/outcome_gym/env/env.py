@@ -171,7 +171,8 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         if model_seed is None:
             model_seed = int(self.np_random.integers(0, MAX_MODEL_SEED))
         self.model_seed = int(model_seed)
-        product = Product(self._prebuilt(), self.model_seed, guardrails=self._guardrail_layer)
+        built = self._prebuilt()  # first: a replaced scenario replaces the guardrail layer too
+        product = Product(built, self.model_seed, guardrails=self._guardrail_layer)
         self._product = product
         self._objective = make_objective(self.objective, product.context, **self.objective_params)
         self._ended = False

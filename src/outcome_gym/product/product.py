@@ -103,7 +103,8 @@ class Product:
         restarted (its tables are the context's, which no seed changes), else one is built.
 
         Raises:
-            ValueError: A layer given was built for another scenario or number of users.
+            ValueError: A layer given was built for another scenario, or for users of other
+                segments.
         """
         ctx = self.model.context
         if not isinstance(guardrails, GuardrailLayer):

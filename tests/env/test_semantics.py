@@ -149,6 +149,29 @@ def test_replacing_the_scenario_rebuilds_the_world(tiny):
     assert env.model.scenario is other and env.model.world.n_steps == 3 * other.clock.slots_per_day
 
 
+def test_a_reset_mid_day_leaves_no_sends_counted_against_the_next_episode(tiny):
+    """The env's one guardrail layer serves every episode: after a reset in the middle of a day
+    whose sends it counted (a daily cap of 1, everyone sent one), the next episode's steps are
+    a fresh env's, bit for bit (counts left over would cap everyone's first send).
+    """
+    cap = {"max_notifications_per_day": 1, "quiet_slots": []}
+    used = PersonalizationEnv(tiny, population=30, horizon_days=2, guardrails=cap)
+    fresh = PersonalizationEnv(tiny, population=30, horizon_days=2, guardrails=cap)
+    ctx = used.context
+    layout = np.broadcast_to(ctx.default_layout, (ctx.n_users, ctx.n_slots))
+    send_all = {"layout": used.layout_index(layout),
+                "notify": np.ones((ctx.n_users, ctx.n_pushed), np.int8)}
+    used.reset(options={"model_seed": 4})
+    used.step(send_all)
+    assert used._guardrail_layer._sent_today.sum() == ctx.n_users  # today's sends counted
+    out = [env.reset(options={"model_seed": 9}) for env in (used, fresh)]
+    for _ in range(3):
+        out += [env.step(send_all) for env in (used, fresh)]
+    assert _bits(out[::2]) == _bits(out[1::2])
+    # the cap is on, and lets one send a user through on the new episode's first step
+    assert out[2][4]["guardrail_notification_capped"] == ctx.n_users * (ctx.n_pushed - 1) > 0
+
+
 def _bits(x):
     if isinstance(x, dict):
         return {key: _bits(v) for key, v in x.items()}

@@ -175,3 +175,27 @@ def test_guardrail_sums_are_the_recorders_segment_sums_bit_for_bit():
         assert not result.record.segment_metrics["guardrail_quiet_slot"].flags.writeable
         changed += sums.sum(axis=1)
     assert (changed > 0).all()  # every kind was counted somewhere (the test can fail)
+
+
+def test_a_guardrail_layer_given_is_restarted_and_runs_as_a_fresh_one(tiny):
+    # a daily cap of 1: the first product's day counts every user's send; a product given its
+    # layer starts with none counted (the second run's guarded actions and counts are a fresh
+    # layer's, step by step), and the layer is the one given
+    cap = {"max_notifications_per_day": 1, "quiet_slots": []}
+    first = Product(tiny, 0, guardrails=cap)
+    first.step(_send_everything(first))
+    assert first.guardrails._sent_today.tolist() == [1] * first.context.n_users
+    reused = Product(tiny, 1, guardrails=first.guardrails)
+    fresh = Product(tiny, 1, guardrails=cap)
+    assert reused.guardrails is first.guardrails
+    for _ in range(3):
+        got, want = reused.step(_send_everything(reused)), fresh.step(_send_everything(fresh))
+        assert np.array_equal(got.guardrail_matrix, want.guardrail_matrix)
+        assert np.array_equal(got.action.notify, want.action.notify)
+    assert got.guardrail_matrix[KINDS.index("notification_capped")].sum() > 0  # the cap acted
+
+
+def test_a_guardrail_layer_of_other_users_is_refused(tiny):
+    layer = Product(tiny, 0).guardrails
+    with pytest.raises(ValueError, match="same scenario and users"):
+        Product(variant(tiny, **{"population.size": 7}), 0, guardrails=layer)

@@ -1,8 +1,9 @@
 """``PersonalizationEnv``: one synthetic population as a Gymnasium environment.
 
 The run loop of :func:`outcome_gym.runner.run` with the policy outside: ``reset`` builds a fresh
-:class:`~outcome_gym.product.Product` (model + guardrail layer) from the env's ``np_random``, on
-the compiled world the env built once (:class:`~outcome_gym.sim.model.Prebuilt`);
+:class:`~outcome_gym.product.Product` (a model from the env's ``np_random``, on the compiled world
+the env built once, :class:`~outcome_gym.sim.model.Prebuilt`; the env's one guardrail layer,
+restarted: its tables are the scenario's, the same for every seed);
 ``step`` decodes the native action and hands it to ``Product.step`` (validate -> guard -> advance).
 
 * reward: the mean over all N users of the objective's per-user reward (churned users count 0);
@@ -126,10 +127,11 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         # the compiled world and its arrays, the same for every episode's model (see _prebuilt)
         self._built = Prebuilt.of(self.scenario)
         # Segments are allocated deterministically, so any seed's context is every seed's context;
-        # building the product once also checks the guardrail overrides (fail fast).
-        self.context: PolicyContext = Product(
-            self._built, 0, guardrails=guardrails, guardrail_mode=guardrail_mode
-        ).context
+        # building the product once also checks the guardrail overrides (fail fast). Its
+        # guardrail layer serves every episode (restarted by each reset's product).
+        first = Product(self._built, 0, guardrails=guardrails, guardrail_mode=guardrail_mode)
+        self.context: PolicyContext = first.context
+        self._guardrail_layer = first.guardrails
         make_objective(objective, self.context, **self.objective_params)  # fail fast
         self._lookup = layout_lookup(self.context)
         # the static parts of every observation (segment one-hot, clock tables), built once
@@ -169,14 +171,14 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         if model_seed is None:
             model_seed = int(self.np_random.integers(0, MAX_MODEL_SEED))
         self.model_seed = int(model_seed)
-        product = Product(self._prebuilt(), self.model_seed, guardrails=self.guardrails,
-                          guardrail_mode=self.guardrail_mode)
+        built = self._prebuilt()  # first: a replaced scenario replaces the guardrail layer too
+        product = Product(built, self.model_seed, guardrails=self._guardrail_layer)
         self._product = product
         self._objective = make_objective(self.objective, product.context, **self.objective_params)
         self._ended = False
         self.last_record = None
         obs = product.observe()
-        return self._encode(obs), {**self._clock(obs), "model_seed": self.model_seed}
+        return self._encoder(obs), {**self._clock(obs), "model_seed": self.model_seed}
 
     def step(
         self, action: dict[str, np.ndarray]
@@ -195,12 +197,12 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
                 (naming the user and slot), or breaks a guardrail in ``strict`` mode.
             ResetNeeded: The episode has not started or has ended.
         """
-        model = self._require_started()
-        where = f"{type(self).__name__} at step {model.t}"
+        product = self._require_started()
+        where = f"{type(self).__name__} at step {product.model.t}"
         decoded = self._decoder(action, where)
         # decode_action checked shapes and ranges and mapped to laid-out elements: the product
         # need not validate the simulator action again
-        return self._advance(decoded, valid=True)
+        return self._advance(product, decoded, valid=True)
 
     def step_action(self, action: Action) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """:meth:`step` with a simulator :class:`Action` (element indices, booleans) instead of
@@ -214,8 +216,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             ActionError: See :meth:`step`.
             ResetNeeded: The episode has not started or has ended.
         """
-        self._require_started()
-        return self._advance(action)
+        return self._advance(self._require_started(), action)
 
     def _step_valid(self, action: Action) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """:meth:`step_action` of an action valid by construction, not validated again.
@@ -230,8 +231,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             ActionError: The action breaks a guardrail in ``strict`` mode.
             ResetNeeded: The episode has not started or has ended.
         """
-        self._require_started()
-        return self._advance(action, valid=True)
+        return self._advance(self._require_started(), action, valid=True)
 
     def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         """The current state as ``render_mode`` asks (``None`` without a render mode).
@@ -287,20 +287,23 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
     def _prebuilt(self) -> Prebuilt:
         """What every episode's model builds whatever its seed (the compiled world, the arrays
         the passes read), built once: a reset then builds only what its seed draws, and runs
-        as a model built from the scenario does. Rebuilt if :attr:`scenario` was replaced.
+        as a model built from the scenario does. Rebuilt if :attr:`scenario` was replaced
+        (with the guardrail layer, which the scenario configures).
         """
         if self._built.scenario is not self.scenario:
             self._built = Prebuilt.of(self.scenario)
+            self._guardrail_layer = Product(self._built, 0, guardrails=self.guardrails,
+                                            guardrail_mode=self.guardrail_mode).guardrails
         return self._built
 
     def _require_model(self) -> SimulationModel:
         return self._require_product().model
 
-    def _require_started(self) -> SimulationModel:
-        model = self._require_model()
+    def _require_started(self) -> Product:
+        product = self._require_product()
         if self._ended:
             raise ResetNeeded("the episode has ended; call reset() before step()")
-        return model
+        return product
 
     def _require_product(self) -> Product:
         if self._product is None:
@@ -327,26 +330,25 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         """
         self._encoder = self._native if encoder is None else encoder
 
-    def _encode(self, obs: Observation) -> Any:
-        return self._encoder(obs)
-
     def _advance(
-        self, action: Action, valid: bool = False
+        self, product: Product, action: Action, valid: bool = False
     ) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        """One step of ``action``: validated by the product unless ``valid`` (built valid)."""
-        product = self._require_product()
+        """One step of ``product`` (the episode's, started) under ``action``: validated by the
+        product unless ``valid`` (built valid).
+        """
         if valid:  # built here or by a wrapper of this package: fresh arrays, projected in place
             record = product._step_valid(action, own=True).record
         else:
             record = product.step(action, who=type(self).__name__).record
         self.last_record = record
         reward = mean_reward(self._objective(record.feedback))
-        obs = product.observe()
+        model = product.model
+        obs = model.observe()
         # every user churned (np.any's reduction, without ndarray.any's Python-level wrapper)
         terminated = not _any(obs.active)
-        truncated = product.done and not terminated
+        truncated = model.done and not terminated
         self._ended = terminated or truncated
-        return self._encode(obs), reward, terminated, truncated, self._info(record)
+        return self._encoder(obs), reward, terminated, truncated, self._info(record)
 
     @staticmethod
     def _clock(obs: Observation) -> dict[str, Any]:

@@ -93,6 +93,23 @@ class GuardrailLayer:
         n_segments = len(ctx.scenario.population.segments)
         self._no_sums = np.zeros((len(KINDS), n_segments))  # off: read-only, every step's
         self._no_sums.setflags(write=False)
+        # the pass's arguments that are the same every step of the run, built once: the
+        # tables, lock_core, whether to correct (strict mode only counts, and checks the
+        # distance itself), the distance limit
+        strict, limit, cap = (self.mode == "strict", self.config.max_layout_distance,
+                              self.config.max_notifications_per_day)
+        self._tables = (default, self._core_slot, core_elements, self.config.lock_core,
+                        not strict, self._weight64, self._weight_sum,
+                        limit is not None and not strict,
+                        float(limit or 0.0) + DISTANCE_TOLERANCE)
+        self._cap = -1 if cap is None else int(cap)
+
+    def restart(self) -> None:
+        """Start another run of the same context (what :meth:`reset` with it leaves, without
+        building its tables again): no sends counted today.
+        """
+        self._sent_today[:] = 0
+        self._day = -1
 
     def apply(self, action: Action, obs: Observation, *, own: bool = False) -> Guarded:
         """The projected action and the per-user modification counts by kind.
@@ -119,18 +136,13 @@ class GuardrailLayer:
         if obs.day != self._day:
             self._day, self._sent_today[:] = obs.day, 0
         strict = self.mode == "strict"
-        cap = self.config.max_notifications_per_day
         # the pass adds the sends let through to today's under a cap only
-        before = self._sent_today.copy() if strict and cap is not None else None
-        limit = self.config.max_layout_distance
+        before = self._sent_today.copy() if strict and self._cap >= 0 else None
         # every kind in one compiled pass over the rows (it writes every count); strict mode
         # only counts (the layout left as the policy chose it; the distance checked below)
         matrix = np.empty((len(KINDS), n), dtype=np.int64)
         sums = np.zeros((len(KINDS), self._no_sums.shape[1]))
-        project_rows(layout, notify, self._default, self._core_slot, self._core_element,
-                     self.config.lock_core, not strict, self._weight64, self._weight_sum,
-                     limit is not None and not strict, float(limit or 0.0) + DISTANCE_TOLERANCE,
-                     obs.slot in self._quiet, -1 if cap is None else int(cap),
+        project_rows(layout, notify, *self._tables, obs.slot in self._quiet, self._cap,
                      self._sent_today, self._segment, matrix, sums)
         sums.setflags(write=False)
         if strict:
@@ -140,7 +152,8 @@ class GuardrailLayer:
                 if before is not None:  # today's sends unchanged by an action refused
                     self._sent_today[:] = before
                 raise
-        return Guarded(Action(layout=layout, notify=notify), matrix, sums)
+        # projected in place when own: the action's arrays are the projected ones
+        return Guarded(action if own else Action(layout=layout, notify=notify), matrix, sums)
 
     def _raise_first(self, layout: np.ndarray, matrix: np.ndarray, slot: int) -> None:
         """Strict mode: raise at the first violation, in the order projection would correct

@@ -74,7 +74,11 @@ class Product:
             (built once for many products: the env's resets).
         seed: The run's root seed.
         guardrails: ``None`` (the scenario's), ``False`` (off), or overrides (see
-            :func:`~outcome_gym.product.guardrails.make_guardrails`).
+            :func:`~outcome_gym.product.guardrails.make_guardrails`); or a
+            :class:`~outcome_gym.product.guardrails.GuardrailLayer` of a product of the same
+            scenario and users, restarted and used as it is (``guardrail_mode`` ignored): one
+            layer for many runs, as the Gymnasium env's episodes have (only the newest product
+            may then step).
         guardrail_mode: ``project`` (correct and count), ``strict`` (raise ``ActionError`` on the
             first violation) or ``off``.
         mesa_agents: Create Mesa agent views of the users (off by default: runs do not need them).
@@ -92,9 +96,26 @@ class Product:
         users: Any = None,
     ) -> None:
         self.model = SimulationModel(scenario, seed, mesa_agents=mesa_agents, users=users)
-        self.guardrails: GuardrailLayer = make_guardrails(
-            self.model.context, guardrails, guardrail_mode
-        )
+        self.guardrails: GuardrailLayer = self._guardrail_layer(guardrails, guardrail_mode)
+
+    def _guardrail_layer(self, guardrails: Any, mode: Mode) -> GuardrailLayer:
+        """The layer ``guardrails`` asks for (see the class docstring): a layer given is
+        restarted (its tables are the context's, which no seed changes), else one is built.
+
+        Raises:
+            ValueError: A layer given was built for another scenario, or for users of other
+                segments.
+        """
+        ctx = self.model.context
+        if not isinstance(guardrails, GuardrailLayer):
+            return make_guardrails(ctx, guardrails, mode)
+        built = guardrails.ctx  # its tables: the scenario's and the users' segments
+        if built.scenario is not ctx.scenario or built.n_users != ctx.n_users \
+                or not np.array_equal(built.segment, ctx.segment):
+            raise ValueError("expected a guardrail layer of a product of the same scenario "
+                             "and users")
+        guardrails.restart()
+        return guardrails
 
     @property
     def context(self) -> PolicyContext:

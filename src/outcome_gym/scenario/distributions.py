@@ -45,7 +45,7 @@ class _Clipped(StrictModel):
 
     def _clip(self, x: np.ndarray) -> np.ndarray:
         if self.low is not None or self.high is not None:
-            x = np.clip(x, self.low, self.high)
+            x = x.clip(self.low, self.high)  # np.clip's own call, without its wrapper
         return x
 
 
@@ -167,9 +167,16 @@ class Categorical(StrictModel):
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Draw ``n`` values."""
+        """Draw ``n`` values: ``rng.choice(len(values), n, p=probs / sum(probs))`` as numpy
+        computes it -- the cumulative probabilities over their last entry, searched (from the
+        right) for ``n`` uniforms -- without ``choice``'s checks of ``p``, which the schema made
+        (~10 us a call: a reset draws team sizes and devices this way). The same values and
+        stream position: tested against ``choice``.
+        """
         p = np.asarray(self.probs, dtype=np.float64)
-        idx = rng.choice(len(self.values), size=n, p=p / p.sum())
+        cdf = (p / p.sum()).cumsum()
+        cdf /= cdf[-1]
+        idx = cdf.searchsorted(rng.random(n), side="right")
         return np.asarray(self.values, dtype=np.float64)[idx]
 
     def mean(self) -> float:

@@ -105,10 +105,11 @@ def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:
     while total < n:
         draw = np.maximum(np.rint(sample_param(size, rng, max(16, n // 2 + 1))), 1).astype(np.int64)
         sizes.append(draw)
-        total += int(draw.sum())
+        total += int(np.add.reduce(draw))  # what draw.sum() reduces with, without its wrappers
     all_sizes = sizes[0] if len(sizes) == 1 else np.concatenate(sizes)  # fresh either way
-    ends = np.cumsum(all_sizes)
-    cut = int(np.searchsorted(ends, n))
+    # ndarray methods: what np.cumsum and np.searchsorted call, without their wrappers
+    ends = all_sizes.cumsum()
+    cut = int(ends.searchsorted(n))
     # the team that reaches n is cut to fit: n - ends[cut - 1] >= 1 users (every size is >= 1)
     all_sizes = all_sizes[: cut + 1]
     all_sizes[-1] -= int(ends[cut]) - n
@@ -117,7 +118,7 @@ def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:
     team = np.empty(n, dtype=np.int32)
     team[order] = team_of_slot
     start = np.zeros(all_sizes.shape[0] + 1, dtype=np.int64)
-    np.cumsum(all_sizes, out=start[1:])
+    all_sizes.cumsum(out=start[1:])
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n) - start[team_of_slot]
     return Teams(team=team, members=order, start=start, position=position)

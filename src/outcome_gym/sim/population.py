@@ -17,7 +17,6 @@ from outcome_gym.scenario.distributions import (
     Distribution,
     Param,
     param_constant,
-    sample_param,
 )
 from outcome_gym.scenario.schema import Segment, segment_counts
 from outcome_gym.sim.interface import readonly
@@ -272,14 +271,15 @@ class PopulationPlan:
 
     def draw(self, name: str, rng: np.random.Generator) -> np.ndarray:
         """Trait ``name`` for every user (fresh float32): each drawing segment's block from its
-        distribution (:func:`~outcome_gym.scenario.distributions.sample_param`, in segment
-        order), the constant blocks as they are, clipped to the trait's bounds.
+        distribution (its ``sample``, what :func:`~outcome_gym.scenario.distributions.sample_param`
+        calls, in segment order), the constant blocks as they are, clipped to the trait's bounds.
         """
         trait = self.traits[name]
         if trait.fixed is not None:
             return trait.fixed.copy()
         out = np.empty(self.n) if trait.base is None else trait.base.copy()
-        for block, dist in trait.draws:
-            out[block] = sample_param(dist, rng, block.stop - block.start)
-        return np.clip(out, trait.lo, trait.hi).astype(F)
+        for block, dist in trait.draws:  # distributions (numbers are constants): sampled
+            out[block] = dist.sample(rng, block.stop - block.start)
+        # ndarray.clip is what np.clip calls, without its Python-level wrapper (~1.5 us)
+        return out.clip(trait.lo, trait.hi).astype(F)
 

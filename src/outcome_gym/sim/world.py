@@ -139,16 +139,24 @@ class World:
         :attr:`population_plan`'s segments), read-only and shared: built once per set of
         sending entries (:meth:`sends_at`), for every run of the world (read it, do not keep it).
         """
-        sends = self.sends_at(step)
-        out = self._schedules.get(sends)
+        out = self._step_schedules.get(step)
         if out is None:
-            out = self._schedules[sends] = readonly(
-                self.notify_of(sends, self.population_plan.segment))
+            sends = self.sends_at(step)
+            out = self._schedules.get(sends)
+            if out is None:
+                out = self._schedules[sends] = readonly(
+                    self.notify_of(sends, self.population_plan.segment))
+            self._step_schedules[step] = out
         return out
 
     @cached_property
     def _schedules(self) -> dict[tuple[int, ...], np.ndarray]:
         """:meth:`schedule_at`'s sends by the entries that send (filled as steps ask)."""
+        return {}
+
+    @cached_property
+    def _step_schedules(self) -> dict[int, np.ndarray]:
+        """:meth:`schedule_at` by step (filled as steps ask; the arrays of :attr:`_schedules`)."""
         return {}
 
     def sends_at(self, step: int) -> tuple[int, ...]:

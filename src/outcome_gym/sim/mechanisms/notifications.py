@@ -119,7 +119,7 @@ class Delivery(NamedTuple):
     delivered_count: np.ndarray  # N, rowsum(delivered): summed once a step, read by the record
 
 
-@compiled
+@compiled.inlined  # copied into send_logit_rows (no second compilation)
 def send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
               delivered, receptive, count, count_f
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -169,7 +169,7 @@ def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
     return coef
 
 
-@compiled
+@compiled.inlined  # copied into send_logit_rows (no second compilation)
 def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance, receptive,
                wear, trust, channel_of, load, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -206,6 +206,25 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
     return finite
 
 
+@compiled
+def send_logit_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
+                    delivered, receptive, count, count_f, base, receptive_u, coef, appeal, susc,
+                    goal_weight, fatigue, relevance, wear, trust, load, out
+                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A model's step up to the open probability's ``exp``, in one call: :func:`send_rows`, then
+    :func:`logit_rows` on the receptive flags it wrote (both copied in by numba); returns
+    ``send_rows``' 1 + max of ``sent_today`` and whether every log-odds is finite.
+
+    One call, not two: nothing numpy computes sits between them (the relevance product is
+    taken before), and a call in a step costs ~3 us (docs/performance.md, ninth pass).
+    """
+    top = send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
+                    delivered, receptive, count, count_f)
+    finite = logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance,
+                        receptive, wear, trust, channel_of, load, out)
+    return top, finite
+
+
 def expiry_slots(um: NotificationParams, slot_hours: float) -> int:
     """Steps a notification may wait before it expires (at least 1: its own slot)."""
     return max(1, int(np.ceil(um.tray_expiry_hours / slot_hours - 1e-9)))
@@ -237,7 +256,8 @@ def volume_hazard(um: NotificationParams, top: int) -> np.ndarray:
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) the passes a step runs now (see
-    engagement.compile_kernel): those of :meth:`Notifier.step`, for the population's dtypes
+    engagement.compile_kernel): those of :meth:`Notifier.step` (:func:`send_logit_rows`,
+    :func:`deliver_rows`), for the population's dtypes
     (float32 traits and state, int16 daily counts, int32 tray); channel trust's
     :func:`trust_rows` is compiled into engagement's ``commit_rows``.
     """
@@ -408,11 +428,12 @@ def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, 
 class Notifier:
     """Step 4 of one run: its fixed inputs and the buffers each step overwrites.
 
-    A step makes three compiled calls, on arrays already in their dtypes, with numpy's
-    whole-array work between them (the relevance product, the ``exp`` of the open probability
-    and of the delays, the fatigue's ``power``): :func:`send_rows` and :func:`logit_rows`,
-    then :func:`deliver_rows`, which runs :func:`offset_rows`, :func:`tray_rows` and
-    :func:`settle_rows` (copied into it by numba, so compiled once, not beside it). The tests
+    A step makes two compiled calls, on arrays already in their dtypes, with numpy's
+    whole-array work around them (the relevance product before, the ``exp`` of the open
+    probability and of the delays and the fatigue's ``power`` between):
+    :func:`send_logit_rows` (:func:`send_rows` and :func:`logit_rows`), then
+    :func:`deliver_rows`, which runs :func:`offset_rows`, :func:`tray_rows` and
+    :func:`settle_rows` (each copied into its caller by numba, so compiled once, not beside it). The tests
     hold it to the per-phase functions of tests/sim/reference_notifications.py.
     Not one call for the step: the ``exp`` and ``power`` stay numpy's. The state arrays a step
     is given are the population's (float32 traits and state, int16 daily counts, int32 tray,
@@ -499,13 +520,14 @@ class Notifier:
         n, m = self._shape
         delivered, opened = np.empty((n, m), bool), np.empty((n, m), bool)
         receptive, count, exp_neg, ch = self._receptive, self._count, self._exp_neg, self._channel_of
-        top = send_rows(pass_array(notify, bool), active, opted_out, ch, available,
-                        attention_left, sent_today, delivered, receptive, count, self._count_f)
         np.matmul(need, self._value_t, out=self._relevance)
         base, receptive_u, coef, appeal, load = self._fixed
-        # minus the open log-odds, then its exp in place
-        finite = logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
-                            self._relevance, receptive, wear, channel_trust, ch, load, exp_neg)
+        # the deliveries and minus the open log-odds, then its exp in place
+        top, finite = send_logit_rows(
+            pass_array(notify, bool), active, opted_out, ch, available, attention_left,
+            sent_today, delivered, receptive, count, self._count_f, base, receptive_u, coef,
+            appeal, susceptibility, goal_weight, fatigue, self._relevance, wear, channel_trust,
+            load, exp_neg)
         np.power(self._keep_base, self._count_f, out=self._kept)
         np.exp(exp_neg, out=exp_neg)
         spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)

@@ -167,9 +167,11 @@ class SimulationModel(mesa.Model):
 
     def _step_arrays(self, n: int) -> None:
         """:meth:`advance`'s per-run arrays for ``n`` users: the churn of a step that starts no
-        day (nobody; never written, only read by the record).
+        day (nobody; never written, only read by the record); residue's fade between slots in
+        residue's dtype (the notification pass applies it).
         """
         self._no_churn = np.zeros(n, bool)
+        self._carry = self.pop.residue.dtype.type(self.params.focus.residue_carry)
 
     def _keep_rows(self, users: Sequence[int] | np.ndarray) -> None:
         """Keep ``users`` and their teammates only (see ``users`` in the class docstring)."""
@@ -273,7 +275,6 @@ class SimulationModel(mesa.Model):
             churned = self._no_churn
         # the passes' form (C-ordered int16): every hook takes it as it is
         layout = pass_array(action.layout, np.int16)
-        pop.residue *= self.params.focus.residue_carry  # residue fades between slots
         need, remaining = self.goals.needs(t)
         dlv = self._notifications(action.notify, avail, need)
         started = self._sessions(avail, dlv.opened, need)
@@ -314,9 +315,9 @@ class SimulationModel(mesa.Model):
     def _notifications(
         self, notify: np.ndarray, avail: np.ndarray, need: np.ndarray
     ) -> notifications.Delivery:
-        """Step 4: deliver into the tray, open or dismiss what is due, opt out; fatigue, wear,
-        interruption cost and residue (notifications.Notifier: the population's state is
-        updated in place).
+        """Step 4: the last slot's focus residue fades (between slots), then deliver into the
+        tray, open or dismiss what is due, opt out; fatigue, wear, interruption cost and residue
+        (notifications.Notifier: the population's state is updated in place).
         """
         pop = self.pop
         u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all,
@@ -326,7 +327,7 @@ class SimulationModel(mesa.Model):
         dlv, finite = self._notifier.step(
             self.t, notify, avail, need, u, u_pos, z, pop.active, pop.opted_out,
             pop.attention_left, pop.sent_today, pop.susceptibility, pop.goal_weight, pop.fatigue,
-            pop.wear, pop.channel_trust, pop.tray_sent, pop.tray_due, pop.residue)
+            pop.wear, pop.channel_trust, pop.tray_sent, pop.tray_due, pop.residue, self._carry)
         if not finite:  # the pass saw a non-finite open log-odds or fatigue
             raise NumericalError("notifications", self.t)
         # a churned user's channel trust stays where it was (their tray just empties): ignored

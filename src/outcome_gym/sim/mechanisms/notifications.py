@@ -207,17 +207,25 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
 
 
 @compiled
-def send_logit_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
-                    delivered, receptive, count, count_f, base, receptive_u, coef, appeal, susc,
-                    goal_weight, fatigue, relevance, wear, trust, load, out
+def send_logit_rows(notify, active, opted_out, available, attention_left, sent_today, delivered,
+                    susc, goal_weight, fatigue, wear, trust, residue, carry, fixed
                     ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """A model's step up to the open probability's ``exp``, in one call: :func:`send_rows`, then
-    :func:`logit_rows` on the receptive flags it wrote (both copied in by numba); returns
-    ``send_rows``' 1 + max of ``sent_today`` and whether every log-odds is finite.
+    """A model's step up to the open probability's ``exp``, in one call: the last slot's focus
+    residue fades (``residue *= carry``, in residue's dtype: ``carry`` given in it, as numpy's
+    in-place product with a Python float), then :func:`send_rows`, then :func:`logit_rows` on
+    the receptive flags it wrote (both copied in by numba); returns ``send_rows``' 1 + max of
+    ``sent_today`` and whether every log-odds is finite.
 
-    One call, not two: nothing numpy computes sits between them (the relevance product is
-    taken before), and a call in a step costs ~3 us (docs/performance.md, ninth pass).
+    ``fixed``: what is the same object every step of a run (:class:`Notifier`'s), ``(channel_of,
+    receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load, out)`` (numba
+    unboxes a tuple's arrays for less than as many arguments). One call, not two: nothing numpy
+    computes sits between them (the relevance product is taken before), and a call in a step
+    costs ~3 us (docs/performance.md, ninth pass).
     """
+    (channel_of, receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load,
+     out) = fixed
+    for i in range(residue.shape[0]):
+        residue[i] = residue[i] * carry
     top = send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
                     delivered, receptive, count, count_f)
     finite = logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance,
@@ -270,7 +278,8 @@ def compile_kernel() -> None:
                   np.ones((1, 1), f32), np.ones((1, 1), f32), np.ones(1, bool),
                   np.zeros((1, 1), bool), one.copy(), np.zeros((1, 1), np.int16), one, one,
                   one.copy(), np.ones((1, 1), f32), np.ones((1, 1), f32),
-                  np.full((1, 1), -1, np.int32), np.full((1, 1), -1, np.int32), one.copy())
+                  np.full((1, 1), -1, np.int32), np.full((1, 1), -1, np.int32), one.copy(),
+                  f32(1))
 
 
 @compiled.inlined  # copied into a step's pass (no second compilation)
@@ -368,20 +377,26 @@ def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
 
 
 @compiled
-def deliver_rows(u_pos, spread, median_hours, slot_hours, cap, offset, delivered, step, expiry,
-                 exp_neg_logit, receptive, sent_today, volume_hazard, channel_trust, one,
-                 channel_of, u_open, u_out, sent, due, lapsed, opened, dismissed, opted,
-                 resumption, breakpoint, residue_size, count, active, fatigue, kept, wear,
-                 opted_out, attention_left, residue, ignored, minutes
+def deliver_rows(step, u_pos, delivered, opened, u_open, u_out, volume_hazard, active, sent_today,
+                 channel_trust, sent, due, fatigue, wear, opted_out, attention_left, residue, fixed
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A model's step after the draws' ``exp``, in one call: :func:`offset_rows` (every entry's
     delay, N x M), :func:`tray_rows` and :func:`settle_rows` (``fatigue``, ``attention_left``
     and ``residue`` updated in place; ``one``: 1 in the population's float dtype, its trust's
     and traits'); returns whether every fatigue is finite.
 
+    ``fixed``: what is the same object every step of a run (:class:`Notifier`'s: its numbers
+    and buffers), ``(spread, median_hours, slot_hours, cap, offset, expiry, exp_neg_logit,
+    receptive, one, channel_of, lapsed, dismissed, opted, resumption, breakpoint, residue_size,
+    count, kept, ignored, minutes)`` (numba unboxes a tuple's arrays for less than as many
+    arguments).
+
     The three are copied in whole (numba's ``inline``), not per user: a per-row helper taking
     arrays pays the arrays' reference counting at every row (3x slower at N = 200).
     """
+    (spread, median_hours, slot_hours, cap, offset, expiry, exp_neg_logit, receptive, one,
+     channel_of, lapsed, dismissed, opted, resumption, breakpoint, residue_size, count, kept,
+     ignored, minutes) = fixed
     offset_rows(u_pos.reshape(-1), spread.reshape(-1), median_hours, slot_hours, cap,
                 offset.reshape(-1))
     tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
@@ -462,8 +477,8 @@ class Notifier:
         m = channel_of.shape[0]
         f = np.dtype(dtype).type
         self.um = um
-        # relevance = need @ value.T (C-ordered: numpy's matmul takes a third less time; BLAS
-        # packs its operands, so the same numbers)
+        # relevance = need @ value.T (C-ordered: BLAS takes a third less time; it packs its
+        # operands, so the same numbers)
         self._value_t = np.ascontiguousarray(value.T, np.float64)
         self._fixed = (float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
                        pass_array(appeal, np.float64), pass_array(load, np.float64))
@@ -490,14 +505,26 @@ class Notifier:
         # the fatigue power's base (a trait: fixed), float64 as numpy's power cast it
         self._keep_base = (1.0 - fatigue_rate).astype(np.float64)
         self._kept, self._minutes = np.empty(n), np.empty(n)
+        # the passes' arguments that are the same objects every step (their ``fixed``)
+        base, receptive_u, coef, appeal, load = self._fixed
+        self._open_fixed = (self._channel_of, self._receptive, self._count, self._count_f, base,
+                            receptive_u, coef, appeal, self._relevance, load, self._exp_neg)
+        resumption, breakpoint, residue_size, one = self._settle
+        self._deliver_fixed = (self._spread, *self._delay, self._offset, self._expiry,
+                               self._exp_neg, self._receptive, one, self._channel_of,
+                               self._lapsed, self._dismissed, self._opted, resumption,
+                               breakpoint, residue_size, self._count, self._kept, self._ignored,
+                               self._minutes)
 
     def step(self, step: int, notify: np.ndarray, available: np.ndarray, need: np.ndarray,
              u: np.ndarray, u_pos: np.ndarray, z: np.ndarray, active: np.ndarray,
              opted_out: np.ndarray, attention_left: np.ndarray, sent_today: np.ndarray,
              susceptibility: np.ndarray, goal_weight: np.ndarray, fatigue: np.ndarray,
              wear: np.ndarray, channel_trust: np.ndarray, tray_sent: np.ndarray,
-             tray_due: np.ndarray, residue: np.ndarray) -> tuple[Delivery, bool]:
-        """Deliver, open or dismiss what is due, opt out; fatigue, wear, attention, residue.
+             tray_due: np.ndarray, residue: np.ndarray, carry: np.floating
+             ) -> tuple[Delivery, bool]:
+        """Fade the last slot's residue; deliver, open or dismiss what is due, opt out; fatigue,
+        wear, attention, residue.
 
         Args:
             step: The current step.
@@ -511,6 +538,8 @@ class Notifier:
                 (``channel_trust`` N x C); ``opted_out``, ``attention_left``, ``sent_today``,
                 ``fatigue``, ``wear``, ``tray_sent``, ``tray_due`` and ``residue`` are updated
                 in place.
+            carry: Residue's fade between slots (``FocusParams.residue_carry``) in residue's
+                dtype: ``residue *= carry`` before this step's interruptions add to it.
 
         Returns:
             The step's :class:`Delivery` (``delivered`` and ``opened`` fresh arrays: the next
@@ -519,28 +548,23 @@ class Notifier:
         """
         n, m = self._shape
         delivered, opened = np.empty((n, m), bool), np.empty((n, m), bool)
-        receptive, count, exp_neg, ch = self._receptive, self._count, self._exp_neg, self._channel_of
-        np.matmul(need, self._value_t, out=self._relevance)
-        base, receptive_u, coef, appeal, load = self._fixed
+        # BLAS's product as numpy's matmul takes it (the same bits: tests/sim/test_tray_trust.py),
+        # without the gufunc's dispatch (~2 us a step)
+        np.dot(need, self._value_t, out=self._relevance)
         # the deliveries and minus the open log-odds, then its exp in place
-        top, finite = send_logit_rows(
-            pass_array(notify, bool), active, opted_out, ch, available, attention_left,
-            sent_today, delivered, receptive, count, self._count_f, base, receptive_u, coef,
-            appeal, susceptibility, goal_weight, fatigue, self._relevance, wear, channel_trust,
-            load, exp_neg)
+        top, finite = send_logit_rows(pass_array(notify, bool), active, opted_out, available,
+                                      attention_left, sent_today, delivered, susceptibility,
+                                      goal_weight, fatigue, wear, channel_trust, residue, carry,
+                                      self._open_fixed)
         np.power(self._keep_base, self._count_f, out=self._kept)
+        exp_neg = self._exp_neg
         np.exp(exp_neg, out=exp_neg)
-        spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
-        median, slot_hours, cap = self._delay
+        np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
         hazard = self._hazard if top <= self._hazard.shape[0] else volume_hazard(self.um, top)
-        resumption, breakpoint, residue_size, one = self._settle
         # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
         # than picking the deliveries out; only deliveries read theirs
-        finite &= deliver_rows(u_pos, spread, median, slot_hours, cap, self._offset, delivered,
-                               int(step), self._expiry, exp_neg, receptive, sent_today, hazard,
-                               channel_trust, one, ch, u[0], u[1], tray_sent, tray_due,
-                               self._lapsed, opened, self._dismissed, self._opted, resumption,
-                               breakpoint, residue_size, count, active, fatigue, self._kept, wear,
-                               opted_out, attention_left, residue, self._ignored, self._minutes)
+        finite &= deliver_rows(int(step), u_pos, delivered, opened, u[0], u[1], hazard, active,
+                               sent_today, channel_trust, tray_sent, tray_due, fatigue, wear,
+                               opted_out, attention_left, residue, self._deliver_fixed)
         return Delivery(delivered, opened, self._opted, self._minutes, self._ignored,
                         self._count), finite

@@ -47,7 +47,7 @@ def session_start(
     starter = Starter(um, slots_per_day, n, prop.dtype, np.asarray(app_habit).dtype,
                       np.asarray(trust).dtype)
     return starter.step(np.ascontiguousarray(available, bool),
-                        np.ascontiguousarray(opened_any, bool).reshape(n, 1), prop,
+                        np.ascontiguousarray(opened_any, bool), prop,
                         np.ascontiguousarray(app_habit), np.ascontiguousarray(need2),
                         np.ascontiguousarray(trust), np.ascontiguousarray(u, np.float64),
                         np.ascontiguousarray(attention))

@@ -729,7 +729,7 @@ def test_a_starter_kept_for_a_run_gives_each_step_what_a_fresh_one_gives():
         avail, opened = rng.random(n) < 0.7, rng.random(n) < 0.1
         need, u = rng.random((n, 2)), rng.random(n)
         attention = np.where(rng.random(n) < 0.2, 0.0, 1.0).astype(f32)
-        got = starter.step(avail, opened[:, None], prop, habit, need, trust, u, attention)
+        got = starter.step(avail, opened, prop, habit, need, trust, u, attention)
         want = ref_sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u,
                                           attention)
         assert np.array_equal(got, want) and got[~opened].any()

@@ -468,7 +468,7 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
         r.update(fatigue=eff.fatigue, attention=eff.attention_left, residue=eff.residue)
         assert finite and eff.finite
         want = (sent.delivered, tray.opened, tray.opted, eff.interruption_minutes, eff.ignored,
-                sent.count)
+                sent.count, tray.opened.any(axis=1))
         for a, b in zip(dlv, want, strict=True):
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
         for k in mine:

@@ -277,7 +277,7 @@ class SimulationModel(mesa.Model):
         layout = pass_array(action.layout, np.int16)
         need, remaining = self.goals.needs(t)
         dlv = self._notifications(action.notify, avail, need)
-        started = self._sessions(avail, dlv.opened, need)
+        started = self._sessions(avail, dlv.opened_any, need)
         eng = self._engage(started, layout, dlv, remaining, need)
         # context failures spend attention the outside progress of the day's last slot reads
         # (its own stream: moving it before the goals changes no draw)
@@ -350,13 +350,13 @@ class SimulationModel(mesa.Model):
         rng.standard_normal(out=z, dtype=np.float32)
         return keep(u_pos), keep(z)
 
-    def _sessions(self, avail: np.ndarray, opened: np.ndarray, need: np.ndarray) -> np.ndarray:
-        """Step 5: who starts a session (anyone who opened a notification, N x M ``opened``,
-        does; a self-initiated session needs attention left today).
+    def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """Step 5: who starts a session (anyone who opened a notification does; a self-initiated
+        session needs attention left today).
         """
         pop = self.pop
         u = self.rows.uniform(self.streams["sessions"], (self.rows.n_all,))
-        return self._starter.step(avail, opened, pop.propensity, pop.app_habit, need,
+        return self._starter.step(avail, opened_any, pop.propensity, pop.app_habit, need,
                                   pop.trust, u, pop.attention_left)
 
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,

@@ -117,6 +117,7 @@ class Delivery(NamedTuple):
     interruption_minutes: np.ndarray  # N
     ignored: np.ndarray
     delivered_count: np.ndarray  # N, rowsum(delivered): summed once a step, read by the record
+    opened_any: np.ndarray  # N, rowany(opened): who opened one (they start a session)
 
 
 @compiled.inlined  # copied into send_logit_rows (no second compilation)
@@ -285,9 +286,10 @@ def compile_kernel() -> None:
 @compiled.inlined  # copied into a step's pass (no second compilation)
 def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
               volume_hazard, channel_trust, one, channel_of, u_open, u_out, sent, due, lapsed,
-              opened, dismissed, opted
+              opened, dismissed, opted, opened_any
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Per user and template (module docstring), writing ``sent``, ``due`` and the flags.
+    """Per user and template (module docstring), writing ``sent``, ``due`` and the flags, and
+    per user ``opened_any`` (any of the row's ``opened``: what session start reads).
 
     ::
 
@@ -307,6 +309,7 @@ def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_to
     for i in range(n):
         for c in range(opted.shape[1]):
             opted[i, c] = False
+        opened_any[i] = False
         for j in range(m):
             opened[i, j] = False
             dismissed[i, j] = False
@@ -325,6 +328,7 @@ def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_to
             due[i, j] = -1
             if u_open[i, j] < 1.0 / (1.0 + exp_neg_logit[i, j]):
                 opened[i, j] = True
+                opened_any[i] = True
                 continue
             dismissed[i, j] = True
             c = channel_of[j]
@@ -388,20 +392,20 @@ def deliver_rows(step, u_pos, delivered, opened, u_open, u_out, volume_hazard, a
     ``fixed``: what is the same object every step of a run (:class:`Notifier`'s: its numbers
     and buffers), ``(spread, median_hours, slot_hours, cap, offset, expiry, exp_neg_logit,
     receptive, one, channel_of, lapsed, dismissed, opted, resumption, breakpoint, residue_size,
-    count, kept, ignored, minutes)`` (numba unboxes a tuple's arrays for less than as many
-    arguments).
+    count, kept, ignored, minutes, opened_any)`` (numba unboxes a tuple's arrays for less than
+    as many arguments).
 
     The three are copied in whole (numba's ``inline``), not per user: a per-row helper taking
     arrays pays the arrays' reference counting at every row (3x slower at N = 200).
     """
     (spread, median_hours, slot_hours, cap, offset, expiry, exp_neg_logit, receptive, one,
      channel_of, lapsed, dismissed, opted, resumption, breakpoint, residue_size, count, kept,
-     ignored, minutes) = fixed
+     ignored, minutes, opened_any) = fixed
     offset_rows(u_pos.reshape(-1), spread.reshape(-1), median_hours, slot_hours, cap,
                 offset.reshape(-1))
     tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
               volume_hazard, channel_trust, one, channel_of, u_open, u_out, sent, due, lapsed,
-              opened, dismissed, opted)
+              opened, dismissed, opted, opened_any)
     return settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count,
                        lapsed, dismissed, opted, active, fatigue, kept, wear, opted_out,
                        attention_left, residue, ignored, minutes, fatigue, attention_left,
@@ -505,6 +509,7 @@ class Notifier:
         # the fatigue power's base (a trait: fixed), float64 as numpy's power cast it
         self._keep_base = (1.0 - fatigue_rate).astype(np.float64)
         self._kept, self._minutes = np.empty(n), np.empty(n)
+        self._opened_any = np.empty(n, bool)
         # the passes' arguments that are the same objects every step (their ``fixed``)
         base, receptive_u, coef, appeal, load = self._fixed
         self._open_fixed = (self._channel_of, self._receptive, self._count, self._count_f, base,
@@ -514,7 +519,7 @@ class Notifier:
                                self._exp_neg, self._receptive, one, self._channel_of,
                                self._lapsed, self._dismissed, self._opted, resumption,
                                breakpoint, residue_size, self._count, self._kept, self._ignored,
-                               self._minutes)
+                               self._minutes, self._opened_any)
 
     def step(self, step: int, notify: np.ndarray, available: np.ndarray, need: np.ndarray,
              u: np.ndarray, u_pos: np.ndarray, z: np.ndarray, active: np.ndarray,
@@ -567,4 +572,4 @@ class Notifier:
                                sent_today, channel_trust, tray_sent, tray_due, fatigue, wear,
                                opted_out, attention_left, residue, self._deliver_fixed)
         return Delivery(delivered, opened, self._opted, self._minutes, self._ignored,
-                        self._count), finite
+                        self._count, self._opened_any), finite

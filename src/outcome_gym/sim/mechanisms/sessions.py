@@ -59,15 +59,14 @@ class Starter:
         self._habit_term = np.empty(n, habit_dtype)
         self._rate = np.empty(n)
 
-    def step(self, available: np.ndarray, opened: np.ndarray, propensity: np.ndarray,
+    def step(self, available: np.ndarray, opened_any: np.ndarray, propensity: np.ndarray,
              app_habit: np.ndarray, need: np.ndarray, trust: np.ndarray, u: np.ndarray,
              attention_left: np.ndarray) -> np.ndarray:
         """Who starts a session this slot (a fresh N bool array).
 
         Args:
             available: N available flags (step 3).
-            opened: N x M notifications opened this step (a user who opened any always starts a
-                session; the notification step's array as it is, no N-row reduction first).
+            opened_any: N users who opened a notification this step (they always start one).
             propensity, app_habit: N traits (the dtypes the starter was built for).
             need: N x G float64 urgency per goal (summed here, left to right).
             trust: N trust (its dtype as built for).
@@ -81,7 +80,8 @@ class Starter:
         rate_rows(propensity, self._slots, habit, self._need_u, need, trust, self._half,
                   self._rate)
         out = np.empty(available.shape[0], bool)
-        start_rows(available, opened, attention_left, u, np.exp(self._rate, out=self._rate), out)
+        start_rows(available, opened_any, attention_left, u, np.exp(self._rate, out=self._rate),
+                   out)
         return out
 
 
@@ -110,18 +110,14 @@ def rate_rows(propensity, slots, habit_term, need_u, need, trust, half, out
 
 
 @compiled
-def start_rows(available, opened, attention_left, u, exp_neg_rate, out
+def start_rows(available, opened_any, attention_left, u, exp_neg_rate, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out = available and (attention_left > 0 or opened) and (u < 1 - exp(-rate) or opened)``
-    per user, ``opened`` = any of the user's row of the N x M ``opened`` (``exp_neg_rate``:
-    numpy's ``exp``; ``1 - e`` one IEEE subtraction).
+    per user (``exp_neg_rate``: numpy's ``exp``; ``1 - e`` one IEEE subtraction).
     """
     for i in range(out.shape[0]):
-        any_open = False
-        for j in range(opened.shape[1]):
-            any_open = any_open or opened[i, j]
-        can = available[i] and (attention_left[i] > 0 or any_open)
-        out[i] = can and (u[i] < 1.0 - exp_neg_rate[i] or any_open)
+        can = available[i] and (attention_left[i] > 0 or opened_any[i])
+        out[i] = can and (u[i] < 1.0 - exp_neg_rate[i] or opened_any[i])
 
 
 def compile_kernel() -> None:
@@ -132,4 +128,4 @@ def compile_kernel() -> None:
     f32, yes = np.dtype(np.float32), np.ones(1, bool)
     one = np.ones(1, f32)
     Starter(SessionParams(0.0, 0.0), 1, 1, f32, f32, f32).step(
-        yes, np.ones((1, 1), bool), one, one.copy(), np.ones((1, 1)), one.copy(), np.ones(1), one.copy())
+        yes, yes, one, one.copy(), np.ones((1, 1)), one.copy(), np.ones(1), one.copy())

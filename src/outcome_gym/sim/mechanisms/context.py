@@ -124,7 +124,6 @@ class ContextEvents:
         self._rows = np.empty((3, n), dtype=np.int32)
         self._count = np.zeros(3, dtype=np.int64)
         self._x = np.empty(3 * n)
-        self._fixed = self._event_fixed()
         self.outcome = self._views()
 
     def step(self, u: np.ndarray, active: np.ndarray, layout: np.ndarray,
@@ -148,25 +147,24 @@ class ContextEvents:
         Returns:
             :attr:`outcome`, this step's (its arrays are the run's buffers).
         """
-        total = event_rows(u, active, layout, last_layout, self._fixed)
+        happens, failures, distance, failed = (self._happens, self._failures, self._distance,
+                                               self._failed)
+        rows, count, x = self._rows, self._count, self._x
+        total = event_rows(u, self._threshold, active, self._eligible,
+                           self.teams.team, self.teams.members, self.teams.start,
+                           self.teams.position, layout,
+                           last_layout, self._default, self._weight, self._weight_sum,
+                           self._neg_sensitivity, self._exact, happens, failures, distance,
+                           failed, rows, count, x)
         if not total:  # nobody has an event: nothing to measure or charge
             return self.outcome
         if not self._exact:
             self._matvec_distances(u, layout, last_layout)
-        rows, count, failures, failed = self._rows, self._count, self._failures, self._failed
-        ex = self._x[:total]
+        ex = x[:total]
         np.exp(ex, out=ex)  # numpy's exp (its bits), over every kind's events at once
         failure_rows(u, rows, count, ex, self._base, failures, failed, self._minutes,
                      self._residue_size, self._one, attention, failures_today, residue)
         return self.outcome
-
-    def _event_fixed(self) -> tuple[Any, ...]:
-        """:func:`event_rows`' ``fixed``: what is the same object every step of the run."""
-        t = self.teams
-        return (self._threshold, self._eligible, t.team, t.members, t.start, t.position,
-                self._default, self._weight, self._weight_sum, self._neg_sensitivity, self._exact,
-                self._happens, self._failures, self._distance, self._failed, self._rows,
-                self._count, self._x)
 
     def _matvec_distances(self, u: np.ndarray, layout: np.ndarray,
                           last_layout: np.ndarray) -> None:
@@ -208,24 +206,20 @@ class ContextEvents:
     def __getstate__(self) -> dict[str, Any]:
         # the outcome's views would unpickle (or deep-copy) as copies of the buffers: rebuilt
         state = self.__dict__.copy()
-        del state["outcome"], state["_fixed"]  # (and the pass's tuple of the buffers)
+        del state["outcome"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._fixed = self._event_fixed()
         self.outcome = self._views()
 
 
 @compiled
-def event_rows(u, active, layout, last_layout, fixed
+def event_rows(u, threshold, active, eligible, team, members, start, position, layout,
+               last_layout, default, weight, weight_sum, neg_sensitivity, exact, happens,
+               failures, distance, failed, rows, count, x,
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """This step's events of each kind and, with ``exact``, their distances; returns how many.
-
-    ``fixed``: what is the same object every step of a run (:class:`ContextEvents`' numbers,
-    teams and buffers), ``(threshold, eligible, team, members, start, position, default, weight,
-    weight_sum, neg_sensitivity, exact, happens, failures, distance, failed, rows, count, x)``
-    (numba unboxes a tuple's arrays for less than as many arguments).
 
     First the previous step's entries are cleared (``distance``, ``failures`` and ``failed``
     are zero elsewhere: only ``rows[k, :count[k]]`` were written). Then per user i and kind k:
@@ -240,8 +234,6 @@ def event_rows(u, active, layout, last_layout, fixed
     weight_sum`` (``layout.row_distance``) and ``x[j] = neg_sensitivity * d``. Without
     ``exact`` the caller computes those (the BLAS matvec's sums).
     """
-    (threshold, eligible, team, members, start, position, default, weight, weight_sum,
-     neg_sensitivity, exact, happens, failures, distance, failed, rows, count, x) = fixed
     for k in range(3):
         for j in range(count[k]):
             i = rows[k, j]

@@ -183,7 +183,7 @@ def tasks_arrive_rows(
                 overflow[i] -= 1
 
 
-@compiled.inlined  # copied into tasks_credit_rows (no second compilation)
+@compiled
 def tasks_apply_rows(
     credit, col, step, arrive, deadline, left, completed, on_time, ttc
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -226,7 +226,7 @@ def tasks_apply_rows(
                 arrive[i, k] = -1
 
 
-@compiled.inlined  # copied into tasks_credit_rows (no second compilation)
+@compiled
 def tasks_end_rows(
     step, late_span, arrive, deadline, failed, abandoned, age
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -245,18 +245,6 @@ def tasks_end_rows(
                 abandoned[i] += 1
                 age[i] += step + 1 - arrive[i, k]
                 arrive[i, k] = -1
-
-
-@compiled
-def tasks_credit_rows(
-    credit, col, step, late_span, arrive, deadline, left, completed, on_time, ttc, failed,
-    abandoned, age
-):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """:func:`tasks_apply_rows` then :func:`tasks_end_rows`: a step's crediting and its end in
-    one call (both copied in by numba; a call in a step costs ~3 us).
-    """
-    tasks_apply_rows(credit, col, step, arrive, deadline, left, completed, on_time, ttc)
-    tasks_end_rows(step, late_span, arrive, deadline, failed, abandoned, age)
 
 
 @compiled
@@ -364,8 +352,8 @@ def compile_kernel() -> None:
     col = np.zeros((1, 1))
     f = np.zeros(1)  # a model's events: float64 rows of Goals.apply's block
     tasks_need_rows(0, arrive, deadline, np.ones(1, np.int32), left, col, col.copy(), 0)
-    tasks_credit_rows(np.ones((1, 1)), 0, 0, 1, arrive, deadline, left, f, f.copy(), f.copy(),
-                      f.copy(), f.copy(), f.copy())
+    tasks_apply_rows(np.ones((1, 1)), 0, 0, arrive, deadline, left, f, f.copy(), f.copy())
+    tasks_end_rows(0, 1, arrive, deadline, f.copy(), f.copy(), f.copy())
     tasks_arrive_rows(0, z.copy(), np.ones(1, np.int32), np.ones(1, np.float32), arrive,
                       deadline, left, z.copy())
     yes, one = np.ones(1, bool), np.ones(1)
@@ -439,13 +427,11 @@ class TasksState:
                        out["abandoned"], out["censored_steps"])
 
     def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
-        """Credit column ``col`` of the N x G float64 ``progress`` (as :meth:`_apply`: no copy
-        of the column), then the step's end (as :meth:`step_end_into`), in one compiled call
-        (:func:`tasks_credit_rows`).
+        """Credit column ``col`` of the N x G float64 ``progress`` (:meth:`_apply`: no copy of
+        the column), then :meth:`step_end_into`.
         """
-        tasks_credit_rows(progress, col, step, self.late_span, self.arrive, self.deadline,
-                          self.left, out["completed"], out["completed_on_time"], out["ttc_steps"],
-                          out["failed"], out["abandoned"], out["censored_steps"])
+        self._apply(progress, col, step, out)
+        self.step_end_into(step, out)
 
     def pending_state(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Tasks still pending at ``step`` and their summed age in steps (censored at the end)."""

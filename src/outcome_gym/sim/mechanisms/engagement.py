@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -309,19 +309,14 @@ def _i64(a: np.ndarray) -> np.ndarray:
 
 
 @compiled
-def engage_rows(  # the arrays from ``minutes`` on, and ``kept``'s, are written, every entry
-    opened, rows, layout, lg, susc, goal_weight, habit, fatigue, expertise, need, u, select,
-    remaining_in, attention_in, residue_in, minutes, engaged, clicks, pos_clicks, pos_views,
-    el_totals, fixed, kept,
+def engage_rows(  # the arrays from ``attention`` on are written, every entry
+    opened, pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit, fatigue, appeal,
+    coef, pd, expertise, need, value, cost, u, select, has_select, no_click, residue_size,
+    max_engagements, need_met_exit, remaining_in, attention_in, residue_in, attention, residue,
+    progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
+    pos_clicks, pos_views, el_totals,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
-
-    What is the same object every step of a run comes as two tuples (numba unboxes a tuple's
-    arrays for less than as many arguments): ``fixed`` = ``(pushed, cont, log_cont, appeal,
-    coef, pd, value, cost, has_select, no_click, residue_size, max_engagements,
-    need_met_exit)``, and ``kept``, the outputs :class:`StepPass` keeps (:func:`_buffers`'
-    order), ``(progress, goal_min, distr_min, sc_min, attention, residue, useful_m, search_min,
-    seen)``.
 
     The weights are recomputed only after a pick that met a goal (they depend on nothing else a
     round changes, and a session's ``remaining`` only falls), and the calm self's only when a pick
@@ -371,10 +366,6 @@ def engage_rows(  # the arrays from ``minutes`` on, and ``kept``'s, are written,
     Summed over users on the way: clicks and views per position (``pos_clicks``, ``pos_views``)
     and engagements per element (``el_totals``), integer counts.
     """
-    (pushed, cont, log_cont, appeal, coef, pd, value, cost, has_select, no_click, residue_size,
-     max_engagements, need_met_exit) = fixed
-    (progress, goal_min, distr_min, sc_min, attention, residue, useful_m, search_min,
-     seen) = kept
     n, s = layout.shape
     n_goals = value.shape[1]
     n_push = pushed.shape[0]
@@ -579,29 +570,33 @@ def _engage_all(
     u = _f64(u)
     cont = float(um.cascade_continue)
     dtype = fixed.coef.dtype  # the traits' (the utilities are applied in it)
-    kept = _buffers(n, s, n_goals, opened.shape[1])
-    out = _engagement(kept, n, s, n_el)  # engage_rows writes every entry
+    out = _outputs(n, s, n_el, n_goals, opened.shape[1])
     if expertise is None:
         expertise, select = fixed.no_memory
         has_select = False
     else:
         expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
     engage_rows(
-        pass_array(opened, bool), _i64(rows), _int(inp.layout), stay_logs(-u[rows, 0], cont),
+        pass_array(opened, bool), fixed.pushed, _i64(rows), _int(inp.layout),
+        stay_logs(-u[rows, 0], cont), cont, float(fixed.log_cont),
         _float(inp.susceptibility, dtype), _float(inp.goal_weight, dtype),
-        _float(inp.habit, dtype), _float(inp.fatigue, dtype), expertise, _f64(inp.need), u,
-        select, _f64(inp.remaining), _contiguous(inp.attention_left), _contiguous(inp.residue),
-        out.minutes, out.element_clicks, out.clicks, out.position_clicks, out.position_views,
-        out.element_totals, _pass_fixed(um, fixed, has_select), kept,
+        _float(inp.habit, dtype), _float(inp.fatigue, dtype),
+        fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
+        u, select, has_select, float(um.no_click_mass), float(um.residue),
+        int(um.max_engagements), float(um.need_met_exit), _f64(inp.remaining),
+        _contiguous(inp.attention_left), _contiguous(inp.residue), out.attention_left,
+        out.residue,
+        out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
+        out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
+        out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
+        out.element_totals,
     )
     return out
 
 
-def _pass_fixed(um: ChoiceParams, fixed: Fixed, has_select: bool) -> tuple[Any, ...]:
-    """:func:`engage_rows`' ``fixed`` of the coefficients ``um`` and ``fixed``'s arrays."""
-    return (fixed.pushed, float(um.cascade_continue), float(fixed.log_cont), fixed.appeal,
-            fixed.coef, fixed.pd, fixed.value, fixed.cost, has_select, float(um.no_click_mass),
-            float(um.residue), int(um.max_engagements), float(um.need_met_exit))
+def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:
+    """Empty output arrays for :func:`engage_rows` (which writes every entry)."""
+    return _engagement(_buffers(n, s, n_goals, n_push), n, s, n_el)
 
 
 def _buffers(n: int, s: int, n_goals: int, n_push: int) -> tuple[np.ndarray, ...]:
@@ -669,17 +664,15 @@ class StepPass:
         self._terms = _selection_terms(memory, s)
         one = np.dtype(count_dtype).type
         self._memory_max, self._one = one(memory.memory_max), one(1.0)
+        self._trust = (float(trust_gain), float(trust_loss))
         self._channel_of = _i64(channel_of)
-        self._cont = float(um.cascade_continue)
-        self._pass_fixed = _pass_fixed(um, fixed, True)
+        self._knobs = (float(um.cascade_continue), float(fixed.log_cont),
+                       float(um.no_click_mass), float(um.residue), int(um.max_engagements),
+                       float(um.need_met_exit))
         # per user in session (expertise, selection minutes, scan logs): grown to the most
         # users in session at once (a step's sessions are a small share of N)
         self._session = (np.empty((0, s), count_dtype), np.empty((0, s)), np.empty(0))
         self._kept = _buffers(n, s, n_goals, n_push)  # the buffers the record reads
-        # commit_rows' fixed: engage_rows' attention, residue, useful opens and seen positions
-        _, _, _, _, attention, residue, useful, _, seen = self._kept
-        self._commit_fixed = (attention, residue, float(trust_gain), float(trust_loss), useful,
-                              self._channel_of, seen, self._one)
 
     def run(self, opened: np.ndarray, ignored: np.ndarray, started: np.ndarray,
             layout: np.ndarray, need: np.ndarray, remaining: np.ndarray, u: np.ndarray,
@@ -706,6 +699,7 @@ class StepPass:
             The engagement and the new channel trust; ``(None, channel_trust)`` when a minute or
             a progress came out non-finite (nothing of the users' state changed then).
         """
+        fx = self.fixed
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
         k = rows.shape[0]
         expertise, select, lg = self._session
@@ -715,19 +709,24 @@ class StepPass:
         # memory's terms and the sessions' scan draws, negated, of the users in session
         session_rows(rows, memory_count, memory_element, layout, self._memory_max, self._one,
                      *self._terms, expertise, select, u, lg)
-        stay_logs(lg, self._cont, lg)
+        cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
+        stay_logs(lg, cont, lg)
         eng = _engagement(self._kept, *self._sizes)
         susc, goal_weight, habit, fatigue = traits
         if not engage_rows(
-                opened, rows, layout, lg, susc, goal_weight, habit, fatigue, expertise, need, u,
-                select, remaining, attention_left, residue, eng.minutes, eng.element_clicks,
-                eng.clicks, eng.position_clicks, eng.position_views, eng.element_totals,
-                self._pass_fixed, self._kept):
+                opened, fx.pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit,
+                fatigue, fx.appeal, fx.coef, fx.pd, expertise, need, fx.value, fx.cost, u, select,
+                True, no_click, residue_size, max_eng, exit_p, remaining, attention_left,
+                residue, eng.attention_left, eng.residue, eng.progress, eng.minutes,
+                eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
+                eng.search_minutes, eng.element_clicks, eng.clicks, eng.useful_opens,
+                eng.seen_positions, eng.position_clicks, eng.position_views, eng.element_totals):
             return None, channel_trust  # before any of the users' state changes
         trust = np.empty_like(channel_trust)
-        commit_rows(rows, attention_left, residue, channel_trust, ignored, opened,
-                    channel_trust.dtype.type(1), trust, memory_count, memory_element, layout,
-                    self._commit_fixed)
+        commit_rows(rows, eng.attention_left, eng.residue, attention_left, residue, *self._trust,
+                    channel_trust, ignored, opened, eng.useful_opens, self._channel_of,
+                    channel_trust.dtype.type(1), trust, memory_count,
+                    memory_element, layout, eng.seen_positions, self._one)
         return eng, trust
 
     def _grow(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -742,8 +741,9 @@ class StepPass:
 
 
 @compiled
-def commit_rows(rows, attention_out, residue_out, trust, ignored, opened, one, trust_out, count,
-                remembered, layout, fixed
+def commit_rows(rows, attention, residue, attention_out, residue_out, gain_u, loss_u, trust,
+                ignored, opened, useful, channel_of, one, trust_out, count, remembered, layout,
+                seen, count_one
                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A step's engagement into the users' state, once it is known finite: the float64
     ``attention`` and ``residue`` into the float32 state ``attention_out`` and ``residue_out``
@@ -751,11 +751,7 @@ def commit_rows(rows, attention_out, residue_out, trust, ignored, opened, one, t
     (:func:`~outcome_gym.sim.mechanisms.notifications.trust_rows`, ``one`` its dtype's 1) and
     layout memory's learning of the users ``rows`` in place
     (:func:`~outcome_gym.sim.mechanisms.memory.learn_rows`, ``count_one`` the counts' 1).
-
-    ``fixed``: what is the same object every step of a run (:class:`StepPass`' numbers and
-    buffers), ``(attention, residue, gain_u, loss_u, useful, channel_of, seen, count_one)``.
     """
-    attention, residue, gain_u, loss_u, useful, channel_of, seen, count_one = fixed
     for i in range(attention.shape[0]):
         attention_out[i] = attention[i]
         residue_out[i] = residue[i]

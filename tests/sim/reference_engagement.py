@@ -32,7 +32,7 @@ def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None 
     ``log_cont``: ``np.log(cont)`` when the caller has it (:class:`Fixed`: once per run).
     """
     u = np.asarray(u, dtype=np.float64)
-    lg = stay_logs(u, cont)
+    lg = stay_logs(-u, cont)
     log_cont = _log_cont(cont) if log_cont is None else log_cont
     cont, log_cont, n_slots = float(cont), float(log_cont), int(n_slots)
     return np.fromiter((depth_of(x, cont, log_cont, n_slots) for x in lg), np.int64, lg.shape[0])

@@ -235,7 +235,7 @@ def tray_step(
               np.ascontiguousarray(channel_of, dtype=np.int64),
               np.ascontiguousarray(u_open, dtype=np.float64),
               np.ascontiguousarray(u_out, dtype=np.float64), tray.sent, tray.due, out.lapsed,
-              out.opened, out.dismissed, out.opted)
+              out.opened, out.dismissed, out.opted, np.empty(n, bool))
     return out
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from outcome_gym.sim._rows import rowsum
 from outcome_gym.sim.daily import accumulate
+from tests.sim import reference_trust as ref_trust
 
 
 def _pop(n: int, e: int, s: int, rng: np.random.Generator) -> SimpleNamespace:
@@ -74,3 +75,60 @@ def test_close_day_refuses_a_trust_that_is_no_longer_finite():
     m.pop.trust[3] = np.nan
     with pytest.raises(NumericalError, match="habits/trust"):
         close_day(m.pop, m.params, m.streams, 2, 8)
+
+
+def _numpy_close(pop, p, u, day):
+    """close_day's trust and churn as numpy's whole-array formulas (before its passes), after
+    the habits: tests/sim/reference_trust.py."""
+    x = ref_trust.experience(p.trust, pop.progress_today, pop.waste_today, rowsum(pop.sent_today),
+                       pop.failures_today)
+    new_trust, new_npe = ref_trust.update_trust(p.trust, pop.trust, pop.trust_npe, x)
+    pop.trust = np.where(pop.active, new_trust, pop.trust)
+    pop.trust_npe = np.where(pop.active, new_npe, pop.trust_npe)
+    quit_now = ref_trust.churn(p.trust, pop.trust, pop.churn_sensitivity, pop.active, u)
+    pop.active &= ~quit_now
+    pop.churn_day[quit_now] = day
+    return quit_now
+
+
+def test_close_day_equals_the_numpy_formulas_bit_for_bit():
+    # trust's passes replaced numpy's whole-array formulas: the same bits for every user, at the
+    # clip's edges (trust 0 and 1), for churned users (their trust and npe kept), for a hazard
+    # above 1 and below 0 (clipped), and the churn stream left where the draw leaves it
+    import copy
+    from dataclasses import replace
+
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.daily import close_day
+    from outcome_gym.sim.model import SimulationModel
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(400, 2), file="<t>")
+    m = SimulationModel(sc, 3, mesa_agents=False)
+    rng = np.random.default_rng(5)
+    pop, n = m.pop, m.pop.n
+    pop.trust[:] = rng.random(n).astype(np.float32)
+    pop.trust[:4] = [0.0, 1.0, 1e-9, np.float32(0.3)]  # clipped, clipped, clipped, the knee
+    pop.trust_npe[:] = rng.normal(0, 1, n).astype(np.float32)
+    pop.progress_today[:] = (rng.random(n) * 3).astype(np.float32)
+    pop.waste_today[:] = (rng.random(n) * 90).astype(np.float32)
+    pop.sent_today[:] = rng.integers(0, 9, pop.sent_today.shape).astype(np.int16)
+    pop.failures_today[:] = rng.integers(0, 3, n).astype(np.int16)
+    pop.churn_sensitivity[:] = (rng.random(n) * 40 - 5).astype(np.float32)  # hazard < 0, > 1
+    pop.active[rng.random(n) < 0.2] = False
+    for p in (m.params, replace(m.params, trust=replace(m.params.trust, churn_base=0.0))):
+        a, b = copy.deepcopy(pop), copy.deepcopy(pop)
+        sa, sb = copy.deepcopy(m.streams), copy.deepcopy(m.streams)
+        got = close_day(a, p, sa, 5, 20)
+        # the habits and the day's reset as close_day does them, trust and churn by numpy
+        b_habits = copy.deepcopy(b)
+        close_day(b_habits, p, copy.deepcopy(m.streams), 5, 20)
+        b.habit, b.missed_days = b_habits.habit, b_habits.missed_days
+        b.app_habit, b.app_missed = b_habits.app_habit, b_habits.app_missed
+        want = _numpy_close(b, p, sb["churn"].random(n), 5)
+        b.reset_day()
+        assert got.any() and not got.all() and np.array_equal(got, want)
+        for name in ("trust", "trust_npe", "active", "churn_day", "used_today", "waste_today"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), name
+        assert sa["churn"].bit_generator.state == sb["churn"].bit_generator.state

@@ -220,9 +220,8 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.recording:record_rows",
             "outcome_gym.sim.layout:entropy_rows",
             "outcome_gym.product.guardrails:project_rows",
-            "outcome_gym.sim.mechanisms.notifications:send_rows",
+            "outcome_gym.sim.mechanisms.notifications:send_logit_rows",
             "outcome_gym.sim.mechanisms.notifications:deliver_rows",
-            "outcome_gym.sim.mechanisms.notifications:logit_rows",
             "outcome_gym.sim.mechanisms.sessions:rate_rows",
             "outcome_gym.sim.mechanisms.sessions:start_rows",
             "outcome_gym.sim.mechanisms.availability:available_rows",
@@ -240,7 +239,10 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.context:event_rows",
             "outcome_gym.sim.mechanisms.context:failure_rows",
             "outcome_gym.sim._rows:finite_rows",
-            "outcome_gym.sim.daily:accumulate_rows")
+            "outcome_gym.sim.daily:accumulate_rows",
+            "outcome_gym.sim.mechanisms.trust:experience_rows",
+            "outcome_gym.sim.mechanisms.trust:odds_rows",
+            "outcome_gym.sim.mechanisms.trust:churn_rows")
 # compiled functions a run reaches only through the passes above (compiled into them: a caller
 # loaded from the disk cache never compiles them on their own, so they may have no signature) or
 # not at all (the teammate pass serves the matvec path and tests): run as plain Python too,
@@ -253,7 +255,9 @@ CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            "outcome_gym.sim.mechanisms.memory:selection_rows",
            "outcome_gym.sim.mechanisms.memory:learn_rows",
            "outcome_gym.sim.mechanisms.notifications:trust_rows",
-           # the notification step's deliver_rows copies these in
+           # the notification step's send_logit_rows and deliver_rows copy these in
+           "outcome_gym.sim.mechanisms.notifications:send_rows",
+           "outcome_gym.sim.mechanisms.notifications:logit_rows",
            "outcome_gym.sim.mechanisms.notifications:offset_rows",
            "outcome_gym.sim.mechanisms.notifications:tray_rows",
            "outcome_gym.sim.mechanisms.notifications:settle_rows",

@@ -7,7 +7,7 @@ import pytest
 
 from outcome_gym.scenario.schema import ContextEvents, Instrumentation, UserModel
 from outcome_gym.sim.layout import core_consistent, layout_distance
-from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions, trust
+from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.mechanisms.observation import (
@@ -22,6 +22,7 @@ from outcome_gym.sim.population import habit_rate_from_days
 from tests.sim import reference_engagement as ref_engagement
 from tests.sim import reference_notifications as ref_notifications
 from tests.sim import reference_sessions as ref_sessions
+from tests.sim import reference_trust as ref_trust
 
 UM = UserModel()
 
@@ -248,16 +249,16 @@ def test_trust_update_and_churn_hazard():
                    churn_trust=0.4, churn_rate=0.2, trust_memory=0.9, churn_base=0.001)
     tp = params_of(um, ContextEvents(failure_trust_cost=0.02)).trust
     # x = 0.1*2 - 0.01*10 - 0.05*(5 - 3) - 0.02*1 = -0.02
-    x = trust.experience(tp, np.array([2.0]), np.array([10.0]), np.array([5]), np.array([1]))
+    x = ref_trust.experience(tp, np.array([2.0]), np.array([10.0]), np.array([5]), np.array([1]))
     assert x[0] == pytest.approx(-0.02)
     # day 1: npe = 0.9*0 - 0.02 = -0.02, trust = sigmoid(logit(0.5) - 0.02) = sigmoid(-0.02)
-    t, npe = trust.update_trust(tp, np.array([0.5]), np.array([0.0]), x)
+    t, npe = ref_trust.update_trust(tp, np.array([0.5]), np.array([0.0]), x)
     assert npe[0] == pytest.approx(-0.02) and t[0] == pytest.approx(1 / (1 + np.exp(0.02)))
     # day 2 without experience: npe = -0.018, log-odds back up by 0.002 (memory fades)
-    t, npe = trust.update_trust(tp, t, npe, np.array([0.0]))
+    t, npe = ref_trust.update_trust(tp, t, npe, np.array([0.0]))
     assert npe[0] == pytest.approx(-0.018) and t[0] == pytest.approx(1 / (1 + np.exp(0.018)))
     # hazard: 0.001 + 1 * 0.2 * (0.4 - 0.1)/0.4 = 0.151; at trust 0.5 only the base 0.001
-    h = trust.churn_hazard(tp, np.array([0.1, 0.5]), np.array([1.0, 1.0]))
+    h = ref_trust.churn_hazard(tp, np.array([0.1, 0.5]), np.array([1.0, 1.0]))
     assert h.tolist() == pytest.approx([0.001 + 0.2 * 0.75, 0.001])
 
 

@@ -383,7 +383,8 @@ def test_notifier_two_steps_hand_worked():
         u = np.array([[u_open], [[0.3, 0.9]]])  # opens, opt-outs
         dlv, finite = note.step(t, np.array([notify]), np.ones(1, bool), np.zeros((1, 1)), u,
                                 u_pos, z, np.ones(1, bool), opted_out, attention, sent_today,
-                                zero, zero, fatigue, wear, trust, tray_sent, tray_due, residue)
+                                zero, zero, fatigue, wear, trust, tray_sent, tray_due, residue,
+                                f32(0.5))
         assert finite
         return dlv
 
@@ -396,7 +397,8 @@ def test_notifier_two_steps_hand_worked():
     # two deliveries at a breakpoint: 3 min * 2 * 0.5; fatigue 1 - (1 - 0) * 0.5^2; wear +1 each
     assert first.interruption_minutes.tolist() == [3.0] and attention.tolist() == [7.0]
     assert fatigue.tolist() == [0.75] and wear.tolist() == [[1.0, 1.0]]
-    assert residue.tolist() == [f32(0.2)]  # receptive: no residue
+    # the last slot's residue faded (carry 0.5) first; receptive: nothing added
+    assert residue.tolist() == [f32(0.2) * f32(0.5)]
     assert first.delivered_count.tolist() == [2]
     delivered0, opened0 = first.delivered, first.opened
 
@@ -448,7 +450,7 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
         dlv, finite = note.step(t, notify, avail, need, u, u_pos, z, active, mine["opted_out"],
                                 mine["attention"], mine["sent_today"], susc, gw,
                                 mine["fatigue"], mine["wear"], mine["trust"], mine["sent"],
-                                mine["due"], mine["residue"])
+                                mine["due"], mine["residue"], f32(1))
         r = ref
         sent = ref_notifications.send(notify, active, r["opted_out"], channel_of, avail,
                                   r["attention"], r["sent_today"])
@@ -466,7 +468,7 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
         r.update(fatigue=eff.fatigue, attention=eff.attention_left, residue=eff.residue)
         assert finite and eff.finite
         want = (sent.delivered, tray.opened, tray.opted, eff.interruption_minutes, eff.ignored,
-                sent.count)
+                sent.count, tray.opened.any(axis=1))
         for a, b in zip(dlv, want, strict=True):
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
         for k in mine:
@@ -495,3 +497,20 @@ def test_the_negated_logit_pass_is_an_exact_sign_flip_and_checks_finiteness():
     assert minus.tobytes() == np.negative(numpy_sum).tobytes()
     args[7][5, 1] = np.inf  # an infinite relevance: that log-odds is not finite
     assert not notifications.logit_rows(*args, minus)
+
+
+def test_the_notifiers_relevance_product_is_numpys_matmul_bit_for_bit():
+    # Notifier.step takes need @ value.T as np.dot of a C-ordered value.T (no gufunc dispatch):
+    # the same BLAS numbers as numpy's matmul of the same operands (the step's product before),
+    # for every shape a world may have (no goals, one template, one user, sizes on either side
+    # of BLAS's blocks). Not always the bits of matmul on the F-ordered value.T: for one user
+    # BLAS takes another path there (1 x 2 @ 2 x 2 differs in the last bit)
+    rng = np.random.default_rng(17)
+    for n in (1, 3, 20, 201, 1001):
+        for g in range(4):
+            for m in range(1, 5):
+                need, value = rng.random((n, g)) * 3, rng.random((m, g)) * 2 - 0.5
+                got = np.empty((n, m))
+                np.dot(need, np.ascontiguousarray(value.T), out=got)
+                want = np.matmul(need, np.ascontiguousarray(value.T))
+                assert got.tobytes() == want.tobytes(), (n, g, m)

@@ -14,7 +14,7 @@ import numpy as np
 
 from outcome_gym.errors import NumericalError
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import allfinite, rowsum
+from outcome_gym.sim._rows import allfinite
 from outcome_gym.sim.mechanisms import trust
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.habits import update_habit
@@ -57,18 +57,29 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int,
                  p.day.habit_fade)
     update_habit(pop.app_habit, pop.habit_rate, pop.session_today, pop.app_missed,
                  p.day.habit_fade)
-    x = trust.experience(p.trust, pop.progress_today, pop.waste_today, rowsum(pop.sent_today),
-                         pop.failures_today)
-    new_trust, new_npe = trust.update_trust(p.trust, pop.trust, pop.trust_npe, x)
-    # a churned user's trust stays where it was when they left (they have no more experience)
-    pop.trust = np.where(pop.active, new_trust, pop.trust)
-    pop.trust_npe = np.where(pop.active, new_npe, pop.trust_npe)
-    quit_now = trust.churn(p.trust, pop.trust, pop.churn_sensitivity, pop.active,
-                           rows.uniform(streams["churn"], (rows.n_all,)))
-    pop.active &= ~quit_now
-    pop.churn_day[quit_now] = day
+    tp, n = p.trust, pop.n
+    # trust's three passes around numpy's log, log1p and exp (mechanisms/trust.py)
+    new_npe, q, neg_q = np.empty(n), np.empty(n), np.empty(n)
+    trust.experience_rows(tp.trust_gain, pop.waste_today.dtype.type(tp.trust_waste),
+                          tp.trust_overload, tp.overload_free, tp.failure_trust_cost,
+                          tp.trust_memory, pop.progress_today, pop.waste_today, pop.sent_today,
+                          pop.failures_today, pop.trust, pop.trust_npe, new_npe, q, neg_q)
+    trust.odds_rows(np.log(q, out=q), np.log1p(neg_q, out=neg_q), new_npe, pop.trust_npe, q)
+    np.exp(q, out=q)
+    u = rows.uniform(streams["churn"], (rows.n_all,))
+    f = pop.trust.dtype.type
+    # fresh arrays for the new trust (as before: a reader may hold the old ones)
+    new_trust, kept_npe, quit_now = (np.empty_like(pop.trust), np.empty_like(pop.trust_npe),
+                                     np.empty(n, bool))
+    # a churned user's trust stays where it was when they left (they have no more experience);
+    # the users who quit now are inactive from here on, their day of churn kept
+    finite = trust.churn_rows(q, new_npe, pop.trust, pop.trust_npe, pop.churn_sensitivity, u,
+                              f(tp.churn_trust), f(max(tp.churn_trust, 1e-9)), f(tp.churn_rate),
+                              f(tp.churn_base), f(0), f(1), day, pop.active, pop.churn_day,
+                              new_trust, kept_npe, quit_now)
+    pop.trust, pop.trust_npe = new_trust, kept_npe
     pop.reset_day()
-    if not (allfinite(pop.trust) and allfinite(pop.app_habit)):
+    if not (finite and allfinite(pop.app_habit)):
         raise NumericalError("habits/trust", step)
     return quit_now
 
@@ -82,6 +93,8 @@ def accumulate(pop: Population, started: np.ndarray, layout: np.ndarray,
     goal progress (summed over goals) and distraction minutes (one compiled pass,
     :func:`accumulate_rows`).
 
+    The arrays as the pass takes them, passed as they are (a step's: no conversion): C-ordered.
+
     Args:
         pop: The population (its ``*_today`` arrays and ``last_layout`` are updated).
         started: N users who started a session this slot.
@@ -90,10 +103,9 @@ def accumulate(pop: Population, started: np.ndarray, layout: np.ndarray,
         progress: N x G goal progress credited in the app this slot (float64).
         distraction_minutes: N minutes of distracting engagements this slot.
     """
-    accumulate_rows(np.ascontiguousarray(started), np.ascontiguousarray(layout),
-                    np.ascontiguousarray(element_clicks), np.ascontiguousarray(progress),
-                    np.ascontiguousarray(distraction_minutes), pop.used_today,
-                    pop.session_today, pop.last_layout, pop.progress_today, pop.waste_today)
+    accumulate_rows(started, layout, element_clicks, progress, distraction_minutes,
+                    pop.used_today, pop.session_today, pop.last_layout, pop.progress_today,
+                    pop.waste_today)
 
 
 @compiled

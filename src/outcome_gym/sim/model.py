@@ -22,8 +22,8 @@ from outcome_gym.errors import NumericalError, SimulationError
 from outcome_gym.scenario.loading import load_scenario
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
+from outcome_gym.sim._jit import pass_array
 from outcome_gym.sim._mesa import mesa
-from outcome_gym.sim._rows import rowany
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import accumulate, start_day
@@ -37,6 +37,7 @@ from outcome_gym.sim.mechanisms import (
     notifications,
     outside,
     sessions,
+    trust,
 )
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.goals import Goals
@@ -138,6 +139,7 @@ class SimulationModel(mesa.Model):
             self.teams.size_of(np.arange(n)) >= 2, self.teams, w.default_layout, w.slot_weight,
             w.exact_weights, self.params.focus.residue, self.pop.residue.dtype)
         self.t = 0
+        self._step_arrays(n)  # mid10: advance's per-run arrays
         self._avail_step, self._avail_now = -1, np.zeros(n, bool)
         self._obs: itf.Observation | None = None
         self.context = self.world.policy_context(self.pop.segment, self.recorder.pipe.names)
@@ -161,6 +163,14 @@ class SimulationModel(mesa.Model):
                                    p.notifications.channel_trust_loss,
                                    built.engagement_fixed(dtype), built.channel_of_m, pop.n,
                                    pop.memory_count.dtype)
+
+    def _step_arrays(self, n: int) -> None:
+        """:meth:`advance`'s per-run arrays for ``n`` users: the churn of a step that starts no
+        day (nobody; never written, only read by the record); residue's fade between slots in
+        residue's dtype (the notification pass applies it).
+        """
+        self._no_churn = np.zeros(n, bool)
+        self._carry = self.pop.residue.dtype.type(self.params.focus.residue_carry)
 
     def _keep_rows(self, users: Sequence[int] | np.ndarray) -> None:
         """Keep ``users`` and their teammates only (see ``users`` in the class docstring)."""
@@ -243,23 +253,29 @@ class SimulationModel(mesa.Model):
             ActionError: ``action`` is malformed (unless ``checked``).
             SimulationError: The horizon is reached (``running`` is False).
         """
-        self._refuse_past_horizon()
-        if not checked:
-            itf.validate_action(action, self.context, step=self.t)
-        self.observe()  # draws this step's observation noise whether or not the caller looked
         t = self.t
+        if t >= self.world.n_steps:
+            self._refuse_past_horizon()
+        if not checked:
+            itf.validate_action(action, self.context, step=t)
+        self.observe()  # draws this step's observation noise whether or not the caller looked
+        pop = self.pop
         day, slot, weekday = self.world.time_of(t)
-        churned = (start_day(self.pop, self.goals, self.params, self.streams, day, t, self.rows)
-                   if slot == 0 else np.zeros(self.pop.n, bool))
-        if slot == 0 and day > 0:
-            self._forget()
-        layout = np.asarray(action.layout, dtype=np.int16)
-        # drawn with the observation; users who churned at today's start are no longer available
-        avail = self._available_now() & self.pop.active
-        self.pop.residue *= self.params.focus.residue_carry  # residue fades between slots
+        avail = self._available_now()  # drawn with the observation
+        if slot == 0:
+            churned = start_day(pop, self.goals, self.params, self.streams, day, t, self.rows)
+            if day > 0:
+                self._forget()
+            # users who churned at today's start are no longer available (nobody quits within
+            # a day: at the other slots the draw's activity is still the users')
+            avail = avail & pop.active
+        else:
+            churned = self._no_churn
+        # the passes' form (C-ordered int16): every hook takes it as it is
+        layout = pass_array(action.layout, np.int16)
         need, remaining = self.goals.needs(t)
         dlv = self._notifications(action.notify, avail, need)
-        started = self._sessions(avail, rowany(dlv.opened), need)
+        started = self._sessions(avail, dlv.opened_any, need)
         eng = self._engage(started, layout, dlv, remaining, need)
         # context failures spend attention the outside progress of the day's last slot reads
         # (its own stream: moving it before the goals changes no draw)
@@ -275,9 +291,8 @@ class SimulationModel(mesa.Model):
             layout=layout, delivery=dlv, engagement=eng, events=events, context=ctx,
             churned=churned, active=self.pop.active, trust=self.pop.trust, outside=off_app,
         ))
-        self.t += 1
-        self.steps = self.t
-        self.running = not self.done
+        self.t = self.steps = t + 1
+        self.running = t + 1 < self.world.n_steps  # not self.done
         if self._collecting:
             self.datacollector.collect(self)
         return record
@@ -298,9 +313,9 @@ class SimulationModel(mesa.Model):
     def _notifications(
         self, notify: np.ndarray, avail: np.ndarray, need: np.ndarray
     ) -> notifications.Delivery:
-        """Step 4: deliver into the tray, open or dismiss what is due, opt out; fatigue, wear,
-        interruption cost and residue (notifications.Notifier: the population's state is
-        updated in place).
+        """Step 4: the last slot's focus residue fades (between slots), then deliver into the
+        tray, open or dismiss what is due, opt out; fatigue, wear, interruption cost and residue
+        (notifications.Notifier: the population's state is updated in place).
         """
         pop = self.pop
         u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all,
@@ -310,7 +325,7 @@ class SimulationModel(mesa.Model):
         dlv, finite = self._notifier.step(
             self.t, notify, avail, need, u, u_pos, z, pop.active, pop.opted_out,
             pop.attention_left, pop.sent_today, pop.susceptibility, pop.goal_weight, pop.fatigue,
-            pop.wear, pop.channel_trust, pop.tray_sent, pop.tray_due, pop.residue)
+            pop.wear, pop.channel_trust, pop.tray_sent, pop.tray_due, pop.residue, self._carry)
         if not finite:  # the pass saw a non-finite open log-odds or fatigue
             raise NumericalError("notifications", self.t)
         # a churned user's channel trust stays where it was (their tray just empties): ignored
@@ -501,7 +516,7 @@ def kernel_modules() -> tuple[ModuleType, ...]:
     from outcome_gym.sim.mechanisms import availability, observation
 
     return (_rows, layout, observation, recording, notifications, engagement, goals, context,
-            outside, daily, sessions, habits, availability)
+            outside, daily, sessions, habits, availability, trust)
 
 
 def compile_kernels() -> None:

@@ -36,7 +36,10 @@ def available(
     slot: int,
     u: np.ndarray,
 ) -> np.ndarray:
-    """Who is available now.
+    """Who is available now (a fresh array).
+
+    The arrays as the compiled pass takes them, passed as they are (no conversion: a model's,
+    every step): C-ordered, ``table`` and ``u`` float64, ``active`` bool.
 
     Args:
         table: From :func:`availability_table` (``World.availability``).
@@ -51,9 +54,7 @@ def available(
         N bools.
     """
     out = np.empty(segment.shape[0], bool)
-    available_rows(np.ascontiguousarray(table, np.float64), np.ascontiguousarray(segment),
-                   np.ascontiguousarray(scale), np.ascontiguousarray(active, bool), int(weekday),
-                   int(slot), np.ascontiguousarray(u, np.float64), out)
+    available_rows(table, segment, scale, active, weekday, slot, u, out)
     return out
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from outcome_gym.sim._jit import compiled, pass_array, written_zeros
+from outcome_gym.sim._jit import compiled, written_zeros
 from outcome_gym.sim.layout import layout_distance, row_distance
 from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 from outcome_gym.sim.network import Teams, colleague_of
@@ -131,10 +131,13 @@ class ContextEvents:
              residue: np.ndarray) -> ContextOutcome:
         """Draw this slot's context events and their failures; charge the failures in place.
 
+        The arrays as the passes take them (a model's, passed as they are: no conversion):
+        C-ordered and writable, in the dtypes below.
+
         Args:
-            u: N x 7 uniforms, drawn for every user (columns 0-2 decide the events of each
-                kind, 3-5 their failures, 6 the teammate a colleague share picks).
-            active: N active users.
+            u: N x 7 float64 uniforms, drawn for every user (columns 0-2 decide the events of
+                each kind, 3-5 their failures, 6 the teammate a colleague share picks).
+            active: N bool active users.
             layout: N x S int16 layouts shown this slot.
             last_layout: N x S int16 layouts of each user's previous session.
             attention: N attention left (float32), less ``failure_minutes`` a failure.
@@ -144,12 +147,10 @@ class ContextEvents:
         Returns:
             :attr:`outcome`, this step's (its arrays are the run's buffers).
         """
-        u = pass_array(u, np.float64)
-        layout = pass_array(layout, np.int16)
         happens, failures, distance, failed = (self._happens, self._failures, self._distance,
                                                self._failed)
         rows, count, x = self._rows, self._count, self._x
-        total = event_rows(u, self._threshold, pass_array(active, bool), self._eligible,
+        total = event_rows(u, self._threshold, active, self._eligible,
                            self.teams.team, self.teams.members, self.teams.start,
                            self.teams.position, layout,
                            last_layout, self._default, self._weight, self._weight_sum,

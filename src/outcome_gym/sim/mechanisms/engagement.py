@@ -201,15 +201,16 @@ class Fixed:
                    no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
 
 
-def stay_logs(u: np.ndarray, cont: float, out: np.ndarray | None = None) -> np.ndarray:
-    """``log1p(-u)`` per entry of the scan draws ``u`` (numpy's, whole array: the pass's
-    :func:`depth_of` divides it), zeros when ``cont`` is outside (0, 1) (no logarithm needed);
-    into ``out`` if given (a buffer of ``u``'s shape).
+def stay_logs(neg_u: np.ndarray, cont: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``log1p(-u)`` per entry of the scan draws ``u``, given negated (``neg_u`` = -u: a
+    model's step gathers them so, ``memory.session_rows``), numpy's, whole array (the pass's
+    :func:`depth_of` divides it); zeros when ``cont`` is outside (0, 1) (no logarithm needed);
+    into ``out`` if given (a buffer of ``neg_u``'s shape, or ``neg_u`` itself).
     """
     if 0.0 < cont < 1.0:
-        return np.log1p(-u, out=out)
+        return np.log1p(neg_u, out=out)
     if out is None:
-        return np.zeros(u.shape[0])
+        return np.zeros(neg_u.shape[0])
     out.fill(0.0)
     return out
 
@@ -577,7 +578,7 @@ def _engage_all(
         expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
     engage_rows(
         pass_array(opened, bool), fixed.pushed, _i64(rows), _int(inp.layout),
-        stay_logs(u[rows, 0], cont), cont, float(fixed.log_cont),
+        stay_logs(-u[rows, 0], cont), cont, float(fixed.log_cont),
         _float(inp.susceptibility, dtype), _float(inp.goal_weight, dtype),
         _float(inp.habit, dtype), _float(inp.fatigue, dtype),
         fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
@@ -595,27 +596,33 @@ def _engage_all(
 
 def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:
     """Empty output arrays for :func:`engage_rows` (which writes every entry)."""
-    return Engagement(**_buffers(n, s, n_goals, n_push), **_fresh(n, s, n_el))
+    return _engagement(_buffers(n, s, n_goals, n_push), n, s, n_el)
 
 
-def _buffers(n: int, s: int, n_goals: int, n_push: int) -> dict[str, np.ndarray]:
+def _buffers(n: int, s: int, n_goals: int, n_push: int) -> tuple[np.ndarray, ...]:
     """The outputs a :class:`StepPass` keeps for a run (read within the step, by the record;
-    overwritten by the next step).
+    overwritten by the next step), in :class:`Engagement`'s field order: progress, goal,
+    distraction and self-control minutes, attention left, residue, useful opens, search minutes
+    and seen positions.
     """
-    return dict(progress=np.empty((n, n_goals)), goal_minutes=np.empty(n),
-                distraction_minutes=np.empty(n), self_control_minutes=np.empty(n),
-                attention_left=np.empty(n), residue=np.empty(n),
-                useful_opens=np.empty((n, n_push), dtype=bool), search_minutes=np.empty(n),
-                seen_positions=np.empty((n, s), dtype=bool))
+    return (np.empty((n, n_goals)), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
+            np.empty(n), np.empty((n, n_push), dtype=bool), np.empty(n),
+            np.empty((n, s), dtype=bool))
 
 
-def _fresh(n: int, s: int, n_el: int) -> dict[str, np.ndarray]:
-    """The outputs made fresh every step (the step's record and the next observation keep them)."""
-    return dict(minutes=np.empty(n),
-                element_clicks=np.empty((n, n_el), dtype=np.int16),  # <= R + M per step
-                clicks=np.empty(n, dtype=np.int64), position_clicks=np.empty(s, dtype=np.int64),
-                position_views=np.empty(s, dtype=np.int64),
-                element_totals=np.empty(n_el, dtype=np.int64))
+def _engagement(kept: tuple[np.ndarray, ...], n: int, s: int, n_el: int) -> Engagement:
+    """An :class:`Engagement` of the buffers ``kept`` (:func:`_buffers`) and fresh arrays for
+    the other outputs (the step's record and the next observation keep them); built by position
+    (a step's dicts and ``**`` merge cost ~2 us).
+    """
+    (progress, goal_minutes, distraction_minutes, self_control_minutes, attention_left, residue,
+     useful_opens, search_minutes, seen_positions) = kept
+    return Engagement(progress, np.empty(n), goal_minutes, distraction_minutes,
+                      self_control_minutes,
+                      np.empty((n, n_el), dtype=np.int16),  # <= R + M per step
+                      np.empty(n, dtype=np.int64), np.empty(s, dtype=np.int64),
+                      np.empty(s, dtype=np.int64), attention_left, residue, useful_opens,
+                      search_minutes, seen_positions, np.empty(n_el, dtype=np.int64))
 
 
 class StepPass:
@@ -680,7 +687,7 @@ class StepPass:
             opened, ignored: N x M notifications opened, and dismissed, replaced or expired
                 (C-ordered bool: the notification step's arrays, passed as they are).
             started: N users who started a session.
-            layout: N x S int16 layout shown.
+            layout: N x S int16 layout shown (C-ordered: the step's, passed as it is).
             need, remaining: N x G urgency and progress still needed (read only).
             u: N x (2 + 2 R) ``choice`` uniforms.
             traits: Susceptibility, goal weight, habit (N x E) and fatigue (float32).
@@ -695,13 +702,16 @@ class StepPass:
         fx = self.fixed
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
         k = rows.shape[0]
-        expertise, select, lg = self._session_buffers(k)
-        layout = pass_array(layout, np.int16)
+        expertise, select, lg = self._session
+        if k > lg.shape[0]:
+            expertise, select, lg = self._grow(k)
+        expertise, select, lg = expertise[:k], select[:k], lg[:k]
+        # memory's terms and the sessions' scan draws, negated, of the users in session
         session_rows(rows, memory_count, memory_element, layout, self._memory_max, self._one,
-                     *self._terms, expertise, select)
+                     *self._terms, expertise, select, u, lg)
         cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
-        stay_logs(u[rows, 0], cont, lg)
-        eng = Engagement(**self._kept, **_fresh(*self._sizes))
+        stay_logs(lg, cont, lg)
+        eng = _engagement(self._kept, *self._sizes)
         susc, goal_weight, habit, fatigue = traits
         if not engage_rows(
                 opened, fx.pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit,
@@ -719,17 +729,15 @@ class StepPass:
                     memory_element, layout, eng.seen_positions, self._one)
         return eng, trust
 
-    def _session_buffers(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Expertise, selection minutes and scan logs of ``k`` users in session (views of
-        buffers grown to at least ``k`` rows, at least doubling: a few growths a run).
+    def _grow(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The expertise, selection minutes and scan logs buffers of the users in session, grown
+        to at least ``k`` rows (at least doubling: a few growths a run).
         """
         expertise, select, lg = self._session
-        if k > lg.shape[0]:
-            cap = min(self._sizes[0], max(k, 2 * lg.shape[0]))
-            expertise, select, lg = self._session = (
-                np.empty((cap, expertise.shape[1]), expertise.dtype),
-                np.empty((cap, select.shape[1])), np.empty(cap))
-        return expertise[:k], select[:k], lg[:k]
+        cap = min(self._sizes[0], max(k, 2 * lg.shape[0]))
+        self._session = (np.empty((cap, expertise.shape[1]), expertise.dtype),
+                         np.empty((cap, select.shape[1])), np.empty(cap))
+        return self._session
 
 
 @compiled

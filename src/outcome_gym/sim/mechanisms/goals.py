@@ -656,6 +656,7 @@ class Goals:
         for state in self.states:
             state.take(rows)
         self.n = rows.n
+        self.__dict__.pop("_rows", None)  # laid out again for the kept users at the next apply
 
     def __iter__(self) -> Iterator[GoalState]:
         return iter(self.states)
@@ -708,7 +709,7 @@ class Goals:
         zeroed; and writable views of its rows by each goal's own keys (all kept between steps).
         """
         rows = self.__dict__.get("_rows")
-        if rows is None or rows[0].shape != (len(self._names), self.n):
+        if rows is None:  # the first apply (or the first after take)
             block = np.zeros((len(self._names), self.n))
             mine, start = [], 0
             for state in self.states:

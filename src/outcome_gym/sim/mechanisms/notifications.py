@@ -117,9 +117,10 @@ class Delivery(NamedTuple):
     interruption_minutes: np.ndarray  # N
     ignored: np.ndarray
     delivered_count: np.ndarray  # N, rowsum(delivered): summed once a step, read by the record
+    opened_any: np.ndarray  # N, rowany(opened): who opened one (they start a session)
 
 
-@compiled
+@compiled.inlined  # copied into send_logit_rows (no second compilation)
 def send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
               delivered, receptive, count, count_f
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -169,7 +170,7 @@ def _logit_coef(um: NotificationParams, dtype: type) -> np.ndarray:
     return coef
 
 
-@compiled
+@compiled.inlined  # copied into send_logit_rows (no second compilation)
 def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance, receptive,
                wear, trust, channel_of, load, out
                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
@@ -206,6 +207,33 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
     return finite
 
 
+@compiled
+def send_logit_rows(notify, active, opted_out, available, attention_left, sent_today, delivered,
+                    susc, goal_weight, fatigue, wear, trust, residue, carry, fixed
+                    ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """A model's step up to the open probability's ``exp``, in one call: the last slot's focus
+    residue fades (``residue *= carry``, in residue's dtype: ``carry`` given in it, as numpy's
+    in-place product with a Python float), then :func:`send_rows`, then :func:`logit_rows` on
+    the receptive flags it wrote (both copied in by numba); returns ``send_rows``' 1 + max of
+    ``sent_today`` and whether every log-odds is finite.
+
+    ``fixed``: what is the same object every step of a run (:class:`Notifier`'s), ``(channel_of,
+    receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load, out)`` (numba
+    unboxes a tuple's arrays for less than as many arguments). One call, not two: nothing numpy
+    computes sits between them (the relevance product is taken before), and a call in a step
+    costs ~3 us (docs/performance.md, ninth pass).
+    """
+    (channel_of, receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load,
+     out) = fixed
+    for i in range(residue.shape[0]):
+        residue[i] = residue[i] * carry
+    top = send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
+                    delivered, receptive, count, count_f)
+    finite = logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance,
+                        receptive, wear, trust, channel_of, load, out)
+    return top, finite
+
+
 def expiry_slots(um: NotificationParams, slot_hours: float) -> int:
     """Steps a notification may wait before it expires (at least 1: its own slot)."""
     return max(1, int(np.ceil(um.tray_expiry_hours / slot_hours - 1e-9)))
@@ -237,7 +265,8 @@ def volume_hazard(um: NotificationParams, top: int) -> np.ndarray:
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) the passes a step runs now (see
-    engagement.compile_kernel): those of :meth:`Notifier.step`, for the population's dtypes
+    engagement.compile_kernel): those of :meth:`Notifier.step` (:func:`send_logit_rows`,
+    :func:`deliver_rows`), for the population's dtypes
     (float32 traits and state, int16 daily counts, int32 tray); channel trust's
     :func:`trust_rows` is compiled into engagement's ``commit_rows``.
     """
@@ -250,15 +279,17 @@ def compile_kernel() -> None:
                   np.ones((1, 1), f32), np.ones((1, 1), f32), np.ones(1, bool),
                   np.zeros((1, 1), bool), one.copy(), np.zeros((1, 1), np.int16), one, one,
                   one.copy(), np.ones((1, 1), f32), np.ones((1, 1), f32),
-                  np.full((1, 1), -1, np.int32), np.full((1, 1), -1, np.int32), one.copy())
+                  np.full((1, 1), -1, np.int32), np.full((1, 1), -1, np.int32), one.copy(),
+                  f32(1))
 
 
 @compiled.inlined  # copied into a step's pass (no second compilation)
 def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
               volume_hazard, channel_trust, one, channel_of, u_open, u_out, sent, due, lapsed,
-              opened, dismissed, opted
+              opened, dismissed, opted, opened_any
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Per user and template (module docstring), writing ``sent``, ``due`` and the flags.
+    """Per user and template (module docstring), writing ``sent``, ``due`` and the flags, and
+    per user ``opened_any`` (any of the row's ``opened``: what session start reads).
 
     ::
 
@@ -278,6 +309,7 @@ def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_to
     for i in range(n):
         for c in range(opted.shape[1]):
             opted[i, c] = False
+        opened_any[i] = False
         for j in range(m):
             opened[i, j] = False
             dismissed[i, j] = False
@@ -296,6 +328,7 @@ def tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_to
             due[i, j] = -1
             if u_open[i, j] < 1.0 / (1.0 + exp_neg_logit[i, j]):
                 opened[i, j] = True
+                opened_any[i] = True
                 continue
             dismissed[i, j] = True
             c = channel_of[j]
@@ -348,25 +381,31 @@ def settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive,
 
 
 @compiled
-def deliver_rows(u_pos, spread, median_hours, slot_hours, cap, offset, delivered, step, expiry,
-                 exp_neg_logit, receptive, sent_today, volume_hazard, channel_trust, one,
-                 channel_of, u_open, u_out, sent, due, lapsed, opened, dismissed, opted,
-                 resumption, breakpoint, residue_size, count, active, fatigue, kept, wear,
-                 opted_out, attention_left, residue, ignored, minutes
+def deliver_rows(step, u_pos, delivered, opened, u_open, u_out, volume_hazard, active, sent_today,
+                 channel_trust, sent, due, fatigue, wear, opted_out, attention_left, residue, fixed
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A model's step after the draws' ``exp``, in one call: :func:`offset_rows` (every entry's
     delay, N x M), :func:`tray_rows` and :func:`settle_rows` (``fatigue``, ``attention_left``
     and ``residue`` updated in place; ``one``: 1 in the population's float dtype, its trust's
     and traits'); returns whether every fatigue is finite.
 
+    ``fixed``: what is the same object every step of a run (:class:`Notifier`'s: its numbers
+    and buffers), ``(spread, median_hours, slot_hours, cap, offset, expiry, exp_neg_logit,
+    receptive, one, channel_of, lapsed, dismissed, opted, resumption, breakpoint, residue_size,
+    count, kept, ignored, minutes, opened_any)`` (numba unboxes a tuple's arrays for less than
+    as many arguments).
+
     The three are copied in whole (numba's ``inline``), not per user: a per-row helper taking
     arrays pays the arrays' reference counting at every row (3x slower at N = 200).
     """
+    (spread, median_hours, slot_hours, cap, offset, expiry, exp_neg_logit, receptive, one,
+     channel_of, lapsed, dismissed, opted, resumption, breakpoint, residue_size, count, kept,
+     ignored, minutes, opened_any) = fixed
     offset_rows(u_pos.reshape(-1), spread.reshape(-1), median_hours, slot_hours, cap,
                 offset.reshape(-1))
     tray_rows(delivered, offset, step, expiry, exp_neg_logit, receptive, sent_today,
               volume_hazard, channel_trust, one, channel_of, u_open, u_out, sent, due, lapsed,
-              opened, dismissed, opted)
+              opened, dismissed, opted, opened_any)
     return settle_rows(resumption, breakpoint, residue_size, one, delivered, receptive, count,
                        lapsed, dismissed, opted, active, fatigue, kept, wear, opted_out,
                        attention_left, residue, ignored, minutes, fatigue, attention_left,
@@ -408,11 +447,12 @@ def trust_rows(gain_u, loss_u, trust, ignored, opened, useful, channel_of, one, 
 class Notifier:
     """Step 4 of one run: its fixed inputs and the buffers each step overwrites.
 
-    A step makes three compiled calls, on arrays already in their dtypes, with numpy's
-    whole-array work between them (the relevance product, the ``exp`` of the open probability
-    and of the delays, the fatigue's ``power``): :func:`send_rows` and :func:`logit_rows`,
-    then :func:`deliver_rows`, which runs :func:`offset_rows`, :func:`tray_rows` and
-    :func:`settle_rows` (copied into it by numba, so compiled once, not beside it). The tests
+    A step makes two compiled calls, on arrays already in their dtypes, with numpy's
+    whole-array work around them (the relevance product before, the ``exp`` of the open
+    probability and of the delays and the fatigue's ``power`` between):
+    :func:`send_logit_rows` (:func:`send_rows` and :func:`logit_rows`), then
+    :func:`deliver_rows`, which runs :func:`offset_rows`, :func:`tray_rows` and
+    :func:`settle_rows` (each copied into its caller by numba, so compiled once, not beside it). The tests
     hold it to the per-phase functions of tests/sim/reference_notifications.py.
     Not one call for the step: the ``exp`` and ``power`` stay numpy's. The state arrays a step
     is given are the population's (float32 traits and state, int16 daily counts, int32 tray,
@@ -441,8 +481,8 @@ class Notifier:
         m = channel_of.shape[0]
         f = np.dtype(dtype).type
         self.um = um
-        # relevance = need @ value.T (C-ordered: numpy's matmul takes a third less time; BLAS
-        # packs its operands, so the same numbers)
+        # relevance = need @ value.T (C-ordered: BLAS takes a third less time; it packs its
+        # operands, so the same numbers)
         self._value_t = np.ascontiguousarray(value.T, np.float64)
         self._fixed = (float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
                        pass_array(appeal, np.float64), pass_array(load, np.float64))
@@ -469,14 +509,27 @@ class Notifier:
         # the fatigue power's base (a trait: fixed), float64 as numpy's power cast it
         self._keep_base = (1.0 - fatigue_rate).astype(np.float64)
         self._kept, self._minutes = np.empty(n), np.empty(n)
+        self._opened_any = np.empty(n, bool)
+        # the passes' arguments that are the same objects every step (their ``fixed``)
+        base, receptive_u, coef, appeal, load = self._fixed
+        self._open_fixed = (self._channel_of, self._receptive, self._count, self._count_f, base,
+                            receptive_u, coef, appeal, self._relevance, load, self._exp_neg)
+        resumption, breakpoint, residue_size, one = self._settle
+        self._deliver_fixed = (self._spread, *self._delay, self._offset, self._expiry,
+                               self._exp_neg, self._receptive, one, self._channel_of,
+                               self._lapsed, self._dismissed, self._opted, resumption,
+                               breakpoint, residue_size, self._count, self._kept, self._ignored,
+                               self._minutes, self._opened_any)
 
     def step(self, step: int, notify: np.ndarray, available: np.ndarray, need: np.ndarray,
              u: np.ndarray, u_pos: np.ndarray, z: np.ndarray, active: np.ndarray,
              opted_out: np.ndarray, attention_left: np.ndarray, sent_today: np.ndarray,
              susceptibility: np.ndarray, goal_weight: np.ndarray, fatigue: np.ndarray,
              wear: np.ndarray, channel_trust: np.ndarray, tray_sent: np.ndarray,
-             tray_due: np.ndarray, residue: np.ndarray) -> tuple[Delivery, bool]:
-        """Deliver, open or dismiss what is due, opt out; fatigue, wear, attention, residue.
+             tray_due: np.ndarray, residue: np.ndarray, carry: np.floating
+             ) -> tuple[Delivery, bool]:
+        """Fade the last slot's residue; deliver, open or dismiss what is due, opt out; fatigue,
+        wear, attention, residue.
 
         Args:
             step: The current step.
@@ -490,6 +543,8 @@ class Notifier:
                 (``channel_trust`` N x C); ``opted_out``, ``attention_left``, ``sent_today``,
                 ``fatigue``, ``wear``, ``tray_sent``, ``tray_due`` and ``residue`` are updated
                 in place.
+            carry: Residue's fade between slots (``FocusParams.residue_carry``) in residue's
+                dtype: ``residue *= carry`` before this step's interruptions add to it.
 
         Returns:
             The step's :class:`Delivery` (``delivered`` and ``opened`` fresh arrays: the next
@@ -498,27 +553,23 @@ class Notifier:
         """
         n, m = self._shape
         delivered, opened = np.empty((n, m), bool), np.empty((n, m), bool)
-        receptive, count, exp_neg, ch = self._receptive, self._count, self._exp_neg, self._channel_of
-        top = send_rows(pass_array(notify, bool), active, opted_out, ch, available,
-                        attention_left, sent_today, delivered, receptive, count, self._count_f)
-        np.matmul(need, self._value_t, out=self._relevance)
-        base, receptive_u, coef, appeal, load = self._fixed
-        # minus the open log-odds, then its exp in place
-        finite = logit_rows(base, receptive_u, coef, appeal, susceptibility, goal_weight, fatigue,
-                            self._relevance, receptive, wear, channel_trust, ch, load, exp_neg)
+        # BLAS's product as numpy's matmul takes it (the same bits: tests/sim/test_tray_trust.py),
+        # without the gufunc's dispatch (~2 us a step)
+        np.dot(need, self._value_t, out=self._relevance)
+        # the deliveries and minus the open log-odds, then its exp in place
+        top, finite = send_logit_rows(pass_array(notify, bool), active, opted_out, available,
+                                      attention_left, sent_today, delivered, susceptibility,
+                                      goal_weight, fatigue, wear, channel_trust, residue, carry,
+                                      self._open_fixed)
         np.power(self._keep_base, self._count_f, out=self._kept)
+        exp_neg = self._exp_neg
         np.exp(exp_neg, out=exp_neg)
-        spread = np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
-        median, slot_hours, cap = self._delay
+        np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
         hazard = self._hazard if top <= self._hazard.shape[0] else volume_hazard(self.um, top)
-        resumption, breakpoint, residue_size, one = self._settle
         # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
         # than picking the deliveries out; only deliveries read theirs
-        finite &= deliver_rows(u_pos, spread, median, slot_hours, cap, self._offset, delivered,
-                               int(step), self._expiry, exp_neg, receptive, sent_today, hazard,
-                               channel_trust, one, ch, u[0], u[1], tray_sent, tray_due,
-                               self._lapsed, opened, self._dismissed, self._opted, resumption,
-                               breakpoint, residue_size, count, active, fatigue, self._kept, wear,
-                               opted_out, attention_left, residue, self._ignored, self._minutes)
+        finite &= deliver_rows(int(step), u_pos, delivered, opened, u[0], u[1], hazard, active,
+                               sent_today, channel_trust, tray_sent, tray_due, fatigue, wear,
+                               opted_out, attention_left, residue, self._deliver_fixed)
         return Delivery(delivered, opened, self._opted, self._minutes, self._ignored,
-                        self._count), finite
+                        self._count, self._opened_any), finite

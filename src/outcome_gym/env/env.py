@@ -3,7 +3,8 @@
 The run loop of :func:`outcome_gym.runner.run` with the policy outside: ``reset`` builds a fresh
 :class:`~outcome_gym.product.Product` (a model from the env's ``np_random``, on the compiled world
 the env built once, :class:`~outcome_gym.sim.model.Prebuilt`; the env's one guardrail layer,
-restarted: its tables are the scenario's, the same for every seed);
+restarted: its tables are the scenario's and the settings', the same for every seed; rebuilt
+when ``guardrails`` or ``guardrail_mode`` changed, which each reset reads);
 ``step`` decodes the native action and hands it to ``Product.step`` (validate -> guard -> advance).
 
 * reward: the mean over all N users of the objective's per-user reward (churned users count 0);
@@ -89,7 +90,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         guardrails: ``None`` for the scenario's guardrails, ``False`` to switch them off, or
             overrides (a mapping or a ``Guardrails``).
         guardrail_mode: ``project`` (correct and count) or ``strict`` (raise ``ActionError`` on
-            the first violation).
+            the first violation). Both are attributes of the env, read at each reset.
         render_mode: ``None``, ``"ansi"`` (:meth:`render` returns a text frame: the clock, each
             segment's engagement and goal progress so far, the layout most users see) or
             ``"rgb_array"`` (an H x W x 3 image: one row of coloured slots per user, up to 64
@@ -128,6 +129,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         # episode's product (see _new_product)
         self._built: Prebuilt | None = None
         self._guardrail_layer: GuardrailLayer | None = None
+        self._guardrail_settings: tuple[Any, Mode] | None = None  # the layer's, as they were
         # Segments are allocated deterministically, so any seed's context is every seed's context;
         # building the product once also checks the guardrail overrides (fail fast).
         self.context: PolicyContext = self._new_product(0).context
@@ -286,16 +288,19 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         whatever its seed, built once: the compiled world and the arrays the passes read
         (:class:`~outcome_gym.sim.model.Prebuilt`; the product then builds only what its seed
         draws, and runs as one built from the scenario does), and the guardrail layer (its
-        tables are the scenario's; each product restarts it). Both are rebuilt if
-        :attr:`scenario` was replaced.
+        tables are the scenario's and its settings'; each product restarts it). Both are rebuilt
+        if :attr:`scenario` was replaced, the layer also if :attr:`guardrails` or
+        :attr:`guardrail_mode` changed (even in place): each reset reads them.
         """
         if self._built is None or self._built.scenario is not self.scenario:
             self._built, self._guardrail_layer = Prebuilt.of(self.scenario), None
-        if self._guardrail_layer is not None:
+        settings = (self.guardrails, self.guardrail_mode)
+        if self._guardrail_layer is not None and settings == self._guardrail_settings:
             return Product(self._built, seed, guardrails=self._guardrail_layer)
         product = Product(self._built, seed, guardrails=self.guardrails,
                           guardrail_mode=self.guardrail_mode)
-        self._guardrail_layer = product.guardrails
+        # a copy: overrides changed in place then compare unequal
+        self._guardrail_layer, self._guardrail_settings = product.guardrails, copy.deepcopy(settings)
         return product
 
     def _require_model(self) -> SimulationModel:

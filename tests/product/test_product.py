@@ -195,7 +195,22 @@ def test_a_guardrail_layer_given_is_restarted_and_runs_as_a_fresh_one(tiny):
     assert got.guardrail_matrix[KINDS.index("notification_capped")].sum() > 0  # the cap acted
 
 
-def test_a_guardrail_layer_of_other_users_is_refused(tiny):
+def test_a_guardrail_layer_of_another_scenario_is_refused(tiny):
     layer = Product(tiny, 0).guardrails
     with pytest.raises(ValueError, match="same scenario and users"):
         Product(variant(tiny, **{"population.size": 7}), 0, guardrails=layer)
+
+
+def test_a_guardrail_layer_of_other_users_of_the_same_scenario_is_refused(tiny):
+    # the same scenario object, so only the users' check can refuse: a subset's layer holds
+    # the subset's rows (segments, today's sends), the whole population's holds all of them
+    whole = Product(tiny, 0)
+    subset = Product(tiny, 0, users=[0, 1, 2])
+    assert subset.context.scenario is whole.context.scenario
+    assert subset.context.n_users < whole.context.n_users
+    for layer, users in ((whole.guardrails, [0, 1, 2]), (subset.guardrails, None)):
+        with pytest.raises(ValueError, match="same scenario and users"):
+            Product(tiny, 1, guardrails=layer, users=users)
+    # the same users (teams, and so teammates, are the seed's): the layer is taken
+    again = Product(tiny, 0, guardrails=subset.guardrails, users=[0, 1, 2])
+    assert again.guardrails is subset.guardrails

@@ -214,3 +214,23 @@ def test_a_guardrail_layer_of_other_users_of_the_same_scenario_is_refused(tiny):
     # the same users (teams, and so teammates, are the seed's): the layer is taken
     again = Product(tiny, 0, guardrails=subset.guardrails, users=[0, 1, 2])
     assert again.guardrails is subset.guardrails
+
+
+def test_a_layer_given_belongs_to_the_newest_product_in_its_own_mode(tiny):
+    # two live products on one layer would both count today's sends in it: the older one
+    # may no longer step (the newer one may), and a mode other than the layer's is refused
+    older = Product(tiny, 0, guardrails={"max_notifications_per_day": 1}, guardrail_mode="strict")
+    layer = older.guardrails
+    newer = Product(tiny, 1, guardrails=layer, guardrail_mode="strict")
+    with pytest.raises(RuntimeError, match="newer product"):
+        older.step(_send_nothing(older))
+    assert newer.step(_send_nothing(newer)).record.step == 0
+    assert Product(tiny, 2, guardrails=layer).guardrails.mode == "strict"  # the default: its own
+    with pytest.raises(ValueError, match="guardrail_mode 'off'"):
+        Product(tiny, 3, guardrails=layer, guardrail_mode="off")
+
+
+def _send_nothing(product: Product) -> Action:
+    action = _send_everything(product)
+    action.notify[:] = False
+    return action

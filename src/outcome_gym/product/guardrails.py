@@ -90,6 +90,10 @@ class GuardrailLayer:
     Args:
         config: Guardrail settings (usually the scenario's).
         mode: ``project``, ``strict`` or ``off``.
+
+    Attributes:
+        owner: Who steps with the layer: the ``Product`` that last took it (one layer may
+            serve many runs, one after the other), or None.
     """
 
     def __init__(self, config: Guardrails, mode: Mode = "project") -> None:
@@ -97,6 +101,7 @@ class GuardrailLayer:
             raise ValueError(f"expected mode project, strict or off, got {mode!r}")
         self._config = config
         self._mode: Mode = mode
+        self.owner: object | None = None
 
     # read-only: the per-run arguments of the pass are derived from both at reset, and one
     # layer may serve many runs (the env's episodes)

@@ -349,11 +349,10 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             record = product.step(action, who=type(self).__name__).record
         self.last_record = record
         reward = mean_reward(self._objective(record.feedback))
-        model = product.model
-        obs = model.observe()
+        obs = product.observe()
         # every user churned (np.any's reduction, without ndarray.any's Python-level wrapper)
         terminated = not _any(obs.active)
-        truncated = model.done and not terminated
+        truncated = product.done and not terminated
         self._ended = terminated or truncated
         return self._encoder(obs), reward, terminated, truncated, self._info(record)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.env import PersonalizationEnv, encode_action
+from outcome_gym.errors import ActionError
 from outcome_gym.product.objectives import make_objective
 from outcome_gym.runner import run
 from tests.conftest import variant
@@ -170,6 +171,37 @@ def test_a_reset_mid_day_leaves_no_sends_counted_against_the_next_episode(tiny):
     assert _bits(out[::2]) == _bits(out[1::2])
     # the cap is on, and lets one send a user through on the new episode's first step
     assert out[2][4]["guardrail_notification_capped"] == ctx.n_users * (ctx.n_pushed - 1) > 0
+
+
+def test_guardrail_settings_changed_on_the_env_take_effect_at_the_next_reset(tiny):
+    """``guardrails`` and ``guardrail_mode`` are read at each reset, as ``objective`` and
+    ``scenario`` are: switched on, to strict, a cap raised in place, and off again.
+    """
+    env = PersonalizationEnv(tiny, population=30, horizon_days=2, guardrails=False)
+    ctx = env.context
+    layout = np.broadcast_to(ctx.default_layout, (ctx.n_users, ctx.n_slots))
+    send_all = {"layout": env.layout_index(layout),
+                "notify": np.ones((ctx.n_users, ctx.n_pushed), np.int8)}
+    assert ctx.n_pushed >= 2  # a cap of 1 then holds back sends
+
+    def capped() -> float:
+        env.reset(options={"model_seed": 3})
+        return env.step(send_all)[4]["guardrail_notification_capped"]
+
+    assert capped() == 0  # off
+    env.guardrails = {"max_notifications_per_day": 1, "quiet_slots": []}
+    assert capped() == ctx.n_users * (ctx.n_pushed - 1)  # each user's first send let through
+    env.guardrail_mode = "strict"
+    env.reset(options={"model_seed": 3})
+    with pytest.raises(ActionError, match="daily notification cap"):
+        env.step(send_all)
+    env.guardrail_mode = "project"
+    env.guardrails["max_notifications_per_day"] = ctx.n_pushed  # changed in place
+    assert capped() == 0
+    env.guardrails["max_notifications_per_day"] = 1
+    assert capped() == ctx.n_users * (ctx.n_pushed - 1)
+    env.guardrails = False
+    assert capped() == 0
 
 
 def _bits(x):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
 from outcome_gym.errors import ActionError
-from outcome_gym.product.guardrails import KINDS, make_guardrails
+from outcome_gym.product.guardrails import KINDS, RunTables, make_guardrails, project_rows
 from outcome_gym.runner import run
 from outcome_gym.sim.interface import Action
 from outcome_gym.sim.model import SimulationModel
@@ -410,3 +412,22 @@ def test_project_rows_quiet_slot_drops_without_touching_todays_sends():
     assert counts.tolist() == [[0, 0], [0, 0], [0, 0], [3, 1]]
     assert sums.tolist() == [[0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 0, 3]]
     assert not notify.any() and sent.tolist() == [0, 1]
+
+
+def test_the_run_tables_are_the_pass_parameters_after_the_action_in_order():
+    # the layer splices them positionally into project_rows: a reordered kernel must fail here
+    # (several are bools or floats, which a mismatch would pass silently)
+    params = list(inspect.signature(project_rows.py_func).parameters)
+    assert params[:2] == ["layout", "notify"]
+    assert params[2:2 + len(RunTables._fields)] == list(RunTables._fields)
+
+
+def test_a_layers_settings_are_read_only(tiny):
+    # the run tables are derived from them at reset: a layer changed afterwards would
+    # mix the old tables with the new settings
+    layer = make_guardrails(SimulationModel(tiny, 0).context, {"quiet_slots": []}, "strict")
+    with pytest.raises(AttributeError):
+        layer.mode = "project"
+    with pytest.raises(AttributeError):
+        layer.config = layer.config.model_copy(update={"lock_core": False})
+    assert layer.mode == "strict" and layer._tables.restore is False

@@ -195,7 +195,42 @@ def test_a_guardrail_layer_given_is_restarted_and_runs_as_a_fresh_one(tiny):
     assert got.guardrail_matrix[KINDS.index("notification_capped")].sum() > 0  # the cap acted
 
 
-def test_a_guardrail_layer_of_other_users_is_refused(tiny):
+def test_a_guardrail_layer_of_another_scenario_is_refused(tiny):
     layer = Product(tiny, 0).guardrails
     with pytest.raises(ValueError, match="same scenario and users"):
         Product(variant(tiny, **{"population.size": 7}), 0, guardrails=layer)
+
+
+def test_a_guardrail_layer_of_other_users_of_the_same_scenario_is_refused(tiny):
+    # the same scenario object, so only the users' check can refuse: a subset's layer holds
+    # the subset's rows (segments, today's sends), the whole population's holds all of them
+    whole = Product(tiny, 0)
+    subset = Product(tiny, 0, users=[0, 1, 2])
+    assert subset.context.scenario is whole.context.scenario
+    assert subset.context.n_users < whole.context.n_users
+    for layer, users in ((whole.guardrails, [0, 1, 2]), (subset.guardrails, None)):
+        with pytest.raises(ValueError, match="same scenario and users"):
+            Product(tiny, 1, guardrails=layer, users=users)
+    # the same users (teams, and so teammates, are the seed's): the layer is taken
+    again = Product(tiny, 0, guardrails=subset.guardrails, users=[0, 1, 2])
+    assert again.guardrails is subset.guardrails
+
+
+def test_a_layer_given_belongs_to_the_newest_product_in_its_own_mode(tiny):
+    # two live products on one layer would both count today's sends in it: the older one
+    # may no longer step (the newer one may), and a mode other than the layer's is refused
+    older = Product(tiny, 0, guardrails={"max_notifications_per_day": 1}, guardrail_mode="strict")
+    layer = older.guardrails
+    newer = Product(tiny, 1, guardrails=layer, guardrail_mode="strict")
+    with pytest.raises(RuntimeError, match="newer product"):
+        older.step(_send_nothing(older))
+    assert newer.step(_send_nothing(newer)).record.step == 0
+    assert Product(tiny, 2, guardrails=layer).guardrails.mode == "strict"  # the default: its own
+    with pytest.raises(ValueError, match="guardrail_mode 'off'"):
+        Product(tiny, 3, guardrails=layer, guardrail_mode="off")
+
+
+def _send_nothing(product: Product) -> Action:
+    action = _send_everything(product)
+    action.notify[:] = False
+    return action

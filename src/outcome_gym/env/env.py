@@ -3,7 +3,8 @@
 The run loop of :func:`outcome_gym.runner.run` with the policy outside: ``reset`` builds a fresh
 :class:`~outcome_gym.product.Product` (a model from the env's ``np_random``, on the compiled world
 the env built once, :class:`~outcome_gym.sim.model.Prebuilt`; the env's one guardrail layer,
-restarted: its tables are the scenario's, the same for every seed);
+restarted: its tables are the scenario's and the settings', the same for every seed; rebuilt
+when ``guardrails`` or ``guardrail_mode`` changed, which each reset reads);
 ``step`` decodes the native action and hands it to ``Product.step`` (validate -> guard -> advance).
 
 * reward: the mean over all N users of the objective's per-user reward (churned users count 0);
@@ -36,7 +37,7 @@ from outcome_gym.env.spaces import (
     observation_space,
 )
 from outcome_gym.product import Product
-from outcome_gym.product.guardrails import Mode
+from outcome_gym.product.guardrails import GuardrailLayer, Mode
 from outcome_gym.product.objectives import make_objective
 from outcome_gym.product.variants import Variants, build_variants
 from outcome_gym.scenario import Scenario, load_scenario
@@ -89,7 +90,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         guardrails: ``None`` for the scenario's guardrails, ``False`` to switch them off, or
             overrides (a mapping or a ``Guardrails``).
         guardrail_mode: ``project`` (correct and count) or ``strict`` (raise ``ActionError`` on
-            the first violation).
+            the first violation). Both are attributes of the env, read at each reset.
         render_mode: ``None``, ``"ansi"`` (:meth:`render` returns a text frame: the clock, each
             segment's engagement and goal progress so far, the layout most users see) or
             ``"rgb_array"`` (an H x W x 3 image: one row of coloured slots per user, up to 64
@@ -124,14 +125,14 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self.objective_params = dict(objective_params or {})
         self.guardrails = guardrails
         self.guardrail_mode = guardrail_mode
-        # the compiled world and its arrays, the same for every episode's model (see _prebuilt)
-        self._built = Prebuilt.of(self.scenario)
+        # the compiled world and its arrays, and the guardrail layer, the same for every
+        # episode's product (see _new_product)
+        self._built: Prebuilt | None = None
+        self._guardrail_layer: GuardrailLayer | None = None
+        self._guardrail_settings: tuple[Any, Mode] | None = None  # the layer's, as they were
         # Segments are allocated deterministically, so any seed's context is every seed's context;
-        # building the product once also checks the guardrail overrides (fail fast). Its
-        # guardrail layer serves every episode (restarted by each reset's product).
-        first = Product(self._built, 0, guardrails=guardrails, guardrail_mode=guardrail_mode)
-        self.context: PolicyContext = first.context
-        self._guardrail_layer = first.guardrails
+        # building the product once also checks the guardrail overrides (fail fast).
+        self.context: PolicyContext = self._new_product(0).context
         make_objective(objective, self.context, **self.objective_params)  # fail fast
         self._lookup = layout_lookup(self.context)
         # the static parts of every observation (segment one-hot, clock tables), built once
@@ -171,9 +172,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         if model_seed is None:
             model_seed = int(self.np_random.integers(0, MAX_MODEL_SEED))
         self.model_seed = int(model_seed)
-        built = self._prebuilt()  # first: a replaced scenario replaces the guardrail layer too
-        product = Product(built, self.model_seed, guardrails=self._guardrail_layer)
-        self._product = product
+        self._product = product = self._new_product(self.model_seed)
         self._objective = make_objective(self.objective, product.context, **self.objective_params)
         self._ended = False
         self.last_record = None
@@ -284,17 +283,25 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _prebuilt(self) -> Prebuilt:
-        """What every episode's model builds whatever its seed (the compiled world, the arrays
-        the passes read), built once: a reset then builds only what its seed draws, and runs
-        as a model built from the scenario does. Rebuilt if :attr:`scenario` was replaced
-        (with the guardrail layer, which the scenario configures).
+    def _new_product(self, seed: int) -> Product:
+        """A product of :attr:`scenario` and ``seed`` on what every episode's product shares
+        whatever its seed, built once: the compiled world and the arrays the passes read
+        (:class:`~outcome_gym.sim.model.Prebuilt`; the product then builds only what its seed
+        draws, and runs as one built from the scenario does), and the guardrail layer (its
+        tables are the scenario's and its settings'; each product restarts it). Both are rebuilt
+        if :attr:`scenario` was replaced, the layer also if :attr:`guardrails` or
+        :attr:`guardrail_mode` changed (even in place): each reset reads them.
         """
-        if self._built.scenario is not self.scenario:
-            self._built = Prebuilt.of(self.scenario)
-            self._guardrail_layer = Product(self._built, 0, guardrails=self.guardrails,
-                                            guardrail_mode=self.guardrail_mode).guardrails
-        return self._built
+        if self._built is None or self._built.scenario is not self.scenario:
+            self._built, self._guardrail_layer = Prebuilt.of(self.scenario), None
+        settings = (self.guardrails, self.guardrail_mode)
+        if self._guardrail_layer is not None and settings == self._guardrail_settings:
+            return Product(self._built, seed, guardrails=self._guardrail_layer)
+        product = Product(self._built, seed, guardrails=self.guardrails,
+                          guardrail_mode=self.guardrail_mode)
+        # a copy: overrides changed in place then compare unequal
+        self._guardrail_layer, self._guardrail_settings = product.guardrails, copy.deepcopy(settings)
+        return product
 
     def _require_model(self) -> SimulationModel:
         return self._require_product().model
@@ -342,11 +349,10 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             record = product.step(action, who=type(self).__name__).record
         self.last_record = record
         reward = mean_reward(self._objective(record.feedback))
-        model = product.model
-        obs = model.observe()
+        obs = product.observe()
         # every user churned (np.any's reduction, without ndarray.any's Python-level wrapper)
         terminated = not _any(obs.active)
-        truncated = model.done and not terminated
+        truncated = product.done and not terminated
         self._ended = terminated or truncated
         return self._encoder(obs), reward, terminated, truncated, self._info(record)
 

@@ -56,19 +56,64 @@ class Guarded(NamedTuple):
     sums: np.ndarray
 
 
+class RunTables(NamedTuple):
+    """:func:`project_rows`' arguments that are the same every step of a run, built at the
+    layer's reset: the fields are named as its parameters, in their order after ``layout`` and
+    ``notify`` (tests/product/test_guardrails.py checks), as the layer passes them positionally.
+
+    Attributes:
+        default: S default element of each slot (int64).
+        core_slot: S whether each slot is core.
+        core_element: E whether each element is a core slot's default.
+        lock: ``lock_core``.
+        restore: Whether to correct (project mode; strict mode only counts).
+        weight: S each slot's weight in the layout distance (float64).
+        weight_sum: Their sum.
+        limit: Whether to revert layouts beyond ``max_layout_distance`` (project mode).
+        bound: ``max_layout_distance`` plus :data:`DISTANCE_TOLERANCE`.
+    """
+
+    default: np.ndarray
+    core_slot: np.ndarray
+    core_element: np.ndarray
+    lock: bool
+    restore: bool
+    weight: np.ndarray
+    weight_sum: float
+    limit: bool
+    bound: float
+
+
 class GuardrailLayer:
     """Projects actions into the allowed set and counts every change.
 
     Args:
         config: Guardrail settings (usually the scenario's).
         mode: ``project``, ``strict`` or ``off``.
+
+    Attributes:
+        owner: Who steps with the layer: the ``Product`` that last took it (one layer may
+            serve many runs, one after the other), or None.
     """
 
     def __init__(self, config: Guardrails, mode: Mode = "project") -> None:
         if mode not in ("project", "strict", "off"):
             raise ValueError(f"expected mode project, strict or off, got {mode!r}")
-        self.config = config
-        self.mode = mode
+        self._config = config
+        self._mode: Mode = mode
+        self.owner: object | None = None
+
+    # read-only: the per-run arguments of the pass are derived from both at reset, and one
+    # layer may serve many runs (the env's episodes)
+    @property
+    def config(self) -> Guardrails:
+        """The guardrail settings."""
+        return self._config
+
+    @property
+    def mode(self) -> Mode:
+        """``project``, ``strict`` or ``off``."""
+        return self._mode
 
     def reset(self, ctx: PolicyContext) -> None:
         """Prepare for a run (per-user daily send counts start at zero)."""
@@ -93,15 +138,15 @@ class GuardrailLayer:
         n_segments = len(ctx.scenario.population.segments)
         self._no_sums = np.zeros((len(KINDS), n_segments))  # off: read-only, every step's
         self._no_sums.setflags(write=False)
-        # the pass's arguments that are the same every step of the run, built once: the
-        # tables, lock_core, whether to correct (strict mode only counts, and checks the
-        # distance itself), the distance limit
+        # the pass's arguments that are the same every step of the run, built once: strict
+        # mode only counts (the distance it checks itself)
         strict, limit, cap = (self.mode == "strict", self.config.max_layout_distance,
                               self.config.max_notifications_per_day)
-        self._tables = (default, self._core_slot, core_elements, self.config.lock_core,
-                        not strict, self._weight64, self._weight_sum,
-                        limit is not None and not strict,
-                        float(limit or 0.0) + DISTANCE_TOLERANCE)
+        self._tables = RunTables(
+            default=default, core_slot=self._core_slot, core_element=core_elements,
+            lock=self.config.lock_core, restore=not strict, weight=self._weight64,
+            weight_sum=self._weight_sum, limit=limit is not None and not strict,
+            bound=float(limit or 0.0) + DISTANCE_TOLERANCE)
         self._cap = -1 if cap is None else int(cap)
 
     def restart(self) -> None:

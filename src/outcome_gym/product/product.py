@@ -76,11 +76,11 @@ class Product:
         guardrails: ``None`` (the scenario's), ``False`` (off), or overrides (see
             :func:`~outcome_gym.product.guardrails.make_guardrails`); or a
             :class:`~outcome_gym.product.guardrails.GuardrailLayer` of a product of the same
-            scenario and users, restarted and used as it is (``guardrail_mode`` ignored): one
-            layer for many runs, as the Gymnasium env's episodes have (only the newest product
-            may then step).
+            scenario and users, restarted and used in its own mode: one layer for many runs, as
+            the Gymnasium env's episodes have (the layer then belongs to the newest product:
+            an older one's step raises ``RuntimeError``).
         guardrail_mode: ``project`` (correct and count), ``strict`` (raise ``ActionError`` on the
-            first violation) or ``off``.
+            first violation) or ``off``; with a layer given, its mode or the default.
         mesa_agents: Create Mesa agent views of the users (off by default: runs do not need them).
         users: Simulate these users and their teammates only (``SimulationModel``'s ``users``).
     """
@@ -104,18 +104,24 @@ class Product:
 
         Raises:
             ValueError: A layer given was built for another scenario, or for users of other
-                segments.
+                segments, or ``mode`` (not the default) is not its mode.
         """
         ctx = self.model.context
         if not isinstance(guardrails, GuardrailLayer):
-            return make_guardrails(ctx, guardrails, mode)
-        built = guardrails.ctx  # its tables: the scenario's and the users' segments
-        if built.scenario is not ctx.scenario or built.n_users != ctx.n_users \
-                or not np.array_equal(built.segment, ctx.segment):
-            raise ValueError("expected a guardrail layer of a product of the same scenario "
-                             "and users")
-        guardrails.restart()
-        return guardrails
+            layer = make_guardrails(ctx, guardrails, mode)
+        else:
+            layer = guardrails
+            built = layer.ctx  # its tables: the scenario's and the users' segments
+            if built.scenario is not ctx.scenario or built.n_users != ctx.n_users \
+                    or not np.array_equal(built.segment, ctx.segment):
+                raise ValueError("expected a guardrail layer of a product of the same scenario "
+                                 "and users")
+            if mode != "project" and mode != layer.mode:
+                raise ValueError(f"guardrail_mode {mode!r} given with a guardrail layer of "
+                                 f"mode {layer.mode!r}")
+            layer.restart()
+        layer.owner = self  # the product whose steps it counts (see _step_valid)
+        return layer
 
     @property
     def context(self) -> PolicyContext:
@@ -146,6 +152,7 @@ class Product:
         Raises:
             ActionError: The action has the wrong type, shape, dtype or element index (naming the
                 user and slot), or breaks a guardrail in ``strict`` mode.
+            RuntimeError: The product's guardrail layer was given to a newer product.
         """
         validate_action(action, self.model.context, who, self.model.t)
         return self._step_valid(action, own=False)
@@ -165,8 +172,13 @@ class Product:
 
         Raises:
             ActionError: ``action`` breaks a guardrail in ``strict`` mode.
+            RuntimeError: The product's guardrail layer was given to a newer product.
         """
-        guarded = self.guardrails.apply(action, self.model.observe(), own=own)
+        layer = self.guardrails
+        if layer.owner is not self:  # its counts (today's sends) are now a newer product's
+            raise RuntimeError("this product's guardrail layer was given to a newer product, "
+                               "which alone may step")
+        guarded = layer.apply(action, self.model.observe(), own=own)
         # valid (validated by step, or built valid by the caller); the guardrails' projection
         # keeps it valid (defaults swapped in)
         record = self.model.advance(guarded.action, checked=True)

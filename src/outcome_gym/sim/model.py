@@ -99,7 +99,7 @@ class SimulationModel(mesa.Model):
         check_footprint(scenario.scenario if isinstance(scenario, Prebuilt) else scenario)
         built = scenario if isinstance(scenario, Prebuilt) else Prebuilt.of(scenario)
         streams = make_streams(seed)
-        super().__init__(rng=streams.mesa)
+        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,))))
         self.scenario = built.scenario
         self.seed = seed
         self.streams: Streams = streams

@@ -105,7 +105,7 @@ def build_teams(n: int, size: Param, rng: np.random.Generator) -> Teams:
     while total < n:
         draw = np.maximum(np.rint(sample_param(size, rng, max(16, n // 2 + 1))), 1).astype(np.int64)
         sizes.append(draw)
-        total += int(np.add.reduce(draw))  # what draw.sum() reduces with, without its wrappers
+        total += int(draw.sum())
     all_sizes = sizes[0] if len(sizes) == 1 else np.concatenate(sizes)  # fresh either way
     # ndarray methods: what np.cumsum and np.searchsorted call, without their wrappers
     ends = all_sizes.cumsum()

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
-from numpy.random.bit_generator import ISpawnableSeedSequence
-
-from outcome_gym.sim.interface import readonly
 
 STREAMS = (
     "population",  # who the users are (exogenous)
@@ -42,18 +39,10 @@ STREAMS = (
 
 @dataclass(frozen=True)
 class Streams:
-    """The named generators of one run.
-
-    Attributes:
-        seed: The run's root seed.
-        generators: Stream name (:data:`STREAMS`) -> its generator.
-        mesa: Mesa's own ``model.rng`` (spawn key :data:`MESA_KEY`; nothing of ours draws from
-            it), built with the streams.
-    """
+    """The named generators of one run."""
 
     seed: int
     generators: dict[str, np.random.Generator]
-    mesa: np.random.Generator
 
     def __getitem__(self, name: str) -> np.random.Generator:
         return self.generators[name]
@@ -218,125 +207,20 @@ MAX_RUNS = 64
 def make_streams(seed: int) -> Streams:
     """Spawn the child streams of a run from its root seed.
 
-    Stream ``i`` of :data:`STREAMS` is ``Generator(PCG64(SeedSequence(seed).spawn(13)[i]))``,
-    Mesa's ``model.rng`` the child of key :data:`MESA_KEY`: their states computed together
-    (:func:`spawned_generators`, ~4x cheaper than spawning; every reset of the Gymnasium env
-    builds them).
-
     Args:
         seed: A non-negative integer; the only source of randomness in the run.
 
     Returns:
-        The named generators (PCG64), one per entry of :data:`STREAMS`, and Mesa's.
+        The named generators (PCG64), one per entry of :data:`STREAMS`.
     """
     if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"expected a non-negative integer seed, got {seed!r}")
-    *generators, mesa = spawned_generators(int(seed), _STREAM_KEYS)
-    return Streams(seed=int(seed), generators=dict(zip(STREAMS, generators, strict=True)),
-                   mesa=mesa)
-
-
-MESA_KEY = 99
-"""The spawn key of Mesa's ``model.rng`` (:attr:`Streams.mesa`), far past :data:`STREAMS`."""
-
-_STREAM_KEYS = (*range(len(STREAMS)), MESA_KEY)
-
-# numpy's SeedSequence constants (numpy/random/bit_generator.pyx), uint32 arithmetic
-_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875  # the pool's hash
-_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED  # generate_state's hash
-_MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
-_POOL = 4  # words of the default pool
-_MASK32 = 0xFFFFFFFF
-
-
-def _hash_chain(init: int, mult: int, first: int, count: int) -> np.ndarray:
-    """The hash constants ``init * mult**(first + i) mod 2**32`` for i in 0..count (uint32)."""
-    start = init * pow(mult, first, 1 << 32) & _MASK32
-    out = [start]
-    for _ in range(count):
-        out.append(out[-1] * mult & _MASK32)
-    return np.array(out, dtype=np.uint32)
-
-
-# generate_state(4, uint64) reads the pool twice (8 words) with a fixed chain of constants
-_STATE_CHAIN = _hash_chain(_INIT_B, _MULT_B, 0, 2 * _POOL)
-_STATE_WORDS = np.arange(2 * _POOL) % _POOL
-
-
-def spawned_states(seed: int, keys: tuple[int, ...]) -> np.ndarray:
-    """The PCG64 seeding words of ``SeedSequence(seed, spawn_key=(k,))`` for each ``k`` in
-    ``keys`` (each < 2**32): what ``generate_state(4, np.uint64)`` returns, one row per key.
-
-    numpy's SeedSequence hashes its entropy -- the seed's 32-bit words, padded with zeros to the
-    pool's 4 when a spawn key follows, then the key -- into a pool of 4 words, and hashes the
-    pool into the state. Up to the key, every child mixes exactly what ``SeedSequence(seed)``
-    mixes (hashing a missing word is hashing a 0), with a chain of hash constants that does not
-    depend on the data; so each child's pool is the root's pool with its hashed key mixed in,
-    here for all keys at once in a few whole-array operations (numpy's own classes spend
-    ~10 us a child in Python-level conversions).
-
-    Returns:
-        len(keys) x 4 uint64.
-    """
-    root = np.random.SeedSequence(seed)
-    words = max(1, -(-seed.bit_length() // 32))  # the seed's uint32 words (0 is one word)
-    pool = np.uint32(_MIX_L) * root.pool - _hashed_keys(keys, max(0, words - _POOL))
-    pool ^= pool >> np.uint32(16)  # mix(root pool, hashed key), for every key and pool word
-    state = (pool[:, _STATE_WORDS] ^ _STATE_CHAIN[:-1]) * _STATE_CHAIN[1:]
-    state ^= state >> np.uint32(16)
-    # the 32-bit words in pairs, little-endian first, as numpy's generate_state reads them
-    return state.astype("<u4", order="C").view("<u8").astype(np.uint64, copy=False)
-
-
-@lru_cache(maxsize=16)
-def _hashed_keys(keys: tuple[int, ...], extra_words: int) -> np.ndarray:
-    """``MIX_R * hashmix(key)`` for each key (rows) and pool word (columns), read-only: the
-    key's part of its mix into the root's pool, after a root seed of 4 + ``extra_words`` words.
-
-    The root hashed its 4 pool words, mixed each into the others (12 hashes), then hashed 4
-    times a word past the pool's 4: the child's key continues that chain of constants.
-    """
-    chain = _hash_chain(_INIT_A, _MULT_A, 4 + 12 + 4 * extra_words, _POOL)
-    hashed = (np.array(keys, dtype=np.uint32)[:, None] ^ chain[:-1]) * chain[1:]
-    hashed ^= hashed >> np.uint32(16)
-    return readonly(np.uint32(_MIX_R) * hashed)
-
-
-def spawned_generators(seed: int, keys: tuple[int, ...]) -> list[np.random.Generator]:
-    """``Generator(PCG64(SeedSequence(seed, spawn_key=(k,))))`` for each ``k`` in ``keys``:
-    the same states, built from :func:`spawned_states` (each generator's ``seed_seq`` is a
-    :class:`StreamSeed`).
-    """
-    states = spawned_states(seed, keys)
-    return [np.random.Generator(np.random.PCG64(StreamSeed(seed, k, row)))
-            for k, row in zip(keys, states, strict=True)]
-
-
-class StreamSeed(ISpawnableSeedSequence):
-    """``SeedSequence(seed, spawn_key=(key,))`` whose PCG64 seeding words are known
-    (:func:`spawned_states`): the sequence itself is built only if something asks it for other
-    words or to spawn (``Generator.spawn``), and then answers as numpy's would.
-
-    Args:
-        seed: The run's root seed.
-        key: The child's spawn key.
-        words: Its ``generate_state(4, np.uint64)``.
-    """
-
-    def __init__(self, seed: int, key: int, words: np.ndarray) -> None:
-        self.seed, self.key, self._words = seed, key, words
-
-    def generate_state(self, n_words: int, dtype: type | np.dtype = np.uint32) -> np.ndarray:
-        """``n_words`` words of ``dtype`` from the pool (a PCG64's seeding without a hash)."""
-        if n_words == _POOL and (dtype is np.uint64 or np.dtype(dtype) == np.uint64):
-            return self._words.copy()
-        return self.sequence.generate_state(n_words, dtype)
-
-    def spawn(self, n_children: int) -> list[np.random.SeedSequence]:
-        """The sequence's next ``n_children`` children (``SeedSequence.spawn``)."""
-        return self.sequence.spawn(n_children)
-
-    @cached_property
-    def sequence(self) -> np.random.SeedSequence:
-        """The numpy SeedSequence this stands for."""
-        return np.random.SeedSequence(self.seed, spawn_key=(self.key,))
+    root = np.random.SeedSequence(int(seed))
+    children = root.spawn(len(STREAMS))
+    return Streams(
+        seed=int(seed),
+        generators={
+            name: np.random.Generator(np.random.PCG64(c))
+            for name, c in zip(STREAMS, children, strict=True)
+        },
+    )

@@ -137,7 +137,9 @@ class World:
     def schedule_at(self, step: int) -> np.ndarray:
         """:meth:`default_notify` for this world's whole population (its
         :attr:`population_plan`'s segments), read-only and shared: built once per set of
-        sending entries (:meth:`sends_at`), for every run of the world (read it, do not keep it).
+        sending entries (:meth:`sends_at`), for every run of the world (read it, do not keep it),
+        and looked up by step (a step asked before skips :meth:`sends_at`'s loop over the
+        schedule; the world is frozen and the sends depend only on the step).
         """
         out = self._step_schedules.get(step)
         if out is None:

@@ -262,7 +262,7 @@ class Recorder:
         scenario's AUC computed once per run); the fresh arrays are made read-only in place.
         """
         z = self.rows.keep(self._instrumentation.standard_normal(self.rows.n_all))
-        receptivity = np.empty(self.world.n_users, dtype=np.float32)
+        receptivity = np.empty(z.shape[0], dtype=np.float32)  # signal_rows reads z's N, unchecked
         signal_rows(receptive, self._separation, z, receptivity)
         receptivity.setflags(write=False)
         active = active.copy()

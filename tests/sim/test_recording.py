@@ -133,6 +133,27 @@ def _model(policy_layout=None):
     return SimulationModel(sc, 5, mesa_agents=False)
 
 
+def test_the_observed_receptivity_is_the_signal_of_who_is_available():
+    # the model's observation (Recorder.observation) against d' * available + z: d' of the
+    # scenario's AUC 0.7 (sqrt(2) * Phi^-1(0.7) = 0.7416), z the instrumentation stream's next
+    # N normals (drawn from a copy of it), rounded to float32 once
+    import copy
+
+    from outcome_gym.sim.mechanisms.observation import signal_separation
+
+    m = _model()
+    for _ in range(3):  # some steps in: the streams have moved on, some users are available
+        m.advance(m.default_action())
+    assert m.world.params.receptivity_auc == 0.7
+    assert signal_separation(0.7) == pytest.approx(0.7416143, abs=1e-7)
+    z = copy.deepcopy(m.streams["instrumentation"]).standard_normal(m.rows.n_all)
+    obs = m.observe()
+    avail = m._available_now()
+    assert 0 < avail.sum() < avail.shape[0]
+    want = (signal_separation(0.7) * avail + z).astype(np.float32)
+    assert obs.receptivity.dtype == np.float32 and obs.receptivity.tobytes() == want.tobytes()
+
+
 def test_record_rows_equal_the_stack_numpy_built():
     # every per-segment sum and total of a few steps against the matrix the recorder built with
     # numpy before its pass: each metric's row (the outcome's arrays as float64, the derived

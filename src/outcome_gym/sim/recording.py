@@ -38,7 +38,7 @@ from outcome_gym.sim.mechanisms.notifications import Delivery
 from outcome_gym.sim.mechanisms.observation import (
     EventPipe,
     pipe_rows,
-    signal_rows,
+    receptivity_signal,
     signal_separation,
 )
 from outcome_gym.sim.population import Population
@@ -258,12 +258,11 @@ class Recorder:
         receptivity signal of who is ``receptive`` (N bools) now.
 
         The signal's N normals are drawn now from the ``instrumentation`` stream
-        (:func:`~outcome_gym.sim.mechanisms.observation.signal_rows`, the separation of the
-        scenario's AUC computed once per run); the fresh arrays are made read-only in place.
+        (:func:`~outcome_gym.sim.mechanisms.observation.receptivity_signal`, the separation of
+        the scenario's AUC computed once per run); the fresh arrays are made read-only in place.
         """
         z = self.rows.keep(self._instrumentation.standard_normal(self.rows.n_all))
-        receptivity = np.empty(z.shape[0], dtype=np.float32)  # signal_rows reads z's N, unchecked
-        signal_rows(receptive, self._separation, z, receptivity)
+        receptivity = receptivity_signal(receptive, self._separation, z)
         receptivity.setflags(write=False)
         active = active.copy()
         active.setflags(write=False)

@@ -359,10 +359,7 @@ class Recorder:
             out.active, out.trust, layout, dist, noise, out.step, table, opens, seen, sample,
             drawn, self._fixed)
         if sample:
-            if status or drawn or not w.exact_weights:
-                self._divergence_end(status, drawn, layout, out.active, table[rows:])
-            else:  # the pass finished the sample without its numbers (and needs none next step)
-                self._skips = skip_uniforms(self._metrics, self._u, self._skips)
+            self._divergence_end(status, drawn, layout, out.active, table[rows:])
         table.setflags(write=False)
         opens.setflags(write=False)
         return table, opens, self.pipe.visible(out.step, seen)
@@ -425,9 +422,15 @@ class Recorder:
         gives each segment one layout), the stream is advanced past them instead of drawing
         them (``PCG64.advance``: where the draw would leave it, as :class:`Rows` does). The pass
         tries without them when the last step needed none (``drawn`` False); if a block needs
-        them after all, they are drawn and the sample taken again.
+        them after all, they are drawn and the sample taken again. When the pass finished the
+        sample without them (``status`` 0 with exact weights, where ``finish_divergence`` has
+        nothing to do: the Segments case, every step), only the stream's advance is left.
         """
         seg, w, rng = self.segments, self.world, self._metrics
+        if not (status or drawn) and w.exact_weights:
+            self._skips = skip_uniforms(rng, self._u, self._skips)
+            self._undrawn = True  # and the next step tries without them too
+            return
         if not drawn and status & NEEDS_DRAW:
             rng.random(out=self._u)
             status = divergence_into(out, seg.ids, layout, active, seg.starts, seg.stops,

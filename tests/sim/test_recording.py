@@ -281,7 +281,7 @@ def test_a_records_metric_rows_by_hand():
     assert type(again) is FrozenMap and row_sums(again) == {"a": 8.0, "b": 0.0}
     assert type(rows.merged(["c"], np.array([[1.0, 1.0]]))) is FrozenMap
     with pytest.raises(ValueError, match="expected 2 names"):
-        MetricRows(["a"], np.zeros((2, 2)))
+        MetricRows(["a"], frozen(np.zeros((2, 2))))
     # too many names: the message shows every name given, the extra one too
     with pytest.raises(ValueError, match=re.escape("expected 2 names, got ('a', 'b', 'c')")):
         MetricRows(["a", "b", "c"], frozen(np.zeros((2, 2))))
@@ -290,8 +290,9 @@ def test_a_records_metric_rows_by_hand():
     # a matrix in another order (or writable) is refused, and merged as a plain map: its rows
     # would be reduced in another order than the stacked entries (other last bits)
     fortran = frozen(np.asfortranarray(np.array([[1.0, 2.0], [3.0, 4.0]])))
-    for bad in (fortran, np.array([[1.0, 2.0], [3.0, 4.0]])):
-        with pytest.raises(ValueError, match="read-only C-contiguous float64"):
+    # (a 1-D array too: row_sums' compiled sums index its second axis)
+    for bad in (fortran, np.array([[1.0, 2.0], [3.0, 4.0]]), frozen(np.array([1.0, 2.0]))):
+        with pytest.raises(ValueError, match="read-only C-contiguous 2-D float64"):
             MetricRows(["x", "y"], bad)
     assert type(rows.merged(["x", "y"], fortran)) is FrozenMap
     # and so is a matrix of another dtype (row_sums' compiled sums are float64's)

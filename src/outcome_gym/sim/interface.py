@@ -127,11 +127,10 @@ class MetricRows(Mapping[str, np.ndarray]):
         first ``held`` names being the earlier matrices' rows.
         """
         matrix = matrices[-1]
+        if not _is_row_matrix(matrix):
+            raise ValueError("expected a read-only C-contiguous 2-D float64 matrix")
         if len(names) - held != matrix.shape[0]:  # the new matrix's names, however many
             raise ValueError(f"expected {matrix.shape[0]} names, got {names[held:]}")
-        flags = matrix.flags
-        if flags.writeable or not flags.c_contiguous or matrix.dtype != _FLOAT64:
-            raise ValueError("expected a read-only C-contiguous float64 matrix")
         setattr_ = object.__setattr__
         setattr_(self, "_names", names)
         setattr_(self, "_matrices", matrices)
@@ -196,12 +195,9 @@ class MetricRows(Mapping[str, np.ndarray]):
         names, otherwise a :class:`FrozenMap`.
         """
         names = tuple(names)
-        # C order: row_sums reduces each row as a contiguous run (another order sums otherwise)
-        if isinstance(values, np.ndarray) and values.ndim == 2:
-            flags = values.flags
+        if isinstance(values, np.ndarray) and _is_row_matrix(values):
             joined = _joined(self._names, names)
-            if (not flags.writeable and flags.c_contiguous and values.dtype == _FLOAT64
-                    and joined is not None):
+            if joined is not None:
                 out = object.__new__(MetricRows)
                 out._set(joined, (*self._matrices, values), len(self._names))
                 return out
@@ -209,6 +205,16 @@ class MetricRows(Mapping[str, np.ndarray]):
 
     def __repr__(self) -> str:
         return f"MetricRows({list(self._names)})"
+
+
+def _is_row_matrix(m: np.ndarray) -> bool:
+    """Whether ``m`` can be a :class:`MetricRows` matrix: 2-D, float64 (what :func:`row_sums`'
+    compiled sums take), read-only (its rows are the entries) and C-contiguous (row_sums
+    reduces each row as a contiguous run: another order sums otherwise).
+    """
+    flags = m.flags
+    return (m.ndim == 2 and m.dtype == _FLOAT64 and not flags.writeable
+            and flags.c_contiguous)
 
 
 _last_join: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None] = ((), (), ())

@@ -218,15 +218,20 @@ def _is_row_matrix(m: np.ndarray) -> bool:
 
 
 _last_join: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None] = ((), (), ())
-"""The last :func:`_joined` answer and the two tuples it was for."""
+"""The last :func:`_joined` answer and the two tuples it was for: process-wide (every model,
+env and thread of the process shares it). That is safe: it holds the two tuples, so their ids
+cannot be reused by other tuples while it does, and it is read and replaced as one tuple, so a
+thread never sees one call's names with another's answer. Several products merging in turn in
+one process only miss it (the answer is then computed, as without it); it keeps the last two
+name tuples alive (a few hundred bytes)."""
 
 
 def _joined(own: tuple[str, ...], names: tuple[str, ...]) -> tuple[str, ...] | None:
     """``own + names`` when ``names`` are new (none twice, none of ``own``), else None.
 
-    The answer for the last two tuples asked about is kept (for the same objects: a product
-    step merges the recorder's names with the guardrails' every step, and two sets of ~55
-    names cost ~1 us to build).
+    The answer for the last two tuples asked about is kept, process-wide (:data:`_last_join`;
+    for the same objects: a product step merges the recorder's names with the guardrails'
+    every step, and two sets of ~55 names cost ~1 us to build).
     """
     global _last_join
     last = _last_join

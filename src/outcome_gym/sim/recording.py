@@ -283,14 +283,21 @@ class Recorder:
         # read-only rows go into the record as they are
         keys = self._sampled_names if self.sample_divergence else self._names
         minutes = eng.minutes.astype(np.float32)  # the observation's (fresh: frozen in place)
-        # read-only views of the step's arrays (one C-level map: no Python call per array)
-        views = tuple(map(np.ndarray.view, (
-            out.started, eng.element_clicks, dlv.delivered, dlv.opened, out.layout, eng.clicks,
-            eng.minutes, eng.position_clicks, eng.position_views, eng.element_totals)))
-        for a in (minutes, *views):
+        # read-only views of the step's arrays, each named where it is made (no two lists to
+        # keep in one order; ten method calls cost no more than a map over them)
+        sessions = out.started.view()
+        element_clicks = eng.element_clicks.view()
+        delivered = dlv.delivered.view()
+        opened = dlv.opened.view()
+        layout = out.layout.view()
+        clicks = eng.clicks.view()
+        user_minutes = eng.minutes.view()
+        position_clicks = eng.position_clicks.view()
+        position_views = eng.position_views.view()
+        element_totals = eng.element_totals.view()
+        for a in (minutes, sessions, element_clicks, delivered, opened, layout, clicks,
+                  user_minutes, position_clicks, position_views, element_totals):
             a.setflags(write=False)
-        (sessions, element_clicks, delivered, opened, layout, clicks, user_minutes,
-         position_clicks, position_views, element_totals) = views
         self.last = Last(session=sessions, clicks=element_clicks, minutes=minutes,
                          delivered=delivered, opened=opened, events=events, layout=layout)
         feedback = itf.instance(itf.Feedback, {

@@ -315,7 +315,7 @@ def test_a_records_metric_rows_by_hand():
 
 
 def test_records_and_observations_hold_every_field_of_their_classes():
-    # the recorder builds them without __init__ (interface.instance): each holds exactly its
+    # the recorder builds them without __init__ (interface._instance): each holds exactly its
     # class's fields, in order, with the step's values; __init__ accepts them again
     # (dataclasses.replace) and a pickle round trip keeps the type and fields; the merged
     # record has a dict of its own (the original keeps its metrics)

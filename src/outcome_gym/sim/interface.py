@@ -28,14 +28,15 @@ T = TypeVar("T")
 _FLOAT64 = np.dtype(np.float64)  # a dtype compares with a dtype without converting a type
 
 
-def instance(cls: type[T], fields: dict[str, Any]) -> T:
+def _instance(cls: type[T], fields: dict[str, Any]) -> T:
     """The frozen dataclass ``cls(**fields)``, its ``fields`` dict (every field, by name; given
     away) made the instance's own, without calling ``__init__``.
 
     A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (~0.1 us a
-    field); a step builds ~45 fields of records, feedback and observations. For this package's
-    per-step builders, whose dicts name every field (tests/sim/test_recording.py checks each
-    against the class's ``__init__``): nothing is checked here.
+    field); a step builds ~45 fields of records, feedback and observations. Private to this
+    package's per-step builders (the recorder's, :meth:`StepRecord.with_metrics`), whose dicts
+    name every field (tests/sim/test_recording.py checks each against the class's fields):
+    nothing is checked here, so it is not for policy or metric code.
     """
     obj = object.__new__(cls)
     object.__setattr__(obj, "__dict__", fields)
@@ -455,4 +456,4 @@ class StepRecord:
         own = metrics if type(metrics) in (MetricRows, FrozenMap) else FrozenMap(metrics)
         fields = self.__dict__.copy()
         fields["segment_metrics"] = own.merged(names, rows)
-        return instance(StepRecord, fields)
+        return _instance(StepRecord, fields)

@@ -268,7 +268,7 @@ class Recorder:
         active.setflags(write=False)
         last = self.last
         day, slot, weekday = clock
-        return itf.instance(itf.Observation, {
+        return itf._instance(itf.Observation, {
             "step": step, "day": day, "slot": slot, "weekday": weekday, "active": active,
             "session": last.session, "clicks": last.clicks, "minutes": last.minutes,
             "delivered": last.delivered, "opened": last.opened, "receptivity": receptivity,
@@ -300,14 +300,14 @@ class Recorder:
             a.setflags(write=False)
         self.last = Last(session=sessions, clicks=element_clicks, minutes=minutes,
                          delivered=delivered, opened=opened, events=events, layout=layout)
-        feedback = itf.instance(itf.Feedback, {
+        feedback = itf._instance(itf.Feedback, {
             "clicks": clicks,
             "minutes": user_minutes,
             "sessions": sessions,
             "opens": opens,
             "events": events,
         })
-        return itf.instance(itf.StepRecord, {
+        return itf._instance(itf.StepRecord, {
             "step": out.step,
             "day": out.day,
             "slot": out.slot,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -242,6 +242,17 @@ def _joined(own: tuple[str, ...], names: tuple[str, ...]) -> tuple[str, ...] | N
     joined = own + names if new else None
     _last_join = (own, names, joined)
     return joined
+
+
+_Into = TypeVar("_Into", bound=dict[str, Any])
+
+
+@overload
+def row_sums(metrics: Mapping[str, np.ndarray], into: None = None) -> dict[str, float]: ...
+
+
+@overload
+def row_sums(metrics: Mapping[str, np.ndarray], into: _Into) -> _Into: ...
 
 
 def row_sums(metrics: Mapping[str, np.ndarray],

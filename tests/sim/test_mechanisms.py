@@ -275,12 +275,15 @@ def test_receptivity_signal_has_the_stated_auc():
     rng = np.random.default_rng(1)
     n = 200_000
     receptive = rng.random(n) < 0.4
-    z = receptivity_signal(receptive, 0.7, rng.standard_normal(n))
+    z = receptivity_signal(receptive, signal_separation(0.7), rng.standard_normal(n))
     pos, neg = z[receptive], z[~receptive]
     # AUC = P(score of a receptive > score of a non-receptive), estimated on random pairs
     auc = (rng.choice(pos, 100_000) > rng.choice(neg, 100_000)).mean()
     assert auc == pytest.approx(0.7, abs=0.01)
+    # d' = sqrt(2) * Phi^-1(AUC): Phi^-1(0.7) = 0.5244005, Phi^-1(0.5) = 0, AUC 1 capped at 12
+    assert signal_separation(0.7) == pytest.approx(1.4142136 * 0.5244005, abs=1e-6)
     assert signal_separation(0.5) == pytest.approx(0.0)
+    assert signal_separation(1.0) == 12.0
 
 
 def _push(pipe, step, events, u):
@@ -322,10 +325,12 @@ def test_receptivity_signal_equals_the_numpy_formula_bit_for_bit():
         receptive = rng.random(500) < 0.5
         z = rng.standard_normal(500) * 10.0 ** rng.integers(-8, 8, 500)
         want = (signal_separation(auc) * receptive + z).astype(np.float32)
-        got = receptivity_signal(receptive, auc, z)
+        got = receptivity_signal(receptive, signal_separation(auc), z)
         assert got.dtype == np.float32 and got.tobytes() == want.tobytes()
-    # by hand: AUC 0.5 gives d' = 0, so the score is z rounded to float32
-    assert receptivity_signal(np.array([True]), 0.5, np.array([0.1])).tolist() == [np.float32(0.1)]
+    # by hand: d' = 0 gives z rounded to float32; d' = 2 adds 2 to the receptive only
+    assert receptivity_signal(np.array([True]), 0.0, np.array([0.1])).tolist() == [np.float32(0.1)]
+    got = receptivity_signal(np.array([True, False]), 2.0, np.array([0.5, -0.25]))
+    assert got.tolist() == [2.5, -0.25]
 
 
 def test_event_pipe_pass_equals_the_numpy_formula():

@@ -133,6 +133,27 @@ def _model(policy_layout=None):
     return SimulationModel(sc, 5, mesa_agents=False)
 
 
+def test_the_observed_receptivity_is_the_signal_of_who_is_available():
+    # the model's observation (Recorder.observation) against d' * available + z: d' of the
+    # scenario's AUC 0.7 (sqrt(2) * Phi^-1(0.7) = 0.7416), z the instrumentation stream's next
+    # N normals (drawn from a copy of it), rounded to float32 once
+    import copy
+
+    from outcome_gym.sim.mechanisms.observation import signal_separation
+
+    m = _model()
+    for _ in range(3):  # some steps in: the streams have moved on, some users are available
+        m.advance(m.default_action())
+    assert m.world.params.receptivity_auc == 0.7
+    assert signal_separation(0.7) == pytest.approx(0.7416143, abs=1e-7)
+    z = copy.deepcopy(m.streams["instrumentation"]).standard_normal(m.rows.n_all)
+    obs = m.observe()
+    avail = m._available_now()
+    assert 0 < avail.sum() < avail.shape[0]
+    want = (signal_separation(0.7) * avail + z).astype(np.float32)
+    assert obs.receptivity.dtype == np.float32 and obs.receptivity.tobytes() == want.tobytes()
+
+
 def test_record_rows_equal_the_stack_numpy_built():
     # every per-segment sum and total of a few steps against the matrix the recorder built with
     # numpy before its pass: each metric's row (the outcome's arrays as float64, the derived
@@ -260,7 +281,7 @@ def test_a_records_metric_rows_by_hand():
     assert type(again) is FrozenMap and row_sums(again) == {"a": 8.0, "b": 0.0}
     assert type(rows.merged(["c"], np.array([[1.0, 1.0]]))) is FrozenMap
     with pytest.raises(ValueError, match="expected 2 names"):
-        MetricRows(["a"], np.zeros((2, 2)))
+        MetricRows(["a"], frozen(np.zeros((2, 2))))
     # too many names: the message shows every name given, the extra one too
     with pytest.raises(ValueError, match=re.escape("expected 2 names, got ('a', 'b', 'c')")):
         MetricRows(["a", "b", "c"], frozen(np.zeros((2, 2))))
@@ -269,8 +290,9 @@ def test_a_records_metric_rows_by_hand():
     # a matrix in another order (or writable) is refused, and merged as a plain map: its rows
     # would be reduced in another order than the stacked entries (other last bits)
     fortran = frozen(np.asfortranarray(np.array([[1.0, 2.0], [3.0, 4.0]])))
-    for bad in (fortran, np.array([[1.0, 2.0], [3.0, 4.0]])):
-        with pytest.raises(ValueError, match="read-only C-contiguous float64"):
+    # (a 1-D array too: row_sums' compiled sums index its second axis)
+    for bad in (fortran, np.array([[1.0, 2.0], [3.0, 4.0]]), frozen(np.array([1.0, 2.0]))):
+        with pytest.raises(ValueError, match="read-only C-contiguous 2-D float64"):
             MetricRows(["x", "y"], bad)
     assert type(rows.merged(["x", "y"], fortran)) is FrozenMap
     # and so is a matrix of another dtype (row_sums' compiled sums are float64's)
@@ -293,8 +315,10 @@ def test_a_records_metric_rows_by_hand():
 
 
 def test_records_and_observations_hold_every_field_of_their_classes():
-    # the recorder builds them without __init__ (interface.instance): each holds exactly its
-    # class's fields, compares equal to the instance __init__ makes of them, and stays frozen
+    # the recorder builds them without __init__ (interface._instance): each holds exactly its
+    # class's fields, in order, with the step's values; __init__ accepts them again
+    # (dataclasses.replace) and a pickle round trip keeps the type and fields; the merged
+    # record has a dict of its own (the original keeps its metrics)
     import dataclasses
 
     from outcome_gym.sim.interface import Feedback, Observation, StepRecord
@@ -309,9 +333,10 @@ def test_records_and_observations_hold_every_field_of_their_classes():
                      (merged, StepRecord)):
         names = [f.name for f in dataclasses.fields(cls)]
         assert type(got) is cls and list(vars(got)) == names
-        same = cls(**vars(got))
-        assert all(getattr(same, n) is getattr(got, n) for n in names)
-        assert repr(same) == repr(got)
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            got.clicks = None
+        assert type(dataclasses.replace(got)) is cls
+        back = pickle.loads(pickle.dumps(got))
+        assert type(back) is cls and list(vars(back)) == names
+    assert rec.step == merged.step == 0 and obs.step == 1
+    assert obs.receptivity.shape == (90,) and rec.feedback.sessions.shape == (90,)
     assert merged.feedback is rec.feedback and list(merged.segment_metrics)[-1] == "extra"
+    assert "extra" not in rec.segment_metrics and vars(merged) is not vars(rec)

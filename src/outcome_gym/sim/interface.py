@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -28,14 +28,15 @@ T = TypeVar("T")
 _FLOAT64 = np.dtype(np.float64)  # a dtype compares with a dtype without converting a type
 
 
-def instance(cls: type[T], fields: dict[str, Any]) -> T:
+def _instance(cls: type[T], fields: dict[str, Any]) -> T:
     """The frozen dataclass ``cls(**fields)``, its ``fields`` dict (every field, by name; given
     away) made the instance's own, without calling ``__init__``.
 
     A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (~0.1 us a
-    field); a step builds ~45 fields of records, feedback and observations. For this package's
-    per-step builders, whose dicts name every field (tests/sim/test_recording.py checks each
-    against the class's ``__init__``): nothing is checked here.
+    field); a step builds ~45 fields of records, feedback and observations. Private to this
+    package's per-step builders (the recorder's, :meth:`StepRecord.with_metrics`), whose dicts
+    name every field (tests/sim/test_recording.py checks each against the class's fields):
+    nothing is checked here, so it is not for policy or metric code.
     """
     obj = object.__new__(cls)
     object.__setattr__(obj, "__dict__", fields)
@@ -127,11 +128,10 @@ class MetricRows(Mapping[str, np.ndarray]):
         first ``held`` names being the earlier matrices' rows.
         """
         matrix = matrices[-1]
+        if not _is_row_matrix(matrix):
+            raise ValueError("expected a read-only C-contiguous 2-D float64 matrix")
         if len(names) - held != matrix.shape[0]:  # the new matrix's names, however many
             raise ValueError(f"expected {matrix.shape[0]} names, got {names[held:]}")
-        flags = matrix.flags
-        if flags.writeable or not flags.c_contiguous or matrix.dtype != _FLOAT64:
-            raise ValueError("expected a read-only C-contiguous float64 matrix")
         setattr_ = object.__setattr__
         setattr_(self, "_names", names)
         setattr_(self, "_matrices", matrices)
@@ -196,12 +196,9 @@ class MetricRows(Mapping[str, np.ndarray]):
         names, otherwise a :class:`FrozenMap`.
         """
         names = tuple(names)
-        # C order: row_sums reduces each row as a contiguous run (another order sums otherwise)
-        if isinstance(values, np.ndarray) and values.ndim == 2:
-            flags = values.flags
+        if isinstance(values, np.ndarray) and _is_row_matrix(values):
             joined = _joined(self._names, names)
-            if (not flags.writeable and flags.c_contiguous and values.dtype == _FLOAT64
-                    and joined is not None):
+            if joined is not None:
                 out = object.__new__(MetricRows)
                 out._set(joined, (*self._matrices, values), len(self._names))
                 return out
@@ -211,16 +208,31 @@ class MetricRows(Mapping[str, np.ndarray]):
         return f"MetricRows({list(self._names)})"
 
 
+def _is_row_matrix(m: np.ndarray) -> bool:
+    """Whether ``m`` can be a :class:`MetricRows` matrix: 2-D, float64 (what :func:`row_sums`'
+    compiled sums take), read-only (its rows are the entries) and C-contiguous (row_sums
+    reduces each row as a contiguous run: another order sums otherwise).
+    """
+    flags = m.flags
+    return (m.ndim == 2 and m.dtype == _FLOAT64 and not flags.writeable
+            and flags.c_contiguous)
+
+
 _last_join: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None] = ((), (), ())
-"""The last :func:`_joined` answer and the two tuples it was for."""
+"""The last :func:`_joined` answer and the two tuples it was for: process-wide (every model,
+env and thread of the process shares it). That is safe: it holds the two tuples, so their ids
+cannot be reused by other tuples while it does, and it is read and replaced as one tuple, so a
+thread never sees one call's names with another's answer. Several products merging in turn in
+one process only miss it (the answer is then computed, as without it); it keeps the last two
+name tuples alive (a few hundred bytes)."""
 
 
 def _joined(own: tuple[str, ...], names: tuple[str, ...]) -> tuple[str, ...] | None:
     """``own + names`` when ``names`` are new (none twice, none of ``own``), else None.
 
-    The answer for the last two tuples asked about is kept (for the same objects: a product
-    step merges the recorder's names with the guardrails' every step, and two sets of ~55
-    names cost ~1 us to build).
+    The answer for the last two tuples asked about is kept, process-wide (:data:`_last_join`;
+    for the same objects: a product step merges the recorder's names with the guardrails'
+    every step, and two sets of ~55 names cost ~1 us to build).
     """
     global _last_join
     last = _last_join
@@ -230,6 +242,17 @@ def _joined(own: tuple[str, ...], names: tuple[str, ...]) -> tuple[str, ...] | N
     joined = own + names if new else None
     _last_join = (own, names, joined)
     return joined
+
+
+_Into = TypeVar("_Into", bound=dict[str, Any])
+
+
+@overload
+def row_sums(metrics: Mapping[str, np.ndarray], into: None = None) -> dict[str, float]: ...
+
+
+@overload
+def row_sums(metrics: Mapping[str, np.ndarray], into: _Into) -> _Into: ...
 
 
 def row_sums(metrics: Mapping[str, np.ndarray],
@@ -444,4 +467,4 @@ class StepRecord:
         own = metrics if type(metrics) in (MetricRows, FrozenMap) else FrozenMap(metrics)
         fields = self.__dict__.copy()
         fields["segment_metrics"] = own.merged(names, rows)
-        return instance(StepRecord, fields)
+        return _instance(StepRecord, fields)

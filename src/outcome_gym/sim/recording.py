@@ -38,7 +38,7 @@ from outcome_gym.sim.mechanisms.notifications import Delivery
 from outcome_gym.sim.mechanisms.observation import (
     EventPipe,
     pipe_rows,
-    signal_rows,
+    receptivity_signal,
     signal_separation,
 )
 from outcome_gym.sim.population import Population
@@ -258,18 +258,17 @@ class Recorder:
         receptivity signal of who is ``receptive`` (N bools) now.
 
         The signal's N normals are drawn now from the ``instrumentation`` stream
-        (:func:`~outcome_gym.sim.mechanisms.observation.signal_rows`, the separation of the
-        scenario's AUC computed once per run); the fresh arrays are made read-only in place.
+        (:func:`~outcome_gym.sim.mechanisms.observation.receptivity_signal`, the separation of
+        the scenario's AUC computed once per run); the fresh arrays are made read-only in place.
         """
         z = self.rows.keep(self._instrumentation.standard_normal(self.rows.n_all))
-        receptivity = np.empty(self.world.n_users, dtype=np.float32)
-        signal_rows(receptive, self._separation, z, receptivity)
+        receptivity = receptivity_signal(receptive, self._separation, z)
         receptivity.setflags(write=False)
         active = active.copy()
         active.setflags(write=False)
         last = self.last
         day, slot, weekday = clock
-        return itf.instance(itf.Observation, {
+        return itf._instance(itf.Observation, {
             "step": step, "day": day, "slot": slot, "weekday": weekday, "active": active,
             "session": last.session, "clicks": last.clicks, "minutes": last.minutes,
             "delivered": last.delivered, "opened": last.opened, "receptivity": receptivity,
@@ -284,24 +283,31 @@ class Recorder:
         # read-only rows go into the record as they are
         keys = self._sampled_names if self.sample_divergence else self._names
         minutes = eng.minutes.astype(np.float32)  # the observation's (fresh: frozen in place)
-        # read-only views of the step's arrays (one C-level map: no Python call per array)
-        views = tuple(map(np.ndarray.view, (
-            out.started, eng.element_clicks, dlv.delivered, dlv.opened, out.layout, eng.clicks,
-            eng.minutes, eng.position_clicks, eng.position_views, eng.element_totals)))
-        for a in (minutes, *views):
+        # read-only views of the step's arrays, each named where it is made (no two lists to
+        # keep in one order; ten method calls cost no more than a map over them)
+        sessions = out.started.view()
+        element_clicks = eng.element_clicks.view()
+        delivered = dlv.delivered.view()
+        opened = dlv.opened.view()
+        layout = out.layout.view()
+        clicks = eng.clicks.view()
+        user_minutes = eng.minutes.view()
+        position_clicks = eng.position_clicks.view()
+        position_views = eng.position_views.view()
+        element_totals = eng.element_totals.view()
+        for a in (minutes, sessions, element_clicks, delivered, opened, layout, clicks,
+                  user_minutes, position_clicks, position_views, element_totals):
             a.setflags(write=False)
-        (sessions, element_clicks, delivered, opened, layout, clicks, user_minutes,
-         position_clicks, position_views, element_totals) = views
         self.last = Last(session=sessions, clicks=element_clicks, minutes=minutes,
                          delivered=delivered, opened=opened, events=events, layout=layout)
-        feedback = itf.instance(itf.Feedback, {
+        feedback = itf._instance(itf.Feedback, {
             "clicks": clicks,
             "minutes": user_minutes,
             "sessions": sessions,
             "opens": opens,
             "events": events,
         })
-        return itf.instance(itf.StepRecord, {
+        return itf._instance(itf.StepRecord, {
             "step": out.step,
             "day": out.day,
             "slot": out.slot,
@@ -360,10 +366,7 @@ class Recorder:
             out.active, out.trust, layout, dist, noise, out.step, table, opens, seen, sample,
             drawn, self._fixed)
         if sample:
-            if status or drawn or not w.exact_weights:
-                self._divergence_end(status, drawn, layout, out.active, table[rows:])
-            else:  # the pass finished the sample without its numbers (and needs none next step)
-                self._skips = skip_uniforms(self._metrics, self._u, self._skips)
+            self._divergence_end(status, drawn, layout, out.active, table[rows:])
         table.setflags(write=False)
         opens.setflags(write=False)
         return table, opens, self.pipe.visible(out.step, seen)
@@ -426,9 +429,15 @@ class Recorder:
         gives each segment one layout), the stream is advanced past them instead of drawing
         them (``PCG64.advance``: where the draw would leave it, as :class:`Rows` does). The pass
         tries without them when the last step needed none (``drawn`` False); if a block needs
-        them after all, they are drawn and the sample taken again.
+        them after all, they are drawn and the sample taken again. When the pass finished the
+        sample without them (``status`` 0 with exact weights, where ``finish_divergence`` has
+        nothing to do: the Segments case, every step), only the stream's advance is left.
         """
         seg, w, rng = self.segments, self.world, self._metrics
+        if not (status or drawn) and w.exact_weights:
+            self._skips = skip_uniforms(rng, self._u, self._skips)
+            self._undrawn = True  # and the next step tries without them too
+            return
         if not drawn and status & NEEDS_DRAW:
             rng.random(out=self._u)
             status = divergence_into(out, seg.ids, layout, active, seg.starts, seg.stops,

@@ -50,14 +50,20 @@ def signal_separation(auc: float) -> float:
     return float(np.sqrt(2.0) * NormalDist().inv_cdf(auc))
 
 
-def receptivity_signal(receptive: np.ndarray, auc: float, z: np.ndarray) -> np.ndarray:
-    """Noisy receptivity score (higher = more likely receptive). ``z`` is N standard normals.
+def receptivity_signal(receptive: np.ndarray, separation: float, z: np.ndarray) -> np.ndarray:
+    """The noisy receptivity score the product observes (higher = more likely receptive):
+    ``float32(separation * receptive + z)`` per user, in one compiled pass (:func:`signal_rows`),
+    as a new array (``Recorder.observation``, the model's only caller, makes it read-only in
+    place; the tests test this function, so there is one implementation of the signal).
 
-    ``float32(d' * receptive + z)`` per user, in one compiled pass (:func:`signal_rows`).
+    Args:
+        receptive: N bools, who is receptive now (the model's available users).
+        separation: d' of the scenario's AUC (:func:`signal_separation`, computed once a run).
+        z: N float64 standard normals (the ``instrumentation`` stream's draw).
     """
+    # sized from the draw: signal_rows reads receptive and z over out's N without bounds checks
     out = np.empty(z.shape[0], dtype=np.float32)
-    signal_rows(np.ascontiguousarray(receptive, dtype=np.bool_), signal_separation(auc),
-                np.ascontiguousarray(z, dtype=np.float64), out)
+    signal_rows(receptive, separation, z, out)
     return out
 
 
@@ -147,4 +153,4 @@ def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`signal_rows` now (see engagement.compile_kernel;
     :func:`pipe_rows` is compiled into the recorder's pass, which calls it).
     """
-    receptivity_signal(np.ones(2, bool), 0.7, np.zeros(2))
+    receptivity_signal(np.ones(2, bool), signal_separation(0.7), np.zeros(2))

@@ -195,14 +195,9 @@ def row_totals(matrices, out
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`finite_rows` for float64 and float32 arrays, and
-    :func:`row_totals` for an env step's segment metrics: a record's read-only matrix, and a
-    product's record's two (~0.3 s and ~0.13 s cold: warmed here, under the shared warm-up's
-    lock, rather than by every env worker at its first step's info at once).
+    """Compile (or load from the cache) :func:`finite_rows` for float64 and float32 arrays
+    (:func:`row_totals` is the env layer's: warmed by ``outcome_gym.env.spaces.compile_kernel``,
+    not by a model's step).
     """
     finite_rows(np.zeros(1))
     finite_rows(np.zeros(1, np.float32))
-    m = np.zeros((1, 1))
-    m.setflags(write=False)
-    row_totals((m,), np.empty(1))
-    row_totals((m, m), np.empty(2))

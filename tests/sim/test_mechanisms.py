@@ -222,8 +222,8 @@ def test_session_start_needs_attention_unless_a_notification_was_opened():
 
 
 def test_session_start_equals_the_numpy_formula_bit_for_bit():
-    # the model's dtypes: float32 traits, float64 N x G need (summed as _rows.rowsum sums it)
-    from outcome_gym.sim._rows import rowsum
+    # the model's dtypes: float32 traits, float64 N x G need (summed columns left to right, as the pass does)
+    from tests.sim.reference_rows import rowsum
 
     um = sessions.SessionParams(session_habit=1.3, session_need=0.7)
     rng = np.random.default_rng(4)

@@ -116,8 +116,8 @@ class Delivery(NamedTuple):
     opted_out: np.ndarray  # N x C, new opt-outs this step
     interruption_minutes: np.ndarray  # N
     ignored: np.ndarray
-    delivered_count: np.ndarray  # N, rowsum(delivered): summed once a step, read by the record
-    opened_any: np.ndarray  # N, rowany(opened): who opened one (they start a session)
+    delivered_count: np.ndarray  # N, delivered summed per user once a step, read by the record
+    opened_any: np.ndarray  # N, opened.any(1): who opened one (they start a session)
 
 
 @compiled.inlined  # copied into send_logit_rows (no second compilation)

@@ -414,8 +414,8 @@ def test_notifier_two_steps_hand_worked():
 
 
 def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
-    # the model's step (Notifier: three compiled calls) against send -> open_logit -> due_offset
-    # -> tray_step -> settle
+    # the model's step (Notifier: three compiled calls) against the residue's fade -> send ->
+    # open_logit -> due_offset -> tray_step -> settle
     # (float32 state, two channels), over steps whose buffers carry the last step's values
     um = _um(optout_base=0.2, optout_volume=0.8)
     rng = np.random.default_rng(11)
@@ -450,8 +450,10 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
         dlv, finite = note.step(t, notify, avail, need, u, u_pos, z, active, mine["opted_out"],
                                 mine["attention"], mine["sent_today"], susc, gw,
                                 mine["fatigue"], mine["wear"], mine["trust"], mine["sent"],
-                                mine["due"], mine["residue"], f32(1))
+                                mine["due"], mine["residue"], f32(0.7))
         r = ref
+        # the step first fades every user's residue (inactive and unavailable ones too)
+        r["residue"] = r["residue"] * f32(0.7)
         sent = ref_notifications.send(notify, active, r["opted_out"], channel_of, avail,
                                   r["attention"], r["sent_today"])
         logit = ref_notifications.open_logit(um, appeal, susc, gw,

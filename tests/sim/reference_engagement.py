@@ -20,19 +20,19 @@ from outcome_gym.sim.mechanisms.engagement import (
     _log_cont,
     _trait_dtype,
     depth_of,
-    stay_logs,
+    stay_logs_of_negated,
 )
 
 
 def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None = None
                ) -> np.ndarray:
     """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S (:func:`depth_of` of
-    numpy's ``log1p(-u)``, :func:`stay_logs`).
+    numpy's ``log1p(-u)``, :func:`stay_logs_of_negated`).
 
     ``log_cont``: ``np.log(cont)`` when the caller has it (:class:`Fixed`: once per run).
     """
     u = np.asarray(u, dtype=np.float64)
-    lg = stay_logs(-u, cont)
+    lg = stay_logs_of_negated(-u, cont)
     log_cont = _log_cont(cont) if log_cont is None else log_cont
     cont, log_cont, n_slots = float(cont), float(log_cont), int(n_slots)
     return np.fromiter((depth_of(x, cont, log_cont, n_slots) for x in lg), np.int64, lg.shape[0])

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from outcome_gym.sim._rows import rowsum
 from outcome_gym.sim.daily import accumulate
 from tests.sim import reference_trust as ref_trust
+from tests.sim.reference_rows import rowsum
 
 
 def _pop(n: int, e: int, s: int, rng: np.random.Generator) -> SimpleNamespace:

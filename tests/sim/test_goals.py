@@ -255,8 +255,28 @@ def test_goals_needs_and_apply_sum_each_goals_events_in_one_block(tiny):
     import pickle
 
     copy = pickle.loads(pickle.dumps(goals))
-    assert "_rows" in goals.__dict__ and "_rows" not in copy.__dict__
+    assert goals._rows is not None and copy._rows is None
     assert copy.apply(np.zeros((1, 1)), 9)["work.completed"].tolist() == [0.0]
+
+
+def test_goals_apply_after_take_lays_the_events_out_for_the_kept_users(tiny):
+    # apply (3 users), then take users 0 and 2 (a subset replay), then apply again: the block
+    # of events is laid out anew for 2 users (apply has no shape check: take must drop it).
+    # Arrivals are drawn for all 3 and kept for 0 and 2; kept user 2 completes its task
+    from outcome_gym.sim.mechanisms.goals import Goals
+    from outcome_gym.sim.rng import Rows
+
+    goal = TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2, effort=1.0)
+    goals = Goals([goal_spec(goal, tiny.population.segments)], tiny.clock.slots_per_day,
+                  np.ones((3, 1), bool), np.zeros(3, np.int16), np.full(3, 0.1, np.float32),
+                  0.1, np.random.default_rng(0))
+    goals.states[0].effort[:] = 1.0
+    assert goals.apply(np.zeros((3, 1)), 0)["work.completed"].shape == (3,)
+    goals.take(Rows(3, np.array([0, 2])))
+    goals.day_start(0, 1, _ZeroPoisson([1, 5, 1]))
+    ev = goals.apply(np.array([[0.0], [1.0]]), 1)
+    assert ev["work.arrived"].tolist() == [1.0, 1.0] and ev["work.completed"].tolist() == [0, 1]
+    assert goals.needs(2)[0].shape == (2, 1)
 
 
 def test_crediting_adds_a_states_events_to_what_is_there(tiny):

@@ -222,8 +222,8 @@ def test_session_start_needs_attention_unless_a_notification_was_opened():
 
 
 def test_session_start_equals_the_numpy_formula_bit_for_bit():
-    # the model's dtypes: float32 traits, float64 N x G need (summed as _rows.rowsum sums it)
-    from outcome_gym.sim._rows import rowsum
+    # the model's dtypes: float32 traits, float64 N x G need (summed columns left to right, as the pass does)
+    from tests.sim.reference_rows import rowsum
 
     um = sessions.SessionParams(session_habit=1.3, session_need=0.7)
     rng = np.random.default_rng(4)
@@ -260,6 +260,51 @@ def test_trust_update_and_churn_hazard():
     # hazard: 0.001 + 1 * 0.2 * (0.4 - 0.1)/0.4 = 0.151; at trust 0.5 only the base 0.001
     h = ref_trust.churn_hazard(tp, np.array([0.1, 0.5]), np.array([1.0, 1.0]))
     assert h.tolist() == pytest.approx([0.001 + 0.2 * 0.75, 0.001])
+
+
+def test_close_day_runs_the_hand_worked_trust_update_and_churn():
+    # the case above through the model's day close (trust's compiled passes), one user
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.daily import close_day
+    from outcome_gym.sim.model import SimulationModel
+
+    um = UserModel(trust_gain=0.1, trust_waste=0.01, trust_overload=0.05, overload_free=3,
+                   churn_trust=0.4, churn_rate=0.2, trust_memory=0.9, churn_base=0.001)
+    tp = params_of(um, ContextEvents(failure_trust_cost=0.02)).trust
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(1, 2), file="<t>")
+    m = SimulationModel(sc, 0, mesa_agents=False)
+    p, pop, f32 = replace(m.params, trust=tp), m.pop, np.float32
+
+    def close(day: int, u: float) -> np.ndarray:
+        # the churn draw given (u), not the stream's
+        rows = SimpleNamespace(n_all=1, uniform=lambda _stream, _shape: np.array([u]))
+        return close_day(pop, p, m.streams, day, 4 * day, rows)
+
+    pop.trust[:], pop.trust_npe[:], pop.churn_sensitivity[:] = 0.5, 0.0, 1.0
+    pop.progress_today[:], pop.waste_today[:], pop.failures_today[:] = 2.0, 10.0, 1
+    pop.sent_today[:] = 0
+    pop.sent_today[0, 0] = 5
+    # day 1: x = -0.02, npe -0.02, trust sigmoid(-0.02) ~ 0.495 > 0.4: hazard 0.001 < u, stays
+    assert not close(1, 0.002).any() and pop.active.tolist() == [True]
+    assert pop.trust.dtype == f32 and pop.trust_npe.dtype == f32
+    assert pop.trust_npe[0] == pytest.approx(-0.02, rel=1e-6)
+    assert pop.trust[0] == pytest.approx(1 / (1 + np.exp(0.02)), rel=1e-6)
+    # day 2 without experience (close_day emptied the day's sums; the sends are start_day's):
+    # npe -0.018, log-odds back up by 0.002
+    pop.sent_today[:] = 0
+    assert not close(2, 0.002).any()
+    assert pop.trust_npe[0] == pytest.approx(-0.018, rel=1e-6)
+    assert pop.trust[0] == pytest.approx(1 / (1 + np.exp(0.018)), rel=1e-6)
+    # trust 0.1 and nothing to remember: it stays 0.1, hazard 0.001 + 0.2 * 0.75 = 0.151
+    pop.trust[:], pop.trust_npe[:] = 0.1, 0.0
+    assert not close(3, 0.152).any() and pop.active.tolist() == [True]
+    assert pop.trust[0] == pytest.approx(0.1, rel=1e-6)
+    assert close(4, 0.15).tolist() == [True]
+    assert pop.active.tolist() == [False] and pop.churn_day[0] == 4
 
 
 def test_layout_distance_weights_core():

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from outcome_gym.sim._rows import rowsum
 from outcome_gym.sim.recording import DERIVED, metric_rows
+from tests.sim.reference_rows import rowsum
 
 
 def _derived_by_numpy(opened, opted_out, progress, outside, active, trust, dist, consistent):

@@ -414,8 +414,8 @@ def test_notifier_two_steps_hand_worked():
 
 
 def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
-    # the model's step (Notifier: three compiled calls) against send -> open_logit -> due_offset
-    # -> tray_step -> settle
+    # the model's step (Notifier: three compiled calls) against the residue's fade -> send ->
+    # open_logit -> due_offset -> tray_step -> settle
     # (float32 state, two channels), over steps whose buffers carry the last step's values
     um = _um(optout_base=0.2, optout_volume=0.8)
     rng = np.random.default_rng(11)
@@ -450,8 +450,10 @@ def test_notifier_step_equals_the_per_phase_functions_bit_for_bit():
         dlv, finite = note.step(t, notify, avail, need, u, u_pos, z, active, mine["opted_out"],
                                 mine["attention"], mine["sent_today"], susc, gw,
                                 mine["fatigue"], mine["wear"], mine["trust"], mine["sent"],
-                                mine["due"], mine["residue"], f32(1))
+                                mine["due"], mine["residue"], f32(0.7))
         r = ref
+        # the step first fades every user's residue (inactive and unavailable ones too)
+        r["residue"] = r["residue"] * f32(0.7)
         sent = ref_notifications.send(notify, active, r["opted_out"], channel_of, avail,
                                   r["attention"], r["sent_today"])
         logit = ref_notifications.open_logit(um, appeal, susc, gw,
@@ -502,15 +504,27 @@ def test_the_negated_logit_pass_is_an_exact_sign_flip_and_checks_finiteness():
 def test_the_notifiers_relevance_product_is_numpys_matmul_bit_for_bit():
     # Notifier.step takes need @ value.T as np.dot of a C-ordered value.T (no gufunc dispatch):
     # the same BLAS numbers as numpy's matmul of the same operands (the step's product before),
-    # for every shape a world may have (no goals, one template, one user, sizes on either side
-    # of BLAS's blocks). Not always the bits of matmul on the F-ordered value.T: for one user
-    # BLAS takes another path there (1 x 2 @ 2 x 2 differs in the last bit)
+    # for every shape a world may have (no users, no goals, no templates, one template, one
+    # user, sizes on either side of BLAS's blocks). Not always the bits of matmul on the
+    # F-ordered value.T: for one user BLAS takes another path there (1 x 2 @ 2 x 2 differs in
+    # the last bit), so this fails if the Notifier kept value.T as it comes
     rng = np.random.default_rng(17)
-    for n in (1, 3, 20, 201, 1001):
+    um, f32 = _notifier_params(tray_delay_median_minutes=6.0, tray_expiry_hours=24.0), np.float32
+    for n in (0, 1, 3, 20, 201, 1001):
         for g in range(4):
-            for m in range(1, 5):
+            for m in range(5):
                 need, value = rng.random((n, g)) * 3, rng.random((m, g)) * 2 - 0.5
-                got = np.empty((n, m))
-                np.dot(need, np.ascontiguousarray(value.T), out=got)
+                note = notifications.Notifier(um, 0.25, np.zeros(m), value, np.zeros(m),
+                                              np.zeros(m, np.int64),
+                                              notifications.volume_hazard(um, 4 * m + 1), 4,
+                                              6.0, np.full(n, 0.5, f32), 1)
+                nm, n1 = np.zeros((n, m), f32), np.zeros((n, 1), f32)
+                note.step(0, np.zeros((n, m), bool), np.ones(n, bool), need,
+                          np.zeros((2, n, m)), nm, nm.copy(), np.ones(n, bool),
+                          np.zeros((n, 1), bool), np.full(n, 10.0, f32),
+                          np.zeros((n, 1), np.int16), np.zeros(n, f32), np.zeros(n, f32),
+                          np.zeros(n, f32), nm.copy(), n1 + f32(0.5),
+                          np.full((n, m), -1, np.int32), np.full((n, m), -1, np.int32),
+                          np.zeros(n, f32), f32(1))
                 want = np.matmul(need, np.ascontiguousarray(value.T))
-                assert got.tobytes() == want.tobytes(), (n, g, m)
+                assert note._relevance.tobytes() == want.tobytes(), (n, g, m)

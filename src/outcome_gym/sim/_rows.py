@@ -1,11 +1,5 @@
-"""Reductions over the short last axis of N x k arrays (k = goals, slots, notifications, ...),
-:func:`allfinite`, and numpy's pairwise sum as a compiled function (:func:`pairwise_sum`; the
+""":func:`allfinite`, and numpy's pairwise sum as a compiled function (:func:`pairwise_sum`; the
 rows of a matrix: :func:`row_totals`).
-
-NumPy reduces ``a.sum(axis=1)`` on a C-ordered N x k array with an inner loop of length k per row,
-which for k <= ~20 costs 20-60x more than adding the k columns as whole vectors. These helpers do
-the latter; for k < 8 they add in the same left-to-right order as NumPy, so results are bitwise
-identical.
 """
 
 from __future__ import annotations
@@ -13,37 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
-
-_SUM_DTYPE: dict[np.dtype, np.dtype] = {}
-"""The dtype NumPy's ``sum`` gives for each input dtype (looked up once per dtype, not per call)."""
-
-
-def _sum_dtype(dtype: np.dtype) -> np.dtype:
-    out = _SUM_DTYPE.get(dtype)
-    if out is None:
-        out = _SUM_DTYPE[dtype] = np.add.reduce(np.zeros((0, 1), dtype), axis=1).dtype
-    return out
-
-
-def rowsum(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=1)`` (same dtype as NumPy's), column by column."""
-    dtype = _sum_dtype(a.dtype)
-    if a.shape[1] == 0:
-        return np.zeros(a.shape[0], dtype=dtype)
-    out = a[:, 0].astype(dtype)
-    for j in range(1, a.shape[1]):
-        out += a[:, j]
-    return out
-
-
-def rowany(a: np.ndarray) -> np.ndarray:
-    """``a.any(axis=1)`` for a boolean array, column by column."""
-    if a.shape[1] == 0:
-        return np.zeros(a.shape[0], dtype=bool)
-    out = a[:, 0].copy()
-    for j in range(1, a.shape[1]):
-        out |= a[:, j]
-    return out
 
 
 def allfinite(a: np.ndarray) -> bool:

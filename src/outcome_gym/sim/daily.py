@@ -117,8 +117,8 @@ def accumulate_rows(
     as ``last_layout`` if a session started, ``progress_today += float32(sum_g progress)`` and
     ``waste_today += float32(distraction)``.
 
-    The float work as numpy did it: the goals' progress summed left to right in float64 (as
-    ``rowsum``), rounded to the float32 state and added there in float32.
+    The float work as numpy did it: the goals' progress columns summed left to right in float64,
+    rounded to the float32 state and added there in float32.
     """
     n, n_goals = progress.shape
     for i in range(n):

@@ -139,7 +139,7 @@ class SimulationModel(mesa.Model):
             self.teams.size_of(np.arange(n)) >= 2, self.teams, w.default_layout, w.slot_weight,
             w.exact_weights, self.params.focus.residue, self.pop.residue.dtype)
         self.t = 0
-        self._step_arrays(n)  # mid10: advance's per-run arrays
+        self._step_arrays(n)  # advance's per-run arrays
         self._avail_step, self._avail_now = -1, np.zeros(n, bool)
         self._obs: itf.Observation | None = None
         self.context = self.world.policy_context(self.pop.segment, self.recorder.pipe.names)
@@ -199,6 +199,8 @@ class SimulationModel(mesa.Model):
     @property
     def done(self) -> bool:
         """True once the horizon is reached."""
+        # the horizon rule: advance restates it inline twice (its refusal and ``running``: no
+        # property call in a step); a change here changes both there
         return self.t >= self.world.n_steps
 
     def team_graph(self) -> Any:
@@ -254,7 +256,7 @@ class SimulationModel(mesa.Model):
             SimulationError: The horizon is reached (``running`` is False).
         """
         t = self.t
-        if t >= self.world.n_steps:
+        if t >= self.world.n_steps:  # self.done, inline (its rule: at ``done``)
             self._refuse_past_horizon()
         if not checked:
             itf.validate_action(action, self.context, step=t)
@@ -292,7 +294,7 @@ class SimulationModel(mesa.Model):
             churned=churned, active=self.pop.active, trust=self.pop.trust, outside=off_app,
         ))
         self.t = self.steps = t + 1
-        self.running = t + 1 < self.world.n_steps  # not self.done
+        self.running = t + 1 < self.world.n_steps  # not self.done, inline (its rule: at ``done``)
         if self._collecting:
             self.datacollector.collect(self)
         return record

@@ -201,11 +201,15 @@ class Fixed:
                    no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
 
 
-def stay_logs(neg_u: np.ndarray, cont: float, out: np.ndarray | None = None) -> np.ndarray:
+def stay_logs_of_negated(neg_u: np.ndarray, cont: float, out: np.ndarray | None = None
+                         ) -> np.ndarray:
     """``log1p(-u)`` per entry of the scan draws ``u``, given negated (``neg_u`` = -u: a
     model's step gathers them so, ``memory.session_rows``), numpy's, whole array (the pass's
     :func:`depth_of` divides it); zeros when ``cont`` is outside (0, 1) (no logarithm needed);
     into ``out`` if given (a buffer of ``neg_u``'s shape, or ``neg_u`` itself).
+
+    Named for its negated argument: it took ``u`` before, so a caller still passing ``u``
+    fails by the old name instead of getting ``log1p(+u)``.
     """
     if 0.0 < cont < 1.0:
         return np.log1p(neg_u, out=out)
@@ -578,7 +582,7 @@ def _engage_all(
         expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
     engage_rows(
         pass_array(opened, bool), fixed.pushed, _i64(rows), _int(inp.layout),
-        stay_logs(-u[rows, 0], cont), cont, float(fixed.log_cont),
+        stay_logs_of_negated(-u[rows, 0], cont), cont, float(fixed.log_cont),
         _float(inp.susceptibility, dtype), _float(inp.goal_weight, dtype),
         _float(inp.habit, dtype), _float(inp.fatigue, dtype),
         fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
@@ -710,7 +714,7 @@ class StepPass:
         session_rows(rows, memory_count, memory_element, layout, self._memory_max, self._one,
                      *self._terms, expertise, select, u, lg)
         cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
-        stay_logs(lg, cont, lg)
+        stay_logs_of_negated(lg, cont, lg)
         eng = _engagement(self._kept, *self._sizes)
         susc, goal_weight, habit, fatigue = traits
         if not engage_rows(

@@ -646,6 +646,9 @@ class Goals:
                 self.states.append(PracticeState(spec, has, segment, rng, habit_rate, fade))
         self.n = int(segment.shape[0])
         self._day_events: list[Events] | None = None  # the day's, until apply adds them
+        # apply()'s block of events, its read-only rows and each goal's views of them: laid out
+        # for the users held at the first apply (None until then, and again after take)
+        self._rows: tuple[np.ndarray, MetricRows, list[Events]] | None = None
         # every goal's event names, in goal order: the rows of apply()'s one block of events
         self._names = tuple(gid + "." + k for gid, state in zip(self.ids, self.states,
                                                                  strict=True)
@@ -656,7 +659,7 @@ class Goals:
         for state in self.states:
             state.take(rows)
         self.n = rows.n
-        self.__dict__.pop("_rows", None)  # laid out again for the kept users at the next apply
+        self._rows = None  # laid out again for the kept users at the next apply
 
     def __iter__(self) -> Iterator[GoalState]:
         return iter(self.states)
@@ -708,7 +711,7 @@ class Goals:
         """:meth:`apply`'s events: the rows of a read-only view of an events x N float64 block,
         zeroed; and writable views of its rows by each goal's own keys (all kept between steps).
         """
-        rows = self.__dict__.get("_rows")
+        rows = self._rows
         if rows is None:  # the first apply (or the first after take)
             block = np.zeros((len(self._names), self.n))
             mine, start = [], 0
@@ -725,7 +728,7 @@ class Goals:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.pop("_rows", None)  # scratch: a copy makes its own on its first apply
+        state["_rows"] = None  # scratch: a copy makes its own on its first apply
         return state
 
     def user_state(self, step: int) -> dict[str, np.ndarray]:

@@ -96,7 +96,7 @@ def session_rows(rows, count, remembered, layout, memory_max, one, scan, decide,
     """:func:`expertise_rows` then :func:`selection_rows` of the users ``rows``: one call for a
     model's step (``engagement.StepPass``), writing ``expertise`` and ``select`` (k x P); and
     each session's scan draw negated, ``neg_u[j] = -u[rows[j], 0]`` (what numpy's ``log1p``
-    takes next, ``engagement.stay_logs``: gathered in this loop over the session rows instead
+    takes next, ``engagement.stay_logs_of_negated``: gathered in this loop over the session rows instead
     of by a fancy index and a negation, ~4 us a step).
     """
     expertise_rows(rows, count, remembered, layout, memory_max, one, expertise)

@@ -116,8 +116,8 @@ class Delivery(NamedTuple):
     opted_out: np.ndarray  # N x C, new opt-outs this step
     interruption_minutes: np.ndarray  # N
     ignored: np.ndarray
-    delivered_count: np.ndarray  # N, rowsum(delivered): summed once a step, read by the record
-    opened_any: np.ndarray  # N, rowany(opened): who opened one (they start a session)
+    delivered_count: np.ndarray  # N, delivered summed per user once a step, read by the record
+    opened_any: np.ndarray  # N, opened.any(1): who opened one (they start a session)
 
 
 @compiled.inlined  # copied into send_logit_rows (no second compilation)
@@ -484,18 +484,12 @@ class Notifier:
         # relevance = need @ value.T (C-ordered: BLAS takes a third less time; it packs its
         # operands, so the same numbers)
         self._value_t = np.ascontiguousarray(value.T, np.float64)
-        self._fixed = (float(um.open_base), float(um.open_receptive), _logit_coef(um, dtype),
-                       pass_array(appeal, np.float64), pass_array(load, np.float64))
         self._channel_of = pass_array(channel_of, np.int64)
         self._hazard = pass_array(hazard, np.float64)
         self._expiry = int(expiry)
-        # the delay's numbers in the draws' dtype (float32), as numpy applies Python scalars
+        # the delay's numbers (its sigma; median hours, slot hours and cap in _deliver_fixed) in
+        # the draws' dtype (float32), as numpy applies Python scalars
         self._sigma = np.float32(um.tray_delay_sigma)
-        self._delay = (np.float32(um.tray_delay_median_minutes / 60.0), np.float32(slot_hours),
-                       np.float32(1e6))
-        self._one = f(1)
-        self._settle = (float(um.resumption_minutes), float(um.breakpoint_multiplier),
-                        f(residue_size), self._one)
         self._shape = (n, m)
         # what a step computes and reads within the step (Delivery's ignored, opted_out,
         # interruption_minutes and delivered_count too: valid until the next step)
@@ -510,15 +504,19 @@ class Notifier:
         self._keep_base = (1.0 - fatigue_rate).astype(np.float64)
         self._kept, self._minutes = np.empty(n), np.empty(n)
         self._opened_any = np.empty(n, bool)
-        # the passes' arguments that are the same objects every step (their ``fixed``)
-        base, receptive_u, coef, appeal, load = self._fixed
-        self._open_fixed = (self._channel_of, self._receptive, self._count, self._count_f, base,
-                            receptive_u, coef, appeal, self._relevance, load, self._exp_neg)
-        resumption, breakpoint, residue_size, one = self._settle
-        self._deliver_fixed = (self._spread, *self._delay, self._offset, self._expiry,
-                               self._exp_neg, self._receptive, one, self._channel_of,
-                               self._lapsed, self._dismissed, self._opted, resumption,
-                               breakpoint, residue_size, self._count, self._kept, self._ignored,
+        # the passes' arguments that are the same objects every step (their ``fixed``: the
+        # numbers are built here only)
+        self._open_fixed = (self._channel_of, self._receptive, self._count, self._count_f,
+                            float(um.open_base), float(um.open_receptive),
+                            _logit_coef(um, dtype), pass_array(appeal, np.float64),
+                            self._relevance, pass_array(load, np.float64), self._exp_neg)
+        one = f(1)
+        self._deliver_fixed = (self._spread, np.float32(um.tray_delay_median_minutes / 60.0),
+                               np.float32(slot_hours), np.float32(1e6), self._offset,
+                               self._expiry, self._exp_neg, self._receptive, one,
+                               self._channel_of, self._lapsed, self._dismissed, self._opted,
+                               float(um.resumption_minutes), float(um.breakpoint_multiplier),
+                               f(residue_size), self._count, self._kept, self._ignored,
                                self._minutes, self._opened_any)
 
     def step(self, step: int, notify: np.ndarray, available: np.ndarray, need: np.ndarray,

@@ -96,7 +96,7 @@ def rate_rows(propensity, slots, habit_term, need_u, need, trust, half, out
 
     ``e`` = numpy's ``exp(session_habit * app_habit)``; ``slots`` and ``half`` in the traits'
     dtypes (float32: the first product and ``1/2 + trust`` are float32, the rest float64); the
-    need summed left to right from a float64 first column (``_rows.rowsum``).
+    need's columns summed left to right from a float64 first column.
     """
     n, g_n = need.shape
     for i in range(n):

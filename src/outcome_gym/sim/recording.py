@@ -555,7 +555,7 @@ def metric_rows(opened, opted_out, progress, outside, active, trust, dist, consi
                 opens):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """The step's derived per-user metrics (:data:`DERIVED`), into rows ``at`` of ``out``.
 
-    Per user i, as numpy computed them (``rowsum``: the columns added left to right, float64):
+    Per user i, as numpy computed them (the columns added left to right, float64):
 
         opens = sum_m opened[i, m]   (also into ``opens``, int64)     opt_outs = sum opted_out[i]
         app = sum_g progress[i, g]      outside = sum_g outside[i, g]      goal = app + outside

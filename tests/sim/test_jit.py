@@ -364,7 +364,7 @@ def test_one_draw_for_all_segments_is_the_draw_per_segment():
     # fed from the same stream in turn (the numbers the metrics stream gave before)
     import numpy as np
 
-    from outcome_gym.sim.layout import divergence_table, sampled_divergence
+    from tests.sim.reference_layout import divergence_table, sampled_divergence
 
     rng = np.random.default_rng(3)
     layout = rng.integers(0, 4, (900, 3)).astype(np.int16)
@@ -430,7 +430,7 @@ def test_divergence_table_equals_the_numpy_formula_bit_for_bit():
     # fractional weights: every entry of the table has the plain-numpy estimators' bits
     import numpy as np
 
-    from outcome_gym.sim.layout import divergence_table
+    from tests.sim.reference_layout import divergence_table
 
     rng = np.random.default_rng(17)
     for trial in range(60):
@@ -456,7 +456,7 @@ def test_divergence_table_by_hand():
     # layout: distance 0, 1 distinct layout, -(1 * log2 1) = -0.0 bits
     import numpy as np
 
-    from outcome_gym.sim.layout import divergence_table
+    from tests.sim.reference_layout import divergence_table
 
     layout = np.array([[1, 2], [1, 3], [0, 0], [5, 5], [5, 5]], np.int16)
     table = divergence_table(layout, np.ones(5, bool), np.array([0, 2, 3]), np.array([2, 3, 5]),
@@ -482,7 +482,7 @@ def test_divergence_distances_in_the_pass_equal_the_matvec():
     # the same sums, entropies and counts over many shapes, block layouts and activity
     import numpy as np
 
-    from outcome_gym.sim.layout import divergence_table
+    from tests.sim.reference_layout import divergence_table
 
     rng = np.random.default_rng(5)
     for _ in range(40):
@@ -505,26 +505,27 @@ def test_divergence_distances_in_the_pass_equal_the_matvec():
     assert abs(two[0, 0] - 100.0) < 1e-9
 
 
-def test_the_exact_distance_equals_the_matvec_for_every_shape_and_refuses_a_wrong_length():
-    """layout_distance's compiled path against the BLAS matvec, for the three shapes of ``b`` the
-    context events use (one layout, 1 x S, n x S); a ``b`` of the wrong length reaches the
-    matvec, which raises, instead of a loop reading past its end."""
+def test_the_exact_distance_equals_the_matvec_for_every_shape():
+    """The compiled row distance (``distance_rows``/``row_distance``, what the recorder's and the
+    context events' passes sum with whole-number weights) against ``layout_distance``'s BLAS
+    matvec, for the three shapes of ``b`` the passes use (one layout, 1 x S, n x S); the matvec
+    refuses a ``b`` of the wrong length."""
     import numpy as np
 
     from outcome_gym.sim.layout import layout_distance
+    from tests.sim.reference_layout import exact_distance
 
     rng = np.random.default_rng(3)
     a = rng.integers(0, 5, (50, 6))
     w = np.array([4.0, 4.0, 1.0, 1.0, 1.0, 1.0])
     for b in (a[0], a[:1], rng.integers(0, 5, (50, 6))):
-        fast = layout_distance(a, b, w, exact=True)
-        assert fast.tobytes() == layout_distance(a, b, w, exact=False).tobytes()
-    with pytest.raises(ValueError):  # 6 entries for 3 positions: two "rows" a loop would overrun
-        layout_distance(np.zeros((4, 3), np.int64), np.zeros(6, np.int64), np.ones(3), exact=True)
-    assert (layout_distance(a, a, w, exact=True) == 0).all()
+        assert exact_distance(a, b, w).tobytes() == layout_distance(a, b, w).tobytes()
+    with pytest.raises(ValueError):  # 6 entries for 3 positions
+        layout_distance(np.zeros((4, 3), np.int64), np.zeros(6, np.int64), np.ones(3))
+    assert (exact_distance(a, a, w) == 0).all()
     extreme = np.array([2.0**52, 1.0, 1.0, 1.0, 1.0, 1.0])  # still exact: sums below 2**53
-    assert layout_distance(a, a[:1], extreme, exact=True).tobytes() == \
-        layout_distance(a, a[:1], extreme, exact=False).tobytes()
+    assert exact_distance(a, a[:1], extreme).tobytes() == \
+        layout_distance(a, a[:1], extreme).tobytes()
 
 
 def test_the_step_pass_equals_the_reference_engage_on_random_inputs():

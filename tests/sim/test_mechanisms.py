@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from outcome_gym.scenario.schema import ContextEvents, Instrumentation, UserModel
-from outcome_gym.sim.layout import core_consistent, layout_distance
+from outcome_gym.sim.layout import layout_distance
 from outcome_gym.sim.mechanisms import context, engagement, notifications, sessions
 from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.habits import update_habit
@@ -23,6 +23,7 @@ from tests.sim import reference_engagement as ref_engagement
 from tests.sim import reference_notifications as ref_notifications
 from tests.sim import reference_sessions as ref_sessions
 from tests.sim import reference_trust as ref_trust
+from tests.sim.reference_layout import core_consistent, sampled_divergence
 
 UM = UserModel()
 
@@ -421,8 +422,6 @@ def test_event_pipe_by_hand():
 
 
 def test_sampled_divergence_two_equal_halves():
-    from outcome_gym.sim.layout import sampled_divergence
-
     n = 400
     layout = np.zeros((n, 3), dtype=np.int16)
     layout[n // 2:, 2] = 7  # half the users differ in one of three equally weighted positions

@@ -164,7 +164,8 @@ def test_record_rows_equal_the_stack_numpy_built():
     import copy
 
     from outcome_gym.sim import recording
-    from outcome_gym.sim.layout import PAIRS, core_consistent, divergence_table, layout_distance
+    from outcome_gym.sim.layout import PAIRS, layout_distance
+    from tests.sim.reference_layout import core_consistent, divergence_table
 
     m = _model()
     w, rec = m.world, m.recorder
@@ -222,7 +223,8 @@ def test_divergence_without_its_numbers_leaves_the_stream_where_the_draw_would()
     # draw would have left it, with the estimators the drawn numbers give (0 apart, one layout)
     import copy
 
-    from outcome_gym.sim.layout import PAIRS, divergence_table
+    from outcome_gym.sim.layout import PAIRS
+    from tests.sim.reference_layout import divergence_table
 
     m = _model()
     blocks = m.recorder.segments.starts.size

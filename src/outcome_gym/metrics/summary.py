@@ -188,7 +188,7 @@ def segment_summary(steps: pd.DataFrame, users: pd.DataFrame, segment: str) -> S
         layout_distance_mean=_ratio(tot["layout_distance_sum"], active_steps),
         core_consistency=_ratio(tot["core_consistent"], active_steps),
         support_tickets_per_user=float(tot["support_tickets"]) / n,
-        # sampled within the segment each step (estimators in sim.layout.sampled_divergence)
+        # sampled within the segment each step (estimators in sim.layout.divergence_into)
         pairwise_distance_mean=_ratio(tot.get("pair_distance_sum", 0.0), tot.get("pairs", 0.0)),
         distinct_layouts_mean=float(st["distinct_layouts"].mean()) if len(st) else 0.0,
         layout_entropy_bits_mean=float(st["layout_entropy_bits"].mean()) if len(st) else 0.0,

@@ -18,26 +18,15 @@ PAIRS = 500
 """Users sampled per segment and step for the divergence estimators (two users a pair)."""
 
 
-def layout_distance(a: np.ndarray, b: np.ndarray, weight: np.ndarray,
-                    exact: bool = False) -> np.ndarray:
+def layout_distance(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Weighted share of differing positions between layouts ``a`` and ``b`` (n x S each; ``b``
-    may be one layout, S or 1 x S, for every row).
+    may be one layout, S or 1 x S, for every row), by the BLAS matvec.
 
-    ``exact``: the caller's :func:`exact_weights` of ``weight`` (static for a run). With it, the
-    sums are a compiled loop (:func:`distance_rows`), the same bits as the matvec and no
-    float copy of the differences; without it, the BLAS matvec.
+    The passes that sum distances themselves when every weight is a whole number
+    (:func:`exact_weights`: the same bits in any order) call :func:`row_distance`.
     """
     if a.shape[-1] == 0:
         return np.zeros(a.shape[:-1])
-    # the compiled loop only for shapes it reads within bounds; anything else goes to the matvec,
-    # which raises on a mismatch
-    fits = (a.ndim == 2 and b.shape[-1] == a.shape[1] == weight.shape[0]
-            and (b.ndim == 1 or (b.ndim == 2 and b.shape[0] in (1, a.shape[0]))))
-    if exact and fits:
-        out = np.empty(a.shape[0])
-        distance_rows(np.ascontiguousarray(a), np.ascontiguousarray(b).reshape(-1, a.shape[1]),
-                      weight, float(weight.sum()), out)
-        return out
     return ((a != b) @ weight) / weight.sum()  # a BLAS matvec
 
 
@@ -96,70 +85,6 @@ def consistent_rows(layout, default, core_slot, out
         out[i] = ok
 
 
-def core_consistent(layout: np.ndarray, default: np.ndarray, core_slot: np.ndarray) -> np.ndarray:
-    """Per row: every core position shows its default element (one compiled pass over the rows;
-    rows without core positions are consistent).
-    """
-    out = np.empty(layout.shape[0], dtype=bool)
-    consistent_rows(np.ascontiguousarray(layout), np.ascontiguousarray(default),
-                    np.ascontiguousarray(core_slot, dtype=bool), out)
-    return out
-
-
-def sampled_divergence(layout: np.ndarray, active: np.ndarray, start: int, stop: int,
-                       weight: np.ndarray, rng: np.random.Generator,
-                       pairs: int = PAIRS) -> tuple[float, int, int, float]:
-    """How far apart the experiences of one segment's users are, from a random sample (the
-    recorder computes every segment's at once, from one draw: :func:`divergence_table`).
-
-    Estimators (users ``start`` .. ``stop - 1``; inactive users are skipped):
-
-    * pairwise distance: mean of ``layout_distance`` over ``pairs`` pairs of distinct users drawn
-      uniformly with replacement — unbiased for the mean over all pairs (hannak2013 measure the same
-      quantity between two users' personalized results);
-    * distinct experiences: number of different layouts among up to ``pairs`` sampled users, and
-      the Shannon entropy (bits) of their frequencies — exact when the segment has at most
-      ``pairs`` active users, otherwise a lower bound on the segment's count.
-
-    Args:
-        layout: N x S layouts.
-        active: N active flags.
-        start, stop: The segment's user block.
-        weight: S position weights.
-        rng: The ``metrics`` stream (drawn the same amount every step whatever the policy does).
-        pairs: Sample size.
-
-    Returns:
-        (sum of sampled pair distances, number of pairs, distinct layouts, entropy in bits).
-    """
-    table = divergence_table(layout, active, np.array([start]), np.array([stop]), weight,
-                             rng.random((1, 3, pairs)))
-    d, n_pairs, distinct, bits = table[:, 0].tolist()
-    return d, int(n_pairs), int(distinct), bits
-
-
-def divergence_table(layout: np.ndarray, active: np.ndarray, starts: np.ndarray,
-                     stops: np.ndarray, weight: np.ndarray, u: np.ndarray,
-                     exact: bool | None = None) -> np.ndarray:
-    """:func:`sampled_divergence` of several user blocks at once, from their B x 3 x pairs uniforms:
-    a 4 x B float64 table whose rows are the sum of the sampled pair distances, the number of
-    pairs, the distinct layouts and their entropy in bits (blocks of fewer than two active users:
-    0, 0, their count, 0). ``exact``: :func:`exact_weights` of ``weight`` when the caller knows
-    it (None: checked here). Computed by :func:`divergence_into`.
-    """
-    n_blocks, _, pairs = u.shape
-    weight = np.asarray(weight, dtype=np.float64)
-    exact = exact_weights(weight) if exact is None else exact
-    table = np.empty((4, n_blocks))
-    divergence_into(table, np.arange(n_blocks), np.ascontiguousarray(layout),
-                    np.ascontiguousarray(active, dtype=np.bool_),
-                    np.ascontiguousarray(starts, dtype=np.int64),
-                    np.ascontiguousarray(stops, dtype=np.int64), weight,
-                    np.ascontiguousarray(u, dtype=np.float64), exact,
-                    DivergenceScratch(n_blocks, pairs, exact))
-    return table
-
-
 SEVERAL, NEEDS_DRAW = 1, 2
 """Flags of :func:`divergence_into`'s answer: a block has several distinct layouts; the
 estimators read the uniforms (without them: not computed)."""
@@ -191,9 +116,21 @@ class DivergenceScratch:
 def divergence_into(table: np.ndarray, cols: np.ndarray, layout: np.ndarray, active: np.ndarray,
                     starts: np.ndarray, stops: np.ndarray, weight: np.ndarray, u: np.ndarray,
                     exact: bool, scratch: DivergenceScratch) -> int:
-    """Write :func:`divergence_table`'s estimators of block b into column ``cols[b]`` of the
-    4 x K ``table`` (other columns are left as they are); the arguments as a model passes them
-    (C-contiguous; int64 blocks; ``u`` drawn).
+    """How far apart the experiences of each block's users are (a segment's, from a random
+    sample): block b's estimators into column ``cols[b]`` of the 4 x K ``table`` (other columns
+    are left as they are); the arguments as a model passes them (C-contiguous; int64 blocks
+    ``starts``/``stops``; ``u`` drawn: B x 3 x P uniforms of the ``metrics`` stream).
+
+    Estimators (the block's active users; inactive users are skipped), the table's four rows:
+
+    * the sum of the sampled pair distances and the number of pairs: ``layout_distance`` over P
+      pairs of distinct users drawn uniformly with replacement, whose mean is unbiased for the
+      mean over all pairs (hannak2013 measure the same quantity between two users'
+      personalized results);
+    * distinct experiences: the number of different layouts among up to P sampled users, and
+      the Shannon entropy (bits) of their frequencies -- exact when the block has at most P
+      active users, otherwise a lower bound on its count. A block of fewer than two active
+      users: 0, 0, its count, 0.
 
     The sampling, the counting of distinct layouts and their frequencies are one compiled pass
     (:func:`sample_blocks`), which also computes the sampled pairs' distances and their sums
@@ -258,7 +195,6 @@ def compile_kernel() -> None:
                     np.ones(2, bool), np.zeros(1, np.int64), np.full(1, 2, np.int64), weight,
                     np.full((1, 3, 2), 0.5), True, DivergenceScratch(1, 2, True))
     # distance_rows and consistent_rows: compiled into the recorder's pass, which calls them
-    # (layout_distance's exact branch and core_consistent have no caller in a step)
 
 
 @compiled

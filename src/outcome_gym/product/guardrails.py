@@ -119,17 +119,12 @@ class GuardrailLayer:
         """Prepare for a run (per-user daily send counts start at zero)."""
         self.ctx = ctx
         default = np.asarray(ctx.default_layout, dtype=np.int64)
-        self._default = default
         # writable, as the pass takes it: a read-only array is another numba signature
-        self._core_slot = pass_array(ctx.core_slot, bool)
+        core_slot = pass_array(ctx.core_slot, bool)
         core_elements = np.zeros(len(ctx.element_ids), dtype=bool)
-        core_elements[default[self._core_slot]] = True
-        self._core_element = core_elements
-        weight = np.where(self._core_slot, ctx.scenario.context.core_weight, 1.0)
-        self._weight = weight
-        # what the compiled reversion reads every step, converted once
-        self._weight64 = np.ascontiguousarray(weight, dtype=np.float64)
-        self._weight_sum = float(weight.sum())
+        core_elements[default[core_slot]] = True
+        # float64, C-contiguous (np.where's): what the compiled reversion reads every step
+        weight = np.where(core_slot, ctx.scenario.context.core_weight, 1.0)
         self._quiet = quiet_slot_indices(self.config.quiet_slots, ctx.scenario.clock.names)
         self._sent_today = np.zeros(ctx.n_users, dtype=np.int64)
         self._day = -1
@@ -138,14 +133,14 @@ class GuardrailLayer:
         n_segments = len(ctx.scenario.population.segments)
         self._no_sums = np.zeros((len(KINDS), n_segments))  # off: read-only, every step's
         self._no_sums.setflags(write=False)
-        # the pass's arguments that are the same every step of the run, built once: strict
-        # mode only counts (the distance it checks itself)
+        # the pass's arguments that are the same every step of the run, built once (strict
+        # mode's checks read them too): strict mode only counts (the distance it checks itself)
         strict, limit, cap = (self.mode == "strict", self.config.max_layout_distance,
                               self.config.max_notifications_per_day)
         self._tables = RunTables(
-            default=default, core_slot=self._core_slot, core_element=core_elements,
-            lock=self.config.lock_core, restore=not strict, weight=self._weight64,
-            weight_sum=self._weight_sum, limit=limit is not None and not strict,
+            default=default, core_slot=core_slot, core_element=core_elements,
+            lock=self.config.lock_core, restore=not strict, weight=weight,
+            weight_sum=float(weight.sum()), limit=limit is not None and not strict,
             bound=float(limit or 0.0) + DISTANCE_TOLERANCE)
         self._cap = -1 if cap is None else int(cap)
 
@@ -207,9 +202,10 @@ class GuardrailLayer:
         """
         core, _, capped, quiet = matrix  # the rows, in KINDS order
         if core.any():
-            cs = self._core_slot
-            bad = (self._core_element[layout] & ~cs[None, :]) | (
-                cs[None, :] & (layout != self._default[None, :]))
+            t = self._tables
+            cs = t.core_slot
+            bad = (t.core_element[layout] & ~cs[None, :]) | (
+                cs[None, :] & (layout != t.default[None, :]))
             user, at = np.argwhere(bad)[0]
             raise ActionError(f"guardrail: user {user}, slot {at}: a core element was moved "
                               f"(got element {layout[user, at]})")
@@ -230,8 +226,9 @@ class GuardrailLayer:
         Nothing has been reverted when the first violation is found, so it is: the bottom-most
         slot where some over-limit layout differs from the default, and the first such user.
         """
-        dist = layout_distance(layout, np.broadcast_to(self._default, layout.shape), self._weight)
-        over = (dist > limit + DISTANCE_TOLERANCE)[:, None] & (layout != self._default[None, :])
+        default = self._tables.default
+        dist = layout_distance(layout, np.broadcast_to(default, layout.shape), self._tables.weight)
+        over = (dist > limit + DISTANCE_TOLERANCE)[:, None] & (layout != default[None, :])
         if not over.any():
             return
         k = int(np.flatnonzero(over.any(axis=0))[-1])

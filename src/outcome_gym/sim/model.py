@@ -199,8 +199,6 @@ class SimulationModel(mesa.Model):
     @property
     def done(self) -> bool:
         """True once the horizon is reached."""
-        # the horizon rule: advance restates it inline twice (its refusal and ``running``: no
-        # property call in a step); a change here changes both there
         return self.t >= self.world.n_steps
 
     def team_graph(self) -> Any:
@@ -255,9 +253,8 @@ class SimulationModel(mesa.Model):
             ActionError: ``action`` is malformed (unless ``checked``).
             SimulationError: The horizon is reached (``running`` is False).
         """
+        self._refuse_past_horizon()
         t = self.t
-        if t >= self.world.n_steps:  # self.done, inline (its rule: at ``done``)
-            self._refuse_past_horizon()
         if not checked:
             itf.validate_action(action, self.context, step=t)
         self.observe()  # draws this step's observation noise whether or not the caller looked
@@ -294,7 +291,7 @@ class SimulationModel(mesa.Model):
             churned=churned, active=self.pop.active, trust=self.pop.trust, outside=off_app,
         ))
         self.t = self.steps = t + 1
-        self.running = t + 1 < self.world.n_steps  # not self.done, inline (its rule: at ``done``)
+        self.running = not self.done
         if self._collecting:
             self.datacollector.collect(self)
         return record

@@ -344,8 +344,6 @@ class SummaryEncoder:
                           obs.step / self._progress_scale, self.weights)
 
 
-
-
 class _EncodedByTheEnv:
     """For an observation wrapper over a :class:`PersonalizationEnv` whose observation is a
     function of the simulator's: in its own :meth:`step` and :meth:`reset` it lends the env

@@ -230,7 +230,10 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             ActionError: The action breaks a guardrail in ``strict`` mode.
             ResetNeeded: The episode has not started or has ended.
         """
-        return self._advance(self._require_started(), action, valid=True)
+        product = self._product
+        if product is None or self._ended:  # (one test a step instead of two calls)
+            product = self._require_started()  # raises
+        return self._advance(product, action, valid=True)
 
     def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         """The current state as ``render_mode`` asks (``None`` without a render mode).
@@ -304,7 +307,10 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         return product
 
     def _require_model(self) -> SimulationModel:
-        return self._require_product().model
+        product = self._product
+        if product is None:  # (one test instead of a call)
+            product = self._require_product()  # raises
+        return product.model
 
     def _require_started(self) -> Product:
         product = self._require_product()

@@ -84,17 +84,15 @@ def variant_action_space(variants: Variants, n_choosers: int) -> spaces.MultiDis
     return spaces.MultiDiscrete(np.tile([variants.n_layouts, variants.n_notify], n_choosers))
 
 
-def variant_choice(action: Any, n_choosers: int, where: str = "action") -> np.ndarray:
-    """A variant action as the 2G ``int64`` indices :meth:`Variants.step_rows
-    <outcome_gym.product.variants.Variants.step_rows>` takes, its shape and dtype checked (not
-    its ranges): the action itself when it is one already (what ``MultiDiscrete`` samples).
+def _cast_choice(a: np.ndarray, n_choosers: int, where: str) -> np.ndarray:
+    """A variant action that is not already the 2G ``int64`` indices :meth:`Variants.step_rows
+    <outcome_gym.product.variants.Variants.step_rows>` takes (what ``MultiDiscrete`` samples,
+    taken as it is by :func:`variants_to_action`), its shape and dtype checked (not its ranges)
+    and cast.
 
     Raises:
         ActionError: Wrong shape or a dtype other than integers.
     """
-    a = np.asarray(action)
-    if a.shape == (2 * n_choosers,) and a.dtype == _INT64:
-        return a
     if a.shape != (2 * n_choosers,):
         raise ActionError(f"{where}: expected a variant action of shape {(2 * n_choosers,)}, "
                           f"got {a.shape}")
@@ -142,7 +140,9 @@ def variants_to_action(
         ActionError: Wrong shape, dtype, or an index out of range (naming the chooser).
     """
     group, n_groups = choosers(ctx, per) if groups is None else groups
-    choice = variant_choice(action, n_groups, where)
+    choice = np.asarray(action)
+    if choice.shape != (2 * n_groups,) or choice.dtype != _INT64:  # else taken as it is
+        choice = _cast_choice(choice, n_groups, where)
     # the ranges checked and both arrays built in one compiled pass (Variants.step_rows)
     rows = variants.step_rows(choice, group, default_notify)
     if rows is None:

@@ -53,6 +53,7 @@ from outcome_gym.sim.interface import (
 from outcome_gym.sim.model import Prebuilt, SimulationModel
 
 MAX_MODEL_SEED = 2**63 - 1
+_NOT_STARTED = "call reset() before step()"
 
 
 def resolve_scenario(
@@ -230,10 +231,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
             ActionError: The action breaks a guardrail in ``strict`` mode.
             ResetNeeded: The episode has not started or has ended.
         """
-        product = self._product
-        if product is None or self._ended:  # (one test a step instead of two calls)
-            product = self._require_started()  # raises
-        return self._advance(product, action, valid=True)
+        return self._advance(self._require_started(), action, valid=True)
 
     def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         """The current state as ``render_mode`` asks (``None`` without a render mode).
@@ -306,21 +304,23 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self._guardrail_layer, self._guardrail_settings = product.guardrails, copy.deepcopy(settings)
         return product
 
+    # each one test and no nested call: the first two run every step (the wrappers', the env's)
     def _require_model(self) -> SimulationModel:
         product = self._product
-        if product is None:  # (one test instead of a call)
-            product = self._require_product()  # raises
+        if product is None:
+            raise ResetNeeded(_NOT_STARTED)
         return product.model
 
     def _require_started(self) -> Product:
-        product = self._require_product()
-        if self._ended:
-            raise ResetNeeded("the episode has ended; call reset() before step()")
+        product = self._product
+        if product is None or self._ended:
+            raise ResetNeeded(_NOT_STARTED if product is None else
+                              "the episode has ended; call reset() before step()")
         return product
 
     def _require_product(self) -> Product:
         if self._product is None:
-            raise ResetNeeded("call reset() before step()")
+            raise ResetNeeded(_NOT_STARTED)
         return self._product
 
     @property

@@ -122,10 +122,10 @@ def warm() -> None:
         except ImportError:
             return
     compile_kernels()
-    # the product and env layers' passes (guardrails, variant actions, observation encoders,
-    # action decoding), in every copy that has them
+    # the product and env layers' passes (guardrails, variant actions, the outcome objective,
+    # observation encoders, action decoding), in every copy that has them
     for module in ("outcome_gym.product.guardrails", "outcome_gym.product.variants",
-                   "outcome_gym.env.spaces"):
+                   "outcome_gym.product.objectives", "outcome_gym.env.spaces"):
         try:
             compile_kernel = importlib.import_module(module).compile_kernel
         except (ImportError, AttributeError):  # a copy without it

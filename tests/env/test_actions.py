@@ -138,6 +138,20 @@ def test_variant_actions_map_to_the_named_variants():
     assert native["notify"][2].tolist() == base.default_notify()[2].astype(int).tolist()
 
 
+def test_variant_actions_of_other_integer_types_are_the_int64_ones():
+    # an int64 vector is taken as it is; other integers (a list, int32, uint8) are cast first
+    base = PersonalizationEnv(population=3, horizon_days=1)
+    env = VariantActions(base)
+    env.reset(seed=0)
+    want = env.action(np.array([1, 2, 0, 0, 2, 1], np.int64))
+    for other in ([1, 2, 0, 0, 2, 1], np.array([1, 2, 0, 0, 2, 1], np.int32),
+                  np.array([1, 2, 0, 0, 2, 1], np.uint8)):
+        got = env.action(other)
+        assert all(np.array_equal(got[k], want[k]) for k in ("layout", "notify"))
+    with pytest.raises(ActionError, match="integer variant indices, got dtype float64"):
+        env.action(np.ones(6))
+
+
 def test_variant_actions_need_a_personalization_env():
     with pytest.raises(TypeError, match="wraps a PersonalizationEnv"):
         VariantActions(gym.make("CartPole-v1"))

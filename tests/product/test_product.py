@@ -121,12 +121,12 @@ def test_variant_step_rows_by_hand():
                  notify_send=np.array([[False, False], [False, False], [False, True]]),
                  notify_uses_default=np.array([False, True, False]))
     schedule = np.array([[True, False], [False, False], [True, False]])
-    layout, notify = v.step_rows(np.array([[1, 1], [0, 2]]), np.array([0, 1, 1]), schedule)
+    layout, notify = v.step_rows(np.array([1, 1, 0, 2]), np.array([0, 1, 1]), schedule)
     assert layout.tolist() == [[6, 5], [5, 6], [5, 6]] and layout.dtype == np.int64
     assert notify.tolist() == [[True, False], [False, True], [False, True]]
     # the same sends through notify_for (one plan per user)
     assert v.notify_for(np.array([1, 2, 2]), schedule).tolist() == notify.tolist()
-    for bad in ([[2, 0], [0, 0]], [[0, 0], [0, 3]], [[0, -1], [0, 0]]):
+    for bad in ([2, 0, 0, 0], [0, 0, 0, 3], [0, -1, 0, 0]):
         assert v.step_rows(np.array(bad), np.array([0, 1, 1]), schedule) is None
     with pytest.raises(IndexError, match=r"\[0, 3\)"):
         v.notify_for(np.array([0, 3, 0]), schedule)
@@ -234,3 +234,19 @@ def _send_nothing(product: Product) -> Action:
     action = _send_everything(product)
     action.notify[:] = False
     return action
+
+
+def test_outcome_objective_by_hand():
+    # weights: a +1, b -1 (a 'failed' event), c not observed. Users 0..2 with a = (2, 0, 1),
+    # b = (0, 0, 3): rewards 0 + 2 - 0 = 2, 0 + 0 - 0 = 0 (not -0.0: numpy's 0.0 + -0.0),
+    # 0 + 1 - 3 = -2
+    from outcome_gym.product.objectives import OutcomeObjective, add_weighted
+    from outcome_gym.sim.interface import Feedback
+
+    zeros = np.zeros(3, np.int64)
+    fb = Feedback(clicks=zeros, minutes=zeros, sessions=zeros, opens=zeros,
+                  events={"a": np.array([2, 0, 1], np.int32), "b": np.array([0, 0, 3], np.int32)})
+    got = OutcomeObjective({"a": 1.0, "b": -1.0, "c": 5.0})(fb)
+    assert got.tolist() == [2.0, 0.0, -2.0] and not np.signbit(got).tolist()[1]
+    with pytest.raises(ValueError, match="one event count per user"):
+        add_weighted(np.zeros(2), np.zeros(3, np.int32), 1.0)

@@ -53,6 +53,7 @@ from outcome_gym.sim.interface import (
 from outcome_gym.sim.model import Prebuilt, SimulationModel
 
 MAX_MODEL_SEED = 2**63 - 1
+_NOT_STARTED = "call reset() before step()"
 
 
 def resolve_scenario(
@@ -303,18 +304,23 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self._guardrail_layer, self._guardrail_settings = product.guardrails, copy.deepcopy(settings)
         return product
 
+    # each one test and no nested call: the first two run every step (the wrappers', the env's)
     def _require_model(self) -> SimulationModel:
-        return self._require_product().model
+        product = self._product
+        if product is None:
+            raise ResetNeeded(_NOT_STARTED)
+        return product.model
 
     def _require_started(self) -> Product:
-        product = self._require_product()
-        if self._ended:
-            raise ResetNeeded("the episode has ended; call reset() before step()")
+        product = self._product
+        if product is None or self._ended:
+            raise ResetNeeded(_NOT_STARTED if product is None else
+                              "the episode has ended; call reset() before step()")
         return product
 
     def _require_product(self) -> Product:
         if self._product is None:
-            raise ResetNeeded("call reset() before step()")
+            raise ResetNeeded(_NOT_STARTED)
         return self._product
 
     @property

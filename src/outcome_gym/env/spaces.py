@@ -38,7 +38,7 @@ from gymnasium import spaces
 from outcome_gym.errors import ActionError
 from outcome_gym.sim._jit import compiled
 from outcome_gym.sim._rows import row_totals
-from outcome_gym.sim.interface import Action, Observation, PolicyContext
+from outcome_gym.sim.interface import Action, Observation, PolicyContext, _instance
 
 CLICK_CAP = float(np.iinfo(np.int16).max)
 N_WEEKDAYS = 7
@@ -420,15 +420,17 @@ class ActionDecoder:
             raise ActionError(f"{where}: expected a dict with keys 'layout' and 'notify', "
                               f"got {got}")
         layout, notify = np.asarray(action["layout"]), np.asarray(action["notify"])
-        _check_shape(layout, self.layout_shape, "layout", where)
-        _check_shape(notify, self.notify_shape, "notify", where)
+        if layout.shape != self.layout_shape or notify.shape != self.notify_shape:
+            _check_shape(layout, self.layout_shape, "layout", where)
+            _check_shape(notify, self.notify_shape, "notify", where)
         # dtype kinds here (np.issubdtype, without its wrapper); the ranges checked while the
         # action is built, in one compiled pass: only a bad action pays for naming its element
         if layout.dtype.kind in "iu" and notify.dtype.kind in "biu":
-            out = Action(layout=np.empty(self.layout_shape, dtype=np.int64),
-                         notify=np.empty(self.notify_shape, dtype=bool))
-            if decode_rows(layout, notify, self._elements, out.layout, out.notify):
-                return out
+            out_layout = np.empty(self.layout_shape, dtype=np.int64)
+            out_notify = np.empty(self.notify_shape, dtype=bool)
+            if decode_rows(layout, notify, self._elements, out_layout, out_notify):
+                # the frozen dataclass's two fields set without its __init__ (fresh arrays)
+                return _instance(Action, {"layout": out_layout, "notify": out_notify})
         self._raise_first_error(layout, notify, where)
         raise AssertionError("unreachable")  # pragma: no cover - the line above raised
 

@@ -45,7 +45,7 @@ from outcome_gym.errors import ActionError
 from outcome_gym.product.objectives import spec_event
 from outcome_gym.product.variants import Variants
 from outcome_gym.scenario import Scenario
-from outcome_gym.sim.interface import Action, Observation, PolicyContext
+from outcome_gym.sim.interface import Action, Observation, PolicyContext, _instance
 
 PER = ("user", "segment", "all")
 OBSERVATIONS = ("flat", "summary")
@@ -84,30 +84,31 @@ def variant_action_space(variants: Variants, n_choosers: int) -> spaces.MultiDis
     return spaces.MultiDiscrete(np.tile([variants.n_layouts, variants.n_notify], n_choosers))
 
 
-def variant_pairs(action: Any, n_choosers: int, where: str = "action") -> np.ndarray:
-    """A variant action's G x 2 ``int64`` (layout variant, plan) pairs, its shape and dtype
-    checked (not its ranges).
+def _cast_choice(a: np.ndarray, n_choosers: int, where: str) -> np.ndarray:
+    """A variant action that is not already the 2G ``int64`` indices :meth:`Variants.step_rows
+    <outcome_gym.product.variants.Variants.step_rows>` takes (what ``MultiDiscrete`` samples,
+    taken as it is by :func:`variants_to_action`), its shape and dtype checked (not its ranges)
+    and cast.
 
     Raises:
         ActionError: Wrong shape or a dtype other than integers.
     """
-    a = np.asarray(action)
     if a.shape != (2 * n_choosers,):
         raise ActionError(f"{where}: expected a variant action of shape {(2 * n_choosers,)}, "
                           f"got {a.shape}")
     if a.dtype.kind not in "iu":  # np.issubdtype(a.dtype, np.integer), without its wrapper
         raise ActionError(f"{where}: expected integer variant indices, got dtype {a.dtype}")
-    pairs = a.reshape(n_choosers, 2)
-    return pairs if pairs.dtype == _INT64 else pairs.astype(np.int64)
+    return a.astype(np.int64)
 
 
 _INT64 = np.dtype(np.int64)  # a dtype compares with a dtype without converting a type
 
 
-def _raise_out_of_range(pairs: np.ndarray, variants: Variants, where: str, unit: str) -> None:
+def _raise_out_of_range(choice: np.ndarray, variants: Variants, where: str, unit: str) -> None:
     """Raise the :class:`ActionError` of the first chooser with an index out of range (layout
     variants checked before plans).
     """
+    pairs = choice.reshape(-1, 2)
     for col, size, what in ((0, variants.n_layouts, "layout variant"),
                             (1, variants.n_notify, "notification plan")):
         bad = (pairs[:, col] < 0) | (pairs[:, col] >= size)
@@ -133,19 +134,22 @@ def variants_to_action(
         groups: :func:`choosers` of ``ctx`` and ``per`` (computed when omitted).
 
     Returns:
-        The layouts and sends the chosen variants and plans stand for.
+        The layouts and sends the chosen variants and plans stand for (fresh arrays).
 
     Raises:
         ActionError: Wrong shape, dtype, or an index out of range (naming the chooser).
     """
     group, n_groups = choosers(ctx, per) if groups is None else groups
-    pairs = variant_pairs(action, n_groups, where)
+    choice = np.asarray(action)
+    if choice.shape != (2 * n_groups,) or choice.dtype != _INT64:  # else taken as it is
+        choice = _cast_choice(choice, n_groups, where)
     # the ranges checked and both arrays built in one compiled pass (Variants.step_rows)
-    rows = variants.step_rows(pairs, group, default_notify)
+    rows = variants.step_rows(choice, group, default_notify)
     if rows is None:
-        _raise_out_of_range(pairs, variants, where, per)
+        _raise_out_of_range(choice, variants, where, per)
     assert rows is not None
-    return Action(layout=rows[0], notify=rows[1])
+    # the two fields of a frozen dataclass set without its __init__ (the fresh arrays just built)
+    return _instance(Action, {"layout": rows[0], "notify": rows[1]})
 
 
 def personalization_env(env: gym.Env, wrapper: str) -> PersonalizationEnv:
@@ -212,11 +216,19 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         return encode_action(self._simulator_action(action), self.base.context)
 
     def _simulator_action(self, action: Any) -> Action:
-        """The layouts (element indices) and sends a variant action stands for."""
+        """The layouts (element indices) and sends a variant action stands for.
+
+        Raises:
+            ActionError: See :meth:`action`.
+            ResetNeeded: No episode has started.
+        """
         base = self.base
-        where = f"VariantActions at step {base.model.t}"
-        return variants_to_action(action, self.variants, base.context, base._schedule_now(),
-                                  where, self.per, self._groups)
+        model = base._require_model()
+        # the env's users are its world's whole population: its schedule is theirs
+        # (PersonalizationEnv._schedule_now, read only)
+        return variants_to_action(action, self.variants, base.context,
+                                  model.world.schedule_at(model.t),
+                                  f"VariantActions at step {model.t}", self.per, self._groups)
 
 
 # Per-user keys the summary averages within each segment, in this order (``events`` last, only

@@ -131,6 +131,7 @@ class GuardrailLayer:
         # each user's segment, as the pass sums the counts per segment (int64: one signature)
         self._segment = np.array(ctx.segment, dtype=np.int64)
         n_segments = len(ctx.scenario.population.segments)
+        self._counts_shape = (len(KINDS), ctx.n_users)  # the per-user counts' (KINDS x N)
         self._no_sums = np.zeros((len(KINDS), n_segments))  # off: read-only, every step's
         self._no_sums.setflags(write=False)
         # the pass's arguments that are the same every step of the run, built once (strict
@@ -165,9 +166,9 @@ class GuardrailLayer:
                 and ``bool`` sends: the env's decoded or variant actions), projected in place
                 instead of copied first.
         """
-        n = self.ctx.n_users
-        if self.mode == "off":
-            return Guarded(action, np.zeros((len(KINDS), n), dtype=np.int64), self._no_sums)
+        mode = self._mode
+        if mode == "off":
+            return Guarded(action, np.zeros(self._counts_shape, dtype=np.int64), self._no_sums)
         if own:
             layout, notify = action.layout, action.notify
         else:
@@ -175,13 +176,13 @@ class GuardrailLayer:
             notify = np.array(action.notify, dtype=bool, copy=True)
         if obs.day != self._day:
             self._day, self._sent_today[:] = obs.day, 0
-        strict = self.mode == "strict"
+        strict = mode == "strict"
         # the pass adds the sends let through to today's under a cap only
         before = self._sent_today.copy() if strict and self._cap >= 0 else None
         # every kind in one compiled pass over the rows (it writes every count); strict mode
         # only counts (the layout left as the policy chose it; the distance checked below)
-        matrix = np.empty((len(KINDS), n), dtype=np.int64)
-        sums = np.zeros((len(KINDS), self._no_sums.shape[1]))
+        matrix = np.empty(self._counts_shape, dtype=np.int64)
+        sums = np.zeros(self._no_sums.shape)
         project_rows(layout, notify, *self._tables, obs.slot in self._quiet, self._cap,
                      self._sent_today, self._segment, matrix, sums)
         sums.setflags(write=False)

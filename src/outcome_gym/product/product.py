@@ -30,6 +30,7 @@ from outcome_gym.sim.interface import (
     Observation,
     PolicyContext,
     StepRecord,
+    _instance,
     validate_action,
 )
 from outcome_gym.sim.model import Prebuilt, SimulationModel
@@ -184,6 +185,9 @@ class Product:
         record = self.model.advance(guarded.action, checked=True)
         # the four counts' K per-segment sums: rows of one read-only matrix, beside the
         # record's read-only metrics
-        return StepResult(action=guarded.action,
-                          record=record.with_metrics(GUARDRAIL_METRICS, guarded.sums),
-                          guardrail_matrix=guarded.matrix)
+        # (its three fields set without the frozen dataclass's __init__, ~0.1 us a field)
+        return _instance(StepResult, {
+            "action": guarded.action,
+            "record": record.with_metrics(GUARDRAIL_METRICS, guarded.sums),
+            "guardrail_matrix": guarded.matrix,
+        })

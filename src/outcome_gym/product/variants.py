@@ -101,19 +101,21 @@ class Variants:
             raise ValueError("day plans need the step's slot")
         return self.notify_add[choice, slot] | (keep & ~self.notify_drop[choice, slot])
 
-    def step_rows(self, pairs: np.ndarray, group: np.ndarray, default_notify: np.ndarray
+    def step_rows(self, choice: np.ndarray, group: np.ndarray, default_notify: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray] | None:
         """:meth:`layout_for` and :meth:`notify_for` of step plans for every user at once, each
-        user i choosing with the choosers' row ``group[i]`` of ``pairs``.
+        user i choosing with chooser ``g = group[i]``: layout variant ``choice[2g]`` and step plan
+        ``choice[2g + 1]``.
 
         Args:
-            pairs: G x 2 integers, per chooser a layout variant then a step plan.
+            choice: 2G ``int64``, per chooser a layout variant then a step plan (a variant
+                action as it is: ``VariantActions``' ``MultiDiscrete``).
             group: N chooser indices (each in ``[0, G)``).
             default_notify: N x M booleans, this step's default schedule.
 
         Returns:
             N x S ``int64`` layouts and N x M sends (fresh arrays), or ``None`` when some index of
-            ``pairs`` is out of range (nothing is built then).
+            ``choice`` is out of range (nothing is built then).
 
         Raises:
             ValueError: These are day plans (their sends depend on the slot).
@@ -123,7 +125,7 @@ class Variants:
         n = group.shape[0]
         layout = np.empty((n, self.layouts.shape[1]), dtype=np.int64)
         notify = np.empty((n, self.notify_send.shape[1]), dtype=bool)
-        if variant_rows(pairs, group, self.layouts, self.notify_send, self.notify_uses_default,
+        if variant_rows(choice, group, self.layouts, self.notify_send, self.notify_uses_default,
                         np.ascontiguousarray(default_notify, dtype=bool), layout, notify):
             return layout, notify
         return None
@@ -134,18 +136,18 @@ def compile_kernel() -> None:
     env passes (see sim.model.compile_kernels).
     """
     one = np.zeros(1, np.int64)
-    variant_rows(np.zeros((1, 2), np.int64), one, np.zeros((1, 1), np.int64),
+    variant_rows(np.zeros(2, np.int64), one, np.zeros((1, 1), np.int64),
                  np.zeros((1, 1), bool), np.ones(1, bool), np.ones((1, 1), bool),
                  np.empty((1, 1), np.int64), np.empty((1, 1), bool))
 
 
 @compiled
-def variant_rows(pairs, group, layouts, send, uses_default, default_notify, layout, notify
+def variant_rows(choice, group, layouts, send, uses_default, default_notify, layout, notify
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Every user's layout and sends from the choosers' variant and step-plan indices.
 
-    User i takes chooser ``g = group[i]``'s layout variant ``a = pairs[g, 0]`` and plan
-    ``p = pairs[g, 1]``: ``layout[i] = layouts[a]`` and ``notify[i, j] = send[p, j] |
+    User i takes chooser ``g = group[i]``'s layout variant ``a = choice[2g]`` and plan
+    ``p = choice[2g + 1]``: ``layout[i] = layouts[a]`` and ``notify[i, j] = send[p, j] |
     (default_notify[i, j] & uses_default[p])`` (what the plan sends besides the schedule, and
     the schedule's sends when the plan follows it).
 
@@ -155,15 +157,15 @@ def variant_rows(pairs, group, layouts, send, uses_default, default_notify, layo
     """
     n_layouts = layouts.shape[0]
     n_plans = send.shape[0]
-    for g in range(pairs.shape[0]):
-        if not (0 <= pairs[g, 0] < n_layouts and 0 <= pairs[g, 1] < n_plans):
+    for g in range(choice.shape[0] // 2):
+        if not (0 <= choice[2 * g] < n_layouts and 0 <= choice[2 * g + 1] < n_plans):
             return False
     s = layouts.shape[1]
     m = send.shape[1]
     for i in range(group.shape[0]):
         g = group[i]
-        a = pairs[g, 0]
-        p = pairs[g, 1]
+        a = choice[2 * g]
+        p = choice[2 * g + 1]
         for k in range(s):
             layout[i, k] = layouts[a, k]
         follows = uses_default[p]

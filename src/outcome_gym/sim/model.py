@@ -109,8 +109,8 @@ class SimulationModel(mesa.Model):
         self.teams: Teams = build_teams(n, self.world.team_size, streams["team"])
         self.pop: Population = build_population(self.world, streams["population"], self.teams.team)
         self.goals = Goals(self.world.goals, self.world.slots_per_day, self.pop.has_goal,
-                           self.pop.segment, self.pop.habit_rate, self.params.day.habit_fade,
-                           streams["population"])
+                           self.world.population_plan.goal_params, self.pop.habit_rate,
+                           self.params.day.habit_fade, streams["population"])
         self.rows = Rows(n)
         if users is not None:  # everyone is built (the same draws), then the subset's rows kept
             self._keep_rows(users)

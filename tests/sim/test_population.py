@@ -166,3 +166,27 @@ def test_teams_cut_the_last_team_to_fit():
     assert teams.size_of(np.arange(7)).tolist() == [3 if t < 2 else 1 for t in teams.team]
     # a size above n: one team of everyone
     assert build_teams(5, 8.0, np.random.default_rng(0)).start.tolist() == [0, 5]
+
+
+def test_a_per_user_parameter_draws_runs_of_segments_in_one_call():
+    # two lognormal segments around a number and a categorical after: one call for the two
+    # (its users an index array: the number's block keeps its value), one for the categorical;
+    # the same bits and stream position as each segment's own sample in segment order
+    from pydantic import TypeAdapter
+
+    from outcome_gym.scenario.distributions import Distribution
+    from outcome_gym.sim.population import PerUser, _segment_blocks
+
+    dist = TypeAdapter(Distribution).validate_python
+    params = [dist({"dist": "lognormal", "median": 5, "sigma": 0.5, "high": 6}), 2.0,
+              dist({"dist": "lognormal", "median": 9, "sigma": 0.2, "high": 9.5}),
+              dist({"dist": "categorical", "values": [1, 4], "probs": [0.5, 0.5]})]
+    blocks = _segment_blocks(np.array([4, 3, 5, 2]))
+    values = PerUser.of(params, blocks)
+    assert len(values.runs) == 2 and values.runs[0][0].tolist() == [0, 1, 2, 3, 7, 8, 9, 10, 11]
+    for seed in range(5):
+        rng, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+        want = np.concatenate([sample_param(p, ref, b.stop - b.start)
+                               for p, b in zip(params, blocks, strict=True)])
+        assert values.sample(rng).tobytes() == want.tobytes()
+        assert rng.random(2).tolist() == ref.random(2).tolist()

@@ -169,9 +169,10 @@ def test_teams_cut_the_last_team_to_fit():
 
 
 def test_a_per_user_parameter_draws_runs_of_segments_in_one_call():
-    # two lognormal segments around a number and a categorical after: one call for the two
-    # (its users an index array: the number's block keeps its value), one for the categorical;
-    # the same bits and stream position as each segment's own sample in segment order
+    # two segments of one lognormal around a number, then another lognormal and a categorical:
+    # one call for the two (its users an index array: the number's block keeps its value), one
+    # each for the others; the same bits and stream position as each segment's own sample in
+    # segment order
     from pydantic import TypeAdapter
 
     from outcome_gym.scenario.distributions import Distribution
@@ -179,11 +180,13 @@ def test_a_per_user_parameter_draws_runs_of_segments_in_one_call():
 
     dist = TypeAdapter(Distribution).validate_python
     params = [dist({"dist": "lognormal", "median": 5, "sigma": 0.5, "high": 6}), 2.0,
+              dist({"dist": "lognormal", "median": 5, "sigma": 0.5, "high": 6}),
               dist({"dist": "lognormal", "median": 9, "sigma": 0.2, "high": 9.5}),
               dist({"dist": "categorical", "values": [1, 4], "probs": [0.5, 0.5]})]
-    blocks = _segment_blocks(np.array([4, 3, 5, 2]))
+    blocks = _segment_blocks(np.array([4, 3, 5, 6, 2]))
     values = PerUser.of(params, blocks)
-    assert len(values.runs) == 2 and values.runs[0][0].tolist() == [0, 1, 2, 3, 7, 8, 9, 10, 11]
+    assert len(values.runs) == 3 and values.runs[0][0].tolist() == [0, 1, 2, 3, 7, 8, 9, 10, 11]
+    assert values.runs[1][0] == slice(12, 18) and values.runs[2][0] == slice(18, 20)
     for seed in range(5):
         rng, ref = np.random.default_rng(seed), np.random.default_rng(seed)
         want = np.concatenate([sample_param(p, ref, b.stop - b.start)

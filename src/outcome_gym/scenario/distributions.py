@@ -9,7 +9,6 @@ Sampling is vectorized and takes an explicit ``numpy.random.Generator``: no glob
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Literal
 
 import numpy as np
@@ -208,42 +207,6 @@ def sample_param(param: Param, rng: np.random.Generator, n: int) -> np.ndarray:
     if isinstance(param, float | int):
         return np.full(n, float(param), dtype=np.float64)
     return param.sample(rng, n)
-
-
-_STACKABLE = (Uniform, Normal, LogNormal, Beta)
-"""The kinds whose ``sample`` reads its fields value by value: numpy's generator methods take a
-parameter per value and draw in order, and the rest of the formula is elementwise."""
-
-
-def stacked(dists: Sequence[Distribution], sizes: Sequence[int]) -> Distribution | None:
-    """One distribution whose ``sample(rng, sum(sizes))`` gives
-    ``np.concatenate([d.sample(rng, k) for d, k in zip(dists, sizes)])`` and leaves the stream
-    where those calls leave it, or None where there is none.
-
-    The first of ``dists`` when all are equal; else, for one kind of :data:`_STACKABLE` whose
-    clip bounds are given for the same ones (so each value is clipped by the same numpy call),
-    that kind with every field repeated per value (arrays: built without validation, for
-    sampling only; the same formula as each ``sample``). None for mixed kinds, categoricals of
-    different tables, or bounds given for some and not others.
-    """
-    first = dists[0]
-    if all(d == first for d in dists[1:]):
-        return first
-    kind = type(first)
-    if kind not in _STACKABLE or any(type(d) is not kind for d in dists):
-        return None
-    fields: dict[str, object] = {"dist": first.dist}
-    for name in kind.model_fields:
-        if name == "dist":
-            continue
-        values = [getattr(d, name) for d in dists]
-        if all(v is None for v in values):
-            fields[name] = None
-        elif any(v is None for v in values):
-            return None
-        else:
-            fields[name] = np.repeat(np.array(values, dtype=np.float64), sizes)
-    return kind.model_construct(**fields)
 
 
 def param_constant(param: Param) -> float | None:

@@ -18,7 +18,6 @@ from outcome_gym.scenario.distributions import (
     Distribution,
     Param,
     param_constant,
-    stacked,
 )
 from outcome_gym.scenario.schema import Segment, segment_counts
 from outcome_gym.sim.interface import readonly
@@ -215,9 +214,9 @@ class PerUser:
         base: N float64, the constant segments' values (read-only; the drawn blocks' entries are
             overwritten by each draw); None when every segment draws.
         draws: (users, distribution) of every segment that draws, in segment order.
-        runs: How :meth:`sample` draws them: (users, distribution, count) per run of drawing
-            segments that one call draws (``distributions.stacked``: consecutive ones of one
-            kind; users a slice, or an index array where a constant segment lies between).
+        runs: How :meth:`sample` draws them: (users, distribution, count) per run of
+            consecutive drawing segments with equal distributions, drawn in one call (users a
+            slice, or an index array where a constant segment lies between).
     """
 
     n: int
@@ -243,8 +242,8 @@ class PerUser:
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """Every user's value (fresh float64): each drawing segment's block from its
         distribution (its ``sample``, what :func:`~outcome_gym.scenario.distributions.sample_param`
-        calls, in segment order; a run of them in one call, the same numbers), the constant
-        blocks as they are.
+        calls, in segment order; a run of equal ones in one call: a draw of k + m values is its
+        draws of k then m), the constant blocks as they are.
         """
         out = np.empty(self.n) if self.base is None else self.base.copy()
         for users, dist, count in self.runs:
@@ -254,19 +253,17 @@ class PerUser:
 
 def _runs(draws: Sequence[tuple[slice, Distribution]]
           ) -> tuple[tuple[slice | np.ndarray, Distribution, int], ...]:
-    """:attr:`PerUser.runs` of ``draws``: each run as long as ``stacked`` can draw it in one
-    call (each call costs ~5 us whatever its size; a population draws ~10).
+    """:attr:`PerUser.runs` of ``draws``: consecutive equal distributions in one call (a call
+    costs ~5 us whatever its size; e.g. every segment's default habit_days). Distributions of
+    one kind with other parameters stay apart: numpy's generators check array parameters at
+    every call (a beta's two arrays cost more than a second call).
     """
     runs: list[tuple[slice | np.ndarray, Distribution, int]] = []
     start = 0
     while start < len(draws):
-        stop, dist = start + 1, draws[start][1]
-        while stop < len(draws):
-            part = draws[start:stop + 1]
-            joint = stacked([d for _, d in part], [b.stop - b.start for b, _ in part])
-            if joint is None:
-                break
-            stop, dist = stop + 1, joint
+        dist, stop = draws[start][1], start + 1
+        while stop < len(draws) and draws[stop][1] == dist:
+            stop += 1
         blocks = [b for b, _ in draws[start:stop]]
         count = sum(b.stop - b.start for b in blocks)
         if all(a.stop == b.start for a, b in itertools.pairwise(blocks)):

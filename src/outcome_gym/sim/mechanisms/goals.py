@@ -375,11 +375,12 @@ class TasksState:
     ) -> None:
         n, q = has.shape[0], spec.max_pending
         self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
-        self.rate = np.clip(params["arrival_rate"].sample(rng), 0, None) * has
+        # ndarray.clip: what np.clip calls, without its wrapper (at every reset)
+        self.rate = params["arrival_rate"].sample(rng).clip(0, None) * has
         self.draw_rate = self.rate  # every user's: the arrivals are drawn for all N users
         self.rows = Rows(n)
-        self.effort = np.clip(params["effort"].sample(rng), 0.01, None).astype(np.float32)
-        days = np.clip(params["deadline_days"].sample(rng), 0.01, None)
+        self.effort = params["effort"].sample(rng).clip(0.01, None).astype(np.float32)
+        days = params["deadline_days"].sample(rng).clip(0.01, None)
         self.span = np.maximum(np.rint(days * slots_per_day), 1).astype(np.int32)
         self.late_span = round(spec.late_days * slots_per_day)
         self.arrive = np.full((n, q), -1, dtype=np.int32)
@@ -460,10 +461,10 @@ class BudgetState:
         self.goal = spec
         self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
         w = spec.window_days
-        ratio = np.clip(params["spend_ratio"].sample(rng), 0, None)
+        ratio = params["spend_ratio"].sample(rng).clip(0, None)
         self.drift = params["drift"].sample(rng)
         self.scale = ratio / drift_sum(self.drift, w)  # k: rate on the window's first day
-        self.effort = np.clip(params["effort"].sample(rng), 0.01, None)
+        self.effort = params["effort"].sample(rng).clip(0.01, None)
         self.spent = np.zeros(n)
         self.rate = np.zeros(n)  # today's spending rate (frozen once adjusted)
         # written now: the passes store into them for some users only (sim/_jit.py)
@@ -555,7 +556,7 @@ class PracticeState:
     ) -> None:
         n = has.shape[0]
         self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
-        self.effort = np.clip(params["effort"].sample(rng), 0.01, None)
+        self.effort = params["effort"].sample(rng).clip(0.01, None)
         self.habit_rate = habit_rate
         self.fade = fade
         self.today = np.zeros(n)

@@ -43,7 +43,7 @@ from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.network import Teams, build_teams, team_graph
 from outcome_gym.sim.population import Population, build_population
-from outcome_gym.sim.recording import Recorder, StepOutcome, user_state
+from outcome_gym.sim.recording import Recorder, RecordPlan, StepOutcome, user_state
 from outcome_gym.sim.rng import Rows, Streams, make_streams
 from outcome_gym.sim.world import World, compile_world
 
@@ -117,7 +117,9 @@ class SimulationModel(LazyModel):
         if users is not None:  # everyone is built (the same draws), then the subset's rows kept
             self._keep_rows(users)
             n = self.rows.n
-        self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows)
+        # the world's record plan is its whole population's (a subset's recorder builds its own)
+        self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows,
+                                 built.record if self.rows.index is None else None)
         self.totals: dict[str, np.ndarray] = self.recorder.totals
         self._eng_pass = self._engagement_pass(built)
         st = built.static
@@ -427,10 +429,10 @@ class Prebuilt:
     Pass it as a model's ``scenario`` (directly or through
     :class:`~outcome_gym.product.Product`) to skip that work: the Gymnasium env builds one and
     starts every episode's model from it (a model per reset). No run writes its arrays (the
-    world's are read-only; the static and engagement arrays are writable, as the compiled passes
-    take them, but only read), so models built from one prebuilt share it and still run as
-    models built from the scenario do; the only thing written is the cache of
-    :meth:`engagement_fixed` (one entry per traits' dtype).
+    world's are read-only; the static, engagement and record plan's arrays are writable, as the
+    compiled passes take them, but only read; the first observation's are read-only), so models
+    built from one prebuilt share it and still run as models built from the scenario do; the
+    only thing written is the cache of :meth:`engagement_fixed` (one entry per traits' dtype).
 
     Attributes:
         scenario: The validated scenario.
@@ -438,6 +440,7 @@ class Prebuilt:
         channel_of_m: M channel index of each notification column (int64).
         slot_hours: Hours a slot lasts.
         static: The world's arrays in the dtypes the passes take.
+        record: The recorders' shared part for the world's whole population.
     """
 
     scenario: Scenario
@@ -445,6 +448,7 @@ class Prebuilt:
     channel_of_m: np.ndarray
     slot_hours: float
     static: _StaticArrays
+    record: RecordPlan
     _fixed: dict[np.dtype, engagement.Fixed] = field(default_factory=dict, repr=False,
                                                      compare=False)
 
@@ -456,7 +460,8 @@ class Prebuilt:
         slot_hours = 24.0 / world.slots_per_day
         return cls(scenario=scenario, world=world, channel_of_m=channel_of_m,
                    slot_hours=slot_hours,
-                   static=_StaticArrays.of(world, channel_of_m, slot_hours))
+                   static=_StaticArrays.of(world, channel_of_m, slot_hours),
+                   record=RecordPlan(world, world.population_plan.segment))
 
     def engagement_fixed(self, dtype: np.dtype) -> engagement.Fixed:
         """The engagement pass's per-run inputs (its coefficients and the world's arrays) for

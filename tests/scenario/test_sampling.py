@@ -25,3 +25,33 @@ def test_categorical_is_numpys_choice_draw_for_draw(values, probs, n):
     want = np.asarray(values)[numpys.choice(len(values), size=n, p=p / p.sum())]
     assert got.dtype == np.float64 and got.tobytes() == want.tobytes()
     assert ours.bit_generator.state == numpys.bit_generator.state  # the same numbers taken
+
+
+def _dist(**kw):
+    from pydantic import TypeAdapter
+
+    from outcome_gym.scenario.distributions import Distribution
+
+    return TypeAdapter(Distribution).validate_python(kw)
+
+
+# one of each kind (clipping some values), sizes including 0 and 1
+KINDS = [
+    _dist(dist="lognormal", median=25, sigma=0.4, low=3, high=30),
+    _dist(dist="beta", a=2, b=3, low=0.3, high=1.5),
+    _dist(dist="normal", mean=1.25, sd=0.1, high=1.3),
+    _dist(dist="uniform", low=2.0, high=2.5),
+    _dist(dist="categorical", values=[1, 2], probs=[0.5, 0.5]),
+]
+
+
+@pytest.mark.parametrize("dist", KINDS)
+@pytest.mark.parametrize("sizes", [(100, 60, 40), (5, 0, 7), (1, 30)])
+def test_a_draw_of_many_values_is_its_draws_one_after_another(dist, sizes):
+    # what lets a population draw a run of segments with one distribution in one call
+    for seed in range(10):
+        one, each = np.random.default_rng(seed), np.random.default_rng(seed)
+        got = dist.sample(one, sum(sizes))
+        want = np.concatenate([dist.sample(each, k) for k in sizes])
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+        assert one.random(2).tolist() == each.random(2).tolist()  # the stream at one place

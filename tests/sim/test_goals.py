@@ -8,6 +8,7 @@ import pytest
 from outcome_gym.scenario.schema import BudgetGoal, PracticeGoal, TasksGoal
 from outcome_gym.sim.mechanisms.goals import BudgetState, PracticeState, TasksState, drift_sum
 from outcome_gym.sim.params import goal_spec
+from tests.conftest import goal_params
 
 
 class _ZeroPoisson:
@@ -55,8 +56,9 @@ def _step_end(st, step):
 
 def _tasks(tiny, n=2, **kw):
     goal = TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2, effort=1.0, **kw)
-    return TasksState(goal_spec(goal, tiny.population.segments), tiny.clock.slots_per_day,
-                      np.ones(n, bool), np.zeros(n, np.int16), np.random.default_rng(0))
+    spec = goal_spec(goal, tiny.population.segments)
+    return TasksState(spec, tiny.clock.slots_per_day, np.ones(n, bool), goal_params(spec, n),
+                      np.random.default_rng(0))
 
 
 def test_tasks_arrive_complete_earliest_deadline_first(tiny):
@@ -96,8 +98,8 @@ def test_late_tasks_are_abandoned_after_late_days(tiny):
 def _budget(tiny, ratio=1.2, drift=0.0):
     goal = BudgetGoal(kind="budget", id="budget", window_days=10, spend_ratio=ratio,
                       daily_noise=0.0, effort=1.0, act_by_day=5, adjustment=1.0, drift=drift)
-    return BudgetState(goal_spec(goal, tiny.population.segments), np.ones(1, bool),
-                       np.zeros(1, np.int16), np.random.default_rng(0))
+    spec = goal_spec(goal, tiny.population.segments)
+    return BudgetState(spec, np.ones(1, bool), goal_params(spec, 1), np.random.default_rng(0))
 
 
 def test_budget_adjustment_cuts_the_rate_but_spent_money_stays_spent(tiny):
@@ -170,7 +172,7 @@ def test_budget_default_drift_moves_crossings_off_day_zero():
         spec.window_days, spec.daily_noise, spec.adjustment, spec.act_by_day)
     for seed in (3, 11):
         rng = np.random.default_rng(seed)
-        st = BudgetState(spec, np.ones(2000, bool), np.zeros(2000, np.int16), rng)
+        st = BudgetState(spec, np.ones(2000, bool), goal_params(spec, 2000), rng)
         first = np.full(2000, -1)
         for day in range(30):
             ev = st.day_start(day, day, rng)
@@ -182,9 +184,9 @@ def test_budget_default_drift_moves_crossings_off_day_zero():
 
 def test_practice_counts_a_day_once_and_builds_habit(tiny):
     goal = PracticeGoal(kind="practice", id="practice", effort=1.0)
-    st = PracticeState(goal_spec(goal, tiny.population.segments), np.ones(2, bool),
-                       np.zeros(2, np.int16),
-                       np.random.default_rng(0), np.full(2, 0.5, np.float32), 0.01)
+    spec = goal_spec(goal, tiny.population.segments)
+    st = PracticeState(spec, np.ones(2, bool), goal_params(spec, 2), np.random.default_rng(0),
+                       np.full(2, 0.5, np.float32), 0.01)
     st.day_start(0, 0, None)
     assert _apply(st, np.array([0.6, 1.0]), 0)["practised"].tolist() == [0, 1]
     assert _apply(st, np.array([0.6, 1.0]), 1)["practised"].tolist() == [1, 0]
@@ -234,8 +236,9 @@ def test_goals_needs_and_apply_sum_each_goals_events_in_one_block(tiny):
     goal = TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2, effort=1.0,
                      max_pending=1)
     spec = goal_spec(goal, tiny.population.segments)
-    goals = Goals([spec], tiny.clock.slots_per_day, np.ones((1, 1), bool), np.zeros(1, np.int16),
-                  np.full(1, 0.1, np.float32), 0.1, np.random.default_rng(0))
+    goals = Goals([spec], tiny.clock.slots_per_day, np.ones((1, 1), bool),
+                  [goal_params(spec, 1)], np.full(1, 0.1, np.float32), 0.1,
+                  np.random.default_rng(0))
     goals.day_start(0, 0, _ZeroPoisson([3]))
     need, rem = goals.needs(7)
     assert rem.tolist() == [[1.0]] and need[0, 0] == pytest.approx(1.0 + 7 / 8)
@@ -267,9 +270,10 @@ def test_goals_apply_after_take_lays_the_events_out_for_the_kept_users(tiny):
     from outcome_gym.sim.rng import Rows
 
     goal = TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2, effort=1.0)
-    goals = Goals([goal_spec(goal, tiny.population.segments)], tiny.clock.slots_per_day,
-                  np.ones((3, 1), bool), np.zeros(3, np.int16), np.full(3, 0.1, np.float32),
-                  0.1, np.random.default_rng(0))
+    spec = goal_spec(goal, tiny.population.segments)
+    goals = Goals([spec], tiny.clock.slots_per_day, np.ones((3, 1), bool),
+                  [goal_params(spec, 3)], np.full(3, 0.1, np.float32), 0.1,
+                  np.random.default_rng(0))
     goals.states[0].effort[:] = 1.0
     assert goals.apply(np.zeros((3, 1)), 0)["work.completed"].shape == (3,)
     goals.take(Rows(3, np.array([0, 2])))

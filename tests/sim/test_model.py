@@ -182,3 +182,29 @@ def test_models_from_one_prebuilt_run_as_models_from_the_scenario():
     for a, b in zip(shared, own, strict=True):
         for name, values in b.totals.items():
             assert a.totals[name].tobytes() == values.tobytes(), name
+
+
+def test_models_of_one_prebuilt_share_the_record_plan_and_no_reader_can_write_it():
+    # the segment blocks and the first observation's zeros are the prebuilt's, for every model
+    # of the whole population: the zeros cannot be made writable; a subset builds its own
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.model import Prebuilt, SimulationModel
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(30, 1), file="<t>")
+    built = Prebuilt.of(sc)
+    a, b = (SimulationModel(built, seed, mesa_agents=False) for seed in (1, 2))
+    assert a.recorder.segments is b.recorder.segments is built.record.segments
+    first = a.observe()
+    assert first.clicks is b.observe().clicks is built.record.empty.clicks
+    for arr in (first.session, first.clicks, first.minutes, first.delivered, first.opened,
+                first.layout, *first.events.values()):
+        assert not arr.flags.writeable
+        with pytest.raises(ValueError):
+            arr.setflags(write=True)
+    a.step()  # the next observation shows the step's own arrays
+    assert a.observe().clicks is not first.clicks and not first.clicks.any()
+    team = SimulationModel(built, 1, mesa_agents=False, users=[0])
+    assert team.rows.index is not None  # user 0's team, not everyone
+    assert team.recorder.segments is not built.record.segments
+    assert team.observe().clicks.shape[0] == team.rows.n

@@ -84,11 +84,56 @@ def test_a_cached_plan_builds_what_a_fresh_world_builds():
     plan = shared.population_plan
     assert plan is shared.population_plan  # built once
     assert not plan.segment.flags.writeable and not plan.traits["trust"].fixed.flags.writeable
-    # a template only where some segments draw and some do not (the third's number kept)
-    assert not plan.traits["devices"].base.flags.writeable and plan.traits["trust"].base is None
-    assert plan.traits["attention_budget"].base is None  # every segment draws
+    # a template where some segments draw and some do not (the third's number kept) or none
+    # draws (then the clipped float32 trait too)
+    assert not plan.traits["devices"].values.base.flags.writeable
+    assert plan.traits["devices"].fixed is None and not plan.traits["trust"].values.draws
+    assert plan.traits["attention_budget"].values.base is None  # every segment draws
     assert (got.trust[plan.segment == 0] == np.float32(0.9)).all()
     assert (got.devices[plan.segment == 1] == 2).all()
+
+
+def _goal_params_as_before_the_plan(world, rng):
+    """Every goal's per-user parameters as the goal states drew them before the plan: per
+    parameter, a mask per segment and sample_param, in segment order."""
+    segment = world.population_plan.segment
+    out = []
+    for spec in world.goals:
+        mine = {}
+        for key, params in spec.per_user.items():
+            values = np.empty(segment.shape[0])
+            for k, param in enumerate(params):
+                mask = segment == k
+                values[mask] = sample_param(param, rng, int(mask.sum()))
+            mine[key] = values
+        out.append(mine)
+    return out
+
+
+def test_goal_parameters_from_the_plan_are_the_mask_draws():
+    # a goal parameter drawn by two segments and a number for the third, one drawn by none and
+    # one by every segment: the plan's draws (goal by goal, in each spec's order) give the same
+    # bits as masks and sample_param, and leave the stream where they left it
+    sc = load_scenario("finance_alerts")
+    sc = variant(sc, **{"population.size": 41,
+                        "population.segments.2.goal_params.budget.spend_ratio": 1.1,
+                        "goals.1.effort": {"dist": "uniform", "low": 0.5, "high": 0.7}})
+    world = compile_world(sc)
+    plan = world.population_plan
+    assert plan.goal_params[0]["spend_ratio"].base is not None  # the third segment's number
+    assert not plan.goal_params[0]["effort"].draws  # a number for every segment
+    assert plan.goal_params[1]["effort"].base is None  # every segment draws
+    for seed in (0, 5):
+        rng, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+        want = _goal_params_as_before_the_plan(world, ref)
+        for params, expected in zip(plan.goal_params, want, strict=True):
+            assert list(params) == list(expected)
+            for key, values in params.items():
+                got = values.sample(rng)
+                assert got.dtype == np.float64 and got.tobytes() == expected[key].tobytes(), key
+                assert got.flags.writeable
+        assert rng.random(3).tolist() == ref.random(3).tolist()
+    assert (plan.goal_params[0]["spend_ratio"].sample(rng)[plan.segment == 2] == 1.1).all()
 
 
 def test_what_draws_nothing_is_aparam_constant():
@@ -121,3 +166,30 @@ def test_teams_cut_the_last_team_to_fit():
     assert teams.size_of(np.arange(7)).tolist() == [3 if t < 2 else 1 for t in teams.team]
     # a size above n: one team of everyone
     assert build_teams(5, 8.0, np.random.default_rng(0)).start.tolist() == [0, 5]
+
+
+def test_a_per_user_parameter_draws_runs_of_segments_in_one_call():
+    # two segments of one lognormal around a number, then another lognormal and a categorical:
+    # one call for the two (its users an index array: the number's block keeps its value), one
+    # each for the others; the same bits and stream position as each segment's own sample in
+    # segment order
+    from pydantic import TypeAdapter
+
+    from outcome_gym.scenario.distributions import Distribution
+    from outcome_gym.sim.population import PerUser, _segment_blocks
+
+    dist = TypeAdapter(Distribution).validate_python
+    params = [dist({"dist": "lognormal", "median": 5, "sigma": 0.5, "high": 6}), 2.0,
+              dist({"dist": "lognormal", "median": 5, "sigma": 0.5, "high": 6}),
+              dist({"dist": "lognormal", "median": 9, "sigma": 0.2, "high": 9.5}),
+              dist({"dist": "categorical", "values": [1, 4], "probs": [0.5, 0.5]})]
+    blocks = _segment_blocks(np.array([4, 3, 5, 6, 2]))
+    values = PerUser.of(params, blocks)
+    assert len(values.runs) == 3 and values.runs[0][0].tolist() == [0, 1, 2, 3, 7, 8, 9, 10, 11]
+    assert values.runs[1][0] == slice(12, 18) and values.runs[2][0] == slice(18, 20)
+    for seed in range(5):
+        rng, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+        want = np.concatenate([sample_param(p, ref, b.stop - b.start)
+                               for p, b in zip(params, blocks, strict=True)])
+        assert values.sample(rng).tobytes() == want.tobytes()
+        assert rng.random(2).tolist() == ref.random(2).tolist()

@@ -13,6 +13,7 @@ from outcome_gym.sim.mechanisms import engagement, outside
 from outcome_gym.sim.mechanisms.goals import Goals, TasksState
 from outcome_gym.sim.mechanisms.memory import MemoryParams
 from outcome_gym.sim.params import goal_spec
+from tests.conftest import goal_params
 
 F32 = np.float32
 
@@ -170,8 +171,9 @@ def test_goals_apply_credits_each_goal_its_own_column(tiny):
     specs = [goal_spec(TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2,
                                  effort=1.0), segs),
              goal_spec(PracticeGoal(kind="practice", id="study", effort=1.0), segs)]
-    goals = Goals(specs, tiny.clock.slots_per_day, np.ones((1, 2), bool), np.zeros(1, np.int16),
-                  np.full(1, 0.1, F32), 0.1, np.random.default_rng(0))
+    goals = Goals(specs, tiny.clock.slots_per_day, np.ones((1, 2), bool),
+                  [goal_params(spec, 1) for spec in specs], np.full(1, 0.1, F32), 0.1,
+                  np.random.default_rng(0))
     goals.day_start(0, 0, Arrivals())
     ev = goals.apply(np.array([[1.0, 0.4]]), 0)
     assert ev["work.arrived"].tolist() == [1.0] and ev["work.completed"].tolist() == [1.0]

@@ -35,3 +35,19 @@ def test_the_models_mesa_rng_is_the_key_99_child() -> None:
     mesa = np.random.default_rng(np.random.SeedSequence(31, spawn_key=(99,)))
     mesa.integers(np.iinfo(np.int32).max)  # Mesa's Model draws stdlib random's seed from it
     assert model.rng.bit_generator.state == mesa.bit_generator.state
+
+
+def test_streams_are_made_at_first_use_in_any_order() -> None:
+    # made in reverse order, or all at once: each is numpy's spawned child of its index; a
+    # model's whole run never makes the policy stream (a policy gets policy_seed)
+    children = np.random.SeedSequence(77).spawn(len(STREAMS))
+    streams = make_streams(77)
+    for name in reversed(STREAMS):
+        want = np.random.Generator(np.random.PCG64(children[STREAMS.index(name)]))
+        assert streams[name].bit_generator.state == want.bit_generator.state, name
+    assert streams["tray"] is streams["tray"]  # made once
+    model = SimulationModel("productivity_tool", 31, mesa_agents=False)
+    while model.running:
+        model.step()
+    assert "policy" not in model.streams._made
+    assert set(model.streams._made) == set(STREAMS) - {"policy"}

@@ -9,6 +9,7 @@ Sampling is vectorized and takes an explicit ``numpy.random.Generator``: no glob
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Literal
 
 import numpy as np
@@ -146,6 +147,22 @@ class Beta(StrictModel):
         return self.low + (self.high - self.low) * self.a / (self.a + self.b)
 
 
+@functools.lru_cache(maxsize=256)
+def _categorical_table(values: tuple[float, ...], probs: tuple[float, ...]
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """A categorical's values (float64) and its cumulative probabilities over their last entry
+    (what ``choice`` searches), read-only: computed once per table, not at every draw (a reset
+    draws team sizes and devices).
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    cdf = (p / p.sum()).cumsum()
+    cdf /= cdf[-1]
+    table = np.asarray(values, dtype=np.float64)
+    table.setflags(write=False)
+    cdf.setflags(write=False)
+    return table, cdf
+
+
 class Categorical(StrictModel):
     """One of ``values`` with probabilities ``probs`` (which must sum to 1)."""
 
@@ -173,11 +190,8 @@ class Categorical(StrictModel):
         (~10 us a call: a reset draws team sizes and devices this way). The same values and
         stream position: tested against ``choice``.
         """
-        p = np.asarray(self.probs, dtype=np.float64)
-        cdf = (p / p.sum()).cumsum()
-        cdf /= cdf[-1]
-        idx = cdf.searchsorted(rng.random(n), side="right")
-        return np.asarray(self.values, dtype=np.float64)[idx]
+        values, cdf = _categorical_table(tuple(self.values), tuple(self.probs))
+        return values[cdf.searchsorted(rng.random(n), side="right")]
 
     def mean(self) -> float:
         """Expected value."""

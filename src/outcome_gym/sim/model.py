@@ -23,7 +23,7 @@ from outcome_gym.scenario.loading import load_scenario
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._jit import pass_array
-from outcome_gym.sim._mesa import mesa
+from outcome_gym.sim._mesa import LazyModel
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import accumulate, start_day
@@ -43,12 +43,12 @@ from outcome_gym.sim.mechanisms.availability import available
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.network import Teams, build_teams, team_graph
 from outcome_gym.sim.population import Population, build_population
-from outcome_gym.sim.recording import Recorder, StepOutcome, user_state
+from outcome_gym.sim.recording import Recorder, RecordPlan, StepOutcome, user_state
 from outcome_gym.sim.rng import Rows, Streams, make_streams
 from outcome_gym.sim.world import World, compile_world
 
 
-class SimulationModel(mesa.Model):
+class SimulationModel(LazyModel):
     """Synthetic users living through a scenario, one time slot per step.
 
     As other Mesa 3 models, it takes ``seed=`` or ``rng=`` (not both): an integer gives the same
@@ -99,7 +99,9 @@ class SimulationModel(mesa.Model):
         check_footprint(scenario.scenario if isinstance(scenario, Prebuilt) else scenario)
         built = scenario if isinstance(scenario, Prebuilt) else Prebuilt.of(scenario)
         streams = make_streams(seed)
-        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,))))
+        # Mesa's own generators (``rng``, ``random``) from this child of the seed, made at their
+        # first read (sim/_mesa.LazyModel: a run reads neither)
+        self._start_mesa(seed, (99,))
         self.scenario = built.scenario
         self.seed = seed
         self.streams: Streams = streams
@@ -109,13 +111,15 @@ class SimulationModel(mesa.Model):
         self.teams: Teams = build_teams(n, self.world.team_size, streams["team"])
         self.pop: Population = build_population(self.world, streams["population"], self.teams.team)
         self.goals = Goals(self.world.goals, self.world.slots_per_day, self.pop.has_goal,
-                           self.pop.segment, self.pop.habit_rate, self.params.day.habit_fade,
-                           streams["population"])
+                           self.world.population_plan.goal_params, self.pop.habit_rate,
+                           self.params.day.habit_fade, streams["population"])
         self.rows = Rows(n)
         if users is not None:  # everyone is built (the same draws), then the subset's rows kept
             self._keep_rows(users)
             n = self.rows.n
-        self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows)
+        # the world's record plan is its whole population's (a subset's recorder builds its own)
+        self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows,
+                                 built.record if self.rows.index is None else None)
         self.totals: dict[str, np.ndarray] = self.recorder.totals
         self._eng_pass = self._engagement_pass(built)
         st = built.static
@@ -133,11 +137,12 @@ class SimulationModel(mesa.Model):
         # the outside progress of a slot (N x G): zeros (never written) or the last slot's credit
         self._outside_bufs = (np.zeros((n, len(self.goals))), np.empty((n, len(self.goals))))
         # who can have each context event never changes: devices and teams are fixed at build
+        # (a user has a teammate where the team has 2+ members: its size, start's difference)
         w = self.world
         self._context_events = context.ContextEvents(
             self.params.context, w.slots_per_day, self.pop.devices >= 2,
-            self.teams.size_of(np.arange(n)) >= 2, self.teams, w.default_layout, w.slot_weight,
-            w.exact_weights, self.params.focus.residue, self.pop.residue.dtype)
+            np.diff(self.teams.start)[self.teams.team] >= 2, self.teams, w.default_layout,
+            w.slot_weight, w.exact_weights, self.params.focus.residue, self.pop.residue.dtype)
         self.t = 0
         self._step_arrays(n)  # advance's per-run arrays
         self._avail_step, self._avail_now = -1, np.zeros(n, bool)
@@ -424,10 +429,10 @@ class Prebuilt:
     Pass it as a model's ``scenario`` (directly or through
     :class:`~outcome_gym.product.Product`) to skip that work: the Gymnasium env builds one and
     starts every episode's model from it (a model per reset). No run writes its arrays (the
-    world's are read-only; the static and engagement arrays are writable, as the compiled passes
-    take them, but only read), so models built from one prebuilt share it and still run as
-    models built from the scenario do; the only thing written is the cache of
-    :meth:`engagement_fixed` (one entry per traits' dtype).
+    world's are read-only; the static, engagement and record plan's arrays are writable, as the
+    compiled passes take them, but only read; the first observation's are read-only), so models
+    built from one prebuilt share it and still run as models built from the scenario do; the
+    only thing written is the cache of :meth:`engagement_fixed` (one entry per traits' dtype).
 
     Attributes:
         scenario: The validated scenario.
@@ -435,6 +440,7 @@ class Prebuilt:
         channel_of_m: M channel index of each notification column (int64).
         slot_hours: Hours a slot lasts.
         static: The world's arrays in the dtypes the passes take.
+        record: The recorders' shared part for the world's whole population.
     """
 
     scenario: Scenario
@@ -442,6 +448,7 @@ class Prebuilt:
     channel_of_m: np.ndarray
     slot_hours: float
     static: _StaticArrays
+    record: RecordPlan
     _fixed: dict[np.dtype, engagement.Fixed] = field(default_factory=dict, repr=False,
                                                      compare=False)
 
@@ -453,7 +460,8 @@ class Prebuilt:
         slot_hours = 24.0 / world.slots_per_day
         return cls(scenario=scenario, world=world, channel_of_m=channel_of_m,
                    slot_hours=slot_hours,
-                   static=_StaticArrays.of(world, channel_of_m, slot_hours))
+                   static=_StaticArrays.of(world, channel_of_m, slot_hours),
+                   record=RecordPlan(world, world.population_plan.segment))
 
     def engagement_fixed(self, dtype: np.dtype) -> engagement.Fixed:
         """The engagement pass's per-run inputs (its coefficients and the world's arrays) for

@@ -7,7 +7,8 @@ well under 1 KiB (see ``benchmarks/bench_step.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -204,19 +205,87 @@ _TRAITS: dict[str, tuple[Callable[[Segment], Param], float, float]] = {
 
 
 @dataclass(frozen=True)
+class PerUser:
+    """A per-user parameter given per segment (a number or a distribution each), for users laid
+    out in contiguous segment blocks: its part that no seed changes, and its draw.
+
+    Attributes:
+        n: Users.
+        base: N float64, the constant segments' values (read-only; the drawn blocks' entries are
+            overwritten by each draw); None when every segment draws.
+        draws: (users, distribution) of every segment that draws, in segment order.
+        runs: How :meth:`sample` draws them: (users, distribution, count) per run of
+            consecutive drawing segments with equal distributions, drawn in one call (users a
+            slice, or an index array where a constant segment lies between).
+    """
+
+    n: int
+    base: np.ndarray | None
+    draws: tuple[tuple[slice, Distribution], ...]
+    runs: tuple[tuple[slice | np.ndarray, Distribution, int], ...]
+
+    @classmethod
+    def of(cls, params: Sequence[Param], blocks: Sequence[slice]) -> PerUser:
+        """The parameter whose segment k is ``params[k]``, its users ``blocks[k]``."""
+        n = blocks[-1].stop if blocks else 0
+        base = np.zeros(n, dtype=np.float64)
+        draws: list[tuple[slice, Distribution]] = []
+        for block, param in zip(blocks, params, strict=True):
+            value = param_constant(param)
+            if value is None:
+                draws.append((block, param))  # type: ignore[arg-type] - not a number: a dist
+            else:  # what sample_param gives for it, without the call
+                base[block] = value
+        every = bool(draws) and len(draws) == len(params)  # each draw overwrites all of base
+        return cls(n, None if every else readonly(base), tuple(draws), _runs(draws))
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """Every user's value (fresh float64): each drawing segment's block from its
+        distribution (its ``sample``, what :func:`~outcome_gym.scenario.distributions.sample_param`
+        calls, in segment order; a run of equal ones in one call: a draw of k + m values is its
+        draws of k then m), the constant blocks as they are.
+        """
+        out = np.empty(self.n) if self.base is None else self.base.copy()
+        for users, dist, count in self.runs:
+            out[users] = dist.sample(rng, count)
+        return out
+
+
+def _runs(draws: Sequence[tuple[slice, Distribution]]
+          ) -> tuple[tuple[slice | np.ndarray, Distribution, int], ...]:
+    """:attr:`PerUser.runs` of ``draws``: consecutive equal distributions in one call (a call
+    costs ~5 us whatever its size; e.g. every segment's default habit_days). Distributions of
+    one kind with other parameters stay apart: numpy's generators check array parameters at
+    every call (a beta's two arrays cost more than a second call).
+    """
+    runs: list[tuple[slice | np.ndarray, Distribution, int]] = []
+    start = 0
+    while start < len(draws):
+        dist, stop = draws[start][1], start + 1
+        while stop < len(draws) and draws[stop][1] == dist:
+            stop += 1
+        blocks = [b for b, _ in draws[start:stop]]
+        count = sum(b.stop - b.start for b in blocks)
+        if all(a.stop == b.start for a, b in itertools.pairwise(blocks)):
+            users: slice | np.ndarray = slice(blocks[0].start, blocks[-1].stop)
+        else:  # a constant segment between: its users keep base's value
+            users = readonly(np.concatenate([np.arange(b.start, b.stop) for b in blocks]))
+        runs.append((users, dist, count))
+        start = stop
+    return tuple(runs)
+
+
+@dataclass(frozen=True)
 class _Trait:
     """One trait's part that no seed changes.
 
     Attributes:
-        base: N float64, the constant segments' values (read-only; the drawn blocks' entries
-            are overwritten by each draw); None when every segment draws or none does.
-        draws: (users, distribution) of every segment that draws, in segment order.
+        values: Its values before clipping.
         lo, hi: The clip bounds.
         fixed: The float32 trait when no segment draws (read-only), else None.
     """
 
-    base: np.ndarray | None
-    draws: tuple[tuple[slice, Distribution], ...]
+    values: PerUser
     lo: float
     hi: float
     fixed: np.ndarray | None
@@ -225,8 +294,9 @@ class _Trait:
 class PopulationPlan:
     """What :func:`build_population` builds the same on every seed, built once per world.
 
-    The segments and their goals (deterministic counts: :func:`_segment_of`), each trait's
-    constant values and which segments draw it, and the default layout every user starts with.
+    The segments and their goals (deterministic counts: :func:`_segment_of`), each trait's and
+    each goal parameter's constant values and which segments draw it (:class:`PerUser`), and the
+    default layout every user starts with.
     Every array is read-only: each population copies what it keeps (the -1 fills are made
     fresh: ``np.full`` costs what a copy of a template would).
 
@@ -249,25 +319,22 @@ class PopulationPlan:
             for g in seg.goals:
                 has_goal[block, gidx[g]] = True
         self.has_goal = readonly(has_goal)
-        self.traits = {name: self._trait([get(seg) for seg in segs], blocks, lo, hi)
+        self.traits = {name: self._trait(PerUser.of([get(seg) for seg in segs], blocks), lo, hi)
                        for name, (get, lo, hi) in _TRAITS.items()}
+        # each goal's per-user parameters (its spec's: one per segment), drawn by the goal states
+        self.goal_params = tuple({key: PerUser.of(params, blocks)
+                                  for key, params in spec.per_user.items()}
+                                 for spec in world.goals)
         self.last_layout = readonly(
             np.repeat(world.default_layout[None, :], n, axis=0).astype(np.int16))
 
     @staticmethod
-    def _trait(params: list[Param], blocks: list[slice], lo: float, hi: float) -> _Trait:
-        base = np.zeros(blocks[-1].stop if blocks else 0, dtype=np.float64)
-        draws: list[tuple[slice, Distribution]] = []
-        for block, param in zip(blocks, params, strict=True):
-            value = param_constant(param)
-            if value is None:
-                draws.append((block, param))  # type: ignore[arg-type] - not a number: a dist
-            else:  # what sample_param gives for it, without the call
-                base[block] = value
-        if not draws:
-            return _Trait(None, (), lo, hi, readonly(np.clip(base, lo, hi).astype(F)))
-        every = len(draws) == len(params)  # then each draw overwrites all of base: no template
-        return _Trait(None if every else readonly(base), tuple(draws), lo, hi, None)
+    def _trait(values: PerUser, lo: float, hi: float) -> _Trait:
+        fixed = None
+        if not values.draws:
+            assert values.base is not None
+            fixed = readonly(np.clip(values.base, lo, hi).astype(F))
+        return _Trait(values, lo, hi, fixed)
 
     def draw(self, name: str, rng: np.random.Generator) -> np.ndarray:
         """Trait ``name`` for every user (fresh float32): each drawing segment's block from its
@@ -277,9 +344,5 @@ class PopulationPlan:
         trait = self.traits[name]
         if trait.fixed is not None:
             return trait.fixed.copy()
-        out = np.empty(self.n) if trait.base is None else trait.base.copy()
-        for block, dist in trait.draws:  # distributions (numbers are constants): sampled
-            out[block] = dist.sample(rng, block.stop - block.start)
         # ndarray.clip is what np.clip calls, without its Python-level wrapper (~1.5 us)
-        return out.clip(trait.lo, trait.hi).astype(F)
-
+        return trait.values.sample(rng).clip(trait.lo, trait.hi).astype(F)

@@ -142,17 +142,30 @@ class Last:
 
     @classmethod
     def empty(cls, world: World, names: list[str]) -> Last:
-        """Before the first step: nothing happened, everyone had the default layout."""
+        """Before the first step: nothing happened, everyone had the default layout.
+
+        Every array is a view of a read-only array, so no reader can make it writable (numpy
+        refuses while its base is read-only): one is shared by every run of a prebuilt world
+        (:class:`RecordPlan`), each run's first observation showing the same zeros.
+        """
         n = world.n_users
         return cls(
-            session=_frozen(np.zeros(n, bool)),
-            clicks=_frozen(np.zeros((n, world.n_elements), np.int16)),
-            minutes=_frozen(np.zeros(n, np.float32)),
-            delivered=_frozen(np.zeros((n, world.n_pushed), bool)),
-            opened=_frozen(np.zeros((n, world.n_pushed), bool)),
-            events=itf.frozen_readonly({e: _frozen(np.zeros(n, np.int32)) for e in names}),
-            layout=_frozen(np.repeat(world.default_layout[None, :], n, axis=0)),
+            session=_sealed(np.zeros(n, bool)),
+            clicks=_sealed(np.zeros((n, world.n_elements), np.int16)),
+            minutes=_sealed(np.zeros(n, np.float32)),
+            delivered=_sealed(np.zeros((n, world.n_pushed), bool)),
+            opened=_sealed(np.zeros((n, world.n_pushed), bool)),
+            events=itf.frozen_readonly({e: _sealed(np.zeros(n, np.int32)) for e in names}),
+            layout=_sealed(np.repeat(world.default_layout[None, :], n, axis=0)),
         )
+
+
+def _sealed(a: np.ndarray) -> np.ndarray:
+    """A view of ``a`` (a fresh array nobody else holds) made read-only in place: the view
+    cannot be made writable again (``setflags(write=True)`` raises), unlike ``a`` itself.
+    """
+    a.setflags(write=False)
+    return a.view()
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -187,6 +200,22 @@ class SegmentSums:
         return np.empty((n_rows, self.k)) if self.every_segment else np.zeros((n_rows, self.k))
 
 
+class RecordPlan:
+    """What the recorder of a world's whole population builds the same on every seed, built
+    once per prebuilt world (``sim.model.Prebuilt``) and shared by its models' recorders: the
+    segment blocks and the observation before the first step (:meth:`Last.empty`: read-only
+    arrays no reader can make writable). Nothing in it is written by a run.
+
+    Args:
+        world: The compiled scenario.
+        segment: N segment index per user (the population plan's).
+    """
+
+    def __init__(self, world: World, segment: np.ndarray) -> None:
+        self.segments = SegmentSums(segment, len(world.segment_ids))
+        self.empty = Last.empty(world, [ev.event for ev in world.params.events])
+
+
 class Recorder:
     """Builds each step's record, keeps the run's per-user totals and the previous step's outputs.
 
@@ -196,6 +225,8 @@ class Recorder:
         streams: The run's streams (``metrics`` for divergence sampling, ``instrumentation`` for
             event noise).
         rows: Which of the scenario's users the model simulates (default: all).
+        plan: The world's :class:`RecordPlan` for ``segment``, shared with other recorders
+            (None: built here).
 
     Attributes:
         sample_divergence: Sample the segments' layout divergence each step (the ``metrics``
@@ -207,15 +238,16 @@ class Recorder:
     sample_divergence: bool = True
 
     def __init__(self, world: World, segment: np.ndarray, streams: Streams,
-                 rows: Rows | None = None) -> None:
+                 rows: Rows | None = None, plan: RecordPlan | None = None) -> None:
         self.world = world
         self.streams = streams
         self.rows = rows if rows is not None else Rows(world.n_users)
-        self.segments = SegmentSums(segment, len(world.segment_ids))
+        plan = plan if plan is not None else RecordPlan(world, segment)
+        self.segments = plan.segments
         self.pipe = EventPipe(world.params.events, world.n_users)
         self._n_pipe = len(self.pipe.specs)
         self.totals: dict[str, np.ndarray] = {}
-        self.last = Last.empty(world, self.pipe.names)
+        self.last = plan.empty
         n = world.n_users
         # what the pass reads of the world, as it reads it (the default as one row of layouts)
         self._default = world.default_layout.reshape(1, -1)

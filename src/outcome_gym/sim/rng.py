@@ -1,10 +1,11 @@
 """One root ``SeedSequence`` per run, one child stream per mechanism.
 
-Children are spawned once, in the fixed order of :data:`STREAMS`, so each mechanism's stream depends
-only on the run's seed and its own name — never on worker count, hash order or what other
-mechanisms drew. Exogenous streams (population, arrivals, availability, context) draw the same
-number of values every step whatever the policy does, so the same seed gives the same population and
-the same exogenous events under every policy (common random numbers).
+Stream k is the root's k-th spawned child, k its name's index in the fixed order of :data:`STREAMS`
+(made at its first use), so each mechanism's stream depends only on the run's seed and its own
+name — never on worker count, hash order, what other mechanisms drew or which streams were made.
+Exogenous streams (population, arrivals, availability, context) draw the same number of values every
+step whatever the policy does, so the same seed gives the same population and the same exogenous
+events under every policy (common random numbers).
 
 Every per-user draw is a fixed-shape array over all N users of the scenario, so user *i*'s numbers
 depend only on (seed, stream, *i*, step). A model may therefore simulate a subset of the users
@@ -37,15 +38,33 @@ STREAMS = (
 )
 
 
-@dataclass(frozen=True)
+_INDEX = {name: k for k, name in enumerate(STREAMS)}
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: compared and hashed by identity (as generators)
 class Streams:
-    """The named generators of one run."""
+    """The named generators of one run (PCG64), each made at its first use: stream k of
+    :data:`STREAMS` is numpy's child k of the root ``SeedSequence(seed)``, which is
+    ``SeedSequence(seed, spawn_key=(k,))`` (what the root's ``spawn`` gives as its k-th child).
+
+    Why at first use: a child's ``PCG64`` costs ~12 us, and no run draws from ``policy`` (a
+    policy is handed :meth:`policy_seed`); nothing drawn depends on when a stream was made.
+    """
 
     seed: int
-    generators: dict[str, np.random.Generator]
+    _made: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
 
     def __getitem__(self, name: str) -> np.random.Generator:
-        return self.generators[name]
+        rng = self._made.get(name)
+        if rng is None:
+            rng = self._made[name] = np.random.Generator(np.random.PCG64(
+                np.random.SeedSequence(self.seed, spawn_key=(_INDEX[name],))))
+        return rng
+
+    @property
+    def generators(self) -> dict[str, np.random.Generator]:
+        """Every stream by name, in :data:`STREAMS` order (made now where not yet)."""
+        return {name: self[name] for name in STREAMS}
 
     def policy_seed(self) -> np.random.SeedSequence:
         """A SeedSequence for the policy (so it can spawn its own children)."""
@@ -211,16 +230,9 @@ def make_streams(seed: int) -> Streams:
         seed: A non-negative integer; the only source of randomness in the run.
 
     Returns:
-        The named generators (PCG64), one per entry of :data:`STREAMS`.
+        The named generators (PCG64), one per entry of :data:`STREAMS` (each made at its first
+        use: :class:`Streams`).
     """
     if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"expected a non-negative integer seed, got {seed!r}")
-    root = np.random.SeedSequence(int(seed))
-    children = root.spawn(len(STREAMS))
-    return Streams(
-        seed=int(seed),
-        generators={
-            name: np.random.Generator(np.random.PCG64(c))
-            for name, c in zip(STREAMS, children, strict=True)
-        },
-    )
+    return Streams(seed=int(seed))

@@ -51,14 +51,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from outcome_gym.scenario.distributions import Param, sample_param
+from outcome_gym.scenario.distributions import Param
 from outcome_gym.sim._jit import compiled, written_zeros
 from outcome_gym.sim.interface import MetricRows
 from outcome_gym.sim.mechanisms.habits import update_habit
 from outcome_gym.sim.rng import Rows
+
+if TYPE_CHECKING:  # sim.population's plan holds the goals' parameters (sim.world imports both)
+    from outcome_gym.sim.population import PerUser
 
 Events = dict[str, np.ndarray]
 
@@ -109,17 +113,6 @@ def drift_sum(drift: np.ndarray, window_days: int) -> np.ndarray:
     small = np.abs(drift) < 1e-9
     safe = np.where(small, 1.0, drift)
     return np.where(small, float(window_days), np.expm1(safe * window_days) / np.expm1(safe))
-
-
-def _per_user(
-    spec: GoalSpec, key: str, segment: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """Draw a goal parameter per user from its segment's distribution (segments in order)."""
-    out = np.empty(segment.shape[0], dtype=np.float64)
-    for k, param in enumerate(spec.per_user[key]):
-        mask = segment == k
-        out[mask] = sample_param(param, rng, int(mask.sum()))
-    return out
 
 
 def _take(state: GoalState, rows: Rows, keep_all: tuple[str, ...] = ()) -> None:
@@ -377,18 +370,17 @@ class TasksState:
         spec: TasksSpec,
         slots_per_day: int,
         has: np.ndarray,
-        segment: np.ndarray,
+        params: Mapping[str, PerUser],
         rng: np.random.Generator,
     ) -> None:
         n, q = has.shape[0], spec.max_pending
         self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
-        self.rate = np.clip(_per_user(spec, "arrival_rate", segment, rng), 0, None) * has
+        # ndarray.clip: what np.clip calls, without its wrapper (at every reset)
+        self.rate = params["arrival_rate"].sample(rng).clip(0, None) * has
         self.draw_rate = self.rate  # every user's: the arrivals are drawn for all N users
         self.rows = Rows(n)
-        self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None).astype(
-            np.float32
-        )
-        days = np.clip(_per_user(spec, "deadline_days", segment, rng), 0.01, None)
+        self.effort = params["effort"].sample(rng).clip(0.01, None).astype(np.float32)
+        days = params["deadline_days"].sample(rng).clip(0.01, None)
         self.span = np.maximum(np.rint(days * slots_per_day), 1).astype(np.int32)
         self.late_span = round(spec.late_days * slots_per_day)
         self.arrive = np.full((n, q), -1, dtype=np.int32)
@@ -462,17 +454,17 @@ class BudgetState:
         self,
         spec: BudgetSpec,
         has: np.ndarray,
-        segment: np.ndarray,
+        params: Mapping[str, PerUser],
         rng: np.random.Generator,
     ) -> None:
         n = has.shape[0]
         self.goal = spec
         self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
         w = spec.window_days
-        ratio = np.clip(_per_user(spec, "spend_ratio", segment, rng), 0, None)
-        self.drift = _per_user(spec, "drift", segment, rng)
+        ratio = params["spend_ratio"].sample(rng).clip(0, None)
+        self.drift = params["drift"].sample(rng)
         self.scale = ratio / drift_sum(self.drift, w)  # k: rate on the window's first day
-        self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None)
+        self.effort = params["effort"].sample(rng).clip(0.01, None)
         self.spent = np.zeros(n)
         self.rate = np.zeros(n)  # today's spending rate (frozen once adjusted)
         # written now: the passes store into them for some users only (sim/_jit.py)
@@ -557,14 +549,14 @@ class PracticeState:
         self,
         spec: PracticeSpec,
         has: np.ndarray,
-        segment: np.ndarray,
+        params: Mapping[str, PerUser],
         rng: np.random.Generator,
         habit_rate: np.ndarray,
         fade: float,
     ) -> None:
         n = has.shape[0]
         self.has = np.ascontiguousarray(has)  # a column of has_goal: one compiled layout
-        self.effort = np.clip(_per_user(spec, "effort", segment, rng), 0.01, None)
+        self.effort = params["effort"].sample(rng).clip(0.01, None)
         self.habit_rate = habit_rate
         self.fade = fade
         self.today = np.zeros(n)
@@ -618,10 +610,12 @@ class Goals:
         specs: The compiled goals (``World.goals``).
         slots_per_day: S.
         has_goal: N x G, who pursues each goal.
-        segment: N segment indices.
+        params: Per goal, its per-user parameters (``PopulationPlan.goal_params``: a spec's
+            ``per_user`` over the users' segment blocks).
         habit_rate: N habit growth rates (practice goals build a habit).
         fade: Daily habit fade after two missed days.
-        rng: The ``population`` stream (per-user goal parameters are traits).
+        rng: The ``population`` stream (per-user goal parameters are traits: drawn goal by goal,
+            in each state's order).
     """
 
     def __init__(
@@ -629,22 +623,22 @@ class Goals:
         specs: Sequence[GoalSpec],
         slots_per_day: int,
         has_goal: np.ndarray,
-        segment: np.ndarray,
+        params: Sequence[Mapping[str, PerUser]],
         habit_rate: np.ndarray,
         fade: float,
         rng: np.random.Generator,
     ) -> None:
         self.ids = tuple(spec.id for spec in specs)
         self.states: list[GoalState] = []
-        for g, spec in enumerate(specs):
+        for g, (spec, mine) in enumerate(zip(specs, params, strict=True)):
             has = has_goal[:, g]
             if isinstance(spec, TasksSpec):
-                self.states.append(TasksState(spec, slots_per_day, has, segment, rng))
+                self.states.append(TasksState(spec, slots_per_day, has, mine, rng))
             elif isinstance(spec, BudgetSpec):
-                self.states.append(BudgetState(spec, has, segment, rng))
+                self.states.append(BudgetState(spec, has, mine, rng))
             else:
-                self.states.append(PracticeState(spec, has, segment, rng, habit_rate, fade))
-        self.n = int(segment.shape[0])
+                self.states.append(PracticeState(spec, has, mine, rng, habit_rate, fade))
+        self.n = int(has_goal.shape[0])
         self._day_events: list[Events] | None = None  # the day's, until apply adds them
         # apply()'s block of events, its read-only rows and each goal's views of them: laid out
         # for the users held at the first apply (None until then, and again after take)

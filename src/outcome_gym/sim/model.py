@@ -274,7 +274,7 @@ class SimulationModel(mesa.Model):
         layout = pass_array(action.layout, np.int16)
         need, remaining = self.goals.needs(t)
         dlv = self._notifications(action.notify, avail, need)
-        started = self._sessions(avail, dlv.opened_any, need)
+        started = self._sessions(avail, dlv.opened_any, need, slot == 0)
         eng = self._engage(started, layout, dlv, remaining, need)
         # context failures spend attention the outside progress of the day's last slot reads
         # (its own stream: moving it before the goals changes no draw)
@@ -315,46 +315,41 @@ class SimulationModel(mesa.Model):
         """Step 4: the last slot's focus residue fades (between slots), then deliver into the
         tray, open or dismiss what is due, opt out; fatigue, wear, interruption cost and residue
         (notifications.Notifier: the population's state is updated in place).
+
+        The tray's draws: N x M float32 uniforms (place in the slot) and normals (delay) from
+        the ``tray`` stream, into this run's buffers (overwritten next step), drawn every step
+        for every user and template, delivered or not, so a user's delays never depend on what
+        was sent to anyone (per-user common random numbers); the simulated users' rows kept.
         """
-        pop = self.pop
-        u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all,
-                                                              self.world.n_pushed),
-                              axis=1, reuse=True)
-        u_pos, z = self._tray_draws()
+        pop, rows = self.pop, self.rows
+        u = rows.uniform(self.streams["notifications"], (2, rows.n_all, self.world.n_pushed),
+                         axis=1, reuse=True)
+        tray, (u_pos, z) = self.streams["tray"], self._tray_buffers
+        # float32 halves the cost of the draws; the delay needs no more precision than that
+        # (``out=`` fills in the order of a fresh draw: the same numbers)
+        tray.random(out=u_pos, dtype=np.float32)
+        tray.standard_normal(out=z, dtype=np.float32)
         dlv, finite = self._notifier.step(
-            self.t, notify, avail, need, u, u_pos, z, pop.active, pop.opted_out,
-            pop.attention_left, pop.sent_today, pop.susceptibility, pop.goal_weight, pop.fatigue,
-            pop.wear, pop.channel_trust, pop.tray_sent, pop.tray_due, pop.residue, self._carry)
+            self.t, notify, avail, need, u, rows.keep(u_pos), rows.keep(z), pop.active,
+            pop.opted_out, pop.attention_left, pop.sent_today, pop.susceptibility,
+            pop.goal_weight, pop.fatigue, pop.wear, pop.channel_trust, pop.tray_sent,
+            pop.tray_due, pop.residue, self._carry)
         if not finite:  # the pass saw a non-finite open log-odds or fatigue
             raise NumericalError("notifications", self.t)
         # a churned user's channel trust stays where it was (their tray just empties): ignored
         # counts an active user's notifications only
         return dlv
 
-    def _tray_draws(self) -> tuple[np.ndarray, np.ndarray]:
-        """N x M float32 uniforms (place in the slot) and normals (delay) from the ``tray``
-        stream, drawn into this run's buffers (overwritten next step).
-
-        Drawn every step for every user and template, delivered or not, so a user's delays never
-        depend on what was sent to anyone (per-user common random numbers); the simulated users'
-        rows kept.
-        """
-        rng, keep = self.streams["tray"], self.rows.keep
-        u_pos, z = self._tray_buffers
-        # float32 halves the cost of the draws; the delay needs no more precision than that
-        # (``out=`` fills in the order of a fresh draw: the same numbers)
-        rng.random(out=u_pos, dtype=np.float32)
-        rng.standard_normal(out=z, dtype=np.float32)
-        return keep(u_pos), keep(z)
-
-    def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray) -> np.ndarray:
+    def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray,
+                  day_start: bool) -> np.ndarray:
         """Step 5: who starts a session (anyone who opened a notification does; a self-initiated
-        session needs attention left today).
+        session needs attention left today). The app habit changes only at a day's start (the
+        close's ``update_habit``; a run's first step is one): its term is computed then.
         """
         pop = self.pop
         u = self.rows.uniform(self.streams["sessions"], (self.rows.n_all,))
         return self._starter.step(avail, opened_any, pop.propensity, pop.app_habit, need,
-                                  pop.trust, u, pop.attention_left)
+                                  pop.trust, u, pop.attention_left, day_start)
 
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,
                 remaining: np.ndarray, need: np.ndarray) -> engagement.Engagement:

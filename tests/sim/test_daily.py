@@ -1,5 +1,4 @@
-"""The day's accumulators (sim/daily.py ``accumulate``) and the day's start (``open_rows``):
-hand-worked, and equal to numpy's."""
+"""The day's accumulators (sim/daily.py ``accumulate``): hand-worked, and equal to numpy's."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from outcome_gym.sim.daily import accumulate, open_rows
+from outcome_gym.sim.daily import accumulate
 from tests.sim import reference_trust as ref_trust
 from tests.sim.reference_rows import rowsum
 
@@ -133,47 +132,3 @@ def test_close_day_equals_the_numpy_formulas_bit_for_bit():
             x, y = getattr(a, name), getattr(b, name)
             assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), name
         assert sa["churn"].bit_generator.state == sb["churn"].bit_generator.state
-
-
-def _open(active, budget, recovery, wear_recovery, attention, fatigue, wear, sent, residue):
-    """open_rows as start_day calls it (the state updated in place)."""
-    f = np.float32
-    open_rows(active, budget, recovery, f(1), f(1.0 - wear_recovery), attention, fatigue, wear,
-              sent, residue)
-
-
-def test_the_day_opens_by_hand():
-    # user 0 active: attention refilled to its budget 90, fatigue 0.5 recovers by 0.25 to 0.375,
-    # wear 2 and 1 by a wear recovery of 0.5 to 1 and 0.5; user 1 churned: attention 0
-    attention, fatigue = np.array([3.0, 7.0], np.float32), np.array([0.5, 0.5], np.float32)
-    wear = np.array([[2.0, 1.0], [4.0, 0.0]], np.float32)
-    sent, residue = np.array([[3], [1]], np.int16), np.array([0.25, 0.5], np.float32)
-    _open(np.array([True, False]), np.array([90.0, 60.0], np.float32),
-          np.array([0.25, 0.5], np.float32), 0.5, attention, fatigue, wear, sent, residue)
-    assert attention.tolist() == [90.0, 0.0]
-    assert fatigue.tolist() == [0.375, 0.25]
-    assert wear.tolist() == [[1.0, 0.5], [2.0, 0.0]]
-    assert sent.tolist() == [[0], [0]] and residue.tolist() == [0.0, 0.0]
-
-
-def test_the_day_opens_as_numpy_did_bit_for_bit():
-    # the pass replaced these whole-array statements of start_day: the same bits (float32
-    # state; numpy applies the Python-float wear factor in float32)
-    rng = np.random.default_rng(5)
-    n, m, c = 301, 4, 2
-    f = np.float32
-    for wear_recovery in (0.0, 0.1, 1.0 / 3.0):
-        active = rng.random(n) < 0.8
-        budget, recovery = (rng.random(n) * 200).astype(f), rng.random(n).astype(f)
-        state = [(rng.random(n) * 50).astype(f), rng.random(n).astype(f),
-                 (rng.random((n, m)) * 5).astype(f), rng.integers(0, 9, (n, c)).astype(np.int16),
-                 rng.random(n).astype(f)]
-        want = [a.copy() for a in state]
-        want[0][:] = np.where(active, budget, 0.0)
-        want[1] *= 1.0 - recovery
-        want[2] *= 1.0 - wear_recovery
-        want[3][:] = 0
-        want[4][:] = 0.0
-        _open(active, budget, recovery, wear_recovery, *state)
-        for got, w in zip(state, want, strict=True):
-            assert got.dtype == w.dtype and got.tobytes() == w.tobytes(), wear_recovery

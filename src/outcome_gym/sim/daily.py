@@ -33,13 +33,12 @@ def start_day(
     """
     churned = (close_day(pop, p, streams, day, step, rows) if day > 0
                else np.zeros(pop.n, bool))
+    pop.attention_left[:] = np.where(pop.active, pop.attention_budget, 0.0)
     goals.day_start(day, step, streams["arrivals"])
-    # attention refilled, fatigue and wear recover, the day's sends and (a night's rest) the
-    # residue cleared: one pass in place (five numpy calls were ~4 us a step on 4-slot days);
-    # wear's factor as numpy applies a Python float to the float32 wear: rounded to its dtype
-    open_rows(pop.active, pop.attention_budget, pop.fatigue_recovery,
-              pop.fatigue_recovery.dtype.type(1), pop.wear.dtype.type(1.0 - p.day.wear_recovery),
-              pop.attention_left, pop.fatigue, pop.wear, pop.sent_today, pop.residue)
+    pop.fatigue *= 1.0 - pop.fatigue_recovery
+    pop.wear *= 1.0 - p.day.wear_recovery
+    pop.sent_today[:] = 0
+    pop.residue[:] = 0.0  # a night's rest clears residue
     return churned
 
 
@@ -138,37 +137,9 @@ def accumulate_rows(
         waste_today[i] += np.float32(distraction[i])
 
 
-@compiled
-def open_rows(active, budget, recovery, one, wear_keep, attention_left, fatigue, wear, sent_today,
-              residue):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """The day's start per user i, in place, as numpy's whole-array statements computed it.
-
-    ::
-
-        attention_left[i] = budget[i] if active[i] else 0      fatigue[i] *= one - recovery[i]
-        wear[i, m] *= wear_keep      sent_today[i, c] = 0      residue[i] = 0
-
-    (``one`` and ``wear_keep`` in the float32 state's dtype: numpy's ``1.0 - recovery`` and its
-    product with a Python-float factor are float32 operations).
-    """
-    for i in range(active.shape[0]):
-        attention_left[i] = budget[i] if active[i] else 0.0
-        fatigue[i] = fatigue[i] * (one - recovery[i])
-        for m in range(wear.shape[1]):
-            wear[i, m] = wear[i, m] * wear_keep
-        for c in range(sent_today.shape[1]):
-            sent_today[i, c] = 0
-        residue[i] = 0.0
-
-
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`accumulate_rows` and :func:`open_rows` for the
-    population's dtypes.
-    """
+    """Compile (or load from the cache) :func:`accumulate_rows` for the population's dtypes."""
     one = np.ones(1, bool)
     accumulate_rows(one, np.zeros((1, 1), np.int16), np.ones((1, 1), np.int16), np.ones((1, 1)),
                     np.ones(1), np.zeros((1, 1), bool), one.copy(), np.zeros((1, 1), np.int16),
                     np.zeros(1, np.float32), np.zeros(1, np.float32))
-    f = np.ones(1, np.float32)
-    open_rows(one, f, f, np.float32(1), np.float32(1), f.copy(), f.copy(),
-              np.ones((1, 1), np.float32), np.zeros((1, 1), np.int16), f.copy())

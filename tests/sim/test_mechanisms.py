@@ -784,3 +784,26 @@ def test_a_starter_kept_for_a_run_gives_each_step_what_a_fresh_one_gives():
         assert np.array_equal(got, want) and got[~opened].any()
         kept.append((got, want.copy()))
     assert np.array_equal(*kept[0]) and kept[0][0] is not kept[1][0]
+
+
+def test_a_starter_keeps_the_habit_term_until_told_the_habit_changed():
+    # a model's app habit changes only at a day's start: at the other slots the starter reuses
+    # the term exp(session_habit * app_habit) of its last computation
+    um = sessions.SessionParams(session_habit=0.8, session_need=0.5)
+    rng = np.random.default_rng(4)
+    n, f32 = 400, np.float32
+    prop, trust = (rng.random(n).astype(f32) * 3 for _ in range(2))
+    day_habit, later_habit = (rng.random(n).astype(f32) * 3 for _ in range(2))
+    avail, opened = rng.random(n) < 0.7, np.zeros(n, bool)
+    need, u, attention = rng.random((n, 2)), rng.random(n), np.ones(n, f32)
+    starter = sessions.Starter(um, 24, n, np.dtype(f32), np.dtype(f32), np.dtype(f32))
+    starter.step(avail, opened, prop, day_habit, need, trust, u, attention, True)
+    kept = starter.step(avail, opened, prop, later_habit, need, trust, u, attention, False)
+    again = starter.step(avail, opened, prop, later_habit, need, trust, u, attention, True)
+
+    def want(habit):
+        return ref_sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u,
+                                          attention)
+
+    assert np.array_equal(kept, want(day_habit)) and np.array_equal(again, want(later_habit))
+    assert not np.array_equal(want(day_habit), want(later_habit))  # the habits start apart

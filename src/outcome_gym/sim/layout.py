@@ -216,12 +216,15 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
     ``freq[bounds[b]:bounds[b + 1]]`` are the distinct layouts' shares of the sample (count /
     sample size) in lexicographic order of the layouts (as ``numpy.unique`` orders them); empty
     for n < 2. With ``exact`` (whole-number weights, :func:`exact_weights`), ``dist[b, i]`` is
-    pair i's :func:`layout_distance`: sum_k weight_k [a_k != b_k] / sum_k weight_k, exact sums
-    (zeros for n < 2 or without ``exact``), and row 0 their sum as numpy's ``dist[b].sum()``
-    (0.0 + :func:`~outcome_gym.sim._rows.pairwise_sum`, ``frames`` its working stack). When
-    every user is in the sample
-    (n <= P), two users of one group of equal layouts are 0.0 apart without the weighted sum,
-    and a block of one group has no pair to look at (every distance 0.0).
+    pair i's :func:`layout_distance`: sum_k weight_k [a_k != b_k] / sum_k weight_k, exact sums,
+    and row 0 their sum as numpy's ``dist[b].sum()`` (0.0 +
+    :func:`~outcome_gym.sim._rows.pairwise_sum`, ``frames`` its working stack). When every user
+    is in the sample (n <= P), two users of one group of equal layouts are 0.0 apart without
+    the weighted sum, and a block of one group has no pair to look at: every distance is 0.0,
+    and so is their sum (numpy's sum of P zeros), written without the P distances (the
+    Segments env's case every step: ~36 KB of zeros written and summed a step, for nothing).
+    ``dist[b]`` is written only for the pairs looked at with ``exact`` (nothing else reads it;
+    without ``exact`` row 0 is the caller's, from the matvec's distances).
 
     ``drawn`` False: ``u`` is not drawn yet; the pass stops at the first block that would read
     it (n > P, or pairs to look at) and answers :data:`NEEDS_DRAW`.
@@ -243,7 +246,6 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
         users = starts[b] + np.flatnonzero(active[starts[b]:stops[b]])
         n = users.shape[0]
         n_users[b] = n
-        dist[b, :] = 0.0
         if n < 2:
             table[0, column] = 0.0
             table[1, column] = 0.0
@@ -284,8 +286,12 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
                 dist[b, i] = 0.0
             else:
                 dist[b, i] = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
-        # their sum (without exact: the caller's, from the matvec's distances)
-        table[0, column] = 0.0 + pairwise_sum(dist[b], np.int64(0), pairs, frames)
+        # their sum (no pair looked at: P zeros; without exact: the caller's, from the matvec's
+        # distances, and this 0.0 a placeholder)
+        if look and exact:
+            table[0, column] = 0.0 + pairwise_sum(dist[b], np.int64(0), pairs, frames)
+        else:
+            table[0, column] = 0.0
         table[1, column] = pairs
         table[2, column] = m
         if m <= 1:  # one layout: -(1 log2 1) = -0.0, as numpy gives it (none: -0.0 too)

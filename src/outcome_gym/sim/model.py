@@ -279,7 +279,7 @@ class SimulationModel(LazyModel):
         layout = pass_array(action.layout, np.int16)
         need, remaining = self.goals.needs(t)
         dlv = self._notifications(action.notify, avail, need)
-        started = self._sessions(avail, dlv.opened_any, need)
+        started = self._sessions(avail, dlv.opened_any, need, slot == 0)
         eng = self._engage(started, layout, dlv, remaining, need)
         # context failures spend attention the outside progress of the day's last slot reads
         # (its own stream: moving it before the goals changes no draw)
@@ -303,11 +303,14 @@ class SimulationModel(LazyModel):
 
     # --- hooks, in step order ----------------------------------------------------------------
 
+    # the hooks take their streams from the generators' dict itself (``Streams.__getitem__`` is
+    # a Python call: ~0.2-0.5 us each of seven draws a step)
+
     def _available_now(self) -> np.ndarray:
         """Step 3: availability for the current step, drawn once per step (later calls reuse it)."""
         if self._avail_step != self.t:
             _, slot, weekday = self.world.time_of(self.t)
-            u = self.rows.uniform(self.streams["availability"], (self.rows.n_all,))
+            u = self.rows.uniform(self.streams.generators["availability"], (self.rows.n_all,))
             pop = self.pop
             self._avail_now = available(self.world.availability, pop.segment, pop.avail_scale,
                                         pop.active, weekday, slot, u)
@@ -320,46 +323,41 @@ class SimulationModel(LazyModel):
         """Step 4: the last slot's focus residue fades (between slots), then deliver into the
         tray, open or dismiss what is due, opt out; fatigue, wear, interruption cost and residue
         (notifications.Notifier: the population's state is updated in place).
+
+        The tray's draws: N x M float32 uniforms (place in the slot) and normals (delay) from
+        the ``tray`` stream, into this run's buffers (overwritten next step), drawn every step
+        for every user and template, delivered or not, so a user's delays never depend on what
+        was sent to anyone (per-user common random numbers); the simulated users' rows kept.
         """
-        pop = self.pop
-        u = self.rows.uniform(self.streams["notifications"], (2, self.rows.n_all,
-                                                              self.world.n_pushed),
-                              axis=1, reuse=True)
-        u_pos, z = self._tray_draws()
+        pop, rows, streams = self.pop, self.rows, self.streams.generators
+        u = rows.uniform(streams["notifications"], (2, rows.n_all, self.world.n_pushed), axis=1,
+                         reuse=True)
+        tray, (u_pos, z) = streams["tray"], self._tray_buffers
+        # float32 halves the cost of the draws; the delay needs no more precision than that
+        # (``out=`` fills in the order of a fresh draw: the same numbers)
+        tray.random(out=u_pos, dtype=np.float32)
+        tray.standard_normal(out=z, dtype=np.float32)
         dlv, finite = self._notifier.step(
-            self.t, notify, avail, need, u, u_pos, z, pop.active, pop.opted_out,
-            pop.attention_left, pop.sent_today, pop.susceptibility, pop.goal_weight, pop.fatigue,
-            pop.wear, pop.channel_trust, pop.tray_sent, pop.tray_due, pop.residue, self._carry)
+            self.t, notify, avail, need, u, rows.keep(u_pos), rows.keep(z), pop.active,
+            pop.opted_out, pop.attention_left, pop.sent_today, pop.susceptibility,
+            pop.goal_weight, pop.fatigue, pop.wear, pop.channel_trust, pop.tray_sent,
+            pop.tray_due, pop.residue, self._carry)
         if not finite:  # the pass saw a non-finite open log-odds or fatigue
             raise NumericalError("notifications", self.t)
         # a churned user's channel trust stays where it was (their tray just empties): ignored
         # counts an active user's notifications only
         return dlv
 
-    def _tray_draws(self) -> tuple[np.ndarray, np.ndarray]:
-        """N x M float32 uniforms (place in the slot) and normals (delay) from the ``tray``
-        stream, drawn into this run's buffers (overwritten next step).
-
-        Drawn every step for every user and template, delivered or not, so a user's delays never
-        depend on what was sent to anyone (per-user common random numbers); the simulated users'
-        rows kept.
-        """
-        rng, keep = self.streams["tray"], self.rows.keep
-        u_pos, z = self._tray_buffers
-        # float32 halves the cost of the draws; the delay needs no more precision than that
-        # (``out=`` fills in the order of a fresh draw: the same numbers)
-        rng.random(out=u_pos, dtype=np.float32)
-        rng.standard_normal(out=z, dtype=np.float32)
-        return keep(u_pos), keep(z)
-
-    def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray) -> np.ndarray:
+    def _sessions(self, avail: np.ndarray, opened_any: np.ndarray, need: np.ndarray,
+                  day_start: bool) -> np.ndarray:
         """Step 5: who starts a session (anyone who opened a notification does; a self-initiated
-        session needs attention left today).
+        session needs attention left today). The app habit changes only at a day's start (the
+        close's ``update_habit``; a run's first step is one): its term is computed then.
         """
         pop = self.pop
-        u = self.rows.uniform(self.streams["sessions"], (self.rows.n_all,))
+        u = self.rows.uniform(self.streams.generators["sessions"], (self.rows.n_all,))
         return self._starter.step(avail, opened_any, pop.propensity, pop.app_habit, need,
-                                  pop.trust, u, pop.attention_left)
+                                  pop.trust, u, pop.attention_left, day_start)
 
     def _engage(self, started: np.ndarray, layout: np.ndarray, dlv: notifications.Delivery,
                 remaining: np.ndarray, need: np.ndarray) -> engagement.Engagement:
@@ -371,7 +369,7 @@ class SimulationModel(LazyModel):
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
-        u = self.rows.uniform(self.streams["choice"],
+        u = self.rows.uniform(self.streams.generators["choice"],
                               (self.rows.n_all, 2 + 2 * self.params.choice.max_engagements),
                               reuse=True)
         eng, pop.channel_trust = self._eng_pass.run(
@@ -392,7 +390,7 @@ class SimulationModel(LazyModel):
         """
         pop = self.pop
         # each user's colleague draw is u[:, 6] (the same teammate whoever else has an event)
-        u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7), reuse=True)
+        u = self.rows.uniform(self.streams.generators["context"], (self.rows.n_all, 7), reuse=True)
         return self._context_events.step(u, pop.active, layout, pop.last_layout,
                                          pop.attention_left, pop.failures_today, pop.residue)
 

@@ -11,6 +11,7 @@ meanings are listed in docs/model.md section 7.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -89,6 +90,12 @@ DIVERGENCE = ("pair_distance_sum", "pairs", "distinct_layouts", "layout_entropy_
 class StepOutcome(NamedTuple):
     """What one step did to every user (N arrays): the input of its record (a named tuple: made
     every step, ~1 us less than a frozen dataclass of 15 fields).
+
+    ``started``, the delivery's ``delivered`` and ``opened`` and the engagement's fresh arrays
+    (``minutes``, ``clicks``, ``element_clicks``, ``position_clicks``, ``position_views``,
+    ``element_totals``) are this step's own, made for it: :meth:`Recorder.record` makes them
+    read-only in place (the record and the next observation hold them; nobody writes them
+    after). ``layout`` may be the caller's array: the record holds a read-only view of it.
 
     Attributes:
         step, day, slot, weekday: When.
@@ -216,6 +223,60 @@ class RecordPlan:
         self.empty = Last.empty(world, [ev.event for ev in world.params.events])
 
 
+class RowLayout(NamedTuple):
+    """Where each per-user metric of a step sits in :func:`record_rows`' stacked matrix, for a
+    world's goal events and instrumented events (:func:`row_layout`).
+
+    Attributes:
+        names: The per-user metrics in record order (:data:`METRICS`, then the goal events).
+        sampled_names: ``names`` and then the :data:`DIVERGENCE` estimators.
+        n_rows: Rows of the stacked matrix.
+        name_rows: Each name's row (int64).
+        derived_rows: Each :data:`DERIVED` metric's row (int64).
+        total_of: Each row's row of the totals (-1: not totalled; int64).
+        pipe_rows: Each instrumented event's row (-1: not a goal event of the world; int64).
+        totalled: The totalled names, in record order.
+    """
+
+    names: tuple[str, ...]
+    sampled_names: tuple[str, ...]
+    n_rows: int
+    name_rows: np.ndarray
+    derived_rows: np.ndarray
+    total_of: np.ndarray
+    pipe_rows: np.ndarray
+    totalled: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def row_layout(events: tuple[str, ...], instrumented: tuple[str, ...]) -> RowLayout:
+    """The :class:`RowLayout` of a world's goal ``events`` and ``instrumented`` events, built
+    once per process for the names (a model's first record laid it out again, ~50 us an env
+    episode). Its arrays are shared by every recorder of these names: the pass only reads them.
+
+    Raises:
+        AssertionError: A per-user metric has no row or no value, or a name is there twice.
+    """
+    names = METRICS + events
+    # the pass's order (record_rows stacks the goal events right after TICKETS)
+    rows = (*FLAGS, *CONTEXT, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)
+    if len(set(rows)) != len(rows) or set(rows) != set(names):
+        raise AssertionError(f"per-user metrics without a row or a value: "
+                             f"{set(rows) ^ set(names)} (or a name twice)")
+    row_of = {name: i for i, name in enumerate(rows)}
+    totalled = tuple(name for name in names if name not in NOT_TOTALLED)
+    total_of = np.full(len(rows), -1, dtype=np.int64)
+    total_of[[row_of[name] for name in totalled]] = np.arange(len(totalled))
+    return RowLayout(
+        names=names, sampled_names=names + DIVERGENCE, n_rows=len(rows),
+        name_rows=np.array([row_of[name] for name in names], dtype=np.int64),
+        derived_rows=np.array([row_of[name] for name in DERIVED], dtype=np.int64),
+        total_of=total_of,
+        pipe_rows=np.array([row_of[event] if event in events else -1 for event in instrumented],
+                           dtype=np.int64),
+        totalled=totalled)
+
+
 class Recorder:
     """Builds each step's record, keeps the run's per-user totals and the previous step's outputs.
 
@@ -315,18 +376,12 @@ class Recorder:
         # read-only rows go into the record as they are
         keys = self._sampled_names if self.sample_divergence else self._names
         minutes = eng.minutes.astype(np.float32)  # the observation's (fresh: frozen in place)
-        # read-only views of the step's arrays, each named where it is made (no two lists to
-        # keep in one order; ten method calls cost no more than a map over them)
-        sessions = out.started.view()
-        element_clicks = eng.element_clicks.view()
-        delivered = dlv.delivered.view()
-        opened = dlv.opened.view()
-        layout = out.layout.view()
-        clicks = eng.clicks.view()
-        user_minutes = eng.minutes.view()
-        position_clicks = eng.position_clicks.view()
-        position_views = eng.position_views.view()
-        element_totals = eng.element_totals.view()
+        # the step's fresh arrays (StepOutcome) frozen in place, named where they are read; the
+        # layout, which may be the caller's own array, as a read-only view
+        sessions, element_clicks, clicks = out.started, eng.element_clicks, eng.clicks
+        delivered, opened, user_minutes = dlv.delivered, dlv.opened, eng.minutes
+        position_clicks, position_views = eng.position_clicks, eng.position_views
+        element_totals, layout = eng.element_totals, out.layout.view()
         for a in (minutes, sessions, element_clicks, delivered, opened, layout, clicks,
                   user_minutes, position_clicks, position_views, element_totals):
             a.setflags(write=False)
@@ -405,34 +460,24 @@ class Recorder:
 
     def _layout(self, events: tuple[str, ...]) -> None:
         """Fix the row of each per-user metric in the stacked matrix (on the first record, and
-        when the goal events' names change).
+        when the goal events' names change): :func:`row_layout` of the names, and this run's
+        stacked matrix, totals and the pass's per-run arguments.
         """
         n = self.world.n_users
-        names = METRICS + events
-        # the pass's order (record_rows stacks the goal events right after TICKETS)
-        rows = (*FLAGS, *CONTEXT, *COUNTS, *AMOUNTS, TICKETS, *events, *DERIVED)
-        if len(set(rows)) != len(rows) or set(rows) != set(names):
-            raise AssertionError(f"per-user metrics without a row or a value: "
-                                 f"{set(rows) ^ set(names)} (or a name twice)")
-        row_of = {name: i for i, name in enumerate(rows)}
-        self._names, self._events = names, events
-        self._sampled_names = names + DIVERGENCE
-        self._stack_buffer = np.empty((len(rows), n))
-        self._name_rows = np.array([row_of[name] for name in names], dtype=np.int64)
-        self._derived_rows = np.array([row_of[name] for name in DERIVED], dtype=np.int64)
-        totalled = [name for name in names if name not in NOT_TOTALLED]
-        self._total_of = np.full(len(rows), -1, dtype=np.int64)
-        self._total_of[[row_of[name] for name in totalled]] = np.arange(len(totalled))
-        self._pipe_rows = np.array([row_of[spec.event] if spec.event in events else -1
-                                    for spec in self.pipe.specs], dtype=np.int64)
+        lay = row_layout(events, tuple(spec.event for spec in self.pipe.specs))
+        self._names, self._events, self._sampled_names = lay.names, events, lay.sampled_names
+        self._stack_buffer = np.empty((lay.n_rows, n))
+        self._name_rows, self._derived_rows = lay.name_rows, lay.derived_rows
+        self._total_of, self._pipe_rows = lay.total_of, lay.pipe_rows
+        totalled = self._totalled_names = lay.totalled
         old = dict(self.totals)
-        self._totalled_names = tuple(totalled)
-        self._totals_matrix = np.zeros((len(totalled), n))
-        for row, name in zip(self._totals_matrix, totalled, strict=True):
+        matrix = self._totals_matrix = np.zeros((len(totalled), n))
+        # rows by index (numpy's iteration over a matrix's rows costs ~3x as much)
+        for i, name in enumerate(totalled):
             if name in old:
-                row[:] = old[name]
+                matrix[i] = old[name]
         self.totals.clear()  # the same dict object: model.totals holds it
-        self.totals.update(zip(totalled, self._totals_matrix, strict=True))
+        self.totals.update({name: matrix[i] for i, name in enumerate(totalled)})
         for name, v in old.items():
             self.totals.setdefault(name, v)
         w, seg, sc = self.world, self.segments, self._divergence

@@ -209,13 +209,15 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
 
 @compiled
 def send_logit_rows(notify, active, opted_out, available, attention_left, sent_today, delivered,
-                    susc, goal_weight, fatigue, wear, trust, residue, carry, fixed
+                    susc, goal_weight, fatigue, wear, trust, residue, carry, z, sigma, spread, fixed
                     ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """A model's step up to the open probability's ``exp``, in one call: the last slot's focus
-    residue fades (``residue *= carry``, in residue's dtype: ``carry`` given in it, as numpy's
-    in-place product with a Python float), then :func:`send_rows`, then :func:`logit_rows` on
-    the receptive flags it wrote (both copied in by numba); returns ``send_rows``' 1 + max of
-    ``sent_today`` and whether every log-odds is finite.
+    """A model's step up to the ``exp`` of the open probability and of the delays, in one call:
+    the last slot's focus residue fades (``residue *= carry``, in residue's dtype: ``carry``
+    given in it, as numpy's in-place product with a Python float), then :func:`send_rows`,
+    then :func:`logit_rows` on the receptive flags it wrote (both copied in by numba); the
+    delays' exponents ``spread = z * sigma`` (the tray's normals times its sigma: float32, as
+    numpy's product); returns ``send_rows``' 1 + max of ``sent_today`` and whether every
+    log-odds is finite.
 
     ``fixed``: what is the same object every step of a run (:class:`Notifier`'s), ``(channel_of,
     receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load, out)`` (numba
@@ -231,6 +233,9 @@ def send_logit_rows(notify, active, opted_out, available, attention_left, sent_t
                     delivered, receptive, count, count_f)
     finite = logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance,
                         receptive, wear, trust, channel_of, load, out)
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            spread[i, j] = z[i, j] * sigma
     return top, finite
 
 
@@ -558,11 +563,11 @@ class Notifier:
         top, finite = send_logit_rows(pass_array(notify, bool), active, opted_out, available,
                                       attention_left, sent_today, delivered, susceptibility,
                                       goal_weight, fatigue, wear, channel_trust, residue, carry,
-                                      self._open_fixed)
+                                      z, self._sigma, self._spread, self._open_fixed)
         np.power(self._keep_base, self._count_f, out=self._kept)
         exp_neg = self._exp_neg
         np.exp(exp_neg, out=exp_neg)
-        np.exp(np.multiply(z, self._sigma, out=self._spread), out=self._spread)
+        np.exp(self._spread, out=self._spread)
         hazard = self._hazard if top <= self._hazard.shape[0] else volume_hazard(self.um, top)
         # every entry's offset, elementwise (a delivery's is what it would be alone): cheaper
         # than picking the deliveries out; only deliveries read theirs

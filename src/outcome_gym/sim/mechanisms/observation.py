@@ -112,7 +112,8 @@ class EventPipe:
         """
         self.step = step
         seen.setflags(write=False)
-        return FrozenMap(zip(self._names, seen, strict=True))
+        # rows by index: numpy's iteration over a matrix's rows costs ~3x as much
+        return FrozenMap({name: seen[e] for e, name in enumerate(self._names)})
 
 
 @compiled

@@ -61,7 +61,7 @@ class Starter:
 
     def step(self, available: np.ndarray, opened_any: np.ndarray, propensity: np.ndarray,
              app_habit: np.ndarray, need: np.ndarray, trust: np.ndarray, u: np.ndarray,
-             attention_left: np.ndarray) -> np.ndarray:
+             attention_left: np.ndarray, habit_changed: bool = True) -> np.ndarray:
         """Who starts a session this slot (a fresh N bool array).
 
         Args:
@@ -72,11 +72,16 @@ class Starter:
             trust: N trust (its dtype as built for).
             u: N float64 uniforms from the ``sessions`` stream.
             attention_left: N minutes left today: a self-initiated session needs some.
+            habit_changed: ``app_habit`` may differ from the last call's: its term
+                ``exp(session_habit * app_habit)`` is computed again (kept in this starter's
+                buffer). A model's app habit changes only at the day's close, so it passes
+                False at a day's other slots (two numpy calls less a step).
 
         All C-ordered (a model's arrays, passed as they are).
         """
-        habit = np.exp(np.multiply(app_habit, self._habit_u, out=self._habit_term),
-                       out=self._habit_term)
+        habit = self._habit_term
+        if habit_changed:
+            np.exp(np.multiply(app_habit, self._habit_u, out=habit), out=habit)
         rate_rows(propensity, self._slots, habit, self._need_u, need, trust, self._half,
                   self._rate)
         out = np.empty(available.shape[0], bool)

@@ -303,14 +303,11 @@ class SimulationModel(LazyModel):
 
     # --- hooks, in step order ----------------------------------------------------------------
 
-    # the hooks take their streams from the generators' dict itself (``Streams.__getitem__`` is
-    # a Python call: ~0.2-0.5 us each of seven draws a step)
-
     def _available_now(self) -> np.ndarray:
         """Step 3: availability for the current step, drawn once per step (later calls reuse it)."""
         if self._avail_step != self.t:
             _, slot, weekday = self.world.time_of(self.t)
-            u = self.rows.uniform(self.streams.generators["availability"], (self.rows.n_all,))
+            u = self.rows.uniform(self.streams["availability"], (self.rows.n_all,))
             pop = self.pop
             self._avail_now = available(self.world.availability, pop.segment, pop.avail_scale,
                                         pop.active, weekday, slot, u)
@@ -329,10 +326,10 @@ class SimulationModel(LazyModel):
         for every user and template, delivered or not, so a user's delays never depend on what
         was sent to anyone (per-user common random numbers); the simulated users' rows kept.
         """
-        pop, rows, streams = self.pop, self.rows, self.streams.generators
-        u = rows.uniform(streams["notifications"], (2, rows.n_all, self.world.n_pushed), axis=1,
-                         reuse=True)
-        tray, (u_pos, z) = streams["tray"], self._tray_buffers
+        pop, rows = self.pop, self.rows
+        u = rows.uniform(self.streams["notifications"], (2, rows.n_all, self.world.n_pushed),
+                         axis=1, reuse=True)
+        tray, (u_pos, z) = self.streams["tray"], self._tray_buffers
         # float32 halves the cost of the draws; the delay needs no more precision than that
         # (``out=`` fills in the order of a fresh draw: the same numbers)
         tray.random(out=u_pos, dtype=np.float32)
@@ -355,7 +352,7 @@ class SimulationModel(LazyModel):
         close's ``update_habit``; a run's first step is one): its term is computed then.
         """
         pop = self.pop
-        u = self.rows.uniform(self.streams.generators["sessions"], (self.rows.n_all,))
+        u = self.rows.uniform(self.streams["sessions"], (self.rows.n_all,))
         return self._starter.step(avail, opened_any, pop.propensity, pop.app_habit, need,
                                   pop.trust, u, pop.attention_left, day_start)
 
@@ -369,7 +366,7 @@ class SimulationModel(LazyModel):
         # drawn for every user, then indexed: user i's draws must not depend on who else is in a
         # session, or one policy change anywhere re-deals everyone's later choices and per-user
         # common random numbers (user i under policy A vs B) are lost
-        u = self.rows.uniform(self.streams.generators["choice"],
+        u = self.rows.uniform(self.streams["choice"],
                               (self.rows.n_all, 2 + 2 * self.params.choice.max_engagements),
                               reuse=True)
         eng, pop.channel_trust = self._eng_pass.run(
@@ -390,7 +387,7 @@ class SimulationModel(LazyModel):
         """
         pop = self.pop
         # each user's colleague draw is u[:, 6] (the same teammate whoever else has an event)
-        u = self.rows.uniform(self.streams.generators["context"], (self.rows.n_all, 7), reuse=True)
+        u = self.rows.uniform(self.streams["context"], (self.rows.n_all, 7), reuse=True)
         return self._context_events.step(u, pop.active, layout, pop.last_layout,
                                          pop.attention_left, pop.failures_today, pop.residue)
 

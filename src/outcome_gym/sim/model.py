@@ -23,7 +23,7 @@ from outcome_gym.scenario.loading import load_scenario
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._jit import pass_array
-from outcome_gym.sim._mesa import LazyModel
+from outcome_gym.sim._mesa import mesa
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import accumulate, start_day
@@ -48,7 +48,7 @@ from outcome_gym.sim.rng import Rows, Streams, make_streams
 from outcome_gym.sim.world import World, compile_world
 
 
-class SimulationModel(LazyModel):
+class SimulationModel(mesa.Model):
     """Synthetic users living through a scenario, one time slot per step.
 
     As other Mesa 3 models, it takes ``seed=`` or ``rng=`` (not both): an integer gives the same
@@ -99,9 +99,7 @@ class SimulationModel(LazyModel):
         check_footprint(scenario.scenario if isinstance(scenario, Prebuilt) else scenario)
         built = scenario if isinstance(scenario, Prebuilt) else Prebuilt.of(scenario)
         streams = make_streams(seed)
-        # Mesa's own generators (``rng``, ``random``) from this child of the seed, made at their
-        # first read (sim/_mesa.LazyModel: a run reads neither)
-        self._start_mesa(seed, (99,))
+        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,))))
         self.scenario = built.scenario
         self.seed = seed
         self.streams: Streams = streams

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,12 @@ def test_streams_are_made_at_first_use_in_any_order() -> None:
         model.step()
     assert "policy" not in model.streams._made
     assert set(model.streams._made) == set(STREAMS) - {"policy"}
+
+
+def test_a_copy_with_another_seed_makes_that_seeds_streams() -> None:
+    # the generators made so far are the old seed's: a replaced seed must not reuse them
+    streams = make_streams(1)
+    team = streams["team"]
+    other = dataclasses.replace(streams, seed=2)
+    assert other["team"] is not team
+    assert other["team"].bit_generator.state == make_streams(2)["team"].bit_generator.state

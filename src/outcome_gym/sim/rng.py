@@ -52,7 +52,8 @@ class Streams:
     """
 
     seed: int
-    _made: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
+    # not an init field: a copy with another seed (dataclasses.replace) makes its own generators
+    _made: dict[str, np.random.Generator] = field(init=False, default_factory=dict, repr=False)
 
     def __getitem__(self, name: str) -> np.random.Generator:
         rng = self._made.get(name)

@@ -135,11 +135,11 @@ class SimulationModel(mesa.Model):
         # the outside progress of a slot (N x G): zeros (never written) or the last slot's credit
         self._outside_bufs = (np.zeros((n, len(self.goals))), np.empty((n, len(self.goals))))
         # who can have each context event never changes: devices and teams are fixed at build
-        # (a user has a teammate where the team has 2+ members: its size, start's difference)
+        # (a user has a teammate where the team has 2+ members)
         w = self.world
         self._context_events = context.ContextEvents(
             self.params.context, w.slots_per_day, self.pop.devices >= 2,
-            np.diff(self.teams.start)[self.teams.team] >= 2, self.teams, w.default_layout,
+            self.teams.sizes() >= 2, self.teams, w.default_layout,
             w.slot_weight, w.exact_weights, self.params.focus.residue, self.pop.residue.dtype)
         self.t = 0
         self._step_arrays(n)  # advance's per-run arrays

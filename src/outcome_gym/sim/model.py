@@ -115,9 +115,9 @@ class SimulationModel(mesa.Model):
         if users is not None:  # everyone is built (the same draws), then the subset's rows kept
             self._keep_rows(users)
             n = self.rows.n
-        # the world's record plan is its whole population's (a subset's recorder builds its own)
-        self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows,
-                                 built.record if self.rows.index is None else None)
+        # the world's record plan is its whole population's (a subset builds its own)
+        plan = built.record if self.rows.index is None else RecordPlan(self.world, self.pop.segment)
+        self.recorder = Recorder(self.world, plan, streams, self.rows)
         self.totals: dict[str, np.ndarray] = self.recorder.totals
         self._eng_pass = self._engagement_pass(built)
         st = built.static

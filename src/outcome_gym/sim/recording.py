@@ -211,7 +211,7 @@ class RecordPlan:
 
     Args:
         world: The compiled scenario.
-        segment: N segment index per user (the population plan's).
+        segment: N segment index per simulated user (the population plan's, or a subset's).
     """
 
     def __init__(self, world: World, segment: np.ndarray) -> None:
@@ -230,12 +230,11 @@ class Recorder:
 
     Args:
         world: The compiled scenario.
-        segment: N segment index per user.
+        plan: The :class:`RecordPlan` of the simulated users' segments (a prebuilt world's, shared
+            with other recorders, for its whole population; a subset's own).
         streams: The run's streams (``metrics`` for divergence sampling, ``instrumentation`` for
             event noise).
         rows: Which of the scenario's users the model simulates (default: all).
-        plan: The world's :class:`RecordPlan` for ``segment``, shared with other recorders
-            (None: built here).
 
     Attributes:
         sample_divergence: Sample the segments' layout divergence each step (the ``metrics``
@@ -246,12 +245,11 @@ class Recorder:
 
     sample_divergence: bool = True
 
-    def __init__(self, world: World, segment: np.ndarray, streams: Streams,
-                 rows: Rows | None = None, plan: RecordPlan | None = None) -> None:
+    def __init__(self, world: World, plan: RecordPlan, streams: Streams,
+                 rows: Rows | None = None) -> None:
         self.world = world
         self.streams = streams
         self.rows = rows if rows is not None else Rows(world.n_users)
-        plan = plan if plan is not None else RecordPlan(world, segment)
         self.segments = plan.segments
         self.pipe = EventPipe(world.params.events, world.n_users)
         self._n_pipe = len(self.pipe.specs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import mesa
 import numpy as np
 import pytest
@@ -197,11 +199,23 @@ def test_models_of_one_prebuilt_share_the_record_plan_and_no_reader_can_write_it
     assert a.recorder.segments is b.recorder.segments is built.record.segments
     first = a.observe()
     assert first.clicks is b.observe().clicks is built.record.empty.clicks
-    for arr in (first.session, first.clicks, first.minutes, first.delivered, first.opened,
-                first.layout, *first.events.values()):
+    shown = (first.session, first.clicks, first.minutes, first.delivered, first.opened,
+             first.layout, *first.events.values())
+    for arr in shown:  # neither the array nor the memory under it can be made writable
         assert not arr.flags.writeable
-        with pytest.raises(ValueError):
-            arr.setflags(write=True)
+        for mem in (arr, arr.base):
+            with pytest.raises(ValueError):
+                mem.setflags(write=True)
+            with pytest.raises(ValueError):
+                mem[...] = 7
+    # nor after a copy of the prebuilt (the env's): its plan is built again, immutable too
+    copied = pickle.loads(pickle.dumps(built)).record.empty.clicks
+    assert not copied.any()
+    with pytest.raises(ValueError):
+        copied.base.setflags(write=True)
+    c = SimulationModel(built, 3, mesa_agents=False)  # a later model: the same zeros, untouched
+    assert c.observe().clicks is first.clicks and not first.clicks.any()
+    assert (c.observe().layout == built.world.default_layout).all()
     a.step()  # the next observation shows the step's own arrays
     assert a.observe().clicks is not first.clicks and not first.clicks.any()
     team = SimulationModel(built, 1, mesa_agents=False, users=[0])

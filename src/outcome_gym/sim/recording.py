@@ -151,32 +151,35 @@ class Last:
     def empty(cls, world: World, names: list[str]) -> Last:
         """Before the first step: nothing happened, everyone had the default layout.
 
-        Every array is a view of a read-only array, so no reader can make it writable (numpy
-        refuses while its base is read-only): one is shared by every run of a prebuilt world
-        (:class:`RecordPlan`), each run's first observation showing the same zeros.
+        Every array is :func:`_immutable` (no reader can make it or its base writable): one is
+        shared by every run of a prebuilt world (:class:`RecordPlan`), each run's first
+        observation showing the same zeros.
         """
         n = world.n_users
         return cls(
-            session=_sealed(np.zeros(n, bool)),
-            clicks=_sealed(np.zeros((n, world.n_elements), np.int16)),
-            minutes=_sealed(np.zeros(n, np.float32)),
-            delivered=_sealed(np.zeros((n, world.n_pushed), bool)),
-            opened=_sealed(np.zeros((n, world.n_pushed), bool)),
-            events=itf.frozen_readonly({e: _sealed(np.zeros(n, np.int32)) for e in names}),
-            layout=_sealed(np.repeat(world.default_layout[None, :], n, axis=0)),
+            session=_immutable(np.zeros(n, bool)),
+            clicks=_immutable(np.zeros((n, world.n_elements), np.int16)),
+            minutes=_immutable(np.zeros(n, np.float32)),
+            delivered=_immutable(np.zeros((n, world.n_pushed), bool)),
+            opened=_immutable(np.zeros((n, world.n_pushed), bool)),
+            events=itf.frozen_readonly({e: _immutable(np.zeros(n, np.int32)) for e in names}),
+            layout=_immutable(np.repeat(world.default_layout[None, :], n, axis=0)),
         )
 
 
-def _sealed(a: np.ndarray) -> np.ndarray:
-    """A view of ``a`` (a fresh array nobody else holds) made read-only in place: the view
-    cannot be made writable again (``setflags(write=True)`` raises), unlike ``a`` itself.
+def _immutable(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a`` whose memory is a ``bytes`` object: neither it nor its
+    ``.base`` can be made writable (numpy refuses for memory it does not own and that is not
+    writable), so an array shared by every model of a prebuilt world cannot be changed by one.
     """
-    a.setflags(write=False)
-    return a.view()
+    return np.frombuffer(a.tobytes(), a.dtype).reshape(a.shape)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
-    """``a`` (a fresh array nobody else holds) made read-only in place."""
+    """``a`` (a fresh array nobody else holds) made read-only in place: a read-only argument of
+    a compiled pass, as a model passes it (its owner could still make it writable again; see
+    :func:`_immutable` for an array that cannot be).
+    """
     a.setflags(write=False)
     return a
 
@@ -210,17 +213,23 @@ class SegmentSums:
 class RecordPlan:
     """What the recorder of a world's whole population builds the same on every seed, built
     once per prebuilt world (``sim.model.Prebuilt``) and shared by its models' recorders: the
-    segment blocks and the observation before the first step (:meth:`Last.empty`: read-only
-    arrays no reader can make writable). Nothing in it is written by a run.
+    segment blocks and the observation before the first step (:meth:`Last.empty`: arrays no
+    reader can make writable, :func:`_immutable`). Nothing in it is written by a run.
 
     Args:
         world: The compiled scenario.
-        segment: N segment index per user (the population plan's).
+        segment: N segment index per simulated user (the population plan's, or a subset's).
     """
 
     def __init__(self, world: World, segment: np.ndarray) -> None:
         self.segments = SegmentSums(segment, len(world.segment_ids))
         self.empty = Last.empty(world, [ev.event for ev in world.params.events])
+        self._of = (world, segment)
+
+    def __reduce__(self) -> tuple:
+        # built again from its inputs: a pickle or deep copy of the plan's arrays would come back
+        # writable (numpy does not keep the flag), so a copy gets immutable zeros of its own
+        return type(self), self._of
 
 
 class RowLayout(NamedTuple):
@@ -282,12 +291,11 @@ class Recorder:
 
     Args:
         world: The compiled scenario.
-        segment: N segment index per user.
+        plan: The :class:`RecordPlan` of the simulated users' segments (a prebuilt world's, shared
+            with other recorders, for its whole population; a subset's own).
         streams: The run's streams (``metrics`` for divergence sampling, ``instrumentation`` for
             event noise).
         rows: Which of the scenario's users the model simulates (default: all).
-        plan: The world's :class:`RecordPlan` for ``segment``, shared with other recorders
-            (None: built here).
 
     Attributes:
         sample_divergence: Sample the segments' layout divergence each step (the ``metrics``
@@ -298,12 +306,11 @@ class Recorder:
 
     sample_divergence: bool = True
 
-    def __init__(self, world: World, segment: np.ndarray, streams: Streams,
-                 rows: Rows | None = None, plan: RecordPlan | None = None) -> None:
+    def __init__(self, world: World, plan: RecordPlan, streams: Streams,
+                 rows: Rows | None = None) -> None:
         self.world = world
         self.streams = streams
         self.rows = rows if rows is not None else Rows(world.n_users)
-        plan = plan if plan is not None else RecordPlan(world, segment)
         self.segments = plan.segments
         self.pipe = EventPipe(world.params.events, world.n_users)
         self._n_pipe = len(self.pipe.specs)

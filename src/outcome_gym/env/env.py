@@ -318,11 +318,6 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
                               "the episode has ended; call reset() before step()")
         return product
 
-    def _require_product(self) -> Product:
-        if self._product is None:
-            raise ResetNeeded(_NOT_STARTED)
-        return self._product
-
     @property
     def _native_encoder(self) -> ObservationEncoder:
         """The encoder of the native observation (what :meth:`step` returns by default)."""

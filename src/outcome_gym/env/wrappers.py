@@ -223,12 +223,10 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
             ResetNeeded: No episode has started.
         """
         base = self.base
-        model = base._require_model()
-        # the env's users are its world's whole population: its schedule is theirs
-        # (PersonalizationEnv._schedule_now, read only)
-        return variants_to_action(action, self.variants, base.context,
-                                  model.world.schedule_at(model.t),
-                                  f"VariantActions at step {model.t}", self.per, self._groups)
+        t = base._require_model().t
+        # the env's own schedule (read only): one place says whose schedule it is
+        return variants_to_action(action, self.variants, base.context, base._schedule_now(),
+                                  f"VariantActions at step {t}", self.per, self._groups)
 
 
 # Per-user keys the summary averages within each segment, in this order (``events`` last, only

@@ -128,6 +128,10 @@ def test_variant_step_rows_by_hand():
     assert v.notify_for(np.array([1, 2, 2]), schedule).tolist() == notify.tolist()
     for bad in ([2, 0, 0, 0], [0, 0, 0, 3], [0, -1, 0, 0]):
         assert v.step_rows(np.array(bad), np.array([0, 1, 1]), schedule) is None
+    # an odd length (its last index would be read by no chooser) and the former G x 2 pairs
+    for bad in ([1, 1, 0, 2, 7], [[1, 1], [0, 2]]):
+        with pytest.raises(ValueError, match=r"2G variant indices .* got shape"):
+            v.step_rows(np.array(bad), np.array([0, 1, 1]), schedule)
     with pytest.raises(IndexError, match=r"\[0, 3\)"):
         v.notify_for(np.array([0, 3, 0]), schedule)
 

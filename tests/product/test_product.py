@@ -244,7 +244,8 @@ def test_outcome_objective_by_hand():
     # weights: a +1, b -1 (a 'failed' event), c not observed. Users 0..2 with a = (2, 0, 1),
     # b = (0, 0, 3): rewards 0 + 2 - 0 = 2, 0 + 0 - 0 = 0 (not -0.0: numpy's 0.0 + -0.0),
     # 0 + 1 - 3 = -2
-    from outcome_gym.product.objectives import OutcomeObjective, add_weighted
+    from outcome_gym.product._weighted import add_weighted
+    from outcome_gym.product.objectives import OutcomeObjective
     from outcome_gym.sim.interface import Feedback
 
     zeros = np.zeros(3, np.int64)

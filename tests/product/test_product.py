@@ -255,3 +255,8 @@ def test_outcome_objective_by_hand():
     assert got.tolist() == [2.0, 0.0, -2.0] and not np.signbit(got).tolist()[1]
     with pytest.raises(ValueError, match="one event count per user"):
         add_weighted(np.zeros(2), np.zeros(3, np.int32), 1.0)
+    # a length-1 count, which numpy's += would broadcast to every user, is refused too
+    one = Feedback(clicks=zeros, minutes=zeros, sessions=zeros, opens=zeros,
+                   events={"a": np.array([2], np.int32)})
+    with pytest.raises(ValueError, match="one event count per user"):
+        OutcomeObjective({"a": 1.0})(one)

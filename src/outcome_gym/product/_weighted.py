@@ -30,7 +30,9 @@ def add_weighted(out, counts, weight
     numpy's two calls and the product's temporary (~1 us a weighted event at N = 20).
 
     Raises:
-        ValueError: ``counts`` has not ``out``'s length (numpy's broadcasting would refuse it).
+        ValueError: ``counts`` has not ``out``'s length. Unlike numpy, which would broadcast a
+            length-1 (or 0-d) count to every user, this refuses it: a feedback holds one count
+            per user. A 0-d or 2-D ``counts`` fails numba's typing (``TypingError``) instead.
     """
     n = out.shape[0]
     if counts.shape[0] != n:

@@ -120,6 +120,10 @@ class OutcomeObjective:
     def __call__(self, fb: Feedback) -> np.ndarray:
         """Per-user reward of one step's feedback: ``0 + w_1 x_1 + w_2 x_2 + ...`` in float64
         over the weighted events present.
+
+        Raises:
+            ValueError: A weighted event's counts are not one per user (numpy's ``+=`` would
+                broadcast a length-1 count; refused here, see :func:`add_weighted`).
         """
         out = np.zeros(len(fb.clicks))
         seen = fb.events

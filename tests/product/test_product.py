@@ -260,3 +260,38 @@ def test_outcome_objective_by_hand():
                    events={"a": np.array([2], np.int32)})
     with pytest.raises(ValueError, match="one event count per user"):
         OutcomeObjective({"a": 1.0})(one)
+
+
+def test_outcome_objective_has_numpys_bits_with_fractional_weights():
+    # the compiled pass claims np.multiply(w, counts, dtype=float64) then += per event, in the
+    # weights' order: with fractional weights each product and sum rounds, so another order of
+    # the events, or a fused multiply-add (one rounding of w * c + out), gives other bits for
+    # some users; the +-1 weights of the scenarios (spec_event) are exact either way
+    from fractions import Fraction
+
+    from outcome_gym.product.objectives import OutcomeObjective
+    from outcome_gym.sim.interface import Feedback
+
+    rng = np.random.default_rng(7)
+    n = 500
+    zeros = np.zeros(n, np.int64)
+    events = {e: rng.integers(0, 40, n).astype(np.int32) for e in ("a", "b", "c")}
+    for counts in events.values():
+        counts.setflags(write=False)  # as the recorder's
+    weights = {"a": 0.1, "b": -0.7, "c": 0.3}
+    fb = Feedback(clicks=zeros, minutes=zeros, sessions=zeros, opens=zeros, events=events)
+
+    def numpy_sum(order):
+        out = np.zeros(n)
+        for e in order:
+            out += np.multiply(weights[e], events[e], dtype=np.float64)
+        return out
+
+    want = numpy_sum(("a", "b", "c"))
+    assert OutcomeObjective(weights)(fb).tobytes() == want.tobytes()
+    # what the comparison catches: the events in another order, the last one fused
+    assert numpy_sum(("c", "b", "a")).tobytes() != want.tobytes()
+    fused = numpy_sum(("a", "b"))
+    fused = np.array([float(Fraction(0.3) * int(c) + Fraction(x))
+                      for c, x in zip(events["c"], fused, strict=True)])
+    assert fused.tobytes() != want.tobytes()

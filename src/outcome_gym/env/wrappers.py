@@ -90,6 +90,14 @@ def _cast_choice(a: np.ndarray, n_choosers: int, where: str) -> np.ndarray:
     taken as it is by :func:`variants_to_action`), its shape and dtype checked (not its ranges)
     and cast.
 
+    Args:
+        a: The variant action as an array (``np.asarray`` of what the agent gave).
+        n_choosers: G, the number of choosers (:func:`choosers`).
+        where: Who and when, for error messages.
+
+    Returns:
+        The 2G indices as a fresh ``int64`` vector.
+
     Raises:
         ActionError: Wrong shape or a dtype other than integers.
     """

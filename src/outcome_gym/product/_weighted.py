@@ -29,6 +29,11 @@ def add_weighted(out, counts, weight
     count as float64 times the weight, added; no fused multiply-add with fastmath off), without
     numpy's two calls and the product's temporary (~1 us a weighted event at N = 20).
 
+    Args:
+        out: N float64, the running per-user reward, added to in place.
+        counts: N integer event counts (the recorder's read-only ``int32``).
+        weight: The event's weight.
+
     Raises:
         ValueError: ``counts`` has not ``out``'s length. Unlike numpy, which would broadcast a
             length-1 (or 0-d) count to every user, this refuses it: a feedback holds one count

@@ -135,8 +135,9 @@ class StepOutcome(NamedTuple):
 @dataclass
 class Last:
     """The previous step's per-user outputs, for the next observation
-    (:meth:`Recorder.observation`): read-only (views of the step's arrays, made once by the
-    record), so every observation shows them as they are.
+    (:meth:`Recorder.observation`): the step's own arrays, made read-only in place by the
+    record (the layout: a read-only view, as it may be the caller's), so every observation shows
+    them as they are.
     """
 
     session: np.ndarray

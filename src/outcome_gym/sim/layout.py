@@ -267,7 +267,8 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
         m = distinct_rows(layout, sample, freq[pos:], group)
         # the pairs; when every user is in the sample, two users of one group (one layout) are
         # 0.0 apart without the loop (whose sum of no weights is 0.0 / weight_sum = 0.0), and
-        # with one group for all, every pair is (their distances stay the zeros written above)
+        # with one group for all, every pair is: no distance is written, and their sum is
+        # numpy's sum of P zeros, 0.0 (below)
         grouped = n <= pairs
         look = not (exact and grouped and m == 1)
         if look:

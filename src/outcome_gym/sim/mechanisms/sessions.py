@@ -35,7 +35,8 @@ class SessionParams:
 
 
 class Starter:
-    """Session start of one run: two compiled passes around numpy's two ``exp``.
+    """Session start of one run: two compiled passes around numpy's ``exp`` of the rate, and
+    numpy's ``exp`` of the habit term when the app habit changed (a model's: at a day's start).
 
     :func:`rate_rows` and :func:`start_rows`, on buffers kept for the run; the float work in
     numpy's dtypes and order, so the bits are those of the whole-array formula. (The tests'

@@ -96,7 +96,9 @@ class DivergenceScratch:
 
     Attributes:
         ua, ub: B x P users of each sampled pair (without exact weights only: for the matvec).
-        dist: B x P distances of the sampled pairs.
+        dist: B x P distances of the sampled pairs (with exact weights only: for the pass's
+            sums), written only for the blocks whose pairs the pass looks at; a block of one
+            layout (n <= P) keeps an earlier step's (or ``np.empty``'s) values, read by nobody.
         freq, bounds: The distinct layouts' shares, block b's at ``bounds[b]:bounds[b + 1]``.
         n_users: B active users per block.
     """
@@ -104,7 +106,7 @@ class DivergenceScratch:
     def __init__(self, n_blocks: int, pairs: int, exact: bool) -> None:
         self.ua, self.ub = (np.empty((n_blocks, pairs) if not exact else (0, 0), dtype=np.int64)
                             for _ in range(2))
-        self.dist = np.empty((n_blocks, pairs))
+        self.dist = np.empty((n_blocks, pairs) if exact else (0, 0))
         self.freq = np.empty(n_blocks * pairs)  # a block's distinct layouts are at most its sample
         self.bounds = np.empty(n_blocks + 1, dtype=np.int64)
         self.n_users = np.empty(n_blocks, dtype=np.int64)
@@ -164,7 +166,7 @@ def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: 
     if not exact:
         ok = (sc.n_users >= 2).nonzero()[0]
         d = layout_distance(layout[sc.ua[ok].ravel()], layout[sc.ub[ok].ravel()], weight)
-        table[0, cols[ok]] = d.reshape(ok.size, sc.dist.shape[1]).sum(axis=1)
+        table[0, cols[ok]] = d.reshape(ok.size, sc.ua.shape[1]).sum(axis=1)
     if status & SEVERAL:  # -sum p log2 p of the blocks of several layouts
         terms = sc.freq[:sc.bounds[-1]]
         entropy_rows(np.log2(terms) * terms, sc.bounds, cols, table, sc.frames)

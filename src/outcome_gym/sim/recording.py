@@ -500,8 +500,9 @@ class Recorder:
         # a pickle holds the totals and their matrix as separate arrays: make the totals views of
         # the matrix again (the dict itself is the model's too, so it is updated in place)
         self.__dict__.update(state)
-        for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
-            self.totals[name] = row
+        matrix = self._totals_matrix
+        for i, name in enumerate(self._totalled_names):
+            self.totals[name] = matrix[i]
 
     def _divergence_end(self, status: int, drawn: bool, layout: np.ndarray, active: np.ndarray,
                         out: np.ndarray) -> None:

@@ -95,7 +95,9 @@ class StepOutcome(NamedTuple):
     (``minutes``, ``clicks``, ``element_clicks``, ``position_clicks``, ``position_views``,
     ``element_totals``) are this step's own, made for it: :meth:`Recorder.record` makes them
     read-only in place (the record and the next observation hold them; nobody writes them
-    after). ``layout`` may be the caller's array: the record holds a read-only view of it.
+    after: a convention, as they own their memory and could be made writable again, see
+    :class:`Last`). ``layout`` may be the caller's array: the record holds a read-only view of
+    it.
 
     Attributes:
         step, day, slot, weekday: When.
@@ -137,7 +139,9 @@ class Last:
     """The previous step's per-user outputs, for the next observation
     (:meth:`Recorder.observation`): the step's own arrays, made read-only in place by the
     record (the layout: a read-only view, as it may be the caller's), so every observation shows
-    them as they are.
+    them as they are. Read-only by convention, not sealed: those arrays own their memory, so a
+    reader could ``setflags(write=True)`` them again, and none may (sealing them as
+    :meth:`empty`'s are, memory no reader can reopen, would cost a copy per array every step).
     """
 
     session: np.ndarray

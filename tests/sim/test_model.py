@@ -222,3 +222,32 @@ def test_models_of_one_prebuilt_share_the_record_plan_and_no_reader_can_write_it
     assert team.rows.index is not None  # user 0's team, not everyone
     assert team.recorder.segments is not built.record.segments
     assert team.observe().clicks.shape[0] == team.rows.n
+
+
+def test_the_habit_term_is_refreshed_at_each_days_start(tiny, monkeypatch):
+    # the model tells its starter the app habit changed at slot 0 only (the day's close, its
+    # one writer, runs there): 3 days must start the same sessions as a starter that recomputes
+    # exp(session_habit * app_habit) every step (a refresh at t == 0 only would keep day 0's)
+    from outcome_gym.sim.mechanisms import sessions
+    from tests.conftest import variant
+
+    sc = variant(tiny, **{"population.size": 200, "clock.horizon_days": 3})
+
+    def run():
+        m = SimulationModel(sc, 5, mesa_agents=False)
+        started, habits = [], []
+        for _ in range(3 * m.world.slots_per_day):
+            m.advance(m.default_action())
+            started.append(m.recorder.last.session.copy())
+            habits.append(m.pop.app_habit.copy())
+        return np.array(started), np.array(habits)
+
+    started, habits = run()
+    step = sessions.Starter.step
+    monkeypatch.setattr(sessions.Starter, "step",
+                        lambda self, *args: step(self, *args[:8], True))
+    always, habits_always = run()
+    assert started.tobytes() == always.tobytes() and started.any()
+    # the habit moves from day to day (non-zero by day 2), so a stale term could show
+    assert np.array_equal(habits, habits_always) and habits[-1].any()
+    assert not np.array_equal(habits[0], habits[-1])

@@ -266,7 +266,8 @@ class RowLayout(NamedTuple):
 def row_layout(events: tuple[str, ...], instrumented: tuple[str, ...]) -> RowLayout:
     """The :class:`RowLayout` of a world's goal ``events`` and ``instrumented`` events, built
     once per process for the names (a model's first record laid it out again, ~50 us an env
-    episode). Its arrays are shared by every recorder of these names: the pass only reads them.
+    episode). Its arrays are shared by every recorder of these names, so they are read-only
+    (:func:`record_rows` is compiled for read-only arrays there: :func:`compile_kernel`).
 
     Raises:
         AssertionError: A per-user metric has no row or no value, or a name is there twice.
@@ -283,11 +284,11 @@ def row_layout(events: tuple[str, ...], instrumented: tuple[str, ...]) -> RowLay
     total_of[[row_of[name] for name in totalled]] = np.arange(len(totalled))
     return RowLayout(
         names=names, sampled_names=names + DIVERGENCE, n_rows=len(rows),
-        name_rows=np.array([row_of[name] for name in names], dtype=np.int64),
-        derived_rows=np.array([row_of[name] for name in DERIVED], dtype=np.int64),
-        total_of=total_of,
-        pipe_rows=np.array([row_of[event] if event in events else -1 for event in instrumented],
-                           dtype=np.int64),
+        name_rows=_frozen(np.array([row_of[name] for name in names], dtype=np.int64)),
+        derived_rows=_frozen(np.array([row_of[name] for name in DERIVED], dtype=np.int64)),
+        total_of=_frozen(total_of),
+        pipe_rows=_frozen(np.array([row_of[event] if event in events else -1
+                                    for event in instrumented], dtype=np.int64)),
         totalled=totalled)
 
 
@@ -690,13 +691,14 @@ def compile_kernel() -> None:
     rows = len(FLAGS) + len(CONTEXT) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
     divergence = (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64),
                   np.zeros((1, 2)), np.zeros(2), np.zeros(2, i64), np.zeros(1, i64))
-    pipe = (np.zeros(1, i64), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
+    # read-only where a model's are: the row layout's arrays (row_layout)
+    pipe = (_frozen(np.zeros(1, i64)), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
             np.ones(1, i64))
     fixed = (_frozen(np.zeros((1, 1), np.int16)), _frozen(np.ones(1)), 1.0, True,
-             _frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
-             np.zeros(rows, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64),
-             np.zeros(1, i64), pairwise_frames(), np.zeros((rows, 1)), np.ones(1, bool),
-             np.zeros((1, 1)), divergence, pipe)
+             _frozen(np.ones(1, bool)), _frozen(np.arange(rows - len(DERIVED), rows)),
+             _frozen(np.zeros(rows, i64)), _frozen(np.zeros(1, i64)), np.zeros(1, i64),
+             np.ones(1, i64), np.zeros(1, i64), pairwise_frames(),
+             np.zeros((rows, 1)), np.ones(1, bool), np.zeros((1, 1)), divergence, pipe)
     record_rows(
         (b,) * len(FLAGS), (_frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only
         (np.zeros(1, i64),) * len(COUNTS), (np.zeros(1),) * len(AMOUNTS),

@@ -189,13 +189,16 @@ def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`sample_blocks` and :func:`entropy_rows` now (see
     engagement.compile_kernel).
     """
-    # as a model passes them: int16 layouts, the world's read-only weights
-    weight = np.ones(1)
-    weight.setflags(write=False)
+    # as a model passes them: int16 layouts, the world's read-only weights, the recorder's
+    # read-only segment blocks (recording.SegmentSums: ids, starts, stops)
+    weight, cols, starts, stops = np.ones(1), np.zeros(1, np.int64), np.zeros(1, np.int64), \
+        np.full(1, 2, np.int64)
+    for a in (weight, cols, starts, stops):
+        a.setflags(write=False)
     # two users of two layouts: an entropy to sum
-    divergence_into(np.zeros((4, 1)), np.zeros(1, np.int64), np.array([[0], [1]], np.int16),
-                    np.ones(2, bool), np.zeros(1, np.int64), np.full(1, 2, np.int64), weight,
-                    np.full((1, 3, 2), 0.5), True, DivergenceScratch(1, 2, True))
+    divergence_into(np.zeros((4, 1)), cols, np.array([[0], [1]], np.int16), np.ones(2, bool),
+                    starts, stops, weight, np.full((1, 3, 2), 0.5), True,
+                    DivergenceScratch(1, 2, True))
     # distance_rows and consistent_rows: compiled into the recorder's pass, which calls them
 
 

@@ -200,9 +200,12 @@ class SegmentSums:
 
     def __init__(self, segment: np.ndarray, n_segments: int) -> None:
         # a block starts where the segment changes (np.concatenate: np.r_ costs ~10 us a model)
-        self.starts = np.flatnonzero(np.concatenate(([True], segment[1:] != segment[:-1])))
-        self.ids = segment[self.starts].astype(np.int64)
-        self.stops = np.concatenate((self.starts[1:], [segment.shape[0]]))
+        # read-only: one plan's are shared by every recorder of a prebuilt world (the passes
+        # are compiled for read-only arrays there: compile_kernel and layout's warm-up)
+        starts = np.flatnonzero(np.concatenate(([True], segment[1:] != segment[:-1])))
+        self.ids = _frozen(segment[starts].astype(np.int64))
+        self.stops = _frozen(np.concatenate((starts[1:], [segment.shape[0]])))
+        self.starts = _frozen(starts)
         self.k = n_segments
         # the blocks are the segments 0..K-1 in order (every segment has users): no column of a
         # table stays without a sum, so it needs no zeros first
@@ -691,13 +694,14 @@ def compile_kernel() -> None:
     rows = len(FLAGS) + len(CONTEXT) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
     divergence = (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64),
                   np.zeros((1, 2)), np.zeros(2), np.zeros(2, i64), np.zeros(1, i64))
-    # read-only where a model's are: the row layout's arrays (row_layout)
+    # read-only where a model's are: the row layout's (row_layout) and the segment blocks'
+    # (SegmentSums) arrays
     pipe = (_frozen(np.zeros(1, i64)), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
             np.ones(1, i64))
     fixed = (_frozen(np.zeros((1, 1), np.int16)), _frozen(np.ones(1)), 1.0, True,
              _frozen(np.ones(1, bool)), _frozen(np.arange(rows - len(DERIVED), rows)),
-             _frozen(np.zeros(rows, i64)), _frozen(np.zeros(1, i64)), np.zeros(1, i64),
-             np.ones(1, i64), np.zeros(1, i64), pairwise_frames(),
+             _frozen(np.zeros(rows, i64)), _frozen(np.zeros(1, i64)), _frozen(np.zeros(1, i64)),
+             _frozen(np.ones(1, i64)), _frozen(np.zeros(1, i64)), pairwise_frames(),
              np.zeros((rows, 1)), np.ones(1, bool), np.zeros((1, 1)), divergence, pipe)
     record_rows(
         (b,) * len(FLAGS), (_frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only

@@ -10,7 +10,9 @@ timed (``time.perf_counter`` around the call):
   the arguments included;
 * **transcendental**: numpy's ``exp``, ``log``, ``log2``, ``expm1``, ``log1p``, ``power`` -- the
   calls the bitwise rule keeps outside the passes (docs/performance.md);
-* **draws**: the per-user uniform draws (``Rows.uniform``) and the tray's float32 draws;
+* **draws**: the per-user uniform draws (``Rows.uniform``); the tray's two float32 draws are
+  generator calls inside the notification hook (``SimulationModel._notifications``), so they
+  count in the rest;
 * **the rest**: everything else -- the Python between the passes (the hooks' glue, the records,
   the recorder's bookkeeping), numpy's small calls, and the env, product and guardrail layers.
 
@@ -81,8 +83,6 @@ def _instrument(tally: Tally) -> None:
     for name in TRANSCENDENTAL:
         setattr(np, name, _timer(tally, "transcendental", getattr(np, name)))
     sim_rng.Rows.uniform = _timer(tally, "draws", sim_rng.Rows.uniform)  # type: ignore[method-assign]
-    sim_model.SimulationModel._tray_draws = _timer(  # type: ignore[method-assign]
-        tally, "draws", sim_model.SimulationModel._tray_draws)
     sim_model.SimulationModel.advance = _timer(  # type: ignore[method-assign]
         tally, "advance", sim_model.SimulationModel.advance)
 

@@ -279,3 +279,50 @@ def test_the_schedule_of_every_step_is_the_worlds_and_shared_read_only():
         if any(env.step_action(env.model.default_action())[2:4]):
             break
     assert len(seen) > 2 and any(s.any() for s in seen.values())  # the schedule does send
+
+
+def test_the_actions_and_step_results_built_without_init_hold_every_field_of_their_classes():
+    # the native decoder, the variant actions and Product._step_valid build their Action and
+    # StepResult without the frozen dataclass's __init__ (interface._instance): each holds exactly
+    # its class's fields, in order, and __init__ accepts them again (dataclasses.replace); a
+    # pickle round trip keeps the type and fields. A field added to either class (even with a
+    # default) fails here, not as an AttributeError far from the builder.
+    import dataclasses
+    import pickle
+
+    from outcome_gym.env.spaces import decode_action
+    from outcome_gym.env.wrappers import variants_to_action
+    from outcome_gym.product import StepResult
+
+    env = PersonalizationEnv("productivity_tool", population=6, horizon_days=2)
+    env.reset(seed=0)
+    ctx, product = env.context, env._product
+    native = decode_action(_default(env), ctx)
+    variant = variants_to_action(np.array([1, 0] * 6), env.variants, ctx, env.default_notify())
+    results = [product.step(native), product._step_valid(variant, own=True)]
+    for got, cls in ((native, Action), (variant, Action), *((r, StepResult) for r in results)):
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert type(got) is cls and list(vars(got)) == names
+        assert type(dataclasses.replace(got)) is cls
+        back = pickle.loads(pickle.dumps(got))
+        assert type(back) is cls and list(vars(back)) == names
+    assert results[1].action is variant and results[1].record.step == 1
+
+
+def test_every_builder_without_init_is_one_whose_objects_a_test_checks():
+    # interface._instance's callers, by file and class: those of the recorder and with_metrics
+    # (tests/sim/test_recording.py) and the three above. A new caller must add its objects to
+    # one of those tests, then here.
+    import re
+    from pathlib import Path
+
+    import outcome_gym
+
+    root = Path(outcome_gym.__file__).parent
+    calls = sorted((f.relative_to(root).as_posix(), cls)
+                   for f in root.rglob("*.py")
+                   for cls in re.findall(r"\b_instance\((?:itf\.)?(\w+),", f.read_text()))
+    assert calls == [("env/spaces.py", "Action"), ("env/wrappers.py", "Action"),
+                     ("product/product.py", "StepResult"), ("sim/interface.py", "StepRecord"),
+                     ("sim/recording.py", "Feedback"), ("sim/recording.py", "Observation"),
+                     ("sim/recording.py", "StepRecord")]

@@ -166,7 +166,7 @@ def test_the_env_passes_equal_their_plain_python(monkeypatch, env_id):
 
     import outcome_gym.env  # noqa: F401 - registers the ids
     from outcome_gym.env import spaces
-    from outcome_gym.product import guardrails, objectives, variants
+    from outcome_gym.product import _weighted, guardrails, variants
 
     def episode() -> list:
         env = gym.make(env_id, population=30, horizon_days=2)
@@ -181,7 +181,7 @@ def test_the_env_passes_equal_their_plain_python(monkeypatch, env_id):
 
     fast = episode()
     for k in (spaces.user_columns, spaces.flat_rows, spaces.decode_rows,
-              variants.variant_rows, guardrails.project_rows, objectives.add_weighted):
+              variants.variant_rows, guardrails.project_rows, _weighted.add_weighted):
         monkeypatch.setattr(k, "_dispatcher", k.py_func)
     slow = episode()
     assert len(fast) == len(slow)

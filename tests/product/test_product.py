@@ -128,6 +128,10 @@ def test_variant_step_rows_by_hand():
     assert v.notify_for(np.array([1, 2, 2]), schedule).tolist() == notify.tolist()
     for bad in ([2, 0, 0, 0], [0, 0, 0, 3], [0, -1, 0, 0]):
         assert v.step_rows(np.array(bad), np.array([0, 1, 1]), schedule) is None
+    # an odd length (its last index would be read by no chooser) and the former G x 2 pairs
+    for bad in ([1, 1, 0, 2, 7], [[1, 1], [0, 2]]):
+        with pytest.raises(ValueError, match=r"2G variant indices .* got shape"):
+            v.step_rows(np.array(bad), np.array([0, 1, 1]), schedule)
     with pytest.raises(IndexError, match=r"\[0, 3\)"):
         v.notify_for(np.array([0, 3, 0]), schedule)
 
@@ -240,7 +244,8 @@ def test_outcome_objective_by_hand():
     # weights: a +1, b -1 (a 'failed' event), c not observed. Users 0..2 with a = (2, 0, 1),
     # b = (0, 0, 3): rewards 0 + 2 - 0 = 2, 0 + 0 - 0 = 0 (not -0.0: numpy's 0.0 + -0.0),
     # 0 + 1 - 3 = -2
-    from outcome_gym.product.objectives import OutcomeObjective, add_weighted
+    from outcome_gym.product._weighted import add_weighted
+    from outcome_gym.product.objectives import OutcomeObjective
     from outcome_gym.sim.interface import Feedback
 
     zeros = np.zeros(3, np.int64)
@@ -250,3 +255,43 @@ def test_outcome_objective_by_hand():
     assert got.tolist() == [2.0, 0.0, -2.0] and not np.signbit(got).tolist()[1]
     with pytest.raises(ValueError, match="one event count per user"):
         add_weighted(np.zeros(2), np.zeros(3, np.int32), 1.0)
+    # a length-1 count, which numpy's += would broadcast to every user, is refused too
+    one = Feedback(clicks=zeros, minutes=zeros, sessions=zeros, opens=zeros,
+                   events={"a": np.array([2], np.int32)})
+    with pytest.raises(ValueError, match="one event count per user"):
+        OutcomeObjective({"a": 1.0})(one)
+
+
+def test_outcome_objective_has_numpys_bits_with_fractional_weights():
+    # the compiled pass claims np.multiply(w, counts, dtype=float64) then += per event, in the
+    # weights' order: with fractional weights each product and sum rounds, so another order of
+    # the events, or a fused multiply-add (one rounding of w * c + out), gives other bits for
+    # some users; the +-1 weights of the scenarios (spec_event) are exact either way
+    from fractions import Fraction
+
+    from outcome_gym.product.objectives import OutcomeObjective
+    from outcome_gym.sim.interface import Feedback
+
+    rng = np.random.default_rng(7)
+    n = 500
+    zeros = np.zeros(n, np.int64)
+    events = {e: rng.integers(0, 40, n).astype(np.int32) for e in ("a", "b", "c")}
+    for counts in events.values():
+        counts.setflags(write=False)  # as the recorder's
+    weights = {"a": 0.1, "b": -0.7, "c": 0.3}
+    fb = Feedback(clicks=zeros, minutes=zeros, sessions=zeros, opens=zeros, events=events)
+
+    def numpy_sum(order):
+        out = np.zeros(n)
+        for e in order:
+            out += np.multiply(weights[e], events[e], dtype=np.float64)
+        return out
+
+    want = numpy_sum(("a", "b", "c"))
+    assert OutcomeObjective(weights)(fb).tobytes() == want.tobytes()
+    # what the comparison catches: the events in another order, the last one fused
+    assert numpy_sum(("c", "b", "a")).tobytes() != want.tobytes()
+    fused = numpy_sum(("a", "b"))
+    fused = np.array([float(Fraction(0.3) * int(c) + Fraction(x))
+                      for c, x in zip(events["c"], fused, strict=True)])
+    assert fused.tobytes() != want.tobytes()

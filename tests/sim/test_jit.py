@@ -463,6 +463,9 @@ def test_divergence_table_by_hand():
                              np.array([4.0, 1.0]), np.full((3, 3, 4), 0.25))
     assert table.tolist() == [[0.8, 0.0, 0.0], [4.0, 0.0, 4.0], [2.0, 1.0, 1.0], [1.0, 0.0, 0.0]]
     assert np.signbit(table[3, 2]) and not np.signbit(table[3, 1])
+    # block 2's distance sum, written without its pairs (== cannot tell 0.0 from -0.0): numpy's
+    # sum of P zeros is +0.0
+    assert not np.signbit(table[0, 2])
 
 
 def test_whole_number_weights_are_exact_in_any_order():

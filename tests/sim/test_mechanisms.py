@@ -807,3 +807,19 @@ def test_a_starter_keeps_the_habit_term_until_told_the_habit_changed():
 
     assert np.array_equal(kept, want(day_habit)) and np.array_equal(again, want(later_habit))
     assert not np.array_equal(want(day_habit), want(later_habit))  # the habits start apart
+
+
+def test_a_starter_computes_the_habit_term_at_its_first_call_whatever_it_is_told():
+    # a first call told the habit has not changed has no earlier term to keep (np.empty's)
+    um = sessions.SessionParams(session_habit=0.8, session_need=0.5)
+    rng = np.random.default_rng(5)
+    n, f32 = 400, np.float32
+    prop, trust, habit = (rng.random(n).astype(f32) * 3 for _ in range(3))
+    avail, opened = rng.random(n) < 0.7, np.zeros(n, bool)
+    need, u, attention = rng.random((n, 2)), rng.random(n), np.ones(n, f32)
+    starter = sessions.Starter(um, 24, n, np.dtype(f32), np.dtype(f32), np.dtype(f32))
+    starter._habit_term[:] = np.nan  # what np.empty may hold: no user would start
+    got = starter.step(avail, opened, prop, habit, need, trust, u, attention, False)
+    want = ref_sessions.session_start(um, avail, opened, prop, habit, need, trust, 24, u,
+                                      attention)
+    assert np.array_equal(got, want) and want.any()

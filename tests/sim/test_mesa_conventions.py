@@ -95,31 +95,10 @@ def test_batch_run_in_parallel_gives_the_serial_rows():
     assert sorted(serial, key=key) == sorted(parallel, key=key)
 
 
-def test_mesa_generators_are_mesas_whenever_first_read(tiny):
-    # the model's rng, random and agent registry are made at their first read (LazyModel):
-    # after steps or at once, they hold what mesa.Model.__init__ gives for the model's seed
-    # child (spawn key 99), and the run's step counter and wrapper are left as they were
-    from outcome_gym.sim._mesa import mesa
-
-    def eager(seed):
-        return mesa.Model(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,))))
-
-    late = SimulationModel(tiny, 12, mesa_agents=False)
-    assert "rng" not in vars(late) and "random" not in vars(late)
-    for _ in range(3):
-        late.step()
-    want = eager(12)
-    assert late.rng.bit_generator.state == want.rng.bit_generator.state
-    assert late.random.getstate() == want.random.getstate() and late._seed == want._seed
-    assert late.rng.random(3).tolist() == want.rng.random(3).tolist()
-    assert late.steps == late.t == 3 and late.running
-    late.step()  # Mesa's wrapper still counts, the model's own step still runs
-    assert late.steps == late.t == 4
-    assert len(late.agents) == 0 and late.agent_types == []
-    first = SimulationModel(tiny, 12, mesa_agents=False)
-    assert first.random.random() == eager(12).random.random()
-    with pytest.raises(AttributeError, match="no_such"):
-        first.no_such  # noqa: B018 - the lookup is what is tested
-    # agent views register with Mesa's registry (made at the first view)
-    views = SimulationModel(tiny, 12, mesa_agents=True)
-    assert len(views.agents) == tiny.population.size
+def test_reset_rng_is_kept_as_plain_mesa_keeps_it(tiny):
+    # Mesa's reset_rng, then a read of the agent registry: the model's rng is still the one
+    # reset_rng set (what a plain mesa.Model does), not the seed's key-99 child again
+    m = SimulationModel(tiny, 3, mesa_agents=False)
+    m.reset_rng(5)
+    assert len(m.agents) == 0
+    assert m.rng.bit_generator.state == np.random.default_rng(5).bit_generator.state

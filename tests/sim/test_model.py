@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import mesa
 import numpy as np
 import pytest
@@ -197,14 +199,55 @@ def test_models_of_one_prebuilt_share_the_record_plan_and_no_reader_can_write_it
     assert a.recorder.segments is b.recorder.segments is built.record.segments
     first = a.observe()
     assert first.clicks is b.observe().clicks is built.record.empty.clicks
-    for arr in (first.session, first.clicks, first.minutes, first.delivered, first.opened,
-                first.layout, *first.events.values()):
+    shown = (first.session, first.clicks, first.minutes, first.delivered, first.opened,
+             first.layout, *first.events.values())
+    for arr in shown:  # neither the array nor the memory under it can be made writable
         assert not arr.flags.writeable
-        with pytest.raises(ValueError):
-            arr.setflags(write=True)
+        for mem in (arr, arr.base):
+            with pytest.raises(ValueError):
+                mem.setflags(write=True)
+            with pytest.raises(ValueError):
+                mem[...] = 7
+    # nor after a copy of the prebuilt (the env's): its plan is built again, immutable too
+    copied = pickle.loads(pickle.dumps(built)).record.empty.clicks
+    assert not copied.any()
+    with pytest.raises(ValueError):
+        copied.base.setflags(write=True)
+    c = SimulationModel(built, 3, mesa_agents=False)  # a later model: the same zeros, untouched
+    assert c.observe().clicks is first.clicks and not first.clicks.any()
+    assert (c.observe().layout == built.world.default_layout).all()
     a.step()  # the next observation shows the step's own arrays
     assert a.observe().clicks is not first.clicks and not first.clicks.any()
     team = SimulationModel(built, 1, mesa_agents=False, users=[0])
     assert team.rows.index is not None  # user 0's team, not everyone
     assert team.recorder.segments is not built.record.segments
     assert team.observe().clicks.shape[0] == team.rows.n
+
+
+def test_the_habit_term_is_refreshed_at_each_days_start(tiny, monkeypatch):
+    # the model tells its starter the app habit changed at slot 0 only (the day's close, its
+    # one writer, runs there): 3 days must start the same sessions as a starter that recomputes
+    # exp(session_habit * app_habit) every step (a refresh at t == 0 only would keep day 0's)
+    from outcome_gym.sim.mechanisms import sessions
+    from tests.conftest import variant
+
+    sc = variant(tiny, **{"population.size": 200, "clock.horizon_days": 3})
+
+    def run():
+        m = SimulationModel(sc, 5, mesa_agents=False)
+        started, habits = [], []
+        for _ in range(3 * m.world.slots_per_day):
+            m.advance(m.default_action())
+            started.append(m.recorder.last.session.copy())
+            habits.append(m.pop.app_habit.copy())
+        return np.array(started), np.array(habits)
+
+    started, habits = run()
+    step = sessions.Starter.step
+    monkeypatch.setattr(sessions.Starter, "step",
+                        lambda self, *args: step(self, *args[:8], True))
+    always, habits_always = run()
+    assert started.tobytes() == always.tobytes() and started.any()
+    # the habit moves from day to day (non-zero by day 2), so a stale term could show
+    assert np.array_equal(habits, habits_always) and habits[-1].any()
+    assert not np.array_equal(habits[0], habits[-1])

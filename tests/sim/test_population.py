@@ -87,7 +87,7 @@ def test_a_cached_plan_builds_what_a_fresh_world_builds():
     # a template where some segments draw and some do not (the third's number kept) or none
     # draws (then the clipped float32 trait too)
     assert not plan.traits["devices"].values.base.flags.writeable
-    assert plan.traits["devices"].fixed is None and not plan.traits["trust"].values.draws
+    assert plan.traits["devices"].fixed is None and not plan.traits["trust"].values.runs
     assert plan.traits["attention_budget"].values.base is None  # every segment draws
     assert (got.trust[plan.segment == 0] == np.float32(0.9)).all()
     assert (got.devices[plan.segment == 1] == 2).all()
@@ -121,8 +121,12 @@ def test_goal_parameters_from_the_plan_are_the_mask_draws():
     world = compile_world(sc)
     plan = world.population_plan
     assert plan.goal_params[0]["spend_ratio"].base is not None  # the third segment's number
-    assert not plan.goal_params[0]["effort"].draws  # a number for every segment
+    assert not plan.goal_params[0]["effort"].runs  # a number for every segment
     assert plan.goal_params[1]["effort"].base is None  # every segment draws
+    # compared and hashed by identity, as the arrays they hold allow (no ValueError, no TypeError)
+    ratio = plan.goal_params[0]["spend_ratio"]
+    assert ratio == ratio and ratio != compile_world(sc).population_plan.goal_params[0]["spend_ratio"]
+    assert len({ratio, ratio}) == 1
     for seed in (0, 5):
         rng, ref = np.random.default_rng(seed), np.random.default_rng(seed)
         want = _goal_params_as_before_the_plan(world, ref)
@@ -163,7 +167,8 @@ def test_teams_cut_the_last_team_to_fit():
     assert teams.members.tolist() == order.tolist()
     assert teams.team[order].tolist() == [0, 0, 0, 1, 1, 1, 2]
     assert teams.position[order].tolist() == [0, 1, 2, 0, 1, 2, 0]
-    assert teams.size_of(np.arange(7)).tolist() == [3 if t < 2 else 1 for t in teams.team]
+    assert teams.sizes().tolist() == [3 if t < 2 else 1 for t in teams.team]
+    assert teams.size_of(np.array([6, 0])).tolist() == teams.sizes()[[6, 0]].tolist()
     # a size above n: one team of everyone
     assert build_teams(5, 8.0, np.random.default_rng(0)).start.tolist() == [0, 5]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -38,16 +40,29 @@ def test_the_models_mesa_rng_is_the_key_99_child() -> None:
 
 
 def test_streams_are_made_at_first_use_in_any_order() -> None:
-    # made in reverse order, or all at once: each is numpy's spawned child of its index; a
-    # model's whole run never makes the policy stream (a policy gets policy_seed)
+    # made in reverse order, or all at once: each is numpy's spawned child of its index
     children = np.random.SeedSequence(77).spawn(len(STREAMS))
     streams = make_streams(77)
     for name in reversed(STREAMS):
         want = np.random.Generator(np.random.PCG64(children[STREAMS.index(name)]))
         assert streams[name].bit_generator.state == want.bit_generator.state, name
     assert streams["tray"] is streams["tray"]  # made once
-    model = SimulationModel("productivity_tool", 31, mesa_agents=False)
-    while model.running:
-        model.step()
-    assert "policy" not in model.streams._made
-    assert set(model.streams._made) == set(STREAMS) - {"policy"}
+
+
+def test_the_policys_seed_needs_no_policy_stream() -> None:
+    # a policy is handed child 1 of the policy child (what numpy's spawn gives), whether or not
+    # the policy stream itself was ever made (a run never makes it)
+    policy = np.random.SeedSequence(77).spawn(len(STREAMS))[STREAMS.index("policy")]
+    want = policy.spawn(2)[1]
+    got = make_streams(77).policy_seed()
+    assert got.spawn_key == want.spawn_key == (STREAMS.index("policy"), 1)
+    assert got.generate_state(8).tolist() == want.generate_state(8).tolist()
+
+
+def test_a_copy_with_another_seed_makes_that_seeds_streams() -> None:
+    # the generators made so far are the old seed's: a replaced seed must not reuse them
+    streams = make_streams(1)
+    team = streams["team"]
+    other = dataclasses.replace(streams, seed=2)
+    assert other["team"] is not team
+    assert other["team"].bit_generator.state == make_streams(2)["team"].bit_generator.state

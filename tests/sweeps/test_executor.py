@@ -123,7 +123,7 @@ def test_a_finished_run_made_by_other_code_runs_again(tmp_path, small):
 
 def test_a_pool_worker_compiles_every_pass_once_shared_and_a_run_here_does_not(small, tmp_path,
                                                                               monkeypatch):
-    from outcome_gym.product import guardrails, variants
+    from outcome_gym.product import _weighted, guardrails, variants
     from outcome_gym.sim import _jit
     from outcome_gym.sim.model import kernel_modules
     from outcome_gym.sweeps import worker
@@ -141,7 +141,7 @@ def test_a_pool_worker_compiles_every_pass_once_shared_and_a_run_here_does_not(s
             assert status["status"] == "ok"
     finally:
         worker.compile_shared.cache_clear()
-    assert shared == [(*kernel_modules(), guardrails, variants)]  # once per process
+    assert shared == [(*kernel_modules(), guardrails, variants, _weighted)]  # once per process
 
 
 def test_a_failing_shared_compilation_is_left_to_the_runs(small, tmp_path, monkeypatch):

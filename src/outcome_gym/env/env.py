@@ -304,7 +304,7 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self._guardrail_layer, self._guardrail_settings = product.guardrails, copy.deepcopy(settings)
         return product
 
-    # each one test and no nested call: the first two run every step (the wrappers', the env's)
+    # no nested call between them: both run every step (the wrappers', the env's)
     def _require_model(self) -> SimulationModel:
         product = self._product
         if product is None:
@@ -313,15 +313,11 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def _require_started(self) -> Product:
         product = self._product
-        if product is None or self._ended:
-            raise ResetNeeded(_NOT_STARTED if product is None else
-                              "the episode has ended; call reset() before step()")
-        return product
-
-    def _require_product(self) -> Product:
-        if self._product is None:
+        if product is None:
             raise ResetNeeded(_NOT_STARTED)
-        return self._product
+        if self._ended:
+            raise ResetNeeded("the episode has ended; call reset() before step()")
+        return product
 
     @property
     def _native_encoder(self) -> ObservationEncoder:

@@ -90,6 +90,14 @@ def _cast_choice(a: np.ndarray, n_choosers: int, where: str) -> np.ndarray:
     taken as it is by :func:`variants_to_action`), its shape and dtype checked (not its ranges)
     and cast.
 
+    Args:
+        a: The variant action as an array (``np.asarray`` of what the agent gave).
+        n_choosers: G, the number of choosers (:func:`choosers`).
+        where: Who and when, for error messages.
+
+    Returns:
+        The 2G indices as a fresh ``int64`` vector.
+
     Raises:
         ActionError: Wrong shape or a dtype other than integers.
     """
@@ -223,12 +231,10 @@ class VariantActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
             ResetNeeded: No episode has started.
         """
         base = self.base
-        model = base._require_model()
-        # the env's users are its world's whole population: its schedule is theirs
-        # (PersonalizationEnv._schedule_now, read only)
-        return variants_to_action(action, self.variants, base.context,
-                                  model.world.schedule_at(model.t),
-                                  f"VariantActions at step {model.t}", self.per, self._groups)
+        t = base._require_model().t
+        # the env's own schedule (read only): one place says whose schedule it is
+        return variants_to_action(action, self.variants, base.context, base._schedule_now(),
+                                  f"VariantActions at step {t}", self.per, self._groups)
 
 
 # Per-user keys the summary averages within each segment, in this order (``events`` last, only

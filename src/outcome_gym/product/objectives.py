@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from outcome_gym.errors import PolicyError
+from outcome_gym.product._weighted import add_weighted
 from outcome_gym.scenario.schema import OutcomeSpec, Scenario
-from outcome_gym.sim._jit import compiled
 from outcome_gym.sim.interface import Feedback, PolicyContext
 
 Objective = Callable[[Feedback], np.ndarray]
@@ -120,6 +120,10 @@ class OutcomeObjective:
     def __call__(self, fb: Feedback) -> np.ndarray:
         """Per-user reward of one step's feedback: ``0 + w_1 x_1 + w_2 x_2 + ...`` in float64
         over the weighted events present.
+
+        Raises:
+            ValueError: A weighted event's counts are not one per user (numpy's ``+=`` would
+                broadcast a length-1 count; refused here, see :func:`add_weighted`).
         """
         out = np.zeros(len(fb.clicks))
         seen = fb.events
@@ -128,32 +132,6 @@ class OutcomeObjective:
             if counts is not None:
                 add_weighted(out, counts, w)
         return out
-
-
-def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`add_weighted` now, with the argument types the
-    recorder's feedback gives it (read-only ``int32`` event counts, a float weight).
-    """
-    counts = np.zeros(1, np.int32)
-    counts.setflags(write=False)
-    add_weighted(np.zeros(1), counts, 1.0)
-
-
-@compiled
-def add_weighted(out, counts, weight
-                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``out += np.multiply(weight, counts, dtype=np.float64)`` in place (the same bits: each
-    count as float64 times the weight, added; no fused multiply-add with fastmath off), without
-    numpy's two calls and the product's temporary (~1 us a weighted event at N = 20).
-
-    Raises:
-        ValueError: ``counts`` has not ``out``'s length (numpy's broadcasting would refuse it).
-    """
-    n = out.shape[0]
-    if counts.shape[0] != n:
-        raise ValueError("expected one event count per user")
-    for i in range(n):
-        out[i] += weight * np.float64(counts[i])
 
 
 def outcome_objective(ctx: PolicyContext) -> Objective:

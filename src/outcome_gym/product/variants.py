@@ -110,7 +110,9 @@ class Variants:
         Args:
             choice: 2G ``int64``, per chooser a layout variant then a step plan (a variant
                 action as it is: ``VariantActions``' ``MultiDiscrete``).
-            group: N chooser indices (each in ``[0, G)``).
+            group: N chooser indices, each in ``[0, G)``: a precondition, not checked (the
+                compiled pass reads ``choice[2g]`` unchecked; the env builds ``group`` with
+                ``env.wrappers.choosers``, the same G as ``choice``).
             default_notify: N x M booleans, this step's default schedule.
 
         Returns:
@@ -118,10 +120,14 @@ class Variants:
             ``choice`` is out of range (nothing is built then).
 
         Raises:
-            ValueError: These are day plans (their sends depend on the slot).
+            ValueError: These are day plans (their sends depend on the slot), or ``choice`` is not
+                one vector of an even length (e.g. the former G x 2 pairs).
         """
         if self.notify_add is not None:
             raise ValueError("day plans need the step's slot")
+        if choice.ndim != 1 or choice.shape[0] % 2:
+            raise ValueError(f"expected a vector of 2G variant indices (per chooser a layout "
+                             f"variant then a step plan), got shape {choice.shape}")
         n = group.shape[0]
         layout = np.empty((n, self.layouts.shape[1]), dtype=np.int64)
         notify = np.empty((n, self.notify_send.shape[1]), dtype=bool)

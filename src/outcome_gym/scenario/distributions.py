@@ -10,6 +10,7 @@ Sampling is vectorized and takes an explicit ``numpy.random.Generator``: no glob
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
@@ -147,20 +148,14 @@ class Beta(StrictModel):
         return self.low + (self.high - self.low) * self.a / (self.a + self.b)
 
 
-@functools.lru_cache(maxsize=256)
-def _categorical_table(values: tuple[float, ...], probs: tuple[float, ...]
-                       ) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True, eq=False)  # eq=False: by identity, so a model's == never compares arrays
+class _Table:
     """A categorical's values (float64) and its cumulative probabilities over their last entry
-    (what ``choice`` searches), read-only: computed once per table, not at every draw (a reset
-    draws team sizes and devices).
+    (what ``choice`` searches), read-only.
     """
-    p = np.asarray(probs, dtype=np.float64)
-    cdf = (p / p.sum()).cumsum()
-    cdf /= cdf[-1]
-    table = np.asarray(values, dtype=np.float64)
-    table.setflags(write=False)
-    cdf.setflags(write=False)
-    return table, cdf
+
+    values: np.ndarray
+    cdf: np.ndarray
 
 
 class Categorical(StrictModel):
@@ -183,6 +178,19 @@ class Categorical(StrictModel):
             raise FieldValueError("probs", f"expected probs summing to 1, got {total:.6g}")
         return self
 
+    @functools.cached_property
+    def _table(self) -> _Table:
+        # computed once per distribution, not at every draw (a reset draws team sizes and
+        # devices); kept in the instance (the model is frozen: its values never change), so the
+        # table is this distribution's own, e.g. its -0.0 values
+        p = np.asarray(self.probs, dtype=np.float64)
+        cdf = (p / p.sum()).cumsum()
+        cdf /= cdf[-1]
+        values = np.asarray(self.values, dtype=np.float64)
+        values.setflags(write=False)
+        cdf.setflags(write=False)
+        return _Table(values, cdf)
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` values: ``rng.choice(len(values), n, p=probs / sum(probs))`` as numpy
         computes it -- the cumulative probabilities over their last entry, searched (from the
@@ -190,8 +198,8 @@ class Categorical(StrictModel):
         (~10 us a call: a reset draws team sizes and devices this way). The same values and
         stream position: tested against ``choice``.
         """
-        values, cdf = _categorical_table(tuple(self.values), tuple(self.probs))
-        return values[cdf.searchsorted(rng.random(n), side="right")]
+        table = self._table
+        return table.values[table.cdf.searchsorted(rng.random(n), side="right")]
 
     def mean(self) -> float:
         """Expected value."""

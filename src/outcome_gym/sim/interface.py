@@ -33,10 +33,15 @@ def _instance(cls: type[T], fields: dict[str, Any]) -> T:
     away) made the instance's own, without calling ``__init__``.
 
     A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (~0.1 us a
-    field); a step builds ~45 fields of records, feedback and observations. Private to this
-    package's per-step builders (the recorder's, :meth:`StepRecord.with_metrics`), whose dicts
-    name every field (tests/sim/test_recording.py checks each against the class's fields):
-    nothing is checked here, so it is not for policy or metric code.
+    field); a step builds ~45 fields of records, feedback and observations. Private to the
+    package's per-step builders, whose dicts name every field: the recorder's
+    (:class:`Observation`, :class:`Feedback`, :class:`StepRecord`) and
+    :meth:`StepRecord.with_metrics` (checked against their classes' fields by
+    tests/sim/test_recording.py), the env's action decoders (``env.spaces.ActionDecoder``,
+    ``env.wrappers.variants_to_action``: :class:`Action`) and ``Product._step_valid``
+    (``StepResult``; these three by tests/env/test_actions.py, which also pins this list of
+    callers). Nothing is checked here, so it is not for policy or metric code, and a caller
+    added elsewhere needs its objects in one of those tests.
     """
     obj = object.__new__(cls)
     object.__setattr__(obj, "__dict__", fields)
@@ -347,6 +352,11 @@ class PolicyContext:
 @dataclass(frozen=True)
 class Observation:
     """What the product can observe at the start of a step (behaviour of the previous step).
+
+    Its arrays are read-only (the previous step's behaviour is the run's record too), and a
+    reader must not make them writable: that rests on convention, as most own their memory
+    (``setflags(write=True)`` would succeed; see :class:`~outcome_gym.sim.recording.Last`).
+    Only the first observation's zeros of the previous step cannot be reopened.
 
     Attributes:
         step, day, slot, weekday: The clock now.

@@ -96,7 +96,9 @@ class DivergenceScratch:
 
     Attributes:
         ua, ub: B x P users of each sampled pair (without exact weights only: for the matvec).
-        dist: B x P distances of the sampled pairs.
+        dist: B x P distances of the sampled pairs (with exact weights only: for the pass's
+            sums), written only for the blocks whose pairs the pass looks at; a block of one
+            layout (n <= P) keeps an earlier step's (or ``np.empty``'s) values, read by nobody.
         freq, bounds: The distinct layouts' shares, block b's at ``bounds[b]:bounds[b + 1]``.
         n_users: B active users per block.
     """
@@ -104,7 +106,7 @@ class DivergenceScratch:
     def __init__(self, n_blocks: int, pairs: int, exact: bool) -> None:
         self.ua, self.ub = (np.empty((n_blocks, pairs) if not exact else (0, 0), dtype=np.int64)
                             for _ in range(2))
-        self.dist = np.empty((n_blocks, pairs))
+        self.dist = np.empty((n_blocks, pairs) if exact else (0, 0))
         self.freq = np.empty(n_blocks * pairs)  # a block's distinct layouts are at most its sample
         self.bounds = np.empty(n_blocks + 1, dtype=np.int64)
         self.n_users = np.empty(n_blocks, dtype=np.int64)
@@ -164,7 +166,7 @@ def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: 
     if not exact:
         ok = (sc.n_users >= 2).nonzero()[0]
         d = layout_distance(layout[sc.ua[ok].ravel()], layout[sc.ub[ok].ravel()], weight)
-        table[0, cols[ok]] = d.reshape(ok.size, sc.dist.shape[1]).sum(axis=1)
+        table[0, cols[ok]] = d.reshape(ok.size, sc.ua.shape[1]).sum(axis=1)
     if status & SEVERAL:  # -sum p log2 p of the blocks of several layouts
         terms = sc.freq[:sc.bounds[-1]]
         entropy_rows(np.log2(terms) * terms, sc.bounds, cols, table, sc.frames)
@@ -187,13 +189,16 @@ def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`sample_blocks` and :func:`entropy_rows` now (see
     engagement.compile_kernel).
     """
-    # as a model passes them: int16 layouts, the world's read-only weights
-    weight = np.ones(1)
-    weight.setflags(write=False)
+    # as a model passes them: int16 layouts, the world's read-only weights, the recorder's
+    # read-only segment blocks (recording.SegmentSums: ids, starts, stops)
+    weight, cols, starts, stops = np.ones(1), np.zeros(1, np.int64), np.zeros(1, np.int64), \
+        np.full(1, 2, np.int64)
+    for a in (weight, cols, starts, stops):
+        a.setflags(write=False)
     # two users of two layouts: an entropy to sum
-    divergence_into(np.zeros((4, 1)), np.zeros(1, np.int64), np.array([[0], [1]], np.int16),
-                    np.ones(2, bool), np.zeros(1, np.int64), np.full(1, 2, np.int64), weight,
-                    np.full((1, 3, 2), 0.5), True, DivergenceScratch(1, 2, True))
+    divergence_into(np.zeros((4, 1)), cols, np.array([[0], [1]], np.int16), np.ones(2, bool),
+                    starts, stops, weight, np.full((1, 3, 2), 0.5), True,
+                    DivergenceScratch(1, 2, True))
     # distance_rows and consistent_rows: compiled into the recorder's pass, which calls them
 
 
@@ -267,7 +272,8 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
         m = distinct_rows(layout, sample, freq[pos:], group)
         # the pairs; when every user is in the sample, two users of one group (one layout) are
         # 0.0 apart without the loop (whose sum of no weights is 0.0 / weight_sum = 0.0), and
-        # with one group for all, every pair is (their distances stay the zeros written above)
+        # with one group for all, every pair is: no distance is written, and their sum is
+        # numpy's sum of P zeros, 0.0 (below)
         grouped = n <= pairs
         look = not (exact and grouped and m == 1)
         if look:

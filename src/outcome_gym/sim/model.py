@@ -23,7 +23,7 @@ from outcome_gym.scenario.loading import load_scenario
 from outcome_gym.scenario.schema import Scenario
 from outcome_gym.sim import interface as itf
 from outcome_gym.sim._jit import pass_array
-from outcome_gym.sim._mesa import LazyModel
+from outcome_gym.sim._mesa import mesa
 from outcome_gym.sim.agents import AGENT_VIEW_LIMIT, add_agents
 from outcome_gym.sim.collect import Reporter, make_datacollector
 from outcome_gym.sim.daily import accumulate, start_day
@@ -48,7 +48,7 @@ from outcome_gym.sim.rng import Rows, Streams, make_streams
 from outcome_gym.sim.world import World, compile_world
 
 
-class SimulationModel(LazyModel):
+class SimulationModel(mesa.Model):
     """Synthetic users living through a scenario, one time slot per step.
 
     As other Mesa 3 models, it takes ``seed=`` or ``rng=`` (not both): an integer gives the same
@@ -99,9 +99,7 @@ class SimulationModel(LazyModel):
         check_footprint(scenario.scenario if isinstance(scenario, Prebuilt) else scenario)
         built = scenario if isinstance(scenario, Prebuilt) else Prebuilt.of(scenario)
         streams = make_streams(seed)
-        # Mesa's own generators (``rng``, ``random``) from this child of the seed, made at their
-        # first read (sim/_mesa.LazyModel: a run reads neither)
-        self._start_mesa(seed, (99,))
+        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,))))
         self.scenario = built.scenario
         self.seed = seed
         self.streams: Streams = streams
@@ -117,9 +115,9 @@ class SimulationModel(LazyModel):
         if users is not None:  # everyone is built (the same draws), then the subset's rows kept
             self._keep_rows(users)
             n = self.rows.n
-        # the world's record plan is its whole population's (a subset's recorder builds its own)
-        self.recorder = Recorder(self.world, self.pop.segment, streams, self.rows,
-                                 built.record if self.rows.index is None else None)
+        # the world's record plan is its whole population's (a subset builds its own)
+        plan = built.record if self.rows.index is None else RecordPlan(self.world, self.pop.segment)
+        self.recorder = Recorder(self.world, plan, streams, self.rows)
         self.totals: dict[str, np.ndarray] = self.recorder.totals
         self._eng_pass = self._engagement_pass(built)
         st = built.static
@@ -137,11 +135,11 @@ class SimulationModel(LazyModel):
         # the outside progress of a slot (N x G): zeros (never written) or the last slot's credit
         self._outside_bufs = (np.zeros((n, len(self.goals))), np.empty((n, len(self.goals))))
         # who can have each context event never changes: devices and teams are fixed at build
-        # (a user has a teammate where the team has 2+ members: its size, start's difference)
+        # (a user has a teammate where the team has 2+ members)
         w = self.world
         self._context_events = context.ContextEvents(
             self.params.context, w.slots_per_day, self.pop.devices >= 2,
-            np.diff(self.teams.start)[self.teams.team] >= 2, self.teams, w.default_layout,
+            self.teams.sizes() >= 2, self.teams, w.default_layout,
             w.slot_weight, w.exact_weights, self.params.focus.residue, self.pop.residue.dtype)
         self.t = 0
         self._step_arrays(n)  # advance's per-run arrays
@@ -425,9 +423,10 @@ class Prebuilt:
     :class:`~outcome_gym.product.Product`) to skip that work: the Gymnasium env builds one and
     starts every episode's model from it (a model per reset). No run writes its arrays (the
     world's are read-only; the static, engagement and record plan's arrays are writable, as the
-    compiled passes take them, but only read; the first observation's are read-only), so models
-    built from one prebuilt share it and still run as models built from the scenario do; the
-    only thing written is the cache of :meth:`engagement_fixed` (one entry per traits' dtype).
+    compiled passes take them, but only read; the first observation's are immutable: no reader
+    can make them or their memory writable), so models built from one prebuilt share it and
+    still run as models built from the scenario do; the only thing written is the cache of
+    :meth:`engagement_fixed` (one entry per traits' dtype).
 
     Attributes:
         scenario: The validated scenario.

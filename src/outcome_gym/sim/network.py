@@ -33,10 +33,13 @@ class Teams:
     start: np.ndarray
     position: np.ndarray
 
+    def sizes(self) -> np.ndarray:
+        """Team size of every user (N; int64): its team's difference of ``start``."""
+        return np.diff(self.start)[self.team]
+
     def size_of(self, users: np.ndarray) -> np.ndarray:
         """Team size of each user in ``users``."""
-        t = self.team[users]
-        return self.start[t + 1] - self.start[t]
+        return self.sizes()[users]
 
     def colleague(self, users: np.ndarray, u: np.ndarray) -> np.ndarray:
         """A uniformly drawn other member of each user's team (the user itself if alone).

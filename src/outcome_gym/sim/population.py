@@ -204,7 +204,7 @@ _TRAITS: dict[str, tuple[Callable[[Segment], Param], float, float]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: compared and hashed by identity (it holds an array)
 class PerUser:
     """A per-user parameter given per segment (a number or a distribution each), for users laid
     out in contiguous segment blocks: its part that no seed changes, and its draw.
@@ -213,15 +213,14 @@ class PerUser:
         n: Users.
         base: N float64, the constant segments' values (read-only; the drawn blocks' entries are
             overwritten by each draw); None when every segment draws.
-        draws: (users, distribution) of every segment that draws, in segment order.
-        runs: How :meth:`sample` draws them: (users, distribution, count) per run of
-            consecutive drawing segments with equal distributions, drawn in one call (users a
-            slice, or an index array where a constant segment lies between).
+        runs: How :meth:`sample` draws the segments that draw, in segment order: (users,
+            distribution, count) per run of consecutive drawing segments with equal
+            distributions, drawn in one call (users a slice, or an index array where a constant
+            segment lies between); empty when no segment draws.
     """
 
     n: int
     base: np.ndarray | None
-    draws: tuple[tuple[slice, Distribution], ...]
     runs: tuple[tuple[slice | np.ndarray, Distribution, int], ...]
 
     @classmethod
@@ -237,7 +236,7 @@ class PerUser:
             else:  # what sample_param gives for it, without the call
                 base[block] = value
         every = bool(draws) and len(draws) == len(params)  # each draw overwrites all of base
-        return cls(n, None if every else readonly(base), tuple(draws), _runs(draws))
+        return cls(n, None if every else readonly(base), _runs(draws))
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """Every user's value (fresh float64): each drawing segment's block from its
@@ -331,7 +330,7 @@ class PopulationPlan:
     @staticmethod
     def _trait(values: PerUser, lo: float, hi: float) -> _Trait:
         fixed = None
-        if not values.draws:
+        if not values.runs:
             assert values.base is not None
             fixed = readonly(np.clip(values.base, lo, hi).astype(F))
         return _Trait(values, lo, hi, fixed)

@@ -95,7 +95,9 @@ class StepOutcome(NamedTuple):
     (``minutes``, ``clicks``, ``element_clicks``, ``position_clicks``, ``position_views``,
     ``element_totals``) are this step's own, made for it: :meth:`Recorder.record` makes them
     read-only in place (the record and the next observation hold them; nobody writes them
-    after). ``layout`` may be the caller's array: the record holds a read-only view of it.
+    after: a convention, as they own their memory and could be made writable again, see
+    :class:`Last`). ``layout`` may be the caller's array: the record holds a read-only view of
+    it.
 
     Attributes:
         step, day, slot, weekday: When.
@@ -135,8 +137,11 @@ class StepOutcome(NamedTuple):
 @dataclass
 class Last:
     """The previous step's per-user outputs, for the next observation
-    (:meth:`Recorder.observation`): read-only (views of the step's arrays, made once by the
-    record), so every observation shows them as they are.
+    (:meth:`Recorder.observation`): the step's own arrays, made read-only in place by the
+    record (the layout: a read-only view, as it may be the caller's), so every observation shows
+    them as they are. Read-only by convention, not sealed: those arrays own their memory, so a
+    reader could ``setflags(write=True)`` them again, and none may (sealing them as
+    :meth:`empty`'s are, memory no reader can reopen, would cost a copy per array every step).
     """
 
     session: np.ndarray
@@ -151,32 +156,35 @@ class Last:
     def empty(cls, world: World, names: list[str]) -> Last:
         """Before the first step: nothing happened, everyone had the default layout.
 
-        Every array is a view of a read-only array, so no reader can make it writable (numpy
-        refuses while its base is read-only): one is shared by every run of a prebuilt world
-        (:class:`RecordPlan`), each run's first observation showing the same zeros.
+        Every array is :func:`_immutable` (no reader can make it or its base writable): one is
+        shared by every run of a prebuilt world (:class:`RecordPlan`), each run's first
+        observation showing the same zeros.
         """
         n = world.n_users
         return cls(
-            session=_sealed(np.zeros(n, bool)),
-            clicks=_sealed(np.zeros((n, world.n_elements), np.int16)),
-            minutes=_sealed(np.zeros(n, np.float32)),
-            delivered=_sealed(np.zeros((n, world.n_pushed), bool)),
-            opened=_sealed(np.zeros((n, world.n_pushed), bool)),
-            events=itf.frozen_readonly({e: _sealed(np.zeros(n, np.int32)) for e in names}),
-            layout=_sealed(np.repeat(world.default_layout[None, :], n, axis=0)),
+            session=_immutable(np.zeros(n, bool)),
+            clicks=_immutable(np.zeros((n, world.n_elements), np.int16)),
+            minutes=_immutable(np.zeros(n, np.float32)),
+            delivered=_immutable(np.zeros((n, world.n_pushed), bool)),
+            opened=_immutable(np.zeros((n, world.n_pushed), bool)),
+            events=itf.frozen_readonly({e: _immutable(np.zeros(n, np.int32)) for e in names}),
+            layout=_immutable(np.repeat(world.default_layout[None, :], n, axis=0)),
         )
 
 
-def _sealed(a: np.ndarray) -> np.ndarray:
-    """A view of ``a`` (a fresh array nobody else holds) made read-only in place: the view
-    cannot be made writable again (``setflags(write=True)`` raises), unlike ``a`` itself.
+def _immutable(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a`` whose memory is a ``bytes`` object: neither it nor its
+    ``.base`` can be made writable (numpy refuses for memory it does not own and that is not
+    writable), so an array shared by every model of a prebuilt world cannot be changed by one.
     """
-    a.setflags(write=False)
-    return a.view()
+    return np.frombuffer(a.tobytes(), a.dtype).reshape(a.shape)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
-    """``a`` (a fresh array nobody else holds) made read-only in place."""
+    """``a`` (a fresh array nobody else holds) made read-only in place: a read-only argument of
+    a compiled pass, as a model passes it (its owner could still make it writable again; see
+    :func:`_immutable` for an array that cannot be).
+    """
     a.setflags(write=False)
     return a
 
@@ -192,9 +200,12 @@ class SegmentSums:
 
     def __init__(self, segment: np.ndarray, n_segments: int) -> None:
         # a block starts where the segment changes (np.concatenate: np.r_ costs ~10 us a model)
-        self.starts = np.flatnonzero(np.concatenate(([True], segment[1:] != segment[:-1])))
-        self.ids = segment[self.starts].astype(np.int64)
-        self.stops = np.concatenate((self.starts[1:], [segment.shape[0]]))
+        # read-only: one plan's are shared by every recorder of a prebuilt world (the passes
+        # are compiled for read-only arrays there: compile_kernel and layout's warm-up)
+        starts = np.flatnonzero(np.concatenate(([True], segment[1:] != segment[:-1])))
+        self.ids = _frozen(segment[starts].astype(np.int64))
+        self.stops = _frozen(np.concatenate((starts[1:], [segment.shape[0]])))
+        self.starts = _frozen(starts)
         self.k = n_segments
         # the blocks are the segments 0..K-1 in order (every segment has users): no column of a
         # table stays without a sum, so it needs no zeros first
@@ -210,17 +221,23 @@ class SegmentSums:
 class RecordPlan:
     """What the recorder of a world's whole population builds the same on every seed, built
     once per prebuilt world (``sim.model.Prebuilt``) and shared by its models' recorders: the
-    segment blocks and the observation before the first step (:meth:`Last.empty`: read-only
-    arrays no reader can make writable). Nothing in it is written by a run.
+    segment blocks and the observation before the first step (:meth:`Last.empty`: arrays no
+    reader can make writable, :func:`_immutable`). Nothing in it is written by a run.
 
     Args:
         world: The compiled scenario.
-        segment: N segment index per user (the population plan's).
+        segment: N segment index per simulated user (the population plan's, or a subset's).
     """
 
     def __init__(self, world: World, segment: np.ndarray) -> None:
         self.segments = SegmentSums(segment, len(world.segment_ids))
         self.empty = Last.empty(world, [ev.event for ev in world.params.events])
+        self._of = (world, segment)
+
+    def __reduce__(self) -> tuple:
+        # built again from its inputs: a pickle or deep copy of the plan's arrays would come back
+        # writable (numpy does not keep the flag), so a copy gets immutable zeros of its own
+        return type(self), self._of
 
 
 class RowLayout(NamedTuple):
@@ -252,7 +269,8 @@ class RowLayout(NamedTuple):
 def row_layout(events: tuple[str, ...], instrumented: tuple[str, ...]) -> RowLayout:
     """The :class:`RowLayout` of a world's goal ``events`` and ``instrumented`` events, built
     once per process for the names (a model's first record laid it out again, ~50 us an env
-    episode). Its arrays are shared by every recorder of these names: the pass only reads them.
+    episode). Its arrays are shared by every recorder of these names, so they are read-only
+    (:func:`record_rows` is compiled for read-only arrays there: :func:`compile_kernel`).
 
     Raises:
         AssertionError: A per-user metric has no row or no value, or a name is there twice.
@@ -269,11 +287,11 @@ def row_layout(events: tuple[str, ...], instrumented: tuple[str, ...]) -> RowLay
     total_of[[row_of[name] for name in totalled]] = np.arange(len(totalled))
     return RowLayout(
         names=names, sampled_names=names + DIVERGENCE, n_rows=len(rows),
-        name_rows=np.array([row_of[name] for name in names], dtype=np.int64),
-        derived_rows=np.array([row_of[name] for name in DERIVED], dtype=np.int64),
-        total_of=total_of,
-        pipe_rows=np.array([row_of[event] if event in events else -1 for event in instrumented],
-                           dtype=np.int64),
+        name_rows=_frozen(np.array([row_of[name] for name in names], dtype=np.int64)),
+        derived_rows=_frozen(np.array([row_of[name] for name in DERIVED], dtype=np.int64)),
+        total_of=_frozen(total_of),
+        pipe_rows=_frozen(np.array([row_of[event] if event in events else -1
+                                    for event in instrumented], dtype=np.int64)),
         totalled=totalled)
 
 
@@ -282,12 +300,11 @@ class Recorder:
 
     Args:
         world: The compiled scenario.
-        segment: N segment index per user.
+        plan: The :class:`RecordPlan` of the simulated users' segments (a prebuilt world's, shared
+            with other recorders, for its whole population; a subset's own).
         streams: The run's streams (``metrics`` for divergence sampling, ``instrumentation`` for
             event noise).
         rows: Which of the scenario's users the model simulates (default: all).
-        plan: The world's :class:`RecordPlan` for ``segment``, shared with other recorders
-            (None: built here).
 
     Attributes:
         sample_divergence: Sample the segments' layout divergence each step (the ``metrics``
@@ -298,12 +315,11 @@ class Recorder:
 
     sample_divergence: bool = True
 
-    def __init__(self, world: World, segment: np.ndarray, streams: Streams,
-                 rows: Rows | None = None, plan: RecordPlan | None = None) -> None:
+    def __init__(self, world: World, plan: RecordPlan, streams: Streams,
+                 rows: Rows | None = None) -> None:
         self.world = world
         self.streams = streams
         self.rows = rows if rows is not None else Rows(world.n_users)
-        plan = plan if plan is not None else RecordPlan(world, segment)
         self.segments = plan.segments
         self.pipe = EventPipe(world.params.events, world.n_users)
         self._n_pipe = len(self.pipe.specs)
@@ -492,8 +508,9 @@ class Recorder:
         # a pickle holds the totals and their matrix as separate arrays: make the totals views of
         # the matrix again (the dict itself is the model's too, so it is updated in place)
         self.__dict__.update(state)
-        for row, name in zip(self._totals_matrix, self._totalled_names, strict=True):
-            self.totals[name] = row
+        matrix = self._totals_matrix
+        for i, name in enumerate(self._totalled_names):
+            self.totals[name] = matrix[i]
 
     def _divergence_end(self, status: int, drawn: bool, layout: np.ndarray, active: np.ndarray,
                         out: np.ndarray) -> None:
@@ -677,13 +694,15 @@ def compile_kernel() -> None:
     rows = len(FLAGS) + len(CONTEXT) + len(COUNTS) + len(AMOUNTS) + 1 + len(DERIVED)
     divergence = (np.full((1, 3, 2), 0.5), np.zeros((0, 0), i64), np.zeros((0, 0), i64),
                   np.zeros((1, 2)), np.zeros(2), np.zeros(2, i64), np.zeros(1, i64))
-    pipe = (np.zeros(1, i64), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
+    # read-only where a model's are: the row layout's (row_layout) and the segment blocks'
+    # (SegmentSums) arrays
+    pipe = (_frozen(np.zeros(1, i64)), np.zeros(1), np.zeros(1), np.zeros((1, 2, 1), np.int32),
             np.ones(1, i64))
     fixed = (_frozen(np.zeros((1, 1), np.int16)), _frozen(np.ones(1)), 1.0, True,
-             _frozen(np.ones(1, bool)), np.arange(rows - len(DERIVED), rows),
-             np.zeros(rows, i64), np.zeros(1, i64), np.zeros(1, i64), np.ones(1, i64),
-             np.zeros(1, i64), pairwise_frames(), np.zeros((rows, 1)), np.ones(1, bool),
-             np.zeros((1, 1)), divergence, pipe)
+             _frozen(np.ones(1, bool)), _frozen(np.arange(rows - len(DERIVED), rows)),
+             _frozen(np.zeros(rows, i64)), _frozen(np.zeros(1, i64)), _frozen(np.zeros(1, i64)),
+             _frozen(np.ones(1, i64)), _frozen(np.zeros(1, i64)), pairwise_frames(),
+             np.zeros((rows, 1)), np.ones(1, bool), np.zeros((1, 1)), divergence, pipe)
     record_rows(
         (b,) * len(FLAGS), (_frozen(np.ones(1, bool)),) * len(CONTEXT),  # the context's: read-only
         (np.zeros(1, i64),) * len(COUNTS), (np.zeros(1),) * len(AMOUNTS),

@@ -1,11 +1,12 @@
-"""One root ``SeedSequence`` per run, one child stream per mechanism.
+"""One child stream of the run's seed per mechanism.
 
-Stream k is the root's k-th spawned child, k its name's index in the fixed order of :data:`STREAMS`
-(made at its first use), so each mechanism's stream depends only on the run's seed and its own
-name — never on worker count, hash order, what other mechanisms drew or which streams were made.
-Exogenous streams (population, arrivals, availability, context) draw the same number of values every
-step whatever the policy does, so the same seed gives the same population and the same exogenous
-events under every policy (common random numbers).
+Stream k is child k of the seed, i.e. ``SeedSequence(seed, spawn_key=(k,))`` (what
+``SeedSequence(seed).spawn`` gives as its k-th child; no root sequence is built), k its name's index
+in the fixed order of :data:`STREAMS`, made at its first use, so each mechanism's stream depends only
+on the run's seed and its own name — never on worker count, hash order, what other mechanisms drew
+or which streams were made. Exogenous streams (population, arrivals, availability, context) draw the
+same number of values every step whatever the policy does, so the same seed gives the same
+population and the same exogenous events under every policy (common random numbers).
 
 Every per-user draw is a fixed-shape array over all N users of the scenario, so user *i*'s numbers
 depend only on (seed, stream, *i*, step). A model may therefore simulate a subset of the users
@@ -52,7 +53,8 @@ class Streams:
     """
 
     seed: int
-    _made: dict[str, np.random.Generator] = field(default_factory=dict, repr=False)
+    # not an init field: a copy with another seed (dataclasses.replace) makes its own generators
+    _made: dict[str, np.random.Generator] = field(init=False, default_factory=dict, repr=False)
 
     def __getitem__(self, name: str) -> np.random.Generator:
         rng = self._made.get(name)

@@ -199,8 +199,9 @@ def run_task(task: RunTask, runs_dir: str | None, *, pooled: bool = False) -> St
 
 @functools.cache
 def compile_shared() -> None:
-    """Compile (or load) the simulator's and the product layer's passes once per process,
-    shared with the other processes doing the same (``sim._jit.compile_together``).
+    """Compile (or load) the simulator's and the product layer's passes (the guardrail layer's,
+    the variant actions' and the outcome objective's) once per process, shared with the other
+    processes doing the same (``sim._jit.compile_together``).
 
     On a fresh machine a pool's workers would otherwise each compile every pass as its first
     run reaches it, all of them the same ~20 s at once; shared, two workers take about half.
@@ -208,12 +209,12 @@ def compile_shared() -> None:
     policy's observation encoder (env/spaces.py) compiles its own on first use. A failure here
     is not a run's: it is left to the runs, which compile what they use as they go.
     """
-    from outcome_gym.product import guardrails, variants
+    from outcome_gym.product import _weighted, guardrails, variants
     from outcome_gym.sim._jit import compile_together
     from outcome_gym.sim.model import kernel_modules
 
     try:
-        compile_together((*kernel_modules(), guardrails, variants))
+        compile_together((*kernel_modules(), guardrails, variants, _weighted))
     except Exception:  # the runs then compile (and report) what they use
         return
 

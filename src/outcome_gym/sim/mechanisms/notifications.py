@@ -209,24 +209,26 @@ def logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, rele
 
 @compiled
 def send_logit_rows(notify, active, opted_out, available, attention_left, sent_today, delivered,
-                    susc, goal_weight, fatigue, wear, trust, residue, carry, z, sigma, spread, fixed
+                    susc, goal_weight, fatigue, wear, trust, residue, carry, z, fixed
                     ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A model's step up to the ``exp`` of the open probability and of the delays, in one call:
-    the last slot's focus residue fades (``residue *= carry``, in residue's dtype: ``carry``
+    the residue's fade, the sends, the open log-odds and the delays' exponents.
+
+    The last slot's focus residue fades (``residue *= carry``, in residue's dtype: ``carry``
     given in it, as numpy's in-place product with a Python float), then :func:`send_rows`,
-    then :func:`logit_rows` on the receptive flags it wrote (both copied in by numba); the
+    then :func:`logit_rows` on the receptive flags it wrote (both copied in by numba), then the
     delays' exponents ``spread = z * sigma`` (the tray's normals times its sigma: float32, as
     numpy's product); returns ``send_rows``' 1 + max of ``sent_today`` and whether every
     log-odds is finite.
 
     ``fixed``: what is the same object every step of a run (:class:`Notifier`'s), ``(channel_of,
-    receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load, out)`` (numba
-    unboxes a tuple's arrays for less than as many arguments). One call, not two: nothing numpy
-    computes sits between them (the relevance product is taken before), and a call in a step
-    costs ~3 us (docs/performance.md, ninth pass).
+    receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load, out, sigma,
+    spread)`` (numba unboxes a tuple's arrays for less than as many arguments). One call, not
+    two: nothing numpy computes sits between them (the relevance product is taken before), and
+    a call in a step costs ~3 us (docs/performance.md, ninth pass).
     """
     (channel_of, receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load,
-     out) = fixed
+     out, sigma, spread) = fixed
     for i in range(residue.shape[0]):
         residue[i] = residue[i] * carry
     top = send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
@@ -514,7 +516,8 @@ class Notifier:
         self._open_fixed = (self._channel_of, self._receptive, self._count, self._count_f,
                             float(um.open_base), float(um.open_receptive),
                             _logit_coef(um, dtype), pass_array(appeal, np.float64),
-                            self._relevance, pass_array(load, np.float64), self._exp_neg)
+                            self._relevance, pass_array(load, np.float64), self._exp_neg,
+                            self._sigma, self._spread)
         one = f(1)
         self._deliver_fixed = (self._spread, np.float32(um.tray_delay_median_minutes / 60.0),
                                np.float32(slot_hours), np.float32(1e6), self._offset,
@@ -563,7 +566,7 @@ class Notifier:
         top, finite = send_logit_rows(pass_array(notify, bool), active, opted_out, available,
                                       attention_left, sent_today, delivered, susceptibility,
                                       goal_weight, fatigue, wear, channel_trust, residue, carry,
-                                      z, self._sigma, self._spread, self._open_fixed)
+                                      z, self._open_fixed)
         np.power(self._keep_base, self._count_f, out=self._kept)
         exp_neg = self._exp_neg
         np.exp(exp_neg, out=exp_neg)

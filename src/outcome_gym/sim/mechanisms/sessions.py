@@ -35,7 +35,8 @@ class SessionParams:
 
 
 class Starter:
-    """Session start of one run: two compiled passes around numpy's two ``exp``.
+    """Session start of one run: two compiled passes around numpy's ``exp`` of the rate, and
+    numpy's ``exp`` of the habit term when the app habit changed (a model's: at a day's start).
 
     :func:`rate_rows` and :func:`start_rows`, on buffers kept for the run; the float work in
     numpy's dtypes and order, so the bits are those of the whole-array formula. (The tests'
@@ -57,6 +58,7 @@ class Starter:
         self._habit_u = np.dtype(habit_dtype).type(um.session_habit)
         self._need_u = float(um.session_need)
         self._habit_term = np.empty(n, habit_dtype)
+        self._habit_ready = False  # the term is computed at the first call, whatever it says
         self._rate = np.empty(n)
 
     def step(self, available: np.ndarray, opened_any: np.ndarray, propensity: np.ndarray,
@@ -75,13 +77,15 @@ class Starter:
             habit_changed: ``app_habit`` may differ from the last call's: its term
                 ``exp(session_habit * app_habit)`` is computed again (kept in this starter's
                 buffer). A model's app habit changes only at the day's close, so it passes
-                False at a day's other slots (two numpy calls less a step).
+                False at a day's other slots (two numpy calls less a step). The first call
+                computes the term whatever this says (there is no earlier one to keep).
 
         All C-ordered (a model's arrays, passed as they are).
         """
         habit = self._habit_term
-        if habit_changed:
+        if habit_changed or not self._habit_ready:
             np.exp(np.multiply(app_habit, self._habit_u, out=habit), out=habit)
+            self._habit_ready = True
         rate_rows(propensity, self._slots, habit, self._need_u, need, trust, self._half,
                   self._rate)
         out = np.empty(available.shape[0], bool)

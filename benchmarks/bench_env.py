@@ -124,7 +124,7 @@ def warm() -> None:
     compile_kernels()
     # the product and env layers' passes (guardrails, variant actions, the outcome objective,
     # observation encoders, action decoding), in every copy that has them (the objective's pass
-    # in product/_weighted.py, in objectives.py in copies at layer11)
+    # is in product/_weighted.py; a copy between 55c193d and its move had it in objectives.py)
     for module in ("outcome_gym.product.guardrails", "outcome_gym.product.variants",
                    "outcome_gym.product._weighted", "outcome_gym.product.objectives",
                    "outcome_gym.env.spaces"):

@@ -37,25 +37,11 @@ def env_id(short: str) -> str:
 
 def child(eid: str, population: int, steps: int, runs: int) -> float:
     """Least CPU microseconds a step of ``eid`` took over ``runs`` runs of ``steps`` actions."""
-    import gymnasium as gym
+    from bench_env import stepper  # this script's folder is on sys.path when it runs
 
-    import outcome_gym.env  # noqa: F401 - registers the ids
-
-    env = gym.make(eid, population=population)
-    env.action_space.seed(0)
-    actions = [env.action_space.sample() for _ in range(steps)]
-
-    def run() -> float:
-        env.reset(seed=0)
-        t0 = time.process_time()
-        for action in actions:
-            _, _, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                env.reset()
-        return (time.process_time() - t0) / steps * 1e6
-
+    run = stepper(eid, population, steps, clock=time.process_time)
     run()  # compiles or loads the passes, fills the caches
-    return min(run() for _ in range(runs))
+    return min(run() for _ in range(runs)) / steps * 1e6
 
 
 def measure(src: str, eid: str, population: int, steps: int, runs: int) -> float:

@@ -52,7 +52,7 @@ def test_team_graph_matches_teams(tiny):
     # colleagues are teammates other than oneself
     users = np.arange(tiny.population.size)
     col = m.teams.colleague(users, np.full(users.size, 0.5))
-    multi = m.teams.size_of(users) > 1
+    multi = m.teams.sizes()[users] > 1
     assert (m.pop.team[col] == m.pop.team).all()
     assert (col[multi] != users[multi]).all()
 

@@ -168,7 +168,6 @@ def test_teams_cut_the_last_team_to_fit():
     assert teams.team[order].tolist() == [0, 0, 0, 1, 1, 1, 2]
     assert teams.position[order].tolist() == [0, 1, 2, 0, 1, 2, 0]
     assert teams.sizes().tolist() == [3 if t < 2 else 1 for t in teams.team]
-    assert teams.size_of(np.array([6, 0])).tolist() == teams.sizes()[[6, 0]].tolist()
     # a size above n: one team of everyone
     assert build_teams(5, 8.0, np.random.default_rng(0)).start.tolist() == [0, 5]
 

@@ -44,7 +44,7 @@ def test_a_subsets_colleague_draws_pick_the_full_teams_colleagues():
     assert rows[sub.colleague(np.arange(3), u)].tolist() == [2, 0, 2]
     pair = t.take(np.array([1, 4]))  # team of 2: the other member, whatever u
     assert np.array([1, 4])[pair.colleague(np.arange(2), np.array([0.3, 0.9]))].tolist() == [4, 1]
-    assert sub.size_of(np.arange(3)).tolist() == [3, 3, 3]
+    assert sub.sizes().tolist() == [3, 3, 3]
 
 
 def test_a_subset_that_splits_a_team_is_refused():

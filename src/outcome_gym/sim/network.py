@@ -37,10 +37,6 @@ class Teams:
         """Team size of every user (N; int64): its team's difference of ``start``."""
         return np.diff(self.start)[self.team]
 
-    def size_of(self, users: np.ndarray) -> np.ndarray:
-        """Team size of each user in ``users``."""
-        return self.sizes()[users]
-
     def colleague(self, users: np.ndarray, u: np.ndarray) -> np.ndarray:
         """A uniformly drawn other member of each user's team (the user itself if alone).
 

@@ -125,11 +125,9 @@ def warm() -> None:
             return
     compile_kernels()
     # the product and env layers' passes (guardrails, variant actions, the outcome objective,
-    # observation encoders, action decoding), in every copy that has them (the objective's pass
-    # is in product/_weighted.py; a copy between 55c193d and its move had it in objectives.py)
+    # observation encoders, action decoding), in every copy that has them
     for module in ("outcome_gym.product.guardrails", "outcome_gym.product.variants",
-                   "outcome_gym.product._weighted", "outcome_gym.product.objectives",
-                   "outcome_gym.env.spaces"):
+                   "outcome_gym.product._weighted", "outcome_gym.env.spaces"):
         try:
             compile_kernel = importlib.import_module(module).compile_kernel
         except (ImportError, AttributeError):  # a copy without it

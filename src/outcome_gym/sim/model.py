@@ -422,11 +422,11 @@ class Prebuilt:
     Pass it as a model's ``scenario`` (directly or through
     :class:`~outcome_gym.product.Product`) to skip that work: the Gymnasium env builds one and
     starts every episode's model from it (a model per reset). No run writes its arrays (the
-    world's are read-only; the static, engagement and record plan's arrays are writable, as the
-    compiled passes take them, but only read; the first observation's are immutable: no reader
-    can make them or their memory writable), so models built from one prebuilt share it and
-    still run as models built from the scenario do; the only thing written is the cache of
-    :meth:`engagement_fixed` (one entry per traits' dtype).
+    world's and the record plan's segment blocks are read-only; the static and engagement
+    arrays are writable, as the compiled passes take them, but only read; the first
+    observation's are immutable: no reader can make them or their memory writable), so models
+    built from one prebuilt share it and still run as models built from the scenario do; the
+    only thing written is the cache of :meth:`engagement_fixed` (one entry per traits' dtype).
 
     Attributes:
         scenario: The validated scenario.

@@ -325,12 +325,13 @@ def _i64(a: np.ndarray) -> np.ndarray:
 
 
 @compiled
-def engage_rows(  # the arrays from ``attention`` on are written, every entry
+def engage_rows(  # the arrays from ``attention`` to ``el_totals`` are written, every entry
     opened, pushed, rows, layout, scan_at, susc, goal_weight, habit, fatigue, appeal, coef, pd,
     expertise, need, value, cost, u, select, has_select, no_click, residue_size, max_engagements,
     need_met_exit, remaining_in, attention_in, residue_in, attention, residue, progress,
     minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
-    pos_clicks, pos_views, el_totals, counts,
+    pos_clicks, pos_views, el_totals, from_counts, count, remembered, memory_max, count_one,
+    scan, decide, point,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
 
@@ -350,12 +351,13 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
 
     **Layout memory**: none without ``has_select`` (the cascade alone); with it, the expertise
     and selection minutes (k x S) of the k users in session, given, or, in a model's step
-    (:class:`StepPass`), computed here from its practice counts: ``counts`` = ``(from_counts,
-    count, remembered, memory_max, count_one, scan, decide, point)``, and when ``from_counts``
-    ``expertise`` and ``select`` are placeholders of the same types, replaced by
+    (:class:`StepPass`), computed here from its practice counts (``from_counts``; then
+    ``expertise`` and ``select`` are placeholders of the same types), replaced by
     :func:`~outcome_gym.sim.mechanisms.memory.expertise_rows` and
     :func:`~outcome_gym.sim.mechanisms.memory.selection_rows` of the N x S ``count`` and
-    ``remembered`` elements (copied in: no call of their own before this one).
+    ``remembered`` elements, with L = ``memory_max`` and 1 = ``count_one`` in the counts' dtype
+    and the selection terms ``scan``, ``decide``, ``point`` (copied in: no call of their own
+    before this one).
 
     **A session's fixed terms**, per position k showing element e (``coef`` = the float32
     appeal, habit, fatigue and goal utilities; float32 products as numpy's of the float32 traits,
@@ -394,7 +396,6 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
     n, s = layout.shape
     n_goals = value.shape[1]
     n_push = pushed.shape[0]
-    from_counts, count, remembered, memory_max, count_one, scan, decide, point = counts
     if from_counts:  # a model's step: memory's terms of the users in session, here
         expertise = np.empty((rows.shape[0], s), count.dtype)
         select = np.empty((rows.shape[0], s))
@@ -618,14 +619,15 @@ def _engage_all(
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
-        out.element_totals, _given_memory(expertise),
+        out.element_totals, *_given_memory(expertise),
     )
     return out
 
 
 def _given_memory(expertise: np.ndarray) -> tuple:
-    """:func:`engage_rows`' ``counts`` when the expertise is given (no counts): placeholders of
-    the types the pass's counts branch would make ``expertise`` (its dtype) and ``select``.
+    """:func:`engage_rows`' last arguments (``from_counts`` to ``point``) when the expertise is
+    given: no counts, and placeholders of the types with which the pass's counts branch would
+    make ``expertise`` (its dtype) and ``select``.
     """
     one = np.zeros((1, 1), expertise.dtype)
     return (False, one, np.zeros((1, 1), np.int16), one[0, 0], one[0, 0], one, one, one)
@@ -754,7 +756,7 @@ class StepPass:
                 eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
                 eng.search_minutes, eng.element_clicks, eng.clicks, eng.useful_opens,
                 eng.seen_positions, eng.position_clicks, eng.position_views, eng.element_totals,
-                (True, memory_count, memory_element, memory_max, one, scan, decide, point)):
+                True, memory_count, memory_element, memory_max, one, scan, decide, point):
             return None, channel_trust  # before any of the users' state changes
         trust = np.empty_like(channel_trust)
         commit_rows(rows, eng.attention_left, eng.residue, attention_left, residue, *self._trust,

@@ -1,5 +1,6 @@
 """Engagement's whole-array ways in for tests: :func:`engage` (opened notifications, then the
-sessions of the users who started one) and :func:`scan_depth`, on any arrays.
+sessions of the users who started one), :func:`scan_depth`, on any arrays, and
+:func:`inverted_depth`, the scan depth's formula by numpy.
 
 Moved out of ``src`` in the ninth pass (issue #18): only tests called them. They run the same
 compiled pass as a model's step (``engage_rows``; :func:`scan_depth` applies its scan depth,
@@ -17,25 +18,32 @@ from outcome_gym.sim.mechanisms.engagement import (
     Fixed,
     SessionInputs,
     _engage_all,
-    _log_cont,
     _trait_dtype,
     depth_of,
-    stay_logs_of_negated,
+    scan_thresholds,
 )
 
 
-def scan_depth(u: np.ndarray, cont: float, n_slots: int, log_cont: float | None = None
-               ) -> np.ndarray:
-    """Cascade depth 1 + Geometric(1 - cont) by inversion, capped at S (:func:`depth_of` of
-    numpy's ``log1p(-u)``, :func:`stay_logs_of_negated`).
+def scan_depth(u: np.ndarray, cont: float, n_slots: int) -> np.ndarray:
+    """Cascade depth 1 + Geometric(1 - cont), capped at S, as the pass takes it: :func:`depth_of`
+    of each draw and the thresholds :func:`scan_thresholds`.
+    """
+    scan_at = np.array(scan_thresholds(float(cont), int(n_slots)))
+    return np.fromiter((depth_of(x, scan_at) for x in np.asarray(u, dtype=np.float64)),
+                       np.int64, np.shape(u)[0])
 
-    ``log_cont``: ``np.log(cont)`` when the caller has it (:class:`Fixed`: once per run).
+
+def inverted_depth(u: np.ndarray, cont: float, n_slots: int) -> np.ndarray:
+    """Cascade depth by inversion, ``min(1 + floor(log1p(-u) / log(cont)), S)`` by numpy (1 when
+    ``cont <= 0``, S when ``cont >= 1``): what the step computed before the twelfth pass, and
+    what :func:`scan_thresholds` must give the same depths as.
     """
     u = np.asarray(u, dtype=np.float64)
-    lg = stay_logs_of_negated(-u, cont)
-    log_cont = _log_cont(cont) if log_cont is None else log_cont
-    cont, log_cont, n_slots = float(cont), float(log_cont), int(n_slots)
-    return np.fromiter((depth_of(x, cont, log_cont, n_slots) for x in lg), np.int64, lg.shape[0])
+    if cont <= 0.0:
+        return np.ones(u.shape, np.int64)
+    if cont >= 1.0:
+        return np.full(u.shape, n_slots, np.int64)
+    return np.minimum(1 + np.floor(np.log1p(-u) / np.log(cont)).astype(np.int64), n_slots)
 
 
 def engage(

@@ -1,5 +1,5 @@
 """Layout memory's whole-array functions: the tests' second way into the compiled passes a
-model's step runs (``memory.session_rows`` and engagement's ``commit_rows``).
+model's step runs (engagement's ``engage_rows`` and ``commit_rows``).
 
 Moved out of ``src`` in the ninth pass (issue #18): only tests called them. Each calls the same
 compiled pass as the step (``expertise_rows``, ``selection_rows``, ``learn_rows``).

@@ -215,7 +215,6 @@ def test_the_compiled_function_pickles_by_name():
 
 COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.engagement:commit_rows",
-            "outcome_gym.sim.mechanisms.memory:session_rows",
             "outcome_gym.sim.mechanisms.observation:signal_rows",
             "outcome_gym.sim.recording:record_rows",
             "outcome_gym.sim.layout:entropy_rows",
@@ -250,7 +249,7 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
 CALLEES = ("outcome_gym.sim.mechanisms.focus:residue_after",
            "outcome_gym.sim.mechanisms.engagement:depth_of",
            "outcome_gym.sim.mechanisms.engagement:_weight",
-           # the engagement step's memory and commit passes call these
+           # the engagement step's passes (engage_rows, commit_rows) copy these in
            "outcome_gym.sim.mechanisms.memory:expertise_rows",
            "outcome_gym.sim.mechanisms.memory:selection_rows",
            "outcome_gym.sim.mechanisms.memory:learn_rows",
@@ -566,7 +565,8 @@ def test_the_step_pass_equals_the_reference_engage_on_random_inputs():
                                          opened, started, pushed, appeal, cost, value, u,
                                          memory_rows=mem))
     fixed = engagement.Fixed.of(um, pushed, appeal, cost, value, 4, np.dtype(f32))
-    assert fixed.log_cont == np.log(um.cascade_continue)
+    # the scan thresholds: 1 - cont^m up to roundings (the depth's geometric)
+    assert np.allclose(fixed.scan_at, 1.0 - um.cascade_continue ** np.arange(1, 4))
     step = engagement.StepPass(um, memory, 0.1, 0.2, fixed, channel_of, n, np.dtype(f32))
     state = dict(attention_left=inp.attention_left.copy(), residue=inp.residue.copy(),
                  channel_trust=rng.random((n, 2)).astype(f32), memory_count=count.copy(),

@@ -88,6 +88,30 @@ def test_scan_depth_inverts_geometric():
     d = ref_engagement.scan_depth(u, 0.65, 5)
     assert d.tolist() == [1, 1, 2, 5]
     assert ref_engagement.scan_depth(u, 1.0, 3).tolist() == [3, 3, 3, 3]
+    assert ref_engagement.scan_depth(u, 0.0, 3).tolist() == [1, 1, 1, 1]
+    assert ref_engagement.scan_depth(u, 0.65, 1).tolist() == [1, 1, 1, 1]  # S = 1: no threshold
+
+
+@pytest.mark.parametrize("cont", [1e-3, 0.1, 0.3, 0.5, 0.65, 0.7, 0.9, 0.99, 1.0 - 1e-6])
+def test_scan_thresholds_give_the_inverted_depth_of_every_draw(cont):
+    # the pass compares the draw with thresholds instead of taking numpy's log1p of it: the same
+    # depth for every float64 within 2^17 of each threshold (where a rounding could decide) and
+    # for a million draws; and t_m is 1 - cont^m up to roundings (P(depth > m) = cont^m)
+    n_slots = 12
+    t = np.array(engagement.scan_thresholds(cont, n_slots))
+    assert t.shape == (n_slots - 1,) and (np.diff(t) >= 0).all()
+    reached = t < 1.0
+    assert np.allclose(t[reached], 1.0 - cont ** np.arange(1, n_slots)[reached], atol=1e-12)
+    near = [np.arange(b - 2**17, b + 2**17).view(np.float64)
+            for b in t[reached].view(np.int64)]
+    u = np.concatenate([np.random.default_rng(0).random(10**6), *near])
+    u = u[(u >= 0.0) & (u < 1.0)]
+    by_thresholds = 1 + (u[:, None] >= t[None, :]).sum(axis=1)
+    assert np.array_equal(by_thresholds, ref_engagement.inverted_depth(u, cont, n_slots))
+    # the compiled comparison (depth_of) on draws at and beside the first threshold
+    at = np.array([np.nextafter(t[0], 0.0), t[0], np.nextafter(t[0], 1.0)])
+    assert ref_engagement.scan_depth(at, cont, n_slots).tolist() == \
+        ref_engagement.inverted_depth(at, cont, n_slots).tolist() == [1, 2, 2]
 
 
 def _one_user_inputs(layout, **kw):

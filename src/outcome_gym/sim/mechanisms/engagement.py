@@ -43,6 +43,7 @@ residue like a distracting pick.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -55,8 +56,9 @@ from outcome_gym.sim.mechanisms.focus import attention_after, residue_after
 from outcome_gym.sim.mechanisms.memory import (
     MemoryParams,
     _selection_terms,
+    expertise_rows,
     learn_rows,
-    session_rows,
+    selection_rows,
 )
 from outcome_gym.sim.mechanisms.notifications import trust_rows
 
@@ -172,7 +174,8 @@ class Fixed:
         pd: S position discounts (:func:`position_discount`).
         coef: The appeal, habit, fatigue and goal utilities in the traits' dtype (numpy applies
             a Python float to a float32 trait as a float32 product).
-        log_cont: ``np.log(cascade_continue)`` (0.0 outside (0, 1): no logarithm is taken).
+        scan_at: The S - 1 scan draws from which a session scans past positions 1 .. S - 1
+            (:func:`scan_thresholds`).
         no_memory: The placeholder expertise (1 x 1, traits' dtype) and selection minutes of a
             run without layout memory.
     """
@@ -183,7 +186,7 @@ class Fixed:
     value: np.ndarray
     pd: np.ndarray
     coef: np.ndarray
-    log_cont: float
+    scan_at: np.ndarray
     no_memory: tuple[np.ndarray, np.ndarray]
 
     @classmethod
@@ -192,49 +195,58 @@ class Fixed:
         """The fixed inputs of ``um`` and the world's arrays, for S = ``n_slots`` positions and
         traits of ``dtype``.
         """
-        cont = um.cascade_continue
         coef = np.array([um.appeal_utility, um.habit_utility, um.fatigue_utility,
                          um.goal_utility], dtype=dtype)
         return cls(pushed=_i64(pushed), appeal=_f64(appeal), cost=_f64(cost), value=_f64(value),
                    pd=position_discount(n_slots, um.position_exponent), coef=coef,
-                   log_cont=_log_cont(cont),
+                   scan_at=np.array(scan_thresholds(float(um.cascade_continue), n_slots)),
                    no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
 
 
-def stay_logs_of_negated(neg_u: np.ndarray, cont: float, out: np.ndarray | None = None
-                         ) -> np.ndarray:
-    """``log1p(-u)`` per entry of the scan draws ``u``, given negated (``neg_u`` = -u: a
-    model's step gathers them so, ``memory.session_rows``), numpy's, whole array (the pass's
-    :func:`depth_of` divides it); zeros when ``cont`` is outside (0, 1) (no logarithm needed);
-    into ``out`` if given (a buffer of ``neg_u``'s shape, or ``neg_u`` itself).
+@functools.cache
+def scan_thresholds(cont: float, n_slots: int) -> tuple[float, ...]:
+    """The scan draws u from which a session scans past position m (m = 1 .. S - 1): the scan
+    depth is ``1 + #{m : u >= t_m}`` (:func:`depth_of`), t_m ~ 1 - cont^m (P(depth > m) =
+    cont^m, the geometric).
 
-    Named for its negated argument: it took ``u`` before, so a caller still passing ``u``
-    fails by the old name instead of getting ``log1p(+u)``.
+    Exactly, t_m is the least float64 u with ``floor(log1p(-u) / log(cont)) >= m``, numpy's
+    ``log1p`` (the depth by inversion, ``min(1 + floor(log1p(-u) / log(cont)), S)``, that the
+    step computed per session before the twelfth pass: the same depth for every u, so the same
+    bits), found by bisection over the float64s in [0, 1] (62 halvings, numpy's ``log1p`` of
+    S - 1 candidates each; once per process and (cont, S)). That depth only grows with u
+    (``log1p`` is monotone; tests/sim/test_mechanisms.py checks every float64 within 2^17 of
+    each threshold and a million draws). 1.0 (never reached) where no u < 1 scans that far;
+    all 2.0 when ``cont <= 0`` (depth 1) and all 0.0 when ``cont >= 1`` (depth S).
+
+    Why thresholds: the step's one transcendental call (numpy's ``log1p`` of the scan draws,
+    between two compiled passes) is gone, and the pass compares instead.
     """
-    if 0.0 < cont < 1.0:
-        return np.log1p(neg_u, out=out)
-    if out is None:
-        return np.zeros(neg_u.shape[0])
-    out.fill(0.0)
-    return out
-
-
-def _log_cont(cont: float) -> float:
-    """``np.log(cont)`` inside (0, 1), else 0.0 (unused: :func:`depth_of` then needs none)."""
-    return float(np.log(cont)) if 0.0 < cont < 1.0 else 0.0
+    if not 0.0 < cont < 1.0:
+        return (2.0 if cont <= 0.0 else 0.0,) * (n_slots - 1)
+    log_cont = float(np.log(cont))
+    m = np.arange(1, n_slots, dtype=np.float64)
+    lo = np.zeros(n_slots - 1, np.int64)  # the bits of 0.0 (depth 1: below every t_m)
+    hi = np.full(n_slots - 1, np.float64(1.0).view(np.int64))  # of 1.0 (log1p(-1) = -inf)
+    # float64s in [0, 1] are ordered as their bits: halve the bits between lo and hi
+    while (hi - lo > 1).any():
+        mid = lo + (hi - lo) // 2
+        past = np.floor(np.log1p(-mid.view(np.float64)) / log_cont) >= m
+        hi, lo = np.where(past, mid, hi), np.where(past, lo, mid)
+    return tuple(hi.view(np.float64).tolist())
 
 
 @compiled.inlined
-def depth_of(lg, cont, log_cont, n_slots
+def depth_of(u, scan_at
              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """One session's scan depth: ``min(1 + floor(lg / log(cont)), S)``, ``lg`` = numpy's
-    ``log1p(-u)``; 1 when ``cont <= 0`` and S when ``cont >= 1`` (``lg`` then unused).
+    """One session's scan depth from its draw ``u``: 1 plus the thresholds ``scan_at``
+    (:func:`scan_thresholds`, ascending) that ``u`` reaches.
     """
-    if cont <= 0.0:
-        return np.int64(1)
-    if cont >= 1.0:
-        return np.int64(n_slots)
-    return min(1 + np.int64(np.floor(lg / log_cont)), np.int64(n_slots))
+    depth = np.int64(1)
+    for m in range(scan_at.shape[0]):
+        if u < scan_at[m]:
+            break
+        depth += 1
+    return depth
 
 
 def run_sessions(
@@ -313,12 +325,13 @@ def _i64(a: np.ndarray) -> np.ndarray:
 
 
 @compiled
-def engage_rows(  # the arrays from ``attention`` on are written, every entry
-    opened, pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit, fatigue, appeal,
-    coef, pd, expertise, need, value, cost, u, select, has_select, no_click, residue_size,
-    max_engagements, need_met_exit, remaining_in, attention_in, residue_in, attention, residue,
-    progress, minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
-    pos_clicks, pos_views, el_totals,
+def engage_rows(  # the arrays from ``attention`` to ``el_totals`` are written, every entry
+    opened, pushed, rows, layout, scan_at, susc, goal_weight, habit, fatigue, appeal, coef, pd,
+    expertise, need, value, cost, u, select, has_select, no_click, residue_size, max_engagements,
+    need_met_exit, remaining_in, attention_in, residue_in, attention, residue, progress,
+    minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
+    pos_clicks, pos_views, el_totals, from_counts, count, remembered, memory_max, count_one,
+    scan, decide, point,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
 
@@ -326,15 +339,25 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
     round changes, and a session's ``remaining`` only falls), and the calm self's only when a pick
     needs them (a session that ends without a click never does): the same numbers, fewer ``exp``.
 
-    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``lg``,
-    ``expertise``, ``select``) is user ``rows[j]`` (rows ascending); its scan depth is
-    :func:`depth_of` ``lg[j]`` (numpy's ``log1p(-u[i, 0])``). ``attention`` and ``residue``
+    Row ``i`` of the N-row arrays is user ``i``; session row ``j`` (of ``expertise``,
+    ``select``) is user ``rows[j]`` (rows ascending); its scan depth is :func:`depth_of`
+    ``u[i, 0]`` and the thresholds ``scan_at``. ``attention`` and ``residue``
     start as copies of ``attention_in`` and ``residue_in`` (widened to float64), the progress
     still needed (a row's scratch) as ``remaining_in``'s row, and every other output as zeros,
     made row by row here rather than as array copies and zeroed arrays per step (the outputs may
     be ``np.empty``; row by row, not as flat runs first: at N = 1e5 a row is still in cache when
     the pass counts into it). Returns whether every minute and progress came out finite (a
     model's step then raises before the users' state changes).
+
+    **Layout memory**: none without ``has_select`` (the cascade alone); with it, the expertise
+    and selection minutes (k x S) of the k users in session, given, or, in a model's step
+    (:class:`StepPass`), computed here from its practice counts (``from_counts``; then
+    ``expertise`` and ``select`` are placeholders of the same types), replaced by
+    :func:`~outcome_gym.sim.mechanisms.memory.expertise_rows` and
+    :func:`~outcome_gym.sim.mechanisms.memory.selection_rows` of the N x S ``count`` and
+    ``remembered`` elements, with L = ``memory_max`` and 1 = ``count_one`` in the counts' dtype
+    and the selection terms ``scan``, ``decide``, ``point`` (copied in: no call of their own
+    before this one).
 
     **A session's fixed terms**, per position k showing element e (``coef`` = the float32
     appeal, habit, fatigue and goal utilities; float32 products as numpy's of the float32 traits,
@@ -373,6 +396,11 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
     n, s = layout.shape
     n_goals = value.shape[1]
     n_push = pushed.shape[0]
+    if from_counts:  # a model's step: memory's terms of the users in session, here
+        expertise = np.empty((rows.shape[0], s), count.dtype)
+        select = np.empty((rows.shape[0], s))
+        expertise_rows(rows, count, remembered, layout, memory_max, count_one, expertise)
+        selection_rows(expertise, count_one, scan, decide, point, select)
     w = np.empty(s)
     w0 = np.empty(s)
     util = np.empty(s)
@@ -431,7 +459,7 @@ def engage_rows(  # the arrays from ``attention`` on are written, every entry
         if j >= rows.shape[0] or rows[j] != i:
             continue
         # --- the session of session row j ---
-        depth = depth_of(lg[j], cont, log_cont, s)
+        depth = depth_of(u[i, 0], scan_at)
         sus = coef[0] * susc[i]  # float32, as the numpy setup this replaces
         fat = coef[2] * fatigue[i]
         gu = np.float64(coef[3] * goal_weight[i])
@@ -572,7 +600,6 @@ def _engage_all(
     if (expertise is None) != (select is None):
         raise ValueError("layout memory needs both expertise and selection minutes, or neither")
     u = _f64(u)
-    cont = float(um.cascade_continue)
     dtype = fixed.coef.dtype  # the traits' (the utilities are applied in it)
     out = _outputs(n, s, n_el, n_goals, opened.shape[1])
     if expertise is None:
@@ -582,8 +609,7 @@ def _engage_all(
         expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
     engage_rows(
         pass_array(opened, bool), fixed.pushed, _i64(rows), _int(inp.layout),
-        stay_logs_of_negated(-u[rows, 0], cont), cont, float(fixed.log_cont),
-        _float(inp.susceptibility, dtype), _float(inp.goal_weight, dtype),
+        fixed.scan_at, _float(inp.susceptibility, dtype), _float(inp.goal_weight, dtype),
         _float(inp.habit, dtype), _float(inp.fatigue, dtype),
         fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
         u, select, has_select, float(um.no_click_mass), float(um.residue),
@@ -593,9 +619,18 @@ def _engage_all(
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
-        out.element_totals,
+        out.element_totals, *_given_memory(expertise),
     )
     return out
+
+
+def _given_memory(expertise: np.ndarray) -> tuple:
+    """:func:`engage_rows`' last arguments (``from_counts`` to ``point``) when the expertise is
+    given: no counts, and placeholders of the types with which the pass's counts branch would
+    make ``expertise`` (its dtype) and ``select``.
+    """
+    one = np.zeros((1, 1), expertise.dtype)
+    return (False, one, np.zeros((1, 1), np.int16), one[0, 0], one[0, 0], one, one, one)
 
 
 def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:
@@ -633,17 +668,19 @@ def _engagement(kept: tuple[np.ndarray, ...], n: int, s: int, n_el: int) -> Enga
 
 
 class StepPass:
-    """A model's engagement hook (step 6) as three compiled calls on arrays already in the form
-    they take (no conversions, no copies): layout memory's expertise and selection minutes of
-    the users in session (``memory.session_rows``), opened notifications then the sessions with
-    the finiteness check (:func:`engage_rows`), and the new attention and residue, channel trust
-    and what layout memory learns (:func:`commit_rows`); numpy's ``log1p`` of the scan draws
-    between the first two.
+    """A model's engagement hook (step 6) as two compiled calls on arrays already in the form
+    they take (no conversions, no copies): :func:`engage_rows` (layout memory's expertise and
+    selection minutes of the users in session, opened notifications then the sessions, the
+    finiteness check) and :func:`commit_rows` (the new attention and residue, channel trust and
+    what layout memory learns, once the step is known finite). No numpy call between them: the
+    scan depth compares the draw with per-run thresholds (:func:`scan_thresholds`) instead of
+    taking numpy's ``log1p`` of it.
 
-    Not one compiled function calling them: numba links a callee's code into its caller and
-    optimises the whole again, so a caller of :func:`engage_rows` alone took 0.75 s more to
-    compile on an empty cache, and the whole hook as one call ~1.5 s more, to save ~8 us a step
-    at N = 200 (docs/performance.md, eighth pass).
+    Not one call: numba compiles a called pass again inside its caller, and copying a pass
+    into its caller (``compiled.inlined``) costs compile time with its length (numba deep-copies
+    the callee's IR block by block: ~1.4 s for :func:`engage_rows`); with :func:`commit_rows`
+    copied into :func:`engage_rows` the module took ~0.5 s more to compile, with it called from
+    there ~0.3 s more, for ~1 us a step (docs/performance.md, twelfth pass).
 
     Built once per run, for ``n`` users: the fixed inputs (:class:`Fixed`, memory's terms) and
     the buffers of what does not outlive the step. Of the :class:`Engagement` it returns,
@@ -668,17 +705,15 @@ class StepPass:
         self.fixed = fixed
         s, (n_el, n_goals), n_push = fixed.pd.shape[0], fixed.value.shape, fixed.pushed.shape[0]
         self._sizes = (n, s, n_el)
-        self._terms = _selection_terms(memory, s)
         one = np.dtype(count_dtype).type
-        self._memory_max, self._one = one(memory.memory_max), one(1.0)
+        # memory's terms in the counts' dtype (L, 1) and its selection terms; placeholders
+        # for the expertise and selection minutes engage_rows computes from the counts
+        self._memory = (one(memory.memory_max), one(1.0), *_selection_terms(memory, s))
+        self._placeholders = (np.empty((0, s), count_dtype), np.empty((0, s)))
         self._trust = (float(trust_gain), float(trust_loss))
         self._channel_of = _i64(channel_of)
-        self._knobs = (float(um.cascade_continue), float(fixed.log_cont),
-                       float(um.no_click_mass), float(um.residue), int(um.max_engagements),
+        self._knobs = (float(um.no_click_mass), float(um.residue), int(um.max_engagements),
                        float(um.need_met_exit))
-        # per user in session (expertise, selection minutes, scan logs): grown to the most
-        # users in session at once (a step's sessions are a small share of N)
-        self._session = (np.empty((0, s), count_dtype), np.empty((0, s)), np.empty(0))
         self._kept = _buffers(n, s, n_goals, n_push)  # the buffers the record reads
 
     def run(self, opened: np.ndarray, ignored: np.ndarray, started: np.ndarray,
@@ -708,43 +743,27 @@ class StepPass:
         """
         fx = self.fixed
         rows = started.nonzero()[0]  # the users in session, ascending (np.flatnonzero)
-        k = rows.shape[0]
-        expertise, select, lg = self._session
-        if k > lg.shape[0]:
-            expertise, select, lg = self._grow(k)
-        expertise, select, lg = expertise[:k], select[:k], lg[:k]
-        # memory's terms and the sessions' scan draws, negated, of the users in session
-        session_rows(rows, memory_count, memory_element, layout, self._memory_max, self._one,
-                     *self._terms, expertise, select, u, lg)
-        cont, log_cont, no_click, residue_size, max_eng, exit_p = self._knobs
-        stay_logs_of_negated(lg, cont, lg)
+        no_click, residue_size, max_eng, exit_p = self._knobs
         eng = _engagement(self._kept, *self._sizes)
         susc, goal_weight, habit, fatigue = traits
+        expertise, select = self._placeholders
+        memory_max, one, scan, decide, point = self._memory
         if not engage_rows(
-                opened, fx.pushed, rows, layout, lg, cont, log_cont, susc, goal_weight, habit,
-                fatigue, fx.appeal, fx.coef, fx.pd, expertise, need, fx.value, fx.cost, u, select,
+                opened, fx.pushed, rows, layout, fx.scan_at, susc, goal_weight, habit, fatigue,
+                fx.appeal, fx.coef, fx.pd, expertise, need, fx.value, fx.cost, u, select,
                 True, no_click, residue_size, max_eng, exit_p, remaining, attention_left,
                 residue, eng.attention_left, eng.residue, eng.progress, eng.minutes,
                 eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
                 eng.search_minutes, eng.element_clicks, eng.clicks, eng.useful_opens,
-                eng.seen_positions, eng.position_clicks, eng.position_views, eng.element_totals):
+                eng.seen_positions, eng.position_clicks, eng.position_views, eng.element_totals,
+                True, memory_count, memory_element, memory_max, one, scan, decide, point):
             return None, channel_trust  # before any of the users' state changes
         trust = np.empty_like(channel_trust)
         commit_rows(rows, eng.attention_left, eng.residue, attention_left, residue, *self._trust,
                     channel_trust, ignored, opened, eng.useful_opens, self._channel_of,
                     channel_trust.dtype.type(1), trust, memory_count,
-                    memory_element, layout, eng.seen_positions, self._one)
+                    memory_element, layout, eng.seen_positions, one)
         return eng, trust
-
-    def _grow(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The expertise, selection minutes and scan logs buffers of the users in session, grown
-        to at least ``k`` rows (at least doubling: a few growths a run).
-        """
-        expertise, select, lg = self._session
-        cap = min(self._sizes[0], max(k, 2 * lg.shape[0]))
-        self._session = (np.empty((cap, expertise.shape[1]), expertise.dtype),
-                         np.empty((cap, select.shape[1])), np.empty(cap))
-        return self._session
 
 
 @compiled

@@ -89,22 +89,6 @@ def selection_rows(e, one, scan, decide, point, out
             out[j, k] = ((one - x) * scan[0, k] + x * decide[0, k] + point[0, k]) / 60.0
 
 
-@compiled
-def session_rows(rows, count, remembered, layout, memory_max, one, scan, decide, point, expertise,
-                 select, u, neg_u
-                 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """:func:`expertise_rows` then :func:`selection_rows` of the users ``rows``: one call for a
-    model's step (``engagement.StepPass``), writing ``expertise`` and ``select`` (k x P); and
-    each session's scan draw negated, ``neg_u[j] = -u[rows[j], 0]`` (what numpy's ``log1p``
-    takes next, ``engagement.stay_logs_of_negated``: gathered in this loop over the session rows instead
-    of by a fancy index and a negation, ~4 us a step).
-    """
-    expertise_rows(rows, count, remembered, layout, memory_max, one, expertise)
-    selection_rows(expertise, one, scan, decide, point, select)
-    for j in range(rows.shape[0]):
-        neg_u[j] = -u[rows[j], 0]
-
-
 def _selection_terms(p: MemoryParams, n_pos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The terms of the selection time (:func:`selection_rows`) that do not depend on expertise
     (1 x P each; a run's :class:`~outcome_gym.sim.mechanisms.engagement.StepPass` builds them

@@ -114,6 +114,38 @@ def test_scan_thresholds_give_the_inverted_depth_of_every_draw(cont):
         ref_engagement.inverted_depth(at, cont, n_slots).tolist() == [1, 2, 2]
 
 
+def test_scan_thresholds_check_fires_on_a_wrong_threshold():
+    # cont = 0.65, S = 3: t_1 ~ 0.35, t_2 ~ 0.5775; moving t_1 one float64 up leaves the draw at
+    # the true t_1 at depth 1 where the formula says 2, and the run-time check must say so
+    log_cont = float(np.log(0.65))
+    t = np.array(engagement.scan_thresholds(0.65, 3))
+    assert np.allclose(t, [0.35, 1.0 - 0.65**2], atol=1e-15)
+    engagement._check_thresholds(t, log_cont)  # the right ones pass
+    for wrong in (np.nextafter(t[0], 1.0), np.nextafter(t[0], 0.0)):
+        with pytest.raises(RuntimeError, match="scan depth of 1 draws"):
+            engagement._check_thresholds(np.array([wrong, t[1]]), log_cont)
+    with pytest.raises(RuntimeError, match="not ascending"):
+        engagement._check_thresholds(t[::-1].copy(), log_cont)
+
+
+def test_scan_thresholds_refuse_a_log1p_that_is_not_monotone(monkeypatch):
+    # a log1p that, three float64s past the true t_1, returns the logarithm of a draw 100 below
+    # it: the formula's depth there falls back to 1. Wherever the bisection then stops, the
+    # thresholds and the formula differ within the checked window, so scan_thresholds raises
+    t1 = engagement.scan_thresholds(0.65, 3)[0]
+    bits = np.array([t1]).view(np.int64)
+    dip, below = (bits + 3).view(np.float64)[0], (bits - 100).view(np.float64)[0]
+    log1p = np.log1p
+
+    def bent_log1p(x):
+        return np.where(x == -dip, log1p(-below), log1p(x))
+
+    monkeypatch.setattr(np, "log1p", bent_log1p)
+    assert engagement._scan_steps(np.array([dip]), float(np.log(0.65)))[0] == 0.0  # depth 1
+    with pytest.raises(RuntimeError, match="not monotone"):
+        engagement.scan_thresholds.__wrapped__(0.65, 3)  # past the cache
+
+
 def _one_user_inputs(layout, **kw):
     n_el = 2
     base = dict(layout=np.array([layout], dtype=np.int16), susceptibility=np.array([1.0]),

@@ -203,36 +203,92 @@ class Fixed:
                    no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
 
 
+_ONE_BITS = np.float64(1.0).view(np.int64)
+
+# The float64s either side of each threshold on which _check_thresholds compares the thresholds'
+# depth with the formula's. Why 64: let u* be the exact crossing, log(1 - u*) = m * log_cont. A
+# log1p within e ulp and the rounded division put the computed quotient within (e + 1) * 2^-52
+# (relative) of the exact one, so its floor can differ from the exact floor (the only place the
+# formula can be non-monotone) only for |u - u*| <= (e + 1) * 2^-52 * (1 - u*) * |log(1 - u*)|,
+# that is within 2 * (e + 1) float64s of u* (the float64 spacing at u* is >= u* * 2^-53, and
+# (1 - u) * |log(1 - u)| <= u on (0, 1)). The bisection stops on a change of the computed
+# predicate, so in that band, and the band lies within 4 * (e + 1) + 1 float64s of the threshold:
+# 64 covers a log1p within 14 ulp (numpy's accuracy tests allow its float64 log1p 1 ulp).
+_CHECK_WINDOW = 64
+
+
 @functools.cache
 def scan_thresholds(cont: float, n_slots: int) -> tuple[float, ...]:
     """The scan draws u from which a session scans past position m (m = 1 .. S - 1): the scan
     depth is ``1 + #{m : u >= t_m}`` (:func:`depth_of`), t_m ~ 1 - cont^m (P(depth > m) =
     cont^m, the geometric).
 
-    Exactly, t_m is the least float64 u with ``floor(log1p(-u) / log(cont)) >= m``, numpy's
-    ``log1p`` (the depth by inversion, ``min(1 + floor(log1p(-u) / log(cont)), S)``, that the
-    step computed per session before the twelfth pass: the same depth for every u, so the same
-    bits), found by bisection over the float64s in [0, 1] (62 halvings, numpy's ``log1p`` of
-    S - 1 candidates each; once per process and (cont, S)). That depth only grows with u
-    (``log1p`` is monotone; tests/sim/test_mechanisms.py checks every float64 within 2^17 of
-    each threshold and a million draws). 1.0 (never reached) where no u < 1 scans that far;
-    all 2.0 when ``cont <= 0`` (depth 1) and all 0.0 when ``cont >= 1`` (depth S).
+    t_m is where the depth by inversion, ``min(1 + floor(log1p(-u) / log(cont)), S)`` with
+    numpy's ``log1p`` (:func:`_scan_steps`; what the step computed per session before the twelfth
+    pass), passes m: found by bisection over the float64s in [0, 1] (62 halvings, numpy's
+    ``log1p`` of S - 1 candidates each; once per process and (cont, S)). The thresholds give that
+    depth for every draw if numpy's ``log1p`` is within 14 ulp of the logarithm (then the formula
+    could only disagree with the exact one, and so be non-monotone, within a few float64s of each
+    threshold): :func:`_check_thresholds` compares the two on the 64 float64s either side of each
+    threshold, on the machine that runs, and raises if they differ. 1.0 (never reached) where no
+    u < 1 scans that far; all 2.0 when ``cont <= 0`` (depth 1) and all 0.0 when ``cont >= 1``
+    (depth S).
 
     Why thresholds: the step's one transcendental call (numpy's ``log1p`` of the scan draws,
     between two compiled passes) is gone, and the pass compares instead.
+
+    Raises:
+        RuntimeError: The thresholds would not give the formula's depth (numpy's ``log1p`` not
+            monotone near a threshold).
     """
     if not 0.0 < cont < 1.0:
         return (2.0 if cont <= 0.0 else 0.0,) * (n_slots - 1)
     log_cont = float(np.log(cont))
     m = np.arange(1, n_slots, dtype=np.float64)
     lo = np.zeros(n_slots - 1, np.int64)  # the bits of 0.0 (depth 1: below every t_m)
-    hi = np.full(n_slots - 1, np.float64(1.0).view(np.int64))  # of 1.0 (log1p(-1) = -inf)
+    hi = np.full(n_slots - 1, _ONE_BITS)  # of 1.0 (log1p(-1) = -inf)
     # float64s in [0, 1] are ordered as their bits: halve the bits between lo and hi
     while (hi - lo > 1).any():
         mid = lo + (hi - lo) // 2
-        past = np.floor(np.log1p(-mid.view(np.float64)) / log_cont) >= m
+        past = _scan_steps(mid.view(np.float64), log_cont) >= m
         hi, lo = np.where(past, mid, hi), np.where(past, lo, mid)
-    return tuple(hi.view(np.float64).tolist())
+    thresholds = hi.view(np.float64)
+    _check_thresholds(thresholds, log_cont)
+    return tuple(thresholds.tolist())
+
+
+def _scan_steps(u: np.ndarray, log_cont: float) -> np.ndarray:
+    """``floor(log1p(-u) / log(cont))``, numpy's ``log1p``: the positions past the first that a
+    draw ``u`` scans by inversion (before the cap at S); the one definition the bisection of
+    :func:`scan_thresholds` and :func:`_check_thresholds` use.
+    """
+    return np.floor(np.log1p(-u) / log_cont)
+
+
+def _check_thresholds(thresholds: np.ndarray, log_cont: float) -> None:
+    """Raise unless the thresholds give the formula's depth (:func:`_scan_steps`, capped at S)
+    on the :data:`_CHECK_WINDOW` float64s in [0, 1) either side of each threshold.
+
+    Raises:
+        RuntimeError: A draw there whose depths differ, or thresholds not ascending
+            (:func:`depth_of` stops at the first one a draw does not reach).
+    """
+    n_slots = thresholds.shape[0] + 1
+    if (np.diff(thresholds) < 0).any():
+        raise RuntimeError(f"scan_thresholds: not ascending for log(cont) = {log_cont!r}: "
+                           f"{thresholds.tolist()}")
+    offsets = np.arange(-_CHECK_WINDOW, _CHECK_WINDOW + 1)
+    bits = np.clip(thresholds.view(np.int64)[:, None] + offsets, 0, _ONE_BITS - 1)
+    u = bits.reshape(-1).view(np.float64)
+    by_thresholds = 1 + np.searchsorted(thresholds, u, side="right")
+    by_formula = np.minimum(1 + _scan_steps(u, log_cont), n_slots)
+    wrong = by_thresholds != by_formula
+    if wrong.any():
+        raise RuntimeError(
+            f"scan_thresholds: numpy's log1p is not monotone near a scan threshold on this "
+            f"machine (log(cont) = {log_cont!r}): the thresholds would change the scan depth of "
+            f"{int(wrong.sum())} draws, e.g. u = {float(u[wrong][0])!r} (depth "
+            f"{int(by_thresholds[wrong][0])}, the formula's {int(by_formula[wrong][0])})")
 
 
 @compiled.inlined

@@ -114,6 +114,17 @@ def test_scan_thresholds_give_the_inverted_depth_of_every_draw(cont):
         ref_engagement.inverted_depth(at, cont, n_slots).tolist() == [1, 2, 2]
 
 
+@pytest.mark.parametrize("cont", [np.nan, -0.1, 1.5, -np.inf])
+def test_scan_thresholds_refuse_a_cont_outside_0_1(cont):
+    with pytest.raises(ValueError, match="cascade_continue"):
+        engagement.scan_thresholds(cont, 4)
+
+
+def test_scan_thresholds_of_cont_0_and_1_scan_one_and_every_position():
+    assert engagement.scan_thresholds(0.0, 4) == engagement.scan_thresholds(-0.0, 4) == (2.0,) * 3
+    assert engagement.scan_thresholds(1.0, 4) == (0.0,) * 3
+
+
 def test_scan_thresholds_check_fires_on_a_wrong_threshold():
     # cont = 0.65, S = 3: t_1 ~ 0.35, t_2 ~ 0.5775; moving t_1 one float64 up leaves the draw at
     # the true t_1 at depth 1 where the formula says 2, and the run-time check must say so

@@ -231,18 +231,21 @@ def scan_thresholds(cont: float, n_slots: int) -> tuple[float, ...]:
     could only disagree with the exact one, and so be non-monotone, within a few float64s of each
     threshold): :func:`_check_thresholds` compares the two on the 64 float64s either side of each
     threshold, on the machine that runs, and raises if they differ. 1.0 (never reached) where no
-    u < 1 scans that far; all 2.0 when ``cont <= 0`` (depth 1) and all 0.0 when ``cont >= 1``
+    u < 1 scans that far; all 2.0 when ``cont == 0`` (depth 1) and all 0.0 when ``cont == 1``
     (depth S).
 
     Why thresholds: the step's one transcendental call (numpy's ``log1p`` of the scan draws,
     between two compiled passes) is gone, and the pass compares instead.
 
     Raises:
+        ValueError: ``cont`` is NaN or outside [0, 1].
         RuntimeError: The thresholds would not give the formula's depth (numpy's ``log1p`` not
             monotone near a threshold).
     """
+    if not 0.0 <= cont <= 1.0:  # NaN too (functools.cache would key each NaN apart)
+        raise ValueError(f"cascade_continue must be in [0, 1], got {cont!r}")
     if not 0.0 < cont < 1.0:
-        return (2.0 if cont <= 0.0 else 0.0,) * (n_slots - 1)
+        return (2.0 if cont == 0.0 else 0.0,) * (n_slots - 1)
     log_cont = float(np.log(cont))
     m = np.arange(1, n_slots, dtype=np.float64)
     lo = np.zeros(n_slots - 1, np.int64)  # the bits of 0.0 (depth 1: below every t_m)

@@ -685,11 +685,12 @@ def _engage_all(
 
 def _given_memory(expertise: np.ndarray) -> tuple:
     """:func:`engage_rows`' last arguments (``from_counts`` to ``point``) when the expertise is
-    given: no counts, and placeholders of the types with which the pass's counts branch would
-    make ``expertise`` (its dtype) and ``select``.
+    given: no counts, and placeholders of the types a model's step passes (counts and their
+    scalars in the expertise's dtype, int16 elements, float64 selection terms), so that a caller
+    with float32 expertise, or float32 traits and no memory, shares the step's compiled signature.
     """
-    one = np.zeros((1, 1), expertise.dtype)
-    return (False, one, np.zeros((1, 1), np.int16), one[0, 0], one[0, 0], one, one, one)
+    one, terms = np.zeros((1, 1), expertise.dtype), np.zeros((1, 1))
+    return (False, one, np.zeros((1, 1), np.int16), one[0, 0], one[0, 0], terms, terms, terms)
 
 
 def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:

@@ -176,8 +176,6 @@ class Fixed:
             a Python float to a float32 trait as a float32 product).
         scan_at: The S - 1 scan draws from which a session scans past positions 1 .. S - 1
             (:func:`scan_thresholds`).
-        no_memory: The placeholder expertise (1 x 1, traits' dtype) and selection minutes of a
-            run without layout memory.
     """
 
     pushed: np.ndarray
@@ -187,7 +185,6 @@ class Fixed:
     pd: np.ndarray
     coef: np.ndarray
     scan_at: np.ndarray
-    no_memory: tuple[np.ndarray, np.ndarray]
 
     @classmethod
     def of(cls, um: ChoiceParams, pushed: np.ndarray, appeal: np.ndarray, cost: np.ndarray,
@@ -199,8 +196,7 @@ class Fixed:
                          um.goal_utility], dtype=dtype)
         return cls(pushed=_i64(pushed), appeal=_f64(appeal), cost=_f64(cost), value=_f64(value),
                    pd=position_discount(n_slots, um.position_exponent), coef=coef,
-                   scan_at=np.array(scan_thresholds(float(um.cascade_continue), n_slots)),
-                   no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
+                   scan_at=np.array(scan_thresholds(float(um.cascade_continue), n_slots)))
 
 
 _ONE_BITS = np.float64(1.0).view(np.int64)
@@ -662,7 +658,7 @@ def _engage_all(
     dtype = fixed.coef.dtype  # the traits' (the utilities are applied in it)
     out = _outputs(n, s, n_el, n_goals, opened.shape[1])
     if expertise is None:
-        expertise, select = fixed.no_memory
+        expertise, select = _unread(dtype, s)
         has_select = False
     else:
         expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
@@ -683,14 +679,26 @@ def _engage_all(
     return out
 
 
-def _given_memory(expertise: np.ndarray) -> tuple:
-    """:func:`engage_rows`' last arguments (``from_counts`` to ``point``) when the expertise is
-    given: no counts, and placeholders of the types a model's step passes (counts and their
-    scalars in the expertise's dtype, int16 elements, float64 selection terms), so that a caller
-    with float32 expertise, or float32 traits and no memory, shares the step's compiled signature.
+def _unread(dtype: np.dtype, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Placeholders (0 x S, never read) for layout memory's arrays that :func:`engage_rows` takes
+    but a caller does not have: in ``dtype`` (the expertise's or the counts') and float64 (the
+    selection minutes' or terms'), the types a model's step passes, so that every caller on
+    float32 traits shares one compiled signature.
     """
-    one, terms = np.zeros((1, 1), expertise.dtype), np.zeros((1, 1))
-    return (False, one, np.zeros((1, 1), np.int16), one[0, 0], one[0, 0], terms, terms, terms)
+    return np.zeros((0, s), dtype), np.zeros((0, s))
+
+
+def _given_memory(expertise: np.ndarray
+                  ) -> tuple[bool, np.ndarray, np.ndarray, np.generic, np.generic, np.ndarray,
+                             np.ndarray, np.ndarray]:
+    """:func:`engage_rows`' last arguments (``from_counts`` to ``point``) when the expertise is
+    given (or there is no memory): no counts, and placeholders (:func:`_unread`) for the counts
+    and their scalars in the expertise's dtype, the remembered int16 elements and the selection
+    terms.
+    """
+    counts, terms = _unread(expertise.dtype, expertise.shape[1])
+    zero = expertise.dtype.type(0)
+    return (False, counts, np.zeros(counts.shape, np.int16), zero, zero, terms, terms, terms)
 
 
 def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:
@@ -769,7 +777,7 @@ class StepPass:
         # memory's terms in the counts' dtype (L, 1) and its selection terms; placeholders
         # for the expertise and selection minutes engage_rows computes from the counts
         self._memory = (one(memory.memory_max), one(1.0), *_selection_terms(memory, s))
-        self._placeholders = (np.empty((0, s), count_dtype), np.empty((0, s)))
+        self._placeholders = _unread(count_dtype, s)
         self._trust = (float(trust_gain), float(trust_loss))
         self._channel_of = _i64(channel_of)
         self._knobs = (float(um.no_click_mass), float(um.residue), int(um.max_engagements),

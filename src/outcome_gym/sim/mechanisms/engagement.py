@@ -379,13 +379,19 @@ def _i64(a: np.ndarray) -> np.ndarray:
     return pass_array(a, np.int64)
 
 
+# engage_rows' ``memory`` argument: where layout memory's expertise and selection minutes come from
+NO_MEMORY = 0  # none: the cascade alone
+MEMORY_GIVEN = 1  # given (``expertise``, ``select``: run_sessions and the tests' engage)
+MEMORY_FROM_COUNTS = 2  # computed in the pass from the practice counts (a model's step)
+
+
 @compiled
 def engage_rows(  # the arrays from ``attention`` to ``el_totals`` are written, every entry
     opened, pushed, rows, layout, scan_at, susc, goal_weight, habit, fatigue, appeal, coef, pd,
-    expertise, need, value, cost, u, select, has_select, no_click, residue_size, max_engagements,
+    expertise, need, value, cost, u, select, memory, no_click, residue_size, max_engagements,
     need_met_exit, remaining_in, attention_in, residue_in, attention, residue, progress,
     minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
-    pos_clicks, pos_views, el_totals, from_counts, count, remembered, memory_max, count_one,
+    pos_clicks, pos_views, el_totals, count, remembered, memory_max, count_one,
     scan, decide, point,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
@@ -404,10 +410,11 @@ def engage_rows(  # the arrays from ``attention`` to ``el_totals`` are written, 
     the pass counts into it). Returns whether every minute and progress came out finite (a
     model's step then raises before the users' state changes).
 
-    **Layout memory**: none without ``has_select`` (the cascade alone); with it, the expertise
-    and selection minutes (k x S) of the k users in session, given, or, in a model's step
-    (:class:`StepPass`), computed here from its practice counts (``from_counts``; then
-    ``expertise`` and ``select`` are placeholders of the same types), replaced by
+    **Layout memory** (``memory``): none (:data:`NO_MEMORY`, the cascade alone), or the
+    expertise and selection minutes (k x S) of the k users in session, given
+    (:data:`MEMORY_GIVEN`), or, in a model's step (:class:`StepPass`), computed here from its
+    practice counts (:data:`MEMORY_FROM_COUNTS`; then ``expertise`` and ``select`` are
+    placeholders of the same types), replaced by
     :func:`~outcome_gym.sim.mechanisms.memory.expertise_rows` and
     :func:`~outcome_gym.sim.mechanisms.memory.selection_rows` of the N x S ``count`` and
     ``remembered`` elements, with L = ``memory_max`` and 1 = ``count_one`` in the counts' dtype
@@ -451,7 +458,8 @@ def engage_rows(  # the arrays from ``attention`` to ``el_totals`` are written, 
     n, s = layout.shape
     n_goals = value.shape[1]
     n_push = pushed.shape[0]
-    if from_counts:  # a model's step: memory's terms of the users in session, here
+    has_select = memory != NO_MEMORY  # expertise and selection minutes to read
+    if memory == MEMORY_FROM_COUNTS:  # a model's step: memory's terms of the users in session
         expertise = np.empty((rows.shape[0], s), count.dtype)
         select = np.empty((rows.shape[0], s))
         expertise_rows(rows, count, remembered, layout, memory_max, count_one, expertise)
@@ -659,22 +667,22 @@ def _engage_all(
     out = _outputs(n, s, n_el, n_goals, opened.shape[1])
     if expertise is None:
         expertise, select = _unread(dtype, s)
-        has_select = False
+        memory = NO_MEMORY
     else:
-        expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
+        expertise, select, memory = _float(expertise, expertise.dtype), _f64(select), MEMORY_GIVEN
     engage_rows(
         pass_array(opened, bool), fixed.pushed, _i64(rows), _int(inp.layout),
         fixed.scan_at, _float(inp.susceptibility, dtype), _float(inp.goal_weight, dtype),
         _float(inp.habit, dtype), _float(inp.fatigue, dtype),
         fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
-        u, select, has_select, float(um.no_click_mass), float(um.residue),
+        u, select, memory, float(um.no_click_mass), float(um.residue),
         int(um.max_engagements), float(um.need_met_exit), _f64(inp.remaining),
         _contiguous(inp.attention_left), _contiguous(inp.residue), out.attention_left,
         out.residue,
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
-        out.element_totals, *_given_memory(expertise),
+        out.element_totals, *_no_counts(expertise),
     )
     return out
 
@@ -688,17 +696,16 @@ def _unread(dtype: np.dtype, s: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((0, s), dtype), np.zeros((0, s))
 
 
-def _given_memory(expertise: np.ndarray
-                  ) -> tuple[bool, np.ndarray, np.ndarray, np.generic, np.generic, np.ndarray,
-                             np.ndarray, np.ndarray]:
-    """:func:`engage_rows`' last arguments (``from_counts`` to ``point``) when the expertise is
-    given (or there is no memory): no counts, and placeholders (:func:`_unread`) for the counts
-    and their scalars in the expertise's dtype, the remembered int16 elements and the selection
-    terms.
+def _no_counts(expertise: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.generic, np.generic, np.ndarray, np.ndarray,
+                          np.ndarray]:
+    """:func:`engage_rows`' last arguments (``count`` to ``point``) when the expertise is given
+    (or there is no memory): placeholders (:func:`_unread`) for the counts and their scalars in
+    the expertise's dtype, the remembered int16 elements and the selection terms.
     """
     counts, terms = _unread(expertise.dtype, expertise.shape[1])
     zero = expertise.dtype.type(0)
-    return (False, counts, np.zeros(counts.shape, np.int16), zero, zero, terms, terms, terms)
+    return (counts, np.zeros(counts.shape, np.int16), zero, zero, terms, terms, terms)
 
 
 def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:
@@ -819,12 +826,12 @@ class StepPass:
         if not engage_rows(
                 opened, fx.pushed, rows, layout, fx.scan_at, susc, goal_weight, habit, fatigue,
                 fx.appeal, fx.coef, fx.pd, expertise, need, fx.value, fx.cost, u, select,
-                True, no_click, residue_size, max_eng, exit_p, remaining, attention_left,
-                residue, eng.attention_left, eng.residue, eng.progress, eng.minutes,
-                eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
+                MEMORY_FROM_COUNTS, no_click, residue_size, max_eng, exit_p, remaining,
+                attention_left, residue, eng.attention_left, eng.residue, eng.progress,
+                eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
                 eng.search_minutes, eng.element_clicks, eng.clicks, eng.useful_opens,
                 eng.seen_positions, eng.position_clicks, eng.position_views, eng.element_totals,
-                True, memory_count, memory_element, memory_max, one, scan, decide, point):
+                memory_count, memory_element, memory_max, one, scan, decide, point):
             return None, channel_trust  # before any of the users' state changes
         trust = np.empty_like(channel_trust)
         commit_rows(rows, eng.attention_left, eng.residue, attention_left, residue, *self._trust,

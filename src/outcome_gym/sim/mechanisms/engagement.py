@@ -342,8 +342,9 @@ def run_sessions(
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) the passes of a model's engagement hook now
-    (:class:`StepPass`: :func:`engage_rows` and layout memory's and channel trust's passes), on
-    one user's inputs in a model's dtypes.
+    (:class:`StepPass`'s two compiled calls, :func:`engage_rows` and :func:`commit_rows`, with
+    layout memory's and channel trust's passes copied into them), on one user's inputs in a
+    model's dtypes.
 
     For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
     first call's compilation would otherwise be counted as the step's.

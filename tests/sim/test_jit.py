@@ -593,6 +593,33 @@ def test_the_step_pass_equals_the_reference_engage_on_random_inputs():
     assert not np.array_equal(trust, trust_before)  # the drift moved someone's trust
 
 
+def test_float32_callers_pass_engage_rows_the_types_of_the_step(monkeypatch):
+    # run_sessions on a model's float32 traits, without layout memory or with float32 expertise,
+    # passes engage_rows its placeholders in the step's types: one compiled signature for all
+    # three (not a second ~3 s compilation); numba.typeof is what the dispatcher keys on
+    from dataclasses import replace as _replace
+
+    import numba
+    import numpy as np
+
+    from outcome_gym.sim.mechanisms import engagement
+
+    engagement.compile_kernel()  # from now on the target is the dispatcher
+    calls, dispatcher = [], engagement.engage_rows._dispatcher
+
+    def typed(*args):
+        calls.append(tuple(numba.typeof(a) for a in args))
+        return dispatcher(*args)
+
+    monkeypatch.setattr(engagement.engage_rows, "_dispatcher", typed)
+    engagement.compile_kernel()  # a model's step
+    um, inp, appeal, cost, value, u = _session_args(3)
+    for memory in ((None, None), (inp.expertise.astype(np.float32), inp.select_minutes)):
+        given = _replace(inp, expertise=memory[0], select_minutes=memory[1])
+        engagement.run_sessions(um, given, appeal, cost, value, u)
+    assert len(calls) == 3 and calls[1] == calls[0] and calls[2] == calls[0]
+
+
 def test_after_the_first_call_a_compiled_function_calls_the_dispatcher_directly(monkeypatch):
     # compiled is a functools.partial: its target is a loader until the first call, then the
     # numba dispatcher itself (no Python frame per call); setting _dispatcher moves the target

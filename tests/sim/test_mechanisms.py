@@ -92,26 +92,85 @@ def test_scan_depth_inverts_geometric():
     assert ref_engagement.scan_depth(u, 0.65, 1).tolist() == [1, 1, 1, 1]  # S = 1: no threshold
 
 
-@pytest.mark.parametrize("cont", [1e-3, 0.1, 0.3, 0.5, 0.65, 0.7, 0.9, 0.99, 1.0 - 1e-6])
-def test_scan_thresholds_give_the_inverted_depth_of_every_draw(cont):
+# the extremes: every threshold 1.0 (no u < 1 scans past position 1: 5e-324 .. 1e-17), and the
+# least thresholds (~ m * 2^-53 for the greatest cont below 1)
+_CONTS = [5e-324, 1e-300, 1e-17, 1e-3, 0.1, 0.3, 0.5, 0.65, 0.7, 0.9, 0.99, 1.0 - 1e-6,
+          1.0 - 2.0**-52, 1.0 - 2.0**-53]
+
+
+@pytest.mark.parametrize(("cont", "n_slots"),
+                         [(c, 12) for c in _CONTS] + [(0.65, 1), (0.65, 2), (1.0 - 2.0**-53, 2)])
+def test_scan_thresholds_give_the_inverted_depth_of_every_draw(cont, n_slots):
     # the pass compares the draw with thresholds instead of taking numpy's log1p of it: the same
-    # depth for every float64 within 2^17 of each threshold (where a rounding could decide) and
-    # for a million draws; and t_m is 1 - cont^m up to roundings (P(depth > m) = cont^m)
-    n_slots = 12
+    # depth for every float64 within 2^12 of each threshold (where a rounding could decide; the
+    # run-time check looks at 64) and for 10^5 draws, and depth_of itself (the compiled
+    # comparison) on the 64 either side; t_m is 1 - cont^m up to roundings (P(depth > m) =
+    # cont^m)
     t = np.array(engagement.scan_thresholds(cont, n_slots))
     assert t.shape == (n_slots - 1,) and (np.diff(t) >= 0).all()
     reached = t < 1.0
     assert np.allclose(t[reached], 1.0 - cont ** np.arange(1, n_slots)[reached], atol=1e-12)
-    near = [np.arange(b - 2**17, b + 2**17).view(np.float64)
-            for b in t[reached].view(np.int64)]
-    u = np.concatenate([np.random.default_rng(0).random(10**6), *near])
-    u = u[(u >= 0.0) & (u < 1.0)]
+    assert reached.any() == (cont > 1e-16 and n_slots > 1)  # 1 - cont is 1.0 below ~1.1e-16
+
+    def near(width):
+        u = np.concatenate([np.arange(b - width, b + width + 1).view(np.float64)
+                            for b in t.view(np.int64)] + [np.zeros(0)])
+        return u[(u >= 0.0) & (u < 1.0)]
+
+    u = np.concatenate([np.random.default_rng(0).random(10**5), near(2**12)])
     by_thresholds = 1 + (u[:, None] >= t[None, :]).sum(axis=1)
     assert np.array_equal(by_thresholds, ref_engagement.inverted_depth(u, cont, n_slots))
-    # the compiled comparison (depth_of) on draws at and beside the first threshold
-    at = np.array([np.nextafter(t[0], 0.0), t[0], np.nextafter(t[0], 1.0)])
-    assert ref_engagement.scan_depth(at, cont, n_slots).tolist() == \
-        ref_engagement.inverted_depth(at, cont, n_slots).tolist() == [1, 2, 2]
+    assert np.unique(by_thresholds).size == 1 + np.unique(t[reached]).size  # every depth drawn
+    u = near(64)
+    assert np.array_equal(ref_engagement.scan_depth(u, cont, n_slots),
+                          ref_engagement.inverted_depth(u, cont, n_slots))
+    if reached.any():  # at and beside the first threshold
+        at = np.array([np.nextafter(t[0], 0.0), t[0], np.nextafter(t[0], 1.0)])
+        assert ref_engagement.scan_depth(at, cont, n_slots).tolist() == \
+            ref_engagement.inverted_depth(at, cont, n_slots).tolist() == [1, 2, 2]
+
+
+@pytest.mark.parametrize("cont", [np.nan, -0.1, 1.5, -np.inf])
+def test_scan_thresholds_refuse_a_cont_outside_0_1(cont):
+    with pytest.raises(ValueError, match="cascade_continue"):
+        engagement.scan_thresholds(cont, 4)
+
+
+def test_scan_thresholds_of_cont_0_and_1_scan_one_and_every_position():
+    assert engagement.scan_thresholds(0.0, 4) == engagement.scan_thresholds(-0.0, 4) == (2.0,) * 3
+    assert engagement.scan_thresholds(1.0, 4) == (0.0,) * 3
+
+
+def test_scan_thresholds_check_fires_on_a_wrong_threshold():
+    # cont = 0.65, S = 3: t_1 ~ 0.35, t_2 ~ 0.5775; moving t_1 one float64 up leaves the draw at
+    # the true t_1 at depth 1 where the formula says 2, and the run-time check must say so
+    log_cont = float(np.log(0.65))
+    t = np.array(engagement.scan_thresholds(0.65, 3))
+    assert np.allclose(t, [0.35, 1.0 - 0.65**2], atol=1e-15)
+    engagement._check_thresholds(t, log_cont)  # the right ones pass
+    for wrong in (np.nextafter(t[0], 1.0), np.nextafter(t[0], 0.0)):
+        with pytest.raises(RuntimeError, match="scan depth of 1 draws"):
+            engagement._check_thresholds(np.array([wrong, t[1]]), log_cont)
+    with pytest.raises(RuntimeError, match="not ascending"):
+        engagement._check_thresholds(t[::-1].copy(), log_cont)
+
+
+def test_scan_thresholds_refuse_a_log1p_that_is_not_monotone(monkeypatch):
+    # a log1p that, three float64s past the true t_1, returns the logarithm of a draw 100 below
+    # it: the formula's depth there falls back to 1. Wherever the bisection then stops, the
+    # thresholds and the formula differ within the checked window, so scan_thresholds raises
+    t1 = engagement.scan_thresholds(0.65, 3)[0]
+    bits = np.array([t1]).view(np.int64)
+    dip, below = (bits + 3).view(np.float64)[0], (bits - 100).view(np.float64)[0]
+    log1p = np.log1p
+
+    def bent_log1p(x):
+        return np.where(x == -dip, log1p(-below), log1p(x))
+
+    monkeypatch.setattr(np, "log1p", bent_log1p)
+    assert engagement._scan_steps(np.array([dip]), float(np.log(0.65)))[0] == 0.0  # depth 1
+    with pytest.raises(RuntimeError, match="not monotone"):
+        engagement.scan_thresholds.__wrapped__(0.65, 3)  # past the cache
 
 
 def _one_user_inputs(layout, **kw):

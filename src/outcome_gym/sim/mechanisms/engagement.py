@@ -176,8 +176,6 @@ class Fixed:
             a Python float to a float32 trait as a float32 product).
         scan_at: The S - 1 scan draws from which a session scans past positions 1 .. S - 1
             (:func:`scan_thresholds`).
-        no_memory: The placeholder expertise (1 x 1, traits' dtype) and selection minutes of a
-            run without layout memory.
     """
 
     pushed: np.ndarray
@@ -187,7 +185,6 @@ class Fixed:
     pd: np.ndarray
     coef: np.ndarray
     scan_at: np.ndarray
-    no_memory: tuple[np.ndarray, np.ndarray]
 
     @classmethod
     def of(cls, um: ChoiceParams, pushed: np.ndarray, appeal: np.ndarray, cost: np.ndarray,
@@ -199,8 +196,21 @@ class Fixed:
                          um.goal_utility], dtype=dtype)
         return cls(pushed=_i64(pushed), appeal=_f64(appeal), cost=_f64(cost), value=_f64(value),
                    pd=position_discount(n_slots, um.position_exponent), coef=coef,
-                   scan_at=np.array(scan_thresholds(float(um.cascade_continue), n_slots)),
-                   no_memory=(np.zeros((1, 1), dtype), np.zeros((1, 1))))
+                   scan_at=np.array(scan_thresholds(float(um.cascade_continue), n_slots)))
+
+
+_ONE_BITS = np.float64(1.0).view(np.int64)
+
+# The float64s either side of each threshold on which _check_thresholds compares the thresholds'
+# depth with the formula's. Why 64: let u* be the exact crossing, log(1 - u*) = m * log_cont. A
+# log1p within e ulp and the rounded division put the computed quotient within (e + 1) * 2^-52
+# (relative) of the exact one, so its floor can differ from the exact floor (the only place the
+# formula can be non-monotone) only for |u - u*| <= (e + 1) * 2^-52 * (1 - u*) * |log(1 - u*)|,
+# that is within 2 * (e + 1) float64s of u* (the float64 spacing at u* is >= u* * 2^-53, and
+# (1 - u) * |log(1 - u)| <= u on (0, 1)). The bisection stops on a change of the computed
+# predicate, so in that band, and the band lies within 4 * (e + 1) + 1 float64s of the threshold:
+# 64 covers a log1p within 14 ulp (numpy's accuracy tests allow its float64 log1p 1 ulp).
+_CHECK_WINDOW = 64
 
 
 @functools.cache
@@ -209,30 +219,75 @@ def scan_thresholds(cont: float, n_slots: int) -> tuple[float, ...]:
     depth is ``1 + #{m : u >= t_m}`` (:func:`depth_of`), t_m ~ 1 - cont^m (P(depth > m) =
     cont^m, the geometric).
 
-    Exactly, t_m is the least float64 u with ``floor(log1p(-u) / log(cont)) >= m``, numpy's
-    ``log1p`` (the depth by inversion, ``min(1 + floor(log1p(-u) / log(cont)), S)``, that the
-    step computed per session before the twelfth pass: the same depth for every u, so the same
-    bits), found by bisection over the float64s in [0, 1] (62 halvings, numpy's ``log1p`` of
-    S - 1 candidates each; once per process and (cont, S)). That depth only grows with u
-    (``log1p`` is monotone; tests/sim/test_mechanisms.py checks every float64 within 2^17 of
-    each threshold and a million draws). 1.0 (never reached) where no u < 1 scans that far;
-    all 2.0 when ``cont <= 0`` (depth 1) and all 0.0 when ``cont >= 1`` (depth S).
+    t_m is where the depth by inversion, ``min(1 + floor(log1p(-u) / log(cont)), S)`` with
+    numpy's ``log1p`` (:func:`_scan_steps`; what the step computed per session before the twelfth
+    pass), passes m: found by bisection over the float64s in [0, 1] (62 halvings, numpy's
+    ``log1p`` of S - 1 candidates each; once per process and (cont, S)). The thresholds give that
+    depth for every draw if numpy's ``log1p`` is within 14 ulp of the logarithm (then the formula
+    could only disagree with the exact one, and so be non-monotone, within a few float64s of each
+    threshold): :func:`_check_thresholds` compares the two on the 64 float64s either side of each
+    threshold, on the machine that runs, and raises if they differ. 1.0 (never reached) where no
+    u < 1 scans that far; all 2.0 when ``cont == 0`` (depth 1) and all 0.0 when ``cont == 1``
+    (depth S).
 
     Why thresholds: the step's one transcendental call (numpy's ``log1p`` of the scan draws,
     between two compiled passes) is gone, and the pass compares instead.
+
+    Raises:
+        ValueError: ``cont`` is NaN or outside [0, 1].
+        RuntimeError: The thresholds would not give the formula's depth (numpy's ``log1p`` not
+            monotone near a threshold).
     """
+    if not 0.0 <= cont <= 1.0:  # NaN too (functools.cache would key each NaN apart)
+        raise ValueError(f"cascade_continue must be in [0, 1], got {cont!r}")
     if not 0.0 < cont < 1.0:
-        return (2.0 if cont <= 0.0 else 0.0,) * (n_slots - 1)
+        return (2.0 if cont == 0.0 else 0.0,) * (n_slots - 1)
     log_cont = float(np.log(cont))
     m = np.arange(1, n_slots, dtype=np.float64)
     lo = np.zeros(n_slots - 1, np.int64)  # the bits of 0.0 (depth 1: below every t_m)
-    hi = np.full(n_slots - 1, np.float64(1.0).view(np.int64))  # of 1.0 (log1p(-1) = -inf)
+    hi = np.full(n_slots - 1, _ONE_BITS)  # of 1.0 (log1p(-1) = -inf)
     # float64s in [0, 1] are ordered as their bits: halve the bits between lo and hi
     while (hi - lo > 1).any():
         mid = lo + (hi - lo) // 2
-        past = np.floor(np.log1p(-mid.view(np.float64)) / log_cont) >= m
+        past = _scan_steps(mid.view(np.float64), log_cont) >= m
         hi, lo = np.where(past, mid, hi), np.where(past, lo, mid)
-    return tuple(hi.view(np.float64).tolist())
+    thresholds = hi.view(np.float64)
+    _check_thresholds(thresholds, log_cont)
+    return tuple(thresholds.tolist())
+
+
+def _scan_steps(u: np.ndarray, log_cont: float) -> np.ndarray:
+    """``floor(log1p(-u) / log(cont))``, numpy's ``log1p``: the positions past the first that a
+    draw ``u`` scans by inversion (before the cap at S); the one definition the bisection of
+    :func:`scan_thresholds` and :func:`_check_thresholds` use.
+    """
+    return np.floor(np.log1p(-u) / log_cont)
+
+
+def _check_thresholds(thresholds: np.ndarray, log_cont: float) -> None:
+    """Raise unless the thresholds give the formula's depth (:func:`_scan_steps`, capped at S)
+    on the :data:`_CHECK_WINDOW` float64s in [0, 1) either side of each threshold.
+
+    Raises:
+        RuntimeError: A draw there whose depths differ, or thresholds not ascending
+            (:func:`depth_of` stops at the first one a draw does not reach).
+    """
+    n_slots = thresholds.shape[0] + 1
+    if (np.diff(thresholds) < 0).any():
+        raise RuntimeError(f"scan_thresholds: not ascending for log(cont) = {log_cont!r}: "
+                           f"{thresholds.tolist()}")
+    offsets = np.arange(-_CHECK_WINDOW, _CHECK_WINDOW + 1)
+    bits = np.clip(thresholds.view(np.int64)[:, None] + offsets, 0, _ONE_BITS - 1)
+    u = bits.reshape(-1).view(np.float64)
+    by_thresholds = 1 + np.searchsorted(thresholds, u, side="right")
+    by_formula = np.minimum(1 + _scan_steps(u, log_cont), n_slots)
+    wrong = by_thresholds != by_formula
+    if wrong.any():
+        raise RuntimeError(
+            f"scan_thresholds: numpy's log1p is not monotone near a scan threshold on this "
+            f"machine (log(cont) = {log_cont!r}): the thresholds would change the scan depth of "
+            f"{int(wrong.sum())} draws, e.g. u = {float(u[wrong][0])!r} (depth "
+            f"{int(by_thresholds[wrong][0])}, the formula's {int(by_formula[wrong][0])})")
 
 
 @compiled.inlined
@@ -287,8 +342,9 @@ def run_sessions(
 
 def compile_kernel() -> None:
     """Compile (or load from the cache) the passes of a model's engagement hook now
-    (:class:`StepPass`: :func:`engage_rows` and layout memory's and channel trust's passes), on
-    one user's inputs in a model's dtypes.
+    (:class:`StepPass`'s two compiled calls, :func:`engage_rows` and :func:`commit_rows`, with
+    layout memory's and channel trust's passes copied into them), on one user's inputs in a
+    model's dtypes.
 
     For callers that measure memory or time around a step (sim/footprint.py, benchmarks/): the
     first call's compilation would otherwise be counted as the step's.
@@ -324,13 +380,19 @@ def _i64(a: np.ndarray) -> np.ndarray:
     return pass_array(a, np.int64)
 
 
+# engage_rows' ``memory`` argument: where layout memory's expertise and selection minutes come from
+NO_MEMORY = 0  # none: the cascade alone
+MEMORY_GIVEN = 1  # given (``expertise``, ``select``: run_sessions and the tests' engage)
+MEMORY_FROM_COUNTS = 2  # computed in the pass from the practice counts (a model's step)
+
+
 @compiled
 def engage_rows(  # the arrays from ``attention`` to ``el_totals`` are written, every entry
     opened, pushed, rows, layout, scan_at, susc, goal_weight, habit, fatigue, appeal, coef, pd,
-    expertise, need, value, cost, u, select, has_select, no_click, residue_size, max_engagements,
+    expertise, need, value, cost, u, select, memory, no_click, residue_size, max_engagements,
     need_met_exit, remaining_in, attention_in, residue_in, attention, residue, progress,
     minutes, goal_min, distr_min, sc_min, search_min, engaged, clicks, useful_m, seen,
-    pos_clicks, pos_views, el_totals, from_counts, count, remembered, memory_max, count_one,
+    pos_clicks, pos_views, el_totals, count, remembered, memory_max, count_one,
     scan, decide, point,
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Opened notifications, then the session, of every user: one pass, one user at a time.
@@ -349,10 +411,11 @@ def engage_rows(  # the arrays from ``attention`` to ``el_totals`` are written, 
     the pass counts into it). Returns whether every minute and progress came out finite (a
     model's step then raises before the users' state changes).
 
-    **Layout memory**: none without ``has_select`` (the cascade alone); with it, the expertise
-    and selection minutes (k x S) of the k users in session, given, or, in a model's step
-    (:class:`StepPass`), computed here from its practice counts (``from_counts``; then
-    ``expertise`` and ``select`` are placeholders of the same types), replaced by
+    **Layout memory** (``memory``): none (:data:`NO_MEMORY`, the cascade alone), or the
+    expertise and selection minutes (k x S) of the k users in session, given
+    (:data:`MEMORY_GIVEN`), or, in a model's step (:class:`StepPass`), computed here from its
+    practice counts (:data:`MEMORY_FROM_COUNTS`; then ``expertise`` and ``select`` are
+    placeholders of the same types), replaced by
     :func:`~outcome_gym.sim.mechanisms.memory.expertise_rows` and
     :func:`~outcome_gym.sim.mechanisms.memory.selection_rows` of the N x S ``count`` and
     ``remembered`` elements, with L = ``memory_max`` and 1 = ``count_one`` in the counts' dtype
@@ -396,7 +459,8 @@ def engage_rows(  # the arrays from ``attention`` to ``el_totals`` are written, 
     n, s = layout.shape
     n_goals = value.shape[1]
     n_push = pushed.shape[0]
-    if from_counts:  # a model's step: memory's terms of the users in session, here
+    has_select = memory != NO_MEMORY  # expertise and selection minutes to read
+    if memory == MEMORY_FROM_COUNTS:  # a model's step: memory's terms of the users in session
         expertise = np.empty((rows.shape[0], s), count.dtype)
         select = np.empty((rows.shape[0], s))
         expertise_rows(rows, count, remembered, layout, memory_max, count_one, expertise)
@@ -603,34 +667,46 @@ def _engage_all(
     dtype = fixed.coef.dtype  # the traits' (the utilities are applied in it)
     out = _outputs(n, s, n_el, n_goals, opened.shape[1])
     if expertise is None:
-        expertise, select = fixed.no_memory
-        has_select = False
+        expertise, select = _unread(dtype, s)
+        memory = NO_MEMORY
     else:
-        expertise, select, has_select = _float(expertise, expertise.dtype), _f64(select), True
+        expertise, select, memory = _float(expertise, expertise.dtype), _f64(select), MEMORY_GIVEN
     engage_rows(
         pass_array(opened, bool), fixed.pushed, _i64(rows), _int(inp.layout),
         fixed.scan_at, _float(inp.susceptibility, dtype), _float(inp.goal_weight, dtype),
         _float(inp.habit, dtype), _float(inp.fatigue, dtype),
         fixed.appeal, fixed.coef, fixed.pd, expertise, _f64(inp.need), fixed.value, fixed.cost,
-        u, select, has_select, float(um.no_click_mass), float(um.residue),
+        u, select, memory, float(um.no_click_mass), float(um.residue),
         int(um.max_engagements), float(um.need_met_exit), _f64(inp.remaining),
         _contiguous(inp.attention_left), _contiguous(inp.residue), out.attention_left,
         out.residue,
         out.progress, out.minutes, out.goal_minutes, out.distraction_minutes,
         out.self_control_minutes, out.search_minutes, out.element_clicks, out.clicks,
         out.useful_opens, out.seen_positions, out.position_clicks, out.position_views,
-        out.element_totals, *_given_memory(expertise),
+        out.element_totals, *_no_counts(expertise),
     )
     return out
 
 
-def _given_memory(expertise: np.ndarray) -> tuple:
-    """:func:`engage_rows`' last arguments (``from_counts`` to ``point``) when the expertise is
-    given: no counts, and placeholders of the types with which the pass's counts branch would
-    make ``expertise`` (its dtype) and ``select``.
+def _unread(dtype: np.dtype, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Placeholders (0 x S, never read) for layout memory's arrays that :func:`engage_rows` takes
+    but a caller does not have: in ``dtype`` (the expertise's or the counts') and float64 (the
+    selection minutes' or terms'), the types a model's step passes, so that every caller on
+    float32 traits shares one compiled signature.
     """
-    one = np.zeros((1, 1), expertise.dtype)
-    return (False, one, np.zeros((1, 1), np.int16), one[0, 0], one[0, 0], one, one, one)
+    return np.zeros((0, s), dtype), np.zeros((0, s))
+
+
+def _no_counts(expertise: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.generic, np.generic, np.ndarray, np.ndarray,
+                          np.ndarray]:
+    """:func:`engage_rows`' last arguments (``count`` to ``point``) when the expertise is given
+    (or there is no memory): placeholders (:func:`_unread`) for the counts and their scalars in
+    the expertise's dtype, the remembered int16 elements and the selection terms.
+    """
+    counts, terms = _unread(expertise.dtype, expertise.shape[1])
+    zero = expertise.dtype.type(0)
+    return (counts, np.zeros(counts.shape, np.int16), zero, zero, terms, terms, terms)
 
 
 def _outputs(n: int, s: int, n_el: int, n_goals: int, n_push: int) -> Engagement:
@@ -709,7 +785,7 @@ class StepPass:
         # memory's terms in the counts' dtype (L, 1) and its selection terms; placeholders
         # for the expertise and selection minutes engage_rows computes from the counts
         self._memory = (one(memory.memory_max), one(1.0), *_selection_terms(memory, s))
-        self._placeholders = (np.empty((0, s), count_dtype), np.empty((0, s)))
+        self._placeholders = _unread(count_dtype, s)
         self._trust = (float(trust_gain), float(trust_loss))
         self._channel_of = _i64(channel_of)
         self._knobs = (float(um.no_click_mass), float(um.residue), int(um.max_engagements),
@@ -751,12 +827,12 @@ class StepPass:
         if not engage_rows(
                 opened, fx.pushed, rows, layout, fx.scan_at, susc, goal_weight, habit, fatigue,
                 fx.appeal, fx.coef, fx.pd, expertise, need, fx.value, fx.cost, u, select,
-                True, no_click, residue_size, max_eng, exit_p, remaining, attention_left,
-                residue, eng.attention_left, eng.residue, eng.progress, eng.minutes,
-                eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
+                MEMORY_FROM_COUNTS, no_click, residue_size, max_eng, exit_p, remaining,
+                attention_left, residue, eng.attention_left, eng.residue, eng.progress,
+                eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
                 eng.search_minutes, eng.element_clicks, eng.clicks, eng.useful_opens,
                 eng.seen_positions, eng.position_clicks, eng.position_views, eng.element_totals,
-                True, memory_count, memory_element, memory_max, one, scan, decide, point):
+                memory_count, memory_element, memory_max, one, scan, decide, point):
             return None, channel_trust  # before any of the users' state changes
         trust = np.empty_like(channel_trust)
         commit_rows(rows, eng.attention_left, eng.residue, attention_left, residue, *self._trust,

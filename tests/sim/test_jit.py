@@ -729,17 +729,46 @@ def test_the_package_stamp_covers_every_module_with_compiled_functions_and_only_
 
     def stamp() -> str:
         _jit._digest.cache_clear()  # read once per process otherwise
-        return _jit.package_stamp(caller)
+        return _jit.package_stamp(caller, "pkg.caller")
 
     first = stamp()
-    assert first == _jit.package_stamp(tmp_path / "pkg" / "sub" / "callee.py")  # one package
+    # one package: its modules, its __init__.py, a module of a subpackage
+    assert first == _jit.package_stamp(tmp_path / "pkg" / "sub" / "callee.py", "pkg.sub.callee")
+    assert first == _jit.package_stamp(tmp_path / "pkg" / "__init__.py", "pkg")
     (tmp_path / "pkg" / "plain.py").write_text("X = 1\n")  # no compiled function: not covered
     assert stamp() == first
     _package(tmp_path, 2.0)
     assert stamp() != first
     alone = tmp_path / "script.py"  # outside a package: its own source only
     alone.write_text(CALLEE.format(step=1.0))
-    assert _jit.package_stamp(alone) != stamp()
+    assert _jit.package_stamp(alone, "script") != stamp()
+
+
+def test_the_package_stamp_crosses_a_folder_without_init(tmp_path):
+    # outcome_gym's sim/ has no __init__.py (a namespace folder): a stamp that looked for
+    # __init__.py files stopped there and covered each sim module's own source only, so an
+    # edited callee (layout.py) left its caller's (recording.py) stale code in the cache
+    from outcome_gym.sim import _jit
+
+    _package(tmp_path, 1.0)
+    (tmp_path / "pkg" / "sub" / "__init__.py").unlink()
+    _jit._digest.cache_clear()
+    caller = _jit.package_stamp(tmp_path / "pkg" / "caller.py", "pkg.caller")
+    assert caller == _jit.package_stamp(tmp_path / "pkg" / "sub" / "callee.py", "pkg.sub.callee")
+    _package(tmp_path, 2.0)  # the callee's edit changes its caller's stamp
+    (tmp_path / "pkg" / "sub" / "__init__.py").unlink()
+    _jit._digest.cache_clear()
+    assert _jit.package_stamp(tmp_path / "pkg" / "caller.py", "pkg.caller") != caller
+
+
+def test_every_compiled_module_of_the_package_shares_one_stamp():
+    from outcome_gym.product import guardrails
+    from outcome_gym.sim import _jit, layout, recording
+    from outcome_gym.sim.mechanisms import goals
+
+    stamps = {_jit.package_stamp(m.__file__, m.__name__)
+              for m in (layout, recording, goals, guardrails)}
+    assert len(stamps) == 1
 
 
 INLINED = r"""

@@ -185,18 +185,24 @@ def pass_array(a: Any, dtype: Any) -> np.ndarray:
 MARK = "@compiled"  # how a module that defines compiled functions is recognised
 
 
-def package_stamp(source_file: str | os.PathLike[str]) -> str:
+def package_stamp(source_file: str | os.PathLike[str], module: str) -> str:
     """A digest of every module that defines compiled functions in the top-level package of
-    ``source_file`` (or of ``source_file`` alone outside a package).
+    ``module`` (whose source is ``source_file``), or of ``source_file`` alone for a top-level
+    module (a script).
 
     Part of each compiled function's cache stamp, so a cached function is reused only while
-    every function it might call is unchanged. Read once per process per package.
+    every function it might call is unchanged. The package's folder is found from the module's
+    dotted name (``a.b.c`` in ``.../a/b/c.py``: two folders up), not by looking for
+    ``__init__.py`` files: a folder without one is still part of the package (``sim/`` is a
+    namespace folder of ``outcome_gym``, and a walk that stopped there stamped each of its
+    modules with its own source only, so an edited callee left its callers' stale machine code
+    in the cache). Read once per process per package.
     """
     path = Path(source_file).resolve()
-    root = path.parent
-    while (root.parent / "__init__.py").exists() and (root / "__init__.py").exists():
-        root = root.parent
-    return _digest(root if (root / "__init__.py").exists() else path)
+    # the folders between the file and its top-level package's (a package's own __init__.py
+    # is one deeper than its dotted name says)
+    depth = module.count(".") + (path.name == "__init__.py")
+    return _digest(path.parents[depth - 1] if depth else path)
 
 
 @functools.cache
@@ -234,7 +240,7 @@ def _cache_class() -> type:
     class PackageStamp:
         def __init__(self, py_func: Any, py_file: str) -> None:
             super().__init__(py_func, py_file)  # type: ignore[call-arg]
-            self._package_stamp = package_stamp(py_file)
+            self._package_stamp = package_stamp(py_file, py_func.__module__)
 
         def get_source_stamp(self) -> Any:
             return (super().get_source_stamp(), self._package_stamp)  # type: ignore[misc]

@@ -62,12 +62,15 @@ def row_distance(a, i, b, r, weight, weight_sum
     The one implementation of the compiled distance: :func:`distance_rows`, :func:`sample_blocks`
     and the context events' pass call it, and numba copies it into them
     (``compiled.inlined``: as a call, one per row made ``distance_rows`` 2.3x slower at N = 1e5).
-    Tests hold it to the matvec.
+    Tests hold it to the matvec. The weight is loaded whether the positions differ or not, so the
+    sum is a select, not a branch (the same additions): on pairs of fresh random users a branch
+    mispredicted about every other position (the divergence sample's 1,500 pairs a step at N =
+    200, personalized layouts: ~35 us a step with the branch, ~21 with the select).
     """
     diff = 0.0
     for k in range(a.shape[1]):
-        if a[i, k] != b[r, k]:
-            diff += weight[k]
+        w = weight[k]
+        diff = diff + w if a[i, k] != b[r, k] else diff
     return diff / weight_sum
 
 
@@ -83,6 +86,13 @@ def consistent_rows(layout, default, core_slot, out
                 ok = False
                 break
         out[i] = ok
+
+
+FEW = 8
+"""Up to this many distinct layouts in a sample, :func:`distinct_rows` tells them apart by
+comparing rows (no keys, no sort), and a block whose active users are all in its sample has its
+pair distances looked up in a table of its layouts' distances (:func:`sample_blocks`): one
+layout per segment, or a segment's few variants (the Variants env's five)."""
 
 
 SEVERAL, NEEDS_DRAW = 1, 2
@@ -168,21 +178,24 @@ def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: 
         d = layout_distance(layout[sc.ua[ok].ravel()], layout[sc.ub[ok].ravel()], weight)
         table[0, cols[ok]] = d.reshape(ok.size, sc.ua.shape[1]).sum(axis=1)
     if status & SEVERAL:  # -sum p log2 p of the blocks of several layouts
-        terms = sc.freq[:sc.bounds[-1]]
-        entropy_rows(np.log2(terms) * terms, sc.bounds, cols, table, sc.frames)
+        p = sc.freq[:sc.bounds[-1]]
+        entropy_rows(p, np.log2(p), sc.bounds, cols, table, sc.frames)
 
 
 @compiled
-def entropy_rows(terms, bounds, cols, table, frames
+def entropy_rows(p, log_p, bounds, cols, table, frames
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``table[3, cols[b]] = -terms[bounds[b]:bounds[b + 1]].sum()`` (numpy's sum:
-    :func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working stack, for
-    blocks of more than 128 distinct layouts) for each block b of several terms (the others keep
-    the pass's 0 or -0.0).
+    """``table[3, cols[b]] = -(log_p * p)[bounds[b]:bounds[b + 1]].sum()`` for each block b of
+    several shares ``p`` (the others keep the pass's 0 or -0.0): the products into ``log_p``
+    (numpy's ``log2(p) * p``, one IEEE product each), their sum numpy's
+    (:func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working stack, for
+    blocks of more than 128 distinct layouts).
     """
     for b in range(bounds.shape[0] - 1):
         if bounds[b + 1] - bounds[b] > 1:
-            table[3, cols[b]] = -(0.0 + pairwise_sum(terms, bounds[b], bounds[b + 1], frames))
+            for j in range(bounds[b], bounds[b + 1]):
+                log_p[j] *= p[j]
+            table[3, cols[b]] = -(0.0 + pairwise_sum(log_p, bounds[b], bounds[b + 1], frames))
 
 
 def compile_kernel() -> None:
@@ -228,6 +241,9 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
     the weighted sum, and a block of one group has no pair to look at: every distance is 0.0,
     and so is their sum (numpy's sum of P zeros), written without the P distances (the
     Segments env's case every step: ~36 KB of zeros written and summed a step, for nothing).
+    A block of a few groups (at most :data:`FEW`, e.g. a segment's variants) has the distances
+    between its groups computed once each (``row_distance`` of a row of each; symmetric term by
+    term, so the same bits either way round) and its pairs' looked up.
     ``dist[b]`` is written only for the pairs looked at with ``exact`` (nothing else reads it;
     without ``exact`` row 0 is the caller's, from the matvec's distances).
 
@@ -246,6 +262,8 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
     pos = 0
     bounds[0] = 0
     status = 0
+    first = np.empty(FEW, dtype=np.int64)  # a row of each of a sample's few layouts
+    apart = np.empty((FEW, FEW))  # and their distances
     for b in range(n_blocks):
         column = cols[b]
         users = starts[b] + np.flatnonzero(active[starts[b]:stops[b]])
@@ -269,7 +287,7 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
                 take[int(u[b, 2, i] * n)] = True
             sample = users[np.flatnonzero(take)]
         group = np.empty(sample.shape[0], dtype=np.int64)  # sample position -> its layout
-        m = distinct_rows(layout, sample, freq[pos:], group)
+        m = distinct_rows(layout, sample, freq[pos:], group, first)
         # the pairs; when every user is in the sample, two users of one group (one layout) are
         # 0.0 apart without the loop (whose sum of no weights is 0.0 / weight_sum = 0.0), and
         # with one group for all, every pair is: no distance is written, and their sum is
@@ -280,14 +298,23 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
             status |= NEEDS_DRAW
             if not drawn:
                 return status
+        # a few groups: a pair's distance is its two groups', looked up (the same sum of the
+        # same weights in the same order: the same bits, either way round)
+        few = exact and grouped and m <= FEW
+        for g in range(m if few else 0):
+            apart[g, g] = 0.0
+            for h in range(g + 1, m):
+                apart[g, h] = apart[h, g] = row_distance(layout, users[first[g]], layout,
+                                                         users[first[h]], weight, weight_sum)
         for i in range(pairs if look else 0):
             ia = int(u[b, 0, i] * n)
             ib = int(u[b, 1, i] * (n - 1))
-            if ib >= ia:
-                ib += 1
+            ib += ib >= ia
             if not exact:  # the glue's matvec computes the distances of these pairs
                 ua[b, i] = users[ia]
                 ub[b, i] = users[ib]
+            elif few:
+                dist[b, i] = apart[group[ia], group[ib]]
             elif grouped and group[ia] == group[ib]:
                 dist[b, i] = 0.0
             else:
@@ -310,31 +337,52 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
 
 
 @compiled
-def distinct_rows(layout, sample, freq, group
+def distinct_rows(layout, sample, freq, group, first
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """The distinct layouts among rows ``sample`` of ``layout`` (at least one row): their number
     m; ``freq[:m]`` their shares of the sample (count / sample size, numpy's ``c / c.sum()``)
     in lexicographic order of the layouts (as ``numpy.unique`` orders them); ``group[i]``:
-    sample row i's distinct layout.
+    sample row i's distinct layout; when m <= :data:`FEW` (the size of ``first``),
+    ``first[g]``: the sample position of a row of layout g.
+    """
+    n_s = sample.shape[0]
+    # a few layouts (one per segment, a segment's variants): each row against one row of each
+    # layout seen so far (no keys, no sort), numbered in order of appearance, then those few
+    # ordered and counted; a sample of more is sorted instead
+    m = 0
+    for i in range(n_s):
+        g = 0
+        while g < m and not same_row(layout, sample[i], sample[first[g]]):
+            g += 1
+        if g == m:
+            if m == first.shape[0]:
+                m = -1
+                break
+            first[m] = i
+            m += 1
+        group[i] = g
+    if m == 1:
+        freq[0] = n_s
+    elif m > 1:
+        order_few(layout, sample, m, freq, group, first)
+    else:
+        m = sorted_rows(layout, sample, freq, group)
+    for j in range(m):  # count / sample size: numpy's c / c.sum() (both exact in float64)
+        freq[j] /= n_s
+    return m
+
+
+@compiled
+def sorted_rows(layout, sample, count, group
+                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """:func:`distinct_rows` of a sample of many layouts, by sorting: their number m,
+    ``count[:m]`` their rows' counts in lexicographic order of the layouts, ``group``.
+
+    Each row as one mixed-radix number (radix = largest element + 1) sorts as the rows do, so
+    one sort suffices; when that number would not fit in 62 bits (or an entry is negative),
+    stable sorts from the last position to the first give the same order.
     """
     n_s, s = sample.shape[0], layout.shape[1]
-    one = True  # every row the first's (e.g. one layout per segment): no keys, no sort
-    first = sample[0]
-    for i in range(1, n_s):
-        for k in range(s):
-            if layout[sample[i], k] != layout[first, k]:
-                one = False
-                break
-        if not one:
-            break
-    if one:
-        group[:] = 0
-        freq[0] = 1.0  # n_s / n_s
-        return 1
-    # the sample's distinct rows counted in lexicographic order: each row as one mixed-radix
-    # number (radix = largest element + 1) sorts as the rows do, so one sort suffices; when
-    # that number would not fit in 62 bits (or an entry is negative), stable sorts from the
-    # last position to the first give the same order
     hi, lo = 0, 0
     for i in range(n_s):
         for k in range(s):
@@ -376,16 +424,61 @@ def distinct_rows(layout, sample, freq, group
         if same and fits:
             same = keys[order[i]] == keys[order[i - 1]]
         elif same:
-            for k in range(s):
-                if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
-                    same = False
-                    break
+            same = same_row(layout, sample[order[i]], sample[order[i - 1]])
         if same:
-            freq[m - 1] += 1.0
+            count[m - 1] += 1.0
         else:
-            freq[m] = 1.0
+            count[m] = 1.0
             m += 1
         group[order[i]] = m - 1
-    for j in range(m):  # count / sample size: numpy's c / c.sum() (both exact in float64)
-        freq[j] /= n_s
     return m
+
+
+@compiled
+def order_few(layout, sample, m, count, group, first
+              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """:func:`distinct_rows`' few layouts, numbered in order of appearance, put in lexicographic
+    order (an insertion sort: m is at most :data:`FEW`): ``group`` and ``first[:m]`` renumbered,
+    ``count[:m]`` their rows' counts.
+    """
+    order = np.arange(m)
+    for j in range(1, m):
+        g = order[j]
+        i = j
+        while i > 0 and row_before(layout, sample[first[g]], sample[first[order[i - 1]]]):
+            order[i] = order[i - 1]
+            i -= 1
+        order[i] = g
+    rank = np.empty(m, dtype=np.int64)
+    firsts = first[:m].copy()
+    for j in range(m):
+        rank[order[j]] = j
+        first[j] = firsts[order[j]]
+        count[j] = 0.0
+    for i in range(sample.shape[0]):
+        group[i] = rank[group[i]]
+        count[group[i]] += 1.0
+
+
+@compiled.inlined
+def same_row(layout, i, r
+             ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Are rows i and r of ``layout`` equal?"""
+    same = True
+    for k in range(layout.shape[1]):
+        if layout[i, k] != layout[r, k]:
+            same = False
+            break
+    return same
+
+
+@compiled.inlined
+def row_before(layout, i, r
+               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Does row i of ``layout`` come before row r in lexicographic order (numbers compared as
+    numbers, as ``numpy.unique`` orders integer rows)?
+    """
+    for k in range(layout.shape[1]):
+        if layout[i, k] != layout[r, k]:
+            return layout[i, k] < layout[r, k]
+    return False

@@ -262,8 +262,7 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
     pos = 0
     bounds[0] = 0
     status = 0
-    first = np.empty(FEW, dtype=np.int64)  # a row of each of a sample's few layouts
-    apart = np.empty((FEW, FEW))  # and their distances
+    apart = np.empty((FEW, FEW))  # a few layouts' distances
     for b in range(n_blocks):
         column = cols[b]
         users = starts[b] + np.flatnonzero(active[starts[b]:stops[b]])
@@ -287,7 +286,7 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
                 take[int(u[b, 2, i] * n)] = True
             sample = users[np.flatnonzero(take)]
         group = np.empty(sample.shape[0], dtype=np.int64)  # sample position -> its layout
-        m = distinct_rows(layout, sample, freq[pos:], group, first)
+        m = distinct_rows(layout, sample, freq[pos:], group)
         # the pairs; when every user is in the sample, two users of one group (one layout) are
         # 0.0 apart without the loop (whose sum of no weights is 0.0 / weight_sum = 0.0), and
         # with one group for all, every pair is: no distance is written, and their sum is
@@ -298,14 +297,13 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
             status |= NEEDS_DRAW
             if not drawn:
                 return status
-        # a few groups: a pair's distance is its two groups', looked up (the same sum of the
-        # same weights in the same order: the same bits, either way round)
+        # a few groups: a pair's distance is its two groups', computed for the first pair of
+        # the two and then looked up (the same sum of the same weights in the same order: the
+        # same bits, either way round); -1.0: not yet
         few = exact and grouped and m <= FEW
         for g in range(m if few else 0):
-            apart[g, g] = 0.0
-            for h in range(g + 1, m):
-                apart[g, h] = apart[h, g] = row_distance(layout, users[first[g]], layout,
-                                                         users[first[h]], weight, weight_sum)
+            for h in range(m):
+                apart[g, h] = 0.0 if g == h else -1.0
         for i in range(pairs if look else 0):
             ia = int(u[b, 0, i] * n)
             ib = int(u[b, 1, i] * (n - 1))
@@ -313,12 +311,14 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
             if not exact:  # the glue's matvec computes the distances of these pairs
                 ua[b, i] = users[ia]
                 ub[b, i] = users[ib]
-            elif few:
-                dist[b, i] = apart[group[ia], group[ib]]
-            elif grouped and group[ia] == group[ib]:
-                dist[b, i] = 0.0
-            else:
-                dist[b, i] = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
+                continue
+            ga, gb = group[ia], group[ib]
+            d = apart[ga, gb] if few else (0.0 if grouped and ga == gb else -1.0)
+            if d < 0.0:
+                d = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
+                if few:
+                    apart[ga, gb] = apart[gb, ga] = d
+            dist[b, i] = d
         # their sum (no pair looked at: P zeros; without exact: the caller's, from the matvec's
         # distances, and this 0.0 a placeholder)
         if look and exact:
@@ -337,25 +337,30 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
 
 
 @compiled
-def distinct_rows(layout, sample, freq, group, first
+def distinct_rows(layout, sample, freq, group
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """The distinct layouts among rows ``sample`` of ``layout`` (at least one row): their number
     m; ``freq[:m]`` their shares of the sample (count / sample size, numpy's ``c / c.sum()``)
     in lexicographic order of the layouts (as ``numpy.unique`` orders them); ``group[i]``:
-    sample row i's distinct layout; when m <= :data:`FEW` (the size of ``first``),
-    ``first[g]``: the sample position of a row of layout g.
+    sample row i's distinct layout.
     """
-    n_s = sample.shape[0]
+    n_s, s = sample.shape[0], layout.shape[1]
     # a few layouts (one per segment, a segment's variants): each row against one row of each
     # layout seen so far (no keys, no sort), numbered in order of appearance, then those few
     # ordered and counted; a sample of more is sorted instead
+    first = np.empty(FEW, dtype=np.int64)  # the first row of each layout seen
     m = 0
     for i in range(n_s):
         g = 0
-        while g < m and not same_row(layout, sample[i], sample[first[g]]):
+        while g < m:
+            k = 0
+            while k < s and layout[sample[i], k] == layout[sample[first[g]], k]:
+                k += 1
+            if k == s:
+                break
             g += 1
         if g == m:
-            if m == first.shape[0]:
+            if m == FEW:
                 m = -1
                 break
             first[m] = i
@@ -424,7 +429,10 @@ def sorted_rows(layout, sample, count, group
         if same and fits:
             same = keys[order[i]] == keys[order[i - 1]]
         elif same:
-            same = same_row(layout, sample[order[i]], sample[order[i - 1]])
+            for k in range(s):
+                if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
+                    same = False
+                    break
         if same:
             count[m - 1] += 1.0
         else:
@@ -437,48 +445,26 @@ def sorted_rows(layout, sample, count, group
 @compiled
 def order_few(layout, sample, m, count, group, first
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """:func:`distinct_rows`' few layouts, numbered in order of appearance, put in lexicographic
-    order (an insertion sort: m is at most :data:`FEW`): ``group`` and ``first[:m]`` renumbered,
-    ``count[:m]`` their rows' counts.
+    """:func:`distinct_rows`' few layouts (``first[g]``: the sample position of layout g's first
+    row), numbered in order of appearance, put in lexicographic order (an insertion sort: m is at
+    most :data:`FEW`): ``group`` renumbered, ``count[:m]`` their rows' counts.
     """
-    order = np.arange(m)
-    for j in range(1, m):
-        g = order[j]
-        i = j
-        while i > 0 and row_before(layout, sample[first[g]], sample[first[order[i - 1]]]):
-            order[i] = order[i - 1]
-            i -= 1
-        order[i] = g
-    rank = np.empty(m, dtype=np.int64)
-    firsts = first[:m].copy()
+    order = np.empty(m, dtype=np.int64)  # the layouts in order
     for j in range(m):
-        rank[order[j]] = j
-        first[j] = firsts[order[j]]
+        g = j
+        while g > 0:
+            r, q = sample[first[j]], sample[first[order[g - 1]]]
+            k = 0
+            while layout[r, k] == layout[q, k]:  # (they differ: k < s)
+                k += 1
+            if layout[r, k] > layout[q, k]:
+                break
+            order[g] = order[g - 1]
+            g -= 1
+        order[g] = j
+    for j in range(m):
+        first[order[j]] = j  # (first's rows are no longer needed)
         count[j] = 0.0
     for i in range(sample.shape[0]):
-        group[i] = rank[group[i]]
+        group[i] = first[group[i]]
         count[group[i]] += 1.0
-
-
-@compiled.inlined
-def same_row(layout, i, r
-             ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Are rows i and r of ``layout`` equal?"""
-    same = True
-    for k in range(layout.shape[1]):
-        if layout[i, k] != layout[r, k]:
-            same = False
-            break
-    return same
-
-
-@compiled.inlined
-def row_before(layout, i, r
-               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """Does row i of ``layout`` come before row r in lexicographic order (numbers compared as
-    numbers, as ``numpy.unique`` orders integer rows)?
-    """
-    for k in range(layout.shape[1]):
-        if layout[i, k] != layout[r, k]:
-            return layout[i, k] < layout[r, k]
-    return False

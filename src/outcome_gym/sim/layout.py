@@ -241,9 +241,9 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
     the weighted sum, and a block of one group has no pair to look at: every distance is 0.0,
     and so is their sum (numpy's sum of P zeros), written without the P distances (the
     Segments env's case every step: ~36 KB of zeros written and summed a step, for nothing).
-    A block of a few groups (at most :data:`FEW`, e.g. a segment's variants) has the distances
-    between its groups computed once each (``row_distance`` of a row of each; symmetric term by
-    term, so the same bits either way round) and its pairs' looked up.
+    A block of a few groups (at most :data:`FEW`, e.g. a segment's variants) has the distance
+    between two groups computed once, at their first pair, and looked up for the others
+    (``row_distance`` is symmetric term by term: the same bits either way round).
     ``dist[b]`` is written only for the pairs looked at with ``exact`` (nothing else reads it;
     without ``exact`` row 0 is the caller's, from the matvec's distances).
 

@@ -343,12 +343,16 @@ def distinct_rows(layout, sample, freq, group
     m; ``freq[:m]`` their shares of the sample (count / sample size, numpy's ``c / c.sum()``)
     in lexicographic order of the layouts (as ``numpy.unique`` orders them); ``group[i]``:
     sample row i's distinct layout.
+
+    A few layouts (one per segment, a segment's variants) are told apart by comparing each row
+    with one row of each layout seen so far (no keys, no sort), numbered in order of appearance,
+    then ordered by an insertion sort and counted. A sample of more is sorted: each row as one
+    mixed-radix number (radix = largest element + 1) sorts as the rows do, so one sort
+    suffices; when that number would not fit in 62 bits (or an entry is negative), stable sorts
+    from the last position to the first give the same order.
     """
     n_s, s = sample.shape[0], layout.shape[1]
-    # a few layouts (one per segment, a segment's variants): each row against one row of each
-    # layout seen so far (no keys, no sort), numbered in order of appearance, then those few
-    # ordered and counted; a sample of more is sorted instead
-    first = np.empty(FEW, dtype=np.int64)  # the first row of each layout seen
+    first = np.empty(FEW, dtype=np.int64)  # the first row of each of the few layouts seen
     m = 0
     for i in range(n_s):
         g = 0
@@ -369,102 +373,79 @@ def distinct_rows(layout, sample, freq, group
     if m == 1:
         freq[0] = n_s
     elif m > 1:
-        order_few(layout, sample, m, freq, group, first)
+        # the few in lexicographic order: rank[g] is layout g's place (an insertion sort)
+        rank = np.empty(2 * m, dtype=np.int64)
+        order = rank[m:]
+        for j in range(m):
+            g = j
+            while g > 0:
+                r, q = sample[first[j]], sample[first[order[g - 1]]]
+                k = 0
+                while k < s and layout[r, k] == layout[q, k]:
+                    k += 1
+                if layout[r, k] >= layout[q, k]:  # (k < s: the few layouts differ)
+                    break
+                order[g] = order[g - 1]
+                g -= 1
+            order[g] = j
+        for j in range(m):
+            rank[order[j]] = j
+            freq[j] = 0.0
+        for i in range(n_s):
+            group[i] = rank[group[i]]
+            freq[group[i]] += 1.0
     else:
-        m = sorted_rows(layout, sample, freq, group)
+        hi, lo = 0, 0
+        for i in range(n_s):
+            for k in range(s):
+                hi = max(hi, np.int64(layout[sample[i], k]))
+                lo = min(lo, np.int64(layout[sample[i], k]))
+        radix = hi + 1
+        fits = lo >= 0
+        cap = 1
+        for _ in range(s):
+            if not fits or cap > (1 << 62) // radix:
+                fits = False
+                break
+            cap *= radix
+        keys = np.zeros(n_s, dtype=np.int64)
+        if fits:
+            for i in range(n_s):
+                key = 0
+                for k in range(s):
+                    key = key * radix + np.int64(layout[sample[i], k])
+                keys[i] = key
+            ascending = True  # the rows in order already: no sort needed
+            for i in range(1, n_s):
+                if keys[i] < keys[i - 1]:
+                    ascending = False
+                    break
+            # equal keys are equal rows: their order among them is moot (the stable sort below
+            # serves both: one sort compiled instead of two, ~1 s less to compile)
+            order = np.arange(n_s) if ascending else np.argsort(keys, kind="mergesort")
+        else:
+            order = np.arange(n_s)
+            for k in range(s - 1, -1, -1):
+                col = np.empty(n_s, dtype=np.int64)
+                for i in range(n_s):
+                    col[i] = layout[sample[order[i]], k]
+                order = order[np.argsort(col, kind="mergesort")]
+        m = 0
+        for i in range(n_s):
+            same = i > 0
+            if same and fits:
+                same = keys[order[i]] == keys[order[i - 1]]
+            elif same:
+                for k in range(s):
+                    if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
+                        same = False
+                        break
+            if same:
+                freq[m - 1] += 1.0
+            else:
+                freq[m] = 1.0
+                m += 1
+            group[order[i]] = m - 1
     for j in range(m):  # count / sample size: numpy's c / c.sum() (both exact in float64)
         freq[j] /= n_s
     return m
-
-
-@compiled
-def sorted_rows(layout, sample, count, group
-                ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """:func:`distinct_rows` of a sample of many layouts, by sorting: their number m,
-    ``count[:m]`` their rows' counts in lexicographic order of the layouts, ``group``.
-
-    Each row as one mixed-radix number (radix = largest element + 1) sorts as the rows do, so
-    one sort suffices; when that number would not fit in 62 bits (or an entry is negative),
-    stable sorts from the last position to the first give the same order.
-    """
-    n_s, s = sample.shape[0], layout.shape[1]
-    hi, lo = 0, 0
-    for i in range(n_s):
-        for k in range(s):
-            hi = max(hi, np.int64(layout[sample[i], k]))
-            lo = min(lo, np.int64(layout[sample[i], k]))
-    radix = hi + 1
-    fits = lo >= 0
-    cap = 1
-    for _ in range(s):
-        if not fits or cap > (1 << 62) // radix:
-            fits = False
-            break
-        cap *= radix
-    keys = np.zeros(n_s, dtype=np.int64)
-    if fits:
-        for i in range(n_s):
-            key = 0
-            for k in range(s):
-                key = key * radix + np.int64(layout[sample[i], k])
-            keys[i] = key
-        ascending = True  # the rows in order already: no sort needed
-        for i in range(1, n_s):
-            if keys[i] < keys[i - 1]:
-                ascending = False
-                break
-        # equal keys are equal rows: their order among them is moot (the stable sort below
-        # serves both: one sort compiled instead of two, ~1 s less to compile)
-        order = np.arange(n_s) if ascending else np.argsort(keys, kind="mergesort")
-    else:
-        order = np.arange(n_s)
-        for k in range(s - 1, -1, -1):
-            col = np.empty(n_s, dtype=np.int64)
-            for i in range(n_s):
-                col[i] = layout[sample[order[i]], k]
-            order = order[np.argsort(col, kind="mergesort")]
-    m = 0
-    for i in range(n_s):
-        same = i > 0
-        if same and fits:
-            same = keys[order[i]] == keys[order[i - 1]]
-        elif same:
-            for k in range(s):
-                if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
-                    same = False
-                    break
-        if same:
-            count[m - 1] += 1.0
-        else:
-            count[m] = 1.0
-            m += 1
-        group[order[i]] = m - 1
-    return m
-
-
-@compiled
-def order_few(layout, sample, m, count, group, first
-              ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """:func:`distinct_rows`' few layouts (``first[g]``: the sample position of layout g's first
-    row), numbered in order of appearance, put in lexicographic order (an insertion sort: m is at
-    most :data:`FEW`): ``group`` renumbered, ``count[:m]`` their rows' counts.
-    """
-    order = np.empty(m, dtype=np.int64)  # the layouts in order
-    for j in range(m):
-        g = j
-        while g > 0:
-            r, q = sample[first[j]], sample[first[order[g - 1]]]
-            k = 0
-            while layout[r, k] == layout[q, k]:  # (they differ: k < s)
-                k += 1
-            if layout[r, k] > layout[q, k]:
-                break
-            order[g] = order[g - 1]
-            g -= 1
-        order[g] = j
-    for j in range(m):
-        first[order[j]] = j  # (first's rows are no longer needed)
-        count[j] = 0.0
-    for i in range(sample.shape[0]):
-        group[i] = first[group[i]]
-        count[group[i]] += 1.0

@@ -498,12 +498,14 @@ def test_a_block_of_a_few_layouts_by_hand():
                             np.array([4.0, 1.0, 1.0]), u)[:, 0].tolist() == [2.0, 4.0, 3.0, 1.5]
 
 
-def test_a_few_layouts_and_one_more_give_the_numpy_formula():
+def test_a_few_layouts_and_one_more_give_the_numpy_formula(monkeypatch):
     # blocks of exactly FEW distinct layouts (compared row by row, their pairs looked up) and of
     # FEW + 1 (sorted by keys, each pair's distance summed), in a random order of appearance and
-    # with unequal counts (a wrong order shows in the entropy's sum), some larger than the sample
+    # with unequal counts (a wrong order shows in the entropy's sum), some larger than the sample;
+    # the pass as plain Python too (it indexes as the compiled pass does, with bounds checked)
     import numpy as np
 
+    from outcome_gym.sim import layout as lay
     from outcome_gym.sim.layout import FEW
     from tests.sim.reference_layout import divergence_table
 
@@ -523,6 +525,13 @@ def test_a_few_layouts_and_one_more_give_the_numpy_formula():
                          for i, (a, b) in enumerate(zip(starts, stops, strict=True))]).T
         assert got.tobytes() == want.tobytes(), trial
         assert got[2, 2] == m  # the large block has every layout
+        if trial < 2:  # 50 pairs: the two large blocks are sampled, the small one is not
+            u50 = np.ascontiguousarray(u[:, :, :50])
+            want = divergence_table(layout, active, starts, stops, w, u50)
+            monkeypatch.setattr(lay.sample_blocks, "_dispatcher", lay.sample_blocks.py_func)
+            plain = divergence_table(layout, active, starts, stops, w, u50)
+            monkeypatch.undo()
+            assert plain.tobytes() == want.tobytes(), trial
 
 
 def test_whole_number_weights_are_exact_in_any_order():

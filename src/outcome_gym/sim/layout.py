@@ -312,8 +312,10 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
                 ua[b, i] = users[ia]
                 ub[b, i] = users[ib]
                 continue
-            ga, gb = group[ia], group[ib]
-            d = apart[ga, gb] if few else (0.0 if grouped and ga == gb else -1.0)
+            d, ga, gb = -1.0, 0, 0  # (group is by sample position: users' only if grouped)
+            if grouped:
+                ga, gb = group[ia], group[ib]
+                d = apart[ga, gb] if few else (0.0 if ga == gb else -1.0)
             if d < 0.0:
                 d = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
                 if few:

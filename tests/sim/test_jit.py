@@ -467,6 +467,72 @@ def test_divergence_table_by_hand():
     assert not np.signbit(table[0, 2])
 
 
+def test_a_block_of_a_few_layouts_by_hand():
+    # four users of one block, weights (4, 1, 1) (total 6): A = (1, 2, 3) twice, B = (1, 5, 3),
+    # C = (0, 2, 4). A-B differ at the second position (1/6), A-C at the first and third (5/6),
+    # B-C at all three (6/6). The uniforms pick the pairs (0, 1) A-A, (0, 2) A-B, (1, 3) A-C and
+    # (3, 2) C-B: ia = floor(4 u0), j = floor(3 u1), ib = j + (j >= ia). Three distinct layouts
+    # in lexicographic order C, A, B: shares 1/4, 1/2, 1/4, entropy 1.5 bits
+    import numpy as np
+
+    from outcome_gym.sim._rows import pairwise_frames
+    from outcome_gym.sim.layout import FEW, sample_blocks
+
+    assert FEW >= 3  # the block's pairs are looked up in its layouts' table
+    layout = np.array([[1, 2, 3], [1, 2, 3], [1, 5, 3], [0, 2, 4]], np.int16)
+    ia, j = np.array([0, 0, 1, 3]), np.array([0, 1, 2, 2])
+    u = np.stack([(ia + 0.5) / 4, (j + 0.5) / 3, np.zeros(4)])[None]
+    table, freq, bounds, dist = np.zeros((4, 1)), np.zeros(4), np.zeros(2, np.int64), np.zeros((1, 4))
+    status = sample_blocks(layout, np.ones(4, bool), np.array([0]), np.array([4]), u,
+                           np.array([4.0, 1.0, 1.0]), True, True, np.zeros(1, np.int64),
+                           np.zeros((0, 0), np.int64), np.zeros((0, 0), np.int64), dist, table,
+                           freq, bounds, np.zeros(1, np.int64), pairwise_frames())
+    assert dist[0].tolist() == [0.0, 1 / 6, 5 / 6, 6 / 6]
+    assert table[:3, 0].tolist() == [0.0 + 1 / 6 + 5 / 6 + 6 / 6, 4.0, 3.0]
+    assert bounds[1] == 3 and freq[:3].tolist() == [0.25, 0.5, 0.25]  # C, A, B
+    assert status == 3  # several layouts (the entropy is the caller's), the uniforms read
+    from tests.sim.reference_layout import divergence_table
+
+    assert divergence_table(layout, np.ones(4, bool), np.array([0]), np.array([4]),
+                            np.array([4.0, 1.0, 1.0]), u)[:, 0].tolist() == [2.0, 4.0, 3.0, 1.5]
+
+
+def test_a_few_layouts_and_one_more_give_the_numpy_formula(monkeypatch):
+    # blocks of exactly FEW distinct layouts (compared row by row, their pairs looked up) and of
+    # FEW + 1 (sorted by keys, each pair's distance summed), in a random order of appearance and
+    # with unequal counts (a wrong order shows in the entropy's sum), some larger than the sample;
+    # the pass as plain Python too (it indexes as the compiled pass does, with bounds checked)
+    import numpy as np
+
+    from outcome_gym.sim import layout as lay
+    from outcome_gym.sim.layout import FEW
+    from tests.sim.reference_layout import divergence_table
+
+    rng = np.random.default_rng(23)
+    kinds = rng.permutation(np.array([[a, b, c] for a in range(3) for b in range(3)
+                                      for c in range(3)], np.int16))
+    for trial in range(24):
+        m = FEW + trial % 2
+        pick = rng.choice(m, 600, p=np.arange(1, m + 1) / (m * (m + 1) / 2))
+        layout = kinds[:m][pick]
+        active = rng.random(600) < 0.9
+        starts, stops = np.array([0, 40, 200]), np.array([40, 200, 600])
+        w = np.array([4.0, 1.0, 2.0])
+        u = rng.random((3, 3, 500))
+        got = divergence_table(layout, active, starts, stops, w, u)
+        want = np.array([_divergence_by_numpy(layout, active, a, b, w, u[i])
+                         for i, (a, b) in enumerate(zip(starts, stops, strict=True))]).T
+        assert got.tobytes() == want.tobytes(), trial
+        assert got[2, 2] == m  # the large block has every layout
+        if trial < 2:  # 50 pairs: the two large blocks are sampled, the small one is not
+            u50 = np.ascontiguousarray(u[:, :, :50])
+            want = divergence_table(layout, active, starts, stops, w, u50)
+            monkeypatch.setattr(lay.sample_blocks, "_dispatcher", lay.sample_blocks.py_func)
+            plain = divergence_table(layout, active, starts, stops, w, u50)
+            monkeypatch.undo()
+            assert plain.tobytes() == want.tobytes(), trial
+
+
 def test_whole_number_weights_are_exact_in_any_order():
     # 4 + 1 + 1: every subset sum (0..6) is a whole number, exact in any order; 2.3 is not (e.g.
     # (2.3 + 1) + 1 and 2.3 + (1 + 1) may round apart), nor is an empty weight vector

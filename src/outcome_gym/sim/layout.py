@@ -62,12 +62,15 @@ def row_distance(a, i, b, r, weight, weight_sum
     The one implementation of the compiled distance: :func:`distance_rows`, :func:`sample_blocks`
     and the context events' pass call it, and numba copies it into them
     (``compiled.inlined``: as a call, one per row made ``distance_rows`` 2.3x slower at N = 1e5).
-    Tests hold it to the matvec.
+    Tests hold it to the matvec. The weight is loaded whether the positions differ or not, so the
+    sum is a select, not a branch (the same additions): on pairs of fresh random users a branch
+    mispredicted about every other position (the divergence sample's 1,500 pairs a step at N =
+    200, personalized layouts: ~35 us a step with the branch, ~21 with the select).
     """
     diff = 0.0
     for k in range(a.shape[1]):
-        if a[i, k] != b[r, k]:
-            diff += weight[k]
+        w = weight[k]
+        diff = diff + w if a[i, k] != b[r, k] else diff
     return diff / weight_sum
 
 
@@ -83,6 +86,13 @@ def consistent_rows(layout, default, core_slot, out
                 ok = False
                 break
         out[i] = ok
+
+
+FEW = 8
+"""Up to this many distinct layouts in a sample, :func:`distinct_rows` tells them apart by
+comparing rows (no keys, no sort), and a block whose active users are all in its sample has its
+pair distances looked up in a table of its layouts' distances (:func:`sample_blocks`): one
+layout per segment, or a segment's few variants (the Variants env's five)."""
 
 
 SEVERAL, NEEDS_DRAW = 1, 2
@@ -168,21 +178,24 @@ def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: 
         d = layout_distance(layout[sc.ua[ok].ravel()], layout[sc.ub[ok].ravel()], weight)
         table[0, cols[ok]] = d.reshape(ok.size, sc.ua.shape[1]).sum(axis=1)
     if status & SEVERAL:  # -sum p log2 p of the blocks of several layouts
-        terms = sc.freq[:sc.bounds[-1]]
-        entropy_rows(np.log2(terms) * terms, sc.bounds, cols, table, sc.frames)
+        p = sc.freq[:sc.bounds[-1]]
+        entropy_rows(p, np.log2(p), sc.bounds, cols, table, sc.frames)
 
 
 @compiled
-def entropy_rows(terms, bounds, cols, table, frames
+def entropy_rows(p, log_p, bounds, cols, table, frames
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
-    """``table[3, cols[b]] = -terms[bounds[b]:bounds[b + 1]].sum()`` (numpy's sum:
-    :func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working stack, for
-    blocks of more than 128 distinct layouts) for each block b of several terms (the others keep
-    the pass's 0 or -0.0).
+    """``table[3, cols[b]] = -(log_p * p)[bounds[b]:bounds[b + 1]].sum()`` for each block b of
+    several shares ``p`` (the others keep the pass's 0 or -0.0): the products into ``log_p``
+    (numpy's ``log2(p) * p``, one IEEE product each), their sum numpy's
+    (:func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working stack, for
+    blocks of more than 128 distinct layouts).
     """
     for b in range(bounds.shape[0] - 1):
         if bounds[b + 1] - bounds[b] > 1:
-            table[3, cols[b]] = -(0.0 + pairwise_sum(terms, bounds[b], bounds[b + 1], frames))
+            for j in range(bounds[b], bounds[b + 1]):
+                log_p[j] *= p[j]
+            table[3, cols[b]] = -(0.0 + pairwise_sum(log_p, bounds[b], bounds[b + 1], frames))
 
 
 def compile_kernel() -> None:
@@ -228,6 +241,9 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
     the weighted sum, and a block of one group has no pair to look at: every distance is 0.0,
     and so is their sum (numpy's sum of P zeros), written without the P distances (the
     Segments env's case every step: ~36 KB of zeros written and summed a step, for nothing).
+    A block of a few groups (at most :data:`FEW`, e.g. a segment's variants) has the distance
+    between two groups computed once, at their first pair, and looked up for the others
+    (``row_distance`` is symmetric term by term: the same bits either way round).
     ``dist[b]`` is written only for the pairs looked at with ``exact`` (nothing else reads it;
     without ``exact`` row 0 is the caller's, from the matvec's distances).
 
@@ -246,6 +262,7 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
     pos = 0
     bounds[0] = 0
     status = 0
+    apart = np.empty((FEW, FEW))  # a few layouts' distances
     for b in range(n_blocks):
         column = cols[b]
         users = starts[b] + np.flatnonzero(active[starts[b]:stops[b]])
@@ -280,18 +297,30 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
             status |= NEEDS_DRAW
             if not drawn:
                 return status
+        # a few groups: a pair's distance is its two groups', computed for the first pair of
+        # the two and then looked up (the same sum of the same weights in the same order: the
+        # same bits, either way round); -1.0: not yet
+        few = exact and grouped and m <= FEW
+        for g in range(m if few else 0):
+            for h in range(m):
+                apart[g, h] = 0.0 if g == h else -1.0
         for i in range(pairs if look else 0):
             ia = int(u[b, 0, i] * n)
             ib = int(u[b, 1, i] * (n - 1))
-            if ib >= ia:
-                ib += 1
+            ib += ib >= ia
             if not exact:  # the glue's matvec computes the distances of these pairs
                 ua[b, i] = users[ia]
                 ub[b, i] = users[ib]
-            elif grouped and group[ia] == group[ib]:
-                dist[b, i] = 0.0
-            else:
-                dist[b, i] = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
+                continue
+            d, ga, gb = -1.0, 0, 0  # (group is by sample position: users' only if grouped)
+            if grouped:
+                ga, gb = group[ia], group[ib]
+                d = apart[ga, gb] if few else (0.0 if ga == gb else -1.0)
+            if d < 0.0:
+                d = row_distance(layout, users[ia], layout, users[ib], weight, weight_sum)
+                if few:
+                    apart[ga, gb] = apart[gb, ga] = d
+            dist[b, i] = d
         # their sum (no pair looked at: P zeros; without exact: the caller's, from the matvec's
         # distances, and this 0.0 a placeholder)
         if look and exact:
@@ -316,76 +345,109 @@ def distinct_rows(layout, sample, freq, group
     m; ``freq[:m]`` their shares of the sample (count / sample size, numpy's ``c / c.sum()``)
     in lexicographic order of the layouts (as ``numpy.unique`` orders them); ``group[i]``:
     sample row i's distinct layout.
+
+    A few layouts (one per segment, a segment's variants) are told apart by comparing each row
+    with one row of each layout seen so far (no keys, no sort), numbered in order of appearance,
+    then ordered by an insertion sort and counted. A sample of more is sorted: each row as one
+    mixed-radix number (radix = largest element + 1) sorts as the rows do, so one sort
+    suffices; when that number would not fit in 62 bits (or an entry is negative), stable sorts
+    from the last position to the first give the same order.
     """
     n_s, s = sample.shape[0], layout.shape[1]
-    one = True  # every row the first's (e.g. one layout per segment): no keys, no sort
-    first = sample[0]
-    for i in range(1, n_s):
-        for k in range(s):
-            if layout[sample[i], k] != layout[first, k]:
-                one = False
-                break
-        if not one:
-            break
-    if one:
-        group[:] = 0
-        freq[0] = 1.0  # n_s / n_s
-        return 1
-    # the sample's distinct rows counted in lexicographic order: each row as one mixed-radix
-    # number (radix = largest element + 1) sorts as the rows do, so one sort suffices; when
-    # that number would not fit in 62 bits (or an entry is negative), stable sorts from the
-    # last position to the first give the same order
-    hi, lo = 0, 0
-    for i in range(n_s):
-        for k in range(s):
-            hi = max(hi, np.int64(layout[sample[i], k]))
-            lo = min(lo, np.int64(layout[sample[i], k]))
-    radix = hi + 1
-    fits = lo >= 0
-    cap = 1
-    for _ in range(s):
-        if not fits or cap > (1 << 62) // radix:
-            fits = False
-            break
-        cap *= radix
-    keys = np.zeros(n_s, dtype=np.int64)
-    if fits:
-        for i in range(n_s):
-            key = 0
-            for k in range(s):
-                key = key * radix + np.int64(layout[sample[i], k])
-            keys[i] = key
-        ascending = True  # the rows in order already: no sort needed
-        for i in range(1, n_s):
-            if keys[i] < keys[i - 1]:
-                ascending = False
-                break
-        # equal keys are equal rows: their order among them is moot (the stable sort below
-        # serves both: one sort compiled instead of two, ~1 s less to compile)
-        order = np.arange(n_s) if ascending else np.argsort(keys, kind="mergesort")
-    else:
-        order = np.arange(n_s)
-        for k in range(s - 1, -1, -1):
-            col = np.empty(n_s, dtype=np.int64)
-            for i in range(n_s):
-                col[i] = layout[sample[order[i]], k]
-            order = order[np.argsort(col, kind="mergesort")]
+    first = np.empty(FEW, dtype=np.int64)  # the first row of each of the few layouts seen
     m = 0
     for i in range(n_s):
-        same = i > 0
-        if same and fits:
-            same = keys[order[i]] == keys[order[i - 1]]
-        elif same:
-            for k in range(s):
-                if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
-                    same = False
-                    break
-        if same:
-            freq[m - 1] += 1.0
-        else:
-            freq[m] = 1.0
+        g = 0
+        while g < m:
+            k = 0
+            while k < s and layout[sample[i], k] == layout[sample[first[g]], k]:
+                k += 1
+            if k == s:
+                break
+            g += 1
+        if g == m:
+            if m == FEW:
+                m = -1
+                break
+            first[m] = i
             m += 1
-        group[order[i]] = m - 1
+        group[i] = g
+    if m == 1:
+        freq[0] = n_s
+    elif m > 1:
+        # the few in lexicographic order: rank[g] is layout g's place (an insertion sort)
+        rank = np.empty(2 * m, dtype=np.int64)
+        order = rank[m:]
+        for j in range(m):
+            g = j
+            while g > 0:
+                r, q = sample[first[j]], sample[first[order[g - 1]]]
+                k = 0
+                while k < s and layout[r, k] == layout[q, k]:
+                    k += 1
+                if layout[r, k] >= layout[q, k]:  # (k < s: the few layouts differ)
+                    break
+                order[g] = order[g - 1]
+                g -= 1
+            order[g] = j
+        for j in range(m):
+            rank[order[j]] = j
+            freq[j] = 0.0
+        for i in range(n_s):
+            group[i] = rank[group[i]]
+            freq[group[i]] += 1.0
+    else:
+        hi, lo = 0, 0
+        for i in range(n_s):
+            for k in range(s):
+                hi = max(hi, np.int64(layout[sample[i], k]))
+                lo = min(lo, np.int64(layout[sample[i], k]))
+        radix = hi + 1
+        fits = lo >= 0
+        cap = 1
+        for _ in range(s):
+            if not fits or cap > (1 << 62) // radix:
+                fits = False
+                break
+            cap *= radix
+        keys = np.zeros(n_s, dtype=np.int64)
+        if fits:
+            for i in range(n_s):
+                key = 0
+                for k in range(s):
+                    key = key * radix + np.int64(layout[sample[i], k])
+                keys[i] = key
+            ascending = True  # the rows in order already: no sort needed
+            for i in range(1, n_s):
+                if keys[i] < keys[i - 1]:
+                    ascending = False
+                    break
+            # equal keys are equal rows: their order among them is moot (the stable sort below
+            # serves both: one sort compiled instead of two, ~1 s less to compile)
+            order = np.arange(n_s) if ascending else np.argsort(keys, kind="mergesort")
+        else:
+            order = np.arange(n_s)
+            for k in range(s - 1, -1, -1):
+                col = np.empty(n_s, dtype=np.int64)
+                for i in range(n_s):
+                    col[i] = layout[sample[order[i]], k]
+                order = order[np.argsort(col, kind="mergesort")]
+        m = 0
+        for i in range(n_s):
+            same = i > 0
+            if same and fits:
+                same = keys[order[i]] == keys[order[i - 1]]
+            elif same:
+                for k in range(s):
+                    if layout[sample[order[i]], k] != layout[sample[order[i - 1]], k]:
+                        same = False
+                        break
+            if same:
+                freq[m - 1] += 1.0
+            else:
+                freq[m] = 1.0
+                m += 1
+            group[order[i]] = m - 1
     for j in range(m):  # count / sample size: numpy's c / c.sum() (both exact in float64)
         freq[j] /= n_s
     return m

@@ -90,7 +90,8 @@ def consistent_rows(layout, default, core_slot, out
 
 FEW = 8
 """Up to this many distinct layouts in a sample, :func:`distinct_rows` tells them apart by
-comparing rows (no keys, no sort), and a block whose active users are all in its sample has its
+comparing rows (no keys, no mergesort: an insertion sort of the few orders them), and a block
+whose active users are all in its sample, with exact weights (:func:`exact_weights`), has its
 pair distances looked up in a table of its layouts' distances (:func:`sample_blocks`): one
 layout per segment, or a segment's few variants (the Variants env's five)."""
 
@@ -347,11 +348,11 @@ def distinct_rows(layout, sample, freq, group
     sample row i's distinct layout.
 
     A few layouts (one per segment, a segment's variants) are told apart by comparing each row
-    with one row of each layout seen so far (no keys, no sort), numbered in order of appearance,
-    then ordered by an insertion sort and counted. A sample of more is sorted: each row as one
-    mixed-radix number (radix = largest element + 1) sorts as the rows do, so one sort
-    suffices; when that number would not fit in 62 bits (or an entry is negative), stable sorts
-    from the last position to the first give the same order.
+    with one row of each layout seen so far (no keys, no mergesort), numbered in order of
+    appearance, then ordered by an insertion sort of the few and counted. A sample of more is
+    sorted: each row as one mixed-radix number (radix = largest element + 1) sorts as the rows
+    do, so one sort suffices; when that number would not fit in 62 bits (or an entry is
+    negative), stable sorts from the last position to the first give the same order.
     """
     n_s, s = sample.shape[0], layout.shape[1]
     first = np.empty(FEW, dtype=np.int64)  # the first row of each of the few layouts seen

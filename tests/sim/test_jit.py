@@ -505,6 +505,8 @@ def test_a_few_layouts_and_one_more_give_the_numpy_formula(monkeypatch):
     # blocks of exactly FEW distinct layouts (compared row by row, their pairs looked up) and of
     # FEW + 1 (sorted by keys, each pair's distance summed), in a random order of appearance and
     # with unequal counts (a wrong order shows in the entropy's sum), some larger than the sample;
+    # in half the trials negative entries (-2..0, one kind with -32768): the few path's insertion
+    # sort compares them signed, and the keyed path falls back to its stable sorts;
     # the pass as plain Python too (it indexes as the compiled pass does, with bounds checked)
     import numpy as np
 
@@ -518,7 +520,10 @@ def test_a_few_layouts_and_one_more_give_the_numpy_formula(monkeypatch):
     for trial in range(24):
         m = FEW + trial % 2
         pick = rng.choice(m, 600, p=np.arange(1, m + 1) / (m * (m + 1) / 2))
-        layout = kinds[:m][pick]
+        few = kinds[:m] if trial % 4 < 2 else kinds[:m] - 2
+        if trial % 4 == 3:
+            few[trial % m, 0] = -32768
+        layout = few[pick]
         active = rng.random(600) < 0.9
         starts, stops = np.array([0, 40, 200]), np.array([40, 200, 600])
         w = np.array([4.0, 1.0, 2.0])

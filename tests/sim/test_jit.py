@@ -504,10 +504,11 @@ def test_a_block_of_a_few_layouts_by_hand():
 def test_a_few_layouts_and_one_more_give_the_numpy_formula(monkeypatch):
     # blocks of exactly FEW distinct layouts (compared row by row, their pairs looked up) and of
     # FEW + 1 (sorted by keys, each pair's distance summed), in a random order of appearance and
-    # with unequal counts (a wrong order shows in the entropy's sum), some larger than the sample;
-    # in half the trials negative entries (-2..0, one kind with -32768): the few path's insertion
-    # sort compares them signed, and the keyed path falls back to its stable sorts;
-    # the pass as plain Python too (it indexes as the compiled pass does, with bounds checked)
+    # with unequal counts (a wrong order shows in the entropy's sum), with 500 pairs (every block
+    # in its sample) and with 50 (the two larger blocks sampled); in half the trials negative
+    # entries (-2..0, one kind with -32768): the few path's insertion sort compares them signed,
+    # and the keyed path falls back to its stable sorts; the pass and distinct_rows as plain
+    # Python too (they index as the compiled code does, with bounds checked)
     import numpy as np
 
     from outcome_gym.sim import layout as lay
@@ -528,18 +529,20 @@ def test_a_few_layouts_and_one_more_give_the_numpy_formula(monkeypatch):
         starts, stops = np.array([0, 40, 200]), np.array([40, 200, 600])
         w = np.array([4.0, 1.0, 2.0])
         u = rng.random((3, 3, 500))
-        got = divergence_table(layout, active, starts, stops, w, u)
-        want = np.array([_divergence_by_numpy(layout, active, a, b, w, u[i])
-                         for i, (a, b) in enumerate(zip(starts, stops, strict=True))]).T
-        assert got.tobytes() == want.tobytes(), trial
-        assert got[2, 2] == m  # the large block has every layout
-        if trial < 2:  # 50 pairs: the two large blocks are sampled, the small one is not
-            u50 = np.ascontiguousarray(u[:, :, :50])
-            want = divergence_table(layout, active, starts, stops, w, u50)
-            monkeypatch.setattr(lay.sample_blocks, "_dispatcher", lay.sample_blocks.py_func)
-            plain = divergence_table(layout, active, starts, stops, w, u50)
-            monkeypatch.undo()
-            assert plain.tobytes() == want.tobytes(), trial
+        for pairs in (500, 50):
+            up = np.ascontiguousarray(u[:, :, :pairs])
+            got = divergence_table(layout, active, starts, stops, w, up)
+            want = np.array([_divergence_by_numpy(layout, active, a, b, w, up[i])
+                             for i, (a, b) in enumerate(zip(starts, stops, strict=True))]).T
+            assert got.tobytes() == want.tobytes(), (trial, pairs)
+            if pairs == 500:
+                assert got[2, 2] == m  # the large block has every layout
+            elif trial < 4:  # compiled above; plain Python here (both paths, negatives too)
+                for fn in (lay.sample_blocks, lay.distinct_rows):
+                    monkeypatch.setattr(fn, "_dispatcher", fn.py_func)
+                plain = divergence_table(layout, active, starts, stops, w, up)
+                monkeypatch.undo()
+                assert plain.tobytes() == want.tobytes(), trial
 
 
 def test_whole_number_weights_are_exact_in_any_order():

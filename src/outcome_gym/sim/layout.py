@@ -377,8 +377,8 @@ def distinct_rows(layout, sample, freq, group
         freq[0] = n_s
     elif m > 1:
         # the few in lexicographic order: rank[g] is layout g's place (an insertion sort)
-        rank = np.empty(2 * m, dtype=np.int64)
-        order = rank[m:]
+        rank = np.empty(m, dtype=np.int64)
+        order = np.empty(m, dtype=np.int64)
         for j in range(m):
             g = j
             while g > 0:

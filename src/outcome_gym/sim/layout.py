@@ -300,7 +300,9 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
                 return status
         # a few groups: a pair's distance is its two groups', computed for the first pair of
         # the two and then looked up (the same sum of the same weights in the same order: the
-        # same bits, either way round); -1.0: not yet
+        # same bits, either way round); -1.0: not yet (for the table and for the same-group
+        # shortcut of more groups): distances are >= 0 with exact weights (exact_weights: no
+        # negative weight), so -1.0 cannot be a distance
         few = exact and grouped and m <= FEW
         for g in range(m if few else 0):
             for h in range(m):

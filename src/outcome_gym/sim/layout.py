@@ -63,9 +63,8 @@ def row_distance(a, i, b, r, weight, weight_sum
     and the context events' pass call it, and numba copies it into them
     (``compiled.inlined``: as a call, one per row made ``distance_rows`` 2.3x slower at N = 1e5).
     Tests hold it to the matvec. The weight is loaded whether the positions differ or not, so the
-    sum is a select, not a branch (the same additions): on pairs of fresh random users a branch
-    mispredicted about every other position (the divergence sample's 1,500 pairs a step at N =
-    200, personalized layouts: ~35 us a step with the branch, ~21 with the select).
+    sum is a select, not a branch (the same additions): on pairs of fresh random users (the
+    divergence sample's) a branch mispredicts about every other position.
     """
     diff = 0.0
     for k in range(a.shape[1]):

@@ -186,10 +186,10 @@ def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: 
 def entropy_rows(p, log_p, bounds, cols, table, frames
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``table[3, cols[b]] = -(log_p * p)[bounds[b]:bounds[b + 1]].sum()`` for each block b of
-    several shares ``p`` (the others keep the pass's 0 or -0.0): the products into ``log_p``
-    (numpy's ``log2(p) * p``, one IEEE product each), their sum numpy's
-    (:func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working stack, for
-    blocks of more than 128 distinct layouts).
+    several shares ``p`` (the others keep the pass's 0 or -0.0); ``log_p`` is overwritten: those
+    blocks' entries become the products (numpy's ``log2(p) * p``, one IEEE product each), their
+    sum numpy's (:func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working
+    stack, for blocks of more than 128 distinct layouts).
     """
     for b in range(bounds.shape[0] - 1):
         if bounds[b + 1] - bounds[b] > 1:

@@ -470,9 +470,11 @@ def test_divergence_table_by_hand():
 def test_a_block_of_a_few_layouts_by_hand():
     # four users of one block, weights (4, 1, 1) (total 6): A = (1, 2, 3) twice, B = (1, 5, 3),
     # C = (0, 2, 4). A-B differ at the second position (1/6), A-C at the first and third (5/6),
-    # B-C at all three (6/6). The uniforms pick the pairs (0, 1) A-A, (0, 2) A-B, (1, 3) A-C and
-    # (3, 2) C-B: ia = floor(4 u0), j = floor(3 u1), ib = j + (j >= ia). Three distinct layouts
-    # in lexicographic order C, A, B: shares 1/4, 1/2, 1/4, entropy 1.5 bits
+    # B-C at all three (6/6). The uniforms pick the pairs (0, 1) A-A, (0, 2) A-B, (1, 3) A-C,
+    # (3, 2) C-B, then (2, 0) B-A, (3, 0) C-A and (1, 2) A-B: group pairs met before, in the
+    # other orientation and in the same one, read back from the table (a wrong read-back shows
+    # in their distances): ia = floor(4 u0), j = floor(3 u1), ib = j + (j >= ia). Three distinct
+    # layouts in lexicographic order C, A, B: shares 1/4, 1/2, 1/4, entropy 1.5 bits
     import numpy as np
 
     from outcome_gym.sim._rows import pairwise_frames
@@ -480,28 +482,33 @@ def test_a_block_of_a_few_layouts_by_hand():
 
     assert FEW >= 3  # the block's pairs are looked up in its layouts' table
     layout = np.array([[1, 2, 3], [1, 2, 3], [1, 5, 3], [0, 2, 4]], np.int16)
-    ia, j = np.array([0, 0, 1, 3]), np.array([0, 1, 2, 2])
-    u = np.stack([(ia + 0.5) / 4, (j + 0.5) / 3, np.zeros(4)])[None]
-    table, freq, bounds, dist = np.zeros((4, 1)), np.zeros(4), np.zeros(2, np.int64), np.zeros((1, 4))
+    ia, j = np.array([0, 0, 1, 3, 2, 3, 1]), np.array([0, 1, 2, 2, 0, 0, 1])
+    u = np.stack([(ia + 0.5) / 4, (j + 0.5) / 3, np.zeros(7)])[None]
+    table, freq, bounds, dist = np.zeros((4, 1)), np.zeros(4), np.zeros(2, np.int64), np.zeros((1, 7))
     status = sample_blocks(layout, np.ones(4, bool), np.array([0]), np.array([4]), u,
                            np.array([4.0, 1.0, 1.0]), True, True, np.zeros(1, np.int64),
                            np.zeros((0, 0), np.int64), np.zeros((0, 0), np.int64), dist, table,
                            freq, bounds, np.zeros(1, np.int64), pairwise_frames())
-    assert dist[0].tolist() == [0.0, 1 / 6, 5 / 6, 6 / 6]
-    assert table[:3, 0].tolist() == [0.0 + 1 / 6 + 5 / 6 + 6 / 6, 4.0, 3.0]
+    assert dist[0].tolist() == [0.0, 1 / 6, 5 / 6, 6 / 6, 1 / 6, 5 / 6, 1 / 6]
+    # numpy's sum of fewer than 8 terms: left to right
+    total = 0.0 + 0.0 + 1 / 6 + 5 / 6 + 6 / 6 + 1 / 6 + 5 / 6 + 1 / 6
+    assert table[:3, 0].tolist() == [total, 7.0, 3.0]
     assert bounds[1] == 3 and freq[:3].tolist() == [0.25, 0.5, 0.25]  # C, A, B
     assert status == 3  # several layouts (the entropy is the caller's), the uniforms read
     from tests.sim.reference_layout import divergence_table
 
     assert divergence_table(layout, np.ones(4, bool), np.array([0]), np.array([4]),
-                            np.array([4.0, 1.0, 1.0]), u)[:, 0].tolist() == [2.0, 4.0, 3.0, 1.5]
+                            np.array([4.0, 1.0, 1.0]), u)[:, 0].tolist() == [total, 7.0, 3.0, 1.5]
 
 
 def test_a_few_layouts_and_one_more_give_the_numpy_formula(monkeypatch):
     # blocks of exactly FEW distinct layouts (compared row by row, their pairs looked up) and of
     # FEW + 1 (sorted by keys, each pair's distance summed), in a random order of appearance and
-    # with unequal counts (a wrong order shows in the entropy's sum), some larger than the sample;
-    # the pass as plain Python too (it indexes as the compiled pass does, with bounds checked)
+    # with unequal counts (a wrong order shows in the entropy's sum), with 500 pairs (every block
+    # in its sample) and with 50 (the two larger blocks sampled); in half the trials negative
+    # entries (-2..0, one kind with -32768): the few path's insertion sort compares them signed,
+    # and the keyed path falls back to its stable sorts; the pass and distinct_rows as plain
+    # Python too (they index as the compiled code does, with bounds checked)
     import numpy as np
 
     from outcome_gym.sim import layout as lay
@@ -514,23 +521,28 @@ def test_a_few_layouts_and_one_more_give_the_numpy_formula(monkeypatch):
     for trial in range(24):
         m = FEW + trial % 2
         pick = rng.choice(m, 600, p=np.arange(1, m + 1) / (m * (m + 1) / 2))
-        layout = kinds[:m][pick]
+        few = kinds[:m] if trial % 4 < 2 else kinds[:m] - 2
+        if trial % 4 == 3:
+            few[trial % m, 0] = -32768
+        layout = few[pick]
         active = rng.random(600) < 0.9
         starts, stops = np.array([0, 40, 200]), np.array([40, 200, 600])
         w = np.array([4.0, 1.0, 2.0])
         u = rng.random((3, 3, 500))
-        got = divergence_table(layout, active, starts, stops, w, u)
-        want = np.array([_divergence_by_numpy(layout, active, a, b, w, u[i])
-                         for i, (a, b) in enumerate(zip(starts, stops, strict=True))]).T
-        assert got.tobytes() == want.tobytes(), trial
-        assert got[2, 2] == m  # the large block has every layout
-        if trial < 2:  # 50 pairs: the two large blocks are sampled, the small one is not
-            u50 = np.ascontiguousarray(u[:, :, :50])
-            want = divergence_table(layout, active, starts, stops, w, u50)
-            monkeypatch.setattr(lay.sample_blocks, "_dispatcher", lay.sample_blocks.py_func)
-            plain = divergence_table(layout, active, starts, stops, w, u50)
-            monkeypatch.undo()
-            assert plain.tobytes() == want.tobytes(), trial
+        for pairs in (500, 50):
+            up = np.ascontiguousarray(u[:, :, :pairs])
+            got = divergence_table(layout, active, starts, stops, w, up)
+            want = np.array([_divergence_by_numpy(layout, active, a, b, w, up[i])
+                             for i, (a, b) in enumerate(zip(starts, stops, strict=True))]).T
+            assert got.tobytes() == want.tobytes(), (trial, pairs)
+            if pairs == 500:
+                assert got[2, 2] == m  # the large block has every layout
+            elif trial < 4:  # compiled above; plain Python here (both paths, negatives too)
+                for fn in (lay.sample_blocks, lay.distinct_rows):
+                    monkeypatch.setattr(fn, "_dispatcher", fn.py_func)
+                plain = divergence_table(layout, active, starts, stops, w, up)
+                monkeypatch.undo()
+                assert plain.tobytes() == want.tobytes(), trial
 
 
 def test_whole_number_weights_are_exact_in_any_order():

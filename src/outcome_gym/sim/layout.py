@@ -63,9 +63,8 @@ def row_distance(a, i, b, r, weight, weight_sum
     and the context events' pass call it, and numba copies it into them
     (``compiled.inlined``: as a call, one per row made ``distance_rows`` 2.3x slower at N = 1e5).
     Tests hold it to the matvec. The weight is loaded whether the positions differ or not, so the
-    sum is a select, not a branch (the same additions): on pairs of fresh random users a branch
-    mispredicted about every other position (the divergence sample's 1,500 pairs a step at N =
-    200, personalized layouts: ~35 us a step with the branch, ~21 with the select).
+    sum is a select, not a branch (the same additions): on pairs of fresh random users (the
+    divergence sample's) a branch mispredicts about every other position.
     """
     diff = 0.0
     for k in range(a.shape[1]):
@@ -90,7 +89,8 @@ def consistent_rows(layout, default, core_slot, out
 
 FEW = 8
 """Up to this many distinct layouts in a sample, :func:`distinct_rows` tells them apart by
-comparing rows (no keys, no sort), and a block whose active users are all in its sample has its
+comparing rows (no keys, no mergesort: an insertion sort of the few orders them), and a block
+whose active users are all in its sample, with exact weights (:func:`exact_weights`), has its
 pair distances looked up in a table of its layouts' distances (:func:`sample_blocks`): one
 layout per segment, or a segment's few variants (the Variants env's five)."""
 
@@ -186,10 +186,10 @@ def finish_divergence(status: int, table: np.ndarray, cols: np.ndarray, layout: 
 def entropy_rows(p, log_p, bounds, cols, table, frames
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``table[3, cols[b]] = -(log_p * p)[bounds[b]:bounds[b + 1]].sum()`` for each block b of
-    several shares ``p`` (the others keep the pass's 0 or -0.0): the products into ``log_p``
-    (numpy's ``log2(p) * p``, one IEEE product each), their sum numpy's
-    (:func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working stack, for
-    blocks of more than 128 distinct layouts).
+    several shares ``p`` (the others keep the pass's 0 or -0.0); ``log_p`` is overwritten: those
+    blocks' entries become the products (numpy's ``log2(p) * p``, one IEEE product each), their
+    sum numpy's (:func:`~outcome_gym.sim._rows.pairwise_sum` from 0.0, ``frames`` its working
+    stack, for blocks of more than 128 distinct layouts).
     """
     for b in range(bounds.shape[0] - 1):
         if bounds[b + 1] - bounds[b] > 1:
@@ -299,7 +299,9 @@ def sample_blocks(layout, active, starts, stops, u, weight, exact, drawn, cols, 
                 return status
         # a few groups: a pair's distance is its two groups', computed for the first pair of
         # the two and then looked up (the same sum of the same weights in the same order: the
-        # same bits, either way round); -1.0: not yet
+        # same bits, either way round); -1.0: not yet (for the table and for the same-group
+        # shortcut of more groups): distances are >= 0 with exact weights (exact_weights: no
+        # negative weight), so -1.0 cannot be a distance
         few = exact and grouped and m <= FEW
         for g in range(m if few else 0):
             for h in range(m):
@@ -347,13 +349,16 @@ def distinct_rows(layout, sample, freq, group
     sample row i's distinct layout.
 
     A few layouts (one per segment, a segment's variants) are told apart by comparing each row
-    with one row of each layout seen so far (no keys, no sort), numbered in order of appearance,
-    then ordered by an insertion sort and counted. A sample of more is sorted: each row as one
-    mixed-radix number (radix = largest element + 1) sorts as the rows do, so one sort
-    suffices; when that number would not fit in 62 bits (or an entry is negative), stable sorts
-    from the last position to the first give the same order.
+    with one row of each layout seen so far (no keys, no mergesort), numbered in order of
+    appearance, then ordered by an insertion sort of the few and counted. A sample of more is
+    sorted: each row as one mixed-radix number (radix = largest element + 1) sorts as the rows
+    do, so one sort suffices; when that number would not fit in 62 bits (or an entry is
+    negative), stable sorts from the last position to the first give the same order.
     """
     n_s, s = sample.shape[0], layout.shape[1]
+    # "the first position where two rows differ" is written out in each of the three places
+    # below: as one inlined helper (tried) the pass was ~13% slower in the Segments and Variants
+    # envs' steps (the few scan, once per sampled row) and compiled a little slower, not faster
     first = np.empty(FEW, dtype=np.int64)  # the first row of each of the few layouts seen
     m = 0
     for i in range(n_s):
@@ -376,8 +381,8 @@ def distinct_rows(layout, sample, freq, group
         freq[0] = n_s
     elif m > 1:
         # the few in lexicographic order: rank[g] is layout g's place (an insertion sort)
-        rank = np.empty(2 * m, dtype=np.int64)
-        order = rank[m:]
+        rank = np.empty(m, dtype=np.int64)
+        order = np.empty(m, dtype=np.int64)
         for j in range(m):
             g = j
             while g > 0:

@@ -356,7 +356,7 @@ class Observation:
     Its arrays are read-only (the previous step's behaviour is the run's record too), and a
     reader must not make them writable: that rests on convention, as most own their memory
     (``setflags(write=True)`` would succeed; see :class:`~outcome_gym.sim.recording.Last`).
-    Only the first observation's zeros of the previous step cannot be reopened.
+    Only the first observation's arrays (the zeros before any step) cannot be reopened.
 
     Attributes:
         step, day, slot, weekday: The clock now.

@@ -68,7 +68,8 @@ def row_distance(a, i, b, r, weight, weight_sum
     int64: the weights are whole numbers whose every partial sum is below 2**53
     (:func:`exact_weights`), so it is the float sum exactly, and its conversion to float64 is
     exact; an integer add and select is a shorter chain than a float add (the native env's
-    divergence sample at N = 200, 200 layouts of 7 positions: ~23.7 -> ~20.6 us a call).
+    divergence sample at N = 200, 1,500 pairs of 3 blocks of 79, 47 and 30 distinct layouts of
+    7 positions: ~23.7 -> ~20.6 us a call).
     """
     diff = 0
     for k in range(a.shape[1]):

@@ -69,7 +69,8 @@ def send(notify: np.ndarray, active: np.ndarray, opted_out: np.ndarray, channel_
     top = send_rows(np.ascontiguousarray(notify, bool), np.ascontiguousarray(active, bool),
                     np.ascontiguousarray(opted_out, bool), np.ascontiguousarray(channel_of, np.int64),
                     np.ascontiguousarray(available, bool), np.ascontiguousarray(attention_left),
-                    sent_today, out_delivered, receptive, count, np.empty(n))
+                    sent_today, out_delivered, receptive, count, np.zeros((n, m + 1)),
+                    np.empty(n))
     return Sending(delivered=out_delivered, receptive=receptive, count=count, top=int(top))
 
 

@@ -314,3 +314,44 @@ def test_the_budget_day_pass_equals_the_numpy_spending_bit_for_bit():
     assert np.array_equal(rate, want_rate) and np.array_equal(spent, want_spent)
     assert np.array_equal(got, new.astype(np.int64)) and np.array_equal(crossed_step, want_step)
     assert np.array_equal(crossed, (crossed_step >= 0))
+
+
+def test_a_budgets_window_events_are_zero_rows_until_its_window_closes(tiny):
+    # BudgetState.day_start answers the window's events on the day it closes only; Goals.apply
+    # then gives zero rows for them on every other day, and the closing day's counts on that
+    # day (window 10 days, spend 0.12 a day: 1.2 spent, over by 0.2, not under budget)
+    from outcome_gym.sim.mechanisms.goals import Goals
+
+    spec = _budget(tiny).goal
+    goals = Goals([spec], tiny.clock.slots_per_day, np.ones((1, 1), bool),
+                  [goal_params(spec, 1)], np.full(1, 0.1, np.float32), 0.1,
+                  np.random.default_rng(0))
+    window = ("budget.window_closed", "budget.window_under_budget", "budget.overspend")
+    for day in range(11):
+        goals.day_start(day, day * 4, _ZeroPoisson([0]))
+        ev = goals.apply(np.zeros((1, 1)), day * 4)
+        if day < 10:
+            assert [ev[k].tolist() for k in window] == [[0.0], [0.0], [0.0]], day
+    assert ev["budget.window_closed"].tolist() == [1.0]
+    assert ev["budget.window_under_budget"].tolist() == [0.0]
+    assert ev["budget.overspend"][0] == pytest.approx(0.2)
+    assert goals.states[0].day_start(11, 44, _ZeroPoisson([0])).keys() == {"crossed"}
+
+
+def test_practice_habit_stays_zero_for_users_without_the_goal_after_a_take(tiny):
+    # the users without the goal are fixed for the run (PracticeState keeps ~has): their habit
+    # is zeroed at every day start, before and after a subset take (users 1 and 2 kept: 1 has
+    # the goal, 2 does not)
+    from outcome_gym.sim.rng import Rows
+
+    goal = PracticeGoal(kind="practice", id="practice", effort=1.0)
+    spec = goal_spec(goal, tiny.population.segments)
+    st = PracticeState(spec, np.array([True, True, False]), goal_params(spec, 3),
+                       np.random.default_rng(0), np.full(3, 0.5, np.float32), 0.01)
+    st.take(Rows(3, np.array([1, 2])))
+    for day in range(2):
+        st.day_start(day, day * 4, None)
+        _apply(st, np.array([1.0, 1.0]), day * 4)
+    st.habit[1] = 0.3  # (as if set by hand: the day start zeroes it)
+    st.day_start(2, 8, None)
+    assert st.habit.tolist() == [0.75, 0.0]  # 0.5, then 0.5 + 0.5 (1 - 0.5)

@@ -293,6 +293,39 @@ def test_tray_step_opens_as_numpys_sigmoid_and_takes_a_kept_hazard_table():
         assert np.array_equal(getattr(outs[0], name), getattr(outs[1], name))
 
 
+def test_the_kept_share_table_is_numpys_power_of_each_count_bit_for_bit():
+    # the Notifier looks (1 - rate)^count up in a table made once a run (keep_powers) where the
+    # step called numpy's power on N bases and N counts: the same bits for every count at every
+    # position, for lengths on either side of the SIMD loop's width (its tail included)
+    rng = np.random.default_rng(29)
+    for n in (0, 1, 7, 8, 9, 15, 17, 200, 1001):
+        for m in (0, 1, 3, 6):
+            rate = (rng.random(n) * rng.choice([0.3, 1.0])).astype(np.float32)
+            rate[: n // 10] = rng.choice(np.array([0.0, 1.0, 1e-7, 0.5], np.float32), n // 10)
+            base = (1.0 - rate).astype(np.float64)
+            table = notifications.keep_powers(base, m)
+            assert table.shape == (n, m + 1) and table.flags.c_contiguous
+            count = rng.integers(0, m + 1, n)
+            step_power = np.power(base, count.astype(np.float64))
+            assert table[np.arange(n), count].tobytes() == step_power.tobytes(), (n, m)
+    # by hand: 1 - 0.5 and 1 - 0.75 raised to 0..3
+    assert notifications.keep_powers(np.array([0.5, 0.25]), 3).tolist() == \
+        [[1.0, 0.5, 0.25, 0.125], [1.0, 0.25, 0.0625, 0.015625]]
+
+
+def test_send_looks_each_users_kept_share_up_by_its_count():
+    # send_rows writes kept[i] = powers[i, count[i]] (a table whose entries tell row and count
+    # apart: 10 i + k)
+    notify = np.array([[True, True], [False, True], [False, False]])
+    powers = np.array([[10.0 * i + k for k in range(3)] for i in range(3)])
+    count, kept = np.empty(3, np.int64), np.empty(3)
+    notifications.send_rows(notify, np.ones(3, bool), np.zeros((3, 1), bool),
+                            np.zeros(2, np.int64), np.ones(3, bool), np.ones(3, np.float32),
+                            np.zeros((3, 1), np.int16), np.empty((3, 2), bool),
+                            np.empty(3, bool), count, powers, kept)
+    assert count.tolist() == [2, 1, 0] and kept.tolist() == [2.0, 11.0, 20.0]
+
+
 def test_volume_hazard_entries_do_not_depend_on_the_table_length():
     # the model keeps one table for a run; tray_step computed one of the day's length each step
     um = _um(optout_base=0.02, optout_volume=1.3)

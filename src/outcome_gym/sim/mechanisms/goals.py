@@ -397,7 +397,8 @@ class TasksState:
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
-        arrived = self.rows.keep(rng.poisson(self.draw_rate)).astype(np.int64)
+        # poisson's int64 draw is a fresh array: no copy to make it one
+        arrived = self.rows.keep(rng.poisson(self.draw_rate)).astype(np.int64, copy=False)
         overflow = arrived.copy()
         tasks_arrive_rows(step, arrived, self.span, self.effort, self.arrive, self.deadline,
                           self.left, overflow)
@@ -495,14 +496,14 @@ class BudgetState:
                          self.effort, self.progress, need, remaining, col)
 
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
-        """Close a finished window, then add today's spending (noise drawn for every user)."""
+        """Close a finished window, then add today's spending (noise drawn for every user).
+
+        The window's events are in the answer on the day it closes only (on the other days they
+        would be zeros, which :meth:`Goals.apply` would add to its zeroed rows for nothing).
+        """
         n = self.spent.shape[0]
         w = self.goal.window_days
-        ev: Events = {
-            "window_closed": np.zeros(n, np.int64),
-            "window_under_budget": np.zeros(n, np.int64),
-            "overspend": np.zeros(n),
-        }
+        ev: Events = {}
         self.day_in_window = day % w
         if self.day_in_window == 0 and day > 0:
             ev["window_closed"] = self.has.astype(np.int64)
@@ -561,6 +562,7 @@ class PracticeState:
         self.fade = fade
         self.today = np.zeros(n)
         self.done_today = np.zeros(n, dtype=bool)
+        self._lacks = ~self.has  # who has no habit to keep (fixed: has is)
         self.habit = np.zeros(n, dtype=np.float32)
         self.missed = np.zeros(n, dtype=np.uint8)
         self.started = False
@@ -582,7 +584,7 @@ class PracticeState:
         """Close yesterday: habit grows on a practised day, fades after two missed days."""
         if self.started:
             update_habit(self.habit, self.habit_rate, self.done_today, self.missed, self.fade)
-            np.copyto(self.habit, 0.0, where=~self.has)  # in place, as update_habit
+            np.copyto(self.habit, 0.0, where=self._lacks)  # in place, as update_habit
         self.started = True
         self.today[:] = 0.0
         self.done_today[:] = False

@@ -122,7 +122,7 @@ class Delivery(NamedTuple):
 
 @compiled.inlined  # copied into send_logit_rows (no second compilation)
 def send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
-              delivered, receptive, count, count_f
+              delivered, receptive, count, powers, kept
               ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """Per user i and notification j (step 4's deliveries); returns 1 + max of ``sent_today`` after.
 
@@ -130,11 +130,12 @@ def send_rows(notify, active, opted_out, channel_of, available, attention_left, 
 
         delivered[i, j]  = notify[i, j] and active[i] and not opted_out[i, channel_of[j]]
         sent_today[i, c] += delivered deliveries on channel c      (integer counts, in place)
-        count[i]         = sum_j delivered[i, j]          (and count_f[i], the same as float64)
+        count[i]         = sum_j delivered[i, j]
+        kept[i]          = powers[i, count[i]]            (the fatigue's (1 - rate_i)^count_i)
         receptive[i]     = available[i] and attention_left[i] > 0
 
-    (``count_f``: the fatigue's ``power`` on two float64 arrays takes half the time numpy's
-    mixed-type call took; the same numbers, cast exactly.)
+    (``powers``: :func:`keep_powers`, the run's table of numpy's ``power`` for every count a
+    step can reach: looked up, not computed again every step.)
     """
     n, m = notify.shape
     top = 0
@@ -148,7 +149,7 @@ def send_rows(notify, active, opted_out, channel_of, available, attention_left, 
                 sent_today[i, c] += 1
                 k += 1
         count[i] = k
-        count_f[i] = k
+        kept[i] = powers[i, k]
         receptive[i] = available[i] and attention_left[i] > 0
         for c in range(sent_today.shape[1]):
             top = max(top, sent_today[i, c])
@@ -158,6 +159,22 @@ def send_rows(notify, active, opted_out, channel_of, available, attention_left, 
 def channel_load(background: np.ndarray) -> np.ndarray:
     """The open log-odds' channel-load term per column, ``-1/2 log(max(background, 1e-9) / 56)``."""
     return -0.5 * np.log(np.maximum(background, 1e-9) / 56.0)
+
+
+def keep_powers(keep_base: np.ndarray, m: int) -> np.ndarray:
+    """N x (M + 1) ``keep_base[i] ** k`` for k = 0..M (a step's deliveries to a user number at
+    most M): the fatigue's kept share for every count, numpy's ``power`` on float64.
+
+    Computed once a run, on contiguous rows as the step's ``power`` of N bases and N counts
+    took them: numpy's ``power`` gives each entry the same bits wherever it sits (its SIMD
+    loop's lanes and tail compute alike; tests/sim/test_tray_trust.py holds the table to a
+    per-step ``power`` of random counts). A step looks its users' counts up
+    (:func:`send_rows`) instead of calling ``power`` (~0.9 us a step at N = 200).
+    """
+    n, k = keep_base.shape[0], m + 1
+    count = np.empty((n, k))
+    count[:] = np.arange(k, dtype=np.float64)
+    return np.power(np.repeat(keep_base, k).reshape(n, k), count)
 
 
 @functools.lru_cache(maxsize=64)
@@ -222,17 +239,17 @@ def send_logit_rows(notify, active, opted_out, available, attention_left, sent_t
     log-odds is finite.
 
     ``fixed``: what is the same object every step of a run (:class:`Notifier`'s), ``(channel_of,
-    receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load, out, sigma,
+    receptive, count, powers, kept, base, receptive_u, coef, appeal, relevance, load, out, sigma,
     spread)`` (numba unboxes a tuple's arrays for less than as many arguments). One call, not
     two: nothing numpy computes sits between them (the relevance product is taken before), and
     a call in a step costs ~3 us (docs/performance.md, ninth pass).
     """
-    (channel_of, receptive, count, count_f, base, receptive_u, coef, appeal, relevance, load,
+    (channel_of, receptive, count, powers, kept, base, receptive_u, coef, appeal, relevance, load,
      out, sigma, spread) = fixed
     for i in range(residue.shape[0]):
         residue[i] = residue[i] * carry
     top = send_rows(notify, active, opted_out, channel_of, available, attention_left, sent_today,
-                    delivered, receptive, count, count_f)
+                    delivered, receptive, count, powers, kept)
     finite = logit_rows(base, receptive_u, coef, appeal, susc, goal_weight, fatigue, relevance,
                         receptive, wear, trust, channel_of, load, out)
     for i in range(z.shape[0]):
@@ -456,12 +473,13 @@ class Notifier:
 
     A step makes two compiled calls, on arrays already in their dtypes, with numpy's
     whole-array work around them (the relevance product before, the ``exp`` of the open
-    probability and of the delays and the fatigue's ``power`` between):
+    probability and of the delays between; the fatigue's ``power`` is the run's table,
+    :func:`keep_powers`):
     :func:`send_logit_rows` (:func:`send_rows` and :func:`logit_rows`), then
     :func:`deliver_rows`, which runs :func:`offset_rows`, :func:`tray_rows` and
     :func:`settle_rows` (each copied into its caller by numba, so compiled once, not beside it). The tests
     hold it to the per-phase functions of tests/sim/reference_notifications.py.
-    Not one call for the step: the ``exp`` and ``power`` stay numpy's. The state arrays a step
+    Not one call for the step: the ``exp`` stays numpy's. The state arrays a step
     is given are the population's (float32 traits and state, int16 daily counts, int32 tray,
     bool flags), updated in place.
 
@@ -506,14 +524,15 @@ class Notifier:
         self._lapsed, self._dismissed, self._ignored = (np.empty((n, m), bool) for _ in range(3))
         self._opted = np.empty((n, n_channels), bool)
         self._receptive = np.empty(n, bool)
-        self._count, self._count_f = np.empty(n, np.int64), np.empty(n)
-        # the fatigue power's base (a trait: fixed), float64 as numpy's power cast it
-        self._keep_base = (1.0 - fatigue_rate).astype(np.float64)
+        self._count = np.empty(n, np.int64)
+        # the fatigue power's base (a trait: fixed), float64 as numpy's power cast it, raised to
+        # every count a step can reach once a run
+        powers = keep_powers((1.0 - fatigue_rate).astype(np.float64), m)
         self._kept, self._minutes = np.empty(n), np.empty(n)
         self._opened_any = np.empty(n, bool)
         # the passes' arguments that are the same objects every step (their ``fixed``: the
         # numbers are built here only)
-        self._open_fixed = (self._channel_of, self._receptive, self._count, self._count_f,
+        self._open_fixed = (self._channel_of, self._receptive, self._count, powers, self._kept,
                             float(um.open_base), float(um.open_receptive),
                             _logit_coef(um, dtype), pass_array(appeal, np.float64),
                             self._relevance, pass_array(load, np.float64), self._exp_neg,
@@ -567,7 +586,6 @@ class Notifier:
                                       attention_left, sent_today, delivered, susceptibility,
                                       goal_weight, fatigue, wear, channel_trust, residue, carry,
                                       z, self._open_fixed)
-        np.power(self._keep_base, self._count_f, out=self._kept)
         exp_neg = self._exp_neg
         np.exp(exp_neg, out=exp_neg)
         np.exp(self._spread, out=self._spread)

@@ -353,13 +353,25 @@ def _put_rows(out, start, x
             block[i, j] = np.float32(x[i, j])
 
 
+@compiled
+def any_true(flags
+             ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
+    """Whether any entry of the 1-D bool array ``flags`` is True (``np.any``; False when empty):
+    the env's ``terminated`` is ``not any_true(obs.active)``.
+    """
+    for i in range(flags.shape[0]):  # noqa: SIM110 - a loop numba compiles (no generator)
+        if flags[i]:
+            return True
+    return False
+
+
 def compile_kernel() -> None:
     """Compile (or load from the cache) :func:`flat_rows`, :func:`user_columns` and
     :func:`decode_rows` now, with the argument types an env passes (read-only observation
     arrays; see sim.model.compile_kernels), and the info's per-segment sums
     (``sim._rows.row_totals``: a record's read-only matrix, and a product's record's two; ~0.3 s
     and ~0.13 s cold, an env's only, so not in a model's warm-up that ``make run`` pays) and
-    the reward's mean (``sim._rows.pairwise_sum`` of a float64 vector).
+    the reward's mean (``sim._rows.pairwise_sum`` of a float64 vector) and :func:`any_true`.
     """
     def ro(a: np.ndarray) -> np.ndarray:
         a.setflags(write=False)
@@ -383,6 +395,7 @@ def compile_kernel() -> None:
     row_totals((matrix,), np.empty(1))
     row_totals((matrix, matrix), np.empty(2))
     pairwise_sum(np.zeros(1), 0, 1)  # the reward's mean (env.mean_reward)
+    any_true(one)  # the observation's read-only ``active``
 
 
 def action_space(ctx: PolicyContext) -> spaces.Dict:

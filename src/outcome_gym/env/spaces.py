@@ -179,8 +179,8 @@ class ObservationEncoder:
 
     def columns(self, obs: Observation) -> list[tuple[str, np.ndarray, bool]]:
         """Every native key's values before the cast to ``float32``: the one conversion of an
-        observation, which :meth:`__call__` casts (the flat and summary encoders write their own
-        rows: ``user_columns``).
+        observation, which :meth:`__call__` casts (the flat and summary encoders write their own:
+        ``flat_rows``, ``user_columns``).
 
         Returns:
             ``(key, array, built)`` in the native dict's order; ``built`` marks a fresh

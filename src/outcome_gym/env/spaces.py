@@ -366,12 +366,12 @@ def any_true(flags
 
 
 def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`flat_rows`, :func:`user_columns` and
-    :func:`decode_rows` now, with the argument types an env passes (read-only observation
-    arrays; see sim.model.compile_kernels), and the info's per-segment sums
+    """Compile (or load from the cache) :func:`flat_rows`, :func:`user_columns`,
+    :func:`decode_rows` and :func:`any_true` now, with the argument types an env passes
+    (read-only observation arrays; see sim.model.compile_kernels), the info's per-segment sums
     (``sim._rows.row_totals``: a record's read-only matrix, and a product's record's two; ~0.3 s
     and ~0.13 s cold, an env's only, so not in a model's warm-up that ``make run`` pays) and
-    the reward's mean (``sim._rows.pairwise_sum`` of a float64 vector) and :func:`any_true`.
+    the reward's mean (``sim._rows.pairwise_sum`` of a float64 vector).
     """
     def ro(a: np.ndarray) -> np.ndarray:
         a.setflags(write=False)

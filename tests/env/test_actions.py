@@ -210,6 +210,10 @@ def test_mean_reward_is_np_mean_bit_for_bit():
     rng = np.random.default_rng(0)
     cases = [rng.normal(size=n) * 10.0 ** rng.integers(-3, 4, size=n) for n in (1, 7, 200, 1001)]
     cases += [np.full(5, -0.0), np.zeros(3), np.array([1e308, 1e308])]
+    # np.mean's own path: a strided view, a read-only array (the compiled sum takes neither)
+    frozen = cases[2].copy()
+    frozen.setflags(write=False)
+    cases += [cases[3][::3], frozen]
     for r in cases:
         with np.errstate(over="ignore"):  # 1e308 + 1e308: inf either way
             want = float(np.mean(r))
@@ -219,6 +223,8 @@ def test_mean_reward_is_np_mean_bit_for_bit():
     assert mean_reward(np.array([1, 2], np.int32)) == 1.5
     assert mean_reward([0.5, 1.0]) == 0.75
     assert mean_reward(np.ones((2, 2), np.float32)) == 1.0
+    with pytest.warns(RuntimeWarning):  # no users: np.mean's NaN and its warning, as before
+        assert np.isnan(mean_reward(np.zeros(0)))
 
 
 @pytest.mark.parametrize("bad", [-3, 40])

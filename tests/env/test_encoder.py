@@ -195,3 +195,22 @@ def test_the_env_passes_equal_their_plain_python(monkeypatch, env_id):
 
     for a, b in zip(fast, slow, strict=True):
         assert bits(a) == bits(b)
+
+
+def test_any_true_by_hand_and_as_np_any():
+    """The env's ``terminated`` reads any_true of the observation's ``active``."""
+    from outcome_gym.env.spaces import any_true
+
+    def ro(a: np.ndarray) -> np.ndarray:
+        a.setflags(write=False)
+        return a
+
+    assert any_true(ro(np.zeros(0, bool))) is False  # nobody: none active, as np.any says
+    assert any_true(ro(np.array([False, False]))) is False
+    assert any_true(ro(np.array([False, False, True]))) is True
+    assert any_true(ro(np.array([True, False]))) is True
+    rng = np.random.default_rng(5)
+    for n in (1, 7, 200):
+        for p in (0.0, 0.01, 0.5):
+            a = ro(rng.random(n) < p)
+            assert any_true(a) == bool(np.any(a))

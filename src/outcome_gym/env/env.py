@@ -33,6 +33,7 @@ from outcome_gym.env.spaces import (
     ActionDecoder,
     ObservationEncoder,
     action_space,
+    any_true,
     layout_lookup,
     observation_space,
 )
@@ -43,6 +44,7 @@ from outcome_gym.product.variants import Variants, build_variants
 from outcome_gym.scenario import Scenario, load_scenario
 from outcome_gym.scenario.overrides import size_overrides, with_overrides
 from outcome_gym.scenario.schema import WEEKDAYS
+from outcome_gym.sim._rows import pairwise_sum
 from outcome_gym.sim.interface import (
     Action,
     Observation,
@@ -352,8 +354,8 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
         self.last_record = record
         reward = mean_reward(self._objective(record.feedback))
         obs = product.observe()
-        # every user churned (np.any's reduction, without ndarray.any's Python-level wrapper)
-        terminated = not _any(obs.active)
+        # every user churned (one compiled call: np.logical_or.reduce cost ~1 us more)
+        terminated = not any_true(obs.active)
         truncated = product.done and not terminated
         self._ended = terminated or truncated
         return self._encoder(obs), reward, terminated, truncated, self._info(record)
@@ -374,7 +376,6 @@ class PersonalizationEnv(gym.Env[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
 _ATOMIC = frozenset({float, int, bool, str, type(None)})
 _FLOAT64 = np.dtype(np.float64)  # a dtype compares with a dtype without converting a type
-_any = np.logical_or.reduce  # what ndarray.any reduces with
 
 
 class StepInfo(dict):  # type: ignore[type-arg]
@@ -398,12 +399,16 @@ class StepInfo(dict):  # type: ignore[type-arg]
 def mean_reward(rewards: Any) -> float:
     """``float(np.mean(rewards))``: the env's reward, the mean of the per-user rewards.
 
-    For a float64 array (what the built-in objectives return) it is computed as ``np.mean``
-    does it -- the pairwise sum divided by N -- without its Python-level wrapper (the same
-    bits); anything else goes through ``np.mean`` itself.
+    For a non-empty, writable, C-contiguous 1-D float64 array (what the built-in objectives
+    return) it is computed as ``np.mean`` does it -- numpy's pairwise sum from the identity,
+    divided by N -- by one compiled call (:func:`~outcome_gym.sim._rows.pairwise_sum`: the same
+    bits); anything else goes through ``np.mean`` itself. In a step, ``np.add.reduce`` of the
+    200 rewards cost ~5 us (numpy's reduction set-up on cold caches), the compiled sum ~2 us.
     """
-    if type(rewards) is np.ndarray and rewards.dtype == _FLOAT64 and rewards.ndim == 1:
-        return float(np.add.reduce(rewards) / rewards.shape[0])
+    if type(rewards) is np.ndarray and rewards.dtype == _FLOAT64 and rewards.ndim == 1 \
+            and rewards.flags.carray and rewards.shape[0]:
+        n = rewards.shape[0]
+        return (0.0 + pairwise_sum(rewards, 0, n)) / n
     return float(np.mean(rewards))
 
 

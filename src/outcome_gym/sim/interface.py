@@ -126,15 +126,16 @@ class MetricRows(Mapping[str, np.ndarray]):
     __slots__ = ("_data", "_matrices", "_names")
 
     def __init__(self, names: Iterable[str], matrix: np.ndarray) -> None:
+        if not _is_row_matrix(matrix):
+            raise ValueError("expected a read-only C-contiguous 2-D float64 matrix")
         self._set(tuple(names), (matrix,), 0)
 
     def _set(self, names: tuple[str, ...], matrices: tuple[np.ndarray, ...], held: int) -> None:
-        """Hold ``matrices`` (the last one new: checked) with one name per row, in order, the
-        first ``held`` names being the earlier matrices' rows.
+        """Hold ``matrices`` (the last one new, which the caller checked with
+        :func:`_is_row_matrix`) with one name per row, in order, the first ``held`` names being
+        the earlier matrices' rows.
         """
         matrix = matrices[-1]
-        if not _is_row_matrix(matrix):
-            raise ValueError("expected a read-only C-contiguous 2-D float64 matrix")
         if len(names) - held != matrix.shape[0]:  # the new matrix's names, however many
             raise ValueError(f"expected {matrix.shape[0]} names, got {names[held:]}")
         setattr_ = object.__setattr__

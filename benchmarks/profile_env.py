@@ -18,7 +18,10 @@ timed (``time.perf_counter`` around the call):
 
 Beside the split it prints how much of the step is the model's ``advance`` (all four kinds
 happen there, bar the guardrail's compiled pass): the remainder is the env, product and
-guardrail layers (action decoding, guardrails, reward, observation and info).
+guardrail layers (action decoding, guardrails, reward, observation and info). And, measured
+before any timer is in place, what starting an episode costs: a ``reset`` and the excess of an
+episode's first step over a later one, spread over the episode's steps (bench_env.py's figures
+include resets: at the Segments and Variants ids' 28-step episodes that share is ~13% of a step).
 
 What it answers: how much a change of kind could buy. Computing the transcendental functions
 inside the passes (a new reference run) could save at most their share; fusing the passes into
@@ -43,6 +46,7 @@ from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -99,6 +103,33 @@ def _timer_cost(tally: Tally) -> float:
     return cost
 
 
+def episode_start(env_id: str, steps: int, repeats: int = 3) -> tuple[float, float, float, float]:
+    """Median over ``repeats`` runs of ``steps`` seeded random actions (resets included, as
+    bench_env.py's): ``(reset, first step, later step, steps an episode)``, seconds by
+    ``time.perf_counter`` around each call.
+    """
+    env = gym.make(env_id, population=200)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(steps)]
+    clock = time.perf_counter
+    runs = []
+    for _ in range(repeats + 1):  # the first run untimed: first steps, caches
+        env.reset(seed=0)
+        resets, firsts, laters, first = [], [], [], True
+        for a in actions:
+            t0 = clock()
+            _, _, terminated, truncated, _ = env.step(a)
+            (firsts if first else laters).append(clock() - t0)
+            first = terminated or truncated
+            if first:
+                t0 = clock()
+                env.reset()
+                resets.append(clock() - t0)
+        runs.append((statistics.median(resets) if resets else 0.0, statistics.median(firsts),
+                     statistics.median(laters), steps / max(len(resets), 1)))
+    return tuple(statistics.median(r[i] for r in runs[1:]) for i in range(4))  # type: ignore[return-value]
+
+
 def main() -> None:
     """Print each id's plain step time and its split by kind of work."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -106,6 +137,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     args = ap.parse_args()
     bench_env.warm()
+    starts = {env_id: episode_start(env_id, args.steps) for env_id in args.ids}
     runs = {env_id: bench_env.stepper(env_id, 200, args.steps) for env_id in args.ids}
     plain = {}
     for env_id, run in runs.items():
@@ -134,6 +166,11 @@ def main() -> None:
         print(f"  (the model's advance {inside / n * 1e6:.1f} us, {inside / wrapped:.1%}; the env, "
               f"product and guardrail layers {(wrapped - inside) / n * 1e6:.1f} us, "
               f"{(wrapped - inside) / wrapped:.1%})")
+        reset, first, later, length = starts[env_id]
+        share = (reset + first - later) / length
+        print(f"  starting an episode (no timers; medians): reset {reset * 1e6:.0f} us, first "
+              f"step {first * 1e6:.0f} us against {later * 1e6:.0f} later; over ~{length:.0f} "
+              f"steps an episode {share * 1e6:.1f} us a step ({share / later:.1%} of a later one)")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ def exact_distance(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarr
     """``layout_distance(a, b, weight)`` by the compiled row sums (``distance_rows``: the same bits
     as the matvec for whole-number weights), ``b`` one row or one row per row of ``a``.
     """
+    assert exact_weights(weight), "the compiled row sums take whole-number weights only"
     out = np.empty(a.shape[0])
     distance_rows(np.ascontiguousarray(a), np.ascontiguousarray(b).reshape(-1, a.shape[1]),
                   weight, float(weight.sum()), out)

@@ -298,16 +298,21 @@ def test_the_kept_share_table_is_numpys_power_of_each_count_bit_for_bit():
     # step called numpy's power on N bases and N counts: the same bits for every count at every
     # position, for lengths on either side of the SIMD loop's width (its tail included)
     rng = np.random.default_rng(29)
-    for n in (0, 1, 7, 8, 9, 15, 17, 200, 1001):
+    for n in (*range(40), 200, 1001, 4099):
         for m in (0, 1, 3, 6):
             rate = (rng.random(n) * rng.choice([0.3, 1.0])).astype(np.float32)
             rate[: n // 10] = rng.choice(np.array([0.0, 1.0, 1e-7, 0.5], np.float32), n // 10)
             base = (1.0 - rate).astype(np.float64)
             table = notifications.keep_powers(base, m)
             assert table.shape == (n, m + 1) and table.flags.c_contiguous
+            # the step's call: N bases and N random counts
             count = rng.integers(0, m + 1, n)
             step_power = np.power(base, count.astype(np.float64))
             assert table[np.arange(n), count].tobytes() == step_power.tobytes(), (n, m)
+            # and every count at every position (a step may give any user any count)
+            for k in range(m + 1):
+                column = np.power(base, np.full(n, float(k)))
+                assert table[:, k].tobytes() == column.tobytes(), (n, m, k)
     # by hand: 1 - 0.5 and 1 - 0.75 raised to 0..3
     assert notifications.keep_powers(np.array([0.5, 0.25]), 3).tolist() == \
         [[1.0, 0.5, 0.25, 0.125], [1.0, 0.25, 0.0625, 0.015625]]

@@ -46,7 +46,11 @@ def exact_weights(weight: np.ndarray) -> bool:
 def distance_rows(a, b, weight, weight_sum, out
                   ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``out[i] = sum_k weight_k [a[i, k] != b[i, k]] / weight_sum`` (``b`` of one row: that row
-    for every i), the sum left to right: exact for whole-number weights (:func:`exact_weights`).
+    for every i), summed as :func:`row_distance` does.
+
+    Requires whole-number weights (:func:`exact_weights` true); a fractional weight is truncated
+    (:func:`row_distance`), a wrong distance, so callers with other weights use
+    :func:`layout_distance`.
     """
     one = b.shape[0] == 1
     for i in range(a.shape[0]):
@@ -57,7 +61,9 @@ def distance_rows(a, b, weight, weight_sum, out
 def row_distance(a, i, b, r, weight, weight_sum
                  ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """``sum_k weight_k [a[i, k] != b[r, k]] / weight_sum``: row i of ``a`` against row r of
-    ``b``, the sum left to right (exact for whole-number weights, :func:`exact_weights`).
+    ``b``, for whole-number weights only (:func:`exact_weights` true: every caller checks it
+    first). A fractional weight would be truncated to an integer below (weight 2.5 counts 2):
+    a wrong distance, not a rounding difference.
 
     The one implementation of the compiled distance: :func:`distance_rows`, :func:`sample_blocks`
     and the context events' pass call it, and numba copies it into them

@@ -204,13 +204,20 @@ def test_variant_actions_hand_the_env_the_action_its_native_dict_decodes_to():
     assert_same(episode(False), episode(True))
 
 
-def test_mean_reward_is_np_mean_bit_for_bit():
+def test_mean_reward_is_np_mean_bit_for_bit(monkeypatch):
+    from outcome_gym.env import env as env_module
     from outcome_gym.env.env import mean_reward
 
+    summed = []  # the vectors the compiled sum was given: the fast path is taken where it should
+    pairwise_sum = env_module.pairwise_sum
+    monkeypatch.setattr(env_module, "pairwise_sum",
+                        lambda r, start, stop: summed.append(r) or pairwise_sum(r, start, stop))
     rng = np.random.default_rng(0)
     cases = [rng.normal(size=n) * 10.0 ** rng.integers(-3, 4, size=n) for n in (1, 7, 200, 1001)]
     cases += [np.full(5, -0.0), np.zeros(3), np.array([1e308, 1e308])]
-    # np.mean's own path: a strided view, a read-only array (the compiled sum takes neither)
+    fast = list(cases)
+    # np.mean's own path: a strided view, a read-only array (mean_reward's guard sends neither to
+    # the compiled sum, which would compile a second signature for them)
     frozen = cases[2].copy()
     frozen.setflags(write=False)
     cases += [cases[3][::3], frozen]
@@ -218,7 +225,9 @@ def test_mean_reward_is_np_mean_bit_for_bit():
         with np.errstate(over="ignore"):  # 1e308 + 1e308: inf either way
             want = float(np.mean(r))
             got = mean_reward(r)
+        assert type(got) is float
         assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64)
+    assert len(summed) == len(fast) and all(a is b for a, b in zip(summed, fast, strict=True))
     # anything but a 1-D float64 array goes through np.mean itself
     assert mean_reward(np.array([1, 2], np.int32)) == 1.5
     assert mean_reward([0.5, 1.0]) == 0.75

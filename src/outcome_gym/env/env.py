@@ -405,10 +405,13 @@ def mean_reward(rewards: Any) -> float:
     bits); anything else goes through ``np.mean`` itself. In a step, ``np.add.reduce`` of the
     200 rewards cost ~5 us (numpy's reduction set-up on cold caches), the compiled sum ~2 us.
     """
+    # carray (C-contiguous and writable): a read-only or strided vector would compile the pass
+    # a second signature on first use; such rewards are rare (custom objectives), np.mean serves
     if type(rewards) is np.ndarray and rewards.dtype == _FLOAT64 and rewards.ndim == 1 \
             and rewards.flags.carray and rewards.shape[0]:
         n = rewards.shape[0]
-        return (0.0 + pairwise_sum(rewards, 0, n)) / n
+        # float(): the pass's plain-Python body (NUMBA_DISABLE_JIT=1) returns np.float64
+        return float((0.0 + pairwise_sum(rewards, 0, n)) / n)
     return float(np.mean(rewards))
 
 

@@ -44,8 +44,11 @@ CLICK_CAP = float(np.iinfo(np.int16).max)
 N_WEEKDAYS = 7
 PER_USER_KEYS = ("active", "session", "minutes", "clicks", "delivered", "opened", "receptivity",
                  "events")
-"""The native keys with one row per user that :func:`user_columns` writes, in its order
-(``events`` only when the product instruments outcome events)."""
+"""The native keys with one row per user, in the order :func:`user_columns` (the summary
+encoder's strided writer) and :func:`flat_rows` (the flat encoder's) write them (``events`` only
+when the product instruments outcome events)."""
+FLAT_KEYS = (*PER_USER_KEYS, "layout", "segment", "slot", "weekday")
+"""The native keys in the order :func:`flat_rows` takes their starts in the flat vector."""
 
 
 def per_user_widths(ctx: PolicyContext) -> tuple[int, ...]:
@@ -249,9 +252,6 @@ class FlatEncoder:
         return out
 
 
-FLAT_KEYS = (*PER_USER_KEYS, "layout", "segment", "slot", "weekday")
-"""The native keys in the order :func:`flat_rows` takes their starts in the flat vector."""
-
 
 @compiled
 def user_columns(out, at, stride, active, session, minutes, clicks, delivered, opened,
@@ -264,6 +264,11 @@ def user_columns(out, at, stride, active, session, minutes, clicks, delivered, o
     i's entry j at ``out[at[c] + i * stride[c] + j]`` as ``float32(value)`` -- what ``astype``
     gives (booleans 0/1, small integers exact, float32 as it is, int32 counts rounded to
     nearest) -- stored in ``out``'s dtype (a float64 ``out`` holds the float32 value exactly).
+
+    :func:`flat_rows` writes the same keys with the same values, each as one block (stride =
+    its width) through views the compiler vectorises; a change of a key or of the conversion
+    here is one there too (tests hold each to an independent reference: by hand and the summary
+    encoder's tests here, Gymnasium's ``flatten`` there).
     """
     # each key's start and stride as locals: the stores into ``out`` could alias ``at`` and
     # ``stride`` as far as the compiler knows, so reading them in the loop reloads them
@@ -302,8 +307,9 @@ def flat_rows(out, at, active, session, minutes, clicks, delivered, opened, rece
     weekday one-hot (7 entries, 1 at ``weekday``).
 
     Each block is written through a view of it (:func:`_put`, :func:`_put_rows`), which the
-    compiler vectorises: the same stores indexed from ``out`` itself were ~3x slower (its offset
-    unknown, it could overlap the inputs).
+    compiler vectorises, where :func:`user_columns` (the summary encoder's strided writer of the
+    same per-user keys and values: a change there is one here) stores each entry indexed from
+    ``out`` itself: the whole flat encoder 9.3-10.9 -> 6.2-6.5 us a call at N = 200 (hot loop).
     """
     _put(out, at[0], active)
     _put(out, at[1], session)

@@ -38,20 +38,20 @@ def update_habit(
         ValueError: ``habit`` or ``missed`` is not a C-contiguous array the pass can write
             (``missed`` not uint8 or not of ``habit``'s shape).
     """
-    if not (habit.flags.c_contiguous and habit.flags.writeable and missed.flags.c_contiguous
-            and missed.flags.writeable and missed.dtype == np.uint8
-            and missed.shape == habit.shape):
+    hf, mf = habit.flags, missed.flags  # each ``flags`` read builds an object: read once
+    if not (hf.c_contiguous and hf.writeable and mf.c_contiguous and mf.writeable
+            and missed.dtype == np.uint8 and missed.shape == habit.shape):
         raise ValueError("update_habit updates a C-contiguous habit and its uint8 missed days")
     rows = habit.shape[0] if habit.ndim else 1
-    h2 = habit.reshape(rows, -1)  # views (contiguous): the pass writes the caller's arrays
-    r = np.asarray(rate)
+    r = np.ascontiguousarray(rate)
     # the rate as a rows x 1 column (per user) or rows x k (per element), never copied per element
-    r2 = r.reshape(rows, -1) if r.size in (rows, h2.size) else np.full((rows, 1), r.item(), r.dtype)
+    r2 = r.reshape(rows, -1) if r.size in (rows, habit.size) else np.full((rows, 1), r.item(),
+                                                                          r.dtype)
     # the constants in the habit's dtype: 1 - h and h * (1 - fade) then round as numpy's do
-    one, keep = habit.dtype.type(1.0), habit.dtype.type(1.0 - fade)
-    m2 = missed.reshape(rows, -1)
-    habit_rows(h2, np.ascontiguousarray(r2), np.ascontiguousarray(used).reshape(rows, -1), m2,
-               one, keep)
+    f = habit.dtype.type
+    # views (contiguous) of habit and missed: the pass writes the caller's arrays
+    habit_rows(habit.reshape(rows, -1), r2, np.ascontiguousarray(used).reshape(rows, -1),
+               missed.reshape(rows, -1), f(1.0), f(1.0 - fade))
 
 
 @compiled

@@ -182,3 +182,23 @@ def test_start_day_refresh_equals_the_numpy_updates_bit_for_bit():
             for k in vars(pop):
                 x, y = getattr(pop, k), getattr(want, k)
                 assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), (run, k)
+
+
+def test_close_day_refuses_an_app_habit_that_is_no_longer_finite():
+    # the app habit's pass says whether every habit it stored is finite: an inf (or a NaN) in
+    # one user's app habit stops the day's close as numpy's isfinite check did
+    import pytest
+
+    from outcome_gym.errors import NumericalError
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.daily import close_day
+    from outcome_gym.sim.model import SimulationModel
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(20, 2), file="<t>")
+    for bad in (np.inf, np.nan):
+        m = SimulationModel(sc, 0, mesa_agents=False)
+        close_day(m.pop, m.params, m.streams, 1, 4)  # finite: fine
+        m.pop.app_habit[7] = bad
+        with pytest.raises(NumericalError, match="habits/trust"):
+            close_day(m.pop, m.params, m.streams, 2, 8)

@@ -14,7 +14,6 @@ import numpy as np
 
 from outcome_gym.errors import NumericalError
 from outcome_gym.sim._jit import compiled
-from outcome_gym.sim._rows import allfinite
 from outcome_gym.sim.mechanisms import trust
 from outcome_gym.sim.mechanisms.goals import Goals
 from outcome_gym.sim.mechanisms.habits import update_habit
@@ -55,8 +54,9 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int,
     rows = rows if rows is not None else Rows(pop.n)
     update_habit(pop.habit, pop.habit_rate[:, None], pop.used_today, pop.missed_days,
                  p.day.habit_fade)
-    update_habit(pop.app_habit, pop.habit_rate, pop.session_today, pop.app_missed,
-                 p.day.habit_fade)
+    # the app habit's finiteness from its pass (the element habits' is not checked)
+    app_finite = update_habit(pop.app_habit, pop.habit_rate, pop.session_today, pop.app_missed,
+                              p.day.habit_fade)
     tp, n = p.trust, pop.n
     # trust's three passes around numpy's log, log1p and exp (mechanisms/trust.py)
     new_npe, q, neg_q = np.empty(n), np.empty(n), np.empty(n)
@@ -79,7 +79,7 @@ def close_day(pop: Population, p: Params, streams: Streams, day: int, step: int,
                               new_trust, kept_npe, quit_now)
     pop.trust, pop.trust_npe = new_trust, kept_npe
     pop.reset_day()
-    if not (finite and allfinite(pop.app_habit)):
+    if not (finite and app_finite):
         raise NumericalError("habits/trust", step)
     return quit_now
 

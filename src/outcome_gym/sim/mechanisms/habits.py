@@ -35,6 +35,9 @@ def update_habit(
             ``habit``), updated.
         fade: Daily fade once two or more days have been missed.
 
+    Returns:
+        Whether every habit, as stored, is finite (``np.isfinite(habit).all()``).
+
     Raises:
         ValueError: ``habit`` or ``missed`` is not a C-contiguous array the pass can write
             (``missed`` not uint8 or not of ``habit``'s shape).

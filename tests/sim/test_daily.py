@@ -132,3 +132,73 @@ def test_close_day_equals_the_numpy_formulas_bit_for_bit():
             x, y = getattr(a, name), getattr(b, name)
             assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), name
         assert sa["churn"].bit_generator.state == sb["churn"].bit_generator.state
+
+
+def test_start_day_refresh_by_hand():
+    # user 0 active: attention back to its budget 30, fatigue 0.5 * (1 - 0.25) = 0.375, wear
+    # 0.5 * (1 - 0.5) = 0.25 in both columns; user 1 churned: attention 0; sends and residue
+    # zeroed for both
+    from outcome_gym.sim.daily import refresh_rows
+
+    f32 = np.float32
+    attention, fatigue = np.array([3.0, 7.0], f32), np.array([0.5, 0.5], f32)
+    wear, sent = np.full((2, 2), 0.5, f32), np.array([[2], [5]], np.int16)
+    residue = np.array([0.25, 0.75], f32)
+    refresh_rows(np.array([True, False]), np.array([30.0, 40.0], f32), attention, fatigue,
+                 np.array([0.25, 0.5], f32), f32(1.0), wear, f32(0.5), sent, residue)
+    assert attention.tolist() == [30.0, 0.0]
+    assert fatigue.tolist() == [0.375, 0.25]
+    assert wear.tolist() == [[0.25, 0.25], [0.25, 0.25]]
+    assert sent.tolist() == [[0], [0]] and residue.tolist() == [0.0, 0.0]
+
+
+def test_start_day_refresh_equals_the_numpy_updates_bit_for_bit():
+    # refresh_rows replaced these numpy statements of start_day: the same bits (float32 state,
+    # the wear factor a Python float rounded to float32 as numpy does), compiled and as Python
+    from outcome_gym.sim.daily import refresh_rows
+
+    rng = np.random.default_rng(13)
+    n, m, c = 301, 3, 2
+    for run in (refresh_rows, refresh_rows.py_func):
+        for wear_recovery in (0.1, 1 / 3, 0.0):
+            pop = SimpleNamespace(
+                active=rng.random(n) < 0.8,
+                attention_budget=(rng.random(n) * 300).astype(np.float32),
+                attention_left=(rng.random(n) * 50).astype(np.float32),
+                fatigue=rng.random(n).astype(np.float32),
+                fatigue_recovery=rng.random(n).astype(np.float32),
+                wear=rng.random((n, m)).astype(np.float32),
+                sent_today=rng.integers(0, 5, (n, c)).astype(np.int16),
+                residue=rng.random(n).astype(np.float32))
+            want = SimpleNamespace(**{k: v.copy() for k, v in vars(pop).items()})
+            want.attention_left[:] = np.where(want.active, want.attention_budget, 0.0)
+            want.fatigue *= 1.0 - want.fatigue_recovery
+            want.wear *= 1.0 - wear_recovery
+            want.sent_today[:] = 0
+            want.residue[:] = 0.0
+            run(pop.active, pop.attention_budget, pop.attention_left, pop.fatigue,
+                pop.fatigue_recovery, pop.fatigue_recovery.dtype.type(1.0), pop.wear,
+                pop.wear.dtype.type(1.0 - wear_recovery), pop.sent_today, pop.residue)
+            for k in vars(pop):
+                x, y = getattr(pop, k), getattr(want, k)
+                assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), (run, k)
+
+
+def test_close_day_refuses_an_app_habit_that_is_no_longer_finite():
+    # the app habit's pass says whether every habit it stored is finite: an inf (or a NaN) in
+    # one user's app habit stops the day's close as numpy's isfinite check did
+    import pytest
+
+    from outcome_gym.errors import NumericalError
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.daily import close_day
+    from outcome_gym.sim.model import SimulationModel
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(20, 2), file="<t>")
+    for bad in (np.inf, np.nan):
+        m = SimulationModel(sc, 0, mesa_agents=False)
+        close_day(m.pop, m.params, m.streams, 1, 4)  # finite: fine
+        m.pop.app_habit[7] = bad
+        with pytest.raises(NumericalError, match="habits/trust"):
+            close_day(m.pop, m.params, m.streams, 2, 8)

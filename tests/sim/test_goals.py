@@ -12,11 +12,20 @@ from tests.conftest import goal_params
 
 
 class _ZeroPoisson:
+    """Arrivals ``k`` (every user's) whatever the rates, drawn over the array of rates or run by
+    run (a run of ``size`` users takes the next ``size`` of ``k``, cyclically).
+    """
+
     def __init__(self, k):
         self.k = np.asarray(k)
+        self.at = 0
 
-    def poisson(self, lam):
-        return self.k.copy()
+    def poisson(self, lam, size=None):
+        if size is None:
+            return self.k.copy()
+        out = np.take(self.k, np.arange(self.at, self.at + size), mode="wrap")
+        self.at = (self.at + size) % self.k.shape[0]
+        return out
 
     def standard_normal(self, n):
         return np.zeros(n)
@@ -355,3 +364,47 @@ def test_practice_habit_stays_zero_for_users_without_the_goal_after_a_take(tiny)
     st.habit[1] = 0.3  # (as if set by hand: the day start zeroes it)
     st.day_start(2, 8, None)
     assert st.habit.tolist() == [0.75, 0.0]  # 0.5, then 0.5 + 0.5 (1 - 0.5)
+
+
+def test_rate_runs_by_hand():
+    from outcome_gym.sim.mechanisms.goals import MAX_RUNS, rate_runs
+
+    assert rate_runs(np.array([0.3, 0.3, 0.6, 1.0, 1.0, 1.0])) == (
+        (0.3, 0, 2), (0.6, 2, 3), (1.0, 3, 6))
+    assert rate_runs(np.full(4, 0.15)) == ((0.15, 0, 4),)
+    assert rate_runs(np.zeros(0)) == ()
+    assert rate_runs(np.arange(MAX_RUNS, dtype=float)) == tuple(
+        (float(k), k, k + 1) for k in range(MAX_RUNS))
+    assert rate_runs(np.arange(MAX_RUNS + 1, dtype=float)) is None  # drawn over the array
+
+
+def test_poisson_by_runs_draws_what_numpy_draws_over_the_array():
+    # numpy draws a Poisson element by element, one rate or many: run by run gives the same
+    # numbers and leaves the generator where the draw over the array leaves it (rates of 0 draw
+    # nothing; a rate of 10 or more takes numpy's other method)
+    from outcome_gym.sim.mechanisms.goals import poisson_by_runs, rate_runs
+
+    cases = [np.repeat([0.3, 0.6, 1.0], [60, 40, 100]), np.full(200, 0.15),
+             np.repeat([0.0, 2.5, 0.0, 30.0, 0.7], [7, 50, 3, 40, 100]), np.zeros(5),
+             np.random.default_rng(2).random(50), np.zeros(0)]
+    for rate in cases:
+        runs = rate_runs(rate)
+        a, b = np.random.default_rng(9), np.random.default_rng(9)
+        for _ in range(3):  # a few days
+            got, want = poisson_by_runs(a, rate, runs), b.poisson(rate)
+            assert got.dtype == want.dtype == np.int64 and np.array_equal(got, want)
+        assert a.bit_generator.state == b.bit_generator.state
+    assert rate_runs(cases[4]) is None  # one rate per user: over the array
+
+
+def test_tasks_arrivals_run_by_run_equal_the_draw_over_the_array(tiny):
+    # a tasks state's day start draws its arrivals by the runs of its rates (one per segment
+    # block): the arrivals it places are numpy's poisson over every user's rate
+    goal = TasksGoal(kind="tasks", id="tasks", arrival_rate=1.5, deadline_days=2.0, effort=1.0,
+                     max_pending=3)
+    spec = goal_spec(goal, tiny.population.segments)
+    has = np.arange(9) % 4 != 1  # users without the goal: a rate of 0 between the others
+    st = TasksState(spec, 4, has, goal_params(spec, 9), np.random.default_rng(0))
+    assert st._runs is not None and len(st._runs) > 1
+    ev = st.day_start(0, 0, np.random.default_rng(4))
+    assert ev["arrived"].tolist() == np.random.default_rng(4).poisson(st.draw_rate).tolist()

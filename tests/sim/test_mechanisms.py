@@ -548,6 +548,19 @@ def test_habit_update_refuses_arrays_it_could_not_write_in_place():
         update_habit(h, np.float32(0.1), np.ones((2, 4), bool), np.zeros((2, 4), np.int64), 0.1)
 
 
+def test_habit_update_says_whether_every_habit_is_finite():
+    # the pass answers numpy's isfinite(habit).all() of what it stored: a NaN or an inf anywhere
+    # (used or not) makes it False; finite habits True
+    for bad in (None, np.nan, np.inf, -np.inf):
+        for row, col in ((0, 0), (2, 1)):
+            h = np.full((3, 2), 0.5, np.float32)
+            if bad is not None:
+                h[row, col] = bad
+            got = update_habit(h, np.float32(0.1), np.array([[True, False]] * 3),
+                               np.zeros((3, 2), np.uint8), 0.1)
+            assert bool(got) == bool(np.isfinite(h).all()) == (bad is None)
+
+
 def test_open_logit_on_float32_traits_is_numpys_mixed_arithmetic():
     # the compiled sum must give the bits numpy's expression gave on the model's float32 traits
     # (float32 products of a coefficient and a trait, widened where they meet float64 terms)

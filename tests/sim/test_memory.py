@@ -188,3 +188,15 @@ def test_the_selection_pass_equals_the_numpy_formula_bit_for_bit(dtype):
     # by hand, P positions = 7, k = 1: scan 0.3 s, decide min(0.3, 0.15 log2 8 = 0.45) = 0.3,
     # point 0.1 log2 2 = 0.1: a novice (e = 0) takes (0.3 + 0.1) / 60 minutes
     assert got[0, 0] == pytest.approx(0.4 / 60.0)
+
+
+def test_fade_equals_numpy_on_the_float32_counts_bit_for_bit():
+    # the counts times the fade factor rounded to float32 first: numpy's float32 product of the
+    # counts and the Python float, a fresh array of their dtype
+    count = (np.random.default_rng(3).random((50, 7)) * 40).astype(np.float32)
+    count[0, :3] = [0.0, 1.0, 3e38]
+    for f in (0.05, 1 / 3, 0.0, 1.0):
+        p = replace(P, memory_fade=f)
+        got = memory.fade(p, count)
+        want = (count * (1.0 - f)).astype(np.float32)
+        assert got is not count and got.dtype == np.float32 and got.tobytes() == want.tobytes()

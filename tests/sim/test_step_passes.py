@@ -164,8 +164,8 @@ def test_goals_apply_credits_each_goal_its_own_column(tiny):
     # start; column 0's 1.0 completes it on time, column 1's 0.4 is not yet a practised day
     # (effort 1), the next step's 0.6 is (0.4 + 0.6 = 1)
     class Arrivals:
-        def poisson(self, lam):
-            return np.ones_like(lam, dtype=np.int64)
+        def poisson(self, lam, size=None):  # over the array of rates, or run by run
+            return np.ones(np.shape(lam) if size is None else size, dtype=np.int64)
 
     segs = tiny.population.segments
     specs = [goal_spec(TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2,

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -358,6 +359,42 @@ def compile_kernel() -> None:
     practice_apply_rows(yes, ~yes, one, one.copy(), col.copy(), 0, f.copy())
 
 
+MAX_RUNS = 8
+"""The most runs of one arrival rate whose Poisson draws are made run by run (above it, over
+the array of rates). A scalar-rate call is ~0.6 us; an array of rates costs numpy two
+Python-level ``np.all`` checks of the rates, ~14 us of a day start at N = 200 (measured in a
+run, 25 -> 11 us for the three runs of the benchmark's segments)."""
+
+
+def rate_runs(rate: np.ndarray) -> tuple[tuple[float, int, int], ...] | None:
+    """The runs of consecutive users with one rate, as (rate, start, stop); None for more than
+    :data:`MAX_RUNS` (the rates change too often for drawing run by run to pay).
+
+    Segments are blocks of consecutive users (population.py), so a rate per segment has one
+    run per segment.
+    """
+    n = rate.shape[0]
+    cuts = np.flatnonzero(rate[1:] != rate[:-1]) + 1  # a NaN rate is a run of its own
+    if cuts.shape[0] >= MAX_RUNS:
+        return None
+    bounds = [0, *cuts.tolist(), n] if n else []  # no users: no runs
+    return tuple((float(rate[a]), a, b) for a, b in pairwise(bounds))
+
+
+def poisson_by_runs(rng: np.random.Generator, rate: np.ndarray,
+                    runs: tuple[tuple[float, int, int], ...] | None) -> np.ndarray:
+    """``rng.poisson(rate)`` (N int64), drawn run by run when ``runs`` (:func:`rate_runs`'s) says
+    where the rate is one number: the same draws in the same order, as numpy draws a Poisson
+    element by element from the same function whether its rate is one number or an array.
+    """
+    if runs is None:
+        return rng.poisson(rate)
+    out = np.empty(rate.shape[0], np.int64)
+    for lam, a, b in runs:
+        out[a:b] = rng.poisson(lam, b - a)
+    return out
+
+
 class TasksState:
     """Arriving tasks with deadlines (see module docstring)."""
 
@@ -378,6 +415,7 @@ class TasksState:
         # ndarray.clip: what np.clip calls, without its wrapper (at every reset)
         self.rate = params["arrival_rate"].sample(rng).clip(0, None) * has
         self.draw_rate = self.rate  # every user's: the arrivals are drawn for all N users
+        self._runs = rate_runs(self.draw_rate)  # fixed with it (a take keeps every user's)
         self.rows = Rows(n)
         self.effort = params["effort"].sample(rng).clip(0.01, None).astype(np.float32)
         days = params["deadline_days"].sample(rng).clip(0.01, None)
@@ -398,7 +436,8 @@ class TasksState:
     def day_start(self, day: int, step: int, rng: np.random.Generator) -> Events:
         """Poisson arrivals for the day (drawn for every user: common random numbers)."""
         # poisson's int64 draw is a fresh array: no copy to make it one
-        arrived = self.rows.keep(rng.poisson(self.draw_rate)).astype(np.int64, copy=False)
+        arrived = self.rows.keep(poisson_by_runs(rng, self.draw_rate, self._runs)).astype(
+            np.int64, copy=False)
         overflow = arrived.copy()
         tasks_arrive_rows(step, arrived, self.span, self.effort, self.arrive, self.deadline,
                           self.left, overflow)

@@ -19,8 +19,9 @@ from outcome_gym.sim._jit import compiled
 
 def update_habit(
     habit: np.ndarray, rate: np.ndarray, used: np.ndarray, missed: np.ndarray, fade: float
-) -> None:
-    """One day of habit dynamics, in place (one compiled pass, :func:`habit_rows`).
+) -> bool:
+    """One day of habit dynamics, in place (one compiled pass, :func:`habit_rows`); returns
+    whether every updated habit is finite (the day's close checks it: no second pass over them).
 
     In place because at large N a fresh N x E habit and missed-day array a day were often new
     pages the kernel faulted in (417 faults, 6-50 ms of the day start at N = 1e6); the pass
@@ -34,24 +35,28 @@ def update_habit(
             ``habit``), updated.
         fade: Daily fade once two or more days have been missed.
 
+    Returns:
+        Whether every habit, as stored, is finite (``np.isfinite(habit).all()``).
+
     Raises:
         ValueError: ``habit`` or ``missed`` is not a C-contiguous array the pass can write
             (``missed`` not uint8 or not of ``habit``'s shape).
     """
-    if not (habit.flags.c_contiguous and habit.flags.writeable and missed.flags.c_contiguous
-            and missed.flags.writeable and missed.dtype == np.uint8
-            and missed.shape == habit.shape):
+    hf, mf = habit.flags, missed.flags  # each ``flags`` read builds an object: read once
+    if not (hf.c_contiguous and hf.writeable and mf.c_contiguous and mf.writeable
+            and missed.dtype == np.uint8 and missed.shape == habit.shape):
         raise ValueError("update_habit updates a C-contiguous habit and its uint8 missed days")
     rows = habit.shape[0] if habit.ndim else 1
-    h2 = habit.reshape(rows, -1)  # views (contiguous): the pass writes the caller's arrays
-    r = np.asarray(rate)
+    r = np.ascontiguousarray(rate)
     # the rate as a rows x 1 column (per user) or rows x k (per element), never copied per element
-    r2 = r.reshape(rows, -1) if r.size in (rows, h2.size) else np.full((rows, 1), r.item(), r.dtype)
+    r2 = r.reshape(rows, -1) if r.size in (rows, habit.size) else np.full((rows, 1), r.item(),
+                                                                          r.dtype)
     # the constants in the habit's dtype: 1 - h and h * (1 - fade) then round as numpy's do
-    one, keep = habit.dtype.type(1.0), habit.dtype.type(1.0 - fade)
-    m2 = missed.reshape(rows, -1)
-    habit_rows(h2, np.ascontiguousarray(r2), np.ascontiguousarray(used).reshape(rows, -1), m2,
-               one, keep)
+    f = habit.dtype.type
+    # views (contiguous) of habit and missed: the pass writes the caller's arrays
+    return habit_rows(habit.reshape(rows, -1), r2,
+                      np.ascontiguousarray(used).reshape(rows, -1), missed.reshape(rows, -1),
+                      f(1.0), f(1.0 - fade))
 
 
 @compiled
@@ -61,13 +66,14 @@ def habit_rows(
     """Per entry, in place: used: ``h + c (1 - h)`` and missed 0; else missed + 1 (at most 255)
     and, from two missed days on, ``h * keep`` (keep = 1 - fade). ``rate`` has one column (per
     row) or one per entry; arithmetic in the habit's dtype unless ``rate`` is wider (then rounded
-    back).
+    back). Returns whether every habit is finite as stored.
 
     The arrays are updated as themselves, not passed again as outputs: two arguments that are one
     array defeat the compiler's no-overlap check (the pass ran ~1.5x slower at N = 1e6).
     """
     n, k = habit.shape
     per_entry = rate.shape[1] > 1
+    finite = True
     for i in range(n):
         for j in range(k):
             # both outcomes computed, one stored unconditionally (a select, no masked stores)
@@ -77,6 +83,9 @@ def habit_rows(
             u = used[i, j]
             habit[i, j] = h + c * (one - h) if u else (h * keep if m >= 2 else h)
             missed[i, j] = 0 if u else m
+            stored = habit[i, j]
+            finite &= (stored - stored) == 0  # 0 for a finite habit, NaN for an inf or a NaN
+    return finite
 
 
 def compile_kernel() -> None:

@@ -122,5 +122,9 @@ def learn_rows(rows, count, remembered, layout, seen, one
 
 
 def fade(p: MemoryParams, count: np.ndarray) -> np.ndarray:
-    """A day's forgetting: n <- n (1 - memory_fade)."""
-    return (count * (1.0 - p.memory_fade)).astype(count.dtype)
+    """A day's forgetting: n <- n (1 - memory_fade), a fresh array of the counts' dtype.
+
+    The factor rounded to the counts' dtype first, as numpy rounds a Python float applied to a
+    float32 array: the product is then already the counts' dtype (no second copy by ``astype``).
+    """
+    return count * count.dtype.type(1.0 - p.memory_fade)

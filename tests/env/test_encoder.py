@@ -180,7 +180,7 @@ def test_the_env_passes_equal_their_plain_python(monkeypatch, env_id):
         return out
 
     fast = episode()
-    for k in (spaces.user_columns, spaces.flat_rows, spaces.decode_rows,
+    for k in (spaces.user_columns, spaces.flat_rows, spaces.decode_rows, spaces.any_true,
               variants.variant_rows, guardrails.project_rows, _weighted.add_weighted):
         monkeypatch.setattr(k, "_dispatcher", k.py_func)
     slow = episode()

@@ -239,6 +239,7 @@ COMPILED = ("outcome_gym.sim.mechanisms.engagement:engage_rows",
             "outcome_gym.sim.mechanisms.context:failure_rows",
             "outcome_gym.sim._rows:finite_rows",
             "outcome_gym.sim.daily:accumulate_rows",
+            "outcome_gym.sim.daily:refresh_rows",
             "outcome_gym.sim.mechanisms.trust:experience_rows",
             "outcome_gym.sim.mechanisms.trust:odds_rows",
             "outcome_gym.sim.mechanisms.trust:churn_rows")

@@ -184,6 +184,38 @@ def test_start_day_refresh_equals_the_numpy_updates_bit_for_bit():
                 assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), (run, k)
 
 
+def test_start_day_itself_gives_the_numpy_refresh_bit_for_bit():
+    # start_day's own call of refresh_rows (its factors rounded to the state's dtype as numpy
+    # rounded the scenario's Python floats), on a model's state after a day of use with some
+    # users gone, against the five numpy statements it replaced
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim.daily import start_day
+    from outcome_gym.sim.model import SimulationModel
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(60, 3), file="<t>")
+    m = SimulationModel(sc, 4, mesa_agents=False)
+    for _ in range(m.world.slots_per_day):  # a day of use: fatigue, wear, sends, residue
+        m.step()
+    pop, rng = m.pop, np.random.default_rng(5)
+    pop.active[rng.random(pop.n) < 0.3] = False
+    pop.fatigue[:] = rng.random(pop.n).astype(np.float32)  # entries whose products round
+    pop.wear[:] = rng.random(pop.wear.shape).astype(np.float32)
+    pop.residue[:] = rng.random(pop.n).astype(np.float32)
+    names = ("attention_left", "fatigue", "wear", "sent_today", "residue")
+    want = {k: getattr(pop, k).copy() for k in names}
+    want["attention_left"][:] = np.where(pop.active, pop.attention_budget, 0.0)
+    want["fatigue"] *= 1.0 - pop.fatigue_recovery
+    want["wear"] *= 1.0 - m.params.day.wear_recovery
+    want["sent_today"][:] = 0
+    want["residue"][:] = 0.0
+    start_day(pop, m.goals, m.params, m.streams, 0, m.t)  # day 0: no close, only the start
+    assert 0.0 < m.params.day.wear_recovery < 1.0 and np.any(want["wear"] != 0)
+    for k in names:
+        got = getattr(pop, k)
+        assert got.dtype == want[k].dtype and got.tobytes() == want[k].tobytes(), k
+
+
 def test_close_day_refuses_an_app_habit_that_is_no_longer_finite():
     # the app habit's pass says whether every habit it stored is finite: an inf (or a NaN) in
     # one user's app habit stops the day's close as numpy's isfinite check did

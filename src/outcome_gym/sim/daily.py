@@ -2,10 +2,10 @@
 
 Closing yesterday: element and app habits grow or fade (mechanisms/habits.py), trust (a discounted
 memory of the days' progress, waste, overload and context failures) moves, and users quit at a
-base rate raised by low trust (mechanisms/trust.py). Starting today: attention is refilled, tasks
-arrive and spending is added (mechanisms/goals.py, the ``arrivals`` stream), fatigue and template
-wear recover, and a night's rest clears focus residue (mechanisms/focus.py). The last simulated day
-is never closed.
+base rate raised by low trust (mechanisms/trust.py). Starting today: tasks arrive and spending is
+added (mechanisms/goals.py, the ``arrivals`` stream), then attention is refilled, fatigue and
+template wear recover, and a night's rest clears focus residue (mechanisms/focus.py; the goals
+read none of these, so the order changes nothing). The last simulated day is never closed.
 """
 
 from __future__ import annotations
@@ -95,7 +95,10 @@ def refresh_rows(
 
     The float work as numpy did it on the float32 state: ``one - recovery`` and the products in
     the state's dtype (``one`` and ``wear_keep``, the Python float ``1 - wear_recovery``, given in
-    it: numpy rounds a Python float to a float32 array's dtype).
+    it: numpy rounds a Python float to a float32 array's dtype). Only a Python float rounds so:
+    an ``np.float64`` factor would have kept numpy's product in float64 (the scenario's
+    parameters are Python floats; tests/sim/test_daily.py runs :func:`start_day` itself against
+    the numpy statements).
     """
     for i in range(active.shape[0]):
         attention_left[i] = budget[i] if active[i] else 0.0

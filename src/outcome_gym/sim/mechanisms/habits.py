@@ -53,10 +53,11 @@ def update_habit(
                                                                           r.dtype)
     # the constants in the habit's dtype: 1 - h and h * (1 - fade) then round as numpy's do
     f = habit.dtype.type
-    # views (contiguous) of habit and missed: the pass writes the caller's arrays
-    return habit_rows(habit.reshape(rows, -1), r2,
-                      np.ascontiguousarray(used).reshape(rows, -1), missed.reshape(rows, -1),
-                      f(1.0), f(1.0 - fade))
+    # views (contiguous) of habit and missed: the pass writes the caller's arrays; bool(): as
+    # plain Python (NUMBA_DISABLE_JIT=1) the pass's answer is an np.bool_
+    return bool(habit_rows(habit.reshape(rows, -1), r2,
+                           np.ascontiguousarray(used).reshape(rows, -1), missed.reshape(rows, -1),
+                           f(1.0), f(1.0 - fade)))
 
 
 @compiled

@@ -126,5 +126,7 @@ def fade(p: MemoryParams, count: np.ndarray) -> np.ndarray:
 
     The factor rounded to the counts' dtype first, as numpy rounds a Python float applied to a
     float32 array: the product is then already the counts' dtype (no second copy by ``astype``).
+    ``memory_fade`` is a Python float (the scenario's parameters are): an ``np.float64`` would
+    not have been rounded so.
     """
     return count * count.dtype.type(1.0 - p.memory_fade)

@@ -21,7 +21,8 @@ happen there, bar the guardrail's compiled pass): the remainder is the env, prod
 guardrail layers (action decoding, guardrails, reward, observation and info). And, measured
 before any timer is in place, what starting an episode costs: a ``reset`` and the excess of an
 episode's first step over a later one, spread over the episode's steps (bench_env.py's figures
-include resets: at the Segments and Variants ids' 28-step episodes that share is ~13% of a step).
+include resets: at the Segments and Variants ids' 28-step episodes a large share, see
+docs/performance.md's thirteenth pass). The share is of the mean later step.
 
 What it answers: how much a change of kind could buy. Computing the transcendental functions
 inside the passes (a new reference run) could save at most their share; fusing the passes into
@@ -106,7 +107,8 @@ def _timer_cost(tally: Tally) -> float:
 def episode_start(env_id: str, steps: int, repeats: int = 3) -> tuple[float, float, float, float]:
     """Median over ``repeats`` runs of ``steps`` seeded random actions (resets included, as
     bench_env.py's): ``(reset, first step, later step, steps an episode)``, seconds by
-    ``time.perf_counter`` around each call.
+    ``time.perf_counter`` around each call: the median reset and first step of a run, and the
+    mean of its later steps (a day's start among them, as in the figure the share is of).
     """
     env = gym.make(env_id, population=200)
     env.action_space.seed(0)
@@ -126,7 +128,7 @@ def episode_start(env_id: str, steps: int, repeats: int = 3) -> tuple[float, flo
                 env.reset()
                 resets.append(clock() - t0)
         runs.append((statistics.median(resets) if resets else 0.0, statistics.median(firsts),
-                     statistics.median(laters), steps / max(len(resets), 1)))
+                     statistics.fmean(laters), steps / max(len(resets), 1)))
     return tuple(statistics.median(r[i] for r in runs[1:]) for i in range(4))  # type: ignore[return-value]
 
 
@@ -168,8 +170,8 @@ def main() -> None:
               f"{(wrapped - inside) / wrapped:.1%})")
         reset, first, later, length = starts[env_id]
         share = (reset + first - later) / length
-        print(f"  starting an episode (no timers; medians): reset {reset * 1e6:.0f} us, first "
-              f"step {first * 1e6:.0f} us against {later * 1e6:.0f} later; over ~{length:.0f} "
+        print(f"  starting an episode (no timers): reset {reset * 1e6:.0f} us, first "
+              f"step {first * 1e6:.0f} us against {later * 1e6:.0f} a later one (mean); over ~{length:.0f} "
               f"steps an episode {share * 1e6:.1f} us a step ({share / later:.1%} of a later one)")
 
 

@@ -200,6 +200,8 @@ def test_start_day_itself_gives_the_numpy_refresh_bit_for_bit():
     pop, rng = m.pop, np.random.default_rng(5)
     pop.active[rng.random(pop.n) < 0.3] = False
     pop.fatigue[:] = rng.random(pop.n).astype(np.float32)  # entries whose products round
+    # rates whose 1 - r is not exact in float32 (the scenarios' 0.5 is: a float64 one would pass)
+    pop.fatigue_recovery = (rng.random(pop.n) * 0.5).astype(np.float32)
     pop.wear[:] = rng.random(pop.wear.shape).astype(np.float32)
     pop.residue[:] = rng.random(pop.n).astype(np.float32)
     names = ("attention_left", "fatigue", "wear", "sent_today", "residue")

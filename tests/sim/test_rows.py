@@ -157,24 +157,6 @@ def test_a_pickled_rows_leaves_its_draw_buffers_behind():
     assert sub.index.tolist() == [2, 5] and sub.n == 2
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_allfinite_is_isfinite_all(dtype):
-    import warnings
-
-    from outcome_gym.sim._rows import allfinite
-
-    a = np.zeros((4, 3), dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RuntimeWarning either (an error under -W error)
-        assert allfinite(a) and allfinite(a[:, 1])  # a strided column too
-        for bad in (np.inf, -np.inf, np.nan):
-            b = a.copy()
-            b[3, 2] = bad
-            assert not allfinite(b)
-        big = np.full(3, np.finfo(dtype).max, dtype)  # finite, though their sum overflows
-        assert allfinite(big)
-
-
 def test_pairwise_sum_is_numpys_sum_and_reduceat_bit_for_bit():
     # lengths below 8, up to the 128 block and far past it (several levels of halves), values
     # over many magnitudes and both signs (an order of addition would show), signed zeros

@@ -252,7 +252,6 @@ class FlatEncoder:
         return out
 
 
-
 @compiled
 def user_columns(out, at, stride, active, session, minutes, clicks, delivered, opened,
                  receptivity, events

@@ -1,5 +1,6 @@
-""":func:`allfinite`, and numpy's pairwise sum as a compiled function (:func:`pairwise_sum`; the
-rows of a matrix: :func:`row_totals`).
+"""A finiteness check as a compiled function (:func:`finite_rows`, compiled into the passes that
+check their outputs), and numpy's pairwise sum (:func:`pairwise_sum`; the rows of a matrix:
+:func:`row_totals`).
 """
 
 from __future__ import annotations
@@ -7,13 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from outcome_gym.sim._jit import compiled
-
-
-def allfinite(a: np.ndarray) -> bool:
-    """``np.isfinite(a).all()`` for a float array, in one compiled pass (no N-entry bool array,
-    no floating-point warnings).
-    """
-    return bool(finite_rows(a.reshape(-1)))
 
 
 @compiled
@@ -155,12 +149,3 @@ def row_totals(matrices, out
             out[at] = 0.0 + pairwise_block(m[r], 0, m.shape[1])
             at += 1
     return True
-
-
-def compile_kernel() -> None:
-    """Compile (or load from the cache) :func:`finite_rows` for float64 and float32 arrays
-    (:func:`row_totals` is the env layer's: warmed by ``outcome_gym.env.spaces.compile_kernel``,
-    not by a model's step).
-    """
-    finite_rows(np.zeros(1))
-    finite_rows(np.zeros(1, np.float32))

@@ -509,14 +509,14 @@ class _StaticArrays:
 def kernel_modules() -> tuple[ModuleType, ...]:
     """The modules whose ``compile_kernel()`` compile every pass of a step (sim/_jit.py), the
     slowest to compile first and callees' modules before their callers' (callees in modules not
-    listed, e.g. ``focus``, are compiled inside their callers). The product layer's
+    listed, e.g. ``focus`` and ``_rows``, are compiled inside their callers). The product layer's
     pass (``product.guardrails``, above this layer) is not among them; layout memory's passes
     are compiled into the engagement pass (``engagement.compile_kernel``).
     """
-    from outcome_gym.sim import _rows, daily, layout, recording
+    from outcome_gym.sim import daily, layout, recording
     from outcome_gym.sim.mechanisms import availability, observation
 
-    return (_rows, layout, observation, recording, notifications, engagement, goals, context,
+    return (layout, observation, recording, notifications, engagement, goals, context,
             outside, daily, sessions, habits, availability, trust)
 
 

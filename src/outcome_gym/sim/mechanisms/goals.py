@@ -361,8 +361,8 @@ def compile_kernel() -> None:
 
 MAX_RUNS = 6
 """The most runs of one arrival rate whose Poisson draws are made run by run (above it, over
-the array of rates). A scalar-rate call is ~0.6 us; an array of rates costs numpy two
-Python-level ``np.all`` checks of the rates (``Goals.day_start`` in a day start at N = 200, the
+the array of rates). An array of rates costs numpy two Python-level ``np.all`` checks of the
+rates (``Goals.day_start`` in a day start at N = 200, the
 benchmark's three runs: 35.8 -> 23.8 us). In a hot loop at N = 200 drawing run by run stops
 paying at 6-7 runs (8 runs: 12.6-13.0 us against 11.7-12.0 for one call; the review of day13);
 the bundled scenarios have 1-3."""
@@ -417,7 +417,8 @@ class TasksState:
         # ndarray.clip: what np.clip calls, without its wrapper (at every reset)
         self.rate = params["arrival_rate"].sample(rng).clip(0, None) * has
         self.draw_rate = self.rate  # every user's: the arrivals are drawn for all N users
-        # its runs are worked out once: read-only, so that no later write can leave them stale
+        # its runs are worked out once: read-only, so that a write in this run fails instead of
+        # leaving them stale (a pickled or copied model's arrays are writable again)
         self.draw_rate.setflags(write=False)
         self._runs = rate_runs(self.draw_rate)  # fixed with it (a take keeps every user's)
         self.rows = Rows(n)

@@ -168,8 +168,8 @@ def keep_powers(keep_base: np.ndarray, m: int) -> np.ndarray:
     Computed once a run, on contiguous rows as the step's ``power`` of N bases and N counts
     took them: numpy's ``power`` gives each entry the same bits wherever it sits (its SIMD
     loop's lanes and tail compute alike; tests/sim/test_tray_trust.py holds the table to a
-    per-step ``power`` of random counts). A step looks its users' counts up
-    (:func:`send_rows`) instead of calling ``power`` (~0.9 us a step at N = 200).
+    per-step ``power`` of random counts and of every count at every position). A step looks its
+    users' counts up (:func:`send_rows`) instead of calling ``power`` (~0.9 us a step at N = 200).
     """
     n, k = keep_base.shape[0], m + 1
     count = np.empty((n, k))

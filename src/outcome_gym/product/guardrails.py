@@ -297,11 +297,15 @@ def project_rows(layout, notify, default, core_slot, core_element, lock, restore
                 elif core_element[e]:
                     broken += 1
         if restore and broken:
+            # every element stored, the count moved past the non-core ones only: no branch on
+            # the element (a broken row's elements are the policy's, often random, and a branch
+            # on them mispredicts: the whole pass 15.5 -> 11.4 us on random native actions at
+            # N = 200)
             n_kept = 0
             for k in range(s):
-                if not core_element[layout[i, k]]:
-                    kept[n_kept] = layout[i, k]
-                    n_kept += 1
+                e = layout[i, k]
+                kept[n_kept] = e  # (n_kept <= k < s: in bounds; a core element's is overwritten)
+                n_kept += not core_element[e]
             taken = 0  # kept elements placed so far
             fill = 0  # the next default slot to draw a filler from
             for k in range(s):

@@ -227,8 +227,11 @@ class SimulationModel(mesa.Model):
         return obs
 
     def needs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Hidden state: N x G goal urgency and remaining progress now (for oracles in studies)."""
-        return self.goals.needs(self.t)
+        """Hidden state: N x G goal urgency and remaining progress now (for oracles in studies;
+        fresh arrays: the goals' own are their buffers, overwritten by the next step).
+        """
+        need, remaining = self.goals.needs(self.t)
+        return need.copy(), remaining.copy()
 
     def user_state(self) -> dict[str, np.ndarray]:
         """Final state and totals per user (the per-user record of a run)."""

@@ -640,8 +640,8 @@ class PracticeState:
             update_habit(self.habit, self.habit_rate, self.done_today, self.missed, self.fade)
             np.copyto(self.habit, 0.0, where=self._lacks)  # in place, as update_habit
         self.started = True
-        self.today[:] = 0.0
-        self.done_today[:] = False
+        self.today.fill(0.0)
+        self.done_today.fill(False)
         return {}
 
     def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:

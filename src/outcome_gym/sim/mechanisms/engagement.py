@@ -731,8 +731,8 @@ def _engagement(kept: tuple[np.ndarray, ...], n: int, s: int, n_el: int) -> Enga
     dicts (a step's dicts and ``**`` merge cost ~2 us).
 
     By position, in the field order (by keyword the call took ~0.56 us more at N = 200); several
-    fields share a shape, so tests/sim/test_jit.py checks each field's array by identity, shape
-    and dtype (a swap would pass the passes' tests unnoticed).
+    fields share a shape, so tests/sim/test_step_passes.py checks each field's array by
+    identity, shape and dtype (a swap would pass the passes' tests unnoticed).
     """
     (progress, goal_minutes, distraction_minutes, self_control_minutes, attention_left, residue,
      useful_opens, search_minutes, seen_positions) = kept

@@ -183,8 +183,10 @@ def tasks_credit_rows(
     abandoned, age
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A tasks goal's step in one call: :func:`tasks_apply_rows` (the credit, earliest deadline
-    first), then :func:`tasks_end_rows` (the deadlines of the step's end), both copied in (one
-    dispatch of ~0.6 us a step less than two calls, and the two are compiled here only).
+    first), then :func:`tasks_end_rows` (the deadlines of the step's end), both copied in: one
+    dispatch and no Python frames between them (with the day's events added only at the day's
+    first apply, ``Goals.apply`` took ~0.2 us less a step at N = 200), and the two compiled here
+    only (the goals' compilation took as long: 2.12-2.18 s either way, fresh cache).
     """
     tasks_apply_rows(credit, col, step, arrive, deadline, left, completed, on_time, ttc)
     tasks_end_rows(step, late_span, arrive, deadline, failed, abandoned, age)

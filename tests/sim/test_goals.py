@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from outcome_gym.scenario.schema import BudgetGoal, PracticeGoal, TasksGoal
-from outcome_gym.sim.mechanisms.goals import BudgetState, PracticeState, TasksState, drift_sum
+from outcome_gym.sim.mechanisms.goals import (
+    BudgetState,
+    PracticeState,
+    TasksState,
+    drift_sum,
+    tasks_apply_rows,
+)
 from outcome_gym.sim.params import goal_spec
 from tests.conftest import goal_params
 
@@ -50,9 +56,14 @@ def _events(st, fill, *args):
 
 def _credit(st, credit, step, out):
     """Credit N progress without the step end's deadlines (credit_into's first part): tasks'
-    _apply, the others' credit_into (their step end does nothing), on an N x 1 column."""
+    tasks_apply_rows, the others' credit_into (their step end does nothing), on an N x 1
+    column."""
     col = np.asarray(credit, dtype=np.float64).reshape(-1, 1)
-    (st._apply if isinstance(st, TasksState) else st.credit_into)(col, 0, step, out)
+    if isinstance(st, TasksState):
+        tasks_apply_rows(col, 0, step, st.arrive, st.deadline, st.left, out["completed"],
+                         out["completed_on_time"], out["ttc_steps"])
+    else:
+        st.credit_into(col, 0, step, out)
 
 
 def _apply(st, credit, step):
@@ -408,3 +419,30 @@ def test_tasks_arrivals_run_by_run_equal_the_draw_over_the_array(tiny):
     assert st._runs is not None and len(st._runs) > 1
     ev = st.day_start(0, 0, np.random.default_rng(4))
     assert ev["arrived"].tolist() == np.random.default_rng(4).poisson(st.draw_rate).tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tasks_credit_into_is_the_credit_then_the_step_end(tiny, seed):
+    # one compiled pass (tasks_credit_rows) against its two parts called in turn, on random
+    # pending places (some late, some at their deadline, some to abandon) and random credit,
+    # events added to random counts: the same state and events, exactly
+    rng = np.random.default_rng(seed)
+    n, q, step = 40, 4, 9
+    a, b = _tasks(tiny, n=n, max_pending=q), _tasks(tiny, n=n, max_pending=q)
+    arrive = np.where(rng.random((n, q)) < 0.7, rng.integers(0, step + 1, (n, q)), -1)
+    deadline = arrive + rng.integers(1, 12, (n, q))
+    left = rng.choice([0.25, 0.5, 1.0, 2.0], (n, q)).astype(np.float32)
+    for st in (a, b):
+        st.arrive[:], st.deadline[:], st.left[:] = arrive, deadline, left
+    credit = np.where(rng.random(n) < 0.6, rng.random(n) * 3, 0.0).reshape(-1, 1)
+    start = {k: rng.integers(0, 5, n).astype(np.float64) for k in TasksState.event_keys}
+    got = {k: v.copy() for k, v in start.items()}
+    want = {k: v.copy() for k, v in start.items()}
+    a.credit_into(credit, 0, step, got)
+    _credit(b, credit[:, 0], step, want)
+    b.step_end_into(step, want)
+    assert (b.arrive >= 0).sum() < (arrive >= 0).sum()  # something completed or was abandoned
+    for k in TasksState.event_keys:
+        assert np.array_equal(got[k], want[k]), k
+    for name in ("arrive", "deadline", "left"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name

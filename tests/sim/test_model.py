@@ -251,3 +251,27 @@ def test_the_habit_term_is_refreshed_at_each_days_start(tiny, monkeypatch):
     # the habit moves from day to day (non-zero by day 2), so a stale term could show
     assert np.array_equal(habits, habits_always) and habits[-1].any()
     assert not np.array_equal(habits[0], habits[-1])
+
+
+def test_needs_are_fresh_arrays_the_next_step_does_not_change(tiny):
+    # the goals fill two buffers each step; model.needs() hands out copies of them: equal to
+    # the goals' own now, and unchanged (and not the goals' arrays) after the model steps on
+    m = SimulationModel(tiny, seed=1, mesa_agents=False)
+    for _ in range(3):
+        m.step()
+    need, remaining = m.needs()
+    own = m.goals.needs(m.t)
+    assert need is not own[0] and remaining is not own[1]
+    assert np.array_equal(need, own[0]) and np.array_equal(remaining, own[1])
+    kept = need.copy(), remaining.copy()
+    for _ in range(4):
+        m.step()
+    assert np.array_equal(need, kept[0]) and np.array_equal(remaining, kept[1])
+    assert not np.array_equal(m.needs()[1], kept[1])  # the goals' state did move on
+
+
+def test_the_step_draws_from_the_streams_of_its_name(tiny):
+    # the six per-step generators are looked up once at build: each the Streams' own of its name
+    m = SimulationModel(tiny, seed=1, mesa_agents=False)
+    for name in ("availability", "notifications", "tray", "sessions", "choice", "context"):
+        assert getattr(m, f"_rng_{name}") is m.streams[name], name

@@ -197,3 +197,25 @@ def test_a_per_user_parameter_draws_runs_of_segments_in_one_call():
                                for p, b in zip(params, blocks, strict=True)])
         assert values.sample(rng).tobytes() == want.tobytes()
         assert rng.random(2).tolist() == ref.random(2).tolist()
+
+
+def test_reset_day_empties_every_accumulator_and_nothing_else():
+    # the day's accumulators filled with non-zero values, then emptied in place (the same
+    # arrays, their dtypes kept); every other field untouched
+    import copy
+
+    world = compile_world(load_scenario("productivity_tool"))
+    pop, _ = _population(world, 0)
+    today = ("used_today", "session_today", "progress_today", "waste_today", "failures_today")
+    for name in today:
+        getattr(pop, name)[...] = 1
+    before = copy.deepcopy(pop)
+    arrays = {name: getattr(pop, name) for name in today}
+    pop.reset_day()
+    for name in today:
+        a = getattr(pop, name)
+        assert a is arrays[name] and a.dtype == getattr(before, name).dtype, name
+        assert not a.any(), name
+    for f in fields(pop):
+        if f.name not in today:
+            assert np.array_equal(getattr(pop, f.name), getattr(before, f.name)), f.name

@@ -99,6 +99,26 @@ def test_the_step_pass_keeps_the_records_arrays_fresh_and_reuses_its_buffers():
         assert getattr(first, name) is getattr(second, name), name
 
 
+def test_each_engagement_field_holds_its_own_array():
+    # built by position: each kept buffer in its own field (by identity) and each fresh array
+    # of its field's shape and dtype (n, s and n_el apart, so a swap of sizes shows)
+    n, s, n_el = 5, 3, 4
+    kept = engagement._buffers(n, s, 2, 6)
+    eng = engagement._engagement(kept, n, s, n_el)
+    for name, buf in zip(("progress", "goal_minutes", "distraction_minutes",
+                          "self_control_minutes", "attention_left", "residue", "useful_opens",
+                          "search_minutes", "seen_positions"), kept, strict=True):
+        assert getattr(eng, name) is buf, name
+    fresh = {"minutes": ((n,), np.float64), "element_clicks": ((n, n_el), np.int16),
+             "clicks": ((n,), np.int64), "position_clicks": ((s,), np.int64),
+             "position_views": ((s,), np.int64), "element_totals": ((n_el,), np.int64)}
+    for name, (shape, dtype) in fresh.items():
+        a = getattr(eng, name)
+        assert a.shape == shape and a.dtype == dtype, name
+        assert not any(a is b for b in kept), name
+    assert len({id(getattr(eng, name)) for name in fresh}) == len(fresh)
+
+
 def test_a_non_finite_minute_leaves_the_users_state_as_it_was():
     # element 0 costs inf: user 1's open is an infinite minute
     step, st = _step_pass(cost=(np.inf, 2.0)), _state()
@@ -189,6 +209,32 @@ def test_goals_apply_credits_each_goal_its_own_column(tiny):
     assert ev.matrices[0] is block
     assert ev["work.arrived"].tolist() == [0.0] and ev["work.completed"].tolist() == [0.0]
     assert ev["study.practised"].tolist() == [1.0]
+
+
+def test_goals_needs_fills_its_buffers_anew_each_call(tiny):
+    # tasks (column 0) and practice (column 1), two users: the same two buffers every call,
+    # every entry rewritten (garbage written in between is gone); by hand: one task of effort 1
+    # arrives at step 0 (deadline 2 days = 8 steps), so at step 2 its urgency is 1 + 2/8 and 1
+    # is left; practice is needed (1) with its effort 1 left until credited
+    class Arrivals:
+        def poisson(self, lam, size=None):
+            return np.ones(np.shape(lam) if size is None else size, dtype=np.int64)
+
+    segs = tiny.population.segments
+    specs = [goal_spec(TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2,
+                                 effort=1.0), segs),
+             goal_spec(PracticeGoal(kind="practice", id="study", effort=1.0), segs)]
+    goals = Goals(specs, tiny.clock.slots_per_day, np.ones((2, 2), bool),
+                  [goal_params(spec, 2) for spec in specs], np.full(2, 0.1, F32), 0.1,
+                  np.random.default_rng(0))
+    goals.day_start(0, 0, Arrivals())
+    need, rem = goals.needs(2)
+    assert tiny.clock.slots_per_day == 4
+    assert need.tolist() == [[1.25, 1.0]] * 2 and rem.tolist() == [[1.0, 1.0]] * 2
+    need[:], rem[:] = np.nan, np.nan
+    again = goals.needs(2)
+    assert again[0] is need and again[1] is rem
+    assert need.tolist() == [[1.25, 1.0]] * 2 and rem.tolist() == [[1.0, 1.0]] * 2
 
 
 @pytest.mark.parametrize("plain", [False, True])

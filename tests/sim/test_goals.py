@@ -12,6 +12,7 @@ from outcome_gym.sim.mechanisms.goals import (
     TasksState,
     drift_sum,
     tasks_apply_rows,
+    tasks_end_rows,
 )
 from outcome_gym.sim.params import goal_spec
 from tests.conftest import goal_params
@@ -70,8 +71,14 @@ def _apply(st, credit, step):
     return _events(st, lambda c, s, out: _credit(st, c, s, out), credit, step)
 
 
+def _tasks_end(st, step, out):
+    """A tasks goal's step end alone (the second half of ``credit_into``'s pass)."""
+    tasks_end_rows(step, st.late_span, st.arrive, st.deadline, out["failed"], out["abandoned"],
+                   out["censored_steps"])
+
+
 def _step_end(st, step):
-    return _events(st, st.step_end_into, step)
+    return _events(st, lambda s, out: _tasks_end(st, s, out), step)
 
 
 def _tasks(tiny, n=2, **kw):
@@ -284,7 +291,8 @@ def test_goals_needs_and_apply_sum_each_goals_events_in_one_block(tiny):
 
 def test_goals_apply_after_take_lays_the_events_out_for_the_kept_users(tiny):
     # apply (3 users), then take users 0 and 2 (a subset replay), then apply again: the block
-    # of events is laid out anew for 2 users (apply has no shape check: take must drop it).
+    # of events (and needs' buffers) laid out anew for 2 users (no shape check: take must drop
+    # them).
     # Arrivals are drawn for all 3 and kept for 0 and 2; kept user 2 completes its task
     from outcome_gym.sim.mechanisms.goals import Goals
     from outcome_gym.sim.rng import Rows
@@ -296,6 +304,7 @@ def test_goals_apply_after_take_lays_the_events_out_for_the_kept_users(tiny):
                   np.random.default_rng(0))
     goals.states[0].effort[:] = 1.0
     assert goals.apply(np.zeros((3, 1)), 0)["work.completed"].shape == (3,)
+    assert goals.needs(0)[0].shape == (3, 1)  # needs' buffers made for 3 users: take drops them
     goals.take(Rows(3, np.array([0, 2])))
     goals.day_start(0, 1, _ZeroPoisson([1, 5, 1]))
     ev = goals.apply(np.array([[0.0], [1.0]]), 1)
@@ -440,7 +449,7 @@ def test_tasks_credit_into_is_the_credit_then_the_step_end(tiny, seed):
     want = {k: v.copy() for k, v in start.items()}
     a.credit_into(credit, 0, step, got)
     _credit(b, credit[:, 0], step, want)
-    b.step_end_into(step, want)
+    _tasks_end(b, step, want)
     assert (b.arrive >= 0).sum() < (arrive >= 0).sum()  # something completed or was abandoned
     for k in TasksState.event_keys:
         assert np.array_equal(got[k], want[k]), k

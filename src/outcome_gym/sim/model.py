@@ -146,10 +146,12 @@ class SimulationModel(mesa.Model):
         # the streams every step draws from, looked up once (a Streams lookup is a Python call:
         # the six a step took ~0.43 us, six attribute reads ~0.08): made now, not at the first
         # step (no draw depends on when a stream is made)
-        self._rng_availability, self._rng_notifications, self._rng_tray, self._rng_sessions, \
-            self._rng_choice, self._rng_context = (
-                streams[name] for name in ("availability", "notifications", "tray", "sessions",
-                                           "choice", "context"))
+        self._rng_availability = streams["availability"]
+        self._rng_notifications = streams["notifications"]
+        self._rng_tray = streams["tray"]
+        self._rng_sessions = streams["sessions"]
+        self._rng_choice = streams["choice"]
+        self._rng_context = streams["context"]
         self._avail_step, self._avail_now = -1, np.zeros(n, bool)
         self._obs: itf.Observation | None = None
         self.context = self.world.policy_context(self.pop.segment, self.recorder.pipe.names)

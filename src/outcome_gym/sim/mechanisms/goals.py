@@ -10,8 +10,7 @@ Every goal state exposes the same small interface, vectorized over users, which
   policy), window closes; returns the day's events;
 * ``credit_into(progress, col, step, out)``: credit column ``col`` of the N x G ``progress``
   (this step's progress; no copy of the column), then pass the deadlines of the step's end, the
-  events of both added to ``out`` (what :meth:`Goals.apply` calls);
-* ``step_end_into(step, out)``: the step end's part alone (deadlines that passed).
+  events of both added to ``out`` (what :meth:`Goals.apply` calls).
 
 Events are per-user arrays keyed ``<event>`` (``event_keys``, in order;
 :data:`~outcome_gym.scenario.schema.GOAL_EVENTS` lists them per kind): whole-number counts, but a
@@ -184,9 +183,8 @@ def tasks_credit_rows(
 ):  # pragma: no cover - compiled by numba (NUMBA_DISABLE_JIT=1 runs it as Python)
     """A tasks goal's step in one call: :func:`tasks_apply_rows` (the credit, earliest deadline
     first), then :func:`tasks_end_rows` (the deadlines of the step's end), both copied in: one
-    dispatch and no Python frames between them (with the day's events added only at the day's
-    first apply, ``Goals.apply`` took ~0.2 us less a step at N = 200), and the two compiled here
-    only (the goals' compilation took as long: 2.12-2.18 s either way, fresh cache).
+    dispatch and no Python frames between them, and the two compiled here only (the goals'
+    compilation takes as long as with two passes: docs/performance.md, fourteenth pass).
     """
     tasks_apply_rows(credit, col, step, arrive, deadline, left, completed, on_time, ttc)
     tasks_end_rows(step, late_span, arrive, deadline, failed, abandoned, age)
@@ -463,19 +461,12 @@ class TasksState:
                           self.left, overflow)
         return {"arrived": arrived, "failed": overflow}  # overflow fails at once
 
-    def step_end_into(self, step: int, out: Events) -> None:
-        """Tasks whose deadline is the next step fail now (missed); they stay pending, late, for
-        ``late_days`` more and are then abandoned (:func:`tasks_end_rows`). Events added to
-        ``out``'s arrays.
-        """
-        tasks_end_rows(step, self.late_span, self.arrive, self.deadline, out["failed"],
-                       out["abandoned"], out["censored_steps"])
-
     def credit_into(self, progress: np.ndarray, col: int, step: int, out: Events) -> None:
         """Credit column ``col`` of the N x G float64 ``progress`` earliest-deadline-first (no
-        copy of the column), then what :meth:`step_end_into` does, in one compiled pass
-        (:func:`tasks_credit_rows`); completions and the step end's events added to ``out``'s
-        arrays.
+        copy of the column), then the step's end: tasks whose deadline is the next step fail now
+        (missed); they stay pending, late, for ``late_days`` more and are then abandoned. One
+        compiled pass (:func:`tasks_credit_rows`); completions and the step end's events added
+        to ``out``'s arrays.
         """
         tasks_credit_rows(progress, col, step, self.late_span, self.arrive, self.deadline,
                           self.left, out["completed"], out["completed_on_time"],
@@ -592,9 +583,6 @@ class BudgetState:
                           float(self.goal.adjustment), self.adjusted, self.rate, self.progress,
                           out["adjusted"], out["adjusted_in_time"], out["tta_steps"])
 
-    def step_end_into(self, step: int, out: Events) -> None:
-        """Nothing expires within a day."""
-
 
 class PracticeState:
     """Daily practice and the habit it builds (see module docstring)."""
@@ -653,9 +641,6 @@ class PracticeState:
         """
         practice_apply_rows(self.has, self.done_today, self.effort, self.today, progress, col,
                             out["practised"])
-
-    def step_end_into(self, step: int, out: Events) -> None:
-        """Nothing expires within a day."""
 
 
 GoalState = TasksState | BudgetState | PracticeState

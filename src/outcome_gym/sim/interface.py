@@ -133,30 +133,35 @@ class MetricRows(Mapping[str, np.ndarray]):
 
     __slots__ = ("_data", "_matrices", "_names")
 
-    def __init__(self, names: Iterable[str], matrix: np.ndarray) -> None:
+    def __new__(cls, names: Iterable[str], matrix: np.ndarray) -> MetricRows:
+        """The map of ``names`` over ``matrix``'s rows, both checked (a constructor rather than
+        an initialiser: :meth:`_of` builds the same object unchecked).
+
+        Raises:
+            ValueError: ``matrix`` is not a read-only C-contiguous 2-D float64 matrix, or has
+                another number of rows than there are names.
+        """
         if not _is_row_matrix(matrix):
             raise ValueError("expected a read-only C-contiguous 2-D float64 matrix")
         names = tuple(names)
-        _check_rows(names, matrix)
-        self._hold(names, (matrix,))
+        if len(names) != matrix.shape[0]:
+            raise _names_error(names, matrix)
+        return cls._of(names, (matrix,))
 
     @classmethod
     def _of(cls, names: tuple[str, ...], matrices: tuple[np.ndarray, ...]) -> MetricRows:
-        """The map of ``names`` over the rows of ``matrices`` in order, without
-        :meth:`__init__`'s checks (~0.5 us a step): for :meth:`merged`, which checked them, and
-        the recorder, whose table is a row matrix (read-only, C-contiguous float64) of one row
-        per name by construction (tests/sim/test_recording.py holds a record's map to that).
+        """The map of ``names`` over the rows of ``matrices`` in order, without the checks of
+        ``MetricRows(names, matrix)`` (~0.5 us a step): for :meth:`merged`, which checked them,
+        and the recorder, whose table is a row matrix (read-only, C-contiguous float64) of one
+        row per name by construction (tests/sim/test_recording.py holds a record's map to that).
+        Its slots set past the read-only ``__setattr__``; no row made.
         """
         out = object.__new__(cls)
-        out._hold(names, matrices)
-        return out
-
-    def _hold(self, names: tuple[str, ...], matrices: tuple[np.ndarray, ...]) -> None:
-        """Set the map's state (its slots, past the read-only ``__setattr__``); rows not made."""
         setattr_ = object.__setattr__
-        setattr_(self, "_names", names)
-        setattr_(self, "_matrices", matrices)
-        setattr_(self, "_data", None)
+        setattr_(out, "_names", names)
+        setattr_(out, "_matrices", matrices)
+        setattr_(out, "_data", None)
+        return out
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -220,7 +225,8 @@ class MetricRows(Mapping[str, np.ndarray]):
         if isinstance(values, np.ndarray) and _is_row_matrix(values):
             joined = _joined(self._names, names)
             if joined is not None:
-                _check_rows(names, values)
+                if len(names) != values.shape[0]:  # the new matrix's names, however many
+                    raise _names_error(names, values)
                 return MetricRows._of(joined, (*self._matrices, values))
         return FrozenMap(self._rows()).merged(names, values)
 
@@ -228,14 +234,11 @@ class MetricRows(Mapping[str, np.ndarray]):
         return f"MetricRows({list(self._names)})"
 
 
-def _check_rows(names: tuple[str, ...], matrix: np.ndarray) -> None:
-    """Refuse a matrix whose rows are not one per name.
-
-    Raises:
-        ValueError: ``matrix`` has another number of rows than there are ``names`` (all shown).
+def _names_error(names: tuple[str, ...], matrix: np.ndarray) -> ValueError:
+    """The error of a :class:`MetricRows` matrix with another number of rows than ``names``
+    (every name shown).
     """
-    if len(names) != matrix.shape[0]:
-        raise ValueError(f"expected {matrix.shape[0]} names, got {names}")
+    return ValueError(f"expected {matrix.shape[0]} names, got {names}")
 
 
 def _is_row_matrix(m: np.ndarray) -> bool:

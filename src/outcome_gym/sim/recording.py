@@ -392,7 +392,7 @@ class Recorder:
 
     def record(self, out: StepOutcome) -> itf.StepRecord:
         """The step's record; totals and :attr:`last` are updated."""
-        eng, dlv = out.engagement, out.delivery
+        step, day, slot, weekday, _, sessions, layout, dlv, eng, _, _, _, _, _, _ = out
         table, opens, events = self._sums(out)  # events: the pipe's, a read-only map
         # the K sums of each metric in name order, then the divergence estimators: the table's
         # read-only rows go into the record as they are
@@ -400,10 +400,10 @@ class Recorder:
         minutes = eng.minutes.astype(np.float32)  # the observation's (fresh: frozen in place)
         # the step's fresh arrays (StepOutcome) frozen in place, named where they are read; the
         # layout, which may be the caller's own array, as a read-only view
-        sessions, element_clicks, clicks = out.started, eng.element_clicks, eng.clicks
-        delivered, opened, user_minutes = dlv.delivered, dlv.opened, eng.minutes
+        element_clicks, clicks, user_minutes = eng.element_clicks, eng.clicks, eng.minutes
+        delivered, opened = dlv.delivered, dlv.opened
         position_clicks, position_views = eng.position_clicks, eng.position_views
-        element_totals, layout = eng.element_totals, out.layout.view()
+        element_totals, layout = eng.element_totals, layout.view()
         for a in (minutes, sessions, element_clicks, delivered, opened, layout, clicks,
                   user_minutes, position_clicks, position_views, element_totals):
             a.setflags(False)  # ``write=False`` by position: ~0.1 us less each than the keyword
@@ -416,10 +416,10 @@ class Recorder:
             "events": events,
         })
         return itf._instance(itf.StepRecord, {
-            "step": out.step,
-            "day": out.day,
-            "slot": out.slot,
-            "weekday": out.weekday,
+            "step": step,
+            "day": day,
+            "slot": slot,
+            "weekday": weekday,
             # one name per row of the read-only C-ordered float64 table: not checked again
             "segment_metrics": itf.MetricRows._of(keys, (table,)),
             "position_clicks": position_clicks,
@@ -444,13 +444,15 @@ class Recorder:
         layout. The metric names are the same every step; should they change (the goal
         events'), the matrix and the totals are laid out again (totals kept by name).
         """
-        w, eng, dlv, ctx = self.world, out.engagement, out.delivery, out.context
-        events = out.events
+        # the outcome's fields at once (a named tuple: ~0.3 us less than reading them one by one)
+        (step, _, _, _, available, started, layout, dlv, eng, events, ctx, churned, active, trust,
+         outside) = out
+        w = self.world
         if events is not self._events_map:  # (Goals.apply's map is the same object every step)
             if events.names != self._events:
                 self._layout(events.names)
             self._events_map, self._event_block = events, events.matrices[0]
-        layout = np.ascontiguousarray(out.layout)
+        layout = np.ascontiguousarray(layout)
         exact, sample = w.exact_weights, self.sample_divergence
         # whole-number weights: the pass computes the distances (the same bits as the matvec)
         dist = self._dist if exact else layout_distance(layout, w.default_layout, w.slot_weight)
@@ -464,21 +466,20 @@ class Recorder:
         noise = self.rows.uniform(self._instrumentation, self._noise_shape, axis=1, reuse=True)
         seen = np.empty(self._seen_shape, np.int32)
         status = record_rows(
-            (out.active, out.available, out.started, out.churned), ctx.rows,
-            (eng.clicks, dlv.delivered_count),
+            (active, available, started, churned), ctx.rows, (eng.clicks, dlv.delivered_count),
             (eng.minutes, eng.goal_minutes, eng.distraction_minutes, eng.self_control_minutes,
              dlv.interruption_minutes, eng.search_minutes),
-            ctx.failed, self._event_block, dlv.opened, dlv.opted_out, eng.progress, out.outside,
-            out.active, out.trust, layout, dist, noise, out.step, table, opens, seen, sample,
-            drawn, self._fixed)
+            ctx.failed, self._event_block, dlv.opened, dlv.opted_out, eng.progress, outside,
+            active, trust, layout, dist, noise, step, table, opens, seen, sample, drawn,
+            self._fixed)
         if sample:
             if status or drawn or not exact:
-                self._divergence_end(status, drawn, layout, out.active, table[len(self._names):])
+                self._divergence_end(status, drawn, layout, active, table[len(self._names):])
             else:  # the pass finished the sample without its numbers: only the stream moves on
                 self._skips = skip_uniforms(self._metrics, self._u, self._skips)
         table.setflags(False)  # ``write=False`` by position: ~0.1 us less than the keyword
         opens.setflags(False)
-        return table, opens, self.pipe.visible(out.step, seen)
+        return table, opens, self.pipe.visible(step, seen)
 
     def _layout(self, events: tuple[str, ...]) -> None:
         """Fix the row of each per-user metric in the stacked matrix (on the first record, and

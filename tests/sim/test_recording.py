@@ -388,3 +388,26 @@ def test_a_records_metrics_are_one_row_per_name_of_a_row_matrix():
         checked = MetricRows(list(names), table)  # the checks pass (they raise otherwise)
         assert {k: v.tobytes() for k, v in checked.items()} == {
             k: v.tobytes() for k, v in metrics.items()}
+
+
+def test_metric_rows_make_their_rows_at_the_first_read_only():
+    # no row made before a read (the map's _data slot unset): a pickle, a merge and every read
+    # make or share the same views; entries read after a merge are the merged map's own
+    from outcome_gym.sim.interface import FrozenMap, MetricRows
+
+    table = np.arange(6.0).reshape(3, 2).copy()  # its own memory: the rows' base
+    table.setflags(write=False)
+    for first in ("pickle", "get", "merge"):
+        rows = MetricRows(("a", "b", "c"), table)
+        with pytest.raises(AttributeError):
+            rows._data  # noqa: B018 - the slot is unset until a read
+        if first == "pickle":
+            back = pickle.loads(pickle.dumps(rows))
+            assert type(back) is FrozenMap and back["c"].tolist() == [4.0, 5.0]
+        elif first == "merge":
+            extra = np.ones((1, 2))
+            extra.setflags(write=False)
+            merged = rows.merged(("d",), extra)
+            assert list(merged) == ["a", "b", "c", "d"] and merged["d"].tolist() == [1.0, 1.0]
+        assert rows["b"] is rows["b"] and rows["b"].base is table
+        assert dict(rows.items()) == {"a": rows["a"], "b": rows["b"], "c": rows["c"]}

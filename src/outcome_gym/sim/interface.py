@@ -154,13 +154,13 @@ class MetricRows(Mapping[str, np.ndarray]):
         ``MetricRows(names, matrix)`` (~0.5 us a step): for :meth:`merged`, which checked them,
         and the recorder, whose table is a row matrix (read-only, C-contiguous float64) of one
         row per name by construction (tests/sim/test_recording.py holds a record's map to that).
-        Its slots set past the read-only ``__setattr__``; no row made.
+        Its slots set past the read-only ``__setattr__``; no row made (``_data`` stays unset until
+        :meth:`_rows` makes them: one slot fewer to set, ~0.1 us, as most maps read none).
         """
         out = object.__new__(cls)
         setattr_ = object.__setattr__
         setattr_(out, "_names", names)
         setattr_(out, "_matrices", matrices)
-        setattr_(out, "_data", None)
         return out
 
     @property
@@ -174,13 +174,14 @@ class MetricRows(Mapping[str, np.ndarray]):
         return self._matrices
 
     def _rows(self) -> dict[str, np.ndarray]:
-        """Name -> row, built at the first call."""
-        data = self._data
-        if data is None:
+        """Name -> row, built at the first call (into the ``_data`` slot, unset before)."""
+        try:
+            return self._data
+        except AttributeError:
             rows = [row for m in self._matrices for row in m]
             data = dict(zip(self._names, rows, strict=True))
             object.__setattr__(self, "_data", data)
-        return data
+            return data
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self._rows()[key]

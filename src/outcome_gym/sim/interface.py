@@ -58,13 +58,13 @@ class FrozenMap(Mapping[str, np.ndarray]):
     def __init__(self, data: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]) -> None:
         object.__setattr__(self, "_data", dict(data))
 
-    @classmethod
-    def _of(cls, data: dict[str, np.ndarray]) -> FrozenMap:
+    @staticmethod  # (not a classmethod: no bound method made a call)
+    def _of(data: dict[str, np.ndarray]) -> FrozenMap:
         """``FrozenMap(data)`` holding ``data`` itself instead of a copy: for a caller that
         builds the dict for it and keeps no reference (the event pipe's map of a step, a
         merge), without ``__init__``'s copy.
         """
-        out = object.__new__(cls)
+        out = object.__new__(FrozenMap)
         object.__setattr__(out, "_data", data)
         return out
 
@@ -146,17 +146,17 @@ class MetricRows(Mapping[str, np.ndarray]):
         names = tuple(names)
         if len(names) != matrix.shape[0]:
             raise _names_error(names, matrix)
-        return cls._of(names, (matrix,))
+        return MetricRows._of(names, (matrix,))
 
-    @classmethod
-    def _of(cls, names: tuple[str, ...], matrices: tuple[np.ndarray, ...]) -> MetricRows:
+    @staticmethod  # (not a classmethod: no bound method made a call)
+    def _of(names: tuple[str, ...], matrices: tuple[np.ndarray, ...]) -> MetricRows:
         """The map of ``names`` over the rows of ``matrices`` in order, without the checks of
         ``MetricRows(names, matrix)`` (~0.5 us a step): for the recorder, whose table is a row
         matrix (read-only, C-contiguous float64) of one row per name by construction
-        (tests/sim/test_recording.py holds a record's map to that); :meth:`merged` does the
-        same inline, after its own checks.
+        (tests/sim/test_recording.py holds a record's map to that) and :meth:`merged`, which
+        checked them.
         """
-        out = object.__new__(cls)
+        out = object.__new__(MetricRows)
         out._hold(names, matrices)
         return out
 
@@ -234,10 +234,7 @@ class MetricRows(Mapping[str, np.ndarray]):
             if joined is not None:
                 if len(names) != values.shape[0]:  # the new matrix's names, however many
                     raise _names_error(names, values)
-                # _of's body: a classmethod's call makes a bound method (in a step ~0.2 us more)
-                out = object.__new__(MetricRows)
-                out._hold(joined, (*self._matrices, values))
-                return out
+                return MetricRows._of(joined, (*self._matrices, values))
         return FrozenMap(self._rows()).merged(names, values)
 
     def __repr__(self) -> str:

@@ -154,20 +154,15 @@ class MetricRows(Mapping[str, np.ndarray]):
         ``MetricRows(names, matrix)`` (~0.5 us a step): for the recorder, whose table is a row
         matrix (read-only, C-contiguous float64) of one row per name by construction
         (tests/sim/test_recording.py holds a record's map to that) and :meth:`merged`, which
-        checked them.
+        checked them. Its slots set past the read-only ``__setattr__``; no row made (``_data``
+        stays unset until :meth:`_rows` makes them: one slot fewer to set, ~0.1 us, as most maps
+        read none).
         """
         out = object.__new__(MetricRows)
-        out._hold(names, matrices)
-        return out
-
-    def _hold(self, names: tuple[str, ...], matrices: tuple[np.ndarray, ...]) -> None:
-        """Set the map's names and matrices, past the read-only ``__setattr__``; no row made
-        (``_data`` stays unset until :meth:`_rows` makes them: one slot fewer to set, ~0.1 us,
-        as most maps read none).
-        """
         setattr_ = object.__setattr__
-        setattr_(self, "_names", names)
-        setattr_(self, "_matrices", matrices)
+        setattr_(out, "_names", names)
+        setattr_(out, "_matrices", matrices)
+        return out
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -117,7 +117,7 @@ def test_segment_sums_by_hand():
 
     sums = SegmentSums(np.array([2, 2, 0, 0, 0]), 3)
     x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [-0.0, -0.0, 0.5, 0.25, 0.0]])
-    table = sums.table(2)
+    table = sums.new_table((2, 3))
     for row, out in zip(x, table, strict=True):
         block_sums(row, sums.starts, sums.stops, sums.ids, out, pairwise_frames())
     assert table.tolist() == [[12.0, 0.0, 3.0], [0.75, 0.0, 0.0]]
@@ -342,3 +342,72 @@ def test_records_and_observations_hold_every_field_of_their_classes():
     assert obs.receptivity.shape == (90,) and rec.feedback.sessions.shape == (90,)
     assert merged.feedback is rec.feedback and list(merged.segment_metrics)[-1] == "extra"
     assert "extra" not in rec.segment_metrics and vars(merged) is not vars(rec)
+
+
+def test_the_record_and_the_next_observation_hold_the_steps_own_arrays():
+    # each field is the step's own array (the same object: a swap of two of one shape, e.g.
+    # delivered and opened, would pass a shape check), read-only; the observation's minutes the
+    # engagement's as float32, its layout a read-only view of the step's
+    m = _model()
+    rec = m.recorder
+    seen: list = []
+    keep = rec.record
+    rec.record = lambda out: (seen.append(out), keep(out))[1]
+    for _ in range(3):
+        r = m.advance(m.default_action())
+        out, obs = seen[-1], m.observe()
+        eng, dlv = out.engagement, out.delivery
+        assert obs.session is out.started and obs.clicks is eng.element_clicks
+        assert obs.delivered is dlv.delivered and obs.opened is dlv.opened
+        assert obs.events is r.feedback.events
+        assert obs.minutes.dtype == np.float32
+        assert obs.minutes.tobytes() == eng.minutes.astype(np.float32).tobytes()
+        assert obs.layout.base is out.layout and not obs.layout.flags.writeable
+        fb = r.feedback
+        assert fb.clicks is eng.clicks and fb.minutes is eng.minutes
+        assert fb.sessions is out.started and fb.opens.tolist() == rowsum(dlv.opened).tolist()
+        assert r.position_clicks is eng.position_clicks
+        assert r.position_views is eng.position_views and r.element_clicks is eng.element_totals
+        assert rec.last == (obs.session, obs.clicks, obs.minutes, obs.delivered, obs.opened,
+                            obs.events, obs.layout)
+
+
+def test_a_records_metrics_are_one_row_per_name_of_a_row_matrix():
+    # the recorder builds its map without MetricRows' checks (MetricRows._of): the table must
+    # pass them, with the divergence estimators' rows and without them (a replay's)
+    from outcome_gym.sim import recording
+    from outcome_gym.sim.interface import MetricRows
+
+    m = _model()
+    for sample in (True, False, True):
+        m.recorder.sample_divergence = sample
+        metrics = m.advance(m.default_action()).segment_metrics
+        (table,) = metrics.matrices
+        names = recording.METRICS + m.recorder._events + (recording.DIVERGENCE if sample else ())
+        assert metrics.names == names and table.shape == (len(names), len(m.world.segment_ids))
+        checked = MetricRows(list(names), table)  # the checks pass (they raise otherwise)
+        assert {k: v.tobytes() for k, v in checked.items()} == {
+            k: v.tobytes() for k, v in metrics.items()}
+
+
+def test_metric_rows_make_their_rows_at_the_first_read_only():
+    # no row made before a read (the map's _data slot unset): a pickle, a merge and every read
+    # make or share the same views; entries read after a merge are the merged map's own
+    from outcome_gym.sim.interface import FrozenMap, MetricRows
+
+    table = np.arange(6.0).reshape(3, 2).copy()  # its own memory: the rows' base
+    table.setflags(write=False)
+    for first in ("pickle", "get", "merge"):
+        rows = MetricRows(("a", "b", "c"), table)
+        with pytest.raises(AttributeError):
+            rows._data  # noqa: B018 - the slot is unset until a read
+        if first == "pickle":
+            back = pickle.loads(pickle.dumps(rows))
+            assert type(back) is FrozenMap and back["c"].tolist() == [4.0, 5.0]
+        elif first == "merge":
+            extra = np.ones((1, 2))
+            extra.setflags(write=False)
+            merged = rows.merged(("d",), extra)
+            assert list(merged) == ["a", "b", "c", "d"] and merged["d"].tolist() == [1.0, 1.0]
+        assert rows["b"] is rows["b"] and rows["b"].base is table
+        assert dict(rows.items()) == {"a": rows["a"], "b": rows["b"], "c": rows["c"]}

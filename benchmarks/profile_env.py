@@ -24,6 +24,14 @@ episode's first step over a later one, spread over the episode's steps (bench_en
 include resets: at the Segments and Variants ids' 28-step episodes a large share, see
 docs/performance.md's thirteenth pass). The share is of the mean later step.
 
+Then what the compiled passes and the draws cost **hot**: a sample of each pass's calls (and
+of each draw site's) in the timed run is copied (arguments copied, read-only flags kept) and
+called again 200 times in a row after the run, the data and code in the caches and the branch
+history trained; the per-step sum of those hot calls, against the same calls' time in the step.
+The difference is what the step's cold caches cost the passes (everything else the step does
+runs between two calls of a pass); the hot sum bounds what even a step fused into one call,
+with no Python between the passes, would spend in them.
+
 What it answers: how much a change of kind could buy. Computing the transcendental functions
 inside the passes (a new reference run) could save at most their share; fusing the passes into
 one call per step could save at most the rest's share plus the passes' dispatch. The timers add
@@ -39,6 +47,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import copy  # noqa: E402
 import gc  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -64,9 +73,27 @@ TRANSCENDENTAL = ("exp", "log", "log2", "expm1", "log1p", "power")
 KINDS = ("compiled", "transcendental", "draws")
 
 Tally = dict[str, list[float]]
+# per kind, per function (a draw: per function and shape): [the function, calls, sampled
+# argument copies] (the hot replay's)
+Samples = dict[str, dict[Any, list[Any]]]
+SAMPLE_EVERY, SAMPLES, HOT_CALLS = 50, 8, 200
 
 
-def _timer(tally: Tally, kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+def _copied(x: Any) -> Any:
+    """``x`` with its arrays copied (read-only ones stay read-only: numba types them apart)."""
+    if isinstance(x, np.ndarray):
+        y = x.copy()
+        y.setflags(write=x.flags.writeable)
+        return y
+    if isinstance(x, tuple):
+        return tuple(_copied(y) for y in x)
+    if isinstance(x, np.random.Generator):
+        return copy.deepcopy(x)
+    return x
+
+
+def _timer(tally: Tally, kind: str, fn: Callable[..., Any],
+           samples: Samples | None = None) -> Callable[..., Any]:
     clock = time.perf_counter
 
     def timed(*args: Any, **kwargs: Any) -> Any:
@@ -75,19 +102,48 @@ def _timer(tally: Tally, kind: str, fn: Callable[..., Any]) -> Callable[..., Any
         entry = tally[kind]
         entry[0] += 1
         entry[1] += clock() - t0
+        if samples is not None:
+            # a pass is one function; the draw sites share one: told apart by the shape drawn
+            key = (fn, args[2]) if kind == "draws" else fn
+            mine = samples[kind].setdefault(key, [fn, 0, []])
+            mine[1] += 1
+            if mine[1] % SAMPLE_EVERY == 1 and len(mine[2]) < SAMPLES:
+                mine[2].append((_copied(args), kwargs))
         return out
 
     return timed
 
 
-def _instrument(tally: Tally) -> None:
-    """Route every call of the three kinds through a timer (for the rest of this process)."""
+def _hot(samples: Samples, kind: str, steps: int) -> float:
+    """Seconds a step of ``kind``'s sampled calls take called again :data:`HOT_CALLS` times in a
+    row each (the median sample of each function or draw site, times its calls a step).
+    """
+    total = 0.0
+    for fn, calls, sampled in samples[kind].values():
+        times = []
+        for args, kwargs in sampled:
+            fn(*args, **kwargs)  # (a draw's copy is a copied generator: its own numbers)
+            t0 = time.perf_counter()
+            for _ in range(HOT_CALLS):
+                fn(*args, **kwargs)
+            times.append((time.perf_counter() - t0) / HOT_CALLS)
+        if times:
+            total += statistics.median(times) * calls / steps
+    return total
+
+
+def _instrument(tally: Tally, samples: Samples) -> None:
+    """Route every call of the three kinds through a timer (for the rest of this process), the
+    passes' and the draws' sampled into ``samples``.
+    """
     for fn in [o for o in gc.get_objects() if isinstance(o, compiled)]:
         # the partial's call target (sim/_jit.py): the dispatcher, now behind a timer
-        fn.__setstate__((_timer(tally, "compiled", fn.dispatcher), (), None, fn.__dict__))
+        fn.__setstate__((_timer(tally, "compiled", fn.dispatcher, samples), (), None,
+                         fn.__dict__))
     for name in TRANSCENDENTAL:
         setattr(np, name, _timer(tally, "transcendental", getattr(np, name)))
-    sim_rng.Rows.uniform = _timer(tally, "draws", sim_rng.Rows.uniform)  # type: ignore[method-assign]
+    sim_rng.Rows.uniform = _timer(  # type: ignore[method-assign]
+        tally, "draws", sim_rng.Rows.uniform, samples)
     sim_model.SimulationModel.advance = _timer(  # type: ignore[method-assign]
         tally, "advance", sim_model.SimulationModel.advance)
 
@@ -146,13 +202,16 @@ def main() -> None:
         run()  # untimed: first steps, caches
         plain[env_id] = statistics.median(run() for _ in range(3))
     tally: Tally = {kind: [0, 0.0] for kind in (*KINDS, "advance")}
-    _instrument(tally)
+    samples: Samples = {"compiled": {}, "draws": {}}
+    _instrument(tally, samples)
     cost = _timer_cost(tally)
     print(f"load average {os.getloadavg()[0]:.2f}; a timer adds ~{cost * 1e6:.2f} us a call")
     for env_id, run in runs.items():
         run()
         for entry in tally.values():
             entry[:] = [0, 0.0]
+        for by_fn in samples.values():
+            by_fn.clear()
         wrapped = run()
         n = args.steps
         print(f"\n{env_id} (N = 200): plain {plain[env_id] / n * 1e6:.0f} us a step "
@@ -168,6 +227,11 @@ def main() -> None:
         print(f"  (the model's advance {inside / n * 1e6:.1f} us, {inside / wrapped:.1%}; the env, "
               f"product and guardrail layers {(wrapped - inside) / n * 1e6:.1f} us, "
               f"{(wrapped - inside) / wrapped:.1%})")
+        for kind in ("compiled", "draws"):
+            hot, sec = _hot(samples, kind, n), tally[kind][1]
+            print(f"  {kind} called again at once (hot): {hot * 1e6:.1f} us a step "
+                  f"against {sec / n * 1e6:.1f} in the step (cold caches: "
+                  f"{(sec / n - hot) * 1e6:.1f} us)")
         reset, first, later, length = starts[env_id]
         share = (reset + first - later) / length
         print(f"  starting an episode (no timers): reset {reset * 1e6:.0f} us, first "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import re
 
@@ -379,7 +380,7 @@ def test_a_records_metrics_are_one_row_per_name_of_a_row_matrix():
     from outcome_gym.sim.interface import MetricRows
 
     m = _model()
-    for sample in (True, False, True):
+    for sample in (True, False, True, np.False_, np.True_):  # numpy's bools too
         m.recorder.sample_divergence = sample
         metrics = m.advance(m.default_action()).segment_metrics
         (table,) = metrics.matrices
@@ -411,3 +412,51 @@ def test_metric_rows_make_their_rows_at_the_first_read_only():
             assert list(merged) == ["a", "b", "c", "d"] and merged["d"].tolist() == [1.0, 1.0]
         assert rows["b"] is rows["b"] and rows["b"].base is table
         assert dict(rows.items()) == {"a": rows["a"], "b": rows["b"], "c": rows["c"]}
+
+
+def test_kept_records_and_observations_do_not_change_as_the_model_steps_on():
+    # what the recorder allocates every step (the segment table, the feedback's opens, the
+    # pipe's seen events, the receptivity signal) and the step's other arrays: a record or an
+    # observation kept by the caller holds the same bytes a day of random-layout steps later,
+    # and no two steps share memory (a per-run buffer there would be rewritten under the
+    # caller)
+    m = _model()
+    rng = np.random.default_rng(3)
+    action = m.default_action()
+    kept = []
+    for _ in range(2 * m.world.slots_per_day):
+        layout = np.array([rng.permutation(row) for row in action.layout])
+        obs = m.observe()
+        rec = m.advance(type(action)(layout=layout, notify=action.notify))
+        arrays = {"table": rec.segment_metrics.matrices[0], "opens": rec.feedback.opens,
+                  "receptivity": obs.receptivity, "sessions": rec.feedback.sessions,
+                  "clicks": rec.feedback.clicks, "minutes": rec.feedback.minutes,
+                  **{f"seen {k}": v for k, v in obs.events.items()},
+                  **{f"metric {k}": v for k, v in rec.segment_metrics.items()}}
+        kept.append({k: (v, v.tobytes()) for k, v in arrays.items()})
+    assert any(len(k) > 10 for k in kept) and any(
+        "seen" in name for name in kept[-1])  # the scenario instruments events
+    for step in kept:
+        for name, (array, was) in step.items():
+            assert array.tobytes() == was, name
+    for a, b in itertools.pairwise(kept):
+        for name in ("table", "opens", "receptivity"):
+            assert not np.shares_memory(a[name][0], b[name][0]), name
+
+
+def test_a_merge_into_a_frozen_map_record_leaves_the_kept_record_alone():
+    # with_metrics on a record whose metrics are a FrozenMap (not the recorder's MetricRows):
+    # the merged record has the new entries, the kept one neither them nor a changed entry
+    from outcome_gym.sim.interface import FrozenMap
+
+    m = _model()
+    rec = m.advance(m.default_action())
+    plain = dict(rec.segment_metrics.items())
+    base = type(rec)(**{**vars(rec), "segment_metrics": FrozenMap(plain)})
+    extra = np.ones(len(m.world.segment_ids))
+    extra.setflags(write=False)
+    merged = base.with_metrics(("extra",), (extra,))
+    assert list(merged.segment_metrics)[-1] == "extra"
+    assert "extra" not in base.segment_metrics
+    assert list(base.segment_metrics) == list(plain)
+    assert all(base.segment_metrics[k] is plain[k] for k in plain)

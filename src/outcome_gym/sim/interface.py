@@ -135,7 +135,9 @@ class MetricRows(Mapping[str, np.ndarray]):
 
     def __new__(cls, names: Iterable[str], matrix: np.ndarray) -> MetricRows:
         """The map of ``names`` over ``matrix``'s rows, both checked (a constructor rather than
-        an initialiser: :meth:`_of` builds the same object unchecked).
+        an initialiser: :meth:`_of` builds the same object unchecked; always a ``MetricRows``,
+        whatever ``cls``). The names are counted, not checked for repeats (as before: a
+        repeated name's later row is the one a lookup finds).
 
         Raises:
             ValueError: ``matrix`` is not a read-only C-contiguous 2-D float64 matrix, or has

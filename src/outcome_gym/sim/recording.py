@@ -88,7 +88,9 @@ DIVERGENCE = ("pair_distance_sum", "pairs", "distinct_layouts", "layout_entropy_
 
 class StepOutcome(NamedTuple):
     """What one step did to every user (N arrays): the input of its record (a named tuple: made
-    every step, ~1 us less than a frozen dataclass of 15 fields).
+    every step, ~1 us less than a frozen dataclass of 15 fields). Built by keyword, read by
+    position (:meth:`Recorder.record` and :meth:`Recorder._sums` unpack it whole): a field
+    added or moved must be added or moved in both unpackings too.
 
     ``started``, the delivery's ``delivered`` and ``opened`` and the engagement's fresh arrays
     (``minutes``, ``clicks``, ``element_clicks``, ``position_clicks``, ``position_views``,
@@ -348,8 +350,8 @@ class Recorder:
         self._divergence = DivergenceScratch(blocks, PAIRS, world.exact_weights)
         self._undrawn = True
         self._names: tuple[str, ...] = ()  # the per-user metrics, in record order
-        # the table's shape without and with the divergence estimators (indexed by
-        # sample_divergence, which a replay may turn off)
+        # the table's shape without and with the divergence estimators (by sample_divergence,
+        # which a replay may turn off): laid out with the names, at the first record
         self._table_shape = ((0, self.segments.k), (len(DIVERGENCE), self.segments.k))
         self._sampled_names: tuple[str, ...] = ()  # and then the divergence estimators
         self._events: tuple[str, ...] | None = None  # the goal events' names the layout has
@@ -456,7 +458,8 @@ class Recorder:
         exact, sample = w.exact_weights, self.sample_divergence
         # whole-number weights: the pass computes the distances (the same bits as the matvec)
         dist = self._dist if exact else layout_distance(layout, w.default_layout, w.slot_weight)
-        table = self.segments.new_table(self._table_shape[sample])
+        # (a truthy sample_divergence may be numpy's bool, which cannot index a tuple)
+        table = self.segments.new_table(self._table_shape[1] if sample else self._table_shape[0])
         opens = np.empty(w.n_users, np.int64)
         # the divergence sample's uniforms: drawn first unless the last step needed none
         drawn = sample and not self._undrawn
@@ -476,6 +479,8 @@ class Recorder:
             if status or drawn or not exact:
                 self._divergence_end(status, drawn, layout, active, table[len(self._names):])
             else:  # the pass finished the sample without its numbers: only the stream moves on
+                # (what _divergence_end would do, here without its call; _undrawn stays True,
+                # as it was: drawn was False, so the next step tries without them again)
                 self._skips = skip_uniforms(self._metrics, self._u, self._skips)
         table.setflags(False)  # ``write=False`` by position: ~0.1 us less than the keyword
         opens.setflags(False)

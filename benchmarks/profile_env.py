@@ -24,10 +24,12 @@ episode's first step over a later one, spread over the episode's steps (bench_en
 include resets: at the Segments and Variants ids' 28-step episodes a large share, see
 docs/performance.md's thirteenth pass). The share is of the mean later step.
 
-Then what the compiled passes and the draws cost **hot**: a sample of each pass's calls (and
-of each draw site's) in the timed run is copied (arguments copied, read-only flags kept) and
-called again 200 times in a row after the run, the data and code in the caches and the branch
-history trained; the per-step sum of those hot calls, against the same calls' time in the step.
+Then what the compiled passes and the draws cost **hot**: the input of a sample of each pass's
+calls (and of each draw site's) in the timed run is copied before the call (arrays copied,
+read-only flags and named tuples kept, generators deep-copied) and, after the run, the call is
+made again 200 times in a row on that input (put back, untimed, before each call: most passes
+change their arguments), the data and code in the caches and the branch history trained; the
+per-step sum of those hot calls, against the same calls' time in the step.
 The difference is what the step's cold caches cost the passes (everything else the step does
 runs between two calls of a pass); the hot sum bounds what even a step fused into one call,
 with no Python between the passes, would spend in them.
@@ -76,20 +78,39 @@ Tally = dict[str, list[float]]
 # per kind, per function (a draw: per function and shape): [the function, calls, sampled
 # argument copies] (the hot replay's)
 Samples = dict[str, dict[Any, list[Any]]]
-SAMPLE_EVERY, SAMPLES, HOT_CALLS = 50, 8, 200
+# a sample every 47th call of a function (47 divides no day's slots: samples fall on every
+# slot), at most 8, each replayed 200 times
+SAMPLE_EVERY, SAMPLES, HOT_CALLS = 47, 8, 200
 
 
 def _copied(x: Any) -> Any:
-    """``x`` with its arrays copied (read-only ones stay read-only: numba types them apart)."""
+    """``x`` with its arrays copied (read-only ones stay read-only, named tuples named: numba
+    types them apart) and its generators deep-copied.
+    """
     if isinstance(x, np.ndarray):
         y = x.copy()
         y.setflags(write=x.flags.writeable)
         return y
     if isinstance(x, tuple):
-        return tuple(_copied(y) for y in x)
+        items = [_copied(y) for y in x]
+        return type(x)(*items) if hasattr(x, "_fields") else tuple(items)
     if isinstance(x, np.random.Generator):
         return copy.deepcopy(x)
     return x
+
+
+def _restore(work: Any, saved: Any) -> None:
+    """Put ``saved`` (a :func:`_copied` input) back into ``work`` (another copy of it): the
+    writable arrays' entries and the generators' states (a call may have changed them).
+    """
+    if isinstance(work, np.ndarray):
+        if work.flags.writeable:
+            np.copyto(work, saved)
+    elif isinstance(work, tuple):
+        for w, s in zip(work, saved, strict=True):
+            _restore(w, s)
+    elif isinstance(work, np.random.Generator):
+        work.bit_generator.state = saved.bit_generator.state
 
 
 def _timer(tally: Tally, kind: str, fn: Callable[..., Any],
@@ -97,36 +118,51 @@ def _timer(tally: Tally, kind: str, fn: Callable[..., Any],
     clock = time.perf_counter
 
     def timed(*args: Any, **kwargs: Any) -> Any:
+        sample = None
+        if samples is not None:
+            # a pass is one function; the draw sites share one: told apart by the shape drawn
+            # (a pass called from two sites, e.g. add_weighted, mixes their samples)
+            key = (fn, args[2]) if kind == "draws" else fn
+            mine = samples[kind].setdefault(key, [fn, 0, []])
+            mine[1] += 1
+            if mine[1] % SAMPLE_EVERY == 0 and len(mine[2]) < SAMPLES:
+                sample = (_copied(args), kwargs)  # the call's input, before the call changes it
         t0 = clock()
         out = fn(*args, **kwargs)
         entry = tally[kind]
         entry[0] += 1
         entry[1] += clock() - t0
-        if samples is not None:
-            # a pass is one function; the draw sites share one: told apart by the shape drawn
-            key = (fn, args[2]) if kind == "draws" else fn
-            mine = samples[kind].setdefault(key, [fn, 0, []])
-            mine[1] += 1
-            if mine[1] % SAMPLE_EVERY == 1 and len(mine[2]) < SAMPLES:
-                mine[2].append((_copied(args), kwargs))
+        if sample is not None:
+            mine[2].append(sample)
         return out
 
     return timed
 
 
 def _hot(samples: Samples, kind: str, steps: int) -> float:
-    """Seconds a step of ``kind``'s sampled calls take called again :data:`HOT_CALLS` times in a
-    row each (the median sample of each function or draw site, times its calls a step).
+    """Seconds a step of ``kind``'s sampled calls take called :data:`HOT_CALLS` times in a row
+    each, every call on the sampled input (put back untimed before each: a pass changes its
+    arguments), the clock's own cost taken off; the median sample of each function or draw site,
+    times its calls a step.
     """
+    clock = time.perf_counter
+    t0 = clock()
+    for _ in range(10_000):
+        clock()
+    tick = (clock() - t0) / 10_000  # what one clock() reading adds to a timed call
     total = 0.0
     for fn, calls, sampled in samples[kind].values():
         times = []
         for args, kwargs in sampled:
-            fn(*args, **kwargs)  # (a draw's copy is a copied generator: its own numbers)
-            t0 = time.perf_counter()
-            for _ in range(HOT_CALLS):
-                fn(*args, **kwargs)
-            times.append((time.perf_counter() - t0) / HOT_CALLS)
+            work = _copied(args)
+            spent = 0.0
+            for i in range(HOT_CALLS + 1):  # the first call untimed
+                _restore(work, args)
+                t0 = clock()
+                fn(*work, **kwargs)
+                if i:
+                    spent += clock() - t0 - tick
+            times.append(spent / HOT_CALLS)
         if times:
             total += statistics.median(times) * calls / steps
     return total

@@ -199,6 +199,13 @@ class SegmentSums:
     Args:
         segment: N segment index per user, in contiguous blocks.
         n_segments: K (segments without users get 0).
+
+    Attributes:
+        ids, starts, stops: Each block's segment and its first and past-the-last user
+            (read-only int64).
+        k: K.
+        new_table: ``new_table((rows, K))``, a new float64 table for per-segment values, 0 in
+            the columns of segments without users (``np.empty`` when every segment has users).
     """
 
     def __init__(self, segment: np.ndarray, n_segments: int) -> None:

@@ -134,7 +134,9 @@ class Engagement(NamedTuple):
     """Everything engaged this slot, opened notifications and sessions together (N rows).
 
     ``attention_left`` and ``residue`` are the users' new state; ``useful_opens`` (N x M) feeds
-    channel trust. (A named tuple: built every step, it costs a fifth of a frozen dataclass.)
+    channel trust. (A named tuple: built every step, it costs a fifth of a frozen dataclass;
+    ``_engagement`` builds it by position: a field added or moved must be moved there too, and
+    tests/sim/test_step_passes.py checks each field's array.)
     """
 
     progress: np.ndarray  # N x G

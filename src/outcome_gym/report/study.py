@@ -148,14 +148,14 @@ report the excess over the noise floor; frontier (c) rows list dominating pairs 
 other axis in the point estimate; the trap pilot says its two draws share seeds. The trap's
 weak-correlation rows gained a diagnostic: ρ with each user's attention budget held fixed.
 
-**Regenerated after issue #18's seventh to thirteenth passes (2026-12-06, the AMD EPYC machine of
+**Regenerated after issue #18's seventh to fourteenth passes (2026-12-06, the AMD EPYC machine of
 the sixth).** The model's code changed without changing a number: the context events, the step's
 record and its divergence sample, the notification, engagement, session and goal hooks, the day's
 close (trust and churn) and start (attention, recoveries, arrivals), the env's layers, a reset's
 population, goals and streams became fewer compiled calls and per-run buffers, and the attention,
 residue and layout-distance formulas are each written once (120,085 arrays of
 `benchmarks/bitwise_dump.py` identical after every merge). Every study was re-run after the
-seventh, the ninth, the tenth, the eleventh, the twelfth and the thirteenth pass (`make
+seventh, the ninth, the tenth, the eleventh, the twelfth, the thirteenth and the fourteenth pass (`make
 experiments`, 8 minutes; 11–17 under load): every committed file of every study (facts, reports,
 tables, figures) came out byte for byte the same; only this paragraph changed. On another CPU the
 trap study's partial rank correlations in `facts.json` can differ in their last one or two digits

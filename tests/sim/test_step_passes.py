@@ -179,22 +179,33 @@ def test_outside_day_credit_equals_the_numpy_bit_for_bit(n_goals):
     assert np.array_equal(alone.view(np.uint64), want.view(np.uint64))
 
 
-def test_goals_apply_credits_each_goal_its_own_column(tiny):
-    # tasks (column 0) and practice (column 1), one user: a task of effort 1 arrives at day
-    # start; column 0's 1.0 completes it on time, column 1's 0.4 is not yet a practised day
-    # (effort 1), the next step's 0.6 is (0.4 + 0.6 = 1)
-    class Arrivals:
-        def poisson(self, lam, size=None):  # over the array of rates, or run by run
-            return np.ones(np.shape(lam) if size is None else size, dtype=np.int64)
+class _OneArrival:
+    """An ``arrivals`` stream whose every draw is 1 (over the array of rates, or run by run)."""
 
+    def poisson(self, lam, size=None):
+        return np.ones(np.shape(lam) if size is None else size, dtype=np.int64)
+
+
+def _work_and_study(tiny, n):
+    """Goals of ``n`` users, tasks (column 0: effort 1, deadline 2 days) and practice (column 1:
+    effort 1), after day 0's start (one task each).
+    """
     segs = tiny.population.segments
     specs = [goal_spec(TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2,
                                  effort=1.0), segs),
              goal_spec(PracticeGoal(kind="practice", id="study", effort=1.0), segs)]
-    goals = Goals(specs, tiny.clock.slots_per_day, np.ones((1, 2), bool),
-                  [goal_params(spec, 1) for spec in specs], np.full(1, 0.1, F32), 0.1,
+    goals = Goals(specs, tiny.clock.slots_per_day, np.ones((n, 2), bool),
+                  [goal_params(spec, n) for spec in specs], np.full(n, 0.1, F32), 0.1,
                   np.random.default_rng(0))
-    goals.day_start(0, 0, Arrivals())
+    goals.day_start(0, 0, _OneArrival())
+    return goals
+
+
+def test_goals_apply_credits_each_goal_its_own_column(tiny):
+    # tasks (column 0) and practice (column 1), one user: a task of effort 1 arrives at day
+    # start; column 0's 1.0 completes it on time, column 1's 0.4 is not yet a practised day
+    # (effort 1), the next step's 0.6 is (0.4 + 0.6 = 1)
+    goals = _work_and_study(tiny, 1)
     ev = goals.apply(np.array([[1.0, 0.4]]), 0)
     assert ev["work.arrived"].tolist() == [1.0] and ev["work.completed"].tolist() == [1.0]
     assert ev["work.completed_on_time"].tolist() == [1.0]
@@ -216,18 +227,7 @@ def test_goals_needs_fills_its_buffers_anew_each_call(tiny):
     # every entry rewritten (garbage written in between is gone); by hand: one task of effort 1
     # arrives at step 0 (deadline 2 days = 8 steps), so at step 2 its urgency is 1 + 2/8 and 1
     # is left; practice is needed (1) with its effort 1 left until credited
-    class Arrivals:
-        def poisson(self, lam, size=None):
-            return np.ones(np.shape(lam) if size is None else size, dtype=np.int64)
-
-    segs = tiny.population.segments
-    specs = [goal_spec(TasksGoal(kind="tasks", id="work", arrival_rate=1.0, deadline_days=2,
-                                 effort=1.0), segs),
-             goal_spec(PracticeGoal(kind="practice", id="study", effort=1.0), segs)]
-    goals = Goals(specs, tiny.clock.slots_per_day, np.ones((2, 2), bool),
-                  [goal_params(spec, 2) for spec in specs], np.full(2, 0.1, F32), 0.1,
-                  np.random.default_rng(0))
-    goals.day_start(0, 0, Arrivals())
+    goals = _work_and_study(tiny, 2)
     need, rem = goals.needs(2)
     assert tiny.clock.slots_per_day == 4
     assert need.tolist() == [[1.25, 1.0]] * 2 and rem.tolist() == [[1.0, 1.0]] * 2

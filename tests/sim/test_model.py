@@ -275,3 +275,43 @@ def test_the_step_draws_from_the_streams_of_its_name(tiny):
     m = SimulationModel(tiny, seed=1, mesa_agents=False)
     for name in ("availability", "notifications", "tray", "sessions", "choice", "context"):
         assert getattr(m, f"_rng_{name}") is m.streams[name], name
+
+
+def test_each_hook_moves_only_the_streams_it_draws_from(monkeypatch):
+    # every stream's state before and after each hook of two days' steps: a hook moves only its
+    # own streams, and over the run each of them (a hook wired to another hook's generator, or
+    # the recorder's handles swapped, fails here; the bitwise dump was the only other check)
+    from outcome_gym.scenario import load_scenario
+    from outcome_gym.scenario.overrides import size_overrides, with_overrides
+    from outcome_gym.sim import model as sim_model
+    from outcome_gym.sim.recording import Recorder
+
+    sc = with_overrides(load_scenario("productivity_tool"), size_overrides(60, 2), file="<t>")
+    m = SimulationModel(sc, seed=4, mesa_agents=False)
+    gens = m.streams.generators  # every stream made now (making one draws nothing)
+    expected = {
+        "_available_now": {"availability"}, "_notifications": {"notifications", "tray"},
+        "_sessions": {"sessions"}, "_engage": {"choice"}, "_context": {"context"},
+        "start_day": {"arrivals", "churn"}, "observation": {"instrumentation"},
+        "record": {"instrumentation", "metrics"},
+    }
+    moved: dict[str, set[str]] = {hook: set() for hook in expected}
+
+    def watched(hook, fn):
+        def run(*args, **kwargs):
+            before = {name: g.bit_generator.state for name, g in gens.items()}
+            out = fn(*args, **kwargs)
+            now = {name for name, g in gens.items() if g.bit_generator.state != before[name]}
+            assert now <= expected[hook], (hook, now)
+            moved[hook] |= now
+            return out
+        return run
+
+    for hook in ("_available_now", "_notifications", "_sessions", "_engage", "_context"):
+        monkeypatch.setattr(SimulationModel, hook, watched(hook, getattr(SimulationModel, hook)))
+    monkeypatch.setattr(sim_model, "start_day", watched("start_day", sim_model.start_day))
+    for hook in ("observation", "record"):
+        monkeypatch.setattr(Recorder, hook, watched(hook, getattr(Recorder, hook)))
+    for _ in range(2 * m.world.slots_per_day):
+        m.advance(m.default_action())
+    assert moved == expected

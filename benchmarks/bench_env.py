@@ -9,10 +9,13 @@ Each id is built with ``gym.make(id, population=N)`` (the native id too), reset 
 seed, and stepped with actions sampled from a seeded action space (sampling is outside the timed
 region: the figure is the env's own cost). The median of ``--repeats`` runs is printed. With
 ``--ppo STEPS`` it also times Stable-Baselines3 PPO (defaults, one torch thread) for STEPS steps on
-``outcome_gym/PersonalizationRecipe-v0`` (docs/rl.md's recipe). With ``--baseline-src DIR`` the same
-figures are measured, in the same run, for the copy of the package under ``DIR`` (a checkout of
-the plain-numpy step; bench_step.py's docstring says how to make one), in a child process, and
-printed beside with their ratio.
+``outcome_gym/PersonalizationRecipe-v0`` (docs/rl.md's recipe), and the same PPO on an env with
+that id's spaces and episode length whose step costs nothing (:class:`ZeroCostEnv`): SB3's own
+time, the part of the target (20k steps in 30 s) no simulator speed removes. With
+``--baseline-src DIR`` the same figures are measured, in the same run, for the copy of the package
+under ``DIR`` (a checkout of the plain-numpy step; bench_step.py's docstring says how to make
+one), in a child process, and printed beside with their ratio. The header names the machine and
+times two fixed pieces of work on it (``_machine.py``), so runs on different machines compare.
 
 With ``--scaling 20,200,2000`` each id is also measured at those populations and a step's time is
 split into a part paid whatever N is and a part per user: the least-squares line
@@ -35,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
+from _machine import describe, yardstick_line  # this script's folder is on sys.path
 
 import outcome_gym.env  # noqa: F401 - registers the ids
 from outcome_gym._registration import ENV_IDS
@@ -101,13 +105,55 @@ def print_scaling(populations: list[int], this: dict[str, list[float]],
           "200 us a step: the fixed part may take 200 - 200 x per user)")
 
 
-def ppo_seconds(steps: int) -> float:
-    """Wall time of SB3 PPO (defaults, one torch thread) for ``steps`` steps on the recipe id."""
+RECIPE = "outcome_gym/PersonalizationRecipe-v0"
+
+
+class ZeroCostEnv(gym.Env):
+    """An env with ``real``'s spaces whose step costs nothing: a copy of the observation of
+    ``real``'s first reset (seed 0) every time (fresh, as a real env's: ~0.3 us), reward 0, its
+    episode truncated after ``length`` steps.
+    PPO on it times Stable-Baselines3's own work (the rollout loop, the policy's forward passes,
+    the updates), the part of the PPO figure no simulator speed can remove.
+    """
+
+    def __init__(self, real: gym.Env, length: int) -> None:
+        self.observation_space = real.observation_space
+        self.action_space = real.action_space
+        self._obs, _ = real.reset(seed=0)
+        self._length, self._t = length, 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple:
+        super().reset(seed=seed)
+        self._t = 0
+        return self._obs.copy(), {}
+
+    def step(self, action: object) -> tuple:
+        self._t += 1
+        return self._obs.copy(), 0.0, False, self._t >= self._length, {}
+
+
+def episode_length(env: gym.Env) -> int:
+    """Steps of ``env``'s episode from a reset with seed 0 under seeded sampled actions."""
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for t in range(1, 1_000_000):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            return t
+    raise RuntimeError("the episode did not end")
+
+
+def ppo_seconds(steps: int, zero_cost: bool = False) -> float:
+    """Wall time of SB3 PPO (defaults, one torch thread) for ``steps`` steps on the recipe id,
+    or (``zero_cost``) on a :class:`ZeroCostEnv` with its spaces and episode length.
+    """
     import torch
     from stable_baselines3 import PPO
 
     torch.set_num_threads(1)
-    env = gym.make("outcome_gym/PersonalizationRecipe-v0")
+    env = gym.make(RECIPE)
+    if zero_cost:
+        env = ZeroCostEnv(env, episode_length(env))
     model = PPO("MlpPolicy", env, seed=0, verbose=0, device="cpu")
     t0 = time.perf_counter()
     model.learn(total_timesteps=steps)
@@ -136,15 +182,18 @@ def warm() -> None:
 
 
 def measure(population: int, steps: int, repeats: int, ppo: int, ppo_repeats: int = 1,
-            populations: list[int] | None = None) -> dict:
+            populations: list[int] | None = None, zero_cost: bool = True) -> dict:
     """Every figure of this copy of the package: steps/s per env id (all repeats), PPO seconds
-    (all ``ppo_repeats``: one PPO run moves by about 10% from the next on this machine), and
+    (all ``ppo_repeats``: one PPO run moves by about 10% from the next on this machine) on the
+    recipe id and (``zero_cost``) on a :class:`ZeroCostEnv` with its spaces, and
     the seconds a step at each of ``populations`` (:func:`scaling`)."""
     warm()  # compiled (or loaded from the cache) outside the timed steps
     rates = {env_id: [env_rate(env_id, population, steps) for _ in range(repeats)]
              for env_id in ENV_IDS}
     return {"rates": rates,
             "ppo": [ppo_seconds(ppo) for _ in range(ppo_repeats)] if ppo else None,
+            "ppo_zero_cost": ([ppo_seconds(ppo, zero_cost=True) for _ in range(ppo_repeats)]
+                              if ppo and zero_cost else None),
             "scaling": scaling(populations, steps, repeats) if populations else None}
 
 
@@ -158,6 +207,22 @@ def baseline(src: str, args: argparse.Namespace) -> dict:
         cmd += ["--scaling", args.scaling]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_ppo(steps: int, this: dict, base: dict | None) -> None:
+    """The PPO lines: on the recipe id, and SB3's own time on the zero-cost env beside it."""
+    def runs(key: str) -> str:
+        med, all_ = statistics.median(this[key]), this[key]
+        return f"{med:.1f} s" + (f" (median of {len(all_)}: " + " ".join(f"{t:.1f}" for t in all_)
+                                 + ")" if len(all_) > 1 else "")
+
+    line = f"PPO {steps} steps (SB3 defaults, 1 torch thread, recipe id): {runs('ppo')}"
+    if base:
+        b, med = statistics.median(base["ppo"]), statistics.median(this["ppo"])
+        line += f"; baseline {b:.1f} s ({b / med:.2f}x)"
+    print(line)
+    print(f"  the same PPO on a zero-cost env with the recipe id's spaces and episode length "
+          f"(SB3's own time, which no simulator speed removes): {runs('ppo_zero_cost')}")
 
 
 def main() -> None:
@@ -179,11 +244,14 @@ def main() -> None:
     if args.scaling and len(set(populations)) < 2:
         ap.error("--scaling needs at least two different populations")
     if args.json:  # a baseline child
+        # SB3's own time does not depend on the copy of the package: timed once, in the parent
         print(json.dumps(measure(args.population, args.steps, args.repeats, args.ppo,
-                                 args.ppo_repeats, populations)))
+                                 args.ppo_repeats, populations, zero_cost=False)))
         return
     load = os.getloadavg()
     busy = load[0] > 0.5 * (os.cpu_count() or 1)
+    print(describe())
+    print(yardstick_line())
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
           + (" (a loaded machine: read the figures as lower bounds)" if busy else ""))
     import outcome_gym
@@ -203,14 +271,7 @@ def main() -> None:
             line += f"{b:>10,.0f}{med / b:>7.2f}x"
         print(line + "   " + " ".join(f"{r:,.0f}" for r in rates))
     if args.ppo:
-        med = statistics.median(this["ppo"])
-        line = (f"PPO {args.ppo} steps (SB3 defaults, 1 torch thread, recipe id): {med:.1f} s"
-                + (f" (median of {len(this['ppo'])}: "
-                   + " ".join(f"{t:.1f}" for t in this["ppo"]) + ")" if len(this["ppo"]) > 1 else ""))
-        if base:
-            b = statistics.median(base["ppo"])
-            line += f"; baseline {b:.1f} s ({b / med:.2f}x)"
-        print(line)
+        print_ppo(args.ppo, this, base)
     if populations:
         print_scaling(populations, this["scaling"], base["scaling"] if base else None)
 

@@ -51,7 +51,6 @@ import dataclasses  # noqa: E402
 import gc  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import pstats  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
@@ -336,21 +335,11 @@ def spread(res: dict[str, Any]) -> str:
 
 def print_env() -> None:
     import mesa
+    from _machine import describe, yardstick_line  # this script's folder is on sys.path
 
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    print(
-        f"python {platform.python_version()}, numpy {np.__version__}, mesa {mesa.__version__}, "
-        f"{platform.system()} {platform.machine()}, CPU: {cpu}, "
-        f"BLAS/OpenMP threads = {os.environ['OMP_NUM_THREADS']}, each size in a fresh process "
-        "pinned to one core"
-    )
+    print(f"{describe()}, mesa {mesa.__version__}, BLAS/OpenMP threads = "
+          f"{os.environ['OMP_NUM_THREADS']}, each size in a fresh process pinned to one core")
+    print(yardstick_line())
     print(f"outcome_gym from {Path(outcome_gym.__file__).parent}")
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(

@@ -244,6 +244,10 @@ def main() -> None:
     samples: Samples = {"compiled": {}, "draws": {}}
     _instrument(tally, samples)
     cost = _timer_cost(tally)
+    from _machine import describe, yardstick_line  # this script's folder is on sys.path
+
+    print(describe())
+    print(yardstick_line())
     print(f"load average {os.getloadavg()[0]:.2f}; a timer adds ~{cost * 1e6:.2f} us a call")
     for env_id, run in runs.items():
         run()

@@ -41,8 +41,13 @@ experiments: $(STAMP)  ## every study of experiments/studies/ (full versions): r
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples experiments
 
+# The fast suites run on every core (pytest-xdist; `make test TEST_WORKERS=0` runs them in one
+# process). worksteal: a worker that runs out takes tests from the other, so the few long tests
+# (the JIT cache tests compile every pass in a fresh process) do not leave one core idle.
+TEST_WORKERS ?= auto
+
 test: $(STAMP) lint  ## the default test run (fast suites; under ~10 minutes on 2 cores)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist worksteal
 
 test-slow: $(STAMP_EXTRAS)  ## the slower statistical, end-to-end, training and cluster suites
 	$(BIN)/python -m pytest -q -m slow

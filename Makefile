@@ -43,7 +43,8 @@ lint: $(STAMP)
 
 # The fast suites run on every core (pytest-xdist; `make test TEST_WORKERS=0` runs them in one
 # process). worksteal: a worker that runs out takes tests from the other, so the few long tests
-# (the JIT cache tests compile every pass in a fresh process) do not leave one core idle.
+# (the JIT cache tests compile every pass in a fresh process) do not leave one core idle. Each
+# worker compiles into a numba cache of its own (tests/conftest.py: numba's cache has no lock).
 TEST_WORKERS ?= auto
 
 test: $(STAMP) lint  ## the default test run (fast suites; under ~10 minutes on 2 cores)

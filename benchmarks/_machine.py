@@ -28,7 +28,9 @@ def cpu_fields(cpuinfo: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
         if not line.strip():  # the first processor's block ends at its blank line
-            break
+            if fields:
+                break
+            continue
         key, sep, value = line.partition(":")
         key = key.strip()
         if sep and key in _CPU_FIELDS and key not in fields:
@@ -37,14 +39,15 @@ def cpu_fields(cpuinfo: str) -> dict[str, str]:
 
 
 def describe() -> str:
-    """One line: the CPU (name, family, model, clock, cache where Linux says), the CPU count, the
-    platform and the Python and numpy versions.
+    """One line: the CPU (name, family, model, clock and ``cache size`` where Linux's
+    ``/proc/cpuinfo`` gives them), the CPU count, the platform and the Python and numpy versions.
     """
     try:
         f = cpu_fields(Path("/proc/cpuinfo").read_text())
     except OSError:
         f = {}
     name = f.get("model name") or platform.processor() or platform.machine()
+    # "cache size" is what the kernel reports: a core's L2 on AMD, the shared L3 on Intel
     detail = ", ".join(f"{k} {f[k]}" for k in ("cpu family", "model", "cpu MHz", "cache size")
                        if k in f)
     return (f"CPU: {name}" + (f" ({detail})" if detail else "")

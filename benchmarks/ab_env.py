@@ -72,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.baseline_src:
         parser.error("--baseline-src is required")
     this = str(Path(__import__("outcome_gym").__file__).resolve().parents[1])
-    from _machine import describe  # this script's folder is on sys.path when it runs
+    from _machine import describe, yardstick_line  # this script's folder is on sys.path
 
     print(describe())
+    print(yardstick_line())
     print(f"this: {this}; baseline: {args.baseline_src}; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'env id':40} {'N':>5} {'baseline us':>12} {'this us':>9} {'ratio':>7}  pairs")

@@ -14,7 +14,8 @@ that id's spaces and episode length whose step costs nothing (:class:`ZeroCostEn
 time, the part of the target (20k steps in 30 s) no simulator speed removes. With
 ``--baseline-src DIR`` the same figures are measured, in the same run, for the copy of the package
 under ``DIR`` (a checkout of the plain-numpy step; bench_step.py's docstring says how to make
-one), in a child process, and printed beside with their ratio. The header names the machine and
+one), in a child process, and printed beside with their ratio (all but the zero-cost PPO, which
+does not depend on the package: timed once). The header names the machine and
 times two fixed pieces of work on it (``_machine.py``), so runs on different machines compare.
 
 With ``--scaling 20,200,2000`` each id is also measured at those populations and a step's time is
@@ -41,7 +42,7 @@ import gymnasium as gym
 from _machine import describe, yardstick_line  # this script's folder is on sys.path
 
 import outcome_gym.env  # noqa: F401 - registers the ids
-from outcome_gym._registration import ENV_IDS
+from outcome_gym._registration import ENV_IDS, RECIPE_ID
 
 
 def stepper(env_id: str, population: int, steps: int,
@@ -105,9 +106,6 @@ def print_scaling(populations: list[int], this: dict[str, list[float]],
           "200 us a step: the fixed part may take 200 - 200 x per user)")
 
 
-RECIPE = "outcome_gym/PersonalizationRecipe-v0"
-
-
 class ZeroCostEnv(gym.Env):
     """An env with ``real``'s spaces whose step costs nothing: a copy of the observation of
     ``real``'s first reset (seed 0) every time (fresh, as a real env's: ~0.3 us), reward 0, its
@@ -151,7 +149,7 @@ def ppo_seconds(steps: int, zero_cost: bool = False) -> float:
     from stable_baselines3 import PPO
 
     torch.set_num_threads(1)
-    env = gym.make(RECIPE)
+    env = gym.make(RECIPE_ID)
     if zero_cost:
         env = ZeroCostEnv(env, episode_length(env))
     model = PPO("MlpPolicy", env, seed=0, verbose=0, device="cpu")
@@ -185,7 +183,7 @@ def measure(population: int, steps: int, repeats: int, ppo: int, ppo_repeats: in
             populations: list[int] | None = None, zero_cost: bool = True) -> dict:
     """Every figure of this copy of the package: steps/s per env id (all repeats), PPO seconds
     (all ``ppo_repeats``: one PPO run moves by about 10% from the next on this machine) on the
-    recipe id and (``zero_cost``) on a :class:`ZeroCostEnv` with its spaces, and
+    recipe id and (``zero_cost``) on a :class:`ZeroCostEnv` with its spaces and episode length, and
     the seconds a step at each of ``populations`` (:func:`scaling`)."""
     warm()  # compiled (or loaded from the cache) outside the timed steps
     rates = {env_id: [env_rate(env_id, population, steps) for _ in range(repeats)]

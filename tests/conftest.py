@@ -1,13 +1,26 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from outcome_gym.scenario import load_scenario
-from outcome_gym.scenario.overrides import with_overrides
-
 REPO = Path(__file__).resolve().parents[1]
+
+# Under pytest-xdist (`make test` runs a worker per core) each worker compiles into a numba cache
+# of its own, set here, before anything imports numba. numba writes its cache without a lock: two
+# processes saving different signatures of one function at once can both take the same data
+# file's name, and the index then pairs one signature with the other's machine code -- on a cold
+# cache (a clean checkout, or any edit of a compiled module: the package stamp covers them all)
+# that would run wrong code. Pool workers a test starts inherit their worker's folder and take
+# its locks (sim/_jit.py's compile_together). One process (`TEST_WORKERS=0`) keeps the usual cache.
+if _WORKER := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["NUMBA_CACHE_DIR"] = str(
+        Path(os.environ.get("NUMBA_CACHE_DIR") or REPO / ".pytest_cache" / "numba") / _WORKER)
+
+from outcome_gym.scenario import load_scenario  # noqa: E402 - after the cache folder is set
+from outcome_gym.scenario.overrides import with_overrides  # noqa: E402
+
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "tiny.yaml"
 

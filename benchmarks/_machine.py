@@ -33,7 +33,7 @@ def cpu_fields(cpuinfo: str) -> dict[str, str]:
             continue
         key, sep, value = line.partition(":")
         key = key.strip()
-        if sep and key in _CPU_FIELDS and key not in fields:
+        if sep and key in _CPU_FIELDS:  # (a block names each field once)
             fields[key] = value.strip()
     return fields
 
@@ -48,8 +48,7 @@ def describe() -> str:
         f = {}
     name = f.get("model name") or platform.processor() or platform.machine()
     # "cache size" is what the kernel reports: a core's L2 on AMD, the shared L3 on Intel
-    detail = ", ".join(f"{k} {f[k]}" for k in ("cpu family", "model", "cpu MHz", "cache size")
-                       if k in f)
+    detail = ", ".join(f"{k} {f[k]}" for k in _CPU_FIELDS[1:] if k in f)
     return (f"CPU: {name}" + (f" ({detail})" if detail else "")
             + f"; {os.cpu_count()} CPUs; {platform.system()} {platform.machine()}; "
             f"python {platform.python_version()}, numpy {np.__version__}")

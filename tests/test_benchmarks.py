@@ -45,6 +45,8 @@ def test_cpu_fields_reads_the_first_processor_only():
 def test_describe_and_the_yardstick_print_one_line_each():
     line = _machine.describe()
     assert line.startswith("CPU: ") and "CPUs" in line and "\n" not in line
+    line = _machine.yardstick_line()
+    assert line.startswith("yardstick: ") and "\n" not in line
     python_ns, draw_ns = _machine.yardstick()
     assert 0 < draw_ns < python_ns  # a draw is one C loop step, an iteration many bytecodes
 
